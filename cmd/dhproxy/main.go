@@ -1,0 +1,150 @@
+// Command dhproxy is a load balancer that runs HAProxy configurations.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"dhproxy/internal/cli"
+	"dhproxy/internal/config"
+	"dhproxy/internal/master"
+	"dhproxy/internal/model"
+	"dhproxy/internal/stream"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// alert prints a message in HAProxy's "[ALERT] (pid) : ..." layout.
+func alert(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "[ALERT]    (%d) : %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := cli.Parse(args)
+	if err != nil {
+		if err.Error() != "help" {
+			alert(stderr, "%v", err)
+		}
+		io.WriteString(stderr, cli.Usage)
+		return 1
+	}
+	if opts.Version > 0 {
+		printVersion(stdout, opts.Version)
+		return 0
+	}
+	if opts.Unsupported != "" {
+		alert(stderr, "option %s is not supported by dhproxy yet: %s", strings.Fields(opts.Unsupported)[0], opts.Unsupported)
+		return 1
+	}
+	setProcessEnv(opts)
+	if opts.HasCond {
+		return evalCond(opts.CondExpr, stderr)
+	}
+	if len(opts.Files) == 0 {
+		alert(stderr, "No configuration file specified; use -f <file>.")
+		io.WriteString(stderr, cli.Usage)
+		return 1
+	}
+
+	var d config.Diags
+	sections := config.Load(opts.Files, nil, &d)
+	cfg := model.Build(sections, &d)
+	if !opts.Quiet || d.HasErrors() {
+		d.Write(stderr, os.Getpid())
+	}
+	if d.HasErrors() {
+		alert(stderr, "config : Fatal errors found in configuration.")
+		return 1
+	}
+	if opts.Check {
+		if !opts.Quiet {
+			fmt.Fprintln(stdout, "Configuration file is valid")
+		}
+		return 0
+	}
+	if opts.Maxconn > 0 {
+		cfg.Global.Maxconn = opts.Maxconn
+	}
+	pidfile := opts.Pidfile
+	if pidfile == "" {
+		pidfile = cfg.Global.Pidfile
+	}
+
+	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground
+	child := master.IsDaemonChild()
+	if daemon && !child {
+		if _, err := master.Daemonize(); err != nil {
+			alert(stderr, "%v", err)
+			return 1
+		}
+		return 0
+	}
+
+	rt, err := stream.New(cfg)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			alert(stderr, "%s", line)
+		}
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
+	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
+		alert(stderr, "%v", err)
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
+	if child {
+		master.ReportReady(nil)
+	}
+
+	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
+	// sessions in flight finish.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	s := <-sig
+	rt.Close()
+	if s == syscall.SIGUSR1 {
+		rt.Wait()
+	}
+	return 0
+}
+
+// setProcessEnv exports the variables HAProxy defines for its own
+// configuration files.
+func setProcessEnv(opts *cli.Options) {
+	peer := opts.LocalPeer
+	if peer == "" {
+		peer, _ = os.Hostname()
+	}
+	os.Setenv("HAPROXY_LOCALPEER", peer)
+	os.Setenv("HAPROXY_CFGFILES", strings.Join(opts.Files, ";"))
+}
+
+// evalCond implements -cc: exit 0 when the condition is true, 1 when false,
+// 2 when it cannot be evaluated.
+func evalCond(expr string, stderr io.Writer) int {
+	words, err := config.SplitLine(expr, nil)
+	if err == nil {
+		var ok bool
+		if ok, err = config.EvalCond(words, nil); err == nil {
+			if ok {
+				return 0
+			}
+			return 1
+		}
+	}
+	alert(stderr, "failed to evaluate condition '%s': %v", expr, err)
+	return 2
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		args []string
+		want Options
+	}{
+		{[]string{"-f", "a.cfg", "-fb.cfg", "-c"}, Options{Files: []string{"a.cfg", "b.cfg"}, Check: true}},
+		{[]string{"-db", "-f", "x", "-p", "/tmp/p", "-q"}, Options{Files: []string{"x"}, Foreground: true, Pidfile: "/tmp/p", Quiet: true}},
+		{[]string{"-d"}, Options{Foreground: true, Debug: true}},
+		{[]string{"-vv"}, Options{Version: 2}},
+		{[]string{"-v"}, Options{Version: 1}},
+		{[]string{"-cc", "defined(X)"}, Options{CondExpr: "defined(X)", HasCond: true}},
+		{[]string{"-L", "node1", "-D", "-n", "100"}, Options{LocalPeer: "node1", Daemon: true, Maxconn: 100}},
+		{[]string{"-f", "a", "--", "b", "c"}, Options{Files: []string{"a", "b", "c"}}},
+	}
+	for _, c := range cases {
+		got, err := Parse(c.args)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if !reflect.DeepEqual(*got, c.want) {
+			t.Errorf("%v: got %+v, want %+v", c.args, *got, c.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}} {
+		if _, err := Parse(args); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	o, err := Parse([]string{"-sf", "12", "13"})
+	if err != nil || o.Unsupported == "" {
+		t.Errorf("-sf: %+v %v, want Unsupported set", o, err)
+	}
+}

@@ -1,0 +1,384 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"dhproxy/internal/config"
+)
+
+// Net is a client network, as in "option forwardfor except 10.0.0.0/8".
+type Net = netip.Prefix
+
+// builder carries what keyword handlers need while a configuration is built.
+type builder struct {
+	d        *config.Diags
+	cfg      *Config
+	sect     *config.Section
+	defaults map[string]*Proxy // named defaults sections
+	lastDef  *Proxy            // the last defaults section seen (anonymous or not)
+	warned   map[string]bool   // "not implemented yet" warnings already given
+}
+
+type proxyKeyword struct {
+	caps  Cap
+	parse func(b *builder, p *Proxy, l config.Line)
+}
+
+type globalKeyword func(b *builder, g *Global, l config.Line)
+
+var (
+	proxyKeywords  = map[string]proxyKeyword{}
+	globalKeywords = map[string]globalKeyword{}
+)
+
+// registerProxy declares a proxy-section keyword valid in the sections caps allows.
+func registerProxy(name string, caps Cap, parse func(b *builder, p *Proxy, l config.Line)) {
+	if _, dup := proxyKeywords[name]; dup {
+		panic("model: proxy keyword registered twice: " + name)
+	}
+	proxyKeywords[name] = proxyKeyword{caps, parse}
+}
+
+// registerGlobal declares a global-section keyword.
+func registerGlobal(name string, parse globalKeyword) {
+	if _, dup := globalKeywords[name]; dup {
+		panic("model: global keyword registered twice: " + name)
+	}
+	globalKeywords[name] = parse
+}
+
+func (b *builder) errorf(l config.Line, format string, args ...any) {
+	b.d.Errorf(l.Pos, format, args...)
+}
+
+func (b *builder) warnf(l config.Line, format string, args ...any) {
+	b.d.Warnf(l.Pos, format, args...)
+}
+
+// sectionWord names the section kind the way HAProxy's messages do.
+func sectionWord(p *Proxy) string {
+	switch {
+	case p.Cap&CapDef != 0:
+		return "defaults"
+	case p.Cap == CapFE|CapBE:
+		return "listen"
+	case p.Cap&CapFE != 0:
+		return "frontend"
+	default:
+		return "backend"
+	}
+}
+
+func newDefaults() *Proxy {
+	return &Proxy{
+		Cap:      CapDef,
+		Mode:     ModeTCP,
+		Retries:  3,
+		Options:  map[string]bool{},
+		HasErrPg: map[int]string{},
+		DefaultServer: Server{
+			Weight: 1, Rise: 2, Fall: 3,
+			Inter: defaultInter,
+		},
+	}
+}
+
+// inherit copies the settings a new section takes from its defaults section.
+func inherit(def *Proxy) *Proxy {
+	p := *def
+	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
+	p.Options = make(map[string]bool, len(def.Options))
+	for k, v := range def.Options {
+		p.Options[k] = v
+	}
+	p.HasErrPg = make(map[int]string, len(def.HasErrPg))
+	for k, v := range def.HasErrPg {
+		p.HasErrPg[k] = v
+	}
+	p.Logs = append([]LogTarget(nil), def.Logs...)
+	p.Balance.Args = append([]string(nil), def.Balance.Args...)
+	p.ForwardFor.Except = append([]Net(nil), def.ForwardFor.Except...)
+	if def.Cookie != nil {
+		c := *def.Cookie
+		p.Cookie = &c
+	}
+	if def.Stats != nil {
+		s := *def.Stats
+		p.Stats = &s
+	}
+	p.Description = ""
+	p.ID = 0
+	return &p
+}
+
+// Build validates the sections and returns the runtime configuration.
+// Diagnostics go into d; the result is nil when d has errors.
+func Build(sections []config.Section, d *config.Diags) *Config {
+	b := &builder{d: d, cfg: &Config{byName: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, Nbthread: 1}
+	b.lastDef = newDefaults()
+	for i := range sections {
+		s := &sections[i]
+		b.sect = s
+		switch s.Kind {
+		case "global":
+			b.buildGlobal(s)
+		case "defaults", "frontend", "backend", "listen":
+			b.buildProxy(s)
+		default:
+			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
+		}
+	}
+	b.resolve()
+	if d.HasErrors() {
+		return nil
+	}
+	return b.cfg
+}
+
+func (b *builder) buildGlobal(s *config.Section) {
+	if len(s.Args) > 0 {
+		b.d.Errorf(s.Pos, "'global' takes no argument, found '%s'.", strings.Join(s.Args, " "))
+	}
+	if b.cfg.Global.Pos.File == "" {
+		b.cfg.Global.Pos = s.Pos
+	}
+	for _, l := range s.Lines {
+		kw, ok := globalKeywords[l.Args[0]]
+		if !ok {
+			b.errorf(l, "unknown keyword '%s' in 'global' section%s", l.Args[0], suggest(l.Args[0], globalNames()))
+			continue
+		}
+		kw(b, &b.cfg.Global, l)
+	}
+}
+
+func (b *builder) buildProxy(s *config.Section) {
+	var caps Cap
+	switch s.Kind {
+	case "defaults":
+		caps = CapDef
+	case "frontend":
+		caps = CapFE
+	case "backend":
+		caps = CapBE
+	case "listen":
+		caps = CapFE | CapBE
+	}
+	args := s.Args
+	name := ""
+	if len(args) > 0 && args[0] != "from" {
+		name, args = args[0], args[1:]
+	}
+	if name == "" && caps != CapDef {
+		b.d.Errorf(s.Pos, "'%s' expects <name> as argument.", s.Kind)
+		return
+	}
+	if name != "" {
+		if err := checkName(name); err != "" {
+			b.d.Errorf(s.Pos, "character '%s' is not permitted in '%s' name '%s'.", err, s.Kind, name)
+		}
+	}
+	def := b.lastDef
+	if len(args) >= 2 && args[0] == "from" {
+		d, ok := b.defaults[args[1]]
+		if !ok {
+			b.d.Errorf(s.Pos, "%s '%s': defaults section '%s' not found; declare 'defaults %s' before it.", s.Kind, name, args[1], args[1])
+		} else {
+			def = d
+		}
+		args = args[2:]
+	} else if len(args) == 1 && args[0] == "from" {
+		b.d.Errorf(s.Pos, "'from' expects the name of a defaults section.")
+		args = nil
+	}
+	p := inherit(def)
+	p.Pos, p.Name, p.Cap = s.Pos, name, caps
+	if len(args) > 0 {
+		if s.Kind == "listen" || s.Kind == "frontend" {
+			// HAProxy 1.4 allowed the listening address on the section line; 1.5+ refuses it.
+			b.d.Warnf(s.Pos, "'%s %s %s': an address on the '%s' line is deprecated (HAProxy 1.5 removed it); write 'bind %s' on its own line in this section instead.",
+				s.Kind, name, strings.Join(args, " "), s.Kind, strings.Join(args, " "))
+			parseBindLine(b, p, config.Line{Pos: s.Pos, Args: append([]string{"bind"}, args...)})
+		} else {
+			b.d.Errorf(s.Pos, "unexpected '%s' after '%s %s'.", strings.Join(args, " "), s.Kind, name)
+		}
+	}
+	for _, l := range s.Lines {
+		kwName := l.Args[0]
+		negate := false
+		if kwName == "no" || kwName == "default" {
+			if len(l.Args) < 2 || l.Args[1] != "option" && l.Args[1] != "log" {
+				b.errorf(l, "'%s' only applies to 'option' and 'log' keywords.", kwName)
+				continue
+			}
+			negate = kwName == "no"
+			kwName = l.Args[1]
+			l = config.Line{Pos: l.Pos, Args: l.Args[1:]}
+			if negate {
+				l.Args = append([]string{"no-" + kwName}, l.Args[1:]...)
+				kwName = l.Args[0]
+			}
+		}
+		kw, ok := proxyKeywords[kwName]
+		if !ok {
+			b.errorf(l, "unknown keyword '%s' in '%s' section%s", kwName, sectionWord(p), suggest(kwName, proxyNames()))
+			continue
+		}
+		if kw.caps&caps == 0 {
+			b.errorf(l, "'%s' is not allowed in a '%s' section; it belongs in %s.", kwName, sectionWord(p), capWords(kw.caps))
+			continue
+		}
+		kw.parse(b, p, l)
+	}
+	if caps == CapDef {
+		if name != "" {
+			if _, dup := b.defaults[name]; dup {
+				b.d.Errorf(s.Pos, "defaults section '%s' declared twice; give it another name.", name)
+			}
+			b.defaults[name] = p
+		}
+		b.lastDef = p
+		return
+	}
+	if other, dup := b.cfg.byName[name]; dup {
+		b.d.Errorf(s.Pos, "%s '%s' has the same name as %s '%s' declared at %s; rename one of them.", s.Kind, name, sectionWord(other), name, other.Pos)
+		return
+	}
+	b.cfg.byName[name] = p
+	b.cfg.Proxies = append(b.cfg.Proxies, p)
+}
+
+func capWords(c Cap) string {
+	var w []string
+	if c&CapDef != 0 {
+		w = append(w, "'defaults'")
+	}
+	if c&CapFE != 0 {
+		w = append(w, "'frontend'")
+	}
+	if c&CapBE != 0 {
+		w = append(w, "'backend'")
+	}
+	if c&(CapFE|CapBE) != 0 {
+		w = append(w, "'listen'")
+	}
+	return strings.Join(w, ", ")
+}
+
+// checkName returns the first character HAProxy refuses in proxy names.
+func checkName(n string) string {
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == ':') {
+			return string(r)
+		}
+	}
+	return ""
+}
+
+// resolve links backend references and checks what only the whole file can tell.
+func (b *builder) resolve() {
+	id := 0
+	for _, p := range b.cfg.Proxies {
+		id++
+		if p.ID == 0 {
+			p.ID = id
+		}
+		if p.IsFrontend() && len(p.Binds) == 0 {
+			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
+		}
+		if p.IsFrontend() {
+			if p.DefaultBackend != "" {
+				be := b.cfg.byName[p.DefaultBackend]
+				switch {
+				case be == nil:
+					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' does not exist; declare 'backend %s'.", sectionWord(p), p.Name, p.DefaultBackend, p.DefaultBackend)
+				case !be.IsBackend():
+					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' is a frontend, not a backend.", sectionWord(p), p.Name, p.DefaultBackend)
+				default:
+					p.DefaultBE = be
+				}
+			} else if p.IsBackend() {
+				p.DefaultBE = p
+			}
+			for i := range p.UseBackends {
+				u := &p.UseBackends[i]
+				be := b.cfg.byName[u.Name]
+				if be == nil || !be.IsBackend() {
+					b.d.Errorf(u.Pos, "%s '%s': use_backend '%s' does not name a backend; declare 'backend %s'.", sectionWord(p), p.Name, u.Name, u.Name)
+					continue
+				}
+				u.Backend = be
+			}
+			if p.DefaultBE != nil && p.DefaultBE.Mode != p.Mode {
+				b.d.Errorf(p.DefaultBEPos, "%s '%s' is in mode %s but its backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, p.DefaultBE.Name, p.DefaultBE.Mode)
+			}
+		}
+		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && (p.Stats == nil || !p.Stats.Enabled) {
+			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
+		}
+		if p.IsBackend() {
+			sid := 0
+			for _, s := range p.Servers {
+				sid++
+				if s.ID == 0 {
+					s.ID = sid
+				}
+			}
+		}
+	}
+}
+
+func globalNames() []string {
+	var n []string
+	for k := range globalKeywords {
+		n = append(n, k)
+	}
+	return n
+}
+
+func proxyNames() []string {
+	var n []string
+	for k := range proxyKeywords {
+		n = append(n, k)
+	}
+	return n
+}
+
+// suggest proposes the closest known keyword, as HAProxy's "did you mean" does.
+func suggest(word string, known []string) string {
+	best, bestD := "", 3
+	sort.Strings(known)
+	for _, k := range known {
+		if d := editDistance(word, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return "."
+	}
+	return fmt.Sprintf("; did you mean '%s' maybe ?", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

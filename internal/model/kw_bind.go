@@ -1,0 +1,213 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"dhproxy/internal/config"
+)
+
+func init() {
+	registerProxy("bind", CapFE, parseBindLine)
+}
+
+// bindOptions lists the bind options dhproxy knows, with their argument count.
+// Those with a note are accepted but have no effect yet (a warning says so).
+var bindOptions = map[string]struct {
+	args int
+	note string
+}{
+	"name":         {1, ""},
+	"maxconn":      {1, ""},
+	"backlog":      {1, ""},
+	"v4v6":         {0, ""},
+	"v6only":       {0, ""},
+	"defer-accept": {0, "TCP_DEFER_ACCEPT"},
+	"tfo":          {0, "TCP fast open"},
+	"transparent":  {0, "transparent binding"},
+	"interface":    {1, "binding to an interface"},
+	"mode":         {1, ""},
+	"user":         {1, "socket ownership"},
+	"group":        {1, "socket ownership"},
+	"uid":          {1, "socket ownership"},
+	"gid":          {1, "socket ownership"},
+	"process":      {1, ""},
+	"thread":       {1, ""},
+	"id":           {1, ""},
+	"nice":         {1, "listener niceness"},
+	"mss":          {1, "MSS setting"},
+	"tcp-ut":       {1, "TCP user timeout"},
+}
+
+// parseBindLine reads "bind <addr>[,<addr>...] [options]".
+func parseBindLine(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, -1, "bind [<address>]:<port_range>[,...] [param*]") {
+		return
+	}
+	opts := map[string]string{}
+	for i := 2; i < len(l.Args); i++ {
+		o := l.Args[i]
+		spec, ok := bindOptions[o]
+		if !ok {
+			switch o {
+			case "ssl", "crt", "ca-file", "alpn", "npn", "verify", "crt-list", "ciphers", "ssl-min-ver", "ssl-max-ver", "strict-sni":
+				b.errorf(l, "bind option '%s': TLS termination is not supported by dhproxy yet; terminate TLS in front of dhproxy or use 'mode tcp' to pass it through.", o)
+			case "accept-proxy", "accept-netscaler-cip", "quic-force-retry", "proto":
+				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
+			default:
+				b.errorf(l, "unknown bind option '%s'%s", o, suggest(o, bindOptionNames()))
+			}
+			if i+1 < len(l.Args) && o != "ssl" && o != "accept-proxy" && o != "strict-sni" {
+				i++
+			}
+			continue
+		}
+		if i+spec.args >= len(l.Args) {
+			b.errorf(l, "bind option '%s' expects %d argument(s).", o, spec.args)
+			break
+		}
+		val := ""
+		if spec.args == 1 {
+			val = l.Args[i+1]
+			i++
+		}
+		if spec.note != "" {
+			b.warnf(l, "bind option '%s' is accepted but %s is not implemented in dhproxy yet; it has no effect.", o, spec.note)
+		}
+		opts[o] = val
+	}
+	maxconn, backlog := 0, 0
+	if v, ok := opts["maxconn"]; ok {
+		n, err := parseCount(v)
+		if err != nil {
+			b.errorf(l, "bind option 'maxconn': %v.", err)
+		}
+		maxconn = n
+	}
+	if v, ok := opts["backlog"]; ok {
+		n, err := parseCount(v)
+		if err != nil {
+			b.errorf(l, "bind option 'backlog': %v.", err)
+		}
+		backlog = n
+	}
+	for _, a := range strings.Split(l.Args[1], ",") {
+		addrs, err := expandBindAddr(a)
+		if err != nil {
+			b.errorf(l, "bind '%s': %v.", a, err)
+			continue
+		}
+		for _, ad := range addrs {
+			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options = l.Pos, opts["name"], maxconn, backlog, opts
+			p.Binds = append(p.Binds, ad)
+		}
+	}
+}
+
+func bindOptionNames() []string {
+	var n []string
+	for k := range bindOptions {
+		n = append(n, k)
+	}
+	return n
+}
+
+// expandBindAddr turns one address (possibly with a port range) into binds.
+func expandBindAddr(a string) ([]*Bind, error) {
+	prefix, rest, hasPrefix := strings.Cut(a, "@")
+	if !hasPrefix {
+		prefix, rest = "", a
+	}
+	switch prefix {
+	case "unix":
+		if rest == "" {
+			return nil, fmt.Errorf("'unix@' needs a socket path")
+		}
+		return []*Bind{{Network: "unix", Addr: rest}}, nil
+	case "fd":
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("'fd@%s': a file descriptor number is expected (fd@3, or fd@${VAR} with VAR set to a number)", rest)
+		}
+		return []*Bind{{Network: "fd", Addr: rest}}, nil
+	case "", "ipv4", "ipv6", "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("address family '%s@' is not supported; use ip:port, [ipv6]:port, unix@/path or fd@N", prefix)
+	}
+	if strings.HasPrefix(rest, "/") {
+		return []*Bind{{Network: "unix", Addr: rest}}, nil
+	}
+	host, ports, err := splitHostPort(rest)
+	if err != nil {
+		return nil, err
+	}
+	if host == "*" {
+		host = ""
+	}
+	if prefix == "ipv6" || prefix == "tcp6" {
+		if host == "" {
+			host = "::"
+		}
+	}
+	lo, hi, err := parsePortRange(ports)
+	if err != nil {
+		return nil, err
+	}
+	network := "tcp"
+	switch prefix {
+	case "ipv4", "tcp4":
+		network = "tcp4"
+	case "ipv6", "tcp6":
+		network = "tcp6"
+	}
+	var out []*Bind
+	for port := lo; port <= hi; port++ {
+		out = append(out, &Bind{Network: network, Addr: joinHostPort(host, port)})
+	}
+	return out, nil
+}
+
+// splitHostPort splits "host:port", "[v6]:port" or ":port" (HAProxy takes
+// the last colon for bare IPv6 addresses too).
+func splitHostPort(s string) (host, port string, err error) {
+	if strings.HasPrefix(s, "[") {
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return "", "", fmt.Errorf("missing ']' in IPv6 address")
+		}
+		host, rest := s[1:end], s[end+1:]
+		if !strings.HasPrefix(rest, ":") {
+			return "", "", fmt.Errorf("missing ':port' after '[%s]'", host)
+		}
+		return host, rest[1:], nil
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", fmt.Errorf("missing port; write '<address>:<port>' or ':<port>'")
+	}
+	return s[:i], s[i+1:], nil
+}
+
+func parsePortRange(s string) (int, int, error) {
+	loS, hiS, isRange := strings.Cut(s, "-")
+	lo, err := strconv.Atoi(loS)
+	if err != nil || lo < 1 || lo > 65535 {
+		return 0, 0, fmt.Errorf("invalid port '%s'; ports go from 1 to 65535", loS)
+	}
+	if !isRange {
+		return lo, lo, nil
+	}
+	hi, err := strconv.Atoi(hiS)
+	if err != nil || hi < lo || hi > 65535 {
+		return 0, 0, fmt.Errorf("invalid port range '%s'; write <low>-<high> with low <= high <= 65535", s)
+	}
+	return lo, hi, nil
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return host + ":" + strconv.Itoa(port)
+}

@@ -1,0 +1,201 @@
+package model
+
+import (
+	"net/netip"
+	"strings"
+
+	"dhproxy/internal/config"
+)
+
+// optionKeyword implements one "option X"; negate is true for "no option X".
+type optionKeyword struct {
+	caps  Cap
+	parse func(b *builder, p *Proxy, l config.Line, negate bool)
+	later string // feature that will give it an effect; empty when implemented
+}
+
+var optionKeywords = map[string]optionKeyword{}
+
+func registerOption(name string, caps Cap, later string, parse func(b *builder, p *Proxy, l config.Line, negate bool)) {
+	optionKeywords[name] = optionKeyword{caps, parse, later}
+}
+
+// recordOption keeps the option's state for the feature that will use it.
+func recordOption(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options[l.Args[1]] = !negate
+}
+
+func init() {
+	registerProxy("option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, false) })
+	registerProxy("no-option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, true) })
+
+	connMode := func(m HTTPConnMode) func(*builder, *Proxy, config.Line, bool) {
+		return func(b *builder, p *Proxy, l config.Line, negate bool) {
+			if negate {
+				if p.ConnMode == m {
+					p.ConnMode = HTTPKeepAlive
+				}
+				return
+			}
+			p.ConnMode = m
+		}
+	}
+	registerOption("httpclose", CapFE|CapBE, "", connMode(HTTPClose))
+	registerOption("http-server-close", CapFE|CapBE, "", connMode(HTTPServerClose))
+	registerOption("http-keep-alive", CapFE|CapBE, "", connMode(HTTPKeepAlive))
+	registerOption("forceclose", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		b.warnf(l, "'option forceclose' is deprecated (removed in HAProxy 2.0); write 'option httpclose' instead.")
+		connMode(HTTPClose)(b, p, l, negate)
+	})
+	registerOption("forwardfor", CapFE|CapBE, "", parseForwardFor)
+	registerOption("redispatch", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		if len(l.Args) > 3 {
+			b.errorf(l, "'option redispatch' takes at most one argument (the redispatch interval).")
+		}
+		p.Redispatch = !negate
+	})
+	for _, o := range []string{"dontlognull", "httplog", "tcplog", "httpslog", "logasap", "log-separate-errors", "dontlog-normal", "log-health-checks"} {
+		registerOption(o, CapFE|CapBE, "logging", recordOption)
+	}
+	for _, o := range []string{"httpchk", "mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check", "ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
+		registerOption(o, CapBE, "health checking", func(b *builder, p *Proxy, l config.Line, negate bool) {
+			p.Options[l.Args[1]] = !negate
+			if l.Args[1] == "httpchk" {
+				p.HTTPChk = append([]string(nil), l.Args[2:]...)
+			}
+		})
+	}
+	registerOption("allbackups", CapBE, "", recordOption)
+	registerOption("persist", CapBE, "cookie persistence", recordOption)
+	registerOption("prefer-last-server", CapBE, "", recordOption)
+	registerOption("abortonclose", CapBE, "", recordOption)
+	registerOption("http-pretend-keepalive", CapFE|CapBE, "", recordOption)
+	registerOption("http-no-delay", CapFE|CapBE, "", recordOption)
+	registerOption("http-buffer-request", CapFE|CapBE, "request buffering", recordOption)
+	registerOption("http-ignore-probes", CapFE, "", recordOption)
+	registerOption("http-use-proxy-header", CapFE, "", recordOption)
+	registerOption("idle-close-on-response", CapFE, "", recordOption)
+	registerOption("independent-streams", CapFE|CapBE, "", recordOption)
+	registerOption("nolinger", CapFE|CapBE, "", recordOption)
+	registerOption("tcpka", CapFE|CapBE, "", recordOption)
+	registerOption("clitcpka", CapFE, "", recordOption)
+	registerOption("srvtcpka", CapBE, "", recordOption)
+	registerOption("contstats", CapFE, "", recordOption)
+	registerOption("socket-stats", CapFE, "", recordOption)
+	registerOption("splice-auto", CapFE|CapBE, "", recordOption)
+	registerOption("splice-request", CapFE|CapBE, "", recordOption)
+	registerOption("splice-response", CapFE|CapBE, "", recordOption)
+	registerOption("tcp-smart-accept", CapFE, "", recordOption)
+	registerOption("tcp-smart-connect", CapBE, "", recordOption)
+	registerOption("checkcache", CapBE, "cache checking", recordOption)
+	registerOption("originalto", CapFE|CapBE, "X-Original-To", recordOption)
+	registerOption("transparent", CapBE, "transparent mode", recordOption)
+	registerOption("accept-invalid-http-request", CapFE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		if !negate {
+			b.warnf(l, "'option accept-invalid-http-request' is ignored: dhproxy always applies strict HTTP/1.1 framing rules (request-smuggling defence).")
+		}
+	})
+	registerOption("accept-invalid-http-response", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		if !negate {
+			b.warnf(l, "'option accept-invalid-http-response' is ignored: dhproxy always applies strict HTTP/1.1 framing rules.")
+		}
+	})
+}
+
+func optionNames() []string {
+	var n []string
+	for k := range optionKeywords {
+		n = append(n, k)
+	}
+	return n
+}
+
+func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
+	if len(l.Args) < 2 {
+		b.errorf(l, "'option' expects an option name.")
+		return
+	}
+	name := l.Args[1]
+	kw, ok := optionKeywords[name]
+	if !ok {
+		b.errorf(l, "unknown option '%s'%s", name, suggest(name, optionNames()))
+		return
+	}
+	if kw.caps&p.Cap == 0 && p.Cap&CapDef == 0 {
+		b.warnf(l, "'option %s' has no effect in a '%s' section; it applies to %s.", name, sectionWord(p), capWords(kw.caps))
+		return
+	}
+	kw.parse(b, p, l, negate)
+	if kw.later != "" && !negate {
+		b.notYetOnce(l, "'option "+name+"'", kw.later)
+	}
+}
+
+// parseForwardFor reads "option forwardfor [except <net>] [header <name>] [if-none]".
+func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
+	if negate {
+		p.ForwardFor = ForwardFor{Disabled: true}
+		return
+	}
+	ff := ForwardFor{Header: "X-Forwarded-For"}
+	args := l.Args[2:]
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "except":
+			if i+1 >= len(args) {
+				b.errorf(l, "'option forwardfor except' expects a network, e.g. 'except 127.0.0.0/8'.")
+				return
+			}
+			n, err := parseNet(args[i+1])
+			if err != nil {
+				b.errorf(l, "'option forwardfor except %s': not a network; write an address or address/prefix.", args[i+1])
+				return
+			}
+			ff.Except = append(ff.Except, n)
+			i++
+		case "header":
+			if i+1 >= len(args) || args[i+1] == "" {
+				b.errorf(l, "'option forwardfor header' expects a header name.")
+				return
+			}
+			ff.Header = args[i+1]
+			i++
+		case "if-none":
+			ff.IfNone = true
+		default:
+			b.errorf(l, "'option forwardfor' does not know '%s'; it takes [except <net>] [header <name>] [if-none].", args[i])
+			return
+		}
+	}
+	p.ForwardFor = ff
+}
+
+func parseNet(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		pf, err := netip.ParsePrefix(s)
+		if err == nil {
+			return pf.Masked(), nil
+		}
+		// HAProxy also accepts a dotted netmask.
+		addr, mask, _ := strings.Cut(s, "/")
+		a, err1 := netip.ParseAddr(addr)
+		m, err2 := netip.ParseAddr(mask)
+		if err1 != nil || err2 != nil || !a.Is4() || !m.Is4() {
+			return netip.Prefix{}, err
+		}
+		mb := m.As4()
+		bits := 0
+		for _, x := range mb {
+			for x&0x80 != 0 {
+				bits++
+				x <<= 1
+			}
+		}
+		return netip.PrefixFrom(a, bits).Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

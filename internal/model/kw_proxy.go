@@ -1,0 +1,186 @@
+package model
+
+import (
+	"strings"
+
+	"dhproxy/internal/config"
+)
+
+func init() {
+	registerProxy("mode", CapFE|CapBE|CapDef, parseMode)
+	registerProxy("balance", CapBE|CapDef, parseBalance)
+	registerProxy("hash-type", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 3, "hash-type <map-based|consistent> [<function>] [<modifier>]") {
+			p.HashType = append([]string(nil), l.Args[1:]...)
+			b.notYetOnce(l, "'hash-type'", "hash-based balancing")
+		}
+	})
+	registerProxy("retries", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "retries <count>") {
+			p.Retries, _ = b.intArg(l, 1)
+		}
+	})
+	registerProxy("maxconn", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "maxconn <count>") {
+			p.Maxconn, _ = b.intArg(l, 1)
+		}
+	})
+	registerProxy("fullconn", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "fullconn <count>") {
+			p.Fullconn, _ = b.intArg(l, 1)
+		}
+	})
+	registerProxy("backlog", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "backlog <count>") {
+			p.Backlog, _ = b.intArg(l, 1)
+		}
+	})
+	registerProxy("default_backend", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "default_backend <backend>") {
+			p.DefaultBackend, p.DefaultBEPos = l.Args[1], l.Pos
+		}
+	})
+	registerProxy("use_backend", CapFE, func(b *builder, p *Proxy, l config.Line) {
+		if !b.wantArgs(l, 1, -1, "use_backend <backend> [{if | unless} <condition>]") {
+			return
+		}
+		if len(l.Args) > 2 {
+			b.errorf(l, "'use_backend %s %s': ACL conditions are not supported by dhproxy yet; only an unconditional 'use_backend <backend>' works for now.", l.Args[1], strings.Join(l.Args[2:], " "))
+			return
+		}
+		p.UseBackends = append(p.UseBackends, UseBackend{Pos: l.Pos, Name: l.Args[1]})
+	})
+	registerProxy("description", CapFE|CapBE, func(b *builder, p *Proxy, l config.Line) {
+		p.Description = strings.Join(l.Args[1:], " ")
+	})
+	registerProxy("disabled", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 0, 0, "disabled") {
+			p.Disabled = true
+		}
+	})
+	registerProxy("enabled", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 0, 0, "enabled") {
+			p.Disabled = false
+		}
+	})
+	registerProxy("id", CapFE|CapBE, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "id <number>") {
+			if n, ok := b.intArg(l, 1); ok && n > 0 {
+				p.ID = n
+			} else if ok {
+				b.errorf(l, "'id' must be greater than zero.")
+			}
+		}
+	})
+	registerProxy("http-reuse", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "http-reuse <never|safe|aggressive|always>") {
+			return
+		}
+		switch l.Args[1] {
+		case "never":
+			p.Reuse = ReuseNever
+		case "safe":
+			p.Reuse = ReuseSafe
+		case "aggressive":
+			p.Reuse = ReuseAggressive
+		case "always":
+			p.Reuse = ReuseAlways
+		default:
+			b.errorf(l, "'http-reuse %s': expects 'never', 'safe', 'aggressive' or 'always'.", l.Args[1])
+		}
+	})
+	registerProxy("redispatch", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		b.warnf(l, "'redispatch' is deprecated (removed in HAProxy 2.1); write 'option redispatch' instead.")
+		p.Redispatch = true
+	})
+	registerProxy("cookie", CapBE|CapDef, parseCookie)
+	registerProxy("errorfile", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if !b.wantArgs(l, 2, 2, "errorfile <code> <file>") {
+			return
+		}
+		code, ok := b.intArg(l, 1)
+		if ok {
+			p.HasErrPg[code] = l.Args[2]
+			b.notYetOnce(l, "'errorfile'", "custom error pages")
+		}
+	})
+}
+
+func parseMode(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, 1, "mode <http|tcp>") {
+		return
+	}
+	switch l.Args[1] {
+	case "http":
+		p.Mode = ModeHTTP
+	case "tcp":
+		p.Mode = ModeTCP
+	case "health":
+		b.errorf(l, "'mode health' was removed in HAProxy 2.4; use 'monitor-uri' or a 'http-request return' rule instead.")
+	default:
+		b.errorf(l, "unknown proxy mode '%s'; use 'http' or 'tcp'.", l.Args[1])
+	}
+}
+
+var balanceAlgos = map[string]bool{
+	"roundrobin": true, "static-rr": false, "leastconn": false, "first": false, "source": false,
+	"uri": false, "url_param": false, "random": false, "rdp-cookie": false, "hash": false,
+}
+
+func parseBalance(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, -1, "balance <algorithm> [<arguments>]") {
+		return
+	}
+	algo := l.Args[1]
+	base := algo
+	if i := strings.IndexByte(algo, '('); i > 0 {
+		base = algo[:i]
+	}
+	implemented, known := balanceAlgos[base]
+	if !known && !strings.HasPrefix(algo, "hdr(") {
+		b.errorf(l, "unknown load balancing algorithm '%s'; use roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr(<name>), random, rdp-cookie or hash.", algo)
+		return
+	}
+	p.Balance = Balance{Algo: algo, Args: append([]string(nil), l.Args[2:]...)}
+	if !implemented {
+		b.warnf(l, "'balance %s' is not implemented in this version of dhproxy yet; 'roundrobin' is used instead.", algo)
+	}
+}
+
+// parseCookie reads "cookie <name> [rewrite|insert|prefix] [options]".
+func parseCookie(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, -1, "cookie <name> [ rewrite | insert | prefix ] [ indirect ] [ nocache ] [ postonly ] [ preserve ] [ httponly ] [ secure ] [ domain <domain> ]* [ maxidle <idle> ] [ maxlife <life> ] [ dynamic ] [ attr <value> ]*") {
+		return
+	}
+	valued := map[string]bool{"domain": true, "maxidle": true, "maxlife": true, "attr": true}
+	plain := map[string]bool{"rewrite": true, "insert": true, "prefix": true, "indirect": true, "nocache": true, "postonly": true, "preserve": true, "httponly": true, "secure": true, "dynamic": true}
+	c := &Cookie{Name: l.Args[1]}
+	modes := 0
+	for i := 2; i < len(l.Args); i++ {
+		o := l.Args[i]
+		switch {
+		case plain[o]:
+			if o == "rewrite" || o == "insert" || o == "prefix" {
+				modes++
+			}
+		case valued[o]:
+			if i+1 >= len(l.Args) {
+				b.errorf(l, "cookie option '%s' expects a value.", o)
+				return
+			}
+			c.Options = append(c.Options, o)
+			o = l.Args[i+1]
+			i++
+		default:
+			b.errorf(l, "unknown cookie option '%s'; see 'cookie' in HAProxy's configuration manual.", o)
+			return
+		}
+		c.Options = append(c.Options, o)
+	}
+	if modes > 1 {
+		b.errorf(l, "'cookie' accepts only one of 'rewrite', 'insert' and 'prefix'.")
+		return
+	}
+	p.Cookie = c
+	b.notYetOnce(l, "'cookie'", "cookie persistence")
+}

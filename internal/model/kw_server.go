@@ -1,0 +1,222 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"dhproxy/internal/config"
+)
+
+const defaultInter = 2 * time.Second
+
+func init() {
+	registerProxy("server", CapBE, parseServer)
+	registerProxy("default-server", CapBE|CapDef, parseDefaultServer)
+}
+
+type serverOpt struct {
+	args  int
+	apply func(s *Server, v string) error
+	later string // feature that gives the option its effect, when not yet built
+}
+
+func durOpt(f func(*Server) *time.Duration) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		d, err := parseDuration(v)
+		if err == nil && d == 0 {
+			err = fmt.Errorf("'%s' must be greater than zero", v)
+		}
+		*f(s) = d
+		return err
+	}
+}
+
+func intOpt(f func(*Server) *int, min int) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		n, err := parseCount(v)
+		if err == nil && n < min {
+			err = fmt.Errorf("'%s' must be at least %d", v, min)
+		}
+		*f(s) = n
+		return err
+	}
+}
+
+func flagOpt(f func(*Server) *bool, val bool) func(*Server, string) error {
+	return func(s *Server, _ string) error { *f(s) = val; return nil }
+}
+
+func recordOpt(name string) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		if s.Options == nil {
+			s.Options = map[string]string{}
+		}
+		s.Options[name] = v
+		return nil
+	}
+}
+
+var serverOptions = map[string]serverOpt{
+	"check":     {0, flagOpt(func(s *Server) *bool { return &s.Check }, true), ""},
+	"no-check":  {0, flagOpt(func(s *Server) *bool { return &s.Check }, false), ""},
+	"inter":     {1, durOpt(func(s *Server) *time.Duration { return &s.Inter }), ""},
+	"fastinter": {1, durOpt(func(s *Server) *time.Duration { return &s.FastInter }), ""},
+	"downinter": {1, durOpt(func(s *Server) *time.Duration { return &s.DownInter }), ""},
+	"rise":      {1, intOpt(func(s *Server) *int { return &s.Rise }, 1), ""},
+	"fall":      {1, intOpt(func(s *Server) *int { return &s.Fall }, 1), ""},
+	"port":      {1, intOpt(func(s *Server) *int { return &s.Port }, 1), ""},
+	"weight": {1, func(s *Server, v string) error {
+		n, err := parseCount(v)
+		if err != nil || n > 256 {
+			return fmt.Errorf("weight '%s' must be between 0 and 256", v)
+		}
+		s.Weight = n
+		return nil
+	}, ""},
+	"backup":           {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
+	"non-stick":        {0, recordOpt("non-stick"), "stick tables"},
+	"disabled":         {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
+	"enabled":          {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
+	"cookie":           {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
+	"maxconn":          {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"maxqueue":         {1, intOpt(func(s *Server) *int { return &s.Maxqueue }, 0), ""},
+	"minconn":          {1, intOpt(func(s *Server) *int { return &s.Minconn }, 0), "dynamic maxconn (minconn/fullconn)"},
+	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
+	"slowstart":        {1, durOpt(func(s *Server) *time.Duration { return &s.SlowStart }), "slow start"},
+	"addr":             {1, recordOpt("addr"), ""},
+	"observe":          {1, recordOpt("observe"), "passive health monitoring"},
+	"error-limit":      {1, recordOpt("error-limit"), "passive health monitoring"},
+	"on-error":         {1, recordOpt("on-error"), "passive health monitoring"},
+	"on-marked-down":   {1, recordOpt("on-marked-down"), "on-marked-down actions"},
+	"on-marked-up":     {1, recordOpt("on-marked-up"), "on-marked-up actions"},
+	"agent-check":      {0, recordOpt("agent-check"), "agent checks"},
+	"agent-port":       {1, recordOpt("agent-port"), "agent checks"},
+	"agent-inter":      {1, recordOpt("agent-inter"), "agent checks"},
+	"agent-addr":       {1, recordOpt("agent-addr"), "agent checks"},
+	"agent-send":       {1, recordOpt("agent-send"), "agent checks"},
+	"check-send-proxy": {0, recordOpt("check-send-proxy"), "PROXY protocol on checks"},
+	"init-addr":        {1, recordOpt("init-addr"), ""},
+	"pool-max-conn":    {1, recordOpt("pool-max-conn"), "per-server idle pool limits"},
+	"pool-purge-delay": {1, recordOpt("pool-purge-delay"), "per-server idle pool limits"},
+	"max-reuse":        {1, recordOpt("max-reuse"), "per-connection reuse limits"},
+	"tfo":              {0, recordOpt("tfo"), "TCP fast open"},
+	"track":            {1, recordOpt("track"), "server tracking"},
+	"redir":            {1, recordOpt("redir"), "server redirection"},
+}
+
+func serverOptionNames() []string {
+	var n []string
+	for k := range serverOptions {
+		n = append(n, k)
+	}
+	return n
+}
+
+// applyServerOptions reads options from args into s; warnOnce avoids one
+// "not yet" warning per server line for the same option.
+func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
+	for i := 0; i < len(args); i++ {
+		o := args[i]
+		spec, ok := serverOptions[o]
+		if !ok {
+			switch o {
+			case "ssl", "verify", "sni", "ca-file", "crt", "alpn", "check-ssl", "no-ssl", "ciphers", "ssl-min-ver", "ssl-max-ver":
+				b.errorf(l, "server option '%s': TLS towards servers is not supported by dhproxy yet.", o)
+			case "send-proxy", "send-proxy-v2", "resolvers", "source", "usesrc", "proto", "namespace", "ws":
+				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
+			default:
+				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))
+			}
+			return
+		}
+		v := ""
+		if spec.args == 1 {
+			if i+1 >= len(args) {
+				b.errorf(l, "server option '%s' expects an argument.", o)
+				return
+			}
+			v = args[i+1]
+			i++
+		}
+		if err := spec.apply(s, v); err != nil {
+			b.errorf(l, "server option '%s': %v.", o, err)
+		}
+		if spec.later != "" {
+			b.notYetOnce(l, "server option '"+o+"'", spec.later)
+		}
+	}
+}
+
+func (b *builder) notYetOnce(l config.Line, what, feature string) {
+	if b.warned == nil {
+		b.warned = map[string]bool{}
+	}
+	if b.warned[what] {
+		return
+	}
+	b.warned[what] = true
+	b.warnf(l, "%s is accepted but %s is not implemented in this version of dhproxy yet; it has no effect (reported once).", what, feature)
+}
+
+func parseServer(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 2, -1, "server <name> <address>[:<port>] [param*]") {
+		return
+	}
+	s := p.DefaultServer
+	s.Options = nil
+	s.Pos, s.Name = l.Pos, l.Args[1]
+	if err := checkName(s.Name); err != "" {
+		b.errorf(l, "character '%s' is not permitted in server name '%s'.", err, s.Name)
+	}
+	for _, o := range p.Servers {
+		if o.Name == s.Name {
+			b.errorf(l, "server '%s' already exists in %s '%s' (declared at %s); give it another name.", s.Name, sectionWord(p), p.Name, o.Pos)
+		}
+	}
+	addr, err := parseServerAddr(l.Args[2])
+	if err != nil {
+		b.errorf(l, "server '%s': %v.", s.Name, err)
+	}
+	s.Addr = addr
+	b.applyServerOptions(l, &s, l.Args[3:])
+	p.Servers = append(p.Servers, &s)
+}
+
+func parseDefaultServer(b *builder, p *Proxy, l config.Line) {
+	b.applyServerOptions(l, &p.DefaultServer, l.Args[1:])
+}
+
+// parseServerAddr validates "host[:port]"; a missing port means the port the
+// client connected to (kept as host with port 0).
+func parseServerAddr(a string) (string, error) {
+	if strings.Contains(a, "@") {
+		pfx, rest, _ := strings.Cut(a, "@")
+		if pfx != "ipv4" && pfx != "ipv6" && pfx != "tcp" {
+			return "", fmt.Errorf("address family '%s@' is not supported for servers; use ip:port or host:port", pfx)
+		}
+		a = rest
+	}
+	if !strings.Contains(a, ":") {
+		return joinHostPort(a, 0), nil
+	}
+	host, port, err := splitHostPort(a)
+	if err != nil {
+		return "", err
+	}
+	if port == "" {
+		return joinHostPort(host, 0), nil
+	}
+	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {
+		return "", fmt.Errorf("relative ports ('%s') are not supported yet; write an absolute port", port)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("invalid port '%s'; ports go from 1 to 65535", port)
+	}
+	if host == "" {
+		return "", fmt.Errorf("missing address before ':%s'", port)
+	}
+	return joinHostPort(host, n), nil
+}

@@ -1,0 +1,209 @@
+// Package model turns parsed haproxy.cfg sections into the validated runtime
+// model: global settings, proxies with their binds, servers and options.
+// Each keyword is implemented in the file that registers it (kw_*.go).
+package model
+
+import (
+	"time"
+
+	"dhproxy/internal/config"
+)
+
+// Mode is a proxy's protocol level.
+type Mode uint8
+
+const (
+	ModeTCP Mode = iota
+	ModeHTTP
+)
+
+func (m Mode) String() string {
+	if m == ModeHTTP {
+		return "http"
+	}
+	return "tcp"
+}
+
+// Cap says which roles a section may play; keywords declare the roles they apply to.
+type Cap uint8
+
+const (
+	CapFE  Cap = 1 << iota // frontend side: binds, client timeouts
+	CapBE                  // backend side: servers, balancing
+	CapDef                 // defaults section
+)
+
+// HTTPConnMode is the connection handling between the option httpclose family.
+type HTTPConnMode uint8
+
+const (
+	HTTPKeepAlive   HTTPConnMode = iota // option http-keep-alive (default)
+	HTTPServerClose                     // option http-server-close
+	HTTPClose                           // option httpclose
+)
+
+// Reuse is the http-reuse policy for idle server connections.
+type Reuse uint8
+
+const (
+	ReuseSafe Reuse = iota // default
+	ReuseNever
+	ReuseAggressive
+	ReuseAlways
+)
+
+// Timeouts holds every "timeout" keyword; zero means unset.
+type Timeouts struct {
+	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check time.Duration
+}
+
+// ForwardFor is "option forwardfor".
+type ForwardFor struct {
+	Header   string // default X-Forwarded-For
+	Except   []Net  // client networks that get no header
+	IfNone   bool   // only add when the request has none
+	Disabled bool   // set by "no option forwardfor"
+}
+
+// Global is the global section.
+type Global struct {
+	Pos        config.Pos
+	Maxconn    int
+	Daemon     bool
+	Pidfile    string
+	Nbthread   int
+	BufSize    int // tune.bufsize
+	MaxRewrite int // tune.maxrewrite
+	Logs       []LogTarget
+	Quiet      bool
+	Node       string
+	ReusePort  bool
+}
+
+// LogTarget is one "log" line.
+type LogTarget struct {
+	Pos      config.Pos
+	Global   bool   // "log global" in a proxy
+	Address  string // udp host:port, /dev/log, stdout, stderr, ...
+	Facility string
+	Level    string
+	MinLevel string
+}
+
+// Proxy is a frontend, backend, listen or defaults section.
+type Proxy struct {
+	Pos  config.Pos
+	Name string
+	Cap  Cap
+	Mode Mode
+	ID   int
+
+	Binds          []*Bind
+	DefaultBackend string
+	DefaultBEPos   config.Pos
+	UseBackends    []UseBackend
+	Servers        []*Server
+	DefaultServer  Server // "default-server" settings copied into each server
+	Balance        Balance
+	HashType       []string
+	Timeouts       Timeouts
+	Retries        int
+	Maxconn        int // frontend: max concurrent sessions
+	Fullconn       int
+	Backlog        int
+	Disabled       bool
+	Description    string
+	Reuse          Reuse
+
+	ConnMode   HTTPConnMode
+	ForwardFor ForwardFor
+	Redispatch bool
+	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
+
+	Logs     []LogTarget
+	Cookie   *Cookie
+	Stats    *Stats
+	HTTPChk  []string // "option httpchk" arguments, used by the check issue
+	HasErrPg map[int]string
+
+	// Resolved references (after Build).
+	DefaultBE *Proxy
+}
+
+// IsFrontend and IsBackend tell the roles of a built proxy.
+func (p *Proxy) IsFrontend() bool { return p.Cap&CapFE != 0 }
+func (p *Proxy) IsBackend() bool  { return p.Cap&CapBE != 0 }
+
+// UseBackend is a use_backend rule.
+type UseBackend struct {
+	Pos     config.Pos
+	Name    string
+	Backend *Proxy
+}
+
+// Balance is "balance ALGO [args]".
+type Balance struct {
+	Algo string
+	Args []string
+}
+
+// Cookie is "cookie NAME mode options" (persistence: its own issue; kept here parsed).
+type Cookie struct {
+	Name    string
+	Options []string
+}
+
+// Stats holds "stats ..." keywords of a proxy (served by the stats issue).
+type Stats struct {
+	Enabled bool
+	URI     string
+	Realm   string
+	Auth    []string
+	Refresh time.Duration
+	Other   [][]string
+}
+
+// Bind is one listening address (a port range expands into several).
+type Bind struct {
+	Pos     config.Pos
+	Network string // tcp, unix, fd
+	Addr    string // host:port, socket path, or fd number
+	Name    string
+	Maxconn int
+	Backlog int
+	Options map[string]string
+}
+
+// Server is a "server" line.
+type Server struct {
+	Pos       config.Pos
+	Name      string
+	ID        int
+	Addr      string // host:port
+	Check     bool
+	Inter     time.Duration
+	FastInter time.Duration
+	DownInter time.Duration
+	Rise      int
+	Fall      int
+	Port      int // check port
+	Weight    int
+	Backup    bool
+	Disabled  bool
+	Cookie    string
+	Maxconn   int
+	Maxqueue  int
+	Minconn   int
+	SlowStart time.Duration
+	Options   map[string]string
+}
+
+// Config is the whole validated configuration.
+type Config struct {
+	Global  Global
+	Proxies []*Proxy // frontends, backends and listens, in file order
+	byName  map[string]*Proxy
+}
+
+// Proxy returns the frontend/backend/listen named name.
+func (c *Config) Proxy(name string) *Proxy { return c.byName[name] }

@@ -1,0 +1,84 @@
+package stream
+
+import (
+	"time"
+
+	"dhproxy/internal/model"
+)
+
+// connect picks a server and returns a connection to it, with HAProxy's
+// retry rules: up to "retries" more attempts after a failed connect; with
+// "option redispatch" a retry goes at once to another server when the
+// balancing is not deterministic and several servers are active (or on the
+// last retry); otherwise it waits min(timeout connect, 1s) and tries the same
+// server again. reuse may hand back an existing connection to the server.
+// The returned server holds a serving slot that the caller releases.
+func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn) (*Server, *serverConn, bool, int) {
+	p := b.P
+	srv := b.pick(nil)
+	for attempt := 0; ; attempt++ {
+		if srv == nil {
+			return nil, nil, false, 503
+		}
+		if !srv.acquire(firstSet(p.Timeouts.Queue, p.Timeouts.Connect)) {
+			return nil, nil, false, 503
+		}
+		if reuse != nil {
+			if sc := reuse(srv); sc != nil {
+				return srv, sc, true, 0
+			}
+		}
+		sc, err := srv.dial(p.Timeouts.Connect, dstPort)
+		if err == nil {
+			return srv, sc, false, 0
+		}
+		srv.release()
+		if attempt >= p.Retries {
+			return nil, nil, false, 503
+		}
+		if p.Redispatch && (attempt+1 == p.Retries || len(b.active) > 1 || !srv.up.Load()) {
+			srv = b.pick(srv)
+			continue
+		}
+		if !isTimeout(err) {
+			time.Sleep(min(firstSet(p.Timeouts.Connect, time.Second), time.Second))
+		}
+	}
+}
+
+// connect finds a server connection for the current request: the session's
+// own kept connection when the balancer picks the same server, else an idle
+// pooled one when http-reuse allows it, else a new one.
+func (s *httpSession) connect(be *Backend) (*Server, *serverConn, bool, int) {
+	return be.connect(s.dstPort, func(srv *Server) *serverConn {
+		if s.priv != nil {
+			sc := s.priv
+			s.priv = nil
+			if sc.srv == srv {
+				return sc
+			}
+			s.releaseServer(sc, true)
+		}
+		switch be.P.Reuse {
+		case model.ReuseNever:
+			return nil
+		case model.ReuseSafe:
+			// "safe": a session's first request never rides a connection
+			// another session used, in case the server closes it meanwhile.
+			if s.nreq == 0 {
+				return nil
+			}
+		}
+		return srv.takeIdle()
+	})
+}
+
+// redial replaces a reused connection the server closed: a fresh connection
+// to the same server, keeping the slot already held.
+func (s *httpSession) redial(srv *Server, be *Backend) (*serverConn, int) {
+	sc, err := srv.dial(be.P.Timeouts.Connect, s.dstPort)
+	if err != nil {
+		return nil, 503
+	}
+	return sc, 0
+}

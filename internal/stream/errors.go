@@ -1,0 +1,38 @@
+package stream
+
+import "strconv"
+
+// HAProxy's built-in error bodies, so that operators' monitors that match on
+// them keep working.
+var errorBodies = map[int]struct{ reason, text string }{
+	400: {"Bad request", "Your browser sent an invalid request."},
+	403: {"Forbidden", "Request forbidden by administrative rules."},
+	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	500: {"Internal Server Error", "An internal server error occurred."},
+	501: {"Not Implemented", ".The server does not support the functionality required to fulfill the request."},
+	502: {"Bad Gateway", "The server returned an invalid or incomplete response."},
+	503: {"Service Unavailable", "No server is available to handle this request."},
+	504: {"Gateway Time-out", "The server didn't respond in time."},
+}
+
+// errorPages holds the complete responses, built once.
+var errorPages = func() map[int][]byte {
+	m := map[int][]byte{}
+	for code, e := range errorBodies {
+		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
+		m[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + e.reason + "\r\n" +
+			"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
+			"cache-control: no-cache\r\n" +
+			"content-type: text/html\r\n" +
+			"connection: close\r\n\r\n" + body)
+	}
+	return m
+}()
+
+// errorPage returns the full response for status (500 for unknown codes).
+func errorPage(status int) []byte {
+	if p, ok := errorPages[status]; ok {
+		return p
+	}
+	return errorPages[500]
+}

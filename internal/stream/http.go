@@ -1,0 +1,428 @@
+package stream
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
+)
+
+// httpSession is one client connection in mode http: requests are read,
+// forwarded and answered one after the other (pipelined requests wait in buf).
+type httpSession struct {
+	fe       *Frontend
+	c        net.Conn
+	clientIP netip.Addr
+	dstPort  int
+	buf      []byte // client-side bytes: buf[r:w] not consumed yet
+	r, w     int
+	sbuf     []byte // server-side bytes of the current response
+	sr, sw   int
+	out      []byte // rewritten heads
+	req      http1.Request
+	resp     http1.Response
+	chunks   http1.ChunkScanner
+	priv     *serverConn // server connection this session keeps between requests
+	cr       *fdReader   // nil when the client socket has no file descriptor
+	nreq     int
+	sentBody int64 // request body bytes already sent to the server
+}
+
+// bufPool recycles the per-connection buffers; idle keep-alive sessions give
+// theirs back between requests.
+type bufPool struct {
+	size int
+	p    sync.Pool
+}
+
+func (bp *bufPool) get() []byte {
+	if b, ok := bp.p.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, bp.size)
+}
+
+func (bp *bufPool) put(b []byte) {
+	if cap(b) == bp.size {
+		b = b[:bp.size]
+		bp.p.Put(&b)
+	}
+}
+
+func serveHTTP(fe *Frontend, c net.Conn) {
+	s := &httpSession{fe: fe, c: c}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		s.clientIP = ta.AddrPort().Addr().Unmap()
+	}
+	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		s.dstPort = la.Port
+	}
+	s.cr = newFDReader(c, &fe.rt.bufs)
+	defer s.close()
+	for s.readRequest() && s.handle() {
+		s.nreq++
+		if s.r == s.w && s.buf != nil {
+			// Between requests an idle session gives its buffer back.
+			s.fe.rt.bufs.put(s.buf)
+			s.buf = nil
+			s.r, s.w = 0, 0
+		}
+	}
+}
+
+func (s *httpSession) close() {
+	if s.priv != nil {
+		s.releaseServer(s.priv, true)
+		s.priv = nil
+	}
+	if s.buf != nil {
+		s.fe.rt.bufs.put(s.buf)
+		s.buf = nil
+	}
+	if s.sbuf != nil {
+		s.fe.rt.bufs.put(s.sbuf)
+		s.sbuf = nil
+	}
+	s.c.Close()
+}
+
+// headStart returns the offset in buf where a parsed slice starts.
+func (s *httpSession) offsetOf(b []byte) int { return cap(s.buf) - cap(b) }
+
+// readRequest reads until a complete request head is in buf[r:]. It answers
+// 400/408 itself and returns false when the connection must end.
+func (s *httpSession) readRequest() bool {
+	t := &s.fe.P.Timeouts
+	started := s.w > s.r
+	reqTimeout := firstSet(t.HTTPRequest, t.Client)
+	if started {
+		setReadDeadline(s.c, reqTimeout)
+	} else if s.nreq > 0 {
+		setReadDeadline(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+	} else {
+		setReadDeadline(s.c, reqTimeout)
+	}
+	for {
+		if s.w > s.r {
+			_, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+			if err == nil {
+				return true
+			}
+			if err != http1.ErrIncomplete {
+				status := 400
+				var he *http1.Error
+				if errors.As(err, &he) {
+					status = he.Status
+				}
+				s.writeError(status)
+				return false
+			}
+			if s.r == 0 && s.w == len(s.buf) {
+				s.writeError(400) // head larger than tune.bufsize
+				return false
+			}
+		}
+		if s.w == len(s.buf) && s.r > 0 {
+			s.w = copy(s.buf, s.buf[s.r:s.w])
+			s.r = 0
+		}
+		n, err := s.readClient()
+		s.w += n
+		if n > 0 && !started {
+			started = true
+			setReadDeadline(s.c, reqTimeout)
+		}
+		if err != nil {
+			if isTimeout(err) && started {
+				s.writeError(408)
+			} else if isTimeout(err) && s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"] {
+				s.writeError(408)
+			}
+			return false
+		}
+	}
+}
+
+// readClient reads from the client into buf[w:], taking a buffer from the
+// pool only once data has arrived.
+func (s *httpSession) readClient() (int, error) {
+	if s.buf != nil || s.cr == nil {
+		if s.buf == nil {
+			s.buf = s.fe.rt.bufs.get()
+		}
+		return s.c.Read(s.buf[s.w:])
+	}
+	buf, n, err := s.cr.read(nil)
+	s.buf = buf
+	return n, err
+}
+
+func firstSet(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func setReadDeadline(c net.Conn, d time.Duration) {
+	if d > 0 {
+		c.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.SetReadDeadline(time.Time{})
+	}
+}
+
+func setWriteDeadline(c net.Conn, d time.Duration) {
+	if d > 0 {
+		c.SetWriteDeadline(time.Now().Add(d))
+	} else {
+		c.SetWriteDeadline(time.Time{})
+	}
+}
+
+func (s *httpSession) writeError(status int) {
+	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
+	s.c.Write(errorPage(status))
+}
+
+// connMode is the strictest connection mode of frontend and backend, as HAProxy combines them.
+func connMode(fe, be *model.Proxy) model.HTTPConnMode {
+	return max(fe.ConnMode, be.ConnMode)
+}
+
+// handle forwards the parsed request and its response; it returns whether
+// the client connection stays open for another request.
+func (s *httpSession) handle() bool {
+	req := &s.req
+	be := s.fe.backend
+	if be == nil {
+		s.writeError(503)
+		return false
+	}
+	mode := connMode(s.fe.P, be.P)
+	clientKeep := req.KeepAlive() && mode != model.HTTPClose
+	serverKeep := mode == model.HTTPKeepAlive
+	upgrade := req.HasUpgrade && req.ConnUpgrade
+	// The body streaming below reuses buf, so keep what the response needs.
+	isHEAD, isCONNECT := string(req.Method) == "HEAD", string(req.Method) == "CONNECT"
+	client10 := req.Minor == 0
+
+	headStart := s.offsetOf(req.Method)
+	bodyStart := s.r + req.HeadLen
+	framing := req.BodyFraming()
+
+	// The part of the body already buffered, and whether it is all there.
+	bodyEnd, bodyDone, ok := s.bufferedBody(framing, bodyStart)
+	if !ok {
+		return false
+	}
+
+	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
+	if head == nil {
+		head = s.buf[headStart:bodyStart]
+	}
+	expectWait := req.ExpectContinue && !bodyDone
+
+	srv, sc, reused, status := s.connect(be)
+	if sc == nil {
+		s.writeError(status)
+		return false
+	}
+	defer srv.release()
+	to := &be.P.Timeouts
+	setWriteDeadline(sc.c, to.Server)
+
+	// Send head and the buffered body; a reused idle connection the server
+	// closed meanwhile is replaced once, as long as nothing was lost.
+	for {
+		err := writeTwo(sc.c, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		if err == nil {
+			break
+		}
+		sc.c.Close()
+		if !reused {
+			s.writeError(502)
+			return false
+		}
+		if sc, status = s.redial(srv, be); sc == nil {
+			s.writeError(status)
+			return false
+		}
+		reused = false
+		setWriteDeadline(sc.c, to.Server)
+	}
+	s.r = bodyEnd
+	s.sentBody = int64(bodyEnd - bodyStart)
+	canRetry := reused && bodyDone && !expectWait
+
+	if s.sbuf == nil {
+		s.sbuf = s.fe.rt.bufs.get()
+	}
+	s.sr, s.sw = 0, 0
+	if !expectWait && !bodyDone {
+		if !s.streamRequestBody(sc, framing) {
+			sc.c.Close()
+			return false
+		}
+		bodyDone = true
+	}
+
+	// Read the response head, forwarding interim 1xx responses.
+	setReadDeadline(sc.c, to.Server)
+	for {
+		st, retry := s.readResponse(sc, canRetry)
+		canRetry = false
+		if retry {
+			// The idle connection was closed under us before any byte of
+			// response: send the same request on a fresh connection.
+			sc.c.Close()
+			if sc, status = s.redial(srv, be); sc == nil {
+				s.writeError(status)
+				return false
+			}
+			reused = false
+			setWriteDeadline(sc.c, to.Server)
+			setReadDeadline(sc.c, to.Server)
+			if err := writeTwo(sc.c, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
+				sc.c.Close()
+				s.writeError(502)
+				return false
+			}
+			continue
+		}
+		if st != 0 {
+			sc.c.Close()
+			s.writeError(st)
+			return false
+		}
+		resp := &s.resp
+		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
+			setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
+			if _, err := s.c.Write(s.sbuf[s.sr : s.sr+resp.HeadLen]); err != nil {
+				sc.c.Close()
+				return false
+			}
+			s.sr += resp.HeadLen
+			if expectWait && resp.Status == 100 {
+				expectWait = false
+				if !s.streamRequestBody(sc, framing) {
+					sc.c.Close()
+					return false
+				}
+				bodyDone = true
+			}
+			continue
+		}
+		break
+	}
+	resp := &s.resp
+	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
+		s.tunnel(sc, be)
+		return false
+	}
+	if !bodyDone {
+		// Final response before the request body was sent (e.g. 417 to an
+		// Expect): the unread body makes the client connection unusable.
+		clientKeep = false
+		serverKeep = false
+	}
+	rframing := resp.BodyFraming(isHEAD)
+	if isCONNECT && resp.Status/100 == 2 {
+		rframing = http1.FramingNone
+	}
+	if rframing == http1.FramingUntilClose {
+		clientKeep, serverKeep = false, false
+	}
+	if !resp.KeepAlive() {
+		serverKeep = false
+	}
+	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
+	if !ok {
+		sc.c.Close()
+		return false
+	}
+	if serverKeep && s.sr == s.sw {
+		s.keepServer(sc)
+	} else {
+		sc.c.Close()
+	}
+	s.fe.rt.bufs.put(s.sbuf)
+	s.sbuf = nil
+	if !clientKeep {
+		return false
+	}
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	return true
+}
+
+// bufferedBody finds how much of the request body is in buf. It returns the
+// end of the buffered body part, whether the body is complete, and false if
+// the body framing is invalid (a 400 was sent).
+func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, ok bool) {
+	switch f {
+	case http1.FramingLength:
+		cl := s.req.ContentLength
+		avail := int64(s.w - start)
+		if avail >= cl {
+			return start + int(cl), true, true
+		}
+		return s.w, false, true
+	case http1.FramingChunked:
+		s.chunks.Reset()
+		n, done, err := s.chunks.Scan(s.buf[start:s.w])
+		if err != nil {
+			s.writeError(400)
+			return 0, false, false
+		}
+		return start + n, done, true
+	}
+	return start, true, true
+}
+
+// streamRequestBody copies the rest of the request body from the client to
+// the server. Bytes read past the body (a pipelined request) stay in buf.
+func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
+	remaining := s.req.ContentLength - s.sentBody
+	setReadDeadline(s.c, s.fe.P.Timeouts.Client)
+	s.r, s.w = 0, 0
+	for {
+		n, err := s.c.Read(s.buf)
+		if n > 0 {
+			var take int
+			done := false
+			if f == http1.FramingLength {
+				take = int(min(int64(n), remaining))
+				remaining -= int64(take)
+				done = remaining == 0
+			} else {
+				var serr error
+				take, done, serr = s.chunks.Scan(s.buf[:n])
+				if serr != nil {
+					return false
+				}
+			}
+			setWriteDeadline(sc.c, sc.srv.backend.P.Timeouts.Server)
+			if _, werr := sc.c.Write(s.buf[:take]); werr != nil {
+				return false
+			}
+			if done {
+				s.r, s.w = take, n
+				if s.r == s.w {
+					s.r, s.w = 0, 0
+				}
+				return true
+			}
+		}
+		if err != nil {
+			return false
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package stream
+
+import (
+	"time"
+
+	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
+	"dhproxy/internal/tcp"
+)
+
+// requestHead builds the head sent to the server into s.out, or returns nil
+// when the client's head can be forwarded byte for byte.
+func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverKeep, upgrade bool) []byte {
+	req := &s.req
+	ff := s.forwardFor(be)
+	hop := false
+	for i := range req.Headers {
+		if req.Headers[i].Hop {
+			hop = true
+			break
+		}
+	}
+	addKeepAlive := serverKeep && req.Minor == 0 && !upgrade
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive {
+		return nil
+	}
+	out := s.out[:0]
+	lineEnd := headStart
+	for s.buf[lineEnd] != '\n' {
+		lineEnd++
+	}
+	out = append(out, s.buf[headStart:lineEnd+1]...)
+	for i := range req.Headers {
+		h := &req.Headers[i]
+		if h.Hop && !(upgrade && h.Kind == http1.KindConnection) {
+			continue
+		}
+		out = appendHeader(out, h.Name, h.Value)
+	}
+	switch {
+	case upgrade:
+		// the client's own Connection: upgrade was kept above
+	case !serverKeep:
+		out = append(out, "Connection: close\r\n"...)
+	case addKeepAlive:
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	if ff != nil {
+		out = append(out, ff.Header...)
+		out = append(out, ": "...)
+		out = s.clientIP.AppendTo(out)
+		out = append(out, "\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	s.out = out
+	return out
+}
+
+func appendHeader(out, name, value []byte) []byte {
+	out = append(out, name...)
+	out = append(out, ": "...)
+	out = append(out, value...)
+	return append(out, "\r\n"...)
+}
+
+// forwardFor returns the forwardfor setting that applies to this request, or
+// nil when no header is to be added.
+func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
+	ff := &s.fe.P.ForwardFor
+	if ff.Header == "" || ff.Disabled {
+		ff = &be.P.ForwardFor
+		if ff.Header == "" || ff.Disabled {
+			return nil
+		}
+	}
+	for _, n := range ff.Except {
+		if n.Contains(s.clientIP) {
+			return nil
+		}
+	}
+	if ff.IfNone {
+		for i := range s.req.Headers {
+			if http1.EqualFold(s.req.Headers[i].Name, ff.Header) {
+				return nil
+			}
+		}
+	}
+	if !s.clientIP.IsValid() {
+		return nil // unix socket clients have no address to report
+	}
+	return ff
+}
+
+// responseHead builds the head sent to the client into s.out, or returns
+// nil when the server's head can be forwarded as it is.
+func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
+	resp := &s.resp
+	hop := false
+	for i := range resp.Headers {
+		if resp.Headers[i].Hop {
+			hop = true
+			break
+		}
+	}
+	addKeepAlive := clientKeep && client10
+	if !hop && clientKeep && !addKeepAlive {
+		return nil
+	}
+	out := s.out[:0]
+	i := s.sr
+	for s.sbuf[i] != '\n' {
+		i++
+	}
+	out = append(out, s.sbuf[s.sr:i+1]...)
+	for j := range resp.Headers {
+		h := &resp.Headers[j]
+		if !h.Hop {
+			out = appendHeader(out, h.Name, h.Value)
+		}
+	}
+	if !clientKeep {
+		out = append(out, "Connection: close\r\n"...)
+	} else if addKeepAlive {
+		out = append(out, "Connection: keep-alive\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	s.out = out
+	return out
+}
+
+// readResponse reads until a response head is parsed in sbuf[sr:]. It returns
+// the status to answer the client with on failure (502, 504), or retry=true
+// when canRetry and the server closed before sending anything.
+func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, retry bool) {
+	for {
+		if s.sw > s.sr {
+			_, err := http1.ParseResponse(s.sbuf[s.sr:s.sw], &s.resp)
+			if err == nil {
+				return 0, false
+			}
+			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {
+				return 502, false
+			}
+		}
+		if s.sw == len(s.sbuf) && s.sr > 0 {
+			s.sw = copy(s.sbuf, s.sbuf[s.sr:s.sw])
+			s.sr = 0
+		}
+		n, err := sc.c.Read(s.sbuf[s.sw:])
+		s.sw += n
+		if err != nil {
+			if isTimeout(err) {
+				return 504, false
+			}
+			if canRetry && s.sw == 0 {
+				return 0, true
+			}
+			return 502, false
+		}
+	}
+}
+
+// forwardResponse sends the parsed response head and its body to the
+// client. It returns false when the client connection must be closed
+// because of an error (the server connection is then closed by the caller).
+func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKeep, client10 bool) bool {
+	resp := &s.resp
+	headEnd := s.sr + resp.HeadLen
+	bodyEnd, done := headEnd, true
+	switch f {
+	case http1.FramingLength:
+		if avail := int64(s.sw - headEnd); avail >= resp.ContentLength {
+			bodyEnd = headEnd + int(resp.ContentLength)
+		} else {
+			bodyEnd, done = s.sw, false
+		}
+	case http1.FramingChunked:
+		s.chunks.Reset()
+		n, d, err := s.chunks.Scan(s.sbuf[headEnd:s.sw])
+		if err != nil {
+			s.writeError(502)
+			return false
+		}
+		bodyEnd, done = headEnd+n, d
+	case http1.FramingUntilClose:
+		bodyEnd, done = s.sw, false
+	}
+	head := s.responseHead(clientKeep, client10)
+	if head == nil {
+		head = s.sbuf[s.sr:headEnd]
+	}
+	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
+	if err := writeTwo(s.c, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
+		return false
+	}
+	s.sr = bodyEnd
+	if done {
+		return true
+	}
+	// Stream the rest of the body through sbuf.
+	remaining := resp.ContentLength - int64(bodyEnd-headEnd)
+	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	cliTimeout := s.fe.P.Timeouts.Client
+	s.sr, s.sw = 0, 0
+	for {
+		setReadDeadline(sc.c, srvTimeout)
+		n, err := sc.c.Read(s.sbuf)
+		if n > 0 {
+			take, fin := n, false
+			switch f {
+			case http1.FramingLength:
+				take = int(min(int64(n), remaining))
+				remaining -= int64(take)
+				fin = remaining == 0
+			case http1.FramingChunked:
+				var serr error
+				take, fin, serr = s.chunks.Scan(s.sbuf[:n])
+				if serr != nil {
+					return false
+				}
+			}
+			setWriteDeadline(s.c, cliTimeout)
+			if _, werr := s.c.Write(s.sbuf[:take]); werr != nil {
+				return false
+			}
+			if fin {
+				s.sr, s.sw = take, n
+				return true
+			}
+		}
+		if err != nil {
+			// A close-delimited body ends with the server's close.
+			return f == http1.FramingUntilClose && !isTimeout(err) && n == 0
+		}
+	}
+}
+
+// writeTwo writes a then b with as few syscalls as possible: one write when
+// they are contiguous in memory or small enough to join in scratch.
+func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b []byte, limit int) error {
+	if len(b) == 0 {
+		_, err := c.Write(a)
+		return err
+	}
+	if cap(a) > len(a) && &a[:len(a)+1][len(a)] == &b[0] {
+		_, err := c.Write(a[:len(a)+len(b)])
+		return err
+	}
+	if len(a)+len(b) <= limit {
+		var out []byte
+		if len(*scratch) > 0 && &(*scratch)[0] == &a[0] {
+			out = append(a, b...) // a is the rewritten head in scratch
+		} else {
+			out = append(append((*scratch)[:0], a...), b...)
+		}
+		*scratch = out[:0]
+		_, err := c.Write(out)
+		return err
+	}
+	if _, err := c.Write(a); err != nil {
+		return err
+	}
+	_, err := c.Write(b)
+	return err
+}
+
+// keepServer keeps a server connection that may carry another request.
+func (s *httpSession) keepServer(sc *serverConn) {
+	if s.priv != nil {
+		s.releaseServer(s.priv, true)
+	}
+	s.priv = sc
+}
+
+// releaseServer gives a kept connection back to its server's idle pool
+// (unless http-reuse never) or closes it.
+func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
+	if pool && sc.srv.backend.P.Reuse != model.ReuseNever {
+		sc.srv.putIdle(sc, time.Now())
+		return
+	}
+	sc.c.Close()
+}
+
+// tunnel turns the connection into a bidirectional byte stream after a 101
+// or a successful CONNECT, first flushing what each side already sent.
+func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
+	defer sc.c.Close()
+	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
+	if _, err := s.c.Write(s.sbuf[s.sr:s.sw]); err != nil {
+		return
+	}
+	if s.w > s.r {
+		setWriteDeadline(sc.c, be.P.Timeouts.Server)
+		if _, err := sc.c.Write(s.buf[s.r:s.w]); err != nil {
+			return
+		}
+	}
+	client, ok := s.c.(tcp.HalfCloser)
+	if !ok {
+		return
+	}
+	s.c.SetDeadline(time.Time{})
+	sc.c.SetDeadline(time.Time{})
+	tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P))
+}
+
+func tunnelTimeouts(fe, be *model.Proxy) tcp.Timeouts {
+	return tcp.Timeouts{
+		Client:    fe.Timeouts.Client,
+		Server:    be.Timeouts.Server,
+		ClientFin: fe.Timeouts.ClientFin,
+		ServerFin: be.Timeouts.ServerFin,
+		Tunnel:    be.Timeouts.Tunnel,
+	}
+}

@@ -1,0 +1,211 @@
+// Package stream runs the proxies of a built configuration: it accepts
+// client connections, and for each one forwards requests (mode http) or
+// bytes (mode tcp) to the servers of the chosen backend.
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"dhproxy/internal/listener"
+	"dhproxy/internal/model"
+)
+
+// Runtime is a running configuration.
+type Runtime struct {
+	cfg       *model.Config
+	frontends []*Frontend
+	backends  map[string]*Backend
+	listeners []net.Listener
+	globalSem chan struct{} // global maxconn
+	bufs      bufPool
+	done      chan struct{}
+	wg        sync.WaitGroup // accept loops
+	conns     sync.WaitGroup // client sessions
+}
+
+// Frontend is a frontend's runtime state.
+type Frontend struct {
+	P       *model.Proxy
+	rt      *Runtime
+	backend *Backend // default_backend, its own servers for listen, or the first use_backend
+	sem     chan struct{}
+}
+
+// New prepares the runtime for cfg and opens every listening socket; errors
+// name the bind line. Nothing is served until Serve.
+func New(cfg *model.Config) (*Runtime, error) {
+	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{})}
+	rt.bufs.size = cfg.Global.BufSize
+	if cfg.Global.Maxconn > 0 {
+		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
+	}
+	for _, p := range cfg.Proxies {
+		if p.IsBackend() && !p.Disabled {
+			rt.backends[p.Name] = newBackend(p)
+		}
+	}
+	var errs []error
+	for _, p := range cfg.Proxies {
+		if !p.IsFrontend() || p.Disabled {
+			continue
+		}
+		fe := &Frontend{P: p, rt: rt}
+		switch {
+		case len(p.UseBackends) > 0:
+			fe.backend = rt.backends[p.UseBackends[0].Name]
+		case p.DefaultBE != nil:
+			fe.backend = rt.backends[p.DefaultBE.Name]
+		}
+		if p.Maxconn > 0 {
+			fe.sem = make(chan struct{}, p.Maxconn)
+		}
+		rt.frontends = append(rt.frontends, fe)
+		for _, b := range p.Binds {
+			l, err := listener.Open(b)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
+				continue
+			}
+			rt.listeners = append(rt.listeners, l)
+
+			rt.wg.Add(1)
+			go rt.acceptLoop(fe, l)
+		}
+	}
+	if len(errs) > 0 {
+		rt.Close()
+		return nil, errors.Join(errs...)
+	}
+	go rt.purgeLoop()
+	return rt, nil
+}
+
+func frontendWord(p *model.Proxy) string {
+	if p.IsBackend() {
+		return "proxy"
+	}
+	return "frontend"
+}
+
+// acceptLoop accepts connections while the global and frontend maxconn
+// allow; when full it stops accepting, leaving clients in the kernel's
+// backlog as HAProxy does.
+func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
+	defer rt.wg.Done()
+	for {
+		if rt.globalSem != nil {
+			select {
+			case rt.globalSem <- struct{}{}:
+			case <-rt.done:
+				return
+			}
+		}
+		if fe.sem != nil {
+			select {
+			case fe.sem <- struct{}{}:
+			case <-rt.done:
+				rt.releaseGlobal()
+				return
+			}
+		}
+		c, err := l.Accept()
+		if err != nil {
+			rt.releaseGlobal()
+			fe.release()
+			select {
+			case <-rt.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off instead of spinning.
+			log.Printf("[WARNING] accept on %s: %v", l.Addr(), err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		rt.conns.Add(1)
+		go rt.serve(fe, c)
+	}
+}
+
+func (rt *Runtime) serve(fe *Frontend, c net.Conn) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
+			c.Close()
+		}
+		fe.release()
+		rt.releaseGlobal()
+		rt.conns.Done()
+	}()
+	if fe.P.Mode == model.ModeHTTP {
+		serveHTTP(fe, c)
+	} else {
+		serveTCP(fe, c)
+	}
+}
+
+func (fe *Frontend) release() {
+	if fe.sem != nil {
+		<-fe.sem
+	}
+}
+
+func (rt *Runtime) releaseGlobal() {
+	if rt.globalSem != nil {
+		<-rt.globalSem
+	}
+}
+
+// poolPurgeDelay is HAProxy's default pool-purge-delay.
+const poolPurgeDelay = 5 * time.Second
+
+func (rt *Runtime) purgeLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.done:
+			return
+		case now := <-t.C:
+			for _, b := range rt.backends {
+				for _, s := range b.Servers {
+					s.purgeIdle(now, poolPurgeDelay)
+				}
+			}
+		}
+	}
+}
+
+// Close stops accepting; sessions in flight continue (soft stop). Wait
+// returns when they are all finished.
+func (rt *Runtime) Close() {
+	select {
+	case <-rt.done:
+		return
+	default:
+	}
+	close(rt.done)
+	for _, l := range rt.listeners {
+		l.Close()
+	}
+	rt.wg.Wait()
+}
+
+// Wait blocks until every client session has ended.
+func (rt *Runtime) Wait() { rt.conns.Wait() }

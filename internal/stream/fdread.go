@@ -14,8 +14,7 @@ import (
 type fdReader struct {
 	rc   syscall.RawConn
 	pool *bufPool
-	p    []byte
-	own  bool // p came from the pool in this read
+	box  *[]byte
 	n    int
 	err  error
 	fn   func(fd uintptr) bool
@@ -35,22 +34,21 @@ func newFDReader(c net.Conn, pool *bufPool) *fdReader {
 	return r
 }
 
-// attempt is called by the poller loop: once at once (the poller forgets any
-// earlier readiness, so a syscall must come first), then after each wake-up.
+// attempt is called by the poller loop: once straight away (the poller
+// forgets earlier readiness, so a syscall must come first), then after each
+// wake-up. The buffer goes back to the pool whenever there is nothing to read.
 func (r *fdReader) attempt(fd uintptr) bool {
-	if r.p == nil {
-		r.p, r.own = r.pool.get(), true
+	if r.box == nil {
+		r.box = r.pool.get()
 	}
 	for {
-		n, err := unix.Read(int(fd), r.p)
+		n, err := unix.Read(int(fd), *r.box)
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			if r.own {
-				r.pool.put(r.p)
-				r.p = nil
-			}
+			r.pool.put(r.box)
+			r.box = nil
 			return false
 		case err != nil:
 			r.n, r.err = 0, err
@@ -63,23 +61,20 @@ func (r *fdReader) attempt(fd uintptr) bool {
 	}
 }
 
-// read reads into p; when p is nil it reads into a pool buffer, returned as
-// buf (nil if nothing was read and the buffer went back to the pool).
-func (r *fdReader) read(p []byte) (buf []byte, n int, err error) {
-	r.p, r.own = p, false
+// read waits for data and reads it into a pool buffer, returned with the
+// byte count; the buffer is nil when nothing was read.
+func (r *fdReader) read() (box *[]byte, n int, err error) {
 	r.n, r.err = 0, nil
 	rerr := r.rc.Read(r.fn)
-	buf, r.p = r.p, nil
-	if rerr != nil {
-		if r.own && buf != nil {
-			r.pool.put(buf)
-			buf = nil
-		}
-		return buf, 0, rerr
+	box, r.box = r.box, nil
+	if rerr == nil {
+		err = r.err
+	} else {
+		err = rerr
 	}
-	if r.own && r.n == 0 && buf != nil {
-		r.pool.put(buf)
-		buf = nil
+	if box != nil && r.n == 0 {
+		r.pool.put(box)
+		box = nil
 	}
-	return buf, r.n, r.err
+	return box, r.n, err
 }

@@ -20,7 +20,9 @@ type httpSession struct {
 	dstPort  int
 	buf      []byte // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
+	bufBox   *[]byte
 	sbuf     []byte // server-side bytes of the current response
+	sbufBox  *[]byte
 	sr, sw   int
 	out      []byte // rewritten heads
 	req      http1.Request
@@ -33,23 +35,33 @@ type httpSession struct {
 }
 
 // bufPool recycles the per-connection buffers; idle keep-alive sessions give
-// theirs back between requests.
+// theirs back between requests. It hands out pointers so that giving a
+// buffer back does not allocate.
 type bufPool struct {
 	size int
 	p    sync.Pool
 }
 
-func (bp *bufPool) get() []byte {
+func (bp *bufPool) get() *[]byte {
 	if b, ok := bp.p.Get().(*[]byte); ok {
-		return *b
+		return b
 	}
-	return make([]byte, bp.size)
+	b := make([]byte, bp.size)
+	return &b
 }
 
-func (bp *bufPool) put(b []byte) {
-	if cap(b) == bp.size {
-		b = b[:bp.size]
-		bp.p.Put(&b)
+func (bp *bufPool) put(b *[]byte) { bp.p.Put(b) }
+
+// takeBuf and dropBuf manage a session buffer and its pool box together.
+func (s *httpSession) takeBuf(box **[]byte) []byte {
+	*box = s.fe.rt.bufs.get()
+	return **box
+}
+
+func (s *httpSession) dropBuf(box **[]byte) {
+	if *box != nil {
+		s.fe.rt.bufs.put(*box)
+		*box = nil
 	}
 }
 
@@ -67,7 +79,7 @@ func serveHTTP(fe *Frontend, c net.Conn) {
 		s.nreq++
 		if s.r == s.w && s.buf != nil {
 			// Between requests an idle session gives its buffer back.
-			s.fe.rt.bufs.put(s.buf)
+			s.dropBuf(&s.bufBox)
 			s.buf = nil
 			s.r, s.w = 0, 0
 		}
@@ -79,14 +91,9 @@ func (s *httpSession) close() {
 		s.releaseServer(s.priv, true)
 		s.priv = nil
 	}
-	if s.buf != nil {
-		s.fe.rt.bufs.put(s.buf)
-		s.buf = nil
-	}
-	if s.sbuf != nil {
-		s.fe.rt.bufs.put(s.sbuf)
-		s.sbuf = nil
-	}
+	s.dropBuf(&s.bufBox)
+	s.dropBuf(&s.sbufBox)
+	s.buf, s.sbuf = nil, nil
 	s.c.Close()
 }
 
@@ -152,12 +159,14 @@ func (s *httpSession) readRequest() bool {
 func (s *httpSession) readClient() (int, error) {
 	if s.buf != nil || s.cr == nil {
 		if s.buf == nil {
-			s.buf = s.fe.rt.bufs.get()
+			s.buf = s.takeBuf(&s.bufBox)
 		}
 		return s.c.Read(s.buf[s.w:])
 	}
-	buf, n, err := s.cr.read(nil)
-	s.buf = buf
+	box, n, err := s.cr.read()
+	if box != nil {
+		s.bufBox, s.buf = box, *box
+	}
 	return n, err
 }
 
@@ -262,7 +271,7 @@ func (s *httpSession) handle() bool {
 	canRetry := reused && bodyDone && !expectWait
 
 	if s.sbuf == nil {
-		s.sbuf = s.fe.rt.bufs.get()
+		s.sbuf = s.takeBuf(&s.sbufBox)
 	}
 	s.sr, s.sw = 0, 0
 	if !expectWait && !bodyDone {
@@ -352,7 +361,7 @@ func (s *httpSession) handle() bool {
 	} else {
 		sc.c.Close()
 	}
-	s.fe.rt.bufs.put(s.sbuf)
+	s.dropBuf(&s.sbufBox)
 	s.sbuf = nil
 	if !clientKeep {
 		return false

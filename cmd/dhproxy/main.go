@@ -59,6 +59,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		d.Write(stderr, os.Getpid())
 	}
 	if d.HasErrors() {
+		for _, f := range d.FilesWithErrors() {
+			alert(stderr, "config : Error(s) found in configuration file : %s", f)
+		}
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
 	}

@@ -88,6 +88,20 @@ func (d *Diags) HasErrors() bool {
 	return false
 }
 
+// FilesWithErrors lists, in order of first appearance, the files that have
+// at least one error.
+func (d *Diags) FilesWithErrors() []string {
+	var files []string
+	seen := map[string]bool{}
+	for _, x := range d.List {
+		if x.Sev == Alert && x.Pos.File != "" && !seen[x.Pos.File] {
+			seen[x.Pos.File] = true
+			files = append(files, x.Pos.File)
+		}
+	}
+	return files
+}
+
 // Count returns how many diagnostics of severity sev were recorded.
 func (d *Diags) Count(sev Severity) int {
 	n := 0

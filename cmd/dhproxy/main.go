@@ -55,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	if !opts.DiagMode {
+		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
+	}
 	if !opts.Quiet || d.HasErrors() {
 		d.Write(stderr, os.Getpid())
 	}

@@ -20,6 +20,7 @@ type Options struct {
 	HasCond     bool
 	LocalPeer   string // -L
 	Maxconn     int    // -n
+	DiagMode    bool   // -dD: also print [DIAG] diagnostics
 	SoftStop    []int  // -sf
 	HardStop    []int  // -st
 	Unsupported string // a known HAProxy flag dhproxy does not offer yet
@@ -108,6 +109,8 @@ func Parse(args []string) (*Options, error) {
 			}
 		case a == "-h" || a == "--help":
 			return nil, fmt.Errorf("help")
+		case a == "-dD":
+			o.DiagMode = true
 		case strings.HasPrefix(a, "-d") && len(a) > 2:
 			// -dM, -dV, -dr, -dW...: HAProxy's debugging switches; harmless to accept.
 		default:

@@ -88,6 +88,17 @@ func (d *Diags) HasErrors() bool {
 	return false
 }
 
+// Drop removes every diagnostic of severity sev.
+func (d *Diags) Drop(sev Severity) {
+	keep := d.List[:0]
+	for _, x := range d.List {
+		if x.Sev != sev {
+			keep = append(keep, x)
+		}
+	}
+	d.List = keep
+}
+
 // FilesWithErrors lists, in order of first appearance, the files that have
 // at least one error.
 func (d *Diags) FilesWithErrors() []string {

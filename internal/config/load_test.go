@@ -403,8 +403,10 @@ func FuzzLoad(f *testing.F) {
 		f.Add(s)
 	}
 	env := testEnv()
+	// One file per worker process: inputs run one at a time in a worker,
+	// and a directory per input costs more than Load itself.
+	p := filepath.Join(f.TempDir(), "f.cfg")
 	f.Fuzz(func(t *testing.T, s string) {
-		p := filepath.Join(t.TempDir(), "f.cfg")
 		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -43,6 +43,8 @@ type serverConn struct {
 	c         *net.TCPConn
 	srv       *Server
 	idleSince time.Time
+	fd        *fdConn // raw reads and writes; c keeps deadlines and Close
+	dl        deadlines
 }
 
 func newBackend(p *model.Proxy) *Backend {
@@ -205,7 +207,7 @@ func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
-	return &serverConn{c: tc, srv: s}, nil
+	return &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}, nil
 }
 
 var dialer = net.Dialer{KeepAlive: -1}

@@ -2,6 +2,8 @@ package stream
 
 import (
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/netip"
 	"sync"
@@ -27,11 +29,15 @@ type httpSession struct {
 	out      []byte // rewritten heads
 	req      http1.Request
 	resp     http1.Response
-	chunks   http1.ChunkScanner
-	priv     *serverConn // server connection this session keeps between requests
-	cr       *fdReader   // nil when the client socket has no file descriptor
+	chunks   http1.ChunkScanner // request body
+	rchunks  http1.ChunkScanner // response body
+	priv     *serverConn        // server connection this session keeps between requests
+	cfd      *fdConn            // raw I/O on the client socket; nil without a descriptor
+	cio      io.ReadWriter      // cfd, or the net.Conn itself
+	cdl      deadlines
 	nreq     int
-	sentBody int64 // request body bytes already sent to the server
+	sentBody int64     // request body bytes already sent to the server
+	bodyCh   chan bool // outcome of the background request body copy, nil when none runs
 }
 
 // bufPool recycles the per-connection buffers; idle keep-alive sessions give
@@ -73,7 +79,11 @@ func serveHTTP(fe *Frontend, c net.Conn) {
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		s.dstPort = la.Port
 	}
-	s.cr = newFDReader(c, &fe.rt.bufs)
+	s.cfd = newFDConn(c, &fe.rt.bufs)
+	s.cio = c
+	if s.cfd != nil {
+		s.cio = s.cfd
+	}
 	defer s.close()
 	for s.readRequest() && s.handle() {
 		s.nreq++
@@ -107,11 +117,11 @@ func (s *httpSession) readRequest() bool {
 	started := s.w > s.r
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
-		setReadDeadline(s.c, reqTimeout)
+		s.cdl.read(s.c, reqTimeout)
 	} else if s.nreq > 0 {
-		setReadDeadline(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+		s.cdl.read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
 	} else {
-		setReadDeadline(s.c, reqTimeout)
+		s.cdl.read(s.c, reqTimeout)
 	}
 	for {
 		if s.w > s.r {
@@ -141,7 +151,7 @@ func (s *httpSession) readRequest() bool {
 		s.w += n
 		if n > 0 && !started {
 			started = true
-			setReadDeadline(s.c, reqTimeout)
+			s.cdl.read(s.c, reqTimeout)
 		}
 		if err != nil {
 			if isTimeout(err) && started {
@@ -157,13 +167,13 @@ func (s *httpSession) readRequest() bool {
 // readClient reads from the client into buf[w:], taking a buffer from the
 // pool only once data has arrived.
 func (s *httpSession) readClient() (int, error) {
-	if s.buf != nil || s.cr == nil {
+	if s.buf != nil || s.cfd == nil {
 		if s.buf == nil {
 			s.buf = s.takeBuf(&s.bufBox)
 		}
-		return s.c.Read(s.buf[s.w:])
+		return s.cio.Read(s.buf[s.w:])
 	}
-	box, n, err := s.cr.read()
+	box, n, err := s.cfd.ReadPooled()
 	if box != nil {
 		s.bufBox, s.buf = box, *box
 	}
@@ -179,25 +189,9 @@ func firstSet(ds ...time.Duration) time.Duration {
 	return 0
 }
 
-func setReadDeadline(c net.Conn, d time.Duration) {
-	if d > 0 {
-		c.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.SetReadDeadline(time.Time{})
-	}
-}
-
-func setWriteDeadline(c net.Conn, d time.Duration) {
-	if d > 0 {
-		c.SetWriteDeadline(time.Now().Add(d))
-	} else {
-		c.SetWriteDeadline(time.Time{})
-	}
-}
-
 func (s *httpSession) writeError(status int) {
-	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
-	s.c.Write(errorPage(status))
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cio.Write(errorPage(status))
 }
 
 // connMode is the strictest connection mode of frontend and backend, as HAProxy combines them.
@@ -236,7 +230,6 @@ func (s *httpSession) handle() bool {
 	if head == nil {
 		head = s.buf[headStart:bodyStart]
 	}
-	expectWait := req.ExpectContinue && !bodyDone
 
 	srv, sc, reused, status := s.connect(be)
 	if sc == nil {
@@ -245,12 +238,12 @@ func (s *httpSession) handle() bool {
 	}
 	defer srv.release()
 	to := &be.P.Timeouts
-	setWriteDeadline(sc.c, to.Server)
+	sc.dl.write(sc.c, to.Server)
 
 	// Send head and the buffered body; a reused idle connection the server
 	// closed meanwhile is replaced once, as long as nothing was lost.
 	for {
-		err := writeTwo(sc.c, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
 		if err == nil {
 			break
 		}
@@ -264,26 +257,27 @@ func (s *httpSession) handle() bool {
 			return false
 		}
 		reused = false
-		setWriteDeadline(sc.c, to.Server)
+		sc.dl.write(sc.c, to.Server)
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
-	canRetry := reused && bodyDone && !expectWait
+	canRetry := reused && bodyDone
 
 	if s.sbuf == nil {
 		s.sbuf = s.takeBuf(&s.sbufBox)
 	}
 	s.sr, s.sw = 0, 0
-	if !expectWait && !bodyDone {
-		if !s.streamRequestBody(sc, framing) {
-			sc.c.Close()
-			return false
-		}
-		bodyDone = true
+	// The rest of the body is copied in the background while the response
+	// is read: servers may answer (and echo) before the body has ended, and
+	// with "Expect: 100-continue" the client sends it once the interim 100
+	// (forwarded below) arrives or it tires of waiting, as through HAProxy.
+	defer s.abortBody(sc)
+	if !bodyDone {
+		s.startBody(sc, framing)
 	}
 
 	// Read the response head, forwarding interim 1xx responses.
-	setReadDeadline(sc.c, to.Server)
+	sc.dl.read(sc.c, to.Server)
 	for {
 		st, retry := s.readResponse(sc, canRetry)
 		canRetry = false
@@ -296,9 +290,9 @@ func (s *httpSession) handle() bool {
 				return false
 			}
 			reused = false
-			setWriteDeadline(sc.c, to.Server)
-			setReadDeadline(sc.c, to.Server)
-			if err := writeTwo(sc.c, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
+			sc.dl.write(sc.c, to.Server)
+			sc.dl.read(sc.c, to.Server)
+			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
 				sc.c.Close()
 				s.writeError(502)
 				return false
@@ -312,20 +306,12 @@ func (s *httpSession) handle() bool {
 		}
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
-			setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
-			if _, err := s.c.Write(s.sbuf[s.sr : s.sr+resp.HeadLen]); err != nil {
+			s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+			if _, err := s.cio.Write(s.sbuf[s.sr : s.sr+resp.HeadLen]); err != nil {
 				sc.c.Close()
 				return false
 			}
 			s.sr += resp.HeadLen
-			if expectWait && resp.Status == 100 {
-				expectWait = false
-				if !s.streamRequestBody(sc, framing) {
-					sc.c.Close()
-					return false
-				}
-				bodyDone = true
-			}
 			continue
 		}
 		break
@@ -334,12 +320,6 @@ func (s *httpSession) handle() bool {
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)
 		return false
-	}
-	if !bodyDone {
-		// Final response before the request body was sent (e.g. 417 to an
-		// Expect): the unread body makes the client connection unusable.
-		clientKeep = false
-		serverKeep = false
 	}
 	rframing := resp.BodyFraming(isHEAD)
 	if isCONNECT && resp.Status/100 == 2 {
@@ -353,6 +333,11 @@ func (s *httpSession) handle() bool {
 	}
 	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
 	if !ok {
+		sc.c.Close()
+		return false
+	}
+	if !s.joinBody(sc) {
+		// The body did not complete: neither side can carry another request.
 		sc.c.Close()
 		return false
 	}
@@ -396,14 +381,70 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 	return start, true, true
 }
 
+// startBody copies the rest of the request body in a goroutine that owns
+// buf, r and w until joinBody or abortBody.
+func (s *httpSession) startBody(sc *serverConn, f http1.Framing) {
+	s.bodyCh = make(chan bool, 1)
+	go func() {
+		ok := false
+		defer func() {
+			if r := recover(); r != nil {
+				log.Printf("[ALERT] %s '%s': request body copy panic: %v", frontendWord(s.fe.P), s.fe.P.Name, r)
+			}
+			if !ok {
+				// Wake the response reader: the server will not answer a
+				// request whose body stopped half way.
+				sc.c.SetReadDeadline(time.Unix(1, 0))
+			}
+			s.bodyCh <- ok
+		}()
+		ok = s.streamRequestBody(sc, f)
+	}()
+}
+
+// bodyGrace is how long a complete response waits for the request body copy
+// to end before the copy is cut (the server answered without reading it all).
+const bodyGrace = time.Second
+
+// joinBody waits for the background body copy, if any, and reports whether
+// the body was sent completely.
+func (s *httpSession) joinBody(sc *serverConn) bool {
+	if s.bodyCh == nil {
+		return true
+	}
+	t := time.NewTimer(bodyGrace)
+	defer t.Stop()
+	select {
+	case ok := <-s.bodyCh:
+		s.bodyCh = nil
+		return ok
+	case <-t.C:
+		s.abortBody(sc)
+		return false
+	}
+}
+
+// abortBody stops a background body copy still running and waits for it.
+func (s *httpSession) abortBody(sc *serverConn) {
+	if s.bodyCh == nil {
+		return
+	}
+	past := time.Unix(1, 0)
+	s.c.SetReadDeadline(past)
+	sc.c.SetWriteDeadline(past)
+	<-s.bodyCh
+	s.bodyCh = nil
+	s.cdl, sc.dl = deadlines{}, deadlines{}
+}
+
 // streamRequestBody copies the rest of the request body from the client to
 // the server. Bytes read past the body (a pipelined request) stay in buf.
 func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	remaining := s.req.ContentLength - s.sentBody
-	setReadDeadline(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.read(s.c, s.fe.P.Timeouts.Client)
 	s.r, s.w = 0, 0
 	for {
-		n, err := s.c.Read(s.buf)
+		n, err := s.cio.Read(s.buf)
 		if n > 0 {
 			var take int
 			done := false
@@ -418,8 +459,8 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 					return false
 				}
 			}
-			setWriteDeadline(sc.c, sc.srv.backend.P.Timeouts.Server)
-			if _, werr := sc.c.Write(s.buf[:take]); werr != nil {
+			sc.dl.write(sc.c, sc.srv.backend.P.Timeouts.Server)
+			if _, werr := sc.fd.Write(s.buf[:take]); werr != nil {
 				return false
 			}
 			if done {

@@ -146,7 +146,7 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 			s.sw = copy(s.sbuf, s.sbuf[s.sr:s.sw])
 			s.sr = 0
 		}
-		n, err := sc.c.Read(s.sbuf[s.sw:])
+		n, err := sc.fd.Read(s.sbuf[s.sw:])
 		s.sw += n
 		if err != nil {
 			if isTimeout(err) {
@@ -175,8 +175,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 			bodyEnd, done = s.sw, false
 		}
 	case http1.FramingChunked:
-		s.chunks.Reset()
-		n, d, err := s.chunks.Scan(s.sbuf[headEnd:s.sw])
+		s.rchunks.Reset()
+		n, d, err := s.rchunks.Scan(s.sbuf[headEnd:s.sw])
 		if err != nil {
 			s.writeError(502)
 			return false
@@ -189,8 +189,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	if head == nil {
 		head = s.sbuf[s.sr:headEnd]
 	}
-	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
-	if err := writeTwo(s.c, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
 		return false
 	}
 	s.sr = bodyEnd
@@ -203,8 +203,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	cliTimeout := s.fe.P.Timeouts.Client
 	s.sr, s.sw = 0, 0
 	for {
-		setReadDeadline(sc.c, srvTimeout)
-		n, err := sc.c.Read(s.sbuf)
+		sc.dl.read(sc.c, srvTimeout)
+		n, err := sc.fd.Read(s.sbuf)
 		if n > 0 {
 			take, fin := n, false
 			switch f {
@@ -214,13 +214,13 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 				fin = remaining == 0
 			case http1.FramingChunked:
 				var serr error
-				take, fin, serr = s.chunks.Scan(s.sbuf[:n])
+				take, fin, serr = s.rchunks.Scan(s.sbuf[:n])
 				if serr != nil {
 					return false
 				}
 			}
-			setWriteDeadline(s.c, cliTimeout)
-			if _, werr := s.c.Write(s.sbuf[:take]); werr != nil {
+			s.cdl.write(s.c, cliTimeout)
+			if _, werr := s.cio.Write(s.sbuf[:take]); werr != nil {
 				return false
 			}
 			if fin {
@@ -286,12 +286,12 @@ func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 // or a successful CONNECT, first flushing what each side already sent.
 func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	defer sc.c.Close()
-	setWriteDeadline(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
 	if _, err := s.c.Write(s.sbuf[s.sr:s.sw]); err != nil {
 		return
 	}
 	if s.w > s.r {
-		setWriteDeadline(sc.c, be.P.Timeouts.Server)
+		sc.dl.write(sc.c, be.P.Timeouts.Server)
 		if _, err := sc.c.Write(s.buf[s.r:s.w]); err != nil {
 			return
 		}
@@ -302,6 +302,7 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	}
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
+	s.cdl, sc.dl = deadlines{}, deadlines{}
 	tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P))
 }
 

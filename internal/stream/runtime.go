@@ -40,6 +40,7 @@ type Frontend struct {
 // New prepares the runtime for cfg and opens every listening socket; errors
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
+	startClock()
 	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{})}
 	rt.bufs.size = cfg.Global.BufSize
 	if cfg.Global.Maxconn > 0 {
@@ -134,9 +135,6 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
 			log.Printf("[WARNING] accept on %s: %v", l.Addr(), err)
 			time.Sleep(100 * time.Millisecond)
 			continue
-		}
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
 		}
 		rt.conns.Add(1)
 		go rt.serve(fe, c)

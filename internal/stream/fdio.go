@@ -1,0 +1,153 @@
+package stream
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// fdConn does a socket's reads and writes through its RawConn, with raw
+// system calls on the non-blocking descriptor. Two reasons:
+//   - a read can take its buffer from the pool only once data is there, so a
+//     keep-alive session waiting for its next request holds no buffer;
+//   - a raw call does not hand the scheduler's P over while in the kernel;
+//     such a call never blocks, and handing over costs more than the call
+//     (thread wake-ups by the runtime's monitor under load).
+//
+// Deadlines set on the net.Conn still apply: the RawConn waits honour them.
+type fdConn struct {
+	rc syscall.RawConn
+
+	rp   []byte   // read target, or nil to read into a pool buffer
+	pool *bufPool // supplies pool buffers
+	box  *[]byte  // the pool buffer taken by the current read
+	rn   int
+	rerr error
+	rfn  func(fd uintptr) bool
+
+	wp   []byte
+	wn   int
+	werr error
+	wfn  func(fd uintptr) bool
+}
+
+func newFDConn(c net.Conn, pool *bufPool) *fdConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	f := &fdConn{rc: rc, pool: pool}
+	f.rfn, f.wfn = f.readAttempt, f.writeAttempt
+	return f
+}
+
+func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
+func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
+// readAttempt runs in the poller loop: at once (the poller forgets earlier
+// readiness, so a call must come first), then after each wake-up.
+func (f *fdConn) readAttempt(fd uintptr) bool {
+	p := f.rp
+	if p == nil {
+		if f.box == nil {
+			f.box = f.pool.get()
+		}
+		p = *f.box
+	}
+	for {
+		n, e := rawRead(fd, p)
+		switch e {
+		case 0:
+			if n == 0 {
+				f.rn, f.rerr = 0, io.EOF
+			} else {
+				f.rn, f.rerr = n, nil
+			}
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if f.box != nil {
+				f.pool.put(f.box)
+				f.box = nil
+			}
+			return false
+		default:
+			f.rn, f.rerr = 0, e
+			return true
+		}
+	}
+}
+
+// Read reads into p like net.Conn.Read.
+func (f *fdConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	f.rp, f.rn, f.rerr = p, 0, nil
+	err := f.rc.Read(f.rfn)
+	f.rp = nil
+	if err != nil {
+		return 0, err
+	}
+	return f.rn, f.rerr
+}
+
+// ReadPooled waits for data and reads it into a pool buffer, returned with
+// the byte count; the buffer is nil when nothing was read.
+func (f *fdConn) ReadPooled() (box *[]byte, n int, err error) {
+	f.rn, f.rerr = 0, nil
+	err = f.rc.Read(f.rfn)
+	box, f.box = f.box, nil
+	if err == nil {
+		err = f.rerr
+	}
+	if box != nil && f.rn == 0 {
+		f.pool.put(box)
+		box = nil
+	}
+	return box, f.rn, err
+}
+
+func (f *fdConn) writeAttempt(fd uintptr) bool {
+	for f.wn < len(f.wp) {
+		n, e := rawWrite(fd, f.wp[f.wn:])
+		switch e {
+		case 0:
+			f.wn += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			f.werr = e
+			return true
+		}
+	}
+	return true
+}
+
+// Write writes all of p like net.Conn.Write.
+func (f *fdConn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	f.wp, f.wn, f.werr = p, 0, nil
+	err := f.rc.Write(f.wfn)
+	f.wp = nil
+	if err == nil {
+		err = f.werr
+	}
+	return f.wn, err
+}

@@ -173,15 +173,15 @@ func (s *session) pipe(src, dst *side) int64 {
 		// Write deadline: the call stops reading after at most one window,
 		// so the last (≤ one pipe) write still gets a full dst timeout.
 		var rd, wd time.Time
-		if w := window(srcT, dstT, src.fin, dst.fin); w > 0 {
-			rd = now.Add(w)
+		if win := window(srcT, dstT, src.fin, dst.fin); win > 0 {
+			rd = now.Add(win)
 			if srcT > 0 {
 				if exp := time.Unix(0, src.last.Load()).Add(srcT); exp.Before(rd) {
 					rd = exp
 				}
 			}
 			if dstT > 0 {
-				wd = now.Add(w + dstT)
+				wd = now.Add(win + dstT)
 			}
 		}
 		src.conn.SetReadDeadline(rd)

@@ -33,17 +33,26 @@ type fdConn struct {
 }
 
 func newFDConn(c net.Conn, pool *bufPool) *fdConn {
+	f := &fdConn{}
+	f.rfn, f.wfn = f.readAttempt, f.writeAttempt
+	if !f.attach(c, pool) {
+		return nil
+	}
+	return f
+}
+
+// attach points f at c's descriptor; rfn and wfn must already be bound to f.
+func (f *fdConn) attach(c net.Conn, pool *bufPool) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return nil
+		return false
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return false
 	}
-	f := &fdConn{rc: rc, pool: pool}
-	f.rfn, f.wfn = f.readAttempt, f.writeAttempt
-	return f
+	f.rc, f.pool = rc, pool
+	return true
 }
 
 func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {

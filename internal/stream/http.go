@@ -32,8 +32,9 @@ type httpSession struct {
 	chunks   http1.ChunkScanner // request body
 	rchunks  http1.ChunkScanner // response body
 	priv     *serverConn        // server connection this session keeps between requests
-	cfd      *fdConn            // raw I/O on the client socket; nil without a descriptor
-	cio      io.ReadWriter      // cfd, or the net.Conn itself
+	cfd      *fdConn            // raw I/O on the client socket (&fdStore); nil without a descriptor
+	fdStore  fdConn
+	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	nreq     int
 	sentBody int64     // request body bytes already sent to the server
@@ -71,17 +72,26 @@ func (s *httpSession) dropBuf(box **[]byte) {
 	}
 }
 
-func serveHTTP(fe *Frontend, c net.Conn) {
-	s := &httpSession{fe: fe, c: c}
+// serveHTTP serves one client connection. *reuse carries a session object
+// from one connection to the next on the same worker goroutine, so that its
+// header tables and buffers keep their capacity.
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
+	s := *reuse
+	if s == nil {
+		s = &httpSession{}
+		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
+		*reuse = s
+	}
+	s.reset(fe, c)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 	}
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		s.dstPort = la.Port
 	}
-	s.cfd = newFDConn(c, &fe.rt.bufs)
 	s.cio = c
-	if s.cfd != nil {
+	if s.fdStore.attach(c, &fe.rt.bufs) {
+		s.cfd = &s.fdStore
 		s.cio = s.cfd
 	}
 	defer s.close()
@@ -94,6 +104,16 @@ func serveHTTP(fe *Frontend, c net.Conn) {
 			s.r, s.w = 0, 0
 		}
 	}
+}
+
+// reset prepares a session object for a new connection, keeping only the
+// capacity of its slices and the fdConn's bound callbacks.
+func (s *httpSession) reset(fe *Frontend, c net.Conn) {
+	reqH, respH, out := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0]
+	fd := s.fdStore
+	*s = httpSession{fe: fe, c: c, out: out}
+	s.req.Headers, s.resp.Headers = reqH, respH
+	s.fdStore = fdConn{rfn: fd.rfn, wfn: fd.wfn}
 }
 
 func (s *httpSession) close() {

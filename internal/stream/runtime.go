@@ -27,6 +27,7 @@ type Runtime struct {
 	done      chan struct{}
 	wg        sync.WaitGroup // accept loops
 	conns     sync.WaitGroup // client sessions
+	jobs      chan job       // accepted connections handed to idle workers
 }
 
 // Frontend is a frontend's runtime state.
@@ -41,7 +42,7 @@ type Frontend struct {
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
-	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{})}
+	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
 	rt.bufs.size = cfg.Global.BufSize
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
@@ -137,22 +138,58 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
 			continue
 		}
 		rt.conns.Add(1)
-		go rt.serve(fe, c)
+		select {
+		case rt.jobs <- job{fe, c}:
+		default:
+			go rt.worker(job{fe, c})
+		}
 	}
 }
 
-func (rt *Runtime) serve(fe *Frontend, c net.Conn) {
+// job is an accepted connection waiting for a worker.
+type job struct {
+	fe *Frontend
+	c  net.Conn
+}
+
+// workerIdle is how long a worker goroutine waits for another connection
+// before it exits.
+const workerIdle = 10 * time.Second
+
+// worker serves connections one after the other. Reusing goroutines keeps
+// their grown stacks and their session objects: a fresh goroutine per
+// connection paid stack growth and allocations on every accept.
+func (rt *Runtime) worker(j job) {
+	var hs *httpSession
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		rt.serveOne(j, &hs)
+		idle.Reset(workerIdle)
+		select {
+		case j = <-rt.jobs:
+		case <-idle.C:
+			return
+		case <-rt.done:
+			return
+		}
+	}
+}
+
+func (rt *Runtime) serveOne(j job, hs **httpSession) {
+	fe, c := j.fe, j.c
 	defer func() {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
 			c.Close()
+			*hs = nil // its state is unknown
 		}
 		fe.release()
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
 	if fe.P.Mode == model.ModeHTTP {
-		serveHTTP(fe, c)
+		serveHTTP(fe, c, hs)
 	} else {
 		serveTCP(fe, c)
 	}

@@ -265,9 +265,16 @@ func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b [
 }
 
 // keepServer keeps a server connection that may carry another request.
+// With http-reuse never it stays private to this session; otherwise it goes
+// back to the server's idle pool at once, so that idle client connections
+// do not pin server connections.
 func (s *httpSession) keepServer(sc *serverConn) {
+	if sc.srv.backend.P.Reuse != model.ReuseNever {
+		sc.srv.putIdle(sc, time.Now())
+		return
+	}
 	if s.priv != nil {
-		s.releaseServer(s.priv, true)
+		s.releaseServer(s.priv, false)
 	}
 	s.priv = sc
 }

@@ -53,6 +53,7 @@ type Message struct {
 	ConnKeepAlive bool     // a Connection header has the token "keep-alive"
 	ConnUpgrade   bool     // a Connection header has the token "upgrade"
 	HeadLen       int      // bytes of the head including the final CRLF CRLF
+	HigherMinor   bool     // the message said HTTP/1.x with x > 1 (handled as 1.1)
 }
 
 // Request is a parsed request head.

@@ -85,12 +85,49 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		}
 		return 0, newError(400, pos, "missing or repeated Host")
 	}
+	if !authorityMatchesHost(r) {
+		// RFC 9112 3.2.2: with an absolute URI the server uses its authority;
+		// a different Host would route the request in two ways.
+		return 0, newError(400, cap(buf)-cap(r.URI), "Host differs from the authority of the absolute URI")
+	}
 	if http11 {
 		r.ExpectContinue = f.expect
 		r.HasUpgrade = f.upgrade
 	}
 	r.HeadLen = i
 	return i, nil
+}
+
+// authorityMatchesHost reports whether an absolute-form request target's
+// authority (without user info) equals the Host header, ASCII case aside.
+func authorityMatchesHost(r *Request) bool {
+	u := r.URI
+	i := 0
+	for i < len(u) && (u[i] >= 'a' && u[i] <= 'z' || u[i] >= 'A' && u[i] <= 'Z' || i > 0 && (u[i] >= '0' && u[i] <= '9' || u[i] == '+' || u[i] == '-' || u[i] == '.')) {
+		i++
+	}
+	if i == 0 || i+3 > len(u) || string(u[i:i+3]) != "://" {
+		return true // origin-form, asterisk-form or authority-form
+	}
+	auth := u[i+3:]
+	for j, c := range auth {
+		if c == '/' || c == '?' || c == '#' {
+			auth = auth[:j]
+			break
+		}
+	}
+	for j := len(auth) - 1; j >= 0; j-- {
+		if auth[j] == '@' {
+			auth = auth[j+1:]
+			break
+		}
+	}
+	for k := range r.Headers {
+		if r.Headers[k].Kind == KindHost {
+			return equalFoldBytes(r.Headers[k].Value, auth)
+		}
+	}
+	return true // HTTP/1.0 without Host: the URI alone names the target
 }
 
 // ParseResponse parses the response head at the start of buf. Results are
@@ -197,10 +234,13 @@ func parseVersion(buf []byte, i int, m *Message, status int) (int, error) {
 	if i == len(buf) {
 		return 0, ErrIncomplete
 	}
-	if buf[i] != '0' && buf[i] != '1' {
+	if buf[i] < '0' || buf[i] > '9' {
 		return 0, newError(status, i, "invalid HTTP version")
 	}
-	m.Major, m.Minor = 1, int(buf[i]-'0')
+	// RFC 9112 2.3: a higher minor version is handled as the highest
+	// known one, 1.1; the proxy forwards it as HTTP/1.1.
+	m.Major, m.Minor = 1, min(int(buf[i]-'0'), 1)
+	m.HigherMinor = buf[i] > '1'
 	return i + 1, nil
 }
 

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bytes"
+	"strconv"
 	"time"
 
 	"dhproxy/internal/http1"
@@ -21,22 +23,24 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		}
 	}
 	addKeepAlive := serverKeep && req.Minor == 0 && !upgrade
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive {
+	clFix := needsLengthFix(&req.Message)
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor {
 		return nil
 	}
 	out := s.out[:0]
-	lineEnd := headStart
-	for s.buf[lineEnd] != '\n' {
-		lineEnd++
-	}
-	out = append(out, s.buf[headStart:lineEnd+1]...)
-	for i := range req.Headers {
-		h := &req.Headers[i]
-		if h.Hop && !(upgrade && h.Kind == http1.KindConnection) {
-			continue
+	if req.HigherMinor {
+		out = append(out, req.Method...)
+		out = append(out, ' ')
+		out = append(out, req.URI...)
+		out = append(out, " HTTP/1.1\r\n"...)
+	} else {
+		lineEnd := headStart
+		for s.buf[lineEnd] != '\n' {
+			lineEnd++
 		}
-		out = appendHeader(out, h.Name, h.Value)
+		out = append(out, s.buf[headStart:lineEnd+1]...)
 	}
+	out = appendFields(out, &req.Message, clFix, upgrade)
 	switch {
 	case upgrade:
 		// the client's own Connection: upgrade was kept above
@@ -54,6 +58,45 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	out = append(out, "\r\n"...)
 	s.out = out
 	return out
+}
+
+// appendFields copies the end-to-end header fields of m. Hop-by-hop ones
+// are dropped, except Connection when keepConnection (an upgrade). With
+// fixLength, the Content-Length fields (duplicates or a list of one value)
+// become a single one, as HAProxy sends it.
+func appendFields(out []byte, m *http1.Message, fixLength, keepConnection bool) []byte {
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if h.Hop && !(keepConnection && h.Kind == http1.KindConnection) {
+			continue
+		}
+		if fixLength && h.Kind == http1.KindContentLength {
+			continue
+		}
+		out = appendHeader(out, h.Name, h.Value)
+	}
+	if fixLength {
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, m.ContentLength, 10)
+		out = append(out, "\r\n"...)
+	}
+	return out
+}
+
+// needsLengthFix tells whether m's Content-Length must be rewritten: several
+// fields, or one holding a list ("5, 5"), both accepted only when all values
+// agree.
+func needsLengthFix(m *http1.Message) bool {
+	n := 0
+	for i := range m.Headers {
+		if h := &m.Headers[i]; h.Kind == http1.KindContentLength {
+			n++
+			if n > 1 || bytes.IndexByte(h.Value, ',') >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func appendHeader(out, name, value []byte) []byte {
@@ -103,7 +146,8 @@ func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
 		}
 	}
 	addKeepAlive := clientKeep && client10
-	if !hop && clientKeep && !addKeepAlive {
+	clFix := needsLengthFix(&resp.Message)
+	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor {
 		return nil
 	}
 	out := s.out[:0]
@@ -111,13 +155,13 @@ func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
 	for s.sbuf[i] != '\n' {
 		i++
 	}
-	out = append(out, s.sbuf[s.sr:i+1]...)
-	for j := range resp.Headers {
-		h := &resp.Headers[j]
-		if !h.Hop {
-			out = appendHeader(out, h.Name, h.Value)
-		}
+	if resp.HigherMinor {
+		out = append(out, "HTTP/1.1"...)
+		out = append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
+	} else {
+		out = append(out, s.sbuf[s.sr:i+1]...)
 	}
+	out = appendFields(out, &resp.Message, clFix, false)
 	if !clientKeep {
 		out = append(out, "Connection: close\r\n"...)
 	} else if addKeepAlive {

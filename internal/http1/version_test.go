@@ -1,0 +1,33 @@
+package http1
+
+import "testing"
+
+func TestHigherMinorVersionIsHTTP11(t *testing.T) {
+	var r Request
+	if _, err := ParseRequest([]byte("GET / HTTP/1.2\r\nHost: x\r\n\r\n"), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Minor != 1 || !r.HigherMinor {
+		t.Fatalf("Minor %d HigherMinor %v, want 1 true", r.Minor, r.HigherMinor)
+	}
+	if _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), &r); err != nil || r.HigherMinor {
+		t.Fatalf("HTTP/1.1: %v HigherMinor %v", err, r.HigherMinor)
+	}
+	var resp Response
+	if _, err := ParseResponse([]byte("HTTP/1.3 200 OK\r\n\r\n"), &resp); err != nil || resp.Minor != 1 {
+		t.Fatalf("HTTP/1.3 response: %v minor %d", err, resp.Minor)
+	}
+}
+
+func TestAbsoluteURIMatchingHost(t *testing.T) {
+	for _, req := range []string{
+		"GET http://Example.com/a HTTP/1.1\r\nHost: example.com\r\n\r\n",
+		"GET http://u:p@x:8080?q HTTP/1.1\r\nHost: x:8080\r\n\r\n",
+		"GET http://x HTTP/1.0\r\n\r\n",
+	} {
+		var r Request
+		if _, err := ParseRequest([]byte(req), &r); err != nil {
+			t.Errorf("%q: %v", req, err)
+		}
+	}
+}

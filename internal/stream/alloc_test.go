@@ -112,6 +112,9 @@ func roundTrip(tb testing.TB, c net.Conn, req, buf []byte) {
 // TestKeepAliveRequestAllocs proves the keep-alive request path does not
 // allocate: the whole process (client, proxy, backends) is measured.
 func TestKeepAliveRequestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
 	cfg, port := keepAliveConfig(t, "always")
 	startRuntime(t, cfg)
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))

@@ -327,6 +327,13 @@ func (b *builder) resolve() {
 				if s.ID == 0 {
 					s.ID = sid
 				}
+				if s.Check && !s.Disabled && s.Port == 0 && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
+					kind := "backend"
+					if p.IsFrontend() {
+						kind = "proxy"
+					}
+					b.d.Errorf(s.Pos, "%s '%s': server '%s' has neither service port nor check port; add a port to its address or 'port <n>' for the check.", kind, p.Name, s.Name)
+				}
 			}
 		}
 	}

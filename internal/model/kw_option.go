@@ -54,15 +54,17 @@ func init() {
 		}
 		p.Redispatch = !negate
 	})
-	for _, o := range []string{"dontlognull", "httplog", "tcplog", "httpslog", "logasap", "log-separate-errors", "dontlog-normal", "log-health-checks"} {
+	for _, o := range []string{"dontlognull", "httplog", "tcplog", "httpslog", "logasap", "log-separate-errors", "dontlog-normal"} {
 		registerOption(o, CapFE|CapBE, "logging", recordOption)
 	}
-	for _, o := range []string{"httpchk", "mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check", "ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
-		registerOption(o, CapBE, "health checking", func(b *builder, p *Proxy, l config.Line, negate bool) {
+	registerOption("log-health-checks", CapBE, "", recordOption)
+	registerOption("httpchk", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		p.Options["httpchk"] = !negate
+		p.HTTPChk = append([]string(nil), l.Args[2:]...)
+	})
+	for _, o := range []string{"mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check", "ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
+		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
 			p.Options[l.Args[1]] = !negate
-			if l.Args[1] == "httpchk" {
-				p.HTTPChk = append([]string(nil), l.Args[2:]...)
-			}
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)

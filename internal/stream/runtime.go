@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"dhproxy/internal/check"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/model"
 )
@@ -28,6 +29,7 @@ type Runtime struct {
 	wg        sync.WaitGroup // accept loops
 	conns     sync.WaitGroup // client sessions
 	jobs      chan job       // accepted connections handed to idle workers
+	stopCheck func()         // ends the health checks
 }
 
 // Frontend is a frontend's runtime state.
@@ -85,6 +87,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
+	rt.stopCheck = check.Start(rt.checkTargets(), rt.logEvent)
 	return rt, nil
 }
 
@@ -236,6 +239,9 @@ func (rt *Runtime) Close() {
 	default:
 	}
 	close(rt.done)
+	if rt.stopCheck != nil {
+		rt.stopCheck() // a stopping proxy checks no more, as HAProxy
+	}
 	for _, l := range rt.listeners {
 		l.Close()
 	}

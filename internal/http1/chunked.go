@@ -47,6 +47,9 @@ type ChunkScanner struct {
 	trail  int   // bytes of the trailer section so far
 	off    int64 // body bytes consumed by earlier calls, for Error.Pos
 	err    *Error
+	// Data counts the chunk-data bytes seen so far (the decoded body size,
+	// which HAProxy's logs report).
+	Data int64
 }
 
 // Reset prepares c for a new body.
@@ -74,6 +77,7 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			}
 			i += k
 			c.size -= int64(k)
+			c.Data += int64(k)
 			if c.size == 0 {
 				c.state = csDataCR
 			}

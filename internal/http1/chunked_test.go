@@ -192,3 +192,16 @@ func TestChunkScannerLimits(t *testing.T) {
 		t.Fatalf("max size: n=%d done=%v err=%v", n, done, err)
 	}
 }
+
+func TestChunkScannerCountsData(t *testing.T) {
+	var c ChunkScanner
+	body := "5;x=y\r\nhello\r\na\r\n0123456789\r\n0\r\nT: v\r\n\r\n"
+	for i := 0; i < len(body); i++ { // one byte at a time
+		if _, _, err := c.Scan([]byte(body[i : i+1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Data != 15 {
+		t.Fatalf("Data = %d, want 15", c.Data)
+	}
+}

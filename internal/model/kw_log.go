@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/logging/logtarget"
 )
 
 var (
@@ -37,7 +38,6 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 			return t, false
 		}
 		t.Global = true
-		b.notYetOnce(l, "'log'", "logging")
 		return t, true
 	}
 	if len(l.Args) < 3 {
@@ -45,10 +45,16 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 		return t, false
 	}
 	t.Address = l.Args[1]
-	rest := l.Args[2:]
-	for len(rest) >= 2 && (rest[0] == "len" || rest[0] == "format" || rest[0] == "sample" || rest[0] == "profile") {
-		rest = rest[2:]
+	if _, err := logtarget.ParseAddress(t.Address); err != nil {
+		b.errorf(l, "'log %s': %v.", t.Address, err)
+		return t, false
 	}
+	format, length, rest, err := logtarget.ParseTargetOptions(l.Args[2:])
+	if err != nil {
+		b.errorf(l, "'log %s': %v.", t.Address, err)
+		return t, false
+	}
+	t.Format, t.Len = format, length
 	if len(rest) == 0 || len(rest) > 3 {
 		b.errorf(l, "'log %s': expects a facility, then optionally a level and a minimum level.", t.Address)
 		return t, false
@@ -69,6 +75,5 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 			t.MinLevel = lv
 		}
 	}
-	b.notYetOnce(l, "'log'", "logging")
 	return t, true
 }

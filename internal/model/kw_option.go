@@ -54,9 +54,20 @@ func init() {
 		}
 		p.Redispatch = !negate
 	})
-	for _, o := range []string{"dontlognull", "httplog", "tcplog", "httpslog", "logasap", "log-separate-errors", "dontlog-normal"} {
-		registerOption(o, CapFE|CapBE, "logging", recordOption)
+	for _, o := range []string{"dontlognull", "tcplog", "log-separate-errors", "dontlog-normal"} {
+		registerOption(o, CapFE|CapBE, "", recordOption)
 	}
+	registerOption("httplog", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		p.Options["httplog"] = !negate
+		p.HTTPLogCLF = !negate && len(l.Args) > 2 && l.Args[2] == "clf"
+		if len(l.Args) > 2 && l.Args[2] != "clf" {
+			b.errorf(l, "'option httplog' only takes 'clf' as argument.")
+		}
+	})
+	registerOption("httpslog", CapFE|CapBE, "TLS (httpslog falls back to httplog)", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		p.Options["httplog"] = !negate
+	})
+	registerOption("logasap", CapFE|CapBE, "early logging (lines are written at the end)", recordOption)
 	registerOption("log-health-checks", CapBE, "", recordOption)
 	registerOption("httpchk", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		p.Options["httpchk"] = !negate

@@ -88,6 +88,8 @@ type LogTarget struct {
 	Facility string
 	Level    string
 	MinLevel string
+	Format   string // "format" option: rfc3164 (default), rfc5424, raw, short, ...
+	Len      int    // "len" option: maximum line length, 0 for the default
 }
 
 // Proxy is a frontend, backend, listen or defaults section.
@@ -120,11 +122,12 @@ type Proxy struct {
 	Redispatch bool
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
 
-	Logs     []LogTarget
-	Cookie   *Cookie
-	Stats    *Stats
-	HTTPChk  []string // "option httpchk" arguments, used by the check issue
-	HasErrPg map[int]string
+	Logs       []LogTarget
+	Cookie     *Cookie
+	Stats      *Stats
+	HTTPChk    []string // "option httpchk" arguments
+	HTTPLogCLF bool     // "option httplog clf": Apache's common log format
+	HasErrPg   map[int]string
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

@@ -36,6 +36,7 @@ type Backend struct {
 	backup  []int
 	algoAct lb.Algorithm
 	algoBck lb.Algorithm
+	beconn  atomic.Int32 // requests/connections being served (%bc)
 }
 
 // serverConn is a connection to a server, pooled between requests.
@@ -128,11 +129,13 @@ func (s *Server) acquire(timeout time.Duration) bool {
 		}
 	}
 	s.cur.Add(1)
+	s.backend.beconn.Add(1)
 	return true
 }
 
 func (s *Server) release() {
 	s.cur.Add(-1)
+	s.backend.beconn.Add(-1)
 	if s.slots != nil {
 		<-s.slots
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"dhproxy/internal/check"
+	"dhproxy/internal/logging"
 )
 
 // checkTargets lists the servers to health-check, in configuration order
@@ -49,6 +50,11 @@ func (b *Backend) usableCounts() (active, backup int) {
 // logEvent reports a health event the way haproxy -db shows it on stderr,
 // unless the global section says "quiet".
 func (rt *Runtime) logEvent(level, msg string) {
+	if rt.events != nil {
+		if lv, ok := logging.ParseLevel(level); ok {
+			rt.events.Send(lv, []byte(msg))
+		}
+	}
 	if rt.cfg.Global.Quiet {
 		return
 	}

@@ -13,10 +13,14 @@ import (
 // last retry); otherwise it waits min(timeout connect, 1s) and tries the same
 // server again. reuse may hand back an existing connection to the server.
 // The returned server holds a serving slot that the caller releases.
-func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn) (*Server, *serverConn, bool, int) {
+// st, when not nil, receives the retries and whether a redispatch happened.
+func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
 	p := b.P
 	srv := b.pick(nil)
 	for attempt := 0; ; attempt++ {
+		if st != nil {
+			st.retries = attempt
+		}
 		if srv == nil {
 			return nil, nil, false, 503
 		}
@@ -38,6 +42,9 @@ func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn) (*Server
 		}
 		if p.Redispatch && (attempt+1 == p.Retries || len(b.active) > 1 || !srv.up.Load()) {
 			srv = b.pick(srv)
+			if st != nil {
+				st.redispatched = true
+			}
 			continue
 		}
 		if !isTimeout(err) {
@@ -50,27 +57,36 @@ func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn) (*Server
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend) (*Server, *serverConn, bool, int) {
-	return be.connect(s.dstPort, func(srv *Server) *serverConn {
-		if s.priv != nil {
-			sc := s.priv
-			s.priv = nil
-			if sc.srv == srv {
-				return sc
-			}
-			s.releaseServer(sc, true)
+	return be.connect(s.dstPort, s.reuseFor, &s.lg.connStats)
+}
+
+// reuseFor finds an existing connection to srv that this request may use.
+func (s *httpSession) reuseFor(srv *Server) *serverConn {
+	if s.priv != nil {
+		sc := s.priv
+		s.priv = nil
+		if sc.srv == srv {
+			return sc
 		}
-		switch be.P.Reuse {
-		case model.ReuseNever:
+		s.releaseServer(sc, true)
+	}
+	switch srv.backend.P.Reuse {
+	case model.ReuseNever:
+		return nil
+	case model.ReuseSafe:
+		// "safe": a session's first request never rides a connection
+		// another session used, in case the server closes it meanwhile.
+		if s.nreq == 0 {
 			return nil
-		case model.ReuseSafe:
-			// "safe": a session's first request never rides a connection
-			// another session used, in case the server closes it meanwhile.
-			if s.nreq == 0 {
-				return nil
-			}
 		}
-		return srv.takeIdle()
-	})
+	}
+	return srv.takeIdle()
+}
+
+// connStats is what a connection attempt sequence reports for the logs.
+type connStats struct {
+	retries      int
+	redispatched bool
 }
 
 // redial replaces a reused connection the server closed: a fresh connection

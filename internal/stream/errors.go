@@ -29,6 +29,22 @@ var errorPages = func() map[int][]byte {
 	return m
 }()
 
+// errorHTX is each page's size as HAProxy's logs count it (logging.HTXSize:
+// start line, header names and values, the body; its own Connection field
+// is not part of the message).
+var errorHTX = func() map[int]int64 {
+	m := map[int]int64{}
+	for code, e := range errorBodies {
+		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
+		n := 20 + len("HTTP/1.1") + 3 + len(e.reason) +
+			len("content-length") + len(strconv.Itoa(len(body))) +
+			len("cache-control") + len("no-cache") +
+			len("content-type") + len("text/html") + 1 + len(body)
+		m[code] = int64(n)
+	}
+	return m
+}()
+
 // errorPage returns the full response for status (500 for unknown codes).
 func errorPage(status int) []byte {
 	if p, ok := errorPages[status]; ok {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"dhproxy/internal/logging"
 	"errors"
 	"io"
 	"log"
@@ -39,6 +40,12 @@ type httpSession struct {
 	nreq     int
 	sentBody int64     // request body bytes already sent to the server
 	bodyCh   chan bool // outcome of the background request body copy, nil when none runs
+
+	// Logging (only filled when the frontend logs).
+	lg         reqLog
+	entry      logging.Entry
+	accept     time.Time
+	clientPort int
 }
 
 // bufPool recycles the per-connection buffers; idle keep-alive sessions give
@@ -85,6 +92,11 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 	s.reset(fe, c)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
+		s.clientPort = ta.Port
+	}
+	if fe.logFmt != logNone && !fe.logConnect(c) {
+		s.lg.on = true
+		s.accept = time.Now()
 	}
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		s.dstPort = la.Port
@@ -95,7 +107,12 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 		s.cio = s.cfd
 	}
 	defer s.close()
-	for s.readRequest() && s.handle() {
+	for s.readRequest() {
+		ok := s.handle()
+		s.emitHTTP()
+		if !ok {
+			break
+		}
 		s.nreq++
 		if s.r == s.w && s.buf != nil {
 			// Between requests an idle session gives its buffer back.
@@ -109,9 +126,10 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 // reset prepares a session object for a new connection, keeping only the
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
-	reqH, respH, out := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0]
+	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	fd := s.fdStore
 	*s = httpSession{fe: fe, c: c, out: out}
+	s.lg.line = line
 	s.req.Headers, s.resp.Headers = reqH, respH
 	s.fdStore = fdConn{rfn: fd.rfn, wfn: fd.wfn}
 }
@@ -135,6 +153,7 @@ func (s *httpSession) offsetOf(b []byte) int { return cap(s.buf) - cap(b) }
 func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
+	s.lg.begin(started)
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
 		s.cdl.read(s.c, reqTimeout)
@@ -147,6 +166,7 @@ func (s *httpSession) readRequest() bool {
 		if s.w > s.r {
 			_, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
 			if err == nil {
+				s.lg.parsed(&s.req)
 				return true
 			}
 			if err != http1.ErrIncomplete {
@@ -155,11 +175,11 @@ func (s *httpSession) readRequest() bool {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
-				s.writeError(status)
+				s.badRequest(status, 'P', int64(s.w-s.r))
 				return false
 			}
 			if s.r == 0 && s.w == len(s.buf) {
-				s.writeError(400) // head larger than tune.bufsize
+				s.badRequest(400, 'P', int64(s.w-s.r)) // head larger than tune.bufsize
 				return false
 			}
 		}
@@ -171,13 +191,21 @@ func (s *httpSession) readRequest() bool {
 		s.w += n
 		if n > 0 && !started {
 			started = true
+			s.lg.stamp(&s.lg.start)
 			s.cdl.read(s.c, reqTimeout)
 		}
 		if err != nil {
-			if isTimeout(err) && started {
-				s.writeError(408)
-			} else if isTimeout(err) && s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"] {
-				s.writeError(408)
+			switch {
+			case isTimeout(err) && (started || s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"]):
+				s.badRequest(408, 'c', int64(s.w-s.r))
+			case started || s.nreq == 0:
+				// The client closed in the middle of a head, or before its
+				// first request: HAProxy logs both as "<BADREQ>" (a silent
+				// one only without dontlognull).
+				s.lg.fail('C', 'R')
+				s.lg.status = 400
+				s.lg.bytesIn = int64(s.w - s.r)
+				s.emitHTTP()
 			}
 			return false
 		}
@@ -212,6 +240,17 @@ func firstSet(ds ...time.Duration) time.Duration {
 func (s *httpSession) writeError(status int) {
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
 	s.cio.Write(errorPage(status))
+	s.lg.status = status
+	s.lg.bytesOut += errorHTX[status]
+}
+
+// badRequest answers a request that could not be read and logs it, as
+// HAProxy logs "<BADREQ>" lines.
+func (s *httpSession) badRequest(status int, cause byte, received int64) {
+	s.writeError(status)
+	s.lg.fail(cause, 'R')
+	s.lg.bytesIn = received
+	s.emitHTTP()
 }
 
 // connMode is the strictest connection mode of frontend and backend, as HAProxy combines them.
@@ -226,8 +265,11 @@ func (s *httpSession) handle() bool {
 	be := s.fe.backend
 	if be == nil {
 		s.writeError(503)
+		s.lg.fail('S', 'C')
 		return false
 	}
+	s.lg.be = be
+	defer s.lg.stamp(&s.lg.ended)
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
@@ -254,8 +296,11 @@ func (s *httpSession) handle() bool {
 	srv, sc, reused, status := s.connect(be)
 	if sc == nil {
 		s.writeError(status)
+		s.lg.fail('S', 'C')
 		return false
 	}
+	s.lg.srv = srv
+	s.lg.stamp(&s.lg.connected)
 	defer srv.release()
 	to := &be.P.Timeouts
 	sc.dl.write(sc.c, to.Server)
@@ -270,10 +315,12 @@ func (s *httpSession) handle() bool {
 		sc.c.Close()
 		if !reused {
 			s.writeError(502)
+			s.lg.fail('S', 'H')
 			return false
 		}
 		if sc, status = s.redial(srv, be); sc == nil {
 			s.writeError(status)
+			s.lg.fail('S', 'C')
 			return false
 		}
 		reused = false
@@ -281,6 +328,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
+	s.lg.bytesIn += s.sentBody
 	canRetry := reused && bodyDone
 
 	if s.sbuf == nil {
@@ -307,6 +355,7 @@ func (s *httpSession) handle() bool {
 			sc.c.Close()
 			if sc, status = s.redial(srv, be); sc == nil {
 				s.writeError(status)
+				s.lg.fail('S', 'C')
 				return false
 			}
 			reused = false
@@ -315,6 +364,7 @@ func (s *httpSession) handle() bool {
 			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
 				sc.c.Close()
 				s.writeError(502)
+				s.lg.fail('S', 'H')
 				return false
 			}
 			continue
@@ -322,12 +372,20 @@ func (s *httpSession) handle() bool {
 		if st != 0 {
 			sc.c.Close()
 			s.writeError(st)
+			if st == 504 {
+				s.lg.fail('s', 'H')
+			} else {
+				s.lg.fail('S', 'H')
+			}
 			return false
 		}
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
 			s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-			if _, err := s.cio.Write(s.sbuf[s.sr : s.sr+resp.HeadLen]); err != nil {
+			n, err := s.cio.Write(s.sbuf[s.sr : s.sr+resp.HeadLen])
+			s.lg.bytesOut += int64(n)
+			if err != nil {
+				s.lg.fail('C', 'H')
 				sc.c.Close()
 				return false
 			}
@@ -337,6 +395,8 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
+	s.lg.stamp(&s.lg.resp)
+	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)
 		return false
@@ -352,11 +412,17 @@ func (s *httpSession) handle() bool {
 		serverKeep = false
 	}
 	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
+	if rframing == http1.FramingChunked {
+		s.lg.bodySize(s.rchunks.Data, true)
+	} else {
+		s.lg.bodySize(s.lg.bodyWire, false)
+	}
 	if !ok {
 		sc.c.Close()
 		return false
 	}
 	if !s.joinBody(sc) {
+		s.lg.fail('C', 'D')
 		// The body did not complete: neither side can carry another request.
 		sc.c.Close()
 		return false
@@ -480,7 +546,9 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				}
 			}
 			sc.dl.write(sc.c, sc.srv.backend.P.Timeouts.Server)
-			if _, werr := sc.fd.Write(s.buf[:take]); werr != nil {
+			wn, werr := sc.fd.Write(s.buf[:take])
+			s.lg.bytesIn += int64(wn)
+			if werr != nil {
 				return false
 			}
 			if done {

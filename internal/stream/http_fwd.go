@@ -148,8 +148,16 @@ func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
 	addKeepAlive := clientKeep && client10
 	clFix := needsLengthFix(&resp.Message)
 	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor {
+		s.lg.headSize(&resp.Message, resp.Reason, false, false, "")
 		return nil
 	}
+	added := ""
+	if !clientKeep {
+		added = "close"
+	} else if addKeepAlive {
+		added = "keep-alive"
+	}
+	s.lg.headSize(&resp.Message, resp.Reason, true, clFix, added)
 	out := s.out[:0]
 	i := s.sr
 	for s.sbuf[i] != '\n' {
@@ -223,6 +231,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		n, d, err := s.rchunks.Scan(s.sbuf[headEnd:s.sw])
 		if err != nil {
 			s.writeError(502)
+			s.lg.fail('P', 'H')
 			return false
 		}
 		bodyEnd, done = headEnd+n, d
@@ -235,9 +244,12 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	}
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
+		s.lg.fail('C', 'D')
 		return false
 	}
+
 	s.sr = bodyEnd
+	s.lg.bodyWire += int64(bodyEnd - headEnd)
 	if done {
 		return true
 	}
@@ -260,11 +272,15 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 				var serr error
 				take, fin, serr = s.rchunks.Scan(s.sbuf[:n])
 				if serr != nil {
+					s.lg.fail('S', 'D')
 					return false
 				}
 			}
 			s.cdl.write(s.c, cliTimeout)
-			if _, werr := s.cio.Write(s.sbuf[:take]); werr != nil {
+			_, werr := s.cio.Write(s.sbuf[:take])
+			s.lg.bodyWire += int64(take)
+			if werr != nil {
+				s.lg.fail('C', 'D')
 				return false
 			}
 			if fin {
@@ -274,7 +290,15 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		}
 		if err != nil {
 			// A close-delimited body ends with the server's close.
-			return f == http1.FramingUntilClose && !isTimeout(err) && n == 0
+			if f == http1.FramingUntilClose && !isTimeout(err) && n == 0 {
+				return true
+			}
+			if isTimeout(err) {
+				s.lg.fail('s', 'D')
+			} else {
+				s.lg.fail('S', 'D')
+			}
+			return false
 		}
 	}
 }
@@ -354,7 +378,12 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
 	s.cdl, sc.dl = deadlines{}, deadlines{}
-	tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P))
+	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P))
+	s.lg.bytesIn += res.BytesIn
+	s.lg.bytesOut += res.BytesOut
+	if res.Term[0] != '-' {
+		s.lg.fail(res.Term[0], res.Term[1])
+	}
 }
 
 func tunnelTimeouts(fe, be *model.Proxy) tcp.Timeouts {

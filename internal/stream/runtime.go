@@ -10,10 +10,12 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/check"
 	"dhproxy/internal/listener"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 )
 
@@ -26,10 +28,13 @@ type Runtime struct {
 	globalSem chan struct{} // global maxconn
 	bufs      bufPool
 	done      chan struct{}
-	wg        sync.WaitGroup // accept loops
-	conns     sync.WaitGroup // client sessions
-	jobs      chan job       // accepted connections handed to idle workers
-	stopCheck func()         // ends the health checks
+	wg        sync.WaitGroup  // accept loops
+	conns     sync.WaitGroup  // client sessions
+	jobs      chan job        // accepted connections handed to idle workers
+	stopCheck func()          // ends the health checks
+	events    *logging.Logger // the global section's targets: health events
+	actconn   atomic.Int32    // client connections being served (%ac)
+	logBufs   sync.Pool       // *[]byte lines being formatted
 }
 
 // Frontend is a frontend's runtime state.
@@ -38,6 +43,9 @@ type Frontend struct {
 	rt      *Runtime
 	backend *Backend // default_backend, its own servers for listen, or the first use_backend
 	sem     chan struct{}
+	logger  *logging.Logger
+	logFmt  logFormat
+	feconn  atomic.Int32 // client connections of this frontend (%fc)
 }
 
 // New prepares the runtime for cfg and opens every listening socket; errors
@@ -45,6 +53,14 @@ type Frontend struct {
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
 	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
+	rt.logBufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	if len(cfg.Global.Logs) > 0 {
+		l, err := logging.New(cfg.Global.Logs, cfg.Global.Logs, "", "")
+		if err != nil {
+			return nil, err
+		}
+		rt.events = l
+	}
 	rt.bufs.size = cfg.Global.BufSize
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
@@ -69,6 +85,15 @@ func New(cfg *model.Config) (*Runtime, error) {
 		if p.Maxconn > 0 {
 			fe.sem = make(chan struct{}, p.Maxconn)
 		}
+		if len(p.Logs) > 0 {
+			l, err := logging.New(cfg.Global.Logs, p.Logs, "", "")
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fe.logger = l
+		}
+		fe.logFmt = frontendLogFormat(p, fe.logger)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
 			l, err := listener.Open(b)
@@ -190,6 +215,12 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		fe.release()
 		rt.releaseGlobal()
 		rt.conns.Done()
+	}()
+	rt.actconn.Add(1)
+	fe.feconn.Add(1)
+	defer func() {
+		rt.actconn.Add(-1)
+		fe.feconn.Add(-1)
 	}()
 	if fe.P.Mode == model.ModeHTTP {
 		serveHTTP(fe, c, hs)

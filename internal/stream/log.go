@@ -1,0 +1,243 @@
+package stream
+
+import (
+	"net"
+	"strconv"
+	"time"
+
+	"dhproxy/internal/http1"
+	"dhproxy/internal/logging"
+	"dhproxy/internal/model"
+)
+
+// logFormat is the traffic log line a frontend writes.
+type logFormat uint8
+
+const (
+	logNone    logFormat = iota // no log target
+	logDefault                  // "Connect from ..." (no httplog/tcplog)
+	logTCP                      // option tcplog
+	logHTTP                     // option httplog
+	logCLF                      // option httplog clf
+)
+
+func frontendLogFormat(p *model.Proxy, l *logging.Logger) logFormat {
+	switch {
+	case !l.Enabled():
+		return logNone
+	case p.Options["httplog"] && p.HTTPLogCLF:
+		return logCLF
+	case p.Options["httplog"] && p.Mode == model.ModeHTTP:
+		return logHTTP
+	case p.Options["httplog"] || p.Options["tcplog"]:
+		// HAProxy downgrades httplog to tcplog in a tcp frontend.
+		return logTCP
+	}
+	return logDefault
+}
+
+// reqLog is what a session notes about the current request for its log line.
+type reqLog struct {
+	on                                  bool
+	start, head, connected, resp, ended time.Time
+	status                              int
+	term                                [2]byte // cause, stage
+	bytesIn, bytesOut                   int64
+	srv                                 *Server
+	be                                  *Backend
+	connStats
+	line      []byte // method SP uri, copied: buf is reused by then
+	methodLen int
+	proto     string
+	scratch   [20]byte
+	bodyWire  int64 // response body bytes written, framing included
+}
+
+// begin resets the state for a new request; a pipelined request has
+// already started.
+func (l *reqLog) begin(started bool) {
+	if !l.on {
+		return
+	}
+	line := l.line[:0]
+	*l = reqLog{on: true, line: line, status: -1}
+	if started {
+		l.start = time.Now()
+	}
+}
+
+// parsed notes a complete head and keeps its request line for the log.
+func (l *reqLog) parsed(r *http1.Request) {
+	if !l.on {
+		return
+	}
+	l.head = time.Now()
+	l.bytesIn = int64(r.HeadLen)
+	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
+	l.methodLen = len(r.Method)
+	l.proto = "HTTP/1.1"
+	if r.Minor == 0 {
+		l.proto = "HTTP/1.0"
+	}
+}
+
+// headSize counts a response head sent to the client into bytesOut the way
+// HAProxy's %B counts it (logging.HTXSize): rewritten heads drop hop-by-hop
+// fields (and duplicate lengths when fixLength) and add a Connection field
+// whose value is added.
+func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten, fixLength bool, added string) {
+	if !l.on {
+		return
+	}
+	var n logging.HTXSize
+	n.StartLine(proto11, statusDigits, reason)
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if rewritten && (h.Hop || fixLength && h.Kind == http1.KindContentLength) {
+			continue
+		}
+		n.Header(h.Name, h.Value)
+	}
+	if fixLength {
+		n.Header(contentLength, strconv.AppendInt(l.scratch[:0], m.ContentLength, 10))
+	}
+	if added != "" {
+		n.Header(connection, []byte(added))
+	}
+	n.EndOfHeaders()
+	l.bytesOut += int64(n)
+}
+
+var (
+	proto11       = []byte("HTTP/1.1")
+	statusDigits  = []byte("200")
+	contentLength = []byte("Content-Length")
+	connection    = []byte("Connection")
+)
+
+// bodySize adds a forwarded response body to bytesOut: its decoded size,
+// plus HAProxy's end-of-body block for a chunked one.
+func (l *reqLog) bodySize(data int64, chunked bool) {
+	l.bytesOut += data
+	if chunked {
+		l.bytesOut++
+	}
+}
+
+// stamp records now in t when the frontend logs.
+func (l *reqLog) stamp(t *time.Time) {
+	if l.on {
+		*t = time.Now()
+	}
+}
+
+// fail records how a request ended badly: cause is HAProxy's first
+// termination character, stage its second.
+func (l *reqLog) fail(cause, stage byte) {
+	if l.term[0] == '-' || l.term[0] == 0 {
+		l.term = [2]byte{cause, stage}
+	}
+}
+
+func since(a, b time.Time) time.Duration {
+	if a.IsZero() || b.IsZero() {
+		return -1
+	}
+	return b.Sub(a)
+}
+
+// emitHTTP writes the log line of the request just finished.
+func (s *httpSession) emitHTTP() {
+	l := &s.lg
+	if !l.on || s.fe.logFmt == logDefault {
+		return // the default format logged the connection when it was accepted
+	}
+	fe := s.fe
+	if l.ended.IsZero() {
+		l.ended = time.Now()
+	}
+	if l.start.IsZero() {
+		l.start = l.ended // no byte of a request came: HAProxy logs Ta 0 at that date
+	}
+	e := &s.entry
+	*e = logging.Entry{
+		ClientIP: s.clientIP, ClientPort: s.clientPort,
+		Accept: s.accept, ReqStart: l.start,
+		Frontend: fe.P.Name,
+		TR:       since(l.start, l.head),
+		Tw:       -1, Tc: -1, Tr: -1,
+		Ta:       since(l.start, l.ended),
+		Tt:       since(s.accept, l.ended),
+		Status:   l.status,
+		BytesOut: l.bytesOut, BytesIn: l.bytesIn,
+		Term:    [4]byte{'-', '-', '-', '-'},
+		ActConn: int(fe.rt.actconn.Load()), FeConn: int(fe.feconn.Load()),
+		Retries: l.retries, Redispatched: l.redispatched,
+		Proto: l.proto, HTTP: true,
+	}
+	if l.term[0] != 0 {
+		e.Term[0], e.Term[1] = l.term[0], l.term[1]
+	}
+	if l.methodLen > 0 {
+		e.Method, e.URI = l.line[:l.methodLen], l.line[l.methodLen+1:]
+	}
+	if l.be != nil {
+		e.Backend = l.be.P.Name
+		e.BeConn = int(l.be.beconn.Load()) // read after release, as HAProxy does
+	}
+	if l.srv != nil {
+		e.Server = l.srv.Name
+		e.SrvConn = int(l.srv.cur.Load())
+		e.Tw = 0
+		e.Tc = since(l.head, l.connected)
+		e.Tr = since(l.connected, l.resp)
+	} else {
+		e.Server = "<NOSRV>"
+	}
+	fe.sendLog(e)
+}
+
+// logConnect writes HAProxy's default-format line ("Connect from ...") for
+// a connection just accepted; it returns whether the frontend uses that
+// format (its sessions then log nothing else).
+func (fe *Frontend) logConnect(c net.Conn) bool {
+	if fe.logFmt != logDefault {
+		return false
+	}
+	e := logging.Entry{Frontend: fe.P.Name, HTTP: fe.P.Mode == model.ModeHTTP}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		e.ClientIP, e.ClientPort = ta.AddrPort().Addr(), ta.Port
+	}
+	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
+	}
+	fe.send(logging.LevelInfo, &e)
+	return true
+}
+
+// sendLog formats and queues e, applying dontlognull and friends.
+func (fe *Frontend) sendLog(e *logging.Entry) {
+	p := fe.P
+	if !logging.ShouldLog(e, p.Options["dontlognull"], p.Options["dontlog-normal"]) {
+		return
+	}
+	fe.send(logging.TrafficLevel(e, p.Options["log-separate-errors"]), e)
+}
+
+func (fe *Frontend) send(level logging.Level, e *logging.Entry) {
+	bp := fe.rt.logBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	switch fe.logFmt {
+	case logHTTP:
+		b = logging.FormatHTTP(b, e)
+	case logCLF:
+		b = logging.FormatCLF(b, e)
+	case logTCP:
+		b = logging.FormatTCP(b, e)
+	default:
+		b = logging.FormatDefault(b, e)
+	}
+	fe.logger.Send(level, b)
+	*bp = b
+	fe.rt.logBufs.Put(bp)
+}

@@ -124,6 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if s == syscall.SIGUSR1 {
 		rt.Wait()
 	}
+	rt.CloseLogs()
 	return 0
 }
 

@@ -61,6 +61,20 @@ func init() {
 			g.Node = l.Args[1]
 		}
 	})
+	registerGlobal("log-tag", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "log-tag <string>") {
+			g.LogTag = l.Args[1]
+		}
+	})
+	registerGlobal("log-send-hostname", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 0, 1, "log-send-hostname [<string>]") {
+			return
+		}
+		g.LogHostname = "\x00" // the system's host name
+		if len(l.Args) == 2 {
+			g.LogHostname = l.Args[1]
+		}
+	})
 	registerGlobal("master-worker", func(b *builder, g *Global, l config.Line) {
 		b.notYetOnce(l, "'master-worker'", "master-worker mode")
 	})
@@ -71,7 +85,7 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "log-send-hostname", "log-tag", "hard-stop-after", "spread-checks", "ulimit-n", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "ulimit-n", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

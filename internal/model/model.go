@@ -75,9 +75,13 @@ type Global struct {
 	BufSize    int // tune.bufsize
 	MaxRewrite int // tune.maxrewrite
 	Logs       []LogTarget
-	Quiet      bool
-	Node       string
-	ReusePort  bool
+	LogTag     string // syslog tag; empty: the program name
+	// LogHostname is the host name put in syslog headers ("log-send-hostname");
+	// empty: none, "\x00": the system's.
+	LogHostname string
+	Quiet       bool
+	Node        string
+	ReusePort   bool
 }
 
 // LogTarget is one "log" line.

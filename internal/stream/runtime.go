@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
 	rt.logBufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	if len(cfg.Global.Logs) > 0 {
-		l, err := logging.New(cfg.Global.Logs, cfg.Global.Logs, "", "")
+		l, err := logging.New(cfg.Global.Logs, cfg.Global.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +87,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.sem = make(chan struct{}, p.Maxconn)
 		}
 		if len(p.Logs) > 0 {
-			l, err := logging.New(cfg.Global.Logs, p.Logs, "", "")
+			l, err := logging.New(cfg.Global.Logs, p.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -114,6 +115,15 @@ func New(cfg *model.Config) (*Runtime, error) {
 	go rt.purgeLoop()
 	rt.stopCheck = check.Start(rt.checkTargets(), rt.logEvent)
 	return rt, nil
+}
+
+// logHostname resolves "log-send-hostname" without an argument.
+func logHostname(g *model.Global) string {
+	if g.LogHostname == "\x00" {
+		h, _ := os.Hostname()
+		return h
+	}
+	return g.LogHostname
 }
 
 func frontendWord(p *model.Proxy) string {
@@ -277,6 +287,14 @@ func (rt *Runtime) Close() {
 		l.Close()
 	}
 	rt.wg.Wait()
+}
+
+// CloseLogs flushes and stops the log writers, once sessions are over.
+func (rt *Runtime) CloseLogs() {
+	for _, fe := range rt.frontends {
+		fe.logger.Close()
+	}
+	rt.events.Close()
 }
 
 // Wait blocks until every client session has ended.

@@ -292,26 +292,18 @@ var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", 
 // "06/Feb/2009:12:14:14.655".
 func appendDate(dst []byte, t time.Time) []byte {
 	t = t.Local()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	dst = append2(dst, d)
-	dst = append(dst, '/')
-	dst = append(dst, months[mo-1]...)
-	dst = append(dst, '/')
-	dst = append4(dst, y)
-	dst = append(dst, ':')
-	dst = append2(dst, h)
-	dst = append(dst, ':')
-	dst = append2(dst, mi)
-	dst = append(dst, ':')
-	dst = append2(dst, s)
+	dst = appendDayTime(dst, t)
 	dst = append(dst, '.')
 	return append3(dst, t.Nanosecond()/1e6)
 }
 
 // appendDateGMT writes HAProxy's gmt2str_log: "06/Feb/2009:12:14:14 +0000".
 func appendDateGMT(dst []byte, t time.Time) []byte {
-	t = t.UTC()
+	return append(appendDayTime(dst, t.UTC()), " +0000"...)
+}
+
+// appendDayTime writes "06/Feb/2009:12:14:14", t in the zone it carries.
+func appendDayTime(dst []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	dst = append2(dst, d)
@@ -320,12 +312,16 @@ func appendDateGMT(dst []byte, t time.Time) []byte {
 	dst = append(dst, '/')
 	dst = append4(dst, y)
 	dst = append(dst, ':')
+	return appendClock(dst, h, mi, s)
+}
+
+// appendClock writes "12:14:14".
+func appendClock(dst []byte, h, mi, s int) []byte {
 	dst = append2(dst, h)
 	dst = append(dst, ':')
 	dst = append2(dst, mi)
 	dst = append(dst, ':')
-	dst = append2(dst, s)
-	return append(dst, " +0000"...)
+	return append2(dst, s)
 }
 
 func append2(dst []byte, n int) []byte {

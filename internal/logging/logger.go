@@ -366,11 +366,7 @@ func appendStamp3164(b []byte, t time.Time) []byte {
 		b = append2(b, d)
 	}
 	b = append(b, ' ')
-	b = append2(b, h)
-	b = append(b, ':')
-	b = append2(b, mi)
-	b = append(b, ':')
-	b = append2(b, s)
+	b = appendClock(b, h, mi, s)
 	return append(b, ' ')
 }
 
@@ -385,11 +381,7 @@ func appendISO(b []byte, t time.Time) []byte {
 	b = append(b, '-')
 	b = append2(b, d)
 	b = append(b, 'T')
-	b = append2(b, h)
-	b = append(b, ':')
-	b = append2(b, mi)
-	b = append(b, ':')
-	b = append2(b, s)
+	b = appendClock(b, h, mi, s)
 	b = append(b, '.')
 	us := t.Nanosecond() / 1000
 	b = append3(b, us/1000)

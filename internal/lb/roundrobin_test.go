@@ -5,7 +5,7 @@ import "testing"
 func allUp(int) bool { return true }
 
 func TestRoundRobinAlternates(t *testing.T) {
-	rr := New("roundrobin", []int{1, 1}, allUp)
+	rr := New("roundrobin", []int{1, 1}, allUp, nil)
 	got := []int{rr.Pick(-1), rr.Pick(-1), rr.Pick(-1), rr.Pick(-1)}
 	if got[0] == got[1] || got[0] != got[2] || got[1] != got[3] {
 		t.Fatalf("picks %v do not alternate", got)
@@ -13,7 +13,7 @@ func TestRoundRobinAlternates(t *testing.T) {
 }
 
 func TestRoundRobinWeights(t *testing.T) {
-	rr := New("roundrobin", []int{3, 1, 0}, allUp)
+	rr := New("roundrobin", []int{3, 1, 0}, allUp, nil)
 	count := map[int]int{}
 	for range 400 {
 		count[rr.Pick(-1)]++
@@ -33,7 +33,7 @@ func TestRoundRobinSpreadsHeavyServer(t *testing.T) {
 
 func TestRoundRobinSkipsUnusableAndAvoids(t *testing.T) {
 	down := map[int]bool{0: true}
-	rr := New("roundrobin", []int{1, 1, 1}, func(i int) bool { return !down[i] })
+	rr := New("roundrobin", []int{1, 1, 1}, func(i int) bool { return !down[i] }, nil)
 	for range 10 {
 		if p := rr.Pick(-1); p == 0 {
 			t.Fatal("picked a down server")
@@ -55,7 +55,7 @@ func TestRoundRobinSkipsUnusableAndAvoids(t *testing.T) {
 }
 
 func TestRoundRobinPickAllocs(t *testing.T) {
-	rr := New("roundrobin", []int{1, 2, 3}, allUp)
+	rr := New("roundrobin", []int{1, 2, 3}, allUp, nil)
 	if a := testing.AllocsPerRun(1000, func() { rr.Pick(-1) }); a != 0 {
 		t.Fatalf("Pick allocates %v times", a)
 	}

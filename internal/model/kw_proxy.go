@@ -123,8 +123,8 @@ func parseMode(b *builder, p *Proxy, l config.Line) {
 }
 
 var balanceAlgos = map[string]bool{
-	"roundrobin": true, "static-rr": false, "leastconn": false, "first": false, "source": false,
-	"uri": false, "url_param": false, "random": false, "rdp-cookie": false, "hash": false,
+	"roundrobin": true, "static-rr": true, "leastconn": true, "first": true, "source": false,
+	"uri": false, "url_param": false, "random": true, "rdp-cookie": false, "hash": false,
 }
 
 func parseBalance(b *builder, p *Proxy, l config.Line) {
@@ -182,5 +182,9 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	p.Cookie = c
-	b.notYetOnce(l, "'cookie'", "cookie persistence")
+	for _, o := range c.Options {
+		if o == "maxidle" || o == "maxlife" || o == "dynamic" || o == "postonly" {
+			b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+		}
+	}
 }

@@ -37,6 +37,7 @@ type Backend struct {
 	algoAct lb.Algorithm
 	algoBck lb.Algorithm
 	beconn  atomic.Int32 // requests/connections being served (%bc)
+	cookie  *persistCookie
 }
 
 // serverConn is a connection to a server, pooled between requests.
@@ -70,8 +71,17 @@ func newBackend(p *model.Proxy) *Backend {
 			actW = append(actW, sc.Weight)
 		}
 	}
-	b.algoAct = lb.New(p.Balance.Algo, actW, func(i int) bool { return b.Servers[b.active[i]].up.Load() })
-	b.algoBck = lb.New(p.Balance.Algo, bckW, func(i int) bool { return b.Servers[b.backup[i]].up.Load() })
+	if p.Cookie != nil {
+		b.cookie = newPersistCookie(p.Cookie, b.Servers)
+	}
+	b.algoAct = lb.New(p.Balance.Algo, actW, func(i int) bool { return b.Servers[b.active[i]].up.Load() },
+		func(i int) (int, int) {
+			return int(b.Servers[b.active[i]].cur.Load()), b.Servers[b.active[i]].Conf.Maxconn
+		})
+	b.algoBck = lb.New(p.Balance.Algo, bckW, func(i int) bool { return b.Servers[b.backup[i]].up.Load() },
+		func(i int) (int, int) {
+			return int(b.Servers[b.backup[i]].cur.Load()), b.Servers[b.backup[i]].Conf.Maxconn
+		})
 	return b
 }
 

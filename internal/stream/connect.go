@@ -14,9 +14,13 @@ import (
 // server again. reuse may hand back an existing connection to the server.
 // The returned server holds a serving slot that the caller releases.
 // st, when not nil, receives the retries and whether a redispatch happened.
-func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
+// prefer, when usable, is tried before the balancer is asked (persistence).
+func (b *Backend) connect(dstPort int, prefer *Server, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
 	p := b.P
-	srv := b.pick(nil)
+	srv := prefer
+	if srv == nil || !srv.up.Load() {
+		srv = b.pick(nil)
+	}
 	for attempt := 0; ; attempt++ {
 		if st != nil {
 			st.retries = attempt
@@ -57,7 +61,7 @@ func (b *Backend) connect(dstPort int, reuse func(*Server) *serverConn, st *conn
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend) (*Server, *serverConn, bool, int) {
-	return be.connect(s.dstPort, s.reuseFor, &s.lg.connStats)
+	return be.connect(s.dstPort, s.ck.srv, s.reuseFor, &s.lg.connStats)
 }
 
 // reuseFor finds an existing connection to srv that this request may use.

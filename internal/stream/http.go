@@ -38,8 +38,9 @@ type httpSession struct {
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	nreq     int
-	sentBody int64     // request body bytes already sent to the server
-	bodyCh   chan bool // outcome of the background request body copy, nil when none runs
+	sentBody int64       // request body bytes already sent to the server
+	ck       cookieState // persistence decided from the request's cookie
+	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
 
 	// Logging (only filled when the frontend logs).
 	lg         reqLog
@@ -270,6 +271,10 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.be = be
 	defer s.lg.stamp(&s.lg.ended)
+	s.ck = cookieState{}
+	if be.cookie != nil {
+		s.ck = be.cookie.request(req)
+	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive

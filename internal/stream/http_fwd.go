@@ -24,7 +24,11 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	}
 	addKeepAlive := serverKeep && req.Minor == 0 && !upgrade
 	clFix := needsLengthFix(&req.Message)
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor {
+	var ck *persistCookie
+	if s.ck.strip {
+		ck = be.cookie
+	}
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil {
 		return nil
 	}
 	out := s.out[:0]
@@ -40,7 +44,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		}
 		out = append(out, s.buf[headStart:lineEnd+1]...)
 	}
-	out = appendFields(out, &req.Message, clFix, upgrade)
+	out = appendFields(out, &req.Message, clFix, upgrade, ck, nil)
 	switch {
 	case upgrade:
 		// the client's own Connection: upgrade was kept above
@@ -64,13 +68,33 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 // are dropped, except Connection when keepConnection (an upgrade). With
 // fixLength, the Content-Length fields (duplicates or a list of one value)
 // become a single one, as HAProxy sends it.
-func appendFields(out []byte, m *http1.Message, fixLength, keepConnection bool) []byte {
+//
+// With ck set, cookies are edited for persistence: in a request (srv nil)
+// the Cookie fields lose what the server must not see; in a response the
+// server's Set-Cookie for the persistence cookie is rewritten for srv.
+func appendFields(out []byte, m *http1.Message, fixLength, keepConnection bool, ck *persistCookie, srv *Server) []byte {
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		if h.Hop && !(keepConnection && h.Kind == http1.KindConnection) {
 			continue
 		}
 		if fixLength && h.Kind == http1.KindContentLength {
+			continue
+		}
+		if ck != nil && srv == nil && h.Kind == http1.KindCookie {
+			mark := len(out)
+			out = append(append(out, h.Name...), ": "...)
+			var kept bool
+			if out, kept = ck.appendRequestCookie(out, h.Value); kept {
+				out = append(out, "\r\n"...)
+			} else {
+				out = out[:mark] // nothing left of this header
+			}
+			continue
+		}
+		if ck != nil && srv != nil && h.Kind == http1.KindSetCookie {
+			out = append(append(out, h.Name...), ": "...)
+			out = append(ck.appendSetCookie(out, h.Value, srv), "\r\n"...)
 			continue
 		}
 		out = appendHeader(out, h.Name, h.Value)
@@ -106,6 +130,44 @@ func appendHeader(out, name, value []byte) []byte {
 	return append(out, "\r\n"...)
 }
 
+// explicitlyCacheable tells whether a response invites caching (public or
+// max-age in Cache-Control, or an Expires date); HAProxy's nocache only
+// marks such responses private.
+func explicitlyCacheable(resp *http1.Response) bool {
+	for i := range resp.Headers {
+		h := &resp.Headers[i]
+		switch {
+		case http1.EqualFold(h.Name, "Expires"):
+			return true
+		case http1.EqualFold(h.Name, "Cache-Control"):
+			if http1.HasToken(h.Value, "public") || bytes.Contains(h.Value, []byte("max-age")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cookieActions tells how the response from srv must change for cookie
+// persistence: ck is set when the server's own Set-Cookie is to be
+// rewritten (rewrite and prefix modes), insert when the proxy adds one.
+func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool) {
+	pc := srv.backend.cookie
+	if pc == nil || srv.Conf.Cookie == "" {
+		return nil, false
+	}
+	sets := pc.serverSetsCookie(&s.resp)
+	if pc.mode != cookieInsert {
+		if sets {
+			return pc, false
+		}
+		return nil, false
+	}
+	// insert: only when the client did not already name this server, and
+	// not over the server's own cookie with "preserve".
+	return nil, s.ck.srv != srv && !(pc.preserve && sets)
+}
+
 // forwardFor returns the forwardfor setting that applies to this request, or
 // nil when no header is to be added.
 func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
@@ -136,8 +198,9 @@ func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
 
 // responseHead builds the head sent to the client into s.out, or returns
 // nil when the server's head can be forwarded as it is.
-func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
+func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byte {
 	resp := &s.resp
+	ck, insert := s.cookieActions(srv)
 	hop := false
 	for i := range resp.Headers {
 		if resp.Headers[i].Hop {
@@ -147,7 +210,7 @@ func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
 	}
 	addKeepAlive := clientKeep && client10
 	clFix := needsLengthFix(&resp.Message)
-	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor {
+	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor && ck == nil && !insert {
 		s.lg.headSize(&resp.Message, resp.Reason, false, false, "")
 		return nil
 	}
@@ -169,7 +232,20 @@ func (s *httpSession) responseHead(clientKeep, client10 bool) []byte {
 	} else {
 		out = append(out, s.sbuf[s.sr:i+1]...)
 	}
-	out = appendFields(out, &resp.Message, clFix, false)
+	out = appendFields(out, &resp.Message, clFix, false, ck, srv)
+	if insert {
+		pc := srv.backend.cookie
+		out = append(out, "Set-Cookie: "...)
+		out = append(append(out, pc.name...), '=')
+		out = append(out, srv.Conf.Cookie...)
+		out = append(out, "; path=/"...)
+		out = append(out, pc.attrs...)
+		out = append(out, "\r\n"...)
+		if pc.nocache && explicitlyCacheable(&s.resp) {
+			// A cache must not hand this Set-Cookie to other clients.
+			out = append(out, "Cache-Control: private\r\n"...)
+		}
+	}
 	if !clientKeep {
 		out = append(out, "Connection: close\r\n"...)
 	} else if addKeepAlive {
@@ -238,7 +314,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	case http1.FramingUntilClose:
 		bodyEnd, done = s.sw, false
 	}
-	head := s.responseHead(clientKeep, client10)
+	head := s.responseHead(sc.srv, clientKeep, client10)
 	if head == nil {
 		head = s.sbuf[s.sr:headEnd]
 	}

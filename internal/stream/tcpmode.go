@@ -47,7 +47,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, nil, &st)
+	srv, sc, _, _ = be.connect(dstPort, nil, nil, &st)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if sc == nil {
 		e.Term[0], e.Term[1] = 'S', 'C'

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// cookieBackend answers with its name; /login sets the application's
+// cookie NAME=VALUE; every answer reports the Cookie header it received.
+func cookieBackend(t *testing.T, name, setName, setValue string) (port int, stop func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		w.Header().Set("X-Seen-Cookie", r.Header.Get("Cookie"))
+		if r.URL.Query().Get("cacheable") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}
+		if r.URL.Path == "/login" && setName != "" {
+			w.Header().Add("Set-Cookie", setName+"="+setValue+"; Path=/")
+		}
+		fmt.Fprint(w, name)
+	})}
+	go srv.Serve(l)
+	stop = func() { srv.Close() }
+	t.Cleanup(stop)
+	return l.Addr().(*net.TCPAddr).Port, stop
+}
+
+func cookieGet(t *testing.T, url, cookie string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// The tutorial's "cookie SERVERID rewrite": the server sets SERVERID, the
+// proxy rewrites its value to the server's cookie, requests carrying it
+// stick to that server, and move (with redispatch) when it is gone.
+func TestCookieRewritePersistence(t *testing.T) {
+	b1, stop1 := cookieBackend(t, "web1", "SERVERID", "whatever")
+	b2, _ := cookieBackend(t, "web2", "SERVERID", "whatever")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`defaults
+    mode http
+    option redispatch
+    retries 3
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    cookie SERVERID rewrite
+    balance roundrobin
+    server web1 127.0.0.1:%d cookie a1i1
+    server web2 127.0.0.1:%d cookie a1i2
+`, port, b1, b2), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	resp := cookieGet(t, url+"/login", "")
+	set := resp.Header.Get("Set-Cookie")
+	want := map[string]string{"web1": "SERVERID=a1i1; Path=/", "web2": "SERVERID=a1i2; Path=/"}[resp.Header.Get("X-Backend")]
+	if set != want {
+		t.Fatalf("Set-Cookie %q from %s, want %q", set, resp.Header.Get("X-Backend"), want)
+	}
+	cookie := strings.SplitN(set, ";", 2)[0]
+	first := resp.Header.Get("X-Backend")
+	for i := range 10 {
+		if got := cookieGet(t, url+"/", cookie+"; other=1").Header.Get("X-Backend"); got != first {
+			t.Fatalf("request %d with %s went to %s, want %s", i, cookie, got, first)
+		}
+	}
+	// The server named by the cookie goes away: redispatch moves the client.
+	if first == "web1" {
+		stop1()
+		for i := range 5 {
+			if got := cookieGet(t, url+"/", cookie).Header.Get("X-Backend"); got != "web2" {
+				t.Fatalf("after web1 stopped, request %d went to %q", i, got)
+			}
+		}
+	}
+}
+
+// insert indirect nocache: the proxy adds the cookie; servers never see it.
+func TestCookieInsertIndirect(t *testing.T) {
+	b1, _ := cookieBackend(t, "s1", "", "")
+	b2, _ := cookieBackend(t, "s2", "", "")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    cookie SRV insert indirect nocache httponly
+    server s1 127.0.0.1:%d cookie c1
+    server s2 127.0.0.1:%d cookie c2
+`, port, b1, b2), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	resp := cookieGet(t, url, "")
+	be := resp.Header.Get("X-Backend")
+	want := map[string]string{"s1": "SRV=c1; path=/; HttpOnly", "s2": "SRV=c2; path=/; HttpOnly"}[be]
+	if got := resp.Header.Get("Set-Cookie"); got != want {
+		t.Fatalf("Set-Cookie %q from %s, want %q", got, be, want)
+	}
+	// nocache marks only cacheable responses private (HAProxy does the same);
+	// this one declares nothing.
+	if cc := resp.Header.Get("Cache-Control"); cc != "" {
+		t.Fatalf("Cache-Control %q on a response that did not ask for caching", cc)
+	}
+	if cc := cookieGet(t, url+"?cacheable=1", "").Header.Values("Cache-Control"); len(cc) != 2 || cc[1] != "private" {
+		t.Fatalf("cacheable response with nocache: Cache-Control %q, want the server's plus private", cc)
+	}
+	cookie := strings.SplitN(want, ";", 2)[0]
+	for i := range 6 {
+		r := cookieGet(t, url, "app=7; "+cookie)
+		if r.Header.Get("X-Backend") != be {
+			t.Fatalf("request %d went to %s, want %s", i, r.Header.Get("X-Backend"), be)
+		}
+		if seen := r.Header.Get("X-Seen-Cookie"); seen != "app=7" {
+			t.Fatalf("server saw Cookie %q, want the persistence cookie removed (indirect)", seen)
+		}
+		if sc := r.Header.Get("Set-Cookie"); sc != "" {
+			t.Fatalf("client already has the cookie, yet got Set-Cookie %q", sc)
+		}
+	}
+}
+
+// prefix: the server's own session cookie carries the server's value in
+// front; the server gets it back without the prefix.
+func TestCookiePrefix(t *testing.T) {
+	b1, _ := cookieBackend(t, "s1", "JSESSIONID", "abc")
+	b2, _ := cookieBackend(t, "s2", "JSESSIONID", "abc")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    cookie JSESSIONID prefix
+    server s1 127.0.0.1:%d cookie p1
+    server s2 127.0.0.1:%d cookie p2
+`, port, b1, b2), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	resp := cookieGet(t, url+"/login", "")
+	be := resp.Header.Get("X-Backend")
+	val := map[string]string{"s1": "p1", "s2": "p2"}[be]
+	if got := resp.Header.Get("Set-Cookie"); got != "JSESSIONID="+val+"~abc; Path=/" {
+		t.Fatalf("Set-Cookie %q from %s", got, be)
+	}
+	for i := range 6 {
+		r := cookieGet(t, url+"/", "JSESSIONID="+val+"~abc")
+		if r.Header.Get("X-Backend") != be || r.Header.Get("X-Seen-Cookie") != "JSESSIONID=abc" {
+			t.Fatalf("request %d: to %s seeing %q, want %s seeing JSESSIONID=abc", i, r.Header.Get("X-Backend"), r.Header.Get("X-Seen-Cookie"), be)
+		}
+	}
+}

@@ -357,6 +357,9 @@ func proxyNames() []string {
 
 // suggest proposes the closest known keyword, as HAProxy's "did you mean" does.
 func suggest(word string, known []string) string {
+	if len(word) > 40 {
+		return "." // no keyword is that long; spare the quadratic distance
+	}
 	best, bestD := "", 3
 	sort.Strings(known)
 	for _, k := range known {

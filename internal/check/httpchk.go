@@ -16,13 +16,30 @@ import (
 
 // compile returns the ruleset a backend's check options select.
 func compile(be *model.Proxy) *ruleset {
-	if be != nil && be.Options["httpchk"] {
-		return &ruleset{rules: []rule{
-			{kind: ruleConnect},
-			{kind: ruleSend, data: httpchkRequest(be.HTTPChk)},
-			{kind: ruleExpectHTTP},
-		}}
+	if be == nil {
+		return &ruleset{rules: []rule{{kind: ruleConnect}}}
 	}
+	switch be.Check.Kind {
+	case "mysql-check":
+		return mysqlRules(be.Check)
+	case "pgsql-check":
+		return pgsqlRules(be.Check.PgSQLUser)
+	case "redis-check":
+		return redisRules()
+	case "smtpchk":
+		return smtpRules(be.Check)
+	case "ldap-check":
+		return ldapRules()
+	case "", "httpchk": // "" for backends built without the model's parser
+		if be.Options["httpchk"] {
+			return &ruleset{rules: []rule{
+				{kind: ruleConnect},
+				{kind: ruleSend, data: httpchkRequest(be.HTTPChk)},
+				{kind: ruleExpectHTTP},
+			}}
+		}
+	}
+	// Options not implemented yet (ssl-hello-chk...) run a plain connect.
 	return &ruleset{rules: []rule{{kind: ruleConnect}}}
 }
 

@@ -3,9 +3,11 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"time"
 )
 
@@ -18,18 +20,57 @@ import (
 type ruleKind uint8
 
 const (
-	ruleConnect    ruleKind = iota
-	ruleSend                // write data
-	ruleExpectHTTP          // read an HTTP response head, judge its status
+	ruleConnect      ruleKind = iota
+	ruleSend                  // write data
+	ruleExpectHTTP            // read an HTTP response head, judge its status
+	ruleExpectMySQL           // read one MySQL packet (greeting, then the auth reply)
+	ruleExpectString          // wait until the data received contains data
+	ruleExpectRegex           // judge the first minRecv bytes with re
+	ruleExpectLDAP            // judge an LDAP BindResponse
 )
 
 type rule struct {
 	kind ruleKind
-	data []byte // ruleSend: the bytes to write
+	data []byte // ruleSend: the bytes to write; ruleExpectString: the bytes to find
+	// ruleExpectMySQL: the packet follows the server's greeting (the
+	// reply to the authentication packet) rather than being the greeting.
+	afterGreeting bool
+	// ruleExpectString: the info of a pass, the status of a mismatch.
+	okInfo    string
+	errStatus Status
+	// ruleExpectRegex: the pattern, the bytes to wait for, and how to
+	// make the info and the code from the data (nil: none).
+	re      *regexp.Regexp
+	inverse bool // "!rstring": a match fails
+	hexDump bool // "rbinary": re applies to the hex dump of the data
+	minRecv int
+	info    func([]byte) string
+	code    func([]byte) int
 }
 
 type ruleset struct {
 	rules []rule
+	// implicitConnect: HAProxy numbers this ruleset's steps without the
+	// leading connect (it adds that one itself), which shows in the
+	// "at step N" of its messages.
+	implicitConnect bool
+}
+
+// step is HAProxy's number of rule i in log messages.
+func (rs *ruleset) step(i int) int {
+	if rs.implicitConnect {
+		return i
+	}
+	return i + 1
+}
+
+// emptyResponse is HAProxy's report when the server closes before sending
+// anything an expect rule could look at; st is the rule's error status.
+func emptyResponse(step int, st Status) Result {
+	if st == StatusUnknown {
+		st = StatusL7RSP
+	}
+	return Result{Status: st, Info: fmt.Sprintf("TCPCHK got an empty response at step %d", step)}
 }
 
 // pure tells a lone connect (the default check), which HAProxy runs without
@@ -67,7 +108,10 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 		}
 	}
 	defer func() { closeConn() }()
-	for _, r := range rs.rules {
+	// in keeps what the server sent across expect rules, as HAProxy's check
+	// buffer does: a later rule may look past what an earlier one judged.
+	var in []byte
+	for i, r := range rs.rules {
 		switch r.kind {
 		case ruleConnect:
 			closeConn()
@@ -80,11 +124,26 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			conn = c
 			closeConn = func() { unwatch(); c.Close() }
 		case ruleSend:
+			in = in[:0] // HAProxy empties the read buffer at every send
 			if _, err := conn.Write(r.data); err != nil {
 				return ioFailure(err)
 			}
 		case ruleExpectHTTP:
 			return expectHTTP(conn)
+		case ruleExpectRegex:
+			if res, done := expectRegex(conn, &in, r, rs.step(i), i == len(rs.rules)-1); done {
+				return res
+			}
+		case ruleExpectLDAP:
+			return expectLDAPBind(conn, &in)
+		case ruleExpectString:
+			if res, done := expectString(conn, &in, r, rs.step(i), i == len(rs.rules)-1); done {
+				return res
+			}
+		case ruleExpectMySQL:
+			if res, done := expectMySQL(conn, &in, r.afterGreeting, rs.step(i), i == len(rs.rules)-1); done {
+				return res
+			}
 		}
 	}
 	// A pure check passes once established; close with a reset as HAProxy

@@ -45,3 +45,13 @@ func New(algo string, weights []int, usable Usable, load Load) Algorithm {
 	}
 	return newRoundRobin(weights, usable)
 }
+
+// NewHashed returns the table of a hash-based algorithm: consistent or
+// map-based as sp says. ids are the servers' numeric ids (0: position+1),
+// which place a server's points on the consistent-hashing ring.
+func NewHashed(sp HashSpec, weights, ids []int, usable Usable) Hashed {
+	if sp.Consistent {
+		return newConsistentHash(weights, ids, usable)
+	}
+	return newMapHash(weights, usable)
+}

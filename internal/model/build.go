@@ -321,11 +321,21 @@ func (b *builder) resolve() {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}
 		if p.IsBackend() {
-			sid := 0
+			// Servers without "id" take the lowest free id, from 1 on in
+			// declaration order, as HAProxy numbers them (the consistent
+			// hashing ring is keyed on these ids).
+			used := map[int]bool{}
 			for _, s := range p.Servers {
-				sid++
+				used[s.ID] = true
+			}
+			sid := 1
+			for _, s := range p.Servers {
 				if s.ID == 0 {
+					for used[sid] {
+						sid++
+					}
 					s.ID = sid
+					used[sid] = true
 				}
 				if s.Check && !s.Disabled && s.Port == 0 && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
 					kind := "backend"

@@ -71,11 +71,22 @@ func init() {
 	registerOption("log-health-checks", CapBE, "", recordOption)
 	registerOption("httpchk", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		p.Options["httpchk"] = !negate
+		setCheckKind(p, "httpchk", negate)
 		p.HTTPChk = append([]string(nil), l.Args[2:]...)
 	})
-	for _, o := range []string{"mysql-check", "pgsql-check", "redis-check", "smtpchk", "ldap-check", "ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
+	registerOption("mysql-check", CapBE, "", parseMySQLCheck)
+	registerOption("smtpchk", CapBE, "", parseSMTPChk)
+	registerOption("pgsql-check", CapBE, "", parsePgSQLCheck)
+	for _, o := range []string{"redis-check", "ldap-check"} {
+		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+			p.Options[l.Args[1]] = !negate
+			setCheckKind(p, l.Args[1], negate)
+		})
+	}
+	for _, o := range []string{"ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
 		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
 			p.Options[l.Args[1]] = !negate
+			setCheckKind(p, l.Args[1], negate) // it still replaces an earlier check option
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)

@@ -129,8 +129,9 @@ type Proxy struct {
 	Logs       []LogTarget
 	Cookie     *Cookie
 	Stats      *Stats
-	HTTPChk    []string // "option httpchk" arguments
-	HTTPLogCLF bool     // "option httplog clf": Apache's common log format
+	HTTPChk    []string  // "option httpchk" arguments
+	Check      CheckOpts // which protocol check runs, and its arguments
+	HTTPLogCLF bool      // "option httplog clf": Apache's common log format
 	HasErrPg   map[int]string
 
 	// Resolved references (after Build).

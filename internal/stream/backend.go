@@ -38,6 +38,13 @@ type Backend struct {
 	algoBck lb.Algorithm
 	beconn  atomic.Int32 // requests/connections being served (%bc)
 	cookie  *persistCookie
+	hash    lb.HashSpec // Kind is lb.HashNone unless the balancing hashes a key
+}
+
+// hashKey is a precomputed balancing hash for a request (ok false: none).
+type hashKey struct {
+	h  uint32
+	ok bool
 }
 
 // serverConn is a connection to a server, pooled between requests.
@@ -51,7 +58,7 @@ type serverConn struct {
 
 func newBackend(p *model.Proxy) *Backend {
 	b := &Backend{P: p}
-	var actW, bckW []int
+	var actW, bckW, actID, bckID []int
 	for _, sc := range p.Servers {
 		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b}
 		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
@@ -66,19 +73,29 @@ func newBackend(p *model.Proxy) *Backend {
 		if sc.Backup {
 			b.backup = append(b.backup, idx)
 			bckW = append(bckW, sc.Weight)
+			bckID = append(bckID, sc.ID)
 		} else {
 			b.active = append(b.active, idx)
 			actW = append(actW, sc.Weight)
+			actID = append(actID, sc.ID)
 		}
 	}
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
-	b.algoAct = lb.New(p.Balance.Algo, actW, func(i int) bool { return b.Servers[b.active[i]].up.Load() },
+	actUsable := func(i int) bool { return b.Servers[b.active[i]].up.Load() }
+	bckUsable := func(i int) bool { return b.Servers[b.backup[i]].up.Load() }
+	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
+		b.hash = sp
+		b.algoAct = lb.NewHashed(sp, actW, actID, actUsable)
+		b.algoBck = lb.NewHashed(sp, bckW, bckID, bckUsable)
+		return b
+	}
+	b.algoAct = lb.New(p.Balance.Algo, actW, actUsable,
 		func(i int) (int, int) {
 			return int(b.Servers[b.active[i]].cur.Load()), b.Servers[b.active[i]].Conf.Maxconn
 		})
-	b.algoBck = lb.New(p.Balance.Algo, bckW, func(i int) bool { return b.Servers[b.backup[i]].up.Load() },
+	b.algoBck = lb.New(p.Balance.Algo, bckW, bckUsable,
 		func(i int) (int, int) {
 			return int(b.Servers[b.backup[i]].cur.Load()), b.Servers[b.backup[i]].Conf.Maxconn
 		})
@@ -88,8 +105,8 @@ func newBackend(p *model.Proxy) *Backend {
 // pick chooses a server, avoiding avoid when another one is usable. Backup
 // servers are used only when no active server is usable; without
 // "option allbackups" only the first usable backup takes traffic.
-func (b *Backend) pick(avoid *Server) *Server {
-	if s := pickIn(b.Servers, b.active, b.algoAct, avoid); s != nil {
+func (b *Backend) pick(avoid *Server, hk hashKey) *Server {
+	if s := pickIn(b.Servers, b.active, b.algoAct, avoid, hk); s != nil {
 		return s
 	}
 	if len(b.backup) == 0 {
@@ -103,15 +120,21 @@ func (b *Backend) pick(avoid *Server) *Server {
 		}
 		return nil
 	}
-	return pickIn(b.Servers, b.backup, b.algoBck, avoid)
+	return pickIn(b.Servers, b.backup, b.algoBck, avoid, hk)
 }
 
-func pickIn(all []*Server, idx []int, a lb.Algorithm, avoid *Server) *Server {
+func pickIn(all []*Server, idx []int, a lb.Algorithm, avoid *Server, hk hashKey) *Server {
 	av := -1
 	for i, j := range idx {
 		if all[j] == avoid {
 			av = i
 		}
+	}
+	if ha, ok := a.(lb.Hashed); ok && hk.ok {
+		if i := ha.PickHash(av, hk.h); i >= 0 {
+			return all[idx[i]]
+		}
+		return nil
 	}
 	if i := a.Pick(av); i >= 0 {
 		return all[idx[i]]

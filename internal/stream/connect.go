@@ -3,6 +3,7 @@ package stream
 import (
 	"time"
 
+	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 )
 
@@ -15,11 +16,12 @@ import (
 // The returned server holds a serving slot that the caller releases.
 // st, when not nil, receives the retries and whether a redispatch happened.
 // prefer, when usable, is tried before the balancer is asked (persistence).
-func (b *Backend) connect(dstPort int, prefer *Server, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
+// hk, when set, is the request's balancing hash, used for the first pick.
+func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
 	p := b.P
 	srv := prefer
 	if srv == nil || !srv.up.Load() {
-		srv = b.pick(nil)
+		srv = b.pick(nil, hk)
 	}
 	for attempt := 0; ; attempt++ {
 		if st != nil {
@@ -44,8 +46,10 @@ func (b *Backend) connect(dstPort int, prefer *Server, reuse func(*Server) *serv
 		if attempt >= p.Retries {
 			return nil, nil, false, 503
 		}
-		if p.Redispatch && (attempt+1 == p.Retries || len(b.active) > 1 || !srv.up.Load()) {
-			srv = b.pick(srv)
+		// Hash-based balancing is deterministic: retry the same server,
+		// redispatching only on the last retry or when it went down.
+		if p.Redispatch && (attempt+1 == p.Retries || (len(b.active) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
+			srv = b.pick(srv, hashKey{})
 			if st != nil {
 				st.redispatched = true
 			}
@@ -60,8 +64,8 @@ func (b *Backend) connect(dstPort int, prefer *Server, reuse func(*Server) *serv
 // connect finds a server connection for the current request: the session's
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
-func (s *httpSession) connect(be *Backend) (*Server, *serverConn, bool, int) {
-	return be.connect(s.dstPort, s.ck.srv, s.reuseFor, &s.lg.connStats)
+func (s *httpSession) connect(be *Backend, hk hashKey) (*Server, *serverConn, bool, int) {
+	return be.connect(s.dstPort, s.ck.srv, hk, s.reuseFor, &s.lg.connStats)
 }
 
 // reuseFor finds an existing connection to srv that this request may use.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dhproxy/internal/http1"
+	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 )
 
@@ -259,6 +260,51 @@ func connMode(fe, be *model.Proxy) model.HTTPConnMode {
 	return max(fe.ConnMode, be.ConnMode)
 }
 
+// hashKey computes the request's balancing hash for a hash-based "balance";
+// without a key (no such parameter or header) the balancer's round robin is
+// used, as HAProxy does.
+func (s *httpSession) hashKey(be *Backend) hashKey {
+	sp := &be.hash
+	var hk hashKey
+	switch sp.Kind {
+	case lb.HashSource:
+		hk.h, hk.ok = sp.Source(s.clientIP)
+	case lb.HashURI:
+		hk.h, hk.ok = sp.Key(sp.URIKey(s.req.URI)), true
+	case lb.HashURLParam:
+		if v, ok := lb.URLParam(s.req.URI, sp.Name); ok {
+			hk.h, hk.ok = sp.Key(v), true
+		}
+	case lb.HashHeader:
+		for i := range s.req.Headers {
+			if h := &s.req.Headers[i]; asciiEqualFold(h.Name, sp.Name) {
+				hk.h, hk.ok = sp.Key(sp.HeaderKey(h.Value)), true
+				break
+			}
+		}
+	}
+	return hk
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 // handle forwards the parsed request and its response; it returns whether
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
@@ -275,6 +321,8 @@ func (s *httpSession) handle() bool {
 	if be.cookie != nil {
 		s.ck = be.cookie.request(req)
 	}
+	// The balancing key is read now: the body streaming below reuses buf.
+	hk := s.hashKey(be)
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
@@ -298,7 +346,7 @@ func (s *httpSession) handle() bool {
 		head = s.buf[headStart:bodyStart]
 	}
 
-	srv, sc, reused, status := s.connect(be)
+	srv, sc, reused, status := s.connect(be, hk)
 	if sc == nil {
 		s.writeError(status)
 		s.lg.fail('S', 'C')

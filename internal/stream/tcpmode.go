@@ -4,6 +4,7 @@ import (
 	"net"
 	"time"
 
+	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/tcp"
 )
@@ -45,9 +46,15 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		dstPort = la.Port
 	}
+	var hk hashKey
+	if be.hash.Kind == lb.HashSource {
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			hk.h, hk.ok = be.hash.Source(ta.AddrPort().Addr())
+		}
+	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, nil, nil, &st)
+	srv, sc, _, _ = be.connect(dstPort, nil, hk, nil, &st)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if sc == nil {
 		e.Term[0], e.Term[1] = 'S', 'C'

@@ -1,0 +1,525 @@
+package keepalived
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"dhproxy/internal/config"
+)
+
+// Load reads the keepalived.conf at path (and the files it includes) and
+// returns the validated model, or nil when d holds errors. The config id
+// used by '@id' line prefixes is the host name up to its first dot, as in
+// keepalived.
+func Load(path string, d *config.Diags) *Config {
+	id, _ := os.Hostname()
+	id, _, _ = strings.Cut(id, ".")
+	return LoadWithID(path, id, d)
+}
+
+// LoadWithID is Load with an explicit config id (keepalived's
+// --config-id).
+func LoadWithID(path, configID string, d *config.Diags) *Config {
+	l := &lexer{d: d, configID: configID, defs: map[string]def{}, active: map[string]bool{}}
+	l.readFile(path, config.Pos{File: path}, 0)
+	tree := parseTree(l.toks, d)
+	p := &parser{d: d, c: &Config{
+		Scripts:    map[string]*VRRPScript{},
+		TrackFiles: map[string]*TrackFile{},
+		VSGroups:   map[string]*VSGroup{},
+	}}
+	p.c.Global = defaultGlobal()
+	p.top(tree)
+	p.finish()
+	if d.HasErrors() {
+		return nil
+	}
+	return p.c
+}
+
+func defaultGlobal() GlobalDefs {
+	return GlobalDefs{
+		SMTPPort:           25,
+		SMTPConnectTimeout: 30 * time.Second,
+		GARPMasterDelay:    5 * time.Second,
+		GARPMasterRepeat:   5,
+		VRRPVersion:        2,
+	}
+}
+
+type parser struct {
+	d      *config.Diags
+	c      *Config
+	extras map[*VRRPInstance]*instExtra
+}
+
+// handler parses one statement of a block.
+type handler func(n *node)
+
+// block dispatches the statements of a block to handlers; where names the
+// block in messages.
+func (p *parser) block(kids []*node, where string, hs map[string]handler) {
+	for _, n := range kids {
+		if len(n.words) == 0 {
+			continue
+		}
+		h, ok := hs[n.words[0]]
+		if !ok {
+			p.unknown(n, where, hs)
+			continue
+		}
+		h(n)
+	}
+}
+
+func (p *parser) unknown(n *node, where string, hs map[string]handler) {
+	kw := n.words[0]
+	if notYet[kw] {
+		p.d.Errorf(n.pos, "keepalived keyword '%s' in %s is not supported by dhproxy yet; remove it (or keep running keepalived for this configuration)", kw, where)
+		return
+	}
+	best, bestD := "", 4
+	for k := range hs {
+		if dd := distance(kw, k); dd < bestD || dd == bestD && k < best {
+			best, bestD = k, dd
+		}
+	}
+	hint := ""
+	if best != "" && bestD <= max(1, len(kw)/3) {
+		hint = fmt.Sprintf("; did you mean '%s'?", best)
+	} else {
+		keys := make([]string, 0, len(hs))
+		for k := range hs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) <= 12 {
+			hint = "; expected one of: " + strings.Join(keys, ", ")
+		} else {
+			hint = "; remove it or check the spelling in keepalived.conf(5)"
+		}
+	}
+	p.d.Errorf(n.pos, "unknown keyword '%s' in %s%s", kw, where, hint)
+}
+
+// distance is the Levenshtein distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// args checks that n has between lo and hi arguments (hi < 0: no limit)
+// and, per wantBlock, a block or none. usage is what to write.
+func (p *parser) args(n *node, lo, hi int, wantBlock bool, usage string) bool {
+	na := len(n.words) - 1
+	ok := true
+	if na < lo || hi >= 0 && na > hi {
+		p.d.Errorf(n.pos, "'%s' expects %s; write '%s'", n.words[0], plural(lo, hi), usage)
+		ok = false
+	}
+	if wantBlock && !n.block {
+		p.d.Errorf(n.pos, "'%s' needs a block in braces; write '%s'", n.words[0], usage)
+		ok = false
+	}
+	if !wantBlock && n.block {
+		p.d.Errorf(n.pos, "'%s' takes no block; write '%s' without braces", n.words[0], usage)
+		ok = false
+	}
+	return ok
+}
+
+func plural(lo, hi int) string {
+	switch {
+	case lo == hi && lo == 0:
+		return "no argument"
+	case lo == hi && lo == 1:
+		return "one argument"
+	case lo == hi:
+		return fmt.Sprintf("%d arguments", lo)
+	case hi < 0:
+		return fmt.Sprintf("at least %d argument(s)", lo)
+	default:
+		return fmt.Sprintf("%d to %d arguments", lo, hi)
+	}
+}
+
+// intArg parses an integer in [lo, hi].
+func (p *parser) intArg(n *node, s string, lo, hi int) (int, bool) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		p.d.Errorf(n.pos, "'%s' value '%s' is not a number; write an integer between %d and %d", n.words[0], s, lo, hi)
+		return 0, false
+	}
+	if v < int64(lo) || v > int64(hi) {
+		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write an integer between %d and %d", n.words[0], s, lo, hi)
+		return 0, false
+	}
+	return int(v), true
+}
+
+// one parses "kw N" with N in [lo, hi] into *dst.
+func (p *parser) one(dst *int, lo, hi int) handler {
+	return func(n *node) {
+		if !p.args(n, 1, 1, false, n.words[0]+" <number>") {
+			return
+		}
+		if v, ok := p.intArg(n, n.words[1], lo, hi); ok {
+			*dst = v
+		}
+	}
+}
+
+// secsArg parses seconds, fractions allowed, in [lo, hi] seconds.
+func (p *parser) secsArg(n *node, s string, lo, hi float64) (time.Duration, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(s, "xXpPeEnN_") {
+		p.d.Errorf(n.pos, "'%s' value '%s' is not a number of seconds; write a value such as '1' or '0.5'", n.words[0], s)
+		return 0, false
+	}
+	if v < lo || v > hi {
+		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write between %g and %g seconds", n.words[0], s, lo, hi)
+		return 0, false
+	}
+	return time.Duration(math.Round(v * float64(time.Second))), true
+}
+
+// secs parses "kw SECONDS" into *dst.
+func (p *parser) secs(dst *time.Duration, lo, hi float64) handler {
+	return func(n *node) {
+		if !p.args(n, 1, 1, false, n.words[0]+" <seconds>") {
+			return
+		}
+		if v, ok := p.secsArg(n, n.words[1], lo, hi); ok {
+			*dst = v
+		}
+	}
+}
+
+// str parses "kw WORD..." into *dst, joining the words with blanks as
+// keepalived does for scripts.
+func (p *parser) str(dst *string) handler {
+	return func(n *node) {
+		if !p.args(n, 1, -1, false, n.words[0]+" <value>") {
+			return
+		}
+		*dst = strings.Join(n.words[1:], " ")
+	}
+}
+
+// word parses "kw WORD" into *dst.
+func (p *parser) word(dst *string) handler {
+	return func(n *node) {
+		if !p.args(n, 1, 1, false, n.words[0]+" <value>") {
+			return
+		}
+		*dst = n.words[1]
+	}
+}
+
+// flag parses "kw [BOOL]" into *dst (on when the value is omitted).
+func (p *parser) flag(dst *bool) handler {
+	return func(n *node) {
+		if !p.args(n, 0, 1, false, n.words[0]+" [on|off]") {
+			return
+		}
+		if len(n.words) == 1 {
+			*dst = true
+			return
+		}
+		switch strings.ToLower(n.words[1]) {
+		case "on", "true", "yes":
+			*dst = true
+		case "off", "false", "no":
+			*dst = false
+		default:
+			p.d.Errorf(n.pos, "'%s' value '%s' is not a boolean; write on, off, true, false, yes or no (or nothing for on)", n.words[0], n.words[1])
+		}
+	}
+}
+
+// set parses "kw" with no argument into *dst = v.
+func (p *parser) set(dst *bool, v bool) handler {
+	return func(n *node) {
+		if p.args(n, 0, 0, false, n.words[0]) {
+			*dst = v
+		}
+	}
+}
+
+func (p *parser) addrArg(n *node, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.d.Errorf(n.pos, "'%s': '%s' is not a valid IP address; write an IPv4 or IPv6 address such as 192.168.1.10", n.words[0], s)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+func (p *parser) portArg(n *node, s string) (uint16, bool) {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || v == 0 {
+		p.d.Errorf(n.pos, "'%s': '%s' is not a valid port; write a number between 1 and 65535", n.words[0], s)
+		return 0, false
+	}
+	return uint16(v), true
+}
+
+// values flattens a block's words, as keepalived's read_value_block does.
+func values(n *node) []*node {
+	var out []*node
+	for _, k := range n.kids {
+		for _, w := range k.words {
+			out = append(out, &node{pos: k.pos, words: []string{w}})
+		}
+	}
+	return out
+}
+
+func (p *parser) nameList(n *node, usage string) []string {
+	if !p.args(n, 0, 0, true, usage) {
+		return nil
+	}
+	var out []string
+	for _, k := range n.kids {
+		if k.block {
+			p.d.Errorf(k.pos, "unexpected block inside '%s'; write one name per line", n.words[0])
+		}
+		out = append(out, k.words...)
+	}
+	return out
+}
+
+// top handles the top-level keywords.
+func (p *parser) top(tree []*node) {
+	seenGlobal := false
+	p.block(tree, "the top level (expected a block such as 'global_defs' or 'vrrp_instance')", map[string]handler{
+		"global_defs": func(n *node) {
+			if !p.args(n, 0, 0, true, "global_defs { ... }") {
+				return
+			}
+			if seenGlobal {
+				p.d.Warnf(n.pos, "second 'global_defs' block; its settings are merged into the first, better write a single block")
+			}
+			seenGlobal = true
+			p.c.Global.Pos = n.pos
+			p.globalDefs(n)
+		},
+		"vrrp_script":          p.vrrpScript,
+		"vrrp_track_file":      p.trackFile,
+		"vrrp_instance":        p.vrrpInstance,
+		"vrrp_sync_group":      p.syncGroup,
+		"virtual_server":       p.virtualServer,
+		"virtual_server_group": p.vsGroup,
+	})
+}
+
+func (p *parser) globalDefs(n *node) {
+	g := &p.c.Global
+	p.block(n.kids, "'global_defs'", map[string]handler{
+		"router_id": p.word(&g.RouterID),
+		"notification_email": func(n *node) {
+			for _, v := range values(n) {
+				if !strings.Contains(v.words[0], "@") {
+					p.d.Warnf(v.pos, "'%s' does not look like an e-mail address; write one address per line, as in 'admin@example.com'", v.words[0])
+				}
+				g.NotificationEmail = append(g.NotificationEmail, v.words[0])
+			}
+			p.args(n, 0, 0, true, "notification_email { admin@example.com }")
+		},
+		"notification_email_from": p.word(&g.NotificationEmailFrom),
+		"smtp_server": func(n *node) {
+			if !p.args(n, 1, 2, false, "smtp_server <ip|name> [port]") {
+				return
+			}
+			g.SMTPServer = n.words[1]
+			if len(n.words) == 3 {
+				if v, ok := p.portArg(n, n.words[2]); ok {
+					g.SMTPPort = int(v)
+				}
+			}
+		},
+		"smtp_connect_timeout":     p.secs(&g.SMTPConnectTimeout, 1, 3600),
+		"vrrp_skip_check_adv_addr": p.flag(&g.SkipCheckAdvAddr),
+		"vrrp_strict": func(n *node) {
+			if p.args(n, 0, 0, false, "vrrp_strict") {
+				g.Strict = true
+			}
+		},
+		"vrrp_garp_interval":       p.secs(&g.GARPInterval, 0, 1),
+		"vrrp_gna_interval":        p.secs(&g.GNAInterval, 0, 1),
+		"vrrp_garp_master_delay":   p.secs(&g.GARPMasterDelay, 0, 255),
+		"vrrp_garp_master_repeat":  p.one(&g.GARPMasterRepeat, 1, 255),
+		"vrrp_garp_master_refresh": p.secs(&g.GARPMasterRefresh, 0, 86400),
+		"enable_script_security":   p.flag(&g.EnableScriptSecurity),
+		"script_user": func(n *node) {
+			if p.args(n, 1, 2, false, "script_user <user> [group]") {
+				g.ScriptUser = n.words[1]
+				if len(n.words) == 3 {
+					g.ScriptGroup = n.words[2]
+				}
+			}
+		},
+		"lvs_id":       p.word(&g.LVSID),
+		"vrrp_version": p.one(&g.VRRPVersion, 2, 3),
+	})
+}
+
+// vrrpScript parses a vrrp_script block.
+func (p *parser) vrrpScript(n *node) {
+	if !p.args(n, 1, 1, true, "vrrp_script <name> { script ... }") {
+		return
+	}
+	s := &VRRPScript{Pos: n.pos, Name: n.words[1], Interval: time.Second, Rise: 1, Fall: 1}
+	p.block(n.kids, fmt.Sprintf("'vrrp_script %s'", s.Name), map[string]handler{
+		"script":   p.str(&s.Script),
+		"interval": p.secs(&s.Interval, 0.001, 86400),
+		"timeout":  p.secs(&s.Timeout, 0.001, 86400),
+		"weight": func(n *node) {
+			if !p.args(n, 1, 2, false, "weight <-253..253> [reverse]") {
+				return
+			}
+			if v, ok := p.intArg(n, n.words[1], -253, 253); ok {
+				s.Weight = v
+			}
+			if len(n.words) == 3 {
+				if n.words[2] != "reverse" {
+					p.d.Errorf(n.pos, "'weight' option '%s' is unknown; write 'reverse' or nothing", n.words[2])
+				}
+				s.Reverse = true
+			}
+		},
+		"rise": p.one(&s.Rise, 1, 1<<30),
+		"fall": p.one(&s.Fall, 1, 1<<30),
+		"user": func(n *node) {
+			if p.args(n, 1, 2, false, "user <user> [group]") {
+				s.User = n.words[1]
+				if len(n.words) == 3 {
+					s.Group = n.words[2]
+				}
+			}
+		},
+		"init_fail": func(n *node) { p.args(n, 0, 0, false, "init_fail") },
+	})
+	if s.Script == "" {
+		p.d.Errorf(n.pos, "vrrp_script '%s' has no 'script' line; add 'script \"/path/to/check args\"'", s.Name)
+	}
+	if old, dup := p.c.Scripts[s.Name]; dup {
+		p.d.Errorf(n.pos, "vrrp_script '%s' is already defined at %s; rename one of them", s.Name, old.Pos)
+		return
+	}
+	p.c.Scripts[s.Name] = s
+}
+
+func (p *parser) trackFile(n *node) {
+	if !p.args(n, 1, 1, true, "vrrp_track_file <name> { file <path> }") {
+		return
+	}
+	t := &TrackFile{Pos: n.pos, Name: n.words[1]}
+	p.block(n.kids, fmt.Sprintf("'vrrp_track_file %s'", t.Name), map[string]handler{
+		"file":      p.word(&t.File),
+		"weight":    p.one(&t.Weight, -254, 254),
+		"init_file": func(n *node) { p.args(n, 0, 2, false, "init_file [value] [overwrite]") },
+	})
+	if t.File == "" {
+		p.d.Errorf(n.pos, "vrrp_track_file '%s' has no 'file' line; add 'file /path/to/file'", t.Name)
+	}
+	if old, dup := p.c.TrackFiles[t.Name]; dup {
+		p.d.Errorf(n.pos, "vrrp_track_file '%s' is already defined at %s; rename one of them", t.Name, old.Pos)
+		return
+	}
+	p.c.TrackFiles[t.Name] = t
+}
+
+func (p *parser) syncGroup(n *node) {
+	if !p.args(n, 1, 1, true, "vrrp_sync_group <name> { group { VI_1 VI_2 } }") {
+		return
+	}
+	g := &SyncGroup{Pos: n.pos, Name: n.words[1]}
+	seenGroup := false
+	p.block(n.kids, fmt.Sprintf("'vrrp_sync_group %s'", g.Name), map[string]handler{
+		"group": func(n *node) {
+			seenGroup = true
+			g.Members = append(g.Members, p.nameList(n, "group { VI_1 VI_2 }")...)
+		},
+		"notify_master": p.str(&g.NotifyMaster),
+		"notify_backup": p.str(&g.NotifyBackup),
+		"notify_fault":  p.str(&g.NotifyFault),
+		"notify_stop":   p.str(&g.NotifyStop),
+		"notify":        p.str(&g.Notify),
+		"smtp_alert":    p.flag(&g.SMTPAlert),
+	})
+	if !seenGroup || len(g.Members) == 0 {
+		p.d.Errorf(n.pos, "vrrp_sync_group '%s' has no members; add 'group { VI_1 VI_2 }'", g.Name)
+	}
+	for _, o := range p.c.SyncGroups {
+		if o.Name == g.Name {
+			p.d.Errorf(n.pos, "vrrp_sync_group '%s' is already defined at %s; rename one of them", g.Name, o.Pos)
+			return
+		}
+	}
+	p.c.SyncGroups = append(p.c.SyncGroups, g)
+}
+
+// notYet lists keepalived keywords that dhproxy recognises but does not
+// implement yet, so that the message says so instead of "unknown".
+var notYet = map[string]bool{}
+
+func init() {
+	for _, kw := range strings.Fields(`
+		static_ipaddress static_routes static_rules linkbeat_use_polling
+		vrrp_mcast_group4 vrrp_mcast_group6 vrrp_iptables vrrp_ipsets nftables
+		smtp_helo_name smtp_alert smtp_alert_vrrp smtp_alert_checker no_email_faults
+		notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script
+		lvs_notify_fifo lvs_notify_fifo_script vrrp_check_unicast_src
+		vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert vrrp_priority
+		checker_priority bfd_priority vrrp_no_swap checker_no_swap max_auto_priority
+		dynamic_interfaces lvs_sync_daemon lvs_flush lvs_flush_onstop lvs_timeouts
+		default_interface enable_traps enable_snmp_vrrp enable_snmp_checker
+		enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 snmp_socket
+		vrrp_startup_delay vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat
+		vrrp_garp_master_refresh_repeat vrrp_min_garp vrrp_garp_extra_if
+		vrrp_gna_interval_ms vrrp_rx_bufs_policy vrrp_netlink_cmd_rcv_bufs
+		vrrp_netlink_monitor_rcv_bufs process_names process_name
+		vrrp_process_name checker_process_name bfd_process_name
+		sync_group_tracking_weight script_security router_id_hash
+		use_vmac vmac_xmit_base use_ipvlan mcast_src_ip mcast_dst_ip
+		unicast_ttl lvs_sync_daemon_interface track_process track_bfd native_ipv6
+		debug strict_mode higher_prio_send_advert lower_prio_no_advert
+		garp_master_repeat garp_master_refresh garp_master_refresh_repeat
+		garp_lower_prio_delay garp_lower_prio_repeat virtual_routes virtual_rules
+		notify_master_rx_lower_pri skip_check_adv_addr kernel_rx_buf_size
+		old_unicast_checksum check_unicast_src unicast_fault_no_peer
+		down_timer_adverts notify_priority_changes track_src_ip
+		no_virtual_ipaddress v3_checksum_as_v2 garp_extra_if
+		vrrp_track_process track_group
+		ha_suspend ops nat_mask persistence_engine ip_family
+		sorry_server_inhibit sorry_server_lvs_method warmup uthreshold lthreshold
+		SMTP_CHECK DNS_CHECK UDP_CHECK PING_CHECK FILE_CHECK BFD_CHECK
+		bindto bind_port bind_if fwmark http_protocol fast_recovery
+		enable_sni sni_name tls_compliant regex regex_no_match regex_options
+		log_all_failures SSL real_server_group
+	`) {
+		notYet[kw] = true
+	}
+}

@@ -1,0 +1,420 @@
+package keepalived
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// lvsMaxTimeout is keepalived's LVS_MAX_TIMEOUT (31 days).
+const lvsMaxTimeout = 86400 * 31
+
+var schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "mh", "sed", "nq", "fo", "ovf", "twos"}
+
+// vsTarget parses "IP [PORT]" | "fwmark N" | "group NAME".
+func (p *parser) virtualServer(n *node) {
+	usage := "virtual_server <ip> <port> { ... } (or 'virtual_server fwmark <n>', 'virtual_server group <name>')"
+	if !p.args(n, 1, 2, true, usage) {
+		return
+	}
+	vs := &VirtualServer{Pos: n.pos, DelayLoop: 60 * time.Second, Sched: "wlc", Method: "NAT", Protocol: "TCP", Quorum: 1, Retry: -1}
+	switch n.words[1] {
+	case "fwmark":
+		if len(n.words) != 3 {
+			p.d.Errorf(n.pos, "'virtual_server fwmark' needs the mark; write 'virtual_server fwmark <1-4294967295> {'")
+			return
+		}
+		m, err := strconv.ParseUint(n.words[2], 0, 32)
+		if err != nil || m == 0 {
+			p.d.Errorf(n.pos, "fwmark '%s' is not valid; write a number between 1 and 4294967295", n.words[2])
+			return
+		}
+		vs.FWMark = uint32(m)
+	case "group":
+		if len(n.words) != 3 {
+			p.d.Errorf(n.pos, "'virtual_server group' needs a name; write 'virtual_server group <name> {'")
+			return
+		}
+		vs.Group = n.words[2]
+	default:
+		a, ok := p.addrArg(n, n.words[1])
+		if !ok {
+			return
+		}
+		vs.Addr = a
+		if len(n.words) == 3 {
+			if port, ok := p.portArg(n, n.words[2]); ok {
+				vs.Port = port
+			}
+		}
+	}
+	where := fmt.Sprintf("'virtual_server %s'", strings.Join(n.words[1:], " "))
+	sched := func(n *node) {
+		if !p.args(n, 1, 1, false, n.words[0]+" rr|wrr|lc|wlc|sh|dh|sed|nq|mh|lblc|lblcr") {
+			return
+		}
+		for _, s := range schedulers {
+			if s == n.words[1] {
+				vs.Sched = s
+				return
+			}
+		}
+		p.d.Errorf(n.pos, "unknown scheduler '%s'; write one of %s", n.words[1], strings.Join(schedulers, ", "))
+	}
+	method := func(n *node) {
+		if !p.args(n, 1, 1, false, n.words[0]+" NAT|DR|TUN") {
+			return
+		}
+		switch m := strings.ToUpper(n.words[1]); m {
+		case "NAT", "DR", "TUN":
+			vs.Method = m
+		default:
+			p.d.Errorf(n.pos, "unknown forwarding method '%s'; write NAT, DR or TUN", n.words[1])
+		}
+	}
+	p.block(n.kids, where, map[string]handler{
+		"delay_loop": p.secs(&vs.DelayLoop, 0.001, 86400),
+		"lb_algo":    sched,
+		"lvs_sched":  sched,
+		"lb_kind":    method,
+		"lvs_method": method,
+		"persistence_timeout": func(n *node) {
+			if !p.args(n, 0, 1, false, "persistence_timeout [seconds]") {
+				return
+			}
+			vs.Persistent = true
+			vs.PersistenceTimeout = 360 * time.Second
+			if len(n.words) == 2 {
+				if t, ok := p.intArg(n, n.words[1], 1, lvsMaxTimeout); ok {
+					vs.PersistenceTimeout = time.Duration(t) * time.Second
+				}
+			}
+		},
+		"persistence_granularity": func(n *node) {
+			if !p.args(n, 1, 1, false, "persistence_granularity <netmask>") {
+				return
+			}
+			if a, ok := p.addrArg(n, n.words[1]); ok {
+				vs.PersistenceGranularity = a
+			}
+		},
+		"protocol": func(n *node) {
+			if !p.args(n, 1, 1, false, "protocol TCP|UDP|SCTP") {
+				return
+			}
+			switch pr := strings.ToUpper(n.words[1]); pr {
+			case "TCP", "UDP", "SCTP":
+				vs.Protocol = pr
+			default:
+				p.d.Errorf(n.pos, "unknown protocol '%s'; write TCP, UDP or SCTP", n.words[1])
+			}
+		},
+		"sorry_server": func(n *node) {
+			if !p.args(n, 1, 2, false, "sorry_server <ip> [port]") {
+				return
+			}
+			a, ok := p.addrArg(n, n.words[1])
+			if !ok {
+				return
+			}
+			e := &Endpoint{Pos: n.pos, Addr: a, Port: vs.Port}
+			if len(n.words) == 3 {
+				if port, ok := p.portArg(n, n.words[2]); ok {
+					e.Port = port
+				}
+			}
+			vs.SorryServer = e
+		},
+		"quorum":             p.one(&vs.Quorum, 1, 1<<30),
+		"quorum_up":          p.str(&vs.QuorumUp),
+		"quorum_down":        p.str(&vs.QuorumDown),
+		"hysteresis":         p.one(&vs.Hysteresis, 0, 1<<30),
+		"alpha":              p.flag(&vs.Alpha),
+		"omega":              p.flag(&vs.Omega),
+		"inhibit_on_failure": p.flag(&vs.InhibitOnFailure),
+		"virtualhost":        p.word(&vs.VirtualHost),
+		"connect_timeout":    p.secs(&vs.ConnectTimeout, 0.001, 86400),
+		"retry":              p.one(&vs.Retry, 0, 1<<30),
+		"nb_get_retry":       p.one(&vs.Retry, 0, 1<<30),
+		"delay_before_retry": p.secs(&vs.DelayBeforeRetry, 0, 86400),
+		"real_server":        func(n *node) { p.realServer(n, vs) },
+	})
+	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
+		p.d.Warnf(n.pos, "hysteresis %d is not below quorum %d; keepalived would never see quorum lost; lower it", vs.Hysteresis, vs.Quorum)
+	}
+	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
+		p.d.Warnf(n.pos, "virtual_server has no real_server; add 'real_server <ip> <port> { ... }'")
+	}
+	p.c.VirtualServers = append(p.c.VirtualServers, vs)
+}
+
+func (p *parser) realServer(n *node, vs *VirtualServer) {
+	if !p.args(n, 1, 2, true, "real_server <ip> <port> { ... }") {
+		return
+	}
+	a, ok := p.addrArg(n, n.words[1])
+	if !ok {
+		return
+	}
+	rs := &RealServer{Pos: n.pos, Addr: a, Port: vs.Port, Weight: 1, Retry: -1}
+	if len(n.words) == 3 {
+		if port, ok := p.portArg(n, n.words[2]); ok {
+			rs.Port = port
+		}
+	}
+	where := fmt.Sprintf("'real_server %s'", strings.Join(n.words[1:], " "))
+	p.block(n.kids, where, map[string]handler{
+		"weight":             p.one(&rs.Weight, 0, 65535),
+		"notify_up":          p.str(&rs.NotifyUp),
+		"notify_down":        p.str(&rs.NotifyDown),
+		"inhibit_on_failure": p.flag(&rs.InhibitOnFailure),
+		"connect_timeout":    p.secs(&rs.ConnectTimeout, 0.001, 86400),
+		"retry":              p.one(&rs.Retry, 0, 1<<30),
+		"nb_get_retry":       p.one(&rs.Retry, 0, 1<<30),
+		"delay_before_retry": p.secs(&rs.DelayBeforeRetry, 0, 86400),
+		"TCP_CHECK":          func(n *node) { p.check(n, rs) },
+		"HTTP_GET":           func(n *node) { p.check(n, rs) },
+		"SSL_GET":            func(n *node) { p.check(n, rs) },
+		"MISC_CHECK":         func(n *node) { p.check(n, rs) },
+	})
+	if vs.InhibitOnFailure {
+		rs.InhibitOnFailure = true
+	}
+	for _, o := range vs.RealServers {
+		if o.Addr == rs.Addr && o.Port == rs.Port {
+			p.d.Errorf(n.pos, "real_server %s is already defined at %s in this virtual_server; remove the duplicate", netip.AddrPortFrom(rs.Addr, rs.Port), o.Pos)
+			return
+		}
+	}
+	vs.RealServers = append(vs.RealServers, rs)
+}
+
+func (p *parser) check(n *node, rs *RealServer) {
+	kind := n.words[0]
+	if !p.args(n, 0, 0, true, kind+" { ... }") {
+		return
+	}
+	c := &Check{Pos: n.pos, Kind: kind, Retry: -1}
+	hs := map[string]handler{
+		"connect_timeout": p.secs(&c.ConnectTimeout, 0.001, 86400),
+		"connect_port": func(n *node) {
+			if p.args(n, 1, 1, false, "connect_port <port>") {
+				if port, ok := p.portArg(n, n.words[1]); ok {
+					c.ConnectPort = port
+				}
+			}
+		},
+		"connect_ip": func(n *node) {
+			if p.args(n, 1, 1, false, "connect_ip <ip>") {
+				if a, ok := p.addrArg(n, n.words[1]); ok {
+					c.ConnectIP = a
+				}
+			}
+		},
+		"retry":              p.one(&c.Retry, 0, 1<<30),
+		"nb_get_retry":       p.one(&c.Retry, 0, 1<<30),
+		"delay_before_retry": p.secs(&c.DelayBeforeRetry, 0, 86400),
+	}
+	switch kind {
+	case "HTTP_GET", "SSL_GET":
+		hs["url"] = func(n *node) { p.url(n, c) }
+	case "MISC_CHECK":
+		hs = map[string]handler{
+			"misc_path":          p.str(&c.MiscPath),
+			"misc_timeout":       p.secs(&c.MiscTimeout, 0.001, 86400),
+			"misc_dynamic":       p.flag(&c.MiscDynamic),
+			"user":               p.word(&c.User),
+			"retry":              hs["retry"],
+			"nb_get_retry":       hs["nb_get_retry"],
+			"delay_before_retry": hs["delay_before_retry"],
+		}
+	}
+	p.block(n.kids, "'"+kind+"'", hs)
+	switch kind {
+	case "HTTP_GET", "SSL_GET":
+		if len(c.URLs) == 0 {
+			p.d.Errorf(n.pos, "%s has no 'url' block; add 'url { path / status_code 200 }'", kind)
+		}
+	case "MISC_CHECK":
+		if c.MiscPath == "" {
+			p.d.Errorf(n.pos, "MISC_CHECK has no 'misc_path'; add 'misc_path \"/path/to/check args\"'")
+		}
+	}
+	rs.Checks = append(rs.Checks, c)
+}
+
+func (p *parser) url(n *node, c *Check) {
+	if !p.args(n, 0, 0, true, "url { path /; status_code 200 }") {
+		return
+	}
+	u := URL{Pos: n.pos}
+	p.block(n.kids, "'url'", map[string]handler{
+		"path": p.word(&u.Path),
+		"digest": func(n *node) {
+			if !p.args(n, 1, 1, false, "digest <md5 hex>") {
+				return
+			}
+			dg := strings.ToLower(n.words[1])
+			if len(dg) != 32 || strings.Trim(dg, "0123456789abcdef") != "" {
+				p.d.Errorf(n.pos, "digest '%s' is not an MD5 sum; write the 32 hex digits printed by genhash", n.words[1])
+				return
+			}
+			u.Digest = dg
+		},
+		"status_code": func(n *node) {
+			if !p.args(n, 1, -1, false, "status_code 200 [300-399 ...]") {
+				return
+			}
+			for _, w := range n.words[1:] {
+				lo, hi, isRange := strings.Cut(w, "-")
+				if !isRange {
+					hi = lo
+				}
+				a, ok1 := p.intArg(n, lo, 100, 599)
+				if !ok1 {
+					continue
+				}
+				b, ok2 := p.intArg(n, hi, 100, 599)
+				if !ok2 {
+					continue
+				}
+				if b < a {
+					p.d.Errorf(n.pos, "status_code range '%s' is reversed; write '%d-%d'", w, b, a)
+					continue
+				}
+				u.StatusCodes = append(u.StatusCodes, [2]int{a, b})
+			}
+		},
+	})
+	if u.Path == "" {
+		p.d.Errorf(n.pos, "url block has no 'path'; add 'path /'")
+	}
+	if len(u.StatusCodes) == 0 && u.Digest == "" {
+		u.StatusCodes = [][2]int{{200, 299}}
+	}
+	c.URLs = append(c.URLs, u)
+}
+
+func (p *parser) vsGroup(n *node) {
+	if !p.args(n, 1, 1, true, "virtual_server_group <name> { <ip>[-<last octet>] <port> ... }") {
+		return
+	}
+	g := &VSGroup{Pos: n.pos, Name: n.words[1]}
+	for _, k := range n.kids {
+		if len(k.words) == 0 {
+			continue
+		}
+		e := VSGroupEntry{Pos: k.pos}
+		if k.words[0] == "fwmark" {
+			if len(k.words) != 2 {
+				p.d.Errorf(k.pos, "write 'fwmark <n>' alone on its line")
+				continue
+			}
+			m, err := strconv.ParseUint(k.words[1], 0, 32)
+			if err != nil || m == 0 {
+				p.d.Errorf(k.pos, "fwmark '%s' is not valid; write a number between 1 and 4294967295", k.words[1])
+				continue
+			}
+			e.FWMark = uint32(m)
+			g.Entries = append(g.Entries, e)
+			continue
+		}
+		if len(k.words) > 2 {
+			p.d.Errorf(k.pos, "virtual_server_group entry has extra words; write '<ip>[-<last>] [port]' or 'fwmark <n>'")
+			continue
+		}
+		first, last, isRange := strings.Cut(k.words[0], "-")
+		a, err := netip.ParseAddr(first)
+		if err != nil {
+			p.d.Errorf(k.pos, "'%s' is not a valid address or range; write e.g. '10.0.0.1-10' and a port", k.words[0])
+			continue
+		}
+		e.First, e.Last = a, a
+		if isRange {
+			end, err := strconv.ParseUint(last, 10, 16)
+			b := a.As16()
+			if a.Is4() && err == nil && end <= 255 && int(end) >= int(b[15]) {
+				b[15] = byte(end)
+				e.Last = netip.AddrFrom16(b).Unmap()
+			} else if a.Is6() && err == nil && int(end) >= int(b[14])<<8|int(b[15]) {
+				b[14], b[15] = byte(end>>8), byte(end)
+				e.Last = netip.AddrFrom16(b)
+			} else {
+				p.d.Errorf(k.pos, "bad range end '%s' in '%s'; write the last value of the final part, not below its start, as in '10.0.0.1-10'", last, k.words[0])
+				continue
+			}
+		}
+		if len(k.words) == 2 {
+			if port, ok := p.portArg(&node{pos: k.pos, words: []string{"virtual_server_group"}}, k.words[1]); ok {
+				e.Port = port
+			}
+		}
+		g.Entries = append(g.Entries, e)
+	}
+	if old, dup := p.c.VSGroups[g.Name]; dup {
+		p.d.Errorf(n.pos, "virtual_server_group '%s' is already defined at %s; rename one of them", g.Name, old.Pos)
+		return
+	}
+	p.c.VSGroups[g.Name] = g
+}
+
+// finishLVS checks references and cascades checker timers:
+// virtual_server → real_server → checker, then keepalived's defaults.
+func (p *parser) finishLVS() {
+	seen := map[string]*VirtualServer{}
+	for _, vs := range p.c.VirtualServers {
+		if vs.Group != "" {
+			if _, ok := p.c.VSGroups[vs.Group]; !ok {
+				p.d.Errorf(vs.Pos, "virtual_server group '%s' names no virtual_server_group%s; define 'virtual_server_group %s { ... }'", vs.Group, suggest(vs.Group, keys(p.c.VSGroups)), vs.Group)
+			}
+		}
+		key := fmt.Sprintf("%s|%d|%d|%s|%s", vs.Addr, vs.Port, vs.FWMark, vs.Group, vs.Protocol)
+		if o, dup := seen[key]; dup {
+			p.d.Errorf(vs.Pos, "this virtual_server is already defined at %s (same address, port and protocol); merge the two blocks", o.Pos)
+		}
+		seen[key] = vs
+		if vs.Addr.IsValid() && vs.Port == 0 && !vs.Persistent {
+			p.d.Warnf(vs.Pos, "virtual_server %s has no port: it matches every port; write 'virtual_server %s <port>'", vs.Addr, vs.Addr)
+		}
+		for _, rs := range vs.RealServers {
+			for _, c := range rs.Checks {
+				if c.ConnectTimeout == 0 {
+					c.ConnectTimeout = first(rs.ConnectTimeout, vs.ConnectTimeout, 5*time.Second)
+				}
+				if c.Retry < 0 {
+					c.Retry = rs.Retry
+				}
+				if c.Retry < 0 {
+					c.Retry = vs.Retry
+				}
+				if c.Retry < 0 {
+					c.Retry = 1
+					if c.Kind == "MISC_CHECK" {
+						c.Retry = 0
+					}
+				}
+				if c.DelayBeforeRetry == 0 {
+					def := time.Second
+					if c.Kind == "HTTP_GET" || c.Kind == "SSL_GET" {
+						def = 3 * time.Second
+					}
+					c.DelayBeforeRetry = first(rs.DelayBeforeRetry, vs.DelayBeforeRetry, def)
+				}
+				if c.Kind == "MISC_CHECK" && c.MiscTimeout == 0 {
+					c.MiscTimeout = vs.DelayLoop
+				}
+			}
+		}
+	}
+}
+
+func first(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d != 0 {
+			return d
+		}
+	}
+	return 0
+}

@@ -1,0 +1,222 @@
+package keepalived
+
+import (
+	"net/netip"
+	"time"
+
+	"dhproxy/internal/config"
+)
+
+// Config is a validated keepalived.conf.
+type Config struct {
+	Global         GlobalDefs
+	Instances      []*VRRPInstance
+	SyncGroups     []*SyncGroup
+	Scripts        map[string]*VRRPScript
+	TrackFiles     map[string]*TrackFile
+	VirtualServers []*VirtualServer
+	VSGroups       map[string]*VSGroup
+}
+
+// GlobalDefs is the global_defs block, with keepalived's defaults filled in.
+type GlobalDefs struct {
+	Pos                   config.Pos
+	RouterID              string
+	NotificationEmail     []string
+	NotificationEmailFrom string
+	SMTPServer            string // host name or IP; empty when unset
+	SMTPPort              int    // default 25
+	SMTPConnectTimeout    time.Duration
+	SkipCheckAdvAddr      bool
+	Strict                bool
+	GARPInterval          time.Duration
+	GNAInterval           time.Duration
+	GARPMasterDelay       time.Duration // default 5s
+	GARPMasterRepeat      int           // default 5
+	GARPMasterRefresh     time.Duration // 0 = off
+	EnableScriptSecurity  bool
+	ScriptUser            string
+	ScriptGroup           string
+	LVSID                 string
+	VRRPVersion           int // default 2
+}
+
+// VRRPScript is a vrrp_script block.
+type VRRPScript struct {
+	Pos      config.Pos
+	Name     string
+	Script   string
+	Interval time.Duration // default 1s
+	Timeout  time.Duration // 0 = the interval
+	Weight   int           // -253..253; 0 = failure means FAULT
+	Reverse  bool
+	Rise     int // default 1
+	Fall     int // default 1
+	User     string
+	Group    string
+}
+
+// TrackFile is a vrrp_track_file block.
+type TrackFile struct {
+	Pos    config.Pos
+	Name   string
+	File   string
+	Weight int
+}
+
+// VRRPInstance is a vrrp_instance block.
+type VRRPInstance struct {
+	Pos              config.Pos
+	Name             string
+	State            string // "MASTER" or "BACKUP" (default)
+	Interface        string
+	VRID             int
+	Priority         int           // default 100
+	AdvertInt        time.Duration // default 1s
+	Version          int           // 2 or 3
+	AuthType         string        // "", "PASS" or "AH"
+	AuthPass         string        // at most 8 bytes
+	VIPs             []VIP
+	ExcludedVIPs     []VIP
+	NoPreempt        bool
+	PreemptDelay     time.Duration
+	UnicastSrcIP     netip.Addr
+	UnicastPeers     []netip.Addr
+	TrackInterfaces  []Track
+	TrackScripts     []Track
+	TrackFiles       []Track
+	NotifyMaster     string
+	NotifyBackup     string
+	NotifyFault      string
+	NotifyStop       string
+	Notify           string
+	SMTPAlert        bool
+	GARPMasterDelay  time.Duration // default: global_defs' vrrp_garp_master_delay
+	DontTrackPrimary bool
+	Accept           bool   // default true, false with vrrp_strict
+	SyncGroup        string // name of the vrrp_sync_group holding it
+}
+
+// VIP is one line of virtual_ipaddress.
+type VIP struct {
+	Pos    config.Pos
+	Prefix netip.Prefix // address with its prefix length (/32 or /128 by default)
+	Dev    string       // empty = the instance's interface
+	Label  string
+	Brd    netip.Addr
+	Scope  string
+}
+
+// Track is one entry of track_interface, track_script or track_file.
+type Track struct {
+	Pos       config.Pos
+	Name      string
+	Weight    int
+	HasWeight bool // weight written here; otherwise the tracked object's own
+	Reverse   bool
+}
+
+// SyncGroup is a vrrp_sync_group block.
+type SyncGroup struct {
+	Pos          config.Pos
+	Name         string
+	Members      []string
+	NotifyMaster string
+	NotifyBackup string
+	NotifyFault  string
+	NotifyStop   string
+	Notify       string
+	SMTPAlert    bool
+}
+
+// VSGroup is a virtual_server_group block: each entry is an address range
+// with a port, or a fwmark.
+type VSGroup struct {
+	Pos     config.Pos
+	Name    string
+	Entries []VSGroupEntry
+}
+
+// VSGroupEntry is one virtual_server_group line.
+type VSGroupEntry struct {
+	Pos    config.Pos
+	First  netip.Addr // range start (or the single address)
+	Last   netip.Addr // range end (equal to First for a single address)
+	Port   uint16
+	FWMark uint32
+}
+
+// VirtualServer is a virtual_server block.
+type VirtualServer struct {
+	Pos                    config.Pos
+	Addr                   netip.Addr // zero with fwmark/group
+	Port                   uint16
+	FWMark                 uint32
+	Group                  string
+	DelayLoop              time.Duration // default 60s
+	Sched                  string        // default "wlc"
+	Method                 string        // NAT (default), DR, TUN
+	Persistent             bool
+	PersistenceTimeout     time.Duration // default 360s when persistent
+	PersistenceGranularity netip.Addr
+	Protocol               string // TCP (default), UDP, SCTP
+	SorryServer            *Endpoint
+	Quorum                 int // default 1
+	QuorumUp               string
+	QuorumDown             string
+	Hysteresis             int
+	Alpha                  bool
+	Omega                  bool
+	InhibitOnFailure       bool
+	VirtualHost            string
+	ConnectTimeout         time.Duration // cascades to checkers; default 5s
+	Retry                  int           // cascades; -1 = checker default
+	DelayBeforeRetry       time.Duration // cascades; 0 = checker default
+	RealServers            []*RealServer
+}
+
+// Endpoint is an address and port.
+type Endpoint struct {
+	Pos  config.Pos
+	Addr netip.Addr
+	Port uint16
+}
+
+// RealServer is a real_server block.
+type RealServer struct {
+	Pos              config.Pos
+	Addr             netip.Addr
+	Port             uint16
+	Weight           int // default 1
+	NotifyUp         string
+	NotifyDown       string
+	InhibitOnFailure bool
+	ConnectTimeout   time.Duration
+	Retry            int
+	DelayBeforeRetry time.Duration
+	Checks           []*Check
+}
+
+// Check is one health checker of a real server.
+type Check struct {
+	Pos              config.Pos
+	Kind             string     // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK
+	ConnectIP        netip.Addr // zero = the real server's
+	ConnectPort      uint16     // 0 = the real server's
+	ConnectTimeout   time.Duration
+	Retry            int
+	DelayBeforeRetry time.Duration
+	URLs             []URL
+	MiscPath         string
+	MiscTimeout      time.Duration
+	MiscDynamic      bool
+	User             string
+}
+
+// URL is one url block of HTTP_GET / SSL_GET.
+type URL struct {
+	Pos         config.Pos
+	Path        string
+	Digest      string   // lower-case hex MD5
+	StatusCodes [][2]int // inclusive ranges; default 200-299
+}

@@ -1,0 +1,456 @@
+package keepalived
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// instExtra keeps what can only be checked once the whole file is read.
+type instExtra struct {
+	advert     *node
+	version    *node
+	auth       *node
+	preemptDel *node
+	accept     *node
+	unicast    *node
+}
+
+func (p *parser) vrrpInstance(n *node) {
+	if !p.args(n, 1, 1, true, "vrrp_instance <name> { ... }") {
+		return
+	}
+	v := &VRRPInstance{Pos: n.pos, Name: n.words[1], State: "BACKUP", Priority: 100, AdvertInt: time.Second, Accept: true}
+	x := &instExtra{}
+	if p.extras == nil {
+		p.extras = map[*VRRPInstance]*instExtra{}
+	}
+	p.extras[v] = x
+	where := fmt.Sprintf("'vrrp_instance %s'", v.Name)
+	vridSet := false
+	gmd := false
+	p.block(n.kids, where, map[string]handler{
+		"state": func(n *node) {
+			if !p.args(n, 1, 1, false, "state MASTER|BACKUP") {
+				return
+			}
+			switch n.words[1] {
+			case "MASTER", "BACKUP":
+				v.State = n.words[1]
+			default:
+				p.d.Errorf(n.pos, "(%s) unknown state '%s'; write 'state MASTER' or 'state BACKUP'", v.Name, n.words[1])
+			}
+		},
+		"interface": p.word(&v.Interface),
+		"virtual_router_id": func(n *node) {
+			vridSet = true // a bad value is reported once, not also as missing
+			if !p.args(n, 1, 1, false, "virtual_router_id <1-255>") {
+				return
+			}
+			if id, ok := p.intArg(n, n.words[1], 1, 255); ok {
+				v.VRID = id
+			}
+		},
+		"priority": func(n *node) {
+			if !p.args(n, 1, 1, false, "priority <1-255>") {
+				return
+			}
+			if pr, ok := p.intArg(n, n.words[1], 1, 255); ok {
+				v.Priority = pr
+			}
+		},
+		"advert_int":   func(n *node) { x.advert = n },
+		"vrrp_version": func(n *node) { x.version = n },
+		"authentication": func(n *node) {
+			if !p.args(n, 0, 0, true, "authentication { auth_type PASS; auth_pass <secret> }") {
+				return
+			}
+			x.auth = n
+			p.block(n.kids, "'authentication'", map[string]handler{
+				"auth_type": func(n *node) {
+					if !p.args(n, 1, 1, false, "auth_type PASS|AH") {
+						return
+					}
+					switch n.words[1] {
+					case "PASS", "AH":
+						v.AuthType = n.words[1]
+					default:
+						p.d.Errorf(n.pos, "(%s) unknown auth_type '%s'; write 'auth_type PASS' or 'auth_type AH'", v.Name, n.words[1])
+					}
+				},
+				"auth_pass": func(n *node) {
+					if !p.args(n, 1, 1, false, "auth_pass <up to 8 characters>") {
+						return
+					}
+					pw := n.words[1]
+					if len(pw) > 8 {
+						p.d.Warnf(n.pos, "(%s) auth_pass is %d characters long: only the first 8 ('%s') are used, as keepalived does; shorten it to 8", v.Name, len(pw), pw[:8])
+						pw = pw[:8]
+					}
+					v.AuthPass = pw
+				},
+			})
+		},
+		"virtual_ipaddress":          func(n *node) { v.VIPs = append(v.VIPs, p.vips(n, v)...) },
+		"virtual_ipaddress_excluded": func(n *node) { v.ExcludedVIPs = append(v.ExcludedVIPs, p.vips(n, v)...) },
+		"nopreempt":                  p.set(&v.NoPreempt, true),
+		"preempt": func(n *node) {
+			if p.args(n, 0, 0, false, "preempt") {
+				v.NoPreempt = false
+			}
+		},
+		"preempt_delay": func(n *node) {
+			x.preemptDel = n
+			p.secs(&v.PreemptDelay, 0, 1000)(n)
+		},
+		"unicast_src_ip": func(n *node) {
+			if p.args(n, 1, 1, false, "unicast_src_ip <ip>") {
+				if a, ok := p.addrArg(n, n.words[1]); ok {
+					v.UnicastSrcIP = a
+				}
+			}
+		},
+		"unicast_peer": func(n *node) {
+			if !p.args(n, 0, 0, true, "unicast_peer { <ip> ... }") {
+				return
+			}
+			x.unicast = n
+			for _, k := range n.kids {
+				if len(k.words) == 0 {
+					continue
+				}
+				// <ip> [min_ttl N] [max_ttl N]
+				if a, ok := p.addrArg(&node{pos: k.pos, words: []string{"unicast_peer"}}, k.words[0]); ok {
+					if slices.Contains(v.UnicastPeers, a) {
+						p.d.Warnf(k.pos, "(%s) unicast peer %s is listed twice; remove the duplicate", v.Name, a)
+					} else {
+						v.UnicastPeers = append(v.UnicastPeers, a)
+					}
+				}
+				rest := k.words[1:]
+				for len(rest) > 0 {
+					if (rest[0] == "min_ttl" || rest[0] == "max_ttl") && len(rest) > 1 {
+						p.intArg(&node{pos: k.pos, words: []string{rest[0]}}, rest[1], 0, 255)
+						rest = rest[2:]
+						continue
+					}
+					p.d.Errorf(k.pos, "(%s) unknown unicast_peer option '%s'; write '<ip> [min_ttl N] [max_ttl N]'", v.Name, rest[0])
+					break
+				}
+			}
+		},
+		"track_interface": func(n *node) { v.TrackInterfaces = append(v.TrackInterfaces, p.tracks(n, v, 254)...) },
+		"track_script":    func(n *node) { v.TrackScripts = append(v.TrackScripts, p.tracks(n, v, 253)...) },
+		"track_file":      func(n *node) { v.TrackFiles = append(v.TrackFiles, p.tracks(n, v, 254)...) },
+		"notify_master":   p.str(&v.NotifyMaster),
+		"notify_backup":   p.str(&v.NotifyBackup),
+		"notify_fault":    p.str(&v.NotifyFault),
+		"notify_stop":     p.str(&v.NotifyStop),
+		"notify":          p.str(&v.Notify),
+		"smtp_alert":      p.flag(&v.SMTPAlert),
+		"garp_master_delay": func(n *node) {
+			gmd = true
+			p.secs(&v.GARPMasterDelay, 0, 255)(n)
+		},
+		"dont_track_primary": p.set(&v.DontTrackPrimary, true),
+		"accept": func(n *node) {
+			x.accept = n
+			p.set(&v.Accept, true)(n)
+		},
+		"no_accept": p.set(&v.Accept, false),
+	})
+	if v.Interface == "" {
+		p.d.Errorf(n.pos, "(%s) no 'interface' given; add 'interface eth0' (the interface the adverts are sent on)", v.Name)
+	}
+	if !vridSet {
+		p.d.Errorf(n.pos, "(%s) no 'virtual_router_id' given; add 'virtual_router_id <1-255>', the same on every router of this instance", v.Name)
+	}
+	if !gmd {
+		v.GARPMasterDelay = -1 // filled from global_defs in finish
+	}
+	for _, o := range p.c.Instances {
+		if o.Name == v.Name {
+			p.d.Errorf(n.pos, "vrrp_instance '%s' is already defined at %s; rename one of them", v.Name, o.Pos)
+			return
+		}
+	}
+	p.c.Instances = append(p.c.Instances, v)
+}
+
+// vips parses a virtual_ipaddress block: addr[/prefix] [dev X] [label L]
+// [brd B] [scope S] per line.
+func (p *parser) vips(n *node, v *VRRPInstance) []VIP {
+	if !p.args(n, 0, 0, true, n.words[0]+" { 192.168.1.100/24 dev eth0 }") {
+		return nil
+	}
+	var out []VIP
+	for _, k := range n.kids {
+		if len(k.words) == 0 {
+			continue
+		}
+		if k.block {
+			p.d.Errorf(k.pos, "(%s) unexpected block in '%s'; write one address per line", v.Name, n.words[0])
+			continue
+		}
+		vip := VIP{Pos: k.pos}
+		s := k.words[0]
+		var pfx netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			pfx, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			a, err = netip.ParseAddr(s)
+			if err == nil {
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil || pfx.Addr().Zone() != "" {
+			p.d.Errorf(k.pos, "(%s) '%s' is not a valid virtual address; write an address with an optional prefix length, as in '192.168.1.100/24'", v.Name, s)
+			continue
+		}
+		vip.Prefix = pfx
+		opts := k.words[1:]
+		for len(opts) > 0 {
+			o := opts[0]
+			if len(opts) < 2 {
+				p.d.Errorf(k.pos, "(%s) virtual address option '%s' needs a value; write e.g. 'dev eth0', 'label eth0:1', 'brd 192.168.1.255' or 'scope global'", v.Name, o)
+				break
+			}
+			val := opts[1]
+			opts = opts[2:]
+			switch o {
+			case "dev":
+				vip.Dev = val
+			case "label":
+				vip.Label = val
+			case "brd", "broadcast":
+				if val == "+" || val == "-" {
+					continue
+				}
+				a, err := netip.ParseAddr(val)
+				if err != nil || !a.Is4() {
+					p.d.Errorf(k.pos, "(%s) broadcast '%s' is not an IPv4 address; write e.g. 'brd 192.168.1.255'", v.Name, val)
+					continue
+				}
+				vip.Brd = a
+			case "scope":
+				switch val {
+				case "global", "site", "link", "host", "nowhere":
+					vip.Scope = val
+				default:
+					if _, err := strconv.ParseUint(val, 10, 8); err != nil {
+						p.d.Errorf(k.pos, "(%s) unknown scope '%s'; write global, site, link, host or nowhere", v.Name, val)
+					}
+					vip.Scope = val
+				}
+			default:
+				p.d.Errorf(k.pos, "(%s) unknown virtual address option '%s'; write 'dev', 'label', 'brd' or 'scope'", v.Name, o)
+				opts = nil
+			}
+		}
+		out = append(out, vip)
+	}
+	return out
+}
+
+// tracks parses track_interface/track_script/track_file blocks: one name
+// per line with an optional "weight N [reverse]".
+func (p *parser) tracks(n *node, v *VRRPInstance, maxW int) []Track {
+	if !p.args(n, 0, 0, true, n.words[0]+" { <name> [weight N] }") {
+		return nil
+	}
+	var out []Track
+	for _, k := range n.kids {
+		ws := k.words
+		for len(ws) > 0 {
+			t := Track{Pos: k.pos, Name: ws[0]}
+			ws = ws[1:]
+			if len(ws) > 0 && ws[0] == "weight" {
+				if len(ws) < 2 {
+					p.d.Errorf(k.pos, "(%s) 'weight' after '%s' needs a value; write 'weight <%d..%d>'", v.Name, t.Name, -maxW, maxW)
+					break
+				}
+				if w, ok := p.intArg(&node{pos: k.pos, words: []string{"weight"}}, ws[1], -maxW, maxW); ok {
+					t.Weight, t.HasWeight = w, true
+				}
+				ws = ws[2:]
+				if len(ws) > 0 && ws[0] == "reverse" {
+					t.Reverse = true
+					ws = ws[1:]
+				}
+			}
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// finish runs the cross-checks that need the whole configuration.
+func (p *parser) finish() {
+	g := &p.c.Global
+	if g.Strict && len(p.c.Instances) > 0 {
+		p.d.Warnf(g.Pos, "vrrp_strict: instances with a priority below 255 refuse traffic to their virtual addresses (no_accept), so a proxy bound on a VIP is unreachable; remove vrrp_strict unless you need strict RFC compliance")
+	}
+	for _, v := range p.c.Instances {
+		x := p.extras[v]
+		v.Version = g.VRRPVersion
+		if x.version != nil {
+			p.one(&v.Version, 2, 3)(x.version)
+		}
+		if v.GARPMasterDelay < 0 {
+			v.GARPMasterDelay = g.GARPMasterDelay
+		}
+		if x.advert != nil {
+			n := x.advert
+			if p.args(n, 1, 1, false, "advert_int <seconds>") {
+				if v.Version == 3 {
+					if d, ok := p.secsArg(n, n.words[1], 0.01, 40.95); ok {
+						v.AdvertInt = d.Round(10 * time.Millisecond)
+					}
+				} else if d, ok := p.secsArg(n, n.words[1], 1, 255); ok {
+					if d%time.Second != 0 {
+						r := time.Duration(math.Round(d.Seconds())) * time.Second
+						p.d.Warnf(n.pos, "(%s) VRRP version 2 sends advert_int in whole seconds: %s is rounded to %s; write a whole number or set 'vrrp_version 3'", v.Name, n.words[1], r)
+						d = r
+					}
+					v.AdvertInt = d
+				}
+			}
+		}
+		if x.auth != nil {
+			if v.AuthType == "" {
+				p.d.Errorf(x.auth.pos, "(%s) authentication block without 'auth_type'; add 'auth_type PASS' or remove the block", v.Name)
+			} else if v.AuthType == "PASS" && v.AuthPass == "" {
+				p.d.Errorf(x.auth.pos, "(%s) auth_type PASS without 'auth_pass'; add 'auth_pass <up to 8 characters>'", v.Name)
+			}
+			if v.Version == 3 {
+				p.d.Warnf(x.auth.pos, "(%s) VRRP version 3 has no authentication: the authentication block is ignored; remove it", v.Name)
+				v.AuthType, v.AuthPass = "", ""
+			}
+		}
+		if v.NoPreempt && v.State == "MASTER" {
+			// keepalived clears nopreempt in this case, with a warning.
+			p.d.Warnf(v.Pos, "(%s) nopreempt does not work with 'state MASTER' and is ignored; write 'state BACKUP' on every router (the highest priority still wins the first election)", v.Name)
+			v.NoPreempt = false
+		}
+		for _, vip := range v.VIPs {
+			if v.Version == 2 && vip.Prefix.Addr().Is6() && !vip.Prefix.Addr().Is4In6() {
+				p.d.Warnf(vip.Pos, "(%s) IPv6 address %s in a VRRP version 2 instance is not advertised; add 'vrrp_version 3' or move it to virtual_ipaddress_excluded", v.Name, vip.Prefix.Addr())
+			}
+		}
+		if len(v.VIPs) == 0 && len(v.ExcludedVIPs) == 0 {
+			p.d.Warnf(v.Pos, "(%s) no virtual_ipaddress: this instance moves no address; add 'virtual_ipaddress { <ip> }'", v.Name)
+		}
+		if v.UnicastSrcIP.IsValid() && len(v.UnicastPeers) == 0 {
+			p.d.Warnf(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
+		}
+		if g.Strict {
+			if v.AuthType != "" {
+				p.d.Warnf(x.auth.pos, "(%s) vrrp_strict does not allow authentication: it is ignored; remove the authentication block or vrrp_strict", v.Name)
+				v.AuthType, v.AuthPass = "", ""
+			}
+			if x.preemptDel != nil {
+				p.d.Warnf(x.preemptDel.pos, "(%s) vrrp_strict does not allow preempt_delay: it is ignored; remove it or vrrp_strict", v.Name)
+				v.PreemptDelay = 0
+			}
+			if len(v.UnicastPeers) > 0 {
+				p.d.Errorf(x.unicast.pos, "(%s) vrrp_strict does not allow unicast peers; remove unicast_peer or vrrp_strict", v.Name)
+			}
+			if v.Priority != 255 {
+				if x.accept != nil {
+					p.d.Warnf(x.accept.pos, "(%s) vrrp_strict forces no_accept when priority is not 255: 'accept' is ignored; remove vrrp_strict to accept traffic on the VIPs", v.Name)
+				}
+				v.Accept = false
+			}
+		}
+		for i := range v.TrackScripts {
+			t := &v.TrackScripts[i]
+			if _, ok := p.c.Scripts[t.Name]; !ok {
+				p.d.Errorf(t.Pos, "(%s) track_script '%s' names no vrrp_script%s; define 'vrrp_script %s { script ... }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.Scripts)), t.Name)
+			}
+		}
+		for i := range v.TrackFiles {
+			t := &v.TrackFiles[i]
+			if _, ok := p.c.TrackFiles[t.Name]; !ok {
+				p.d.Errorf(t.Pos, "(%s) track_file '%s' names no vrrp_track_file%s; define 'vrrp_track_file %s { file /path }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.TrackFiles)), t.Name)
+			}
+		}
+	}
+	// Sync groups: members exist, belong to one group only.
+	byName := map[string]*VRRPInstance{}
+	var names []string
+	for _, v := range p.c.Instances {
+		byName[v.Name] = v
+		names = append(names, v.Name)
+	}
+	for _, sg := range p.c.SyncGroups {
+		for _, m := range sg.Members {
+			v, ok := byName[m]
+			if !ok {
+				p.d.Errorf(sg.Pos, "vrrp_sync_group '%s': member '%s' is not a vrrp_instance%s; define it or remove it from the group", sg.Name, m, suggest(m, names))
+				continue
+			}
+			if v.SyncGroup != "" && v.SyncGroup != sg.Name {
+				p.d.Errorf(sg.Pos, "vrrp_sync_group '%s': instance '%s' is already in sync group '%s'; an instance belongs to one group only", sg.Name, m, v.SyncGroup)
+				continue
+			}
+			v.SyncGroup = sg.Name
+		}
+		if len(sg.Members) == 1 {
+			p.d.Warnf(sg.Pos, "vrrp_sync_group '%s' has a single member; a sync group needs at least two instances to be useful", sg.Name)
+		}
+	}
+	// Same VRID on one interface, unless unicast with disjoint peers.
+	for i, a := range p.c.Instances {
+		for _, b := range p.c.Instances[:i] {
+			if a.Interface == "" || a.Interface != b.Interface || a.VRID == 0 || a.VRID != b.VRID {
+				continue
+			}
+			if a.VIPs != nil && b.VIPs != nil && a.VIPs[0].Prefix.Addr().Is4() != b.VIPs[0].Prefix.Addr().Is4() {
+				continue // IPv4 and IPv6 instances may share a VRID
+			}
+			if len(a.UnicastPeers) > 0 && len(b.UnicastPeers) > 0 && !overlap(a.UnicastPeers, b.UnicastPeers) {
+				continue
+			}
+			p.d.Errorf(a.Pos, "(%s) virtual_router_id %d is already used on interface %s by vrrp_instance '%s' at %s; give each instance on one interface its own virtual_router_id", a.Name, a.VRID, a.Interface, b.Name, b.Pos)
+		}
+	}
+	p.finishLVS()
+}
+
+func overlap(a, b []netip.Addr) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// suggest returns "; did you mean 'x'?" for a close name, or "".
+func suggest(name string, names []string) string {
+	best, bestD := "", 1+len(name)/3
+	for _, n := range names {
+		if d := distance(name, n); d <= bestD && (best == "" || d < distance(name, best)) {
+			best = n
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean '%s'?)", best)
+}

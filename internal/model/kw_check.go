@@ -1,0 +1,97 @@
+package model
+
+import "dhproxy/internal/config"
+
+// CheckOpts holds the arguments of the protocol check options. As in
+// HAProxy, the last check option of a section wins, so Kind records which.
+type CheckOpts struct {
+	Kind string // "httpchk", "mysql-check"; "" means a plain TCP connect
+
+	// option mysql-check [ user <username> [ { post-41 | pre-41 } ] ]
+	MySQLUser  string // empty: only the server's greeting is checked
+	MySQLPre41 bool   // send the pre-4.1 authentication packet
+
+	// option smtpchk [ { EHLO | HELO } <domain> ]: "EHLO <domain>", or
+	// empty for HAProxy's default "HELO localhost".
+	SMTPCmd string
+
+	// option pgsql-check user <username>
+	PgSQLUser string
+}
+
+// parsePgSQLCheck reads "option pgsql-check user <username>", which HAProxy
+// requires.
+func parsePgSQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options["pgsql-check"] = !negate
+	setCheckKind(p, "pgsql-check", negate)
+	if negate {
+		return
+	}
+	a := l.Args[2:]
+	switch {
+	case len(a) < 2 || a[0] == "" || a[1] == "":
+		b.errorf(l, "'option pgsql-check' expects 'user <username>' as argument.")
+	case a[0] != "user":
+		b.errorf(l, "'option pgsql-check' only supports optional values: 'user'.")
+	default:
+		p.Check.PgSQLUser = a[1]
+	}
+}
+
+// parseSMTPChk reads "option smtpchk": as in HAProxy, anything but EHLO or
+// HELO followed by a domain falls back to the default greeting.
+func parseSMTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options["smtpchk"] = !negate
+	setCheckKind(p, "smtpchk", negate)
+	if negate {
+		return
+	}
+	p.Check.SMTPCmd = ""
+	if a := l.Args[2:]; len(a) >= 2 && a[1] != "" && (a[0] == "EHLO" || a[0] == "HELO") {
+		p.Check.SMTPCmd = a[0] + " " + a[1]
+	}
+}
+
+// setCheckKind makes name the backend's check, or clears it on "no option".
+func setCheckKind(p *Proxy, name string, negate bool) {
+	switch {
+	case !negate:
+		p.Check.Kind = name
+	case p.Check.Kind == name:
+		p.Check.Kind = ""
+	}
+}
+
+// parseMySQLCheck reads "option mysql-check [ user <username> [ post-41 | pre-41 ] ]"
+// with HAProxy's error wording.
+func parseMySQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options["mysql-check"] = !negate
+	setCheckKind(p, "mysql-check", negate)
+	if negate {
+		return
+	}
+	c := &p.Check
+	c.MySQLUser, c.MySQLPre41 = "", false
+	args := l.Args[2:]
+	if len(args) == 0 {
+		return
+	}
+	if args[0] != "user" {
+		b.errorf(l, "'option mysql-check' only supports optional values: 'user' (got '%s').", args[0])
+		return
+	}
+	if len(args) < 2 || args[1] == "" {
+		b.errorf(l, "'option mysql-check user' expects <username> as argument.")
+		return
+	}
+	c.MySQLUser = args[1]
+	if len(args) > 2 {
+		switch args[2] {
+		case "post-41":
+		case "pre-41":
+			c.MySQLPre41 = true
+		default:
+			b.errorf(l, "keyword 'user' only supports 'post-41' and 'pre-41' (got '%s').", args[2])
+		}
+	}
+}

@@ -225,3 +225,44 @@ func TestStartupBindError(t *testing.T) {
 		t.Fatalf("no alert naming port %d:\n%s", port, out)
 	}
 }
+
+// TestCheckKeepalivedConf: -c -K validates a keepalived.conf beside the
+// haproxy.cfg, with keepalived-style errors naming file:line.
+func TestCheckKeepalivedConf(t *testing.T) {
+	if isHAProxy() {
+		t.Skip("-K is dhproxy's")
+	}
+	dir := t.TempDir()
+	hcfg := writeConfig(t, "defaults\n mode http\n timeout connect 1s\n timeout client 1s\n timeout server 1s\nlisten l\n bind 127.0.0.1:8080\n server s 127.0.0.1:80\n")
+	good := filepath.Join(dir, "good.conf")
+	os.WriteFile(good, []byte(`vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 101
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        10.213.0.100/24
+    }
+}
+`), 0o644)
+	out, err := exec.Command(bin, "-c", "-f", hcfg, "-K", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Configuration file is valid") {
+		t.Fatalf("valid pair refused: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("vrrp_instance VI_1 {\n    state MASTR\n    virtual_router_id 300\n}\n"), 0o644)
+	out, err = exec.Command(bin, "-c", "-f", hcfg, "-K", bad).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("bad keepalived.conf: %v\n%s", err, out)
+	}
+	for _, want := range []string{"bad.conf:2]", "bad.conf:3]", "Fatal errors found in configuration."} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

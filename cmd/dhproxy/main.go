@@ -11,6 +11,7 @@ import (
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
+	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
@@ -55,6 +56,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	if opts.Keepalived != "" {
+		keepalived.Load(opts.Keepalived, &d)
+	}
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
 	}
@@ -66,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			alert(stderr, "config : Error(s) found in configuration file : %s", f)
 		}
 		alert(stderr, "config : Fatal errors found in configuration.")
+		return 1
+	}
+	if opts.Keepalived != "" && !opts.Check {
+		alert(stderr, "-K: VRRP and virtual servers do not run yet; use -c -K to validate a keepalived.conf.")
 		return 1
 	}
 	if opts.Check {

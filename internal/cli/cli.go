@@ -21,6 +21,7 @@ type Options struct {
 	LocalPeer   string // -L
 	Maxconn     int    // -n
 	DiagMode    bool   // -dD: also print [DIAG] diagnostics
+	Keepalived  string // -K: a keepalived.conf to validate alongside (VRRP/LVS come later)
 	SoftStop    []int  // -sf
 	HardStop    []int  // -st
 	Unsupported string // a known HAProxy flag dhproxy does not offer yet
@@ -37,6 +38,7 @@ const Usage = `Usage : dhproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ]
         -cc check condition : evaluate a condition and exit
         -q quiet mode : don't display messages
         -L set local peer name
+        -K reads a keepalived.conf too (with -c: validates it)
         -n sets the maximum total # of connections (uses ulimit -n)
 `
 
@@ -90,6 +92,8 @@ func Parse(args []string) (*Options, error) {
 			}
 		case a == "-vv":
 			o.Version = 2
+		case a == "-K":
+			o.Keepalived, err = next("a keepalived.conf file")
 		case a == "-L":
 			o.LocalPeer, err = next("a peer name")
 		case a == "-n":

@@ -18,6 +18,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-cc", "defined(X)"}, Options{CondExpr: "defined(X)", HasCond: true}},
 		{[]string{"-L", "node1", "-D", "-n", "100"}, Options{LocalPeer: "node1", Daemon: true, Maxconn: 100}},
 		{[]string{"-f", "a", "--", "b", "c"}, Options{Files: []string{"a", "b", "c"}}},
+		{[]string{"-c", "-f", "h.cfg", "-K", "k.conf"}, Options{Files: []string{"h.cfg"}, Check: true, Keepalived: "k.conf"}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.args)
@@ -31,7 +32,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}} {
+	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}} {
 		if _, err := Parse(args); err == nil {
 			t.Errorf("%v: no error", args)
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"dhproxy/internal/txtar"
 	"flag"
 	"fmt"
 	"os"
@@ -13,44 +14,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the expectations of testdata/load/*.txtar")
-
-// archive is a txtar-style file: a comment, then files introduced by
-// "-- name --" lines.
-type archive struct {
-	comment string
-	files   []archiveFile
-}
-
-type archiveFile struct {
-	name, data string
-}
-
-func parseArchive(s string) archive {
-	var a archive
-	cur := &a.comment
-	for line := range strings.Lines(s) {
-		trimmed := strings.TrimSuffix(line, "\n")
-		if name, ok := strings.CutPrefix(trimmed, "-- "); ok && strings.HasSuffix(name, " --") && len(name) > 3 {
-			a.files = append(a.files, archiveFile{name: strings.TrimSuffix(name, " --")})
-			cur = &a.files[len(a.files)-1].data
-			continue
-		}
-		*cur += line
-	}
-	return a
-}
-
-func (a archive) format() string {
-	var b strings.Builder
-	b.WriteString(a.comment)
-	for _, f := range a.files {
-		fmt.Fprintf(&b, "-- %s --\n%s", f.name, f.data)
-		if f.data != "" && !strings.HasSuffix(f.data, "\n") {
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
 
 // word prints a word bare when that is unambiguous, quoted otherwise.
 func word(w string) string {
@@ -112,35 +75,35 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseArchive(string(data))
+			a := txtar.Parse(string(data))
 			dir := t.TempDir()
 			vars := map[string]string{}
 			var paths []string
 			var haveArgs bool
 			expect := -1
-			for i, f := range a.files {
-				switch f.name {
+			for i, f := range a.Files {
+				switch f.Name {
 				case "expect":
 					expect = i
 				case "env":
-					for line := range strings.Lines(f.data) {
+					for line := range strings.Lines(f.Data) {
 						if name, val, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "="); ok {
 							vars[name] = val
 						}
 					}
 				case "args":
 					haveArgs = true
-					paths = append(paths, strings.Fields(f.data)...)
+					paths = append(paths, strings.Fields(f.Data)...)
 				default:
-					p := filepath.Join(dir, filepath.FromSlash(f.name))
+					p := filepath.Join(dir, filepath.FromSlash(f.Name))
 					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 						t.Fatal(err)
 					}
-					if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+					if err := os.WriteFile(p, []byte(f.Data), 0o644); err != nil {
 						t.Fatal(err)
 					}
 					if !haveArgs {
-						paths = append(paths, f.name)
+						paths = append(paths, f.Name)
 					}
 				}
 			}
@@ -155,11 +118,11 @@ func TestGolden(t *testing.T) {
 
 			if *update {
 				if expect < 0 {
-					a.files = append(a.files, archiveFile{name: "expect"})
-					expect = len(a.files) - 1
+					a.Files = append(a.Files, txtar.File{Name: "expect"})
+					expect = len(a.Files) - 1
 				}
-				a.files[expect].data = got
-				if err := os.WriteFile(abs, []byte(a.format()), 0o644); err != nil {
+				a.Files[expect].Data = got
+				if err := os.WriteFile(abs, []byte(a.Format()), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -167,21 +130,10 @@ func TestGolden(t *testing.T) {
 			if expect < 0 {
 				t.Fatalf("%s has no expect section; run with -update", path)
 			}
-			if want := a.files[expect].data; got != want {
+			if want := a.Files[expect].Data; got != want {
 				t.Errorf("%s: Load summary differs\n--- got:\n%s--- want:\n%s", path, got, want)
 			}
 		})
-	}
-}
-
-func TestParseArchive(t *testing.T) {
-	in := "comment\n-- a.cfg --\nglobal\n-- dir/b.cfg --\n-- expect --\nx\n"
-	a := parseArchive(in)
-	if a.comment != "comment\n" || len(a.files) != 3 || a.files[0].data != "global\n" || a.files[1].name != "dir/b.cfg" || a.files[1].data != "" {
-		t.Fatalf("parseArchive = %+v", a)
-	}
-	if got := a.format(); got != in {
-		t.Errorf("format() = %q, want %q", got, in)
 	}
 }
 

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"dhproxy/internal/txtar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,10 +20,9 @@ func FuzzBuild(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		names, files := readArchive(string(raw))
-		for _, n := range names {
-			if strings.HasSuffix(n, ".cfg") {
-				f.Add(files[n])
+		for _, file := range txtar.Parse(string(raw)).Files {
+			if strings.HasSuffix(file.Name, ".cfg") {
+				f.Add(file.Data)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"dhproxy/internal/txtar"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,25 +13,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output of golden tests")
-
-// readArchive splits a txtar-style file: "-- name --" lines start files.
-func readArchive(data string) (names []string, files map[string]string) {
-	files = map[string]string{}
-	cur := ""
-	for _, line := range strings.SplitAfter(data, "\n") {
-		t := strings.TrimRight(line, "\n")
-		if strings.HasPrefix(t, "-- ") && strings.HasSuffix(t, " --") && len(t) > 6 {
-			cur = t[3 : len(t)-3]
-			names = append(names, cur)
-			files[cur] = ""
-			continue
-		}
-		if cur != "" {
-			files[cur] += line
-		}
-	}
-	return names, files
-}
 
 // TestGoldenDiagnostics loads each testdata/*.txtar (its .cfg files, in
 // order), builds the model and compares the diagnostics, printed as
@@ -46,13 +28,13 @@ func TestGoldenDiagnostics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			names, files := readArchive(string(raw))
+			a := txtar.Parse(string(raw))
 			dir := t.TempDir()
 			var cfgs []string
-			for _, n := range names {
-				if strings.HasSuffix(n, ".cfg") {
-					os.WriteFile(filepath.Join(dir, n), []byte(files[n]), 0o644)
-					cfgs = append(cfgs, filepath.Join(dir, n))
+			for _, f := range a.Files {
+				if strings.HasSuffix(f.Name, ".cfg") {
+					os.WriteFile(filepath.Join(dir, f.Name), []byte(f.Data), 0o644)
+					cfgs = append(cfgs, filepath.Join(dir, f.Name))
 				}
 			}
 			var d config.Diags
@@ -67,18 +49,17 @@ func TestGoldenDiagnostics(t *testing.T) {
 			}
 			got := strings.ReplaceAll(out.String(), dir+"/", "")
 			if *update {
-				var b strings.Builder
-				for _, n := range names {
-					if n == "expect" {
-						continue
+				out := txtar.Archive{Comment: a.Comment}
+				for _, f := range a.Files {
+					if f.Name != "expect" {
+						out.Files = append(out.Files, f)
 					}
-					b.WriteString("-- " + n + " --\n" + files[n])
 				}
-				b.WriteString("-- expect --\n" + got)
-				os.WriteFile(path, []byte(b.String()), 0o644)
+				out.Files = append(out.Files, txtar.File{Name: "expect", Data: got})
+				os.WriteFile(path, []byte(out.Format()), 0o644)
 				return
 			}
-			if want := files["expect"]; got != want {
+			if want, _ := a.Get("expect"); got != want {
 				t.Errorf("diagnostics differ (rerun with -update to accept)\n--- got\n%s--- want\n%s", got, want)
 			}
 		})

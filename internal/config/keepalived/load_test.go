@@ -2,6 +2,7 @@ package keepalived
 
 import (
 	"bytes"
+	"dhproxy/internal/txtar"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -15,42 +16,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the expectations of testdata/*.txtar")
-
-// archive is a txtar-style file: a comment, then files introduced by
-// "-- name --" lines.
-type archive struct {
-	comment string
-	files   []archiveFile
-}
-
-type archiveFile struct{ name, data string }
-
-func parseArchive(s string) archive {
-	var a archive
-	cur := &a.comment
-	for line := range strings.Lines(s) {
-		t := strings.TrimSuffix(line, "\n")
-		if name, ok := strings.CutPrefix(t, "-- "); ok && strings.HasSuffix(name, " --") && len(name) > 3 {
-			a.files = append(a.files, archiveFile{name: strings.TrimSuffix(name, " --")})
-			cur = &a.files[len(a.files)-1].data
-			continue
-		}
-		*cur += line
-	}
-	return a
-}
-
-func (a archive) format() string {
-	var b strings.Builder
-	b.WriteString(a.comment)
-	for _, f := range a.files {
-		fmt.Fprintf(&b, "-- %s --\n%s", f.name, f.data)
-		if f.data != "" && !strings.HasSuffix(f.data, "\n") {
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
 
 // TestGolden loads keepalived.conf of each testdata/*.txtar (the other
 // files of the archive sit beside it) with config id "lb1" and compares
@@ -66,31 +31,31 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseArchive(string(raw))
+			a := txtar.Parse(string(raw))
 			dir := t.TempDir()
 			exp := -1
-			for i, f := range a.files {
-				if f.name == "expect" {
+			for i, f := range a.Files {
+				if f.Name == "expect" {
 					exp = i
 					continue
 				}
-				p := filepath.Join(dir, f.name)
+				p := filepath.Join(dir, f.Name)
 				os.MkdirAll(filepath.Dir(p), 0o755)
-				if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+				if err := os.WriteFile(p, []byte(f.Data), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
 			got := run(t, dir)
 			if exp < 0 {
-				a.files = append(a.files, archiveFile{name: "expect"})
-				exp = len(a.files) - 1
+				a.Files = append(a.Files, txtar.File{Name: "expect"})
+				exp = len(a.Files) - 1
 			}
 			if *update {
-				a.files[exp].data = got
-				os.WriteFile(file, []byte(a.format()), 0o644)
+				a.Files[exp].Data = got
+				os.WriteFile(file, []byte(a.Format()), 0o644)
 				return
 			}
-			if want := a.files[exp].data; got != want {
+			if want := a.Files[exp].Data; got != want {
 				t.Errorf("got:\n%s\nwant:\n%s", got, want)
 			}
 		})
@@ -269,9 +234,9 @@ func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.txtar")
 	for _, file := range files {
 		raw, _ := os.ReadFile(file)
-		for _, af := range parseArchive(string(raw)).files {
-			if af.name == "keepalived.conf" {
-				f.Add(af.data)
+		for _, af := range txtar.Parse(string(raw)).Files {
+			if af.Name == "keepalived.conf" {
+				f.Add(af.Data)
 			}
 		}
 	}
@@ -315,9 +280,9 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	var conf string
-	for _, f := range parseArchive(string(raw)).files {
-		if f.name == "keepalived.conf" {
-			conf = f.data
+	for _, f := range txtar.Parse(string(raw)).Files {
+		if f.Name == "keepalived.conf" {
+			conf = f.Data
 		}
 	}
 	p := filepath.Join(b.TempDir(), "keepalived.conf")

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -397,7 +398,10 @@ func (s *httpSession) handle() bool {
 		s.startBody(sc, framing)
 	}
 
-	// Read the response head, forwarding interim 1xx responses.
+	// Read the response head, forwarding interim 1xx responses. Letting the
+	// other ready sessions run first gives the server time to answer, so
+	// the read usually finds the response instead of parking.
+	runtime.Gosched()
 	sc.dl.read(sc.c, to.Server)
 	for {
 		st, retry := s.readResponse(sc, canRetry)

@@ -535,9 +535,11 @@ func (s *httpSession) startBody(sc *serverConn, f http1.Framing) {
 				log.Printf("[ALERT] %s '%s': request body copy panic: %v", frontendWord(s.fe.P), s.fe.P.Name, r)
 			}
 			if !ok {
-				// Wake the response reader: the server will not answer a
-				// request whose body stopped half way.
-				sc.c.SetReadDeadline(time.Unix(1, 0))
+				// The server will not answer a request whose body stopped
+				// half way: abort its side (as HAProxy does), which also
+				// wakes the response reader for good (a deadline could be
+				// moved again by it).
+				sc.c.Close()
 			}
 			s.bodyCh <- ok
 		}()

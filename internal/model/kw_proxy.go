@@ -200,39 +200,48 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 	if !b.wantArgs(l, 1, -1, "cookie <name> [ rewrite | insert | prefix ] [ indirect ] [ nocache ] [ postonly ] [ preserve ] [ httponly ] [ secure ] [ domain <domain> ]* [ maxidle <idle> ] [ maxlife <life> ] [ dynamic ] [ attr <value> ]*") {
 		return
 	}
-	valued := map[string]bool{"domain": true, "maxidle": true, "maxlife": true, "attr": true}
-	plain := map[string]bool{"rewrite": true, "insert": true, "prefix": true, "indirect": true, "nocache": true, "postonly": true, "preserve": true, "httponly": true, "secure": true, "dynamic": true}
-	c := &Cookie{Name: l.Args[1]}
+	c := &Cookie{Name: l.Args[1], Mode: "rewrite"}
 	modes := 0
 	for i := 2; i < len(l.Args); i++ {
 		o := l.Args[i]
-		switch {
-		case plain[o]:
-			if o == "rewrite" || o == "insert" || o == "prefix" {
-				modes++
-			}
-		case valued[o]:
+		switch o {
+		case "rewrite", "insert", "prefix":
+			c.Mode = o
+			modes++
+		case "indirect":
+			c.Indirect = true
+		case "nocache":
+			c.NoCache = true
+		case "preserve":
+			c.Preserve = true
+		case "httponly":
+			c.Attrs = append(c.Attrs, "HttpOnly")
+		case "secure":
+			c.Attrs = append(c.Attrs, "Secure")
+		case "postonly", "dynamic":
+			b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+		case "domain", "attr", "maxidle", "maxlife":
 			if i+1 >= len(l.Args) {
 				b.errorf(l, "cookie option '%s' expects a value.", o)
 				return
 			}
-			c.Options = append(c.Options, o)
-			o = l.Args[i+1]
 			i++
+			switch o {
+			case "domain":
+				c.Attrs = append(c.Attrs, "domain="+l.Args[i])
+			case "attr":
+				c.Attrs = append(c.Attrs, l.Args[i])
+			default:
+				b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+			}
 		default:
 			b.errorf(l, "unknown cookie option '%s'; see 'cookie' in HAProxy's configuration manual.", o)
 			return
 		}
-		c.Options = append(c.Options, o)
 	}
 	if modes > 1 {
 		b.errorf(l, "'cookie' accepts only one of 'rewrite', 'insert' and 'prefix'.")
 		return
 	}
 	p.Cookie = c
-	for _, o := range c.Options {
-		if o == "maxidle" || o == "maxlife" || o == "dynamic" || o == "postonly" {
-			b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
-		}
-	}
 }

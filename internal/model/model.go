@@ -157,8 +157,14 @@ type Balance struct {
 
 // Cookie is "cookie NAME mode options" (persistence: its own issue; kept here parsed).
 type Cookie struct {
-	Name    string
-	Options []string
+	Name     string
+	Mode     string // "rewrite" (default), "insert" or "prefix"
+	Indirect bool
+	NoCache  bool
+	Preserve bool
+	// Attrs are the attributes added to an inserted cookie, in order:
+	// "HttpOnly", "Secure", "domain=D", or an "attr" value.
+	Attrs []string
 }
 
 // Stats holds "stats ..." keywords of a proxy (served by the stats issue).

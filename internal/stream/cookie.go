@@ -28,36 +28,16 @@ type persistCookie struct {
 }
 
 func newPersistCookie(c *model.Cookie, servers []*Server) *persistCookie {
-	pc := &persistCookie{name: []byte(c.Name), byValue: map[string]*Server{}}
-	for i := 0; i < len(c.Options); i++ {
-		switch c.Options[i] {
-		case "insert":
-			pc.mode = cookieInsert
-		case "prefix":
-			pc.mode = cookiePrefix
-		case "indirect":
-			pc.indirect = true
-		case "nocache":
-			pc.nocache = true
-		case "preserve":
-			pc.preserve = true
-		case "httponly":
-			pc.attrs = append(pc.attrs, "; HttpOnly"...)
-		case "secure":
-			pc.attrs = append(pc.attrs, "; Secure"...)
-		case "domain", "attr":
-			if i+1 < len(c.Options) {
-				if c.Options[i] == "domain" {
-					pc.attrs = append(pc.attrs, "; domain="...)
-				} else {
-					pc.attrs = append(pc.attrs, "; "...)
-				}
-				pc.attrs = append(pc.attrs, c.Options[i+1]...)
-				i++
-			}
-		case "maxidle", "maxlife":
-			i++
-		}
+	pc := &persistCookie{name: []byte(c.Name), byValue: map[string]*Server{},
+		indirect: c.Indirect, nocache: c.NoCache, preserve: c.Preserve}
+	switch c.Mode {
+	case "insert":
+		pc.mode = cookieInsert
+	case "prefix":
+		pc.mode = cookiePrefix
+	}
+	for _, a := range c.Attrs {
+		pc.attrs = append(append(pc.attrs, "; "...), a...)
 	}
 	for _, s := range servers {
 		if s.Conf.Cookie != "" {

@@ -122,6 +122,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 			s.dropBuf(&s.bufBox)
 			s.buf = nil
 			s.r, s.w = 0, 0
+			s.forgetHeads()
 		}
 	}
 }
@@ -130,11 +131,22 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
-	fd := s.fdStore
-	*s = httpSession{fe: fe, c: c, out: out}
-	s.lg.line = line
+	rfn, wfn := s.fdStore.rfn, s.fdStore.wfn
+	// Zeroing in place, then setting fields: a composite literal would build
+	// a second session on the stack, and that frame stays on every idle
+	// connection's goroutine stack.
+	*s = httpSession{}
+	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
-	s.fdStore = fdConn{rfn: fd.rfn, wfn: fd.wfn}
+	s.fdStore.rfn, s.fdStore.wfn = rfn, wfn
+}
+
+// forgetHeads drops the parsed heads' slices, which point into buffers that
+// went back to the pool: an idle session must not keep them reachable.
+func (s *httpSession) forgetHeads() {
+	clear(s.req.Headers[:cap(s.req.Headers)])
+	clear(s.resp.Headers[:cap(s.resp.Headers)])
+	s.req.Method, s.req.URI, s.resp.Reason = nil, nil, nil
 }
 
 func (s *httpSession) close() {
@@ -145,6 +157,7 @@ func (s *httpSession) close() {
 	s.dropBuf(&s.bufBox)
 	s.dropBuf(&s.sbufBox)
 	s.buf, s.sbuf = nil, nil
+	s.forgetHeads()
 	s.c.Close()
 }
 

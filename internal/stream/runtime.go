@@ -255,13 +255,20 @@ func (rt *Runtime) releaseGlobal() {
 const poolPurgeDelay = 5 * time.Second
 
 func (rt *Runtime) purgeLoop() {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(trimEvery)
 	defer t.Stop()
+	trim := newTrimmer()
+	var lastPurge time.Time
 	for {
 		select {
 		case <-rt.done:
 			return
 		case now := <-t.C:
+			trim.tick()
+			if now.Sub(lastPurge) < time.Second {
+				continue
+			}
+			lastPurge = now
 			for _, b := range rt.backends {
 				for _, s := range b.Servers {
 					s.purgeIdle(now, poolPurgeDelay)

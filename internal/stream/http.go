@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"dhproxy/internal/logging"
 	"errors"
 	"io"
 	"log"
@@ -13,6 +12,7 @@ import (
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 )
 
@@ -43,6 +43,13 @@ type httpSession struct {
 	sentBody int64       // request body bytes already sent to the server
 	ck       cookieState // persistence decided from the request's cookie
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
+
+	// Parking of idle keep-alive connections (park.go).
+	idle        *idleState // shared with the sweeper; kept by reset
+	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
+	parkExpiry  int64      // while parked: when the keep-alive timeout ends (0: never)
+	parkExpired bool       // handed back to be closed, not because the client spoke
+	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
 	lg         reqLog
@@ -85,12 +92,16 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
+		s.idle = &idleState{s: s}
 		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
 		*reuse = s
+		if p := fe.rt.parker; p != nil {
+			p.hold(s)
+		}
 	}
 	s.reset(fe, c)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -109,36 +120,77 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd
 	}
-	defer s.close()
-	for s.readRequest() {
-		ok := s.handle()
-		s.emitHTTP()
-		if !ok {
-			break
+	if s.serve() {
+		*reuse = nil // the parked session is no longer this worker's
+		return true
+	}
+	return false
+}
+
+// serve runs the request loop of a new or resumed connection until the
+// connection ends (false) or parks (true: s then belongs to the parker).
+func (s *httpSession) serve() (parked bool) {
+	if !s.parkExpired {
+		for s.readRequest() {
+			ok := s.handle()
+			s.emitHTTP()
+			if !ok {
+				break
+			}
+			s.nreq++
+			if s.r == s.w && s.buf != nil {
+				// Between requests an idle session gives its buffer back.
+				s.dropBuf(&s.bufBox)
+				s.buf = nil
+				s.r, s.w = 0, 0
+				s.forgetHeads()
+			}
 		}
-		s.nreq++
-		if s.r == s.w && s.buf != nil {
-			// Between requests an idle session gives its buffer back.
-			s.dropBuf(&s.bufBox)
-			s.buf = nil
-			s.r, s.w = 0, 0
-			s.forgetHeads()
+		if s.parkNow && s.park() {
+			return true
 		}
 	}
+	s.close()
+	return false
+}
+
+// park hands an idle session to the parker; false if it cannot be parked.
+func (s *httpSession) park() bool {
+	s.parkNow = false
+	p := s.fe.rt.parker
+	fd := -1
+	s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+	if fd < 0 {
+		return false
+	}
+	s.parkExpiry = 0
+	t := &s.fe.P.Timeouts
+	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
+		s.parkExpiry = s.idle.since.Load() + int64(ka)
+	}
+	// A parked session keeps connection state only: its tables grow again
+	// when it wakes.
+	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
+	p.drop(s)
+	if !p.park(s, fd) {
+		p.hold(s)
+		return false
+	}
+	return true
 }
 
 // reset prepares a session object for a new connection, keeping only the
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
-	rfn, wfn := s.fdStore.rfn, s.fdStore.wfn
+	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
 	// connection's goroutine stack.
 	*s = httpSession{}
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
-	s.fdStore.rfn, s.fdStore.wfn = rfn, wfn
+	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
 
 // forgetHeads drops the parsed heads' slices, which point into buffers that
@@ -203,7 +255,22 @@ func (s *httpSession) readRequest() bool {
 			s.w = copy(s.buf, s.buf[s.r:s.w])
 			s.r = 0
 		}
+		// Waiting for the next request on an idle connection: the sweeper
+		// may cut the wait short to park the connection.
+		idleWait := !started && s.nreq > 0 && s.cfd != nil && s.fe.rt.parker != nil
+		if idleWait {
+			s.idle.since.Store(coarseNow.Load())
+			s.idle.state.Store(idleWaiting)
+		}
 		n, err := s.readClient()
+		if idleWait && !s.idle.state.CompareAndSwap(idleWaiting, idleBusy) {
+			s.waitCut()
+			if n == 0 && err != nil && isTimeout(err) {
+				s.parkNow = true
+				return false
+			}
+			s.cdl.read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+		}
 		s.w += n
 		if n > 0 && !started {
 			started = true

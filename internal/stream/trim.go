@@ -16,6 +16,7 @@ type trimmer struct {
 	samples    [3]metrics.Sample
 	lastAllocs uint64
 	base       uint64 // heap objects + stacks after the last trim
+	freed      uint64 // memory reported freed since the last trim
 }
 
 const (
@@ -38,17 +39,21 @@ func (t *trimmer) read() (allocs, inuse uint64) {
 	return t.samples[0].Value.Uint64(), t.samples[1].Value.Uint64() + t.samples[2].Value.Uint64()
 }
 
-// tick runs every trimEvery; it reports whether it trimmed.
-func (t *trimmer) tick() bool {
+// tick runs every trimEvery with an estimate of the memory released since
+// the last tick that the runtime cannot see yet (the stacks of goroutines
+// that ended); it reports whether it trimmed.
+func (t *trimmer) tick(freed uint64) bool {
 	allocs, inuse := t.read()
 	quiet := allocs-t.lastAllocs < quietAllocs
 	t.lastAllocs = allocs
+	t.freed += freed
 	if inuse < t.base {
 		t.base = inuse
 	}
-	if !quiet || inuse < t.base+trimGrowth {
+	if !quiet || inuse < t.base+trimGrowth && t.freed < trimGrowth {
 		return false
 	}
+	t.freed = 0
 	// Each collection halves the stacks of goroutines that use little of
 	// theirs, and frees the spans of the stacks it released last time.
 	runtime.GC()

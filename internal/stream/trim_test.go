@@ -14,19 +14,22 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 	for range 48 {
 		trimBallast = append(trimBallast, make([]byte, 1<<20))
 	}
-	if tr.tick() {
+	if tr.tick(0) {
 		t.Fatal("trimmed while allocating")
 	}
 	_, before := tr.read()
 	trimBallast = nil
-	if !tr.tick() {
+	if !tr.tick(0) {
 		t.Fatal("a quiet process that grew by 48 MiB was not trimmed")
 	}
 	_, after := tr.read()
 	if before-after < 32<<20 {
 		t.Fatalf("trim freed %d bytes, want at least 32 MiB", before-after)
 	}
-	if tr.tick() {
+	if tr.tick(0) {
 		t.Fatal("trimmed again without growth")
+	}
+	if !tr.tick(trimGrowth) {
+		t.Fatal("not trimmed after goroutines freed their stacks")
 	}
 }

@@ -67,7 +67,7 @@ func serverEvent(level, msg string) (proxy, mailLevel string, ok bool) {
 			break
 		}
 	}
-	if !found {
+	if !found && level == "notice" { // not the "internal error" ones, at crit
 		for _, prefix := range []string{"Health check for server ", "Health check for backup server "} {
 			if rest, found = strings.CutPrefix(msg, prefix); found {
 				mailLevel = "info"
@@ -78,8 +78,10 @@ func serverEvent(level, msg string) (proxy, mailLevel string, ok bool) {
 	if !found {
 		return "", "", false
 	}
-	proxy, _, ok = strings.Cut(rest, "/")
-	return proxy, mailLevel, ok
+	if proxy, _, ok = strings.Cut(rest, "/"); !ok {
+		return "", "", false
+	}
+	return proxy, mailLevel, true
 }
 
 // checkTargets lists the servers to health-check, in configuration order

@@ -94,7 +94,7 @@ func (b *builder) resolveEmailAlerts() {
 		}
 		if len(missing) > 0 {
 			b.d.Warnf(p.Pos, "'email-alert' will be ignored for %s '%s': it needs 'email-alert mailers', 'email-alert from' and 'email-alert to' together; add %s.",
-				sectionWord(p), p.Name, strings.Join(missing, " and "))
+				proxyType(p), p.Name, strings.Join(missing, " and "))
 			continue
 		}
 		m := b.cfg.MailersSection(e.MailersName)
@@ -110,4 +110,13 @@ func (b *builder) resolveEmailAlerts() {
 			b.d.Warnf(m.Pos, "Removing incomplete section 'mailers %s': no proxy sends alerts through it (that takes 'email-alert mailers %s', 'email-alert from' and 'email-alert to').", m.Name, m.Name)
 		}
 	}
+}
+
+// proxyType names a proxy as HAProxy's proxy_type_str: a listen section is
+// a "proxy".
+func proxyType(p *Proxy) string {
+	if p.Cap == CapFE|CapBE {
+		return "proxy"
+	}
+	return sectionWord(p)
 }

@@ -182,3 +182,31 @@ listen l
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestMailersHealthCheckResults checks "option log-health-checks" with
+// "email-alert level info": each check status change is mailed too, before
+// the state change itself.
+func TestMailersHealthCheckResults(t *testing.T) {
+	sinks := startSinks(t, 1)
+	be := hcStartBackend(t, "web1", nil)
+	port := freePort(t)
+	cfg := strings.Replace(mailersConfig(port, "info", be, sinks...), "\nbackend be\n", "\nbackend be\n    option log-health-checks\n", 1)
+	p := startProxy(t, cfg, port)
+	hcSettle()
+	be.stop()
+	hc := `Health check for server be/web1 `
+	refused := `, reason: Layer4 connection problem, info: "Connection refused", check duration: \d+ms`
+	want := []string{
+		hc + `succeeded, reason: Layer4 check passed, check duration: \d+ms, status: 2/2 UP`,
+		hc + `failed` + refused + `, status: 1/2 UP`,
+		hc + `failed` + refused + `, status: 0/2 DOWN`,
+		`Server be/web1 is DOWN\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue`,
+	}
+	mails, err := sinks[0].WaitMails(len(want), 10*time.Second)
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, p.Stderr())
+	}
+	for i, w := range want {
+		checkAlertMail(t, mails[i], regexp.MustCompile("^"+w+"$"))
+	}
+}

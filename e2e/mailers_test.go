@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,5 +209,37 @@ func TestMailersHealthCheckResults(t *testing.T) {
 	}
 	for i, w := range want {
 		checkAlertMail(t, mails[i], regexp.MustCompile("^"+w+"$"))
+	}
+}
+
+// TestMailersRefusedBySMTPServer has the mail server refuse the DOWN mail:
+// the proxy says why (dhproxy names the server and quotes its reply) and
+// still mails the next alert.
+func TestMailersRefusedBySMTPServer(t *testing.T) {
+	sinks := startSinks(t, 1)
+	var refused atomic.Bool
+	sinks[0].Respond = func(line string) string {
+		if strings.HasPrefix(line, "RCPT TO:") && refused.CompareAndSwap(false, true) {
+			return "550 5.7.1 relaying denied"
+		}
+		return ""
+	}
+	be := hcStartBackend(t, "web1", nil)
+	port := freePort(t)
+	p := startProxy(t, mailersConfig(port, "notice", be, sinks...), port)
+	hcSettle()
+	be.stop()
+	hcWaitStderr(t, p, `Server be/web1 is DOWN`, 10*time.Second)
+	if !isHAProxy() {
+		hcWaitStderr(t, p, regexp.QuoteMeta(`mail alert not sent: SMTP server `+sinks[0].Addr+`: RCPT TO:<ops@example.org> answered "550 5.7.1 relaying denied", expected 250`), 10*time.Second)
+	}
+	be.start(t)
+	mails, err := sinks[0].WaitMails(1, 10*time.Second)
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, p.Stderr())
+	}
+	checkAlertMail(t, mails[0], upMsgRE)
+	if !refused.Load() {
+		t.Error("the DOWN mail never reached RCPT TO")
 	}
 }

@@ -17,11 +17,11 @@ import (
 	"dhproxy/internal/alert/smtpsink"
 )
 
-func startSinks(t *testing.T, n int) []*smtpsink.Sink {
+func startSinks(t *testing.T, n int, respond func(string) string) []*smtpsink.Sink {
 	t.Helper()
 	var sinks []*smtpsink.Sink
 	for i := 0; i < n; i++ {
-		s, err := smtpsink.Start()
+		s, err := smtpsink.Start(respond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func checkAlertMail(t *testing.T, m smtpsink.Mail, msgRE *regexp.Regexp) {
 // "email-alert level notice": both mailers get the DOWN mail (an alert),
 // then the UP mail (a notice).
 func TestMailersDownAndUp(t *testing.T) {
-	sinks := startSinks(t, 2)
+	sinks := startSinks(t, 2, nil)
 	be := hcStartBackend(t, "web1", nil)
 	port := freePort(t)
 	p := startProxy(t, mailersConfig(port, "notice", be, sinks...), port)
@@ -124,7 +124,7 @@ func TestMailersDownAndUp(t *testing.T) {
 // DOWN is mailed, UP (a notice) is not. The second DOWN proves the UP mail
 // is not merely late: a mailer's alerts go out in order.
 func TestMailersDefaultLevel(t *testing.T) {
-	sinks := startSinks(t, 1)
+	sinks := startSinks(t, 1, nil)
 	be := hcStartBackend(t, "web1", nil)
 	port := freePort(t)
 	p := startProxy(t, mailersConfig(port, "", be, sinks...), port)
@@ -188,7 +188,7 @@ listen l
 // "email-alert level info": each check status change is mailed too, before
 // the state change itself.
 func TestMailersHealthCheckResults(t *testing.T) {
-	sinks := startSinks(t, 1)
+	sinks := startSinks(t, 1, nil)
 	be := hcStartBackend(t, "web1", nil)
 	port := freePort(t)
 	cfg := strings.Replace(mailersConfig(port, "info", be, sinks...), "\nbackend be\n", "\nbackend be\n    option log-health-checks\n", 1)
@@ -216,14 +216,13 @@ func TestMailersHealthCheckResults(t *testing.T) {
 // the proxy says why (dhproxy names the server and quotes its reply) and
 // still mails the next alert.
 func TestMailersRefusedBySMTPServer(t *testing.T) {
-	sinks := startSinks(t, 1)
 	var refused atomic.Bool
-	sinks[0].Respond = func(line string) string {
+	sinks := startSinks(t, 1, func(line string) string {
 		if strings.HasPrefix(line, "RCPT TO:") && refused.CompareAndSwap(false, true) {
 			return "550 5.7.1 relaying denied"
 		}
 		return ""
-	}
+	})
 	be := hcStartBackend(t, "web1", nil)
 	port := freePort(t)
 	p := startProxy(t, mailersConfig(port, "notice", be, sinks...), port)

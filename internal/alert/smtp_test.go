@@ -13,11 +13,10 @@ import (
 
 func startSink(t *testing.T, respond func(string) string) *smtpsink.Sink {
 	t.Helper()
-	s, err := smtpsink.Start()
+	s, err := smtpsink.Start(respond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Respond = respond
 	t.Cleanup(s.Close)
 	return s
 }

@@ -27,11 +27,7 @@ type Mail struct {
 type Sink struct {
 	Addr string // 127.0.0.1:port
 
-	// Respond, when set, may replace the sink's reply: it gets each command
-	// line (without CRLF; "" for the greeting, "." for the end of DATA) and
-	// returns the reply line to send, "" for the normal one, "close" to
-	// close the connection, "hang" to send nothing.
-	Respond func(line string) string
+	respond func(line string) string
 
 	ln      net.Listener
 	mu      sync.Mutex
@@ -42,13 +38,18 @@ type Sink struct {
 	wg      sync.WaitGroup
 }
 
-// Start listens on a free port of 127.0.0.1.
-func Start() (*Sink, error) {
+// Start listens on a free port of 127.0.0.1. respond, when not nil, may
+// replace the sink's replies: it gets each command line (without CRLF; ""
+// for the greeting, "." for the end of DATA) and returns the reply to send
+// (several lines joined with CRLF), "" for the normal one, "close" to close
+// the connection, or "hang" to send nothing. It is called from the
+// sessions' goroutines.
+func Start(respond func(line string) string) (*Sink, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{Addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}, changed: make(chan struct{})}
+	s := &Sink{Addr: ln.Addr().String(), respond: respond, ln: ln, conns: map[net.Conn]bool{}, changed: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -132,8 +133,8 @@ func (s *Sink) serve(c net.Conn) {
 	inData := false
 	slot := -1 // index of the accepted mail in s.mails
 	answer := func(line, normal string) string {
-		if s.Respond != nil {
-			if alt := s.Respond(line); alt != "" {
+		if s.respond != nil {
+			if alt := s.respond(line); alt != "" {
 				return alt
 			}
 		}

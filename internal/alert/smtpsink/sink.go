@@ -49,11 +49,20 @@ func Start(respond func(line string) string) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Serve(ln, respond), nil
+}
+
+// Serve is Start on a listener of the caller's, e.g. one opened inside a
+// network namespace.
+func Serve(ln net.Listener, respond func(line string) string) *Sink {
 	s := &Sink{Addr: ln.Addr().String(), respond: respond, ln: ln, conns: map[net.Conn]bool{}, changed: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
-	return s, nil
+	return s
 }
+
+// Port is the port the sink listens on.
+func (s *Sink) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
 // Close stops the listener and cuts open sessions.
 func (s *Sink) Close() {

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func newHAProxy(cfg *model.Config, s *Sender, host string, now func() time.Time)
 			a.helo = host
 		}
 		for _, m := range e.Mailers.Mailers {
-			a.mailers = append(a.mailers, m.Addr)
+			a.mailers = append(a.mailers, resolveOnce(m.Addr))
 		}
 		h.proxies[p.Name] = a
 	}
@@ -57,6 +58,16 @@ func newHAProxy(cfg *model.Config, s *Sender, host string, now func() time.Time)
 		return nil
 	}
 	return h
+}
+
+// resolveOnce turns a mailer's host name into an address at start, as
+// HAProxy does; a name that does not resolve now is kept, to be tried again
+// (and reported) on every mail.
+func resolveOnce(addr string) string {
+	if ta, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+		return ta.String()
+	}
+	return addr
 }
 
 // ServerEvent mails msg about a server of proxy when level (a syslog

@@ -28,7 +28,7 @@ type Mailers struct {
 type Mailer struct {
 	Pos  config.Pos
 	Name string
-	Addr string // ip:port, names resolved at load time as HAProxy does
+	Addr string // ip:port or name:port; names are resolved when the proxy starts
 }
 
 // DefaultMailTimeout is HAProxy's default "timeout mail".
@@ -91,7 +91,9 @@ func parseMailer(b *builder, m *Mailers, l config.Line) {
 }
 
 // mailerAddr checks a mailer address as HAProxy's str2sa_range does for
-// it: TCP over IPv4 or IPv6, one port, host names resolved now.
+// it: TCP over IPv4 or IPv6, one port. Host names are kept: like server
+// addresses, they are resolved when the proxy starts, not while checking
+// the configuration.
 func mailerAddr(raw string) (string, string) {
 	s := raw
 	for _, p := range []string{"ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"} {
@@ -113,14 +115,19 @@ func mailerAddr(raw string) (string, string) {
 	if host == "" || host == "*" {
 		return "", "invalid address: '" + host + "' in '" + raw + "'; the mailer needs an IP address or a host name."
 	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		addrs, err := net.LookupHost(host)
-		if err != nil || len(addrs) == 0 {
-			return "", "invalid address: '" + host + "' in '" + raw + "' (it does not resolve)."
-		}
-		host = addrs[0]
+	if _, err := netip.ParseAddr(host); err != nil && !isHostName(host) {
+		return "", "invalid address: '" + host + "' in '" + raw + "'; the mailer needs an IP address or a host name."
 	}
 	return net.JoinHostPort(host, port), ""
+}
+
+func isHostName(h string) bool {
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return len(h) <= 253
 }
 
 func parseMailTimeout(b *builder, m *Mailers, l config.Line) {

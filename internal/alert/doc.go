@@ -15,4 +15,7 @@
 //     RealServerRemoved for real servers, Quorum for virtual servers.
 //   - HAProxy (from haproxy.cfg's mailers sections and email-alert lines):
 //     ServerEvent for server state changes, filtered by "email-alert level".
+//
+// Tests talk to smtpsink, a real SMTP server on 127.0.0.1 that records what
+// clients send and can misbehave on request.
 package alert

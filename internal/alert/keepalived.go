@@ -118,7 +118,8 @@ func (k *Keepalived) changed(key string, st VRRPState) bool {
 
 // RealServer mails "[router_id] Realserver [1.2.3.4]:tcp:80 of virtual
 // server [10.0.0.1]:tcp:80 - DOWN" (or UP) with body, which CheckBody
-// builds from the checker that changed the state.
+// builds from the checker that changed the state. Real servers alert by
+// default in keepalived; the caller skips servers whose alerts are off.
 func (k *Keepalived) RealServer(vs *keepalived.VirtualServer, rs *keepalived.RealServer, up bool, body string) {
 	word := "DOWN"
 	if up {

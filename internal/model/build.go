@@ -128,11 +128,14 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildGlobal(s)
 		case "defaults", "frontend", "backend", "listen":
 			b.buildProxy(s)
+		case "mailers":
+			b.buildMailers(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
 	}
 	b.resolve()
+	b.resolveEmailAlerts()
 	if d.HasErrors() {
 		return nil
 	}

@@ -133,6 +133,7 @@ type Proxy struct {
 	Check      CheckOpts // which protocol check runs, and its arguments
 	HTTPLogCLF bool      // "option httplog clf": Apache's common log format
 	HasErrPg   map[int]string
+	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy
@@ -215,7 +216,8 @@ type Server struct {
 // Config is the whole validated configuration.
 type Config struct {
 	Global  Global
-	Proxies []*Proxy // frontends, backends and listens, in file order
+	Proxies []*Proxy   // frontends, backends and listens, in file order
+	Mailers []*Mailers // mailers sections, in file order
 	byName  map[string]*Proxy
 }
 

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dhproxy/internal/check"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -120,7 +119,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
-	rt.stopCheck = check.Start(rt.checkTargets(), rt.logEvent)
+	rt.stopCheck = rt.startChecks()
 	return rt, nil
 }
 

@@ -90,6 +90,8 @@ const (
 	HashURI                      // balance uri
 	HashURLParam                 // balance url_param <name>
 	HashHeader                   // balance hdr(<name>)
+	HashRDPCookie                // balance rdp-cookie[(<name>)]
+	HashExpr                     // balance hash <expr>: the caller evaluates the expression
 )
 
 // HashSpec is a parsed hash-based "balance" line with its "hash-type".
@@ -101,9 +103,13 @@ type HashSpec struct {
 	// balance uri options
 	Whole, PathOnly bool
 	Len, Depth      int // 0: no limit
-	// url_param / hdr name
+	// url_param / hdr / rdp-cookie name
 	Name       string
 	DomainOnly bool // hdr(...) use_domain_only
+	CheckPost  bool // url_param ... check_post: look in a POST body too
+	// BalanceFactor is "hash-balance-factor" (consistent hashing only):
+	// no server takes more than BalanceFactor% of the average load.
+	BalanceFactor int
 }
 
 // ParseHashSpec reads "balance <algo> <args>" and "hash-type <args>"; ok is
@@ -140,6 +146,19 @@ func ParseHashSpec(algo string, args, hashType []string) (HashSpec, bool) {
 			return sp, false
 		}
 		sp.Kind, sp.Name = HashURLParam, args[0]
+		sp.CheckPost = len(args) > 1 && args[1] == "check_post"
+	case algo == "rdp-cookie":
+		sp.Kind, sp.Name = HashRDPCookie, "mstshash"
+	case strings.HasPrefix(algo, "rdp-cookie(") && strings.HasSuffix(algo, ")"):
+		sp.Kind, sp.Name = HashRDPCookie, algo[len("rdp-cookie("):len(algo)-1]
+		if sp.Name == "" {
+			sp.Name = "mstshash"
+		}
+	case algo == "hash":
+		if len(args) == 0 {
+			return sp, false
+		}
+		sp.Kind = HashExpr
 	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")") && len(algo) > 5:
 		sp.Kind, sp.Name = HashHeader, algo[4:len(algo)-1]
 		for _, a := range args {

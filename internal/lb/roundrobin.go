@@ -1,18 +1,36 @@
 package lb
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+)
 
-// roundRobin walks a precomputed smooth weighted sequence (each server appears
-// weight times, spread out as evenly as nginx's smooth WRR does) with one
-// atomic counter: lock-free on the request path.
+// roundRobin walks a precomputed smooth weighted sequence (each server
+// appears in proportion to its effective weight, spread out as evenly as
+// nginx's smooth WRR does) with one atomic counter: lock-free on the
+// request path. A weight change builds a new sequence and swaps it in
+// atomically, the way HAProxy requeues a server in its fwrr tree.
 type roundRobin struct {
-	seq    []int32
-	next   atomic.Uint32
-	usable Usable
+	weights []int // effective weights; written only by SetWeight
+	seq     atomic.Pointer[[]int32]
+	next    atomic.Uint32
+	usable  Usable
+	load    Load
 }
 
-func newRoundRobin(weights []int, usable Usable) *roundRobin {
-	return &roundRobin{seq: smoothSequence(weights), usable: usable}
+func newRoundRobin(weights []int, usable Usable, load Load) *roundRobin {
+	r := &roundRobin{weights: scaled(weights), usable: usable, load: load}
+	seq := smoothSequence(r.weights)
+	r.seq.Store(&seq)
+	return r
+}
+
+func (r *roundRobin) SetWeight(i, eweight int) {
+	if r.weights[i] == eweight {
+		return
+	}
+	r.weights[i] = eweight
+	seq := smoothSequence(r.weights)
+	r.seq.Store(&seq)
 }
 
 // smoothSequence expands weights into one period of the smooth weighted
@@ -20,7 +38,7 @@ func newRoundRobin(weights []int, usable Usable) *roundRobin {
 func smoothSequence(weights []int) []int32 {
 	g := 0
 	for _, w := range weights {
-		g = gcd(g, w)
+		g = gcd(g, max(w, 0))
 	}
 	if g == 0 {
 		return nil
@@ -28,7 +46,7 @@ func smoothSequence(weights []int) []int32 {
 	total := 0
 	ws := make([]int, len(weights))
 	for i, w := range weights {
-		ws[i] = w / g
+		ws[i] = max(w, 0) / g
 		total += ws[i]
 	}
 	cur := make([]int, len(ws))
@@ -57,21 +75,28 @@ func gcd(a, b int) int {
 	return a
 }
 
+// Pick skips servers that are down or full, as HAProxy's fwrr does, and
+// returns -1 when every usable server is full so that the request waits in
+// the backend's queue.
 func (r *roundRobin) Pick(avoid int) int {
-	n := len(r.seq)
+	seq := *r.seq.Load()
+	n := len(seq)
 	if n == 0 {
 		return -1
 	}
-	fallback := -1
+	avoided := -1
 	for range n {
-		i := int(r.seq[int(r.next.Add(1)-1)%n])
+		i := int(seq[int(r.next.Add(1)-1)%n])
 		if !r.usable(i) {
+			continue
+		}
+		if _, full := r.load(i); full {
 			continue
 		}
 		if i != avoid {
 			return i
 		}
-		fallback = i
+		avoided = i
 	}
-	return fallback
+	return avoided
 }

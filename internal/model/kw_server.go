@@ -59,32 +59,20 @@ func recordOpt(name string) func(*Server, string) error {
 }
 
 var serverOptions = map[string]serverOpt{
-	"check":     {0, flagOpt(func(s *Server) *bool { return &s.Check }, true), ""},
-	"no-check":  {0, flagOpt(func(s *Server) *bool { return &s.Check }, false), ""},
-	"inter":     {1, durOpt(func(s *Server) *time.Duration { return &s.Inter }), ""},
-	"fastinter": {1, durOpt(func(s *Server) *time.Duration { return &s.FastInter }), ""},
-	"downinter": {1, durOpt(func(s *Server) *time.Duration { return &s.DownInter }), ""},
-	"rise":      {1, intOpt(func(s *Server) *int { return &s.Rise }, 1), ""},
-	"fall":      {1, intOpt(func(s *Server) *int { return &s.Fall }, 1), ""},
-	"port":      {1, intOpt(func(s *Server) *int { return &s.Port }, 1), ""},
-	"weight": {1, func(s *Server, v string) error {
-		n, err := parseCount(v)
-		if err != nil || n > 256 {
-			return fmt.Errorf("weight '%s' must be between 0 and 256", v)
-		}
-		s.Weight = n
-		return nil
-	}, ""},
+	"check":            {0, flagOpt(func(s *Server) *bool { return &s.Check }, true), ""},
+	"no-check":         {0, flagOpt(func(s *Server) *bool { return &s.Check }, false), ""},
+	"inter":            {1, durOpt(func(s *Server) *time.Duration { return &s.Inter }), ""},
+	"fastinter":        {1, durOpt(func(s *Server) *time.Duration { return &s.FastInter }), ""},
+	"downinter":        {1, durOpt(func(s *Server) *time.Duration { return &s.DownInter }), ""},
+	"rise":             {1, intOpt(func(s *Server) *int { return &s.Rise }, 1), ""},
+	"fall":             {1, intOpt(func(s *Server) *int { return &s.Fall }, 1), ""},
+	"port":             {1, intOpt(func(s *Server) *int { return &s.Port }, 1), ""},
 	"backup":           {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
-	"non-stick":        {0, recordOpt("non-stick"), "stick tables"},
 	"disabled":         {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
 	"enabled":          {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
 	"cookie":           {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
 	"maxconn":          {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
-	"maxqueue":         {1, intOpt(func(s *Server) *int { return &s.Maxqueue }, 0), ""},
-	"minconn":          {1, intOpt(func(s *Server) *int { return &s.Minconn }, 0), "dynamic maxconn (minconn/fullconn)"},
 	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
-	"slowstart":        {1, durOpt(func(s *Server) *time.Duration { return &s.SlowStart }), "slow start"},
 	"addr":             {1, recordOpt("addr"), ""},
 	"observe":          {1, recordOpt("observe"), "passive health monitoring"},
 	"error-limit":      {1, recordOpt("error-limit"), "passive health monitoring"},

@@ -42,6 +42,7 @@ type httpSession struct {
 	nreq     int
 	sentBody int64       // request body bytes already sent to the server
 	ck       cookieState // persistence decided from the request's cookie
+	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
 
 	// Logging (only filled when the frontend logs).
@@ -283,6 +284,9 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 				break
 			}
 		}
+	case lb.HashExpr:
+		ss := sampleSource{src: s.clientIP, req: &s.req}
+		hk = be.exprHash(&ss)
 	}
 	return hk
 }
@@ -324,6 +328,14 @@ func (s *httpSession) handle() bool {
 	}
 	// The balancing key is read now: the body streaming below reuses buf.
 	hk := s.hashKey(be)
+	prefer := s.ck.srv
+	if len(be.stick) > 0 {
+		ss := sampleSource{src: s.clientIP, req: req}
+		be.stickRequest(&s.stick, &ss, coarseTime())
+		if prefer == nil {
+			prefer = s.stick.srv
+		}
+	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
@@ -347,11 +359,14 @@ func (s *httpSession) handle() bool {
 		head = s.buf[headStart:bodyStart]
 	}
 
-	srv, sc, reused, status := s.connect(be, hk)
+	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
 		s.writeError(status)
 		s.lg.fail('S', 'C')
 		return false
+	}
+	if len(be.stick) > 0 {
+		s.stick.commit(srv, coarseTime())
 	}
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)

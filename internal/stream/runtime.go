@@ -18,6 +18,7 @@ import (
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/stick"
 )
 
 // Runtime is a running configuration.
@@ -36,6 +37,7 @@ type Runtime struct {
 	events    *logging.Logger // the global section's targets: health events
 	actconn   atomic.Int32    // client connections being served (%ac)
 	logBufs   sync.Pool       // *[]byte lines being formatted
+	tables    map[*model.Proxy]*stick.Table
 }
 
 // Frontend is a frontend's runtime state.
@@ -66,9 +68,10 @@ func New(cfg *model.Config) (*Runtime, error) {
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
 	}
+	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
-			rt.backends[p.Name] = newBackend(p)
+			rt.backends[p.Name] = newBackend(p, cfg, rt.tables)
 		}
 	}
 	var errs []error
@@ -266,6 +269,9 @@ func (rt *Runtime) purgeLoop() {
 				for _, s := range b.Servers {
 					s.purgeIdle(now, poolPurgeDelay)
 				}
+			}
+			for _, t := range rt.tables {
+				t.Expire(now)
 			}
 		}
 	}

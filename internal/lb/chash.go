@@ -166,7 +166,7 @@ func (c *consistentHash) eligible(r *chashRing, s int) bool {
 		return true
 	}
 	w := r.weights[s]
-	totSlots := ((served + 1) * c.factor + 99) / 100
+	totSlots := ((served+1)*c.factor + 99) / 100
 	slots := w * (totSlots / tot)
 	rem := totSlots % tot
 	slots += (cum+w)*rem/tot - cum*rem/tot

@@ -85,13 +85,13 @@ func Hash(fn string, avalanche bool, key []byte) uint32 {
 type HashKind uint8
 
 const (
-	HashNone     HashKind = iota // not a hash-based algorithm
-	HashSource                   // balance source: the client address
-	HashURI                      // balance uri
-	HashURLParam                 // balance url_param <name>
-	HashHeader                   // balance hdr(<name>)
-	HashRDPCookie                // balance rdp-cookie[(<name>)]
-	HashExpr                     // balance hash <expr>: the caller evaluates the expression
+	HashNone      HashKind = iota // not a hash-based algorithm
+	HashSource                    // balance source: the client address
+	HashURI                       // balance uri
+	HashURLParam                  // balance url_param <name>
+	HashHeader                    // balance hdr(<name>)
+	HashRDPCookie                 // balance rdp-cookie[(<name>)]
+	HashExpr                      // balance hash <expr>: the caller evaluates the expression
 )
 
 // HashSpec is a parsed hash-based "balance" line with its "hash-type".

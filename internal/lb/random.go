@@ -19,6 +19,7 @@ type random struct {
 	usable  Usable
 	load    Load
 	draws   int
+	intN    func(n int) int // rand.IntN; tests substitute a seeded source
 }
 
 // randomTable is one immutable set of weights with their running sums.
@@ -28,7 +29,7 @@ type randomTable struct {
 }
 
 func newRandom(weights []int, usable Usable, load Load, draws int) *random {
-	r := &random{weights: scaled(weights), usable: usable, load: load, draws: draws}
+	r := &random{weights: scaled(weights), usable: usable, load: load, draws: draws, intN: rand.IntN}
 	r.rebuild()
 	return r
 }
@@ -52,12 +53,12 @@ func (r *random) SetWeight(i, eweight int) {
 
 // drawOne returns a random server index weighted by weight, or -1 when all
 // weights are zero.
-func (t *randomTable) drawOne() int {
+func (t *randomTable) drawOne(intN func(int) int) int {
 	n := len(t.cum)
 	if n == 0 || t.cum[n-1] == 0 {
 		return -1
 	}
-	x := rand.IntN(t.cum[n-1])
+	x := intN(t.cum[n-1])
 	lo, hi := 0, n-1
 	for lo < hi {
 		mid := (lo + hi) / 2
@@ -74,7 +75,7 @@ func (t *randomTable) drawOne() int {
 // times the number of servers at most; it returns -1 when it found none.
 func (r *random) drawUsable(t *randomTable, avoid int) int {
 	for range 2*len(t.cum) + 2 {
-		i := t.drawOne()
+		i := t.drawOne(r.intN)
 		if i < 0 {
 			return -1
 		}
@@ -122,7 +123,7 @@ func (r *random) scan(t *randomTable, avoid int) int {
 		return -1
 	}
 	avoided := -1
-	start := rand.IntN(n)
+	start := r.intN(n)
 	for k := range n {
 		i := (start + k) % n
 		if t.weights[i] <= 0 || !r.usable(i) {

@@ -42,8 +42,12 @@ const Supported = "src, path, url, hdr(<name>), req.hdr(<name>), url_param(<name
 
 // Parse reads a sample expression such as "src" or "req.cook(SESSID)".
 func Parse(expr string) (Fetch, error) {
-	if i := strings.IndexByte(expr, ','); i >= 0 {
-		return Fetch{}, fmt.Errorf("converters ('%s') are not supported by dhproxy yet; use the fetch alone", expr[i+1:])
+	if i := strings.IndexByte(expr, ')'); i >= 0 && i+1 < len(expr) && expr[i+1] == ',' || i < 0 && strings.Contains(expr, ",") {
+		conv := expr[strings.LastIndexByte(expr[:max(i, 0)+1], ')')+1:]
+		if i < 0 {
+			conv = expr[strings.IndexByte(expr, ','):]
+		}
+		return Fetch{}, fmt.Errorf("converters ('%s') are not supported by dhproxy yet; use the fetch alone", strings.TrimPrefix(conv, ","))
 	}
 	name, arg, hasArg := strings.Cut(expr, "(")
 	if hasArg {

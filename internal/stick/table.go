@@ -30,14 +30,20 @@ type Config struct {
 	NoPurge bool          // when full, refuse new entries instead of dropping the oldest
 }
 
-const shardCount = 64
+// maxShards bounds the lock striping; small tables get fewer shards so
+// that purging the oldest entry of a shard stays close to true LRU order.
+const (
+	maxShards      = 64
+	entriesPerShrd = 256
+)
 
 // Table is one stick table.
 type Table struct {
 	cfg    Config
 	seed   maphash.Seed
 	count  atomic.Int64
-	shards [shardCount]shard
+	shards []shard
+	mask   uint64 // len(shards)-1, a power of two minus one
 }
 
 type shard struct {
@@ -60,7 +66,16 @@ type entry struct {
 
 // New returns an empty table.
 func New(cfg Config) *Table {
-	t := &Table{cfg: cfg, seed: maphash.MakeSeed()}
+	n := 1
+	for n < maxShards && n*entriesPerShrd < cfg.Size {
+		n *= 2
+	}
+	return newSharded(cfg, n)
+}
+
+// newSharded returns an empty table with n shards (a power of two).
+func newSharded(cfg Config, n int) *Table {
+	t := &Table{cfg: cfg, seed: maphash.MakeSeed(), shards: make([]shard, n), mask: uint64(n - 1)}
 	for i := range t.shards {
 		if cfg.Type == String {
 			t.shards[i].str = map[string]*entry{}
@@ -78,7 +93,7 @@ func (t *Table) Config() Config { return t.cfg }
 func (t *Table) Len() int { return int(t.count.Load()) }
 
 func (t *Table) shardOf(key []byte) *shard {
-	return &t.shards[maphash.Bytes(t.seed, key)%shardCount]
+	return &t.shards[maphash.Bytes(t.seed, key)&t.mask]
 }
 
 // fixedKey copies a key of a fixed-size type into a map key.

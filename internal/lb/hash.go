@@ -45,8 +45,16 @@ func HashWT6(key []byte) uint32 {
 	return h0 ^ h1
 }
 
-// HashCRC32 is the IEEE CRC-32.
-func HashCRC32(key []byte) uint32 { return crc32.ChecksumIEEE(key) }
+// HashCRC32 is the IEEE CRC-32, computed byte by byte: hash/crc32's
+// assembly makes its argument escape, which would cost an allocation per
+// request for keys built on the stack (addresses).
+func HashCRC32(key []byte) uint32 {
+	h := ^uint32(0)
+	for _, c := range key {
+		h = crc32.IEEETable[byte(h)^c] ^ h>>8
+	}
+	return ^h
+}
 
 // FullHash is the avalanche mix HAProxy applies with "avalanche", to
 // consistent-hash tree keys, and to source addresses under consistent hashing.

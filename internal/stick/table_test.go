@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,4 +195,26 @@ func BenchmarkLookupStore(b *testing.B) {
 			})
 		})
 	}
+}
+
+// FuzzStringKeys checks the byte parsers behind string→ip and
+// string→integer keys against the standard library.
+func FuzzStringKeys(f *testing.F) {
+	for _, s := range []string{"10.1.2.3", "1.2.3", "256.1.1.1", "01.2.3.4", "-2147483648", "+7", "2147483648", "", "1..2.3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, ok := parseIPv4([]byte(s))
+		a, err := netip.ParseAddr(s)
+		// netip refuses leading zeros; the byte parser, like inet_aton
+		// in HAProxy's str2ip, reads them as decimal.
+		if err == nil && a.Is4() && (!ok || b != a.As4()) {
+			t.Fatalf("parseIPv4(%q) = %v, %v; netip says %v", s, b, ok, a)
+		}
+		n, ok := parseInt32([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 32)
+		if ok != (err == nil) || ok && int64(n) != want {
+			t.Fatalf("parseInt32(%q) = %d, %v; strconv says %d, %v", s, n, ok, want, err)
+		}
+	})
 }

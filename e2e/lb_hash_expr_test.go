@@ -284,3 +284,85 @@ listen l
 		t.Errorf("unix-socket clients went %v; HAProxy round-robins them (no address to hash)", seen)
 	}
 }
+
+func TestURLParamCheckPostMatchesHAProxy(t *testing.T) {
+	needHAProxy(t)
+	names := []string{"p1", "p2", "p3"}
+	var srv []string
+	for _, n := range names {
+		p, _ := startHTTPBackend(t, n)
+		srv = append(srv, h1Server(n, p))
+	}
+	port := freePort(t)
+	cfg := h1Simple(port, "", srv...) + "    balance url_param uid check_post\n"
+	send := func() []string {
+		var out []string
+		// Each request twice in a row: round robin would alternate.
+		for k := range 120 {
+			i := k / 2
+			body := fmt.Sprintf("a=%d&uid=user%d&z=1", i%3, i*7)
+			uri := "/form"
+			if i%6 == 5 {
+				uri = fmt.Sprintf("/form?uid=q%d", i) // the query string wins
+			}
+			tr := &http.Transport{DisableKeepAlives: true}
+			req, _ := http.NewRequest("POST", h1URL(port, uri), strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("POST %d: %v", i, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			tr.CloseIdleConnections()
+			if resp.StatusCode != 200 || resp.Header.Get("X-Seen-Content-Length") != fmt.Sprint(len(body)) {
+				t.Fatalf("POST %d: status %d, server saw a %s-byte body, sent %d", i, resp.StatusCode, resp.Header.Get("X-Seen-Content-Length"), len(body))
+			}
+			got := resp.Header.Get("X-Backend")
+			if k%2 == 1 {
+				if got != out[len(out)-1] {
+					t.Fatalf("POST %d went to %s, then to %s: not hashed", i, out[len(out)-1], got)
+				}
+				continue
+			}
+			out = append(out, got)
+		}
+		return out
+	}
+	compareWithHAProxy(t, cfg, port, send)
+}
+
+func TestURLParamCheckPostWaitsForTheBody(t *testing.T) {
+	var srv []string
+	for _, n := range []string{"w1", "w2", "w3"} {
+		p, _ := startHTTPBackend(t, n)
+		srv = append(srv, h1Server(n, p))
+	}
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", srv...)+"    balance url_param uid check_post\n", port)
+	// The body comes 100 ms after the head: the server is chosen only
+	// once it is there, so the same uid always lands on the same server.
+	seen := map[string]map[string]bool{}
+	for k := range 12 {
+		uid := fmt.Sprintf("u%d", k%3)
+		body := "x=1&uid=" + uid
+		c, r := h1Dial(t, port)
+		fmt.Fprintf(c, "POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(c, body)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if seen[uid] == nil {
+			seen[uid] = map[string]bool{}
+		}
+		seen[uid][resp.Header.Get("X-Backend")] = true
+	}
+	for uid, s := range seen {
+		if len(s) != 1 {
+			t.Errorf("uid %s went to %v: the body was not waited for", uid, s)
+		}
+	}
+}

@@ -286,17 +286,20 @@ func uriPath(uri []byte) []byte {
 // URI's query string, as "balance url_param" finds it; ok is false when the
 // parameter is absent.
 func URLParam(uri []byte, name string) (val []byte, ok bool) {
-	q := -1
 	for i, c := range uri {
 		if c == '?' {
-			q = i
-			break
+			return FormParam(uri[i+1:], name)
 		}
 	}
-	if q < 0 || name == "" {
+	return nil, false
+}
+
+// FormParam returns the value of the first "name=value" pair of an
+// '&'-separated list (a query string or a form-encoded body).
+func FormParam(p []byte, name string) (val []byte, ok bool) {
+	if name == "" {
 		return nil, false
 	}
-	p := uri[q+1:]
 	for len(p) > len(name) {
 		if p[len(name)] == '=' && string(p[:len(name)]) == name {
 			v := p[len(name)+1:]

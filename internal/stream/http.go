@@ -276,6 +276,8 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 	case lb.HashURLParam:
 		if v, ok := lb.URLParam(s.req.URI, sp.Name); ok {
 			hk.h, hk.ok = sp.Key(v), true
+		} else if sp.CheckPost {
+			hk = s.postParamKey(be)
 		}
 	case lb.HashHeader:
 		for i := range s.req.Headers {

@@ -42,6 +42,7 @@ type Server struct {
 	eweight  atomic.Int32
 	upSince  atomic.Int64 // unix nanoseconds of the last DOWN→UP, 0: up since start
 	starting atomic.Bool  // in slow start
+	drain    atomic.Bool  // no new balanced traffic (SetDrain)
 	queue    waitQueue    // requests waiting for a slot on this server
 
 	mu   sync.Mutex // guards idle only

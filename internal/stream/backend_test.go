@@ -263,3 +263,36 @@ func TestQueueNeverLosesAWaiter(t *testing.T) {
 		t.Fatalf("beconn %d, queue %d after all released", b.beconn.Load(), b.queue.n.Load())
 	}
 }
+
+func TestDrainAndFindServer(t *testing.T) {
+	path := t.TempDir() + "/test.cfg"
+	writeFile(path, "defaults\n mode http\n timeout connect 1s\nbackend be\n server s1 127.0.0.1:1 weight 3\n server s2 127.0.0.1:2\n")
+	var d config.Diags
+	cfg := model.Build(config.Load([]string{path}, nil, &d), &d)
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	s := rt.FindServer("be", "s1")
+	if s == nil || rt.FindServer("be", "nope") != nil || rt.FindServer("nope", "s1") != nil {
+		t.Fatal("FindServer")
+	}
+	s.SetDrain(true)
+	b := rt.backends["be"]
+	for range 10 {
+		if srv, _ := b.pick(nil, hashKey{}); srv == s {
+			t.Fatal("a draining server got balanced traffic")
+		}
+	}
+	if got, _, _ := b.take(s, true, nil, hashKey{}); got != s {
+		t.Fatal("a persistent request could not reach a draining server")
+	}
+	s.SetDrain(false)
+	if cur, initial := s.Weight(); cur != 3 || initial != 3 || s.EffectiveWeight() != 3*lb.WeightScale {
+		t.Fatalf("after drain: weight %d/%d, effective %d", cur, initial, s.EffectiveWeight())
+	}
+	if s.Throttle() != 100 {
+		t.Fatal("throttle outside slow start")
+	}
+}

@@ -94,6 +94,9 @@ func (b *Backend) reweighLocked(s *Server) {
 		}
 	}
 	ew := int(s.uweight.Load()) * w
+	if s.drain.Load() {
+		ew = 0
+	}
 	s.eweight.Store(int32(ew))
 	if d, ok := s.group.algo.(lb.Dynamic); ok {
 		d.SetWeight(s.idx, ew)
@@ -126,4 +129,51 @@ func (s *Server) warmUp(since int64) {
 			return
 		}
 	}
+}
+
+// SetDrain puts s in or out of drain mode: a draining server keeps its
+// weights but takes no new balanced traffic (effective weight 0), while
+// persistent clients (cookie, stick table) still reach it, as HAProxy's
+// "set server <b>/<s> state drain".
+func (s *Server) SetDrain(on bool) {
+	if s.drain.Swap(on) == on {
+		return
+	}
+	b := s.backend
+	b.wmu.Lock()
+	b.reweighLocked(s)
+	b.wmu.Unlock()
+	b.dispatch(s)
+}
+
+// Throttle is the percentage of its configured limits a server in slow
+// start is allowed (the stats "throttle" column); 100 outside slow start.
+func (s *Server) Throttle() int {
+	if !s.starting.Load() {
+		return 100
+	}
+	el, ss := s.slowStartElapsed()
+	if el >= ss {
+		return 100
+	}
+	return int(100 * el / ss)
+}
+
+// QueueLen returns how many requests wait for a slot on s (stats "qcur").
+func (s *Server) QueueLen() int { return int(s.queue.n.Load()) }
+
+// QueueLen returns how many requests wait for any server of b.
+func (b *Backend) QueueLen() int { return int(b.queue.n.Load()) }
+
+// FindServer returns server srv of backend be, or nil: the entry point of
+// the runtime API and agent checks to SetWeight, SetWeightPercent, SetDrain.
+func (rt *Runtime) FindServer(be, srv string) *Server {
+	if b := rt.backends[be]; b != nil {
+		for _, s := range b.Servers {
+			if s.Name == srv {
+				return s
+			}
+		}
+	}
+	return nil
 }

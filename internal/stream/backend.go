@@ -62,6 +62,7 @@ type Backend struct {
 	hash     lb.HashSpec   // Kind is lb.HashNone unless the balancing hashes a key
 	hashExpr sample.Fetch  // "balance hash <expr>"
 	queue    waitQueue     // requests waiting for any server (all were full)
+	queued   atomic.Int32  // requests waiting in the backend's or its servers' queues
 	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
 	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
 	stick    []stickRule   // stick on/match/store-request, in order
@@ -233,8 +234,9 @@ func (b *Backend) anyUsable(g *serverGroup) bool {
 
 // maxconnNow is HAProxy's srv_dynamic_maxconn: with "minconn" below
 // "maxconn", the limit grows from minconn to maxconn as the backend's load
-// grows to "fullconn"; during slow start it ramps up from 1 with the time
-// since the server came up. 0 means no limit.
+// (requests served and queued, HAProxy's beconn) grows to "fullconn";
+// during slow start it ramps up from 1 with the time since the server came
+// up. 0 means no limit.
 func (s *Server) maxconnNow() int {
 	max := s.maxconn
 	if max == 0 {
@@ -242,7 +244,7 @@ func (s *Server) maxconnNow() int {
 	}
 	b := s.backend
 	if s.minconn < s.maxconn {
-		if be := int(b.beconn.Load()); be < b.fullconn {
+		if be := int(b.beconn.Load() + b.queued.Load()); be < b.fullconn {
 			max = be * s.maxconn / b.fullconn
 			if max < s.minconn {
 				max = s.minconn

@@ -34,7 +34,8 @@ func TestDynamicMaxconnFollowsFullconn(t *testing.T) {
 	b := testBackend(t, "backend be\n fullconn 100\n server s1 127.0.0.1:1 minconn 10 maxconn 50\n server s2 127.0.0.1:2 maxconn 20\n server s3 127.0.0.1:3 minconn 30\n")
 	s1, s2, s3 := b.Servers[0], b.Servers[1], b.Servers[2]
 	for _, c := range []struct{ beconn, s1 int }{{0, 10}, {20, 10}, {40, 20}, {80, 40}, {100, 50}, {500, 50}} {
-		b.beconn.Store(int32(c.beconn))
+		b.beconn.Store(int32(c.beconn / 2))
+		b.queued.Store(int32(c.beconn - c.beconn/2)) // queued requests count too
 		if got := s1.maxconnNow(); got != c.s1 {
 			t.Errorf("beconn %d: s1 limit %d, want %d (max(minconn, beconn*maxconn/fullconn))", c.beconn, got, c.s1)
 		}
@@ -294,5 +295,25 @@ func TestDrainAndFindServer(t *testing.T) {
 	}
 	if s.Throttle() != 100 {
 		t.Fatal("throttle outside slow start")
+	}
+}
+
+func TestBackupServersWaitForActiveOnes(t *testing.T) {
+	// A full active server keeps its requests: the backup only serves
+	// the backend's queue once no active server is usable.
+	b := testBackend(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1\n server b1 127.0.0.1:2 backup\n")
+	s1, b1 := b.Servers[0], b.Servers[1]
+	if got, _, _ := b.take(nil, false, nil, hashKey{}); got != s1 {
+		t.Fatalf("first request went to %v", got)
+	}
+	w := takeAsync(b, nil, false, hashKey{})
+	waitQueued(t, &b.queue, 1)
+	time.Sleep(20 * time.Millisecond)
+	if b1.cur.Load() != 0 {
+		t.Fatal("the backup served a request while the active server is up")
+	}
+	s1.SetUp(false)
+	if got := <-w; got != b1 {
+		t.Fatalf("after the active server went down the waiter got %v, want the backup", got)
 	}
 }

@@ -72,7 +72,7 @@ func (b *Backend) dispatch(s *Server) {
 		if len(s.queue.w) > 0 {
 			from = &s.queue
 		}
-		if len(b.queue.w) > 0 && s.usable() && (from == nil || b.queue.w[0].seq < from.w[0].seq) {
+		if len(b.queue.w) > 0 && b.mayServeBackendQueue(s) && (from == nil || b.queue.w[0].seq < from.w[0].seq) {
 			from = &b.queue
 		}
 		if from == nil || !s.tryTake(true) {
@@ -82,6 +82,12 @@ func (b *Backend) dispatch(s *Server) {
 	}
 	b.queue.mu.Unlock()
 	s.queue.mu.Unlock()
+}
+
+// mayServeBackendQueue tells whether s may take requests from the
+// backend's queue: backup servers only do while no active server is usable.
+func (b *Backend) mayServeBackendQueue(s *Server) bool {
+	return s.usable() && (s.group == &b.act || !b.anyUsable(&b.act))
 }
 
 // wait queues the request on s's queue (s != nil) or on the backend's, and
@@ -94,6 +100,8 @@ func (b *Backend) wait(s *Server, timeout time.Duration) *Server {
 	if s != nil {
 		q = &s.queue
 	}
+	b.queued.Add(1)
+	defer b.queued.Add(-1)
 	q.push(w)
 	// A slot freed between the caller's attempt and the push found no
 	// waiter: look again now that this one is visible.

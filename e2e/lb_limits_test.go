@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,4 +186,20 @@ func TestFullServersQueueOnBackend(t *testing.T) {
 	if took[2] < 250*time.Millisecond || took[2] > 1200*time.Millisecond {
 		t.Errorf("queued request took %v, want about the 300 ms left on the first one", took[2])
 	}
+}
+
+func TestQueueTimeoutLogsSQ(t *testing.T) {
+	// A request that waited "timeout queue" in vain gets a 503 and the
+	// log's termination state "sQ", with its time in queue as %Tw.
+	p1, _ := startHTTPBackend(t, "t1")
+	port := freePort(t)
+	cfg := h1Simple(port, "    timeout queue 300ms", h1Server("t1", p1, "maxconn 1")) +
+		"    log stderr format raw local0\n    option httplog\n"
+	cfg = strings.Replace(cfg, "frontend fe\n", "frontend fe\n    log stderr format raw local0\n    option httplog\n", 1)
+	p := startProxy(t, cfg, port)
+	status, _, _ := concurrently(t, port, 150*time.Millisecond, []string{"/slow?ms=1500"}, []string{"/"})
+	if status[0] != 200 || status[1] != 503 {
+		t.Fatalf("statuses %v, want 200 and 503", status)
+	}
+	hcWaitStderr(t, p, ` fe be/<NOSRV> -?\d+/(2|3)\d\d/-1/-1/\d+ 503 \d+ - - sQ-- `, 5*time.Second)
 }

@@ -131,7 +131,7 @@ func TestSetWeight(t *testing.T) {
 func takeAsync(b *Backend, srv *Server, direct bool, hk hashKey) chan *Server {
 	ch := make(chan *Server, 1)
 	go func() {
-		s, _, _ := b.take(srv, direct, nil, hk)
+		s, _ := b.take(srv, direct, nil, hk, nil)
 		ch <- s
 	}()
 	return ch
@@ -150,8 +150,8 @@ func waitQueued(t *testing.T, q *waitQueue, n int) {
 
 func TestAllFullQueuesOnBackendInOrder(t *testing.T) {
 	b := testBackend(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1\n server s2 127.0.0.1:2 maxconn 1\n")
-	a, _, _ := b.take(nil, false, nil, hashKey{})
-	c, _, _ := b.take(nil, false, nil, hashKey{})
+	a, _ := b.take(nil, false, nil, hashKey{}, nil)
+	c, _ := b.take(nil, false, nil, hashKey{}, nil)
 	if a == nil || c == nil || a == c {
 		t.Fatalf("first two requests got %v and %v", a, c)
 	}
@@ -177,11 +177,11 @@ func TestMaxqueue(t *testing.T) {
 	// maxqueue requests, the next one gets a 503 at once.
 	b := testBackend(t, "backend be\n balance uri\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1 maxqueue 1\n server s2 127.0.0.1:2 maxconn 1 maxqueue 1\n")
 	hk := hashKey{h: 7, ok: true}
-	first, _, _ := b.take(nil, false, nil, hk)
+	first, _ := b.take(nil, false, nil, hk, nil)
 	queued := takeAsync(b, nil, false, hk)
 	waitQueued(t, &first.queue, 1)
 	start := time.Now()
-	if s, _, status := b.take(nil, false, nil, hk); s != nil || status != 503 {
+	if s, status := b.take(nil, false, nil, hk, nil); s != nil || status != 503 {
 		t.Fatalf("third request: %v, status %d; want a 503", s, status)
 	}
 	if time.Since(start) > time.Second {
@@ -196,32 +196,41 @@ func TestMaxqueue(t *testing.T) {
 func TestMaxqueueRedispatchesPersistentRequests(t *testing.T) {
 	b := testBackend(t, "backend be\n option redispatch\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1 maxqueue 1\n server s2 127.0.0.1:2\n")
 	s1 := b.Servers[0]
-	if s, _, _ := b.take(s1, true, nil, hashKey{}); s != s1 {
+	if s, _ := b.take(s1, true, nil, hashKey{}, nil); s != s1 {
 		t.Fatal("direct request did not get its server")
 	}
 	takeAsync(b, s1, true, hashKey{})
 	waitQueued(t, &s1.queue, 1)
-	s, redisp, status := b.take(s1, true, nil, hashKey{})
-	if s != b.Servers[1] || !redisp || status != 0 {
+	var st connStats
+	s, status := b.take(s1, true, nil, hashKey{}, &st)
+	if redisp := st.redispatched; s != b.Servers[1] || !redisp || status != 0 {
 		t.Fatalf("persistent request over maxqueue: %v, redispatched %v, status %d; want s2", s, redisp, status)
 	}
 	noRedisp := testBackend(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1 maxqueue 1\n server s2 127.0.0.1:2\n")
 	s1 = noRedisp.Servers[0]
-	noRedisp.take(s1, true, nil, hashKey{})
+	noRedisp.take(s1, true, nil, hashKey{}, nil)
 	takeAsync(noRedisp, s1, true, hashKey{})
 	waitQueued(t, &s1.queue, 1)
-	if s, _, status := noRedisp.take(s1, true, nil, hashKey{}); s != nil || status != 503 {
+	st = connStats{}
+	if s, status := noRedisp.take(s1, true, nil, hashKey{}, &st); s != nil || status != 503 {
 		t.Fatalf("without redispatch: %v, %d; want 503", s, status)
+	}
+	if c, f := st.failState(); c != 'S' || f != 'Q' {
+		t.Errorf("termination state %c%c, want SQ (queue full)", c, f)
 	}
 }
 
 func TestQueueTimeoutAndServerDown(t *testing.T) {
 	b := testBackend(t, "backend be\n balance uri\n timeout queue 100ms\n server s1 127.0.0.1:1 maxconn 1\n server s2 127.0.0.1:2 maxconn 1\n")
 	hk := hashKey{h: 3, ok: true}
-	s, _, _ := b.take(nil, false, nil, hk)
+	s, _ := b.take(nil, false, nil, hk, nil)
 	start := time.Now()
-	if got, _, status := b.take(nil, false, nil, hk); got != nil || status != 503 {
+	var st connStats
+	if got, status := b.take(nil, false, nil, hk, &st); got != nil || status != 503 {
 		t.Fatalf("queue timeout: %v, %d", got, status)
+	}
+	if c, f := st.failState(); c != 's' || f != 'Q' || st.queued < 90*time.Millisecond {
+		t.Errorf("termination state %c%c after %v queued, want sQ after 100ms", c, f, st.queued)
 	}
 	if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
 		t.Fatalf("gave up after %v, timeout queue is 100ms", d)
@@ -247,7 +256,7 @@ func TestQueueNeverLosesAWaiter(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, _, status := b.take(nil, false, nil, hashKey{})
+			s, status := b.take(nil, false, nil, hashKey{}, nil)
 			if s == nil {
 				t.Errorf("status %d", status)
 				return
@@ -286,7 +295,7 @@ func TestDrainAndFindServer(t *testing.T) {
 			t.Fatal("a draining server got balanced traffic")
 		}
 	}
-	if got, _, _ := b.take(s, true, nil, hashKey{}); got != s {
+	if got, _ := b.take(s, true, nil, hashKey{}, nil); got != s {
 		t.Fatal("a persistent request could not reach a draining server")
 	}
 	s.SetDrain(false)
@@ -303,7 +312,7 @@ func TestBackupServersWaitForActiveOnes(t *testing.T) {
 	// the backend's queue once no active server is usable.
 	b := testBackend(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1\n server b1 127.0.0.1:2 backup\n")
 	s1, b1 := b.Servers[0], b.Servers[1]
-	if got, _, _ := b.take(nil, false, nil, hashKey{}); got != s1 {
+	if got, _ := b.take(nil, false, nil, hashKey{}, nil); got != s1 {
 		t.Fatalf("first request went to %v", got)
 	}
 	w := takeAsync(b, nil, false, hashKey{})

@@ -31,11 +31,7 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 			st.retries = attempt
 		}
 		var status int
-		var redispatched bool
-		srv, redispatched, status = b.take(srv, direct, avoid, hk)
-		if redispatched && st != nil {
-			st.redispatched = true
-		}
+		srv, status = b.take(srv, direct, avoid, hk, st)
 		if srv == nil {
 			return nil, nil, false, status
 		}
@@ -74,47 +70,63 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 // "option redispatch" and anything else gets a 503. When every server is
 // full the request waits in the backend's queue for the first free slot.
 // A queued request gives up after "timeout queue" (else "timeout connect").
-func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey) (*Server, bool, int) {
+// st, when not nil, receives the time spent queued, the redispatch, and
+// the cause of a queue failure for the log's termination state.
+func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *connStats) (*Server, int) {
 	timeout := firstSet(b.P.Timeouts.Queue, b.P.Timeouts.Connect)
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	redispatched := false
+	var queueOn *Server // nil: the backend's queue
 	for {
 		if srv == nil {
 			var full bool
 			srv, full = b.pick(avoid, hk)
 			if srv == nil {
 				if !full {
-					return nil, redispatched, 503
+					return nil, 503
 				}
-				if srv = b.wait(nil, timeout); srv == nil {
-					return nil, redispatched, 503
-				}
-				return srv, redispatched, 0
+				break
 			}
 		}
 		if srv.tryTake(false) {
-			return srv, redispatched, 0
+			return srv, 0
 		}
 		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {
 			if direct && b.P.Redispatch {
-				srv, direct, redispatched = nil, false, true
+				srv, direct = nil, false
+				if st != nil {
+					st.redispatched = true
+				}
 				continue
 			}
-			return nil, redispatched, 503
+			if st != nil {
+				st.queueTerm = 'S' // HAProxy's "SQ": the queue was full
+			}
+			return nil, 503
 		}
-		if srv = b.wait(srv, timeout); srv == nil {
-			return nil, redispatched, 503
-		}
-		return srv, redispatched, 0
+		queueOn = srv
+		break
 	}
+	start := time.Now()
+	srv = b.wait(queueOn, timeout)
+	if st != nil {
+		st.queued += time.Since(start)
+		if srv == nil {
+			st.queueTerm = 's' // "sQ": timeout queue expired
+		}
+	}
+	if srv == nil {
+		return nil, 503
+	}
+	return srv, 0
 }
 
 // connect finds a server connection for the current request: the session's
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
+	s.lg.connStats = connStats{}
 	return be.connect(s.dstPort, prefer, hk, s.reuseFor, &s.lg.connStats)
 }
 
@@ -145,6 +157,17 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 type connStats struct {
 	retries      int
 	redispatched bool
+	queued       time.Duration // waiting in queues (%Tw)
+	queueTerm    byte          // 's' queue timeout, 'S' queue full; 0 when not failed in a queue
+}
+
+// failState is the log's termination stage for a failed connect: 'Q' when
+// the request failed in a queue, else 'C'; cause is 's' or 'S' then.
+func (st *connStats) failState() (cause, stage byte) {
+	if st.queueTerm != 0 {
+		return st.queueTerm, 'Q'
+	}
+	return 'S', 'C'
 }
 
 // redial replaces a reused connection the server closed: a fresh connection

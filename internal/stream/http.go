@@ -364,7 +364,7 @@ func (s *httpSession) handle() bool {
 	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
 		s.writeError(status)
-		s.lg.fail('S', 'C')
+		s.lg.fail(s.lg.connStats.failState())
 		return false
 	}
 	if len(be.stick) > 0 {

@@ -77,7 +77,10 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if sc == nil {
-		e.Term[0], e.Term[1] = 'S', 'C'
+		e.Term[0], e.Term[1] = st.failState()
+		if st.queued > 0 {
+			e.Tw = st.queued
+		}
 		return
 	}
 	defer srv.release()
@@ -90,7 +93,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 		}
 	}
 	if logOn {
-		e.Server, e.Tw, e.Tc = srv.Name, 0, time.Since(e.Accept)
+		e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
 	}
 	client, ok := c.(tcp.HalfCloser)
 	if !ok {

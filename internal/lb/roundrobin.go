@@ -33,8 +33,12 @@ func (r *roundRobin) SetWeight(i, eweight int) {
 	r.seq.Store(&seq)
 }
 
-// smoothSequence expands weights into one period of the smooth weighted
-// round-robin order, after dividing the weights by their common divisor.
+// smoothSequence expands weights into one period of a smooth weighted
+// order, after dividing the weights by their common divisor: server i's
+// k-th turn falls at time (2k+1)/(2·w_i), and turns are taken in time order
+// (ties to the lower index), which spreads every server's turns evenly
+// (Sainte-Laguë order). A heap keeps the build at O(period · log servers),
+// so that slow start can rebuild it every second even for large farms.
 func smoothSequence(weights []int) []int32 {
 	g := 0
 	for _, w := range weights {
@@ -43,27 +47,48 @@ func smoothSequence(weights []int) []int32 {
 	if g == 0 {
 		return nil
 	}
-	total := 0
-	ws := make([]int, len(weights))
-	for i, w := range weights {
-		ws[i] = max(w, 0) / g
-		total += ws[i]
+	type turn struct {
+		srv int32
+		k   int64 // turns already taken
+		w   int64
 	}
-	cur := make([]int, len(ws))
+	// before orders turns by (2k+1)/w, cross-multiplied to stay exact.
+	before := func(a, b turn) bool {
+		x, y := (2*a.k+1)*b.w, (2*b.k+1)*a.w
+		return x < y || x == y && a.srv < b.srv
+	}
+	var h []turn
+	total := 0
+	for i, w := range weights {
+		if w > 0 {
+			h = append(h, turn{srv: int32(i), w: int64(w / g)})
+			total += w / g
+		}
+	}
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(h) && before(h[l], h[m]) {
+				m = l
+			}
+			if r := l + 1; r < len(h) && before(h[r], h[m]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
 	seq := make([]int32, 0, total)
 	for range total {
-		best := -1
-		for i, w := range ws {
-			if w == 0 {
-				continue
-			}
-			cur[i] += w
-			if best < 0 || cur[i] > cur[best] {
-				best = i
-			}
-		}
-		cur[best] -= total
-		seq = append(seq, int32(best))
+		seq = append(seq, h[0].srv)
+		h[0].k++
+		down(0)
 	}
 	return seq
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,56 @@ backend sessions
 	}
 	if len(seen) < 2 {
 		t.Errorf("cookieless requests all went to %v", seen)
+	}
+}
+
+func TestStickOnSrcModeTCP(t *testing.T) {
+	var srv []string
+	for _, n := range []string{"t1", "t2", "t3"} {
+		srv = append(srv, fmt.Sprintf("    server %s 127.0.0.1:%d", n, startNameServer(t, n)))
+	}
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+listen l
+    bind 127.0.0.1:%d
+    balance roundrobin
+    stick-table type ip size 1k expire 1m
+    stick on src
+%s
+`, port, strings.Join(srv, "\n"))
+	startProxy(t, cfg, port)
+	ask := func(src string) string {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		c, err := d.Dial("tcp", h1Addr(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "hello")
+		b, _ := io.ReadAll(c)
+		name, _, _ := strings.Cut(string(b), " ")
+		return name
+	}
+	home := map[string]string{}
+	used := map[string]bool{}
+	for round := range 3 {
+		for i := 2; i < 8; i++ {
+			src := fmt.Sprintf("127.0.1.%d", i)
+			got := ask(src)
+			if round == 0 {
+				home[src], used[got] = got, true
+			} else if got != home[src] {
+				t.Fatalf("round %d: %s went to %s, it sticks to %s", round, src, got, home[src])
+			}
+		}
+	}
+	if len(used) != 3 {
+		t.Errorf("first connections went to %v: round robin should spread them", home)
 	}
 }

@@ -184,16 +184,27 @@ func (ss *sampleSource) key(t *stick.Table, f sample.Fetch, dst []byte) ([]byte,
 // before its buffer is reused, and allocates nothing once st.keys has grown.
 func (b *Backend) stickRequest(st *stickState, ss *sampleSource, now time.Time) {
 	st.srv, st.n, st.keys = nil, 0, st.keys[:0]
+rules:
 	for i := range b.stick {
 		r := &b.stick[i]
+		// Once a table has a key to store, later rules on it are skipped:
+		// configurations list keys by decreasing precision, as HAProxy's
+		// manual explains (a header first, then the source).
+		for j := range st.n {
+			if st.stores[j].table == r.table {
+				continue rules
+			}
+		}
 		start := len(st.keys)
 		var ok bool
 		st.keys, ok = ss.key(r.table, r.fetch, st.keys)
 		if !ok {
 			continue
 		}
-		if r.match && st.srv == nil {
-			if id, found := r.table.Lookup(st.keys[start:], now); found {
+		if r.match {
+			// A found entry is touched (its expiry pushed back) even when
+			// an earlier rule already chose the server.
+			if id, found := r.table.Lookup(st.keys[start:], now); found && st.srv == nil {
 				if s := b.serverByID(id); s != nil && s.up.Load() {
 					st.srv = s
 				}

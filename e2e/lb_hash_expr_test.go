@@ -107,7 +107,7 @@ func TestBalanceHashExprMatchesHAProxy(t *testing.T) {
 	for i, n := range names {
 		ports[i], _ = startHTTPBackend(t, n)
 	}
-	reqs := make([]lbReq, 120)
+	reqs := make([]lbReq, 60)
 	for i := range reqs {
 		reqs[i] = lbReq{
 			uri: fmt.Sprintf("/d%d/obj-%d.html?v=%d&id=user%d", i%7, i*31, i%3, i),

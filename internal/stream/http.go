@@ -367,9 +367,7 @@ func (s *httpSession) handle() bool {
 		s.lg.fail(s.lg.connStats.failState())
 		return false
 	}
-	if len(be.stick) > 0 {
-		s.stick.commit(srv, coarseTime())
-	}
+
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
 	defer srv.release()
@@ -470,6 +468,11 @@ func (s *httpSession) handle() bool {
 	}
 	resp := &s.resp
 	s.lg.stamp(&s.lg.resp)
+	if len(be.stick) > 0 {
+		// Stored once the server answered, as HAProxy's store rules run
+		// on the response.
+		s.stick.commit(srv, coarseTime())
+	}
 	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)

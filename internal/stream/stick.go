@@ -16,9 +16,10 @@ import (
 // and "stick match" rules look their key up in order; the first entry found
 // whose server is up chooses the server (a cookie chosen one wins over it).
 // The keys of "stick on" and "stick store-request" rules are taken at the
-// same time and written to their tables once a server holds the request,
-// pointing at that server: a client whose server went down is balanced
-// elsewhere and its entry follows it there.
+// same time and written to their tables, pointing at the server, once it
+// answered (mode http: the response head; mode tcp: the connection) — a
+// client whose server went down is balanced elsewhere and its entry
+// follows it there.
 
 // stickRule is a stick rule ready for the request path.
 type stickRule struct {

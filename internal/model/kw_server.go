@@ -59,14 +59,22 @@ func recordOpt(name string) func(*Server, string) error {
 }
 
 var serverOptions = map[string]serverOpt{
-	"check":            {0, flagOpt(func(s *Server) *bool { return &s.Check }, true), ""},
-	"no-check":         {0, flagOpt(func(s *Server) *bool { return &s.Check }, false), ""},
-	"inter":            {1, durOpt(func(s *Server) *time.Duration { return &s.Inter }), ""},
-	"fastinter":        {1, durOpt(func(s *Server) *time.Duration { return &s.FastInter }), ""},
-	"downinter":        {1, durOpt(func(s *Server) *time.Duration { return &s.DownInter }), ""},
-	"rise":             {1, intOpt(func(s *Server) *int { return &s.Rise }, 1), ""},
-	"fall":             {1, intOpt(func(s *Server) *int { return &s.Fall }, 1), ""},
-	"port":             {1, intOpt(func(s *Server) *int { return &s.Port }, 1), ""},
+	"check":     {0, flagOpt(func(s *Server) *bool { return &s.Check }, true), ""},
+	"no-check":  {0, flagOpt(func(s *Server) *bool { return &s.Check }, false), ""},
+	"inter":     {1, durOpt(func(s *Server) *time.Duration { return &s.Inter }), ""},
+	"fastinter": {1, durOpt(func(s *Server) *time.Duration { return &s.FastInter }), ""},
+	"downinter": {1, durOpt(func(s *Server) *time.Duration { return &s.DownInter }), ""},
+	"rise":      {1, intOpt(func(s *Server) *int { return &s.Rise }, 1), ""},
+	"fall":      {1, intOpt(func(s *Server) *int { return &s.Fall }, 1), ""},
+	"port":      {1, intOpt(func(s *Server) *int { return &s.Port }, 1), ""},
+	"weight": {1, func(s *Server, v string) error {
+		n, err := parseCount(v)
+		if err != nil || n > 256 {
+			return fmt.Errorf("weight '%s' must be between 0 and 256", v)
+		}
+		s.Weight = n
+		return nil
+	}, ""},
 	"backup":           {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
 	"disabled":         {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
 	"enabled":          {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},

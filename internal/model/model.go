@@ -112,19 +112,20 @@ type Proxy struct {
 	DefaultServer  Server // "default-server" settings copied into each server
 	Balance        Balance
 	HashType       []string
+	Timeouts       Timeouts
+	Retries        int
+	Maxconn        int // frontend: max concurrent sessions
+	Fullconn       int
+	Backlog        int
+	Disabled       bool
+	Description    string
+	Reuse          Reuse
+
 	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
 	HashBalanceFactor int
 	StickTable        *StickTable // "stick-table"
 	StickRules        []StickRule // "stick on|match|store-request", in order
 	TCPRequest        TCPRequest  // "tcp-request" (the rdp-cookie idiom only)
-	Timeouts          Timeouts
-	Retries           int
-	Maxconn           int // frontend: max concurrent sessions
-	Fullconn          int
-	Backlog           int
-	Disabled          bool
-	Description       string
-	Reuse             Reuse
 
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor

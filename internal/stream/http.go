@@ -367,7 +367,6 @@ func (s *httpSession) handle() bool {
 		s.lg.fail(s.lg.connStats.failState())
 		return false
 	}
-
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
 	defer srv.release()

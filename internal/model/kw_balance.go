@@ -117,5 +117,16 @@ func parseBalance(b *builder, p *Proxy, l config.Line) {
 			return
 		}
 	}
-	p.Balance = Balance{Algo: algo, Args: append([]string(nil), args...)}
+	p.Balance = Balance{Pos: l.Pos, Algo: algo, Args: append([]string(nil), args...)}
+}
+
+// resolveBalance checks what needs the proxy's final mode: "balance hash"
+// on HTTP data in a mode tcp backend has nothing to hash.
+func (b *builder) resolveBalance(p *Proxy) {
+	if p.Balance.Algo != "hash" || p.Mode != ModeTCP || len(p.Balance.Args) == 0 {
+		return
+	}
+	if f, err := sample.Parse(p.Balance.Args[0]); err == nil && f.HTTP() {
+		b.d.Errorf(p.Balance.Pos, "%s '%s': 'balance hash %s' needs HTTP request data, which mode tcp does not have; use 'balance hash src' or 'mode http'.", sectionWord(p), p.Name, p.Balance.Args[0])
+	}
 }

@@ -157,6 +157,7 @@ type UseBackend struct {
 
 // Balance is "balance ALGO [args]".
 type Balance struct {
+	Pos  config.Pos
 	Algo string
 	Args []string
 }

@@ -139,7 +139,10 @@ func (t *Table) Store(key []byte, srv int, now time.Time) bool {
 		return true
 	}
 	t.expireTail(sh, n)
-	if int(t.count.Load()) >= t.cfg.Size {
+	// Reserve the entry's place first, so that stores racing on other
+	// shards never take the table past its size.
+	for t.count.Add(1) > int64(t.cfg.Size) {
+		t.count.Add(-1)
 		if t.cfg.NoPurge || !t.purgeOldest(sh) {
 			sh.mu.Unlock()
 			return false
@@ -153,7 +156,6 @@ func (t *Table) Store(key []byte, srv int, now time.Time) bool {
 		e.fixed = fixedKey(key)
 		sh.fixed[e.fixed] = e
 	}
-	t.count.Add(1)
 	t.touch(sh, e, n)
 	sh.mu.Unlock()
 	return true

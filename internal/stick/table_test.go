@@ -218,3 +218,46 @@ func FuzzStringKeys(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentUse(t *testing.T) {
+	// Stores, lookups, purges of full shards and expiry sweeps at once:
+	// the count stays within size and the lists stay consistent (run
+	// with -race).
+	tab := newSharded(Config{Type: Integer, Size: 64, Expire: time.Second}, 8)
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 5000 {
+				k := binary.BigEndian.AppendUint32(nil, uint32(g*100000+i%300))
+				now := t0.Add(time.Duration(i) * time.Millisecond)
+				tab.Store(k, i, now)
+				tab.Lookup(k, now)
+				if i%500 == 0 {
+					tab.Expire(now)
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := tab.Len(); n > 64 || n < 0 {
+		t.Fatalf("%d entries in a table of 64", n)
+	}
+	total := 0
+	for i := range tab.shards {
+		sh := &tab.shards[i]
+		n := 0
+		for e := sh.head; e != nil; e = e.next {
+			n++
+		}
+		if n != len(sh.fixed) {
+			t.Fatalf("shard %d: list of %d, map of %d", i, n, len(sh.fixed))
+		}
+		total += n
+	}
+	if total != tab.Len() {
+		t.Fatalf("shards hold %d, count says %d", total, tab.Len())
+	}
+}

@@ -365,3 +365,20 @@ func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 }
 
 var t0 = time.Unix(1_700_000_000, 0)
+
+func TestDrainingServerServesItsOwnQueue(t *testing.T) {
+	// Persistent requests queued on a server that is put in drain still
+	// get its slots; only balanced traffic stays away.
+	b := testBackend(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1\n server s2 127.0.0.1:2\n")
+	s1 := b.Servers[0]
+	if got, _ := b.take(s1, true, nil, hashKey{}, nil); got != s1 {
+		t.Fatal("direct request")
+	}
+	w := takeAsync(b, s1, true, hashKey{})
+	waitQueued(t, &s1.queue, 1)
+	s1.SetDrain(true)
+	s1.release()
+	if got := <-w; got != s1 {
+		t.Fatalf("queued persistent request got %v, want the draining s1", got)
+	}
+}

@@ -62,7 +62,7 @@ func (q *waitQueue) popLocked() *waiter {
 // connection ends or a server comes up. Locks are always taken server
 // queue first, then backend queue.
 func (b *Backend) dispatch(s *Server) {
-	if !s.usable() {
+	if !s.up.Load() {
 		return // a server going down hands its queue to the backend's (redistribute)
 	}
 	s.queue.mu.Lock()
@@ -106,7 +106,11 @@ func (b *Backend) wait(s *Server, timeout time.Duration) *Server {
 	// A slot freed between the caller's attempt and the push found no
 	// waiter: look again now that this one is visible.
 	if s != nil {
-		b.dispatch(s)
+		if s.up.Load() {
+			b.dispatch(s)
+		} else {
+			b.redistribute(s) // it went down before w was visible
+		}
 	} else {
 		for _, o := range b.Servers {
 			b.dispatch(o)

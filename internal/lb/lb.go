@@ -48,8 +48,8 @@ type Load func(i int) (cur int, full bool)
 func noLoad(int) (int, bool) { return 0, false }
 
 // New returns the algorithm named by "balance" for servers with these user
-// weights. Algorithms not built yet fall back to roundrobin (the config
-// layer warns).
+// weights; any name it does not know (the config layer refuses unknown
+// ones, hash-based ones go to NewHashed) is roundrobin.
 func New(algo string, weights []int, usable Usable, load Load) Algorithm {
 	if load == nil {
 		load = noLoad

@@ -121,6 +121,12 @@ type Proxy struct {
 	Description    string
 	Reuse          Reuse
 
+	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
+	HashBalanceFactor int
+	StickTable        *StickTable // "stick-table"
+	StickRules        []StickRule // "stick on|match|store-request", in order
+	TCPRequest        TCPRequest  // "tcp-request" (the rdp-cookie idiom only)
+
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor
 	Redispatch bool
@@ -152,6 +158,7 @@ type UseBackend struct {
 
 // Balance is "balance ALGO [args]".
 type Balance struct {
+	Pos  config.Pos
 	Algo string
 	Args []string
 }

@@ -99,7 +99,7 @@ func (rt *Runtime) checkTargets() []check.Target {
 			}
 			ts = append(ts, check.Target{
 				Proxy: p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
-				SetUp:         s.up.Store,
+				SetUp:         s.SetUp,
 				ActiveServers: b.usableCounts,
 				Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
 			})

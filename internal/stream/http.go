@@ -42,6 +42,7 @@ type httpSession struct {
 	nreq     int
 	sentBody int64       // request body bytes already sent to the server
 	ck       cookieState // persistence decided from the request's cookie
+	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
 
 	// Parking of idle keep-alive connections (park.go).
@@ -355,6 +356,8 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 	case lb.HashURLParam:
 		if v, ok := lb.URLParam(s.req.URI, sp.Name); ok {
 			hk.h, hk.ok = sp.Key(v), true
+		} else if sp.CheckPost {
+			hk = s.postParamKey(be)
 		}
 	case lb.HashHeader:
 		for i := range s.req.Headers {
@@ -363,6 +366,9 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 				break
 			}
 		}
+	case lb.HashExpr:
+		ss := sampleSource{src: s.clientIP, req: &s.req}
+		hk = be.exprHash(&ss)
 	}
 	return hk
 }
@@ -404,6 +410,14 @@ func (s *httpSession) handle() bool {
 	}
 	// The balancing key is read now: the body streaming below reuses buf.
 	hk := s.hashKey(be)
+	prefer := s.ck.srv
+	if len(be.stick) > 0 {
+		ss := sampleSource{src: s.clientIP, req: req}
+		be.stickRequest(&s.stick, &ss, coarseTime())
+		if prefer == nil {
+			prefer = s.stick.srv
+		}
+	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
@@ -427,10 +441,10 @@ func (s *httpSession) handle() bool {
 		head = s.buf[headStart:bodyStart]
 	}
 
-	srv, sc, reused, status := s.connect(be, hk)
+	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
 		s.writeError(status)
-		s.lg.fail('S', 'C')
+		s.lg.fail(s.lg.connStats.failState())
 		return false
 	}
 	s.lg.srv = srv
@@ -533,6 +547,11 @@ func (s *httpSession) handle() bool {
 	}
 	resp := &s.resp
 	s.lg.stamp(&s.lg.resp)
+	if len(be.stick) > 0 {
+		// Stored once the server answered, as HAProxy's store rules run
+		// on the response.
+		s.stick.commit(srv, coarseTime())
+	}
 	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)

@@ -17,6 +17,7 @@ import (
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/stick"
 )
 
 // Runtime is a running configuration.
@@ -37,6 +38,7 @@ type Runtime struct {
 	logBufs   sync.Pool       // *[]byte lines being formatted
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
 	idleWork  atomic.Int32    // workers waiting for a job
+	tables    map[*model.Proxy]*stick.Table
 }
 
 // Frontend is a frontend's runtime state.
@@ -72,9 +74,10 @@ func New(cfg *model.Config) (*Runtime, error) {
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
 	}
+	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
-			rt.backends[p.Name] = newBackend(p)
+			rt.backends[p.Name] = newBackend(p, cfg, rt.tables)
 		}
 	}
 	var errs []error
@@ -330,6 +333,9 @@ func (rt *Runtime) purgeLoop() {
 				for _, s := range b.Servers {
 					s.purgeIdle(now, poolPurgeDelay)
 				}
+			}
+			for _, t := range rt.tables {
+				t.Expire(now)
 			}
 		}
 	}

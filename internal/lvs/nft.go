@@ -1,7 +1,6 @@
 package lvs
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -22,13 +21,11 @@ import (
 // for DR). Nothing else in the ruleset is touched.
 const TableName = "dhproxy_lvs"
 
-// nftables registers: 1..4 are 16-byte registers, 8.. their 4-byte parts.
+// nftables registers, numbered in 4-byte units as nft itself does.
 const (
-	reg1     = 1  // a destination: address (4) . port (2+2), or a MAC
-	reg1Port = 9  // the port half of reg1
-	reg2     = 2  // a key: the (masked) client address [. client port]
-	reg2Port = 13 // the port half of reg2
-	reg3     = 3  // scratch: slot number, ifindex, MAC
+	regKey  = 12 // the flow key: client address [. client port] . real server
+	regSlot = 16 // the scheduler's slot number; scratch
+	regVal  = 8  // values written to the packet (address, port, MAC, ifindex)
 )
 
 // Flow idle timeout of the DR flow table (no conntrack on netdev ingress).
@@ -40,6 +37,11 @@ const maxSlots = 256
 // NFT is the nftables datapath: DNAT for lb_kind NAT (conntrack undoes it
 // on replies routed back through the director), MAC rewriting on the
 // interface's ingress for lb_kind DR.
+//
+// Each service i has a chain vs<i>: rules for clients already bound to a
+// destination (persistence, or DR's flow table), then the scheduler, a
+// verdict map from slot to the chain vs<i>_d<k> of destination k, which
+// records the binding and forwards. Every rule is one nft can print.
 type NFT struct {
 	logf   func(string)
 	mu     sync.Mutex
@@ -47,7 +49,6 @@ type NFT struct {
 	nat    *nftables.Table
 	dr     *nftables.Table
 	svcIdx map[*Service]int
-	port   map[*Service]uint16 // the one port of every destination, when they share it
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
 	macs   map[netip.Addr]net.HardwareAddr
 }
@@ -60,12 +61,9 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
-	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, port: map[*Service]uint16{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{}}
 	for i, s := range svcs {
 		n.svcIdx[s] = i
-		if p, ok := sharedPort(s); ok {
-			n.port[s] = p
-		}
 		for _, m := range s.Match {
 			if m.FWMark == 0 && !m.First.Is4() {
 				return nil, fmt.Errorf("VS %s: the nftables datapath handles IPv4 only", s.Name)
@@ -100,10 +98,19 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		n.removeTables()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
 	}
 	return n, nil
+}
+
+func hasNAT(svcs []*Service) bool {
+	for _, s := range svcs {
+		if s.Method == "NAT" {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *NFT) Name() string { return "nftables" }
@@ -117,25 +124,52 @@ func (n *NFT) removeTables() {
 	}
 }
 
-func (n *NFT) natChain(name string) *nftables.Chain {
-	return &nftables.Chain{Name: name, Table: n.nat}
+// table is where a service's rules live: netdev for DR, ip for NAT.
+func (n *NFT) table(s *Service) *nftables.Table {
+	if s.Method == "DR" {
+		return n.dr
+	}
+	return n.nat
 }
 
-func persistSet(t *nftables.Table, i int) *nftables.Set {
-	return &nftables.Set{Table: t, Name: fmt.Sprintf("vs%d_persist", i)}
+func (n *NFT) chain(s *Service, suffix string) *nftables.Chain {
+	return &nftables.Chain{Name: fmt.Sprintf("vs%d%s", n.svcIdx[s], suffix), Table: n.table(s)}
 }
 
-func schedSet(t *nftables.Table, i int) *nftables.Set {
-	return &nftables.Set{Table: t, Name: fmt.Sprintf("vs%d_sched", i)}
+func (n *NFT) destChain(s *Service, k int) *nftables.Chain {
+	return n.chain(s, fmt.Sprintf("_d%d", k))
 }
 
-func flowSet(t *nftables.Table, i int) *nftables.Set {
-	return &nftables.Set{Table: t, Name: fmt.Sprintf("vs%d_flows", i)}
+// bindSet is the set of (client key . real server) bindings of a service:
+// persistence entries, or DR's flows. NAT without persistence has none:
+// conntrack keeps each connection on its real server.
+func (n *NFT) bindSet(s *Service) *nftables.Set {
+	if s.Method != "DR" && s.Persist == 0 {
+		return nil
+	}
+	return &nftables.Set{Table: n.table(s), Name: fmt.Sprintf("vs%d_bind", n.svcIdx[s])}
 }
 
-var (
-	addrPortType, _ = nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)
-)
+func (n *NFT) schedMap(s *Service) *nftables.Set {
+	return &nftables.Set{Table: n.table(s), Name: fmt.Sprintf("vs%d_sched", n.svcIdx[s])}
+}
+
+// bindTimeout is how long a binding lives after its last use.
+func bindTimeout(s *Service) time.Duration {
+	if s.Persist > 0 {
+		return s.Persist
+	}
+	return drFlowTimeout
+}
+
+// bindKeyType is client address [. client port] . real server address.
+func bindKeyType(s *Service) nftables.SetDatatype {
+	t, _ := nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
+	if s.Persist == 0 {
+		t, _ = nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService, nftables.TypeIPAddr)
+	}
+	return t
+}
 
 // create builds the tables, chains and maps, empty, in one batch.
 func (n *NFT) create(svcs []*Service) error {
@@ -145,50 +179,34 @@ func (n *NFT) create(svcs []*Service) error {
 	out := &nftables.Chain{Name: "output", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
 	c.AddChain(pre)
 	c.AddChain(out)
-	c.AddChain(n.natChain("services"))
+	services := &nftables.Chain{Name: "services", Table: n.nat}
+	c.AddChain(services)
 	for _, ch := range []*nftables.Chain{pre, out} {
-		c.AddRule(&nftables.Rule{Table: n.nat, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: "services"}}})
+		c.AddRule(&nftables.Rule{Table: n.nat, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: services.Name}}})
 	}
 	devChains := map[string]bool{}
 	for _, s := range svcs {
-		i := n.svcIdx[s]
-		if s.Method == "DR" {
-			d := n.dev[s]
-			if !devChains[d.chain.Name] {
-				if len(devChains) == 0 {
-					c.AddTable(n.dr)
-				}
-				devChains[d.chain.Name] = true
-				c.AddChain(d.chain)
+		if d := n.dev[s]; d != nil && !devChains[d.chain.Name] {
+			if len(devChains) == 0 {
+				c.AddTable(n.dr)
 			}
-			fkey := addrPortType
-			timeout := drFlowTimeout
-			if s.Persist > 0 {
-				fkey, timeout = nftables.TypeIPAddr, s.Persist
-			}
-			if err := c.AddSet(&nftables.Set{Table: n.dr, Name: flowSet(n.dr, i).Name, IsMap: true, Dynamic: true, HasTimeout: true, Timeout: timeout,
-				KeyType: fkey, DataType: nftables.TypeEtherAddr, Size: 65536, Concatenation: s.Persist == 0}, nil); err != nil {
-				return err
-			}
-			if err := c.AddSet(&nftables.Set{Table: n.dr, Name: schedSet(n.dr, i).Name, IsMap: true,
-				KeyType: nftables.TypeInteger, DataType: nftables.TypeEtherAddr, KeyByteOrder: binaryutil.NativeEndian}, nil); err != nil {
-				return err
-			}
-			continue
+			devChains[d.chain.Name] = true
+			c.AddChain(d.chain)
 		}
-		c.AddChain(n.natChain(fmt.Sprintf("vs%d", i)))
-		data := addrPortType
-		if _, shared := n.port[s]; shared {
-			data = nftables.TypeIPAddr
+		c.AddChain(n.chain(s, ""))
+		for k := 0; k <= len(s.Reals); k++ { // the sorry server may be last
+			c.AddChain(n.destChain(s, k))
 		}
-		if s.Persist > 0 {
-			if err := c.AddSet(&nftables.Set{Table: n.nat, Name: persistSet(n.nat, i).Name, IsMap: true, Dynamic: true, HasTimeout: true, Timeout: s.Persist,
-				KeyType: nftables.TypeIPAddr, DataType: data, Size: 65536}, nil); err != nil {
+		if bs := n.bindSet(s); bs != nil {
+			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
+			bs.KeyType = bindKeyType(s)
+			if err := c.AddSet(bs, nil); err != nil {
 				return err
 			}
 		}
-		if err := c.AddSet(&nftables.Set{Table: n.nat, Name: schedSet(n.nat, i).Name, IsMap: true,
-			KeyType: nftables.TypeInteger, DataType: data, KeyByteOrder: binaryutil.NativeEndian}, nil); err != nil {
+		sm := n.schedMap(s)
+		sm.IsMap, sm.KeyType, sm.DataType, sm.KeyByteOrder = true, nftables.TypeMark, nftables.TypeVerdict, binaryutil.NativeEndian
+		if err := c.AddSet(sm, nil); err != nil {
 			return err
 		}
 	}
@@ -199,11 +217,9 @@ func (n *NFT) create(svcs []*Service) error {
 // forwards frames out of it to their MAC addresses.
 func (n *NFT) drDevice(s *Service) (*drDev, error) {
 	var probe netip.Addr
-	for _, r := range s.Reals {
-		probe = r.Addr.Addr()
-		break
-	}
-	if !probe.IsValid() && s.Sorry != nil {
+	if len(s.Reals) > 0 {
+		probe = s.Reals[0].Addr.Addr()
+	} else if s.Sorry != nil {
 		probe = s.Sorry.Addr.Addr()
 	}
 	if !probe.IsValid() {
@@ -231,23 +247,24 @@ func (n *NFT) Apply(ds []Desired) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c := n.conn
-	c.FlushChain(n.natChain("services"))
+	services := &nftables.Chain{Name: "services", Table: n.nat}
+	c.FlushChain(services)
 	flushed := map[*nftables.Chain]bool{}
 	for _, d := range ds {
 		s := d.Svc
-		i := n.svcIdx[s]
-		if s.Method == "DR" {
-			dev := n.dev[s]
+		entry, ether := services, false
+		if dev := n.dev[s]; dev != nil {
+			entry, ether = dev.chain, true
 			if !flushed[dev.chain] {
 				c.FlushChain(dev.chain)
 				flushed[dev.chain] = true
 			}
-			if err := n.applyDR(d, i, dev); err != nil {
-				return err
-			}
-			continue
 		}
-		if err := n.applyNAT(d, i); err != nil {
+		for _, m := range s.Match {
+			c.AddRule(&nftables.Rule{Table: entry.Table, Chain: entry, Exprs: append(matchExprs(s, m, ether),
+				&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictJump, Chain: n.chain(s, "").Name})})
+		}
+		if err := n.applyService(d); err != nil {
 			return err
 		}
 	}
@@ -261,51 +278,53 @@ func matchExprs(s *Service, m Match, ether bool) []expr.Any {
 	var e []expr.Any
 	if ether {
 		e = append(e,
-			&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: reg1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.BigEndian.PutUint16(unix.ETH_P_IP)})
+			&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: regVal},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(unix.ETH_P_IP)})
 	}
 	if m.FWMark != 0 {
 		return append(e,
-			&expr.Meta{Key: expr.MetaKeyMARK, Register: reg1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.NativeEndian.PutUint32(m.FWMark)})
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: regVal},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.NativeEndian.PutUint32(m.FWMark)})
 	}
-	e = append(e, &expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+	e = append(e, &expr.Payload{DestRegister: regVal, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
 	if m.First == m.Last {
-		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: m.First.AsSlice()})
+		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: m.First.AsSlice()})
 	} else {
-		e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: reg1, FromData: m.First.AsSlice(), ToData: m.Last.AsSlice()})
+		e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: regVal, FromData: m.First.AsSlice(), ToData: m.Last.AsSlice()})
 	}
 	proto := byte(unix.IPPROTO_TCP)
 	if s.Protocol == "udp" {
 		proto = unix.IPPROTO_UDP
 	}
 	e = append(e,
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{proto}})
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: regVal},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: []byte{proto}})
 	if m.Port != 0 {
 		e = append(e,
-			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.BigEndian.PutUint16(m.Port)})
+			&expr.Payload{DestRegister: regVal, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(m.Port)})
 	}
 	return e
 }
 
-// clientKey loads the persistence key into reg2: the client address
-// masked with persistence_granularity, or (DR without persistence) the
-// client address and port, which names the flow.
-func clientKey(s *Service, withPort bool) []expr.Any {
-	e := []expr.Any{&expr.Payload{DestRegister: reg2, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}}
+// bindKey loads the binding key for real server rs: the client address
+// (masked with persistence_granularity), its port for a DR flow without
+// persistence, and rs.
+func bindKey(s *Service, rs netip.Addr) []expr.Any {
+	e := []expr.Any{&expr.Payload{DestRegister: regKey, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}}
+	next := uint32(regKey + 1)
 	if s.Persist > 0 {
-		return append(e, &expr.Bitwise{SourceRegister: reg2, DestRegister: reg2, Len: 4, Mask: s.Mask.AsSlice(), Xor: make([]byte, 4)})
+		e = append(e, &expr.Bitwise{SourceRegister: regKey, DestRegister: regKey, Len: 4, Mask: s.Mask.AsSlice(), Xor: make([]byte, 4)})
+	} else {
+		e = append(e, &expr.Payload{DestRegister: next, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
+		next++
 	}
-	if withPort {
-		e = append(e, &expr.Payload{DestRegister: reg2Port, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
-	}
-	return e
+	return append(e, &expr.Immediate{Register: next, Data: rs.AsSlice()})
 }
 
-// schedExprs puts the slot number of a new connection in reg3: a counter
-// for round robin, a hash of the client or destination address otherwise.
+// schedExprs puts the slot number of a new connection in regSlot: a
+// counter for round robin, a hash of the client or destination address
+// otherwise.
 func schedExprs(s *Service, total int) []expr.Any {
 	k, _, _ := kernelScheduler(s.Sched)
 	switch k {
@@ -315,11 +334,11 @@ func schedExprs(s *Service, total int) []expr.Any {
 			off = 16
 		}
 		return []expr.Any{
-			&expr.Payload{DestRegister: reg3, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
-			&expr.Hash{SourceRegister: reg3, DestRegister: reg3, Length: 4, Modulus: uint32(total), Seed: 0x6468, Type: expr.HashTypeJenkins},
+			&expr.Payload{DestRegister: regSlot, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
+			&expr.Hash{SourceRegister: regSlot, DestRegister: regSlot, Length: 4, Modulus: uint32(total), Seed: 0x6468, Type: expr.HashTypeJenkins},
 		}
 	}
-	return []expr.Any{&expr.Numgen{Register: reg3, Modulus: uint32(total), Type: unix.NFT_NG_INCREMENTAL}}
+	return []expr.Any{&expr.Numgen{Register: regSlot, Modulus: uint32(total), Type: unix.NFT_NG_INCREMENTAL}}
 }
 
 // slotPlan spreads the destinations able to take new clients over slots.
@@ -350,100 +369,103 @@ func slotPlan(s *Service, dests []Dest) (owner []int) {
 	return owner
 }
 
-// sharedPort reports the port every real server (and the sorry server)
-// listens on, when they agree.
-func sharedPort(s *Service) (uint16, bool) {
-	var all []netip.AddrPort
-	for _, r := range s.Reals {
-		all = append(all, r.Addr)
-	}
-	if s.Sorry != nil {
-		all = append(all, s.Sorry.Addr)
-	}
-	for _, a := range all {
-		if a.Port() != all[0].Port() {
-			return 0, false
-		}
-	}
-	if len(all) == 0 {
-		return 0, false
-	}
-	return all[0].Port(), true
-}
-
-func addrPortBytes(a netip.AddrPort) []byte {
-	b := make([]byte, 8)
-	copy(b, a.Addr().AsSlice())
-	binary.BigEndian.PutUint16(b[4:], a.Port())
-	return b
-}
-
-func (n *NFT) applyNAT(d Desired, i int) error {
+// applyService rebuilds a service's chains and scheduler map.
+func (n *NFT) applyService(d Desired) error {
 	c, s := n.conn, d.Svc
-	vs := n.natChain(fmt.Sprintf("vs%d", i))
-	for _, m := range s.Match {
-		c.AddRule(&nftables.Rule{Table: n.nat, Chain: n.natChain("services"), Exprs: append(matchExprs(s, m, false),
-			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictJump, Chain: vs.Name})})
+	dests := d.Dests
+	var out func(Dest) []expr.Any
+	if dev := n.dev[s]; dev != nil {
+		dests = n.withMAC(s, dests, dev.link)
+		out = func(dst Dest) []expr.Any { return n.drForward(dst, dev.link) }
+	} else {
+		out = natForward
 	}
-	c.FlushChain(vs)
-	// The maps hold addresses only when every destination has the same
-	// port (the usual case, and what `nft list` can print); otherwise
-	// address . port.
-	dnatTo := []expr.Any{&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg1Port, Specified: true}}
-	value := addrPortBytes
-	if p, shared := n.port[s]; shared {
-		value = func(a netip.AddrPort) []byte { return a.Addr().AsSlice() }
-		if p == 0 { // fwmark services without ports keep the client's port
-			dnatTo = []expr.Any{&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1}}
-		} else {
-			dnatTo = []expr.Any{&expr.Immediate{Register: reg3, Data: binaryutil.BigEndian.PutUint16(p)},
-				&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg3, Specified: true}}
-		}
-	}
-	if s.Persist > 0 {
-		ps := persistSet(n.nat, i)
-		if err := n.dropStale(ps, d.Dests, func(v []byte) (netip.AddrPort, bool) {
-			switch {
-			case len(v) >= 6:
-				return netip.AddrPortFrom(netip.AddrFrom4([4]byte(v[:4])), binary.BigEndian.Uint16(v[4:6])), true
-			case len(v) == 4:
-				return netip.AddrPortFrom(netip.AddrFrom4([4]byte(v)), n.port[s]), true
-			}
-			return netip.AddrPort{}, false
-		}); err != nil {
+	bs := n.bindSet(s)
+	if bs != nil {
+		if err := n.dropStale(bs, dests); err != nil {
 			return err
 		}
-		// A client seen within persistence_timeout goes where it went before.
-		hit := append(clientKey(s, false),
-			&expr.Lookup{SourceRegister: reg2, DestRegister: reg1, IsDestRegSet: true, SetName: ps.Name},
-			&expr.Dynset{SrcRegKey: reg2, SrcRegData: reg1, SetName: ps.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: s.Persist})
-		c.AddRule(&nftables.Rule{Table: n.nat, Chain: vs, Exprs: append(hit, dnatTo...)})
 	}
-	sched := schedSet(n.nat, i)
-	c.FlushSet(sched)
-	owner := slotPlan(s, d.Dests)
+	vs := n.chain(s, "")
+	c.FlushChain(vs)
+	for k := 0; k <= len(s.Reals); k++ {
+		c.FlushChain(n.destChain(s, k))
+	}
+	for k, dst := range dests {
+		dc := n.destChain(s, k)
+		var e []expr.Any
+		if bs != nil {
+			// A bound client keeps its destination, even at weight 0.
+			hit := append(bindKey(s, dst.Addr.Addr()), &expr.Lookup{SourceRegister: regKey, SetName: bs.Name})
+			c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: append(hit, &expr.Verdict{Kind: expr.VerdictJump, Chain: dc.Name})})
+			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: bs.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
+		}
+		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(e, out(dst)...)})
+	}
+	sm := n.schedMap(s)
+	c.FlushSet(sm)
+	owner := slotPlan(s, dests)
 	if len(owner) == 0 {
 		return nil
 	}
 	elems := make([]nftables.SetElement, len(owner))
-	for slot, o := range owner {
-		elems[slot] = nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(slot)), Val: value(d.Dests[o].Addr)}
+	for slot, k := range owner {
+		elems[slot] = nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(slot)),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: n.destChain(s, k).Name}}
 	}
-	if err := c.SetAddElements(sched, elems); err != nil {
+	if err := c.SetAddElements(sm, elems); err != nil {
 		return err
 	}
-	e := append(schedExprs(s, len(owner)), &expr.Lookup{SourceRegister: reg3, DestRegister: reg1, IsDestRegSet: true, SetName: sched.Name})
-	if s.Persist > 0 {
-		e = append(e, clientKey(s, false)...)
-		e = append(e, &expr.Dynset{SrcRegKey: reg2, SrcRegData: reg1, SetName: persistSet(n.nat, i).Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: s.Persist})
-	}
-	c.AddRule(&nftables.Rule{Table: n.nat, Chain: vs, Exprs: append(e, dnatTo...)})
+	sched := append(schedExprs(s, len(owner)), &expr.Lookup{SourceRegister: regSlot, DestRegister: 0, IsDestRegSet: true, SetName: sm.Name})
+	c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: sched})
 	return nil
 }
 
-// dropStale removes persistence entries that point at a destination no
-// longer listed, so their clients are scheduled afresh.
-func (n *NFT) dropStale(set *nftables.Set, dests []Dest, decode func([]byte) (netip.AddrPort, bool)) error {
+// natForward rewrites the destination; port 0 (a fwmark service's real
+// server without port) keeps the client's port.
+func natForward(dst Dest) []expr.Any {
+	e := []expr.Any{&expr.Immediate{Register: regVal, Data: dst.Addr.Addr().AsSlice()}}
+	nat := &expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regVal}
+	if p := dst.Addr.Port(); p != 0 {
+		e = append(e, &expr.Immediate{Register: regSlot, Data: binaryutil.BigEndian.PutUint16(p)})
+		nat.RegProtoMin, nat.Specified = regSlot, true
+	}
+	return append(e, nat)
+}
+
+// drForward sends the frame, IP header untouched (the VIP stays the
+// destination), out of the interface to the real server's MAC, from the
+// director's own MAC so that switches keep learning the client's port
+// right.
+func (n *NFT) drForward(dst Dest, link netlink.Link) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: regVal, Data: n.macs[dst.Addr.Addr()]},
+		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: regVal, Base: expr.PayloadBaseLLHeader, Offset: 0, Len: 6},
+		&expr.Immediate{Register: regVal, Data: link.Attrs().HardwareAddr},
+		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: regVal, Base: expr.PayloadBaseLLHeader, Offset: 6, Len: 6},
+		&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(uint32(link.Attrs().Index))},
+		// The library has no fwd expression: dup to the device, then drop.
+		&expr.Dup{RegDev: regSlot, IsRegDevSet: true},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}
+}
+
+// withMAC keeps the destinations whose MAC address is known.
+func (n *NFT) withMAC(s *Service, dests []Dest, link netlink.Link) []Dest {
+	var out []Dest
+	for _, dst := range dests {
+		if _, err := n.resolveMAC(dst.Addr.Addr(), link); err != nil {
+			n.logf(fmt.Sprintf("VS %s: real server %s: %v; it gets no traffic until its MAC is known", s.Name, dst.Addr, err))
+			continue
+		}
+		out = append(out, dst)
+	}
+	return out
+}
+
+// dropStale removes bindings to real servers no longer listed, so their
+// clients are scheduled afresh.
+func (n *NFT) dropStale(set *nftables.Set, dests []Dest) error {
 	full, err := n.conn.GetSetByName(set.Table, set.Name)
 	if err != nil {
 		return err
@@ -454,8 +476,7 @@ func (n *NFT) dropStale(set *nftables.Set, dests []Dest, decode func([]byte) (ne
 	}
 	var stale []nftables.SetElement
 	for _, el := range elems {
-		a, ok := decode(el.Val)
-		if !ok || !listed(dests, a) {
+		if rs, ok := bindingDest(el.Key); !ok || !listedAddr(dests, rs) {
 			stale = append(stale, nftables.SetElement{Key: el.Key})
 		}
 	}
@@ -465,91 +486,30 @@ func (n *NFT) dropStale(set *nftables.Set, dests []Dest, decode func([]byte) (ne
 	return n.conn.SetDeleteElements(full, stale)
 }
 
-func listed(dests []Dest, a netip.AddrPort) bool {
+// bindingDest is the real server address of a binding key (its last part).
+func bindingDest(key []byte) (netip.Addr, bool) {
+	if len(key) < 8 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte(key[len(key)-4:])), true
+}
+
+func listedAddr(dests []Dest, a netip.Addr) bool {
 	for _, d := range dests {
-		if d.Addr == a || (a.Port() == 0 && d.Addr.Addr() == a.Addr()) {
+		if d.Addr.Addr() == a {
 			return true
 		}
 	}
 	return false
 }
 
-// applyDR programs MAC-rewrite forwarding on the director's interface:
-// known flows (or persistent clients) keep their real server; new ones
-// are scheduled; the frame leaves the same interface towards the real
-// server's MAC, its IP header untouched (the VIP stays the destination).
-func (n *NFT) applyDR(d Desired, i int, dev *drDev) error {
-	c, s := n.conn, d.Svc
-	own := dev.link.Attrs().HardwareAddr
-	macOf := map[netip.Addr]net.HardwareAddr{}
-	for _, dst := range d.Dests {
-		mac, err := n.resolveMAC(dst.Addr.Addr(), dev.link)
-		if err != nil {
-			n.logf(fmt.Sprintf("VS %s: real server %s: %v; it gets no traffic until its MAC is known", s.Name, dst.Addr, err))
-			continue
-		}
-		macOf[dst.Addr.Addr()] = mac
-	}
-	var usable []Dest
-	for _, dst := range d.Dests {
-		if macOf[dst.Addr.Addr()] != nil {
-			usable = append(usable, dst)
+func listed(dests []Dest, a netip.AddrPort) bool {
+	for _, d := range dests {
+		if d.Addr == a {
+			return true
 		}
 	}
-	flows := flowSet(n.dr, i)
-	if err := n.dropStale(flows, usable, func(v []byte) (netip.AddrPort, bool) {
-		for a, m := range macOf {
-			if len(v) >= 6 && string(m) == string(v[:6]) {
-				return netip.AddrPortFrom(a, 0), true
-			}
-		}
-		return netip.AddrPort{}, false
-	}); err != nil {
-		return err
-	}
-	out := []expr.Any{
-		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: reg1, Base: expr.PayloadBaseLLHeader, Offset: 0, Len: 6},
-		&expr.Immediate{Register: reg3, Data: own},
-		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: reg3, Base: expr.PayloadBaseLLHeader, Offset: 6, Len: 6},
-		&expr.Immediate{Register: reg3, Data: binaryutil.NativeEndian.PutUint32(uint32(dev.link.Attrs().Index))},
-		// The library has no fwd expression: dup to the device, then drop.
-		&expr.Dup{RegDev: reg3, IsRegDevSet: true},
-		&expr.Verdict{Kind: expr.VerdictDrop},
-	}
-	refresh := &expr.Dynset{SrcRegKey: reg2, SrcRegData: reg1, SetName: flows.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: flowTimeout(s)}
-	sched := schedSet(n.dr, i)
-	c.FlushSet(sched)
-	owner := slotPlan(s, usable)
-	if len(owner) > 0 {
-		elems := make([]nftables.SetElement, len(owner))
-		for slot, o := range owner {
-			elems[slot] = nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(slot)), Val: macOf[usable[o].Addr.Addr()]}
-		}
-		if err := c.SetAddElements(sched, elems); err != nil {
-			return err
-		}
-	}
-	for _, m := range s.Match {
-		known := append(matchExprs(s, m, true), clientKey(s, true)...)
-		known = append(known, &expr.Lookup{SourceRegister: reg2, DestRegister: reg1, IsDestRegSet: true, SetName: flows.Name}, refresh)
-		c.AddRule(&nftables.Rule{Table: n.dr, Chain: dev.chain, Exprs: append(known, out...)})
-		if len(owner) == 0 {
-			continue
-		}
-		fresh := append(matchExprs(s, m, true), schedExprs(s, len(owner))...)
-		fresh = append(fresh, &expr.Lookup{SourceRegister: reg3, DestRegister: reg1, IsDestRegSet: true, SetName: sched.Name})
-		fresh = append(fresh, clientKey(s, true)...)
-		fresh = append(fresh, refresh)
-		c.AddRule(&nftables.Rule{Table: n.dr, Chain: dev.chain, Exprs: append(fresh, out...)})
-	}
-	return nil
-}
-
-func flowTimeout(s *Service) time.Duration {
-	if s.Persist > 0 {
-		return s.Persist
-	}
-	return drFlowTimeout
+	return false
 }
 
 // resolveMAC reads the real server's MAC from the neighbour table; when
@@ -641,7 +601,7 @@ func serviceHas(s *Service, a netip.Addr, port uint16, proto uint8) bool {
 }
 
 func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
-	set, err := n.conn.GetSetByName(n.dr, flowSet(n.dr, n.svcIdx[d.Svc]).Name)
+	set, err := n.conn.GetSetByName(n.dr, n.bindSet(d.Svc).Name)
 	if err != nil {
 		return
 	}
@@ -650,8 +610,12 @@ func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
 		return
 	}
 	for _, el := range elems {
+		rs, ok := bindingDest(el.Key)
+		if !ok {
+			continue
+		}
 		for _, dst := range d.Dests {
-			if m := n.macs[dst.Addr.Addr()]; m != nil && len(el.Val) >= 6 && string(el.Val[:6]) == string(m) {
+			if dst.Addr.Addr() == rs {
 				k := DestKey{Svc: d.Svc, Addr: dst.Addr}
 				st := out[k]
 				st.Active++

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// natLab builds LVS-NAT: the client on its own subnet (10.213.9.0/24), the
+// director lb1 routing between it and the real servers, which use lb1 as
+// their default gateway, so replies return through it and conntrack
+// undoes the DNAT. The VIP 10.213.9.100 is on lb1.
+func natLab(t *testing.T) *lvsLab {
+	l := newLVSLab(t, "client", "lb1", "web1", "web2", "web3")
+	l.sh("lb1", "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0 &&"+
+		" ip addr add 10.213.9.254/24 dev eth0 && ip addr add 10.213.9.100/32 dev eth0")
+	l.sh("client", "ip addr flush dev eth0 && ip addr add 10.213.9.1/24 dev eth0 && ip route add default via 10.213.9.254")
+	for _, w := range []string{"web1", "web2", "web3"} {
+		l.sh(w, "ip route add default via "+l.addr["lb1"])
+	}
+	return l
+}
+
+const natConf = `
+global_defs {
+    router_id lb1
+}
+virtual_server 10.213.9.100 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    sorry_server 10.213.0.5 80
+    real_server 10.213.0.3 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+    real_server 10.213.0.4 80 {
+        weight 1
+        HTTP_GET {
+            url {
+                path /
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+`
+
+// TestLVSNATGateway: rr alternation through nftables DNAT, a real server
+// leaving and coming back per its checker, the sorry server while quorum
+// is lost, `dhproxy lvs list`, and the table removed on SIGTERM.
+func TestLVSNATGateway(t *testing.T) {
+	l := natLab(t)
+	web1, web2 := l.web("web1"), l.web("web2")
+	l.web("web3")
+	lvs, sock := l.startLVS("lb1", natConf, "-datapath", "nftables")
+	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
+	lvsWaitLog(t, lvs, "HTTP status code success to [10.213.0.4]:tcp:80 url(/)", 10*time.Second)
+	probe := lvsProbe(t)
+	url := "http://10.213.9.100/"
+
+	got := lvsLines(l.run("client", probe, "get", url, "6"))
+	if c := lvsCount(got); c["web1"] != 3 || c["web2"] != 3 {
+		t.Fatalf("rr over web1, web2: got %v", got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] == got[i-1] {
+			t.Fatalf("rr must alternate: %v", got)
+		}
+	}
+	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
+	for _, want := range []string{
+		"Prot LocalAddress:Port Scheduler Flags",
+		"TCP  10.213.9.100:80 rr\n",
+		"  -> 10.213.0.3:80                Masq    1      ",
+		"  -> 10.213.0.4:80                Masq    1      ",
+	} {
+		if !strings.Contains(list, want) {
+			t.Errorf("lvs list lacks %q:\n%s", want, list)
+		}
+	}
+	if tables := l.run("lb1", "nft", "list", "tables"); !strings.Contains(tables, "table ip dhproxy_lvs") {
+		t.Fatalf("no dhproxy table in lb1: %s", tables)
+	}
+
+	// web1 stops: its TCP_CHECK fails, then once more after
+	// delay_before_retry, and the server leaves the pool.
+	web1.stop()
+	took := lvsWaitLog(t, lvs, "Removing service [10.213.0.3]:tcp:80 from VS [10.213.9.100]:tcp:80", 10*time.Second)
+	t.Logf("web1 removed %v after it stopped (delay_loop 1 + retry 1 x delay_before_retry 1)", took.Round(100*time.Millisecond))
+	if !strings.Contains(lvs.Stderr(), "TCP_CHECK on service [10.213.0.3]:tcp:80 failed after 1 retries.") {
+		t.Errorf("no keepalived-style failure line:\n%s", lvs.Stderr())
+	}
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "4"))); c["web2"] != 4 {
+		t.Fatalf("with web1 down every request goes to web2: %v", c)
+	}
+
+	web1 = l.web("web1")
+	lvsWaitLog(t, lvs, "Adding service [10.213.0.3]:tcp:80 to VS [10.213.9.100]:tcp:80", 10*time.Second)
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "4"))); c["web1"] != 2 || c["web2"] != 2 {
+		t.Fatalf("web1 back in rr: %v", c)
+	}
+
+	web1.stop()
+	web2.stop()
+	lvsWaitLog(t, lvs, "Lost quorum 1-0=1 > 0 for VS [10.213.9.100]:tcp:80", 15*time.Second)
+	lvsWaitLog(t, lvs, "Adding sorry server [10.213.0.5]:tcp:80 to VS [10.213.9.100]:tcp:80", time.Second)
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "3"))); c["web3"] != 3 {
+		t.Fatalf("all real servers down: the sorry server answers: %v", c)
+	}
+
+	l.web("web2")
+	lvsWaitLog(t, lvs, "Gained quorum 1+0=1 <= 1 for VS [10.213.9.100]:tcp:80", 10*time.Second)
+	lvsWaitLog(t, lvs, "Removing sorry server [10.213.0.5]:tcp:80 from VS [10.213.9.100]:tcp:80", time.Second)
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "3"))); c["web2"] != 3 {
+		t.Fatalf("quorum back: web2 answers: %v", c)
+	}
+
+	lvsStopTerm(t, lvs)
+	if tables := l.run("lb1", "nft", "list", "tables"); strings.Contains(tables, "dhproxy_lvs") {
+		t.Fatalf("table left after SIGTERM: %s", tables)
+	}
+}

@@ -97,7 +97,7 @@ func (rt *Runtime) Start() error {
 	for _, ss := range rt.svcs {
 		c := ss.svc.Conf
 		for _, rs := range ss.reals {
-			if rs.alive {
+			if len(rs.checkers) > 0 {
 				rt.logf("Activating healthchecker for service %s for VS %s", rs.real.Name, ss.svc.Name)
 			}
 		}

@@ -14,7 +14,7 @@ func TestSlots(t *testing.T) {
 	}{
 		{[]int{1, 1}, 256, []int{1, 1}},
 		{[]int{3, 1}, 256, []int{3, 1}},
-		{[]int{300, 100}, 256, []int{3, 1}},     // divided by the gcd
+		{[]int{300, 100}, 256, []int{3, 1}},        // divided by the gcd
 		{[]int{1000, 1, 0}, 256, []int{255, 1, 0}}, // scaled, each positive weight keeps a slot
 		{[]int{0, 0}, 256, []int{0, 0}},
 	} {

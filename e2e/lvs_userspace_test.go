@@ -80,3 +80,32 @@ func TestLVSUserspace(t *testing.T) {
 	}
 	lvsStopTerm(t, lvs)
 }
+
+// TestLVSAutoFallback: a service nftables cannot carry (IPv6 here) makes
+// the default datapath fall back to userspace, saying why.
+func TestLVSAutoFallback(t *testing.T) {
+	l := newLVSLab(t, "lb1")
+	l.start("lb1", lvsProbe(t), "serve", "six", "[::1]:8081")
+	lvs, sock := l.startLVS("lb1", `
+virtual_server ::1 8080 {
+    delay_loop 1
+    lb_algo wlc
+    real_server ::1 8081 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`)
+	lvsWaitLog(t, lvs, "virtual servers: nftables datapath not usable (VS [::1]:tcp:8080: the nftables datapath handles IPv4 only); using the userspace datapath", time.Second)
+	lvsWaitLog(t, lvs, "TCP connection to [::1]:tcp:8081 success.", 10*time.Second)
+	if got := strings.TrimSpace(l.run("lb1", lvsProbe(t), "get", "http://[::1]:8080/", "1")); got != "six" {
+		t.Fatalf("through the userspace fallback: %q", got)
+	}
+	if tables := l.run("lb1", "nft", "list", "tables"); strings.Contains(tables, "dhproxy_lvs") {
+		t.Fatalf("no table expected: %s", tables)
+	}
+	if list := l.run("lb1", bin, "lvs", "list", "-S", sock); !strings.Contains(list, "TCP  [::1]:8080 wlc\n") {
+		t.Errorf("list:\n%s", list)
+	}
+}

@@ -29,6 +29,7 @@ type checker struct {
 	name   string         // [10.0.0.2]:tcp:80, as in keepalived's logs
 	rsAddr netip.Addr
 	every  time.Duration // delay_loop
+	vhost  string        // Host header of HTTP_GET (the virtual server's virtualhost)
 
 	up      bool
 	hasRun  bool
@@ -201,6 +202,9 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(c.conf.ConnectTimeout))
 	host := c.target.String()
+	if c.vhost != "" {
+		host = c.vhost
+	}
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n\r\n", u.Path, host); err != nil {
 		return err
 	}

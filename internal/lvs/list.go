@@ -3,6 +3,7 @@ package lvs
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 )
 
@@ -29,7 +30,7 @@ func WriteList(w io.Writer, dpName string, ds []Desired, stats map[DestKey]DestS
 			case m.First != m.Last:
 				fmt.Fprintf(w, "%-4s %s-%s:%d %s%s\n", strings.ToUpper(s.Protocol), m.First, m.Last, m.Port, s.Sched, flags)
 			default:
-				fmt.Fprintf(w, "%-4s %s:%d %s%s\n", strings.ToUpper(s.Protocol), m.First, m.Port, s.Sched, flags)
+				fmt.Fprintf(w, "%-4s %s %s%s\n", strings.ToUpper(s.Protocol), netip.AddrPortFrom(m.First, m.Port), s.Sched, flags)
 			}
 			for _, dst := range d.Dests {
 				st := stats[DestKey{Svc: s, Addr: dst.Addr}]

@@ -75,7 +75,9 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 		for _, r := range s.Reals {
 			rs := &realState{real: r, weight: r.Weight}
 			for _, c := range r.Conf.Checks {
-				rs.checkers = append(rs.checkers, newChecker(c, r, s.Protocol, s.Conf.DelayLoop, s.Conf.Alpha))
+				ck := newChecker(c, r, s.Protocol, s.Conf.DelayLoop, s.Conf.Alpha)
+				ck.vhost = s.Conf.VirtualHost
+				rs.checkers = append(rs.checkers, ck)
 			}
 			// Without alpha a real server starts in the pool; with it,
 			// it waits for every checker's first success.

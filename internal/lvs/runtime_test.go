@@ -224,3 +224,48 @@ virtual_server 127.0.0.1 %s {
 	}
 	waitFor(t, "notify_down script", func() bool { b, _ := os.ReadFile(marker); return string(b) == "down\n" })
 }
+
+// TestRuntimeAlphaOmega: with alpha a real server enters the pool only
+// after its first successful check; with omega the down notifiers run
+// when dhproxy stops.
+func TestRuntimeAlphaOmega(t *testing.T) {
+	a := newBackend(t, "a")
+	vip := freeAddr(t)
+	dir := t.TempDir()
+	cfg := loadConf(t, fmt.Sprintf(`
+virtual_server 127.0.0.1 %s {
+    delay_loop 0.3
+    alpha
+    omega
+    quorum_down "/bin/sh -c 'echo quorum >> %s/q'"
+    real_server 127.0.0.1 %s {
+        notify_down "/bin/sh -c 'echo rs >> %s/rs'"
+        TCP_CHECK {
+            connect_timeout 0.5
+        }
+    }
+}
+`, port(vip), dir, port(a.addr), dir))
+	svcs, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := NewUserspace(svcs, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := New(svcs, dp, Options{})
+	if got := destsOf(rt); got != "" {
+		t.Fatalf("alpha: no real server before its first check, got %q", got)
+	}
+	if err := rt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first check", func() bool { return destsOf(rt) == port(a.addr)+"/1" })
+	rt.Stop()
+	waitFor(t, "omega notifiers", func() bool {
+		rs, _ := os.ReadFile(filepath.Join(dir, "rs"))
+		q, _ := os.ReadFile(filepath.Join(dir, "q"))
+		return string(rs) == "rs\n" && string(q) == "quorum\n"
+	})
+}

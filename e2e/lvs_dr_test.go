@@ -141,4 +141,13 @@ func TestLVSDRTutorial(t *testing.T) {
 			t.Fatalf("rr must alternate: %v", got)
 		}
 	}
+
+	// web1 is replaced by a machine with another MAC: once the director's
+	// neighbour table knows it, DR forwards there.
+	l.sh("web1", "ip link set dev eth0 address 02:00:00:00:d4:01")
+	l.sh("lb1", "ip neigh replace 10.213.0.3 lladdr 02:00:00:00:d4:01 dev eth0")
+	lvsWaitLog(t, lvs, "real server 10.213.0.3 moved from MAC", 10*time.Second)
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "4"))); c["web1"] != 2 || c["web2"] != 2 {
+		t.Fatalf("after web1's MAC changed: %v", c)
+	}
 }

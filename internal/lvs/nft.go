@@ -51,6 +51,8 @@ type NFT struct {
 	svcIdx map[*Service]int
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
 	macs   map[netip.Addr]net.HardwareAddr
+	last   []Desired     // what Apply last programmed
+	stop   chan struct{} // ends watchMACs
 }
 
 type drDev struct {
@@ -97,6 +99,10 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 	if err := n.create(svcs); err != nil {
 		n.removeTables()
 		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	n.stop = make(chan struct{})
+	if len(n.dev) > 0 {
+		go n.watchMACs(5 * time.Second)
 	}
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
@@ -246,6 +252,7 @@ func (n *NFT) drDevice(s *Service) (*drDev, error) {
 func (n *NFT) Apply(ds []Desired) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.last = ds
 	c := n.conn
 	services := &nftables.Chain{Name: "services", Table: n.nat}
 	c.FlushChain(services)
@@ -512,22 +519,67 @@ func listed(dests []Dest, a netip.AddrPort) bool {
 	return false
 }
 
+// watchMACs reprograms DR services when a real server's MAC changes (a
+// replaced machine keeps its address): the neighbour table is read every
+// period.
+func (n *NFT) watchMACs(period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		changed := ""
+		for _, d := range n.last {
+			dev := n.dev[d.Svc]
+			if dev == nil {
+				continue
+			}
+			for _, dst := range d.Dests {
+				a := dst.Addr.Addr()
+				if mac, ok := neighMAC(a, dev.link); ok && n.macs[a] != nil && mac.String() != n.macs[a].String() {
+					changed = fmt.Sprintf("real server %s moved from MAC %s to %s", a, n.macs[a], mac)
+				}
+			}
+		}
+		last := n.last
+		n.mu.Unlock()
+		if changed != "" {
+			n.logf(changed + "; reprogramming DR")
+			if err := n.Apply(last); err != nil {
+				n.logf("nftables datapath: " + err.Error())
+			}
+		}
+	}
+}
+
+// neighMAC reads a usable neighbour entry without waiting.
+func neighMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, bool) {
+	neighs, err := netlink.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, false
+	}
+	for _, ne := range neighs {
+		if ip, ok := netip.AddrFromSlice(ne.IP); ok && ip.Unmap() == a && len(ne.HardwareAddr) == 6 &&
+			ne.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
+			return ne.HardwareAddr, true
+		}
+	}
+	return nil, false
+}
+
 // resolveMAC reads the real server's MAC from the neighbour table; when
 // absent, a datagram to the discard port makes the kernel resolve it.
 func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	poked := false
 	for {
-		neighs, err := netlink.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
-		if err != nil {
-			return nil, err
-		}
-		for _, ne := range neighs {
-			if ip, ok := netip.AddrFromSlice(ne.IP); ok && ip.Unmap() == a && len(ne.HardwareAddr) == 6 &&
-				ne.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
-				n.macs[a] = ne.HardwareAddr
-				return ne.HardwareAddr, nil
-			}
+		if mac, ok := neighMAC(a, link); ok {
+			n.macs[a] = mac
+			return mac, nil
 		}
 		if time.Now().After(deadline) {
 			if m := n.macs[a]; m != nil {
@@ -627,6 +679,7 @@ func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
 
 // Close removes dhproxy's tables.
 func (n *NFT) Close() error {
+	close(n.stop)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.removeTables()

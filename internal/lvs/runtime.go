@@ -49,6 +49,10 @@ type Runtime struct {
 	svcs   []*svcState
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// effects collects log lines, scripts and hook calls of a transition
+	// while it is applied; they run once the datapath is updated, so a
+	// "Removing service" line means the server no longer gets clients.
+	effects *[]func()
 }
 
 type svcState struct {
@@ -156,8 +160,18 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 }
 
 func (rt *Runtime) onTransition(ss *svcState, rs *realState, t *transition) {
+	var effects []func()
 	rt.mu.Lock()
-	defer rt.mu.Unlock()
+	rt.effects = &effects
+	rt.transitionLocked(ss, rs, t)
+	rt.effects = nil
+	rt.mu.Unlock()
+	for _, f := range effects {
+		f()
+	}
+}
+
+func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) {
 	if t.log != "" {
 		rt.logf("%s", t.log)
 	}
@@ -189,8 +203,9 @@ func (rt *Runtime) onTransition(ss *svcState, rs *realState, t *transition) {
 			script = rs.real.Conf.NotifyUp
 		}
 		rt.runScript(script)
-		if rt.opts.OnRealServer != nil {
-			rt.opts.OnRealServer(ss.svc.Name, rs.real.Name, alive, t.alert)
+		if hook := rt.opts.OnRealServer; hook != nil {
+			vs, real, reason := ss.svc.Name, rs.real.Name, t.alert
+			rt.later(func() { hook(vs, real, alive, reason) })
 		}
 		changed = true
 	}
@@ -308,14 +323,32 @@ func (rt *Runtime) runScript(script string) {
 	if len(args) == 0 {
 		return
 	}
+	if rt.effects != nil {
+		rt.later(func() { rt.startScript(args) })
+		return
+	}
+	rt.startScript(args)
+}
+
+func (rt *Runtime) startScript(args []string) {
 	cmd := exec.Command(args[0], args[1:]...)
 	if err := cmd.Start(); err != nil {
-		rt.logf("Cannot run notify script %s: %v", args[0], err)
+		rt.opts.Logf(fmt.Sprintf("Cannot run notify script %s: %v", args[0], err))
 		return
 	}
 	go cmd.Wait()
 }
 
 func (rt *Runtime) logf(format string, args ...any) {
-	rt.opts.Logf(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if rt.effects != nil {
+		rt.later(func() { rt.opts.Logf(msg) })
+		return
+	}
+	rt.opts.Logf(msg)
+}
+
+// later queues an effect of the transition being applied.
+func (rt *Runtime) later(f func()) {
+	*rt.effects = append(*rt.effects, f)
 }

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"dhproxy/internal/config/keepalived"
 )
 
 // Dataplane forwards new connections of every service to its destinations.
@@ -37,6 +39,11 @@ type Options struct {
 	// OnRealServer is called when a real server enters or leaves its
 	// virtual server's pool; reason is keepalived's alert body line.
 	OnRealServer func(vs, rs string, up bool, reason string)
+	// OnQuorum is called when a virtual server gains or loses quorum, and
+	// at start (init) when it starts without quorum and a sorry server
+	// takes over; threshold is quorum ± hysteresis, weightSum the live
+	// weight, as in keepalived's "Virtualserver ... - UP|DOWN" alert.
+	OnQuorum func(vs *keepalived.VirtualServer, up, init bool, threshold, weightSum int)
 }
 
 // Runtime health-checks the real servers of every service and keeps the
@@ -107,11 +114,14 @@ func (rt *Runtime) Start() error {
 				rt.logf("Activating healthchecker for service %s for VS %s", rs.real.Name, ss.svc.Name)
 			}
 		}
-		if !ss.quorumUp {
-			rt.logf("Starting with quorum down %d-%d=%d > %d for VS %s", c.Quorum, c.Hysteresis, c.Quorum+c.Hysteresis, ss.liveWeight(), ss.svc.Name)
-			if ss.svc.Sorry != nil {
-				rt.logf("Adding sorry server %s to VS %s", ss.svc.Sorry.Name, ss.svc.Name)
-			}
+		// keepalived reports a start without quorum only when a sorry
+		// server takes over.
+		if !ss.quorumUp && ss.svc.Sorry != nil {
+			threshold := c.Quorum + c.Hysteresis
+			rt.logf("Starting with quorum down %d-%d=%d > %d for VS %s", c.Quorum, c.Hysteresis, threshold, ss.liveWeight(), ss.svc.Name)
+			rt.logf("Adding sorry server %s to VS %s", ss.svc.Sorry.Name, ss.svc.Name)
+			rt.runScript(c.QuorumDown)
+			rt.quorumHook(ss, true, threshold)
 		}
 	}
 	err := rt.dp.Apply(rt.desiredLocked())
@@ -234,6 +244,7 @@ func (rt *Runtime) updateQuorum(ss *svcState) {
 			rt.logf("Removing sorry server %s from VS %s", ss.svc.Sorry.Name, ss.svc.Name)
 		}
 		rt.runScript(c.QuorumUp)
+		rt.quorumHook(ss, false, threshold)
 		return
 	}
 	threshold := c.Quorum - c.Hysteresis
@@ -246,6 +257,22 @@ func (rt *Runtime) updateQuorum(ss *svcState) {
 		rt.logf("Adding sorry server %s to VS %s", ss.svc.Sorry.Name, ss.svc.Name)
 	}
 	rt.runScript(c.QuorumDown)
+	rt.quorumHook(ss, false, threshold)
+}
+
+// quorumHook reports a quorum change (or, with init, the state at start)
+// to Options.OnQuorum once the datapath is updated.
+func (rt *Runtime) quorumHook(ss *svcState, init bool, threshold int) {
+	hook := rt.opts.OnQuorum
+	if hook == nil {
+		return
+	}
+	vs, up, sum := ss.svc.Conf, ss.quorumUp, ss.liveWeight()
+	if rt.effects == nil {
+		hook(vs, up, init, threshold, sum)
+		return
+	}
+	rt.later(func() { hook(vs, up, init, threshold, sum) })
 }
 
 func (ss *svcState) liveWeight() int {

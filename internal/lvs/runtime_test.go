@@ -162,9 +162,14 @@ virtual_server 127.0.0.1 %s {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var quorum []string
 	rt := New(svcs, dp, Options{Logf: logf, OnRealServer: func(vs, rs string, up bool, reason string) {
 		logMu.Lock()
 		alerts = append(alerts, fmt.Sprintf("%s %s %v %s", vs, rs, up, reason))
+		logMu.Unlock()
+	}, OnQuorum: func(vs *keepalived.VirtualServer, up, init bool, threshold, sum int) {
+		logMu.Lock()
+		quorum = append(quorum, fmt.Sprintf("up=%v init=%v %d %d", up, init, threshold, sum))
 		logMu.Unlock()
 	}})
 	if err := rt.Start(); err != nil {
@@ -221,6 +226,9 @@ virtual_server 127.0.0.1 %s {
 	if !strings.Contains(alertText, "[127.0.0.1]:tcp:"+pb+" false => TCP CHECK failed on service <=") ||
 		!strings.Contains(alertText, "[127.0.0.1]:tcp:"+pb+" true => TCP CHECK succeed on service <=") {
 		t.Errorf("alert hook calls:\n%s", alertText)
+	}
+	if got := strings.Join(quorum, ", "); got != "up=false init=false 1 0, up=true init=false 3 3" {
+		t.Errorf("quorum hook calls: %s", got)
 	}
 	waitFor(t, "notify_down script", func() bool { b, _ := os.ReadFile(marker); return string(b) == "down\n" })
 }

@@ -15,7 +15,7 @@ import (
 // Service is one virtual service: what clients connect to and the real
 // servers behind it.
 type Service struct {
-	Name     string // keepalived's wording: [10.0.0.100]:tcp:80, [FWM 1]
+	Name     string // keepalived's FMT_VS: [10.0.0.100]:tcp:80, FWM 1, [group]:80
 	Conf     *keepalived.VirtualServer
 	Match    []Match // several for a virtual_server_group
 	Protocol string  // "tcp" or "udp"
@@ -83,10 +83,10 @@ func buildService(cfg *keepalived.Config, vs *keepalived.VirtualServer) (*Servic
 		for _, e := range g.Entries {
 			s.Match = append(s.Match, Match{First: e.First, Last: e.Last, Port: e.Port, FWMark: e.FWMark})
 		}
-		s.Name = "[" + vs.Group + "]"
+		s.Name = fmt.Sprintf("[%s]:%d", vs.Group, vs.Port)
 	case vs.FWMark != 0:
 		s.Match = []Match{{FWMark: vs.FWMark}}
-		s.Name = fmt.Sprintf("[FWM %d]", vs.FWMark)
+		s.Name = fmt.Sprintf("FWM %d", vs.FWMark)
 	default:
 		s.Match = []Match{{First: vs.Addr, Last: vs.Addr, Port: vs.Port}}
 		s.Name = Trio(vs.Addr, proto, vs.Port)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,5 +150,88 @@ func TestLVSDRTutorial(t *testing.T) {
 	lvsWaitLog(t, lvs, "real server 10.213.0.3 moved from MAC", 10*time.Second)
 	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "4"))); c["web1"] != 2 || c["web2"] != 2 {
 		t.Fatalf("after web1's MAC changed: %v", c)
+	}
+}
+
+// TestLVSDRFailoverKeepalivedVRRP: two directors running the same virtual
+// server, the VIP held by VRRP (keepalived 2.x from Debian, --vrrp only).
+// When the master dies (keepalived killed, its link down), the backup
+// takes the VIP and the virtual service keeps answering through it.
+func TestLVSDRFailoverKeepalivedVRRP(t *testing.T) {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Fatalf("keepalived not found (%v); run scripts/install-test-deps.sh", err)
+	}
+	l := newLVSLab(t, "client", "lb1", "web1", "web2", "lb2")
+	for _, w := range []string{"web1", "web2"} {
+		l.sh(w, "ip addr add 10.213.0.100/32 dev lo &&"+
+			" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"+
+			" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2")
+		l.web(w)
+	}
+	conf := strings.Replace(strings.Replace(drTutorialConf, "persistence_timeout 50", "", 1), "sorry_server 10.213.0.5 80", "", 1)
+	lvs := map[string]*proc{}
+	pids := map[string][]string{}
+	for host, prio := range map[string]string{"lb1": "150", "lb2": "100"} {
+		vrrp := l.writeFile(host+"-vrrp.conf", `
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority `+prio+`
+    advert_int 1
+    virtual_ipaddress {
+        10.213.0.100/32 dev eth0
+    }
+}
+`)
+		pid, vpid := l.dir+"/"+host+".pid", l.dir+"/"+host+"-vrrp.pid"
+		l.start(host, "keepalived", "-n", "-l", "-D", "--vrrp", "-f", vrrp, "-p", pid, "-r", vpid)
+		pids[host] = []string{vpid, pid} // the VRRP child first: no priority-0 goodbye
+		lvs[host], _ = l.startLVS(host, conf, "-datapath", "nftables")
+		lvsWaitLog(t, lvs[host], "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
+	}
+	hasVIP := func(host string) bool {
+		return strings.Contains(l.sh(host, "ip -4 addr show dev eth0"), "10.213.0.100/32")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !hasVIP("lb1") {
+		if time.Now().After(deadline) {
+			t.Fatal("lb1 (priority 150) never became VRRP master")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	probe := lvsProbe(t)
+	url := "http://10.213.0.100/"
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "4"))); c["web1"] != 2 || c["web2"] != 2 {
+		t.Fatalf("through lb1: %v", c)
+	}
+
+	if hasVIP("lb2") {
+		t.Fatal("lb2 holds the VIP while lb1 is master")
+	}
+	// The master dies: keepalived killed (by its pid files), link down.
+	for _, f := range pids["lb1"] {
+		l.sh("lb1", "kill -9 $(cat "+f+")")
+	}
+	l.sh("lb1", "ip link set dev eth0 down")
+	start := time.Now()
+	for !hasVIP("lb2") {
+		if time.Since(start) > 15*time.Second {
+			t.Fatal("lb2 did not take the VIP")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var got []string
+	for {
+		got = lvsLines(l.run("client", probe, "get", url, "4"))
+		if c := lvsCount(got); c["web1"] == 2 && c["web2"] == 2 {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("the virtual service did not come back through lb2: %v", got)
+		}
+	}
+	t.Logf("service answering through lb2 %v after the master died", time.Since(start).Round(100*time.Millisecond))
+	if !strings.Contains(l.run("lb2", "nft", "list", "chain", "netdev", "dhproxy_lvs", "ingress_eth0"), "counter packets") {
+		t.Fatal("no DR chain on lb2")
 	}
 }

@@ -129,3 +129,30 @@ func TestLVSNATGateway(t *testing.T) {
 		t.Fatalf("table left after SIGTERM: %s", tables)
 	}
 }
+
+// TestLVSNATPersistenceGranularity: with persistence_timeout and
+// persistence_granularity 255.255.255.0, every client of one /24 sticks
+// to the real server the first one got; lvs list shows the flags.
+func TestLVSNATPersistenceGranularity(t *testing.T) {
+	l := natLab(t)
+	l.web("web1")
+	l.web("web2")
+	l.sh("client", "ip addr add 10.213.9.2/24 dev eth0 && ip addr add 10.213.9.3/24 dev eth0")
+	conf := strings.Replace(natConf, "    protocol TCP\n", "    protocol TCP\n    persistence_timeout 50\n    persistence_granularity 255.255.255.0\n", 1)
+	lvs, sock := l.startLVS("lb1", conf, "-datapath", "nftables")
+	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
+	lvsWaitLog(t, lvs, "HTTP status code success to [10.213.0.4]:tcp:80 url(/)", 10*time.Second)
+	var got []string
+	for _, src := range []string{"10.213.9.1", "10.213.9.2", "10.213.9.3", "10.213.9.2", "10.213.9.1"} {
+		got = append(got, strings.TrimSpace(l.run("client", "curl", "-s", "-m", "3", "--interface", src, "http://10.213.9.100/")))
+	}
+	if c := lvsCount(got); len(c) != 1 || (c["web1"] != 5 && c["web2"] != 5) {
+		t.Fatalf("one /24, one real server: %v", got)
+	}
+	if list := l.run("lb1", bin, "lvs", "list", "-S", sock); !strings.Contains(list, "TCP  10.213.9.100:80 rr persistent 50 mask 255.255.255.0\n") {
+		t.Errorf("list:\n%s", list)
+	}
+	if set := l.run("lb1", "nft", "list", "set", "ip", "dhproxy_lvs", "vs0_bind"); !strings.Contains(set, "10.213.9.0 . 10.213.0.") {
+		t.Errorf("the binding is keyed by the masked client address:\n%s", set)
+	}
+}

@@ -510,15 +510,6 @@ func listedAddr(dests []Dest, a netip.Addr) bool {
 	return false
 }
 
-func listed(dests []Dest, a netip.AddrPort) bool {
-	for _, d := range dests {
-		if d.Addr == a {
-			return true
-		}
-	}
-	return false
-}
-
 // watchMACs reprograms DR services when a real server's MAC changes (a
 // replaced machine keeps its address): the neighbour table is read every
 // period.

@@ -176,6 +176,15 @@ func (us *usvc) pick(dests []*udest, client, vip netip.Addr) *udest {
 	return dests[i]
 }
 
+func listed(dests []Dest, a netip.AddrPort) bool {
+	for _, d := range dests {
+		if d.Addr == a {
+			return true
+		}
+	}
+	return false
+}
+
 func maskAddr(a, mask netip.Addr) netip.Addr {
 	if !a.Is4() || !mask.Is4() {
 		return a

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,17 @@ func TestLVSNATGateway(t *testing.T) {
 	lvsWaitLog(t, lvs, "Removing sorry server [10.213.0.5]:tcp:80 from VS [10.213.9.100]:tcp:80", time.Second)
 	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "3"))); c["web2"] != 3 {
 		t.Fatalf("quorum back: web2 answers: %v", c)
+	}
+
+	// A second instance on the same socket is refused before it touches
+	// the running one's table.
+	second := exec.Command("ip", "netns", "exec", l.prefix+"-lb1", bin, "lvs", "run", "-S", sock, l.writeFile("again.conf", natConf))
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by another running dhproxy") {
+		t.Fatalf("second instance: %v\n%s", err, out)
+	}
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "2"))); c["web2"] != 2 {
+		t.Fatalf("the first instance's table must be intact: %v", c)
 	}
 
 	lvsStopTerm(t, lvs)

@@ -32,23 +32,24 @@ func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Opti
 	if err != nil {
 		return nil, err
 	}
+	ctl, err := lvs.ListenControl(socket)
+	if err != nil {
+		return nil, err
+	}
 	dp, err := lvs.Open(svcs, datapath, opts.Logf)
 	if err != nil {
+		ctl.Close()
 		return nil, err
 	}
 	rt := lvs.New(svcs, dp, opts)
 	if err := rt.Start(); err != nil {
+		ctl.Close()
 		dp.Close()
 		return nil, err
 	}
-	ctl, err := lvs.ServeControl(socket, rt)
-	if err != nil {
-		rt.Stop()
-		return nil, err
-	}
+	go lvs.ServeControl(ctl, rt)
 	return func() {
 		ctl.Close()
-		os.Remove(socket)
 		rt.Stop()
 	}, nil
 }

@@ -24,28 +24,28 @@ func SocketPath() string {
 	return DefaultSocket
 }
 
-// ServeControl answers one command per connection on a unix socket:
-// "list" prints the table as `ipvsadm -Ln` does.
-func ServeControl(path string, rt *Runtime) (io.Closer, error) {
+// ListenControl claims the control socket. It is taken before the
+// datapath: a live socket means another dhproxy runs virtual servers here,
+// and its nftables tables must not be replaced.
+func ListenControl(path string) (net.Listener, error) {
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("control socket %s is in use by another process; choose another path with -S or DHPROXY_LVS_SOCKET", path)
+		return nil, fmt.Errorf("control socket %s is in use by another running dhproxy; stop it, or choose another path with -S or DHPROXY_LVS_SOCKET", path)
 	}
 	os.Remove(path) // a stale socket of a process that died
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serveOne(c, rt)
+	return net.Listen("unix", path)
+}
+
+// ServeControl answers one command per connection on l: "list" prints
+// the table as `ipvsadm -Ln` does. It returns when l is closed.
+func ServeControl(l net.Listener, rt *Runtime) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
 		}
-	}()
-	return l, nil
+		go serveOne(c, rt)
+	}
 }
 
 func serveOne(c net.Conn, rt *Runtime) {

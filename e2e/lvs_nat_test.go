@@ -81,8 +81,10 @@ func TestLVSNATGateway(t *testing.T) {
 	for _, want := range []string{
 		"Prot LocalAddress:Port Scheduler Flags",
 		"TCP  10.213.9.100:80 rr\n",
-		"  -> 10.213.0.3:80                Masq    1      ",
-		"  -> 10.213.0.4:80                Masq    1      ",
+		// Counts read back from conntrack: the 6 connections are closed
+		// (TIME_WAIT), so InActConn, 3 per real server.
+		"  -> 10.213.0.3:80                Masq    1      0          3 ",
+		"  -> 10.213.0.4:80                Masq    1      0          3 ",
 	} {
 		if !strings.Contains(list, want) {
 			t.Errorf("lvs list lacks %q:\n%s", want, list)
@@ -166,5 +168,43 @@ func TestLVSNATPersistenceGranularity(t *testing.T) {
 	}
 	if set := l.run("lb1", "nft", "list", "set", "ip", "dhproxy_lvs", "vs0_bind"); !strings.Contains(set, "10.213.9.0 . 10.213.0.") {
 		t.Errorf("the binding is keyed by the masked client address:\n%s", set)
+	}
+}
+
+// TestLVSNATUDP: a UDP virtual server through nftables DNAT, rr per
+// client socket (conntrack keeps each socket's flow on its real server).
+func TestLVSNATUDP(t *testing.T) {
+	l := natLab(t)
+	l.web("web1")
+	l.web("web2")
+	lvs, sock := l.startLVS("lb1", `
+virtual_server 10.213.9.100 53 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol UDP
+    real_server 10.213.0.3 53 {
+        TCP_CHECK {
+            connect_port 80
+            connect_timeout 1
+        }
+    }
+    real_server 10.213.0.4 53 {
+        TCP_CHECK {
+            connect_port 80
+            connect_timeout 1
+        }
+    }
+}
+`, "-datapath", "nftables")
+	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:udp:80 success.", 10*time.Second)
+	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:udp:80 success.", 10*time.Second)
+	got := lvsLines(l.run("client", lvsProbe(t), "udp", "10.213.9.100:53", "4"))
+	if c := lvsCount(got); c["web1"] != 2 || c["web2"] != 2 || got[0] == got[1] {
+		t.Fatalf("UDP rr over web1, web2: %v", got)
+	}
+	if list := l.run("lb1", bin, "lvs", "list", "-S", sock); !strings.Contains(list, "UDP  10.213.9.100:53 rr\n") ||
+		!strings.Contains(list, "  -> 10.213.0.3:53                Masq    1      0          2 ") {
+		t.Errorf("list:\n%s", list)
 	}
 }

@@ -172,7 +172,8 @@ func TestLVSNATPersistenceGranularity(t *testing.T) {
 }
 
 // TestLVSNATUDP: a UDP virtual server through nftables DNAT, rr per
-// client socket (conntrack keeps each socket's flow on its real server).
+// client socket (conntrack keeps each socket's flow on its real server);
+// the table comes back after `nft flush ruleset`.
 func TestLVSNATUDP(t *testing.T) {
 	l := natLab(t)
 	l.web("web1")
@@ -206,5 +207,12 @@ virtual_server 10.213.9.100 53 {
 	if list := l.run("lb1", bin, "lvs", "list", "-S", sock); !strings.Contains(list, "UDP  10.213.9.100:53 rr\n") ||
 		!strings.Contains(list, "  -> 10.213.0.3:53                Masq    1      0          2 ") {
 		t.Errorf("list:\n%s", list)
+	}
+
+	// A firewall reload flushes the whole ruleset: dhproxy puts its table back.
+	l.sh("lb1", "nft flush ruleset")
+	lvsWaitLog(t, lvs, "nftables table ip dhproxy_lvs was removed by someone else; reprogramming the nftables datapath", 10*time.Second)
+	if c := lvsCount(lvsLines(l.run("client", lvsProbe(t), "udp", "10.213.9.100:53", "2"))); c["web1"] != 1 || c["web2"] != 1 {
+		t.Fatalf("after the flush: %v", c)
 	}
 }

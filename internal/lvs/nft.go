@@ -52,7 +52,7 @@ type NFT struct {
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
 	macs   map[netip.Addr]net.HardwareAddr
 	last   []Desired     // what Apply last programmed
-	stop   chan struct{} // ends watchMACs
+	stop   chan struct{} // ends maintain
 }
 
 type drDev struct {
@@ -101,9 +101,7 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	n.stop = make(chan struct{})
-	if len(n.dev) > 0 {
-		go n.watchMACs(5 * time.Second)
-	}
+	go n.maintain(svcs, 2*time.Second)
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
 	}
@@ -510,10 +508,12 @@ func listedAddr(dests []Dest, a netip.Addr) bool {
 	return false
 }
 
-// watchMACs reprograms DR services when a real server's MAC changes (a
-// replaced machine keeps its address): the neighbour table is read every
-// period.
-func (n *NFT) watchMACs(period time.Duration) {
+// maintain keeps the datapath in place: it re-creates the tables when
+// someone else removed them (`nft flush ruleset` by a firewall reload
+// would otherwise silently stop every virtual server), and reprograms DR
+// when a real server's MAC changes (a replaced machine keeping its
+// address).
+func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -523,28 +523,63 @@ func (n *NFT) watchMACs(period time.Duration) {
 		case <-t.C:
 		}
 		n.mu.Lock()
-		changed := ""
-		for _, d := range n.last {
-			dev := n.dev[d.Svc]
-			if dev == nil {
-				continue
+		why := n.tablesGone()
+		if why != "" {
+			n.removeTables()
+			if err := n.create(svcs); err != nil {
+				why += "; re-creating failed: " + err.Error()
 			}
-			for _, dst := range d.Dests {
-				a := dst.Addr.Addr()
-				if mac, ok := neighMAC(a, dev.link); ok && n.macs[a] != nil && mac.String() != n.macs[a].String() {
-					changed = fmt.Sprintf("real server %s moved from MAC %s to %s", a, n.macs[a], mac)
-				}
-			}
+		}
+		if why == "" {
+			why = n.macMoved()
 		}
 		last := n.last
 		n.mu.Unlock()
-		if changed != "" {
-			n.logf(changed + "; reprogramming DR")
+		if why != "" {
+			n.logf(why + "; reprogramming the nftables datapath")
 			if err := n.Apply(last); err != nil {
 				n.logf("nftables datapath: " + err.Error())
 			}
 		}
 	}
+}
+
+// tablesGone says which of dhproxy's tables disappeared, if one did.
+func (n *NFT) tablesGone() string {
+	want := []*nftables.Table{n.nat}
+	if len(n.dev) > 0 {
+		want = append(want, n.dr)
+	}
+	for _, t := range want {
+		if _, err := n.conn.ListTableOfFamily(t.Name, t.Family); err != nil {
+			return fmt.Sprintf("nftables table %s was removed by someone else", familyName(t.Family)+" "+t.Name)
+		}
+	}
+	return ""
+}
+
+func familyName(f nftables.TableFamily) string {
+	if f == nftables.TableFamilyNetdev {
+		return "netdev"
+	}
+	return "ip"
+}
+
+// macMoved reports a DR real server whose MAC address changed.
+func (n *NFT) macMoved() string {
+	for _, d := range n.last {
+		dev := n.dev[d.Svc]
+		if dev == nil {
+			continue
+		}
+		for _, dst := range d.Dests {
+			a := dst.Addr.Addr()
+			if mac, ok := neighMAC(a, dev.link); ok && n.macs[a] != nil && mac.String() != n.macs[a].String() {
+				return fmt.Sprintf("real server %s moved from MAC %s to %s", a, n.macs[a], mac)
+			}
+		}
+	}
+	return ""
 }
 
 // neighMAC reads a usable neighbour entry without waiting.

@@ -177,7 +177,10 @@ func bindKeyType(s *Service) nftables.SetDatatype {
 
 // create builds the tables, chains and maps, empty, in one batch.
 func (n *NFT) create(svcs []*Service) error {
-	c := n.conn
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
 	c.AddTable(n.nat)
 	pre := &nftables.Chain{Name: "prerouting", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
 	out := &nftables.Chain{Name: "output", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
@@ -246,16 +249,53 @@ func (n *NFT) drDevice(s *Service) (*drDev, error) {
 }
 
 // Apply replaces every service's rules and scheduler maps in one netlink
-// batch, so packets see either the old or the new set, never a mix.
+// batch, so packets see either the old or the new set, never a mix. The
+// kernel is read first (MACs, bindings to drop), then the batch is built
+// and sent; a batch refused because a binding expired meanwhile is built
+// again from a fresh read.
 func (n *NFT) Apply(ds []Desired) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.last = ds
-	c := n.conn
+	err := n.applyOnce(ds)
+	if err != nil {
+		err = n.applyOnce(ds)
+	}
+	return err
+}
+
+// plan is what applyOnce read from the kernel for one service.
+type plan struct {
+	dests []Dest                // those that can be forwarded to
+	bind  *nftables.Set         // the binding set as the kernel has it, or nil
+	stale []nftables.SetElement // bindings to real servers no longer listed
+}
+
+func (n *NFT) applyOnce(ds []Desired) error {
+	plans := make([]plan, len(ds))
+	for i, d := range ds {
+		p := plan{dests: d.Dests}
+		if dev := n.dev[d.Svc]; dev != nil {
+			p.dests = n.withMAC(d.Svc, d.Dests, dev.link)
+		}
+		if bs := n.bindSet(d.Svc); bs != nil {
+			var err error
+			if p.bind, p.stale, err = n.staleBindings(bs, p.dests); err != nil {
+				return err
+			}
+		}
+		plans[i] = p
+	}
+	// A batch of its own: one that fails to build is dropped, never sent
+	// half by a later Flush.
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
 	services := &nftables.Chain{Name: "services", Table: n.nat}
 	c.FlushChain(services)
 	flushed := map[*nftables.Chain]bool{}
-	for _, d := range ds {
+	for i, d := range ds {
 		s := d.Svc
 		entry, ether := services, false
 		if dev := n.dev[s]; dev != nil {
@@ -269,7 +309,7 @@ func (n *NFT) Apply(ds []Desired) error {
 			c.AddRule(&nftables.Rule{Table: entry.Table, Chain: entry, Exprs: append(matchExprs(s, m, ether),
 				&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictJump, Chain: n.chain(s, "").Name})})
 		}
-		if err := n.applyService(d); err != nil {
+		if err := n.queueService(c, s, plans[i]); err != nil {
 			return err
 		}
 	}
@@ -374,20 +414,17 @@ func slotPlan(s *Service, dests []Dest) (owner []int) {
 	return owner
 }
 
-// applyService rebuilds a service's chains and scheduler map.
-func (n *NFT) applyService(d Desired) error {
-	c, s := n.conn, d.Svc
-	dests := d.Dests
+// queueService adds to the batch the rebuild of a service's chains and
+// scheduler map.
+func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 	var out func(Dest) []expr.Any
 	if dev := n.dev[s]; dev != nil {
-		dests = n.withMAC(s, dests, dev.link)
 		out = func(dst Dest) []expr.Any { return n.drForward(dst, dev.link) }
 	} else {
 		out = natForward
 	}
-	bs := n.bindSet(s)
-	if bs != nil {
-		if err := n.dropStale(bs, dests); err != nil {
+	if len(p.stale) > 0 {
+		if err := c.SetDeleteElements(p.bind, p.stale); err != nil {
 			return err
 		}
 	}
@@ -396,20 +433,20 @@ func (n *NFT) applyService(d Desired) error {
 	for k := 0; k <= len(s.Reals); k++ {
 		c.FlushChain(n.destChain(s, k))
 	}
-	for k, dst := range dests {
+	for k, dst := range p.dests {
 		dc := n.destChain(s, k)
 		var e []expr.Any
-		if bs != nil {
+		if p.bind != nil {
 			// A bound client keeps its destination, even at weight 0.
-			hit := append(bindKey(s, dst.Addr.Addr()), &expr.Lookup{SourceRegister: regKey, SetName: bs.Name})
+			hit := append(bindKey(s, dst.Addr.Addr()), &expr.Lookup{SourceRegister: regKey, SetName: p.bind.Name})
 			c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: append(hit, &expr.Verdict{Kind: expr.VerdictJump, Chain: dc.Name})})
-			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: bs.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
+			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: p.bind.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
 		}
 		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(e, out(dst)...)})
 	}
 	sm := n.schedMap(s)
 	c.FlushSet(sm)
-	owner := slotPlan(s, dests)
+	owner := slotPlan(s, p.dests)
 	if len(owner) == 0 {
 		return nil
 	}
@@ -468,16 +505,16 @@ func (n *NFT) withMAC(s *Service, dests []Dest, link netlink.Link) []Dest {
 	return out
 }
 
-// dropStale removes bindings to real servers no longer listed, so their
-// clients are scheduled afresh.
-func (n *NFT) dropStale(set *nftables.Set, dests []Dest) error {
+// staleBindings reads the binding set and returns the bindings to real
+// servers no longer listed, so that their clients are scheduled afresh.
+func (n *NFT) staleBindings(set *nftables.Set, dests []Dest) (*nftables.Set, []nftables.SetElement, error) {
 	full, err := n.conn.GetSetByName(set.Table, set.Name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	elems, err := n.conn.GetSetElements(full)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var stale []nftables.SetElement
 	for _, el := range elems {
@@ -485,10 +522,7 @@ func (n *NFT) dropStale(set *nftables.Set, dests []Dest) error {
 			stale = append(stale, nftables.SetElement{Key: el.Key})
 		}
 	}
-	if len(stale) == 0 {
-		return nil
-	}
-	return n.conn.SetDeleteElements(full, stale)
+	return full, stale, nil
 }
 
 // bindingDest is the real server address of a binding key (its last part).

@@ -27,6 +27,9 @@ func alert(w io.Writer, format string, args ...any) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "lvs" {
+		return runLVS(args[1:], stdout, stderr)
+	}
 	opts, err := cli.Parse(args)
 	if err != nil {
 		if err.Error() != "help" {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"dhproxy/internal/config"
+	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/lvs"
+)
+
+// startLVS runs the virtual_server blocks of cfg: checkers, datapath
+// (DHPROXY_LVS_DATAPATH: auto, nftables or userspace) and the control
+// socket (DHPROXY_LVS_SOCKET). stop removes everything it set up.
+func startLVS(cfg *keepalived.Config, logf func(string)) (stop func(), err error) {
+	return startLVSWith(cfg, os.Getenv("DHPROXY_LVS_DATAPATH"), lvs.SocketPath(), lvs.Options{Logf: logf})
+}
+
+// startLVSWith is startLVS with the datapath, socket and hooks (alert
+// e-mails: opts.OnRealServer) given.
+func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Options) (stop func(), err error) {
+	if len(cfg.VirtualServers) == 0 {
+		return func() {}, nil
+	}
+	svcs, err := lvs.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctl, err := lvs.ListenControl(socket)
+	if err != nil {
+		return nil, err
+	}
+	dp, err := lvs.Open(svcs, datapath, opts.Logf)
+	if err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	rt := lvs.New(svcs, dp, opts)
+	if err := rt.Start(); err != nil {
+		ctl.Close()
+		dp.Close()
+		return nil, err
+	}
+	go lvs.ServeControl(ctl, rt)
+	return func() {
+		ctl.Close()
+		rt.Stop()
+	}, nil
+}
+
+const lvsUsage = `usage:
+  dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace] keepalived.conf
+      run the virtual_server blocks of keepalived.conf in the foreground
+  dhproxy lvs list [-S socket]
+      print the running virtual servers like 'ipvsadm -Ln'
+The socket defaults to $DHPROXY_LVS_SOCKET or ` + lvs.DefaultSocket + `.
+`
+
+// runLVS is the `dhproxy lvs ...` subcommand.
+func runLVS(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		io.WriteString(stderr, lvsUsage)
+		return 1
+	}
+	fs := flag.NewFlagSet("lvs "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("S", lvs.SocketPath(), "control socket path")
+	datapath := fs.String("datapath", os.Getenv("DHPROXY_LVS_DATAPATH"), "auto, nftables or userspace")
+	fs.Bool("n", true, "numeric output (always on; accepted for ipvsadm habits)")
+	if err := fs.Parse(args[1:]); err != nil {
+		io.WriteString(stderr, lvsUsage)
+		return 1
+	}
+	switch args[0] {
+	case "list":
+		if err := lvs.Query(*socket, "list", stdout); err != nil {
+			fmt.Fprintf(stderr, "dhproxy lvs list: %v\n", err)
+			return 1
+		}
+		return 0
+	case "run":
+		if fs.NArg() != 1 {
+			io.WriteString(stderr, lvsUsage)
+			return 1
+		}
+		var d config.Diags
+		cfg := keepalived.Load(fs.Arg(0), &d)
+		d.Write(stderr, os.Getpid())
+		if cfg == nil {
+			return 1
+		}
+		logf := func(s string) {
+			fmt.Fprintf(stderr, "%s dhproxy[%d]: %s\n", time.Now().Format("Jan _2 15:04:05"), os.Getpid(), s)
+		}
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		stop, err := startLVSWith(cfg, *datapath, *socket, lvs.Options{Logf: logf})
+		if err != nil {
+			fmt.Fprintf(stderr, "dhproxy lvs run: %v\n", err)
+			return 1
+		}
+		logf("virtual servers running; control socket " + *socket)
+		s := <-sigs
+		logf("Stopping on " + strings.ToUpper(s.String()))
+		stop()
+		return 0
+	}
+	io.WriteString(stderr, lvsUsage)
+	return 1
+}

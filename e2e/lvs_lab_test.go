@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The virtual-server tests build hosts in network namespaces with the
+// shared lab script (NETNS_LAB overrides its path) and run dhproxy, the
+// real servers and the clients inside them.
+const defaultLabScript = "/work/shared/lab/netns-lab.sh"
+
+var (
+	labSeq     atomic.Int32
+	probeOnce  sync.Once
+	probeBin   string
+	probeError error
+)
+
+// lvsProbe builds the namespaces' web server / client (internal/lvs/testdata/lvsprobe).
+func lvsProbe(t testing.TB) string {
+	probeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lvsprobe-")
+		if err != nil {
+			probeError = err
+			return
+		}
+		probeBin = filepath.Join(dir, "lvsprobe")
+		out, err := exec.Command("go", "build", "-o", probeBin, "dhproxy/internal/lvs/testdata/lvsprobe").CombinedOutput()
+		if err != nil {
+			probeError = fmt.Errorf("building lvsprobe: %v\n%s", err, out)
+		}
+	})
+	if probeError != nil {
+		t.Fatal(probeError)
+	}
+	return probeBin
+}
+
+type lvsLab struct {
+	t      testing.TB
+	script string
+	prefix string
+	addr   map[string]string // host -> address on the lab subnet
+	dir    string
+}
+
+// newLVSLab creates the hosts (removed at cleanup, also on failure).
+func newLVSLab(t testing.TB, hosts ...string) *lvsLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	script := os.Getenv("NETNS_LAB")
+	if script == "" {
+		script = defaultLabScript
+	}
+	if _, err := os.Stat(script); err != nil {
+		t.Fatalf("lab script: %v; set NETNS_LAB to netns-lab.sh", err)
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatalf("nft not found (%v); run scripts/install-test-deps.sh", err)
+	}
+	l := &lvsLab{t: t, script: script, prefix: fmt.Sprintf("lv%d%d", os.Getpid()%100000, labSeq.Add(1)), addr: map[string]string{}, dir: t.TempDir()}
+	t.Cleanup(func() {
+		if out, err := l.labCmd("down").CombinedOutput(); err != nil {
+			t.Errorf("lab down: %v\n%s", err, out)
+		}
+	})
+	out, err := l.labCmd(append([]string{"up"}, hosts...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lab up: %v\n%s", err, out)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 {
+			l.addr[f[0]] = f[1]
+		}
+	}
+	return l
+}
+
+func (l *lvsLab) labCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(l.script, args...)
+	cmd.Env = append(os.Environ(), "LAB_PREFIX="+l.prefix)
+	return cmd
+}
+
+// sh runs a shell command inside host and returns its output; an error
+// fails the test.
+func (l *lvsLab) sh(host, script string) string {
+	l.t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", l.prefix+"-"+host, "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("%s: %s: %v\n%s", host, script, err, out)
+	}
+	return string(out)
+}
+
+// run runs a program inside host and returns its standard output.
+func (l *lvsLab) run(host string, args ...string) string {
+	l.t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.prefix + "-" + host}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		l.t.Fatalf("%s: %v: %v\n%s%s", host, args, err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// start runs a program inside host in the background; it is stopped by
+// PID at cleanup.
+func (l *lvsLab) start(host string, args ...string) *proc {
+	l.t.Helper()
+	p := &proc{done: make(chan struct{})}
+	// ip netns exec execs the program: the PID is the program's.
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", l.prefix + "-" + host}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		l.t.Fatalf("starting %v in %s: %v", args, host, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	l.t.Cleanup(p.stop)
+	return p
+}
+
+// web starts lvsprobe's web server (and UDP echo) as host on port 80 and
+// 53, and waits until it accepts.
+func (l *lvsLab) web(host string) *proc {
+	l.t.Helper()
+	p := l.start(host, lvsProbe(l.t), "serve", host, "0.0.0.0:80")
+	u := l.start(host, lvsProbe(l.t), "serve", host, "0.0.0.0:53")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "netns", "exec", l.prefix+"-"+host, "ss", "-Hltn", "sport = :80").Output()
+		if strings.Contains(string(out), ":80") {
+			break
+		}
+		if time.Now().After(deadline) || p.exited() {
+			l.t.Fatalf("web server in %s not listening: %s", host, p.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	go func() { <-p.done; u.stop() }() // one handle stops both
+	return p
+}
+
+func (l *lvsLab) writeFile(name, content string) string {
+	l.t.Helper()
+	path := filepath.Join(l.dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
+	return path
+}
+
+// startLVS runs `dhproxy lvs run` in host with conf; extra flags first.
+func (l *lvsLab) startLVS(host, conf string, flags ...string) (*proc, string) {
+	l.t.Helper()
+	sock := filepath.Join(l.dir, fmt.Sprintf("lvs-%d.sock", labSeq.Add(1)))
+	args := append([]string{bin, "lvs", "run", "-S", sock}, flags...)
+	p := l.start(host, append(args, l.writeFile(fmt.Sprintf("keepalived-%d.conf", labSeq.Add(1)), conf))...)
+	lvsWaitLog(l.t, p, "virtual servers running", 10*time.Second)
+	return p, sock
+}
+
+// lvsWaitLog polls p's stderr for want, failing after within.
+func lvsWaitLog(t testing.TB, p *proc, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !strings.Contains(p.Stderr(), want) {
+		if p.exited() {
+			t.Fatalf("process exited (%v) before logging %q:\n%s", p.err, want, p.Stderr())
+		}
+		if time.Since(start) > within {
+			t.Fatalf("no %q after %v; log:\n%s", want, within, p.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// lvsStopTerm sends SIGTERM and waits for a clean exit.
+func lvsStopTerm(t testing.TB, p *proc) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", p.err, p.Stderr())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no exit 10s after SIGTERM:\n%s", p.Stderr())
+	}
+}
+
+// lvsLines splits output into trimmed non-empty lines.
+func lvsLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// lvsCount tallies equal lines.
+func lvsCount(ls []string) map[string]int {
+	m := map[string]int{}
+	for _, l := range ls {
+		m[l]++
+	}
+	return m
+}

@@ -1,0 +1,340 @@
+package lvs
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"dhproxy/internal/config/keepalived"
+)
+
+// checker runs one TCP_CHECK / HTTP_GET / MISC_CHECK of a real server with
+// keepalived's retry rules: a failure is retried `retry` times, each after
+// delay_before_retry, before the checker goes down; one success brings it
+// up; checks repeat every delay_loop.
+type checker struct {
+	conf   *keepalived.Check
+	target netip.AddrPort // where the probe connects
+	name   string         // [10.0.0.2]:tcp:80, as in keepalived's logs
+	rsAddr netip.Addr
+	every  time.Duration // delay_loop
+	vhost  string        // Host header of HTTP_GET (the virtual server's virtualhost)
+
+	up      bool
+	hasRun  bool
+	retryIt int
+}
+
+// result is one probe's outcome.
+type result struct {
+	ok     bool
+	weight int    // misc_dynamic weight, -1 = unchanged
+	detail string // why it failed, for the log
+}
+
+func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration, alpha bool) *checker {
+	ip := c.ConnectIP
+	if !ip.IsValid() {
+		ip = rs.Addr.Addr()
+	}
+	port := c.ConnectPort
+	if port == 0 {
+		port = rs.Addr.Port()
+	}
+	return &checker{
+		conf:   c,
+		target: netip.AddrPortFrom(ip, port),
+		name:   Trio(ip, proto, port),
+		rsAddr: rs.Addr.Addr(),
+		every:  every,
+		up:     !alpha,
+	}
+}
+
+// transition is what a checker reports when its state changes.
+type transition struct {
+	up     bool
+	weight int    // -1 = unchanged
+	log    string // keepalived's log line
+	alert  string // keepalived's e-mail body line
+}
+
+// step runs one probe and returns the delay before the next one, and a
+// transition when the checker changed state (or reported its first state).
+func (c *checker) step(ctx context.Context) (time.Duration, *transition) {
+	r := c.probe(ctx)
+	if r.ok && r.weight >= 0 && c.up && c.hasRun {
+		// misc_dynamic changes the weight of a server that stays up.
+		return c.every, &transition{up: true, weight: r.weight}
+	}
+	// MISC_CHECK retries only while up; the others always do.
+	if !r.ok && c.retryIt < c.conf.Retry && (c.conf.Kind != "MISC_CHECK" || c.up || !c.hasRun) {
+		c.retryIt++
+		return c.conf.DelayBeforeRetry, nil
+	}
+	c.retryIt = 0
+	var t *transition
+	switch {
+	case r.ok && (!c.up || !c.hasRun):
+		t = &transition{up: true, weight: r.weight, log: c.successLine(), alert: c.alertLine(true, "")}
+	case !r.ok && (c.up || !c.hasRun):
+		t = &transition{up: false, weight: -1, log: c.failLine(r.detail), alert: c.alertLine(false, r.detail)}
+	}
+	if t != nil {
+		c.up = t.up
+	}
+	c.hasRun = true
+	return c.every, t
+}
+
+func (c *checker) successLine() string {
+	switch c.conf.Kind {
+	case "HTTP_GET", "SSL_GET":
+		u := c.conf.URLs[len(c.conf.URLs)-1]
+		what := "HTTP status code"
+		if u.Digest != "" {
+			what = "MD5 digest"
+		}
+		return fmt.Sprintf("%s success to %s url(%s)", what, c.name, u.Path)
+	case "MISC_CHECK":
+		return fmt.Sprintf("Misc check to [%s] for [%s] succeeded.", c.rsAddr, c.miscArgs()[0])
+	}
+	return fmt.Sprintf("TCP connection to %s success.", c.name)
+}
+
+func (c *checker) failLine(detail string) string {
+	switch c.conf.Kind {
+	case "MISC_CHECK":
+		return fmt.Sprintf("Misc check to [%s] for [%s] %s.", c.rsAddr, c.miscArgs()[0], detail)
+	case "HTTP_GET", "SSL_GET":
+		if c.conf.Retry > 0 && c.hasRun {
+			return fmt.Sprintf("HTTP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
+		}
+		return fmt.Sprintf("HTTP_CHECK on service %s failed.", c.name)
+	}
+	if c.conf.Retry > 0 && c.hasRun {
+		return fmt.Sprintf("TCP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
+	}
+	return fmt.Sprintf("TCP_CHECK on service %s failed.", c.name)
+}
+
+// alertLine is the body keepalived's checkers put in their e-mails.
+func (c *checker) alertLine(up bool, detail string) string {
+	switch c.conf.Kind {
+	case "HTTP_GET", "SSL_GET":
+		if up {
+			return "=> CHECK succeed on service <="
+		}
+		return "=> CHECK failed on service : HTTP request failed <="
+	case "MISC_CHECK":
+		if up {
+			return "=> MISC CHECK succeeded on service <="
+		}
+		if strings.HasPrefix(detail, "timed out") {
+			return "=> MISC CHECK timed out on service <="
+		}
+		return "=> MISC CHECK failed on service <="
+	}
+	if up {
+		return "=> TCP CHECK succeed on service <="
+	}
+	return "=> TCP CHECK failed on service <="
+}
+
+func (c *checker) probe(ctx context.Context) result {
+	switch c.conf.Kind {
+	case "TCP_CHECK":
+		return c.probeTCP(ctx)
+	case "HTTP_GET":
+		return c.probeHTTP(ctx)
+	case "SSL_GET":
+		// dhproxy has no TLS checker yet: a completed TCP connection counts.
+		return c.probeTCP(ctx)
+	case "MISC_CHECK":
+		return c.probeMisc(ctx)
+	}
+	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind}
+}
+
+func (c *checker) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.conf.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", c.target.String())
+}
+
+func (c *checker) probeTCP(ctx context.Context) result {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return result{weight: -1, detail: err.Error()}
+	}
+	conn.Close()
+	return result{ok: true, weight: -1}
+}
+
+// probeHTTP fetches every url in turn, as keepalived does, with an
+// HTTP/1.0 GET, and compares the status code and the body's MD5.
+func (c *checker) probeHTTP(ctx context.Context) result {
+	for _, u := range c.conf.URLs {
+		if err := c.fetch(ctx, u); err != nil {
+			return result{weight: -1, detail: err.Error()}
+		}
+	}
+	return result{ok: true, weight: -1}
+}
+
+func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(c.conf.ConnectTimeout))
+	host := c.target.String()
+	if c.vhost != "" {
+		host = c.vhost
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n\r\n", u.Path, host); err != nil {
+		return err
+	}
+	br := bufio.NewReader(conn)
+	status, err := br.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read, no data received")
+	}
+	f := strings.Fields(status)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+	}
+	code, err := strconv.Atoi(f[1])
+	if err != nil {
+		return fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+	}
+	length := int64(-1)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("read error in headers: %v", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				length = n
+			}
+		}
+	}
+	if len(u.StatusCodes) > 0 && !codeIn(code, u.StatusCodes) {
+		return fmt.Errorf("HTTP status code error to %s url(%s), status_code [%d]", c.name, u.Path, code)
+	}
+	if u.Digest == "" {
+		return nil
+	}
+	var body io.Reader = br
+	if length >= 0 {
+		body = io.LimitReader(br, length)
+	}
+	h := md5.New()
+	if _, err := io.Copy(h, body); err != nil {
+		return fmt.Errorf("read error with %s: %v", c.name, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
+		return fmt.Errorf("MD5 digest error to %s url(%s), digest %s", c.name, u.Path, got)
+	}
+	return nil
+}
+
+func codeIn(code int, ranges [][2]int) bool {
+	for _, r := range ranges {
+		if code >= r[0] && code <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) miscArgs() []string {
+	args := splitCommand(c.conf.MiscPath)
+	if len(args) == 0 {
+		return []string{c.conf.MiscPath}
+	}
+	return args
+}
+
+// probeMisc runs misc_path: exit 0 is up, 1 down; with misc_dynamic 2..255
+// is up with weight exit-2. The script is killed after misc_timeout.
+func (c *checker) probeMisc(ctx context.Context) result {
+	args := c.miscArgs()
+	ctx, cancel := context.WithTimeout(ctx, c.conf.MiscTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	err := cmd.Run()
+	if ctx.Err() == context.DeadlineExceeded {
+		return result{weight: -1, detail: "timed out"}
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return result{ok: true, weight: -1}
+	case errors.As(err, &ee) && ee.Exited():
+		st := ee.ExitCode()
+		if c.conf.MiscDynamic && st >= 2 {
+			return result{ok: true, weight: st - 2}
+		}
+		return result{weight: -1, detail: fmt.Sprintf("failed (exited with status %d)", st)}
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return result{weight: -1, detail: fmt.Sprintf("failed (due to signal %d)", ws.Signal())}
+		}
+	}
+	return result{weight: -1, detail: "failed (" + err.Error() + ")"}
+}
+
+// splitCommand splits a keepalived script string into words; double or
+// single quotes group words, as keepalived's own splitter does.
+func splitCommand(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(ch)
+			}
+		case ch == '"' || ch == '\'':
+			quote, in = ch, true
+		case ch == ' ' || ch == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(ch)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,747 @@
+package lvs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// TableName is the nftables table dhproxy owns (family ip for NAT, netdev
+// for DR). Nothing else in the ruleset is touched.
+const TableName = "dhproxy_lvs"
+
+// nftables registers, numbered in 4-byte units as nft itself does.
+const (
+	regKey  = 12 // the flow key: client address [. client port] . real server
+	regSlot = 16 // the scheduler's slot number; scratch
+	regVal  = 8  // values written to the packet (address, port, MAC, ifindex)
+)
+
+// Flow idle timeout of the DR flow table (no conntrack on netdev ingress).
+const drFlowTimeout = 5 * time.Minute
+
+// maxSlots bounds a scheduler map (weights are scaled down beyond it).
+const maxSlots = 256
+
+// NFT is the nftables datapath: DNAT for lb_kind NAT (conntrack undoes it
+// on replies routed back through the director), MAC rewriting on the
+// interface's ingress for lb_kind DR.
+//
+// Each service i has a chain vs<i>: rules for clients already bound to a
+// destination (persistence, or DR's flow table), then the scheduler, a
+// verdict map from slot to the chain vs<i>_d<k> of destination k, which
+// records the binding and forwards. Every rule is one nft can print.
+type NFT struct {
+	logf   func(string)
+	mu     sync.Mutex
+	conn   *nftables.Conn
+	nat    *nftables.Table
+	dr     *nftables.Table
+	svcIdx map[*Service]int
+	dev    map[*Service]*drDev // DR services: the interface towards the real servers
+	macs   map[netip.Addr]net.HardwareAddr
+	last   []Desired     // what Apply last programmed
+	stop   chan struct{} // ends maintain
+}
+
+type drDev struct {
+	link  netlink.Link
+	chain *nftables.Chain
+}
+
+// NewNFT checks that every service can run on nftables and creates the
+// tables (replacing stale ones left by a killed process).
+func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
+	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	for i, s := range svcs {
+		n.svcIdx[s] = i
+		for _, m := range s.Match {
+			if m.FWMark == 0 && !m.First.Is4() {
+				return nil, fmt.Errorf("VS %s: the nftables datapath handles IPv4 only", s.Name)
+			}
+		}
+		if s.Method == "TUN" {
+			return nil, fmt.Errorf("VS %s: lb_kind TUN is not supported by the nftables datapath", s.Name)
+		}
+		if _, _, notice := kernelScheduler(s.Sched); notice != "" {
+			logf(notice + " for VS " + s.Name)
+		}
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return nil, err
+	}
+	n.conn = c
+	n.nat = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	n.dr = &nftables.Table{Name: TableName, Family: nftables.TableFamilyNetdev}
+	n.removeTables()
+	for _, s := range svcs {
+		if s.Method != "DR" {
+			continue
+		}
+		d, err := n.drDevice(s)
+		if err != nil {
+			return nil, err
+		}
+		n.dev[s] = d
+	}
+	if err := n.create(svcs); err != nil {
+		n.removeTables()
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	n.stop = make(chan struct{})
+	go n.maintain(svcs, 2*time.Second)
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
+		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
+	}
+	return n, nil
+}
+
+func hasNAT(svcs []*Service) bool {
+	for _, s := range svcs {
+		if s.Method == "NAT" {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *NFT) Name() string { return "nftables" }
+
+// removeTables deletes dhproxy's tables, ignoring absent ones.
+func (n *NFT) removeTables() {
+	for _, t := range []*nftables.Table{n.nat, n.dr} {
+		n.conn.AddTable(t)
+		n.conn.DelTable(t)
+		n.conn.Flush()
+	}
+}
+
+// table is where a service's rules live: netdev for DR, ip for NAT.
+func (n *NFT) table(s *Service) *nftables.Table {
+	if s.Method == "DR" {
+		return n.dr
+	}
+	return n.nat
+}
+
+func (n *NFT) chain(s *Service, suffix string) *nftables.Chain {
+	return &nftables.Chain{Name: fmt.Sprintf("vs%d%s", n.svcIdx[s], suffix), Table: n.table(s)}
+}
+
+func (n *NFT) destChain(s *Service, k int) *nftables.Chain {
+	return n.chain(s, fmt.Sprintf("_d%d", k))
+}
+
+// bindSet is the set of (client key . real server) bindings of a service:
+// persistence entries, or DR's flows. NAT without persistence has none:
+// conntrack keeps each connection on its real server.
+func (n *NFT) bindSet(s *Service) *nftables.Set {
+	if s.Method != "DR" && s.Persist == 0 {
+		return nil
+	}
+	return &nftables.Set{Table: n.table(s), Name: fmt.Sprintf("vs%d_bind", n.svcIdx[s])}
+}
+
+func (n *NFT) schedMap(s *Service) *nftables.Set {
+	return &nftables.Set{Table: n.table(s), Name: fmt.Sprintf("vs%d_sched", n.svcIdx[s])}
+}
+
+// bindTimeout is how long a binding lives after its last use.
+func bindTimeout(s *Service) time.Duration {
+	if s.Persist > 0 {
+		return s.Persist
+	}
+	return drFlowTimeout
+}
+
+// bindKeyType is client address [. client port] . real server address.
+func bindKeyType(s *Service) nftables.SetDatatype {
+	t, _ := nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
+	if s.Persist == 0 {
+		t, _ = nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService, nftables.TypeIPAddr)
+	}
+	return t
+}
+
+// create builds the tables, chains and maps, empty, in one batch.
+func (n *NFT) create(svcs []*Service) error {
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
+	c.AddTable(n.nat)
+	pre := &nftables.Chain{Name: "prerouting", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
+	out := &nftables.Chain{Name: "output", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
+	c.AddChain(pre)
+	c.AddChain(out)
+	services := &nftables.Chain{Name: "services", Table: n.nat}
+	c.AddChain(services)
+	for _, ch := range []*nftables.Chain{pre, out} {
+		c.AddRule(&nftables.Rule{Table: n.nat, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: services.Name}}})
+	}
+	devChains := map[string]bool{}
+	for _, s := range svcs {
+		if d := n.dev[s]; d != nil && !devChains[d.chain.Name] {
+			if len(devChains) == 0 {
+				c.AddTable(n.dr)
+			}
+			devChains[d.chain.Name] = true
+			c.AddChain(d.chain)
+		}
+		c.AddChain(n.chain(s, ""))
+		for k := 0; k <= len(s.Reals); k++ { // the sorry server may be last
+			c.AddChain(n.destChain(s, k))
+		}
+		if bs := n.bindSet(s); bs != nil {
+			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
+			bs.KeyType = bindKeyType(s)
+			if err := c.AddSet(bs, nil); err != nil {
+				return err
+			}
+		}
+		sm := n.schedMap(s)
+		sm.IsMap, sm.KeyType, sm.DataType, sm.KeyByteOrder = true, nftables.TypeMark, nftables.TypeVerdict, binaryutil.NativeEndian
+		if err := c.AddSet(sm, nil); err != nil {
+			return err
+		}
+	}
+	return c.Flush()
+}
+
+// drDevice finds the interface the real servers are reached on: DR
+// forwards frames out of it to their MAC addresses.
+func (n *NFT) drDevice(s *Service) (*drDev, error) {
+	var probe netip.Addr
+	if len(s.Reals) > 0 {
+		probe = s.Reals[0].Addr.Addr()
+	} else if s.Sorry != nil {
+		probe = s.Sorry.Addr.Addr()
+	}
+	if !probe.IsValid() {
+		return nil, fmt.Errorf("VS %s: lb_kind DR needs a real server", s.Name)
+	}
+	routes, err := netlink.RouteGet(probe.AsSlice())
+	if err != nil || len(routes) == 0 {
+		return nil, fmt.Errorf("VS %s: no route to real server %s: %v", s.Name, probe, err)
+	}
+	if routes[0].Gw != nil {
+		return nil, fmt.Errorf("VS %s: real server %s is behind gateway %s; lb_kind DR needs the real servers on a directly connected network", s.Name, probe, routes[0].Gw)
+	}
+	link, err := netlink.LinkByIndex(routes[0].LinkIndex)
+	if err != nil {
+		return nil, err
+	}
+	name := link.Attrs().Name
+	return &drDev{link: link, chain: &nftables.Chain{Name: "ingress_" + name, Table: n.dr, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookIngress, Priority: nftables.ChainPriorityFilter, Device: name}}, nil
+}
+
+// Apply replaces every service's rules and scheduler maps in one netlink
+// batch, so packets see either the old or the new set, never a mix. The
+// kernel is read first (MACs, bindings to drop), then the batch is built
+// and sent; a batch refused because a binding expired meanwhile is built
+// again from a fresh read.
+func (n *NFT) Apply(ds []Desired) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.last = ds
+	err := n.applyOnce(ds)
+	if err != nil {
+		err = n.applyOnce(ds)
+	}
+	return err
+}
+
+// plan is what applyOnce read from the kernel for one service.
+type plan struct {
+	dests []Dest                // those that can be forwarded to
+	bind  *nftables.Set         // the binding set as the kernel has it, or nil
+	stale []nftables.SetElement // bindings to real servers no longer listed
+}
+
+func (n *NFT) applyOnce(ds []Desired) error {
+	plans := make([]plan, len(ds))
+	for i, d := range ds {
+		p := plan{dests: d.Dests}
+		if dev := n.dev[d.Svc]; dev != nil {
+			p.dests = n.withMAC(d.Svc, d.Dests, dev.link)
+		}
+		if bs := n.bindSet(d.Svc); bs != nil {
+			var err error
+			if p.bind, p.stale, err = n.staleBindings(bs, p.dests); err != nil {
+				return err
+			}
+		}
+		plans[i] = p
+	}
+	// A batch of its own: one that fails to build is dropped, never sent
+	// half by a later Flush.
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
+	services := &nftables.Chain{Name: "services", Table: n.nat}
+	c.FlushChain(services)
+	flushed := map[*nftables.Chain]bool{}
+	for i, d := range ds {
+		s := d.Svc
+		entry, ether := services, false
+		if dev := n.dev[s]; dev != nil {
+			entry, ether = dev.chain, true
+			if !flushed[dev.chain] {
+				c.FlushChain(dev.chain)
+				flushed[dev.chain] = true
+			}
+		}
+		for _, m := range s.Match {
+			c.AddRule(&nftables.Rule{Table: entry.Table, Chain: entry, Exprs: append(matchExprs(s, m, ether),
+				&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictJump, Chain: n.chain(s, "").Name})})
+		}
+		if err := n.queueService(c, s, plans[i]); err != nil {
+			return err
+		}
+	}
+	return c.Flush()
+}
+
+// matchExprs matches one entry of a service (address range, port,
+// protocol, or fwmark); ether selects netdev, where the frame's type must
+// be checked first.
+func matchExprs(s *Service, m Match, ether bool) []expr.Any {
+	var e []expr.Any
+	if ether {
+		e = append(e,
+			&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: regVal},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(unix.ETH_P_IP)})
+	}
+	if m.FWMark != 0 {
+		return append(e,
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: regVal},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.NativeEndian.PutUint32(m.FWMark)})
+	}
+	e = append(e, &expr.Payload{DestRegister: regVal, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+	if m.First == m.Last {
+		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: m.First.AsSlice()})
+	} else {
+		e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: regVal, FromData: m.First.AsSlice(), ToData: m.Last.AsSlice()})
+	}
+	proto := byte(unix.IPPROTO_TCP)
+	if s.Protocol == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	e = append(e,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: regVal},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: []byte{proto}})
+	if m.Port != 0 {
+		e = append(e,
+			&expr.Payload{DestRegister: regVal, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(m.Port)})
+	}
+	return e
+}
+
+// bindKey loads the binding key for real server rs: the client address
+// (masked with persistence_granularity), its port for a DR flow without
+// persistence, and rs.
+func bindKey(s *Service, rs netip.Addr) []expr.Any {
+	e := []expr.Any{&expr.Payload{DestRegister: regKey, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}}
+	next := uint32(regKey + 1)
+	if s.Persist > 0 {
+		e = append(e, &expr.Bitwise{SourceRegister: regKey, DestRegister: regKey, Len: 4, Mask: s.Mask.AsSlice(), Xor: make([]byte, 4)})
+	} else {
+		e = append(e, &expr.Payload{DestRegister: next, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
+		next++
+	}
+	return append(e, &expr.Immediate{Register: next, Data: rs.AsSlice()})
+}
+
+// schedExprs puts the slot number of a new connection in regSlot: a
+// counter for round robin, a hash of the client or destination address
+// otherwise.
+func schedExprs(s *Service, total int) []expr.Any {
+	k, _, _ := kernelScheduler(s.Sched)
+	switch k {
+	case kernelHashSrc, kernelHashDst:
+		off := uint32(12)
+		if k == kernelHashDst {
+			off = 16
+		}
+		return []expr.Any{
+			&expr.Payload{DestRegister: regSlot, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
+			&expr.Hash{SourceRegister: regSlot, DestRegister: regSlot, Length: 4, Modulus: uint32(total), Seed: 0x6468, Type: expr.HashTypeJenkins},
+		}
+	}
+	return []expr.Any{&expr.Numgen{Register: regSlot, Modulus: uint32(total), Type: unix.NFT_NG_INCREMENTAL}}
+}
+
+// slotPlan spreads the destinations able to take new clients over slots.
+func slotPlan(s *Service, dests []Dest) (owner []int) {
+	k, weighted, _ := kernelScheduler(s.Sched)
+	ws := make([]int, len(dests))
+	best := -1
+	for i, d := range dests {
+		if d.Weight <= 0 {
+			continue
+		}
+		ws[i] = 1
+		if weighted {
+			ws[i] = d.Weight
+		}
+		if best < 0 || d.Weight > dests[best].Weight {
+			best = i
+		}
+	}
+	if k == kernelHighest && best >= 0 {
+		return []int{best}
+	}
+	for i, n := range slots(ws, maxSlots) {
+		for range n {
+			owner = append(owner, i)
+		}
+	}
+	return owner
+}
+
+// queueService adds to the batch the rebuild of a service's chains and
+// scheduler map.
+func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
+	var out func(Dest) []expr.Any
+	if dev := n.dev[s]; dev != nil {
+		out = func(dst Dest) []expr.Any { return n.drForward(dst, dev.link) }
+	} else {
+		out = natForward
+	}
+	if len(p.stale) > 0 {
+		if err := c.SetDeleteElements(p.bind, p.stale); err != nil {
+			return err
+		}
+	}
+	vs := n.chain(s, "")
+	c.FlushChain(vs)
+	for k := 0; k <= len(s.Reals); k++ {
+		c.FlushChain(n.destChain(s, k))
+	}
+	for k, dst := range p.dests {
+		dc := n.destChain(s, k)
+		var e []expr.Any
+		if p.bind != nil {
+			// A bound client keeps its destination, even at weight 0.
+			hit := append(bindKey(s, dst.Addr.Addr()), &expr.Lookup{SourceRegister: regKey, SetName: p.bind.Name})
+			c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: append(hit, &expr.Verdict{Kind: expr.VerdictJump, Chain: dc.Name})})
+			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: p.bind.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
+		}
+		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(e, out(dst)...)})
+	}
+	sm := n.schedMap(s)
+	c.FlushSet(sm)
+	owner := slotPlan(s, p.dests)
+	if len(owner) == 0 {
+		return nil
+	}
+	elems := make([]nftables.SetElement, len(owner))
+	for slot, k := range owner {
+		elems[slot] = nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(slot)),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: n.destChain(s, k).Name}}
+	}
+	if err := c.SetAddElements(sm, elems); err != nil {
+		return err
+	}
+	sched := append(schedExprs(s, len(owner)), &expr.Lookup{SourceRegister: regSlot, DestRegister: 0, IsDestRegSet: true, SetName: sm.Name})
+	c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: sched})
+	return nil
+}
+
+// natForward rewrites the destination; port 0 (a fwmark service's real
+// server without port) keeps the client's port.
+func natForward(dst Dest) []expr.Any {
+	e := []expr.Any{&expr.Immediate{Register: regVal, Data: dst.Addr.Addr().AsSlice()}}
+	nat := &expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regVal}
+	if p := dst.Addr.Port(); p != 0 {
+		e = append(e, &expr.Immediate{Register: regSlot, Data: binaryutil.BigEndian.PutUint16(p)})
+		nat.RegProtoMin, nat.Specified = regSlot, true
+	}
+	return append(e, nat)
+}
+
+// drForward sends the frame, IP header untouched (the VIP stays the
+// destination), out of the interface to the real server's MAC, from the
+// director's own MAC so that switches keep learning the client's port
+// right.
+func (n *NFT) drForward(dst Dest, link netlink.Link) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: regVal, Data: n.macs[dst.Addr.Addr()]},
+		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: regVal, Base: expr.PayloadBaseLLHeader, Offset: 0, Len: 6},
+		&expr.Immediate{Register: regVal, Data: link.Attrs().HardwareAddr},
+		&expr.Payload{OperationType: expr.PayloadWrite, SourceRegister: regVal, Base: expr.PayloadBaseLLHeader, Offset: 6, Len: 6},
+		&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(uint32(link.Attrs().Index))},
+		// The library has no fwd expression: dup to the device, then drop.
+		&expr.Dup{RegDev: regSlot, IsRegDevSet: true},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}
+}
+
+// withMAC keeps the destinations whose MAC address is known.
+func (n *NFT) withMAC(s *Service, dests []Dest, link netlink.Link) []Dest {
+	var out []Dest
+	for _, dst := range dests {
+		if _, err := n.resolveMAC(dst.Addr.Addr(), link); err != nil {
+			n.logf(fmt.Sprintf("VS %s: real server %s: %v; it gets no traffic until its MAC is known", s.Name, dst.Addr, err))
+			continue
+		}
+		out = append(out, dst)
+	}
+	return out
+}
+
+// staleBindings reads the binding set and returns the bindings to real
+// servers no longer listed, so that their clients are scheduled afresh.
+func (n *NFT) staleBindings(set *nftables.Set, dests []Dest) (*nftables.Set, []nftables.SetElement, error) {
+	full, err := n.conn.GetSetByName(set.Table, set.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	elems, err := n.conn.GetSetElements(full)
+	if err != nil {
+		return nil, nil, err
+	}
+	var stale []nftables.SetElement
+	for _, el := range elems {
+		if rs, ok := bindingDest(el.Key); !ok || !listedAddr(dests, rs) {
+			stale = append(stale, nftables.SetElement{Key: el.Key})
+		}
+	}
+	return full, stale, nil
+}
+
+// bindingDest is the real server address of a binding key (its last part).
+func bindingDest(key []byte) (netip.Addr, bool) {
+	if len(key) < 8 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4([4]byte(key[len(key)-4:])), true
+}
+
+func listedAddr(dests []Dest, a netip.Addr) bool {
+	for _, d := range dests {
+		if d.Addr.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// maintain keeps the datapath in place: it re-creates the tables when
+// someone else removed them (`nft flush ruleset` by a firewall reload
+// would otherwise silently stop every virtual server), and reprograms DR
+// when a real server's MAC changes (a replaced machine keeping its
+// address).
+func (n *NFT) maintain(svcs []*Service, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		why := n.tablesGone()
+		if why != "" {
+			n.removeTables()
+			if err := n.create(svcs); err != nil {
+				why += "; re-creating failed: " + err.Error()
+			}
+		}
+		if why == "" {
+			why = n.macMoved()
+		}
+		last := n.last
+		n.mu.Unlock()
+		if why != "" {
+			n.logf(why + "; reprogramming the nftables datapath")
+			if err := n.Apply(last); err != nil {
+				n.logf("nftables datapath: " + err.Error())
+			}
+		}
+	}
+}
+
+// tablesGone says which of dhproxy's tables disappeared, if one did.
+func (n *NFT) tablesGone() string {
+	want := []*nftables.Table{n.nat}
+	if len(n.dev) > 0 {
+		want = append(want, n.dr)
+	}
+	for _, t := range want {
+		if _, err := n.conn.ListTableOfFamily(t.Name, t.Family); err != nil {
+			return fmt.Sprintf("nftables table %s was removed by someone else", familyName(t.Family)+" "+t.Name)
+		}
+	}
+	return ""
+}
+
+func familyName(f nftables.TableFamily) string {
+	if f == nftables.TableFamilyNetdev {
+		return "netdev"
+	}
+	return "ip"
+}
+
+// macMoved reports a DR real server whose MAC address changed.
+func (n *NFT) macMoved() string {
+	for _, d := range n.last {
+		dev := n.dev[d.Svc]
+		if dev == nil {
+			continue
+		}
+		for _, dst := range d.Dests {
+			a := dst.Addr.Addr()
+			if mac, ok := neighMAC(a, dev.link); ok && n.macs[a] != nil && mac.String() != n.macs[a].String() {
+				return fmt.Sprintf("real server %s moved from MAC %s to %s", a, n.macs[a], mac)
+			}
+		}
+	}
+	return ""
+}
+
+// neighMAC reads a usable neighbour entry without waiting.
+func neighMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, bool) {
+	neighs, err := netlink.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, false
+	}
+	for _, ne := range neighs {
+		if ip, ok := netip.AddrFromSlice(ne.IP); ok && ip.Unmap() == a && len(ne.HardwareAddr) == 6 &&
+			ne.State&(netlink.NUD_FAILED|netlink.NUD_INCOMPLETE) == 0 {
+			return ne.HardwareAddr, true
+		}
+	}
+	return nil, false
+}
+
+// resolveMAC reads the real server's MAC from the neighbour table; when
+// absent, a datagram to the discard port makes the kernel resolve it.
+func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	poked := false
+	for {
+		if mac, ok := neighMAC(a, link); ok {
+			n.macs[a] = mac
+			return mac, nil
+		}
+		if time.Now().After(deadline) {
+			if m := n.macs[a]; m != nil {
+				return m, nil
+			}
+			return nil, errors.New("no ARP answer")
+		}
+		if !poked {
+			if u, err := net.Dial("udp4", netip.AddrPortFrom(a, 9).String()); err == nil {
+				u.Write([]byte{0})
+				u.Close()
+			}
+			poked = true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stats counts connections per destination: NAT from conntrack (TCP
+// ESTABLISHED is active, other states inactive, as IPVS counts), DR from
+// the flow table (every live flow is active).
+func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[DestKey]DestStats{}
+	var flows []*netlink.ConntrackFlow
+	loaded := false
+	for _, d := range ds {
+		s := d.Svc
+		if s.Method == "DR" {
+			n.drStats(d, out)
+			continue
+		}
+		if !loaded {
+			flows, _ = netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
+			loaded = true
+		}
+		for _, f := range flows {
+			dst, _ := netip.AddrFromSlice(f.Forward.DstIP)
+			if !serviceHas(s, dst.Unmap(), f.Forward.DstPort, f.Forward.Protocol) {
+				continue
+			}
+			rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
+			key := DestKey{Svc: s, Addr: netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)}
+			st := out[key]
+			if tcp, ok := f.ProtoInfo.(*netlink.ProtoInfoTCP); ok && tcp.State == 3 { // TCP_CONNTRACK_ESTABLISHED
+				st.Active++
+			} else {
+				st.Inactive++
+			}
+			out[key] = st
+		}
+	}
+	return out
+}
+
+func serviceHas(s *Service, a netip.Addr, port uint16, proto uint8) bool {
+	want := uint8(unix.IPPROTO_TCP)
+	if s.Protocol == "udp" {
+		want = unix.IPPROTO_UDP
+	}
+	if proto != want {
+		return false
+	}
+	for _, m := range s.Match {
+		if m.FWMark == 0 && a.Compare(m.First) >= 0 && a.Compare(m.Last) <= 0 && (m.Port == 0 || m.Port == port) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
+	set, err := n.conn.GetSetByName(n.dr, n.bindSet(d.Svc).Name)
+	if err != nil {
+		return
+	}
+	elems, err := n.conn.GetSetElements(set)
+	if err != nil {
+		return
+	}
+	for _, el := range elems {
+		rs, ok := bindingDest(el.Key)
+		if !ok {
+			continue
+		}
+		for _, dst := range d.Dests {
+			if dst.Addr.Addr() == rs {
+				k := DestKey{Svc: d.Svc, Addr: dst.Addr}
+				st := out[k]
+				st.Active++
+				out[k] = st
+			}
+		}
+	}
+}
+
+// Close removes dhproxy's tables.
+func (n *NFT) Close() error {
+	close(n.stop)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.removeTables()
+	return n.conn.CloseLasting()
+}

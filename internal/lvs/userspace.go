@@ -1,0 +1,338 @@
+package lvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// udpIdle is how long a UDP client keeps its real server without traffic
+// (IPVS' default UDP timeout).
+const udpIdle = 300 * time.Second
+
+// Userspace is the fallback datapath: it accepts on each virtual address
+// (IP_FREEBIND, so the VIP may arrive later through VRRP) and proxies TCP
+// streams and UDP datagrams to the chosen real server. It follows every
+// IPVS scheduler exactly, but real servers see the director's address as
+// the source, whatever lb_kind says.
+type Userspace struct {
+	logf  func(string)
+	svcs  map[*Service]*usvc
+	wg    sync.WaitGroup
+	close []io.Closer
+	done  chan struct{}
+}
+
+type usvc struct {
+	svc     *Service
+	dests   atomic.Pointer[[]*udest]
+	picker  picker
+	mu      sync.Mutex
+	persist map[netip.Addr]persistEntry
+}
+
+type udest struct {
+	Dest
+	*counts // shared with the entry for the same address before an Apply
+}
+
+type counts struct {
+	active   atomic.Int64
+	inactive atomic.Int64
+}
+
+type persistEntry struct {
+	addr    netip.AddrPort
+	expires time.Time
+}
+
+// NewUserspace opens the listeners of every service.
+func NewUserspace(svcs []*Service, logf func(string)) (*Userspace, error) {
+	u := &Userspace{logf: logf, svcs: map[*Service]*usvc{}, done: make(chan struct{})}
+	for _, s := range svcs {
+		us := &usvc{svc: s, picker: picker{sched: s.Sched}, persist: map[netip.Addr]persistEntry{}}
+		us.dests.Store(&[]*udest{})
+		u.svcs[s] = us
+		for _, m := range s.Match {
+			if m.FWMark != 0 || m.First != m.Last || m.Port == 0 {
+				u.Close()
+				return nil, fmt.Errorf("VS %s: the userspace datapath needs one address and a port (no fwmark, range or port 0)", s.Name)
+			}
+			addr := netip.AddrPortFrom(m.First, m.Port).String()
+			lc := net.ListenConfig{Control: freebind}
+			if s.Protocol == "udp" {
+				pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+				if err != nil {
+					u.Close()
+					return nil, fmt.Errorf("VS %s: %v", s.Name, err)
+				}
+				u.close = append(u.close, pc)
+				u.wg.Add(1)
+				go u.serveUDP(us, pc.(*net.UDPConn))
+				continue
+			}
+			l, err := lc.Listen(context.Background(), "tcp", addr)
+			if err != nil {
+				u.Close()
+				return nil, fmt.Errorf("VS %s: %v", s.Name, err)
+			}
+			u.close = append(u.close, l)
+			u.wg.Add(1)
+			go u.serveTCP(us, l)
+		}
+	}
+	return u, nil
+}
+
+func freebind(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if len(network) > 0 && network[len(network)-1] == '6' {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_IPV6, 78 /* IPV6_FREEBIND */, 1)
+			return
+		}
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_IP, syscall.IP_FREEBIND, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+func (u *Userspace) Name() string { return "userspace" }
+
+// Apply swaps each service's destinations; counters of destinations that
+// stay are kept.
+func (u *Userspace) Apply(ds []Desired) error {
+	for _, d := range ds {
+		us := u.svcs[d.Svc]
+		if us == nil {
+			continue
+		}
+		old := *us.dests.Load()
+		next := make([]*udest, 0, len(d.Dests))
+		for _, dst := range d.Dests {
+			nd := &udest{Dest: dst, counts: &counts{}}
+			for _, o := range old {
+				if o.Addr == dst.Addr {
+					nd.counts = o.counts
+				}
+			}
+			next = append(next, nd)
+		}
+		us.dests.Store(&next)
+		us.mu.Lock()
+		for k, e := range us.persist {
+			if !listed(d.Dests, e.addr) {
+				delete(us.persist, k)
+			}
+		}
+		us.mu.Unlock()
+	}
+	return nil
+}
+
+// choose picks the destination of a new client: its persistent one if
+// still listed, otherwise the scheduler's choice.
+func (us *usvc) choose(client, vip netip.Addr) *udest {
+	dests := *us.dests.Load()
+	if us.svc.Persist > 0 {
+		key := maskAddr(client, us.svc.Mask)
+		us.mu.Lock()
+		defer us.mu.Unlock()
+		if e, ok := us.persist[key]; ok && time.Now().Before(e.expires) {
+			for _, d := range dests {
+				if d.Addr == e.addr {
+					us.persist[key] = persistEntry{addr: e.addr, expires: time.Now().Add(us.svc.Persist)}
+					return d
+				}
+			}
+		}
+		d := us.pick(dests, client, vip)
+		if d != nil {
+			us.persist[key] = persistEntry{addr: d.Addr, expires: time.Now().Add(us.svc.Persist)}
+		}
+		return d
+	}
+	return us.pick(dests, client, vip)
+}
+
+func (us *usvc) pick(dests []*udest, client, vip netip.Addr) *udest {
+	cands := make([]candidate, len(dests))
+	for i, d := range dests {
+		cands[i] = candidate{weight: d.Weight, active: d.active.Load()}
+	}
+	i := us.picker.pick(cands, client, vip)
+	if i < 0 {
+		return nil
+	}
+	return dests[i]
+}
+
+func listed(dests []Dest, a netip.AddrPort) bool {
+	for _, d := range dests {
+		if d.Addr == a {
+			return true
+		}
+	}
+	return false
+}
+
+func maskAddr(a, mask netip.Addr) netip.Addr {
+	if !a.Is4() || !mask.Is4() {
+		return a
+	}
+	b, m := a.As4(), mask.As4()
+	for i := range b {
+		b[i] &= m[i]
+	}
+	return netip.AddrFrom4(b)
+}
+
+func (u *Userspace) serveTCP(us *usvc, l net.Listener) {
+	defer u.wg.Done()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			select {
+			case <-u.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go u.proxyTCP(us, c.(*net.TCPConn))
+	}
+}
+
+func (u *Userspace) proxyTCP(us *usvc, c *net.TCPConn) {
+	defer c.Close()
+	client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	d := us.choose(client.Addr().Unmap(), local.Addr().Unmap())
+	if d == nil {
+		return
+	}
+	d.active.Add(1)
+	defer d.active.Add(-1)
+	s, err := net.DialTimeout("tcp", d.Addr.String(), 5*time.Second)
+	if err != nil {
+		return
+	}
+	sc := s.(*net.TCPConn)
+	defer sc.Close()
+	done := make(chan struct{})
+	go func() {
+		io.Copy(sc, c)
+		sc.CloseWrite()
+		close(done)
+	}()
+	io.Copy(c, sc)
+	c.CloseWrite()
+	<-done
+}
+
+// serveUDP keeps one upstream socket per client, closed after udpIdle.
+func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
+	defer u.wg.Done()
+	type session struct {
+		up   *net.UDPConn
+		dest *udest
+		last atomic.Int64
+	}
+	var mu sync.Mutex
+	sessions := map[netip.AddrPort]*session{}
+	buf := make([]byte, 65535)
+	for {
+		n, client, err := pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			mu.Lock()
+			for _, s := range sessions {
+				s.up.Close()
+			}
+			mu.Unlock()
+			return
+		}
+		mu.Lock()
+		s := sessions[client]
+		if s == nil {
+			local := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+			d := us.choose(client.Addr().Unmap(), local.Addr().Unmap())
+			if d == nil {
+				mu.Unlock()
+				continue
+			}
+			up, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(d.Addr))
+			if err != nil {
+				mu.Unlock()
+				continue
+			}
+			s = &session{up: up, dest: d}
+			sessions[client] = s
+			d.inactive.Add(1) // IPVS lists UDP entries as inactive
+			go func() {
+				rb := make([]byte, 65535)
+				for {
+					up.SetReadDeadline(time.Now().Add(udpIdle))
+					m, err := up.Read(rb)
+					if err != nil {
+						if ne, ok := err.(net.Error); ok && ne.Timeout() && time.Since(time.Unix(0, s.last.Load())) < udpIdle {
+							continue
+						}
+						break
+					}
+					s.last.Store(time.Now().UnixNano())
+					pc.WriteToUDPAddrPort(rb[:m], client)
+				}
+				mu.Lock()
+				delete(sessions, client)
+				mu.Unlock()
+				up.Close()
+				s.dest.inactive.Add(-1)
+			}()
+		}
+		s.last.Store(time.Now().UnixNano())
+		mu.Unlock()
+		s.up.Write(buf[:n])
+	}
+}
+
+func (u *Userspace) Stats(ds []Desired) map[DestKey]DestStats {
+	out := map[DestKey]DestStats{}
+	for _, d := range ds {
+		us := u.svcs[d.Svc]
+		if us == nil {
+			continue
+		}
+		for _, ud := range *us.dests.Load() {
+			out[DestKey{Svc: d.Svc, Addr: ud.Addr}] = DestStats{Active: ud.active.Load(), Inactive: ud.inactive.Load()}
+		}
+	}
+	return out
+}
+
+// Close stops the listeners; connections in progress finish on their own.
+func (u *Userspace) Close() error {
+	select {
+	case <-u.done:
+		return nil
+	default:
+	}
+	close(u.done)
+	for _, c := range u.close {
+		c.Close()
+	}
+	u.wg.Wait()
+	return nil
+}

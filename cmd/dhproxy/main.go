@@ -15,6 +15,7 @@ import (
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
+	"dhproxy/internal/vrrp"
 )
 
 func main() {
@@ -27,6 +28,9 @@ func alert(w io.Writer, format string, args ...any) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "vrrp" {
+		return runVRRP(args[1:], stdout, stderr)
+	}
 	opts, err := cli.Parse(args)
 	if err != nil {
 		if err.Error() != "help" {
@@ -56,8 +60,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	var kcfg *keepalived.Config
 	if opts.Keepalived != "" {
-		keepalived.Load(opts.Keepalived, &d)
+		kcfg = keepalived.Load(opts.Keepalived, &d)
 	}
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
@@ -72,9 +77,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
 	}
-	if opts.Keepalived != "" && !opts.Check {
-		alert(stderr, "-K: VRRP and virtual servers do not run yet; use -c -K to validate a keepalived.conf.")
-		return 1
+	if kcfg != nil && !opts.Check {
+		if len(kcfg.Instances) == 0 {
+			alert(stderr, "-K: %s has no vrrp_instance to run (virtual_server blocks need the LVS feature, not available yet).", opts.Keepalived)
+			return 1
+		}
+		if len(kcfg.VirtualServers) > 0 {
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : -K: %s: virtual_server blocks are not run yet (LVS feature); only the VRRP instances are.\n", os.Getpid(), opts.Keepalived)
+		}
 	}
 	if opts.Check {
 		if !opts.Quiet {
@@ -118,6 +128,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	var vr *vrrp.Runtime
+	if kcfg != nil {
+		if vr, err = startVRRP(kcfg, stderr, rt.Healthy); err != nil {
+			alert(stderr, "%v", err)
+			rt.Close()
+			if child {
+				master.ReportReady(err)
+			}
+			return 1
+		}
+	}
 	if child {
 		master.ReportReady(nil)
 	}
@@ -128,6 +149,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
 	s := <-sig
+	if vr != nil {
+		// The VIP leaves first (priority 0: the backup takes over at once),
+		// then the proxy stops accepting.
+		vr.Stop()
+	}
 	rt.Close()
 	if s == syscall.SIGUSR1 {
 		rt.Wait()

@@ -129,6 +129,7 @@ func (in *Instance) Start(now time.Time) {
 	case in.Cfg.State == "MASTER" && in.Priority() == 255:
 		in.enter(now, StateMaster)
 	default:
+		in.act.SetVIPs(in, false) // keepalived removes leftovers of a previous run
 		in.act.Logf("(%s) Entering BACKUP STATE (init)", in.Name)
 		in.enter(now, StateBackup)
 	}
@@ -321,10 +322,6 @@ func (in *Instance) enter(now time.Time, to State) {
 		in.act.Logf("(%s) Entering FAULT STATE", in.Name)
 	case StateStop:
 		in.act.Logf("(%s) Stopped", in.Name)
-	}
-	if from == StateInit && to == StateBackup {
-		// keepalived removes leftover VIPs of a previous run.
-		in.act.SetVIPs(in, false)
 	}
 	in.act.Transition(in, from, to)
 }

@@ -1,0 +1,360 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const vip = "10.213.0.100"
+
+// keepalivedConf is a vrrp_instance as keepalived users write it.
+func keepalivedConf(router, state string, prio int, version int, extra string) string {
+	auth := ""
+	if version == 2 {
+		auth = "  authentication {\n    auth_type PASS\n    auth_pass s3cret42\n  }\n"
+	}
+	return fmt.Sprintf(`global_defs {
+  router_id %s
+}
+%s
+vrrp_instance VI_1 {
+  state %s
+  interface eth0
+  virtual_router_id 51
+  priority %d
+  advert_int 1
+  version %d
+%s  virtual_ipaddress {
+    %s/24
+  }
+%s}
+`, router, scriptBlock(extra), state, prio, version, auth, vip, instanceLines(extra))
+}
+
+// extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH", joined by ",".
+func scriptBlock(extra string) string {
+	if strings.Contains(extra, "script") {
+		return "vrrp_script chk_haproxy {\n  script \"killall -0 haproxy\"\n  interval 1\n  weight -60\n}\n"
+	}
+	return ""
+}
+
+func instanceLines(extra string) string {
+	var b strings.Builder
+	for _, e := range strings.Split(extra, ",") {
+		switch {
+		case e == "script":
+			b.WriteString("  track_script {\n    chk_haproxy\n  }\n")
+		case e == "nopreempt":
+			b.WriteString("  nopreempt\n")
+		case strings.HasPrefix(e, "notify="):
+			fmt.Fprintf(&b, "  notify %s\n", strings.TrimPrefix(e, "notify="))
+		}
+	}
+	return b.String()
+}
+
+// skew is keepalived's v2 skew for a priority.
+func skew(prio int) time.Duration { return time.Duration(256-prio) * time.Second / 256 }
+
+// client asks the VIP for a page every 100 ms from the client namespace and
+// remembers every answer.
+type vipClient struct {
+	mu      sync.Mutex
+	answers []answer
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+type answer struct {
+	at   time.Time
+	body string // "" on error
+	err  error
+}
+
+func startVIPClient(t *testing.T, l *vlab) *vipClient {
+	c := &vipClient{stop: make(chan struct{}), done: make(chan struct{})}
+	hc := l.httpClient(t, "client")
+	go func() {
+		defer close(c.done)
+		for {
+			a := answer{at: time.Now()}
+			resp, err := hc.Get("http://" + vip + "/")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				a.body = string(b)
+			}
+			a.err = err
+			c.mu.Lock()
+			c.answers = append(c.answers, a)
+			c.mu.Unlock()
+			select {
+			case <-c.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(c.stop); <-c.done })
+	return c
+}
+
+// waitBody waits until the client got body, and returns when.
+func (c *vipClient) waitBody(t *testing.T, body string, within time.Duration) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	start := time.Now()
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, a := range c.answers {
+			if !a.at.Before(start) && a.body == body {
+				c.mu.Unlock()
+				return a.at
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last := c.answers[max(len(c.answers)-5, 0):]
+	t.Fatalf("client got no %q from the VIP within %v; last answers: %+v", body, within, last)
+	return time.Time{}
+}
+
+// failures counts the requests without an answer in [from, to).
+func (c *vipClient) failures(from, to time.Time) (failed, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.answers {
+		if !a.at.Before(from) && a.at.Before(to) {
+			total++
+			if a.err != nil {
+				failed++
+			}
+		}
+	}
+	return failed, total
+}
+
+// TestVRRPFailoverBetweenDhproxyNodes: two dhproxy processes run the proxy
+// and VRRP (v2, PASS auth) in one process each. The master holds the VIP;
+// SIGKILLed, the backup holds it within 3×advert_int+skew and a client keeps
+// getting answers; restarted, the master preempts; when its only server
+// goes down, the in-process health check (replacing "killall -0 haproxy")
+// lowers its priority and the VIP moves.
+func TestVRRPFailoverBetweenDhproxyNodes(t *testing.T) {
+	l := newVLab(t, "client", "lb1", "lb2", "web")
+	stopWebA := l.httpServer(t, "web", 8081, "web-a")
+	l.httpServer(t, "web", 8082, "web-b")
+	hcfg := func(port int) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind :80
+    default_backend be
+backend be
+    server w %s:%d check inter 300 fall 1 rise 1
+`, l.addr["web"], port)
+	}
+	h1, h2 := l.file(t, "h1.cfg", hcfg(8081)), l.file(t, "h2.cfg", hcfg(8082))
+	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
+	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))
+	lbs := []string{"lb1", "lb2"}
+
+	p2 := l.start(t, "lb2", bin, "-db", "-f", h2, "-K", k2)
+	p1 := l.start(t, "lb1", bin, "-db", "-f", h1, "-K", k1)
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	if !strings.Contains(p1.Stderr(), "(chk_haproxy) script 'killall -0 haproxy' checks for a haproxy process") {
+		t.Errorf("no notice about the replaced track script:\n%s", p1.Stderr())
+	}
+	c := startVIPClient(t, l)
+	c.waitBody(t, "web-a", 5*time.Second)
+
+	// SIGKILL: no priority-0 advert, the backup waits for the down interval.
+	p1.kill()
+	killed := time.Now()
+	bound := 3*time.Second + skew(100)
+	for !l.hasAddr("lb2", vip) {
+		if time.Since(killed) > bound+2*time.Second {
+			t.Fatalf("lb2 did not take the VIP within %v:\n%s", bound+2*time.Second, p2.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	took := time.Since(killed)
+	t.Logf("SIGKILL of the master -> backup holds the VIP after %v (3×advert_int+skew = %v)", took.Round(time.Millisecond), bound)
+	if took > bound+300*time.Millisecond {
+		t.Errorf("failover took %v, more than 3×advert_int+skew = %v", took, bound)
+	}
+	back := c.waitBody(t, "web-b", 5*time.Second)
+	failed, total := c.failures(killed, back)
+	t.Logf("client: %d of %d requests failed between the kill and the first answer through lb2 (%v)", failed, total, back.Sub(killed).Round(time.Millisecond))
+	time.Sleep(time.Second)
+	if f, n := c.failures(back, time.Now()); f > 0 {
+		t.Errorf("client: %d of %d requests failed after the failover", f, n)
+	}
+	if !strings.Contains(p2.Stderr(), "(VI_1) Entering MASTER STATE") {
+		t.Errorf("lb2 did not log its transition:\n%s", p2.Stderr())
+	}
+
+	// The restarted master removes its stale VIP, then preempts.
+	restarted := time.Now()
+	p1 = l.start(t, "lb1", bin, "-db", "-f", h1, "-K", k1)
+	at := l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	t.Logf("restarted master preempted after %v", at.Sub(restarted).Round(time.Millisecond))
+	c.waitBody(t, "web-a", 5*time.Second)
+
+	// lb1's only server dies: its proxy is unhealthy, its priority drops by
+	// 60 (150 -> 90 < 100) and lb2 takes over.
+	stopWebA()
+	down := time.Now()
+	at = l.waitHolder(t, vip, "lb2", lbs, 10*time.Second, p1, p2)
+	t.Logf("every server of lb1 down -> lb2 holds the VIP after %v (health check + script interval + down interval)", at.Sub(down).Round(time.Millisecond))
+	c.waitBody(t, "web-b", 5*time.Second)
+	if !strings.Contains(p1.Stderr(), "Changing effective priority from 150 to 90") {
+		t.Errorf("lb1 did not lower its priority:\n%s", p1.Stderr())
+	}
+}
+
+// TestVRRPNoPreemptAndGracefulStop: SIGTERM sends priority 0, so the backup
+// takes over after its skew time only; a restarted nopreempt instance with
+// the higher priority stays backup. The notify script gets keepalived's
+// four arguments.
+func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	dir := t.TempDir()
+	notifyOut := filepath.Join(dir, "notify.out")
+	notify := filepath.Join(dir, "notify.sh")
+	os.WriteFile(notify, []byte("#!/bin/sh\necho \"$@\" >> "+notifyOut+"\n"), 0o755)
+	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "BACKUP", 150, 2, "nopreempt"))
+	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "notify="+notify))
+
+	p1 := l.start(t, "lb1", bin, "vrrp", "-n", "-l", "-D", "-f", k1)
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1)
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", k2)
+	time.Sleep(4500 * time.Millisecond) // longer than lb2's down interval
+	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
+		t.Fatalf("VIP on %v with lb1 master and lb2 backup:\n%s\n%s", hs, p1.Stderr(), p2.Stderr())
+	}
+
+	stopped := time.Now()
+	p1.term(t)
+	at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
+	t.Logf("SIGTERM of the master -> backup holds the VIP after %v (skew %v)", at.Sub(stopped).Round(time.Millisecond), skew(100))
+	if !strings.Contains(p2.Stderr(), "(VI_1) Backup received priority 0 advertisement") {
+		t.Errorf("lb2 saw no priority 0 advert:\n%s", p2.Stderr())
+	}
+
+	p1 = l.start(t, "lb1", bin, "vrrp", "-f", k1)
+	time.Sleep(3*time.Second + skew(150) + 2*time.Second)
+	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb2" {
+		t.Fatalf("nopreempt: VIP on %v, want lb2 still:\n%s", hs, p1.Stderr())
+	}
+	p2.term(t)
+	got, _ := os.ReadFile(notifyOut)
+	want := "INSTANCE VI_1 BACKUP 100\nINSTANCE VI_1 MASTER 100\nINSTANCE VI_1 STOP 100\n"
+	if string(got) != want {
+		t.Errorf("notify calls:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestVRRPInterfaceFault: the master's link goes down -> FAULT, VIP removed,
+// the backup takes over; link up -> BACKUP, then the master preempts again.
+func TestVRRPInterfaceFault(t *testing.T) {
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, ""))
+	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, ""))
+	p1 := l.start(t, "lb1", bin, "vrrp", "-f", k1)
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", k2)
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+
+	if out, err := l.output("lb1", "ip", "link", "set", "eth0", "down"); err != nil {
+		t.Fatalf("link down: %v %s", err, out)
+	}
+	down := time.Now()
+	at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second+skew(100)+2*time.Second, p1, p2)
+	t.Logf("master link down -> backup holds the VIP after %v", at.Sub(down).Round(time.Millisecond))
+	if !strings.Contains(p1.Stderr(), "(VI_1) Entering FAULT STATE") {
+		t.Errorf("lb1 did not enter FAULT:\n%s", p1.Stderr())
+	}
+
+	if out, err := l.output("lb1", "ip", "link", "set", "eth0", "up"); err != nil {
+		t.Fatalf("link up: %v %s", err, out)
+	}
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	if !strings.Contains(p1.Stderr(), "Netlink reports eth0 UP") {
+		t.Errorf("lb1 did not log the link recovery:\n%s", p1.Stderr())
+	}
+}
+
+// TestVRRPInteropKeepalived runs dhproxy against keepalived 2.x from the
+// distribution, each as master and as backup, for v2 (PASS) and v3.
+func TestVRRPInteropKeepalived(t *testing.T) {
+	ka, err := exec.LookPath("keepalived")
+	if err != nil {
+		t.Fatal("keepalived is not installed (scripts/install-test-deps.sh installs it)")
+	}
+	for _, version := range []int{2, 3} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+			l := newVLab(t, "lb1", "lb2")
+			lbs := []string{"lb1", "lb2"}
+			dir := t.TempDir()
+			kconf := l.file(t, "ka.conf", keepalivedConf("ka", "BACKUP", 100, version, ""))
+			startKA := func() *proc {
+				return l.start(t, "lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", kconf,
+					"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
+			}
+
+			// dhproxy master, keepalived backup: keepalived must accept our
+			// adverts (else it would take over after 3.6 s).
+			d := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d1.conf", keepalivedConf("d", "MASTER", 150, version, "")))
+			k := startKA()
+			l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, d, k)
+			time.Sleep(5 * time.Second)
+			if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
+				t.Fatalf("dhproxy master + keepalived backup: VIP on %v\nkeepalived:\n%s", hs, k.Stdout()+k.Stderr())
+			}
+			stopped := time.Now()
+			d.term(t)
+			at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, d, k)
+			t.Logf("dhproxy SIGTERM -> keepalived holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
+
+			// keepalived master, dhproxy backup: we must accept its adverts.
+			d = l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d2.conf", keepalivedConf("d", "BACKUP", 50, version, "")))
+			time.Sleep(5 * time.Second)
+			if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb2" {
+				t.Fatalf("keepalived master + dhproxy backup: VIP on %v\ndhproxy:\n%s", hs, d.Stderr())
+			}
+			stopped = time.Now()
+			k.term(t)
+			at = l.waitHolder(t, vip, "lb1", lbs, 3*time.Second, d, k)
+			t.Logf("keepalived SIGTERM -> dhproxy holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
+			if !strings.Contains(d.Stderr(), "Backup received priority 0 advertisement") {
+				t.Errorf("dhproxy did not see keepalived's priority 0:\n%s", d.Stderr())
+			}
+
+			klog := k.Stdout() + k.Stderr()
+			for _, bad := range []string{"checksum", "invalid", "mismatch", "failure", "Unknown", "ttl"} {
+				if strings.Contains(strings.ToLower(klog), strings.ToLower(bad)) {
+					t.Errorf("keepalived complained (%q):\n%s", bad, klog)
+				}
+			}
+			if strings.Contains(d.Stderr(), "advert from") {
+				t.Errorf("dhproxy rejected adverts:\n%s", d.Stderr())
+			}
+		})
+	}
+}

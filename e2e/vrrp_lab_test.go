@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +33,10 @@ type vlab struct {
 	addr   map[string]string // host -> IPv4 address
 	script string
 }
+
+// vlabCount makes lab names unique within the test process (the pid
+// across processes).
+var vlabCount atomic.Int32
 
 func vlabScript(t *testing.T) string {
 	cands := []string{os.Getenv("LAB_SCRIPT"), "../../shared/lab/netns-lab.sh", "/work/shared/lab/netns-lab.sh"}
@@ -58,7 +63,8 @@ func newVLab(t *testing.T, hosts ...string) *vlab {
 	if isHAProxy() {
 		t.Skip("VRRP is dhproxy's")
 	}
-	l := &vlab{prefix: fmt.Sprintf("vr%d%d", os.Getpid()%10000, time.Now().UnixNano()%100), addr: map[string]string{}, script: vlabScript(t)}
+	n := vlabCount.Add(1)
+	l := &vlab{prefix: fmt.Sprintf("vr%d-%d", os.Getpid()%100000, n), addr: map[string]string{}, script: vlabScript(t)}
 	t.Cleanup(func() { l.run(t, "down") })
 	out := l.run(t, append([]string{"up"}, hosts...)...)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

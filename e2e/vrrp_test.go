@@ -12,13 +12,20 @@ import (
 	"time"
 )
 
-const vip = "10.213.0.100"
+const (
+	vip  = "10.213.0.100"
+	vip6 = "fd00:213::100"
+)
 
 // keepalivedConf is a vrrp_instance as keepalived users write it.
 func keepalivedConf(router, state string, prio int, version int, extra string) string {
 	auth := ""
 	if version == 2 {
 		auth = "  authentication {\n    auth_type PASS\n    auth_pass s3cret42\n  }\n"
+	}
+	addr := vip + "/24"
+	if strings.Contains(extra, "vip6") {
+		addr = vip6 + "/64"
 	}
 	return fmt.Sprintf(`global_defs {
   router_id %s
@@ -32,13 +39,14 @@ vrrp_instance VI_1 {
   advert_int 1
   version %d
 %s  virtual_ipaddress {
-    %s/24
+    %s
   }
 %s}
-`, router, scriptBlock(extra), state, prio, version, auth, vip, instanceLines(extra))
+`, router, scriptBlock(extra), state, prio, version, auth, addr, instanceLines(extra))
 }
 
-// extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH", joined by ",".
+// extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH",
+// "vip6" (an IPv6 VIP), "unicast=SRC/PEER", joined by ",".
 func scriptBlock(extra string) string {
 	if strings.Contains(extra, "script") {
 		return "vrrp_script chk_haproxy {\n  script \"killall -0 haproxy\"\n  interval 1\n  weight -60\n}\n"
@@ -56,6 +64,9 @@ func instanceLines(extra string) string {
 			b.WriteString("  nopreempt\n")
 		case strings.HasPrefix(e, "notify="):
 			fmt.Fprintf(&b, "  notify %s\n", strings.TrimPrefix(e, "notify="))
+		case strings.HasPrefix(e, "unicast="):
+			src, peer, _ := strings.Cut(strings.TrimPrefix(e, "unicast="), "/")
+			fmt.Fprintf(&b, "  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", src, peer)
 		}
 	}
 	return b.String()
@@ -301,18 +312,40 @@ func TestVRRPInterfaceFault(t *testing.T) {
 }
 
 // TestVRRPInteropKeepalived runs dhproxy against keepalived 2.x from the
-// distribution, each as master and as backup, for v2 (PASS) and v3.
+// distribution, each as master and as backup: v2 with PASS, v3 over IPv4
+// multicast, IPv6 multicast and IPv4 unicast.
 func TestVRRPInteropKeepalived(t *testing.T) {
 	ka, err := exec.LookPath("keepalived")
 	if err != nil {
 		t.Fatal("keepalived is not installed (scripts/install-test-deps.sh installs it)")
 	}
-	for _, version := range []int{2, 3} {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
+	cases := []struct {
+		name    string
+		version int
+		extra   string // see instanceLines; "unicast" gets each side's addresses
+	}{
+		{"v2-PASS", 2, ""},
+		{"v3", 3, ""},
+		{"v3-IPv6", 3, "vip6"},
+		{"v3-unicast", 3, "unicast"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each in its own lab; they mostly wait on timers
 			l := newVLab(t, "lb1", "lb2")
 			lbs := []string{"lb1", "lb2"}
 			dir := t.TempDir()
-			kconf := l.file(t, "ka.conf", keepalivedConf("ka", "BACKUP", 100, version, ""))
+			ip := vip
+			if tc.extra == "vip6" {
+				ip = vip6
+			}
+			dExtra, kExtra := tc.extra, tc.extra
+			if tc.extra == "unicast" {
+				dExtra = "unicast=" + l.addr["lb1"] + "/" + l.addr["lb2"]
+				kExtra = "unicast=" + l.addr["lb2"] + "/" + l.addr["lb1"]
+			}
+			version := tc.version
+			kconf := l.file(t, "ka.conf", keepalivedConf("ka", "BACKUP", 100, version, kExtra))
 			startKA := func() *proc {
 				return l.start(t, "lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", kconf,
 					"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
@@ -320,27 +353,27 @@ func TestVRRPInteropKeepalived(t *testing.T) {
 
 			// dhproxy master, keepalived backup: keepalived must accept our
 			// adverts (else it would take over after 3.6 s).
-			d := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d1.conf", keepalivedConf("d", "MASTER", 150, version, "")))
+			d := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d1.conf", keepalivedConf("d", "MASTER", 150, version, dExtra)))
 			k := startKA()
-			l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, d, k)
-			time.Sleep(5 * time.Second)
-			if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
+			l.waitHolder(t, ip, "lb1", lbs, 10*time.Second, d, k)
+			time.Sleep(2 * time.Second) // keepalived's own down interval (3.6 s from its start) is over
+			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb1" {
 				t.Fatalf("dhproxy master + keepalived backup: VIP on %v\nkeepalived:\n%s", hs, k.Stdout()+k.Stderr())
 			}
 			stopped := time.Now()
 			d.term(t)
-			at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, d, k)
+			at := l.waitHolder(t, ip, "lb2", lbs, 3*time.Second, d, k)
 			t.Logf("dhproxy SIGTERM -> keepalived holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
 
 			// keepalived master, dhproxy backup: we must accept its adverts.
-			d = l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d2.conf", keepalivedConf("d", "BACKUP", 50, version, "")))
-			time.Sleep(5 * time.Second)
-			if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb2" {
+			d = l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d2.conf", keepalivedConf("d", "BACKUP", 50, version, dExtra)))
+			time.Sleep(3*time.Second + skew(50) + 500*time.Millisecond) // past dhproxy's down interval
+			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb2" {
 				t.Fatalf("keepalived master + dhproxy backup: VIP on %v\ndhproxy:\n%s", hs, d.Stderr())
 			}
 			stopped = time.Now()
 			k.term(t)
-			at = l.waitHolder(t, vip, "lb1", lbs, 3*time.Second, d, k)
+			at = l.waitHolder(t, ip, "lb1", lbs, 3*time.Second, d, k)
 			t.Logf("keepalived SIGTERM -> dhproxy holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
 			if !strings.Contains(d.Stderr(), "Backup received priority 0 advertisement") {
 				t.Errorf("dhproxy did not see keepalived's priority 0:\n%s", d.Stderr())

@@ -391,3 +391,106 @@ func TestVRRPInteropKeepalived(t *testing.T) {
 		})
 	}
 }
+
+// TestVRRPSplitBrainHeals: adverts between the nodes are dropped (nftables
+// on the backup), so both become master and hold the VIP; once the partition
+// heals the protocol elects the higher priority again, and both sides say so.
+func TestVRRPSplitBrainHeals(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatal("nft is not installed (scripts/install-test-deps.sh installs nftables)")
+	}
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "")))
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "")))
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+
+	nft := func(args ...string) {
+		t.Helper()
+		if out, err := l.output("lb2", "nft", args...); err != nil {
+			t.Fatalf("nft %v: %v %s", args, err, out)
+		}
+	}
+	nft("add table inet split")
+	nft("add chain inet split in { type filter hook input priority 0 ; }")
+	nft("add rule inet split in meta l4proto 112 drop")
+	deadline := time.Now().Add(3*time.Second + skew(100) + 2*time.Second)
+	for !(l.hasAddr("lb1", vip) && l.hasAddr("lb2", vip)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no split brain: VIP on %v\n%s", l.holders(vip, lbs), p2.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	nft("delete table inet split")
+	healed := time.Now()
+	at := l.waitHolder(t, vip, "lb1", lbs, 3*time.Second, p1, p2)
+	t.Logf("partition healed -> one master again after %v", at.Sub(healed).Round(time.Millisecond))
+	if !strings.Contains(p2.Stderr(), "(VI_1) Master received advert from "+l.addr["lb1"]+" with higher priority 150, ours 100") {
+		t.Errorf("lb2 did not log why it yielded:\n%s", p2.Stderr())
+	}
+	if !strings.Contains(p1.Stderr(), "with lower priority 100, ours 150, forcing new election") {
+		t.Errorf("lb1 did not log the other master:\n%s", p1.Stderr())
+	}
+}
+
+// TestVRRPSyncGroupFollowsTrackedInterface: two instances in a
+// vrrp_sync_group move together: a tracked interface of one going down puts
+// both in FAULT (the backup takes both VIPs), and both come back with it.
+func TestVRRPSyncGroupFollowsTrackedInterface(t *testing.T) {
+	t.Parallel()
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	// trk0 is the tracked link; taking its veth peer down removes its
+	// carrier, as a pulled cable does.
+	if out, err := l.output("lb1", "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1"); err != nil {
+		t.Fatalf("veth: %v %s", err, out)
+	}
+	l.output("lb1", "ip", "link", "set", "trk0", "up")
+	l.output("lb1", "ip", "link", "set", "trk1", "up")
+	dir := t.TempDir()
+	notifyOut := filepath.Join(dir, "notify.out")
+	notify := filepath.Join(dir, "notify.sh")
+	os.WriteFile(notify, []byte("#!/bin/sh\necho \"$@\" >> "+notifyOut+"\n"), 0o755)
+	conf := func(router string, prio int, track string) string {
+		inst := func(name string, vrid int, addr, more string) string {
+			return fmt.Sprintf(`vrrp_instance %s {
+  state BACKUP
+  interface eth0
+  virtual_router_id %d
+  priority %d
+  advert_int 1
+  virtual_ipaddress {
+    %s/24
+  }
+%s}
+`, name, vrid, prio, addr, more)
+		}
+		return fmt.Sprintf("global_defs {\n  router_id %s\n}\nvrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n  notify %s\n}\n", router, notify) +
+			inst("VI_1", 51, "10.213.0.100", "") + inst("VI_2", 52, "10.213.0.101", track)
+	}
+	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf("lb1", 150, "  track_interface {\n    trk0\n  }\n")))
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf("lb2", 100, "")))
+	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
+
+	l.output("lb1", "ip", "link", "set", "trk1", "down")
+	l.waitHolder(t, "10.213.0.101", "lb2", lbs, 5*time.Second, p1, p2)
+	l.waitHolder(t, "10.213.0.100", "lb2", lbs, 5*time.Second, p1, p2)
+	for _, want := range []string{"(VI_1) Entering FAULT STATE", "(VI_2) Entering FAULT STATE"} {
+		if !strings.Contains(p1.Stderr(), want) {
+			t.Errorf("lb1: no %q:\n%s", want, p1.Stderr())
+		}
+	}
+
+	l.output("lb1", "ip", "link", "set", "trk1", "up")
+	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
+	p1.term(t)
+	got, _ := os.ReadFile(notifyOut)
+	for _, want := range []string{"GROUP G MASTER 0", "GROUP G FAULT 0", "GROUP G BACKUP 0"} {
+		if !strings.Contains(string(got), want+"\n") {
+			t.Errorf("group notify: no %q in\n%s", want, got)
+		}
+	}
+}

@@ -119,7 +119,13 @@ func (l *vlab) start(t *testing.T, host string, name string, args ...string) *pr
 		t.Fatalf("starting %s in %s: %v", name, host, err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		p.stop()
+		// A binary built with -race (DHPROXY_BIN) reports here.
+		if strings.Contains(p.Stderr(), "DATA RACE") || strings.Contains(p.Stderr(), "panic:") {
+			t.Errorf("%s in %s:\n%s", name, host, p.Stderr())
+		}
+	})
 	return p
 }
 

@@ -494,3 +494,24 @@ func TestVRRPSyncGroupFollowsTrackedInterface(t *testing.T) {
 		}
 	}
 }
+
+// TestVRRPConfigTest: "dhproxy vrrp -t" checks a keepalived.conf as
+// keepalived -t does, errors naming file:line.
+func TestVRRPConfigTest(t *testing.T) {
+	if isHAProxy() {
+		t.Skip("dhproxy vrrp is dhproxy's")
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.conf")
+	os.WriteFile(good, []byte(keepalivedConf("r", "MASTER", 150, 2, "")), 0o644)
+	out, err := exec.Command(bin, "vrrp", "-n", "-l", "-D", "-t", "-f", good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Configuration file is valid") {
+		t.Fatalf("good config: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.conf")
+	os.WriteFile(bad, []byte("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n}\n"), 0o644)
+	out, err = exec.Command(bin, "vrrp", "-t", "-f", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.conf:3") || !strings.Contains(string(out), "virtual_router_id") {
+		t.Fatalf("bad config: %v\n%s", err, out)
+	}
+}

@@ -461,7 +461,10 @@ func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
 		}
 		return true
 	}
-	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, in.Cfg.VIPs[0].Prefix.Addr())
+	if len(x.vips) == 0 {
+		return
+	}
+	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, x.vips[0].Prefix.Addr())
 	if !burst() {
 		return
 	}

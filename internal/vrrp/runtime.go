@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +53,7 @@ type Runtime struct {
 	links    chan netif.LinkEvent
 	linkUp   map[string]bool
 	trackers map[string]*tracker
+	fileVals map[string]int // vrrp_track_file name -> the number in the file
 	notify   *notifier
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -82,7 +85,7 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
 		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{},
 		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
-		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, states: map[string]State{}, loopDone: make(chan struct{})}
+		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, states: map[string]State{}, loopDone: make(chan struct{})}
 	for name, s := range cfg.Scripts {
 		t := &tracker{s: s, ok: true}
 		if opts.ProxyHealth != nil && IsProxyProbe(s.Script) {
@@ -142,6 +145,9 @@ func (r *Runtime) Start() error {
 	for _, c := range r.conns {
 		go c.read(r.pkts)
 	}
+	for name, f := range r.cfg.TrackFiles {
+		r.fileVals[name] = readTrackFile(f.File)
+	}
 	now := time.Now()
 	for _, in := range r.insts {
 		fault, adj := r.health(in)
@@ -150,6 +156,9 @@ func (r *Runtime) Start() error {
 	}
 	for _, t := range r.trackers {
 		go r.runTracker(t)
+	}
+	for _, f := range r.cfg.TrackFiles {
+		go r.watchFile(f)
 	}
 	go r.loop()
 	return nil
@@ -320,7 +329,13 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 	if !c.DontTrackPrimary && !r.linkUp[c.Interface] {
 		fault = true
 	}
+	// keepalived ignores tracking weights of sync group members: any
+	// tracked failure puts the whole group in FAULT.
+	inGroup := c.SyncGroup != ""
 	apply := func(ok bool, weight int, reverse bool) {
+		if inGroup {
+			weight = 0
+		}
 		if reverse {
 			ok = !ok
 		}
@@ -349,7 +364,76 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 		}
 		apply(tr.ok, w, t.Reverse != tr.s.Reverse)
 	}
+	for _, t := range c.TrackFiles {
+		f := r.cfg.TrackFiles[t.Name]
+		if f == nil {
+			continue
+		}
+		w := f.Weight
+		if t.HasWeight {
+			w = t.Weight
+		}
+		if t.Reverse {
+			w = -w
+		}
+		if inGroup {
+			w = 0
+		}
+		v := r.fileVals[t.Name]
+		switch {
+		case w == 0:
+			if v != 0 {
+				fault = true
+			}
+		case v*w < -253:
+			fault = true
+		default:
+			adj += v * w
+		}
+	}
 	return fault, adj
+}
+
+// readTrackFile reads the number a vrrp_track_file holds; a missing or
+// unreadable file counts as 0, as keepalived does.
+func readTrackFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// watchFile polls a vrrp_track_file twice a second.
+func (r *Runtime) watchFile(f *keepalived.TrackFile) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	last := readTrackFile(f.File)
+	for {
+		select {
+		case <-tick.C:
+		case <-r.ctx.Done():
+			return
+		}
+		v := readTrackFile(f.File)
+		if v == last {
+			continue
+		}
+		last = v
+		select {
+		case r.calls <- func(now time.Time) {
+			r.Logf("Track file %s: %s now holds %d", f.Name, f.File, v)
+			r.fileVals[f.Name] = v
+			r.applyHealth(now)
+		}:
+		case <-r.ctx.Done():
+			return
+		}
+	}
 }
 
 func (r *Runtime) applyHealth(now time.Time) {

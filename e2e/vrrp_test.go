@@ -205,10 +205,18 @@ backend be
 	}
 	took := time.Since(killed)
 	t.Logf("SIGKILL of the master -> backup holds the VIP after %v (3×advert_int+skew = %v)", took.Round(time.Millisecond), bound)
-	if took > bound+300*time.Millisecond {
-		t.Errorf("failover took %v, more than 3×advert_int+skew = %v", took, bound)
+	// The bound counts from the master's last advert, before the kill; the
+	// slack covers polling through "ip netns exec" on a loaded machine.
+	if took > bound+1500*time.Millisecond {
+		t.Errorf("failover took %v, more than 3×advert_int+skew = %v (+1.5 s slack)", took, bound)
 	}
 	back := c.waitBody(t, "web-b", 5*time.Second)
+	// The client reached lb2 although lb1's dead process left the VIP on
+	// lb1's interface: lb2's gratuitous ARP moved the client's neighbour entry.
+	mac2, _ := l.output("lb2", "cat", "/sys/class/net/eth0/address")
+	if neigh, _ := l.output("client", "ip", "neigh", "show", vip); !strings.Contains(neigh, strings.TrimSpace(mac2)) {
+		t.Errorf("client's neighbour entry for the VIP %q does not name lb2's MAC %s", neigh, mac2)
+	}
 	failed, total := c.failures(killed, back)
 	t.Logf("client: %d of %d requests failed between the kill and the first answer through lb2 (%v)", failed, total, back.Sub(killed).Round(time.Millisecond))
 	time.Sleep(time.Second)

@@ -25,6 +25,9 @@ type Options struct {
 	// OnTransition is called on every state change of an instance, on the
 	// protocol goroutine: it must not block (queue the work).
 	OnTransition func(instance string, from, to State)
+	// OnGroupTransition is called when every member of a vrrp_sync_group
+	// has reached the same state (keepalived's "VRRP Group" alerts).
+	OnGroupTransition func(group string, to State)
 	// ProxyHealth replaces vrrp_scripts that only check that a process named
 	// haproxy runs (killall -0 haproxy, pidof, pgrep): true when the
 	// in-process proxy is running and its frontends have a usable server.
@@ -620,6 +623,9 @@ func (r *Runtime) syncGroup(in *Instance, to State) {
 	r.syncing = false
 	if !all {
 		return
+	}
+	if r.opts.OnGroupTransition != nil && to != StateStop {
+		r.opts.OnGroupTransition(g.Name, to)
 	}
 	switch to {
 	case StateMaster:

@@ -50,6 +50,18 @@ func (a *Announcer) garp(ip netip.Addr) error {
 	if len(mac) != 6 {
 		return fmt.Errorf("gratuitous ARP on %s: no Ethernet address", a.ifi.Name)
 	}
+	p := garpPacket(mac, ip)
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: a.ifi.Index, Halen: 6}
+	copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	if err := unix.Sendto(a.arpFD, p, 0, to); err != nil {
+		return fmt.Errorf("gratuitous ARP for %s on %s: %w", ip, a.ifi.Name, err)
+	}
+	return nil
+}
+
+// garpPacket is an ARP request (RFC 826) announcing that ip is at mac:
+// sender and target address are both ip.
+func garpPacket(mac net.HardwareAddr, ip netip.Addr) []byte {
 	p := make([]byte, 0, 28)
 	p = binary.BigEndian.AppendUint16(p, 1) // Ethernet
 	p = binary.BigEndian.AppendUint16(p, unix.ETH_P_IP)
@@ -58,13 +70,17 @@ func (a *Announcer) garp(ip netip.Addr) error {
 	p = append(p, mac...)
 	p = append(p, ip.AsSlice()...)
 	p = append(p, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	p = append(p, ip.AsSlice()...)
-	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: a.ifi.Index, Halen: 6}
-	copy(to.Addr[:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	if err := unix.Sendto(a.arpFD, p, 0, to); err != nil {
-		return fmt.Errorf("gratuitous ARP for %s on %s: %w", ip, a.ifi.Name, err)
-	}
-	return nil
+	return append(p, ip.AsSlice()...)
+}
+
+// naBody is the body of an unsolicited neighbour advertisement: override
+// flag, target ip, and the target link-layer address option.
+func naBody(mac net.HardwareAddr, ip netip.Addr) []byte {
+	body := make([]byte, 0, 28)
+	body = append(body, 0x20, 0, 0, 0)
+	body = append(body, ip.AsSlice()...)
+	body = append(body, 2, 1)
+	return append(body, mac...)
 }
 
 // unsolicitedNA sends a neighbour advertisement with the override flag to
@@ -79,11 +95,7 @@ func (a *Announcer) unsolicitedNA(ip netip.Addr) error {
 		a.na.SetMulticastHopLimit(255)
 		a.na.SetMulticastInterface(a.ifi)
 	}
-	body := make([]byte, 0, 28)
-	body = append(body, 0x20, 0, 0, 0) // override
-	body = append(body, ip.AsSlice()...)
-	body = append(body, 2, 1) // target link-layer address option
-	body = append(body, a.ifi.HardwareAddr...)
+	body := naBody(a.ifi.HardwareAddr, ip)
 	msg := icmp.Message{Type: ipv6.ICMPTypeNeighborAdvertisement, Body: &icmp.RawBody{Data: body}}
 	b, err := msg.Marshal(nil) // the kernel fills the checksum of ICMPv6 sockets
 	if err != nil {

@@ -624,7 +624,7 @@ func (r *Runtime) syncGroup(in *Instance, to State) {
 	if !all {
 		return
 	}
-	if r.opts.OnGroupTransition != nil && to != StateStop {
+	if r.opts.OnGroupTransition != nil {
 		r.opts.OnGroupTransition(g.Name, to)
 	}
 	switch to {

@@ -303,7 +303,6 @@ func (in *Instance) enter(now time.Time, to State) {
 			in.act.SendAdvert(in, 0)
 		}
 		in.act.SetVIPs(in, false)
-		in.masterAdverInt = in.Cfg.AdvertInt
 	}
 	in.state = to
 	switch to {
@@ -316,6 +315,8 @@ func (in *Instance) enter(now time.Time, to State) {
 	case StateBackup:
 		if from == StateMaster {
 			in.act.Logf("(%s) Entering BACKUP STATE", in.Name)
+		} else {
+			in.masterAdverInt = in.Cfg.AdvertInt // no master heard yet
 		}
 		in.downAt = now.Add(in.DownInterval())
 	case StateFault:

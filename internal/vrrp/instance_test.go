@@ -103,6 +103,24 @@ func TestV3SkewUsesMasterInterval(t *testing.T) {
 	}
 }
 
+// A v3 master yielding to a master with another interval waits for that
+// master's adverts, not its own.
+func TestV3MasterYieldsToSlowerMaster(t *testing.T) {
+	in, _ := newTestInstance(func(c *keepalived.VRRPInstance) {
+		c.Version, c.AuthType, c.AuthPass, c.State, c.Priority = 3, "", "", "MASTER", 255
+	})
+	in.Start(t0)
+	a := in.Advert(255)
+	a.Interval = 2 * time.Second
+	in.Receive(t0, a, peerB)
+	if in.State() != StateBackup {
+		t.Fatalf("state %s", in.State())
+	}
+	if d := in.Deadline().Sub(t0); d != 6*time.Second+2*time.Second/256 {
+		t.Fatalf("down interval %s, want 3 × 2 s + skew of a 2 s interval", d)
+	}
+}
+
 func TestOwnerStartsMaster(t *testing.T) {
 	in, r := newTestInstance(func(c *keepalived.VRRPInstance) { c.State, c.Priority = "MASTER", 255 })
 	in.Start(t0)

@@ -541,9 +541,12 @@ func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
 				if err := r.ann[v.Dev].Announce(v.Prefix.Addr()); err != nil {
 					r.Logf("(%s) %v", in.Name, err)
 				}
-			}
-			if g.GARPInterval > 0 {
-				time.Sleep(g.GARPInterval)
+				// vrrp_garp_interval / vrrp_gna_interval space the packets.
+				if gap := g.GARPInterval; v.Prefix.Addr().Is4() && gap > 0 {
+					time.Sleep(gap)
+				} else if gap := g.GNAInterval; v.Prefix.Addr().Is6() && gap > 0 {
+					time.Sleep(gap)
+				}
 			}
 		}
 		return true

@@ -523,3 +523,29 @@ func TestVRRPConfigTest(t *testing.T) {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
 }
+
+// TestVRRPDualStack: an IPv4 (v2) and an IPv6 (v3) instance in one process,
+// each on its own socket; SIGTERM hands both over and exits cleanly.
+func TestVRRPDualStack(t *testing.T) {
+	t.Parallel()
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	conf := func(router, state string, prio int) string {
+		four := keepalivedConf(router, state, prio, 2, "")
+		six := keepalivedConf(router, state, prio, 3, "vip6")
+		six = six[strings.Index(six, "vrrp_instance"):]
+		six = strings.Replace(six, "VI_1", "VI_6", 1)
+		six = strings.Replace(six, "virtual_router_id 51", "virtual_router_id 61", 1)
+		return four + six
+	}
+	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf("lb1", "MASTER", 150)))
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf("lb2", "BACKUP", 100)))
+	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder(t, vip6, "lb1", lbs, 10*time.Second, p1, p2)
+	p1.term(t)
+	if p1.err != nil {
+		t.Errorf("SIGTERM: exit %v\n%s", p1.err, p1.Stderr())
+	}
+	l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
+	l.waitHolder(t, vip6, "lb2", lbs, 3*time.Second, p1, p2)
+}

@@ -146,7 +146,7 @@ func (r *Runtime) Start() error {
 		r.linkUp[ev.Name] = ev.Up
 	}
 	for _, c := range r.conns {
-		go c.read(r.pkts)
+		go c.read(r.pkts, r.ctx.Done())
 	}
 	for name, f := range r.cfg.TrackFiles {
 		r.fileVals[name] = readTrackFile(f.File)
@@ -269,10 +269,8 @@ func (r *Runtime) loop() {
 		select {
 		case <-r.ctx.Done():
 			return
-		case p, ok := <-r.pkts:
-			if ok {
-				r.receive(time.Now(), p)
-			}
+		case p := <-r.pkts:
+			r.receive(time.Now(), p)
 		case f := <-r.calls:
 			f(time.Now())
 		case ev := <-r.links:

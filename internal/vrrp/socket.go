@@ -129,8 +129,9 @@ func (c *conn) send(b []byte, src, dst netip.Addr) error {
 	return err
 }
 
-// read loops, passing adverts to out until the socket is closed.
-func (c *conn) read(out chan<- packet) {
+// read loops, passing adverts to out until the socket is closed. Several
+// sockets share out, so none closes it.
+func (c *conn) read(out chan<- packet, done <-chan struct{}) {
 	buf := make([]byte, 65536)
 	for {
 		var (
@@ -158,7 +159,6 @@ func (c *conn) read(out chan<- packet) {
 			kernelCk = true
 		}
 		if err != nil {
-			close(out)
 			return
 		}
 		ipa, ok := from.(*net.IPAddr)
@@ -166,7 +166,11 @@ func (c *conn) read(out chan<- packet) {
 			continue
 		}
 		src, _ := netip.AddrFromSlice(ipa.IP)
-		out <- packet{ifname: c.ifi.Name, data: append([]byte(nil), buf[:n]...), src: src.Unmap(), dst: dst.Unmap(), ttl: ttl, kernelCk: kernelCk}
+		select {
+		case out <- packet{ifname: c.ifi.Name, data: append([]byte(nil), buf[:n]...), src: src.Unmap(), dst: dst.Unmap(), ttl: ttl, kernelCk: kernelCk}:
+		case <-done:
+			return
+		}
 	}
 }
 

@@ -468,7 +468,7 @@ func (r *Runtime) runTracker(t *tracker) {
 				if ok {
 					word = "succeeded"
 				}
-				r.Logf("Script `%s` now returning %s", t.s.Name, word)
+				r.Logf("VRRP_Script(%s) %s", t.s.Name, word)
 				r.applyHealth(now)
 			}
 		}:

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,8 +167,17 @@ func TestVRRPFailoverBetweenDhproxyNodes(t *testing.T) {
 	l := newVLab(t, "client", "lb1", "lb2", "web")
 	stopWebA := l.httpServer(t, "web", 8081, "web-a")
 	l.httpServer(t, "web", 8082, "web-b")
+	// lb1's global log target: a syslog receiver inside lb1.
+	var syslog net.PacketConn
+	var serr error
+	if err := l.inNetns("lb1", func() { syslog, serr = net.ListenPacket("udp", "127.0.0.1:5514") }); err != nil || serr != nil {
+		t.Fatalf("syslog receiver in lb1: %v %v", err, serr)
+	}
+	defer syslog.Close()
 	hcfg := func(port int) string {
-		return fmt.Sprintf(`defaults
+		return fmt.Sprintf(`global
+    log 127.0.0.1:5514 local0
+defaults
     mode http
     timeout connect 1s
     timeout client 5s
@@ -189,6 +199,19 @@ backend be
 	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
 	if !strings.Contains(p1.Stderr(), "(chk_haproxy) script 'killall -0 haproxy' checks for a haproxy process") {
 		t.Errorf("no notice about the replaced track script:\n%s", p1.Stderr())
+	}
+	syslog.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var logged []string
+	for {
+		buf := make([]byte, 2048)
+		n, _, err := syslog.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no VRRP state change in lb1's syslog; got %q", logged)
+		}
+		logged = append(logged, string(buf[:n]))
+		if strings.Contains(string(buf[:n]), "(VI_1) Entering MASTER STATE") {
+			break
+		}
 	}
 	c := startVIPClient(t, l)
 	c.waitBody(t, "web-a", 5*time.Second)

@@ -130,7 +130,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var vr *vrrp.Runtime
 	if kcfg != nil {
-		if vr, err = startVRRP(kcfg, stderr, rt.Healthy); err != nil {
+		// The in-process proxy answers "killall -0 haproxy" style track
+		// scripts; state changes also go to the global log targets.
+		opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}
+		if vr, err = startVRRP(kcfg, opts); err != nil {
 			alert(stderr, "%v", err)
 			rt.Close()
 			if child {

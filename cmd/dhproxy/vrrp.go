@@ -41,7 +41,7 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
 	}
-	vr, err := startVRRP(kcfg, stderr, nil)
+	vr, err := startVRRP(kcfg, vrrp.Options{Log: stderr})
 	if err != nil {
 		alert(stderr, "%v", err)
 		return 1
@@ -62,10 +62,9 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// startVRRP runs the keepalived.conf's VRRP instances. proxyHealth, when
-// the proxy runs in this process, answers "killall -0 haproxy" style scripts.
-func startVRRP(kcfg *keepalived.Config, stderr io.Writer, proxyHealth func() bool) (*vrrp.Runtime, error) {
-	vr, err := vrrp.New(kcfg, vrrp.Options{Log: stderr, ProxyHealth: proxyHealth})
+// startVRRP runs the keepalived.conf's VRRP instances.
+func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrp.Runtime, error) {
+	vr, err := vrrp.New(kcfg, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,7 @@
 package stream
 
+import "dhproxy/internal/logging"
+
 // Healthy reports whether the proxy is serving: it has not been stopped and
 // every frontend reaches at least one server that is up (through its
 // default_backend, its own servers, or any of its use_backend rules). VRRP
@@ -40,4 +42,15 @@ func (fe *Frontend) hasUsableServer() bool {
 		}
 	}
 	return false
+}
+
+// LogGlobal sends one line to the global section's log targets (syslog),
+// not to stderr: VRRP reports its state changes there, as keepalived does.
+func (rt *Runtime) LogGlobal(level, msg string) {
+	if rt.events == nil {
+		return
+	}
+	if lv, ok := logging.ParseLevel(level); ok {
+		rt.events.Send(lv, []byte(msg))
+	}
 }

@@ -22,6 +22,8 @@ type Options struct {
 	// Log receives keepalived-style lines; nil = stderr with keepalived's
 	// console time stamp.
 	Log io.Writer
+	// Syslog, when set, also receives every line (without time stamp).
+	Syslog func(line string)
 	// OnTransition is called on every state change of an instance, on the
 	// protocol goroutine: it must not block (queue the work).
 	OnTransition func(instance string, from, to State)
@@ -103,7 +105,11 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 func (r *Runtime) Logf(format string, args ...any) {
 	r.logMu.Lock()
 	defer r.logMu.Unlock()
-	fmt.Fprintf(r.opts.Log, "%s: %s\n", time.Now().Format("Mon Jan _2 15:04:05 2006"), fmt.Sprintf(format, args...))
+	line := fmt.Sprintf(format, args...)
+	fmt.Fprintf(r.opts.Log, "%s: %s\n", time.Now().Format("Mon Jan _2 15:04:05 2006"), line)
+	if r.opts.Syslog != nil {
+		r.opts.Syslog(line)
+	}
 }
 
 // State is the current state of the named instance (StateInit if unknown).

@@ -572,3 +572,27 @@ func TestVRRPDualStack(t *testing.T) {
 	l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
 	l.waitHolder(t, vip6, "lb2", lbs, 3*time.Second, p1, p2)
 }
+
+// TestVRRPDualMaster: keepalived's tutorial "dual master" (two instances
+// with mirrored priorities): each node masters one VIP; when one node stops
+// the other holds both.
+func TestVRRPDualMaster(t *testing.T) {
+	t.Parallel()
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	conf := func(p1, p2 int) string {
+		inst := func(name string, vrid, prio int, addr string) string {
+			return fmt.Sprintf("vrrp_instance %s {\n  interface eth0\n  virtual_router_id %d\n  priority %d\n  advert_int 1\n  authentication {\n    auth_type PASS\n    auth_pass dual\n  }\n  virtual_ipaddress {\n    %s/24\n  }\n}\n", name, vrid, prio, addr)
+		}
+		return inst("VI_1", 51, p1, "10.213.0.100") + inst("VI_2", 52, p2, "10.213.0.101")
+	}
+	d1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf(150, 100)))
+	d2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf(100, 150)))
+	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, d1, d2)
+	l.waitHolder(t, "10.213.0.101", "lb2", lbs, 10*time.Second, d1, d2)
+	d2.term(t)
+	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 3*time.Second, d1, d2)
+	if !l.hasAddr("lb1", "10.213.0.100") {
+		t.Fatalf("lb1 lost its own VIP:\n%s", d1.Stderr())
+	}
+}

@@ -57,6 +57,7 @@ type Instance struct {
 	preemptAt      time.Time // preempt_delay running since a lower-priority advert
 	lastMaster     netip.Addr
 	auth           [authLen]byte
+	oldChecksum    bool         // the peer is keepalived < 1.3.6: answer v3 unicast in its checksum style
 	advertised     []netip.Addr // VIPs of the advert's family, in config order
 }
 
@@ -91,6 +92,7 @@ func (in *Instance) Advert(prio uint8) *Advert {
 	if in.Cfg.Version == 2 && in.Cfg.AuthType == "PASS" {
 		a.AuthType, a.AuthData = AuthPass, in.auth
 	}
+	a.OldUnicastChecksum = in.oldChecksum
 	return a
 }
 
@@ -206,6 +208,10 @@ func (in *Instance) Check(a *Advert, src netip.Addr, ttl int, multicast bool) er
 
 // Receive handles an advert that passed Check.
 func (in *Instance) Receive(now time.Time, a *Advert, src netip.Addr) {
+	if a.OldUnicastChecksum && !in.oldChecksum {
+		in.act.Logf("(%s) Setting unicast VRRPv3 checksum to old version (peer %s)", in.Name, src)
+		in.oldChecksum = true
+	}
 	prio := in.Priority()
 	switch in.state {
 	case StateBackup:

@@ -319,3 +319,25 @@ func TestCheck(t *testing.T) {
 		t.Error("skip_check_adv_addr skipped the check for a new master")
 	}
 }
+
+// A peer that checksums v3 unicast adverts the pre-1.3.6 keepalived way
+// gets our adverts in the same style.
+func TestOldUnicastChecksumIsAnswered(t *testing.T) {
+	in, r := newTestInstance(func(c *keepalived.VRRPInstance) {
+		c.Version, c.AuthType, c.AuthPass = 3, "", ""
+		c.UnicastPeers = []netip.Addr{peerA}
+	})
+	in.Start(t0)
+	if in.Advert(100).OldUnicastChecksum {
+		t.Fatal("old checksum style before any peer used it")
+	}
+	a := in.Advert(150)
+	a.OldUnicastChecksum = true
+	in.Receive(t0, a, peerA)
+	if !in.Advert(100).OldUnicastChecksum {
+		t.Fatal("old-style peer not answered in its style")
+	}
+	if !strings.Contains(r.take(), "Setting unicast VRRPv3 checksum to old version (peer 10.0.0.1)") {
+		t.Error("switch not logged")
+	}
+}

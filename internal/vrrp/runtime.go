@@ -60,10 +60,14 @@ type Runtime struct {
 	trackers map[string]*tracker
 	fileVals map[string]int // vrrp_track_file name -> the number in the file
 	notify   *notifier
-	ctx      context.Context
-	cancel   context.CancelFunc
-	loopDone chan struct{}
-	syncing  bool
+	// scriptUser runs notify scripts (and vrrp_scripts without their own
+	// user); unsafe lists the scripts enable_script_security refused.
+	scriptUser scriptUser
+	unsafe     map[string]bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	loopDone   chan struct{}
+	syncing    bool
 
 	mu     sync.Mutex
 	states map[string]State
@@ -90,7 +94,7 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
 		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{},
 		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
-		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, states: map[string]State{}, loopDone: make(chan struct{})}
+		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
 	for name, s := range cfg.Scripts {
 		t := &tracker{s: s, ok: true}
 		if opts.ProxyHealth != nil && IsProxyProbe(s.Script) {
@@ -122,12 +126,10 @@ func (r *Runtime) State(name string) State {
 // Start opens the sockets and starts every instance.
 func (r *Runtime) Start() error {
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.notify = newNotifier(r.Logf)
-	for name, t := range r.trackers {
-		if t.probe != nil {
-			r.Logf("(%s) script '%s' checks for a haproxy process; dhproxy runs the proxy itself, so the in-process check (proxy running, every frontend has a usable server) replaces it", name, t.s.Script)
-		}
+	if err := r.prepareScripts(); err != nil {
+		return err
 	}
+	r.notify = newNotifier(r.Logf, r.scriptUser, r.unsafe)
 	watch := map[string]bool{}
 	for _, c := range r.cfg.Instances {
 		if err := r.addInstance(c); err != nil {
@@ -164,12 +166,70 @@ func (r *Runtime) Start() error {
 		in.Start(now)
 	}
 	for _, t := range r.trackers {
-		go r.runTracker(t)
+		if !t.off {
+			go r.runTracker(t)
+		}
 	}
 	for _, f := range r.cfg.TrackFiles {
 		go r.watchFile(f)
 	}
 	go r.loop()
+	return nil
+}
+
+// prepareScripts resolves as whom scripts run and applies keepalived's
+// script security: a script root runs must not be writable by others; with
+// enable_script_security such a script is disabled, otherwise it only
+// draws a warning.
+func (r *Runtime) prepareScripts() error {
+	g := r.cfg.Global
+	var err error
+	if r.scriptUser, err = defaultScriptUser(g); err != nil {
+		return fmt.Errorf("%s: global_defs: %v", g.Pos, err)
+	}
+	secure := func(script string, su scriptUser) bool {
+		if !su.root {
+			return true
+		}
+		err := checkScriptSecure(script)
+		if err == nil {
+			return true
+		}
+		if g.EnableScriptSecurity {
+			r.Logf("%v - disabling", err)
+			return false
+		}
+		r.Logf("WARNING - %v", err)
+		return true
+	}
+	for name, t := range r.trackers {
+		if t.probe != nil {
+			r.Logf("(%s) script '%s' checks for a haproxy process; dhproxy runs the proxy itself, so the in-process check (proxy running, every frontend has a usable server) replaces it", name, t.s.Script)
+			continue
+		}
+		t.user = r.scriptUser
+		if t.s.User != "" {
+			if t.user, err = lookupScriptUser(t.s.User, t.s.Group); err != nil {
+				return fmt.Errorf("%s: vrrp_script %s: %v", t.s.Pos, name, err)
+			}
+		}
+		if !secure(t.s.Script, t.user) {
+			r.Logf("Disabling track script %s due to insecure", name)
+			t.off = true
+		}
+	}
+	var notifies []string
+	for _, c := range r.cfg.Instances {
+		notifies = append(notifies, c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify)
+	}
+	for _, gr := range r.cfg.SyncGroups {
+		notifies = append(notifies, gr.NotifyMaster, gr.NotifyBackup, gr.NotifyFault, gr.NotifyStop, gr.Notify)
+	}
+	for _, n := range notifies {
+		if n != "" && !r.unsafe[n] && !secure(n, r.scriptUser) {
+			r.unsafe[n] = true
+		}
+	}
 	return nil
 }
 
@@ -362,7 +422,7 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 	}
 	for _, t := range c.TrackScripts {
 		tr := r.trackers[t.Name]
-		if tr == nil {
+		if tr == nil || tr.off {
 			continue
 		}
 		w := tr.s.Weight
@@ -462,7 +522,7 @@ func (r *Runtime) runTracker(t *tracker) {
 		if t.probe != nil {
 			ok = t.probe()
 		} else {
-			ok = runScript(r.ctx, t.s)
+			ok = runScript(r.ctx, t.s, t.user)
 		}
 		if r.ctx.Err() != nil {
 			return

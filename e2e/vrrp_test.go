@@ -37,13 +37,13 @@ vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 51
   priority %d
-  advert_int 1
+  advert_int %s
   version %d
 %s  virtual_ipaddress {
     %s
   }
 %s}
-`, router, scriptBlock(extra), state, prio, version, auth, addr, instanceLines(extra))
+`, router, scriptBlock(extra), state, prio, advertInt(version), version, auth, addr, instanceLines(extra))
 }
 
 // extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH",
@@ -73,8 +73,24 @@ func instanceLines(extra string) string {
 	return b.String()
 }
 
+// advertInt keeps the tests short: v3 allows fractional intervals.
+func advertInt(version int) string {
+	if version == 3 {
+		return "0.5"
+	}
+	return "1"
+}
+
 // skew is keepalived's v2 skew for a priority.
 func skew(prio int) time.Duration { return time.Duration(256-prio) * time.Second / 256 }
+
+// downInterval is keepalived's master down interval with advertInt.
+func downInterval(version, prio int) time.Duration {
+	if version == 3 {
+		return 1500*time.Millisecond + time.Duration(256-prio)*500*time.Millisecond/256
+	}
+	return 3*time.Second + skew(prio)
+}
 
 // client asks the VIP for a page every 100 ms from the client namespace and
 // remembers every answer.
@@ -274,6 +290,7 @@ backend be
 // the higher priority stays backup. The notify script gets keepalived's
 // four arguments.
 func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
+	t.Parallel() // its own lab; timer-bound, not CPU-bound
 	l := newVLab(t, "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
 	dir := t.TempDir()
@@ -286,7 +303,7 @@ func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
 	p1 := l.start(t, "lb1", bin, "vrrp", "-n", "-l", "-D", "-f", k1)
 	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1)
 	p2 := l.start(t, "lb2", bin, "vrrp", "-f", k2)
-	time.Sleep(4500 * time.Millisecond) // longer than lb2's down interval
+	time.Sleep(downInterval(2, 100) + 400*time.Millisecond) // longer than lb2's down interval
 	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
 		t.Fatalf("VIP on %v with lb1 master and lb2 backup:\n%s\n%s", hs, p1.Stderr(), p2.Stderr())
 	}
@@ -300,7 +317,7 @@ func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
 	}
 
 	p1 = l.start(t, "lb1", bin, "vrrp", "-f", k1)
-	time.Sleep(3*time.Second + skew(150) + 2*time.Second)
+	time.Sleep(downInterval(2, 150) + time.Second) // lb1 would have preempted by now
 	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb2" {
 		t.Fatalf("nopreempt: VIP on %v, want lb2 still:\n%s", hs, p1.Stderr())
 	}
@@ -315,6 +332,7 @@ func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
 // TestVRRPInterfaceFault: the master's link goes down -> FAULT, VIP removed,
 // the backup takes over; link up -> BACKUP, then the master preempts again.
 func TestVRRPInterfaceFault(t *testing.T) {
+	t.Parallel() // its own lab; timer-bound, not CPU-bound
 	l := newVLab(t, "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
 	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, ""))
@@ -327,8 +345,8 @@ func TestVRRPInterfaceFault(t *testing.T) {
 		t.Fatalf("link down: %v %s", err, out)
 	}
 	down := time.Now()
-	at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second+skew(100)+2*time.Second, p1, p2)
-	t.Logf("master link down -> backup holds the VIP after %v", at.Sub(down).Round(time.Millisecond))
+	at := l.waitHolder(t, vip, "lb2", lbs, downInterval(3, 100)+2*time.Second, p1, p2)
+	t.Logf("master link down -> backup holds the VIP after %v (v3, advert_int 0.5: down interval %v)", at.Sub(down).Round(time.Millisecond), downInterval(3, 100))
 	if !strings.Contains(p1.Stderr(), "(VI_1) Entering FAULT STATE") {
 		t.Errorf("lb1 did not enter FAULT:\n%s", p1.Stderr())
 	}
@@ -387,7 +405,7 @@ func TestVRRPInteropKeepalived(t *testing.T) {
 			d := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d1.conf", keepalivedConf("d", "MASTER", 150, version, dExtra)))
 			k := startKA()
 			l.waitHolder(t, ip, "lb1", lbs, 10*time.Second, d, k)
-			time.Sleep(2 * time.Second) // keepalived's own down interval (3.6 s from its start) is over
+			time.Sleep(downInterval(version, 100) / 2) // with the time to get here: keepalived's own down interval is over
 			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb1" {
 				t.Fatalf("dhproxy master + keepalived backup: VIP on %v\nkeepalived:\n%s", hs, k.Stdout()+k.Stderr())
 			}
@@ -398,7 +416,7 @@ func TestVRRPInteropKeepalived(t *testing.T) {
 
 			// keepalived master, dhproxy backup: we must accept its adverts.
 			d = l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d2.conf", keepalivedConf("d", "BACKUP", 50, version, dExtra)))
-			time.Sleep(3*time.Second + skew(50) + 500*time.Millisecond) // past dhproxy's down interval
+			time.Sleep(downInterval(version, 50) + 500*time.Millisecond) // past dhproxy's down interval
 			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb2" {
 				t.Fatalf("keepalived master + dhproxy backup: VIP on %v\ndhproxy:\n%s", hs, d.Stderr())
 			}
@@ -433,8 +451,8 @@ func TestVRRPSplitBrainHeals(t *testing.T) {
 	}
 	l := newVLab(t, "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
-	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "")))
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "")))
+	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, "")))
+	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, "")))
 	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
 
 	nft := func(args ...string) {
@@ -446,7 +464,7 @@ func TestVRRPSplitBrainHeals(t *testing.T) {
 	nft("add table inet split")
 	nft("add chain inet split in { type filter hook input priority 0 ; }")
 	nft("add rule inet split in meta l4proto 112 drop")
-	deadline := time.Now().Add(3*time.Second + skew(100) + 2*time.Second)
+	deadline := time.Now().Add(downInterval(3, 100) + 2*time.Second)
 	for !(l.hasAddr("lb1", vip) && l.hasAddr("lb2", vip)) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no split brain: VIP on %v\n%s", l.holders(vip, lbs), p2.Stderr())
@@ -490,7 +508,8 @@ func TestVRRPSyncGroupFollowsTrackedInterface(t *testing.T) {
   interface eth0
   virtual_router_id %d
   priority %d
-  advert_int 1
+  advert_int 0.5
+  version 3
   virtual_ipaddress {
     %s/24
   }

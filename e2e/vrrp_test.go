@@ -199,11 +199,11 @@ defaults
     timeout client 5s
     timeout server 5s
 frontend fe
-    bind :80
+    bind %s:80
     default_backend be
 backend be
     server w %s:%d check inter 300 fall 1 rise 1
-`, l.addr["web"], port)
+`, vip, l.addr["web"], port)
 	}
 	h1, h2 := l.file(t, "h1.cfg", hcfg(8081)), l.file(t, "h2.cfg", hcfg(8082))
 	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
@@ -213,6 +213,10 @@ backend be
 	p2 := l.start(t, "lb2", bin, "-db", "-f", h2, "-K", k2)
 	p1 := l.start(t, "lb1", bin, "-db", "-f", h1, "-K", k1)
 	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	// The proxies bind on the VIP, which the backup does not hold.
+	if !strings.Contains(p2.Stderr(), "bind 10.213.0.100:80 is a VRRP virtual address: bound with IP_FREEBIND") {
+		t.Errorf("no notice about the VIP bind:\n%s", p2.Stderr())
+	}
 	if !strings.Contains(p1.Stderr(), "(chk_haproxy) script 'killall -0 haproxy' checks for a haproxy process") {
 		t.Errorf("no notice about the replaced track script:\n%s", p1.Stderr())
 	}

@@ -110,6 +110,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	if kcfg != nil {
+		freebindVIPBinds(cfg, kcfg, stderr)
+	}
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -3,14 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/master"
+	"dhproxy/internal/model"
 	"dhproxy/internal/vrrp"
 )
 
@@ -72,4 +76,34 @@ func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrp.Runtime, error
 		return nil, err
 	}
 	return vr, nil
+}
+
+// freebindVIPBinds lets binds on a VRRP virtual address succeed on a node
+// that does not hold the address (yet): the proxy starts on the backup too,
+// with no need for net.ipv4.ip_nonlocal_bind.
+func freebindVIPBinds(cfg *model.Config, kcfg *keepalived.Config, stderr io.Writer) {
+	vips := map[netip.Addr]bool{}
+	for _, in := range kcfg.Instances {
+		for _, v := range append(slices.Clone(in.VIPs), in.ExcludedVIPs...) {
+			vips[v.Prefix.Addr()] = true
+		}
+	}
+	for _, p := range cfg.Proxies {
+		for _, b := range p.Binds {
+			if b.Network != "tcp" && b.Network != "tcp4" && b.Network != "tcp6" {
+				continue
+			}
+			host, _, err := net.SplitHostPort(b.Addr)
+			if err != nil {
+				continue
+			}
+			if a, err := netip.ParseAddr(host); err == nil && vips[a.Unmap()] {
+				if b.Options == nil {
+					b.Options = map[string]string{}
+				}
+				b.Options["freebind"] = ""
+				fmt.Fprintf(stderr, "[NOTICE]   (%d) : [%s] bind %s is a VRRP virtual address: bound with IP_FREEBIND so it works before this node holds it.\n", os.Getpid(), b.Pos, b.Addr)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv6"
@@ -17,6 +18,7 @@ import (
 type Announcer struct {
 	ifi   *net.Interface
 	arpFD int
+	mu    sync.Mutex // several instances may announce on one interface at once
 	na    *ipv6.PacketConn
 }
 
@@ -37,6 +39,8 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // Announce sends one gratuitous ARP or unsolicited NA for ip.
 func (a *Announcer) Announce(ip netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if ip.Is4() {
 		return a.garp(ip)
 	}
@@ -110,6 +114,8 @@ func (a *Announcer) unsolicitedNA(ip netip.Addr) error {
 
 // Close releases the sockets.
 func (a *Announcer) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	unix.Close(a.arpFD)
 	if a.na != nil {
 		a.na.Close()

@@ -251,7 +251,10 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 		}
 	}
-	key := fmt.Sprintf("%s/%v", c.Interface, v6)
+	key := c.Interface + "/4"
+	if v6 {
+		key = c.Interface + "/6"
+	}
 	cn := r.conns[key]
 	if cn == nil {
 		var err error
@@ -378,7 +381,7 @@ func (r *Runtime) receive(now time.Time, p packet) {
 			continue
 		}
 		unicast := len(in.Cfg.UnicastPeers) > 0
-		if unicast != !multicast || unicast && !slices.Contains(x.dsts, p.src) {
+		if unicast == multicast || unicast && !slices.Contains(x.dsts, p.src) {
 			continue // another router set sharing the VRID
 		}
 		if err := in.Check(a, p.src, p.ttl, multicast); err != nil {

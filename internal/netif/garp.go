@@ -41,6 +41,9 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 func (a *Announcer) Announce(ip netip.Addr) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.arpFD < 0 {
+		return fmt.Errorf("announcing %s on %s: closed", ip, a.ifi.Name)
+	}
 	if ip.Is4() {
 		return a.garp(ip)
 	}
@@ -117,6 +120,7 @@ func (a *Announcer) Close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	unix.Close(a.arpFD)
+	a.arpFD = -1 // a late burst must not write to a reused descriptor
 	if a.na != nil {
 		a.na.Close()
 	}

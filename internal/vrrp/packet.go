@@ -1,6 +1,3 @@
-// Package vrrp runs keepalived-compatible VRRP instances: the packet codec,
-// the state machine with keepalived's timers, tracking, notify scripts and
-// the sockets that carry adverts.
 package vrrp
 
 import (

@@ -127,6 +127,7 @@ func (in *Instance) Start(now time.Time) {
 	}
 	switch {
 	case in.fault:
+		in.act.SetVIPs(in, false) // leftovers of a previous run
 		in.enter(now, StateFault)
 	case in.Cfg.State == "MASTER" && in.Priority() == 255:
 		in.enter(now, StateMaster)

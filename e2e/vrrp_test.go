@@ -571,10 +571,11 @@ func TestVRRPConfigTest(t *testing.T) {
 }
 
 // TestVRRPDualStack: an IPv4 (v2) and an IPv6 (v3) instance in one process,
-// each on its own socket; SIGTERM hands both over and exits cleanly.
+// each on its own socket; SIGTERM hands both over and exits cleanly, and the
+// new master's unsolicited neighbour advertisement updates a client.
 func TestVRRPDualStack(t *testing.T) {
 	t.Parallel()
-	l := newVLab(t, "lb1", "lb2")
+	l := newVLab(t, "lb1", "lb2", "client")
 	lbs := []string{"lb1", "lb2"}
 	conf := func(router, state string, prio int) string {
 		four := keepalivedConf(router, state, prio, 2, "")
@@ -588,12 +589,43 @@ func TestVRRPDualStack(t *testing.T) {
 	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf("lb2", "BACKUP", 100)))
 	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
 	l.waitHolder(t, vip6, "lb1", lbs, 10*time.Second, p1, p2)
+	if out, err := l.output("client", "ip", "-6", "addr", "add", "fd00:213::9/64", "dev", "eth0", "nodad"); err != nil {
+		t.Fatalf("client address: %v %s", err, out)
+	}
+	// A datagram to the VIP makes the client resolve it: lb1's MAC.
+	mac1, _ := l.output("lb1", "cat", "/sys/class/net/eth0/address")
+	waitNeigh := func(mac string) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			var c net.Conn
+			var derr error
+			l.inNetns("client", func() { c, derr = net.Dial("udp6", "["+vip6+"]:9") })
+			if derr == nil {
+				c.Write([]byte("x"))
+				c.Close()
+			}
+			neigh, _ := l.output("client", "ip", "-6", "neigh", "show", vip6)
+			if strings.Contains(neigh, strings.TrimSpace(mac)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("client's neighbour entry for %s is %q, want MAC %s", vip6, neigh, mac)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitNeigh(mac1)
 	p1.term(t)
 	if p1.err != nil {
 		t.Errorf("SIGTERM: exit %v\n%s", p1.err, p1.Stderr())
 	}
 	l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
 	l.waitHolder(t, vip6, "lb2", lbs, 3*time.Second, p1, p2)
+	// lb2's unsolicited NA (override flag) moves the entry; the datagrams
+	// waitNeigh sends would not, while the entry is fresh.
+	mac2, _ := l.output("lb2", "cat", "/sys/class/net/eth0/address")
+	waitNeigh(mac2)
 }
 
 // TestVRRPDualMaster: keepalived's tutorial "dual master" (two instances

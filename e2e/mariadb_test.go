@@ -36,6 +36,43 @@ func findMariaDB() string {
 // mariadbd on a free loopback port and creates user dh@% with a password.
 // The test is skipped only when mariadbd is missing outside CI.
 func startMariaDB(t *testing.T) (port int) {
+	return startMariaDBWith(t, mariadbOpts{}).port
+}
+
+// mariadbOpts places a MariaDB server: by default on a free loopback port;
+// with Netns inside that network namespace, listening on every address.
+type mariadbOpts struct {
+	Netns    string   // run inside this namespace (ip netns exec)
+	ServerID int      // > 0: binary log on, for replication
+	Extra    []string // more mariadbd options
+}
+
+// mariadbNode is a running mariadbd.
+type mariadbNode struct {
+	port int
+	sock string // root may connect here without a password
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *syncBuffer
+}
+
+// kill stops the server at once, as a crash or a dead host would.
+func (n *mariadbNode) kill() {
+	n.cmd.Process.Kill()
+	<-n.done
+}
+
+// root runs SQL as root over the unix socket.
+func (n *mariadbNode) root(t *testing.T, sql string) string {
+	t.Helper()
+	out, err := mariadbClient(t, sql, "-S", n.sock, "-u", "root")
+	if err != nil {
+		t.Fatalf("SQL as root: %v\n%s\nserver log:\n%s", err, out, n.logs.String())
+	}
+	return out
+}
+
+func startMariaDBWith(t *testing.T, o mariadbOpts) *mariadbNode {
 	t.Helper()
 	mariadbd := findMariaDB()
 	if mariadbd == "" {
@@ -46,7 +83,7 @@ func startMariaDB(t *testing.T) (port int) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	sock := filepath.Join(dir, "sock")
+	n := &mariadbNode{sock: filepath.Join(dir, "sock"), done: make(chan struct{}), logs: &syncBuffer{}}
 
 	// mariadbd refuses to run as root unless told to; harmless otherwise.
 	userArgs := []string{}
@@ -59,50 +96,64 @@ func startMariaDB(t *testing.T) (port int) {
 		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
 	}
 
-	port = freePort(t)
-	var logs syncBuffer
-	cmd := exec.Command(mariadbd, append([]string{"--no-defaults",
-		"--datadir=" + data, "--socket=" + sock, "--pid-file=" + filepath.Join(dir, "pid"),
-		"--tmpdir=" + dir, "--port=" + strconv.Itoa(port), "--bind-address=127.0.0.1",
+	bind := "127.0.0.1"
+	n.port = 3306
+	if o.Netns == "" {
+		n.port = freePort(t)
+	} else {
+		bind = "0.0.0.0" // also on a virtual IP that comes and goes
+	}
+	args := append([]string{"--no-defaults",
+		"--datadir=" + data, "--socket=" + n.sock, "--pid-file=" + filepath.Join(dir, "pid"),
+		"--tmpdir=" + dir, "--port=" + strconv.Itoa(n.port), "--bind-address=" + bind,
 		// Without name resolution 127.0.0.1 is not "localhost", so the
 		// client always matches dh@% rather than a localhost account.
-		"--skip-name-resolve", "--innodb-buffer-pool-size=32M"}, userArgs...)...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+		"--skip-name-resolve", "--innodb-buffer-pool-size=32M"}, userArgs...)
+	if o.ServerID > 0 {
+		args = append(args, "--server-id="+strconv.Itoa(o.ServerID),
+			"--log-bin="+filepath.Join(dir, "binlog"), "--log-basename=db"+strconv.Itoa(o.ServerID))
+	}
+	args = append(args, o.Extra...)
+	if o.Netns != "" {
+		n.cmd = exec.Command("ip", append([]string{"netns", "exec", o.Netns, mariadbd}, args...)...)
+	} else {
+		n.cmd = exec.Command(mariadbd, args...)
+	}
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	go func() { n.cmd.Wait(); close(n.done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-n.done:
 		case <-time.After(20 * time.Second): // InnoDB shutdown can be slow
-			cmd.Process.Kill()
-			<-done
+			n.kill()
 		}
 	})
 
 	deadline := time.Now().Add(60 * time.Second)
-	for !canDial(port) {
+	for {
+		if _, err := os.Stat(n.sock); err == nil {
+			if _, err := mariadbClient(t, "", "-S", n.sock, "-u", "root", "-e", "SELECT 1"); err == nil {
+				break
+			}
+		}
 		select {
-		case <-done:
-			t.Fatalf("mariadbd exited early:\n%s", logs.String())
+		case <-n.done:
+			t.Fatalf("mariadbd exited early:\n%s", n.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mariadbd not ready after 60s:\n%s", logs.String())
+			t.Fatalf("mariadbd not ready after 60s:\n%s", n.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-
 	// root has no password and may use the socket; create the TCP user.
-	out, err := mariadbClient(t, "", "-S", sock, "-u", "root", "-e",
-		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'; GRANT ALL ON *.* TO '%s'@'%%';", dbUser, dbPass, dbUser))
-	if err != nil {
-		t.Fatalf("creating user: %v\n%s\nserver log:\n%s", err, out, logs.String())
-	}
-	return port
+	// Out of the binary log: a replica has its own.
+	n.root(t, fmt.Sprintf("SET sql_log_bin=0; CREATE USER '%s'@'%%' IDENTIFIED BY '%s'; GRANT ALL ON *.* TO '%s'@'%%';", dbUser, dbPass, dbUser))
+	return n
 }
 
 // mariadbClient runs the mariadb command-line client in batch mode; SQL

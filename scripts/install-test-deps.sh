@@ -5,7 +5,7 @@
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(curl mariadb-server mariadb-client haproxy iproute2 procps rsyslog keepalived nftables)
+PKGS=(curl mariadb-server mariadb-client haproxy keepalived iproute2 procps rsyslog nftables)
 
 missing=()
 for p in "${PKGS[@]}"; do

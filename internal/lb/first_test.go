@@ -50,11 +50,11 @@ func TestFirstWithoutMaxconnTakesAll(t *testing.T) {
 	}
 }
 
-func TestFirstAllFullQueuesOnFirst(t *testing.T) {
-	fl := &fakeLoad{cur: []int{1, 5, 1}, max: []int{1, 1, 1}}
+func TestFirstAllFullQueuesOnBackend(t *testing.T) {
+	fl := &fakeLoad{cur: []int{0, 5, 1}, max: []int{1, 1, 1}}
 	a := New("first", []int{0, 1, 1}, allUp, fl.load)
-	if p := a.Pick(-1); p != 1 {
-		t.Fatalf("all full: picked %d, want 1 (first with a weight)", p)
+	if p := a.Pick(-1); p != -1 {
+		t.Fatalf("all full: picked %d, want -1 (the request waits in the backend queue)", p)
 	}
 }
 

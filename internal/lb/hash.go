@@ -45,8 +45,16 @@ func HashWT6(key []byte) uint32 {
 	return h0 ^ h1
 }
 
-// HashCRC32 is the IEEE CRC-32.
-func HashCRC32(key []byte) uint32 { return crc32.ChecksumIEEE(key) }
+// HashCRC32 is the IEEE CRC-32, computed byte by byte: hash/crc32's
+// assembly makes its argument escape, which would cost an allocation per
+// request for keys built on the stack (addresses).
+func HashCRC32(key []byte) uint32 {
+	h := ^uint32(0)
+	for _, c := range key {
+		h = crc32.IEEETable[byte(h)^c] ^ h>>8
+	}
+	return ^h
+}
 
 // FullHash is the avalanche mix HAProxy applies with "avalanche", to
 // consistent-hash tree keys, and to source addresses under consistent hashing.
@@ -85,11 +93,13 @@ func Hash(fn string, avalanche bool, key []byte) uint32 {
 type HashKind uint8
 
 const (
-	HashNone     HashKind = iota // not a hash-based algorithm
-	HashSource                   // balance source: the client address
-	HashURI                      // balance uri
-	HashURLParam                 // balance url_param <name>
-	HashHeader                   // balance hdr(<name>)
+	HashNone      HashKind = iota // not a hash-based algorithm
+	HashSource                    // balance source: the client address
+	HashURI                       // balance uri
+	HashURLParam                  // balance url_param <name>
+	HashHeader                    // balance hdr(<name>)
+	HashRDPCookie                 // balance rdp-cookie[(<name>)]
+	HashExpr                      // balance hash <expr>: the caller evaluates the expression
 )
 
 // HashSpec is a parsed hash-based "balance" line with its "hash-type".
@@ -101,9 +111,13 @@ type HashSpec struct {
 	// balance uri options
 	Whole, PathOnly bool
 	Len, Depth      int // 0: no limit
-	// url_param / hdr name
+	// url_param / hdr / rdp-cookie name
 	Name       string
 	DomainOnly bool // hdr(...) use_domain_only
+	CheckPost  bool // url_param ... check_post: look in a POST body too
+	// BalanceFactor is "hash-balance-factor" (consistent hashing only):
+	// no server takes more than BalanceFactor% of the average load.
+	BalanceFactor int
 }
 
 // ParseHashSpec reads "balance <algo> <args>" and "hash-type <args>"; ok is
@@ -140,6 +154,19 @@ func ParseHashSpec(algo string, args, hashType []string) (HashSpec, bool) {
 			return sp, false
 		}
 		sp.Kind, sp.Name = HashURLParam, args[0]
+		sp.CheckPost = len(args) > 1 && args[1] == "check_post"
+	case algo == "rdp-cookie":
+		sp.Kind, sp.Name = HashRDPCookie, "mstshash"
+	case strings.HasPrefix(algo, "rdp-cookie(") && strings.HasSuffix(algo, ")"):
+		sp.Kind, sp.Name = HashRDPCookie, algo[len("rdp-cookie("):len(algo)-1]
+		if sp.Name == "" {
+			sp.Name = "mstshash"
+		}
+	case algo == "hash":
+		if len(args) == 0 {
+			return sp, false
+		}
+		sp.Kind = HashExpr
 	case strings.HasPrefix(algo, "hdr(") && strings.HasSuffix(algo, ")") && len(algo) > 5:
 		sp.Kind, sp.Name = HashHeader, algo[4:len(algo)-1]
 		for _, a := range args {
@@ -259,17 +286,20 @@ func uriPath(uri []byte) []byte {
 // URI's query string, as "balance url_param" finds it; ok is false when the
 // parameter is absent.
 func URLParam(uri []byte, name string) (val []byte, ok bool) {
-	q := -1
 	for i, c := range uri {
 		if c == '?' {
-			q = i
-			break
+			return FormParam(uri[i+1:], name)
 		}
 	}
-	if q < 0 || name == "" {
+	return nil, false
+}
+
+// FormParam returns the value of the first "name=value" pair of an
+// '&'-separated list (a query string or a form-encoded body).
+func FormParam(p []byte, name string) (val []byte, ok bool) {
+	if name == "" {
 		return nil, false
 	}
-	p := uri[q+1:]
 	for len(p) > len(name) {
 		if p[len(name)] == '=' && string(p[:len(name)]) == name {
 			v := p[len(name)+1:]

@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"hash/crc32"
 	"testing"
 )
 
@@ -38,6 +39,14 @@ func TestHashMatchesHAProxy(t *testing.T) {
 			if x.got != x.want {
 				t.Errorf("%s(%q) avalanche=%v = %d, haproxy says %d", x.fn, c.key, x.aval, x.got, x.want)
 			}
+		}
+	}
+}
+
+func TestHashCRC32IsIEEE(t *testing.T) {
+	for _, k := range []string{"", "a", "/some/path?x=1", "\x00\xff\x10"} {
+		if got, want := HashCRC32([]byte(k)), crc32.ChecksumIEEE([]byte(k)); got != want {
+			t.Errorf("HashCRC32(%q) = %08x, want %08x", k, got, want)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 func TestBuildServerMapWeights(t *testing.T) {
 	// weights 2,4,6 reduce by their gcd to 1,2,3: a 6-slot map that starts
 	// with the first declared server (ties go to it) and spreads the others.
-	m := newMapHash([]int{2, 4, 6}, allUp)
+	m := newMapHash([]int{2, 4, 6}, allUp, noLoad)
 	got := fmt.Sprint(m.table())
 	if got != "[0 2 1 2 1 2]" {
 		t.Errorf("map = %s", got)
@@ -23,11 +23,11 @@ func TestBuildServerMapWeights(t *testing.T) {
 		t.Errorf("slots per server = %v, want 1, 2, 3", count)
 	}
 	// equal weights: declaration order
-	if got := fmt.Sprint(newMapHash([]int{5, 5, 5}, allUp).table()); got != "[0 1 2]" {
+	if got := fmt.Sprint(newMapHash([]int{5, 5, 5}, allUp, noLoad).table()); got != "[0 1 2]" {
 		t.Errorf("equal weights map = %s", got)
 	}
 	// zero-weight servers never appear
-	if got := fmt.Sprint(newMapHash([]int{0, 3, 0}, allUp).table()); got != "[1]" {
+	if got := fmt.Sprint(newMapHash([]int{0, 3, 0}, allUp, noLoad).table()); got != "[1]" {
 		t.Errorf("zero weights map = %s", got)
 	}
 }
@@ -36,7 +36,7 @@ func TestMapHashFollowsServerState(t *testing.T) {
 	var down atomic.Int32
 	down.Store(-1)
 	usable := func(i int) bool { return int(down.Load()) != i }
-	m := newMapHash([]int{1, 1, 1, 1}, usable)
+	m := newMapHash([]int{1, 1, 1, 1}, usable, noLoad)
 	if m.PickHash(-1, 6) != 2 {
 		t.Fatalf("6 %% 4 should pick server 2")
 	}
@@ -50,19 +50,19 @@ func TestMapHashFollowsServerState(t *testing.T) {
 	if m.PickHash(-1, 6) != 2 {
 		t.Fatalf("server 2 back up should own hash 6 again")
 	}
-	none := newMapHash([]int{1, 1}, func(int) bool { return false })
+	none := newMapHash([]int{1, 1}, func(int) bool { return false }, noLoad)
 	if none.PickHash(-1, 1) != -1 || none.Pick(-1) != -1 {
 		t.Fatal("no usable server must give -1")
 	}
 }
 
 func TestConsistentRingPoints(t *testing.T) {
-	c := newConsistentHash([]int{1, 2, 0}, []int{0, 7, 0}, allUp)
-	if len(c.keys) != 3*chashWeightScale {
-		t.Fatalf("%d points, want 48 (16 per unit of weight)", len(c.keys))
+	c := newConsistentHash([]int{1, 2, 0}, []int{0, 7, 0}, allUp, noLoad, 0)
+	if len(c.ring.Load().keys) != 3*WeightScale {
+		t.Fatalf("%d points, want 48 (16 per unit of weight)", len(c.ring.Load().keys))
 	}
-	for i := 1; i < len(c.keys); i++ {
-		if c.keys[i-1] > c.keys[i] {
+	for i := 1; i < len(c.ring.Load().keys); i++ {
+		if c.ring.Load().keys[i-1] > c.ring.Load().keys[i] {
 			t.Fatal("ring not sorted")
 		}
 	}
@@ -71,28 +71,28 @@ func TestConsistentRingPoints(t *testing.T) {
 	for n := range 32 {
 		want[FullHash(uint32(7*chashIDRange+n))] = true
 	}
-	for i, k := range c.keys {
-		if (c.owner[i] == 1) != want[k] {
-			t.Fatalf("point %08x owned by %d", k, c.owner[i])
+	for i, k := range c.ring.Load().keys {
+		if (c.ring.Load().owner[i] == 1) != want[k] {
+			t.Fatalf("point %08x owned by %d", k, c.ring.Load().owner[i])
 		}
 	}
 	// a key exactly on a point goes to that point's server
-	for i, k := range c.keys {
-		if got := c.PickHash(-1, k); got != int(c.owner[i]) {
-			t.Fatalf("hash on point %08x went to %d, point owned by %d", k, got, c.owner[i])
+	for i, k := range c.ring.Load().keys {
+		if got := c.PickHash(-1, k); got != int(c.ring.Load().owner[i]) {
+			t.Fatalf("hash on point %08x went to %d, point owned by %d", k, got, c.ring.Load().owner[i])
 		}
 	}
 }
 
 func TestConsistentAvoid(t *testing.T) {
-	c := newConsistentHash([]int{1, 1, 1}, nil, allUp)
+	c := newConsistentHash([]int{1, 1, 1}, nil, allUp, noLoad, 0)
 	for h := uint32(0); h < 1<<32-1<<24; h += 1 << 24 {
 		s := c.PickHash(-1, h)
 		if a := c.PickHash(s, h); a == s || a < 0 {
 			t.Fatalf("avoiding %d for %08x gave %d", s, h, a)
 		}
 	}
-	one := newConsistentHash([]int{1}, nil, allUp)
+	one := newConsistentHash([]int{1}, nil, allUp, noLoad, 0)
 	if one.PickHash(0, 5) != 0 {
 		t.Fatal("the only server is returned even when avoided")
 	}
@@ -118,8 +118,8 @@ func TestRemappingWhenAServerLeaves(t *testing.T) {
 		tab        Hashed
 		consistent bool
 	}{
-		{"consistent", newConsistentHash(weights, nil, usable), true},
-		{"map-based", newMapHash(weights, usable), false},
+		{"consistent", newConsistentHash(weights, nil, usable, noLoad, 0), true},
+		{"map-based", newMapHash(weights, usable, noLoad), false},
 	} {
 		ks := keys(n, tc.consistent)
 		down.Store(-1)
@@ -163,8 +163,8 @@ func TestHashUniformity(t *testing.T) {
 		aval bool
 		tol  float64
 	}{
-		{"map-based", newMapHash(weights, allUp), false, 0.05},
-		{"consistent", newConsistentHash(weights, nil, allUp), true, 0.30},
+		{"map-based", newMapHash(weights, allUp, noLoad), false, 0.05},
+		{"consistent", newConsistentHash(weights, nil, allUp, noLoad, 0), true, 0.30},
 	} {
 		count := make([]int, len(weights))
 		for _, h := range keys(n, tc.aval) {
@@ -290,8 +290,8 @@ func TestParseHashSpec(t *testing.T) {
 func TestHashAllocs(t *testing.T) {
 	key := []byte("/some/path/to/an/object.jpg?x=1&id=abc")
 	sp := HashSpec{Whole: false, Depth: 3, Fn: "wt6", DomainOnly: true}
-	m := newMapHash([]int{1, 2, 3}, allUp)
-	c := newConsistentHash([]int{1, 2, 3}, nil, allUp)
+	m := newMapHash([]int{1, 2, 3}, allUp, noLoad)
+	c := newConsistentHash([]int{1, 2, 3}, nil, allUp, noLoad, 0)
 	m.PickHash(-1, 1) // builds the map once
 	var sink int
 	n := testing.AllocsPerRun(200, func() {

@@ -7,12 +7,12 @@ type fakeLoad struct {
 	cur, max []int
 }
 
-func (f *fakeLoad) load(i int) (int, int) {
+func (f *fakeLoad) load(i int) (int, bool) {
 	m := 0
 	if f.max != nil {
 		m = f.max[i]
 	}
-	return f.cur[i], m
+	return f.cur[i], m > 0 && f.cur[i] >= m
 }
 
 func TestLeastConnPicksLeastLoaded(t *testing.T) {
@@ -37,7 +37,7 @@ func TestLeastConnKeyIsHAProxys(t *testing.T) {
 		cur, w int
 		key    int64
 	}{{0, 1, 0}, {0, 200, 0}, {1, 1, 512}, {3, 3, 341}, {3, 1, 1024}, {9, 256, 10}} {
-		if k := fwlcKey(c.cur, c.w); k != c.key {
+		if k := fwlcKey(c.cur, c.w*WeightScale); k != c.key {
 			t.Errorf("fwlcKey(%d, %d) = %d, want %d", c.cur, c.w, k, c.key)
 		}
 	}
@@ -117,8 +117,8 @@ func TestLeastConnSkipsFullServers(t *testing.T) {
 		t.Fatalf("picked %d, want 1: 0 has the lower key but is at its maxconn", p)
 	}
 	fl.max = []int{2, 3}
-	if p := a.Pick(-1); p != 0 {
-		t.Fatalf("all full: picked %d, want the lowest key 0 to queue on", p)
+	if p := a.Pick(-1); p != -1 {
+		t.Fatalf("all full: picked %d, want -1 (the request waits in the backend queue)", p)
 	}
 }
 

@@ -18,6 +18,7 @@ type Hashed interface {
 type mapHash struct {
 	eweight []int // weight / gcd of all weights
 	usable  Usable
+	load    Load
 	cur     atomic.Pointer[serverMap]
 	rr      atomic.Uint32
 }
@@ -27,14 +28,14 @@ type serverMap struct {
 	srv []int32
 }
 
-func newMapHash(weights []int, usable Usable) *mapHash {
+func newMapHash(weights []int, usable Usable, load Load) *mapHash {
 	g := 0
 	for _, w := range weights {
 		if w > 0 {
 			g = gcd(g, w)
 		}
 	}
-	m := &mapHash{eweight: make([]int, len(weights)), usable: usable}
+	m := &mapHash{eweight: make([]int, len(weights)), usable: usable, load: load}
 	for i, w := range weights {
 		if g > 0 && w > 0 {
 			m.eweight[i] = (w + g - 1) / g
@@ -115,21 +116,24 @@ func (m *mapHash) PickHash(avoid int, h uint32) int {
 	return int(t[h%uint32(len(t))])
 }
 
-// Pick walks the map in turn, for requests without a key (HAProxy falls back
-// to round robin then) and for redispatches.
+// Pick walks the map in turn, skipping full servers, for requests without
+// a key (HAProxy falls back to round robin then) and for redispatches.
 func (m *mapHash) Pick(avoid int) int {
 	t := m.table()
 	n := len(t)
 	if n == 0 {
 		return -1
 	}
-	fallback := -1
+	avoided := -1
 	for range n {
 		i := int(t[int(m.rr.Add(1)-1)%n])
+		if _, full := m.load(i); full {
+			continue
+		}
 		if i != avoid {
 			return i
 		}
-		fallback = i
+		avoided = i
 	}
-	return fallback
+	return avoided
 }

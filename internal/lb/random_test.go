@@ -79,7 +79,7 @@ func TestRandomDrawsPickLessLoaded(t *testing.T) {
 	}
 	// Load counts relative to weight: 4 connections on weight 4 beat 2 on weight 1.
 	r := New("random", []int{1, 4}, allUp, (&fakeLoad{cur: []int{2, 4}}).load).(*random)
-	if !r.lessLoaded(1, 0) || r.lessLoaded(0, 1) {
+	if tab := r.tab.Load(); !r.lessLoaded(tab, 1, 0) || r.lessLoaded(tab, 0, 1) {
 		t.Fatal("lessLoaded ignores weights")
 	}
 }

@@ -60,3 +60,42 @@ func TestRoundRobinPickAllocs(t *testing.T) {
 		t.Fatalf("Pick allocates %v times", a)
 	}
 }
+
+func TestSmoothSequenceSpreadsEveryServer(t *testing.T) {
+	// Between two turns of a server, at most about total/weight others.
+	weights := []int{5, 3, 1, 7, 2}
+	seq := smoothSequence(weights)
+	total := 18
+	if len(seq) != total {
+		t.Fatalf("period %d, want %d", len(seq), total)
+	}
+	for srv, w := range weights {
+		last, n := -1, 0
+		for i, s := range seq {
+			if int(s) != srv {
+				continue
+			}
+			n++
+			if last >= 0 && i-last > (total+w-1)/w+1 {
+				t.Errorf("server %d (weight %d) waits %d turns in %v", srv, w, i-last, seq)
+			}
+			last = i
+		}
+		if n != w {
+			t.Errorf("server %d has %d turns, want %d", srv, n, w)
+		}
+	}
+}
+
+func BenchmarkSmoothSequenceSlowStartFarm(b *testing.B) {
+	// 100 servers of weight 256, one ramping: the rebuild slow start
+	// does every second.
+	weights := make([]int, 100)
+	for i := range weights {
+		weights[i] = 256 * WeightScale
+	}
+	weights[7] = 255 * 3
+	for b.Loop() {
+		smoothSequence(weights)
+	}
+}

@@ -90,6 +90,7 @@ func newDefaults() *Proxy {
 func inherit(def *Proxy) *Proxy {
 	p := *def
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
+	p.StickTable, p.StickRules = nil, nil
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v
@@ -128,11 +129,14 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildGlobal(s)
 		case "defaults", "frontend", "backend", "listen":
 			b.buildProxy(s)
+		case "mailers":
+			b.buildMailers(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
 	}
 	b.resolve()
+	b.resolveEmailAlerts()
 	if d.HasErrors() {
 		return nil
 	}
@@ -317,10 +321,12 @@ func (b *builder) resolve() {
 				b.d.Errorf(p.DefaultBEPos, "%s '%s' is in mode %s but its backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, p.DefaultBE.Name, p.DefaultBE.Mode)
 			}
 		}
-		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && (p.Stats == nil || !p.Stats.Enabled) {
+		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}
 		if p.IsBackend() {
+			b.resolveStick(p)
+			b.resolveBalance(p)
 			// Servers without "id" take the lowest free id, from 1 on in
 			// declaration order, as HAProxy numbers them (the consistent
 			// hashing ring is keyed on these ids).

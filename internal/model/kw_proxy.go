@@ -1,7 +1,6 @@
 package model
 
 import (
-	"strconv"
 	"strings"
 
 	"dhproxy/internal/config"
@@ -9,26 +8,6 @@ import (
 
 func init() {
 	registerProxy("mode", CapFE|CapBE|CapDef, parseMode)
-	registerProxy("balance", CapBE|CapDef, parseBalance)
-	registerProxy("hash-type", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
-		if b.wantArgs(l, 1, 3, "hash-type <map-based|consistent> [<function>] [<modifier>]") {
-			if m := l.Args[1]; m != "map-based" && m != "consistent" {
-				b.errorf(l, "'hash-type' expects 'map-based' or 'consistent' as the hash method (got '%s').", m)
-				return
-			}
-			for i, a := range l.Args[2:] {
-				if i == 0 && a != "sdbm" && a != "djb2" && a != "wt6" && a != "crc32" {
-					b.errorf(l, "'hash-type' expects sdbm, djb2, wt6 or crc32 as the hash function (got '%s').", a)
-					return
-				}
-				if i == 1 && a != "avalanche" {
-					b.errorf(l, "'hash-type' only knows the modifier 'avalanche' (got '%s').", a)
-					return
-				}
-			}
-			p.HashType = append([]string(nil), l.Args[1:]...)
-		}
-	})
 	registerProxy("retries", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
 		if b.wantArgs(l, 1, 1, "retries <count>") {
 			p.Retries, _ = b.intArg(l, 1)
@@ -133,65 +112,6 @@ func parseMode(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'mode health' was removed in HAProxy 2.4; use 'monitor-uri' or a 'http-request return' rule instead.")
 	default:
 		b.errorf(l, "unknown proxy mode '%s'; use 'http' or 'tcp'.", l.Args[1])
-	}
-}
-
-var balanceAlgos = map[string]bool{
-	"roundrobin": true, "static-rr": true, "leastconn": true, "first": true, "source": true,
-	"uri": true, "url_param": true, "random": true, "rdp-cookie": false, "hash": false,
-}
-
-func parseBalance(b *builder, p *Proxy, l config.Line) {
-	if !b.wantArgs(l, 1, -1, "balance <algorithm> [<arguments>]") {
-		return
-	}
-	algo := l.Args[1]
-	base := algo
-	if i := strings.IndexByte(algo, '('); i > 0 {
-		base = algo[:i]
-	}
-	implemented, known := balanceAlgos[base]
-	if !known && !strings.HasPrefix(algo, "hdr(") {
-		b.errorf(l, "unknown load balancing algorithm '%s'; use roundrobin, static-rr, leastconn, first, source, uri, url_param, hdr(<name>), random, rdp-cookie or hash.", algo)
-		return
-	}
-	p.Balance = Balance{Algo: algo, Args: append([]string(nil), l.Args[2:]...)}
-	if base == "url_param" && (len(l.Args) < 3 || l.Args[2] == "") {
-		b.errorf(l, "'balance url_param' requires a URL parameter name.")
-		return
-	}
-	if base == "url_param" && len(l.Args) > 3 && l.Args[3] == "check_post" {
-		b.warnf(l, "'balance url_param ... check_post' is not implemented in this version of dhproxy yet; only the query string is searched.")
-	}
-	if base == "uri" {
-		for i := 2; i < len(l.Args); i++ {
-			switch a := l.Args[i]; a {
-			case "whole", "path-only":
-			case "len", "depth":
-				if i+1 >= len(l.Args) {
-					b.errorf(l, "'balance uri %s' expects a positive integer.", a)
-					return
-				}
-				if n, err := strconv.Atoi(l.Args[i+1]); err != nil || n <= 0 {
-					b.errorf(l, "'balance uri %s' expects a positive integer (got '%s').", a, l.Args[i+1])
-					return
-				}
-				i++
-			default:
-				b.errorf(l, "'balance uri' only accepts 'len', 'depth', 'path-only' and 'whole' (got '%s').", a)
-				return
-			}
-		}
-	}
-	if strings.HasPrefix(algo, "hdr(") {
-		if !strings.HasSuffix(algo, ")") || len(algo) <= len("hdr()") {
-			b.errorf(l, "'balance hdr()' requires a header name between parentheses.")
-			return
-		}
-		implemented = true
-	}
-	if !implemented {
-		b.warnf(l, "'balance %s' is not implemented in this version of dhproxy yet; 'roundrobin' is used instead.", algo)
 	}
 }
 

@@ -121,6 +121,12 @@ type Proxy struct {
 	Description    string
 	Reuse          Reuse
 
+	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
+	HashBalanceFactor int
+	StickTable        *StickTable // "stick-table"
+	StickRules        []StickRule // "stick on|match|store-request", in order
+	TCPRequest        TCPRequest  // "tcp-request" (the rdp-cookie idiom only)
+
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor
 	Redispatch bool
@@ -133,6 +139,7 @@ type Proxy struct {
 	Check      CheckOpts // which protocol check runs, and its arguments
 	HTTPLogCLF bool      // "option httplog clf": Apache's common log format
 	HasErrPg   map[int]string
+	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy
@@ -151,6 +158,7 @@ type UseBackend struct {
 
 // Balance is "balance ALGO [args]".
 type Balance struct {
+	Pos  config.Pos
 	Algo string
 	Args []string
 }
@@ -215,7 +223,8 @@ type Server struct {
 // Config is the whole validated configuration.
 type Config struct {
 	Global  Global
-	Proxies []*Proxy // frontends, backends and listens, in file order
+	Proxies []*Proxy   // frontends, backends and listens, in file order
+	Mailers []*Mailers // mailers sections, in file order
 	byName  map[string]*Proxy
 }
 

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
+	"dhproxy/internal/stick"
 )
 
 // Server is a server's runtime state: read lock-free on the request path.
@@ -21,8 +24,26 @@ type Server struct {
 	useDst  bool   // no port configured: connect to the port the client reached
 	up      atomic.Bool
 	cur     atomic.Int32 // requests/connections currently served
-	slots   chan struct{}
 	backend *Backend
+	group   *serverGroup // active or backup servers
+	idx     int          // position in group, as the algorithm knows it
+
+	nonStick bool // "non-stick": stick rules never store this server
+
+	// maxconn and minconn after HAProxy's rules: minconn alone (or above
+	// maxconn) becomes the maxconn; maxconn alone is a static limit.
+	maxconn, minconn int
+
+	// Weights, as HAProxy keeps them: iweight from the configuration,
+	// uweight set at run time, eweight the effective one the algorithm
+	// uses (uweight × lb.WeightScale, lowered during slow start).
+	iweight  int
+	uweight  atomic.Int32
+	eweight  atomic.Int32
+	upSince  atomic.Int64 // unix nanoseconds of the last DOWN→UP, 0: up since start
+	starting atomic.Bool  // in slow start
+	drain    atomic.Bool  // no new balanced traffic (SetDrain)
+	queue    waitQueue    // requests waiting for a slot on this server
 
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn
@@ -30,15 +51,32 @@ type Server struct {
 
 // Backend is a backend's runtime state.
 type Backend struct {
-	P       *model.Proxy
-	Servers []*Server
-	active  []int // indexes into Servers
-	backup  []int
-	algoAct lb.Algorithm
-	algoBck lb.Algorithm
-	beconn  atomic.Int32 // requests/connections being served (%bc)
-	cookie  *persistCookie
-	hash    lb.HashSpec // Kind is lb.HashNone unless the balancing hashes a key
+	P        *model.Proxy
+	Servers  []*Server
+	act, bck serverGroup
+	active   []int // act.idx and bck.idx, under the names the checks use
+	backup   []int
+	beconn   atomic.Int32 // requests/connections being served (%bc)
+	fullconn int          // "fullconn", or its default from the frontends' maxconn
+	cookie   *persistCookie
+	hash     lb.HashSpec   // Kind is lb.HashNone unless the balancing hashes a key
+	hashExpr sample.Fetch  // "balance hash <expr>"
+	queue    waitQueue     // requests waiting for any server (all were full)
+	queued   atomic.Int32  // requests waiting in the backend's or its servers' queues
+	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
+	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
+	stick    []stickRule   // stick on/match/store-request, in order
+
+	// fifoQueue: a non-empty backend queue means every server is full, so
+	// new requests join it instead of overtaking (HAProxy does this for
+	// roundrobin, static-rr, leastconn and first).
+	fifoQueue bool
+}
+
+// serverGroup is the active or the backup servers with their algorithm.
+type serverGroup struct {
+	idx  []int // indexes into Backend.Servers
+	algo lb.Algorithm
 }
 
 // hashKey is a precomputed balancing hash for a request (ok false: none).
@@ -56,121 +94,221 @@ type serverConn struct {
 	dl        deadlines
 }
 
-func newBackend(p *model.Proxy) *Backend {
-	b := &Backend{P: p}
+func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
+	b := &Backend{P: p, fullconn: p.Fullconn}
+	if b.fullconn == 0 {
+		b.fullconn = defaultFullconn(cfg, p)
+	}
+	b.setStickRules(p.StickRules, tables)
 	var actW, bckW, actID, bckID []int
 	for _, sc := range p.Servers {
-		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b}
+		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b, iweight: sc.Weight}
 		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
 			s.useDst, s.addr = true, host
 		}
+		s.maxconn, s.minconn = max(sc.Maxconn, sc.Minconn), sc.Minconn
+		if s.minconn == 0 {
+			s.minconn = s.maxconn
+		}
+		_, s.nonStick = sc.Options["non-stick"]
 		s.up.Store(!sc.Disabled)
-		if sc.Maxconn > 0 {
-			s.slots = make(chan struct{}, sc.Maxconn)
-		}
-		idx := len(b.Servers)
+		s.uweight.Store(int32(sc.Weight))
+		s.eweight.Store(int32(sc.Weight * lb.WeightScale))
 		b.Servers = append(b.Servers, s)
+		g, w, id := &b.act, &actW, &actID
 		if sc.Backup {
-			b.backup = append(b.backup, idx)
-			bckW = append(bckW, sc.Weight)
-			bckID = append(bckID, sc.ID)
-		} else {
-			b.active = append(b.active, idx)
-			actW = append(actW, sc.Weight)
-			actID = append(actID, sc.ID)
+			g, w, id = &b.bck, &bckW, &bckID
 		}
+		s.group, s.idx = g, len(g.idx)
+		g.idx = append(g.idx, len(b.Servers)-1)
+		*w = append(*w, sc.Weight)
+		*id = append(*id, sc.ID)
 	}
+	b.active, b.backup = b.act.idx, b.bck.idx
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
-	actUsable := func(i int) bool { return b.Servers[b.active[i]].up.Load() }
-	bckUsable := func(i int) bool { return b.Servers[b.backup[i]].up.Load() }
-	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
-		b.hash = sp
-		b.algoAct = lb.NewHashed(sp, actW, actID, actUsable)
-		b.algoBck = lb.NewHashed(sp, bckW, bckID, bckUsable)
-		return b
+	usable := func(g *serverGroup) lb.Usable {
+		return func(i int) bool { return b.Servers[g.idx[i]].usable() }
 	}
-	b.algoAct = lb.New(p.Balance.Algo, actW, actUsable,
-		func(i int) (int, int) {
-			return int(b.Servers[b.active[i]].cur.Load()), b.Servers[b.active[i]].Conf.Maxconn
-		})
-	b.algoBck = lb.New(p.Balance.Algo, bckW, bckUsable,
-		func(i int) (int, int) {
-			return int(b.Servers[b.backup[i]].cur.Load()), b.Servers[b.backup[i]].Conf.Maxconn
-		})
+	load := func(g *serverGroup) lb.Load {
+		return func(i int) (int, bool) {
+			s := b.Servers[g.idx[i]]
+			return int(s.cur.Load()), s.full()
+		}
+	}
+	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
+		sp.BalanceFactor = p.HashBalanceFactor
+		b.hash = sp
+		if sp.Kind == lb.HashExpr {
+			b.hashExpr, _ = sample.Parse(p.Balance.Args[0])
+		}
+		b.act.algo = lb.NewHashed(sp, actW, actID, usable(&b.act), load(&b.act))
+		b.bck.algo = lb.NewHashed(sp, bckW, bckID, usable(&b.bck), load(&b.bck))
+	} else {
+		b.act.algo = lb.New(p.Balance.Algo, actW, usable(&b.act), load(&b.act))
+		b.bck.algo = lb.New(p.Balance.Algo, bckW, usable(&b.bck), load(&b.bck))
+		b.fifoQueue = p.Balance.Algo != "random" && !strings.HasPrefix(p.Balance.Algo, "random(")
+	}
 	return b
 }
 
+// defaultFullconn is HAProxy's default "fullconn": 10% of the maxconn of
+// the frontends that can reach the backend (a frontend without maxconn
+// counting the global one, else HAProxy's default of 2000), at least 1.
+func defaultFullconn(cfg *model.Config, be *model.Proxy) int {
+	tot := 0
+	for _, fe := range cfg.Proxies {
+		if !fe.IsFrontend() {
+			continue
+		}
+		reaches := fe.DefaultBE == be
+		for _, u := range fe.UseBackends {
+			reaches = reaches || u.Backend == be
+		}
+		if !reaches {
+			continue
+		}
+		switch {
+		case fe.Maxconn > 0:
+			tot += fe.Maxconn
+		case cfg.Global.Maxconn > 0:
+			tot += cfg.Global.Maxconn
+		default:
+			tot += 2000
+		}
+	}
+	return max((tot+9)/10, 1)
+}
+
+// usable tells whether s may take new traffic: up with a non-zero weight.
+func (s *Server) usable() bool { return s.up.Load() && s.eweight.Load() > 0 }
+
 // pick chooses a server, avoiding avoid when another one is usable. Backup
 // servers are used only when no active server is usable; without
-// "option allbackups" only the first usable backup takes traffic.
-func (b *Backend) pick(avoid *Server, hk hashKey) *Server {
-	if s := pickIn(b.Servers, b.active, b.algoAct, avoid, hk); s != nil {
-		return s
-	}
-	if len(b.backup) == 0 {
-		return nil
-	}
-	if !b.P.Options["allbackups"] {
-		for _, i := range b.backup {
-			if s := b.Servers[i]; s.up.Load() {
-				return s
+// "option allbackups" only the first usable backup takes traffic. full
+// reports that servers are usable but all full: the request then waits in
+// the backend's queue.
+func (b *Backend) pick(avoid *Server, hk hashKey) (srv *Server, full bool) {
+	g := &b.act
+	if !b.anyUsable(g) {
+		g = &b.bck
+		if !b.anyUsable(g) {
+			return nil, false
+		}
+		if !b.P.Options["allbackups"] {
+			for _, i := range g.idx {
+				if s := b.Servers[i]; s.usable() {
+					return s, false
+				}
 			}
 		}
-		return nil
 	}
-	return pickIn(b.Servers, b.backup, b.algoBck, avoid, hk)
-}
-
-func pickIn(all []*Server, idx []int, a lb.Algorithm, avoid *Server, hk hashKey) *Server {
+	if b.fifoQueue && b.queue.n.Load() > 0 {
+		return nil, true
+	}
 	av := -1
-	for i, j := range idx {
-		if all[j] == avoid {
-			av = i
-		}
+	if avoid != nil && avoid.group == g {
+		av = avoid.idx
 	}
-	if ha, ok := a.(lb.Hashed); ok && hk.ok {
-		if i := ha.PickHash(av, hk.h); i >= 0 {
-			return all[idx[i]]
-		}
-		return nil
+	i := -1
+	if ha, ok := g.algo.(lb.Hashed); ok && hk.ok {
+		i = ha.PickHash(av, hk.h)
+	} else {
+		i = g.algo.Pick(av)
 	}
-	if i := a.Pick(av); i >= 0 {
-		return all[idx[i]]
+	if i < 0 {
+		return nil, true
 	}
-	return nil
+	return b.Servers[g.idx[i]], false
 }
 
-// acquire takes a serving slot on s when it has a maxconn, waiting in its
-// queue up to timeout; it returns false when the queue timeout expired.
-func (s *Server) acquire(timeout time.Duration) bool {
-	if s.slots != nil {
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			if timeout <= 0 {
-				timeout = 5 * time.Second
+func (b *Backend) anyUsable(g *serverGroup) bool {
+	for _, i := range g.idx {
+		if b.Servers[i].usable() {
+			return true
+		}
+	}
+	return false
+}
+
+// maxconnNow is HAProxy's srv_dynamic_maxconn: with "minconn" below
+// "maxconn", the limit grows from minconn to maxconn as the backend's load
+// (requests served and queued, HAProxy's beconn) grows to "fullconn";
+// during slow start it ramps up from 1 with the time since the server came
+// up. 0 means no limit.
+func (s *Server) maxconnNow() int {
+	max := s.maxconn
+	if max == 0 {
+		return 0
+	}
+	b := s.backend
+	if s.minconn < s.maxconn {
+		if be := int(b.beconn.Load() + b.queued.Load()); be < b.fullconn {
+			max = be * s.maxconn / b.fullconn
+			if max < s.minconn {
+				max = s.minconn
 			}
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			select {
-			case s.slots <- struct{}{}:
-			case <-t.C:
+		}
+	}
+	if s.starting.Load() {
+		if el, ss := s.slowStartElapsed(); el < ss {
+			max = max * int(100*el/ss) / 100
+			if max < 1 {
+				max = 1
+			}
+		}
+	}
+	return max
+}
+
+// slowStartElapsed returns the whole seconds since the server came up and
+// the slow start period in whole seconds (rounded up), as HAProxy counts.
+func (s *Server) slowStartElapsed() (elapsed, period int64) {
+	period = int64((s.Conf.SlowStart + time.Second - 1) / time.Second)
+	elapsed = (coarseNow.Load() - s.upSince.Load()) / int64(time.Second)
+	return max(elapsed, 0), period
+}
+
+// full tells whether the balancer must pass s over: it has a maxconn and
+// is at its current limit or already has requests waiting.
+func (s *Server) full() bool {
+	if s.maxconn == 0 {
+		return false
+	}
+	return s.queue.n.Load() > 0 || int(s.cur.Load()) >= s.maxconnNow()
+}
+
+// tryTake takes a serving slot on s without waiting; ignoreQueue lets the
+// queue dispatcher hand slots to waiters in order.
+func (s *Server) tryTake(ignoreQueue bool) bool {
+	if s.maxconn > 0 {
+		if !ignoreQueue && s.queue.n.Load() > 0 {
+			return false
+		}
+		max := int32(s.maxconnNow())
+		for {
+			c := s.cur.Load()
+			if c >= max {
 				return false
 			}
+			if s.cur.CompareAndSwap(c, c+1) {
+				break
+			}
 		}
+	} else {
+		s.cur.Add(1)
 	}
-	s.cur.Add(1)
 	s.backend.beconn.Add(1)
 	return true
 }
 
 func (s *Server) release() {
 	s.cur.Add(-1)
-	s.backend.beconn.Add(-1)
-	if s.slots != nil {
-		<-s.slots
+	b := s.backend
+	b.beconn.Add(-1)
+	if s.queue.n.Load() > 0 || b.queue.n.Load() > 0 {
+		b.dispatch(s)
 	}
 }
 
@@ -247,9 +385,6 @@ func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
 }
 
 var dialer = net.Dialer{KeepAlive: -1}
-
-// errNoServer means every server of the backend is down or in maintenance.
-var errNoServer = errors.New("no server available")
 
 // isTimeout tells whether err is a deadline or dial timeout.
 func isTimeout(err error) bool {

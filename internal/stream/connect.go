@@ -15,23 +15,25 @@ import (
 // server again. reuse may hand back an existing connection to the server.
 // The returned server holds a serving slot that the caller releases.
 // st, when not nil, receives the retries and whether a redispatch happened.
-// prefer, when usable, is tried before the balancer is asked (persistence).
+// prefer, when usable, is tried before the balancer is asked (persistence:
+// a cookie or a stick table).
 // hk, when set, is the request's balancing hash, used for the first pick.
 func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
 	p := b.P
-	srv := prefer
-	if srv == nil || !srv.up.Load() {
-		srv = b.pick(nil, hk)
+	var srv *Server
+	direct := prefer != nil && prefer.up.Load()
+	if direct {
+		srv = prefer
 	}
+	var avoid *Server
 	for attempt := 0; ; attempt++ {
 		if st != nil {
 			st.retries = attempt
 		}
+		var status int
+		srv, status = b.take(srv, direct, avoid, hk, st)
 		if srv == nil {
-			return nil, nil, false, 503
-		}
-		if !srv.acquire(firstSet(p.Timeouts.Queue, p.Timeouts.Connect)) {
-			return nil, nil, false, 503
+			return nil, nil, false, status
 		}
 		if reuse != nil {
 			if sc := reuse(srv); sc != nil {
@@ -48,8 +50,8 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 		}
 		// Hash-based balancing is deterministic: retry the same server,
 		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && (attempt+1 == p.Retries || (len(b.active) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
-			srv = b.pick(srv, hashKey{})
+		if p.Redispatch && (attempt+1 == p.Retries || (len(b.act.idx) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
+			avoid, srv, direct, hk = srv, nil, false, hashKey{}
 			if st != nil {
 				st.redispatched = true
 			}
@@ -61,11 +63,71 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 	}
 }
 
+// take returns srv, or the server the balancer picks when srv is nil,
+// holding a serving slot, as HAProxy's assign_server_and_queue: a full
+// server chosen by persistence or hashing queues the request unless its
+// "maxqueue" is reached; then a persistent request is redispatched with
+// "option redispatch" and anything else gets a 503. When every server is
+// full the request waits in the backend's queue for the first free slot.
+// A queued request gives up after "timeout queue" (else "timeout connect").
+// st, when not nil, receives the time spent queued, the redispatch, and
+// the cause of a queue failure for the log's termination state.
+func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *connStats) (*Server, int) {
+	timeout := firstSet(b.P.Timeouts.Queue, b.P.Timeouts.Connect)
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	var queueOn *Server // nil: the backend's queue
+	for {
+		if srv == nil {
+			var full bool
+			srv, full = b.pick(avoid, hk)
+			if srv == nil {
+				if !full {
+					return nil, 503
+				}
+				break
+			}
+		}
+		if srv.tryTake(false) {
+			return srv, 0
+		}
+		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {
+			if direct && b.P.Redispatch {
+				srv, direct = nil, false
+				if st != nil {
+					st.redispatched = true
+				}
+				continue
+			}
+			if st != nil {
+				st.queueTerm = 'S' // HAProxy's "SQ": the queue was full
+			}
+			return nil, 503
+		}
+		queueOn = srv
+		break
+	}
+	start := time.Now()
+	srv = b.wait(queueOn, timeout)
+	if st != nil {
+		st.queued += time.Since(start)
+		if srv == nil {
+			st.queueTerm = 's' // "sQ": timeout queue expired
+		}
+	}
+	if srv == nil {
+		return nil, 503
+	}
+	return srv, 0
+}
+
 // connect finds a server connection for the current request: the session's
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
-func (s *httpSession) connect(be *Backend, hk hashKey) (*Server, *serverConn, bool, int) {
-	return be.connect(s.dstPort, s.ck.srv, hk, s.reuseFor, &s.lg.connStats)
+func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
+	s.lg.connStats = connStats{}
+	return be.connect(s.dstPort, prefer, hk, s.reuseFor, &s.lg.connStats)
 }
 
 // reuseFor finds an existing connection to srv that this request may use.
@@ -95,6 +157,17 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 type connStats struct {
 	retries      int
 	redispatched bool
+	queued       time.Duration // waiting in queues (%Tw)
+	queueTerm    byte          // 's' queue timeout, 'S' queue full; 0 when not failed in a queue
+}
+
+// failState is the log's termination stage for a failed connect: 'Q' when
+// the request failed in a queue, else 'C'; cause is 's' or 'S' then.
+func (st *connStats) failState() (cause, stage byte) {
+	if st.queueTerm != 0 {
+		return st.queueTerm, 'Q'
+	}
+	return 'S', 'C'
 }
 
 // redial replaces a reused connection the server closed: a fresh connection

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"dhproxy/internal/logging"
 	"errors"
 	"io"
 	"log"
@@ -13,6 +12,7 @@ import (
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 )
 
@@ -42,7 +42,15 @@ type httpSession struct {
 	nreq     int
 	sentBody int64       // request body bytes already sent to the server
 	ck       cookieState // persistence decided from the request's cookie
+	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
+
+	// Parking of idle keep-alive connections (park.go).
+	idle        *idleState // shared with the sweeper; kept by reset
+	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
+	parkExpiry  int64      // while parked: when the keep-alive timeout ends (0: never)
+	parkExpired bool       // handed back to be closed, not because the client spoke
+	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
 	lg         reqLog
@@ -85,12 +93,16 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
+		s.idle = &idleState{s: s}
 		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
 		*reuse = s
+		if p := fe.rt.parker; p != nil {
+			p.hold(s)
+		}
 	}
 	s.reset(fe, c)
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -109,32 +121,85 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd
 	}
-	defer s.close()
-	for s.readRequest() {
-		ok := s.handle()
-		s.emitHTTP()
-		if !ok {
-			break
+	if s.serve() {
+		*reuse = nil // the parked session is no longer this worker's
+		return true
+	}
+	return false
+}
+
+// serve runs the request loop of a new or resumed connection until the
+// connection ends (false) or parks (true: s then belongs to the parker).
+func (s *httpSession) serve() (parked bool) {
+	if !s.parkExpired {
+		for s.readRequest() {
+			ok := s.handle()
+			s.emitHTTP()
+			if !ok {
+				break
+			}
+			s.nreq++
+			if s.r == s.w && s.buf != nil {
+				// Between requests an idle session gives its buffer back.
+				s.dropBuf(&s.bufBox)
+				s.buf = nil
+				s.r, s.w = 0, 0
+				s.forgetHeads()
+			}
 		}
-		s.nreq++
-		if s.r == s.w && s.buf != nil {
-			// Between requests an idle session gives its buffer back.
-			s.dropBuf(&s.bufBox)
-			s.buf = nil
-			s.r, s.w = 0, 0
+		if s.parkNow && s.park() {
+			return true
 		}
 	}
+	s.close()
+	return false
+}
+
+// park hands an idle session to the parker; false if it cannot be parked.
+func (s *httpSession) park() bool {
+	s.parkNow = false
+	p := s.fe.rt.parker
+	fd := -1
+	s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+	if fd < 0 {
+		return false
+	}
+	s.parkExpiry = 0
+	t := &s.fe.P.Timeouts
+	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
+		s.parkExpiry = s.idle.since.Load() + int64(ka)
+	}
+	// A parked session keeps connection state only: its tables grow again
+	// when it wakes.
+	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
+	p.drop(s)
+	if !p.park(s, fd) {
+		p.hold(s)
+		return false
+	}
+	return true
 }
 
 // reset prepares a session object for a new connection, keeping only the
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
-	fd := s.fdStore
-	*s = httpSession{fe: fe, c: c, out: out}
-	s.lg.line = line
+	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
+	// Zeroing in place, then setting fields: a composite literal would build
+	// a second session on the stack, and that frame stays on every idle
+	// connection's goroutine stack.
+	*s = httpSession{}
+	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
-	s.fdStore = fdConn{rfn: fd.rfn, wfn: fd.wfn}
+	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
+}
+
+// forgetHeads drops the parsed heads' slices, which point into buffers that
+// went back to the pool: an idle session must not keep them reachable.
+func (s *httpSession) forgetHeads() {
+	clear(s.req.Headers[:cap(s.req.Headers)])
+	clear(s.resp.Headers[:cap(s.resp.Headers)])
+	s.req.Method, s.req.URI, s.resp.Reason = nil, nil, nil
 }
 
 func (s *httpSession) close() {
@@ -145,6 +210,7 @@ func (s *httpSession) close() {
 	s.dropBuf(&s.bufBox)
 	s.dropBuf(&s.sbufBox)
 	s.buf, s.sbuf = nil, nil
+	s.forgetHeads()
 	s.c.Close()
 }
 
@@ -190,7 +256,22 @@ func (s *httpSession) readRequest() bool {
 			s.w = copy(s.buf, s.buf[s.r:s.w])
 			s.r = 0
 		}
+		// Waiting for the next request on an idle connection: the sweeper
+		// may cut the wait short to park the connection.
+		idleWait := !started && s.nreq > 0 && s.cfd != nil && s.fe.rt.parker != nil
+		if idleWait {
+			s.idle.since.Store(coarseNow.Load())
+			s.idle.state.Store(idleWaiting)
+		}
 		n, err := s.readClient()
+		if idleWait && !s.idle.state.CompareAndSwap(idleWaiting, idleBusy) {
+			s.waitCut()
+			if n == 0 && err != nil && isTimeout(err) {
+				s.parkNow = true
+				return false
+			}
+			s.cdl.read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+		}
 		s.w += n
 		if n > 0 && !started {
 			started = true
@@ -275,6 +356,8 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 	case lb.HashURLParam:
 		if v, ok := lb.URLParam(s.req.URI, sp.Name); ok {
 			hk.h, hk.ok = sp.Key(v), true
+		} else if sp.CheckPost {
+			hk = s.postParamKey(be)
 		}
 	case lb.HashHeader:
 		for i := range s.req.Headers {
@@ -283,6 +366,9 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 				break
 			}
 		}
+	case lb.HashExpr:
+		ss := sampleSource{src: s.clientIP, req: &s.req}
+		hk = be.exprHash(&ss)
 	}
 	return hk
 }
@@ -324,6 +410,14 @@ func (s *httpSession) handle() bool {
 	}
 	// The balancing key is read now: the body streaming below reuses buf.
 	hk := s.hashKey(be)
+	prefer := s.ck.srv
+	if len(be.stick) > 0 {
+		ss := sampleSource{src: s.clientIP, req: req}
+		be.stickRequest(&s.stick, &ss, coarseTime())
+		if prefer == nil {
+			prefer = s.stick.srv
+		}
+	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
@@ -347,10 +441,10 @@ func (s *httpSession) handle() bool {
 		head = s.buf[headStart:bodyStart]
 	}
 
-	srv, sc, reused, status := s.connect(be, hk)
+	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
 		s.writeError(status)
-		s.lg.fail('S', 'C')
+		s.lg.fail(s.lg.connStats.failState())
 		return false
 	}
 	s.lg.srv = srv
@@ -453,6 +547,11 @@ func (s *httpSession) handle() bool {
 	}
 	resp := &s.resp
 	s.lg.stamp(&s.lg.resp)
+	if len(be.stick) > 0 {
+		// Stored once the server answered, as HAProxy's store rules run
+		// on the response.
+		s.stick.commit(srv, coarseTime())
+	}
 	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)

@@ -188,11 +188,14 @@ func (s *httpSession) emitHTTP() {
 	if l.srv != nil {
 		e.Server = l.srv.Name
 		e.SrvConn = int(l.srv.cur.Load())
-		e.Tw = 0
-		e.Tc = since(l.head, l.connected)
+		e.Tw = l.queued
+		e.Tc = since(l.head, l.connected) - l.queued
 		e.Tr = since(l.connected, l.resp)
 	} else {
 		e.Server = "<NOSRV>"
+		if l.queued > 0 {
+			e.Tw = l.queued // timed out in a queue: HAProxy logs the wait
+		}
 	}
 	fe.sendLog(e)
 }

@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dhproxy/internal/check"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/stick"
 )
 
 // Runtime is a running configuration.
@@ -36,6 +36,9 @@ type Runtime struct {
 	events    *logging.Logger // the global section's targets: health events
 	actconn   atomic.Int32    // client connections being served (%ac)
 	logBufs   sync.Pool       // *[]byte lines being formatted
+	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
+	idleWork  atomic.Int32    // workers waiting for a job
+	tables    map[*model.Proxy]*stick.Table
 }
 
 // Frontend is a frontend's runtime state.
@@ -63,12 +66,18 @@ func New(cfg *model.Config) (*Runtime, error) {
 		rt.events = l
 	}
 	rt.bufs.size = cfg.Global.BufSize
+	if p, err := newParker(rt); err == nil {
+		rt.parker = p
+	} else {
+		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
+	}
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
 	}
+	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
-			rt.backends[p.Name] = newBackend(p)
+			rt.backends[p.Name] = newBackend(p, cfg, rt.tables)
 		}
 	}
 	var errs []error
@@ -113,7 +122,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
-	rt.stopCheck = check.Start(rt.checkTargets(), rt.logEvent)
+	rt.stopCheck = rt.startChecks()
 	return rt, nil
 }
 
@@ -176,18 +185,25 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
 			continue
 		}
 		rt.conns.Add(1)
-		select {
-		case rt.jobs <- job{fe, c}:
-		default:
-			go rt.worker(job{fe, c})
-		}
+		rt.dispatch(job{fe: fe, c: c})
 	}
 }
 
-// job is an accepted connection waiting for a worker.
+// dispatch gives a job to an idle worker, or to a new one.
+func (rt *Runtime) dispatch(j job) {
+	select {
+	case rt.jobs <- j:
+	default:
+		go rt.worker(j)
+	}
+}
+
+// job is an accepted connection waiting for a worker, or a parked session
+// to resume.
 type job struct {
-	fe *Frontend
-	c  net.Conn
+	fe     *Frontend
+	c      net.Conn
+	resume *httpSession
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -200,15 +216,27 @@ const workerIdle = 10 * time.Second
 func (rt *Runtime) worker(j job) {
 	var hs *httpSession
 	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
+	defer func() {
+		idle.Stop()
+		if hs != nil && rt.parker != nil {
+			rt.parker.drop(hs)
+		}
+	}()
 	for {
 		rt.serveOne(j, &hs)
+		if rt.idleWork.Add(1) > maxIdleWorkers {
+			rt.idleWork.Add(-1)
+			return
+		}
 		idle.Reset(workerIdle)
 		select {
 		case j = <-rt.jobs:
+			rt.idleWork.Add(-1)
 		case <-idle.C:
+			rt.idleWork.Add(-1)
 			return
 		case <-rt.done:
+			rt.idleWork.Add(-1)
 			return
 		}
 	}
@@ -216,27 +244,59 @@ func (rt *Runtime) worker(j job) {
 
 func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	fe, c := j.fe, j.c
+	parked := false
 	defer func() {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
 			c.Close()
-			*hs = nil // its state is unknown
+			// Its state is unknown: no worker keeps it.
+			lost := *hs
+			if j.resume != nil {
+				lost = j.resume
+			} else {
+				*hs = nil
+			}
+			if lost != nil && rt.parker != nil {
+				rt.parker.drop(lost)
+			}
+			parked = false
 		}
+		if parked {
+			return // the connection lives on, without a goroutine
+		}
+		rt.actconn.Add(-1)
+		fe.feconn.Add(-1)
 		fe.release()
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
-	rt.actconn.Add(1)
-	fe.feconn.Add(1)
-	defer func() {
-		rt.actconn.Add(-1)
-		fe.feconn.Add(-1)
-	}()
-	if fe.P.Mode == model.ModeHTTP {
-		serveHTTP(fe, c, hs)
-	} else {
+	switch {
+	case j.resume != nil:
+		parked = rt.resume(j.resume, hs)
+	case fe.P.Mode == model.ModeHTTP:
+		rt.actconn.Add(1)
+		fe.feconn.Add(1)
+		parked = serveHTTP(fe, c, hs)
+	default:
+		rt.actconn.Add(1)
+		fe.feconn.Add(1)
 		serveTCP(fe, c)
 	}
+}
+
+// resume continues a parked session on this worker. Once the connection
+// ends, the session object becomes the worker's if it has none.
+func (rt *Runtime) resume(s *httpSession, hs **httpSession) (parked bool) {
+	rt.parker.hold(s)
+	if s.serve() {
+		return true
+	}
+	if *hs == nil {
+		*hs = s
+	} else {
+		rt.parker.drop(s)
+	}
+	return false
 }
 
 func (fe *Frontend) release() {
@@ -255,20 +315,39 @@ func (rt *Runtime) releaseGlobal() {
 const poolPurgeDelay = 5 * time.Second
 
 func (rt *Runtime) purgeLoop() {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(trimEvery)
 	defer t.Stop()
+	trim := newTrimmer()
+	var lastPurge time.Time
 	for {
 		select {
 		case <-rt.done:
 			return
 		case now := <-t.C:
+			trim.tick(rt.parkedBytes())
+			if now.Sub(lastPurge) < time.Second {
+				continue
+			}
+			lastPurge = now
 			for _, b := range rt.backends {
 				for _, s := range b.Servers {
 					s.purgeIdle(now, poolPurgeDelay)
 				}
 			}
+			for _, t := range rt.tables {
+				t.Expire(now)
+			}
 		}
 	}
+}
+
+// parkedBytes estimates the goroutine stack memory freed by sessions parked
+// since the last call, for the trimmer.
+func (rt *Runtime) parkedBytes() uint64 {
+	if rt.parker == nil {
+		return 0
+	}
+	return uint64(rt.parker.takeParkTotal()) * 8 << 10
 }
 
 // Close stops accepting; sessions in flight continue (soft stop). Wait
@@ -287,6 +366,9 @@ func (rt *Runtime) Close() {
 		l.Close()
 	}
 	rt.wg.Wait()
+	if rt.parker != nil {
+		rt.parker.close()
+	}
 }
 
 // CloseLogs flushes and stops the log writers, once sessions are over.

@@ -2,10 +2,13 @@ package stream
 
 import (
 	"net"
+	"net/netip"
 	"time"
 
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
+	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
 )
 
@@ -46,30 +49,93 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		dstPort = la.Port
 	}
+	var src netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		src = ta.AddrPort().Addr().Unmap()
+	}
+	// The first bytes, when the rdp-cookie idiom asks to wait for them.
+	first := inspectRDPCookie(fe.P, be.P, c)
 	var hk hashKey
-	if be.hash.Kind == lb.HashSource {
-		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			hk.h, hk.ok = be.hash.Source(ta.AddrPort().Addr())
+	switch be.hash.Kind {
+	case lb.HashSource:
+		hk.h, hk.ok = be.hash.Source(src)
+	case lb.HashRDPCookie:
+		if v, st := sample.RDPCookie(first, be.hash.Name); st == sample.RDPFound && len(v) > 0 {
+			hk.h, hk.ok = be.hash.Key(v), true
 		}
+	case lb.HashExpr:
+		hk = be.exprHash(&sampleSource{src: src})
+	}
+	var prefer *Server
+	var sticks stickState
+	if len(be.stick) > 0 {
+		be.stickRequest(&sticks, &sampleSource{src: src}, coarseTime())
+		prefer = sticks.srv
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, nil, hk, nil, &st)
+	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if sc == nil {
-		e.Term[0], e.Term[1] = 'S', 'C'
+		e.Term[0], e.Term[1] = st.failState()
+		if st.queued > 0 {
+			e.Tw = st.queued
+		}
 		return
 	}
 	defer srv.release()
 	defer sc.c.Close()
+	sticks.commit(srv, coarseTime())
+	if len(first) > 0 {
+		if _, err := sc.c.Write(first); err != nil {
+			e.Term[0], e.Term[1] = 'S', 'D'
+			return
+		}
+	}
 	if logOn {
-		e.Server, e.Tw, e.Tc = srv.Name, 0, time.Since(e.Accept)
+		e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
 	}
 	client, ok := c.(tcp.HalfCloser)
 	if !ok {
 		return
 	}
 	res := tcp.Forward(client, sc.c, tunnelTimeouts(fe.P, be.P))
-	e.BytesIn, e.BytesOut = res.BytesIn, res.BytesOut
+	e.BytesIn, e.BytesOut = res.BytesIn+int64(len(first)), res.BytesOut
 	e.Term[0], e.Term[1] = res.Term[0], res.Term[1]
+}
+
+// rdpInspectMax bounds the bytes read while waiting for an RDP cookie: a
+// connection request is one small packet.
+const rdpInspectMax = 1024
+
+// inspectRDPCookie implements "tcp-request inspect-delay <t>" with
+// "tcp-request content accept if RDP_COOKIE" (frontend rules first, then
+// the backend's): the client's first bytes are read until they hold a
+// complete RDP cookie, hold something else, or the delay ends; they are
+// returned to be sent to the server first. Without the idiom nothing is
+// read and nil is returned.
+func inspectRDPCookie(fe, be *model.Proxy, c net.Conn) []byte {
+	delay := time.Duration(0)
+	for _, p := range []*model.Proxy{fe, be} {
+		if p.TCPRequest.AcceptRDPCookie && p.TCPRequest.InspectDelay > 0 {
+			delay = max(delay, p.TCPRequest.InspectDelay)
+		}
+	}
+	if delay == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, rdpInspectMax)
+	c.SetReadDeadline(time.Now().Add(delay))
+	defer c.SetReadDeadline(time.Time{})
+	for len(buf) < cap(buf) {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if _, st := sample.RDPCookie(buf, ""); st != sample.RDPNeedMore {
+			break
+		}
+		if err != nil {
+			break
+		}
+	}
+	return buf
 }

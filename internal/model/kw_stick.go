@@ -1,0 +1,214 @@
+package model
+
+import (
+	"strings"
+	"time"
+
+	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
+)
+
+// stick-table and the stick rules (HAProxy's configuration manual 4.2,
+// "stick-table", "stick on", "stick match", "stick store-request"): a client
+// key (address, cookie, header, parameter) remembered with the server it
+// went to, so that later requests with the same key go there again.
+
+// StickTable is a "stick-table" line.
+type StickTable struct {
+	Pos     config.Pos
+	Type    string // ip, ipv6, integer, string
+	Len     int    // string keys: bytes kept
+	Size    int
+	Expire  time.Duration // 0: never
+	NoPurge bool
+}
+
+// StickRule is a "stick on", "stick match" or "stick store-request" line.
+type StickRule struct {
+	Pos          config.Pos
+	Match, Store bool // "stick on" does both
+	Fetch        sample.Fetch
+	Table        string // "table <name>"; empty: the backend's own
+	TableProxy   *Proxy // resolved: the proxy holding the table
+}
+
+func init() {
+	registerProxy("stick-table", CapBE, parseStickTable)
+	registerProxy("stick", CapBE, parseStick)
+	// "non-stick": stick rules never store this server.
+	serverOptions["non-stick"] = serverOpt{0, recordOpt("non-stick"), ""}
+}
+
+// stickStringLen is HAProxy's default "len" of string keys.
+const stickStringLen = 32
+
+func parseStickTable(b *builder, p *Proxy, l config.Line) {
+	const usage = "stick-table type {ip | ipv6 | integer | string [len <length>]} size <size> [expire <expire>] [nopurge]"
+	if !b.wantArgs(l, 2, -1, usage) {
+		return
+	}
+	if p.StickTable != nil {
+		b.errorf(l, "only one 'stick-table' per section is allowed (the first is at %s); declare another backend to hold a second table.", p.StickTable.Pos)
+		return
+	}
+	t := &StickTable{Pos: l.Pos}
+	args := l.Args[1:]
+	for i := 0; i < len(args); i++ {
+		o := args[i]
+		val := func() (string, bool) {
+			if i+1 >= len(args) {
+				b.errorf(l, "'stick-table %s' expects a value.", o)
+				return "", false
+			}
+			i++
+			return args[i], true
+		}
+		switch o {
+		case "type":
+			v, ok := val()
+			if !ok {
+				return
+			}
+			switch v {
+			case "ip", "ipv6", "integer", "string":
+				t.Type = v
+			case "binary":
+				b.errorf(l, "'stick-table type binary' is not supported by dhproxy yet; use 'type string'.")
+				return
+			default:
+				b.errorf(l, "'stick-table type %s': unknown type; use ip, ipv6, integer or string.", v)
+				return
+			}
+			if v == "string" && i+2 < len(args) && args[i+1] == "len" {
+				i++
+				n, err := parseCount(args[i+1])
+				if err != nil || n == 0 {
+					b.errorf(l, "'stick-table type string len %s': the length must be a positive integer.", args[i+1])
+					return
+				}
+				t.Len = n
+				i++
+			}
+		case "size":
+			v, ok := val()
+			if !ok {
+				return
+			}
+			n, err := parseSize(v)
+			if err != nil || n == 0 {
+				b.errorf(l, "'stick-table size %s': the size must be a positive number of entries, with an optional k, m or g suffix.", v)
+				return
+			}
+			t.Size = n
+		case "expire":
+			v, ok := val()
+			if !ok {
+				return
+			}
+			d, err := parseDuration(v)
+			if err != nil {
+				b.errorf(l, "'stick-table expire': %v.", err)
+				return
+			}
+			t.Expire = d
+		case "nopurge":
+			t.NoPurge = true
+		case "srvkey":
+			// Entries point at servers of this process either way.
+			if _, ok := val(); !ok {
+				return
+			}
+		case "peers", "store", "write-to":
+			if _, ok := val(); !ok {
+				return
+			}
+			b.notYetOnce(l, "'stick-table "+o+"'", "stick-table "+o)
+		default:
+			b.errorf(l, "'stick-table': unknown argument '%s'; usage: %s", o, usage)
+			return
+		}
+	}
+	if t.Type == "" {
+		b.errorf(l, "'stick-table' needs a 'type'; usage: %s", usage)
+		return
+	}
+	if t.Size == 0 {
+		b.errorf(l, "'stick-table' needs a 'size'; usage: %s", usage)
+		return
+	}
+	if t.Type == "string" && t.Len == 0 {
+		t.Len = stickStringLen
+	}
+	p.StickTable = t
+}
+
+func parseStick(b *builder, p *Proxy, l config.Line) {
+	const usage = "stick {on | match | store-request} <pattern> [table <table>] [{if | unless} <condition>]"
+	if !b.wantArgs(l, 2, -1, usage) {
+		return
+	}
+	r := StickRule{Pos: l.Pos}
+	switch l.Args[1] {
+	case "on":
+		r.Match, r.Store = true, true
+	case "match":
+		r.Match = true
+	case "store-request":
+		r.Store = true
+	case "store-response":
+		b.errorf(l, "'stick store-response' is not supported by dhproxy yet; use 'stick store-request' or 'stick on'.")
+		return
+	default:
+		b.errorf(l, "'stick %s': unknown rule; usage: %s", l.Args[1], usage)
+		return
+	}
+	f, err := sample.Parse(l.Args[2])
+	if err != nil {
+		b.errorf(l, "'stick %s %s': %v.", l.Args[1], l.Args[2], err)
+		return
+	}
+	r.Fetch = f
+	rest := l.Args[3:]
+	if len(rest) >= 2 && rest[0] == "table" {
+		r.Table, rest = rest[1], rest[2:]
+	} else if len(rest) == 1 && rest[0] == "table" {
+		b.errorf(l, "'stick %s': 'table' expects a table name.", l.Args[1])
+		return
+	}
+	if len(rest) > 0 {
+		if rest[0] == "if" || rest[0] == "unless" {
+			b.errorf(l, "'stick %s %s %s': conditions are not supported by dhproxy yet (no ACLs); remove '%s'.", l.Args[1], l.Args[2], strings.Join(rest, " "), strings.Join(rest, " "))
+		} else {
+			b.errorf(l, "'stick %s': unexpected '%s'; usage: %s", l.Args[1], strings.Join(rest, " "), usage)
+		}
+		return
+	}
+	p.StickRules = append(p.StickRules, r)
+}
+
+// resolveStick links each stick rule to its table and checks that its
+// fetch is available in the proxy's mode.
+func (b *builder) resolveStick(p *Proxy) {
+	for i := range p.StickRules {
+		r := &p.StickRules[i]
+		tp := p
+		if r.Table != "" {
+			tp = b.cfg.byName[r.Table]
+		}
+		switch {
+		case tp == nil:
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': table '%s' not found; declare a backend '%s' with a 'stick-table'.", sectionWord(p), p.Name, r.Table, r.Table)
+			continue
+		case tp.StickTable == nil && r.Table == "":
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': this section has no 'stick-table'; add one or name another with 'table <name>'.", sectionWord(p), p.Name)
+			continue
+		case tp.StickTable == nil:
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': '%s' has no 'stick-table'.", sectionWord(p), p.Name, r.Table)
+			continue
+		}
+		r.TableProxy = tp
+		if p.Mode == ModeTCP && r.Fetch.HTTP() {
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': this fetch needs HTTP request data, which mode tcp does not have; use 'src' or 'mode http'.", sectionWord(p), p.Name)
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package stream
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fastParking makes connections park after 20 ms of silence, for the tests.
+func fastParking(t *testing.T) {
+	pa, se := parkAfter, sweepEvery
+	parkAfter, sweepEvery = 20*time.Millisecond, 5*time.Millisecond
+	t.Cleanup(func() { parkAfter, sweepEvery = pa, se })
+}
+
+func (p *parker) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.parked
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// Clients pause around the parking delay between requests, so that waits
+// are cut while requests arrive: every answer must still be right.
+func TestParkedSessionsResume(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "safe")
+	rt := startRuntime(t, cfg)
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			rnd := rand.New(rand.NewPCG(uint64(i), 7))
+			for n := range 25 {
+				time.Sleep(time.Duration(rnd.IntN(40)) * time.Millisecond)
+				fmt.Fprintf(c, "GET /c%d/r%d HTTP/1.1\r\nHost: t\r\n\r\n", i, n)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				line, err := r.ReadString('\n')
+				if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+					errs <- fmt.Errorf("client %d request %d: %q %v", i, n, line, err)
+					return
+				}
+				for {
+					h, err := r.ReadString('\n')
+					if err != nil {
+						errs <- err
+						return
+					}
+					if h == "\r\n" {
+						break
+					}
+				}
+				if _, err := io.ReadFull(r, make([]byte, 5)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if rt.parker == nil {
+		t.Fatal("no parker")
+	}
+}
+
+func TestParkedSessionKeepAliveTimeout(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "safe")
+	cfg = strings.Replace(cfg, "timeout client 30s", "timeout client 30s\n timeout http-keep-alive 300ms", 1)
+	rt := startRuntime(t, cfg)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
+	answered := time.Now()
+	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("read %d bytes, %v; want EOF when the keep-alive timeout ends", n, err)
+	}
+	if d := time.Since(answered); d < 250*time.Millisecond || d > 1500*time.Millisecond {
+		t.Fatalf("closed %v after the response, want about 300ms", d)
+	}
+	if n := rt.parker.count(); n != 0 {
+		t.Fatalf("%d sessions still parked", n)
+	}
+}
+
+// A parked connection still counts against maxconn, and gives its slot
+// back when the client leaves.
+func TestParkedSessionHoldsMaxconn(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "safe")
+	cfg = strings.Replace(cfg, "frontend fe\n", "frontend fe\n maxconn 1\n", 1)
+	rt := startRuntime(t, cfg)
+	buf := make([]byte, 4096)
+	a, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, a, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
+	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	if got := rt.actconn.Load(); got != 1 {
+		t.Fatalf("actconn %d with one parked connection, want 1", got)
+	}
+	b, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.Write([]byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"))
+	b.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := b.Read(buf); err == nil {
+		t.Fatalf("second connection served (%q) while the first held maxconn", buf[:n])
+	}
+	a.Close()
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n := 0
+	for !strings.HasSuffix(string(buf[:n]), "hello") {
+		m, err := b.Read(buf[n:])
+		if err != nil {
+			t.Fatalf("second connection after the first left: %v (%q)", err, buf[:n])
+		}
+		n += m
+	}
+}
+
+// Stopping closes parked connections, as HAProxy closes idle ones.
+func TestParkedSessionsClosedOnStop(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "safe")
+	rt := startRuntime(t, cfg)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
+	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	rt.Close()
+	done := make(chan struct{})
+	go func() { rt.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return: a parked session was not closed")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("client read %v, want EOF", err)
+	}
+}

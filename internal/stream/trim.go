@@ -1,0 +1,64 @@
+package stream
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// Go gives memory back to the system only after a collection finds it
+// unused, and collections only run while the program allocates. A proxy that
+// has served a burst and gone quiet would keep the burst's buffers and grown
+// goroutine stacks for good. The trimmer notices that memory grew and that
+// allocation has nearly stopped, then collects and returns what is free.
+type trimmer struct {
+	samples    [3]metrics.Sample
+	lastAllocs uint64
+	base       uint64 // heap objects + stacks after the last trim
+	freed      uint64 // memory reported freed since the last trim
+}
+
+const (
+	trimEvery   = 250 * time.Millisecond
+	trimGrowth  = 16 << 20 // memory grown since the last trim before trimming again
+	quietAllocs = 1 << 20  // at most this much allocated per trimEvery counts as quiet
+)
+
+func newTrimmer() *trimmer {
+	t := &trimmer{}
+	t.samples[0].Name = "/gc/heap/allocs:bytes"
+	t.samples[1].Name = "/memory/classes/heap/objects:bytes"
+	t.samples[2].Name = "/memory/classes/heap/stacks:bytes"
+	t.lastAllocs, t.base = t.read()
+	return t
+}
+
+func (t *trimmer) read() (allocs, inuse uint64) {
+	metrics.Read(t.samples[:])
+	return t.samples[0].Value.Uint64(), t.samples[1].Value.Uint64() + t.samples[2].Value.Uint64()
+}
+
+// tick runs every trimEvery with an estimate of the memory released since
+// the last tick that the runtime cannot see yet (the stacks of goroutines
+// that ended); it reports whether it trimmed.
+func (t *trimmer) tick(freed uint64) bool {
+	allocs, inuse := t.read()
+	quiet := allocs-t.lastAllocs < quietAllocs
+	t.lastAllocs = allocs
+	t.freed += freed
+	if inuse < t.base {
+		t.base = inuse
+	}
+	if !quiet || inuse < t.base+trimGrowth && t.freed < trimGrowth {
+		return false
+	}
+	t.freed = 0
+	// Each collection halves the stacks of goroutines that use little of
+	// theirs, and frees the spans of the stacks it released last time.
+	runtime.GC()
+	runtime.GC()
+	debug.FreeOSMemory()
+	t.lastAllocs, t.base = t.read()
+	return true
+}

@@ -1,0 +1,35 @@
+package stream
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+var trimBallast [][]byte
+
+func TestTrimmerReturnsBurstMemory(t *testing.T) {
+	// Automatic collections would free the burst before the trimmer sees it.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	tr := newTrimmer()
+	for range 48 {
+		trimBallast = append(trimBallast, make([]byte, 1<<20))
+	}
+	if tr.tick(0) {
+		t.Fatal("trimmed while allocating")
+	}
+	_, before := tr.read()
+	trimBallast = nil
+	if !tr.tick(0) {
+		t.Fatal("a quiet process that grew by 48 MiB was not trimmed")
+	}
+	_, after := tr.read()
+	if before-after < 32<<20 {
+		t.Fatalf("trim freed %d bytes, want at least 32 MiB", before-after)
+	}
+	if tr.tick(0) {
+		t.Fatal("trimmed again without growth")
+	}
+	if !tr.tick(trimGrowth) {
+		t.Fatal("not trimmed after goroutines freed their stacks")
+	}
+}

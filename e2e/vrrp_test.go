@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"dhproxy/internal/alert/smtpsink"
 )
 
 const (
@@ -649,5 +651,48 @@ func TestVRRPDualMaster(t *testing.T) {
 	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 3*time.Second, d1, d2)
 	if !l.hasAddr("lb1", "10.213.0.100") {
 		t.Fatalf("lb1 lost its own VIP:\n%s", d1.Stderr())
+	}
+}
+
+// TestVRRPSMTPAlert: smtp_alert mails every state change with keepalived's
+// subjects, through the smtp_server of global_defs (an SMTP sink inside the
+// node's namespace).
+func TestVRRPSMTPAlert(t *testing.T) {
+	t.Parallel()
+	l := newVLab(t, "lb1")
+	var ln net.Listener
+	var lerr error
+	if err := l.inNetns("lb1", func() { ln, lerr = net.Listen("tcp", "127.0.0.1:2525") }); err != nil || lerr != nil {
+		t.Fatalf("SMTP sink in lb1: %v %v", err, lerr)
+	}
+	sink := smtpsink.Serve(ln, nil)
+	defer sink.Close()
+	conf := keepalivedConf("lb1", "BACKUP", 100, 3, "")
+	conf = strings.Replace(conf, "  router_id lb1\n", "  router_id lb1\n  notification_email {\n    ops@example.com\n  }\n  notification_email_from vrrp@example.com\n  smtp_server 127.0.0.1 2525\n  smtp_connect_timeout 5\n", 1)
+	conf = strings.Replace(conf, "  interface eth0\n", "  interface eth0\n  smtp_alert\n", 1)
+	p := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k.conf", conf))
+	l.waitHolder(t, vip, "lb1", []string{"lb1"}, 10*time.Second, p)
+	p.term(t)
+	mails, err := sink.WaitMails(3, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.Stderr())
+	}
+	var subjects []string
+	for _, m := range mails {
+		if m.From != "vrrp@example.com" || len(m.To) != 1 || m.To[0] != "ops@example.com" {
+			t.Errorf("envelope from %q to %q", m.From, m.To)
+		}
+		for _, line := range strings.Split(m.Data, "\r\n") {
+			if s, ok := strings.CutPrefix(line, "Subject: "); ok {
+				subjects = append(subjects, s)
+			}
+		}
+	}
+	want := []string{"[lb1] VRRP Instance VI_1 - Entering BACKUP state", "[lb1] VRRP Instance VI_1 - Entering MASTER state", "[lb1] VRRP Instance VI_1 - Stopping"}
+	if strings.Join(subjects, "\n") != strings.Join(want, "\n") {
+		t.Errorf("subjects:\n%s\nwant:\n%s", strings.Join(subjects, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(mails[1].Data, "=> VRRP Instance is now owning VRRP VIPs <=") {
+		t.Errorf("MASTER mail body:\n%s", mails[1].Data)
 	}
 }

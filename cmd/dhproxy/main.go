@@ -131,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	var vr *vrrp.Runtime
+	var vr *vrrpNode
 	if kcfg != nil {
 		// The in-process proxy answers "killall -0 haproxy" style track
 		// scripts; state changes also go to the global log targets.
@@ -158,7 +158,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),
 		// then the proxy stops accepting.
-		vr.Stop()
+		vr.stop()
 	}
 	rt.Close()
 	if s == syscall.SIGUSR1 {

@@ -9,7 +9,9 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	"time"
 
+	alerts "dhproxy/internal/alert" // main.go's alert() prints [ALERT] lines
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
@@ -52,30 +54,81 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := master.WritePidfile(opts.Pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
-		vr.Stop()
+		vr.stop()
 		return 1
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	<-sig
-	vr.Stop()
+	vr.stop()
 	if opts.Pidfile != "" {
 		os.Remove(opts.Pidfile)
 	}
 	return 0
 }
 
-// startVRRP runs the keepalived.conf's VRRP instances.
-func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrp.Runtime, error) {
-	vr, err := vrrp.New(kcfg, opts)
-	if err != nil {
+// vrrpNode is the running VRRP side of the process, with its mail alerts.
+type vrrpNode struct {
+	rt    *vrrp.Runtime
+	mails *alerts.Sender
+}
+
+// startVRRP runs the keepalived.conf's VRRP instances, mailing state
+// changes as keepalived's smtp_alert does.
+func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
+	n := &vrrpNode{}
+	n.mails = alerts.NewSender(func(level, msg string) { n.rt.Logf("%s", msg) })
+	mailer := alerts.NewKeepalived(&kcfg.Global, n.mails)
+	instances := map[string]*keepalived.VRRPInstance{}
+	for _, in := range kcfg.Instances {
+		instances[in.Name] = in
+	}
+	groups := map[string]*keepalived.SyncGroup{}
+	for _, g := range kcfg.SyncGroups {
+		groups[g.Name] = g
+	}
+	opts.OnTransition = func(name string, from, to vrrp.State) {
+		if st, ok := alertState(to); ok {
+			mailer.VRRPInstance(instances[name], st)
+		}
+	}
+	opts.OnGroupTransition = func(name string, to vrrp.State) {
+		if st, ok := alertState(to); ok {
+			mailer.VRRPGroup(groups[name], st)
+		}
+	}
+	var err error
+	if n.rt, err = vrrp.New(kcfg, opts); err != nil {
+		n.mails.Close(0)
 		return nil, err
 	}
-	if err := vr.Start(); err != nil {
+	if err := n.rt.Start(); err != nil {
+		n.mails.Close(0)
 		return nil, err
 	}
-	return vr, nil
+	return n, nil
+}
+
+func alertState(s vrrp.State) (alerts.VRRPState, bool) {
+	switch s {
+	case vrrp.StateMaster:
+		return alerts.Master, true
+	case vrrp.StateBackup:
+		return alerts.Backup, true
+	case vrrp.StateFault:
+		return alerts.Fault, true
+	case vrrp.StateStop:
+		return alerts.Stop, true
+	}
+	return 0, false
+}
+
+// stop leaves VRRP (priority 0, VIPs removed, notify_stop), then gives the
+// last mails a few seconds to go out.
+func (n *vrrpNode) stop() {
+	n.rt.Stop()
+	n.mails.Close(5 * time.Second)
 }
 
 // freebindVIPBinds lets binds on a VRRP virtual address succeed on a node

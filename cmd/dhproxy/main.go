@@ -15,6 +15,7 @@ import (
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
+	"dhproxy/internal/vrrp"
 )
 
 func main() {
@@ -29,6 +30,9 @@ func alert(w io.Writer, format string, args ...any) {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "lvs" {
 		return runLVS(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "vrrp" {
+		return runVRRP(args[1:], stdout, stderr)
 	}
 	opts, err := cli.Parse(args)
 	if err != nil {
@@ -59,8 +63,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	var kcfg *keepalived.Config
 	if opts.Keepalived != "" {
-		keepalived.Load(opts.Keepalived, &d)
+		kcfg = keepalived.Load(opts.Keepalived, &d)
 	}
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
@@ -75,9 +80,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
 	}
-	if opts.Keepalived != "" && !opts.Check {
-		alert(stderr, "-K: VRRP and virtual servers do not run yet; use -c -K to validate a keepalived.conf.")
-		return 1
+	if kcfg != nil && !opts.Check {
+		if len(kcfg.Instances) == 0 {
+			alert(stderr, "-K: %s has no vrrp_instance to run (virtual_server blocks need the LVS feature, not available yet).", opts.Keepalived)
+			return 1
+		}
+		if len(kcfg.VirtualServers) > 0 {
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : -K: %s: virtual_server blocks are not run yet (LVS feature); only the VRRP instances are.\n", os.Getpid(), opts.Keepalived)
+		}
 	}
 	if opts.Check {
 		if !opts.Quiet {
@@ -103,6 +113,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	if kcfg != nil {
+		freebindVIPBinds(cfg, kcfg, stderr)
+	}
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -121,6 +134,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	var vr *vrrpNode
+	if kcfg != nil {
+		// The in-process proxy answers "killall -0 haproxy" style track
+		// scripts; state changes also go to the global log targets.
+		opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}
+		if vr, err = startVRRP(kcfg, opts); err != nil {
+			alert(stderr, "%v", err)
+			rt.Close()
+			if child {
+				master.ReportReady(err)
+			}
+			return 1
+		}
+	}
 	if child {
 		master.ReportReady(nil)
 	}
@@ -131,6 +158,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
 	s := <-sig
+	if vr != nil {
+		// The VIP leaves first (priority 0: the backup takes over at once),
+		// then the proxy stops accepting.
+		vr.stop()
+	}
 	rt.Close()
 	if s == syscall.SIGUSR1 {
 		rt.Wait()

@@ -21,7 +21,7 @@ type Options struct {
 	LocalPeer   string // -L
 	Maxconn     int    // -n
 	DiagMode    bool   // -dD: also print [DIAG] diagnostics
-	Keepalived  string // -K: a keepalived.conf to validate alongside (VRRP/LVS come later)
+	Keepalived  string // -K / --keepalived: a keepalived.conf whose VRRP instances run beside the proxy
 	SoftStop    []int  // -sf
 	HardStop    []int  // -st
 	Unsupported string // a known HAProxy flag dhproxy does not offer yet
@@ -38,7 +38,9 @@ const Usage = `Usage : dhproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ]
         -cc check condition : evaluate a condition and exit
         -q quiet mode : don't display messages
         -L set local peer name
-        -K reads a keepalived.conf too (with -c: validates it)
+        -K <keepalived.conf> (or --keepalived) also runs its VRRP instances
+           in this process (with -c: validates it too)
+        dhproxy vrrp -f <keepalived.conf> runs VRRP alone, keepalived-style
         -n sets the maximum total # of connections (uses ulimit -n)
 `
 
@@ -92,7 +94,7 @@ func Parse(args []string) (*Options, error) {
 			}
 		case a == "-vv":
 			o.Version = 2
-		case a == "-K":
+		case a == "-K" || a == "--keepalived":
 			o.Keepalived, err = next("a keepalived.conf file")
 		case a == "-L":
 			o.LocalPeer, err = next("a peer name")
@@ -123,6 +125,71 @@ func Parse(args []string) (*Options, error) {
 			}
 			// HAProxy takes trailing bare words as configuration files.
 			o.Files = append(o.Files, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// VRRPOptions is the command line of "dhproxy vrrp", keepalived's own.
+type VRRPOptions struct {
+	File    string // -f / --use-file; default /etc/keepalived/keepalived.conf
+	Check   bool   // -t / --config-test
+	Pidfile string // -p / --pid
+	Version bool   // -v / --version
+}
+
+// VRRPUsage is printed for "dhproxy vrrp -h" and for errors.
+const VRRPUsage = `Usage : dhproxy vrrp [ -f <keepalived.conf> ] [ -t ] [ -p <pidfile> ]
+        -f, --use-file       the configuration file (default /etc/keepalived/keepalived.conf)
+        -t, --config-test    check the configuration and exit
+        -p, --pid            write the process id to this file
+        Runs the vrrp_instances in the foreground (stop with SIGTERM).
+        keepalived's -n -l -D -P --vrrp -d -r <file> -S <n> -i <id> are accepted and change nothing.
+`
+
+// ParseVRRP reads the arguments after "dhproxy vrrp", in keepalived's
+// spellings ("-f file", "-ffile", "--use-file=file").
+func ParseVRRP(args []string) (*VRRPOptions, error) {
+	o := &VRRPOptions{File: "/etc/keepalived/keepalived.conf"}
+	for i := 0; i < len(args); i++ {
+		a, val, hasVal := args[i], "", false
+		if strings.HasPrefix(a, "--") {
+			a, val, hasVal = strings.Cut(a, "=")
+		} else if len(a) > 2 && a[0] == '-' && strings.ContainsRune("fprSi", rune(a[1])) {
+			a, val, hasVal = a[:2], a[2:], true
+		}
+		arg := func() (string, error) {
+			if hasVal {
+				return val, nil
+			}
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("option '%s' expects a value", a)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch a {
+		case "-f", "--use-file":
+			o.File, err = arg()
+		case "-p", "--pid":
+			o.Pidfile, err = arg()
+		case "-r", "--vrrp_pid", "-S", "--log-facility", "-i", "--config-id":
+			_, err = arg()
+		case "-t", "--config-test":
+			o.Check = true
+		case "-v", "--version":
+			o.Version = true
+		case "-n", "--dont-fork", "-l", "--log-console", "-D", "--log-detail", "-P", "--vrrp", "-d", "--dump-conf", "-g", "--log-file":
+			// keepalived switches for forking and logging: dhproxy vrrp always
+			// runs in the foreground and logs to stderr.
+		case "-h", "--help":
+			return nil, fmt.Errorf("help")
+		default:
+			return nil, fmt.Errorf("unknown option '%s'", args[i])
 		}
 		if err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-L", "node1", "-D", "-n", "100"}, Options{LocalPeer: "node1", Daemon: true, Maxconn: 100}},
 		{[]string{"-f", "a", "--", "b", "c"}, Options{Files: []string{"a", "b", "c"}}},
 		{[]string{"-c", "-f", "h.cfg", "-K", "k.conf"}, Options{Files: []string{"h.cfg"}, Check: true, Keepalived: "k.conf"}},
+		{[]string{"-f", "h.cfg", "--keepalived", "k.conf"}, Options{Files: []string{"h.cfg"}, Keepalived: "k.conf"}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.args)
@@ -40,5 +41,31 @@ func TestParseErrors(t *testing.T) {
 	o, err := Parse([]string{"-sf", "12", "13"})
 	if err != nil || o.Unsupported == "" {
 		t.Errorf("-sf: %+v %v, want Unsupported set", o, err)
+	}
+}
+
+func TestParseVRRP(t *testing.T) {
+	cases := []struct {
+		args []string
+		want VRRPOptions
+	}{
+		{nil, VRRPOptions{File: "/etc/keepalived/keepalived.conf"}},
+		{[]string{"-n", "-l", "-D", "--vrrp", "-f", "k.conf", "-p", "/run/k.pid", "-r", "/run/v.pid"}, VRRPOptions{File: "k.conf", Pidfile: "/run/k.pid"}},
+		{[]string{"-fk.conf", "-t"}, VRRPOptions{File: "k.conf", Check: true}},
+		{[]string{"--use-file=k.conf", "--pid=/p", "-S", "7"}, VRRPOptions{File: "k.conf", Pidfile: "/p"}},
+	}
+	for _, c := range cases {
+		got, err := ParseVRRP(c.args)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if *got != c.want {
+			t.Errorf("%v: got %+v, want %+v", c.args, *got, c.want)
+		}
+	}
+	for _, args := range [][]string{{"-f"}, {"--bogus"}, {"-p"}, {"-h"}} {
+		if _, err := ParseVRRP(args); err == nil {
+			t.Errorf("%v: no error", args)
+		}
 	}
 }

@@ -44,6 +44,9 @@ func open(b *model.Bind) (net.Listener, error) {
 		return net.Listen("unix", b.Addr)
 	}
 	_, v6only := b.Options["v6only"]
+	// "freebind" is set by dhproxy itself on binds to a VRRP virtual
+	// address, which a backup node does not hold yet.
+	_, freebind := b.Options["freebind"]
 	lc := net.ListenConfig{
 		// No TCP keep-alive probes on client sockets unless asked for, as in
 		// HAProxy: it also saves four setsockopt calls per connection.
@@ -53,6 +56,13 @@ func open(b *model.Bind) (net.Listener, error) {
 			err := c.Control(func(fd uintptr) {
 				if v6only && network == "tcp6" {
 					serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+				}
+				if freebind && serr == nil {
+					if network == "tcp6" {
+						serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1)
+					} else {
+						serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_FREEBIND, 1)
+					}
 				}
 			})
 			if err != nil {

@@ -65,6 +65,7 @@ func (p *parser) vrrpInstance(n *node) {
 		},
 		"advert_int":   func(n *node) { x.advert = n },
 		"vrrp_version": func(n *node) { x.version = n },
+		"version":      func(n *node) { x.version = n }, // keepalived's own spelling inside vrrp_instance
 		"authentication": func(n *node) {
 			if !p.args(n, 0, 0, true, "authentication { auth_type PASS; auth_pass <secret> }") {
 				return

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	alerts "dhproxy/internal/alert" // main.go's alert() prints [ALERT] lines
+	"dhproxy/internal/cli"
+	"dhproxy/internal/config"
+	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/master"
+	"dhproxy/internal/model"
+	"dhproxy/internal/vrrp"
+)
+
+// runVRRP is the "dhproxy vrrp" personality: keepalived's VRRP daemon for
+// hosts that run no proxy.
+func runVRRP(args []string, stdout, stderr io.Writer) int {
+	opts, err := cli.ParseVRRP(args)
+	if err != nil {
+		if err.Error() != "help" {
+			alert(stderr, "%v", err)
+		}
+		io.WriteString(stderr, cli.VRRPUsage)
+		return 1
+	}
+	if opts.Version {
+		printVersion(stdout, 1)
+		return 0
+	}
+	var d config.Diags
+	kcfg := keepalived.Load(opts.File, &d)
+	d.Drop(config.Diagnostic)
+	d.Write(stderr, os.Getpid())
+	if d.HasErrors() {
+		alert(stderr, "config : Fatal errors found in configuration file : %s", opts.File)
+		return 1
+	}
+	if opts.Check {
+		fmt.Fprintln(stdout, "Configuration file is valid")
+		return 0
+	}
+	vr, err := startVRRP(kcfg, vrrp.Options{Log: stderr})
+	if err != nil {
+		alert(stderr, "%v", err)
+		return 1
+	}
+	if err := master.WritePidfile(opts.Pidfile, os.Getpid()); err != nil {
+		alert(stderr, "%v", err)
+		vr.stop()
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	<-sig
+	vr.stop()
+	if opts.Pidfile != "" {
+		os.Remove(opts.Pidfile)
+	}
+	return 0
+}
+
+// vrrpNode is the running VRRP side of the process, with its mail alerts.
+type vrrpNode struct {
+	rt    *vrrp.Runtime
+	mails *alerts.Sender
+}
+
+// startVRRP runs the keepalived.conf's VRRP instances, mailing state
+// changes as keepalived's smtp_alert does.
+func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
+	n := &vrrpNode{}
+	n.mails = alerts.NewSender(func(level, msg string) { n.rt.Logf("%s", msg) })
+	mailer := alerts.NewKeepalived(&kcfg.Global, n.mails)
+	instances := map[string]*keepalived.VRRPInstance{}
+	for _, in := range kcfg.Instances {
+		instances[in.Name] = in
+	}
+	groups := map[string]*keepalived.SyncGroup{}
+	for _, g := range kcfg.SyncGroups {
+		groups[g.Name] = g
+	}
+	opts.OnTransition = func(name string, from, to vrrp.State) {
+		if st, ok := alertState(to); ok {
+			mailer.VRRPInstance(instances[name], st)
+		}
+	}
+	opts.OnGroupTransition = func(name string, to vrrp.State) {
+		if st, ok := alertState(to); ok {
+			mailer.VRRPGroup(groups[name], st)
+		}
+	}
+	var err error
+	if n.rt, err = vrrp.New(kcfg, opts); err != nil {
+		n.mails.Close(0)
+		return nil, err
+	}
+	if err := n.rt.Start(); err != nil {
+		n.mails.Close(0)
+		return nil, err
+	}
+	return n, nil
+}
+
+func alertState(s vrrp.State) (alerts.VRRPState, bool) {
+	switch s {
+	case vrrp.StateMaster:
+		return alerts.Master, true
+	case vrrp.StateBackup:
+		return alerts.Backup, true
+	case vrrp.StateFault:
+		return alerts.Fault, true
+	case vrrp.StateStop:
+		return alerts.Stop, true
+	}
+	return 0, false
+}
+
+// stop leaves VRRP (priority 0, VIPs removed, notify_stop), then gives the
+// last mails a few seconds to go out.
+func (n *vrrpNode) stop() {
+	n.rt.Stop()
+	n.mails.Close(5 * time.Second)
+}
+
+// freebindVIPBinds lets binds on a VRRP virtual address succeed on a node
+// that does not hold the address (yet): the proxy starts on the backup too,
+// with no need for net.ipv4.ip_nonlocal_bind.
+func freebindVIPBinds(cfg *model.Config, kcfg *keepalived.Config, stderr io.Writer) {
+	vips := map[netip.Addr]bool{}
+	for _, in := range kcfg.Instances {
+		for _, v := range append(slices.Clone(in.VIPs), in.ExcludedVIPs...) {
+			vips[v.Prefix.Addr()] = true
+		}
+	}
+	for _, p := range cfg.Proxies {
+		for _, b := range p.Binds {
+			if b.Network != "tcp" && b.Network != "tcp4" && b.Network != "tcp6" {
+				continue
+			}
+			host, _, err := net.SplitHostPort(b.Addr)
+			if err != nil {
+				continue
+			}
+			if a, err := netip.ParseAddr(host); err == nil && vips[a.Unmap()] {
+				if b.Options == nil {
+					b.Options = map[string]string{}
+				}
+				b.Options["freebind"] = ""
+				fmt.Fprintf(stderr, "[NOTICE]   (%d) : [%s] bind %s is a VRRP virtual address: bound with IP_FREEBIND so it works before this node holds it.\n", os.Getpid(), b.Pos, b.Addr)
+			}
+		}
+	}
+}

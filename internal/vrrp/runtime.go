@@ -1,0 +1,709 @@
+package vrrp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/netif"
+)
+
+// Options tune a Runtime.
+type Options struct {
+	// Log receives keepalived-style lines; nil = stderr with keepalived's
+	// console time stamp.
+	Log io.Writer
+	// Syslog, when set, also receives every line (without time stamp).
+	Syslog func(line string)
+	// OnTransition is called on every state change of an instance, on the
+	// protocol goroutine: it must not block (queue the work).
+	OnTransition func(instance string, from, to State)
+	// OnGroupTransition is called when every member of a vrrp_sync_group
+	// has reached the same state (keepalived's "VRRP Group" alerts).
+	OnGroupTransition func(group string, to State)
+	// ProxyHealth replaces vrrp_scripts that only check that a process named
+	// haproxy runs (killall -0 haproxy, pidof, pgrep): true when the
+	// in-process proxy is running and its frontends have a usable server.
+	ProxyHealth func() bool
+}
+
+// Runtime runs the vrrp_instances of a keepalived.conf.
+//
+// From a test or another package:
+//
+//	cfg := keepalived.Load(path, &diags)
+//	rt, err := vrrp.New(cfg, vrrp.Options{OnTransition: hook})
+//	err = rt.Start()   // sockets open, instances running
+//	rt.State("VI_1")   // vrrp.StateMaster, ...
+//	rt.Stop()          // priority 0 adverts, VIPs removed, notify_stop
+type Runtime struct {
+	cfg   *keepalived.Config
+	opts  Options
+	insts []*Instance
+	extra map[*Instance]*instNet
+
+	conns    map[string]*conn // "eth0/4", "eth0/6"
+	ann      map[string]*netif.Announcer
+	pkts     chan packet
+	calls    chan func(time.Time)
+	links    chan netif.LinkEvent
+	linkUp   map[string]bool
+	trackers map[string]*tracker
+	fileVals map[string]int // vrrp_track_file name -> the number in the file
+	notify   *notifier
+	// scriptUser runs notify scripts (and vrrp_scripts without their own
+	// user); unsafe lists the scripts enable_script_security refused.
+	scriptUser scriptUser
+	unsafe     map[string]bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	loopDone   chan struct{}
+	syncing    bool
+
+	mu     sync.Mutex
+	states map[string]State
+	logMu  sync.Mutex
+}
+
+// instNet is what the runtime keeps per instance to reach the network.
+type instNet struct {
+	conn    *conn
+	dsts    []netip.Addr // unicast peers, or the multicast group
+	vips    []netif.VIP
+	garpGen atomic.Int64 // bumped on every MASTER entry and exit: stale bursts stop
+	lastErr string
+}
+
+// New prepares the instances of cfg without touching the network.
+func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
+	if len(cfg.Instances) == 0 {
+		return nil, fmt.Errorf("no vrrp_instance in the configuration")
+	}
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
+		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{},
+		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
+		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
+	for name, s := range cfg.Scripts {
+		t := &tracker{s: s, ok: true}
+		if opts.ProxyHealth != nil && IsProxyProbe(s.Script) {
+			t.probe = opts.ProxyHealth
+		}
+		r.trackers[name] = t
+	}
+	return r, nil
+}
+
+// Logf writes one log line as keepalived prints it on the console.
+func (r *Runtime) Logf(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	line := fmt.Sprintf(format, args...)
+	fmt.Fprintf(r.opts.Log, "%s: %s\n", time.Now().Format("Mon Jan _2 15:04:05 2006"), line)
+	if r.opts.Syslog != nil {
+		r.opts.Syslog(line)
+	}
+}
+
+// State is the current state of the named instance (StateInit if unknown).
+func (r *Runtime) State(name string) State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.states[name]
+}
+
+// Start opens the sockets and starts every instance.
+func (r *Runtime) Start() error {
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if err := r.prepareScripts(); err != nil {
+		return err
+	}
+	r.notify = newNotifier(r.Logf, r.scriptUser, r.unsafe)
+	watch := map[string]bool{}
+	for _, c := range r.cfg.Instances {
+		if err := r.addInstance(c); err != nil {
+			r.closeNet()
+			return err
+		}
+		watch[c.Interface] = true
+		for _, t := range c.TrackInterfaces {
+			watch[t.Name] = true
+		}
+	}
+	names := make([]string, 0, len(watch))
+	for n := range watch {
+		names = append(names, n)
+	}
+	if err := netif.WatchLinks(names, r.links, r.ctx.Done()); err != nil {
+		r.closeNet()
+		return fmt.Errorf("watching links: %w", err)
+	}
+	for range names { // the first state of every link arrives before the loop runs
+		ev := <-r.links
+		r.linkUp[ev.Name] = ev.Up
+	}
+	for _, c := range r.conns {
+		go c.read(r.pkts, r.ctx.Done())
+	}
+	for name, f := range r.cfg.TrackFiles {
+		r.fileVals[name] = readTrackFile(f.File)
+	}
+	now := time.Now()
+	for _, in := range r.insts {
+		fault, adj := r.health(in)
+		in.SetHealth(now, fault, adj)
+		in.Start(now)
+	}
+	for _, t := range r.trackers {
+		if !t.off {
+			go r.runTracker(t)
+		}
+	}
+	for _, f := range r.cfg.TrackFiles {
+		go r.watchFile(f)
+	}
+	go r.loop()
+	return nil
+}
+
+// prepareScripts resolves as whom scripts run and applies keepalived's
+// script security: a script root runs must not be writable by others; with
+// enable_script_security such a script is disabled, otherwise it only
+// draws a warning.
+func (r *Runtime) prepareScripts() error {
+	g := r.cfg.Global
+	var err error
+	if r.scriptUser, err = defaultScriptUser(g); err != nil {
+		return fmt.Errorf("%s: global_defs: %v", g.Pos, err)
+	}
+	secure := func(script string, su scriptUser) bool {
+		if !su.root {
+			return true
+		}
+		err := checkScriptSecure(script)
+		if err == nil {
+			return true
+		}
+		if g.EnableScriptSecurity {
+			r.Logf("%v - disabling", err)
+			return false
+		}
+		r.Logf("WARNING - %v", err)
+		return true
+	}
+	for name, t := range r.trackers {
+		if t.probe != nil {
+			r.Logf("(%s) script '%s' checks for a haproxy process; dhproxy runs the proxy itself, so the in-process check (proxy running, every frontend has a usable server) replaces it", name, t.s.Script)
+			continue
+		}
+		t.user = r.scriptUser
+		if t.s.User != "" {
+			if t.user, err = lookupScriptUser(t.s.User, t.s.Group); err != nil {
+				return fmt.Errorf("%s: vrrp_script %s: %v", t.s.Pos, name, err)
+			}
+		}
+		if !secure(t.s.Script, t.user) {
+			r.Logf("Disabling track script %s due to insecure", name)
+			t.off = true
+		}
+	}
+	var notifies []string
+	for _, c := range r.cfg.Instances {
+		notifies = append(notifies, c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify)
+	}
+	for _, gr := range r.cfg.SyncGroups {
+		notifies = append(notifies, gr.NotifyMaster, gr.NotifyBackup, gr.NotifyFault, gr.NotifyStop, gr.Notify)
+	}
+	for _, n := range notifies {
+		if n != "" && !r.unsafe[n] && !secure(n, r.scriptUser) {
+			r.unsafe[n] = true
+		}
+	}
+	return nil
+}
+
+func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
+	if !netif.InterfaceExists(c.Interface) {
+		return fmt.Errorf("%s: (%s) interface %s does not exist", c.Pos, c.Name, c.Interface)
+	}
+	v6 := false
+	if len(c.VIPs) > 0 && c.Version == 3 {
+		v6 = c.VIPs[0].Prefix.Addr().Is6()
+	}
+	if c.UnicastSrcIP.IsValid() {
+		v6 = c.UnicastSrcIP.Is6()
+	}
+	src := c.UnicastSrcIP
+	if !src.IsValid() {
+		var err error
+		if src, err = netif.PrimaryAddr(c.Interface, v6); err != nil {
+			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
+		}
+	}
+	key := c.Interface + "/4"
+	if v6 {
+		key = c.Interface + "/6"
+	}
+	cn := r.conns[key]
+	if cn == nil {
+		var err error
+		if cn, err = openConn(c.Interface, v6); err != nil {
+			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
+		}
+		r.conns[key] = cn
+	}
+	x := &instNet{conn: cn}
+	if len(c.UnicastPeers) > 0 {
+		x.dsts = c.UnicastPeers
+	} else if v6 {
+		x.dsts = []netip.Addr{Group6}
+	} else {
+		x.dsts = []netip.Addr{Group4}
+	}
+	for _, v := range append(slices.Clone(c.VIPs), c.ExcludedVIPs...) {
+		dev := v.Dev
+		if dev == "" {
+			dev = c.Interface
+		}
+		x.vips = append(x.vips, netif.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Brd: v.Brd, Scope: v.Scope})
+		if r.ann[dev] == nil {
+			a, err := netif.NewAnnouncer(dev)
+			if err != nil {
+				return fmt.Errorf("%s: (%s) %v", v.Pos, c.Name, err)
+			}
+			r.ann[dev] = a
+		}
+	}
+	in := NewInstance(c, src, r)
+	in.SkipCheckAdvAddr = r.cfg.Global.SkipCheckAdvAddr
+	r.insts = append(r.insts, in)
+	r.extra[in] = x
+	return nil
+}
+
+// Stop leaves the protocol as keepalived does on SIGTERM: masters send
+// priority 0 so a backup takes over at once, VIPs are removed, notify_stop
+// scripts run. It returns when done.
+func (r *Runtime) Stop() {
+	done := make(chan struct{})
+	r.calls <- func(now time.Time) {
+		for _, in := range r.insts {
+			in.Stop(now)
+		}
+		close(done)
+	}
+	<-done
+	r.cancel()
+	<-r.loopDone
+	r.notify.close(2 * time.Second)
+	r.closeNet()
+}
+
+func (r *Runtime) closeNet() {
+	for _, c := range r.conns {
+		c.close()
+	}
+	for _, a := range r.ann {
+		a.Close()
+	}
+}
+
+func (r *Runtime) loop() {
+	defer close(r.loopDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := time.Time{}
+		for _, in := range r.insts {
+			if d := in.Deadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+				next = d
+			}
+		}
+		if next.IsZero() {
+			timer.Reset(time.Hour)
+		} else {
+			timer.Reset(max(time.Until(next), 0))
+		}
+		select {
+		case <-r.ctx.Done():
+			return
+		case p := <-r.pkts:
+			r.receive(time.Now(), p)
+		case f := <-r.calls:
+			f(time.Now())
+		case ev := <-r.links:
+			if r.linkUp[ev.Name] != ev.Up {
+				r.linkUp[ev.Name] = ev.Up
+				state := "DOWN"
+				if ev.Up {
+					state = "UP"
+				}
+				r.Logf("Netlink reports %s %s", ev.Name, state)
+				r.applyHealth(time.Now())
+			}
+		case <-timer.C:
+			now := time.Now()
+			for _, in := range r.insts {
+				if d := in.Deadline(); !d.IsZero() && !now.Before(d) {
+					in.Timer(now)
+				}
+			}
+		}
+	}
+}
+
+func (r *Runtime) receive(now time.Time, p packet) {
+	for _, in := range r.insts {
+		if in.Primary == p.src {
+			return // our own advert, looped back
+		}
+	}
+	a, err := Decode(p.data, p.src, p.dst, p.kernelCk)
+	if err != nil {
+		r.Logf("%s: %v", p.ifname, err)
+		return
+	}
+	multicast := p.dst.IsMulticast()
+	for _, in := range r.insts {
+		x := r.extra[in]
+		if in.Cfg.Interface != p.ifname || int(a.VRID) != in.Cfg.VRID || in.Primary.Is4() != p.src.Is4() {
+			continue
+		}
+		unicast := len(in.Cfg.UnicastPeers) > 0
+		if unicast == multicast || unicast && !slices.Contains(x.dsts, p.src) {
+			continue // another router set sharing the VRID
+		}
+		if err := in.Check(a, p.src, p.ttl, multicast); err != nil {
+			r.Logf("%v", err)
+			continue
+		}
+		in.Receive(now, a, p.src)
+	}
+}
+
+// health sums the tracked objects of an instance: fault when a weight-0
+// object (or the instance's own interface) is down, else the weight to add.
+func (r *Runtime) health(in *Instance) (fault bool, adj int) {
+	c := in.Cfg
+	if !c.DontTrackPrimary && !r.linkUp[c.Interface] {
+		fault = true
+	}
+	// keepalived ignores tracking weights of sync group members: any
+	// tracked failure puts the whole group in FAULT.
+	inGroup := c.SyncGroup != ""
+	apply := func(ok bool, weight int, reverse bool) {
+		if inGroup {
+			weight = 0
+		}
+		if reverse {
+			ok = !ok
+		}
+		switch {
+		case weight == 0:
+			if !ok {
+				fault = true
+			}
+		case weight > 0 && ok:
+			adj += weight
+		case weight < 0 && !ok:
+			adj += weight
+		}
+	}
+	for _, t := range c.TrackInterfaces {
+		apply(r.linkUp[t.Name], t.Weight, t.Reverse)
+	}
+	for _, t := range c.TrackScripts {
+		tr := r.trackers[t.Name]
+		if tr == nil || tr.off {
+			continue
+		}
+		w := tr.s.Weight
+		if t.HasWeight {
+			w = t.Weight
+		}
+		apply(tr.ok, w, t.Reverse != tr.s.Reverse)
+	}
+	for _, t := range c.TrackFiles {
+		f := r.cfg.TrackFiles[t.Name]
+		if f == nil {
+			continue
+		}
+		w := f.Weight
+		if t.HasWeight {
+			w = t.Weight
+		}
+		if t.Reverse {
+			w = -w
+		}
+		if inGroup {
+			w = 0
+		}
+		v := r.fileVals[t.Name]
+		switch {
+		case w == 0:
+			if v != 0 {
+				fault = true
+			}
+		case v*w < -253:
+			fault = true
+		default:
+			adj += v * w
+		}
+	}
+	return fault, adj
+}
+
+// readTrackFile reads the number a vrrp_track_file holds; a missing or
+// unreadable file counts as 0, as keepalived does.
+func readTrackFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// watchFile polls a vrrp_track_file twice a second.
+func (r *Runtime) watchFile(f *keepalived.TrackFile) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	last := readTrackFile(f.File)
+	for {
+		select {
+		case <-tick.C:
+		case <-r.ctx.Done():
+			return
+		}
+		v := readTrackFile(f.File)
+		if v == last {
+			continue
+		}
+		last = v
+		select {
+		case r.calls <- func(now time.Time) {
+			r.Logf("Track file %s: %s now holds %d", f.Name, f.File, v)
+			r.fileVals[f.Name] = v
+			r.applyHealth(now)
+		}:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+func (r *Runtime) applyHealth(now time.Time) {
+	for _, in := range r.insts {
+		fault, adj := r.health(in)
+		in.SetHealth(now, fault, adj)
+	}
+}
+
+func (r *Runtime) runTracker(t *tracker) {
+	interval := t.s.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		var ok bool
+		if t.probe != nil {
+			ok = t.probe()
+		} else {
+			ok = runScript(r.ctx, t.s, t.user)
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		select {
+		case r.calls <- func(now time.Time) {
+			if t.observe(ok) {
+				word := "failed"
+				if ok {
+					word = "succeeded"
+				}
+				r.Logf("VRRP_Script(%s) %s", t.s.Name, word)
+				r.applyHealth(now)
+			}
+		}:
+		case <-r.ctx.Done():
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// SendAdvert implements Actions.
+func (r *Runtime) SendAdvert(in *Instance, prio uint8) {
+	x := r.extra[in]
+	for _, dst := range x.dsts {
+		b, err := in.Advert(prio).Marshal(nil, in.Primary, dst)
+		if err == nil {
+			err = x.conn.send(b, in.Primary, dst)
+		}
+		if err != nil {
+			// Once per distinct error: a dead link would otherwise log every second.
+			if msg := err.Error(); msg != x.lastErr {
+				x.lastErr = msg
+				r.Logf("(%s) sending advert to %s: %v", in.Name, dst, err)
+			}
+		} else {
+			x.lastErr = ""
+		}
+	}
+}
+
+// SetVIPs implements Actions.
+func (r *Runtime) SetVIPs(in *Instance, on bool) {
+	x := r.extra[in]
+	gen := x.garpGen.Add(1)
+	if !on {
+		r.Logf("(%s) removing VIPs.", in.Name)
+		for _, v := range x.vips {
+			if err := netif.DelVIP(v); err != nil {
+				r.Logf("(%s) %v", in.Name, err)
+			}
+		}
+		return
+	}
+	r.Logf("(%s) setting VIPs.", in.Name)
+	for _, v := range x.vips {
+		if err := netif.AddVIP(v); err != nil {
+			r.Logf("(%s) %v", in.Name, err)
+		}
+	}
+	go r.announce(in, x, gen)
+}
+
+// announce sends keepalived's gratuitous ARP / NA bursts: garp_master_repeat
+// at once, again after garp_master_delay, then every garp_master_refresh.
+func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
+	g := r.cfg.Global
+	repeat := max(g.GARPMasterRepeat, 1)
+	burst := func() bool {
+		for i := 0; i < repeat; i++ {
+			if x.garpGen.Load() != gen {
+				return false
+			}
+			for _, v := range x.vips {
+				if err := r.ann[v.Dev].Announce(v.Prefix.Addr()); err != nil {
+					r.Logf("(%s) %v", in.Name, err)
+				}
+				// vrrp_garp_interval / vrrp_gna_interval space the packets.
+				if gap := g.GARPInterval; v.Prefix.Addr().Is4() && gap > 0 {
+					time.Sleep(gap)
+				} else if gap := g.GNAInterval; v.Prefix.Addr().Is6() && gap > 0 {
+					time.Sleep(gap)
+				}
+			}
+		}
+		return true
+	}
+	if len(x.vips) == 0 {
+		return
+	}
+	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, x.vips[0].Prefix.Addr())
+	if !burst() {
+		return
+	}
+	wait := func(d time.Duration) bool {
+		select {
+		case <-time.After(d):
+			return x.garpGen.Load() == gen
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+	if d := in.Cfg.GARPMasterDelay; d > 0 {
+		if !wait(d) || !burst() {
+			return
+		}
+	}
+	for g.GARPMasterRefresh > 0 && wait(g.GARPMasterRefresh) && burst() {
+	}
+}
+
+// Transition implements Actions: state table, notify scripts, hook, sync groups.
+func (r *Runtime) Transition(in *Instance, from, to State) {
+	r.mu.Lock()
+	r.states[in.Name] = to
+	r.mu.Unlock()
+	c := in.Cfg
+	prio := int(in.Priority())
+	switch to {
+	case StateMaster:
+		r.notify.queue(c.NotifyMaster, c.Notify, "INSTANCE", in.Name, "MASTER", prio)
+	case StateBackup:
+		r.notify.queue(c.NotifyBackup, c.Notify, "INSTANCE", in.Name, "BACKUP", prio)
+	case StateFault:
+		r.notify.queue(c.NotifyFault, c.Notify, "INSTANCE", in.Name, "FAULT", prio)
+	case StateStop:
+		r.notify.queue(c.NotifyStop, c.Notify, "INSTANCE", in.Name, "STOP", prio)
+	}
+	if r.opts.OnTransition != nil {
+		r.opts.OnTransition(in.Name, from, to)
+	}
+	if c.SyncGroup != "" && !r.syncing && to != StateStop {
+		r.syncGroup(in, to)
+	}
+}
+
+// syncGroup moves every member of in's vrrp_sync_group to the same state.
+func (r *Runtime) syncGroup(in *Instance, to State) {
+	var g *keepalived.SyncGroup
+	for _, sg := range r.cfg.SyncGroups {
+		if sg.Name == in.Cfg.SyncGroup {
+			g = sg
+		}
+	}
+	if g == nil {
+		return
+	}
+	r.syncing = true
+	now := time.Now()
+	all := true
+	for _, m := range r.insts {
+		if m.Cfg.SyncGroup != g.Name {
+			continue
+		}
+		if m != in {
+			m.Force(now, to)
+		}
+		all = all && m.State() == to
+	}
+	r.syncing = false
+	if !all {
+		return
+	}
+	if r.opts.OnGroupTransition != nil {
+		r.opts.OnGroupTransition(g.Name, to)
+	}
+	switch to {
+	case StateMaster:
+		r.Logf("(%s) Syncing instances to MASTER state", g.Name)
+		r.notify.queue(g.NotifyMaster, g.Notify, "GROUP", g.Name, "MASTER", 0)
+	case StateBackup:
+		r.notify.queue(g.NotifyBackup, g.Notify, "GROUP", g.Name, "BACKUP", 0)
+	case StateFault:
+		r.notify.queue(g.NotifyFault, g.Notify, "GROUP", g.Name, "FAULT", 0)
+	}
+}

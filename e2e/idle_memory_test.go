@@ -82,9 +82,9 @@ backend be
 		}
 	}
 	// Memory is returned once the proxy has been quiet for a moment: take
-	// the lowest reading over three seconds.
+	// the lowest reading over five seconds.
 	low := rssKiB(t, pid)
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		low = min(low, rssKiB(t, pid))
 	}
 	perConn := float64(low-before) / conns

@@ -29,7 +29,7 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 	if tr.tick(0) {
 		t.Fatal("trimmed again without growth")
 	}
-	if !tr.tick(trimGrowth) {
+	if !tr.tick(trimGrowth / 4) {
 		t.Fatal("not trimmed after goroutines freed their stacks")
 	}
 }

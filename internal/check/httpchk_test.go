@@ -30,15 +30,15 @@ func TestHTTPChkRequest(t *testing.T) {
 }
 
 func TestCompile(t *testing.T) {
-	if rs := compile(nil); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
+	if rs := compile(nil, false); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
 		t.Errorf("default check: %+v", rs.rules)
 	}
 	be := &model.Proxy{Options: map[string]bool{"httpchk": false}}
-	if rs := compile(be); len(rs.rules) != 1 {
+	if rs := compile(be, false); len(rs.rules) != 1 {
 		t.Errorf("no option httpchk: %+v", rs.rules)
 	}
 	be.Options["httpchk"] = true
-	if rs := compile(be); len(rs.rules) != 3 || rs.rules[2].kind != ruleExpectHTTP {
+	if rs := compile(be, false); len(rs.rules) != 3 || rs.rules[2].kind != ruleExpectHTTPRule {
 		t.Errorf("option httpchk: %+v", rs.rules)
 	}
 }

@@ -17,6 +17,26 @@ type CheckOpts struct {
 
 	// option pgsql-check user <username>
 	PgSQLUser string
+
+	// tcp-check and http-check rules (kw_tcp_check.go, kw_http_check.go);
+	// nil when the section and its defaults wrote none.
+	TCPRules, HTTPRules *CheckRules
+	DisableOn404        bool // http-check disable-on-404
+}
+
+func init() {
+	// "option tcp-check" runs the section's tcp-check rules; "option
+	// ssl-hello-chk" sends a ClientHello and wants a TLS record back.
+	for _, o := range []string{"tcp-check", "ssl-hello-chk"} {
+		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+			if len(l.Args) > 2 && !negate {
+				b.errorf(l, "'%s %s' cannot handle unexpected argument '%s'.", l.Args[0], l.Args[1], l.Args[2])
+				return
+			}
+			p.Options[l.Args[1]] = !negate
+			setCheckKind(p, l.Args[1], negate)
+		})
+	}
 }
 
 // parsePgSQLCheck reads "option pgsql-check user <username>", which HAProxy

@@ -1,0 +1,158 @@
+package check
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+)
+
+// httpResponse is what the "http-check expect" rules of one request judge.
+type httpResponse struct {
+	code   int
+	reason string
+	body   []byte
+}
+
+// needBody tells whether an expect rule from i on, before the next send,
+// looks at the body, which is then read to its end.
+func (rs *ruleset) needBody(i int) bool {
+	for _, r := range rs.rules[i:] {
+		if r.kind != ruleExpectHTTPRule {
+			break
+		}
+		if m := r.x.match; m == "string" || m == "rstring" {
+			return true
+		}
+	}
+	return false
+}
+
+// readHTTPResponse reads a response head, skipping interim 1xx ones, and
+// with withBody its body up to its Content-Length, the server's close or a
+// full buffer. A nil response comes with the failure result.
+func readHTTPResponse(conn net.Conn, in *[]byte, withBody bool) (*httpResponse, Result) {
+	buf := *in
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, readBufSize)
+	}
+	defer func() { *in = buf }()
+	for {
+		head, used, st := parseResponseHead(buf)
+		switch {
+		case st == headInvalid:
+			return nil, Result{Status: StatusL7RSP}
+		case st == headComplete && head.code < 200:
+			// Interim responses (100 Continue...) precede the real one.
+			buf = append(buf[:0], buf[used:]...)
+			continue
+		case st == headComplete:
+			resp := &httpResponse{code: head.code, reason: head.reason}
+			if withBody {
+				resp.body = readBody(conn, &buf, used, contentLength(buf[:used]))
+			}
+			return resp, Result{}
+		}
+		if len(buf) == cap(buf) {
+			return nil, Result{Status: StatusL7RSP} // head larger than the buffer
+		}
+		n, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil && n == 0 {
+			return nil, ioFailure(err)
+		}
+	}
+}
+
+// readBody reads after the head at used until cl bytes (-1: until close),
+// the buffer is full or the read fails, and returns the body.
+func readBody(conn net.Conn, bufp *[]byte, used int, cl int) []byte {
+	buf := *bufp
+	for len(buf) < cap(buf) && (cl < 0 || len(buf)-used < cl) {
+		n, err := conn.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil && (n == 0 || errors.Is(err, io.EOF)) {
+			break
+		}
+	}
+	*bufp = buf
+	body := buf[used:]
+	if cl >= 0 && len(body) > cl {
+		body = body[:cl]
+	}
+	return body
+}
+
+// contentLength finds the Content-Length of a response head, -1 if none.
+func contentLength(head []byte) int {
+	for _, line := range bytes.Split(head, []byte("\n")) {
+		name, val, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("content-length")) {
+			if n, err := strconv.Atoi(string(bytes.TrimSpace(val))); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// expectHTTPRule judges a response as HAProxy's tcpcheck_eval_expect_http:
+// a status rule fails with "Layer7 wrong status" and the reason phrase, a
+// body rule with "Layer7 invalid response" and HAProxy's fixed infos.
+func expectHTTPRule(resp *httpResponse, r rule) (Result, bool) {
+	x := r.x
+	var match bool
+	st, info := x.errStatus, ""
+	switch x.match {
+	case "status", "rstatus":
+		if x.match == "status" {
+			for _, c := range x.codes {
+				if resp.code >= c[0] && resp.code <= c[1] {
+					match = true
+					break
+				}
+			}
+		} else {
+			match = x.re.MatchString(strconv.Itoa(resp.code))
+		}
+		if st == StatusUnknown {
+			st = StatusL7STS
+		}
+		info = resp.reason
+	default:
+		if st == StatusUnknown {
+			st = StatusL7RSP
+		}
+		if len(resp.body) == 0 {
+			info = "HTTP content check could not find a response body"
+			if x.onError != "" {
+				info = x.onError
+			}
+			return Result{Status: st, Code: resp.code, Info: withComment(info, r.comment)}, true
+		}
+		if x.match == "string" {
+			match = bytes.Contains(resp.body, x.data)
+		} else {
+			match = x.re.Match(resp.body)
+		}
+		info = "HTTP content check did not match"
+		if x.inverse {
+			info = "HTTP check matched unwanted content"
+		}
+	}
+	if match != x.inverse {
+		return Result{}, false
+	}
+	if x.onError != "" {
+		info = x.onError
+	}
+	return Result{Status: st, Code: resp.code, Info: withComment(info, r.comment)}, true
+}
+
+func withComment(info, comment string) string {
+	if comment == "" {
+		return info
+	}
+	return info + " comment: " + comment
+}

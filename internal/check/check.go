@@ -143,7 +143,7 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 // mutex guards.
 type checker struct {
 	t      Target
-	agent  bool // an agent check: "Agent check for ..." lines, agent rules
+	agent  bool   // an agent check: "Agent check for ..." lines, agent rules
 	name   string // "be/srv"
 	addr   string
 	rules  *ruleset

@@ -18,14 +18,14 @@ import (
 type Outcome uint8
 
 const (
-	OutcomeL4OK           Outcome = iota + 1 // connection established
-	OutcomeL4Error                           // connection failed
-	OutcomeHTTPOK                            // a response, status below 500 (or 501, 505)
-	OutcomeHTTPStatus                        // a 5xx response
-	OutcomeHTTPInvalid                       // an invalid response
-	OutcomeHTTPReadError                     // a read error
-	OutcomeHTTPReadTimeout                   // no response in time
-	OutcomeHTTPBrokenPipe                    // the server closed
+	OutcomeL4OK            Outcome = iota + 1 // connection established
+	OutcomeL4Error                            // connection failed
+	OutcomeHTTPOK                             // a response, status below 500 (or 501, 505)
+	OutcomeHTTPStatus                         // a 5xx response
+	OutcomeHTTPInvalid                        // an invalid response
+	OutcomeHTTPReadError                      // a read error
+	OutcomeHTTPReadTimeout                    // no response in time
+	OutcomeHTTPBrokenPipe                     // the server closed
 )
 
 // outcomes gives each outcome its description and, for layer4 and layer7

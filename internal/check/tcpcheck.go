@@ -22,15 +22,15 @@ import (
 type ruleKind uint8
 
 const (
-	ruleConnect      ruleKind = iota
-	ruleSend                  // write data
-	ruleExpectMySQL           // read one MySQL packet (greeting, then the auth reply)
-	ruleExpectString          // protocol checks: wait until the data received contains data
-	ruleExpectRegex           // protocol checks: judge the first minRecv bytes with re
-	ruleExpectLDAP            // judge an LDAP BindResponse
-	ruleExpectTCP             // a "tcp-check expect" rule (tcpexpect.go)
-	ruleExpectHTTPRule        // an "http-check expect" rule (httpexpect.go)
-	ruleExpectAgent           // read and parse an agent's line (agent.go)
+	ruleConnect        ruleKind = iota
+	ruleSend                    // write data
+	ruleExpectMySQL             // read one MySQL packet (greeting, then the auth reply)
+	ruleExpectString            // protocol checks: wait until the data received contains data
+	ruleExpectRegex             // protocol checks: judge the first minRecv bytes with re
+	ruleExpectLDAP              // judge an LDAP BindResponse
+	ruleExpectTCP               // a "tcp-check expect" rule (tcpexpect.go)
+	ruleExpectHTTPRule          // an "http-check expect" rule (httpexpect.go)
+	ruleExpectAgent             // read and parse an agent's line (agent.go)
 )
 
 type rule struct {

@@ -23,6 +23,7 @@ type Server struct {
 	cur     atomic.Int32 // requests/connections currently served
 	slots   chan struct{}
 	backend *Backend
+	health  serverHealth // drain, agent weight, observe, shutdown-sessions (observe.go)
 
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn
@@ -83,8 +84,8 @@ func newBackend(p *model.Proxy) *Backend {
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
-	actUsable := func(i int) bool { return b.Servers[b.active[i]].up.Load() }
-	bckUsable := func(i int) bool { return b.Servers[b.backup[i]].up.Load() }
+	actUsable := func(i int) bool { return b.Servers[b.active[i]].usable() }
+	bckUsable := func(i int) bool { return b.Servers[b.backup[i]].usable() }
 	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
 		b.hash = sp
 		b.algoAct = lb.NewHashed(sp, actW, actID, actUsable)
@@ -114,7 +115,7 @@ func (b *Backend) pick(avoid *Server, hk hashKey) *Server {
 	}
 	if !b.P.Options["allbackups"] {
 		for _, i := range b.backup {
-			if s := b.Servers[i]; s.up.Load() {
+			if s := b.Servers[i]; s.usable() {
 				return s
 			}
 		}

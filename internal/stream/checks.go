@@ -9,7 +9,8 @@ import (
 )
 
 // checkTargets lists the servers to health-check, in configuration order
-// (the order spreads the first checks over the interval).
+// (the order spreads the first checks over the interval), with the
+// callbacks through which the checks change what the balancer sees.
 func (rt *Runtime) checkTargets() []check.Target {
 	var ts []check.Target
 	for _, p := range rt.cfg.Proxies {
@@ -17,15 +18,34 @@ func (rt *Runtime) checkTargets() []check.Target {
 		if b == nil || b.P != p {
 			continue
 		}
+		shutdownBackups := false
 		for _, s := range b.Servers {
-			if !s.Conf.Check || s.Conf.Disabled {
+			h := &s.Conf.Health
+			shutdownBackups = shutdownBackups || (!s.Conf.Backup && h.ShutdownBackupOnUp)
+			if h.ShutdownOnDown {
+				s.health.tracked.Store(true)
+			}
+		}
+		for _, s := range b.Servers {
+			if shutdownBackups && s.Conf.Backup {
+				s.health.tracked.Store(true)
+			}
+			if (!s.Conf.Check && !s.Conf.Health.Agent) || s.Conf.Disabled {
 				continue
 			}
+			s.health.passive = check.NewPassive(s.Conf)
 			ts = append(ts, check.Target{
 				Proxy: p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
 				SetUp:         s.up.Store,
+				SetDrain:      s.health.drain.Store,
+				SetWeightPct:  func(pct int) { s.health.agentPct.Store(int32(pct) + 1) },
+				SetMaxconn:    func(n int) { s.health.maxconn.Store(int32(n)) },
 				ActiveServers: b.usableCounts,
 				Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
+				Passive:       s.health.passive,
+
+				ShutdownSessions:       func() { s.health.sessions.shutdown() },
+				ShutdownBackupSessions: b.shutdownBackupSessions,
 			})
 		}
 	}
@@ -35,16 +55,24 @@ func (rt *Runtime) checkTargets() []check.Target {
 // usableCounts counts the active and backup servers that can take traffic.
 func (b *Backend) usableCounts() (active, backup int) {
 	for _, i := range b.active {
-		if s := b.Servers[i]; s.up.Load() && s.Conf.Weight > 0 {
+		if b.Servers[i].usable() {
 			active++
 		}
 	}
 	for _, i := range b.backup {
-		if s := b.Servers[i]; s.up.Load() && s.Conf.Weight > 0 {
+		if b.Servers[i].usable() {
 			backup++
 		}
 	}
 	return active, backup
+}
+
+// shutdownBackupSessions ends the sessions on the backend's backup servers,
+// once an active server with "on-marked-up shutdown-backup-sessions" is up.
+func (b *Backend) shutdownBackupSessions() {
+	for _, i := range b.backup {
+		b.Servers[i].health.sessions.shutdown()
+	}
 }
 
 // logEvent reports a health event the way haproxy -db shows it on stderr,

@@ -39,6 +39,7 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 			}
 		}
 		sc, err := srv.dial(p.Timeouts.Connect, dstPort)
+		srv.observeL4(err)
 		if err == nil {
 			return srv, sc, false, 0
 		}
@@ -65,7 +66,11 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, hk hashKey) (*Server, *serverConn, bool, int) {
-	return be.connect(s.dstPort, s.ck.srv, hk, s.reuseFor, &s.lg.connStats)
+	srv, sc, reused, status := be.connect(s.dstPort, s.ck.srv, hk, s.reuseFor, &s.lg.connStats)
+	if sc != nil {
+		s.live.attach(srv, s.c, sc)
+	}
+	return srv, sc, reused, status
 }
 
 // reuseFor finds an existing connection to srv that this request may use.

@@ -23,7 +23,8 @@ type httpSession struct {
 	c        net.Conn
 	clientIP netip.Addr
 	dstPort  int
-	buf      []byte // client-side bytes: buf[r:w] not consumed yet
+	live     sessLink // registration on the server, for shutdown-sessions (observe.go)
+	buf      []byte   // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
 	sbuf     []byte // server-side bytes of the current response
@@ -355,7 +356,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
-	defer srv.release()
+	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts
 	sc.dl.write(sc.c, to.Server)
 
@@ -427,6 +428,7 @@ func (s *httpSession) handle() bool {
 			continue
 		}
 		if st != 0 {
+			srv.observeHTTP(st, s.sw > s.sr)
 			sc.c.Close()
 			s.writeError(st)
 			if st == 504 {
@@ -452,6 +454,7 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
+	srv.observeHTTP(resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {

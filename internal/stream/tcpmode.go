@@ -62,6 +62,11 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	}
 	defer srv.release()
 	defer sc.c.Close()
+	if srv.health.tracked.Load() {
+		l := &sessLink{}
+		l.attach(srv, c, sc)
+		defer l.detach()
+	}
 	if logOn {
 		e.Server, e.Tw, e.Tc = srv.Name, 0, time.Since(e.Accept)
 	}

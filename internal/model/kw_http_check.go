@@ -20,13 +20,13 @@ func init() {
 
 func parseHTTPCheck(b *builder, p *Proxy, l config.Line) {
 	if len(l.Args) < 2 {
-		b.errorf(l, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect'. but got ''")
+		b.errorf(l, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got ''")
 		return
 	}
 	switch l.Args[1] {
 	case "disable-on-404", "send-state":
 		if len(l.Args) > 2 {
-			b.errorf(l, "'http-check %s' cannot handle unexpected argument '%s'.", l.Args[1], l.Args[2])
+			b.errorf(l, "'http-check' cannot handle unexpected argument '%s'.", l.Args[2])
 			return
 		}
 		if l.Args[1] == "disable-on-404" {
@@ -48,11 +48,11 @@ func parseHTTPCheck(b *builder, p *Proxy, l config.Line) {
 		err = parseCheckExpect(&r, true, l.Args[2:])
 	case "comment":
 		err = parseCheckComment(&r, l.Args[2:])
-	case "set-var", "unset-var":
+	case "set-var", "unset-var", "set-var-fmt":
 		b.errorf(l, "'http-check %s' is not supported by dhproxy yet.", l.Args[1])
 		return
 	default:
-		b.errorf(l, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect'. but got '%s'", l.Args[1])
+		b.errorf(l, "'http-check' only supports 'disable-on-404', 'send-state', 'comment', 'connect', 'send', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", l.Args[1])
 		return
 	}
 	if err == "" {

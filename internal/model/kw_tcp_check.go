@@ -93,7 +93,7 @@ func ownRules(p *Proxy, slot **CheckRules) *CheckRules {
 
 func parseTCPCheck(b *builder, p *Proxy, l config.Line) {
 	if len(l.Args) < 2 {
-		b.errorf(l, "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect'. but got ''")
+		b.errorf(l, "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got ''")
 		return
 	}
 	rs := ownRules(p, &p.Check.TCPRules)
@@ -108,11 +108,11 @@ func parseTCPCheck(b *builder, p *Proxy, l config.Line) {
 		err = parseCheckExpect(&r, false, l.Args[2:])
 	case "comment":
 		err = parseCheckComment(&r, l.Args[2:])
-	case "send-lf", "send-binary-lf", "set-var", "unset-var":
+	case "send-lf", "send-binary-lf", "set-var", "unset-var", "set-var-fmt":
 		b.errorf(l, "'tcp-check %s' is not supported by dhproxy yet; write the data literally with 'send' or 'send-binary'.", l.Args[1])
 		return
 	default:
-		b.errorf(l, "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect'. but got '%s'", l.Args[1])
+		b.errorf(l, "'tcp-check' only supports 'comment', 'connect', 'send', 'send-binary', 'expect', 'set-var-fmt(*)', 'set-var(*)', 'unset-var(*)'. but got '%s'", l.Args[1])
 		return
 	}
 	if err != "" {
@@ -180,7 +180,7 @@ func parseCheckConnect(before []CheckRule, r *CheckRule, args []string) string {
 		case "ssl", "sni", "alpn", "proto", "via-socks4":
 			return fmt.Sprintf("'%s' is not supported by dhproxy yet", a)
 		default:
-			return fmt.Sprintf("expects 'comment', 'port', 'addr', 'send-proxy' or 'via-socks4', 'linger', 'default' but got '%s' as argument.", a)
+			return fmt.Sprintf("expects 'comment', 'port', 'addr', 'send-proxy', 'ssl', 'sni', 'alpn' or 'via-socks4', 'linger', 'default' but got '%s' as argument.", a)
 		}
 	}
 	return ""
@@ -192,7 +192,7 @@ func parseCheckSend(r *CheckRule, kind string, args []string) string {
 		if kind == "send-binary" {
 			what = "binary string"
 		}
-		return fmt.Sprintf("'%s' expects a %s as argument", kind, what)
+		return fmt.Sprintf("'%s' expects a %s as argument", what, kind) // sic, as HAProxy words it
 	}
 	r.Action = ActSend
 	if kind == "send-binary" {
@@ -219,15 +219,12 @@ func parseCheckSend(r *CheckRule, kind string, args []string) string {
 
 // hexError words a bad hex string as HAProxy's parse_binary does.
 func hexError(s string) string {
-	if len(s)%2 != 0 {
-		return fmt.Sprintf("an even number of hex digit is expected")
-	}
 	for i := 0; i < len(s); i++ {
 		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])) {
-			return fmt.Sprintf("'%c' is not a hex digit", s[i])
+			return fmt.Sprintf("an hex digit is expected (found '%c')", s[i])
 		}
 	}
-	return "invalid hex string"
+	return "an even number of hex digit is expected"
 }
 
 // parseCheckExpect reads an expect rule of tcp-check (http false) or
@@ -291,11 +288,11 @@ func parseCheckExpect(r *CheckRule, http bool, args []string) string {
 			if next == "" {
 				return fmt.Sprintf("'%s' expects a integer as argument", a)
 			}
-			n, err := strconv.Atoi(next)
-			if err != nil || n < -1 {
+			n := atol(next)
+			if n < -1 || n > 1<<31-1 {
 				return fmt.Sprintf("'%s' expects -1 or an integer from 0 to INT_MAX", a)
 			}
-			e.MinRecv = n
+			e.MinRecv = int(n)
 			i++
 		case "string", "rstring", "binary", "rbinary", "status", "rstatus":
 			isHTTPOnly := a == "status" || a == "rstatus"
@@ -380,7 +377,7 @@ func parseCheckExpect(r *CheckRule, http bool, args []string) string {
 	case "rstring", "rbinary", "rstatus":
 		re, err := regexp.Compile(e.Pattern)
 		if err != nil {
-			return fmt.Sprintf("regex '%s' is invalid: %v", e.Pattern, err)
+			return fmt.Sprintf("regex '%s' is invalid (error=%v)", e.Pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		e.Re = re
 	case "status":
@@ -460,3 +457,19 @@ func (c CheckOpts) TCPCheckRules() []CheckRule { return finishCheckRules(c.TCPRu
 
 // HTTPCheckRules returns the "http-check" rules, comments folded in.
 func (c CheckOpts) HTTPCheckRules() []CheckRule { return finishCheckRules(c.HTTPRules) }
+
+// atol reads a leading integer as C's atol: "x" is 0, "12ab" is 12.
+func atol(s string) int64 {
+	neg := strings.HasPrefix(s, "-")
+	if neg || strings.HasPrefix(s, "+") {
+		s = s[1:]
+	}
+	var n int64
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<40; i++ {
+		n = n*10 + int64(s[i]-'0')
+	}
+	if neg {
+		return -n
+	}
+	return n
+}

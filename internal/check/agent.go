@@ -113,20 +113,32 @@ func parseAgentLine(line string) (agentReply, Status, string) {
 		case lw == "ready" || lw == "drain" || lw == "maint":
 			rep.admin = lw
 		case word[0] >= '0' && word[0] <= '9' && strings.Contains(word, "%"):
-			n, err := strconv.Atoi(strings.TrimSuffix(word, "%"))
-			switch {
-			case err != nil || n < 0:
+			// server_parse_weight_change_request: digits then "%".
+			n, rest := leadingInt(word)
+			if rest != "%" {
 				if warn == "" {
-					warn = "Relative weight must be positive."
+					warn = "Trailing garbage in weight string"
 				}
-			default:
-				rep.pct = n
+				break
 			}
+			rep.pct = min(n, 25600)
 		case strings.HasPrefix(lw, "maxconn:"):
-			if n, err := strconv.Atoi(word[len("maxconn:"):]); err == nil && n >= 0 {
+			// server_parse_maxconn_change_request.
+			v := word[len("maxconn:"):]
+			n, rest := leadingInt(v)
+			msg := ""
+			switch {
+			case v == "":
+				msg = "Require <maxconn>."
+			case len(rest) == len(v):
+				msg = "maxconn string empty or preceded by garbage"
+			case rest != "":
+				msg = "Trailing garbage in maxconn string"
+			default:
 				rep.maxconn = n
-			} else if warn == "" {
-				warn = "Require <maxconn> or <maxconn%>."
+			}
+			if warn == "" {
+				warn = msg
 			}
 		default:
 			if errWord == "" {
@@ -216,4 +228,16 @@ func expectAgent(conn net.Conn, in *[]byte) Result {
 	}
 	*in = buf
 	return Result{Info: "Ignoring incomplete line from agent", agent: &agentReply{pct: -1, maxconn: -1, neutral: true}}
+}
+
+// leadingInt reads the decimal digits at the start of s, as strtol does
+// for the agent's numbers, and returns the rest.
+func leadingInt(s string) (int, string) {
+	n, i := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if n < 1<<30 {
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	return n, s[i:]
 }

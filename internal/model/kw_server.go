@@ -170,6 +170,9 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
+	if s.Health.Agent && s.Health.AgentPort == 0 {
+		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, s.Name, s.Name)
+	}
 	p.Servers = append(p.Servers, &s)
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,8 @@ type lineServer struct {
 	healthy atomic.Bool
 	pings   atomic.Int64
 }
+
+var durations = regexp.MustCompile(`check duration: \d+ms`)
 
 func startLineServer(t *testing.T) *lineServer {
 	t.Helper()
@@ -573,5 +576,62 @@ backend be
 	hcWaitStderr(t, p, hcLine("WARNING", `Server be/act is UP, reason: Layer4 check passed, check duration: Nms. 1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue.`), 5*time.Second)
 	if !closedWithin(c, 2*time.Second) {
 		t.Errorf("the session on the backup stayed open after the active server came back")
+	}
+}
+
+// With log-health-checks, each agent result that changes something gets
+// its "Agent check for server" line, and the state lines lose their reason.
+func TestAgentCheckLogHealthChecks(t *testing.T) {
+	web := hcStartBackend(t, "web", nil)
+	agent := startAgent(t, "up\n")
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    option log-health-checks
+    server s 127.0.0.1:%d check inter 300 rise 1 fall 1 weight 100 agent-check agent-port %d agent-inter 100
+`, port, web.port, agent.port())
+	p := startProxy(t, cfg, port)
+	agent.set(t, "up\n")
+	agent.set(t, "fail #boom\n")
+	hcWaitStderr(t, p, hcLine("ALERT", `backend 'be' has no server available!`), 5*time.Second)
+	agent.set(t, "up garbage\n")
+	hcWaitStderr(t, p, hcLine("WARNING", `Server be/s is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.`), 5*time.Second)
+	agent.l.Close()
+	hcWaitStderr(t, p, hcLine("WARNING", `Agent check for server be/s failed, reason: Layer4 connection problem, info: "Connection refused", check duration: Nms, status: 1/1 UP.`), 5*time.Second)
+
+	var lines []string
+	for _, l := range strings.Split(p.Stderr(), "\n") {
+		if strings.Contains(l, "be/s ") || strings.Contains(l, "'be'") {
+			_, text, _ := strings.Cut(l, " : ")
+			lines = append(lines, durations.ReplaceAllString(text, "check duration: Nms"))
+		}
+	}
+	want := []string{
+		`Agent check for server be/s succeeded, reason: Layer7 check passed, code: 0, info: "via agent : up", check duration: Nms, status: 1/1 UP.`,
+		`Agent check for server be/s failed, reason: Layer7 wrong status, code: 0, info: "via agent : fail (boom)", check duration: Nms, status: 0/1 DOWN.`,
+		`Server be/s is DOWN. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`,
+		`backend 'be' has no server available!`,
+		`Agent check for server be/s succeeded, reason: Layer7 check passed, code: 0, info: "via agent : up (garbage)", check duration: Nms, status: 1/1 UP.`,
+		`Server be/s is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.`,
+		`Agent check for server be/s failed, reason: Layer4 connection problem, info: "Connection refused", check duration: Nms, status: 1/1 UP.`,
+	}
+	// The health check's own first line may come before or after the
+	// agent's first; leave it out.
+	var got []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "Health check for") {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

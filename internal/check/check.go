@@ -292,7 +292,11 @@ func (c *checker) once(ctx context.Context) {
 	}()
 	c.g.mu.Lock()
 	env := runEnv{notDown: c.m.running}
+	paused := c.m.maint && !c.agent // maintenance pauses the health check
 	c.g.mu.Unlock()
+	if paused {
+		return
+	}
 	res, ok := c.rules.run(ctx, c.addr, c.tm, env)
 	if !ok {
 		return

@@ -445,3 +445,37 @@ func TestPassiveLayers(t *testing.T) {
 		t.Error("observe without check should not observe")
 	}
 }
+
+// Maintenance pauses the health check; leaving it, the server is up until
+// its first failed check, as in HAProxy.
+func TestAgentMaintenancePausesChecks(t *testing.T) {
+	reply := make(chan string, 1)
+	cur := "up\n"
+	agent := rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		select {
+		case cur = <-reply:
+		default:
+		}
+		io.WriteString(c, cur)
+	})
+	_, port, _ := net.SplitHostPort(agent)
+	s := server("s1", closedPort(t), 40*time.Millisecond, 1, 1)
+	fmt.Sscan(port, &s.Health.AgentPort)
+	s.Health.Agent, s.Health.AgentInter = true, 20*time.Millisecond
+	be := backend("be", s)
+	rec := newRecorder()
+	stop := Start(targetsOf(be, nil), rec.logf)
+	defer stop()
+	rec.waitFor(t, "Server be/s1 is DOWN, reason: Layer4 connection problem", 2*time.Second)
+	reply <- "maint\n"
+	rec.waitFor(t, "Server be/s1 was DOWN and now enters maintenance.", 2*time.Second)
+	n := len(rec.normalized())
+	time.Sleep(200 * time.Millisecond) // several check intervals
+	if got := rec.normalized(); len(got) != n {
+		t.Errorf("checks ran during maintenance: %q", got[n:])
+	}
+	reply <- "ready\n"
+	i := rec.waitFor(t, "Server be/s1 is UP/READY (leaving forced maintenance).", 2*time.Second)
+	rec.waitForAfter(t, i, "Server be/s1 is DOWN, reason: Layer4 connection problem", 2*time.Second)
+}

@@ -260,6 +260,9 @@ func (g *group) setAdmin(c *checker, word string) {
 				return false
 			}
 			m.maint = true
+			if m.check != nil {
+				m.check.health = 0 // maintenance pauses the health check, failed
+			}
 			if m.running {
 				level, line = "alert", m.prefix()+" is going DOWN for maintenance"
 			} else {
@@ -276,7 +279,11 @@ func (g *group) setAdmin(c *checker, word string) {
 			case m.maint:
 				m.maint = false
 				m.drain = false
-				m.running = (m.check == nil || m.check.health >= m.check.rise) && (m.agent == nil || m.agent.health >= m.agent.rise)
+				if m.check != nil {
+					// Up again, but the first failed check takes it down.
+					m.check.health = m.check.rise
+				}
+				m.running = m.agent == nil || m.agent.health >= m.agent.rise
 				state := "DOWN"
 				if m.running {
 					state = "UP/READY"

@@ -149,9 +149,6 @@ func httpSendFromOption(args []string) model.HTTPSend {
 	return h
 }
 
-// httpchkRequest builds the request from the "option httpchk" arguments.
-func httpchkRequest(args []string) []byte { return httpRequest(httpSendFromOption(args)) }
-
 // httpRequest writes a check request as HAProxy 2.6 puts it on the wire:
 // lower-case header names, the body's length, and "connection: close" on
 // HTTP/1.1 unless a Connection header was given.

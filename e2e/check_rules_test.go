@@ -7,8 +7,15 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"regexp"
@@ -634,4 +641,84 @@ backend be
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// option ssl-hello-chk: a TLS server answers the SSLv3 hello with a TLS
+// record (here an alert: Go refuses SSLv3) and passes at layer 6; a server
+// speaking something else fails with "Layer6 invalid response".
+func TestSSLHelloCheck(t *testing.T) {
+	tlsPort := tlsServer(t)
+	plain := sendAndCloseServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    option ssl-hello-chk
+    option log-health-checks
+    server tls 127.0.0.1:%d check inter 200 rise 1 fall 1
+    server plain 127.0.0.1:%d check inter 200 rise 1 fall 1
+`, port, tlsPort, plain)
+	p := startProxy(t, cfg, port)
+	hcWaitStderr(t, p, hcLine("WARNING", `Health check for server be/tls succeeded, reason: Layer6 check passed, check duration: Nms, status: 1/1 UP.`), 5*time.Second)
+	hcWaitStderr(t, p, hcLine("WARNING", `Health check for server be/plain failed, reason: Layer6 invalid response, check duration: Nms, status: 0/1 DOWN.`), 5*time.Second)
+	hcWaitStderr(t, p, hcLine("WARNING", `Server be/plain is DOWN. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`), 5*time.Second)
+}
+
+func tlsServer(t *testing.T) int {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); c.(*tls.Conn).Handshake() }()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sendAndCloseServer reads what comes (briefly), answers data and closes.
+func sendAndCloseServer(t *testing.T, data string) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				c.Read(make([]byte, 1024))
+				io.WriteString(c, data)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -159,9 +159,9 @@ type checker struct {
 	// mutex guards it: the agent and the passive observation change it.
 	health int
 	status Status // of the last check, to report changes only
-	// hana receives the passive observation's verdicts (nil without
-	// "observe").
-	hana chan hanaEvent
+	// sooner brings the next check to fastinter after the passive
+	// observation's verdict (nil without "observe").
+	sooner chan struct{}
 
 	g    *group
 	m    *member
@@ -194,7 +194,8 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 	c.rules = compile(t.Backend, s.Health.SendProxy)
 	c.defaults()
 	if t.Passive != nil {
-		c.hana = t.Passive.events
+		c.sooner = make(chan struct{}, 1)
+		t.Passive.checker.Store(c)
 	}
 	return c, nil
 }
@@ -263,8 +264,7 @@ func (c *checker) loop(ctx context.Context, wg *sync.WaitGroup, delay time.Durat
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-c.hana:
-			c.analyze(ev)
+		case <-c.sooner:
 			if fi := c.fastInter; fi > 0 && time.Until(next) > fi {
 				t.Reset(fi)
 				next = time.Now().Add(fi)

@@ -9,10 +9,11 @@ import (
 
 // Passive health ("observe layer4|layer7", "error-limit", "on-error"): the
 // traffic reports each outcome to its server's Passive; after error-limit
-// consecutive errors the server's check goroutine applies on-error
-// (fastinter, fail-check, sudden-death, mark-down) and the next check comes
-// after fastinter. Report is on the request path: two atomic operations at
-// most, no lock, no allocation.
+// consecutive errors on-error applies at once, in the reporting goroutine
+// as in HAProxy, so that the state line counts the sessions of that moment
+// (fastinter, fail-check, sudden-death, mark-down), and the next check comes
+// after fastinter. Below the limit, Report costs two atomic operations at
+// most: no lock, no allocation.
 
 // Outcome is HAProxy's analysis status of a request (HANA_STATUS_*).
 type Outcome uint8
@@ -55,10 +56,10 @@ func HTTPOutcome(status int) Outcome {
 
 // Passive collects one server's outcomes.
 type Passive struct {
-	layer  uint8 // 0: layer4, 1: layer7
-	limit  int32
-	errs   atomic.Int32
-	events chan hanaEvent
+	layer   uint8 // 0: layer4, 1: layer7
+	limit   int32
+	errs    atomic.Int32
+	checker atomic.Pointer[checker] // set when the server's checks start
 }
 
 type hanaEvent struct {
@@ -72,7 +73,7 @@ func NewPassive(s *model.Server) *Passive {
 	if s == nil || s.Health.Observe == "" || !s.Check || s.Disabled {
 		return nil
 	}
-	p := &Passive{limit: int32(s.Health.ErrorLimit), events: make(chan hanaEvent, 1)}
+	p := &Passive{limit: int32(s.Health.ErrorLimit)}
 	if p.limit <= 0 {
 		p.limit = model.DefaultErrorLimit
 	}
@@ -95,9 +96,8 @@ func (p *Passive) Report(o Outcome) {
 	case 1:
 		n := p.errs.Add(1)
 		if n >= p.limit && p.errs.CompareAndSwap(n, 0) {
-			select {
-			case p.events <- hanaEvent{n, o}:
-			default: // the check goroutine has one pending already
+			if c := p.checker.Load(); c != nil {
+				c.analyze(hanaEvent{n, o})
 			}
 		}
 	}
@@ -127,5 +127,9 @@ func (c *checker) analyze(ev hanaEvent) {
 		c.g.mu.Unlock()
 		c.process(res)
 	}
-	// fastinter (the default): only the next check comes sooner.
+	// fastinter (the default) and the others: the next check comes sooner.
+	select {
+	case c.sooner <- struct{}{}:
+	default:
+	}
 }

@@ -418,29 +418,35 @@ func TestPassiveOnError(t *testing.T) {
 	}
 }
 
-// Layer 7 observation ignores connection successes and counts 5xx.
+// Layer 7 observation ignores connection successes and counts 5xx, except
+// 501 and 505; a good response resets the count.
 func TestPassiveLayers(t *testing.T) {
-	s := &model.Server{Check: true, Health: model.ServerHealth{Observe: "layer7", ErrorLimit: 2}}
+	srv := newAcceptServer(t, "")
+	s := server("s1", srv.addr(), time.Hour, 2, 3)
+	s.Health = model.ServerHealth{Observe: "layer7", ErrorLimit: 2, OnError: "fail-check"}
+	be := backend("be", s)
+	be.Options["log-health-checks"] = true
+	ts := targetsOf(be, nil)
 	p := NewPassive(s)
+	ts[0].Passive = p
+	rec := newRecorder()
+	stop := Start(ts, rec.logf)
+	defer stop()
+	rec.waitFor(t, "status: 3/3 UP.", 2*time.Second)
 	p.Report(HTTPOutcome(500))
 	p.Report(OutcomeL4OK)
 	p.Report(HTTPOutcome(503))
-	select {
-	case ev := <-p.events:
-		if ev.errs != 2 || ev.outcome != OutcomeHTTPStatus {
-			t.Errorf("event %+v", ev)
-		}
-	default:
-		t.Fatal("two 5xx in a row did not reach the limit")
-	}
+	i := rec.waitFor(t, `info: "Detected 2 consecutive errors, last one was: Wrong http response", status: 2/3 UP.`, 2*time.Second)
 	p.Report(HTTPOutcome(501))
-	p.Report(HTTPOutcome(404))
+	p.Report(HTTPOutcome(505))
 	p.Report(HTTPOutcome(502))
-	select {
-	case ev := <-p.events:
-		t.Errorf("501 and 404 are not errors, yet %+v", ev)
-	default:
+	p.Report(HTTPOutcome(404))
+	p.Report(OutcomeHTTPReadTimeout)
+	if got := rec.normalized(); len(got) != i+1 {
+		t.Errorf("501, 505 and 404 are not errors, and 404 resets the count, yet: %q", got[i+1:])
 	}
+	p.Report(OutcomeHTTPBrokenPipe)
+	rec.waitForAfter(t, i, `info: "Detected 2 consecutive errors, last one was: Close from server (http)", status: 1/3 UP.`, 2*time.Second)
 	if NewPassive(&model.Server{Health: model.ServerHealth{Observe: "layer4"}}) != nil {
 		t.Error("observe without check should not observe")
 	}

@@ -428,7 +428,7 @@ func (s *httpSession) handle() bool {
 			continue
 		}
 		if st != 0 {
-			srv.observeHTTP(st, s.sw > s.sr)
+			s.observeHTTP(srv, st, s.sw > s.sr)
 			sc.c.Close()
 			s.writeError(st)
 			if st == 504 {
@@ -454,7 +454,7 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
-	srv.observeHTTP(resp.Status, true)
+	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	s.lg.status = resp.Status
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {

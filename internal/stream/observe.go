@@ -56,10 +56,13 @@ func (s *Server) observeL4(err error) {
 	s.health.passive.Report(check.OutcomeL4OK)
 }
 
-// observeHTTP reports a response (status>0) or the error status the proxy
-// answered in its place (502: nothing or garbage came back, 504: timeout).
-func (s *Server) observeHTTP(status int, gotBytes bool) {
-	if s.health.passive == nil {
+// observeHTTP notes a response (status>0) or the error status the proxy
+// answered in its place (502: nothing or garbage came back, 504: timeout)
+// for "observe layer7"; it is reported once the request released its
+// server, so that a server taken down by it does not count the request
+// among its sessions, as in HAProxy.
+func (s *httpSession) observeHTTP(srv *Server, status int, gotBytes bool) {
+	if srv.health.passive == nil {
 		return
 	}
 	var o check.Outcome
@@ -73,7 +76,7 @@ func (s *Server) observeHTTP(status int, gotBytes bool) {
 	default:
 		o = check.HTTPOutcome(status)
 	}
-	s.health.passive.Report(o)
+	s.live.outcome = o
 }
 
 // sessLink is a session's entry in its server's registry while it uses the
@@ -84,6 +87,8 @@ type sessLink struct {
 	reg        *sessRegistry // set and read by the session only
 	prev, next *sessLink     // guarded by reg.mu
 	linked     bool          // guarded by reg.mu
+
+	outcome check.Outcome // the response's, for observe layer7 (0: none)
 }
 
 // sessRegistry lists a server's sessions. Only servers whose sessions may
@@ -154,8 +159,12 @@ func (r *sessRegistry) shutdown() int {
 	return len(conns)
 }
 
-// releaseSlot ends the request's use of srv.
+// releaseSlot ends the request's use of srv and reports its outcome.
 func (s *httpSession) releaseSlot(srv *Server) {
 	s.live.detach()
 	srv.release()
+	if o := s.live.outcome; o != 0 {
+		s.live.outcome = 0
+		srv.health.passive.Report(o)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,16 @@ func sendAndClose(t *testing.T, data string, wait bool) string {
 			c.Read(make([]byte, 512))
 		}
 		io.WriteString(c, data)
+	})
+}
+
+// greetThenClose says "+PONG", reads one line and closes without answering.
+func greetThenClose(t *testing.T) string {
+	return rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		io.WriteString(c, "+PONG\r\n")
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		bufio.NewReader(c).ReadString('\n')
 	})
 }
 
@@ -106,7 +117,7 @@ func TestTCPCheckRuleResults(t *testing.T) {
 		{"connect port", "tcp-check connect port " + refusedPort, pong, StatusL4CON, "Connection refused at step 1 of tcp-check (connect port " + refusedPort + ")"},
 		{"connect only", "tcp-check connect", pong, StatusL4OK, "(tcp-check)"},
 		{"ends with send", "tcp-check send x", sendAndClose(t, "", true), StatusL7OK, "(tcp-check)"},
-		{"sequence", "tcp-check expect string +PONG\n    tcp-check send PING\\r\\n\n    tcp-check expect string nope", sendAndClose(t, "+PONG\r\n", true), StatusL7RSP, "TCPCHK got an empty response at step 3"},
+		{"sequence", "tcp-check expect string +PONG\n    tcp-check send PING\\r\\n\n    tcp-check expect string nope", greetThenClose(t), StatusL7RSP, "TCPCHK got an empty response at step 3"},
 	}
 	for _, c := range cases {
 		be := buildBackend(t, "    option tcp-check\n    "+c.rules+"\n")
@@ -244,17 +255,7 @@ func FuzzParseAgentLine(f *testing.F) {
 // An agent's words reach the runtime through the target's callbacks, and
 // an unreachable agent changes nothing.
 func TestAgentCallbacks(t *testing.T) {
-	reply := make(chan string, 1)
-	reply <- "drain 40% maxconn:7\n"
-	cur := ""
-	agent := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		select {
-		case cur = <-reply:
-		default:
-		}
-		io.WriteString(c, cur)
-	})
+	agent, reply := fakeAgent(t, "drain 40% maxconn:7\n")
 	_, port, _ := net.SplitHostPort(agent)
 	srv := newAcceptServer(t, "")
 	s := server("s1", srv.addr(), time.Second, 1, 1)
@@ -276,7 +277,7 @@ func TestAgentCallbacks(t *testing.T) {
 	waitVal(t, "weight percentage", pcts, 40)
 	waitVal(t, "maxconn", maxconns, 7)
 	rec.waitFor(t, "Server be/s1 enters drain state. 0 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.", 2*time.Second)
-	reply <- "ready 100%\n"
+	reply("ready 100%\n")
 	waitVal(t, "drain", drains, false)
 	rec.waitFor(t, "Server be/s1 is UP (leaving forced drain).", 2*time.Second)
 }
@@ -455,16 +456,7 @@ func TestPassiveLayers(t *testing.T) {
 // Maintenance pauses the health check; leaving it, the server is up until
 // its first failed check, as in HAProxy.
 func TestAgentMaintenancePausesChecks(t *testing.T) {
-	reply := make(chan string, 1)
-	cur := "up\n"
-	agent := rawServer(t, func(c net.Conn) {
-		defer c.Close()
-		select {
-		case cur = <-reply:
-		default:
-		}
-		io.WriteString(c, cur)
-	})
+	agent, reply := fakeAgent(t, "up\n")
 	_, port, _ := net.SplitHostPort(agent)
 	s := server("s1", closedPort(t), 40*time.Millisecond, 1, 1)
 	fmt.Sscan(port, &s.Health.AgentPort)
@@ -474,14 +466,25 @@ func TestAgentMaintenancePausesChecks(t *testing.T) {
 	stop := Start(targetsOf(be, nil), rec.logf)
 	defer stop()
 	rec.waitFor(t, "Server be/s1 is DOWN, reason: Layer4 connection problem", 2*time.Second)
-	reply <- "maint\n"
+	reply("maint\n")
 	rec.waitFor(t, "Server be/s1 was DOWN and now enters maintenance.", 2*time.Second)
 	n := len(rec.normalized())
 	time.Sleep(200 * time.Millisecond) // several check intervals
 	if got := rec.normalized(); len(got) != n {
 		t.Errorf("checks ran during maintenance: %q", got[n:])
 	}
-	reply <- "ready\n"
+	reply("ready\n")
 	i := rec.waitFor(t, "Server be/s1 is UP/READY (leaving forced maintenance).", 2*time.Second)
 	rec.waitForAfter(t, i, "Server be/s1 is DOWN, reason: Layer4 connection problem", 2*time.Second)
+}
+
+// fakeAgent answers every connection with the current reply and closes.
+func fakeAgent(t *testing.T, first string) (addr string, set func(string)) {
+	var cur atomic.Value
+	cur.Store(first)
+	addr = rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		io.WriteString(c, cur.Load().(string))
+	})
+	return addr, func(s string) { cur.Store(s) }
 }

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"io"
 	"net"
+	"regexp"
 	"strconv"
+	"strings"
+
+	"dhproxy/internal/model"
 )
 
 // httpResponse is what the "http-check expect" rules of one request judge.
 type httpResponse struct {
-	code   int
-	reason string
-	body   []byte
+	code    int
+	reason  string
+	headers [][2]string // name, value (trimmed), in order
+	body    []byte
 }
 
 // needBody tells whether an expect rule from i on, before the next send,
@@ -48,7 +53,7 @@ func readHTTPResponse(conn net.Conn, in *[]byte, withBody bool) (*httpResponse, 
 			buf = append(buf[:0], buf[used:]...)
 			continue
 		case st == headComplete:
-			resp := &httpResponse{code: head.code, reason: head.reason}
+			resp := &httpResponse{code: head.code, reason: head.reason, headers: headerList(buf[:used])}
 			if withBody {
 				resp.body = readBody(conn, &buf, used, contentLength(buf[:used]))
 			}
@@ -105,6 +110,12 @@ func expectHTTPRule(resp *httpResponse, r rule) (Result, bool) {
 	var match bool
 	st, info := x.errStatus, ""
 	switch x.match {
+	case "hdr", "fhdr":
+		match = hdrMatches(resp.headers, x.hdr)
+		if st == StatusUnknown {
+			st = StatusL7STS
+		}
+		info = resp.reason
 	case "status", "rstatus":
 		if x.match == "status" {
 			for _, c := range x.codes {
@@ -155,4 +166,55 @@ func withComment(info, comment string) string {
 		return info
 	}
 	return info + " comment: " + comment
+}
+
+// headerList returns the header fields of a response head.
+func headerList(head []byte) [][2]string {
+	var out [][2]string
+	lines := bytes.Split(head, []byte("\n"))
+	for _, l := range lines[1:] {
+		name, val, ok := bytes.Cut(bytes.TrimSuffix(l, []byte("\r")), []byte(":"))
+		if ok && len(name) > 0 {
+			out = append(out, [2]string{string(name), string(bytes.Trim(val, " \t"))})
+		}
+	}
+	return out
+}
+
+// hdrMatches tells whether a header matches "hdr"/"fhdr": its name by the
+// name method (without case), then, when a value pattern is given, its
+// value (each comma-separated element for "hdr", the whole for "fhdr").
+func hdrMatches(headers [][2]string, h *model.HdrMatch) bool {
+	for _, kv := range headers {
+		if !matchBy(h.NameMeth, h.NameRe, strings.ToLower(kv[0]), strings.ToLower(h.Name)) {
+			continue
+		}
+		if !h.HasValue {
+			return true
+		}
+		values := []string{kv[1]}
+		if !h.Full {
+			values = strings.Split(kv[1], ",")
+		}
+		for _, v := range values {
+			if matchBy(h.ValueMeth, h.ValueRe, strings.Trim(v, " \t"), h.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matchBy(meth string, re *regexp.Regexp, s, pat string) bool {
+	switch meth {
+	case "beg":
+		return strings.HasPrefix(s, pat)
+	case "end":
+		return strings.HasSuffix(s, pat)
+	case "sub":
+		return strings.Contains(s, pat)
+	case "reg":
+		return re.MatchString(s)
+	}
+	return s == pat
 }

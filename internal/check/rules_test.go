@@ -132,6 +132,7 @@ func TestHTTPCheckRuleResults(t *testing.T) {
 	hello := replyServer(t, "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello")
 	noBody := replyServer(t, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
 	notFound := replyServer(t, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+	cacheCtl := replyServer(t, "HTTP/1.0 200 OK\r\nCache-Control: no-cache, private\r\nContent-Length: 0\r\n\r\n")
 	cases := []struct {
 		name, rules, addr string
 		env               runEnv
@@ -153,6 +154,13 @@ func TestHTTPCheckRuleResults(t *testing.T) {
 		{"404 on an up server", "http-check disable-on-404", notFound, runEnv{notDown: true}, StatusL7OKC, 404, ""},
 		{"404 on a down server", "http-check disable-on-404", notFound, runEnv{}, StatusL7STS, 404, "Not Found"},
 		{"refused", "", closedPort(t), runEnv{}, StatusL4CON, 0, "Connection refused"},
+		{"hdr name", "http-check expect hdr name content-length", hello, runEnv{}, StatusL7OK, 200, ""},
+		{"hdr name sub, value", "http-check expect hdr name -m sub TENT value 5", hello, runEnv{}, StatusL7OK, 200, ""},
+		{"hdr missing", "http-check expect fhdr name x-none", hello, runEnv{}, StatusL7STS, 200, "OK"},
+		{"hdr element", "http-check expect hdr name cache-control value private", cacheCtl, runEnv{}, StatusL7OK, 200, ""},
+		{"fhdr whole value", "http-check expect fhdr name cache-control value private", cacheCtl, runEnv{}, StatusL7STS, 200, "OK"},
+		{"fhdr regex", "http-check expect fhdr name -m reg ^Cache- value -m reg ^no-cache,", cacheCtl, runEnv{}, StatusL7OK, 200, ""},
+		{"inverted hdr", "http-check expect ! hdr name cache-control value -m beg no-", cacheCtl, runEnv{}, StatusL7STS, 200, "OK"},
 	}
 	for _, c := range cases {
 		be := buildBackend(t, "    mode http\n    option httpchk\n    "+c.rules+"\n")

@@ -80,8 +80,8 @@ type ruleset struct {
 	// server that is not down into a conditional pass.
 	http         bool
 	disableOn404 bool
-	// pureOK: a lone connect may reset the connection without letting
-	// the server's application see it.
+	// noPure: even a lone connect must let the server see the connection
+	// (a PROXY header, or rules that follow).
 	noPure bool
 }
 

@@ -24,6 +24,7 @@ type userExpect struct {
 
 	okStatus, errStatus, toutStatus Status // StatusUnknown: the default
 	onSuccess, onError              string
+	hdr                             *model.HdrMatch
 }
 
 var statusByName = map[string]Status{
@@ -37,7 +38,7 @@ func userExpectOf(e *model.ExpectRule) *userExpect {
 		match: e.Match, pattern: e.Pattern, data: e.Data, re: e.Re, codes: e.Codes,
 		inverse: e.Inverse, minRecv: e.MinRecv,
 		okStatus: statusByName[e.OKStatus], errStatus: statusByName[e.ErrStatus], toutStatus: statusByName[e.ToutStatus],
-		onSuccess: e.OnSuccess, onError: e.OnError,
+		onSuccess: e.OnSuccess, onError: e.OnError, hdr: e.Hdr,
 	}
 }
 

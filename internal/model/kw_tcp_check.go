@@ -70,6 +70,91 @@ type ExpectRule struct {
 	OKStatus, ErrStatus, ToutStatus string
 	// on-success / on-error: a fixed info text (log-format is not supported).
 	OnSuccess, OnError string
+
+	// hdr / fhdr: the header name and, optionally, value patterns.
+	Hdr *HdrMatch
+}
+
+// HdrMatch is "hdr name [-m meth] <pattern> [value [-m meth] <pattern>]";
+// with "fhdr" the value is matched whole instead of each comma-separated
+// element. Methods are str (the default), beg, end, sub and reg; names
+// compare without case.
+type HdrMatch struct {
+	Full                bool
+	NameMeth, ValueMeth string
+	Name, Value         string
+	NameRe, ValueRe     *regexp.Regexp
+	HasValue            bool
+}
+
+// parseExpectHdr reads what follows "hdr" or "fhdr" and returns how many
+// arguments it used, with HAProxy's wording for mistakes.
+func parseExpectHdr(e *ExpectRule, kw string, args []string) (int, string) {
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	h := &HdrMatch{Full: kw == "fhdr", NameMeth: "str", ValueMeth: "str"}
+	if arg(0) == "" || arg(1) == "" || (arg(0) != "name" && arg(0) != "name-lf") {
+		return 0, fmt.Sprintf("'%s' expects at the name keyword as first argument followed by a pattern", kw)
+	}
+	if arg(0) == "name-lf" {
+		return 0, fmt.Sprintf("'%s': 'name-lf' is not supported by dhproxy yet; write a fixed name", kw)
+	}
+	i := 1
+	meth := func(into *string) string {
+		if arg(i+1) == "" {
+			return fmt.Sprintf("'%s' : '%s' expects at a matching pattern ('str', 'beg', 'end', 'sub' or 'reg')", kw, arg(i))
+		}
+		switch m := arg(i + 1); m {
+		case "str", "beg", "end", "sub", "reg":
+			*into = m
+		default:
+			return fmt.Sprintf("'%s' : '%s' only supports 'str', 'beg', 'end', 'sub' or 'reg' (got '%s')", kw, arg(i), m)
+		}
+		i += 2
+		return ""
+	}
+	if arg(i) == "-m" {
+		if msg := meth(&h.NameMeth); msg != "" {
+			return 0, msg
+		}
+	}
+	h.Name = arg(i)
+	if arg(i+1) == "value" || arg(i+1) == "value-lf" {
+		if arg(i+1) == "value-lf" {
+			return 0, fmt.Sprintf("'%s': 'value-lf' is not supported by dhproxy yet; write a fixed value", kw)
+		}
+		i++
+		if arg(i+1) == "-m" {
+			i++
+			if msg := meth(&h.ValueMeth); msg != "" {
+				return 0, msg
+			}
+			i--
+		}
+		if arg(i+1) == "" {
+			return 0, fmt.Sprintf("'%s' expect a pattern with the value keyword", kw)
+		}
+		h.Value, h.HasValue = arg(i+1), true
+		i++
+	}
+	var err error
+	if h.NameMeth == "reg" {
+		if _, err = regexp.Compile(h.Name); err != nil {
+			return 0, fmt.Sprintf("regex '%s' is invalid (error=%v)", h.Name, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		h.NameRe = regexp.MustCompile("(?i)" + h.Name) // names compare without case
+	}
+	if h.HasValue && h.ValueMeth == "reg" {
+		if h.ValueRe, err = regexp.Compile(h.Value); err != nil {
+			return 0, fmt.Sprintf("regex '%s' is invalid (error=%v)", h.Value, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	e.Hdr, e.Pattern = h, h.Name
+	return i, ""
 }
 
 // CheckRules is a section's rule list. Owner tells whether a section wrote
@@ -357,7 +442,20 @@ func parseCheckExpect(r *CheckRule, http bool, args []string) string {
 			}
 			e.ToutStatus = s
 			i++
-		case "string-lf", "binary-lf", "hdr", "fhdr", "custom", "status-code":
+		case "hdr", "fhdr":
+			if !http {
+				return badKw(a)
+			}
+			if e.Match != "" {
+				return "only on pattern expected"
+			}
+			n, msg := parseExpectHdr(e, a, args[i+1:])
+			if msg != "" {
+				return msg
+			}
+			e.Match = a
+			i += 1 + n // the last argument it used
+		case "string-lf", "binary-lf", "custom", "status-code":
 			return fmt.Sprintf("'%s' is not supported by dhproxy yet", a)
 		default:
 			return badKw(a)
@@ -380,6 +478,8 @@ func parseCheckExpect(r *CheckRule, http bool, args []string) string {
 			return fmt.Sprintf("regex '%s' is invalid (error=%v)", e.Pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		e.Re = re
+	case "hdr", "fhdr":
+		return "" // patterns compiled by parseExpectHdr
 	case "status":
 		codes, msg := parseStatusCodes(e.Pattern)
 		if msg != "" {

@@ -25,6 +25,7 @@ type CheckOpts struct {
 }
 
 func init() {
+	registerOption("httpchk", CapBE, "", parseHTTPChk)
 	// "option tcp-check" runs the section's tcp-check rules; "option
 	// ssl-hello-chk" sends a ClientHello and wants a TLS record back.
 	for _, o := range []string{"tcp-check", "ssl-hello-chk"} {
@@ -32,6 +33,12 @@ func init() {
 			if len(l.Args) > 2 && !negate {
 				b.errorf(l, "'%s %s' cannot handle unexpected argument '%s'.", l.Args[0], l.Args[1], l.Args[2])
 				return
+			}
+			// A section that turns tcp-check on itself uses its defaults'
+			// rules only if the defaults had turned it on too (HAProxy).
+			if l.Args[1] == "tcp-check" && !negate && p.Check.Kind != "tcp-check" &&
+				p.Check.TCPRules != nil && p.Check.TCPRules.Owner != p {
+				p.Check.TCPRules = nil
 			}
 			p.Options[l.Args[1]] = !negate
 			setCheckKind(p, l.Args[1], negate)
@@ -113,5 +120,17 @@ func parseMySQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
 		default:
 			b.errorf(l, "keyword 'user' only supports 'post-41' and 'pre-41' (got '%s').", args[2])
 		}
+	}
+}
+
+// parseHTTPChk reads "option httpchk [<meth>] [<uri>] [<ver>]". As in
+// HAProxy, a section that says it itself runs its own http-check rules:
+// those of its defaults section no longer apply.
+func parseHTTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options["httpchk"] = !negate
+	setCheckKind(p, "httpchk", negate)
+	p.HTTPChk = append([]string(nil), l.Args[2:]...)
+	if !negate && p.Check.HTTPRules != nil && p.Check.HTTPRules.Owner != p {
+		p.Check.HTTPRules = nil
 	}
 }

@@ -69,11 +69,6 @@ func init() {
 	})
 	registerOption("logasap", CapFE|CapBE, "early logging (lines are written at the end)", recordOption)
 	registerOption("log-health-checks", CapBE, "", recordOption)
-	registerOption("httpchk", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-		p.Options["httpchk"] = !negate
-		setCheckKind(p, "httpchk", negate)
-		p.HTTPChk = append([]string(nil), l.Args[2:]...)
-	})
 	registerOption("mysql-check", CapBE, "", parseMySQLCheck)
 	registerOption("smtpchk", CapBE, "", parseSMTPChk)
 	registerOption("pgsql-check", CapBE, "", parsePgSQLCheck)

@@ -31,6 +31,7 @@ func TestTCPCheckRulesAndInheritance(t *testing.T) {
 	cfg := buildText(t, `
 defaults
     mode tcp
+    option tcp-check
     tcp-check send PING\r\n
     tcp-check expect string +PONG
 backend inherits
@@ -92,5 +93,44 @@ backend be
 	want := ServerHealth{Agent: true, AgentPort: 9, AgentInter: 3e9, AgentSend: "x\n", Observe: "layer4", ErrorLimit: 4, OnError: "fail-check", ShutdownOnDown: true, SendProxy: true}
 	if h != want {
 		t.Errorf("server health %+v, want %+v", h, want)
+	}
+}
+
+// Which defaults rules a backend runs, as haproxy 2.6 decides: "option
+// httpchk" in the backend starts from no http-check rule; "option
+// tcp-check" keeps the defaults' tcp-check rules only when the defaults
+// turned tcp-check on too.
+func TestCheckRulesFromDefaults(t *testing.T) {
+	cfg := buildText(t, `
+defaults
+    mode http
+    option httpchk
+    http-check expect status 201
+backend inherits
+backend redeclares
+    option httpchk
+defaults rulesonly
+    mode tcp
+    tcp-check expect string NOPE
+backend own from rulesonly
+    option tcp-check
+defaults both
+    mode tcp
+    option tcp-check
+    tcp-check expect string NOPE
+backend keeps from both
+    option tcp-check
+`)
+	if r := cfg.Proxy("inherits").Check.HTTPCheckRules(); len(r) != 1 {
+		t.Errorf("inherits: %d http-check rules, want the defaults' 1", len(r))
+	}
+	if r := cfg.Proxy("redeclares").Check.HTTPCheckRules(); len(r) != 0 {
+		t.Errorf("redeclares: %d http-check rules, want none", len(r))
+	}
+	if r := cfg.Proxy("own").Check.TCPCheckRules(); len(r) != 0 {
+		t.Errorf("own: %d tcp-check rules, want none", len(r))
+	}
+	if r := cfg.Proxy("keeps").Check.TCPCheckRules(); len(r) != 1 {
+		t.Errorf("keeps: %d tcp-check rules, want the defaults' 1", len(r))
 	}
 }

@@ -722,3 +722,72 @@ func sendAndCloseServer(t *testing.T, data string) int {
 	}()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Health events go to the backend's own log targets: a backend with "log
+// global" sends them to the global syslog target, one without sends none.
+func TestHealthEventsGoToBackendLogs(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			got = append(got, string(buf[:n]))
+			mu.Unlock()
+		}
+	}()
+	dead := freePort(t)
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+global
+    log %s local0
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d
+    default_backend quiet
+backend quiet
+    server s1 127.0.0.1:%d check inter 200 rise 1 fall 1
+backend logged
+    log global
+    server s2 127.0.0.1:%d check inter 200 rise 1 fall 1
+`, pc.LocalAddr(), port, dead, dead)
+	p := startProxy(t, cfg, port)
+	hcWaitStderr(t, p, hcLine("ALERT", `backend 'quiet' has no server available!`), 5*time.Second)
+	hcWaitStderr(t, p, hcLine("ALERT", `backend 'logged' has no server available!`), 5*time.Second)
+	wantDown := regexp.MustCompile(`^<129>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+\[\d+\]: Server logged/s2 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: \d+ms\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.\n?$`)
+	wantEmerg := regexp.MustCompile(`^<128>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+\[\d+\]: backend logged has no server available!\n?$`)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		mu.Lock()
+		lines := append([]string(nil), got...)
+		mu.Unlock()
+		var down, emerg bool
+		for _, l := range lines {
+			if strings.Contains(l, "quiet") {
+				t.Fatalf("backend quiet has no log target, yet syslog got %q", l)
+			}
+			down = down || wantDown.MatchString(l)
+			emerg = emerg || wantEmerg.MatchString(l)
+		}
+		if down && emerg {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("syslog got %q, want the DOWN and no-server lines of backend logged", lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

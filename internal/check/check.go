@@ -51,6 +51,9 @@ type Target struct {
 	// Passive, when the server has "observe", is where the traffic reports
 	// its outcomes (see NewPassive).
 	Passive *Passive
+	// Logf, when set, receives this server's messages instead of Start's
+	// logf: HAProxy sends them to the backend's own log targets.
+	Logf func(level, msg string)
 }
 
 // Defaults of the server keywords, for targets built without the model's
@@ -92,10 +95,14 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 		}
 		m := g.member(t.Conf)
 		m.t = t
+		lf := logf
+		if t.Logf != nil {
+			lf = t.Logf
+		}
 		if t.Conf.Check {
-			c, err := newChecker(t, logf)
+			c, err := newChecker(t, lf)
 			if err != nil {
-				logf("crit", err.Error())
+				lf("crit", err.Error())
 			} else {
 				c.g, c.m = g, m
 				m.check = c
@@ -103,9 +110,9 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 			}
 		}
 		if t.Conf.Health.Agent {
-			a, err := newAgent(t, logf)
+			a, err := newAgent(t, lf)
 			if err != nil {
-				logf("alert", err.Error())
+				lf("alert", err.Error())
 				continue
 			}
 			a.g, a.m = g, m

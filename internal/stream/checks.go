@@ -6,6 +6,7 @@ import (
 
 	"dhproxy/internal/check"
 	"dhproxy/internal/logging"
+	"dhproxy/internal/model"
 )
 
 // checkTargets lists the servers to health-check, in configuration order
@@ -75,17 +76,56 @@ func (b *Backend) shutdownBackupSessions() {
 	}
 }
 
-// logEvent reports a health event the way haproxy -db shows it on stderr,
-// unless the global section says "quiet".
-func (rt *Runtime) logEvent(level, msg string) {
-	if rt.events != nil {
-		if lv, ok := logging.ParseLevel(level); ok {
-			rt.events.Send(lv, []byte(msg))
+// startChecks starts the health checks and returns what stops them. As in
+// HAProxy, a server's health events go to its backend's log targets (its
+// "log" lines, "log global" meaning the global ones; none without) and to
+// stderr.
+func (rt *Runtime) startChecks() (stop func()) {
+	loggers := map[*model.Proxy]*logging.Logger{}
+	for _, fe := range rt.frontends {
+		if fe.P.IsBackend() {
+			loggers[fe.P] = fe.logger // a listen section logs once for both roles
 		}
 	}
-	if rt.cfg.Global.Quiet {
-		return
+	var own []*logging.Logger
+	targets := rt.checkTargets()
+	for i := range targets {
+		p := targets[i].Backend
+		l, ok := loggers[p]
+		if !ok && len(p.Logs) > 0 {
+			var err error
+			if l, err = logging.New(rt.cfg.Global.Logs, p.Logs, rt.cfg.Global.LogTag, logHostname(&rt.cfg.Global)); err != nil {
+				rt.logEvent(nil)("alert", fmt.Sprintf("backend '%s': health events are not logged: %v", p.Name, err))
+			} else {
+				own = append(own, l)
+			}
+		}
+		loggers[p] = l
+		targets[i].Logf = rt.logEvent(l)
 	}
-	tag, text := check.Stderr(level, msg)
-	fmt.Fprintf(os.Stderr, "%-11s(%d) : %s\n", "["+tag+"]", os.Getpid(), text)
+	stopChecks := check.Start(targets, rt.logEvent(nil))
+	return func() {
+		stopChecks()
+		for _, l := range own {
+			l.Close()
+		}
+	}
+}
+
+// logEvent returns the sink of a backend's health events: its logger (nil:
+// none) and stderr, the way haproxy -db shows them, unless the global
+// section says "quiet".
+func (rt *Runtime) logEvent(l *logging.Logger) func(level, msg string) {
+	return func(level, msg string) {
+		if l != nil {
+			if lv, ok := logging.ParseLevel(level); ok {
+				l.Send(lv, []byte(msg))
+			}
+		}
+		if rt.cfg.Global.Quiet {
+			return
+		}
+		tag, text := check.Stderr(level, msg)
+		fmt.Fprintf(os.Stderr, "%-11s(%d) : %s\n", "["+tag+"]", os.Getpid(), text)
+	}
 }

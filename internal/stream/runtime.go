@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dhproxy/internal/check"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -33,7 +32,7 @@ type Runtime struct {
 	conns     sync.WaitGroup  // client sessions
 	jobs      chan job        // accepted connections handed to idle workers
 	stopCheck func()          // ends the health checks
-	events    *logging.Logger // the global section's targets: health events
+	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
 	actconn   atomic.Int32    // client connections being served (%ac)
 	logBufs   sync.Pool       // *[]byte lines being formatted
 }
@@ -113,7 +112,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
-	rt.stopCheck = check.Start(rt.checkTargets(), rt.logEvent)
+	rt.stopCheck = rt.startChecks()
 	return rt, nil
 }
 

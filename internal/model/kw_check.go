@@ -1,6 +1,10 @@
 package model
 
-import "dhproxy/internal/config"
+import (
+	"strings"
+
+	"dhproxy/internal/config"
+)
 
 // CheckOpts holds the arguments of the protocol check options. As in
 // HAProxy, the last check option of a section wins, so Kind records which.
@@ -130,6 +134,9 @@ func parseHTTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
 	p.Options["httpchk"] = !negate
 	setCheckKind(p, "httpchk", negate)
 	p.HTTPChk = append([]string(nil), l.Args[2:]...)
+	if len(l.Args) > 4 && strings.Contains(l.Args[4], "\r\n") {
+		b.warnf(l, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+	}
 	if !negate && p.Check.HTTPRules != nil && p.Check.HTTPRules.Owner != p {
 		p.Check.HTTPRules = nil
 	}

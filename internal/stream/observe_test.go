@@ -14,12 +14,7 @@ func TestObservedTrackedRequestAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
 	}
-	b1, b2 := rawBackend(t), rawBackend(t)
-	port := freeLocalPort(t)
-	opts := " check inter 60s observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions"
-	rt := startRuntime(t, "defaults\n mode http\n timeout connect 5s\n timeout client 30s\n timeout server 30s\n http-reuse always\n"+
-		"frontend fe\n bind 127.0.0.1:"+strconv.Itoa(port)+"\n default_backend be\n"+
-		"backend be\n server s1 127.0.0.1:"+strconv.Itoa(b1)+opts+"\n server s2 127.0.0.1:"+strconv.Itoa(b2)+opts+"\n")
+	rt, port := startObserved(t)
 	for _, s := range rt.backends["be"].Servers {
 		if !s.health.tracked.Load() || s.health.passive == nil {
 			t.Fatalf("server %s: tracked=%v passive=%v", s.Name, s.health.tracked.Load(), s.health.passive)
@@ -47,6 +42,33 @@ func TestObservedTrackedRequestAllocs(t *testing.T) {
 		if head != nil {
 			t.Errorf("server %s still lists a session between requests", s.Name)
 		}
+	}
+}
+
+// startObserved runs two servers with observe layer7 and shutdown-sessions.
+func startObserved(t testing.TB) (*Runtime, int) {
+	b1, b2 := rawBackend(t), rawBackend(t)
+	port := freeLocalPort(t)
+	opts := " check inter 60s observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions"
+	rt := startRuntime(t, "defaults\n mode http\n timeout connect 5s\n timeout client 30s\n timeout server 30s\n http-reuse always\n"+
+		"frontend fe\n bind 127.0.0.1:"+strconv.Itoa(port)+"\n default_backend be\n"+
+		"backend be\n server s1 127.0.0.1:"+strconv.Itoa(b1)+opts+"\n server s2 127.0.0.1:"+strconv.Itoa(b2)+opts+"\n")
+	return rt, port
+}
+
+func BenchmarkObservedTrackedRequest(b *testing.B) {
+	_, port := startObserved(b)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\n\r\n")
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		roundTrip(b, c, req, buf)
 	}
 }
 

@@ -496,3 +496,54 @@ func fakeAgent(t *testing.T, first string) (addr string, set func(string)) {
 	})
 	return addr, func(s string) { cur.Store(s) }
 }
+
+// After error-limit errors the next check comes after fastinter, whatever
+// on-error says (here the default, fastinter, which does nothing else).
+func TestPassiveBringsCheckSooner(t *testing.T) {
+	var status atomic.Int32
+	status.Store(200)
+	arrivals := &arrivalLog{}
+	s := server("s1", httpStatusServer(t, &status, arrivals), time.Hour, 2, 3)
+	s.FastInter = 50 * time.Millisecond
+	s.Health = model.ServerHealth{Observe: "layer4", ErrorLimit: 2}
+	be := backend("be", s)
+	be.Options["httpchk"] = true
+	ts := targetsOf(be, nil)
+	ts[0].Passive = NewPassive(s)
+	rec := newRecorder()
+	stop := Start(ts, rec.logf)
+	defer stop()
+	arrivals.waitCount(t, 0, 200, 1, 2*time.Second)
+	ts[0].Passive.Report(OutcomeL4Error)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(arrivals.get()); n != 1 {
+		t.Fatalf("%d checks after one error, want still 1 (the limit is 2)", n)
+	}
+	start := time.Now()
+	ts[0].Passive.Report(OutcomeL4Error)
+	arrivals.waitCount(t, 1, 200, 1, 2*time.Second)
+	within(t, "next check after the limit", time.Since(start), 0, time.Second)
+	if got := rec.normalized(); len(got) != 0 {
+		t.Errorf("fastinter logs nothing, got %q", got)
+	}
+}
+
+// A connect rule goes to its own address and port, else the check's.
+func TestConnectRuleTarget(t *testing.T) {
+	cases := []struct {
+		r    rule
+		want string
+	}{
+		{rule{}, "127.0.0.1:80"},
+		{rule{port: 81}, "127.0.0.1:81"},
+		{rule{host: "127.0.0.2"}, "127.0.0.2:80"},
+		{rule{host: "127.0.0.2:82"}, "127.0.0.2:82"},
+		{rule{host: "127.0.0.2:82", port: 83}, "127.0.0.2:83"},
+		{rule{host: "::1", port: 84}, "[::1]:84"},
+	}
+	for _, c := range cases {
+		if got := c.r.target("127.0.0.1:80"); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.r, got, c.want)
+		}
+	}
+}

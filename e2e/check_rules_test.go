@@ -18,6 +18,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -789,5 +790,51 @@ backend logged
 			t.Fatalf("syslog got %q, want the DOWN and no-server lines of backend logged", lines)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// http-check send-state: every check request tells the server how the
+// proxy sees it, in HAProxy's X-Haproxy-Server-State format.
+func TestHTTPCheckSendState(t *testing.T) {
+	var mu sync.Mutex
+	states := map[string][]string{}
+	var fail atomic.Bool
+	handler := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			st := r.Header.Get("X-Haproxy-Server-State")
+			if l := states[name]; len(l) == 0 || l[len(l)-1] != st {
+				states[name] = append(l, st)
+			}
+			mu.Unlock()
+			if name == "web1" && fail.Load() {
+				w.WriteHeader(500)
+			}
+		})
+	}
+	web1 := hcStartBackend(t, "web1", handler("web1"))
+	web2 := hcStartBackend(t, "web2", handler("web2"))
+	port := freePort(t)
+	p := startProxy(t, hcConfig(port, "    option httpchk GET /\n    http-check send-state\n", web1, web2), port)
+	hcSettle()
+	fail.Store(true)
+	hcWaitStderr(t, p, hcLine("WARNING", `Server be/web1 is DOWN, reason: Layer7 wrong status, code: 500, info: "Internal Server Error", check duration: Nms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.`), 5*time.Second)
+	fail.Store(false)
+	hcWaitStderr(t, p, hcLine("WARNING", `Server be/web1 is UP, reason: Layer7 check passed, code: 200, check duration: Nms. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.`), 5*time.Second)
+	hcSettle()
+
+	host, _ := os.Hostname()
+	tail := func(b *hcBackend, weight string) string {
+		return fmt.Sprintf("; address=127.0.0.1; port=%d; name=be/%s; node=%s; weight=%s; scur=0/0; qcur=0", b.port, b.name, host, weight)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"UP 1/2" + tail(web1, "1/2"), "UP" + tail(web1, "1/2"), "UP 1/2" + tail(web1, "1/2"),
+		"DOWN" + tail(web1, "1/1"), "DOWN 1/2" + tail(web1, "1/1"), "UP" + tail(web1, "1/2")}
+	if strings.Join(states["web1"], "\n") != strings.Join(want, "\n") {
+		t.Errorf("web1 saw:\n%s\nwant:\n%s", strings.Join(states["web1"], "\n"), strings.Join(want, "\n"))
+	}
+	if got := states["web2"]; len(got) == 0 || got[len(got)-1] != "UP"+tail(web2, "1/2") {
+		t.Errorf("web2 saw %q", got)
 	}
 }

@@ -54,6 +54,11 @@ type Target struct {
 	// Logf, when set, receives this server's messages instead of Start's
 	// logf: HAProxy sends them to the backend's own log targets.
 	Logf func(level, msg string)
+
+	// For "http-check send-state": the node name ("node", else the host
+	// name) and the backend's current connections.
+	Node         string
+	BackendConns func() int
 }
 
 // Defaults of the server keywords, for targets built without the model's
@@ -300,6 +305,9 @@ func (c *checker) once(ctx context.Context) {
 	c.g.mu.Lock()
 	env := runEnv{notDown: c.m.running}
 	paused := c.m.maint && !c.agent // maintenance pauses the health check
+	if c.rules.sendState {
+		env.state = c.serverState()
+	}
 	c.g.mu.Unlock()
 	if paused {
 		return

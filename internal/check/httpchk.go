@@ -59,7 +59,7 @@ func compileKind(be *model.Proxy) *ruleset {
 
 // httpCheckRules compiles "option httpchk" with the "http-check" rules.
 func httpCheckRules(be *model.Proxy) *ruleset {
-	rs := &ruleset{http: true, disableOn404: be.Check.DisableOn404, noPure: true}
+	rs := &ruleset{http: true, disableOn404: be.Check.DisableOn404, sendState: be.Check.SendState, noPure: true}
 	opt := httpSendFromOption(be.HTTPChk)
 	rules := be.Check.HTTPCheckRules()
 	if len(rules) == 0 || rules[0].Action != model.ActConnect {
@@ -75,12 +75,12 @@ func httpCheckRules(be *model.Proxy) *ruleset {
 				h = mergeHTTPSend(opt, h)
 			}
 			sent = true
-			r.kind, r.data = ruleSend, httpRequest(h)
+			r.kind, r.data, r.http = ruleSend, httpRequest(h, ""), &h
 		case model.ActExpect:
 			if !sent {
 				// The request of "option httpchk" goes before the first
 				// expect when no "http-check send" does.
-				rs.rules = append(rs.rules, rule{kind: ruleSend, data: httpRequest(opt)})
+				rs.rules = append(rs.rules, rule{kind: ruleSend, data: httpRequest(opt, ""), http: &opt})
 				sent = true
 			}
 			r.kind, r.x = ruleExpectHTTPRule, userExpectOf(mr.Expect)
@@ -92,7 +92,7 @@ func httpCheckRules(be *model.Proxy) *ruleset {
 		rs.rules = append(rs.rules, r)
 	}
 	if !sent {
-		rs.rules = append(rs.rules, rule{kind: ruleSend, data: httpRequest(opt)})
+		rs.rules = append(rs.rules, rule{kind: ruleSend, data: httpRequest(opt, ""), http: &opt})
 	}
 	if rs.rules[len(rs.rules)-1].kind == ruleSend {
 		rs.rules = append(rs.rules, rule{kind: ruleExpectHTTPRule, x: &userExpect{match: "status", codes: [][2]int{{200, 399}}, minRecv: -1}})
@@ -150,9 +150,10 @@ func httpSendFromOption(args []string) model.HTTPSend {
 }
 
 // httpRequest writes a check request as HAProxy 2.6 puts it on the wire:
-// lower-case header names, the body's length, and "connection: close" on
-// HTTP/1.1 unless a Connection header was given.
-func httpRequest(h model.HTTPSend) []byte {
+// lower-case header names, the server's state when "http-check send-state"
+// asks for it, the body's length, and "connection: close" on HTTP/1.1
+// unless a Connection header was given.
+func httpRequest(h model.HTTPSend, state string) []byte {
 	meth, uri, ver := or2(h.Meth, "OPTIONS"), or2(h.URI, "/"), or2(h.Ver, "HTTP/1.0")
 	var b bytes.Buffer
 	b.WriteString(meth + " " + uri + " " + ver + "\r\n")
@@ -161,6 +162,9 @@ func httpRequest(h model.HTTPSend) []byte {
 		name := strings.ToLower(kv[0])
 		conn = conn || name == "connection"
 		b.WriteString(name + ": " + kv[1] + "\r\n")
+	}
+	if state != "" {
+		b.WriteString("x-haproxy-server-state: " + state + "\r\n")
 	}
 	if h.Body != "" {
 		b.WriteString("content-length: " + strconv.Itoa(len(h.Body)) + "\r\n")

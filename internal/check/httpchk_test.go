@@ -23,7 +23,7 @@ func TestHTTPChkRequest(t *testing.T) {
 			"POST /y HTTP/1.1\r\nhost: www.example.com\r\nx-foo: Bar\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"},
 	}
 	for _, c := range cases {
-		if got := string(httpRequest(httpSendFromOption(c.args))); got != c.want {
+		if got := string(httpRequest(httpSendFromOption(c.args), "")); got != c.want {
 			t.Errorf("%q:\ngot  %q\nwant %q", c.args, got, c.want)
 		}
 	}

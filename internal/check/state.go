@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -335,4 +336,55 @@ func (g *group) setWeightPct(c *checker, pct int) {
 	if ok {
 		g.noServerLeft(m, before, after)
 	}
+}
+
+// serverState is the X-Haproxy-Server-State value of "http-check
+// send-state" (HAProxy's httpchk_build_status_header): the check's view of
+// the server, its address, its weight out of the backend's total and its
+// connections. mu must be held.
+func (c *checker) serverState() string {
+	m := c.m
+	var st string
+	full := c.rise + c.fall - 1
+	switch {
+	case m.running && !m.maint:
+		word := "UP"
+		if m.stopping {
+			word = "NOLB"
+		}
+		st = word
+		if c.health != full {
+			st = fmt.Sprintf("%s %d/%d", word, c.health-c.rise+1, c.fall)
+		}
+	case c.health > 0:
+		st = fmt.Sprintf("DOWN %d/%d", c.health, c.rise)
+	default:
+		st = "DOWN"
+	}
+	host, port, err := net.SplitHostPort(m.conf.Addr)
+	if err != nil {
+		host, port = m.conf.Addr, ""
+	}
+	weight := 0
+	if !m.drain && !m.maint {
+		weight = min(m.effWeight(), 256)
+	}
+	total := 0
+	for _, backup := range []bool{false, true} {
+		for _, o := range c.g.members {
+			if o.conf.Backup == backup && o.usable() {
+				total += min(o.effWeight(), 256)
+			}
+		}
+		if total > 0 {
+			break
+		}
+	}
+	sess, queued := m.sessions()
+	beConns := 0
+	if m.t.BackendConns != nil {
+		beConns = m.t.BackendConns()
+	}
+	return fmt.Sprintf("%s; address=%s; port=%s; name=%s; node=%s; weight=%d/%d; scur=%d/%d; qcur=%d",
+		st, host, port, m.name(), m.t.Node, weight, total, sess, beConns, queued)
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dhproxy/internal/model"
 )
 
 // The rule engine. As in HAProxy's tcpcheck.c, every kind of check is a
@@ -65,6 +67,8 @@ type rule struct {
 
 	// ruleExpectTCP / ruleExpectHTTPRule.
 	x *userExpect
+	// An http-check request, rebuilt at each run with "send-state".
+	http *model.HTTPSend
 }
 
 type ruleset struct {
@@ -80,6 +84,7 @@ type ruleset struct {
 	// server that is not down into a conditional pass.
 	http         bool
 	disableOn404 bool
+	sendState    bool // the requests carry X-Haproxy-Server-State
 	// noPure: even a lone connect must let the server see the connection
 	// (a PROXY header, or rules that follow).
 	noPure bool
@@ -87,7 +92,8 @@ type ruleset struct {
 
 // runEnv is what a check run needs to know of the server.
 type runEnv struct {
-	notDown bool // the server is not DOWN (disable-on-404 applies)
+	notDown bool   // the server is not DOWN (disable-on-404 applies)
+	state   string // X-Haproxy-Server-State value, with "send-state"
 }
 
 // step is HAProxy's number of rule i in log messages.
@@ -172,7 +178,11 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			}
 		case ruleSend:
 			in, resp = in[:0], nil // HAProxy empties the read buffer at every send
-			if _, err := conn.Write(r.data); err != nil {
+			data := r.data
+			if r.http != nil && env.state != "" {
+				data = httpRequest(*r.http, env.state)
+			}
+			if _, err := conn.Write(data); err != nil {
 				return rs.connError(ioFailure(err), i)
 			}
 		case ruleExpectRegex:

@@ -26,6 +26,7 @@ type CheckOpts struct {
 	// nil when the section and its defaults wrote none.
 	TCPRules, HTTPRules *CheckRules
 	DisableOn404        bool // http-check disable-on-404
+	SendState           bool // http-check send-state: X-Haproxy-Server-State
 }
 
 func init() {

@@ -32,7 +32,7 @@ func parseHTTPCheck(b *builder, p *Proxy, l config.Line) {
 		if l.Args[1] == "disable-on-404" {
 			p.Check.DisableOn404 = true
 		} else {
-			b.notYetOnce(l, "'http-check send-state'", "the X-Haproxy-Server-State header")
+			p.Check.SendState = true
 		}
 		return
 	}

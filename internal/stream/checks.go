@@ -14,6 +14,10 @@ import (
 // callbacks through which the checks change what the balancer sees.
 func (rt *Runtime) checkTargets() []check.Target {
 	var ts []check.Target
+	node := rt.cfg.Global.Node
+	if node == "" {
+		node, _ = os.Hostname() // HAProxy's default "node"
+	}
 	for _, p := range rt.cfg.Proxies {
 		b := rt.backends[p.Name]
 		if b == nil || b.P != p {
@@ -47,6 +51,9 @@ func (rt *Runtime) checkTargets() []check.Target {
 
 				ShutdownSessions:       func() { s.health.sessions.shutdown() },
 				ShutdownBackupSessions: b.shutdownBackupSessions,
+
+				Node:         node,
+				BackendConns: func() int { return int(b.beconn.Load()) },
 			})
 		}
 	}

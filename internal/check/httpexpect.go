@@ -55,7 +55,7 @@ func readHTTPResponse(conn net.Conn, in *[]byte, withBody bool) (*httpResponse, 
 		case st == headComplete:
 			resp := &httpResponse{code: head.code, reason: head.reason, headers: headerList(buf[:used])}
 			if withBody {
-				resp.body = readBody(conn, &buf, used, contentLength(buf[:used]))
+				resp.body = readBody(conn, &buf, used, resp.contentLength(), resp.chunked())
 			}
 			return resp, Result{}
 		}
@@ -71,10 +71,14 @@ func readHTTPResponse(conn net.Conn, in *[]byte, withBody bool) (*httpResponse, 
 }
 
 // readBody reads after the head at used until cl bytes (-1: until close),
-// the buffer is full or the read fails, and returns the body.
-func readBody(conn net.Conn, bufp *[]byte, used int, cl int) []byte {
+// the end of a chunked body, a full buffer or a failed read, and returns
+// the body, dechunked as HAProxy's expect rules see it.
+func readBody(conn net.Conn, bufp *[]byte, used int, cl int, chunked bool) []byte {
 	buf := *bufp
-	for len(buf) < cap(buf) && (cl < 0 || len(buf)-used < cl) {
+	for len(buf) < cap(buf) {
+		if body := buf[used:]; (cl >= 0 && !chunked && len(body) >= cl) || (chunked && chunkedDone(body)) {
+			break
+		}
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil && (n == 0 || errors.Is(err, io.EOF)) {
@@ -83,23 +87,70 @@ func readBody(conn net.Conn, bufp *[]byte, used int, cl int) []byte {
 	}
 	*bufp = buf
 	body := buf[used:]
-	if cl >= 0 && len(body) > cl {
-		body = body[:cl]
+	switch {
+	case chunked:
+		return dechunk(body)
+	case cl >= 0 && len(body) > cl:
+		return body[:cl]
 	}
 	return body
 }
 
-// contentLength finds the Content-Length of a response head, -1 if none.
-func contentLength(head []byte) int {
-	for _, line := range bytes.Split(head, []byte("\n")) {
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("content-length")) {
-			if n, err := strconv.Atoi(string(bytes.TrimSpace(val))); err == nil && n >= 0 {
+// chunkedDone tells whether a chunked body's last chunk and trailer section
+// have arrived.
+func chunkedDone(b []byte) bool {
+	_, done := dechunkState(b)
+	return done
+}
+
+// dechunk returns the data of the complete chunks of b.
+func dechunk(b []byte) []byte {
+	data, _ := dechunkState(b)
+	return data
+}
+
+func dechunkState(b []byte) (data []byte, done bool) {
+	for {
+		line, rest, ok := bytes.Cut(b, []byte("\n"))
+		if !ok {
+			return data, false
+		}
+		size, _, _ := bytes.Cut(bytes.TrimSpace(line), []byte(";"))
+		n, err := strconv.ParseUint(string(size), 16, 31)
+		if err != nil {
+			return data, true // not chunked after all: judge what came
+		}
+		if n == 0 {
+			return data, bytes.Contains(rest, []byte("\n")) // the trailers' empty line
+		}
+		if uint64(len(rest)) < n {
+			return append(data, rest...), false
+		}
+		data = append(data, rest[:n]...)
+		b = bytes.TrimPrefix(bytes.TrimPrefix(rest[n:], []byte("\r")), []byte("\n"))
+	}
+}
+
+// contentLength is the response's Content-Length, -1 if none.
+func (r *httpResponse) contentLength() int {
+	for _, kv := range r.headers {
+		if strings.EqualFold(kv[0], "content-length") {
+			if n, err := strconv.Atoi(kv[1]); err == nil && n >= 0 {
 				return n
 			}
 		}
 	}
 	return -1
+}
+
+// chunked tells whether the body comes in chunks.
+func (r *httpResponse) chunked() bool {
+	for _, kv := range r.headers {
+		if strings.EqualFold(kv[0], "transfer-encoding") && strings.Contains(strings.ToLower(kv[1]), "chunked") {
+			return true
+		}
+	}
+	return false
 }
 
 // expectHTTPRule judges a response as HAProxy's tcpcheck_eval_expect_http:

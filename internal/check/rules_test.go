@@ -132,6 +132,7 @@ func TestHTTPCheckRuleResults(t *testing.T) {
 	hello := replyServer(t, "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello")
 	noBody := replyServer(t, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
 	notFound := replyServer(t, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+	chunked := replyServer(t, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;x=1\r\npedia\r\n0\r\n\r\n")
 	cacheCtl := replyServer(t, "HTTP/1.0 200 OK\r\nCache-Control: no-cache, private\r\nContent-Length: 0\r\n\r\n")
 	cases := []struct {
 		name, rules, addr string
@@ -154,6 +155,8 @@ func TestHTTPCheckRuleResults(t *testing.T) {
 		{"404 on an up server", "http-check disable-on-404", notFound, runEnv{notDown: true}, StatusL7OKC, 404, ""},
 		{"404 on a down server", "http-check disable-on-404", notFound, runEnv{}, StatusL7STS, 404, "Not Found"},
 		{"refused", "", closedPort(t), runEnv{}, StatusL4CON, 0, "Connection refused"},
+		{"chunked", "http-check expect string kiped", chunked, runEnv{}, StatusL7OK, 200, ""},
+		{"chunked, sizes are not data", "http-check expect ! rstring ^4", chunked, runEnv{}, StatusL7OK, 200, ""},
 		{"hdr name", "http-check expect hdr name content-length", hello, runEnv{}, StatusL7OK, 200, ""},
 		{"hdr name sub, value", "http-check expect hdr name -m sub TENT value 5", hello, runEnv{}, StatusL7OK, 200, ""},
 		{"hdr missing", "http-check expect fhdr name x-none", hello, runEnv{}, StatusL7STS, 200, "OK"},
@@ -546,4 +549,16 @@ func TestConnectRuleTarget(t *testing.T) {
 			t.Errorf("%+v: %s, want %s", c.r, got, c.want)
 		}
 	}
+}
+
+func FuzzDechunk(f *testing.F) {
+	for _, s := range []string{"4\r\nwiki\r\n0\r\n\r\n", "5;x=1\r\npedia\r\n", "0\r\n", "z\r\n", "ffffffff\r\nab", "3\nabc\n0\n\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		data, _ := dechunkState(b)
+		if len(data) > len(b) {
+			t.Errorf("%q: %d bytes of data from %d", b, len(data), len(b))
+		}
+	})
 }

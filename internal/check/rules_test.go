@@ -562,3 +562,35 @@ func FuzzDechunk(f *testing.F) {
 		}
 	})
 }
+
+// The X-Haproxy-Server-State values of the states e2e tests do not reach.
+func TestServerStateHeader(t *testing.T) {
+	s1 := server("s1", "10.0.0.1:80", time.Second, 2, 3)
+	s1.Weight = 20
+	s2 := server("s2", "10.0.0.2:80", time.Second, 2, 3)
+	s2.Weight = 30
+	be := backend("be", s1, s2)
+	g := newGroup(be)
+	m := g.member(s1)
+	m.t = Target{Proxy: "be", Server: "s1", Node: "lb1", BackendConns: func() int { return 7 }, Sessions: func() (int, int) { return 3, 1 }}
+	c := &checker{rise: 2, fall: 3, health: 4, g: g, m: m}
+	m.check = c
+	tail := "; address=10.0.0.1; port=80; name=be/s1; node=lb1; weight=%s; scur=3/7; qcur=1"
+	for _, step := range []struct {
+		set  func()
+		want string
+	}{
+		{func() {}, "UP" + fmt.Sprintf(tail, "20/50")},
+		{func() { m.stopping = true }, "NOLB" + fmt.Sprintf(tail, "20/30")},
+		{func() { c.health = 3 }, "NOLB 2/3" + fmt.Sprintf(tail, "20/30")},
+		{func() { m.stopping, m.drain = false, true }, "UP 2/3" + fmt.Sprintf(tail, "0/30")},
+		{func() { m.drain, m.weightPct = false, 50 }, "UP 2/3" + fmt.Sprintf(tail, "10/40")},
+		{func() { m.running, c.health = false, 1 }, "DOWN 1/2" + fmt.Sprintf(tail, "10/30")},
+		{func() { c.health = 0 }, "DOWN" + fmt.Sprintf(tail, "10/30")},
+	} {
+		step.set()
+		if got := c.serverState(); got != step.want {
+			t.Errorf("got  %s\nwant %s", got, step.want)
+		}
+	}
+}

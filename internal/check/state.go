@@ -218,7 +218,9 @@ func (g *group) setRunning(c *checker, res *Result) {
 	withReason(&b, res)
 	b.WriteString(onlineTail(after, queued))
 	c.logf("notice", b.String())
-	if !m.conf.Backup && m.conf.Health.ShutdownBackupOnUp && m.t.ShutdownBackupSessions != nil {
+	// "only if the server is not in backup state and ... has an effective
+	// weight > 0" (HAProxy's manual).
+	if !m.conf.Backup && m.effWeight() > 0 && m.conf.Health.ShutdownBackupOnUp && m.t.ShutdownBackupSessions != nil {
 		m.t.ShutdownBackupSessions()
 	}
 }

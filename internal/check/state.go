@@ -194,6 +194,7 @@ func (g *group) setStopped(c *checker, res *Result) {
 // and srv_set_running).
 func (g *group) setRunning(c *checker, res *Result) {
 	m := c.m
+	weighted := false
 	ok, _, after, _, queued := g.change(m, func() bool {
 		if m.maint || (m.running && !m.stopping) {
 			return false
@@ -208,6 +209,7 @@ func (g *group) setRunning(c *checker, res *Result) {
 			return false // only the health check leaves NOLB
 		}
 		m.running, m.stopping = true, false
+		weighted = m.effWeight() > 0
 		return true
 	})
 	if !ok {
@@ -220,7 +222,7 @@ func (g *group) setRunning(c *checker, res *Result) {
 	c.logf("notice", b.String())
 	// "only if the server is not in backup state and ... has an effective
 	// weight > 0" (HAProxy's manual).
-	if !m.conf.Backup && m.effWeight() > 0 && m.conf.Health.ShutdownBackupOnUp && m.t.ShutdownBackupSessions != nil {
+	if !m.conf.Backup && weighted && m.conf.Health.ShutdownBackupOnUp && m.t.ShutdownBackupSessions != nil {
 		m.t.ShutdownBackupSessions()
 	}
 }

@@ -170,6 +170,11 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
+	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
+		// HAProxy alerts and leaves the server unobserved.
+		b.warnf(l, "'server %s/%s' : 'layer7' can only be used in http proxies..", p.Name, s.Name)
+		s.Health.Observe = ""
+	}
 	if s.Health.Agent && s.Health.AgentPort == 0 {
 		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, s.Name, s.Name)
 	}

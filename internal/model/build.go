@@ -321,6 +321,7 @@ func (b *builder) resolve() {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}
 		if p.IsBackend() {
+			warnUnusedCheckRules(b, p)
 			// Servers without "id" take the lowest free id, from 1 on in
 			// declaration order, as HAProxy numbers them (the consistent
 			// hashing ring is keyed on these ids).

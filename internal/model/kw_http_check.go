@@ -144,3 +144,19 @@ func parseHTTPSend(r *CheckRule, args []string) string {
 	}
 	return ""
 }
+
+// warnUnusedCheckRules is HAProxy's warning for a section that writes
+// tcp-check or http-check rules but does not run that kind of check.
+func warnUnusedCheckRules(b *builder, p *Proxy) {
+	word := "backend"
+	if p.IsFrontend() {
+		word = "proxy"
+	}
+	c := &p.Check
+	if c.HTTPRules != nil && c.HTTPRules.Owner == p && len(c.HTTPRules.Rules) > 0 && c.Kind != "httpchk" {
+		b.d.Warnf(p.Pos, "%s '%s' uses http-check rules without 'option httpchk', so the rules are ignored.", word, p.Name)
+	}
+	if c.TCPRules != nil && c.TCPRules.Owner == p && len(c.TCPRules.Rules) > 0 && c.Kind != "tcp-check" {
+		b.d.Warnf(p.Pos, "%s '%s' uses tcp-check rules without 'option tcp-check', so the rules are ignored.", word, p.Name)
+	}
+}

@@ -35,6 +35,30 @@ type Target struct {
 	// for the "N sessions active, ... M remaining in queue" wording; nil
 	// means 0 and 0.
 	Sessions func() (active, queued int)
+
+	// SetDrain is called when the server stops or resumes taking new
+	// load-balanced traffic while staying up: "http-check disable-on-404"
+	// (NOLB) and the agent's "drain".
+	SetDrain func(drain bool)
+	// SetWeightPct receives the agent's "NN%" (100 at start).
+	SetWeightPct func(pct int)
+	// SetMaxconn receives the agent's "maxconn:N".
+	SetMaxconn func(n int)
+	// ShutdownSessions ends the server's sessions (on-marked-down
+	// shutdown-sessions); ShutdownBackupSessions ends those of the
+	// backend's backup servers (on-marked-up shutdown-backup-sessions).
+	ShutdownSessions, ShutdownBackupSessions func()
+	// Passive, when the server has "observe", is where the traffic reports
+	// its outcomes (see NewPassive).
+	Passive *Passive
+	// Logf, when set, receives this server's messages instead of Start's
+	// logf: HAProxy sends them to the backend's own log targets.
+	Logf func(level, msg string)
+
+	// For "http-check send-state": the node name ("node", else the host
+	// name) and the backend's current connections.
+	Node         string
+	BackendConns func() int
 }
 
 // Defaults of the server keywords, for targets built without the model's
@@ -49,11 +73,12 @@ const (
 // do not stretch the start-up spreading of the others.
 const interThreshold = time.Second
 
-// Start launches one goroutine per target whose server has "check" and is
-// not disabled, and returns a function that stops them all and waits for
-// them. Servers start UP, as in HAProxy: one failed check takes a server
-// that has not passed one yet DOWN, after which rise successes bring it
-// back and, once fully up, fall failures take it down.
+// Start launches one goroutine per target whose server has "check" (and
+// one more for "agent-check") and is not disabled, and returns a function
+// that stops them all and waits for them. Servers start UP, as in HAProxy:
+// one failed check takes a server that has not passed one yet DOWN, after
+// which rise successes bring it back and, once fully up, fall failures take
+// it down.
 //
 // logf receives every message with the syslog severity HAProxy sends it
 // with ("emerg", "crit", "alert", "notice"); Stderr tells how haproxy -db
@@ -65,12 +90,7 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 	groups := map[*model.Proxy]*group{}
 	var cs []*checker
 	for _, t := range targets {
-		if t.Conf == nil || !t.Conf.Check || t.Conf.Disabled {
-			continue
-		}
-		c, err := newChecker(t, logf)
-		if err != nil {
-			logf("crit", err.Error())
+		if t.Conf == nil || t.Conf.Disabled || (!t.Conf.Check && !t.Conf.Health.Agent) {
 			continue
 		}
 		g := groups[t.Backend]
@@ -78,8 +98,32 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 			g = newGroup(t.Backend)
 			groups[t.Backend] = g
 		}
-		c.g, c.m = g, g.member(t.Conf)
-		cs = append(cs, c)
+		m := g.member(t.Conf)
+		m.t = t
+		lf := logf
+		if t.Logf != nil {
+			lf = t.Logf
+		}
+		if t.Conf.Check {
+			c, err := newChecker(t, lf)
+			if err != nil {
+				lf("crit", err.Error())
+			} else {
+				c.g, c.m = g, m
+				m.check = c
+				cs = append(cs, c)
+			}
+		}
+		if t.Conf.Health.Agent {
+			a, err := newAgent(t, lf)
+			if err != nil {
+				lf("alert", err.Error())
+				continue
+			}
+			a.g, a.m = g, m
+			m.agent = a
+			cs = append(cs, a)
+		}
 	}
 
 	// Spread the first checks over the shortest interval, in target order,
@@ -106,25 +150,30 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 	}
 }
 
-// checker is one server's health check; only its goroutine touches it,
-// except m.up which its group guards.
+// checker is one server's health check, or its agent check; only its
+// goroutine touches it, except what its member holds, which the group's
+// mutex guards.
 type checker struct {
 	t      Target
+	agent  bool   // an agent check: "Agent check for ..." lines, agent rules
 	name   string // "be/srv"
 	addr   string
 	rules  *ruleset
 	tm     timing
 	logHC  bool // option log-health-checks
 	backup bool
-	weight int
 
 	inter, fastInter, downInter time.Duration
 	rise, fall                  int
 
 	// health runs from 0 to rise+fall-1, as in HAProxy: at rise or more the
-	// server is up, at rise+fall-1 it is fully up.
+	// check is passing, at rise+fall-1 it is fully passing. The group's
+	// mutex guards it: the agent and the passive observation change it.
 	health int
 	status Status // of the last check, to report changes only
+	// sooner brings the next check to fastinter after the passive
+	// observation's verdict (nil without "observe").
+	sooner chan struct{}
 
 	g    *group
 	m    *member
@@ -140,17 +189,12 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 			return nil, err
 		}
 	}
-	// Resolve once: no name lookups on every check.
-	if ta, err := net.ResolveTCPAddr("tcp", addr); err == nil {
-		addr = ta.String()
-	}
+	addr = resolve(addr)
 	c := &checker{
 		t:         t,
 		name:      t.Proxy + "/" + t.Server,
 		addr:      addr,
-		rules:     compile(t.Backend),
 		backup:    s.Backup,
-		weight:    s.Weight,
 		inter:     s.Inter,
 		fastInter: s.FastInter,
 		downInter: s.DownInter,
@@ -159,6 +203,24 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		status:    StatusINI,
 		logf:      logf,
 	}
+	c.rules = compile(t.Backend, s.Health.SendProxy)
+	c.defaults()
+	if t.Passive != nil {
+		c.sooner = make(chan struct{}, 1)
+		t.Passive.checker.Store(c)
+	}
+	return c, nil
+}
+
+// resolve looks the host up once: no name lookups on every check.
+func resolve(addr string) string {
+	if ta, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+		return ta.String()
+	}
+	return addr
+}
+
+func (c *checker) defaults() {
 	if c.inter <= 0 {
 		c.inter = defaultInter
 	}
@@ -170,20 +232,26 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 	}
 	c.health = c.rise
 	c.tm = timing{inter: c.inter}
-	if be := t.Backend; be != nil {
+	if be := c.t.Backend; be != nil {
 		c.tm.connect, c.tm.check = be.Timeouts.Connect, be.Timeouts.Check
 		c.logHC = be.Options["log-health-checks"]
 	}
-	return c, nil
 }
 
 // interval is the delay before the next check, HAProxy's srv_getinter():
-// inter when fully up, downinter when down, fastinter in between.
+// inter when fully up, downinter when down, fastinter in between. An agent
+// check always runs at its own interval.
 func (c *checker) interval() time.Duration {
-	switch {
-	case c.health == c.rise+c.fall-1:
+	if c.agent {
 		return c.inter
-	case !c.m.up && c.health == 0:
+	}
+	c.g.mu.Lock()
+	health, running := c.health, c.m != nil && c.m.running
+	c.g.mu.Unlock()
+	switch {
+	case health == c.rise+c.fall-1:
+		return c.inter
+	case !running && health == 0:
 		return or(c.downInter, c.inter)
 	}
 	return or(c.fastInter, c.inter)
@@ -197,22 +265,32 @@ func or(d, def time.Duration) time.Duration {
 }
 
 // loop runs the checks until ctx ends; each interval counts from the end of
-// the previous check, as in HAProxy.
+// the previous check, as in HAProxy. Passive observation verdicts are
+// applied between checks and may bring the next check closer.
 func (c *checker) loop(ctx context.Context, wg *sync.WaitGroup, delay time.Duration) {
 	defer wg.Done()
 	t := time.NewTimer(delay)
 	defer t.Stop()
+	next := time.Now().Add(delay)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.sooner:
+			if fi := c.fastInter; fi > 0 && time.Until(next) > fi {
+				t.Reset(fi)
+				next = time.Now().Add(fi)
+			}
+			continue
 		case <-t.C:
 		}
 		c.once(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		t.Reset(c.interval())
+		d := c.interval()
+		t.Reset(d)
+		next = time.Now().Add(d)
 	}
 }
 
@@ -224,8 +302,22 @@ func (c *checker) once(ctx context.Context) {
 			c.logf("crit", fmt.Sprintf("Health check for server %s: internal error: %v\n%s", c.name, r, debug.Stack()))
 		}
 	}()
-	res, ok := c.rules.run(ctx, c.addr, c.tm)
+	c.g.mu.Lock()
+	env := runEnv{notDown: c.m.running}
+	paused := c.m.maint && !c.agent // maintenance pauses the health check
+	if c.rules.sendState {
+		env.state = c.serverState()
+	}
+	c.g.mu.Unlock()
+	if paused {
+		return
+	}
+	res, ok := c.rules.run(ctx, c.addr, c.tm, env)
 	if !ok {
+		return
+	}
+	if c.agent {
+		c.processAgent(res)
 		return
 	}
 	c.process(res)
@@ -235,51 +327,72 @@ func (c *checker) once(ctx context.Context) {
 // set_server_check_status) and changes the server's state when the counter
 // crosses a bound.
 func (c *checker) process(res Result) {
+	c.g.mu.Lock()
 	report := res.Status != c.status
 	c.status = res.Status
 	full := c.rise + c.fall - 1
-	passed := res.Status.Passed()
-	if passed {
-		if c.health < full {
+	if res.Status.Passed() && c.t.Passive != nil {
+		c.t.Passive.errs.Store(0)
+	}
+	switch {
+	case res.Status.Passed():
+		// A conditional pass cannot make the first step up.
+		if c.health < full && (res.Status != StatusL7OKC || c.health > 0) {
 			report = true
 			c.health++
 			if c.health >= c.rise {
 				c.health = full
 			}
 		}
-	} else if c.health > 0 {
+	case c.health > 0 && (!c.agent || res.Status.hasCode()):
+		// Failing to reach an agent does not count against the server.
 		report = true
 		c.health--
 		if c.health < c.rise {
 			c.health = 0
 		}
 	}
+	line := ""
 	if c.logHC && report {
-		c.logf("notice", c.checkLine(res))
+		line = c.checkLine(res)
+	}
+	c.g.mu.Unlock()
+	if line != "" {
+		c.logf("notice", line)
 	}
 	switch {
-	case !passed && c.health == 0 && c.m.up:
-		c.setState(false, res)
-	case passed && c.health >= c.rise && !c.m.up:
-		c.setState(true, res)
+	case !res.Status.Passed():
+		c.notifyFailure(res)
+	case res.Status == StatusL7OKC:
+		c.notifyStopping(res)
+	default:
+		c.notifySuccess(res)
 	}
 }
 
+// checkLine must be called with the group's mutex held.
 func (c *checker) checkLine(res Result) string {
 	var b strings.Builder
-	b.WriteString("Health check for ")
+	if c.agent {
+		b.WriteString("Agent check for ")
+	} else {
+		b.WriteString("Health check for ")
+	}
 	if c.backup {
 		b.WriteString("backup ")
 	}
 	verdict := "failed"
-	if res.Status.Passed() {
+	switch {
+	case res.Status == StatusL7OKC:
+		verdict = "conditionally succeeded"
+	case res.Status.Passed():
 		verdict = "succeeded"
 	}
 	fmt.Fprintf(&b, "server %s %s", c.name, verdict)
 	res.appendReason(&b)
 	if c.health >= c.rise {
 		state := "UP"
-		if c.weight == 0 {
+		if c.m.effWeight() == 0 {
 			state = "DRAIN"
 		}
 		fmt.Fprintf(&b, ", status: %d/%d %s.", c.health-c.rise+1, c.fall, state)
@@ -289,58 +402,42 @@ func (c *checker) checkLine(res Result) string {
 	return b.String()
 }
 
-// setState flips the server and logs the change with the servers left, as
-// HAProxy's srv_update_status does. The reason is left out when
-// log-health-checks already reported it.
-func (c *checker) setState(up bool, res Result) {
-	var actBefore, bckBefore, act, bck, sess, queued int
-	func() {
-		c.g.mu.Lock()
-		defer c.g.mu.Unlock()
-		actBefore, bckBefore = c.counts()
-		c.m.up = up
-		if c.t.SetUp != nil {
-			c.t.SetUp(up)
-		}
-		act, bck = c.counts()
-		if c.t.Sessions != nil {
-			sess, queued = c.t.Sessions()
-		}
-	}()
+// reason returns res for the state lines, or nil when log-health-checks
+// already reported it.
+func (c *checker) reason(res Result) *Result {
+	if c.logHC {
+		return nil
+	}
+	return &res
+}
 
-	var b strings.Builder
-	if c.backup {
-		b.WriteString("Backup ")
-	}
-	word := "DOWN"
-	if up {
-		word = "UP"
-	}
-	fmt.Fprintf(&b, "Server %s is %s", c.name, word)
-	if !c.logHC {
-		res.appendReason(&b)
-	}
-	onBackup := ""
-	if bck > 0 && act == 0 {
-		onBackup = " Running on backup."
-	}
-	if up {
-		fmt.Fprintf(&b, ". %d active and %d backup servers online.%s %d sessions requeued, %d total in queue.", act, bck, onBackup, 0, queued)
-		c.logf("notice", b.String())
+// notifyFailure takes the server down once the counter reached 0 (HAProxy's
+// check_notify_failure). An agent only does so when it said so: failing to
+// reach the agent is not a reason, the health check tests connectivity.
+func (c *checker) notifyFailure(res Result) {
+	if c.agent && res.Status != StatusL7STS {
 		return
 	}
-	fmt.Fprintf(&b, ". %d active and %d backup servers left.%s %d sessions active, %d requeued, %d remaining in queue.", act, bck, onBackup, sess, 0, queued)
-	c.logf("alert", b.String())
-	if act+bck == 0 && actBefore+bckBefore > 0 {
-		c.logf("emerg", fmt.Sprintf("%s %s has no server available!", proxyWord(c.t.Backend), c.t.Proxy))
+	c.g.mu.Lock()
+	down := c.health == 0
+	c.g.mu.Unlock()
+	if down {
+		c.g.setStopped(c, c.reason(res))
 	}
 }
 
-func (c *checker) counts() (active, backup int) {
-	if c.t.ActiveServers != nil {
-		return c.t.ActiveServers()
+// notifySuccess brings the server up when every check it has agrees and it
+// is not in maintenance (check_notify_success).
+func (c *checker) notifySuccess(res Result) {
+	c.g.setRunning(c, c.reason(res))
+}
+
+// notifyStopping puts a passing server in NOLB (check_notify_stopping).
+func (c *checker) notifyStopping(res Result) {
+	if c.agent {
+		return
 	}
-	return c.g.counts()
+	c.g.setStopping(c, c.reason(res))
 }
 
 // proxyWord is HAProxy's proxy_type_str(): a listen section is a "proxy".
@@ -349,54 +446,6 @@ func proxyWord(p *model.Proxy) string {
 		return "proxy"
 	}
 	return "backend"
-}
-
-// group holds the states of one backend's servers, to count those left.
-type group struct {
-	mu      sync.Mutex
-	members []*member
-}
-
-type member struct {
-	conf *model.Server
-	up   bool
-}
-
-func newGroup(be *model.Proxy) *group {
-	g := &group{}
-	if be != nil {
-		for _, s := range be.Servers {
-			g.members = append(g.members, &member{conf: s, up: !s.Disabled})
-		}
-	}
-	return g
-}
-
-// member returns s's entry, adding it when the backend does not list it.
-func (g *group) member(s *model.Server) *member {
-	for _, m := range g.members {
-		if m.conf == s {
-			return m
-		}
-	}
-	m := &member{conf: s, up: !s.Disabled}
-	g.members = append(g.members, m)
-	return m
-}
-
-// counts must be called with mu held.
-func (g *group) counts() (active, backup int) {
-	for _, m := range g.members {
-		if !m.up || m.conf.Weight == 0 {
-			continue
-		}
-		if m.conf.Backup {
-			backup++
-		} else {
-			active++
-		}
-	}
-	return active, backup
 }
 
 // Stderr returns how haproxy -db shows on its standard error a message that

@@ -287,9 +287,9 @@ func TestTCPCheckInvisibleToServer(t *testing.T) {
 		t.Skip("relies on TCP_QUICKACK")
 	}
 	srv := newAcceptServer(t, "")
-	rs := compile(backend("be"))
+	rs := compile(backend("be"), false)
 	for i := 0; i < 5; i++ {
-		if res, _ := rs.run(context.Background(), srv.addr(), timing{inter: time.Second}); res.Status != StatusL4OK {
+		if res, _ := rs.run(context.Background(), srv.addr(), timing{inter: time.Second}, runEnv{}); res.Status != StatusL4OK {
 			t.Fatalf("check %d: %+v", i, res)
 		}
 	}
@@ -348,7 +348,7 @@ func TestResults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, ok := compile(c.be).run(context.Background(), c.addr, c.tm)
+			res, ok := compile(c.be, false).run(context.Background(), c.addr, c.tm, runEnv{})
 			if !ok {
 				t.Fatal("aborted")
 			}
@@ -366,15 +366,15 @@ func TestResults(t *testing.T) {
 
 func TestConnectTimeout(t *testing.T) {
 	addr := fullBacklog(t)
-	rs := compile(backend("be"))
+	rs := compile(backend("be"), false)
 	// Without "timeout check", the connect may take the whole inter.
-	res, _ := rs.run(context.Background(), addr, timing{inter: 300 * time.Millisecond, connect: 100 * time.Millisecond})
+	res, _ := rs.run(context.Background(), addr, timing{inter: 300 * time.Millisecond, connect: 100 * time.Millisecond}, runEnv{})
 	if res.Status != StatusL4TOUT || res.Info != "" {
 		t.Errorf("got %+v, want L4TOUT without info", res)
 	}
 	within(t, "connect timeout without timeout check", res.Duration, 290*time.Millisecond, 800*time.Millisecond)
 	// With it, the connect gets min(timeout connect, inter).
-	res, _ = rs.run(context.Background(), addr, timing{inter: 2 * time.Second, connect: 100 * time.Millisecond, check: time.Second})
+	res, _ = rs.run(context.Background(), addr, timing{inter: 2 * time.Second, connect: 100 * time.Millisecond, check: time.Second}, runEnv{})
 	if res.Status != StatusL4TOUT {
 		t.Errorf("got %+v, want L4TOUT", res)
 	}

@@ -52,10 +52,16 @@ func (r *logRecorder) normalized() []string {
 // waitFor polls until a line contains sub and returns its index.
 func (r *logRecorder) waitFor(t *testing.T, sub string, within time.Duration) int {
 	t.Helper()
+	return r.waitForAfter(t, -1, sub, within)
+}
+
+// waitForAfter polls until a line after index from contains sub.
+func (r *logRecorder) waitForAfter(t *testing.T, from int, sub string, within time.Duration) int {
+	t.Helper()
 	deadline := time.After(within)
 	for {
 		for i, l := range r.normalized() {
-			if strings.Contains(l, sub) {
+			if i > from && strings.Contains(l, sub) {
 				return i
 			}
 		}

@@ -23,22 +23,22 @@ func TestHTTPChkRequest(t *testing.T) {
 			"POST /y HTTP/1.1\r\nhost: www.example.com\r\nx-foo: Bar\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"},
 	}
 	for _, c := range cases {
-		if got := string(httpchkRequest(c.args)); got != c.want {
+		if got := string(httpRequest(httpSendFromOption(c.args), "")); got != c.want {
 			t.Errorf("%q:\ngot  %q\nwant %q", c.args, got, c.want)
 		}
 	}
 }
 
 func TestCompile(t *testing.T) {
-	if rs := compile(nil); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
+	if rs := compile(nil, false); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
 		t.Errorf("default check: %+v", rs.rules)
 	}
 	be := &model.Proxy{Options: map[string]bool{"httpchk": false}}
-	if rs := compile(be); len(rs.rules) != 1 {
+	if rs := compile(be, false); len(rs.rules) != 1 {
 		t.Errorf("no option httpchk: %+v", rs.rules)
 	}
 	be.Options["httpchk"] = true
-	if rs := compile(be); len(rs.rules) != 3 || rs.rules[2].kind != ruleExpectHTTP {
+	if rs := compile(be, false); len(rs.rules) != 3 || rs.rules[2].kind != ruleExpectHTTPRule {
 		t.Errorf("option httpchk: %+v", rs.rules)
 	}
 }

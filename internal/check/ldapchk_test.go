@@ -51,7 +51,7 @@ func TestLDAPCheck(t *testing.T) {
 	}
 	be := &model.Proxy{Options: map[string]bool{}, Check: model.CheckOpts{Kind: "ldap-check"}}
 	for i, c := range cases {
-		res, done := compile(be).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond})
+		res, done := compile(be, false).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond}, runEnv{})
 		if !done || res.Status != c.status || res.Code != c.code || res.Info != c.info {
 			t.Errorf("%s: %v code %d info %q, want %v code %d info %q", c.name, res.Status, res.Code, res.Info, c.status, c.code, c.info)
 		}

@@ -61,7 +61,7 @@ func runMySQL(t *testing.T, addr string, opts model.CheckOpts) Result {
 	t.Helper()
 	opts.Kind = "mysql-check"
 	be := &model.Proxy{Options: map[string]bool{"mysql-check": true}, Check: opts}
-	res, ok := compile(be).run(context.Background(), addr, timing{inter: 500 * time.Millisecond})
+	res, ok := compile(be, false).run(context.Background(), addr, timing{inter: 500 * time.Millisecond}, runEnv{})
 	if !ok {
 		t.Fatal("check aborted")
 	}
@@ -127,18 +127,18 @@ func TestMySQLCheckSplitReads(t *testing.T) {
 
 func TestCompileLastCheckWins(t *testing.T) {
 	be := &model.Proxy{Options: map[string]bool{"httpchk": true, "mysql-check": true}, Check: model.CheckOpts{Kind: "mysql-check"}}
-	if rs := compile(be); rs.rules[len(rs.rules)-1].kind != ruleExpectMySQL {
+	if rs := compile(be, false); rs.rules[len(rs.rules)-1].kind != ruleExpectMySQL {
 		t.Errorf("mysql-check last: %+v", rs.rules)
 	}
 	be.Check.Kind = "httpchk"
-	if rs := compile(be); rs.rules[len(rs.rules)-1].kind != ruleExpectHTTP {
+	if rs := compile(be, false); rs.rules[len(rs.rules)-1].kind != ruleExpectHTTPRule {
 		t.Errorf("httpchk last: %+v", rs.rules)
 	}
 }
 
 func TestCompileUnimplementedLast(t *testing.T) {
-	be := &model.Proxy{Options: map[string]bool{"mysql-check": true, "ssl-hello-chk": true}, Check: model.CheckOpts{Kind: "ssl-hello-chk"}}
-	if rs := compile(be); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
-		t.Errorf("ssl-hello-chk last: %+v", rs.rules)
+	be := &model.Proxy{Options: map[string]bool{"mysql-check": true, "external-check": true}, Check: model.CheckOpts{Kind: "external-check"}}
+	if rs := compile(be, false); len(rs.rules) != 1 || rs.rules[0].kind != ruleConnect {
+		t.Errorf("external-check last: %+v", rs.rules)
 	}
 }

@@ -58,7 +58,7 @@ func TestPgSQLCheck(t *testing.T) {
 	}
 	be := &model.Proxy{Options: map[string]bool{}, Check: model.CheckOpts{Kind: "pgsql-check", PgSQLUser: "haproxy"}}
 	for i, c := range cases {
-		res, ok := compile(be).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond})
+		res, ok := compile(be, false).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond}, runEnv{})
 		if !ok || res.Status != c.status || res.Code != 0 || res.Info != c.info {
 			t.Errorf("%s: %v code %d info %q, want %v info %q", c.name, res.Status, res.Code, res.Info, c.status, c.info)
 		}

@@ -60,7 +60,7 @@ func TestSMTPCheck(t *testing.T) {
 			opts.SMTPCmd = "EHLO checker.example"
 		}
 		be := &model.Proxy{Options: map[string]bool{}, Check: opts}
-		res, ok := compile(be).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond})
+		res, ok := compile(be, false).run(context.Background(), c.addr, timing{inter: 300 * time.Millisecond}, runEnv{})
 		if !ok || res.Status != c.status || res.Code != c.code || res.Info != c.info {
 			t.Errorf("%s: %v code %d info %q, want %v code %d info %q", c.name, res.Status, res.Code, res.Info, c.status, c.code, c.info)
 		}

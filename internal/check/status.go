@@ -17,6 +17,7 @@ type Status uint8
 const (
 	StatusUnknown Status = iota
 	StatusINI            // not checked yet
+	StatusHANA           // the passive observation's verdict ("observe")
 	StatusSOCKERR
 	StatusL4OK
 	StatusL4TOUT
@@ -39,6 +40,7 @@ type statusInfo struct {
 var statuses = [...]statusInfo{
 	StatusUnknown: {"UNK", "Unknown", false},
 	StatusINI:     {"INI", "Initializing", false},
+	StatusHANA:    {"HANA", "Health analyze", false},
 	StatusSOCKERR: {"SOCKERR", "Socket error", false},
 	StatusL4OK:    {"L4OK", "Layer4 check passed", true},
 	StatusL4TOUT:  {"L4TOUT", "Layer4 timeout", false},
@@ -79,7 +81,9 @@ type Result struct {
 	Status   Status
 	Code     int           // HTTP status for Layer7 results
 	Info     string        // HAProxy's check "desc": errno text, HTTP reason phrase
-	Duration time.Duration // from the start of the check to its outcome
+	Duration time.Duration // from the start of the check to its outcome; <0: none
+
+	agent *agentReply // an agent check's parsed line
 }
 
 // infoMax is HAProxy's HCHK_DESC_LEN minus its NUL: longer infos are cut.
@@ -102,7 +106,9 @@ func (r Result) appendReason(b *strings.Builder) {
 		asciiEncode(b, info, '"')
 		b.WriteByte('"')
 	}
-	fmt.Fprintf(b, ", check duration: %dms", r.Duration.Milliseconds())
+	if r.Duration >= 0 {
+		fmt.Fprintf(b, ", check duration: %dms", r.Duration.Milliseconds())
+	}
 }
 
 // asciiEncode writes s with non-printable bytes, '<', '>' and q as "<HH>",

@@ -8,7 +8,11 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
+
+	"dhproxy/internal/model"
 )
 
 // The rule engine. As in HAProxy's tcpcheck.c, every kind of check is a
@@ -20,13 +24,15 @@ import (
 type ruleKind uint8
 
 const (
-	ruleConnect      ruleKind = iota
-	ruleSend                  // write data
-	ruleExpectHTTP            // read an HTTP response head, judge its status
-	ruleExpectMySQL           // read one MySQL packet (greeting, then the auth reply)
-	ruleExpectString          // wait until the data received contains data
-	ruleExpectRegex           // judge the first minRecv bytes with re
-	ruleExpectLDAP            // judge an LDAP BindResponse
+	ruleConnect        ruleKind = iota
+	ruleSend                    // write data
+	ruleExpectMySQL             // read one MySQL packet (greeting, then the auth reply)
+	ruleExpectString            // protocol checks: wait until the data received contains data
+	ruleExpectRegex             // protocol checks: judge the first minRecv bytes with re
+	ruleExpectLDAP              // judge an LDAP BindResponse
+	ruleExpectTCP               // a "tcp-check expect" rule (tcpexpect.go)
+	ruleExpectHTTPRule          // an "http-check expect" rule (httpexpect.go)
+	ruleExpectAgent             // read and parse an agent's line (agent.go)
 )
 
 type rule struct {
@@ -46,6 +52,23 @@ type rule struct {
 	minRecv int
 	info    func([]byte) string
 	code    func([]byte) int
+
+	// User rules (tcp-check, http-check): HAProxy's step id (0 for the
+	// implicit connect) and the rule's comment.
+	step     int
+	hasStep  bool
+	comment  string
+	implicit bool // the connect HAProxy adds in front of the rules
+
+	// ruleConnect: where to, and the PROXY header.
+	port      int
+	host      string
+	sendProxy bool
+
+	// ruleExpectTCP / ruleExpectHTTPRule.
+	x *userExpect
+	// An http-check request, rebuilt at each run with "send-state".
+	http *model.HTTPSend
 }
 
 type ruleset struct {
@@ -54,10 +77,30 @@ type ruleset struct {
 	// leading connect (it adds that one itself), which shows in the
 	// "at step N" of its messages.
 	implicitConnect bool
+	// userTCP: an "option tcp-check" ruleset, whose connection errors and
+	// timeouts name the step, and whose passes say "(tcp-check)".
+	userTCP bool
+	// http: an "option httpchk" ruleset; disableOn404 turns a 404 from a
+	// server that is not down into a conditional pass.
+	http         bool
+	disableOn404 bool
+	sendState    bool // the requests carry X-Haproxy-Server-State
+	// noPure: even a lone connect must let the server see the connection
+	// (a PROXY header, or rules that follow).
+	noPure bool
+}
+
+// runEnv is what a check run needs to know of the server.
+type runEnv struct {
+	notDown bool   // the server is not DOWN (disable-on-404 applies)
+	state   string // X-Haproxy-Server-State value, with "send-state"
 }
 
 // step is HAProxy's number of rule i in log messages.
 func (rs *ruleset) step(i int) int {
+	if rs.rules[i].hasStep {
+		return rs.rules[i].step
+	}
 	if rs.implicitConnect {
 		return i
 	}
@@ -75,7 +118,7 @@ func emptyResponse(step int, st Status) Result {
 
 // pure tells a lone connect (the default check), which HAProxy runs without
 // letting the server's application see the connection.
-func (rs *ruleset) pure() bool { return len(rs.rules) == 1 }
+func (rs *ruleset) pure() bool { return len(rs.rules) == 1 && !rs.noPure }
 
 // timing bounds one check run. Without "timeout check" the whole run must
 // fit in inter; with it, the connect gets min(timeout connect, inter) and
@@ -87,20 +130,20 @@ type timing struct {
 	check   time.Duration // backend "timeout check", 0 if unset
 }
 
-// readBufSize bounds what a response head may take, like HAProxy's check
+// readBufSize bounds what a response may take, like HAProxy's check
 // buffer (tune.bufsize).
 const readBufSize = 16384
 
 // run executes the rules against addr. A cancelled ctx returns ok=false: the
 // check was aborted and has no result to report.
-func (rs *ruleset) run(ctx context.Context, addr string, tm timing) (res Result, ok bool) {
+func (rs *ruleset) run(ctx context.Context, addr string, tm timing, env runEnv) (res Result, ok bool) {
 	start := time.Now()
-	res = rs.exec(ctx, addr, tm, start)
+	res = rs.exec(ctx, addr, tm, start, env)
 	res.Duration = time.Since(start)
 	return res, ctx.Err() == nil
 }
 
-func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.Time) Result {
+func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.Time, env runEnv) Result {
 	var conn net.Conn
 	closeConn := func() {
 		if conn != nil {
@@ -111,40 +154,117 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 	// in keeps what the server sent across expect rules, as HAProxy's check
 	// buffer does: a later rule may look past what an earlier one judged.
 	var in []byte
+	var resp *httpResponse // the response the http-check expects judge
+	cond404 := false
+	last := len(rs.rules) - 1
 	for i, r := range rs.rules {
+		isLast := i == last
 		switch r.kind {
 		case ruleConnect:
 			closeConn()
-			c, res, ok := connect(ctx, addr, tm, start, rs.pure())
+			in, resp = in[:0], nil
+			c, res, ok := connect(ctx, r.target(addr), tm, start, rs.pure())
 			if !ok {
-				return res
+				return rs.connError(res, i)
 			}
 			// Stopping the checks must not wait for a silent server.
 			unwatch := context.AfterFunc(ctx, func() { c.Close() })
 			conn = c
 			closeConn = func() { unwatch(); c.Close() }
-		case ruleSend:
-			in = in[:0] // HAProxy empties the read buffer at every send
-			if _, err := conn.Write(r.data); err != nil {
-				return ioFailure(err)
+			if r.sendProxy {
+				if _, err := conn.Write(proxyLine(conn)); err != nil {
+					return rs.connError(ioFailure(err), i)
+				}
 			}
-		case ruleExpectHTTP:
-			return expectHTTP(conn)
+		case ruleSend:
+			in, resp = in[:0], nil // HAProxy empties the read buffer at every send
+			data := r.data
+			if r.http != nil && env.state != "" {
+				data = httpRequest(*r.http, env.state)
+			}
+			if _, err := conn.Write(data); err != nil {
+				return rs.connError(ioFailure(err), i)
+			}
 		case ruleExpectRegex:
-			if res, done := expectRegex(conn, &in, r, rs.step(i), i == len(rs.rules)-1); done {
+			if res, done := expectRegex(conn, &in, r, rs.step(i), isLast); done {
 				return res
 			}
 		case ruleExpectLDAP:
 			return expectLDAPBind(conn, &in)
 		case ruleExpectString:
-			if res, done := expectString(conn, &in, r, rs.step(i), i == len(rs.rules)-1); done {
+			if res, done := expectString(conn, &in, r, rs.step(i), isLast); done {
 				return res
 			}
 		case ruleExpectMySQL:
-			if res, done := expectMySQL(conn, &in, r.afterGreeting, rs.step(i), i == len(rs.rules)-1); done {
+			if res, done := expectMySQL(conn, &in, r.afterGreeting, rs.step(i), isLast); done {
 				return res
 			}
+		case ruleExpectTCP:
+			if res, done := expectTCP(conn, &in, r, rs.step(i), rs.userTCP); done {
+				return rs.connError(res, i)
+			}
+		case ruleExpectHTTPRule:
+			if resp == nil {
+				var res Result
+				if resp, res = readHTTPResponse(conn, &in, rs.needBody(i)); resp == nil {
+					return rs.connError(res, i)
+				}
+			}
+			if resp.code == 404 && rs.disableOn404 && env.notDown {
+				cond404 = true // a stopping server: the other rules need not pass
+				continue
+			}
+			if res, failed := expectHTTPRule(resp, r); failed {
+				return res
+			}
+		case ruleExpectAgent:
+			return expectAgent(conn, &in)
 		}
+	}
+	return rs.passed(conn, resp, cond404)
+}
+
+// passed is the result of a run that went through every rule.
+func (rs *ruleset) passed(conn net.Conn, resp *httpResponse, cond404 bool) Result {
+	lastRule := rs.rules[len(rs.rules)-1]
+	switch {
+	case cond404:
+		return Result{Status: StatusL7OKC, Code: 404}
+	case rs.http:
+		res := Result{Status: StatusL7OK}
+		if resp != nil {
+			res.Code = resp.code
+		}
+		if x := lastRule.x; x != nil {
+			res.Info = x.onSuccess
+			if x.okStatus != StatusUnknown {
+				res.Status = x.okStatus
+			}
+		}
+		return res
+	case !rs.userTCP && lastRule.kind == ruleExpectTCP:
+		if st := lastRule.x.okStatus; st != StatusUnknown {
+			return Result{Status: st}
+		}
+		return Result{Status: StatusL7OK}
+	case rs.userTCP:
+		switch lastRule.kind {
+		case ruleConnect:
+			if lastRule.implicit {
+				return Result{Status: StatusL4OK}
+			}
+			return Result{Status: StatusL4OK, Info: "(tcp-check)"}
+		case ruleExpectTCP:
+			res := Result{Status: StatusL7OK, Info: "(tcp-check)"}
+			if lastRule.x.onSuccess != "" {
+				res.Info = lastRule.x.onSuccess
+			}
+			if lastRule.x.okStatus != StatusUnknown {
+				res.Status = lastRule.x.okStatus
+			}
+			return res
+		}
+		return Result{Status: StatusL7OK, Info: "(tcp-check)"}
 	}
 	// A pure check passes once established; close with a reset as HAProxy
 	// does: no TIME_WAIT, and with delayACK the server never completes the
@@ -153,6 +273,96 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 		tc.SetLinger(0)
 	}
 	return Result{Status: StatusL4OK}
+}
+
+// target is where a connect rule goes: its own host and port when it has
+// them, else the server's check address.
+func (r rule) target(addr string) string {
+	if r.host == "" && r.port == 0 {
+		return addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if r.host != "" {
+		h, p := splitAddrOption(r.host)
+		host = h
+		if p != "" {
+			port = p
+		}
+	}
+	if r.port != 0 {
+		port = strconv.Itoa(r.port)
+	}
+	return resolve(net.JoinHostPort(host, port))
+}
+
+// connError adds what HAProxy's chk_report_conn_err says of a tcp-check
+// ruleset's connection errors and timeouts: the step and what it was doing.
+func (rs *ruleset) connError(res Result, i int) Result {
+	r := rs.rules[i]
+	if res.Status == StatusL7TOUT && r.x != nil && r.x.toutStatus != StatusUnknown {
+		res.Status = r.x.toutStatus
+	}
+	if !rs.userTCP {
+		return res
+	}
+	switch res.Status {
+	case StatusL4CON, StatusL4TOUT, StatusL7TOUT, StatusSOCKERR, StatusL6TOUT, StatusL6RSP:
+	default:
+		return res
+	}
+	step := rs.step(i)
+	var b strings.Builder
+	b.WriteString(res.Info)
+	if step == 0 {
+		b.WriteString(" at initial connection step of tcp-check")
+		res.Info = b.String()
+		return res
+	}
+	fmt.Fprintf(&b, " at step %d of tcp-check", step)
+	switch r.kind {
+	case ruleConnect:
+		if r.port != 0 {
+			fmt.Fprintf(&b, " (connect port %d)", r.port)
+		} else {
+			b.WriteString(" (connect)")
+		}
+	case ruleSend:
+		b.WriteString(" (send)")
+	case ruleExpectTCP:
+		switch r.x.match {
+		case "string":
+			fmt.Fprintf(&b, " (expect string '%s')", r.x.data)
+		case "binary":
+			fmt.Fprintf(&b, " (expect binary '%s')", r.x.pattern)
+		case "rstring":
+			b.WriteString(" (expect regex)")
+		case "rbinary":
+			b.WriteString(" (expect binary regex)")
+		}
+	}
+	if r.comment != "" {
+		fmt.Fprintf(&b, " comment: '%s'", r.comment)
+	}
+	res.Info = b.String()
+	return res
+}
+
+// proxyLine is the PROXY protocol v1 header of a check connection.
+func proxyLine(c net.Conn) []byte {
+	src, ok1 := c.LocalAddr().(*net.TCPAddr)
+	dst, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return []byte("PROXY UNKNOWN\r\n")
+	}
+	fam := "TCP4"
+	sip, dip := src.IP.To4(), dst.IP.To4()
+	if sip == nil || dip == nil {
+		fam, sip, dip = "TCP6", src.IP, dst.IP
+	}
+	return fmt.Appendf(nil, "PROXY %s %s %s %d %d\r\n", fam, sip, dip, src.Port, dst.Port)
 }
 
 // connect opens the check connection and arms the deadline for the rest of
@@ -201,35 +411,4 @@ func ioFailure(err error) Result {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// expectHTTP reads a response head and judges it: 2xx and 3xx pass, other
-// codes fail with the reason phrase as info, a head that is not HTTP is an
-// invalid response. The body is not waited for, as in HAProxy when no rule
-// looks at it.
-func expectHTTP(conn net.Conn) Result {
-	buf := make([]byte, 0, readBufSize)
-	for {
-		head, used, st := parseResponseHead(buf)
-		switch {
-		case st == headInvalid:
-			return Result{Status: StatusL7RSP}
-		case st == headComplete && head.code < 200:
-			// Interim responses (100 Continue...) precede the real one.
-			buf = append(buf[:0], buf[used:]...)
-			continue
-		case st == headComplete && head.code < 400:
-			return Result{Status: StatusL7OK, Code: head.code}
-		case st == headComplete:
-			return Result{Status: StatusL7STS, Code: head.code, Info: head.reason}
-		}
-		if len(buf) == cap(buf) {
-			return Result{Status: StatusL7RSP} // head larger than the buffer
-		}
-		n, err := conn.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil && n == 0 {
-			return ioFailure(err)
-		}
-	}
 }

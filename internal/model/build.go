@@ -327,6 +327,7 @@ func (b *builder) resolve() {
 		if p.IsBackend() {
 			b.resolveStick(p)
 			b.resolveBalance(p)
+			warnUnusedCheckRules(b, p)
 			// Servers without "id" take the lowest free id, from 1 on in
 			// declaration order, as HAProxy numbers them (the consistent
 			// hashing ring is keyed on these ids).

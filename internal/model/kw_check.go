@@ -1,6 +1,10 @@
 package model
 
-import "dhproxy/internal/config"
+import (
+	"strings"
+
+	"dhproxy/internal/config"
+)
 
 // CheckOpts holds the arguments of the protocol check options. As in
 // HAProxy, the last check option of a section wins, so Kind records which.
@@ -17,6 +21,34 @@ type CheckOpts struct {
 
 	// option pgsql-check user <username>
 	PgSQLUser string
+
+	// tcp-check and http-check rules (kw_tcp_check.go, kw_http_check.go);
+	// nil when the section and its defaults wrote none.
+	TCPRules, HTTPRules *CheckRules
+	DisableOn404        bool // http-check disable-on-404
+	SendState           bool // http-check send-state: X-Haproxy-Server-State
+}
+
+func init() {
+	registerOption("httpchk", CapBE, "", parseHTTPChk)
+	// "option tcp-check" runs the section's tcp-check rules; "option
+	// ssl-hello-chk" sends a ClientHello and wants a TLS record back.
+	for _, o := range []string{"tcp-check", "ssl-hello-chk"} {
+		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+			if len(l.Args) > 2 && !negate {
+				b.errorf(l, "'%s %s' cannot handle unexpected argument '%s'.", l.Args[0], l.Args[1], l.Args[2])
+				return
+			}
+			// A section that turns tcp-check on itself uses its defaults'
+			// rules only if the defaults had turned it on too (HAProxy).
+			if l.Args[1] == "tcp-check" && !negate && p.Check.Kind != "tcp-check" &&
+				p.Check.TCPRules != nil && p.Check.TCPRules.Owner != p {
+				p.Check.TCPRules = nil
+			}
+			p.Options[l.Args[1]] = !negate
+			setCheckKind(p, l.Args[1], negate)
+		})
+	}
 }
 
 // parsePgSQLCheck reads "option pgsql-check user <username>", which HAProxy
@@ -93,5 +125,20 @@ func parseMySQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
 		default:
 			b.errorf(l, "keyword 'user' only supports 'post-41' and 'pre-41' (got '%s').", args[2])
 		}
+	}
+}
+
+// parseHTTPChk reads "option httpchk [<meth>] [<uri>] [<ver>]". As in
+// HAProxy, a section that says it itself runs its own http-check rules:
+// those of its defaults section no longer apply.
+func parseHTTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
+	p.Options["httpchk"] = !negate
+	setCheckKind(p, "httpchk", negate)
+	p.HTTPChk = append([]string(nil), l.Args[2:]...)
+	if len(l.Args) > 4 && strings.Contains(l.Args[4], "\r\n") {
+		b.warnf(l, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
+	}
+	if !negate && p.Check.HTTPRules != nil && p.Check.HTTPRules.Owner != p {
+		p.Check.HTTPRules = nil
 	}
 }

@@ -69,11 +69,6 @@ func init() {
 	})
 	registerOption("logasap", CapFE|CapBE, "early logging (lines are written at the end)", recordOption)
 	registerOption("log-health-checks", CapBE, "", recordOption)
-	registerOption("httpchk", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-		p.Options["httpchk"] = !negate
-		setCheckKind(p, "httpchk", negate)
-		p.HTTPChk = append([]string(nil), l.Args[2:]...)
-	})
 	registerOption("mysql-check", CapBE, "", parseMySQLCheck)
 	registerOption("smtpchk", CapBE, "", parseSMTPChk)
 	registerOption("pgsql-check", CapBE, "", parsePgSQLCheck)
@@ -83,7 +78,7 @@ func init() {
 			setCheckKind(p, l.Args[1], negate)
 		})
 	}
-	for _, o := range []string{"ssl-hello-chk", "tcp-check", "external-check", "spop-check"} {
+	for _, o := range []string{"external-check", "spop-check"} {
 		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
 			p.Options[l.Args[1]] = !negate
 			setCheckKind(p, l.Args[1], negate) // it still replaces an earlier check option

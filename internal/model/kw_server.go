@@ -82,17 +82,6 @@ var serverOptions = map[string]serverOpt{
 	"maxconn":          {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
 	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
 	"addr":             {1, recordOpt("addr"), ""},
-	"observe":          {1, recordOpt("observe"), "passive health monitoring"},
-	"error-limit":      {1, recordOpt("error-limit"), "passive health monitoring"},
-	"on-error":         {1, recordOpt("on-error"), "passive health monitoring"},
-	"on-marked-down":   {1, recordOpt("on-marked-down"), "on-marked-down actions"},
-	"on-marked-up":     {1, recordOpt("on-marked-up"), "on-marked-up actions"},
-	"agent-check":      {0, recordOpt("agent-check"), "agent checks"},
-	"agent-port":       {1, recordOpt("agent-port"), "agent checks"},
-	"agent-inter":      {1, recordOpt("agent-inter"), "agent checks"},
-	"agent-addr":       {1, recordOpt("agent-addr"), "agent checks"},
-	"agent-send":       {1, recordOpt("agent-send"), "agent checks"},
-	"check-send-proxy": {0, recordOpt("check-send-proxy"), "PROXY protocol on checks"},
 	"init-addr":        {1, recordOpt("init-addr"), ""},
 	"pool-max-conn":    {1, recordOpt("pool-max-conn"), "per-server idle pool limits"},
 	"pool-purge-delay": {1, recordOpt("pool-purge-delay"), "per-server idle pool limits"},
@@ -177,6 +166,14 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
+	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
+		// HAProxy alerts and leaves the server unobserved.
+		b.warnf(l, "'server %s/%s' : 'layer7' can only be used in http proxies..", p.Name, s.Name)
+		s.Health.Observe = ""
+	}
+	if s.Health.Agent && s.Health.AgentPort == 0 {
+		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, s.Name, s.Name)
+	}
 	p.Servers = append(p.Servers, &s)
 }
 

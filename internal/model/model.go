@@ -217,6 +217,7 @@ type Server struct {
 	Maxqueue  int
 	Minconn   int
 	SlowStart time.Duration
+	Health    ServerHealth // agent-check, observe, on-error, on-marked-*, check-send-proxy
 	Options   map[string]string
 }
 

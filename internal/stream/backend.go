@@ -44,6 +44,7 @@ type Server struct {
 	starting atomic.Bool  // in slow start
 	drain    atomic.Bool  // no new balanced traffic (SetDrain)
 	queue    waitQueue    // requests waiting for a slot on this server
+	health   serverHealth // agent maxconn, observe, shutdown-sessions (observe.go)
 
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn

@@ -41,6 +41,7 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 			}
 		}
 		sc, err := srv.dial(p.Timeouts.Connect, dstPort)
+		srv.observeL4(err)
 		if err == nil {
 			return srv, sc, false, 0
 		}
@@ -127,7 +128,11 @@ func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
 	s.lg.connStats = connStats{}
-	return be.connect(s.dstPort, prefer, hk, s.reuseFor, &s.lg.connStats)
+	srv, sc, reused, status := be.connect(s.dstPort, prefer, hk, s.reuseFor, &s.lg.connStats)
+	if sc != nil {
+		s.live.attach(srv, s.c, sc)
+	}
+	return srv, sc, reused, status
 }
 
 // reuseFor finds an existing connection to srv that this request may use.

@@ -23,7 +23,8 @@ type httpSession struct {
 	c        net.Conn
 	clientIP netip.Addr
 	dstPort  int
-	buf      []byte // client-side bytes: buf[r:w] not consumed yet
+	live     sessLink // registration on the server, for shutdown-sessions (observe.go)
+	buf      []byte   // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
 	sbuf     []byte // server-side bytes of the current response
@@ -449,7 +450,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
-	defer srv.release()
+	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts
 	sc.dl.write(sc.c, to.Server)
 
@@ -521,6 +522,7 @@ func (s *httpSession) handle() bool {
 			continue
 		}
 		if st != 0 {
+			s.observeHTTP(srv, st, s.sw > s.sr)
 			sc.c.Close()
 			s.writeError(st)
 			if st == 504 {
@@ -546,6 +548,7 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
+	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	if len(be.stick) > 0 {
 		// Stored once the server answered, as HAProxy's store rules run

@@ -33,7 +33,7 @@ type Runtime struct {
 	conns     sync.WaitGroup  // client sessions
 	jobs      chan job        // accepted connections handed to idle workers
 	stopCheck func()          // ends the health checks
-	events    *logging.Logger // the global section's targets: health events
+	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
 	actconn   atomic.Int32    // client connections being served (%ac)
 	logBufs   sync.Pool       // *[]byte lines being formatted
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable

@@ -86,6 +86,11 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	defer srv.release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
+	if srv.health.tracked.Load() {
+		l := &sessLink{}
+		l.attach(srv, c, sc)
+		defer l.detach()
+	}
 	if len(first) > 0 {
 		if _, err := sc.c.Write(first); err != nil {
 			e.Term[0], e.Term[1] = 'S', 'D'

@@ -1,0 +1,149 @@
+package stream
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"dhproxy/internal/check"
+)
+
+// What the health checks set on a server besides up/down, drain and weight
+// (weight.go), and what the traffic reports back to them: the agent's
+// maxconn, the passive observation ("observe"), and the sessions that
+// "on-marked-down shutdown-sessions" and "on-marked-up
+// shutdown-backup-sessions" end.
+
+// serverHealth is a server's check-driven state; the request path reads it
+// with atomic loads only.
+type serverHealth struct {
+	maxconn  atomic.Int32 // the agent's "maxconn:N"; 0: none (not enforced yet)
+	passive  *check.Passive
+	tracked  atomic.Bool // sessions register, for shutdown-sessions
+	sessions sessRegistry
+}
+
+// observeL4 reports a connection attempt's outcome to "observe".
+func (s *Server) observeL4(err error) {
+	if s.health.passive == nil {
+		return
+	}
+	if err != nil {
+		s.health.passive.Report(check.OutcomeL4Error)
+		return
+	}
+	s.health.passive.Report(check.OutcomeL4OK)
+}
+
+// observeHTTP notes a response (status>0) or the error status the proxy
+// answered in its place (502: nothing or garbage came back, 504: timeout)
+// for "observe layer7"; it is reported once the request released its
+// server, so that a server taken down by it does not count the request
+// among its sessions, as in HAProxy.
+func (s *httpSession) observeHTTP(srv *Server, status int, gotBytes bool) {
+	if srv.health.passive == nil {
+		return
+	}
+	var o check.Outcome
+	switch {
+	case status == 504:
+		o = check.OutcomeHTTPReadTimeout
+	case status == 502 && !gotBytes:
+		o = check.OutcomeHTTPBrokenPipe
+	case status == 502:
+		o = check.OutcomeHTTPInvalid
+	default:
+		o = check.HTTPOutcome(status)
+	}
+	s.live.outcome = o
+}
+
+// sessLink is a session's entry in its server's registry while it uses the
+// server; an httpSession embeds one, so registering allocates nothing.
+type sessLink struct {
+	client     net.Conn
+	server     *serverConn
+	reg        *sessRegistry // set and read by the session only
+	prev, next *sessLink     // guarded by reg.mu
+	linked     bool          // guarded by reg.mu
+
+	outcome check.Outcome // the response's, for observe layer7 (0: none)
+}
+
+// sessRegistry lists a server's sessions. Only servers whose sessions may
+// have to be shut down register them (tracked), so the lock is taken on the
+// request path of those servers only.
+type sessRegistry struct {
+	mu   sync.Mutex
+	head *sessLink
+}
+
+// attach registers the session on srv when srv's sessions are tracked.
+func (l *sessLink) attach(srv *Server, client net.Conn, sc *serverConn) {
+	if !srv.health.tracked.Load() {
+		return
+	}
+	r := &srv.health.sessions
+	l.client, l.server, l.reg = client, sc, r
+	r.mu.Lock()
+	l.prev, l.next, l.linked = nil, r.head, true
+	if r.head != nil {
+		r.head.prev = l
+	}
+	r.head = l
+	r.mu.Unlock()
+}
+
+// detach removes the session from its registry, if it is in one.
+func (l *sessLink) detach() {
+	r := l.reg
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	if l.linked { // not already taken out by shutdown
+		if l.prev != nil {
+			l.prev.next = l.next
+		} else {
+			r.head = l.next
+		}
+		if l.next != nil {
+			l.next.prev = l.prev
+		}
+		l.prev, l.next, l.linked = nil, nil, false
+	}
+	r.mu.Unlock()
+	l.client, l.server, l.reg = nil, nil, nil
+}
+
+// shutdown closes both sides of every registered session; each session
+// then ends on its I/O error and detaches.
+func (r *sessRegistry) shutdown() int {
+	r.mu.Lock()
+	var conns []net.Conn
+	for l := r.head; l != nil; {
+		next := l.next
+		conns = append(conns, l.client)
+		if l.server != nil {
+			conns = append(conns, l.server.c)
+		}
+		l.prev, l.next, l.linked = nil, nil, false
+		l = next
+	}
+	r.head = nil
+	r.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return len(conns)
+}
+
+// releaseSlot ends the request's use of srv and reports its outcome.
+func (s *httpSession) releaseSlot(srv *Server) {
+	s.live.detach()
+	srv.release()
+	if o := s.live.outcome; o != 0 {
+		s.live.outcome = 0
+		srv.health.passive.Report(o)
+	}
+}

@@ -1,0 +1,128 @@
+package stream
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Observation and session tracking for shutdown-sessions add no allocation
+// to the keep-alive request path.
+func TestObservedTrackedRequestAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	rt, port := startObserved(t)
+	for _, s := range rt.backends["be"].Servers {
+		if !s.health.tracked.Load() || s.health.passive == nil {
+			t.Fatalf("server %s: tracked=%v passive=%v", s.Name, s.health.tracked.Load(), s.health.passive)
+		}
+	}
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 4096)
+	for range 50 {
+		roundTrip(t, c, req, buf)
+	}
+	allocs := testing.AllocsPerRun(1000, func() { roundTrip(t, c, req, buf) })
+	if allocs >= 0.5 {
+		t.Fatalf("%.2f allocations per observed, tracked keep-alive request, want 0", allocs)
+	}
+	// Between requests the session is not registered on any server.
+	for _, s := range rt.backends["be"].Servers {
+		s.health.sessions.mu.Lock()
+		head := s.health.sessions.head
+		s.health.sessions.mu.Unlock()
+		if head != nil {
+			t.Errorf("server %s still lists a session between requests", s.Name)
+		}
+	}
+}
+
+// startObserved runs two servers with observe layer7 and shutdown-sessions.
+func startObserved(t testing.TB) (*Runtime, int) {
+	b1, b2 := rawBackend(t), rawBackend(t)
+	port := freeLocalPort(t)
+	opts := " check inter 60s observe layer7 error-limit 10 on-error mark-down on-marked-down shutdown-sessions"
+	rt := startRuntime(t, "defaults\n mode http\n timeout connect 5s\n timeout client 30s\n timeout server 30s\n http-reuse always\n"+
+		"frontend fe\n bind 127.0.0.1:"+strconv.Itoa(port)+"\n default_backend be\n"+
+		"backend be\n server s1 127.0.0.1:"+strconv.Itoa(b1)+opts+"\n server s2 127.0.0.1:"+strconv.Itoa(b2)+opts+"\n")
+	return rt, port
+}
+
+func BenchmarkObservedTrackedRequest(b *testing.B) {
+	_, port := startObserved(b)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\n\r\n")
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		roundTrip(b, c, req, buf)
+	}
+}
+
+// shutdown closes a registered session's two connections; detach after
+// that, and a second shutdown, are harmless.
+func TestSessionRegistry(t *testing.T) {
+	srv := &Server{}
+	srv.health.tracked.Store(true)
+	a1, a2 := net.Pipe()
+	b1, b2 := net.Pipe()
+	defer a2.Close()
+	defer b2.Close()
+	tc := tcpPair(t)
+	var l1, l2 sessLink
+	l1.attach(srv, a1, &serverConn{c: tc})
+	l2.attach(srv, b1, nil)
+	l2.detach()
+	if n := srv.health.sessions.shutdown(); n != 2 {
+		t.Errorf("shutdown closed %d connections, want 2 (l1's client and server)", n)
+	}
+	a2.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := a2.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("client side after shutdown: %v, want EOF", err)
+	}
+	b2.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := b2.Read(make([]byte, 1)); err == io.EOF {
+		t.Error("a detached session was closed")
+	}
+	l1.detach()
+	if n := srv.health.sessions.shutdown(); n != 0 {
+		t.Errorf("second shutdown closed %d", n)
+	}
+	untracked := &Server{}
+	var l3 sessLink
+	l3.attach(untracked, a1, nil)
+	if untracked.health.sessions.head != nil || l3.reg != nil {
+		t.Error("a server without shutdown-sessions registered a session")
+	}
+}
+
+func tcpPair(t *testing.T) *net.TCPConn {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn)
+}

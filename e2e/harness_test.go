@@ -101,6 +101,10 @@ func (p *proc) exited() bool {
 	}
 }
 
+// waitDelay bounds how long Wait waits for a dead process's output pipes:
+// a child it forked (keepalived's VRRP process, say) may hold them open.
+const waitDelay = 2 * time.Second
+
 // stop sends SIGTERM, then SIGKILL after 3 s, to this process only, and
 // waits for it.
 func (p *proc) stop() {
@@ -133,6 +137,7 @@ func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-db", "-f", writeConfig(t, cfg))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}

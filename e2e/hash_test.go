@@ -23,6 +23,7 @@ func startBinary(t *testing.T, path, cfg string, port int) *proc {
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(path, "-db", "-f", writeConfig(t, cfg))
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", path, err)
 	}

@@ -153,12 +153,20 @@ func TestLVSDRTutorial(t *testing.T) {
 	}
 }
 
-// TestLVSDRFailoverKeepalivedVRRP: two directors running the same virtual
-// server, the VIP held by VRRP (keepalived 2.x from Debian, --vrrp only).
-// When the master dies (keepalived killed, its link down), the backup
-// takes the VIP and the virtual service keeps answering through it.
-func TestLVSDRFailoverKeepalivedVRRP(t *testing.T) {
-	if _, err := exec.LookPath("keepalived"); err != nil {
+// TestLVSDRFailover: two directors running the same virtual server, the
+// VIP held by VRRP: keepalived 2.x from Debian (--vrrp only) beside
+// `dhproxy lvs run`, or one `dhproxy -K keepalived.conf` per director
+// running both, from the one keepalived.conf operators have. When the
+// master dies (killed, its link down), the backup takes the VIP and the
+// virtual service keeps answering through it.
+func TestLVSDRFailover(t *testing.T) {
+	for _, kind := range []string{"keepalived", "dhproxy"} {
+		t.Run(kind, func(t *testing.T) { lvsDRFailover(t, kind) })
+	}
+}
+
+func lvsDRFailover(t *testing.T, kind string) {
+	if _, err := exec.LookPath("keepalived"); err != nil && kind == "keepalived" {
 		t.Fatalf("keepalived not found (%v); run scripts/install-test-deps.sh", err)
 	}
 	l := newLVSLab(t, "client", "lb1", "web1", "web2", "lb2")
@@ -169,25 +177,35 @@ func TestLVSDRFailoverKeepalivedVRRP(t *testing.T) {
 		l.web(w)
 	}
 	conf := strings.Replace(strings.Replace(drTutorialConf, "persistence_timeout 50", "", 1), "sorry_server 10.213.0.5 80", "", 1)
-	lvs := map[string]*proc{}
-	pids := map[string][]string{}
+	kill := map[string]func(){}
 	for host, prio := range map[string]string{"lb1": "150", "lb2": "100"} {
-		vrrp := l.writeFile(host+"-vrrp.conf", `
+		vrrp := `
 vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
-    priority `+prio+`
+    priority ` + prio + `
     advert_int 1
     virtual_ipaddress {
         10.213.0.100/32 dev eth0
     }
 }
-`)
-		pid, vpid := l.dir+"/"+host+".pid", l.dir+"/"+host+"-vrrp.pid"
-		l.start(host, "keepalived", "-n", "-l", "-D", "--vrrp", "-f", vrrp, "-p", pid, "-r", vpid)
-		pids[host] = []string{vpid, pid} // the VRRP child first: no priority-0 goodbye
-		lvs[host], _ = l.startLVS(host, conf, "-datapath", "nftables")
-		lvsWaitLog(t, lvs[host], "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
+`
+		var p *proc
+		if kind == "dhproxy" {
+			p = l.start(host, "env", "DHPROXY_LVS_DATAPATH=nftables", "DHPROXY_LVS_SOCKET="+l.dir+"/"+host+".sock",
+				bin, "-K", l.writeFile(host+"-keepalived.conf", vrrp+conf))
+			kill[host] = func() { p.cmd.Process.Kill() } // no priority-0 goodbye
+		} else {
+			pid, vpid := l.dir+"/"+host+".pid", l.dir+"/"+host+"-vrrp.pid"
+			l.start(host, "keepalived", "-n", "-l", "-D", "--vrrp", "-f", l.writeFile(host+"-vrrp.conf", vrrp), "-p", pid, "-r", vpid)
+			kill[host] = func() {
+				for _, f := range []string{vpid, pid} { // the VRRP child first: no priority-0 goodbye
+					l.sh(host, "kill -9 $(cat "+f+")")
+				}
+			}
+			p, _ = l.startLVS(host, conf, "-datapath", "nftables")
+		}
+		lvsWaitLog(t, p, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
 	}
 	hasVIP := func(host string) bool {
 		return strings.Contains(l.sh(host, "ip -4 addr show dev eth0"), "10.213.0.100/32")
@@ -208,10 +226,8 @@ vrrp_instance VI_1 {
 	if hasVIP("lb2") {
 		t.Fatal("lb2 holds the VIP while lb1 is master")
 	}
-	// The master dies: keepalived killed (by its pid files), link down.
-	for _, f := range pids["lb1"] {
-		l.sh("lb1", "kill -9 $(cat "+f+")")
-	}
+	// The master dies: killed, link down.
+	kill["lb1"]()
 	l.sh("lb1", "ip link set dev eth0 down")
 	start := time.Now()
 	for !hasVIP("lb2") {

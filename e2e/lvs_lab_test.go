@@ -127,6 +127,7 @@ func (l *lvsLab) start(host string, args ...string) *proc {
 	// ip netns exec execs the program: the PID is the program's.
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", l.prefix + "-" + host}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {
 		l.t.Fatalf("starting %v in %s: %v", args, host, err)
 	}

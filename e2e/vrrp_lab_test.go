@@ -115,6 +115,7 @@ func (l *vlab) start(t *testing.T, host string, name string, args ...string) *pr
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", l.ns(host), name}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s in %s: %v", name, host, err)
 	}

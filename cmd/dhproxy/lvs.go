@@ -10,16 +10,52 @@ import (
 	"syscall"
 	"time"
 
+	alerts "dhproxy/internal/alert"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/lvs"
 )
 
 // startLVS runs the virtual_server blocks of cfg: checkers, datapath
-// (DHPROXY_LVS_DATAPATH: auto, nftables or userspace) and the control
-// socket (DHPROXY_LVS_SOCKET). stop removes everything it set up.
+// (DHPROXY_LVS_DATAPATH: auto, nftables or userspace), the control socket
+// (DHPROXY_LVS_SOCKET) and keepalived's real server and quorum e-mails.
+// stop removes everything it set up.
 func startLVS(cfg *keepalived.Config, logf func(string)) (stop func(), err error) {
 	return startLVSWith(cfg, os.Getenv("DHPROXY_LVS_DATAPATH"), lvs.SocketPath(), lvs.Options{Logf: logf})
+}
+
+// lvsAlerts adds keepalived's alert e-mails to opts: a real server entering
+// or leaving its pool, a virtual server gaining or losing quorum. Real
+// servers alert whenever global_defs names recipients and a server, as in
+// keepalived. The returned function lets the last mails go out.
+func lvsAlerts(cfg *keepalived.Config, opts *lvs.Options) (flush func()) {
+	if cfg.Global.SMTPServer == "" || len(cfg.Global.NotificationEmail) == 0 {
+		return func() {}
+	}
+	logf := opts.Logf
+	mails := alerts.NewSender(func(level, msg string) {
+		if logf != nil {
+			logf(msg)
+		}
+	})
+	k := alerts.NewKeepalived(&cfg.Global, mails)
+	type server struct {
+		vs *keepalived.VirtualServer
+		rs *keepalived.RealServer
+	}
+	byName := map[[2]string]server{}
+	for _, vs := range cfg.VirtualServers {
+		for _, rs := range vs.RealServers {
+			byName[[2]string{alerts.VirtualServerName(vs), alerts.RealServerName(vs, rs)}] = server{vs, rs}
+		}
+	}
+	opts.OnRealServer = func(vs, rs string, up bool, body string) {
+		if s, ok := byName[[2]string{vs, rs}]; ok {
+			k.RealServer(s.vs, s.rs, up, body)
+		}
+	}
+	opts.OnQuorum = k.Quorum
+	return func() { mails.Close(5 * time.Second) }
 }
 
 // startLVSWith is startLVS with the datapath, socket and hooks (alert
@@ -41,16 +77,19 @@ func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Opti
 		ctl.Close()
 		return nil, err
 	}
+	flush := lvsAlerts(cfg, &opts)
 	rt := lvs.New(svcs, dp, opts)
 	if err := rt.Start(); err != nil {
 		ctl.Close()
 		dp.Close()
+		flush()
 		return nil, err
 	}
 	go lvs.ServeControl(ctl, rt)
 	return func() {
 		ctl.Close()
 		rt.Stop()
+		flush()
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
@@ -54,7 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.HasCond {
 		return evalCond(opts.CondExpr, stderr)
 	}
-	if len(opts.Files) == 0 {
+	// "-K keepalived.conf" alone runs what keepalived would: VRRP and
+	// virtual servers, with no proxy.
+	if len(opts.Files) == 0 && opts.Keepalived == "" {
 		alert(stderr, "No configuration file specified; use -f <file>.")
 		io.WriteString(stderr, cli.Usage)
 		return 1
@@ -80,14 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
 	}
-	if kcfg != nil && !opts.Check {
-		if len(kcfg.Instances) == 0 {
-			alert(stderr, "-K: %s has no vrrp_instance to run (virtual_server blocks need the LVS feature, not available yet).", opts.Keepalived)
-			return 1
-		}
-		if len(kcfg.VirtualServers) > 0 {
-			fmt.Fprintf(stderr, "[WARNING]  (%d) : -K: %s: virtual_server blocks are not run yet (LVS feature); only the VRRP instances are.\n", os.Getpid(), opts.Keepalived)
-		}
+	if kcfg != nil && !opts.Check && len(kcfg.Instances) == 0 && len(kcfg.VirtualServers) == 0 {
+		alert(stderr, "-K: %s has neither a vrrp_instance nor a virtual_server to run.", opts.Keepalived)
+		return 1
 	}
 	if opts.Check {
 		if !opts.Quiet {
@@ -135,12 +133,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var vr *vrrpNode
+	stopLVS := func() {}
 	if kcfg != nil {
-		// The in-process proxy answers "killall -0 haproxy" style track
-		// scripts; state changes also go to the global log targets.
-		opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}
-		if vr, err = startVRRP(kcfg, opts); err != nil {
-			alert(stderr, "%v", err)
+		// Virtual servers first: once this node holds the VIP they answer.
+		logLVS := func(l string) {
+			fmt.Fprintf(stderr, "%s dhproxy[%d]: %s\n", time.Now().Format("Jan _2 15:04:05"), os.Getpid(), l)
+			rt.LogGlobal("notice", l)
+		}
+		if stopLVS, err = startLVS(kcfg, logLVS); err == nil && len(kcfg.Instances) > 0 {
+			// The in-process proxy answers "killall -0 haproxy" style track
+			// scripts; state changes also go to the global log targets.
+			opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}
+			if vr, err = startVRRP(kcfg, opts); err != nil {
+				stopLVS()
+			}
+		}
+		if err != nil {
+			alert(stderr, "-K %s: %v", opts.Keepalived, err)
 			rt.Close()
 			if child {
 				master.ReportReady(err)
@@ -160,9 +169,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	s := <-sig
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),
-		// then the proxy stops accepting.
+		// then the virtual servers and the proxy stop.
 		vr.stop()
 	}
+	stopLVS()
 	rt.Close()
 	if s == syscall.SIGUSR1 {
 		rt.Wait()

@@ -21,7 +21,7 @@ type Options struct {
 	LocalPeer   string // -L
 	Maxconn     int    // -n
 	DiagMode    bool   // -dD: also print [DIAG] diagnostics
-	Keepalived  string // -K / --keepalived: a keepalived.conf whose VRRP instances run beside the proxy
+	Keepalived  string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
 	SoftStop    []int  // -sf
 	HardStop    []int  // -st
 	Unsupported string // a known HAProxy flag dhproxy does not offer yet
@@ -38,8 +38,9 @@ const Usage = `Usage : dhproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ]
         -cc check condition : evaluate a condition and exit
         -q quiet mode : don't display messages
         -L set local peer name
-        -K <keepalived.conf> (or --keepalived) also runs its VRRP instances
-           in this process (with -c: validates it too)
+        -K <keepalived.conf> (or --keepalived) also runs its VRRP instances and
+           virtual servers in this process (with -c: validates it too);
+           without -f, runs only them, as keepalived does
         dhproxy vrrp -f <keepalived.conf> runs VRRP alone, keepalived-style
         -n sets the maximum total # of connections (uses ulimit -n)
 `

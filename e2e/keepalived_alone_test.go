@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dhproxy/internal/alert/smtpsink"
+)
+
+// `dhproxy -K keepalived.conf` with no haproxy.cfg runs what keepalived
+// would: here a virtual server on loopback (userspace datapath) whose real
+// server goes away and comes back, mailed in keepalived's words.
+func TestKeepalivedConfAloneMailsRealServerChanges(t *testing.T) {
+	if isHAProxy() {
+		t.Skip("-K is dhproxy's")
+	}
+	sink, err := smtpsink.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sink.Close)
+	real, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := real.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	realPort := real.Addr().(*net.TCPAddr).Port
+	vsPort := freePort(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keepalived.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`global_defs {
+    router_id lb1
+    notification_email {
+        ops@example.org
+    }
+    notification_email_from lb@example.org
+    smtp_server 127.0.0.1 %d
+    smtp_connect_timeout 5
+}
+virtual_server 127.0.0.1 %d {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 %d {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+`, sink.Port(), vsPort, realPort)), 0o644)
+
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "-K", conf)
+	p.cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.stop)
+	waitLog := func(want string) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); !strings.Contains(p.Stderr(), want); time.Sleep(50 * time.Millisecond) {
+			if p.exited() || time.Now().After(end) {
+				t.Fatalf("no %q in the log:\n%s", want, p.Stderr())
+			}
+		}
+	}
+	rs := fmt.Sprintf("[127.0.0.1]:tcp:%d", realPort)
+	vs := fmt.Sprintf("[127.0.0.1]:tcp:%d", vsPort)
+	waitLog("TCP connection to " + rs + " success.")
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", vsPort), 2*time.Second); err != nil {
+		t.Fatalf("the virtual server does not answer: %v", err)
+	} else {
+		c.Close()
+	}
+
+	real.Close()
+	waitLog("Removing service " + rs + " from VS " + vs)
+	mails, err := sink.WaitMails(1, 10*time.Second)
+	if err != nil {
+		t.Fatalf("no DOWN mail: %v\n%s", err, p.Stderr())
+	}
+	m := mails[0]
+	subject := "Subject: [lb1] Realserver " + rs + " of virtual server " + vs + " - DOWN"
+	if m.From != "lb@example.org" || len(m.To) != 1 || m.To[0] != "ops@example.org" ||
+		!strings.Contains(m.Data, subject+"\r\n") || !strings.Contains(m.Data, "X-Mailer: Keepalived\r\n") ||
+		!strings.Contains(m.Data, "\r\n\r\n=> TCP CHECK failed on service <=\r\n") {
+		t.Fatalf("DOWN mail differs from keepalived's:\n%q", m.Data)
+	}
+	if _, err := exec.Command(bin, "lvs", "list", "-S", filepath.Join(dir, "lvs.sock")).Output(); err != nil {
+		t.Errorf("dhproxy lvs list against the -K process: %v", err)
+	}
+}

@@ -56,6 +56,16 @@ type Frontend struct {
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
+	unresolved, err := resolveServers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for s := range unresolved {
+		// "init-addr none": no address, so no traffic and no checks until
+		// one is given, like a server in maintenance.
+		s.Disabled = true
+		log.Printf("[WARNING] server '%s' (%s) has no address (init-addr none): it starts in maintenance", s.Name, s.Pos)
+	}
 	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
 	rt.logBufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	if len(cfg.Global.Logs) > 0 {

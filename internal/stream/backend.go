@@ -32,7 +32,8 @@ type Server struct {
 
 	// maxconn and minconn after HAProxy's rules: minconn alone (or above
 	// maxconn) becomes the maxconn; maxconn alone is a static limit.
-	maxconn, minconn int
+	maxconn atomic.Int32 // the agent's "maxconn:N" changes it (SetMaxconn)
+	minconn int
 
 	// Weights, as HAProxy keeps them: iweight from the configuration,
 	// uweight set at run time, eweight the effective one the algorithm
@@ -107,9 +108,10 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
 			s.useDst, s.addr = true, host
 		}
-		s.maxconn, s.minconn = max(sc.Maxconn, sc.Minconn), sc.Minconn
+		s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
+		s.minconn = sc.Minconn
 		if s.minconn == 0 {
-			s.minconn = s.maxconn
+			s.minconn = max(sc.Maxconn, sc.Minconn)
 		}
 		_, s.nonStick = sc.Options["non-stick"]
 		s.up.Store(!sc.Disabled)
@@ -239,14 +241,15 @@ func (b *Backend) anyUsable(g *serverGroup) bool {
 // during slow start it ramps up from 1 with the time since the server came
 // up. 0 means no limit.
 func (s *Server) maxconnNow() int {
-	max := s.maxconn
+	limit := int(s.maxconn.Load())
+	max := limit
 	if max == 0 {
 		return 0
 	}
 	b := s.backend
-	if s.minconn < s.maxconn {
+	if s.minconn < limit {
 		if be := int(b.beconn.Load() + b.queued.Load()); be < b.fullconn {
-			max = be * s.maxconn / b.fullconn
+			max = be * limit / b.fullconn
 			if max < s.minconn {
 				max = s.minconn
 			}
@@ -271,10 +274,16 @@ func (s *Server) slowStartElapsed() (elapsed, period int64) {
 	return max(elapsed, 0), period
 }
 
+// SetMaxconn changes the server's connection limit at run time, as an
+// agent's "maxconn:N" reply does (0: no limit).
+func (s *Server) SetMaxconn(n int) {
+	s.maxconn.Store(int32(max(n, 0)))
+}
+
 // full tells whether the balancer must pass s over: it has a maxconn and
 // is at its current limit or already has requests waiting.
 func (s *Server) full() bool {
-	if s.maxconn == 0 {
+	if s.maxconn.Load() == 0 {
 		return false
 	}
 	return s.queue.n.Load() > 0 || int(s.cur.Load()) >= s.maxconnNow()
@@ -283,7 +292,7 @@ func (s *Server) full() bool {
 // tryTake takes a serving slot on s without waiting; ignoreQueue lets the
 // queue dispatcher hand slots to waiters in order.
 func (s *Server) tryTake(ignoreQueue bool) bool {
-	if s.maxconn > 0 {
+	if s.maxconn.Load() > 0 {
 		if !ignoreQueue && s.queue.n.Load() > 0 {
 			return false
 		}

@@ -382,3 +382,24 @@ func TestDrainingServerServesItsOwnQueue(t *testing.T) {
 		t.Fatalf("queued persistent request got %v, want the draining s1", got)
 	}
 }
+
+// An agent's "maxconn:N" limits a server that had no limit, and 0 lifts it.
+func TestSetMaxconnFromAgent(t *testing.T) {
+	b := testBackend(t, "backend be\n server s1 127.0.0.1:1\n")
+	s := b.Servers[0]
+	if !s.tryTake(false) || s.full() {
+		t.Fatal("a server without maxconn is limited")
+	}
+	s.SetMaxconn(1)
+	if !s.full() || s.tryTake(false) {
+		t.Fatal("maxconn:1 with one connection in use: still takes more")
+	}
+	s.SetMaxconn(2)
+	if s.full() || !s.tryTake(false) {
+		t.Fatal("maxconn:2 with one in use: refused")
+	}
+	s.SetMaxconn(0)
+	if s.full() {
+		t.Fatal("maxconn 0 still limits")
+	}
+}

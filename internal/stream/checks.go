@@ -93,7 +93,7 @@ func (rt *Runtime) checkTargets() []check.Target {
 				SetUp:         s.SetUp,
 				SetDrain:      s.SetDrain,
 				SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
-				SetMaxconn:    func(n int) { s.health.maxconn.Store(int32(n)) },
+				SetMaxconn:    s.SetMaxconn,
 				ActiveServers: b.usableCounts,
 				Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
 				Passive:       s.health.passive,

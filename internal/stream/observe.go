@@ -8,16 +8,14 @@ import (
 	"dhproxy/internal/check"
 )
 
-// What the health checks set on a server besides up/down, drain and weight
-// (weight.go), and what the traffic reports back to them: the agent's
-// maxconn, the passive observation ("observe"), and the sessions that
-// "on-marked-down shutdown-sessions" and "on-marked-up
-// shutdown-backup-sessions" end.
+// What the health checks keep on a server besides up/down, drain, weight
+// (weight.go) and maxconn: the passive observation ("observe") that traffic
+// reports to, and the sessions that "on-marked-down shutdown-sessions" and
+// "on-marked-up shutdown-backup-sessions" end.
 
 // serverHealth is a server's check-driven state; the request path reads it
 // with atomic loads only.
 type serverHealth struct {
-	maxconn  atomic.Int32 // the agent's "maxconn:N"; 0: none (not enforced yet)
 	passive  *check.Passive
 	tracked  atomic.Bool // sessions register, for shutdown-sessions
 	sessions sessRegistry

@@ -284,7 +284,7 @@ backend be
 	stopWebA()
 	down := time.Now()
 	at = l.waitHolder(t, vip, "lb2", lbs, 10*time.Second, p1, p2)
-	t.Logf("every server of lb1 down -> lb2 holds the VIP after %v (health check + script interval + down interval)", at.Sub(down).Round(time.Millisecond))
+	t.Logf("every server of lb1 down -> lb2 holds the VIP after %v (health check + script interval + lb2's skew)", at.Sub(down).Round(time.Millisecond))
 	c.waitBody(t, "web-b", 5*time.Second)
 	if !strings.Contains(p1.Stderr(), "Changing effective priority from 150 to 90") {
 		t.Errorf("lb1 did not lower its priority:\n%s", p1.Stderr())

@@ -234,7 +234,15 @@ func (in *Instance) Receive(now time.Time, a *Advert, src netip.Addr) {
 			}
 			in.downAt = now.Add(in.DownInterval())
 		default:
+			// RFC 5798 discards the advert and lets the down timer run out
+			// (3 adverts + skew) before this higher-priority backup takes
+			// over; the outcome is decided already, so take over after the
+			// skew, as after a priority-0 advert: a master whose tracked
+			// proxy lost its servers hands over within one advert.
 			in.act.Logf("(%s) received lower priority (%d) advert from %s - discarding", in.Name, a.Priority, src)
+			if at := now.Add(in.skew()); at.Before(in.downAt) {
+				in.downAt = at
+			}
 		}
 	case StateMaster:
 		switch {

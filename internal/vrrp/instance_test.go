@@ -190,9 +190,31 @@ func TestPreemptDelay(t *testing.T) {
 		in.Timer(now)
 	}
 	// The first lower advert (1 s) starts the 2 s delay; the one at 2 s
-	// still resets the down timer (3 × 1 s + 0.5 s skew): 5.5 s, keepalived's figure.
-	if got := now.Sub(t0); got != 5500*time.Millisecond {
-		t.Fatalf("preempted after %s, want 5.5 s", got)
+	// still resets the down timer; the one at 3 s, past the delay, lets the
+	// backup take over after its skew: 3.5 s (keepalived waits for its down
+	// timer to run out instead: 5.5 s).
+	if got := now.Sub(t0); got != 3500*time.Millisecond {
+		t.Fatalf("preempted after %s, want 3.5 s", got)
+	}
+}
+
+// A master that lowers its priority (its tracked proxy lost its servers)
+// below a backup's is replaced after the backup's skew, not after the full
+// down interval.
+func TestLowerPriorityAdvertPreemptsAfterSkew(t *testing.T) {
+	in, _ := newTestInstance(func(c *keepalived.VRRPInstance) { c.Priority = 150 })
+	in.Start(t0)
+	in.Receive(t0, advert(in, 200), peerA)
+	if d := in.Deadline().Sub(t0); d != in.DownInterval() {
+		t.Fatalf("after a higher advert the down timer is %s, want %s", d, in.DownInterval())
+	}
+	in.Receive(t0.Add(time.Second), advert(in, 140), peerA)
+	if d := in.Deadline().Sub(t0.Add(time.Second)); d != 106*time.Second/256 {
+		t.Fatalf("after a lower advert the down timer is %s, want the skew", d)
+	}
+	in.Timer(t0.Add(2 * time.Second))
+	if in.State() != StateMaster {
+		t.Fatalf("state %v one advert after the master fell below us, want MASTER", in.State())
 	}
 }
 

@@ -50,6 +50,7 @@ type Frontend struct {
 	logger  *logging.Logger
 	logFmt  logFormat
 	feconn  atomic.Int32 // client connections of this frontend (%fc)
+	Stats   Counters
 }
 
 // New prepares the runtime for cfg and opens every listening socket; errors
@@ -275,11 +276,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		parked = rt.resume(j.resume, hs)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
-		fe.feconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
 		parked = serveHTTP(fe, c, hs)
 	default:
 		rt.actconn.Add(1)
-		fe.feconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
 		serveTCP(fe, c)
 	}
 }

@@ -62,7 +62,11 @@ func (s *Server) SetUp(up bool) {
 		return
 	}
 	b := s.backend
+	s.lastChange.Store(time.Now().UnixNano())
 	if !up {
+		if s.admin.Load()&AdminMaint == 0 {
+			s.Stats.Chkdown.Add(1)
+		}
 		s.starting.Store(false)
 		b.redistribute(s)
 		return

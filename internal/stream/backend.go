@@ -50,7 +50,7 @@ type Server struct {
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn
 
-	Stats Counters
+	Stats      Counters
 	admin      atomic.Uint32 // AdminMaint, AdminDrain set from the runtime API
 	adminCtl   check.Admin   // the check state machine's, when the server is checked
 	check      atomic.Pointer[CheckState]
@@ -67,10 +67,10 @@ type Backend struct {
 	beconn   atomic.Int32 // requests/connections being served (%bc)
 	fullconn int          // "fullconn", or its default from the frontends' maxconn
 	cookie   *persistCookie
-	hash     lb.HashSpec   // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr sample.Fetch  // "balance hash <expr>"
-	queue    waitQueue     // requests waiting for any server (all were full)
-	queued   atomic.Int32  // requests waiting in the backend's or its servers' queues
+	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
+	hashExpr sample.Fetch // "balance hash <expr>"
+	queue    waitQueue    // requests waiting for any server (all were full)
+	queued   atomic.Int32 // requests waiting in the backend's or its servers' queues
 	Stats    Counters
 	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
 	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)

@@ -186,8 +186,9 @@ type CheckState struct {
 	Status   string // L4OK, L7STS, ...
 	Code     int    // HTTP status of a layer 7 check, 0 when none
 	Duration time.Duration
-	Desc     string
-	Health   int // rise/fall counter: 0 down .. rise+fall-1 fully up
+	Desc     string // the status's description ("Layer4 connection problem")
+	Info     string // what the check found ("Connection refused")
+	Health   int    // rise/fall counter: 0 down .. rise+fall-1 fully up
 	Rise     int
 	Fall     int
 }
@@ -201,7 +202,7 @@ const (
 // recordCheck keeps a health check result for the stats.
 func (s *Server) recordCheck(r check.Result, health, rise, fall int) {
 	st := &CheckState{Status: r.Status.String(), Code: r.Code, Duration: r.Duration,
-		Desc: r.Status.Description(), Health: health, Rise: rise, Fall: fall}
+		Desc: r.Status.Description(), Info: r.Info, Health: health, Rise: rise, Fall: fall}
 	if !r.Status.Passed() && s.up.Load() {
 		s.Stats.Chkfail.Add(1)
 	}
@@ -228,6 +229,17 @@ func (s *Server) Backend() *Backend { return s.backend }
 
 // LastChange returns when s last changed state (the start time if never).
 func (s *Server) LastChange() time.Time { return time.Unix(0, s.lastChange.Load()) }
+
+// Fullconn is b's "fullconn", configured or derived (slim of the backend).
+func (b *Backend) Fullconn() int { return b.fullconn }
+
+// Maxconn is fe's connection limit, its own or the global one; 0: none.
+func (fe *Frontend) Maxconn() int {
+	if fe.P.Maxconn > 0 {
+		return fe.P.Maxconn
+	}
+	return fe.rt.cfg.Global.Maxconn
+}
 
 // Cur returns the sessions b serves now.
 func (b *Backend) Cur() int { return int(b.beconn.Load()) }

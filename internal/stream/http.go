@@ -400,6 +400,9 @@ func asciiEqualFold(b []byte, s string) bool {
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
 	req := &s.req
+	if handled, ok := s.local(); handled {
+		return ok
+	}
 	be := s.fe.backend
 	if be == nil {
 		s.writeError(503)

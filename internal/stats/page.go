@@ -151,7 +151,13 @@ func writeProxyTable(b *strings.Builder, rows []Row) {
 		case Server:
 			class = RowClass(r.Srv)
 		}
-		fmt.Fprintf(b, "<tr class=\"%s\"><td class=\"ac\">%s</td>", class, html.EscapeString(r.SvName()))
+		// The anchor is haproxy's, so links and scrapers keyed on it work.
+		anchor := map[byte]string{Frontend: "Frontend", Backend: "Backend"}[r.Kind]
+		if r.Kind == Server {
+			anchor = r.Srv.Name
+		}
+		fmt.Fprintf(b, "<tr class=\"%s\"><td class=ac><a name=\"%s/%s\"></a>%s</td>", class,
+			html.EscapeString(r.P.Name), html.EscapeString(anchor), html.EscapeString(r.SvName()))
 		for _, g := range pageGroups {
 			for _, c := range g.cols {
 				col := &Columns[ColumnIndex(c)]

@@ -267,7 +267,7 @@ func cmdSetServer(s *session, args []string) string {
 		case "ready":
 			rt.SetMaint(sv, false)
 		case "drain":
-			if sv.AdminState()&stream.AdminMaint != 0 {
+			if sv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 				rt.SetMaint(sv, false)
 			}
 			rt.SetDrainAdmin(sv, true)

@@ -314,7 +314,7 @@ var Columns = []Column{
 	{"conn_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.counters().Rate(); return num(int64(c)) }},
 	{"conn_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.counters().Rate(); return num(int64(m)) }},
 	{"conn_tot", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
-	{"intercepted", "MCP", "u64", "F", zero},
+	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
 	{"dcon", "MCP", "u64", "F", zero},
 	{"dses", "MCP", "u64", "F", zero},
 	{"wrew", "MCP", "u64", "FBS", zero},

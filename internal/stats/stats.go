@@ -107,7 +107,7 @@ const (
 // ServerState derives a server's display state from its run-time state and
 // its last check, as HAProxy's stats do.
 func ServerState(s *stream.Server) State {
-	if s.AdminState()&stream.AdminMaint != 0 {
+	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 		return StateMaint
 	}
 	chk := s.Check()
@@ -171,7 +171,7 @@ func backendUserWeight(b *stream.Backend) int {
 func sumWeights(b *stream.Backend, weight func(*stream.Server) int) int {
 	var act, bck int
 	for _, s := range b.Servers {
-		if !s.Up() || s.AdminState()&stream.AdminMaint != 0 {
+		if !s.Up() || s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 			continue
 		}
 		ew := weight(s)

@@ -121,6 +121,9 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		}
 		_, s.nonStick = sc.Options["non-stick"]
 		s.up.Store(!sc.Disabled)
+		if sc.Disabled {
+			s.admin.Store(AdminConfigMaint)
+		}
 		s.lastChange.Store(time.Now().UnixNano())
 		s.uweight.Store(int32(sc.Weight))
 		s.eweight.Store(int32(sc.Weight * lb.WeightScale))

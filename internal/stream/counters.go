@@ -14,25 +14,26 @@ import (
 // atomics: no lock, no allocation. Readers (the stats outputs) load each
 // field on its own, so a row is not a snapshot, as in HAProxy.
 type Counters struct {
-	Smax    atomic.Int32 // highest concurrent sessions
-	Stot    atomic.Int64 // sessions (frontend: connections accepted; backend/server: sessions served)
-	Bin     atomic.Int64 // bytes from clients
-	Bout    atomic.Int64 // bytes to clients
-	ReqTot  atomic.Int64 // HTTP requests
-	Hrsp    [6]atomic.Int64
-	Ereq    atomic.Int64 // request errors (frontend)
-	Econ    atomic.Int64 // connection errors to a server
-	Eresp   atomic.Int64 // response errors from a server
-	Wretr   atomic.Int64 // retries
-	Wredis  atomic.Int64 // redispatches
-	CliAbrt atomic.Int64
-	SrvAbrt atomic.Int64
-	Lbtot   atomic.Int64 // times chosen by the load balancer
-	Qmax    atomic.Int32
-	Chkfail atomic.Int64 // failed checks while the server was up
-	Chkdown atomic.Int64 // UP to DOWN transitions
-	Last    atomic.Int64 // unix seconds of the last session (lastsess)
-	rate    rateCounter  // sessions per second
+	Smax        atomic.Int32 // highest concurrent sessions
+	Stot        atomic.Int64 // sessions (frontend: connections accepted; backend/server: sessions served)
+	Bin         atomic.Int64 // bytes from clients
+	Bout        atomic.Int64 // bytes to clients
+	ReqTot      atomic.Int64 // HTTP requests
+	Hrsp        [6]atomic.Int64
+	Ereq        atomic.Int64 // request errors (frontend)
+	Econ        atomic.Int64 // connection errors to a server
+	Eresp       atomic.Int64 // response errors from a server
+	Wretr       atomic.Int64 // retries
+	Wredis      atomic.Int64 // redispatches
+	CliAbrt     atomic.Int64
+	SrvAbrt     atomic.Int64
+	Lbtot       atomic.Int64 // times chosen by the load balancer
+	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics)
+	Qmax        atomic.Int32
+	Chkfail     atomic.Int64 // failed checks while the server was up
+	Chkdown     atomic.Int64 // UP to DOWN transitions
+	Last        atomic.Int64 // unix seconds of the last session (lastsess)
+	rate        rateCounter  // sessions per second
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -195,8 +196,11 @@ type CheckState struct {
 
 // Administrative states set from the runtime API, HAProxy's SRV_ADMF_* bits.
 const (
-	AdminMaint = 0x01 // FMAINT: forced maintenance
-	AdminDrain = 0x08 // FDRAIN: forced drain
+	AdminMaint       = 0x01 // FMAINT: forced maintenance
+	AdminConfigMaint = 0x04 // CMAINT: "disabled" in the configuration
+	AdminDrain       = 0x08 // FDRAIN: forced drain
+
+	adminMaintAny = AdminMaint | AdminConfigMaint
 )
 
 // recordCheck keeps a health check result for the stats.
@@ -218,7 +222,8 @@ func (s *Server) Up() bool { return s.up.Load() }
 // Draining tells whether s takes no new balanced traffic while up.
 func (s *Server) Draining() bool { return s.drain.Load() }
 
-// AdminState returns the AdminMaint/AdminDrain bits set at run time.
+// AdminState returns the Admin* bits: maintenance and drain, as the
+// configuration and the runtime API set them.
 func (s *Server) AdminState() uint32 { return s.admin.Load() }
 
 // Cur returns the sessions s serves now.
@@ -289,7 +294,7 @@ func (rt *Runtime) Connections() int { return int(rt.actconn.Load()) }
 // check state machine, which logs and pauses the checks.
 func (rt *Runtime) SetMaint(s *Server, on bool) {
 	if on {
-		if s.admin.Or(AdminMaint)&AdminMaint != 0 {
+		if s.admin.Or(AdminMaint)&adminMaintAny != 0 {
 			return
 		}
 		if s.adminCtl.Set("maint") {
@@ -307,8 +312,8 @@ func (rt *Runtime) SetMaint(s *Server, on bool) {
 		rt.logEvent(nil)("alert", line)
 		return
 	}
-	old := s.admin.And(^uint32(AdminMaint | AdminDrain))
-	if old&AdminMaint == 0 {
+	old := s.admin.And(^uint32(adminMaintAny | AdminDrain))
+	if old&adminMaintAny == 0 {
 		if old&AdminDrain != 0 {
 			rt.SetDrainAdmin(s, false)
 		}

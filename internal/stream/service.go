@@ -69,6 +69,7 @@ func (s *httpSession) local() (handled, ok bool) {
 	if !match {
 		return false, false
 	}
+	s.fe.Stats.Intercepted.Add(1)
 	resp, status := errorPage(503), 503
 	if svc := s.fe.rt.service.Load(); svc != nil {
 		resp, status = (*svc)(s.fe.P, &s.req)

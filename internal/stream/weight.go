@@ -64,7 +64,7 @@ func (s *Server) SetUp(up bool) {
 	b := s.backend
 	s.lastChange.Store(time.Now().UnixNano())
 	if !up {
-		if s.admin.Load()&AdminMaint == 0 {
+		if s.admin.Load()&adminMaintAny == 0 {
 			s.Stats.Chkdown.Add(1)
 		}
 		s.starting.Store(false)

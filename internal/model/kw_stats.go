@@ -66,7 +66,7 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 	switch sub {
 	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends":
 	default:
-		b.notYetOnce(l, "'stats "+sub+"'", "the statistics page")
+		b.notYetOnce(l, "'stats "+sub+"'", "this stats page option")
 	}
 }
 
@@ -130,15 +130,15 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 				s.Level = lv
 				i++
 			case "user", "group", "uid", "gid", "process":
-				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "the runtime API")
+				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
 				i++
 			case "expose-fd":
-				b.notYetOnce(l, "'stats socket' option 'expose-fd'", "the runtime API")
+				b.notYetOnce(l, "'stats socket' option 'expose-fd'", "this runtime API option")
 				if i+1 < len(l.Args) {
 					i++
 				}
 			default:
-				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "the runtime API")
+				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
 			}
 		}
 		g.StatsSockets = append(g.StatsSockets, s)
@@ -154,7 +154,7 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 		}
 		g.StatsTimeout = d
 	case "maxconn", "bind-process":
-		b.notYetOnce(l, "'stats "+l.Args[1]+"'", "the runtime API")
+		b.notYetOnce(l, "'stats "+l.Args[1]+"'", "this runtime API option")
 	default:
 		b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")
 	}

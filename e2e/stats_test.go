@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -276,5 +277,65 @@ listen stats
 	}
 	if !strings.Contains(info, fmt.Sprintf("Pid: %d\n", proxy.cmd.Process.Pid)) {
 		t.Errorf("show info Pid is not the process's")
+	}
+}
+
+// TestStatsShowLVS: the virtual servers run by "dhproxy lvs run" appear in
+// the runtime API's "show lvs" and on the stats page.
+func TestStatsShowLVS(t *testing.T) {
+	if strings.Contains(filepath.Base(bin), "haproxy") {
+		t.Skip("virtual servers are dhproxy's (haproxy has no show lvs)")
+	}
+	dir := t.TempDir()
+	lvsSock, apiSock := filepath.Join(dir, "lvs.sock"), filepath.Join(dir, "api.sock")
+	real, _ := startHTTPBackend(t, "r1")
+	vport, fe, st := freePort(t), freePort(t), freePort(t)
+	conf := filepath.Join(dir, "keepalived.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`virtual_server 127.0.0.1 %d {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 127.0.0.1 %d {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`, vport, real)), 0o644)
+	lvsProc := &proc{done: make(chan struct{})}
+	lvsProc.cmd = exec.Command(bin, "lvs", "run", "-S", lvsSock, "-datapath", "userspace", conf)
+	lvsProc.cmd.Stdout, lvsProc.cmd.Stderr = &lvsProc.stdout, &lvsProc.stderr
+	if err := lvsProc.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { lvsProc.err = lvsProc.cmd.Wait(); close(lvsProc.done) }()
+	t.Cleanup(lvsProc.stop)
+	lvsWaitLog(t, lvsProc, "virtual servers running", 10*time.Second)
+
+	t.Setenv("DHPROXY_LVS_SOCKET", lvsSock)
+	startProxy(t, fmt.Sprintf(`global
+    stats socket %s
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+`, apiSock, fe, real, st), fe, st)
+	want := fmt.Sprintf("TCP  127.0.0.1:%d rr\n  -> 127.0.0.1:%-18d Masq    1 ", vport, real)
+	if got := cliCmd(t, apiSock, "show lvs"); !strings.Contains(got, want) {
+		t.Errorf("show lvs:\n%s\nwant it to contain %q", got, want)
+	}
+	page, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/haproxy?stats", st))
+	if err != nil || !strings.Contains(page, "Virtual servers (LVS)") || !strings.Contains(page, fmt.Sprintf("127.0.0.1:%d rr", vport)) {
+		t.Errorf("stats page lacks the virtual servers (%v)", err)
 	}
 }

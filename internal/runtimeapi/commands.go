@@ -33,6 +33,7 @@ func init() {
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", levelUser, cmdShowInfo},
+		{[]string{"show", "lvs"}, "show lvs", "list the virtual servers (LVS) like 'ipvsadm -Ln'", levelUser, cmdShowLVS},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", levelUser, cmdShowServersState},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", levelUser, cmdShowStat},
 		{[]string{"user"}, "user", "lower the level of the current CLI session to user", levelUser, cmdLower(levelUser)},
@@ -337,6 +338,17 @@ func cmdShowServersState(s *session, args []string) string {
 	}
 	if !found {
 		return "Can't find backend.\n"
+	}
+	return b.String()
+}
+
+func cmdShowLVS(s *session, _ []string) string {
+	if s.srv.src.LVS == nil {
+		return "No virtual servers in this process.\n"
+	}
+	var b strings.Builder
+	if err := s.srv.src.LVS(&b); err != nil {
+		return err.Error() + "\n"
 	}
 	return b.String()
 }

@@ -112,6 +112,12 @@ func (src *Source) HTML(p *model.Proxy) string {
 		writeProxyTable(&b, rows[i:j])
 		i = j
 	}
+	if src.LVS != nil {
+		var lv strings.Builder
+		if src.LVS(&lv) == nil {
+			b.WriteString("<h3>Virtual servers (LVS)</h3>\n<pre class=\"lvs\">" + html.EscapeString(lv.String()) + "</pre>\n")
+		}
+	}
 	b.WriteString("</body></html>\n")
 	return b.String()
 }

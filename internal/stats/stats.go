@@ -4,6 +4,7 @@
 package stats
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ type Source struct {
 	Version     string
 	ReleaseDate string
 	Start       time.Time
+	// LVS, when set, writes the virtual servers (keepalived's
+	// virtual_server blocks run by dhproxy) like "ipvsadm -Ln".
+	LVS func(w io.Writer) error
 }
 
 // Row kinds, as the type letters of the typed output.

@@ -220,7 +220,9 @@ var Columns = []Column{
 		}
 		return Value{}
 	}},
-	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Lbtot.Load() })},
+	// lbtot: every server session, persistent ones included (haproxy
+	// leaves those out).
+	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"tracked", "KGP", "str", "", nil},
 	{"type", "CGS", "u32", "FBS", func(r *Row) Value {
 		switch r.Kind {

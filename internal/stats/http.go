@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
@@ -45,7 +46,11 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 	case strings.Contains(rest, ";typed"):
 		return response(200, "text/plain", src.Typed(All), ""), 200
 	}
-	return response(200, "text/html", src.HTML(sp), ""), 200
+	refresh := ""
+	if st.Refresh > 0 {
+		refresh = "refresh: " + strconv.Itoa(int(st.Refresh/time.Second)) + "\r\n"
+	}
+	return response(200, "text/html", src.HTML(sp), refresh), 200
 }
 
 // authorized checks the Basic credentials against the "stats auth" list.

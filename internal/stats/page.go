@@ -75,9 +75,6 @@ func (src *Source) HTML(p *model.Proxy) string {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html><head><title>Statistics Report for " + html.EscapeString(src.Name) + "</title>\n")
 	b.WriteString("<meta http-equiv=\"content-type\" content=\"text/html; charset=utf-8\">\n")
-	if st.Refresh > 0 {
-		fmt.Fprintf(&b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", int(st.Refresh/time.Second))
-	}
 	b.WriteString("<style type=\"text/css\">\nbody { font-family: arial, helvetica, sans-serif; font-size: 12px; }\n")
 	b.WriteString("table.tbl { border-collapse: collapse; }\ntable.tbl td, table.tbl th { border: 1px solid gray; padding: 2px 3px; font-size: 10px; white-space: nowrap; }\n")
 	b.WriteString("table.tbl td { text-align: right; }\ntable.tbl th.pxname { background: #b00040; color: #ffff40; text-align: left; }\n")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -220,6 +221,24 @@ listen stats
 	csv, err := curl(t, "-u", "admin:secret", page+";csv")
 	if err != nil || !strings.HasPrefix(csv, csvHeader26) {
 		t.Errorf("%s;csv: %v\n%.300s", page, err, csv)
+	}
+
+	js, err := curl(t, "-u", "admin:secret", page+";json")
+	var rowsJSON [][]struct {
+		ObjType string `json:"objType"`
+		Field   struct {
+			Pos  int    `json:"pos"`
+			Name string `json:"name"`
+		} `json:"field"`
+		Value struct {
+			Type  string `json:"type"`
+			Value any    `json:"value"`
+		} `json:"value"`
+	}
+	if err != nil || json.Unmarshal([]byte(js), &rowsJSON) != nil || len(rowsJSON) < 4 {
+		t.Errorf("%s;json: %v\n%.300s", page, err, js)
+	} else if f := rowsJSON[0][0]; f.ObjType != "Frontend" || f.Field.Name != "pxname" || f.Value.Value != "fe" {
+		t.Errorf("%s;json first field: %+v", page, f)
 	}
 
 	// A backend that stops: its row goes DOWN and red on the page.

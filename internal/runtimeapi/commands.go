@@ -110,6 +110,9 @@ func cmdShowLevel(s *session, _ []string) string {
 func cmdShowInfo(s *session, args []string) string {
 	typed := false
 	for _, a := range args {
+		if a == "json" {
+			return s.srv.src.InfoJSON()
+		}
 		typed = typed || a == "typed"
 	}
 	return s.srv.src.InfoText(typed)
@@ -118,13 +121,15 @@ func cmdShowInfo(s *session, args []string) string {
 // cmdShowStat: show stat [{<iid>|<proxy>} <type> <sid>] [typed] [up|no-maint].
 func cmdShowStat(s *session, args []string) string {
 	f := stats.All
-	typed := false
+	typed, asJSON := false, false
 	var pos []string
 	for _, a := range args {
 		switch a {
 		case "typed":
 			typed = true
-		case "desc", "up", "no-maint", "json":
+		case "json":
+			asJSON = true
+		case "desc", "up", "no-maint":
 		default:
 			pos = append(pos, a)
 		}
@@ -147,6 +152,9 @@ func cmdShowStat(s *session, args []string) string {
 		if f.IID == -1 {
 			f.Proxy = ""
 		}
+	}
+	if asJSON {
+		return s.srv.src.JSON(f)
 	}
 	if typed {
 		return s.srv.src.Typed(f)

@@ -210,7 +210,7 @@ func (src *Source) Info() []InfoField {
 		{"PoolAlloc_bytes", "MGP", "u64", num(0)},
 		{"PoolUsed_bytes", "MGP", "u64", num(0)},
 		{"Start_time_sec", "MDP", "u32", num(src.Start.Unix())},
-		{"Tainted", "SGP", "str", num(0)},
+		{"Tainted", "SGP", "str", str("0")},
 	}
 }
 

@@ -57,6 +57,8 @@ func freePort(t *testing.T) string {
 // lastchg counts seconds since start: masked, it may tick during a run.
 var lastchgTyped = regexp.MustCompile(`(?m)^(\w\.\d+\.\d+\.23\.lastchg\.1:\w+:\w+:).*$`)
 
+var lastchgJSON = regexp.MustCompile(`("name":"lastchg"[^}]*\}[^}]*\},"value":\{"type":"u32","value":)\d+`)
+
 func maskLastchg(csv string) string {
 	lines := strings.Split(csv, "\n")
 	for i := 1; i < len(lines); i++ {
@@ -93,10 +95,11 @@ func TestGoldenOutputs(t *testing.T) {
 				"show-stat-typed": lastchgTyped.ReplaceAllString(src.Typed(All), "$1*"),
 				"show-info-typed": volatile.ReplaceAllString(src.InfoText(true), "$1*"),
 				"prometheus":      src.Prometheus("scope=backend&scope=server"),
+				"show-stat-json":  lastchgJSON.ReplaceAllString(src.JSON(Filter{Proxy: "be", IID: -1, Types: -1, SID: -1}), "$1*"),
 			}
 			if *update {
 				out := txtar.Archive{Comment: a.Comment, Files: []txtar.File{{Name: "haproxy.cfg", Data: cfg}}}
-				for _, n := range []string{"show-stat", "show-stat-typed", "show-info-typed", "prometheus"} {
+				for _, n := range []string{"show-stat", "show-stat-typed", "show-stat-json", "show-info-typed", "prometheus"} {
 					out.Files = append(out.Files, txtar.File{Name: n, Data: got[n]})
 				}
 				os.WriteFile(path, []byte(out.Format()), 0o644)

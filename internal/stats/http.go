@@ -43,6 +43,8 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 	switch {
 	case strings.Contains(rest, ";csv"):
 		return response(200, "text/plain", src.CSV(All), ""), 200
+	case strings.Contains(rest, ";json"):
+		return response(200, "application/json", src.JSON(All), ""), 200
 	case strings.Contains(rest, ";typed"):
 		return response(200, "text/plain", src.Typed(All), ""), 200
 	}

@@ -129,7 +129,11 @@ func cmdShowStat(s *session, args []string) string {
 			typed = true
 		case "json":
 			asJSON = true
-		case "desc", "up", "no-maint":
+		case "up":
+			f.OnlyUp = true
+		case "no-maint":
+			f.NoMaint = true
+		case "desc":
 		default:
 			pos = append(pos, a)
 		}

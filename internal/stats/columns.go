@@ -200,10 +200,16 @@ var Columns = []Column{
 		return num(secondsSince(r.Now, r.Srv.LastChange()))
 	}},
 	{"downtime", "MCP", "u32", "BS", func(r *Row) Value {
-		if r.Kind == Server && !r.Srv.Conf.Check {
+		if r.Kind == Backend {
+			if len(r.BE.Servers) == 0 {
+				return Value{}
+			}
+			return num(0)
+		}
+		if !r.Srv.Conf.Check {
 			return Value{}
 		}
-		return num(0)
+		return num(int64(r.Srv.Downtime() / time.Second))
 	}},
 	{"qlimit", "CLP", "u32", "S", func(r *Row) Value {
 		if r.Srv.Conf.Maxqueue > 0 {
@@ -261,8 +267,8 @@ var Columns = []Column{
 		}
 		return num(0)
 	}},
-	{"req_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.counters().Rate(); return num(int64(c)) }},
-	{"req_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.counters().Rate(); return num(int64(m)) }},
+	{"req_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.counters().ReqRate(); return num(int64(c)) }},
+	{"req_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.counters().ReqRate(); return num(int64(m)) }},
 	{"req_tot", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.ReqTot.Load() })},
 	{"cli_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.CliAbrt.Load() })},
 	{"srv_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.SrvAbrt.Load() })},

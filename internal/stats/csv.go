@@ -17,6 +17,9 @@ type Filter struct {
 	IID   int
 	Types int
 	SID   int
+	// NoMaint leaves out servers in maintenance ("no-maint"), OnlyUp
+	// every server not up ("up").
+	NoMaint, OnlyUp bool
 }
 
 // All selects every row.
@@ -30,7 +33,14 @@ func (f *Filter) match(r *Row) bool {
 	if f.Types != -1 && f.Types&bit == 0 {
 		return false
 	}
-	return r.Kind != Server || f.SID < 0 || r.SID == f.SID
+	if r.Kind != Server {
+		return true
+	}
+	if f.SID >= 0 && r.SID != f.SID {
+		return false
+	}
+	st := ServerState(r.Srv)
+	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.Srv.Up()))
 }
 
 // Header is the CSV header line, with its trailing comma and newline.

@@ -55,6 +55,8 @@ type Server struct {
 	adminCtl   check.Admin   // the check state machine's, when the server is checked
 	check      atomic.Pointer[CheckState]
 	lastChange atomic.Int64 // unix nanoseconds of the last state change
+	downSince  atomic.Int64 // unix nanoseconds when it went DOWN, 0 while up
+	downTotal  atomic.Int64 // nanoseconds spent DOWN before downSince
 }
 
 // Backend is a backend's runtime state.
@@ -123,6 +125,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		s.up.Store(!sc.Disabled)
 		if sc.Disabled {
 			s.admin.Store(AdminConfigMaint)
+			s.downSince.Store(s.lastChange.Load())
 		}
 		s.lastChange.Store(time.Now().UnixNano())
 		s.uweight.Store(int32(sc.Weight))

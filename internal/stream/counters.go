@@ -27,13 +27,13 @@ type Counters struct {
 	Wredis      atomic.Int64 // redispatches
 	CliAbrt     atomic.Int64
 	SrvAbrt     atomic.Int64
-	Lbtot       atomic.Int64 // times chosen by the load balancer
 	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics)
 	Qmax        atomic.Int32
 	Chkfail     atomic.Int64 // failed checks while the server was up
 	Chkdown     atomic.Int64 // UP to DOWN transitions
 	Last        atomic.Int64 // unix seconds of the last session (lastsess)
 	rate        rateCounter  // sessions per second
+	reqRate     rateCounter  // HTTP requests per second (frontends)
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -79,6 +79,11 @@ func raiseTo(m *atomic.Int32, v int32) {
 // Rate returns the sessions of the last full second and the highest seen.
 func (c *Counters) Rate() (cur, max int) {
 	return c.rate.read(time.Now().Unix())
+}
+
+// ReqRate is Rate for HTTP requests, counted on frontends.
+func (c *Counters) ReqRate() (cur, max int) {
+	return c.reqRate.read(time.Now().Unix())
 }
 
 // rateCounter counts events per second, coarsely: the count of the current
@@ -132,6 +137,7 @@ func (s *httpSession) account() {
 	fe.Bout.Add(out)
 	if l.status >= 0 {
 		fe.response(l.status)
+		fe.reqRate.add(coarseNow.Load() / int64(time.Second))
 	}
 	if l.srv == nil && (l.status == 400 || l.status == 408) {
 		fe.Ereq.Add(1)
@@ -231,6 +237,15 @@ func (s *Server) Cur() int { return int(s.cur.Load()) }
 
 // Backend returns the backend s belongs to.
 func (s *Server) Backend() *Backend { return s.backend }
+
+// Downtime returns how long s has been DOWN in total.
+func (s *Server) Downtime() time.Duration {
+	d := s.downTotal.Load()
+	if since := s.downSince.Load(); since != 0 {
+		d += time.Now().UnixNano() - since
+	}
+	return time.Duration(d)
+}
 
 // LastChange returns when s last changed state (the start time if never).
 func (s *Server) LastChange() time.Time { return time.Unix(0, s.lastChange.Load()) }

@@ -25,6 +25,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{[]string{"clear", "counters"}, "clear counters [all]", "clear max statistics counters (or all counters)", levelOperator, cmdClearCounters},
 		{[]string{"disable", "server"}, "disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)", levelAdmin, cmdDisableServer},
 		{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", levelAdmin, cmdEnableServer},
 		{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", levelUser, cmdGetWeight},
@@ -363,4 +364,22 @@ func cmdShowLVS(s *session, _ []string) string {
 		return err.Error() + "\n"
 	}
 	return b.String()
+}
+
+// cmdClearCounters resets the maximums, or with "all" (admin level) every
+// counter, of all proxies and servers.
+func cmdClearCounters(s *session, args []string) string {
+	all := len(args) > 0 && args[0] == "all"
+	if all && s.level < levelAdmin {
+		return "Permission denied\n"
+	}
+	for _, r := range s.srv.src.Rows() {
+		c := r.Counters()
+		if all {
+			c.ClearAll()
+		} else {
+			c.ClearMax()
+		}
+	}
+	return ""
 }

@@ -110,6 +110,20 @@ func TestCommandsAndErrors(t *testing.T) {
 	if got := send(t, sock, "show stat be 2 -1 typed\n"); !strings.HasPrefix(got, "B.3.0.0.pxname.1:KNS:str:be\n") {
 		t.Errorf("show stat typed backend:\n%.200s", got)
 	}
+	send(t, sock, "disable server be/s2; enable server be/s2\n")
+	if got := send(t, sock, "operator; clear counters all\n"); got != "\nPermission denied\n\n" {
+		t.Errorf("operator clear counters all: %q", got)
+	}
+	rt.FindServer("be", "s2").Stats.Stot.Store(5)
+	rt.FindServer("be", "s2").Stats.Smax.Store(3)
+	send(t, sock, "clear counters\n")
+	if st := &rt.FindServer("be", "s2").Stats; st.Smax.Load() != 0 || st.Stot.Load() != 5 {
+		t.Errorf("clear counters: smax %d stot %d, want 0 and 5", st.Smax.Load(), st.Stot.Load())
+	}
+	send(t, sock, "clear counters all\n")
+	if st := &rt.FindServer("be", "s2").Stats; st.Stot.Load() != 0 {
+		t.Errorf("clear counters all: stot %d", st.Stot.Load())
+	}
 	if got := send(t, sock, "frobnicate\n"); !strings.HasPrefix(got, "Unknown command") {
 		t.Errorf("unknown command: %q", got)
 	}

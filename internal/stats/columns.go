@@ -63,7 +63,7 @@ func (c *Column) Value(r *Row) Value {
 
 // Getters over the counters, kept short so the table reads as a table.
 func ctr(f func(c *stream.Counters) int64) func(*Row) Value {
-	return func(r *Row) Value { return num(f(r.counters())) }
+	return func(r *Row) Value { return num(f(r.Counters())) }
 }
 
 // zero is a counter dhproxy has, but nothing it does yet increments
@@ -75,7 +75,7 @@ func hrsp(i int) func(*Row) Value {
 		if r.P.Mode != model.ModeHTTP {
 			return num(0)
 		}
-		return num(r.counters().Hrsp[i].Load())
+		return num(r.Counters().Hrsp[i].Load())
 	}
 }
 
@@ -239,9 +239,9 @@ var Columns = []Column{
 		}
 		return num(2)
 	}},
-	{"rate", "MRP", "u32", "FBS", func(r *Row) Value { c, _ := r.counters().Rate(); return num(int64(c)) }},
+	{"rate", "MRP", "u32", "FBS", func(r *Row) Value { c, _ := r.Counters().Rate(); return num(int64(c)) }},
 	{"rate_lim", "CLP", "u32", "F", zero},
-	{"rate_max", "MMP", "u32", "FBS", func(r *Row) Value { _, m := r.counters().Rate(); return num(int64(m)) }},
+	{"rate_max", "MMP", "u32", "FBS", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
 	{"check_status", "MOP", "str", "S", checked(func(_ *Row, c *stream.CheckState) Value { return str(c.Status) })},
 	{"check_code", "MOP", "u32", "S", checked(func(_ *Row, c *stream.CheckState) Value {
 		if c.Code == 0 {
@@ -267,8 +267,8 @@ var Columns = []Column{
 		}
 		return num(0)
 	}},
-	{"req_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.counters().ReqRate(); return num(int64(c)) }},
-	{"req_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.counters().ReqRate(); return num(int64(m)) }},
+	{"req_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.Counters().ReqRate(); return num(int64(c)) }},
+	{"req_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.Counters().ReqRate(); return num(int64(m)) }},
 	{"req_tot", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.ReqTot.Load() })},
 	{"cli_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.CliAbrt.Load() })},
 	{"srv_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.SrvAbrt.Load() })},
@@ -277,7 +277,7 @@ var Columns = []Column{
 	{"comp_byp", "MCP", "u64", "FB", zero},
 	{"comp_rsp", "MCP", "u64", "FB", zero},
 	{"lastsess", "MAP", "s32", "BS", func(r *Row) Value {
-		last := r.counters().Last.Load()
+		last := r.Counters().Last.Load()
 		if last == 0 {
 			return num(-1)
 		}
@@ -319,8 +319,8 @@ var Columns = []Column{
 		}
 		return str(r.P.Balance.Algo)
 	}},
-	{"conn_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.counters().Rate(); return num(int64(c)) }},
-	{"conn_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.counters().Rate(); return num(int64(m)) }},
+	{"conn_rate", "MRP", "u32", "F", func(r *Row) Value { c, _ := r.Counters().Rate(); return num(int64(c)) }},
+	{"conn_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
 	{"conn_tot", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
 	{"dcon", "MCP", "u64", "F", zero},

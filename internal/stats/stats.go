@@ -68,8 +68,8 @@ func (src *Source) Rows() []Row {
 	return rows
 }
 
-// counters returns the row's counters.
-func (r *Row) counters() *stream.Counters {
+// Counters returns the row's counters.
+func (r *Row) Counters() *stream.Counters {
 	switch r.Kind {
 	case Frontend:
 		return &r.FE.Stats

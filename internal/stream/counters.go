@@ -366,3 +366,23 @@ func (s *Server) prefix() string {
 	}
 	return "Server " + s.backend.P.Name + "/" + s.Name
 }
+
+// ClearMax resets the highest values seen ("clear counters").
+func (c *Counters) ClearMax() {
+	c.Smax.Store(0)
+	c.Qmax.Store(0)
+	c.rate.max.Store(0)
+	c.reqRate.max.Store(0)
+}
+
+// ClearAll resets every counter ("clear counters all").
+func (c *Counters) ClearAll() {
+	c.ClearMax()
+	for _, a := range []*atomic.Int64{&c.Stot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Chkfail, &c.Chkdown} {
+		a.Store(0)
+	}
+	for i := range c.Hrsp {
+		c.Hrsp[i].Store(0)
+	}
+}

@@ -124,6 +124,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	api, err := startStats(cfg, rt)
+	if err != nil {
+		alert(stderr, "%v", err)
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
+	defer api.Close()
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
 		rt.Close()

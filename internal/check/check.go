@@ -59,6 +59,29 @@ type Target struct {
 	// name) and the backend's current connections.
 	Node         string
 	BackendConns func() int
+
+	// Report, when set, receives every health check result with the
+	// rise/fall counter after it (the stats' check_* columns).
+	Report func(r Result, health, rise, fall int)
+	// Admin, when set, is bound by Start to the server's state machine so
+	// that the runtime API's maintenance and drain go through it.
+	Admin *Admin
+}
+
+// Admin sets a checked server's administrative state from outside the
+// checks (the runtime API), with the same log lines as the agent's words.
+type Admin struct {
+	set func(word string)
+}
+
+// Set applies "maint", "drain" or "ready"; false when the server has no
+// running check to apply it to.
+func (a *Admin) Set(word string) bool {
+	if a == nil || a.set == nil {
+		return false
+	}
+	a.set(word)
+	return true
 }
 
 // Defaults of the server keywords, for targets built without the model's
@@ -112,6 +135,9 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 				c.g, c.m = g, m
 				m.check = c
 				cs = append(cs, c)
+				if t.Admin != nil {
+					t.Admin.set = func(word string) { g.setAdmin(c, word) }
+				}
 			}
 		}
 		if t.Conf.Health.Agent {
@@ -356,7 +382,11 @@ func (c *checker) process(res Result) {
 	if c.logHC && report {
 		line = c.checkLine(res)
 	}
+	health := c.health
 	c.g.mu.Unlock()
+	if c.t.Report != nil {
+		c.t.Report(res, health, c.rise, c.fall)
+	}
 	if line != "" {
 		c.logf("notice", line)
 	}

@@ -286,6 +286,9 @@ func checkName(n string) string {
 // resolve links backend references and checks what only the whole file can tell.
 func (b *builder) resolve() {
 	id := 0
+	if len(b.cfg.Global.StatsSockets) > 0 {
+		id = 1 // haproxy's CLI frontend takes the first proxy id
+	}
 	for _, p := range b.cfg.Proxies {
 		id++
 		if p.ID == 0 {

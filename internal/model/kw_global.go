@@ -90,13 +90,6 @@ func init() {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})
 	}
-	registerGlobal("stats", func(b *builder, g *Global, l config.Line) {
-		if len(l.Args) < 2 || (l.Args[1] != "socket" && l.Args[1] != "timeout" && l.Args[1] != "maxconn" && l.Args[1] != "bind-process") {
-			b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")
-			return
-		}
-		b.notYetOnce(l, "'stats "+l.Args[1]+"'", "the runtime API")
-	})
 	registerGlobal("ssl-server-verify", func(b *builder, g *Global, l config.Line) {
 		b.notYetOnce(l, "'ssl-server-verify'", "TLS")
 	})

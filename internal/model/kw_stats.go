@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strconv"
 	"strings"
 
 	"dhproxy/internal/config"
@@ -62,5 +63,99 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 	default:
 		s.Other = append(s.Other, append([]string(nil), l.Args[1:]...))
 	}
-	b.notYetOnce(l, "'stats'", "the statistics page")
+	switch sub {
+	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends":
+	default:
+		b.notYetOnce(l, "'stats "+sub+"'", "this stats page option")
+	}
+}
+
+// StatsSocket is a "stats socket" line of the global section: the runtime
+// API's listening address.
+type StatsSocket struct {
+	Pos     config.Pos
+	Network string // "unix" or "tcp"
+	Addr    string // socket path, or ip:port
+	Mode    uint32 // unix socket permissions; 0: left as created
+	Level   string // user, operator or admin (default admin, as HAProxy)
+}
+
+func init() {
+	registerGlobal("stats", parseGlobalStats)
+}
+
+// parseGlobalStats reads "stats socket <path|ipv4@ip:port|ipv6@...> [mode
+// M] [level L] [...]", "stats timeout <t>" and "stats maxconn <n>".
+func parseGlobalStats(b *builder, g *Global, l config.Line) {
+	if len(l.Args) < 2 {
+		b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")
+		return
+	}
+	switch l.Args[1] {
+	case "socket":
+		if len(l.Args) < 3 {
+			b.errorf(l, "'stats socket' expects a socket path or an address.")
+			return
+		}
+		s := StatsSocket{Pos: l.Pos, Network: "unix", Addr: l.Args[2], Level: "admin"}
+		switch {
+		case strings.HasPrefix(s.Addr, "ipv4@"), strings.HasPrefix(s.Addr, "ipv6@"), strings.HasPrefix(s.Addr, "tcp@"):
+			s.Network, s.Addr = "tcp", s.Addr[strings.IndexByte(s.Addr, '@')+1:]
+		case strings.HasPrefix(s.Addr, "unix@"):
+			s.Addr = s.Addr[len("unix@"):]
+		case !strings.HasPrefix(s.Addr, "/") && strings.Contains(s.Addr, ":"):
+			s.Network = "tcp"
+		}
+		for i := 3; i < len(l.Args); i++ {
+			opt := l.Args[i]
+			if i+1 >= len(l.Args) && (opt == "mode" || opt == "level" || opt == "user" || opt == "group" || opt == "uid" || opt == "gid" || opt == "process") {
+				b.errorf(l, "'stats socket' option '%s' expects an argument.", opt)
+				return
+			}
+			switch opt {
+			case "mode":
+				m, err := strconv.ParseUint(l.Args[i+1], 8, 32)
+				if err != nil {
+					b.errorf(l, "'stats socket' 'mode' expects an octal mode, got '%s'.", l.Args[i+1])
+					return
+				}
+				s.Mode = uint32(m)
+				i++
+			case "level":
+				lv := l.Args[i+1]
+				if lv != "user" && lv != "operator" && lv != "admin" {
+					b.errorf(l, "'level' only supports 'user', 'operator', and 'admin'.")
+					return
+				}
+				s.Level = lv
+				i++
+			case "user", "group", "uid", "gid", "process":
+				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
+				i++
+			case "expose-fd":
+				b.notYetOnce(l, "'stats socket' option 'expose-fd'", "this runtime API option")
+				if i+1 < len(l.Args) {
+					i++
+				}
+			default:
+				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
+			}
+		}
+		g.StatsSockets = append(g.StatsSockets, s)
+	case "timeout":
+		if len(l.Args) != 3 {
+			b.errorf(l, "'stats timeout' expects a timeout value.")
+			return
+		}
+		d, err := parseDuration(l.Args[2])
+		if err != nil || d <= 0 {
+			b.errorf(l, "'stats timeout' expects a positive delay, got '%s'.", l.Args[2])
+			return
+		}
+		g.StatsTimeout = d
+	case "maxconn", "bind-process":
+		b.notYetOnce(l, "'stats "+l.Args[1]+"'", "this runtime API option")
+	default:
+		b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")
+	}
 }

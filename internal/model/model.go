@@ -82,6 +82,9 @@ type Global struct {
 	Quiet       bool
 	Node        string
 	ReusePort   bool
+
+	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
+	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
 }
 
 // LogTarget is one "log" line.
@@ -132,14 +135,17 @@ type Proxy struct {
 	Redispatch bool
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
 
-	Logs       []LogTarget
-	Cookie     *Cookie
-	Stats      *Stats
-	HTTPChk    []string  // "option httpchk" arguments
-	Check      CheckOpts // which protocol check runs, and its arguments
-	HTTPLogCLF bool      // "option httplog clf": Apache's common log format
-	HasErrPg   map[int]string
-	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
+	Logs   []LogTarget
+	Cookie *Cookie
+	Stats  *Stats
+	// PrometheusPath is the path of "http-request use-service
+	// prometheus-exporter if { path <p> }" (kw_http_request.go).
+	PrometheusPath string
+	HTTPChk        []string  // "option httpchk" arguments
+	Check          CheckOpts // which protocol check runs, and its arguments
+	HTTPLogCLF     bool      // "option httplog clf": Apache's common log format
+	HasErrPg       map[int]string
+	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dhproxy/internal/check"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
@@ -49,6 +50,14 @@ type Server struct {
 
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn
+
+	Stats      Counters
+	admin      atomic.Uint32 // AdminMaint, AdminDrain set from the runtime API
+	adminCtl   check.Admin   // the check state machine's, when the server is checked
+	check      atomic.Pointer[CheckState]
+	lastChange atomic.Int64 // unix nanoseconds of the last state change
+	downSince  atomic.Int64 // unix nanoseconds when it went DOWN, 0 while up
+	downTotal  atomic.Int64 // nanoseconds spent DOWN before downSince
 }
 
 // Backend is a backend's runtime state.
@@ -61,10 +70,11 @@ type Backend struct {
 	beconn   atomic.Int32 // requests/connections being served (%bc)
 	fullconn int          // "fullconn", or its default from the frontends' maxconn
 	cookie   *persistCookie
-	hash     lb.HashSpec   // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr sample.Fetch  // "balance hash <expr>"
-	queue    waitQueue     // requests waiting for any server (all were full)
-	queued   atomic.Int32  // requests waiting in the backend's or its servers' queues
+	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
+	hashExpr sample.Fetch // "balance hash <expr>"
+	queue    waitQueue    // requests waiting for any server (all were full)
+	queued   atomic.Int32 // requests waiting in the backend's or its servers' queues
+	Stats    Counters
 	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
 	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
 	stick    []stickRule   // stick on/match/store-request, in order
@@ -115,6 +125,11 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		}
 		_, s.nonStick = sc.Options["non-stick"]
 		s.up.Store(!sc.Disabled)
+		if sc.Disabled {
+			s.admin.Store(AdminConfigMaint)
+			s.downSince.Store(s.lastChange.Load())
+		}
+		s.lastChange.Store(time.Now().UnixNano())
 		s.uweight.Store(int32(sc.Weight))
 		s.eweight.Store(int32(sc.Weight * lb.WeightScale))
 		b.Servers = append(b.Servers, s)
@@ -309,7 +324,9 @@ func (s *Server) tryTake(ignoreQueue bool) bool {
 	} else {
 		s.cur.Add(1)
 	}
-	s.backend.beconn.Add(1)
+	s.Stats.session(s.cur.Load())
+	b := s.backend
+	b.Stats.session(b.beconn.Add(1))
 	return true
 }
 

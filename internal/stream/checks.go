@@ -103,6 +103,8 @@ func (rt *Runtime) checkTargets() []check.Target {
 
 				Node:         node,
 				BackendConns: func() int { return int(b.beconn.Load()) },
+				Report:       s.recordCheck,
+				Admin:        &s.adminCtl,
 			})
 		}
 	}

@@ -30,6 +30,8 @@ type fdConn struct {
 	wn   int
 	werr error
 	wfn  func(fd uintptr) bool
+
+	nread, nwritten int64 // bytes through this descriptor, for the stats
 }
 
 func newFDConn(c net.Conn, pool *bufPool) *fdConn {
@@ -83,6 +85,7 @@ func (f *fdConn) readAttempt(fd uintptr) bool {
 				f.rn, f.rerr = 0, io.EOF
 			} else {
 				f.rn, f.rerr = n, nil
+				f.nread += int64(n)
 			}
 			return true
 		case syscall.EINTR:
@@ -136,6 +139,7 @@ func (f *fdConn) writeAttempt(fd uintptr) bool {
 		switch e {
 		case 0:
 			f.wn += n
+			f.nwritten += int64(n)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false

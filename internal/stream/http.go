@@ -58,6 +58,8 @@ type httpSession struct {
 	entry      logging.Entry
 	accept     time.Time
 	clientPort int
+
+	seenIn, seenOut int64 // client bytes already counted in the stats
 }
 
 // bufPool recycles the per-connection buffers; idle keep-alive sessions give
@@ -135,6 +137,7 @@ func (s *httpSession) serve() (parked bool) {
 	if !s.parkExpired {
 		for s.readRequest() {
 			ok := s.handle()
+			s.account()
 			s.emitHTTP()
 			if !ok {
 				break
@@ -397,6 +400,9 @@ func asciiEqualFold(b []byte, s string) bool {
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
 	req := &s.req
+	if handled, ok := s.local(); handled {
+		return ok
+	}
 	be := s.fe.backend
 	if be == nil {
 		s.writeError(503)

@@ -103,6 +103,11 @@ func (b *Backend) wait(s *Server, timeout time.Duration) *Server {
 	b.queued.Add(1)
 	defer b.queued.Add(-1)
 	q.push(w)
+	if s != nil {
+		raiseTo(&s.Stats.Qmax, q.n.Load())
+	} else {
+		raiseTo(&b.Stats.Qmax, q.n.Load())
+	}
 	// A slot freed between the caller's attempt and the push found no
 	// waiter: look again now that this one is visible.
 	if s != nil {

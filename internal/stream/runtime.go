@@ -39,6 +39,7 @@ type Runtime struct {
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
 	idleWork  atomic.Int32    // workers waiting for a job
 	tables    map[*model.Proxy]*stick.Table
+	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -50,6 +51,9 @@ type Frontend struct {
 	logger  *logging.Logger
 	logFmt  logFormat
 	feconn  atomic.Int32 // client connections of this frontend (%fc)
+	Stats   Counters
+
+	servicePaths [][]byte // path prefixes answered by rt.service
 }
 
 // New prepares the runtime for cfg and opens every listening socket; errors
@@ -114,6 +118,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.logger = l
 		}
 		fe.logFmt = frontendLogFormat(p, fe.logger)
+		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
 			l, err := listener.Open(b)
@@ -285,11 +290,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		parked = rt.resume(j.resume, hs)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
-		fe.feconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
 		parked = serveHTTP(fe, c, hs)
 	default:
 		rt.actconn.Add(1)
-		fe.feconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
 		serveTCP(fe, c)
 	}
 }

@@ -44,6 +44,8 @@ func serveTCP(fe *Frontend, c net.Conn) {
 		e.Term[0], e.Term[1] = 'S', 'C'
 		return
 	}
+	var served *Server // connected to
+	defer func() { accountTCP(fe, be, served, &e) }()
 	e.Backend = be.P.Name
 	dstPort := 0
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
@@ -76,6 +78,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	var sc *serverConn
 	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
+
 	if sc == nil {
 		e.Term[0], e.Term[1] = st.failState()
 		if st.queued > 0 {
@@ -83,6 +86,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 		}
 		return
 	}
+	served = srv
 	defer srv.release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
@@ -143,4 +147,19 @@ func inspectRDPCookie(fe, be *model.Proxy, c net.Conn) []byte {
 		}
 	}
 	return buf
+}
+
+// accountTCP adds a finished mode tcp connection to the stats.
+func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
+	var sc *Counters
+	if srv != nil {
+		sc = &srv.Stats
+	}
+	for _, c := range [3]*Counters{&fe.Stats, &be.Stats, sc} {
+		if c != nil {
+			c.Bin.Add(e.BytesIn)
+			c.Bout.Add(e.BytesOut)
+		}
+	}
+	accountEnd(&be.Stats, sc, [2]byte{e.Term[0], e.Term[1]}, e.Retries, e.Redispatched)
 }

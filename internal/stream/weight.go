@@ -62,7 +62,19 @@ func (s *Server) SetUp(up bool) {
 		return
 	}
 	b := s.backend
+	now := time.Now().UnixNano()
+	s.lastChange.Store(now)
+	if up {
+		if since := s.downSince.Swap(0); since != 0 {
+			s.downTotal.Add(now - since)
+		}
+	} else {
+		s.downSince.CompareAndSwap(0, now)
+	}
 	if !up {
+		if s.admin.Load()&adminMaintAny == 0 {
+			s.Stats.Chkdown.Add(1)
+		}
 		s.starting.Store(false)
 		b.redistribute(s)
 		return

@@ -1,0 +1,385 @@
+package runtimeapi
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"dhproxy/internal/stats"
+	"dhproxy/internal/stream"
+)
+
+// command is one runtime API command: its words, its help line, the level
+// it needs and what it does with the remaining arguments.
+type command struct {
+	words []string
+	usage string
+	help  string
+	level int
+	run   func(s *session, args []string) string
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{[]string{"clear", "counters"}, "clear counters [all]", "clear max statistics counters (or all counters)", levelOperator, cmdClearCounters},
+		{[]string{"disable", "server"}, "disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)", levelAdmin, cmdDisableServer},
+		{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", levelAdmin, cmdEnableServer},
+		{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", levelUser, cmdGetWeight},
+		{[]string{"operator"}, "operator", "lower the level of the current CLI session to operator", levelUser, cmdLower(levelOperator)},
+		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", levelAdmin, cmdSetServer},
+		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
+		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
+		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", levelUser, cmdShowInfo},
+		{[]string{"show", "lvs"}, "show lvs", "list the virtual servers (LVS) like 'ipvsadm -Ln'", levelUser, cmdShowLVS},
+		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", levelUser, cmdShowServersState},
+		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", levelUser, cmdShowStat},
+		{[]string{"user"}, "user", "lower the level of the current CLI session to user", levelUser, cmdLower(levelUser)},
+		{[]string{"help"}, "help [<command>]", "list matching or all commands", levelUser, cmdHelp},
+		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", levelUser, cmdPrompt},
+		{[]string{"quit"}, "quit", "disconnect", levelUser, cmdQuit},
+	}
+}
+
+// run executes one command and returns its output (without the empty line
+// that ends every reply).
+func (s *session) run(line string) string {
+	args := strings.Fields(line)
+	if len(args) == 0 {
+		return ""
+	}
+	for i := range commands {
+		c := &commands[i]
+		if len(args) < len(c.words) || !wordsMatch(c.words, args) {
+			continue
+		}
+		if s.level < c.level {
+			return "Permission denied\n"
+		}
+		return c.run(s, args[len(c.words):])
+	}
+	return "Unknown command, but maybe one of the following ones is a better match:\n" + s.helpText()
+}
+
+func wordsMatch(words, args []string) bool {
+	for i, w := range words {
+		if args[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *session) helpText() string {
+	var b strings.Builder
+	for _, c := range commands {
+		if s.level >= c.level {
+			fmt.Fprintf(&b, "  %-40s: %s\n", c.usage, c.help)
+		}
+	}
+	return b.String()
+}
+
+func cmdHelp(s *session, _ []string) string {
+	return "The following commands are valid at this level:\n" + s.helpText()
+}
+
+func cmdPrompt(s *session, _ []string) string {
+	s.interactive = !s.interactive
+	return ""
+}
+
+func cmdQuit(s *session, _ []string) string {
+	s.quit = true
+	return ""
+}
+
+func cmdLower(to int) func(*session, []string) string {
+	return func(s *session, _ []string) string {
+		s.level = min(s.level, to)
+		return ""
+	}
+}
+
+func cmdShowLevel(s *session, _ []string) string {
+	return [...]string{"user", "operator", "admin"}[s.level] + "\n"
+}
+
+func cmdShowInfo(s *session, args []string) string {
+	typed := false
+	for _, a := range args {
+		if a == "json" {
+			return s.srv.src.InfoJSON()
+		}
+		typed = typed || a == "typed"
+	}
+	return s.srv.src.InfoText(typed)
+}
+
+// cmdShowStat: show stat [{<iid>|<proxy>} <type> <sid>] [typed] [up|no-maint].
+func cmdShowStat(s *session, args []string) string {
+	f := stats.All
+	typed, asJSON := false, false
+	var pos []string
+	for _, a := range args {
+		switch a {
+		case "typed":
+			typed = true
+		case "json":
+			asJSON = true
+		case "up":
+			f.OnlyUp = true
+		case "no-maint":
+			f.NoMaint = true
+		case "desc":
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if len(pos) > 0 {
+		if len(pos) != 3 {
+			return "Require proxy, type and server id.\n"
+		}
+		if n, err := strconv.Atoi(pos[0]); err == nil {
+			f.IID = n
+		} else {
+			f.Proxy = pos[0]
+		}
+		var err1, err2 error
+		f.Types, err1 = strconv.Atoi(pos[1])
+		f.SID, err2 = strconv.Atoi(pos[2])
+		if err1 != nil || err2 != nil {
+			return "Require proxy, type and server id.\n"
+		}
+		if f.IID == -1 {
+			f.Proxy = ""
+		}
+	}
+	if asJSON {
+		return s.srv.src.JSON(f)
+	}
+	if typed {
+		return s.srv.src.Typed(f)
+	}
+	return s.srv.src.CSV(f)
+}
+
+// findServer resolves "<backend>/<server>" with HAProxy's messages.
+func (s *session) findServer(arg string) (*stream.Server, string) {
+	be, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		return nil, "Require 'backend/server'.\n"
+	}
+	var bk *stream.Backend
+	for _, v := range s.srv.src.RT.Proxies() {
+		if v.BE != nil && v.P.Name == be {
+			bk = v.BE
+		}
+	}
+	if bk == nil {
+		return nil, "No such backend.\n"
+	}
+	for _, sv := range bk.Servers {
+		if sv.Name == name {
+			return sv, ""
+		}
+	}
+	return nil, "No such server.\n"
+}
+
+func cmdDisableServer(s *session, args []string) string {
+	if len(args) < 1 {
+		return "Require 'backend/server'.\n"
+	}
+	sv, msg := s.findServer(args[0])
+	if sv == nil {
+		return msg
+	}
+	s.srv.src.RT.SetMaint(sv, true)
+	return ""
+}
+
+func cmdEnableServer(s *session, args []string) string {
+	if len(args) < 1 {
+		return "Require 'backend/server'.\n"
+	}
+	sv, msg := s.findServer(args[0])
+	if sv == nil {
+		return msg
+	}
+	s.srv.src.RT.SetMaint(sv, false)
+	return ""
+}
+
+func cmdGetWeight(s *session, args []string) string {
+	if len(args) < 1 {
+		return "Require 'backend/server'.\n"
+	}
+	sv, msg := s.findServer(args[0])
+	if sv == nil {
+		return msg
+	}
+	cur, initial := sv.Weight()
+	return fmt.Sprintf("%d (initial %d)\n", cur, initial)
+}
+
+func cmdSetWeight(s *session, args []string) string {
+	if len(args) < 2 {
+		return "Require <backend>/<server> and <weight> or <weight%>.\n"
+	}
+	sv, msg := s.findServer(args[0])
+	if sv == nil {
+		return msg
+	}
+	return setWeight(sv, args[1])
+}
+
+// setWeight applies "<w>" or "<w>%".
+func setWeight(sv *stream.Server, w string) string {
+	var err error
+	if p, ok := strings.CutSuffix(w, "%"); ok {
+		n, perr := strconv.Atoi(p)
+		if perr != nil {
+			return "Relative weight must be positive.\n"
+		}
+		err = sv.SetWeightPercent(n)
+	} else {
+		n, perr := strconv.Atoi(w)
+		if perr != nil {
+			return "Absolute weight can only be between 0 and 256 inclusive.\n"
+		}
+		err = sv.SetWeight(n)
+	}
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	return ""
+}
+
+const setServerUsage = "usage: set server <backend>/<server> addr | agent | agent-addr | agent-port | agent-send | check-addr | check-port | fqdn | health | ssl | state | weight\n"
+
+func cmdSetServer(s *session, args []string) string {
+	if len(args) < 1 {
+		return "Require 'backend/server'.\n"
+	}
+	sv, msg := s.findServer(args[0])
+	if sv == nil {
+		return msg
+	}
+	if len(args) < 3 {
+		return setServerUsage
+	}
+	rt := s.srv.src.RT
+	switch args[1] {
+	case "weight":
+		return setWeight(sv, args[2])
+	case "state":
+		switch args[2] {
+		case "ready":
+			rt.SetMaint(sv, false)
+		case "drain":
+			if sv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+				rt.SetMaint(sv, false)
+			}
+			rt.SetDrainAdmin(sv, true)
+		case "maint":
+			rt.SetMaint(sv, true)
+		default:
+			return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"
+		}
+		return ""
+	case "health":
+		switch args[2] {
+		case "up":
+			sv.SetUp(true)
+		case "stopping":
+			sv.SetDrain(true)
+		case "down":
+			sv.SetUp(false)
+		default:
+			return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
+		}
+		return ""
+	case "addr", "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
+		return "'set server <srv> " + args[1] + "' is not supported by dhproxy yet.\n"
+	}
+	return setServerUsage
+}
+
+// checkStatusCodes are HAProxy's HCHK_STATUS_* numbers, for "show servers
+// state".
+var checkStatusCodes = map[string]int{"UNK": 0, "INI": 1, "START": 2, "CHECKED": 3, "HANA": 4, "SOCKERR": 5,
+	"L4OK": 6, "L4TOUT": 7, "L4CON": 8, "L6OK": 9, "L6TOUT": 10, "L6RSP": 11, "L7TOUT": 12, "L7RSP": 13,
+	"L7OK": 14, "L7OKC": 15, "L7STS": 16}
+
+const serversStateHeader = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
+
+func cmdShowServersState(s *session, args []string) string {
+	var b strings.Builder
+	b.WriteString(serversStateHeader)
+	found := len(args) == 0
+	now := time.Now()
+	for _, r := range s.srv.src.Rows() {
+		if r.Kind != stats.Server || len(args) > 0 && r.P.Name != args[0] {
+			continue
+		}
+		found = true
+		sv := r.Srv
+		host, port, _ := net.SplitHostPort(sv.Conf.Addr)
+		op := 0
+		if sv.Up() {
+			op = 2
+		}
+		cur, initial := sv.Weight()
+		chkStatus, chkResult, chkHealth, chkState := 1, 0, sv.Conf.Rise, 0
+		if sv.Conf.Check {
+			chkState = 6
+			if c := sv.Check(); c != nil {
+				chkStatus, chkHealth = checkStatusCodes[c.Status], c.Health
+				chkResult = 2
+				if c.Health >= c.Rise {
+					chkResult = 3
+				}
+			}
+		}
+		fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %s - 0 0 - - 0\n",
+			r.IID, r.P.Name, r.SID, sv.Name, host, op, sv.AdminState(), cur, initial,
+			int64(now.Sub(sv.LastChange())/time.Second), chkStatus, chkResult, chkHealth, chkState, port)
+	}
+	if !found {
+		return "Can't find backend.\n"
+	}
+	return b.String()
+}
+
+func cmdShowLVS(s *session, _ []string) string {
+	if s.srv.src.LVS == nil {
+		return "No virtual servers in this process.\n"
+	}
+	var b strings.Builder
+	if err := s.srv.src.LVS(&b); err != nil {
+		return err.Error() + "\n"
+	}
+	return b.String()
+}
+
+// cmdClearCounters resets the maximums, or with "all" (admin level) every
+// counter, of all proxies and servers.
+func cmdClearCounters(s *session, args []string) string {
+	all := len(args) > 0 && args[0] == "all"
+	if all && s.level < levelAdmin {
+		return "Permission denied\n"
+	}
+	for _, r := range s.srv.src.Rows() {
+		c := r.Counters()
+		if all {
+			c.ClearAll()
+		} else {
+			c.ClearMax()
+		}
+	}
+	return ""
+}

@@ -1,0 +1,196 @@
+// Package runtimeapi serves HAProxy's runtime API ("stats socket" in the
+// global section): one command line per connection, or an interactive
+// session after "prompt", reporting statistics and changing server states.
+package runtimeapi
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"dhproxy/internal/model"
+	"dhproxy/internal/stats"
+)
+
+// Access levels, lowest first.
+const (
+	levelUser = iota
+	levelOperator
+	levelAdmin
+)
+
+var levels = map[string]int{"user": levelUser, "operator": levelOperator, "admin": levelAdmin}
+
+// Server is the runtime API's listening sockets.
+type Server struct {
+	src     *stats.Source
+	timeout time.Duration
+	ls      []net.Listener
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	closed  bool
+}
+
+// defaultTimeout is HAProxy's "stats timeout" default.
+const defaultTimeout = 10 * time.Second
+
+// Listen opens every "stats socket" of cfg and serves them. An existing
+// unix socket file is replaced, as HAProxy does on start.
+func Listen(cfg *model.Config, src *stats.Source) (*Server, error) {
+	s := &Server{src: src, timeout: cfg.Global.StatsTimeout, conns: map[net.Conn]struct{}{}}
+	if s.timeout <= 0 {
+		s.timeout = defaultTimeout
+	}
+	for _, sock := range cfg.Global.StatsSockets {
+		if sock.Network == "unix" {
+			if fi, err := os.Lstat(sock.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+				os.Remove(sock.Addr)
+			}
+		}
+		l, err := net.Listen(sock.Network, sock.Addr)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
+		}
+		if sock.Network == "unix" && sock.Mode != 0 {
+			if err := os.Chmod(sock.Addr, os.FileMode(sock.Mode)); err != nil {
+				l.Close()
+				s.Close()
+				return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
+			}
+		}
+		s.ls = append(s.ls, l)
+		s.wg.Add(1)
+		go s.accept(l, levels[sock.Level])
+	}
+	return s, nil
+}
+
+// Close stops listening and ends the sessions in progress.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	for _, l := range s.ls {
+		l.Close()
+		if ul, ok := l.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(true)
+		}
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) accept(l net.Listener, level int) {
+	defer s.wg.Done()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			log.Printf("[WARNING] stats socket %s: %v", l.Addr(), err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(c, level)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			c.Close()
+		}()
+	}
+}
+
+// session is one client of the runtime API.
+type session struct {
+	srv         *Server
+	level       int
+	interactive bool
+	quit        bool
+}
+
+// maxLine bounds a command line, as HAProxy's buffer does.
+const maxLine = 64 << 10
+
+func (s *Server) serve(c net.Conn, level int) {
+	sess := &session{srv: s, level: level}
+	r := bufio.NewReaderSize(c, 4096)
+	w := bufio.NewWriter(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(s.timeout))
+		line, err := readLine(r)
+		if err != nil && line == "" {
+			return
+		}
+		for _, cmd := range splitCommands(line) {
+			out := sess.run(cmd)
+			w.WriteString(out)
+			if sess.quit {
+				break
+			}
+			w.WriteString("\n")
+		}
+		if sess.interactive && !sess.quit {
+			w.WriteString("> ")
+		}
+		c.SetWriteDeadline(time.Now().Add(s.timeout))
+		if w.Flush() != nil || !sess.interactive || sess.quit || err != nil {
+			return
+		}
+	}
+}
+
+// readLine reads one command line without its end of line.
+func readLine(r *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, more, err := r.ReadLine()
+		b = append(b, chunk...)
+		if len(b) > maxLine {
+			return "", errors.New("command line too long")
+		}
+		if err != nil || !more {
+			return string(b), err
+		}
+	}
+}
+
+// splitCommands splits a line at unescaped ';', removing the escapes.
+func splitCommands(line string) []string {
+	var cmds []string
+	var cur strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch ch := line[i]; {
+		case ch == '\\' && i+1 < len(line) && line[i+1] == ';':
+			cur.WriteByte(';')
+			i++
+		case ch == ';':
+			cmds = append(cmds, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(ch)
+		}
+	}
+	return append(cmds, cur.String())
+}

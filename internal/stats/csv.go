@@ -1,0 +1,263 @@
+package stats
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Filter selects rows as "show stat [<iid|proxy> <type> <sid>]" does:
+// Proxy "" or IID -1 for all, Types a mask of 1 frontend, 2 backend, 4
+// server, SID -1 for all servers.
+type Filter struct {
+	Proxy string
+	IID   int
+	Types int
+	SID   int
+	// NoMaint leaves out servers in maintenance ("no-maint"), OnlyUp
+	// every server not up ("up").
+	NoMaint, OnlyUp bool
+}
+
+// All selects every row.
+var All = Filter{IID: -1, Types: -1, SID: -1}
+
+func (f *Filter) match(r *Row) bool {
+	if f.Proxy != "" && r.P.Name != f.Proxy || f.IID >= 0 && r.IID != f.IID {
+		return false
+	}
+	bit := map[byte]int{Frontend: 1, Backend: 2, Server: 4}[r.Kind]
+	if f.Types != -1 && f.Types&bit == 0 {
+		return false
+	}
+	if r.Kind != Server {
+		return true
+	}
+	if f.SID >= 0 && r.SID != f.SID {
+		return false
+	}
+	st := ServerState(r.Srv)
+	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.Srv.Up()))
+}
+
+// Header is the CSV header line, with its trailing comma and newline.
+func Header() string {
+	var b strings.Builder
+	b.WriteString("# ")
+	for i := range Columns {
+		b.WriteString(Columns[i].Name)
+		b.WriteByte(',')
+	}
+	b.WriteString("-,\n")
+	return b.String()
+}
+
+// CSV writes the header and the rows selected by f, as "show stat".
+func (src *Source) CSV(f Filter) string {
+	var b strings.Builder
+	b.WriteString(Header())
+	for _, r := range src.Rows() {
+		if !f.match(&r) {
+			continue
+		}
+		for i := range Columns {
+			b.WriteString(Columns[i].Value(&r).String())
+			b.WriteByte(',')
+		}
+		b.WriteString("-,\n")
+	}
+	return b.String()
+}
+
+// Typed writes "show stat typed": one line per non-empty field,
+// <type>.<iid>.<sid>.<pos>.<name>.<proc>:<tags>:<type>:<value>, and an
+// empty line after each row.
+func (src *Source) Typed(f Filter) string {
+	var b strings.Builder
+	for _, r := range src.Rows() {
+		if !f.match(&r) {
+			continue
+		}
+		for i := range Columns {
+			c := &Columns[i]
+			v := c.Value(&r)
+			if v.Empty() {
+				continue
+			}
+			b.WriteByte(r.Kind)
+			b.WriteByte('.')
+			b.WriteString(strconv.Itoa(r.IID))
+			b.WriteByte('.')
+			b.WriteString(strconv.Itoa(r.SID))
+			b.WriteByte('.')
+			b.WriteString(strconv.Itoa(i))
+			b.WriteByte('.')
+			b.WriteString(c.Name)
+			b.WriteString(".1:")
+			b.WriteString(c.Tags)
+			b.WriteByte(':')
+			b.WriteString(c.Type)
+			b.WriteByte(':')
+			if v.Kind == 's' {
+				b.WriteString(v.S)
+			} else {
+				b.WriteString(strconv.FormatInt(v.N, 10))
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// InfoField is one "show info" line.
+type InfoField struct {
+	Name  string
+	Tags  string
+	Type  string
+	Value Value
+}
+
+// Info lists "show info" fields in haproxy 2.6's order, with dhproxy's
+// values; fields about features dhproxy lacks (TLS, pipes, compression,
+// peers) are 0.
+func (src *Source) Info() []InfoField {
+	now := time.Now()
+	up := now.Sub(src.Start)
+	var cumConns, cumReq, bytesOut int64
+	for _, v := range src.RT.Proxies() {
+		if v.FE != nil {
+			cumConns += v.FE.Stats.Stot.Load()
+			cumReq += v.FE.Stats.ReqTot.Load()
+			bytesOut += v.FE.Stats.Bout.Load()
+		}
+	}
+	cfg := src.RT.Config()
+	node := cfg.Global.Node
+	if node == "" {
+		node = hostname
+	}
+	maxconn := int64(cfg.Global.Maxconn)
+	listeners := 0
+	for _, v := range src.RT.Proxies() {
+		if v.FE != nil {
+			listeners += len(v.P.Binds)
+		}
+	}
+	conns := int64(src.RT.Connections())
+	secs := int64(up / time.Second)
+	uptime := strconv.FormatInt(secs/86400, 10) + "d " + strconv.FormatInt(secs/3600%24, 10) + "h" +
+		pad2(secs/60%60) + "m" + pad2(secs%60) + "s"
+	return []InfoField{
+		{"Name", "POS", "str", str(src.Name)},
+		{"Version", "POS", "str", str(src.Version)},
+		{"Release_date", "POS", "str", str(src.ReleaseDate)},
+		{"Nbthread", "CGS", "u32", num(int64(nbthread))},
+		{"Nbproc", "CGS", "u32", num(1)},
+		{"Process_num", "KGP", "u32", num(1)},
+		{"Pid", "SGP", "u32", num(int64(pid))},
+		{"Uptime", "MDP", "str", str(uptime)},
+		{"Uptime_sec", "MDP", "u32", num(secs)},
+		{"Memmax_MB", "CLP", "u32", num(0)},
+		{"PoolAlloc_MB", "MGP", "u32", num(0)},
+		{"PoolUsed_MB", "MGP", "u32", num(0)},
+		{"PoolFailed", "MCP", "u32", num(0)},
+		{"Ulimit-n", "CLP", "u32", num(ulimitN())},
+		{"Maxsock", "CLP", "u32", num(ulimitN())},
+		{"Maxconn", "CLP", "u32", num(maxconn)},
+		{"Hard_maxconn", "CLP", "u32", num(maxconn)},
+		{"CurrConns", "MGP", "u32", num(conns)},
+		{"CumConns", "MCP", "u32", num(cumConns)},
+		{"CumReq", "MCP", "u32", num(cumReq)},
+		{"MaxSslConns", "MMP", "u32", num(0)},
+		{"CurrSslConns", "MGP", "u32", num(0)},
+		{"CumSslConns", "MCP", "u32", num(0)},
+		{"Maxpipes", "CLP", "u32", num(0)},
+		{"PipesUsed", "MGP", "u32", num(0)},
+		{"PipesFree", "MGP", "u32", num(0)},
+		{"ConnRate", "MRP", "u32", num(0)},
+		{"ConnRateLimit", "CLP", "u32", num(0)},
+		{"MaxConnRate", "MMP", "u32", num(0)},
+		{"SessRate", "MRP", "u32", num(0)},
+		{"SessRateLimit", "CLP", "u32", num(0)},
+		{"MaxSessRate", "MRP", "u32", num(0)},
+		{"SslRate", "MRP", "u32", num(0)},
+		{"SslRateLimit", "CLP", "u32", num(0)},
+		{"MaxSslRate", "MMP", "u32", num(0)},
+		{"SslFrontendKeyRate", "MGP", "u32", num(0)},
+		{"SslFrontendMaxKeyRate", "MMP", "u32", num(0)},
+		{"SslFrontendSessionReuse_pct", "MGP", "u32", num(0)},
+		{"SslBackendKeyRate", "MRP", "u32", num(0)},
+		{"SslBackendMaxKeyRate", "MMP", "u32", num(0)},
+		{"SslCacheLookups", "MCP", "u32", num(0)},
+		{"SslCacheMisses", "MCP", "u32", num(0)},
+		{"CompressBpsIn", "MRP", "u32", num(0)},
+		{"CompressBpsOut", "MRP", "u32", num(0)},
+		{"CompressBpsRateLim", "CLP", "u32", num(0)},
+		{"Tasks", "MGP", "u32", num(0)},
+		{"Run_queue", "MGP", "u32", num(0)},
+		{"Idle_pct", "MaP", "u32", num(100)},
+		{"node", "COS", "str", str(node)},
+		{"Stopping", "MGP", "u32", num(0)},
+		{"Jobs", "MGP", "u32", num(conns + int64(listeners))},
+		{"Unstoppable Jobs", "MGP", "u32", num(0)},
+		{"Listeners", "MGP", "u32", num(int64(listeners))},
+		{"ActivePeers", "MGP", "u32", num(0)},
+		{"ConnectedPeers", "MGP", "u32", num(0)},
+		{"DroppedLogs", "MGP", "u32", num(0)},
+		{"BusyPolling", "MGP", "u32", num(0)},
+		{"FailedResolutions", "MGP", "u32", num(0)},
+		{"TotalBytesOut", "MGP", "u64", num(bytesOut)},
+		{"TotalSplicdedBytesOut", "MGP", "u64", num(0)},
+		{"BytesOutRate", "MRP", "u64", num(0)},
+		{"DebugCommandsIssued", "MGP", "u32", num(0)},
+		{"CumRecvLogs", "MCP", "u32", num(0)},
+		{"Build info", "POS", "str", str(src.Version)},
+		{"Memmax_bytes", "CLP", "u32", num(0)},
+		{"PoolAlloc_bytes", "MGP", "u64", num(0)},
+		{"PoolUsed_bytes", "MGP", "u64", num(0)},
+		{"Start_time_sec", "MDP", "u32", num(src.Start.Unix())},
+		{"Tainted", "SGP", "str", str("0")},
+	}
+}
+
+func pad2(n int64) string {
+	if n < 10 {
+		return "0" + strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// InfoText is "show info": "Name: value" lines.
+func (src *Source) InfoText(typed bool) string {
+	var b strings.Builder
+	for i, f := range src.Info() {
+		val := f.Value.S
+		if f.Value.Kind == 'n' {
+			val = strconv.FormatInt(f.Value.N, 10)
+		}
+		if typed {
+			b.WriteString(strconv.Itoa(i) + "." + f.Name + ".1:" + f.Tags + ":" + f.Type + ":" + val + "\n")
+		} else {
+			b.WriteString(f.Name + ": " + val + "\n")
+		}
+	}
+	return b.String()
+}
+
+var (
+	hostname, _ = os.Hostname()
+	nbthread    = runtime.GOMAXPROCS(0)
+)
+
+// ulimitN is the open files limit, the Ulimit-n and Maxsock fields.
+func ulimitN() int64 {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return 0
+	}
+	return int64(l.Cur)
+}

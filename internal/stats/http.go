@@ -1,0 +1,93 @@
+package stats
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
+	"dhproxy/internal/stream"
+)
+
+// defaultRealm is HAProxy's realm when "stats auth" comes without "stats realm".
+const defaultRealm = "HAProxy Statistics"
+
+// Serve answers a request for the stats page or the Prometheus exporter of
+// frontend p: the stream.Service of the runtime.
+func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
+	uri := string(req.URI)
+	path, query, _ := strings.Cut(uri, "?")
+	if p.PrometheusPath != "" && path == p.PrometheusPath {
+		return response(200, "text/plain; version=0.0.4", src.Prometheus(query), ""), 200
+	}
+	sp := p
+	if (sp.Stats == nil || !sp.Stats.Enabled) && p.DefaultBE != nil {
+		sp = p.DefaultBE
+	}
+	st := sp.Stats
+	if st == nil || !st.Enabled {
+		return response(503, "text/html", "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n", ""), 503
+	}
+	if len(st.Auth) > 0 && !authorized(req, st.Auth) {
+		realm := st.Realm
+		if realm == "" {
+			realm = defaultRealm
+		}
+		return response(401, "text/html", "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
+			"www-authenticate: Basic realm=\""+realm+"\"\r\n"), 401
+	}
+	rest := strings.TrimPrefix(uri, stream.StatsURI(sp))
+	switch {
+	case strings.Contains(rest, ";csv"):
+		return response(200, "text/plain", src.CSV(All), ""), 200
+	case strings.Contains(rest, ";json"):
+		return response(200, "application/json", src.JSON(All), ""), 200
+	case strings.Contains(rest, ";typed"):
+		return response(200, "text/plain", src.Typed(All), ""), 200
+	}
+	refresh := ""
+	if st.Refresh > 0 {
+		refresh = "refresh: " + strconv.Itoa(int(st.Refresh/time.Second)) + "\r\n"
+	}
+	return response(200, "text/html", src.HTML(sp), refresh), 200
+}
+
+// authorized checks the Basic credentials against the "stats auth" list.
+func authorized(req *http1.Request, users []string) bool {
+	for i := range req.Headers {
+		h := &req.Headers[i]
+		if !bytes.EqualFold(h.Name, []byte("authorization")) {
+			continue
+		}
+		v, ok := bytes.CutPrefix(h.Value, []byte("Basic "))
+		if !ok {
+			return false
+		}
+		cred, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(v)))
+		if err != nil {
+			return false
+		}
+		for _, u := range users {
+			if u == string(cred) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+var reasons = map[int]string{200: "OK", 401: "Unauthorized", 503: "Service Unavailable"}
+
+func response(status int, ctype, body, extra string) []byte {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + reasons[status] + "\r\n")
+	b.WriteString("content-length: " + strconv.Itoa(len(body)) + "\r\ncache-control: no-cache\r\ncontent-type: " + ctype + "\r\n")
+	b.WriteString(extra)
+	b.WriteString("\r\n")
+	b.WriteString(body)
+	return []byte(b.String())
+}

@@ -1,0 +1,203 @@
+// Package stats reports the running proxies' counters in HAProxy's formats:
+// the "show stat" CSV and its typed form, the HTML stats page and the
+// Prometheus exposition, all driven by the one column table (columns.go).
+package stats
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"dhproxy/internal/lb"
+	"dhproxy/internal/model"
+	"dhproxy/internal/stream"
+)
+
+// Source is what the outputs read: the running configuration and the
+// facts about the process that "show info" reports.
+type Source struct {
+	RT          *stream.Runtime
+	Name        string // "dhproxy"
+	Version     string
+	ReleaseDate string
+	Start       time.Time
+	// LVS, when set, writes the virtual servers (keepalived's
+	// virtual_server blocks run by dhproxy) like "ipvsadm -Ln".
+	LVS func(w io.Writer) error
+}
+
+// Row kinds, as the type letters of the typed output.
+const (
+	Frontend = 'F'
+	Backend  = 'B'
+	Server   = 'S'
+)
+
+// Row is one line of the statistics: a frontend, a backend or a server.
+type Row struct {
+	Kind  byte
+	P     *model.Proxy
+	FE    *stream.Frontend
+	BE    *stream.Backend
+	Srv   *stream.Server
+	IID   int // the proxy's number
+	SID   int // the server's number, 0 for frontend and backend rows
+	Now   time.Time
+	Start time.Time // when the process started
+}
+
+// Rows lists the statistics rows in HAProxy's order: per proxy in
+// configuration order, its frontend, its servers, then its backend.
+func (src *Source) Rows() []Row {
+	now := time.Now()
+	var rows []Row
+	for _, v := range src.RT.Proxies() {
+		iid := v.P.ID
+		if v.FE != nil {
+			rows = append(rows, Row{Kind: Frontend, P: v.P, FE: v.FE, BE: v.BE, IID: iid, Now: now})
+		}
+		if v.BE != nil {
+			for _, s := range v.BE.Servers {
+				rows = append(rows, Row{Kind: Server, P: v.P, BE: v.BE, Srv: s, IID: iid, SID: s.Conf.ID, Now: now, Start: src.Start})
+			}
+			rows = append(rows, Row{Kind: Backend, P: v.P, FE: v.FE, BE: v.BE, IID: iid, Now: now, Start: src.Start})
+		}
+	}
+	return rows
+}
+
+// Counters returns the row's counters.
+func (r *Row) Counters() *stream.Counters {
+	switch r.Kind {
+	case Frontend:
+		return &r.FE.Stats
+	case Backend:
+		return &r.BE.Stats
+	}
+	return &r.Srv.Stats
+}
+
+// SvName is the svname column.
+func (r *Row) SvName() string {
+	switch r.Kind {
+	case Frontend:
+		return "FRONTEND"
+	case Backend:
+		return "BACKEND"
+	}
+	return r.Srv.Name
+}
+
+// State is a server's display state, HAProxy's SRV_STATS_STATE_*.
+type State int
+
+const (
+	StateDown State = iota
+	StateDownAgent
+	StateGoingUp
+	StateUpGoingDown
+	StateUp
+	StateNolb
+	StateNolbGoingDown
+	StateDrain
+	StateDrainGoingDown
+	StateDrainAgent
+	StateNoCheck
+	StateMaint
+)
+
+// ServerState derives a server's display state from its run-time state and
+// its last check, as HAProxy's stats do.
+func ServerState(s *stream.Server) State {
+	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+		return StateMaint
+	}
+	chk := s.Check()
+	checked := s.Conf.Check
+	full := func() bool { return chk == nil || chk.Health >= chk.Rise+chk.Fall-1 }
+	if s.Up() {
+		st := StateUp
+		if checked && !full() {
+			st = StateUpGoingDown
+		}
+		if s.Draining() {
+			if st == StateUpGoingDown {
+				return StateDrainGoingDown
+			}
+			return StateDrain
+		}
+		if st == StateUp && !checked {
+			st = StateNoCheck
+		}
+		return st
+	}
+	if checked && chk != nil && chk.Health > 0 {
+		return StateGoingUp
+	}
+	return StateDown
+}
+
+// statusText is the status column of a server.
+func statusText(s *stream.Server) string {
+	chk := s.Check()
+	switch ServerState(s) {
+	case StateMaint:
+		return "MAINT"
+	case StateUpGoingDown:
+		return "UP " + strconv.Itoa(chk.Health-chk.Rise+1) + "/" + strconv.Itoa(chk.Fall)
+	case StateGoingUp:
+		return "DOWN " + strconv.Itoa(chk.Health) + "/" + strconv.Itoa(chk.Rise)
+	case StateUp:
+		return "UP"
+	case StateNolb, StateNolbGoingDown:
+		return "NOLB"
+	case StateDrain, StateDrainGoingDown, StateDrainAgent:
+		return "DRAIN"
+	case StateNoCheck:
+		return "no check"
+	}
+	return "DOWN"
+}
+
+// backendWeight is the backend's weight column: the total weight of the
+// usable active servers, else of the usable backup ones.
+func backendWeight(b *stream.Backend) int {
+	return sumWeights(b, func(s *stream.Server) int { return s.EffectiveWeight() / lb.WeightScale })
+}
+
+// backendUserWeight is the same total with the servers' user weights.
+func backendUserWeight(b *stream.Backend) int {
+	return sumWeights(b, func(s *stream.Server) int { w, _ := s.Weight(); return w })
+}
+
+func sumWeights(b *stream.Backend, weight func(*stream.Server) int) int {
+	var act, bck int
+	for _, s := range b.Servers {
+		if !s.Up() || s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+			continue
+		}
+		ew := weight(s)
+		if s.Conf.Backup {
+			bck += ew
+		} else {
+			act += ew
+		}
+	}
+	if act > 0 {
+		return act
+	}
+	return bck
+}
+
+// pid is this process's id, the pid column.
+var pid = os.Getpid()
+
+// csvQuote quotes a CSV value holding a quote or a comma, as HAProxy.
+func csvQuote(s string) string {
+	if !strings.ContainsAny(s, "\",\n") {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

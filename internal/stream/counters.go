@@ -1,0 +1,388 @@
+package stream
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"dhproxy/internal/check"
+	"dhproxy/internal/model"
+)
+
+// Counters are the statistics of a frontend, backend or server, as
+// HAProxy's "show stat" reports them. The request path only adds to
+// atomics: no lock, no allocation. Readers (the stats outputs) load each
+// field on its own, so a row is not a snapshot, as in HAProxy.
+type Counters struct {
+	Smax        atomic.Int32 // highest concurrent sessions
+	Stot        atomic.Int64 // sessions (frontend: connections accepted; backend/server: sessions served)
+	Bin         atomic.Int64 // bytes from clients
+	Bout        atomic.Int64 // bytes to clients
+	ReqTot      atomic.Int64 // HTTP requests
+	Hrsp        [6]atomic.Int64
+	Ereq        atomic.Int64 // request errors (frontend)
+	Econ        atomic.Int64 // connection errors to a server
+	Eresp       atomic.Int64 // response errors from a server
+	Wretr       atomic.Int64 // retries
+	Wredis      atomic.Int64 // redispatches
+	CliAbrt     atomic.Int64
+	SrvAbrt     atomic.Int64
+	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics)
+	Qmax        atomic.Int32
+	Chkfail     atomic.Int64 // failed checks while the server was up
+	Chkdown     atomic.Int64 // UP to DOWN transitions
+	Last        atomic.Int64 // unix seconds of the last session (lastsess)
+	rate        rateCounter  // sessions per second
+	reqRate     rateCounter  // HTTP requests per second (frontends)
+}
+
+// HTTP response classes, the hrsp_* columns.
+const (
+	Hrsp1xx = iota
+	Hrsp2xx
+	Hrsp3xx
+	Hrsp4xx
+	Hrsp5xx
+	HrspOther
+)
+
+// session notes a new session while cur are running.
+func (c *Counters) session(cur int32) {
+	c.Stot.Add(1)
+	raiseTo(&c.Smax, cur)
+	now := coarseNow.Load() / int64(time.Second)
+	c.rate.add(now)
+	if c.Last.Load() != now {
+		c.Last.Store(now)
+	}
+}
+
+// response counts an HTTP response of status st into hrsp_*.
+func (c *Counters) response(st int) {
+	c.ReqTot.Add(1)
+	cls := HrspOther
+	if st >= 100 && st < 600 {
+		cls = st/100 - 1
+	}
+	c.Hrsp[cls].Add(1)
+}
+
+func raiseTo(m *atomic.Int32, v int32) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// Rate returns the sessions of the last full second and the highest seen.
+func (c *Counters) Rate() (cur, max int) {
+	return c.rate.read(time.Now().Unix())
+}
+
+// ReqRate is Rate for HTTP requests, counted on frontends.
+func (c *Counters) ReqRate() (cur, max int) {
+	return c.reqRate.read(time.Now().Unix())
+}
+
+// rateCounter counts events per second, coarsely: the count of the current
+// second and of the previous one, switched by the first event of a second.
+type rateCounter struct {
+	sec  atomic.Int64
+	cur  atomic.Int32
+	prev atomic.Int32
+	max  atomic.Int32
+}
+
+func (r *rateCounter) add(now int64) {
+	if s := r.sec.Load(); s != now && r.sec.CompareAndSwap(s, now) {
+		n := r.cur.Swap(0)
+		if s != now-1 {
+			n = 0
+		}
+		r.prev.Store(n)
+	}
+	raiseTo(&r.max, r.cur.Add(1))
+}
+
+// read reports the count of the last complete second (HAProxy's rate is a
+// sliding one-second window; this is its coarse equivalent).
+func (r *rateCounter) read(now int64) (cur, max int) {
+	switch r.sec.Load() {
+	case now:
+		cur = int(max32(r.prev.Load(), r.cur.Load()))
+	case now - 1:
+		cur = int(r.cur.Load())
+	}
+	return cur, int(r.max.Load())
+}
+
+func max32(a, b int32) int32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// account adds the request just finished to the frontend's, backend's and
+// server's counters: one call per request, from the facts the log line
+// gathers anyway.
+func (s *httpSession) account() {
+	l := &s.lg
+	fe := &s.fe.Stats
+	in, out := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
+	s.seenIn, s.seenOut = s.fdStore.nread, s.fdStore.nwritten
+	fe.Bin.Add(in)
+	fe.Bout.Add(out)
+	if l.status >= 0 {
+		fe.response(l.status)
+		fe.reqRate.add(coarseNow.Load() / int64(time.Second))
+	}
+	if l.srv == nil && (l.status == 400 || l.status == 408) {
+		fe.Ereq.Add(1)
+	}
+	var bc, sc *Counters
+	if l.be != nil {
+		bc = &l.be.Stats
+		bc.Bin.Add(in)
+		bc.Bout.Add(out)
+		if l.status >= 0 {
+			bc.response(l.status)
+		}
+	}
+	if l.srv != nil {
+		sc = &l.srv.Stats
+		sc.Bin.Add(in)
+		sc.Bout.Add(out)
+		if l.status >= 0 {
+			sc.response(l.status)
+		}
+	}
+	accountEnd(bc, sc, l.term, l.retries, l.redispatched)
+}
+
+// accountEnd counts how a request or connection ended on its backend and
+// server (either may be nil).
+func accountEnd(bc, sc *Counters, term [2]byte, retries int, redispatched bool) {
+	for _, c := range [2]*Counters{bc, sc} {
+		if c == nil {
+			continue
+		}
+		switch {
+		case term[0] == 'C':
+			c.CliAbrt.Add(1)
+		case term[0] == 'S' && term[1] == 'C':
+			c.Econ.Add(1)
+		case (term[0] == 'S' || term[0] == 's') && term[1] == 'H':
+			c.Eresp.Add(1)
+		case term[0] == 'S' && term[1] == 'D':
+			c.SrvAbrt.Add(1)
+		}
+		if retries > 0 {
+			c.Wretr.Add(int64(retries))
+		}
+		if redispatched {
+			c.Wredis.Add(1)
+		}
+	}
+}
+
+// CheckState is the last health check result of a server, for the stats.
+type CheckState struct {
+	Status   string // L4OK, L7STS, ...
+	Code     int    // HTTP status of a layer 7 check, 0 when none
+	Duration time.Duration
+	Desc     string // the status's description ("Layer4 connection problem")
+	Info     string // what the check found ("Connection refused")
+	Health   int    // rise/fall counter: 0 down .. rise+fall-1 fully up
+	Rise     int
+	Fall     int
+}
+
+// Administrative states set from the runtime API, HAProxy's SRV_ADMF_* bits.
+const (
+	AdminMaint       = 0x01 // FMAINT: forced maintenance
+	AdminConfigMaint = 0x04 // CMAINT: "disabled" in the configuration
+	AdminDrain       = 0x08 // FDRAIN: forced drain
+
+	adminMaintAny = AdminMaint | AdminConfigMaint
+)
+
+// recordCheck keeps a health check result for the stats.
+func (s *Server) recordCheck(r check.Result, health, rise, fall int) {
+	st := &CheckState{Status: r.Status.String(), Code: r.Code, Duration: r.Duration,
+		Desc: r.Status.Description(), Info: r.Info, Health: health, Rise: rise, Fall: fall}
+	if !r.Status.Passed() && s.up.Load() {
+		s.Stats.Chkfail.Add(1)
+	}
+	s.check.Store(st)
+}
+
+// Check returns the last health check result, nil before the first one.
+func (s *Server) Check() *CheckState { return s.check.Load() }
+
+// Up tells whether s is up (not stopped by a check, not in maintenance).
+func (s *Server) Up() bool { return s.up.Load() }
+
+// Draining tells whether s takes no new balanced traffic while up.
+func (s *Server) Draining() bool { return s.drain.Load() }
+
+// AdminState returns the Admin* bits: maintenance and drain, as the
+// configuration and the runtime API set them.
+func (s *Server) AdminState() uint32 { return s.admin.Load() }
+
+// Cur returns the sessions s serves now.
+func (s *Server) Cur() int { return int(s.cur.Load()) }
+
+// Backend returns the backend s belongs to.
+func (s *Server) Backend() *Backend { return s.backend }
+
+// Downtime returns how long s has been DOWN in total.
+func (s *Server) Downtime() time.Duration {
+	d := s.downTotal.Load()
+	if since := s.downSince.Load(); since != 0 {
+		d += time.Now().UnixNano() - since
+	}
+	return time.Duration(d)
+}
+
+// LastChange returns when s last changed state (the start time if never).
+func (s *Server) LastChange() time.Time { return time.Unix(0, s.lastChange.Load()) }
+
+// Fullconn is b's "fullconn", configured or derived (slim of the backend).
+func (b *Backend) Fullconn() int { return b.fullconn }
+
+// Maxconn is fe's connection limit, its own or the global one; 0: none.
+func (fe *Frontend) Maxconn() int {
+	if fe.P.Maxconn > 0 {
+		return fe.P.Maxconn
+	}
+	return fe.rt.cfg.Global.Maxconn
+}
+
+// Cur returns the sessions b serves now.
+func (b *Backend) Cur() int { return int(b.beconn.Load()) }
+
+// Usable counts b's active and backup servers that take traffic.
+func (b *Backend) Usable() (active, backup int) { return b.usableCounts() }
+
+// Cur returns the client connections of fe.
+func (fe *Frontend) Cur() int { return int(fe.feconn.Load()) }
+
+// ProxyView is a proxy of the running configuration with its runtime parts:
+// FE for a frontend or listen, BE for a backend or listen.
+type ProxyView struct {
+	P  *model.Proxy
+	FE *Frontend
+	BE *Backend
+}
+
+// Proxies lists the running proxies in configuration order.
+func (rt *Runtime) Proxies() []ProxyView {
+	fes := map[*model.Proxy]*Frontend{}
+	for _, fe := range rt.frontends {
+		fes[fe.P] = fe
+	}
+	var out []ProxyView
+	for _, p := range rt.cfg.Proxies {
+		v := ProxyView{P: p, FE: fes[p]}
+		if b := rt.backends[p.Name]; b != nil && b.P == p {
+			v.BE = b
+		}
+		if v.FE != nil || v.BE != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Config returns the configuration rt runs.
+func (rt *Runtime) Config() *model.Config { return rt.cfg }
+
+// Connections returns the client connections being served.
+func (rt *Runtime) Connections() int { return int(rt.actconn.Load()) }
+
+// SetMaint puts s in or out of forced maintenance ("disable server",
+// "set server b/s state maint|ready"): no traffic at all, health checks
+// paused, with HAProxy's log lines. A checked server goes through its
+// check state machine, which logs and pauses the checks.
+func (rt *Runtime) SetMaint(s *Server, on bool) {
+	if on {
+		if s.admin.Or(AdminMaint)&adminMaintAny != 0 {
+			return
+		}
+		if s.adminCtl.Set("maint") {
+			return
+		}
+		b := s.backend
+		was := s.up.Load()
+		s.SetUp(false)
+		line := s.prefix() + " was DOWN and now enters maintenance."
+		if was {
+			a, k := b.usableCounts()
+			line = fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
+				s.prefix(), a, k, s.cur.Load())
+		}
+		rt.logEvent(nil)("alert", line)
+		return
+	}
+	old := s.admin.And(^uint32(adminMaintAny | AdminDrain))
+	if old&adminMaintAny == 0 {
+		if old&AdminDrain != 0 {
+			rt.SetDrainAdmin(s, false)
+		}
+		return
+	}
+	if s.adminCtl.Set("ready") {
+		return
+	}
+	s.SetDrain(false)
+	s.SetUp(true)
+	rt.logEvent(nil)("notice", s.prefix()+" is UP/READY (leaving forced maintenance).")
+}
+
+// SetDrainAdmin puts s in or out of forced drain ("set server b/s state
+// drain|ready").
+func (rt *Runtime) SetDrainAdmin(s *Server, on bool) {
+	if on {
+		s.admin.Or(AdminDrain)
+		if !s.adminCtl.Set("drain") {
+			s.SetDrain(true)
+			rt.logEvent(nil)("notice", s.prefix()+" enters drain state.")
+		}
+		return
+	}
+	s.admin.And(^uint32(AdminDrain))
+	if !s.adminCtl.Set("ready") {
+		s.SetDrain(false)
+		rt.logEvent(nil)("notice", s.prefix()+" is UP (leaving forced drain).")
+	}
+}
+
+func (s *Server) prefix() string {
+	if s.Conf.Backup {
+		return "Backup Server " + s.backend.P.Name + "/" + s.Name
+	}
+	return "Server " + s.backend.P.Name + "/" + s.Name
+}
+
+// ClearMax resets the highest values seen ("clear counters").
+func (c *Counters) ClearMax() {
+	c.Smax.Store(0)
+	c.Qmax.Store(0)
+	c.rate.max.Store(0)
+	c.reqRate.max.Store(0)
+}
+
+// ClearAll resets every counter ("clear counters all").
+func (c *Counters) ClearAll() {
+	c.ClearMax()
+	for _, a := range []*atomic.Int64{&c.Stot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Chkfail, &c.Chkdown} {
+		a.Store(0)
+	}
+	for i := range c.Hrsp {
+		c.Hrsp[i].Store(0)
+	}
+}

@@ -1,0 +1,65 @@
+package stream
+
+import (
+	"testing"
+	"time"
+)
+
+// newAccounted returns a session as handle leaves it after a 200 served
+// by srv of be.
+func newAccounted() (*httpSession, *Backend, *Server) {
+	be := &Backend{}
+	srv := &Server{backend: be}
+	s := &httpSession{fe: &Frontend{}}
+	s.lg.be, s.lg.srv, s.lg.status = be, srv, 200
+	return s, be, srv
+}
+
+func TestAccount(t *testing.T) {
+	s, be, srv := newAccounted()
+	s.fdStore.nread, s.fdStore.nwritten = 100, 300
+	s.account()
+	s.fdStore.nread, s.fdStore.nwritten = 150, 700
+	s.lg.status, s.lg.term = 502, [2]byte{'S', 'H'}
+	s.account()
+	for name, c := range map[string]*Counters{"frontend": &s.fe.Stats, "backend": &be.Stats, "server": &srv.Stats} {
+		if c.Bin.Load() != 150 || c.Bout.Load() != 700 || c.ReqTot.Load() != 2 || c.Hrsp[Hrsp2xx].Load() != 1 || c.Hrsp[Hrsp5xx].Load() != 1 {
+			t.Errorf("%s: bin %d bout %d req %d 2xx %d 5xx %d", name, c.Bin.Load(), c.Bout.Load(), c.ReqTot.Load(), c.Hrsp[Hrsp2xx].Load(), c.Hrsp[Hrsp5xx].Load())
+		}
+	}
+	if be.Stats.Eresp.Load() != 1 || srv.Stats.Eresp.Load() != 1 || s.fe.Stats.Eresp.Load() != 0 {
+		t.Errorf("eresp: backend %d server %d", be.Stats.Eresp.Load(), srv.Stats.Eresp.Load())
+	}
+}
+
+func TestAccountAllocs(t *testing.T) {
+	s, _, _ := newAccounted()
+	if n := testing.AllocsPerRun(100, s.account); n != 0 {
+		t.Errorf("account allocates %v times per request", n)
+	}
+}
+
+func TestRateCounter(t *testing.T) {
+	var r rateCounter
+	for i := 0; i < 5; i++ {
+		r.add(100)
+	}
+	r.add(101)
+	if cur, max := r.read(101); cur != 5 || max != 5 {
+		t.Errorf("rate at 101: %d (max %d), want the 5 of second 100", cur, max)
+	}
+	if cur, _ := r.read(103); cur != 0 {
+		t.Errorf("rate after a quiet second: %d", cur)
+	}
+}
+
+// BenchmarkAccount is the stats cost added to every HTTP request.
+func BenchmarkAccount(b *testing.B) {
+	s, _, _ := newAccounted()
+	coarseNow.Store(time.Now().UnixNano())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.fdStore.nread += 100
+		s.account()
+	}
+}

@@ -176,6 +176,10 @@ type Cookie struct {
 	Indirect bool
 	NoCache  bool
 	Preserve bool
+	PostOnly bool // insert only into responses to POST requests
+	// MaxIdle and MaxLife (whole seconds, 0 = unset) make an inserted
+	// cookie carry its last-seen and first-seen dates; older ones are ignored.
+	MaxIdle, MaxLife time.Duration
 	// Attrs are the attributes added to an inserted cookie, in order:
 	// "HttpOnly", "Secure", "domain=D", or an "attr" value.
 	Attrs []string

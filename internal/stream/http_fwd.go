@@ -163,9 +163,10 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 		}
 		return nil, false
 	}
-	// insert: only when the client did not already name this server, and
-	// not over the server's own cookie with "preserve".
-	return nil, s.ck.srv != srv && !(pc.preserve && sets)
+	// insert: when the client did not already name this server or its
+	// dates need refreshing; not over the server's own cookie with
+	// "preserve"; with "postonly" only for a POST.
+	return nil, (s.ck.srv != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
 }
 
 // forwardFor returns the forwardfor setting that applies to this request, or
@@ -237,7 +238,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 		pc := srv.backend.cookie
 		out = append(out, "Set-Cookie: "...)
 		out = append(append(out, pc.name...), '=')
-		out = append(out, srv.Conf.Cookie...)
+		out = pc.appendInsertValue(out, srv, &s.ck)
 		out = append(out, "; path=/"...)
 		out = append(out, pc.attrs...)
 		out = append(out, "\r\n"...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,73 @@ listen web
 		if !moved {
 			t.Fatalf("stale %s kept all requests on %s: it was not ignored", stale, be)
 		}
+	}
+}
+
+// dynamic: servers without a "cookie" value get one hashed from
+// dynamic-cookie-key, their address and port. The same configuration runs
+// through the real haproxy, and every server must get the same cookie.
+func TestCookieDynamicMatchesHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	b1, _ := cookieBackend(t, "s1", "", "")
+	b2, _ := cookieBackend(t, "s2", "", "")
+	b3, _ := cookieBackend(t, "s3", "", "")
+	cfg := func(port, noKeyPort int) string {
+		return fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen web
+    bind 127.0.0.1:%d
+    balance roundrobin
+    cookie SRV insert indirect dynamic
+    dynamic-cookie-key this-is-the-shared-secret
+    server s1 127.0.0.1:%d
+    server s2 127.0.0.1:%d
+    server s3 127.0.0.1:%d cookie fixed
+listen nokey
+    bind 127.0.0.1:%d
+    cookie SRV insert dynamic
+    server s1 127.0.0.1:%d
+`, port, b1, b2, b3, noKeyPort, b1)
+	}
+	cookies := func(port int) map[string]string {
+		got := map[string]string{}
+		for range 6 {
+			r := cookieGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), "")
+			got[r.Header.Get("X-Backend")] = r.Header.Get("Set-Cookie")
+		}
+		return got
+	}
+	hpPort, hpNoKey := freePort(t), freePort(t)
+	hp := startBinary(t, haproxyBin, cfg(hpPort, hpNoKey), hpPort)
+	want := cookies(hpPort)
+	hp.stop()
+	port, noKey := freePort(t), freePort(t)
+	startProxy(t, cfg(port, noKey), port, noKey)
+	got := cookies(port)
+	if len(want) != 3 || want["s3"] != "SRV=fixed; path=/" || want["s1"] == want["s2"] {
+		t.Fatalf("haproxy's cookies are not as expected: %q", want)
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: Set-Cookie %q, haproxy sent %q", name, got[name], w)
+		}
+	}
+	// The dynamic cookie persists like a configured one.
+	c1 := strings.SplitN(got["s1"], ";", 2)[0]
+	for i := range 4 {
+		if be := cookieGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), c1).Header.Get("X-Backend"); be != "s1" {
+			t.Fatalf("request %d with %s went to %s", i, c1, be)
+		}
+	}
+	// Without a key the server has no cookie: as for any cookie-less
+	// server in insert mode, the client is told to drop the one it has.
+	want1970 := "SRV=; Expires=Thu, 01-Jan-1970 00:00:01 GMT; path=/"
+	if sc := cookieGet(t, fmt.Sprintf("http://127.0.0.1:%d/", noKey), "SRV=x").Header.Get("Set-Cookie"); sc != want1970 {
+		t.Fatalf("no dynamic-cookie-key: Set-Cookie %q, want %q", sc, want1970)
 	}
 }

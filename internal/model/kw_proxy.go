@@ -144,7 +144,7 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 		case "postonly":
 			c.PostOnly = true
 		case "dynamic":
-			b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+			c.Dynamic = true
 		case "domain", "attr", "maxidle", "maxlife":
 			if i+1 >= len(l.Args) {
 				b.errorf(l, "cookie option '%s' expects a value.", o)

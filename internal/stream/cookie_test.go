@@ -87,3 +87,18 @@ func startOfDateTick() int64 {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Whatever a client puts after "SRV=c1|", reading its dates must not fail,
+// and a date dhproxy wrote reads back as written.
+func FuzzCookieDates(f *testing.F) {
+	f.Add([]byte("awbuU|awbuU"), int64(1795616333))
+	f.Add([]byte("|||"), int64(0))
+	f.Add([]byte("AA-AA|zzzzzz"), int64(-5))
+	f.Fuzz(func(t *testing.T, v []byte, unix int64) {
+		cookieDates(v)
+		unix &= 1<<32 - 1 - 3 // a 30-bit count of 4-second units
+		if got := b64ToDate(appendCookieDate(nil, unix)); got != (unix+3)&^3 {
+			t.Fatalf("date %d read back as %d", unix, got)
+		}
+	})
+}

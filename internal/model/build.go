@@ -137,6 +137,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	}
 	b.resolve()
 	b.resolveEmailAlerts()
+	b.dynamicCookies()
 	if d.HasErrors() {
 		return nil
 	}

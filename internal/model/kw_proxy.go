@@ -1,7 +1,10 @@
 package model
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"dhproxy/internal/config"
 )
@@ -138,8 +141,10 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 			c.Attrs = append(c.Attrs, "HttpOnly")
 		case "secure":
 			c.Attrs = append(c.Attrs, "Secure")
-		case "postonly", "dynamic":
-			b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+		case "postonly":
+			c.PostOnly = true
+		case "dynamic":
+			c.Dynamic = true
 		case "domain", "attr", "maxidle", "maxlife":
 			if i+1 >= len(l.Args) {
 				b.errorf(l, "cookie option '%s' expects a value.", o)
@@ -152,7 +157,16 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 			case "attr":
 				c.Attrs = append(c.Attrs, l.Args[i])
 			default:
-				b.notYetOnce(l, "cookie option '"+o+"'", "this cookie option")
+				d, err := parseCookieAge(l.Args[i])
+				if err != nil {
+					b.errorf(l, "cookie option '%s': %v", o, err)
+					return
+				}
+				if o == "maxidle" {
+					c.MaxIdle = d
+				} else {
+					c.MaxLife = d
+				}
 			}
 		default:
 			b.errorf(l, "unknown cookie option '%s'; see 'cookie' in HAProxy's configuration manual.", o)
@@ -164,4 +178,21 @@ func parseCookie(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	p.Cookie = c
+}
+
+// parseCookieAge reads a maxidle/maxlife delay: a plain number is in
+// seconds there (not milliseconds as elsewhere), and HAProxy keeps whole
+// seconds.
+func parseCookieAge(v string) (time.Duration, error) {
+	if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		return 0, err
+	}
+	if d > (1<<31-1)*time.Second {
+		return 0, fmt.Errorf("'%s' is too large", v)
+	}
+	return d.Truncate(time.Second), nil
 }

@@ -137,7 +137,9 @@ type Proxy struct {
 
 	Logs   []LogTarget
 	Cookie *Cookie
-	Stats  *Stats
+	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
+	DynamicCookieKey string
+	Stats            *Stats
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
@@ -176,6 +178,11 @@ type Cookie struct {
 	Indirect bool
 	NoCache  bool
 	Preserve bool
+	PostOnly bool // insert only into responses to POST requests
+	Dynamic  bool // servers without "cookie" get one from "dynamic-cookie-key"
+	// MaxIdle and MaxLife (whole seconds, 0 = unset) make an inserted
+	// cookie carry its last-seen and first-seen dates; older ones are ignored.
+	MaxIdle, MaxLife time.Duration
 	// Attrs are the attributes added to an inserted cookie, in order:
 	// "HttpOnly", "Secure", "domain=D", or an "attr" value.
 	Attrs []string

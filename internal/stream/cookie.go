@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"time"
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
@@ -23,13 +24,18 @@ type persistCookie struct {
 	indirect bool // insert: clients that already carry the cookie get no new one, servers never see it
 	nocache  bool // insert: mark responses "Cache-Control: private"
 	preserve bool // insert: a server that sets the cookie itself keeps it
-	attrs    []byte
-	byValue  map[string]*Server
+	postOnly bool // insert: only into responses to POST requests
+	// maxIdle and maxLife (seconds, 0 = unset): an inserted cookie carries
+	// its last-seen and first-seen dates and is ignored once too old.
+	maxIdle, maxLife int64
+	attrs            []byte
+	byValue          map[string]*Server
 }
 
 func newPersistCookie(c *model.Cookie, servers []*Server) *persistCookie {
 	pc := &persistCookie{name: []byte(c.Name), byValue: map[string]*Server{},
-		indirect: c.Indirect, nocache: c.NoCache, preserve: c.Preserve}
+		indirect: c.Indirect, nocache: c.NoCache, preserve: c.Preserve, postOnly: c.PostOnly,
+		maxIdle: int64(c.MaxIdle / time.Second), maxLife: int64(c.MaxLife / time.Second)}
 	switch c.Mode {
 	case "insert":
 		pc.mode = cookieInsert
@@ -53,6 +59,10 @@ type cookieState struct {
 	seen   bool    // the client sent a cookie naming a known server
 	strip  bool    // the request's Cookie header must be rewritten
 	setOut bool    // the response needs a Set-Cookie added or rewritten
+	post   bool    // the request is a POST (for "postonly")
+	// Dates the client's cookie carried (Unix seconds, 0 = none), and the
+	// time they were judged at.
+	lastSeen, firstSeen, now int64
 }
 
 // findCookie looks for NAME in the Cookie headers of req.
@@ -81,7 +91,10 @@ func (pc *persistCookie) findCookie(req *http1.Request) (value []byte, found boo
 // request decides persistence for req: which server its cookie names, and
 // whether the Cookie header must change on its way to the server.
 func (pc *persistCookie) request(req *http1.Request) cookieState {
-	var st cookieState
+	st := cookieState{post: string(req.Method) == "POST"}
+	if pc.maxIdle > 0 || pc.maxLife > 0 {
+		st.now = time.Now().Unix()
+	}
 	v, ok := pc.findCookie(req)
 	if ok {
 		key := v
@@ -90,8 +103,18 @@ func (pc *persistCookie) request(req *http1.Request) cookieState {
 				key = v[:j]
 			}
 			st.strip = true
+		} else if j := bytes.IndexByte(v, '|'); j >= 0 {
+			key = v[:j]
+			st.lastSeen, st.firstSeen = cookieDates(v[j+1:])
+			if st.now == 0 {
+				st.now = time.Now().Unix() // dates to judge even without maxidle/maxlife
+			}
+			if pc.expired(&st) {
+				key = nil // as if there were no cookie: balance again
+				st.lastSeen, st.firstSeen = 0, 0
+			}
 		}
-		if s := pc.byValue[string(key)]; s != nil {
+		if s := pc.byValue[string(key)]; len(key) > 0 && s != nil {
 			st.seen = true
 			if s.up.Load() {
 				st.srv = s
@@ -102,6 +125,96 @@ func (pc *persistCookie) request(req *http1.Request) cookieState {
 		}
 	}
 	return st
+}
+
+// cookieDates reads "<last>[|<first>]", the dates after the server's value
+// in an inserted cookie: 5 characters of base64 each (see appendCookieDate).
+// A missing or unreadable date is 0.
+func cookieDates(v []byte) (last, first int64) {
+	if len(v) >= 5 {
+		last = b64ToDate(v[:5])
+	}
+	if j := bytes.IndexByte(v, '|'); j >= 0 && len(v)-j > 5 {
+		first = b64ToDate(v[j+1 : j+6])
+	}
+	return last, first
+}
+
+// expired tells whether the cookie's dates make it too old to honour:
+// older than maxlife or idle longer than maxidle, or dated more than a day
+// ahead (a clock mistake that must not pin clients for long).
+func (pc *persistCookie) expired(st *cookieState) bool {
+	const day = 86400
+	if st.firstSeen != 0 && pc.maxLife > 0 && (st.now-st.firstSeen > pc.maxLife || st.firstSeen-st.now > day) {
+		return true
+	}
+	return st.lastSeen != 0 && pc.maxIdle > 0 && (st.now-st.lastSeen > pc.maxIdle || st.lastSeen-st.now > day)
+}
+
+// needsDates tells whether an insert-mode response must (re)send the
+// cookie because of its dates: the last-seen date has passed, or the
+// first-seen date is missing or must go.
+func (pc *persistCookie) needsDates(st *cookieState) bool {
+	return ((pc.maxIdle > 0 || st.lastSeen != 0) && (st.lastSeen == 0 || st.lastSeen < st.now)) ||
+		(pc.maxLife > 0 && st.firstSeen == 0) ||
+		(pc.maxLife == 0 && st.firstSeen != 0)
+}
+
+// appendInsertValue appends the value of an inserted cookie: the server's
+// cookie, then with maxidle/maxlife "|<now>" and with maxlife "|<first>",
+// the first-seen date the client brought or now for a new one.
+func (pc *persistCookie) appendInsertValue(out []byte, srv *Server, st *cookieState) []byte {
+	out = append(out, srv.Conf.Cookie...)
+	if pc.maxIdle == 0 && pc.maxLife == 0 {
+		return out
+	}
+	out = appendCookieDate(append(out, '|'), st.now)
+	if pc.maxLife > 0 {
+		first := st.firstSeen
+		if first == 0 {
+			first = st.now
+		}
+		out = appendCookieDate(append(out, '|'), first)
+	}
+	return out
+}
+
+const cookieB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// appendCookieDate writes a Unix date as HAProxy does in cookies: in
+// 4-second units rounded up, 30 bits as 5 base64 digits, most significant
+// first.
+func appendCookieDate(out []byte, unix int64) []byte {
+	v := (unix + 3) >> 2
+	for shift := 24; shift >= 0; shift -= 6 {
+		out = append(out, cookieB64[(v>>shift)&0x3f])
+	}
+	return out
+}
+
+// b64ToDate reads 5 base64 digits written by appendCookieDate back into
+// Unix seconds; 0 when a digit is invalid or the value is 0.
+func b64ToDate(d []byte) int64 {
+	var v int64
+	for _, c := range d {
+		var x byte
+		switch {
+		case c >= 'A' && c <= 'Z':
+			x = c - 'A'
+		case c >= 'a' && c <= 'z':
+			x = c - 'a' + 26
+		case c >= '0' && c <= '9':
+			x = c - '0' + 52
+		case c == '+':
+			x = 62
+		case c == '/':
+			x = 63
+		default:
+			return 0
+		}
+		v = v<<6 | int64(x)
+	}
+	return v << 2
 }
 
 // appendRequestCookie copies a Cookie header value with NAME removed

@@ -153,7 +153,7 @@ func explicitlyCacheable(resp *http1.Response) bool {
 // rewritten (rewrite and prefix modes), insert when the proxy adds one.
 func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool) {
 	pc := srv.backend.cookie
-	if pc == nil || srv.Conf.Cookie == "" {
+	if pc == nil || (srv.Conf.Cookie == "" && pc.mode != cookieInsert) {
 		return nil, false
 	}
 	sets := pc.serverSetsCookie(&s.resp)
@@ -163,9 +163,10 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 		}
 		return nil, false
 	}
-	// insert: only when the client did not already name this server, and
-	// not over the server's own cookie with "preserve".
-	return nil, s.ck.srv != srv && !(pc.preserve && sets)
+	// insert: when the client did not already name this server or its
+	// dates need refreshing; not over the server's own cookie with
+	// "preserve"; with "postonly" only for a POST.
+	return nil, (s.ck.srv != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
 }
 
 // forwardFor returns the forwardfor setting that applies to this request, or
@@ -237,7 +238,13 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 		pc := srv.backend.cookie
 		out = append(out, "Set-Cookie: "...)
 		out = append(append(out, pc.name...), '=')
-		out = append(out, srv.Conf.Cookie...)
+		if srv.Conf.Cookie == "" {
+			// A server without a cookie (e.g. a backup) makes the client
+			// drop the one it has, as HAProxy does.
+			out = append(out, "; Expires=Thu, 01-Jan-1970 00:00:01 GMT"...)
+		} else {
+			out = pc.appendInsertValue(out, srv, &s.ck)
+		}
 		out = append(out, "; path=/"...)
 		out = append(out, pc.attrs...)
 		out = append(out, "\r\n"...)

@@ -77,14 +77,7 @@ virtual_server 127.0.0.1 %d {
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
-	waitLog := func(want string) {
-		t.Helper()
-		for end := time.Now().Add(10 * time.Second); !strings.Contains(p.Stderr(), want); time.Sleep(50 * time.Millisecond) {
-			if p.exited() || time.Now().After(end) {
-				t.Fatalf("no %q in the log:\n%s", want, p.Stderr())
-			}
-		}
-	}
+	waitLog := func(want string) { lvsWaitLog(t, p, want, 10*time.Second) }
 	rs := fmt.Sprintf("[127.0.0.1]:tcp:%d", realPort)
 	vs := fmt.Sprintf("[127.0.0.1]:tcp:%d", vsPort)
 	waitLog("TCP connection to " + rs + " success.")

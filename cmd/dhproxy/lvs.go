@@ -93,6 +93,14 @@ func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Opti
 	}, nil
 }
 
+// lvsLog writes the virtual servers' lines as keepalived's checker does on
+// its console: a syslog-style date, the program and its pid.
+func lvsLog(w io.Writer) func(string) {
+	return func(s string) {
+		fmt.Fprintf(w, "%s dhproxy[%d]: %s\n", time.Now().Format("Jan _2 15:04:05"), os.Getpid(), s)
+	}
+}
+
 const lvsUsage = `usage:
   dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace] keepalived.conf
       run the virtual_server blocks of keepalived.conf in the foreground
@@ -134,9 +142,7 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 		if cfg == nil {
 			return 1
 		}
-		logf := func(s string) {
-			fmt.Fprintf(stderr, "%s dhproxy[%d]: %s\n", time.Now().Format("Jan _2 15:04:05"), os.Getpid(), s)
-		}
+		logf := lvsLog(stderr)
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 		stop, err := startLVSWith(cfg, *datapath, *socket, lvs.Options{Logf: logf})

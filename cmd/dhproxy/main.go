@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
@@ -146,8 +145,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stopLVS := func() {}
 	if kcfg != nil {
 		// Virtual servers first: once this node holds the VIP they answer.
+		console := lvsLog(stderr)
 		logLVS := func(l string) {
-			fmt.Fprintf(stderr, "%s dhproxy[%d]: %s\n", time.Now().Format("Jan _2 15:04:05"), os.Getpid(), l)
+			console(l)
 			rt.LogGlobal("notice", l)
 		}
 		if stopLVS, err = startLVS(kcfg, logLVS); err == nil && len(kcfg.Instances) > 0 {

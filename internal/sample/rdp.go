@@ -1,5 +1,7 @@
 package sample
 
+import "dhproxy/internal/http1"
+
 // RDPState is what RDPCookie found in the data received so far.
 type RDPState uint8
 
@@ -21,7 +23,7 @@ func RDPCookie(data []byte, name string) ([]byte, RDPState) {
 	if len(d) <= 7 {
 		return nil, RDPNeedMore
 	}
-	if !equalFold(d[:7], "Cookie:") {
+	if !http1.EqualFold(d[:7], "Cookie:") {
 		return nil, RDPAbsent
 	}
 	d = d[7:]
@@ -32,7 +34,7 @@ func RDPCookie(data []byte, name string) ([]byte, RDPState) {
 		if len(d) <= len(name) {
 			return nil, RDPNeedMore
 		}
-		if d[len(name)] != '=' || !equalFold(d[:len(name)], name) {
+		if d[len(name)] != '=' || !http1.EqualFold(d[:len(name)], name) {
 			return nil, RDPAbsent
 		}
 		d = d[len(name)+1:]
@@ -61,23 +63,4 @@ func RDPCookie(data []byte, name string) ([]byte, RDPState) {
 		}
 	}
 	return nil, RDPNeedMore
-}
-
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

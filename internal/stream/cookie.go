@@ -20,6 +20,7 @@ const (
 // persistCookie is a backend's "cookie" line, ready for the request path.
 type persistCookie struct {
 	name     []byte
+	nameStr  string // the same, for cookieValue
 	mode     cookieMode
 	indirect bool // insert: clients that already carry the cookie get no new one, servers never see it
 	nocache  bool // insert: mark responses "Cache-Control: private"
@@ -33,7 +34,7 @@ type persistCookie struct {
 }
 
 func newPersistCookie(c *model.Cookie, servers []*Server) *persistCookie {
-	pc := &persistCookie{name: []byte(c.Name), byValue: map[string]*Server{},
+	pc := &persistCookie{name: []byte(c.Name), nameStr: c.Name, byValue: map[string]*Server{},
 		indirect: c.Indirect, nocache: c.NoCache, preserve: c.Preserve, postOnly: c.PostOnly,
 		maxIdle: int64(c.MaxIdle / time.Second), maxLife: int64(c.MaxLife / time.Second)}
 	switch c.Mode {
@@ -65,8 +66,15 @@ type cookieState struct {
 	lastSeen, firstSeen, now int64
 }
 
-// findCookie looks for NAME in the Cookie headers of req.
+// findCookie looks for NAME in the Cookie headers of req: the first one,
+// as HAProxy's persistence reads it.
 func (pc *persistCookie) findCookie(req *http1.Request) (value []byte, found bool) {
+	return cookieValue(req, pc.nameStr, false)
+}
+
+// cookieValue scans the Cookie headers of req for name and returns the
+// first value, or the last one (req.cook(name)).
+func cookieValue(req *http1.Request, name string, last bool) (value []byte, found bool) {
 	for i := range req.Headers {
 		h := &req.Headers[i]
 		if h.Kind != http1.KindCookie {
@@ -80,12 +88,15 @@ func (pc *persistCookie) findCookie(req *http1.Request) (value []byte, found boo
 				pair, rest = rest, nil
 			}
 			pair = bytes.TrimLeft(pair, " \t")
-			if len(pair) > len(pc.name) && pair[len(pc.name)] == '=' && bytes.Equal(pair[:len(pc.name)], pc.name) {
-				return bytes.TrimRight(pair[len(pc.name)+1:], " \t"), true
+			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+				value, found = bytes.TrimRight(pair[len(name)+1:], " \t"), true
+				if !last {
+					return value, true
+				}
 			}
 		}
 	}
-	return nil, false
+	return value, found
 }
 
 // request decides persistence for req: which server its cookie names, and

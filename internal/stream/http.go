@@ -365,7 +365,7 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 		}
 	case lb.HashHeader:
 		for i := range s.req.Headers {
-			if h := &s.req.Headers[i]; asciiEqualFold(h.Name, sp.Name) {
+			if h := &s.req.Headers[i]; http1.EqualFold(h.Name, sp.Name) {
 				hk.h, hk.ok = sp.Key(sp.HeaderKey(h.Value)), true
 				break
 			}
@@ -375,25 +375,6 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 		hk = be.exprHash(&ss)
 	}
 	return hk
-}
-
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // handle forwards the parsed request and its response; it returns whether

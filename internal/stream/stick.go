@@ -114,7 +114,7 @@ func (ss *sampleSource) fetch(f sample.Fetch) (addr netip.Addr, val []byte, ok b
 		v, ok := lastHeaderValue(req, f.Name)
 		return addr, v, ok
 	case sample.ReqCook:
-		v, ok := lastCookie(req, f.Name)
+		v, ok := cookieValue(req, f.Name, true)
 		return addr, v, ok
 	}
 	return addr, nil, false
@@ -129,7 +129,7 @@ func lastHeaderValue(req *http1.Request, name string) ([]byte, bool) {
 	var v []byte
 	found := false
 	for i := range req.Headers {
-		if h := &req.Headers[i]; asciiEqualFold(h.Name, name) {
+		if h := &req.Headers[i]; http1.EqualFold(h.Name, name) {
 			v, found = h.Value, true
 		}
 	}
@@ -140,32 +140,6 @@ func lastHeaderValue(req *http1.Request, name string) ([]byte, bool) {
 		v = v[j+1:]
 	}
 	return bytes.Trim(v, " \t"), true
-}
-
-// lastCookie is req.cook(name): the value of the last cookie called name
-// in the request's Cookie headers.
-func lastCookie(req *http1.Request, name string) ([]byte, bool) {
-	var val []byte
-	found := false
-	for i := range req.Headers {
-		h := &req.Headers[i]
-		if h.Kind != http1.KindCookie {
-			continue
-		}
-		for rest := h.Value; len(rest) > 0; {
-			var pair []byte
-			if j := bytes.IndexByte(rest, ';'); j >= 0 {
-				pair, rest = rest[:j], rest[j+1:]
-			} else {
-				pair, rest = rest, nil
-			}
-			pair = bytes.TrimLeft(pair, " \t")
-			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
-				val, found = bytes.TrimRight(pair[len(name)+1:], " \t"), true
-			}
-		}
-	}
-	return val, found
 }
 
 // key appends the table key of f's sample to dst.

@@ -29,6 +29,9 @@ type IPVS struct {
 	owned  map[svcKey]ipvsService
 }
 
+// errNoIPVS is what Open reports when the kernel has no IPVS.
+var errNoIPVS = errors.New("kernel has no IPVS (generic netlink family IPVS not found); load ip_vs or use nftables")
+
 // NewIPVS connects to the kernel's IPVS; it fails with errNoIPVS when the
 // kernel has none.
 func NewIPVS(svcs []*Service, logf func(string)) (*IPVS, error) {
@@ -37,6 +40,9 @@ func NewIPVS(svcs []*Service, logf func(string)) (*IPVS, error) {
 		return nil, err
 	}
 	fam, err := c.resolveFamily(ipvsGenlName)
+	if errors.Is(err, unix.ENOENT) {
+		err = errNoIPVS
+	}
 	if err != nil {
 		c.close()
 		return nil, err

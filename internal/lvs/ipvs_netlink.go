@@ -468,6 +468,9 @@ func (c *genlConn) request(family uint16, dump bool, cmd, version uint8, attrs [
 	var out [][]byte
 	for {
 		n, from, err := unix.Recvfrom(c.fd, c.buf, unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue // with SO_RCVTIMEO set, a signal (Go's preemption) is not restarted
+		}
 		if err == unix.EAGAIN {
 			return nil, fmt.Errorf("no answer from the kernel within %v", netlinkTimeout)
 		}
@@ -505,16 +508,11 @@ func (c *genlConn) request(family uint16, dump bool, cmd, version uint8, attrs [
 	}
 }
 
-// errNoIPVS is what Open reports when the kernel has no IPVS.
-var errNoIPVS = errors.New("kernel has no IPVS (generic netlink family IPVS not found); load ip_vs or use nftables")
-
-// resolveFamily asks the generic netlink controller for a family's id.
-// (The kernel loads a modular ip_vs on this request.)
+// resolveFamily asks the generic netlink controller for a family's id;
+// the kernel loads the module providing it if needed. An unknown family
+// is unix.ENOENT.
 func (c *genlConn) resolveFamily(name string) (uint16, error) {
 	replies, err := c.request(unix.GENL_ID_CTRL, false, unix.CTRL_CMD_GETFAMILY, 1, nlAttrs{}.str(unix.CTRL_ATTR_FAMILY_NAME, name))
-	if err == unix.ENOENT {
-		return 0, errNoIPVS
-	}
 	if err != nil {
 		return 0, fmt.Errorf("resolving generic netlink family %s: %w", name, err)
 	}

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nla is an expected netlink attribute, written from the uapi header
@@ -471,6 +475,9 @@ func TestOpenIPVSWithoutKernelSupport(t *testing.T) {
 	if err == nil {
 		t.Skip("this kernel has IPVS; TestIPVSKernel covers it")
 	}
+	if !errors.Is(err, unix.ENOENT) {
+		t.Fatal(err)
+	}
 	s := testService("NAT", "rr", 0, "", "127.0.0.1:1")
 	s.Match = single("127.0.0.1", 2)
 	var logs []string
@@ -522,4 +529,37 @@ func FuzzIPVSDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGenlConnAgainstController runs the netlink transport against the
+// kernel's generic netlink controller, which every kernel has: a command
+// with its reply and acknowledgement, and a multi-part dump.
+func TestGenlConnAgainstController(t *testing.T) {
+	c, err := dialGenl()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if id, err := c.resolveFamily("nlctrl"); err != nil || id != unix.GENL_ID_CTRL {
+		t.Fatalf("nlctrl resolves to %#x, %v; want %#x", id, err, unix.GENL_ID_CTRL)
+	}
+	replies, err := c.request(unix.GENL_ID_CTRL, true, unix.CTRL_CMD_GETFAMILY, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range replies {
+		m, err := parseAttrs(p[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, strings.TrimRight(string(m[unix.CTRL_ATTR_FAMILY_NAME]), "\x00"))
+	}
+	if !slices.Contains(names, "nlctrl") || len(names) < 2 {
+		t.Fatalf("family dump: %q", names)
+	}
+	// The socket stays usable after a dump.
+	if _, err := c.resolveFamily("no-such-family"); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("unknown family: %v", err)
+	}
 }

@@ -102,7 +102,7 @@ func lvsLog(w io.Writer) func(string) {
 }
 
 const lvsUsage = `usage:
-  dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace] keepalived.conf
+  dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace|ipvs] keepalived.conf
       run the virtual_server blocks of keepalived.conf in the foreground
   dhproxy lvs list [-S socket]
       print the running virtual servers like 'ipvsadm -Ln'
@@ -118,7 +118,7 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lvs "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	socket := fs.String("S", lvs.SocketPath(), "control socket path")
-	datapath := fs.String("datapath", os.Getenv("DHPROXY_LVS_DATAPATH"), "auto, nftables or userspace")
+	datapath := fs.String("datapath", os.Getenv("DHPROXY_LVS_DATAPATH"), "auto, nftables, userspace or ipvs")
 	fs.Bool("n", true, "numeric output (always on; accepted for ipvsadm habits)")
 	if err := fs.Parse(args[1:]); err != nil {
 		io.WriteString(stderr, lvsUsage)

@@ -79,8 +79,8 @@ func Query(path, cmd string, w io.Writer) error {
 	return err
 }
 
-// Open selects the datapath: "nftables", "userspace", or "" / "auto" for
-// nftables with a fallback to userspace when it cannot be used.
+// Open selects the datapath: "nftables", "userspace", "ipvs" (opt-in), or
+// "" / "auto" for nftables with a fallback to userspace when it cannot be used.
 func Open(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
 	switch mode {
 	case "nftables":
@@ -88,6 +88,8 @@ func Open(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
 	case "userspace":
 		logf("virtual servers: userspace datapath selected")
 		return NewUserspace(svcs, logf)
+	case "ipvs":
+		return NewIPVS(svcs, logf)
 	case "", "auto":
 		n, err := NewNFT(svcs, logf)
 		if err == nil {
@@ -97,5 +99,5 @@ func Open(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
 		logf(fmt.Sprintf("virtual servers: nftables datapath not usable (%v); using the userspace datapath", err))
 		return NewUserspace(svcs, logf)
 	}
-	return nil, fmt.Errorf("unknown datapath %q; use nftables, userspace or auto", mode)
+	return nil, fmt.Errorf("unknown datapath %q; use nftables, userspace, ipvs or auto", mode)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/scriptuser"
 )
 
 // checker runs one TCP_CHECK / HTTP_GET / MISC_CHECK of a real server with
@@ -28,8 +30,9 @@ type checker struct {
 	target netip.AddrPort // where the probe connects
 	name   string         // [10.0.0.2]:tcp:80, as in keepalived's logs
 	rsAddr netip.Addr
-	every  time.Duration // delay_loop
-	vhost  string        // Host header of HTTP_GET (the virtual server's virtualhost)
+	every  time.Duration      // delay_loop
+	vhost  string             // Host header of HTTP_GET (the virtual server's virtualhost)
+	as     scriptuser.Account // who runs misc_path
 
 	up      bool
 	hasRun  bool
@@ -163,11 +166,8 @@ func (c *checker) probe(ctx context.Context) result {
 	switch c.conf.Kind {
 	case "TCP_CHECK":
 		return c.probeTCP(ctx)
-	case "HTTP_GET":
+	case "HTTP_GET", "SSL_GET":
 		return c.probeHTTP(ctx)
-	case "SSL_GET":
-		// dhproxy has no TLS checker yet: a completed TCP connection counts.
-		return c.probeTCP(ctx)
 	case "MISC_CHECK":
 		return c.probeMisc(ctx)
 	}
@@ -239,6 +239,14 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 	if c.vhost != "" {
 		host = c.vhost
 	}
+	if c.conf.Kind == "SSL_GET" {
+		// keepalived does not verify the real server's certificate.
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: c.sniName()})
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("SSL handshake error to %s: %v", c.name, err)
+		}
+		conn = tc
+	}
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n\r\n", u.Path, host); err != nil {
 		return 0, &l7Error{"SOCKERR", 0, err}
 	}
@@ -299,6 +307,18 @@ func readStatus(err error) string {
 	return "L7RSP"
 }
 
+// sniName is the server name SSL_GET sends with enable_sni: sni_name, else
+// the virtualhost; none without enable_sni.
+func (c *checker) sniName() string {
+	if !c.conf.EnableSNI {
+		return ""
+	}
+	if c.conf.SNIName != "" {
+		return c.conf.SNIName
+	}
+	return c.vhost
+}
+
 func codeIn(code int, ranges [][2]int) bool {
 	for _, r := range ranges {
 		if code >= r[0] && code <= r[1] {
@@ -324,6 +344,7 @@ func (c *checker) probeMisc(ctx context.Context) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.as.Apply(cmd)
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {

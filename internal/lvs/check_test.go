@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +148,130 @@ func FuzzSplitCommand(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSSLGetCheck: SSL_GET speaks TLS (without verifying the certificate,
+// as keepalived), sends SNI only with enable_sni, and fails on a real
+// server that does not answer TLS.
+func TestSSLGetCheck(t *testing.T) {
+	sni := make(chan string, 4)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sni <- r.TLS.ServerName
+		if r.URL.Path == "/missing" {
+			w.WriteHeader(404)
+		}
+		fmt.Fprint(w, "ok\n")
+	}))
+	defer srv.Close()
+	rs := realAt(t, strings.TrimPrefix(srv.URL, "https://"))
+	for _, c := range []struct {
+		path    string
+		sni     bool
+		sniName string
+		up      bool
+		wantSNI string
+	}{
+		{"/", false, "", true, ""},
+		{"/", true, "", true, "www.example.com"},
+		{"/", true, "health.example.com", true, "health.example.com"},
+		{"/missing", false, "", false, ""},
+	} {
+		conf := &keepalived.Check{Kind: "SSL_GET", ConnectTimeout: time.Second, EnableSNI: c.sni, SNIName: c.sniName,
+			URLs: []keepalived.URL{{Path: c.path, StatusCodes: [][2]int{{200, 299}}}}}
+		ck := newChecker(conf, rs, "tcp", time.Second, false)
+		ck.vhost = "www.example.com"
+		_, tr := ck.step(context.Background())
+		if tr == nil || tr.up != c.up {
+			t.Errorf("%+v: got %+v", c, tr)
+			continue
+		}
+		if got := <-sni; got != c.wantSNI {
+			t.Errorf("%+v: server saw SNI %q, want %q", c, got, c.wantSNI)
+		}
+	}
+
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok\n") }))
+	defer plain.Close()
+	conf := &keepalived.Check{Kind: "SSL_GET", ConnectTimeout: time.Second, URLs: []keepalived.URL{{Path: "/", StatusCodes: [][2]int{{200, 299}}}}}
+	ck := newChecker(conf, realAt(t, strings.TrimPrefix(plain.URL, "http://")), "tcp", time.Second, false)
+	if _, tr := ck.step(context.Background()); tr == nil || tr.up {
+		t.Fatalf("SSL_GET against a plain HTTP server must fail, got %+v", tr)
+	}
+}
+
+// TestMiscCheckUser: misc_path runs as the MISC_CHECK's user, and the
+// config's user/group are resolved when the services are built.
+func TestMiscCheckUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running a script as another user needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no 'nobody' account on this machine")
+	}
+	cfg := fmt.Sprintf(`
+virtual_server 127.0.0.1 80 {
+    real_server 127.0.0.1 80 {
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'test $(id -u) = %s'"
+            user nobody
+        }
+    }
+    real_server 127.0.0.2 80 {
+        MISC_CHECK {
+            misc_path "/bin/sh -c 'test $(id -u) = %s'"
+        }
+    }
+}
+`, nobody.Uid, nobody.Uid)
+	svcs, err := Build(loadConf(t, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, wantUp := range []bool{true, false} {
+		r := svcs[0].Reals[i]
+		ck := newChecker(r.Conf.Checks[0], r, "tcp", time.Second, false)
+		ck.as = r.CheckAs[0]
+		if _, tr := ck.step(context.Background()); tr == nil || tr.up != wantUp {
+			t.Errorf("real server %s: got %+v, want up=%v", r.Name, tr, wantUp)
+		}
+	}
+
+	bad := strings.Replace(cfg, "user nobody", "user no-such-user-here", 1)
+	if _, err := Build(loadConf(t, bad)); err == nil || !strings.Contains(err.Error(), "keepalived.conf:4: MISC_CHECK") || !strings.Contains(err.Error(), "'no-such-user-here' does not exist") {
+		t.Fatalf("unknown MISC_CHECK user: %v", err)
+	}
+}
+
+// TestMiscCheckScriptSecurity: root running a misc_path others may write
+// is warned about; with enable_script_security the checker is dropped.
+func TestMiscCheckScriptSecurity(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("script security applies to scripts run by root")
+	}
+	dir := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(dir, 0o777)
+	os.Chmod(dir, 0o777)
+	script := filepath.Join(dir, "check.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	for _, secure := range []bool{false, true} {
+		global := "global_defs {\n    script_user root\n}\n"
+		if secure {
+			global = "global_defs {\n    script_user root\n    enable_script_security\n}\n"
+		}
+		svcs, err := Build(loadConf(t, global+"virtual_server 127.0.0.1 80 {\n    real_server 127.0.0.1 80 {\n        MISC_CHECK {\n            misc_path "+script+"\n        }\n    }\n}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs []string
+		rt := New(svcs, nil, Options{Logf: func(l string) { logs = append(logs, l) }})
+		checkers := len(rt.svcs[0].reals[0].checkers)
+		text := strings.Join(logs, "\n")
+		if !strings.Contains(text, "unsafe permissions found for script") {
+			t.Errorf("secure=%v: no warning in %q", secure, text)
+		}
+		if want := map[bool]int{false: 1, true: 0}[secure]; checkers != want {
+			t.Errorf("secure=%v: %d checkers, want %d (%q)", secure, checkers, want, text)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/scriptuser"
 )
 
 // Dataplane forwards new connections of every service to its destinations.
@@ -87,9 +88,18 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 		ss := &svcState{svc: s}
 		for _, r := range s.Reals {
 			rs := &realState{real: r, weight: r.Weight}
-			for _, c := range r.Conf.Checks {
+			for i, c := range r.Conf.Checks {
 				ck := newChecker(c, r, s.Protocol, s.Conf.DelayLoop, s.Conf.Alpha)
 				ck.vhost = s.Conf.VirtualHost
+				if c.Kind == "MISC_CHECK" {
+					ck.as = s.ScriptAs
+					if i < len(r.CheckAs) {
+						ck.as = r.CheckAs[i]
+					}
+					if !rt.miscSecure(s, ck) {
+						continue
+					}
+				}
 				rs.checkers = append(rs.checkers, ck)
 			}
 			// Without alpha a real server starts in the pool; with it,
@@ -102,6 +112,25 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 	}
 	rt.initStats(time.Now())
 	return rt
+}
+
+// miscSecure applies keepalived's script security to a MISC_CHECK run by
+// root: an insecure misc_path draws a warning, and with
+// enable_script_security the checker is not run at all.
+func (rt *Runtime) miscSecure(s *Service, ck *checker) bool {
+	if !ck.as.Root {
+		return true
+	}
+	err := scriptuser.CheckSecure(ck.conf.MiscPath)
+	switch {
+	case err == nil:
+		return true
+	case s.ScriptSecurity:
+		rt.opts.Logf(fmt.Sprintf("%v - disabling MISC_CHECK of %s for VS %s", err, ck.name, s.Name))
+		return false
+	}
+	rt.opts.Logf(fmt.Sprintf("WARNING - %v", err))
+	return true
 }
 
 // Dataplane returns the datapath in use.
@@ -123,7 +152,7 @@ func (rt *Runtime) Start() error {
 			threshold := c.Quorum + c.Hysteresis
 			rt.logf("Starting with quorum down %d-%d=%d > %d for VS %s", c.Quorum, c.Hysteresis, threshold, ss.liveWeight(), ss.svc.Name)
 			rt.logf("Adding sorry server %s to VS %s", ss.svc.Sorry.Name, ss.svc.Name)
-			rt.runScript(c.QuorumDown)
+			rt.runScript(ss.svc.ScriptAs, c.QuorumDown)
 			rt.quorumHook(ss, true, threshold)
 		}
 	}
@@ -217,7 +246,7 @@ func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) 
 		if alive {
 			script = rs.real.Conf.NotifyUp
 		}
-		rt.runScript(script)
+		rt.runScript(ss.svc.ScriptAs, script)
 		if hook := rt.opts.OnRealServer; hook != nil {
 			vs, real, reason := ss.svc.Name, rs.real.Name, t.alert
 			rt.later(func() { hook(vs, real, alive, reason) })
@@ -250,7 +279,7 @@ func (rt *Runtime) updateQuorum(ss *svcState) {
 		if ss.svc.Sorry != nil {
 			rt.logf("Removing sorry server %s from VS %s", ss.svc.Sorry.Name, ss.svc.Name)
 		}
-		rt.runScript(c.QuorumUp)
+		rt.runScript(ss.svc.ScriptAs, c.QuorumUp)
 		rt.quorumHook(ss, false, threshold)
 		return
 	}
@@ -263,7 +292,7 @@ func (rt *Runtime) updateQuorum(ss *svcState) {
 	if ss.svc.Sorry != nil {
 		rt.logf("Adding sorry server %s to VS %s", ss.svc.Sorry.Name, ss.svc.Name)
 	}
-	rt.runScript(c.QuorumDown)
+	rt.runScript(ss.svc.ScriptAs, c.QuorumDown)
 	rt.quorumHook(ss, false, threshold)
 }
 
@@ -337,12 +366,12 @@ func (rt *Runtime) Stop() {
 			if rs.alive {
 				rt.logf("Shutting down service %s from VS %s", rs.real.Name, ss.svc.Name)
 				if ss.svc.Conf.Omega {
-					rt.runScript(rs.real.Conf.NotifyDown)
+					rt.runScript(ss.svc.ScriptAs, rs.real.Conf.NotifyDown)
 				}
 			}
 		}
 		if ss.svc.Conf.Omega && ss.quorumUp {
-			rt.runScript(ss.svc.Conf.QuorumDown)
+			rt.runScript(ss.svc.ScriptAs, ss.svc.Conf.QuorumDown)
 		}
 	}
 	if err := rt.dp.Close(); err != nil {
@@ -352,20 +381,21 @@ func (rt *Runtime) Stop() {
 
 // runScript starts a notify script without a shell, with the words
 // written in the config, and reaps it in the background.
-func (rt *Runtime) runScript(script string) {
+func (rt *Runtime) runScript(as scriptuser.Account, script string) {
 	args := splitCommand(script)
 	if len(args) == 0 {
 		return
 	}
 	if rt.effects != nil {
-		rt.later(func() { rt.startScript(args) })
+		rt.later(func() { rt.startScript(as, args) })
 		return
 	}
-	rt.startScript(args)
+	rt.startScript(as, args)
 }
 
-func (rt *Runtime) startScript(args []string) {
+func (rt *Runtime) startScript(as scriptuser.Account, args []string) {
 	cmd := exec.Command(args[0], args[1:]...)
+	as.Apply(cmd)
 	if err := cmd.Start(); err != nil {
 		rt.opts.Logf(fmt.Sprintf("Cannot run notify script %s: %v", args[0], err))
 		return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/scriptuser"
 )
 
 // Service is one virtual service: what clients connect to and the real
@@ -25,6 +26,12 @@ type Service struct {
 	Mask     netip.Addr // persistence_granularity (/32 when unset)
 	Reals    []*Real
 	Sorry    *Real
+	// ScriptAs runs notify_up/down and quorum scripts: global_defs'
+	// script_user, else keepalived_script, else dhproxy's own account.
+	ScriptAs scriptuser.Account
+	// ScriptSecurity is enable_script_security: insecure scripts run by
+	// root are disabled instead of only warned about.
+	ScriptSecurity bool
 }
 
 // Match is one address range and port (or fwmark) a service answers on.
@@ -40,6 +47,9 @@ type Real struct {
 	Addr   netip.AddrPort
 	Conf   *keepalived.RealServer // nil for the sorry server
 	Weight int                    // configured weight
+	// CheckAs runs each MISC_CHECK of Conf.Checks (same index): its own
+	// "user [group]", else the service's ScriptAs.
+	CheckAs []scriptuser.Account
 }
 
 // Dest is one destination handed to a dataplane.
@@ -58,10 +68,26 @@ type Desired struct {
 // Build turns the parsed virtual_server blocks into services.
 func Build(cfg *keepalived.Config) ([]*Service, error) {
 	var out []*Service
+	as, err := scriptuser.Default(cfg.Global)
+	if err != nil && len(cfg.VirtualServers) > 0 {
+		return nil, fmt.Errorf("%s: global_defs: %v", cfg.Global.Pos, err)
+	}
 	for _, vs := range cfg.VirtualServers {
 		s, err := buildService(cfg, vs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", vs.Pos, err)
+		}
+		s.ScriptAs, s.ScriptSecurity = as, cfg.Global.EnableScriptSecurity
+		for _, r := range s.Reals {
+			for _, c := range r.Conf.Checks {
+				cas := as
+				if c.User != "" {
+					if cas, err = scriptuser.Lookup(c.User, c.Group); err != nil {
+						return nil, fmt.Errorf("%s: MISC_CHECK: %v", c.Pos, err)
+					}
+				}
+				r.CheckAs = append(r.CheckAs, cas)
+			}
 		}
 		out = append(out, s)
 	}

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strconv"
 	"time"
+
+	"dhproxy/internal/scriptuser"
 )
 
 // notifier runs notify scripts one after the other, in transition order,
@@ -13,11 +15,11 @@ type notifier struct {
 	jobs   chan []string // sh -c arguments
 	done   chan struct{}
 	logf   func(string, ...any)
-	user   scriptUser
+	user   scriptuser.Account
 	refuse map[string]bool // scripts enable_script_security disabled
 }
 
-func newNotifier(logf func(string, ...any), user scriptUser, refuse map[string]bool) *notifier {
+func newNotifier(logf func(string, ...any), user scriptuser.Account, refuse map[string]bool) *notifier {
 	n := &notifier{jobs: make(chan []string, 64), done: make(chan struct{}), logf: logf, user: user, refuse: refuse}
 	go n.loop()
 	return n
@@ -29,7 +31,7 @@ func (n *notifier) loop() {
 		// keepalived kills notify scripts that hang; give them a generous bound.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c"}, args...)...)
-		n.user.apply(cmd)
+		n.user.Apply(cmd)
 		cmd.WaitDelay = time.Second
 		if out, err := cmd.CombinedOutput(); err != nil {
 			n.logf("notify script '%s' failed: %v %s", args[0], err, out)

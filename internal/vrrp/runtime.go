@@ -15,6 +15,7 @@ import (
 
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/netif"
+	"dhproxy/internal/scriptuser"
 )
 
 // Options tune a Runtime.
@@ -62,7 +63,7 @@ type Runtime struct {
 	notify   *notifier
 	// scriptUser runs notify scripts (and vrrp_scripts without their own
 	// user); unsafe lists the scripts enable_script_security refused.
-	scriptUser scriptUser
+	scriptUser scriptuser.Account
 	unsafe     map[string]bool
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -184,14 +185,14 @@ func (r *Runtime) Start() error {
 func (r *Runtime) prepareScripts() error {
 	g := r.cfg.Global
 	var err error
-	if r.scriptUser, err = defaultScriptUser(g); err != nil {
+	if r.scriptUser, err = scriptuser.Default(g); err != nil {
 		return fmt.Errorf("%s: global_defs: %v", g.Pos, err)
 	}
-	secure := func(script string, su scriptUser) bool {
-		if !su.root {
+	secure := func(script string, su scriptuser.Account) bool {
+		if !su.Root {
 			return true
 		}
-		err := checkScriptSecure(script)
+		err := scriptuser.CheckSecure(script)
 		if err == nil {
 			return true
 		}
@@ -209,7 +210,7 @@ func (r *Runtime) prepareScripts() error {
 		}
 		t.user = r.scriptUser
 		if t.s.User != "" {
-			if t.user, err = lookupScriptUser(t.s.User, t.s.Group); err != nil {
+			if t.user, err = scriptuser.Lookup(t.s.User, t.s.Group); err != nil {
 				return fmt.Errorf("%s: vrrp_script %s: %v", t.s.Pos, name, err)
 			}
 		}

@@ -517,7 +517,7 @@ func init() {
 		sorry_server_inhibit sorry_server_lvs_method warmup uthreshold lthreshold
 		SMTP_CHECK DNS_CHECK UDP_CHECK PING_CHECK FILE_CHECK BFD_CHECK
 		bindto bind_port bind_if fwmark http_protocol fast_recovery
-		enable_sni sni_name tls_compliant regex regex_no_match regex_options
+		tls_compliant regex regex_no_match regex_options
 		log_all_failures SSL real_server_group
 	`) {
 		notYet[kw] = true

@@ -164,7 +164,10 @@ func dump(c *Config) string {
 					w(3, "url %s digest=%s status=%v", u.Path, u.Digest, u.StatusCodes)
 				}
 				if ch.Kind == "MISC_CHECK" {
-					w(3, "misc %q timeout=%s dynamic=%t user=%s", ch.MiscPath, ch.MiscTimeout, ch.MiscDynamic, ch.User)
+					w(3, "misc %q timeout=%s dynamic=%t user=%s group=%s", ch.MiscPath, ch.MiscTimeout, ch.MiscDynamic, ch.User, ch.Group)
+				}
+				if ch.Kind == "SSL_GET" {
+					w(3, "sni=%t sni_name=%s", ch.EnableSNI, ch.SNIName)
 				}
 			}
 		}

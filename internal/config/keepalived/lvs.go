@@ -220,12 +220,23 @@ func (p *parser) check(n *node, rs *RealServer) {
 	switch kind {
 	case "HTTP_GET", "SSL_GET":
 		hs["url"] = func(n *node) { p.url(n, c) }
+		if kind == "SSL_GET" {
+			hs["enable_sni"] = p.flag(&c.EnableSNI)
+			hs["sni_name"] = p.word(&c.SNIName)
+		}
 	case "MISC_CHECK":
 		hs = map[string]handler{
-			"misc_path":          p.str(&c.MiscPath),
-			"misc_timeout":       p.secs(&c.MiscTimeout, 0.001, 86400),
-			"misc_dynamic":       p.flag(&c.MiscDynamic),
-			"user":               p.word(&c.User),
+			"misc_path":    p.str(&c.MiscPath),
+			"misc_timeout": p.secs(&c.MiscTimeout, 0.001, 86400),
+			"misc_dynamic": p.flag(&c.MiscDynamic),
+			"user": func(n *node) {
+				if p.args(n, 1, 2, false, "user <user> [group]") {
+					c.User = n.words[1]
+					if len(n.words) > 2 {
+						c.Group = n.words[2]
+					}
+				}
+			},
 			"retry":              hs["retry"],
 			"nb_get_retry":       hs["nb_get_retry"],
 			"delay_before_retry": hs["delay_before_retry"],

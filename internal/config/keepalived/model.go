@@ -207,10 +207,12 @@ type Check struct {
 	Retry            int
 	DelayBeforeRetry time.Duration
 	URLs             []URL
+	EnableSNI        bool // SSL_GET: send SNI (sni_name, else the virtualhost)
+	SNIName          string
 	MiscPath         string
 	MiscTimeout      time.Duration
 	MiscDynamic      bool
-	User             string
+	User, Group      string // MISC_CHECK's "user <user> [group]"
 }
 
 // URL is one url block of HTTP_GET / SSL_GET.

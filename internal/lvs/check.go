@@ -198,7 +198,8 @@ func l4Status(err error) string {
 	return "L4CON"
 }
 
-// l7Error is a failed HTTP_GET with HAProxy's status for it.
+// l7Error is a failed HTTP_GET or SSL_GET once connected, with HAProxy's
+// status for it (L6 for the TLS handshake).
 type l7Error struct {
 	status string
 	code   int
@@ -243,7 +244,11 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 		// keepalived does not verify the real server's certificate.
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: c.sniName()})
 		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("SSL handshake error to %s: %v", c.name, err)
+			st := "L6RSP"
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				st = "L6TOUT"
+			}
+			return 0, &l7Error{st, 0, fmt.Errorf("SSL handshake error to %s: %v", c.name, err)}
 		}
 		conn = tc
 	}

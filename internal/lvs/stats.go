@@ -72,6 +72,7 @@ type CheckStats struct {
 var checkDesc = map[string]string{
 	"INI": "Initializing", "UNK": "Unknown", "SOCKERR": "Socket error",
 	"L4OK": "Layer4 check passed", "L4TOUT": "Layer4 timeout", "L4CON": "Layer4 connection problem",
+	"L6TOUT": "Layer6 timeout", "L6RSP": "Layer6 invalid response",
 	"L7TOUT": "Layer7 timeout", "L7RSP": "Layer7 invalid response", "L7OK": "Layer7 check passed", "L7STS": "Layer7 wrong status",
 	"PROCERR": "External check error", "PROCTOUT": "External check timeout", "PROCOK": "External check passed",
 }

@@ -15,8 +15,10 @@ import (
 // exporters of the proxies, and the runtime API's "stats socket"s.
 func startStats(cfg *model.Config, rt *stream.Runtime) (*runtimeapi.Server, error) {
 	src := &stats.Source{RT: rt, Name: "dhproxy", Version: Version, ReleaseDate: ReleaseDate, Start: time.Now()}
-	// Virtual servers run in "dhproxy lvs run": ask its control socket.
+	// Virtual servers run by -K or "dhproxy lvs run": ask their control
+	// socket, when a page or "show stat" wants them.
 	src.LVS = func(w io.Writer) error { return lvs.Query(lvs.SocketPath(), "list", w) }
+	src.Virtual = func() ([]lvs.ServiceStats, error) { return lvs.QueryStats(lvs.SocketPath()) }
 	rt.SetService(src.Serve)
 	return runtimeapi.Listen(cfg, src)
 }

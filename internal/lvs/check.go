@@ -37,6 +37,8 @@ type checker struct {
 	up      bool
 	hasRun  bool
 	retryIt int
+	last    result        // the latest probe, for the statistics
+	lastDur time.Duration // how long it took
 }
 
 // result is one probe's outcome.
@@ -44,6 +46,9 @@ type result struct {
 	ok     bool
 	weight int    // misc_dynamic weight, -1 = unchanged
 	detail string // why it failed, for the log
+	status string // in HAProxy's check_status words: L4OK, L4CON, L7STS, PROCERR...
+	code   int    // HTTP status or script exit code, 0 = none
+	err    error  // the connection's error, for the statistics' short reason
 }
 
 func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration, alpha bool) *checker {
@@ -76,7 +81,9 @@ type transition struct {
 // step runs one probe and returns the delay before the next one, and a
 // transition when the checker changed state (or reported its first state).
 func (c *checker) step(ctx context.Context) (time.Duration, *transition) {
+	start := time.Now()
 	r := c.probe(ctx)
+	c.last, c.lastDur = r, time.Since(start)
 	if r.ok && r.weight >= 0 && c.up && c.hasRun {
 		// misc_dynamic changes the weight of a server that stays up.
 		return c.every, &transition{up: true, weight: r.weight}
@@ -164,7 +171,7 @@ func (c *checker) probe(ctx context.Context) result {
 	case "MISC_CHECK":
 		return c.probeMisc(ctx)
 	}
-	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind}
+	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind, status: "UNK"}
 }
 
 func (c *checker) dial(ctx context.Context) (net.Conn, error) {
@@ -177,27 +184,55 @@ func (c *checker) dial(ctx context.Context) (net.Conn, error) {
 func (c *checker) probeTCP(ctx context.Context) result {
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return result{weight: -1, detail: err.Error()}
+		return result{weight: -1, detail: err.Error(), status: l4Status(err), err: err}
 	}
 	conn.Close()
-	return result{ok: true, weight: -1}
+	return result{ok: true, weight: -1, status: "L4OK"}
 }
+
+// l4Status names a failed connection as HAProxy's checks do.
+func l4Status(err error) string {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		return "L4TOUT"
+	}
+	return "L4CON"
+}
+
+// l7Error is a failed HTTP_GET or SSL_GET once connected, with HAProxy's
+// status for it (L6 for the TLS handshake).
+type l7Error struct {
+	status string
+	code   int
+	err    error
+}
+
+func (e *l7Error) Error() string { return e.err.Error() }
 
 // probeHTTP fetches every url in turn, as keepalived does, with an
 // HTTP/1.0 GET, and compares the status code and the body's MD5.
 func (c *checker) probeHTTP(ctx context.Context) result {
+	code := 0
 	for _, u := range c.conf.URLs {
-		if err := c.fetch(ctx, u); err != nil {
-			return result{weight: -1, detail: err.Error()}
+		var err error
+		if code, err = c.fetch(ctx, u); err != nil {
+			r := result{weight: -1, detail: err.Error()}
+			if le, ok := err.(*l7Error); ok {
+				r.status, r.code = le.status, le.code
+			} else {
+				r.status, r.err = l4Status(err), err
+			}
+			return r
 		}
 	}
-	return result{ok: true, weight: -1}
+	return result{ok: true, weight: -1, status: "L7OK", code: code}
 }
 
-func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
+// fetch runs one url's GET and returns the status code. A failure once
+// connected is an *l7Error.
+func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(c.conf.ConnectTimeout))
@@ -209,31 +244,35 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
 		// keepalived does not verify the real server's certificate.
 		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: c.sniName()})
 		if err := tc.Handshake(); err != nil {
-			return fmt.Errorf("SSL handshake error to %s: %v", c.name, err)
+			st := "L6RSP"
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				st = "L6TOUT"
+			}
+			return 0, &l7Error{st, 0, fmt.Errorf("SSL handshake error to %s: %v", c.name, err)}
 		}
 		conn = tc
 	}
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n\r\n", u.Path, host); err != nil {
-		return err
+		return 0, &l7Error{"SOCKERR", 0, err}
 	}
 	br := bufio.NewReader(conn)
 	status, err := br.ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("read, no data received")
+		return 0, &l7Error{readStatus(err), 0, fmt.Errorf("read, no data received")}
 	}
 	f := strings.Fields(status)
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
-		return fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status))}
 	}
 	code, err := strconv.Atoi(f[1])
 	if err != nil {
-		return fmt.Errorf("bad status line %q", strings.TrimSpace(status))
+		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status))}
 	}
 	length := int64(-1)
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
-			return fmt.Errorf("read error in headers: %v", err)
+			return code, &l7Error{readStatus(err), code, fmt.Errorf("read error in headers: %v", err)}
 		}
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
@@ -246,10 +285,10 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
 		}
 	}
 	if len(u.StatusCodes) > 0 && !codeIn(code, u.StatusCodes) {
-		return fmt.Errorf("HTTP status code error to %s url(%s), status_code [%d]", c.name, u.Path, code)
+		return code, &l7Error{"L7STS", code, fmt.Errorf("HTTP status code error to %s url(%s), status_code [%d]", c.name, u.Path, code)}
 	}
 	if u.Digest == "" {
-		return nil
+		return code, nil
 	}
 	var body io.Reader = br
 	if length >= 0 {
@@ -257,12 +296,20 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) error {
 	}
 	h := md5.New()
 	if _, err := io.Copy(h, body); err != nil {
-		return fmt.Errorf("read error with %s: %v", c.name, err)
+		return code, &l7Error{readStatus(err), code, fmt.Errorf("read error with %s: %v", c.name, err)}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
-		return fmt.Errorf("MD5 digest error to %s url(%s), digest %s", c.name, u.Path, got)
+		return code, &l7Error{"L7RSP", code, fmt.Errorf("MD5 digest error to %s url(%s), digest %s", c.name, u.Path, got)}
 	}
-	return nil
+	return code, nil
+}
+
+// readStatus names a failed read of the answer: L7TOUT on a timeout.
+func readStatus(err error) string {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return "L7TOUT"
+	}
+	return "L7RSP"
 }
 
 // sniName is the server name SSL_GET sends with enable_sni: sni_name, else
@@ -306,24 +353,24 @@ func (c *checker) probeMisc(ctx context.Context) result {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return result{weight: -1, detail: "timed out"}
+		return result{weight: -1, detail: "timed out", status: "PROCTOUT"}
 	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return result{ok: true, weight: -1}
+		return result{ok: true, weight: -1, status: "PROCOK"}
 	case errors.As(err, &ee) && ee.Exited():
 		st := ee.ExitCode()
 		if c.conf.MiscDynamic && st >= 2 {
-			return result{ok: true, weight: st - 2}
+			return result{ok: true, weight: st - 2, status: "PROCOK", code: st}
 		}
-		return result{weight: -1, detail: fmt.Sprintf("failed (exited with status %d)", st)}
+		return result{weight: -1, detail: fmt.Sprintf("failed (exited with status %d)", st), status: "PROCERR", code: st}
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return result{weight: -1, detail: fmt.Sprintf("failed (due to signal %d)", ws.Signal())}
+			return result{weight: -1, detail: fmt.Sprintf("failed (due to signal %d)", ws.Signal()), status: "PROCERR"}
 		}
 	}
-	return result{weight: -1, detail: "failed (" + err.Error() + ")"}
+	return result{weight: -1, detail: "failed (" + err.Error() + ")", status: "PROCERR"}
 }
 
 // splitCommand splits a keepalived script string into words; double or

@@ -59,8 +59,10 @@ func serveOne(c net.Conn, rt *Runtime) {
 	case "list":
 		ds := rt.Desired()
 		WriteList(c, rt.Dataplane().Name(), ds, rt.Dataplane().Stats(ds))
+	case "stats":
+		WriteStats(c, rt)
 	default:
-		fmt.Fprintf(c, "unknown command %q; known: list\n", strings.TrimSpace(line))
+		fmt.Fprintf(c, "unknown command %q; known: list, stats\n", strings.TrimSpace(line))
 	}
 }
 

@@ -67,6 +67,7 @@ type svcState struct {
 	svc      *Service
 	reals    []*realState
 	quorumUp bool
+	st       svcCounters
 }
 
 type realState struct {
@@ -74,6 +75,7 @@ type realState struct {
 	checkers []*checker
 	alive    bool
 	weight   int // effective weight (misc_dynamic may change it)
+	st       realCounters
 }
 
 // New prepares a runtime; Start programs the dataplane and runs checks.
@@ -108,6 +110,7 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 		ss.quorumUp = ss.liveWeight() >= s.Conf.Quorum+s.Conf.Hysteresis
 		rt.svcs = append(rt.svcs, ss)
 	}
+	rt.initStats(time.Now())
 	return rt
 }
 
@@ -192,6 +195,7 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 		if ctx.Err() != nil {
 			return
 		}
+		rt.noteCheck(rs, ck)
 		if t != nil {
 			rt.onTransition(ss, rs, t)
 		}
@@ -237,6 +241,7 @@ func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) 
 			rt.logf("Removing service %s from VS %s", rs.real.Name, ss.svc.Name)
 		}
 		rs.alive = alive
+		rs.noteAlive(time.Now())
 		script := rs.real.Conf.NotifyDown
 		if alive {
 			script = rs.real.Conf.NotifyUp
@@ -252,9 +257,11 @@ func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) 
 		return
 	}
 	rt.updateQuorum(ss)
-	if err := rt.dp.Apply(rt.desiredLocked()); err != nil {
+	ds := rt.desiredLocked()
+	if err := rt.dp.Apply(ds); err != nil {
 		rt.logf("%s datapath: %v", rt.dp.Name(), err)
 	}
+	rt.noteServing(ds, time.Now())
 }
 
 // updateQuorum follows keepalived: quorum is gained at quorum+hysteresis

@@ -55,7 +55,16 @@ func (c *Column) Applies(r *Row) bool {
 
 // Value reads the column on r, empty when it does not apply.
 func (c *Column) Value(r *Row) Value {
-	if !c.Applies(r) || c.Get == nil {
+	if !c.Applies(r) {
+		return Value{}
+	}
+	if r.Virtual != nil {
+		if get := virtualColumns[c.Name]; get != nil {
+			return get(r)
+		}
+		return Value{}
+	}
+	if c.Get == nil {
 		return Value{}
 	}
 	return c.Get(r)

@@ -26,7 +26,7 @@ type Filter struct {
 var All = Filter{IID: -1, Types: -1, SID: -1}
 
 func (f *Filter) match(r *Row) bool {
-	if f.Proxy != "" && r.P.Name != f.Proxy || f.IID >= 0 && r.IID != f.IID {
+	if f.Proxy != "" && r.PxName() != f.Proxy || f.IID >= 0 && r.IID != f.IID {
 		return false
 	}
 	bit := map[byte]int{Frontend: 1, Backend: 2, Server: 4}[r.Kind]
@@ -39,8 +39,8 @@ func (f *Filter) match(r *Row) bool {
 	if f.SID >= 0 && r.SID != f.SID {
 		return false
 	}
-	st := ServerState(r.Srv)
-	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.Srv.Up()))
+	st := r.state()
+	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.up()))
 }
 
 // Header is the CSV header line, with its trailing comma and newline.
@@ -59,7 +59,7 @@ func Header() string {
 func (src *Source) CSV(f Filter) string {
 	var b strings.Builder
 	b.WriteString(Header())
-	for _, r := range src.Rows() {
+	for _, r := range src.StatRows() {
 		if !f.match(&r) {
 			continue
 		}
@@ -77,7 +77,7 @@ func (src *Source) CSV(f Filter) string {
 // empty line after each row.
 func (src *Source) Typed(f Filter) string {
 	var b strings.Builder
-	for _, r := range src.Rows() {
+	for _, r := range src.StatRows() {
 		if !f.match(&r) {
 			continue
 		}

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/json"
 	"flag"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/lvs"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
 	"dhproxy/internal/txtar"
@@ -90,15 +92,30 @@ func TestGoldenOutputs(t *testing.T) {
 			a := txtar.Parse(string(raw))
 			cfg, _ := a.Get("haproxy.cfg")
 			src := startRuntime(t, cfg)
+			jsonProxy := "be"
+			// virtual.json: the virtual servers' snapshot, as the LVS
+			// control socket answers "stats".
+			virtual, hasVirtual := a.Get("virtual.json")
+			if hasVirtual {
+				var svcs []lvs.ServiceStats
+				if err := json.Unmarshal([]byte(virtual), &svcs); err != nil {
+					t.Fatalf("virtual.json: %v", err)
+				}
+				src.Virtual = func() ([]lvs.ServiceStats, error) { return svcs, nil }
+				jsonProxy = svcs[0].Name
+			}
 			got := map[string]string{
 				"show-stat":       maskLastchg(src.CSV(All)),
 				"show-stat-typed": lastchgTyped.ReplaceAllString(src.Typed(All), "$1*"),
 				"show-info-typed": volatile.ReplaceAllString(src.InfoText(true), "$1*"),
 				"prometheus":      src.Prometheus("scope=backend&scope=server"),
-				"show-stat-json":  lastchgJSON.ReplaceAllString(src.JSON(Filter{Proxy: "be", IID: -1, Types: -1, SID: -1}), "$1*"),
+				"show-stat-json":  lastchgJSON.ReplaceAllString(src.JSON(Filter{Proxy: jsonProxy, IID: -1, Types: -1, SID: -1}), "$1*"),
 			}
 			if *update {
 				out := txtar.Archive{Comment: a.Comment, Files: []txtar.File{{Name: "haproxy.cfg", Data: cfg}}}
+				if hasVirtual {
+					out.Files = append(out.Files, txtar.File{Name: "virtual.json", Data: virtual})
+				}
 				for _, n := range []string{"show-stat", "show-stat-typed", "show-stat-json", "show-info-typed", "prometheus"} {
 					out.Files = append(out.Files, txtar.File{Name: n, Data: got[n]})
 				}

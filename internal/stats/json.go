@@ -63,7 +63,7 @@ func (v Value) any() any {
 // its non-empty fields.
 func (src *Source) JSON(f Filter) string {
 	out := [][]jsonStat{}
-	for _, r := range src.Rows() {
+	for _, r := range src.StatRows() {
 		if !f.match(&r) {
 			continue
 		}

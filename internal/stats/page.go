@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"dhproxy/internal/model"
-	"dhproxy/internal/stream"
 )
 
 // The colours of HAProxy's stats page: an operator reads a server's state
@@ -23,13 +22,13 @@ var rowColours = []struct{ class, colour string }{
 	{"backup_no_check", "#e0e0e0"}, {"maintain", "#c07820"},
 }
 
-// RowClass is the CSS class of a server row, after its display state.
-func RowClass(s *stream.Server) string {
+// serverClass is the CSS class of a server row, after its display state.
+func serverClass(r *Row) string {
 	prefix := "active_"
-	if s.Conf.Backup {
+	if r.Real != nil && r.Real.Sorry || r.Srv != nil && r.Srv.Conf.Backup {
 		prefix = "backup_"
 	}
-	switch ServerState(s) {
+	switch r.state() {
 	case StateMaint:
 		return "maintain"
 	case StateUp:
@@ -100,10 +99,10 @@ func (src *Source) HTML(p *model.Proxy) string {
 		}
 		b.WriteString("</tr></table>\n")
 	}
-	rows := src.Rows()
+	rows := src.StatRows()
 	for i := 0; i < len(rows); {
 		j := i
-		for j < len(rows) && rows[j].P == rows[i].P {
+		for j < len(rows) && rows[j].IID == rows[i].IID {
 			j++
 		}
 		writeProxyTable(&b, rows[i:j])
@@ -132,7 +131,7 @@ func hasOther(st *model.Stats, word string) bool {
 }
 
 func writeProxyTable(b *strings.Builder, rows []Row) {
-	name := html.EscapeString(rows[0].P.Name)
+	name := html.EscapeString(rows[0].PxName())
 	fmt.Fprintf(b, "<table class=\"tbl\" width=\"100%%\">\n<tr class=\"titre\"><th class=\"pxname\" width=\"10%%\"><a name=\"%s\"></a>%s</th></tr></table>\n", name, name)
 	b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=\"2\"></th>")
 	for _, g := range pageGroups {
@@ -152,15 +151,15 @@ func writeProxyTable(b *strings.Builder, rows []Row) {
 		case Backend:
 			class = "backend"
 		case Server:
-			class = RowClass(r.Srv)
+			class = serverClass(r)
 		}
 		// The anchor is haproxy's, so links and scrapers keyed on it work.
 		anchor := map[byte]string{Frontend: "Frontend", Backend: "Backend"}[r.Kind]
 		if r.Kind == Server {
-			anchor = r.Srv.Name
+			anchor = r.SvName()
 		}
 		fmt.Fprintf(b, "<tr class=\"%s\"><td class=ac><a name=\"%s/%s\"></a>%s</td>", class,
-			html.EscapeString(r.P.Name), html.EscapeString(anchor), html.EscapeString(r.SvName()))
+			html.EscapeString(r.PxName()), html.EscapeString(anchor), html.EscapeString(r.SvName()))
 		for _, g := range pageGroups {
 			for _, c := range g.cols {
 				col := &Columns[ColumnIndex(c)]

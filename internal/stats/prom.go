@@ -92,7 +92,7 @@ func (src *Source) Prometheus(query string) string {
 	if in("global") {
 		src.promProcess(&b)
 	}
-	rows := src.Rows()
+	rows := src.StatRows()
 	for _, k := range []struct {
 		kind  byte
 		scope string
@@ -116,12 +116,12 @@ func (src *Source) promMetric(b *strings.Builder, rows []Row, kind byte, scope s
 	header := false
 	for i := range rows {
 		r := &rows[i]
-		if r.Kind != kind || kind == Server && noMaint && ServerState(r.Srv) == StateMaint {
+		if r.Kind != kind || kind == Server && noMaint && r.state() == StateMaint {
 			continue
 		}
-		labels := `proxy="` + promEscape(r.P.Name) + `"`
+		labels := `proxy="` + promEscape(r.PxName()) + `"`
 		if kind == Server {
-			labels += `,server="` + promEscape(r.Srv.Name) + `"`
+			labels += `,server="` + promEscape(r.SvName()) + `"`
 		}
 		var lines []string
 		switch m.column {
@@ -136,7 +136,7 @@ func (src *Source) promMetric(b *strings.Builder, rows []Row, kind byte, scope s
 				lines = append(lines, "{"+labels+`,state="`+st+`"} `+b2s(v.S == st))
 			}
 		case "hrsp_1xx":
-			if r.P.Mode != model.ModeHTTP {
+			if r.Virtual != nil || r.P.Mode != model.ModeHTTP {
 				continue
 			}
 			for i, code := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
@@ -182,7 +182,7 @@ func statusLines(r *Row, labels string) []string {
 		return []string{"{" + labels + `,state="DOWN"} ` + b2s(!up), "{" + labels + `,state="UP"} ` + b2s(up)}
 	}
 	cur := "UP"
-	switch ServerState(r.Srv) {
+	switch r.state() {
 	case StateDown, StateDownAgent, StateGoingUp:
 		cur = "DOWN"
 	case StateMaint:

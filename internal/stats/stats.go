@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dhproxy/internal/lb"
+	"dhproxy/internal/lvs"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
 )
@@ -26,6 +27,9 @@ type Source struct {
 	// LVS, when set, writes the virtual servers (keepalived's
 	// virtual_server blocks run by dhproxy) like "ipvsadm -Ln".
 	LVS func(w io.Writer) error
+	// Virtual, when set, reports the same virtual servers for the rows
+	// of "show stat" and Prometheus.
+	Virtual func() ([]lvs.ServiceStats, error)
 }
 
 // Row kinds, as the type letters of the typed output.
@@ -46,9 +50,31 @@ type Row struct {
 	SID   int // the server's number, 0 for frontend and backend rows
 	Now   time.Time
 	Start time.Time // when the process started
+	// Virtual is set on the rows of a virtual server: its backend row
+	// and, with Real, its real servers' rows. P, FE, BE and Srv are nil.
+	Virtual *lvs.ServiceStats
+	Real    *lvs.RealStats
 }
 
-// Rows lists the statistics rows in HAProxy's order: per proxy in
+// StatRows lists every row of "show stat" and Prometheus: the proxies'
+// (Rows), then the virtual servers', numbered after the last proxy.
+func (src *Source) StatRows() []Row {
+	rows := src.Rows()
+	if src.Virtual == nil {
+		return rows
+	}
+	svcs, err := src.Virtual()
+	if err != nil || len(svcs) == 0 {
+		return rows
+	}
+	iid := 0
+	for _, v := range src.RT.Proxies() {
+		iid = max(iid, v.P.ID)
+	}
+	return append(rows, virtualRows(svcs, iid+1, time.Now())...)
+}
+
+// Rows lists the proxies' rows in HAProxy's order: per proxy in
 // configuration order, its frontend, its servers, then its backend.
 func (src *Source) Rows() []Row {
 	now := time.Now()
@@ -79,6 +105,14 @@ func (r *Row) Counters() *stream.Counters {
 	return &r.Srv.Stats
 }
 
+// PxName is the pxname column.
+func (r *Row) PxName() string {
+	if r.Virtual != nil {
+		return r.Virtual.Name
+	}
+	return r.P.Name
+}
+
 // SvName is the svname column.
 func (r *Row) SvName() string {
 	switch r.Kind {
@@ -87,7 +121,26 @@ func (r *Row) SvName() string {
 	case Backend:
 		return "BACKEND"
 	}
+	if r.Real != nil {
+		return r.Real.Name
+	}
 	return r.Srv.Name
+}
+
+// state is a server row's display state.
+func (r *Row) state() State {
+	if r.Real != nil {
+		return virtualState(r.Real)
+	}
+	return ServerState(r.Srv)
+}
+
+// up tells whether a server row's server takes part in load balancing.
+func (r *Row) up() bool {
+	if r.Real != nil {
+		return r.Real.Alive
+	}
+	return r.Srv.Up()
 }
 
 // State is a server's display state, HAProxy's SRV_STATS_STATE_*.

@@ -14,6 +14,7 @@ import (
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
+	"dhproxy/internal/runtimeapi"
 	"dhproxy/internal/stream"
 	"dhproxy/internal/vrrp"
 )
@@ -113,6 +114,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if kcfg != nil {
 		freebindVIPBinds(cfg, kcfg, stderr)
 	}
+	api, err := runtimeapi.Listen(cfg)
+	if err != nil {
+		alert(stderr, "%v", err)
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
+	defer api.Close()
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -123,16 +133,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	api, err := startStats(cfg, rt)
-	if err != nil {
-		alert(stderr, "%v", err)
-		rt.Close()
-		if child {
-			master.ReportReady(err)
-		}
-		return 1
-	}
-	defer api.Close()
+	serveStats(api, rt)
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
 		rt.Close()

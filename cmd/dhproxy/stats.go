@@ -5,20 +5,20 @@ import (
 	"time"
 
 	"dhproxy/internal/lvs"
-	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
 	"dhproxy/internal/stats"
 	"dhproxy/internal/stream"
 )
 
-// startStats serves the statistics: the stats pages and Prometheus
-// exporters of the proxies, and the runtime API's "stats socket"s.
-func startStats(cfg *model.Config, rt *stream.Runtime) (*runtimeapi.Server, error) {
+// serveStats serves the statistics: the stats pages and Prometheus
+// exporters of the proxies, and the runtime API's "stats socket"s bound
+// before the proxies started.
+func serveStats(api *runtimeapi.Server, rt *stream.Runtime) {
 	src := &stats.Source{RT: rt, Name: "dhproxy", Version: Version, ReleaseDate: ReleaseDate, Start: time.Now()}
 	// Virtual servers run by -K or "dhproxy lvs run": ask their control
 	// socket, when a page or "show stat" wants them.
 	src.LVS = func(w io.Writer) error { return lvs.Query(lvs.SocketPath(), "list", w) }
 	src.Virtual = func() ([]lvs.ServiceStats, error) { return lvs.QueryStats(lvs.SocketPath()) }
 	rt.SetService(src.Serve)
-	return runtimeapi.Listen(cfg, src)
+	api.Serve(src)
 }

@@ -82,6 +82,7 @@ virtual_server 127.0.0.1 %s {
     real_server 127.0.0.1 %s {
         MISC_CHECK {
             misc_path "/bin/sh -c 'exit 4'"
+            misc_timeout 5
             retry 0
         }
     }

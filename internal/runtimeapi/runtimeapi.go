@@ -32,6 +32,7 @@ type Server struct {
 	src     *stats.Source
 	timeout time.Duration
 	ls      []net.Listener
+	levels  []int // of each listener
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -41,10 +42,10 @@ type Server struct {
 // defaultTimeout is HAProxy's "stats timeout" default.
 const defaultTimeout = 10 * time.Second
 
-// Listen opens every "stats socket" of cfg and serves them. An existing
+// Listen opens every "stats socket" of cfg; Serve answers them. An existing
 // unix socket file is replaced, as HAProxy does on start.
-func Listen(cfg *model.Config, src *stats.Source) (*Server, error) {
-	s := &Server{src: src, timeout: cfg.Global.StatsTimeout, conns: map[net.Conn]struct{}{}}
+func Listen(cfg *model.Config) (*Server, error) {
+	s := &Server{timeout: cfg.Global.StatsTimeout, conns: map[net.Conn]struct{}{}}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
@@ -67,10 +68,19 @@ func Listen(cfg *model.Config, src *stats.Source) (*Server, error) {
 			}
 		}
 		s.ls = append(s.ls, l)
-		s.wg.Add(1)
-		go s.accept(l, levels[sock.Level])
+		s.levels = append(s.levels, levels[sock.Level])
 	}
 	return s, nil
+}
+
+// Serve starts answering on the sockets Listen bound. Binding first lets
+// the sockets exist before any proxy listener accepts, as in HAProxy.
+func (s *Server) Serve(src *stats.Source) {
+	s.src = src
+	for i, l := range s.ls {
+		s.wg.Add(1)
+		go s.accept(l, s.levels[i])
+	}
 }
 
 // Close stops listening and ends the sessions in progress.

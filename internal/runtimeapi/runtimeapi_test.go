@@ -44,11 +44,12 @@ func start(t testing.TB, level string) (sock string, rt *stream.Runtime) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	api, err := Listen(cfg, &stats.Source{RT: rt, Name: "dhproxy", Version: "t", Start: time.Now()})
+	api, err := Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(api.Close)
+	api.Serve(&stats.Source{RT: rt, Name: "dhproxy", Version: "t", Start: time.Now()})
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode: %v %v", fi.Mode(), err)
 	}

@@ -52,7 +52,13 @@ type NFT struct {
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
 	macs   map[netip.Addr]net.HardwareAddr
 	last   []Desired     // what Apply last programmed
-	stop   chan struct{} // ends maintain
+	stop   chan struct{} // ends maintain and followConntrack
+
+	// Services scheduled from connection counts (lc, wlc, sed, nq, ovf).
+	counts  *connCounter
+	prog    map[*Service][]Dest // destinations programmed, in chain order
+	choice  map[*Service]int    // destination the single scheduler slot points at
+	latency []time.Duration     // conntrack event to committed rule
 }
 
 type drDev struct {
@@ -63,7 +69,9 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
-	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
+		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
+	var countedSvcs []*Service
 	for i, s := range svcs {
 		n.svcIdx[s] = i
 		for _, m := range s.Match {
@@ -74,9 +82,21 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		if s.Method == "TUN" {
 			return nil, fmt.Errorf("VS %s: lb_kind TUN is not supported by the nftables datapath", s.Name)
 		}
-		if _, _, notice := kernelScheduler(s.Sched); notice != "" {
+		if _, _, notice := nftScheduler(s); notice != "" {
 			logf(notice + " for VS " + s.Name)
 		}
+		if counted(s) {
+			countedSvcs = append(countedSvcs, s)
+		}
+	}
+	ctFD := -1
+	if len(countedSvcs) > 0 {
+		fd, err := ctSocket(ctGroups)
+		if err != nil {
+			return nil, fmt.Errorf("lb_algo %s needs conntrack events (nf_conntrack_netlink): %v", countedSvcs[0].Sched, err)
+		}
+		ctFD = fd
+		n.counts = newConnCounter(countedSvcs)
 	}
 	c, err := nftables.New()
 	if err != nil {
@@ -92,16 +112,25 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		d, err := n.drDevice(s)
 		if err != nil {
+			if ctFD >= 0 {
+				unix.Close(ctFD)
+			}
 			return nil, err
 		}
 		n.dev[s] = d
 	}
 	if err := n.create(svcs); err != nil {
 		n.removeTables()
+		if ctFD >= 0 {
+			unix.Close(ctFD)
+		}
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	n.stop = make(chan struct{})
 	go n.maintain(svcs, 2*time.Second)
+	if ctFD >= 0 {
+		go n.followConntrack(ctFD)
+	}
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
 	}
@@ -261,6 +290,9 @@ func (n *NFT) Apply(ds []Desired) error {
 	if err != nil {
 		err = n.applyOnce(ds)
 	}
+	if err != nil {
+		clear(n.choice) // programmed state unknown
+	}
 	return err
 }
 
@@ -371,8 +403,10 @@ func bindKey(s *Service, rs netip.Addr) []expr.Any {
 // counter for round robin, a hash of the client or destination address
 // otherwise.
 func schedExprs(s *Service, total int) []expr.Any {
-	k, _, _ := kernelScheduler(s.Sched)
+	k, _, _ := nftScheduler(s)
 	switch k {
+	case kernelLeast:
+		return []expr.Any{&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(0)}}
 	case kernelHashSrc, kernelHashDst:
 		off := uint32(12)
 		if k == kernelHashDst {
@@ -388,7 +422,7 @@ func schedExprs(s *Service, total int) []expr.Any {
 
 // slotPlan spreads the destinations able to take new clients over slots.
 func slotPlan(s *Service, dests []Dest) (owner []int) {
-	k, weighted, _ := kernelScheduler(s.Sched)
+	k, weighted, _ := nftScheduler(s)
 	ws := make([]int, len(dests))
 	best := -1
 	for i, d := range dests {
@@ -447,6 +481,14 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 	sm := n.schedMap(s)
 	c.FlushSet(sm)
 	owner := slotPlan(s, p.dests)
+	if counted(s) {
+		n.prog[s] = p.dests
+		n.choice[s] = leastLoaded(s.Sched, n.counts.loads(s, p.dests))
+		owner = nil
+		if k := n.choice[s]; k >= 0 {
+			owner = []int{k}
+		}
+	}
 	if len(owner) == 0 {
 		return nil
 	}
@@ -673,6 +715,10 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 			n.drStats(d, out)
 			continue
 		}
+		if counted(s) {
+			n.countedStats(d, out)
+			continue
+		}
 		if !loaded {
 			flows, _ = netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
 			loaded = true
@@ -742,6 +788,9 @@ func (n *NFT) Close() error {
 	close(n.stop)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if sum := n.latencySummary(); sum != "" {
+		n.logf(sum)
+	}
 	n.removeTables()
 	return n.conn.CloseLasting()
 }

@@ -132,3 +132,39 @@ func lcInactive(t *testing.T, l *lvsLab, sock string, want int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLVSDRIPv6: direct routing of an IPv6 VIP through the director's
+// netdev ingress: the real servers hold the VIP on loopback (Linux answers
+// neighbour solicitations only for addresses of the asking interface, so
+// lb1 alone answers for it), rr alternates, and the replies bypass lb1.
+func TestLVSDRIPv6(t *testing.T) {
+	l := newLVSLab(t, "client", "lb1", "web1", "web2")
+	// The VIP is deprecated (preferred_lft 0) on lb1 so that lb1's own
+	// connections (checks, neighbour probes) do not take it as source: the
+	// real servers would answer themselves.
+	l.sh("lb1", "ip -6 addr add fd00:213::254/64 dev eth0 nodad && ip -6 addr add fd00:213::100/128 dev eth0 nodad preferred_lft 0")
+	l.sh("client", "ip -6 addr add fd00:213::1/64 dev eth0 nodad")
+	l.sh("web1", "ip -6 addr add fd00:213::3/64 dev eth0 nodad && ip -6 addr add fd00:213::100/128 dev lo nodad")
+	l.sh("web2", "ip -6 addr add fd00:213::4/64 dev eth0 nodad && ip -6 addr add fd00:213::100/128 dev lo nodad")
+	l.web("web1")
+	l.web("web2")
+	lvs, _ := l.startLVS("lb1", strings.NewReplacer("fd00:213:9::100", "fd00:213::100", "lb_kind NAT", "lb_kind DR").Replace(natConf6[:strings.Index(natConf6, "virtual_server fd00:213:9::101")]), "-datapath", "nftables")
+	lvsWaitLog(t, lvs, "TCP connection to [fd00:213::3]:tcp:80 success.", 10*time.Second)
+	lvsWaitLog(t, lvs, "TCP connection to [fd00:213::4]:tcp:80 success.", 10*time.Second)
+	before := txBytes(t, l, "lb1")
+	got := lvsLines(l.run("client", lvsProbe(t), "get", "http://[fd00:213::100]/big", "4"))
+	if strings.Join(got, " ") != "1048576 bytes 1048576 bytes 1048576 bytes 1048576 bytes" {
+		t.Fatalf("DR over IPv6, 1 MiB each: %v", got)
+	}
+	if sent := txBytes(t, l, "lb1") - before; sent > 1<<20 {
+		t.Fatalf("lb1 sent %d bytes for 4 MiB of replies: they must go straight to the client", sent)
+	}
+	names := lvsLines(l.run("client", lvsProbe(t), "get", "http://[fd00:213::100]/", "4"))
+	if strings.Join(names, " ") != "web1 web2 web1 web2" && strings.Join(names, " ") != "web2 web1 web2 web1" {
+		t.Fatalf("rr over DR via IPv6: %v", names)
+	}
+	if tables := l.run("lb1", "nft", "list", "table", "netdev", "dhproxy_lvs"); !strings.Contains(tables, "ip6 daddr fd00:213::100 tcp dport 80") {
+		t.Errorf("the ingress chain must match IPv6 frames:\n%s", tables)
+	}
+	lvsStopTerm(t, lvs)
+}

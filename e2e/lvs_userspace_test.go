@@ -81,24 +81,25 @@ func TestLVSUserspace(t *testing.T) {
 	lvsStopTerm(t, lvs)
 }
 
-// TestLVSAutoFallback: a service nftables cannot carry (IPv6 here) makes
+// TestLVSAutoFallback: a service nftables cannot carry (an IPv6 VIP in
+// front of an IPv4 real server here) makes
 // the default datapath fall back to userspace, saying why.
 func TestLVSAutoFallback(t *testing.T) {
 	l := newLVSLab(t, "lb1")
-	l.start("lb1", lvsProbe(t), "serve", "six", "[::1]:8081")
+	l.start("lb1", lvsProbe(t), "serve", "six", "127.0.0.1:8081")
 	lvs, sock := l.startLVS("lb1", `
 virtual_server ::1 8080 {
     delay_loop 1
     lb_algo wlc
-    real_server ::1 8081 {
+    real_server 127.0.0.1 8081 {
         TCP_CHECK {
             connect_timeout 1
         }
     }
 }
 `)
-	lvsWaitLog(t, lvs, "virtual servers: nftables datapath not usable (VS [::1]:tcp:8080: the nftables datapath handles IPv4 only); using the userspace datapath", time.Second)
-	lvsWaitLog(t, lvs, "TCP connection to [::1]:tcp:8081 success.", 10*time.Second)
+	lvsWaitLog(t, lvs, "virtual servers: nftables datapath not usable (VS [::1]:tcp:8080: real server [127.0.0.1]:tcp:8081 is not of the virtual server's address family); using the userspace datapath", time.Second)
+	lvsWaitLog(t, lvs, "TCP connection to [127.0.0.1]:tcp:8081 success.", 10*time.Second)
 	if got := strings.TrimSpace(l.run("lb1", lvsProbe(t), "get", "http://[::1]:8080/", "1")); got != "six" {
 		t.Fatalf("through the userspace fallback: %q", got)
 	}

@@ -1,11 +1,13 @@
 package lvs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TableName is the nftables table dhproxy owns (family ip for NAT, netdev
-// for DR). Nothing else in the ruleset is touched.
+// TableName is the nftables table dhproxy owns (family ip and ip6 for
+// NAT, netdev for DR). Nothing else in the ruleset is touched.
 const TableName = "dhproxy_lvs"
 
 // nftables registers, numbered in 4-byte units as nft itself does.
@@ -46,13 +48,20 @@ type NFT struct {
 	logf   func(string)
 	mu     sync.Mutex
 	conn   *nftables.Conn
-	nat    *nftables.Table
+	nat    *nftables.Table // IPv4 NAT services
+	nat6   *nftables.Table // IPv6 NAT services
 	dr     *nftables.Table
 	svcIdx map[*Service]int
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
 	macs   map[netip.Addr]net.HardwareAddr
 	last   []Desired     // what Apply last programmed
-	stop   chan struct{} // ends maintain
+	stop   chan struct{} // ends maintain and followConntrack
+
+	// Services scheduled from connection counts (lc, wlc, sed, nq, ovf).
+	counts  *connCounter
+	prog    map[*Service][]Dest // destinations programmed, in chain order
+	choice  map[*Service]int    // destination the single scheduler slot points at
+	latency []time.Duration     // conntrack event to committed rule
 }
 
 type drDev struct {
@@ -63,20 +72,32 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
-	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{}}
+	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
+		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
+	var countedSvcs []*Service
 	for i, s := range svcs {
 		n.svcIdx[s] = i
-		for _, m := range s.Match {
-			if m.FWMark == 0 && !m.First.Is4() {
-				return nil, fmt.Errorf("VS %s: the nftables datapath handles IPv4 only", s.Name)
-			}
+		if err := checkFamily(s); err != nil {
+			return nil, err
 		}
 		if s.Method == "TUN" {
 			return nil, fmt.Errorf("VS %s: lb_kind TUN is not supported by the nftables datapath", s.Name)
 		}
-		if _, _, notice := kernelScheduler(s.Sched); notice != "" {
+		if _, _, notice := nftScheduler(s); notice != "" {
 			logf(notice + " for VS " + s.Name)
 		}
+		if counted(s) {
+			countedSvcs = append(countedSvcs, s)
+		}
+	}
+	ctFD := -1
+	if len(countedSvcs) > 0 {
+		fd, err := ctSocket(ctGroups)
+		if err != nil {
+			return nil, fmt.Errorf("lb_algo %s needs conntrack events (nf_conntrack_netlink): %v", countedSvcs[0].Sched, err)
+		}
+		ctFD = fd
+		n.counts = newConnCounter(countedSvcs)
 	}
 	c, err := nftables.New()
 	if err != nil {
@@ -84,6 +105,7 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 	}
 	n.conn = c
 	n.nat = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	n.nat6 = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv6}
 	n.dr = &nftables.Table{Name: TableName, Family: nftables.TableFamilyNetdev}
 	n.removeTables()
 	for _, s := range svcs {
@@ -92,48 +114,114 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		d, err := n.drDevice(s)
 		if err != nil {
+			if ctFD >= 0 {
+				unix.Close(ctFD)
+			}
 			return nil, err
 		}
 		n.dev[s] = d
 	}
 	if err := n.create(svcs); err != nil {
 		n.removeTables()
+		if ctFD >= 0 {
+			unix.Close(ctFD)
+		}
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	n.stop = make(chan struct{})
 	go n.maintain(svcs, 2*time.Second)
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
+	if ctFD >= 0 {
+		go n.followConntrack(ctFD)
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs, false) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/forwarding"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs, true) {
+		logf("net.ipv6.conf.all.forwarding is 0: lb_kind NAT over IPv6 needs it set to 1 to forward to the real servers")
 	}
 	return n, nil
 }
 
-func hasNAT(svcs []*Service) bool {
+func hasNAT(svcs []*Service, v6 bool) bool {
 	for _, s := range svcs {
-		if s.Method == "NAT" {
+		if s.Method == "NAT" && s.is6() == v6 {
 			return true
 		}
 	}
 	return false
 }
 
+// is6 says whether a service is IPv6: its addresses, or for a fwmark
+// service its real servers'.
+func (s *Service) is6() bool {
+	for _, m := range s.Match {
+		if m.FWMark == 0 {
+			return m.First.Unmap().Is6()
+		}
+	}
+	for _, r := range s.Reals {
+		return r.Addr.Addr().Unmap().Is6()
+	}
+	return s.Sorry != nil && s.Sorry.Addr.Addr().Unmap().Is6()
+}
+
+// checkFamily refuses a service mixing IPv4 and IPv6 (IPVS services have
+// one family too).
+func checkFamily(s *Service) error {
+	v6 := s.is6()
+	for _, m := range s.Match {
+		if m.FWMark == 0 && m.First.Unmap().Is6() != v6 {
+			return fmt.Errorf("VS %s mixes IPv4 and IPv6 addresses; use one virtual_server per family", s.Name)
+		}
+	}
+	for _, r := range append(slices.Clone(s.Reals), s.Sorry) {
+		if r != nil && r.Addr.Addr().Unmap().Is6() != v6 {
+			return fmt.Errorf("VS %s: real server %s is not of the virtual server's address family", s.Name, r.Name)
+		}
+	}
+	return nil
+}
+
+// addrLen is the length of the service's addresses in packets.
+func addrLen(s *Service) uint32 {
+	if s.is6() {
+		return 16
+	}
+	return 4
+}
+
+// addrBytes is a in the service's family (IPv4 as 4 bytes).
+func addrBytes(a netip.Addr) []byte { return a.Unmap().AsSlice() }
+
 func (n *NFT) Name() string { return "nftables" }
 
 // removeTables deletes dhproxy's tables, ignoring absent ones.
 func (n *NFT) removeTables() {
-	for _, t := range []*nftables.Table{n.nat, n.dr} {
+	for _, t := range []*nftables.Table{n.nat, n.nat6, n.dr} {
 		n.conn.AddTable(t)
 		n.conn.DelTable(t)
 		n.conn.Flush()
 	}
 }
 
-// table is where a service's rules live: netdev for DR, ip for NAT.
+// table is where a service's rules live: netdev for DR, ip or ip6 for NAT.
 func (n *NFT) table(s *Service) *nftables.Table {
 	if s.Method == "DR" {
 		return n.dr
 	}
+	if s.is6() {
+		return n.nat6
+	}
 	return n.nat
+}
+
+// natTables are the NAT tables the services need (ip always, as before).
+func (n *NFT) natTables(svcs []*Service) []*nftables.Table {
+	out := []*nftables.Table{n.nat}
+	if hasNAT(svcs, true) {
+		out = append(out, n.nat6)
+	}
+	return out
 }
 
 func (n *NFT) chain(s *Service, suffix string) *nftables.Chain {
@@ -168,9 +256,13 @@ func bindTimeout(s *Service) time.Duration {
 
 // bindKeyType is client address [. client port] . real server address.
 func bindKeyType(s *Service) nftables.SetDatatype {
-	t, _ := nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
+	a := nftables.TypeIPAddr
+	if s.is6() {
+		a = nftables.TypeIP6Addr
+	}
+	t, _ := nftables.ConcatSetType(a, a)
 	if s.Persist == 0 {
-		t, _ = nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService, nftables.TypeIPAddr)
+		t, _ = nftables.ConcatSetType(a, nftables.TypeInetService, a)
 	}
 	return t
 }
@@ -181,15 +273,17 @@ func (n *NFT) create(svcs []*Service) error {
 	if err != nil {
 		return err
 	}
-	c.AddTable(n.nat)
-	pre := &nftables.Chain{Name: "prerouting", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
-	out := &nftables.Chain{Name: "output", Table: n.nat, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
-	c.AddChain(pre)
-	c.AddChain(out)
-	services := &nftables.Chain{Name: "services", Table: n.nat}
-	c.AddChain(services)
-	for _, ch := range []*nftables.Chain{pre, out} {
-		c.AddRule(&nftables.Rule{Table: n.nat, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: services.Name}}})
+	for _, t := range n.natTables(svcs) {
+		c.AddTable(t)
+		pre := &nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
+		out := &nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
+		c.AddChain(pre)
+		c.AddChain(out)
+		services := &nftables.Chain{Name: "services", Table: t}
+		c.AddChain(services)
+		for _, ch := range []*nftables.Chain{pre, out} {
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: services.Name}}})
+		}
 	}
 	devChains := map[string]bool{}
 	for _, s := range svcs {
@@ -261,6 +355,9 @@ func (n *NFT) Apply(ds []Desired) error {
 	if err != nil {
 		err = n.applyOnce(ds)
 	}
+	if err != nil {
+		clear(n.choice) // programmed state unknown
+	}
 	return err
 }
 
@@ -280,7 +377,7 @@ func (n *NFT) applyOnce(ds []Desired) error {
 		}
 		if bs := n.bindSet(d.Svc); bs != nil {
 			var err error
-			if p.bind, p.stale, err = n.staleBindings(bs, p.dests); err != nil {
+			if p.bind, p.stale, err = n.staleBindings(bs, p.dests, addrLen(d.Svc)); err != nil {
 				return err
 			}
 		}
@@ -292,12 +389,17 @@ func (n *NFT) applyOnce(ds []Desired) error {
 	if err != nil {
 		return err
 	}
-	services := &nftables.Chain{Name: "services", Table: n.nat}
-	c.FlushChain(services)
+	svcs := make([]*Service, len(ds))
+	for i, d := range ds {
+		svcs[i] = d.Svc
+	}
+	for _, t := range n.natTables(svcs) {
+		c.FlushChain(&nftables.Chain{Name: "services", Table: t})
+	}
 	flushed := map[*nftables.Chain]bool{}
 	for i, d := range ds {
 		s := d.Svc
-		entry, ether := services, false
+		entry, ether := &nftables.Chain{Name: "services", Table: n.table(s)}, false
 		if dev := n.dev[s]; dev != nil {
 			entry, ether = dev.chain, true
 			if !flushed[dev.chain] {
@@ -322,20 +424,24 @@ func (n *NFT) applyOnce(ds []Desired) error {
 func matchExprs(s *Service, m Match, ether bool) []expr.Any {
 	var e []expr.Any
 	if ether {
+		etherType := uint16(unix.ETH_P_IP)
+		if s.is6() {
+			etherType = unix.ETH_P_IPV6
+		}
 		e = append(e,
 			&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: regVal},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(unix.ETH_P_IP)})
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.BigEndian.PutUint16(etherType)})
 	}
 	if m.FWMark != 0 {
 		return append(e,
 			&expr.Meta{Key: expr.MetaKeyMARK, Register: regVal},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: binaryutil.NativeEndian.PutUint32(m.FWMark)})
 	}
-	e = append(e, &expr.Payload{DestRegister: regVal, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4})
+	e = append(e, dstAddr(s, regVal))
 	if m.First == m.Last {
-		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: m.First.AsSlice()})
+		e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: regVal, Data: addrBytes(m.First)})
 	} else {
-		e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: regVal, FromData: m.First.AsSlice(), ToData: m.Last.AsSlice()})
+		e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: regVal, FromData: addrBytes(m.First), ToData: addrBytes(m.Last)})
 	}
 	proto := byte(unix.IPPROTO_TCP)
 	if s.Protocol == "udp" {
@@ -352,35 +458,62 @@ func matchExprs(s *Service, m Match, ether bool) []expr.Any {
 	return e
 }
 
+// srcAddr and dstAddr load the packet's source or destination address
+// (IPv4 or IPv6 header offsets).
+func srcAddr(s *Service, reg uint32) *expr.Payload {
+	if s.is6() {
+		return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 8, Len: 16}
+	}
+	return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}
+}
+
+func dstAddr(s *Service, reg uint32) *expr.Payload {
+	if s.is6() {
+		return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16}
+	}
+	return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4}
+}
+
+// persistMask is persistence_granularity in the service's family; an
+// IPv6 service without an IPv6 mask keeps each client address whole.
+func persistMask(s *Service) []byte {
+	if s.is6() && !s.Mask.Is6() {
+		return bytes.Repeat([]byte{0xff}, 16)
+	}
+	return s.Mask.AsSlice()
+}
+
 // bindKey loads the binding key for real server rs: the client address
 // (masked with persistence_granularity), its port for a DR flow without
-// persistence, and rs.
+// persistence, and rs. Each part takes whole 4-byte registers.
 func bindKey(s *Service, rs netip.Addr) []expr.Any {
-	e := []expr.Any{&expr.Payload{DestRegister: regKey, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4}}
-	next := uint32(regKey + 1)
+	al := addrLen(s)
+	e := []expr.Any{srcAddr(s, regKey)}
+	next := regKey + al/4
 	if s.Persist > 0 {
-		e = append(e, &expr.Bitwise{SourceRegister: regKey, DestRegister: regKey, Len: 4, Mask: s.Mask.AsSlice(), Xor: make([]byte, 4)})
+		e = append(e, &expr.Bitwise{SourceRegister: regKey, DestRegister: regKey, Len: al, Mask: persistMask(s), Xor: make([]byte, al)})
 	} else {
 		e = append(e, &expr.Payload{DestRegister: next, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2})
 		next++
 	}
-	return append(e, &expr.Immediate{Register: next, Data: rs.AsSlice()})
+	return append(e, &expr.Immediate{Register: next, Data: addrBytes(rs)})
 }
 
 // schedExprs puts the slot number of a new connection in regSlot: a
 // counter for round robin, a hash of the client or destination address
 // otherwise.
 func schedExprs(s *Service, total int) []expr.Any {
-	k, _, _ := kernelScheduler(s.Sched)
+	k, _, _ := nftScheduler(s)
 	switch k {
+	case kernelLeast:
+		return []expr.Any{&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(0)}}
 	case kernelHashSrc, kernelHashDst:
-		off := uint32(12)
+		load := srcAddr(s, regSlot)
 		if k == kernelHashDst {
-			off = 16
+			load = dstAddr(s, regSlot)
 		}
-		return []expr.Any{
-			&expr.Payload{DestRegister: regSlot, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: 4},
-			&expr.Hash{SourceRegister: regSlot, DestRegister: regSlot, Length: 4, Modulus: uint32(total), Seed: 0x6468, Type: expr.HashTypeJenkins},
+		return []expr.Any{load,
+			&expr.Hash{SourceRegister: regSlot, DestRegister: regSlot, Length: load.Len, Modulus: uint32(total), Seed: 0x6468, Type: expr.HashTypeJenkins},
 		}
 	}
 	return []expr.Any{&expr.Numgen{Register: regSlot, Modulus: uint32(total), Type: unix.NFT_NG_INCREMENTAL}}
@@ -388,7 +521,7 @@ func schedExprs(s *Service, total int) []expr.Any {
 
 // slotPlan spreads the destinations able to take new clients over slots.
 func slotPlan(s *Service, dests []Dest) (owner []int) {
-	k, weighted, _ := kernelScheduler(s.Sched)
+	k, weighted, _ := nftScheduler(s)
 	ws := make([]int, len(dests))
 	best := -1
 	for i, d := range dests {
@@ -447,6 +580,14 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 	sm := n.schedMap(s)
 	c.FlushSet(sm)
 	owner := slotPlan(s, p.dests)
+	if counted(s) {
+		n.prog[s] = p.dests
+		n.choice[s] = leastLoaded(s.Sched, n.counts.loads(s, p.dests))
+		owner = nil
+		if k := n.choice[s]; k >= 0 {
+			owner = []int{k}
+		}
+	}
 	if len(owner) == 0 {
 		return nil
 	}
@@ -466,8 +607,13 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 // natForward rewrites the destination; port 0 (a fwmark service's real
 // server without port) keeps the client's port.
 func natForward(dst Dest) []expr.Any {
-	e := []expr.Any{&expr.Immediate{Register: regVal, Data: dst.Addr.Addr().AsSlice()}}
-	nat := &expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: regVal}
+	a := dst.Addr.Addr().Unmap()
+	family := uint32(unix.NFPROTO_IPV4)
+	if a.Is6() {
+		family = unix.NFPROTO_IPV6
+	}
+	e := []expr.Any{&expr.Immediate{Register: regVal, Data: a.AsSlice()}}
+	nat := &expr.NAT{Type: expr.NATTypeDestNAT, Family: family, RegAddrMin: regVal}
 	if p := dst.Addr.Port(); p != 0 {
 		e = append(e, &expr.Immediate{Register: regSlot, Data: binaryutil.BigEndian.PutUint16(p)})
 		nat.RegProtoMin, nat.Specified = regSlot, true
@@ -507,7 +653,7 @@ func (n *NFT) withMAC(s *Service, dests []Dest, link netlink.Link) []Dest {
 
 // staleBindings reads the binding set and returns the bindings to real
 // servers no longer listed, so that their clients are scheduled afresh.
-func (n *NFT) staleBindings(set *nftables.Set, dests []Dest) (*nftables.Set, []nftables.SetElement, error) {
+func (n *NFT) staleBindings(set *nftables.Set, dests []Dest, alen uint32) (*nftables.Set, []nftables.SetElement, error) {
 	full, err := n.conn.GetSetByName(set.Table, set.Name)
 	if err != nil {
 		return nil, nil, err
@@ -518,24 +664,26 @@ func (n *NFT) staleBindings(set *nftables.Set, dests []Dest) (*nftables.Set, []n
 	}
 	var stale []nftables.SetElement
 	for _, el := range elems {
-		if rs, ok := bindingDest(el.Key); !ok || !listedAddr(dests, rs) {
+		if rs, ok := bindingDest(el.Key, alen); !ok || !listedAddr(dests, rs) {
 			stale = append(stale, nftables.SetElement{Key: el.Key})
 		}
 	}
 	return full, stale, nil
 }
 
-// bindingDest is the real server address of a binding key (its last part).
-func bindingDest(key []byte) (netip.Addr, bool) {
-	if len(key) < 8 {
+// bindingDest is the real server address of a binding key (its last
+// part, alen bytes).
+func bindingDest(key []byte, alen uint32) (netip.Addr, bool) {
+	if len(key) < 2*int(alen) {
 		return netip.Addr{}, false
 	}
-	return netip.AddrFrom4([4]byte(key[len(key)-4:])), true
+	a, ok := netip.AddrFromSlice(key[len(key)-int(alen):])
+	return a, ok
 }
 
 func listedAddr(dests []Dest, a netip.Addr) bool {
 	for _, d := range dests {
-		if d.Addr.Addr() == a {
+		if d.Addr.Addr().Unmap() == a {
 			return true
 		}
 	}
@@ -557,7 +705,7 @@ func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 		case <-t.C:
 		}
 		n.mu.Lock()
-		why := n.tablesGone()
+		why := n.tablesGone(svcs)
 		if why != "" {
 			n.removeTables()
 			if err := n.create(svcs); err != nil {
@@ -579,8 +727,8 @@ func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 }
 
 // tablesGone says which of dhproxy's tables disappeared, if one did.
-func (n *NFT) tablesGone() string {
-	want := []*nftables.Table{n.nat}
+func (n *NFT) tablesGone(svcs []*Service) string {
+	want := n.natTables(svcs)
 	if len(n.dev) > 0 {
 		want = append(want, n.dr)
 	}
@@ -593,8 +741,11 @@ func (n *NFT) tablesGone() string {
 }
 
 func familyName(f nftables.TableFamily) string {
-	if f == nftables.TableFamilyNetdev {
+	switch f {
+	case nftables.TableFamilyNetdev:
 		return "netdev"
+	case nftables.TableFamilyIPv6:
+		return "ip6"
 	}
 	return "ip"
 }
@@ -618,7 +769,11 @@ func (n *NFT) macMoved() string {
 
 // neighMAC reads a usable neighbour entry without waiting.
 func neighMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, bool) {
-	neighs, err := netlink.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
+	family := netlink.FAMILY_V4
+	if a.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	neighs, err := netlink.NeighList(link.Attrs().Index, family)
 	if err != nil {
 		return nil, false
 	}
@@ -632,7 +787,8 @@ func neighMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, bool) {
 }
 
 // resolveMAC reads the real server's MAC from the neighbour table; when
-// absent, a datagram to the discard port makes the kernel resolve it.
+// absent, a datagram to the discard port makes the kernel resolve it (ARP
+// or IPv6 neighbour solicitation).
 func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	poked := false
@@ -648,7 +804,7 @@ func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, err
 			return nil, errors.New("no ARP answer")
 		}
 		if !poked {
-			if u, err := net.Dial("udp4", netip.AddrPortFrom(a, 9).String()); err == nil {
+			if u, err := net.Dial("udp", netip.AddrPortFrom(a, 9).String()); err == nil {
 				u.Write([]byte{0})
 				u.Close()
 			}
@@ -673,8 +829,14 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 			n.drStats(d, out)
 			continue
 		}
+		if counted(s) {
+			n.countedStats(d, out)
+			continue
+		}
 		if !loaded {
 			flows, _ = netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
+			flows6, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V6)
+			flows = append(flows, flows6...)
 			loaded = true
 		}
 		for _, f := range flows {
@@ -722,7 +884,7 @@ func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
 		return
 	}
 	for _, el := range elems {
-		rs, ok := bindingDest(el.Key)
+		rs, ok := bindingDest(el.Key, addrLen(d.Svc))
 		if !ok {
 			continue
 		}
@@ -742,6 +904,9 @@ func (n *NFT) Close() error {
 	close(n.stop)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if sum := n.latencySummary(); sum != "" {
+		n.logf(sum)
+	}
 	n.removeTables()
 	return n.conn.CloseLasting()
 }

@@ -14,11 +14,13 @@ const (
 	kernelHashSrc                    // jhash of the (masked) source address
 	kernelHashDst                    // jhash of the destination address
 	kernelHighest                    // every new client to the highest weight
+	kernelLeast                      // one slot, repointed as connection counts change
 )
 
 // kernelScheduler maps an IPVS scheduler to what nftables can do per new
-// connection. Schedulers that need live connection counts (lc, wlc, sed,
-// nq, ovf, twos) become weighted round robin there: the notice says so.
+// connection. The connection-count schedulers (lc, wlc, sed, nq, ovf) are
+// followed from conntrack: the map's single slot points at the server IPVS
+// would pick now. What still differs from IPVS comes with a notice.
 func kernelScheduler(sched string) (k kernelSched, weighted bool, notice string) {
 	switch sched {
 	case "rr":
@@ -33,11 +35,93 @@ func kernelScheduler(sched string) (k kernelSched, weighted bool, notice string)
 		return kernelHashDst, true, "lb_algo " + sched + ": nftables keeps no locality table; using destination hashing (dh)"
 	case "fo":
 		return kernelHighest, true, ""
-	case "lc", "nq":
-		return kernelCycle, false, "lb_algo " + sched + ": nftables cannot count connections per real server; using round robin (rr)"
-	default: // wlc, sed, ovf, twos
-		return kernelCycle, true, "lb_algo " + sched + ": nftables cannot count connections per real server; using weighted round robin (wrr)"
+	case "twos":
+		return kernelLeast, true, "lb_algo twos: the least loaded of all real servers is taken (wlc), not of two picked at random"
+	default: // lc, wlc, sed, nq, ovf
+		return kernelLeast, true, ""
 	}
+}
+
+// nftScheduler is kernelScheduler for a service on the nftables
+// datapath. Connection counts come from conntrack, which a DR director
+// does not have (the replies bypass it): there lc, wlc, sed, nq, ovf and
+// twos stay approximated by round robin.
+func nftScheduler(s *Service) (k kernelSched, weighted bool, notice string) {
+	k, weighted, notice = kernelScheduler(s.Sched)
+	if k != kernelLeast || s.Method != "DR" {
+		return k, weighted, notice
+	}
+	if s.Sched == "lc" || s.Sched == "nq" {
+		return kernelCycle, false, "lb_algo " + s.Sched + " with lb_kind DR: the director keeps no conntrack to count connections; using round robin (rr)"
+	}
+	return kernelCycle, true, "lb_algo " + s.Sched + " with lb_kind DR: the director keeps no conntrack to count connections; using weighted round robin (wrr)"
+}
+
+// destLoad is what IPVS' connection schedulers see of one destination.
+type destLoad struct {
+	weight           int
+	active, inactive int64 // ESTABLISHED, and every other state
+}
+
+// leastLoaded returns the destination IPVS' scheduler sched picks for the
+// next connection, or -1 when none can take one. It follows
+// net/netfilter/ipvs/ip_vs_{lc,wlc,sed,nq,ovf}.c: integer overheads,
+// cross-multiplied by the weights, the first in list order on a tie;
+// weight 0 never takes a new connection. twos is taken as wlc.
+func leastLoaded(sched string, ds []destLoad) int {
+	switch sched {
+	case "lc":
+		best, bestOH := -1, int64(0)
+		for i, d := range ds {
+			if d.weight <= 0 {
+				continue
+			}
+			if oh := connOverhead(d); best < 0 || oh < bestOH {
+				best, bestOH = i, oh
+			}
+		}
+		return best
+	case "nq":
+		for i, d := range ds {
+			if d.weight > 0 && d.active == 0 {
+				return i // an idle server first
+			}
+		}
+		return leastPerWeight(ds, func(d destLoad) int64 { return d.active + 1 })
+	case "sed":
+		return leastPerWeight(ds, func(d destLoad) int64 { return d.active + 1 })
+	case "ovf":
+		// The highest weight whose active connections do not exceed it.
+		best := -1
+		for i, d := range ds {
+			if d.weight > 0 && d.active <= int64(d.weight) && (best < 0 || d.weight > ds[best].weight) {
+				best = i
+			}
+		}
+		return best
+	default: // wlc, twos
+		return leastPerWeight(ds, connOverhead)
+	}
+}
+
+// connOverhead is IPVS' ip_vs_dest_conn_overhead: an active connection
+// costs 256 inactive ones.
+func connOverhead(d destLoad) int64 { return d.active<<8 + d.inactive }
+
+// leastPerWeight minimises overhead/weight as IPVS compares it,
+// oh1*w2 > oh2*w1, keeping the earlier destination on a tie.
+func leastPerWeight(ds []destLoad, overhead func(destLoad) int64) int {
+	best, bestOH := -1, int64(0)
+	for i, d := range ds {
+		if d.weight <= 0 {
+			continue
+		}
+		oh := overhead(d)
+		if best < 0 || bestOH*int64(d.weight) > oh*int64(ds[best].weight) {
+			best, bestOH = i, oh
+		}
+	}
+	return best
 }
 
 // slots spreads n slots over the weights, in proportion, keeping each
@@ -109,19 +193,12 @@ func (p *picker) pick(cands []candidate, src, dst netip.Addr) int {
 			}
 		}
 		return best
-	case "lc":
-		return leastBy(cands, func(c candidate) float64 { return float64(c.active) })
-	case "nq":
+	default: // lc, wlc, sed, nq, ovf, twos: userspace counts connections in progress as active
+		loads := make([]destLoad, len(cands))
 		for i, c := range cands {
-			if c.weight > 0 && c.active == 0 {
-				return i
-			}
+			loads[i] = destLoad{weight: c.weight, active: c.active}
 		}
-		return leastBy(cands, func(c candidate) float64 { return float64(c.active+1) / float64(c.weight) })
-	case "sed":
-		return leastBy(cands, func(c candidate) float64 { return float64(c.active+1) / float64(c.weight) })
-	default: // wlc, ovf, twos
-		return leastBy(cands, func(c candidate) float64 { return float64(c.active) / float64(c.weight) })
+		return leastLoaded(p.sched, loads)
 	}
 }
 
@@ -177,17 +254,4 @@ func hashPick(cands []candidate, a netip.Addr) int {
 		n -= s
 	}
 	return -1
-}
-
-func leastBy(cands []candidate, cost func(candidate) float64) int {
-	best, bestCost := -1, 0.0
-	for i, c := range cands {
-		if c.weight <= 0 {
-			continue
-		}
-		if k := cost(c); best < 0 || k < bestCost {
-			best, bestCost = i, k
-		}
-	}
-	return best
 }

@@ -3,6 +3,7 @@ package lvs
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -72,15 +73,92 @@ func TestPickerFollowsIPVS(t *testing.T) {
 }
 
 func TestKernelSchedulerNotices(t *testing.T) {
-	for _, s := range []string{"rr", "wrr", "sh", "dh", "mh", "fo"} {
+	for _, s := range []string{"rr", "wrr", "sh", "dh", "mh", "fo", "lc", "wlc", "sed", "nq", "ovf"} {
 		if _, _, n := kernelScheduler(s); n != "" {
 			t.Errorf("%s runs as is on nftables, got notice %q", s, n)
 		}
 	}
-	for _, s := range []string{"lc", "wlc", "sed", "nq", "lblc"} {
+	for _, s := range []string{"twos", "lblc", "lblcr"} {
 		if _, _, n := kernelScheduler(s); n == "" {
 			t.Errorf("%s needs a notice on nftables", s)
 		}
+	}
+	for sched, weighted := range map[string]bool{"lc": false, "nq": false, "wlc": true, "sed": true} {
+		k, w, n := nftScheduler(&Service{Sched: sched, Method: "DR"})
+		if k != kernelCycle || w != weighted || !strings.Contains(n, "lb_kind DR") {
+			t.Errorf("%s with DR: %v %v %q, want round robin (weighted %v) with a notice", sched, k, w, n, weighted)
+		}
+		if k, _, n := nftScheduler(&Service{Sched: sched, Method: "NAT"}); k != kernelLeast || n != "" {
+			t.Errorf("%s with NAT: %v %q, want counted without notice", sched, k, n)
+		}
+	}
+}
+
+// TestLeastLoadedFollowsIPVS checks each formula of
+// net/netfilter/ipvs/ip_vs_{lc,wlc,sed,nq,ovf}.c on cases where they
+// differ from one another, and the tie rule (first in list order).
+func TestLeastLoadedFollowsIPVS(t *testing.T) {
+	for _, c := range []struct {
+		sched string
+		ds    []destLoad
+		want  int
+	}{
+		{"lc", []destLoad{{1, 0, 0}, {1, 0, 0}}, 0},             // tie: the first
+		{"lc", []destLoad{{1, 2, 0}, {1, 1, 300}}, 0},           // 512 < 256+300
+		{"lc", []destLoad{{1, 1, 0}, {1, 0, 255}}, 1},           // one active costs 256 inactive
+		{"lc", []destLoad{{1, 1, 0}, {1, 0, 256}}, 0},           // 256 = 256: the first
+		{"lc", []destLoad{{0, 0, 0}, {9, 5, 0}}, 1},             // weight 0 is quiesced
+		{"lc", []destLoad{{5, 1, 0}, {1, 0, 0}}, 1},             // lc ignores weights
+		{"wlc", []destLoad{{3, 6, 0}, {1, 2, 0}}, 0},            // 1536/3 = 512/1: the first
+		{"wlc", []destLoad{{3, 6, 1}, {1, 2, 0}}, 1},            // 1537/3 > 512/1
+		{"wlc", []destLoad{{0, 0, 0}, {1, 4, 0}}, 1},            // weight 0 never picked
+		{"twos", []destLoad{{3, 6, 1}, {1, 2, 0}}, 1},           // as wlc
+		{"sed", []destLoad{{1, 0, 1000}, {2, 1, 0}}, 0},         // (0+1)/1 = (1+1)/2; inactive ignored
+		{"sed", []destLoad{{1, 1, 0}, {3, 2, 0}}, 1},            // 2/1 > 3/3
+		{"sed", []destLoad{{1, 0, 0}, {4, 0, 0}}, 1},            // an idle heavy server: 1/1 > 1/4
+		{"nq", []destLoad{{5, 3, 0}, {1, 0, 9}, {1, 0, 0}}, 1},  // the first idle server, whatever its weight
+		{"nq", []destLoad{{1, 1, 0}, {3, 2, 0}}, 1},             // none idle: sed
+		{"nq", []destLoad{{0, 0, 0}, {1, 1, 0}}, 1},             // idle at weight 0 is not taken
+		{"ovf", []destLoad{{2, 3, 0}, {1, 0, 0}, {2, 1, 0}}, 2}, // highest weight not overflowing
+		{"ovf", []destLoad{{2, 2, 0}, {3, 3, 0}}, 1},            // active = weight still takes one
+		{"ovf", []destLoad{{2, 3, 0}, {1, 2, 0}}, -1},           // all overflow
+		{"wlc", []destLoad{{0, 0, 0}}, -1},                      // nothing to pick
+		{"lc", nil, -1},                                         // nothing listed
+	} {
+		if got := leastLoaded(c.sched, c.ds); got != c.want {
+			t.Errorf("%s %v picked %d, want %d", c.sched, c.ds, got, c.want)
+		}
+	}
+}
+
+// TestLeastLoadedSequence plays the e2e scenario: connections opened one
+// after another and held (each ESTABLISHED before the next), then some
+// closed (their entries linger inactive, as in TIME_WAIT).
+func TestLeastLoadedSequence(t *testing.T) {
+	run := func(sched string, ds []destLoad, n int) string {
+		var b strings.Builder
+		for range n {
+			k := leastLoaded(sched, ds)
+			ds[k].active++
+			b.WriteByte("AB"[k])
+		}
+		return b.String()
+	}
+	lc := []destLoad{{weight: 1}, {weight: 1}}
+	if got := run("lc", lc, 6); got != "ABABAB" {
+		t.Errorf("lc: %s", got)
+	}
+	lc[0].active, lc[0].inactive = 1, 2 // two of A's three closed
+	if got := run("lc", lc, 3); got != "AAB" {
+		t.Errorf("lc after closing two on A: %s", got)
+	}
+	wlc := []destLoad{{weight: 3}, {weight: 1}}
+	if got := run("wlc", wlc, 8); got != "ABAAABAA" {
+		t.Errorf("wlc 3:1: %s", got)
+	}
+	wlc[1].active, wlc[1].inactive = 0, 2 // both of B's closed
+	if got := run("wlc", wlc, 3); got != "BBA" {
+		t.Errorf("wlc after closing B's: %s", got)
 	}
 }
 

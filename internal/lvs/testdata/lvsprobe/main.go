@@ -5,6 +5,9 @@
 //	                             (/big: 1 MiB), and a UDP echo "NAME\n" on ADDR
 //	lvsprobe get URL N           N sequential GETs, one body per line
 //	lvsprobe udp ADDR N          N datagrams from N sockets, one reply per line
+//	lvsprobe hold ADDR           per stdin line "open": a connection to ADDR
+//	                             held open, prints the server's name;
+//	                             "close NAME N": closes N held on NAME
 //	lvsprobe load URL N C        N GETs over C workers, one connection each;
 //	                             prints "ok=.. fail=.. secs=.. cps=.."
 package main
@@ -37,6 +40,8 @@ func main() {
 	case "udp":
 		n, _ := strconv.Atoi(os.Args[3])
 		udp(os.Args[2], n)
+	case "hold":
+		hold(os.Args[2])
 	case "load":
 		n, _ := strconv.Atoi(os.Args[3])
 		c, _ := strconv.Atoi(os.Args[4])
@@ -86,6 +91,13 @@ func serve(name, addr string) {
 				}
 			}
 			body := name + "\n"
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "/hold" {
+				// Held until the client closes.
+				c.SetDeadline(time.Time{})
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\n\r\n%s", body)
+				io.Copy(io.Discard, c)
+				return
+			}
 			if f := strings.Fields(line); len(f) > 1 && f[1] == "/big" {
 				body = big
 			}
@@ -161,4 +173,52 @@ func load(url string, n, conc int) {
 	wg.Wait()
 	secs := time.Since(start).Seconds()
 	fmt.Printf("ok=%d fail=%d secs=%.3f cps=%.0f\n", ok.Load(), fail.Load(), secs, float64(ok.Load())/secs)
+}
+
+func hold(addr string) {
+	held := map[string][]net.Conn{}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		switch {
+		case len(f) == 1 && f[0] == "open":
+			c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+			if err != nil {
+				fmt.Println("ERROR", err)
+				continue
+			}
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			fmt.Fprintf(c, "GET /hold HTTP/1.0\r\n\r\n")
+			br := bufio.NewReader(c)
+			var name string
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					fmt.Println("ERROR", err)
+					break
+				}
+				if line == "\r\n" {
+					name, err = br.ReadString('\n')
+					if err != nil {
+						fmt.Println("ERROR", err)
+					}
+					break
+				}
+			}
+			if name = strings.TrimSpace(name); name != "" {
+				c.SetDeadline(time.Time{})
+				held[name] = append(held[name], c)
+				fmt.Println(name)
+			}
+		case len(f) == 3 && f[0] == "close":
+			n, _ := strconv.Atoi(f[2])
+			for ; n > 0 && len(held[f[1]]) > 0; n-- {
+				held[f[1]][0].Close()
+				held[f[1]] = held[f[1]][1:]
+			}
+			fmt.Println("closed")
+		default:
+			fmt.Println("ERROR unknown command", in.Text())
+		}
+	}
 }

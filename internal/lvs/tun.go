@@ -45,6 +45,7 @@ type TUN struct {
 	rmsgs   [tunBatch]unix.Mmsghdr
 	riov    [tunBatch]unix.Iovec
 	rnames  [tunBatch]unix.RawSockaddrLinklayer
+	rctl    [tunBatch][64]byte // PACKET_AUXDATA
 	smsgs   [tunBatch]unix.Mmsghdr
 	siov    [tunBatch]unix.Iovec
 	readFn  func(fd uintptr) bool
@@ -89,6 +90,7 @@ func (t *TUN) initBuffers() {
 		t.rmsgs[i].Hdr.Iov = &t.riov[i]
 		t.rmsgs[i].Hdr.SetIovlen(1)
 		t.rmsgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&t.rnames[i]))
+		t.rmsgs[i].Hdr.Control = &t.rctl[i][0]
 		t.smsgs[i].Hdr.Iov = &t.siov[i]
 		t.smsgs[i].Hdr.SetIovlen(1)
 		t.smsgs[i].Hdr.Namelen = unix.SizeofSockaddrInet4
@@ -108,6 +110,10 @@ func (t *TUN) openSockets(filter []bpf.RawInstruction) error {
 		return fmt.Errorf("packet socket filter: %w", err)
 	}
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 4<<20)
+	// Tells which packets still lack their TCP/UDP checksum.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fmt.Errorf("packet socket: PACKET_AUXDATA: %w", err)
+	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL)}); err != nil {
 		return fmt.Errorf("packet socket: %w", err)
 	}
@@ -235,6 +241,7 @@ func (t *TUN) recvBatch(fd uintptr) bool {
 	for i := range t.rmsgs {
 		t.rmsgs[i].Hdr.Namelen = unix.SizeofSockaddrLinklayer
 		t.rmsgs[i].Hdr.Flags = 0
+		t.rmsgs[i].Hdr.SetControllen(len(t.rctl[i]))
 	}
 	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&t.rmsgs[0])), tunBatch, unix.MSG_DONTWAIT, 0, 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
@@ -265,6 +272,9 @@ func (t *TUN) forward(n int, now int64) {
 			t.dropped.Add(1)
 			continue
 		}
+		if t.checksumPending(i) {
+			completeChecksum(pkt, &p)
+		}
 		t.siov[k].Base = &t.bufs[i][0]
 		t.siov[k].SetLen(p.totalLen)
 		t.smsgs[k].Hdr.Name = (*byte)(unsafe.Pointer(&d.sa))
@@ -284,6 +294,20 @@ func (t *TUN) forward(n int, now int64) {
 		sent += int(r)
 		t.forwarded.Add(uint64(r))
 	}
+}
+
+// checksumPending reads the PACKET_AUXDATA of received message i.
+func (t *TUN) checksumPending(i int) bool {
+	h := &t.rmsgs[i].Hdr
+	if int(h.Controllen) < unix.SizeofCmsghdr+int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+		return false
+	}
+	c := (*unix.Cmsghdr)(unsafe.Pointer(&t.rctl[i][0]))
+	if c.Level != unix.SOL_PACKET || c.Type != unix.PACKET_AUXDATA {
+		return false
+	}
+	aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&t.rctl[i][unix.SizeofCmsghdr]))
+	return aux.Status&unix.TP_STATUS_CSUMNOTREADY != 0
 }
 
 // malformed counts a packet that matched the capture filter but cannot be

@@ -168,3 +168,43 @@ func matchFilter(svcs []*Service) ([]bpf.Instruction, error) {
 func be32(a [4]byte) uint32 {
 	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 }
+
+// completeChecksum writes the TCP or UDP checksum of a packet read before
+// the checksum was computed (TP_STATUS_CSUMNOTREADY): a sender on this
+// host, or behind a veth or tap with checksum offload, leaves it to the
+// device, and the real server would drop the packet as corrupt.
+func completeChecksum(b []byte, p *pktInfo) {
+	ihl := int(b[0]&0x0f) * 4
+	l4 := b[ihl:p.totalLen]
+	off := 16
+	if p.key.proto == unix.IPPROTO_UDP {
+		off = 6
+	}
+	l4[off], l4[off+1] = 0, 0
+	sum := uint32(p.key.proto) + uint32(len(l4))
+	sum = sum16(sum, b[12:20]) // source and destination addresses
+	sum = sum16(sum, l4)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	c := ^uint16(sum)
+	if c == 0 && p.key.proto == unix.IPPROTO_UDP {
+		c = 0xffff // 0 means "no checksum" in UDP
+	}
+	l4[off], l4[off+1] = byte(c>>8), byte(c)
+}
+
+// sum16 adds b as big-endian 16-bit words (odd length: a zero pad).
+func sum16(sum uint32, b []byte) uint32 {
+	for len(b) >= 2 {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
+		if sum >= 1<<31 {
+			sum = sum>>16 + sum&0xffff
+		}
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	return sum
+}

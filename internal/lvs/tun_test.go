@@ -101,7 +101,51 @@ func FuzzParsePacket(f *testing.F) {
 		if p.key.proto != unix.IPPROTO_TCP && p.key.proto != unix.IPPROTO_UDP {
 			t.Fatalf("accepted protocol %d", p.key.proto)
 		}
+		completeChecksum(b, &p)
+		if !checksumOK(b, p.totalLen) {
+			t.Fatalf("bad checksum written in %x", b)
+		}
 	})
+}
+
+// checksumOK verifies a TCP/UDP checksum the way a receiver does: the
+// sum over pseudo-header and segment, checksum included, is all ones.
+func checksumOK(b []byte, total int) bool {
+	ihl := int(b[0]&0x0f) * 4
+	seg := b[ihl:total]
+	pseudo := append(bytes.Clone(b[12:20]), 0, b[9], byte(len(seg)>>8), byte(len(seg)))
+	var sum uint32
+	for _, part := range [][]byte{pseudo, seg} {
+		for i := 0; i < len(part); i += 2 {
+			w := uint32(part[i]) << 8
+			if i+1 < len(part) {
+				w |= uint32(part[i+1])
+			}
+			sum += w
+		}
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return sum == 0xffff
+}
+
+func TestCompleteChecksum(t *testing.T) {
+	for _, b := range [][]byte{
+		ipv4Packet("10.0.0.1", "10.0.0.100", unix.IPPROTO_TCP, 40000, 80, tcpACK, 0, "GET / HTTP/1.0\r\n\r\n"),
+		ipv4Packet("192.168.255.254", "10.0.0.100", unix.IPPROTO_TCP, 1, 80, tcpSYN, 12, "odd"),
+		ipv4Packet("10.0.0.1", "10.0.0.100", unix.IPPROTO_UDP, 5353, 53, 0, 0, "query"),
+	} {
+		p, err := parsePacket(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-1] ^= 0xff // whatever the sender left in the field
+		completeChecksum(b, &p)
+		if !checksumOK(b, p.totalLen) {
+			t.Errorf("checksum of %x", b)
+		}
+	}
 }
 
 func tunService(t *testing.T, sched string, persist time.Duration, matches ...Match) *Service {

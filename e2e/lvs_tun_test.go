@@ -97,6 +97,23 @@ virtual_server 10.213.0.100 80 {
 }
 `
 
+// tunUDPConf adds a UDP service: the real servers' echo on the VIP, port
+// 5353 (bound to the VIP, so that replies leave from it, as any UDP
+// service behind LVS-TUN or DR must).
+const tunUDPConf = `
+virtual_server 10.213.0.100 5353 {
+    lb_algo rr
+    lb_kind TUN
+    protocol UDP
+    real_server 10.213.0.3 5353 {
+        weight 1
+    }
+    real_server 10.213.0.4 5353 {
+        weight 1
+    }
+}
+`
+
 // TestLVSTUN: LVS-TUN on one segment. The director (VIP on eth0) sends
 // each client packet inside IP-in-IP to a real server, which holds the
 // VIP on tunl0 and answers the client directly: rr alternation, replies
@@ -110,8 +127,9 @@ func TestLVSTUN(t *testing.T) {
 		how, _ := tunRealServer(l, w, "10.213.0.100")
 		t.Logf("%s: %s", w, how)
 		webs[w] = l.web(w)
+		l.start(w, lvsProbe(t), "serve", w, "10.213.0.100:5353")
 	}
-	lvs, sock := l.startLVS("lb1", tunConf, "-datapath", "nftables")
+	lvs, sock := l.startLVS("lb1", tunConf+tunUDPConf, "-datapath", "nftables")
 	lvsWaitLog(t, lvs, "lb_kind TUN datapath (IP-in-IP", 5*time.Second)
 	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
 	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
@@ -127,9 +145,15 @@ func TestLVSTUN(t *testing.T) {
 			t.Fatalf("rr must alternate: %v", got)
 		}
 	}
+	// UDP: one flow per client socket, rr over them.
+	got = lvsLines(l.run("client", probe, "udp", "10.213.0.100:5353", "4"))
+	if c := lvsCount(got); c["web1"] != 2 || c["web2"] != 2 {
+		t.Fatalf("UDP rr through TUN: %v", got)
+	}
 	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
 	for _, want := range []string{
 		"datapath=tun\n",
+		"UDP  10.213.0.100:5353 rr\n",
 		"TCP  10.213.0.100:80 rr\n",
 		// The 6 connections were closed by their clients (FIN seen):
 		// InActConn, 3 per real server.

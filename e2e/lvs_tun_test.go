@@ -185,6 +185,14 @@ func TestLVSTUN(t *testing.T) {
 		t.Fatalf("drop rule counters:\n%s", table)
 	}
 
+	// A firewall reload flushing the ruleset: the drop table comes back,
+	// or the director would answer the clients itself.
+	l.sh("lb1", "nft delete table ip dhproxy_lvs_tun")
+	lvsWaitLog(t, lvs, "nftables table ip dhproxy_lvs_tun was removed by someone else; putting it back", 10*time.Second)
+	if c := lvsCount(lvsLines(l.run("client", probe, "get", url, "2"))); c["web1"] != 1 || c["web2"] != 1 {
+		t.Fatalf("after the drop table came back: %v", c)
+	}
+
 	// web1 fails: TCP_CHECK removes it and every new client goes to web2.
 	webs["web1"].stop()
 	lvsWaitLog(t, lvs, "Removing service [10.213.0.3]:tcp:80 from VS [10.213.0.100]:tcp:80", 10*time.Second)

@@ -211,8 +211,12 @@ func (t *TUN) run() {
 	for {
 		err := t.rc.Read(t.readFn)
 		now := time.Now()
-		if err == nil && t.readErr == 0 {
+		switch {
+		case err == nil && t.readErr == 0:
 			t.forward(t.got, now.UnixNano())
+		case err == nil:
+			// An interface going down, say: try again shortly.
+			time.Sleep(10 * time.Millisecond)
 		}
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			select {

@@ -111,6 +111,7 @@ func (ft *flowTable) route(p *pktInfo, now int64) *tunDest {
 		// Its real server left, or the client reuses the port for a
 		// new connection: schedule it afresh.
 		ft.remove(&f)
+		delete(ft.flows, p.key)
 		ok = false
 	}
 	if !ok {

@@ -8,17 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// nla encodes one netlink attribute (nested when children are given).
-func nla(t uint16, v []byte) []byte {
-	b := make([]byte, 4, 4+len(v)+3)
-	binary.NativeEndian.PutUint16(b, uint16(4+len(v)))
-	binary.NativeEndian.PutUint16(b[2:], t)
-	b = append(b, v...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
+// attr lays out one netlink attribute (nla from ipvs_test.go, flat).
+func attr(t uint16, v []byte) []byte { return nla{typ: t, val: v}.wire() }
 
 func cat(parts ...[]byte) []byte {
 	var b []byte
@@ -37,8 +28,8 @@ func ctTuple(src, dst netip.AddrPort, proto uint8) []byte {
 		s, d = ctaIPv6Src, ctaIPv6Dst
 	}
 	return cat(
-		nla(ctaTupleIP|unix.NLA_F_NESTED, cat(nla(s, src.Addr().AsSlice()), nla(d, dst.Addr().AsSlice()))),
-		nla(ctaTupleProto|unix.NLA_F_NESTED, cat(nla(ctaProtoNum, []byte{proto}), nla(ctaProtoSrc, be16(src.Port())), nla(ctaProtoDst, be16(dst.Port())))),
+		attr(ctaTupleIP|unix.NLA_F_NESTED, cat(attr(s, src.Addr().AsSlice()), attr(d, dst.Addr().AsSlice()))),
+		attr(ctaTupleProto|unix.NLA_F_NESTED, cat(attr(ctaProtoNum, []byte{proto}), attr(ctaProtoSrc, be16(src.Port())), attr(ctaProtoDst, be16(dst.Port())))),
 	)
 }
 
@@ -46,11 +37,11 @@ func ctTuple(src, dst netip.AddrPort, proto uint8) []byte {
 // DNATed connection client -> vip, answered by rs.
 func ctMsg(id uint32, client, vip, rs netip.AddrPort, state int) []byte {
 	b := cat([]byte{unix.AF_INET, 0, 0, 0},
-		nla(ctaTupleOrig|unix.NLA_F_NESTED, ctTuple(client, vip, unix.IPPROTO_TCP)),
-		nla(ctaTupleReply|unix.NLA_F_NESTED, ctTuple(rs, client, unix.IPPROTO_TCP)),
-		nla(ctaID, binary.BigEndian.AppendUint32(nil, id)))
+		attr(ctaTupleOrig|unix.NLA_F_NESTED, ctTuple(client, vip, unix.IPPROTO_TCP)),
+		attr(ctaTupleReply|unix.NLA_F_NESTED, ctTuple(rs, client, unix.IPPROTO_TCP)),
+		attr(ctaID, binary.BigEndian.AppendUint32(nil, id)))
 	if state >= 0 {
-		b = append(b, nla(ctaProtoinfo|unix.NLA_F_NESTED, nla(ctaProtoinfoTCP|unix.NLA_F_NESTED, nla(ctaProtoinfoTCPState, []byte{byte(state)})))...)
+		b = append(b, attr(ctaProtoinfo|unix.NLA_F_NESTED, attr(ctaProtoinfoTCP|unix.NLA_F_NESTED, attr(ctaProtoinfoTCPState, []byte{byte(state)})))...)
 	}
 	return b
 }

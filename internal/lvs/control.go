@@ -82,24 +82,72 @@ func Query(path, cmd string, w io.Writer) error {
 }
 
 // Open selects the datapath: "nftables", "userspace", "ipvs" (opt-in), or
-// "" / "auto" for nftables with a fallback to userspace when it cannot be used.
+// "" / "auto" for nftables with a fallback to userspace when it cannot be
+// used. On nftables, services with lb_kind TUN run on the TUN datapath
+// (IP-in-IP from userspace) beside the others; the userspace proxy and
+// IPVS take every service themselves.
 func Open(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
 	switch mode {
-	case "nftables":
-		return NewNFT(svcs, logf)
 	case "userspace":
 		logf("virtual servers: userspace datapath selected")
 		return NewUserspace(svcs, logf)
 	case "ipvs":
 		return NewIPVS(svcs, logf)
-	case "", "auto":
-		n, err := NewNFT(svcs, logf)
-		if err == nil {
-			logf("virtual servers: nftables datapath (table ip " + TableName + ")")
-			return n, nil
-		}
-		logf(fmt.Sprintf("virtual servers: nftables datapath not usable (%v); using the userspace datapath", err))
-		return NewUserspace(svcs, logf)
+	case "nftables", "", "auto":
+	default:
+		return nil, fmt.Errorf("unknown datapath %q; use nftables, userspace, ipvs or auto", mode)
 	}
-	return nil, fmt.Errorf("unknown datapath %q; use nftables, userspace, ipvs or auto", mode)
+	var tun, rest []*Service
+	for _, s := range svcs {
+		if s.Method == "TUN" {
+			tun = append(tun, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	if len(tun) == 0 {
+		return openKernel(svcs, mode, logf)
+	}
+	t, err := openTUN(tun, mode, logf)
+	if err != nil || len(rest) == 0 {
+		return t, err
+	}
+	r, err := openKernel(rest, mode, logf)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	m := newMulti()
+	m.add(r, rest)
+	m.add(t, tun)
+	return m, nil
+}
+
+// openTUN starts the TUN datapath; in auto mode, when it cannot run, the
+// TUN services fall back to the userspace proxy.
+func openTUN(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
+	t, err := NewTUN(svcs, logf)
+	if err == nil {
+		logf("virtual servers: lb_kind TUN datapath (IP-in-IP sent from userspace; table ip " + TunTableName + ")")
+		return t, nil
+	}
+	if mode == "nftables" {
+		return nil, fmt.Errorf("lb_kind TUN datapath: %v", err)
+	}
+	logf(fmt.Sprintf("virtual servers: lb_kind TUN datapath not usable (%v); using the userspace datapath for its services", err))
+	return NewUserspace(svcs, logf)
+}
+
+// openKernel opens nftables, falling back to userspace in auto mode.
+func openKernel(svcs []*Service, mode string, logf func(string)) (Dataplane, error) {
+	if mode == "nftables" {
+		return NewNFT(svcs, logf)
+	}
+	n, err := NewNFT(svcs, logf)
+	if err == nil {
+		logf("virtual servers: nftables datapath (table " + TableName + ")")
+		return n, nil
+	}
+	logf(fmt.Sprintf("virtual servers: nftables datapath not usable (%v); using the userspace datapath", err))
+	return NewUserspace(svcs, logf)
 }

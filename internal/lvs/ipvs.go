@@ -54,7 +54,7 @@ func NewIPVS(svcs []*Service, logf func(string)) (*IPVS, error) {
 		return nil, err
 	}
 	logf("virtual servers: IPVS datapath (ipvsadm -Ln lists the services)")
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs) {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs, false) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
 	}
 	return v, nil

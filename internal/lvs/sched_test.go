@@ -173,3 +173,18 @@ func TestSlotPlan(t *testing.T) {
 		t.Errorf("fo: %v", got)
 	}
 }
+
+// TestMaskAddr: persistence_granularity groups clients of both families.
+func TestMaskAddr(t *testing.T) {
+	for _, c := range []struct{ addr, mask, want string }{
+		{"10.1.2.3", "255.255.255.0", "10.1.2.0"},
+		{"10.1.2.3", "255.255.255.255", "10.1.2.3"},
+		{"fd00:1:2:3:4::5", "ffff:ffff:ffff:ffff::", "fd00:1:2:3::"},
+		{"fd00:1:2:3:4::5", "ffff:ffff:ffff:fff0::", "fd00:1:2::"},
+		{"fd00::5", "255.255.255.0", "fd00::5"}, // mask of the other family: whole address
+	} {
+		if got := maskAddr(netip.MustParseAddr(c.addr), netip.MustParseAddr(c.mask)); got.String() != c.want {
+			t.Errorf("maskAddr(%s, %s) = %s, want %s", c.addr, c.mask, got, c.want)
+		}
+	}
+}

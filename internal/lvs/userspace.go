@@ -186,14 +186,21 @@ func listed(dests []Dest, a netip.AddrPort) bool {
 }
 
 func maskAddr(a, mask netip.Addr) netip.Addr {
-	if !a.Is4() || !mask.Is4() {
-		return a
+	switch {
+	case a.Is4() && mask.Is4():
+		b, m := a.As4(), mask.As4()
+		for i := range b {
+			b[i] &= m[i]
+		}
+		return netip.AddrFrom4(b)
+	case a.Is6() && mask.Is6():
+		b, m := a.As16(), mask.As16()
+		for i := range b {
+			b[i] &= m[i]
+		}
+		return netip.AddrFrom16(b)
 	}
-	b, m := a.As4(), mask.As4()
-	for i := range b {
-		b[i] &= m[i]
-	}
-	return netip.AddrFrom4(b)
+	return a
 }
 
 func (u *Userspace) serveTCP(us *usvc, l net.Listener) {

@@ -93,7 +93,16 @@ func (p *parser) virtualServer(n *node) {
 			}
 		},
 		"persistence_granularity": func(n *node) {
-			if !p.args(n, 1, 1, false, "persistence_granularity <netmask>") {
+			if !p.args(n, 1, 1, false, "persistence_granularity <netmask> | <IPv6 prefix length>") {
+				return
+			}
+			// IPv6 services give a prefix length, as keepalived takes it.
+			if bits, err := strconv.Atoi(n.words[1]); err == nil {
+				if bits < 1 || bits > 128 {
+					p.d.Errorf(n.pos, "persistence_granularity %s: an IPv6 prefix length is 1 to 128", n.words[1])
+					return
+				}
+				vs.PersistenceGranularity = prefixMask6(bits)
 				return
 			}
 			if a, ok := p.addrArg(n, n.words[1]); ok {
@@ -428,4 +437,20 @@ func first(ds ...time.Duration) time.Duration {
 		}
 	}
 	return 0
+}
+
+// prefixMask6 is the IPv6 netmask of a prefix length.
+func prefixMask6(bits int) netip.Addr {
+	var m [16]byte
+	for i := range m {
+		switch {
+		case bits >= 8:
+			m[i] = 0xff
+			bits -= 8
+		case bits > 0:
+			m[i] = byte(0xff << (8 - bits))
+			bits = 0
+		}
+	}
+	return netip.AddrFrom16(m)
 }

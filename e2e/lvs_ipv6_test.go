@@ -99,10 +99,7 @@ func TestLVSNATIPv6(t *testing.T) {
 	if tables := l.run("lb1", "nft", "list", "tables"); !strings.Contains(tables, "table ip6 dhproxy_lvs") {
 		t.Fatalf("no ip6 table: %s", tables)
 	}
-	lvsStopTerm(t, lvs)
-	if tables := l.run("lb1", "nft", "list", "tables"); strings.Contains(tables, "dhproxy_lvs") {
-		t.Fatalf("table left after SIGTERM: %s", tables)
-	}
+	l.lvsStopClean(lvs, "lb1")
 }
 
 // lcInactive waits until `lvs list` shows want InActConn in total for the

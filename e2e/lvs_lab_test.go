@@ -206,6 +206,40 @@ func lvsStopTerm(t testing.TB, p *proc) {
 	}
 }
 
+// lvsStopClean stops the director's dhproxy with SIGTERM and checks that
+// no table of dhproxy's is left in host's ruleset.
+func (l *lvsLab) lvsStopClean(p *proc, host string) {
+	l.t.Helper()
+	lvsStopTerm(l.t, p)
+	if tables := l.run(host, "nft", "list", "tables"); strings.Contains(tables, "dhproxy_lvs") {
+		l.t.Fatalf("table left after SIGTERM: %s", tables)
+	}
+}
+
+// wantList checks that `dhproxy lvs list` in host shows every wanted text.
+func (l *lvsLab) wantList(host, sock string, wants ...string) {
+	l.t.Helper()
+	list := l.run(host, bin, "lvs", "list", "-S", sock)
+	for _, want := range wants {
+		if !strings.Contains(list, want) {
+			l.t.Errorf("lvs list lacks %q:\n%s", want, list)
+		}
+	}
+}
+
+// wantDirectReturn downloads 1 MiB through url+"big": the director only
+// carries the client's small packets when replies go straight back.
+func (l *lvsLab) wantDirectReturn(director, url string) {
+	l.t.Helper()
+	before := txBytes(l.t, l, director)
+	if out := strings.TrimSpace(l.run("client", lvsProbe(l.t), "get", url+"big", "1")); out != "1048576 bytes" {
+		l.t.Fatalf("big download: %q", out)
+	}
+	if sent := txBytes(l.t, l, director) - before; sent > 256<<10 {
+		l.t.Fatalf("the director sent %d bytes for a 1 MiB answer: replies went through it, not direct", sent)
+	}
+}
+
 // lvsLines splits output into trimmed non-empty lines.
 func lvsLines(s string) []string {
 	var out []string

@@ -62,12 +62,7 @@ func TestLVSUserspace(t *testing.T) {
 	if c := lvsCount(got); c["web1"] != 2 || c["web2"] != 2 || got[0] == got[1] {
 		t.Fatalf("UDP rr over web1, web2: %v", got)
 	}
-	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
-	for _, want := range []string{"datapath=userspace", "TCP  10.213.0.100:80 rr\n", "UDP  10.213.0.100:53 rr\n", "  -> 10.213.0.4:53                Masq    1      0          2"} {
-		if !strings.Contains(list, want) {
-			t.Errorf("lvs list lacks %q:\n%s", want, list)
-		}
-	}
+	l.wantList("lb1", sock, "datapath=userspace", "TCP  10.213.0.100:80 rr\n", "UDP  10.213.0.100:53 rr\n", "  -> 10.213.0.4:53                Masq    1      0          2")
 
 	web1.stop()
 	lvsWaitLog(t, lvs, "Removing service [10.213.0.3]:udp:53 from VS [10.213.0.100]:udp:53", 10*time.Second)

@@ -13,7 +13,7 @@ import (
 // arp_ignore=1 / arp_announce=2 so that only the director answers ARP for
 // it, while the real servers accept packets for it and answer the client
 // directly.
-func drLab(t *testing.T) *lvsLab {
+func drLab(t *testing.T) *lab {
 	l := newLVSLab(t, "client", "lb1", "web1", "web2", "web3")
 	l.sh("lb1", "ip addr add 10.213.0.100/32 dev eth0")
 	for _, w := range []string{"web1", "web2", "web3"} {
@@ -57,7 +57,7 @@ virtual_server 10.213.0.100 80 {
 }
 `
 
-func txBytes(t testing.TB, l *lvsLab, host string) int64 {
+func txBytes(t testing.TB, l *lab, host string) int64 {
 	n, err := strconv.ParseInt(strings.TrimSpace(l.sh(host, "cat /sys/class/net/eth0/statistics/tx_bytes")), 10, 64)
 	if err != nil {
 		t.Fatal(err)

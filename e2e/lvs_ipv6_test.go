@@ -11,7 +11,7 @@ import (
 // director lb1 routing between it and the real servers on fd00:213::/64,
 // which use lb1 as their default gateway. The VIPs fd00:213:9::100 and
 // ::101 are on lb1.
-func natLab6(t *testing.T) *lvsLab {
+func natLab6(t *testing.T) *lab {
 	l := newLVSLab(t, "client", "lb1", "web1", "web2")
 	l.sh("lb1", "sysctl -qw net.ipv6.conf.all.forwarding=1 &&"+
 		" ip -6 addr add fd00:213::254/64 dev eth0 nodad && ip -6 addr add fd00:213:9::254/64 dev eth0 nodad &&"+
@@ -104,7 +104,7 @@ func TestLVSNATIPv6(t *testing.T) {
 
 // lcInactive waits until `lvs list` shows want InActConn in total for the
 // lc service.
-func lcInactive(t *testing.T, l *lvsLab, sock string, want int) {
+func lcInactive(t *testing.T, l *lab, sock string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

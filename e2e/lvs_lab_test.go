@@ -1,26 +1,18 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// The virtual-server tests build hosts in network namespaces with the
-// shared lab script (NETNS_LAB overrides its path) and run dhproxy, the
-// real servers and the clients inside them.
-const defaultLabScript = "/work/shared/lab/netns-lab.sh"
-
 var (
-	labSeq     atomic.Int32
 	probeOnce  sync.Once
 	probeBin   string
 	probeError error
@@ -46,105 +38,27 @@ func lvsProbe(t testing.TB) string {
 	return probeBin
 }
 
-type lvsLab struct {
-	t      testing.TB
-	script string
-	prefix string
-	addr   map[string]string // host -> address on the lab subnet
-	dir    string
-}
-
-// newLVSLab creates the hosts (removed at cleanup, also on failure).
-func newLVSLab(t testing.TB, hosts ...string) *lvsLab {
+// newLVSLab builds a lab for the virtual-server tests (dhproxy, the real
+// servers and the clients run inside it).
+func newLVSLab(t testing.TB, hosts ...string) *lab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("network namespaces need root")
-	}
-	script := os.Getenv("NETNS_LAB")
-	if script == "" {
-		script = defaultLabScript
-	}
-	if _, err := os.Stat(script); err != nil {
-		t.Fatalf("lab script: %v; set NETNS_LAB to netns-lab.sh", err)
-	}
-	if _, err := exec.LookPath("nft"); err != nil {
-		t.Fatalf("nft not found (%v); run scripts/install-test-deps.sh", err)
-	}
-	l := &lvsLab{t: t, script: script, prefix: fmt.Sprintf("lv%d%d", os.Getpid()%100000, labSeq.Add(1)), addr: map[string]string{}, dir: t.TempDir()}
-	t.Cleanup(func() {
-		if out, err := l.labCmd("down").CombinedOutput(); err != nil {
-			t.Errorf("lab down: %v\n%s", err, out)
-		}
-	})
-	out, err := l.labCmd(append([]string{"up"}, hosts...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("lab up: %v\n%s", err, out)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 {
-			l.addr[f[0]] = f[1]
+	if os.Geteuid() == 0 {
+		if _, err := exec.LookPath("nft"); err != nil {
+			t.Fatalf("nft not found (%v); run scripts/install-test-deps.sh", err)
 		}
 	}
-	return l
-}
-
-func (l *lvsLab) labCmd(args ...string) *exec.Cmd {
-	cmd := exec.Command(l.script, args...)
-	cmd.Env = append(os.Environ(), "LAB_PREFIX="+l.prefix)
-	return cmd
-}
-
-// sh runs a shell command inside host and returns its output; an error
-// fails the test.
-func (l *lvsLab) sh(host, script string) string {
-	l.t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", l.prefix+"-"+host, "sh", "-c", script).CombinedOutput()
-	if err != nil {
-		l.t.Fatalf("%s: %s: %v\n%s", host, script, err, out)
-	}
-	return string(out)
-}
-
-// run runs a program inside host and returns its standard output.
-func (l *lvsLab) run(host string, args ...string) string {
-	l.t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.prefix + "-" + host}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		l.t.Fatalf("%s: %v: %v\n%s%s", host, args, err, out, stderr.String())
-	}
-	return string(out)
-}
-
-// start runs a program inside host in the background; it is stopped by
-// PID at cleanup.
-func (l *lvsLab) start(host string, args ...string) *proc {
-	l.t.Helper()
-	p := &proc{done: make(chan struct{})}
-	// ip netns exec execs the program: the PID is the program's.
-	p.cmd = exec.Command("ip", append([]string{"netns", "exec", l.prefix + "-" + host}, args...)...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		l.t.Fatalf("starting %v in %s: %v", args, host, err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	l.t.Cleanup(p.stop)
-	return p
+	return newLab(t, hosts...)
 }
 
 // web starts lvsprobe's web server (and UDP echo) as host on port 80 and
 // 53, and waits until it accepts.
-func (l *lvsLab) web(host string) *proc {
+func (l *lab) web(host string) *proc {
 	l.t.Helper()
 	p := l.start(host, lvsProbe(l.t), "serve", host, "0.0.0.0:80")
 	u := l.start(host, lvsProbe(l.t), "serve", host, "0.0.0.0:53")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, _ := exec.Command("ip", "netns", "exec", l.prefix+"-"+host, "ss", "-Hltn", "sport = :80").Output()
+		out, _ := exec.Command("ip", "netns", "exec", l.ns(host), "ss", "-Hltn", "sport = :80").Output()
 		if strings.Contains(string(out), ":80") {
 			break
 		}
@@ -157,17 +71,8 @@ func (l *lvsLab) web(host string) *proc {
 	return p
 }
 
-func (l *lvsLab) writeFile(name, content string) string {
-	l.t.Helper()
-	path := filepath.Join(l.dir, name)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-	return path
-}
-
 // startLVS runs `dhproxy lvs run` in host with conf; extra flags first.
-func (l *lvsLab) startLVS(host, conf string, flags ...string) (*proc, string) {
+func (l *lab) startLVS(host, conf string, flags ...string) (*proc, string) {
 	l.t.Helper()
 	sock := filepath.Join(l.dir, fmt.Sprintf("lvs-%d.sock", labSeq.Add(1)))
 	args := append([]string{bin, "lvs", "run", "-S", sock}, flags...)
@@ -208,7 +113,7 @@ func lvsStopTerm(t testing.TB, p *proc) {
 
 // lvsStopClean stops the director's dhproxy with SIGTERM and checks that
 // no table of dhproxy's is left in host's ruleset.
-func (l *lvsLab) lvsStopClean(p *proc, host string) {
+func (l *lab) lvsStopClean(p *proc, host string) {
 	l.t.Helper()
 	lvsStopTerm(l.t, p)
 	if tables := l.run(host, "nft", "list", "tables"); strings.Contains(tables, "dhproxy_lvs") {
@@ -217,7 +122,7 @@ func (l *lvsLab) lvsStopClean(p *proc, host string) {
 }
 
 // wantList checks that `dhproxy lvs list` in host shows every wanted text.
-func (l *lvsLab) wantList(host, sock string, wants ...string) {
+func (l *lab) wantList(host, sock string, wants ...string) {
 	l.t.Helper()
 	list := l.run(host, bin, "lvs", "list", "-S", sock)
 	for _, want := range wants {
@@ -229,7 +134,7 @@ func (l *lvsLab) wantList(host, sock string, wants ...string) {
 
 // wantDirectReturn downloads 1 MiB through url+"big": the director only
 // carries the client's small packets when replies go straight back.
-func (l *lvsLab) wantDirectReturn(director, url string) {
+func (l *lab) wantDirectReturn(director, url string) {
 	l.t.Helper()
 	before := txBytes(l.t, l, director)
 	if out := strings.TrimSpace(l.run("client", lvsProbe(l.t), "get", url+"big", "1")); out != "1048576 bytes" {

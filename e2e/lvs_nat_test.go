@@ -11,7 +11,7 @@ import (
 // director lb1 routing between it and the real servers, which use lb1 as
 // their default gateway, so replies return through it and conntrack
 // undoes the DNAT. The VIP 10.213.9.100 is on lb1.
-func natLab(t *testing.T) *lvsLab {
+func natLab(t *testing.T) *lab {
 	l := newLVSLab(t, "client", "lb1", "web1", "web2", "web3")
 	l.sh("lb1", "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0 &&"+
 		" ip addr add 10.213.9.254/24 dev eth0 && ip addr add 10.213.9.100/32 dev eth0")

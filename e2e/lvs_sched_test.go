@@ -19,7 +19,7 @@ type holdClient struct {
 	out chan string
 }
 
-func (l *lvsLab) holdClient(t *testing.T, host, addr string) *holdClient {
+func (l *lab) holdClient(t *testing.T, host, addr string) *holdClient {
 	cmd := exec.Command("ip", "netns", "exec", l.prefix+"-"+host, lvsProbe(t), "hold", addr)
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -66,7 +66,7 @@ func (h *holdClient) do(cmd string) string {
 
 // lvsConns reads `dhproxy lvs list` into ActiveConn and InActConn per real
 // server address.
-func lvsConns(l *lvsLab, sock string) map[string][2]int {
+func lvsConns(l *lab, sock string) map[string][2]int {
 	out := map[string][2]int{}
 	for _, line := range lvsLines(l.run("lb1", bin, "lvs", "list", "-S", sock)) {
 		f := strings.Fields(line)
@@ -81,7 +81,7 @@ func lvsConns(l *lvsLab, sock string) map[string][2]int {
 
 // waitConns polls `lvs list` until it shows want: the director has seen
 // every connection opened or closed so far (what `ipvsadm -Ln` would show).
-func waitConns(t *testing.T, l *lvsLab, sock string, want map[string][2]int) {
+func waitConns(t *testing.T, l *lab, sock string, want map[string][2]int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -44,7 +44,7 @@ func ipipDecap(t testing.TB) string {
 // (the inner packets come in on tunl0 from a client routed elsewhere) and
 // arp_ignore/arp_announce so that only the director answers ARP for them.
 // It returns which decapsulator is used, and the userspace one's process.
-func tunRealServer(l *lvsLab, host string, vips ...string) (string, *proc) {
+func tunRealServer(l *lab, host string, vips ...string) (string, *proc) {
 	l.t.Helper()
 	how := "kernel ipip (tunl0)"
 	var p *proc

@@ -14,19 +14,19 @@ import (
 // startVRRPNode runs a VRRP daemon inside a lab host: "dhproxy" (this
 // project's binary, `dhproxy vrrp -f conf`) or "keepalived" (Debian's, as
 // the reference). Both stop at cleanup; killNode stops them sooner.
-func startVRRPNode(t *testing.T, l *vlab, host, kind, conf string) *proc {
+func startVRRPNode(t *testing.T, l *lab, host, kind, conf string) *proc {
 	t.Helper()
-	path := l.file(t, "keepalived.conf", conf)
+	path := l.writeFile("keepalived.conf", conf)
 	if kind == "keepalived" {
 		dir := t.TempDir()
-		return l.start(t, host, "keepalived", "-n", "-l", "-D", "--vrrp", "-f", path,
+		return l.start(host, "keepalived", "-n", "-l", "-D", "--vrrp", "-f", path,
 			"-p", filepath.Join(dir, "k.pid"), "-r", filepath.Join(dir, "v.pid"))
 	}
-	return l.start(t, host, bin, "vrrp", "-f", path)
+	return l.start(host, bin, "vrrp", "-f", path)
 }
 
 // killNode SIGKILLs every process inside a lab host, as a power cut would.
-func killNode(t *testing.T, l *vlab, host string) {
+func killNode(t *testing.T, l *lab, host string) {
 	t.Helper()
 	out, _ := exec.Command("ip", "netns", "pids", l.ns(host)).Output()
 	for _, f := range strings.Fields(string(out)) {
@@ -112,7 +112,7 @@ MASTER_PASSWORD='replpass', MASTER_USE_GTID=slave_pos; START SLAVE;`, l.addr["db
 	}
 	node1 := startVRRPNode(t, l, "db1", kind, dbConf("db1", 150, primary.sock, vip, ""))
 	node2 := startVRRPNode(t, l, "db2", kind, dbConf("db2", 100, replica.sock, vip, promote))
-	l.waitHolder(t, vip, "db1", []string{"db1", "db2"}, 15*time.Second, node1, node2)
+	l.waitHolder(vip, "db1", []string{"db1", "db2"}, 15*time.Second, node1, node2)
 
 	sql := func(q string) (string, error) {
 		out, err := l.output("client", "mariadb", "--no-defaults", "--batch", "--skip-column-names",

@@ -109,9 +109,9 @@ type answer struct {
 	err  error
 }
 
-func startVIPClient(t *testing.T, l *vlab) *vipClient {
+func startVIPClient(t *testing.T, l *lab) *vipClient {
 	c := &vipClient{stop: make(chan struct{}), done: make(chan struct{})}
-	hc := l.httpClient(t, "client")
+	hc := l.httpClient("client")
 	go func() {
 		defer close(c.done)
 		for {
@@ -183,8 +183,8 @@ func (c *vipClient) failures(from, to time.Time) (failed, total int) {
 // lowers its priority and the VIP moves.
 func TestVRRPFailoverBetweenDhproxyNodes(t *testing.T) {
 	l := newVLab(t, "client", "lb1", "lb2", "web")
-	stopWebA := l.httpServer(t, "web", 8081, "web-a")
-	l.httpServer(t, "web", 8082, "web-b")
+	stopWebA := l.httpServer("web", 8081, "web-a")
+	l.httpServer("web", 8082, "web-b")
 	// lb1's global log target: a syslog receiver inside lb1.
 	var syslog net.PacketConn
 	var serr error
@@ -207,14 +207,14 @@ backend be
     server w %s:%d check inter 300 fall 1 rise 1
 `, vip, l.addr["web"], port)
 	}
-	h1, h2 := l.file(t, "h1.cfg", hcfg(8081)), l.file(t, "h2.cfg", hcfg(8082))
-	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
-	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))
+	h1, h2 := l.writeFile("h1.cfg", hcfg(8081)), l.writeFile("h2.cfg", hcfg(8082))
+	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
+	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))
 	lbs := []string{"lb1", "lb2"}
 
-	p2 := l.start(t, "lb2", bin, "-db", "-f", h2, "-K", k2)
-	p1 := l.start(t, "lb1", bin, "-db", "-f", h1, "-K", k1)
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	p2 := l.start("lb2", bin, "-db", "-f", h2, "-K", k2)
+	p1 := l.start("lb1", bin, "-db", "-f", h1, "-K", k1)
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
 	// The proxies bind on the VIP, which the backup does not hold.
 	if !strings.Contains(p2.Stderr(), "bind 10.213.0.100:80 is a VRRP virtual address: bound with IP_FREEBIND") {
 		t.Errorf("no notice about the VIP bind:\n%s", p2.Stderr())
@@ -274,8 +274,8 @@ backend be
 
 	// The restarted master removes its stale VIP, then preempts.
 	restarted := time.Now()
-	p1 = l.start(t, "lb1", bin, "-db", "-f", h1, "-K", k1)
-	at := l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	p1 = l.start("lb1", bin, "-db", "-f", h1, "-K", k1)
+	at := l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
 	t.Logf("restarted master preempted after %v", at.Sub(restarted).Round(time.Millisecond))
 	c.waitBody(t, "web-a", 5*time.Second)
 
@@ -283,7 +283,7 @@ backend be
 	// 60 (150 -> 90 < 100) and lb2 takes over.
 	stopWebA()
 	down := time.Now()
-	at = l.waitHolder(t, vip, "lb2", lbs, 10*time.Second, p1, p2)
+	at = l.waitHolder(vip, "lb2", lbs, 10*time.Second, p1, p2)
 	t.Logf("every server of lb1 down -> lb2 holds the VIP after %v (health check + script interval + lb2's skew)", at.Sub(down).Round(time.Millisecond))
 	c.waitBody(t, "web-b", 5*time.Second)
 	if !strings.Contains(p1.Stderr(), "Changing effective priority from 150 to 90") {
@@ -303,12 +303,12 @@ func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
 	notifyOut := filepath.Join(dir, "notify.out")
 	notify := filepath.Join(dir, "notify.sh")
 	os.WriteFile(notify, []byte("#!/bin/sh\necho \"$@\" >> "+notifyOut+"\n"), 0o755)
-	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "BACKUP", 150, 2, "nopreempt"))
-	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "notify="+notify))
+	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "BACKUP", 150, 2, "nopreempt"))
+	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "notify="+notify))
 
-	p1 := l.start(t, "lb1", bin, "vrrp", "-n", "-l", "-D", "-f", k1)
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1)
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", k2)
+	p1 := l.start("lb1", bin, "vrrp", "-n", "-l", "-D", "-f", k1)
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1)
+	p2 := l.start("lb2", bin, "vrrp", "-f", k2)
 	time.Sleep(downInterval(2, 100) + 400*time.Millisecond) // longer than lb2's down interval
 	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
 		t.Fatalf("VIP on %v with lb1 master and lb2 backup:\n%s\n%s", hs, p1.Stderr(), p2.Stderr())
@@ -316,13 +316,13 @@ func TestVRRPNoPreemptAndGracefulStop(t *testing.T) {
 
 	stopped := time.Now()
 	p1.term(t)
-	at := l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
+	at := l.waitHolder(vip, "lb2", lbs, 3*time.Second, p1, p2)
 	t.Logf("SIGTERM of the master -> backup holds the VIP after %v (skew %v)", at.Sub(stopped).Round(time.Millisecond), skew(100))
 	if !strings.Contains(p2.Stderr(), "(VI_1) Backup received priority 0 advertisement") {
 		t.Errorf("lb2 saw no priority 0 advert:\n%s", p2.Stderr())
 	}
 
-	p1 = l.start(t, "lb1", bin, "vrrp", "-f", k1)
+	p1 = l.start("lb1", bin, "vrrp", "-f", k1)
 	time.Sleep(downInterval(2, 150) + time.Second) // lb1 would have preempted by now
 	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb2" {
 		t.Fatalf("nopreempt: VIP on %v, want lb2 still:\n%s", hs, p1.Stderr())
@@ -341,17 +341,17 @@ func TestVRRPInterfaceFault(t *testing.T) {
 	t.Parallel() // its own lab; timer-bound, not CPU-bound
 	l := newVLab(t, "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
-	k1 := l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, ""))
-	k2 := l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, ""))
-	p1 := l.start(t, "lb1", bin, "vrrp", "-f", k1)
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", k2)
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, ""))
+	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, ""))
+	p1 := l.start("lb1", bin, "vrrp", "-f", k1)
+	p2 := l.start("lb2", bin, "vrrp", "-f", k2)
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
 
 	if out, err := l.output("lb1", "ip", "link", "set", "eth0", "down"); err != nil {
 		t.Fatalf("link down: %v %s", err, out)
 	}
 	down := time.Now()
-	at := l.waitHolder(t, vip, "lb2", lbs, downInterval(3, 100)+2*time.Second, p1, p2)
+	at := l.waitHolder(vip, "lb2", lbs, downInterval(3, 100)+2*time.Second, p1, p2)
 	t.Logf("master link down -> backup holds the VIP after %v (v3, advert_int 0.5: down interval %v)", at.Sub(down).Round(time.Millisecond), downInterval(3, 100))
 	if !strings.Contains(p1.Stderr(), "(VI_1) Entering FAULT STATE") {
 		t.Errorf("lb1 did not enter FAULT:\n%s", p1.Stderr())
@@ -360,7 +360,7 @@ func TestVRRPInterfaceFault(t *testing.T) {
 	if out, err := l.output("lb1", "ip", "link", "set", "eth0", "up"); err != nil {
 		t.Fatalf("link up: %v %s", err, out)
 	}
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
 	if !strings.Contains(p1.Stderr(), "Netlink reports eth0 UP") {
 		t.Errorf("lb1 did not log the link recovery:\n%s", p1.Stderr())
 	}
@@ -400,35 +400,35 @@ func TestVRRPInteropKeepalived(t *testing.T) {
 				kExtra = "unicast=" + l.addr["lb2"] + "/" + l.addr["lb1"]
 			}
 			version := tc.version
-			kconf := l.file(t, "ka.conf", keepalivedConf("ka", "BACKUP", 100, version, kExtra))
+			kconf := l.writeFile("ka.conf", keepalivedConf("ka", "BACKUP", 100, version, kExtra))
 			startKA := func() *proc {
-				return l.start(t, "lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", kconf,
+				return l.start("lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", kconf,
 					"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
 			}
 
 			// dhproxy master, keepalived backup: keepalived must accept our
 			// adverts (else it would take over after 3.6 s).
-			d := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d1.conf", keepalivedConf("d", "MASTER", 150, version, dExtra)))
+			d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d1.conf", keepalivedConf("d", "MASTER", 150, version, dExtra)))
 			k := startKA()
-			l.waitHolder(t, ip, "lb1", lbs, 10*time.Second, d, k)
+			l.waitHolder(ip, "lb1", lbs, 10*time.Second, d, k)
 			time.Sleep(downInterval(version, 100) / 2) // with the time to get here: keepalived's own down interval is over
 			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb1" {
 				t.Fatalf("dhproxy master + keepalived backup: VIP on %v\nkeepalived:\n%s", hs, k.Stdout()+k.Stderr())
 			}
 			stopped := time.Now()
 			d.term(t)
-			at := l.waitHolder(t, ip, "lb2", lbs, 3*time.Second, d, k)
+			at := l.waitHolder(ip, "lb2", lbs, 3*time.Second, d, k)
 			t.Logf("dhproxy SIGTERM -> keepalived holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
 
 			// keepalived master, dhproxy backup: we must accept its adverts.
-			d = l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "d2.conf", keepalivedConf("d", "BACKUP", 50, version, dExtra)))
+			d = l.start("lb1", bin, "vrrp", "-f", l.writeFile("d2.conf", keepalivedConf("d", "BACKUP", 50, version, dExtra)))
 			time.Sleep(downInterval(version, 50) + 500*time.Millisecond) // past dhproxy's down interval
 			if hs := l.holders(ip, lbs); len(hs) != 1 || hs[0] != "lb2" {
 				t.Fatalf("keepalived master + dhproxy backup: VIP on %v\ndhproxy:\n%s", hs, d.Stderr())
 			}
 			stopped = time.Now()
 			k.term(t)
-			at = l.waitHolder(t, ip, "lb1", lbs, 3*time.Second, d, k)
+			at = l.waitHolder(ip, "lb1", lbs, 3*time.Second, d, k)
 			t.Logf("keepalived SIGTERM -> dhproxy holds the VIP after %v", at.Sub(stopped).Round(time.Millisecond))
 			if !strings.Contains(d.Stderr(), "Backup received priority 0 advertisement") {
 				t.Errorf("dhproxy did not see keepalived's priority 0:\n%s", d.Stderr())
@@ -457,9 +457,9 @@ func TestVRRPSplitBrainHeals(t *testing.T) {
 	}
 	l := newVLab(t, "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
-	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, "")))
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, "")))
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
+	p1 := l.start("lb1", bin, "vrrp", "-f", l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 3, "")))
+	p2 := l.start("lb2", bin, "vrrp", "-f", l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 3, "")))
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
 
 	nft := func(args ...string) {
 		t.Helper()
@@ -479,7 +479,7 @@ func TestVRRPSplitBrainHeals(t *testing.T) {
 	}
 	nft("delete table inet split")
 	healed := time.Now()
-	at := l.waitHolder(t, vip, "lb1", lbs, 3*time.Second, p1, p2)
+	at := l.waitHolder(vip, "lb1", lbs, 3*time.Second, p1, p2)
 	t.Logf("partition healed -> one master again after %v", at.Sub(healed).Round(time.Millisecond))
 	if !strings.Contains(p2.Stderr(), "(VI_1) Master received advert from "+l.addr["lb1"]+" with higher priority 150, ours 100") {
 		t.Errorf("lb2 did not log why it yielded:\n%s", p2.Stderr())
@@ -525,14 +525,14 @@ func TestVRRPSyncGroupFollowsTrackedInterface(t *testing.T) {
 		return fmt.Sprintf("global_defs {\n  router_id %s\n}\nvrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n  notify %s\n}\n", router, notify) +
 			inst("VI_1", 51, "10.213.0.100", "") + inst("VI_2", 52, "10.213.0.101", track)
 	}
-	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf("lb1", 150, "  track_interface {\n    trk0\n  }\n")))
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf("lb2", 100, "")))
-	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
-	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
+	p1 := l.start("lb1", bin, "vrrp", "-f", l.writeFile("k1.conf", conf("lb1", 150, "  track_interface {\n    trk0\n  }\n")))
+	p2 := l.start("lb2", bin, "vrrp", "-f", l.writeFile("k2.conf", conf("lb2", 100, "")))
+	l.waitHolder("10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder("10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
 
 	l.output("lb1", "ip", "link", "set", "trk1", "down")
-	l.waitHolder(t, "10.213.0.101", "lb2", lbs, 5*time.Second, p1, p2)
-	l.waitHolder(t, "10.213.0.100", "lb2", lbs, 5*time.Second, p1, p2)
+	l.waitHolder("10.213.0.101", "lb2", lbs, 5*time.Second, p1, p2)
+	l.waitHolder("10.213.0.100", "lb2", lbs, 5*time.Second, p1, p2)
 	for _, want := range []string{"(VI_1) Entering FAULT STATE", "(VI_2) Entering FAULT STATE"} {
 		if !strings.Contains(p1.Stderr(), want) {
 			t.Errorf("lb1: no %q:\n%s", want, p1.Stderr())
@@ -540,8 +540,8 @@ func TestVRRPSyncGroupFollowsTrackedInterface(t *testing.T) {
 	}
 
 	l.output("lb1", "ip", "link", "set", "trk1", "up")
-	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
-	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder("10.213.0.100", "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder("10.213.0.101", "lb1", lbs, 10*time.Second, p1, p2)
 	p1.term(t)
 	got, _ := os.ReadFile(notifyOut)
 	for _, want := range []string{"GROUP G MASTER 0", "GROUP G FAULT 0", "GROUP G BACKUP 0"} {
@@ -587,10 +587,10 @@ func TestVRRPDualStack(t *testing.T) {
 		six = strings.Replace(six, "virtual_router_id 51", "virtual_router_id 61", 1)
 		return four + six
 	}
-	p1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf("lb1", "MASTER", 150)))
-	p2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf("lb2", "BACKUP", 100)))
-	l.waitHolder(t, vip, "lb1", lbs, 10*time.Second, p1, p2)
-	l.waitHolder(t, vip6, "lb1", lbs, 10*time.Second, p1, p2)
+	p1 := l.start("lb1", bin, "vrrp", "-f", l.writeFile("k1.conf", conf("lb1", "MASTER", 150)))
+	p2 := l.start("lb2", bin, "vrrp", "-f", l.writeFile("k2.conf", conf("lb2", "BACKUP", 100)))
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
+	l.waitHolder(vip6, "lb1", lbs, 10*time.Second, p1, p2)
 	if out, err := l.output("client", "ip", "-6", "addr", "add", "fd00:213::9/64", "dev", "eth0", "nodad"); err != nil {
 		t.Fatalf("client address: %v %s", err, out)
 	}
@@ -622,8 +622,8 @@ func TestVRRPDualStack(t *testing.T) {
 	if p1.err != nil {
 		t.Errorf("SIGTERM: exit %v\n%s", p1.err, p1.Stderr())
 	}
-	l.waitHolder(t, vip, "lb2", lbs, 3*time.Second, p1, p2)
-	l.waitHolder(t, vip6, "lb2", lbs, 3*time.Second, p1, p2)
+	l.waitHolder(vip, "lb2", lbs, 3*time.Second, p1, p2)
+	l.waitHolder(vip6, "lb2", lbs, 3*time.Second, p1, p2)
 	// lb2's unsolicited NA (override flag) moves the entry; the datagrams
 	// waitNeigh sends would not, while the entry is fresh.
 	mac2, _ := l.output("lb2", "cat", "/sys/class/net/eth0/address")
@@ -643,12 +643,12 @@ func TestVRRPDualMaster(t *testing.T) {
 		}
 		return inst("VI_1", 51, p1, "10.213.0.100") + inst("VI_2", 52, p2, "10.213.0.101")
 	}
-	d1 := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k1.conf", conf(150, 100)))
-	d2 := l.start(t, "lb2", bin, "vrrp", "-f", l.file(t, "k2.conf", conf(100, 150)))
-	l.waitHolder(t, "10.213.0.100", "lb1", lbs, 10*time.Second, d1, d2)
-	l.waitHolder(t, "10.213.0.101", "lb2", lbs, 10*time.Second, d1, d2)
+	d1 := l.start("lb1", bin, "vrrp", "-f", l.writeFile("k1.conf", conf(150, 100)))
+	d2 := l.start("lb2", bin, "vrrp", "-f", l.writeFile("k2.conf", conf(100, 150)))
+	l.waitHolder("10.213.0.100", "lb1", lbs, 10*time.Second, d1, d2)
+	l.waitHolder("10.213.0.101", "lb2", lbs, 10*time.Second, d1, d2)
 	d2.term(t)
-	l.waitHolder(t, "10.213.0.101", "lb1", lbs, 3*time.Second, d1, d2)
+	l.waitHolder("10.213.0.101", "lb1", lbs, 3*time.Second, d1, d2)
 	if !l.hasAddr("lb1", "10.213.0.100") {
 		t.Fatalf("lb1 lost its own VIP:\n%s", d1.Stderr())
 	}
@@ -670,8 +670,8 @@ func TestVRRPSMTPAlert(t *testing.T) {
 	conf := keepalivedConf("lb1", "BACKUP", 100, 3, "")
 	conf = strings.Replace(conf, "  router_id lb1\n", "  router_id lb1\n  notification_email {\n    ops@example.com\n  }\n  notification_email_from vrrp@example.com\n  smtp_server 127.0.0.1 2525\n  smtp_connect_timeout 5\n", 1)
 	conf = strings.Replace(conf, "  interface eth0\n", "  interface eth0\n  smtp_alert\n", 1)
-	p := l.start(t, "lb1", bin, "vrrp", "-f", l.file(t, "k.conf", conf))
-	l.waitHolder(t, vip, "lb1", []string{"lb1"}, 10*time.Second, p)
+	p := l.start("lb1", bin, "vrrp", "-f", l.writeFile("k.conf", conf))
+	l.waitHolder(vip, "lb1", []string{"lb1"}, 10*time.Second, p)
 	p.term(t)
 	mails, err := sink.WaitMails(3, 5*time.Second)
 	if err != nil {

@@ -126,7 +126,7 @@ func (cc *connCounter) loads(s *Service, dests []Dest) []destLoad {
 
 // counted reports whether s is scheduled from conntrack counts.
 func counted(s *Service) bool {
-	k, _, _ := nftScheduler(s)
+	k, _, _ := kernelScheduler(s.Sched)
 	return k == kernelLeast
 }
 
@@ -203,9 +203,10 @@ func (n *NFT) followConntrack(fd int) {
 	}
 }
 
-// rescheduleLocked repoints the scheduler of every counted service whose
-// choice changed, in one batch. since is when the events that caused it
-// were read (zero for a resync): the time to the batch's commit is kept.
+// rescheduleLocked repoints the scheduler of every counted service (NAT
+// or DR) whose choice changed, in one batch. since is when the events that
+// caused it were read (zero for a resync): the time to the batch's commit
+// is kept.
 func (n *NFT) rescheduleLocked(since time.Time) {
 	select {
 	case <-n.stop: // Close removes the tables
@@ -218,7 +219,7 @@ func (n *NFT) rescheduleLocked(since time.Time) {
 		if !counted(s) {
 			continue
 		}
-		k := leastLoaded(s.Sched, n.counts.loads(s, dests))
+		k := leastLoaded(s.Sched, n.loads(s, dests))
 		if k == n.choice[s] {
 			continue
 		}
@@ -261,13 +262,13 @@ func (n *NFT) latencySummary() string {
 	}
 	ls := slices.Clone(n.latency)
 	slices.Sort(ls)
-	return fmt.Sprintf("connection-count scheduling: %d updates, conntrack event to nftables rule median %v, 99th percentile %v, max %v",
+	return fmt.Sprintf("connection-count scheduling: %d updates, conntrack event or logged packet to nftables rule median %v, 99th percentile %v, max %v",
 		len(ls), ls[len(ls)/2].Round(time.Microsecond), ls[len(ls)*99/100].Round(time.Microsecond), ls[len(ls)-1].Round(time.Microsecond))
 }
 
 // countedStats reports the counts a counted service is scheduled from.
 func (n *NFT) countedStats(d Desired, out map[DestKey]DestStats) {
-	loads := n.counts.loads(d.Svc, d.Dests)
+	loads := n.loads(d.Svc, d.Dests)
 	for i, dst := range d.Dests {
 		out[DestKey{Svc: d.Svc, Addr: dst.Addr}] = DestStats{Active: loads[i].active, Inactive: loads[i].inactive}
 	}

@@ -61,7 +61,12 @@ type NFT struct {
 	counts  *connCounter
 	prog    map[*Service][]Dest // destinations programmed, in chain order
 	choice  map[*Service]int    // destination the single scheduler slot points at
-	latency []time.Duration     // conntrack event to committed rule
+	latency []time.Duration     // conntrack event or logged packet to committed rule
+
+	// DR services scheduled from connection counts: the packets their
+	// chains log to nflogGroup.
+	drCounts   *drCounter
+	nflogGroup uint16
 }
 
 type drDev struct {
@@ -75,6 +80,7 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
 		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
 	var countedSvcs []*Service
+	drCountedSvcs := map[int]*Service{}
 	for i, s := range svcs {
 		n.svcIdx[s] = i
 		if err := checkFamily(s); err != nil {
@@ -83,10 +89,12 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		if s.Method == "TUN" {
 			return nil, fmt.Errorf("VS %s: lb_kind TUN is not supported by the nftables datapath", s.Name)
 		}
-		if _, _, notice := nftScheduler(s); notice != "" {
+		if _, _, notice := kernelScheduler(s.Sched); notice != "" {
 			logf(notice + " for VS " + s.Name)
 		}
-		if counted(s) {
+		if drCounted(s) {
+			drCountedSvcs[i] = s
+		} else if counted(s) {
 			countedSvcs = append(countedSvcs, s)
 		}
 	}
@@ -98,6 +106,25 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		ctFD = fd
 		n.counts = newConnCounter(countedSvcs)
+	}
+	logFD := -1
+	if len(drCountedSvcs) > 0 {
+		fd, group, err := nflogSocket(nflogGroupBase)
+		if err != nil {
+			if ctFD >= 0 {
+				unix.Close(ctFD)
+			}
+			return nil, fmt.Errorf("lb_algo lc, wlc, sed, nq, ovf with lb_kind DR count connections from logged packets (nfnetlink_log): %v", err)
+		}
+		logFD, n.nflogGroup = fd, group
+		n.drCounts = newDRCounter(drCountedSvcs)
+	}
+	closeFDs := func() {
+		for _, fd := range []int{ctFD, logFD} {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
 	}
 	c, err := nftables.New()
 	if err != nil {
@@ -114,24 +141,23 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		d, err := n.drDevice(s)
 		if err != nil {
-			if ctFD >= 0 {
-				unix.Close(ctFD)
-			}
+			closeFDs()
 			return nil, err
 		}
 		n.dev[s] = d
 	}
 	if err := n.create(svcs); err != nil {
 		n.removeTables()
-		if ctFD >= 0 {
-			unix.Close(ctFD)
-		}
+		closeFDs()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
 	n.stop = make(chan struct{})
 	go n.maintain(svcs, 2*time.Second)
 	if ctFD >= 0 {
 		go n.followConntrack(ctFD)
+	}
+	if logFD >= 0 {
+		go n.followNflog(logFD)
 	}
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); err == nil && strings.TrimSpace(string(b)) == "0" && hasNAT(svcs, false) {
 		logf("net.ipv4.ip_forward is 0: lb_kind NAT needs it set to 1 to forward to the real servers")
@@ -302,6 +328,11 @@ func (n *NFT) create(svcs []*Service) error {
 			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
 			bs.KeyType = bindKeyType(s)
 			if err := c.AddSet(bs, nil); err != nil {
+				return err
+			}
+		}
+		if drCounted(s) {
+			if err := n.addSeenSet(c, s); err != nil {
 				return err
 			}
 		}
@@ -503,7 +534,7 @@ func bindKey(s *Service, rs netip.Addr) []expr.Any {
 // counter for round robin, a hash of the client or destination address
 // otherwise.
 func schedExprs(s *Service, total int) []expr.Any {
-	k, _, _ := nftScheduler(s)
+	k, _, _ := kernelScheduler(s.Sched)
 	switch k {
 	case kernelLeast:
 		return []expr.Any{&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(0)}}
@@ -521,7 +552,7 @@ func schedExprs(s *Service, total int) []expr.Any {
 
 // slotPlan spreads the destinations able to take new clients over slots.
 func slotPlan(s *Service, dests []Dest) (owner []int) {
-	k, weighted, _ := nftScheduler(s)
+	k, weighted, _ := kernelScheduler(s.Sched)
 	ws := make([]int, len(dests))
 	best := -1
 	for i, d := range dests {
@@ -575,14 +606,24 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 			c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: append(hit, &expr.Verdict{Kind: expr.VerdictJump, Chain: dc.Name})})
 			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: p.bind.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
 		}
+		if drCounted(s) {
+			c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: e})
+			for _, r := range n.drCountRules(s, dst.Addr.Addr()) {
+				c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: r})
+			}
+			e = nil
+		}
 		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(e, out(dst)...)})
 	}
 	sm := n.schedMap(s)
 	c.FlushSet(sm)
 	owner := slotPlan(s, p.dests)
 	if counted(s) {
+		if s.Method == "DR" {
+			n.drCounts.keepOnly(s, p.dests)
+		}
 		n.prog[s] = p.dests
-		n.choice[s] = leastLoaded(s.Sched, n.counts.loads(s, p.dests))
+		n.choice[s] = leastLoaded(s.Sched, n.loads(s, p.dests))
 		owner = nil
 		if k := n.choice[s]; k >= 0 {
 			owner = []int{k}
@@ -816,7 +857,8 @@ func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, err
 
 // Stats counts connections per destination: NAT from conntrack (TCP
 // ESTABLISHED is active, other states inactive, as IPVS counts), DR from
-// the flow table (every live flow is active).
+// the counts of logged packets for the connection-count schedulers, else
+// from the flow table (every live flow is active).
 func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -825,12 +867,12 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	loaded := false
 	for _, d := range ds {
 		s := d.Svc
-		if s.Method == "DR" {
-			n.drStats(d, out)
-			continue
-		}
 		if counted(s) {
 			n.countedStats(d, out)
+			continue
+		}
+		if s.Method == "DR" {
+			n.drStats(d, out)
 			continue
 		}
 		if !loaded {

@@ -19,8 +19,9 @@ const (
 
 // kernelScheduler maps an IPVS scheduler to what nftables can do per new
 // connection. The connection-count schedulers (lc, wlc, sed, nq, ovf) are
-// followed from conntrack: the map's single slot points at the server IPVS
-// would pick now. What still differs from IPVS comes with a notice.
+// followed from conntrack (NAT) or from the client packets the DR chain
+// logs: the map's single slot points at the server IPVS would pick now.
+// What still differs from IPVS comes with a notice.
 func kernelScheduler(sched string) (k kernelSched, weighted bool, notice string) {
 	switch sched {
 	case "rr":
@@ -40,21 +41,6 @@ func kernelScheduler(sched string) (k kernelSched, weighted bool, notice string)
 	default: // lc, wlc, sed, nq, ovf
 		return kernelLeast, true, ""
 	}
-}
-
-// nftScheduler is kernelScheduler for a service on the nftables
-// datapath. Connection counts come from conntrack, which a DR director
-// does not have (the replies bypass it): there lc, wlc, sed, nq, ovf and
-// twos stay approximated by round robin.
-func nftScheduler(s *Service) (k kernelSched, weighted bool, notice string) {
-	k, weighted, notice = kernelScheduler(s.Sched)
-	if k != kernelLeast || s.Method != "DR" {
-		return k, weighted, notice
-	}
-	if s.Sched == "lc" || s.Sched == "nq" {
-		return kernelCycle, false, "lb_algo " + s.Sched + " with lb_kind DR: the director keeps no conntrack to count connections; using round robin (rr)"
-	}
-	return kernelCycle, true, "lb_algo " + s.Sched + " with lb_kind DR: the director keeps no conntrack to count connections; using weighted round robin (wrr)"
 }
 
 // destLoad is what IPVS' connection schedulers see of one destination.

@@ -83,13 +83,11 @@ func TestKernelSchedulerNotices(t *testing.T) {
 			t.Errorf("%s needs a notice on nftables", s)
 		}
 	}
-	for sched, weighted := range map[string]bool{"lc": false, "nq": false, "wlc": true, "sed": true} {
-		k, w, n := nftScheduler(&Service{Sched: sched, Method: "DR"})
-		if k != kernelCycle || w != weighted || !strings.Contains(n, "lb_kind DR") {
-			t.Errorf("%s with DR: %v %v %q, want round robin (weighted %v) with a notice", sched, k, w, n, weighted)
-		}
-		if k, _, n := nftScheduler(&Service{Sched: sched, Method: "NAT"}); k != kernelLeast || n != "" {
-			t.Errorf("%s with NAT: %v %q, want counted without notice", sched, k, n)
+	for _, sched := range []string{"lc", "nq", "wlc", "sed", "ovf"} {
+		for _, method := range []string{"NAT", "DR"} {
+			if !counted(&Service{Sched: sched, Method: method}) {
+				t.Errorf("%s with %s must be scheduled from connection counts", sched, method)
+			}
 		}
 	}
 }

@@ -138,7 +138,7 @@ func TestLVSDRLeastConnectionIPv6(t *testing.T) {
 }
 
 // loggedPackets sums the counters of the DR chains' log rules.
-func loggedPackets(t *testing.T, l *lvsLab) int {
+func loggedPackets(t *testing.T, l *lab) int {
 	t.Helper()
 	n := 0
 	for _, line := range strings.Split(l.run("lb1", "nft", "list", "table", "netdev", "dhproxy_lvs"), "\n") {

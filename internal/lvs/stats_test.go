@@ -3,8 +3,8 @@ package lvs
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )

@@ -176,10 +176,10 @@ var virtualColumns = map[string]func(r *Row) Value{
 	"lbtot": virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.Conns, true }),
 	"bin":   virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.InBytes, true }),
 	"bout":  virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.OutBytes, t.Replies }),
-	"pid":  func(*Row) Value { return num(1) },
-	"iid":  func(r *Row) Value { return num(int64(r.IID)) },
-	"sid":  func(r *Row) Value { return num(int64(r.SID)) },
-	"type": func(r *Row) Value { return num(map[byte]int64{Backend: 1, Server: 2}[r.Kind]) },
+	"pid":   func(*Row) Value { return num(1) },
+	"iid":   func(r *Row) Value { return num(int64(r.IID)) },
+	"sid":   func(r *Row) Value { return num(int64(r.SID)) },
+	"type":  func(r *Row) Value { return num(map[byte]int64{Backend: 1, Server: 2}[r.Kind]) },
 	"check_status": virtualChecked(func(_ *lvs.RealStats, c *lvs.CheckStats) Value {
 		return str(c.Status)
 	}),

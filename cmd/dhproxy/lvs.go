@@ -104,8 +104,9 @@ func lvsLog(w io.Writer) func(string) {
 const lvsUsage = `usage:
   dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace|ipvs] keepalived.conf
       run the virtual_server blocks of keepalived.conf in the foreground
-  dhproxy lvs list [-S socket]
-      print the running virtual servers like 'ipvsadm -Ln'
+  dhproxy lvs list [-S socket] [--stats [--exact]]
+      print the running virtual servers like 'ipvsadm -Ln' (--stats: like
+      'ipvsadm -Ln --stats', connections, packets and bytes per destination)
 The socket defaults to $DHPROXY_LVS_SOCKET or ` + lvs.DefaultSocket + `.
 `
 
@@ -120,13 +121,22 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 	socket := fs.String("S", lvs.SocketPath(), "control socket path")
 	datapath := fs.String("datapath", os.Getenv("DHPROXY_LVS_DATAPATH"), "auto, nftables, userspace or ipvs")
 	fs.Bool("n", true, "numeric output (always on; accepted for ipvsadm habits)")
+	withStats := fs.Bool("stats", false, "list: print traffic counters like 'ipvsadm -Ln --stats'")
+	exact := fs.Bool("exact", false, "list --stats: print whole numbers, not K/M/G/T")
 	if err := fs.Parse(args[1:]); err != nil {
 		io.WriteString(stderr, lvsUsage)
 		return 1
 	}
 	switch args[0] {
 	case "list":
-		if err := lvs.Query(*socket, "list", stdout); err != nil {
+		cmd := "list"
+		if *withStats {
+			cmd += " --stats"
+			if *exact {
+				cmd += " --exact"
+			}
+		}
+		if err := lvs.Query(*socket, cmd, stdout); err != nil {
 			fmt.Fprintf(stderr, "dhproxy lvs list: %v\n", err)
 			return 1
 		}

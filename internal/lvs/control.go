@@ -37,7 +37,8 @@ func ListenControl(path string) (net.Listener, error) {
 }
 
 // ServeControl answers one command per connection on l: "list" prints
-// the table as `ipvsadm -Ln` does. It returns when l is closed.
+// the table as `ipvsadm -Ln` does, "list --stats" as `ipvsadm -Ln
+// --stats`, "stats" the JSON snapshot. It returns when l is closed.
 func ServeControl(l net.Listener, rt *Runtime) {
 	for {
 		c, err := l.Accept()
@@ -55,14 +56,17 @@ func serveOne(c net.Conn, rt *Runtime) {
 	if err != nil && line == "" {
 		return
 	}
-	switch strings.TrimSpace(line) {
+	switch cmd := strings.TrimSpace(line); cmd {
 	case "list":
 		ds := rt.Desired()
-		WriteList(c, rt.Dataplane().Name(), ds, rt.Dataplane().Stats(ds))
+		WriteList(c, rt.Dataplane().Name(), ds, rt.destStats(ds))
+	case "list --stats", "list --stats --exact":
+		ds := rt.Desired()
+		WriteListStats(c, rt.Dataplane().Name(), ds, rt.destStats(ds), strings.HasSuffix(cmd, "--exact"))
 	case "stats":
 		WriteStats(c, rt)
 	default:
-		fmt.Fprintf(c, "unknown command %q; known: list, stats\n", strings.TrimSpace(line))
+		fmt.Fprintf(c, "unknown command %q; known: list, list --stats [--exact], stats\n", strings.TrimSpace(line))
 	}
 }
 

@@ -191,7 +191,8 @@ func (v *IPVS) dests(s ipvsService) ([]ipvsDest, error) {
 	return out, nil
 }
 
-// Stats reads the connection counts of every destination from the kernel.
+// Stats reads the connection counts and traffic counters of every
+// destination from the kernel.
 func (v *IPVS) Stats(ds []Desired) map[DestKey]DestStats {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -210,6 +211,13 @@ func (v *IPVS) Stats(ds []Desired) map[DestKey]DestStats {
 			st := out[k]
 			st.Active += int64(d.Active)
 			st.Inactive += int64(d.Inactive)
+			// A service with several IPVS services (a group) adds theirs.
+			tr := Traffic{Conns: int64(d.Stats.Conns), InPkts: int64(d.Stats.InPkts), OutPkts: int64(d.Stats.OutPkts),
+				InBytes: int64(d.Stats.InBytes), OutBytes: int64(d.Stats.OutBytes), Replies: w.from.Method == "NAT"}
+			if st.Traffic != nil {
+				tr = tr.plus(*st.Traffic)
+			}
+			st.Traffic = &tr
 			out[k] = st
 		}
 	}

@@ -48,7 +48,15 @@ const (
 	ipvsDestAttrActiveConns  = 7
 	ipvsDestAttrInactConns   = 8
 	ipvsDestAttrPersistConns = 9
+	ipvsDestAttrStats        = 10 // counters: u32 and u64 (bytes)
 	ipvsDestAttrAddrFamily   = 11
+	ipvsDestAttrStats64      = 12 // the same, all u64 (Linux 4.1 on)
+
+	ipvsStatsAttrConns    = 1
+	ipvsStatsAttrInPkts   = 2
+	ipvsStatsAttrOutPkts  = 3
+	ipvsStatsAttrInBytes  = 4
+	ipvsStatsAttrOutBytes = 5
 
 	ipvsSvcFPersistent = 0x0001
 	ipvsSvcFHashed     = 0x0002 // set by the kernel on every service it holds
@@ -86,6 +94,12 @@ type ipvsDest struct {
 	UThresh, LThresh uint32
 	// Counters, only in GET_DEST replies.
 	Active, Inactive, Persist uint32
+	Stats                     ipvsStats
+}
+
+// ipvsStats are a destination's totals since it was added.
+type ipvsStats struct {
+	Conns, InPkts, OutPkts, InBytes, OutBytes uint64
 }
 
 // svcKey identifies a service: a fwmark service by family and mark, the
@@ -321,6 +335,13 @@ func (r *attrReader) u32(typ uint16) uint32 {
 	return 0
 }
 
+func (r *attrReader) u64(typ uint16) uint64 {
+	if v := r.fixed(typ, 8); v != nil {
+		return binary.NativeEndian.Uint64(v)
+	}
+	return 0
+}
+
 func (r *attrReader) addr(typ, family uint16) netip.Addr {
 	switch family {
 	case unix.AF_INET:
@@ -415,10 +436,44 @@ func decodeDest(payload []byte, svcFamily uint16) (ipvsDest, error) {
 	d.Active = r.u32(ipvsDestAttrActiveConns)
 	d.Inactive = r.u32(ipvsDestAttrInactConns)
 	d.Persist = r.u32(ipvsDestAttrPersistConns)
+	d.Stats = decodeStats(r)
 	if r.err != nil {
 		return ipvsDest{}, r.err
 	}
 	return d, nil
+}
+
+// decodeStats reads a destination's counters: IPVS_DEST_ATTR_STATS64
+// when the kernel sends it, else IPVS_DEST_ATTR_STATS, whose packet and
+// connection counts are 32 bits (they wrap).
+func decodeStats(dest *attrReader) ipvsStats {
+	raw, wide := dest.m[ipvsDestAttrStats64], true
+	if raw == nil {
+		raw, wide = dest.m[ipvsDestAttrStats], false
+	}
+	if raw == nil {
+		return ipvsStats{}
+	}
+	m, err := parseAttrs(raw)
+	if err != nil {
+		if dest.err == nil {
+			dest.err = fmt.Errorf("%s statistics: %v", dest.what, err)
+		}
+		return ipvsStats{}
+	}
+	r := &attrReader{m: m, what: dest.what + " statistics"}
+	count := func(typ uint16) uint64 {
+		if wide {
+			return r.u64(typ)
+		}
+		return uint64(r.u32(typ))
+	}
+	st := ipvsStats{Conns: count(ipvsStatsAttrConns), InPkts: count(ipvsStatsAttrInPkts), OutPkts: count(ipvsStatsAttrOutPkts),
+		InBytes: r.u64(ipvsStatsAttrInBytes), OutBytes: r.u64(ipvsStatsAttrOutBytes)}
+	if r.err != nil && dest.err == nil {
+		dest.err = r.err
+	}
+	return st
 }
 
 // genlConn is a generic netlink socket that sends one request at a time

@@ -53,6 +53,7 @@ func wireAll(as ...nla) []byte {
 func h16(v uint16) []byte { return binary.NativeEndian.AppendUint16(nil, v) }
 func h32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 func n16(v uint16) []byte { return []byte{byte(v >> 8), byte(v)} }
+func h64(v uint64) []byte { return binary.NativeEndian.AppendUint64(nil, v) }
 
 // inetAddr is a union nf_inet_addr: 16 bytes, IPv4 in the first four.
 func inetAddr(s string) []byte {
@@ -234,7 +235,13 @@ func destReply(attrs ...nla) []byte {
 }
 
 func TestIPVSDecodeDest(t *testing.T) {
-	stats := nla{typ: tDstStats | nlaFNested, kids: []nla{{typ: 1, val: h32(99)}, {typ: 4, val: make([]byte, 8)}}}
+	// ip_vs_genl_fill_stats: conns, inpkts, outpkts as u32, bytes as u64
+	// (with a pad attribute, 11, before each u64), rates as u32.
+	stats := nla{typ: tDstStats | nlaFNested, kids: []nla{{typ: 1, val: h32(99)}, {typ: 2, val: h32(700)}, {typ: 3, val: h32(650)},
+		{typ: 11}, {typ: 4, val: h64(1 << 33)}, {typ: 11}, {typ: 5, val: h64(123456)}, {typ: 6, val: h32(3)}}}
+	// ip_vs_genl_fill_stats64: every counter u64.
+	stats64 := nla{typ: 12 | nlaFNested, kids: []nla{{typ: 1, val: h64(1 << 32)}, {typ: 2, val: h64(5 << 32)}, {typ: 3, val: h64(0)},
+		{typ: 4, val: h64(1 << 40)}, {typ: 5, val: h64(0)}}}
 	tests := []struct {
 		name      string
 		payload   []byte
@@ -254,7 +261,23 @@ func TestIPVSDecodeDest(t *testing.T) {
 			nla{typ: tDstPersist, val: h32(1)},
 			stats,
 			nla{typ: tDstFamily, val: h16(afInet)},
-		), afInet, ipvsDest{Family: afInet, Addr: netip.MustParseAddr("10.0.0.3"), Port: 80, Fwd: 3, Weight: 2, Active: 5, Inactive: 2, Persist: 1}, ""},
+		), afInet, ipvsDest{Family: afInet, Addr: netip.MustParseAddr("10.0.0.3"), Port: 80, Fwd: 3, Weight: 2, Active: 5, Inactive: 2, Persist: 1,
+			Stats: ipvsStats{Conns: 99, InPkts: 700, OutPkts: 650, InBytes: 1 << 33, OutBytes: 123456}}, ""},
+		{"64-bit counters preferred", destReply(
+			nla{typ: tDstAddr, val: inetAddr("10.0.0.3")},
+			stats,
+			nla{typ: tDstFamily, val: h16(afInet)},
+			stats64,
+		), afInet, ipvsDest{Family: afInet, Addr: netip.MustParseAddr("10.0.0.3"),
+			Stats: ipvsStats{Conns: 1 << 32, InPkts: 5 << 32, InBytes: 1 << 40}}, ""},
+		{"short byte counter", destReply(
+			nla{typ: tDstAddr, val: inetAddr("10.0.0.3")},
+			nla{typ: tDstStats | nlaFNested, kids: []nla{{typ: 4, val: h32(1)}}},
+		), afInet, ipvsDest{}, "statistics attribute 4 is 4 bytes, want 8"},
+		{"statistics overrun", destReply(
+			nla{typ: tDstAddr, val: inetAddr("10.0.0.3")},
+			nla{typ: tDstStats, val: []byte{0x40, 0, 1, 0}},
+		), afInet, ipvsDest{}, "statistics: "},
 		{"IPv6 from an old kernel without address family", destReply(
 			nla{typ: tDstAddr, val: inetAddr("2001:db8::3")},
 			nla{typ: tDstPort, val: n16(8080)},
@@ -500,6 +523,8 @@ func TestOpenIPVSWithoutKernelSupport(t *testing.T) {
 func FuzzIPVSDecode(f *testing.F) {
 	f.Add(destReply(nla{typ: tDstAddr, val: inetAddr("10.0.0.3")}, nla{typ: tDstPort, val: n16(80)}, nla{typ: tDstWeight, val: h32(1)}))
 	f.Add(destReply(nla{typ: tDstFamily, val: h16(afInet6)}, nla{typ: tDstAddr, val: inetAddr("2001:db8::1")}))
+	f.Add(destReply(nla{typ: tDstAddr, val: inetAddr("10.0.0.3")}, nla{typ: tDstStats | nlaFNested, kids: []nla{{typ: 1, val: h32(9)}, {typ: 4, val: h64(99)}}},
+		nla{typ: 12 | nlaFNested, kids: []nla{{typ: 2, val: h64(7)}}}))
 	f.Add(append([]byte{1, 1, 0, 0}, nla{typ: tCmdService, kids: []nla{{typ: tSvcAF, val: h16(afInet)}, {typ: tSvcFWMark, val: h32(1)}, {typ: tSvcSched, val: []byte("rr")}}}.wire()...))
 	f.Add(genlMessage(0x20, 2, 1, 4, 1, destReply(nla{typ: tDstAddr, val: inetAddr("10.0.0.3")})[4:]))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -522,7 +547,7 @@ func FuzzIPVSDecode(f *testing.F) {
 					t.Fatalf("destination %+v: address does not match family", d)
 				}
 				again, err := decodeDest(append([]byte{5, 1, 0, 0}, nlAttrs{}.put(ipvsCmdAttrDest, destAttrs(d, true))...), fam)
-				d.Active, d.Inactive, d.Persist = 0, 0, 0
+				d.Active, d.Inactive, d.Persist, d.Stats = 0, 0, 0, ipvsStats{}
 				if err != nil || again != d {
 					t.Fatalf("round trip of %+v: %+v, %v", d, again, err)
 				}

@@ -342,6 +342,7 @@ func (n *NFT) create(svcs []*Service) error {
 			return err
 		}
 	}
+	n.addCounters(c, svcs)
 	return c.Flush()
 }
 
@@ -606,6 +607,9 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 			c.AddRule(&nftables.Rule{Table: vs.Table, Chain: vs, Exprs: append(hit, &expr.Verdict{Kind: expr.VerdictJump, Chain: dc.Name})})
 			e = append(bindKey(s, dst.Addr.Addr()), &expr.Dynset{SrcRegKey: regKey, SetName: p.bind.Name, Operation: unix.NFT_DYNSET_OP_UPDATE, Timeout: bindTimeout(s)})
 		}
+		if count := n.newConnRule(s, dst, p.bind); count != nil {
+			c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: count})
+		}
 		if drCounted(s) {
 			c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: e})
 			for _, r := range n.drCountRules(s, dst.Addr.Addr()) {
@@ -613,7 +617,7 @@ func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 			}
 			e = nil
 		}
-		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(e, out(dst)...)})
+		c.AddRule(&nftables.Rule{Table: dc.Table, Chain: dc, Exprs: append(append(n.destCounters(s, dst), e...), out(dst)...)})
 	}
 	sm := n.schedMap(s)
 	c.FlushSet(sm)
@@ -858,11 +862,13 @@ func (n *NFT) resolveMAC(a netip.Addr, link netlink.Link) (net.HardwareAddr, err
 // Stats counts connections per destination: NAT from conntrack (TCP
 // ESTABLISHED is active, other states inactive, as IPVS counts), DR from
 // the counts of logged packets for the connection-count schedulers, else
-// from the flow table (every live flow is active).
+// from the flow table (every live flow is active); and reads the traffic
+// counters (nft_counters.go).
 func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := map[DestKey]DestStats{}
+	n.trafficStats(ds, out)
 	var flows []*netlink.ConntrackFlow
 	loaded := false
 	for _, d := range ds {

@@ -32,6 +32,7 @@ type DestKey struct {
 // DestStats is what `dhproxy lvs list` prints per destination.
 type DestStats struct {
 	Active, Inactive int64
+	Traffic          *Traffic // nil where the datapath counts nothing
 }
 
 // Options configure a Runtime.
@@ -61,6 +62,7 @@ type Runtime struct {
 	// while it is applied; they run once the datapath is updated, so a
 	// "Removing service" line means the server no longer gets clients.
 	effects *[]func()
+	traffic trafficTotals // stats.go
 }
 
 type svcState struct {

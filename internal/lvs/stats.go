@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -51,6 +53,132 @@ type RealStats struct {
 	Chkfail    int64       `json:"chkfail"`
 	Chkdown    int64       `json:"chkdown"`
 	Check      *CheckStats `json:"check,omitempty"` // nil without checkers
+	// Traffic is what the datapath forwarded to it since start; nil
+	// when the datapath counts nothing.
+	Traffic *Traffic `json:"traffic,omitempty"`
+}
+
+// Traffic counts what a datapath sent to one destination: connections
+// scheduled to it (new connections, as IPVS' Conns), packets and bytes
+// from the clients (in) and, where replies pass the director (NAT and the
+// userspace proxy; not DR or TUN), from the destination back (out).
+type Traffic struct {
+	Conns    int64 `json:"conns"`
+	InPkts   int64 `json:"inpkts"`
+	OutPkts  int64 `json:"outpkts"`
+	InBytes  int64 `json:"inbytes"`
+	OutBytes int64 `json:"outbytes"`
+	Replies  bool  `json:"replies"` // OutPkts and OutBytes are counted
+}
+
+func (t Traffic) plus(o Traffic) Traffic {
+	return Traffic{Conns: t.Conns + o.Conns, InPkts: t.InPkts + o.InPkts, OutPkts: t.OutPkts + o.OutPkts,
+		InBytes: t.InBytes + o.InBytes, OutBytes: t.OutBytes + o.OutBytes, Replies: t.Replies || o.Replies}
+}
+
+// below says whether a counter of t is lower than o's: the datapath
+// started counting again (nftables tables re-created, an IPVS
+// destination removed and added back).
+func (t Traffic) below(o Traffic) bool {
+	return t.Conns < o.Conns || t.InPkts < o.InPkts || t.OutPkts < o.OutPkts || t.InBytes < o.InBytes || t.OutBytes < o.OutBytes
+}
+
+// trafficCounters are a destination's counters in a userspace datapath
+// (the proxy, TUN), kept for every real and sorry server from the start
+// so that a server leaving and coming back keeps counting.
+type trafficCounters struct {
+	conns, inPkts, outPkts, inBytes, outBytes atomic.Int64
+}
+
+type trafficCounterMap map[netip.AddrPort]*trafficCounters
+
+func newTrafficCounters(s *Service) trafficCounterMap {
+	m := trafficCounterMap{}
+	for _, r := range s.Reals {
+		m[r.Addr] = &trafficCounters{}
+	}
+	if s.Sorry != nil {
+		m[s.Sorry.Addr] = &trafficCounters{}
+	}
+	return m
+}
+
+// of returns the counters of a; an address outside the configuration
+// (a test's) counts apart, unreported.
+func (m trafficCounterMap) of(a netip.AddrPort) *trafficCounters {
+	if c := m[a]; c != nil {
+		return c
+	}
+	return &trafficCounters{}
+}
+
+// read copies the counters of s into out; replies says whether the
+// datapath sees them.
+func (m trafficCounterMap) read(s *Service, replies bool, out map[DestKey]DestStats) {
+	for a, c := range m {
+		k := DestKey{Svc: s, Addr: a}
+		st := out[k]
+		st.Traffic = &Traffic{Conns: c.conns.Load(), InPkts: c.inPkts.Load(), OutPkts: c.outPkts.Load(),
+			InBytes: c.inBytes.Load(), OutBytes: c.outBytes.Load(), Replies: replies}
+		out[k] = st
+	}
+}
+
+// trafficTotals keeps each destination's counters from going backwards
+// or vanishing: a datapath that restarted counting adds to what it had
+// counted, and a destination out of the datapath (down, not inhibited)
+// keeps its last values.
+type trafficTotals struct {
+	mu sync.Mutex
+	m  map[DestKey]*trafficTotal
+}
+
+type trafficTotal struct{ base, last Traffic }
+
+// merge folds the datapath's raw counters into the totals and returns
+// the counters of every destination of every service, with totals.
+func (tt *trafficTotals) merge(raw map[DestKey]DestStats, keys []DestKey) map[DestKey]DestStats {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if tt.m == nil {
+		tt.m = map[DestKey]*trafficTotal{}
+	}
+	out := make(map[DestKey]DestStats, len(keys))
+	for _, k := range keys {
+		st := raw[k]
+		tot := tt.m[k]
+		if st.Traffic != nil {
+			if tot == nil {
+				tot = &trafficTotal{}
+				tt.m[k] = tot
+			}
+			if st.Traffic.below(tot.last) {
+				tot.base = tot.base.plus(tot.last)
+			}
+			tot.last = *st.Traffic
+		}
+		if tot != nil {
+			v := tot.base.plus(tot.last)
+			st.Traffic = &v
+		}
+		out[k] = st
+	}
+	return out
+}
+
+// destStats reads the datapath's counters for ds, with the traffic
+// totals of every real and sorry server of the runtime's services.
+func (rt *Runtime) destStats(ds []Desired) map[DestKey]DestStats {
+	var keys []DestKey
+	for _, ss := range rt.svcs {
+		for _, r := range ss.svc.Reals {
+			keys = append(keys, DestKey{Svc: ss.svc, Addr: r.Addr})
+		}
+		if r := ss.svc.Sorry; r != nil {
+			keys = append(keys, DestKey{Svc: ss.svc, Addr: r.Addr})
+		}
+	}
+	return rt.traffic.merge(rt.dp.Stats(ds), keys)
 }
 
 // CheckStats is a real server's latest check in HAProxy's words. With
@@ -208,11 +336,11 @@ func (rt *Runtime) Snapshot() []ServiceStats {
 		out[i] = svc
 	}
 	rt.mu.Unlock()
-	counts := rt.dp.Stats(ds)
+	counts := rt.destStats(ds)
 	for i := range out {
 		for k, a := range addrs[i] {
 			c := counts[DestKey{Svc: rt.svcs[i].svc, Addr: a}]
-			out[i].Reals[k].Active, out[i].Reals[k].Inactive = c.Active, c.Inactive
+			out[i].Reals[k].Active, out[i].Reals[k].Inactive, out[i].Reals[k].Traffic = c.Active, c.Inactive, c.Traffic
 		}
 	}
 	return out

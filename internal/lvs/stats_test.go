@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -118,6 +119,10 @@ virtual_server 127.0.0.1 %s {
 		defer c.Close()
 	}
 	waitFor(t, "2 active connections on the TCP_CHECK server", func() bool { return snap().Reals[0].Active == 2 })
+	// The proxy counts them, and the bytes both ways (none sent yet).
+	if tr := snap().Reals[0].Traffic; tr == nil || *tr != (Traffic{Conns: 2, Replies: true}) {
+		t.Errorf("traffic of the TCP_CHECK server: %+v", tr)
+	}
 
 	s := snap()
 	if s.Name != "[127.0.0.1]:tcp:"+port(vip) || !s.Serving || s.Sched != "rr" || len(s.Reals) != 4 {
@@ -188,5 +193,35 @@ virtual_server 127.0.0.1 %s {
 	waitFor(t, "the service down", func() bool { s := rt.Snapshot()[0]; return !s.Serving && s.Downs == 1 })
 	if s := rt.Snapshot()[0]; s.Reals[0].Check.Info != "Connection refused" || s.LastChange > 1 {
 		t.Errorf("service down: %+v %+v", s, s.Reals[0].Check)
+	}
+}
+
+// TestTrafficTotals: the totals never go backwards: a datapath that
+// starts counting again from 0 adds to what it had counted, and a
+// destination the datapath no longer reports keeps its last values.
+func TestTrafficTotals(t *testing.T) {
+	s := &Service{}
+	a, b := DestKey{Svc: s, Addr: netip.MustParseAddrPort("10.0.0.2:80")}, DestKey{Svc: s, Addr: netip.MustParseAddrPort("10.0.0.3:80")}
+	keys := []DestKey{a, b}
+	var tt trafficTotals
+	read := func(raw map[DestKey]DestStats) map[DestKey]DestStats { return tt.merge(raw, keys) }
+	got := read(map[DestKey]DestStats{a: {Active: 1, Traffic: &Traffic{Conns: 3, InPkts: 30, InBytes: 3000, Replies: true}}})
+	if got[a].Active != 1 || *got[a].Traffic != (Traffic{Conns: 3, InPkts: 30, InBytes: 3000, Replies: true}) || got[b].Traffic != nil {
+		t.Fatalf("first read: %+v %+v", got[a], got[b])
+	}
+	// The datapath restarted counting (tables re-created).
+	got = read(map[DestKey]DestStats{a: {Traffic: &Traffic{Conns: 1, InPkts: 5, InBytes: 400}}})
+	if *got[a].Traffic != (Traffic{Conns: 4, InPkts: 35, InBytes: 3400, Replies: true}) {
+		t.Fatalf("after a restart: %+v", *got[a].Traffic)
+	}
+	// a leaves the datapath: its totals stay.
+	got = read(map[DestKey]DestStats{b: {Traffic: &Traffic{Conns: 1}}})
+	if got[a].Traffic == nil || got[a].Traffic.Conns != 4 || got[b].Traffic.Conns != 1 {
+		t.Fatalf("a unlisted: %+v %+v", got[a].Traffic, got[b].Traffic)
+	}
+	// Counting on from where it was is no restart.
+	got = read(map[DestKey]DestStats{a: {Traffic: &Traffic{Conns: 2, InPkts: 9, InBytes: 500}}})
+	if *got[a].Traffic != (Traffic{Conns: 5, InPkts: 39, InBytes: 3500, Replies: true}) {
+		t.Fatalf("counting on: %+v", *got[a].Traffic)
 	}
 }

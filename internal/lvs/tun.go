@@ -167,7 +167,8 @@ func (t *TUN) Apply(ds []Desired) error {
 	return nil
 }
 
-// Stats counts the flow table's connections per destination.
+// Stats counts the flow table's connections per destination, with the
+// traffic sent to each (replies bypass the director).
 func (t *TUN) Stats(ds []Desired) map[DestKey]DestStats {
 	out := map[DestKey]DestStats{}
 	for _, d := range ds {
@@ -178,6 +179,7 @@ func (t *TUN) Stats(ds []Desired) map[DestKey]DestStats {
 		for _, td := range *ts.dests.Load() {
 			out[DestKey{Svc: d.Svc, Addr: td.addr}] = DestStats{Active: td.active.Load(), Inactive: td.inactive.Load()}
 		}
+		ts.traffic.read(d.Svc, false, out)
 	}
 	return out
 }

@@ -36,6 +36,7 @@ type tunDest struct {
 	active   atomic.Int64
 	inactive atomic.Int64
 	gone     atomic.Bool
+	traffic  *trafficCounters // the server's, kept across removals
 }
 
 type tunFlow struct {
@@ -53,6 +54,7 @@ type tunPersist struct {
 // the forwarding goroutine.
 type tunSvc struct {
 	svc     *Service
+	traffic trafficCounterMap // fixed at start
 	proto   uint8
 	dests   atomic.Pointer[[]*tunDest]
 	picker  picker
@@ -71,7 +73,7 @@ type flowTable struct {
 func newFlowTable(svcs []*Service) *flowTable {
 	ft := &flowTable{flows: make(map[flowKey]tunFlow, 4096)}
 	for _, s := range svcs {
-		ts := &tunSvc{svc: s, proto: unix.IPPROTO_TCP, picker: picker{sched: s.Sched}}
+		ts := &tunSvc{svc: s, proto: unix.IPPROTO_TCP, picker: picker{sched: s.Sched}, traffic: newTrafficCounters(s)}
 		if s.Protocol == "udp" {
 			ts.proto = unix.IPPROTO_UDP
 		}
@@ -131,6 +133,7 @@ func (ft *flowTable) route(p *pktInfo, now int64) *tunDest {
 			f.state = flowUDP
 		}
 		d.inactive.Add(1)
+		d.traffic.conns.Add(1)
 	} else if ts := ft.persistent(&p.key); ts != nil {
 		ts.persist[maskKey(p.key.src, ts.mask)] = tunPersist{dest: f.dest, last: now}
 	}
@@ -139,6 +142,10 @@ func (ft *flowTable) route(p *pktInfo, now int64) *tunDest {
 	}
 	f.last = now
 	ft.flows[p.key] = f
+	// Atomic adds: uncontended, they cost little beside the batch's
+	// system calls, and Stats reads them without stopping the loop.
+	f.dest.traffic.inPkts.Add(1)
+	f.dest.traffic.inBytes.Add(int64(p.totalLen))
 	return f.dest
 }
 
@@ -259,7 +266,7 @@ func (ts *tunSvc) apply(dests []Dest) {
 			}
 		}
 		if td == nil {
-			td = &tunDest{addr: d.Addr, sa: unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: d.Addr.Addr().As4()}}
+			td = &tunDest{addr: d.Addr, sa: unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: d.Addr.Addr().As4()}, traffic: ts.traffic.of(d.Addr)}
 		}
 		td.weight.Store(int64(d.Weight))
 		next = append(next, td)

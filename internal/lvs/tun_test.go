@@ -437,3 +437,37 @@ func TestTUNEncapsulation(t *testing.T) {
 	}()
 	<-done
 }
+
+// TestTUNTraffic: a new flow counts a connection for its real server,
+// every forwarded packet its IP length; the counters outlive the real
+// server leaving and coming back.
+func TestTUNTraffic(t *testing.T) {
+	s := tunService(t, "rr", 0, vip("10.0.0.100", 80))
+	rs := netip.MustParseAddrPort("10.0.0.3:80")
+	s.Reals = []*Real{{Name: "[10.0.0.3]:tcp:80", Addr: rs, Weight: 1}}
+	ft := newFlowTable([]*Service{s})
+	ts := ft.svcs[0]
+	ts.apply([]Dest{{Addr: rs, Weight: 1}})
+	now := time.Now().UnixNano()
+	syn := ipv4Packet("192.0.2.1", "10.0.0.100", unix.IPPROTO_TCP, 1000, 80, tcpSYN, 0, "")
+	data := ipv4Packet("192.0.2.1", "10.0.0.100", unix.IPPROTO_TCP, 1000, 80, tcpACK, 0, "hello")
+	routePkt(t, ft, syn, now)
+	routePkt(t, ft, data, now)
+	routePkt(t, ft, ipv4Packet("192.0.2.1", "10.0.0.100", unix.IPPROTO_TCP, 1001, 80, tcpACK, 0, ""), now) // not forwarded
+	read := func() Traffic {
+		out := map[DestKey]DestStats{}
+		ts.traffic.read(s, false, out)
+		return *out[DestKey{Svc: s, Addr: rs}].Traffic
+	}
+	want := Traffic{Conns: 1, InPkts: 2, InBytes: int64(len(syn) + len(data))}
+	if got := read(); got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	ts.apply(nil)
+	ts.apply([]Dest{{Addr: rs, Weight: 1}})
+	routePkt(t, ft, syn, now)
+	want.Conns, want.InPkts, want.InBytes = 2, 3, want.InBytes+int64(len(syn))
+	if got := read(); got != want {
+		t.Fatalf("after leaving and coming back: %+v, want %+v", got, want)
+	}
+}

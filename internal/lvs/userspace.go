@@ -32,6 +32,7 @@ type Userspace struct {
 
 type usvc struct {
 	svc     *Service
+	traffic trafficCounterMap // per real and sorry server; fixed at start
 	dests   atomic.Pointer[[]*udest]
 	picker  picker
 	mu      sync.Mutex
@@ -41,6 +42,7 @@ type usvc struct {
 type udest struct {
 	Dest
 	*counts // shared with the entry for the same address before an Apply
+	traffic *trafficCounters
 }
 
 type counts struct {
@@ -57,7 +59,7 @@ type persistEntry struct {
 func NewUserspace(svcs []*Service, logf func(string)) (*Userspace, error) {
 	u := &Userspace{logf: logf, svcs: map[*Service]*usvc{}, done: make(chan struct{})}
 	for _, s := range svcs {
-		us := &usvc{svc: s, picker: picker{sched: s.Sched}, persist: map[netip.Addr]persistEntry{}}
+		us := &usvc{svc: s, picker: picker{sched: s.Sched}, persist: map[netip.Addr]persistEntry{}, traffic: newTrafficCounters(s)}
 		us.dests.Store(&[]*udest{})
 		u.svcs[s] = us
 		for _, m := range s.Match {
@@ -119,7 +121,7 @@ func (u *Userspace) Apply(ds []Desired) error {
 		old := *us.dests.Load()
 		next := make([]*udest, 0, len(d.Dests))
 		for _, dst := range d.Dests {
-			nd := &udest{Dest: dst, counts: &counts{}}
+			nd := &udest{Dest: dst, counts: &counts{}, traffic: us.traffic.of(dst.Addr)}
 			for _, o := range old {
 				if o.Addr == dst.Addr {
 					nd.counts = o.counts
@@ -233,6 +235,7 @@ func (u *Userspace) proxyTCP(us *usvc, c *net.TCPConn) {
 	}
 	d.active.Add(1)
 	defer d.active.Add(-1)
+	d.traffic.conns.Add(1)
 	s, err := net.DialTimeout("tcp", d.Addr.String(), 5*time.Second)
 	if err != nil {
 		return
@@ -241,13 +244,32 @@ func (u *Userspace) proxyTCP(us *usvc, c *net.TCPConn) {
 	defer sc.Close()
 	done := make(chan struct{})
 	go func() {
-		io.Copy(sc, c)
+		copyCounted(sc, c, &d.traffic.inPkts, &d.traffic.inBytes)
 		sc.CloseWrite()
 		close(done)
 	}()
-	io.Copy(c, sc)
+	copyCounted(c, sc, &d.traffic.outPkts, &d.traffic.outBytes)
 	c.CloseWrite()
 	<-done
+}
+
+// copyCounted copies src to dst, counting each read as a packet and its
+// bytes as they pass (a long connection shows its traffic while open).
+func copyCounted(dst io.Writer, src io.Reader, pkts, bytes *atomic.Int64) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			pkts.Add(1)
+			bytes.Add(int64(n))
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // serveUDP keeps one upstream socket per client, closed after udpIdle.
@@ -288,6 +310,7 @@ func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
 			s = &session{up: up, dest: d}
 			sessions[client] = s
 			d.inactive.Add(1) // IPVS lists UDP entries as inactive
+			d.traffic.conns.Add(1)
 			go func() {
 				rb := make([]byte, 65535)
 				for {
@@ -300,6 +323,8 @@ func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
 						break
 					}
 					s.last.Store(time.Now().UnixNano())
+					s.dest.traffic.outPkts.Add(1)
+					s.dest.traffic.outBytes.Add(int64(m))
 					pc.WriteToUDPAddrPort(rb[:m], client)
 				}
 				mu.Lock()
@@ -311,6 +336,8 @@ func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
 		}
 		s.last.Store(time.Now().UnixNano())
 		mu.Unlock()
+		s.dest.traffic.inPkts.Add(1)
+		s.dest.traffic.inBytes.Add(int64(n))
 		s.up.Write(buf[:n])
 	}
 }
@@ -325,6 +352,7 @@ func (u *Userspace) Stats(ds []Desired) map[DestKey]DestStats {
 		for _, ud := range *us.dests.Load() {
 			out[DestKey{Svc: d.Svc, Addr: ud.Addr}] = DestStats{Active: ud.active.Load(), Inactive: ud.inactive.Load()}
 		}
+		us.traffic.read(d.Svc, true, out)
 	}
 	return out
 }

@@ -13,7 +13,10 @@ import (
 // server row per real server ([10.0.0.2]:tcp:80) and the sorry server as
 // a backup server. They have no frontend row: no socket listens. A column
 // is filled where the datapath or the checkers know its value; the rest
-// stay empty.
+// stay empty. Traffic: stot and lbtot are the connections scheduled to a
+// real server (IPVS' Conns), bin and bout the bytes of the packets from
+// the clients and back (IP headers included; payload only on the
+// userspace datapath).
 
 // virtualRows numbers the services' rows from iid on.
 func virtualRows(svcs []lvs.ServiceStats, iid int, now time.Time) []Row {
@@ -61,6 +64,32 @@ func virtualSum(r *Row, f func(*lvs.RealStats) int64) int64 {
 		n += f(&r.Virtual.Reals[i])
 	}
 	return n
+}
+
+// virtualTraffic reads a traffic counter: the server's, or the sum of
+// the backend's servers. Empty where the datapath does not count it (the
+// replies of DR and TUN bypass the director).
+func virtualTraffic(f func(*lvs.Traffic) (int64, bool)) func(*Row) Value {
+	return func(r *Row) Value {
+		reals := r.Virtual.Reals
+		if r.Kind == Server {
+			reals = []lvs.RealStats{*r.Real}
+		}
+		var sum int64
+		counted := false
+		for i := range reals {
+			if t := reals[i].Traffic; t != nil {
+				if v, ok := f(t); ok {
+					sum += v
+					counted = true
+				}
+			}
+		}
+		if !counted {
+			return Value{}
+		}
+		return num(sum)
+	}
 }
 
 // virtualChecked wraps a getter of the check columns: empty on a server
@@ -143,10 +172,14 @@ var virtualColumns = map[string]func(r *Row) Value{
 		}
 		return virtualChecked(func(r *lvs.RealStats, _ *lvs.CheckStats) Value { return num(r.Downtime) })(r)
 	},
-	"pid":  func(*Row) Value { return num(1) },
-	"iid":  func(r *Row) Value { return num(int64(r.IID)) },
-	"sid":  func(r *Row) Value { return num(int64(r.SID)) },
-	"type": func(r *Row) Value { return num(map[byte]int64{Backend: 1, Server: 2}[r.Kind]) },
+	"stot":  virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.Conns, true }),
+	"lbtot": virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.Conns, true }),
+	"bin":   virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.InBytes, true }),
+	"bout":  virtualTraffic(func(t *lvs.Traffic) (int64, bool) { return t.OutBytes, t.Replies }),
+	"pid":   func(*Row) Value { return num(1) },
+	"iid":   func(r *Row) Value { return num(int64(r.IID)) },
+	"sid":   func(r *Row) Value { return num(int64(r.SID)) },
+	"type":  func(r *Row) Value { return num(map[byte]int64{Backend: 1, Server: 2}[r.Kind]) },
 	"check_status": virtualChecked(func(_ *lvs.RealStats, c *lvs.CheckStats) Value {
 		return str(c.Status)
 	}),

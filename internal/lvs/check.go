@@ -24,7 +24,7 @@ import (
 	"dhproxy/internal/scriptuser"
 )
 
-// checker runs one TCP_CHECK / HTTP_GET / MISC_CHECK of a real server with
+// checker runs one checker block (TCP_CHECK, HTTP_GET, SMTP_CHECK...) of a real server with
 // keepalived's retry rules: a failure is retried `retry` times, each after
 // delay_before_retry, before the checker goes down; one success brings it
 // up; checks repeat every delay_loop.
@@ -147,6 +147,12 @@ func (c *checker) successLine() string {
 		return fmt.Sprintf("%s success to %s url(%s)", what, c.name, u.Path)
 	case "MISC_CHECK":
 		return fmt.Sprintf("Misc check to [%s] for [%s] succeeded.", c.rsAddr, c.miscArgs()[0])
+	case "SMTP_CHECK":
+		return fmt.Sprintf("Remote SMTP server %s succeed on service.", c.name)
+	case "DNS_CHECK":
+		return "" // keepalived logs only the real server's change
+	case "UDP_CHECK":
+		return fmt.Sprintf("UDP connection to %s success.", c.name)
 	}
 	return fmt.Sprintf("TCP connection to %s success.", c.name)
 }
@@ -160,11 +166,23 @@ func (c *checker) failLine(detail string) string {
 			return fmt.Sprintf("HTTP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
 		}
 		return fmt.Sprintf("HTTP_CHECK on service %s failed.", c.name)
+	case "SMTP_CHECK":
+		return "SMTP_CHECK " + detail
+	case "DNS_CHECK":
+		// keepalived marks the first round as run once it has retried.
+		if c.hasRun || c.conf.Retry > 0 {
+			return fmt.Sprintf("DNS_CHECK (%s) %s after %d retries", c.name, detail, c.conf.Retry)
+		}
+		return fmt.Sprintf("DNS_CHECK (%s) %s", c.name, detail)
+	}
+	kind := "TCP_CHECK"
+	if c.conf.Kind == "UDP_CHECK" {
+		kind = "UDP_CHECK"
 	}
 	if c.conf.Retry > 0 && c.hasRun {
-		return fmt.Sprintf("TCP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
+		return fmt.Sprintf("%s on service %s failed after %d retries.", kind, c.name, c.conf.Retry)
 	}
-	return fmt.Sprintf("TCP_CHECK on service %s failed.", c.name)
+	return fmt.Sprintf("%s on service %s failed.", kind, c.name)
 }
 
 // alertLine is the body keepalived's checkers put in their e-mails.
@@ -183,6 +201,21 @@ func (c *checker) alertLine(up bool, detail string) string {
 			return "=> MISC CHECK timed out on service <="
 		}
 		return "=> MISC CHECK failed on service <="
+	case "SMTP_CHECK":
+		if up {
+			return "=> CHECK succeed on service <="
+		}
+		return "=> CHECK failed on service : " + detail + " <="
+	case "DNS_CHECK":
+		if up {
+			return "=> DNS_CHECK: succeed on service <="
+		}
+		return "=> DNS_CHECK: failed on service <="
+	case "UDP_CHECK":
+		if up {
+			return "=> UDP CHECK succeed on service <="
+		}
+		return "=> UDP CHECK failed on service <="
 	}
 	if up {
 		return "=> TCP CHECK succeed on service <="
@@ -198,6 +231,12 @@ func (c *checker) probe(ctx context.Context) result {
 		return c.probeHTTP(ctx)
 	case "MISC_CHECK":
 		return c.probeMisc(ctx)
+	case "SMTP_CHECK":
+		return c.probeSMTP(ctx)
+	case "DNS_CHECK":
+		return c.probeDNS(ctx)
+	case "UDP_CHECK":
+		return c.probeUDP(ctx)
 	}
 	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind, status: "UNK"}
 }

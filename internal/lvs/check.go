@@ -12,16 +12,19 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/scriptuser"
 )
 
-// checker runs one TCP_CHECK / HTTP_GET / MISC_CHECK of a real server with
+// checker runs one checker block (TCP_CHECK, HTTP_GET, SMTP_CHECK...) of a real server with
 // keepalived's retry rules: a failure is retried `retry` times, each after
 // delay_before_retry, before the checker goes down; one success brings it
 // up; checks repeat every delay_loop.
@@ -31,8 +34,10 @@ type checker struct {
 	name   string         // [10.0.0.2]:tcp:80, as in keepalived's logs
 	rsAddr netip.Addr
 	every  time.Duration      // delay_loop
-	vhost  string             // Host header of HTTP_GET (the virtual server's virtualhost)
+	vhost  string             // Host header of HTTP_GET (the real or virtual server's virtualhost)
 	as     scriptuser.Account // who runs misc_path
+	note   func(string)       // logs a failed attempt under log_all_failures
+	regex  []*regexp.Regexp   // each url's compiled regex, nil = none
 
 	up      bool
 	hasRun  bool
@@ -49,6 +54,9 @@ type result struct {
 	status string // in HAProxy's check_status words: L4OK, L4CON, L7STS, PROCERR...
 	code   int    // HTTP status or script exit code, 0 = none
 	err    error  // the connection's error, for the statistics' short reason
+	// attempt is keepalived's line for this failed attempt, logged with
+	// log_all_failures ("" = none).
+	attempt string
 }
 
 func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration, alpha bool) *checker {
@@ -60,7 +68,7 @@ func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration
 	if port == 0 {
 		port = rs.Addr.Port()
 	}
-	return &checker{
+	ck := &checker{
 		conf:   c,
 		target: netip.AddrPortFrom(ip, port),
 		name:   Trio(ip, proto, port),
@@ -68,6 +76,15 @@ func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration
 		every:  every,
 		up:     !alpha,
 	}
+	for _, u := range c.URLs {
+		var re *regexp.Regexp
+		if u.Regex != "" {
+			// The parser has compiled it already; an error cannot happen here.
+			re, _ = keepalived.CompileRegex(u.Regex, u.RegexOptions)
+		}
+		ck.regex = append(ck.regex, re)
+	}
+	return ck
 }
 
 // transition is what a checker reports when its state changes.
@@ -89,7 +106,15 @@ func (c *checker) step(ctx context.Context) (time.Duration, *transition) {
 		return c.every, &transition{up: true, weight: r.weight}
 	}
 	// MISC_CHECK retries only while up; the others always do.
-	if !r.ok && c.retryIt < c.conf.Retry && (c.conf.Kind != "MISC_CHECK" || c.up || !c.hasRun) {
+	retried := !r.ok && c.retryIt < c.conf.Retry && (c.conf.Kind != "MISC_CHECK" || c.up || !c.hasRun)
+	if !r.ok && c.conf.LogAllFailures && (c.up || !c.hasRun) && c.note != nil && r.attempt != "" {
+		// SMTP_CHECK and DNS_CHECK log their final failure as the
+		// state change itself.
+		if retried || c.conf.Kind != "SMTP_CHECK" && c.conf.Kind != "DNS_CHECK" {
+			c.note(r.attempt)
+		}
+	}
+	if retried {
 		c.retryIt++
 		return c.conf.DelayBeforeRetry, nil
 	}
@@ -113,12 +138,21 @@ func (c *checker) successLine() string {
 	case "HTTP_GET", "SSL_GET":
 		u := c.conf.URLs[len(c.conf.URLs)-1]
 		what := "HTTP status code"
-		if u.Digest != "" {
+		switch {
+		case u.Regex != "":
+			what = "Regex match"
+		case u.Digest != "":
 			what = "MD5 digest"
 		}
 		return fmt.Sprintf("%s success to %s url(%s)", what, c.name, u.Path)
 	case "MISC_CHECK":
 		return fmt.Sprintf("Misc check to [%s] for [%s] succeeded.", c.rsAddr, c.miscArgs()[0])
+	case "SMTP_CHECK":
+		return fmt.Sprintf("Remote SMTP server %s succeed on service.", c.name)
+	case "DNS_CHECK":
+		return "" // keepalived logs only the real server's change
+	case "UDP_CHECK":
+		return fmt.Sprintf("UDP connection to %s success.", c.name)
 	}
 	return fmt.Sprintf("TCP connection to %s success.", c.name)
 }
@@ -132,11 +166,23 @@ func (c *checker) failLine(detail string) string {
 			return fmt.Sprintf("HTTP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
 		}
 		return fmt.Sprintf("HTTP_CHECK on service %s failed.", c.name)
+	case "SMTP_CHECK":
+		return "SMTP_CHECK " + detail
+	case "DNS_CHECK":
+		// keepalived marks the first round as run once it has retried.
+		if c.hasRun || c.conf.Retry > 0 {
+			return fmt.Sprintf("DNS_CHECK (%s) %s after %d retries", c.name, detail, c.conf.Retry)
+		}
+		return fmt.Sprintf("DNS_CHECK (%s) %s", c.name, detail)
+	}
+	kind := "TCP_CHECK"
+	if c.conf.Kind == "UDP_CHECK" {
+		kind = "UDP_CHECK"
 	}
 	if c.conf.Retry > 0 && c.hasRun {
-		return fmt.Sprintf("TCP_CHECK on service %s failed after %d retries.", c.name, c.conf.Retry)
+		return fmt.Sprintf("%s on service %s failed after %d retries.", kind, c.name, c.conf.Retry)
 	}
-	return fmt.Sprintf("TCP_CHECK on service %s failed.", c.name)
+	return fmt.Sprintf("%s on service %s failed.", kind, c.name)
 }
 
 // alertLine is the body keepalived's checkers put in their e-mails.
@@ -155,6 +201,21 @@ func (c *checker) alertLine(up bool, detail string) string {
 			return "=> MISC CHECK timed out on service <="
 		}
 		return "=> MISC CHECK failed on service <="
+	case "SMTP_CHECK":
+		if up {
+			return "=> CHECK succeed on service <="
+		}
+		return "=> CHECK failed on service : " + detail + " <="
+	case "DNS_CHECK":
+		if up {
+			return "=> DNS_CHECK: succeed on service <="
+		}
+		return "=> DNS_CHECK: failed on service <="
+	case "UDP_CHECK":
+		if up {
+			return "=> UDP CHECK succeed on service <="
+		}
+		return "=> UDP CHECK failed on service <="
 	}
 	if up {
 		return "=> TCP CHECK succeed on service <="
@@ -170,6 +231,12 @@ func (c *checker) probe(ctx context.Context) result {
 		return c.probeHTTP(ctx)
 	case "MISC_CHECK":
 		return c.probeMisc(ctx)
+	case "SMTP_CHECK":
+		return c.probeSMTP(ctx)
+	case "DNS_CHECK":
+		return c.probeDNS(ctx)
+	case "UDP_CHECK":
+		return c.probeUDP(ctx)
 	}
 	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind, status: "UNK"}
 }
@@ -177,14 +244,50 @@ func (c *checker) probe(ctx context.Context) result {
 func (c *checker) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.conf.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
+	d := c.dialer("tcp")
 	return d.DialContext(ctx, "tcp", c.target.String())
+}
+
+// dialer applies bindto, bind_port and bind_if to the probe's socket.
+func (c *checker) dialer(network string) *net.Dialer {
+	d := &net.Dialer{}
+	if c.conf.BindTo.IsValid() || c.conf.BindPort != 0 {
+		src := netip.AddrPortFrom(c.conf.BindTo, c.conf.BindPort)
+		if !c.conf.BindTo.IsValid() {
+			// A source port alone: the unspecified address of the target's family.
+			src = netip.AddrPortFrom(netip.IPv4Unspecified(), c.conf.BindPort)
+			if c.target.Addr().Is6() {
+				src = netip.AddrPortFrom(netip.IPv6Unspecified(), c.conf.BindPort)
+			}
+		}
+		if network == "udp" {
+			d.LocalAddr = net.UDPAddrFromAddrPort(src)
+		} else {
+			d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		}
+	}
+	if dev := c.conf.BindIf; dev != "" {
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = unix.BindToDevice(int(fd), dev)
+			}); err != nil {
+				return err
+			}
+			if serr != nil {
+				return fmt.Errorf("bind_if %s: %w", dev, serr)
+			}
+			return nil
+		}
+	}
+	return d
 }
 
 func (c *checker) probeTCP(ctx context.Context) result {
 	conn, err := c.dial(ctx)
 	if err != nil {
-		return result{weight: -1, detail: err.Error(), status: l4Status(err), err: err}
+		return result{weight: -1, detail: err.Error(), status: l4Status(err), err: err,
+			attempt: fmt.Sprintf("TCP connection to %s failed.", c.name)}
 	}
 	conn.Close()
 	return result{ok: true, weight: -1, status: "L4OK"}
@@ -204,6 +307,7 @@ type l7Error struct {
 	status string
 	code   int
 	err    error
+	phrase string // keepalived's words for the failed step ("HTTP status code error to")
 }
 
 func (e *l7Error) Error() string { return e.err.Error() }
@@ -212,15 +316,20 @@ func (e *l7Error) Error() string { return e.err.Error() }
 // HTTP/1.0 GET, and compares the status code and the body's MD5.
 func (c *checker) probeHTTP(ctx context.Context) result {
 	code := 0
-	for _, u := range c.conf.URLs {
+	for i, u := range c.conf.URLs {
 		var err error
-		if code, err = c.fetch(ctx, u); err != nil {
+		if code, err = c.fetch(ctx, u, c.regex[i]); err != nil {
 			r := result{weight: -1, detail: err.Error()}
+			phrase := "Error connecting"
 			if le, ok := err.(*l7Error); ok {
-				r.status, r.code = le.status, le.code
+				r.status, r.code, phrase = le.status, le.code, le.phrase
 			} else {
 				r.status, r.err = l4Status(err), err
+				if r.status == "L4TOUT" {
+					phrase = "Timeout connecting"
+				}
 			}
+			r.attempt = fmt.Sprintf("%s server %s.", phrase, c.name)
 			return r
 		}
 	}
@@ -229,7 +338,7 @@ func (c *checker) probeHTTP(ctx context.Context) result {
 
 // fetch runs one url's GET and returns the status code. A failure once
 // connected is an *l7Error.
-func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
+func (c *checker) fetch(ctx context.Context, u keepalived.URL, re *regexp.Regexp) (int, error) {
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return 0, err
@@ -237,8 +346,8 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(c.conf.ConnectTimeout))
 	host := c.target.String()
-	if c.vhost != "" {
-		host = c.vhost
+	if vh := firstOf(u.VirtualHost, c.conf.VirtualHost, c.vhost); vh != "" {
+		host = vh
 	}
 	if c.conf.Kind == "SSL_GET" {
 		// keepalived does not verify the real server's certificate.
@@ -248,31 +357,39 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				st = "L6TOUT"
 			}
-			return 0, &l7Error{st, 0, fmt.Errorf("SSL handshake error to %s: %v", c.name, err)}
+			return 0, &l7Error{st, 0, fmt.Errorf("SSL handshake error to %s: %v", c.name, err), "SSL handshake/communication error connecting to"}
 		}
 		conn = tc
 	}
-	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: %s\r\n\r\n", u.Path, host); err != nil {
-		return 0, &l7Error{"SOCKERR", 0, err}
+	// keepalived's request: HTTP/1.1 and 1.0C add "Connection: close".
+	version, connection := "1.0", ""
+	switch c.conf.HTTPProtocol {
+	case "1.1":
+		version, connection = "1.1", "Connection: close\r\n"
+	case "1.0C":
+		connection = "Connection: close\r\n"
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s HTTP/%s\r\nUser-Agent: KeepAliveClient\r\n%sHost: %s\r\n\r\n", u.Path, version, connection, host); err != nil {
+		return 0, &l7Error{"SOCKERR", 0, err, "Cannot send get request to"}
 	}
 	br := bufio.NewReader(conn)
 	status, err := br.ReadString('\n')
 	if err != nil {
-		return 0, &l7Error{readStatus(err), 0, fmt.Errorf("read, no data received")}
+		return 0, &l7Error{readStatus(err), 0, fmt.Errorf("read, no data received"), "Read, no data received from"}
 	}
 	f := strings.Fields(status)
 	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
-		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status))}
+		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status)), "HTTP status code error to"}
 	}
 	code, err := strconv.Atoi(f[1])
 	if err != nil {
-		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status))}
+		return 0, &l7Error{"L7RSP", 0, fmt.Errorf("bad status line %q", strings.TrimSpace(status)), "HTTP status code error to"}
 	}
 	length := int64(-1)
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
-			return code, &l7Error{readStatus(err), code, fmt.Errorf("read error in headers: %v", err)}
+			return code, &l7Error{readStatus(err), code, fmt.Errorf("read error in headers: %v", err), "Read error with"}
 		}
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
@@ -285,9 +402,9 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 		}
 	}
 	if len(u.StatusCodes) > 0 && !codeIn(code, u.StatusCodes) {
-		return code, &l7Error{"L7STS", code, fmt.Errorf("HTTP status code error to %s url(%s), status_code [%d]", c.name, u.Path, code)}
+		return code, &l7Error{"L7STS", code, fmt.Errorf("HTTP status code error to %s url(%s), status_code [%d]", c.name, u.Path, code), "HTTP status code error to"}
 	}
-	if u.Digest == "" {
+	if u.Digest == "" && re == nil {
 		return code, nil
 	}
 	var body io.Reader = br
@@ -295,13 +412,62 @@ func (c *checker) fetch(ctx context.Context, u keepalived.URL) (int, error) {
 		body = io.LimitReader(br, length)
 	}
 	h := md5.New()
-	if _, err := io.Copy(h, body); err != nil {
-		return code, &l7Error{readStatus(err), code, fmt.Errorf("read error with %s: %v", c.name, err)}
+	// The regex sees the first regexWindow bytes of the body.
+	var kept []byte
+	if re != nil {
+		kept = make([]byte, 0, 4096)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
-		return code, &l7Error{"L7RSP", code, fmt.Errorf("MD5 digest error to %s url(%s), digest %s", c.name, u.Path, got)}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		h.Write(buf[:n])
+		if re != nil && len(kept) < regexWindow {
+			kept = append(kept, buf[:min(n, regexWindow-len(kept))]...)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return code, &l7Error{readStatus(err), code, fmt.Errorf("read error with %s: %v", c.name, err), "Read error with"}
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); u.Digest != "" && got != u.Digest {
+		return code, &l7Error{"L7RSP", code, fmt.Errorf("MD5 digest error to %s url(%s), digest %s", c.name, u.Path, got), "MD5 digest error to"}
+	}
+	if re != nil && regexFound(re, kept, u) == u.RegexNoMatch {
+		what := "no match"
+		if u.RegexNoMatch {
+			what = "a match"
+		}
+		return code, &l7Error{"L7RSP", code, fmt.Errorf("Regex match failed to %s url(%s): %s for %q", c.name, u.Path, what, u.Regex), "Regex match failed"}
 	}
 	return code, nil
+}
+
+// regexWindow bounds the body kept for a url's regex.
+const regexWindow = 1 << 20
+
+// regexFound reports whether re matches body with a match starting
+// between regex_min_offset and regex_max_offset.
+func regexFound(re *regexp.Regexp, body []byte, u keepalived.URL) bool {
+	for _, m := range re.FindAllIndex(body, -1) {
+		if m[0] >= u.RegexMinOffset && (!u.RegexMaxSet || m[0] <= u.RegexMaxOffset) {
+			return true
+		}
+		if u.RegexMaxSet && m[0] > u.RegexMaxOffset {
+			return false
+		}
+	}
+	return false
+}
+
+func firstOf(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // readStatus names a failed read of the answer: L7TOUT on a timeout.
@@ -318,10 +484,7 @@ func (c *checker) sniName() string {
 	if !c.conf.EnableSNI {
 		return ""
 	}
-	if c.conf.SNIName != "" {
-		return c.conf.SNIName
-	}
-	return c.vhost
+	return firstOf(c.conf.SNIName, c.conf.VirtualHost, c.vhost)
 }
 
 func codeIn(code int, ranges [][2]int) bool {

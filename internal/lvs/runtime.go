@@ -91,8 +91,12 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 		for _, r := range s.Reals {
 			rs := &realState{real: r, weight: r.Weight}
 			for i, c := range r.Conf.Checks {
-				ck := newChecker(c, r, s.Protocol, s.Conf.DelayLoop, s.Conf.Alpha)
+				ck := newChecker(c, r, s.Protocol, c.DelayLoop, c.Alpha)
 				ck.vhost = s.Conf.VirtualHost
+				if r.Conf.VirtualHost != "" {
+					ck.vhost = r.Conf.VirtualHost
+				}
+				ck.note = rt.opts.Logf
 				if c.Kind == "MISC_CHECK" {
 					ck.as = s.ScriptAs
 					if i < len(r.CheckAs) {
@@ -104,9 +108,12 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 				}
 				rs.checkers = append(rs.checkers, ck)
 			}
-			// Without alpha a real server starts in the pool; with it,
-			// it waits for every checker's first success.
-			rs.alive = !s.Conf.Alpha || len(rs.checkers) == 0
+			// Without alpha a real server starts in the pool; with it (on
+			// any of its checkers), it waits for that checker's first success.
+			rs.alive = true
+			for _, ck := range rs.checkers {
+				rs.alive = rs.alive && ck.up
+			}
 			ss.reals = append(ss.reals, rs)
 		}
 		ss.quorumUp = ss.liveWeight() >= s.Conf.Quorum+s.Conf.Hysteresis
@@ -184,8 +191,9 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 			rt.logf("checker for %s panicked: %v", ck.name, r)
 		}
 	}()
-	// Spread the first checks a little, as keepalived's warmup does.
-	delay := time.Duration(rand.Int64N(int64(min(ck.every, time.Second)) + 1))
+	// keepalived starts each checker after a random delay up to warmup
+	// (by default the checker's delay_loop), spreading the first checks.
+	delay := time.Duration(rand.Int64N(int64(max(ck.conf.Warmup, 0)) + 1))
 	for {
 		select {
 		case <-ctx.Done():

@@ -514,11 +514,8 @@ func init() {
 		no_virtual_ipaddress v3_checksum_as_v2 garp_extra_if
 		vrrp_track_process track_group
 		ha_suspend ops nat_mask persistence_engine ip_family
-		sorry_server_inhibit sorry_server_lvs_method warmup uthreshold lthreshold
-		SMTP_CHECK DNS_CHECK UDP_CHECK PING_CHECK FILE_CHECK BFD_CHECK
-		bindto bind_port bind_if fwmark http_protocol fast_recovery
-		tls_compliant regex regex_no_match regex_options
-		log_all_failures SSL real_server_group
+		sorry_server_inhibit sorry_server_lvs_method uthreshold lthreshold
+		PING_CHECK FILE_CHECK BFD_CHECK fwmark tls_compliant SSL real_server_group
 	`) {
 		notYet[kw] = true
 	}

@@ -160,8 +160,23 @@ func dump(c *Config) string {
 			w(1, "real_server %s:%d weight=%d inhibit=%t up=%q down=%q", rs.Addr, rs.Port, rs.Weight, rs.InhibitOnFailure, rs.NotifyUp, rs.NotifyDown)
 			for _, ch := range rs.Checks {
 				w(2, "%s connect=%s:%d timeout=%s retry=%d delay_before_retry=%s", ch.Kind, addr(ch.ConnectIP), ch.ConnectPort, ch.ConnectTimeout, ch.Retry, ch.DelayBeforeRetry)
+				w(3, "delay_loop=%s warmup=%s alpha=%t log_all_failures=%t bind=%s:%d bind_if=%s", ch.DelayLoop, ch.Warmup, ch.Alpha, ch.LogAllFailures, addr(ch.BindTo), ch.BindPort, ch.BindIf)
+				if ch.Kind == "HTTP_GET" || ch.Kind == "SSL_GET" {
+					w(3, "http_protocol=%s virtualhost=%s fast_recovery=%t", ch.HTTPProtocol, ch.VirtualHost, ch.FastRecovery)
+				}
 				for _, u := range ch.URLs {
 					w(3, "url %s digest=%s status=%v", u.Path, u.Digest, u.StatusCodes)
+					if u.VirtualHost != "" || u.Regex != "" {
+						w(4, "virtualhost=%s regex=%q no_match=%t options=%v offsets=%d-%d/%t", u.VirtualHost, u.Regex, u.RegexNoMatch, u.RegexOptions, u.RegexMinOffset, u.RegexMaxOffset, u.RegexMaxSet)
+					}
+				}
+				switch ch.Kind {
+				case "SMTP_CHECK":
+					w(3, "helo_name=%s", ch.HeloName)
+				case "DNS_CHECK":
+					w(3, "type=%s name=%s", ch.DNSType, ch.DNSName)
+				case "UDP_CHECK":
+					w(3, "payload=%x require_reply=%t reply=%x mask=%x len=%d-%d", ch.Payload, ch.RequireReply, ch.ReplyData, ch.ReplyMask, ch.MinReplyLen, ch.MaxReplyLen)
 				}
 				if ch.Kind == "MISC_CHECK" {
 					w(3, "misc %q timeout=%s dynamic=%t user=%s group=%s", ch.MiscPath, ch.MiscTimeout, ch.MiscDynamic, ch.User, ch.Group)

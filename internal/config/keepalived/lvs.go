@@ -3,6 +3,7 @@ package keepalived
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ func (p *parser) virtualServer(n *node) {
 	if !p.args(n, 1, 2, true, usage) {
 		return
 	}
-	vs := &VirtualServer{Pos: n.pos, DelayLoop: 60 * time.Second, Sched: "wlc", Method: "NAT", Protocol: "TCP", Quorum: 1, Retry: -1}
+	vs := &VirtualServer{Pos: n.pos, DelayLoop: 60 * time.Second, Sched: "wlc", Method: "NAT", Protocol: "TCP", Quorum: 1, Retry: -1, Warmup: -1}
 	switch n.words[1] {
 	case "fwmark":
 		if len(n.words) != 3 {
@@ -148,6 +149,7 @@ func (p *parser) virtualServer(n *node) {
 		"retry":              p.one(&vs.Retry, 0, 1<<30),
 		"nb_get_retry":       p.one(&vs.Retry, 0, 1<<30),
 		"delay_before_retry": p.secs(&vs.DelayBeforeRetry, 0, 86400),
+		"warmup":             p.secs(&vs.Warmup, 0, 86400),
 		"real_server":        func(n *node) { p.realServer(n, vs) },
 	})
 	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
@@ -167,14 +169,14 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 	if !ok {
 		return
 	}
-	rs := &RealServer{Pos: n.pos, Addr: a, Port: vs.Port, Weight: 1, Retry: -1}
+	rs := &RealServer{Pos: n.pos, Addr: a, Port: vs.Port, Weight: 1, Retry: -1, Warmup: -1}
 	if len(n.words) == 3 {
 		if port, ok := p.portArg(n, n.words[2]); ok {
 			rs.Port = port
 		}
 	}
 	where := fmt.Sprintf("'real_server %s'", strings.Join(n.words[1:], " "))
-	p.block(n.kids, where, map[string]handler{
+	hs := map[string]handler{
 		"weight":             p.one(&rs.Weight, 0, 65535),
 		"notify_up":          p.str(&rs.NotifyUp),
 		"notify_down":        p.str(&rs.NotifyDown),
@@ -183,11 +185,15 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 		"retry":              p.one(&rs.Retry, 0, 1<<30),
 		"nb_get_retry":       p.one(&rs.Retry, 0, 1<<30),
 		"delay_before_retry": p.secs(&rs.DelayBeforeRetry, 0, 86400),
-		"TCP_CHECK":          func(n *node) { p.check(n, rs) },
-		"HTTP_GET":           func(n *node) { p.check(n, rs) },
-		"SSL_GET":            func(n *node) { p.check(n, rs) },
-		"MISC_CHECK":         func(n *node) { p.check(n, rs) },
-	})
+		"delay_loop":         p.secs(&rs.DelayLoop, 0.001, 86400),
+		"warmup":             p.secs(&rs.Warmup, 0, 86400),
+		"alpha":              p.optFlag(&rs.Alpha),
+		"virtualhost":        p.word(&rs.VirtualHost),
+	}
+	for _, kind := range checkerKinds {
+		hs[kind] = func(n *node) { p.check(n, rs) }
+	}
+	p.block(n.kids, where, hs)
 	if vs.InhibitOnFailure {
 		rs.InhibitOnFailure = true
 	}
@@ -200,69 +206,287 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 	vs.RealServers = append(vs.RealServers, rs)
 }
 
+// checkerKinds are the checker blocks of a real_server.
+var checkerKinds = []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK"}
+
+// dnsTypes are the query types of DNS_CHECK, as keepalived names them.
+var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"}
+
 func (p *parser) check(n *node, rs *RealServer) {
 	kind := n.words[0]
 	if !p.args(n, 0, 0, true, kind+" { ... }") {
 		return
 	}
-	c := &Check{Pos: n.pos, Kind: kind, Retry: -1}
+	c := &Check{Pos: n.pos, Kind: kind, Retry: -1, Warmup: -1}
+	var alpha *bool
 	hs := map[string]handler{
-		"connect_timeout": p.secs(&c.ConnectTimeout, 0.001, 86400),
-		"connect_port": func(n *node) {
+		"retry":              p.one(&c.Retry, 0, 1<<30),
+		"nb_get_retry":       p.one(&c.Retry, 0, 1<<30),
+		"delay_before_retry": p.secs(&c.DelayBeforeRetry, 0, 86400),
+		"delay_loop":         p.secs(&c.DelayLoop, 0.001, 86400),
+		"warmup":             p.secs(&c.Warmup, 0, 86400),
+		"alpha":              p.optFlag(&alpha),
+		"log_all_failures":   p.flag(&c.LogAllFailures),
+	}
+	if kind != "MISC_CHECK" {
+		// MISC_CHECK opens no connection, so keepalived gives it none of these.
+		hs["connect_timeout"] = p.secs(&c.ConnectTimeout, 0.001, 86400)
+		hs["connect_port"] = func(n *node) {
 			if p.args(n, 1, 1, false, "connect_port <port>") {
 				if port, ok := p.portArg(n, n.words[1]); ok {
 					c.ConnectPort = port
 				}
 			}
-		},
-		"connect_ip": func(n *node) {
+		}
+		hs["connect_ip"] = func(n *node) {
 			if p.args(n, 1, 1, false, "connect_ip <ip>") {
 				if a, ok := p.addrArg(n, n.words[1]); ok {
 					c.ConnectIP = a
 				}
 			}
-		},
-		"retry":              p.one(&c.Retry, 0, 1<<30),
-		"nb_get_retry":       p.one(&c.Retry, 0, 1<<30),
-		"delay_before_retry": p.secs(&c.DelayBeforeRetry, 0, 86400),
+		}
+		hs["bindto"] = func(n *node) {
+			if p.args(n, 1, 1, false, "bindto <source ip>") {
+				if a, ok := p.addrArg(n, n.words[1]); ok {
+					c.BindTo = a
+				}
+			}
+		}
+		hs["bind_port"] = func(n *node) {
+			if p.args(n, 1, 1, false, "bind_port <source port>") {
+				if port, ok := p.portArg(n, n.words[1]); ok {
+					c.BindPort = port
+				}
+			}
+		}
+		hs["bind_if"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "bind_if <interface>") {
+				return
+			}
+			if len(n.words[1]) > 15 || strings.ContainsAny(n.words[1], "/ ") {
+				p.d.Errorf(n.pos, "bind_if '%s' is not an interface name (at most 15 characters, no '/'); write e.g. 'bind_if eth0'", n.words[1])
+				return
+			}
+			c.BindIf = n.words[1]
+		}
 	}
 	switch kind {
 	case "HTTP_GET", "SSL_GET":
 		hs["url"] = func(n *node) { p.url(n, c) }
+		hs["virtualhost"] = p.word(&c.VirtualHost)
+		hs["fast_recovery"] = p.flag(&c.FastRecovery)
+		hs["http_protocol"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "http_protocol 1.0|1.0C|1.1") {
+				return
+			}
+			switch v := strings.ToUpper(n.words[1]); v {
+			case "1.0", "1.0C", "1.1":
+				c.HTTPProtocol = v
+			default:
+				p.d.Errorf(n.pos, "http_protocol '%s' is not known; write 1.0, 1.0C (HTTP/1.0 with Connection: close) or 1.1", n.words[1])
+			}
+		}
 		if kind == "SSL_GET" {
 			hs["enable_sni"] = p.flag(&c.EnableSNI)
 			hs["sni_name"] = p.word(&c.SNIName)
 		}
 	case "MISC_CHECK":
-		hs = map[string]handler{
-			"misc_path":    p.str(&c.MiscPath),
-			"misc_timeout": p.secs(&c.MiscTimeout, 0.001, 86400),
-			"misc_dynamic": p.flag(&c.MiscDynamic),
-			"user": func(n *node) {
-				if p.args(n, 1, 2, false, "user <user> [group]") {
-					c.User = n.words[1]
-					if len(n.words) > 2 {
-						c.Group = n.words[2]
-					}
+		hs["misc_path"] = p.str(&c.MiscPath)
+		hs["misc_timeout"] = p.secs(&c.MiscTimeout, 0.001, 86400)
+		hs["misc_dynamic"] = p.flag(&c.MiscDynamic)
+		hs["user"] = func(n *node) {
+			if p.args(n, 1, 2, false, "user <user> [group]") {
+				c.User = n.words[1]
+				if len(n.words) > 2 {
+					c.Group = n.words[2]
 				}
-			},
-			"retry":              hs["retry"],
-			"nb_get_retry":       hs["nb_get_retry"],
-			"delay_before_retry": hs["delay_before_retry"],
+			}
 		}
+	case "SMTP_CHECK":
+		hs["helo_name"] = p.word(&c.HeloName)
+	case "DNS_CHECK":
+		hs["type"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "type A|NS|CNAME|SOA|MX|TXT|AAAA") {
+				return
+			}
+			for _, t := range dnsTypes {
+				if strings.EqualFold(t, n.words[1]) {
+					c.DNSType = t
+					return
+				}
+			}
+			p.d.Errorf(n.pos, "DNS_CHECK type '%s' is not supported; write one of %s", n.words[1], strings.Join(dnsTypes, ", "))
+		}
+		hs["name"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "name <domain name>") {
+				return
+			}
+			name := n.words[1]
+			if name != "." && (strings.HasPrefix(name, ".") || strings.Contains(name, "..")) || len(name) > 253 {
+				p.d.Errorf(n.pos, "DNS_CHECK name '%s' has an empty label or is too long; write e.g. 'name example.com' or 'name .'", name)
+				return
+			}
+			for _, l := range strings.Split(strings.TrimSuffix(name, "."), ".") {
+				if len(l) > 63 {
+					p.d.Errorf(n.pos, "DNS_CHECK name '%s' has a label longer than 63 characters", name)
+					return
+				}
+			}
+			c.DNSName = name
+		}
+	case "UDP_CHECK":
+		c.MaxReplyLen = 255
+		hs["payload"] = func(n *node) {
+			if !p.args(n, 1, -1, false, "payload <hex bytes>") {
+				return
+			}
+			data, _, err := ParseHex(strings.Join(n.words[1:], " "), false)
+			if err != nil {
+				p.d.Errorf(n.pos, "UDP_CHECK payload: %v; write hex bytes such as '0a1b 2c'", err)
+				return
+			}
+			c.Payload = data
+		}
+		hs["require_reply"] = func(n *node) {
+			c.RequireReply = true
+			if len(n.words) == 1 {
+				return
+			}
+			data, mask, err := ParseHex(strings.Join(n.words[1:], " "), true)
+			if err != nil {
+				p.d.Errorf(n.pos, "UDP_CHECK require_reply: %v; write hex bytes, x for any nibble, such as '0a1b xx'", err)
+				return
+			}
+			c.ReplyData, c.ReplyMask = data, mask
+		}
+		hs["min_reply_length"] = p.one(&c.MinReplyLen, 0, 65535)
+		hs["max_reply_length"] = p.one(&c.MaxReplyLen, 0, 65535)
 	}
 	p.block(n.kids, "'"+kind+"'", hs)
+	c.alphaSet = alpha
+	if c.BindTo.IsValid() && c.ConnectIP.IsValid() && c.BindTo.Is4() != c.ConnectIP.Is4() {
+		p.d.Errorf(n.pos, "%s: bindto %s and connect_ip %s are of different address families; use one family", kind, c.BindTo, c.ConnectIP)
+	}
 	switch kind {
 	case "HTTP_GET", "SSL_GET":
 		if len(c.URLs) == 0 {
 			p.d.Errorf(n.pos, "%s has no 'url' block; add 'url { path / status_code 200 }'", kind)
 		}
+		if c.HTTPProtocol == "" {
+			c.HTTPProtocol = "1.0"
+		}
 	case "MISC_CHECK":
 		if c.MiscPath == "" {
 			p.d.Errorf(n.pos, "MISC_CHECK has no 'misc_path'; add 'misc_path \"/path/to/check args\"'")
 		}
+	case "SMTP_CHECK":
+		if c.HeloName == "" {
+			c.HeloName = "smtpchecker.keepalived.org"
+		}
+	case "DNS_CHECK":
+		if c.DNSType == "" {
+			c.DNSType = "SOA"
+		}
+		if c.DNSName == "" {
+			c.DNSName = "."
+		}
+	case "UDP_CHECK":
+		if c.MinReplyLen > c.MaxReplyLen {
+			p.d.Errorf(n.pos, "UDP_CHECK min_reply_length %d is above max_reply_length %d: the check would always fail", c.MinReplyLen, c.MaxReplyLen)
+		}
 	}
 	rs.Checks = append(rs.Checks, c)
+}
+
+// ParseHex reads keepalived's hex strings: pairs of hex digits, blanks
+// allowed between bytes (a lone digit before a blank is one byte). With
+// wildcards an x or X nibble matches anything; mask has those bits set
+// (nil when there is none).
+func ParseHex(s string, wildcards bool) (data, mask []byte, err error) {
+	nibble := func(ch byte) (v, m byte, ok bool) {
+		switch {
+		case ch >= '0' && ch <= '9':
+			return ch - '0', 0, true
+		case ch >= 'a' && ch <= 'f':
+			return ch - 'a' + 10, 0, true
+		case ch >= 'A' && ch <= 'F':
+			return ch - 'A' + 10, 0, true
+		case wildcards && (ch == 'x' || ch == 'X'):
+			return 0, 0xf, true
+		}
+		return 0, 0, false
+	}
+	masked := false
+	for i := 0; i < len(s); {
+		if s[i] == ' ' || s[i] == '\t' {
+			i++
+			continue
+		}
+		v, m, ok := nibble(s[i])
+		if !ok {
+			return nil, nil, fmt.Errorf("'%c' is not a hex digit", s[i])
+		}
+		i++
+		if i < len(s) && s[i] != ' ' && s[i] != '\t' {
+			v2, m2, ok := nibble(s[i])
+			if !ok {
+				return nil, nil, fmt.Errorf("'%c' is not a hex digit", s[i])
+			}
+			v, m = v<<4|v2, m<<4|m2
+			i++
+		}
+		data = append(data, v)
+		mask = append(mask, m)
+		masked = masked || m != 0
+	}
+	if len(data) == 0 {
+		return nil, nil, fmt.Errorf("no bytes given")
+	}
+	if !masked {
+		mask = nil
+	}
+	return data, mask, nil
+}
+
+// pcreOnly are regex_options of keepalived's PCRE2 that Go's RE2 cannot
+// honour.
+var pcreOnly = map[string]string{
+	"extended":            "RE2 has no extended (x) mode; remove the blanks and comments from the regex",
+	"extended_more":       "RE2 has no extended (x) mode; remove the blanks and comments from the regex",
+	"firstline":           "RE2 cannot restrict a match to the first line; anchor the regex with ^ and avoid \\n",
+	"allow_empty_class":   "RE2 has no empty character class",
+	"alt_bsux":            "RE2 has no alternative \\u \\x handling",
+	"alt_circumflex":      "RE2 has no alt_circumflex",
+	"alt_verbnames":       "RE2 has no verbs",
+	"auto_callout":        "RE2 has no callouts",
+	"match_unset_backref": "RE2 has no back references",
+	"never_backslash_c":   "RE2 has no \\C",
+	"match_invalid_utf":   "RE2 has no match_invalid_utf",
+}
+
+// re2Options are the regex_options that map onto RE2 flags ("" = RE2
+// behaves so already, or the option only tunes PCRE2's speed).
+var re2Options = map[string]string{
+	"caseless": "i", "multiline": "m", "dotall": "s", "ungreedy": "U",
+	"dollar_endonly": "", "utf": "", "ucp": "", "never_ucp": "", "never_utf": "",
+	"no_auto_capture": "", "no_auto_possess": "", "no_dotstar_anchor": "",
+	"no_start_optimize": "", "dupnames": "", "use_offset_limit": "", "literal": "",
+}
+
+// CompileRegex compiles a url's regex with its regex_options in Go's RE2
+// syntax (linear-time matching).
+func CompileRegex(pattern string, options []string) (*regexp.Regexp, error) {
+	flags := ""
+	for _, o := range options {
+		if o == "literal" {
+			pattern = regexp.QuoteMeta(pattern)
+		}
+		flags += re2Options[o]
+	}
+	if flags != "" {
+		pattern = "(?" + flags + ")" + pattern
+	}
+	return regexp.Compile(pattern)
 }
 
 func (p *parser) url(n *node, c *Check) {
@@ -271,7 +495,43 @@ func (p *parser) url(n *node, c *Check) {
 	}
 	u := URL{Pos: n.pos}
 	p.block(n.kids, "'url'", map[string]handler{
-		"path": p.word(&u.Path),
+		"path":        p.word(&u.Path),
+		"virtualhost": p.word(&u.VirtualHost),
+		"regex": func(n *node) {
+			if p.args(n, 1, -1, false, "regex \"<regular expression>\"") {
+				u.Regex = strings.Join(n.words[1:], " ")
+			}
+		},
+		"regex_no_match": func(n *node) {
+			if p.args(n, 0, 0, false, "regex_no_match") {
+				u.RegexNoMatch = true
+			}
+		},
+		"regex_options": func(n *node) {
+			if !p.args(n, 1, -1, false, "regex_options caseless [multiline ...]") {
+				return
+			}
+			for _, o := range n.words[1:] {
+				if why, bad := pcreOnly[o]; bad {
+					p.d.Errorf(n.pos, "regex_options %s is a PCRE2 option that dhproxy's RE2 regexes cannot honour: %s", o, why)
+					continue
+				}
+				if _, ok := re2Options[o]; !ok {
+					p.d.Errorf(n.pos, "unknown regex_options '%s'; write caseless, multiline, dotall, ungreedy or literal", o)
+					continue
+				}
+				u.RegexOptions = append(u.RegexOptions, o)
+			}
+		},
+		"regex_min_offset": p.one(&u.RegexMinOffset, 0, 1<<30),
+		"regex_max_offset": func(n *node) {
+			p.one(&u.RegexMaxOffset, 0, 1<<30)(n)
+			u.RegexMaxSet = true
+		},
+		"regex_stack": func(n *node) {
+			// PCRE2's JIT stack size: RE2 needs none.
+			p.args(n, 2, 2, false, "regex_stack <start> <max>")
+		},
 		"digest": func(n *node) {
 			if !p.args(n, 1, 1, false, "digest <md5 hex>") {
 				return
@@ -313,6 +573,17 @@ func (p *parser) url(n *node, c *Check) {
 	}
 	if len(u.StatusCodes) == 0 && u.Digest == "" {
 		u.StatusCodes = [][2]int{{200, 299}}
+	}
+	if u.Regex == "" && (u.RegexNoMatch || len(u.RegexOptions) > 0 || u.RegexMinOffset > 0 || u.RegexMaxSet) {
+		p.d.Errorf(n.pos, "url has regex_* options but no 'regex'; add 'regex \"<expression>\"'")
+	}
+	if u.Regex != "" {
+		if _, err := CompileRegex(u.Regex, u.RegexOptions); err != nil {
+			p.d.Errorf(n.pos, "regex %q is not valid RE2 syntax (Go's regexp: no back references or lookaround): %v", u.Regex, err)
+		}
+	}
+	if u.RegexMaxSet && u.RegexMinOffset > u.RegexMaxOffset {
+		p.d.Errorf(n.pos, "regex_min_offset %d is above regex_max_offset %d; the regex could never match", u.RegexMinOffset, u.RegexMaxOffset)
 	}
 	c.URLs = append(c.URLs, u)
 }
@@ -410,23 +681,60 @@ func (p *parser) finishLVS() {
 					c.Retry = vs.Retry
 				}
 				if c.Retry < 0 {
-					c.Retry = 1
-					if c.Kind == "MISC_CHECK" {
+					switch c.Kind {
+					case "MISC_CHECK":
 						c.Retry = 0
+					case "DNS_CHECK":
+						c.Retry = 3
+					default:
+						c.Retry = 1
 					}
+				}
+				if c.DelayLoop == 0 {
+					c.DelayLoop = first(rs.DelayLoop, vs.DelayLoop)
 				}
 				if c.DelayBeforeRetry == 0 {
 					def := time.Second
-					if c.Kind == "HTTP_GET" || c.Kind == "SSL_GET" {
+					switch c.Kind {
+					case "HTTP_GET", "SSL_GET":
 						def = 3 * time.Second
+					case "DNS_CHECK":
+						def = c.DelayLoop
 					}
 					c.DelayBeforeRetry = first(rs.DelayBeforeRetry, vs.DelayBeforeRetry, def)
 				}
+				if c.Warmup < 0 {
+					c.Warmup = rs.Warmup
+				}
+				if c.Warmup < 0 {
+					c.Warmup = vs.Warmup
+				}
+				if c.Warmup < 0 {
+					c.Warmup = c.DelayLoop
+				}
+				switch {
+				case c.alphaSet != nil:
+					c.Alpha = *c.alphaSet
+				case rs.Alpha != nil:
+					c.Alpha = *rs.Alpha
+				default:
+					c.Alpha = vs.Alpha
+				}
 				if c.Kind == "MISC_CHECK" && c.MiscTimeout == 0 {
-					c.MiscTimeout = vs.DelayLoop
+					c.MiscTimeout = c.DelayLoop
 				}
 			}
 		}
+	}
+}
+
+// optFlag parses "kw [BOOL]" into a setting that may be left unset (nil),
+// for values that cascade from an enclosing block.
+func (p *parser) optFlag(dst **bool) handler {
+	return func(n *node) {
+		var v bool
+		p.flag(&v)(n)
+		*dst = &v
 	}
 }
 

@@ -172,6 +172,7 @@ type VirtualServer struct {
 	ConnectTimeout         time.Duration // cascades to checkers; default 5s
 	Retry                  int           // cascades; -1 = checker default
 	DelayBeforeRetry       time.Duration // cascades; 0 = checker default
+	Warmup                 time.Duration // cascades; -1 = the checker's delay_loop
 	RealServers            []*RealServer
 }
 
@@ -194,31 +195,65 @@ type RealServer struct {
 	ConnectTimeout   time.Duration
 	Retry            int
 	DelayBeforeRetry time.Duration
+	DelayLoop        time.Duration // 0 = the virtual server's
+	Warmup           time.Duration // -1 = the checker's delay_loop
+	Alpha            *bool         // nil = the virtual server's
+	VirtualHost      string
 	Checks           []*Check
 }
 
-// Check is one health checker of a real server.
+// Check is one health checker of a real server. The timers and alpha
+// are resolved: checker, else real_server, else virtual_server, else
+// keepalived's default for the kind.
 type Check struct {
 	Pos              config.Pos
-	Kind             string     // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK
+	Kind             string     // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK
 	ConnectIP        netip.Addr // zero = the real server's
 	ConnectPort      uint16     // 0 = the real server's
+	BindTo           netip.Addr // probe source address; zero = the kernel's choice
+	BindPort         uint16     // probe source port; 0 = any
+	BindIf           string     // probe interface (SO_BINDTODEVICE)
 	ConnectTimeout   time.Duration
 	Retry            int
 	DelayBeforeRetry time.Duration
+	DelayLoop        time.Duration
+	Warmup           time.Duration // the first check starts after a random delay up to this
+	Alpha            bool          // start down until the first success
+	LogAllFailures   bool          // log every failed attempt, not only the state change
 	URLs             []URL
-	EnableSNI        bool // SSL_GET: send SNI (sni_name, else the virtualhost)
+	HTTPProtocol     string // HTTP_GET/SSL_GET: "1.0" (default), "1.0C" or "1.1"
+	VirtualHost      string // HTTP_GET/SSL_GET: Host header, overriding the real and virtual server's
+	FastRecovery     bool   // HTTP_GET/SSL_GET
+	EnableSNI        bool   // SSL_GET: send SNI (sni_name, else the virtualhost)
 	SNIName          string
+	HeloName         string // SMTP_CHECK; default smtpchecker.keepalived.org
+	DNSType          string // DNS_CHECK: A NS CNAME SOA MX TXT AAAA; default SOA
+	DNSName          string // DNS_CHECK; default "."
+	Payload          []byte // UDP_CHECK datagram
+	RequireReply     bool   // UDP_CHECK: a reply is needed
+	ReplyData        []byte // UDP_CHECK: the reply must start with these bytes...
+	ReplyMask        []byte // ...except the bits set here (x nibbles); nil = none
+	MinReplyLen      int    // UDP_CHECK, with reply data; default 0
+	MaxReplyLen      int    // UDP_CHECK, with reply data; default 255
 	MiscPath         string
 	MiscTimeout      time.Duration
 	MiscDynamic      bool
 	User, Group      string // MISC_CHECK's "user <user> [group]"
+
+	alphaSet *bool // alpha written in the checker block
 }
 
 // URL is one url block of HTTP_GET / SSL_GET.
 type URL struct {
-	Pos         config.Pos
-	Path        string
-	Digest      string   // lower-case hex MD5
-	StatusCodes [][2]int // inclusive ranges; default 200-299
+	Pos            config.Pos
+	Path           string
+	Digest         string   // lower-case hex MD5
+	StatusCodes    [][2]int // inclusive ranges; default 200-299
+	VirtualHost    string   // Host header for this url only
+	Regex          string   // the body must match (RE2 syntax, with RegexOptions applied)
+	RegexNoMatch   bool     // the body must not match Regex
+	RegexOptions   []string
+	RegexMinOffset int // the match must start at or after this body offset
+	RegexMaxOffset int // ...and, with RegexMaxSet, at or before this one
+	RegexMaxSet    bool
 }

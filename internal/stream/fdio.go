@@ -57,13 +57,17 @@ func (f *fdConn) attach(c net.Conn, pool *bufPool) bool {
 	return true
 }
 
+// rawRead and rawWrite use recvfrom/sendto rather than read/write: on a
+// socket they skip the VFS layer (file position lock, iterator set-up),
+// which perf showed at ~4% of the proxy's CPU; MSG_NOSIGNAL spares the
+// kernel raising SIGPIPE on a peer that went away.
 func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
 	return int(r), e
 }
 
 func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
-	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
 	return int(r), e
 }
 

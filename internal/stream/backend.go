@@ -68,6 +68,7 @@ type Backend struct {
 	active   []int // act.idx and bck.idx, under the names the checks use
 	backup   []int
 	beconn   atomic.Int32 // requests/connections being served (%bc)
+	useDst   bool         // a server connects to the port the client reached
 	fullconn int          // "fullconn", or its default from the frontends' maxconn
 	cookie   *persistCookie
 	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
@@ -117,6 +118,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b, iweight: sc.Weight}
 		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
 			s.useDst, s.addr = true, host
+			b.useDst = true
 		}
 		s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
 		s.minconn = sc.Minconn

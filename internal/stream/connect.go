@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"net"
 	"time"
 
 	"dhproxy/internal/lb"
@@ -128,7 +129,7 @@ func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
 	s.lg.connStats = connStats{}
-	srv, sc, reused, status := be.connect(s.dstPort, prefer, hk, s.reuseFor, &s.lg.connStats)
+	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats)
 	if sc != nil {
 		s.live.attach(srv, s.c, sc)
 	}
@@ -175,10 +176,25 @@ func (st *connStats) failState() (cause, stage byte) {
 	return 'S', 'C'
 }
 
+// localPort is the port the client connected to, for a backend with a
+// server that uses it; asked of the kernel once per connection, and only
+// then.
+func (s *httpSession) localPort(be *Backend) int {
+	if !be.useDst {
+		return 0
+	}
+	if s.dstPort == 0 {
+		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+			s.dstPort = la.Port
+		}
+	}
+	return s.dstPort
+}
+
 // redial replaces a reused connection the server closed: a fresh connection
 // to the same server, keeping the slot already held.
 func (s *httpSession) redial(srv *Server, be *Backend) (*serverConn, int) {
-	sc, err := srv.dial(be.P.Timeouts.Connect, s.dstPort)
+	sc, err := srv.dial(be.P.Timeouts.Connect, s.localPort(be))
 	if err != nil {
 		return nil, 503
 	}

@@ -22,7 +22,7 @@ type httpSession struct {
 	fe       *Frontend
 	c        net.Conn
 	clientIP netip.Addr
-	dstPort  int
+	dstPort  int      // the port the client reached; 0 until asked (localPort)
 	live     sessLink // registration on the server, for shutdown-sessions (observe.go)
 	buf      []byte   // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
@@ -115,9 +115,6 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
 	if fe.logFmt != logNone && !fe.logConnect(c) {
 		s.lg.on = true
 		s.accept = time.Now()
-	}
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		s.dstPort = la.Port
 	}
 	s.cio = c
 	if s.fdStore.attach(c, &fe.rt.bufs) {

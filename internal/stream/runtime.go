@@ -126,6 +126,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
+			if p.Mode == model.ModeHTTP {
+				l = newLazyListener(l)
+			}
 			rt.listeners = append(rt.listeners, l)
 
 			rt.wg.Add(1)

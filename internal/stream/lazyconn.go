@@ -1,0 +1,324 @@
+package stream
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lazyConn is an accepted client socket that Go's poller learns about only
+// when the connection first has to wait. net.Listener.Accept registers
+// every socket with epoll, asks for its local address and sets TCP_NODELAY
+// (four system calls beside accept4 and close); most clients of a
+// "Connection: close" exchange never wait: the request is there when the
+// socket is accepted and the answer fits the send buffer. HAProxy makes no
+// epoll call for them either.
+//
+// Reads and writes go through the RawConn (fdConn): the first attempt runs
+// on the bare descriptor; an attempt that would block registers the socket
+// (os.NewFile) and waits there, with the deadlines set so far.
+type lazyConn struct {
+	fd     int
+	remote net.Addr
+
+	mu     sync.Mutex
+	file   *os.File // set once the socket had to wait; owns fd then
+	local  net.Addr
+	rd, wd time.Time
+	closed bool
+}
+
+// lazyListener accepts lazy connections for an HTTP frontend. It waits
+// on a duplicate of the listening descriptor registered as an os.File:
+// the net package's RawConn cannot wait on a listener. TCP_NODELAY is set
+// once on the listening socket (accepted sockets inherit it) instead of on
+// each accepted one.
+type lazyListener struct {
+	net.Listener
+	file   *os.File
+	rc     syscall.RawConn
+	closed atomic.Bool
+}
+
+// newLazyListener wraps l, or returns l itself when it is not a TCP
+// listener or the wrapping fails.
+func newLazyListener(l net.Listener) net.Listener {
+	tl, ok := l.(*net.TCPListener)
+	if !ok {
+		return l
+	}
+	src, err := tl.SyscallConn()
+	if err != nil {
+		return l
+	}
+	dup := -1
+	var cerr error
+	src.Control(func(fd uintptr) {
+		if cerr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); cerr == nil {
+			dup, cerr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+		}
+	})
+	if cerr != nil || dup < 0 {
+		return l
+	}
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return l
+	}
+	f := os.NewFile(uintptr(dup), "listener")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return l
+	}
+	return &lazyListener{Listener: l, file: f, rc: rc}
+}
+
+func (ll *lazyListener) Accept() (net.Conn, error) {
+	c, err := lazyAccept(ll.rc)
+	if err != nil && ll.closed.Load() {
+		err = net.ErrClosed
+	}
+	return c, err
+}
+
+func (ll *lazyListener) Close() error {
+	ll.closed.Store(true)
+	ll.file.Close()
+	return ll.Listener.Close()
+}
+
+// lazyAccept takes one connection, waiting on rc, or reports the error as
+// net.Listener.Accept would.
+func lazyAccept(rc syscall.RawConn) (net.Conn, error) {
+	var nfd int
+	var sa syscall.Sockaddr
+	var aerr error
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			nfd, sa, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			switch aerr {
+			case syscall.EINTR, syscall.ECONNABORTED:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if aerr != nil {
+		return nil, os.NewSyscallError("accept4", aerr)
+	}
+	return &lazyConn{fd: nfd, remote: sockaddrToTCP(sa)}, nil
+}
+
+// sockaddrToTCP converts a socket address; the syscall package's calls are
+// used because x/sys/unix asks the socket's protocol (one more system
+// call) for every IPv4 address it decodes.
+func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+	case *syscall.SockaddrInet6:
+		ta := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				ta.Zone = ifi.Name
+			}
+		}
+		return ta
+	}
+	return &net.TCPAddr{}
+}
+
+// register hands the socket to the poller, with the deadlines set so far;
+// c.mu is held.
+func (c *lazyConn) register() {
+	f := os.NewFile(uintptr(c.fd), "")
+	if !c.rd.IsZero() {
+		f.SetReadDeadline(c.rd)
+	}
+	if !c.wd.IsZero() {
+		f.SetWriteDeadline(c.wd)
+	}
+	c.file = f
+}
+
+// SyscallConn lets fdConn run its raw reads and writes on the socket.
+func (c *lazyConn) SyscallConn() (syscall.RawConn, error) { return lazyRaw{c}, nil }
+
+type lazyRaw struct{ c *lazyConn }
+
+func (r lazyRaw) Control(f func(fd uintptr)) error {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.c.closed {
+		return net.ErrClosed
+	}
+	f(uintptr(r.c.fd))
+	return nil
+}
+
+func (r lazyRaw) Read(f func(fd uintptr) bool) error  { return r.c.wait(f, true) }
+func (r lazyRaw) Write(f func(fd uintptr) bool) error { return r.c.wait(f, false) }
+
+// wait runs f on the bare descriptor first; when f needs readiness it
+// waits through the poller. The lock held around the bare attempt keeps
+// Close from freeing the descriptor number under it.
+func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return net.ErrClosed
+	}
+	if c.file == nil {
+		dl := c.wd
+		if read {
+			dl = c.rd
+		}
+		// An expired deadline fails the call before any attempt, as the
+		// poller does.
+		if !dl.IsZero() && !time.Now().Before(dl) {
+			c.mu.Unlock()
+			return os.ErrDeadlineExceeded
+		}
+		if f(uintptr(c.fd)) {
+			c.mu.Unlock()
+			return nil
+		}
+		c.register()
+	}
+	file := c.file
+	c.mu.Unlock()
+	rc, err := file.SyscallConn()
+	if err != nil {
+		return err
+	}
+	if read {
+		return rc.Read(f)
+	}
+	return rc.Write(f)
+}
+
+func (c *lazyConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	var rerr error
+	err := c.wait(func(fd uintptr) bool {
+		for {
+			m, e := rawRead(fd, p)
+			switch e {
+			case 0:
+				n = m
+				if m == 0 {
+					rerr = io.EOF
+				}
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			default:
+				rerr = e
+			}
+			return true
+		}
+	}, true)
+	if err != nil {
+		return 0, err
+	}
+	return n, rerr
+}
+
+func (c *lazyConn) Write(p []byte) (int, error) {
+	var off int
+	var werr error
+	err := c.wait(func(fd uintptr) bool {
+		for off < len(p) {
+			n, e := rawWrite(fd, p[off:])
+			switch e {
+			case 0:
+				off += n
+			case syscall.EINTR:
+			case syscall.EAGAIN:
+				return false
+			default:
+				werr = e
+				return true
+			}
+		}
+		return true
+	}, false)
+	if err == nil {
+		err = werr
+	}
+	return off, err
+}
+
+// CloseWrite sends FIN, for tunnelled (upgraded) exchanges.
+func (c *lazyConn) CloseWrite() error { return unix.Shutdown(c.fd, unix.SHUT_WR) }
+
+func (c *lazyConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	c.closed = true
+	if c.file != nil {
+		return c.file.Close()
+	}
+	return unix.Close(c.fd)
+}
+
+func (c *lazyConn) RemoteAddr() net.Addr { return c.remote }
+
+// LocalAddr asks the kernel on first use only: most sessions never need it.
+func (c *lazyConn) LocalAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.local == nil {
+		c.local = &net.TCPAddr{}
+		if !c.closed {
+			if sa, err := syscall.Getsockname(c.fd); err == nil {
+				c.local = sockaddrToTCP(sa)
+			}
+		}
+	}
+	return c.local
+}
+
+func (c *lazyConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+func (c *lazyConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rd = t
+	if c.file != nil {
+		return c.file.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (c *lazyConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wd = t
+	if c.file != nil {
+		return c.file.SetWriteDeadline(t)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package stream
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestLazyConn: a lazily registered client socket behaves as a net.Conn:
+// inherited TCP_NODELAY, addresses, a read that has to wait (registering
+// the socket) and its deadline, an expired deadline before any wait,
+// half-close, and close of a socket that never waited.
+func TestLazyConn(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLazyListener(tl)
+	if _, ok := l.(*lazyListener); !ok {
+		t.Fatalf("a TCP listener must be wrapped, got %T", l)
+	}
+	defer l.Close()
+
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := c.(*lazyConn)
+	if nd, err := unix.GetsockoptInt(lc.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY); err != nil || nd == 0 {
+		t.Errorf("TCP_NODELAY not inherited from the listener: %d %v", nd, err)
+	}
+	if ap := c.RemoteAddr().(*net.TCPAddr).AddrPort(); !ap.Addr().Is4() {
+		t.Errorf("an IPv4 client must read as IPv4 (as net's own accept gives it), got %v", ap)
+	}
+	if c.RemoteAddr().String() != client.LocalAddr().String() || c.LocalAddr().String() != l.Addr().String() {
+		t.Errorf("addresses: remote %v (want %v), local %v (want %v)", c.RemoteAddr(), client.LocalAddr(), c.LocalAddr(), l.Addr())
+	}
+
+	// Data already there: answered without the poller.
+	client.Write([]byte("ping"))
+	time.Sleep(20 * time.Millisecond)
+	buf := make([]byte, 16)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "ping" || lc.file != nil {
+		t.Fatalf("first read: %q %v registered=%v", buf[:n], err, lc.file != nil)
+	}
+	// Nothing there: the read waits in the poller and honours its deadline.
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) < 40*time.Millisecond {
+		t.Fatalf("waiting read: %v after %v", err, time.Since(start))
+	}
+	if lc.file == nil {
+		t.Fatal("a read that waited must have registered the socket")
+	}
+	c.SetReadDeadline(time.Time{})
+	go func() { time.Sleep(30 * time.Millisecond); client.Write([]byte("pong")) }()
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "pong" {
+		t.Fatalf("read after waiting: %q %v", buf[:n], err)
+	}
+	if _, err := c.Write([]byte("answer")); err != nil {
+		t.Fatal(err)
+	}
+	c.(interface{ CloseWrite() error }).CloseWrite()
+	if got, err := io.ReadAll(client); err != nil || string(got) != "answer" {
+		t.Fatalf("client got %q %v", got, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+
+	// A socket that never waited: an expired deadline fails the read, the
+	// client sees EOF when it is closed.
+	client2, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client2.Close()
+	c2, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := c2.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("expired deadline: %v", err)
+	}
+	c2.Close()
+	client2.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := client2.Read(buf); err != io.EOF {
+		t.Fatalf("client of a closed lazy conn: %v", err)
+	}
+
+	// Closing the listener ends Accept with net.ErrClosed.
+	done := make(chan error, 1)
+	go func() { _, err := l.Accept(); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	l.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("accept after close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("accept did not end when the listener closed")
+	}
+}

@@ -38,6 +38,9 @@ type checker struct {
 	as     scriptuser.Account // who runs misc_path
 	note   func(string)       // logs a failed attempt under log_all_failures
 	regex  []*regexp.Regexp   // each url's compiled regex, nil = none
+	vs     string             // the virtual server's name, for keepalived's lines that give it
+
+	pingID, pingSeq int // PING_CHECK's echo identifier (raw sockets) and sequence
 
 	up      bool
 	hasRun  bool
@@ -75,6 +78,7 @@ func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration
 		rsAddr: rs.Addr.Addr(),
 		every:  every,
 		up:     !alpha,
+		pingID: newPingID(),
 	}
 	for _, u := range c.URLs {
 		var re *regexp.Regexp
@@ -153,6 +157,8 @@ func (c *checker) successLine() string {
 		return "" // keepalived logs only the real server's change
 	case "UDP_CHECK":
 		return fmt.Sprintf("UDP connection to %s success.", c.name)
+	case "PING_CHECK":
+		return fmt.Sprintf("ICMP connection to %s success.", c.name)
 	}
 	return fmt.Sprintf("TCP connection to %s success.", c.name)
 }
@@ -174,6 +180,11 @@ func (c *checker) failLine(detail string) string {
 			return fmt.Sprintf("DNS_CHECK (%s) %s after %d retries", c.name, detail, c.conf.Retry)
 		}
 		return fmt.Sprintf("DNS_CHECK (%s) %s", c.name, detail)
+	case "PING_CHECK":
+		if c.conf.Retry > 0 && c.hasRun {
+			return fmt.Sprintf("ICMP CHECK on service %s of %s failed after %d retries.", c.name, c.vs, c.conf.Retry)
+		}
+		return fmt.Sprintf("ICMP CHECK on service %s failed.", c.name)
 	}
 	kind := "TCP_CHECK"
 	if c.conf.Kind == "UDP_CHECK" {
@@ -216,6 +227,11 @@ func (c *checker) alertLine(up bool, detail string) string {
 			return "=> UDP CHECK succeed on service <="
 		}
 		return "=> UDP CHECK failed on service <="
+	case "PING_CHECK":
+		if up {
+			return "=> ICMP CHECK succeed on service <="
+		}
+		return "=> ICMP CHECK failed on service <="
 	}
 	if up {
 		return "=> TCP CHECK succeed on service <="
@@ -237,6 +253,8 @@ func (c *checker) probe(ctx context.Context) result {
 		return c.probeDNS(ctx)
 	case "UDP_CHECK":
 		return c.probeUDP(ctx)
+	case "PING_CHECK":
+		return c.probePing(ctx)
 	}
 	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind, status: "UNK"}
 }

@@ -97,6 +97,7 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 					ck.vhost = r.Conf.VirtualHost
 				}
 				ck.note = rt.opts.Logf
+				ck.vs = s.Name
 				if c.Kind == "MISC_CHECK" {
 					ck.as = s.ScriptAs
 					if i < len(r.CheckAs) {

@@ -105,7 +105,7 @@ func dump(c *Config) string {
 	}
 	for _, k := range keys(c.TrackFiles) {
 		f := c.TrackFiles[k]
-		w(0, "vrrp_track_file %s %s weight=%d", f.Name, f.File, f.Weight)
+		w(0, "vrrp_track_file %s %s weight=%d reverse=%t", f.Name, f.File, f.Weight, f.Reverse)
 	}
 	for _, v := range c.Instances {
 		w(0, "vrrp_instance %s %s if=%s vrid=%d prio=%d advert=%s v%d auth=%s:%q nopreempt=%t preempt_delay=%s accept=%t garp_delay=%s dont_track_primary=%t smtp=%t sync=%s",
@@ -175,6 +175,8 @@ func dump(c *Config) string {
 					w(3, "helo_name=%s", ch.HeloName)
 				case "DNS_CHECK":
 					w(3, "type=%s name=%s", ch.DNSType, ch.DNSName)
+				case "FILE_CHECK":
+					w(3, "track_file=%s weight=%d reverse=%t", ch.TrackFile, ch.FileWeight, ch.FileReverse)
 				case "UDP_CHECK":
 					w(3, "payload=%x require_reply=%t reply=%x mask=%x len=%d-%d", ch.Payload, ch.RequireReply, ch.ReplyData, ch.ReplyMask, ch.MinReplyLen, ch.MaxReplyLen)
 				}

@@ -207,7 +207,10 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 }
 
 // checkerKinds are the checker blocks of a real_server.
-var checkerKinds = []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK"}
+var checkerKinds = []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK"}
+
+// ipvsWeightMax is IPVS' largest weight, the bound of FILE_CHECK's weight.
+const ipvsWeightMax = 65535
 
 // dnsTypes are the query types of DNS_CHECK, as keepalived names them.
 var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"}
@@ -218,6 +221,11 @@ func (p *parser) check(n *node, rs *RealServer) {
 		return
 	}
 	c := &Check{Pos: n.pos, Kind: kind, Retry: -1, Warmup: -1}
+	if kind == "FILE_CHECK" {
+		p.fileCheck(n, c)
+		rs.Checks = append(rs.Checks, c)
+		return
+	}
 	var alpha *bool
 	hs := map[string]handler{
 		"retry":              p.one(&c.Retry, 0, 1<<30),
@@ -232,6 +240,10 @@ func (p *parser) check(n *node, rs *RealServer) {
 		// MISC_CHECK opens no connection, so keepalived gives it none of these.
 		hs["connect_timeout"] = p.secs(&c.ConnectTimeout, 0.001, 86400)
 		hs["connect_port"] = func(n *node) {
+			if kind == "PING_CHECK" {
+				p.d.Warnf(n.pos, "PING_CHECK sends ICMP echo requests, which have no port: connect_port is ignored")
+				return
+			}
 			if p.args(n, 1, 1, false, "connect_port <port>") {
 				if port, ok := p.portArg(n, n.words[1]); ok {
 					c.ConnectPort = port
@@ -253,6 +265,10 @@ func (p *parser) check(n *node, rs *RealServer) {
 			}
 		}
 		hs["bind_port"] = func(n *node) {
+			if kind == "PING_CHECK" {
+				p.d.Warnf(n.pos, "PING_CHECK sends ICMP echo requests, which have no port: bind_port is ignored")
+				return
+			}
 			if p.args(n, 1, 1, false, "bind_port <source port>") {
 				if port, ok := p.portArg(n, n.words[1]); ok {
 					c.BindPort = port
@@ -671,6 +687,10 @@ func (p *parser) finishLVS() {
 		}
 		for _, rs := range vs.RealServers {
 			for _, c := range rs.Checks {
+				if c.Kind == "FILE_CHECK" {
+					p.resolveFileCheck(c)
+					continue
+				}
 				if c.ConnectTimeout == 0 {
 					c.ConnectTimeout = first(rs.ConnectTimeout, vs.ConnectTimeout, 5*time.Second)
 				}
@@ -761,4 +781,49 @@ func prefixMask6(bits int) netip.Addr {
 		}
 	}
 	return netip.AddrFrom16(m)
+}
+
+// fileCheck parses FILE_CHECK { track_file <name>; weight <n> [reverse] }:
+// the real server follows a track_file block, as keepalived's check_file.c.
+func (p *parser) fileCheck(n *node, c *Check) {
+	p.block(n.kids, "'FILE_CHECK'", map[string]handler{
+		"track_file": p.word(&c.TrackFile),
+		"weight": func(n *node) {
+			if !p.args(n, 1, 2, false, "weight <-65535..65535> [reverse|noreverse]") {
+				return
+			}
+			if w, ok := p.intArg(n, n.words[1], -ipvsWeightMax, ipvsWeightMax); ok {
+				c.FileWeight = w
+			}
+			if len(n.words) == 3 {
+				switch n.words[2] {
+				case "reverse":
+					c.FileReverse = true
+				case "noreverse":
+					c.FileReverse = false
+				default:
+					p.d.Errorf(n.pos, "unknown weight option '%s'; write 'weight %s reverse' or leave it out", n.words[2], n.words[1])
+				}
+			}
+		},
+	})
+	if c.TrackFile == "" {
+		p.d.Errorf(n.pos, "FILE_CHECK has no 'track_file'; add 'track_file <name>' naming a 'track_file <name> { file /path }' block")
+	}
+}
+
+// resolveFileCheck checks that a FILE_CHECK's track_file exists and,
+// without a weight of its own (or with weight 0), takes the track_file's.
+func (p *parser) resolveFileCheck(c *Check) {
+	if c.TrackFile == "" {
+		return
+	}
+	f, ok := p.c.TrackFiles[c.TrackFile]
+	if !ok {
+		p.d.Errorf(c.Pos, "FILE_CHECK track_file '%s' names no track_file block%s; define 'track_file %s { file /path }'", c.TrackFile, suggest(c.TrackFile, keys(p.c.TrackFiles)), c.TrackFile)
+		return
+	}
+	if c.FileWeight == 0 {
+		c.FileWeight, c.FileReverse = f.Weight, f.Reverse
+	}
 }

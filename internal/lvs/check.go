@@ -42,6 +42,10 @@ type checker struct {
 
 	pingID, pingSeq int // PING_CHECK's echo identifier (raw sockets) and sequence
 
+	file      *keepalived.TrackFile // FILE_CHECK's track_file
+	fileVal   int                   // the number it held at the last read
+	fileDelta int                   // what it adds to the real server's weight
+
 	up      bool
 	hasRun  bool
 	retryIt int
@@ -97,11 +101,17 @@ type transition struct {
 	weight int    // -1 = unchanged
 	log    string // keepalived's log line
 	alert  string // keepalived's e-mail body line
+	// reweigh: the real server's weight is its configured one plus what
+	// its FILE_CHECKs add.
+	reweigh bool
 }
 
 // step runs one probe and returns the delay before the next one, and a
 // transition when the checker changed state (or reported its first state).
 func (c *checker) step(ctx context.Context) (time.Duration, *transition) {
+	if c.conf.Kind == "FILE_CHECK" {
+		return c.fileStep()
+	}
 	start := time.Now()
 	r := c.probe(ctx)
 	c.last, c.lastDur = r, time.Since(start)

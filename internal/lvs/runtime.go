@@ -98,6 +98,11 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 				}
 				ck.note = rt.opts.Logf
 				ck.vs = s.Name
+				if c.Kind == "FILE_CHECK" {
+					// keepalived reads the file at start: the server starts in its state.
+					ck.file = s.TrackFiles[c.TrackFile]
+					ck.fileRead()
+				}
 				if c.Kind == "MISC_CHECK" {
 					ck.as = s.ScriptAs
 					if i < len(r.CheckAs) {
@@ -115,6 +120,7 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 			for _, ck := range rs.checkers {
 				rs.alive = rs.alive && ck.up
 			}
+			rs.weight = rs.fileWeight()
 			ss.reals = append(ss.reals, rs)
 		}
 		ss.quorumUp = ss.liveWeight() >= s.Conf.Quorum+s.Conf.Hysteresis
@@ -195,6 +201,9 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 	// keepalived starts each checker after a random delay up to warmup
 	// (by default the checker's delay_loop), spreading the first checks.
 	delay := time.Duration(rand.Int64N(int64(max(ck.conf.Warmup, 0)) + 1))
+	if ck.file != nil {
+		delay = fileCheckPoll // read at start already
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -230,6 +239,9 @@ func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) 
 		rt.logf("%s", t.log)
 	}
 	changed := false
+	if t.reweigh {
+		t.weight = rs.fileWeight()
+	}
 	if t.weight >= 0 && t.weight != rs.weight {
 		rt.logf("Changing weight from %d to %d for %sactive service %s of VS %s", rs.weight, t.weight, map[bool]string{true: "", false: "in"}[rs.alive], rs.real.Name, ss.svc.Name)
 		rs.weight = t.weight
@@ -320,6 +332,16 @@ func (rt *Runtime) quorumHook(ss *svcState, init bool, threshold int) {
 		return
 	}
 	rt.later(func() { hook(vs, up, init, threshold, sum) })
+}
+
+// fileWeight is the real server's configured weight plus what its
+// FILE_CHECKs add, within IPVS' range.
+func (rs *realState) fileWeight() int {
+	w := rs.real.Weight
+	for _, ck := range rs.checkers {
+		w += ck.fileDelta
+	}
+	return max(0, min(w, ipvsWeightMax))
 }
 
 func (ss *svcState) liveWeight() int {

@@ -314,3 +314,21 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// TestTrackFileValue reads track files with keepalived's strtol rules.
+func TestTrackFileValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	f := &TrackFile{File: path}
+	if v := f.Value(7); v != 0 {
+		t.Fatalf("missing file: %d, want 0", v)
+	}
+	for in, want := range map[string]int{
+		"": 0, "12\n": 12, "  -5 trailing": -5, "0x1f": 31, "010": 8, "+3": 3, "abc": 0,
+		"-2147483648": -2147483648, "2147483648": 7, "99999999999999999999": 7,
+	} {
+		os.WriteFile(path, []byte(in), 0o644)
+		if v := f.Value(7); v != want {
+			t.Errorf("%q: %d, want %d", in, v, want)
+		}
+	}
+}

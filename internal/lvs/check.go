@@ -294,21 +294,34 @@ func (c *checker) dialer(network string) *net.Dialer {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)
 		}
 	}
-	if dev := c.conf.BindIf; dev != "" {
+	if c.conf.BindIf != "" || c.conf.FWMark != 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			if err := rc.Control(func(fd uintptr) {
-				serr = unix.BindToDevice(int(fd), dev)
+				serr = probeSockopts(int(fd), c.conf)
 			}); err != nil {
 				return err
 			}
-			if serr != nil {
-				return fmt.Errorf("bind_if %s: %w", dev, serr)
-			}
-			return nil
+			return serr
 		}
 	}
 	return d
+}
+
+// probeSockopts applies bind_if (SO_BINDTODEVICE) and fwmark (SO_MARK,
+// needs CAP_NET_ADMIN) to a probe's socket.
+func probeSockopts(fd int, conf *keepalived.Check) error {
+	if dev := conf.BindIf; dev != "" {
+		if err := unix.BindToDevice(fd, dev); err != nil {
+			return fmt.Errorf("bind_if %s: %w", dev, err)
+		}
+	}
+	if m := conf.FWMark; m != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(m)); err != nil {
+			return fmt.Errorf("fwmark %d: %w", m, err)
+		}
+	}
+	return nil
 }
 
 func (c *checker) probeTCP(ctx context.Context) result {

@@ -108,7 +108,7 @@ func addrOf(a net.Addr) (netip.Addr, bool) {
 
 // icmpSocket opens an unprivileged ICMP datagram socket ("ping socket",
 // allowed by net.ipv4.ping_group_range) or, where that is refused, a raw
-// ICMP socket (CAP_NET_RAW), with bindto and bind_if applied. raw says
+// ICMP socket (CAP_NET_RAW), with bindto, bind_if and fwmark applied. raw says
 // which one it is: a raw socket receives every ICMP packet of the host.
 func icmpSocket(conf *keepalived.Check, dst netip.Addr) (pc net.PacketConn, raw bool, err error) {
 	family, proto := unix.AF_INET, unix.IPPROTO_ICMP
@@ -138,10 +138,8 @@ func icmpSocket(conf *keepalived.Check, dst netip.Addr) (pc net.PacketConn, raw 
 }
 
 func setupICMP(fd int, conf *keepalived.Check) error {
-	if conf.BindIf != "" {
-		if err := unix.BindToDevice(fd, conf.BindIf); err != nil {
-			return fmt.Errorf("bind_if %s: %w", conf.BindIf, err)
-		}
+	if err := probeSockopts(fd, conf); err != nil {
+		return err
 	}
 	if src := conf.BindTo; src.IsValid() {
 		var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: src.As4()}

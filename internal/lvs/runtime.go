@@ -356,7 +356,8 @@ func (ss *svcState) liveWeight() int {
 
 // desiredLocked computes every service's destinations: live real servers
 // at their weight, failed inhibit_on_failure ones at weight 0, or the
-// sorry server alone while quorum is lost.
+// sorry server alone while quorum is lost (with sorry_server_inhibit it
+// stays listed at weight 0 the rest of the time).
 func (rt *Runtime) desiredLocked() []Desired {
 	out := make([]Desired, 0, len(rt.svcs))
 	for _, ss := range rt.svcs {
@@ -370,8 +371,12 @@ func (rt *Runtime) desiredLocked() []Desired {
 				d.Dests = append(d.Dests, Dest{Addr: rs.real.Addr, Weight: 0})
 			}
 		}
-		if sorry {
+		switch {
+		case sorry:
 			d.Dests = append(d.Dests, Dest{Addr: ss.svc.Sorry.Addr, Weight: 1, Sorry: true})
+		case ss.svc.Sorry != nil && ss.svc.Conf.SorryInhibit:
+			// sorry_server_inhibit: listed at weight 0, its connections live on.
+			d.Dests = append(d.Dests, Dest{Addr: ss.svc.Sorry.Addr, Weight: 0, Sorry: true})
 		}
 		out = append(out, d)
 	}

@@ -382,6 +382,7 @@ func (p *parser) globalDefs(n *node) {
 			}
 		},
 		"lvs_id":       p.word(&g.LVSID),
+		"checker_log_all_failures": p.flag(&g.CheckerLogAllFailures),
 		"vrrp_version": p.one(&g.VRRPVersion, 2, 3),
 	})
 }
@@ -529,9 +530,8 @@ func init() {
 		down_timer_adverts notify_priority_changes track_src_ip
 		no_virtual_ipaddress v3_checksum_as_v2 garp_extra_if
 		vrrp_track_process track_group
-		ha_suspend ops nat_mask persistence_engine ip_family
-		sorry_server_inhibit sorry_server_lvs_method uthreshold lthreshold
-		BFD_CHECK fwmark tls_compliant SSL real_server_group
+		ha_suspend ops uthreshold lthreshold
+		BFD_CHECK tls_compliant SSL real_server_group
 	`) {
 		notYet[kw] = true
 	}

@@ -154,6 +154,9 @@ func dump(c *Config) string {
 		if vs.SorryServer != nil {
 			sorry = fmt.Sprintf("%s:%d", vs.SorryServer.Addr, vs.SorryServer.Port)
 		}
+		if vs.SorryInhibit || vs.IPFamily != "" {
+			w(0, "(sorry_server_inhibit=%t ip_family=%s)", vs.SorryInhibit, vs.IPFamily)
+		}
 		w(0, "virtual_server %s %s delay_loop=%s sched=%s method=%s persist=%t/%s gran=%s quorum=%d hyst=%d up=%q down=%q alpha=%t omega=%t inhibit=%t vhost=%s sorry=%s",
 			target, vs.Protocol, vs.DelayLoop, vs.Sched, vs.Method, vs.Persistent, vs.PersistenceTimeout, addr(vs.PersistenceGranularity), vs.Quorum, vs.Hysteresis, vs.QuorumUp, vs.QuorumDown, vs.Alpha, vs.Omega, vs.InhibitOnFailure, vs.VirtualHost, sorry)
 		for _, rs := range vs.RealServers {
@@ -161,6 +164,9 @@ func dump(c *Config) string {
 			for _, ch := range rs.Checks {
 				w(2, "%s connect=%s:%d timeout=%s retry=%d delay_before_retry=%s", ch.Kind, addr(ch.ConnectIP), ch.ConnectPort, ch.ConnectTimeout, ch.Retry, ch.DelayBeforeRetry)
 				w(3, "delay_loop=%s warmup=%s alpha=%t log_all_failures=%t bind=%s:%d bind_if=%s", ch.DelayLoop, ch.Warmup, ch.Alpha, ch.LogAllFailures, addr(ch.BindTo), ch.BindPort, ch.BindIf)
+				if ch.FWMark != 0 {
+					w(3, "fwmark=%d", ch.FWMark)
+				}
 				if ch.Kind == "HTTP_GET" || ch.Kind == "SSL_GET" {
 					w(3, "http_protocol=%s virtualhost=%s fast_recovery=%t", ch.HTTPProtocol, ch.VirtualHost, ch.FastRecovery)
 				}

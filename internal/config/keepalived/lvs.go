@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dhproxy/internal/config"
 )
 
 // lvsMaxTimeout is keepalived's LVS_MAX_TIMEOUT (31 days).
@@ -52,6 +54,8 @@ func (p *parser) virtualServer(n *node) {
 		}
 	}
 	where := fmt.Sprintf("'virtual_server %s'", strings.Join(n.words[1:], " "))
+	var ipFamilyPos, sorryMethodPos config.Pos
+	var sorryMethod string
 	sched := func(n *node) {
 		if !p.args(n, 1, 1, false, n.words[0]+" rr|wrr|lc|wlc|sh|dh|sed|nq|mh|lblc|lblcr") {
 			return
@@ -137,6 +141,43 @@ func (p *parser) virtualServer(n *node) {
 			}
 			vs.SorryServer = e
 		},
+		"sorry_server_inhibit": func(n *node) {
+			if p.args(n, 0, 0, false, "sorry_server_inhibit") {
+				vs.SorryInhibit = true
+			}
+		},
+		"sorry_server_lvs_method": func(n *node) {
+			if !p.args(n, 1, 1, false, "sorry_server_lvs_method NAT|DR|TUN") {
+				return
+			}
+			m := strings.ToUpper(n.words[1])
+			if m != "NAT" && m != "DR" && m != "TUN" {
+				p.d.Errorf(n.pos, "unknown forwarding method '%s'; write NAT, DR or TUN", n.words[1])
+				return
+			}
+			sorryMethod, sorryMethodPos = m, n.pos
+		},
+		"nat_mask": func(n *node) {
+			if p.args(n, 1, 1, false, "nat_mask <netmask>") {
+				p.d.Warnf(n.pos, "nat_mask is obsolete and ignored, as by keepalived; remove it")
+			}
+		},
+		"persistence_engine": func(n *node) {
+			if p.args(n, 1, 1, false, "persistence_engine sip") {
+				p.d.Errorf(n.pos, "persistence_engine %s is not supported by dhproxy (no SIP Call-ID persistence in its datapaths); remove it and use persistence_timeout", n.words[1])
+			}
+		},
+		"ip_family": func(n *node) {
+			if !p.args(n, 1, 1, false, "ip_family inet|inet6") {
+				return
+			}
+			if n.words[1] != "inet" && n.words[1] != "inet6" {
+				p.d.Errorf(n.pos, "unknown ip_family '%s'; write inet or inet6", n.words[1])
+				return
+			}
+			vs.IPFamily = n.words[1]
+			ipFamilyPos = n.pos
+		},
 		"quorum":             p.one(&vs.Quorum, 1, 1<<30),
 		"quorum_up":          p.str(&vs.QuorumUp),
 		"quorum_down":        p.str(&vs.QuorumDown),
@@ -154,6 +195,29 @@ func (p *parser) virtualServer(n *node) {
 	})
 	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
 		p.d.Warnf(n.pos, "hysteresis %d is not below quorum %d; keepalived would never see quorum lost; lower it", vs.Hysteresis, vs.Quorum)
+	}
+	if sorryMethod != "" && sorryMethod != vs.Method {
+		p.d.Errorf(sorryMethodPos, "sorry_server_lvs_method %s differs from the virtual server's lvs_method %s: dhproxy's datapaths forward a virtual server with one method; write 'sorry_server_lvs_method %s' or remove it", sorryMethod, vs.Method, vs.Method)
+	}
+	if vs.SorryInhibit && vs.SorryServer == nil {
+		p.d.Warnf(n.pos, "sorry_server_inhibit without a sorry_server is ignored; add 'sorry_server <ip> <port>'")
+	}
+	if vs.IPFamily != "" {
+		// keepalived: the family must match the virtual and real servers'.
+		want6 := vs.IPFamily == "inet6"
+		addrs := []netip.Addr{vs.Addr}
+		for _, rs := range vs.RealServers {
+			addrs = append(addrs, rs.Addr)
+		}
+		if vs.SorryServer != nil {
+			addrs = append(addrs, vs.SorryServer.Addr)
+		}
+		for _, a := range addrs {
+			if a.IsValid() && a.Is6() != want6 {
+				p.d.Errorf(ipFamilyPos, "ip_family %s conflicts with %s in this virtual_server; use one address family", vs.IPFamily, a)
+				break
+			}
+		}
 	}
 	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
 		p.d.Warnf(n.pos, "virtual_server has no real_server; add 'real_server <ip> <port> { ... }'")
@@ -274,6 +338,17 @@ func (p *parser) check(n *node, rs *RealServer) {
 					c.BindPort = port
 				}
 			}
+		}
+		hs["fwmark"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "fwmark <mark>") {
+				return
+			}
+			m, err := strconv.ParseUint(n.words[1], 0, 32)
+			if err != nil || m == 0 {
+				p.d.Errorf(n.pos, "fwmark '%s' is not valid; write a number between 1 and 4294967295", n.words[1])
+				return
+			}
+			c.FWMark = uint32(m)
 		}
 		hs["bind_if"] = func(n *node) {
 			if !p.args(n, 1, 1, false, "bind_if <interface>") {
@@ -691,6 +766,7 @@ func (p *parser) finishLVS() {
 					p.resolveFileCheck(c)
 					continue
 				}
+				c.LogAllFailures = c.LogAllFailures || p.c.Global.CheckerLogAllFailures
 				if c.ConnectTimeout == 0 {
 					c.ConnectTimeout = first(rs.ConnectTimeout, vs.ConnectTimeout, 5*time.Second)
 				}

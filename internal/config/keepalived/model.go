@@ -43,6 +43,7 @@ type GlobalDefs struct {
 	ScriptUser            string
 	ScriptGroup           string
 	LVSID                 string
+	CheckerLogAllFailures bool // every checker logs each failed attempt (log_all_failures)
 	VRRPVersion           int // default 2
 }
 
@@ -167,6 +168,8 @@ type VirtualServer struct {
 	PersistenceGranularity netip.Addr
 	Protocol               string // TCP (default), UDP, SCTP
 	SorryServer            *Endpoint
+	SorryInhibit           bool   // sorry_server_inhibit: the sorry server stays listed at weight 0 with quorum
+	IPFamily               string // ip_family: "inet", "inet6" or "" (from the addresses)
 	Quorum                 int // default 1
 	QuorumUp               string
 	QuorumDown             string
@@ -226,6 +229,7 @@ type Check struct {
 	Warmup           time.Duration // the first check starts after a random delay up to this
 	Alpha            bool          // start down until the first success
 	LogAllFailures   bool          // log every failed attempt, not only the state change
+	FWMark           uint32        // fwmark: SO_MARK of the probe's packets; 0 = none
 	URLs             []URL
 	HTTPProtocol     string // HTTP_GET/SSL_GET: "1.0" (default), "1.0C" or "1.1"
 	VirtualHost      string // HTTP_GET/SSL_GET: Host header, overriding the real and virtual server's

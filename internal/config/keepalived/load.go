@@ -381,9 +381,9 @@ func (p *parser) globalDefs(n *node) {
 				}
 			}
 		},
-		"lvs_id":       p.word(&g.LVSID),
+		"lvs_id":                   p.word(&g.LVSID),
 		"checker_log_all_failures": p.flag(&g.CheckerLogAllFailures),
-		"vrrp_version": p.one(&g.VRRPVersion, 2, 3),
+		"vrrp_version":             p.one(&g.VRRPVersion, 2, 3),
 	})
 }
 

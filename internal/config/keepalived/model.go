@@ -44,7 +44,7 @@ type GlobalDefs struct {
 	ScriptGroup           string
 	LVSID                 string
 	CheckerLogAllFailures bool // every checker logs each failed attempt (log_all_failures)
-	VRRPVersion           int // default 2
+	VRRPVersion           int  // default 2
 }
 
 // VRRPScript is a vrrp_script block.
@@ -170,7 +170,7 @@ type VirtualServer struct {
 	SorryServer            *Endpoint
 	SorryInhibit           bool   // sorry_server_inhibit: the sorry server stays listed at weight 0 with quorum
 	IPFamily               string // ip_family: "inet", "inet6" or "" (from the addresses)
-	Quorum                 int // default 1
+	Quorum                 int    // default 1
 	QuorumUp               string
 	QuorumDown             string
 	Hysteresis             int

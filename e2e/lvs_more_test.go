@@ -96,3 +96,73 @@ virtual_server 127.0.0.1 8080 {
 	}
 	lvsStopTerm(t, p)
 }
+
+// TestLVSHASuspend runs `dhproxy lvs run` in a namespace of its own with
+// an ha_suspend virtual server whose address is not there at start: its
+// checker stays suspended until the address is added (as VRRP would), runs
+// while it is present, and is suspended again when it goes.
+func TestLVSHASuspend(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	ns := fmt.Sprintf("hasusp%d", os.Getpid())
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("-n", ns, "link", "set", "lo", "up")
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	conf := `
+virtual_server 10.213.84.100 80 {
+    delay_loop 0.2
+    warmup 0
+    ha_suspend
+    real_server 127.0.0.1 80 {
+        PING_CHECK {
+            connect_timeout 0.5
+        }
+    }
+}
+`
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command("ip", "netns", "exec", ns, bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.stop)
+
+	rs := "[127.0.0.1]:tcp:80"
+	lvsWaitLog(t, p, "Suspending healthchecker for service "+rs, 10*time.Second)
+	lvsWaitLog(t, p, "virtual servers running", 10*time.Second)
+	time.Sleep(time.Second) // five delay_loops: a running checker would have logged
+	if strings.Contains(p.Stderr(), "ICMP connection to "+rs) {
+		t.Fatalf("suspended checker ran:\n%s", p.Stderr())
+	}
+	ip("-n", ns, "addr", "add", "10.213.84.100/32", "dev", "lo")
+	lvsWaitLog(t, p, "Activating healthchecker for service "+rs, 5*time.Second)
+	lvsWaitLog(t, p, "ICMP connection to "+rs+" success.", 5*time.Second)
+	ip("-n", ns, "addr", "del", "10.213.84.100/32", "dev", "lo")
+	if n := strings.Count(p.Stderr(), "Suspending healthchecker for service "+rs); n != 1 {
+		t.Fatalf("suspended %d times before the address went", n)
+	}
+	waitFor := time.Now().Add(5 * time.Second)
+	for strings.Count(p.Stderr(), "Suspending healthchecker for service "+rs) != 2 {
+		if time.Now().After(waitFor) {
+			t.Fatalf("not suspended again after the address went:\n%s", p.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lvsStopTerm(t, p)
+}

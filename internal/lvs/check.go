@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,10 @@ type checker struct {
 	vs     string             // the virtual server's name, for keepalived's lines that give it
 
 	pingID, pingSeq int // PING_CHECK's echo identifier (raw sockets) and sequence
+
+	// suspended: ha_suspend and the virtual server's address is not on
+	// this host; the checker skips its rounds and keeps its state.
+	suspended atomic.Bool
 
 	file      *keepalived.TrackFile // FILE_CHECK's track_file
 	fileVal   int                   // the number it held at the last read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os/exec"
 	"sync"
@@ -179,6 +180,11 @@ func (rt *Runtime) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
+	if rt.suspendable() {
+		rt.applyHASuspend(localAddrs())
+		rt.wg.Add(1)
+		go rt.watchHASuspend(ctx)
+	}
 	for _, ss := range rt.svcs {
 		for _, rs := range ss.reals {
 			for _, ck := range rs.checkers {
@@ -209,6 +215,10 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
+		}
+		if ck.suspended.Load() {
+			delay = ck.every
+			continue
 		}
 		var t *transition
 		delay, t = ck.step(ctx)
@@ -453,4 +463,77 @@ func (rt *Runtime) logf(format string, args ...any) {
 // later queues an effect of the transition being applied.
 func (rt *Runtime) later(f func()) {
 	*rt.effects = append(*rt.effects, f)
+}
+
+// haSuspendPoll is how often ha_suspend looks at the host's addresses.
+const haSuspendPoll = time.Second
+
+func (rt *Runtime) suspendable() bool {
+	for _, ss := range rt.svcs {
+		if ss.svc.Conf.HASuspend {
+			return true
+		}
+	}
+	return false
+}
+
+// watchHASuspend follows the host's addresses (a VRRP VIP comes and goes)
+// for the virtual servers with ha_suspend.
+func (rt *Runtime) watchHASuspend(ctx context.Context) {
+	defer rt.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			rt.logf("ha_suspend watcher panicked: %v", r)
+		}
+	}()
+	tick := time.NewTicker(haSuspendPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			rt.applyHASuspend(localAddrs())
+		}
+	}
+}
+
+// applyHASuspend suspends the checkers of ha_suspend virtual servers whose
+// address is not among local, and resumes the others, with keepalived's
+// lines.
+func (rt *Runtime) applyHASuspend(local map[netip.Addr]bool) {
+	for _, ss := range rt.svcs {
+		if !ss.svc.Conf.HASuspend {
+			continue
+		}
+		suspend := !local[ss.svc.Conf.Addr]
+		for _, rs := range ss.reals {
+			for _, ck := range rs.checkers {
+				if ck.suspended.Swap(suspend) == suspend {
+					continue
+				}
+				if suspend {
+					rt.opts.Logf(fmt.Sprintf("Suspending healthchecker for service %s", ck.name))
+				} else {
+					rt.opts.Logf(fmt.Sprintf("Activating healthchecker for service %s", ck.name))
+				}
+			}
+		}
+	}
+}
+
+// localAddrs lists the addresses of this host's interfaces (nil when they
+// cannot be read, which suspends every ha_suspend checker).
+func localAddrs() map[netip.Addr]bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	out := make(map[netip.Addr]bool, len(addrs))
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out[p.Addr().Unmap()] = true
+		}
+	}
+	return out
 }

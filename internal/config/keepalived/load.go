@@ -530,7 +530,7 @@ func init() {
 		down_timer_adverts notify_priority_changes track_src_ip
 		no_virtual_ipaddress v3_checksum_as_v2 garp_extra_if
 		vrrp_track_process track_group
-		ha_suspend ops uthreshold lthreshold
+		ops uthreshold lthreshold
 		BFD_CHECK tls_compliant SSL real_server_group
 	`) {
 		notYet[kw] = true

@@ -154,8 +154,8 @@ func dump(c *Config) string {
 		if vs.SorryServer != nil {
 			sorry = fmt.Sprintf("%s:%d", vs.SorryServer.Addr, vs.SorryServer.Port)
 		}
-		if vs.SorryInhibit || vs.IPFamily != "" {
-			w(0, "(sorry_server_inhibit=%t ip_family=%s)", vs.SorryInhibit, vs.IPFamily)
+		if vs.SorryInhibit || vs.IPFamily != "" || vs.HASuspend {
+			w(0, "(sorry_server_inhibit=%t ip_family=%s ha_suspend=%t)", vs.SorryInhibit, vs.IPFamily, vs.HASuspend)
 		}
 		w(0, "virtual_server %s %s delay_loop=%s sched=%s method=%s persist=%t/%s gran=%s quorum=%d hyst=%d up=%q down=%q alpha=%t omega=%t inhibit=%t vhost=%s sorry=%s",
 			target, vs.Protocol, vs.DelayLoop, vs.Sched, vs.Method, vs.Persistent, vs.PersistenceTimeout, addr(vs.PersistenceGranularity), vs.Quorum, vs.Hysteresis, vs.QuorumUp, vs.QuorumDown, vs.Alpha, vs.Omega, vs.InhibitOnFailure, vs.VirtualHost, sorry)

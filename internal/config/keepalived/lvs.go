@@ -157,6 +157,16 @@ func (p *parser) virtualServer(n *node) {
 			}
 			sorryMethod, sorryMethodPos = m, n.pos
 		},
+		"ha_suspend": func(n *node) {
+			if !p.args(n, 0, 0, false, "ha_suspend") {
+				return
+			}
+			if !vs.Addr.IsValid() {
+				p.d.Warnf(n.pos, "ha_suspend follows the virtual server's address, which a fwmark or group virtual server has not: ignored")
+				return
+			}
+			vs.HASuspend = true
+		},
 		"nat_mask": func(n *node) {
 			if p.args(n, 1, 1, false, "nat_mask <netmask>") {
 				p.d.Warnf(n.pos, "nat_mask is obsolete and ignored, as by keepalived; remove it")

@@ -170,6 +170,7 @@ type VirtualServer struct {
 	SorryServer            *Endpoint
 	SorryInhibit           bool   // sorry_server_inhibit: the sorry server stays listed at weight 0 with quorum
 	IPFamily               string // ip_family: "inet", "inet6" or "" (from the addresses)
+	HASuspend              bool   // ha_suspend: no checks while the address is not on this host
 	Quorum                 int    // default 1
 	QuorumUp               string
 	QuorumDown             string

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -337,4 +338,20 @@ func TestTrackFileValue(t *testing.T) {
 			t.Errorf("%q: %d, want %d", in, v, want)
 		}
 	}
+}
+
+// FuzzStrtol: the track-file number parser never panics, and agrees with
+// strconv on plain decimal numbers.
+func FuzzStrtol(f *testing.F) {
+	for _, s := range []string{"12", " -5x", "0x1f", "010", "+", "0x", "-2147483649", "9999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := strtol(s)
+		if n, err := strconv.ParseInt(s, 10, 32); err == nil && (len(s) < 2 || s[0] != '0') && !strings.HasPrefix(s, "-0") && !strings.HasPrefix(s, "+0") {
+			if !ok || int64(v) != n {
+				t.Fatalf("%q: %d %v, want %d", s, v, ok, n)
+			}
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,17 @@ type checker struct {
 	as     scriptuser.Account // who runs misc_path
 	note   func(string)       // logs a failed attempt under log_all_failures
 	regex  []*regexp.Regexp   // each url's compiled regex, nil = none
+	vs     string             // the virtual server's name, for keepalived's lines that give it
+
+	pingID, pingSeq int // PING_CHECK's echo identifier (raw sockets) and sequence
+
+	// suspended: ha_suspend and the virtual server's address is not on
+	// this host; the checker skips its rounds and keeps its state.
+	suspended atomic.Bool
+
+	file      *keepalived.TrackFile // FILE_CHECK's track_file
+	fileVal   int                   // the number it held at the last read
+	fileDelta int                   // what it adds to the real server's weight
 
 	up      bool
 	hasRun  bool
@@ -75,6 +87,7 @@ func newChecker(c *keepalived.Check, rs *Real, proto string, every time.Duration
 		rsAddr: rs.Addr.Addr(),
 		every:  every,
 		up:     !alpha,
+		pingID: newPingID(),
 	}
 	for _, u := range c.URLs {
 		var re *regexp.Regexp
@@ -93,11 +106,17 @@ type transition struct {
 	weight int    // -1 = unchanged
 	log    string // keepalived's log line
 	alert  string // keepalived's e-mail body line
+	// reweigh: the real server's weight is its configured one plus what
+	// its FILE_CHECKs add.
+	reweigh bool
 }
 
 // step runs one probe and returns the delay before the next one, and a
 // transition when the checker changed state (or reported its first state).
 func (c *checker) step(ctx context.Context) (time.Duration, *transition) {
+	if c.conf.Kind == "FILE_CHECK" {
+		return c.fileStep()
+	}
 	start := time.Now()
 	r := c.probe(ctx)
 	c.last, c.lastDur = r, time.Since(start)
@@ -153,6 +172,8 @@ func (c *checker) successLine() string {
 		return "" // keepalived logs only the real server's change
 	case "UDP_CHECK":
 		return fmt.Sprintf("UDP connection to %s success.", c.name)
+	case "PING_CHECK":
+		return fmt.Sprintf("ICMP connection to %s success.", c.name)
 	}
 	return fmt.Sprintf("TCP connection to %s success.", c.name)
 }
@@ -174,6 +195,11 @@ func (c *checker) failLine(detail string) string {
 			return fmt.Sprintf("DNS_CHECK (%s) %s after %d retries", c.name, detail, c.conf.Retry)
 		}
 		return fmt.Sprintf("DNS_CHECK (%s) %s", c.name, detail)
+	case "PING_CHECK":
+		if c.conf.Retry > 0 && c.hasRun {
+			return fmt.Sprintf("ICMP CHECK on service %s of %s failed after %d retries.", c.name, c.vs, c.conf.Retry)
+		}
+		return fmt.Sprintf("ICMP CHECK on service %s failed.", c.name)
 	}
 	kind := "TCP_CHECK"
 	if c.conf.Kind == "UDP_CHECK" {
@@ -216,6 +242,11 @@ func (c *checker) alertLine(up bool, detail string) string {
 			return "=> UDP CHECK succeed on service <="
 		}
 		return "=> UDP CHECK failed on service <="
+	case "PING_CHECK":
+		if up {
+			return "=> ICMP CHECK succeed on service <="
+		}
+		return "=> ICMP CHECK failed on service <="
 	}
 	if up {
 		return "=> TCP CHECK succeed on service <="
@@ -237,6 +268,8 @@ func (c *checker) probe(ctx context.Context) result {
 		return c.probeDNS(ctx)
 	case "UDP_CHECK":
 		return c.probeUDP(ctx)
+	case "PING_CHECK":
+		return c.probePing(ctx)
 	}
 	return result{ok: false, weight: -1, detail: "unknown checker " + c.conf.Kind, status: "UNK"}
 }
@@ -266,21 +299,34 @@ func (c *checker) dialer(network string) *net.Dialer {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)
 		}
 	}
-	if dev := c.conf.BindIf; dev != "" {
+	if c.conf.BindIf != "" || c.conf.FWMark != 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			if err := rc.Control(func(fd uintptr) {
-				serr = unix.BindToDevice(int(fd), dev)
+				serr = probeSockopts(int(fd), c.conf)
 			}); err != nil {
 				return err
 			}
-			if serr != nil {
-				return fmt.Errorf("bind_if %s: %w", dev, serr)
-			}
-			return nil
+			return serr
 		}
 	}
 	return d
+}
+
+// probeSockopts applies bind_if (SO_BINDTODEVICE) and fwmark (SO_MARK,
+// needs CAP_NET_ADMIN) to a probe's socket.
+func probeSockopts(fd int, conf *keepalived.Check) error {
+	if dev := conf.BindIf; dev != "" {
+		if err := unix.BindToDevice(fd, dev); err != nil {
+			return fmt.Errorf("bind_if %s: %w", dev, err)
+		}
+	}
+	if m := conf.FWMark; m != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(m)); err != nil {
+			return fmt.Errorf("fwmark %d: %w", m, err)
+		}
+	}
+	return nil
 }
 
 func (c *checker) probeTCP(ctx context.Context) result {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os/exec"
 	"sync"
@@ -97,6 +98,12 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 					ck.vhost = r.Conf.VirtualHost
 				}
 				ck.note = rt.opts.Logf
+				ck.vs = s.Name
+				if c.Kind == "FILE_CHECK" {
+					// keepalived reads the file at start: the server starts in its state.
+					ck.file = s.TrackFiles[c.TrackFile]
+					ck.fileRead()
+				}
 				if c.Kind == "MISC_CHECK" {
 					ck.as = s.ScriptAs
 					if i < len(r.CheckAs) {
@@ -114,6 +121,7 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 			for _, ck := range rs.checkers {
 				rs.alive = rs.alive && ck.up
 			}
+			rs.weight = rs.fileWeight()
 			ss.reals = append(ss.reals, rs)
 		}
 		ss.quorumUp = ss.liveWeight() >= s.Conf.Quorum+s.Conf.Hysteresis
@@ -172,6 +180,11 @@ func (rt *Runtime) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
+	if rt.suspendable() {
+		rt.applyHASuspend(localAddrs())
+		rt.wg.Add(1)
+		go rt.watchHASuspend(ctx)
+	}
 	for _, ss := range rt.svcs {
 		for _, rs := range ss.reals {
 			for _, ck := range rs.checkers {
@@ -194,11 +207,18 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 	// keepalived starts each checker after a random delay up to warmup
 	// (by default the checker's delay_loop), spreading the first checks.
 	delay := time.Duration(rand.Int64N(int64(max(ck.conf.Warmup, 0)) + 1))
+	if ck.file != nil {
+		delay = fileCheckPoll // read at start already
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
+		}
+		if ck.suspended.Load() {
+			delay = ck.every
+			continue
 		}
 		var t *transition
 		delay, t = ck.step(ctx)
@@ -229,6 +249,9 @@ func (rt *Runtime) transitionLocked(ss *svcState, rs *realState, t *transition) 
 		rt.logf("%s", t.log)
 	}
 	changed := false
+	if t.reweigh {
+		t.weight = rs.fileWeight()
+	}
 	if t.weight >= 0 && t.weight != rs.weight {
 		rt.logf("Changing weight from %d to %d for %sactive service %s of VS %s", rs.weight, t.weight, map[bool]string{true: "", false: "in"}[rs.alive], rs.real.Name, ss.svc.Name)
 		rs.weight = t.weight
@@ -321,6 +344,16 @@ func (rt *Runtime) quorumHook(ss *svcState, init bool, threshold int) {
 	rt.later(func() { hook(vs, up, init, threshold, sum) })
 }
 
+// fileWeight is the real server's configured weight plus what its
+// FILE_CHECKs add, within IPVS' range.
+func (rs *realState) fileWeight() int {
+	w := rs.real.Weight
+	for _, ck := range rs.checkers {
+		w += ck.fileDelta
+	}
+	return max(0, min(w, ipvsWeightMax))
+}
+
 func (ss *svcState) liveWeight() int {
 	sum := 0
 	for _, rs := range ss.reals {
@@ -333,7 +366,8 @@ func (ss *svcState) liveWeight() int {
 
 // desiredLocked computes every service's destinations: live real servers
 // at their weight, failed inhibit_on_failure ones at weight 0, or the
-// sorry server alone while quorum is lost.
+// sorry server alone while quorum is lost (with sorry_server_inhibit it
+// stays listed at weight 0 the rest of the time).
 func (rt *Runtime) desiredLocked() []Desired {
 	out := make([]Desired, 0, len(rt.svcs))
 	for _, ss := range rt.svcs {
@@ -347,8 +381,12 @@ func (rt *Runtime) desiredLocked() []Desired {
 				d.Dests = append(d.Dests, Dest{Addr: rs.real.Addr, Weight: 0})
 			}
 		}
-		if sorry {
+		switch {
+		case sorry:
 			d.Dests = append(d.Dests, Dest{Addr: ss.svc.Sorry.Addr, Weight: 1, Sorry: true})
+		case ss.svc.Sorry != nil && ss.svc.Conf.SorryInhibit:
+			// sorry_server_inhibit: listed at weight 0, its connections live on.
+			d.Dests = append(d.Dests, Dest{Addr: ss.svc.Sorry.Addr, Weight: 0, Sorry: true})
 		}
 		out = append(out, d)
 	}
@@ -425,4 +463,77 @@ func (rt *Runtime) logf(format string, args ...any) {
 // later queues an effect of the transition being applied.
 func (rt *Runtime) later(f func()) {
 	*rt.effects = append(*rt.effects, f)
+}
+
+// haSuspendPoll is how often ha_suspend looks at the host's addresses.
+const haSuspendPoll = time.Second
+
+func (rt *Runtime) suspendable() bool {
+	for _, ss := range rt.svcs {
+		if ss.svc.Conf.HASuspend {
+			return true
+		}
+	}
+	return false
+}
+
+// watchHASuspend follows the host's addresses (a VRRP VIP comes and goes)
+// for the virtual servers with ha_suspend.
+func (rt *Runtime) watchHASuspend(ctx context.Context) {
+	defer rt.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			rt.logf("ha_suspend watcher panicked: %v", r)
+		}
+	}()
+	tick := time.NewTicker(haSuspendPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			rt.applyHASuspend(localAddrs())
+		}
+	}
+}
+
+// applyHASuspend suspends the checkers of ha_suspend virtual servers whose
+// address is not among local, and resumes the others, with keepalived's
+// lines.
+func (rt *Runtime) applyHASuspend(local map[netip.Addr]bool) {
+	for _, ss := range rt.svcs {
+		if !ss.svc.Conf.HASuspend {
+			continue
+		}
+		suspend := !local[ss.svc.Conf.Addr]
+		for _, rs := range ss.reals {
+			for _, ck := range rs.checkers {
+				if ck.suspended.Swap(suspend) == suspend {
+					continue
+				}
+				if suspend {
+					rt.opts.Logf(fmt.Sprintf("Suspending healthchecker for service %s", ck.name))
+				} else {
+					rt.opts.Logf(fmt.Sprintf("Activating healthchecker for service %s", ck.name))
+				}
+			}
+		}
+	}
+}
+
+// localAddrs lists the addresses of this host's interfaces (nil when they
+// cannot be read, which suspends every ha_suspend checker).
+func localAddrs() map[netip.Addr]bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	out := make(map[netip.Addr]bool, len(addrs))
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out[p.Addr().Unmap()] = true
+		}
+	}
+	return out
 }

@@ -32,6 +32,8 @@ type Service struct {
 	// ScriptSecurity is enable_script_security: insecure scripts run by
 	// root are disabled instead of only warned about.
 	ScriptSecurity bool
+	// TrackFiles are the track_file blocks FILE_CHECKs name.
+	TrackFiles map[string]*keepalived.TrackFile
 }
 
 // Match is one address range and port (or fwmark) a service answers on.
@@ -78,6 +80,7 @@ func Build(cfg *keepalived.Config) ([]*Service, error) {
 			return nil, fmt.Errorf("%s: %v", vs.Pos, err)
 		}
 		s.ScriptAs, s.ScriptSecurity = as, cfg.Global.EnableScriptSecurity
+		s.TrackFiles = cfg.TrackFiles
 		for _, r := range s.Reals {
 			for _, c := range r.Conf.Checks {
 				cas := as

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +156,7 @@ func (r *Runtime) Start() error {
 		go c.read(r.pkts, r.ctx.Done())
 	}
 	for name, f := range r.cfg.TrackFiles {
-		r.fileVals[name] = readTrackFile(f.File)
+		r.fileVals[name] = f.Value(0)
 	}
 	now := time.Now()
 	for _, in := range r.insts {
@@ -440,11 +438,11 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 		if f == nil {
 			continue
 		}
-		w := f.Weight
+		w, reverse := f.Weight, f.Reverse
 		if t.HasWeight {
-			w = t.Weight
+			w, reverse = t.Weight, t.Reverse
 		}
-		if t.Reverse {
+		if reverse {
 			w = -w
 		}
 		if inGroup {
@@ -465,32 +463,18 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 	return fault, adj
 }
 
-// readTrackFile reads the number a vrrp_track_file holds; a missing or
-// unreadable file counts as 0, as keepalived does.
-func readTrackFile(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0
-	}
-	return v
-}
-
 // watchFile polls a vrrp_track_file twice a second.
 func (r *Runtime) watchFile(f *keepalived.TrackFile) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	last := readTrackFile(f.File)
+	last := f.Value(0)
 	for {
 		select {
 		case <-tick.C:
 		case <-r.ctx.Done():
 			return
 		}
-		v := readTrackFile(f.File)
+		v := f.Value(last)
 		if v == last {
 			continue
 		}

@@ -327,6 +327,7 @@ func (p *parser) top(tree []*node) {
 		},
 		"vrrp_script":          p.vrrpScript,
 		"vrrp_track_file":      p.trackFile,
+		"track_file":           p.trackFile,
 		"vrrp_instance":        p.vrrpInstance,
 		"vrrp_sync_group":      p.syncGroup,
 		"virtual_server":       p.virtualServer,
@@ -380,8 +381,9 @@ func (p *parser) globalDefs(n *node) {
 				}
 			}
 		},
-		"lvs_id":       p.word(&g.LVSID),
-		"vrrp_version": p.one(&g.VRRPVersion, 2, 3),
+		"lvs_id":                   p.word(&g.LVSID),
+		"checker_log_all_failures": p.flag(&g.CheckerLogAllFailures),
+		"vrrp_version":             p.one(&g.VRRPVersion, 2, 3),
 	})
 }
 
@@ -432,20 +434,35 @@ func (p *parser) vrrpScript(n *node) {
 }
 
 func (p *parser) trackFile(n *node) {
-	if !p.args(n, 1, 1, true, "vrrp_track_file <name> { file <path> }") {
+	if !p.args(n, 1, 1, true, n.words[0]+" <name> { file <path> }") {
 		return
 	}
-	t := &TrackFile{Pos: n.pos, Name: n.words[1]}
-	p.block(n.kids, fmt.Sprintf("'vrrp_track_file %s'", t.Name), map[string]handler{
-		"file":      p.word(&t.File),
-		"weight":    p.one(&t.Weight, -254, 254),
+	// keepalived's default weight is 1: the file's number is added as it is.
+	t := &TrackFile{Pos: n.pos, Name: n.words[1], Weight: 1}
+	p.block(n.kids, fmt.Sprintf("'%s %s'", n.words[0], t.Name), map[string]handler{
+		"file": p.word(&t.File),
+		"weight": func(n *node) {
+			if !p.args(n, 1, 2, false, "weight <-254..254> [reverse]") {
+				return
+			}
+			if w, ok := p.intArg(n, n.words[1], -254, 254); ok {
+				t.Weight = w
+			}
+			if len(n.words) == 3 {
+				if n.words[2] != "reverse" {
+					p.d.Errorf(n.pos, "unknown weight option '%s'; write 'weight %s reverse' or leave it out", n.words[2], n.words[1])
+					return
+				}
+				t.Reverse = true
+			}
+		},
 		"init_file": func(n *node) { p.args(n, 0, 2, false, "init_file [value] [overwrite]") },
 	})
 	if t.File == "" {
-		p.d.Errorf(n.pos, "vrrp_track_file '%s' has no 'file' line; add 'file /path/to/file'", t.Name)
+		p.d.Errorf(n.pos, "%s '%s' has no 'file' line; add 'file /path/to/file'", n.words[0], t.Name)
 	}
 	if old, dup := p.c.TrackFiles[t.Name]; dup {
-		p.d.Errorf(n.pos, "vrrp_track_file '%s' is already defined at %s; rename one of them", t.Name, old.Pos)
+		p.d.Errorf(n.pos, "track_file '%s' is already defined at %s; rename one of them", t.Name, old.Pos)
 		return
 	}
 	p.c.TrackFiles[t.Name] = t
@@ -513,9 +530,8 @@ func init() {
 		down_timer_adverts notify_priority_changes track_src_ip
 		no_virtual_ipaddress v3_checksum_as_v2 garp_extra_if
 		vrrp_track_process track_group
-		ha_suspend ops nat_mask persistence_engine ip_family
-		sorry_server_inhibit sorry_server_lvs_method uthreshold lthreshold
-		PING_CHECK FILE_CHECK BFD_CHECK fwmark tls_compliant SSL real_server_group
+		ops uthreshold lthreshold
+		BFD_CHECK tls_compliant SSL real_server_group
 	`) {
 		notYet[kw] = true
 	}

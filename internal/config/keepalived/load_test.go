@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func dump(c *Config) string {
 	}
 	for _, k := range keys(c.TrackFiles) {
 		f := c.TrackFiles[k]
-		w(0, "vrrp_track_file %s %s weight=%d", f.Name, f.File, f.Weight)
+		w(0, "vrrp_track_file %s %s weight=%d reverse=%t", f.Name, f.File, f.Weight, f.Reverse)
 	}
 	for _, v := range c.Instances {
 		w(0, "vrrp_instance %s %s if=%s vrid=%d prio=%d advert=%s v%d auth=%s:%q nopreempt=%t preempt_delay=%s accept=%t garp_delay=%s dont_track_primary=%t smtp=%t sync=%s",
@@ -154,6 +155,9 @@ func dump(c *Config) string {
 		if vs.SorryServer != nil {
 			sorry = fmt.Sprintf("%s:%d", vs.SorryServer.Addr, vs.SorryServer.Port)
 		}
+		if vs.SorryInhibit || vs.IPFamily != "" || vs.HASuspend {
+			w(0, "(sorry_server_inhibit=%t ip_family=%s ha_suspend=%t)", vs.SorryInhibit, vs.IPFamily, vs.HASuspend)
+		}
 		w(0, "virtual_server %s %s delay_loop=%s sched=%s method=%s persist=%t/%s gran=%s quorum=%d hyst=%d up=%q down=%q alpha=%t omega=%t inhibit=%t vhost=%s sorry=%s",
 			target, vs.Protocol, vs.DelayLoop, vs.Sched, vs.Method, vs.Persistent, vs.PersistenceTimeout, addr(vs.PersistenceGranularity), vs.Quorum, vs.Hysteresis, vs.QuorumUp, vs.QuorumDown, vs.Alpha, vs.Omega, vs.InhibitOnFailure, vs.VirtualHost, sorry)
 		for _, rs := range vs.RealServers {
@@ -161,6 +165,9 @@ func dump(c *Config) string {
 			for _, ch := range rs.Checks {
 				w(2, "%s connect=%s:%d timeout=%s retry=%d delay_before_retry=%s", ch.Kind, addr(ch.ConnectIP), ch.ConnectPort, ch.ConnectTimeout, ch.Retry, ch.DelayBeforeRetry)
 				w(3, "delay_loop=%s warmup=%s alpha=%t log_all_failures=%t bind=%s:%d bind_if=%s", ch.DelayLoop, ch.Warmup, ch.Alpha, ch.LogAllFailures, addr(ch.BindTo), ch.BindPort, ch.BindIf)
+				if ch.FWMark != 0 {
+					w(3, "fwmark=%d", ch.FWMark)
+				}
 				if ch.Kind == "HTTP_GET" || ch.Kind == "SSL_GET" {
 					w(3, "http_protocol=%s virtualhost=%s fast_recovery=%t", ch.HTTPProtocol, ch.VirtualHost, ch.FastRecovery)
 				}
@@ -175,6 +182,8 @@ func dump(c *Config) string {
 					w(3, "helo_name=%s", ch.HeloName)
 				case "DNS_CHECK":
 					w(3, "type=%s name=%s", ch.DNSType, ch.DNSName)
+				case "FILE_CHECK":
+					w(3, "track_file=%s weight=%d reverse=%t", ch.TrackFile, ch.FileWeight, ch.FileReverse)
 				case "UDP_CHECK":
 					w(3, "payload=%x require_reply=%t reply=%x mask=%x len=%d-%d", ch.Payload, ch.RequireReply, ch.ReplyData, ch.ReplyMask, ch.MinReplyLen, ch.MaxReplyLen)
 				}
@@ -311,4 +320,38 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(d.List)
 		}
 	}
+}
+
+// TestTrackFileValue reads track files with keepalived's strtol rules.
+func TestTrackFileValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	f := &TrackFile{File: path}
+	if v := f.Value(7); v != 0 {
+		t.Fatalf("missing file: %d, want 0", v)
+	}
+	for in, want := range map[string]int{
+		"": 0, "12\n": 12, "  -5 trailing": -5, "0x1f": 31, "010": 8, "+3": 3, "abc": 0,
+		"-2147483648": -2147483648, "2147483648": 7, "99999999999999999999": 7,
+	} {
+		os.WriteFile(path, []byte(in), 0o644)
+		if v := f.Value(7); v != want {
+			t.Errorf("%q: %d, want %d", in, v, want)
+		}
+	}
+}
+
+// FuzzStrtol: the track-file number parser never panics, and agrees with
+// strconv on plain decimal numbers.
+func FuzzStrtol(f *testing.F) {
+	for _, s := range []string{"12", " -5x", "0x1f", "010", "+", "0x", "-2147483649", "9999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := strtol(s)
+		if n, err := strconv.ParseInt(s, 10, 32); err == nil && (len(s) < 2 || s[0] != '0') && !strings.HasPrefix(s, "-0") && !strings.HasPrefix(s, "+0") {
+			if !ok || int64(v) != n {
+				t.Fatalf("%q: %d %v, want %d", s, v, ok, n)
+			}
+		}
+	})
 }

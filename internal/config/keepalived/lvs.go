@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dhproxy/internal/config"
 )
 
 // lvsMaxTimeout is keepalived's LVS_MAX_TIMEOUT (31 days).
@@ -52,6 +54,8 @@ func (p *parser) virtualServer(n *node) {
 		}
 	}
 	where := fmt.Sprintf("'virtual_server %s'", strings.Join(n.words[1:], " "))
+	var ipFamilyPos, sorryMethodPos config.Pos
+	var sorryMethod string
 	sched := func(n *node) {
 		if !p.args(n, 1, 1, false, n.words[0]+" rr|wrr|lc|wlc|sh|dh|sed|nq|mh|lblc|lblcr") {
 			return
@@ -137,6 +141,53 @@ func (p *parser) virtualServer(n *node) {
 			}
 			vs.SorryServer = e
 		},
+		"sorry_server_inhibit": func(n *node) {
+			if p.args(n, 0, 0, false, "sorry_server_inhibit") {
+				vs.SorryInhibit = true
+			}
+		},
+		"sorry_server_lvs_method": func(n *node) {
+			if !p.args(n, 1, 1, false, "sorry_server_lvs_method NAT|DR|TUN") {
+				return
+			}
+			m := strings.ToUpper(n.words[1])
+			if m != "NAT" && m != "DR" && m != "TUN" {
+				p.d.Errorf(n.pos, "unknown forwarding method '%s'; write NAT, DR or TUN", n.words[1])
+				return
+			}
+			sorryMethod, sorryMethodPos = m, n.pos
+		},
+		"ha_suspend": func(n *node) {
+			if !p.args(n, 0, 0, false, "ha_suspend") {
+				return
+			}
+			if !vs.Addr.IsValid() {
+				p.d.Warnf(n.pos, "ha_suspend follows the virtual server's address, which a fwmark or group virtual server has not: ignored")
+				return
+			}
+			vs.HASuspend = true
+		},
+		"nat_mask": func(n *node) {
+			if p.args(n, 1, 1, false, "nat_mask <netmask>") {
+				p.d.Warnf(n.pos, "nat_mask is obsolete and ignored, as by keepalived; remove it")
+			}
+		},
+		"persistence_engine": func(n *node) {
+			if p.args(n, 1, 1, false, "persistence_engine sip") {
+				p.d.Errorf(n.pos, "persistence_engine %s is not supported by dhproxy (no SIP Call-ID persistence in its datapaths); remove it and use persistence_timeout", n.words[1])
+			}
+		},
+		"ip_family": func(n *node) {
+			if !p.args(n, 1, 1, false, "ip_family inet|inet6") {
+				return
+			}
+			if n.words[1] != "inet" && n.words[1] != "inet6" {
+				p.d.Errorf(n.pos, "unknown ip_family '%s'; write inet or inet6", n.words[1])
+				return
+			}
+			vs.IPFamily = n.words[1]
+			ipFamilyPos = n.pos
+		},
 		"quorum":             p.one(&vs.Quorum, 1, 1<<30),
 		"quorum_up":          p.str(&vs.QuorumUp),
 		"quorum_down":        p.str(&vs.QuorumDown),
@@ -154,6 +205,29 @@ func (p *parser) virtualServer(n *node) {
 	})
 	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
 		p.d.Warnf(n.pos, "hysteresis %d is not below quorum %d; keepalived would never see quorum lost; lower it", vs.Hysteresis, vs.Quorum)
+	}
+	if sorryMethod != "" && sorryMethod != vs.Method {
+		p.d.Errorf(sorryMethodPos, "sorry_server_lvs_method %s differs from the virtual server's lvs_method %s: dhproxy's datapaths forward a virtual server with one method; write 'sorry_server_lvs_method %s' or remove it", sorryMethod, vs.Method, vs.Method)
+	}
+	if vs.SorryInhibit && vs.SorryServer == nil {
+		p.d.Warnf(n.pos, "sorry_server_inhibit without a sorry_server is ignored; add 'sorry_server <ip> <port>'")
+	}
+	if vs.IPFamily != "" {
+		// keepalived: the family must match the virtual and real servers'.
+		want6 := vs.IPFamily == "inet6"
+		addrs := []netip.Addr{vs.Addr}
+		for _, rs := range vs.RealServers {
+			addrs = append(addrs, rs.Addr)
+		}
+		if vs.SorryServer != nil {
+			addrs = append(addrs, vs.SorryServer.Addr)
+		}
+		for _, a := range addrs {
+			if a.IsValid() && a.Is6() != want6 {
+				p.d.Errorf(ipFamilyPos, "ip_family %s conflicts with %s in this virtual_server; use one address family", vs.IPFamily, a)
+				break
+			}
+		}
 	}
 	if len(vs.RealServers) == 0 && vs.SorryServer == nil {
 		p.d.Warnf(n.pos, "virtual_server has no real_server; add 'real_server <ip> <port> { ... }'")
@@ -207,7 +281,10 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 }
 
 // checkerKinds are the checker blocks of a real_server.
-var checkerKinds = []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK"}
+var checkerKinds = []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK", "FILE_CHECK"}
+
+// ipvsWeightMax is IPVS' largest weight, the bound of FILE_CHECK's weight.
+const ipvsWeightMax = 65535
 
 // dnsTypes are the query types of DNS_CHECK, as keepalived names them.
 var dnsTypes = []string{"A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"}
@@ -218,6 +295,11 @@ func (p *parser) check(n *node, rs *RealServer) {
 		return
 	}
 	c := &Check{Pos: n.pos, Kind: kind, Retry: -1, Warmup: -1}
+	if kind == "FILE_CHECK" {
+		p.fileCheck(n, c)
+		rs.Checks = append(rs.Checks, c)
+		return
+	}
 	var alpha *bool
 	hs := map[string]handler{
 		"retry":              p.one(&c.Retry, 0, 1<<30),
@@ -232,6 +314,10 @@ func (p *parser) check(n *node, rs *RealServer) {
 		// MISC_CHECK opens no connection, so keepalived gives it none of these.
 		hs["connect_timeout"] = p.secs(&c.ConnectTimeout, 0.001, 86400)
 		hs["connect_port"] = func(n *node) {
+			if kind == "PING_CHECK" {
+				p.d.Warnf(n.pos, "PING_CHECK sends ICMP echo requests, which have no port: connect_port is ignored")
+				return
+			}
 			if p.args(n, 1, 1, false, "connect_port <port>") {
 				if port, ok := p.portArg(n, n.words[1]); ok {
 					c.ConnectPort = port
@@ -253,11 +339,26 @@ func (p *parser) check(n *node, rs *RealServer) {
 			}
 		}
 		hs["bind_port"] = func(n *node) {
+			if kind == "PING_CHECK" {
+				p.d.Warnf(n.pos, "PING_CHECK sends ICMP echo requests, which have no port: bind_port is ignored")
+				return
+			}
 			if p.args(n, 1, 1, false, "bind_port <source port>") {
 				if port, ok := p.portArg(n, n.words[1]); ok {
 					c.BindPort = port
 				}
 			}
+		}
+		hs["fwmark"] = func(n *node) {
+			if !p.args(n, 1, 1, false, "fwmark <mark>") {
+				return
+			}
+			m, err := strconv.ParseUint(n.words[1], 0, 32)
+			if err != nil || m == 0 {
+				p.d.Errorf(n.pos, "fwmark '%s' is not valid; write a number between 1 and 4294967295", n.words[1])
+				return
+			}
+			c.FWMark = uint32(m)
 		}
 		hs["bind_if"] = func(n *node) {
 			if !p.args(n, 1, 1, false, "bind_if <interface>") {
@@ -671,6 +772,11 @@ func (p *parser) finishLVS() {
 		}
 		for _, rs := range vs.RealServers {
 			for _, c := range rs.Checks {
+				if c.Kind == "FILE_CHECK" {
+					p.resolveFileCheck(c)
+					continue
+				}
+				c.LogAllFailures = c.LogAllFailures || p.c.Global.CheckerLogAllFailures
 				if c.ConnectTimeout == 0 {
 					c.ConnectTimeout = first(rs.ConnectTimeout, vs.ConnectTimeout, 5*time.Second)
 				}
@@ -761,4 +867,49 @@ func prefixMask6(bits int) netip.Addr {
 		}
 	}
 	return netip.AddrFrom16(m)
+}
+
+// fileCheck parses FILE_CHECK { track_file <name>; weight <n> [reverse] }:
+// the real server follows a track_file block, as keepalived's check_file.c.
+func (p *parser) fileCheck(n *node, c *Check) {
+	p.block(n.kids, "'FILE_CHECK'", map[string]handler{
+		"track_file": p.word(&c.TrackFile),
+		"weight": func(n *node) {
+			if !p.args(n, 1, 2, false, "weight <-65535..65535> [reverse|noreverse]") {
+				return
+			}
+			if w, ok := p.intArg(n, n.words[1], -ipvsWeightMax, ipvsWeightMax); ok {
+				c.FileWeight = w
+			}
+			if len(n.words) == 3 {
+				switch n.words[2] {
+				case "reverse":
+					c.FileReverse = true
+				case "noreverse":
+					c.FileReverse = false
+				default:
+					p.d.Errorf(n.pos, "unknown weight option '%s'; write 'weight %s reverse' or leave it out", n.words[2], n.words[1])
+				}
+			}
+		},
+	})
+	if c.TrackFile == "" {
+		p.d.Errorf(n.pos, "FILE_CHECK has no 'track_file'; add 'track_file <name>' naming a 'track_file <name> { file /path }' block")
+	}
+}
+
+// resolveFileCheck checks that a FILE_CHECK's track_file exists and,
+// without a weight of its own (or with weight 0), takes the track_file's.
+func (p *parser) resolveFileCheck(c *Check) {
+	if c.TrackFile == "" {
+		return
+	}
+	f, ok := p.c.TrackFiles[c.TrackFile]
+	if !ok {
+		p.d.Errorf(c.Pos, "FILE_CHECK track_file '%s' names no track_file block%s; define 'track_file %s { file /path }'", c.TrackFile, suggest(c.TrackFile, keys(p.c.TrackFiles)), c.TrackFile)
+		return
+	}
+	if c.FileWeight == 0 {
+		c.FileWeight, c.FileReverse = f.Weight, f.Reverse
+	}
 }

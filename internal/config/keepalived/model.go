@@ -1,7 +1,12 @@
 package keepalived
 
 import (
+	"io"
+	"math"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"dhproxy/internal/config"
@@ -38,7 +43,8 @@ type GlobalDefs struct {
 	ScriptUser            string
 	ScriptGroup           string
 	LVSID                 string
-	VRRPVersion           int // default 2
+	CheckerLogAllFailures bool // every checker logs each failed attempt (log_all_failures)
+	VRRPVersion           int  // default 2
 }
 
 // VRRPScript is a vrrp_script block.
@@ -56,12 +62,13 @@ type VRRPScript struct {
 	Group    string
 }
 
-// TrackFile is a vrrp_track_file block.
+// TrackFile is a track_file (or vrrp_track_file) block.
 type TrackFile struct {
-	Pos    config.Pos
-	Name   string
-	File   string
-	Weight int
+	Pos     config.Pos
+	Name    string
+	File    string
+	Weight  int // default 1
+	Reverse bool
 }
 
 // VRRPInstance is a vrrp_instance block.
@@ -161,7 +168,10 @@ type VirtualServer struct {
 	PersistenceGranularity netip.Addr
 	Protocol               string // TCP (default), UDP, SCTP
 	SorryServer            *Endpoint
-	Quorum                 int // default 1
+	SorryInhibit           bool   // sorry_server_inhibit: the sorry server stays listed at weight 0 with quorum
+	IPFamily               string // ip_family: "inet", "inet6" or "" (from the addresses)
+	HASuspend              bool   // ha_suspend: no checks while the address is not on this host
+	Quorum                 int    // default 1
 	QuorumUp               string
 	QuorumDown             string
 	Hysteresis             int
@@ -207,7 +217,7 @@ type RealServer struct {
 // keepalived's default for the kind.
 type Check struct {
 	Pos              config.Pos
-	Kind             string     // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK
+	Kind             string     // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK
 	ConnectIP        netip.Addr // zero = the real server's
 	ConnectPort      uint16     // 0 = the real server's
 	BindTo           netip.Addr // probe source address; zero = the kernel's choice
@@ -220,6 +230,7 @@ type Check struct {
 	Warmup           time.Duration // the first check starts after a random delay up to this
 	Alpha            bool          // start down until the first success
 	LogAllFailures   bool          // log every failed attempt, not only the state change
+	FWMark           uint32        // fwmark: SO_MARK of the probe's packets; 0 = none
 	URLs             []URL
 	HTTPProtocol     string // HTTP_GET/SSL_GET: "1.0" (default), "1.0C" or "1.1"
 	VirtualHost      string // HTTP_GET/SSL_GET: Host header, overriding the real and virtual server's
@@ -239,6 +250,9 @@ type Check struct {
 	MiscTimeout      time.Duration
 	MiscDynamic      bool
 	User, Group      string // MISC_CHECK's "user <user> [group]"
+	TrackFile        string // FILE_CHECK: the track_file block's name
+	FileWeight       int    // FILE_CHECK: weight, resolved (the track_file's when unset or 0)
+	FileReverse      bool   // FILE_CHECK: weight ... reverse
 
 	alphaSet *bool // alpha written in the checker block
 }
@@ -256,4 +270,63 @@ type URL struct {
 	RegexMinOffset int // the match must start at or after this body offset
 	RegexMaxOffset int // ...and, with RegexMaxSet, at or before this one
 	RegexMaxSet    bool
+}
+
+// Value reads the number the track file holds, as keepalived does for
+// VRRP and checkers alike: the first 127 bytes, parsed like strtol with
+// base 0 (leading blanks, a sign, 0x hex, 0 octal, then digits up to the
+// first other byte). A missing, unreadable or empty file, or one without
+// digits, holds 0; a number outside the int32 range is ignored and last
+// is returned.
+func (t *TrackFile) Value(last int) int {
+	f, err := os.Open(t.File)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	buf := make([]byte, 127)
+	n, _ := io.ReadFull(f, buf)
+	v, ok := strtol(string(buf[:n]))
+	if !ok {
+		return last
+	}
+	return v
+}
+
+// strtol parses the leading number of s as C's strtol(s, NULL, 0) would;
+// ok is false when it does not fit in an int32.
+func strtol(s string) (int, bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && isDigit(s[2], 16):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base = 8
+	}
+	v := int64(0)
+	for i := 0; i < len(s) && isDigit(s[i], base); i++ {
+		d, _ := strconv.ParseInt(s[i:i+1], 16, 8)
+		v = v*int64(base) + d
+		if v > 1<<31 {
+			return 0, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	if v > math.MaxInt32 || v < math.MinInt32 {
+		return 0, false
+	}
+	return int(v), true
+}
+
+func isDigit(ch byte, base int) bool {
+	d, err := strconv.ParseInt(string(ch), 16, 8)
+	return err == nil && int(d) < base
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,17 +15,7 @@ import (
 // IPVS sends them. The round robin used before fails both second halves
 // (and wlc's first), and its lvs list showed every flow as active.
 func TestLVSDRLeastConnection(t *testing.T) {
-	for _, c := range []struct {
-		algo       string
-		w1, w2     int
-		first      string // the servers of the held connections, in order
-		closeOn    string
-		closeN     int
-		afterClose string
-	}{
-		{algo: "lc", w1: 1, w2: 1, first: "121212", closeOn: "web1", closeN: 2, afterClose: "112"},
-		{algo: "wlc", w1: 3, w2: 1, first: "12111211", closeOn: "web2", closeN: 2, afterClose: "221"},
-	} {
+	for _, c := range leastConnCases {
 		t.Run(c.algo, func(t *testing.T) {
 			l := drLab(t)
 			l.web("web1")
@@ -38,38 +27,7 @@ func TestLVSDRLeastConnection(t *testing.T) {
 			if strings.Contains(lvs.Stderr(), "round robin") {
 				t.Fatalf("%s must not be approximated on DR:\n%s", c.algo, lvs.Stderr())
 			}
-			addr := map[string]string{"web1": "10.213.0.3:80", "web2": "10.213.0.4:80"}
-			count := map[string][2]int{addr["web1"]: {}, addr["web2"]: {}}
-			h := l.holdClient(t, "client", "10.213.0.100:80")
-			var got strings.Builder
-			open := func(n int) {
-				for range n {
-					name := h.do("open")
-					got.WriteString(strings.TrimPrefix(name, "web"))
-					v := count[addr[name]]
-					v[0]++
-					count[addr[name]] = v
-					waitConns(t, l, sock, count)
-				}
-			}
-			open(len(c.first))
-			if got.String() != c.first {
-				t.Fatalf("%s %d:%d on DR: held connections went to %s, IPVS sends them to %s", c.algo, c.w1, c.w2, got.String(), c.first)
-			}
-			t.Logf("%s %d:%d: held connections on web%s, lvs list %v", c.algo, c.w1, c.w2, got.String(), count)
-
-			h.do(fmt.Sprintf("close %s %d", c.closeOn, c.closeN))
-			v := count[addr[c.closeOn]]
-			v[0] -= c.closeN
-			v[1] += c.closeN // the client's FIN: FIN_WAIT, inactive, as in IPVS
-			count[addr[c.closeOn]] = v
-			waitConns(t, l, sock, count)
-			got.Reset()
-			open(len(c.afterClose))
-			if got.String() != c.afterClose {
-				t.Fatalf("%s on DR: after closing %d on %s the next went to %s, IPVS sends them to %s", c.algo, c.closeN, c.closeOn, got.String(), c.afterClose)
-			}
-			t.Logf("%s: after closing %d on %s, the next on web%s, lvs list %v", c.algo, c.closeN, c.closeOn, got.String(), count)
+			c.check(t, l, sock, "10.213.0.100:80")
 
 			// Data packets are not logged: a 1 MiB download (hundreds of
 			// client ACKs) logs a handful of packets.

@@ -123,18 +123,7 @@ func schedConf(algo string, w1, w2 int) string {
 // some are closed the next ones go where IPVS would send them. The rr/wrr
 // approximation used before fails both second halves.
 func TestLVSNATLeastConnection(t *testing.T) {
-	for _, c := range []struct {
-		algo         string
-		w1, w2       int
-		first        string // the servers of the held connections, in order
-		closeOn      string
-		closeN       int
-		afterClose   string
-		held, closed map[string][2]int // lvs list before and after the second round
-	}{
-		{algo: "lc", w1: 1, w2: 1, first: "121212", closeOn: "web1", closeN: 2, afterClose: "112"},
-		{algo: "wlc", w1: 3, w2: 1, first: "12111211", closeOn: "web2", closeN: 2, afterClose: "221"},
-	} {
+	for _, c := range leastConnCases {
 		t.Run(c.algo, func(t *testing.T) {
 			l := natLab(t)
 			l.web("web1")
@@ -145,38 +134,7 @@ func TestLVSNATLeastConnection(t *testing.T) {
 			if strings.Contains(lvs.Stderr(), "round robin") {
 				t.Fatalf("%s must not be approximated on NAT:\n%s", c.algo, lvs.Stderr())
 			}
-			addr := map[string]string{"web1": "10.213.0.3:80", "web2": "10.213.0.4:80"}
-			count := map[string][2]int{addr["web1"]: {}, addr["web2"]: {}}
-			h := l.holdClient(t, "client", "10.213.9.100:80")
-			var got strings.Builder
-			open := func(n int) {
-				for range n {
-					name := h.do("open")
-					got.WriteString(strings.TrimPrefix(name, "web"))
-					v := count[addr[name]]
-					v[0]++
-					count[addr[name]] = v
-					waitConns(t, l, sock, count)
-				}
-			}
-			open(len(c.first))
-			if got.String() != c.first {
-				t.Fatalf("%s %d:%d: held connections went to %s, IPVS sends them to %s", c.algo, c.w1, c.w2, got.String(), c.first)
-			}
-			t.Logf("%s %d:%d: held connections on web%s, lvs list %v", c.algo, c.w1, c.w2, got.String(), count)
-
-			h.do(fmt.Sprintf("close %s %d", c.closeOn, c.closeN))
-			v := count[addr[c.closeOn]]
-			v[0] -= c.closeN
-			v[1] += c.closeN // TIME_WAIT: inactive, as in IPVS
-			count[addr[c.closeOn]] = v
-			waitConns(t, l, sock, count)
-			got.Reset()
-			open(len(c.afterClose))
-			if got.String() != c.afterClose {
-				t.Fatalf("%s: after closing %d on %s the next went to %s, IPVS sends them to %s", c.algo, c.closeN, c.closeOn, got.String(), c.afterClose)
-			}
-			t.Logf("%s: after closing %d on %s, the next on web%s, lvs list %v", c.algo, c.closeN, c.closeOn, got.String(), count)
+			c.check(t, l, sock, "10.213.9.100:80")
 			lvsStopTerm(t, lvs)
 			for _, line := range strings.Split(lvs.Stderr(), "\n") {
 				if strings.Contains(line, "connection-count scheduling") {
@@ -185,4 +143,61 @@ func TestLVSNATLeastConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leastConnCase is one lc/wlc run over two real servers, web1 and web2.
+type leastConnCase struct {
+	algo       string
+	w1, w2     int
+	first      string // the servers of the held connections, in order
+	closeOn    string
+	closeN     int
+	afterClose string
+}
+
+var leastConnCases = []leastConnCase{
+	{algo: "lc", w1: 1, w2: 1, first: "121212", closeOn: "web1", closeN: 2, afterClose: "112"},
+	{algo: "wlc", w1: 3, w2: 1, first: "12111211", closeOn: "web2", closeN: 2, afterClose: "221"},
+}
+
+// check opens long-lived connections to vip one after another (each
+// counted by the director, per `lvs list`, before the next) and holds
+// them: they must go where IPVS sends them (ties to the first server);
+// then closeN of them on closeOn are closed, and the next ones must go
+// where IPVS would send them. A closed connection is inactive, as in IPVS
+// (TIME_WAIT behind NAT, FIN seen on DR).
+func (c leastConnCase) check(t *testing.T, l *lab, sock, vip string) {
+	t.Helper()
+	addr := map[string]string{"web1": "10.213.0.3:80", "web2": "10.213.0.4:80"}
+	count := map[string][2]int{addr["web1"]: {}, addr["web2"]: {}}
+	h := l.holdClient(t, "client", vip)
+	var got strings.Builder
+	open := func(n int) {
+		for range n {
+			name := h.do("open")
+			got.WriteString(strings.TrimPrefix(name, "web"))
+			v := count[addr[name]]
+			v[0]++
+			count[addr[name]] = v
+			waitConns(t, l, sock, count)
+		}
+	}
+	open(len(c.first))
+	if got.String() != c.first {
+		t.Fatalf("%s %d:%d: held connections went to %s, IPVS sends them to %s", c.algo, c.w1, c.w2, got.String(), c.first)
+	}
+	t.Logf("%s %d:%d: held connections on web%s, lvs list %v", c.algo, c.w1, c.w2, got.String(), count)
+
+	h.do(fmt.Sprintf("close %s %d", c.closeOn, c.closeN))
+	v := count[addr[c.closeOn]]
+	v[0] -= c.closeN
+	v[1] += c.closeN
+	count[addr[c.closeOn]] = v
+	waitConns(t, l, sock, count)
+	got.Reset()
+	open(len(c.afterClose))
+	if got.String() != c.afterClose {
+		t.Fatalf("%s: after closing %d on %s the next went to %s, IPVS sends them to %s", c.algo, c.closeN, c.closeOn, got.String(), c.afterClose)
+	}
+	t.Logf("%s: after closing %d on %s, the next on web%s, lvs list %v", c.algo, c.closeN, c.closeOn, got.String(), count)
 }

@@ -16,19 +16,7 @@ import (
 // server following a track_file, and follows keepalived's log lines as
 // they go down and up.
 func TestLVSPingFileCheck(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	ns := fmt.Sprintf("lvsmore%d", os.Getpid())
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
+	ns, ip := ownNetns(t, "lvsmore")
 	ip("-n", ns, "addr", "add", "10.213.81.2/32", "dev", "lo")
 
 	dir := t.TempDir()
@@ -102,19 +90,7 @@ virtual_server 127.0.0.1 8080 {
 // checker stays suspended until the address is added (as VRRP would), runs
 // while it is present, and is suspended again when it goes.
 func TestLVSHASuspend(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	ns := fmt.Sprintf("hasusp%d", os.Getpid())
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
+	ns, ip := ownNetns(t, "hasusp")
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keepalived.conf")

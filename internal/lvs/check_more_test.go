@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 )
@@ -16,19 +13,7 @@ import (
 // `fwmark 0x10` fail while the same checkers without the mark succeed:
 // the mark is on the probe's packets.
 func TestCheckerFWMark(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	ns := fmt.Sprintf("mark%d", os.Getpid())
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
+	ns, ip := ownNetns(t, "mark")
 	ip("-n", ns, "addr", "add", "10.213.82.1/32", "dev", "lo")
 	// The mark rule goes before the local table's, which moves to 100.
 	ip("-n", ns, "rule", "add", "fwmark", "0x10", "table", "100", "priority", "10")

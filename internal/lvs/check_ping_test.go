@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,19 +55,7 @@ func pingSocketsAllowed() bool {
 // routed to a veth with nothing behind it times out with L4TOUT, a
 // blackhole route fails at once with L4CON; IPv6 ::1 answers too.
 func TestPingCheckNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
-	}
-	ns := fmt.Sprintf("ping%d", os.Getpid())
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	ip("-n", ns, "link", "set", "lo", "up")
+	ns, ip := ownNetns(t, "ping")
 	ip("-n", ns, "addr", "add", "10.213.79.1/32", "dev", "lo")
 	// Nothing behind the veth answers ARP for 10.213.78.2.
 	ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")

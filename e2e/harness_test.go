@@ -142,7 +142,7 @@ func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	t.Cleanup(func() { p.stopChecked(t, bin) })
 
 	deadline := time.Now().Add(10 * time.Second)
 	for _, port := range waitPorts {
@@ -157,6 +157,16 @@ func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 		}
 	}
 	return p
+}
+
+// stopChecked stops p and fails the test when p reported a data race (a
+// DHPROXY_BIN built with -race) or crashed with a panic.
+func (p *proc) stopChecked(t testing.TB, what string) {
+	p.stop()
+	out := p.Stderr()
+	if strings.Contains(out, "WARNING: DATA RACE") || strings.HasPrefix(out, "panic: ") || strings.Contains(out, "\npanic: ") {
+		t.Errorf("%s:\n%s", what, out)
+	}
 }
 
 func canDial(port int) bool {

@@ -156,13 +156,7 @@ func (l *lab) start(host string, args ...string) *proc {
 		l.t.Fatalf("starting %v in %s: %v", args, host, err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	l.t.Cleanup(func() {
-		p.stop()
-		// A binary built with -race (DHPROXY_BIN) reports here.
-		if strings.Contains(p.Stderr(), "DATA RACE") || strings.Contains(p.Stderr(), "panic:") {
-			l.t.Errorf("%s in %s:\n%s", args[0], host, p.Stderr())
-		}
-	})
+	l.t.Cleanup(func() { p.stopChecked(l.t, args[0]+" in "+host) })
 	return p
 }
 

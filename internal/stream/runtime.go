@@ -95,6 +95,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 	}
 	var errs []error
+	var accepts []acceptor // started last
 	for _, p := range cfg.Proxies {
 		if !p.IsFrontend() || p.Disabled {
 			continue
@@ -130,9 +131,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
-
-			rt.wg.Add(1)
-			go rt.acceptLoop(fe, l)
+			accepts = append(accepts, acceptor{fe, l})
 		}
 	}
 	if len(errs) > 0 {
@@ -141,6 +140,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 	}
 	go rt.purgeLoop()
 	rt.stopCheck = rt.startChecks()
+	// Sessions start once the checks have set up the servers they read.
+	for _, a := range accepts {
+		rt.wg.Add(1)
+		go rt.acceptLoop(a.fe, a.l)
+	}
 	return rt, nil
 }
 
@@ -158,6 +162,12 @@ func frontendWord(p *model.Proxy) string {
 		return "proxy"
 	}
 	return "frontend"
+}
+
+// acceptor is a listener and the frontend it serves.
+type acceptor struct {
+	fe *Frontend
+	l  net.Listener
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn

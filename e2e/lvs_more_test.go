@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"dhproxy/internal/netnstest"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +17,7 @@ import (
 // server following a track_file, and follows keepalived's log lines as
 // they go down and up.
 func TestLVSPingFileCheck(t *testing.T) {
-	ns, ip := ownNetns(t, "lvsmore")
+	ns, ip := netnstest.Own(t, "lvsmore")
 	ip("-n", ns, "addr", "add", "10.213.81.2/32", "dev", "lo")
 
 	dir := t.TempDir()
@@ -90,7 +91,7 @@ virtual_server 127.0.0.1 8080 {
 // checker stays suspended until the address is added (as VRRP would), runs
 // while it is present, and is suspended again when it goes.
 func TestLVSHASuspend(t *testing.T) {
-	ns, ip := ownNetns(t, "hasusp")
+	ns, ip := netnstest.Own(t, "hasusp")
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keepalived.conf")

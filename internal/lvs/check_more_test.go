@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"context"
+	"dhproxy/internal/netnstest"
 	"fmt"
 	"net"
 	"testing"
@@ -13,7 +14,7 @@ import (
 // `fwmark 0x10` fail while the same checkers without the mark succeed:
 // the mark is on the probe's packets.
 func TestCheckerFWMark(t *testing.T) {
-	ns, ip := ownNetns(t, "mark")
+	ns, ip := netnstest.Own(t, "mark")
 	ip("-n", ns, "addr", "add", "10.213.82.1/32", "dev", "lo")
 	// The mark rule goes before the local table's, which moves to 100.
 	ip("-n", ns, "rule", "add", "fwmark", "0x10", "table", "100", "priority", "10")

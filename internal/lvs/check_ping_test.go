@@ -2,6 +2,7 @@ package lvs
 
 import (
 	"context"
+	"dhproxy/internal/netnstest"
 	"fmt"
 	"net/netip"
 	"os"
@@ -55,7 +56,7 @@ func pingSocketsAllowed() bool {
 // routed to a veth with nothing behind it times out with L4TOUT, a
 // blackhole route fails at once with L4CON; IPv6 ::1 answers too.
 func TestPingCheckNamespace(t *testing.T) {
-	ns, ip := ownNetns(t, "ping")
+	ns, ip := netnstest.Own(t, "ping")
 	ip("-n", ns, "addr", "add", "10.213.79.1/32", "dev", "lo")
 	// Nothing behind the veth answers ARP for 10.213.78.2.
 	ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")

@@ -1,4 +1,5 @@
-package e2e
+// Package netnstest gives tests a network namespace of their own.
+package netnstest
 
 import (
 	"fmt"
@@ -8,10 +9,10 @@ import (
 	"testing"
 )
 
-// ownNetns creates a network namespace of the test's own, named prefix
+// Own creates a network namespace of the test's own, named prefix
 // and the pid, with lo up, deleted at cleanup; ip runs `ip` commands that
 // must succeed.
-func ownNetns(t *testing.T, prefix string) (ns string, ip func(args ...string)) {
+func Own(t *testing.T, prefix string) (ns string, ip func(args ...string)) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create a network namespace")

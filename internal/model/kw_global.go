@@ -85,7 +85,7 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "ulimit-n", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

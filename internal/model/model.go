@@ -83,6 +83,10 @@ type Global struct {
 	Node        string
 	ReusePort   bool
 
+	MaxPipes       int  // "maxpipes"; 0: derived (limits.go)
+	UlimitN        int  // "ulimit-n"; 0: derived from maxconn
+	NoStrictLimits bool // "no strict-limits": warn instead of refusing to start
+
 	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
 	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
 }

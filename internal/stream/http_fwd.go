@@ -461,7 +461,7 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
 	s.cdl, sc.dl = deadlines{}, deadlines{}
-	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P))
+	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P), s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut
 	if res.Term[0] != '-' {

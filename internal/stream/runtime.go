@@ -12,12 +12,14 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stick"
+	"dhproxy/internal/tcp"
 )
 
 // Runtime is a running configuration.
@@ -37,6 +39,7 @@ type Runtime struct {
 	actconn   atomic.Int32    // client connections being served (%ac)
 	logBufs   sync.Pool       // *[]byte lines being formatted
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
+	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32    // workers waiting for a job
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
@@ -85,6 +88,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	} else {
 		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
 	}
+	rt.pipes = tcp.NewPipes(cfg.MaxPipes(fdLimit()))
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
 	}
@@ -397,6 +401,17 @@ func (rt *Runtime) Close() {
 	if rt.parker != nil {
 		rt.parker.close()
 	}
+	// Sessions still running copy instead of splicing from now on.
+	rt.pipes.Close()
+}
+
+// fdLimit is the process's current open files limit.
+func fdLimit() int {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil || l.Cur > 1<<30 {
+		return 1 << 20
+	}
+	return int(l.Cur)
 }
 
 // CloseLogs flushes and stops the log writers, once sessions are over.

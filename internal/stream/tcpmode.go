@@ -108,7 +108,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	if !ok {
 		return
 	}
-	res := tcp.Forward(client, sc.c, tunnelTimeouts(fe.P, be.P))
+	res := tcp.Forward(client, sc.c, tunnelTimeouts(fe.P, be.P), fe.rt.pipes)
 	e.BytesIn, e.BytesOut = res.BytesIn+int64(len(first)), res.BytesOut
 	e.Term[0], e.Term[1] = res.Term[0], res.Term[1]
 }

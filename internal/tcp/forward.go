@@ -1,7 +1,7 @@
 // Package tcp implements HAProxy's "mode tcp" data forwarding: a
 // bidirectional, half-close aware byte pump between a client and a server
-// connection with HAProxy's inactivity timeouts, using splice(2) through the
-// standard library when both ends are kernel sockets.
+// connection with HAProxy's inactivity timeouts, using splice(2) through a
+// bounded pool of pipes when both ends are kernel sockets.
 package tcp
 
 import (
@@ -78,6 +78,7 @@ func (s *side) timeout() time.Duration {
 
 type session struct {
 	client, server side
+	pipes          *Pipes
 	aborted        atomic.Bool
 	once           sync.Once
 	term           [2]byte
@@ -100,9 +101,10 @@ func (s *session) fail(c byte) {
 // to the other (half-close), and the connection stays usable in the other
 // direction until that side finishes too or its inactivity timeout fires. On
 // a timeout or reset the whole session stops (and the conns are left with
-// expired deadlines). It closes neither conn: the caller does.
-func Forward(client, server HalfCloser, t Timeouts) Result {
-	s := &session{term: [2]byte{'-', '-'}}
+// expired deadlines). It closes neither conn: the caller does. Splicing
+// takes its pipes from pipes; nil copies through buffers.
+func Forward(client, server HalfCloser, t Timeouts, pipes *Pipes) Result {
+	s := &session{term: [2]byte{'-', '-'}, pipes: pipes}
 	s.client = side{conn: client, base: t.Client, fin: t.ClientFin, timeoutCh: 'c', abortCh: 'C'}
 	s.server = side{conn: server, base: t.Server, fin: t.ServerFin, timeoutCh: 's', abortCh: 'S'}
 	if t.Tunnel > 0 {
@@ -150,14 +152,15 @@ func window(ds ...time.Duration) time.Duration {
 
 // pipe moves src→dst until EOF (then half-closes dst), a timeout or an error.
 func (s *session) pipe(src, dst *side) int64 {
-	lr := &io.LimitedReader{R: src.conn}
-	// Splice when the stdlib can (TCP or unix src into a TCP dst: then
-	// io.CopyBuffer uses (*net.TCPConn).ReadFrom); otherwise copy through
-	// one reused buffer instead of a fresh one per chunk.
-	var w io.Writer = dst.conn
+	// Splice between kernel sockets; otherwise copy through one reused
+	// buffer instead of a fresh one per chunk.
+	var sp *splicer
+	var lr *io.LimitedReader
 	var buf []byte
-	if !canSplice(src.conn, dst.conn) {
-		w = writerOnly{dst.conn}
+	if rs, rd, ok := rawConns(src.conn, dst.conn); ok && s.pipes != nil {
+		sp = &splicer{pipes: s.pipes, src: rs, dst: rd}
+	} else {
+		lr = &io.LimitedReader{R: src.conn}
 		buf = make([]byte, 32<<10)
 	}
 	var total int64
@@ -192,8 +195,16 @@ func (s *session) pipe(src, dst *side) int64 {
 			return total
 		}
 
-		lr.N = chunk
-		n, err := io.CopyBuffer(w, lr, buf)
+		var n int64
+		var err error
+		var eof bool
+		if sp != nil {
+			n, eof, err = sp.move(chunk)
+		} else {
+			lr.N = chunk
+			n, err = io.CopyBuffer(writerOnly{dst.conn}, lr, buf)
+			eof = err == nil && lr.N > 0
+		}
 		total += n
 		end := time.Now()
 		if n > 0 {
@@ -201,7 +212,7 @@ func (s *session) pipe(src, dst *side) int64 {
 			dst.touch(end)
 		}
 		switch {
-		case err == nil && lr.N > 0: // EOF from src: propagate the FIN
+		case eof: // propagate the FIN
 			src.halfClosed.Store(true)
 			dst.halfClosed.Store(true)
 			dst.conn.CloseWrite()
@@ -224,24 +235,12 @@ func (s *session) pipe(src, dst *side) int64 {
 	}
 }
 
-// canSplice reports whether (*net.TCPConn).ReadFrom can splice src into dst.
-func canSplice(src, dst net.Conn) bool {
-	if _, ok := dst.(*net.TCPConn); !ok {
-		return false
-	}
-	switch src.(type) {
-	case *net.TCPConn, *net.UnixConn:
-		return true
-	}
-	return false
-}
-
 // writerOnly hides a ReaderFrom so io.CopyBuffer uses the given buffer.
 type writerOnly struct{ io.Writer }
 
-// blame picks which side caused a hard I/O error. splice reports src read and
-// dst write errors alike, so besides the errno the TCP state of both sockets
-// is consulted: a reset socket is in CLOSE state.
+// blame picks which side caused a hard I/O error: besides the failed
+// operation the TCP state of both sockets is consulted (a reset socket is
+// in CLOSE state), as a reset peer can also fail the other side's call.
 func (s *session) blame(src, dst *side, err error) byte {
 	srcGone, dstGone := tcpClosed(src.conn), tcpClosed(dst.conn)
 	switch {
@@ -253,7 +252,7 @@ func (s *session) blame(src, dst *side, err error) byte {
 		return dst.abortCh // EPIPE only comes from writing
 	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "write" { // non-splice copy path
+	if errors.As(err, &op) && op.Op == "write" {
 		return dst.abortCh
 	}
 	return src.abortCh // the usual blocked operation is the read

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// testPipes is the pipe pool of the tests' sessions.
+var testPipes = NewPipes(64)
+
 // setup wires a real loopback session: cli is the test's client socket,
 // back is the backend's socket, and Forward runs between the proxy-side ends.
 // The returned channel yields Forward's result.
@@ -31,9 +34,9 @@ func setupWith(t testing.TB, to Timeouts, wrap bool) (cli, back *net.TCPConn, do
 	ch := make(chan Result, 1)
 	go func() {
 		if wrap {
-			ch <- Forward(wrapped{pc}, wrapped{ps}, to)
+			ch <- Forward(wrapped{pc}, wrapped{ps}, to, testPipes)
 		} else {
-			ch <- Forward(pc, ps, to)
+			ch <- Forward(pc, ps, to, testPipes)
 		}
 	}()
 	t.Cleanup(func() { pc.Close(); ps.Close() })
@@ -400,7 +403,7 @@ func TestUnixServer(t *testing.T) {
 	}
 	defer back.Close()
 	done := make(chan Result, 1)
-	go func() { done <- Forward(pc, ps, Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}) }()
+	go func() { done <- Forward(pc, ps, Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}, testPipes) }()
 
 	up := randBytes(t, 1<<20)
 	go func() {

@@ -35,14 +35,15 @@ type lazyConn struct {
 }
 
 // lazyListener accepts lazy connections for an HTTP frontend. It waits
-// on a duplicate of the listening descriptor registered as an os.File:
-// the net package's RawConn cannot wait on a listener. TCP_NODELAY is set
-// once on the listening socket (accepted sockets inherit it) instead of on
-// each accepted one.
+// on the listening descriptor registered as an os.File: the net package's
+// RawConn cannot wait on a listener. The descriptor is moved out of the
+// net.Listener (duplicated, then the original closed) so a bind keeps one
+// socket descriptor. TCP_NODELAY is set once on the listening socket
+// (accepted sockets inherit it) instead of on each accepted one.
 type lazyListener struct {
-	net.Listener
 	file   *os.File
 	rc     syscall.RawConn
+	addr   net.Addr
 	closed atomic.Bool
 }
 
@@ -77,7 +78,9 @@ func newLazyListener(l net.Listener) net.Listener {
 		f.Close()
 		return l
 	}
-	return &lazyListener{Listener: l, file: f, rc: rc}
+	addr := l.Addr()
+	l.Close()
+	return &lazyListener{file: f, rc: rc, addr: addr}
 }
 
 func (ll *lazyListener) Accept() (net.Conn, error) {
@@ -88,10 +91,11 @@ func (ll *lazyListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
+func (ll *lazyListener) Addr() net.Addr { return ll.addr }
+
 func (ll *lazyListener) Close() error {
 	ll.closed.Store(true)
-	ll.file.Close()
-	return ll.Listener.Close()
+	return ll.file.Close()
 }
 
 // lazyAccept takes one connection, waiting on rc, or reports the error as

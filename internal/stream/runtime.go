@@ -126,7 +126,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
-			l, err := listener.Open(b)
+			l, err := listener.Open(b, listener.Backlog(b, p, &cfg.Global))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue

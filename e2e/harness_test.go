@@ -134,8 +134,14 @@ func writeConfig(t testing.TB, cfg string) string {
 // 127.0.0.1 accepts connections. The process is stopped at test cleanup.
 func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 	t.Helper()
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-db", "-f", writeConfig(t, cfg))
+	return startProxyCmd(t, exec.Command(bin, "-db", "-f", writeConfig(t, cfg)), waitPorts...)
+}
+
+// startProxyCmd is startProxy for a command of the caller's (under
+// prlimit, say).
+func startProxyCmd(t testing.TB, cmd *exec.Cmd, waitPorts ...int) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{}), cmd: cmd}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {

@@ -100,6 +100,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if pidfile == "" {
 		pidfile = cfg.Global.Pidfile
 	}
+	if !applyFDLimit(cfg, stderr) {
+		return 1
+	}
 
 	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground
 	child := master.IsDaemonChild()

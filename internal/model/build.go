@@ -119,7 +119,7 @@ func inherit(def *Proxy) *Proxy {
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{byName: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, Nbthread: 1}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024}
 	b.lastDef = newDefaults()
 	for i := range sections {
 		s := &sections[i]

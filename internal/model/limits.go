@@ -34,25 +34,41 @@ func init() {
 	})
 }
 
-// splices reports whether p's sessions may splice: dhproxy splices every
-// mode tcp session (HAProxy only with "option splice-*").
-func (p *Proxy) splices() bool { return p.Mode == ModeTCP && !p.Disabled }
-
-// MaxPipes is the size of the pipe pool: "maxpipes", or HAProxy's default,
-// a quarter of the sessions that may splice at once, bounded by the global
-// maxconn. Without a global maxconn, half of fdLimit stands for it.
+// MaxPipes is the size of dhproxy's pipe pool: "maxpipes", or HAProxy's
+// default over the proxies that splice, which in dhproxy are the mode tcp
+// ones (HAProxy splices only with "option splice-*"). Without a global
+// maxconn, half of fdLimit stands for it.
 func (c *Config) MaxPipes(fdLimit int) int {
 	if c.Global.MaxPipes > 0 {
 		return c.Global.MaxPipes
 	}
+	return c.idealPipes(func(p *Proxy) bool { return p.Mode == ModeTCP }, fdLimit/2)
+}
+
+// HAProxyPipes is the pipe count HAProxy reserves descriptors for:
+// "maxpipes", or its default over the proxies with an "option splice-*".
+func (c *Config) HAProxyPipes() int {
+	if c.Global.MaxPipes > 0 {
+		return c.Global.MaxPipes
+	}
+	return c.idealPipes(func(p *Proxy) bool {
+		return p.Options["splice-auto"] || p.Options["splice-request"] || p.Options["splice-response"]
+	}, 0)
+}
+
+// idealPipes is HAProxy's compute_ideal_maxpipes: a quarter of the sessions
+// that may splice at once (frontends count their maxconn, backends their
+// fullconn or the global maxconn), bounded by the global maxconn, for
+// which noMaxconn stands when there is none.
+func (c *Config) idealPipes(splices func(*Proxy) bool, noMaxconn int) int {
 	maxconn := c.Global.Maxconn
 	if maxconn == 0 {
-		maxconn = fdLimit / 2
+		maxconn = noMaxconn
 	}
 	var fe, be int
 	unlimited := false
 	for _, p := range c.Proxies {
-		if !p.splices() {
+		if p.Disabled || !splices(p) {
 			continue
 		}
 		if p.IsFrontend() {

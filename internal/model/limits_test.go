@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -30,8 +31,8 @@ backend be
 		want                    int
 	}{
 		{"http", "", "http", "", "", 4014},
-		// dhproxy splices mode tcp as haproxy does with "option splice-auto".
-		{"tcp splices: maxconn/4 pipes", "", "tcp", "", "", 5014},
+		{"tcp", "", "tcp", "", "", 4014},
+		{"splice-auto: maxconn/4 pipes", "", "tcp\n    option splice-auto", "", "", 5014},
 		{"maxpipes", "    maxpipes 7", "tcp", "", "", 4028},
 		{"port range", "", "http", "-18005", "", 4018},
 		{"comma list", "", "http", ",127.0.0.1:18004", "", 4015},
@@ -42,13 +43,23 @@ backend be
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := buildText(t, fmt.Sprintf(base, tc.global, tc.mode, tc.bind, tc.srv))
-			if got := cfg.MaxSock(cfg.MaxPipes(1024)); got != tc.want {
+			if got := cfg.MaxSock(cfg.HAProxyPipes()); got != tc.want {
 				t.Errorf("MaxSock = %d, want %d", got, tc.want)
 			}
 		})
 	}
 }
 
+// Without nbthread, HAProxy runs a thread per CPU, each with a poller and
+// a wake-up pipe.
+func TestMaxSockThreadPerCPU(t *testing.T) {
+	cfg := buildText(t, "global\n maxconn 100\nlisten l\n mode http\n bind :1\n")
+	if got, want := cfg.MaxSock(0), 10+1+200+3*runtime.NumCPU(); got != want {
+		t.Errorf("MaxSock = %d, want %d", got, want)
+	}
+}
+
+// dhproxy's pool counts the mode tcp proxies, which it always splices.
 func TestMaxPipes(t *testing.T) {
 	for _, tc := range []struct {
 		text string

@@ -71,7 +71,7 @@ type Global struct {
 	Maxconn    int
 	Daemon     bool
 	Pidfile    string
-	Nbthread   int
+	Nbthread   int // 0: one per CPU, as HAProxy
 	BufSize    int // tune.bufsize
 	MaxRewrite int // tune.maxrewrite
 	Logs       []LogTarget

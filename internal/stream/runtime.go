@@ -88,7 +88,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	} else {
 		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
 	}
-	rt.pipes = tcp.NewPipes(cfg.MaxPipes(fdLimit()))
+	rt.pipes = tcp.NewPipes(pipeBudget(cfg, fdLimit()))
 	if cfg.Global.Maxconn > 0 {
 		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
 	}
@@ -403,6 +403,18 @@ func (rt *Runtime) Close() {
 	}
 	// Sessions still running copy instead of splicing from now on.
 	rt.pipes.Close()
+}
+
+// pipeBudget sizes the pipe pool: "maxpipes" or its default, but no more
+// than the descriptors that the limit leaves beside what maxconn needs
+// (dhproxy splices mode tcp where haproxy needs "option splice-auto", so
+// the limit may not have room for the default pool).
+func pipeBudget(cfg *model.Config, limit int) int {
+	pipes := cfg.MaxPipes(limit)
+	if cfg.Global.MaxPipes > 0 || cfg.Global.Maxconn == 0 {
+		return pipes
+	}
+	return max(0, min(pipes, (limit-cfg.MaxSock(0))/2))
 }
 
 // fdLimit is the process's current open files limit.

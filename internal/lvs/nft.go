@@ -428,15 +428,17 @@ func (n *NFT) applyOnce(ds []Desired) error {
 	for _, t := range n.natTables(svcs) {
 		c.FlushChain(&nftables.Chain{Name: "services", Table: t})
 	}
-	flushed := map[*nftables.Chain]bool{}
+	// Flushed once per interface: the DR services reached through one
+	// interface share its ingress chain (each has its own *drDev).
+	flushed := map[string]bool{}
 	for i, d := range ds {
 		s := d.Svc
 		entry, ether := &nftables.Chain{Name: "services", Table: n.table(s)}, false
 		if dev := n.dev[s]; dev != nil {
 			entry, ether = dev.chain, true
-			if !flushed[dev.chain] {
+			if !flushed[dev.chain.Name] {
 				c.FlushChain(dev.chain)
-				flushed[dev.chain] = true
+				flushed[dev.chain.Name] = true
 			}
 		}
 		for _, m := range s.Match {

@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// vipService is one virtual_server block of the tests with several
+// services on one address: web1 and web2 (10.213.0.3, .4) as real servers
+// on the service's port, rr.
+type vipService struct {
+	kind    string // lb_kind
+	proto   string // TCP or UDP
+	port    int
+	persist bool // persistence_timeout 50
+}
+
+func (s vipService) conf(vip string) string {
+	extra := ""
+	if s.persist {
+		extra = "    persistence_timeout 50\n"
+	}
+	return fmt.Sprintf(`
+virtual_server %[1]s %[2]d {
+    lb_algo rr
+    lb_kind %[3]s
+    protocol %[4]s
+%[5]s    real_server 10.213.0.3 %[2]d {
+        weight 1
+    }
+    real_server 10.213.0.4 %[2]d {
+        weight 1
+    }
+}
+`, vip, s.port, s.kind, s.proto, extra)
+}
+
+// listLines is what `dhproxy lvs list` must show for the service, as
+// parseList gives it.
+func (s vipService) listLines(vip string) []string {
+	head := fmt.Sprintf("%s %s:%d rr", s.proto, vip, s.port)
+	if s.persist {
+		head += " persistent 50"
+	}
+	fwd := map[string]string{"DR": "Route", "NAT": "Masq", "TUN": "Tunnel"}[s.kind]
+	return []string{head,
+		fmt.Sprintf("-> 10.213.0.3:%d %s 1", s.port, fwd),
+		fmt.Sprintf("-> 10.213.0.4:%d %s 1", s.port, fwd)}
+}
+
+// parseList reads `dhproxy lvs list`: its service and destination lines
+// in order, words single-spaced, without the connection counts; and each
+// destination's connections (active + inactive) under "service line
+// destination".
+func parseList(list string) (lines []string, conns map[string]int) {
+	conns = map[string]int{}
+	head := ""
+	for _, line := range strings.Split(list, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && (f[0] == "TCP" || f[0] == "UDP" || f[0] == "FWM"):
+			head = strings.Join(f, " ")
+			lines = append(lines, head)
+		case len(f) == 6 && f[0] == "->" && f[1] != "RemoteAddress:Port":
+			lines = append(lines, strings.Join(f[:4], " "))
+			active, _ := strconv.Atoi(f[4])
+			inactive, _ := strconv.Atoi(f[5])
+			conns[head+" "+f[1]] = active + inactive
+		}
+	}
+	return lines, conns
+}
+
+// vipWebs starts on web1 and web2 a server per port answering "webN:port"
+// (HTTP and UDP echo), bound to addr (0.0.0.0, or the VIP so that UDP
+// replies leave from it).
+func (l *lab) vipWebs(addr string, ports ...int) {
+	l.t.Helper()
+	for _, w := range []string{"web1", "web2"} {
+		for _, p := range ports {
+			port := strconv.Itoa(p)
+			srv := l.start(w, lvsProbe(l.t), "serve", w+":"+port, addr+":"+port)
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(l.sh(w, "ss -Hltn sport = :"+port), ":"+port) {
+				if time.Now().After(deadline) || srv.exited() {
+					l.t.Fatalf("%s not listening on %s: %s", w, port, srv.Stderr())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+}
+
+// checkVIPServices runs svcs on vip in lb1 and checks that each one is
+// forwarded (rr alternates over web1 and web2 on the service's port;
+// persistence keeps the client on one) and that `lvs list` shows exactly
+// them.
+func (l *lab) checkVIPServices(vip string, svcs []vipService) {
+	l.t.Helper()
+	var conf strings.Builder
+	var want []string
+	for _, s := range svcs {
+		conf.WriteString(s.conf(vip))
+		want = append(want, s.listLines(vip)...)
+	}
+	lvs, sock := l.startLVS("lb1", conf.String(), "-datapath", "nftables")
+	probe := lvsProbe(l.t)
+	answered := map[vipService]map[string]int{}
+	for _, s := range svcs {
+		port := strconv.Itoa(s.port)
+		var got []string
+		if s.proto == "UDP" {
+			got = lvsLines(l.run("client", probe, "udp", vip+":"+port, "4"))
+		} else {
+			got = lvsLines(l.run("client", probe, "get", "http://"+vip+":"+port+"/", "4"))
+		}
+		c := lvsCount(got)
+		answered[s] = c
+		one, two := "web1:"+port, "web2:"+port
+		switch {
+		case s.persist:
+			if c[one] != 4 && c[two] != 4 {
+				l.t.Errorf("%s %s %s:%d, persistent: want one real server for all 4, got %v", s.kind, s.proto, vip, s.port, got)
+			}
+		case c[one] != 2 || c[two] != 2 || got[0] == got[1]:
+			l.t.Errorf("%s %s %s:%d: want rr over %s and %s, got %v", s.kind, s.proto, vip, s.port, one, two, got)
+		}
+	}
+	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
+	lines, conns := parseList(list)
+	if !slices.Equal(lines, want) {
+		l.t.Errorf("lvs list shows\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	// Its counts show connections on the real servers that answered,
+	// and on them only.
+	for s, got := range answered {
+		for _, rs := range []string{"web1", "web2"} {
+			key := s.listLines(vip)[0] + " " + map[string]string{"web1": "10.213.0.3", "web2": "10.213.0.4"}[rs] + ":" + strconv.Itoa(s.port)
+			if n := got[rs+":"+strconv.Itoa(s.port)]; (n > 0) != (conns[key] > 0) {
+				l.t.Errorf("%s: %d answers from %s, %d connections listed", key, n, rs, conns[key])
+			}
+		}
+	}
+	if l.t.Failed() {
+		l.t.Logf("lvs list:\n%s", list)
+	}
+	if l.t.Failed() {
+		ruleset, _ := l.output("lb1", "nft", "list", "ruleset")
+		l.t.Fatalf("ruleset of lb1:\n%s\nlog:\n%s", ruleset, lvs.Stderr())
+	}
+	l.lvsStopClean(lvs, "lb1")
+}
+
+// vipPorts are the services on one VIP: port 81 persistent, as in the
+// report of a second DR service disabling the first.
+func vipPorts(kind string, n int) []vipService {
+	var out []vipService
+	for i := range n {
+		out = append(out, vipService{kind: kind, proto: "TCP", port: 80 + i, persist: i == 1})
+	}
+	return out
+}
+
+// TestLVSServicesOnOneVIP: two, then three virtual servers on one VIP,
+// per lb_kind, each forwarded to its port's real servers; then TCP and UDP
+// on one port (DR), and DR, NAT, TUN on one address side by side.
+func TestLVSServicesOnOneVIP(t *testing.T) {
+	if isHAProxy() {
+		t.Skip("lvs run is dhproxy's")
+	}
+	for _, kind := range []string{"DR", "NAT", "TUN"} {
+		t.Run(kind, func(t *testing.T) {
+			var l *lab
+			vip := "10.213.0.100"
+			switch kind {
+			case "DR":
+				l = newLVSLab(t, "client", "lb1", "web1", "web2")
+				l.sh("lb1", "ip addr add "+vip+"/32 dev eth0")
+				for _, w := range []string{"web1", "web2"} {
+					l.sh(w, "ip addr add "+vip+"/32 dev lo &&"+
+						" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"+
+						" net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2")
+				}
+			case "NAT":
+				l, vip = natLab(t), "10.213.9.100"
+			case "TUN":
+				l = newLVSLab(t, "client", "lb1", "web1", "web2")
+				l.sh("lb1", "ip addr add "+vip+"/32 dev eth0")
+				for _, w := range []string{"web1", "web2"} {
+					tunRealServer(l, w, vip)
+				}
+			}
+			l.vipWebs("0.0.0.0", 80, 81, 82)
+			for _, n := range []int{2, 3} {
+				l.checkVIPServices(vip, vipPorts(kind, n))
+			}
+			if kind == "DR" {
+				// TCP and UDP on one port: replies from the VIP itself.
+				l.vipWebs(vip, 5353)
+				l.checkVIPServices(vip, []vipService{
+					{kind: "DR", proto: "TCP", port: 5353},
+					{kind: "DR", proto: "UDP", port: 5353},
+					{kind: "DR", proto: "TCP", port: 80},
+				})
+			}
+		})
+	}
+	t.Run("mixed", func(t *testing.T) {
+		// The NAT lab (client on 10.213.9.0/24 routed through lb1); the
+		// real servers also hold the VIP (tunl0, arp_ignore) for DR and
+		// TUN, and send what comes from the VIP straight to the client.
+		l := natLab(t)
+		vip := "10.213.9.100"
+		for _, w := range []string{"web1", "web2"} {
+			tunRealServer(l, w, vip)
+			l.sh(w, "ip rule add from "+vip+" table 100 && ip route add 10.213.9.0/24 dev eth0 table 100")
+		}
+		l.vipWebs("0.0.0.0", 80, 81, 82, 83)
+		l.checkVIPServices(vip, []vipService{
+			{kind: "DR", proto: "TCP", port: 80},
+			{kind: "NAT", proto: "TCP", port: 81},
+			{kind: "TUN", proto: "TCP", port: 82, persist: true},
+			{kind: "DR", proto: "TCP", port: 83},
+		})
+	})
+}

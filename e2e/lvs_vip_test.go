@@ -16,7 +16,8 @@ type vipService struct {
 	kind    string // lb_kind
 	proto   string // TCP or UDP
 	port    int
-	persist bool // persistence_timeout 50
+	persist bool   // persistence_timeout 50
+	mark    uint32 // a fwmark service, for the packets lb1 marks
 }
 
 func (s vipService) conf(vip string) string {
@@ -24,8 +25,12 @@ func (s vipService) conf(vip string) string {
 	if s.persist {
 		extra = "    persistence_timeout 50\n"
 	}
+	target := fmt.Sprintf("%s %d", vip, s.port)
+	if s.mark != 0 {
+		target = fmt.Sprintf("fwmark %d", s.mark)
+	}
 	return fmt.Sprintf(`
-virtual_server %[1]s %[2]d {
+virtual_server %[1]s {
     lb_algo rr
     lb_kind %[3]s
     protocol %[4]s
@@ -36,13 +41,16 @@ virtual_server %[1]s %[2]d {
         weight 1
     }
 }
-`, vip, s.port, s.kind, s.proto, extra)
+`, target, s.port, s.kind, s.proto, extra)
 }
 
 // listLines is what `dhproxy lvs list` must show for the service, as
 // parseList gives it.
 func (s vipService) listLines(vip string) []string {
 	head := fmt.Sprintf("%s %s:%d rr", s.proto, vip, s.port)
+	if s.mark != 0 {
+		head = fmt.Sprintf("FWM %d rr", s.mark)
+	}
 	if s.persist {
 		head += " persistent 50"
 	}
@@ -219,12 +227,17 @@ func TestLVSServicesOnOneVIP(t *testing.T) {
 			tunRealServer(l, w, vip)
 			l.sh(w, "ip rule add from "+vip+" table 100 && ip route add 10.213.9.0/24 dev eth0 table 100")
 		}
-		l.vipWebs("0.0.0.0", 80, 81, 82, 83)
+		// A fwmark service beside them: lb1 marks port 84 before NAT
+		// (mangle priority).
+		l.sh("lb1", `nft 'add table ip marks; add chain ip marks pre { type filter hook prerouting priority mangle; };`+
+			` add rule ip marks pre ip daddr `+vip+` tcp dport 84 meta mark set 1'`)
+		l.vipWebs("0.0.0.0", 80, 81, 82, 83, 84)
 		l.checkVIPServices(vip, []vipService{
 			{kind: "DR", proto: "TCP", port: 80},
 			{kind: "NAT", proto: "TCP", port: 81},
 			{kind: "TUN", proto: "TCP", port: 82, persist: true},
 			{kind: "DR", proto: "TCP", port: 83},
+			{kind: "NAT", proto: "TCP", port: 84, mark: 1},
 		})
 	})
 }

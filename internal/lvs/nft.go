@@ -871,31 +871,42 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	defer n.mu.Unlock()
 	out := map[DestKey]DestStats{}
 	n.trafficStats(ds, out)
-	var flows []*netlink.ConntrackFlow
-	loaded := false
+	var natSvcs []*Service
 	for _, d := range ds {
 		s := d.Svc
-		if counted(s) {
+		switch {
+		case counted(s):
 			n.countedStats(d, out)
-			continue
-		}
-		if s.Method == "DR" {
+		case s.Method == "DR":
 			n.drStats(d, out)
+		default:
+			natSvcs = append(natSvcs, s)
+		}
+	}
+	if len(natSvcs) == 0 {
+		return out
+	}
+	dests := map[*Service][]Dest{}
+	for _, d := range ds {
+		dests[d.Svc] = d.Dests
+	}
+	flows, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
+	flows6, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V6)
+	for _, f := range append(flows, flows6...) {
+		dst, _ := netip.AddrFromSlice(f.Forward.DstIP)
+		rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
+		replySrc := netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)
+		s := natServiceOf(natSvcs, netip.AddrPortFrom(dst.Unmap(), f.Forward.DstPort), replySrc, f.Forward.Protocol)
+		if s == nil {
 			continue
 		}
-		if !loaded {
-			flows, _ = netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
-			flows6, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V6)
-			flows = append(flows, flows6...)
-			loaded = true
-		}
-		for _, f := range flows {
-			dst, _ := netip.AddrFromSlice(f.Forward.DstIP)
-			if !serviceHas(s, dst.Unmap(), f.Forward.DstPort, f.Forward.Protocol) {
+		// Counted under the destination as listed: a fwmark service's
+		// real server without port takes the client's.
+		for _, dst := range dests[s] {
+			if dst.Addr.Addr() != replySrc.Addr() || (dst.Addr.Port() != 0 && dst.Addr.Port() != replySrc.Port()) {
 				continue
 			}
-			rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
-			key := DestKey{Svc: s, Addr: netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)}
+			key := DestKey{Svc: s, Addr: dst.Addr}
 			st := out[key]
 			if tcp, ok := f.ProtoInfo.(*netlink.ProtoInfoTCP); ok && tcp.State == 3 { // TCP_CONNTRACK_ESTABLISHED
 				st.Active++
@@ -903,6 +914,7 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 				st.Inactive++
 			}
 			out[key] = st
+			break
 		}
 	}
 	return out

@@ -227,17 +227,20 @@ func TestLVSServicesOnOneVIP(t *testing.T) {
 			tunRealServer(l, w, vip)
 			l.sh(w, "ip rule add from "+vip+" table 100 && ip route add 10.213.9.0/24 dev eth0 table 100")
 		}
-		// A fwmark service beside them: lb1 marks port 84 before NAT
-		// (mangle priority).
+		// fwmark services beside them, NAT and DR: lb1 marks ports 84
+		// and 85 in prerouting at mangle priority, as iptables -t mangle
+		// does.
 		l.sh("lb1", `nft 'add table ip marks; add chain ip marks pre { type filter hook prerouting priority mangle; };`+
-			` add rule ip marks pre ip daddr `+vip+` tcp dport 84 meta mark set 1'`)
-		l.vipWebs("0.0.0.0", 80, 81, 82, 83, 84)
+			` add rule ip marks pre ip daddr `+vip+` tcp dport 84 meta mark set 1;`+
+			` add rule ip marks pre ip daddr `+vip+` tcp dport 85 meta mark set 2'`)
+		l.vipWebs("0.0.0.0", 80, 81, 82, 83, 84, 85)
 		l.checkVIPServices(vip, []vipService{
 			{kind: "DR", proto: "TCP", port: 80},
 			{kind: "NAT", proto: "TCP", port: 81},
 			{kind: "TUN", proto: "TCP", port: 82, persist: true},
 			{kind: "DR", proto: "TCP", port: 83},
 			{kind: "NAT", proto: "TCP", port: 84, mark: 1},
+			{kind: "DR", proto: "TCP", port: 85, mark: 2},
 		})
 	})
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,11 +104,42 @@ func (l *lab) vipWebs(addr string, ports ...int) {
 	}
 }
 
-// checkVIPServices runs svcs on vip in lb1 and checks that each one is
-// forwarded (rr alternates over web1 and web2 on the service's port;
-// persistence keeps the client on one) and that `lvs list` shows exactly
-// them.
+// checkVIPServices runs svcs on vip in lb1 with `dhproxy lvs run` and
+// checks that each one is forwarded (rr alternates over web1 and web2 on
+// the service's port; persistence keeps the client on one) and that
+// `lvs list` shows exactly them.
 func (l *lab) checkVIPServices(vip string, svcs []vipService) {
+	l.t.Helper()
+	l.checkVIPServicesRun(vip, svcs, func(conf string) (*proc, string) {
+		return l.startLVS("lb1", conf, "-datapath", "nftables")
+	})
+}
+
+// keepalivedK runs conf with `dhproxy -K` (default datapath) in lb1 beside
+// a vrrp_instance holding vip on eth0, as an operator's keepalived.conf
+// does, and waits until lb1 holds the VIP.
+func (l *lab) keepalivedK(vip string) func(conf string) (*proc, string) {
+	return func(conf string) (*proc, string) {
+		l.t.Helper()
+		sock := filepath.Join(l.dir, "k.sock")
+		vrrp := `
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        ` + vip + `/32 dev eth0
+    }
+}
+`
+		p := l.start("lb1", "env", "DHPROXY_LVS_SOCKET="+sock, bin, "-K", l.writeFile("keepalived.conf", vrrp+conf))
+		l.waitHolder(vip, "lb1", []string{"lb1"}, 10*time.Second, p)
+		return p, sock
+	}
+}
+
+func (l *lab) checkVIPServicesRun(vip string, svcs []vipService, run func(conf string) (*proc, string)) {
 	l.t.Helper()
 	var conf strings.Builder
 	var want []string
@@ -115,7 +147,7 @@ func (l *lab) checkVIPServices(vip string, svcs []vipService) {
 		conf.WriteString(s.conf(vip))
 		want = append(want, s.listLines(vip)...)
 	}
-	lvs, sock := l.startLVS("lb1", conf.String(), "-datapath", "nftables")
+	lvs, sock := run(conf.String())
 	probe := lvsProbe(l.t)
 	answered := map[vipService]map[string]int{}
 	for _, s := range svcs {
@@ -214,6 +246,10 @@ func TestLVSServicesOnOneVIP(t *testing.T) {
 					{kind: "DR", proto: "UDP", port: 5353},
 					{kind: "DR", proto: "TCP", port: 80},
 				})
+				// As reported: `dhproxy -K keepalived.conf`, the VIP held
+				// by a vrrp_instance.
+				l.sh("lb1", "ip addr del "+vip+"/32 dev eth0")
+				l.checkVIPServicesRun(vip, vipPorts(kind, 2), l.keepalivedK(vip))
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -11,14 +13,29 @@ import (
 )
 
 // vipService is one virtual_server block of the tests with several
-// services on one address: web1 and web2 (10.213.0.3, .4) as real servers
-// on the service's port, rr.
+// services on one address: web1 and web2 (10.213.0.3, .4, or the IPv6
+// addresses in reals) as real servers on the service's port, rr.
 type vipService struct {
 	kind    string // lb_kind
 	proto   string // TCP or UDP
 	port    int
-	persist bool   // persistence_timeout 50
-	mark    uint32 // a fwmark service, for the packets lb1 marks
+	persist bool      // persistence_timeout 50
+	mark    uint32    // a fwmark service, for the packets lb1 marks
+	reals   [2]string // web1's and web2's addresses when not 10.213.0.3, .4
+}
+
+// real is the address of web1 (i 0) or web2 (i 1) on the service's port.
+func (s vipService) real(i int) string {
+	a := [2]string{"10.213.0.3", "10.213.0.4"}[i]
+	if s.reals[i] != "" {
+		a = s.reals[i]
+	}
+	return netip.AddrPortFrom(netip.MustParseAddr(a), uint16(s.port)).String()
+}
+
+// vipPort is vip:port, IPv6 in brackets.
+func vipPort(vip string, port int) string {
+	return netip.AddrPortFrom(netip.MustParseAddr(vip), uint16(port)).String()
 }
 
 func (s vipService) conf(vip string) string {
@@ -35,20 +52,20 @@ virtual_server %[1]s {
     lb_algo rr
     lb_kind %[3]s
     protocol %[4]s
-%[5]s    real_server 10.213.0.3 %[2]d {
+%[5]s    real_server %[6]s %[2]d {
         weight 1
     }
-    real_server 10.213.0.4 %[2]d {
+    real_server %[7]s %[2]d {
         weight 1
     }
 }
-`, target, s.port, s.kind, s.proto, extra)
+`, target, s.port, s.kind, s.proto, extra, netip.MustParseAddrPort(s.real(0)).Addr(), netip.MustParseAddrPort(s.real(1)).Addr())
 }
 
 // listLines is what `dhproxy lvs list` must show for the service, as
 // parseList gives it.
 func (s vipService) listLines(vip string) []string {
-	head := fmt.Sprintf("%s %s:%d rr", s.proto, vip, s.port)
+	head := fmt.Sprintf("%s %s rr", s.proto, vipPort(vip, s.port))
 	if s.mark != 0 {
 		head = fmt.Sprintf("FWM %d rr", s.mark)
 	}
@@ -57,8 +74,8 @@ func (s vipService) listLines(vip string) []string {
 	}
 	fwd := map[string]string{"DR": "Route", "NAT": "Masq", "TUN": "Tunnel"}[s.kind]
 	return []string{head,
-		fmt.Sprintf("-> 10.213.0.3:%d %s 1", s.port, fwd),
-		fmt.Sprintf("-> 10.213.0.4:%d %s 1", s.port, fwd)}
+		fmt.Sprintf("-> %s %s 1", s.real(0), fwd),
+		fmt.Sprintf("-> %s %s 1", s.real(1), fwd)}
 }
 
 // parseList reads `dhproxy lvs list`: its service and destination lines
@@ -92,7 +109,7 @@ func (l *lab) vipWebs(addr string, ports ...int) {
 	for _, w := range []string{"web1", "web2"} {
 		for _, p := range ports {
 			port := strconv.Itoa(p)
-			srv := l.start(w, lvsProbe(l.t), "serve", w+":"+port, addr+":"+port)
+			srv := l.start(w, lvsProbe(l.t), "serve", w+":"+port, net.JoinHostPort(addr, port))
 			deadline := time.Now().Add(10 * time.Second)
 			for !strings.Contains(l.sh(w, "ss -Hltn sport = :"+port), ":"+port) {
 				if time.Now().After(deadline) || srv.exited() {
@@ -154,9 +171,9 @@ func (l *lab) checkVIPServicesRun(vip string, svcs []vipService, run func(conf s
 		port := strconv.Itoa(s.port)
 		var got []string
 		if s.proto == "UDP" {
-			got = lvsLines(l.run("client", probe, "udp", vip+":"+port, "4"))
+			got = lvsLines(l.run("client", probe, "udp", vipPort(vip, s.port), "4"))
 		} else {
-			got = lvsLines(l.run("client", probe, "get", "http://"+vip+":"+port+"/", "4"))
+			got = lvsLines(l.run("client", probe, "get", "http://"+vipPort(vip, s.port)+"/", "4"))
 		}
 		c := lvsCount(got)
 		answered[s] = c
@@ -164,10 +181,10 @@ func (l *lab) checkVIPServicesRun(vip string, svcs []vipService, run func(conf s
 		switch {
 		case s.persist:
 			if c[one] != 4 && c[two] != 4 {
-				l.t.Errorf("%s %s %s:%d, persistent: want one real server for all 4, got %v", s.kind, s.proto, vip, s.port, got)
+				l.t.Errorf("%s %s %s, persistent: want one real server for all 4, got %v", s.kind, s.proto, vipPort(vip, s.port), got)
 			}
 		case c[one] != 2 || c[two] != 2 || got[0] == got[1]:
-			l.t.Errorf("%s %s %s:%d: want rr over %s and %s, got %v", s.kind, s.proto, vip, s.port, one, two, got)
+			l.t.Errorf("%s %s %s: want rr over %s and %s, got %v", s.kind, s.proto, vipPort(vip, s.port), one, two, got)
 		}
 	}
 	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
@@ -178,8 +195,8 @@ func (l *lab) checkVIPServicesRun(vip string, svcs []vipService, run func(conf s
 	// Its counts show connections on the real servers that answered,
 	// and on them only.
 	for s, got := range answered {
-		for _, rs := range []string{"web1", "web2"} {
-			key := s.listLines(vip)[0] + " " + map[string]string{"web1": "10.213.0.3", "web2": "10.213.0.4"}[rs] + ":" + strconv.Itoa(s.port)
+		for i, rs := range []string{"web1", "web2"} {
+			key := s.listLines(vip)[0] + " " + s.real(i)
 			if n := got[rs+":"+strconv.Itoa(s.port)]; (n > 0) != (conns[key] > 0) {
 				l.t.Errorf("%s: %d answers from %s, %d connections listed", key, n, rs, conns[key])
 			}
@@ -207,7 +224,10 @@ func vipPorts(kind string, n int) []vipService {
 
 // TestLVSServicesOnOneVIP: two, then three virtual servers on one VIP,
 // per lb_kind, each forwarded to its port's real servers; then TCP and UDP
-// on one port (DR), and DR, NAT, TUN on one address side by side.
+// on one port (DR), the reported `dhproxy -K` setup, IPv6 DR with a fwmark
+// service, and DR, NAT, TUN and fwmark services on one address side by
+// side. `lvs list` must show each service and its connections where they
+// went.
 func TestLVSServicesOnOneVIP(t *testing.T) {
 	if isHAProxy() {
 		t.Skip("lvs run is dhproxy's")
@@ -253,6 +273,25 @@ func TestLVSServicesOnOneVIP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("DR IPv6", func(t *testing.T) {
+		// TestLVSDRIPv6's lab: the VIP deprecated on lb1, so that lb1's
+		// own connections do not take it as source.
+		l := newLVSLab(t, "client", "lb1", "web1", "web2")
+		vip := "fd00:213::100"
+		l.sh("lb1", "ip -6 addr add fd00:213::254/64 dev eth0 nodad && ip -6 addr add "+vip+"/128 dev eth0 nodad preferred_lft 0")
+		l.sh("client", "ip -6 addr add fd00:213::1/64 dev eth0 nodad")
+		l.sh("web1", "ip -6 addr add fd00:213::3/64 dev eth0 nodad && ip -6 addr add "+vip+"/128 dev lo nodad")
+		l.sh("web2", "ip -6 addr add fd00:213::4/64 dev eth0 nodad && ip -6 addr add "+vip+"/128 dev lo nodad")
+		l.sh("lb1", `nft 'add table ip6 marks; add chain ip6 marks pre { type filter hook prerouting priority mangle; };`+
+			` add rule ip6 marks pre ip6 daddr `+vip+` tcp dport 82 meta mark set 3'`)
+		l.vipWebs("::", 80, 81, 82)
+		reals := [2]string{"fd00:213::3", "fd00:213::4"}
+		l.checkVIPServices(vip, []vipService{
+			{kind: "DR", proto: "TCP", port: 80, reals: reals},
+			{kind: "DR", proto: "TCP", port: 81, persist: true, reals: reals},
+			{kind: "DR", proto: "TCP", port: 82, mark: 3, reals: reals},
+		})
+	})
 	t.Run("mixed", func(t *testing.T) {
 		// The NAT lab (client on 10.213.9.0/24 routed through lb1); the
 		// real servers also hold the VIP (tunl0, arp_ignore) for DR and

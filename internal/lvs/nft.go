@@ -929,7 +929,8 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	defer n.mu.Unlock()
 	out := map[DestKey]DestStats{}
 	n.trafficStats(ds, out)
-	var natSvcs []*Service
+	var natSvcs []*Service // every one: a flow is attributed among them all
+	uncounted := false
 	for _, d := range ds {
 		s := d.Svc
 		switch {
@@ -938,10 +939,13 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 		case s.Method == "DR":
 			n.drStats(d, out)
 		default:
+			uncounted = true
+		}
+		if s.Method != "DR" {
 			natSvcs = append(natSvcs, s)
 		}
 	}
-	if len(natSvcs) == 0 {
+	if !uncounted {
 		return out
 	}
 	dests := map[*Service][]Dest{}
@@ -955,13 +959,13 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 		rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
 		replySrc := netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)
 		s := natServiceOf(natSvcs, netip.AddrPortFrom(dst.Unmap(), f.Forward.DstPort), replySrc, f.Forward.Protocol)
-		if s == nil {
+		if s == nil || counted(s) {
 			continue
 		}
 		// Counted under the destination as listed: a fwmark service's
 		// real server without port takes the client's.
 		for _, dst := range dests[s] {
-			if dst.Addr.Addr() != replySrc.Addr() || (dst.Addr.Port() != 0 && dst.Addr.Port() != replySrc.Port()) {
+			if dst.Addr.Addr().Unmap() != replySrc.Addr() || (dst.Addr.Port() != 0 && dst.Addr.Port() != replySrc.Port()) {
 				continue
 			}
 			key := DestKey{Svc: s, Addr: dst.Addr}

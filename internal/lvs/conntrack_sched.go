@@ -66,22 +66,41 @@ func (cc *connCounter) reset(evs []ctEvent) {
 	}
 }
 
-// serviceOf is the service a translated connection belongs to: its
-// original destination is the service's, or, for a fwmark service, its
-// real server is one of the service's.
+// serviceOf is the service a translated connection belongs to.
 func (cc *connCounter) serviceOf(ev ctEvent) *Service {
-	if !ev.hasTuples || ev.origDst == ev.replySrc {
+	if !ev.hasTuples {
 		return nil
 	}
-	for _, s := range cc.svcs {
-		if serviceHas(s, ev.origDst.Addr().Unmap(), ev.origDst.Port(), ev.proto) {
+	return natServiceOf(cc.svcs, ev.origDst, ev.replySrc, ev.proto)
+}
+
+// natServiceOf is the NAT service a translated connection belongs to: the
+// one its original destination is an address of, else a fwmark service
+// having its real server (conntrack does not keep the packets' mark).
+func natServiceOf(svcs []*Service, origDst, replySrc netip.AddrPort, proto uint8) *Service {
+	if origDst.Addr().Unmap() == replySrc.Addr().Unmap() && origDst.Port() == replySrc.Port() {
+		return nil
+	}
+	for _, s := range svcs {
+		if serviceHas(s, origDst.Addr().Unmap(), origDst.Port(), proto) {
 			return s
 		}
-		if s.Match[0].FWMark != 0 && protoOf(s) == ev.proto && s.hasReal(ev.replySrc) {
+	}
+	for _, s := range svcs {
+		if hasFWMark(s) && protoOf(s) == proto && s.hasReal(replySrc) {
 			return s
 		}
 	}
 	return nil
+}
+
+func hasFWMark(s *Service) bool {
+	for _, m := range s.Match {
+		if m.FWMark != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func protoOf(s *Service) uint8 {

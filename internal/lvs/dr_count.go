@@ -224,7 +224,7 @@ func drCounted(s *Service) bool { return s.Method == "DR" && counted(s) }
 // seenSet holds client address . client port . real server of the flows
 // whose first packet without SYN, FIN or RST was logged.
 func (n *NFT) seenSet(s *Service) *nftables.Set {
-	return &nftables.Set{Table: n.dr, Name: fmt.Sprintf("vs%d_seen", n.svcIdx[s])}
+	return &nftables.Set{Table: n.table(s), Name: fmt.Sprintf("vs%d_seen", n.svcIdx[s])}
 }
 
 func (n *NFT) addSeenSet(c *nftables.Conn, s *Service) error {

@@ -38,7 +38,8 @@ const maxSlots = 256
 
 // NFT is the nftables datapath: DNAT for lb_kind NAT (conntrack undoes it
 // on replies routed back through the director), MAC rewriting on the
-// interface's ingress for lb_kind DR.
+// interface's ingress for lb_kind DR; a DR service matched by fwmark is
+// forwarded from prerouting instead (markedDR).
 //
 // Each service i has a chain vs<i>: rules for clients already bound to a
 // destination (persistence, or DR's flow table), then the scheduler, a
@@ -48,8 +49,8 @@ type NFT struct {
 	logf   func(string)
 	mu     sync.Mutex
 	conn   *nftables.Conn
-	nat    *nftables.Table // IPv4 NAT services
-	nat6   *nftables.Table // IPv6 NAT services
+	nat    *nftables.Table // IPv4 NAT and marked DR services
+	nat6   *nftables.Table // IPv6 NAT and marked DR services
 	dr     *nftables.Table
 	svcIdx map[*Service]int
 	dev    map[*Service]*drDev // DR services: the interface towards the real servers
@@ -230,9 +231,20 @@ func (n *NFT) removeTables() {
 	}
 }
 
-// table is where a service's rules live: netdev for DR, ip or ip6 for NAT.
+// markedDR says whether s is a DR service matched by fwmark. The mark is
+// set in prerouting (iptables' or nft's mangle), after the netdev ingress
+// hook, so such a service is forwarded from a prerouting chain of the ip
+// or ip6 table right after mangle (drMarkedChain), where the kernel routes
+// each packet to its real server as next hop.
+func markedDR(s *Service) bool { return s.Method == "DR" && hasFWMark(s) }
+
+// drMarkedChain is the prerouting chain of the marked DR services.
+const drMarkedChain = "dr_marked"
+
+// table is where a service's rules live: netdev for DR, ip or ip6 for NAT
+// and marked DR.
 func (n *NFT) table(s *Service) *nftables.Table {
-	if s.Method == "DR" {
+	if s.Method == "DR" && !markedDR(s) {
 		return n.dr
 	}
 	if s.is6() {
@@ -241,13 +253,36 @@ func (n *NFT) table(s *Service) *nftables.Table {
 	return n.nat
 }
 
-// natTables are the NAT tables the services need (ip always, as before).
+// natTables are the ip and ip6 tables the services need (ip always, as
+// before).
 func (n *NFT) natTables(svcs []*Service) []*nftables.Table {
 	out := []*nftables.Table{n.nat}
-	if hasNAT(svcs, true) {
-		out = append(out, n.nat6)
+	for _, s := range svcs {
+		if s.is6() && n.table(s) == n.nat6 {
+			return append(out, n.nat6)
+		}
 	}
 	return out
+}
+
+// hasMarkedDR says whether a marked DR service lives in table t.
+func (n *NFT) hasMarkedDR(svcs []*Service, t *nftables.Table) bool {
+	for _, s := range svcs {
+		if markedDR(s) && n.table(s) == t {
+			return true
+		}
+	}
+	return false
+}
+
+// usesNetdev says whether a service needs the netdev table.
+func (n *NFT) usesNetdev(svcs []*Service) bool {
+	for _, s := range svcs {
+		if n.table(s) == n.dr {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *NFT) chain(s *Service, suffix string) *nftables.Chain {
@@ -310,10 +345,14 @@ func (n *NFT) create(svcs []*Service) error {
 		for _, ch := range []*nftables.Chain{pre, out} {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: services.Name}}})
 		}
+		if n.hasMarkedDR(svcs, t) {
+			c.AddChain(&nftables.Chain{Name: drMarkedChain, Table: t, Type: nftables.ChainTypeFilter,
+				Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(*nftables.ChainPriorityMangle + 1)})
+		}
 	}
 	devChains := map[string]bool{}
 	for _, s := range svcs {
-		if d := n.dev[s]; d != nil && !devChains[d.chain.Name] {
+		if d := n.dev[s]; d != nil && !markedDR(s) && !devChains[d.chain.Name] {
 			if len(devChains) == 0 {
 				c.AddTable(n.dr)
 			}
@@ -427,16 +466,23 @@ func (n *NFT) applyOnce(ds []Desired) error {
 	}
 	for _, t := range n.natTables(svcs) {
 		c.FlushChain(&nftables.Chain{Name: "services", Table: t})
+		if n.hasMarkedDR(svcs, t) {
+			c.FlushChain(&nftables.Chain{Name: drMarkedChain, Table: t})
+		}
 	}
-	flushed := map[*nftables.Chain]bool{}
+	// Flushed once per interface: the DR services reached through one
+	// interface share its ingress chain (each has its own *drDev).
+	flushed := map[string]bool{}
 	for i, d := range ds {
 		s := d.Svc
 		entry, ether := &nftables.Chain{Name: "services", Table: n.table(s)}, false
-		if dev := n.dev[s]; dev != nil {
+		if markedDR(s) {
+			entry = &nftables.Chain{Name: drMarkedChain, Table: n.table(s)}
+		} else if dev := n.dev[s]; dev != nil {
 			entry, ether = dev.chain, true
-			if !flushed[dev.chain] {
+			if !flushed[dev.chain.Name] {
 				c.FlushChain(dev.chain)
-				flushed[dev.chain] = true
+				flushed[dev.chain.Name] = true
 			}
 		}
 		for _, m := range s.Match {
@@ -583,7 +629,9 @@ func slotPlan(s *Service, dests []Dest) (owner []int) {
 // scheduler map.
 func (n *NFT) queueService(c *nftables.Conn, s *Service, p plan) error {
 	var out func(Dest) []expr.Any
-	if dev := n.dev[s]; dev != nil {
+	if dev := n.dev[s]; dev != nil && markedDR(s) {
+		out = func(dst Dest) []expr.Any { return routeForward(dst, dev.link) }
+	} else if dev != nil {
 		out = func(dst Dest) []expr.Any { return n.drForward(dst, dev.link) }
 	} else {
 		out = natForward
@@ -683,6 +731,18 @@ func (n *NFT) drForward(dst Dest, link netlink.Link) []expr.Any {
 	}
 }
 
+// routeForward sends a copy of the packet, IP header untouched, out of
+// the interface to the real server as next hop (the kernel resolves its
+// MAC and decrements the TTL), and drops the original.
+func routeForward(dst Dest, link netlink.Link) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: regVal, Data: addrBytes(dst.Addr.Addr())},
+		&expr.Immediate{Register: regSlot, Data: binaryutil.NativeEndian.PutUint32(uint32(link.Attrs().Index))},
+		&expr.Dup{RegAddr: regVal, RegDev: regSlot, IsRegDevSet: true},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}
+}
+
 // withMAC keeps the destinations whose MAC address is known.
 func (n *NFT) withMAC(s *Service, dests []Dest, link netlink.Link) []Dest {
 	var out []Dest
@@ -774,7 +834,7 @@ func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 // tablesGone says which of dhproxy's tables disappeared, if one did.
 func (n *NFT) tablesGone(svcs []*Service) string {
 	want := n.natTables(svcs)
-	if len(n.dev) > 0 {
+	if n.usesNetdev(svcs) {
 		want = append(want, n.dr)
 	}
 	for _, t := range want {
@@ -869,31 +929,46 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 	defer n.mu.Unlock()
 	out := map[DestKey]DestStats{}
 	n.trafficStats(ds, out)
-	var flows []*netlink.ConntrackFlow
-	loaded := false
+	var natSvcs []*Service // every one: a flow is attributed among them all
+	uncounted := false
 	for _, d := range ds {
 		s := d.Svc
-		if counted(s) {
+		switch {
+		case counted(s):
 			n.countedStats(d, out)
-			continue
-		}
-		if s.Method == "DR" {
+		case s.Method == "DR":
 			n.drStats(d, out)
+		default:
+			uncounted = true
+		}
+		if s.Method != "DR" {
+			natSvcs = append(natSvcs, s)
+		}
+	}
+	if !uncounted {
+		return out
+	}
+	dests := map[*Service][]Dest{}
+	for _, d := range ds {
+		dests[d.Svc] = d.Dests
+	}
+	flows, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
+	flows6, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V6)
+	for _, f := range append(flows, flows6...) {
+		dst, _ := netip.AddrFromSlice(f.Forward.DstIP)
+		rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
+		replySrc := netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)
+		s := natServiceOf(natSvcs, netip.AddrPortFrom(dst.Unmap(), f.Forward.DstPort), replySrc, f.Forward.Protocol)
+		if s == nil || counted(s) {
 			continue
 		}
-		if !loaded {
-			flows, _ = netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V4)
-			flows6, _ := netlink.ConntrackTableList(netlink.ConntrackTable, netlink.FAMILY_V6)
-			flows = append(flows, flows6...)
-			loaded = true
-		}
-		for _, f := range flows {
-			dst, _ := netip.AddrFromSlice(f.Forward.DstIP)
-			if !serviceHas(s, dst.Unmap(), f.Forward.DstPort, f.Forward.Protocol) {
+		// Counted under the destination as listed: a fwmark service's
+		// real server without port takes the client's.
+		for _, dst := range dests[s] {
+			if dst.Addr.Addr().Unmap() != replySrc.Addr() || (dst.Addr.Port() != 0 && dst.Addr.Port() != replySrc.Port()) {
 				continue
 			}
-			rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
-			key := DestKey{Svc: s, Addr: netip.AddrPortFrom(rs.Unmap(), f.Reverse.SrcPort)}
+			key := DestKey{Svc: s, Addr: dst.Addr}
 			st := out[key]
 			if tcp, ok := f.ProtoInfo.(*netlink.ProtoInfoTCP); ok && tcp.State == 3 { // TCP_CONNTRACK_ESTABLISHED
 				st.Active++
@@ -901,6 +976,7 @@ func (n *NFT) Stats(ds []Desired) map[DestKey]DestStats {
 				st.Inactive++
 			}
 			out[key] = st
+			break
 		}
 	}
 	return out
@@ -923,7 +999,7 @@ func serviceHas(s *Service, a netip.Addr, port uint16, proto uint8) bool {
 }
 
 func (n *NFT) drStats(d Desired, out map[DestKey]DestStats) {
-	set, err := n.conn.GetSetByName(n.dr, n.bindSet(d.Svc).Name)
+	set, err := n.conn.GetSetByName(n.table(d.Svc), n.bindSet(d.Svc).Name)
 	if err != nil {
 		return
 	}

@@ -672,7 +672,19 @@ func (s *httpSession) abortBody(sc *serverConn) {
 // the server. Bytes read past the body (a pipelined request) stay in buf.
 func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	remaining := s.req.ContentLength - s.sentBody
-	s.cdl.read(s.c, s.fe.P.Timeouts.Client)
+	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	// As in HAProxy, a stalled upload is cut by "timeout server", counted
+	// from the last byte sent to the server (the response reader's 504),
+	// not by "timeout client"; that one applies only without the other.
+	cliTimeout := s.fe.P.Timeouts.Client
+	if srvTimeout > 0 {
+		cliTimeout = 0
+	}
+	s.cdl.read(s.c, cliTimeout)
+	// Every byte sent restarts the server's read timeout: the response
+	// reader waits on it while the body streams. rd is this goroutine's own
+	// copy, sc.dl.rd belongs to the reader.
+	var rd int64
 	s.r, s.w = 0, 0
 	for {
 		n, err := s.cio.Read(s.buf)
@@ -690,12 +702,13 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 					return false
 				}
 			}
-			sc.dl.write(sc.c, sc.srv.backend.P.Timeouts.Server)
+			sc.dl.write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
 			s.lg.bytesIn += int64(wn)
 			if werr != nil {
 				return false
 			}
+			refresh(&rd, srvTimeout, sc.c.SetReadDeadline)
 			if done {
 				s.r, s.w = take, n
 				if s.r == s.w {

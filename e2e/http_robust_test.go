@@ -1,0 +1,154 @@
+package e2e
+
+// Robustness of HTTP/1.1 proxying against slow or misbehaving peers: slow
+// request bodies and the timeouts that apply to them, unsolicited protocol
+// switches, bodiless responses that carry framing headers, and what HAProxy
+// answers to odd request targets and status lines.
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// robustConfig is a single-server configuration with the given server and
+// client timeouts.
+func robustConfig(port, be int, server, client string) string {
+	cfg := h1Simple(port, "", h1Server("s1", be))
+	cfg = strings.Replace(cfg, "timeout server 30s", "timeout server "+server, 1)
+	return strings.Replace(cfg, "timeout client 30s", "timeout client "+client, 1)
+}
+
+// robustBodyBackend reads the whole request body, waits for ?ms= if given,
+// then answers with the body it got. Bodies that end early are counted in
+// *cut.
+func robustBodyBackend(t *testing.T, cut *atomic.Int32) int {
+	port, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			if cut != nil {
+				cut.Add(1)
+			}
+			return
+		}
+		if ms, err := strconv.Atoi(r.URL.Query().Get("ms")); err == nil {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
+		fmt.Fprintf(w, "got %d: %s", len(b), b)
+	}))
+	return port
+}
+
+// robustTrickle sends the pieces one every interval.
+func robustTrickle(t *testing.T, c net.Conn, pieces []string, interval time.Duration) {
+	t.Helper()
+	for _, p := range pieces {
+		time.Sleep(interval)
+		if _, err := io.WriteString(c, p); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+}
+
+// robustUpload sends body slowly (one byte every interval) with
+// Content-Length or chunked framing and checks that the server got it whole.
+func robustUpload(t *testing.T, port int, body string, interval time.Duration, chunked bool) {
+	c, br := h1Dial(t, port)
+	start := time.Now()
+	pieces := strings.Split(body, "")
+	if chunked {
+		h1Write(t, c, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for i, p := range pieces {
+			pieces[i] = "1\r\n" + p + "\r\n"
+		}
+		pieces = append(pieces, "0\r\n\r\n")
+	} else {
+		h1Write(t, c, fmt.Sprintf("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body)))
+	}
+	robustTrickle(t, c, pieces, interval)
+	resp, got := h1ReadResp(t, br, "POST")
+	if want := fmt.Sprintf("got %d: %s", len(body), body); resp.StatusCode != 200 || got != want {
+		t.Fatalf("after %v: %d %q, want 200 %q", time.Since(start).Round(time.Millisecond), resp.StatusCode, got, want)
+	}
+}
+
+// A request body sent slowly, for several times "timeout server", reaches the
+// server whole: as in HAProxy, every byte sent to the server restarts the
+// server timeout, which counts only silence while the server is expected to
+// speak.
+func TestHTTPSlowUploadOutlastsServerTimeout(t *testing.T) {
+	be := robustBodyBackend(t, nil)
+	port := freePort(t)
+	startProxy(t, robustConfig(port, be, "1s", "3s"), port)
+	body := "0123456789ab" // 6 s at one byte every 500 ms
+	t.Run("content-length", func(t *testing.T) { robustUpload(t, port, body, 500*time.Millisecond, false) })
+	t.Run("chunked", func(t *testing.T) { robustUpload(t, port, body, 500*time.Millisecond, true) })
+}
+
+// Gaps in the upload longer than "timeout client" are not cut either while
+// the server may still answer: HAProxy 2.6 cuts a stalled upload only by
+// "timeout server".
+func TestHTTPSlowUploadOutlastsClientTimeout(t *testing.T) {
+	be := robustBodyBackend(t, nil)
+	port := freePort(t)
+	startProxy(t, robustConfig(port, be, "3s", "1s"), port)
+	robustUpload(t, port, "abc", 1500*time.Millisecond, false)
+}
+
+// A client that stops sending in the middle of its body gets a 504 once
+// "timeout server" has passed since the last byte reached the server
+// (HAProxy 2.6's answer, whichever of the client and server timeouts is
+// shorter), and the server sees the body cut.
+func TestHTTPStalledUploadTimesOut(t *testing.T) {
+	for _, tc := range []struct{ server, client string }{{"1s", "3s"}, {"3s", "1s"}} {
+		t.Run("server "+tc.server+" client "+tc.client, func(t *testing.T) {
+			var cut atomic.Int32
+			be := robustBodyBackend(t, &cut)
+			port := freePort(t)
+			startProxy(t, robustConfig(port, be, tc.server, tc.client), port)
+			want, _ := time.ParseDuration(tc.server)
+
+			c, br := h1Dial(t, port)
+			h1Write(t, c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+			start := time.Now()
+			resp, body := h1ReadResp(t, br, "POST")
+			d := time.Since(start)
+			h1CheckError(t, resp, body, 504, h1Text504)
+			if d < want-200*time.Millisecond || d > want+time.Second {
+				t.Errorf("504 after %v, want about %v", d, want)
+			}
+			h1ExpectClosed(t, c, br)
+			deadline := time.Now().Add(3 * time.Second)
+			for cut.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if cut.Load() != 1 {
+				t.Errorf("server did not see the body cut")
+			}
+		})
+	}
+}
+
+// Once the whole body is sent, a server silent for longer than "timeout
+// server" gets the client a 504, "timeout server" after the last byte.
+func TestHTTPSilentServerAfterSlowBody(t *testing.T) {
+	be := robustBodyBackend(t, nil)
+	port := freePort(t)
+	startProxy(t, robustConfig(port, be, "1s", "3s"), port)
+
+	c, br := h1Dial(t, port)
+	h1Write(t, c, "POST /up?ms=3000 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
+	robustTrickle(t, c, []string{"a", "b", "c", "d"}, 500*time.Millisecond)
+	last := time.Now()
+	resp, body := h1ReadResp(t, br, "POST")
+	h1CheckError(t, resp, body, 504, h1Text504)
+	if d := time.Since(last); d < 800*time.Millisecond || d > 2*time.Second {
+		t.Errorf("504 %v after the last body byte, want about 1s", d)
+	}
+}

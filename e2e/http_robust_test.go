@@ -6,6 +6,7 @@ package e2e
 // answers to odd request targets and status lines.
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -150,5 +151,92 @@ func TestHTTPSilentServerAfterSlowBody(t *testing.T) {
 	h1CheckError(t, resp, body, 504, h1Text504)
 	if d := time.Since(last); d < 800*time.Millisecond || d > 2*time.Second {
 		t.Errorf("504 %v after the last body byte, want about 1s", d)
+	}
+}
+
+// A 101 the request did not ask for is answered 502 and never turns the
+// connection into a tunnel: the client's next bytes (here a request the
+// proxy itself refuses, with two Host fields) must not reach the server.
+func TestHTTPUnsolicitedSwitchingProtocols(t *testing.T) {
+	const upgradeFoo = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n"
+	for _, tc := range []struct {
+		name, req, resp string
+		haproxyDiffers  string
+	}{
+		{name: "no upgrade asked", req: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", resp: upgradeFoo},
+		{name: "upgrade without connection option", req: "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\n\r\n", resp: upgradeFoo},
+		{name: "101 without connection option", req: "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n",
+			resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\n\r\n"},
+		{name: "101 without upgrade", req: "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n",
+			resp:           "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n",
+			haproxyDiffers: "HAProxy 2.6 tunnels after a 101 without Upgrade; RFC 9110 15.2.2 requires the field naming the new protocol"},
+		{name: "CONNECT answered 101", req: "CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\n", resp: upgradeFoo},
+		{name: "other protocol", req: "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n",
+			resp:           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+			haproxyDiffers: "HAProxy 2.6 tunnels whatever protocol the 101 names; RFC 9110 7.8 allows only one the client asked for"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.haproxyDiffers != "" && h1IsHAProxy() {
+				t.Skip(tc.haproxyDiffers)
+			}
+			after := make(chan string, 1)
+			be := h1StartRawBackend(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := h1ReadHead(br); err != nil {
+					return
+				}
+				io.WriteString(c, tc.resp)
+				c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+				rest, _ := io.ReadAll(br)
+				after <- string(rest)
+			})
+			port := freePort(t)
+			startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+			c, br := h1Dial(t, port)
+			h1Write(t, c, tc.req)
+			resp, body := h1ReadResp(t, br, "GET")
+			h1CheckError(t, resp, body, 502, h1Text502)
+			// The proxy may have closed: a failed write is fine.
+			io.WriteString(c, "GET /smuggled HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+			select {
+			case got := <-after:
+				if got != "" {
+					t.Errorf("server got %q after its 101", got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("backend never finished")
+			}
+		})
+	}
+}
+
+// A 101 switching to a protocol the request asked for (any of a list, case
+// aside) tunnels both ways.
+func TestHTTPRequestedUpgradeTunnels(t *testing.T) {
+	be := h1StartRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := h1ReadHead(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: FOO\r\nConnection: Upgrade\r\n\r\n")
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "echo "+line)
+	})
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+	c, br := h1Dial(t, port)
+	h1Write(t, c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: bar, foo\r\nConnection: upgrade\r\n\r\n")
+	head, err := h1ReadHead(br)
+	if err != nil || !strings.HasPrefix(head, "HTTP/1.1 101 ") {
+		t.Fatalf("head %q, %v", head, err)
+	}
+	h1Write(t, c, "ping\n")
+	if line, err := br.ReadString('\n'); err != nil || line != "echo ping\n" {
+		t.Fatalf("through the tunnel: %q, %v", line, err)
 	}
 }

@@ -45,6 +45,7 @@ type httpSession struct {
 	ck       cookieState // persistence decided from the request's cookie
 	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
+	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -407,6 +408,10 @@ func (s *httpSession) handle() bool {
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
 	upgrade := req.HasUpgrade && req.ConnUpgrade
+	if upgrade {
+		// Kept for the 101 check: the body streaming below reuses buf.
+		s.upgrades = appendUpgrades(s.upgrades[:0], &req.Message)
+	}
 	// The body streaming below reuses buf, so keep what the response needs.
 	isHEAD, isCONNECT := string(req.Method) == "HEAD", string(req.Method) == "CONNECT"
 	client10 := req.Minor == 0
@@ -532,6 +537,16 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
+	if resp.Status == 101 && (!upgrade || isCONNECT || !resp.ConnUpgrade || !upgradeGranted(s.upgrades, resp)) {
+		// A switch the client did not ask for (RFC 9110 7.8), or one that
+		// does not say what it switches to, would tunnel the client's next
+		// bytes to the server unchecked: HAProxy answers 502.
+		s.observeHTTP(srv, 502, true)
+		sc.c.Close()
+		s.writeError(502)
+		s.lg.fail('P', 'H')
+		return false
+	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	if len(be.stick) > 0 {
@@ -584,6 +599,34 @@ func (s *httpSession) handle() bool {
 		s.r, s.w = 0, 0
 	}
 	return true
+}
+
+// appendUpgrades appends the values of m's Upgrade fields to dst as one list.
+func appendUpgrades(dst []byte, m *http1.Message) []byte {
+	for i := range m.Headers {
+		if h := &m.Headers[i]; h.Kind == http1.KindUpgrade {
+			if len(dst) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, h.Value...)
+		}
+	}
+	return dst
+}
+
+// upgradeGranted reports whether the 101 response resp switches only to
+// protocols in asked, and names at least one.
+func upgradeGranted(asked []byte, resp *http1.Response) bool {
+	named := false
+	for i := range resp.Headers {
+		if h := &resp.Headers[i]; h.Kind == http1.KindUpgrade {
+			if !http1.UpgradeGranted(asked, h.Value) {
+				return false
+			}
+			named = true
+		}
+	}
+	return named
 }
 
 // bufferedBody finds how much of the request body is in buf. It returns the

@@ -240,3 +240,145 @@ func TestHTTPRequestedUpgradeTunnels(t *testing.T) {
 		t.Fatalf("through the tunnel: %q, %v", line, err)
 	}
 }
+
+// robustCanned answers each request on a connection with the canned
+// response its path names (/r/NAME), reading a Content-Length body first;
+// "/r/continue" sends its interim 100 before reading the body.
+func robustCanned(t *testing.T, canned map[string]string) int {
+	return h1StartRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			head, err := h1ReadHead(br)
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
+			if err != nil {
+				return
+			}
+			name := strings.TrimPrefix(req.URL.Path, "/r/")
+			if name == "continue" {
+				io.WriteString(c, canned["continue"])
+				name = "plain"
+			}
+			if req.ContentLength > 0 {
+				if _, err := io.CopyN(io.Discard, br, req.ContentLength); err != nil {
+					return
+				}
+			}
+			if _, err := io.WriteString(c, canned[name]); err != nil || strings.Contains(canned[name], " 101 ") {
+				return
+			}
+		}
+	})
+}
+
+// headHas reports whether the head has a field name: value (name case aside).
+func headHas(head, name, value string) bool {
+	for _, l := range strings.Split(head, "\r\n") {
+		if n, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(n, name) && strings.TrimSpace(v) == value {
+			return true
+		}
+	}
+	return false
+}
+
+func headHasField(head, name string) bool {
+	for _, l := range strings.Split(head, "\r\n") {
+		if n, _, ok := strings.Cut(l, ":"); ok && strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// 1xx and 204 responses must not carry Content-Length or Transfer-Encoding
+// (RFC 9110 8.6, RFC 9112 6.1): the proxy removes them, as HAProxy does. A
+// 304 and a response to HEAD keep their Content-Length (and have no body).
+func TestHTTPBodilessResponsesLoseFraming(t *testing.T) {
+	be := robustCanned(t, map[string]string{
+		"plain":    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"204cl":    "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n",
+		"204te":    "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
+		"103":      "HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"continue": "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n",
+		"304":      "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+		"head":     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+		"101":      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\nContent-Length: 5\r\n\r\nhello",
+	})
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+	readHead := func(t *testing.T, br *bufio.Reader, status string) string {
+		t.Helper()
+		head, err := h1ReadHead(br)
+		if err != nil || !strings.HasPrefix(head, "HTTP/1.1 "+status+" ") {
+			t.Fatalf("head %q, %v; want status %s", head, err, status)
+		}
+		return head
+	}
+	// next checks that the connection still carries a request, so the
+	// bodiless response was framed right.
+	next := func(t *testing.T, c net.Conn, br *bufio.Reader) {
+		t.Helper()
+		h1Write(t, c, "GET /r/plain HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp, body := h1ReadResp(t, br, "GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("next request: %d %q", resp.StatusCode, body)
+		}
+	}
+	for _, name := range []string{"204cl", "204te"} {
+		t.Run(name, func(t *testing.T) {
+			c, br := h1Dial(t, port)
+			h1Write(t, c, "GET /r/"+name+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			head := readHead(t, br, "204")
+			if headHasField(head, "Content-Length") || headHasField(head, "Transfer-Encoding") || !headHas(head, "X-A", "1") {
+				t.Errorf("204 head %q", head)
+			}
+			next(t, c, br)
+		})
+	}
+	t.Run("103", func(t *testing.T) {
+		c, br := h1Dial(t, port)
+		h1Write(t, c, "GET /r/103 HTTP/1.1\r\nHost: x\r\n\r\n")
+		if head := readHead(t, br, "103"); headHasField(head, "Content-Length") || !headHas(head, "Link", "</a>") {
+			t.Errorf("103 head %q", head)
+		}
+		if resp, body := h1ReadResp(t, br, "GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("final response: %d %q", resp.StatusCode, body)
+		}
+		next(t, c, br)
+	})
+	t.Run("100", func(t *testing.T) {
+		c, br := h1Dial(t, port)
+		h1Write(t, c, "POST /r/continue HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+		if head := readHead(t, br, "100"); headHasField(head, "Content-Length") {
+			t.Errorf("100 head %q", head)
+		}
+		h1Write(t, c, "hi")
+		if resp, body := h1ReadResp(t, br, "POST"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("final response: %d %q", resp.StatusCode, body)
+		}
+		next(t, c, br)
+	})
+	t.Run("101", func(t *testing.T) {
+		c, br := h1Dial(t, port)
+		h1Write(t, c, "GET /r/101 HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n")
+		if head := readHead(t, br, "101"); headHasField(head, "Content-Length") || !headHas(head, "Upgrade", "foo") {
+			t.Errorf("101 head %q", head)
+		}
+		got := make([]byte, 5)
+		if _, err := io.ReadFull(br, got); err != nil || string(got) != "hello" {
+			t.Fatalf("tunnel bytes %q, %v", got, err)
+		}
+	})
+	for _, tc := range []struct{ name, method, status string }{{"304", "GET", "304"}, {"head", "HEAD", "200"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := h1Dial(t, port)
+			h1Write(t, c, tc.method+" /r/"+tc.name+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			if head := readHead(t, br, tc.status); !headHas(head, "Content-Length", "5") {
+				t.Errorf("%s head %q lost its Content-Length", tc.name, head)
+			}
+			next(t, c, br)
+		})
+	}
+}

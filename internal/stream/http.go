@@ -524,7 +524,7 @@ func (s *httpSession) handle() bool {
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
 			s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-			n, err := s.cio.Write(s.sbuf[s.sr : s.sr+resp.HeadLen])
+			n, err := s.cio.Write(s.informationalHead())
 			s.lg.bytesOut += int64(n)
 			if err != nil {
 				s.lg.fail('C', 'H')

@@ -152,6 +152,14 @@ func TestHTTPSilentServerAfterSlowBody(t *testing.T) {
 	if d := time.Since(last); d < 800*time.Millisecond || d > 2*time.Second {
 		t.Errorf("504 %v after the last body byte, want about 1s", d)
 	}
+	// The request was read whole: the connection carries the next one.
+	if h1SaysClose(resp) {
+		t.Errorf("504 closes the connection")
+	}
+	h1Write(t, c, "GET /up HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := h1ReadResp(t, br, "GET"); resp.StatusCode != 200 || body != "got 0: " {
+		t.Fatalf("next request: %d %q", resp.StatusCode, body)
+	}
 }
 
 // A 101 the request did not ask for is answered 502 and never turns the
@@ -379,6 +387,84 @@ func TestHTTPBodilessResponsesLoseFraming(t *testing.T) {
 				t.Errorf("%s head %q lost its Content-Length", tc.name, head)
 			}
 			next(t, c, br)
+		})
+	}
+}
+
+// After a 502, 503 or 504 of its own the proxy keeps the client connection
+// open for the next request, as HAProxy does, when the client keeps alive
+// and its request was read whole; otherwise it says close and closes.
+func TestHTTPKeepAliveAfterProxyErrors(t *testing.T) {
+	be := h1StartRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			head, err := h1ReadHead(br)
+			if err != nil {
+				return
+			}
+			switch {
+			case strings.HasPrefix(head, "GET /garbage"), strings.HasPrefix(head, "POST /garbage"):
+				io.WriteString(c, "HELLO\r\n\r\n")
+				return
+			case strings.HasPrefix(head, "GET /close"):
+				return
+			case strings.HasPrefix(head, "GET /silent"), strings.HasPrefix(head, "POST /silent"):
+				time.Sleep(3 * time.Second)
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	port, deadPort := freePort(t), freePort(t)
+	cfg := robustConfig(port, be, "1s", "30s") + fmt.Sprintf(`
+listen dead
+    bind 127.0.0.1:%d
+    retries 0
+    server d 127.0.0.1:%d
+`, deadPort, freePort(t))
+	startProxy(t, cfg, port, deadPort)
+
+	for _, tc := range []struct {
+		name   string
+		port   int
+		req    string
+		status int
+		text   string
+		keep   bool
+	}{
+		{"502 invalid response", port, "GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n", 502, h1Text502, true},
+		{"502 server closes", port, "GET /close HTTP/1.1\r\nHost: x\r\n\r\n", 502, h1Text502, true},
+		{"502 after whole body", port, "POST /garbage HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 502, h1Text502, true},
+		{"502 before whole body", port, "POST /garbage HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\nabc", 502, h1Text502, false},
+		{"504", port, "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", 504, h1Text504, true},
+		{"504 after chunked body", port, "POST /silent HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 504, h1Text504, true},
+		{"503", deadPort, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 503, h1Text503, true},
+		{"503 after whole body", deadPort, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 503, h1Text503, true},
+		{"503 before whole body", deadPort, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\nabc", 503, h1Text503, false},
+		{"503 client closes", deadPort, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 503, h1Text503, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := h1Dial(t, tc.port)
+			h1Write(t, c, tc.req)
+			resp, body := h1ReadResp(t, br, "GET")
+			h1CheckError(t, resp, body, tc.status, tc.text)
+			if h1SaysClose(resp) == tc.keep {
+				t.Errorf("says close: %v, want %v", h1SaysClose(resp), !tc.keep)
+			}
+			if !tc.keep {
+				h1ExpectClosed(t, c, br)
+				return
+			}
+			h1Write(t, c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, body = h1ReadResp(t, br, "GET")
+			if want := 200; tc.port == deadPort {
+				want = 503
+				if resp.StatusCode != want {
+					t.Fatalf("next request: %d %q", resp.StatusCode, body)
+				}
+			} else if resp.StatusCode != want || body != "ok" {
+				t.Fatalf("next request: %d %q", resp.StatusCode, body)
+			}
 		})
 	}
 }

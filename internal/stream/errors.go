@@ -15,8 +15,11 @@ var errorBodies = map[int]struct{ reason, text string }{
 	504: {"Gateway Time-out", "The server didn't respond in time."},
 }
 
-// errorPages holds the complete responses, built once.
-var errorPages = func() map[int][]byte {
+// errorPages holds the complete responses, built once; keepPages the same
+// without "connection: close", for the connections that stay open.
+var errorPages, keepPages = buildPages("connection: close\r\n"), buildPages("")
+
+func buildPages(connection string) map[int][]byte {
 	m := map[int][]byte{}
 	for code, e := range errorBodies {
 		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
@@ -24,10 +27,10 @@ var errorPages = func() map[int][]byte {
 			"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
 			"cache-control: no-cache\r\n" +
 			"content-type: text/html\r\n" +
-			"connection: close\r\n\r\n" + body)
+			connection + "\r\n" + body)
 	}
 	return m
-}()
+}
 
 // errorHTX is each page's size as HAProxy's logs count it (logging.HTXSize:
 // start line, header names and values, the body; its own Connection field
@@ -51,4 +54,12 @@ func errorPage(status int) []byte {
 		return p
 	}
 	return errorPages[500]
+}
+
+// keepPage is errorPage for a connection that stays open.
+func keepPage(status int) []byte {
+	if p, ok := keepPages[status]; ok {
+		return p
+	}
+	return keepPages[500]
 }

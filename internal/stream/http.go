@@ -330,6 +330,28 @@ func (s *httpSession) writeError(status int) {
 	s.lg.bytesOut += errorHTX[status]
 }
 
+// failRequest answers a request that could not be served with status (a
+// 502, 503 or 504 page) and reports whether the client connection carries
+// on: as in HAProxy, it does when the client keeps alive and its whole
+// request, body included, has been read (bodyRead); buf[r:] then holds what
+// follows it.
+func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
+	if !keep || !bodyRead {
+		s.writeError(status)
+		return false
+	}
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cio.Write(keepPage(status))
+	s.lg.status = status
+	s.lg.bytesOut += errorHTX[status]
+	s.dropBuf(&s.sbufBox)
+	s.sbuf = nil
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	return true
+}
+
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
@@ -425,6 +447,10 @@ func (s *httpSession) handle() bool {
 	if !ok {
 		return false
 	}
+	// After a 502, 503 or 504 the client may send its next request when
+	// it keeps alive (HTTP/1.1: the page has no Connection field) and its
+	// whole request was read.
+	keepOnError := clientKeep && !client10
 
 	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
 	if head == nil {
@@ -433,9 +459,9 @@ func (s *httpSession) handle() bool {
 
 	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
-		s.writeError(status)
 		s.lg.fail(s.lg.connStats.failState())
-		return false
+		s.r = bodyEnd
+		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
@@ -451,15 +477,14 @@ func (s *httpSession) handle() bool {
 			break
 		}
 		sc.c.Close()
+		s.r = bodyEnd
 		if !reused {
-			s.writeError(502)
 			s.lg.fail('S', 'H')
-			return false
+			return s.failRequest(502, keepOnError, bodyDone)
 		}
 		if sc, status = s.redial(srv, be); sc == nil {
-			s.writeError(status)
 			s.lg.fail('S', 'C')
-			return false
+			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
 		sc.dl.write(sc.c, to.Server)
@@ -493,33 +518,32 @@ func (s *httpSession) handle() bool {
 		if retry {
 			// The idle connection was closed under us before any byte of
 			// response: send the same request on a fresh connection.
+			// (Only a request read whole is retried.)
 			sc.c.Close()
 			if sc, status = s.redial(srv, be); sc == nil {
-				s.writeError(status)
 				s.lg.fail('S', 'C')
-				return false
+				return s.failRequest(status, keepOnError, true)
 			}
 			reused = false
 			sc.dl.write(sc.c, to.Server)
 			sc.dl.read(sc.c, to.Server)
 			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
 				sc.c.Close()
-				s.writeError(502)
 				s.lg.fail('S', 'H')
-				return false
+				return s.failRequest(502, keepOnError, true)
 			}
 			continue
 		}
 		if st != 0 {
 			s.observeHTTP(srv, st, s.sw > s.sr)
+			bodyRead := s.abortBody(sc)
 			sc.c.Close()
-			s.writeError(st)
 			if st == 504 {
 				s.lg.fail('s', 'H')
 			} else {
 				s.lg.fail('S', 'H')
 			}
-			return false
+			return s.failRequest(st, keepOnError, bodyRead)
 		}
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
@@ -542,10 +566,10 @@ func (s *httpSession) handle() bool {
 		// does not say what it switches to, would tunnel the client's next
 		// bytes to the server unchecked: HAProxy answers 502.
 		s.observeHTTP(srv, 502, true)
+		bodyRead := s.abortBody(sc)
 		sc.c.Close()
-		s.writeError(502)
 		s.lg.fail('P', 'H')
-		return false
+		return s.failRequest(502, keepOnError, bodyRead)
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
@@ -699,16 +723,19 @@ func (s *httpSession) joinBody(sc *serverConn) bool {
 }
 
 // abortBody stops a background body copy still running and waits for it.
-func (s *httpSession) abortBody(sc *serverConn) {
+// It reports whether the request body was read and sent whole: true also
+// when no copy ran (the body was all in buf) or it had ended already.
+func (s *httpSession) abortBody(sc *serverConn) bool {
 	if s.bodyCh == nil {
-		return
+		return true
 	}
 	past := time.Unix(1, 0)
 	s.c.SetReadDeadline(past)
 	sc.c.SetWriteDeadline(past)
-	<-s.bodyCh
+	ok := <-s.bodyCh
 	s.bodyCh = nil
 	s.cdl, sc.dl = deadlines{}, deadlines{}
+	return ok
 }
 
 // streamRequestBody copies the rest of the request body from the client to

@@ -468,3 +468,48 @@ listen dead
 		})
 	}
 }
+
+// A status line without a reason, and without the SP before it, reaches the
+// client with the SP, as HAProxy writes it ("HTTP/1.1 200 ").
+func TestHTTPStatusLineWithoutReason(t *testing.T) {
+	be := robustCanned(t, map[string]string{
+		"plain": "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+		"404":   "HTTP/1.1 404\r\nContent-Length: 2\r\n\r\nno",
+		"hop":   "HTTP/1.1 200\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+		"103":   "HTTP/1.1 103\r\nLink: </a>\r\n\r\nHTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok",
+		"crlf":  "\r\nHTTP/1.1 200\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+	})
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+	c, br := h1Dial(t, port)
+	for _, tc := range []struct{ path, lines string }{
+		{"plain", "HTTP/1.1 200 \r\n"},
+		{"404", "HTTP/1.1 404 \r\n"},
+		{"hop", "HTTP/1.1 200 \r\n"},
+		{"103", "HTTP/1.1 103 \r\nHTTP/1.1 200 \r\n"},
+		{"crlf", "HTTP/1.1 200 \r\n"},
+	} {
+		h1Write(t, c, "GET /r/"+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		var got string
+		for range strings.Count(tc.lines, "\n") {
+			head, err := h1ReadHead(br)
+			if err != nil {
+				t.Fatalf("%s: head %q, %v", tc.path, head, err)
+			}
+			line, _, _ := strings.Cut(head, "\n")
+			got += line + "\n"
+		}
+		if got != tc.lines {
+			t.Errorf("%s: status lines %q, want %q", tc.path, got, tc.lines)
+		}
+		if b := make([]byte, 2); !readFull(br, b) {
+			t.Fatalf("%s: body missing", tc.path)
+		}
+	}
+}
+
+func readFull(r io.Reader, b []byte) bool {
+	_, err := io.ReadFull(r, b)
+	return err == nil
+}

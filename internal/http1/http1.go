@@ -69,6 +69,9 @@ type Response struct {
 	Message
 	Status int
 	Reason []byte
+	// NoReasonSP: the status line ends right after the code, without the
+	// SP that the grammar requires before an empty reason.
+	NoReasonSP bool
 }
 
 // MaxHeaders bounds the number of header fields in one head (HAProxy's

@@ -133,7 +133,7 @@ func authorityMatchesHost(r *Request) bool {
 // ParseResponse parses the response head at the start of buf. Results are
 // as for ParseRequest, with errors carrying status 502.
 func ParseResponse(buf []byte, r *Response) (int, error) {
-	r.Status, r.Reason = 0, nil
+	r.Status, r.Reason, r.NoReasonSP = 0, nil, false
 
 	i, err := skipEmptyLines(buf, 502)
 	if err != nil {
@@ -176,6 +176,8 @@ func ParseResponse(buf []byte, r *Response) (int, error) {
 			i++
 		}
 		r.Reason = buf[start:i]
+	} else {
+		r.NoReasonSP = true
 	}
 	if i, err = expectCRLF(buf, i, 502); err != nil {
 		return 0, err

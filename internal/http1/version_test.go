@@ -59,3 +59,22 @@ func TestUpgradeGranted(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusLineWithoutReasonSP(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		bare bool
+	}{
+		{"HTTP/1.1 200\r\n\r\n", true},
+		{"HTTP/1.1 200 \r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\n\r\n", false},
+	} {
+		var r Response
+		if _, err := ParseResponse([]byte(tc.in), &r); err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if r.NoReasonSP != tc.bare || len(r.Reason) > 2 {
+			t.Errorf("%q: NoReasonSP %v, want %v", tc.in, r.NoReasonSP, tc.bare)
+		}
+	}
+}

@@ -250,7 +250,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	}
 	addKeepAlive := clientKeep && client10
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
-	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && ck == nil && !insert {
+	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert {
 		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
 		return nil
 	}
@@ -293,7 +293,8 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 }
 
 // appendStatusLine appends the response's status line as the server sent
-// it, with a version above 1.1 sent as HTTP/1.1.
+// it, with a version above 1.1 sent as HTTP/1.1 and, as HAProxy writes it,
+// the SP after the code even when the reason is missing.
 func (s *httpSession) appendStatusLine(out []byte) []byte {
 	i := s.sr
 	for s.sbuf[i] != '\n' {
@@ -301,18 +302,24 @@ func (s *httpSession) appendStatusLine(out []byte) []byte {
 	}
 	if s.resp.HigherMinor {
 		out = append(out, "HTTP/1.1"...)
-		return append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
+		out = append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
+	} else {
+		out = append(out, s.sbuf[s.sr:i+1]...)
 	}
-	return append(out, s.sbuf[s.sr:i+1]...)
+	if s.resp.NoReasonSP {
+		// the line ends with the code: put the SP before its CRLF
+		out = append(out[:len(out)-len("\r\n")], " \r\n"...)
+	}
+	return out
 }
 
 // informationalHead returns the head of the 1xx response in sbuf[sr:] to
 // send to the client: as the server sent it, or rebuilt without the
 // Content-Length and Transfer-Encoding it must not carry (the Connection
-// field of a 101 stays).
+// field of a 101 stays) or with the SP its status line lacked.
 func (s *httpSession) informationalHead() []byte {
 	resp := &s.resp
-	if !framingOnBodiless(resp) {
+	if !framingOnBodiless(resp) && !resp.NoReasonSP {
 		return s.sbuf[s.sr : s.sr+resp.HeadLen]
 	}
 	out := s.appendStatusLine(s.out[:0])
@@ -330,6 +337,11 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 		if s.sw > s.sr {
 			_, err := http1.ParseResponse(s.sbuf[s.sr:s.sw], &s.resp)
 			if err == nil {
+				// Empty lines before the status line are not forwarded.
+				for s.sbuf[s.sr] == '\r' {
+					s.sr += 2
+					s.resp.HeadLen -= 2
+				}
 				return 0, false
 			}
 			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {

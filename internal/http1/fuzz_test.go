@@ -113,9 +113,9 @@ func FuzzParseRequest(f *testing.F) {
 		var p Request
 		pn, perr := ParseRequest(in[:k], &p)
 		if err != nil {
-			e := checkErr(t, n, err, len(in), 400, 501)
+			e := checkErr(t, n, err, len(in), 400, 422)
 			// A prefix is either incomplete or refused the same way.
-			pe := checkErr(t, pn, perr, k, 400, 501)
+			pe := checkErr(t, pn, perr, k, 400, 422)
 			if pe != nil && (e == nil || *pe != *e) {
 				t.Fatalf("prefix %d: %v, whole: %v", k, perr, err)
 			}

@@ -88,7 +88,7 @@ const maxConnOptions = 32
 var ErrIncomplete = errors.New("http1: incomplete head")
 
 // Error describes why a message was refused. Status is what the proxy
-// answers (400 for requests, 502 for responses, 501 for a request with an
+// answers (400 for requests, 502 for responses, 422 for a request with an
 // unsupported Transfer-Encoding). Pos is the byte offset where the problem
 // was found (for logs): from the start of the buffer for heads, from the
 // start of the body for ChunkScanner.

@@ -73,9 +73,13 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		case !http11:
 			// RFC 9112 6.1: an HTTP/1.0 agent on the path could not frame it.
 			return 0, newError(400, f.te, "Transfer-Encoding in an HTTP/1.0 request")
+		case !r.Chunked:
+			// RFC 9112 6.3: without chunked last the length is unknown.
+			return 0, newError(400, f.te, "chunked is not the final transfer coding")
 		case f.teOther:
-			// Only chunked is known; the server could not decode the rest.
-			return 0, newError(501, f.te, "unsupported transfer coding")
+			// Only chunked is known; the server could not decode the
+			// rest. HAProxy answers 422 (RFC 9112 6.1 suggests 501).
+			return 0, newError(422, f.te, "unsupported transfer coding")
 		}
 	}
 	if f.hosts > 1 || (f.hosts == 0 && http11) {

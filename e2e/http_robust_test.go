@@ -513,3 +513,73 @@ func readFull(r io.Reader, b []byte) bool {
 	_, err := io.ReadFull(r, b)
 	return err == nil
 }
+
+// Request targets outside the forms of RFC 9112 3.2 (or with a fragment)
+// get a 400 and never reach the server, as in HAProxy.
+func TestHTTPRequestTargetForms(t *testing.T) {
+	lines := make(chan string, 16)
+	be := h1StartRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			head, err := h1ReadHead(br)
+			if err != nil {
+				return
+			}
+			line, _, _ := strings.Cut(head, "\r\n")
+			lines <- line
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+	for _, tc := range []struct {
+		target, method string
+		ok             bool
+		haproxyDiffers string
+	}{
+		{target: "/echo", ok: true},
+		{target: "http://x/echo", ok: true},
+		{target: "*", method: "OPTIONS", ok: true},
+		{target: "echo"},
+		{target: "e:cho"},
+		{target: "?a"},
+		{target: "/echo#frag"},
+		{target: "/echo?a#b"},
+		{target: "http://x/echo#f"},
+		{target: "/x", method: "CONNECT"},
+		{target: "x", method: "CONNECT"},
+		{target: "x", haproxyDiffers: "HAProxy 2.6 forwards a target without slash equal to Host"},
+		{target: "x:80", haproxyDiffers: "HAProxy 2.6 forwards an authority-form target equal to Host outside CONNECT"},
+		{target: "*x", haproxyDiffers: "HAProxy 2.6 forwards any target starting with *"},
+	} {
+		method := tc.method
+		if method == "" {
+			method = "GET"
+		}
+		t.Run(method+" "+tc.target, func(t *testing.T) {
+			if tc.haproxyDiffers != "" && h1IsHAProxy() {
+				t.Skip(tc.haproxyDiffers)
+			}
+			c, br := h1Dial(t, port)
+			h1Write(t, c, method+" "+tc.target+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, body := h1ReadResp(t, br, method)
+			if !tc.ok {
+				h1CheckError(t, resp, body, 400, h1Text400)
+				h1ExpectClosed(t, c, br)
+				select {
+				case l := <-lines:
+					t.Fatalf("server got %q", l)
+				default:
+				}
+				return
+			}
+			if resp.StatusCode != 200 || body != "ok" {
+				t.Fatalf("%d %q", resp.StatusCode, body)
+			}
+			if l := <-lines; !strings.HasPrefix(l, method+" "+tc.target+" ") {
+				t.Errorf("server got %q", l)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 )
@@ -50,6 +51,9 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		return 0, newError(400, i, "invalid request-target")
 	}
 	r.URI = buf[start:i]
+	if !validTarget(r.Method, r.URI) {
+		return 0, newError(400, start, "invalid request-target")
+	}
 	i++
 
 	// HTTP-version CRLF
@@ -100,6 +104,42 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 	}
 	r.HeadLen = i
 	return i, nil
+}
+
+// validTarget reports whether uri has one of the request-target forms of
+// RFC 9112 3.2 that method may use: authority-form (host:port) for CONNECT
+// only; otherwise origin-form ("/..."), asterisk-form ("*") or
+// absolute-form ("scheme://..."). A fragment ('#') is never part of a
+// request-target; HAProxy refuses it too. Refusing the rest (e.g. "GET
+// admin") keeps a server from reading a target that path rules did not
+// see as a path.
+func validTarget(method, uri []byte) bool {
+	if bytes.IndexByte(uri, '#') >= 0 {
+		return false
+	}
+	if string(method) == "CONNECT" {
+		colon := bytes.LastIndexByte(uri, ':')
+		if colon <= 0 || colon == len(uri)-1 || bytes.IndexByte(uri, '/') >= 0 {
+			return false
+		}
+		for _, c := range uri[colon+1:] {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case uri[0] == '/':
+		return true
+	case len(uri) == 1 && uri[0] == '*':
+		return true
+	}
+	i := 0
+	for i < len(uri) && (lower[uri[i]] >= 'a' && lower[uri[i]] <= 'z' || i > 0 && (uri[i] >= '0' && uri[i] <= '9' || uri[i] == '+' || uri[i] == '-' || uri[i] == '.')) {
+		i++
+	}
+	return i > 0 && i+3 <= len(uri) && string(uri[i:i+3]) == "://"
 }
 
 // authorityMatchesHost reports whether an absolute-form request target's

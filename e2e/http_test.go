@@ -33,7 +33,7 @@ import (
 const (
 	h1Text400 = "Your browser sent an invalid request."
 	h1Text408 = "Your browser didn't send a complete request in time."
-	h1Text501 = "The server does not support the functionality required to fulfill the request."
+	h1Text422 = "The server cannot process the contained instructions."
 	h1Text502 = "The server returned an invalid or incomplete response."
 	h1Text503 = "No server is available to handle this request."
 	h1Text504 = "The server didn't respond in time."

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -112,9 +113,9 @@ func FuzzParseRequest(f *testing.F) {
 		var p Request
 		pn, perr := ParseRequest(in[:k], &p)
 		if err != nil {
-			e := checkErr(t, n, err, len(in), 400, 501)
+			e := checkErr(t, n, err, len(in), 400, 422)
 			// A prefix is either incomplete or refused the same way.
-			pe := checkErr(t, pn, perr, k, 400, 501)
+			pe := checkErr(t, pn, perr, k, 400, 422)
 			if pe != nil && (e == nil || *pe != *e) {
 				t.Fatalf("prefix %d: %v, whole: %v", k, perr, err)
 			}
@@ -246,6 +247,31 @@ func FuzzChunkScanner(f *testing.F) {
 			if n3, done3, err3 := scanSplit(in[:n], n); n3 != n || !done3 || err3 != nil {
 				t.Fatalf("body alone: (%d %v %v)", n3, done3, err3)
 			}
+		}
+	})
+}
+
+// FuzzUpgradeGranted checks that matching Upgrade lists never panics and
+// that a list always grants itself when every element has a name.
+func FuzzUpgradeGranted(f *testing.F) {
+	f.Add("websocket", "websocket")
+	f.Add("foo/2, bar", "BAR, foo")
+	f.Add(" , /", "/,")
+	f.Fuzz(func(t *testing.T, asked, granted string) {
+		UpgradeGranted([]byte(asked), []byte(granted))
+		named, empty := false, false
+		for _, e := range strings.Split(granted, ",") {
+			e = strings.Trim(e, " \t")
+			switch {
+			case e == "":
+			case strings.HasPrefix(e, "/"):
+				empty = true
+			default:
+				named = true
+			}
+		}
+		if named && !empty && !UpgradeGranted([]byte(granted), []byte(granted)) {
+			t.Fatalf("%q does not grant itself", granted)
 		}
 	})
 }

@@ -69,6 +69,9 @@ type Response struct {
 	Message
 	Status int
 	Reason []byte
+	// NoReasonSP: the status line ends right after the code, without the
+	// SP that the grammar requires before an empty reason.
+	NoReasonSP bool
 }
 
 // MaxHeaders bounds the number of header fields in one head (HAProxy's
@@ -85,7 +88,7 @@ const maxConnOptions = 32
 var ErrIncomplete = errors.New("http1: incomplete head")
 
 // Error describes why a message was refused. Status is what the proxy
-// answers (400 for requests, 502 for responses, 501 for a request with an
+// answers (400 for requests, 502 for responses, 422 for a request with an
 // unsupported Transfer-Encoding). Pos is the byte offset where the problem
 // was found (for logs): from the start of the buffer for heads, from the
 // start of the body for ChunkScanner.
@@ -269,6 +272,51 @@ func HasToken(v []byte, tok string) bool {
 		}
 	}
 	return false
+}
+
+// UpgradeGranted reports whether a 101 response's Upgrade list switches
+// only to protocols the request's Upgrade list asked for (RFC 9110 7.8):
+// granted must name at least one protocol, and each of its protocols must
+// appear in asked, names compared case-insensitively and versions, when both
+// give one, exactly.
+func UpgradeGranted(asked, granted []byte) bool {
+	named := false
+	for i := 0; i <= len(granted); {
+		var g []byte
+		g, i = nextElem(granted, i)
+		if len(g) == 0 {
+			continue
+		}
+		named = true
+		if !protocolAsked(asked, g) {
+			return false
+		}
+	}
+	return named
+}
+
+// protocolAsked reports whether the list asked holds protocol p.
+func protocolAsked(asked, p []byte) bool {
+	pName, pVer := splitProtocol(p)
+	for i := 0; i <= len(asked); {
+		var a []byte
+		a, i = nextElem(asked, i)
+		aName, aVer := splitProtocol(a)
+		if len(aName) > 0 && equalFoldBytes(aName, pName) && (aVer == nil || pVer == nil || string(aVer) == string(pVer)) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitProtocol splits "name/version"; version is nil when there is none.
+func splitProtocol(p []byte) (name, version []byte) {
+	for i, c := range p {
+		if c == '/' {
+			return p[:i], p[i+1:]
+		}
+	}
+	return p, nil
 }
 
 // AppendStatusLine appends "HTTP/major.minor status reason\r\n" to dst. The

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 )
@@ -50,6 +51,9 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		return 0, newError(400, i, "invalid request-target")
 	}
 	r.URI = buf[start:i]
+	if !validTarget(r.Method, r.URI) {
+		return 0, newError(400, start, "invalid request-target")
+	}
 	i++
 
 	// HTTP-version CRLF
@@ -73,9 +77,13 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		case !http11:
 			// RFC 9112 6.1: an HTTP/1.0 agent on the path could not frame it.
 			return 0, newError(400, f.te, "Transfer-Encoding in an HTTP/1.0 request")
+		case !r.Chunked:
+			// RFC 9112 6.3: without chunked last the length is unknown.
+			return 0, newError(400, f.te, "chunked is not the final transfer coding")
 		case f.teOther:
-			// Only chunked is known; the server could not decode the rest.
-			return 0, newError(501, f.te, "unsupported transfer coding")
+			// Only chunked is known; the server could not decode the
+			// rest. HAProxy answers 422 (RFC 9112 6.1 suggests 501).
+			return 0, newError(422, f.te, "unsupported transfer coding")
 		}
 	}
 	if f.hosts > 1 || (f.hosts == 0 && http11) {
@@ -96,6 +104,42 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 	}
 	r.HeadLen = i
 	return i, nil
+}
+
+// validTarget reports whether uri has one of the request-target forms of
+// RFC 9112 3.2 that method may use: authority-form (host:port) for CONNECT
+// only; otherwise origin-form ("/..."), asterisk-form ("*") or
+// absolute-form ("scheme://..."). A fragment ('#') is never part of a
+// request-target; HAProxy refuses it too. Refusing the rest (e.g. "GET
+// admin") keeps a server from reading a target that path rules did not
+// see as a path.
+func validTarget(method, uri []byte) bool {
+	if bytes.IndexByte(uri, '#') >= 0 {
+		return false
+	}
+	if string(method) == "CONNECT" {
+		colon := bytes.LastIndexByte(uri, ':')
+		if colon <= 0 || colon == len(uri)-1 || bytes.IndexByte(uri, '/') >= 0 {
+			return false
+		}
+		for _, c := range uri[colon+1:] {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case uri[0] == '/':
+		return true
+	case len(uri) == 1 && uri[0] == '*':
+		return true
+	}
+	i := 0
+	for i < len(uri) && (lower[uri[i]] >= 'a' && lower[uri[i]] <= 'z' || i > 0 && (uri[i] >= '0' && uri[i] <= '9' || uri[i] == '+' || uri[i] == '-' || uri[i] == '.')) {
+		i++
+	}
+	return i > 0 && i+3 <= len(uri) && string(uri[i:i+3]) == "://"
 }
 
 // authorityMatchesHost reports whether an absolute-form request target's
@@ -133,7 +177,7 @@ func authorityMatchesHost(r *Request) bool {
 // ParseResponse parses the response head at the start of buf. Results are
 // as for ParseRequest, with errors carrying status 502.
 func ParseResponse(buf []byte, r *Response) (int, error) {
-	r.Status, r.Reason = 0, nil
+	r.Status, r.Reason, r.NoReasonSP = 0, nil, false
 
 	i, err := skipEmptyLines(buf, 502)
 	if err != nil {
@@ -176,6 +220,8 @@ func ParseResponse(buf []byte, r *Response) (int, error) {
 			i++
 		}
 		r.Reason = buf[start:i]
+	} else {
+		r.NoReasonSP = true
 	}
 	if i, err = expectCRLF(buf, i, 502); err != nil {
 		return 0, err

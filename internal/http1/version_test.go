@@ -31,3 +31,50 @@ func TestAbsoluteURIMatchingHost(t *testing.T) {
 		}
 	}
 }
+
+func TestUpgradeGranted(t *testing.T) {
+	for _, tc := range []struct {
+		asked, granted string
+		want           bool
+	}{
+		{"websocket", "websocket", true},
+		{"websocket", "WebSocket", true},
+		{"foo, websocket", "websocket", true},
+		{" foo ,bar ", "bar", true},
+		{"h2c, websocket", "h2c", true},
+		{"websocket", "h2c", false},
+		{"websocket", "websocket, h2c", false},
+		{"websocket", "", false},
+		{"websocket", " , ", false},
+		{"", "websocket", false},
+		{"foo/2", "foo/2", true},
+		{"foo/2", "foo/3", false},
+		{"foo", "foo/3", true},
+		{"foo/2", "foo", true},
+		{"/2", "/2", false},
+		{"websocketx", "websocket", false},
+	} {
+		if got := UpgradeGranted([]byte(tc.asked), []byte(tc.granted)); got != tc.want {
+			t.Errorf("UpgradeGranted(%q, %q) = %v, want %v", tc.asked, tc.granted, got, tc.want)
+		}
+	}
+}
+
+func TestStatusLineWithoutReasonSP(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		bare bool
+	}{
+		{"HTTP/1.1 200\r\n\r\n", true},
+		{"HTTP/1.1 200 \r\n\r\n", false},
+		{"HTTP/1.1 200 OK\r\n\r\n", false},
+	} {
+		var r Response
+		if _, err := ParseResponse([]byte(tc.in), &r); err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if r.NoReasonSP != tc.bare || len(r.Reason) > 2 {
+			t.Errorf("%q: NoReasonSP %v, want %v", tc.in, r.NoReasonSP, tc.bare)
+		}
+	}
+}

@@ -8,6 +8,7 @@ var errorBodies = map[int]struct{ reason, text string }{
 	400: {"Bad request", "Your browser sent an invalid request."},
 	403: {"Forbidden", "Request forbidden by administrative rules."},
 	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	422: {"Unprocessable Content", "The server cannot process the contained instructions."},
 	500: {"Internal Server Error", "An internal server error occurred."},
 	501: {"Not Implemented", ".The server does not support the functionality required to fulfill the request."},
 	502: {"Bad Gateway", "The server returned an invalid or incomplete response."},
@@ -15,8 +16,11 @@ var errorBodies = map[int]struct{ reason, text string }{
 	504: {"Gateway Time-out", "The server didn't respond in time."},
 }
 
-// errorPages holds the complete responses, built once.
-var errorPages = func() map[int][]byte {
+// errorPages holds the complete responses, built once; keepPages the same
+// without "connection: close", for the connections that stay open.
+var errorPages, keepPages = buildPages("connection: close\r\n"), buildPages("")
+
+func buildPages(connection string) map[int][]byte {
 	m := map[int][]byte{}
 	for code, e := range errorBodies {
 		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
@@ -24,10 +28,10 @@ var errorPages = func() map[int][]byte {
 			"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
 			"cache-control: no-cache\r\n" +
 			"content-type: text/html\r\n" +
-			"connection: close\r\n\r\n" + body)
+			connection + "\r\n" + body)
 	}
 	return m
-}()
+}
 
 // errorHTX is each page's size as HAProxy's logs count it (logging.HTXSize:
 // start line, header names and values, the body; its own Connection field
@@ -51,4 +55,12 @@ func errorPage(status int) []byte {
 		return p
 	}
 	return errorPages[500]
+}
+
+// keepPage is errorPage for a connection that stays open.
+func keepPage(status int) []byte {
+	if p, ok := keepPages[status]; ok {
+		return p
+	}
+	return keepPages[500]
 }

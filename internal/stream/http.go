@@ -45,6 +45,7 @@ type httpSession struct {
 	ck       cookieState // persistence decided from the request's cookie
 	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
+	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -329,6 +330,28 @@ func (s *httpSession) writeError(status int) {
 	s.lg.bytesOut += errorHTX[status]
 }
 
+// failRequest answers a request that could not be served with status (a
+// 502, 503 or 504 page) and reports whether the client connection carries
+// on: as in HAProxy, it does when the client keeps alive and its whole
+// request, body included, has been read (bodyRead); buf[r:] then holds what
+// follows it.
+func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
+	if !keep || !bodyRead {
+		s.writeError(status)
+		return false
+	}
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cio.Write(keepPage(status))
+	s.lg.status = status
+	s.lg.bytesOut += errorHTX[status]
+	s.dropBuf(&s.sbufBox)
+	s.sbuf = nil
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	return true
+}
+
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
@@ -407,6 +430,10 @@ func (s *httpSession) handle() bool {
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive
 	upgrade := req.HasUpgrade && req.ConnUpgrade
+	if upgrade {
+		// Kept for the 101 check: the body streaming below reuses buf.
+		s.upgrades = appendUpgrades(s.upgrades[:0], &req.Message)
+	}
 	// The body streaming below reuses buf, so keep what the response needs.
 	isHEAD, isCONNECT := string(req.Method) == "HEAD", string(req.Method) == "CONNECT"
 	client10 := req.Minor == 0
@@ -420,6 +447,10 @@ func (s *httpSession) handle() bool {
 	if !ok {
 		return false
 	}
+	// After a 502, 503 or 504 the client may send its next request when
+	// it keeps alive (HTTP/1.1: the page has no Connection field) and its
+	// whole request was read.
+	keepOnError := clientKeep && !client10
 
 	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
 	if head == nil {
@@ -428,9 +459,9 @@ func (s *httpSession) handle() bool {
 
 	srv, sc, reused, status := s.connect(be, prefer, hk)
 	if sc == nil {
-		s.writeError(status)
 		s.lg.fail(s.lg.connStats.failState())
-		return false
+		s.r = bodyEnd
+		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
 	s.lg.stamp(&s.lg.connected)
@@ -446,15 +477,14 @@ func (s *httpSession) handle() bool {
 			break
 		}
 		sc.c.Close()
+		s.r = bodyEnd
 		if !reused {
-			s.writeError(502)
 			s.lg.fail('S', 'H')
-			return false
+			return s.failRequest(502, keepOnError, bodyDone)
 		}
 		if sc, status = s.redial(srv, be); sc == nil {
-			s.writeError(status)
 			s.lg.fail('S', 'C')
-			return false
+			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
 		sc.dl.write(sc.c, to.Server)
@@ -488,38 +518,37 @@ func (s *httpSession) handle() bool {
 		if retry {
 			// The idle connection was closed under us before any byte of
 			// response: send the same request on a fresh connection.
+			// (Only a request read whole is retried.)
 			sc.c.Close()
 			if sc, status = s.redial(srv, be); sc == nil {
-				s.writeError(status)
 				s.lg.fail('S', 'C')
-				return false
+				return s.failRequest(status, keepOnError, true)
 			}
 			reused = false
 			sc.dl.write(sc.c, to.Server)
 			sc.dl.read(sc.c, to.Server)
 			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
 				sc.c.Close()
-				s.writeError(502)
 				s.lg.fail('S', 'H')
-				return false
+				return s.failRequest(502, keepOnError, true)
 			}
 			continue
 		}
 		if st != 0 {
 			s.observeHTTP(srv, st, s.sw > s.sr)
+			bodyRead := s.abortBody(sc)
 			sc.c.Close()
-			s.writeError(st)
 			if st == 504 {
 				s.lg.fail('s', 'H')
 			} else {
 				s.lg.fail('S', 'H')
 			}
-			return false
+			return s.failRequest(st, keepOnError, bodyRead)
 		}
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
 			s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-			n, err := s.cio.Write(s.sbuf[s.sr : s.sr+resp.HeadLen])
+			n, err := s.cio.Write(s.informationalHead())
 			s.lg.bytesOut += int64(n)
 			if err != nil {
 				s.lg.fail('C', 'H')
@@ -532,6 +561,16 @@ func (s *httpSession) handle() bool {
 		break
 	}
 	resp := &s.resp
+	if resp.Status == 101 && (!upgrade || isCONNECT || !resp.ConnUpgrade || !upgradeGranted(s.upgrades, resp)) {
+		// A switch the client did not ask for (RFC 9110 7.8), or one that
+		// does not say what it switches to, would tunnel the client's next
+		// bytes to the server unchecked: HAProxy answers 502.
+		s.observeHTTP(srv, 502, true)
+		bodyRead := s.abortBody(sc)
+		sc.c.Close()
+		s.lg.fail('P', 'H')
+		return s.failRequest(502, keepOnError, bodyRead)
+	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	if len(be.stick) > 0 {
@@ -584,6 +623,34 @@ func (s *httpSession) handle() bool {
 		s.r, s.w = 0, 0
 	}
 	return true
+}
+
+// appendUpgrades appends the values of m's Upgrade fields to dst as one list.
+func appendUpgrades(dst []byte, m *http1.Message) []byte {
+	for i := range m.Headers {
+		if h := &m.Headers[i]; h.Kind == http1.KindUpgrade {
+			if len(dst) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, h.Value...)
+		}
+	}
+	return dst
+}
+
+// upgradeGranted reports whether the 101 response resp switches only to
+// protocols in asked, and names at least one.
+func upgradeGranted(asked []byte, resp *http1.Response) bool {
+	named := false
+	for i := range resp.Headers {
+		if h := &resp.Headers[i]; h.Kind == http1.KindUpgrade {
+			if !http1.UpgradeGranted(asked, h.Value) {
+				return false
+			}
+			named = true
+		}
+	}
+	return named
 }
 
 // bufferedBody finds how much of the request body is in buf. It returns the
@@ -656,23 +723,38 @@ func (s *httpSession) joinBody(sc *serverConn) bool {
 }
 
 // abortBody stops a background body copy still running and waits for it.
-func (s *httpSession) abortBody(sc *serverConn) {
+// It reports whether the request body was read and sent whole: true also
+// when no copy ran (the body was all in buf) or it had ended already.
+func (s *httpSession) abortBody(sc *serverConn) bool {
 	if s.bodyCh == nil {
-		return
+		return true
 	}
 	past := time.Unix(1, 0)
 	s.c.SetReadDeadline(past)
 	sc.c.SetWriteDeadline(past)
-	<-s.bodyCh
+	ok := <-s.bodyCh
 	s.bodyCh = nil
 	s.cdl, sc.dl = deadlines{}, deadlines{}
+	return ok
 }
 
 // streamRequestBody copies the rest of the request body from the client to
 // the server. Bytes read past the body (a pipelined request) stay in buf.
 func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	remaining := s.req.ContentLength - s.sentBody
-	s.cdl.read(s.c, s.fe.P.Timeouts.Client)
+	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	// As in HAProxy, a stalled upload is cut by "timeout server", counted
+	// from the last byte sent to the server (the response reader's 504),
+	// not by "timeout client"; that one applies only without the other.
+	cliTimeout := s.fe.P.Timeouts.Client
+	if srvTimeout > 0 {
+		cliTimeout = 0
+	}
+	s.cdl.read(s.c, cliTimeout)
+	// Every byte sent restarts the server's read timeout: the response
+	// reader waits on it while the body streams. rd is this goroutine's own
+	// copy, sc.dl.rd belongs to the reader.
+	var rd int64
 	s.r, s.w = 0, 0
 	for {
 		n, err := s.cio.Read(s.buf)
@@ -690,12 +772,13 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 					return false
 				}
 			}
-			sc.dl.write(sc.c, sc.srv.backend.P.Timeouts.Server)
+			sc.dl.write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
 			s.lg.bytesIn += int64(wn)
 			if werr != nil {
 				return false
 			}
+			refresh(&rd, srvTimeout, sc.c.SetReadDeadline)
 			if done {
 				s.r, s.w = take, n
 				if s.r == s.w {

@@ -44,7 +44,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		}
 		out = append(out, s.buf[headStart:lineEnd+1]...)
 	}
-	out = appendFields(out, &req.Message, clFix, upgrade, ck, nil)
+	out = appendFields(out, &req.Message, lengthFor(clFix, false), upgrade, ck, nil)
 	switch {
 	case upgrade:
 		// the client's own Connection: upgrade was kept above
@@ -64,21 +64,60 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	return out
 }
 
+// lengthEdit says what happens to a message's framing fields when its head
+// is rewritten.
+type lengthEdit uint8
+
+const (
+	lengthKeep lengthEdit = iota
+	// lengthFix: the Content-Length fields (duplicates or a list of one
+	// value) become a single one, as HAProxy sends it.
+	lengthFix
+	// lengthDrop: Content-Length and Transfer-Encoding are removed, from
+	// responses that have no body by their status (1xx, 204), where RFC
+	// 9110 8.6 and RFC 9112 6.1 forbid them; HAProxy removes them too.
+	lengthDrop
+)
+
+func lengthFor(fix, drop bool) lengthEdit {
+	switch {
+	case drop:
+		return lengthDrop
+	case fix:
+		return lengthFix
+	}
+	return lengthKeep
+}
+
+// framingOnBodiless reports whether resp has no body by its status (1xx,
+// 204) yet carries Content-Length or Transfer-Encoding.
+func framingOnBodiless(resp *http1.Response) bool {
+	if resp.Status >= 200 && resp.Status != 204 {
+		return false
+	}
+	for i := range resp.Headers {
+		if k := resp.Headers[i].Kind; k == http1.KindContentLength || k == http1.KindTransferEncoding {
+			return true
+		}
+	}
+	return false
+}
+
 // appendFields copies the end-to-end header fields of m. Hop-by-hop ones
-// are dropped, except Connection when keepConnection (an upgrade). With
-// fixLength, the Content-Length fields (duplicates or a list of one value)
-// become a single one, as HAProxy sends it.
+// are dropped, except Connection when keepConnection (an upgrade). length
+// says what becomes of Content-Length and Transfer-Encoding.
 //
 // With ck set, cookies are edited for persistence: in a request (srv nil)
 // the Cookie fields lose what the server must not see; in a response the
 // server's Set-Cookie for the persistence cookie is rewritten for srv.
-func appendFields(out []byte, m *http1.Message, fixLength, keepConnection bool, ck *persistCookie, srv *Server) []byte {
+func appendFields(out []byte, m *http1.Message, length lengthEdit, keepConnection bool, ck *persistCookie, srv *Server) []byte {
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		if h.Hop && !(keepConnection && h.Kind == http1.KindConnection) {
 			continue
 		}
-		if fixLength && h.Kind == http1.KindContentLength {
+		if length != lengthKeep && h.Kind == http1.KindContentLength ||
+			length == lengthDrop && h.Kind == http1.KindTransferEncoding {
 			continue
 		}
 		if ck != nil && srv == nil && h.Kind == http1.KindCookie {
@@ -99,7 +138,7 @@ func appendFields(out []byte, m *http1.Message, fixLength, keepConnection bool, 
 		}
 		out = appendHeader(out, h.Name, h.Value)
 	}
-	if fixLength {
+	if length == lengthFix {
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, m.ContentLength, 10)
 		out = append(out, "\r\n"...)
@@ -210,9 +249,9 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 		}
 	}
 	addKeepAlive := clientKeep && client10
-	clFix := needsLengthFix(&resp.Message)
-	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor && ck == nil && !insert {
-		s.lg.headSize(&resp.Message, resp.Reason, false, false, "")
+	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
+	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert {
+		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
 		return nil
 	}
 	added := ""
@@ -221,19 +260,9 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	} else if addKeepAlive {
 		added = "keep-alive"
 	}
-	s.lg.headSize(&resp.Message, resp.Reason, true, clFix, added)
-	out := s.out[:0]
-	i := s.sr
-	for s.sbuf[i] != '\n' {
-		i++
-	}
-	if resp.HigherMinor {
-		out = append(out, "HTTP/1.1"...)
-		out = append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
-	} else {
-		out = append(out, s.sbuf[s.sr:i+1]...)
-	}
-	out = appendFields(out, &resp.Message, clFix, false, ck, srv)
+	s.lg.headSize(&resp.Message, resp.Reason, true, length, added)
+	out := s.appendStatusLine(s.out[:0])
+	out = appendFields(out, &resp.Message, length, false, ck, srv)
 	if insert {
 		pc := srv.backend.cookie
 		out = append(out, "Set-Cookie: "...)
@@ -263,6 +292,43 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	return out
 }
 
+// appendStatusLine appends the response's status line as the server sent
+// it, with a version above 1.1 sent as HTTP/1.1 and, as HAProxy writes it,
+// the SP after the code even when the reason is missing.
+func (s *httpSession) appendStatusLine(out []byte) []byte {
+	i := s.sr
+	for s.sbuf[i] != '\n' {
+		i++
+	}
+	if s.resp.HigherMinor {
+		out = append(out, "HTTP/1.1"...)
+		out = append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
+	} else {
+		out = append(out, s.sbuf[s.sr:i+1]...)
+	}
+	if s.resp.NoReasonSP {
+		// the line ends with the code: put the SP before its CRLF
+		out = append(out[:len(out)-len("\r\n")], " \r\n"...)
+	}
+	return out
+}
+
+// informationalHead returns the head of the 1xx response in sbuf[sr:] to
+// send to the client: as the server sent it, or rebuilt without the
+// Content-Length and Transfer-Encoding it must not carry (the Connection
+// field of a 101 stays) or with the SP its status line lacked.
+func (s *httpSession) informationalHead() []byte {
+	resp := &s.resp
+	if !framingOnBodiless(resp) && !resp.NoReasonSP {
+		return s.sbuf[s.sr : s.sr+resp.HeadLen]
+	}
+	out := s.appendStatusLine(s.out[:0])
+	out = appendFields(out, &resp.Message, lengthDrop, resp.Status == 101, nil, nil)
+	out = append(out, "\r\n"...)
+	s.out = out
+	return out
+}
+
 // readResponse reads until a response head is parsed in sbuf[sr:]. It returns
 // the status to answer the client with on failure (502, 504), or retry=true
 // when canRetry and the server closed before sending anything.
@@ -271,6 +337,11 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 		if s.sw > s.sr {
 			_, err := http1.ParseResponse(s.sbuf[s.sr:s.sw], &s.resp)
 			if err == nil {
+				// Empty lines before the status line are not forwarded.
+				for s.sbuf[s.sr] == '\r' {
+					s.sr += 2
+					s.resp.HeadLen -= 2
+				}
 				return 0, false
 			}
 			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {
@@ -445,7 +516,7 @@ func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	defer sc.c.Close()
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	if _, err := s.c.Write(s.sbuf[s.sr:s.sw]); err != nil {
+	if err := writeTwo(s.c, &s.out, s.informationalHead(), s.sbuf[s.sr+s.resp.HeadLen:s.sw], len(s.sbuf)); err != nil {
 		return
 	}
 	if s.w > s.r {

@@ -83,9 +83,9 @@ func (l *reqLog) parsed(r *http1.Request) {
 
 // headSize counts a response head sent to the client into bytesOut the way
 // HAProxy's %B counts it (logging.HTXSize): rewritten heads drop hop-by-hop
-// fields (and duplicate lengths when fixLength) and add a Connection field
+// fields (and framing fields as length says) and add a Connection field
 // whose value is added.
-func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten, fixLength bool, added string) {
+func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit, added string) {
 	if !l.on {
 		return
 	}
@@ -93,12 +93,13 @@ func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten, fixLength 
 	n.StartLine(proto11, statusDigits, reason)
 	for i := range m.Headers {
 		h := &m.Headers[i]
-		if rewritten && (h.Hop || fixLength && h.Kind == http1.KindContentLength) {
+		if rewritten && (h.Hop || length != lengthKeep && h.Kind == http1.KindContentLength ||
+			length == lengthDrop && h.Kind == http1.KindTransferEncoding) {
 			continue
 		}
 		n.Header(h.Name, h.Value)
 	}
-	if fixLength {
+	if length == lengthFix {
 		n.Header(contentLength, strconv.AppendInt(l.scratch[:0], m.ContentLength, 10))
 	}
 	if added != "" {

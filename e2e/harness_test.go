@@ -134,8 +134,18 @@ func writeConfig(t testing.TB, cfg string) string {
 // 127.0.0.1 accepts connections. The process is stopped at test cleanup.
 func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 	t.Helper()
+	return startProxyEnv(t, cfg, nil, waitPorts...)
+}
+
+// startProxyEnv is startProxy with env ("NAME=value") added to the
+// process's environment.
+func startProxyEnv(t testing.TB, cfg string, env []string, waitPorts ...int) *proc {
+	t.Helper()
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "-db", "-f", writeConfig(t, cfg))
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	p.cmd.WaitDelay = waitDelay
 	if err := p.cmd.Start(); err != nil {

@@ -22,6 +22,16 @@ type builder struct {
 	warned   map[string]bool   // "not implemented yet" warnings already given
 }
 
+// addr expands environment variables in an address argument, as HAProxy
+// does for every address it parses (see config.ExpandAddrEnv).
+func (b *builder) addr(s string) string {
+	var env config.Env
+	if b.sect != nil {
+		env = b.sect.Env
+	}
+	return config.ExpandAddrEnv(s, env)
+}
+
 type proxyKeyword struct {
 	caps  Cap
 	parse func(b *builder, p *Proxy, l config.Line)

@@ -125,6 +125,9 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 			v = args[i+1]
 			i++
 		}
+		if o == "addr" {
+			v = b.addr(v)
+		}
 		if err := spec.apply(s, v); err != nil {
 			b.errorf(l, "server option '%s': %v.", o, err)
 		}
@@ -160,7 +163,10 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "server '%s' already exists in %s '%s' (declared at %s); give it another name.", s.Name, sectionWord(p), p.Name, o.Pos)
 		}
 	}
-	addr, err := parseServerAddr(l.Args[2])
+	addr, err := parseServerAddr(b.addr(l.Args[2]))
+	if err == nil && addr == ":0" {
+		err = fmt.Errorf("'%s' resolves to an empty address (environment variable missing?)", l.Args[2])
+	}
 	if err != nil {
 		b.errorf(l, "server '%s': %v.", s.Name, err)
 	}

@@ -129,7 +129,7 @@ func inherit(def *Proxy) *Proxy {
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{byName: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, Nbthread: 1}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, Nbthread: 1}
 	b.lastDef = newDefaults()
 	for i := range sections {
 		s := &sections[i]
@@ -144,6 +144,9 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
+	}
+	if g := &b.cfg.Global; g.MaxRewrite > g.BufSize/2 {
+		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
 	b.resolveEmailAlerts()

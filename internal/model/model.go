@@ -73,7 +73,8 @@ type Global struct {
 	Pidfile    string
 	Nbthread   int
 	BufSize    int // tune.bufsize
-	MaxRewrite int // tune.maxrewrite
+	MaxRewrite int // tune.maxrewrite, at most BufSize/2
+	MaxHdr     int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
 	Logs       []LogTarget
 	LogTag     string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");

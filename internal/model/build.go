@@ -338,7 +338,15 @@ func (b *builder) resolve() {
 				b.d.Errorf(p.DefaultBEPos, "%s '%s' is in mode %s but its backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, p.DefaultBE.Name, p.DefaultBE.Mode)
 			}
 		}
-		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
+		if p.Dispatch != nil && p.Balance.Algo != "" {
+			kind := "backend"
+			if p.IsFrontend() {
+				kind = "proxy"
+			}
+			b.d.Warnf(p.Dispatch.Pos, "dispatch address of %s '%s' will be ignored in balance mode.", kind, p.Name)
+			p.Dispatch = nil
+		}
+		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.Dispatch == nil && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}
 		if p.IsBackend() {

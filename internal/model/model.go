@@ -114,6 +114,10 @@ type Proxy struct {
 	UseBackends    []UseBackend
 	Servers        []*Server
 	DefaultServer  Server // "default-server" settings copied into each server
+	// Dispatch is "dispatch <addr>:<port>": a server without a name that
+	// takes all the traffic when no "balance" applies (HAProxy ignores it
+	// otherwise, and so does Build, with a warning). Not in Servers.
+	Dispatch *Server
 	Balance        Balance
 	HashType       []string
 	Timeouts       Timeouts

@@ -113,11 +113,8 @@ type Proxy struct {
 	DefaultBEPos   config.Pos
 	UseBackends    []UseBackend
 	Servers        []*Server
-	DefaultServer  Server // "default-server" settings copied into each server
-	// Dispatch is "dispatch <addr>:<port>": a server without a name that
-	// takes all the traffic when no "balance" applies (HAProxy ignores it
-	// otherwise, and so does Build, with a warning). Not in Servers.
-	Dispatch *Server
+	DefaultServer  Server  // "default-server" settings copied into each server
+	Dispatch       *Server // "dispatch": a nameless server taking all traffic when no "balance" is set
 	Balance        Balance
 	HashType       []string
 	Timeouts       Timeouts

@@ -149,6 +149,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()
 	b.dynamicCookies()
 	if d.HasErrors() {

@@ -64,7 +64,7 @@ func (p *parser) vrrpInstance(n *node) {
 			}
 		},
 		"advert_int":   func(n *node) { x.advert = n },
-		"vrrp_version": func(n *node) { x.version = n },
+		"vrrp_version": p.older(func(n *node) { x.version = n }, "version"),
 		"version":      func(n *node) { x.version = n }, // keepalived's own spelling inside vrrp_instance
 		"authentication": func(n *node) {
 			if !p.args(n, 0, 0, true, "authentication { auth_type PASS; auth_pass <secret> }") {
@@ -348,7 +348,7 @@ func (p *parser) finish() {
 			p.d.Warnf(v.Pos, "(%s) no virtual_ipaddress: this instance moves no address; add 'virtual_ipaddress { <ip> }'", v.Name)
 		}
 		if v.UnicastSrcIP.IsValid() && len(v.UnicastPeers) == 0 {
-			p.d.Warnf(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
+			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
 		}
 		if g.Strict {
 			if v.AuthType != "" {
@@ -369,18 +369,27 @@ func (p *parser) finish() {
 				v.Accept = false
 			}
 		}
-		for i := range v.TrackScripts {
-			t := &v.TrackScripts[i]
-			if _, ok := p.c.Scripts[t.Name]; !ok {
-				p.d.Errorf(t.Pos, "(%s) track_script '%s' names no vrrp_script%s; define 'vrrp_script %s { script ... }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.Scripts)), t.Name)
+		kept := v.TrackScripts[:0]
+		for _, t := range v.TrackScripts {
+			switch _, ok := p.c.Scripts[t.Name]; {
+			case ok:
+				kept = append(kept, t)
+			case p.droppedScripts[t.Name]:
+				p.configError(t.Pos, "(%s) track_script '%s' names a vrrp_script removed above; ignored, as keepalived ignores it", v.Name, t.Name)
+			default:
+				p.configError(t.Pos, "(%s) track_script '%s' names no vrrp_script%s, ignored as keepalived ignores it; define 'vrrp_script %s { script ... }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.Scripts)), t.Name)
 			}
 		}
-		for i := range v.TrackFiles {
-			t := &v.TrackFiles[i]
-			if _, ok := p.c.TrackFiles[t.Name]; !ok {
-				p.d.Errorf(t.Pos, "(%s) track_file '%s' names no vrrp_track_file%s; define 'vrrp_track_file %s { file /path }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.TrackFiles)), t.Name)
+		v.TrackScripts = kept
+		keptFiles := v.TrackFiles[:0]
+		for _, t := range v.TrackFiles {
+			if _, ok := p.c.TrackFiles[t.Name]; ok {
+				keptFiles = append(keptFiles, t)
+				continue
 			}
+			p.configError(t.Pos, "(%s) track_file '%s' names no vrrp_track_file%s, ignored as keepalived ignores it; define 'vrrp_track_file %s { file /path }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.TrackFiles)), t.Name)
 		}
+		v.TrackFiles = keptFiles
 	}
 	// Sync groups: members exist, belong to one group only.
 	byName := map[string]*VRRPInstance{}

@@ -128,7 +128,7 @@ func inherit(def *Proxy) *Proxy {
 // Build validates the sections and returns the runtime configuration.
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
-	b := &builder{d: d, cfg: &Config{byName: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
+	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
 	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, Nbthread: 1}
 	b.lastDef = newDefaults()
 	for i := range sections {
@@ -263,11 +263,25 @@ func (b *builder) buildProxy(s *config.Section) {
 		b.lastDef = p
 		return
 	}
-	if other, dup := b.cfg.byName[name]; dup {
+	// HAProxy refuses two proxies of a name only when their capabilities
+	// overlap: a frontend and a backend may share one.
+	var other *Proxy
+	if caps&CapFE != 0 {
+		other = b.cfg.frontends[name]
+	}
+	if other == nil && caps&CapBE != 0 {
+		other = b.cfg.backends[name]
+	}
+	if other != nil {
 		b.d.Errorf(s.Pos, "%s '%s' has the same name as %s '%s' declared at %s; rename one of them.", s.Kind, name, sectionWord(other), name, other.Pos)
 		return
 	}
-	b.cfg.byName[name] = p
+	if caps&CapFE != 0 {
+		b.cfg.frontends[name] = p
+	}
+	if caps&CapBE != 0 {
+		b.cfg.backends[name] = p
+	}
 	b.cfg.Proxies = append(b.cfg.Proxies, p)
 }
 
@@ -314,12 +328,12 @@ func (b *builder) resolve() {
 		}
 		if p.IsFrontend() {
 			if p.DefaultBackend != "" {
-				be := b.cfg.byName[p.DefaultBackend]
+				be := b.cfg.backends[p.DefaultBackend]
 				switch {
+				case be == nil && b.cfg.frontends[p.DefaultBackend] != nil:
+					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' is a frontend, not a backend.", sectionWord(p), p.Name, p.DefaultBackend)
 				case be == nil:
 					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' does not exist; declare 'backend %s'.", sectionWord(p), p.Name, p.DefaultBackend, p.DefaultBackend)
-				case !be.IsBackend():
-					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' is a frontend, not a backend.", sectionWord(p), p.Name, p.DefaultBackend)
 				default:
 					p.DefaultBE = be
 				}
@@ -328,8 +342,8 @@ func (b *builder) resolve() {
 			}
 			for i := range p.UseBackends {
 				u := &p.UseBackends[i]
-				be := b.cfg.byName[u.Name]
-				if be == nil || !be.IsBackend() {
+				be := b.cfg.backends[u.Name]
+				if be == nil {
 					b.d.Errorf(u.Pos, "%s '%s': use_backend '%s' does not name a backend; declare 'backend %s'.", sectionWord(p), p.Name, u.Name, u.Name)
 					continue
 				}

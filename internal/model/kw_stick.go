@@ -211,7 +211,12 @@ func (b *builder) resolveStick(p *Proxy) {
 		r := &p.StickRules[i]
 		tp := p
 		if r.Table != "" {
-			tp = b.cfg.byName[r.Table]
+			// The name may be a frontend's and a backend's: take the
+			// one holding a table.
+			tp = b.cfg.backends[r.Table]
+			if f := b.cfg.frontends[r.Table]; tp == nil || tp.StickTable == nil && f != nil {
+				tp = f
+			}
 		}
 		switch {
 		case tp == nil:

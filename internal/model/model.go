@@ -241,8 +241,16 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
-	byName  map[string]*Proxy
+	// A frontend and a backend may share a name, as in HAProxy: names are
+	// unique per capability. A listen section is in both maps.
+	frontends, backends map[string]*Proxy
 }
 
-// Proxy returns the frontend/backend/listen named name.
-func (c *Config) Proxy(name string) *Proxy { return c.byName[name] }
+// Proxy returns the frontend, backend or listen named name; the backend
+// when a frontend and a backend share the name.
+func (c *Config) Proxy(name string) *Proxy {
+	if p := c.backends[name]; p != nil {
+		return p
+	}
+	return c.frontends[name]
+}

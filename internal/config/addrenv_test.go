@@ -54,3 +54,28 @@ func FuzzExpandAddrEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestAddressAfterSplitting: an address word goes through both
+// expansions, so variables expand in it quoted or not; even single quotes,
+// which keep the splitter's hands off, do not protect it. Checked against
+// haproxy 2.6.12's bind line ('127.0.0.1:${P}' binds port $P there too).
+func TestAddressAfterSplitting(t *testing.T) {
+	env := testEnv("P", "8080")
+	for _, c := range []struct{ line, want string }{
+		{`bind 127.0.0.1:${P}`, "127.0.0.1:8080"},
+		{`bind 127.0.0.1:$P`, "127.0.0.1:8080"},
+		{`bind "127.0.0.1:${P}"`, "127.0.0.1:8080"},
+		{`bind '127.0.0.1:${P}'`, "127.0.0.1:8080"},
+		{`bind "127.0.0.1:${NOPE-81}"`, "127.0.0.1:81"},
+		{`bind 127.0.0.1:${NOPE-81}`, "127.0.0.1:-81}"},
+		{`bind "127.0.0.1:\${P}"`, "127.0.0.1:8080"},
+	} {
+		words, err := SplitLine(c.line, env)
+		if err != nil || len(words) != 2 {
+			t.Fatalf("SplitLine(%q) = %q, %v", c.line, words, err)
+		}
+		if got := ExpandAddrEnv(words[1], env); got != c.want {
+			t.Errorf("%s: address %q, want %q", c.line, got, c.want)
+		}
+	}
+}

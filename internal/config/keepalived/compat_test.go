@@ -81,6 +81,19 @@ var compatCases = []struct {
 	{"chk", "connect_timeout 3 extra", false},
 	{"chk", "connect_port 80 extra", false},
 	{"chk", "log_all_failures extra", true},
+	// Bad values: keepalived reports them and keeps the default.
+	{"inst", "priority 300", true},
+	{"inst", "state FOO", true},
+	{"inst", "advert_int abc", true},
+	{"inst", "garp_master_delay abc", true},
+	{"global", "smtp_connect_timeout abc", true},
+	{"global", "vrrp_version 4", true},
+	{"vs", "delay_loop abc", true},
+	{"vs", "lvs_sched foo", true},
+	{"vs", "protocol FOO", true},
+	{"vs", "quorum abc", true},
+	{"rs", "retry abc", true},
+	{"chk", "connect_timeout abc", true},
 }
 
 func compatConfig(block, line string) string {

@@ -197,15 +197,16 @@ func (p *parser) configError(pos config.Pos, format string, args ...any) {
 	p.c.ConfigErrors++
 }
 
-// intArg parses an integer in [lo, hi].
+// intArg parses an integer in [lo, hi]. keepalived reports a bad value and
+// ignores it (the setting keeps its default), so callers do the same.
 func (p *parser) intArg(n *node, s string, lo, hi int) (int, bool) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		p.d.Errorf(n.pos, "'%s' value '%s' is not a number; write an integer between %d and %d", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is not a number, ignored as keepalived ignores it; write an integer between %d and %d", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	if v < int64(lo) || v > int64(hi) {
-		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write an integer between %d and %d", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is out of range, ignored as keepalived ignores it; write an integer between %d and %d", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	return int(v), true
@@ -223,15 +224,16 @@ func (p *parser) one(dst *int, lo, hi int) handler {
 	}
 }
 
-// secsArg parses seconds, fractions allowed, in [lo, hi] seconds.
+// secsArg parses seconds, fractions allowed, in [lo, hi] seconds; a bad
+// value is ignored as intArg's.
 func (p *parser) secsArg(n *node, s string, lo, hi float64) (time.Duration, bool) {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(s, "xXpPeEnN_") {
-		p.d.Errorf(n.pos, "'%s' value '%s' is not a number of seconds; write a value such as '1' or '0.5'", n.words[0], s)
+		p.configError(n.pos, "'%s' value '%s' is not a number of seconds, ignored as keepalived ignores it; write a value such as '1' or '0.5'", n.words[0], s)
 		return 0, false
 	}
 	if v < lo || v > hi {
-		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write between %g and %g seconds", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is out of range, ignored as keepalived ignores it; write between %g and %g seconds", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	return time.Duration(math.Round(v * float64(time.Second))), true

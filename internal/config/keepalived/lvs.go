@@ -66,7 +66,7 @@ func (p *parser) virtualServer(n *node) {
 				return
 			}
 		}
-		p.d.Errorf(n.pos, "unknown scheduler '%s'; write one of %s", n.words[1], strings.Join(schedulers, ", "))
+		p.configError(n.pos, "unknown scheduler '%s', ignored as keepalived ignores it (the scheduler stays %s); write one of %s", n.words[1], vs.Sched, strings.Join(schedulers, ", "))
 	}
 	method := func(n *node) {
 		if !p.args(n, 1, -1, false, n.words[0]+" NAT|DR|TUN") {
@@ -134,7 +134,7 @@ func (p *parser) virtualServer(n *node) {
 			case "TCP", "UDP", "SCTP":
 				vs.Protocol = pr
 			default:
-				p.d.Errorf(n.pos, "unknown protocol '%s'; write TCP, UDP or SCTP", n.words[1])
+				p.configError(n.pos, "unknown protocol '%s', ignored as keepalived ignores it (the protocol stays %s); write TCP, UDP or SCTP", n.words[1], vs.Protocol)
 			}
 		},
 		"sorry_server": func(n *node) {

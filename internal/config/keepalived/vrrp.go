@@ -42,7 +42,7 @@ func (p *parser) vrrpInstance(n *node) {
 			case "MASTER", "BACKUP":
 				v.State = n.words[1]
 			default:
-				p.d.Errorf(n.pos, "(%s) unknown state '%s'; write 'state MASTER' or 'state BACKUP'", v.Name, n.words[1])
+				p.configError(n.pos, "(%s) unknown state '%s', ignored as keepalived ignores it (the instance starts as BACKUP); write 'state MASTER' or 'state BACKUP'", v.Name, n.words[1])
 			}
 		},
 		"interface": p.word(&v.Interface),
@@ -294,6 +294,16 @@ func (p *parser) tracks(n *node, v *VRRPInstance, maxW int) []Track {
 // finish runs the cross-checks that need the whole configuration.
 func (p *parser) finish() {
 	g := &p.c.Global
+	// keepalived removes an instance without a (valid) virtual_router_id.
+	kept := p.c.Instances[:0]
+	for _, v := range p.c.Instances {
+		if v.VRID == 0 {
+			p.configError(v.Pos, "(%s) the virtual router id must be set: keepalived removes this instance, and so does dhproxy; add 'virtual_router_id <1-255>'", v.Name)
+			continue
+		}
+		kept = append(kept, v)
+	}
+	p.c.Instances = kept
 	if g.Strict && len(p.c.Instances) > 0 {
 		p.d.Warnf(g.Pos, "vrrp_strict: instances with a priority below 255 refuse traffic to their virtual addresses (no_accept), so a proxy bound on a VIP is unreachable; remove vrrp_strict unless you need strict RFC compliance")
 	}
@@ -402,7 +412,7 @@ func (p *parser) finish() {
 		for _, m := range sg.Members {
 			v, ok := byName[m]
 			if !ok {
-				p.d.Errorf(sg.Pos, "vrrp_sync_group '%s': member '%s' is not a vrrp_instance%s; define it or remove it from the group", sg.Name, m, suggest(m, names))
+				p.configError(sg.Pos, "vrrp_sync_group '%s': member '%s' is not a vrrp_instance%s, ignored as keepalived ignores it; define it or remove it from the group", sg.Name, m, suggest(m, names))
 				continue
 			}
 			if v.SyncGroup != "" && v.SyncGroup != sg.Name {

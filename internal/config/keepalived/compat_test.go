@@ -94,6 +94,10 @@ var compatCases = []struct {
 	{"vs", "quorum abc", true},
 	{"rs", "retry abc", true},
 	{"chk", "connect_timeout abc", true},
+	{"chk", "connect_port 70000", true},
+	{"chk", "connect_ip 1.2.3", true},
+	{"chk", "bindto 1.2.3", true},
+	{"chk", "bind_port 0", true},
 }
 
 func compatConfig(block, line string) string {

@@ -338,6 +338,29 @@ func (p *parser) addrArg(n *node, s string) (netip.Addr, bool) {
 	return a, true
 }
 
+// checkerAddr is addrArg for a checker's connect_ip and bindto, which
+// keepalived reports and ignores when invalid (the checker keeps its
+// default).
+func (p *parser) checkerAddr(n *node, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.configError(n.pos, "'%s': '%s' is not a valid IP address, ignored as keepalived ignores it; write an IPv4 or IPv6 address such as 192.168.1.10", n.words[0], s)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// checkerPort is portArg for a checker's connect_port and bind_port,
+// ignored when invalid as checkerAddr.
+func (p *parser) checkerPort(n *node, s string) (uint16, bool) {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || v == 0 {
+		p.configError(n.pos, "'%s': '%s' is not a valid port, ignored as keepalived ignores it; write a number between 1 and 65535", n.words[0], s)
+		return 0, false
+	}
+	return uint16(v), true
+}
+
 func (p *parser) portArg(n *node, s string) (uint16, bool) {
 	v, err := strconv.ParseUint(s, 10, 16)
 	if err != nil || v == 0 {

@@ -331,21 +331,21 @@ func (p *parser) check(n *node, rs *RealServer) {
 				return
 			}
 			if p.args(n, 1, 1, false, "connect_port <port>") {
-				if port, ok := p.portArg(n, n.words[1]); ok {
+				if port, ok := p.checkerPort(n, n.words[1]); ok {
 					c.ConnectPort = port
 				}
 			}
 		}
 		hs["connect_ip"] = func(n *node) {
 			if p.args(n, 1, 1, false, "connect_ip <ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
+				if a, ok := p.checkerAddr(n, n.words[1]); ok {
 					c.ConnectIP = a
 				}
 			}
 		}
 		hs["bindto"] = func(n *node) {
 			if p.args(n, 1, 1, false, "bindto <source ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
+				if a, ok := p.checkerAddr(n, n.words[1]); ok {
 					c.BindTo = a
 				}
 			}
@@ -356,7 +356,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 				return
 			}
 			if p.args(n, 1, 1, false, "bind_port <source port>") {
-				if port, ok := p.portArg(n, n.words[1]); ok {
+				if port, ok := p.checkerPort(n, n.words[1]); ok {
 					c.BindPort = port
 				}
 			}

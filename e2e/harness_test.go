@@ -134,7 +134,18 @@ func writeConfig(t testing.TB, cfg string) string {
 // 127.0.0.1 accepts connections. The process is stopped at test cleanup.
 func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
 	t.Helper()
-	return startProxyCmd(t, exec.Command(bin, "-db", "-f", writeConfig(t, cfg)), waitPorts...)
+	return startProxyEnv(t, cfg, nil, waitPorts...)
+}
+
+// startProxyEnv is startProxy with env ("NAME=value") added to the
+// process's environment.
+func startProxyEnv(t testing.TB, cfg string, env []string, waitPorts ...int) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, "-db", "-f", writeConfig(t, cfg))
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	return startProxyCmd(t, cmd, waitPorts...)
 }
 
 // startProxyCmd is startProxy for a command of the caller's (under

@@ -570,6 +570,24 @@ func TestVRRPConfigTest(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "bad.conf:3") || !strings.Contains(string(out), "virtual_router_id") {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
+	// Extra words keepalived ignores pass, with a warning; a configuration
+	// error keepalived reports and runs through fails the test, as
+	// "keepalived -t" does, for "vrrp -t" and "-c -K" alike.
+	inst := "vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    10.9.9.9/24\n  }\n  %s\n}\n"
+	extra := filepath.Join(dir, "extra.conf")
+	os.WriteFile(extra, []byte(fmt.Sprintf(inst, "nopreempt 1")), 0o644)
+	out, err = exec.Command(bin, "vrrp", "-t", "-f", extra).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "extra.conf:9") || !strings.Contains(string(out), "Configuration file is valid") {
+		t.Fatalf("nopreempt 1: %v\n%s", err, out)
+	}
+	cfgErr := filepath.Join(dir, "cfgerr.conf")
+	os.WriteFile(cfgErr, []byte(fmt.Sprintf(inst, "smtp_alert maybe")), 0o644)
+	for _, args := range [][]string{{"vrrp", "-t", "-f", cfgErr}, {"-c", "-K", cfgErr, "-f", writeConfig(t, "global\n")}} {
+		out, err = exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "cfgerr.conf:9") || !strings.Contains(string(out), "configuration error(s)") {
+			t.Fatalf("%v with smtp_alert maybe: %v\n%s", args, err, out)
+		}
+	}
 }
 
 // TestVRRPDualStack: an IPv4 (v2) and an IPv6 (v3) instance in one process,

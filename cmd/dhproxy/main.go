@@ -87,6 +87,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		alert(stderr, "-K: %s has neither a vrrp_instance nor a virtual_server to run.", opts.Keepalived)
 		return 1
 	}
+	if opts.Check && kcfg != nil && kcfg.ConfigErrors > 0 {
+		alert(stderr, "config : %d configuration error(s) in %s: keepalived runs with them but 'keepalived -t' fails, and so does this test", kcfg.ConfigErrors, opts.Keepalived)
+		return 1
+	}
 	if opts.Check {
 		if !opts.Quiet {
 			fmt.Fprintln(stdout, "Configuration file is valid")

@@ -44,6 +44,10 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if opts.Check {
+		if kcfg.ConfigErrors > 0 {
+			alert(stderr, "config : %d configuration error(s) in %s: keepalived runs with them but 'keepalived -t' fails, and so does this test", kcfg.ConfigErrors, opts.File)
+			return 1
+		}
 		fmt.Fprintln(stdout, "Configuration file is valid")
 		return 0
 	}

@@ -268,7 +268,7 @@ func (l *loader) processLine(text string) bool {
 		} else {
 			l.nonGlobalSeen = true
 		}
-		sec := Section{Pos: pos, Kind: words[0], Scope: l.scope}
+		sec := Section{Pos: pos, Kind: words[0], Scope: l.scope, Env: l.env}
 		if len(args) > 1 {
 			sec.Args = args[1:]
 		}

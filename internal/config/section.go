@@ -18,4 +18,7 @@ type Section struct {
 	Args  []string // words after the section keyword
 	Lines []Line
 	Scope string // the "[name]" scope in effect at the header, if any
+	// Env is the environment the section was read with; addresses expand
+	// variables from it (ExpandAddrEnv) when they are parsed.
+	Env Env
 }

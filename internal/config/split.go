@@ -49,7 +49,8 @@ func (e *SyntaxError) Error() string {
 //     only inside double quotes; any other backslash is kept literally
 //     ("\1" stays "\1", a trailing backslash stays);
 //   - single quotes are literal; double quotes keep escapes and are the
-//     only place where variables expand: "$NAME", "${NAME}",
+//     only place where this splitter expands variables (addresses get a
+//     second expansion later, see ExpandAddrEnv): "$NAME", "${NAME}",
 //     "${NAME-default}" (default only when NAME is unset, not when empty;
 //     there is no ":-" form) and "${NAME[*]}" which splits the value on
 //     blanks into several words;

@@ -54,6 +54,10 @@ type Message struct {
 	ConnUpgrade   bool     // a Connection header has the token "upgrade"
 	HeadLen       int      // bytes of the head including the final CRLF CRLF
 	HigherMinor   bool     // the message said HTTP/1.x with x > 1 (handled as 1.1)
+	// MaxHeaders is the caller's limit on header fields (tune.http.maxhdr
+	// minus the start line); 0 means the constant MaxHeaders. The parser
+	// never changes it.
+	MaxHeaders int
 }
 
 // Request is a parsed request head.
@@ -74,9 +78,11 @@ type Response struct {
 	NoReasonSP bool
 }
 
-// MaxHeaders bounds the number of header fields in one head (HAProxy's
-// default is 101). Beyond it the message is refused, which also bounds the
-// work done matching Connection options against header names.
+// MaxHeaders bounds the number of header fields in one head unless
+// Message.MaxHeaders says otherwise (HAProxy's tune.http.maxhdr defaults
+// to 101, start line included). Beyond it the message is refused, which
+// also bounds the work done matching Connection options against header
+// names.
 const MaxHeaders = 100
 
 // maxConnOptions bounds the Connection options (other than close,

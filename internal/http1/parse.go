@@ -326,6 +326,10 @@ func parseFields(buf []byte, i int, m *Message, f *fieldInfo, status int) (int, 
 	m.Chunked, m.ConnClose, m.ConnKeepAlive, m.ConnUpgrade = false, false, false, false
 	m.HeadLen = 0
 	*f = fieldInfo{te: -1, host: -1}
+	maxHeaders := m.MaxHeaders
+	if maxHeaders <= 0 {
+		maxHeaders = MaxHeaders
+	}
 	connOptions := 0 // Connection options that may name other headers
 	chunked := false // a chunked coding was already seen
 
@@ -391,7 +395,7 @@ func parseFields(buf []byte, i int, m *Message, f *fieldInfo, status int) (int, 
 		value := buf[vstart:vend]
 		i += 2
 
-		if len(m.Headers) == MaxHeaders {
+		if len(m.Headers) >= maxHeaders {
 			return 0, newError(status, lineStart, "too many headers")
 		}
 		h := Header{Name: name, Value: value, Kind: classify(name)}

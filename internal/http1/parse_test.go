@@ -370,6 +370,37 @@ func TestParseMaxHeaders(t *testing.T) {
 	}
 }
 
+// TestParseMaxHeadersOwnLimit: tune.http.maxhdr 10 allows 9 fields in a
+// request or a response (haproxy 2.6.12 answers 400 to the tenth).
+func TestParseMaxHeadersOwnLimit(t *testing.T) {
+	head := func(start string, n int) []byte {
+		var b strings.Builder
+		b.WriteString(start)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "X-%d: v\r\n", i)
+		}
+		return []byte(b.String() + "\r\n")
+	}
+	var e *Error
+	r := Request{Message: Message{MaxHeaders: 9}}
+	if _, err := ParseRequest(head("GET / HTTP/1.0\r\n", 9), &r); err != nil {
+		t.Fatalf("9 request headers: %v", err)
+	}
+	if _, err := ParseRequest(head("GET / HTTP/1.0\r\n", 10), &r); !errors.As(err, &e) || e.Status != 400 {
+		t.Fatalf("10 request headers: %v", err)
+	}
+	resp := Response{Message: Message{MaxHeaders: 9}}
+	if _, err := ParseResponse(head("HTTP/1.1 200 OK\r\n", 9), &resp); err != nil {
+		t.Fatalf("9 response headers: %v", err)
+	}
+	if _, err := ParseResponse(head("HTTP/1.1 200 OK\r\n", 10), &resp); !errors.As(err, &e) || e.Status != 502 {
+		t.Fatalf("10 response headers: %v", err)
+	}
+	if r.MaxHeaders != 9 || resp.MaxHeaders != 9 {
+		t.Fatal("the parser changed the caller's limit")
+	}
+}
+
 func TestParseConnectionOptionsBound(t *testing.T) {
 	opts := make([]string, maxConnOptions+1)
 	for i := range opts {

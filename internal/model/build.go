@@ -22,6 +22,16 @@ type builder struct {
 	warned   map[string]bool   // "not implemented yet" warnings already given
 }
 
+// addr expands environment variables in an address argument, as HAProxy
+// does for every address it parses (see config.ExpandAddrEnv).
+func (b *builder) addr(s string) string {
+	var env config.Env
+	if b.sect != nil {
+		env = b.sect.Env
+	}
+	return config.ExpandAddrEnv(s, env)
+}
+
 type proxyKeyword struct {
 	caps  Cap
 	parse func(b *builder, p *Proxy, l config.Line)
@@ -118,8 +128,8 @@ func inherit(def *Proxy) *Proxy {
 // Build validates the sections and returns the runtime configuration.
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
-	b := &builder{d: d, cfg: &Config{byName: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024}
+	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101}
 	b.lastDef = newDefaults()
 	for i := range sections {
 		s := &sections[i]
@@ -135,7 +145,11 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
 	}
+	if g := &b.cfg.Global; g.MaxRewrite > g.BufSize/2 {
+		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
+	}
 	b.resolve()
+	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()
 	b.dynamicCookies()
 	if d.HasErrors() {
@@ -249,11 +263,25 @@ func (b *builder) buildProxy(s *config.Section) {
 		b.lastDef = p
 		return
 	}
-	if other, dup := b.cfg.byName[name]; dup {
+	// HAProxy refuses two proxies of a name only when their capabilities
+	// overlap: a frontend and a backend may share one.
+	var other *Proxy
+	if caps&CapFE != 0 {
+		other = b.cfg.frontends[name]
+	}
+	if other == nil && caps&CapBE != 0 {
+		other = b.cfg.backends[name]
+	}
+	if other != nil {
 		b.d.Errorf(s.Pos, "%s '%s' has the same name as %s '%s' declared at %s; rename one of them.", s.Kind, name, sectionWord(other), name, other.Pos)
 		return
 	}
-	b.cfg.byName[name] = p
+	if caps&CapFE != 0 {
+		b.cfg.frontends[name] = p
+	}
+	if caps&CapBE != 0 {
+		b.cfg.backends[name] = p
+	}
 	b.cfg.Proxies = append(b.cfg.Proxies, p)
 }
 
@@ -300,12 +328,12 @@ func (b *builder) resolve() {
 		}
 		if p.IsFrontend() {
 			if p.DefaultBackend != "" {
-				be := b.cfg.byName[p.DefaultBackend]
+				be := b.cfg.backends[p.DefaultBackend]
 				switch {
+				case be == nil && b.cfg.frontends[p.DefaultBackend] != nil:
+					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' is a frontend, not a backend.", sectionWord(p), p.Name, p.DefaultBackend)
 				case be == nil:
 					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' does not exist; declare 'backend %s'.", sectionWord(p), p.Name, p.DefaultBackend, p.DefaultBackend)
-				case !be.IsBackend():
-					b.d.Errorf(p.DefaultBEPos, "%s '%s': default_backend '%s' is a frontend, not a backend.", sectionWord(p), p.Name, p.DefaultBackend)
 				default:
 					p.DefaultBE = be
 				}
@@ -314,8 +342,8 @@ func (b *builder) resolve() {
 			}
 			for i := range p.UseBackends {
 				u := &p.UseBackends[i]
-				be := b.cfg.byName[u.Name]
-				if be == nil || !be.IsBackend() {
+				be := b.cfg.backends[u.Name]
+				if be == nil {
 					b.d.Errorf(u.Pos, "%s '%s': use_backend '%s' does not name a backend; declare 'backend %s'.", sectionWord(p), p.Name, u.Name, u.Name)
 					continue
 				}
@@ -325,7 +353,15 @@ func (b *builder) resolve() {
 				b.d.Errorf(p.DefaultBEPos, "%s '%s' is in mode %s but its backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, p.DefaultBE.Name, p.DefaultBE.Mode)
 			}
 		}
-		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
+		if p.Dispatch != nil && p.Balance.Algo != "" {
+			kind := "backend"
+			if p.IsFrontend() {
+				kind = "proxy"
+			}
+			b.d.Warnf(p.Dispatch.Pos, "dispatch address of %s '%s' will be ignored in balance mode.", kind, p.Name)
+			p.Dispatch = nil
+		}
+		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.Dispatch == nil && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}
 		if p.IsBackend() {

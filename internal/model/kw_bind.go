@@ -93,7 +93,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		backlog = n
 	}
 	for _, a := range strings.Split(l.Args[1], ",") {
-		addrs, err := expandBindAddr(a)
+		addrs, err := expandBindAddr(b.addr(a))
 		if err != nil {
 			b.errorf(l, "bind '%s': %v.", a, err)
 			continue

@@ -36,26 +36,6 @@ func init() {
 		}
 		b.warnf(l, "'nbproc' is deprecated (removed in HAProxy 2.5); remove this line ('nbthread' sets the parallelism).")
 	})
-	registerGlobal("tune.bufsize", func(b *builder, g *Global, l config.Line) {
-		if !b.wantArgs(l, 1, 1, "tune.bufsize <bytes>") {
-			return
-		}
-		n, err := parseSize(l.Args[1])
-		if err != nil || n < 1024 || n > 1<<24 {
-			b.errorf(l, "'tune.bufsize %s': expects a size between 1k and 16m.", l.Args[1])
-			return
-		}
-		g.BufSize = n
-	})
-	registerGlobal("tune.maxrewrite", func(b *builder, g *Global, l config.Line) {
-		if b.wantArgs(l, 1, 1, "tune.maxrewrite <bytes>") {
-			if n, err := parseSize(l.Args[1]); err == nil {
-				g.MaxRewrite = n
-			} else {
-				b.errorf(l, "'tune.maxrewrite': %v.", err)
-			}
-		}
-	})
 	registerGlobal("node", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, 1, "node <name>") {
 			g.Node = l.Args[1]
@@ -85,7 +65,7 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})
@@ -93,7 +73,7 @@ func init() {
 	registerGlobal("ssl-server-verify", func(b *builder, g *Global, l config.Line) {
 		b.notYetOnce(l, "'ssl-server-verify'", "TLS")
 	})
-	for _, kw := range []string{"ssl-default-bind-ciphers", "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options", "ssl-default-bind-ciphersuites", "ssl-default-server-ciphersuites", "tune.ssl.default-dh-param", "ca-base", "crt-base"} {
+	for _, kw := range []string{"ssl-default-bind-ciphers", "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options", "ssl-default-bind-ciphersuites", "ssl-default-server-ciphersuites", "ca-base", "crt-base"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "TLS")
 		})

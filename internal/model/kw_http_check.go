@@ -41,7 +41,7 @@ func parseHTTPCheck(b *builder, p *Proxy, l config.Line) {
 	var err string
 	switch l.Args[1] {
 	case "connect":
-		err = parseCheckConnect(rs.Rules, &r, l.Args[2:])
+		err = parseCheckConnect(b, rs.Rules, &r, l.Args[2:])
 	case "send":
 		err = parseHTTPSend(&r, l.Args[2:])
 	case "expect":

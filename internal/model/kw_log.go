@@ -44,9 +44,9 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 		b.errorf(l, "'log' expects <address> and <facility> (e.g. 'log 127.0.0.1:514 local0'), or 'global'.")
 		return t, false
 	}
-	t.Address = l.Args[1]
+	t.Address = b.addr(l.Args[1])
 	if _, err := logtarget.ParseAddress(t.Address); err != nil {
-		b.errorf(l, "'log %s': %v.", t.Address, err)
+		b.errorf(l, "'log %s': %v.", l.Args[1], err)
 		return t, false
 	}
 	format, length, rest, err := logtarget.ParseTargetOptions(l.Args[2:])

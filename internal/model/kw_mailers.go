@@ -82,7 +82,7 @@ func parseMailer(b *builder, m *Mailers, l config.Line) {
 		return
 	}
 	name, raw := l.Args[1], l.Args[2]
-	addr, err := mailerAddr(raw)
+	addr, err := mailerAddr(b.addr(raw))
 	if err != "" {
 		b.errorf(l, "'mailer %s' : %s", name, err)
 		return

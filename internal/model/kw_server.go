@@ -14,6 +14,7 @@ const defaultInter = 2 * time.Second
 func init() {
 	registerProxy("server", CapBE, parseServer)
 	registerProxy("default-server", CapBE|CapDef, parseDefaultServer)
+	registerProxy("dispatch", CapFE|CapBE, parseDispatch)
 }
 
 type serverOpt struct {
@@ -125,6 +126,9 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 			v = args[i+1]
 			i++
 		}
+		if o == "addr" {
+			v = b.addr(v)
+		}
 		if err := spec.apply(s, v); err != nil {
 			b.errorf(l, "server option '%s': %v.", o, err)
 		}
@@ -160,7 +164,10 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "server '%s' already exists in %s '%s' (declared at %s); give it another name.", s.Name, sectionWord(p), p.Name, o.Pos)
 		}
 	}
-	addr, err := parseServerAddr(l.Args[2])
+	addr, err := parseServerAddr(b.addr(l.Args[2]))
+	if err == nil && addr == ":0" {
+		err = fmt.Errorf("'%s' resolves to an empty address (environment variable missing?)", l.Args[2])
+	}
 	if err != nil {
 		b.errorf(l, "server '%s': %v.", s.Name, err)
 	}
@@ -175,6 +182,31 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, s.Name, s.Name)
 	}
 	p.Servers = append(p.Servers, &s)
+}
+
+// parseDispatch reads "dispatch <address>:<port>" (the last one wins, as
+// in HAProxy).
+func parseDispatch(b *builder, p *Proxy, l config.Line) {
+	if !p.IsBackend() {
+		b.warnf(l, "'dispatch' ignored because frontend '%s' has no backend capability.", p.Name)
+		return
+	}
+	if len(l.Args) > 2 {
+		b.errorf(l, "'dispatch' cannot handle unexpected argument '%s'.", l.Args[2])
+		return
+	}
+	if !b.wantArgs(l, 1, 1, "dispatch <address>:<port>") {
+		return
+	}
+	addr, err := parseServerAddr(b.addr(l.Args[1]))
+	if err == nil && strings.HasSuffix(addr, ":0") {
+		err = fmt.Errorf("missing port specification in '%s'", l.Args[1])
+	}
+	if err != nil {
+		b.errorf(l, "'dispatch': %v.", err)
+		return
+	}
+	p.Dispatch = &Server{Pos: l.Pos, Addr: addr, Weight: 1}
 }
 
 func parseDefaultServer(b *builder, p *Proxy, l config.Line) {

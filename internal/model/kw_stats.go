@@ -97,7 +97,7 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 			b.errorf(l, "'stats socket' expects a socket path or an address.")
 			return
 		}
-		s := StatsSocket{Pos: l.Pos, Network: "unix", Addr: l.Args[2], Level: "admin"}
+		s := StatsSocket{Pos: l.Pos, Network: "unix", Addr: b.addr(l.Args[2]), Level: "admin"}
 		switch {
 		case strings.HasPrefix(s.Addr, "ipv4@"), strings.HasPrefix(s.Addr, "ipv6@"), strings.HasPrefix(s.Addr, "tcp@"):
 			s.Network, s.Addr = "tcp", s.Addr[strings.IndexByte(s.Addr, '@')+1:]
@@ -105,6 +105,15 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 			s.Addr = s.Addr[len("unix@"):]
 		case !strings.HasPrefix(s.Addr, "/") && strings.Contains(s.Addr, ":"):
 			s.Network = "tcp"
+		}
+		if s.Network == "tcp" {
+			if _, port, err := splitHostPort(s.Addr); err != nil || port == "" {
+				b.errorf(l, "'stats socket' : missing port specification in '%s'.", l.Args[2])
+				return
+			} else if _, _, err := parsePortRange(port); err != nil || strings.Contains(port, "-") {
+				b.errorf(l, "'stats socket' : invalid port '%s' in '%s'; use 1 to 65535.", port, l.Args[2])
+				return
+			}
 		}
 		for i := 3; i < len(l.Args); i++ {
 			opt := l.Args[i]

@@ -33,7 +33,9 @@ type StickRule struct {
 }
 
 func init() {
-	registerProxy("stick-table", CapBE, parseStickTable)
+	// A frontend may hold a table too (for track-sc* rules, or for the
+	// stick rules of backends that name it with "table").
+	registerProxy("stick-table", CapFE|CapBE, parseStickTable)
 	registerProxy("stick", CapBE, parseStick)
 	// "non-stick": stick rules never store this server.
 	serverOptions["non-stick"] = serverOpt{0, recordOpt("non-stick"), ""}
@@ -188,12 +190,33 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 
 // resolveStick links each stick rule to its table and checks that its
 // fetch is available in the proxy's mode.
+// warnUnusedStickTables warns about tables no stick rule uses: nothing
+// would ever fill them, since dhproxy has no track-sc* rules yet.
+func (b *builder) warnUnusedStickTables() {
+	used := map[*Proxy]bool{}
+	for _, p := range b.cfg.Proxies {
+		for _, r := range p.StickRules {
+			used[r.TableProxy] = true
+		}
+	}
+	for _, p := range b.cfg.Proxies {
+		if p.StickTable != nil && !used[p] {
+			b.d.Warnf(p.StickTable.Pos, "the 'stick-table' of %s '%s' is not used by any 'stick' rule, and 'track-sc*' rules are not implemented in dhproxy yet: it stays empty.", sectionWord(p), p.Name)
+		}
+	}
+}
+
 func (b *builder) resolveStick(p *Proxy) {
 	for i := range p.StickRules {
 		r := &p.StickRules[i]
 		tp := p
 		if r.Table != "" {
-			tp = b.cfg.byName[r.Table]
+			// The name may be a frontend's and a backend's: take the
+			// one holding a table.
+			tp = b.cfg.backends[r.Table]
+			if f := b.cfg.frontends[r.Table]; tp == nil || tp.StickTable == nil && f != nil {
+				tp = f
+			}
 		}
 		switch {
 		case tp == nil:

@@ -186,7 +186,7 @@ func parseTCPCheck(b *builder, p *Proxy, l config.Line) {
 	var err string
 	switch l.Args[1] {
 	case "connect":
-		err = parseCheckConnect(rs.Rules, &r, l.Args[2:])
+		err = parseCheckConnect(b, rs.Rules, &r, l.Args[2:])
 	case "send", "send-binary":
 		err = parseCheckSend(&r, l.Args[1], l.Args[2:])
 	case "expect":
@@ -217,7 +217,7 @@ func parseCheckComment(r *CheckRule, args []string) string {
 
 // parseCheckConnect reads the connect options; before rules holds the rules
 // already written, since a connect must come first when there is one.
-func parseCheckConnect(before []CheckRule, r *CheckRule, args []string) string {
+func parseCheckConnect(b *builder, before []CheckRule, r *CheckRule, args []string) string {
 	for _, o := range before {
 		if o.Action == ActConnect {
 			break
@@ -244,7 +244,7 @@ func parseCheckConnect(before []CheckRule, r *CheckRule, args []string) string {
 			if next == "" {
 				return "'addr' expects <ipv4|ipv6> as argument."
 			}
-			r.Addr = strings.TrimPrefix(strings.TrimPrefix(next, "ipv4@"), "ipv6@")
+			r.Addr = strings.TrimPrefix(strings.TrimPrefix(b.addr(next), "ipv4@"), "ipv6@")
 			i++
 		case "port":
 			if next == "" {

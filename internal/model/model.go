@@ -73,7 +73,8 @@ type Global struct {
 	Pidfile    string
 	Nbthread   int // 0: one per CPU, as HAProxy
 	BufSize    int // tune.bufsize
-	MaxRewrite int // tune.maxrewrite
+	MaxRewrite int // tune.maxrewrite, at most BufSize/2
+	MaxHdr     int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
 	Logs       []LogTarget
 	LogTag     string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
@@ -116,7 +117,8 @@ type Proxy struct {
 	DefaultBEPos   config.Pos
 	UseBackends    []UseBackend
 	Servers        []*Server
-	DefaultServer  Server // "default-server" settings copied into each server
+	DefaultServer  Server  // "default-server" settings copied into each server
+	Dispatch       *Server // "dispatch": a nameless server taking all traffic when no "balance" is set
 	Balance        Balance
 	HashType       []string
 	Timeouts       Timeouts
@@ -243,8 +245,16 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
-	byName  map[string]*Proxy
+	// A frontend and a backend may share a name, as in HAProxy: names are
+	// unique per capability. A listen section is in both maps.
+	frontends, backends map[string]*Proxy
 }
 
-// Proxy returns the frontend/backend/listen named name.
-func (c *Config) Proxy(name string) *Proxy { return c.byName[name] }
+// Proxy returns the frontend, backend or listen named name; the backend
+// when a frontend and a backend share the name.
+func (c *Config) Proxy(name string) *Proxy {
+	if p := c.backends[name]; p != nil {
+		return p
+	}
+	return c.frontends[name]
+}

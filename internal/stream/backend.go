@@ -64,6 +64,7 @@ type Server struct {
 type Backend struct {
 	P        *model.Proxy
 	Servers  []*Server
+	dispSrv  *Server // "dispatch": takes every request, Servers none
 	act, bck serverGroup
 	active   []int // act.idx and bck.idx, under the names the checks use
 	backup   []int
@@ -145,6 +146,14 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		*id = append(*id, sc.ID)
 	}
 	b.active, b.backup = b.act.idx, b.bck.idx
+	if d := p.Dispatch; d != nil {
+		s := &Server{Conf: d, addr: d.Addr, backend: b, iweight: d.Weight}
+		s.up.Store(true)
+		s.uweight.Store(int32(d.Weight))
+		s.eweight.Store(int32(d.Weight * lb.WeightScale))
+		s.lastChange.Store(time.Now().UnixNano())
+		b.dispSrv = s
+	}
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
@@ -210,6 +219,9 @@ func (s *Server) usable() bool { return s.up.Load() && s.eweight.Load() > 0 }
 // reports that servers are usable but all full: the request then waits in
 // the backend's queue.
 func (b *Backend) pick(avoid *Server, hk hashKey) (srv *Server, full bool) {
+	if b.dispSrv != nil {
+		return b.dispSrv, false
+	}
 	g := &b.act
 	if !b.anyUsable(g) {
 		g = &b.bck

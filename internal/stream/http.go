@@ -193,6 +193,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	*s = httpSession{}
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
+	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
 
@@ -235,7 +236,13 @@ func (s *httpSession) readRequest() bool {
 	}
 	for {
 		if s.w > s.r {
-			_, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+			n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+			if err == nil && n > s.fe.rt.headMax {
+				// Complete, but larger than HAProxy would have read
+				// (tune.bufsize - tune.maxrewrite).
+				s.badRequest(400, 'P', int64(s.w-s.r))
+				return false
+			}
 			if err == nil {
 				s.lg.parsed(&s.req)
 				return true
@@ -249,8 +256,8 @@ func (s *httpSession) readRequest() bool {
 				s.badRequest(status, 'P', int64(s.w-s.r))
 				return false
 			}
-			if s.r == 0 && s.w == len(s.buf) {
-				s.badRequest(400, 'P', int64(s.w-s.r)) // head larger than tune.bufsize
+			if s.w-s.r >= s.fe.rt.headMax {
+				s.badRequest(400, 'P', int64(s.w-s.r)) // the head cannot fit
 				return false
 			}
 		}

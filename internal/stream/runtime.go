@@ -30,6 +30,8 @@ type Runtime struct {
 	listeners []net.Listener
 	globalSem chan struct{} // global maxconn
 	bufs      bufPool
+	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
+	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
 	done      chan struct{}
 	wg        sync.WaitGroup  // accept loops
 	conns     sync.WaitGroup  // client sessions
@@ -83,6 +85,8 @@ func New(cfg *model.Config) (*Runtime, error) {
 		rt.events = l
 	}
 	rt.bufs.size = cfg.Global.BufSize
+	rt.headMax = cfg.Global.BufSize - cfg.Global.MaxRewrite
+	rt.maxHdrs = cfg.Global.MaxHdr - 1
 	if p, err := newParker(rt); err == nil {
 		rt.parker = p
 	} else {

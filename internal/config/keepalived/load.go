@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"os/user"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,23 @@ type parser struct {
 	d      *config.Diags
 	c      *Config
 	extras map[*VRRPInstance]*instExtra
+	// droppedScripts are vrrp_scripts keepalived removes while parsing
+	// (their user does not exist): tracking them is ignored.
+	droppedScripts map[string]bool
+}
+
+// accountError tells why keepalived could not set a script's user and
+// group, or "" when both exist (keepalived resolves them while parsing).
+func accountError(name, group string) string {
+	if _, err := user.Lookup(name); err != nil {
+		return fmt.Sprintf("user '%s' does not exist", name)
+	}
+	if group != "" {
+		if _, err := user.LookupGroup(group); err != nil {
+			return fmt.Sprintf("group '%s' does not exist", group)
+		}
+	}
+	return ""
 }
 
 // handler parses one statement of a block.
@@ -84,6 +102,8 @@ func (p *parser) unknown(n *node, where string, hs map[string]handler) {
 		p.d.Errorf(n.pos, "keepalived keyword '%s' in %s is not supported by dhproxy yet; remove it (or keep running keepalived for this configuration)", kw, where)
 		return
 	}
+	// keepalived logs "Unknown keyword", skips the line (and its block)
+	// and runs: so does dhproxy.
 	best, bestD := "", 4
 	for k := range hs {
 		if dd := distance(kw, k); dd < bestD || dd == bestD && k < best {
@@ -105,7 +125,7 @@ func (p *parser) unknown(n *node, where string, hs map[string]handler) {
 			hint = "; remove it or check the spelling in keepalived.conf(5)"
 		}
 	}
-	p.d.Errorf(n.pos, "unknown keyword '%s' in %s%s", kw, where, hint)
+	p.configError(n.pos, "unknown keyword '%s' in %s, ignored as keepalived ignores it%s", kw, where, hint)
 }
 
 // distance is the Levenshtein distance.
@@ -134,9 +154,14 @@ func distance(a, b string) int {
 func (p *parser) args(n *node, lo, hi int, wantBlock bool, usage string) bool {
 	na := len(n.words) - 1
 	ok := true
-	if na < lo || hi >= 0 && na > hi {
+	switch {
+	case na < lo:
 		p.d.Errorf(n.pos, "'%s' expects %s; write '%s'", n.words[0], plural(lo, hi), usage)
 		ok = false
+	case hi >= 0 && na > hi:
+		// keepalived's handlers read the words they know and ignore the
+		// rest, without a message.
+		p.d.Warnf(n.pos, "'%s': extra argument(s) '%s' ignored, as keepalived ignores them; write '%s'", n.words[0], strings.Join(n.words[hi+1:], " "), usage)
 	}
 	if wantBlock && !n.block {
 		p.d.Errorf(n.pos, "'%s' needs a block in braces; write '%s'", n.words[0], usage)
@@ -164,15 +189,24 @@ func plural(lo, hi int) string {
 	}
 }
 
-// intArg parses an integer in [lo, hi].
+// configError reports what keepalived logs as a configuration error and
+// then runs through: a warning, counted in Config.ConfigErrors so that a
+// configuration test fails where "keepalived -t" does.
+func (p *parser) configError(pos config.Pos, format string, args ...any) {
+	p.d.Warnf(pos, format, args...)
+	p.c.ConfigErrors++
+}
+
+// intArg parses an integer in [lo, hi]. keepalived reports a bad value and
+// ignores it (the setting keeps its default), so callers do the same.
 func (p *parser) intArg(n *node, s string, lo, hi int) (int, bool) {
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		p.d.Errorf(n.pos, "'%s' value '%s' is not a number; write an integer between %d and %d", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is not a number, ignored as keepalived ignores it; write an integer between %d and %d", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	if v < int64(lo) || v > int64(hi) {
-		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write an integer between %d and %d", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is out of range, ignored as keepalived ignores it; write an integer between %d and %d", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	return int(v), true
@@ -190,15 +224,16 @@ func (p *parser) one(dst *int, lo, hi int) handler {
 	}
 }
 
-// secsArg parses seconds, fractions allowed, in [lo, hi] seconds.
+// secsArg parses seconds, fractions allowed, in [lo, hi] seconds; a bad
+// value is ignored as intArg's.
 func (p *parser) secsArg(n *node, s string, lo, hi float64) (time.Duration, bool) {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(s, "xXpPeEnN_") {
-		p.d.Errorf(n.pos, "'%s' value '%s' is not a number of seconds; write a value such as '1' or '0.5'", n.words[0], s)
+		p.configError(n.pos, "'%s' value '%s' is not a number of seconds, ignored as keepalived ignores it; write a value such as '1' or '0.5'", n.words[0], s)
 		return 0, false
 	}
 	if v < lo || v > hi {
-		p.d.Errorf(n.pos, "'%s' value '%s' is out of range; write between %g and %g seconds", n.words[0], s, lo, hi)
+		p.configError(n.pos, "'%s' value '%s' is out of range, ignored as keepalived ignores it; write between %g and %g seconds", n.words[0], s, lo, hi)
 		return 0, false
 	}
 	return time.Duration(math.Round(v * float64(time.Second))), true
@@ -237,7 +272,9 @@ func (p *parser) word(dst *string) handler {
 	}
 }
 
-// flag parses "kw [BOOL]" into *dst (on when the value is omitted).
+// flag parses "kw [BOOL]" into *dst (on when the value is omitted). An
+// invalid value is a keepalived configuration error that leaves *dst as
+// it was.
 func (p *parser) flag(dst *bool) handler {
 	return func(n *node) {
 		if !p.args(n, 0, 1, false, n.words[0]+" [on|off]") {
@@ -253,7 +290,32 @@ func (p *parser) flag(dst *bool) handler {
 		case "off", "false", "no":
 			*dst = false
 		default:
-			p.d.Errorf(n.pos, "'%s' value '%s' is not a boolean; write on, off, true, false, yes or no (or nothing for on)", n.words[0], n.words[1])
+			p.configError(n.pos, "'%s' value '%s' is not a boolean (keepalived reports it and ignores the line); write on, off, true, false, yes or no (or nothing for on)", n.words[0], n.words[1])
+		}
+	}
+}
+
+// older parses a keyword of older keepalived versions that keepalived
+// 2.2.7 no longer knows (it logs "Unknown keyword" and goes on): dhproxy
+// still applies it, and counts the configuration error keepalived -t
+// reports.
+func (p *parser) older(h handler, current string) handler {
+	return func(n *node) {
+		p.configError(n.pos, "'%s' is not a keepalived 2.2.7 keyword (keepalived reports it as unknown and ignores it); dhproxy applies it, write '%s' instead", n.words[0], current)
+		h(n)
+	}
+}
+
+// on parses a keyword that keepalived turns on whatever follows it: a
+// value such as "off" is ignored, with a warning since it reads as the
+// opposite.
+func (p *parser) on(dst *bool) handler {
+	return func(n *node) {
+		if len(n.words) > 1 {
+			p.d.Warnf(n.pos, "'%s' takes no value: keepalived ignores '%s' and turns it on, and so does dhproxy; write '%s' alone, or remove the line to keep it off", n.words[0], strings.Join(n.words[1:], " "), n.words[0])
+		}
+		if p.args(n, 0, -1, false, n.words[0]) {
+			*dst = true
 		}
 	}
 }
@@ -274,6 +336,29 @@ func (p *parser) addrArg(n *node, s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return a, true
+}
+
+// checkerAddr is addrArg for a checker's connect_ip and bindto, which
+// keepalived reports and ignores when invalid (the checker keeps its
+// default).
+func (p *parser) checkerAddr(n *node, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.configError(n.pos, "'%s': '%s' is not a valid IP address, ignored as keepalived ignores it; write an IPv4 or IPv6 address such as 192.168.1.10", n.words[0], s)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// checkerPort is portArg for a checker's connect_port and bind_port,
+// ignored when invalid as checkerAddr.
+func (p *parser) checkerPort(n *node, s string) (uint16, bool) {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || v == 0 {
+		p.configError(n.pos, "'%s': '%s' is not a valid port, ignored as keepalived ignores it; write a number between 1 and 65535", n.words[0], s)
+		return 0, false
+	}
+	return uint16(v), true
 }
 
 func (p *parser) portArg(n *node, s string) (uint16, bool) {
@@ -354,14 +439,14 @@ func (p *parser) globalDefs(n *node) {
 				return
 			}
 			g.SMTPServer = n.words[1]
-			if len(n.words) == 3 {
+			if len(n.words) >= 3 {
 				if v, ok := p.portArg(n, n.words[2]); ok {
 					g.SMTPPort = int(v)
 				}
 			}
 		},
 		"smtp_connect_timeout":     p.secs(&g.SMTPConnectTimeout, 1, 3600),
-		"vrrp_skip_check_adv_addr": p.flag(&g.SkipCheckAdvAddr),
+		"vrrp_skip_check_adv_addr": p.on(&g.SkipCheckAdvAddr),
 		"vrrp_strict": func(n *node) {
 			if p.args(n, 0, 0, false, "vrrp_strict") {
 				g.Strict = true
@@ -372,16 +457,22 @@ func (p *parser) globalDefs(n *node) {
 		"vrrp_garp_master_delay":   p.secs(&g.GARPMasterDelay, 0, 255),
 		"vrrp_garp_master_repeat":  p.one(&g.GARPMasterRepeat, 1, 255),
 		"vrrp_garp_master_refresh": p.secs(&g.GARPMasterRefresh, 0, 86400),
-		"enable_script_security":   p.flag(&g.EnableScriptSecurity),
+		"enable_script_security":   p.on(&g.EnableScriptSecurity),
 		"script_user": func(n *node) {
-			if p.args(n, 1, 2, false, "script_user <user> [group]") {
-				g.ScriptUser = n.words[1]
-				if len(n.words) == 3 {
-					g.ScriptGroup = n.words[2]
-				}
+			if !p.args(n, 1, 2, false, "script_user <user> [group]") {
+				return
 			}
+			group := ""
+			if len(n.words) >= 3 {
+				group = n.words[2]
+			}
+			if why := accountError(n.words[1], group); why != "" {
+				p.configError(n.pos, "script_user: %s; ignored as keepalived ignores it (scripts run as the default script user)", why)
+				return
+			}
+			g.ScriptUser, g.ScriptGroup = n.words[1], group
 		},
-		"lvs_id":                   p.word(&g.LVSID),
+		"lvs_id":                   p.older(p.word(&g.LVSID), "router_id"),
 		"checker_log_all_failures": p.flag(&g.CheckerLogAllFailures),
 		"vrrp_version":             p.one(&g.VRRPVersion, 2, 3),
 	})
@@ -393,6 +484,7 @@ func (p *parser) vrrpScript(n *node) {
 		return
 	}
 	s := &VRRPScript{Pos: n.pos, Name: n.words[1], Interval: time.Second, Rise: 1, Fall: 1}
+	dropped := false
 	p.block(n.kids, fmt.Sprintf("'vrrp_script %s'", s.Name), map[string]handler{
 		"script":   p.str(&s.Script),
 		"interval": p.secs(&s.Interval, 0.001, 86400),
@@ -404,9 +496,10 @@ func (p *parser) vrrpScript(n *node) {
 			if v, ok := p.intArg(n, n.words[1], -253, 253); ok {
 				s.Weight = v
 			}
-			if len(n.words) == 3 {
+			if len(n.words) >= 3 {
 				if n.words[2] != "reverse" {
-					p.d.Errorf(n.pos, "'weight' option '%s' is unknown; write 'reverse' or nothing", n.words[2])
+					p.configError(n.pos, "vrrp_script %s: unknown weight option '%s', ignored as keepalived ignores it; write 'reverse' or nothing", s.Name, n.words[2])
+					return
 				}
 				s.Reverse = true
 			}
@@ -414,15 +507,27 @@ func (p *parser) vrrpScript(n *node) {
 		"rise": p.one(&s.Rise, 1, 1<<30),
 		"fall": p.one(&s.Fall, 1, 1<<30),
 		"user": func(n *node) {
-			if p.args(n, 1, 2, false, "user <user> [group]") {
-				s.User = n.words[1]
-				if len(n.words) == 3 {
-					s.Group = n.words[2]
-				}
+			if !p.args(n, 1, 2, false, "user <user> [group]") {
+				return
+			}
+			s.User, s.Group = n.words[1], ""
+			if len(n.words) >= 3 {
+				s.Group = n.words[2]
+			}
+			if why := accountError(s.User, s.Group); why != "" {
+				p.configError(n.pos, "vrrp_script %s: %s; keepalived removes this script, and so does dhproxy (instances tracking it ignore it)", s.Name, why)
+				dropped = true
 			}
 		},
 		"init_fail": func(n *node) { p.args(n, 0, 0, false, "init_fail") },
 	})
+	if dropped {
+		if p.droppedScripts == nil {
+			p.droppedScripts = map[string]bool{}
+		}
+		p.droppedScripts[s.Name] = true
+		return
+	}
 	if s.Script == "" {
 		p.d.Errorf(n.pos, "vrrp_script '%s' has no 'script' line; add 'script \"/path/to/check args\"'", s.Name)
 	}
@@ -448,9 +553,9 @@ func (p *parser) trackFile(n *node) {
 			if w, ok := p.intArg(n, n.words[1], -254, 254); ok {
 				t.Weight = w
 			}
-			if len(n.words) == 3 {
+			if len(n.words) >= 3 {
 				if n.words[2] != "reverse" {
-					p.d.Errorf(n.pos, "unknown weight option '%s'; write 'weight %s reverse' or leave it out", n.words[2], n.words[1])
+					p.configError(n.pos, "unknown weight option '%s', ignored as keepalived ignores it; write 'weight %s reverse' or leave it out", n.words[2], n.words[1])
 					return
 				}
 				t.Reverse = true

@@ -84,6 +84,9 @@ func run(t *testing.T, dir string) string {
 			t.Error("config returned with errors")
 		}
 		b.WriteString(dump(c))
+		if c.ConfigErrors > 0 {
+			fmt.Fprintf(&b, "config errors (keepalived -t fails): %d\n", c.ConfigErrors)
+		}
 	}
 	return b.String()
 }

@@ -25,7 +25,7 @@ func (p *parser) virtualServer(n *node) {
 	vs := &VirtualServer{Pos: n.pos, DelayLoop: 60 * time.Second, Sched: "wlc", Method: "NAT", Protocol: "TCP", Quorum: 1, Retry: -1, Warmup: -1}
 	switch n.words[1] {
 	case "fwmark":
-		if len(n.words) != 3 {
+		if len(n.words) < 3 {
 			p.d.Errorf(n.pos, "'virtual_server fwmark' needs the mark; write 'virtual_server fwmark <1-4294967295> {'")
 			return
 		}
@@ -36,7 +36,7 @@ func (p *parser) virtualServer(n *node) {
 		}
 		vs.FWMark = uint32(m)
 	case "group":
-		if len(n.words) != 3 {
+		if len(n.words) < 3 {
 			p.d.Errorf(n.pos, "'virtual_server group' needs a name; write 'virtual_server group <name> {'")
 			return
 		}
@@ -47,7 +47,7 @@ func (p *parser) virtualServer(n *node) {
 			return
 		}
 		vs.Addr = a
-		if len(n.words) == 3 {
+		if len(n.words) >= 3 {
 			if port, ok := p.portArg(n, n.words[2]); ok {
 				vs.Port = port
 			}
@@ -66,17 +66,29 @@ func (p *parser) virtualServer(n *node) {
 				return
 			}
 		}
-		p.d.Errorf(n.pos, "unknown scheduler '%s'; write one of %s", n.words[1], strings.Join(schedulers, ", "))
+		p.configError(n.pos, "unknown scheduler '%s', ignored as keepalived ignores it (the scheduler stays %s); write one of %s", n.words[1], vs.Sched, strings.Join(schedulers, ", "))
 	}
 	method := func(n *node) {
-		if !p.args(n, 1, 1, false, n.words[0]+" NAT|DR|TUN") {
+		if !p.args(n, 1, -1, false, n.words[0]+" NAT|DR|TUN") {
 			return
 		}
-		switch m := strings.ToUpper(n.words[1]); m {
+		// keepalived is case-sensitive here and keeps its default (NAT)
+		// for an unknown method, as it does for tunnel options after NAT
+		// or DR.
+		switch m := n.words[1]; m {
 		case "NAT", "DR", "TUN":
 			vs.Method = m
 		default:
-			p.d.Errorf(n.pos, "unknown forwarding method '%s'; write NAT, DR or TUN", n.words[1])
+			p.configError(n.pos, "unknown forwarding method '%s', ignored as keepalived ignores it (the method stays %s); write NAT, DR or TUN", m, vs.Method)
+			return
+		}
+		switch opts := n.words[2:]; {
+		case len(opts) == 0:
+		case vs.Method == "TUN" && len(opts) == 2 && opts[0] == "type" && opts[1] == "ipip":
+		case vs.Method == "TUN" && opts[0] == "type":
+			p.d.Errorf(n.pos, "tunnel type '%s' is not supported by dhproxy yet (only ipip); remove '%s'", strings.Join(opts[1:], " "), strings.Join(opts, " "))
+		default:
+			p.configError(n.pos, "invalid tunnel option '%s' for virtual server, ignored as keepalived ignores it; write '%s %s' alone", opts[0], n.words[0], vs.Method)
 		}
 	}
 	p.block(n.kids, where, map[string]handler{
@@ -91,7 +103,7 @@ func (p *parser) virtualServer(n *node) {
 			}
 			vs.Persistent = true
 			vs.PersistenceTimeout = 360 * time.Second
-			if len(n.words) == 2 {
+			if len(n.words) >= 2 {
 				if t, ok := p.intArg(n, n.words[1], 1, lvsMaxTimeout); ok {
 					vs.PersistenceTimeout = time.Duration(t) * time.Second
 				}
@@ -122,7 +134,7 @@ func (p *parser) virtualServer(n *node) {
 			case "TCP", "UDP", "SCTP":
 				vs.Protocol = pr
 			default:
-				p.d.Errorf(n.pos, "unknown protocol '%s'; write TCP, UDP or SCTP", n.words[1])
+				p.configError(n.pos, "unknown protocol '%s', ignored as keepalived ignores it (the protocol stays %s); write TCP, UDP or SCTP", n.words[1], vs.Protocol)
 			}
 		},
 		"sorry_server": func(n *node) {
@@ -134,7 +146,7 @@ func (p *parser) virtualServer(n *node) {
 				return
 			}
 			e := &Endpoint{Pos: n.pos, Addr: a, Port: vs.Port}
-			if len(n.words) == 3 {
+			if len(n.words) >= 3 {
 				if port, ok := p.portArg(n, n.words[2]); ok {
 					e.Port = port
 				}
@@ -169,7 +181,7 @@ func (p *parser) virtualServer(n *node) {
 		},
 		"nat_mask": func(n *node) {
 			if p.args(n, 1, 1, false, "nat_mask <netmask>") {
-				p.d.Warnf(n.pos, "nat_mask is obsolete and ignored, as by keepalived; remove it")
+				p.configError(n.pos, "nat_mask is obsolete and ignored, as by keepalived (which reports it as an unknown keyword); remove it")
 			}
 		},
 		"persistence_engine": func(n *node) {
@@ -192,13 +204,13 @@ func (p *parser) virtualServer(n *node) {
 		"quorum_up":          p.str(&vs.QuorumUp),
 		"quorum_down":        p.str(&vs.QuorumDown),
 		"hysteresis":         p.one(&vs.Hysteresis, 0, 1<<30),
-		"alpha":              p.flag(&vs.Alpha),
-		"omega":              p.flag(&vs.Omega),
-		"inhibit_on_failure": p.flag(&vs.InhibitOnFailure),
+		"alpha":              p.on(&vs.Alpha),
+		"omega":              p.on(&vs.Omega),
+		"inhibit_on_failure": p.on(&vs.InhibitOnFailure),
 		"virtualhost":        p.word(&vs.VirtualHost),
 		"connect_timeout":    p.secs(&vs.ConnectTimeout, 0.001, 86400),
 		"retry":              p.one(&vs.Retry, 0, 1<<30),
-		"nb_get_retry":       p.one(&vs.Retry, 0, 1<<30),
+		"nb_get_retry":       p.older(p.one(&vs.Retry, 0, 1<<30), "retry"),
 		"delay_before_retry": p.secs(&vs.DelayBeforeRetry, 0, 86400),
 		"warmup":             p.secs(&vs.Warmup, 0, 86400),
 		"real_server":        func(n *node) { p.realServer(n, vs) },
@@ -210,7 +222,7 @@ func (p *parser) virtualServer(n *node) {
 		p.d.Errorf(sorryMethodPos, "sorry_server_lvs_method %s differs from the virtual server's lvs_method %s: dhproxy's datapaths forward a virtual server with one method; write 'sorry_server_lvs_method %s' or remove it", sorryMethod, vs.Method, vs.Method)
 	}
 	if vs.SorryInhibit && vs.SorryServer == nil {
-		p.d.Warnf(n.pos, "sorry_server_inhibit without a sorry_server is ignored; add 'sorry_server <ip> <port>'")
+		p.configError(n.pos, "sorry_server_inhibit without a sorry_server is ignored; add 'sorry_server <ip> <port>'")
 	}
 	if vs.IPFamily != "" {
 		// keepalived: the family must match the virtual and real servers'.
@@ -244,7 +256,7 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 		return
 	}
 	rs := &RealServer{Pos: n.pos, Addr: a, Port: vs.Port, Weight: 1, Retry: -1, Warmup: -1}
-	if len(n.words) == 3 {
+	if len(n.words) >= 3 {
 		if port, ok := p.portArg(n, n.words[2]); ok {
 			rs.Port = port
 		}
@@ -257,7 +269,7 @@ func (p *parser) realServer(n *node, vs *VirtualServer) {
 		"inhibit_on_failure": p.flag(&rs.InhibitOnFailure),
 		"connect_timeout":    p.secs(&rs.ConnectTimeout, 0.001, 86400),
 		"retry":              p.one(&rs.Retry, 0, 1<<30),
-		"nb_get_retry":       p.one(&rs.Retry, 0, 1<<30),
+		"nb_get_retry":       p.older(p.one(&rs.Retry, 0, 1<<30), "retry"),
 		"delay_before_retry": p.secs(&rs.DelayBeforeRetry, 0, 86400),
 		"delay_loop":         p.secs(&rs.DelayLoop, 0.001, 86400),
 		"warmup":             p.secs(&rs.Warmup, 0, 86400),
@@ -303,7 +315,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 	var alpha *bool
 	hs := map[string]handler{
 		"retry":              p.one(&c.Retry, 0, 1<<30),
-		"nb_get_retry":       p.one(&c.Retry, 0, 1<<30),
+		"nb_get_retry":       p.older(p.one(&c.Retry, 0, 1<<30), "retry"),
 		"delay_before_retry": p.secs(&c.DelayBeforeRetry, 0, 86400),
 		"delay_loop":         p.secs(&c.DelayLoop, 0.001, 86400),
 		"warmup":             p.secs(&c.Warmup, 0, 86400),
@@ -319,21 +331,21 @@ func (p *parser) check(n *node, rs *RealServer) {
 				return
 			}
 			if p.args(n, 1, 1, false, "connect_port <port>") {
-				if port, ok := p.portArg(n, n.words[1]); ok {
+				if port, ok := p.checkerPort(n, n.words[1]); ok {
 					c.ConnectPort = port
 				}
 			}
 		}
 		hs["connect_ip"] = func(n *node) {
 			if p.args(n, 1, 1, false, "connect_ip <ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
+				if a, ok := p.checkerAddr(n, n.words[1]); ok {
 					c.ConnectIP = a
 				}
 			}
 		}
 		hs["bindto"] = func(n *node) {
 			if p.args(n, 1, 1, false, "bindto <source ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
+				if a, ok := p.checkerAddr(n, n.words[1]); ok {
 					c.BindTo = a
 				}
 			}
@@ -344,7 +356,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 				return
 			}
 			if p.args(n, 1, 1, false, "bind_port <source port>") {
-				if port, ok := p.portArg(n, n.words[1]); ok {
+				if port, ok := p.checkerPort(n, n.words[1]); ok {
 					c.BindPort = port
 				}
 			}
@@ -881,7 +893,7 @@ func (p *parser) fileCheck(n *node, c *Check) {
 			if w, ok := p.intArg(n, n.words[1], -ipvsWeightMax, ipvsWeightMax); ok {
 				c.FileWeight = w
 			}
-			if len(n.words) == 3 {
+			if len(n.words) >= 3 {
 				switch n.words[2] {
 				case "reverse":
 					c.FileReverse = true

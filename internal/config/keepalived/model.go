@@ -21,6 +21,10 @@ type Config struct {
 	TrackFiles     map[string]*TrackFile
 	VirtualServers []*VirtualServer
 	VSGroups       map[string]*VSGroup
+	// ConfigErrors counts what keepalived logs as a configuration error
+	// and runs through (reported as warnings): "keepalived -t" exits
+	// non-zero on them, and so do "dhproxy vrrp -t" and "dhproxy -c -K".
+	ConfigErrors int
 }
 
 // GlobalDefs is the global_defs block, with keepalived's defaults filled in.

@@ -42,7 +42,7 @@ func (p *parser) vrrpInstance(n *node) {
 			case "MASTER", "BACKUP":
 				v.State = n.words[1]
 			default:
-				p.d.Errorf(n.pos, "(%s) unknown state '%s'; write 'state MASTER' or 'state BACKUP'", v.Name, n.words[1])
+				p.configError(n.pos, "(%s) unknown state '%s', ignored as keepalived ignores it (the instance starts as BACKUP); write 'state MASTER' or 'state BACKUP'", v.Name, n.words[1])
 			}
 		},
 		"interface": p.word(&v.Interface),
@@ -64,7 +64,7 @@ func (p *parser) vrrpInstance(n *node) {
 			}
 		},
 		"advert_int":   func(n *node) { x.advert = n },
-		"vrrp_version": func(n *node) { x.version = n },
+		"vrrp_version": p.older(func(n *node) { x.version = n }, "version"),
 		"version":      func(n *node) { x.version = n }, // keepalived's own spelling inside vrrp_instance
 		"authentication": func(n *node) {
 			if !p.args(n, 0, 0, true, "authentication { auth_type PASS; auth_pass <secret> }") {
@@ -294,6 +294,16 @@ func (p *parser) tracks(n *node, v *VRRPInstance, maxW int) []Track {
 // finish runs the cross-checks that need the whole configuration.
 func (p *parser) finish() {
 	g := &p.c.Global
+	// keepalived removes an instance without a (valid) virtual_router_id.
+	kept := p.c.Instances[:0]
+	for _, v := range p.c.Instances {
+		if v.VRID == 0 {
+			p.configError(v.Pos, "(%s) the virtual router id must be set: keepalived removes this instance, and so does dhproxy; add 'virtual_router_id <1-255>'", v.Name)
+			continue
+		}
+		kept = append(kept, v)
+	}
+	p.c.Instances = kept
 	if g.Strict && len(p.c.Instances) > 0 {
 		p.d.Warnf(g.Pos, "vrrp_strict: instances with a priority below 255 refuse traffic to their virtual addresses (no_accept), so a proxy bound on a VIP is unreachable; remove vrrp_strict unless you need strict RFC compliance")
 	}
@@ -348,7 +358,7 @@ func (p *parser) finish() {
 			p.d.Warnf(v.Pos, "(%s) no virtual_ipaddress: this instance moves no address; add 'virtual_ipaddress { <ip> }'", v.Name)
 		}
 		if v.UnicastSrcIP.IsValid() && len(v.UnicastPeers) == 0 {
-			p.d.Warnf(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
+			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
 		}
 		if g.Strict {
 			if v.AuthType != "" {
@@ -369,18 +379,27 @@ func (p *parser) finish() {
 				v.Accept = false
 			}
 		}
-		for i := range v.TrackScripts {
-			t := &v.TrackScripts[i]
-			if _, ok := p.c.Scripts[t.Name]; !ok {
-				p.d.Errorf(t.Pos, "(%s) track_script '%s' names no vrrp_script%s; define 'vrrp_script %s { script ... }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.Scripts)), t.Name)
+		kept := v.TrackScripts[:0]
+		for _, t := range v.TrackScripts {
+			switch _, ok := p.c.Scripts[t.Name]; {
+			case ok:
+				kept = append(kept, t)
+			case p.droppedScripts[t.Name]:
+				p.configError(t.Pos, "(%s) track_script '%s' names a vrrp_script removed above; ignored, as keepalived ignores it", v.Name, t.Name)
+			default:
+				p.configError(t.Pos, "(%s) track_script '%s' names no vrrp_script%s, ignored as keepalived ignores it; define 'vrrp_script %s { script ... }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.Scripts)), t.Name)
 			}
 		}
-		for i := range v.TrackFiles {
-			t := &v.TrackFiles[i]
-			if _, ok := p.c.TrackFiles[t.Name]; !ok {
-				p.d.Errorf(t.Pos, "(%s) track_file '%s' names no vrrp_track_file%s; define 'vrrp_track_file %s { file /path }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.TrackFiles)), t.Name)
+		v.TrackScripts = kept
+		keptFiles := v.TrackFiles[:0]
+		for _, t := range v.TrackFiles {
+			if _, ok := p.c.TrackFiles[t.Name]; ok {
+				keptFiles = append(keptFiles, t)
+				continue
 			}
+			p.configError(t.Pos, "(%s) track_file '%s' names no vrrp_track_file%s, ignored as keepalived ignores it; define 'vrrp_track_file %s { file /path }' or fix the name", v.Name, t.Name, suggest(t.Name, keys(p.c.TrackFiles)), t.Name)
 		}
+		v.TrackFiles = keptFiles
 	}
 	// Sync groups: members exist, belong to one group only.
 	byName := map[string]*VRRPInstance{}
@@ -393,7 +412,7 @@ func (p *parser) finish() {
 		for _, m := range sg.Members {
 			v, ok := byName[m]
 			if !ok {
-				p.d.Errorf(sg.Pos, "vrrp_sync_group '%s': member '%s' is not a vrrp_instance%s; define it or remove it from the group", sg.Name, m, suggest(m, names))
+				p.configError(sg.Pos, "vrrp_sync_group '%s': member '%s' is not a vrrp_instance%s, ignored as keepalived ignores it; define it or remove it from the group", sg.Name, m, suggest(m, names))
 				continue
 			}
 			if v.SyncGroup != "" && v.SyncGroup != sg.Name {

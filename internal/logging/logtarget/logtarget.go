@@ -188,7 +188,10 @@ func parseUDP(orig, network, s string) (Addr, error) {
 	}
 	host, port := s, DefaultPort
 	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		n, err := strconv.Atoi(s[i+1:])
+		n, err := 0, error(nil)
+		if s[i+1:] != "" { // an empty port is no port, as in HAProxy
+			n, err = strconv.Atoi(s[i+1:])
+		}
 		if err != nil || n < 0 || n > 65535 {
 			return Addr{}, fmt.Errorf("invalid port '%s' in log target '%s'", s[i+1:], orig)
 		}

@@ -79,6 +79,8 @@ func TestParseAddress(t *testing.T) {
 		{in: "logs.example", want: Addr{Kind: UDP, Network: "udp", Host: "logs.example:514"}},
 		{in: "udp6@10.0.0.1", err: "address family mismatch"},
 		{in: "127.0.0.1:0", want: Addr{Kind: UDP, Network: "udp", IP: ap("127.0.0.1:514")}},
+		// What "127.0.0.1:${UNSET}" expands to; haproxy 2.6 takes it.
+		{in: "127.0.0.1:", want: Addr{Kind: UDP, Network: "udp", IP: ap("127.0.0.1:514")}},
 		{in: "127.0.0.1:65536", err: "invalid port '65536'"},
 		{in: "127.0.0.1:http", err: "invalid port 'http'"},
 		{in: "fd@x", err: "invalid file descriptor"},

@@ -1,0 +1,172 @@
+package keepalived
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dhproxy/internal/config"
+	"dhproxy/internal/netnstest"
+)
+
+// compatBase is a configuration keepalived 2.2.7 takes without a message;
+// each case adds one line to one of its blocks.
+const compatBase = `global_defs {
+  router_id r1
+%[global]}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.9.9.9/24
+  }
+%[inst]}
+virtual_server 10.9.9.10 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+%[vs]  real_server 10.9.9.11 80 {
+    weight 1
+%[rs]    TCP_CHECK {
+      connect_timeout 3
+%[chk]    }
+  }
+}
+`
+
+// compatCases: what "keepalived -t" says about one added line. fails is
+// its verdict (exit 5: a configuration error it reports and then runs
+// through); checked against keepalived 2.2.7 by TestKeepalivedCompat.
+var compatCases = []struct {
+	block, line string
+	fails       bool
+}{
+	{"inst", "nopreempt 1", false},
+	{"inst", "nopreempt", false},
+	{"inst", "preempt_delay 10 extra", false},
+	{"inst", "garp_master_delay 5 extra", false},
+	{"inst", "dont_track_primary yes", false},
+	{"inst", "smtp_alert extra", true},
+	{"inst", "smtp_alert on", false},
+	{"inst", "unicast_src_ip 10.9.9.1", true},
+	{"inst", "track_script {\n    nosuch\n  }", true},
+	{"inst", "vrrp_version 3", true},
+	{"inst", "no_such_keyword 1", true},
+	{"global", "router_id r1 extra", false},
+	{"global", "vrrp_strict extra", false},
+	{"global", "vrrp_skip_check_adv_addr off", false},
+	{"global", "vrrp_garp_master_repeat 5 extra", false},
+	{"global", "checker_log_all_failures extra", true},
+	{"global", "lvs_id x", true},
+	{"global", "script_user root root", false},
+	{"global", "script_user root no-such-group-dhproxy", true},
+	{"vs", "delay_loop 6 extra", false},
+	{"vs", "alpha off", false},
+	{"vs", "persistence_timeout 50 extra", false},
+	{"vs", "sorry_server 10.9.9.12 80 extra", false},
+	{"vs", "sorry_server_inhibit", true},
+	{"vs", "lb_kind DR", false},
+	{"vs", "lb_kind NAT extra", true},
+	{"vs", "lb_kind nat", true},
+	{"vs", "nat_mask 255.255.255.0", true},
+	{"rs", "weight 2 extra", false},
+	{"rs", "inhibit_on_failure extra", true},
+	{"rs", "nb_get_retry 3", true},
+	{"chk", "connect_timeout 3 extra", false},
+	{"chk", "connect_port 80 extra", false},
+	{"chk", "log_all_failures extra", true},
+	// Bad values: keepalived reports them and keeps the default.
+	{"inst", "priority 300", true},
+	{"inst", "state FOO", true},
+	{"inst", "advert_int abc", true},
+	{"inst", "garp_master_delay abc", true},
+	{"global", "smtp_connect_timeout abc", true},
+	{"global", "vrrp_version 4", true},
+	{"vs", "delay_loop abc", true},
+	{"vs", "lvs_sched foo", true},
+	{"vs", "protocol FOO", true},
+	{"vs", "quorum abc", true},
+	{"rs", "retry abc", true},
+	{"chk", "connect_timeout abc", true},
+	{"chk", "connect_port 70000", true},
+	{"chk", "connect_ip 1.2.3", true},
+	{"chk", "bindto 1.2.3", true},
+	{"chk", "bind_port 0", true},
+}
+
+func compatConfig(block, line string) string {
+	r := strings.NewReplacer("%[global]", "", "%[inst]", "", "%[vs]", "", "%[rs]", "", "%[chk]", "")
+	indent := map[string]string{"global": "  ", "inst": "  ", "vs": "  ", "rs": "    ", "chk": "      "}[block]
+	s := strings.Replace(compatBase, "%["+block+"]", indent+line+"\n", 1)
+	return r.Replace(s)
+}
+
+// TestKeepalivedCompatVerdicts: dhproxy reads every case without a hard
+// error (keepalived runs them all), and counts a configuration error
+// exactly where keepalived -t fails.
+func TestKeepalivedCompatVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range compatCases {
+		path := filepath.Join(dir, "keepalived.conf")
+		if err := os.WriteFile(path, []byte(compatConfig(c.block, c.line)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var d config.Diags
+		cfg := LoadWithID(path, "lb1", &d)
+		if cfg == nil {
+			var b strings.Builder
+			d.Write(&b, 0)
+			t.Errorf("%s %q: refused, keepalived runs it:\n%s", c.block, c.line, b.String())
+			continue
+		}
+		if fails := cfg.ConfigErrors > 0; fails != c.fails {
+			t.Errorf("%s %q: config test fails=%t, keepalived -t fails=%t", c.block, c.line, fails, c.fails)
+		}
+	}
+}
+
+// TestKeepalivedCompat checks the verdicts of compatCases against the real
+// keepalived -t, in a network namespace of the test's own where eth0
+// exists (keepalived checks the interface). It runs where keepalived is
+// installed and the test may create a namespace.
+func TestKeepalivedCompat(t *testing.T) {
+	const bin = "/usr/sbin/keepalived"
+	if _, err := os.Stat(bin); err != nil {
+		t.Skip("keepalived is not installed")
+	}
+	ns, ip := netnstest.Own(t, "kacompat")
+	ip("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+	ip("-n", ns, "link", "set", "eth0", "up")
+	dir := t.TempDir()
+	run := func(conf string) (int, string) {
+		path := filepath.Join(dir, "keepalived.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("ip", "netns", "exec", ns, bin, "-t", "-f", path).CombinedOutput()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, string(out)
+		case errors.As(err, &ee):
+			return ee.ExitCode(), string(out)
+		}
+		t.Fatalf("keepalived -t: %v", err)
+		return 0, ""
+	}
+	if rc, out := run(compatConfig("inst", "")); rc != 0 {
+		t.Fatalf("the base configuration: keepalived -t exits %d:\n%s", rc, out)
+	}
+	for _, c := range compatCases {
+		rc, out := run(compatConfig(c.block, c.line))
+		if (rc != 0) != c.fails {
+			t.Errorf("%s %q: keepalived -t exits %d (want failing=%t):\n%s", c.block, c.line, rc, c.fails, out)
+		}
+	}
+}

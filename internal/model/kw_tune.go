@@ -1,0 +1,188 @@
+package model
+
+import (
+	"strconv"
+
+	"dhproxy/internal/config"
+)
+
+// tuneArg is the shape of a tune.* keyword's argument.
+type tuneArg uint8
+
+const (
+	tuneInt    tuneArg = iota // a decimal integer between min and max
+	tuneOptInt                // the same, or nothing
+	tuneOnOff                 // "on" or "off"
+	tuneTime                  // a time value ("5s", "100ms")
+	tuneNone                  // no argument
+)
+
+// tuneSetting is one tune.* keyword HAProxy 2.6 documents (configuration
+// manual section 3.2) that has no effect in dhproxy: its argument is checked
+// as HAProxy checks it, then a warning says why nothing changes.
+type tuneSetting struct {
+	arg      tuneArg
+	min, max int64
+	why      string
+}
+
+const (
+	whyBuffers = "dhproxy draws its buffers from a shared pool without a count limit"
+	whyComp    = "dhproxy does not compress responses"
+	whyH2      = "HTTP/2 is not implemented yet"
+	whyLua     = "dhproxy has no Lua engine"
+	whyQUIC    = "dhproxy has no QUIC support"
+	whySSL     = "TLS is not implemented yet"
+	whyPoller  = "dhproxy's accept loops and scheduling are Go's, not HAProxy's poller and task scheduler"
+	whyPools   = "dhproxy keeps no server-side idle connection pools"
+	whySockBuf = "dhproxy leaves socket buffer sizes to the kernel"
+	whyVars    = "dhproxy has no HAProxy variables yet"
+	whyNoLimit = "dhproxy does not use this limit"
+)
+
+const maxInt32 = 1<<31 - 1
+
+var tuneSettings = map[string]tuneSetting{
+	"tune.buffers.limit":                       {tuneInt, 0, maxInt32, whyBuffers},
+	"tune.buffers.reserve":                     {tuneInt, 0, maxInt32, whyBuffers},
+	"tune.comp.maxlevel":                       {tuneInt, 1, 9, whyComp},
+	"tune.fail-alloc":                          {tuneOptInt, 0, 100, "it is a HAProxy memory debugging aid"},
+	"tune.fd.edge-triggered":                   {tuneOnOff, 0, 0, whyPoller},
+	"tune.h2.header-table-size":                {tuneInt, 4096, 65536, whyH2},
+	"tune.h2.initial-window-size":              {tuneInt, 0, maxInt32, whyH2},
+	"tune.h2.max-concurrent-streams":           {tuneInt, 0, maxInt32, whyH2},
+	"tune.h2.max-frame-size":                   {tuneInt, 16384, 16777215, whyH2},
+	"tune.http.cookielen":                      {tuneInt, 0, maxInt32, "'capture cookie' is not implemented yet"},
+	"tune.http.logurilen":                      {tuneInt, 0, maxInt32, "log lines always keep up to 1023 bytes of the request line, HAProxy's default"},
+	"tune.idle-pool.shared":                    {tuneOnOff, 0, 0, whyPools},
+	"tune.idletimer":                           {tuneTime, 0, 65535, whyPoller},
+	"tune.listener.multi-queue":                {tuneOnOff, 0, 0, whyPoller},
+	"tune.lua.forced-yield":                    {tuneOptInt, 0, maxInt32, whyLua},
+	"tune.lua.maxmem":                          {tuneInt, 0, maxInt32, whyLua},
+	"tune.lua.service-timeout":                 {tuneTime, 0, maxInt32, whyLua},
+	"tune.lua.session-timeout":                 {tuneTime, 0, maxInt32, whyLua},
+	"tune.lua.task-timeout":                    {tuneTime, 0, maxInt32, whyLua},
+	"tune.maxaccept":                           {tuneInt, -1, maxInt32, whyPoller},
+	"tune.maxpollevents":                       {tuneInt, 0, maxInt32, whyPoller},
+	"tune.pattern.cache-size":                  {tuneInt, 0, maxInt32, "dhproxy's ACL matching has no lookup cache"},
+	"tune.peers.max-updates-at-once":           {tuneInt, 1, maxInt32, "'peers' sections are not implemented yet"},
+	"tune.pipesize":                            {tuneInt, 0, maxInt32, "dhproxy does not splice through pipes"},
+	"tune.pool-high-fd-ratio":                  {tuneInt, 0, 100, whyPools},
+	"tune.pool-low-fd-ratio":                   {tuneInt, 0, 100, whyPools},
+	"tune.quic.frontend.conn-tx-buffers.limit": {tuneInt, 0, maxInt32, whyQUIC},
+	"tune.quic.frontend.max-idle-timeout":      {tuneTime, 0, maxInt32, whyQUIC},
+	"tune.quic.frontend.max-streams-bidi":      {tuneInt, 0, maxInt32, whyQUIC},
+	"tune.quic.retry-threshold":                {tuneInt, 0, maxInt32, whyQUIC},
+	"tune.rcvbuf.client":                       {tuneInt, 0, maxInt32, whySockBuf},
+	"tune.rcvbuf.server":                       {tuneInt, 0, maxInt32, whySockBuf},
+	"tune.recv_enough":                         {tuneInt, 0, maxInt32, whyPoller},
+	"tune.runqueue-depth":                      {tuneInt, 0, maxInt32, whyPoller},
+	"tune.sched.low-latency":                   {tuneOnOff, 0, 0, whyPoller},
+	"tune.sndbuf.client":                       {tuneInt, 0, maxInt32, whySockBuf},
+	"tune.sndbuf.server":                       {tuneInt, 0, maxInt32, whySockBuf},
+	"tune.ssl.cachesize":                       {tuneInt, 0, maxInt32, whySSL},
+	"tune.ssl.capture-buffer-size":             {tuneInt, 0, maxInt32, whySSL},
+	"tune.ssl.capture-cipherlist-size":         {tuneInt, 0, maxInt32, whySSL + " (and HAProxy 2.7 removes this name: use tune.ssl.capture-buffer-size)"},
+	"tune.ssl.default-dh-param":                {tuneInt, 1024, maxInt32, whySSL},
+	"tune.ssl.force-private-cache":             {tuneNone, 0, 0, whySSL},
+	"tune.ssl.hard-maxrecord":                  {tuneInt, 0, maxInt32, whySSL},
+	"tune.ssl.keylog":                          {tuneOnOff, 0, 0, whySSL},
+	"tune.ssl.lifetime":                        {tuneTime, 0, maxInt32, whySSL},
+	"tune.ssl.maxrecord":                       {tuneInt, 0, maxInt32, whySSL},
+	"tune.ssl.ssl-ctx-cache-size":              {tuneInt, 0, maxInt32, whySSL},
+	"tune.vars.global-max-size":                {tuneInt, 0, maxInt32, whyVars},
+	"tune.vars.proc-max-size":                  {tuneInt, 0, maxInt32, whyVars},
+	"tune.vars.reqres-max-size":                {tuneInt, 0, maxInt32, whyVars},
+	"tune.vars.sess-max-size":                  {tuneInt, 0, maxInt32, whyVars},
+	"tune.vars.txn-max-size":                   {tuneInt, 0, maxInt32, whyVars},
+	"tune.zlib.memlevel":                       {tuneInt, 1, 9, whyComp},
+	"tune.zlib.windowsize":                     {tuneInt, 8, 15, whyComp},
+}
+
+func init() {
+	for name, t := range tuneSettings {
+		registerGlobal(name, func(b *builder, g *Global, l config.Line) {
+			if t.check(b, l) {
+				b.warnf(l, "'%s' has no effect in dhproxy: %s.", name, t.why)
+			}
+		})
+	}
+	registerGlobal("tune.bufsize", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "tune.bufsize <bytes>") {
+			return
+		}
+		n, err := parseSize(l.Args[1])
+		if err != nil || n < 1024 || n > 1<<24 {
+			b.errorf(l, "'tune.bufsize %s': expects a size between 1k and 16m.", l.Args[1])
+			return
+		}
+		g.BufSize = n
+	})
+	registerGlobal("tune.maxrewrite", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "tune.maxrewrite <bytes>") {
+			if n, err := parseSize(l.Args[1]); err == nil {
+				g.MaxRewrite = n
+			} else {
+				b.errorf(l, "'tune.maxrewrite': %v.", err)
+			}
+		}
+	})
+	registerGlobal("tune.http.maxhdr", func(b *builder, g *Global, l config.Line) {
+		// The manual says 1..32767, but haproxy 2.6 refuses to start below
+		// 5: its own error pages no longer parse.
+		if n, ok := (tuneSetting{arg: tuneInt, min: 5, max: 32767}).value(b, l); ok {
+			g.MaxHdr = int(n)
+		}
+	})
+}
+
+// check validates l's argument against t, reporting errors on l.
+func (t tuneSetting) check(b *builder, l config.Line) bool {
+	_, ok := t.value(b, l)
+	return ok
+}
+
+// value validates l's argument against t and returns it for integers.
+func (t tuneSetting) value(b *builder, l config.Line) (int64, bool) {
+	name, args := l.Args[0], l.Args[1:]
+	want := 1
+	if t.arg == tuneNone || (t.arg == tuneOptInt && len(args) == 0) {
+		want = 0
+	}
+	if len(args) > want {
+		b.errorf(l, "'%s' cannot handle unexpected argument '%s'.", name, args[want])
+		return 0, false
+	}
+	if want == 0 {
+		return 0, true
+	}
+	if len(args) == 0 {
+		args = []string{""}
+	}
+	v := args[0]
+	switch t.arg {
+	case tuneOnOff:
+		if v != "on" && v != "off" {
+			b.errorf(l, "'%s' expects either 'on' or 'off' but got '%s'.", name, v)
+			return 0, false
+		}
+	case tuneTime:
+		d, err := parseDuration(v)
+		if err != nil {
+			b.errorf(l, "'%s': %v.", name, err)
+			return 0, false
+		}
+		if ms := d.Milliseconds(); ms > t.max {
+			b.errorf(l, "'%s' expects a time value between 0 and %d ms.", name, t.max)
+			return 0, false
+		}
+	default:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < t.min || n > t.max {
+			b.errorf(l, "'%s' expects an integer between %d and %d, got '%s'.", name, t.min, t.max, v)
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, true
+}

@@ -1,7 +1,13 @@
-// Package sample describes the sample fetches dhproxy evaluates for
-// "balance hash <expr>" and the stick rules: the subset of HAProxy's
-// fetches a request offers before it is forwarded. Parsing lives here;
-// the stream evaluates a Fetch against its own request buffers.
+// Package sample is HAProxy's sample language: a registry where every
+// fetch and converter is declared once (name, argument types, output type,
+// the phases where it works), and a compiler turning "fetch(args),conv..."
+// into an Expr evaluated against a Txn without allocating (registry.go,
+// expr.go). ACL conditions, http-request rules and use_backend compile
+// against it.
+//
+// Fetch and Parse below are the older, converter-less form that "balance
+// hash <expr>" and the stick rules still use, evaluated by the stream
+// against its own request buffers; they move onto Expr with the pipeline.
 package sample
 
 import (

@@ -1,0 +1,100 @@
+package sample
+
+import (
+	"fmt"
+	"os"
+)
+
+// Layer 4, internal state and constant fetches: valid in every phase.
+
+func init() {
+	any := func(name string, out Type, fn FetchFunc, minArgs int, prep PrepareFunc, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseAll, Fn: fn, Prepare: prep})
+	}
+	any("src", TypeIP, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Src()
+		if !ap.IsValid() {
+			return false // a unix socket client has no address
+		}
+		v.SetIP(ap.Addr())
+		return true
+	}, 0, nil)
+	any("src_port", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Src()
+		v.SetInt(int64(ap.Port()))
+		return ap.IsValid()
+	}, 0, nil)
+	any("dst", TypeIP, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Dst()
+		if !ap.IsValid() {
+			return false
+		}
+		v.SetIP(ap.Addr())
+		return true
+	}, 0, nil)
+	any("dst_port", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Dst()
+		v.SetInt(int64(ap.Port()))
+		return ap.IsValid()
+	}, 0, nil)
+	any("fe_name", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(t.FrontendName())
+		return true
+	}, 0, nil)
+	any("be_name", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(t.BackendName())
+		return true
+	}, 0, nil)
+	any("nbsrv", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		n := t.UsableServers(a.Byt[0])
+		v.SetInt(int64(n))
+		return n >= 0
+	}, 0, nil, ArgStr)
+
+	any("str", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(a.Byt[0])
+		return true
+	}, 1, nil, ArgStr)
+	any("int", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(a.Int[0])
+		return true
+	}, 1, nil, ArgInt)
+	any("bool", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(a.Int[0] != 0)
+		return true
+	}, 1, prepareBool, ArgStr)
+	any("always_true", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	}, 0, nil)
+	any("always_false", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(false)
+		return true
+	}, 0, nil)
+	// env is read once at load time: the process environment does not
+	// change while it runs, and reading it per request would allocate.
+	any("env", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		val, ok := a.Data.([]byte)
+		if ok {
+			v.SetStr(val)
+		}
+		return ok
+	}, 1, func(c *Compiler, a *Args) error {
+		if val, ok := os.LookupEnv(a.Str[0]); ok {
+			a.Data = []byte(val)
+		}
+		return nil
+	}, ArgStr)
+}
+
+func prepareBool(c *Compiler, a *Args) error {
+	switch a.Str[0] {
+	case "1", "true":
+		a.Int[0] = 1
+	case "0", "false":
+		a.Int[0] = 0
+	default:
+		return fmt.Errorf("'%s' is not a boolean; write true, false, 1 or 0", a.Str[0])
+	}
+	return nil
+}

@@ -58,9 +58,11 @@ type convCall struct {
 	args Args
 }
 
-// Compile parses and checks expr for use in phase where (a single phase):
-// unknown keywords, bad arguments, converters that cannot take the value
-// before them and fetches that cannot work there are errors.
+// Compile parses and checks expr for use in phase where (a single phase;
+// 0 when the user checks Fetch.Phases itself, as ACLs declared once and
+// used in several phases do): unknown keywords, bad arguments, converters
+// that cannot take the value before them and fetches that cannot work
+// there are errors.
 func (c *Compiler) Compile(expr string, where Phase) (*Expr, error) {
 	name, args, rest, err := splitCall(expr)
 	if err != nil {
@@ -70,7 +72,7 @@ func (c *Compiler) Compile(expr string, where Phase) (*Expr, error) {
 	if fd == nil {
 		return nil, fmt.Errorf("unknown fetch method '%s'%s", name, suggestName(name, FetchNames()))
 	}
-	if fd.Phases&where == 0 {
+	if where != 0 && fd.Phases&where == 0 {
 		return nil, fmt.Errorf("sample fetch '%s' cannot be used in %s: it needs %s, which is not available there", name, PhaseWord(where), fd.Needs)
 	}
 	e := &Expr{Text: expr, Fetch: fd, Out: fd.Out}

@@ -42,6 +42,18 @@ func init() {
 		v.SetStr(q[1:])
 		return true
 	})
+	// req.proto_http is true for every request dhproxy evaluates rules on
+	// (mode http; HTTP/1 is parsed before any rule runs).
+	reqFetch("req.proto_http", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	})
+	// wait_end: HTTP rules run once the head is complete, with nothing
+	// left to wait for.
+	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	}})
 	reqFetch("req.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		v.SetStr(version(&t.Request().Message))
 		return true

@@ -6,7 +6,10 @@ package model
 import (
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
 )
 
 // Mode is a proxy's protocol level.
@@ -138,8 +141,12 @@ type Proxy struct {
 	Logs   []LogTarget
 	Cookie *Cookie
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
-	DynamicCookieKey string
-	Stats            *Stats
+	DynamicCookieKey  string
+	Stats             *Stats
+	ACLs              acl.Set       // "acl" lines (kw_acl.go)
+	HTTPRequestRules  []*rules.Rule // "http-request", in order (kw_http_request.go)
+	HTTPResponseRules []*rules.Rule // "http-response", in order
+	RedirectRules     []*rules.Rule // "redirect": run after the http-request rules
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
@@ -161,7 +168,9 @@ func (p *Proxy) IsBackend() bool  { return p.Cap&CapBE != 0 }
 type UseBackend struct {
 	Pos     config.Pos
 	Name    string
-	Backend *Proxy
+	Backend *Proxy         // nil for a dynamic name
+	Dynamic *sample.Format // "use_backend %[...]": the name is computed per request
+	Cond    *acl.Cond      // nil: always
 }
 
 // Balance is "balance ALGO [args]".

@@ -79,6 +79,7 @@ type Backend struct {
 	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
 	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
 	stick    []stickRule   // stick on/match/store-request, in order
+	name     []byte        // P.Name, for the be_name fetch
 
 	// fifoQueue: a non-empty backend queue means every server is full, so
 	// new requests join it instead of overtaking (HAProxy does this for
@@ -108,7 +109,7 @@ type serverConn struct {
 }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
-	b := &Backend{P: p, fullconn: p.Fullconn}
+	b := &Backend{P: p, fullconn: p.Fullconn, name: []byte(p.Name)}
 	if b.fullconn == 0 {
 		b.fullconn = defaultFullconn(cfg, p)
 	}

@@ -45,6 +45,7 @@ type httpSession struct {
 	ck       cookieState // persistence decided from the request's cookie
 	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
+	tx       txnState    // rule engine state of the current request (txn.go)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -172,7 +173,7 @@ func (s *httpSession) park() bool {
 	}
 	// A parked session keeps connection state only: its tables grow again
 	// when it wakes.
-	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
+	s.req.Headers, s.resp.Headers, s.out, s.lg.line, s.tx.scratch = nil, nil, nil, nil, nil
 	p.drop(s)
 	if !p.park(s, fd) {
 		p.hold(s)
@@ -184,14 +185,14 @@ func (s *httpSession) park() bool {
 // reset prepares a session object for a new connection, keeping only the
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
-	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
+	reqH, respH, out, line, scratch := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0], s.tx.scratch[:0]
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
 	// connection's goroutine stack.
 	*s = httpSession{}
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
-	s.req.Headers, s.resp.Headers = reqH, respH
+	s.req.Headers, s.resp.Headers, s.tx.scratch = reqH, respH, scratch
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
 
@@ -378,10 +379,29 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
 	req := &s.req
+	fe := s.fe
+	if fe.rules {
+		s.tx.begin()
+		if hasRequestRules(fe.P) {
+			if answered, keep := s.requestRules(fe.P); answered {
+				return keep
+			}
+		}
+	}
 	if handled, ok := s.local(); handled {
 		return ok
 	}
-	be := s.fe.backend
+	be := fe.backend
+	if fe.useBackends != nil {
+		be = s.chooseBackend()
+	}
+	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
+		s.tx.be = be
+		if answered, keep := s.requestRules(be.P); answered {
+			s.lg.be = be
+			return keep
+		}
+	}
 	if be == nil {
 		s.writeError(503)
 		s.lg.fail('S', 'C')
@@ -534,6 +554,10 @@ func (s *httpSession) handle() bool {
 	resp := &s.resp
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
+	if fe.rules {
+		s.tx.be = be
+		s.responseRules(be)
+	}
 	if len(be.stick) > 0 {
 		// Stored once the server answered, as HAProxy's store rules run
 		// on the response.

@@ -28,15 +28,19 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil {
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.reqEdited && !s.tx.uriEdited {
 		return nil
 	}
 	out := s.out[:0]
-	if req.HigherMinor {
+	if req.HigherMinor || s.tx.uriEdited {
 		out = append(out, req.Method...)
 		out = append(out, ' ')
 		out = append(out, req.URI...)
-		out = append(out, " HTTP/1.1\r\n"...)
+		if req.Minor == 0 && !req.HigherMinor {
+			out = append(out, " HTTP/1.0\r\n"...)
+		} else {
+			out = append(out, " HTTP/1.1\r\n"...)
+		}
 	} else {
 		lineEnd := headStart
 		for s.buf[lineEnd] != '\n' {
@@ -211,7 +215,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	}
 	addKeepAlive := clientKeep && client10
 	clFix := needsLengthFix(&resp.Message)
-	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor && ck == nil && !insert {
+	if !hop && clientKeep && !addKeepAlive && !clFix && !resp.HigherMinor && ck == nil && !insert && !s.tx.resEdited {
 		s.lg.headSize(&resp.Message, resp.Reason, false, false, "")
 		return nil
 	}

@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Rules: ACLs, use_backend conditions, http-request and http-response
+// actions. Each test passes against haproxy 2.6 too (DHPROXY_BIN).
+
+// rulesBackend answers with its name and, in the body, the request line
+// and headers it received; it sends a few headers for http-response rules
+// to rewrite.
+func rulesBackend(t *testing.T, name string) int {
+	port, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("X-Backend", name)
+		h.Set("X-Internal", "secret")
+		h.Set("Content-Type", "text/plain")
+		var lines []string
+		for k, vs := range r.Header {
+			for _, v := range vs {
+				lines = append(lines, strings.ToLower(k)+": "+v)
+			}
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(w, "%s %s\n%s\n", r.Method, r.RequestURI, strings.Join(lines, "\n"))
+	}))
+	return port
+}
+
+func rulesGet(t *testing.T, port int, path string, hdrs ...string) (*http.Response, string) {
+	t.Helper()
+	c, br := h1Dial(t, port)
+	req := "GET " + path + " HTTP/1.1\r\nHost: test.example\r\n"
+	for _, h := range hdrs {
+		if strings.HasPrefix(strings.ToLower(h), "host:") {
+			req = strings.Replace(req, "Host: test.example\r\n", "", 1)
+		}
+		req += h + "\r\n"
+	}
+	h1Write(t, c, req+"\r\n")
+	return h1ReadResp(t, br, "GET")
+}
+
+func rulesDefaults(port int) string {
+	return fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+`, port)
+}
+
+func TestRulesStaticDynamicSplit(t *testing.T) {
+	static, dynamic := rulesBackend(t, "static"), rulesBackend(t, "dynamic")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    acl is_static path_beg -i /static/ /images/
+    acl is_static path_end .css .js .png
+    use_backend be_static if is_static
+    default_backend be_dynamic
+backend be_static
+    server s 127.0.0.1:%d
+backend be_dynamic
+    server d 127.0.0.1:%d
+`, static, dynamic), port)
+	for path, want := range map[string]string{
+		"/static/app.html": "static",
+		"/STATIC/x":        "static",
+		"/images/logo":     "static",
+		"/site.css":        "static",
+		"/lib/app.js?v=3":  "static",
+		"/app.jsp":         "dynamic",
+		"/":                "dynamic",
+		"/api/static/":     "dynamic",
+		"/cart?file=a.png": "dynamic",
+	} {
+		resp, _ := rulesGet(t, port, path)
+		if got := resp.Header.Get("X-Backend"); got != want {
+			t.Errorf("%s went to %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestRulesHostRouting(t *testing.T) {
+	shop, api, other, def := rulesBackend(t, "shop"), rulesBackend(t, "api"), rulesBackend(t, "other"), rulesBackend(t, "default")
+	port := freePort(t)
+	mapFile := filepath.Join(t.TempDir(), "hosts.map")
+	os.WriteFile(mapFile, []byte("# host to backend\nshop.example be_shop\napi.example\tbe_api\n"), 0o644)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    use_backend be_other if { hdr(host) -i other.example }
+    use_backend %%[req.hdr(host),lower,map(%s,be_default)]
+    default_backend be_default
+backend be_shop
+    server s 127.0.0.1:%d
+backend be_api
+    server s 127.0.0.1:%d
+backend be_other
+    server s 127.0.0.1:%d
+backend be_default
+    server s 127.0.0.1:%d
+`, mapFile, shop, api, other, def), port)
+	for host, want := range map[string]string{
+		"shop.example":  "shop",
+		"SHOP.Example":  "shop",
+		"api.example":   "api",
+		"OTHER.example": "other",
+		"unknown.test":  "default",
+	} {
+		resp, _ := rulesGet(t, port, "/", "Host: "+host)
+		if got := resp.Header.Get("X-Backend"); got != want {
+			t.Errorf("Host %s went to %q, want %q", host, got, want)
+		}
+	}
+}
+
+// rulesRaw sends raw requests on one connection and returns each raw
+// response head and body as the proxy wrote them.
+func rulesRaw(t *testing.T, port int, paths ...string) []string {
+	t.Helper()
+	c, br := h1Dial(t, port)
+	var out []string
+	for _, p := range paths {
+		h1Write(t, c, "GET "+p+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		head, err := h1ReadHead(br)
+		if err != nil {
+			t.Fatalf("%s: reading head: %v", p, err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(head)), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		body := make([]byte, resp.ContentLength)
+		if _, err := io.ReadFull(br, body); err != nil {
+			t.Fatalf("%s: body: %v", p, err)
+		}
+		out = append(out, head+string(body))
+	}
+	return out
+}
+
+func TestRulesDenyReturnRedirect(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    acl admin path_beg /admin
+    http-request deny if admin !{ src 10.0.0.0/8 }
+    http-request deny deny_status 429 if { path /slow-down }
+    http-request return status 200 content-type text/plain string "hi there" if { path /hello }
+    http-request return status 404 if { path /nothing }
+    http-request return status 201 content-type "text/plain; charset=utf-8" lf-string "you asked %%[path]" hdr X-A "%%[req.hdr(host)]" if { path_beg /lf }
+    http-request redirect location /new code 301 if { path /old }
+    http-request redirect prefix /v2 if { path_beg /v1/ }
+    http-request redirect scheme https drop-query if { path /secure }
+    redirect location /moved if { path /kw }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	got := rulesRaw(t, port, "/admin/x", "/slow-down", "/hello", "/nothing", "/lf/x", "/old", "/v1/a?b=1", "/secure?x=1", "/kw", "/pass")
+	want := []string{
+		"HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n",
+		"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n",
+		"HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\nhi there",
+		"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+		"HTTP/1.1 201 Created\r\nx-a: h.example\r\ncontent-length: 15\r\ncontent-type: text/plain; charset=utf-8\r\n\r\nyou asked /lf/x",
+		"HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /new\r\n\r\n",
+		"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /v2/v1/a?b=1\r\ncache-control: no-cache\r\n\r\n",
+		"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://h.example/secure\r\ncache-control: no-cache\r\n\r\n",
+		"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /moved\r\ncache-control: no-cache\r\n\r\n",
+	}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("response %d:\n got %q\nwant %q", i, got[i], w)
+		}
+	}
+	// the last request, after all these answers on the same connection,
+	// reached the server
+	if !strings.Contains(got[len(got)-1], "x-backend: app") && !strings.Contains(got[len(got)-1], "X-Backend: app") {
+		t.Errorf("request after the rule answers: %q", got[len(got)-1])
+	}
+}
+
+func TestRulesHeaderRewrite(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-header X-Client %%[src]
+    http-request add-header X-Tag one
+    http-request add-header X-Tag two if { path_beg /two }
+    http-request del-header X-Secret
+    http-request set-header X-Host-Lower %%[req.hdr(host),lower]
+    http-request replace-header X-Session ^id=([a-z]+);.*$ sid=\1
+    http-request set-path /app%%[path] if { path_beg /api }
+    default_backend be
+backend be
+    http-request set-header X-Backend-Rule %%[be_name]
+    http-response set-header X-Via proxy
+    http-response del-header X-Internal
+    server s 127.0.0.1:%d
+`, be), port)
+	resp, body := rulesGet(t, port, "/two?q=1", "Host: Test.EXAMPLE", "X-Secret: s3cr3t", "X-Session: id=abc; other=1")
+	for _, want := range []string{
+		"GET /two?q=1\n",
+		"x-client: 127.0.0.1",
+		"x-tag: one",
+		"x-tag: two",
+		"x-host-lower: test.example",
+		"x-session: sid=abc",
+		"x-backend-rule: be",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the server did not see %q; it saw:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "x-secret") {
+		t.Errorf("X-Secret reached the server:\n%s", body)
+	}
+	if resp.Header.Get("X-Via") != "proxy" || resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-Backend") != "app" {
+		t.Errorf("response headers: %v", resp.Header)
+	}
+	_, body = rulesGet(t, port, "/api/users?id=7")
+	if !strings.HasPrefix(body, "GET /app/api/users?id=7\n") {
+		t.Errorf("set-path: the server saw %q", strings.SplitN(body, "\n", 2)[0])
+	}
+}
+
+func TestRulesResponseHeaders(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-response set-header X-Frontend seen
+    http-response set-header X-Status %%[status] if { status 200 }
+    http-response set-header Cache-Control no-store if { res.hdr(content-type) -m beg text/ }
+    http-response del-header X-Internal
+    http-response add-header X-Never x if { status 500 }
+    default_backend be
+backend be
+    http-response set-header X-Backend renamed
+    server s 127.0.0.1:%d
+`, be), port)
+	resp, _ := rulesGet(t, port, "/")
+	for k, want := range map[string]string{
+		"X-Frontend":    "seen",
+		"X-Status":      "200",
+		"Cache-Control": "no-store",
+		"X-Internal":    "",
+		"X-Never":       "",
+		"X-Backend":     "renamed",
+	} {
+		if got := strings.Join(resp.Header.Values(k), ","); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}

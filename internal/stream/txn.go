@@ -1,0 +1,308 @@
+package stream
+
+import (
+	"net"
+	"net/netip"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
+)
+
+// The rule engine's side of a transaction. httpSession implements
+// sample.Txn over its parsed request and response; rules edit the parsed
+// header lists in place (added values live in tx.scratch) and the
+// serializers rebuild a head only when something was edited. A
+// configuration without rules never touches any of this.
+
+// txnState is what the rules of one transaction use.
+type txnState struct {
+	scratch []byte       // converter output, added header values, rewritten URI
+	acl     acl.State    // condition evaluation
+	v       sample.Value // the value slot of formats
+	be      *Backend     // the backend chosen so far (nil: the frontend's)
+	// reqEdited/resEdited: a rule changed the header list; uriEdited:
+	// set-path changed the request target. The heads are then rebuilt.
+	reqEdited, uriEdited, resEdited bool
+}
+
+// begin prepares the rule state for a new request.
+func (t *txnState) begin() {
+	scratch := t.scratch[:0]
+	*t = txnState{scratch: scratch}
+}
+
+// useBackendRule is a use_backend line ready for the request path.
+type useBackendRule struct {
+	cond *acl.Cond
+	be   *Backend       // a static name
+	dyn  *sample.Format // a computed name
+}
+
+func (s *httpSession) Src() netip.AddrPort {
+	if !s.clientIP.IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(s.clientIP, uint16(s.clientPort))
+}
+
+func (s *httpSession) Dst() netip.AddrPort {
+	if ta, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (s *httpSession) FrontendName() []byte { return s.fe.name }
+
+func (s *httpSession) BackendName() []byte {
+	if s.tx.be != nil {
+		return s.tx.be.name
+	}
+	return s.fe.name
+}
+
+func (s *httpSession) Request() *http1.Request   { return &s.req }
+func (s *httpSession) Response() *http1.Response { return &s.resp }
+func (s *httpSession) Scratch() *[]byte          { return &s.tx.scratch }
+
+// UsableServers is nbsrv: the backend's servers that are up (the backup
+// ones when no active one is).
+func (s *httpSession) UsableServers(name []byte) int {
+	be := s.tx.be
+	if len(name) > 0 {
+		be = s.fe.rt.backends[string(name)]
+	} else if be == nil {
+		be = s.fe.backend
+	}
+	if be == nil {
+		return -1
+	}
+	n := 0
+	for _, i := range be.act.idx {
+		if be.Servers[i].up.Load() {
+			n++
+		}
+	}
+	if n == 0 {
+		for _, i := range be.bck.idx {
+			if be.Servers[i].up.Load() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// hasRequestRules tells whether p has http-request or redirect rules.
+func hasRequestRules(p *model.Proxy) bool {
+	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0
+}
+
+// requestRules runs p's http-request rules, then its redirect rules, as
+// HAProxy orders them. answered reports that a rule wrote the response;
+// keep then says whether the connection stays open.
+func (s *httpSession) requestRules(p *model.Proxy) (answered, keep bool) {
+rules:
+	for _, r := range p.HTTPRequestRules {
+		if !r.Cond.Match(s, &s.tx.acl) {
+			continue
+		}
+		switch r.Action {
+		case rules.Allow:
+			break rules
+		case rules.Deny, rules.Return, rules.Redirect:
+			if answered, keep = s.answer(r); answered {
+				return answered, keep
+			}
+		default:
+			s.editRequest(r)
+		}
+	}
+	for _, r := range p.RedirectRules {
+		if r.Cond.Match(s, &s.tx.acl) {
+			if answered, keep = s.answer(r); answered {
+				return answered, keep
+			}
+		}
+	}
+	return false, false
+}
+
+// answer writes a rule's own response (deny, return, redirect); false when
+// the rule does not apply after all (a redirect to an empty location).
+func (s *httpSession) answer(r *rules.Rule) (answered, keep bool) {
+	req := &s.req
+	// The request body is not read: only a body-less request lets the
+	// connection carry another one.
+	keep = req.BodyFraming() == http1.FramingNone && req.KeepAlive()
+	out := s.out[:0]
+	status := 0
+	switch r.Action {
+	case rules.Redirect:
+		var ok bool
+		if out, ok = r.Redir.Append(out, s, &s.tx.v, req); !ok {
+			return false, false
+		}
+		if !keep {
+			// the head is complete but for the final CRLF
+			out = append(out[:len(out)-2], "connection: close\r\n\r\n"...)
+		}
+		status = r.Redir.Code
+		s.lg.fail('L', 'R')
+	default:
+		keep = keep && !r.Reply.Close
+		out = r.Reply.Append(out, s, &s.tx.v, !keep)
+		status = r.Reply.Status
+		if r.Action == rules.Deny {
+			s.lg.fail('P', 'R')
+		} else {
+			s.lg.fail('L', 'R')
+		}
+	}
+	s.out = out
+	if r.Action != rules.Deny {
+		s.fe.Stats.Intercepted.Add(1)
+	}
+	s.lg.status = status
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	n, err := s.cio.Write(out)
+	s.lg.bytesOut += int64(n)
+	s.r += req.HeadLen
+	return true, keep && err == nil
+}
+
+// editRequest applies a header or path action to the parsed request.
+func (s *httpSession) editRequest(r *rules.Rule) {
+	if r.Action == rules.SetPath {
+		s.setPath(r)
+		return
+	}
+	s.tx.reqEdited = true
+	s.req.Headers = s.editHeaders(s.req.Headers, r)
+}
+
+// editResponse applies a header action to the parsed response.
+func (s *httpSession) editResponse(r *rules.Rule) {
+	s.tx.resEdited = true
+	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
+}
+
+// editHeaders applies set/add/del/replace-header to hs. Values are
+// computed before anything is removed, so a rule may read the header it
+// replaces.
+func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
+	var val []byte
+	if r.Value != nil {
+		start := len(s.tx.scratch)
+		s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
+		val = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+	}
+	switch r.Action {
+	case rules.SetHeader, rules.DelHeader:
+		kept := hs[:0]
+		for _, h := range hs {
+			if !http1.EqualFold(h.Name, string(r.Name)) {
+				kept = append(kept, h)
+			}
+		}
+		hs = kept
+		if r.Action == rules.DelHeader {
+			return hs
+		}
+		fallthrough
+	case rules.AddHeader:
+		return append(hs, http1.Header{Name: r.Name, Value: val, Kind: r.Kind})
+	case rules.ReplaceHeader:
+		for i := range hs {
+			h := &hs[i]
+			if !http1.EqualFold(h.Name, string(r.Name)) {
+				continue
+			}
+			m := r.Re.FindSubmatchIndex(h.Value)
+			if m == nil {
+				continue
+			}
+			// The whole value becomes the replacement, \1..\9 taking the
+			// groups, as HAProxy's replace-header does.
+			start := len(s.tx.scratch)
+			for i := 0; i < len(val); i++ {
+				if val[i] == '\\' && i+1 < len(val) && val[i+1] >= '0' && val[i+1] <= '9' {
+					g := int(val[i+1] - '0')
+					if 2*g+1 < len(m) && m[2*g] >= 0 {
+						s.tx.scratch = append(s.tx.scratch, h.Value[m[2*g]:m[2*g+1]]...)
+					}
+					i++
+					continue
+				}
+				s.tx.scratch = append(s.tx.scratch, val[i])
+			}
+			h.Value = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+		}
+	}
+	return hs
+}
+
+// setPath replaces the path of the request target, keeping an absolute
+// URI's scheme and authority and the query string.
+func (s *httpSession) setPath(r *rules.Rule) {
+	uri := s.req.URI
+	pq := sample.PathQuery(uri)
+	prefix := uri[:len(uri)-len(pq)]
+	query := []byte(nil)
+	for i, c := range pq {
+		if c == '?' {
+			query = pq[i:]
+			break
+		}
+	}
+	start := len(s.tx.scratch)
+	s.tx.scratch = append(s.tx.scratch, prefix...)
+	s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
+	s.tx.scratch = append(s.tx.scratch, query...)
+	s.req.URI = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+	s.tx.uriEdited = true
+}
+
+// responseRules runs the http-response rules of the backend, then of the
+// frontend (once for a listen section).
+func (s *httpSession) responseRules(be *Backend) {
+	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
+		for _, r := range p.HTTPResponseRules {
+			if !r.Cond.Match(s, &s.tx.acl) {
+				continue
+			}
+			if r.Action == rules.Allow {
+				break
+			}
+			s.editResponse(r)
+		}
+		if be.P == s.fe.P {
+			break
+		}
+	}
+}
+
+// chooseBackend runs the use_backend rules: the first that applies names
+// the backend; a computed name that names none falls back to the default
+// backend, as HAProxy does.
+func (s *httpSession) chooseBackend() *Backend {
+	for i := range s.fe.useBackends {
+		u := &s.fe.useBackends[i]
+		if !u.cond.Match(s, &s.tx.acl) {
+			continue
+		}
+		if u.dyn == nil {
+			return u.be
+		}
+		start := len(s.tx.scratch)
+		s.tx.scratch = u.dyn.Append(s, &s.tx.v, s.tx.scratch)
+		if be := s.fe.rt.backends[string(s.tx.scratch[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
+			return be
+		}
+		break
+	}
+	return s.fe.backend
+}

@@ -1,0 +1,65 @@
+package stream
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
+)
+
+// TestRequestEdits applies request rules to a parsed request and checks
+// the head the server would receive.
+func TestRequestEdits(t *testing.T) {
+	const head = "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"
+	for _, c := range []struct {
+		rules []string
+		want  string
+	}{
+		{nil, head},
+		{[]string{"set-header X-Client %[src]"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-client: 192.0.2.1\r\n\r\n"},
+		{[]string{"set-header X-Tag %[hdr(x-tag,1)]%[hdr(x-tag,2)]"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Session: id=abc; other=1\r\nx-tag: ab\r\n\r\n"},
+		{[]string{"add-header X-Tag c"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-tag: c\r\n\r\n"},
+		{[]string{"del-header x-tag", "del-header user-agent"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nX-Session: id=abc; other=1\r\n\r\n"},
+		{[]string{"replace-header X-Session ^id=([a-z]+);.*$ sid=\\1;ip=%[src]"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: sid=abc;ip=192.0.2.1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"replace-header X-Tag ^z$ y"}, head},
+		{[]string{"set-path /v2%[path]"}, "GET /v2/api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"set-header Host %[hdr(host),lower]", "set-path %[path,regsub(^/api,)]"}, "GET /users?id=7 HTTP/1.1\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nhost: shop.example\r\n\r\n"},
+		{[]string{"set-header X-A 1 if { path_beg /web }", "set-header X-B 2 unless { path_beg /web }"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-b: 2\r\n\r\n"},
+		{[]string{"set-header X-A 1", "allow", "set-header X-B 2"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-a: 1\r\n\r\n"},
+	} {
+		p := &model.Proxy{Name: "fe", Cap: model.CapFE | model.CapBE}
+		comp := &sample.Compiler{}
+		var set acl.Set
+		for _, line := range c.rules {
+			r, _, err := rules.ParseHTTP(comp, &set, strings.Fields(line), false, "test")
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			p.HTTPRequestRules = append(p.HTTPRequestRules, r)
+		}
+		be := &Backend{P: p, name: []byte("fe")}
+		s := &httpSession{fe: &Frontend{P: p, name: []byte("fe"), backend: be, rules: true}}
+		s.clientIP = netip.MustParseAddr("192.0.2.1")
+		s.buf = []byte(head)
+		s.w = len(s.buf)
+		if _, err := http1.ParseRequest(s.buf, &s.req); err != nil {
+			t.Fatal(err)
+		}
+		s.tx.begin()
+		if answered, _ := s.requestRules(p); answered {
+			t.Fatalf("%v answered", c.rules)
+		}
+		got := s.requestHead(0, s.req.HeadLen, be, true, false)
+		if got == nil {
+			got = s.buf[:s.req.HeadLen]
+		}
+		if string(got) != c.want {
+			t.Errorf("%v:\n got %q\nwant %q", c.rules, got, c.want)
+		}
+	}
+}

@@ -75,7 +75,7 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 // parseRedirect is the "redirect" keyword: HAProxy runs these after the
 // section's http-request rules, whatever their order in the file.
 func parseRedirect(b *builder, p *Proxy, l config.Line) {
-	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args, false, ruleWhere(p, "http-request"))
+	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args, false, rules.RedirectKeyword)
 	if err != nil {
 		b.errorf(l, "%v.", err)
 		return

@@ -58,6 +58,10 @@ func framingHeader(name string) bool {
 	return n == "content-length" || n == "transfer-encoding"
 }
 
+// RedirectKeyword is the where of ParseHTTP for the "redirect" keyword
+// (its words start with "redirect"): messages then name the keyword.
+const RedirectKeyword = "redirect keyword"
+
 // ParseHTTP compiles the words after "http-request" (response false) or
 // "http-response" (response true). where names the rule's place in
 // warnings ("frontend http-request header rule", HAProxy's wording).
@@ -82,6 +86,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	}
 	r = &Rule{}
 	ruleWord := "'" + kw + " " + act + "'"
+	if where == RedirectKeyword {
+		ruleWord, where = "'redirect'", "frontend http-request header rule"
+	}
 	want := func(n int, usage string) error {
 		if len(args) != n {
 			return fmt.Errorf("%s expects %s", ruleWord, usage)

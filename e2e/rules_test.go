@@ -154,7 +154,8 @@ func rulesRaw(t *testing.T, port int, paths ...string) []string {
 func TestRulesDenyReturnRedirect(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port := freePort(t)
-	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	startProxy(t, "global\n    stats socket "+sock+" level admin\n"+rulesDefaults(port)+fmt.Sprintf(`
     acl admin path_beg /admin
     http-request deny if admin !{ src 10.0.0.0/8 }
     http-request deny deny_status 429 if { path /slow-down }
@@ -184,6 +185,20 @@ backend be
 	for i, w := range want {
 		if got[i] != w {
 			t.Errorf("response %d:\n got %q\nwant %q", i, got[i], w)
+		}
+	}
+	// denied and intercepted requests are counted as haproxy counts them
+	stat := cliCmd(t, sock, "show stat")
+	cols := strings.Split(strings.TrimPrefix(strings.SplitN(stat, "\n", 2)[0], "# "), ",")
+	for _, line := range strings.Split(stat, "\n") {
+		if !strings.HasPrefix(line, "fe,FRONTEND,") {
+			continue
+		}
+		vals := strings.Split(line, ",")
+		for i, c := range cols {
+			if want := map[string]string{"dreq": "2", "intercepted": "7"}[c]; want != "" && vals[i] != want {
+				t.Errorf("frontend %s = %s, want %s", c, vals[i], want)
+			}
 		}
 	}
 	// the last request, after all these answers on the same connection,

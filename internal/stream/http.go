@@ -383,7 +383,7 @@ func (s *httpSession) handle() bool {
 	if fe.rules {
 		s.tx.begin()
 		if hasRequestRules(fe.P) {
-			if answered, keep := s.requestRules(fe.P); answered {
+			if answered, keep := s.requestRules(fe.P, nil); answered {
 				return keep
 			}
 		}
@@ -397,7 +397,7 @@ func (s *httpSession) handle() bool {
 	}
 	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
 		s.tx.be = be
-		if answered, keep := s.requestRules(be.P); answered {
+		if answered, keep := s.requestRules(be.P, be); answered {
 			s.lg.be = be
 			return keep
 		}

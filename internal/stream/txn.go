@@ -102,9 +102,10 @@ func hasRequestRules(p *model.Proxy) bool {
 }
 
 // requestRules runs p's http-request rules, then its redirect rules, as
-// HAProxy orders them. answered reports that a rule wrote the response;
-// keep then says whether the connection stays open.
-func (s *httpSession) requestRules(p *model.Proxy) (answered, keep bool) {
+// HAProxy orders them; be is p's backend state when p is a backend chosen
+// by use_backend. answered reports that a rule wrote the response; keep
+// then says whether the connection stays open.
+func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
 rules:
 	for _, r := range p.HTTPRequestRules {
 		if !r.Cond.Match(s, &s.tx.acl) {
@@ -114,7 +115,7 @@ rules:
 		case rules.Allow:
 			break rules
 		case rules.Deny, rules.Return, rules.Redirect:
-			if answered, keep = s.answer(r); answered {
+			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
 		default:
@@ -123,7 +124,7 @@ rules:
 	}
 	for _, r := range p.RedirectRules {
 		if r.Cond.Match(s, &s.tx.acl) {
-			if answered, keep = s.answer(r); answered {
+			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
 		}
@@ -133,7 +134,7 @@ rules:
 
 // answer writes a rule's own response (deny, return, redirect); false when
 // the rule does not apply after all (a redirect to an empty location).
-func (s *httpSession) answer(r *rules.Rule) (answered, keep bool) {
+func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	req := &s.req
 	// The request body is not read: only a body-less request lets the
 	// connection carry another one.
@@ -163,7 +164,13 @@ func (s *httpSession) answer(r *rules.Rule) (answered, keep bool) {
 		}
 	}
 	s.out = out
-	if r.Action != rules.Deny {
+	if r.Action == rules.Deny {
+		// counted on the frontend, and on the backend whose rule denied
+		s.fe.Stats.Dreq.Add(1)
+		if be != nil {
+			be.Stats.Dreq.Add(1)
+		}
+	} else {
 		s.fe.Stats.Intercepted.Add(1)
 	}
 	s.lg.status = status

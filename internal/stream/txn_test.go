@@ -51,7 +51,7 @@ func TestRequestEdits(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.tx.begin()
-		if answered, _ := s.requestRules(p); answered {
+		if answered, _ := s.requestRules(p, nil); answered {
 			t.Fatalf("%v answered", c.rules)
 		}
 		got := s.requestHead(0, s.req.HeadLen, be, true, false)

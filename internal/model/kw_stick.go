@@ -26,10 +26,10 @@ type StickTable struct {
 // StickRule is a "stick on", "stick match" or "stick store-request" line.
 type StickRule struct {
 	Pos          config.Pos
-	Match, Store bool // "stick on" does both
-	Fetch        sample.Fetch
-	Table        string // "table <name>"; empty: the backend's own
-	TableProxy   *Proxy // resolved: the proxy holding the table
+	Match, Store bool         // "stick on" does both
+	Expr         *sample.Expr // the key
+	Table        string       // "table <name>"; empty: the backend's own
+	TableProxy   *Proxy       // resolved: the proxy holding the table
 }
 
 func init() {
@@ -162,12 +162,16 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'stick %s': unknown rule; usage: %s", l.Args[1], usage)
 		return
 	}
-	f, err := sample.Parse(l.Args[2])
+	e, err := b.comp.Compile(l.Args[2], 0) // the phase is checked once the mode is known
 	if err != nil {
 		b.errorf(l, "'stick %s %s': %v.", l.Args[1], l.Args[2], err)
 		return
 	}
-	r.Fetch = f
+	if e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq) == 0 {
+		b.errorf(l, "'stick %s %s': this fetch needs the response; 'stick store-response' is not supported by dhproxy yet.", l.Args[1], l.Args[2])
+		return
+	}
+	r.Expr = e
 	rest := l.Args[3:]
 	if len(rest) >= 2 && rest[0] == "table" {
 		r.Table, rest = rest[1], rest[2:]
@@ -207,7 +211,7 @@ func (b *builder) resolveStick(p *Proxy) {
 			continue
 		}
 		r.TableProxy = tp
-		if p.Mode == ModeTCP && r.Fetch.HTTP() {
+		if p.Mode == ModeTCP && r.Expr.Fetch.Phases&sample.PhaseConn == 0 {
 			b.d.Errorf(r.Pos, "stick rule in %s '%s': this fetch needs HTTP request data, which mode tcp does not have; use 'src' or 'mode http'.", sectionWord(p), p.Name)
 		}
 	}

@@ -178,6 +178,7 @@ type Balance struct {
 	Pos  config.Pos
 	Algo string
 	Args []string
+	Expr *sample.Expr // "balance hash <expr>"
 }
 
 // Cookie is "cookie NAME mode options" (persistence: its own issue; kept here parsed).

@@ -70,7 +70,7 @@ func (c *Compiler) Compile(expr string, where Phase) (*Expr, error) {
 	}
 	fd := fetches[name]
 	if fd == nil {
-		return nil, fmt.Errorf("unknown fetch method '%s'%s", name, suggestName(name, FetchNames()))
+		return nil, fmt.Errorf("unknown fetch method '%s' (dhproxy supports the ones docs/rules.md lists)%s", name, suggestName(name, FetchNames()))
 	}
 	if where != 0 && fd.Phases&where == 0 {
 		return nil, fmt.Errorf("sample fetch '%s' cannot be used in %s: it needs %s, which is not available there", name, PhaseWord(where), fd.Needs)
@@ -87,7 +87,7 @@ func (c *Compiler) Compile(expr string, where Phase) (*Expr, error) {
 		}
 		cd := converters[name]
 		if cd == nil {
-			return nil, fmt.Errorf("unknown converter '%s' in '%s'%s", name, expr, suggestName(name, ConverterNames()))
+			return nil, fmt.Errorf("unknown converter '%s' in '%s' (dhproxy supports the ones docs/rules.md lists)%s", name, expr, suggestName(name, ConverterNames()))
 		}
 		if !castable(e.Out, cd.In) {
 			return nil, fmt.Errorf("converter '%s' cannot be applied to the %s output of '%s'", name, e.Out, expr[:len(expr)-len(rest)-len(name)-len(args)-1])

@@ -72,7 +72,7 @@ type Backend struct {
 	fullconn int          // "fullconn", or its default from the frontends' maxconn
 	cookie   *persistCookie
 	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr sample.Fetch // "balance hash <expr>"
+	hashExpr *sample.Expr // "balance hash <expr>"
 	queue    waitQueue    // requests waiting for any server (all were full)
 	queued   atomic.Int32 // requests waiting in the backend's or its servers' queues
 	Stats    Counters
@@ -162,7 +162,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		sp.BalanceFactor = p.HashBalanceFactor
 		b.hash = sp
 		if sp.Kind == lb.HashExpr {
-			b.hashExpr, _ = sample.Parse(p.Balance.Args[0])
+			b.hashExpr = p.Balance.Expr
 		}
 		b.act.algo = lb.NewHashed(sp, actW, actID, usable(&b.act), load(&b.act))
 		b.bck.algo = lb.NewHashed(sp, bckW, bckID, usable(&b.bck), load(&b.bck))

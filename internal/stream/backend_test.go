@@ -11,6 +11,7 @@ import (
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
 )
 
 // testBackend builds the runtime state of backend "be" from a config
@@ -332,37 +333,54 @@ func TestBackupServersWaitForActiveOnes(t *testing.T) {
 func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	b := testBackend(t, "backend be\n stick-table type string len 32 size 100\n stick on hdr(X-User)\n stick on src\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n")
 	var st stickState
-	src := sampleSource{src: netip.MustParseAddr("10.0.0.9")}
+	src := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
 	// Without the header the source is the key.
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, t0)
 	if st.n != 1 || string(st.keys) != "10.0.0.9" {
 		t.Fatalf("stores %d, keys %q; want the source", st.n, st.keys)
 	}
 	st.commit(b.Servers[1], t0)
 	// With the header, only the header is stored and matched: the rule on
 	// src, same table, is skipped.
-	req := http1.Request{Message: http1.Message{Headers: []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}}}
-	withHdr := sampleSource{src: src.src, req: &req}
-	b.stickRequest(&st, &withHdr, t0)
+	withHdr := &testTxn{src: src.src}
+	withHdr.req.Headers = []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}
+	b.stickRequest(&st, withHdr, &withHdr.v, t0)
 	if st.n != 1 || string(st.keys) != "bob" || st.srv != nil {
 		t.Fatalf("stores %d, keys %q, server %v; want only bob, no match yet", st.n, st.keys, st.srv)
 	}
 	st.commit(b.Servers[0], t0)
-	b.stickRequest(&st, &withHdr, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, t0)
 	if st.srv != b.Servers[0] {
 		t.Fatalf("bob matched %v, want s1", st.srv)
 	}
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, t0)
 	if st.srv != b.Servers[1] {
 		t.Fatalf("the source matched %v, want s2", st.srv)
 	}
 	// A down server is not chosen; the next store moves the entry.
 	b.Servers[1].SetUp(false)
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, t0)
 	if st.srv != nil {
 		t.Fatalf("matched the down server %v", st.srv)
 	}
 }
+
+// testTxn is a transaction with a client address and a request.
+type testTxn struct {
+	src     netip.Addr
+	req     http1.Request
+	v       sample.Value
+	scratch []byte
+}
+
+func (t *testTxn) Src() netip.AddrPort        { return netip.AddrPortFrom(t.src, 1234) }
+func (t *testTxn) Dst() netip.AddrPort        { return netip.AddrPort{} }
+func (t *testTxn) FrontendName() []byte       { return []byte("fe") }
+func (t *testTxn) BackendName() []byte        { return []byte("be") }
+func (t *testTxn) Request() *http1.Request    { return &t.req }
+func (t *testTxn) Response() *http1.Response  { return nil }
+func (t *testTxn) Scratch() *[]byte           { return &t.scratch }
+func (t *testTxn) UsableServers(b []byte) int { return 0 }
 
 var t0 = time.Unix(1_700_000_000, 0)
 

@@ -369,8 +369,7 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 			}
 		}
 	case lb.HashExpr:
-		ss := sampleSource{src: s.clientIP, req: &s.req}
-		hk = be.exprHash(&ss)
+		hk = be.exprHash(s, &s.tx.v)
 	}
 	return hk
 }
@@ -380,12 +379,10 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 func (s *httpSession) handle() bool {
 	req := &s.req
 	fe := s.fe
-	if fe.rules {
-		s.tx.begin()
-		if hasRequestRules(fe.P) {
-			if answered, keep := s.requestRules(fe.P, nil); answered {
-				return keep
-			}
+	s.tx.begin()
+	if fe.rules && hasRequestRules(fe.P) {
+		if answered, keep := s.requestRules(fe.P, nil); answered {
+			return keep
 		}
 	}
 	if handled, ok := s.local(); handled {
@@ -417,8 +414,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		ss := sampleSource{src: s.clientIP, req: req}
-		be.stickRequest(&s.stick, &ss, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.v, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}

@@ -77,6 +77,10 @@ func (s *httpSession) UsableServers(name []byte) int {
 	} else if be == nil {
 		be = s.fe.backend
 	}
+	return usableServers(be)
+}
+
+func usableServers(be *Backend) int {
 	if be == nil {
 		return -1
 	}
@@ -312,4 +316,40 @@ func (s *httpSession) chooseBackend() *Backend {
 		break
 	}
 	return s.fe.backend
+}
+
+// tcpTxn is what the samples of a mode tcp connection read: its
+// addresses and names (the model refuses fetches needing HTTP there).
+type tcpTxn struct {
+	fe      *Frontend
+	be      *Backend
+	c       net.Conn
+	v       sample.Value
+	scratch []byte
+}
+
+func (t *tcpTxn) Src() netip.AddrPort {
+	if ta, ok := t.c.RemoteAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (t *tcpTxn) Dst() netip.AddrPort {
+	if ta, ok := t.c.LocalAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (t *tcpTxn) FrontendName() []byte      { return t.fe.name }
+func (t *tcpTxn) BackendName() []byte       { return t.be.name }
+func (t *tcpTxn) Request() *http1.Request   { return nil }
+func (t *tcpTxn) Response() *http1.Response { return nil }
+func (t *tcpTxn) Scratch() *[]byte          { return &t.scratch }
+func (t *tcpTxn) UsableServers(name []byte) int {
+	if len(name) > 0 {
+		return usableServers(t.fe.rt.backends[string(name)])
+	}
+	return usableServers(t.be)
 }

@@ -280,3 +280,31 @@ backend be
 		}
 	}
 }
+
+// Replies to HEAD requests carry no body; an HTTP/1.0 client without
+// keep-alive gets "connection: close" and the connection ends, as with
+// haproxy.
+func TestRulesHEADAndHTTP10(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request deny if { path /deny }
+    http-request return status 200 content-type text/plain string "hi there" if { path /ret }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, _ := h1Dial(t, port)
+	h1Write(t, c, "HEAD /deny HTTP/1.1\r\nHost: h\r\n\r\nHEAD /ret HTTP/1.1\r\nHost: h\r\n\r\nGET /deny HTTP/1.0\r\nHost: h\r\n\r\n")
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading until the proxy closes: %v (got %q)", err, got)
+	}
+	want := "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n" +
+		"HTTP/1.1 200 OK\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\n" +
+		"HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n" +
+		"<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"
+	if string(got) != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -101,8 +101,9 @@ func errorReply(status int) *Reply {
 }
 
 // Append writes the reply after dst; close adds "connection: close" (the
-// connection ends after it). body is scratch space for a formatted body.
-func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, close bool) []byte {
+// connection ends after it); head leaves the body out (a HEAD request)
+// but keeps its length.
+func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, close, head bool) []byte {
 	dst = append(dst, r.Line...)
 	for _, h := range r.Hdrs {
 		dst = append(dst, h.Name...)
@@ -125,5 +126,8 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, close bool) []
 		dst = append(dst, "connection: close\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)
+	if head {
+		return dst
+	}
 	return append(dst, body...)
 }

@@ -75,7 +75,7 @@ func TestReplies(t *testing.T) {
 		if r.Action == Redirect {
 			got, _ = r.Redir.Append(nil, f, &v, &f.req)
 		} else {
-			got = r.Reply.Append(nil, f, &v, r.Reply.Close)
+			got = r.Reply.Append(nil, f, &v, r.Reply.Close, false)
 		}
 		if string(got) != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.rule, got, c.want)
@@ -162,5 +162,15 @@ func TestFormat(t *testing.T) {
 		if got := string(fm.Append(f, &v, nil)); got != want {
 			t.Errorf("%s = %q, want %q", text, got, want)
 		}
+	}
+}
+
+func TestReplyToHEAD(t *testing.T) {
+	f := newTxn(t, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
+	r, _ := parse(t, "return status 200 content-type text/plain string hi", nil)
+	var v sample.Value
+	got := string(r.Reply.Append(nil, f, &v, true, true))
+	if want := "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -159,7 +159,7 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		s.lg.fail('L', 'R')
 	default:
 		keep = keep && !r.Reply.Close
-		out = r.Reply.Append(out, s, &s.tx.v, !keep)
+		out = r.Reply.Append(out, s, &s.tx.v, !keep, string(req.Method) == "HEAD")
 		status = r.Reply.Status
 		if r.Action == rules.Deny {
 			s.lg.fail('P', 'R')

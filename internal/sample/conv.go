@@ -91,6 +91,44 @@ func init() {
 		v.SetStr((*s)[start:len(*s):len(*s)])
 		return true
 	}, 0, nil)
+	conv("b64dec", TypeStr, TypeBin, func(t Txn, a *Args, v *Value) bool {
+		s := t.Scratch()
+		start := len(*s)
+		out, err := base64.StdEncoding.AppendDecode(*s, v.Bytes)
+		if err != nil {
+			return false
+		}
+		*s = out
+		v.Bytes, v.Type = (*s)[start:len(*s):len(*s)], TypeBin
+		return true
+	}, 0, nil)
+	// url_dec([in_form]): %XX decoded; '+' becomes a space in a query
+	// string (after a '?') or everywhere with in_form 1.
+	conv("url_dec", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
+		s := t.Scratch()
+		start := len(*s)
+		plus := a.Int[0] != 0
+		in := v.Bytes
+		for i := 0; i < len(in); i++ {
+			c := in[i]
+			switch {
+			case c == '?':
+				plus = true
+			case c == '+' && plus:
+				c = ' '
+			case c == '%':
+				if i+2 >= len(in) || unhex(in[i+1]) < 0 || unhex(in[i+2]) < 0 {
+					*s = (*s)[:start]
+					return false // HAProxy fails the sample on a bad escape
+				}
+				c = byte(unhex(in[i+1])<<4 | unhex(in[i+2]))
+				i += 2
+			}
+			*s = append(*s, c)
+		}
+		v.SetStr((*s)[start:len(*s):len(*s)])
+		return true
+	}, 0, nil, ArgInt)
 	conv("hex", TypeBin, TypeStr, func(t Txn, a *Args, v *Value) bool {
 		s := t.Scratch()
 		start := len(*s)
@@ -392,4 +430,16 @@ func prepareIntOperand(c *Compiler, a *Args) error {
 	}
 	a.Int[0] = n
 	return nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }

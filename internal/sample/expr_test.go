@@ -3,8 +3,11 @@ package sample
 import (
 	"net/netip"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"dhproxy/internal/http1"
 )
@@ -182,6 +185,14 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"str(12abc),add(1)", "13"},
 		{"hdr_cnt(x-forwarded-for),mul(2),add(1)", "7"},
 		{"int(3232235777),ipmask(16)", "192.168.0.0"},
+		{"ssl_fc", "0"},
+		{"str(aGVsbG8=),b64dec", "hello"},
+		{"str(@@@),b64dec", "<none>"},
+		{"str(/a%20b+c?x=1+2%2F),url_dec", "/a b+c?x=1 2/"},
+		{"str(a+b),url_dec(1)", "a b"},
+		{"str(a+b),url_dec", "a+b"},
+		{"str(a%2),url_dec", "<none>"},
+		{"str(a%zz),url_dec", "<none>"},
 	} {
 		f := newTxn(t, testHead)
 		got, _, ok := evalString(t, f, c.expr, PhaseReq)
@@ -319,5 +330,25 @@ func TestCompilerCachesFiles(t *testing.T) {
 	}
 	if reads != 1 {
 		t.Errorf("file read %d times, want once", reads)
+	}
+}
+
+func TestVolatileFetches(t *testing.T) {
+	f := newTxn(t, testHead)
+	now := time.Now().Unix()
+	if got, _, _ := evalString(t, f, "date(10)", PhaseReq); got != strconv.FormatInt(now+10, 10) && got != strconv.FormatInt(now+11, 10) {
+		t.Errorf("date(10) = %s, now is %d", got, now)
+	}
+	for range 50 {
+		if got, _, _ := evalString(t, f, "rand(5)", PhaseReq); len(got) != 1 || got[0] < '0' || got[0] > '4' {
+			t.Fatalf("rand(5) = %s", got)
+		}
+	}
+	u, _, _ := evalString(t, f, "uuid", PhaseReq)
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(u) {
+		t.Errorf("uuid = %s", u)
+	}
+	if u2, _, _ := evalString(t, f, "uuid(4)", PhaseReq); u2 == u {
+		t.Error("two uuids are equal")
 	}
 }

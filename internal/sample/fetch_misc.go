@@ -1,8 +1,11 @@
 package sample
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"time"
 )
 
 // Layer 4, internal state and constant fetches: valid in every phase.
@@ -98,3 +101,58 @@ func prepareBool(c *Compiler, a *Args) error {
 	}
 	return nil
 }
+
+func init() {
+	any := func(name string, out Type, fn FetchFunc, prep PrepareFunc, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, Out: out, Phases: PhaseAll, Fn: fn, Prepare: prep})
+	}
+	// date([offset]): the current Unix time, plus offset seconds.
+	any("date", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(time.Now().Unix() + a.Int[0])
+		return true
+	}, nil, ArgInt)
+	// rand([range]): a random integer in [0, range), 32 bits by default.
+	any("rand", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		n := a.Int[0]
+		if a.N == 0 {
+			n = 1 << 32
+		}
+		v.SetInt(rand.Int64N(n))
+		return true
+	}, func(c *Compiler, a *Args) error {
+		if a.N > 0 && a.Int[0] <= 0 {
+			return fmt.Errorf("the range must be more than 0")
+		}
+		return nil
+	}, ArgInt)
+	// uuid([4]): a random version 4 UUID.
+	any("uuid", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		s := t.Scratch()
+		start := len(*s)
+		for i, c := range b {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				*s = append(*s, '-')
+			}
+			*s = append(*s, hexDigits[c>>4], hexDigits[c&15])
+		}
+		v.SetStr((*s)[start:len(*s):len(*s)])
+		return true
+	}, func(c *Compiler, a *Args) error {
+		if a.N > 0 && a.Int[0] != 4 {
+			return fmt.Errorf("only version 4 UUIDs exist")
+		}
+		return nil
+	}, ArgInt)
+	// ssl_fc: whether the client connection is TLS; dhproxy has no TLS yet.
+	any("ssl_fc", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(false)
+		return true
+	}, nil)
+}
+
+const hexDigits = "0123456789abcdef"

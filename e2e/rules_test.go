@@ -219,6 +219,10 @@ func TestRulesHeaderRewrite(t *testing.T) {
     http-request set-header X-Host-Lower %%[req.hdr(host),lower]
     http-request replace-header X-Session ^id=([a-z]+);.*$ sid=\1
     http-request set-path /app%%[path] if { path_beg /api }
+    http-request replace-path ^/old/(.*) /new/\1
+    http-request set-query lang=%%[url_param(l)] if { path_beg /new/ }
+    http-request set-method PUT if { path_beg /put }
+    http-request replace-uri ^/uri/([a-z]+)$ /u?name=\1
     default_backend be
 backend be
     http-request set-header X-Backend-Rule %%[be_name]
@@ -246,9 +250,17 @@ backend be
 	if resp.Header.Get("X-Via") != "proxy" || resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-Backend") != "app" {
 		t.Errorf("response headers: %v", resp.Header)
 	}
-	_, body = rulesGet(t, port, "/api/users?id=7")
-	if !strings.HasPrefix(body, "GET /app/api/users?id=7\n") {
-		t.Errorf("set-path: the server saw %q", strings.SplitN(body, "\n", 2)[0])
+	for path, want := range map[string]string{
+		"/api/users?id=7":   "GET /app/api/users?id=7",
+		"/old/a/b?l=fr&x=1": "GET /new/a/b?lang=fr",
+		"/put/x":            "PUT /put/x",
+		"/uri/abc":          "GET /u?name=abc",
+		"/uri/ABC":          "GET /uri/ABC",
+	} {
+		_, body = rulesGet(t, port, path)
+		if got := strings.SplitN(body, "\n", 2)[0]; got != want {
+			t.Errorf("%s: the server saw %q, want %q", path, got, want)
+		}
 	}
 }
 

@@ -29,6 +29,13 @@ const (
 	DelHeader                       // remove every occurrence of Name
 	ReplaceHeader                   // rewrite the values of Name matching Re
 	SetPath                         // replace the path, keeping the query
+	SetPathQ                        // replace the path and the query
+	SetQuery                        // replace the query string
+	SetURI                          // replace the whole request target
+	SetMethod                       // replace the method
+	ReplacePath                     // rewrite the path if Re matches it
+	ReplacePathQ                    // rewrite the path and query if Re matches them
+	ReplaceURI                      // rewrite the request target if Re matches it
 )
 
 // Rule is one compiled http-request or http-response rule.
@@ -153,16 +160,28 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				err = r.header(c, args[0], args[2], phase)
 			}
 		}
-	case "set-path":
+	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
 		if response {
-			return nil, nil, fmt.Errorf("'http-response set-path' does not exist; use it in 'http-request'")
+			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
 		}
-		r.Action = SetPath
+		r.Action = map[string]Action{"set-path": SetPath, "set-pathq": SetPathQ, "set-query": SetQuery, "set-uri": SetURI, "set-method": SetMethod}[act]
 		if err = want(1, "<fmt>"); err == nil {
 			r.Value, err = c.CompileFormat(args[0], phase)
 		}
+	case "replace-path", "replace-pathq", "replace-uri":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
+		}
+		r.Action = map[string]Action{"replace-path": ReplacePath, "replace-pathq": ReplacePathQ, "replace-uri": ReplaceURI}[act]
+		if err = want(2, "<match-regex> <replace-fmt>"); err == nil {
+			if r.Re, err = regexp.Compile(args[0]); err != nil {
+				err = fmt.Errorf("%s: regex '%s' is not supported: %v (dhproxy uses RE2, without back-references nor look-around; a PCRE fallback is a later step)", ruleWord, args[0], err)
+			} else {
+				r.Value, err = c.CompileFormat(args[1], phase)
+			}
+		}
 	default:
-		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, set-path"
+		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri"
 		if response {
 			supported = "allow, set-header, add-header, del-header, replace-header"
 		}

@@ -118,6 +118,9 @@ func TestParseErrors(t *testing.T) {
 		"set-header X-A %[status]":              "cannot be used in http-request rules",
 		"replace-header X-A (a)\\1 b":           "RE2",
 		"set-path":                              "expects <fmt>",
+		"set-uri a b":                           "expects <fmt>",
+		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
+		"replace-uri (a)\\1 x":                  "RE2",
 		"deny if nope":                          "error detected while parsing an 'http-request deny' condition : no such ACL : 'nope'",
 		"deny if":                               "missing condition",
 	} {
@@ -131,6 +134,7 @@ func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"deny":                "'http-response deny' is not supported by dhproxy yet",
 		"set-path /x":         "does not exist",
+		"replace-path a b":    "does not exist",
 		"tarpit":              "supported actions: allow, set-header",
 		"set-header X %[url]": "cannot be used in http-response rules",
 	} {

@@ -185,14 +185,23 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	return true, keep && err == nil
 }
 
-// editRequest applies a header or path action to the parsed request.
+// editRequest applies a header, method or request target action to the
+// parsed request.
 func (s *httpSession) editRequest(r *rules.Rule) {
-	if r.Action == rules.SetPath {
-		s.setPath(r)
-		return
+	switch r.Action {
+	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader:
+		s.tx.reqEdited = true
+		s.req.Headers = s.editHeaders(s.req.Headers, r)
+	case rules.SetMethod:
+		start := len(s.tx.scratch)
+		s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
+		if m := s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]; len(m) > 0 {
+			s.req.Method = m
+			s.tx.uriEdited = true
+		}
+	default:
+		s.editTarget(r)
 	}
-	s.tx.reqEdited = true
-	s.req.Headers = s.editHeaders(s.req.Headers, r)
 }
 
 // editResponse applies a header action to the parsed response.
@@ -239,42 +248,86 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 			// The whole value becomes the replacement, \1..\9 taking the
 			// groups, as HAProxy's replace-header does.
 			start := len(s.tx.scratch)
-			for i := 0; i < len(val); i++ {
-				if val[i] == '\\' && i+1 < len(val) && val[i+1] >= '0' && val[i+1] <= '9' {
-					g := int(val[i+1] - '0')
-					if 2*g+1 < len(m) && m[2*g] >= 0 {
-						s.tx.scratch = append(s.tx.scratch, h.Value[m[2*g]:m[2*g+1]]...)
-					}
-					i++
-					continue
-				}
-				s.tx.scratch = append(s.tx.scratch, val[i])
-			}
+			s.tx.scratch = expandGroups(s.tx.scratch, val, h.Value, m)
 			h.Value = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
 		}
 	}
 	return hs
 }
 
-// setPath replaces the path of the request target, keeping an absolute
-// URI's scheme and authority and the query string.
-func (s *httpSession) setPath(r *rules.Rule) {
+// editTarget applies set-path, set-pathq, set-query, set-uri and the
+// replace-* actions: the request target is rebuilt in scratch from its
+// kept parts (an absolute URI's scheme and authority, the path, the query)
+// and the new one.
+func (s *httpSession) editTarget(r *rules.Rule) {
 	uri := s.req.URI
 	pq := sample.PathQuery(uri)
-	prefix := uri[:len(uri)-len(pq)]
-	query := []byte(nil)
+	prefix := uri[:len(uri)-len(pq)] // "scheme://authority" or nothing
+	path, query := pq, []byte(nil)
 	for i, c := range pq {
 		if c == '?' {
-			query = pq[i:]
+			path, query = pq[:i], pq[i:]
 			break
 		}
 	}
+	// the part a replace-* action matches against
+	var subject []byte
+	switch r.Action {
+	case rules.ReplacePath:
+		subject = path
+	case rules.ReplacePathQ:
+		subject = pq
+	case rules.ReplaceURI:
+		subject = uri
+	}
+	var m []int
+	if r.Re != nil {
+		if m = r.Re.FindSubmatchIndex(subject); m == nil {
+			return
+		}
+	}
+	// the new value: the format, with \1..\9 expanded for replace-*
 	start := len(s.tx.scratch)
-	s.tx.scratch = append(s.tx.scratch, prefix...)
 	s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
-	s.tx.scratch = append(s.tx.scratch, query...)
-	s.req.URI = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+	val := s.tx.scratch[start:]
+	if m != nil {
+		exp := len(s.tx.scratch)
+		s.tx.scratch = expandGroups(s.tx.scratch, val, subject, m)
+		val = s.tx.scratch[exp:]
+	}
+	out := len(s.tx.scratch)
+	switch r.Action {
+	case rules.SetPath, rules.ReplacePath:
+		s.tx.scratch = append(append(append(s.tx.scratch, prefix...), val...), query...)
+	case rules.SetPathQ, rules.ReplacePathQ:
+		s.tx.scratch = append(append(s.tx.scratch, prefix...), val...)
+	case rules.SetQuery:
+		s.tx.scratch = append(append(s.tx.scratch, prefix...), path...)
+		if len(query) > 0 || len(val) > 0 {
+			s.tx.scratch = append(append(s.tx.scratch, '?'), val...)
+		}
+	case rules.SetURI, rules.ReplaceURI:
+		s.tx.scratch = append(s.tx.scratch, val...)
+	}
+	s.req.URI = s.tx.scratch[out:len(s.tx.scratch):len(s.tx.scratch)]
 	s.tx.uriEdited = true
+}
+
+// expandGroups appends tmpl to dst with \1..\9 replaced by the groups of
+// match m in subject, as HAProxy's replace actions build their result.
+func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] == '\\' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9' {
+			g := int(tmpl[i+1] - '0')
+			if 2*g+1 < len(m) && m[2*g] >= 0 {
+				dst = append(dst, subject[m[2*g]:m[2*g+1]]...)
+			}
+			i++
+			continue
+		}
+		dst = append(dst, tmpl[i])
+	}
+	return dst
 }
 
 // responseRules runs the http-response rules of the backend, then of the

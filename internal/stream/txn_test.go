@@ -30,6 +30,14 @@ func TestRequestEdits(t *testing.T) {
 		{[]string{"set-path /v2%[path]"}, "GET /v2/api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
 		{[]string{"set-header Host %[hdr(host),lower]", "set-path %[path,regsub(^/api,)]"}, "GET /users?id=7 HTTP/1.1\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nhost: shop.example\r\n\r\n"},
 		{[]string{"set-header X-A 1 if { path_beg /web }", "set-header X-B 2 unless { path_beg /web }"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-b: 2\r\n\r\n"},
+		{[]string{"set-pathq /new?a=b"}, "GET /new?a=b HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"set-query q=%[url_param(id)]"}, "GET /api/users?q=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"set-uri /x"}, "GET /x HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"set-method POST"}, "POST /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"replace-path ^/api/(.*) /v2/\\1"}, "GET /v2/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"replace-path ^/web/(.*) /\\1"}, head},
+		{[]string{"replace-pathq ^/api/users\\?id=([0-9]+) /u/\\1"}, "GET /u/7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
+		{[]string{"replace-uri ^(.*)$ \\1&x=1"}, "GET /api/users?id=7&x=1 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\n\r\n"},
 		{[]string{"set-header X-A 1", "allow", "set-header X-B 2"}, "GET /api/users?id=7 HTTP/1.1\r\nHost: Shop.Example\r\nUser-Agent: curl\r\nX-Tag: a\r\nX-Session: id=abc; other=1\r\nX-Tag: b\r\nx-a: 1\r\n\r\n"},
 	} {
 		p := &model.Proxy{Name: "fe", Cap: model.CapFE | model.CapBE}

@@ -320,3 +320,39 @@ backend be
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestRulesSetStatusReplaceValue(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request replace-value X-List ^a([0-9]+)$ A\1
+    http-response set-status 299 reason "Very OK" if { status 200 } { res.hdr(x-backend) app }
+    http-response set-status 298 reason "Also OK" if { status 299 }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	var body []byte
+	// a later rule sees the status an earlier one set
+	for path, want := range map[string]string{"/": "HTTP/1.1 298 Also OK"} {
+		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h\r\nX-List: a1, b2,a3 , \"a4,a5\"\r\n\r\n")
+		head, err := h1ReadHead(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line := strings.SplitN(head, "\r\n", 2)[0]; line != want {
+			t.Errorf("%s: status line %q, want %q", path, line, want)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(head)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = make([]byte, resp.ContentLength)
+		io.ReadFull(br, body)
+	}
+	// a replaced element loses the blanks before its comma
+	if !strings.Contains(string(body), "x-list: A1, b2,A3, \"a4,a5\"") {
+		t.Errorf("replace-value: the server saw\n%s", body)
+	}
+}

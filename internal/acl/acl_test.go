@@ -23,6 +23,7 @@ func (f *txn) FrontendName() []byte       { return []byte("fe") }
 func (f *txn) BackendName() []byte        { return []byte("be") }
 func (f *txn) Request() *http1.Request    { return &f.req }
 func (f *txn) Response() *http1.Response  { return f.resp }
+func (f *txn) Status() int                { return f.resp.Status }
 func (f *txn) Scratch() *[]byte           { return &f.scratch }
 func (f *txn) UsableServers(b []byte) int { return 3 }
 

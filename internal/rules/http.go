@@ -36,6 +36,8 @@ const (
 	ReplacePath                     // rewrite the path if Re matches it
 	ReplacePathQ                    // rewrite the path and query if Re matches them
 	ReplaceURI                      // rewrite the request target if Re matches it
+	ReplaceValue                    // rewrite each comma-separated value of Name matching Re
+	SetStatus                       // replace the response status (and reason)
 )
 
 // Rule is one compiled http-request or http-response rule.
@@ -48,6 +50,8 @@ type Rule struct {
 	Re     *regexp.Regexp
 	Reply  *Reply
 	Redir  *RedirectRule
+	Status int    // set-status
+	Reason []byte // set-status: the reason phrase
 }
 
 // Phase is the phase of an http-request or http-response rule list.
@@ -151,8 +155,11 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		if err = want(1, "<name> (dhproxy does not support '-m' yet)"); err == nil {
 			err = r.header(c, args[0], "", phase)
 		}
-	case "replace-header":
+	case "replace-header", "replace-value":
 		r.Action = ReplaceHeader
+		if act == "replace-value" {
+			r.Action = ReplaceValue
+		}
 		if err = want(3, "<name> <regex> <replace-fmt>"); err == nil {
 			if r.Re, err = regexp.Compile(args[1]); err != nil {
 				err = fmt.Errorf("%s: regex '%s' is not supported: %v (dhproxy uses RE2, without back-references nor look-around; a PCRE fallback is a later step)", ruleWord, args[1], err)
@@ -160,6 +167,22 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				err = r.header(c, args[0], args[2], phase)
 			}
 		}
+	case "set-status":
+		if !response {
+			return nil, nil, fmt.Errorf("'http-request set-status' does not exist; use it in 'http-response'")
+		}
+		r.Action = SetStatus
+		if len(args) != 1 && !(len(args) == 3 && args[1] == "reason") {
+			return nil, nil, fmt.Errorf("%s expects <status> [reason <str>]", ruleWord)
+		}
+		if r.Status, err = strconv.Atoi(args[0]); err != nil || r.Status < 100 || r.Status > 999 {
+			return nil, nil, fmt.Errorf("%s: '%s' is not a status code between 100 and 999", ruleWord, args[0])
+		}
+		reason := Reason(r.Status)
+		if len(args) == 3 {
+			reason = args[2]
+		}
+		r.Reason = []byte(reason)
 	case "set-path", "set-pathq", "set-query", "set-uri", "set-method":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
@@ -181,9 +204,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri"
+		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri"
 		if response {
-			supported = "allow, set-header, add-header, del-header, replace-header"
+			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}

@@ -21,6 +21,7 @@ func (f *txn) FrontendName() []byte       { return []byte("fe") }
 func (f *txn) BackendName() []byte        { return []byte("fe") }
 func (f *txn) Request() *http1.Request    { return &f.req }
 func (f *txn) Response() *http1.Response  { return nil }
+func (f *txn) Status() int                { return 0 }
 func (f *txn) Scratch() *[]byte           { return &f.scratch }
 func (f *txn) UsableServers(b []byte) int { return 1 }
 
@@ -119,6 +120,7 @@ func TestParseErrors(t *testing.T) {
 		"replace-header X-A (a)\\1 b":           "RE2",
 		"set-path":                              "expects <fmt>",
 		"set-uri a b":                           "expects <fmt>",
+		"set-status 200":                        "'http-request set-status' does not exist",
 		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
 		"replace-uri (a)\\1 x":                  "RE2",
 		"deny if nope":                          "error detected while parsing an 'http-request deny' condition : no such ACL : 'nope'",
@@ -132,11 +134,14 @@ func TestParseErrors(t *testing.T) {
 	c := &sample.Compiler{}
 	var set acl.Set
 	for rule, want := range map[string]string{
-		"deny":                "'http-response deny' is not supported by dhproxy yet",
-		"set-path /x":         "does not exist",
-		"replace-path a b":    "does not exist",
-		"tarpit":              "supported actions: allow, set-header",
-		"set-header X %[url]": "cannot be used in http-response rules",
+		"deny":                 "'http-response deny' is not supported by dhproxy yet",
+		"set-path /x":          "does not exist",
+		"replace-path a b":     "does not exist",
+		"set-status":           "expects <status> [reason <str>]",
+		"set-status 1000":      "between 100 and 999",
+		"set-status 200 why x": "expects <status> [reason <str>]",
+		"tarpit":               "supported actions: allow, set-header",
+		"set-header X %[url]":  "cannot be used in http-response rules",
 	} {
 		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -176,5 +181,16 @@ func TestReplyToHEAD(t *testing.T) {
 	got := string(r.Reply.Append(nil, f, &v, true, true))
 	if want := "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSetStatusReason(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	for line, want := range map[string]string{"set-status 404": "Not Found", "set-status 299": "Other", "set-status 200 reason Fine": "Fine"} {
+		r, _, err := ParseHTTP(c, &set, strings.Fields(line), true, "x")
+		if err != nil || string(r.Reason) != want {
+			t.Errorf("%s: reason %q, %v; want %q", line, r.Reason, err, want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func (f *fakeTxn) FrontendName() []byte      { return []byte("fe_main") }
 func (f *fakeTxn) BackendName() []byte       { return []byte("be_app") }
 func (f *fakeTxn) Request() *http1.Request   { return &f.req }
 func (f *fakeTxn) Response() *http1.Response { return f.resp }
+func (f *fakeTxn) Status() int               { return f.resp.Status }
 func (f *fakeTxn) Scratch() *[]byte          { return &f.scratch }
 func (f *fakeTxn) UsableServers(b []byte) int {
 	return map[string]int{"": 2, "be_app": 2, "other": 0}[string(b)] - map[bool]int{true: 1}[string(b) == "nope"]

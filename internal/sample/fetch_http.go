@@ -120,7 +120,7 @@ func init() {
 		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseRes, Needs: needsResponse, Fn: fn, Multi: multi, OccArg: multi})
 	}
 	resFetch("status", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		v.SetInt(int64(t.Response().Status))
+		v.SetInt(int64(t.Status()))
 		return true
 	}, 0, false)
 	resFetch("res.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {

@@ -29,6 +29,9 @@ type Txn interface {
 	BackendName() []byte // the frontend's own name until a backend is chosen
 	Request() *http1.Request
 	Response() *http1.Response // nil before the response head arrived
+	// Status is the response status as rules see it: the server's, or
+	// what an http-response set-status rule made it.
+	Status() int
 	// Scratch is where converters write what they produce; the stream
 	// empties it when a new transaction starts.
 	Scratch() *[]byte

@@ -379,6 +379,7 @@ func (t *testTxn) FrontendName() []byte       { return []byte("fe") }
 func (t *testTxn) BackendName() []byte        { return []byte("be") }
 func (t *testTxn) Request() *http1.Request    { return &t.req }
 func (t *testTxn) Response() *http1.Response  { return nil }
+func (t *testTxn) Status() int                { return 0 }
 func (t *testTxn) Scratch() *[]byte           { return &t.scratch }
 func (t *testTxn) UsableServers(b []byte) int { return 0 }
 

@@ -560,6 +560,9 @@ func (s *httpSession) handle() bool {
 		s.stick.commit(srv, coarseTime())
 	}
 	s.lg.status = resp.Status
+	if s.tx.status != 0 {
+		s.lg.status = s.tx.status // http-response set-status
+	}
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)
 		return false

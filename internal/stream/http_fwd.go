@@ -225,13 +225,22 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	} else if addKeepAlive {
 		added = "keep-alive"
 	}
-	s.lg.headSize(&resp.Message, resp.Reason, true, clFix, added)
+	reason := resp.Reason
+	if s.tx.status != 0 {
+		reason = s.tx.reason
+	}
+	s.lg.headSize(&resp.Message, reason, true, clFix, added)
 	out := s.out[:0]
 	i := s.sr
 	for s.sbuf[i] != '\n' {
 		i++
 	}
-	if resp.HigherMinor {
+	if s.tx.status != 0 {
+		out = append(out, "HTTP/1.1 "...)
+		out = strconv.AppendInt(out, int64(s.tx.status), 10)
+		out = append(out, ' ')
+		out = append(append(out, reason...), "\r\n"...)
+	} else if resp.HigherMinor {
 		out = append(out, "HTTP/1.1"...)
 		out = append(out, s.sbuf[s.sr+len("HTTP/1.x"):i+1]...)
 	} else {

@@ -3,6 +3,7 @@ package stream
 import (
 	"net"
 	"net/netip"
+	"regexp"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
@@ -23,6 +24,8 @@ type txnState struct {
 	acl     acl.State    // condition evaluation
 	v       sample.Value // the value slot of formats
 	be      *Backend     // the backend chosen so far (nil: the frontend's)
+	status  int          // http-response set-status: the status sent (0: the server's)
+	reason  []byte       // and its reason phrase
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -66,7 +69,14 @@ func (s *httpSession) BackendName() []byte {
 
 func (s *httpSession) Request() *http1.Request   { return &s.req }
 func (s *httpSession) Response() *http1.Response { return &s.resp }
-func (s *httpSession) Scratch() *[]byte          { return &s.tx.scratch }
+
+func (s *httpSession) Status() int {
+	if s.tx.status != 0 {
+		return s.tx.status
+	}
+	return s.resp.Status
+}
+func (s *httpSession) Scratch() *[]byte { return &s.tx.scratch }
 
 // UsableServers is nbsrv: the backend's servers that are up (the backup
 // ones when no active one is).
@@ -189,7 +199,7 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 // parsed request.
 func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
-	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader:
+	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
 		s.req.Headers = s.editHeaders(s.req.Headers, r)
 	case rules.SetMethod:
@@ -204,9 +214,15 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 	}
 }
 
-// editResponse applies a header action to the parsed response.
+// editResponse applies a header or status action to the parsed response.
+// set-status leaves resp.Status alone: the body's framing was the
+// server's status'.
 func (s *httpSession) editResponse(r *rules.Rule) {
 	s.tx.resEdited = true
+	if r.Action == rules.SetStatus {
+		s.tx.status, s.tx.reason = r.Status, r.Reason
+		return
+	}
 	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
 }
 
@@ -251,8 +267,56 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 			s.tx.scratch = expandGroups(s.tx.scratch, val, h.Value, m)
 			h.Value = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
 		}
+	case rules.ReplaceValue:
+		for i := range hs {
+			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
+				h.Value = s.replaceValues(h.Value, r.Re, val)
+			}
+		}
 	}
 	return hs
+}
+
+// replaceValues rewrites each comma-separated element of v that re
+// matches (the whole element becomes the expanded template), keeping the
+// separators as they were.
+func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []byte {
+	start := len(s.tx.scratch)
+	done := 0 // bytes of v copied or replaced so far
+	for i := 0; i <= len(v); {
+		j, quoted := i, false
+		for j < len(v) && (v[j] != ',' || quoted) {
+			if v[j] == '"' {
+				quoted = !quoted
+			}
+			j++
+		}
+		elem := trimOWS(v[i:j])
+		if m := re.FindSubmatchIndex(elem); m != nil {
+			off := len(v[:i]) + (len(v[i:j]) - len(trimLeftOWS(v[i:j])))
+			s.tx.scratch = append(s.tx.scratch, v[done:off]...)
+			s.tx.scratch = expandGroups(s.tx.scratch, tmpl, elem, m)
+			done = j // a replaced element loses its trailing blanks, as in HAProxy
+		}
+		i = j + 1
+	}
+	s.tx.scratch = append(s.tx.scratch, v[done:]...)
+	return s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+}
+
+func trimLeftOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimOWS(b []byte) []byte {
+	b = trimLeftOWS(b)
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // editTarget applies set-path, set-pathq, set-query, set-uri and the
@@ -399,6 +463,7 @@ func (t *tcpTxn) FrontendName() []byte      { return t.fe.name }
 func (t *tcpTxn) BackendName() []byte       { return t.be.name }
 func (t *tcpTxn) Request() *http1.Request   { return nil }
 func (t *tcpTxn) Response() *http1.Response { return nil }
+func (t *tcpTxn) Status() int               { return 0 }
 func (t *tcpTxn) Scratch() *[]byte          { return &t.scratch }
 func (t *tcpTxn) UsableServers(name []byte) int {
 	if len(name) > 0 {

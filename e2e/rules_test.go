@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Rules: ACLs, use_backend conditions, http-request and http-response
@@ -354,5 +356,48 @@ backend be
 	// a replaced element loses the blanks before its comma
 	if !strings.Contains(string(body), "x-list: A1, b2,A3, \"a4,a5\"") {
 		t.Errorf("replace-value: the server saw\n%s", body)
+	}
+}
+
+func TestRulesMonitorURI(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	logs := "global\n    log stdout format raw local0\n" + strings.Replace(rulesDefaults(port), "    mode http\n", "    mode http\n    log global\n    option httplog\n", 1)
+	p := startProxy(t, logs+fmt.Sprintf(`
+    monitor-uri /health
+    monitor fail if { hdr(x-fail) 1 }
+    http-request deny if { path /health }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	for _, r := range []struct{ req, status string }{
+		{"GET /health HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"GET /health HTTP/1.1\r\nHost: h\r\nX-Fail: 1\r\n\r\n", "HTTP/1.1 503 Service Unavailable"},
+		{"GET http://h/health HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"GET /health?x HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 403 Forbidden"}, // not the monitor URI: the rules run
+	} {
+		h1Write(t, c, r.req)
+		resp, body := h1ReadResp(t, br, "GET")
+		if got := resp.Proto + " " + resp.Status; got != r.status {
+			t.Errorf("%q: %s, want %s", r.req, got, r.status)
+		}
+		if r.status == "HTTP/1.1 200 OK" && body != "<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n" {
+			t.Errorf("monitor body %q", body)
+		}
+	}
+	// Only the denied request is logged, with haproxy's size, backend
+	// and termination state; monitor requests are not.
+	deny := regexp.MustCompile(` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 403 192 - - PR-- .* "GET /health\?x HTTP/1.1"`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !deny.MatchString(p.Stdout()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the denied request; stdout:\n%s", p.Stdout())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(p.Stdout(), "/health HTTP/1.1") {
+		t.Errorf("a monitor request was logged:\n%s", p.Stdout())
 	}
 }

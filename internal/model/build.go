@@ -95,7 +95,7 @@ func inherit(def *Proxy) *Proxy {
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
 	p.StickTable, p.StickRules = nil, nil
 	p.ACLs = acl.Set{}
-	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules = nil, nil, nil
+	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v

@@ -147,6 +147,8 @@ type Proxy struct {
 	HTTPRequestRules  []*rules.Rule // "http-request", in order (kw_http_request.go)
 	HTTPResponseRules []*rules.Rule // "http-response", in order
 	RedirectRules     []*rules.Rule // "redirect": run after the http-request rules
+	MonitorURI        string        // "monitor-uri" (kw_monitor.go)
+	MonitorFail       []*acl.Cond   // "monitor fail if|unless": any true answers 503
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string

@@ -129,7 +129,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		if _, _, ok := DefaultError(status); !ok {
 			return nil, nil, fmt.Errorf("%s: status code '%d' not handled by default with 'default-errorfiles' argument (dhproxy has no errorfiles yet)", ruleWord, status)
 		}
-		r.Reply = errorReply(status)
+		r.Reply = ErrorReply(status)
 	case "return":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response return' is not supported by dhproxy yet")

@@ -87,8 +87,9 @@ type ReplyHeader struct {
 	Value *sample.Format
 }
 
-// errorReply is the deny reply for status: HAProxy's default page.
-func errorReply(status int) *Reply {
+// ErrorReply is HAProxy's default page for status, as deny and
+// monitor-uri answer it.
+func ErrorReply(status int) *Reply {
 	reason, _, _ := DefaultError(status)
 	r := &Reply{
 		Status: status,

@@ -380,6 +380,11 @@ func (s *httpSession) handle() bool {
 	req := &s.req
 	fe := s.fe
 	s.tx.begin()
+	if fe.P.MonitorURI != "" {
+		if answered, keep := s.monitor(); answered {
+			return keep
+		}
+	}
 	if fe.rules && hasRequestRules(fe.P) {
 		if answered, keep := s.requestRules(fe.P, nil); answered {
 			return keep

@@ -1,12 +1,14 @@
 package stream
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"regexp"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
@@ -146,6 +148,27 @@ rules:
 	return false, false
 }
 
+// Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
+// fail" condition holds.
+var (
+	monitorUp   = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(200)}
+	monitorDown = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(503)}
+)
+
+// monitor answers a request for the frontend's monitor-uri (the URI, or
+// an absolute URI's path, equal to it) and keeps it out of the logs.
+func (s *httpSession) monitor() (answered, keep bool) {
+	m := s.fe.P.MonitorURI
+	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(sample.PathQuery(s.req.URI)) != m) {
+		return false, false
+	}
+	s.lg.skip = true
+	if s.fe.P.MonitorFails(s, &s.tx.acl) {
+		return s.answer(monitorDown, nil)
+	}
+	return s.answer(monitorUp, nil)
+}
+
 // answer writes a rule's own response (deny, return, redirect); false when
 // the rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
@@ -189,11 +212,51 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	}
 	s.lg.status = status
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	n, err := s.cio.Write(out)
-	s.lg.bytesOut += int64(n)
+	_, err := s.cio.Write(out)
+	if s.lg.on {
+		s.lg.bytesOut += replyHTXSize(out)
+	}
 	s.r += req.HeadLen
 	return true, keep && err == nil
 }
+
+// replyHTXSize is what HAProxy logs as the size of a reply it wrote itself
+// (logging.HTXSize): status line, headers but the "connection" one the
+// connection layer adds, end of headers, body.
+func replyHTXSize(out []byte) int64 {
+	var n logging.HTXSize
+	head := out
+	for first := true; ; first = false {
+		i := bytes.Index(head, crlf)
+		if i <= 0 { // the blank line ending the head, or no head at all
+			if i == 0 {
+				head = head[2:]
+			}
+			break
+		}
+		line := head[:i]
+		head = head[i+2:]
+		if first {
+			version, rest, _ := bytes.Cut(line, space)
+			code, reason, _ := bytes.Cut(rest, space)
+			n.StartLine(version, code, reason)
+			continue
+		}
+		name, value, _ := bytes.Cut(line, colonSpace)
+		if !http1.EqualFold(name, "connection") {
+			n.Header(name, value)
+		}
+	}
+	n.EndOfHeaders()
+	n.Data(len(head))
+	return int64(n)
+}
+
+var (
+	crlf       = []byte("\r\n")
+	space      = []byte(" ")
+	colonSpace = []byte(": ")
+)
 
 // editRequest applies a header, method or request target action to the
 // parsed request.

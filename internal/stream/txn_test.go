@@ -71,3 +71,17 @@ func TestRequestEdits(t *testing.T) {
 		}
 	}
 }
+
+// The sizes HAProxy 2.6 logs for its own replies.
+func TestReplyHTXSize(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   int64
+	}{{403, 192}, {503, 217}} {
+		var out []byte
+		out = rules.ErrorReply(c.status).Append(out, nil, nil, true, false)
+		if got := replyHTXSize(out); got != c.want {
+			t.Errorf("%d page: %d, want %d", c.status, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/sample"
 )
@@ -28,6 +29,7 @@ type StickRule struct {
 	Pos          config.Pos
 	Match, Store bool         // "stick on" does both
 	Expr         *sample.Expr // the key
+	Cond         *acl.Cond    // "if|unless": the rule applies only then (nil: always)
 	Table        string       // "table <name>"; empty: the backend's own
 	TableProxy   *Proxy       // resolved: the proxy holding the table
 }
@@ -180,12 +182,19 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	if len(rest) > 0 {
-		if rest[0] == "if" || rest[0] == "unless" {
-			b.errorf(l, "'stick %s %s %s': conditions are not supported by dhproxy yet (no ACLs); remove '%s'.", l.Args[1], l.Args[2], strings.Join(rest, " "), strings.Join(rest, " "))
-		} else {
+		if rest[0] != "if" && rest[0] != "unless" {
 			b.errorf(l, "'stick %s': unexpected '%s'; usage: %s", l.Args[1], strings.Join(rest, " "), usage)
+			return
 		}
-		return
+		c, warns, err := p.ACLs.ParseCond(b.comp, rest, sample.PhaseReq, "backend stick rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing a 'stick %s' condition : %v.", l.Args[1], err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		r.Cond = c
 	}
 	p.StickRules = append(p.StickRules, r)
 }
@@ -211,6 +220,9 @@ func (b *builder) resolveStick(p *Proxy) {
 			continue
 		}
 		r.TableProxy = tp
+		if p.Mode == ModeTCP && r.Cond != nil {
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': conditions on stick rules are not supported by dhproxy in mode tcp yet.", sectionWord(p), p.Name)
+		}
 		if p.Mode == ModeTCP && r.Expr.Fetch.Phases&sample.PhaseConn == 0 {
 			b.d.Errorf(r.Pos, "stick rule in %s '%s': this fetch needs HTTP request data, which mode tcp does not have; use 'src' or 'mode http'.", sectionWord(p), p.Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
@@ -335,7 +336,7 @@ func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	var st stickState
 	src := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
 	// Without the header the source is the key.
-	b.stickRequest(&st, src, &src.v, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.n != 1 || string(st.keys) != "10.0.0.9" {
 		t.Fatalf("stores %d, keys %q; want the source", st.n, st.keys)
 	}
@@ -344,22 +345,22 @@ func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	// src, same table, is skipped.
 	withHdr := &testTxn{src: src.src}
 	withHdr.req.Headers = []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}
-	b.stickRequest(&st, withHdr, &withHdr.v, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
 	if st.n != 1 || string(st.keys) != "bob" || st.srv != nil {
 		t.Fatalf("stores %d, keys %q, server %v; want only bob, no match yet", st.n, st.keys, st.srv)
 	}
 	st.commit(b.Servers[0], t0)
-	b.stickRequest(&st, withHdr, &withHdr.v, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
 	if st.srv != b.Servers[0] {
 		t.Fatalf("bob matched %v, want s1", st.srv)
 	}
-	b.stickRequest(&st, src, &src.v, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.srv != b.Servers[1] {
 		t.Fatalf("the source matched %v, want s2", st.srv)
 	}
 	// A down server is not chosen; the next store moves the entry.
 	b.Servers[1].SetUp(false)
-	b.stickRequest(&st, src, &src.v, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.srv != nil {
 		t.Fatalf("matched the down server %v", st.srv)
 	}
@@ -420,5 +421,22 @@ func TestSetMaxconnFromAgent(t *testing.T) {
 	s.SetMaxconn(0)
 	if s.full() {
 		t.Fatal("maxconn 0 still limits")
+	}
+}
+
+func TestStickRuleCondition(t *testing.T) {
+	b := testBackend(t, "backend be\n mode http\n stick-table type ip size 100\n stick on src if { hdr(x-sticky) 1 }\n server s1 127.0.0.1:1\n")
+	var st stickState
+	var as acl.State
+	plain := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
+	b.stickRequest(&st, plain, &plain.v, &as, t0)
+	if st.n != 0 {
+		t.Fatalf("the rule applied without its condition: %d stores", st.n)
+	}
+	sticky := &testTxn{src: plain.src}
+	sticky.req.Headers = []http1.Header{{Name: []byte("X-Sticky"), Value: []byte("1")}}
+	b.stickRequest(&st, sticky, &sticky.v, &as, t0)
+	if st.n != 1 {
+		t.Fatalf("with its condition: %d stores, keys %q", st.n, st.keys)
 	}
 }

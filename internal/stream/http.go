@@ -419,7 +419,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.v, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.v, &s.tx.acl, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}

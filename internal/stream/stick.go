@@ -3,6 +3,7 @@ package stream
 import (
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
@@ -21,6 +22,7 @@ import (
 type stickRule struct {
 	match, store bool
 	expr         *sample.Expr
+	cond         *acl.Cond // nil: always (only mode http has conditions)
 	table        *stick.Table
 }
 
@@ -66,7 +68,7 @@ func newStickTables(cfg *model.Config) map[*model.Proxy]*stick.Table {
 func (b *Backend) setStickRules(rules []model.StickRule, tables map[*model.Proxy]*stick.Table) {
 	for _, r := range rules {
 		if t := tables[r.TableProxy]; t != nil {
-			b.stick = append(b.stick, stickRule{match: r.Match, store: r.Store, expr: r.Expr, table: t})
+			b.stick = append(b.stick, stickRule{match: r.Match, store: r.Store, expr: r.Expr, cond: r.Cond, table: t})
 		}
 	}
 }
@@ -100,11 +102,14 @@ func stickKey(t *stick.Table, e *sample.Expr, tx sample.Txn, v *sample.Value, ds
 // stickRequest runs the backend's stick rules for a request: st receives
 // the matched server, if any, and the keys to store. It reads the request
 // before its buffer is reused, and allocates nothing once st.keys has grown.
-func (b *Backend) stickRequest(st *stickState, tx sample.Txn, v *sample.Value, now time.Time) {
+func (b *Backend) stickRequest(st *stickState, tx sample.Txn, v *sample.Value, as *acl.State, now time.Time) {
 	st.srv, st.n, st.keys = nil, 0, st.keys[:0]
 rules:
 	for i := range b.stick {
 		r := &b.stick[i]
+		if r.cond != nil && !r.cond.Match(tx, as) {
+			continue
+		}
 		// Once a table has a key to store, later rules on it are skipped:
 		// configurations list keys by decreasing precision, as HAProxy's
 		// manual explains (a header first, then the source).

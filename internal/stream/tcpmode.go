@@ -73,7 +73,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	var sticks stickState
 	if len(be.stick) > 0 {
 		tx := &tcpTxn{fe: fe, be: be, c: c}
-		be.stickRequest(&sticks, tx, &tx.v, coarseTime())
+		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime())
 		prefer = sticks.srv
 	}
 	var st connStats

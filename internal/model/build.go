@@ -339,6 +339,10 @@ func (b *builder) resolve() {
 					b.d.Errorf(u.Pos, "%s '%s': use_backend '%s' does not name a backend; declare 'backend %s'.", sectionWord(p), p.Name, u.Name, u.Name)
 					continue
 				}
+				if be.Mode != p.Mode {
+					b.d.Errorf(u.Pos, "%s '%s' is in mode %s but its use_backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, be.Name, be.Mode)
+					continue
+				}
 				u.Backend = be
 			}
 			if p.DefaultBE != nil && p.DefaultBE.Mode != p.Mode {

@@ -401,3 +401,38 @@ backend be
 		t.Errorf("a monitor request was logged:\n%s", p.Stdout())
 	}
 }
+
+// Variables carry request data to the response rules and across the
+// requests of a connection.
+func TestRulesVariables(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-var(txn.host) req.hdr(host),lower
+    http-request set-var(req.early) str(gone)
+    http-request set-var(sess.count) var(sess.count,0),add(1)
+    http-request set-var(txn.path_len) path,length
+    http-request set-header X-Count %%[var(sess.count)]
+    http-request set-header X-Tagged %%[path,concat(<,txn.host,>)]
+    http-response set-header X-Host %%[var(txn.host)]
+    http-response set-header X-Req [%%[var(req.early)]]
+    http-response set-header X-Double %%[var(txn.path_len),mul(2)]
+    http-response set-header X-Sum %%[int(1),add(txn.path_len)]
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	for i, want := range []string{"1", "2", "3"} {
+		h1Write(t, c, "GET /abc HTTP/1.1\r\nHost: WWW.Example\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		for k, v := range map[string]string{"X-Host": "www.example", "X-Req": "[]", "X-Double": "8", "X-Sum": "5"} {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("request %d: %s = %q, want %q", i, k, got, v)
+			}
+		}
+		if !strings.Contains(body, "x-count: "+want+"\n") || !strings.Contains(body, "x-tagged: /abc<www.example>\n") {
+			t.Errorf("request %d: the server saw\n%s", i, body)
+		}
+	}
+}

@@ -38,6 +38,8 @@ const (
 	ReplaceURI                      // rewrite the request target if Re matches it
 	ReplaceValue                    // rewrite each comma-separated value of Name matching Re
 	SetStatus                       // replace the response status (and reason)
+	SetVar                          // store Expr's sample in Var
+	UnsetVar                        // forget Var
 )
 
 // Rule is one compiled http-request or http-response rule.
@@ -52,6 +54,8 @@ type Rule struct {
 	Redir  *RedirectRule
 	Status int    // set-status
 	Reason []byte // set-status: the reason phrase
+	Var    sample.VarRef
+	Expr   *sample.Expr // set-var
 }
 
 // Phase is the phase of an http-request or http-response rule list.
@@ -86,6 +90,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	}
 	phase := phaseOf(response)
 	act := words[0]
+	word := act // the action as written, for messages
 	args := words[1:]
 	// the condition starts at the first "if" or "unless"
 	var condWords []string
@@ -106,7 +111,31 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		return nil
 	}
+	if name, ok := strings.CutPrefix(act, "set-var("); ok || strings.HasPrefix(act, "unset-var(") {
+		if !ok {
+			name = strings.TrimPrefix(act, "unset-var(")
+		}
+		if !strings.HasSuffix(name, ")") {
+			return nil, nil, fmt.Errorf("%s: missing ')' after the variable name", ruleWord)
+		}
+		if r.Var, err = c.ParseVar(strings.TrimSuffix(name, ")")); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", ruleWord, err)
+		}
+		if ok {
+			r.Action = SetVar
+			if err = want(1, "<expr>"); err == nil {
+				if r.Expr, err = c.Compile(args[0], phase); err != nil {
+					err = fmt.Errorf("%s: %v", ruleWord, err)
+				}
+			}
+		} else {
+			r.Action = UnsetVar
+			err = want(0, "no argument before its condition")
+		}
+		act = "" // handled
+	}
 	switch act {
+	case "":
 	case "allow":
 		r.Action = Allow
 		err = want(0, "no argument before its condition")
@@ -204,9 +233,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri"
+		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var"
 		if response {
-			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status"
+			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -216,7 +245,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	if len(condWords) > 0 {
 		r.Cond, warnings, err = set.ParseCond(c, condWords, phase, where)
 		if err != nil {
-			return nil, nil, fmt.Errorf("error detected while parsing an '%s %s' condition : %v", kw, act, err)
+			return nil, nil, fmt.Errorf("error detected while parsing an '%s %s' condition : %v", kw, word, err)
 		}
 	}
 	return r, warnings, nil

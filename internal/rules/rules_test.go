@@ -13,15 +13,25 @@ import (
 type txn struct {
 	req     http1.Request
 	scratch []byte
+	vars    map[sample.Scope]*sample.Vars
 }
 
-func (f *txn) Src() netip.AddrPort        { return netip.MustParseAddrPort("10.1.2.3:4000") }
-func (f *txn) Dst() netip.AddrPort        { return netip.AddrPort{} }
-func (f *txn) FrontendName() []byte       { return []byte("fe") }
-func (f *txn) BackendName() []byte        { return []byte("fe") }
-func (f *txn) Request() *http1.Request    { return &f.req }
-func (f *txn) Response() *http1.Response  { return nil }
-func (f *txn) Status() int                { return 0 }
+func (f *txn) Src() netip.AddrPort       { return netip.MustParseAddrPort("10.1.2.3:4000") }
+func (f *txn) Dst() netip.AddrPort       { return netip.AddrPort{} }
+func (f *txn) FrontendName() []byte      { return []byte("fe") }
+func (f *txn) BackendName() []byte       { return []byte("fe") }
+func (f *txn) Request() *http1.Request   { return &f.req }
+func (f *txn) Response() *http1.Response { return nil }
+func (f *txn) Status() int               { return 0 }
+func (f *txn) Vars(s sample.Scope) *sample.Vars {
+	if f.vars == nil {
+		f.vars = map[sample.Scope]*sample.Vars{}
+	}
+	if f.vars[s] == nil {
+		f.vars[s] = &sample.Vars{}
+	}
+	return f.vars[s]
+}
 func (f *txn) Scratch() *[]byte           { return &f.scratch }
 func (f *txn) UsableServers(b []byte) int { return 1 }
 
@@ -121,6 +131,11 @@ func TestParseErrors(t *testing.T) {
 		"set-path":                              "expects <fmt>",
 		"set-uri a b":                           "expects <fmt>",
 		"set-status 200":                        "'http-request set-status' does not exist",
+		"set-var(txn.x)":                        "expects <expr>",
+		"set-var(txn.x":                         "missing ')'",
+		"set-var(proc.x) str(a)":                "proc-scope variables are not supported",
+		"set-var(txn.x) nope":                   "unknown fetch method 'nope'",
+		"unset-var(txn.x) a":                    "expects no argument",
 		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
 		"replace-uri (a)\\1 x":                  "RE2",
 		"deny if nope":                          "error detected while parsing an 'http-request deny' condition : no such ACL : 'nope'",

@@ -38,7 +38,7 @@ func init() {
 		})
 		return true
 	}, 0, nil)
-	conv("len", TypeStr, TypeInt, func(t Txn, a *Args, v *Value) bool {
+	conv("length", TypeStr, TypeInt, func(t Txn, a *Args, v *Value) bool {
 		v.SetInt(int64(len(v.Bytes)))
 		return true
 	}, 0, nil)
@@ -156,14 +156,18 @@ func init() {
 	hash("djb2", lb.HashDJB2)
 	hash("sdbm", lb.HashSDBM)
 	hash("wt6", lb.HashWT6)
+	// concat([start][,var][,end]): appended after the sample: start, the
+	// variable (when set), end.
 	conv("concat", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
-		if a.N == 0 || len(a.Byt[0]) == 0 && (a.N < 3 || len(a.Byt[2]) == 0) {
-			return true
-		}
 		s := t.Scratch()
 		start := len(*s)
-		*s = append(*s, a.Byt[0]...)
 		*s = append(*s, v.Bytes...)
+		*s = append(*s, a.Byt[0]...)
+		if r, ok := a.Data.(VarRef); ok {
+			if val, ok := getVar(t, r); ok {
+				*s = appendText(*s, &val)
+			}
+		}
 		if a.N > 2 {
 			*s = append(*s, a.Byt[2]...)
 		}
@@ -171,13 +175,25 @@ func init() {
 		return true
 	}, 0, func(c *Compiler, a *Args) error {
 		if a.N > 1 && a.Str[1] != "" {
-			return fmt.Errorf("variables ('%s') are not supported by dhproxy yet; only the constant start and end strings work", a.Str[1])
+			r, err := c.ParseVar(a.Str[1])
+			if err != nil {
+				return err
+			}
+			a.Data = r
 		}
 		return nil
 	}, ArgStr, ArgStr, ArgStr)
 	arith := func(name string, op func(x, y int64) int64) {
 		conv(name, TypeInt, TypeInt, func(t Txn, a *Args, v *Value) bool {
-			v.SetInt(op(v.Int, a.Int[0]))
+			y := a.Int[0]
+			if r, ok := a.Data.(VarRef); ok {
+				val, ok := getVar(t, r)
+				if !ok || !Cast(&val, TypeInt, t.Scratch()) {
+					return false
+				}
+				y = val.Int
+			}
+			v.SetInt(op(v.Int, y))
 			return true
 		}, 1, prepareIntOperand, ArgStr)
 	}
@@ -423,12 +439,17 @@ func prepareAvalanche(c *Compiler, a *Args) error {
 	return nil
 }
 
+// prepareIntOperand reads an integer or a variable name.
 func prepareIntOperand(c *Compiler, a *Args) error {
-	n, err := strconv.ParseInt(a.Str[0], 10, 64)
-	if err != nil {
-		return fmt.Errorf("'%s': variables as operands are not supported by dhproxy yet; give an integer", a.Str[0])
+	if n, err := strconv.ParseInt(a.Str[0], 10, 64); err == nil {
+		a.Int[0] = n
+		return nil
 	}
-	a.Int[0] = n
+	r, err := c.ParseVar(a.Str[0])
+	if err != nil {
+		return fmt.Errorf("the operand is neither an integer nor a variable: %v", err)
+	}
+	a.Data = r
 	return nil
 }
 
@@ -442,4 +463,15 @@ func unhex(c byte) int {
 		return int(c - 'A' + 10)
 	}
 	return -1
+}
+
+// appendText appends v as text.
+func appendText(dst []byte, v *Value) []byte {
+	switch v.Type {
+	case TypeInt, TypeBool:
+		return strconv.AppendInt(dst, v.Int, 10)
+	case TypeIP:
+		return v.IP.AppendTo(dst)
+	}
+	return append(dst, v.Bytes...)
 }

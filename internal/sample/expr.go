@@ -17,6 +17,7 @@ type Compiler struct {
 	Files map[string]any
 	// ReadFile reads pattern and map files; os.ReadFile when nil.
 	ReadFile func(name string) ([]byte, error)
+	varIDs   map[string]int // variable names, numbered (vars.go)
 }
 
 // Read reads a file named in the configuration.

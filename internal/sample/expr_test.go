@@ -18,6 +18,7 @@ type fakeTxn struct {
 	req      http1.Request
 	resp     *http1.Response
 	scratch  []byte
+	vars     [numScopes]Vars
 }
 
 func (f *fakeTxn) Src() netip.AddrPort       { return f.src }
@@ -27,6 +28,7 @@ func (f *fakeTxn) BackendName() []byte       { return []byte("be_app") }
 func (f *fakeTxn) Request() *http1.Request   { return &f.req }
 func (f *fakeTxn) Response() *http1.Response { return f.resp }
 func (f *fakeTxn) Status() int               { return f.resp.Status }
+func (f *fakeTxn) Vars(s Scope) *Vars        { return &f.vars[s] }
 func (f *fakeTxn) Scratch() *[]byte          { return &f.scratch }
 func (f *fakeTxn) UsableServers(b []byte) int {
 	return map[string]int{"": 2, "be_app": 2, "other": 0}[string(b)] - map[bool]int{true: 1}[string(b) == "nope"]
@@ -129,7 +131,7 @@ func TestFetchesAndConverters(t *testing.T) {
 
 		{"hdr(host),lower", "www.example.com"},
 		{"hdr(host),upper", "WWW.EXAMPLE.COM"},
-		{"path,len", "20"},
+		{"path,length", "20"},
 		{"path,field(2,/)", "static"},
 		{"path,field(1,/)", ""},
 		{"path,field(-1,/)", "logo.PNG"},
@@ -173,7 +175,7 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"str(abc),sdbm", "807794786"},
 		{"str(abc),wt6", "2483038440"},
 		{"str(abc),crc32(1)", "930845320"},
-		{"str(mid),concat(<,,>)", "<mid>"},
+		{"str(mid),concat(<,,>)", "mid<>"},
 		{"int(7),add(3)", "10"},
 		{"int(7),sub(10)", "-3"},
 		{"int(7),mul(6)", "42"},
@@ -249,8 +251,12 @@ func TestCompileErrors(t *testing.T) {
 		{`path,regsub("(a)\\1",x)`, PhaseReq, "RE2"},
 		{"path,regsub(a,b,z)", PhaseReq, "unknown flag"},
 		{"path,field(0,/)", PhaseReq, "must not be 0"},
-		{"int(1),add(txn.x)", PhaseReq, "variables"},
-		{"path,concat(a,txn.b)", PhaseReq, "variables"},
+		{"int(1),add(proc.x)", PhaseReq, "proc-scope variables are not supported"},
+		{"int(1),add(x)", PhaseReq, "neither an integer nor a variable"},
+		{"path,concat(a,nope.b)", PhaseReq, "unknown variable scope 'nope'"},
+		{"var(txn)", PhaseReq, "not a variable name"},
+		{"var(txn.a-b)", PhaseReq, "not permitted in a variable name"},
+		{"path,set-var(txn.p)", PhaseReq, ""},
 		{"bool(maybe)", PhaseReq, "not a boolean"},
 		{"src,ipmask(33)", PhaseReq, "not an IPv4 mask"},
 		{"p@th", PhaseReq, "invalid character"},
@@ -351,5 +357,51 @@ func TestVolatileFetches(t *testing.T) {
 	}
 	if u2, _, _ := evalString(t, f, "uuid(4)", PhaseReq); u2 == u {
 		t.Error("two uuids are equal")
+	}
+}
+
+func TestVariables(t *testing.T) {
+	f := newTxn(t, testHead)
+	var c Compiler
+	eval := func(expr string) string {
+		t.Helper()
+		e, err := c.Compile(expr, PhaseReq)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		var v Value
+		if !e.Eval(f, &v) {
+			return "<none>"
+		}
+		Cast(&v, TypeStr, &f.scratch)
+		return string(v.Bytes)
+	}
+	for _, c := range []struct{ expr, want string }{
+		{"var(txn.a)", "<none>"},
+		{"var(txn.a,dflt)", "dflt"},
+		{"path,set-var(txn.a),length", "20"},
+		{"var(txn.a)", "/static/img/logo.PNG"},
+		{"var(sess.a)", "<none>"}, // another scope
+		{"int(40),set-var(req.n)", "40"},
+		{"int(2),add(req.n)", "42"},
+		{"int(2),mul(req.n),sub(req.n)", "40"},
+		{"str(x),concat(<,txn.a,>)", "x</static/img/logo.PNG>"},
+		{"str(x),concat(,req.n)", "x40"},
+		{"str(x),concat(-,txn.none,-)", "x--"},
+		{"int(1),add(txn.none)", "<none>"},
+		{"int(1),unset-var(txn.a)", "1"},
+		{"var(txn.a)", "<none>"},
+	} {
+		if got := eval(c.expr); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	// a stored value is a copy: the scratch it came from may be reused
+	eval("str(keep),upper,set-var(txn.k)")
+	for i := range f.scratch {
+		f.scratch[i] = 'z'
+	}
+	if got := eval("var(txn.k)"); got != "KEEP" {
+		t.Errorf("the variable changed with the scratch: %q", got)
 	}
 }

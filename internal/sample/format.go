@@ -2,7 +2,6 @@ package sample
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -119,14 +118,7 @@ func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
 		if !p.expr.Eval(t, v) {
 			continue
 		}
-		switch v.Type {
-		case TypeIP:
-			dst = v.IP.AppendTo(dst)
-		case TypeInt, TypeBool:
-			dst = strconv.AppendInt(dst, v.Int, 10)
-		default:
-			dst = append(dst, v.Bytes...)
-		}
+		dst = appendText(dst, v)
 	}
 	return dst
 }

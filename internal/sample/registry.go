@@ -38,6 +38,9 @@ type Txn interface {
 	// UsableServers is nbsrv: the usable servers of the named backend
 	// ("" for the current one), or -1 when there is no such backend.
 	UsableServers(backend []byte) int
+	// Vars is the variables of a scope, nil where the scope does not
+	// exist (a mode tcp connection has no transaction variables yet).
+	Vars(Scope) *Vars
 }
 
 // ArgType is the type of a fetch's or converter's argument.

@@ -14,6 +14,7 @@ import (
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
 )
 
 // httpSession is one client connection in mode http: requests are read,
@@ -46,6 +47,7 @@ type httpSession struct {
 	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
 	tx       txnState    // rule engine state of the current request (txn.go)
+	sessVars sample.Vars // sess-scope variables, for the connection's lifetime
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -174,6 +176,7 @@ func (s *httpSession) park() bool {
 	// A parked session keeps connection state only: its tables grow again
 	// when it wakes.
 	s.req.Headers, s.resp.Headers, s.out, s.lg.line, s.tx.scratch = nil, nil, nil, nil, nil
+	s.tx.vars = [3]sample.Vars{}
 	p.drop(s)
 	if !p.park(s, fd) {
 		p.hold(s)
@@ -186,6 +189,7 @@ func (s *httpSession) park() bool {
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line, scratch := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0], s.tx.scratch[:0]
+	txVars, sessVars := s.tx.vars, s.sessVars
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
@@ -193,6 +197,8 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	*s = httpSession{}
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers, s.tx.scratch = reqH, respH, scratch
+	s.tx.vars, s.sessVars = txVars, sessVars // emptied by tx.begin and below
+	s.sessVars.Reset()
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // rulesConfig is the shape of the bench "rules" scenario: 10 ACLs, a map
-// lookup, 2 header rewrites, a use_backend choice, a response rewrite.
+// lookup, 2 header rewrites, a use_backend choice, a response rewrite;
+// plus variables carried to the response.
 func rulesConfig(t testing.TB) (cfg string, fePort int) {
 	b1, b2 := rawBackend(t), rawBackend(t)
 	fePort = freeLocalPort(t)
@@ -23,7 +24,8 @@ func rulesConfig(t testing.TB) (cfg string, fePort int) {
 		" http-request deny if a3 || a6 a5\n http-request set-header X-Client %[src]\n http-request set-header X-Host %[req.hdr(host),lower]\n" +
 		" http-request deny if a4 a7 a8 a9 a10\n" +
 		" use_backend be_b if a1 || a2\n use_backend %[req.hdr(host),lower,map(" + mapFile + ",be_a)]\n default_backend be_a\n" +
-		" http-response set-header X-Via dhproxy\n" +
+		" http-request set-var(txn.host) req.hdr(host),lower\n http-request set-var(sess.n) var(sess.n,0),add(1)\n" +
+		" http-response set-header X-Via dhproxy\n http-response set-header X-Host %[var(txn.host)]-%[var(sess.n)]\n" +
 		"backend be_a\n server s1 127.0.0.1:" + strconv.Itoa(b1) + "\n" +
 		"backend be_b\n server s2 127.0.0.1:" + strconv.Itoa(b2) + "\n"
 	return cfg, fePort

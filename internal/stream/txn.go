@@ -22,21 +22,26 @@ import (
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	scratch []byte       // converter output, added header values, rewritten URI
-	acl     acl.State    // condition evaluation
-	v       sample.Value // the value slot of formats
-	be      *Backend     // the backend chosen so far (nil: the frontend's)
-	status  int          // http-response set-status: the status sent (0: the server's)
-	reason  []byte       // and its reason phrase
+	scratch []byte         // converter output, added header values, rewritten URI
+	acl     acl.State      // condition evaluation
+	v       sample.Value   // the value slot of formats
+	be      *Backend       // the backend chosen so far (nil: the frontend's)
+	vars    [3]sample.Vars // txn, req and res variables
+	status  int            // http-response set-status: the status sent (0: the server's)
+	reason  []byte         // and its reason phrase
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
 }
 
-// begin prepares the rule state for a new request.
+// begin prepares the rule state for a new request, keeping the capacity
+// of its buffers.
 func (t *txnState) begin() {
-	scratch := t.scratch[:0]
-	*t = txnState{scratch: scratch}
+	scratch, vars := t.scratch[:0], t.vars
+	for i := range vars {
+		vars[i].Reset()
+	}
+	*t = txnState{scratch: scratch, vars: vars}
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -79,6 +84,20 @@ func (s *httpSession) Status() int {
 	return s.resp.Status
 }
 func (s *httpSession) Scratch() *[]byte { return &s.tx.scratch }
+
+func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
+	switch sc {
+	case sample.ScopeSess:
+		return &s.sessVars
+	case sample.ScopeTxn:
+		return &s.tx.vars[0]
+	case sample.ScopeReq:
+		return &s.tx.vars[1]
+	case sample.ScopeRes:
+		return &s.tx.vars[2]
+	}
+	return nil
+}
 
 // UsableServers is nbsrv: the backend's servers that are up (the backup
 // ones when no active one is).
@@ -262,6 +281,8 @@ var (
 // parsed request.
 func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		s.setVar(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
 		s.req.Headers = s.editHeaders(s.req.Headers, r)
@@ -281,12 +302,26 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 // set-status leaves resp.Status alone: the body's framing was the
 // server's status'.
 func (s *httpSession) editResponse(r *rules.Rule) {
+	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
+		s.setVar(r)
+		return
+	}
 	s.tx.resEdited = true
 	if r.Action == rules.SetStatus {
 		s.tx.status, s.tx.reason = r.Status, r.Reason
 		return
 	}
 	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
+}
+
+// setVar runs set-var (a sample that does not exist leaves the variable
+// as it was, as in HAProxy) and unset-var.
+func (s *httpSession) setVar(r *rules.Rule) {
+	if r.Action == rules.UnsetVar {
+		sample.UnsetVar(s, r.Var)
+	} else if r.Expr.Eval(s, &s.tx.v) {
+		sample.SetVar(s, r.Var, &s.tx.v)
+	}
 }
 
 // editHeaders applies set/add/del/replace-header to hs. Values are
@@ -460,6 +495,7 @@ func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
 // responseRules runs the http-response rules of the backend, then of the
 // frontend (once for a listen section).
 func (s *httpSession) responseRules(be *Backend) {
+	s.tx.vars[1].Reset() // req-scope variables end with the request processing
 	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
 		for _, r := range p.HTTPResponseRules {
 			if !r.Cond.Match(s, &s.tx.acl) {
@@ -522,12 +558,13 @@ func (t *tcpTxn) Dst() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-func (t *tcpTxn) FrontendName() []byte      { return t.fe.name }
-func (t *tcpTxn) BackendName() []byte       { return t.be.name }
-func (t *tcpTxn) Request() *http1.Request   { return nil }
-func (t *tcpTxn) Response() *http1.Response { return nil }
-func (t *tcpTxn) Status() int               { return 0 }
-func (t *tcpTxn) Scratch() *[]byte          { return &t.scratch }
+func (t *tcpTxn) FrontendName() []byte           { return t.fe.name }
+func (t *tcpTxn) BackendName() []byte            { return t.be.name }
+func (t *tcpTxn) Request() *http1.Request        { return nil }
+func (t *tcpTxn) Response() *http1.Response      { return nil }
+func (t *tcpTxn) Status() int                    { return 0 }
+func (t *tcpTxn) Vars(sample.Scope) *sample.Vars { return nil }
+func (t *tcpTxn) Scratch() *[]byte               { return &t.scratch }
 func (t *tcpTxn) UsableServers(name []byte) int {
 	if len(name) > 0 {
 		return usableServers(t.fe.rt.backends[string(name)])

@@ -111,7 +111,7 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"hdr(x-forwarded-for,-2)", "2.2.2.2"},
 		{"hdr(x-forwarded-for,4)", "<none>"},
 		{"hdr(x-list,1)", "\"a,b\""},
-		{"fhdr(x-forwarded-for,1)", "1.1.1.1, 2.2.2.2"},
+		{"req.fhdr(x-forwarded-for,1)", "1.1.1.1, 2.2.2.2"},
 		{"req.fhdr(x-forwarded-for)", "3.3.3.3"},
 		{"hdr(absent)", "<none>"},
 		{"hdr_cnt(x-forwarded-for)", "3"},
@@ -138,8 +138,9 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"path,field(2,/,2)", "static/img"},
 		{"path,field(3,/,0)", "img/logo.PNG"},
 		{"path,field(-2,/,2)", "static/img"},
-		// configuration.txt's examples (the expected values above were
-		// checked against haproxy 2.6 with an http-request return lf-string)
+		// configuration.txt's examples (every expected value of this table
+		// was checked against haproxy 2.6 through an http-request return
+		// lf-string, src/dst aside)
 		{"str(f1_f2_f3__f5),field(4,_)", ""},
 		{"str(f1_f2_f3__f5),field(5,_)", "f5"},
 		{"str(f1_f2_f3__f5),field(2,_,0)", "f2_f3__f5"},
@@ -281,7 +282,7 @@ func TestIterate(t *testing.T) {
 	for expr, want := range map[string]string{
 		"hdr(x-forwarded-for)":   "1.1.1.1|2.2.2.2|3.3.3.3",
 		"hdr(x-forwarded-for,1)": "1.1.1.1",
-		"fhdr(x-forwarded-for)":  "1.1.1.1, 2.2.2.2|3.3.3.3",
+		"req.fhdr(x-forwarded-for)":  "1.1.1.1, 2.2.2.2|3.3.3.3",
 		"req.cook(SID),upper":    "ABC|LAST",
 		"path":                   "/static/img/logo.PNG",
 		"hdr(absent)":            "",

@@ -99,7 +99,7 @@ func init() {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
 	}
-	for _, n := range []string{"fhdr", "req.fhdr"} {
+	for _, n := range []string{"req.fhdr"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				return headerFetch(t.Request().Headers, a, it, v, false)

@@ -249,7 +249,6 @@ func TestErrors(t *testing.T) {
 		{"if TRUE ||", "missing term"},
 		{"if || a", "must follow a term"},
 		{"if !", "'!' must be followed"},
-		{"if REQ_CONTENT", "predefined ACL 'REQ_CONTENT' is not supported by dhproxy yet"},
 		{"if { path_beg -m end /x }", "conflicts"},
 	} {
 		var s Set
@@ -279,6 +278,9 @@ func TestPhaseWarnings(t *testing.T) {
 		"if { status 200 }":          "anonymous acl will never match",
 		"if { path / } TRUE":         "",
 		"if { res.hdr(x) -m found }": "anonymous acl will never match",
+		// haproxy ignores layer 6 fetches in HTTP rules too
+		"if REQ_CONTENT": "acl 'REQ_CONTENT' will never match",
+		"if RDP_COOKIE":  "acl 'RDP_COOKIE' will never match",
 	} {
 		_, w, err := s.ParseCond(comp, strings.Fields(cond), sample.PhaseReq, "frontend http-request header rule")
 		if err != nil {

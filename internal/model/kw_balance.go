@@ -118,7 +118,7 @@ func parseBalance(b *builder, p *Proxy, l config.Line) {
 			return
 		}
 		if e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq) == 0 {
-			b.errorf(l, "'balance hash %s': this fetch needs the response, which does not exist yet when the server is chosen.", args[0])
+			b.errorf(l, "'balance hash %s': sample fetch '%s' needs %s, which does not exist when the server is chosen.", args[0], e.Fetch.Name, e.Fetch.Needs)
 			return
 		}
 		p.Balance = Balance{Pos: l.Pos, Algo: algo, Args: append([]string(nil), args...), Expr: e}

@@ -170,7 +170,7 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	if e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq) == 0 {
-		b.errorf(l, "'stick %s %s': this fetch needs the response; 'stick store-response' is not supported by dhproxy yet.", l.Args[1], l.Args[2])
+		b.errorf(l, "'stick %s %s': sample fetch '%s' needs %s, which does not exist when the server is chosen.", l.Args[1], l.Args[2], e.Fetch.Name, e.Fetch.Needs)
 		return
 	}
 	r.Expr = e

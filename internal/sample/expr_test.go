@@ -280,12 +280,12 @@ func TestIterate(t *testing.T) {
 	f := newTxn(t, testHead)
 	var c Compiler
 	for expr, want := range map[string]string{
-		"hdr(x-forwarded-for)":   "1.1.1.1|2.2.2.2|3.3.3.3",
-		"hdr(x-forwarded-for,1)": "1.1.1.1",
-		"req.fhdr(x-forwarded-for)":  "1.1.1.1, 2.2.2.2|3.3.3.3",
-		"req.cook(SID),upper":    "ABC|LAST",
-		"path":                   "/static/img/logo.PNG",
-		"hdr(absent)":            "",
+		"hdr(x-forwarded-for)":      "1.1.1.1|2.2.2.2|3.3.3.3",
+		"hdr(x-forwarded-for,1)":    "1.1.1.1",
+		"req.fhdr(x-forwarded-for)": "1.1.1.1, 2.2.2.2|3.3.3.3",
+		"req.cook(SID),upper":       "ABC|LAST",
+		"path":                      "/static/img/logo.PNG",
+		"hdr(absent)":               "",
 	} {
 		e, err := c.Compile(expr, PhaseReq)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -433,6 +434,83 @@ backend be
 		}
 		if !strings.Contains(body, "x-count: "+want+"\n") || !strings.Contains(body, "x-tagged: /abc<www.example>\n") {
 			t.Errorf("request %d: the server saw\n%s", i, body)
+		}
+	}
+}
+
+// tcp-request connection rules close rejected connections before any
+// byte is read, in both modes, and count them in dcon.
+func TestRulesTCPRequestConnection(t *testing.T) {
+	be := rulesBackend(t, "app")
+	httpPort, tcpPort := freePort(t), freePort(t)
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	startProxy(t, fmt.Sprintf(`
+global
+    stats socket %s level admin
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    mode http
+    bind 127.0.0.1:%d
+    acl blocked src 127.0.0.2 127.0.0.3
+    tcp-request connection accept if { src 127.0.0.3 }
+    tcp-request connection reject if blocked
+    default_backend be
+frontend fe_tcp
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request connection reject unless { src 127.0.0.1 }
+    default_backend be_tcp
+backend be
+    mode http
+    server s 127.0.0.1:%d
+backend be_tcp
+    mode tcp
+    server s 127.0.0.1:%d
+`, sock, httpPort, tcpPort, be, be), httpPort, tcpPort)
+	get := func(port int, src string) bool {
+		t.Helper()
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		c, err := d.Dial("tcp", h1Addr(port))
+		if err != nil {
+			return false // haproxy may reset before the handshake ends
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		reply, _ := io.ReadAll(c)
+		return strings.HasPrefix(string(reply), "HTTP/1.1 200")
+	}
+	for _, c := range []struct {
+		port   int
+		src    string
+		served bool
+	}{
+		{httpPort, "127.0.0.1", true},
+		{httpPort, "127.0.0.2", false},
+		{httpPort, "127.0.0.3", true}, // accepted by the first rule
+		{tcpPort, "127.0.0.1", true},
+		{tcpPort, "127.0.0.4", false},
+	} {
+		if got := get(c.port, c.src); got != c.served {
+			t.Errorf("port %d from %s: served %v, want %v", c.port, c.src, got, c.served)
+		}
+	}
+	stat := cliCmd(t, sock, "show stat")
+	cols := strings.Split(strings.TrimPrefix(strings.SplitN(stat, "\n", 2)[0], "# "), ",")
+	want := map[string]string{"fe,FRONTEND,": "1", "fe_tcp,FRONTEND,": "1"}
+	for _, line := range strings.Split(stat, "\n") {
+		for prefix, dcon := range want {
+			if strings.HasPrefix(line, prefix) {
+				vals := strings.Split(line, ",")
+				for i, c := range cols {
+					if c == "dcon" && vals[i] != dcon {
+						t.Errorf("%s dcon = %s, want %s", prefix, vals[i], dcon)
+					}
+				}
+			}
 		}
 	}
 }

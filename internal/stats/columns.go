@@ -332,7 +332,7 @@ var Columns = []Column{
 	{"conn_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
 	{"conn_tot", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
-	{"dcon", "MCP", "u64", "F", zero},
+	{"dcon", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Dcon.Load() })},
 	{"dses", "MCP", "u64", "F", zero},
 	{"wrew", "MCP", "u64", "FBS", zero},
 	{"connect", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},

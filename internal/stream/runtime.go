@@ -330,6 +330,15 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	switch {
 	case j.resume != nil:
 		parked = rt.resume(j.resume, hs)
+	case len(fe.P.TCPRequest.Connection) > 0 && fe.rejects(c):
+		// No session was created: counted as a denied connection only.
+		rt.actconn.Add(1) // both balanced by the deferred release
+		fe.feconn.Add(1)
+		fe.Stats.Dcon.Add(1)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // a reset, as HAProxy's reject: no TIME_WAIT left behind
+		}
+		c.Close()
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

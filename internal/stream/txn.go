@@ -538,10 +538,23 @@ func (s *httpSession) chooseBackend() *Backend {
 // addresses and names (the model refuses fetches needing HTTP there).
 type tcpTxn struct {
 	fe      *Frontend
-	be      *Backend
+	be      *Backend // nil before a backend is known
 	c       net.Conn
 	v       sample.Value
+	acl     acl.State
 	scratch []byte
+}
+
+// rejects runs the tcp-request connection rules on a new connection: the
+// first that applies accepts or rejects it; none applying accepts it.
+func (fe *Frontend) rejects(c net.Conn) bool {
+	tx := &tcpTxn{fe: fe, c: c}
+	for _, r := range fe.P.TCPRequest.Connection {
+		if r.Cond.Match(tx, &tx.acl) {
+			return r.Reject
+		}
+	}
+	return false
 }
 
 func (t *tcpTxn) Src() netip.AddrPort {
@@ -558,8 +571,13 @@ func (t *tcpTxn) Dst() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-func (t *tcpTxn) FrontendName() []byte           { return t.fe.name }
-func (t *tcpTxn) BackendName() []byte            { return t.be.name }
+func (t *tcpTxn) FrontendName() []byte { return t.fe.name }
+func (t *tcpTxn) BackendName() []byte {
+	if t.be == nil {
+		return t.fe.name
+	}
+	return t.be.name
+}
 func (t *tcpTxn) Request() *http1.Request        { return nil }
 func (t *tcpTxn) Response() *http1.Response      { return nil }
 func (t *tcpTxn) Status() int                    { return 0 }

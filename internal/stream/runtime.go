@@ -335,10 +335,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.actconn.Add(1) // both balanced by the deferred release
 		fe.feconn.Add(1)
 		fe.Stats.Dcon.Add(1)
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0) // a reset, as HAProxy's reject: no TIME_WAIT left behind
-		}
-		c.Close()
+		resetClose(c)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"syscall"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
@@ -12,6 +13,8 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
+
+	"golang.org/x/sys/unix"
 )
 
 // The rule engine's side of a transaction. httpSession implements
@@ -543,6 +546,19 @@ type tcpTxn struct {
 	v       sample.Value
 	acl     acl.State
 	scratch []byte
+}
+
+// resetClose closes c with a reset, as HAProxy's reject does: no
+// TIME_WAIT is left behind for a connection that was refused.
+func resetClose(c net.Conn) {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) {
+				unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+			})
+		}
+	}
+	c.Close()
 }
 
 // rejects runs the tcp-request connection rules on a new connection: the

@@ -384,31 +384,9 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
 	req := &s.req
-	fe := s.fe
-	s.tx.begin()
-	if fe.P.MonitorURI != "" {
-		if answered, keep := s.monitor(); answered {
-			return keep
-		}
-	}
-	if fe.rules && hasRequestRules(fe.P) {
-		if answered, keep := s.requestRules(fe.P, nil); answered {
-			return keep
-		}
-	}
-	if handled, ok := s.local(); handled {
-		return ok
-	}
-	be := fe.backend
-	if fe.useBackends != nil {
-		be = s.chooseBackend()
-	}
-	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
-		s.tx.be = be
-		if answered, keep := s.requestRules(be.P, be); answered {
-			s.lg.be = be
-			return keep
-		}
+	be, answered, keep := s.requestPhases()
+	if answered {
+		return keep
 	}
 	if be == nil {
 		s.writeError(503)
@@ -561,7 +539,7 @@ func (s *httpSession) handle() bool {
 	resp := &s.resp
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
-	if fe.rules {
+	if s.fe.rules {
 		s.tx.be = be
 		s.responseRules(be)
 	}

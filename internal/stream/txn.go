@@ -134,6 +134,41 @@ func usableServers(be *Backend) int {
 	return n
 }
 
+// requestPhases runs what comes before the server is chosen, in HAProxy's
+// order: monitor-uri, the frontend's http-request rules, its own services
+// (stats page, Prometheus), use_backend, the backend's http-request rules.
+// answered reports that the request was answered here; keep then says
+// whether the connection stays open.
+func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
+	fe := s.fe
+	s.tx.begin()
+	if fe.P.MonitorURI != "" {
+		if answered, keep = s.monitor(); answered {
+			return nil, true, keep
+		}
+	}
+	if fe.rules && hasRequestRules(fe.P) {
+		if answered, keep = s.requestRules(fe.P, nil); answered {
+			return nil, true, keep
+		}
+	}
+	if answered, keep = s.local(); answered {
+		return nil, true, keep
+	}
+	be = fe.backend
+	if fe.useBackends != nil {
+		be = s.chooseBackend()
+	}
+	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
+		s.tx.be = be
+		if answered, keep = s.requestRules(be.P, be); answered {
+			s.lg.be = be
+			return be, true, keep
+		}
+	}
+	return be, false, false
+}
+
 // hasRequestRules tells whether p has http-request or redirect rules.
 func hasRequestRules(p *model.Proxy) bool {
 	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0

@@ -514,3 +514,38 @@ backend be_tcp
 		}
 	}
 }
+
+func TestRulesSetSrcAndRedirectCookies(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-src hdr(x-real-ip) if { hdr(x-real-ip) -m found }
+    http-request return status 200 content-type text/plain lf-string "src=%%[src]" if { path /src }
+    http-request redirect location /a set-cookie A=b if { path /c1 }
+    http-request redirect location /a code 301 clear-cookie A= if { path /c2 }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	// set-src lasts one request; what is not an address changes nothing
+	for _, r := range []struct{ hdr, want string }{
+		{"X-Real-IP: 10.9.8.7\r\n", "src=10.9.8.7"},
+		{"", "src=127.0.0.1"},
+		{"X-Real-IP: bogus\r\n", "src=127.0.0.1"},
+	} {
+		h1Write(t, c, "GET /src HTTP/1.1\r\nHost: h\r\n"+r.hdr+"\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != r.want {
+			t.Errorf("%q: %q, want %q", r.hdr, body, r.want)
+		}
+	}
+	got := rulesRaw(t, port, "/c1", "/c2")
+	for i, want := range []string{
+		"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /a\r\ncache-control: no-cache\r\nset-cookie: A=b; path=/;\r\n\r\n",
+		"HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /a\r\nset-cookie: A=; path=/; Max-Age=0;\r\n\r\n",
+	} {
+		if got[i] != want {
+			t.Errorf("redirect %d:\n got %q\nwant %q", i, got[i], want)
+		}
+	}
+}

@@ -38,6 +38,7 @@ const (
 	ReplaceURI                      // rewrite the request target if Re matches it
 	ReplaceValue                    // rewrite each comma-separated value of Name matching Re
 	SetStatus                       // replace the response status (and reason)
+	SetSrc                          // take Expr's address as the client's, for this request
 	SetVar                          // store Expr's sample in Var
 	UnsetVar                        // forget Var
 )
@@ -196,6 +197,16 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				err = r.header(c, args[0], args[2], phase)
 			}
 		}
+	case "set-src":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response set-src' does not exist; use it in 'http-request'")
+		}
+		r.Action = SetSrc
+		if err = want(1, "<expr>"); err == nil {
+			if r.Expr, err = c.Compile(args[0], phase); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
+			}
+		}
 	case "set-status":
 		if !response {
 			return nil, nil, fmt.Errorf("'http-request set-status' does not exist; use it in 'http-response'")
@@ -233,7 +244,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var"
+		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
 		if response {
 			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}

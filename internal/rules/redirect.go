@@ -18,14 +18,16 @@ const (
 )
 
 // RedirectRule is "redirect location|prefix|scheme <to> [code N]
-// [drop-query] [append-slash]", as the redirect keyword and the
-// http-request redirect action take it.
+// [drop-query] [append-slash] [set-cookie NAME[=VALUE]] [clear-cookie
+// NAME[=]]", as the redirect keyword and the http-request redirect action
+// take it.
 type RedirectRule struct {
 	Type        RedirectType
 	To          *sample.Format
 	Code        int
 	DropQuery   bool
 	AppendSlash bool
+	Cookie      []byte // "set-cookie: ...\r\n" for set-cookie or clear-cookie
 }
 
 // ParseRedirect reads the words after "redirect" (without the condition).
@@ -64,10 +66,22 @@ func ParseRedirect(c *sample.Compiler, args []string, ruleWord string) (*Redirec
 			rr.DropQuery = true
 		case "append-slash":
 			rr.AppendSlash = true
-		case "set-cookie", "clear-cookie", "ignore-empty", "keep-query":
+		case "set-cookie", "clear-cookie":
+			if len(rest) < 2 || rest[1] == "" {
+				return nil, fmt.Errorf("%s: '%s' expects a cookie name", ruleWord, rest[0])
+			}
+			// HAProxy's forms: "NAME[=VALUE]; path=/;", and for
+			// clear-cookie the same with "Max-Age=0;".
+			c := "set-cookie: " + rest[1] + "; path=/;"
+			if rest[0] == "clear-cookie" {
+				c += " Max-Age=0;"
+			}
+			rr.Cookie = []byte(c + "\r\n")
+			rest = rest[1:]
+		case "ignore-empty", "keep-query":
 			return nil, fmt.Errorf("%s: '%s' is not supported by dhproxy yet", ruleWord, rest[0])
 		default:
-			return nil, fmt.Errorf("%s: unknown option '%s'; expects code, drop-query or append-slash", ruleWord, rest[0])
+			return nil, fmt.Errorf("%s: unknown option '%s'; expects code, drop-query, append-slash, set-cookie or clear-cookie", ruleWord, rest[0])
 		}
 	}
 	return rr, nil
@@ -133,5 +147,6 @@ func (rr *RedirectRule) Append(dst []byte, t sample.Txn, v *sample.Value, req *h
 	if rr.Code == 302 || rr.Code == 303 || rr.Code == 307 {
 		dst = append(dst, "cache-control: no-cache\r\n"...)
 	}
+	dst = append(dst, rr.Cookie...)
 	return append(dst, "\r\n"...), true
 }

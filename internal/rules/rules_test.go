@@ -74,6 +74,9 @@ func TestReplies(t *testing.T) {
 		{"redirect prefix /pre drop-query", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /pre/v1/a\r\ncache-control: no-cache\r\n\r\n"},
 		{"redirect prefix / drop-query append-slash", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /v1/a/\r\ncache-control: no-cache\r\n\r\n"},
 		{"redirect scheme https", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://h.example/v1/a?b=1\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect location /a code 302 set-cookie A=b", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /a\r\ncache-control: no-cache\r\nset-cookie: A=b; path=/;\r\n\r\n"},
+		{"redirect location /a code 301 clear-cookie A=", "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /a\r\nset-cookie: A=; path=/; Max-Age=0;\r\n\r\n"},
+		{"redirect location /a clear-cookie A", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /a\r\ncache-control: no-cache\r\nset-cookie: A; path=/; Max-Age=0;\r\n\r\n"},
 		{"redirect location http://%[hdr(host)]/x%[path]", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: http://h.example/x/v1/a\r\ncache-control: no-cache\r\n\r\n"},
 	} {
 		r, err := parse(t, c.rule, map[string]string{"/body.txt": "hello file\n"})
@@ -118,7 +121,8 @@ func TestParseErrors(t *testing.T) {
 		"redirect":                              "expects 'location', 'prefix' or 'scheme'",
 		"redirect to /x":                        "not 'to'",
 		"redirect location /x code 200":         "'code' expects 301, 302, 303, 307 or 308",
-		"redirect location /x set-cookie a=b":   "'set-cookie' is not supported by dhproxy yet",
+		"redirect location /x keep-query":       "'keep-query' is not supported by dhproxy yet",
+		"redirect location /x set-cookie":       "'set-cookie' expects a cookie name",
 		"redirect location /x bogus":            "unknown option 'bogus'",
 		"set-header X-A":                        "expects <name> <fmt>",
 		"set-header Content-Length 5":           "may not change 'Content-Length'",

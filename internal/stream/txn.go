@@ -31,6 +31,8 @@ type txnState struct {
 	be      *Backend       // the backend chosen so far (nil: the frontend's)
 	vars    [3]sample.Vars // txn, req and res variables
 	status  int            // http-response set-status: the status sent (0: the server's)
+	srcSet  bool           // set-src changed s.clientIP for this request
+	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
@@ -141,6 +143,9 @@ func usableServers(be *Backend) int {
 // whether the connection stays open.
 func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	fe := s.fe
+	if s.tx.srcSet {
+		s.clientIP = s.tx.realIP // set-src lasted one request
+	}
 	s.tx.begin()
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
@@ -321,6 +326,15 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		s.setVar(r)
+	case rules.SetSrc:
+		// Only for this request (haproxy 2.6 gives the next request on
+		// the connection its real source back); not an address: no change.
+		if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeIP, &s.tx.scratch) {
+			if !s.tx.srcSet {
+				s.tx.srcSet, s.tx.realIP = true, s.clientIP
+			}
+			s.clientIP = s.tx.v.IP.Unmap()
+		}
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
 		s.req.Headers = s.editHeaders(s.req.Headers, r)

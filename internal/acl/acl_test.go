@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/sample"
@@ -380,5 +381,33 @@ func TestManyPatternsAllocFree(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("%v allocations per condition, want 0", n)
+	}
+}
+
+// A pattern that makes backtracking engines take exponential time runs in
+// linear time under RE2: 100 KB of subject costs milliseconds.
+func TestPathologicalRegexIsLinear(t *testing.T) {
+	big := strings.Repeat("a", 100<<10) + "!"
+	head := "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + big + "\r\n\r\n"
+	f := &txn{}
+	if _, err := http1.ParseRequest([]byte(head), &f.req); err != nil {
+		t.Fatal(err)
+	}
+	var s Set
+	comp := compiler()
+	if err := s.Declare(comp, []string{"evil", "hdr(x-big)", "-m", "reg", "(a+)+$"}); err != nil {
+		t.Fatal(err)
+	}
+	cond, _, err := s.ParseCond(comp, []string{"if", "evil"}, sample.PhaseReq, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var st State
+	if cond.Match(f, &st) {
+		t.Error("(a+)+$ matched a subject ending with '!'")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
 	}
 }

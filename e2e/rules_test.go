@@ -549,3 +549,34 @@ backend be
 		}
 	}
 }
+
+// tarpit holds the client for "timeout tarpit", then answers 500 (or
+// its deny_status), logged PT.
+func TestRulesTarpit(t *testing.T) {
+	port := freePort(t)
+	logs := "global\n    log stdout format raw local0\n" + strings.Replace(rulesDefaults(port), "    mode http\n", "    mode http\n    log global\n    option httplog\n    timeout tarpit 400ms\n", 1)
+	p := startProxy(t, logs+`
+    http-request tarpit if { path /tp }
+    http-request tarpit deny_status 403 if { path /tp403 }
+`, port)
+	c, br := h1Dial(t, port)
+	for path, status := range map[string]int{"/tp": 500, "/tp403": 403} {
+		start := time.Now()
+		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, _ := h1ReadResp(t, br, "GET")
+		if d := time.Since(start); d < 350*time.Millisecond || d > 3*time.Second {
+			t.Errorf("%s answered after %v, want the 400ms tarpit", path, d)
+		}
+		if resp.StatusCode != status {
+			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, status)
+		}
+	}
+	re := regexp.MustCompile(` fe fe/<NOSRV> .* 500 208 - - PT-- .*"GET /tp HTTP/1.1"`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !re.MatchString(p.Stdout()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no PT log line; stdout:\n%s", p.Stdout())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -57,7 +57,7 @@ const (
 
 // Timeouts holds every "timeout" keyword; zero means unset.
 type Timeouts struct {
-	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check time.Duration
+	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check, Tarpit time.Duration
 }
 
 // ForwardFor is "option forwardfor".

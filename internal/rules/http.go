@@ -22,6 +22,7 @@ type Action uint8
 const (
 	Allow         Action = iota + 1 // stop evaluating this rule list, go on
 	Deny                            // answer with Reply, stop
+	Tarpit                          // wait "timeout tarpit", then answer with Reply
 	Return                          // answer with Reply, stop
 	Redirect                        // answer with a redirect, stop
 	SetHeader                       // replace every occurrence of Name by one
@@ -140,12 +141,15 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "allow":
 		r.Action = Allow
 		err = want(0, "no argument before its condition")
-	case "deny":
+	case "deny", "tarpit":
 		r.Action = Deny
 		if response {
-			return nil, nil, fmt.Errorf("'http-response deny' is not supported by dhproxy yet")
+			return nil, nil, fmt.Errorf("'http-response %s' is not supported by dhproxy yet", act)
 		}
 		status := 403
+		if act == "tarpit" {
+			r.Action, status = Tarpit, 500
+		}
 		switch {
 		case len(args) == 0:
 		case len(args) == 2 && (args[0] == "deny_status" || args[0] == "status"):
@@ -244,7 +248,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
+		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
 		if response {
 			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}

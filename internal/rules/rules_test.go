@@ -59,6 +59,7 @@ func TestReplies(t *testing.T) {
 		{"deny", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"},
 		{"deny deny_status 429", "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n"},
 		{"deny deny_status 400", "HTTP/1.1 400 Bad request\r\ncontent-length: 90\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"},
+		{"tarpit", "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 97\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>500 Internal Server Error</h1>\nAn internal server error occurred.\n</body></html>\n"},
 		{"deny deny_status 200", "HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n"},
 		{"return", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"},
 		{"return status 404", "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"},
@@ -106,7 +107,7 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"tarpit":                                "'http-request tarpit' is not supported by dhproxy yet; supported actions: allow, deny",
+		"auth realm x":                          "'http-request auth' is not supported by dhproxy yet; supported actions: allow, deny",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "not a status code",
 		"deny content-type text/plain":          "only 'deny_status <code>' is supported",
@@ -159,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 		"set-status":           "expects <status> [reason <str>]",
 		"set-status 1000":      "between 100 and 999",
 		"set-status 200 why x": "expects <status> [reason <str>]",
-		"tarpit":               "supported actions: allow, set-header",
+		"auth":                 "supported actions: allow, set-header",
 		"set-header X %[url]":  "cannot be used in http-response rules",
 	} {
 		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")

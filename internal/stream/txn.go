@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"syscall"
+	"time"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
@@ -192,7 +193,7 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Return, rules.Redirect:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect:
 			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
@@ -256,14 +257,24 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		keep = keep && !r.Reply.Close
 		out = r.Reply.Append(out, s, &s.tx.v, !keep, string(req.Method) == "HEAD")
 		status = r.Reply.Status
-		if r.Action == rules.Deny {
+		switch r.Action {
+		case rules.Deny:
 			s.lg.fail('P', 'R')
-		} else {
+		case rules.Tarpit:
+			// The client is held for "timeout tarpit" (else "timeout
+			// connect") of the proxy whose rule it is, as HAProxy does.
+			p := s.fe.P
+			if be != nil {
+				p = be.P
+			}
+			time.Sleep(firstSet(p.Timeouts.Tarpit, p.Timeouts.Connect))
+			s.lg.fail('P', 'T')
+		default:
 			s.lg.fail('L', 'R')
 		}
 	}
 	s.out = out
-	if r.Action == rules.Deny {
+	if r.Action == rules.Deny || r.Action == rules.Tarpit {
 		// counted on the frontend, and on the backend whose rule denied
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {

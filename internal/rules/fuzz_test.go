@@ -34,7 +34,7 @@ func FuzzParseHTTP(f *testing.F) {
 		r.Cond.Match(tx, &st)
 		switch {
 		case r.Reply != nil:
-			r.Reply.Append(nil, tx, &v, true, false)
+			r.Reply.Append(nil, tx, &v, new([]byte), true, false)
 		case r.Redir != nil:
 			r.Redir.Append(nil, tx, &v, &tx.req)
 		case r.Value != nil:

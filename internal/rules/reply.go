@@ -103,8 +103,9 @@ func ErrorReply(status int) *Reply {
 
 // Append writes the reply after dst; close adds "connection: close" (the
 // connection ends after it); head leaves the body out (a HEAD request)
-// but keeps its length.
-func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, close, head bool) []byte {
+// but keeps its length. An lf-string body is built in buf, which must be
+// neither dst nor the transaction's scratch (its samples write there).
+func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
 	dst = append(dst, r.Line...)
 	for _, h := range r.Hdrs {
 		dst = append(dst, h.Name...)
@@ -114,10 +115,9 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, close, head bo
 	}
 	body := r.Body
 	if r.BodyFmt != nil {
-		s := t.Scratch()
-		start := len(*s)
-		*s = r.BodyFmt.Append(t, v, *s)
-		body = (*s)[start:]
+		start := len(*buf)
+		*buf = r.BodyFmt.Append(t, v, *buf)
+		body = (*buf)[start:]
 	}
 	dst = append(dst, "content-length: "...)
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)

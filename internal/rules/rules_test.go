@@ -65,6 +65,7 @@ func TestReplies(t *testing.T) {
 		{"return status 404", "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"},
 		{"return status 200 content-type text/plain string hi", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nhi"},
 		{"return status 201 content-type text/plain file /body.txt hdr X-A %[path]", "HTTP/1.1 201 Created\r\nx-a: /v1/a\r\ncontent-length: 11\r\ncontent-type: text/plain\r\n\r\nhello file\n"},
+		{"return content-type text/plain lf-string a-%[hdr(host),upper]-b", "HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\n\r\na-H.EXAMPLE-b"},
 		{"return content-type text/plain lf-string %[src]:%[url_param(b)]", "HTTP/1.1 200 OK\r\ncontent-length: 10\r\ncontent-type: text/plain\r\n\r\n10.1.2.3:1"},
 		{"redirect location /new", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /new\r\ncache-control: no-cache\r\n\r\n"},
 		{"redirect location /new code 301", "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /new\r\n\r\n"},
@@ -90,7 +91,7 @@ func TestReplies(t *testing.T) {
 		if r.Action == Redirect {
 			got, _ = r.Redir.Append(nil, f, &v, &f.req)
 		} else {
-			got = r.Reply.Append(nil, f, &v, r.Reply.Close, false)
+			got = r.Reply.Append(nil, f, &v, new([]byte), r.Reply.Close, false)
 		}
 		if string(got) != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.rule, got, c.want)
@@ -198,7 +199,7 @@ func TestReplyToHEAD(t *testing.T) {
 	f := newTxn(t, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
 	r, _ := parse(t, "return status 200 content-type text/plain string hi", nil)
 	var v sample.Value
-	got := string(r.Reply.Append(nil, f, &v, true, true))
+	got := string(r.Reply.Append(nil, f, &v, new([]byte), true, true))
 	if want := "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -406,3 +406,19 @@ func TestVariables(t *testing.T) {
 		t.Errorf("the variable changed with the scratch: %q", got)
 	}
 }
+
+// A variable set on every request of a long connection reuses its buffer.
+func TestVarsDoNotGrow(t *testing.T) {
+	var vs Vars
+	v := Value{Type: TypeStr, Bytes: []byte("some value")}
+	vs.Set(0, &v)
+	n := testing.AllocsPerRun(100, func() { vs.Set(0, &v) })
+	if n != 0 {
+		t.Errorf("%v allocations per Set of a same-sized value", n)
+	}
+	// the stored copy does not alias the source
+	v.Bytes[0] = 'X'
+	if got, _ := vs.Get(0); string(got.Bytes) != "some value" {
+		t.Errorf("stored %q", got.Bytes)
+	}
+}

@@ -103,8 +103,9 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 }
 
 // Append evaluates the format after dst; v is the caller's long-lived
-// value slot. A sample that does not exist adds nothing, as in HAProxy's
-// header actions.
+// value slot. dst must not be the transaction's scratch: the samples'
+// converters append there while dst grows. A sample that does not exist
+// adds nothing, as in HAProxy's header actions.
 func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
 	if f.IsStatic {
 		return append(dst, f.Static...)

@@ -58,19 +58,18 @@ func (c *Compiler) ParseVar(s string) (VarRef, error) {
 	return VarRef{Scope: sc, ID: id}, nil
 }
 
-// Vars holds the variables of one scope. Values are copied in, so that
-// they outlive the buffers they were taken from; a reset keeps capacity.
+// Vars holds the variables of one scope. Values are copied in, each
+// variable into its own buffer reused by the next value, so that they
+// outlive the buffers they were taken from and a long-lived scope (sess)
+// does not grow with every request; a reset keeps capacity.
 type Vars struct {
 	vals []Value
 	has  []bool
-	buf  []byte
+	bufs [][]byte
 }
 
 // Reset forgets every variable.
-func (vs *Vars) Reset() {
-	clear(vs.has)
-	vs.buf = vs.buf[:0]
-}
+func (vs *Vars) Reset() { clear(vs.has) }
 
 // Get returns the variable's value.
 func (vs *Vars) Get(id int) (Value, bool) {
@@ -85,12 +84,12 @@ func (vs *Vars) Set(id int, v *Value) {
 	for id >= len(vs.has) {
 		vs.has = append(vs.has, false)
 		vs.vals = append(vs.vals, Value{})
+		vs.bufs = append(vs.bufs, nil)
 	}
 	c := *v
 	if c.Bytes != nil {
-		start := len(vs.buf)
-		vs.buf = append(vs.buf, c.Bytes...)
-		c.Bytes = vs.buf[start:len(vs.buf):len(vs.buf)]
+		vs.bufs[id] = append(vs.bufs[id][:0], c.Bytes...)
+		c.Bytes = vs.bufs[id]
 	}
 	vs.vals[id], vs.has[id] = c, true
 }

@@ -175,8 +175,8 @@ func (s *httpSession) park() bool {
 	}
 	// A parked session keeps connection state only: its tables grow again
 	// when it wakes.
-	s.req.Headers, s.resp.Headers, s.out, s.lg.line, s.tx.scratch = nil, nil, nil, nil, nil
-	s.tx.vars = [3]sample.Vars{}
+	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
+	s.tx.release()
 	p.drop(s)
 	if !p.park(s, fd) {
 		p.hold(s)
@@ -188,16 +188,16 @@ func (s *httpSession) park() bool {
 // reset prepares a session object for a new connection, keeping only the
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
-	reqH, respH, out, line, scratch := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0], s.tx.scratch[:0]
-	txVars, sessVars := s.tx.vars, s.sessVars
+	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
+	tx, sessVars := s.tx.buffers(), s.sessVars
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
 	// connection's goroutine stack.
 	*s = httpSession{}
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
-	s.req.Headers, s.resp.Headers, s.tx.scratch = reqH, respH, scratch
-	s.tx.vars, s.sessVars = txVars, sessVars // emptied by tx.begin and below
+	s.req.Headers, s.resp.Headers = reqH, respH
+	s.tx, s.sessVars = tx, sessVars // emptied by tx.begin and below
 	s.sessVars.Reset()
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }

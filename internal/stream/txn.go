@@ -26,7 +26,8 @@ import (
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	scratch []byte         // converter output, added header values, rewritten URI
+	scratch []byte         // converter output (the samples' workspace)
+	buf     []byte         // values built from formats: added headers, rewritten URI, backend names
 	acl     acl.State      // condition evaluation
 	v       sample.Value   // the value slot of formats
 	be      *Backend       // the backend chosen so far (nil: the frontend's)
@@ -42,12 +43,21 @@ type txnState struct {
 
 // begin prepares the rule state for a new request, keeping the capacity
 // of its buffers.
-func (t *txnState) begin() {
-	scratch, vars := t.scratch[:0], t.vars
+func (t *txnState) begin() { *t = t.buffers() }
+
+// buffers is an empty state that keeps t's buffers' capacity.
+func (t *txnState) buffers() txnState {
+	vars := t.vars
 	for i := range vars {
 		vars[i].Reset()
 	}
-	*t = txnState{scratch: scratch, vars: vars}
+	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars}
+}
+
+// release drops the buffers of a session that parks; the rest (a set-src
+// to undo) stays.
+func (t *txnState) release() {
+	t.scratch, t.buf, t.vars = nil, nil, [3]sample.Vars{}
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -255,7 +265,7 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		s.lg.fail('L', 'R')
 	default:
 		keep = keep && !r.Reply.Close
-		out = r.Reply.Append(out, s, &s.tx.v, !keep, string(req.Method) == "HEAD")
+		out = r.Reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, string(req.Method) == "HEAD")
 		status = r.Reply.Status
 		switch r.Action {
 		case rules.Deny:
@@ -350,9 +360,9 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 		s.tx.reqEdited = true
 		s.req.Headers = s.editHeaders(s.req.Headers, r)
 	case rules.SetMethod:
-		start := len(s.tx.scratch)
-		s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
-		if m := s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]; len(m) > 0 {
+		start := len(s.tx.buf)
+		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+		if m := s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]; len(m) > 0 {
 			s.req.Method = m
 			s.tx.uriEdited = true
 		}
@@ -393,9 +403,9 @@ func (s *httpSession) setVar(r *rules.Rule) {
 func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
 	var val []byte
 	if r.Value != nil {
-		start := len(s.tx.scratch)
-		s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
-		val = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+		start := len(s.tx.buf)
+		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+		val = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
 	}
 	switch r.Action {
 	case rules.SetHeader, rules.DelHeader:
@@ -424,9 +434,9 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 			}
 			// The whole value becomes the replacement, \1..\9 taking the
 			// groups, as HAProxy's replace-header does.
-			start := len(s.tx.scratch)
-			s.tx.scratch = expandGroups(s.tx.scratch, val, h.Value, m)
-			h.Value = s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+			start := len(s.tx.buf)
+			s.tx.buf = expandGroups(s.tx.buf, val, h.Value, m)
+			h.Value = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
 		}
 	case rules.ReplaceValue:
 		for i := range hs {
@@ -442,7 +452,7 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 // matches (the whole element becomes the expanded template), keeping the
 // separators as they were.
 func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []byte {
-	start := len(s.tx.scratch)
+	start := len(s.tx.buf)
 	done := 0 // bytes of v copied or replaced so far
 	for i := 0; i <= len(v); {
 		j, quoted := i, false
@@ -455,14 +465,14 @@ func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []
 		elem := trimOWS(v[i:j])
 		if m := re.FindSubmatchIndex(elem); m != nil {
 			off := len(v[:i]) + (len(v[i:j]) - len(trimLeftOWS(v[i:j])))
-			s.tx.scratch = append(s.tx.scratch, v[done:off]...)
-			s.tx.scratch = expandGroups(s.tx.scratch, tmpl, elem, m)
+			s.tx.buf = append(s.tx.buf, v[done:off]...)
+			s.tx.buf = expandGroups(s.tx.buf, tmpl, elem, m)
 			done = j // a replaced element loses its trailing blanks, as in HAProxy
 		}
 		i = j + 1
 	}
-	s.tx.scratch = append(s.tx.scratch, v[done:]...)
-	return s.tx.scratch[start:len(s.tx.scratch):len(s.tx.scratch)]
+	s.tx.buf = append(s.tx.buf, v[done:]...)
+	return s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
 }
 
 func trimLeftOWS(b []byte) []byte {
@@ -512,29 +522,29 @@ func (s *httpSession) editTarget(r *rules.Rule) {
 		}
 	}
 	// the new value: the format, with \1..\9 expanded for replace-*
-	start := len(s.tx.scratch)
-	s.tx.scratch = r.Value.Append(s, &s.tx.v, s.tx.scratch)
-	val := s.tx.scratch[start:]
+	start := len(s.tx.buf)
+	s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+	val := s.tx.buf[start:]
 	if m != nil {
-		exp := len(s.tx.scratch)
-		s.tx.scratch = expandGroups(s.tx.scratch, val, subject, m)
-		val = s.tx.scratch[exp:]
+		exp := len(s.tx.buf)
+		s.tx.buf = expandGroups(s.tx.buf, val, subject, m)
+		val = s.tx.buf[exp:]
 	}
-	out := len(s.tx.scratch)
+	out := len(s.tx.buf)
 	switch r.Action {
 	case rules.SetPath, rules.ReplacePath:
-		s.tx.scratch = append(append(append(s.tx.scratch, prefix...), val...), query...)
+		s.tx.buf = append(append(append(s.tx.buf, prefix...), val...), query...)
 	case rules.SetPathQ, rules.ReplacePathQ:
-		s.tx.scratch = append(append(s.tx.scratch, prefix...), val...)
+		s.tx.buf = append(append(s.tx.buf, prefix...), val...)
 	case rules.SetQuery:
-		s.tx.scratch = append(append(s.tx.scratch, prefix...), path...)
+		s.tx.buf = append(append(s.tx.buf, prefix...), path...)
 		if len(query) > 0 || len(val) > 0 {
-			s.tx.scratch = append(append(s.tx.scratch, '?'), val...)
+			s.tx.buf = append(append(s.tx.buf, '?'), val...)
 		}
 	case rules.SetURI, rules.ReplaceURI:
-		s.tx.scratch = append(s.tx.scratch, val...)
+		s.tx.buf = append(s.tx.buf, val...)
 	}
-	s.req.URI = s.tx.scratch[out:len(s.tx.scratch):len(s.tx.scratch)]
+	s.req.URI = s.tx.buf[out:len(s.tx.buf):len(s.tx.buf)]
 	s.tx.uriEdited = true
 }
 
@@ -587,9 +597,9 @@ func (s *httpSession) chooseBackend() *Backend {
 		if u.dyn == nil {
 			return u.be
 		}
-		start := len(s.tx.scratch)
-		s.tx.scratch = u.dyn.Append(s, &s.tx.v, s.tx.scratch)
-		if be := s.fe.rt.backends[string(s.tx.scratch[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
+		start := len(s.tx.buf)
+		s.tx.buf = u.dyn.Append(s, &s.tx.v, s.tx.buf)
+		if be := s.fe.rt.backends[string(s.tx.buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
 			return be
 		}
 		break

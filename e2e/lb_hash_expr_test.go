@@ -130,6 +130,12 @@ func TestBalanceHashExprMatchesHAProxy(t *testing.T) {
 		{"balance hash urlp(v)", "hash-type consistent"},
 		{"balance hash req.cook(SID)", ""},
 		{"balance hash cook(SID)", "hash-type consistent djb2 avalanche"},
+		// converters, through the sample registry
+		{"balance hash req.hdr(x-key),upper", ""},
+		{"balance hash src,ipmask(16)", "hash-type consistent"},
+		{"balance hash path,field(2,/)", ""},
+		{"balance hash url_param(id),regsub(user,u)", "hash-type consistent sdbm"},
+		{"balance hash req.cook(SID),crc32", ""}, // an integer, hashed as its 8 bytes
 	} {
 		t.Run(strings.ReplaceAll(c.balance+" "+c.hashType, " ", "_"), func(t *testing.T) {
 			port := freePort(t)

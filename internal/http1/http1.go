@@ -415,3 +415,6 @@ func classify(name []byte) Kind {
 	}
 	return KindOther
 }
+
+// Classify returns the Kind of a header name, for headers a proxy adds.
+func Classify(name []byte) Kind { return classify(name) }

@@ -6,7 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
 // Net is a client network, as in "option forwardfor except 10.0.0.0/8".
@@ -20,6 +22,7 @@ type builder struct {
 	defaults map[string]*Proxy // named defaults sections
 	lastDef  *Proxy            // the last defaults section seen (anonymous or not)
 	warned   map[string]bool   // "not implemented yet" warnings already given
+	comp     *sample.Compiler  // sample expressions; reads each pattern/map file once
 }
 
 // addr expands environment variables in an address argument, as HAProxy
@@ -101,6 +104,9 @@ func inherit(def *Proxy) *Proxy {
 	p := *def
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
 	p.StickTable, p.StickRules = nil, nil
+	p.ACLs = acl.Set{}
+	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
+	p.TCPRequest.Connection = nil
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v
@@ -128,7 +134,7 @@ func inherit(def *Proxy) *Proxy {
 // Build validates the sections and returns the runtime configuration.
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
-	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}}
+	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{}}
 	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101}
 	b.lastDef = newDefaults()
 	for i := range sections {
@@ -326,6 +332,18 @@ func (b *builder) resolve() {
 		if p.IsFrontend() && len(p.Binds) == 0 {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}
+		if p.Mode == ModeTCP {
+			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules)} {
+				if n > 0 {
+					b.d.Warnf(p.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode.", kw, sectionWord(p), p.Name)
+				}
+			}
+			for _, u := range p.UseBackends {
+				if u.Cond != nil || u.Dynamic != nil {
+					b.d.Errorf(u.Pos, "%s '%s': conditional or dynamic 'use_backend' rules are not supported by dhproxy in mode tcp yet.", sectionWord(p), p.Name)
+				}
+			}
+		}
 		if p.IsFrontend() {
 			if p.DefaultBackend != "" {
 				be := b.cfg.backends[p.DefaultBackend]
@@ -342,9 +360,16 @@ func (b *builder) resolve() {
 			}
 			for i := range p.UseBackends {
 				u := &p.UseBackends[i]
+				if u.Dynamic != nil {
+					continue // resolved per request
+				}
 				be := b.cfg.backends[u.Name]
 				if be == nil {
 					b.d.Errorf(u.Pos, "%s '%s': use_backend '%s' does not name a backend; declare 'backend %s'.", sectionWord(p), p.Name, u.Name, u.Name)
+					continue
+				}
+				if be.Mode != p.Mode {
+					b.d.Errorf(u.Pos, "%s '%s' is in mode %s but its use_backend '%s' is in mode %s; set the same 'mode' on both.", sectionWord(p), p.Name, p.Mode, be.Name, be.Mode)
 					continue
 				}
 				u.Backend = be

@@ -112,10 +112,17 @@ func parseBalance(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "'balance hash' expects one sample expression, as in 'balance hash req.cook(SESSID)'.")
 			return
 		}
-		if _, err := sample.Parse(args[0]); err != nil {
+		e, err := b.comp.Compile(args[0], 0) // the phase is checked once the mode is known
+		if err != nil {
 			b.errorf(l, "'balance hash %s': %v.", args[0], err)
 			return
 		}
+		if e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq) == 0 {
+			b.errorf(l, "'balance hash %s': sample fetch '%s' needs %s, which does not exist when the server is chosen.", args[0], e.Fetch.Name, e.Fetch.Needs)
+			return
+		}
+		p.Balance = Balance{Pos: l.Pos, Algo: algo, Args: append([]string(nil), args...), Expr: e}
+		return
 	}
 	p.Balance = Balance{Pos: l.Pos, Algo: algo, Args: append([]string(nil), args...)}
 }
@@ -126,7 +133,7 @@ func (b *builder) resolveBalance(p *Proxy) {
 	if p.Balance.Algo != "hash" || p.Mode != ModeTCP || len(p.Balance.Args) == 0 {
 		return
 	}
-	if f, err := sample.Parse(p.Balance.Args[0]); err == nil && f.HTTP() {
+	if e := p.Balance.Expr; e != nil && e.Fetch.Phases&sample.PhaseConn == 0 {
 		b.d.Errorf(p.Balance.Pos, "%s '%s': 'balance hash %s' needs HTTP request data, which mode tcp does not have; use 'balance hash src' or 'mode http'.", sectionWord(p), p.Name, p.Balance.Args[0])
 	}
 }

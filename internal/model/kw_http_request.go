@@ -2,32 +2,86 @@ package model
 
 import (
 	"dhproxy/internal/config"
+	"dhproxy/internal/rules"
 )
 
-// http-request rules and ACLs do not exist yet. One idiom is accepted
-// because operators copy it from HAProxy's documentation to expose the
-// built-in Prometheus exporter:
+// http-request and http-response rules, and the redirect keyword,
+// compiled by internal/rules against the section's ACLs. One
+// "use-service" form is accepted because operators copy it from HAProxy's
+// documentation to expose the built-in Prometheus exporter:
 //
 //	http-request use-service prometheus-exporter if { path /metrics }
 //
-// Any other rule is an error rather than silently ignored: a forgotten
-// "deny" would open what the operator meant to close.
+// Actions not built yet are errors rather than silently ignored: a
+// forgotten "deny" would open what the operator meant to close.
 
 func init() {
 	registerProxy("http-request", CapFE|CapBE|CapDef, parseHTTPRequest)
+	registerProxy("http-response", CapFE|CapBE|CapDef, parseHTTPResponse)
+	registerProxy("redirect", CapFE|CapBE, parseRedirect)
+}
+
+// ruleWhere names a rule list in ACL warnings, in HAProxy's words.
+func ruleWhere(p *Proxy, kw string) string {
+	if p.IsFrontend() {
+		return "frontend " + kw + " header rule"
+	}
+	return "backend " + kw + " header rule"
 }
 
 func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
-	a := l.Args
-	if len(a) == 8 && a[1] == "use-service" && a[2] == "prometheus-exporter" && a[3] == "if" &&
-		a[4] == "{" && a[5] == "path" && a[7] == "}" {
-		if !p.IsFrontend() {
-			b.errorf(l, "'http-request use-service prometheus-exporter' is only supported in a frontend or listen section.")
-			return
-		}
-		p.PrometheusPath = a[6]
-		b.warnf(l, "dhproxy supports 'http-request' only as 'use-service prometheus-exporter if { path <p> }' for now; other rules and ACLs are not implemented.")
+	if refuseRulesInDefaults(b, p, l) {
 		return
 	}
-	b.errorf(l, "'http-request' rules are not supported yet; the only accepted form is 'http-request use-service prometheus-exporter if { path <path> }'.")
+	a := l.Args
+	if len(a) >= 2 && a[1] == "use-service" {
+		if len(a) == 8 && a[2] == "prometheus-exporter" && a[3] == "if" && a[4] == "{" && a[5] == "path" && a[7] == "}" {
+			if !p.IsFrontend() {
+				b.errorf(l, "'http-request use-service prometheus-exporter' is only supported in a frontend or listen section.")
+				return
+			}
+			p.PrometheusPath = a[6]
+			return
+		}
+		b.errorf(l, "'http-request use-service' is only supported as 'http-request use-service prometheus-exporter if { path <path> }' for now.")
+		return
+	}
+	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, a[1:], false, ruleWhere(p, "http-request"))
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	for _, w := range warns {
+		b.warnf(l, "%s.", w)
+	}
+	p.HTTPRequestRules = append(p.HTTPRequestRules, r)
+}
+
+func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
+	if refuseRulesInDefaults(b, p, l) {
+		return
+	}
+	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args[1:], true, ruleWhere(p, "http-response"))
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	for _, w := range warns {
+		b.warnf(l, "%s.", w)
+	}
+	p.HTTPResponseRules = append(p.HTTPResponseRules, r)
+}
+
+// parseRedirect is the "redirect" keyword: HAProxy runs these after the
+// section's http-request rules, whatever their order in the file.
+func parseRedirect(b *builder, p *Proxy, l config.Line) {
+	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args, false, rules.RedirectKeyword)
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	for _, w := range warns {
+		b.warnf(l, "%s.", w)
+	}
+	p.RedirectRules = append(p.RedirectRules, r)
 }

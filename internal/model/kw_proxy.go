@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
 func init() {
@@ -36,16 +37,7 @@ func init() {
 			p.DefaultBackend, p.DefaultBEPos = l.Args[1], l.Pos
 		}
 	})
-	registerProxy("use_backend", CapFE, func(b *builder, p *Proxy, l config.Line) {
-		if !b.wantArgs(l, 1, -1, "use_backend <backend> [{if | unless} <condition>]") {
-			return
-		}
-		if len(l.Args) > 2 {
-			b.errorf(l, "'use_backend %s %s': ACL conditions are not supported by dhproxy yet; only an unconditional 'use_backend <backend>' works for now.", l.Args[1], strings.Join(l.Args[2:], " "))
-			return
-		}
-		p.UseBackends = append(p.UseBackends, UseBackend{Pos: l.Pos, Name: l.Args[1]})
-	})
+	registerProxy("use_backend", CapFE, parseUseBackend)
 	registerProxy("description", CapFE|CapBE, func(b *builder, p *Proxy, l config.Line) {
 		p.Description = strings.Join(l.Args[1:], " ")
 	})
@@ -195,4 +187,33 @@ func parseCookieAge(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("'%s' is too large", v)
 	}
 	return d.Truncate(time.Second), nil
+}
+
+// parseUseBackend reads "use_backend <backend> [{if | unless} <cond>]";
+// a name holding %[...] is computed per request (a map lookup, usually).
+func parseUseBackend(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, -1, "use_backend <backend> [{if | unless} <condition>]") {
+		return
+	}
+	u := UseBackend{Pos: l.Pos, Name: l.Args[1]}
+	if strings.Contains(u.Name, "%[") {
+		f, err := b.comp.CompileFormat(u.Name, sample.PhaseReq)
+		if err != nil {
+			b.errorf(l, "'use_backend %s': %v.", u.Name, err)
+			return
+		}
+		u.Dynamic = f
+	}
+	if len(l.Args) > 2 {
+		c, warns, err := p.ACLs.ParseCond(b.comp, l.Args[2:], sample.PhaseReq, "frontend use_backend rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing switching rule : %v.", err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		u.Cond = c
+	}
+	p.UseBackends = append(p.UseBackends, u)
 }

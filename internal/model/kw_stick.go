@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/sample"
 )
@@ -26,10 +27,11 @@ type StickTable struct {
 // StickRule is a "stick on", "stick match" or "stick store-request" line.
 type StickRule struct {
 	Pos          config.Pos
-	Match, Store bool // "stick on" does both
-	Fetch        sample.Fetch
-	Table        string // "table <name>"; empty: the backend's own
-	TableProxy   *Proxy // resolved: the proxy holding the table
+	Match, Store bool         // "stick on" does both
+	Expr         *sample.Expr // the key
+	Cond         *acl.Cond    // "if|unless": the rule applies only then (nil: always)
+	Table        string       // "table <name>"; empty: the backend's own
+	TableProxy   *Proxy       // resolved: the proxy holding the table
 }
 
 func init() {
@@ -164,12 +166,16 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'stick %s': unknown rule; usage: %s", l.Args[1], usage)
 		return
 	}
-	f, err := sample.Parse(l.Args[2])
+	e, err := b.comp.Compile(l.Args[2], 0) // the phase is checked once the mode is known
 	if err != nil {
 		b.errorf(l, "'stick %s %s': %v.", l.Args[1], l.Args[2], err)
 		return
 	}
-	r.Fetch = f
+	if e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq) == 0 {
+		b.errorf(l, "'stick %s %s': sample fetch '%s' needs %s, which does not exist when the server is chosen.", l.Args[1], l.Args[2], e.Fetch.Name, e.Fetch.Needs)
+		return
+	}
+	r.Expr = e
 	rest := l.Args[3:]
 	if len(rest) >= 2 && rest[0] == "table" {
 		r.Table, rest = rest[1], rest[2:]
@@ -178,12 +184,19 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	if len(rest) > 0 {
-		if rest[0] == "if" || rest[0] == "unless" {
-			b.errorf(l, "'stick %s %s %s': conditions are not supported by dhproxy yet (no ACLs); remove '%s'.", l.Args[1], l.Args[2], strings.Join(rest, " "), strings.Join(rest, " "))
-		} else {
+		if rest[0] != "if" && rest[0] != "unless" {
 			b.errorf(l, "'stick %s': unexpected '%s'; usage: %s", l.Args[1], strings.Join(rest, " "), usage)
+			return
 		}
-		return
+		c, warns, err := p.ACLs.ParseCond(b.comp, rest, sample.PhaseReq, "backend stick rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing a 'stick %s' condition : %v.", l.Args[1], err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		r.Cond = c
 	}
 	p.StickRules = append(p.StickRules, r)
 }
@@ -230,7 +243,10 @@ func (b *builder) resolveStick(p *Proxy) {
 			continue
 		}
 		r.TableProxy = tp
-		if p.Mode == ModeTCP && r.Fetch.HTTP() {
+		if p.Mode == ModeTCP && r.Cond != nil {
+			b.d.Errorf(r.Pos, "stick rule in %s '%s': conditions on stick rules are not supported by dhproxy in mode tcp yet.", sectionWord(p), p.Name)
+		}
+		if p.Mode == ModeTCP && r.Expr.Fetch.Phases&sample.PhaseConn == 0 {
 			b.d.Errorf(r.Pos, "stick rule in %s '%s': this fetch needs HTTP request data, which mode tcp does not have; use 'src' or 'mode http'.", sectionWord(p), p.Name)
 		}
 	}

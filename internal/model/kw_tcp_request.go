@@ -4,24 +4,37 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
-// tcp-request: only what "balance rdp-cookie" needs for now, the idiom of
+// tcp-request: "tcp-request connection accept|reject [if|unless <cond>]",
+// evaluated on each accepted connection before anything else (layer 4
+// fetches only), and what "balance rdp-cookie" needs, the idiom of
 // HAProxy's manual:
 //
 //	tcp-request inspect-delay 5s
 //	tcp-request content accept if RDP_COOKIE
 //
 // which waits up to the delay for the client's first packet to carry a
-// complete RDP cookie before the server is chosen. ACLs do not exist yet,
-// so other tcp-request rules are refused with a clear error.
+// complete RDP cookie before the server is chosen. Other tcp-request rules
+// are refused with a clear error.
 
 // TCPRequest holds the supported tcp-request settings of a proxy.
 type TCPRequest struct {
 	InspectDelay time.Duration
 	// AcceptRDPCookie is "tcp-request content accept if RDP_COOKIE".
 	AcceptRDPCookie bool
+	// Connection is the "tcp-request connection" rules, in order.
+	Connection []TCPRule
+}
+
+// TCPRule is an accept or reject rule.
+type TCPRule struct {
+	Pos    config.Pos
+	Reject bool
+	Cond   *acl.Cond // nil: always
 }
 
 func init() {
@@ -40,7 +53,28 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 	case len(args) == 4 && args[0] == "content" && args[1] == "accept" && args[2] == "if" && args[3] == "RDP_COOKIE":
 		p.TCPRequest.AcceptRDPCookie = true
+	case len(args) >= 2 && args[0] == "connection" && (args[1] == "accept" || args[1] == "reject"):
+		if refuseRulesInDefaults(b, p, l) {
+			return
+		}
+		if !p.IsFrontend() {
+			b.errorf(l, "'tcp-request connection' is only allowed in a frontend or listen section.")
+			return
+		}
+		r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
+		if len(args) > 2 {
+			c, warns, err := p.ACLs.ParseCond(b.comp, args[2:], sample.PhaseConn, "frontend tcp-request connection rule")
+			if err != nil {
+				b.errorf(l, "error detected while parsing a 'tcp-request connection %s' condition : %v.", args[1], err)
+				return
+			}
+			for _, w := range warns {
+				b.warnf(l, "%s.", w)
+			}
+			r.Cond = c
+		}
+		p.TCPRequest.Connection = append(p.TCPRequest.Connection, r)
 	default:
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet (no ACLs); only 'tcp-request inspect-delay <time>' and 'tcp-request content accept if RDP_COOKIE' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; only 'tcp-request connection accept|reject [if|unless <cond>]', 'tcp-request inspect-delay <time>' and 'tcp-request content accept if RDP_COOKIE' work for now.", strings.Join(args, " "))
 	}
 }

@@ -21,6 +21,7 @@ var timeoutFields = map[string]struct {
 	"client-fin":      {CapFE | CapDef, func(t *Timeouts) *time.Duration { return &t.ClientFin }},
 	"server-fin":      {CapBE | CapDef, func(t *Timeouts) *time.Duration { return &t.ServerFin }},
 	"check":           {CapBE | CapDef, func(t *Timeouts) *time.Duration { return &t.Check }},
+	"tarpit":          {CapFE | CapBE | CapDef, func(t *Timeouts) *time.Duration { return &t.Tarpit }},
 }
 
 // The HAProxy 1.4 spellings, refused by HAProxy 2.1+; dhproxy still reads them.
@@ -45,12 +46,12 @@ func argOr(l config.Line, i int) string {
 }
 
 func parseTimeout(b *builder, p *Proxy, l config.Line) {
-	if !b.wantArgs(l, 2, 2, "timeout <connect|client|server|http-request|http-keep-alive|queue|tunnel|client-fin|server-fin|check> <time>") {
+	if !b.wantArgs(l, 2, 2, "timeout <connect|client|server|http-request|http-keep-alive|queue|tunnel|client-fin|server-fin|check|tarpit> <time>") {
 		return
 	}
 	f, ok := timeoutFields[l.Args[1]]
 	if !ok {
-		b.errorf(l, "'timeout %s' is not a timeout; use one of connect, client, server, http-request, http-keep-alive, queue, tunnel, client-fin, server-fin, check.", l.Args[1])
+		b.errorf(l, "'timeout %s' is not a timeout; use one of connect, client, server, http-request, http-keep-alive, queue, tunnel, client-fin, server-fin, check, tarpit.", l.Args[1])
 		return
 	}
 	d, err := parseDuration(l.Args[2])

@@ -6,7 +6,10 @@ package model
 import (
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
 )
 
 // Mode is a proxy's protocol level.
@@ -54,7 +57,7 @@ const (
 
 // Timeouts holds every "timeout" keyword; zero means unset.
 type Timeouts struct {
-	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check time.Duration
+	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check, Tarpit time.Duration
 }
 
 // ForwardFor is "option forwardfor".
@@ -144,8 +147,14 @@ type Proxy struct {
 	Logs   []LogTarget
 	Cookie *Cookie
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
-	DynamicCookieKey string
-	Stats            *Stats
+	DynamicCookieKey  string
+	Stats             *Stats
+	ACLs              acl.Set       // "acl" lines (kw_acl.go)
+	HTTPRequestRules  []*rules.Rule // "http-request", in order (kw_http_request.go)
+	HTTPResponseRules []*rules.Rule // "http-response", in order
+	RedirectRules     []*rules.Rule // "redirect": run after the http-request rules
+	MonitorURI        string        // "monitor-uri" (kw_monitor.go)
+	MonitorFail       []*acl.Cond   // "monitor fail if|unless": any true answers 503
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
@@ -167,7 +176,9 @@ func (p *Proxy) IsBackend() bool  { return p.Cap&CapBE != 0 }
 type UseBackend struct {
 	Pos     config.Pos
 	Name    string
-	Backend *Proxy
+	Backend *Proxy         // nil for a dynamic name
+	Dynamic *sample.Format // "use_backend %[...]": the name is computed per request
+	Cond    *acl.Cond      // nil: always
 }
 
 // Balance is "balance ALGO [args]".
@@ -175,6 +186,7 @@ type Balance struct {
 	Pos  config.Pos
 	Algo string
 	Args []string
+	Expr *sample.Expr // "balance hash <expr>"
 }
 
 // Cookie is "cookie NAME mode options" (persistence: its own issue; kept here parsed).

@@ -73,13 +73,14 @@ type Backend struct {
 	fullconn int          // "fullconn", or its default from the frontends' maxconn
 	cookie   *persistCookie
 	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr sample.Fetch // "balance hash <expr>"
+	hashExpr *sample.Expr // "balance hash <expr>"
 	queue    waitQueue    // requests waiting for any server (all were full)
 	queued   atomic.Int32 // requests waiting in the backend's or its servers' queues
 	Stats    Counters
 	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
 	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
 	stick    []stickRule   // stick on/match/store-request, in order
+	name     []byte        // P.Name, for the be_name fetch
 
 	// fifoQueue: a non-empty backend queue means every server is full, so
 	// new requests join it instead of overtaking (HAProxy does this for
@@ -109,7 +110,7 @@ type serverConn struct {
 }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
-	b := &Backend{P: p, fullconn: p.Fullconn}
+	b := &Backend{P: p, fullconn: p.Fullconn, name: []byte(p.Name)}
 	if b.fullconn == 0 {
 		b.fullconn = defaultFullconn(cfg, p)
 	}
@@ -170,7 +171,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		sp.BalanceFactor = p.HashBalanceFactor
 		b.hash = sp
 		if sp.Kind == lb.HashExpr {
-			b.hashExpr, _ = sample.Parse(p.Balance.Args[0])
+			b.hashExpr = p.Balance.Expr
 		}
 		b.act.algo = lb.NewHashed(sp, actW, actID, usable(&b.act), load(&b.act))
 		b.bck.algo = lb.NewHashed(sp, bckW, bckID, usable(&b.bck), load(&b.bck))

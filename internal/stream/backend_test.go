@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
 )
 
 // testBackend builds the runtime state of backend "be" from a config
@@ -332,37 +334,56 @@ func TestBackupServersWaitForActiveOnes(t *testing.T) {
 func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	b := testBackend(t, "backend be\n stick-table type string len 32 size 100\n stick on hdr(X-User)\n stick on src\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n")
 	var st stickState
-	src := sampleSource{src: netip.MustParseAddr("10.0.0.9")}
+	src := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
 	// Without the header the source is the key.
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.n != 1 || string(st.keys) != "10.0.0.9" {
 		t.Fatalf("stores %d, keys %q; want the source", st.n, st.keys)
 	}
 	st.commit(b.Servers[1], t0)
 	// With the header, only the header is stored and matched: the rule on
 	// src, same table, is skipped.
-	req := http1.Request{Message: http1.Message{Headers: []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}}}
-	withHdr := sampleSource{src: src.src, req: &req}
-	b.stickRequest(&st, &withHdr, t0)
+	withHdr := &testTxn{src: src.src}
+	withHdr.req.Headers = []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
 	if st.n != 1 || string(st.keys) != "bob" || st.srv != nil {
 		t.Fatalf("stores %d, keys %q, server %v; want only bob, no match yet", st.n, st.keys, st.srv)
 	}
 	st.commit(b.Servers[0], t0)
-	b.stickRequest(&st, &withHdr, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
 	if st.srv != b.Servers[0] {
 		t.Fatalf("bob matched %v, want s1", st.srv)
 	}
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.srv != b.Servers[1] {
 		t.Fatalf("the source matched %v, want s2", st.srv)
 	}
 	// A down server is not chosen; the next store moves the entry.
 	b.Servers[1].SetUp(false)
-	b.stickRequest(&st, &src, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0)
 	if st.srv != nil {
 		t.Fatalf("matched the down server %v", st.srv)
 	}
 }
+
+// testTxn is a transaction with a client address and a request.
+type testTxn struct {
+	src     netip.Addr
+	req     http1.Request
+	v       sample.Value
+	scratch []byte
+}
+
+func (t *testTxn) Src() netip.AddrPort            { return netip.AddrPortFrom(t.src, 1234) }
+func (t *testTxn) Dst() netip.AddrPort            { return netip.AddrPort{} }
+func (t *testTxn) FrontendName() []byte           { return []byte("fe") }
+func (t *testTxn) BackendName() []byte            { return []byte("be") }
+func (t *testTxn) Request() *http1.Request        { return &t.req }
+func (t *testTxn) Response() *http1.Response      { return nil }
+func (t *testTxn) Status() int                    { return 0 }
+func (t *testTxn) Vars(sample.Scope) *sample.Vars { return nil }
+func (t *testTxn) Scratch() *[]byte               { return &t.scratch }
+func (t *testTxn) UsableServers(b []byte) int     { return 0 }
 
 var t0 = time.Unix(1_700_000_000, 0)
 
@@ -401,5 +422,22 @@ func TestSetMaxconnFromAgent(t *testing.T) {
 	s.SetMaxconn(0)
 	if s.full() {
 		t.Fatal("maxconn 0 still limits")
+	}
+}
+
+func TestStickRuleCondition(t *testing.T) {
+	b := testBackend(t, "backend be\n mode http\n stick-table type ip size 100\n stick on src if { hdr(x-sticky) 1 }\n server s1 127.0.0.1:1\n")
+	var st stickState
+	var as acl.State
+	plain := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
+	b.stickRequest(&st, plain, &plain.v, &as, t0)
+	if st.n != 0 {
+		t.Fatalf("the rule applied without its condition: %d stores", st.n)
+	}
+	sticky := &testTxn{src: plain.src}
+	sticky.req.Headers = []http1.Header{{Name: []byte("X-Sticky"), Value: []byte("1")}}
+	b.stickRequest(&st, sticky, &sticky.v, &as, t0)
+	if st.n != 1 {
+		t.Fatalf("with its condition: %d stores, keys %q", st.n, st.keys)
 	}
 }

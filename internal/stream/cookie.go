@@ -69,12 +69,12 @@ type cookieState struct {
 // findCookie looks for NAME in the Cookie headers of req: the first one,
 // as HAProxy's persistence reads it.
 func (pc *persistCookie) findCookie(req *http1.Request) (value []byte, found bool) {
-	return cookieValue(req, pc.nameStr, false)
+	return cookieValue(req, pc.nameStr)
 }
 
 // cookieValue scans the Cookie headers of req for name and returns the
-// first value, or the last one (req.cook(name)).
-func cookieValue(req *http1.Request, name string, last bool) (value []byte, found bool) {
+// first value.
+func cookieValue(req *http1.Request, name string) (value []byte, found bool) {
 	for i := range req.Headers {
 		h := &req.Headers[i]
 		if h.Kind != http1.KindCookie {
@@ -89,14 +89,11 @@ func cookieValue(req *http1.Request, name string, last bool) (value []byte, foun
 			}
 			pair = bytes.TrimLeft(pair, " \t")
 			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
-				value, found = bytes.TrimRight(pair[len(name)+1:], " \t"), true
-				if !last {
-					return value, true
-				}
+				return bytes.TrimRight(pair[len(name)+1:], " \t"), true
 			}
 		}
 	}
-	return value, found
+	return nil, false
 }
 
 // request decides persistence for req: which server its cookie names, and

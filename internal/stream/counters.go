@@ -27,7 +27,9 @@ type Counters struct {
 	Wredis      atomic.Int64 // redispatches
 	CliAbrt     atomic.Int64
 	SrvAbrt     atomic.Int64
-	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics)
+	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics, return, redirect)
+	Dreq        atomic.Int64 // requests denied by http-request rules
+	Dcon        atomic.Int64 // connections rejected by tcp-request connection rules
 	Qmax        atomic.Int32
 	Chkfail     atomic.Int64 // failed checks while the server was up
 	Chkdown     atomic.Int64 // UP to DOWN transitions
@@ -379,7 +381,7 @@ func (c *Counters) ClearMax() {
 func (c *Counters) ClearAll() {
 	c.ClearMax()
 	for _, a := range []*atomic.Int64{&c.Stot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
-		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Chkfail, &c.Chkdown} {
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dcon, &c.Chkfail, &c.Chkdown} {
 		a.Store(0)
 	}
 	for i := range c.Hrsp {

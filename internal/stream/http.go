@@ -14,6 +14,7 @@ import (
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
 )
 
 // httpSession is one client connection in mode http: requests are read,
@@ -46,6 +47,8 @@ type httpSession struct {
 	stick    stickState  // what the stick rules found for the request
 	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
 	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
+	tx       txnState    // rule engine state of the current request (txn.go)
+	sessVars sample.Vars // sess-scope variables, for the connection's lifetime
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -174,6 +177,7 @@ func (s *httpSession) park() bool {
 	// A parked session keeps connection state only: its tables grow again
 	// when it wakes.
 	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
+	s.tx.release()
 	p.drop(s)
 	if !p.park(s, fd) {
 		p.hold(s)
@@ -186,6 +190,7 @@ func (s *httpSession) park() bool {
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
+	tx, sessVars := s.tx.buffers(), s.sessVars
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
@@ -194,6 +199,8 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
+	s.tx, s.sessVars = tx, sessVars // emptied by tx.begin and below
+	s.sessVars.Reset()
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
 
@@ -398,8 +405,7 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 			}
 		}
 	case lb.HashExpr:
-		ss := sampleSource{src: s.clientIP, req: &s.req}
-		hk = be.exprHash(&ss)
+		hk = be.exprHash(s, &s.tx.v)
 	}
 	return hk
 }
@@ -408,10 +414,10 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 // the client connection stays open for another request.
 func (s *httpSession) handle() bool {
 	req := &s.req
-	if handled, ok := s.local(); handled {
-		return ok
+	be, answered, keep := s.requestPhases()
+	if answered {
+		return keep
 	}
-	be := s.fe.backend
 	if be == nil {
 		s.writeError(503)
 		s.lg.fail('S', 'C')
@@ -427,8 +433,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		ss := sampleSource{src: s.clientIP, req: req}
-		be.stickRequest(&s.stick, &ss, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.v, &s.tx.acl, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}
@@ -580,12 +585,19 @@ func (s *httpSession) handle() bool {
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
+	if s.fe.rules {
+		s.tx.be = be
+		s.responseRules(be)
+	}
 	if len(be.stick) > 0 {
 		// Stored once the server answered, as HAProxy's store rules run
 		// on the response.
 		s.stick.commit(srv, coarseTime())
 	}
 	s.lg.status = resp.Status
+	if s.tx.status != 0 {
+		s.lg.status = s.tx.status // http-response set-status
+	}
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)
 		return false

@@ -28,15 +28,19 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil {
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.reqEdited && !s.tx.uriEdited {
 		return nil
 	}
 	out := s.out[:0]
-	if req.HigherMinor {
+	if req.HigherMinor || s.tx.uriEdited {
 		out = append(out, req.Method...)
 		out = append(out, ' ')
 		out = append(out, req.URI...)
-		out = append(out, " HTTP/1.1\r\n"...)
+		if req.Minor == 0 && !req.HigherMinor {
+			out = append(out, " HTTP/1.0\r\n"...)
+		} else {
+			out = append(out, " HTTP/1.1\r\n"...)
+		}
 	} else {
 		lineEnd := headStart
 		for s.buf[lineEnd] != '\n' {
@@ -250,7 +254,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	}
 	addKeepAlive := clientKeep && client10
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
-	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert {
+	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.resEdited {
 		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
 		return nil
 	}
@@ -260,8 +264,20 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	} else if addKeepAlive {
 		added = "keep-alive"
 	}
-	s.lg.headSize(&resp.Message, resp.Reason, true, length, added)
-	out := s.appendStatusLine(s.out[:0])
+	reason := resp.Reason
+	if s.tx.status != 0 {
+		reason = s.tx.reason
+	}
+	s.lg.headSize(&resp.Message, reason, true, length, added)
+	var out []byte
+	if s.tx.status != 0 {
+		out = append(s.out[:0], "HTTP/1.1 "...)
+		out = strconv.AppendInt(out, int64(s.tx.status), 10)
+		out = append(out, ' ')
+		out = append(append(out, reason...), "\r\n"...)
+	} else {
+		out = s.appendStatusLine(s.out[:0])
+	}
 	out = appendFields(out, &resp.Message, length, false, ck, srv)
 	if insert {
 		pc := srv.backend.cookie

@@ -39,6 +39,7 @@ func frontendLogFormat(p *model.Proxy, l *logging.Logger) logFormat {
 // reqLog is what a session notes about the current request for its log line.
 type reqLog struct {
 	on                                  bool
+	skip                                bool // this request is not logged (monitor-uri)
 	start, head, connected, resp, ended time.Time
 	status                              int
 	term                                [2]byte // cause, stage
@@ -150,7 +151,7 @@ func since(a, b time.Time) time.Duration {
 // emitHTTP writes the log line of the request just finished.
 func (s *httpSession) emitHTTP() {
 	l := &s.lg
-	if !l.on || s.fe.logFmt == logDefault {
+	if !l.on || l.skip || s.fe.logFmt == logDefault {
 		return // the default format logged the connection when it was accepted
 	}
 	fe := s.fe

@@ -59,6 +59,37 @@ type Frontend struct {
 	Stats   Counters
 
 	servicePaths [][]byte // path prefixes answered by rt.service
+
+	name        []byte           // P.Name, for the fe_name fetch
+	useBackends []useBackendRule // nil when the backend is always fe.backend
+	rules       bool             // it or one of its backends has rules: requests run the rule engine
+}
+
+// setRules prepares the use_backend rules and tells whether requests of
+// this frontend need the rule engine. A first rule without condition
+// always wins, so it just becomes the frontend's backend.
+func (fe *Frontend) setRules(rt *Runtime) {
+	p := fe.P
+	for _, u := range p.UseBackends {
+		r := useBackendRule{cond: u.Cond, dyn: u.Dynamic}
+		if u.Backend != nil {
+			r.be = rt.backends[u.Backend.Name]
+		}
+		if len(fe.useBackends) == 0 && r.cond == nil && r.dyn == nil {
+			fe.backend = r.be
+			break
+		}
+		fe.useBackends = append(fe.useBackends, r)
+	}
+	if p.Mode != model.ModeHTTP {
+		return
+	}
+	fe.rules = hasRequestRules(p) || len(p.HTTPResponseRules) > 0 || fe.useBackends != nil
+	for _, b := range rt.backends {
+		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 {
+			fe.rules = true
+		}
+	}
 }
 
 // New prepares the runtime for cfg and opens every listening socket; errors
@@ -108,13 +139,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 		if !p.IsFrontend() || p.Disabled {
 			continue
 		}
-		fe := &Frontend{P: p, rt: rt}
-		switch {
-		case len(p.UseBackends) > 0:
-			fe.backend = rt.backends[p.UseBackends[0].Name]
-		case p.DefaultBE != nil:
+		fe := &Frontend{P: p, rt: rt, name: []byte(p.Name)}
+		if p.DefaultBE != nil {
 			fe.backend = rt.backends[p.DefaultBE.Name]
 		}
+		fe.setRules(rt)
 		if p.Maxconn > 0 {
 			fe.sem = make(chan struct{}, p.Maxconn)
 		}
@@ -309,6 +338,12 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	switch {
 	case j.resume != nil:
 		parked = rt.resume(j.resume, hs)
+	case len(fe.P.TCPRequest.Connection) > 0 && fe.rejects(c):
+		// No session was created: counted as a denied connection only.
+		rt.actconn.Add(1) // both balanced by the deferred release
+		fe.feconn.Add(1)
+		fe.Stats.Dcon.Add(1)
+		resetClose(c)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

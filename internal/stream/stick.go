@@ -1,12 +1,9 @@
 package stream
 
 import (
-	"bytes"
-	"net/netip"
 	"time"
 
-	"dhproxy/internal/http1"
-	"dhproxy/internal/lb"
+	"dhproxy/internal/acl"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
@@ -24,7 +21,8 @@ import (
 // stickRule is a stick rule ready for the request path.
 type stickRule struct {
 	match, store bool
-	fetch        sample.Fetch
+	expr         *sample.Expr
+	cond         *acl.Cond // nil: always (only mode http has conditions)
 	table        *stick.Table
 }
 
@@ -70,7 +68,7 @@ func newStickTables(cfg *model.Config) map[*model.Proxy]*stick.Table {
 func (b *Backend) setStickRules(rules []model.StickRule, tables map[*model.Proxy]*stick.Table) {
 	for _, r := range rules {
 		if t := tables[r.TableProxy]; t != nil {
-			b.stick = append(b.stick, stickRule{match: r.Match, store: r.Store, fetch: r.Fetch, table: t})
+			b.stick = append(b.stick, stickRule{match: r.Match, store: r.Store, expr: r.Expr, cond: r.Cond, table: t})
 		}
 	}
 }
@@ -85,83 +83,33 @@ func (b *Backend) serverByID(id int) *Server {
 	return nil
 }
 
-// sampleSource is what fetches read: the client address and, in mode
-// http, the request.
-type sampleSource struct {
-	src netip.Addr
-	req *http1.Request // nil in mode tcp
-}
-
-// fetch evaluates f; addr is set for src, else val holds the value. ok is
-// false when the request has no such sample.
-func (ss *sampleSource) fetch(f sample.Fetch) (addr netip.Addr, val []byte, ok bool) {
-	if f.Kind == sample.Src {
-		return ss.src, nil, ss.src.IsValid()
-	}
-	req := ss.req
-	if req == nil {
-		return addr, nil, false
-	}
-	switch f.Kind {
-	case sample.URL:
-		return addr, req.URI, true
-	case sample.Path:
-		return addr, pathOnly.URIKey(req.URI), true
-	case sample.URLParam:
-		v, ok := lb.URLParam(req.URI, f.Name)
-		return addr, v, ok
-	case sample.Hdr:
-		v, ok := lastHeaderValue(req, f.Name)
-		return addr, v, ok
-	case sample.ReqCook:
-		v, ok := cookieValue(req, f.Name, true)
-		return addr, v, ok
-	}
-	return addr, nil, false
-}
-
-// pathOnly reduces a request target to its path, as the "path" fetch.
-var pathOnly = lb.HashSpec{PathOnly: true}
-
-// lastHeaderValue is hdr(name): the last comma-separated value of the last
-// occurrence of the header.
-func lastHeaderValue(req *http1.Request, name string) ([]byte, bool) {
-	var v []byte
-	found := false
-	for i := range req.Headers {
-		if h := &req.Headers[i]; http1.EqualFold(h.Name, name) {
-			v, found = h.Value, true
-		}
-	}
-	if !found {
-		return nil, false
-	}
-	if j := bytes.LastIndexByte(v, ','); j >= 0 {
-		v = v[j+1:]
-	}
-	return bytes.Trim(v, " \t"), true
-}
-
-// key appends the table key of f's sample to dst.
-func (ss *sampleSource) key(t *stick.Table, f sample.Fetch, dst []byte) ([]byte, bool) {
-	addr, val, ok := ss.fetch(f)
-	if !ok {
+// stickKey appends the table key of e's sample to dst: an address as the
+// table stores addresses, anything else as text. v is the caller's
+// long-lived value slot.
+func stickKey(t *stick.Table, e *sample.Expr, tx sample.Txn, v *sample.Value, dst []byte) ([]byte, bool) {
+	if !e.Eval(tx, v) {
 		return dst, false
 	}
-	if f.Kind == sample.Src {
-		return t.AppendAddr(dst, addr)
+	if v.Type == sample.TypeIP {
+		return t.AppendAddr(dst, v.IP)
 	}
-	return t.AppendString(dst, val)
+	if !sample.Cast(v, sample.TypeStr, tx.Scratch()) {
+		return dst, false
+	}
+	return t.AppendString(dst, v.Bytes)
 }
 
 // stickRequest runs the backend's stick rules for a request: st receives
 // the matched server, if any, and the keys to store. It reads the request
 // before its buffer is reused, and allocates nothing once st.keys has grown.
-func (b *Backend) stickRequest(st *stickState, ss *sampleSource, now time.Time) {
+func (b *Backend) stickRequest(st *stickState, tx sample.Txn, v *sample.Value, as *acl.State, now time.Time) {
 	st.srv, st.n, st.keys = nil, 0, st.keys[:0]
 rules:
 	for i := range b.stick {
 		r := &b.stick[i]
+		if r.cond != nil && !r.cond.Match(tx, as) {
+			continue
+		}
 		// Once a table has a key to store, later rules on it are skipped:
 		// configurations list keys by decreasing precision, as HAProxy's
 		// manual explains (a header first, then the source).
@@ -172,7 +120,7 @@ rules:
 		}
 		start := len(st.keys)
 		var ok bool
-		st.keys, ok = ss.key(r.table, r.fetch, st.keys)
+		st.keys, ok = stickKey(r.table, r.expr, tx, v, st.keys)
 		if !ok {
 			continue
 		}
@@ -211,19 +159,10 @@ func (st *stickState) commit(srv *Server, now time.Time) {
 func coarseTime() time.Time { return time.Unix(0, coarseNow.Load()) }
 
 // exprHash hashes the sample of "balance hash <expr>" as HAProxy does: an
-// address as its 4 or 16 bytes, anything else as its bytes.
-func (b *Backend) exprHash(ss *sampleSource) hashKey {
-	addr, v, ok := ss.fetch(b.hashExpr)
-	if !ok {
+// address as its 4 or 16 bytes, anything else as its binary form.
+func (b *Backend) exprHash(tx sample.Txn, v *sample.Value) hashKey {
+	if !b.hashExpr.Eval(tx, v) || !sample.Cast(v, sample.TypeBin, tx.Scratch()) {
 		return hashKey{}
 	}
-	if b.hashExpr.Kind == sample.Src {
-		if addr.Is4() {
-			a := addr.As4()
-			return hashKey{b.hash.Key(a[:]), true}
-		}
-		a := addr.As16()
-		return hashKey{b.hash.Key(a[:]), true}
-	}
-	return hashKey{b.hash.Key(v), true}
+	return hashKey{b.hash.Key(v.Bytes), true}
 }

@@ -66,12 +66,14 @@ func serveTCP(fe *Frontend, c net.Conn) {
 			hk.h, hk.ok = be.hash.Key(v), true
 		}
 	case lb.HashExpr:
-		hk = be.exprHash(&sampleSource{src: src})
+		tx := &tcpTxn{fe: fe, be: be, c: c}
+		hk = be.exprHash(tx, &tx.v)
 	}
 	var prefer *Server
 	var sticks stickState
 	if len(be.stick) > 0 {
-		be.stickRequest(&sticks, &sampleSource{src: src}, coarseTime())
+		tx := &tcpTxn{fe: fe, be: be, c: c}
+		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime())
 		prefer = sticks.srv
 	}
 	var st connStats

@@ -5,41 +5,6 @@ import (
 	"testing"
 )
 
-func TestParse(t *testing.T) {
-	for _, c := range []struct {
-		expr string
-		want Fetch
-		err  string
-	}{
-		{"src", Fetch{Kind: Src}, ""},
-		{"path", Fetch{Kind: Path}, ""},
-		{"url", Fetch{Kind: URL}, ""},
-		{"hdr(Host)", Fetch{Kind: Hdr, Name: "Host"}, ""},
-		{"req.hdr(x-user)", Fetch{Kind: Hdr, Name: "x-user"}, ""},
-		{"url_param(id)", Fetch{Kind: URLParam, Name: "id"}, ""},
-		{"urlp(id)", Fetch{Kind: URLParam, Name: "id"}, ""},
-		{"req.cook(SID)", Fetch{Kind: ReqCook, Name: "SID"}, ""},
-		{"cook(SID)", Fetch{Kind: ReqCook, Name: "SID"}, ""},
-		{"src,lower", Fetch{}, "converters"},
-		{"req.payload(0,10)", Fetch{}, "not supported"},
-		{"hdr()", Fetch{}, "expects a name"},
-		{"hdr(host", Fetch{}, "closing"},
-		{"src(1)", Fetch{}, "takes no argument"},
-		{"hdr(host,1)", Fetch{}, "only the name"},
-	} {
-		f, err := Parse(c.expr)
-		if c.err != "" {
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("Parse(%q) error %v, want one containing %q", c.expr, err, c.err)
-			}
-			continue
-		}
-		if err != nil || f != c.want {
-			t.Errorf("Parse(%q) = %+v, %v; want %+v", c.expr, f, err, c.want)
-		}
-	}
-}
-
 // rdpRequest is an RDP connection request as mstsc sends it: TPKT and
 // X.224 headers, then the routing cookie.
 func rdpRequest(cookie string) []byte {
@@ -96,18 +61,6 @@ func FuzzRDPCookie(f *testing.F) {
 		}
 		if _, st2 := RDPCookie(append(data[:len(data):len(data)], "trailing"...), name); st2 != RDPFound {
 			t.Fatal("more data after a complete cookie changed the verdict")
-		}
-	})
-}
-
-func FuzzParse(f *testing.F) {
-	for _, s := range []string{"src", "hdr(host)", "req.cook(a)", "urlp(", "x,y", "((", ")"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, expr string) {
-		fe, err := Parse(expr)
-		if err == nil && fe.Kind == 0 {
-			t.Fatalf("Parse(%q) accepted without a kind", expr)
 		}
 	})
 }

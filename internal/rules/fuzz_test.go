@@ -1,0 +1,44 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/sample"
+)
+
+// FuzzParseHTTP: any rule line compiles or fails with an error; a compiled
+// one produces its reply or edit value without panicking.
+func FuzzParseHTTP(f *testing.F) {
+	for _, s := range []string{
+		"return status 201 content-type text/plain lf-string %[path]:%[src] hdr X-A %[req.hdr(host),lower]",
+		"redirect prefix / drop-query append-slash code 308 if { path_beg /a } || !TRUE",
+		"set-header X-A %[hdr(x),regsub(a,b,g)]%%x",
+		"replace-header X-S ^id=([a-z]+) sid=\\1", "deny deny_status 429 unless LOCALHOST",
+		"set-path /x%[path]", "set-header X %[", "return hdr",
+	} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, line string, response bool) {
+		tx := &txn{}
+		tx.req.URI = []byte("/a?b=1")
+		c := &sample.Compiler{ReadFile: func(string) ([]byte, error) { return []byte("x"), nil }}
+		var set acl.Set
+		r, _, err := ParseHTTP(c, &set, strings.Fields(line), response, "fuzz")
+		if err != nil || response {
+			return
+		}
+		var v sample.Value
+		var st acl.State
+		r.Cond.Match(tx, &st)
+		switch {
+		case r.Reply != nil:
+			r.Reply.Append(nil, tx, &v, new([]byte), true, false)
+		case r.Redir != nil:
+			r.Redir.Append(nil, tx, &v, &tx.req)
+		case r.Value != nil:
+			r.Value.Append(tx, &v, nil)
+		}
+	})
+}

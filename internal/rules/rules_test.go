@@ -1,0 +1,217 @@
+package rules
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
+	"dhproxy/internal/sample"
+)
+
+type txn struct {
+	req     http1.Request
+	scratch []byte
+	vars    map[sample.Scope]*sample.Vars
+}
+
+func (f *txn) Src() netip.AddrPort       { return netip.MustParseAddrPort("10.1.2.3:4000") }
+func (f *txn) Dst() netip.AddrPort       { return netip.AddrPort{} }
+func (f *txn) FrontendName() []byte      { return []byte("fe") }
+func (f *txn) BackendName() []byte       { return []byte("fe") }
+func (f *txn) Request() *http1.Request   { return &f.req }
+func (f *txn) Response() *http1.Response { return nil }
+func (f *txn) Status() int               { return 0 }
+func (f *txn) Vars(s sample.Scope) *sample.Vars {
+	if f.vars == nil {
+		f.vars = map[sample.Scope]*sample.Vars{}
+	}
+	if f.vars[s] == nil {
+		f.vars[s] = &sample.Vars{}
+	}
+	return f.vars[s]
+}
+func (f *txn) Scratch() *[]byte           { return &f.scratch }
+func (f *txn) UsableServers(b []byte) int { return 1 }
+
+func newTxn(t *testing.T, head string) *txn {
+	f := &txn{}
+	if _, err := http1.ParseRequest([]byte(head), &f.req); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func parse(t *testing.T, rule string, files map[string]string) (*Rule, error) {
+	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, strings.Fields(rule), false, "frontend http-request header rule")
+	return r, err
+}
+
+// The expected replies are haproxy 2.6's, byte for byte.
+func TestReplies(t *testing.T) {
+	f := newTxn(t, "GET /v1/a?b=1 HTTP/1.1\r\nHost: h.example\r\n\r\n")
+	for _, c := range []struct {
+		rule, want string
+	}{
+		{"deny", "HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"},
+		{"deny deny_status 429", "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 117\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n"},
+		{"deny deny_status 400", "HTTP/1.1 400 Bad request\r\ncontent-length: 90\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"},
+		{"tarpit", "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 97\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>500 Internal Server Error</h1>\nAn internal server error occurred.\n</body></html>\n"},
+		{"deny deny_status 200", "HTTP/1.1 200 OK\r\ncontent-length: 58\r\ncache-control: no-cache\r\ncontent-type: text/html\r\n\r\n<html><body><h1>200 OK</h1>\nService ready.\n</body></html>\n"},
+		{"return", "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"},
+		{"return status 404", "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"},
+		{"return status 200 content-type text/plain string hi", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nhi"},
+		{"return status 201 content-type text/plain file /body.txt hdr X-A %[path]", "HTTP/1.1 201 Created\r\nx-a: /v1/a\r\ncontent-length: 11\r\ncontent-type: text/plain\r\n\r\nhello file\n"},
+		{"return content-type text/plain lf-string a-%[hdr(host),upper]-b", "HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\n\r\na-H.EXAMPLE-b"},
+		{"return content-type text/plain lf-string %[src]:%[url_param(b)]", "HTTP/1.1 200 OK\r\ncontent-length: 10\r\ncontent-type: text/plain\r\n\r\n10.1.2.3:1"},
+		{"redirect location /new", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /new\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect location /new code 301", "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /new\r\n\r\n"},
+		{"redirect location /new code 308", "HTTP/1.1 308 Permanent Redirect\r\ncontent-length: 0\r\nlocation: /new\r\n\r\n"},
+		{"redirect location /new code 307", "HTTP/1.1 307 Temporary Redirect\r\ncontent-length: 0\r\nlocation: /new\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect location /new code 303", "HTTP/1.1 303 See Other\r\ncontent-length: 0\r\nlocation: /new\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect prefix /pre", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /pre/v1/a?b=1\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect prefix /pre drop-query", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /pre/v1/a\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect prefix / drop-query append-slash", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /v1/a/\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect scheme https", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: https://h.example/v1/a?b=1\r\ncache-control: no-cache\r\n\r\n"},
+		{"redirect location /a code 302 set-cookie A=b", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /a\r\ncache-control: no-cache\r\nset-cookie: A=b; path=/;\r\n\r\n"},
+		{"redirect location /a code 301 clear-cookie A=", "HTTP/1.1 301 Moved Permanently\r\ncontent-length: 0\r\nlocation: /a\r\nset-cookie: A=; path=/; Max-Age=0;\r\n\r\n"},
+		{"redirect location /a clear-cookie A", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /a\r\ncache-control: no-cache\r\nset-cookie: A; path=/; Max-Age=0;\r\n\r\n"},
+		{"redirect location http://%[hdr(host)]/x%[path]", "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: http://h.example/x/v1/a\r\ncache-control: no-cache\r\n\r\n"},
+	} {
+		r, err := parse(t, c.rule, map[string]string{"/body.txt": "hello file\n"})
+		if err != nil {
+			t.Errorf("%s: %v", c.rule, err)
+			continue
+		}
+		var v sample.Value
+		var got []byte
+		if r.Action == Redirect {
+			got, _ = r.Redir.Append(nil, f, &v, &f.req)
+		} else {
+			got = r.Reply.Append(nil, f, &v, new([]byte), r.Reply.Close, false)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.rule, got, c.want)
+		}
+	}
+	// an empty location leaves the rule without effect
+	r, _ := parse(t, "redirect location %[hdr(none)]", nil)
+	var v sample.Value
+	if out, ok := r.Redir.Append([]byte("x"), f, &v, &f.req); ok || string(out) != "x" {
+		t.Errorf("empty location: %q, %v", out, ok)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for rule, want := range map[string]string{
+		"":                                      "expects an action",
+		"auth realm x":                          "'http-request auth' is not supported by dhproxy yet; supported actions: allow, deny",
+		"deny deny_status 418":                  "status code '418' not handled by default",
+		"deny deny_status x":                    "not a status code",
+		"deny content-type text/plain":          "only 'deny_status <code>' is supported",
+		"allow x":                               "expects no argument",
+		"return status 99":                      "between 200 and 599",
+		"return string hi":                      "needs a 'content-type'",
+		"return content-type a string x file y": "only one payload",
+		"return errorfile /x":                   "'errorfile' is not supported by dhproxy yet",
+		"return status":                         "'status' expects a value",
+		"return bogus 1":                        "unknown argument 'bogus'",
+		"return hdr content-length %[path]":     "set by the reply itself",
+		"redirect":                              "expects 'location', 'prefix' or 'scheme'",
+		"redirect to /x":                        "not 'to'",
+		"redirect location /x code 200":         "'code' expects 301, 302, 303, 307 or 308",
+		"redirect location /x keep-query":       "'keep-query' is not supported by dhproxy yet",
+		"redirect location /x set-cookie":       "'set-cookie' expects a cookie name",
+		"redirect location /x bogus":            "unknown option 'bogus'",
+		"set-header X-A":                        "expects <name> <fmt>",
+		"set-header Content-Length 5":           "may not change 'Content-Length'",
+		"del-header transfer-encoding":          "may not change 'transfer-encoding'",
+		"set-header X-A %ci":                    "log-format variable '%ci' is not supported by dhproxy yet",
+		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
+		"set-header X-A %[path":                 "missing ']'",
+		"set-header X-A %[status]":              "cannot be used in http-request rules",
+		"replace-header X-A (a)\\1 b":           "RE2",
+		"set-path":                              "expects <fmt>",
+		"set-uri a b":                           "expects <fmt>",
+		"set-status 200":                        "'http-request set-status' does not exist",
+		"set-var(txn.x)":                        "expects <expr>",
+		"set-var(txn.x":                         "missing ')'",
+		"set-var(proc.x) str(a)":                "proc-scope variables are not supported",
+		"set-var(txn.x) nope":                   "unknown fetch method 'nope'",
+		"unset-var(txn.x) a":                    "expects no argument",
+		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
+		"replace-uri (a)\\1 x":                  "RE2",
+		"deny if nope":                          "error detected while parsing an 'http-request deny' condition : no such ACL : 'nope'",
+		"deny if":                               "missing condition",
+	} {
+		_, err := parse(t, rule, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", rule, err, want)
+		}
+	}
+	c := &sample.Compiler{}
+	var set acl.Set
+	for rule, want := range map[string]string{
+		"deny":                 "'http-response deny' is not supported by dhproxy yet",
+		"set-path /x":          "does not exist",
+		"replace-path a b":     "does not exist",
+		"set-status":           "expects <status> [reason <str>]",
+		"set-status 1000":      "between 100 and 999",
+		"set-status 200 why x": "expects <status> [reason <str>]",
+		"auth":                 "supported actions: allow, set-header",
+		"set-header X %[url]":  "cannot be used in http-response rules",
+	} {
+		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("http-response %q: error %v, want %q", rule, err, want)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	f := newTxn(t, "GET /a?b=1 HTTP/1.1\r\nHost: h.example\r\n\r\n")
+	c := &sample.Compiler{}
+	for text, want := range map[string]string{
+		"plain":                      "plain",
+		"100%%":                      "100%",
+		"%[src]-%[path]":             "10.1.2.3-/a",
+		"%[hdr(none)]x":              "x",
+		"%[str(a]b)]":                "a]b",
+		"<%[url_param(b),add(41)]>":  "<42>",
+		"%[req.hdr(host),upper] end": "H.EXAMPLE end",
+	} {
+		fm, err := c.CompileFormat(text, sample.PhaseReq)
+		if err != nil {
+			t.Errorf("%s: %v", text, err)
+			continue
+		}
+		var v sample.Value
+		if got := string(fm.Append(f, &v, nil)); got != want {
+			t.Errorf("%s = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestReplyToHEAD(t *testing.T) {
+	f := newTxn(t, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
+	r, _ := parse(t, "return status 200 content-type text/plain string hi", nil)
+	var v sample.Value
+	got := string(r.Reply.Append(nil, f, &v, new([]byte), true, true))
+	if want := "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSetStatusReason(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	for line, want := range map[string]string{"set-status 404": "Not Found", "set-status 299": "Other", "set-status 200 reason Fine": "Fine"} {
+		r, _, err := ParseHTTP(c, &set, strings.Fields(line), true, "x")
+		if err != nil || string(r.Reason) != want {
+			t.Errorf("%s: reason %q, %v; want %q", line, r.Reason, err, want)
+		}
+	}
+}

@@ -1,0 +1,364 @@
+package sample
+
+import (
+	"dhproxy/internal/http1"
+)
+
+// HTTP fetches: the request line and headers (request phase) and the
+// response status and headers (response phase). Values are slices of the
+// parsed head; only base assembles bytes, in the scratch buffer.
+
+const (
+	needsRequest  = "the HTTP request (http-request rules, use_backend)"
+	needsResponse = "the HTTP response (http-response rules)"
+)
+
+func init() {
+	reqFetch := func(name string, out Type, fn FetchFunc, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, Out: out, Phases: PhaseReq, Needs: needsRequest, Fn: fn})
+	}
+	reqFetch("method", TypeMeth, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		*v = Value{Type: TypeMeth, Bytes: t.Request().Method}
+		return true
+	})
+	reqFetch("url", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(t.Request().URI)
+		return true
+	})
+	reqFetch("path", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		p, _ := splitQuery(PathQuery(t.Request().URI))
+		v.SetStr(p)
+		return true
+	})
+	reqFetch("pathq", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(PathQuery(t.Request().URI))
+		return true
+	})
+	reqFetch("query", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		_, q := splitQuery(t.Request().URI)
+		if q == nil {
+			return false
+		}
+		v.SetStr(q[1:])
+		return true
+	})
+	// req.proto_http is true for every request dhproxy evaluates rules on
+	// (mode http; HTTP/1 is parsed before any rule runs).
+	reqFetch("req.proto_http", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	})
+	// wait_end: HTTP rules run once the head is complete, with nothing
+	// left to wait for.
+	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	}})
+	reqFetch("req.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(version(&t.Request().Message))
+		return true
+	})
+	reqFetch("base", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		req := t.Request()
+		p, _ := splitQuery(PathQuery(req.URI))
+		host, ok := HeaderValue(req.Headers, "host", 1, true)
+		if !ok || len(host) == 0 {
+			v.SetStr(p)
+			return true
+		}
+		s := t.Scratch()
+		start := len(*s)
+		*s = append(append(*s, host...), p...)
+		v.SetStr((*s)[start:len(*s):len(*s)])
+		return true
+	})
+	// url_param(name[,delim]): the parameters start after the first delim
+	// ('?' by default) and are separated by '&' or ';', as HAProxy reads them.
+	urlParam := func(t Txn, a *Args, it *Iter, v *Value) bool {
+		delim := byte('?')
+		if a.N > 1 && a.Str[1] != "" {
+			delim = a.Str[1][0]
+		}
+		uri := t.Request().URI
+		for i, c := range uri {
+			if c == delim {
+				val, ok := queryParam(uri[i+1:], a.Byt[0])
+				if ok {
+					v.SetStr(val)
+				}
+				return ok
+			}
+		}
+		return false
+	}
+	for _, n := range []string{"url_param", "urlp"} {
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgStr}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Fn: urlParam})
+	}
+
+	for _, n := range []string{"hdr", "req.hdr"} {
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
+	}
+	for _, n := range []string{"req.fhdr"} {
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				return headerFetch(t.Request().Headers, a, it, v, false)
+			}})
+	}
+	for _, n := range []string{"hdr_cnt", "req.hdr_cnt"} {
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, MinArgs: 1, Out: TypeInt, Phases: PhaseReq, Needs: needsRequest,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				v.SetInt(int64(countValues(t.Request().Headers, a.Str[0], true)))
+				return true
+			}})
+	}
+	for _, n := range []string{"req.cook", "cook"} {
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, Fn: cookieFetch})
+	}
+
+	resFetch := func(name string, out Type, fn FetchFunc, minArgs int, multi bool, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseRes, Needs: needsResponse, Fn: fn, Multi: multi, OccArg: multi})
+	}
+	resFetch("status", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(int64(t.Status()))
+		return true
+	}, 0, false)
+	resFetch("res.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(version(&t.Response().Message))
+		return true
+	}, 0, false)
+	for _, n := range []string{"res.hdr", "shdr"} {
+		resFetch(n, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			return headerFetch(t.Response().Headers, a, it, v, true)
+		}, 1, true, ArgStr, ArgInt)
+	}
+	resFetch("res.fhdr", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		return headerFetch(t.Response().Headers, a, it, v, false)
+	}, 1, true, ArgStr, ArgInt)
+	for _, n := range []string{"res.hdr_cnt", "shdr_cnt"} {
+		resFetch(n, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			v.SetInt(int64(countValues(t.Response().Headers, a.Str[0], true)))
+			return true
+		}, 1, false, ArgStr)
+	}
+}
+
+var (
+	ver10 = []byte("1.0")
+	ver11 = []byte("1.1")
+)
+
+func version(m *http1.Message) []byte {
+	if m.Minor == 0 {
+		return ver10
+	}
+	return ver11
+}
+
+// PathQuery is the path and query of a request target: an absolute-form
+// URI loses "scheme://authority"; "*" and authority-form targets have none.
+func PathQuery(uri []byte) []byte {
+	if len(uri) == 0 || uri[0] == '/' {
+		return uri
+	}
+	for i := 0; i+2 < len(uri); i++ {
+		c := uri[i]
+		if c == ':' {
+			if uri[i+1] == '/' && uri[i+2] == '/' {
+				rest := uri[i+3:]
+				for j, d := range rest {
+					if d == '/' || d == '?' {
+						return rest[j:]
+					}
+				}
+				return rest[:0]
+			}
+			break
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			break
+		}
+	}
+	return uri[:0]
+}
+
+// splitQuery cuts b at its first '?': q starts with the '?', nil without one.
+func splitQuery(b []byte) (p, q []byte) {
+	for i, c := range b {
+		if c == '?' {
+			return b[:i], b[i:]
+		}
+	}
+	return b, nil
+}
+
+// queryParam is the value of the first name=value pair of q, pairs
+// being separated by '&' or ';'.
+func queryParam(q, name []byte) ([]byte, bool) {
+	for len(q) > 0 {
+		pair := q
+		q = nil
+		for i, c := range pair {
+			if c == '&' || c == ';' {
+				pair, q = pair[:i], pair[i+1:]
+				break
+			}
+		}
+		if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == string(name) {
+			return pair[len(name)+1:], true
+		}
+	}
+	return nil, false
+}
+
+// nextHeaderValue returns the value of header name found from headers[*hi]
+// at offset *off on, and moves the cursor past it. With split, the
+// comma-separated elements of a header are separate values (commas inside
+// double quotes do not separate).
+func nextHeaderValue(hs []http1.Header, name string, split bool, hi, off *int) ([]byte, bool) {
+	for ; *hi < len(hs); *hi, *off = *hi+1, 0 {
+		h := &hs[*hi]
+		if !http1.EqualFold(h.Name, name) {
+			continue
+		}
+		val := h.Value
+		if *off > len(val) {
+			continue
+		}
+		rest := val[*off:]
+		if !split {
+			*hi, *off = *hi+1, 0
+			return rest, true
+		}
+		end, quoted := len(rest), false
+		for i, c := range rest {
+			if c == '"' {
+				quoted = !quoted
+			} else if c == '\\' && quoted {
+				// the next character is escaped; skipping it is enough here
+			} else if c == ',' && !quoted {
+				end = i
+				break
+			}
+		}
+		*off += end + 1
+		return trimOWS(rest[:end]), true
+	}
+	return nil, false
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func countValues(hs []http1.Header, name string, split bool) int {
+	n, hi, off := 0, 0, 0
+	for {
+		if _, ok := nextHeaderValue(hs, name, split, &hi, &off); !ok {
+			return n
+		}
+		n++
+	}
+}
+
+// HeaderValue returns occurrence occ of header name: from 1 on counted from
+// the first value, from -1 on from the last; 0 means the last.
+func HeaderValue(hs []http1.Header, name string, occ int64, split bool) ([]byte, bool) {
+	if occ <= 0 {
+		n := int64(countValues(hs, name, split))
+		occ = n + occ + 1
+		if occ == n+1 {
+			occ = n
+		}
+		if occ <= 0 {
+			return nil, false
+		}
+	}
+	hi, off := 0, 0
+	for {
+		v, ok := nextHeaderValue(hs, name, split, &hi, &off)
+		if !ok {
+			return nil, false
+		}
+		if occ--; occ == 0 {
+			return v, true
+		}
+	}
+}
+
+func headerFetch(hs []http1.Header, a *Args, it *Iter, v *Value, split bool) bool {
+	if it == nil {
+		val, ok := HeaderValue(hs, a.Str[0], a.Int[1], split)
+		if ok {
+			v.SetStr(val)
+		}
+		return ok
+	}
+	val, ok := nextHeaderValue(hs, a.Str[0], split, &it.A, &it.B)
+	if ok {
+		v.SetStr(val)
+		it.More = true
+	}
+	return ok
+}
+
+// cookieFetch is req.cook(name): the last such cookie of the Cookie
+// headers, or each in turn for an ACL.
+func cookieFetch(t Txn, a *Args, it *Iter, v *Value) bool {
+	hs := t.Request().Headers
+	if it != nil {
+		val, ok := nextCookie(hs, a.Str[0], &it.A, &it.B)
+		if ok {
+			v.SetStr(val)
+			it.More = true
+		}
+		return ok
+	}
+	var last []byte
+	found := false
+	hi, off := 0, 0
+	for {
+		val, ok := nextCookie(hs, a.Str[0], &hi, &off)
+		if !ok {
+			break
+		}
+		last, found = val, true
+	}
+	if found {
+		v.SetStr(last)
+	}
+	return found
+}
+
+// nextCookie finds the next "name=value" pair of the Cookie headers from
+// the cursor on; names are case-sensitive.
+func nextCookie(hs []http1.Header, name string, hi, off *int) ([]byte, bool) {
+	for ; *hi < len(hs); *hi, *off = *hi+1, 0 {
+		h := &hs[*hi]
+		if h.Kind != http1.KindCookie {
+			continue
+		}
+		for *off < len(h.Value) {
+			rest := h.Value[*off:]
+			end := len(rest)
+			for i, c := range rest {
+				if c == ';' {
+					end = i
+					break
+				}
+			}
+			*off += end + 1
+			pair := trimOWS(rest[:end])
+			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
+				return trimOWS(pair[len(name)+1:]), true
+			}
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,171 @@
+package sample
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+)
+
+// Layer 4, internal state and constant fetches: valid in every phase.
+
+func init() {
+	any := func(name string, out Type, fn FetchFunc, minArgs int, prep PrepareFunc, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseAll, Fn: fn, Prepare: prep})
+	}
+	any("src", TypeIP, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Src()
+		if !ap.IsValid() {
+			return false // a unix socket client has no address
+		}
+		v.SetIP(ap.Addr())
+		return true
+	}, 0, nil)
+	any("src_port", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Src()
+		v.SetInt(int64(ap.Port()))
+		return ap.IsValid()
+	}, 0, nil)
+	any("dst", TypeIP, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Dst()
+		if !ap.IsValid() {
+			return false
+		}
+		v.SetIP(ap.Addr())
+		return true
+	}, 0, nil)
+	any("dst_port", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Dst()
+		v.SetInt(int64(ap.Port()))
+		return ap.IsValid()
+	}, 0, nil)
+	any("fe_name", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(t.FrontendName())
+		return true
+	}, 0, nil)
+	any("be_name", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(t.BackendName())
+		return true
+	}, 0, nil)
+	any("nbsrv", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		n := t.UsableServers(a.Byt[0])
+		v.SetInt(int64(n))
+		return n >= 0
+	}, 0, nil, ArgStr)
+
+	any("str", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(a.Byt[0])
+		return true
+	}, 1, nil, ArgStr)
+	any("int", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(a.Int[0])
+		return true
+	}, 1, nil, ArgInt)
+	any("bool", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(a.Int[0] != 0)
+		return true
+	}, 1, prepareBool, ArgStr)
+	any("always_true", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(true)
+		return true
+	}, 0, nil)
+	any("always_false", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(false)
+		return true
+	}, 0, nil)
+	// env is read once at load time: the process environment does not
+	// change while it runs, and reading it per request would allocate.
+	any("env", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		val, ok := a.Data.([]byte)
+		if ok {
+			v.SetStr(val)
+		}
+		return ok
+	}, 1, func(c *Compiler, a *Args) error {
+		if val, ok := os.LookupEnv(a.Str[0]); ok {
+			a.Data = []byte(val)
+		}
+		return nil
+	}, ArgStr)
+}
+
+func prepareBool(c *Compiler, a *Args) error {
+	switch a.Str[0] {
+	case "1", "true":
+		a.Int[0] = 1
+	case "0", "false":
+		a.Int[0] = 0
+	default:
+		return fmt.Errorf("'%s' is not a boolean; write true, false, 1 or 0", a.Str[0])
+	}
+	return nil
+}
+
+func init() {
+	any := func(name string, out Type, fn FetchFunc, prep PrepareFunc, args ...ArgType) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, Out: out, Phases: PhaseAll, Fn: fn, Prepare: prep})
+	}
+	// date([offset]): the current Unix time, plus offset seconds.
+	any("date", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(time.Now().Unix() + a.Int[0])
+		return true
+	}, nil, ArgInt)
+	// rand([range]): a random integer in [0, range), 32 bits by default.
+	any("rand", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		n := a.Int[0]
+		if a.N == 0 {
+			n = 1 << 32
+		}
+		v.SetInt(rand.Int64N(n))
+		return true
+	}, func(c *Compiler, a *Args) error {
+		if a.N > 0 && a.Int[0] <= 0 {
+			return fmt.Errorf("the range must be more than 0")
+		}
+		return nil
+	}, ArgInt)
+	// uuid([4]): a random version 4 UUID.
+	any("uuid", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		s := t.Scratch()
+		start := len(*s)
+		for i, c := range b {
+			if i == 4 || i == 6 || i == 8 || i == 10 {
+				*s = append(*s, '-')
+			}
+			*s = append(*s, hexDigits[c>>4], hexDigits[c&15])
+		}
+		v.SetStr((*s)[start:len(*s):len(*s)])
+		return true
+	}, func(c *Compiler, a *Args) error {
+		if a.N > 0 && a.Int[0] != 4 {
+			return fmt.Errorf("only version 4 UUIDs exist")
+		}
+		return nil
+	}, ArgInt)
+	// ssl_fc: whether the client connection is TLS; dhproxy has no TLS yet.
+	any("ssl_fc", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(false)
+		return true
+	}, nil)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// Layer 6 fetches read the raw request payload, which only tcp-request
+// content rules see; dhproxy has none yet, so these are valid nowhere:
+// the predefined REQ_CONTENT and RDP_COOKIE then draw HAProxy's "will
+// never match" warning in HTTP rules instead of an error, and HAProxy
+// ignores them there too.
+func init() {
+	for _, name := range []string{"req.len", "req_len", "req.rdp_cookie_cnt", "rdp_cookie_cnt"} {
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt,
+			Needs: "the request payload of tcp-request content rules, which dhproxy does not support yet",
+			Fn:    func(t Txn, a *Args, it *Iter, v *Value) bool { return false }})
+	}
+}

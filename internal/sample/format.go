@@ -1,0 +1,125 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Format is a compiled log-format string as header actions, "return
+// lf-string" and dynamic use_backend take it: literal text and %[expr]
+// samples. The log-format compiler of the logs will extend it with the
+// %-variables; until then they are refused by name.
+type Format struct {
+	parts []formatPart
+	// Static is the text when the format holds no sample at all.
+	Static   []byte
+	IsStatic bool
+}
+
+type formatPart struct {
+	lit  []byte
+	expr *Expr
+}
+
+// CompileFormat compiles text for phase where.
+func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
+	f := &Format{}
+	var lit []byte
+	for i := 0; i < len(text); i++ {
+		ch := text[i]
+		if ch == '\\' && i+1 < len(text) && text[i+1] == '%' {
+			lit = append(lit, '%')
+			i++
+			continue
+		}
+		if ch != '%' {
+			lit = append(lit, ch)
+			continue
+		}
+		if i+1 < len(text) && text[i+1] == '%' {
+			lit = append(lit, '%')
+			i++
+			continue
+		}
+		if i+1 >= len(text) || text[i+1] != '[' {
+			end := i + 1
+			for end < len(text) && (text[end] >= 'a' && text[end] <= 'z' || text[end] >= 'A' && text[end] <= 'Z' || text[end] == '{' || text[end] == '}' || text[end] == '+' || text[end] == '-') {
+				end++
+			}
+			return nil, fmt.Errorf("log-format variable '%s' is not supported by dhproxy yet; only %%[<sample expression>] works for now", text[i:end])
+		}
+		close := strings.IndexByte(text[i+2:], ']')
+		if close < 0 {
+			return nil, fmt.Errorf("missing ']' after '%s'", text[i:])
+		}
+		// a ']' inside quotes or parentheses belongs to the expression
+		depth, quote, j := 0, byte(0), i+2
+		for ; j < len(text); j++ {
+			c := text[j]
+			if quote != 0 {
+				if c == quote {
+					quote = 0
+				}
+				continue
+			}
+			if c == '"' || c == '\'' {
+				quote = c
+			} else if c == '(' {
+				depth++
+			} else if c == ')' {
+				depth--
+			} else if c == ']' && depth <= 0 {
+				break
+			}
+		}
+		if j == len(text) {
+			return nil, fmt.Errorf("missing ']' after '%s'", text[i:])
+		}
+		e, err := c.Compile(text[i+2:j], where)
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse sample expression <%s> : %v", text[i+2:j], err)
+		}
+		if len(lit) > 0 {
+			f.parts = append(f.parts, formatPart{lit: lit})
+			lit = nil
+		}
+		f.parts = append(f.parts, formatPart{expr: e})
+		i = j
+	}
+	if len(lit) > 0 {
+		f.parts = append(f.parts, formatPart{lit: lit})
+	}
+	f.IsStatic = true
+	for _, p := range f.parts {
+		if p.expr != nil {
+			f.IsStatic = false
+		}
+		f.Static = append(f.Static, p.lit...)
+	}
+	if !f.IsStatic {
+		f.Static = nil
+	}
+	return f, nil
+}
+
+// Append evaluates the format after dst; v is the caller's long-lived
+// value slot. dst must not be the transaction's scratch: the samples'
+// converters append there while dst grows. A sample that does not exist
+// adds nothing, as in HAProxy's header actions.
+func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
+	if f.IsStatic {
+		return append(dst, f.Static...)
+	}
+	for i := range f.parts {
+		p := &f.parts[i]
+		if p.expr == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		if !p.expr.Eval(t, v) {
+			continue
+		}
+		dst = appendText(dst, v)
+	}
+	return dst
+}

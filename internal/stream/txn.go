@@ -1,0 +1,677 @@
+package stream
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"regexp"
+	"syscall"
+	"time"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
+	"dhproxy/internal/logging"
+	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
+
+	"golang.org/x/sys/unix"
+)
+
+// The rule engine's side of a transaction. httpSession implements
+// sample.Txn over its parsed request and response; rules edit the parsed
+// header lists in place (added values live in tx.scratch) and the
+// serializers rebuild a head only when something was edited. A
+// configuration without rules never touches any of this.
+
+// txnState is what the rules of one transaction use.
+type txnState struct {
+	scratch []byte         // converter output (the samples' workspace)
+	buf     []byte         // values built from formats: added headers, rewritten URI, backend names
+	acl     acl.State      // condition evaluation
+	v       sample.Value   // the value slot of formats
+	be      *Backend       // the backend chosen so far (nil: the frontend's)
+	vars    [3]sample.Vars // txn, req and res variables
+	status  int            // http-response set-status: the status sent (0: the server's)
+	srcSet  bool           // set-src changed s.clientIP for this request
+	realIP  netip.Addr     // the connection's own client address then
+	reason  []byte         // and its reason phrase
+	// reqEdited/resEdited: a rule changed the header list; uriEdited:
+	// set-path changed the request target. The heads are then rebuilt.
+	reqEdited, uriEdited, resEdited bool
+}
+
+// begin prepares the rule state for a new request, keeping the capacity
+// of its buffers.
+func (t *txnState) begin() { *t = t.buffers() }
+
+// buffers is an empty state that keeps t's buffers' capacity.
+func (t *txnState) buffers() txnState {
+	vars := t.vars
+	for i := range vars {
+		vars[i].Reset()
+	}
+	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars}
+}
+
+// release drops the buffers of a session that parks; the rest (a set-src
+// to undo) stays.
+func (t *txnState) release() {
+	t.scratch, t.buf, t.vars = nil, nil, [3]sample.Vars{}
+}
+
+// useBackendRule is a use_backend line ready for the request path.
+type useBackendRule struct {
+	cond *acl.Cond
+	be   *Backend       // a static name
+	dyn  *sample.Format // a computed name
+}
+
+func (s *httpSession) Src() netip.AddrPort {
+	if !s.clientIP.IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(s.clientIP, uint16(s.clientPort))
+}
+
+func (s *httpSession) Dst() netip.AddrPort {
+	if ta, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (s *httpSession) FrontendName() []byte { return s.fe.name }
+
+func (s *httpSession) BackendName() []byte {
+	if s.tx.be != nil {
+		return s.tx.be.name
+	}
+	return s.fe.name
+}
+
+func (s *httpSession) Request() *http1.Request   { return &s.req }
+func (s *httpSession) Response() *http1.Response { return &s.resp }
+
+func (s *httpSession) Status() int {
+	if s.tx.status != 0 {
+		return s.tx.status
+	}
+	return s.resp.Status
+}
+func (s *httpSession) Scratch() *[]byte { return &s.tx.scratch }
+
+func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
+	switch sc {
+	case sample.ScopeSess:
+		return &s.sessVars
+	case sample.ScopeTxn:
+		return &s.tx.vars[0]
+	case sample.ScopeReq:
+		return &s.tx.vars[1]
+	case sample.ScopeRes:
+		return &s.tx.vars[2]
+	}
+	return nil
+}
+
+// UsableServers is nbsrv: the backend's servers that are up (the backup
+// ones when no active one is).
+func (s *httpSession) UsableServers(name []byte) int {
+	be := s.tx.be
+	if len(name) > 0 {
+		be = s.fe.rt.backends[string(name)]
+	} else if be == nil {
+		be = s.fe.backend
+	}
+	return usableServers(be)
+}
+
+func usableServers(be *Backend) int {
+	if be == nil {
+		return -1
+	}
+	n := 0
+	for _, i := range be.act.idx {
+		if be.Servers[i].up.Load() {
+			n++
+		}
+	}
+	if n == 0 {
+		for _, i := range be.bck.idx {
+			if be.Servers[i].up.Load() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// requestPhases runs what comes before the server is chosen, in HAProxy's
+// order: monitor-uri, the frontend's http-request rules, its own services
+// (stats page, Prometheus), use_backend, the backend's http-request rules.
+// answered reports that the request was answered here; keep then says
+// whether the connection stays open.
+func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
+	fe := s.fe
+	if s.tx.srcSet {
+		s.clientIP = s.tx.realIP // set-src lasted one request
+	}
+	s.tx.begin()
+	if fe.P.MonitorURI != "" {
+		if answered, keep = s.monitor(); answered {
+			return nil, true, keep
+		}
+	}
+	if fe.rules && hasRequestRules(fe.P) {
+		if answered, keep = s.requestRules(fe.P, nil); answered {
+			return nil, true, keep
+		}
+	}
+	if answered, keep = s.local(); answered {
+		return nil, true, keep
+	}
+	be = fe.backend
+	if fe.useBackends != nil {
+		be = s.chooseBackend()
+	}
+	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
+		s.tx.be = be
+		if answered, keep = s.requestRules(be.P, be); answered {
+			s.lg.be = be
+			return be, true, keep
+		}
+	}
+	return be, false, false
+}
+
+// hasRequestRules tells whether p has http-request or redirect rules.
+func hasRequestRules(p *model.Proxy) bool {
+	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0
+}
+
+// requestRules runs p's http-request rules, then its redirect rules, as
+// HAProxy orders them; be is p's backend state when p is a backend chosen
+// by use_backend. answered reports that a rule wrote the response; keep
+// then says whether the connection stays open.
+func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
+rules:
+	for _, r := range p.HTTPRequestRules {
+		if !r.Cond.Match(s, &s.tx.acl) {
+			continue
+		}
+		switch r.Action {
+		case rules.Allow:
+			break rules
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect:
+			if answered, keep = s.answer(r, be); answered {
+				return answered, keep
+			}
+		default:
+			s.editRequest(r)
+		}
+	}
+	for _, r := range p.RedirectRules {
+		if r.Cond.Match(s, &s.tx.acl) {
+			if answered, keep = s.answer(r, be); answered {
+				return answered, keep
+			}
+		}
+	}
+	return false, false
+}
+
+// Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
+// fail" condition holds.
+var (
+	monitorUp   = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(200)}
+	monitorDown = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(503)}
+)
+
+// monitor answers a request for the frontend's monitor-uri (the URI, or
+// an absolute URI's path, equal to it) and keeps it out of the logs.
+func (s *httpSession) monitor() (answered, keep bool) {
+	m := s.fe.P.MonitorURI
+	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(sample.PathQuery(s.req.URI)) != m) {
+		return false, false
+	}
+	s.lg.skip = true
+	if s.fe.P.MonitorFails(s, &s.tx.acl) {
+		return s.answer(monitorDown, nil)
+	}
+	return s.answer(monitorUp, nil)
+}
+
+// answer writes a rule's own response (deny, return, redirect); false when
+// the rule does not apply after all (a redirect to an empty location).
+func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
+	req := &s.req
+	// The request body is not read: only a body-less request lets the
+	// connection carry another one.
+	keep = req.BodyFraming() == http1.FramingNone && req.KeepAlive()
+	out := s.out[:0]
+	status := 0
+	switch r.Action {
+	case rules.Redirect:
+		var ok bool
+		if out, ok = r.Redir.Append(out, s, &s.tx.v, req); !ok {
+			return false, false
+		}
+		if !keep {
+			// the head is complete but for the final CRLF
+			out = append(out[:len(out)-2], "connection: close\r\n\r\n"...)
+		}
+		status = r.Redir.Code
+		s.lg.fail('L', 'R')
+	default:
+		keep = keep && !r.Reply.Close
+		out = r.Reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, string(req.Method) == "HEAD")
+		status = r.Reply.Status
+		switch r.Action {
+		case rules.Deny:
+			s.lg.fail('P', 'R')
+		case rules.Tarpit:
+			// The client is held for "timeout tarpit" (else "timeout
+			// connect") of the proxy whose rule it is, as HAProxy does.
+			p := s.fe.P
+			if be != nil {
+				p = be.P
+			}
+			time.Sleep(firstSet(p.Timeouts.Tarpit, p.Timeouts.Connect))
+			s.lg.fail('P', 'T')
+		default:
+			s.lg.fail('L', 'R')
+		}
+	}
+	s.out = out
+	if r.Action == rules.Deny || r.Action == rules.Tarpit {
+		// counted on the frontend, and on the backend whose rule denied
+		s.fe.Stats.Dreq.Add(1)
+		if be != nil {
+			be.Stats.Dreq.Add(1)
+		}
+	} else {
+		s.fe.Stats.Intercepted.Add(1)
+	}
+	s.lg.status = status
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	_, err := s.cio.Write(out)
+	if s.lg.on {
+		s.lg.bytesOut += replyHTXSize(out)
+	}
+	s.r += req.HeadLen
+	return true, keep && err == nil
+}
+
+// replyHTXSize is what HAProxy logs as the size of a reply it wrote itself
+// (logging.HTXSize): status line, headers but the "connection" one the
+// connection layer adds, end of headers, body.
+func replyHTXSize(out []byte) int64 {
+	var n logging.HTXSize
+	head := out
+	for first := true; ; first = false {
+		i := bytes.Index(head, crlf)
+		if i <= 0 { // the blank line ending the head, or no head at all
+			if i == 0 {
+				head = head[2:]
+			}
+			break
+		}
+		line := head[:i]
+		head = head[i+2:]
+		if first {
+			version, rest, _ := bytes.Cut(line, space)
+			code, reason, _ := bytes.Cut(rest, space)
+			n.StartLine(version, code, reason)
+			continue
+		}
+		name, value, _ := bytes.Cut(line, colonSpace)
+		if !http1.EqualFold(name, "connection") {
+			n.Header(name, value)
+		}
+	}
+	n.EndOfHeaders()
+	n.Data(len(head))
+	return int64(n)
+}
+
+var (
+	crlf       = []byte("\r\n")
+	space      = []byte(" ")
+	colonSpace = []byte(": ")
+)
+
+// editRequest applies a header, method or request target action to the
+// parsed request.
+func (s *httpSession) editRequest(r *rules.Rule) {
+	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		s.setVar(r)
+	case rules.SetSrc:
+		// Only for this request (haproxy 2.6 gives the next request on
+		// the connection its real source back); not an address: no change.
+		if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeIP, &s.tx.scratch) {
+			if !s.tx.srcSet {
+				s.tx.srcSet, s.tx.realIP = true, s.clientIP
+			}
+			s.clientIP = s.tx.v.IP.Unmap()
+		}
+	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
+		s.tx.reqEdited = true
+		s.req.Headers = s.editHeaders(s.req.Headers, r)
+	case rules.SetMethod:
+		start := len(s.tx.buf)
+		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+		if m := s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]; len(m) > 0 {
+			s.req.Method = m
+			s.tx.uriEdited = true
+		}
+	default:
+		s.editTarget(r)
+	}
+}
+
+// editResponse applies a header or status action to the parsed response.
+// set-status leaves resp.Status alone: the body's framing was the
+// server's status'.
+func (s *httpSession) editResponse(r *rules.Rule) {
+	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
+		s.setVar(r)
+		return
+	}
+	s.tx.resEdited = true
+	if r.Action == rules.SetStatus {
+		s.tx.status, s.tx.reason = r.Status, r.Reason
+		return
+	}
+	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
+}
+
+// setVar runs set-var (a sample that does not exist leaves the variable
+// as it was, as in HAProxy) and unset-var.
+func (s *httpSession) setVar(r *rules.Rule) {
+	if r.Action == rules.UnsetVar {
+		sample.UnsetVar(s, r.Var)
+	} else if r.Expr.Eval(s, &s.tx.v) {
+		sample.SetVar(s, r.Var, &s.tx.v)
+	}
+}
+
+// editHeaders applies set/add/del/replace-header to hs. Values are
+// computed before anything is removed, so a rule may read the header it
+// replaces.
+func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
+	var val []byte
+	if r.Value != nil {
+		start := len(s.tx.buf)
+		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+		val = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
+	}
+	switch r.Action {
+	case rules.SetHeader, rules.DelHeader:
+		kept := hs[:0]
+		for _, h := range hs {
+			if !http1.EqualFold(h.Name, string(r.Name)) {
+				kept = append(kept, h)
+			}
+		}
+		hs = kept
+		if r.Action == rules.DelHeader {
+			return hs
+		}
+		fallthrough
+	case rules.AddHeader:
+		return append(hs, http1.Header{Name: r.Name, Value: val, Kind: r.Kind})
+	case rules.ReplaceHeader:
+		for i := range hs {
+			h := &hs[i]
+			if !http1.EqualFold(h.Name, string(r.Name)) {
+				continue
+			}
+			m := r.Re.FindSubmatchIndex(h.Value)
+			if m == nil {
+				continue
+			}
+			// The whole value becomes the replacement, \1..\9 taking the
+			// groups, as HAProxy's replace-header does.
+			start := len(s.tx.buf)
+			s.tx.buf = expandGroups(s.tx.buf, val, h.Value, m)
+			h.Value = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
+		}
+	case rules.ReplaceValue:
+		for i := range hs {
+			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
+				h.Value = s.replaceValues(h.Value, r.Re, val)
+			}
+		}
+	}
+	return hs
+}
+
+// replaceValues rewrites each comma-separated element of v that re
+// matches (the whole element becomes the expanded template), keeping the
+// separators as they were.
+func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []byte {
+	start := len(s.tx.buf)
+	done := 0 // bytes of v copied or replaced so far
+	for i := 0; i <= len(v); {
+		j, quoted := i, false
+		for j < len(v) && (v[j] != ',' || quoted) {
+			if v[j] == '"' {
+				quoted = !quoted
+			}
+			j++
+		}
+		elem := trimOWS(v[i:j])
+		if m := re.FindSubmatchIndex(elem); m != nil {
+			off := len(v[:i]) + (len(v[i:j]) - len(trimLeftOWS(v[i:j])))
+			s.tx.buf = append(s.tx.buf, v[done:off]...)
+			s.tx.buf = expandGroups(s.tx.buf, tmpl, elem, m)
+			done = j // a replaced element loses its trailing blanks, as in HAProxy
+		}
+		i = j + 1
+	}
+	s.tx.buf = append(s.tx.buf, v[done:]...)
+	return s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
+}
+
+func trimLeftOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimOWS(b []byte) []byte {
+	b = trimLeftOWS(b)
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// editTarget applies set-path, set-pathq, set-query, set-uri and the
+// replace-* actions: the request target is rebuilt in scratch from its
+// kept parts (an absolute URI's scheme and authority, the path, the query)
+// and the new one.
+func (s *httpSession) editTarget(r *rules.Rule) {
+	uri := s.req.URI
+	pq := sample.PathQuery(uri)
+	prefix := uri[:len(uri)-len(pq)] // "scheme://authority" or nothing
+	path, query := pq, []byte(nil)
+	for i, c := range pq {
+		if c == '?' {
+			path, query = pq[:i], pq[i:]
+			break
+		}
+	}
+	// the part a replace-* action matches against
+	var subject []byte
+	switch r.Action {
+	case rules.ReplacePath:
+		subject = path
+	case rules.ReplacePathQ:
+		subject = pq
+	case rules.ReplaceURI:
+		subject = uri
+	}
+	var m []int
+	if r.Re != nil {
+		if m = r.Re.FindSubmatchIndex(subject); m == nil {
+			return
+		}
+	}
+	// the new value: the format, with \1..\9 expanded for replace-*
+	start := len(s.tx.buf)
+	s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
+	val := s.tx.buf[start:]
+	if m != nil {
+		exp := len(s.tx.buf)
+		s.tx.buf = expandGroups(s.tx.buf, val, subject, m)
+		val = s.tx.buf[exp:]
+	}
+	out := len(s.tx.buf)
+	switch r.Action {
+	case rules.SetPath, rules.ReplacePath:
+		s.tx.buf = append(append(append(s.tx.buf, prefix...), val...), query...)
+	case rules.SetPathQ, rules.ReplacePathQ:
+		s.tx.buf = append(append(s.tx.buf, prefix...), val...)
+	case rules.SetQuery:
+		s.tx.buf = append(append(s.tx.buf, prefix...), path...)
+		if len(query) > 0 || len(val) > 0 {
+			s.tx.buf = append(append(s.tx.buf, '?'), val...)
+		}
+	case rules.SetURI, rules.ReplaceURI:
+		s.tx.buf = append(s.tx.buf, val...)
+	}
+	s.req.URI = s.tx.buf[out:len(s.tx.buf):len(s.tx.buf)]
+	s.tx.uriEdited = true
+}
+
+// expandGroups appends tmpl to dst with \1..\9 replaced by the groups of
+// match m in subject, as HAProxy's replace actions build their result.
+func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
+	for i := 0; i < len(tmpl); i++ {
+		if tmpl[i] == '\\' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9' {
+			g := int(tmpl[i+1] - '0')
+			if 2*g+1 < len(m) && m[2*g] >= 0 {
+				dst = append(dst, subject[m[2*g]:m[2*g+1]]...)
+			}
+			i++
+			continue
+		}
+		dst = append(dst, tmpl[i])
+	}
+	return dst
+}
+
+// responseRules runs the http-response rules of the backend, then of the
+// frontend (once for a listen section).
+func (s *httpSession) responseRules(be *Backend) {
+	s.tx.vars[1].Reset() // req-scope variables end with the request processing
+	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
+		for _, r := range p.HTTPResponseRules {
+			if !r.Cond.Match(s, &s.tx.acl) {
+				continue
+			}
+			if r.Action == rules.Allow {
+				break
+			}
+			s.editResponse(r)
+		}
+		if be.P == s.fe.P {
+			break
+		}
+	}
+}
+
+// chooseBackend runs the use_backend rules: the first that applies names
+// the backend; a computed name that names none falls back to the default
+// backend, as HAProxy does.
+func (s *httpSession) chooseBackend() *Backend {
+	for i := range s.fe.useBackends {
+		u := &s.fe.useBackends[i]
+		if !u.cond.Match(s, &s.tx.acl) {
+			continue
+		}
+		if u.dyn == nil {
+			return u.be
+		}
+		start := len(s.tx.buf)
+		s.tx.buf = u.dyn.Append(s, &s.tx.v, s.tx.buf)
+		if be := s.fe.rt.backends[string(s.tx.buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
+			return be
+		}
+		break
+	}
+	return s.fe.backend
+}
+
+// tcpTxn is what the samples of a mode tcp connection read: its
+// addresses and names (the model refuses fetches needing HTTP there).
+type tcpTxn struct {
+	fe      *Frontend
+	be      *Backend // nil before a backend is known
+	c       net.Conn
+	v       sample.Value
+	acl     acl.State
+	scratch []byte
+}
+
+// resetClose closes c with a reset, as HAProxy's reject does: no
+// TIME_WAIT is left behind for a connection that was refused.
+func resetClose(c net.Conn) {
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) {
+				unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+			})
+		}
+	}
+	c.Close()
+}
+
+// rejects runs the tcp-request connection rules on a new connection: the
+// first that applies accepts or rejects it; none applying accepts it.
+func (fe *Frontend) rejects(c net.Conn) bool {
+	tx := &tcpTxn{fe: fe, c: c}
+	for _, r := range fe.P.TCPRequest.Connection {
+		if r.Cond.Match(tx, &tx.acl) {
+			return r.Reject
+		}
+	}
+	return false
+}
+
+func (t *tcpTxn) Src() netip.AddrPort {
+	if ta, ok := t.c.RemoteAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (t *tcpTxn) Dst() netip.AddrPort {
+	if ta, ok := t.c.LocalAddr().(*net.TCPAddr); ok {
+		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
+	}
+	return netip.AddrPort{}
+}
+
+func (t *tcpTxn) FrontendName() []byte { return t.fe.name }
+func (t *tcpTxn) BackendName() []byte {
+	if t.be == nil {
+		return t.fe.name
+	}
+	return t.be.name
+}
+func (t *tcpTxn) Request() *http1.Request        { return nil }
+func (t *tcpTxn) Response() *http1.Response      { return nil }
+func (t *tcpTxn) Status() int                    { return 0 }
+func (t *tcpTxn) Vars(sample.Scope) *sample.Vars { return nil }
+func (t *tcpTxn) Scratch() *[]byte               { return &t.scratch }
+func (t *tcpTxn) UsableServers(name []byte) int {
+	if len(name) > 0 {
+		return usableServers(t.fe.rt.backends[string(name)])
+	}
+	return usableServers(t.be)
+}

@@ -20,6 +20,8 @@ func TestParse(t *testing.T) {
 		{[]string{"-f", "a", "--", "b", "c"}, Options{Files: []string{"a", "b", "c"}}},
 		{[]string{"-c", "-f", "h.cfg", "-K", "k.conf"}, Options{Files: []string{"h.cfg"}, Check: true, Keepalived: "k.conf"}},
 		{[]string{"-f", "h.cfg", "--keepalived", "k.conf"}, Options{Files: []string{"h.cfg"}, Keepalived: "k.conf"}},
+		{[]string{"-W", "-S", "/run/m.sock,mode,600", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, MasterSocket: "/run/m.sock,mode,600"}},
+		{[]string{"-Ws", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, Systemd: true}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.args)
@@ -33,7 +35,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}} {
+	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}, {"-S"}} {
 		if _, err := Parse(args); err == nil {
 			t.Errorf("%v: no error", args)
 		}

@@ -42,6 +42,9 @@ func Backlog(b *model.Bind, fe *model.Proxy, global *model.Global) int {
 }
 
 func open(b *model.Bind, backlog int) (net.Listener, error) {
+	if f := inheritedFor(b); f != nil {
+		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+	}
 	switch b.Network {
 	case "fd":
 		n, _ := strconv.Atoi(b.Addr)

@@ -56,7 +56,28 @@ func init() {
 		}
 	})
 	registerGlobal("master-worker", func(b *builder, g *Global, l config.Line) {
-		b.notYetOnce(l, "'master-worker'", "master-worker mode")
+		if !b.wantArgs(l, 0, 1, "master-worker [no-exit-on-failure]") {
+			return
+		}
+		if len(l.Args) == 2 {
+			if l.Args[1] != "no-exit-on-failure" {
+				b.errorf(l, "'master-worker' only accepts 'no-exit-on-failure', not '%s'", l.Args[1])
+				return
+			}
+			g.NoExitOnFailure = true
+		}
+		g.MasterWorker = true
+	})
+	registerGlobal("hard-stop-after", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "hard-stop-after <time>") {
+			return
+		}
+		d, err := parseDuration(l.Args[1])
+		if err != nil {
+			b.errorf(l, "'hard-stop-after': %v", err)
+			return
+		}
+		g.HardStopAfter = d
 	})
 	for _, kw := range []string{"user", "group", "uid", "gid", "chroot"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
@@ -65,7 +86,7 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	for _, kw := range []string{"description", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

@@ -90,6 +90,10 @@ type Global struct {
 
 	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
 	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
+
+	MasterWorker    bool          // "master-worker" (as -W)
+	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
+	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 }
 
 // LogTarget is one "log" line.

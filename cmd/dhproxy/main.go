@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/listener"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
@@ -73,7 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
 	}
-	if !opts.Quiet || d.HasErrors() {
+	// A worker's warnings were printed by its master already.
+	if (!opts.Quiet && !master.IsWorker()) || d.HasErrors() {
 		d.Write(stderr, os.Getpid())
 	}
 	if d.HasErrors() {
@@ -97,6 +100,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
+		return runMaster(opts, cfg, kcfg, stderr)
+	}
 	if opts.Maxconn > 0 {
 		cfg.Global.Maxconn = opts.Maxconn
 	}
@@ -108,8 +114,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground
-	child := master.IsDaemonChild()
+	worker := master.IsWorker()
+	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground && !worker
+	child := master.IsDaemonChild() || worker
+	if worker {
+		// The master's sockets: a reload never closes a listener.
+		files, err := master.WorkerListeners()
+		if err != nil {
+			alert(stderr, "%v", err)
+			master.ReportReady(err)
+			return 1
+		}
+		listener.Inherit(files)
+		if path := master.WorkerSocket(); path != "" {
+			// Reached by the master CLI's "@1 <command>".
+			cfg.Global.StatsSockets = append(cfg.Global.StatsSockets, model.StatsSocket{Network: "unix", Addr: path, Level: "admin"})
+		}
+		pidfile = "" // the master's pid is the service's
+	}
 	if daemon && !child {
 		if _, err := master.Daemonize(); err != nil {
 			alert(stderr, "%v", err)
@@ -175,15 +197,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
+	// sessions in flight finish.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
 	if child {
 		master.ReportReady(nil)
 	}
-
-	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
-	// sessions in flight finish.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	if worker {
+		master.WatchMaster(func() {
+			alert(stderr, "the master process is gone: exiting")
+			syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		})
+	}
 	s := <-sig
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),
@@ -191,12 +218,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 		vr.stop()
 	}
 	stopLVS()
-	rt.Close()
 	if s == syscall.SIGUSR1 {
-		rt.Wait()
+		softStop(rt, cfg.Global.HardStopAfter, sig, stderr)
 	}
+	rt.Close()
 	rt.CloseLogs()
 	return 0
+}
+
+// softStop stops accepting and waits until the sessions in flight are
+// over, for at most hard-stop-after; SIGTERM or SIGINT cut it short.
+func softStop(rt *stream.Runtime, hardStopAfter time.Duration, sig <-chan os.Signal, stderr io.Writer) {
+	rt.SoftStop()
+	done := make(chan struct{})
+	go func() { rt.Wait(); close(done) }()
+	var hard <-chan time.Time
+	if hardStopAfter > 0 {
+		hard = time.After(hardStopAfter)
+	}
+	for {
+		select {
+		case <-done:
+			return
+		case <-hard:
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : hard-stop-after %v expired: closing the remaining connections\n", os.Getpid(), hardStopAfter)
+			return
+		case s := <-sig:
+			if s != syscall.SIGUSR1 {
+				return
+			}
+		}
+	}
 }
 
 // setProcessEnv exports the variables HAProxy defines for its own

@@ -39,11 +39,18 @@ func Inherit(files map[string]*os.File) {
 	inheritedMu.Unlock()
 }
 
-func inheritedFor(b *model.Bind) *os.File {
+func inheritedFor(b *model.Bind) *os.File { return Inherited(Key(b)) }
+
+// Inherited returns the socket passed for key, or nil.
+func Inherited(key string) *os.File {
 	inheritedMu.Lock()
 	defer inheritedMu.Unlock()
-	return inherited[Key(b)]
+	return inherited[key]
 }
+
+// StatsKey names a "stats socket"'s listener; the master holds these too,
+// so that a reload keeps the runtime API's address.
+func StatsKey(s *model.StatsSocket) string { return "stats " + s.Network + "@" + s.Addr }
 
 // Set is the master's listening sockets, by Key.
 type Set struct {
@@ -79,6 +86,19 @@ func (s *Set) Open(cfg *model.Config) (keys []string, files []*os.File, err erro
 			s.files[k] = f
 		}
 	}
+	for i := range cfg.Global.StatsSockets {
+		sock := &cfg.Global.StatsSockets[i]
+		k := StatsKey(sock)
+		want[k] = true
+		if s.files[k] != nil {
+			continue
+		}
+		f, err := openStats(sock)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.files[k] = f
+	}
 	for k := range want {
 		keys = append(keys, k)
 	}
@@ -101,6 +121,28 @@ func (s *Set) Keep(keys []string) {
 			delete(s.files, k)
 		}
 	}
+}
+
+func openStats(sock *model.StatsSocket) (*os.File, error) {
+	if sock.Network == "unix" {
+		if fi, err := os.Lstat(sock.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(sock.Addr)
+		}
+	}
+	l, err := net.Listen(sock.Network, sock.Addr)
+	if err == nil && sock.Network == "unix" && sock.Mode != 0 {
+		err = os.Chmod(sock.Addr, os.FileMode(sock.Mode))
+	}
+	var f *os.File
+	if err == nil {
+		f, err = listenerFile(l)
+	} else if l != nil {
+		l.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
+	}
+	return f, nil
 }
 
 // listenerFile moves l's socket into a file and closes l; a unix socket's

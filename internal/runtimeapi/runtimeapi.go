@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"dhproxy/internal/listener"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stats"
 )
@@ -49,7 +50,18 @@ func Listen(cfg *model.Config) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
-	for _, sock := range cfg.Global.StatsSockets {
+	for i, sock := range cfg.Global.StatsSockets {
+		if f := listener.Inherited(listener.StatsKey(&cfg.Global.StatsSockets[i])); f != nil {
+			// Held by the master across reloads: the path stays on close.
+			l, err := net.FileListener(f)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
+			}
+			s.ls = append(s.ls, l)
+			s.levels = append(s.levels, levels[sock.Level])
+			continue
+		}
 		if sock.Network == "unix" {
 			if fi, err := os.Lstat(sock.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 				os.Remove(sock.Addr)
@@ -93,9 +105,6 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	for _, l := range s.ls {
 		l.Close()
-		if ul, ok := l.(*net.UnixListener); ok {
-			ul.SetUnlinkOnClose(true)
-		}
 	}
 	s.wg.Wait()
 }

@@ -1,0 +1,419 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Master-worker mode (-W -S): seamless reloads under load, a refused
+// reload, systemd notifications, the master's end. The same tests run
+// against haproxy 2.6 (DHPROXY_BIN=/usr/sbin/haproxy); where haproxy itself
+// loses requests on reload, its numbers are logged, not asserted.
+
+// masterCLI sends one command to the master socket and returns the answer.
+func masterCLI(t testing.TB, sock, cmd string) (string, error) {
+	c, err := net.DialTimeout("unix", sock, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		return "", err
+	}
+	c.(*net.UnixConn).CloseWrite() // haproxy answers once the client has finished
+	out, err := io.ReadAll(c)
+	return string(out), err
+}
+
+// procTable is "show proc" read: the current workers and the old ones.
+type procTable struct {
+	master         string // the master's line
+	workers, olds  []int
+	reloads, fails int
+}
+
+func showProc(t testing.TB, sock string) (procTable, error) {
+	out, err := masterCLI(t, sock, "show proc")
+	if err != nil {
+		return procTable{}, err
+	}
+	var pt procTable
+	section := ""
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case line == "# workers", line == "# old workers", line == "# programs":
+			section = line
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		pid, _ := strconv.Atoi(f[0])
+		switch {
+		case f[1] == "master":
+			pt.master = line
+			fmt.Sscanf(strings.Join(f[2:5], " "), "%d [failed: %d]", &pt.reloads, &pt.fails)
+		case section == "# workers":
+			pt.workers = append(pt.workers, pid)
+		case section == "# old workers":
+			pt.olds = append(pt.olds, pid)
+		}
+	}
+	if pt.master == "" {
+		return pt, fmt.Errorf("no master line in %q", out)
+	}
+	return pt, nil
+}
+
+// waitProc polls "show proc" until cond holds.
+func waitProc(t testing.TB, sock, what string, within time.Duration, cond func(procTable) bool) procTable {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last procTable
+	var lastErr error
+	for time.Now().Before(deadline) {
+		pt, err := showProc(t, sock)
+		if err == nil && cond(pt) {
+			return pt
+		}
+		last, lastErr = pt, err
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting until %s; last show proc: %+v %v", what, last, lastErr)
+	return last
+}
+
+// startMaster runs BIN -W -S sock -f cfg (plus extra flags) and waits until
+// its worker serves port.
+func startMaster(t testing.TB, cfgPath, sock string, env []string, port int, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"-W", "-S", sock, "-f", cfgPath}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	p := startProxyCmd(t, cmd, port)
+	waitProc(t, sock, "a worker runs", 10*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	return p
+}
+
+// reloadBackend answers "/" with "ok", "/upload" with the size of the body
+// it read, and upgrades "/ws" to an echo tunnel.
+func reloadBackend(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			w.WriteHeader(400)
+		}
+		fmt.Fprint(w, n)
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		// RFC 6455's accept value: haproxy checks WebSocket handshakes.
+		sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n")
+		rw.Flush()
+		io.Copy(c, rw)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// loadStats counts what the clients saw.
+type loadStats struct {
+	ok, failed, resets atomic.Int64
+	mu                 sync.Mutex
+	firstErrs          []string
+}
+
+func (s *loadStats) fail(who string, err error) {
+	s.failed.Add(1)
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		s.resets.Add(1)
+	}
+	s.mu.Lock()
+	if len(s.firstErrs) < 10 {
+		s.firstErrs = append(s.firstErrs, fmt.Sprintf("%s: %v", who, err))
+	}
+	s.mu.Unlock()
+}
+
+// getOnce sends one GET on c (dialing when c is nil) and reads the whole
+// answer; it returns the connection to use next (nil when the proxy
+// closes it).
+func getOnce(addr string, c net.Conn, r *bufio.Reader, keep bool) (net.Conn, *bufio.Reader, error) {
+	if c == nil {
+		var err error
+		if c, err = net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
+			return nil, nil, err
+		}
+		r = bufio.NewReader(c)
+	}
+	conn := "keep-alive"
+	if !keep {
+		conn = "close"
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: %s\r\n\r\n", conn); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && (resp.StatusCode != 200 || string(body) != "ok") {
+		err = fmt.Errorf("status %d, body %q", resp.StatusCode, body)
+	}
+	if err != nil || resp.Close || !keep {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, r, nil
+}
+
+const (
+	reloadCount   = 20
+	hardStopAfter = 6 * time.Second
+)
+
+// The done-means test of issue 17: keep-alive clients (some idle long
+// enough to be parked), new-connection clients, a slow upload and a
+// WebSocket tunnel run through 20 reloads in a row.
+func TestReloadUnderLoad(t *testing.T) {
+	bport, port := reloadBackend(t), freePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cfg := fmt.Sprintf(`global
+    hard-stop-after %dms
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 3s
+    timeout tunnel 60s
+frontend fe
+    bind %s
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, hardStopAfter.Milliseconds(), addr, bport)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "m.sock")
+	cfgPath := filepath.Join(dir, "haproxy.cfg")
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	p := startMaster(t, cfgPath, sock, nil, port)
+
+	var st loadStats
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	// Keep-alive clients: back to back, and with pauses that park the
+	// connection (idle over 200 ms) but stay under the keep-alive timeout.
+	for i, pause := range []time.Duration{0, 0, 5 * time.Millisecond, 50 * time.Millisecond, 300 * time.Millisecond, time.Second} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var c net.Conn
+			var r *bufio.Reader
+			for {
+				select {
+				case <-stop:
+					if c != nil {
+						c.Close()
+					}
+					return
+				case <-time.After(pause):
+				}
+				var err error
+				if c, r, err = getOnce(addr, c, r, true); err != nil {
+					st.fail(fmt.Sprintf("keep-alive client %d", i), err)
+				} else {
+					st.ok.Add(1)
+				}
+			}
+		}()
+	}
+	// New-connection clients.
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := getOnce(addr, nil, nil, false); err != nil {
+					st.fail(fmt.Sprintf("new-connection client %d", i), err)
+				} else {
+					st.ok.Add(1)
+				}
+			}
+		}()
+	}
+	// A slow upload spanning several reloads (well within hard-stop-after).
+	const uploadSize = 48 << 10
+	uploadErr := make(chan error, 1)
+	go func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			uploadErr <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", uploadSize)
+		chunk := make([]byte, 1024)
+		for range uploadSize / len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				uploadErr <- fmt.Errorf("upload write: %w", err)
+				return
+			}
+			time.Sleep(hardStopAfter / 2 / (uploadSize / 1024))
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			uploadErr <- fmt.Errorf("upload response: %w", err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != strconv.Itoa(uploadSize) {
+			err = fmt.Errorf("upload: status %d, body %q", resp.StatusCode, body)
+		}
+		uploadErr <- err
+	}()
+	// A WebSocket tunnel: a message every 100 ms until it breaks.
+	var tunnelEnd atomic.Int64 // unix nanoseconds when it broke
+	var tunnelWhy atomic.Value // why it broke
+	tunnelReady, tunnelStop := make(chan struct{}), make(chan struct{})
+	defer close(tunnelStop)
+	go func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			close(tunnelReady)
+			tunnelEnd.Store(time.Now().UnixNano())
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		close(tunnelReady)
+		if err != nil || resp.StatusCode != 101 {
+			tunnelWhy.Store(fmt.Sprintf("upgrade: %v %v", resp, err))
+			tunnelEnd.Store(time.Now().UnixNano())
+			return
+		}
+		line := make([]byte, 5)
+		for {
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, "ping\n"); err != nil {
+				tunnelWhy.Store(err.Error())
+				break
+			}
+			if _, err := io.ReadFull(r, line); err != nil || string(line) != "ping\n" {
+				tunnelWhy.Store(fmt.Sprintf("read %q %v", line, err))
+				break
+			}
+			select {
+			case <-tunnelStop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		tunnelEnd.Store(time.Now().UnixNano())
+	}()
+	<-tunnelReady
+	time.Sleep(300 * time.Millisecond) // the load is running
+
+	firstReload := time.Now()
+	seen := map[int]bool{}
+	var all []int
+	for i := range reloadCount {
+		before := waitProc(t, sock, "a current worker", 10*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+		if !seen[before.workers[0]] {
+			seen[before.workers[0]] = true
+			all = append(all, before.workers[0])
+		}
+		p.cmd.Process.Signal(syscall.SIGUSR2)
+		after := waitProc(t, sock, fmt.Sprintf("reload %d replaces worker %d", i+1, before.workers[0]), 20*time.Second, func(pt procTable) bool {
+			return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+		})
+		seen[after.workers[0]] = true
+		all = append(all, after.workers[0])
+		time.Sleep(150 * time.Millisecond)
+	}
+	reloadsTook := time.Since(firstReload)
+	if err := <-uploadErr; err != nil {
+		st.fail("upload", err)
+	}
+	close(stop)
+	wg.Wait()
+
+	// The tunnel lives in the first worker until hard-stop-after.
+	for tunnelEnd.Load() == 0 && time.Since(firstReload) < hardStopAfter+5*time.Second {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var tunnelLife time.Duration
+	if end := tunnelEnd.Load(); end != 0 {
+		tunnelLife = time.Unix(0, end).Sub(firstReload)
+	}
+	// No old worker stays.
+	last := waitProc(t, sock, "the old workers have gone", hardStopAfter+10*time.Second, func(pt procTable) bool { return len(pt.olds) == 0 })
+	leftover := 0
+	for _, pid := range all {
+		if pid != last.workers[0] && syscall.Kill(pid, 0) == nil {
+			leftover++
+		}
+	}
+	t.Logf("%s: %d reloads in %v; %d requests ok, %d failed (%d resets); tunnel closed %v after the first reload (hard-stop-after %v, %v); leftover old workers %d; first errors: %q",
+		filepath.Base(bin), reloadCount, reloadsTook.Round(time.Millisecond), st.ok.Load(), st.failed.Load(), st.resets.Load(), tunnelLife.Round(time.Millisecond), hardStopAfter, tunnelWhy.Load(), leftover, st.firstErrs)
+	if leftover > 0 {
+		t.Errorf("%d old workers still run", leftover)
+	}
+	if st.ok.Load() < 1000 {
+		t.Errorf("only %d requests went through: the load did not run", st.ok.Load())
+	}
+	if isHAProxy() {
+		return // haproxy's losses are the measurement above
+	}
+	if st.failed.Load() > 0 {
+		t.Errorf("%d requests failed (%d resets) across %d reloads: %q", st.failed.Load(), st.resets.Load(), reloadCount, st.firstErrs)
+	}
+	if tunnelLife < hardStopAfter-500*time.Millisecond || tunnelLife > hardStopAfter+3*time.Second {
+		t.Errorf("the tunnel ended %v after the first reload, want at hard-stop-after (%v)", tunnelLife, hardStopAfter)
+	}
+}

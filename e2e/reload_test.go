@@ -417,3 +417,131 @@ backend be
 		t.Errorf("the tunnel ended %v after the first reload, want at hard-stop-after (%v)", tunnelLife, hardStopAfter)
 	}
 }
+
+// simpleReloadConfig is a proxy on port in front of the reload backend.
+func simpleReloadConfig(t testing.TB, extraGlobal string) (cfgPath, sock string, port int) {
+	bport := reloadBackend(t)
+	port = freePort(t)
+	dir := t.TempDir()
+	cfgPath, sock = filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "m.sock")
+	cfg := fmt.Sprintf("global\n%s\ndefaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\nfrontend fe\n    bind 127.0.0.1:%d\n    default_backend be\nbackend be\n    server s1 127.0.0.1:%d\n", extraGlobal, port, bport)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, sock, port
+}
+
+// A reload whose configuration fails its check leaves the running worker
+// serving; the master logs why and "show proc" counts the failure.
+func TestReloadBadConfigKeepsWorker(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "")
+	p := startMaster(t, cfgPath, sock, nil, port)
+	before := waitProc(t, sock, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	good, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(good, "    bogus-keyword here\n"...), 0o644)
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	after := waitProc(t, sock, "the reload is counted as failed", 10*time.Second, func(pt procTable) bool { return pt.fails == 1 })
+	if len(after.workers) != 1 || after.workers[0] != before.workers[0] || len(after.olds) != 0 {
+		t.Fatalf("after a failed reload: workers %v, old %v; want the same worker %d alone", after.workers, after.olds, before.workers[0])
+	}
+	if _, _, err := getOnce("127.0.0.1:"+strconv.Itoa(port), nil, nil, false); err != nil {
+		t.Fatalf("the old worker does not serve: %v", err)
+	}
+	for _, want := range []string{"bogus-keyword", "Loading failure"} {
+		if !strings.Contains(p.Stderr(), want) {
+			t.Errorf("the master's log lacks %q:\n%s", want, p.Stderr())
+		}
+	}
+	if !isHAProxy() {
+		// "reload" on the master CLI says so too, with the reason.
+		out, err := masterCLI(t, sock, "reload")
+		if err != nil || !strings.HasPrefix(out, "Success=0\n") || !strings.Contains(out, "bogus-keyword") {
+			t.Errorf("master CLI reload answered %q, %v", out, err)
+		}
+	}
+	// Fixed again, the next reload replaces the worker.
+	os.WriteFile(cfgPath, good, 0o644)
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, sock, "a new worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+}
+
+// -Ws tells systemd READY=1 once the worker serves, RELOADING=1 then
+// READY=1 around a reload, and STOPPING=1 on stop.
+func TestSystemdNotify(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "")
+	notify := filepath.Join(filepath.Dir(sock), "notify")
+	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notify, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := nc.Read(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			got = append(got, string(buf[:n]))
+			mu.Unlock()
+		}
+	}()
+	messages := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(got, "|")
+	}
+	waitMsg := func(what string, n int) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); strings.Count(messages(), what) < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("no %d× %q from the master; got %q", n, what, messages())
+			}
+		}
+	}
+	cmd := exec.Command(bin, "-Ws", "-S", sock, "-f", cfgPath)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify)
+	p := startProxyCmd(t, cmd, port)
+	waitMsg("READY=1", 1)
+	if !strings.Contains(messages(), fmt.Sprintf("MAINPID=%d", p.cmd.Process.Pid)) && !isHAProxy() {
+		t.Errorf("READY=1 without MAINPID of the master: %q", messages())
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitMsg("READY=1", 2)
+	if isHAProxy() {
+		t.Logf("haproxy sent %q", messages())
+	} else if !strings.Contains(messages(), "RELOADING=1") {
+		t.Errorf("no RELOADING=1 around the reload: %q", messages())
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	if !isHAProxy() {
+		waitMsg("STOPPING=1", 1)
+	}
+	t.Logf("notifications: %q", messages())
+}
+
+// A worker that dies takes the master down with its exit code, as
+// haproxy 2.6's exit-on-failure.
+func TestMasterExitsWhenWorkerDies(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "")
+	p := startMaster(t, cfgPath, sock, nil, port)
+	pt := waitProc(t, sock, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	syscall.Kill(pt.workers[0], syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the master still runs after its worker was killed:\n%s", p.Stderr())
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 137 {
+		t.Errorf("master exited %d after its worker was killed, want 137 (the worker's); stderr:\n%s", code, p.Stderr())
+	}
+	if !strings.Contains(p.Stderr(), fmt.Sprintf("Current worker (%d) exited with code 137 (Killed)", pt.workers[0])) {
+		t.Errorf("the master's log does not name the dead worker:\n%s", p.Stderr())
+	}
+}

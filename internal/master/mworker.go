@@ -70,6 +70,7 @@ type Master struct {
 	nreload  int
 	nfailed  int
 	lastLogs string // diagnostics of the last start or reload
+	exitCode int    // the last current worker's, the master's own at the end
 }
 
 // Run is the master's life: it starts the first worker with cfg and serves
@@ -165,7 +166,10 @@ func (m *Master) loop(sig chan os.Signal) int {
 }
 
 // exited updates the table for a worker that ended, and reports whether
-// the master leaves too, with which code.
+// the master leaves too, with which code. As haproxy 2.6's master, it
+// leaves once no worker is left after the current one died (or after a
+// stop); the current one's death also takes the old ones down unless
+// "master-worker no-exit-on-failure".
 func (m *Master) exited(e exitEvent, stopping bool) (int, bool) {
 	m.mu.Lock()
 	for i, w := range m.workers {
@@ -177,39 +181,31 @@ func (m *Master) exited(e exitEvent, stopping bool) (int, bool) {
 	current := m.current == e.w
 	if current {
 		m.current = nil
+		m.exitCode = e.code
 	}
+	orphaned := m.current == nil
 	left := len(m.workers)
 	m.mu.Unlock()
 	if m.cliDir != "" {
 		os.Remove(workerSocket(m.cliDir, e.w.pid))
 	}
-	switch {
-	case stopping:
+	if current && !stopping {
+		m.alert("Current worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
+		if !e.w.cfg.Global.NoExitOnFailure {
+			m.alert("exit-on-failure: killing every processes with SIGTERM")
+			m.signalAll(syscall.SIGTERM)
+		}
+	} else {
 		m.warning("Former worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
-		return 0, left == 0
-	case !current:
-		m.warning("Former worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
+	}
+	if left > 0 || !orphaned {
 		return 0, false
 	}
-	m.alert("Current worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
-	if e.w.cfg.Global.NoExitOnFailure {
-		m.alert("the master keeps running (no-exit-on-failure); reload to start a worker")
-		return 0, false
+	m.warning("All workers exited. Exiting... (%d)", m.exitCode)
+	if !stopping {
+		m.sdNotify("STOPPING=1")
 	}
-	// HAProxy's exit-on-failure: the master takes every process down with
-	// it, so that the service manager sees the failure.
-	m.alert("exit-on-failure: killing every processes with SIGTERM")
-	m.sdNotify("STOPPING=1")
-	m.signalAll(syscall.SIGTERM)
-	for left > 0 {
-		e := <-m.exits
-		m.warning("Former worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
-		left--
-	}
-	if e.code == 0 {
-		return 1, true // a worker that went away on its own is a failure of the service
-	}
-	return e.code, true
+	return m.exitCode, true
 }
 
 // reload checks the configuration again and, when it is valid, starts a

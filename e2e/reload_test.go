@@ -545,3 +545,59 @@ func TestMasterExitsWhenWorkerDies(t *testing.T) {
 		t.Errorf("the master's log does not name the dead worker:\n%s", p.Stderr())
 	}
 }
+
+// Standalone reload: "-sf PID" binds beside the old process (SO_REUSEPORT),
+// then soft-stops it; its keep-alive connection gets one more answer, with
+// "Connection: close", and it exits.
+func TestSoftStopFlag(t *testing.T) {
+	cfgPath, _, port := simpleReloadConfig(t, "")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	old := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), port)
+	c, r, err := getOnce(addr, nil, nil, true)
+	if err != nil || c == nil {
+		t.Fatalf("keep-alive request to the old process: %v", err)
+	}
+	defer c.Close()
+	// The pid file tells when the new process serves: it signals the old
+	// one right after writing it.
+	pidfile := filepath.Join(t.TempDir(), "new.pid")
+	startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath, "-p", pidfile, "-sf", strconv.Itoa(old.cmd.Process.Pid)), port)
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if isHAProxy() {
+			time.Sleep(500 * time.Millisecond) // haproxy -db writes no pid file
+			break
+		}
+		if _, err := os.Stat(pidfile); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the new process did not write its pid file")
+		}
+	}
+	select {
+	case <-old.done:
+		if !isHAProxy() {
+			t.Fatal("the old process left before its keep-alive connection's next request")
+		}
+	case <-time.After(200 * time.Millisecond):
+		// The old process waits for its connection: one more request,
+		// answered with Connection: close.
+		fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request on the old process's keep-alive connection: %v", err)
+		}
+		io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !resp.Close {
+			t.Fatalf("old process answered %d, close %v; want 200 with Connection: close", resp.StatusCode, resp.Close)
+		}
+	}
+	select {
+	case <-old.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the old process did not exit after -sf")
+	}
+	if _, _, err := getOnce(addr, nil, nil, false); err != nil {
+		t.Fatalf("the new process does not serve: %v", err)
+	}
+}

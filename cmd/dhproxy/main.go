@@ -143,6 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if kcfg != nil {
 		freebindVIPBinds(cfg, kcfg, stderr)
 	}
+	listener.SetReusePort(!cfg.Global.NoReusePort)
 	api, err := runtimeapi.Listen(cfg)
 	if err != nil {
 		alert(stderr, "%v", err)
@@ -205,6 +206,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if child {
 		master.ReportReady(nil)
 	}
+	if !worker {
+		// -sf/-st: the old processes go once this one serves beside them
+		// (a worker's master did that when its first worker served).
+		signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
+		signalOld(opts.HardStop, syscall.SIGTERM, stderr)
+	}
 	if worker {
 		master.WatchMaster(func() {
 			alert(stderr, "the master process is gone: exiting")
@@ -224,6 +231,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rt.Close()
 	rt.CloseLogs()
 	return 0
+}
+
+// signalOld sends s to each pid of -sf/-st; a process already gone is
+// only worth a warning, as in HAProxy.
+func signalOld(pids []int, s syscall.Signal, stderr io.Writer) {
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, s); err != nil {
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : Failed to send signal %d to pid %d: %v\n", os.Getpid(), s, pid, err)
+		}
+	}
 }
 
 // softStop stops accepting and waits until the sessions in flight are

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
@@ -61,5 +62,9 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 		Pidfile:     pidfile,
 		Log:         stderr,
 		DaemonChild: master.IsDaemonChild(),
+		Started: func() {
+			signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
+			signalOld(opts.HardStop, syscall.SIGTERM, stderr)
+		},
 	}, cfg)
 }

@@ -3,6 +3,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +23,8 @@ type Options struct {
 	Maxconn      int    // -n
 	DiagMode     bool   // -dD: also print [DIAG] diagnostics
 	Keepalived   string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
+	SoftStop     []int  // -sf PID...: once serving, soft-stop these processes (SIGUSR1)
+	HardStop     []int  // -st PID...: once serving, stop these processes (SIGTERM)
 	MasterWorker bool   // -W (or -Ws): a master process runs the proxy in a worker it can replace
 	Systemd      bool   // -Ws: also tell systemd (NOTIFY_SOCKET) about start, reloads and stop
 	MasterSocket string // -S <path>[,options]: the master CLI socket
@@ -108,9 +111,18 @@ func Parse(args []string) (*Options, error) {
 				_, err = fmt.Sscanf(v, "%d", &o.Maxconn)
 			}
 		case a == "-sf" || a == "-st":
-			o.Unsupported = a + " (standalone reloads are not available yet; run with -W and reload with SIGUSR2 to the master)"
+			// HAProxy takes the numbers that follow, up to the next option.
 			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 				i++
+				pid, perr := strconv.Atoi(args[i])
+				if perr != nil || pid <= 0 {
+					return nil, fmt.Errorf("option '%s' expects process ids, not '%s'", a, args[i])
+				}
+				if a == "-sf" {
+					o.SoftStop = append(o.SoftStop, pid)
+				} else {
+					o.HardStop = append(o.HardStop, pid)
+				}
 			}
 		case a == "-x":
 			o.Unsupported = a + " (fetching listeners from an old process is not available yet; run with -W: the master hands them to each new worker)"

@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-c", "-f", "h.cfg", "-K", "k.conf"}, Options{Files: []string{"h.cfg"}, Check: true, Keepalived: "k.conf"}},
 		{[]string{"-f", "h.cfg", "--keepalived", "k.conf"}, Options{Files: []string{"h.cfg"}, Keepalived: "k.conf"}},
 		{[]string{"-W", "-S", "/run/m.sock,mode,600", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, MasterSocket: "/run/m.sock,mode,600"}},
+		{[]string{"-f", "h.cfg", "-sf", "12", "13", "-st", "14"}, Options{Files: []string{"h.cfg"}, SoftStop: []int{12, 13}, HardStop: []int{14}}},
 		{[]string{"-Ws", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, Systemd: true}},
 	}
 	for _, c := range cases {
@@ -40,9 +41,12 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	o, err := Parse([]string{"-sf", "12", "13"})
+	if _, err := Parse([]string{"-sf", "12", "x.cfg"}); err == nil {
+		t.Errorf("-sf with a file name: no error")
+	}
+	o, err := Parse([]string{"-x", "/run/old.sock"})
 	if err != nil || o.Unsupported == "" {
-		t.Errorf("-sf: %+v %v, want Unsupported set", o, err)
+		t.Errorf("-x: %+v %v, want Unsupported set", o, err)
 	}
 }
 

@@ -34,6 +34,7 @@ type Options struct {
 	Log          io.Writer
 	DaemonChild  bool          // report readiness to the waiting parent (-D)
 	ReadyTimeout time.Duration // how long a new worker may take to serve; 0: a minute
+	Started      func()        // called once the first worker serves (-sf/-st)
 }
 
 // worker is one worker process as the master sees it.
@@ -111,6 +112,9 @@ func Run(opt Options, cfg *model.Config) int {
 	m.mu.Unlock()
 	m.notice("New worker (%d) forked", w.pid)
 	m.notice("Loading success.")
+	if opt.Started != nil {
+		opt.Started()
+	}
 	if opt.DaemonChild {
 		ReportReady(nil)
 	}

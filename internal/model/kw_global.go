@@ -68,6 +68,11 @@ func init() {
 		}
 		g.MasterWorker = true
 	})
+	registerGlobal("noreuseport", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 0, 0, "noreuseport") {
+			g.NoReusePort = true
+		}
+	})
 	registerGlobal("hard-stop-after", func(b *builder, g *Global, l config.Line) {
 		if !b.wantArgs(l, 1, 1, "hard-stop-after <time>") {
 			return

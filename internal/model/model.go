@@ -82,7 +82,7 @@ type Global struct {
 	LogHostname string
 	Quiet       bool
 	Node        string
-	ReusePort   bool
+	NoReusePort bool // "noreuseport": listeners without SO_REUSEPORT (so -sf/-st cannot bind beside them)
 
 	MaxPipes       int  // "maxpipes"; 0: derived (limits.go)
 	UlimitN        int  // "ulimit-n"; 0: derived from maxconn

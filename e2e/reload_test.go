@@ -601,3 +601,34 @@ func TestSoftStopFlag(t *testing.T) {
 		t.Fatalf("the new process does not serve: %v", err)
 	}
 }
+
+// After a reload, the stats socket answers from the new worker only, and
+// the master CLI reaches it with "@1".
+func TestReloadStatsSocket(t *testing.T) {
+	dir := t.TempDir()
+	stats := filepath.Join(dir, "stats.sock")
+	cfgPath, sock, port := simpleReloadConfig(t, "    stats socket "+stats+" level admin")
+	p := startMaster(t, cfgPath, sock, nil, port)
+	before := waitProc(t, sock, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	// An idle keep-alive connection keeps the old worker alive a while.
+	c, _, err := getOnce("127.0.0.1:"+strconv.Itoa(port), nil, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	after := waitProc(t, sock, "a new worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+	want := fmt.Sprintf("Pid: %d\n", after.workers[0])
+	for i := range 20 {
+		out, err := masterCLI(t, stats, "show info")
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("show info #%d on the stats socket: %v; want %q in:\n%.300s", i, err, want, out)
+		}
+	}
+	out, err := masterCLI(t, sock, "@1 show info")
+	if err != nil || !strings.Contains(out, want) {
+		t.Fatalf("@1 show info on the master CLI: %v; want %q in:\n%.300s", err, want, out)
+	}
+}

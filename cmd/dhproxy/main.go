@@ -226,6 +226,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	stopLVS()
 	if s == syscall.SIGUSR1 {
+		// The runtime API stops too: its socket may be shared with the
+		// next worker, which must be the one answering.
+		api.Close()
 		softStop(rt, cfg.Global.HardStopAfter, sig, stderr)
 	}
 	rt.Close()

@@ -103,6 +103,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
 		return runMaster(opts, cfg, kcfg, stderr)
 	}
+	if opts.MasterSocket != "" && !master.IsWorker() {
+		fmt.Fprintf(stderr, "[WARNING]  (%d) : config : a master CLI socket was defined, but master-worker mode (-W) is not enabled.\n", os.Getpid())
+	}
 	if opts.Maxconn > 0 {
 		cfg.Global.Maxconn = opts.Maxconn
 	}

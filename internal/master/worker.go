@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // A worker is this program started again by the master with:
@@ -37,6 +39,8 @@ func WorkerListeners() (map[string]*os.File, error) {
 	}
 	files := map[string]*os.File{}
 	for i, k := range keys {
+		// Not for the worker's own children (check scripts and the like).
+		unix.CloseOnExec(firstListFD + i)
 		files[k] = os.NewFile(uintptr(firstListFD+i), k)
 	}
 	return files, nil
@@ -63,6 +67,7 @@ func WatchMaster(gone func()) {
 	if f == nil {
 		return
 	}
+	unix.CloseOnExec(masterFD)
 	go func() {
 		io.Copy(io.Discard, f) // the master never writes: this returns at its end
 		gone()

@@ -632,3 +632,78 @@ func TestReloadStatsSocket(t *testing.T) {
 		t.Fatalf("@1 show info on the master CLI: %v; want %q in:\n%.300s", err, want, out)
 	}
 }
+
+// handoverByX runs oldBin, then newBin with "-x <stats socket> -sf <old
+// pid>", both with "noreuseport" so that only the transferred sockets let
+// the new process serve the same port, while clients keep connecting.
+// It returns the requests that failed.
+func handoverByX(t *testing.T, oldBin, newBin string) (ok, failed int64, errs []string) {
+	dir := t.TempDir()
+	stats := filepath.Join(dir, "stats.sock")
+	cfgPath, _, port := simpleReloadConfig(t, "    noreuseport\n    stats socket "+stats+" level admin expose-fd listeners")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	old := startProxyCmd(t, exec.Command(oldBin, "-db", "-f", cfgPath), port)
+	var st loadStats
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, _, err := getOnce(addr, nil, nil, false); err != nil {
+					st.fail(fmt.Sprintf("client %d", i), err)
+				} else {
+					st.ok.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	cmd := exec.Command(newBin, "-db", "-f", cfgPath, "-x", stats, "-sf", strconv.Itoa(old.cmd.Process.Pid))
+	p := startProxyCmd(t, cmd, port)
+	select {
+	case <-old.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the old process did not leave; new process's stderr:\n%s", p.Stderr())
+	}
+	time.Sleep(300 * time.Millisecond) // the new process alone now
+	close(stop)
+	wg.Wait()
+	if p.exited() {
+		t.Fatalf("the new process exited: %v\n%s", p.err, p.Stderr())
+	}
+	if _, _, err := getOnce(addr, nil, nil, false); err != nil {
+		t.Fatalf("the new process does not serve: %v\n%s", err, p.Stderr())
+	}
+	return st.ok.Load(), st.failed.Load(), st.firstErrs
+}
+
+// -x takes the listening sockets from the old process (haproxy's
+// "_getsocks" on a stats socket with "expose-fd listeners"): the port is
+// never closed, so no connection attempt fails during the hand-over. The
+// wire format is haproxy's: dhproxy also takes them from haproxy 2.6, and
+// haproxy from dhproxy.
+func TestSocketTransferX(t *testing.T) {
+	ok, failed, errs := handoverByX(t, bin, bin)
+	t.Logf("%s -> %s: %d requests ok, %d failed %q", filepath.Base(bin), filepath.Base(bin), ok, failed, errs)
+	if failed > 0 && !isHAProxy() {
+		t.Errorf("%d requests failed during the hand-over: %q", failed, errs)
+	}
+	const haproxy = "/usr/sbin/haproxy"
+	if isHAProxy() {
+		return
+	}
+	if _, err := os.Stat(haproxy); err != nil {
+		t.Fatalf("%s is needed to check the wire format (scripts/install-test-deps.sh installs it)", haproxy)
+	}
+	for _, pair := range [][2]string{{haproxy, bin}, {bin, haproxy}} {
+		ok, failed, errs := handoverByX(t, pair[0], pair[1])
+		t.Logf("%s -> %s: %d requests ok, %d failed %q", filepath.Base(pair[0]), filepath.Base(pair[1]), ok, failed, errs)
+	}
+}

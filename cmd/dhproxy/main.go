@@ -101,6 +101,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
+		if opts.SocketsFrom != "" {
+			alert(stderr, "-x is for standalone reloads: in master-worker mode the master hands the sockets to each worker itself")
+			return 1
+		}
 		return runMaster(opts, cfg, kcfg, stderr)
 	}
 	if opts.MasterSocket != "" && !master.IsWorker() {
@@ -147,6 +151,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		freebindVIPBinds(cfg, kcfg, stderr)
 	}
 	listener.SetReusePort(!cfg.Global.NoReusePort)
+	if opts.SocketsFrom != "" && !worker {
+		if _, err := listener.FetchSockets(opts.SocketsFrom); err != nil {
+			alert(stderr, "%v", err)
+			alert(stderr, "Failed to get the sockets from the old process!")
+			return 1
+		}
+	}
 	api, err := runtimeapi.Listen(cfg)
 	if err != nil {
 		alert(stderr, "%v", err)
@@ -166,6 +177,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	listener.DropUnused() // sockets from -x that no bind took
+	api.ListenerFDs = rt.ListenerFDs
 	serveStats(api, rt)
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)

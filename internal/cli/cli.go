@@ -28,6 +28,7 @@ type Options struct {
 	MasterWorker bool   // -W (or -Ws): a master process runs the proxy in a worker it can replace
 	Systemd      bool   // -Ws: also tell systemd (NOTIFY_SOCKET) about start, reloads and stop
 	MasterSocket string // -S <path>[,options]: the master CLI socket
+	SocketsFrom  string // -x <path>: take the listening sockets from the old process's stats socket
 	Unsupported  string // a known HAProxy flag dhproxy does not offer yet
 }
 
@@ -125,10 +126,7 @@ func Parse(args []string) (*Options, error) {
 				}
 			}
 		case a == "-x":
-			o.Unsupported = a + " (fetching listeners from an old process is not available yet; run with -W: the master hands them to each new worker)"
-			if i+1 < len(args) {
-				i++
-			}
+			o.SocketsFrom, err = next("the old process's stats socket")
 		case a == "-W":
 			o.MasterWorker = true
 		case a == "-Ws":

@@ -22,6 +22,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-f", "h.cfg", "--keepalived", "k.conf"}, Options{Files: []string{"h.cfg"}, Keepalived: "k.conf"}},
 		{[]string{"-W", "-S", "/run/m.sock,mode,600", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, MasterSocket: "/run/m.sock,mode,600"}},
 		{[]string{"-f", "h.cfg", "-sf", "12", "13", "-st", "14"}, Options{Files: []string{"h.cfg"}, SoftStop: []int{12, 13}, HardStop: []int{14}}},
+		{[]string{"-f", "h.cfg", "-x", "/run/old.sock", "-sf", "12"}, Options{Files: []string{"h.cfg"}, SocketsFrom: "/run/old.sock", SoftStop: []int{12}}},
 		{[]string{"-Ws", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, Systemd: true}},
 	}
 	for _, c := range cases {
@@ -44,9 +45,8 @@ func TestParseErrors(t *testing.T) {
 	if _, err := Parse([]string{"-sf", "12", "x.cfg"}); err == nil {
 		t.Errorf("-sf with a file name: no error")
 	}
-	o, err := Parse([]string{"-x", "/run/old.sock"})
-	if err != nil || o.Unsupported == "" {
-		t.Errorf("-x: %+v %v, want Unsupported set", o, err)
+	if _, err := Parse([]string{"-x"}); err == nil {
+		t.Errorf("-x without a path: no error")
 	}
 }
 

@@ -55,6 +55,10 @@ func open(b *model.Bind, backlog int) (net.Listener, error) {
 	if f := inheritedFor(b); f != nil {
 		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
 	}
+	if f := takeTransferred(b); f != nil {
+		defer f.Close() // FileListener keeps its own descriptor
+		return net.FileListener(f)
+	}
 	switch b.Network {
 	case "fd":
 		n, _ := strconv.Atoi(b.Addr)

@@ -17,28 +17,40 @@ import (
 // diagnostics, and "@1 <command>" / "@!<pid> <command>" pass a command to
 // a worker's runtime API.
 
-// listenCLI binds "path[,mode,OCTAL]" and serves it.
-func (m *Master) listenCLI(spec string) (net.Listener, error) {
+// parseCLISpec reads -S's "path[,mode,OCTAL][,level,L]...".
+func parseCLISpec(spec string) (path string, mode os.FileMode, err error) {
 	parts := strings.Split(spec, ",")
-	path := strings.TrimPrefix(parts[0], "unix@")
-	mode := os.FileMode(0)
+	path = strings.TrimPrefix(parts[0], "unix@")
+	if path == "" {
+		return "", 0, fmt.Errorf("-S %s: no socket path; write -S <path>[,mode,<octal>]", spec)
+	}
 	for i := 1; i < len(parts); i++ {
 		switch parts[i] {
-		case "mode":
+		case "mode", "level", "user", "group", "uid", "gid":
 			if i+1 >= len(parts) {
-				return nil, fmt.Errorf("-S %s: 'mode' expects an octal value", spec)
+				return "", 0, fmt.Errorf("-S %s: '%s' expects a value", spec, parts[i])
 			}
-			v, err := strconv.ParseUint(parts[i+1], 8, 32)
-			if err != nil {
-				return nil, fmt.Errorf("-S %s: 'mode %s' is not an octal value", spec, parts[i+1])
+			if parts[i] == "mode" {
+				v, err := strconv.ParseUint(parts[i+1], 8, 12)
+				if err != nil {
+					return "", 0, fmt.Errorf("-S %s: 'mode %s' is not an octal mode", spec, parts[i+1])
+				}
+				mode = os.FileMode(v)
 			}
-			mode = os.FileMode(v)
+			// The others: access is by the socket file's permissions.
 			i++
-		case "level", "user", "group", "uid", "gid":
-			i++ // access is by the socket file's permissions
 		default:
-			return nil, fmt.Errorf("-S %s: unknown option '%s'; write -S <path>[,mode,<octal>]", spec, parts[i])
+			return "", 0, fmt.Errorf("-S %s: unknown option '%s'; write -S <path>[,mode,<octal>]", spec, parts[i])
 		}
+	}
+	return path, mode, nil
+}
+
+// listenCLI binds the master CLI socket and serves it.
+func (m *Master) listenCLI(spec string) (net.Listener, error) {
+	path, mode, err := parseCLISpec(spec)
+	if err != nil {
+		return nil, err
 	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 		os.Remove(path)

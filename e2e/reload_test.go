@@ -707,3 +707,25 @@ func TestSocketTransferX(t *testing.T) {
 		t.Logf("%s -> %s: %d requests ok, %d failed %q", filepath.Base(pair[0]), filepath.Base(pair[1]), ok, failed, errs)
 	}
 }
+
+// "grace": after SIGUSR1 the process keeps accepting for that long, then
+// stops as usual.
+func TestGraceKeepsAccepting(t *testing.T) {
+	cfgPath, _, port := simpleReloadConfig(t, "    grace 1s")
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	p := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), port)
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(300 * time.Millisecond)
+	if _, _, err := getOnce(addr, nil, nil, false); err != nil {
+		t.Fatalf("during grace: %v", err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the process did not stop after grace")
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("stopped %v after SIGUSR1, before grace (1s) ended", d)
+	}
+}

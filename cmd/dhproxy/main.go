@@ -245,7 +245,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The runtime API stops too: its socket may be shared with the
 		// next worker, which must be the one answering.
 		api.Close()
-		softStop(rt, cfg.Global.HardStopAfter, sig, stderr)
+		softStop(rt, &cfg.Global, sig, stderr)
 	}
 	rt.Close()
 	rt.CloseLogs()
@@ -262,22 +262,37 @@ func signalOld(pids []int, s syscall.Signal, stderr io.Writer) {
 	}
 }
 
-// softStop stops accepting and waits until the sessions in flight are
-// over, for at most hard-stop-after; SIGTERM or SIGINT cut it short.
-func softStop(rt *stream.Runtime, hardStopAfter time.Duration, sig <-chan os.Signal, stderr io.Writer) {
+// softStop keeps serving for "grace", then stops accepting and waits
+// until the sessions in flight are over, for at most hard-stop-after
+// (counted from the signal, as HAProxy); SIGTERM or SIGINT cut it short.
+func softStop(rt *stream.Runtime, g *model.Global, sig <-chan os.Signal, stderr io.Writer) {
+	var hard <-chan time.Time
+	if g.HardStopAfter > 0 {
+		hard = time.After(g.HardStopAfter)
+	}
+	if g.Grace > 0 {
+		graceEnd := time.After(g.Grace)
+	wait:
+		for {
+			select {
+			case <-graceEnd:
+				break wait
+			case s := <-sig:
+				if s != syscall.SIGUSR1 {
+					return
+				}
+			}
+		}
+	}
 	rt.SoftStop()
 	done := make(chan struct{})
 	go func() { rt.Wait(); close(done) }()
-	var hard <-chan time.Time
-	if hardStopAfter > 0 {
-		hard = time.After(hardStopAfter)
-	}
 	for {
 		select {
 		case <-done:
 			return
 		case <-hard:
-			fmt.Fprintf(stderr, "[WARNING]  (%d) : hard-stop-after %v expired: closing the remaining connections\n", os.Getpid(), hardStopAfter)
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : hard-stop-after %v expired: closing the remaining connections\n", os.Getpid(), g.HardStopAfter)
 			return
 		case s := <-sig:
 			if s != syscall.SIGUSR1 {

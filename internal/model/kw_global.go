@@ -1,6 +1,8 @@
 package model
 
 import (
+	"time"
+
 	"dhproxy/internal/config"
 )
 
@@ -73,16 +75,34 @@ func init() {
 			g.NoReusePort = true
 		}
 	})
-	registerGlobal("hard-stop-after", func(b *builder, g *Global, l config.Line) {
-		if !b.wantArgs(l, 1, 1, "hard-stop-after <time>") {
+	for kw, field := range map[string]func(*Global) *time.Duration{
+		"hard-stop-after": func(g *Global) *time.Duration { return &g.HardStopAfter },
+		"grace":           func(g *Global) *time.Duration { return &g.Grace },
+	} {
+		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
+			if !b.wantArgs(l, 1, 1, kw+" <time>") {
+				return
+			}
+			d, err := parseDuration(l.Args[1])
+			if err != nil {
+				b.errorf(l, "'%s': %v", kw, err)
+				return
+			}
+			*field(g) = d
+		})
+	}
+	registerProxy("grace", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		b.errorf(l, "the 'grace' keyword is not supported any more since HAProxy version 2.5; write 'grace <time>' in the global section.")
+	})
+	registerGlobal("close-spread-time", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "close-spread-time <time>") {
 			return
 		}
-		d, err := parseDuration(l.Args[1])
-		if err != nil {
-			b.errorf(l, "'hard-stop-after': %v", err)
+		if _, err := parseDuration(l.Args[1]); err != nil {
+			b.errorf(l, "'close-spread-time': %v", err)
 			return
 		}
-		g.HardStopAfter = d
+		b.warnf(l, "'close-spread-time' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout.")
 	})
 	for _, kw := range []string{"user", "group", "uid", "gid", "chroot"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {

@@ -94,6 +94,7 @@ type Global struct {
 	MasterWorker    bool          // "master-worker" (as -W)
 	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
+	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
 }
 
 // LogTarget is one "log" line.

@@ -729,3 +729,34 @@ func TestGraceKeepsAccepting(t *testing.T) {
 		t.Fatalf("stopped %v after SIGUSR1, before grace (1s) ended", d)
 	}
 }
+
+// -W -D: the command returns once the worker serves; the pid file holds
+// the master's pid, which stops everything with SIGTERM.
+func TestMasterWorkerDaemon(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "")
+	pidfile := filepath.Join(filepath.Dir(sock), "d.pid")
+	out, err := exec.Command(bin, "-W", "-D", "-p", pidfile, "-S", sock, "-f", cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("-W -D: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(pidfile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid file: %q %v", raw, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	waitPort(t, port, 5*time.Second)
+	pt := waitProc(t, sock, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	if !strings.HasPrefix(pt.master, strconv.Itoa(pid)+" ") {
+		t.Errorf("show proc's master %q, pid file %d", pt.master, pid)
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil && syscall.Kill(pt.workers[0], 0) != nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("master or worker still running 5 s after SIGTERM")
+		}
+	}
+}

@@ -133,10 +133,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		listener.Inherit(files)
-		if path := master.WorkerSocket(); path != "" {
-			// Reached by the master CLI's "@1 <command>".
-			cfg.Global.StatsSockets = append(cfg.Global.StatsSockets, model.StatsSocket{Network: "unix", Addr: path, Level: "admin"})
-		}
 		pidfile = "" // the master's pid is the service's
 	}
 	if daemon && !child {
@@ -167,6 +163,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer api.Close()
+	priv, err := workerAPI(cfg)
+	if err != nil {
+		alert(stderr, "%v", err)
+		master.ReportReady(err)
+		return 1
+	}
+	if priv != nil {
+		defer priv.Close()
+	}
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -179,7 +184,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	listener.DropUnused() // sockets from -x that no bind took
 	api.ListenerFDs = rt.ListenerFDs
-	serveStats(api, rt)
+	serveStats(rt, api, priv)
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
 		rt.Close()
@@ -250,6 +255,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rt.Close()
 	rt.CloseLogs()
 	return 0
+}
+
+// workerAPI opens a worker's private runtime API socket, which the master
+// CLI's "@1 <command>" and "@!<pid> <command>" reach; unlike the shared
+// stats sockets it stays open while the worker soft-stops. Nil outside a
+// worker.
+func workerAPI(cfg *model.Config) (*runtimeapi.Server, error) {
+	path := master.WorkerSocket()
+	if !master.IsWorker() || path == "" {
+		return nil, nil
+	}
+	g := model.Global{StatsTimeout: cfg.Global.StatsTimeout, StatsSockets: []model.StatsSocket{{Network: "unix", Addr: path, Level: "admin"}}}
+	return runtimeapi.Listen(&model.Config{Global: g})
 }
 
 // signalOld sends s to each pid of -sf/-st; a process already gone is

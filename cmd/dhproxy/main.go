@@ -227,17 +227,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if child {
 		master.ReportReady(nil)
 	}
-	if !worker {
-		// -sf/-st: the old processes go once this one serves beside them
-		// (a worker's master did that when its first worker served).
-		signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
-		signalOld(opts.HardStop, syscall.SIGTERM, stderr)
-	}
 	if worker {
 		master.WatchMaster(func() {
 			alert(stderr, "the master process is gone: exiting")
 			syscall.Kill(os.Getpid(), syscall.SIGTERM)
 		})
+	} else {
+		// -sf/-st: the old processes go once this one serves beside them
+		// (a worker's master did that when its first worker served).
+		signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
+		signalOld(opts.HardStop, syscall.SIGTERM, stderr)
 	}
 	s := <-sig
 	if vr != nil {

@@ -2,8 +2,10 @@ package master
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCLISpec(t *testing.T) {
@@ -42,4 +44,24 @@ func FuzzParseCLISpec(f *testing.F) {
 			t.Fatalf("%q: accepted path %q mode %o", spec, path, mode)
 		}
 	})
+}
+
+// "show proc" in haproxy 2.6's columns (copied from its output's layout).
+func TestShowProcLayout(t *testing.T) {
+	now := time.Now()
+	cur := &worker{pid: 12, started: now, reloads: 0}
+	old := &worker{pid: 11, started: now.Add(-3725 * time.Second), reloads: 1}
+	m := &Master{opt: Options{Version: "0.1.0"}, started: now.Add(-3725 * time.Second), nreload: 2, nfailed: 1, workers: []*worker{old, cur}, current: cur}
+	got := m.showProc()
+	pid := strconv.Itoa(os.Getpid())
+	want := "#<PID>          <type>          <reloads>       <uptime>        <version>      \n" +
+		pid + strings.Repeat(" ", 16-len(pid)) + "master          2 [failed: 1]   0d01h02m05s     0.1.0\n" +
+		"# workers\n" +
+		"12              worker          0               0d00h00m00s     0.1.0\n" +
+		"# old workers\n" +
+		"11              worker          1               0d01h02m05s     0.1.0\n" +
+		"# programs\n\n"
+	if got != want {
+		t.Errorf("got:\n%q\nwant:\n%q", got, want)
+	}
 }

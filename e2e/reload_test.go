@@ -772,3 +772,19 @@ func TestMasterWorkerDaemon(t *testing.T) {
 		}
 	}
 }
+
+// Master-worker mode defines HAPROXY_MWORKER for the configuration, as
+// haproxy 2.6 does: for the reloads (the first start read it before).
+func TestMasterWorkerEnv(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "")
+	port2 := freePort(t)
+	f, _ := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, ".if defined(HAPROXY_MWORKER)\nfrontend fe2\n    bind 127.0.0.1:%d\n    default_backend be\n.endif\n", port2)
+	f.Close()
+	p := startMaster(t, cfgPath, sock, nil, port)
+	if canDial(port2) {
+		t.Fatal("HAPROXY_MWORKER defined for the first configuration")
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitPort(t, port2, 10*time.Second)
+}

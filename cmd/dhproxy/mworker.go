@@ -65,6 +65,13 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 		Started: func() {
 			signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
 			signalOld(opts.HardStop, syscall.SIGTERM, stderr)
+			// HAProxy's variables for master-worker mode. As in haproxy
+			// 2.6, the first configuration does not see them (it was read
+			// before), the reloads' do.
+			os.Setenv("HAPROXY_MWORKER", "1")
+			if opts.MasterSocket != "" {
+				os.Setenv("HAPROXY_MASTER_CLI", "unix@"+strings.TrimPrefix(strings.SplitN(opts.MasterSocket, ",", 2)[0], "unix@"))
+			}
 		},
 	}, cfg)
 }

@@ -8,10 +8,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/listener"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
@@ -73,7 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
 	}
-	if !opts.Quiet || d.HasErrors() {
+	// A worker's warnings were printed by its master already.
+	if (!opts.Quiet && !master.IsWorker()) || d.HasErrors() {
 		d.Write(stderr, os.Getpid())
 	}
 	if d.HasErrors() {
@@ -97,6 +100,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
+		if opts.SocketsFrom != "" {
+			alert(stderr, "-x is for standalone reloads: in master-worker mode the master hands the sockets to each worker itself")
+			return 1
+		}
+		return runMaster(opts, cfg, kcfg, stderr)
+	}
+	if opts.MasterSocket != "" && !master.IsWorker() {
+		fmt.Fprintf(stderr, "[WARNING]  (%d) : config : a master CLI socket was defined, but master-worker mode (-W) is not enabled.\n", os.Getpid())
+	}
 	if opts.Maxconn > 0 {
 		cfg.Global.Maxconn = opts.Maxconn
 	}
@@ -108,8 +121,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground
-	child := master.IsDaemonChild()
+	worker := master.IsWorker()
+	daemon := (cfg.Global.Daemon || opts.Daemon) && !opts.Foreground && !worker
+	child := master.IsDaemonChild() || worker
+	if worker {
+		// The master's sockets: a reload never closes a listener.
+		files, err := master.WorkerListeners()
+		if err != nil {
+			alert(stderr, "%v", err)
+			master.ReportReady(err)
+			return 1
+		}
+		listener.Inherit(files)
+		pidfile = "" // the master's pid is the service's
+	}
 	if daemon && !child {
 		if _, err := master.Daemonize(); err != nil {
 			alert(stderr, "%v", err)
@@ -121,6 +146,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if kcfg != nil {
 		freebindVIPBinds(cfg, kcfg, stderr)
 	}
+	listener.SetReusePort(!cfg.Global.NoReusePort)
+	if opts.SocketsFrom != "" && !worker {
+		if _, err := listener.FetchSockets(opts.SocketsFrom); err != nil {
+			alert(stderr, "%v", err)
+			alert(stderr, "Failed to get the sockets from the old process!")
+			return 1
+		}
+	}
 	api, err := runtimeapi.Listen(cfg)
 	if err != nil {
 		alert(stderr, "%v", err)
@@ -130,6 +163,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer api.Close()
+	priv, err := workerAPI(cfg)
+	if err != nil {
+		alert(stderr, "%v", err)
+		master.ReportReady(err)
+		return 1
+	}
+	if priv != nil {
+		defer priv.Close()
+	}
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -140,7 +182,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	serveStats(api, rt)
+	listener.DropUnused() // sockets from -x that no bind took
+	api.ListenerFDs = rt.ListenerFDs
+	serveStats(rt, api, priv)
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
 		rt.Close()
@@ -175,15 +219,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
+	// sessions in flight finish.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
 	if child {
 		master.ReportReady(nil)
 	}
-
-	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
-	// sessions in flight finish.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	if worker {
+		master.WatchMaster(func() {
+			alert(stderr, "the master process is gone: exiting")
+			syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		})
+	} else {
+		// -sf/-st: the old processes go once this one serves beside them
+		// (a worker's master did that when its first worker served).
+		signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
+		signalOld(opts.HardStop, syscall.SIGTERM, stderr)
+	}
 	s := <-sig
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),
@@ -191,12 +245,78 @@ func run(args []string, stdout, stderr io.Writer) int {
 		vr.stop()
 	}
 	stopLVS()
-	rt.Close()
 	if s == syscall.SIGUSR1 {
-		rt.Wait()
+		// The runtime API stops too: its socket may be shared with the
+		// next worker, which must be the one answering.
+		api.Close()
+		softStop(rt, &cfg.Global, sig, stderr)
 	}
+	rt.Close()
 	rt.CloseLogs()
 	return 0
+}
+
+// workerAPI opens a worker's private runtime API socket, which the master
+// CLI's "@1 <command>" and "@!<pid> <command>" reach; unlike the shared
+// stats sockets it stays open while the worker soft-stops. Nil outside a
+// worker.
+func workerAPI(cfg *model.Config) (*runtimeapi.Server, error) {
+	path := master.WorkerSocket()
+	if !master.IsWorker() || path == "" {
+		return nil, nil
+	}
+	g := model.Global{StatsTimeout: cfg.Global.StatsTimeout, StatsSockets: []model.StatsSocket{{Network: "unix", Addr: path, Level: "admin"}}}
+	return runtimeapi.Listen(&model.Config{Global: g})
+}
+
+// signalOld sends s to each pid of -sf/-st; a process already gone is
+// only worth a warning, as in HAProxy.
+func signalOld(pids []int, s syscall.Signal, stderr io.Writer) {
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, s); err != nil {
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : Failed to send signal %d to pid %d: %v\n", os.Getpid(), s, pid, err)
+		}
+	}
+}
+
+// softStop keeps serving for "grace", then stops accepting and waits
+// until the sessions in flight are over, for at most hard-stop-after
+// (counted from the signal, as HAProxy); SIGTERM or SIGINT cut it short.
+func softStop(rt *stream.Runtime, g *model.Global, sig <-chan os.Signal, stderr io.Writer) {
+	var hard <-chan time.Time
+	if g.HardStopAfter > 0 {
+		hard = time.After(g.HardStopAfter)
+	}
+	if g.Grace > 0 {
+		graceEnd := time.After(g.Grace)
+	wait:
+		for {
+			select {
+			case <-graceEnd:
+				break wait
+			case s := <-sig:
+				if s != syscall.SIGUSR1 {
+					return
+				}
+			}
+		}
+	}
+	rt.SoftStop()
+	done := make(chan struct{})
+	go func() { rt.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		case <-hard:
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : hard-stop-after %v expired: closing the remaining connections\n", os.Getpid(), g.HardStopAfter)
+			return
+		case s := <-sig:
+			if s != syscall.SIGUSR1 {
+				return
+			}
+		}
+	}
 }
 
 // setProcessEnv exports the variables HAProxy defines for its own

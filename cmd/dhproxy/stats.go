@@ -12,13 +12,17 @@ import (
 
 // serveStats serves the statistics: the stats pages and Prometheus
 // exporters of the proxies, and the runtime API's "stats socket"s bound
-// before the proxies started.
-func serveStats(api *runtimeapi.Server, rt *stream.Runtime) {
+// before the proxies started (apis: nil ones are skipped).
+func serveStats(rt *stream.Runtime, apis ...*runtimeapi.Server) {
 	src := &stats.Source{RT: rt, Name: "dhproxy", Version: Version, ReleaseDate: ReleaseDate, Start: time.Now()}
 	// Virtual servers run by -K or "dhproxy lvs run": ask their control
 	// socket, when a page or "show stat" wants them.
 	src.LVS = func(w io.Writer) error { return lvs.Query(lvs.SocketPath(), "list", w) }
 	src.Virtual = func() ([]lvs.ServiceStats, error) { return lvs.QueryStats(lvs.SocketPath()) }
 	rt.SetService(src.Serve)
-	api.Serve(src)
+	for _, api := range apis {
+		if api != nil {
+			api.Serve(src)
+		}
+	}
 }

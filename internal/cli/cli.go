@@ -3,28 +3,33 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // Options is what the command line asks for.
 type Options struct {
-	Files       []string // -f, in order
-	Check       bool     // -c
-	Foreground  bool     // -d / -db
-	Debug       bool     // -d
-	Daemon      bool     // -D
-	Pidfile     string   // -p
-	Quiet       bool     // -q
-	Version     int      // 1 for -v, 2 for -vv
-	CondExpr    string   // -cc
-	HasCond     bool
-	LocalPeer   string // -L
-	Maxconn     int    // -n
-	DiagMode    bool   // -dD: also print [DIAG] diagnostics
-	Keepalived  string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
-	SoftStop    []int  // -sf
-	HardStop    []int  // -st
-	Unsupported string // a known HAProxy flag dhproxy does not offer yet
+	Files        []string // -f, in order
+	Check        bool     // -c
+	Foreground   bool     // -d / -db
+	Debug        bool     // -d
+	Daemon       bool     // -D
+	Pidfile      string   // -p
+	Quiet        bool     // -q
+	Version      int      // 1 for -v, 2 for -vv
+	CondExpr     string   // -cc
+	HasCond      bool
+	LocalPeer    string // -L
+	Maxconn      int    // -n
+	DiagMode     bool   // -dD: also print [DIAG] diagnostics
+	Keepalived   string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
+	SoftStop     []int  // -sf PID...: once serving, soft-stop these processes (SIGUSR1)
+	HardStop     []int  // -st PID...: once serving, stop these processes (SIGTERM)
+	MasterWorker bool   // -W (or -Ws): a master process runs the proxy in a worker it can replace
+	Systemd      bool   // -Ws: also tell systemd (NOTIFY_SOCKET) about start, reloads and stop
+	MasterSocket string // -S <path>[,options]: the master CLI socket
+	SocketsFrom  string // -x <path>: take the listening sockets from the old process's stats socket
+	Unsupported  string // a known HAProxy flag dhproxy does not offer yet
 }
 
 // Usage is printed for -h and for errors.
@@ -43,6 +48,8 @@ const Usage = `Usage : dhproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ]
            without -f, runs only them, as keepalived does
         dhproxy vrrp -f <keepalived.conf> runs VRRP alone, keepalived-style
         -n sets the maximum total # of connections (uses ulimit -n)
+        -W master-worker mode ; -Ws also notifies systemd (Type=notify)
+        -S <path>[,mode,<octal>] binds the master CLI (show proc, reload, @1 ...)
 `
 
 // Parse reads argv (without the program name). It accepts HAProxy's
@@ -105,15 +112,27 @@ func Parse(args []string) (*Options, error) {
 				_, err = fmt.Sscanf(v, "%d", &o.Maxconn)
 			}
 		case a == "-sf" || a == "-st":
-			o.Unsupported = a + " (seamless reload comes with the reload feature; stop the old process and start a new one meanwhile)"
+			// HAProxy takes the numbers that follow, up to the next option.
 			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
 				i++
+				pid, perr := strconv.Atoi(args[i])
+				if perr != nil || pid <= 0 {
+					return nil, fmt.Errorf("option '%s' expects process ids, not '%s'", a, args[i])
+				}
+				if a == "-sf" {
+					o.SoftStop = append(o.SoftStop, pid)
+				} else {
+					o.HardStop = append(o.HardStop, pid)
+				}
 			}
-		case a == "-W" || a == "-Ws" || a == "-S" || a == "-x":
-			o.Unsupported = a + " (master-worker mode is not available yet; run in the foreground with -db under your service manager)"
-			if (a == "-S" || a == "-x") && i+1 < len(args) {
-				i++
-			}
+		case a == "-x":
+			o.SocketsFrom, err = next("the old process's stats socket")
+		case a == "-W":
+			o.MasterWorker = true
+		case a == "-Ws":
+			o.MasterWorker, o.Systemd = true, true
+		case a == "-S":
+			o.MasterSocket, err = next("a socket path")
 		case a == "-h" || a == "--help":
 			return nil, fmt.Errorf("help")
 		case a == "-dD":

@@ -20,6 +20,10 @@ func TestParse(t *testing.T) {
 		{[]string{"-f", "a", "--", "b", "c"}, Options{Files: []string{"a", "b", "c"}}},
 		{[]string{"-c", "-f", "h.cfg", "-K", "k.conf"}, Options{Files: []string{"h.cfg"}, Check: true, Keepalived: "k.conf"}},
 		{[]string{"-f", "h.cfg", "--keepalived", "k.conf"}, Options{Files: []string{"h.cfg"}, Keepalived: "k.conf"}},
+		{[]string{"-W", "-S", "/run/m.sock,mode,600", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, MasterSocket: "/run/m.sock,mode,600"}},
+		{[]string{"-f", "h.cfg", "-sf", "12", "13", "-st", "14"}, Options{Files: []string{"h.cfg"}, SoftStop: []int{12, 13}, HardStop: []int{14}}},
+		{[]string{"-f", "h.cfg", "-x", "/run/old.sock", "-sf", "12"}, Options{Files: []string{"h.cfg"}, SocketsFrom: "/run/old.sock", SoftStop: []int{12}}},
+		{[]string{"-Ws", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, Systemd: true}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.args)
@@ -33,14 +37,16 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}} {
+	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}, {"-S"}} {
 		if _, err := Parse(args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	o, err := Parse([]string{"-sf", "12", "13"})
-	if err != nil || o.Unsupported == "" {
-		t.Errorf("-sf: %+v %v, want Unsupported set", o, err)
+	if _, err := Parse([]string{"-sf", "12", "x.cfg"}); err == nil {
+		t.Errorf("-sf with a file name: no error")
+	}
+	if _, err := Parse([]string{"-x"}); err == nil {
+		t.Errorf("-x without a path: no error")
 	}
 }
 

@@ -10,12 +10,22 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"dhproxy/internal/model"
 )
+
+// reusePort is HAProxy's default: SO_REUSEPORT on every TCP listener, so
+// that a new process started with -sf/-st binds beside the old one.
+var reusePort atomic.Bool
+
+func init() { reusePort.Store(true) }
+
+// SetReusePort turns SO_REUSEPORT off ("noreuseport") or on.
+func SetReusePort(on bool) { reusePort.Store(on) }
 
 // Open returns a listening socket for b with the given accept backlog
 // (the kernel caps it at net.core.somaxconn). The error names the bind
@@ -42,6 +52,13 @@ func Backlog(b *model.Bind, fe *model.Proxy, global *model.Global) int {
 }
 
 func open(b *model.Bind, backlog int) (net.Listener, error) {
+	if f := inheritedFor(b); f != nil {
+		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+	}
+	if f := takeTransferred(b); f != nil {
+		defer f.Close() // FileListener keeps its own descriptor
+		return net.FileListener(f)
+	}
 	switch b.Network {
 	case "fd":
 		n, _ := strconv.Atoi(b.Addr)
@@ -125,6 +142,7 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 		val         int
 	}{
 		{true, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}, // as net.Listen: restart while old connections linger
+		{reusePort.Load(), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
 		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only)},
 		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1},
 		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1},

@@ -101,6 +101,8 @@ func TestOpenFamilies(t *testing.T) {
 }
 
 func TestOpenAddressInUse(t *testing.T) {
+	SetReusePort(false) // "noreuseport"
+	defer SetReusePort(true)
 	l, err := Open(&model.Bind{Network: "tcp", Addr: "127.0.0.1:0"}, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -110,4 +112,19 @@ func TestOpenAddressInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot bind socket (Address already in use)") {
 		t.Errorf("second bind: %v", err)
 	}
+}
+
+// By default (HAProxy's), a second process binds beside the first one, as
+// -sf/-st need.
+func TestOpenReusePort(t *testing.T) {
+	l, err := Open(&model.Bind{Network: "tcp", Addr: "127.0.0.1:0"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l2, err := Open(&model.Bind{Network: "tcp", Addr: l.Addr().String()}, 10)
+	if err != nil {
+		t.Fatalf("second bind with SO_REUSEPORT: %v", err)
+	}
+	l2.Close()
 }

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"time"
+
 	"dhproxy/internal/config"
 )
 
@@ -56,7 +58,51 @@ func init() {
 		}
 	})
 	registerGlobal("master-worker", func(b *builder, g *Global, l config.Line) {
-		b.notYetOnce(l, "'master-worker'", "master-worker mode")
+		if !b.wantArgs(l, 0, 1, "master-worker [no-exit-on-failure]") {
+			return
+		}
+		if len(l.Args) == 2 {
+			if l.Args[1] != "no-exit-on-failure" {
+				b.errorf(l, "'master-worker' only accepts 'no-exit-on-failure', not '%s'", l.Args[1])
+				return
+			}
+			g.NoExitOnFailure = true
+		}
+		g.MasterWorker = true
+	})
+	registerGlobal("noreuseport", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 0, 0, "noreuseport") {
+			g.NoReusePort = true
+		}
+	})
+	for kw, field := range map[string]func(*Global) *time.Duration{
+		"hard-stop-after": func(g *Global) *time.Duration { return &g.HardStopAfter },
+		"grace":           func(g *Global) *time.Duration { return &g.Grace },
+	} {
+		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
+			if !b.wantArgs(l, 1, 1, kw+" <time>") {
+				return
+			}
+			d, err := parseDuration(l.Args[1])
+			if err != nil {
+				b.errorf(l, "'%s': %v", kw, err)
+				return
+			}
+			*field(g) = d
+		})
+	}
+	registerProxy("grace", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		b.errorf(l, "the 'grace' keyword is not supported any more since HAProxy version 2.5; write 'grace <time>' in the global section.")
+	})
+	registerGlobal("close-spread-time", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "close-spread-time <time>") {
+			return
+		}
+		if _, err := parseDuration(l.Args[1]); err != nil {
+			b.errorf(l, "'close-spread-time': %v", err)
+			return
+		}
+		b.warnf(l, "'close-spread-time' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout.")
 	})
 	for _, kw := range []string{"user", "group", "uid", "gid", "chroot"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
@@ -65,7 +111,7 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	for _, kw := range []string{"description", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

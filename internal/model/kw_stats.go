@@ -78,6 +78,9 @@ type StatsSocket struct {
 	Addr    string // socket path, or ip:port
 	Mode    uint32 // unix socket permissions; 0: left as created
 	Level   string // user, operator or admin (default admin, as HAProxy)
+	// ExposeFD is "expose-fd listeners": "_getsocks" hands the listening
+	// sockets to a new process started with -x.
+	ExposeFD bool
 }
 
 func init() {
@@ -142,10 +145,12 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
 				i++
 			case "expose-fd":
-				b.notYetOnce(l, "'stats socket' option 'expose-fd'", "this runtime API option")
-				if i+1 < len(l.Args) {
-					i++
+				if i+1 >= len(l.Args) || l.Args[i+1] != "listeners" {
+					b.errorf(l, "'stats socket' 'expose-fd' only supports 'listeners'.")
+					return
 				}
+				s.ExposeFD = true
+				i++
 			default:
 				b.notYetOnce(l, "'stats socket' option '"+opt+"'", "this runtime API option")
 			}

@@ -85,7 +85,7 @@ type Global struct {
 	LogHostname string
 	Quiet       bool
 	Node        string
-	ReusePort   bool
+	NoReusePort bool // "noreuseport": listeners without SO_REUSEPORT (so -sf/-st cannot bind beside them)
 
 	MaxPipes       int  // "maxpipes"; 0: derived (limits.go)
 	UlimitN        int  // "ulimit-n"; 0: derived from maxconn
@@ -93,6 +93,11 @@ type Global struct {
 
 	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
 	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
+
+	MasterWorker    bool          // "master-worker" (as -W)
+	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
+	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
+	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
 }
 
 // LogTarget is one "log" line.

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"dhproxy/internal/listener"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stats"
 )
@@ -32,11 +34,14 @@ type Server struct {
 	src     *stats.Source
 	timeout time.Duration
 	ls      []net.Listener
-	levels  []int // of each listener
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closed  bool
+	levels  []int  // of each listener
+	expose  []bool // of each listener: "expose-fd listeners"
+	// ListenerFDs gives the proxy's listening sockets to "_getsocks".
+	ListenerFDs func() []int
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	conns       map[net.Conn]struct{}
+	closed      bool
 }
 
 // defaultTimeout is HAProxy's "stats timeout" default.
@@ -49,7 +54,19 @@ func Listen(cfg *model.Config) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
-	for _, sock := range cfg.Global.StatsSockets {
+	for i, sock := range cfg.Global.StatsSockets {
+		if f := listener.Inherited(listener.StatsKey(&cfg.Global.StatsSockets[i])); f != nil {
+			// Held by the master across reloads: the path stays on close.
+			l, err := net.FileListener(f)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
+			}
+			s.ls = append(s.ls, l)
+			s.levels = append(s.levels, levels[sock.Level])
+			s.expose = append(s.expose, sock.ExposeFD)
+			continue
+		}
 		if sock.Network == "unix" {
 			if fi, err := os.Lstat(sock.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 				os.Remove(sock.Addr)
@@ -69,6 +86,7 @@ func Listen(cfg *model.Config) (*Server, error) {
 		}
 		s.ls = append(s.ls, l)
 		s.levels = append(s.levels, levels[sock.Level])
+		s.expose = append(s.expose, sock.ExposeFD)
 	}
 	return s, nil
 }
@@ -79,7 +97,7 @@ func (s *Server) Serve(src *stats.Source) {
 	s.src = src
 	for i, l := range s.ls {
 		s.wg.Add(1)
-		go s.accept(l, s.levels[i])
+		go s.accept(l, s.levels[i], s.expose[i])
 	}
 }
 
@@ -93,14 +111,11 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	for _, l := range s.ls {
 		l.Close()
-		if ul, ok := l.(*net.UnixListener); ok {
-			ul.SetUnlinkOnClose(true)
-		}
 	}
 	s.wg.Wait()
 }
 
-func (s *Server) accept(l net.Listener, level int) {
+func (s *Server) accept(l net.Listener, level int, expose bool) {
 	defer s.wg.Done()
 	for {
 		c, err := l.Accept()
@@ -123,7 +138,7 @@ func (s *Server) accept(l net.Listener, level int) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serve(c, level)
+			s.serve(c, level, expose)
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -143,7 +158,7 @@ type session struct {
 // maxLine bounds a command line, as HAProxy's buffer does.
 const maxLine = 64 << 10
 
-func (s *Server) serve(c net.Conn, level int) {
+func (s *Server) serve(c net.Conn, level int, expose bool) {
 	sess := &session{srv: s, level: level}
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
@@ -151,6 +166,10 @@ func (s *Server) serve(c net.Conn, level int) {
 		c.SetReadDeadline(time.Now().Add(s.timeout))
 		line, err := readLine(r)
 		if err != nil && line == "" {
+			return
+		}
+		if line == "_getsocks" {
+			s.getSocks(c, r, expose)
 			return
 		}
 		for _, cmd := range splitCommands(line) {
@@ -168,6 +187,18 @@ func (s *Server) serve(c net.Conn, level int) {
 		if w.Flush() != nil || !sess.interactive || sess.quit || err != nil {
 			return
 		}
+	}
+}
+
+// getSocks hands the listening sockets to a process started with -x.
+func (s *Server) getSocks(c net.Conn, r io.Reader, expose bool) {
+	uc, ok := c.(*net.UnixConn)
+	if !expose || !ok || s.ListenerFDs == nil {
+		io.WriteString(c, "Permission denied: this socket has no 'expose-fd listeners'.\n\n")
+		return
+	}
+	if err := listener.SendSockets(uc, r, s.ListenerFDs()); err != nil {
+		log.Printf("[WARNING] stats socket %s: _getsocks: %v", c.LocalAddr(), err)
 	}
 }
 

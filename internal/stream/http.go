@@ -612,6 +612,7 @@ func (s *httpSession) handle() bool {
 	if !resp.KeepAlive() {
 		serverKeep = false
 	}
+	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
 	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
 	if rframing == http1.FramingChunked {
 		s.lg.bodySize(s.rchunks.Data, true)

@@ -45,6 +45,7 @@ type Runtime struct {
 	idleWork  atomic.Int32    // workers waiting for a job
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
+	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 }
 
 // Frontend is a frontend's runtime state.

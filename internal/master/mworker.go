@@ -1,0 +1,390 @@
+package master
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"dhproxy/internal/listener"
+	"dhproxy/internal/model"
+)
+
+// Options configures the master of master-worker mode (-W, -Ws,
+// "master-worker").
+type Options struct {
+	Args    []string // the command line, given again to each worker
+	Version string   // for "show proc"
+	// Load reads and checks the configuration files again, for a reload. It
+	// returns the diagnostics to log; a nil model means the check failed.
+	Load         func() (cfg *model.Config, diags string)
+	Systemd      bool   // -Ws: notify systemd
+	Socket       string // -S: the master CLI, "path[,mode,OCTAL]"
+	Pidfile      string // the master's pid goes there
+	Log          io.Writer
+	DaemonChild  bool          // report readiness to the waiting parent (-D)
+	ReadyTimeout time.Duration // how long a new worker may take to serve; 0: a minute
+	Started      func()        // called once the first worker serves (-sf/-st)
+}
+
+// worker is one worker process as the master sees it.
+type worker struct {
+	pid     int
+	cmd     *exec.Cmd
+	started time.Time
+	reloads int  // reloads since it started, as HAProxy's "show proc" counts
+	old     bool // replaced by a newer worker, soft-stopping
+	cfg     *model.Config
+}
+
+type exitEvent struct {
+	w      *worker
+	status string
+	code   int
+}
+
+// Master starts and replaces workers.
+type Master struct {
+	opt     Options
+	exe     string
+	started time.Time
+	set     listener.Set
+	aliveR  *os.File // read end given to workers; the write end stays here
+	aliveW  *os.File
+	cliDir  string // private sockets of the workers; "" without a CLI
+	exits   chan exitEvent
+	reloads chan chan string // from the master CLI; the answer comes back
+
+	mu       sync.Mutex // guards what follows, read by the CLI
+	workers  []*worker  // the current one last
+	current  *worker
+	nreload  int
+	nfailed  int
+	lastLogs string // diagnostics of the last start or reload
+	exitCode int    // the last current worker's, the master's own at the end
+}
+
+// Run is the master's life: it starts the first worker with cfg and serves
+// until stopped. It returns the process's exit code.
+func Run(opt Options, cfg *model.Config) int {
+	if opt.ReadyTimeout == 0 {
+		opt.ReadyTimeout = time.Minute
+	}
+	m := &Master{opt: opt, started: time.Now(), exits: make(chan exitEvent, 16), reloads: make(chan chan string)}
+	var err error
+	if m.exe, err = os.Executable(); err != nil {
+		return m.fail(err)
+	}
+	if m.aliveR, m.aliveW, err = os.Pipe(); err != nil {
+		return m.fail(err)
+	}
+	sig := make(chan os.Signal, 8)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	if opt.Socket != "" {
+		cli, err := m.listenCLI(opt.Socket)
+		if err != nil {
+			return m.fail(err)
+		}
+		defer cli.Close()
+		defer os.RemoveAll(m.cliDir)
+	}
+	if err := WritePidfile(opt.Pidfile, os.Getpid()); err != nil {
+		return m.fail(err)
+	}
+	w, err := m.spawn(cfg)
+	if err != nil {
+		return m.fail(err)
+	}
+	m.mu.Lock()
+	m.current = w
+	m.workers = append(m.workers, w)
+	m.mu.Unlock()
+	m.notice("New worker (%d) forked", w.pid)
+	m.notice("Loading success.")
+	if opt.Started != nil {
+		opt.Started()
+	}
+	if opt.DaemonChild {
+		ReportReady(nil)
+	}
+	m.sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()))
+	return m.loop(sig)
+}
+
+func (m *Master) fail(err error) int {
+	m.alert("%v", err)
+	if m.opt.DaemonChild {
+		ReportReady(err)
+	}
+	return 1
+}
+
+func (m *Master) loop(sig chan os.Signal) int {
+	stopping := false
+	for {
+		select {
+		case s := <-sig:
+			switch s {
+			case syscall.SIGUSR2, syscall.SIGHUP:
+				if !stopping {
+					m.reload()
+				}
+			default:
+				// SIGTERM/SIGINT stop the workers at once, SIGUSR1 softly;
+				// the master leaves when the last one has gone.
+				if !stopping {
+					stopping = true
+					m.sdNotify("STOPPING=1")
+				}
+				m.signalAll(s.(syscall.Signal))
+				if m.count() == 0 {
+					return 0
+				}
+			}
+		case reply := <-m.reloads:
+			if stopping {
+				reply <- "Success=0\n--\nthe master is stopping\n"
+				continue
+			}
+			ok := m.reload()
+			m.mu.Lock()
+			reply <- fmt.Sprintf("Success=%d\n--\n%s", boolInt(ok), m.lastLogs)
+			m.mu.Unlock()
+		case e := <-m.exits:
+			if code, leave := m.exited(e, stopping); leave {
+				return code
+			}
+		}
+	}
+}
+
+// exited updates the table for a worker that ended, and reports whether
+// the master leaves too, with which code. As haproxy 2.6's master, it
+// leaves once no worker is left after the current one died (or after a
+// stop); the current one's death also takes the old ones down unless
+// "master-worker no-exit-on-failure".
+func (m *Master) exited(e exitEvent, stopping bool) (int, bool) {
+	m.mu.Lock()
+	for i, w := range m.workers {
+		if w == e.w {
+			m.workers = append(m.workers[:i], m.workers[i+1:]...)
+			break
+		}
+	}
+	current := m.current == e.w
+	if current {
+		m.current = nil
+		m.exitCode = e.code
+	}
+	orphaned := m.current == nil
+	left := len(m.workers)
+	m.mu.Unlock()
+	if m.cliDir != "" {
+		os.Remove(workerSocket(m.cliDir, e.w.pid))
+	}
+	if current && !stopping {
+		m.alert("Current worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
+		if !e.w.cfg.Global.NoExitOnFailure {
+			m.alert("exit-on-failure: killing every processes with SIGTERM")
+			m.signalAll(syscall.SIGTERM)
+		}
+	} else {
+		m.warning("Former worker (%d) exited with code %d (%s)", e.w.pid, e.code, e.status)
+	}
+	if left > 0 || !orphaned {
+		return 0, false
+	}
+	m.warning("All workers exited. Exiting... (%d)", m.exitCode)
+	if !stopping {
+		m.sdNotify("STOPPING=1")
+	}
+	return m.exitCode, true
+}
+
+// reload checks the configuration again and, when it is valid, starts a
+// new worker on the same listening sockets, then soft-stops the others. A
+// configuration that fails, or a worker that cannot start, leaves the
+// running worker alone.
+func (m *Master) reload() bool {
+	m.notice("Reloading dhproxy")
+	m.sdNotify(reloadingState())
+	defer m.sdNotify("READY=1")
+	m.mu.Lock()
+	m.nreload++
+	for _, w := range m.workers {
+		w.reloads++
+	}
+	m.mu.Unlock()
+	cfg, diags := m.opt.Load()
+	var err error
+	var w *worker
+	if cfg == nil {
+		err = errors.New("configuration check failed")
+	} else {
+		w, err = m.spawn(cfg)
+	}
+	m.mu.Lock()
+	m.lastLogs = diags
+	if err != nil {
+		m.nfailed++
+		if cfg != nil {
+			m.lastLogs += fmt.Sprintf("[ALERT]    (%d) : %v\n", os.Getpid(), err)
+		}
+		m.mu.Unlock()
+		io.WriteString(m.opt.Log, diags)
+		if cfg != nil {
+			m.alert("%v", err)
+		}
+		m.warning("Loading failure! The running worker keeps serving.")
+		return false
+	}
+	olds := m.workers
+	for _, o := range olds {
+		o.old = true
+	}
+	m.workers = append(m.workers, w)
+	m.current = w
+	m.mu.Unlock()
+	io.WriteString(m.opt.Log, diags)
+	m.notice("New worker (%d) forked", w.pid)
+	m.notice("Loading success.")
+	for _, o := range olds {
+		o.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	keys, _, _ := m.set.Open(cfg) // all open already: spawn did it
+	m.set.Keep(keys)
+	return true
+}
+
+// spawn starts a worker for cfg and waits until it serves.
+func (m *Master) spawn(cfg *model.Config) (*worker, error) {
+	keys, files, err := m.set.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	names, _ := json.Marshal(keys)
+	r, wr, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(m.exe, m.opt.Args...)
+	cmd.Env = append(workerEnviron(), workerEnv+"=1", listenersEnv+"="+string(names))
+	if m.cliDir != "" {
+		cmd.Env = append(cmd.Env, cliDirEnv+"="+m.cliDir)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = append([]*os.File{wr, m.aliveR}, files...)
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		return nil, err
+	}
+	status := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString(0)
+		status <- line
+	}()
+	var line string
+	select {
+	case line = <-status:
+	case <-time.After(m.opt.ReadyTimeout):
+		cmd.Process.Kill()
+		line = fmt.Sprintf("the new worker did not serve within %v", m.opt.ReadyTimeout)
+		<-status
+	}
+	if !strings.HasPrefix(line, "OK") {
+		cmd.Wait()
+		if line == "" {
+			line = "the new worker exited before it served (" + cmd.ProcessState.String() + ")"
+		}
+		return nil, errors.New(strings.TrimSpace(line))
+	}
+	w := &worker{pid: cmd.Process.Pid, cmd: cmd, started: time.Now(), cfg: cfg}
+	go func() {
+		cmd.Wait()
+		e := exitEvent{w: w, code: cmd.ProcessState.ExitCode(), status: "Exit"}
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			e.code = 128 + int(ws.Signal())
+			e.status = strings.ToUpper(ws.Signal().String()[:1]) + ws.Signal().String()[1:]
+		}
+		m.exits <- e
+	}()
+	return w, nil
+}
+
+// workerEnviron is the master's environment without what concerns the
+// master alone.
+func workerEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case childEnv, "NOTIFY_SOCKET", workerEnv, listenersEnv, cliDirEnv:
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func (m *Master) signalAll(s syscall.Signal) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		w.cmd.Process.Signal(s)
+	}
+}
+
+func (m *Master) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.workers)
+}
+
+func (m *Master) sdNotify(state string) {
+	if !m.opt.Systemd {
+		return
+	}
+	if err := Notify(state); err != nil {
+		m.warning("sd_notify: %v", err)
+	}
+}
+
+// reloadingState is what systemd expects at the start of a reload; the
+// monotonic time lets Type=notify-reload units match it too.
+func reloadingState() string {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", ts.Nano()/1000)
+}
+
+func (m *Master) notice(format string, args ...any) {
+	fmt.Fprintf(m.opt.Log, "[NOTICE]   (%d) : %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+func (m *Master) warning(format string, args ...any) {
+	fmt.Fprintf(m.opt.Log, "[WARNING]  (%d) : %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+func (m *Master) alert(format string, args ...any) {
+	fmt.Fprintf(m.opt.Log, "[ALERT]    (%d) : %s\n", os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

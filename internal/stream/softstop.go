@@ -1,0 +1,19 @@
+package stream
+
+// SoftStop stops accepting connections and lets the sessions in flight
+// finish, as HAProxy's soft stop (SIGUSR1, or the old worker of a
+// reload): a request being served gets its response with "Connection:
+// close"; an idle keep-alive connection is not cut, since the client may
+// be sending on it at that very moment, but its next request is answered
+// with "Connection: close", or it ends at its keep-alive timeout. Wait
+// returns once every session has ended; Close then releases the rest.
+func (rt *Runtime) SoftStop() {
+	if !rt.stopping.CompareAndSwap(false, true) {
+		return
+	}
+	// The sockets themselves stay open where another process shares them
+	// (the master and the next worker): only this process's copy goes.
+	for _, l := range rt.listeners {
+		l.Close()
+	}
+}

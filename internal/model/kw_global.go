@@ -1,6 +1,8 @@
 package model
 
 import (
+	"strings"
+
 	"dhproxy/internal/config"
 )
 
@@ -85,7 +87,12 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "hard-stop-after", "spread-checks", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	registerGlobal("description", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, -1, "description <text>") {
+			g.Description = strings.Join(l.Args[1:], " ")
+		}
+	})
+	for _, kw := range []string{"hard-stop-after", "spread-checks", "tune.maxaccept", "tune.http.maxhdr", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

@@ -81,6 +81,7 @@ type Global struct {
 	LogHostname string
 	Quiet       bool
 	Node        string
+	Description string // "description": the process's, shown by "stats show-desc"
 	ReusePort   bool
 
 	MaxPipes       int  // "maxpipes"; 0: derived (limits.go)

@@ -20,6 +20,8 @@ type Filter struct {
 	// NoMaint leaves out servers in maintenance ("no-maint"), OnlyUp
 	// every server not up ("up").
 	NoMaint, OnlyUp bool
+	// Keep, when set, must also accept the row (the stats page's scope).
+	Keep func(r *Row) bool
 }
 
 // All selects every row.
@@ -27,6 +29,9 @@ var All = Filter{IID: -1, Types: -1, SID: -1}
 
 func (f *Filter) match(r *Row) bool {
 	if f.Proxy != "" && r.PxName() != f.Proxy || f.IID >= 0 && r.IID != f.IID {
+		return false
+	}
+	if f.Keep != nil && !f.Keep(r) {
 		return false
 	}
 	bit := map[byte]int{Frontend: 1, Backend: 2, Server: 4}[r.Kind]

@@ -251,11 +251,13 @@ func (src *Source) writeInfo(b *strings.Builder, set *pageSettings, o PageOption
 		info[f.Name] = f.Value
 	}
 	n := func(name string) int64 { return info[name].N }
-	b.WriteString("<body><h1>" + html.EscapeString(src.Name))
+	// haproxy's title links to its site; dhproxy's to the page itself, so
+	// it renders alike and a click refreshes.
+	b.WriteString("<body><h1><a href=\"" + html.EscapeString(set.uri) + "\" style=\"text-decoration: none;\">" + html.EscapeString(src.Name))
 	if !set.hideVersion {
 		b.WriteString(" version " + html.EscapeString(src.Version) + ", released " + html.EscapeString(src.ReleaseDate))
 	}
-	b.WriteString("</h1>\n")
+	b.WriteString("</a></h1>\n")
 	fmt.Fprintf(b, "<h2>Statistics Report for pid %d", n("Pid"))
 	if set.showNode {
 		b.WriteString(" on " + html.EscapeString(set.node))
@@ -340,12 +342,13 @@ func (src *Source) writeInfo(b *strings.Builder, set *pageSettings, o PageOption
 		}
 	}
 	link(up+norefresh, "Refresh now")
-	csvOpts := ";csv"
+	// The exports never refresh.
+	exportOpts := ""
 	if set.refresh > 0 {
-		csvOpts += ";norefresh"
+		exportOpts = ";norefresh"
 	}
-	link(csvOpts, "CSV export")
-	link(";json", "JSON export")
+	link(";csv"+exportOpts, "CSV export")
+	link(";json"+exportOpts, "JSON export")
 	b.WriteString("</ul></td></tr></table>\n")
 }
 

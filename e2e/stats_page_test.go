@@ -1,0 +1,270 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// statsPageConfig is the configuration both haproxy and dhproxy serve for
+// the page comparison: an active server that is up, a backup whose port
+// is closed (DOWN), an unchecked one, and a stats listener with legends.
+func statsPageConfig(fePort, statsPort, web, closed int) string {
+	return fmt.Sprintf(`global
+    maxconn 500
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    maxconn 200
+    default_backend be
+backend be
+    server web1 127.0.0.1:%d check inter 200ms
+    server web2 127.0.0.1:%d check inter 200ms backup
+    server web3 127.0.0.1:%d
+listen stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+    stats refresh 10s
+    stats show-legends
+`, fePort, web, closed, web, statsPort)
+}
+
+// servedPage runs path (haproxy or dhproxy) on the page configuration,
+// waits until its checks took the backup down, sends some traffic and
+// returns the stats page.
+func servedPage(t *testing.T, path string, web, closed int) (page string, statsURL string) {
+	t.Helper()
+	fePort, statsPort := freePort(t), freePort(t)
+	startBinary(t, path, statsPageConfig(fePort, statsPort, web, closed), statsPort)
+	waitPort(t, fePort, 5*time.Second)
+	statsURL = fmt.Sprintf("http://127.0.0.1:%d/stats", statsPort)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(page, `<tr class="backup_down">`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: web2 not DOWN on the page after 10s:\n%s", path, page)
+		}
+		time.Sleep(100 * time.Millisecond)
+		page = httpGetBody(t, statsURL)
+	}
+	for i := 0; i < 20; i++ {
+		httpGetBody(t, fmt.Sprintf("http://127.0.0.1:%d/", fePort))
+	}
+	return httpGetBody(t, statsURL), statsURL
+}
+
+func httpGetBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var (
+	tipsRe   = regexp.MustCompile(`<div class=tips>.*?</div>`)
+	rlsRe    = regexp.MustCompile(`<span class="rls">(\d)</span>`)
+	digitsRe = regexp.MustCompile(`\d+`)
+	cellRe   = regexp.MustCompile(`<(td|th)([^>]*)>(.*?)</(?:td|th)>`)
+	trRe     = regexp.MustCompile(`(?s)<tr([^>]*)>(.*?)</tr>`)
+	tableRe  = regexp.MustCompile(`(?s)<table class="tbl" width="100%">(.*?)</table>`)
+)
+
+// pageStructure reduces a stats page to what must match haproxy's: per
+// table, per row, the row's class and each cell's tag, attributes and
+// text, with tooltips dropped and every number written N (the values
+// differ between two processes; the forms must not: "N s UP",
+// " L4OK in Nms", "Y", "-", "N/N").
+func pageStructure(page string) []string {
+	var out []string
+	for _, tbl := range tableRe.FindAllStringSubmatch(page, -1) {
+		for _, tr := range trRe.FindAllStringSubmatch(tbl[1], -1) {
+			var cells []string
+			for _, c := range cellRe.FindAllStringSubmatch(tipsRe.ReplaceAllString(tr[2], ""), -1) {
+				text := rlsRe.ReplaceAllString(c[3], "$1")
+				text = digitsRe.ReplaceAllString(text, "N")
+				// The ids and anchors name proxies whose numbers differ.
+				cells = append(cells, c[1]+c[2]+"|"+text)
+			}
+			out = append(out, "tr"+tr[1]+": "+strings.Join(cells, " · "))
+		}
+	}
+	return out
+}
+
+// displayOptions lists the links of the "Display option" block.
+func displayOptions(page string) []string {
+	i := strings.Index(page, "<b>Display option:</b>")
+	if i < 0 {
+		return nil
+	}
+	block := page[i:]
+	block = block[:strings.Index(block, "</ul>")]
+	links := regexp.MustCompile(`<a href="[^"]*">[^<]*</a>`).FindAllString(block, -1)
+	// dhproxy serves no JSON schema (haproxy's "show schema json"), so it
+	// offers no link to one.
+	return slices.DeleteFunc(links, func(l string) bool { return strings.Contains(l, ";json-schema") })
+}
+
+// TestStatsPageMatchesHAProxy serves the same configuration with
+// haproxy 2.6 and dhproxy and compares their stats pages: the tables'
+// headers, each row's class and each cell's attributes and form (Status
+// "5s UP", LastChk "L4OK in 0ms", Act/Bck "Y"/"-", weights "1/1", digit
+// grouping), the process information block and its display options.
+func TestStatsPageMatchesHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	web, _ := startHTTPBackend(t, "web")
+	closed := freePort(t)
+	want, _ := servedPage(t, haproxyBin, web, closed)
+	got, _ := servedPage(t, bin, web, closed)
+
+	ws, gs := pageStructure(want), pageStructure(got)
+	if len(ws) == 0 {
+		t.Fatalf("no table rows found in haproxy's page:\n%s", want)
+	}
+	for i := 0; i < max(len(ws), len(gs)); i++ {
+		var w, g string
+		if i < len(ws) {
+			w = ws[i]
+		}
+		if i < len(gs) {
+			g = gs[i]
+		}
+		if w != g {
+			t.Errorf("row %d differs:\nhaproxy: %s\ndhproxy: %s", i, w, g)
+		}
+	}
+	for _, block := range []string{"<h3>&gt; General process information</h3>", "<b>pid = </b>", "<b>uptime = </b>",
+		"<b>system limits:</b> memmax = ", "<b>maxsock = </b>", "current conns = ", "Running tasks: ",
+		`<table class="lgd">`, `Note: "NOLB"/"DRAIN" = UP with load-balancing disabled.`} {
+		if !strings.Contains(got, block) {
+			t.Errorf("dhproxy's page lacks %q", block)
+		}
+	}
+	if w, g := strings.Join(displayOptions(want), "\n"), strings.Join(displayOptions(got), "\n"); w != g {
+		t.Errorf("display options differ:\nhaproxy:\n%s\ndhproxy:\n%s", w, g)
+	}
+	t.Logf("compared %d rows", len(ws))
+}
+
+// TestStatsPageScreenshots renders both pages in headless Chromium, keeps
+// the screenshots (in the test's temp dir and, when DHPROXY_ARTIFACTS is
+// set, there) and checks that each shows the page: a sizeable image
+// holding the colours of the title bars and of the up, down and
+// unchecked server rows.
+func TestStatsPageScreenshots(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium (Debian package chromium):", err)
+	}
+	web, _ := startHTTPBackend(t, "web")
+	closed := freePort(t)
+	dir := t.TempDir()
+	for _, who := range []struct{ name, path string }{{"haproxy", haproxyBin}, {"dhproxy", bin}} {
+		_, url := servedPage(t, who.path, web, closed)
+		shot := filepath.Join(dir, "stats-"+who.name+".png")
+		screenshot(t, chromium, url+";norefresh", shot)
+		checkScreenshot(t, shot)
+		if art := os.Getenv("DHPROXY_ARTIFACTS"); art != "" {
+			if err := os.MkdirAll(art, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(shot)
+			if err := os.WriteFile(filepath.Join(art, filepath.Base(shot)), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("%s: %s", who.name, shot)
+	}
+}
+
+func screenshot(t *testing.T, chromium, url, out string) {
+	t.Helper()
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--user-data-dir="+filepath.Join(t.TempDir(), "profile"),
+		"--screenshot="+out, "--window-size=1600,900", url)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("chromium: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("chromium took over 60s\n%s", stderr.String())
+	}
+}
+
+// checkScreenshot checks that the PNG shows a stats page: the
+// row colours of haproxy's page each cover a fair area.
+func checkScreenshot(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 600 {
+		t.Fatalf("%s: %dx%d image", path, b.Dx(), b.Dy())
+	}
+	colours := map[string][3]uint8{
+		"titre": {0x20, 0xd0, 0xd0}, "active_up": {0xc0, 0xff, 0xc0},
+		"backup_down": {0xff, 0x90, 0x90}, "no_check": {0xe0, 0xe0, 0xe0}, "pxname": {0xb0, 0x00, 0x40},
+	}
+	for name, c := range colours {
+		if n := countColour(img, c); n < 500 {
+			t.Errorf("%s: %d pixels of %s's colour #%02x%02x%02x", path, n, name, c[0], c[1], c[2])
+		}
+	}
+}
+
+func countColour(img image.Image, c [3]uint8) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if uint8(r>>8) == c[0] && uint8(g>>8) == c[1] && uint8(bl>>8) == c[2] {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -92,6 +92,7 @@ type target struct {
 	nextDial time.Time
 	file     *os.File
 	ownsFile bool
+	sink     *fileSink // file@ targets
 	reported bool // a write error was already reported (HAProxy alerts once)
 }
 
@@ -203,6 +204,10 @@ func openTarget(s spec, num int) (*target, error) {
 	case logtarget.Unix:
 		// Dialed by the writer: a syslog daemon that is not up yet (or
 		// restarts) must not stop the proxy, as with HAProxy.
+	case logtarget.File:
+		if t.sink, err = openFileSink(a.Path); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }
@@ -272,7 +277,7 @@ func (l *Logger) Send(level Level, line []byte) {
 		// Datagrams carry at most len bytes before the LF; stream targets
 		// (fd_write_frag_line) count the LF within len.
 		limit := t.maxLen
-		if t.addr.Kind == logtarget.FD {
+		if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
 			limit--
 		}
 		if len(b) > limit {
@@ -284,6 +289,7 @@ func (l *Logger) Send(level Level, line []byte) {
 		case t.queue <- bp:
 		default:
 			l.dropped.Add(1)
+			droppedTotal.Add(1)
 			l.putBuf(bp)
 		}
 	}
@@ -447,6 +453,8 @@ func (l *Logger) write(t *target, bp *[]byte) {
 		_, err = t.file.Write(*bp)
 	case logtarget.Unix:
 		err = t.writeUnix(*bp)
+	case logtarget.File:
+		err = t.sink.write(*bp)
 	}
 	if err != nil && !t.reported {
 		t.reported = true
@@ -486,5 +494,8 @@ func (t *target) close() {
 	}
 	if t.ownsFile {
 		t.file.Close()
+	}
+	if t.sink != nil {
+		t.sink.release()
 	}
 }

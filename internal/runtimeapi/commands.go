@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/logging"
 	"dhproxy/internal/stats"
 	"dhproxy/internal/stream"
 )
@@ -30,6 +31,7 @@ func init() {
 		{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", levelAdmin, cmdEnableServer},
 		{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", levelUser, cmdGetWeight},
 		{[]string{"operator"}, "operator", "lower the level of the current CLI session to operator", levelUser, cmdLower(levelOperator)},
+		{[]string{"reopen", "logs"}, "reopen logs", "reopen the log files (log file@...), after logrotate moved them", levelOperator, cmdReopenLogs},
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", levelAdmin, cmdSetServer},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
@@ -380,6 +382,16 @@ func cmdClearCounters(s *session, args []string) string {
 		} else {
 			c.ClearMax()
 		}
+	}
+	return ""
+}
+
+// cmdReopenLogs reopens the "log file@" targets by their paths: logrotate's
+// postrotate runs it, so lines go to the new file from then on (dhproxy's
+// own command; haproxy writes no files).
+func cmdReopenLogs(_ *session, _ []string) string {
+	if _, err := logging.ReopenFiles(); err != nil {
+		return "Failed to reopen log files: " + err.Error() + "\n"
 	}
 	return ""
 }

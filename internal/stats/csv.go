@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"dhproxy/internal/logging"
 )
 
 // Filter selects rows as "show stat [<iid|proxy> <type> <sid>]" does:
@@ -212,7 +214,7 @@ func (src *Source) Info() []InfoField {
 		{"Listeners", "MGP", "u32", num(int64(listeners))},
 		{"ActivePeers", "MGP", "u32", num(0)},
 		{"ConnectedPeers", "MGP", "u32", num(0)},
-		{"DroppedLogs", "MGP", "u32", num(0)},
+		{"DroppedLogs", "MGP", "u32", num(int64(logging.DroppedTotal()))},
 		{"BusyPolling", "MGP", "u32", num(0)},
 		{"FailedResolutions", "MGP", "u32", num(0)},
 		{"TotalBytesOut", "MGP", "u64", num(bytesOut)},

@@ -93,7 +93,7 @@ type target struct {
 	file     *os.File
 	ownsFile bool
 	sink     *fileSink // file@ targets
-	reported bool // a write error was already reported (HAProxy alerts once)
+	reported bool      // a write error was already reported (HAProxy alerts once)
 }
 
 // New builds the Logger of a proxy: proxy are its "log" lines, where

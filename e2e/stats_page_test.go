@@ -98,10 +98,11 @@ var (
 // " L4OK in Nms", "Y", "-", "N/N").
 func pageStructure(page string) []string {
 	var out []string
+	page = tipsRe.ReplaceAllString(page, "")
 	for _, tbl := range tableRe.FindAllStringSubmatch(page, -1) {
 		for _, tr := range trRe.FindAllStringSubmatch(tbl[1], -1) {
 			var cells []string
-			for _, c := range cellRe.FindAllStringSubmatch(tipsRe.ReplaceAllString(tr[2], ""), -1) {
+			for _, c := range cellRe.FindAllStringSubmatch(tr[2], -1) {
 				text := rlsRe.ReplaceAllString(c[3], "$1")
 				text = digitsRe.ReplaceAllString(text, "N")
 				// The ids and anchors name proxies whose numbers differ.
@@ -138,23 +139,23 @@ func TestStatsPageMatchesHAProxy(t *testing.T) {
 	}
 	web, _ := startHTTPBackend(t, "web")
 	closed := freePort(t)
-	want, _ := servedPage(t, haproxyBin, web, closed)
-	got, _ := servedPage(t, bin, web, closed)
-
-	ws, gs := pageStructure(want), pageStructure(got)
-	if len(ws) == 0 {
-		t.Fatalf("no table rows found in haproxy's page:\n%s", want)
+	want, wantURL := servedPage(t, haproxyBin, web, closed)
+	got, gotURL := servedPage(t, bin, web, closed)
+	compareStructure(t, "page", want, got)
+	// The display options: ";up" hides the DOWN backup, the scope box
+	// keeps the proxies whose name holds its text, ";norefresh" drops the
+	// Refresh header.
+	for _, opt := range []string{";up", ";norefresh", ";up;norefresh?scope=bE", "?scope=stat"} {
+		w, g := httpGetBody(t, wantURL+opt), httpGetBody(t, gotURL+opt)
+		compareStructure(t, opt, w, g)
+		if w, g := strings.Join(displayOptions(w), "\n"), strings.Join(displayOptions(g), "\n"); w != g {
+			t.Errorf("%s: display options differ:\nhaproxy:\n%s\ndhproxy:\n%s", opt, w, g)
+		}
 	}
-	for i := 0; i < max(len(ws), len(gs)); i++ {
-		var w, g string
-		if i < len(ws) {
-			w = ws[i]
-		}
-		if i < len(gs) {
-			g = gs[i]
-		}
+	for _, opt := range []string{"", ";norefresh"} {
+		w, g := refreshHeader(t, wantURL+opt), refreshHeader(t, gotURL+opt)
 		if w != g {
-			t.Errorf("row %d differs:\nhaproxy: %s\ndhproxy: %s", i, w, g)
+			t.Errorf("%s: Refresh header %q, haproxy's %q", opt, g, w)
 		}
 	}
 	for _, block := range []string{"<h3>&gt; General process information</h3>", "<b>pid = </b>", "<b>uptime = </b>",
@@ -167,7 +168,37 @@ func TestStatsPageMatchesHAProxy(t *testing.T) {
 	if w, g := strings.Join(displayOptions(want), "\n"), strings.Join(displayOptions(got), "\n"); w != g {
 		t.Errorf("display options differ:\nhaproxy:\n%s\ndhproxy:\n%s", w, g)
 	}
-	t.Logf("compared %d rows", len(ws))
+}
+
+// compareStructure fails the test where the pages' structures differ.
+func compareStructure(t *testing.T, what, want, got string) {
+	t.Helper()
+	ws, gs := pageStructure(want), pageStructure(got)
+	if len(ws) == 0 {
+		t.Fatalf("%s: no table rows found in haproxy's page:\n%s", what, want)
+	}
+	for i := 0; i < max(len(ws), len(gs)); i++ {
+		var w, g string
+		if i < len(ws) {
+			w = ws[i]
+		}
+		if i < len(gs) {
+			g = gs[i]
+		}
+		if w != g {
+			t.Errorf("%s: row %d differs:\nhaproxy: %s\ndhproxy: %s", what, i, w, g)
+		}
+	}
+}
+
+func refreshHeader(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Refresh")
 }
 
 // TestStatsPageScreenshots renders both pages in headless Chromium, keeps

@@ -156,10 +156,20 @@ var Columns = []Column{
 		case Frontend:
 			return str("OPEN")
 		case Backend:
+			st := "DOWN"
 			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.Servers) == 0 && r.FE != nil {
-				return str("UP")
+				st = "UP"
 			}
-			return str("DOWN")
+			if r.UpCount {
+				up := 0
+				for _, s := range r.BE.Servers {
+					if s.Up() && s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) == 0 {
+						up++
+					}
+				}
+				st += " (" + strconv.Itoa(up) + "/" + strconv.Itoa(len(r.BE.Servers)) + ")"
+			}
+			return str(st)
 		}
 		return str(statusText(r.Srv))
 	}},

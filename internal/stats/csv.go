@@ -47,7 +47,7 @@ func (f *Filter) match(r *Row) bool {
 		return false
 	}
 	st := r.state()
-	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.up()))
+	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && hiddenWhenUpOnly(r))
 }
 
 // Header is the CSV header line, with its trailing comma and newline.
@@ -70,6 +70,7 @@ func (src *Source) CSV(f Filter) string {
 		if !f.match(&r) {
 			continue
 		}
+		r.UpCount = f.OnlyUp || f.NoMaint
 		for i := range Columns {
 			b.WriteString(Columns[i].Value(&r).String())
 			b.WriteByte(',')
@@ -88,6 +89,7 @@ func (src *Source) Typed(f Filter) string {
 		if !f.match(&r) {
 			continue
 		}
+		r.UpCount = f.OnlyUp || f.NoMaint
 		for i := range Columns {
 			c := &Columns[i]
 			v := c.Value(&r)

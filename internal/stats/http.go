@@ -28,6 +28,13 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 		sp = p.DefaultBE
 	}
 	st := sp.Stats
+	// haproxy serves the page from a stream of the stats proxy's backend,
+	// which makes it the backend's last session (the page's "Last").
+	for _, v := range src.RT.Proxies() {
+		if v.P == sp && v.BE != nil {
+			v.BE.Stats.Last.Store(time.Now().Unix())
+		}
+	}
 	if st == nil || !st.Enabled {
 		return response(503, "text/html", "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n", ""), 503
 	}

@@ -386,6 +386,7 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 	b.WriteString("\n</tr>")
 	for i := range rows {
 		r := &rows[i]
+		r.UpCount = o.HideDown
 		switch r.Kind {
 		case Frontend:
 			writeFrontendRow(b, r)
@@ -792,7 +793,7 @@ func writeBackendRow(b *strings.Builder, r *Row, legends bool) {
 	writeResets(b, r)
 	fmt.Fprintf(b, "<td>%d</td><td>%d</td>", cell(r, "wretr").N, cell(r, "wredis").N)
 	status := html.EscapeString(cell(r, "status").S)
-	if status == "DOWN" {
+	if status == "DOWN" { // only the bare word: "DOWN (0/2)" stays plain, as haproxy's
 		status = "<font color=\"red\"><b>DOWN</b></font>"
 	}
 	fmt.Fprintf(b, "<td class=ac>%s %s</td><td class=ac>&nbsp;</td><td class=ac>%d/%d</td><td class=ac>%d</td><td class=ac>%d</td>",

@@ -54,6 +54,10 @@ type Row struct {
 	// and, with Real, its real servers' rows. P, FE, BE and Srv are nil.
 	Virtual *lvs.ServiceStats
 	Real    *lvs.RealStats
+	// UpCount adds to a backend's status the servers up out of all,
+	// "UP (2/3)", as haproxy does when DOWN or maintenance servers are
+	// hidden (";up", "show stat up|no-maint").
+	UpCount bool
 }
 
 // StatRows lists every row of "show stat" and Prometheus: the proxies'

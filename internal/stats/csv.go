@@ -136,12 +136,16 @@ type InfoField struct {
 func (src *Source) Info() []InfoField {
 	now := time.Now()
 	up := now.Sub(src.Start)
-	var cumConns, cumReq, bytesOut int64
+	var cumConns, cumReq, bytesOut, connRate int64
 	for _, v := range src.RT.Proxies() {
 		if v.FE != nil {
 			cumConns += v.FE.Stats.Stot.Load()
 			cumReq += v.FE.Stats.ReqTot.Load()
 			bytesOut += v.FE.Stats.Bout.Load()
+			// Every accepted connection is one frontend's: the process's
+			// rate is their sum (its maximum is not the sum of theirs).
+			cur, _ := v.FE.Stats.Rate()
+			connRate += int64(cur)
 		}
 	}
 	cfg := src.RT.Config()
@@ -187,10 +191,10 @@ func (src *Source) Info() []InfoField {
 		{"Maxpipes", "CLP", "u32", num(0)},
 		{"PipesUsed", "MGP", "u32", num(0)},
 		{"PipesFree", "MGP", "u32", num(0)},
-		{"ConnRate", "MRP", "u32", num(0)},
+		{"ConnRate", "MRP", "u32", num(connRate)},
 		{"ConnRateLimit", "CLP", "u32", num(0)},
 		{"MaxConnRate", "MMP", "u32", num(0)},
-		{"SessRate", "MRP", "u32", num(0)},
+		{"SessRate", "MRP", "u32", num(connRate)},
 		{"SessRateLimit", "CLP", "u32", num(0)},
 		{"MaxSessRate", "MRP", "u32", num(0)},
 		{"SslRate", "MRP", "u32", num(0)},

@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,9 @@ func init() {
 		{[]string{"reopen", "logs"}, "reopen logs", "reopen the log files (log file@...), after logrotate moved them", levelOperator, cmdReopenLogs},
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", levelAdmin, cmdSetServer},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
+		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", levelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
+		{[]string{"show", "env"}, "show env [var]", "dump environment variables known to the process", levelOperator, cmdShowEnv},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", levelUser, cmdShowInfo},
 		{[]string{"show", "lvs"}, "show lvs", "list the virtual servers (LVS) like 'ipvsadm -Ln'", levelUser, cmdShowLVS},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", levelUser, cmdShowServersState},
@@ -394,4 +397,33 @@ func cmdReopenLogs(_ *session, _ []string) string {
 		return "Failed to reopen log files: " + err.Error() + "\n"
 	}
 	return ""
+}
+
+// cmdShowBackend lists the proxies that can be backends, in configuration
+// order, under haproxy's "# name" header.
+func cmdShowBackend(s *session, _ []string) string {
+	var b strings.Builder
+	b.WriteString("# name\n")
+	for _, p := range s.srv.src.RT.Config().Proxies {
+		if p.IsBackend() {
+			b.WriteString(p.Name + "\n")
+		}
+	}
+	return b.String()
+}
+
+// cmdShowEnv prints the process's environment, or one variable of it.
+func cmdShowEnv(_ *session, args []string) string {
+	if len(args) > 0 {
+		v, ok := os.LookupEnv(args[0])
+		if !ok {
+			return "Variable not found\n"
+		}
+		return args[0] + "=" + v + "\n"
+	}
+	var b strings.Builder
+	for _, kv := range os.Environ() {
+		b.WriteString(kv + "\n")
+	}
+	return b.String()
 }

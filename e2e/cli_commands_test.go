@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runtimeConfig is a configuration with a stats socket, for comparing
@@ -31,8 +34,9 @@ listen stats
 `, sock, fePort, statsPort)
 }
 
-// TestRuntimeShowBackendAndEnv: "show backend" and "show env [var]" answer
-// as haproxy 2.6's, errors included, and "help" lists them alike.
+// TestRuntimeShowBackendAndEnv: "show backend", "show env [var]" and "set
+// timeout cli" answer as haproxy 2.6's, errors included, "help" lists them
+// alike, and the new timeout ends an idle session.
 func TestRuntimeShowBackendAndEnv(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -45,16 +49,32 @@ func TestRuntimeShowBackendAndEnv(t *testing.T) {
 		statsPort := freePort(t)
 		startBinary(t, path, runtimeConfig(sock, freePort(t), statsPort), statsPort)
 		got := map[string]string{}
-		for _, cmd := range []string{"show backend", "show env DHPROXY_E2E_VAR", "show env DHPROXY_E2E_NONE", "operator; show env DHPROXY_E2E_VAR", "user; show env DHPROXY_E2E_VAR"} {
+		for _, cmd := range []string{"show backend", "show env DHPROXY_E2E_VAR", "show env DHPROXY_E2E_NONE", "operator; show env DHPROXY_E2E_VAR", "user; show env DHPROXY_E2E_VAR",
+			"set timeout cli 5", "set timeout cli", "set timeout cli x", "set timeout cli 5s", "set timeout cli 0", "set timeout cli 500ms",
+			"set timeout cli 100000000000", "set timeout foo 5", "set timeout", "user; set timeout cli 5"} {
 			got[cmd] = cliCmd(t, sock, cmd)
 		}
 		if all := cliCmd(t, sock, "show env"); !strings.Contains(all, "\nDHPROXY_E2E_VAR=some value\n") {
 			t.Errorf("%s: show env lacks the variable:\n%s", path, all)
 		}
 		answers[path] = got
+		// The new timeout ends an idle interactive session (the default,
+		// "stats timeout", is 10 s).
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		io.WriteString(c, "prompt\nset timeout cli 1\n")
+		c.SetReadDeadline(time.Now().Add(8 * time.Second))
+		io.Copy(io.Discard, c)
+		c.Close()
+		if d := time.Since(start); d < 900*time.Millisecond || d > 4*time.Second {
+			t.Errorf("%s: the session with 'set timeout cli 1' ended after %v", path, d)
+		}
 		var lines []string
 		for _, l := range strings.Split(cliCmd(t, sock, "help"), "\n") {
-			if strings.HasPrefix(l, "  show backend ") || strings.HasPrefix(l, "  show env ") {
+			if strings.HasPrefix(l, "  show backend ") || strings.HasPrefix(l, "  show env ") || strings.HasPrefix(l, "  set timeout ") {
 				lines = append(lines, l)
 			}
 		}

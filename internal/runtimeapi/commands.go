@@ -34,6 +34,7 @@ func init() {
 		{[]string{"operator"}, "operator", "lower the level of the current CLI session to operator", levelUser, cmdLower(levelOperator)},
 		{[]string{"reopen", "logs"}, "reopen logs", "reopen the log files (log file@...), after logrotate moved them", levelOperator, cmdReopenLogs},
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", levelAdmin, cmdSetServer},
+		{[]string{"set", "timeout"}, "set timeout [cli] <delay>", "change a timeout setting", levelUser, cmdSetTimeout},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
 		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", levelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
@@ -426,4 +427,43 @@ func cmdShowEnv(_ *session, args []string) string {
 		b.WriteString(kv + "\n")
 	}
 	return b.String()
+}
+
+// cmdSetTimeout is "set timeout cli <delay>": the idle timeout of this
+// session, in seconds unless a unit follows (us, ms, s, m, h, d), at
+// least one second, with haproxy's messages.
+func cmdSetTimeout(s *session, args []string) string {
+	if len(args) < 1 || args[0] != "cli" {
+		return "'set timeout' only supports 'cli'.\n"
+	}
+	if len(args) < 2 {
+		return "Expects an integer value.\n"
+	}
+	secs, ok := parseSeconds(args[1])
+	if !ok || secs < 1 {
+		return "Invalid timeout value.\n"
+	}
+	s.timeout = time.Duration(secs) * time.Second
+	return ""
+}
+
+// parseSeconds reads haproxy's time format with seconds as the default
+// unit, rounded up to whole seconds as haproxy converts ("500ms" is 1);
+// false when malformed or beyond what haproxy's millisecond ticks hold.
+func parseSeconds(v string) (int64, bool) {
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 18 {
+		return 0, false
+	}
+	n, _ := strconv.ParseInt(v[:i], 10, 64)
+	unitMicros := map[string]int64{"": 1e6, "s": 1e6, "us": 1, "ms": 1e3, "m": 60e6, "h": 3600e6, "d": 86400e6}
+	u, ok := unitMicros[v[i:]]
+	const maxSecs = (1<<31 - 1) / 1000
+	if !ok || n > maxSecs*1e6/u {
+		return 0, false
+	}
+	return (n*u + 1e6 - 1) / 1e6, true
 }

@@ -594,7 +594,9 @@ func writeFrontendRow(b *strings.Builder, r *Row) {
 		detRow(b, "Max request rate:", num2h(r, "req_rate_max")+"/s")
 	}
 	b.WriteString("</table></div></u></td><td>" + lim2a(r, "rate_lim", "-") + "</td>")
-	b.WriteString("<td>" + num2h(r, "scur") + "</td><td>" + num2h(r, "smax") + "</td><td>" + num2h(r, "slim") + "</td>")
+	// haproxy always has a limit (global maxconn derives from ulimit-n);
+	// dhproxy without any maxconn has none: "-", as other absent limits.
+	b.WriteString("<td>" + num2h(r, "scur") + "</td><td>" + num2h(r, "smax") + "</td><td>" + lim2a(r, "slim", "-") + "</td>")
 	b.WriteString("<td><u>" + num2h(r, "stot") + "<div class=tips><table class=det>")
 	detRow(b, "Cum. connections:", num2h(r, "conn_tot"))
 	detRow(b, "Cum. sessions:", num2h(r, "stot"))

@@ -20,9 +20,10 @@ import (
 // statsPageConfig is the configuration both haproxy and dhproxy serve for
 // the page comparison: an active server that is up, a backup whose port
 // is closed (DOWN), an unchecked one, and a stats listener with legends.
-func statsPageConfig(fePort, statsPort, web, closed int) string {
+func statsPageConfig(sock string, fePort, statsPort, web, closed int) string {
 	return fmt.Sprintf(`global
     maxconn 500
+    stats socket %s level admin
 defaults
     mode http
     timeout connect 1s
@@ -42,18 +43,21 @@ listen stats
     stats uri /stats
     stats refresh 10s
     stats show-legends
-`, fePort, web, closed, web, statsPort)
+    stats auth admin:secret
+`, sock, fePort, web, closed, web, statsPort)
 }
 
 // servedPage runs path (haproxy or dhproxy) on the page configuration,
 // waits until its checks took the backup down, sends some traffic and
-// returns the stats page.
-func servedPage(t *testing.T, path string, web, closed int) (page string, statsURL string) {
+// returns the stats page, its URL (with the credentials) and the runtime
+// API's socket.
+func servedPage(t *testing.T, path string, web, closed int) (page, statsURL, sock string) {
 	t.Helper()
 	fePort, statsPort := freePort(t), freePort(t)
-	startBinary(t, path, statsPageConfig(fePort, statsPort, web, closed), statsPort)
+	sock = filepath.Join(t.TempDir(), "api.sock")
+	startBinary(t, path, statsPageConfig(sock, fePort, statsPort, web, closed), statsPort)
 	waitPort(t, fePort, 5*time.Second)
-	statsURL = fmt.Sprintf("http://127.0.0.1:%d/stats", statsPort)
+	statsURL = fmt.Sprintf("http://admin:secret@127.0.0.1:%d/stats", statsPort)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(page, `<tr class="backup_down">`) {
 		if time.Now().After(deadline) {
@@ -65,7 +69,7 @@ func servedPage(t *testing.T, path string, web, closed int) (page string, statsU
 	for i := 0; i < 20; i++ {
 		httpGetBody(t, fmt.Sprintf("http://127.0.0.1:%d/", fePort))
 	}
-	return httpGetBody(t, statsURL), statsURL
+	return httpGetBody(t, statsURL), statsURL, sock
 }
 
 func httpGetBody(t *testing.T, url string) string {
@@ -139,8 +143,8 @@ func TestStatsPageMatchesHAProxy(t *testing.T) {
 	}
 	web, _ := startHTTPBackend(t, "web")
 	closed := freePort(t)
-	want, wantURL := servedPage(t, haproxyBin, web, closed)
-	got, gotURL := servedPage(t, bin, web, closed)
+	want, wantURL, wantSock := servedPage(t, haproxyBin, web, closed)
+	got, gotURL, gotSock := servedPage(t, bin, web, closed)
 	compareStructure(t, "page", want, got)
 	// The display options: ";up" hides the DOWN backup, the scope box
 	// keeps the proxies whose name holds its text, ";norefresh" drops the
@@ -158,6 +162,14 @@ func TestStatsPageMatchesHAProxy(t *testing.T) {
 			t.Errorf("%s: Refresh header %q, haproxy's %q", opt, g, w)
 		}
 	}
+	// A server in maintenance: its row's class, status and the paused
+	// check's empty LastChk.
+	for _, sock := range []string{wantSock, gotSock} {
+		if out := cliCmd(t, sock, "set server be/web1 state maint"); strings.TrimSpace(out) != "" {
+			t.Fatalf("set server: %q", out)
+		}
+	}
+	compareStructure(t, "web1 in maintenance", httpGetBody(t, wantURL), httpGetBody(t, gotURL))
 	for _, block := range []string{"<h3>&gt; General process information</h3>", "<b>pid = </b>", "<b>uptime = </b>",
 		"<b>system limits:</b> memmax = ", "<b>maxsock = </b>", "current conns = ", "Running tasks: ",
 		`<table class="lgd">`, `Note: "NOLB"/"DRAIN" = UP with load-balancing disabled.`} {
@@ -201,11 +213,13 @@ func refreshHeader(t *testing.T, url string) string {
 	return resp.Header.Get("Refresh")
 }
 
-// TestStatsPageScreenshots renders both pages in headless Chromium, keeps
-// the screenshots (in the test's temp dir and, when DHPROXY_ARTIFACTS is
-// set, there) and checks that each shows the page: a sizeable image
-// holding the colours of the title bars and of the up, down and
-// unchecked server rows.
+// TestStatsPageScreenshots renders both pages in headless Chromium, logged
+// in with "stats auth", keeps the screenshots (in the test's temp dir and,
+// when DHPROXY_ARTIFACTS is set, there) and checks that each shows the
+// page: a sizeable image holding the colours of the title bars and of the
+// up, down and unchecked server rows. Then web1 goes to maintenance
+// through the runtime API and the next rendering shows its row in the
+// maintenance colour.
 func TestStatsPageScreenshots(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -217,21 +231,44 @@ func TestStatsPageScreenshots(t *testing.T) {
 	web, _ := startHTTPBackend(t, "web")
 	closed := freePort(t)
 	dir := t.TempDir()
+	maintain := pageColours["maintain"]
 	for _, who := range []struct{ name, path string }{{"haproxy", haproxyBin}, {"dhproxy", bin}} {
-		_, url := servedPage(t, who.path, web, closed)
+		_, url, sock := servedPage(t, who.path, web, closed)
 		shot := filepath.Join(dir, "stats-"+who.name+".png")
 		screenshot(t, chromium, url+";norefresh", shot)
-		checkScreenshot(t, shot)
-		if art := os.Getenv("DHPROXY_ARTIFACTS"); art != "" {
-			if err := os.MkdirAll(art, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			data, _ := os.ReadFile(shot)
-			if err := os.WriteFile(filepath.Join(art, filepath.Base(shot)), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		img := checkScreenshot(t, shot, "titre", "pxname", "active_up", "backup_down", "no_check")
+		// Only the legend's swatch has the maintenance colour yet.
+		before := countColour(img, maintain)
+		if out := cliCmd(t, sock, "set server be/web1 state maint"); strings.TrimSpace(out) != "" {
+			t.Fatalf("%s: set server: %q", who.name, out)
 		}
-		t.Logf("%s: %s", who.name, shot)
+		maint := filepath.Join(dir, "stats-"+who.name+"-maint.png")
+		screenshot(t, chromium, url+";norefresh", maint)
+		if after := countColour(checkScreenshot(t, maint, "titre", "pxname", "maintain", "backup_down", "no_check"), maintain); after < before+5000 {
+			t.Errorf("%s: web1 in maintenance: %d pixels of the maintenance colour, %d before", who.name, after, before)
+		}
+		for _, f := range []string{shot, maint} {
+			keepArtefact(t, f)
+		}
+		t.Logf("%s: %s %s", who.name, shot, maint)
+	}
+}
+
+// keepArtefact copies a test output to $DHPROXY_ARTIFACTS when it is set.
+func keepArtefact(t *testing.T, path string) {
+	art := os.Getenv("DHPROXY_ARTIFACTS")
+	if art == "" {
+		return
+	}
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(art, filepath.Base(path)), data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -259,9 +296,15 @@ func screenshot(t *testing.T, chromium, url, out string) {
 	}
 }
 
-// checkScreenshot checks that the PNG shows a stats page: the
-// row colours of haproxy's page each cover a fair area.
-func checkScreenshot(t *testing.T, path string) {
+// pageColours are the colours of haproxy's page the screenshots look for.
+var pageColours = map[string][3]uint8{
+	"titre": {0x20, 0xd0, 0xd0}, "pxname": {0xb0, 0x00, 0x40}, "active_up": {0xc0, 0xff, 0xc0},
+	"backup_down": {0xff, 0x90, 0x90}, "no_check": {0xe0, 0xe0, 0xe0}, "maintain": {0xc0, 0x78, 0x20},
+}
+
+// checkScreenshot checks that the PNG shows a stats page: the named
+// colours of haproxy's page (title bars, rows) each cover a fair area.
+func checkScreenshot(t *testing.T, path string, want ...string) image.Image {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -275,15 +318,13 @@ func checkScreenshot(t *testing.T, path string) {
 	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 600 {
 		t.Fatalf("%s: %dx%d image", path, b.Dx(), b.Dy())
 	}
-	colours := map[string][3]uint8{
-		"titre": {0x20, 0xd0, 0xd0}, "active_up": {0xc0, 0xff, 0xc0},
-		"backup_down": {0xff, 0x90, 0x90}, "no_check": {0xe0, 0xe0, 0xe0}, "pxname": {0xb0, 0x00, 0x40},
-	}
-	for name, c := range colours {
+	for _, name := range want {
+		c := pageColours[name]
 		if n := countColour(img, c); n < 500 {
 			t.Errorf("%s: %d pixels of %s's colour #%02x%02x%02x", path, n, name, c[0], c[1], c[2])
 		}
 	}
+	return img
 }
 
 func countColour(img image.Image, c [3]uint8) int {

@@ -34,8 +34,9 @@ listen stats
 `, sock, fePort, statsPort)
 }
 
-// TestRuntimeShowBackendAndEnv: "show backend", "show env [var]" and "set
-// timeout cli" answer as haproxy 2.6's, errors included, "help" lists them
+// TestRuntimeShowBackendAndEnv: "show backend", "show env [var]", "set
+// timeout cli", "show cli sockets" and "show version" answer as haproxy
+// 2.6's, errors included, "help" lists them
 // alike, and the new timeout ends an idle session.
 func TestRuntimeShowBackendAndEnv(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
@@ -53,6 +54,10 @@ func TestRuntimeShowBackendAndEnv(t *testing.T) {
 			"set timeout cli 5", "set timeout cli", "set timeout cli x", "set timeout cli 5s", "set timeout cli 0", "set timeout cli 500ms",
 			"set timeout cli 100000000000", "set timeout foo 5", "set timeout", "user; set timeout cli 5"} {
 			got[cmd] = cliCmd(t, sock, cmd)
+		}
+		got["show cli sockets"] = strings.ReplaceAll(cliCmd(t, sock, "show cli sockets"), sock, "SOCK")
+		if v := cliCmd(t, sock, "show version"); strings.Count(v, "\n") != 2 || !strings.HasSuffix(v, "\n\n") || len(v) < 4 {
+			t.Errorf("%s: show version: %q", path, v)
 		}
 		if all := cliCmd(t, sock, "show env"); !strings.Contains(all, "\nDHPROXY_E2E_VAR=some value\n") {
 			t.Errorf("%s: show env lacks the variable:\n%s", path, all)
@@ -74,7 +79,8 @@ func TestRuntimeShowBackendAndEnv(t *testing.T) {
 		}
 		var lines []string
 		for _, l := range strings.Split(cliCmd(t, sock, "help"), "\n") {
-			if strings.HasPrefix(l, "  show backend ") || strings.HasPrefix(l, "  show env ") || strings.HasPrefix(l, "  set timeout ") {
+			if strings.HasPrefix(l, "  show backend ") || strings.HasPrefix(l, "  show env ") || strings.HasPrefix(l, "  set timeout ") ||
+				strings.HasPrefix(l, "  show cli ") || strings.HasPrefix(l, "  show version ") {
 				lines = append(lines, l)
 			}
 		}

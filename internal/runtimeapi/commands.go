@@ -38,11 +38,13 @@ func init() {
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
 		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", levelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
+		{[]string{"show", "cli", "sockets"}, "show cli sockets", "dump list of cli sockets", levelUser, cmdShowCLISockets},
 		{[]string{"show", "env"}, "show env [var]", "dump environment variables known to the process", levelOperator, cmdShowEnv},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", levelUser, cmdShowInfo},
 		{[]string{"show", "lvs"}, "show lvs", "list the virtual servers (LVS) like 'ipvsadm -Ln'", levelUser, cmdShowLVS},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", levelUser, cmdShowServersState},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", levelUser, cmdShowStat},
+		{[]string{"show", "version"}, "show version", "show version of the current process", levelUser, cmdShowVersion},
 		{[]string{"user"}, "user", "lower the level of the current CLI session to user", levelUser, cmdLower(levelUser)},
 		{[]string{"help"}, "help [<command>]", "list matching or all commands", levelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", levelUser, cmdPrompt},
@@ -466,4 +468,31 @@ func parseSeconds(v string) (int64, bool) {
 		return 0, false
 	}
 	return (n*u + 1e6 - 1) / 1e6, true
+}
+
+// cmdShowVersion prints the version alone, as haproxy does.
+func cmdShowVersion(s *session, _ []string) string {
+	return s.srv.src.Version + "\n"
+}
+
+// cmdShowCLISockets lists the runtime API's sockets with their levels.
+func cmdShowCLISockets(s *session, _ []string) string {
+	var b strings.Builder
+	b.WriteString("# socket lvl processes\n")
+	for i, l := range s.srv.ls {
+		addr := l.Addr()
+		name := addr.String()
+		switch a := addr.(type) {
+		case *net.UnixAddr:
+			name = "unix@" + a.Name
+		case *net.TCPAddr:
+			if a.IP.To4() != nil {
+				name = "ipv4@" + a.String()
+			} else {
+				name = "ipv6@" + a.String()
+			}
+		}
+		b.WriteString(name + " " + [...]string{"user", "operator", "admin"}[s.srv.levels[i]] + " all\n")
+	}
+	return b.String()
 }

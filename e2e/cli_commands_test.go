@@ -34,9 +34,22 @@ listen stats
 `, sock, fePort, statsPort)
 }
 
+// statusColumns keeps pxname, svname and status of "show stat" lines.
+func statusColumns(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Split(l, ","); len(f) > 17 {
+			b.WriteString(f[0] + "," + f[1] + "," + f[17] + "\n")
+		} else {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
 // TestRuntimeShowBackendAndEnv: "show backend", "show env [var]", "set
-// timeout cli", "show cli sockets" and "show version" answer as haproxy
-// 2.6's, errors included, "help" lists them
+// timeout cli", "show cli sockets", "show version" and the rows and
+// backend status of "show stat up|no-maint" answer as haproxy 2.6's, errors included, "help" lists them
 // alike, and the new timeout ends an idle session.
 func TestRuntimeShowBackendAndEnv(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
@@ -56,6 +69,11 @@ func TestRuntimeShowBackendAndEnv(t *testing.T) {
 			got[cmd] = cliCmd(t, sock, cmd)
 		}
 		got["show cli sockets"] = strings.ReplaceAll(cliCmd(t, sock, "show cli sockets"), sock, "SOCK")
+		// Which rows "up" and "no-maint" keep, and the backend's status
+		// then ("UP (1/2)": servers up out of all).
+		for _, cmd := range []string{"show stat up", "show stat no-maint", "set server be/web1 state maint; show stat no-maint", "show stat up"} {
+			got[cmd] = statusColumns(cliCmd(t, sock, cmd))
+		}
 		if v := cliCmd(t, sock, "show version"); strings.Count(v, "\n") != 2 || !strings.HasSuffix(v, "\n\n") || len(v) < 4 {
 			t.Errorf("%s: show version: %q", path, v)
 		}

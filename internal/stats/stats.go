@@ -139,14 +139,6 @@ func (r *Row) state() State {
 	return ServerState(r.Srv)
 }
 
-// up tells whether a server row's server takes part in load balancing.
-func (r *Row) up() bool {
-	if r.Real != nil {
-		return r.Real.Alive
-	}
-	return r.Srv.Up()
-}
-
 // State is a server's display state, HAProxy's SRV_STATS_STATE_*.
 type State int
 

@@ -95,11 +95,7 @@ func checked(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 		if !r.Srv.Conf.Check {
 			return Value{}
 		}
-		c := r.Srv.Check()
-		if c == nil {
-			c = &stream.CheckState{Status: "INI", Rise: r.Srv.Conf.Rise, Fall: r.Srv.Conf.Fall, Health: r.Srv.Conf.Rise, Duration: -1}
-		}
-		return f(r, c)
+		return f(r, checkOf(r.Srv))
 	}
 }
 

@@ -92,7 +92,9 @@ type target struct {
 	nextDial time.Time
 	file     *os.File
 	ownsFile bool
-	reported bool // a write error was already reported (HAProxy alerts once)
+	sink     *fileSink // file@ targets
+	batch    []byte    // file@ lines gathered for one write
+	reported bool      // a write error was already reported (HAProxy alerts once)
 }
 
 // New builds the Logger of a proxy: proxy are its "log" lines, where
@@ -203,6 +205,10 @@ func openTarget(s spec, num int) (*target, error) {
 	case logtarget.Unix:
 		// Dialed by the writer: a syslog daemon that is not up yet (or
 		// restarts) must not stop the proxy, as with HAProxy.
+	case logtarget.File:
+		if t.sink, err = openFileSink(a.Path); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }
@@ -272,7 +278,7 @@ func (l *Logger) Send(level Level, line []byte) {
 		// Datagrams carry at most len bytes before the LF; stream targets
 		// (fd_write_frag_line) count the LF within len.
 		limit := t.maxLen
-		if t.addr.Kind == logtarget.FD {
+		if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
 			limit--
 		}
 		if len(b) > limit {
@@ -284,6 +290,7 @@ func (l *Logger) Send(level Level, line []byte) {
 		case t.queue <- bp:
 		default:
 			l.dropped.Add(1)
+			droppedTotal.Add(1)
 			l.putBuf(bp)
 		}
 	}
@@ -415,6 +422,13 @@ func (l *Logger) run(t *target) {
 		select {
 		case bp := <-t.queue:
 			l.write(t, bp)
+			if t.sink != nil && len(t.queue) < fileLingerBelow {
+				// A file's writer lets lines gather before its next
+				// write: one wake-up and one write per batch instead of
+				// per line, the lines reaching the file at most
+				// fileLinger later.
+				time.Sleep(fileLinger)
+			}
 		case <-l.done:
 			for {
 				select {
@@ -447,11 +461,47 @@ func (l *Logger) write(t *target, bp *[]byte) {
 		_, err = t.file.Write(*bp)
 	case logtarget.Unix:
 		err = t.writeUnix(*bp)
+	case logtarget.File:
+		err = l.writeFile(t, *bp)
 	}
 	if err != nil && !t.reported {
 		t.reported = true
 		log.Printf("[ALERT] sendmsg()/writev() failed in logger #%d (%s): %v", t.num, t.name, err)
 	}
+}
+
+// fileLinger is how long a file's writer waits after a write for more
+// lines, unless fileLingerBelow are already queued (a busy log keeps it
+// writing). At 4096 queued lines per target, only more than 800 000 lines
+// a second could fill the queue meanwhile.
+const (
+	fileLinger      = 5 * time.Millisecond
+	fileLingerBelow = 256
+)
+
+// fileBatch bounds what one write to a log file gathers: the lines
+// already queued behind the first, up to 64 KiB, so a busy file costs one
+// system call per batch rather than per line.
+const fileBatch = 64 << 10
+
+// writeFile appends first and the lines queued behind it in one write;
+// lines stay whole and in order.
+func (l *Logger) writeFile(t *target, first []byte) error {
+	batch := append(t.batch[:0], first...)
+	for len(batch) < fileBatch {
+		select {
+		case bp := <-t.queue:
+			batch = append(batch, *bp...)
+			l.putBuf(bp)
+			continue
+		default:
+		}
+		break
+	}
+	if cap(batch) <= 2*fileBatch { // keep the usual size, not an outlier's
+		t.batch = batch
+	}
+	return t.sink.write(batch)
 }
 
 // writeUnix (re)connects to the syslog socket at most once a second, so a
@@ -486,5 +536,8 @@ func (t *target) close() {
 	}
 	if t.ownsFile {
 		t.file.Close()
+	}
+	if t.sink != nil {
+		t.sink.release()
 	}
 }

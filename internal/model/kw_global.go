@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"time"
 
 	"dhproxy/internal/config"
@@ -111,7 +112,12 @@ func init() {
 			}
 		})
 	}
-	for _, kw := range []string{"description", "spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	registerGlobal("description", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, -1, "description <text>") {
+			g.Description = strings.Join(l.Args[1:], " ")
+		}
+	})
+	for _, kw := range []string{"spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

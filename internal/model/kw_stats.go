@@ -64,7 +64,7 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 		s.Other = append(s.Other, append([]string(nil), l.Args[1:]...))
 	}
 	switch sub {
-	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends":
+	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends", "show-node", "show-desc", "scope":
 	default:
 		b.notYetOnce(l, "'stats "+sub+"'", "this stats page option")
 	}

@@ -85,7 +85,8 @@ type Global struct {
 	LogHostname string
 	Quiet       bool
 	Node        string
-	NoReusePort bool // "noreuseport": listeners without SO_REUSEPORT (so -sf/-st cannot bind beside them)
+	NoReusePort bool   // "noreuseport": listeners without SO_REUSEPORT (so -sf/-st cannot bind beside them)
+	Description string // "description": the process's, shown by "stats show-desc"
 
 	MaxPipes       int  // "maxpipes"; 0: derived (limits.go)
 	UlimitN        int  // "ulimit-n"; 0: derived from maxconn

@@ -3,10 +3,12 @@ package runtimeapi
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"dhproxy/internal/logging"
 	"dhproxy/internal/stats"
 	"dhproxy/internal/stream"
 )
@@ -30,13 +32,19 @@ func init() {
 		{[]string{"enable", "server"}, "enable server  (DEPRECATED)", "enable a disabled server (use 'set server' instead)", levelAdmin, cmdEnableServer},
 		{[]string{"get", "weight"}, "get weight <bk>/<srv>", "report a server's current weight", levelUser, cmdGetWeight},
 		{[]string{"operator"}, "operator", "lower the level of the current CLI session to operator", levelUser, cmdLower(levelOperator)},
+		{[]string{"reopen", "logs"}, "reopen logs", "reopen the log files (log file@...), after logrotate moved them", levelOperator, cmdReopenLogs},
 		{[]string{"set", "server"}, "set server <bk>/<srv> [opts]", "change a server's state, weight, address or ssl", levelAdmin, cmdSetServer},
+		{[]string{"set", "timeout"}, "set timeout [cli] <delay>", "change a timeout setting", levelUser, cmdSetTimeout},
 		{[]string{"set", "weight"}, "set weight <bk>/<srv>  (DEPRECATED)", "change a server's weight (use 'set server' instead)", levelAdmin, cmdSetWeight},
+		{[]string{"show", "backend"}, "show backend", "list backends in the current running config", levelUser, cmdShowBackend},
 		{[]string{"show", "cli", "level"}, "show cli level", "display the level of the current CLI session", levelUser, cmdShowLevel},
+		{[]string{"show", "cli", "sockets"}, "show cli sockets", "dump list of cli sockets", levelUser, cmdShowCLISockets},
+		{[]string{"show", "env"}, "show env [var]", "dump environment variables known to the process", levelOperator, cmdShowEnv},
 		{[]string{"show", "info"}, "show info [desc|json|typed|float]*", "report information about the running process", levelUser, cmdShowInfo},
 		{[]string{"show", "lvs"}, "show lvs", "list the virtual servers (LVS) like 'ipvsadm -Ln'", levelUser, cmdShowLVS},
 		{[]string{"show", "servers", "state"}, "show servers state [<backend>]", "dump volatile server information (all or for a single backend)", levelUser, cmdShowServersState},
 		{[]string{"show", "stat"}, "show stat [desc|json|no-maint|typed|up]*", "report counters for each proxy and server", levelUser, cmdShowStat},
+		{[]string{"show", "version"}, "show version", "show version of the current process", levelUser, cmdShowVersion},
 		{[]string{"user"}, "user", "lower the level of the current CLI session to user", levelUser, cmdLower(levelUser)},
 		{[]string{"help"}, "help [<command>]", "list matching or all commands", levelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", levelUser, cmdPrompt},
@@ -382,4 +390,109 @@ func cmdClearCounters(s *session, args []string) string {
 		}
 	}
 	return ""
+}
+
+// cmdReopenLogs reopens the "log file@" targets by their paths: logrotate's
+// postrotate runs it, so lines go to the new file from then on (dhproxy's
+// own command; haproxy writes no files).
+func cmdReopenLogs(_ *session, _ []string) string {
+	if _, err := logging.ReopenFiles(); err != nil {
+		return "Failed to reopen log files: " + err.Error() + "\n"
+	}
+	return ""
+}
+
+// cmdShowBackend lists the proxies that can be backends, in configuration
+// order, under haproxy's "# name" header.
+func cmdShowBackend(s *session, _ []string) string {
+	var b strings.Builder
+	b.WriteString("# name\n")
+	for _, p := range s.srv.src.RT.Config().Proxies {
+		if p.IsBackend() {
+			b.WriteString(p.Name + "\n")
+		}
+	}
+	return b.String()
+}
+
+// cmdShowEnv prints the process's environment, or one variable of it.
+func cmdShowEnv(_ *session, args []string) string {
+	if len(args) > 0 {
+		v, ok := os.LookupEnv(args[0])
+		if !ok {
+			return "Variable not found\n"
+		}
+		return args[0] + "=" + v + "\n"
+	}
+	var b strings.Builder
+	for _, kv := range os.Environ() {
+		b.WriteString(kv + "\n")
+	}
+	return b.String()
+}
+
+// cmdSetTimeout is "set timeout cli <delay>": the idle timeout of this
+// session, in seconds unless a unit follows (us, ms, s, m, h, d), at
+// least one second, with haproxy's messages.
+func cmdSetTimeout(s *session, args []string) string {
+	if len(args) < 1 || args[0] != "cli" {
+		return "'set timeout' only supports 'cli'.\n"
+	}
+	if len(args) < 2 {
+		return "Expects an integer value.\n"
+	}
+	secs, ok := parseSeconds(args[1])
+	if !ok || secs < 1 {
+		return "Invalid timeout value.\n"
+	}
+	s.timeout = time.Duration(secs) * time.Second
+	return ""
+}
+
+// parseSeconds reads haproxy's time format with seconds as the default
+// unit, rounded up to whole seconds as haproxy converts ("500ms" is 1);
+// false when malformed or beyond what haproxy's millisecond ticks hold.
+func parseSeconds(v string) (int64, bool) {
+	i := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 18 {
+		return 0, false
+	}
+	n, _ := strconv.ParseInt(v[:i], 10, 64)
+	unitMicros := map[string]int64{"": 1e6, "s": 1e6, "us": 1, "ms": 1e3, "m": 60e6, "h": 3600e6, "d": 86400e6}
+	u, ok := unitMicros[v[i:]]
+	const maxSecs = (1<<31 - 1) / 1000
+	if !ok || n > maxSecs*1e6/u {
+		return 0, false
+	}
+	return (n*u + 1e6 - 1) / 1e6, true
+}
+
+// cmdShowVersion prints the version alone, as haproxy does.
+func cmdShowVersion(s *session, _ []string) string {
+	return s.srv.src.Version + "\n"
+}
+
+// cmdShowCLISockets lists the runtime API's sockets with their levels.
+func cmdShowCLISockets(s *session, _ []string) string {
+	var b strings.Builder
+	b.WriteString("# socket lvl processes\n")
+	for i, l := range s.srv.ls {
+		addr := l.Addr()
+		name := addr.String()
+		switch a := addr.(type) {
+		case *net.UnixAddr:
+			name = "unix@" + a.Name
+		case *net.TCPAddr:
+			if a.IP.To4() != nil {
+				name = "ipv4@" + a.String()
+			} else {
+				name = "ipv6@" + a.String()
+			}
+		}
+		b.WriteString(name + " " + [...]string{"user", "operator", "admin"}[s.srv.levels[i]] + " all\n")
+	}
+	return b.String()
 }

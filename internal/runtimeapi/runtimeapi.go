@@ -153,17 +153,18 @@ type session struct {
 	level       int
 	interactive bool
 	quit        bool
+	timeout     time.Duration // "stats timeout", or "set timeout cli" for this session
 }
 
 // maxLine bounds a command line, as HAProxy's buffer does.
 const maxLine = 64 << 10
 
 func (s *Server) serve(c net.Conn, level int, expose bool) {
-	sess := &session{srv: s, level: level}
+	sess := &session{srv: s, level: level, timeout: s.timeout}
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
 	for {
-		c.SetReadDeadline(time.Now().Add(s.timeout))
+		c.SetReadDeadline(time.Now().Add(sess.timeout))
 		line, err := readLine(r)
 		if err != nil && line == "" {
 			return
@@ -183,7 +184,7 @@ func (s *Server) serve(c net.Conn, level int, expose bool) {
 		if sess.interactive && !sess.quit {
 			w.WriteString("> ")
 		}
-		c.SetWriteDeadline(time.Now().Add(s.timeout))
+		c.SetWriteDeadline(time.Now().Add(sess.timeout))
 		if w.Flush() != nil || !sess.interactive || sess.quit || err != nil {
 			return
 		}

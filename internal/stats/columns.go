@@ -95,11 +95,19 @@ func checked(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 		if !r.Srv.Conf.Check {
 			return Value{}
 		}
-		c := r.Srv.Check()
-		if c == nil {
-			c = &stream.CheckState{Status: "INI", Rise: r.Srv.Conf.Rise, Fall: r.Srv.Conf.Fall, Health: r.Srv.Conf.Rise, Duration: -1}
+		return f(r, checkOf(r.Srv))
+	}
+}
+
+// checkRunning wraps the getters of the last check's result: empty also
+// while the server is in maintenance, where haproxy pauses its checks.
+func checkRunning(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
+	get := checked(f)
+	return func(r *Row) Value {
+		if r.Srv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+			return Value{}
 		}
-		return f(r, c)
+		return get(r)
 	}
 }
 
@@ -156,10 +164,20 @@ var Columns = []Column{
 		case Frontend:
 			return str("OPEN")
 		case Backend:
+			st := "DOWN"
 			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.Servers) == 0 && r.FE != nil {
-				return str("UP")
+				st = "UP"
 			}
-			return str("DOWN")
+			if r.UpCount {
+				up := 0
+				for _, s := range r.BE.Servers {
+					if s.Up() && s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) == 0 {
+						up++
+					}
+				}
+				st += " (" + strconv.Itoa(up) + "/" + strconv.Itoa(len(r.BE.Servers)) + ")"
+			}
+			return str(st)
 		}
 		return str(statusText(r.Srv))
 	}},
@@ -251,14 +269,14 @@ var Columns = []Column{
 	{"rate", "MRP", "u32", "FBS", func(r *Row) Value { c, _ := r.Counters().Rate(); return num(int64(c)) }},
 	{"rate_lim", "CLP", "u32", "F", zero},
 	{"rate_max", "MMP", "u32", "FBS", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
-	{"check_status", "MOP", "str", "S", checked(func(_ *Row, c *stream.CheckState) Value { return str(c.Status) })},
-	{"check_code", "MOP", "u32", "S", checked(func(_ *Row, c *stream.CheckState) Value {
+	{"check_status", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Status) })},
+	{"check_code", "MOP", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value {
 		if c.Code == 0 {
 			return Value{}
 		}
 		return num(int64(c.Code))
 	})},
-	{"check_duration", "MDP", "u64", "S", checked(func(_ *Row, c *stream.CheckState) Value {
+	{"check_duration", "MDP", "u64", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value {
 		if c.Duration < 0 {
 			return Value{}
 		}
@@ -292,7 +310,7 @@ var Columns = []Column{
 		}
 		return num(r.Now.Unix() - last)
 	}},
-	{"last_chk", "MOP", "str", "S", checked(func(_ *Row, c *stream.CheckState) Value { return str(c.Info) })},
+	{"last_chk", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Info) })},
 	{"last_agt", "MOP", "str", "", nil},
 	{"qtime", "MaP", "u32", "BS", zero},
 	{"ctime", "MaP", "u32", "BS", zero},
@@ -301,11 +319,11 @@ var Columns = []Column{
 	{"agent_status", "MOP", "str", "", nil},
 	{"agent_code", "MOP", "u32", "", nil},
 	{"agent_duration", "MDP", "u64", "", nil},
-	{"check_desc", "MOP", "str", "S", checked(func(_ *Row, c *stream.CheckState) Value { return str(c.Desc) })},
+	{"check_desc", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Desc) })},
 	{"agent_desc", "MOP", "str", "", nil},
-	{"check_rise", "CGS", "u32", "S", checked(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Rise)) })},
-	{"check_fall", "CGS", "u32", "S", checked(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Fall)) })},
-	{"check_health", "CGS", "u32", "S", checked(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Health)) })},
+	{"check_rise", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Rise)) })},
+	{"check_fall", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Fall)) })},
+	{"check_health", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Health)) })},
 	{"agent_rise", "CGS", "u32", "", nil},
 	{"agent_fall", "CGS", "u32", "", nil},
 	{"agent_health", "CGS", "u32", "", nil},

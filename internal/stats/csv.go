@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"dhproxy/internal/logging"
 )
 
 // Filter selects rows as "show stat [<iid|proxy> <type> <sid>]" does:
@@ -20,6 +22,8 @@ type Filter struct {
 	// NoMaint leaves out servers in maintenance ("no-maint"), OnlyUp
 	// every server not up ("up").
 	NoMaint, OnlyUp bool
+	// Keep, when set, must also accept the row (the stats page's scope).
+	Keep func(r *Row) bool
 }
 
 // All selects every row.
@@ -27,6 +31,9 @@ var All = Filter{IID: -1, Types: -1, SID: -1}
 
 func (f *Filter) match(r *Row) bool {
 	if f.Proxy != "" && r.PxName() != f.Proxy || f.IID >= 0 && r.IID != f.IID {
+		return false
+	}
+	if f.Keep != nil && !f.Keep(r) {
 		return false
 	}
 	bit := map[byte]int{Frontend: 1, Backend: 2, Server: 4}[r.Kind]
@@ -40,7 +47,7 @@ func (f *Filter) match(r *Row) bool {
 		return false
 	}
 	st := r.state()
-	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && (st == StateMaint || !r.up()))
+	return !(f.NoMaint && st == StateMaint) && !(f.OnlyUp && hiddenWhenUpOnly(r))
 }
 
 // Header is the CSV header line, with its trailing comma and newline.
@@ -63,6 +70,7 @@ func (src *Source) CSV(f Filter) string {
 		if !f.match(&r) {
 			continue
 		}
+		r.UpCount = f.OnlyUp || f.NoMaint
 		for i := range Columns {
 			b.WriteString(Columns[i].Value(&r).String())
 			b.WriteByte(',')
@@ -81,6 +89,7 @@ func (src *Source) Typed(f Filter) string {
 		if !f.match(&r) {
 			continue
 		}
+		r.UpCount = f.OnlyUp || f.NoMaint
 		for i := range Columns {
 			c := &Columns[i]
 			v := c.Value(&r)
@@ -127,12 +136,16 @@ type InfoField struct {
 func (src *Source) Info() []InfoField {
 	now := time.Now()
 	up := now.Sub(src.Start)
-	var cumConns, cumReq, bytesOut int64
+	var cumConns, cumReq, bytesOut, connRate int64
 	for _, v := range src.RT.Proxies() {
 		if v.FE != nil {
 			cumConns += v.FE.Stats.Stot.Load()
 			cumReq += v.FE.Stats.ReqTot.Load()
 			bytesOut += v.FE.Stats.Bout.Load()
+			// Every accepted connection is one frontend's: the process's
+			// rate is their sum (its maximum is not the sum of theirs).
+			cur, _ := v.FE.Stats.Rate()
+			connRate += int64(cur)
 		}
 	}
 	cfg := src.RT.Config()
@@ -178,10 +191,10 @@ func (src *Source) Info() []InfoField {
 		{"Maxpipes", "CLP", "u32", num(0)},
 		{"PipesUsed", "MGP", "u32", num(0)},
 		{"PipesFree", "MGP", "u32", num(0)},
-		{"ConnRate", "MRP", "u32", num(0)},
+		{"ConnRate", "MRP", "u32", num(connRate)},
 		{"ConnRateLimit", "CLP", "u32", num(0)},
 		{"MaxConnRate", "MMP", "u32", num(0)},
-		{"SessRate", "MRP", "u32", num(0)},
+		{"SessRate", "MRP", "u32", num(connRate)},
 		{"SessRateLimit", "CLP", "u32", num(0)},
 		{"MaxSessRate", "MRP", "u32", num(0)},
 		{"SslRate", "MRP", "u32", num(0)},
@@ -207,7 +220,7 @@ func (src *Source) Info() []InfoField {
 		{"Listeners", "MGP", "u32", num(int64(listeners))},
 		{"ActivePeers", "MGP", "u32", num(0)},
 		{"ConnectedPeers", "MGP", "u32", num(0)},
-		{"DroppedLogs", "MGP", "u32", num(0)},
+		{"DroppedLogs", "MGP", "u32", num(int64(logging.DroppedTotal()))},
 		{"BusyPolling", "MGP", "u32", num(0)},
 		{"FailedResolutions", "MGP", "u32", num(0)},
 		{"TotalBytesOut", "MGP", "u64", num(bytesOut)},

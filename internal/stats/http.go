@@ -28,6 +28,13 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 		sp = p.DefaultBE
 	}
 	st := sp.Stats
+	// haproxy serves the page from a stream of the stats proxy's backend,
+	// which makes it the backend's last session (the page's "Last").
+	for _, v := range src.RT.Proxies() {
+		if v.P == sp && v.BE != nil {
+			v.BE.Stats.Last.Store(time.Now().Unix())
+		}
+	}
 	if st == nil || !st.Enabled {
 		return response(503, "text/html", "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n", ""), 503
 	}
@@ -40,19 +47,32 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 			"www-authenticate: Basic realm=\""+realm+"\"\r\n"), 401
 	}
 	rest := strings.TrimPrefix(uri, stream.StatsURI(sp))
+	opts := ParsePageOptions(rest)
+	opts.Self = sp
 	switch {
 	case strings.Contains(rest, ";csv"):
-		return response(200, "text/plain", src.CSV(All), ""), 200
+		return response(200, "text/plain", src.CSV(src.pageFilter(sp, opts)), ""), 200
 	case strings.Contains(rest, ";json"):
-		return response(200, "application/json", src.JSON(All), ""), 200
+		return response(200, "application/json", src.JSON(src.pageFilter(sp, opts)), ""), 200
 	case strings.Contains(rest, ";typed"):
-		return response(200, "text/plain", src.Typed(All), ""), 200
+		return response(200, "text/plain", src.Typed(src.pageFilter(sp, opts)), ""), 200
 	}
 	refresh := ""
-	if st.Refresh > 0 {
+	if st.Refresh > 0 && !opts.NoRefresh {
 		refresh = "refresh: " + strconv.Itoa(int(st.Refresh/time.Second)) + "\r\n"
 	}
-	return response(200, "text/html", src.HTML(sp), refresh), 200
+	return response(200, "text/html", src.HTML(sp, opts), refresh), 200
+}
+
+// pageFilter keeps, for the exports of the page, the proxies its scope
+// shows ("stats scope" and the scope box), as haproxy does.
+func (src *Source) pageFilter(sp *model.Proxy, o PageOptions) Filter {
+	f := All
+	set := settingsOf(sp, &src.RT.Config().Global)
+	if len(set.scopes) > 0 || o.Scope != "" {
+		f.Keep = func(r *Row) bool { return set.inScope(r.PxName(), o) }
+	}
+	return f
 }
 
 // authorized checks the Basic credentials against the "stats auth" list.

@@ -67,6 +67,7 @@ func (src *Source) JSON(f Filter) string {
 		if !f.match(&r) {
 			continue
 		}
+		r.UpCount = f.OnlyUp || f.NoMaint
 		row := []jsonStat{}
 		for i := range Columns {
 			c := &Columns[i]

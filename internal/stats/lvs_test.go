@@ -68,13 +68,13 @@ func TestVirtualFilters(t *testing.T) {
 // row classes and anchors of haproxy's page.
 func TestVirtualPage(t *testing.T) {
 	src := virtualSource(t)
-	page := src.HTML(&model.Proxy{})
+	page := src.HTML(&model.Proxy{}, PageOptions{})
 	for _, want := range []string{
-		`<tr class="active_up"><td class=ac><a name="[10.0.0.100]:tcp:80/[10.0.0.2]:tcp:80"></a>[10.0.0.2]:tcp:80</td>`,
+		`<tr class="active_up"><td class=ac><a name="[10.0.0.100]:tcp:80/[10.0.0.2]:tcp:80"></a><a class=lfsb href="#[10.0.0.100]:tcp:80/[10.0.0.2]:tcp:80">[10.0.0.2]:tcp:80</a></td>`,
 		`<tr class="active_down"><td class=ac><a name="[10.0.0.100]:tcp:80/[10.0.0.3]:tcp:80"></a>`,
 		`<tr class="active_going_down"><td class=ac><a name="[10.0.0.100]:tcp:80/[10.0.0.4]:tcp:8080"></a>`,
 		`<tr class="backup_no_check"><td class=ac><a name="[10.0.0.100]:tcp:80/[10.0.0.9]:tcp:80"></a>`,
-		`<a name="FWM 7"></a>FWM 7</th>`,
+		`<a name="FWM 7"></a><a class=px href="#FWM 7">FWM 7</a></th>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)

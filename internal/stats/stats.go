@@ -54,6 +54,10 @@ type Row struct {
 	// and, with Real, its real servers' rows. P, FE, BE and Srv are nil.
 	Virtual *lvs.ServiceStats
 	Real    *lvs.RealStats
+	// UpCount adds to a backend's status the servers up out of all,
+	// "UP (2/3)", as haproxy does when DOWN or maintenance servers are
+	// hidden (";up", "show stat up|no-maint").
+	UpCount bool
 }
 
 // StatRows lists every row of "show stat" and Prometheus: the proxies'
@@ -135,14 +139,6 @@ func (r *Row) state() State {
 	return ServerState(r.Srv)
 }
 
-// up tells whether a server row's server takes part in load balancing.
-func (r *Row) up() bool {
-	if r.Real != nil {
-		return r.Real.Alive
-	}
-	return r.Srv.Up()
-}
-
 // State is a server's display state, HAProxy's SRV_STATS_STATE_*.
 type State int
 
@@ -161,15 +157,25 @@ const (
 	StateMaint
 )
 
+// checkOf is s's last check, or before the first result the state haproxy
+// starts a checked server in: "INI", health at rise (up, but down at the
+// first failure).
+func checkOf(s *stream.Server) *stream.CheckState {
+	if c := s.Check(); c != nil {
+		return c
+	}
+	return &stream.CheckState{Status: "INI", Rise: s.Conf.Rise, Fall: s.Conf.Fall, Health: s.Conf.Rise, Duration: -1}
+}
+
 // ServerState derives a server's display state from its run-time state and
 // its last check, as HAProxy's stats do.
 func ServerState(s *stream.Server) State {
 	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 		return StateMaint
 	}
-	chk := s.Check()
+	chk := checkOf(s)
 	checked := s.Conf.Check
-	full := func() bool { return chk == nil || chk.Health >= chk.Rise+chk.Fall-1 }
+	full := func() bool { return chk.Health >= chk.Rise+chk.Fall-1 }
 	if s.Up() {
 		st := StateUp
 		if checked && !full() {
@@ -186,7 +192,7 @@ func ServerState(s *stream.Server) State {
 		}
 		return st
 	}
-	if checked && chk != nil && chk.Health > 0 {
+	if checked && chk.Health > 0 {
 		return StateGoingUp
 	}
 	return StateDown
@@ -194,7 +200,7 @@ func ServerState(s *stream.Server) State {
 
 // statusText is the status column of a server.
 func statusText(s *stream.Server) string {
-	chk := s.Check()
+	chk := checkOf(s)
 	switch ServerState(s) {
 	case StateMaint:
 		return "MAINT"

@@ -120,6 +120,7 @@ const (
 	UDP  Kind = iota // syslog datagram over UDP
 	Unix             // syslog datagram over a unix socket (/dev/log)
 	FD               // an inherited file descriptor: stdout, stderr, fd@N
+	File             // a file dhproxy appends to itself: file@/path (no syslog daemon)
 )
 
 // Addr is a parsed log target address.
@@ -128,7 +129,7 @@ type Addr struct {
 	Network string         // "udp", "udp4" or "udp6" for UDP
 	Host    string         // UDP "name:port" to resolve when the host is not an IP, else ""
 	IP      netip.AddrPort // UDP address when Host is ""
-	Path    string         // Unix socket path
+	Path    string         // Unix socket path, or the File's path
 	FD      int            // FD number
 }
 
@@ -138,7 +139,8 @@ const DefaultPort = 514
 // ParseAddress reads a log target address the way HAProxy does: "stdout",
 // "stderr", "fd@N", a path ("/dev/log"), "unix@path"/"uxdg@path", or a UDP
 // address "[udp@|udp4@|udp6@|ipv4@|ipv6@]host[:port]" (port 514 by default).
-// Stream targets (tcp@, ring@) and abstract sockets are refused.
+// Stream targets (tcp@, ring@) and abstract sockets are refused. dhproxy
+// adds "file@/absolute/path": lines appended to a file, framed as on stdout.
 func ParseAddress(s string) (Addr, error) {
 	switch s {
 	case "stdout":
@@ -157,6 +159,11 @@ func ParseAddress(s string) (Addr, error) {
 			return Addr{}, fmt.Errorf("invalid file descriptor in '%s'; write 'fd@<number>', 'stdout' or 'stderr'", s)
 		}
 		return Addr{Kind: FD, FD: n}, nil
+	case "file":
+		if !strings.HasPrefix(rest, "/") {
+			return Addr{}, fmt.Errorf("'%s' needs an absolute path, e.g. 'file@/var/log/dhproxy/access.log'", s)
+		}
+		return Addr{Kind: File, Path: rest}, nil
 	case "unix", "uxdg":
 		if rest == "" {
 			return Addr{}, fmt.Errorf("missing socket path in '%s'", s)
@@ -171,7 +178,7 @@ func ParseAddress(s string) (Addr, error) {
 	case "tcp", "tcp4", "tcp6", "ring":
 		return Addr{}, fmt.Errorf("log target '%s' (TCP or ring buffer) is not supported in this version of dhproxy yet; use a UDP address, a unix socket path, stdout or stderr", s)
 	default:
-		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, unix@, fd@, stdout or stderr", prefix, s)
+		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, unix@, fd@, file@, stdout or stderr", prefix, s)
 	}
 }
 

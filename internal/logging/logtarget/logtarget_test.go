@@ -89,6 +89,9 @@ func TestParseAddress(t *testing.T) {
 		{in: "ring@buf", err: "not supported in this version of dhproxy yet"},
 		{in: "abns@x", err: "unsupported address family 'abns@'"},
 		{in: ":514", err: "missing host"},
+		{in: "file@/var/log/dhproxy/access.log", want: Addr{Kind: File, Path: "/var/log/dhproxy/access.log"}},
+		{in: "file@access.log", err: "needs an absolute path"},
+		{in: "file@", err: "needs an absolute path"},
 	}
 	for _, c := range cases {
 		got, err := ParseAddress(c.in)
@@ -102,4 +105,18 @@ func TestParseAddress(t *testing.T) {
 			t.Errorf("%q: got %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
+}
+
+// FuzzParseAddress: any "log" address gives a target or an error, never a
+// panic, and a file target always has an absolute path.
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{"stdout", "fd@3", "/dev/log", "unix@/x", "udp@[::1]:514", "file@/var/log/a.log", "file@", "file@rel", "a@b@c", "[::1", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err == nil && a.Kind == File && !strings.HasPrefix(a.Path, "/") {
+			t.Errorf("%q: file target with relative path %q", s, a.Path)
+		}
+	})
 }

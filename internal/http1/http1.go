@@ -418,3 +418,30 @@ func classify(name []byte) Kind {
 
 // Classify returns the Kind of a header name, for headers a proxy adds.
 func Classify(name []byte) Kind { return classify(name) }
+
+// PathQuery is the path and query of a request target: an absolute-form
+// URI loses "scheme://authority"; "*" and authority-form targets have none.
+func PathQuery(uri []byte) []byte {
+	if len(uri) == 0 || uri[0] == '/' {
+		return uri
+	}
+	for i := 0; i+2 < len(uri); i++ {
+		c := uri[i]
+		if c == ':' {
+			if uri[i+1] == '/' && uri[i+2] == '/' {
+				rest := uri[i+3:]
+				for j, d := range rest {
+					if d == '/' || d == '?' {
+						return rest[j:]
+					}
+				}
+				return rest[:0]
+			}
+			break
+		}
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			break
+		}
+	}
+	return uri[:0]
+}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"dhproxy/internal/http1"
 )
 
 // HAProxy's key hash functions (src/hash.c), selected by "hash-type".
@@ -232,7 +234,7 @@ func be32(b []byte) uint32 {
 // their scheme and authority) and the query string is kept only with whole.
 func (sp *HashSpec) URIKey(uri []byte) []byte {
 	if sp.PathOnly {
-		uri = uriPath(uri)
+		uri = http1.PathQuery(uri)
 	}
 	if sp.Len > 0 && len(uri) > sp.Len {
 		uri = uri[:sp.Len]
@@ -249,37 +251,6 @@ func (sp *HashSpec) URIKey(uri []byte) []byte {
 		}
 	}
 	return uri
-}
-
-// uriPath is the path and query of a request target: an absolute-form URI
-// loses "scheme://authority"; "*" and authority-form targets have no path.
-func uriPath(uri []byte) []byte {
-	if len(uri) == 0 || uri[0] == '/' {
-		return uri
-	}
-	if uri[0] == '*' {
-		return uri[:0]
-	}
-	// scheme "://"
-	for i := 0; i+2 < len(uri); i++ {
-		c := uri[i]
-		if c == ':' {
-			if uri[i+1] == '/' && uri[i+2] == '/' {
-				rest := uri[i+3:]
-				for j, d := range rest {
-					if d == '/' || d == '?' {
-						return rest[j:]
-					}
-				}
-				return rest[:0]
-			}
-			break
-		}
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
-			break
-		}
-	}
-	return uri[:0]
 }
 
 // URLParam returns the value of the first "name=value" parameter of the

@@ -445,7 +445,7 @@ func suggest(word string, known []string) string {
 	best, bestD := "", 3
 	sort.Strings(known)
 	for _, k := range known {
-		if d := editDistance(word, k); d < bestD {
+		if d := config.EditDistance(word, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -453,24 +453,4 @@ func suggest(word string, known []string) string {
 		return "."
 	}
 	return fmt.Sprintf("; did you mean '%s' maybe ?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

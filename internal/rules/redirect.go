@@ -110,7 +110,7 @@ func (rr *RedirectRule) Append(dst []byte, t sample.Txn, v *sample.Value, req *h
 	dst = append(dst, reason...)
 	dst = append(dst, "\r\ncontent-length: 0\r\nlocation: "...)
 	locStart := len(dst)
-	uri := sample.PathQuery(req.URI)
+	uri := http1.PathQuery(req.URI)
 	if rr.DropQuery {
 		for i, ch := range uri {
 			if ch == '?' {

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"dhproxy/internal/config"
 )
 
 // Compiler turns sample expressions into Exprs at load time. One Compiler
@@ -290,7 +292,7 @@ func (e *Expr) convert(t Txn, v *Value) bool {
 func suggestName(word string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := editDistance(word, k); d < bestD {
+		if d := config.EditDistance(word, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -298,24 +300,4 @@ func suggestName(word string, known []string) string {
 		return ""
 	}
 	return "; did you mean '" + best + "'?"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

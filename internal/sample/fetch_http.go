@@ -26,12 +26,12 @@ func init() {
 		return true
 	})
 	reqFetch("path", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		p, _ := splitQuery(PathQuery(t.Request().URI))
+		p, _ := splitQuery(http1.PathQuery(t.Request().URI))
 		v.SetStr(p)
 		return true
 	})
 	reqFetch("pathq", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		v.SetStr(PathQuery(t.Request().URI))
+		v.SetStr(http1.PathQuery(t.Request().URI))
 		return true
 	})
 	reqFetch("query", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
@@ -60,7 +60,7 @@ func init() {
 	})
 	reqFetch("base", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		req := t.Request()
-		p, _ := splitQuery(PathQuery(req.URI))
+		p, _ := splitQuery(http1.PathQuery(req.URI))
 		host, ok := HeaderValue(req.Headers, "host", 1, true)
 		if !ok || len(host) == 0 {
 			v.SetStr(p)
@@ -153,33 +153,6 @@ func version(m *http1.Message) []byte {
 		return ver10
 	}
 	return ver11
-}
-
-// PathQuery is the path and query of a request target: an absolute-form
-// URI loses "scheme://authority"; "*" and authority-form targets have none.
-func PathQuery(uri []byte) []byte {
-	if len(uri) == 0 || uri[0] == '/' {
-		return uri
-	}
-	for i := 0; i+2 < len(uri); i++ {
-		c := uri[i]
-		if c == ':' {
-			if uri[i+1] == '/' && uri[i+2] == '/' {
-				rest := uri[i+3:]
-				for j, d := range rest {
-					if d == '/' || d == '?' {
-						return rest[j:]
-					}
-				}
-				return rest[:0]
-			}
-			break
-		}
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
-			break
-		}
-	}
-	return uri[:0]
 }
 
 // splitQuery cuts b at its first '?': q starts with the '?', nil without one.

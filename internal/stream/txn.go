@@ -232,7 +232,7 @@ var (
 // an absolute URI's path, equal to it) and keeps it out of the logs.
 func (s *httpSession) monitor() (answered, keep bool) {
 	m := s.fe.P.MonitorURI
-	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(sample.PathQuery(s.req.URI)) != m) {
+	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(http1.PathQuery(s.req.URI)) != m) {
 		return false, false
 	}
 	s.lg.skip = true
@@ -496,7 +496,7 @@ func trimOWS(b []byte) []byte {
 // and the new one.
 func (s *httpSession) editTarget(r *rules.Rule) {
 	uri := s.req.URI
-	pq := sample.PathQuery(uri)
+	pq := http1.PathQuery(uri)
 	prefix := uri[:len(uri)-len(pq)] // "scheme://authority" or nothing
 	path, query := pq, []byte(nil)
 	for i, c := range pq {

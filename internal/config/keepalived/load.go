@@ -106,7 +106,7 @@ func (p *parser) unknown(n *node, where string, hs map[string]handler) {
 	// and runs: so does dhproxy.
 	best, bestD := "", 4
 	for k := range hs {
-		if dd := distance(kw, k); dd < bestD || dd == bestD && k < best {
+		if dd := config.EditDistance(kw, k); dd < bestD || dd == bestD && k < best {
 			best, bestD = k, dd
 		}
 	}
@@ -126,27 +126,6 @@ func (p *parser) unknown(n *node, where string, hs map[string]handler) {
 		}
 	}
 	p.configError(n.pos, "unknown keyword '%s' in %s, ignored as keepalived ignores it%s", kw, where, hint)
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // args checks that n has between lo and hi arguments (hi < 0: no limit)

@@ -2,7 +2,6 @@ package keepalived
 
 import (
 	"bytes"
-	"dhproxy/internal/txtar"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dhproxy/internal/txtar"
 
 	"dhproxy/internal/config"
 )
@@ -249,10 +250,7 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	if got := distance("priorty", "priority"); got != 1 {
-		t.Errorf("distance = %d", got)
-	}
+func TestSuggest(t *testing.T) {
 	if s := suggest("chk_hapoxy", []string{"chk_haproxy", "x"}); !strings.Contains(s, "chk_haproxy") {
 		t.Errorf("suggest = %q", s)
 	}

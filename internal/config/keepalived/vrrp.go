@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dhproxy/internal/config"
 )
 
 // instExtra keeps what can only be checked once the whole file is read.
@@ -465,7 +467,7 @@ func keys[V any](m map[string]V) []string {
 func suggest(name string, names []string) string {
 	best, bestD := "", 1+len(name)/3
 	for _, n := range names {
-		if d := distance(name, n); d <= bestD && (best == "" || d < distance(name, best)) {
+		if d := config.EditDistance(name, n); d <= bestD && (best == "" || d < config.EditDistance(name, best)) {
 			best = n
 		}
 	}

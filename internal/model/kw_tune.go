@@ -34,9 +34,9 @@ const (
 	whyQUIC    = "dhproxy has no QUIC support"
 	whySSL     = "TLS is not implemented yet"
 	whyPoller  = "dhproxy's accept loops and scheduling are Go's, not HAProxy's poller and task scheduler"
-	whyPools   = "dhproxy keeps no server-side idle connection pools"
+	whyPools   = "dhproxy keeps one pool of idle server connections per backend, shared by every thread and purged after 5 s, with no descriptor-ratio limits"
 	whySockBuf = "dhproxy leaves socket buffer sizes to the kernel"
-	whyVars    = "dhproxy has no HAProxy variables yet"
+	whyVars    = "dhproxy does not bound the memory of variables per scope"
 	whyNoLimit = "dhproxy does not use this limit"
 )
 

@@ -2,6 +2,7 @@ package stick
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -161,25 +162,23 @@ func (t *Table) Find(key []byte, now time.Time) *Entry {
 }
 
 // Refresh pushes e's expiry back, as HAProxy touches an entry when a
-// tracker updates it or lets it go.
+// tracker updates it or lets it go (unless it left the table meanwhile).
 func (t *Table) Refresh(e *Entry, now time.Time) {
-	sh := t.shardOf(e.key(t.cfg.Type))
-	sh.mu.Lock()
-	if sh.find(t.cfg.Type, e.key(t.cfg.Type)) == e {
+	var sh *shard
+	var cur *Entry
+	if t.cfg.Type == String {
+		sh = &t.shards[maphash.String(t.seed, e.str)&t.mask]
+		sh.mu.Lock()
+		cur = sh.str[e.str]
+	} else {
+		sh = t.shardOf(t.appendRawKey(make([]byte, 0, 16), e))
+		sh.mu.Lock()
+		cur = sh.fixed[e.fixed]
+	}
+	if cur == e {
 		t.touch(sh, e, now.UnixNano())
 	}
 	sh.mu.Unlock()
-}
-
-// key returns the entry's key bytes in the table's format.
-func (e *Entry) key(typ Type) []byte {
-	switch typ {
-	case IP, Integer:
-		return e.fixed[:4]
-	case IPv6:
-		return e.fixed[:16]
-	}
-	return []byte(e.str)
 }
 
 // Start counts a new tracker of e (stream_start_counters): conn_cur,

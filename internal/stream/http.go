@@ -49,6 +49,9 @@ type httpSession struct {
 	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
 	tx       txnState    // rule engine state of the current request (txn.go)
 	sessVars sample.Vars // sess-scope variables, for the connection's lifetime
+	sc       trackers    // stick counters of the current request (track.go)
+	connSC   trackers    // stick counters of the connection (tcp-request connection track-sc*)
+	trackKey []byte      // a track-sc rule's key
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -100,7 +103,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
@@ -112,6 +115,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
 		}
 	}
 	s.reset(fe, c)
+	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port
@@ -190,7 +194,7 @@ func (s *httpSession) park() bool {
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
-	tx, sessVars := s.tx.buffers(), s.sessVars
+	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
@@ -199,7 +203,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
-	s.tx, s.sessVars = tx, sessVars // emptied by tx.begin and below
+	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
@@ -213,6 +217,8 @@ func (s *httpSession) forgetHeads() {
 }
 
 func (s *httpSession) close() {
+	s.sc.stop()
+	s.connSC.stop()
 	if s.priv != nil {
 		s.releaseServer(s.priv, true)
 		s.priv = nil

@@ -335,11 +335,20 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
+	var sc trackers // tcp-request connection track-sc*
+	reject := false
+	if j.resume == nil && len(fe.P.TCPRequest.Connection) > 0 {
+		reject = fe.connectionRules(c, &sc)
+		if !reject {
+			sc.countSession()
+		}
+	}
 	switch {
 	case j.resume != nil:
 		parked = rt.resume(j.resume, hs)
-	case len(fe.P.TCPRequest.Connection) > 0 && fe.rejects(c):
+	case reject:
 		// No session was created: counted as a denied connection only.
+		sc.stop()
 		rt.actconn.Add(1) // both balanced by the deferred release
 		fe.feconn.Add(1)
 		fe.Stats.Dcon.Add(1)
@@ -347,11 +356,12 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs)
+		parked = serveHTTP(fe, c, hs, &sc)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
 		serveTCP(fe, c)
+		sc.stop()
 	}
 }
 

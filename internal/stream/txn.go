@@ -158,6 +158,7 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 		s.clientIP = s.tx.realIP // set-src lasted one request
 	}
 	s.tx.begin()
+	s.connSC.countRequest()
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep
@@ -207,6 +208,10 @@ rules:
 			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
+		case rules.TrackSC:
+			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, true)
+		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+			counterAction(s.counter(r.SC), r, s, &s.tx.v)
 		default:
 			s.editRequest(r)
 		}
@@ -574,6 +579,14 @@ func (s *httpSession) responseRules(be *Backend) {
 			if !r.Cond.Match(s, &s.tx.acl) {
 				continue
 			}
+			switch r.Action {
+			case rules.TrackSC:
+				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, false)
+				continue
+			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+				counterAction(s.counter(r.SC), r, s, &s.tx.v)
+				continue
+			}
 			if r.Action == rules.Allow {
 				break
 			}
@@ -616,6 +629,8 @@ type tcpTxn struct {
 	v       sample.Value
 	acl     acl.State
 	scratch []byte
+	sc      trackers // tcp-request connection track-sc*
+	key     []byte   // a track-sc rule's key
 }
 
 // resetClose closes c with a reset, as HAProxy's reject does: no
@@ -631,14 +646,21 @@ func resetClose(c net.Conn) {
 	c.Close()
 }
 
-// rejects runs the tcp-request connection rules on a new connection: the
-// first that applies accepts or rejects it; none applying accepts it.
-func (fe *Frontend) rejects(c net.Conn) bool {
+// connectionRules runs the tcp-request connection rules on a new
+// connection: track-sc* rules fill sc and evaluation goes on; the first
+// accept or reject rule that applies decides; none applying accepts.
+func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject bool) {
 	tx := &tcpTxn{fe: fe, c: c}
+	defer func() { *sc = tx.sc }()
 	for _, r := range fe.P.TCPRequest.Connection {
-		if r.Cond.Match(tx, &tx.acl) {
-			return r.Reject
+		if !r.Cond.Match(tx, &tx.acl) {
+			continue
 		}
+		if r.Track != nil {
+			tx.sc.track(fe.rt.trackTable(fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
+			continue
+		}
+		return r.Reject
 	}
 	return false
 }

@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Stick counters and rate limiting: the rate limiting idiom of HAProxy's
@@ -93,5 +96,53 @@ backend be
 	// a cleared table lets the client in again
 	if resp, _ := rulesGet(t, port, "/x"); resp.StatusCode != 200 {
 		t.Errorf("after clear table: status %d", resp.StatusCode)
+	}
+}
+
+// TestTrackConnection: tcp-request connection trackers last the whole
+// connection: conn_cur limits concurrent connections, and each request on
+// a tracked connection counts.
+func TestTrackConnection(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	startProxy(t, "global\n    stats socket "+sock+" level admin\n"+rulesDefaults(port)+fmt.Sprintf(`
+    stick-table type ip size 1k expire 30s store conn_cur,conn_cnt,conn_rate(10s),sess_cnt,http_req_cnt,http_req_rate(10s)
+    tcp-request connection track-sc1 src
+    http-request deny deny_status 429 if { sc1_conn_cur gt 2 }
+    http-response set-header X-Conn %%[sc_conn_cur(1)]/%%[sc1_http_req_cnt]/%%[sc1_conn_rate]
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	// The clients come from 127.0.0.2: 127.0.0.1 is the harness's probe,
+	// which both count as a connection, a session and a (bad) request.
+	var got []string
+	for i := 0; i < 3; i++ {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		for j := 0; j < 2; j++ {
+			h1Write(t, c, "GET /x HTTP/1.1\r\nHost: h.example\r\n\r\n")
+			resp, _ := h1ReadResp(t, br, "GET")
+			got = append(got, fmt.Sprintf("%d:%s", resp.StatusCode, resp.Header.Get("X-Conn")))
+		}
+	}
+	want := "200:1/1/1 200:1/2/1 200:2/3/2 200:2/4/2 429: 429:"
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("status:conn_cur/http_req_cnt/conn_rate\n got %s\nwant %s", g, want)
+	}
+	out := regexp.MustCompile(`0x[0-9a-f]+: `).ReplaceAllString(cliCmd(t, sock, "show table fe"), "")
+	out = regexp.MustCompile(` exp=\d+`).ReplaceAllString(out, "")
+	want = "# table: fe, type: ip, size:1024, used:2\n" +
+		"key=127.0.0.1 use=0 conn_cnt=1 conn_rate(10000)=1 conn_cur=0 sess_cnt=1 http_req_cnt=1 http_req_rate(10000)=1\n" +
+		"key=127.0.0.2 use=3 conn_cnt=3 conn_rate(10000)=3 conn_cur=3 sess_cnt=3 http_req_cnt=6 http_req_rate(10000)=6\n\n"
+	if out != want {
+		t.Errorf("show table fe:\n%s\nwant\n%s", out, want)
 	}
 }

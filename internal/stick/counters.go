@@ -1,7 +1,10 @@
 package stick
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
+	"strings"
 	"hash/maphash"
 	"net/netip"
 	"strconv"
@@ -164,6 +167,16 @@ func (t *Table) Find(key []byte, now time.Time) *Entry {
 // Refresh pushes e's expiry back, as HAProxy touches an entry when a
 // tracker updates it or lets it go (unless it left the table meanwhile).
 func (t *Table) Refresh(e *Entry, now time.Time) {
+	sh := t.lockEntry(e)
+	if sh != nil {
+		t.touch(sh, e, now.UnixNano())
+		sh.mu.Unlock()
+	}
+}
+
+// lockEntry locks e's shard and returns it, or nil (and no lock) when e
+// left the table.
+func (t *Table) lockEntry(e *Entry) *shard {
 	var sh *shard
 	var cur *Entry
 	if t.cfg.Type == String {
@@ -175,10 +188,25 @@ func (t *Table) Refresh(e *Entry, now time.Time) {
 		sh.mu.Lock()
 		cur = sh.fixed[e.fixed]
 	}
-	if cur == e {
-		t.touch(sh, e, now.UnixNano())
+	if cur != e {
+		sh.mu.Unlock()
+		return nil
 	}
+	return sh
+}
+
+// remaining is the time e has left before it expires, in milliseconds.
+func (t *Table) remaining(e *Entry, now time.Time) int64 {
+	sh := t.lockEntry(e)
+	if sh == nil {
+		return 0
+	}
+	exp := e.exp
 	sh.mu.Unlock()
+	if exp == 0 {
+		return 0
+	}
+	return max(0, (exp-now.UnixNano())/int64(time.Millisecond))
 }
 
 // Start counts a new tracker of e (stream_start_counters): conn_cur,
@@ -271,18 +299,28 @@ func (t *Table) TypeName() string {
 	return "string"
 }
 
-// Dump calls fn with each live entry, shard by shard, with a shard's lock
-// held: fn must not call back into the table.
+// Dump calls fn with each live entry, in the order of their keys' bytes
+// (HAProxy's tree order).
 func (t *Table) Dump(now time.Time, fn func(e *Entry)) {
 	n := now.UnixNano()
+	var all []*Entry
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.Lock()
 		t.expireTail(sh, n)
 		for e := sh.tail; e != nil; e = e.prev {
-			fn(e)
+			all = append(all, e)
 		}
 		sh.mu.Unlock()
+	}
+	slices.SortFunc(all, func(a, b *Entry) int {
+		if c := bytes.Compare(a.fixed[:], b.fixed[:]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.str, b.str)
+	})
+	for _, e := range all {
+		fn(e)
 	}
 }
 
@@ -322,11 +360,7 @@ func (t *Table) AppendKey(dst []byte, e *Entry) []byte {
 func (t *Table) AppendEntry(dst []byte, e *Entry, now time.Time) []byte {
 	dst = fmt.Appendf(dst, "%p: key=", e)
 	dst = t.AppendKey(dst, e)
-	exp := int64(0)
-	if e.exp != 0 {
-		exp = max(0, (e.exp-now.UnixNano())/int64(time.Millisecond))
-	}
-	dst = fmt.Appendf(dst, " use=%d exp=%d", e.use.Load(), exp)
+	dst = fmt.Appendf(dst, " use=%d exp=%d", e.use.Load(), t.remaining(e, now))
 	if e.srv != 0 {
 		dst = fmt.Appendf(dst, " server_id=%d", e.srv)
 	}

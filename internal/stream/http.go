@@ -308,6 +308,9 @@ func (s *httpSession) readRequest() bool {
 				// The client closed in the middle of a head, or before its
 				// first request: HAProxy logs both as "<BADREQ>" (a silent
 				// one only without dontlognull).
+				if started || !s.fe.P.Options["http-ignore-probes"] {
+					s.connSC.badRequest()
+				}
 				s.lg.fail('C', 'R')
 				s.lg.status = 400
 				s.lg.bytesIn = int64(s.w - s.r)
@@ -375,6 +378,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
+	s.connSC.badRequest()
 	s.writeError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received

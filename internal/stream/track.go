@@ -110,6 +110,19 @@ func (tr *trackers) countRequest() {
 	}
 }
 
+// badRequest counts a request that failed before the rules (a bad or
+// incomplete head, a client that left or timed out before its first
+// request) as a request and an error, as HAProxy counts them.
+func (tr *trackers) badRequest() {
+	now := coarseTime()
+	for i := range tr {
+		if sc := &tr[i]; sc.e != nil {
+			sc.t.Count(sc.e, stick.HTTPReqCnt, stick.HTTPReqRate, 1, now)
+			sc.t.Count(sc.e, stick.HTTPErrCnt, stick.HTTPErrRate, 1, now)
+		}
+	}
+}
+
 // countSession counts an accepted connection (session_count_new).
 func (tr *trackers) countSession() {
 	now := coarseTime()

@@ -3,11 +3,11 @@ package stick
 import (
 	"bytes"
 	"fmt"
-	"slices"
-	"strings"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )

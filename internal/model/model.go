@@ -4,6 +4,7 @@
 package model
 
 import (
+	"dhproxy/internal/logging/logformat"
 	"time"
 
 	"dhproxy/internal/acl"
@@ -158,9 +159,10 @@ type Proxy struct {
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
-	HTTPChk        []string  // "option httpchk" arguments
-	Check          CheckOpts // which protocol check runs, and its arguments
-	HTTPLogCLF     bool      // "option httplog clf": Apache's common log format
+	HTTPChk        []string          // "option httpchk" arguments
+	Check          CheckOpts         // which protocol check runs, and its arguments
+	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
+	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
 	HasErrPg       map[int]string
 	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
 

@@ -49,14 +49,15 @@ type Runtime struct {
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
-	P       *model.Proxy
-	rt      *Runtime
-	backend *Backend // default_backend, its own servers for listen, or the first use_backend
-	sem     chan struct{}
-	logger  *logging.Logger
-	logFmt  logFormat
-	feconn  atomic.Int32 // client connections of this frontend (%fc)
-	Stats   Counters
+	P        *model.Proxy
+	rt       *Runtime
+	backend  *Backend // default_backend, its own servers for listen, or the first use_backend
+	sem      chan struct{}
+	logger   *logging.Logger
+	logFmt   logFormat
+	logCount atomic.Int64 // lines logged, for log-format's %lc
+	feconn   atomic.Int32 // client connections of this frontend (%fc)
+	Stats    Counters
 
 	servicePaths [][]byte // path prefixes answered by rt.service
 

@@ -102,3 +102,67 @@ backend be
 		}
 	}
 }
+
+// TestUniqueID: unique-id-format (HAProxy's documented example) gives each
+// request an id, sent to the server in unique-id-header, readable with the
+// unique-id fetch and logged as %ID.
+func TestUniqueID(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    unique-id-format %%{+X}o\ %%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid
+    unique-id-header X-Unique-ID
+    log-format "id=%%ID %%{+Q}ID"
+    http-response set-header X-Id %%[unique-id]
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, port, be), port)
+	c, br := h1Dial(t, port)
+	cp := fmt.Sprintf("%04X", c.LocalAddr().(*net.TCPAddr).Port)
+	fp := fmt.Sprintf("%04X", port)
+	shape := regexp.MustCompile(`^7F000001:` + cp + `_7F000001:` + fp + `_[0-9A-F]{8}_[0-9A-F]{4}:[0-9A-F]{4}$`)
+	var ids []string
+	for i := 0; i < 2; i++ {
+		h1Write(t, c, "GET /u HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		id := resp.Header.Get("X-Id")
+		if !shape.MatchString(id) {
+			t.Fatalf("unique id %q does not have the format's shape", id)
+		}
+		if !strings.Contains(body, "x-unique-id: "+id+"\n") {
+			t.Errorf("the server did not receive X-Unique-ID %s:\n%s", id, body)
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two requests got the same id %s", ids[0])
+	}
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1024)
+	for _, id := range ids {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.TrimRight(string(buf[:n]), "\n"), "id="+id+` "`+id+`"`; got != want {
+			t.Errorf("log line %q, want %q", got, want)
+		}
+	}
+}

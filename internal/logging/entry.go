@@ -59,6 +59,7 @@ type Entry struct {
 	Txn             sample.Txn
 	V               *sample.Value
 	ReqID, LogCount int64
+	UniqueID        []byte // %ID ("unique-id-format"); empty prints "-"
 }
 
 // IsError reports whether HAProxy counts the stream as an error for

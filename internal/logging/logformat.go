@@ -142,6 +142,11 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return appendDateGMT(dst, e.Accept)
 	case logformat.DateL:
 		return appendDateLocal(dst, e.Accept)
+	case logformat.Timestamp:
+		if n.Flags&logformat.Hex != 0 {
+			return fmt.Appendf(dst, "%08X", e.Accept.Unix())
+		}
+		return strconv.AppendInt(dst, e.Accept.Unix(), 10)
 	case logformat.Ta:
 		return appendMs(dst, e.Ta)
 	case logformat.Tc:
@@ -174,8 +179,10 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return strconv.AppendInt(dst, e.BytesIn, 10)
 	case logformat.Status:
 		return strconv.AppendInt(dst, int64(e.Status), 10)
-	case logformat.CookieReq, logformat.CookieRes, logformat.UniqueID, logformat.Absent:
+	case logformat.CookieReq, logformat.CookieRes, logformat.Absent:
 		return n.field(dst, nil)
+	case logformat.UniqueID:
+		return n.field(dst, e.UniqueID)
 	case logformat.Hostname:
 		return n.textString(dst, hostname)
 	case logformat.Method, logformat.URI, logformat.Path, logformat.PathOnly, logformat.Query, logformat.Version:
@@ -259,8 +266,14 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 	case logformat.Ms:
 		return append3(dst, e.Accept.Nanosecond()/1e6)
 	case logformat.Pid:
+		if n.Flags&logformat.Hex != 0 {
+			return fmt.Appendf(dst, "%04X", os.Getpid())
+		}
 		return append(dst, pidText...)
 	case logformat.ReqCounter:
+		if n.Flags&logformat.Hex != 0 {
+			return fmt.Appendf(dst, "%04X", e.ReqID)
+		}
 		return strconv.AppendInt(dst, e.ReqID, 10)
 	case logformat.LogCounter:
 		return strconv.AppendInt(dst, e.LogCount, 10)

@@ -163,6 +163,8 @@ type Proxy struct {
 	Check          CheckOpts         // which protocol check runs, and its arguments
 	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
 	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
+	UniqueIDFormat *logformat.Format // "unique-id-format"
+	UniqueIDHeader string            // "unique-id-header": the request header carrying the id
 	HasErrPg       map[int]string
 	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
 

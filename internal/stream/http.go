@@ -52,6 +52,7 @@ type httpSession struct {
 	sc       trackers    // stick counters of the current request (track.go)
 	connSC   trackers    // stick counters of the connection (tcp-request connection track-sc*)
 	trackKey []byte      // a track-sc rule's key
+	reqID    int64       // the request's number (%rt)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -239,6 +240,8 @@ func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
 	s.lg.begin(started)
+	s.reqID = requestIDs.Add(1) - 1
+	s.tx.uid = s.tx.uid[:0]
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
 		s.cdl.read(s.c, reqTimeout)

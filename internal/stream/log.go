@@ -209,7 +209,7 @@ func (s *httpSession) emitHTTP() {
 	}
 	if fe.logFmt == logCustom {
 		e.Txn, e.V = s, &s.tx.v
-		e.ReqID = requestIDs.Add(1) - 1
+		e.ReqID, e.UniqueID = s.reqID, s.tx.uid
 		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 		}

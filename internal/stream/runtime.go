@@ -49,15 +49,16 @@ type Runtime struct {
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
-	P        *model.Proxy
-	rt       *Runtime
-	backend  *Backend // default_backend, its own servers for listen, or the first use_backend
-	sem      chan struct{}
-	logger   *logging.Logger
-	logFmt   logFormat
-	logCount atomic.Int64 // lines logged, for log-format's %lc
-	feconn   atomic.Int32 // client connections of this frontend (%fc)
-	Stats    Counters
+	P         *model.Proxy
+	rt        *Runtime
+	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
+	sem       chan struct{}
+	logger    *logging.Logger
+	logFmt    logFormat
+	logCount  atomic.Int64 // lines logged, for log-format's %lc
+	uidHeader []byte       // "unique-id-header" (nil: none)
+	feconn    atomic.Int32 // client connections of this frontend (%fc)
+	Stats     Counters
 
 	servicePaths [][]byte // path prefixes answered by rt.service
 
@@ -157,6 +158,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.logger = l
 		}
 		fe.logFmt = frontendLogFormat(p, fe.logger)
+		if p.UniqueIDFormat != nil && p.UniqueIDHeader != "" {
+			fe.uidHeader = []byte(p.UniqueIDHeader)
+		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {

@@ -36,6 +36,7 @@ type txnState struct {
 	srcSet  bool           // set-src changed s.clientIP for this request
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
+	uid     []byte         // the request's unique id ("unique-id-format")
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -51,13 +52,13 @@ func (t *txnState) buffers() txnState {
 	for i := range vars {
 		vars[i].Reset()
 	}
-	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars}
+	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars, uid: t.uid[:0]}
 }
 
 // release drops the buffers of a session that parks; the rest (a set-src
 // to undo) stays.
 func (t *txnState) release() {
-	t.scratch, t.buf, t.vars = nil, nil, [3]sample.Vars{}
+	t.scratch, t.buf, t.vars, t.uid = nil, nil, [3]sample.Vars{}, nil
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -159,6 +160,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	}
 	s.tx.begin()
 	s.connSC.countRequest()
+	if fe.P.UniqueIDFormat != nil {
+		s.uniqueID()
+	}
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep
@@ -182,6 +186,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			s.lg.be = be
 			return be, true, keep
 		}
+	}
+	if h := fe.uidHeader; h != nil {
+		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.uid, Kind: http1.Classify(h)})
+		s.tx.reqEdited = true
 	}
 	return be, false, false
 }

@@ -32,12 +32,13 @@ const (
 	CP
 	FI
 	FP
-	Date     // %t
-	DateReq  // %tr
-	DateReqG // %trg
-	DateReqL // %trl
-	DateG    // %T
-	DateL    // %Tl
+	Date      // %t
+	DateReq   // %tr
+	DateReqG  // %trg
+	DateReqL  // %trl
+	DateG     // %T
+	DateL     // %Tl
+	Timestamp // %Ts: the accept date in seconds since 1970
 	Ta
 	Tc
 	Td
@@ -89,7 +90,7 @@ const (
 
 var vars = map[string]Kind{
 	"ci": CI, "cp": CP, "fi": FI, "fp": FP,
-	"t": Date, "tr": DateReq, "trg": DateReqG, "trl": DateReqL, "T": DateG, "Tl": DateL,
+	"t": Date, "tr": DateReq, "trg": DateReqG, "trl": DateReqL, "T": DateG, "Tl": DateL, "Ts": Timestamp,
 	"Ta": Ta, "Tc": Tc, "Td": Td, "Th": Th, "Ti": Ti, "Tq": Tq, "TR": TR, "Tr": Tr,
 	"Tt": Tt, "Tw": Tw, "B": BytesOut, "U": BytesIn, "ST": Status, "CC": CookieReq,
 	"CS": CookieRes, "H": Hostname, "HM": Method, "HP": Path, "HPO": PathOnly,
@@ -118,8 +119,10 @@ type Node struct {
 	Expr  *sample.Expr // Expr: the expression
 }
 
-// Compile compiles a log-format string; %[expr] goes through c.
-func Compile(c *sample.Compiler, s string) (*Format, error) {
+// Compile compiles a log-format string; %[expr] goes through c. logLine
+// says the format builds log lines, where header fetches are refused (a
+// unique-id-format is built while the request is there).
+func Compile(c *sample.Compiler, s string, logLine bool) (*Format, error) {
 	f := &Format{}
 	var defFlags Flags
 	var lit strings.Builder
@@ -190,11 +193,11 @@ func Compile(c *sample.Compiler, s string) (*Format, error) {
 			if err != nil {
 				return nil, fmt.Errorf("log-format '%s': %v", s, err)
 			}
-			if err := usableAtLogTime(e); err != nil {
+			if err := usableAtLogTime(e); logLine && err != nil {
 				return nil, fmt.Errorf("failed to parse log-format : %v", err)
 			}
 			flush()
-			if e.Fetch.Name == "status" {
+			if logLine && e.Fetch.Name == "status" {
 				f.Nodes = append(f.Nodes, Node{Kind: Absent, Flags: flags})
 			} else {
 				f.Nodes = append(f.Nodes, Node{Kind: Expr, Flags: flags, Expr: e})

@@ -9,7 +9,7 @@ import (
 
 func TestCompile(t *testing.T) {
 	c := &sample.Compiler{}
-	f, err := Compile(c, `%ci:%cp  [%tr] %{+Q,+E}[var(txn.x)] 100%% %{+Q}o %b \ x`)
+	f, err := Compile(c, `%ci:%cp  [%tr] %{+Q,+E}[var(txn.x)] 100%% %{+Q}o %b \ x`, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestCompile(t *testing.T) {
 		"50% off":       "must be followed by a variable name",
 		"%{+Q":          "missing '}'",
 	} {
-		if _, err := Compile(c, in); err == nil || !strings.Contains(err.Error(), msg) {
+		if _, err := Compile(c, in, true); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("Compile(%q) = %v, want an error with %q", in, err, msg)
 		}
 	}
@@ -50,6 +50,6 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		Compile(&sample.Compiler{}, s)
+		Compile(&sample.Compiler{}, s, true)
 	})
 }

@@ -166,3 +166,73 @@ backend be
 		}
 	}
 }
+
+// TestCaptures: header captures, declared slots and capture rules appear
+// in httplog's {..} fields, in %hrl/%hsl and through capture.req.hdr, as
+// haproxy 2.6 writes them.
+func TestCaptures(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port, port2 := freePort(t), freePort(t)
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	const caps = `
+    capture request header Host len 20
+    capture request header User-Agent len 5
+    declare capture request len 8
+    http-request capture path len 4
+    http-request capture req.hdr(x-a) id 2
+    capture response header Content-Type len 30
+    declare capture response len 10
+    http-response capture res.hdr(x-backend) id 1
+    default_backend be`
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    option httplog`+caps+`
+frontend fe2
+    bind 127.0.0.1:%d
+    log-format "%%ft %%hr %%hs %%hrl %%hsl %%{+Q}hrl %%[capture.req.hdr(3)] %%[capture.res.hdr(1)]"`+caps+`
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, port, port2, be), port, port2)
+	for _, p := range []int{port, port2} {
+		c, br := h1Dial(t, p)
+		h1Write(t, c, "GET /path/long HTTP/1.1\r\nHost: h.example\r\nUser-Agent: curl/8\r\nX-A: a|b{c}#\r\n\r\n")
+		h1ReadResp(t, br, "GET")
+		c.Close()
+	}
+	want := map[string]string{
+		"fe":  `{h.example|curl/|a#7Cb#7Bc#7D#23|/pat} {text/plain|app} "GET /path/long HTTP/1.1"`,
+		"fe2": `fe2 {h.example|curl/|a#7Cb#7Bc#7D#23|/pat} {text/plain|app} h.example curl/ a#7Cb#7Bc#7D#23 /pat text/plain app "h.example" "curl/" "a#7Cb#7Bc#7D#23" "/pat" /pat app`,
+	}
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	for range want {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := strings.TrimRight(string(buf[:n]), "\n")
+		if strings.HasPrefix(line, "fe2 ") {
+			if line != want["fe2"] {
+				t.Errorf("log-format line:\n got %s\nwant %s", line, want["fe2"])
+			}
+			continue
+		}
+		if !strings.HasSuffix(line, " "+want["fe"]) {
+			t.Errorf("httplog line:\n got %s\nwant it to end with %s", line, want["fe"])
+		}
+	}
+}

@@ -60,6 +60,9 @@ type Entry struct {
 	V               *sample.Value
 	ReqID, LogCount int64
 	UniqueID        []byte // %ID ("unique-id-format"); empty prints "-"
+	// ReqCaps and ResCaps are the capture slots (%hr, %hs); a nil slot was
+	// not filled.
+	ReqCaps, ResCaps [][]byte
 }
 
 // IsError reports whether HAProxy counts the stream as an error for

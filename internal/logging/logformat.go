@@ -37,9 +37,12 @@ func AppendFormat(dst []byte, f *logformat.Format, e *Entry) []byte {
 		}
 		dst = n.append(dst, e)
 		switch n.Kind {
-		case logformat.CaptReq, logformat.CaptRes, logformat.CaptReqL, logformat.CaptResL:
+		case logformat.CaptReq, logformat.CaptReqL:
 			// without captures nothing is written, and HAProxy then
 			// writes a single separator around them
+			lastSep = lastSep && len(e.ReqCaps) == 0
+		case logformat.CaptRes, logformat.CaptResL:
+			lastSep = lastSep && len(e.ResCaps) == 0
 		default:
 			lastSep = false // even a field that wrote nothing (an empty %HQ)
 		}
@@ -261,8 +264,35 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return appendTerm(dst, e, 2)
 	case logformat.TermStateC:
 		return appendTerm(dst, e, 4)
-	case logformat.CaptReq, logformat.CaptRes, logformat.CaptReqL, logformat.CaptResL:
-		return dst // no captures yet: nothing, as HAProxy without captures
+	case logformat.CaptReq, logformat.CaptRes:
+		caps := e.ReqCaps
+		if n.Kind == logformat.CaptRes {
+			caps = e.ResCaps
+		}
+		return appendCaptures(dst, caps, n.Flags&logformat.Quote != 0)
+	case logformat.CaptReqL, logformat.CaptResL:
+		caps := e.ReqCaps
+		if n.Kind == logformat.CaptResL {
+			caps = e.ResCaps
+		}
+		for i, c := range caps {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			q := n.Flags&logformat.Quote != 0
+			if q {
+				dst = append(dst, '"')
+			}
+			if c != nil {
+				dst = appendHdrEncoded(dst, c)
+			} else if !q {
+				dst = append(dst, '-')
+			}
+			if q {
+				dst = append(dst, '"')
+			}
+		}
+		return dst
 	case logformat.Ms:
 		return append3(dst, e.Accept.Nanosecond()/1e6)
 	case logformat.Pid:
@@ -301,4 +331,38 @@ func appendDateLocal(dst []byte, t time.Time) []byte {
 	dst = append(dst, ' ', sign)
 	dst = append2(dst, off/3600)
 	return append2(dst, off/60%60)
+}
+
+// appendCaptures writes %hr/%hs: "{v1|v2}", nothing without slots.
+func appendCaptures(dst []byte, caps [][]byte, quote bool) []byte {
+	if len(caps) == 0 {
+		return dst
+	}
+	dst = append(dst, '{')
+	for i, c := range caps {
+		if i > 0 {
+			dst = append(dst, '|')
+		}
+		if quote {
+			dst = append(dst, '"')
+		}
+		dst = appendHdrEncoded(dst, c)
+		if quote {
+			dst = append(dst, '"')
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendHdrEncoded writes a captured value with HAProxy's hdr_encode_map:
+// control bytes, bytes >= 127 and '"', '#', '{', '|', '}' as "#XX".
+func appendHdrEncoded(dst, s []byte) []byte {
+	for _, c := range s {
+		if c < 32 || c >= 127 || c == '"' || c == '#' || c == '{' || c == '|' || c == '}' {
+			dst = append(dst, '#', hexDigits[c>>4], hexDigits[c&15])
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }

@@ -164,6 +164,10 @@ type Proxy struct {
 	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
 	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
 	UniqueIDFormat *logformat.Format // "unique-id-format"
+	// ReqCaptures and ResCaptures are the capture slots, numbered in
+	// declaration order ("capture request|response header", "declare
+	// capture", "http-request|http-response capture ... len N").
+	ReqCaptures, ResCaptures []Capture
 	UniqueIDHeader string            // "unique-id-header": the request header carrying the id
 	HasErrPg       map[int]string
 	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname

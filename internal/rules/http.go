@@ -46,6 +46,7 @@ const (
 	IncGPC0                         // increment gpc0 of stick counter SC's entry
 	IncGPC1                         // increment gpc1 of stick counter SC's entry
 	SetGPT0                         // store Int (or Expr's integer) in gpt0 of counter SC's entry
+	Capture                         // store Expr's sample in capture slot Slot
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -69,6 +70,7 @@ type Rule struct {
 	SC     int          // track-sc*, sc-*: the stick counter
 	Table  string       // track-sc*: "table NAME"; empty: the section's own table
 	Int    int64        // sc-set-gpt0 with a constant
+	Slot   int          // capture: the slot
 }
 
 // scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and

@@ -42,17 +42,18 @@ type httpSession struct {
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	nreq     int
-	sentBody int64       // request body bytes already sent to the server
-	ck       cookieState // persistence decided from the request's cookie
-	stick    stickState  // what the stick rules found for the request
-	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
-	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
-	tx       txnState    // rule engine state of the current request (txn.go)
-	sessVars sample.Vars // sess-scope variables, for the connection's lifetime
-	sc       trackers    // stick counters of the current request (track.go)
-	connSC   trackers    // stick counters of the connection (tcp-request connection track-sc*)
-	trackKey []byte      // a track-sc rule's key
-	reqID    int64       // the request's number (%rt)
+	sentBody int64        // request body bytes already sent to the server
+	ck       cookieState  // persistence decided from the request's cookie
+	stick    stickState   // what the stick rules found for the request
+	bodyCh   chan bool    // outcome of the background request body copy, nil when none runs
+	upgrades []byte       // the protocols an upgrade request asked for (its Upgrade values)
+	tx       txnState     // rule engine state of the current request (txn.go)
+	sessVars sample.Vars  // sess-scope variables, for the connection's lifetime
+	sc       trackers     // stick counters of the current request (track.go)
+	connSC   trackers     // stick counters of the connection (tcp-request connection track-sc*)
+	trackKey []byte       // a track-sc rule's key
+	reqID    int64        // the request's number (%rt)
+	caps     captureState // capture slots of the current request (capture.go)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -242,6 +243,9 @@ func (s *httpSession) readRequest() bool {
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
 	s.tx.uid = s.tx.uid[:0]
+	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 {
+		s.caps.begin(p)
+	}
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
 		s.cdl.read(s.c, reqTimeout)
@@ -598,6 +602,9 @@ func (s *httpSession) handle() bool {
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
+	if len(s.fe.P.ResCaptures) > 0 {
+		s.captureHeaders(true)
+	}
 	if s.fe.rules {
 		s.tx.be = be
 		s.responseRules(be)

@@ -207,6 +207,9 @@ func (s *httpSession) emitHTTP() {
 			e.Tw = l.queued // timed out in a queue: HAProxy logs the wait
 		}
 	}
+	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 {
+		e.ReqCaps, e.ResCaps = s.caps.req, s.caps.res
+	}
 	if fe.logFmt == logCustom {
 		e.Txn, e.V = s, &s.tx.v
 		e.ReqID, e.UniqueID = s.reqID, s.tx.uid

@@ -163,6 +163,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	if fe.P.UniqueIDFormat != nil {
 		s.uniqueID()
 	}
+	if len(fe.P.ReqCaptures) > 0 {
+		s.captureHeaders(false)
+	}
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep
@@ -220,6 +223,8 @@ rules:
 			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, true)
 		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
 			counterAction(s.counter(r.SC), r, s, &s.tx.v)
+		case rules.Capture:
+			s.captureRule(r, false)
 		default:
 			s.editRequest(r)
 		}
@@ -593,6 +598,9 @@ func (s *httpSession) responseRules(be *Backend) {
 				continue
 			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
 				counterAction(s.counter(r.SC), r, s, &s.tx.v)
+				continue
+			case rules.Capture:
+				s.captureRule(r, true)
 				continue
 			}
 			if r.Action == rules.Allow {

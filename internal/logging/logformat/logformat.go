@@ -232,7 +232,7 @@ func Compile(c *sample.Compiler, s string, logLine bool) (*Format, error) {
 // is built (its "persistent" request and response samples); the other
 // header fetches are gone by then and refused, as HAProxy refuses them.
 // "status" is accepted but, the response being gone, never has a value.
-var persistentFetches = map[string]bool{"method": true, "status": true}
+var persistentFetches = map[string]bool{"method": true, "status": true, "capture.req.hdr": true, "capture.res.hdr": true}
 
 func usableAtLogTime(e *sample.Expr) error {
 	f := e.Fetch

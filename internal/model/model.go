@@ -168,9 +168,9 @@ type Proxy struct {
 	// declaration order ("capture request|response header", "declare
 	// capture", "http-request|http-response capture ... len N").
 	ReqCaptures, ResCaptures []Capture
-	UniqueIDHeader string            // "unique-id-header": the request header carrying the id
-	HasErrPg       map[int]string
-	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
+	UniqueIDHeader           string // "unique-id-header": the request header carrying the id
+	HasErrPg                 map[int]string
+	EmailAlert               EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

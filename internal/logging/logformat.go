@@ -2,7 +2,6 @@ package logging
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -122,15 +121,22 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 			}
 			return dst
 		}
-		var buf [48]byte
-		return n.field(dst, appendIP(buf[:0], ip))
+		q := n.Flags&logformat.Quote != 0
+		if q {
+			dst = append(dst, '"')
+		}
+		dst = appendIP(dst, ip)
+		if q {
+			dst = append(dst, '"')
+		}
+		return dst
 	case logformat.CP, logformat.FP:
 		p := e.ClientPort
 		if n.Kind == logformat.FP {
 			p = e.FrontendPort
 		}
 		if n.Flags&logformat.Hex != 0 {
-			return fmt.Appendf(dst, "%04X", p)
+			return appendHex(dst, uint64(p), 4)
 		}
 		return strconv.AppendInt(dst, int64(p), 10)
 	case logformat.Date:
@@ -147,7 +153,7 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return appendDateLocal(dst, e.Accept)
 	case logformat.Timestamp:
 		if n.Flags&logformat.Hex != 0 {
-			return fmt.Appendf(dst, "%08X", e.Accept.Unix())
+			return appendHex(dst, uint64(e.Accept.Unix()), 8)
 		}
 		return strconv.AppendInt(dst, e.Accept.Unix(), 10)
 	case logformat.Ta:
@@ -297,12 +303,12 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return append3(dst, e.Accept.Nanosecond()/1e6)
 	case logformat.Pid:
 		if n.Flags&logformat.Hex != 0 {
-			return fmt.Appendf(dst, "%04X", os.Getpid())
+			return appendHex(dst, uint64(os.Getpid()), 4)
 		}
 		return append(dst, pidText...)
 	case logformat.ReqCounter:
 		if n.Flags&logformat.Hex != 0 {
-			return fmt.Appendf(dst, "%04X", e.ReqID)
+			return appendHex(dst, uint64(e.ReqID), 4)
 		}
 		return strconv.AppendInt(dst, e.ReqID, 10)
 	case logformat.LogCounter:
@@ -365,4 +371,17 @@ func appendHdrEncoded(dst, s []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// appendHex writes v in upper-case hex, at least width digits (printf's
+// "%0<width>X") without going through fmt, which allocates.
+func appendHex(dst []byte, v uint64, width int) []byte {
+	var b [16]byte
+	i := len(b)
+	for v != 0 || len(b)-i < width {
+		i--
+		b[i] = hexDigits[v&15]
+		v >>= 4
+	}
+	return append(dst, b[i:]...)
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,47 @@ func TestTrackRequestAllocs(t *testing.T) {
 				t.Fatalf("%.2f allocations per keep-alive request, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestCaptureUniqueIDLogFormatAllocs: captures, unique ids and log-format
+// lines add no allocation per keep-alive request either.
+func TestCaptureUniqueIDLogFormatAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	sink, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, _, err := sink.(*net.UDPConn).ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+		}
+	}()
+	cfg, port := keepAliveConfig(t, "always")
+	fe := " capture request header Host len 20\n capture response header Content-Type len 10\n" +
+		" declare capture request len 8\n http-request capture path len 6\n http-request capture req.hdr(user-agent) id 2\n" +
+		" unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid\n unique-id-header X-Unique-ID\n" +
+		" log 127.0.0.1:" + strconv.Itoa(sink.LocalAddr().(*net.UDPAddr).Port) + " local0\n" +
+		" log-format \"%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %hr %hs %{+Q}r %ID %[capture.req.hdr(0)] %HP %HQ\"\n"
+	startRuntime(t, strings.Replace(cfg, " default_backend be\n", fe+" default_backend be\n", 1))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /small/x?id=42 HTTP/1.1\r\nHost: bench\r\nUser-Agent: test\r\n\r\n")
+	buf := make([]byte, 4096)
+	for range 50 {
+		roundTrip(t, c, req, buf)
+	}
+	allocs := testing.AllocsPerRun(1000, func() { roundTrip(t, c, req, buf) })
+	if allocs >= 0.5 {
+		t.Fatalf("%.2f allocations per keep-alive request, want 0", allocs)
 	}
 }

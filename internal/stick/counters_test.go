@@ -99,3 +99,22 @@ func TestTrackCounters(t *testing.T) {
 		t.Fatal("clear kept an unused entry")
 	}
 }
+
+// An entry a tracker holds outlives its expiry, as in HAProxy; once let
+// go it expires as usual.
+func TestTrackedEntryDoesNotExpire(t *testing.T) {
+	tab := rateTable() // expire 30s
+	k := ipKey(t, tab, "127.0.0.1")
+	e := tab.Track(k, t0)
+	tab.Start(e, t0)
+	tab.Count(e, HTTPReqCnt, HTTPReqRate, 1, t0)
+	tab.Expire(t0.Add(time.Minute))
+	if tab.Find(k, t0.Add(time.Minute)) != e {
+		t.Fatal("a tracked entry expired")
+	}
+	tab.Stop(e, t0.Add(time.Minute))
+	tab.Expire(t0.Add(2 * time.Minute))
+	if tab.Len() != 0 {
+		t.Fatal("an entry no longer tracked did not expire")
+	}
+}

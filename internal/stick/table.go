@@ -261,9 +261,15 @@ func (t *Table) unlink(sh *shard, e *Entry) {
 	t.count.Add(-1)
 }
 
-// expireTail drops the shard's expired entries, oldest first.
+// expireTail drops the shard's expired entries, oldest first. An entry a
+// stick counter still tracks is given a new expiry instead, as HAProxy
+// never expires an entry in use.
 func (t *Table) expireTail(sh *shard, now int64) {
 	for e := sh.tail; e != nil && e.exp != 0 && now >= e.exp; e = sh.tail {
+		if e.use.Load() > 0 {
+			t.touch(sh, e, now)
+			continue
+		}
 		t.unlink(sh, e)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,8 @@ func TestTrackRateLimit(t *testing.T) {
     http-request sc-inc-gpc0(0) if { path /mark }
     http-request sc-set-gpt0(0) 7 if { path /mark }
     http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+    http-request return status 404 if { path /r404 }
+    http-request deny deny_status 500 if { path /d500 }
     http-response set-header X-Rate %%[sc_http_req_rate(0)]
     http-response set-header X-Src-Cnt %%[src_http_req_cnt]
     http-response set-header X-Gpc0 %%[sc0_get_gpc0]
@@ -38,8 +41,13 @@ backend be
 	var rates []string
 	for i := 1; i <= 15; i++ {
 		path := "/x"
-		if i == 3 {
+		switch i {
+		case 3:
 			path = "/mark"
+		case 4:
+			path = "/r404" // the proxy's own 404: no error for haproxy
+		case 5:
+			path = "/d500" // a deny: an error, whatever its status
 		}
 		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
 		resp, _ := h1ReadResp(t, br, "GET")
@@ -49,6 +57,8 @@ backend be
 			if firstRefused == 0 {
 				firstRefused = i
 			}
+		case http.StatusNotFound, http.StatusInternalServerError:
+			rates = append(rates, strconv.Itoa(resp.StatusCode))
 		case http.StatusOK:
 			rates = append(rates, resp.Header.Get("X-Rate")+"/"+resp.Header.Get("X-Src-Cnt")+"/"+resp.Header.Get("X-Gpc0"))
 		default:
@@ -59,7 +69,7 @@ backend be
 		t.Errorf("first refused request %d, %d refused; want 11 and 5", firstRefused, refused)
 	}
 	// src_http_req_cnt reads the table as the request left it: counted.
-	want := "1/1/0 2/2/0 3/3/1 4/4/1 5/5/1 6/6/1 7/7/1 8/8/1 9/9/1 10/10/1"
+	want := "1/1/0 2/2/0 3/3/1 404 500 6/6/1 7/7/1 8/8/1 9/9/1 10/10/1"
 	if got := strings.Join(rates, " "); got != want {
 		t.Errorf("X-Rate/X-Src-Cnt/X-Gpc0 of the served requests:\n got %s\nwant %s", got, want)
 	}
@@ -80,7 +90,7 @@ backend be
 	if m == nil {
 		t.Fatalf("show table fe entry: %q", entry)
 	}
-	if m[3] != "gpt0=7 gpc0=1 conn_cnt=15 conn_cur=0 http_req_cnt=15 http_req_rate(10000)=15 http_err_cnt=5" {
+	if m[3] != "gpt0=7 gpc0=1 conn_cnt=15 conn_cur=0 http_req_cnt=15 http_req_rate(10000)=15 http_err_cnt=6" {
 		t.Errorf("show table fe data: %q", m[3])
 	}
 	if got := cliCmd(t, sock, "show table fe data.http_req_cnt gt 15"); got != "# table: fe, type: ip, size:102400, used:1\n\n" {

@@ -14,7 +14,8 @@ import (
 // transaction; tcp-request connection ones the whole connection, and each
 // request on it counts into them. A tracker starts by counting a
 // connection (conn_cur, conn_cnt, conn_rate), an http-request one also
-// counts the request; when it ends, 4xx responses count as errors, the
+// counts the request; when it ends, denies and 4xx responses of the server
+// count as errors, the
 // bytes of the transaction as traffic, and conn_cur goes down again.
 
 // scTracker is one stick counter: the table and the entry it tracks.
@@ -135,14 +136,14 @@ func (tr *trackers) countSession() {
 
 // countEnd counts a finished transaction's traffic and error into the
 // trackers.
-func (tr *trackers) countEnd(status int, in, out int64) {
+func (tr *trackers) countEnd(isErr bool, in, out int64) {
 	now := coarseTime()
 	for i := range tr {
 		sc := &tr[i]
 		if sc.e == nil {
 			continue
 		}
-		if status >= 400 && status < 500 {
+		if isErr {
 			sc.t.Count(sc.e, stick.HTTPErrCnt, stick.HTTPErrRate, 1, now)
 		}
 		if in > 0 {
@@ -217,9 +218,13 @@ func (s *httpSession) counter(n int) *scTracker {
 // endTracking closes the transaction's stick counters: its outcome and
 // traffic count into them and into the connection's.
 func (s *httpSession) endTracking(in, out int64) {
-	s.sc.countEnd(s.lg.status, in, out)
+	// HAProxy counts a denied request as an error whatever its status, a
+	// 4xx response from the server too, but not the proxy's own return or
+	// redirect answers.
+	isErr := s.tx.denied || !s.tx.local && s.lg.status >= 400 && s.lg.status < 500
+	s.sc.countEnd(isErr, in, out)
 	s.sc.stop()
-	s.connSC.countEnd(s.lg.status, in, out)
+	s.connSC.countEnd(isErr, in, out)
 }
 
 // StickTable is a section's table, for the runtime API.

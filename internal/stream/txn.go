@@ -37,6 +37,9 @@ type txnState struct {
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
 	uid     []byte         // the request's unique id ("unique-id-format")
+	// denied: a deny or tarpit rule answered; local: a return, redirect
+	// or monitor-uri one (stick counters count the former as errors).
+	denied, local bool
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -302,7 +305,9 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		}
 	}
 	s.out = out
-	if r.Action == rules.Deny || r.Action == rules.Tarpit {
+	s.tx.denied = r.Action == rules.Deny || r.Action == rules.Tarpit
+	s.tx.local = !s.tx.denied
+	if s.tx.denied {
 		// counted on the frontend, and on the backend whose rule denied
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {

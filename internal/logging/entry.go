@@ -12,6 +12,8 @@ package logging
 import (
 	"net/netip"
 	"time"
+
+	"dhproxy/internal/sample"
 )
 
 // Entry is what one session/request contributes to a log line. Durations
@@ -51,6 +53,16 @@ type Entry struct {
 	Proto       string // "HTTP/1.1"
 
 	HTTP bool // the frontend is in mode http ("Connect from ... (fe/HTTP)", 5xx count as errors)
+
+	// For log-format lines: the transaction %[expr] reads (nil: "-") and
+	// its value slot, the request's number (%rt) and the line's (%lc).
+	Txn             sample.Txn
+	V               *sample.Value
+	ReqID, LogCount int64
+	UniqueID        []byte // %ID ("unique-id-format"); empty prints "-"
+	// ReqCaps and ResCaps are the capture slots (%hr, %hs); a nil slot was
+	// not filled.
+	ReqCaps, ResCaps [][]byte
 }
 
 // IsError reports whether HAProxy counts the stream as an error for

@@ -49,6 +49,12 @@ func FormatHTTP(dst []byte, e *Entry) []byte {
 	dst = append(dst, ' ')
 	dst = appendCounters(dst, e, '/')
 	dst = append(dst, ' ')
+	for _, caps := range [2][][]byte{e.ReqCaps, e.ResCaps} {
+		if len(caps) > 0 {
+			dst = appendCaptures(dst, caps, false)
+			dst = append(dst, ' ')
+		}
+	}
 	dst = appendQuotedRequest(dst, e)
 	return dst
 }

@@ -104,6 +104,7 @@ func inherit(def *Proxy) *Proxy {
 	p := *def
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
 	p.StickTable, p.StickRules = nil, nil
+	p.ReqCaptures, p.ResCaptures = nil, nil
 	p.ACLs = acl.Set{}
 	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
 	p.TCPRequest.Connection = nil

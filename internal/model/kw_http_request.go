@@ -34,6 +34,10 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	a := l.Args
+	if len(a) >= 2 && a[1] == "capture" {
+		parseCaptureRule(b, p, l, false)
+		return
+	}
 	if len(a) >= 2 && a[1] == "use-service" {
 		if len(a) == 8 && a[2] == "prometheus-exporter" && a[3] == "if" && a[4] == "{" && a[5] == "path" && a[7] == "}" {
 			if !p.IsFrontend() {
@@ -59,6 +63,10 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 
 func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 	if refuseRulesInDefaults(b, p, l) {
+		return
+	}
+	if len(l.Args) >= 2 && l.Args[1] == "capture" {
+		parseCaptureRule(b, p, l, true)
 		return
 	}
 	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args[1:], true, ruleWhere(p, "http-response"))

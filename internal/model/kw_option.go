@@ -54,11 +54,16 @@ func init() {
 		}
 		p.Redispatch = !negate
 	})
-	for _, o := range []string{"dontlognull", "tcplog", "log-separate-errors", "dontlog-normal"} {
+	for _, o := range []string{"dontlognull", "log-separate-errors", "dontlog-normal"} {
 		registerOption(o, CapFE|CapBE, "", recordOption)
 	}
+	registerOption("tcplog", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		recordOption(b, p, l, negate)
+		p.LogFormat = nil // the last log format given wins
+	})
 	registerOption("httplog", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		p.Options["httplog"] = !negate
+		p.LogFormat = nil // the last log format given wins
 		p.HTTPLogCLF = !negate && len(l.Args) > 2 && l.Args[2] == "clf"
 		if len(l.Args) > 2 && l.Args[2] != "clf" {
 			b.errorf(l, "'option httplog' only takes 'clf' as argument.")

@@ -1,12 +1,14 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/stick"
 )
 
 // stick-table and the stick rules (HAProxy's configuration manual 4.2,
@@ -22,6 +24,9 @@ type StickTable struct {
 	Size    int
 	Expire  time.Duration // 0: never
 	NoPurge bool
+	// Store and Period are the "store" data types and their rates' periods.
+	Store  [stick.NumData]bool
+	Period [stick.NumData]time.Duration
 }
 
 // StickRule is a "stick on", "stick match" or "stick store-request" line.
@@ -122,7 +127,16 @@ func parseStickTable(b *builder, p *Proxy, l config.Line) {
 			if _, ok := val(); !ok {
 				return
 			}
-		case "peers", "store", "write-to":
+		case "store":
+			v, ok := val()
+			if !ok {
+				return
+			}
+			if err := parseStore(t, v); err != nil {
+				b.errorf(l, "'stick-table store %s': %v.", v, err)
+				return
+			}
+		case "peers", "write-to":
 			if _, ok := val(); !ok {
 				return
 			}
@@ -144,6 +158,41 @@ func parseStickTable(b *builder, p *Proxy, l config.Line) {
 		t.Len = stickStringLen
 	}
 	p.StickTable = t
+}
+
+// parseStore reads "type[(period)],type..." into t.
+func parseStore(t *StickTable, list string) error {
+	for _, w := range strings.Split(list, ",") {
+		name, arg, hasArg := strings.Cut(w, "(")
+		d, ok := stick.LookupData(name)
+		if !ok {
+			return fmt.Errorf("unknown data type '%s' (dhproxy stores %s)", name, storeNames())
+		}
+		if !d.IsRate() {
+			if hasArg {
+				return fmt.Errorf("data type '%s' takes no argument", name)
+			}
+			t.Store[d] = true
+			continue
+		}
+		if !hasArg || !strings.HasSuffix(arg, ")") {
+			return fmt.Errorf("data type '%s' needs a period, as in '%s(10s)'", name, name)
+		}
+		p, err := parseDuration(strings.TrimSuffix(arg, ")"))
+		if err != nil || p <= 0 || p > 24*time.Hour {
+			return fmt.Errorf("data type '%s': '%s' is not a period between 1ms and 24h", name, strings.TrimSuffix(arg, ")"))
+		}
+		t.Store[d], t.Period[d] = true, p
+	}
+	return nil
+}
+
+func storeNames() string {
+	var names []string
+	for d := range stick.NumData {
+		names = append(names, d.String())
+	}
+	return strings.Join(names, ", ")
 }
 
 func parseStick(b *builder, p *Proxy, l config.Line) {
@@ -201,24 +250,26 @@ func parseStick(b *builder, p *Proxy, l config.Line) {
 	p.StickRules = append(p.StickRules, r)
 }
 
-// resolveStick links each stick rule to its table and checks that its
-// fetch is available in the proxy's mode.
-// warnUnusedStickTables warns about tables no stick rule uses: nothing
-// would ever fill them, since dhproxy has no track-sc* rules yet.
+// warnUnusedStickTables warns about tables no stick or track-sc* rule
+// uses: nothing would ever fill them. It checks the track-sc* rules' tables
+// on the way.
 func (b *builder) warnUnusedStickTables() {
 	used := map[*Proxy]bool{}
 	for _, p := range b.cfg.Proxies {
 		for _, r := range p.StickRules {
 			used[r.TableProxy] = true
 		}
+		b.resolveTrack(p, used)
 	}
 	for _, p := range b.cfg.Proxies {
 		if p.StickTable != nil && !used[p] {
-			b.d.Warnf(p.StickTable.Pos, "the 'stick-table' of %s '%s' is not used by any 'stick' rule, and 'track-sc*' rules are not implemented in dhproxy yet: it stays empty.", sectionWord(p), p.Name)
+			b.d.Warnf(p.StickTable.Pos, "the 'stick-table' of %s '%s' is not used by any 'stick' or 'track-sc*' rule: it stays empty.", sectionWord(p), p.Name)
 		}
 	}
 }
 
+// resolveStick links each stick rule to its table and checks that its
+// fetch is available in the proxy's mode.
 func (b *builder) resolveStick(p *Proxy) {
 	for i := range p.StickRules {
 		r := &p.StickRules[i]

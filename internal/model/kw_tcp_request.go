@@ -6,6 +6,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 )
 
@@ -30,11 +31,12 @@ type TCPRequest struct {
 	Connection []TCPRule
 }
 
-// TCPRule is an accept or reject rule.
+// TCPRule is an accept, reject or track-sc* rule.
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
-	Cond   *acl.Cond // nil: always
+	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
+	Cond   *acl.Cond   // nil: always
 }
 
 func init() {
@@ -53,7 +55,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 	case len(args) == 4 && args[0] == "content" && args[1] == "accept" && args[2] == "if" && args[3] == "RDP_COOKIE":
 		p.TCPRequest.AcceptRDPCookie = true
-	case len(args) >= 2 && args[0] == "connection" && (args[1] == "accept" || args[1] == "reject"):
+	case len(args) >= 2 && args[0] == "connection" && (args[1] == "accept" || args[1] == "reject" || strings.HasPrefix(args[1], "track-sc")):
 		if refuseRulesInDefaults(b, p, l) {
 			return
 		}
@@ -62,8 +64,26 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			return
 		}
 		r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
-		if len(args) > 2 {
-			c, warns, err := p.ACLs.ParseCond(b.comp, args[2:], sample.PhaseConn, "frontend tcp-request connection rule")
+		cond := args[2:]
+		if strings.HasPrefix(args[1], "track-sc") {
+			// "track-scN <key> [table <t>]": the same parser as the
+			// http-request form, in the connection phase.
+			end := len(args)
+			for i, w := range args {
+				if w == "if" || w == "unless" {
+					end = i
+					break
+				}
+			}
+			t, err := rules.ParseTrack(b.comp, args[1:end], sample.PhaseConn, "'tcp-request connection "+args[1]+"'")
+			if err != nil {
+				b.errorf(l, "%v.", err)
+				return
+			}
+			r.Track, cond = t, args[end:]
+		}
+		if len(cond) > 0 {
+			c, warns, err := p.ACLs.ParseCond(b.comp, cond, sample.PhaseConn, "frontend tcp-request connection rule")
 			if err != nil {
 				b.errorf(l, "error detected while parsing a 'tcp-request connection %s' condition : %v.", args[1], err)
 				return
@@ -75,6 +95,6 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		}
 		p.TCPRequest.Connection = append(p.TCPRequest.Connection, r)
 	default:
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; only 'tcp-request connection accept|reject [if|unless <cond>]', 'tcp-request inspect-delay <time>' and 'tcp-request content accept if RDP_COOKIE' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; only 'tcp-request connection accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request inspect-delay <time>' and 'tcp-request content accept if RDP_COOKIE' work for now.", strings.Join(args, " "))
 	}
 }

@@ -4,6 +4,7 @@
 package model
 
 import (
+	"dhproxy/internal/logging/logformat"
 	"time"
 
 	"dhproxy/internal/acl"
@@ -164,11 +165,18 @@ type Proxy struct {
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
-	HTTPChk        []string  // "option httpchk" arguments
-	Check          CheckOpts // which protocol check runs, and its arguments
-	HTTPLogCLF     bool      // "option httplog clf": Apache's common log format
-	HasErrPg       map[int]string
-	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
+	HTTPChk        []string          // "option httpchk" arguments
+	Check          CheckOpts         // which protocol check runs, and its arguments
+	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
+	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
+	UniqueIDFormat *logformat.Format // "unique-id-format"
+	// ReqCaptures and ResCaptures are the capture slots, numbered in
+	// declaration order ("capture request|response header", "declare
+	// capture", "http-request|http-response capture ... len N").
+	ReqCaptures, ResCaptures []Capture
+	UniqueIDHeader           string // "unique-id-header": the request header carrying the id
+	HasErrPg                 map[int]string
+	EmailAlert               EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

@@ -17,6 +17,7 @@ func FuzzParseHTTP(f *testing.F) {
 		"set-header X-A %[hdr(x),regsub(a,b,g)]%%x",
 		"replace-header X-S ^id=([a-z]+) sid=\\1", "deny deny_status 429 unless LOCALHOST",
 		"set-path /x%[path]", "set-header X %[", "return hdr",
+		"track-sc0 src table t if { sc_http_req_rate(0) gt 10 }", "sc-set-gpt0(1) hdr(x),length", "sc-inc-gpc0(2)", "track-sc9 src",
 	} {
 		f.Add(s, false)
 	}

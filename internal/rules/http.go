@@ -42,7 +42,16 @@ const (
 	SetSrc                          // take Expr's address as the client's, for this request
 	SetVar                          // store Expr's sample in Var
 	UnsetVar                        // forget Var
+	TrackSC                         // track Expr's key in Table with stick counter SC
+	IncGPC0                         // increment gpc0 of stick counter SC's entry
+	IncGPC1                         // increment gpc1 of stick counter SC's entry
+	SetGPT0                         // store Int (or Expr's integer) in gpt0 of counter SC's entry
+	Capture                         // store Expr's sample in capture slot Slot
 )
+
+// MaxSC is the number of stick counters (HAProxy's default
+// tune.stick-counters): track-sc0 to track-sc2.
+const MaxSC = 3
 
 // Rule is one compiled http-request or http-response rule.
 type Rule struct {
@@ -57,7 +66,74 @@ type Rule struct {
 	Status int    // set-status
 	Reason []byte // set-status: the reason phrase
 	Var    sample.VarRef
-	Expr   *sample.Expr // set-var
+	Expr   *sample.Expr // set-var, set-src, track-sc key, sc-set-gpt0
+	SC     int          // track-sc*, sc-*: the stick counter
+	Table  string       // track-sc*: "table NAME"; empty: the section's own table
+	Int    int64        // sc-set-gpt0 with a constant
+	Slot   int          // capture: the slot
+}
+
+// scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and
+// "sc-set-gpt0(N)" and returns N.
+func scAction(act string) (int, bool) {
+	var n string
+	if rest, ok := strings.CutPrefix(act, "track-sc"); ok {
+		n = rest
+	} else {
+		for _, p := range [...]string{"sc-inc-gpc0(", "sc-inc-gpc1(", "sc-set-gpt0("} {
+			if rest, ok := strings.CutPrefix(act, p); ok && strings.HasSuffix(rest, ")") {
+				n = strings.TrimSuffix(rest, ")")
+			}
+		}
+	}
+	if len(n) != 1 || n[0] < '0' || n[0] >= '0'+MaxSC {
+		return 0, false
+	}
+	return int(n[0] - '0'), true
+}
+
+// ParseTrack compiles a stick counter action, its words from the action
+// on ("track-sc0 src table t", "sc-inc-gpc0(1)"), up to its condition.
+// ruleWord names the rule in errors.
+func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord string) (r *Rule, err error) {
+	act, args := words[0], words[1:]
+	n, ok := scAction(act)
+	if !ok {
+		return nil, fmt.Errorf("%s: dhproxy has stick counters 0 to %d and the actions track-sc<N>, sc-inc-gpc0(<N>), sc-inc-gpc1(<N>), sc-set-gpt0(<N>)", ruleWord, MaxSC-1)
+	}
+	r = &Rule{SC: n}
+	switch {
+	case strings.HasPrefix(act, "track-sc"):
+		r.Action = TrackSC
+		if len(args) != 1 && !(len(args) == 3 && args[1] == "table") {
+			return nil, fmt.Errorf("%s expects <key> [table <table>]", ruleWord)
+		}
+		if len(args) == 3 {
+			r.Table = args[2]
+		}
+		if r.Expr, err = c.Compile(args[0], phase); err != nil {
+			return nil, fmt.Errorf("%s: %v", ruleWord, err)
+		}
+	case strings.HasPrefix(act, "sc-inc-gpc"):
+		r.Action = IncGPC0
+		if act[len("sc-inc-gpc")] == '1' {
+			r.Action = IncGPC1
+		}
+		if len(args) != 0 {
+			return nil, fmt.Errorf("%s expects no argument before its condition", ruleWord)
+		}
+	default: // sc-set-gpt0
+		r.Action = SetGPT0
+		if len(args) != 1 {
+			return nil, fmt.Errorf("%s expects <int> or <expr>", ruleWord)
+		}
+		if r.Int, err = strconv.ParseInt(args[0], 10, 64); err != nil {
+			if r.Expr, err = c.Compile(args[0], phase); err != nil {
+				return nil, fmt.Errorf("%s: %v", ruleWord, err)
+			}
+		}
+	}
+	return r, nil
 }
 
 // Phase is the phase of an http-request or http-response rule list.
@@ -134,6 +210,14 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			r.Action = UnsetVar
 			err = want(0, "no argument before its condition")
 		}
+		act = "" // handled
+	}
+	if strings.HasPrefix(act, "track-sc") || strings.HasPrefix(act, "sc-") {
+		t, err := ParseTrack(c, words[:len(args)+1], phase, ruleWord)
+		if err != nil {
+			return nil, nil, err
+		}
+		*r = *t
 		act = "" // handled
 	}
 	switch act {
@@ -248,7 +332,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
+		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0"
 		if response {
 			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}

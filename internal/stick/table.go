@@ -28,6 +28,10 @@ type Config struct {
 	Size    int           // most entries held
 	Expire  time.Duration // 0: entries never expire
 	NoPurge bool          // when full, refuse new entries instead of dropping the oldest
+	// Store lists the data types kept with each entry ("store ..."), and
+	// Period the window of each rate type among them.
+	Store  [NumData]bool
+	Period [NumData]time.Duration
 }
 
 // maxShards bounds the lock striping; small tables get fewer shards so
@@ -44,24 +48,29 @@ type Table struct {
 	count  atomic.Int64
 	shards []shard
 	mask   uint64 // len(shards)-1, a power of two minus one
+	stores bool   // entries carry counters
 }
 
 type shard struct {
 	mu    sync.Mutex
-	fixed map[[16]byte]*entry // ip, ipv6 and integer keys
-	str   map[string]*entry   // string keys
+	fixed map[[16]byte]*Entry // ip, ipv6 and integer keys
+	str   map[string]*Entry   // string keys
 	// LRU list, most recently touched first: the tail is the next to
 	// expire and the first purged when the table is full.
-	head, tail *entry
+	head, tail *Entry
 	_          [24]byte // keep neighbouring shards' locks off one cache line
 }
 
-type entry struct {
+// Entry is one key of a table; stick counters point at it while requests
+// track it.
+type Entry struct {
+	data       *counters    // the stored data types; nil when the table stores none
+	use        atomic.Int32 // trackers holding the entry
 	fixed      [16]byte
 	str        string
 	srv        int32 // server id
 	exp        int64 // unix nanoseconds; 0: never
-	prev, next *entry
+	prev, next *Entry
 }
 
 // New returns an empty table.
@@ -76,11 +85,14 @@ func New(cfg Config) *Table {
 // newSharded returns an empty table with n shards (a power of two).
 func newSharded(cfg Config, n int) *Table {
 	t := &Table{cfg: cfg, seed: maphash.MakeSeed(), shards: make([]shard, n), mask: uint64(n - 1)}
+	for _, s := range cfg.Store {
+		t.stores = t.stores || s
+	}
 	for i := range t.shards {
 		if cfg.Type == String {
-			t.shards[i].str = map[string]*entry{}
+			t.shards[i].str = map[string]*Entry{}
 		} else {
-			t.shards[i].fixed = map[[16]byte]*entry{}
+			t.shards[i].fixed = map[[16]byte]*Entry{}
 		}
 	}
 	return t
@@ -148,7 +160,21 @@ func (t *Table) Store(key []byte, srv int, now time.Time) bool {
 			return false
 		}
 	}
-	e = &entry{srv: int32(srv)}
+	e = t.newEntry(key)
+	e.srv = int32(srv)
+	t.touch(sh, e, n)
+	sh.mu.Unlock()
+	return true
+}
+
+// newEntry builds an entry for key and files it in its shard, whose lock
+// the caller holds; the place in the table is already reserved.
+func (t *Table) newEntry(key []byte) *Entry {
+	sh := t.shardOf(key)
+	e := &Entry{}
+	if t.stores {
+		e.data = &counters{}
+	}
 	if t.cfg.Type == String {
 		e.str = string(key)
 		sh.str[e.str] = e
@@ -156,9 +182,7 @@ func (t *Table) Store(key []byte, srv int, now time.Time) bool {
 		e.fixed = fixedKey(key)
 		sh.fixed[e.fixed] = e
 	}
-	t.touch(sh, e, n)
-	sh.mu.Unlock()
-	return true
+	return e
 }
 
 // Delete removes key; it reports whether it was there.
@@ -185,7 +209,7 @@ func (t *Table) Expire(now time.Time) {
 	}
 }
 
-func (sh *shard) find(typ Type, key []byte) *entry {
+func (sh *shard) find(typ Type, key []byte) *Entry {
 	if typ == String {
 		return sh.str[string(key)]
 	}
@@ -193,7 +217,7 @@ func (sh *shard) find(typ Type, key []byte) *entry {
 }
 
 // touch moves e to the head of its shard's list with a fresh expiry.
-func (t *Table) touch(sh *shard, e *entry, now int64) {
+func (t *Table) touch(sh *shard, e *Entry, now int64) {
 	if t.cfg.Expire > 0 {
 		e.exp = now + int64(t.cfg.Expire)
 	}
@@ -213,7 +237,7 @@ func (t *Table) touch(sh *shard, e *entry, now int64) {
 	}
 }
 
-func (sh *shard) detach(e *entry) {
+func (sh *shard) detach(e *Entry) {
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {
@@ -227,7 +251,7 @@ func (sh *shard) detach(e *entry) {
 	e.prev, e.next = nil, nil
 }
 
-func (t *Table) unlink(sh *shard, e *entry) {
+func (t *Table) unlink(sh *shard, e *Entry) {
 	sh.detach(e)
 	if t.cfg.Type == String {
 		delete(sh.str, e.str)
@@ -237,9 +261,15 @@ func (t *Table) unlink(sh *shard, e *entry) {
 	t.count.Add(-1)
 }
 
-// expireTail drops the shard's expired entries, oldest first.
+// expireTail drops the shard's expired entries, oldest first. An entry a
+// stick counter still tracks is given a new expiry instead, as HAProxy
+// never expires an entry in use.
 func (t *Table) expireTail(sh *shard, now int64) {
 	for e := sh.tail; e != nil && e.exp != 0 && now >= e.exp; e = sh.tail {
+		if e.use.Load() > 0 {
+			t.touch(sh, e, now)
+			continue
+		}
 		t.unlink(sh, e)
 	}
 }

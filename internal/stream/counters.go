@@ -135,6 +135,7 @@ func (s *httpSession) account() {
 	fe := &s.fe.Stats
 	in, out := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
 	s.seenIn, s.seenOut = s.fdStore.nread, s.fdStore.nwritten
+	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
 	if l.status >= 0 {

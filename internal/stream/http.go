@@ -42,13 +42,18 @@ type httpSession struct {
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	nreq     int
-	sentBody int64       // request body bytes already sent to the server
-	ck       cookieState // persistence decided from the request's cookie
-	stick    stickState  // what the stick rules found for the request
-	bodyCh   chan bool   // outcome of the background request body copy, nil when none runs
-	upgrades []byte      // the protocols an upgrade request asked for (its Upgrade values)
-	tx       txnState    // rule engine state of the current request (txn.go)
-	sessVars sample.Vars // sess-scope variables, for the connection's lifetime
+	sentBody int64        // request body bytes already sent to the server
+	ck       cookieState  // persistence decided from the request's cookie
+	stick    stickState   // what the stick rules found for the request
+	bodyCh   chan bool    // outcome of the background request body copy, nil when none runs
+	upgrades []byte       // the protocols an upgrade request asked for (its Upgrade values)
+	tx       txnState     // rule engine state of the current request (txn.go)
+	sessVars sample.Vars  // sess-scope variables, for the connection's lifetime
+	sc       trackers     // stick counters of the current request (track.go)
+	connSC   trackers     // stick counters of the connection (tcp-request connection track-sc*)
+	trackKey []byte       // a track-sc rule's key
+	reqID    int64        // the request's number (%rt)
+	caps     captureState // capture slots of the current request (capture.go)
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -100,7 +105,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
@@ -112,6 +117,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession) (parked bool) {
 		}
 	}
 	s.reset(fe, c)
+	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port
@@ -190,7 +196,7 @@ func (s *httpSession) park() bool {
 // capacity of its slices and the fdConn's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
-	tx, sessVars := s.tx.buffers(), s.sessVars
+	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
 	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
@@ -199,7 +205,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.fe, s.c, s.out, s.lg.line = fe, c, out, line
 	s.req.Headers, s.resp.Headers = reqH, respH
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
-	s.tx, s.sessVars = tx, sessVars // emptied by tx.begin and below
+	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
 	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
 }
@@ -213,6 +219,8 @@ func (s *httpSession) forgetHeads() {
 }
 
 func (s *httpSession) close() {
+	s.sc.stop()
+	s.connSC.stop()
 	if s.priv != nil {
 		s.releaseServer(s.priv, true)
 		s.priv = nil
@@ -233,6 +241,11 @@ func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
 	s.lg.begin(started)
+	s.reqID = requestIDs.Add(1) - 1
+	s.tx.uid = s.tx.uid[:0]
+	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 {
+		s.caps.begin(p)
+	}
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
 		s.cdl.read(s.c, reqTimeout)
@@ -302,6 +315,9 @@ func (s *httpSession) readRequest() bool {
 				// The client closed in the middle of a head, or before its
 				// first request: HAProxy logs both as "<BADREQ>" (a silent
 				// one only without dontlognull).
+				if started || !s.fe.P.Options["http-ignore-probes"] {
+					s.connSC.badRequest()
+				}
 				s.lg.fail('C', 'R')
 				s.lg.status = 400
 				s.lg.bytesIn = int64(s.w - s.r)
@@ -369,6 +385,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
+	s.connSC.badRequest()
 	s.writeError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received
@@ -585,6 +602,9 @@ func (s *httpSession) handle() bool {
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
+	if len(s.fe.P.ResCaptures) > 0 {
+		s.captureHeaders(true)
+	}
 	if s.fe.rules {
 		s.tx.be = be
 		s.responseRules(be)

@@ -3,6 +3,7 @@ package stream
 import (
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/http1"
@@ -19,12 +20,19 @@ const (
 	logTCP                      // option tcplog
 	logHTTP                     // option httplog
 	logCLF                      // option httplog clf
+	logCustom                   // log-format
 )
+
+// requestIDs numbers the requests of the process for %rt, as HAProxy
+// numbers its streams.
+var requestIDs atomic.Int64
 
 func frontendLogFormat(p *model.Proxy, l *logging.Logger) logFormat {
 	switch {
 	case !l.Enabled():
 		return logNone
+	case p.LogFormat != nil:
+		return logCustom
 	case p.Options["httplog"] && p.HTTPLogCLF:
 		return logCLF
 	case p.Options["httplog"] && p.Mode == model.ModeHTTP:
@@ -199,6 +207,16 @@ func (s *httpSession) emitHTTP() {
 			e.Tw = l.queued // timed out in a queue: HAProxy logs the wait
 		}
 	}
+	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 {
+		e.ReqCaps, e.ResCaps = s.caps.req, s.caps.res
+	}
+	if fe.logFmt == logCustom {
+		e.Txn, e.V = s, &s.tx.v
+		e.ReqID, e.UniqueID = s.reqID, s.tx.uid
+		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
+		}
+	}
 	fe.sendLog(e)
 }
 
@@ -239,6 +257,9 @@ func (fe *Frontend) send(level logging.Level, e *logging.Entry) {
 		b = logging.FormatCLF(b, e)
 	case logTCP:
 		b = logging.FormatTCP(b, e)
+	case logCustom:
+		e.LogCount = fe.logCount.Add(1) - 1
+		b = logging.AppendFormat(b, fe.P.LogFormat, e)
 	default:
 		b = logging.FormatDefault(b, e)
 	}

@@ -50,14 +50,16 @@ type Runtime struct {
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
-	P       *model.Proxy
-	rt      *Runtime
-	backend *Backend // default_backend, its own servers for listen, or the first use_backend
-	sem     chan struct{}
-	logger  *logging.Logger
-	logFmt  logFormat
-	feconn  atomic.Int32 // client connections of this frontend (%fc)
-	Stats   Counters
+	P         *model.Proxy
+	rt        *Runtime
+	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
+	sem       chan struct{}
+	logger    *logging.Logger
+	logFmt    logFormat
+	logCount  atomic.Int64 // lines logged, for log-format's %lc
+	uidHeader []byte       // "unique-id-header" (nil: none)
+	feconn    atomic.Int32 // client connections of this frontend (%fc)
+	Stats     Counters
 
 	servicePaths [][]byte // path prefixes answered by rt.service
 
@@ -157,6 +159,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.logger = l
 		}
 		fe.logFmt = frontendLogFormat(p, fe.logger)
+		if p.UniqueIDFormat != nil && p.UniqueIDHeader != "" {
+			fe.uidHeader = []byte(p.UniqueIDHeader)
+		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
@@ -336,11 +341,20 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
+	var sc trackers // tcp-request connection track-sc*
+	reject := false
+	if j.resume == nil && len(fe.P.TCPRequest.Connection) > 0 {
+		reject = fe.connectionRules(c, &sc)
+		if !reject {
+			sc.countSession()
+		}
+	}
 	switch {
 	case j.resume != nil:
 		parked = rt.resume(j.resume, hs)
-	case len(fe.P.TCPRequest.Connection) > 0 && fe.rejects(c):
+	case reject:
 		// No session was created: counted as a denied connection only.
+		sc.stop()
 		rt.actconn.Add(1) // both balanced by the deferred release
 		fe.feconn.Add(1)
 		fe.Stats.Dcon.Add(1)
@@ -348,11 +362,12 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs)
+		parked = serveHTTP(fe, c, hs, &sc)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
 		serveTCP(fe, c)
+		sc.stop()
 	}
 }
 

@@ -36,6 +36,10 @@ type txnState struct {
 	srcSet  bool           // set-src changed s.clientIP for this request
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
+	uid     []byte         // the request's unique id ("unique-id-format")
+	// denied: a deny or tarpit rule answered; local: a return, redirect
+	// or monitor-uri one (stick counters count the former as errors).
+	denied, local bool
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -51,13 +55,13 @@ func (t *txnState) buffers() txnState {
 	for i := range vars {
 		vars[i].Reset()
 	}
-	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars}
+	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars, uid: t.uid[:0]}
 }
 
 // release drops the buffers of a session that parks; the rest (a set-src
 // to undo) stays.
 func (t *txnState) release() {
-	t.scratch, t.buf, t.vars = nil, nil, [3]sample.Vars{}
+	t.scratch, t.buf, t.vars, t.uid = nil, nil, [3]sample.Vars{}, nil
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -158,6 +162,13 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 		s.clientIP = s.tx.realIP // set-src lasted one request
 	}
 	s.tx.begin()
+	s.connSC.countRequest()
+	if fe.P.UniqueIDFormat != nil {
+		s.uniqueID()
+	}
+	if len(fe.P.ReqCaptures) > 0 {
+		s.captureHeaders(false)
+	}
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep
@@ -181,6 +192,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			s.lg.be = be
 			return be, true, keep
 		}
+	}
+	if h := fe.uidHeader; h != nil {
+		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.uid, Kind: http1.Classify(h)})
+		s.tx.reqEdited = true
 	}
 	return be, false, false
 }
@@ -207,6 +222,12 @@ rules:
 			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
+		case rules.TrackSC:
+			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, true)
+		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+			counterAction(s.counter(r.SC), r, s, &s.tx.v)
+		case rules.Capture:
+			s.captureRule(r, false)
 		default:
 			s.editRequest(r)
 		}
@@ -284,7 +305,9 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		}
 	}
 	s.out = out
-	if r.Action == rules.Deny || r.Action == rules.Tarpit {
+	s.tx.denied = r.Action == rules.Deny || r.Action == rules.Tarpit
+	s.tx.local = !s.tx.denied
+	if s.tx.denied {
 		// counted on the frontend, and on the backend whose rule denied
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {
@@ -574,6 +597,17 @@ func (s *httpSession) responseRules(be *Backend) {
 			if !r.Cond.Match(s, &s.tx.acl) {
 				continue
 			}
+			switch r.Action {
+			case rules.TrackSC:
+				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, false)
+				continue
+			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+				counterAction(s.counter(r.SC), r, s, &s.tx.v)
+				continue
+			case rules.Capture:
+				s.captureRule(r, true)
+				continue
+			}
 			if r.Action == rules.Allow {
 				break
 			}
@@ -616,6 +650,8 @@ type tcpTxn struct {
 	v       sample.Value
 	acl     acl.State
 	scratch []byte
+	sc      trackers // tcp-request connection track-sc*
+	key     []byte   // a track-sc rule's key
 }
 
 // resetClose closes c with a reset, as HAProxy's reject does: no
@@ -631,14 +667,21 @@ func resetClose(c net.Conn) {
 	c.Close()
 }
 
-// rejects runs the tcp-request connection rules on a new connection: the
-// first that applies accepts or rejects it; none applying accepts it.
-func (fe *Frontend) rejects(c net.Conn) bool {
+// connectionRules runs the tcp-request connection rules on a new
+// connection: track-sc* rules fill sc and evaluation goes on; the first
+// accept or reject rule that applies decides; none applying accepts.
+func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject bool) {
 	tx := &tcpTxn{fe: fe, c: c}
+	defer func() { *sc = tx.sc }()
 	for _, r := range fe.P.TCPRequest.Connection {
-		if r.Cond.Match(tx, &tx.acl) {
-			return r.Reject
+		if !r.Cond.Match(tx, &tx.acl) {
+			continue
 		}
+		if r.Track != nil {
+			tx.sc.track(fe.rt.trackTable(fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
+			continue
+		}
+		return r.Reject
 	}
 	return false
 }

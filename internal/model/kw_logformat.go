@@ -1,0 +1,47 @@
+package model
+
+import (
+	"dhproxy/internal/config"
+	"dhproxy/internal/logging/logformat"
+)
+
+// "log-format <string>": the traffic log line, compiled at load time
+// (unknown variables and bad %[expr] name their line). The last of
+// log-format, "option httplog" and "option tcplog" in a section wins.
+
+func init() {
+	registerProxy("log-format", CapFE|CapDef, parseLogFormat)
+	registerProxy("unique-id-format", CapFE|CapDef, parseUniqueIDFormat)
+	registerProxy("unique-id-header", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "unique-id-header <name>") {
+			p.UniqueIDHeader = l.Args[1]
+		}
+	})
+}
+
+// parseUniqueIDFormat is "unique-id-format <fmt>": the request's unique id
+// (%ID, the unique-id fetch, unique-id-header), built when the request
+// arrives.
+func parseUniqueIDFormat(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, 1, "unique-id-format <string> (quote it when it has spaces)") {
+		return
+	}
+	f, err := logformat.Compile(b.comp, l.Args[1], false)
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	p.UniqueIDFormat = f
+}
+
+func parseLogFormat(b *builder, p *Proxy, l config.Line) {
+	if !b.wantArgs(l, 1, 1, "log-format <string> (quote it when it has spaces)") {
+		return
+	}
+	f, err := logformat.Compile(b.comp, l.Args[1], true)
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	p.LogFormat = f
+}

@@ -1,0 +1,120 @@
+package stick
+
+import (
+	"regexp"
+	"testing"
+	"time"
+)
+
+// The values below follow HAProxy's update_freq_ctr_period and
+// read_freq_ctr_period step by step.
+func TestFreqCtrSlidingWindow(t *testing.T) {
+	var f freqCtr
+	const period = 10000
+	f.add(100001, period, 1) // first event: the period starts here (even tick)
+	if f.tick != 100000 || f.curr != 1 || f.prev != 0 {
+		t.Fatalf("after first event: %+v", f)
+	}
+	if r := f.read(100001, period); r != 1 {
+		t.Fatalf("rate = %d, want 1", r)
+	}
+	for range 10 {
+		f.add(105000, period, 1)
+	}
+	if r := f.read(105000, period); r != 11 {
+		t.Fatalf("rate = %d, want 11", r)
+	}
+	// 2 s into the next period: 80% of the previous one still counts.
+	if r := f.read(112000, period); r != 8 {
+		t.Fatalf("rate after rotation, no new event = %d, want 8 (11*0.8)", r)
+	}
+	f.add(112000, period, 1)
+	if f.tick != 110000 || f.prev != 11 || f.curr != 1 {
+		t.Fatalf("after rotation: %+v", f)
+	}
+	if r := f.read(112000, period); r != 9 {
+		t.Fatalf("rate = %d, want 9 (1 + 11*0.8)", r)
+	}
+	// Two periods later nothing is left.
+	if r := f.read(130001, period); r != 0 {
+		t.Fatalf("rate two periods later = %d, want 0", r)
+	}
+	f.add(135000, period, 1)
+	if f.prev != 0 || f.curr != 1 || f.tick != 135000 {
+		t.Fatalf("after a long pause: %+v", f)
+	}
+	// A lone past event reads as 1 for the whole next period (no flapping).
+	var g freqCtr
+	g.add(200000, period, 1)
+	if r := g.read(219000, period); r != 1 {
+		t.Fatalf("lone event one period later = %d, want 1", r)
+	}
+}
+
+func rateTable() *Table {
+	c := Config{Type: IP, Size: 10, Expire: 30 * time.Second}
+	c.Store[HTTPReqRate], c.Period[HTTPReqRate] = true, 10*time.Second
+	c.Store[HTTPReqCnt] = true
+	c.Store[ConnCur] = true
+	c.Store[GPC0] = true
+	return New(c)
+}
+
+func TestTrackCounters(t *testing.T) {
+	tab := rateTable()
+	k := ipKey(t, tab, "127.0.0.1")
+	for i := range 3 {
+		e := tab.Track(k, t0)
+		tab.Start(e, t0)
+		tab.Count(e, HTTPReqCnt, HTTPReqRate, 1, t0)
+		if r, ok := tab.Get(e, HTTPReqRate, t0); !ok || r != uint64(i+1) {
+			t.Fatalf("request %d: rate %d %v", i+1, r, ok)
+		}
+		if c, _ := tab.Get(e, ConnCur, t0); c != 1 {
+			t.Fatalf("conn_cur while tracked = %d", c)
+		}
+		tab.Stop(e, t0)
+	}
+	e := tab.Find(k, t0)
+	if e == nil {
+		t.Fatal("tracked key not found")
+	}
+	if _, ok := tab.Get(e, ConnRate, t0); ok {
+		t.Fatal("conn_rate is not stored but Get answered")
+	}
+	line := string(tab.AppendEntry(nil, e, t0.Add(time.Second)))
+	want := regexp.MustCompile(`^0x[0-9a-f]+: key=127\.0\.0\.1 use=0 exp=29000 gpc0=0 conn_cur=0 http_req_cnt=3 http_req_rate\(10000\)=3\n$`)
+	if !want.MatchString(line) {
+		t.Fatalf("show table line %q", line)
+	}
+	tab.Track(k, t0)
+	tab.Start(e, t0)
+	tab.Clear(nil)
+	if tab.Len() != 1 {
+		t.Fatal("clear removed an entry in use")
+	}
+	tab.Stop(e, t0)
+	tab.Clear(nil)
+	if tab.Len() != 0 {
+		t.Fatal("clear kept an unused entry")
+	}
+}
+
+// An entry a tracker holds outlives its expiry, as in HAProxy; once let
+// go it expires as usual.
+func TestTrackedEntryDoesNotExpire(t *testing.T) {
+	tab := rateTable() // expire 30s
+	k := ipKey(t, tab, "127.0.0.1")
+	e := tab.Track(k, t0)
+	tab.Start(e, t0)
+	tab.Count(e, HTTPReqCnt, HTTPReqRate, 1, t0)
+	tab.Expire(t0.Add(time.Minute))
+	if tab.Find(k, t0.Add(time.Minute)) != e {
+		t.Fatal("a tracked entry expired")
+	}
+	tab.Stop(e, t0.Add(time.Minute))
+	tab.Expire(t0.Add(2 * time.Minute))
+	if tab.Len() != 0 {
+		t.Fatal("an entry no longer tracked did not expire")
+	}
+}

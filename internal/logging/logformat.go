@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"dhproxy/internal/http1"
 	"dhproxy/internal/logging/logformat"
 	"dhproxy/internal/sample"
 )
@@ -217,7 +218,7 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 			}
 			return n.field(dst, query)
 		case logformat.PathOnly:
-			path = sample.PathQuery(path)
+			path = http1.PathQuery(path)
 		}
 		return n.field(dst, path)
 	case logformat.Version:

@@ -161,8 +161,10 @@ type Proxy struct {
 	HTTPChk        []string  // "option httpchk" arguments
 	Check          CheckOpts // which protocol check runs, and its arguments
 	HTTPLogCLF     bool      // "option httplog clf": Apache's common log format
-	HasErrPg       map[int]string
-	EmailAlert     EmailAlert // email-alert mailers/from/to/level/myhostname
+	// ErrorPages replace the built-in pages by status: errorfile,
+	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
+	ErrorPages map[int]*rules.Reply
+	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

@@ -79,6 +79,13 @@ type Reply struct {
 	// Close: HAProxy closes the connection after this reply (its 400 and
 	// 408 pages say "connection: close").
 	Close bool
+	// Raw: Line and Tail are the whole head (an errorfile, an errorloc):
+	// no content-length is added. Implicit: the head's HTTP/1.0 version
+	// closes the connection, no "connection: close" is added.
+	Raw, Implicit bool
+	// Dynamic: the proxy's errorfile for Status replaces this reply
+	// when there is one (deny_status, default-errorfiles, monitor-uri).
+	Dynamic bool
 }
 
 // ReplyHeader is one "hdr <name> <fmt>" of a return rule.
@@ -92,11 +99,12 @@ type ReplyHeader struct {
 func ErrorReply(status int) *Reply {
 	reason, _, _ := DefaultError(status)
 	r := &Reply{
-		Status: status,
-		Line:   []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + reason + "\r\n"),
-		Tail:   []byte("cache-control: no-cache\r\ncontent-type: text/html\r\n"),
-		Body:   []byte(ErrorBody(status)),
-		Close:  status == 400 || status == 408,
+		Status:  status,
+		Line:    []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + reason + "\r\n"),
+		Tail:    []byte("cache-control: no-cache\r\ncontent-type: text/html\r\n"),
+		Body:    []byte(ErrorBody(status)),
+		Close:   status == 400 || status == 408,
+		Dynamic: true,
 	}
 	return r
 }
@@ -107,6 +115,17 @@ func ErrorReply(status int) *Reply {
 // neither dst nor the transaction's scratch (its samples write there).
 func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
 	dst = append(dst, r.Line...)
+	if r.Raw {
+		dst = append(dst, r.Tail...)
+		if close && !r.Implicit {
+			dst = append(dst, "connection: close\r\n"...)
+		}
+		dst = append(dst, "\r\n"...)
+		if head {
+			return dst
+		}
+		return append(dst, r.Body...)
+	}
 	for _, h := range r.Hdrs {
 		dst = append(dst, h.Name...)
 		dst = append(dst, ": "...)

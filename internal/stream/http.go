@@ -338,6 +338,10 @@ func firstSet(ds ...time.Duration) time.Duration {
 }
 
 func (s *httpSession) writeError(status int) {
+	if r := s.errorPage(status); r != nil {
+		s.writeReply(r, false)
+		return
+	}
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
 	s.cio.Write(errorPage(status))
 	s.lg.status = status
@@ -350,14 +354,21 @@ func (s *httpSession) writeError(status int) {
 // request, body included, has been read (bodyRead); buf[r:] then holds what
 // follows it.
 func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
-	if !keep || !bodyRead {
+	if r := s.errorPage(status); r != nil {
+		keep = keep && bodyRead && !r.Close
+		s.writeReply(r, keep)
+	} else if !keep || !bodyRead {
 		s.writeError(status)
 		return false
+	} else {
+		s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+		s.cio.Write(keepPage(status))
+		s.lg.status = status
+		s.lg.bytesOut += errorHTX[status]
 	}
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	s.cio.Write(keepPage(status))
-	s.lg.status = status
-	s.lg.bytesOut += errorHTX[status]
+	if !keep {
+		return false
+	}
 	s.dropBuf(&s.sbufBox)
 	s.sbuf = nil
 	if s.r == s.w {
@@ -369,6 +380,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
+	s.tx.be = nil // no backend yet: the frontend's error pages
 	s.writeError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received
@@ -418,6 +430,7 @@ func (s *httpSession) handle() bool {
 	if answered {
 		return keep
 	}
+	s.tx.be = be // its error pages apply from now on
 	if be == nil {
 		s.writeError(503)
 		s.lg.fail('S', 'C')

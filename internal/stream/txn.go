@@ -264,9 +264,15 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 		status = r.Redir.Code
 		s.lg.fail('L', 'R')
 	default:
-		keep = keep && !r.Reply.Close
-		out = r.Reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, string(req.Method) == "HEAD")
-		status = r.Reply.Status
+		reply := r.Reply
+		if reply.Dynamic {
+			if page := s.errorPage(reply.Status); page != nil {
+				reply = page
+			}
+		}
+		keep = keep && !reply.Close
+		out = reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, string(req.Method) == "HEAD")
+		status = reply.Status
 		switch r.Action {
 		case rules.Deny:
 			s.lg.fail('P', 'R')
@@ -301,6 +307,34 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	}
 	s.r += req.HeadLen
 	return true, keep && err == nil
+}
+
+// errorPage is the page configured for status (errorfile, errorloc,
+// http-error): the chosen backend's, else the frontend's; nil for the
+// built-in one.
+func (s *httpSession) errorPage(status int) *rules.Reply {
+	if be := s.tx.be; be != nil && be.P.ErrorPages != nil {
+		if r := be.P.ErrorPages[status]; r != nil {
+			return r
+		}
+	}
+	if s.fe.P.ErrorPages == nil {
+		return nil
+	}
+	return s.fe.P.ErrorPages[status]
+}
+
+// writeReply writes an error page of the configuration in place of a
+// built-in one; keep tells whether the connection stays open after it.
+func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
+	out := r.Append(s.out[:0], s, &s.tx.v, &s.tx.buf, !keep, false)
+	s.out = out
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cio.Write(out)
+	s.lg.status = r.Status
+	if s.lg.on {
+		s.lg.bytesOut += replyHTXSize(out)
+	}
 }
 
 // replyHTXSize is what HAProxy logs as the size of a reply it wrote itself

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Error pages: errorfile, errorloc302, http-errors sections with
+// errorfiles, http-error. Passes against haproxy 2.6 too (DHPROXY_BIN).
+
+// rawExchange sends reqs on one connection and returns every byte the
+// proxy wrote, then "<EOF>" when it closed the connection or "<open>"
+// when it kept it open (nothing more for 300 ms).
+func rawExchange(t *testing.T, port int, reqs ...string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, r := range reqs {
+		if _, err := c.Write([]byte(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			return string(out) + "<open>"
+		}
+		if err != nil {
+			return string(out) + "<EOF>"
+		}
+	}
+}
+
+func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n" }
+
+func TestErrorFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fe403 := write("403.http", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: keep-alive\r\nX-Page: Custom\r\n\r\nno way!\n")
+	gone410 := write("410.http", "HTTP/1.1 410 Gone\r\nContent-Length: 5\r\nConnection: close\r\n\r\ngone\n")
+	down503 := write("503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nCache-Control: no-cache\r\n\r\n<p>down</p>\n")
+	sect503 := write("s503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nbusy!\n")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    errorfile 503 %s
+http-errors site
+    errorfile 503 %s
+frontend fe
+    bind 127.0.0.1:%d
+    errorfile 403 %s
+    errorfile 410 %s
+    errorloc302 429 http://example.com/slow?x=1
+    http-error status 404 content-type text/plain string "not here"
+    http-request deny if { path /deny }
+    http-request deny deny_status 429 if { path /slow }
+    http-request deny deny_status 410 if { path /gone }
+    http-request return status 404 default-errorfiles if { path /nf }
+    use_backend be_site if { path_beg /site }
+    default_backend be_down
+backend be_down
+    server s 127.0.0.1:1 disabled
+backend be_site
+    errorfiles site
+    server s 127.0.0.1:1 disabled
+`, down503, sect503, port, fe403, gone410), port)
+	for _, c := range []struct {
+		name string
+		reqs []string
+		want string
+	}{
+		{"frontend errorfile on deny, connection kept", []string{get("/deny"), get("/deny")},
+			"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nx-page: Custom\r\n\r\nno way!\n" +
+				"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nx-page: Custom\r\n\r\nno way!\n<open>"},
+		{"an errorfile saying connection: close closes", []string{get("/gone"), get("/gone")},
+			"HTTP/1.1 410 Gone\r\ncontent-length: 5\r\nconnection: close\r\n\r\ngone\n<EOF>"},
+		{"errorloc302 on deny_status", []string{get("/slow")},
+			"HTTP/1.1 302 Found\r\ncache-control: no-cache\r\ncontent-length: 0\r\nlocation: http://example.com/slow?x=1\r\n\r\n<open>"},
+		{"http-error on return default-errorfiles", []string{get("/nf")},
+			"HTTP/1.1 404 Not Found\r\ncontent-length: 8\r\ncontent-type: text/plain\r\n\r\nnot here<open>"},
+		{"errorfile 503 without content-length: no server up", []string{get("/x")},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n<p>down</p>\n<EOF>"},
+		{"the backend's errorfiles win, connection kept", []string{get("/site"), get("/site/2")},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 6\r\n\r\nbusy!\n" +
+				"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 6\r\n\r\nbusy!\n<open>"},
+	} {
+		if got := rawExchange(t, port, c.reqs...); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestErrorFileChecks(t *testing.T) {
+	dir := t.TempDir()
+	chunked := filepath.Join(dir, "chunked.http")
+	os.WriteFile(chunked, []byte("HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 0o644)
+	short := filepath.Join(dir, "short.http")
+	os.WriteFile(short, []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nshort"), 0o644)
+	for _, c := range []struct{ line, want string }{
+		{"errorfile 418 " + short, "status code '418' not handled"},
+		{"errorfile 503 " + chunked, "chunk-encoded payload not supported"},
+		{"errorfile 503 " + short, "payload size does not match the announced content-length (5 != 10)"},
+		{"errorfile 503 " + filepath.Join(dir, "none.http"), "error opening file"},
+		{"errorloc 499 /x", "status code '499' not handled"},
+		{"http-error status 404 string x", "a content type must be defined when non-empty payload is configured"},
+	} {
+		_, stderr, code := runCheck(t, "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:1\n    "+c.line+"\n")
+		if code == 0 || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, ":8]") {
+			t.Errorf("%s: exit %d, stderr %q; want an error at line 8 with %q", c.line, code, stderr, c.want)
+		}
+	}
+}

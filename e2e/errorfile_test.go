@@ -132,3 +132,55 @@ func TestErrorFileChecks(t *testing.T) {
 		}
 	}
 }
+
+// http-response deny, return and redirect replace the server's response;
+// http-after-response rules run on every response, the proxy's own too.
+func TestResponseRepliesAndAfterResponse(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-var(txn.p) path
+    http-request deny if { path /reqdeny }
+    http-response deny if { var(txn.p) -m str /deny }
+    http-response deny deny_status 403 if { var(txn.p) -m str /deny403 }
+    http-response return status 201 content-type text/plain string "replaced" if { var(txn.p) -m str /ret }
+    http-response redirect location /elsewhere code 302 if { var(txn.p) -m str /redir }
+    http-after-response set-header X-After "%%[status]"
+    http-after-response add-header X-Add a
+    http-after-response del-header X-Internal
+    http-after-response set-status 299 if { var(txn.p) -m str /ss }
+    default_backend be
+backend be
+    http-after-response replace-header X-Backend (.*) be-\1
+    server s 127.0.0.1:%d
+`, be), port)
+	const page502 = "<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n"
+	const page403 = "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"
+	for _, c := range []struct {
+		name string
+		reqs []string
+		want string
+	}{
+		{"deny: 502, connection kept", []string{get("/deny"), get("/deny")},
+			"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-after: 502\r\nx-add: a\r\n\r\n" + page502 +
+				"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-after: 502\r\nx-add: a\r\n\r\n" + page502 + "<open>"},
+		{"deny_status 403", []string{get("/deny403")},
+			"HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-after: 403\r\nx-add: a\r\n\r\n" + page403 + "<open>"},
+		{"return", []string{get("/ret")},
+			"HTTP/1.1 201 Created\r\ncontent-length: 8\r\ncontent-type: text/plain\r\nx-after: 201\r\nx-add: a\r\n\r\nreplaced<open>"},
+		{"redirect", []string{get("/redir")},
+			"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /elsewhere\r\ncache-control: no-cache\r\nx-after: 302\r\nx-add: a\r\n\r\n<open>"},
+		{"http-request deny: after-response rules of the frontend", []string{get("/reqdeny")},
+			"HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-after: 403\r\nx-add: a\r\n\r\n" + page403 + "<open>"},
+	} {
+		if got := rawExchange(t, port, c.reqs...); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+	// a server's response: backend rules, then the frontend's
+	resp, _ := rulesGet(t, port, "/ss")
+	if resp.StatusCode != 299 || resp.Header.Get("X-After") != "200" || resp.Header.Get("X-Add") != "a" ||
+		resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-Backend") != "be-app" {
+		t.Errorf("server response: %d %v", resp.StatusCode, resp.Header)
+	}
+}

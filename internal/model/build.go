@@ -106,6 +106,7 @@ func inherit(def *Proxy) *Proxy {
 	p.StickTable, p.StickRules = nil, nil
 	p.ACLs = acl.Set{}
 	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
+	p.HTTPAfterResponseRules = nil
 	p.TCPRequest.Connection = nil
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {

@@ -153,8 +153,11 @@ type Proxy struct {
 	HTTPRequestRules  []*rules.Rule // "http-request", in order (kw_http_request.go)
 	HTTPResponseRules []*rules.Rule // "http-response", in order
 	RedirectRules     []*rules.Rule // "redirect": run after the http-request rules
-	MonitorURI        string        // "monitor-uri" (kw_monitor.go)
-	MonitorFail       []*acl.Cond   // "monitor fail if|unless": any true answers 503
+	// HTTPAfterResponseRules ("http-after-response") run on every
+	// response, the proxy's own replies and error pages too.
+	HTTPAfterResponseRules []*rules.Rule
+	MonitorURI             string      // "monitor-uri" (kw_monitor.go)
+	MonitorFail            []*acl.Cond // "monitor fail if|unless": any true answers 503
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string

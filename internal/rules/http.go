@@ -7,6 +7,7 @@ package rules
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -144,26 +145,24 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		err = want(0, "no argument before its condition")
 	case "deny", "tarpit":
 		r.Action = Deny
-		if response {
-			return nil, nil, fmt.Errorf("'http-response %s' is not supported by dhproxy yet", act)
-		}
 		status := 403
+		if response {
+			// a response refused is a bad one from the client's side
+			status = 502
+		}
 		if act == "tarpit" {
+			if response {
+				return nil, nil, fmt.Errorf("'http-response tarpit' does not exist; use it in 'http-request'")
+			}
 			r.Action, status = Tarpit, 500
 		}
 		r.Reply, err = ParseReply(c, args, ruleWord, phase, status, true)
 	case "return":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response return' is not supported by dhproxy yet")
-		}
 		r.Action = Return
 		r.Reply, err = ParseReply(c, args, ruleWord, phase, 200, false)
 	case "redirect":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response redirect' is not supported by dhproxy yet")
-		}
 		r.Action = Redirect
-		r.Redir, err = ParseRedirect(c, args, ruleWord)
+		r.Redir, err = ParseRedirect(c, args, ruleWord, phase)
 	case "set-header", "add-header":
 		r.Action = SetHeader
 		if act == "add-header" {
@@ -238,7 +237,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	default:
 		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
 		if response {
-			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -252,6 +251,21 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 	}
 	return r, warnings, nil
+}
+
+// ParseAfterResponse compiles the words after "http-after-response": the
+// header, status and variable actions of http-response, which also apply
+// to the responses the proxy writes itself.
+func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where string) (*Rule, []string, error) {
+	r, warnings, err := ParseHTTP(c, set, words, true, where)
+	if err != nil {
+		return nil, nil, errors.New(strings.Replace(err.Error(), "'http-response ", "'http-after-response ", 1))
+	}
+	switch r.Action {
+	case Allow, SetHeader, AddHeader, DelHeader, ReplaceHeader, ReplaceValue, SetStatus, SetVar, UnsetVar:
+		return r, warnings, nil
+	}
+	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
 }
 
 func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase) error {

@@ -155,19 +155,41 @@ func TestParseErrors(t *testing.T) {
 	c := &sample.Compiler{}
 	var set acl.Set
 	for rule, want := range map[string]string{
-		"deny":                 "'http-response deny' is not supported by dhproxy yet",
-		"set-path /x":          "does not exist",
-		"replace-path a b":     "does not exist",
-		"set-status":           "expects <status> [reason <str>]",
-		"set-status 1000":      "between 100 and 999",
-		"set-status 200 why x": "expects <status> [reason <str>]",
-		"auth":                 "supported actions: allow, set-header",
-		"set-header X %[url]":  "cannot be used in http-response rules",
+		"tarpit":                    "'http-response tarpit' does not exist",
+		"redirect prefix /x":        "only 'location' redirects are possible on a response",
+		"redirect location %[path]": "cannot be used in http-response rules",
+		"set-path /x":               "does not exist",
+		"replace-path a b":          "does not exist",
+		"set-status":                "expects <status> [reason <str>]",
+		"set-status 1000":           "between 100 and 999",
+		"set-status 200 why x":      "expects <status> [reason <str>]",
+		"auth":                      "supported actions: allow, deny, return, redirect, set-header",
+		"set-header X %[url]":       "cannot be used in http-response rules",
 	} {
 		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("http-response %q: error %v, want %q", rule, err, want)
 		}
+	}
+}
+
+func TestParseAfterResponse(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	for rule, want := range map[string]string{
+		"deny":                "'http-after-response deny' is not supported by dhproxy yet",
+		"redirect location /": "'http-after-response redirect' is not supported",
+		"set-header X":        "'http-after-response set-header' expects <name> <fmt>",
+		"set-status 99":       "between 100 and 999",
+	} {
+		_, _, err := ParseAfterResponse(c, &set, strings.Fields(rule), "x")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("http-after-response %q: error %v, want %q", rule, err, want)
+		}
+	}
+	r, _, err := ParseAfterResponse(c, &set, strings.Fields("set-header X-A %[status] if { status 200 }"), "x")
+	if err != nil || r.Action != SetHeader || r.Cond == nil {
+		t.Errorf("set-header: %+v, %v", r, err)
 	}
 }
 

@@ -342,10 +342,7 @@ func (s *httpSession) writeError(status int) {
 		s.writeReply(r, false)
 		return
 	}
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	s.cio.Write(errorPage(status))
-	s.lg.status = status
-	s.lg.bytesOut += errorHTX[status]
+	s.sendOwn(errorPage(status), status, errorHTX[status])
 }
 
 // failRequest answers a request that could not be served with status (a
@@ -361,10 +358,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 		s.writeError(status)
 		return false
 	} else {
-		s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-		s.cio.Write(keepPage(status))
-		s.lg.status = status
-		s.lg.bytesOut += errorHTX[status]
+		s.sendOwn(keepPage(status), status, errorHTX[status])
 	}
 	if !keep {
 		return false
@@ -600,7 +594,12 @@ func (s *httpSession) handle() bool {
 	s.lg.stamp(&s.lg.resp)
 	if s.fe.rules {
 		s.tx.be = be
-		s.responseRules(be)
+		if r := s.responseRules(be); r != nil {
+			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
+				return keep
+			}
+		}
+		s.afterResponseRules()
 	}
 	if len(be.stick) > 0 {
 		// Stored once the server answered, as HAProxy's store rules run

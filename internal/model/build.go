@@ -144,11 +144,12 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		}
 	}
 	b.buildHTTPErrors(sections)
+	b.buildUserlists(sections)
 	for i := range sections {
 		s := &sections[i]
 		b.sect = s
 		switch s.Kind {
-		case "global", "http-errors":
+		case "global", "http-errors", "userlist":
 		case "defaults", "frontend", "backend", "listen":
 			b.buildProxy(s)
 		case "mailers":

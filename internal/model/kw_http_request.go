@@ -52,6 +52,9 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "%v.", err)
 		return
 	}
+	if r.Action == rules.Auth && r.Reply == nil {
+		r.Reply = rules.AuthReply(p.Name) // HAProxy's default realm
+	}
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}

@@ -44,6 +44,7 @@ const (
 	SetSrc                          // take Expr's address as the client's, for this request
 	SetVar                          // store Expr's sample in Var
 	UnsetVar                        // forget Var
+	Auth                            // answer 401 asking for Basic credentials (Reply)
 )
 
 // Rule is one compiled http-request or http-response rule.
@@ -157,6 +158,18 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			r.Action, status = Tarpit, 500
 		}
 		r.Reply, err = ParseReply(c, args, ruleWord, phase, status, true)
+	case "auth":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response auth' does not exist; use it in 'http-request'")
+		}
+		r.Action = Auth
+		switch {
+		case len(args) == 0: // the realm is the proxy's name: the model sets it
+		case len(args) == 2 && args[0] == "realm":
+			r.Reply = AuthReply(args[1])
+		default:
+			return nil, nil, fmt.Errorf("%s expects [realm <realm>]", ruleWord)
+		}
 	case "return":
 		r.Action = Return
 		r.Reply, err = ParseReply(c, args, ruleWord, phase, 200, false)
@@ -235,7 +248,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}

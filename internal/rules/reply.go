@@ -151,3 +151,12 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, c
 	}
 	return append(dst, body...)
 }
+
+// AuthReply is HAProxy's 401 page asking for Basic credentials for realm
+// (http-request auth).
+func AuthReply(realm string) *Reply {
+	r := ErrorReply(401)
+	r.Dynamic = false
+	r.Tail = append(r.Tail, "www-authenticate: Basic realm=\""+realm+"\"\r\n"...)
+	return r
+}

@@ -108,7 +108,8 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"auth realm x":                          "'http-request auth' is not supported by dhproxy yet; supported actions: allow, deny",
+		"normalize-uri x":                       "'http-request normalize-uri' is not supported by dhproxy yet; supported actions: allow, deny",
+		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",
 		"deny content-type text/plain":          "'content-type' and 'hdr' do not apply",
@@ -163,7 +164,7 @@ func TestParseErrors(t *testing.T) {
 		"set-status":                "expects <status> [reason <str>]",
 		"set-status 1000":           "between 100 and 999",
 		"set-status 200 why x":      "expects <status> [reason <str>]",
-		"auth":                      "supported actions: allow, deny, return, redirect, set-header",
+		"auth":                      "'http-response auth' does not exist",
 		"set-header X %[url]":       "cannot be used in http-response rules",
 	} {
 		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")

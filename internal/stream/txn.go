@@ -205,7 +205,7 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
 			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}

@@ -156,7 +156,11 @@ func TestResponseRepliesAndAfterResponse(t *testing.T) {
     http-after-response add-header X-Add a
     http-after-response del-header X-Internal
     http-after-response set-status 299 if { var(txn.p) -m str /ss }
+    use_backend down if { path /down }
     default_backend be
+backend down
+    http-after-response set-header X-Down yes
+    server s 127.0.0.1:1 disabled
 backend be
     http-after-response replace-header X-Backend (.*) be-\1
     server s 127.0.0.1:%d
@@ -177,6 +181,10 @@ backend be
 			"HTTP/1.1 201 Created\r\ncontent-length: 8\r\ncontent-type: text/plain\r\nx-after: 201\r\nx-add: a\r\n\r\nreplaced<open>"},
 		{"redirect", []string{get("/redir")},
 			"HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: /elsewhere\r\ncache-control: no-cache\r\nx-after: 302\r\nx-add: a\r\n\r\n<open>"},
+		{"no server: the backend's rules, then the frontend's", []string{get("/down")},
+			"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-down: yes\r\nx-after: 503\r\nx-add: a\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n<open>"},
+		{"a request that cannot be parsed: the raw page, no rule", []string{"GET / HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n"},
+			"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n<EOF>"},
 		{"http-request deny: after-response rules of the frontend", []string{get("/reqdeny")},
 			"HTTP/1.1 403 Forbidden\r\ncontent-length: 93\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nx-after: 403\r\nx-add: a\r\n\r\n" + page403 + "<open>"},
 	} {

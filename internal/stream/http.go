@@ -345,6 +345,16 @@ func (s *httpSession) writeError(status int) {
 	s.sendOwn(errorPage(status), status, errorHTX[status])
 }
 
+// muxError answers what HAProxy's HTTP/1 layer refuses before any rule
+// runs (a request it cannot parse, a timeout, a bad chunk): its raw page,
+// never an errorfile nor http-after-response rules, as haproxy 2.6 does.
+func (s *httpSession) muxError(status int) {
+	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cio.Write(muxPage(status))
+	s.lg.status = status
+	s.lg.bytesOut += errorHTX[status]
+}
+
 // failRequest answers a request that could not be served with status (a
 // 502, 503 or 504 page) and reports whether the client connection carries
 // on: as in HAProxy, it does when the client keeps alive and its whole
@@ -374,8 +384,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // badRequest answers a request that could not be read and logs it, as
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
-	s.tx.be = nil // no backend yet: the frontend's error pages
-	s.writeError(status)
+	s.muxError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received
 	s.emitHTTP()
@@ -700,7 +709,7 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 		s.chunks.Reset()
 		n, done, err := s.chunks.Scan(s.buf[start:s.w])
 		if err != nil {
-			s.writeError(400)
+			s.muxError(400)
 			return 0, false, false
 		}
 		return start + n, done, true

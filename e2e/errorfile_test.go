@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,8 @@ func TestErrorFileChecks(t *testing.T) {
 func TestResponseRepliesAndAfterResponse(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port := freePort(t)
-	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+	logs := "global\n    log stdout format raw local0\n" + strings.Replace(rulesDefaults(port), "    mode http\n", "    mode http\n    log global\n    option httplog\n", 1)
+	p := startProxy(t, logs+fmt.Sprintf(`
     http-request set-var(txn.p) path
     http-request deny if { path /reqdeny }
     http-response deny if { var(txn.p) -m str /deny }
@@ -192,10 +194,33 @@ backend be
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
 	}
+	// logged as haproxy logs them: no response time, the server's
+	// response and the reply counted, PH for deny, LH for the others
+	for _, re := range []string{
+		` fe be/s \d+/\d+/\d+/-1/\d+ 502 369 - - PH-- .* "GET /deny HTTP/1.1"`,
+		` fe be/s \d+/\d+/\d+/-1/\d+ 201 243 - - LH-- .* "GET /ret HTTP/1.1"`,
+		` fe be/s \d+/\d+/\d+/-1/\d+ 302 252 - - LH-- .* "GET /redir HTTP/1.1"`,
+		` fe down/<NOSRV> \d+/-1/-1/-1/\d+ 503 242 - - SC-- .* "GET /down HTTP/1.1"`,
+	} {
+		waitLog(t, p, re)
+	}
 	// a server's response: backend rules, then the frontend's
 	resp, _ := rulesGet(t, port, "/ss")
 	if resp.StatusCode != 299 || resp.Header.Get("X-After") != "200" || resp.Header.Get("X-Add") != "a" ||
 		resp.Header.Get("X-Internal") != "" || resp.Header.Get("X-Backend") != "be-app" {
 		t.Errorf("server response: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// waitLog waits for a line of p's standard output matching re.
+func waitLog(t *testing.T, p *proc, re string) {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(10 * time.Second)
+	for !rx.MatchString(p.Stdout()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %s; stdout:\n%s", re, p.Stdout())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -294,6 +294,15 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 	if !ok {
 		return false, false
 	}
+	// HAProxy's log counts the server's response it had received (its
+	// head, and the body already buffered) before the reply.
+	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep, "")
+	if body := int64(s.sw - s.sr - s.resp.HeadLen); s.lg.on && !s.resp.Chunked && body > 0 {
+		if cl := s.resp.ContentLength; cl >= 0 {
+			body = min(body, cl)
+		}
+		s.lg.bytesOut += body
+	}
 	bodyRead := s.abortBody(sc)
 	sc.c.Close()
 	if !bodyRead && keep {

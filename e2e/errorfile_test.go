@@ -61,9 +61,13 @@ func TestErrorFiles(t *testing.T) {
 	down503 := write("503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nCache-Control: no-cache\r\n\r\n<p>down</p>\n")
 	sect503 := write("s503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nbusy!\n")
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, fmt.Sprintf(`
+global
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s
@@ -117,6 +121,19 @@ backend be_site
 		if got := rawExchange(t, port, c.reqs...); got != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
+	}
+	// logged with haproxy's status and sizes (an errorfile's dropped
+	// Connection field counts, an errorloc logs the error's status)
+	for _, re := range []string{
+		` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 403 118 - - PR-- .* "GET /deny HTTP/1.1"`,
+		` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 410 71 - - PR-- .* "GET /gone HTTP/1.1"`,
+		` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 403 110 - - PR-- .* "HEAD /deny HTTP/1.1"`,
+		` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 429 108 - - PR-- .* "GET /slow HTTP/1.1"`,
+		` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 404 86 - - LR-- .* "GET /nf HTTP/1.1"`,
+		` fe be_down/<NOSRV> \d+/-1/-1/-1/\d+ 503 105 - - SC-- .* "GET /x HTTP/1.1"`,
+		` fe be_site/<NOSRV> \d+/-1/-1/-1/\d+ 503 94 - - SC-- .* "GET /site HTTP/1.1"`,
+	} {
+		waitLog(t, p, re)
 	}
 }
 

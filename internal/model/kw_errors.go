@@ -41,8 +41,9 @@ func (b *builder) handledStatus(l config.Line, arg string) (int, bool) {
 	return code, true
 }
 
-// readErrorFile compiles the errorfile name for the line l.
-func (b *builder) readErrorFile(l config.Line, name string) *rules.Reply {
+// readErrorFile compiles the errorfile name for the line l, the page of
+// status code (what the log says, whatever the file's status line).
+func (b *builder) readErrorFile(l config.Line, code int, name string) *rules.Reply {
 	data, err := b.comp.Read(name)
 	if err != nil {
 		b.errorf(l, "%s : error opening file '%s'.", l.Args[0], name)
@@ -53,6 +54,7 @@ func (b *builder) readErrorFile(l config.Line, name string) *rules.Reply {
 		b.errorf(l, "%s : '%s': %v.", l.Args[0], name, err)
 		return nil
 	}
+	r.Status = code
 	return r
 }
 
@@ -61,7 +63,7 @@ func parseErrorFile(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	if code, ok := b.handledStatus(l, l.Args[1]); ok {
-		if r := b.readErrorFile(l, l.Args[2]); r != nil {
+		if r := b.readErrorFile(l, code, l.Args[2]); r != nil {
 			setErrorPage(p, code, r)
 		}
 	}
@@ -76,7 +78,7 @@ func parseErrorLoc(b *builder, p *Proxy, l config.Line) {
 		if l.Args[0] == "errorloc303" {
 			redirect = 303
 		}
-		setErrorPage(p, code, rules.ErrorLoc(redirect, l.Args[2]))
+		setErrorPage(p, code, rules.ErrorLoc(code, redirect, l.Args[2]))
 	}
 }
 
@@ -155,7 +157,7 @@ func (b *builder) buildHTTPErrors(sections []config.Section) {
 				continue
 			}
 			if code, ok := b.handledStatus(l, l.Args[1]); ok {
-				if r := b.readErrorFile(l, l.Args[2]); r != nil {
+				if r := b.readErrorFile(l, code, l.Args[2]); r != nil {
 					pages[code] = r
 				}
 			}

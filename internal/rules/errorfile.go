@@ -59,6 +59,9 @@ func ParseErrorFile(data []byte, bufsize int) (*Reply, error) {
 	blocks := 3 // start line, end of headers, data
 	for _, h := range resp.Headers {
 		if h.Kind == http1.KindConnection || h.Kind == http1.KindTE {
+			// kept in HAProxy's message (its log counts them), dropped
+			// on the way out
+			r.LogExtra += len(h.Name) + len(h.Value)
 			continue
 		}
 		r.Tail = append(r.Tail, lower(h.Name)...)
@@ -96,10 +99,11 @@ func lower(b []byte) []byte {
 }
 
 // ErrorLoc is the reply of "errorloc302|errorloc303 <code> <url>": a
-// redirect to url in place of the page for code, as HAProxy writes it.
-func ErrorLoc(code int, url string) *Reply {
+// redirect (redirect 302 or 303) to url in place of the page for code, as
+// HAProxy writes it; the log says code, as HAProxy's does.
+func ErrorLoc(code, redirect int, url string) *Reply {
 	line := "HTTP/1.1 302 Found\r\n"
-	if code == 303 {
+	if redirect == 303 {
 		line = "HTTP/1.1 303 See Other\r\n"
 	}
 	return &Reply{

@@ -408,7 +408,9 @@ func ParseReply(c *sample.Compiler, args []string, ruleWord string, phase sample
 			return nil, fmt.Errorf("%s: 'content-type' and 'hdr' do not apply to '%s'", ruleWord, cmp.Or(payload, "default-errorfiles"))
 		}
 		if fileReply != nil {
-			return fileReply, nil
+			page := *fileReply // pages are shared: the copy says this rule's status
+			page.Status = status
+			return &page, nil
 		}
 		if !ErrorStatusHandled(status) {
 			return nil, fmt.Errorf("%s: status code '%d' not handled by default with 'default-errorfiles' argument", ruleWord, status)

@@ -86,6 +86,9 @@ type Reply struct {
 	// Dynamic: the proxy's errorfile for Status replaces this reply
 	// when there is one (deny_status, default-errorfiles, monitor-uri).
 	Dynamic bool
+	// LogExtra is what HAProxy's log counts besides what is sent (an
+	// errorfile's Connection and TE fields).
+	LogExtra int
 }
 
 // ReplyHeader is one "hdr <name> <fmt>" of a return rule.

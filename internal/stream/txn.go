@@ -350,6 +350,9 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 	keep = keep && !reply.Close
 	out = reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, head)
 	s.out = out
+	if s.lg.on {
+		s.lg.bytesOut += int64(reply.LogExtra)
+	}
 	return out, reply.Status, keep, true
 }
 
@@ -449,6 +452,9 @@ func (s *httpSession) errorPage(status int) *rules.Reply {
 // built-in one; keep tells whether the connection stays open after it.
 func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
 	s.out = r.Append(s.out[:0], s, &s.tx.v, &s.tx.buf, !keep, false)
+	if s.lg.on {
+		s.lg.bytesOut += int64(r.LogExtra)
+	}
 	s.sendOwn(s.out, r.Status, -1)
 }
 

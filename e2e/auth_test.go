@@ -12,9 +12,13 @@ import (
 func TestUserlistAuth(t *testing.T) {
 	port := freePort(t)
 	// hashes from "openssl passwd -5|-6|-1"
-	startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, fmt.Sprintf(`
+global
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 5s
     timeout client 30s
     timeout server 30s
@@ -67,6 +71,9 @@ frontend fe
 			t.Errorf("%s as %q:\n got %q\nwant %q", c.path, c.cred, got, c.want)
 		}
 	}
+	// logged as haproxy logs them
+	waitLog(t, p, ` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 401 253 - - LR-- .* "GET /a HTTP/1.1"`)
+	waitLog(t, p, ` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 401 247 - - LR-- .* "GET /b HTTP/1.1"`)
 }
 
 func TestUserlistChecks(t *testing.T) {

@@ -340,7 +340,7 @@ func (b *builder) resolve() {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}
 		if p.Mode == ModeTCP {
-			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules)} {
+			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules), "http-after-response": len(p.HTTPAfterResponseRules)} {
 				if n > 0 {
 					b.d.Warnf(p.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode.", kw, sectionWord(p), p.Name)
 				}

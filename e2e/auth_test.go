@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,7 +12,9 @@ import (
 // userlist, http_auth, http_auth_group and http-request auth. Passes
 // against haproxy 2.6 too (DHPROXY_BIN).
 func TestUserlistAuth(t *testing.T) {
-	port := freePort(t)
+	port, port2 := freePort(t), freePort(t)
+	page401File := filepath.Join(t.TempDir(), "401.http")
+	os.WriteFile(page401File, []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\nX-E: 1\r\n\r\nauth\n"), 0o644)
 	// hashes from "openssl passwd -5|-6|-1"
 	p := startProxy(t, fmt.Sprintf(`
 global
@@ -38,7 +42,13 @@ frontend fe
     http-request deny if { path /admin } !admin
     http-request return status 200 content-type text/plain lf-string "ok %%[http_auth_group(L1)]" if { path /admin }
     http-request return status 200 content-type text/plain string "ok"
-`, port), port)
+backend with_page
+    errorfile 401 %s
+    http-request auth realm R
+frontend fe2
+    bind 127.0.0.1:%d
+    default_backend with_page
+`, port, page401File, port2), port, port2)
 	const page401 = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
 	ask := func(realm string) string {
 		return "HTTP/1.1 401 Unauthorized\r\ncontent-length: 112\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nwww-authenticate: Basic realm=\"" + realm + "\"\r\n\r\n" + page401 + "<open>"
@@ -70,6 +80,10 @@ frontend fe
 		if got := rawExchange(t, port, req+"\r\n"); got != c.want {
 			t.Errorf("%s as %q:\n got %q\nwant %q", c.path, c.cred, got, c.want)
 		}
+	}
+	// an errorfile 401 replaces the page, the header is added to it
+	if got, want := rawExchange(t, port2, get("/")), "HTTP/1.1 401 Unauthorized\r\ncontent-length: 5\r\nx-e: 1\r\nwww-authenticate: Basic realm=\"R\"\r\n\r\nauth\n<open>"; got != want {
+		t.Errorf("auth with errorfile 401:\n got %q\nwant %q", got, want)
 	}
 	// logged as haproxy logs them
 	waitLog(t, p, ` fe fe/<NOSRV> \d+/-1/-1/-1/\d+ 401 253 - - LR-- .* "GET /a HTTP/1.1"`)

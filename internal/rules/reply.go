@@ -86,6 +86,9 @@ type Reply struct {
 	// Dynamic: the proxy's errorfile for Status replaces this reply
 	// when there is one (deny_status, default-errorfiles, monitor-uri).
 	Dynamic bool
+	// Extra are header lines sent after the page's own, also when an
+	// errorfile replaces it (the WWW-Authenticate of http-request auth).
+	Extra []byte
 	// LogExtra is what HAProxy's log counts besides what is sent (an
 	// errorfile's Connection and TE fields).
 	LogExtra int
@@ -117,9 +120,16 @@ func ErrorReply(status int) *Reply {
 // but keeps its length. An lf-string body is built in buf, which must be
 // neither dst nor the transaction's scratch (its samples write there).
 func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
+	return r.AppendExtra(dst, r.Extra, t, v, buf, close, head)
+}
+
+// AppendExtra is Append with the header lines extra after the reply's
+// own (another reply's Extra, when this one is the errorfile replacing it).
+func (r *Reply) AppendExtra(dst, extra []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
 	dst = append(dst, r.Line...)
 	if r.Raw {
 		dst = append(dst, r.Tail...)
+		dst = append(dst, extra...)
 		if close && !r.Implicit {
 			dst = append(dst, "connection: close\r\n"...)
 		}
@@ -145,6 +155,7 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, c
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, "\r\n"...)
 	dst = append(dst, r.Tail...)
+	dst = append(dst, extra...)
 	if close {
 		dst = append(dst, "connection: close\r\n"...)
 	}
@@ -155,11 +166,10 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, c
 	return append(dst, body...)
 }
 
-// AuthReply is HAProxy's 401 page asking for Basic credentials for realm
-// (http-request auth).
+// AuthReply is HAProxy's 401 page (or the proxy's errorfile 401) asking
+// for Basic credentials for realm (http-request auth).
 func AuthReply(realm string) *Reply {
 	r := ErrorReply(401)
-	r.Dynamic = false
-	r.Tail = append(r.Tail, "www-authenticate: Basic realm=\""+realm+"\"\r\n"...)
+	r.Extra = []byte("www-authenticate: Basic realm=\"" + realm + "\"\r\n")
 	return r
 }

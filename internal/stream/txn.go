@@ -348,7 +348,7 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 		}
 	}
 	keep = keep && !reply.Close
-	out = reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, head)
+	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
 	s.out = out
 	if s.lg.on {
 		s.lg.bytesOut += int64(reply.LogExtra)

@@ -163,7 +163,8 @@ func TestErrorFileChecks(t *testing.T) {
 func TestResponseRepliesAndAfterResponse(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port := freePort(t)
-	logs := "global\n    log stdout format raw local0\n" + strings.Replace(rulesDefaults(port), "    mode http\n", "    mode http\n    log global\n    option httplog\n", 1)
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	logs := "global\n    log stdout format raw local0\n    stats socket " + sock + " level admin\n" + strings.Replace(rulesDefaults(port), "    mode http\n", "    mode http\n    log global\n    option httplog\n", 1)
 	p := startProxy(t, logs+fmt.Sprintf(`
     http-request set-var(txn.p) path
     http-request deny if { path /reqdeny }
@@ -220,6 +221,20 @@ backend be
 		` fe down/<NOSRV> \d+/-1/-1/-1/\d+ 503 242 - - SC-- .* "GET /down HTTP/1.1"`,
 	} {
 		waitLog(t, p, re)
+	}
+	// denied responses are counted on the frontend, backend and server
+	stat := cliCmd(t, sock, "show stat")
+	cols := strings.Split(strings.TrimPrefix(strings.SplitN(stat, "\n", 2)[0], "# "), ",")
+	for _, line := range strings.Split(stat, "\n") {
+		vals := strings.Split(line, ",")
+		if len(vals) < 2 || !map[string]bool{"fe,FRONTEND": true, "be,BACKEND": true, "be,s": true}[vals[0]+","+vals[1]] {
+			continue
+		}
+		for i, c := range cols {
+			if want := map[string]string{"dresp": "3"}[c]; want != "" && vals[i] != want {
+				t.Errorf("%s/%s %s = %s, want %s", vals[0], vals[1], c, vals[i], want)
+			}
+		}
 	}
 	// a server's response: backend rules, then the frontend's
 	resp, _ := rulesGet(t, port, "/ss")

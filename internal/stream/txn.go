@@ -311,6 +311,11 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 	s.lg.resp = time.Time{} // HAProxy logs no response time (Tr -1)
 	if r.Action == rules.Deny {
 		s.lg.fail('P', 'H')
+		s.fe.Stats.Dresp.Add(1)
+		if s.tx.be != nil {
+			s.tx.be.Stats.Dresp.Add(1)
+		}
+		sc.srv.Stats.Dresp.Add(1)
 	} else {
 		s.lg.fail('L', 'H')
 	}

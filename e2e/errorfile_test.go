@@ -57,6 +57,7 @@ func TestErrorFiles(t *testing.T) {
 	}
 	fe403 := write("403.http", "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 8\r\nConnection: keep-alive\r\nX-Page: Custom\r\n\r\nno way!\n")
 	gone410 := write("410.http", "HTTP/1.1 410 Gone\r\nContent-Length: 5\r\nConnection: close\r\n\r\ngone\n")
+	old500 := write("500.http", "HTTP/1.0 500 Oops\r\nContent-Length: 4\r\n\r\nold\n")
 	mon200 := write("200.http", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Mon: 1\r\n\r\nup\n")
 	down503 := write("503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nCache-Control: no-cache\r\n\r\n<p>down</p>\n")
 	sect503 := write("s503.http", "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nbusy!\n")
@@ -79,12 +80,14 @@ frontend fe
     errorfile 403 %s
     errorfile 410 %s
     errorfile 200 %s
+    errorfile 500 %s
     monitor-uri /health
     errorloc302 429 http://example.com/slow?x=1
     http-error status 404 content-type text/plain string "not here"
     http-request deny if { path /deny }
     http-request deny deny_status 429 if { path /slow }
     http-request deny deny_status 410 if { path /gone }
+    http-request deny deny_status 500 if { path /old }
     http-request return status 404 default-errorfiles if { path /nf }
     use_backend be_site if { path_beg /site }
     default_backend be_down
@@ -93,7 +96,7 @@ backend be_down
 backend be_site
     errorfiles site
     server s 127.0.0.1:1 disabled
-`, down503, sect503, port, fe403, gone410, mon200), port)
+`, down503, sect503, port, fe403, gone410, mon200, old500), port)
 	for _, c := range []struct {
 		name string
 		reqs []string
@@ -104,6 +107,9 @@ backend be_site
 				"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nx-page: Custom\r\n\r\nno way!\n<open>"},
 		{"an errorfile saying connection: close closes", []string{get("/gone"), get("/gone")},
 			"HTTP/1.1 410 Gone\r\ncontent-length: 5\r\nconnection: close\r\n\r\ngone\n<EOF>"},
+		{"an HTTP/1.0 errorfile with a length keeps the connection", []string{get("/old"), get("/old")},
+			"HTTP/1.0 500 Oops\r\ncontent-length: 4\r\nconnection: keep-alive\r\n\r\nold\n" +
+				"HTTP/1.0 500 Oops\r\ncontent-length: 4\r\nconnection: keep-alive\r\n\r\nold\n<open>"},
 		{"monitor-uri answers errorfile 200", []string{get("/health")},
 			"HTTP/1.1 200 OK\r\ncontent-length: 3\r\nx-mon: 1\r\n\r\nup\n<open>"},
 		{"HEAD: the errorfile without its body", []string{"HEAD /deny HTTP/1.1\r\nHost: h\r\n\r\n"},

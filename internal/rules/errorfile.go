@@ -74,16 +74,12 @@ func ParseErrorFile(data []byte, bufsize int) (*Reply, error) {
 	if size+blocks*htxPerBlock > bufsize-htxHeader {
 		return nil, fmt.Errorf("unable to add payload into the HTX message (the message does not fit in tune.bufsize %d)", bufsize)
 	}
-	switch {
-	case resp.Major == 1 && resp.Minor == 0:
-		// An HTTP/1.0 answer ends the connection by itself: HAProxy
-		// closes it without adding a Connection field.
-		r.Close, r.Implicit = true, true
-	case resp.ContentLength < 0 || resp.ConnClose:
-		// The body ends with the connection, or the file asks for
-		// the connection to end: HAProxy says "connection: close".
-		r.Close = true
-	}
+	// A body without length ends with the connection, and a file may ask
+	// for it to end; HAProxy then says "connection: close" (an HTTP/1.0
+	// status line says it by itself), and "connection: keep-alive" for
+	// an HTTP/1.0 one when the connection stays.
+	r.Close = resp.ContentLength < 0 || resp.ConnClose
+	r.HTTP10 = resp.Major == 1 && resp.Minor == 0
 	return r, nil
 }
 

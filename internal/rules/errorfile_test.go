@@ -17,6 +17,7 @@ func TestParseErrorFile(t *testing.T) {
 		{file: "HTTP/1.1 403 No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 			out: "HTTP/1.1 403 No\r\ncontent-length: 0\r\nconnection: close\r\n\r\n", close: true},
 		{file: "HTTP/1.0 503 Old\r\n\r\nbody", out: "HTTP/1.0 503 Old\r\n\r\nbody", close: true},
+		{file: "HTTP/1.0 503 Old\r\nContent-Length: 4\r\n\r\nbody", out: "HTTP/1.0 503 Old\r\ncontent-length: 4\r\nconnection: keep-alive\r\n\r\nbody"},
 		{file: "HTTP/1.1 503 X\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", err: "chunk-encoded payload not supported"},
 		{file: "HTTP/1.1 503 X\r\nContent-Length: 3\r\n\r\n12345", err: "(5 != 3)"},
 		{file: "garbage\n", err: "unable to parse headers"},

@@ -80,9 +80,10 @@ type Reply struct {
 	// 408 pages say "connection: close").
 	Close bool
 	// Raw: Line and Tail are the whole head (an errorfile, an errorloc):
-	// no content-length is added. Implicit: the head's HTTP/1.0 version
-	// closes the connection, no "connection: close" is added.
-	Raw, Implicit bool
+	// no content-length is added. HTTP10: the status line is HTTP/1.0,
+	// which needs "connection: keep-alive" to keep the connection, and
+	// no "connection: close" to end it.
+	Raw, HTTP10 bool
 	// Dynamic: the proxy's errorfile for Status replaces this reply
 	// when there is one (deny_status, default-errorfiles, monitor-uri).
 	Dynamic bool
@@ -130,8 +131,11 @@ func (r *Reply) AppendExtra(dst, extra []byte, t sample.Txn, v *sample.Value, bu
 	if r.Raw {
 		dst = append(dst, r.Tail...)
 		dst = append(dst, extra...)
-		if close && !r.Implicit {
+		switch {
+		case close && !r.HTTP10:
 			dst = append(dst, "connection: close\r\n"...)
+		case !close && r.HTTP10:
+			dst = append(dst, "connection: keep-alive\r\n"...)
 		}
 		dst = append(dst, "\r\n"...)
 		if head {

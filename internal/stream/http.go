@@ -602,7 +602,6 @@ func (s *httpSession) handle() bool {
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
 	if s.fe.rules {
-		s.tx.be = be
 		if r := s.responseRules(be); r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep

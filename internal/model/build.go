@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strings"
@@ -87,11 +88,10 @@ func sectionWord(p *Proxy) string {
 
 func newDefaults() *Proxy {
 	return &Proxy{
-		Cap:      CapDef,
-		Mode:     ModeTCP,
-		Retries:  3,
-		Options:  map[string]bool{},
-		HasErrPg: map[int]string{},
+		Cap:     CapDef,
+		Mode:    ModeTCP,
+		Retries: 3,
+		Options: map[string]bool{},
 		DefaultServer: Server{
 			Weight: 1, Rise: 2, Fall: 3,
 			Inter: defaultInter,
@@ -107,15 +107,13 @@ func inherit(def *Proxy) *Proxy {
 	p.ReqCaptures, p.ResCaptures = nil, nil
 	p.ACLs = acl.Set{}
 	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
+	p.HTTPAfterResponseRules = nil
 	p.TCPRequest.Connection = nil
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v
 	}
-	p.HasErrPg = make(map[int]string, len(def.HasErrPg))
-	for k, v := range def.HasErrPg {
-		p.HasErrPg[k] = v
-	}
+	p.ErrorPages = maps.Clone(def.ErrorPages)
 	p.Logs = append([]LogTarget(nil), def.Logs...)
 	p.Balance.Args = append([]string(nil), def.Balance.Args...)
 	p.ForwardFor.Except = append([]Net(nil), def.ForwardFor.Except...)
@@ -138,12 +136,21 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{}}
 	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101}
 	b.lastDef = newDefaults()
+	// Global settings (tune.bufsize) and the http-errors sections come
+	// first: the proxies' error pages use them wherever they are declared.
+	for i := range sections {
+		if s := &sections[i]; s.Kind == "global" {
+			b.sect = s
+			b.buildGlobal(s)
+		}
+	}
+	b.buildHTTPErrors(sections)
+	b.buildUserlists(sections)
 	for i := range sections {
 		s := &sections[i]
 		b.sect = s
 		switch s.Kind {
-		case "global":
-			b.buildGlobal(s)
+		case "global", "http-errors", "userlist":
 		case "defaults", "frontend", "backend", "listen":
 			b.buildProxy(s)
 		case "mailers":
@@ -334,7 +341,7 @@ func (b *builder) resolve() {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}
 		if p.Mode == ModeTCP {
-			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules)} {
+			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules), "http-after-response": len(p.HTTPAfterResponseRules)} {
 				if n > 0 {
 					b.d.Warnf(p.Pos, "'%s' rules ignored for %s '%s' as they require HTTP mode.", kw, sectionWord(p), p.Name)
 				}

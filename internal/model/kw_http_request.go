@@ -18,6 +18,7 @@ import (
 func init() {
 	registerProxy("http-request", CapFE|CapBE|CapDef, parseHTTPRequest)
 	registerProxy("http-response", CapFE|CapBE|CapDef, parseHTTPResponse)
+	registerProxy("http-after-response", CapFE|CapBE|CapDef, parseHTTPAfterResponse)
 	registerProxy("redirect", CapFE|CapBE, parseRedirect)
 }
 
@@ -55,6 +56,9 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "%v.", err)
 		return
 	}
+	if r.Action == rules.Auth && r.Reply == nil {
+		r.Reply = rules.AuthReply(p.Name) // HAProxy's default realm
+	}
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}
@@ -78,6 +82,21 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 		b.warnf(l, "%s.", w)
 	}
 	p.HTTPResponseRules = append(p.HTTPResponseRules, r)
+}
+
+func parseHTTPAfterResponse(b *builder, p *Proxy, l config.Line) {
+	if refuseRulesInDefaults(b, p, l) {
+		return
+	}
+	r, warns, err := rules.ParseAfterResponse(b.comp, &p.ACLs, l.Args[1:], ruleWhere(p, "http-after-response"))
+	if err != nil {
+		b.errorf(l, "%v.", err)
+		return
+	}
+	for _, w := range warns {
+		b.warnf(l, "%s.", w)
+	}
+	p.HTTPAfterResponseRules = append(p.HTTPAfterResponseRules, r)
 }
 
 // parseRedirect is the "redirect" keyword: HAProxy runs these after the

@@ -82,16 +82,6 @@ func init() {
 		p.Redispatch = true
 	})
 	registerProxy("cookie", CapBE|CapDef, parseCookie)
-	registerProxy("errorfile", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
-		if !b.wantArgs(l, 2, 2, "errorfile <code> <file>") {
-			return
-		}
-		code, ok := b.intArg(l, 1)
-		if ok {
-			p.HasErrPg[code] = l.Args[2]
-			b.notYetOnce(l, "'errorfile'", "custom error pages")
-		}
-	})
 }
 
 func parseMode(b *builder, p *Proxy, l config.Line) {

@@ -160,8 +160,11 @@ type Proxy struct {
 	HTTPRequestRules  []*rules.Rule // "http-request", in order (kw_http_request.go)
 	HTTPResponseRules []*rules.Rule // "http-response", in order
 	RedirectRules     []*rules.Rule // "redirect": run after the http-request rules
-	MonitorURI        string        // "monitor-uri" (kw_monitor.go)
-	MonitorFail       []*acl.Cond   // "monitor fail if|unless": any true answers 503
+	// HTTPAfterResponseRules ("http-after-response") run on every
+	// response, the proxy's own replies and error pages too.
+	HTTPAfterResponseRules []*rules.Rule
+	MonitorURI             string      // "monitor-uri" (kw_monitor.go)
+	MonitorFail            []*acl.Cond // "monitor fail if|unless": any true answers 503
 	// PrometheusPath is the path of "http-request use-service
 	// prometheus-exporter if { path <p> }" (kw_http_request.go).
 	PrometheusPath string
@@ -175,8 +178,10 @@ type Proxy struct {
 	// capture", "http-request|http-response capture ... len N").
 	ReqCaptures, ResCaptures []Capture
 	UniqueIDHeader           string // "unique-id-header": the request header carrying the id
-	HasErrPg                 map[int]string
-	EmailAlert               EmailAlert // email-alert mailers/from/to/level/myhostname
+	// ErrorPages replace the built-in pages by status: errorfile,
+	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
+	ErrorPages map[int]*rules.Reply
+	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy

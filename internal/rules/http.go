@@ -6,6 +6,8 @@
 package rules
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -47,6 +49,7 @@ const (
 	IncGPC1                         // increment gpc1 of stick counter SC's entry
 	SetGPT0                         // store Int (or Expr's integer) in gpt0 of counter SC's entry
 	Capture                         // store Expr's sample in capture slot Slot
+	Auth                            // answer 401 asking for Basic credentials (Reply)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -227,39 +230,36 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		err = want(0, "no argument before its condition")
 	case "deny", "tarpit":
 		r.Action = Deny
-		if response {
-			return nil, nil, fmt.Errorf("'http-response %s' is not supported by dhproxy yet", act)
-		}
 		status := 403
+		if response {
+			// a response refused is a bad one from the client's side
+			status = 502
+		}
 		if act == "tarpit" {
+			if response {
+				return nil, nil, fmt.Errorf("'http-response tarpit' does not exist; use it in 'http-request'")
+			}
 			r.Action, status = Tarpit, 500
 		}
+		r.Reply, err = ParseReply(c, args, ruleWord, phase, status, true)
+	case "auth":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response auth' does not exist; use it in 'http-request'")
+		}
+		r.Action = Auth
 		switch {
-		case len(args) == 0:
-		case len(args) == 2 && (args[0] == "deny_status" || args[0] == "status"):
-			status, err = strconv.Atoi(args[1])
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: '%s' is not a status code", ruleWord, args[1])
-			}
+		case len(args) == 0: // the realm is the proxy's name: the model sets it
+		case len(args) == 2 && args[0] == "realm":
+			r.Reply = AuthReply(args[1])
 		default:
-			return nil, nil, fmt.Errorf("%s: only 'deny_status <code>' is supported by dhproxy yet (not '%s')", ruleWord, strings.Join(args, " "))
+			return nil, nil, fmt.Errorf("%s expects [realm <realm>]", ruleWord)
 		}
-		if _, _, ok := DefaultError(status); !ok {
-			return nil, nil, fmt.Errorf("%s: status code '%d' not handled by default with 'default-errorfiles' argument (dhproxy has no errorfiles yet)", ruleWord, status)
-		}
-		r.Reply = ErrorReply(status)
 	case "return":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response return' is not supported by dhproxy yet")
-		}
 		r.Action = Return
-		r.Reply, err = parseReturn(c, args, ruleWord, phase)
+		r.Reply, err = ParseReply(c, args, ruleWord, phase, 200, false)
 	case "redirect":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response redirect' is not supported by dhproxy yet")
-		}
 		r.Action = Redirect
-		r.Redir, err = ParseRedirect(c, args, ruleWord)
+		r.Redir, err = ParseRedirect(c, args, ruleWord, phase)
 	case "set-header", "add-header":
 		r.Action = SetHeader
 		if act == "add-header" {
@@ -332,9 +332,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0"
 		if response {
-			supported = "allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -348,6 +348,21 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 	}
 	return r, warnings, nil
+}
+
+// ParseAfterResponse compiles the words after "http-after-response": the
+// header, status and variable actions of http-response, which also apply
+// to the responses the proxy writes itself.
+func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where string) (*Rule, []string, error) {
+	r, warnings, err := ParseHTTP(c, set, words, true, where)
+	if err != nil {
+		return nil, nil, errors.New(strings.Replace(err.Error(), "'http-response ", "'http-after-response ", 1))
+	}
+	switch r.Action {
+	case Allow, SetHeader, AddHeader, DelHeader, ReplaceHeader, ReplaceValue, SetStatus, SetVar, UnsetVar:
+		return r, warnings, nil
+	}
+	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
 }
 
 func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase) error {
@@ -364,23 +379,39 @@ func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase
 	return err
 }
 
-// parseReturn reads "[status N] [content-type T] [string S | lf-string F |
-// file F] [hdr N F]...".
-func parseReturn(c *sample.Compiler, args []string, ruleWord string, phase sample.Phase) (*Reply, error) {
-	status, ctype := 200, ""
+// ParseReply reads the reply of a deny or return rule, or of an
+// http-error line: "[status N] [content-type T] [default-errorfiles |
+// errorfile F | errorfiles NAME | file F | lf-file F | string S |
+// lf-string F] [hdr NAME FMT]...". A deny (deny true) also takes
+// "deny_status N" and, without a payload, answers with the proxy's page
+// for its status (default-errorfiles); a return without one sends an
+// empty body.
+func ParseReply(c *sample.Compiler, args []string, ruleWord string, phase sample.Phase, status int, deny bool) (*Reply, error) {
+	ctype := ""
 	var body []byte
 	var bodyFmt *sample.Format
-	hasBody := false
+	payload := "" // the payload keyword given
+	var fileReply *Reply
 	var hdrs []ReplyHeader
 	for len(args) > 0 {
 		k := args[0]
+		if k == "default-errorfiles" {
+			if payload != "" {
+				return nil, fmt.Errorf("%s: only one payload ('%s' already given) may be given", ruleWord, payload)
+			}
+			payload, args = k, args[1:]
+			continue
+		}
 		if len(args) < 2 {
 			return nil, fmt.Errorf("%s: '%s' expects a value", ruleWord, k)
 		}
 		v := args[1]
 		args = args[2:]
 		switch k {
-		case "status":
+		case "status", "deny_status":
+			if k == "deny_status" && !deny {
+				return nil, fmt.Errorf("%s: unknown argument 'deny_status'", ruleWord)
+			}
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 200 || n > 599 {
 				return nil, fmt.Errorf("%s: status code '%s' must be between 200 and 599", ruleWord, v)
@@ -388,16 +419,24 @@ func parseReturn(c *sample.Compiler, args []string, ruleWord string, phase sampl
 			status = n
 		case "content-type":
 			ctype = v
-		case "string", "lf-string", "file":
-			if hasBody {
-				return nil, fmt.Errorf("%s: only one payload ('string', 'lf-string' or 'file') may be given", ruleWord)
+		case "string", "lf-string", "file", "lf-file", "errorfile", "errorfiles":
+			if payload != "" {
+				return nil, fmt.Errorf("%s: only one payload ('%s' already given) may be given", ruleWord, payload)
 			}
-			hasBody = true
+			payload = k
 			switch k {
 			case "string":
 				body = []byte(v)
-			case "lf-string":
-				f, err := c.CompileFormat(v, phase)
+			case "lf-string", "lf-file":
+				text := v
+				if k == "lf-file" {
+					data, err := c.Read(v)
+					if err != nil {
+						return nil, fmt.Errorf("%s: failed to read file '%s': %v", ruleWord, v, err)
+					}
+					text = string(data)
+				}
+				f, err := c.CompileFormat(text, phase)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %v", ruleWord, err)
 				}
@@ -412,6 +451,20 @@ func parseReturn(c *sample.Compiler, args []string, ruleWord string, phase sampl
 					return nil, fmt.Errorf("%s: failed to read file '%s': %v", ruleWord, v, err)
 				}
 				body = data
+			case "errorfile":
+				data, err := c.Read(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s: error opening file '%s': %v", ruleWord, v, err)
+				}
+				if fileReply, err = ParseErrorFile(data, ErrorEnvOf(c).BufSize); err != nil {
+					return nil, fmt.Errorf("%s: '%s': %v", ruleWord, v, err)
+				}
+			case "errorfiles":
+				pages, ok := ErrorEnvOf(c).Sections[v]
+				if !ok {
+					return nil, fmt.Errorf("%s: unknown http-errors section '%s'", ruleWord, v)
+				}
+				fileReply = pages[status] // nil: the default page, below
 			}
 		case "hdr":
 			if len(args) < 1 {
@@ -426,18 +479,60 @@ func parseReturn(c *sample.Compiler, args []string, ruleWord string, phase sampl
 			}
 			hdrs = append(hdrs, ReplyHeader{Name: []byte(strings.ToLower(v)), Value: f})
 			args = args[1:]
-		case "errorfile", "errorfiles", "lf-file", "default-errorfiles":
-			return nil, fmt.Errorf("%s: '%s' is not supported by dhproxy yet; use 'string', 'lf-string' or 'file'", ruleWord, k)
 		default:
-			return nil, fmt.Errorf("%s: unknown argument '%s'; expects status, content-type, string, lf-string, file or hdr", ruleWord, k)
+			return nil, fmt.Errorf("%s: unknown argument '%s'; expects status, content-type, default-errorfiles, errorfile, errorfiles, file, lf-file, string, lf-string or hdr", ruleWord, k)
 		}
 	}
-	if hasBody && ctype == "" && (len(body) > 0 || bodyFmt != nil) {
-		return nil, fmt.Errorf("%s: a payload needs a 'content-type'", ruleWord)
+	switch payload {
+	case "errorfile", "errorfiles", "default-errorfiles", "":
+		if payload == "" && !deny {
+			break // return: an empty body
+		}
+		if ctype != "" || len(hdrs) > 0 {
+			return nil, fmt.Errorf("%s: 'content-type' and 'hdr' do not apply to '%s'", ruleWord, cmp.Or(payload, "default-errorfiles"))
+		}
+		if fileReply != nil {
+			page := *fileReply // pages are shared: the copy says this rule's status
+			page.Status = status
+			return &page, nil
+		}
+		if !ErrorStatusHandled(status) {
+			return nil, fmt.Errorf("%s: status code '%d' not handled by default with 'default-errorfiles' argument", ruleWord, status)
+		}
+		return ErrorReply(status), nil
+	}
+	if ctype == "" && (len(body) > 0 || bodyFmt != nil) {
+		return nil, fmt.Errorf("%s: a content type must be defined when non-empty payload is configured", ruleWord)
 	}
 	r := &Reply{Status: status, Line: []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + Reason(status) + "\r\n"), Hdrs: hdrs, Body: body, BodyFmt: bodyFmt}
-	if hasBody && ctype != "" {
+	if ctype != "" {
 		r.Tail = []byte("content-type: " + ctype + "\r\n")
 	}
 	return r, nil
+}
+
+// ErrorEnv is what replies naming error files need from the whole
+// configuration: tune.bufsize and the http-errors sections. The model
+// stores it in the compiler before it compiles the proxies' rules.
+type ErrorEnv struct {
+	BufSize  int
+	Sections map[string]map[int]*Reply
+}
+
+const errorEnvKey = "rules:errors"
+
+// SetErrorEnv stores env for the rules compiled with c.
+func SetErrorEnv(c *sample.Compiler, env *ErrorEnv) {
+	if c.Files == nil {
+		c.Files = map[string]any{}
+	}
+	c.Files[errorEnvKey] = env
+}
+
+// ErrorEnvOf is the env stored in c (HAProxy's defaults without one).
+func ErrorEnvOf(c *sample.Compiler) *ErrorEnv {
+	if env, ok := c.Files[errorEnvKey].(*ErrorEnv); ok {
+		return env
+	}
+	return &ErrorEnv{BufSize: 16384}
 }

@@ -30,8 +30,9 @@ type RedirectRule struct {
 	Cookie      []byte // "set-cookie: ...\r\n" for set-cookie or clear-cookie
 }
 
-// ParseRedirect reads the words after "redirect" (without the condition).
-func ParseRedirect(c *sample.Compiler, args []string, ruleWord string) (*RedirectRule, error) {
+// ParseRedirect reads the words after "redirect" (without the condition);
+// phase is where the rule runs (http-response takes only "location").
+func ParseRedirect(c *sample.Compiler, args []string, ruleWord string, phase sample.Phase) (*RedirectRule, error) {
 	if len(args) < 2 {
 		return nil, fmt.Errorf("%s expects 'location', 'prefix' or 'scheme' followed by the target", ruleWord)
 	}
@@ -46,8 +47,11 @@ func ParseRedirect(c *sample.Compiler, args []string, ruleWord string) (*Redirec
 	default:
 		return nil, fmt.Errorf("%s expects 'location', 'prefix' or 'scheme', not '%s'", ruleWord, args[0])
 	}
+	if phase == sample.PhaseRes && rr.Type != RedirLocation {
+		return nil, fmt.Errorf("%s: only 'location' redirects are possible on a response (the request is gone)", ruleWord)
+	}
 	var err error
-	if rr.To, err = c.CompileFormat(args[1], sample.PhaseReq); err != nil {
+	if rr.To, err = c.CompileFormat(args[1], phase); err != nil {
 		return nil, fmt.Errorf("%s: %v", ruleWord, err)
 	}
 	for rest := args[2:]; len(rest) > 0; rest = rest[1:] {

@@ -79,6 +79,20 @@ type Reply struct {
 	// Close: HAProxy closes the connection after this reply (its 400 and
 	// 408 pages say "connection: close").
 	Close bool
+	// Raw: Line and Tail are the whole head (an errorfile, an errorloc):
+	// no content-length is added. HTTP10: the status line is HTTP/1.0,
+	// which needs "connection: keep-alive" to keep the connection, and
+	// no "connection: close" to end it.
+	Raw, HTTP10 bool
+	// Dynamic: the proxy's errorfile for Status replaces this reply
+	// when there is one (deny_status, default-errorfiles, monitor-uri).
+	Dynamic bool
+	// Extra are header lines sent after the page's own, also when an
+	// errorfile replaces it (the WWW-Authenticate of http-request auth).
+	Extra []byte
+	// LogExtra is what HAProxy's log counts besides what is sent (an
+	// errorfile's Connection and TE fields).
+	LogExtra int
 }
 
 // ReplyHeader is one "hdr <name> <fmt>" of a return rule.
@@ -92,11 +106,12 @@ type ReplyHeader struct {
 func ErrorReply(status int) *Reply {
 	reason, _, _ := DefaultError(status)
 	r := &Reply{
-		Status: status,
-		Line:   []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + reason + "\r\n"),
-		Tail:   []byte("cache-control: no-cache\r\ncontent-type: text/html\r\n"),
-		Body:   []byte(ErrorBody(status)),
-		Close:  status == 400 || status == 408,
+		Status:  status,
+		Line:    []byte("HTTP/1.1 " + strconv.Itoa(status) + " " + reason + "\r\n"),
+		Tail:    []byte("cache-control: no-cache\r\ncontent-type: text/html\r\n"),
+		Body:    []byte(ErrorBody(status)),
+		Close:   status == 400 || status == 408,
+		Dynamic: true,
 	}
 	return r
 }
@@ -106,7 +121,28 @@ func ErrorReply(status int) *Reply {
 // but keeps its length. An lf-string body is built in buf, which must be
 // neither dst nor the transaction's scratch (its samples write there).
 func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
+	return r.AppendExtra(dst, r.Extra, t, v, buf, close, head)
+}
+
+// AppendExtra is Append with the header lines extra after the reply's
+// own (another reply's Extra, when this one is the errorfile replacing it).
+func (r *Reply) AppendExtra(dst, extra []byte, t sample.Txn, v *sample.Value, buf *[]byte, close, head bool) []byte {
 	dst = append(dst, r.Line...)
+	if r.Raw {
+		dst = append(dst, r.Tail...)
+		dst = append(dst, extra...)
+		switch {
+		case close && !r.HTTP10:
+			dst = append(dst, "connection: close\r\n"...)
+		case !close && r.HTTP10:
+			dst = append(dst, "connection: keep-alive\r\n"...)
+		}
+		dst = append(dst, "\r\n"...)
+		if head {
+			return dst
+		}
+		return append(dst, r.Body...)
+	}
 	for _, h := range r.Hdrs {
 		dst = append(dst, h.Name...)
 		dst = append(dst, ": "...)
@@ -123,6 +159,7 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, c
 	dst = strconv.AppendInt(dst, int64(len(body)), 10)
 	dst = append(dst, "\r\n"...)
 	dst = append(dst, r.Tail...)
+	dst = append(dst, extra...)
 	if close {
 		dst = append(dst, "connection: close\r\n"...)
 	}
@@ -131,4 +168,12 @@ func (r *Reply) Append(dst []byte, t sample.Txn, v *sample.Value, buf *[]byte, c
 		return dst
 	}
 	return append(dst, body...)
+}
+
+// AuthReply is HAProxy's 401 page (or the proxy's errorfile 401) asking
+// for Basic credentials for realm (http-request auth).
+func AuthReply(realm string) *Reply {
+	r := ErrorReply(401)
+	r.Extra = []byte("www-authenticate: Basic realm=\"" + realm + "\"\r\n")
+	return r
 }

@@ -108,15 +108,16 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"auth realm x":                          "'http-request auth' is not supported by dhproxy yet; supported actions: allow, deny",
+		"normalize-uri x":                       "'http-request normalize-uri' is not supported by dhproxy yet; supported actions: allow, deny",
+		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
-		"deny deny_status x":                    "not a status code",
-		"deny content-type text/plain":          "only 'deny_status <code>' is supported",
+		"deny deny_status x":                    "must be between 200 and 599",
+		"deny content-type text/plain":          "'content-type' and 'hdr' do not apply",
 		"allow x":                               "expects no argument",
 		"return status 99":                      "between 200 and 599",
-		"return string hi":                      "needs a 'content-type'",
+		"return string hi":                      "a content type must be defined",
 		"return content-type a string x file y": "only one payload",
-		"return errorfile /x":                   "'errorfile' is not supported by dhproxy yet",
+		"return errorfiles nope":                "unknown http-errors section 'nope'",
 		"return status":                         "'status' expects a value",
 		"return bogus 1":                        "unknown argument 'bogus'",
 		"return hdr content-length %[path]":     "set by the reply itself",
@@ -155,19 +156,41 @@ func TestParseErrors(t *testing.T) {
 	c := &sample.Compiler{}
 	var set acl.Set
 	for rule, want := range map[string]string{
-		"deny":                 "'http-response deny' is not supported by dhproxy yet",
-		"set-path /x":          "does not exist",
-		"replace-path a b":     "does not exist",
-		"set-status":           "expects <status> [reason <str>]",
-		"set-status 1000":      "between 100 and 999",
-		"set-status 200 why x": "expects <status> [reason <str>]",
-		"auth":                 "supported actions: allow, set-header",
-		"set-header X %[url]":  "cannot be used in http-response rules",
+		"tarpit":                    "'http-response tarpit' does not exist",
+		"redirect prefix /x":        "only 'location' redirects are possible on a response",
+		"redirect location %[path]": "cannot be used in http-response rules",
+		"set-path /x":               "does not exist",
+		"replace-path a b":          "does not exist",
+		"set-status":                "expects <status> [reason <str>]",
+		"set-status 1000":           "between 100 and 999",
+		"set-status 200 why x":      "expects <status> [reason <str>]",
+		"auth":                      "'http-response auth' does not exist",
+		"set-header X %[url]":       "cannot be used in http-response rules",
 	} {
 		_, _, err := ParseHTTP(c, &set, strings.Fields(rule), true, "x")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("http-response %q: error %v, want %q", rule, err, want)
 		}
+	}
+}
+
+func TestParseAfterResponse(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	for rule, want := range map[string]string{
+		"deny":                "'http-after-response deny' is not supported by dhproxy yet",
+		"redirect location /": "'http-after-response redirect' is not supported",
+		"set-header X":        "'http-after-response set-header' expects <name> <fmt>",
+		"set-status 99":       "between 100 and 999",
+	} {
+		_, _, err := ParseAfterResponse(c, &set, strings.Fields(rule), "x")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("http-after-response %q: error %v, want %q", rule, err, want)
+		}
+	}
+	r, _, err := ParseAfterResponse(c, &set, strings.Fields("set-header X-A %[status] if { status 200 }"), "x")
+	if err != nil || r.Action != SetHeader || r.Cond == nil {
+		t.Errorf("set-header: %+v, %v", r, err)
 	}
 }
 

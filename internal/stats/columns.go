@@ -153,7 +153,7 @@ var Columns = []Column{
 	{"bin", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Bin.Load() })},
 	{"bout", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Bout.Load() })},
 	{"dreq", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.Dreq.Load() })},
-	{"dresp", "MCP", "u64", "FBS", zero},
+	{"dresp", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Dresp.Load() })},
 	{"ereq", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Ereq.Load() })},
 	{"econ", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Econ.Load() })},
 	{"eresp", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Eresp.Load() })},

@@ -29,6 +29,7 @@ type Counters struct {
 	SrvAbrt     atomic.Int64
 	Intercepted atomic.Int64 // requests answered by the proxy itself (stats, metrics, return, redirect)
 	Dreq        atomic.Int64 // requests denied by http-request rules
+	Dresp       atomic.Int64 // responses denied by http-response rules
 	Dcon        atomic.Int64 // connections rejected by tcp-request connection rules
 	Qmax        atomic.Int32
 	Chkfail     atomic.Int64 // failed checks while the server was up
@@ -382,7 +383,7 @@ func (c *Counters) ClearMax() {
 func (c *Counters) ClearAll() {
 	c.ClearMax()
 	for _, a := range []*atomic.Int64{&c.Stot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
-		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dcon, &c.Chkfail, &c.Chkdown} {
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Chkfail, &c.Chkdown} {
 		a.Store(0)
 	}
 	for i := range c.Hrsp {

@@ -33,6 +33,22 @@ func buildPages(connection string) map[int][]byte {
 	return m
 }
 
+// muxPages are the pages as HAProxy 2.6's HTTP/1 layer writes them for a
+// request it could not read (400, 408): its raw built-in text, with its
+// own header spelling, never an errorfile (measured against haproxy 2.6).
+var muxPages = func() map[int][]byte {
+	m := map[int][]byte{}
+	for code, e := range errorBodies {
+		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
+		m[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + e.reason + "\r\n" +
+			"Content-length: " + strconv.Itoa(len(body)) + "\r\n" +
+			"Cache-Control: no-cache\r\n" +
+			"Connection: close\r\n" +
+			"Content-Type: text/html\r\n\r\n" + body)
+	}
+	return m
+}()
+
 // errorHTX is each page's size as HAProxy's logs count it (logging.HTXSize:
 // start line, header names and values, the body; its own Connection field
 // is not part of the message).
@@ -55,6 +71,14 @@ func errorPage(status int) []byte {
 		return p
 	}
 	return errorPages[500]
+}
+
+// muxPage is errorPage as HAProxy's HTTP/1 layer writes it.
+func muxPage(status int) []byte {
+	if p, ok := muxPages[status]; ok {
+		return p
+	}
+	return muxPages[500]
 }
 
 // keepPage is errorPage for a connection that stays open.

@@ -354,8 +354,19 @@ func firstSet(ds ...time.Duration) time.Duration {
 }
 
 func (s *httpSession) writeError(status int) {
+	if r := s.errorPage(status); r != nil {
+		s.writeReply(r, false)
+		return
+	}
+	s.sendOwn(errorPage(status), status, errorHTX[status])
+}
+
+// muxError answers what HAProxy's HTTP/1 layer refuses before any rule
+// runs (a request it cannot parse, a timeout, a bad chunk): its raw page,
+// never an errorfile nor http-after-response rules, as haproxy 2.6 does.
+func (s *httpSession) muxError(status int) {
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	s.cio.Write(errorPage(status))
+	s.cio.Write(muxPage(status))
 	s.lg.status = status
 	s.lg.bytesOut += errorHTX[status]
 }
@@ -366,14 +377,18 @@ func (s *httpSession) writeError(status int) {
 // request, body included, has been read (bodyRead); buf[r:] then holds what
 // follows it.
 func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
-	if !keep || !bodyRead {
+	if r := s.errorPage(status); r != nil {
+		keep = keep && bodyRead && !r.Close
+		s.writeReply(r, keep)
+	} else if !keep || !bodyRead {
 		s.writeError(status)
 		return false
+	} else {
+		s.sendOwn(keepPage(status), status, errorHTX[status])
 	}
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
-	s.cio.Write(keepPage(status))
-	s.lg.status = status
-	s.lg.bytesOut += errorHTX[status]
+	if !keep {
+		return false
+	}
 	s.dropBuf(&s.sbufBox)
 	s.sbuf = nil
 	if s.r == s.w {
@@ -386,7 +401,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // HAProxy logs "<BADREQ>" lines.
 func (s *httpSession) badRequest(status int, cause byte, received int64) {
 	s.connSC.badRequest()
-	s.writeError(status)
+	s.muxError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received
 	s.emitHTTP()
@@ -435,6 +450,7 @@ func (s *httpSession) handle() bool {
 	if answered {
 		return keep
 	}
+	s.tx.be = be // its error pages apply from now on
 	if be == nil {
 		s.writeError(503)
 		s.lg.fail('S', 'C')
@@ -606,8 +622,12 @@ func (s *httpSession) handle() bool {
 		s.captureHeaders(true)
 	}
 	if s.fe.rules {
-		s.tx.be = be
-		s.responseRules(be)
+		if r := s.responseRules(be); r != nil {
+			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
+				return keep
+			}
+		}
+		s.afterResponseRules()
 	}
 	if len(be.stick) > 0 {
 		// Stored once the server answered, as HAProxy's store rules run
@@ -709,7 +729,7 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 		s.chunks.Reset()
 		n, done, err := s.chunks.Scan(s.buf[start:s.w])
 		if err != nil {
-			s.writeError(400)
+			s.muxError(400)
 			return 0, false, false
 		}
 		return start + n, done, true

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 type txnState struct {
 	scratch []byte         // converter output (the samples' workspace)
 	buf     []byte         // values built from formats: added headers, rewritten URI, backend names
+	reply   []byte         // a copy of the proxy's own response for http-after-response
 	acl     acl.State      // condition evaluation
 	v       sample.Value   // the value slot of formats
 	be      *Backend       // the backend chosen so far (nil: the frontend's)
@@ -55,13 +57,13 @@ func (t *txnState) buffers() txnState {
 	for i := range vars {
 		vars[i].Reset()
 	}
-	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], vars: vars, uid: t.uid[:0]}
+	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
 }
 
 // release drops the buffers of a session that parks; the rest (a set-src
 // to undo) stays.
 func (t *txnState) release() {
-	t.scratch, t.buf, t.vars, t.uid = nil, nil, [3]sample.Vars{}, nil
+	t.scratch, t.buf, t.reply, t.vars, t.uid = nil, nil, nil, [3]sample.Vars{}, nil
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -218,7 +220,7 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
 			if answered, keep = s.answer(r, be); answered {
 				return answered, keep
 			}
@@ -270,41 +272,25 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	// The request body is not read: only a body-less request lets the
 	// connection carry another one.
 	keep = req.BodyFraming() == http1.FramingNone && req.KeepAlive()
-	out := s.out[:0]
-	status := 0
-	switch r.Action {
-	case rules.Redirect:
-		var ok bool
-		if out, ok = r.Redir.Append(out, s, &s.tx.v, req); !ok {
-			return false, false
-		}
-		if !keep {
-			// the head is complete but for the final CRLF
-			out = append(out[:len(out)-2], "connection: close\r\n\r\n"...)
-		}
-		status = r.Redir.Code
-		s.lg.fail('L', 'R')
-	default:
-		keep = keep && !r.Reply.Close
-		out = r.Reply.Append(out, s, &s.tx.v, &s.tx.buf, !keep, string(req.Method) == "HEAD")
-		status = r.Reply.Status
-		switch r.Action {
-		case rules.Deny:
-			s.lg.fail('P', 'R')
-		case rules.Tarpit:
-			// The client is held for "timeout tarpit" (else "timeout
-			// connect") of the proxy whose rule it is, as HAProxy does.
-			p := s.fe.P
-			if be != nil {
-				p = be.P
-			}
-			time.Sleep(firstSet(p.Timeouts.Tarpit, p.Timeouts.Connect))
-			s.lg.fail('P', 'T')
-		default:
-			s.lg.fail('L', 'R')
-		}
+	out, status, keep, ok := s.buildReply(r, keep, string(req.Method) == "HEAD")
+	if !ok {
+		return false, false
 	}
-	s.out = out
+	switch r.Action {
+	case rules.Deny:
+		s.lg.fail('P', 'R')
+	case rules.Tarpit:
+		// The client is held for "timeout tarpit" (else "timeout
+		// connect") of the proxy whose rule it is, as HAProxy does.
+		p := s.fe.P
+		if be != nil {
+			p = be.P
+		}
+		time.Sleep(firstSet(p.Timeouts.Tarpit, p.Timeouts.Connect))
+		s.lg.fail('P', 'T')
+	default:
+		s.lg.fail('L', 'R')
+	}
 	s.tx.denied = r.Action == rules.Deny || r.Action == rules.Tarpit
 	s.tx.local = !s.tx.denied
 	if s.tx.denied {
@@ -316,14 +302,188 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	} else {
 		s.fe.Stats.Intercepted.Add(1)
 	}
+	err := s.sendOwn(out, status, -1)
+	s.r += req.HeadLen
+	return true, keep && err == nil
+}
+
+// answerResponse replaces the server's response by the reply of an
+// http-response deny, return or redirect rule, as HAProxy does: the
+// server connection is closed, the client's stays open (keep) when it
+// keeps alive and its request was read whole. answered is false when the
+// rule does not apply after all (a redirect to an empty location).
+func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head bool) (answered, kept bool) {
+	out, status, keep, ok := s.buildReply(r, keep, head)
+	if !ok {
+		return false, false
+	}
+	// HAProxy's log counts the server's response it had received (its
+	// head, and the body already buffered) before the reply.
+	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep, "")
+	if body := int64(s.sw - s.sr - s.resp.HeadLen); s.lg.on && !s.resp.Chunked && body > 0 {
+		if cl := s.resp.ContentLength; cl >= 0 {
+			body = min(body, cl)
+		}
+		s.lg.bytesOut += body
+	}
+	bodyRead := s.abortBody(sc)
+	sc.c.Close()
+	if !bodyRead && keep {
+		out, status, keep, _ = s.buildReply(r, false, head)
+	}
+	s.lg.resp = time.Time{} // HAProxy logs no response time (Tr -1)
+	if r.Action == rules.Deny {
+		s.lg.fail('P', 'H')
+		s.fe.Stats.Dresp.Add(1)
+		if s.tx.be != nil {
+			s.tx.be.Stats.Dresp.Add(1)
+		}
+		sc.srv.Stats.Dresp.Add(1)
+	} else {
+		s.lg.fail('L', 'H')
+	}
+	err := s.sendOwn(out, status, -1)
+	s.dropBuf(&s.sbufBox)
+	s.sbuf = nil
+	if s.r == s.w {
+		s.r, s.w = 0, 0
+	}
+	return true, keep && err == nil
+}
+
+// buildReply builds a rule's own response into s.out: a redirect, or its
+// reply (the proxy's error page for its status when the reply defers to
+// it). keep says whether the connection may stay open; keepOut whether
+// it does after this reply. ok is false for a redirect to an empty
+// location (HAProxy then ignores the rule).
+func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, status int, keepOut, ok bool) {
+	out = s.out[:0]
+	if r.Action == rules.Redirect {
+		if out, ok = r.Redir.Append(out, s, &s.tx.v, &s.req); !ok {
+			return nil, 0, false, false
+		}
+		if !keep {
+			// the head is complete but for the final CRLF
+			out = append(out[:len(out)-2], "connection: close\r\n\r\n"...)
+		}
+		s.out = out
+		return out, r.Redir.Code, keep, true
+	}
+	reply := r.Reply
+	if reply.Dynamic {
+		if page := s.errorPage(reply.Status); page != nil {
+			reply = page
+		}
+	}
+	keep = keep && !reply.Close
+	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
+	s.out = out
+	if s.lg.on {
+		s.lg.bytesOut += int64(reply.LogExtra)
+	}
+	return out, reply.Status, keep, true
+}
+
+// sendOwn writes a response the proxy made itself (a rule's reply, an
+// error page) once the http-after-response rules have run on it, and logs
+// its status and size (htx: the size, or -1 to count it from out).
+func (s *httpSession) sendOwn(out []byte, status int, htx int64) error {
 	s.lg.status = status
+	if s.hasAfterRules() {
+		if edited, ok := s.afterReply(out); ok {
+			out, htx = edited, -1
+		}
+	}
 	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
 	_, err := s.cio.Write(out)
 	if s.lg.on {
-		s.lg.bytesOut += replyHTXSize(out)
+		if htx < 0 {
+			htx = replyHTXSize(out)
+		}
+		s.lg.bytesOut += htx
 	}
-	s.r += req.HeadLen
-	return true, keep && err == nil
+	return err
+}
+
+func (s *httpSession) hasAfterRules() bool {
+	return len(s.fe.P.HTTPAfterResponseRules) > 0 || s.tx.be != nil && len(s.tx.be.P.HTTPAfterResponseRules) > 0
+}
+
+// afterReply runs the http-after-response rules on the proxy's own
+// response out: it is parsed as a server's would be (the rules read and
+// edit s.resp) and rebuilt in s.out when a rule changed it (ok).
+func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
+	s.tx.reply = append(s.tx.reply[:0], out...)
+	n, err := http1.ParseResponse(s.tx.reply, &s.resp)
+	if err != nil {
+		return nil, false
+	}
+	s.tx.status, s.tx.resEdited = 0, false
+	s.afterResponseRules()
+	if !s.tx.resEdited {
+		return nil, false
+	}
+	o := s.out[:0]
+	if s.tx.status != 0 {
+		s.lg.status = s.tx.status
+		o = append(o, "HTTP/1.1 "...)
+		o = strconv.AppendInt(o, int64(s.tx.status), 10)
+		o = append(append(append(o, ' '), s.tx.reason...), "\r\n"...)
+	} else {
+		o = append(o, s.tx.reply[:bytes.IndexByte(s.tx.reply, '\n')+1]...)
+	}
+	for _, h := range s.resp.Headers {
+		o = append(append(append(append(o, h.Name...), ": "...), h.Value...), "\r\n"...)
+	}
+	o = append(append(o, "\r\n"...), s.tx.reply[n:]...)
+	s.out = o
+	return o, true
+}
+
+// afterResponseRules runs the http-after-response rules of the backend,
+// then of the frontend (once for a listen section).
+func (s *httpSession) afterResponseRules() {
+	if be := s.tx.be; be != nil && be.P != s.fe.P {
+		s.runAfterRules(be.P.HTTPAfterResponseRules)
+	}
+	s.runAfterRules(s.fe.P.HTTPAfterResponseRules)
+}
+
+func (s *httpSession) runAfterRules(list []*rules.Rule) {
+	for _, r := range list {
+		if !r.Cond.Match(s, &s.tx.acl) {
+			continue
+		}
+		if r.Action == rules.Allow {
+			return
+		}
+		s.editResponse(r)
+	}
+}
+
+// errorPage is the page configured for status (errorfile, errorloc,
+// http-error): the chosen backend's, else the frontend's; nil for the
+// built-in one.
+func (s *httpSession) errorPage(status int) *rules.Reply {
+	if be := s.tx.be; be != nil && be.P.ErrorPages != nil {
+		if r := be.P.ErrorPages[status]; r != nil {
+			return r
+		}
+	}
+	if s.fe.P.ErrorPages == nil {
+		return nil
+	}
+	return s.fe.P.ErrorPages[status]
+}
+
+// writeReply writes an error page of the configuration in place of a
+// built-in one; keep tells whether the connection stays open after it.
+func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
+	s.out = r.Append(s.out[:0], s, &s.tx.v, &s.tx.buf, !keep, false)
+	if s.lg.on {
+		s.lg.bytesOut += int64(r.LogExtra)
+	}
+	s.sendOwn(s.out, r.Status, -1)
 }
 
 // replyHTXSize is what HAProxy logs as the size of a reply it wrote itself
@@ -589,8 +749,9 @@ func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
 }
 
 // responseRules runs the http-response rules of the backend, then of the
-// frontend (once for a listen section).
-func (s *httpSession) responseRules(be *Backend) {
+// frontend (once for a listen section). It returns the deny, return or
+// redirect rule that answers in place of the server, if one applies.
+func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 	s.tx.vars[1].Reset() // req-scope variables end with the request processing
 	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
 		for _, r := range p.HTTPResponseRules {
@@ -607,16 +768,20 @@ func (s *httpSession) responseRules(be *Backend) {
 			case rules.Capture:
 				s.captureRule(r, true)
 				continue
+			case rules.Allow:
+			case rules.Deny, rules.Return, rules.Redirect:
+				return r
+			default:
+				s.editResponse(r)
+				continue
 			}
-			if r.Action == rules.Allow {
-				break
-			}
-			s.editResponse(r)
+			break
 		}
 		if be.P == s.fe.P {
 			break
 		}
 	}
+	return nil
 }
 
 // chooseBackend runs the use_backend rules: the first that applies names

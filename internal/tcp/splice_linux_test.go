@@ -39,6 +39,11 @@ func TestIdleSessionHoldsNoPipe(t *testing.T) {
 	if sha256.Sum256(got) != sha256.Sum256(msg) {
 		t.Fatal("data corrupted")
 	}
+	// The reader can see the last bytes before the forwarding goroutine,
+	// back from its write, has returned the pipe: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); pool.inUse() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := pool.inUse(); n != 0 {
 		t.Errorf("idle session holds %d pipes", n)
 	}

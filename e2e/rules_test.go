@@ -580,3 +580,66 @@ func TestRulesTarpit(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A pattern RE2 cannot run (a look-ahead) goes to the backtracking
+// fallback; written to backtrack catastrophically, on a 100 KB header it
+// gives up after its time bound (no match: the request is forwarded)
+// while another client is served meanwhile. haproxy (PCRE2) gives up on
+// its match limit with the same outcome.
+func TestRulesRegexFallbackCannotStall(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+global
+    tune.bufsize 262144
+`)+rulesDefaults(port)+fmt.Sprintf(`
+    http-request deny deny_status 403 if { hdr(x-big) -m reg ^(?=a)(\w+\s?)*$ }
+    http-request deny deny_status 403 if { hdr(x-word) -m reg ^(?<w>\w+)-\k<w>$ }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+
+	// the fallback matches where it should
+	if resp, _ := rulesGet(t, port, "/", "X-Word: ab-ab"); resp.StatusCode != 403 {
+		t.Errorf("back-reference: status %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := rulesGet(t, port, "/", "X-Word: ab-cd"); resp.StatusCode != 200 {
+		t.Errorf("back-reference: status %d, want 200", resp.StatusCode)
+	}
+
+	big := strings.Repeat("a", 100<<10) + "!"
+	done := make(chan int, 4)
+	for range 4 { // several at once, as an attacker would send them
+		go func() {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				done <- 0
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(c, "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\nConnection: close\r\n\r\n", big)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let the big requests reach the proxy
+	for i := range 5 {
+		start := time.Now()
+		resp, _ := rulesGet(t, port, fmt.Sprintf("/small%d", i))
+		if d := time.Since(start); resp.StatusCode != 200 || d > time.Second {
+			t.Errorf("small request %d: status %d after %v while the big ones run", i, resp.StatusCode, d)
+		}
+	}
+	for range 4 {
+		if code := <-done; code != 200 {
+			t.Errorf("big request: status %d, want 200 (a match that gives up counts as no match)", code)
+		}
+	}
+}

@@ -258,6 +258,10 @@ func (b *builder) buildProxy(s *config.Section) {
 			continue
 		}
 		kw.parse(b, p, l)
+		for _, n := range b.comp.Notices {
+			b.d.Noticef(l.Pos, "%s", n)
+		}
+		b.comp.Notices = b.comp.Notices[:0]
 	}
 	if caps == CapDef {
 		if name != "" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -333,18 +332,18 @@ func field(b []byte, a *Args, words bool) []byte {
 }
 
 type regsubArgs struct {
-	re     *regexp.Regexp
+	re     *Regex
 	global bool
 }
 
 func prepareRegsub(c *Compiler, a *Args) error {
-	pat := a.Str[0]
 	rs := &regsubArgs{}
+	icase := false
 	if a.N > 2 {
 		for _, f := range a.Str[2] {
 			switch f {
 			case 'i':
-				pat = "(?i)" + pat
+				icase = true
 			case 'g':
 				rs.global = true
 			default:
@@ -352,9 +351,9 @@ func prepareRegsub(c *Compiler, a *Args) error {
 			}
 		}
 	}
-	re, err := regexp.Compile(pat)
+	re, err := c.CompileRegex(a.Str[0], icase, true)
 	if err != nil {
-		return fmt.Errorf("regular expression '%s' is not supported: %v (dhproxy uses RE2, which has no back-references nor look-around; a PCRE fallback is planned)", a.Str[0], err)
+		return err
 	}
 	rs.re = re
 	a.Data = rs

@@ -166,6 +166,8 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"path,regsub(/,_,g)", "_static_img_logo.PNG"},
 		{"path,regsub(png$,jpg,i)", "/static/img/logo.jpg"},
 		{`path,regsub("^/([a-z]+)/",/\1-,)`, "/static-img/logo.PNG"},
+		{`path,regsub("(?<=/)([a-z])",X,g)`, "/Xtatic/Xmg/Xogo.PNG"}, // look-behind: the fallback
+		{`str(aaxbb),regsub("(\w)\1",<\1>,g)`, "<a>x<b>"},
 		{"src,ipmask(24)", "192.168.1.0"},
 		{"src,ipmask(255.255.0.0)", "192.168.0.0"},
 		{"str(abc),base64", "YWJj"},
@@ -249,7 +251,7 @@ func TestCompileErrors(t *testing.T) {
 		{"src(1)", PhaseReq, "takes at most 0"},
 		{"src,lower", PhaseReq, ""}, // an address is castable to a string
 		{"method,add(1)", PhaseReq, "cannot be applied"},
-		{`path,regsub("(a)\\1",x)`, PhaseReq, "RE2"},
+		{`path,regsub("(a",x)`, PhaseReq, "regex '(a' is invalid"},
 		{"path,regsub(a,b,z)", PhaseReq, "unknown flag"},
 		{"path,field(0,/)", PhaseReq, "must not be 0"},
 		{"int(1),add(proc.x)", PhaseReq, "proc-scope variables are not supported"},

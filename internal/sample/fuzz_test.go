@@ -24,3 +24,30 @@ func FuzzCompile(f *testing.F) {
 		txn.scratch = txn.scratch[:0]
 	})
 }
+
+// FuzzRegex: any pattern compiles (on RE2 or the fallback) or fails with
+// an error; a compiled one matches any subject without panicking, within
+// its time bound, and reports offsets inside the subject.
+func FuzzRegex(f *testing.F) {
+	for _, s := range [][2]string{{`(\w+)-\1`, "ab-ab"}, {`^/api(?!/x)`, "/api/y"}, {`(?<=k=)\d+`, "k=1"}, {`^(?>a+)b`, "aab"}, {`a++`, "\xffaa"}, {`(é)\1`, "éé"}, {`(`, ""}, {`^(?=a)(\w+\s?)*$`, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, subject string) {
+		re, err := CompileRegex(pat, len(subject)%2 == 1, len(subject)%3 != 0)
+		if err != nil {
+			return
+		}
+		m := re.FindSubmatchIndex([]byte(subject))
+		if (m != nil) != re.Match([]byte(subject)) && re.Fallback == "" {
+			t.Fatalf("%q on %q: Match and FindSubmatchIndex disagree", pat, subject)
+		}
+		for i := 0; i+1 < len(m); i += 2 {
+			if m[i] == -1 && m[i+1] == -1 {
+				continue
+			}
+			if m[i] < 0 || m[i] > m[i+1] || m[i+1] > len(subject) {
+				t.Fatalf("%q on %q: bad offsets %v", pat, subject, m)
+			}
+		}
+	})
+}

@@ -2,7 +2,6 @@ package sample
 
 import (
 	"net/netip"
-	"regexp"
 	"sort"
 
 	"dhproxy/internal/http1"
@@ -49,7 +48,6 @@ type ArgType uint8
 const (
 	ArgStr ArgType = iota
 	ArgInt
-	ArgReg // a regular expression (RE2), compiled at load time
 )
 
 // Args are the parsed arguments of one fetch or converter call.
@@ -58,7 +56,6 @@ type Args struct {
 	Str  [maxArgs]string
 	Byt  [maxArgs][]byte // Str as bytes, so that evaluation does not convert
 	Int  [maxArgs]int64  // ArgInt arguments (and the int value of optional ones)
-	Re   *regexp.Regexp  // the first ArgReg argument
 	Data any             // what a Prepare hook built (a map, a table)
 }
 

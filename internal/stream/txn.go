@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"regexp"
 	"syscall"
 	"time"
 
@@ -451,7 +450,7 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 // replaceValues rewrites each comma-separated element of v that re
 // matches (the whole element becomes the expanded template), keeping the
 // separators as they were.
-func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []byte {
+func (s *httpSession) replaceValues(v []byte, re *sample.Regex, tmpl []byte) []byte {
 	start := len(s.tx.buf)
 	done := 0 // bytes of v copied or replaced so far
 	for i := 0; i <= len(v); {

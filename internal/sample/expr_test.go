@@ -309,7 +309,7 @@ func TestEvalAllocs(t *testing.T) {
 	f := newTxn(t, testHead)
 	var c Compiler
 	var exprs []*Expr
-	for _, s := range []string{"path", "hdr(host),lower", "req.cook(SID)", "src", "url_param(lang)", "base,crc32", "hdr_cnt(x-forwarded-for)", "path,field(2,/)"} {
+	for _, s := range []string{"path", "hdr(host),lower", "req.cook(SID)", "src", "url_param(lang)", "base,crc32", "hdr_cnt(x-forwarded-for)", "path,field(2,/)", "req.cook_cnt(SID)", "req.cook_val(lang)", "req.hdrs", "str(abc),json,url_enc", "int(1700000000),utime(%d/%b/%Y:%H:%M:%S %z %p)", "str(a),sha2,hex", "hdr_ip(x-forwarded-for)"} {
 		e, err := c.Compile(s, PhaseReq)
 		if err != nil {
 			t.Fatal(err)

@@ -128,8 +128,9 @@ func init() {
 
 // cookiePairs calls fn with each name=value pair of the Cookie headers,
 // or with the first pair of each Set-Cookie header (the rest are its
-// attributes), until fn returns false.
-func cookiePairs(hs []http1.Header, kind http1.Kind, fn func(name, value []byte) bool) {
+// attributes; with all, those too, as HAProxy counts them when no name
+// is given), until fn returns false.
+func cookiePairs(hs []http1.Header, kind http1.Kind, all bool, fn func(name, value []byte) bool) {
 	for i := range hs {
 		h := &hs[i]
 		if h.Kind != kind {
@@ -145,7 +146,7 @@ func cookiePairs(hs []http1.Header, kind http1.Kind, fn func(name, value []byte)
 					break
 				}
 			}
-			if kind == http1.KindSetCookie {
+			if kind == http1.KindSetCookie && !all {
 				rest = nil
 			}
 			pair = trimOWS(pair)
@@ -166,8 +167,9 @@ func cookiePairs(hs []http1.Header, kind http1.Kind, fn func(name, value []byte)
 // countCookies counts the cookies named a.Str[0], or all without a name.
 func countCookies(hs []http1.Header, kind http1.Kind, a *Args) int {
 	n := 0
-	cookiePairs(hs, kind, func(name, _ []byte) bool {
-		if a.N == 0 || a.Str[0] == "" || string(name) == a.Str[0] {
+	anyName := a.N == 0 || a.Str[0] == ""
+	cookiePairs(hs, kind, anyName, func(name, _ []byte) bool {
+		if anyName || string(name) == a.Str[0] {
 			n++
 		}
 		return true
@@ -175,13 +177,15 @@ func countCookies(hs []http1.Header, kind http1.Kind, a *Args) int {
 	return n
 }
 
-// cookies is res.cook: the last cookie of that name, or each in turn for
-// an ACL (it.A counts those already given).
+// cookies is res.cook: the last cookie of that name (without a name, the
+// first cookie, as HAProxy answers), or each in turn for an ACL (it.A
+// counts those already given).
 func cookies(hs []http1.Header, kind http1.Kind, a *Args, it *Iter, v *Value) bool {
 	var found []byte
 	ok, seen := false, 0
-	cookiePairs(hs, kind, func(name, value []byte) bool {
-		if a.N > 0 && a.Str[0] != "" && string(name) != a.Str[0] {
+	anyName := a.N == 0 || a.Str[0] == ""
+	cookiePairs(hs, kind, false, func(name, value []byte) bool {
+		if !anyName && string(name) != a.Str[0] {
 			return true
 		}
 		if it != nil {
@@ -193,7 +197,7 @@ func cookies(hs []http1.Header, kind http1.Kind, a *Args, it *Iter, v *Value) bo
 			return false
 		}
 		found, ok = value, true
-		return true
+		return !anyName
 	})
 	if ok {
 		v.SetStr(found)
@@ -205,7 +209,7 @@ func cookies(hs []http1.Header, kind http1.Kind, a *Args, it *Iter, v *Value) bo
 func cookieInt(hs []http1.Header, kind http1.Kind, a *Args, v *Value) bool {
 	var last []byte
 	found := false
-	cookiePairs(hs, kind, func(name, value []byte) bool {
+	cookiePairs(hs, kind, false, func(name, value []byte) bool {
 		if string(name) == a.Str[0] {
 			last, found = value, true
 		}

@@ -7,9 +7,10 @@ import (
 	"dhproxy/internal/http1"
 )
 
-// The request values were compared with haproxy 2.6.12 through
+// The values were compared with haproxy 2.6.12 through
 // 'http-request return lf-string "%[expr]"' (req.hdrs by its length: the
-// log-format layer prints CR LF as %0D%0A).
+// log-format layer prints CR LF as %0D%0A), the response ones through
+// http-response set-header.
 func TestMoreFetches(t *testing.T) {
 	head := "GET /x HTTP/1.1\r\nHost: www.example.com:8080\r\nX-IP: 10.1.2.3\r\nCookie: a=1; b=2; a=3\r\n" +
 		"cookie: b=7x\r\nX-Ip6: ::ffff:1.2.3.4\r\nX-Port: 10.0.0.9:80, bad, ::1\r\nConnection: close\r\n\r\n"
@@ -44,7 +45,9 @@ func TestMoreFetches(t *testing.T) {
 		{"scook(lang)", PhaseRes, "fr"},
 		{"res.cook(a)", PhaseRes, "<none>"}, // an attribute, not a cookie
 		{"res.cook_cnt(sid)", PhaseRes, "2"},
-		{"scook_cnt", PhaseRes, "3"},
+		{"scook_cnt", PhaseRes, "5"}, // haproxy counts the attributes too without a name
+		{"res.cook", PhaseRes, "42"}, // and answers the first cookie
+		{"scook(lang)", PhaseRes, "fr"},
 		{"res.cook_val(sid)", PhaseRes, "43"},
 		{"scook_val(none)", PhaseRes, "<none>"},
 	} {

@@ -643,3 +643,50 @@ backend be
 		}
 	}
 }
+
+// A named defaults section's rules run before the inheriting section's
+// own; its ACLs are its own; an allow there ends the whole list.
+func TestRulesNamedDefaults(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults base
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    acl is_admin path_beg /admin
+    http-request allow if { path /open }
+    http-request deny deny_status 403 if is_admin
+    http-request set-header X-Order def
+    http-response set-header X-Def-Res yes
+    http-response set-header X-Res-Order def
+frontend fe from base
+    bind 127.0.0.1:%d
+    http-request add-header X-Order fe
+    http-request deny deny_status 404 if { path /open }
+    http-response add-header X-Res-Order fe
+    default_backend be
+defaults plain
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be from plain
+    server s 127.0.0.1:%d
+`, port, be), port)
+	if resp, _ := rulesGet(t, port, "/admin/x"); resp.StatusCode != 403 {
+		t.Errorf("/admin/x: status %d, want 403 from the defaults' rule", resp.StatusCode)
+	}
+	resp, body := rulesGet(t, port, "/x")
+	if resp.StatusCode != 200 || !strings.Contains(body, "x-order: def\nx-order: fe\n") {
+		t.Errorf("/x: status %d, the backend saw:\n%s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Res-Order"); strings.Join(got, ",") != "def,fe" || resp.Header.Get("X-Def-Res") != "yes" {
+		t.Errorf("/x: response headers %v", resp.Header)
+	}
+	// allow in the defaults' rules skips the frontend's deny too
+	if resp, body := rulesGet(t, port, "/open"); resp.StatusCode != 200 || strings.Contains(body, "x-order") {
+		t.Errorf("/open: status %d, the backend saw:\n%s", resp.StatusCode, body)
+	}
+}

@@ -18,16 +18,17 @@ type txn struct {
 	scratch []byte
 }
 
-func (f *txn) Src() netip.AddrPort            { return f.src }
-func (f *txn) Dst() netip.AddrPort            { return netip.MustParseAddrPort("10.0.0.1:8080") }
-func (f *txn) FrontendName() []byte           { return []byte("fe") }
-func (f *txn) BackendName() []byte            { return []byte("be") }
-func (f *txn) Request() *http1.Request        { return &f.req }
-func (f *txn) Response() *http1.Response      { return f.resp }
-func (f *txn) Status() int                    { return f.resp.Status }
-func (f *txn) Vars(sample.Scope) *sample.Vars { return nil }
-func (f *txn) Scratch() *[]byte               { return &f.scratch }
-func (f *txn) UsableServers(b []byte) int     { return 3 }
+func (f *txn) Src() netip.AddrPort                                      { return f.src }
+func (f *txn) Dst() netip.AddrPort                                      { return netip.MustParseAddrPort("10.0.0.1:8080") }
+func (f *txn) FrontendName() []byte                                     { return []byte("fe") }
+func (f *txn) BackendName() []byte                                      { return []byte("be") }
+func (f *txn) Request() *http1.Request                                  { return &f.req }
+func (f *txn) Response() *http1.Response                                { return f.resp }
+func (f *txn) Status() int                                              { return f.resp.Status }
+func (f *txn) Vars(sample.Scope) *sample.Vars                           { return nil }
+func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
+func (f *txn) UsableServers(b []byte) int                               { return 3 }
+func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 
 func newTxn(t testing.TB, head string) *txn {
 	t.Helper()

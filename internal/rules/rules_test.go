@@ -32,8 +32,9 @@ func (f *txn) Vars(s sample.Scope) *sample.Vars {
 	}
 	return f.vars[s]
 }
-func (f *txn) Scratch() *[]byte           { return &f.scratch }
-func (f *txn) UsableServers(b []byte) int { return 1 }
+func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
+func (f *txn) UsableServers(b []byte) int                               { return 1 }
+func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 
 func newTxn(t *testing.T, head string) *txn {
 	f := &txn{}

@@ -34,6 +34,38 @@ func (f *fakeTxn) UsableServers(b []byte) int {
 	return map[string]int{"": 2, "be_app": 2, "other": 0}[string(b)] - map[bool]int{true: 1}[string(b) == "nope"]
 }
 
+// ProxyState answers from a fixed table: backend be_app (the current
+// one, id 3) with server s1 up, serving 2, and s2 down; frontend id 1.
+func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
+	if key == StateFrontendID {
+		return 1, true
+	}
+	if len(be) > 0 && string(be) != "be_app" {
+		return 0, false
+	}
+	switch key {
+	case StateBackendID:
+		return 3, true
+	case StateBackendConn, StateServerConn:
+		if key == StateServerConn && string(srv) != "s1" {
+			return 0, string(srv) == "s2"
+		}
+		return 2, true
+	case StateQueue, StateAvgQueue, StateServerQueue:
+		return 0, true
+	case StateConnSlots:
+		return -1, true
+	case StateServerUp:
+		switch string(srv) {
+		case "s1":
+			return 1, true
+		case "s2":
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
 func newTxn(t testing.TB, head string) *fakeTxn {
 	t.Helper()
 	f := &fakeTxn{

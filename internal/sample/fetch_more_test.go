@@ -92,3 +92,37 @@ func TestMoreFetches(t *testing.T) {
 		t.Errorf("res.cook(sid) iterates %q", got)
 	}
 }
+
+// The state fetches ask the stream (here the fake's table) with the
+// parsed backend and server names.
+func TestStateFetches(t *testing.T) {
+	f := newTxn(t, testHead)
+	for expr, want := range map[string]string{
+		"fe_id":                "1",
+		"be_id":                "3",
+		"be_conn":              "2",
+		"be_conn(be_app)":      "2",
+		"be_conn(nope)":        "<none>",
+		"queue(be_app)":        "0",
+		"avg_queue":            "0",
+		"connslots(be_app)":    "-1",
+		"srv_is_up(be_app/s1)": "1",
+		"srv_is_up(s2)":        "0",
+		"srv_is_up(be_app/s9)": "<none>",
+		"srv_conn(be_app/s1)":  "2",
+		"srv_queue(s1)":        "0",
+		"srv_is_up(nope/s1)":   "<none>",
+	} {
+		got, _, ok := evalString(t, f, expr, PhaseReq)
+		if !ok {
+			got = "<none>"
+		}
+		if got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+	var c Compiler
+	if _, err := c.Compile("srv_is_up(be/)", PhaseReq); err == nil || !strings.Contains(err.Error(), "expects [<backend>/]<server>") {
+		t.Errorf("srv_is_up(be/): %v", err)
+	}
+}

@@ -37,6 +37,10 @@ type Txn interface {
 	// UsableServers is nbsrv: the usable servers of the named backend
 	// ("" for the current one), or -1 when there is no such backend.
 	UsableServers(backend []byte) int
+	// ProxyState answers key (fetch_state.go) for the named backend (""
+	// for the current one) and server; false when there is no such
+	// backend or server.
+	ProxyState(key StateKey, backend, server []byte) (int64, bool)
 	// Vars is the variables of a scope, nil where the scope does not
 	// exist (a mode tcp connection has no transaction variables yet).
 	Vars(Scope) *Vars

@@ -1,0 +1,80 @@
+package stream
+
+import "dhproxy/internal/sample"
+
+// The proxy and server state fetches (be_conn, queue, srv_is_up, ...)
+// read the counters the stats read; see sample/fetch_state.go.
+
+func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	be := s.tx.be
+	if be == nil {
+		be = s.fe.backend
+	}
+	return proxyState(s.fe, be, key, backend, server)
+}
+
+func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	return proxyState(t.fe, t.be, key, backend, server)
+}
+
+// proxyState answers key for fe and the named backend (cur when no name
+// is given).
+func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server []byte) (int64, bool) {
+	if key == sample.StateFrontendID {
+		return int64(fe.P.ID), true
+	}
+	be := cur
+	if len(backend) > 0 {
+		be = fe.rt.backends[string(backend)]
+	}
+	if be == nil {
+		return 0, false
+	}
+	switch key {
+	case sample.StateBackendID:
+		return int64(be.P.ID), true
+	case sample.StateBackendConn:
+		return int64(be.beconn.Load()), true
+	case sample.StateQueue:
+		return int64(be.queued.Load()), true
+	case sample.StateAvgQueue:
+		// rounded up per usable server; twice the queue without one
+		q, n := int64(be.queued.Load()), int64(usableServers(be))
+		if n <= 0 {
+			return 2 * q, true
+		}
+		return (q + n - 1) / n, true
+	case sample.StateConnSlots:
+		// free connection and queue slots of the servers that are up;
+		// -1 when one of them has no limit, as HAProxy answers
+		var slots int64
+		for _, srv := range be.Servers {
+			if !srv.up.Load() {
+				continue
+			}
+			maxconn, maxqueue := int64(srv.maxconn.Load()), int64(srv.Conf.Maxqueue)
+			if maxconn == 0 || maxqueue == 0 {
+				return -1, true
+			}
+			slots += maxconn - int64(srv.cur.Load()) + maxqueue - int64(srv.queue.n.Load())
+		}
+		return slots, true
+	}
+	for _, srv := range be.Servers {
+		if srv.Name != string(server) {
+			continue
+		}
+		switch key {
+		case sample.StateServerUp:
+			if srv.up.Load() {
+				return 1, true
+			}
+			return 0, true
+		case sample.StateServerConn:
+			return int64(srv.cur.Load()), true
+		case sample.StateServerQueue:
+			return int64(srv.queue.n.Load()), true
+		}
+	}
+	return 0, false
+}

@@ -200,6 +200,13 @@ func TestFetchesAndConverters(t *testing.T) {
 		{`path,regsub("^/([a-z]+)/",/\1-,)`, "/static-img/logo.PNG"},
 		{`path,regsub("(?<=/)([a-z])",X,g)`, "/Xtatic/Xmg/Xogo.PNG"}, // look-behind: the fallback
 		{`str(aaxbb),regsub("(\w)\1",<\1>,g)`, "<a>x<b>"},
+		// later matches see the whole value, as haproxy 2.6 (REG_NOTBOL)
+		{"str(aaa),regsub(^a,X,g)", "Xaa"},
+		{"str(abc),regsub(^,>,g)", ">abc"},
+		{"str(abc),regsub(x*,-,g)", "-a-b-c-"},
+		{"str(aXbX),regsub(X,,g)", "ab"},
+		{`str(XaXb),regsub("(?<=X)[a-z]",Y,g)`, "XYXY"},
+		{`str(abb),regsub("(?!x)b*",-,g)`, "-a--"}, // the fallback matches haproxy here, RE2 gives "-a-"
 		{"src,ipmask(24)", "192.168.1.0"},
 		{"src,ipmask(255.255.0.0)", "192.168.0.0"},
 		{"str(abc),base64", "YWJj"},

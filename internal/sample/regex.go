@@ -114,6 +114,28 @@ func (r *Regex) FindSubmatchIndex(b []byte) []int {
 	if err != nil || m == nil {
 		return nil
 	}
+	return matchIndex(m)
+}
+
+// FindAllSubmatchIndex returns the offsets of every successive match, as
+// regexp's method of that name: later matches see the text before them
+// (a '^' matches only at the start, a look-behind sees what precedes).
+// The backtracking engine stops at its first match running out of time.
+func (r *Regex) FindAllSubmatchIndex(b []byte) [][]int {
+	if r.re2 != nil {
+		return r.re2.FindAllSubmatchIndex(b, -1)
+	}
+	var all [][]int
+	m, err := r.bt.FindStringMatch(string(b))
+	for err == nil && m != nil {
+		all = append(all, matchIndex(m))
+		m, err = r.bt.FindNextMatch(m)
+	}
+	return all
+}
+
+// matchIndex converts a regexp2 match to byte offsets.
+func matchIndex(m *regexp2.Match) []int {
 	groups := m.Groups()
 	idx := make([]int, 2*len(groups))
 	for i := range groups {

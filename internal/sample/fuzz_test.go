@@ -41,13 +41,25 @@ func FuzzRegex(f *testing.F) {
 		if (m != nil) != re.Match([]byte(subject)) && re.Fallback == "" {
 			t.Fatalf("%q on %q: Match and FindSubmatchIndex disagree", pat, subject)
 		}
-		for i := 0; i+1 < len(m); i += 2 {
-			if m[i] == -1 && m[i+1] == -1 {
-				continue
+		checkOffsets(t, pat, subject, m)
+		end := 0
+		for _, m := range re.FindAllSubmatchIndex([]byte(subject)) {
+			checkOffsets(t, pat, subject, m)
+			if m[0] < end {
+				t.Fatalf("%q on %q: matches overlap or go back at %v", pat, subject, m)
 			}
-			if m[i] < 0 || m[i] > m[i+1] || m[i+1] > len(subject) {
-				t.Fatalf("%q on %q: bad offsets %v", pat, subject, m)
-			}
+			end = m[1]
 		}
 	})
+}
+
+func checkOffsets(t *testing.T, pat, subject string, m []int) {
+	for i := 0; i+1 < len(m); i += 2 {
+		if m[i] == -1 && m[i+1] == -1 {
+			continue
+		}
+		if m[i] < 0 || m[i] > m[i+1] || m[i+1] > len(subject) {
+			t.Fatalf("%q on %q: bad offsets %v", pat, subject, m)
+		}
+	}
 }

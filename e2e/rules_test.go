@@ -695,6 +695,7 @@ backend be from plain
 func TestRulesStateFetches(t *testing.T) {
 	port := freePort(t)
 	startProxy(t, rulesDefaults(port)+`
+    http-request return status 200 content-type text/plain lf-string "%[http_first_req] %[stopping]" if { path /first }
     http-request return status 200 content-type text/plain lf-string "%[fe_id] %[be_conn(be)] %[queue(be)] %[avg_queue(be)] %[connslots(be)] %[srv_is_up(be/s1)] %[srv_conn(be/s1)] %[srv_queue(be/s1)] %[connslots(other)]" if { path /fe }
     default_backend be
 backend other
@@ -707,6 +708,14 @@ backend be
 	for path, want := range map[string]string{"/fe": "1 0 0 0 -1 1 0 0 17", "/be": "1 3 0 0 -1 1 0 0 1"} {
 		if _, body := rulesGet(t, port, path); body != want {
 			t.Errorf("%s: %q, want %q", path, body, want)
+		}
+	}
+	// http_first_req: the first request of each connection only
+	c, br := h1Dial(t, port)
+	for i, want := range []string{"1 0", "0 0", "0 0"} {
+		h1Write(t, c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != want {
+			t.Errorf("request %d on one connection: %q, want %q", i+1, body, want)
 		}
 	}
 }

@@ -37,8 +37,11 @@ func (f *fakeTxn) UsableServers(b []byte) int {
 // ProxyState answers from a fixed table: backend be_app (the current
 // one, id 3) with server s1 up, serving 2, and s2 down; frontend id 1.
 func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
-	if key == StateFrontendID {
+	switch key {
+	case StateFrontendID, StateFirstRequest:
 		return 1, true
+	case StateStopping:
+		return 0, true
 	}
 	if len(be) > 0 && string(be) != "be_app" {
 		return 0, false

@@ -112,6 +112,8 @@ func TestStateFetches(t *testing.T) {
 		"srv_conn(be_app/s1)":  "2",
 		"srv_queue(s1)":        "0",
 		"srv_is_up(nope/s1)":   "<none>",
+		"http_first_req":       "1",
+		"stopping":             "0",
 	} {
 		got, _, ok := evalString(t, f, expr, PhaseReq)
 		if !ok {

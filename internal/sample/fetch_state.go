@@ -13,15 +13,17 @@ import (
 type StateKey uint8
 
 const (
-	StateFrontendID  StateKey = iota // fe_id
-	StateBackendID                   // be_id
-	StateBackendConn                 // be_conn: requests being served
-	StateQueue                       // queue: requests waiting for a server
-	StateAvgQueue                    // avg_queue: queue per usable server
-	StateConnSlots                   // connslots: free connection and queue slots
-	StateServerUp                    // srv_is_up: 1 or 0
-	StateServerConn                  // srv_conn: requests the server serves
-	StateServerQueue                 // srv_queue: requests waiting for it
+	StateFrontendID   StateKey = iota // fe_id
+	StateBackendID                    // be_id
+	StateBackendConn                  // be_conn: requests being served
+	StateQueue                        // queue: requests waiting for a server
+	StateAvgQueue                     // avg_queue: queue per usable server
+	StateConnSlots                    // connslots: free connection and queue slots
+	StateServerUp                     // srv_is_up: 1 or 0
+	StateServerConn                   // srv_conn: requests the server serves
+	StateServerQueue                  // srv_queue: requests waiting for it
+	StateFirstRequest                 // http_first_req: 1 on a connection's first request
+	StateStopping                     // stopping: 1 once the process stops (soft stop)
 )
 
 func init() {
@@ -51,6 +53,18 @@ func init() {
 	}
 	idFetch("fe_id", StateFrontendID)
 	idFetch("be_id", StateBackendID)
+	boolFetch := func(name string, key StateKey, phases Phase) {
+		RegisterFetch(&FetchDef{Name: name, Out: TypeBool, Phases: phases, Needs: needsRequest,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, nil, nil)
+				if ok {
+					v.SetBool(n != 0)
+				}
+				return ok
+			}})
+	}
+	boolFetch("http_first_req", StateFirstRequest, PhaseReq|PhaseRes)
+	boolFetch("stopping", StateStopping, PhaseAll)
 	serverFetch := func(name string, key StateKey, out Type) {
 		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, Out: out, Phases: PhaseAll, Prepare: prepareServerArg,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {

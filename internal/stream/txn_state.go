@@ -6,6 +6,9 @@ import "dhproxy/internal/sample"
 // read the counters the stats read; see sample/fetch_state.go.
 
 func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	if key == sample.StateFirstRequest {
+		return boolInt(s.nreq == 0), true
+	}
 	be := s.tx.be
 	if be == nil {
 		be = s.fe.backend
@@ -14,14 +17,25 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 }
 
 func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	if key == sample.StateFirstRequest {
+		return 0, false // no HTTP request in mode tcp
+	}
 	return proxyState(t.fe, t.be, key, backend, server)
 }
 
 // proxyState answers key for fe and the named backend (cur when no name
 // is given).
 func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server []byte) (int64, bool) {
-	if key == sample.StateFrontendID {
+	switch key {
+	case sample.StateFrontendID:
 		return int64(fe.P.ID), true
+	case sample.StateStopping:
+		select {
+		case <-fe.rt.done:
+			return 1, true
+		default:
+			return 0, true
+		}
 	}
 	be := cur
 	if len(backend) > 0 {
@@ -66,10 +80,7 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		}
 		switch key {
 		case sample.StateServerUp:
-			if srv.up.Load() {
-				return 1, true
-			}
-			return 0, true
+			return boolInt(srv.up.Load()), true
 		case sample.StateServerConn:
 			return int64(srv.cur.Load()), true
 		case sample.StateServerQueue:
@@ -77,4 +88,11 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		}
 	}
 	return 0, false
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

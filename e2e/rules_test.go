@@ -719,3 +719,20 @@ backend be
 		}
 	}
 }
+
+// srv_name and srv_id name the server that answered.
+func TestRulesServerName(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-response set-header X-Srv "%%[srv_name] %%[srv_id]"
+    default_backend be
+backend be
+    http-response set-header X-Srv-Be %%[srv_name]
+    server web1 127.0.0.1:%d id 7
+`, be), port)
+	resp, _ := rulesGet(t, port, "/")
+	if got := resp.Header.Get("X-Srv") + "|" + resp.Header.Get("X-Srv-Be"); got != "web1 7|web1" {
+		t.Errorf("X-Srv|X-Srv-Be = %q, want %q", got, "web1 7|web1")
+	}
+}

@@ -29,6 +29,7 @@ func (f *txn) Vars(sample.Scope) *sample.Vars                           { return
 func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
 func (f *txn) UsableServers(b []byte) int                               { return 3 }
 func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (f *txn) ServerName() string                                       { return "" }
 
 func newTxn(t testing.TB, head string) *txn {
 	t.Helper()

@@ -35,6 +35,7 @@ func (f *txn) Vars(s sample.Scope) *sample.Vars {
 func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
 func (f *txn) UsableServers(b []byte) int                               { return 1 }
 func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (f *txn) ServerName() string                                       { return "" }
 
 func newTxn(t *testing.T, head string) *txn {
 	f := &txn{}

@@ -36,10 +36,14 @@ func (f *fakeTxn) UsableServers(b []byte) int {
 
 // ProxyState answers from a fixed table: backend be_app (the current
 // one, id 3) with server s1 up, serving 2, and s2 down; frontend id 1.
+func (f *fakeTxn) ServerName() string { return "s1" }
+
 func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
 	switch key {
 	case StateFrontendID, StateFirstRequest:
 		return 1, true
+	case StateServerID:
+		return 7, true
 	case StateStopping:
 		return 0, true
 	}

@@ -123,7 +123,15 @@ func TestStateFetches(t *testing.T) {
 			t.Errorf("%s = %q, want %q", expr, got, want)
 		}
 	}
+	for expr, want := range map[string]string{"srv_name": "s1", "srv_id": "7"} {
+		if got, _, _ := evalString(t, f, expr, PhaseRes); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
 	var c Compiler
+	if _, err := c.Compile("srv_name", PhaseReq); err == nil || !strings.Contains(err.Error(), "needs the server that answered") {
+		t.Errorf("srv_name in a request rule: %v", err)
+	}
 	if _, err := c.Compile("srv_is_up(be/)", PhaseReq); err == nil || !strings.Contains(err.Error(), "expects [<backend>/]<server>") {
 		t.Errorf("srv_is_up(be/): %v", err)
 	}

@@ -24,6 +24,7 @@ const (
 	StateServerQueue                  // srv_queue: requests waiting for it
 	StateFirstRequest                 // http_first_req: 1 on a connection's first request
 	StateStopping                     // stopping: 1 once the process stops (soft stop)
+	StateServerID                     // srv_id: the id of the server serving the request
 )
 
 func init() {
@@ -64,6 +65,30 @@ func init() {
 			}})
 	}
 	boolFetch("http_first_req", StateFirstRequest, PhaseReq|PhaseRes)
+
+	// srv_id and srv_name: the server that answers, once the response
+	// arrived.
+	const needsServer = "the server that answered (http-response rules)"
+	RegisterFetch(&FetchDef{Name: "srv_id", Out: TypeInt, Phases: PhaseRes, Needs: needsServer,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			n, ok := t.ProxyState(StateServerID, nil, nil)
+			if ok {
+				v.SetInt(n)
+			}
+			return ok
+		}})
+	RegisterFetch(&FetchDef{Name: "srv_name", Out: TypeStr, Phases: PhaseRes, Needs: needsServer,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			name := t.ServerName()
+			if name == "" {
+				return false
+			}
+			s := t.Scratch()
+			start := len(*s)
+			*s = append(*s, name...)
+			v.SetStr((*s)[start:len(*s):len(*s)])
+			return true
+		}})
 	boolFetch("stopping", StateStopping, PhaseAll)
 	serverFetch := func(name string, key StateKey, out Type) {
 		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, Out: out, Phases: PhaseAll, Prepare: prepareServerArg,

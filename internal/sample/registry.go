@@ -41,6 +41,8 @@ type Txn interface {
 	// for the current one) and server; false when there is no such
 	// backend or server.
 	ProxyState(key StateKey, backend, server []byte) (int64, bool)
+	// ServerName is the server serving the request, "" before one is.
+	ServerName() string
 	// Vars is the variables of a scope, nil where the scope does not
 	// exist (a mode tcp connection has no transaction variables yet).
 	Vars(Scope) *Vars

@@ -385,6 +385,7 @@ func (t *testTxn) Vars(sample.Scope) *sample.Vars                           { re
 func (t *testTxn) Scratch() *[]byte                                         { return &t.scratch }
 func (t *testTxn) UsableServers(b []byte) int                               { return 0 }
 func (t *testTxn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (t *testTxn) ServerName() string                                       { return "" }
 
 var t0 = time.Unix(1_700_000_000, 0)
 

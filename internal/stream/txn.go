@@ -35,6 +35,7 @@ type txnState struct {
 	srcSet  bool           // set-src changed s.clientIP for this request
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
+	srv     *Server        // the server serving the request (srv_name, srv_id)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool

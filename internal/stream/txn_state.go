@@ -6,8 +6,14 @@ import "dhproxy/internal/sample"
 // read the counters the stats read; see sample/fetch_state.go.
 
 func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
-	if key == sample.StateFirstRequest {
+	switch key {
+	case sample.StateFirstRequest:
 		return boolInt(s.nreq == 0), true
+	case sample.StateServerID:
+		if s.tx.srv == nil {
+			return 0, false
+		}
+		return int64(s.tx.srv.Conf.ID), true
 	}
 	be := s.tx.be
 	if be == nil {
@@ -17,8 +23,8 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 }
 
 func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
-	if key == sample.StateFirstRequest {
-		return 0, false // no HTTP request in mode tcp
+	if key == sample.StateFirstRequest || key == sample.StateServerID {
+		return 0, false // no HTTP request in mode tcp; its server is not kept
 	}
 	return proxyState(t.fe, t.be, key, backend, server)
 }
@@ -96,3 +102,14 @@ func boolInt(b bool) int64 {
 	}
 	return 0
 }
+
+// ServerName is srv_name: the server serving the request, "" before one
+// is connected.
+func (s *httpSession) ServerName() string {
+	if s.tx.srv == nil {
+		return ""
+	}
+	return s.tx.srv.Name
+}
+
+func (t *tcpTxn) ServerName() string { return "" }

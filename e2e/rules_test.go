@@ -702,10 +702,10 @@ backend other
     server o1 127.0.0.1:2 maxconn 5 maxqueue 3
     server o2 127.0.0.1:3 maxconn 7 maxqueue 2
 backend be
-    http-request return status 200 content-type text/plain lf-string "%[fe_id] %[be_id] %[queue] %[avg_queue] %[connslots] %[srv_is_up(s1)] %[srv_conn(s1)] %[be_conn(other)] %[srv_is_up(other/o1)]"
+    http-request return status 200 content-type text/plain lf-string "%[fe_id] %[be_id] %[be_conn] %[queue] %[avg_queue] %[connslots] %[srv_is_up(s1)] %[srv_conn(s1)] %[be_conn(other)] %[srv_is_up(other/o1)]"
     server s1 127.0.0.1:1
 `, port)
-	for path, want := range map[string]string{"/fe": "1 0 0 0 -1 1 0 0 17", "/be": "1 3 0 0 -1 1 0 0 1"} {
+	for path, want := range map[string]string{"/fe": "1 0 0 0 -1 1 0 0 17", "/be": "1 3 1 0 0 -1 1 0 0 1"} {
 		if _, body := rulesGet(t, port, path); body != want {
 			t.Errorf("%s: %q, want %q", path, body, want)
 		}

@@ -19,7 +19,14 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 	if be == nil {
 		be = s.fe.backend
 	}
-	return proxyState(s.fe, be, key, backend, server)
+	n, ok := proxyState(s.fe, be, key, backend, server)
+	// HAProxy counts a request in its backend's be_conn from the moment
+	// the backend is chosen; dhproxy once it holds a server connection.
+	if key == sample.StateBackendConn && ok && s.tx.be != nil && s.tx.srv == nil &&
+		(len(backend) == 0 || string(backend) == s.tx.be.P.Name) {
+		n++
+	}
+	return n, ok
 }
 
 func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {

@@ -56,6 +56,10 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 		depth, quote, j := 0, byte(0), i+2
 		for ; j < len(text); j++ {
 			c := text[j]
+			if c == '\\' {
+				j++ // an escaped character, a quote among them, is the expression's
+				continue
+			}
 			if quote != 0 {
 				if c == quote {
 					quote = 0

@@ -736,3 +736,20 @@ backend be
 		t.Errorf("X-Srv|X-Srv-Be = %q, want %q", got, "web1 7|web1")
 	}
 }
+
+// A sample carrying CR LF (a url_dec'ed parameter) is escaped in a header
+// value as haproxy escapes it, instead of splitting the header in two.
+func TestRulesHeaderValueEscapes(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-header X-A %%[url_param(x),url_dec]
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	_, body := rulesGet(t, port, "/?x=a%0d%0aEvil:%201%09t")
+	if !strings.Contains(body, "x-a: a%0D%0AEvil: 1\tt\n") || strings.Contains(body, "evil:") {
+		t.Errorf("the backend saw:\n%s", body)
+	}
+}

@@ -11,6 +11,9 @@ func TestFormatEscapes(t *testing.T) {
 		`<%[str(a\"b)]>`:           `<a"b>`,
 		`<%[str('x]y')]>`:          `<x]y>`,
 		`a %[path,field(2,/)] b`:   `a static b`,
+		// control characters but the tab are escaped: no header splitting
+		`<%[str(a%0d%0aEvil: 1),url_dec]>`:       `<a%0D%0AEvil: 1>`,
+		`<%[str(a%09b%7fc%1bd%80e%25),url_dec]>`: "<a\tb%7Fc%1Bd\x80e%>",
 	} {
 		var c Compiler
 		fm, err := c.CompileFormat(text, PhaseReq)

@@ -5,7 +5,7 @@ import "testing"
 // FuzzCompile: any expression text compiles or fails with an error, and a
 // compiled one evaluates without panicking.
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{"hdr(host),lower", `path,regsub("^/([a-z]+)/",/\1-,g)`, "str(a\\,b),field(-2,_,0)", "src,ipmask(24,64)", "url_param(x,;),concat(<,,>),bytes(1,2)", "req.cook(", "hdr(a)),", "int(1),div(0),mod(0)"} {
+	for _, s := range []string{"hdr(host),lower", `path,regsub("^/([a-z]+)/",/\1-,g)`, "str(a\\,b),field(-2,_,0)", "src,ipmask(24,64)", "url_param(x,;),concat(<,,>),bytes(1,2)", "req.cook(", "hdr(a)),", "int(1),div(0),mod(0)", "str(é),json(utf8s)", "int(-1),utime(%c%s%G%%%)", "str([::1]:x),port_only", "hdr_ip(x-forwarded-for,-1)", "str(a),sha2(512),url_enc", "req.hdrs,ltrim(h)", "srv_is_up(a/b)"} {
 		f.Add(s)
 	}
 	txn := newTxn(f, testHead)

@@ -259,14 +259,19 @@ func isOnlyConnectionState(h *http1.Header) bool {
 
 // urlAddr reads "scheme://a.b.c.d[:port]" at the start of an absolute URI.
 func urlAddr(uri []byte) (netip.Addr, uint16, bool) {
-	pq := PathQuery(uri)
-	if len(pq) == len(uri) {
+	var auth []byte
+	for i := 0; i+2 < len(uri) && uri[i] != '/'; i++ {
+		if uri[i] == ':' && uri[i+1] == '/' && uri[i+2] == '/' {
+			auth = uri[i+3:]
+			break
+		}
+	}
+	if auth == nil {
 		return netip.Addr{}, 0, false // origin form: no authority
 	}
-	auth := uri[:len(uri)-len(pq)]
-	for i := 0; i+2 < len(auth); i++ {
-		if auth[i] == ':' && auth[i+1] == '/' && auth[i+2] == '/' {
-			auth = auth[i+3:]
+	for i, c := range auth {
+		if c == '/' || c == '?' {
+			auth = auth[:i]
 			break
 		}
 	}

@@ -5,6 +5,7 @@ go 1.26.0
 toolchain go1.26.11
 
 require (
+	github.com/dlclark/regexp2/v2 v2.13.3
 	github.com/google/nftables v0.3.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.74.0

@@ -580,3 +580,176 @@ func TestRulesTarpit(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A pattern RE2 cannot run (a look-ahead) goes to the backtracking
+// fallback; written to backtrack catastrophically, on a 100 KB header it
+// gives up after its time bound (no match: the request is forwarded)
+// while another client is served meanwhile. haproxy (PCRE2) gives up on
+// its match limit with the same outcome.
+func TestRulesRegexFallbackCannotStall(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+global
+    tune.bufsize 262144
+`)+rulesDefaults(port)+fmt.Sprintf(`
+    http-request deny deny_status 403 if { hdr(x-big) -m reg ^(?=a)(\w+\s?)*$ }
+    http-request deny deny_status 403 if { hdr(x-word) -m reg ^(?<w>\w+)-\k<w>$ }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+
+	// the fallback matches where it should
+	if resp, _ := rulesGet(t, port, "/", "X-Word: ab-ab"); resp.StatusCode != 403 {
+		t.Errorf("back-reference: status %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := rulesGet(t, port, "/", "X-Word: ab-cd"); resp.StatusCode != 200 {
+		t.Errorf("back-reference: status %d, want 200", resp.StatusCode)
+	}
+
+	big := strings.Repeat("a", 100<<10) + "!"
+	done := make(chan int, 4)
+	for range 4 { // several at once, as an attacker would send them
+		go func() {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				done <- 0
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(c, "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\nConnection: close\r\n\r\n", big)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let the big requests reach the proxy
+	for i := range 5 {
+		start := time.Now()
+		resp, _ := rulesGet(t, port, fmt.Sprintf("/small%d", i))
+		if d := time.Since(start); resp.StatusCode != 200 || d > time.Second {
+			t.Errorf("small request %d: status %d after %v while the big ones run", i, resp.StatusCode, d)
+		}
+	}
+	for range 4 {
+		if code := <-done; code != 200 {
+			t.Errorf("big request: status %d, want 200 (a match that gives up counts as no match)", code)
+		}
+	}
+}
+
+// A named defaults section's rules run before the inheriting section's
+// own; its ACLs are its own; an allow there ends the whole list.
+func TestRulesNamedDefaults(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults base
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    acl is_admin path_beg /admin
+    http-request allow if { path /open }
+    http-request deny deny_status 403 if is_admin
+    http-request set-header X-Order def
+    http-response set-header X-Def-Res yes
+    http-response set-header X-Res-Order def
+frontend fe from base
+    bind 127.0.0.1:%d
+    http-request add-header X-Order fe
+    http-request deny deny_status 404 if { path /open }
+    http-response add-header X-Res-Order fe
+    default_backend be
+defaults plain
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+backend be from plain
+    server s 127.0.0.1:%d
+`, port, be), port)
+	if resp, _ := rulesGet(t, port, "/admin/x"); resp.StatusCode != 403 {
+		t.Errorf("/admin/x: status %d, want 403 from the defaults' rule", resp.StatusCode)
+	}
+	resp, body := rulesGet(t, port, "/x")
+	if resp.StatusCode != 200 || !strings.Contains(body, "x-order: def\nx-order: fe\n") {
+		t.Errorf("/x: status %d, the backend saw:\n%s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Res-Order"); strings.Join(got, ",") != "def,fe" || resp.Header.Get("X-Def-Res") != "yes" {
+		t.Errorf("/x: response headers %v", resp.Header)
+	}
+	// allow in the defaults' rules skips the frontend's deny too
+	if resp, body := rulesGet(t, port, "/open"); resp.StatusCode != 200 || strings.Contains(body, "x-order") {
+		t.Errorf("/open: status %d, the backend saw:\n%s", resp.StatusCode, body)
+	}
+}
+
+// Proxy and server state fetches read the stats' counters.
+func TestRulesStateFetches(t *testing.T) {
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+`
+    http-request return status 200 content-type text/plain lf-string "%[http_first_req] %[stopping]" if { path /first }
+    http-request return status 200 content-type text/plain lf-string "%[fe_id] %[be_conn(be)] %[queue(be)] %[avg_queue(be)] %[connslots(be)] %[srv_is_up(be/s1)] %[srv_conn(be/s1)] %[srv_queue(be/s1)] %[connslots(other)]" if { path /fe }
+    default_backend be
+backend other
+    server o1 127.0.0.1:2 maxconn 5 maxqueue 3
+    server o2 127.0.0.1:3 maxconn 7 maxqueue 2
+backend be
+    http-request return status 200 content-type text/plain lf-string "%[fe_id] %[be_id] %[be_conn] %[queue] %[avg_queue] %[connslots] %[srv_is_up(s1)] %[srv_conn(s1)] %[be_conn(other)] %[srv_is_up(other/o1)]"
+    server s1 127.0.0.1:1
+`, port)
+	for path, want := range map[string]string{"/fe": "1 0 0 0 -1 1 0 0 17", "/be": "1 3 1 0 0 -1 1 0 0 1"} {
+		if _, body := rulesGet(t, port, path); body != want {
+			t.Errorf("%s: %q, want %q", path, body, want)
+		}
+	}
+	// http_first_req: the first request of each connection only
+	c, br := h1Dial(t, port)
+	for i, want := range []string{"1 0", "0 0", "0 0"} {
+		h1Write(t, c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != want {
+			t.Errorf("request %d on one connection: %q, want %q", i+1, body, want)
+		}
+	}
+}
+
+// srv_name and srv_id name the server that answered.
+func TestRulesServerName(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-response set-header X-Srv "%%[srv_name] %%[srv_id]"
+    default_backend be
+backend be
+    http-response set-header X-Srv-Be %%[srv_name]
+    server web1 127.0.0.1:%d id 7
+`, be), port)
+	resp, _ := rulesGet(t, port, "/")
+	if got := resp.Header.Get("X-Srv") + "|" + resp.Header.Get("X-Srv-Be"); got != "web1 7|web1" {
+		t.Errorf("X-Srv|X-Srv-Be = %q, want %q", got, "web1 7|web1")
+	}
+}
+
+// A sample carrying CR LF (a url_dec'ed parameter) is escaped in a header
+// value as haproxy escapes it, instead of splitting the header in two.
+func TestRulesHeaderValueEscapes(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-header X-A %%[url_param(x),url_dec]
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	_, body := rulesGet(t, port, "/?x=a%0d%0aEvil:%201%09t")
+	if !strings.Contains(body, "x-a: a%0D%0AEvil: 1\tt\n") || strings.Contains(body, "evil:") {
+		t.Errorf("the backend saw:\n%s", body)
+	}
+}

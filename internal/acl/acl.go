@@ -119,7 +119,7 @@ flags:
 	if method == 0 {
 		method = defaultMethod(e.Out)
 	}
-	p := &Part{Expr: e, Pats: newPatterns(method, icase)}
+	p := &Part{Expr: e, Pats: newPatterns(c, method, icase)}
 	if (method == MatchFound || method == MatchBool) && (len(args) > 0 || len(files) > 0) {
 		return nil, fmt.Errorf("'-m %s' takes no pattern, got '%s'", methodName(method), strings.Join(args, " "))
 	}

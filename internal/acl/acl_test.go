@@ -18,16 +18,18 @@ type txn struct {
 	scratch []byte
 }
 
-func (f *txn) Src() netip.AddrPort            { return f.src }
-func (f *txn) Dst() netip.AddrPort            { return netip.MustParseAddrPort("10.0.0.1:8080") }
-func (f *txn) FrontendName() []byte           { return []byte("fe") }
-func (f *txn) BackendName() []byte            { return []byte("be") }
-func (f *txn) Request() *http1.Request        { return &f.req }
-func (f *txn) Response() *http1.Response      { return f.resp }
-func (f *txn) Status() int                    { return f.resp.Status }
-func (f *txn) Vars(sample.Scope) *sample.Vars { return nil }
-func (f *txn) Scratch() *[]byte               { return &f.scratch }
-func (f *txn) UsableServers(b []byte) int     { return 3 }
+func (f *txn) Src() netip.AddrPort                                      { return f.src }
+func (f *txn) Dst() netip.AddrPort                                      { return netip.MustParseAddrPort("10.0.0.1:8080") }
+func (f *txn) FrontendName() []byte                                     { return []byte("fe") }
+func (f *txn) BackendName() []byte                                      { return []byte("be") }
+func (f *txn) Request() *http1.Request                                  { return &f.req }
+func (f *txn) Response() *http1.Response                                { return f.resp }
+func (f *txn) Status() int                                              { return f.resp.Status }
+func (f *txn) Vars(sample.Scope) *sample.Vars                           { return nil }
+func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
+func (f *txn) UsableServers(b []byte) int                               { return 3 }
+func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (f *txn) ServerName() string                                       { return "" }
 
 func newTxn(t testing.TB, head string) *txn {
 	t.Helper()
@@ -57,6 +59,7 @@ var files = map[string]string{
 	"/p/nets.map":  "192.168.0.0/16 lan\n192.168.10.0/24 office\n",
 	"/p/ints.map":  "0:9 small\n10:99 medium\n",
 	"/p/ports.map": "shop 8081\n",
+	"/p/reg.map":   "^/(?!static) other\n^/(\\w+)/(?=js/) under_js\n",
 }
 
 func compiler() *sample.Compiler {
@@ -107,6 +110,10 @@ func TestMatchMethods(t *testing.T) {
 		{"path_reg ^/static/.*\\.JS$", true},
 		{"path_reg -i ^/STATIC/", true},
 		{"path -m reg ^/api/", false},
+		{"path -m reg ^/(?!static)", false}, // look-ahead: the backtracking fallback
+		{"path -m reg -i ^/(?=STATIC)", true},
+		{`path -m reg ^/(?<d>\w+)/\w+/\w+\.\k<d>$`, false}, // back-reference to a named group
+		{`str(js/js) -m reg ^(?<w>\w+)/\k<w>$`, true},
 		// len
 		{"path_len 17", true},
 		{"path_len gt 20", false},
@@ -235,7 +242,9 @@ func TestErrors(t *testing.T) {
 	}{
 		{"if nope", "no such ACL : 'nope'"},
 		{"if { path_xx /a }", "unknown fetch method 'path_xx'"},
-		{"if { path -m reg (a)\\1 }", "RE2"},
+		{"if { path -m reg (a }", "regex '(a' is invalid"},
+		// unnamed groups capture nothing in ACL patterns, as in HAProxy
+		{"if { path -m reg (a)\\1 }", "regex '(a)\\1' is invalid"},
 		{"if { path -m nope x }", "unknown matching method 'nope'"},
 		{"if { path -x y }", "unknown ACL flag '-x'"},
 		{"if { src not-an-ip }", "not an IPv4 or IPv6 address"},
@@ -311,6 +320,7 @@ func TestMaps(t *testing.T) {
 		{"path,map_end(/p/beg.map,none)", "none"},
 		{"path,map_sub(/p/beg.map,none)", "static"},
 		{"path,map_reg(/p/beg.map,none)", "static"},
+		{"path,map_reg(/p/reg.map,none)", "under_js"}, // look-ahead in a map file
 	} {
 		f := newTxn(t, head)
 		e, err := compiler().Compile(c.expr, sample.PhaseReq)

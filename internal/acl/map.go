@@ -99,7 +99,7 @@ func prepareMap(c *sample.Compiler, a *sample.Args, conv string, m Method, out s
 		if err != nil {
 			return nil, fmt.Errorf("failed to open map file <%s>: %v", file, err)
 		}
-		mt := &mapTable{pats: newPatterns(m, false), outType: out}
+		mt := &mapTable{pats: newPatterns(c, m, false), outType: out}
 		err = parsePatternFile(data, func(line int, l string) error {
 			key, val, _ := strings.Cut(strings.ReplaceAll(l, "\t", " "), " ")
 			tv, err := typedValue(strings.Trim(val, " "), out)

@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,13 +71,14 @@ func (r intRange) contains(n int64) bool {
 type Patterns struct {
 	method Method
 	icase  bool
+	comp   *sample.Compiler
 	n      int
 
 	exact  map[string]int         // str: pattern → first index
 	byLen  map[int]map[string]int // beg/end: patterns grouped by length
 	lens   []int                  // the lengths present, ascending
 	list   [][]byte               // sub/dir/dom, in order
-	res    []*regexp.Regexp       // reg, in order
+	res    []*sample.Regex        // reg, in order
 	ranges []intRange             // int/len, in order
 	nets   []netTable             // ip: one table per prefix length, longest first
 }
@@ -89,9 +89,10 @@ type netTable struct {
 	idx  map[netip.Addr]int // masked address → first index
 }
 
-// newPatterns prepares an empty pattern list for method m.
-func newPatterns(m Method, icase bool) *Patterns {
-	return &Patterns{method: m, icase: icase}
+// newPatterns prepares an empty pattern list for method m; c compiles
+// its regexes.
+func newPatterns(c *sample.Compiler, m Method, icase bool) *Patterns {
+	return &Patterns{method: m, icase: icase, comp: c}
 }
 
 // Len is the number of patterns.
@@ -141,13 +142,9 @@ func (p *Patterns) Add(pat string, op string) error {
 		}
 		p.list = append(p.list, []byte(pat))
 	case MatchReg:
-		expr := pat
-		if p.icase {
-			expr = "(?i)" + expr
-		}
-		re, err := regexp.Compile(expr)
+		re, err := p.comp.CompileRegex(pat, p.icase, false)
 		if err != nil {
-			return fmt.Errorf("regex '%s' is not supported: %v (dhproxy uses RE2, without back-references nor look-around; a PCRE fallback is a later step)", pat, err)
+			return err
 		}
 		p.res = append(p.res, re)
 	case MatchInt, MatchLen:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,6 +25,9 @@ type builder struct {
 	lastDef  *Proxy            // the last defaults section seen (anonymous or not)
 	warned   map[string]bool   // "not implemented yet" warnings already given
 	comp     *sample.Compiler  // sample expressions; reads each pattern/map file once
+	// rulesUsers records which kinds of sections inherit each defaults
+	// section that has rules (checkRulesInheritance).
+	rulesUsers map[*Proxy]Cap
 }
 
 // addr expands environment variables in an address argument, as HAProxy
@@ -106,7 +110,12 @@ func inherit(def *Proxy) *Proxy {
 	p.StickTable, p.StickRules = nil, nil
 	p.ReqCaptures, p.ResCaptures = nil, nil
 	p.ACLs = acl.Set{}
-	p.HTTPRequestRules, p.HTTPResponseRules, p.RedirectRules, p.MonitorFail = nil, nil, nil, nil
+	// A named defaults section's rules run before the section's own, as
+	// HAProxy runs its defaults' rule lists first (an allow there ends
+	// the whole list, as it does in HAProxy).
+	p.HTTPRequestRules = slices.Clone(def.HTTPRequestRules)
+	p.HTTPResponseRules = slices.Clone(def.HTTPResponseRules)
+	p.RedirectRules, p.MonitorFail = nil, nil
 	p.HTTPAfterResponseRules = nil
 	p.TCPRequest.Connection = nil
 	p.Options = make(map[string]bool, len(def.Options))
@@ -128,6 +137,26 @@ func inherit(def *Proxy) *Proxy {
 	p.Description = ""
 	p.ID = 0
 	return &p
+}
+
+// checkRulesInheritance refuses what HAProxy 2.6 refuses of a defaults
+// section with rules: a listen section inheriting it, and frontends and
+// backends both inheriting it (its rules would run twice on a request).
+func (b *builder) checkRulesInheritance(def *Proxy, caps Cap, pos config.Pos) {
+	if len(def.HTTPRequestRules) == 0 && len(def.HTTPResponseRules) == 0 {
+		return
+	}
+	if caps == CapFE|CapBE {
+		b.d.Errorf(pos, "a listen section cannot inherit from a defaults section defining TCP/HTTP rules.")
+		return
+	}
+	if b.rulesUsers == nil {
+		b.rulesUsers = map[*Proxy]Cap{}
+	}
+	b.rulesUsers[def] |= caps
+	if b.rulesUsers[def] == CapFE|CapBE {
+		b.d.Errorf(pos, "frontends and backends cannot inherit from the same defaults section if it defines TCP/HTTP rules (defaults section at %s).", def.Pos)
+	}
 }
 
 // Build validates the sections and returns the runtime configuration.
@@ -215,13 +244,13 @@ func (b *builder) buildProxy(s *config.Section) {
 			b.d.Errorf(s.Pos, "character '%s' is not permitted in '%s' name '%s'.", err, s.Kind, name)
 		}
 	}
-	def := b.lastDef
+	def, explicit := b.lastDef, false
 	if len(args) >= 2 && args[0] == "from" {
 		d, ok := b.defaults[args[1]]
 		if !ok {
 			b.d.Errorf(s.Pos, "%s '%s': defaults section '%s' not found; declare 'defaults %s' before it.", s.Kind, name, args[1], args[1])
 		} else {
-			def = d
+			def, explicit = d, true
 		}
 		args = args[2:]
 	} else if len(args) == 1 && args[0] == "from" {
@@ -230,6 +259,16 @@ func (b *builder) buildProxy(s *config.Section) {
 	}
 	p := inherit(def)
 	p.Pos, p.Name, p.Cap = s.Pos, name, caps
+	if caps != CapDef {
+		b.checkRulesInheritance(def, caps, s.Pos)
+	} else {
+		// a defaults section starts without rules; HAProxy refuses one
+		// that names a defaults section with rules in its "from"
+		if explicit && (len(def.HTTPRequestRules) > 0 || len(def.HTTPResponseRules) > 0) {
+			b.d.Errorf(s.Pos, "a defaults section cannot inherit from a defaults section defining TCP/HTTP rules (defaults section at %s).", def.Pos)
+		}
+		p.HTTPRequestRules, p.HTTPResponseRules = nil, nil
+	}
 	if len(args) > 0 {
 		if s.Kind == "listen" || s.Kind == "frontend" {
 			// HAProxy 1.4 allowed the listening address on the section line; 1.5+ refuses it.
@@ -266,6 +305,10 @@ func (b *builder) buildProxy(s *config.Section) {
 			continue
 		}
 		kw.parse(b, p, l)
+		for _, n := range b.comp.Notices {
+			b.d.Noticef(l.Pos, "%s", n)
+		}
+		b.comp.Notices = b.comp.Notices[:0]
 	}
 	if caps == CapDef {
 		if name != "" {

@@ -21,17 +21,22 @@ func parseACL(b *builder, p *Proxy, l config.Line) {
 	}
 }
 
-// refuseRulesInDefaults reports rule keywords in a defaults section:
-// HAProxy 2.6 refuses them in anonymous ones; named ones (inherited by
-// explicit "from") are not supported by dhproxy yet.
+// refuseRulesInDefaults reports rule keywords HAProxy 2.6 refuses in an
+// anonymous defaults section. A named one may carry acl, http-request and
+// http-response lines: the sections that inherit it run its rules before
+// their own (inherit in build.go); tcp-request rules there are not
+// supported by dhproxy yet.
 func refuseRulesInDefaults(b *builder, p *Proxy, l config.Line) bool {
 	if p.Cap&CapDef == 0 {
 		return false
 	}
 	if b.sect != nil && (len(b.sect.Args) == 0 || b.sect.Args[0] == "from") {
 		b.errorf(l, "'%s' not allowed in anonymous 'defaults' section.", l.Args[0])
-	} else {
-		b.errorf(l, "'%s' in a named 'defaults' section is not supported by dhproxy yet; write it in each frontend or backend.", l.Args[0])
+		return true
 	}
-	return true
+	if l.Args[0] == "tcp-request" {
+		b.errorf(l, "'%s' in a named 'defaults' section is not supported by dhproxy yet; write it in each frontend.", l.Args[0])
+		return true
+	}
+	return false
 }

@@ -9,7 +9,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -63,7 +62,7 @@ type Rule struct {
 	Name   []byte    // header name, lower case as HAProxy sends added headers
 	Kind   http1.Kind
 	Value  *sample.Format // header value, replacement, path
-	Re     *regexp.Regexp
+	Re     *sample.Regex
 	Reply  *Reply
 	Redir  *RedirectRule
 	Status int    // set-status
@@ -279,8 +278,8 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			r.Action = ReplaceValue
 		}
 		if err = want(3, "<name> <regex> <replace-fmt>"); err == nil {
-			if r.Re, err = regexp.Compile(args[1]); err != nil {
-				err = fmt.Errorf("%s: regex '%s' is not supported: %v (dhproxy uses RE2, without back-references nor look-around; a PCRE fallback is a later step)", ruleWord, args[1], err)
+			if r.Re, err = c.CompileRegex(args[1], false, true); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
 			} else {
 				err = r.header(c, args[0], args[2], phase)
 			}
@@ -325,8 +324,8 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		r.Action = map[string]Action{"replace-path": ReplacePath, "replace-pathq": ReplacePathQ, "replace-uri": ReplaceURI}[act]
 		if err = want(2, "<match-regex> <replace-fmt>"); err == nil {
-			if r.Re, err = regexp.Compile(args[0]); err != nil {
-				err = fmt.Errorf("%s: regex '%s' is not supported: %v (dhproxy uses RE2, without back-references nor look-around; a PCRE fallback is a later step)", ruleWord, args[0], err)
+			if r.Re, err = c.CompileRegex(args[0], false, true); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
 			} else {
 				r.Value, err = c.CompileFormat(args[1], phase)
 			}

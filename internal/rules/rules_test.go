@@ -32,8 +32,10 @@ func (f *txn) Vars(s sample.Scope) *sample.Vars {
 	}
 	return f.vars[s]
 }
-func (f *txn) Scratch() *[]byte           { return &f.scratch }
-func (f *txn) UsableServers(b []byte) int { return 1 }
+func (f *txn) Scratch() *[]byte                                         { return &f.scratch }
+func (f *txn) UsableServers(b []byte) int                               { return 1 }
+func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (f *txn) ServerName() string                                       { return "" }
 
 func newTxn(t *testing.T, head string) *txn {
 	f := &txn{}
@@ -134,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
 		"set-header X-A %[status]":              "cannot be used in http-request rules",
-		"replace-header X-A (a)\\1 b":           "RE2",
+		"replace-header X-A (a b":               "regex '(a' is invalid",
 		"set-path":                              "expects <fmt>",
 		"set-uri a b":                           "expects <fmt>",
 		"set-status 200":                        "'http-request set-status' does not exist",
@@ -144,7 +146,7 @@ func TestParseErrors(t *testing.T) {
 		"set-var(txn.x) nope":                   "unknown fetch method 'nope'",
 		"unset-var(txn.x) a":                    "expects no argument",
 		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
-		"replace-uri (a)\\1 x":                  "RE2",
+		"replace-uri (a x":                      "regex '(a' is invalid",
 		"deny if nope":                          "error detected while parsing an 'http-request deny' condition : no such ACL : 'nope'",
 		"deny if":                               "missing condition",
 	} {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -333,18 +332,18 @@ func field(b []byte, a *Args, words bool) []byte {
 }
 
 type regsubArgs struct {
-	re     *regexp.Regexp
+	re     *Regex
 	global bool
 }
 
 func prepareRegsub(c *Compiler, a *Args) error {
-	pat := a.Str[0]
 	rs := &regsubArgs{}
+	icase := false
 	if a.N > 2 {
 		for _, f := range a.Str[2] {
 			switch f {
 			case 'i':
-				pat = "(?i)" + pat
+				icase = true
 			case 'g':
 				rs.global = true
 			default:
@@ -352,9 +351,9 @@ func prepareRegsub(c *Compiler, a *Args) error {
 			}
 		}
 	}
-	re, err := regexp.Compile(pat)
+	re, err := c.CompileRegex(a.Str[0], icase, true)
 	if err != nil {
-		return fmt.Errorf("regular expression '%s' is not supported: %v (dhproxy uses RE2, which has no back-references nor look-around; a PCRE fallback is planned)", a.Str[0], err)
+		return err
 	}
 	rs.re = re
 	a.Data = rs
@@ -362,47 +361,38 @@ func prepareRegsub(c *Compiler, a *Args) error {
 }
 
 // regsub replaces the first (or with g every) match of the regex by the
-// substitution, where \1 to \9 stand for the groups.
+// substitution, where \1 to \9 stand for the groups. Later matches are
+// searched in the whole value, as HAProxy does (REG_NOTBOL): a '^'
+// matches only at its start.
 func regsub(t Txn, a *Args, v *Value) bool {
 	rs := a.Data.(*regsubArgs)
 	s := t.Scratch()
 	start := len(*s)
 	in := v.Bytes
+	var matches [][]int
+	if rs.global {
+		matches = rs.re.FindAllSubmatchIndex(in)
+	} else if m := rs.re.FindSubmatchIndex(in); m != nil {
+		matches = [][]int{m}
+	}
 	pos := 0
-	for pos <= len(in) {
-		m := rs.re.FindSubmatchIndex(in[pos:])
-		if m == nil {
-			break
-		}
-		*s = append(*s, in[pos:pos+m[0]]...)
+	for _, m := range matches {
+		*s = append(*s, in[pos:m[0]]...)
 		sub := a.Byt[1]
 		for i := 0; i < len(sub); i++ {
 			if sub[i] == '\\' && i+1 < len(sub) && sub[i+1] >= '0' && sub[i+1] <= '9' {
 				g := int(sub[i+1] - '0')
 				if 2*g+1 < len(m) && m[2*g] >= 0 {
-					*s = append(*s, in[pos+m[2*g]:pos+m[2*g+1]]...)
+					*s = append(*s, in[m[2*g]:m[2*g+1]]...)
 				}
 				i++
 				continue
 			}
 			*s = append(*s, sub[i])
 		}
-		if m[1] == m[0] {
-			// an empty match: copy one byte so that the scan moves on
-			if pos+m[1] < len(in) {
-				*s = append(*s, in[pos+m[1]])
-			}
-			pos += m[1] + 1
-		} else {
-			pos += m[1]
-		}
-		if !rs.global {
-			break
-		}
+		pos = m[1]
 	}
-	if pos < len(in) {
-		*s = append(*s, in[pos:]...)
-	}
+	*s = append(*s, in[pos:]...)
 	v.SetStr((*s)[start:len(*s):len(*s)])
 	return true
 }

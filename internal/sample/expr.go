@@ -3,7 +3,6 @@ package sample
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -19,7 +18,11 @@ type Compiler struct {
 	Files map[string]any
 	// ReadFile reads pattern and map files; os.ReadFile when nil.
 	ReadFile func(name string) ([]byte, error)
-	varIDs   map[string]int // variable names, numbered (vars.go)
+	// Notices collects what the configuration should be told about
+	// without refusing it (a regex that fell back); the caller prints
+	// them with the position of the line being compiled and empties it.
+	Notices []string
+	varIDs  map[string]int // variable names, numbered (vars.go)
 }
 
 // Read reads a file named in the configuration.
@@ -221,14 +224,6 @@ func (c *Compiler) parseArgs(kind, name, list string, types []ArgType, minArgs i
 				return fmt.Errorf("%s '%s': argument %d ('%s') must be an integer", kind, name, i+1, s)
 			}
 			a.Int[i] = n
-		case ArgReg:
-			re, err := regexp.Compile(s)
-			if err != nil {
-				return fmt.Errorf("%s '%s': regular expression '%s' is not supported: %v (dhproxy uses RE2, which has no back-references nor look-around; a PCRE fallback is planned)", kind, name, s, err)
-			}
-			if a.Re == nil {
-				a.Re = re
-			}
 		}
 	}
 	if prep != nil {

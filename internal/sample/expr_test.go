@@ -34,6 +34,45 @@ func (f *fakeTxn) UsableServers(b []byte) int {
 	return map[string]int{"": 2, "be_app": 2, "other": 0}[string(b)] - map[bool]int{true: 1}[string(b) == "nope"]
 }
 
+// ProxyState answers from a fixed table: backend be_app (the current
+// one, id 3) with server s1 up, serving 2, and s2 down; frontend id 1.
+func (f *fakeTxn) ServerName() string { return "s1" }
+
+func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
+	switch key {
+	case StateFrontendID, StateFirstRequest:
+		return 1, true
+	case StateServerID:
+		return 7, true
+	case StateStopping:
+		return 0, true
+	}
+	if len(be) > 0 && string(be) != "be_app" {
+		return 0, false
+	}
+	switch key {
+	case StateBackendID:
+		return 3, true
+	case StateBackendConn, StateServerConn:
+		if key == StateServerConn && string(srv) != "s1" {
+			return 0, string(srv) == "s2"
+		}
+		return 2, true
+	case StateQueue, StateAvgQueue, StateServerQueue:
+		return 0, true
+	case StateConnSlots:
+		return -1, true
+	case StateServerUp:
+		switch string(srv) {
+		case "s1":
+			return 1, true
+		case "s2":
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
 func newTxn(t testing.TB, head string) *fakeTxn {
 	t.Helper()
 	f := &fakeTxn{
@@ -166,6 +205,15 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"path,regsub(/,_,g)", "_static_img_logo.PNG"},
 		{"path,regsub(png$,jpg,i)", "/static/img/logo.jpg"},
 		{`path,regsub("^/([a-z]+)/",/\1-,)`, "/static-img/logo.PNG"},
+		{`path,regsub("(?<=/)([a-z])",X,g)`, "/Xtatic/Xmg/Xogo.PNG"}, // look-behind: the fallback
+		{`str(aaxbb),regsub("(\w)\1",<\1>,g)`, "<a>x<b>"},
+		// later matches see the whole value, as haproxy 2.6 (REG_NOTBOL)
+		{"str(aaa),regsub(^a,X,g)", "Xaa"},
+		{"str(abc),regsub(^,>,g)", ">abc"},
+		{"str(abc),regsub(x*,-,g)", "-a-b-c-"},
+		{"str(aXbX),regsub(X,,g)", "ab"},
+		{`str(XaXb),regsub("(?<=X)[a-z]",Y,g)`, "XYXY"},
+		{`str(abb),regsub("(?!x)b*",-,g)`, "-a--"}, // the fallback matches haproxy here, RE2 gives "-a-"
 		{"src,ipmask(24)", "192.168.1.0"},
 		{"src,ipmask(255.255.0.0)", "192.168.0.0"},
 		{"str(abc),base64", "YWJj"},
@@ -249,7 +297,7 @@ func TestCompileErrors(t *testing.T) {
 		{"src(1)", PhaseReq, "takes at most 0"},
 		{"src,lower", PhaseReq, ""}, // an address is castable to a string
 		{"method,add(1)", PhaseReq, "cannot be applied"},
-		{`path,regsub("(a)\\1",x)`, PhaseReq, "RE2"},
+		{`path,regsub("(a",x)`, PhaseReq, "regex '(a' is invalid"},
 		{"path,regsub(a,b,z)", PhaseReq, "unknown flag"},
 		{"path,field(0,/)", PhaseReq, "must not be 0"},
 		{"int(1),add(proc.x)", PhaseReq, "proc-scope variables are not supported"},
@@ -307,7 +355,7 @@ func TestEvalAllocs(t *testing.T) {
 	f := newTxn(t, testHead)
 	var c Compiler
 	var exprs []*Expr
-	for _, s := range []string{"path", "hdr(host),lower", "req.cook(SID)", "src", "url_param(lang)", "base,crc32", "hdr_cnt(x-forwarded-for)", "path,field(2,/)"} {
+	for _, s := range []string{"path", "hdr(host),lower", "req.cook(SID)", "src", "url_param(lang)", "base,crc32", "hdr_cnt(x-forwarded-for)", "path,field(2,/)", "req.cook_cnt(SID)", "req.cook_val(lang)", "req.hdrs", "str(abc),json,url_enc", "int(1700000000),utime(%d/%b/%Y:%H:%M:%S %z %p)", "str(a),sha2,hex", "hdr_ip(x-forwarded-for)"} {
 		e, err := c.Compile(s, PhaseReq)
 		if err != nil {
 			t.Fatal(err)

@@ -56,6 +56,10 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 		depth, quote, j := 0, byte(0), i+2
 		for ; j < len(text); j++ {
 			c := text[j]
+			if c == '\\' {
+				j++ // an escaped character, a quote among them, is the expression's
+				continue
+			}
 			if quote != 0 {
 				if c == quote {
 					quote = 0
@@ -119,7 +123,40 @@ func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
 		if !p.expr.Eval(t, v) {
 			continue
 		}
+		start := len(dst)
 		dst = appendText(dst, v)
+		dst = escapeControls(dst, start)
+	}
+	return dst
+}
+
+// escapeControls rewrites the control characters of dst[start:] (but
+// the tab) as %XX, as HAProxy prints a sample in a log-format: a value
+// carrying CR LF (a url_dec'ed parameter) never splits a header in two.
+func escapeControls(dst []byte, start int) []byte {
+	n := 0
+	for _, c := range dst[start:] {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			n++
+		}
+	}
+	if n == 0 {
+		return dst
+	}
+	end := len(dst)
+	dst = append(dst, make([]byte, 2*n)...)
+	// from the end, so that each byte moves once
+	w := len(dst)
+	for r := end - 1; r >= start; r-- {
+		c := dst[r]
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			const hexdig = "0123456789ABCDEF"
+			w -= 3
+			dst[w], dst[w+1], dst[w+2] = '%', hexdig[c>>4], hexdig[c&15]
+		} else {
+			w--
+			dst[w] = c
+		}
 	}
 	return dst
 }

@@ -5,7 +5,7 @@ import "testing"
 // FuzzCompile: any expression text compiles or fails with an error, and a
 // compiled one evaluates without panicking.
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{"hdr(host),lower", `path,regsub("^/([a-z]+)/",/\1-,g)`, "str(a\\,b),field(-2,_,0)", "src,ipmask(24,64)", "url_param(x,;),concat(<,,>),bytes(1,2)", "req.cook(", "hdr(a)),", "int(1),div(0),mod(0)"} {
+	for _, s := range []string{"hdr(host),lower", `path,regsub("^/([a-z]+)/",/\1-,g)`, "str(a\\,b),field(-2,_,0)", "src,ipmask(24,64)", "url_param(x,;),concat(<,,>),bytes(1,2)", "req.cook(", "hdr(a)),", "int(1),div(0),mod(0)", "str(é),json(utf8s)", "int(-1),utime(%c%s%G%%%)", "str([::1]:x),port_only", "hdr_ip(x-forwarded-for,-1)", "str(a),sha2(512),url_enc", "req.hdrs,ltrim(h)", "srv_is_up(a/b)"} {
 		f.Add(s)
 	}
 	txn := newTxn(f, testHead)
@@ -23,4 +23,43 @@ func FuzzCompile(f *testing.F) {
 		}
 		txn.scratch = txn.scratch[:0]
 	})
+}
+
+// FuzzRegex: any pattern compiles (on RE2 or the fallback) or fails with
+// an error; a compiled one matches any subject without panicking, within
+// its time bound, and reports offsets inside the subject.
+func FuzzRegex(f *testing.F) {
+	for _, s := range [][2]string{{`(\w+)-\1`, "ab-ab"}, {`^/api(?!/x)`, "/api/y"}, {`(?<=k=)\d+`, "k=1"}, {`^(?>a+)b`, "aab"}, {`a++`, "\xffaa"}, {`(é)\1`, "éé"}, {`(`, ""}, {`^(?=a)(\w+\s?)*$`, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, subject string) {
+		re, err := CompileRegex(pat, len(subject)%2 == 1, len(subject)%3 != 0)
+		if err != nil {
+			return
+		}
+		m := re.FindSubmatchIndex([]byte(subject))
+		if (m != nil) != re.Match([]byte(subject)) && re.Fallback == "" {
+			t.Fatalf("%q on %q: Match and FindSubmatchIndex disagree", pat, subject)
+		}
+		checkOffsets(t, pat, subject, m)
+		end := 0
+		for _, m := range re.FindAllSubmatchIndex([]byte(subject)) {
+			checkOffsets(t, pat, subject, m)
+			if m[0] < end {
+				t.Fatalf("%q on %q: matches overlap or go back at %v", pat, subject, m)
+			}
+			end = m[1]
+		}
+	})
+}
+
+func checkOffsets(t *testing.T, pat, subject string, m []int) {
+	for i := 0; i+1 < len(m); i += 2 {
+		if m[i] == -1 && m[i+1] == -1 {
+			continue
+		}
+		if m[i] < 0 || m[i] > m[i+1] || m[i+1] > len(subject) {
+			t.Fatalf("%q on %q: bad offsets %v", pat, subject, m)
+		}
+	}
 }

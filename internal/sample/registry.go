@@ -2,7 +2,6 @@ package sample
 
 import (
 	"net/netip"
-	"regexp"
 	"sort"
 
 	"dhproxy/internal/http1"
@@ -38,6 +37,12 @@ type Txn interface {
 	// UsableServers is nbsrv: the usable servers of the named backend
 	// ("" for the current one), or -1 when there is no such backend.
 	UsableServers(backend []byte) int
+	// ProxyState answers key (fetch_state.go) for the named backend (""
+	// for the current one) and server; false when there is no such
+	// backend or server.
+	ProxyState(key StateKey, backend, server []byte) (int64, bool)
+	// ServerName is the server serving the request, "" before one is.
+	ServerName() string
 	// Vars is the variables of a scope, nil where the scope does not
 	// exist (a mode tcp connection has no transaction variables yet).
 	Vars(Scope) *Vars
@@ -49,7 +54,6 @@ type ArgType uint8
 const (
 	ArgStr ArgType = iota
 	ArgInt
-	ArgReg // a regular expression (RE2), compiled at load time
 )
 
 // Args are the parsed arguments of one fetch or converter call.
@@ -58,7 +62,6 @@ type Args struct {
 	Str  [maxArgs]string
 	Byt  [maxArgs][]byte // Str as bytes, so that evaluation does not convert
 	Int  [maxArgs]int64  // ArgInt arguments (and the int value of optional ones)
-	Re   *regexp.Regexp  // the first ArgReg argument
 	Data any             // what a Prepare hook built (a map, a table)
 }
 

@@ -374,16 +374,18 @@ type testTxn struct {
 	scratch []byte
 }
 
-func (t *testTxn) Src() netip.AddrPort            { return netip.AddrPortFrom(t.src, 1234) }
-func (t *testTxn) Dst() netip.AddrPort            { return netip.AddrPort{} }
-func (t *testTxn) FrontendName() []byte           { return []byte("fe") }
-func (t *testTxn) BackendName() []byte            { return []byte("be") }
-func (t *testTxn) Request() *http1.Request        { return &t.req }
-func (t *testTxn) Response() *http1.Response      { return nil }
-func (t *testTxn) Status() int                    { return 0 }
-func (t *testTxn) Vars(sample.Scope) *sample.Vars { return nil }
-func (t *testTxn) Scratch() *[]byte               { return &t.scratch }
-func (t *testTxn) UsableServers(b []byte) int     { return 0 }
+func (t *testTxn) Src() netip.AddrPort                                      { return netip.AddrPortFrom(t.src, 1234) }
+func (t *testTxn) Dst() netip.AddrPort                                      { return netip.AddrPort{} }
+func (t *testTxn) FrontendName() []byte                                     { return []byte("fe") }
+func (t *testTxn) BackendName() []byte                                      { return []byte("be") }
+func (t *testTxn) Request() *http1.Request                                  { return &t.req }
+func (t *testTxn) Response() *http1.Response                                { return nil }
+func (t *testTxn) Status() int                                              { return 0 }
+func (t *testTxn) Vars(sample.Scope) *sample.Vars                           { return nil }
+func (t *testTxn) Scratch() *[]byte                                         { return &t.scratch }
+func (t *testTxn) UsableServers(b []byte) int                               { return 0 }
+func (t *testTxn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
+func (t *testTxn) ServerName() string                                       { return "" }
 
 var t0 = time.Unix(1_700_000_000, 0)
 

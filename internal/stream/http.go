@@ -509,6 +509,7 @@ func (s *httpSession) handle() bool {
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
+	s.tx.srv = srv
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"syscall"
 	"time"
@@ -42,6 +41,7 @@ type txnState struct {
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
+	srv           *Server // the server serving the request (srv_name, srv_id)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -634,7 +634,7 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 // replaceValues rewrites each comma-separated element of v that re
 // matches (the whole element becomes the expanded template), keeping the
 // separators as they were.
-func (s *httpSession) replaceValues(v []byte, re *regexp.Regexp, tmpl []byte) []byte {
+func (s *httpSession) replaceValues(v []byte, re *sample.Regex, tmpl []byte) []byte {
 	start := len(s.tx.buf)
 	done := 0 // bytes of v copied or replaced so far
 	for i := 0; i <= len(v); {

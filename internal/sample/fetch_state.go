@@ -1,0 +1,124 @@
+package sample
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Fetches of proxy and server state: identifiers, connections being
+// served, queues, free slots, whether a server is up. The stream answers
+// them through Txn.ProxyState, reading the same counters as the stats.
+
+// StateKey names what ProxyState is asked.
+type StateKey uint8
+
+const (
+	StateFrontendID   StateKey = iota // fe_id
+	StateBackendID                    // be_id
+	StateBackendConn                  // be_conn: requests being served
+	StateQueue                        // queue: requests waiting for a server
+	StateAvgQueue                     // avg_queue: queue per usable server
+	StateConnSlots                    // connslots: free connection and queue slots
+	StateServerUp                     // srv_is_up: 1 or 0
+	StateServerConn                   // srv_conn: requests the server serves
+	StateServerQueue                  // srv_queue: requests waiting for it
+	StateFirstRequest                 // http_first_req: 1 on a connection's first request
+	StateStopping                     // stopping: 1 once the process stops (soft stop)
+	StateServerID                     // srv_id: the id of the server serving the request
+)
+
+func init() {
+	backendFetch := func(name string, key StateKey) {
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, a.Byt[0], nil)
+				if ok {
+					v.SetInt(n)
+				}
+				return ok
+			}})
+	}
+	backendFetch("be_conn", StateBackendConn)
+	backendFetch("queue", StateQueue)
+	backendFetch("avg_queue", StateAvgQueue)
+	backendFetch("connslots", StateConnSlots)
+	idFetch := func(name string, key StateKey) {
+		RegisterFetch(&FetchDef{Name: name, Out: TypeInt, Phases: PhaseAll,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, nil, nil)
+				if ok {
+					v.SetInt(n)
+				}
+				return ok
+			}})
+	}
+	idFetch("fe_id", StateFrontendID)
+	idFetch("be_id", StateBackendID)
+	boolFetch := func(name string, key StateKey, phases Phase) {
+		RegisterFetch(&FetchDef{Name: name, Out: TypeBool, Phases: phases, Needs: needsRequest,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, nil, nil)
+				if ok {
+					v.SetBool(n != 0)
+				}
+				return ok
+			}})
+	}
+	boolFetch("http_first_req", StateFirstRequest, PhaseReq|PhaseRes)
+
+	// srv_id and srv_name: the server that answers, once the response
+	// arrived.
+	const needsServer = "the server that answered (http-response rules)"
+	RegisterFetch(&FetchDef{Name: "srv_id", Out: TypeInt, Phases: PhaseRes, Needs: needsServer,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			n, ok := t.ProxyState(StateServerID, nil, nil)
+			if ok {
+				v.SetInt(n)
+			}
+			return ok
+		}})
+	RegisterFetch(&FetchDef{Name: "srv_name", Out: TypeStr, Phases: PhaseRes, Needs: needsServer,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			name := t.ServerName()
+			if name == "" {
+				return false
+			}
+			s := t.Scratch()
+			start := len(*s)
+			*s = append(*s, name...)
+			v.SetStr((*s)[start:len(*s):len(*s)])
+			return true
+		}})
+	boolFetch("stopping", StateStopping, PhaseAll)
+	serverFetch := func(name string, key StateKey, out Type) {
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, Out: out, Phases: PhaseAll, Prepare: prepareServerArg,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, a.Byt[1], a.Byt[2])
+				if !ok {
+					return false
+				}
+				if out == TypeBool {
+					v.SetBool(n != 0)
+				} else {
+					v.SetInt(n)
+				}
+				return true
+			}})
+	}
+	serverFetch("srv_is_up", StateServerUp, TypeBool)
+	serverFetch("srv_conn", StateServerConn, TypeInt)
+	serverFetch("srv_queue", StateServerQueue, TypeInt)
+}
+
+// prepareServerArg splits "[backend/]server" into Byt[1] and Byt[2].
+func prepareServerArg(c *Compiler, a *Args) error {
+	be, srv, found := strings.Cut(a.Str[0], "/")
+	if !found {
+		be, srv = "", a.Str[0]
+	}
+	if srv == "" {
+		return fmt.Errorf("expects [<backend>/]<server>, got '%s'", a.Str[0])
+	}
+	a.Byt[1], a.Byt[2] = []byte(be), []byte(srv)
+	return nil
+}

@@ -1,0 +1,122 @@
+package stream
+
+import "dhproxy/internal/sample"
+
+// The proxy and server state fetches (be_conn, queue, srv_is_up, ...)
+// read the counters the stats read; see sample/fetch_state.go.
+
+func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	switch key {
+	case sample.StateFirstRequest:
+		return boolInt(s.nreq == 0), true
+	case sample.StateServerID:
+		if s.tx.srv == nil {
+			return 0, false
+		}
+		return int64(s.tx.srv.Conf.ID), true
+	}
+	be := s.tx.be
+	if be == nil {
+		be = s.fe.backend
+	}
+	n, ok := proxyState(s.fe, be, key, backend, server)
+	// HAProxy counts a request in its backend's be_conn from the moment
+	// the backend is chosen; dhproxy once it holds a server connection.
+	if key == sample.StateBackendConn && ok && s.tx.be != nil && s.tx.srv == nil &&
+		(len(backend) == 0 || string(backend) == s.tx.be.P.Name) {
+		n++
+	}
+	return n, ok
+}
+
+func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
+	if key == sample.StateFirstRequest || key == sample.StateServerID {
+		return 0, false // no HTTP request in mode tcp; its server is not kept
+	}
+	return proxyState(t.fe, t.be, key, backend, server)
+}
+
+// proxyState answers key for fe and the named backend (cur when no name
+// is given).
+func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server []byte) (int64, bool) {
+	switch key {
+	case sample.StateFrontendID:
+		return int64(fe.P.ID), true
+	case sample.StateStopping:
+		select {
+		case <-fe.rt.done:
+			return 1, true
+		default:
+			return 0, true
+		}
+	}
+	be := cur
+	if len(backend) > 0 {
+		be = fe.rt.backends[string(backend)]
+	}
+	if be == nil {
+		return 0, false
+	}
+	switch key {
+	case sample.StateBackendID:
+		return int64(be.P.ID), true
+	case sample.StateBackendConn:
+		return int64(be.beconn.Load()), true
+	case sample.StateQueue:
+		return int64(be.queued.Load()), true
+	case sample.StateAvgQueue:
+		// rounded up per usable server; twice the queue without one
+		q, n := int64(be.queued.Load()), int64(usableServers(be))
+		if n <= 0 {
+			return 2 * q, true
+		}
+		return (q + n - 1) / n, true
+	case sample.StateConnSlots:
+		// free connection and queue slots of the servers that are up;
+		// -1 when one of them has no limit, as HAProxy answers
+		var slots int64
+		for _, srv := range be.Servers {
+			if !srv.up.Load() {
+				continue
+			}
+			maxconn, maxqueue := int64(srv.maxconn.Load()), int64(srv.Conf.Maxqueue)
+			if maxconn == 0 || maxqueue == 0 {
+				return -1, true
+			}
+			slots += maxconn - int64(srv.cur.Load()) + maxqueue - int64(srv.queue.n.Load())
+		}
+		return slots, true
+	}
+	for _, srv := range be.Servers {
+		if srv.Name != string(server) {
+			continue
+		}
+		switch key {
+		case sample.StateServerUp:
+			return boolInt(srv.up.Load()), true
+		case sample.StateServerConn:
+			return int64(srv.cur.Load()), true
+		case sample.StateServerQueue:
+			return int64(srv.queue.n.Load()), true
+		}
+	}
+	return 0, false
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ServerName is srv_name: the server serving the request, "" before one
+// is connected.
+func (s *httpSession) ServerName() string {
+	if s.tx.srv == nil {
+		return ""
+	}
+	return s.tx.srv.Name
+}
+
+func (t *tcpTxn) ServerName() string { return "" }

@@ -79,6 +79,19 @@ func ctr(f func(c *stream.Counters) int64) func(*Row) Value {
 // (denials, compression, cache): HAProxy prints 0, not an empty field.
 func zero(*Row) Value { return num(0) }
 
+// timeAvg reads a moving average of the request times, over a window of
+// the requests (HTTP) or connections (TCP) counted so far, up to 1024.
+func timeAvg(i int) func(*Row) Value {
+	return func(r *Row) Value {
+		c := r.Counters()
+		samples := c.Stot.Load()
+		if r.P.Mode == model.ModeHTTP {
+			samples = c.ReqTot.Load()
+		}
+		return num(c.TimeAvg(i, samples))
+	}
+}
+
 func hrsp(i int) func(*Row) Value {
 	return func(r *Row) Value {
 		if r.P.Mode != model.ModeHTTP {
@@ -312,10 +325,10 @@ var Columns = []Column{
 	}},
 	{"last_chk", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Info) })},
 	{"last_agt", "MOP", "str", "", nil},
-	{"qtime", "MaP", "u32", "BS", zero},
-	{"ctime", "MaP", "u32", "BS", zero},
-	{"rtime", "MaP", "u32", "BS", zero},
-	{"ttime", "MaP", "u32", "BS", zero},
+	{"qtime", "MaP", "u32", "BS", timeAvg(stream.TimeQueue)},
+	{"ctime", "MaP", "u32", "BS", timeAvg(stream.TimeConnect)},
+	{"rtime", "MaP", "u32", "BS", timeAvg(stream.TimeResponse)},
+	{"ttime", "MaP", "u32", "BS", timeAvg(stream.TimeTotal)},
 	{"agent_status", "MOP", "str", "", nil},
 	{"agent_code", "MOP", "u32", "", nil},
 	{"agent_duration", "MDP", "u64", "", nil},
@@ -359,10 +372,10 @@ var Columns = []Column{
 	{"cache_hits", "MCP", "u64", "FB", zero},
 	{"srv_icur", "MGP", "u32", "S", zero},
 	{"src_ilim", "MGP", "u32", "", nil},
-	{"qtime_max", "MMP", "u32", "BS", zero},
-	{"ctime_max", "MMP", "u32", "BS", zero},
-	{"rtime_max", "MMP", "u32", "BS", zero},
-	{"ttime_max", "MMP", "u32", "BS", zero},
+	{"qtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeQueue) })},
+	{"ctime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeConnect) })},
+	{"rtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeResponse) })},
+	{"ttime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeTotal) })},
 	{"eint", "MCP", "u64", "FBS", zero},
 	{"idle_conn_cur", "MGP", "u32", "S", zero},
 	{"safe_conn_cur", "MGP", "u32", "S", zero},

@@ -37,6 +37,7 @@ type Counters struct {
 	Last        atomic.Int64 // unix seconds of the last session (lastsess)
 	rate        rateCounter  // sessions per second
 	reqRate     rateCounter  // HTTP requests per second (frontends)
+	times       timeStats    // qtime, ctime, rtime, ttime (backends, servers)
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -164,6 +165,14 @@ func (s *httpSession) account() {
 		}
 	}
 	accountEnd(bc, sc, l.term, l.retries, l.redispatched)
+	if sc != nil && !l.connected.IsZero() && !l.resp.IsZero() {
+		ended := l.ended
+		if ended.IsZero() {
+			ended = time.Now()
+		}
+		addTimes(bc, sc, true, l.queued, since(l.head, l.connected)-l.queued,
+			since(l.connected, l.resp), since(s.accept, ended))
+	}
 }
 
 // accountEnd counts how a request or connection ended on its backend and
@@ -377,6 +386,9 @@ func (c *Counters) ClearMax() {
 	c.Qmax.Store(0)
 	c.rate.max.Store(0)
 	c.reqRate.max.Store(0)
+	for i := range c.times.max {
+		c.times.max[i].Store(0)
+	}
 }
 
 // ClearAll resets every counter ("clear counters all").
@@ -389,4 +401,87 @@ func (c *Counters) ClearAll() {
 	for i := range c.Hrsp {
 		c.Hrsp[i].Store(0)
 	}
+	for i := range c.times.sum {
+		c.times.sum[i].Store(0)
+	}
+}
+
+// timeStatsSamples is the window of HAProxy's qtime/ctime/rtime/ttime
+// moving averages (TIME_STATS_SAMPLES).
+const timeStatsSamples = 1024
+
+// timeStats are the per-request times of a backend or server, in ms:
+// HAProxy's sliding-window sums (read with swrateAvg) and maxima.
+type timeStats struct {
+	sum [4]atomic.Uint32 // queue, connect, response, total
+	max [4]atomic.Int32
+}
+
+// add records one request's times. samples is the request (HTTP) or
+// connection count so far: until it exceeds the window the sums only
+// accumulate, as HAProxy's swrate_add_dynamic with n = 0.
+func (t *timeStats) add(samples int64, v [4]int32) {
+	n := uint32(0)
+	if samples > timeStatsSamples {
+		n = timeStatsSamples
+	}
+	for i := range v {
+		for {
+			old := t.sum[i].Load()
+			next := old + uint32(v[i])
+			if n != 0 {
+				next -= (old + n - 1) / n
+			}
+			if t.sum[i].CompareAndSwap(old, next) {
+				break
+			}
+		}
+		raiseTo(&t.max[i], v[i])
+	}
+}
+
+// Time indexes of TimeAvg and TimeMax.
+const (
+	TimeQueue = iota
+	TimeConnect
+	TimeResponse
+	TimeTotal
+)
+
+// TimeAvg is the average in ms of time i over the last 1024 requests, or
+// over all of them while fewer were counted (samples), computed as
+// HAProxy's stats do.
+func (c *Counters) TimeAvg(i int, samples int64) int64 {
+	w := uint32(timeStatsSamples)
+	if samples > 0 && samples < timeStatsSamples {
+		w = uint32(samples)
+	}
+	return int64((c.times.sum[i].Load() + w - 1) / w)
+}
+
+// TimeMax is the highest time i seen, in ms.
+func (c *Counters) TimeMax(i int) int64 { return int64(c.times.max[i].Load()) }
+
+// addTimes records the timers of a request or connection that reached a
+// server (HAProxy's stream_update_time_stats): the %Tw %Tc %Tr %Tt of its
+// log line; a mode tcp connection has no response time.
+func addTimes(bc, sc *Counters, http bool, queue, connect, resp, total time.Duration) {
+	v := [4]int32{ms(queue), ms(connect), ms(resp), ms(total)}
+	for _, c := range [2]*Counters{sc, bc} {
+		if c == nil {
+			continue
+		}
+		samples := c.Stot.Load()
+		if http {
+			samples = c.ReqTot.Load()
+		}
+		c.times.add(samples, v)
+	}
+}
+
+func ms(d time.Duration) int32 {
+	if d < 0 {
+		return 0
+	}
+	return int32(d / time.Millisecond)
 }

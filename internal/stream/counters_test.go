@@ -63,3 +63,32 @@ func BenchmarkAccount(b *testing.B) {
 		s.account()
 	}
 }
+
+// TestTimeStats checks HAProxy's arithmetic: the sums only accumulate up
+// to the 1024th sample, then decay by sum/1024 per sample, and the
+// average divides by the samples counted until the window is full.
+func TestTimeStats(t *testing.T) {
+	var c Counters
+	for i, v := range []int32{100, 200, 301} {
+		c.times.add(int64(i+1), [4]int32{v, 1, 2, 3})
+	}
+	if got := c.TimeAvg(TimeQueue, 3); got != 201 { // ceil(601/3)
+		t.Errorf("qtime after 3 samples: %d, want 201", got)
+	}
+	if got := c.TimeMax(TimeQueue); got != 301 {
+		t.Errorf("qtime_max: %d", got)
+	}
+	for n := int64(4); n <= 5000; n++ {
+		c.times.add(n, [4]int32{50, 1, 2, 3})
+	}
+	if got := c.TimeAvg(TimeQueue, 5000); got != 50 {
+		t.Errorf("qtime after 5000 samples of 50: %d", got)
+	}
+	if got := c.TimeAvg(TimeTotal, 5000); got != 3 {
+		t.Errorf("ttime: %d", got)
+	}
+	c.ClearMax()
+	if c.TimeMax(TimeQueue) != 0 {
+		t.Errorf("clear counters left qtime_max")
+	}
+}

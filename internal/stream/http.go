@@ -122,9 +122,9 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port
 	}
+	s.accept = time.Now()
 	if fe.logFmt != logNone && !fe.logConnect(c) {
 		s.lg.on = true
-		s.accept = time.Now()
 	}
 	s.cio = c
 	if s.fdStore.attach(c, &fe.rt.bufs) {

@@ -65,11 +65,8 @@ type reqLog struct {
 // begin resets the state for a new request; a pipelined request has
 // already started.
 func (l *reqLog) begin(started bool) {
-	if !l.on {
-		return
-	}
 	line := l.line[:0]
-	*l = reqLog{on: true, line: line, status: -1}
+	*l = reqLog{on: l.on, line: line, status: -1}
 	if started {
 		l.start = time.Now()
 	}
@@ -77,10 +74,10 @@ func (l *reqLog) begin(started bool) {
 
 // parsed notes a complete head and keeps its request line for the log.
 func (l *reqLog) parsed(r *http1.Request) {
+	l.head = time.Now() // the stats' times need it even when nothing logs
 	if !l.on {
 		return
 	}
-	l.head = time.Now()
 	l.bytesIn = int64(r.HeadLen)
 	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
 	l.methodLen = len(r.Method)
@@ -134,11 +131,9 @@ func (l *reqLog) bodySize(data int64, chunked bool) {
 	}
 }
 
-// stamp records now in t when the frontend logs.
+// stamp records now in t, for the log line and the stats' times.
 func (l *reqLog) stamp(t *time.Time) {
-	if l.on {
-		*t = time.Now()
-	}
+	*t = time.Now()
 }
 
 // fail records how a request ended badly: cause is HAProxy's first

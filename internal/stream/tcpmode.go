@@ -15,7 +15,7 @@ import (
 // serveTCP forwards one client connection in mode tcp to a server.
 func serveTCP(fe *Frontend, c net.Conn) {
 	defer c.Close()
-	var e logging.Entry
+	e := logging.Entry{Accept: time.Now(), Tc: -1} // the stats' times need them even unlogged
 	var srv *Server
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)
 	if logOn {
@@ -103,9 +103,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 			return
 		}
 	}
-	if logOn {
-		e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
-	}
+	e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
 	client, ok := c.(tcp.HalfCloser)
 	if !ok {
 		return
@@ -164,4 +162,7 @@ func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
 		}
 	}
 	accountEnd(&be.Stats, sc, [2]byte{e.Term[0], e.Term[1]}, e.Retries, e.Redispatched)
+	if sc != nil && e.Tc >= 0 {
+		addTimes(&be.Stats, sc, false, e.Tw, e.Tc, 0, time.Since(e.Accept))
+	}
 }

@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowBackend answers every request after delay.
+func slowBackend(t *testing.T, delay time.Duration) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(delay)
+		io.WriteString(w, "slow\n")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// truncatingBackend announces a 1000-byte body, sends 10 bytes and closes:
+// the proxy sees the server abort during the data phase ("SD").
+func truncatingBackend(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.Read(buf)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+				time.Sleep(20 * time.Millisecond)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// timingScenario runs the same traffic through the proxy binary at path:
+// sequential requests to a server answering after 100 ms, then concurrent
+// ones queued by its maxconn 1, a client closing before the answer and a
+// server closing mid-body; it returns "show stat" afterwards.
+func timingScenario(t *testing.T, path string, slow, trunc int) string {
+	t.Helper()
+	fePort := freePort(t)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout queue 5s
+frontend fe
+    bind 127.0.0.1:%d
+    use_backend brk if { path_beg /brk }
+    use_backend abort if { path_beg /abort }
+    default_backend slow
+backend slow
+    server s1 127.0.0.1:%d maxconn 1
+backend abort
+    server a1 127.0.0.1:%d
+backend brk
+    server b1 127.0.0.1:%d
+`, sock, fePort, slow, slow, trunc)
+	startBinary(t, path, cfg, fePort)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", fePort)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(u string) {
+		resp, err := client.Get(u)
+		if err != nil {
+			return // the truncated body is expected to fail
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for i := 0; i < 4; i++ {
+		get(url)
+	}
+	// Four at once through maxconn 1: they wait about 0, 100, 200 and
+	// 300 ms in the server's queue.
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); get(url) }()
+	}
+	wg.Wait()
+	// A client that leaves before the 100 ms answer.
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /abort HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(30 * time.Millisecond)
+	c.Close()
+	get(url + "brk")
+	time.Sleep(300 * time.Millisecond) // both aborted streams end
+	return cliCmd(t, sock, "show stat")
+}
+
+// TestStatsTimingMatchesHAProxy sends the same requests through haproxy 2.6
+// and dhproxy and compares the time averages and maxima (qtime, ctime,
+// rtime, ttime over the last requests), the abort counters and the rate
+// maxima of "show stat".
+func TestStatsTimingMatchesHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	slow, trunc := slowBackend(t, 100*time.Millisecond), truncatingBackend(t)
+	wantRows, names := statRows(t, timingScenario(t, haproxyBin, slow, trunc))
+	gotRows, _ := statRows(t, timingScenario(t, bin, slow, trunc))
+	// Times in ms: equal within scheduling jitter.
+	for _, row := range []string{"slow/s1", "slow/BACKEND"} {
+		for _, col := range []string{"qtime", "ctime", "rtime", "ttime", "qtime_max", "ctime_max", "rtime_max", "ttime_max"} {
+			w, g := field(t, wantRows, names, row, col), field(t, gotRows, names, row, col)
+			wn, err1 := strconv.Atoi(w)
+			gn, err2 := strconv.Atoi(g)
+			if err1 != nil || err2 != nil {
+				t.Errorf("%s %s: dhproxy %q, haproxy %q", row, col, g, w)
+				continue
+			}
+			if d := gn - wn; d < -25 || d > 25 {
+				t.Errorf("%s %s: dhproxy %d ms, haproxy %d ms", row, col, gn, wn)
+			}
+		}
+	}
+	if v := field(t, gotRows, names, "slow/BACKEND", "qtime_max"); v == "0" {
+		t.Errorf("slow/BACKEND qtime_max 0: the queue was not measured")
+	}
+	// Counters: equal.
+	exact := map[string][]string{
+		"slow/s1":       {"stot", "req_tot", "cli_abrt", "srv_abrt"},
+		"slow/BACKEND":  {"stot", "req_tot", "cli_abrt", "srv_abrt"},
+		"abort/a1":      {"cli_abrt", "srv_abrt"},
+		"abort/BACKEND": {"cli_abrt", "srv_abrt"},
+		"brk/b1":        {"cli_abrt", "srv_abrt"},
+		"brk/BACKEND":   {"cli_abrt", "srv_abrt"},
+		"fe/FRONTEND":   {"stot"},
+	}
+	for row, cols := range exact {
+		for _, col := range cols {
+			if w, g := field(t, wantRows, names, row, col), field(t, gotRows, names, row, col); w != g {
+				t.Errorf("%s %s: dhproxy %q, haproxy %q", row, col, g, w)
+			}
+		}
+	}
+}

@@ -150,13 +150,13 @@ func TestStatsTimingMatchesHAProxy(t *testing.T) {
 	}
 	// Counters: equal.
 	exact := map[string][]string{
-		"slow/s1":       {"stot", "req_tot", "cli_abrt", "srv_abrt"},
-		"slow/BACKEND":  {"stot", "req_tot", "cli_abrt", "srv_abrt"},
+		"slow/s1":       {"stot", "req_tot", "rate_max", "cli_abrt", "srv_abrt"},
+		"slow/BACKEND":  {"stot", "req_tot", "rate_max", "cli_abrt", "srv_abrt"},
 		"abort/a1":      {"cli_abrt", "srv_abrt"},
 		"abort/BACKEND": {"cli_abrt", "srv_abrt"},
 		"brk/b1":        {"cli_abrt", "srv_abrt"},
 		"brk/BACKEND":   {"cli_abrt", "srv_abrt"},
-		"fe/FRONTEND":   {"stot"},
+		"fe/FRONTEND":   {"stot", "req_tot", "rate_max", "req_rate_max", "conn_rate_max"},
 	}
 	for row, cols := range exact {
 		for _, col := range cols {

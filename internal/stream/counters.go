@@ -55,7 +55,7 @@ func (c *Counters) session(cur int32) {
 	c.Stot.Add(1)
 	raiseTo(&c.Smax, cur)
 	now := coarseNow.Load() / int64(time.Second)
-	c.rate.add(now)
+	c.rate.add(coarseNow.Load() / int64(time.Millisecond))
 	if c.Last.Load() != now {
 		c.Last.Store(now)
 	}
@@ -82,51 +82,64 @@ func raiseTo(m *atomic.Int32, v int32) {
 
 // Rate returns the sessions of the last full second and the highest seen.
 func (c *Counters) Rate() (cur, max int) {
-	return c.rate.read(time.Now().Unix())
+	return c.rate.read(time.Now().UnixMilli())
 }
 
 // ReqRate is Rate for HTTP requests, counted on frontends.
 func (c *Counters) ReqRate() (cur, max int) {
-	return c.reqRate.read(time.Now().Unix())
+	return c.reqRate.read(time.Now().UnixMilli())
 }
 
-// rateCounter counts events per second, coarsely: the count of the current
-// second and of the previous one, switched by the first event of a second.
+// rateCounter is HAProxy's one-second frequency counter: a period starts
+// with the first event after a quiet one, the events of the current
+// period and of the previous one are kept, and the maximum is the highest
+// count a period reached.
 type rateCounter struct {
-	sec  atomic.Int64
+	tick atomic.Int64 // start of the current period, unix ms
 	cur  atomic.Int32
 	prev atomic.Int32
 	max  atomic.Int32
 }
 
-func (r *rateCounter) add(now int64) {
-	if s := r.sec.Load(); s != now && r.sec.CompareAndSwap(s, now) {
-		n := r.cur.Swap(0)
-		if s != now-1 {
-			n = 0
+const ratePeriod = 1000 // ms
+
+func (r *rateCounter) add(nowMs int64) {
+	for {
+		t := r.tick.Load()
+		if nowMs-t < ratePeriod {
+			raiseTo(&r.max, r.cur.Add(1))
+			return
 		}
-		r.prev.Store(n)
+		// Rotate: the next period follows on, unless a whole quiet period
+		// passed, which forgets the previous count and starts now.
+		next, keep := t+ratePeriod, true
+		if nowMs-next >= ratePeriod {
+			next, keep = nowMs, false
+		}
+		if r.tick.CompareAndSwap(t, next) {
+			n := r.cur.Swap(0)
+			if !keep {
+				n = 0
+			}
+			r.prev.Store(n)
+		}
 	}
-	raiseTo(&r.max, r.cur.Add(1))
 }
 
-// read reports the count of the last complete second (HAProxy's rate is a
-// sliding one-second window; this is its coarse equivalent).
-func (r *rateCounter) read(now int64) (cur, max int) {
-	switch r.sec.Load() {
-	case now:
-		cur = int(max32(r.prev.Load(), r.cur.Load()))
-	case now - 1:
-		cur = int(r.cur.Load())
+// read reports the events of the last second as HAProxy's read_freq_ctr:
+// the current period's plus the previous one's in proportion to the part
+// of it still inside the last second.
+func (r *rateCounter) read(nowMs int64) (cur, max int) {
+	c, p := int64(r.cur.Load()), int64(r.prev.Load())
+	elapsed := nowMs - r.tick.Load()
+	if elapsed >= ratePeriod {
+		elapsed -= ratePeriod
+		p, c = c, 0
+		if elapsed >= ratePeriod {
+			p = 0
+		}
 	}
-	return cur, int(r.max.Load())
-}
-
-func max32(a, b int32) int32 {
-	if a > b {
-		return a
-	}
-	return b
+	return int(c + p*(ratePeriod-elapsed)/ratePeriod), int(r.max.Load())
 }
 
 // account adds the request just finished to the frontend's, backend's and
@@ -140,9 +153,15 @@ func (s *httpSession) account() {
 	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
-	if l.status >= 0 {
-		fe.response(l.status)
-		fe.reqRate.add(coarseNow.Load() / int64(time.Second))
+	if l.status >= 0 || !l.head.IsZero() {
+		// A parsed request counts on the frontend even when no response
+		// went out (the client left), as in HAProxy.
+		if l.status >= 0 {
+			fe.response(l.status)
+		} else {
+			fe.ReqTot.Add(1)
+		}
+		fe.reqRate.add(coarseNow.Load() / int64(time.Millisecond))
 	}
 	if l.srv == nil && (l.status == 400 || l.status == 408) {
 		fe.Ereq.Add(1)
@@ -173,6 +192,17 @@ func (s *httpSession) account() {
 		addTimes(bc, sc, true, l.queued, since(l.head, l.connected)-l.queued,
 			since(l.connected, l.resp), since(s.accept, ended))
 	}
+}
+
+// accountBadRequest counts on the frontend a request refused before it was
+// parsed (400, 408; a connection closed before its first request counts
+// as a 400): a request, its response class and a request error, as
+// HAProxy's HTTP multiplexer reports them.
+func (s *httpSession) accountBadRequest() {
+	fe := &s.fe.Stats
+	fe.response(s.lg.status)
+	fe.Ereq.Add(1)
+	fe.reqRate.add(coarseNow.Load() / int64(time.Millisecond))
 }
 
 // accountEnd counts how a request or connection ended on its backend and

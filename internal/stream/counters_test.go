@@ -42,14 +42,22 @@ func TestAccountAllocs(t *testing.T) {
 func TestRateCounter(t *testing.T) {
 	var r rateCounter
 	for i := 0; i < 5; i++ {
-		r.add(100)
+		r.add(100_500) // the period runs from the first event: 100.5 s to 101.5 s
 	}
-	r.add(101)
-	if cur, max := r.read(101); cur != 5 || max != 5 {
-		t.Errorf("rate at 101: %d (max %d), want the 5 of second 100", cur, max)
+	r.add(101_400)
+	if cur, max := r.read(101_400); cur != 6 || max != 6 {
+		t.Errorf("rate at 101.4 s: %d (max %d), want the 6 of the period", cur, max)
 	}
-	if cur, _ := r.read(103); cur != 0 {
+	r.add(101_600) // next period; the previous one weighs 90% at 101.6 s
+	if cur, max := r.read(101_600); cur != 1+6*900/1000 || max != 6 {
+		t.Errorf("rate at 101.6 s: %d (max %d)", cur, max)
+	}
+	if cur, _ := r.read(104_000); cur != 0 {
 		t.Errorf("rate after a quiet second: %d", cur)
+	}
+	r.add(110_000) // after a quiet period the counter starts afresh
+	if cur, _ := r.read(110_000); cur != 1 {
+		t.Errorf("rate after a restart: %d", cur)
 	}
 }
 

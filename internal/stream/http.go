@@ -315,12 +315,16 @@ func (s *httpSession) readRequest() bool {
 				// The client closed in the middle of a head, or before its
 				// first request: HAProxy logs both as "<BADREQ>" (a silent
 				// one only without dontlognull).
-				if started || !s.fe.P.Options["http-ignore-probes"] {
+				counted := started || !s.fe.P.Options["http-ignore-probes"]
+				if counted {
 					s.connSC.badRequest()
 				}
 				s.lg.fail('C', 'R')
 				s.lg.status = 400
 				s.lg.bytesIn = int64(s.w - s.r)
+				if counted {
+					s.accountBadRequest()
+				}
 				s.emitHTTP()
 			}
 			return false
@@ -404,6 +408,7 @@ func (s *httpSession) badRequest(status int, cause byte, received int64) {
 	s.muxError(status)
 	s.lg.fail(cause, 'R')
 	s.lg.bytesIn = received
+	s.accountBadRequest()
 	s.emitHTTP()
 }
 

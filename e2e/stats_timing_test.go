@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,8 +60,9 @@ func truncatingBackend(t *testing.T) int {
 // timingScenario runs the same traffic through the proxy binary at path:
 // sequential requests to a server answering after 100 ms, then concurrent
 // ones queued by its maxconn 1, a client closing before the answer and a
-// server closing mid-body; it returns "show stat" afterwards.
-func timingScenario(t *testing.T, path string, slow, trunc int) string {
+// server closing mid-body; it returns "show stat" and "show info"
+// afterwards.
+func timingScenario(t *testing.T, path string, slow, trunc int) (stat, info string) {
 	t.Helper()
 	fePort := freePort(t)
 	sock := filepath.Join(t.TempDir(), "api.sock")
@@ -116,7 +118,19 @@ backend brk
 	c.Close()
 	get(url + "brk")
 	time.Sleep(300 * time.Millisecond) // both aborted streams end
-	return cliCmd(t, sock, "show stat")
+	return cliCmd(t, sock, "show stat"), cliCmd(t, sock, "show info")
+}
+
+// infoField reads one "Name: value" line of show info.
+func infoField(t *testing.T, info, name string) string {
+	t.Helper()
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(l, name+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("show info has no %s:\n%s", name, info)
+	return ""
 }
 
 // TestStatsTimingMatchesHAProxy sends the same requests through haproxy 2.6
@@ -128,8 +142,17 @@ func TestStatsTimingMatchesHAProxy(t *testing.T) {
 		t.Skip("no haproxy to compare with:", err)
 	}
 	slow, trunc := slowBackend(t, 100*time.Millisecond), truncatingBackend(t)
-	wantRows, names := statRows(t, timingScenario(t, haproxyBin, slow, trunc))
-	gotRows, _ := statRows(t, timingScenario(t, bin, slow, trunc))
+	wantStat, wantInfo := timingScenario(t, haproxyBin, slow, trunc)
+	gotStat, gotInfo := timingScenario(t, bin, slow, trunc)
+	wantRows, names := statRows(t, wantStat)
+	gotRows, _ := statRows(t, gotStat)
+	// CumConns and CumReq are left out: haproxy counts its runtime API's
+	// connections in them, dhproxy does not.
+	for _, f := range []string{"CurrConns", "MaxConnRate", "MaxSessRate"} {
+		if w, g := infoField(t, wantInfo, f), infoField(t, gotInfo, f); w != g {
+			t.Errorf("show info %s: dhproxy %s, haproxy %s", f, g, w)
+		}
+	}
 	// Times in ms: equal within scheduling jitter.
 	for _, row := range []string{"slow/s1", "slow/BACKEND"} {
 		for _, col := range []string{"qtime", "ctime", "rtime", "ttime", "qtime_max", "ctime_max", "rtime_max", "ttime_max"} {

@@ -136,16 +136,12 @@ type InfoField struct {
 func (src *Source) Info() []InfoField {
 	now := time.Now()
 	up := now.Sub(src.Start)
-	var cumConns, cumReq, bytesOut, connRate int64
+	var cumConns, cumReq, bytesOut int64
 	for _, v := range src.RT.Proxies() {
 		if v.FE != nil {
 			cumConns += v.FE.Stats.Stot.Load()
 			cumReq += v.FE.Stats.ReqTot.Load()
 			bytesOut += v.FE.Stats.Bout.Load()
-			// Every accepted connection is one frontend's: the process's
-			// rate is their sum (its maximum is not the sum of theirs).
-			cur, _ := v.FE.Stats.Rate()
-			connRate += int64(cur)
 		}
 	}
 	cfg := src.RT.Config()
@@ -161,6 +157,8 @@ func (src *Source) Info() []InfoField {
 		}
 	}
 	conns := int64(src.RT.Connections())
+	rate, maxRate := src.RT.ConnRate()
+	connRate, maxConnRate := int64(rate), int64(maxRate)
 	secs := int64(up / time.Second)
 	uptime := strconv.FormatInt(secs/86400, 10) + "d " + strconv.FormatInt(secs/3600%24, 10) + "h" +
 		pad2(secs/60%60) + "m" + pad2(secs%60) + "s"
@@ -193,10 +191,10 @@ func (src *Source) Info() []InfoField {
 		{"PipesFree", "MGP", "u32", num(0)},
 		{"ConnRate", "MRP", "u32", num(connRate)},
 		{"ConnRateLimit", "CLP", "u32", num(0)},
-		{"MaxConnRate", "MMP", "u32", num(0)},
+		{"MaxConnRate", "MMP", "u32", num(maxConnRate)},
 		{"SessRate", "MRP", "u32", num(connRate)},
 		{"SessRateLimit", "CLP", "u32", num(0)},
-		{"MaxSessRate", "MRP", "u32", num(0)},
+		{"MaxSessRate", "MRP", "u32", num(maxConnRate)},
 		{"SslRate", "MRP", "u32", num(0)},
 		{"SslRateLimit", "CLP", "u32", num(0)},
 		{"MaxSslRate", "MMP", "u32", num(0)},

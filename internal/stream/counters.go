@@ -346,6 +346,10 @@ func (rt *Runtime) Config() *model.Config { return rt.cfg }
 // Connections returns the client connections being served.
 func (rt *Runtime) Connections() int { return int(rt.actconn.Load()) }
 
+// ConnRate is the process's accepted connections over the last second and
+// the highest such rate (show info ConnRate/MaxConnRate).
+func (rt *Runtime) ConnRate() (cur, max int) { return rt.connRate.read(time.Now().UnixMilli()) }
+
 // SetMaint puts s in or out of forced maintenance ("disable server",
 // "set server b/s state maint|ready"): no traffic at all, health checks
 // paused, with HAProxy's log lines. A checked server goes through its

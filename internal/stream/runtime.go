@@ -39,6 +39,7 @@ type Runtime struct {
 	stopCheck func()          // ends the health checks
 	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
 	actconn   atomic.Int32    // client connections being served (%ac)
+	connRate  rateCounter     // connections accepted per second (show info ConnRate)
 	logBufs   sync.Pool       // *[]byte lines being formatted
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
 	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
@@ -348,6 +349,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		if !reject {
 			sc.countSession()
 		}
+	}
+	if j.resume == nil {
+		rt.connRate.add(coarseNow.Load() / int64(time.Millisecond))
 	}
 	switch {
 	case j.resume != nil:

@@ -21,7 +21,16 @@ func slowBackend(t *testing.T, delay time.Duration) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/abort/big" {
+			chunk := make([]byte, 64<<10)
+			for i := 0; i < 128; i++ { // 8 MB, more than the sockets buffer
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			return
+		}
 		time.Sleep(delay)
 		io.WriteString(w, "slow\n")
 	})}
@@ -115,6 +124,15 @@ backend brk
 	}
 	io.WriteString(c, "GET /abort HTTP/1.1\r\nHost: x\r\n\r\n")
 	time.Sleep(30 * time.Millisecond)
+	c.Close()
+	// A client that leaves during a large body: a client abort.
+	c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /abort/big HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadFull(c, make([]byte, 1000))
+	c.(*net.TCPConn).SetLinger(0)
 	c.Close()
 	get(url + "brk")
 	time.Sleep(300 * time.Millisecond) // both aborted streams end

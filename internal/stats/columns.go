@@ -80,11 +80,12 @@ func ctr(f func(c *stream.Counters) int64) func(*Row) Value {
 func zero(*Row) Value { return num(0) }
 
 // timeAvg reads a moving average of the request times, over a window of
-// the requests (HTTP) or connections (TCP) counted so far, up to 1024.
+// the requests (HTTP) or balanced connections (TCP, lbtot) counted so far,
+// up to 1024, as haproxy divides.
 func timeAvg(i int) func(*Row) Value {
 	return func(r *Row) Value {
 		c := r.Counters()
-		samples := c.Stot.Load()
+		samples := c.LBTot.Load()
 		if r.P.Mode == model.ModeHTTP {
 			samples = c.ReqTot.Load()
 		}
@@ -266,9 +267,7 @@ var Columns = []Column{
 		}
 		return Value{}
 	}},
-	// lbtot: every server session, persistent ones included (haproxy
-	// leaves those out).
-	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
+	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.LBTot.Load() })},
 	{"tracked", "KGP", "str", "", nil},
 	{"type", "CGS", "u32", "FBS", func(r *Row) Value {
 		switch r.Kind {

@@ -81,7 +81,8 @@ func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *
 	}
 	var queueOn *Server // nil: the backend's queue
 	for {
-		if srv == nil {
+		picked := srv == nil
+		if picked {
 			var full bool
 			srv, full = b.pick(avoid, hk)
 			if srv == nil {
@@ -92,6 +93,12 @@ func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *
 			}
 		}
 		if srv.tryTake(false) {
+			if picked {
+				// lbtot: the balancer chose it; persistence and the
+				// queue do not count, as in HAProxy.
+				srv.Stats.LBTot.Add(1)
+				b.Stats.LBTot.Add(1)
+			}
 			return srv, 0
 		}
 		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {

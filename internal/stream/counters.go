@@ -16,6 +16,7 @@ import (
 type Counters struct {
 	Smax        atomic.Int32 // highest concurrent sessions
 	Stot        atomic.Int64 // sessions (frontend: connections accepted; backend/server: sessions served)
+	LBTot       atomic.Int64 // sessions given to a server by the balancer (lbtot)
 	Bin         atomic.Int64 // bytes from clients
 	Bout        atomic.Int64 // bytes to clients
 	ReqTot      atomic.Int64 // HTTP requests
@@ -428,7 +429,7 @@ func (c *Counters) ClearMax() {
 // ClearAll resets every counter ("clear counters all").
 func (c *Counters) ClearAll() {
 	c.ClearMax()
-	for _, a := range []*atomic.Int64{&c.Stot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
+	for _, a := range []*atomic.Int64{&c.Stot, &c.LBTot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
 		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Chkfail, &c.Chkdown} {
 		a.Store(0)
 	}
@@ -505,7 +506,7 @@ func addTimes(bc, sc *Counters, http bool, queue, connect, resp, total time.Dura
 		if c == nil {
 			continue
 		}
-		samples := c.Stot.Load()
+		samples := c.LBTot.Load()
 		if http {
 			samples = c.ReqTot.Load()
 		}

@@ -4,6 +4,10 @@
 package model
 
 import (
+	"crypto/tls"
+
+	"dhproxy/internal/tlsconf"
+
 	"dhproxy/internal/logging/logformat"
 	"time"
 
@@ -72,6 +76,8 @@ type ForwardFor struct {
 // Global is the global section.
 type Global struct {
 	Pos        config.Pos
+	SSLBind    tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
+	CrtBase    string           // crt-base: where relative crt paths are
 	Maxconn    int
 	Daemon     bool
 	Pidfile    string
@@ -244,6 +250,10 @@ type Bind struct {
 	Maxconn int
 	Backlog int
 	Options map[string]string
+	// TLS is set on an "ssl" bind: the options as written, and the server
+	// configuration built from them and the global defaults.
+	TLS       *tlsconf.BindOpts
+	TLSConfig *tls.Config
 }
 
 // Server is a "server" line.

@@ -326,3 +326,33 @@ listen tls
 		}
 	}
 }
+
+// What dhproxy cannot honour with Go's TLS is a warning naming the line;
+// a missing certificate is an error, as in haproxy.
+func TestTLSConfigDiagnostics(t *testing.T) {
+	ca := newTLSCA(t)
+	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
+	cfg := fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind 127.0.0.1:8443 ssl crt %s ciphers HIGH:!aNULL
+	default_backend be
+backend be
+	server s1 127.0.0.1:8080
+`, crt)
+	_, stderr, code := runCheck(t, cfg)
+	if code != 0 {
+		t.Fatalf("valid configuration refused (%d):\n%s", code, stderr)
+	}
+	if !isHAProxy() && !strings.Contains(stderr, "haproxy.cfg:8] : bind '127.0.0.1:8443': ciphers: HIGH cannot be mapped") {
+		t.Errorf("no warning naming the line:\n%s", stderr)
+	}
+	_, stderr, code = runCheck(t, strings.Replace(cfg, crt, crt+".absent", 1))
+	if code == 0 || !strings.Contains(stderr, ".absent") {
+		t.Errorf("missing certificate accepted (%d):\n%s", code, stderr)
+	}
+}

@@ -356,3 +356,46 @@ backend be
 		t.Errorf("missing certificate accepted (%d):\n%s", code, stderr)
 	}
 }
+
+// crt-list: per-line SNI filters, wildcards and "!" exclusions; the first
+// line's certificate is the default.
+func TestTLSCrtList(t *testing.T) {
+	ca := newTLSCA(t)
+	dir := t.TempDir()
+	ca.writePEM(t, dir, "a.pem", "a.test")
+	ca.writePEM(t, dir, "wild.pem", "*.wild.test")
+	ca.writePEM(t, dir, "other.pem", "other.test", "alias.test")
+	list := filepath.Join(dir, "list.txt")
+	content := fmt.Sprintf("# default first\n%s/a.pem\n%s/wild.pem *.wild.test !secret.wild.test\n%s/other.pem other.test\n", dir, dir, dir)
+	if err := os.WriteFile(list, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	be, port := startHeaderEcho(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind 127.0.0.1:%d ssl crt-list %s
+	default_backend be
+backend be
+	server s1 127.0.0.1:%d
+`, port, list, be), port)
+	for _, name := range []string{"a.test", "x.wild.test", "other.test"} {
+		if out, err := curl(t, append([]string{"--cacert", ca.pemFil}, tlsURL(name, port, "/")...)...); err != nil || out != "hello" {
+			t.Errorf("%s: %q %v", name, out, err)
+		}
+	}
+	for sni, want := range map[string]string{
+		"secret.wild.test": "subject=CN = a.test", // excluded from the wildcard line
+		"alias.test":       "subject=CN = a.test", // not in other.pem's filter
+		"y.wild.test":      "subject=CN = *.wild.test",
+	} {
+		out, ok := sClient(t, port, "-servername", sni, "-CAfile", ca.pemFil)
+		if !ok || !strings.Contains(out, want) {
+			t.Errorf("%s: want %q:\n%s", sni, want, out)
+		}
+	}
+}

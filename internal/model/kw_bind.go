@@ -58,8 +58,8 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		spec, ok := bindOptions[o]
 		if !ok {
 			switch o {
-			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err", "crt-list":
-				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates and crt-list are not implemented).", o)
+			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err":
+				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates are not implemented).", o)
 			case "accept-proxy", "accept-netscaler-cip", "quic-force-retry", "proto":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
 			default:
@@ -244,12 +244,13 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 	case "strict-sni":
 		o.StrictSNI = true
 		return 0, true
-	case "crt":
+	case "crt", "crt-list":
 		if v, ok := val(); ok {
 			if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
 				v = b.cfg.Global.CrtBase + "/" + v
 			}
-			o.Certs = append(o.Certs, v)
+			o.Certs = append(o.Certs, tlsconf.CertSource{Path: v, List: kw == "crt-list"})
+			o.CrtBase = b.cfg.Global.CrtBase
 		}
 	case "alpn":
 		o.ALPN, _ = val()

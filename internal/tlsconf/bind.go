@@ -9,21 +9,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // BindOpts are the TLS options of one bind line, as written.
 type BindOpts struct {
-	SSL       bool     // the "ssl" keyword: without it the others are ignored
-	Certs     []string // crt arguments: PEM files or directories, in order
+	SSL       bool         // the "ssl" keyword: without it the others are ignored
+	Certs     []CertSource // crt and crt-list arguments, in order
 	StrictSNI bool
 	ALPN      string   // comma-separated protocol list
 	MinVer    string   // ssl-min-ver
 	MaxVer    string   // ssl-max-ver
 	NoVer     []string // no-tlsv10 ... no-tlsv13, no-sslv3
 	Ciphers   string   // TLS <= 1.2 list, OpenSSL names
+	CrtBase   string   // global crt-base, for crt-list lines
 	Suites    string   // TLS 1.3 list
+}
+
+// CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
+type CertSource struct {
+	Path string
+	List bool
 }
 
 // Defaults are the global ssl-default-bind-* settings.
@@ -45,9 +53,16 @@ type Cert struct {
 // strict-sni asks to refuse.
 type Store struct {
 	exact    map[string]*tls.Certificate
-	wildcard map[string]*tls.Certificate // keyed by the name without its first label
+	wildcard map[string][]wildEntry // keyed by the name without its first label
 	def      *tls.Certificate
 	strict   bool
+}
+
+// wildEntry is a certificate under a wildcard, less the names a crt-list
+// "!name" filter took away from it.
+type wildEntry struct {
+	cert    *tls.Certificate
+	exclude []string
 }
 
 var errNoCert = errors.New("no certificate for this server name (strict-sni)")
@@ -59,8 +74,10 @@ func (s *Store) get(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return c, nil
 		}
 		if _, rest, ok := strings.Cut(name, "."); ok {
-			if c := s.wildcard[rest]; c != nil {
-				return c, nil
+			for _, w := range s.wildcard[rest] {
+				if !slices.Contains(w.exclude, name) {
+					return w.cert, nil
+				}
 			}
 		}
 	}
@@ -70,17 +87,21 @@ func (s *Store) get(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return s.def, nil
 }
 
-func (s *Store) add(c *Cert) {
+// add indexes c under names (its own, or a crt-list line's filters);
+// exclude are the line's negative filters.
+func (s *Store) add(c *tls.Certificate, names, exclude []string) {
 	if s.def == nil {
-		s.def = c.TLS
+		s.def = c
 	}
-	for _, n := range c.Names {
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if slices.Contains(exclude, n) {
+			continue
+		}
 		if rest, ok := strings.CutPrefix(n, "*."); ok {
-			if s.wildcard[rest] == nil {
-				s.wildcard[rest] = c.TLS
-			}
+			s.wildcard[rest] = append(s.wildcard[rest], wildEntry{c, exclude})
 		} else if s.exact[n] == nil {
-			s.exact[n] = c.TLS
+			s.exact[n] = c
 		}
 	}
 }
@@ -89,16 +110,22 @@ func (s *Store) add(c *Cert) {
 // what is accepted but cannot be honoured by Go's TLS stack.
 func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if len(o.Certs) == 0 {
-		return nil, fmt.Errorf("'ssl' needs at least one 'crt <file|dir>'")
+		return nil, fmt.Errorf("'ssl' needs at least one 'crt <file|dir>' or 'crt-list <file>'")
 	}
-	st := &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string]*tls.Certificate{}, strict: o.StrictSNI}
-	for _, p := range o.Certs {
-		certs, err := LoadPath(p)
+	st := &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string][]wildEntry{}, strict: o.StrictSNI}
+	for _, src := range o.Certs {
+		if src.List {
+			if err := loadCrtList(st, src.Path, o.CrtBase, warn); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		certs, err := LoadPath(src.Path)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range certs {
-			st.add(c)
+			st.add(c.TLS, c.Names, nil)
 		}
 	}
 	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}

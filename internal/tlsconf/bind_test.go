@@ -53,7 +53,7 @@ func TestSNISelection(t *testing.T) {
 	selfSigned(t, dir, "2.pem", "*.wild.test", "Exact.Test")
 	os.WriteFile(filepath.Join(dir, "2.pem.ocsp"), []byte("not a certificate"), 0o644)
 	for _, strict := range []bool{false, true} {
-		cfg, err := Server(&BindOpts{SSL: true, Certs: []string{dir}, StrictSNI: strict}, &Defaults{}, func(w string) { t.Error(w) })
+		cfg, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: dir}}, StrictSNI: strict}, &Defaults{}, func(w string) { t.Error(w) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestVersionsAndCiphers(t *testing.T) {
 		{o: BindOpts{ALPN: "h2,http/1.1"}, min: tls.VersionTLS12, max: tls.VersionTLS13, warn: "HTTP/2 is not implemented"},
 	}
 	for i, c := range cases {
-		c.o.SSL, c.o.Certs = true, []string{p}
+		c.o.SSL, c.o.Certs = true, []CertSource{{Path: p}}
 		var warns []string
 		cfg, err := Server(&c.o, &c.d, func(w string) { warns = append(warns, w) })
 		if c.err != "" {
@@ -123,7 +123,7 @@ func TestVersionsAndCiphers(t *testing.T) {
 			t.Errorf("%d: warnings %q, want one with %q", i, got, c.warn)
 		}
 	}
-	cfg, _ := Server(&BindOpts{SSL: true, Certs: []string{p}, Ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:HIGH", ALPN: "h2,http/1.1"}, &Defaults{}, func(string) {})
+	cfg, _ := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: p}}, Ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:HIGH", ALPN: "h2,http/1.1"}, &Defaults{}, func(string) {})
 	if len(cfg.CipherSuites) != 1 || cfg.CipherSuites[0] != tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 {
 		t.Errorf("ciphers %v", cfg.CipherSuites)
 	}
@@ -165,5 +165,43 @@ func FuzzOptions(f *testing.F) {
 		}
 		mapCiphers(ciphers, func(string) {})
 		checkSuites(suites, func(string) {})
+	})
+}
+
+func TestCrtList(t *testing.T) {
+	dir := t.TempDir()
+	selfSigned(t, dir, "a.pem", "a.test")
+	selfSigned(t, dir, "b.pem", "*.wild.test")
+	selfSigned(t, dir, "c.pem", "c.test")
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte("# certificates\n\na.pem\nb.pem [alpn http/1.1] *.wild.test !secret.wild.test\nc.pem other.test\n"), 0o644)
+	var warns []string
+	cfg, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: list, List: true}}, CrtBase: dir}, &Defaults{}, func(w string) { warns = append(warns, w) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "line 4: per-certificate options [alpn http/1.1]") {
+		t.Errorf("warnings %q", warns)
+	}
+	for sni, want := range map[string]string{"x.wild.test": "*.wild.test", "secret.wild.test": "a.test", "other.test": "c.test", "c.test": "a.test", "": "a.test"} {
+		c, err := cfg.GetCertificate(&tls.ClientHelloInfo{ServerName: sni})
+		if err != nil || leafCN(t, c) != want {
+			t.Errorf("%q: want %s, got %v", sni, want, err)
+		}
+	}
+	os.WriteFile(list, []byte("a.pem [alpn http/1.1\n"), 0o644)
+	if _, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: list, List: true}}, CrtBase: dir}, &Defaults{}, func(string) {}); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad line: %v", err)
+	}
+}
+
+func FuzzCrtListLine(f *testing.F) {
+	f.Add("b.pem [alpn h2 ssl-min-ver TLSv1.2] *.x.test !y.x.test")
+	f.Add("  # comment")
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := splitCrtListLine(s)
+		if err == nil && l != nil && l.crt == "" {
+			t.Fatalf("empty certificate path from %q", s)
+		}
 	})
 }

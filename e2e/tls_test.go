@@ -8,10 +8,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -397,5 +400,90 @@ backend be
 		if !ok || !strings.Contains(out, want) {
 			t.Errorf("%s: want %q:\n%s", sni, want, out)
 		}
+	}
+}
+
+// startTLSBackend serves HTTPS with a certificate for names from ca.
+func startTLSBackend(t *testing.T, ca *tlsCA, names ...string) int {
+	t.Helper()
+	c, k := ca.issue(t, names...)
+	cert, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "tls backend sni=%s", r.TLS.ServerName)
+	}), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Re-encryption: "server ... ssl" with verify required checks the chain
+// against ca-file (and the name when sni is set); a wrong CA gives 503.
+func TestTLSServerReencrypt(t *testing.T) {
+	ca, other := newTLSCA(t), newTLSCA(t)
+	be := startTLSBackend(t, ca, "backend.test")
+	port := freePort(t)
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+	retries 0
+frontend fe
+	bind 127.0.0.1:%d
+	use_backend %%[path,field(2,/)]
+backend right
+	server s1 127.0.0.1:%d ssl verify required ca-file %s
+backend wrong
+	server s1 127.0.0.1:%d ssl verify required ca-file %s
+backend none
+	server s1 127.0.0.1:%d ssl verify none
+backend sni
+	server s1 127.0.0.1:%d ssl verify required ca-file %s sni str(backend.test)
+backend badname
+	server s1 127.0.0.1:%d ssl verify required ca-file %s sni str(elsewhere.test)
+`, port, be, ca.pemFil, be, other.pemFil, be, be, ca.pemFil, be, ca.pemFil), port)
+	for path, want := range map[string]string{
+		"/right": "200 tls backend sni=", "/none": "200 tls backend sni=", "/sni": "200 tls backend sni=backend.test",
+		"/wrong": "503", "/badname": "503",
+	} {
+		out, err := curl(t, "-w", "%{http_code} ", "-o", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(want, "200") {
+			body, _ := curl(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+			out += body
+		}
+		if strings.TrimSpace(out) != strings.TrimSpace(want) {
+			t.Errorf("%s: got %q, want %q", path, out, want)
+		}
+	}
+	if !isHAProxy() && !strings.Contains(p.Stderr(), "server wrong/s1: SSL handshake failure: x509: certificate signed by unknown authority") {
+		t.Errorf("no clear log line for the wrong CA:\n%s", p.Stderr())
+	}
+}
+
+// "ssl" towards a server without ca-file nor "verify none" is refused at
+// start, as haproxy 2.6 does.
+func TestTLSServerNeedsCA(t *testing.T) {
+	_, stderr, code := runCheck(t, `
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+backend be
+	server s1 127.0.0.1:8443 ssl
+`)
+	if code == 0 || !strings.Contains(stderr, "no CA file") {
+		t.Errorf("accepted (%d):\n%s", code, stderr)
 	}
 }

@@ -388,6 +388,9 @@ func (b *builder) resolve() {
 		for _, bd := range p.Binds {
 			b.buildBindTLS(bd)
 		}
+		for _, s := range p.Servers {
+			b.buildServerTLS(s)
+		}
 		if p.IsFrontend() && len(p.Binds) == 0 {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}

@@ -124,7 +124,17 @@ func init() {
 		})
 	}
 	registerGlobal("ssl-server-verify", func(b *builder, g *Global, l config.Line) {
-		b.notYetOnce(l, "'ssl-server-verify'", "TLS")
+		if !b.wantArgs(l, 1, 1, "ssl-server-verify none|required") {
+			return
+		}
+		switch l.Args[1] {
+		case "none":
+			g.SSLServerVerifyNone = true
+		case "required":
+			g.SSLServerVerifyNone = false
+		default:
+			b.errorf(l, "'ssl-server-verify' expects 'none' or 'required', not '%s'.", l.Args[1])
+		}
 	})
 	registerGlobal("ssl-default-bind-options", func(b *builder, g *Global, l config.Line) {
 		for i := 1; i < len(l.Args); i++ {

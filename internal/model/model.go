@@ -75,18 +75,19 @@ type ForwardFor struct {
 
 // Global is the global section.
 type Global struct {
-	Pos        config.Pos
-	SSLBind    tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
-	CrtBase    string           // crt-base: where relative crt paths are
-	Maxconn    int
-	Daemon     bool
-	Pidfile    string
-	Nbthread   int // 0: one per CPU, as HAProxy
-	BufSize    int // tune.bufsize
-	MaxRewrite int // tune.maxrewrite, at most BufSize/2
-	MaxHdr     int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
-	Logs       []LogTarget
-	LogTag     string // syslog tag; empty: the program name
+	Pos                 config.Pos
+	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
+	CrtBase             string           // crt-base: where relative crt paths are
+	SSLServerVerifyNone bool             // ssl-server-verify none
+	Maxconn             int
+	Daemon              bool
+	Pidfile             string
+	Nbthread            int // 0: one per CPU, as HAProxy
+	BufSize             int // tune.bufsize
+	MaxRewrite          int // tune.maxrewrite, at most BufSize/2
+	MaxHdr              int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
+	Logs                []LogTarget
+	LogTag              string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
 	// empty: none, "\x00": the system's.
 	LogHostname string
@@ -279,6 +280,10 @@ type Server struct {
 	SlowStart time.Duration
 	Health    ServerHealth // agent-check, observe, on-error, on-marked-*, check-send-proxy
 	Options   map[string]string
+	// TLS is set by "ssl" (or default-server ssl); TLSConfig is built from
+	// it once the global section is known.
+	TLS       *tlsconf.ServerOpts
+	TLSConfig *tls.Config
 }
 
 // Config is the whole validated configuration.

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"crypto/tls"
+	"log"
 	"net"
 	"strconv"
 	"time"
@@ -89,3 +90,17 @@ func clientTLSInfo(c net.Conn) *sample.TLSInfo {
 
 // ClientTLS implements sample.TLSTxn.
 func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
+
+// dialTLS completes the handshake with an "ssl" server on tc, within the
+// connect timeout. Its I/O goes through the tls.Conn (fdConn's conn).
+func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
+	c := tls.Client(tc, cfg)
+	c.SetDeadline(time.Now().Add(timeout))
+	if err := c.Handshake(); err != nil {
+		tc.Close()
+		log.Printf("[WARNING] server %s/%s: SSL handshake failure: %v", s.backend.P.Name, s.Name, err)
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return &serverConn{c: c, srv: s, fd: &fdConn{conn: c}}, nil
+}

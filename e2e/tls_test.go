@@ -487,3 +487,41 @@ backend be
 		t.Errorf("accepted (%d):\n%s", code, stderr)
 	}
 }
+
+// Health checks of an "ssl" server run over TLS: an HTTP check passes with
+// the right CA and marks the server down with a wrong one.
+func TestTLSServerChecks(t *testing.T) {
+	ca, other := newTLSCA(t), newTLSCA(t)
+	be := startTLSBackend(t, ca, "backend.test")
+	port := freePort(t)
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+	timeout check 1s
+	retries 0
+	option httpchk GET /
+frontend fe
+	bind 127.0.0.1:%d
+	use_backend %%[path,field(2,/)]
+backend right
+	server s1 127.0.0.1:%d ssl verify required ca-file %s check inter 100ms
+backend wrong
+	server s1 127.0.0.1:%d ssl verify required ca-file %s check inter 100ms fall 1
+`, port, be, ca.pemFil, be, other.pemFil), port)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.Stderr(), "wrong/s1 is DOWN") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(p.Stderr(), "Server wrong/s1 is DOWN, reason: Layer6 invalid response") {
+		t.Errorf("no DOWN line for the wrong CA:\n%s", p.Stderr())
+	}
+	if strings.Contains(p.Stderr(), "right/s1 is DOWN") {
+		t.Errorf("the server with the right CA went down:\n%s", p.Stderr())
+	}
+	if out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/right", port)); err != nil || out != "tls backend sni=" {
+		t.Errorf("right: %q %v", out, err)
+	}
+}

@@ -270,8 +270,10 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		o.SSL = true
 	case "no-ssl":
 		o.SSL = false
-	case "check-ssl", "check-sni", "no-ssl-reuse", "no-tls-tickets":
-		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting (health checks are not sent over TLS)")
+	case "check-ssl":
+		o.CheckSSL = true
+	case "check-sni", "no-ssl-reuse", "no-tls-tickets":
+		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
 		if kw == "check-sni" && len(args) > 1 {
 			s.TLS = o
 			return 1, true

@@ -11,14 +11,15 @@ import (
 
 // ServerOpts are the TLS options of a server (or default-server) line.
 type ServerOpts struct {
-	SSL     bool
-	Verify  string // "none", "required" or "" (the global ssl-server-verify)
-	CAFile  string
-	SNI     string // constant server name sent (sni str(...))
-	ALPN    string
-	MinVer  string
-	MaxVer  string
-	Ciphers string
+	SSL      bool
+	CheckSSL bool   // check-ssl: checks over TLS even to another port or address
+	Verify   string // "none", "required" or "" (the global ssl-server-verify)
+	CAFile   string
+	SNI      string // constant server name sent (sni str(...))
+	ALPN     string
+	MinVer   string
+	MaxVer   string
+	Ciphers  string
 }
 
 // Client builds the configuration towards a server. verifyDefault is the

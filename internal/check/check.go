@@ -6,6 +6,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"runtime/debug"
@@ -186,7 +187,8 @@ type checker struct {
 	addr   string
 	rules  *ruleset
 	tm     timing
-	logHC  bool // option log-health-checks
+	tls    *tls.Config // checks of an "ssl" server run over TLS
+	logHC  bool        // option log-health-checks
 	backup bool
 
 	inter, fastInter, downInter time.Duration
@@ -227,6 +229,7 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		rise:      s.Rise,
 		fall:      s.Fall,
 		status:    StatusINI,
+		tls:       checkTLS(s),
 		logf:      logf,
 	}
 	c.rules = compile(t.Backend, s.Health.SendProxy)
@@ -329,7 +332,7 @@ func (c *checker) once(ctx context.Context) {
 		}
 	}()
 	c.g.mu.Lock()
-	env := runEnv{notDown: c.m.running}
+	env := runEnv{notDown: c.m.running, tls: c.tls}
 	paused := c.m.maint && !c.agent // maintenance pauses the health check
 	if c.rules.sendState {
 		env.state = c.serverState()
@@ -495,4 +498,18 @@ func Stderr(level, msg string) (tag, text string) {
 		return "ALERT", msg
 	}
 	return "WARNING", msg
+}
+
+// checkTLS is the TLS configuration health checks use: an "ssl" server's,
+// unless the checks go to another port or address without "check-ssl"
+// (HAProxy's rule).
+func checkTLS(s *model.Server) *tls.Config {
+	if s.TLSConfig == nil {
+		return nil
+	}
+	_, otherAddr := s.Options["addr"]
+	if (s.Port != 0 || otherAddr) && !s.TLS.CheckSSL {
+		return nil
+	}
+	return s.TLSConfig
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -92,8 +93,9 @@ type ruleset struct {
 
 // runEnv is what a check run needs to know of the server.
 type runEnv struct {
-	notDown bool   // the server is not DOWN (disable-on-404 applies)
-	state   string // X-Haproxy-Server-State value, with "send-state"
+	notDown bool        // the server is not DOWN (disable-on-404 applies)
+	state   string      // X-Haproxy-Server-State value, with "send-state"
+	tls     *tls.Config // the server's TLS, for the connection to the server itself
 }
 
 // step is HAProxy's number of rule i in log messages.
@@ -166,6 +168,17 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			c, res, ok := connect(ctx, r.target(addr), tm, start, rs.pure())
 			if !ok {
 				return rs.connError(res, i)
+			}
+			if env.tls != nil && r.host == "" && r.port == 0 {
+				tc := tls.Client(c, env.tls)
+				if err := tc.HandshakeContext(ctx); err != nil {
+					c.Close()
+					if isTimeout(err) {
+						return Result{Status: StatusL6TOUT}
+					}
+					return Result{Status: StatusL6RSP, Info: "SSL handshake failure"}
+				}
+				c = tc
 			}
 			// Stopping the checks must not wait for a silent server.
 			unwatch := context.AfterFunc(ctx, func() { c.Close() })

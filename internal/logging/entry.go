@@ -30,6 +30,7 @@ type Entry struct {
 	ReqStart time.Time // first byte of the request head (%tr, %trg) = Accept+Th+Ti
 
 	Frontend string // %ft / %f
+	TLS      bool   // the client connection is TLS: %ft appends '~'
 	Backend  string // %b; empty prints the frontend's name, as HAProxy does before a backend is chosen
 	Server   string // %s; "<NOSRV>" (or empty) when none was chosen
 

@@ -28,6 +28,7 @@ func FormatHTTP(dst []byte, e *Entry) []byte {
 	dst = appendDate(dst, e.ReqStart)
 	dst = append(dst, "] "...)
 	dst = append(dst, e.Frontend...)
+	dst = appendTransport(dst, e)
 	dst = append(dst, ' ')
 	dst = appendBackendServer(dst, e, '/')
 	dst = append(dst, ' ')
@@ -73,6 +74,7 @@ func FormatTCP(dst []byte, e *Entry) []byte {
 	dst = appendDate(dst, e.Accept)
 	dst = append(dst, "] "...)
 	dst = append(dst, e.Frontend...)
+	dst = appendTransport(dst, e)
 	dst = append(dst, ' ')
 	dst = appendBackendServer(dst, e, '/')
 	dst = append(dst, ' ')
@@ -117,6 +119,7 @@ func FormatCLF(dst []byte, e *Entry) []byte {
 	dst = append3(dst, e.Accept.Nanosecond()/1e6)
 	dst = append(dst, " \""...)
 	dst = append(dst, e.Frontend...)
+	dst = appendTransport(dst, e)
 	dst = append(dst, "\" "...)
 	dst = appendBackendServer(dst, e, 0)
 	for _, d := range [...]time.Duration{e.TR, e.Tw, e.Tc, e.Tr, e.Ta} {
@@ -340,4 +343,28 @@ func append3(dst []byte, n int) []byte {
 
 func append4(dst []byte, n int) []byte {
 	return append(dst, byte('0'+n/1000%10), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
+}
+
+// FormatConnError writes HAProxy's line for a connection that ended
+// before a stream started (a failed TLS handshake):
+// "127.0.0.1:41234 [06/Feb/2009:12:14:14.655] fe/1: SSL handshake failure".
+func FormatConnError(dst []byte, e *Entry, bind, msg string) []byte {
+	dst = appendClient(dst, e)
+	dst = append(dst, " ["...)
+	dst = appendDate(dst, e.Accept)
+	dst = append(dst, "] "...)
+	dst = append(dst, e.Frontend...)
+	dst = append(dst, '/')
+	dst = append(dst, bind...)
+	dst = append(dst, ": "...)
+	return append(dst, msg...)
+}
+
+// appendTransport writes the '~' HAProxy's %ft puts after the frontend's
+// name when the client connection is TLS.
+func appendTransport(dst []byte, e *Entry) []byte {
+	if e.TLS {
+		dst = append(dst, '~')
+	}
+	return dst
 }

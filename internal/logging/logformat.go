@@ -250,7 +250,12 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 			return n.textString(dst, noSrv)
 		}
 		return n.textString(dst, e.Server)
-	case logformat.Frontend, logformat.FrontendT:
+	case logformat.Frontend:
+		return n.textString(dst, e.Frontend)
+	case logformat.FrontendT:
+		if e.TLS {
+			return n.textString(dst, e.Frontend+"~")
+		}
 		return n.textString(dst, e.Frontend)
 	case logformat.Request:
 		if e.Method == nil {

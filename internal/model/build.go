@@ -1,6 +1,10 @@
 package model
 
 import (
+	"crypto/tls"
+
+	"dhproxy/internal/tlsconf"
+
 	"fmt"
 	"maps"
 	"net/netip"
@@ -20,6 +24,7 @@ type Net = netip.Prefix
 type builder struct {
 	d        *config.Diags
 	cfg      *Config
+	tlsBuilt map[*tlsconf.BindOpts]*tls.Config // bind lines whose TLS is loaded
 	sect     *config.Section
 	defaults map[string]*Proxy // named defaults sections
 	lastDef  *Proxy            // the last defaults section seen (anonymous or not)
@@ -379,6 +384,12 @@ func (b *builder) resolve() {
 		id++
 		if p.ID == 0 {
 			p.ID = id
+		}
+		for _, bd := range p.Binds {
+			b.buildBindTLS(bd)
+		}
+		for _, s := range p.Servers {
+			b.buildServerTLS(s)
 		}
 		if p.IsFrontend() && len(p.Binds) == 0 {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)

@@ -1,11 +1,13 @@
 package model
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/tlsconf"
 )
 
 func init() {
@@ -46,13 +48,18 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	opts := map[string]string{}
+	tlsOpts := &tlsconf.BindOpts{}
 	for i := 2; i < len(l.Args); i++ {
 		o := l.Args[i]
+		if n, ok := b.bindTLSOption(l, tlsOpts, l.Args[i:]); ok {
+			i += n
+			continue
+		}
 		spec, ok := bindOptions[o]
 		if !ok {
 			switch o {
-			case "ssl", "crt", "ca-file", "alpn", "npn", "verify", "crt-list", "ciphers", "ssl-min-ver", "ssl-max-ver", "strict-sni":
-				b.errorf(l, "bind option '%s': TLS termination is not supported by dhproxy yet; terminate TLS in front of dhproxy or use 'mode tcp' to pass it through.", o)
+			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err":
+				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates are not implemented).", o)
 			case "accept-proxy", "accept-netscaler-cip", "quic-force-retry", "proto":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
 			default:
@@ -92,6 +99,12 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		}
 		backlog = n
 	}
+	if !tlsOpts.SSL {
+		if len(tlsOpts.Certs) > 0 {
+			b.warnf(l, "bind option 'crt' is ignored: the bind line has no 'ssl' keyword.")
+		}
+		tlsOpts = nil
+	}
 	for _, a := range strings.Split(l.Args[1], ",") {
 		addrs, err := expandBindAddr(b.addr(a))
 		if err != nil {
@@ -99,7 +112,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			continue
 		}
 		for _, ad := range addrs {
-			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options = l.Pos, opts["name"], maxconn, backlog, opts
+			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
 			p.Binds = append(p.Binds, ad)
 		}
 	}
@@ -210,4 +223,82 @@ func joinHostPort(host string, port int) string {
 		return "[" + host + "]:" + strconv.Itoa(port)
 	}
 	return host + ":" + strconv.Itoa(port)
+}
+
+// bindTLSOption reads the TLS option at args[0] into o; it returns how
+// many arguments it consumed beyond the keyword, and false when args[0]
+// is not a TLS option.
+func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []string) (int, bool) {
+	kw := args[0]
+	val := func() (string, bool) {
+		if len(args) < 2 {
+			b.errorf(l, "bind option '%s' expects an argument.", kw)
+			return "", false
+		}
+		return args[1], true
+	}
+	switch kw {
+	case "ssl":
+		o.SSL = true
+		return 0, true
+	case "strict-sni":
+		o.StrictSNI = true
+		return 0, true
+	case "crt", "crt-list":
+		if v, ok := val(); ok {
+			if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
+				v = b.cfg.Global.CrtBase + "/" + v
+			}
+			o.Certs = append(o.Certs, tlsconf.CertSource{Path: v, List: kw == "crt-list"})
+			o.CrtBase = b.cfg.Global.CrtBase
+		}
+	case "alpn":
+		o.ALPN, _ = val()
+	case "ssl-min-ver":
+		o.MinVer, _ = val()
+	case "ssl-max-ver":
+		o.MaxVer, _ = val()
+	case "ciphers":
+		o.Ciphers, _ = val()
+	case "ciphersuites":
+		o.Suites, _ = val()
+	case "npn", "curves", "ecdhe":
+		if _, ok := val(); ok {
+			b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy (Go's TLS chooses it).", kw)
+		}
+	case "prefer-client-ciphers", "no-tls-tickets", "allow-0rtt", "no-ca-names":
+		b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy.", kw)
+		return 0, true
+	default:
+		if tlsconf.IsVersionOption(kw) {
+			o.NoVer = append(o.NoVer, kw)
+			return 0, true
+		}
+		return 0, false
+	}
+	if len(args) < 2 {
+		return 0, true
+	}
+	return 1, true
+}
+
+// buildBindTLS loads the certificates of an "ssl" bind once the global
+// section (its defaults) is known. Binds of one line share the result.
+func (b *builder) buildBindTLS(bd *Bind) {
+	if bd.TLS == nil || bd.TLSConfig != nil {
+		return
+	}
+	if b.tlsBuilt == nil {
+		b.tlsBuilt = map[*tlsconf.BindOpts]*tls.Config{}
+	}
+	cfg, done := b.tlsBuilt[bd.TLS]
+	if !done {
+		var err error
+		cfg, err = tlsconf.Server(bd.TLS, &b.cfg.Global.SSLBind, func(w string) { b.d.Warnf(bd.Pos, "bind '%s': %s.", bd.Addr, w) })
+		if err != nil {
+			b.d.Errorf(bd.Pos, "bind '%s': %v.", bd.Addr, err)
+		}
+		b.tlsBuilt[bd.TLS] = cfg // nil after an error: reported once per line
+	}
+	bd.TLSConfig = cfg
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/tlsconf"
 )
 
 func init() {
@@ -123,9 +124,54 @@ func init() {
 		})
 	}
 	registerGlobal("ssl-server-verify", func(b *builder, g *Global, l config.Line) {
-		b.notYetOnce(l, "'ssl-server-verify'", "TLS")
+		if !b.wantArgs(l, 1, 1, "ssl-server-verify none|required") {
+			return
+		}
+		switch l.Args[1] {
+		case "none":
+			g.SSLServerVerifyNone = true
+		case "required":
+			g.SSLServerVerifyNone = false
+		default:
+			b.errorf(l, "'ssl-server-verify' expects 'none' or 'required', not '%s'.", l.Args[1])
+		}
 	})
-	for _, kw := range []string{"ssl-default-bind-ciphers", "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options", "ssl-default-bind-ciphersuites", "ssl-default-server-ciphersuites", "ca-base", "crt-base"} {
+	registerGlobal("ssl-default-bind-options", func(b *builder, g *Global, l config.Line) {
+		for i := 1; i < len(l.Args); i++ {
+			w := l.Args[i]
+			switch {
+			case w == "ssl-min-ver" || w == "ssl-max-ver":
+				if i+1 >= len(l.Args) {
+					b.errorf(l, "'%s' expects a version (TLSv1.0 ... TLSv1.3).", w)
+					return
+				}
+				g.SSLBind.Options = append(g.SSLBind.Options, w, l.Args[i+1])
+				i++
+			case tlsconf.IsVersionOption(w):
+				g.SSLBind.Options = append(g.SSLBind.Options, w)
+			case w == "prefer-client-ciphers" || w == "no-tls-tickets" || w == "no-ca-names" || w == "allow-0rtt":
+				b.warnf(l, "ssl-default-bind-options '%s' is accepted but has no effect in dhproxy.", w)
+			default:
+				b.errorf(l, "ssl-default-bind-options: unknown option '%s'.", w)
+			}
+		}
+	})
+	registerGlobal("crt-base", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "crt-base <dir>") {
+			g.CrtBase = l.Args[1]
+		}
+	})
+	registerGlobal("ssl-default-bind-ciphers", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "ssl-default-bind-ciphers <ciphers>") {
+			g.SSLBind.Ciphers = l.Args[1]
+		}
+	})
+	registerGlobal("ssl-default-bind-ciphersuites", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "ssl-default-bind-ciphersuites <ciphersuites>") {
+			g.SSLBind.Suites = l.Args[1]
+		}
+	})
+	for _, kw := range []string{"ssl-default-server-ciphers", "ssl-default-server-options", "ssl-default-server-ciphersuites", "ca-base"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "TLS")
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/tlsconf"
 )
 
 const defaultInter = 2 * time.Second
@@ -105,11 +106,15 @@ func serverOptionNames() []string {
 func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 	for i := 0; i < len(args); i++ {
 		o := args[i]
+		if n, ok := b.serverTLSOption(l, s, args[i:]); ok {
+			i += n
+			continue
+		}
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "ssl", "verify", "sni", "ca-file", "crt", "alpn", "check-ssl", "no-ssl", "ciphers", "ssl-min-ver", "ssl-max-ver":
-				b.errorf(l, "server option '%s': TLS towards servers is not supported by dhproxy yet.", o)
+			case "crt", "verifyhost", "crl-file", "ciphersuites":
+				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
 			case "send-proxy", "send-proxy-v2", "resolvers", "source", "usesrc", "proto", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
@@ -155,6 +160,10 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s := p.DefaultServer
 	s.Options = nil
+	if s.TLS != nil { // the server line may change its own copy
+		c := *s.TLS
+		s.TLS = &c
+	}
 	s.Pos, s.Name = l.Pos, l.Args[1]
 	if err := checkName(s.Name); err != "" {
 		b.errorf(l, "character '%s' is not permitted in server name '%s'.", err, s.Name)
@@ -244,4 +253,88 @@ func parseServerAddr(a string) (string, error) {
 		return "", fmt.Errorf("missing address before ':%s'", port)
 	}
 	return joinHostPort(host, n), nil
+}
+
+// serverTLSOption reads the TLS option at args[0] into s; it returns how
+// many arguments it consumed beyond the keyword, and false when args[0]
+// is not a TLS option.
+func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int, bool) {
+	kw := args[0]
+	o := s.TLS
+	if o == nil {
+		o = &tlsconf.ServerOpts{}
+	}
+	var dst *string
+	switch kw {
+	case "ssl":
+		o.SSL = true
+	case "no-ssl":
+		o.SSL = false
+	case "check-ssl":
+		o.CheckSSL = true
+	case "check-sni", "no-ssl-reuse", "no-tls-tickets":
+		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
+		if kw == "check-sni" && len(args) > 1 {
+			s.TLS = o
+			return 1, true
+		}
+	case "verify":
+		dst = &o.Verify
+	case "ca-file":
+		dst = &o.CAFile
+	case "sni":
+		dst = &o.SNI
+	case "alpn":
+		dst = &o.ALPN
+	case "ssl-min-ver":
+		dst = &o.MinVer
+	case "ssl-max-ver":
+		dst = &o.MaxVer
+	case "ciphers":
+		dst = &o.Ciphers
+	default:
+		return 0, false
+	}
+	s.TLS = o
+	if dst == nil {
+		return 0, true
+	}
+	if len(args) < 2 {
+		b.errorf(l, "server option '%s' expects an argument.", kw)
+		return 0, true
+	}
+	v := args[1]
+	switch kw {
+	case "verify":
+		if v != "none" && v != "required" {
+			b.errorf(l, "server option 'verify': expects 'none' or 'required', not '%s'.", v)
+		}
+	case "sni":
+		name, ok := strings.CutPrefix(v, "str(")
+		if !ok || !strings.HasSuffix(name, ")") {
+			b.errorf(l, "server option 'sni %s': only a constant name, 'sni str(<name>)', is supported by dhproxy yet.", v)
+			return 1, true
+		}
+		v = strings.TrimSuffix(name, ")")
+	}
+	*dst = v
+	return 1, true
+}
+
+// buildServerTLS builds the TLS configuration of an "ssl" server.
+func (b *builder) buildServerTLS(s *Server) {
+	if s.TLS == nil || !s.TLS.SSL {
+		s.TLS = nil
+		return
+	}
+	verify := "required"
+	if b.cfg.Global.SSLServerVerifyNone {
+		verify = "none"
+	}
+	cfg, err := tlsconf.Client(s.TLS, verify, func(w string) { b.d.Warnf(s.Pos, "server '%s': %s.", s.Name, w) })
+	if err != nil {
+		b.d.Errorf(s.Pos, "server '%s': %v.", s.Name, err)
+		return
+	}
+	s.TLSConfig = cfg
 }

@@ -32,7 +32,7 @@ const (
 	whyH2      = "HTTP/2 is not implemented yet"
 	whyLua     = "dhproxy has no Lua engine"
 	whyQUIC    = "dhproxy has no QUIC support"
-	whySSL     = "TLS is not implemented yet"
+	whySSL     = "Go's crypto/tls has no such setting"
 	whyPoller  = "dhproxy's accept loops and scheduling are Go's, not HAProxy's poller and task scheduler"
 	whyPools   = "dhproxy keeps one pool of idle server connections per backend, shared by every thread and purged after 5 s, with no descriptor-ratio limits"
 	whySockBuf = "dhproxy leaves socket buffer sizes to the kernel"

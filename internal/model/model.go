@@ -4,6 +4,10 @@
 package model
 
 import (
+	"crypto/tls"
+
+	"dhproxy/internal/tlsconf"
+
 	"dhproxy/internal/logging/logformat"
 	"time"
 
@@ -71,16 +75,19 @@ type ForwardFor struct {
 
 // Global is the global section.
 type Global struct {
-	Pos        config.Pos
-	Maxconn    int
-	Daemon     bool
-	Pidfile    string
-	Nbthread   int // 0: one per CPU, as HAProxy
-	BufSize    int // tune.bufsize
-	MaxRewrite int // tune.maxrewrite, at most BufSize/2
-	MaxHdr     int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
-	Logs       []LogTarget
-	LogTag     string // syslog tag; empty: the program name
+	Pos                 config.Pos
+	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
+	CrtBase             string           // crt-base: where relative crt paths are
+	SSLServerVerifyNone bool             // ssl-server-verify none
+	Maxconn             int
+	Daemon              bool
+	Pidfile             string
+	Nbthread            int // 0: one per CPU, as HAProxy
+	BufSize             int // tune.bufsize
+	MaxRewrite          int // tune.maxrewrite, at most BufSize/2
+	MaxHdr              int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
+	Logs                []LogTarget
+	LogTag              string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
 	// empty: none, "\x00": the system's.
 	LogHostname string
@@ -244,6 +251,10 @@ type Bind struct {
 	Maxconn int
 	Backlog int
 	Options map[string]string
+	// TLS is set on an "ssl" bind: the options as written, and the server
+	// configuration built from them and the global defaults.
+	TLS       *tlsconf.BindOpts
+	TLSConfig *tls.Config
 }
 
 // Server is a "server" line.
@@ -269,6 +280,10 @@ type Server struct {
 	SlowStart time.Duration
 	Health    ServerHealth // agent-check, observe, on-error, on-marked-*, check-send-proxy
 	Options   map[string]string
+	// TLS is set by "ssl" (or default-server ssl); TLSConfig is built from
+	// it once the global section is known.
+	TLS       *tlsconf.ServerOpts
+	TLSConfig *tls.Config
 }
 
 // Config is the whole validated configuration.

@@ -148,11 +148,28 @@ func init() {
 		}
 		return nil
 	}, ArgInt)
-	// ssl_fc: whether the client connection is TLS; dhproxy has no TLS yet.
 	any("ssl_fc", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		v.SetBool(false)
+		v.SetBool(clientTLS(t) != nil)
 		return true
 	}, nil)
+	tlsField := func(name string, field func(*TLSInfo) []byte) {
+		any(name, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			ti := clientTLS(t)
+			if ti == nil {
+				return false
+			}
+			b := field(ti)
+			if len(b) == 0 {
+				return false // no SNI or no ALPN sent: absent, as in HAProxy
+			}
+			v.SetStr(b)
+			return true
+		}, nil)
+	}
+	tlsField("ssl_fc_sni", func(ti *TLSInfo) []byte { return ti.SNI })
+	tlsField("ssl_fc_protocol", func(ti *TLSInfo) []byte { return ti.Protocol })
+	tlsField("ssl_fc_cipher", func(ti *TLSInfo) []byte { return ti.Cipher })
+	tlsField("ssl_fc_alpn", func(ti *TLSInfo) []byte { return ti.ALPN })
 }
 
 const hexDigits = "0123456789abcdef"
@@ -168,4 +185,25 @@ func init() {
 			Needs: "the request payload of tcp-request content rules, which dhproxy does not support yet",
 			Fn:    func(t Txn, a *Args, it *Iter, v *Value) bool { return false }})
 	}
+}
+
+// TLSInfo describes a client's TLS connection for the ssl_fc* fetches,
+// computed once per connection.
+type TLSInfo struct {
+	SNI      []byte // server name the client sent (lower case as sent)
+	Protocol []byte // "TLSv1.3"
+	Cipher   []byte // OpenSSL's name, as HAProxy prints it
+	ALPN     []byte // negotiated protocol
+}
+
+// TLSTxn is a Txn whose client connection may be TLS.
+type TLSTxn interface {
+	ClientTLS() *TLSInfo // nil when the connection is not TLS
+}
+
+func clientTLS(t Txn) *TLSInfo {
+	if tt, ok := t.(TLSTxn); ok {
+		return tt.ClientTLS()
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
+	"dhproxy/internal/tcp"
 )
 
 // Server is a server's runtime state: read lock-free on the request path.
@@ -102,7 +103,7 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c         *net.TCPConn
+	c         tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
 	srv       *Server
 	idleSince time.Time
 	fd        *fdConn // raw reads and writes; c keeps deadlines and Close
@@ -423,6 +424,9 @@ func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
+	if cfg := s.Conf.TLSConfig; cfg != nil {
+		return s.dialTLS(tc, cfg, timeout)
+	}
 	return &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}, nil
 }
 

@@ -18,6 +18,9 @@ import (
 // Deadlines set on the net.Conn still apply: the RawConn waits honour them.
 type fdConn struct {
 	rc syscall.RawConn
+	// conn carries the I/O instead when there is no descriptor to use (a
+	// TLS server connection): rc is nil then.
+	conn io.ReadWriter
 
 	rp   []byte   // read target, or nil to read into a pool buffer
 	pool *bufPool // supplies pool buffers
@@ -112,6 +115,11 @@ func (f *fdConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if f.rc == nil {
+		n, err := f.conn.Read(p)
+		f.nread += int64(n)
+		return n, err
+	}
 	f.rp, f.rn, f.rerr = p, 0, nil
 	err := f.rc.Read(f.rfn)
 	f.rp = nil
@@ -159,6 +167,11 @@ func (f *fdConn) writeAttempt(fd uintptr) bool {
 func (f *fdConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if f.rc == nil {
+		n, err := f.conn.Write(p)
+		f.nwritten += int64(n)
+		return n, err
 	}
 	f.wp, f.wn, f.werr = p, 0, nil
 	err := f.rc.Write(f.wfn)

@@ -41,6 +41,7 @@ type httpSession struct {
 	fdStore  fdConn
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
+	tlsInfo  *sample.TLSInfo // the client's TLS connection, nil when plain
 	nreq     int
 	sentBody int64        // request body bytes already sent to the server
 	ck       cookieState  // persistence decided from the request's cookie
@@ -127,6 +128,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 		s.lg.on = true
 	}
 	s.cio = c
+	s.tlsInfo = clientTLSInfo(c)
 	if s.fdStore.attach(c, &fe.rt.bufs) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd

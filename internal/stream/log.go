@@ -169,6 +169,7 @@ func (s *httpSession) emitHTTP() {
 		ClientIP: s.clientIP, ClientPort: s.clientPort,
 		Accept: s.accept, ReqStart: l.start,
 		Frontend: fe.P.Name,
+		TLS:      s.tlsInfo != nil,
 		TR:       since(l.start, l.head),
 		Tw:       -1, Tc: -1, Tr: -1,
 		Ta:       since(l.start, l.ended),

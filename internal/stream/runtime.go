@@ -171,11 +171,13 @@ func New(cfg *model.Config) (*Runtime, error) {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
-			if p.Mode == model.ModeHTTP {
+			if b.TLSConfig != nil {
+				l = openTLS(l, b)
+			} else if p.Mode == model.ModeHTTP {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
-			accepts = append(accepts, acceptor{fe, l})
+			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
 		}
 	}
 	if len(errs) > 0 {
@@ -187,7 +189,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
 		rt.wg.Add(1)
-		go rt.acceptLoop(a.fe, a.l)
+		go rt.acceptLoop(a.fe, a.l, a.bind)
 	}
 	return rt, nil
 }
@@ -210,14 +212,15 @@ func frontendWord(p *model.Proxy) string {
 
 // acceptor is a listener and the frontend it serves.
 type acceptor struct {
-	fe *Frontend
-	l  net.Listener
+	fe   *Frontend
+	l    net.Listener
+	bind string // the bind's name in connection error logs
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
 // allow; when full it stops accepting, leaving clients in the kernel's
 // backlog as HAProxy does.
-func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
+func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 	defer rt.wg.Done()
 	for {
 		if rt.globalSem != nil {
@@ -257,7 +260,7 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener) {
 			continue
 		}
 		rt.conns.Add(1)
-		rt.dispatch(job{fe: fe, c: c})
+		rt.dispatch(job{fe: fe, c: c, bind: bind})
 	}
 }
 
@@ -276,6 +279,7 @@ type job struct {
 	fe     *Frontend
 	c      net.Conn
 	resume *httpSession
+	bind   string // the bind's name in connection error logs
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -363,6 +367,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		fe.feconn.Add(1)
 		fe.Stats.Dcon.Add(1)
 		resetClose(c)
+	case !fe.tlsHandshake(c, j.bind):
+		// No session either: the handshake failed (logged).
+		sc.stop()
+		rt.actconn.Add(1)
+		fe.feconn.Add(1)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

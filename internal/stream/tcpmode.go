@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"time"
@@ -19,7 +20,8 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	var srv *Server
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)
 	if logOn {
-		e = logging.Entry{Accept: time.Now(), Frontend: fe.P.Name, Server: "<NOSRV>", Status: -1,
+		_, isTLS := c.(*tls.Conn)
+		e = logging.Entry{Accept: time.Now(), Frontend: fe.P.Name, TLS: isTLS, Server: "<NOSRV>", Status: -1,
 			Tw: -1, Tc: -1, Term: [4]byte{'-', '-', '-', '-'}}
 		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 			e.ClientIP, e.ClientPort = ta.AddrPort().Addr().Unmap(), ta.Port

@@ -1,0 +1,106 @@
+package stream
+
+import (
+	"crypto/tls"
+	"log"
+	"net"
+	"strconv"
+	"time"
+
+	"dhproxy/internal/logging"
+	"dhproxy/internal/model"
+	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
+)
+
+// defaultHandshakeTimeout bounds a TLS handshake when "timeout client" is
+// not set, so that a silent client cannot hold a worker forever.
+const defaultHandshakeTimeout = 10 * time.Second
+
+// openTLS wraps an "ssl" bind's listener: TLS connections have no raw
+// descriptor for the lazy accept or the idle parking, so they take the
+// plain net.Conn path of the sessions (no fdConn, no parking).
+func openTLS(l net.Listener, b *model.Bind) net.Listener {
+	return tls.NewListener(l, b.TLSConfig)
+}
+
+// bindLogName is how a connection error line names the bind: its "name",
+// else its rank in the frontend (HAProxy prints the listener's name).
+func bindLogName(p *model.Proxy, b *model.Bind) string {
+	if b.Name != "" {
+		return b.Name
+	}
+	for i, pb := range p.Binds {
+		if pb == b {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	return "?"
+}
+
+// tlsHandshake completes the handshake of a TLS client before its session
+// starts, within "timeout client". A failure is logged as HAProxy logs it
+// ("fe/bind: SSL handshake failure") and closes the connection.
+func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	start := time.Now()
+	to := fe.P.Timeouts.Client
+	if to <= 0 {
+		to = defaultHandshakeTimeout
+	}
+	tc.SetDeadline(start.Add(to))
+	err := tc.Handshake()
+	tc.SetDeadline(time.Time{})
+	if err == nil {
+		return true
+	}
+	if fe.logFmt != logNone {
+		e := logging.Entry{Accept: start, Frontend: fe.P.Name}
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			e.ClientIP, e.ClientPort = ta.AddrPort().Addr().Unmap(), ta.Port
+		}
+		bp := fe.rt.logBufs.Get().(*[]byte)
+		b := logging.FormatConnError((*bp)[:0], &e, bind, "SSL handshake failure")
+		fe.logger.Send(logging.LevelInfo, b)
+		*bp = b
+		fe.rt.logBufs.Put(bp)
+	}
+	tc.NetConn().Close()
+	return false
+}
+
+// clientTLSInfo describes an established TLS connection for the ssl_fc*
+// fetches; nil for a plain connection.
+func clientTLSInfo(c net.Conn) *sample.TLSInfo {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &sample.TLSInfo{
+		SNI:      []byte(st.ServerName),
+		Protocol: []byte(tlsconf.ProtocolName(st.Version)),
+		Cipher:   []byte(tlsconf.CipherName(st.CipherSuite)),
+		ALPN:     []byte(st.NegotiatedProtocol),
+	}
+}
+
+// ClientTLS implements sample.TLSTxn.
+func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
+
+// dialTLS completes the handshake with an "ssl" server on tc, within the
+// connect timeout. Its I/O goes through the tls.Conn (fdConn's conn).
+func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
+	c := tls.Client(tc, cfg)
+	c.SetDeadline(time.Now().Add(timeout))
+	if err := c.Handshake(); err != nil {
+		tc.Close()
+		log.Printf("[WARNING] server %s/%s: SSL handshake failure: %v", s.backend.P.Name, s.Name, err)
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return &serverConn{c: c, srv: s, fd: &fdConn{conn: c}}, nil
+}

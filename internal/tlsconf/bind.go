@@ -1,0 +1,431 @@
+// Package tlsconf turns HAProxy's TLS settings of a "bind" line (and the
+// global ssl-default-bind-* defaults) into a crypto/tls server configuration.
+package tlsconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// BindOpts are the TLS options of one bind line, as written.
+type BindOpts struct {
+	SSL       bool         // the "ssl" keyword: without it the others are ignored
+	Certs     []CertSource // crt and crt-list arguments, in order
+	StrictSNI bool
+	ALPN      string   // comma-separated protocol list
+	MinVer    string   // ssl-min-ver
+	MaxVer    string   // ssl-max-ver
+	NoVer     []string // no-tlsv10 ... no-tlsv13, no-sslv3
+	Ciphers   string   // TLS <= 1.2 list, OpenSSL names
+	CrtBase   string   // global crt-base, for crt-list lines
+	Suites    string   // TLS 1.3 list
+}
+
+// CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
+type CertSource struct {
+	Path string
+	List bool
+}
+
+// Defaults are the global ssl-default-bind-* settings.
+type Defaults struct {
+	Options []string // ssl-default-bind-options words
+	Ciphers string
+	Suites  string
+}
+
+// Cert is one loaded certificate and the names it answers for.
+type Cert struct {
+	Path  string
+	Names []string // lower-case DNS names and CN; "*.example.com" for wildcards
+	TLS   *tls.Certificate
+}
+
+// Store picks a certificate by SNI: exact name first, then a wildcard
+// covering the first label, then the default (the first loaded) unless
+// strict-sni asks to refuse.
+type Store struct {
+	exact    map[string]*tls.Certificate
+	wildcard map[string][]wildEntry // keyed by the name without its first label
+	def      *tls.Certificate
+	strict   bool
+}
+
+// wildEntry is a certificate under a wildcard, less the names a crt-list
+// "!name" filter took away from it.
+type wildEntry struct {
+	cert    *tls.Certificate
+	exclude []string
+}
+
+var errNoCert = errors.New("no certificate for this server name (strict-sni)")
+
+func (s *Store) get(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := strings.ToLower(strings.TrimSuffix(h.ServerName, "."))
+	if name != "" {
+		if c := s.exact[name]; c != nil {
+			return c, nil
+		}
+		if _, rest, ok := strings.Cut(name, "."); ok {
+			for _, w := range s.wildcard[rest] {
+				if !slices.Contains(w.exclude, name) {
+					return w.cert, nil
+				}
+			}
+		}
+	}
+	if s.strict {
+		return nil, errNoCert
+	}
+	return s.def, nil
+}
+
+// add indexes c under names (its own, or a crt-list line's filters);
+// exclude are the line's negative filters.
+func (s *Store) add(c *tls.Certificate, names, exclude []string) {
+	if s.def == nil {
+		s.def = c
+	}
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if slices.Contains(exclude, n) {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(n, "*."); ok {
+			s.wildcard[rest] = append(s.wildcard[rest], wildEntry{c, exclude})
+		} else if s.exact[n] == nil {
+			s.exact[n] = c
+		}
+	}
+}
+
+// Server builds the server configuration of a bind line; warn receives
+// what is accepted but cannot be honoured by Go's TLS stack.
+func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
+	if len(o.Certs) == 0 {
+		return nil, fmt.Errorf("'ssl' needs at least one 'crt <file|dir>' or 'crt-list <file>'")
+	}
+	st := &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string][]wildEntry{}, strict: o.StrictSNI}
+	for _, src := range o.Certs {
+		if src.List {
+			if err := loadCrtList(st, src.Path, o.CrtBase, warn); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		certs, err := LoadPath(src.Path)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range certs {
+			st.add(c.TLS, c.Names, nil)
+		}
+	}
+	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}
+	if err := applyVersions(cfg, o, d, warn); err != nil {
+		return nil, err
+	}
+	ciphers, suites := o.Ciphers, o.Suites
+	if ciphers == "" {
+		ciphers = d.Ciphers
+	}
+	if suites == "" {
+		suites = d.Suites
+	}
+	if ciphers != "" {
+		cfg.CipherSuites = mapCiphers(ciphers, warn)
+	}
+	if suites != "" {
+		checkSuites(suites, warn)
+	}
+	if o.ALPN != "" {
+		for _, p := range strings.Split(o.ALPN, ",") {
+			switch p {
+			case "":
+			case "h2":
+				warn("alpn 'h2' dropped: HTTP/2 is not implemented in dhproxy yet; clients negotiate http/1.1 instead")
+			default:
+				cfg.NextProtos = append(cfg.NextProtos, p)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+var versions = map[string]uint16{
+	"TLSv1.0": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11,
+	"TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13,
+}
+
+var noVersion = map[string]uint16{
+	"no-tlsv10": tls.VersionTLS10, "no-tlsv11": tls.VersionTLS11,
+	"no-tlsv12": tls.VersionTLS12, "no-tlsv13": tls.VersionTLS13,
+}
+
+// IsVersionOption says whether w is one of the argument-less version
+// options of bind lines and ssl-default-bind-options.
+func IsVersionOption(w string) bool {
+	_, ok := noVersion[w]
+	return ok || w == "no-sslv3" || strings.HasPrefix(w, "force-tlsv") || w == "force-sslv3"
+}
+
+func parseVersion(kw, v string) (uint16, error) {
+	if v == "SSLv3" {
+		return 0, fmt.Errorf("'%s SSLv3': SSLv3 is not supported by Go's TLS (and is insecure); use TLSv1.2", kw)
+	}
+	n, ok := versions[v]
+	if !ok {
+		return 0, fmt.Errorf("'%s %s': expects one of TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3", kw, v)
+	}
+	return n, nil
+}
+
+// applyVersions sets the protocol range: the global options first, then
+// the bind line's own, as in HAProxy. The "no-" words cut the range from
+// its ends (Go has a contiguous range only).
+func applyVersions(cfg *tls.Config, o *BindOpts, d *Defaults, warn func(string)) error {
+	min, max := uint16(tls.VersionTLS12), uint16(tls.VersionTLS13)
+	var no []string
+	apply := func(words []string) error {
+		for i := 0; i < len(words); i++ {
+			w := words[i]
+			switch {
+			case w == "ssl-min-ver" || w == "ssl-max-ver":
+				if i+1 >= len(words) {
+					return fmt.Errorf("'%s' expects a version", w)
+				}
+				v, err := parseVersion(w, words[i+1])
+				if err != nil {
+					return err
+				}
+				i++
+				if w == "ssl-min-ver" {
+					min = v
+				} else {
+					max = v
+				}
+			case strings.HasPrefix(w, "force-tlsv"):
+				v, ok := noVersion["no-"+strings.TrimPrefix(w, "force-")]
+				if !ok {
+					return fmt.Errorf("unknown option '%s'", w)
+				}
+				min, max = v, v
+			case w == "no-sslv3" || w == "force-sslv3":
+				if w == "force-sslv3" {
+					return fmt.Errorf("'force-sslv3': SSLv3 is not supported by Go's TLS")
+				}
+			case noVersion[w] != 0:
+				no = append(no, w)
+			}
+		}
+		return nil
+	}
+	if err := apply(d.Options); err != nil {
+		return err
+	}
+	var own []string
+	if o.MinVer != "" {
+		own = append(own, "ssl-min-ver", o.MinVer)
+	}
+	if o.MaxVer != "" {
+		own = append(own, "ssl-max-ver", o.MaxVer)
+	}
+	own = append(own, o.NoVer...)
+	if err := apply(own); err != nil {
+		return err
+	}
+	for _, w := range no {
+		v := noVersion[w]
+		switch {
+		case v == min:
+			min++
+		case v == max:
+			max--
+		case v > min && v < max:
+			warn(fmt.Sprintf("'%s' would leave a gap in the protocol range, which Go's TLS cannot express; ignored", w))
+		}
+	}
+	if min > max {
+		return fmt.Errorf("no TLS version is left enabled (minimum %s above maximum %s)", tls.VersionName(min), tls.VersionName(max))
+	}
+	cfg.MinVersion, cfg.MaxVersion = min, max
+	return nil
+}
+
+// openSSLCiphers maps OpenSSL's TLS <= 1.2 cipher names to Go's suites.
+var openSSLCiphers = map[string]uint16{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-ECDSA-AES128-SHA256":     tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-RSA-AES128-SHA256":       tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-ECDSA-AES128-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-ECDSA-AES256-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	"AES128-SHA256":                 tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
+	"AES128-SHA":                    tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	"AES256-SHA":                    tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+	"DES-CBC3-SHA":                  tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
+}
+
+// mapCiphers maps an OpenSSL cipher list. Exclusions ("!aNULL") only
+// remove what Go never offers anyway; other words (HIGH, kEECDH, ...)
+// and unknown names draw a warning. An empty result keeps Go's defaults.
+func mapCiphers(list string, warn func(string)) []uint16 {
+	var out []uint16
+	var unknown []string
+	for _, n := range strings.FieldsFunc(list, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		if strings.HasPrefix(n, "!") || strings.HasPrefix(n, "-") {
+			continue
+		}
+		if id, ok := openSSLCiphers[n]; ok {
+			out = append(out, id)
+			continue
+		}
+		unknown = append(unknown, n)
+	}
+	if len(unknown) > 0 {
+		warn(fmt.Sprintf("ciphers: %s cannot be mapped to Go's TLS suites; ignored", strings.Join(unknown, ", ")))
+	}
+	if len(out) == 0 && len(unknown) > 0 {
+		warn("ciphers: no usable cipher name left; Go's default (secure) suites are used")
+	}
+	return out
+}
+
+var tls13Suites = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+
+// checkSuites accepts a TLS 1.3 list: Go always offers its three suites,
+// so a list naming fewer, or another name, cannot be honoured.
+func checkSuites(list string, warn func(string)) {
+	names := strings.Split(list, ":")
+	sort.Strings(names)
+	if strings.Join(names, ":") != strings.Join(tls13Suites, ":") {
+		warn(fmt.Sprintf("ciphersuites '%s': Go's TLS 1.3 always offers %s; the list is not applied", list, strings.Join(tls13Suites, ", ")))
+	}
+}
+
+// sideSuffixes are files a certificate directory holds beside the PEMs.
+var sideSuffixes = []string{".key", ".ocsp", ".issuer", ".sctl", ".dh"}
+
+// LoadPath loads a PEM file, or every certificate file of a directory in
+// name order (as HAProxy: side files skipped).
+func LoadPath(p string) ([]*Cert, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load SSL certificate '%s': %v", p, errors.Unwrap(err))
+	}
+	if !fi.IsDir() {
+		c, err := LoadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		return []*Cert{c}, nil
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return nil, fmt.Errorf("unable to read certificate directory: %v", err)
+	}
+	var out []*Cert
+next:
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		for _, s := range sideSuffixes {
+			if strings.HasSuffix(n, s) {
+				continue next
+			}
+		}
+		c, err := LoadFile(filepath.Join(p, n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("certificate directory '%s' holds no certificate", p)
+	}
+	return out, nil
+}
+
+// LoadFile loads one PEM holding the certificate, its chain and usually
+// the key; a key kept apart is read from the same path with ".key"
+// appended, as HAProxy does.
+func LoadFile(p string) (*Cert, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("unable to load SSL certificate '%s': %v", p, errors.Unwrap(err))
+	}
+	key := data
+	if !strings.Contains(string(data), "PRIVATE KEY-----") {
+		key = nil
+		if key, err = os.ReadFile(p + ".key"); err != nil {
+			return nil, fmt.Errorf("'%s': no private key in the file nor in '%s.key' beside it", p, p)
+		}
+	}
+	c, err := tls.X509KeyPair(data, key)
+	if err != nil {
+		return nil, fmt.Errorf("'%s': %v", p, err)
+	}
+	leaf := c.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("'%s': %v", p, err)
+		}
+	}
+	out := &Cert{Path: p, TLS: &c}
+	seen := map[string]bool{}
+	for _, n := range append(leaf.DNSNames, leaf.Subject.CommonName) {
+		n = strings.ToLower(n)
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out.Names = append(out.Names, n)
+		}
+	}
+	return out, nil
+}
+
+// CipherName is OpenSSL's name of a suite (what HAProxy's ssl_fc_cipher
+// prints); TLS 1.3 suites have the same name in both.
+func CipherName(id uint16) string {
+	if n, ok := cipherNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
+}
+
+var cipherNames = func() map[uint16]string {
+	m := map[uint16]string{}
+	for n, id := range openSSLCiphers {
+		m[id] = n
+	}
+	return m
+}()
+
+// ProtocolName is OpenSSL's name of a version: "TLSv1.3".
+func ProtocolName(v uint16) string {
+	if v == tls.VersionTLS10 {
+		return "TLSv1"
+	}
+	for n, id := range versions {
+		if id == v {
+			return n
+		}
+	}
+	return tls.VersionName(v)
+}

@@ -93,6 +93,7 @@ func TestTCPCheckSequence(t *testing.T) {
 defaults
     mode tcp
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f
@@ -155,6 +156,7 @@ func TestTCPCheckExpectTimeout(t *testing.T) {
 defaults
     mode tcp
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
     timeout check 300ms
@@ -276,6 +278,7 @@ func TestHTTPCheckDisableOn404(t *testing.T) {
 defaults
     mode http
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f
@@ -364,6 +367,7 @@ func TestAgentCheck(t *testing.T) {
 defaults
     mode http
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f
@@ -430,6 +434,7 @@ func TestObserveLayer7MarkDown(t *testing.T) {
 defaults
     mode http
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
     retries 0
@@ -516,6 +521,7 @@ func TestShutdownSessionsOnMarkedDown(t *testing.T) {
 defaults
     mode tcp
     timeout connect 1s
+    retries 0
     timeout client 30s
     timeout server 30s
 frontend f
@@ -554,6 +560,7 @@ func TestShutdownBackupSessionsOnMarkedUp(t *testing.T) {
 defaults
     mode tcp
     timeout connect 1s
+    retries 0
     timeout client 30s
     timeout server 30s
 frontend f
@@ -597,6 +604,7 @@ func TestAgentCheckLogHealthChecks(t *testing.T) {
 defaults
     mode http
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f
@@ -655,6 +663,7 @@ func TestSSLHelloCheck(t *testing.T) {
 defaults
     mode tcp
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f
@@ -754,6 +763,7 @@ global
 defaults
     mode http
     timeout connect 1s
+    retries 0
     timeout client 5s
     timeout server 5s
 frontend f

@@ -59,9 +59,15 @@ func mysqlServer(t *testing.T, greeting, reply string, got chan<- []byte) string
 
 func runMySQL(t *testing.T, addr string, opts model.CheckOpts) Result {
 	t.Helper()
+	return runMySQLWithin(t, addr, opts, 500*time.Millisecond)
+}
+
+// runMySQLWithin is runMySQL with the check's time limit (its inter).
+func runMySQLWithin(t *testing.T, addr string, opts model.CheckOpts, inter time.Duration) Result {
+	t.Helper()
 	opts.Kind = "mysql-check"
 	be := &model.Proxy{Options: map[string]bool{"mysql-check": true}, Check: opts}
-	res, ok := compile(be, false).run(context.Background(), addr, timing{inter: 500 * time.Millisecond}, runEnv{})
+	res, ok := compile(be, false).run(context.Background(), addr, timing{inter: inter}, runEnv{})
 	if !ok {
 		t.Fatal("check aborted")
 	}
@@ -119,7 +125,8 @@ func TestMySQLCheckSplitReads(t *testing.T) {
 			}
 			io.Copy(io.Discard, c)
 		})
-		if res := runMySQL(t, addr, model.CheckOpts{MySQLUser: "haproxy"}); res.Status != StatusL7OK {
+		// ~100 one-millisecond pauses: leave a loaded machine time for them.
+		if res := runMySQLWithin(t, addr, model.CheckOpts{MySQLUser: "haproxy"}, 10*time.Second); res.Status != StatusL7OK {
 			t.Errorf("chunks of %d: %v %q", chunk, res.Status, res.Info)
 		}
 	}

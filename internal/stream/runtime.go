@@ -366,7 +366,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c)
+		serveTCP(fe, c, &sc)
 		sc.stop()
 	}
 }

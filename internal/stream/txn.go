@@ -815,9 +815,20 @@ type tcpTxn struct {
 	v       sample.Value
 	acl     acl.State
 	scratch []byte
-	sc      trackers // tcp-request connection track-sc*
+	sc      trackers // tcp-request connection/content track-sc*
 	key     []byte   // a track-sc rule's key
+
+	// The client's first bytes, read for tcp-request content rules.
+	data     []byte
+	final    bool // no more data will be waited for
+	eof      bool // the client closed, or the read timed out
+	wantMore bool // a fetch could not decide on data yet
 }
+
+// Payload, PayloadFinal and WantMore implement sample.PayloadTxn.
+func (t *tcpTxn) Payload() []byte    { return t.data }
+func (t *tcpTxn) PayloadFinal() bool { return t.final }
+func (t *tcpTxn) WantMore()          { t.wantMore = true }
 
 // resetClose closes c with a reset, as HAProxy's reject does: no
 // TIME_WAIT is left behind for a connection that was refused.

@@ -189,3 +189,59 @@ backend be
 		return got
 	})
 }
+
+// req.proto_http routes HTTP and other traffic of one mode tcp port, and
+// a tcp-request session rule refuses the connections of one bind.
+func TestTCPContentProtoHTTPAndSessionReject(t *testing.T) {
+	h, o := startNameServer(t, "h"), startNameServer(t, "o")
+	port, refused := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d
+    tcp-request session reject if { dst_port %d }
+    tcp-request inspect-delay 3s
+    tcp-request content accept if { req.proto_http }
+    use_backend be_http if { req.proto_http }
+    default_backend be_other
+
+backend be_http
+    server h 127.0.0.1:%d
+backend be_other
+    server o 127.0.0.1:%d
+`, port, refused, refused, h, o)
+	p := startProxy(t, cfg, port, refused)
+	defer p.stop()
+	send := func(port int, parts ...string) string {
+		c, err := net.DialTimeout("tcp", h1Addr(port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		for i, part := range parts {
+			if i > 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
+			io.WriteString(c, part)
+		}
+		b, _ := io.ReadAll(c)
+		name, _, _ := strings.Cut(string(b), " ")
+		return name
+	}
+	if got := send(port, "GET / HTTP/1.1\r\n", "Host: x\r\n\r\n"); got != "h" {
+		t.Errorf("HTTP request in two parts went to %q, want h", got)
+	}
+	if got := send(port, "HELO x\r\n"); got != "o" {
+		t.Errorf("HELO went to %q, want o", got)
+	}
+	if got := send(refused, "HELO x\r\n"); got != "" {
+		t.Errorf("the refused bind answered %q", got)
+	}
+}

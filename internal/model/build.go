@@ -117,7 +117,7 @@ func inherit(def *Proxy) *Proxy {
 	p.HTTPResponseRules = slices.Clone(def.HTTPResponseRules)
 	p.RedirectRules, p.MonitorFail = nil, nil
 	p.HTTPAfterResponseRules = nil
-	p.TCPRequest.Connection, p.TCPRequest.Content = nil, nil
+	p.TCPRequest = TCPRequest{InspectDelay: p.TCPRequest.InspectDelay}
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v

@@ -10,8 +10,8 @@ import (
 	"dhproxy/internal/sample"
 )
 
-// tcp-request: "tcp-request connection accept|reject|track-sc*" rules,
-// evaluated on each accepted connection with layer 4 fetches, and
+// tcp-request: "tcp-request connection|session accept|reject|track-sc*"
+// rules, evaluated on each accepted connection with layer 4 fetches, and
 // "tcp-request content" rules, which wait up to "tcp-request
 // inspect-delay" for the client's first bytes while a condition cannot be
 // decided yet (layer 6 fetches: req.len, req.payload, req.ssl_sni, ...).
@@ -25,6 +25,7 @@ type TCPRequest struct {
 	InspectDelay time.Duration
 	// Connection and Content are the rules of each phase, in order.
 	Connection []TCPRule
+	Session    []TCPRule
 	Content    []TCPRule
 }
 
@@ -51,20 +52,23 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 		return
 	}
-	if len(args) < 2 || (args[0] != "connection" && args[0] != "content") ||
+	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
 		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc")) {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
 		return
 	}
 	phase, list := sample.PhaseConn, &p.TCPRequest.Connection
-	if args[0] == "content" {
+	switch {
+	case args[0] == "content":
 		phase, list = sample.PhaseConn|sample.PhaseContent, &p.TCPRequest.Content
-	} else if !p.IsFrontend() {
-		b.errorf(l, "'tcp-request connection' is only allowed in a frontend or listen section.")
+	case !p.IsFrontend():
+		b.errorf(l, "'tcp-request %s' is only allowed in a frontend or listen section.", args[0])
 		return
+	case args[0] == "session":
+		list = &p.TCPRequest.Session
 	}
 	word := "tcp-request " + args[0] + " " + args[1]
 	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}

@@ -46,7 +46,7 @@ func (b *builder) resolveTrack(p *Proxy, used map[*Proxy]bool) {
 			used[tp] = true
 		}
 	}
-	for _, r := range slices.Concat(p.TCPRequest.Connection, p.TCPRequest.Content) {
+	for _, r := range slices.Concat(p.TCPRequest.Connection, p.TCPRequest.Session, p.TCPRequest.Content) {
 		if r.Track == nil {
 			continue
 		}

@@ -89,6 +89,10 @@ func TestPayloadFetches(t *testing.T) {
 		{"req.ssl_alpn", noSNI, false, "", false, false},
 		{"req.rdp_cookie(mstshash)", []byte("\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00Cookie: mstshash=bob\r\n"), false, "bob", true, false},
 		{"req.rdp_cookie_cnt", []byte("\x03\x00\x00\x2a"), false, "", false, true},
+		{"req.proto_http", []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), false, "1", true, false},
+		{"req.proto_http", get[:10], false, "0", true, true},
+		{"req.proto_http", get[:10], true, "0", true, false},
+		{"req.proto_http", hello, false, "0", true, false},
 	} {
 		f := &payloadTxn{data: c.data, final: c.final}
 		var comp Compiler

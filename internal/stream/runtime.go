@@ -341,10 +341,10 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
-	var sc trackers // tcp-request connection track-sc*
-	reject := false
-	if j.resume == nil && len(fe.P.TCPRequest.Connection) > 0 {
-		reject = fe.connectionRules(c, &sc)
+	var sc trackers // tcp-request connection/session track-sc*
+	reject, sessionRule := false, false
+	if j.resume == nil && len(fe.P.TCPRequest.Connection)+len(fe.P.TCPRequest.Session) > 0 {
+		reject, sessionRule = fe.connectionRules(c, &sc)
 		if !reject {
 			sc.countSession()
 		}
@@ -357,7 +357,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		sc.stop()
 		rt.actconn.Add(1) // both balanced by the deferred release
 		fe.feconn.Add(1)
-		fe.Stats.Dcon.Add(1)
+		if sessionRule {
+			fe.Stats.Dses.Add(1)
+		} else {
+			fe.Stats.Dcon.Add(1)
+		}
 		resetClose(c)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)

@@ -844,17 +844,26 @@ func resetClose(c net.Conn) {
 }
 
 // connectionRules runs the tcp-request connection rules on a new
-// connection: track-sc* rules fill sc and evaluation goes on; the first
-// accept or reject rule that applies decides; none applying accepts.
-func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject bool) {
+// connection, then its tcp-request session rules: track-sc* rules fill sc
+// and evaluation goes on; in each list the first accept or reject rule
+// that applies decides, none applying accepts. session tells that a
+// session rule rejected it.
+func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject, session bool) {
 	tx := &tcpTxn{fe: fe, c: c}
 	defer func() { *sc = tx.sc }()
-	for _, r := range fe.P.TCPRequest.Connection {
+	if tx.layer4Rules(fe.P.TCPRequest.Connection) {
+		return true, false
+	}
+	return tx.layer4Rules(fe.P.TCPRequest.Session), true
+}
+
+func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
+	for _, r := range list {
 		if !r.Cond.Match(tx, &tx.acl) {
 			continue
 		}
 		if r.Track != nil {
-			tx.sc.track(fe.rt.trackTable(fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
+			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
 			continue
 		}
 		return r.Reject

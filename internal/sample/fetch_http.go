@@ -64,8 +64,13 @@ func init() {
 			return true
 		}})
 	// wait_end: HTTP rules run once the head is complete, with nothing
-	// left to wait for.
-	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+	// left to wait for; tcp-request content rules wait with it until
+	// their inspect-delay ends (or nothing more can come).
+	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes | PhaseContent, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+		if p, ok := t.(PayloadTxn); ok && !p.PayloadFinal() {
+			p.WantMore()
+			return false
+		}
 		v.SetBool(true)
 		return true
 	}})

@@ -93,6 +93,8 @@ func TestPayloadFetches(t *testing.T) {
 		{"req.proto_http", get[:10], false, "0", true, true},
 		{"req.proto_http", get[:10], true, "0", true, false},
 		{"req.proto_http", hello, false, "0", true, false},
+		{"wait_end", get, false, "", false, true},
+		{"wait_end", get, true, "1", true, false},
 	} {
 		f := &payloadTxn{data: c.data, final: c.final}
 		var comp Compiler

@@ -348,3 +348,55 @@ func clientHelloExt(d []byte, want uint16) ([]byte, tlsState) {
 	}
 	return nil, tlsNotHello
 }
+
+// BodyTxn is implemented by HTTP transactions whose request body was read
+// before the rules ("option http-buffer-request"): the body received (at
+// most a buffer) and the advertised length; ok is false when it was not
+// read.
+type BodyTxn interface {
+	RequestBody() (body []byte, size int64, ok bool)
+}
+
+func init() {
+	body := func(name string, out Type, args []ArgType, minArgs int, fn func(t Txn, a *Args, b []byte, size int64, v *Value) bool) {
+		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseReq,
+			Needs: "the request body read by 'option http-buffer-request'",
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				bt, ok := t.(BodyTxn)
+				if !ok {
+					return false
+				}
+				b, size, ok := bt.RequestBody()
+				if !ok {
+					return false
+				}
+				return fn(t, a, b, size, v)
+			}})
+	}
+	body("req.body", TypeBin, nil, 0, func(t Txn, a *Args, b []byte, size int64, v *Value) bool {
+		v.SetBin(b)
+		return true
+	})
+	body("req.body_len", TypeInt, nil, 0, func(t Txn, a *Args, b []byte, size int64, v *Value) bool {
+		v.SetInt(int64(len(b)))
+		return true
+	})
+	body("req.body_size", TypeInt, nil, 0, func(t Txn, a *Args, b []byte, size int64, v *Value) bool {
+		v.SetInt(size)
+		return true
+	})
+	// req.body_param([name]): a form parameter of the body ('&'-separated
+	// pairs); without a name, the whole body.
+	body("req.body_param", TypeStr, []ArgType{ArgStr, ArgStr}, 0, func(t Txn, a *Args, b []byte, size int64, v *Value) bool {
+		if a.N == 0 || a.Str[0] == "" {
+			v.SetBin(b)
+			return true
+		}
+		p, ok := queryParam(b, a.Byt[0])
+		if !ok {
+			return false
+		}
+		v.SetStr(p)
+		return true
+	})
+}

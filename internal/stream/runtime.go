@@ -66,6 +66,7 @@ type Frontend struct {
 	name        []byte           // P.Name, for the fe_name fetch
 	useBackends []useBackendRule // nil when the backend is always fe.backend
 	rules       bool             // it or one of its backends has rules: requests run the rule engine
+	bufferBody  bool             // option http-buffer-request
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -73,6 +74,7 @@ type Frontend struct {
 // always wins, so it just becomes the frontend's backend.
 func (fe *Frontend) setRules(rt *Runtime) {
 	p := fe.P
+	fe.bufferBody = p.Options["http-buffer-request"]
 	for _, u := range p.UseBackends {
 		r := useBackendRule{cond: u.Cond, dyn: u.Dynamic}
 		if u.Backend != nil {

@@ -38,6 +38,10 @@ type txnState struct {
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
 	uid     []byte         // the request's unique id ("unique-id-format")
+	// The request body read before the rules (option
+	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
+	bodyStart, bodyEnd int
+	bodyOK             bool
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
@@ -176,6 +180,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			return nil, true, keep
 		}
 	}
+	if fe.bufferBody {
+		s.readBody()
+	}
 	if fe.rules && hasRequestRules(fe.P) {
 		if answered, keep = s.requestRules(fe.P, nil); answered {
 			return nil, true, keep
@@ -187,6 +194,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	be = fe.backend
 	if fe.useBackends != nil {
 		be = s.chooseBackend()
+	}
+	if be != nil && be.bufferBody && !s.tx.bodyOK {
+		s.readBody()
 	}
 	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
 		s.tx.be = be

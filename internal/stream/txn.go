@@ -180,8 +180,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			return nil, true, keep
 		}
 	}
-	if fe.bufferBody {
-		s.readBody()
+	if fe.bufferBody && !s.readBody(0, 0) {
+		s.bodyTimeout()
+		return nil, true, false
 	}
 	if fe.rules && hasRequestRules(fe.P) {
 		if answered, keep = s.requestRules(fe.P, nil); answered {
@@ -195,8 +196,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	if fe.useBackends != nil {
 		be = s.chooseBackend()
 	}
-	if be != nil && be.bufferBody && !s.tx.bodyOK {
-		s.readBody()
+	if be != nil && be.bufferBody && !s.readBody(0, 0) {
+		s.bodyTimeout()
+		s.lg.be = be
+		return be, true, false
 	}
 	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
 		s.tx.be = be
@@ -240,6 +243,11 @@ rules:
 			counterAction(s.counter(r.SC), r, s, &s.tx.v)
 		case rules.Capture:
 			s.captureRule(r, false)
+		case rules.WaitForBody:
+			if !s.readBody(r.Wait, r.Int) {
+				s.bodyTimeout()
+				return true, false
+			}
 		default:
 			s.editRequest(r)
 		}

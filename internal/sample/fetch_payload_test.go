@@ -149,3 +149,45 @@ func FuzzClientHelloExt(f *testing.F) {
 		recordVersion(d)
 	})
 }
+
+// bodyTxn is a fakeTxn whose body was read before the rules.
+type bodyTxn struct {
+	fakeTxn
+	body []byte
+	size int64
+}
+
+func (b *bodyTxn) RequestBody() ([]byte, int64, bool) { return b.body, b.size, b.body != nil }
+
+func TestBodyFetches(t *testing.T) {
+	f := &bodyTxn{body: []byte("x=1&user=bob&y="), size: 40}
+	for expr, want := range map[string]string{
+		"req.body":              "x=1&user=bob&y=",
+		"req.body_len":          "15",
+		"req.body_size":         "40",
+		"req.body_param(user)":  "bob",
+		"req.body_param(y)":     "",
+		"req.body_param":        "x=1&user=bob&y=",
+		"req.body,lower,length": "15",
+	} {
+		_, _, ok := evalString(t, &f.fakeTxn, expr, PhaseReq)
+		var c Compiler
+		e, err := c.Compile(expr, PhaseReq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v Value
+		if !e.Eval(f, &v) || !Cast(&v, TypeStr, &f.scratch) || string(v.Bytes) != want {
+			t.Errorf("%s: got %q, want %q", expr, v.Bytes, want)
+		}
+		if ok {
+			t.Errorf("%s answered on a transaction without a body", expr)
+		}
+	}
+	var c Compiler
+	e, _ := c.Compile("req.body_param(nope)", PhaseReq)
+	var v Value
+	if e.Eval(f, &v) {
+		t.Error("req.body_param(nope) found something")
+	}
+}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -29,11 +30,12 @@ type TCPRequest struct {
 	Content    []TCPRule
 }
 
-// TCPRule is an accept, reject or track-sc* rule.
+// TCPRule is an accept, reject, track-sc* or (content) set-var rule.
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
+	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	Cond   *acl.Cond   // nil: always
 }
 
@@ -52,9 +54,10 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 		return
 	}
+	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "unset-var("))
 	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
-		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc")) {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar) {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|unset-var(<var>) [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -89,6 +92,35 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			return
 		}
 		r.Track, cond = t, args[end:]
+	}
+	if isVar {
+		end := len(args)
+		for i, w := range args {
+			if w == "if" || w == "unless" {
+				end = i
+				break
+			}
+		}
+		set := strings.HasPrefix(args[1], "set-var(")
+		name := strings.TrimPrefix(strings.TrimPrefix(args[1], "set-var("), "unset-var(")
+		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
+			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>' or 'unset-var(<scope>.<name>)'.", word)
+			return
+		}
+		v := &rules.Rule{Action: rules.UnsetVar}
+		var err error
+		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes {
+			err = fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
+		}
+		if err == nil && set {
+			v.Action = rules.SetVar
+			v.Expr, err = b.comp.Compile(args[2], phase)
+		}
+		if err != nil {
+			b.errorf(l, "'%s': %v.", word, err)
+			return
+		}
+		r.SetVar, cond = v, args[end:]
 	}
 	if len(cond) > 0 {
 		where := "frontend"

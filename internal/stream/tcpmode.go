@@ -8,6 +8,7 @@ import (
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
 )
@@ -151,10 +152,25 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 			t.readMore(deadline)
 			continue
 		}
-		i++
 		if !ok {
+			i++
 			continue
 		}
+		if v := r.SetVar; v != nil {
+			// a sample that may still change waits, as haproxy's set-var
+			t.wantMore = false
+			if v.Action == rules.UnsetVar {
+				sample.UnsetVar(t, v.Var)
+			} else if v.Expr.Eval(t, &t.v) && !(t.wantMore && !t.final) {
+				sample.SetVar(t, v.Var, &t.v)
+			} else if t.wantMore && !t.final {
+				t.readMore(deadline)
+				continue
+			}
+			i++
+			continue
+		}
+		i++
 		if r.Track != nil {
 			t.sc.track(t.fe.rt.trackTable(p, r.Track), r.Track, t, &t.v, &t.key, false)
 			continue

@@ -838,9 +838,10 @@ type tcpTxn struct {
 
 	// The client's first bytes, read for tcp-request content rules.
 	data     []byte
-	final    bool // no more data will be waited for
-	eof      bool // the client closed, or the read timed out
-	wantMore bool // a fetch could not decide on data yet
+	final    bool            // no more data will be waited for
+	eof      bool            // the client closed, or the read timed out
+	wantMore bool            // a fetch could not decide on data yet
+	vars     *[3]sample.Vars // sess, txn and req variables (one transaction)
 }
 
 // Payload, PayloadFinal and WantMore implement sample.PayloadTxn.
@@ -910,11 +911,19 @@ func (t *tcpTxn) BackendName() []byte {
 	}
 	return t.be.name
 }
-func (t *tcpTxn) Request() *http1.Request        { return nil }
-func (t *tcpTxn) Response() *http1.Response      { return nil }
-func (t *tcpTxn) Status() int                    { return 0 }
-func (t *tcpTxn) Vars(sample.Scope) *sample.Vars { return nil }
-func (t *tcpTxn) Scratch() *[]byte               { return &t.scratch }
+func (t *tcpTxn) Request() *http1.Request   { return nil }
+func (t *tcpTxn) Response() *http1.Response { return nil }
+func (t *tcpTxn) Status() int               { return 0 }
+func (t *tcpTxn) Vars(sc sample.Scope) *sample.Vars {
+	if sc == sample.ScopeRes {
+		return nil // no response is parsed in mode tcp
+	}
+	if t.vars == nil {
+		t.vars = new([3]sample.Vars) // once per connection with variables
+	}
+	return &t.vars[sc]
+}
+func (t *tcpTxn) Scratch() *[]byte { return &t.scratch }
 func (t *tcpTxn) UsableServers(name []byte) int {
 	if len(name) > 0 {
 		return usableServers(t.fe.rt.backends[string(name)])

@@ -89,6 +89,11 @@ func TestMatchMethods(t *testing.T) {
 		{"hdr(x-multi) b", true}, // every value of every occurrence
 		{"hdr(x-multi,1) b", false},
 		{"src,ipmask(16) -m str 192.168.0.0", true},
+		// bin: hex patterns against the sample's bytes
+		{"method -m bin 504f5354", true},
+		{"method -m bin 504F5354 474554", true},
+		{"method -m bin 706f7374", false},
+		{"path,bytes(0,3) -m bin 2f7374", true},
 		// beg / end / sub / dir / dom
 		{"path_beg /static/ /images/", true},
 		{"path_beg /stat", true},
@@ -253,6 +258,8 @@ func TestErrors(t *testing.T) {
 		{"if { hdr_val(x) gt }", "operator 'gt' expects a value"},
 		{"if { hdr_val(x) abc }", "not an integer or a range"},
 		{"if { path -m found /x }", "takes no pattern"},
+		{"if { path -m bin 4g }", "not a hexadecimal string"},
+		{"if { path -m bin 474 }", "not a hexadecimal string"},
 		{"if { path", "missing '}'"},
 		{"if", "missing condition"},
 		{"when x", "expects 'if' or 'unless'"},

@@ -115,11 +115,21 @@ func (c *Cond) Match(t sample.Txn, st *State) bool {
 	if c == nil {
 		return true
 	}
+	return c.MatchIn(t, st, c.phase)
+}
+
+// MatchIn evaluates the condition with only the fetches usable in phase
+// (the others never match): mode tcp's use_backend rules, parsed for
+// either mode, have no HTTP request to read.
+func (c *Cond) MatchIn(t sample.Txn, st *State, phase sample.Phase) bool {
+	if c == nil {
+		return true
+	}
 	ok := false
 	for _, g := range c.groups {
 		all := true
 		for _, tm := range g {
-			if tm.acl.match(t, st, c.phase) == tm.neg {
+			if tm.acl.match(t, st, phase) == tm.neg {
 				all = false
 				break
 			}

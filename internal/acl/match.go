@@ -8,6 +8,7 @@ package acl
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -33,12 +34,13 @@ const (
 	MatchDom
 	MatchReg
 	MatchLen
+	MatchBin // hex patterns, equal bytes
 )
 
 var methodNames = map[string]Method{
 	"found": MatchFound, "bool": MatchBool, "int": MatchInt, "ip": MatchIP,
 	"str": MatchStr, "beg": MatchBeg, "end": MatchEnd, "sub": MatchSub,
-	"dir": MatchDir, "dom": MatchDom, "reg": MatchReg, "len": MatchLen,
+	"dir": MatchDir, "dom": MatchDom, "reg": MatchReg, "len": MatchLen, "bin": MatchBin,
 }
 
 // defaultMethod is the method an ACL uses without "-m": the one fitting
@@ -105,6 +107,17 @@ func (p *Patterns) Add(pat string, op string) error {
 	switch p.method {
 	case MatchFound, MatchBool:
 		return fmt.Errorf("'-m %s' takes no pattern, got '%s'", methodName(p.method), pat)
+	case MatchBin:
+		b, err := hex.DecodeString(pat)
+		if err != nil {
+			return fmt.Errorf("'%s' is not a hexadecimal string of whole bytes", pat)
+		}
+		if p.exact == nil {
+			p.exact = map[string]int{}
+		}
+		if _, dup := p.exact[string(b)]; !dup {
+			p.exact[string(b)] = idx
+		}
 	case MatchStr:
 		if p.icase {
 			pat = strings.ToLower(pat)
@@ -332,6 +345,13 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 			}
 		}
 		return 0, false
+	case MatchBin:
+		// the sample's own bytes (a string as it is), never folded
+		if v.Type != sample.TypeStr && v.Type != sample.TypeBin && !sample.Cast(v, sample.TypeBin, t.Scratch()) {
+			return 0, false
+		}
+		idx, ok := p.exact[string(v.Bytes)]
+		return idx, ok
 	}
 	if !sample.Cast(v, sample.TypeStr, t.Scratch()) {
 		return 0, false

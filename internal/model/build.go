@@ -122,7 +122,7 @@ func inherit(def *Proxy) *Proxy {
 	p.HTTPResponseRules = slices.Clone(def.HTTPResponseRules)
 	p.RedirectRules, p.MonitorFail = nil, nil
 	p.HTTPAfterResponseRules = nil
-	p.TCPRequest.Connection = nil
+	p.TCPRequest = TCPRequest{InspectDelay: p.TCPRequest.InspectDelay}
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v
@@ -401,9 +401,14 @@ func (b *builder) resolve() {
 				}
 			}
 			for _, u := range p.UseBackends {
-				if u.Cond != nil || u.Dynamic != nil {
-					b.d.Errorf(u.Pos, "%s '%s': conditional or dynamic 'use_backend' rules are not supported by dhproxy in mode tcp yet.", sectionWord(p), p.Name)
+				if u.Dynamic != nil && !u.Dynamic.Usable(sample.PhaseConn|sample.PhaseContent) {
+					b.d.Errorf(u.Pos, "%s '%s': 'use_backend %s' reads the HTTP request, which mode tcp does not have.", sectionWord(p), p.Name, u.Name)
 				}
+			}
+		}
+		if p.Mode == ModeHTTP {
+			for _, r := range p.TCPRequest.Content {
+				b.d.Errorf(r.Pos, "%s '%s': 'tcp-request content' rules are not supported by dhproxy in mode http yet.", sectionWord(p), p.Name)
 			}
 		}
 		if p.IsFrontend() {

@@ -187,7 +187,7 @@ func parseUseBackend(b *builder, p *Proxy, l config.Line) {
 	}
 	u := UseBackend{Pos: l.Pos, Name: l.Args[1]}
 	if strings.Contains(u.Name, "%[") {
-		f, err := b.comp.CompileFormat(u.Name, sample.PhaseReq)
+		f, err := b.comp.CompileFormat(u.Name, sample.PhaseReq|sample.PhaseContent)
 		if err != nil {
 			b.errorf(l, "'use_backend %s': %v.", u.Name, err)
 			return
@@ -195,7 +195,7 @@ func parseUseBackend(b *builder, p *Proxy, l config.Line) {
 		u.Dynamic = f
 	}
 	if len(l.Args) > 2 {
-		c, warns, err := p.ACLs.ParseCond(b.comp, l.Args[2:], sample.PhaseReq, "frontend use_backend rule")
+		c, warns, err := p.ACLs.ParseCond(b.comp, l.Args[2:], sample.PhaseReq|sample.PhaseContent, "frontend use_backend rule")
 		if err != nil {
 			b.errorf(l, "error detected while parsing switching rule : %v.", err)
 			return

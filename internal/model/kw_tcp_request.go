@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -10,32 +11,31 @@ import (
 	"dhproxy/internal/sample"
 )
 
-// tcp-request: "tcp-request connection accept|reject [if|unless <cond>]",
-// evaluated on each accepted connection before anything else (layer 4
-// fetches only), and what "balance rdp-cookie" needs, the idiom of
-// HAProxy's manual:
+// tcp-request: "tcp-request connection|session accept|reject|track-sc*"
+// rules, evaluated on each accepted connection with layer 4 fetches, and
+// "tcp-request content" rules, which wait up to "tcp-request
+// inspect-delay" for the client's first bytes while a condition cannot be
+// decided yet (layer 6 fetches: req.len, req.payload, req.ssl_sni, ...).
+// HAProxy's RDP idiom is one case of the latter:
 //
 //	tcp-request inspect-delay 5s
 //	tcp-request content accept if RDP_COOKIE
-//
-// which waits up to the delay for the client's first packet to carry a
-// complete RDP cookie before the server is chosen. Other tcp-request rules
-// are refused with a clear error.
 
-// TCPRequest holds the supported tcp-request settings of a proxy.
+// TCPRequest holds the tcp-request settings of a proxy.
 type TCPRequest struct {
 	InspectDelay time.Duration
-	// AcceptRDPCookie is "tcp-request content accept if RDP_COOKIE".
-	AcceptRDPCookie bool
-	// Connection is the "tcp-request connection" rules, in order.
+	// Connection and Content are the rules of each phase, in order.
 	Connection []TCPRule
+	Session    []TCPRule
+	Content    []TCPRule
 }
 
-// TCPRule is an accept, reject or track-sc* rule.
+// TCPRule is an accept, reject, track-sc* or (content) set-var rule.
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
+	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	Cond   *acl.Cond   // nil: always
 }
 
@@ -45,56 +45,97 @@ func init() {
 
 func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	args := l.Args[1:]
-	switch {
-	case len(args) == 2 && args[0] == "inspect-delay":
+	if len(args) == 2 && args[0] == "inspect-delay" {
 		d, err := parseDuration(args[1])
 		if err != nil {
 			b.errorf(l, "'tcp-request inspect-delay': %v.", err)
 			return
 		}
 		p.TCPRequest.InspectDelay = d
-	case len(args) == 4 && args[0] == "content" && args[1] == "accept" && args[2] == "if" && args[3] == "RDP_COOKIE":
-		p.TCPRequest.AcceptRDPCookie = true
-	case len(args) >= 2 && args[0] == "connection" && (args[1] == "accept" || args[1] == "reject" || strings.HasPrefix(args[1], "track-sc")):
-		if refuseRulesInDefaults(b, p, l) {
-			return
-		}
-		if !p.IsFrontend() {
-			b.errorf(l, "'tcp-request connection' is only allowed in a frontend or listen section.")
-			return
-		}
-		r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
-		cond := args[2:]
-		if strings.HasPrefix(args[1], "track-sc") {
-			// "track-scN <key> [table <t>]": the same parser as the
-			// http-request form, in the connection phase.
-			end := len(args)
-			for i, w := range args {
-				if w == "if" || w == "unless" {
-					end = i
-					break
-				}
-			}
-			t, err := rules.ParseTrack(b.comp, args[1:end], sample.PhaseConn, "'tcp-request connection "+args[1]+"'")
-			if err != nil {
-				b.errorf(l, "%v.", err)
-				return
-			}
-			r.Track, cond = t, args[end:]
-		}
-		if len(cond) > 0 {
-			c, warns, err := p.ACLs.ParseCond(b.comp, cond, sample.PhaseConn, "frontend tcp-request connection rule")
-			if err != nil {
-				b.errorf(l, "error detected while parsing a 'tcp-request connection %s' condition : %v.", args[1], err)
-				return
-			}
-			for _, w := range warns {
-				b.warnf(l, "%s.", w)
-			}
-			r.Cond = c
-		}
-		p.TCPRequest.Connection = append(p.TCPRequest.Connection, r)
-	default:
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; only 'tcp-request connection accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request inspect-delay <time>' and 'tcp-request content accept if RDP_COOKIE' work for now.", strings.Join(args, " "))
+		return
 	}
+	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "unset-var("))
+	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
+		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar) {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|unset-var(<var>) [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		return
+	}
+	if refuseRulesInDefaults(b, p, l) {
+		return
+	}
+	phase, list := sample.PhaseConn, &p.TCPRequest.Connection
+	switch {
+	case args[0] == "content":
+		phase, list = sample.PhaseConn|sample.PhaseContent, &p.TCPRequest.Content
+	case !p.IsFrontend():
+		b.errorf(l, "'tcp-request %s' is only allowed in a frontend or listen section.", args[0])
+		return
+	case args[0] == "session":
+		list = &p.TCPRequest.Session
+	}
+	word := "tcp-request " + args[0] + " " + args[1]
+	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
+	cond := args[2:]
+	if strings.HasPrefix(args[1], "track-sc") {
+		// "track-scN <key> [table <t>]": the same parser as the
+		// http-request form.
+		end := len(args)
+		for i, w := range args {
+			if w == "if" || w == "unless" {
+				end = i
+				break
+			}
+		}
+		t, err := rules.ParseTrack(b.comp, args[1:end], phase, "'"+word+"'")
+		if err != nil {
+			b.errorf(l, "%v.", err)
+			return
+		}
+		r.Track, cond = t, args[end:]
+	}
+	if isVar {
+		end := len(args)
+		for i, w := range args {
+			if w == "if" || w == "unless" {
+				end = i
+				break
+			}
+		}
+		set := strings.HasPrefix(args[1], "set-var(")
+		name := strings.TrimPrefix(strings.TrimPrefix(args[1], "set-var("), "unset-var(")
+		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
+			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>' or 'unset-var(<scope>.<name>)'.", word)
+			return
+		}
+		v := &rules.Rule{Action: rules.UnsetVar}
+		var err error
+		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes {
+			err = fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
+		}
+		if err == nil && set {
+			v.Action = rules.SetVar
+			v.Expr, err = b.comp.Compile(args[2], phase)
+		}
+		if err != nil {
+			b.errorf(l, "'%s': %v.", word, err)
+			return
+		}
+		r.SetVar, cond = v, args[end:]
+	}
+	if len(cond) > 0 {
+		where := "frontend"
+		if args[0] == "content" && !p.IsFrontend() {
+			where = "backend"
+		}
+		c, warns, err := p.ACLs.ParseCond(b.comp, cond, phase, where+" tcp-request "+args[0]+" rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing a '%s' condition : %v.", word, err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		r.Cond = c
+	}
+	*list = append(*list, r)
 }

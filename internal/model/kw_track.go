@@ -2,6 +2,7 @@ package model
 
 import (
 	"dhproxy/internal/rules"
+	"slices"
 )
 
 // track-sc* rules name a table ("table NAME", else the section's own):
@@ -45,13 +46,13 @@ func (b *builder) resolveTrack(p *Proxy, used map[*Proxy]bool) {
 			used[tp] = true
 		}
 	}
-	for _, r := range p.TCPRequest.Connection {
+	for _, r := range slices.Concat(p.TCPRequest.Connection, p.TCPRequest.Session, p.TCPRequest.Content) {
 		if r.Track == nil {
 			continue
 		}
 		if r.Track.Table == "" {
 			if p.StickTable == nil {
-				b.d.Errorf(r.Pos, "'tcp-request connection track-sc%d': this section has no 'stick-table'; add one or name another with 'table <name>'.", r.Track.SC)
+				b.d.Errorf(r.Pos, "'tcp-request track-sc%d': this section has no 'stick-table'; add one or name another with 'table <name>'.", r.Track.SC)
 				continue
 			}
 			used[p] = true

@@ -151,7 +151,7 @@ type Proxy struct {
 	HashBalanceFactor int
 	StickTable        *StickTable // "stick-table"
 	StickRules        []StickRule // "stick on|match|store-request", in order
-	TCPRequest        TCPRequest  // "tcp-request" (the rdp-cookie idiom only)
+	TCPRequest        TCPRequest  // "tcp-request"
 
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor

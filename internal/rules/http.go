@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
@@ -49,6 +50,7 @@ const (
 	SetGPT0                         // store Int (or Expr's integer) in gpt0 of counter SC's entry
 	Capture                         // store Expr's sample in capture slot Slot
 	Auth                            // answer 401 asking for Basic credentials (Reply)
+	WaitForBody                     // read the body for up to Wait, or Int bytes of it
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -68,11 +70,12 @@ type Rule struct {
 	Status int    // set-status
 	Reason []byte // set-status: the reason phrase
 	Var    sample.VarRef
-	Expr   *sample.Expr // set-var, set-src, track-sc key, sc-set-gpt0
-	SC     int          // track-sc*, sc-*: the stick counter
-	Table  string       // track-sc*: "table NAME"; empty: the section's own table
-	Int    int64        // sc-set-gpt0 with a constant
-	Slot   int          // capture: the slot
+	Expr   *sample.Expr  // set-var, set-src, track-sc key, sc-set-gpt0
+	SC     int           // track-sc*, sc-*: the stick counter
+	Table  string        // track-sc*: "table NAME"; empty: the section's own table
+	Int    int64         // sc-set-gpt0 with a constant
+	Slot   int           // capture: the slot
+	Wait   time.Duration // wait-for-body: the longest wait
 }
 
 // scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and
@@ -330,8 +333,25 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				r.Value, err = c.CompileFormat(args[1], phase)
 			}
 		}
+	case "wait-for-body":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response wait-for-body' is not supported by dhproxy yet")
+		}
+		r.Action = WaitForBody
+		switch {
+		case len(args) != 2 && len(args) != 4, args[0] != "time", len(args) == 4 && args[2] != "at-least":
+			err = fmt.Errorf("%s: expects 'time <time> [at-least <bytes>]'", ruleWord)
+		default:
+			if r.Wait, err = parseTime(args[1]); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
+			} else if len(args) == 4 {
+				if r.Int, err = parseBytes(args[3]); err != nil {
+					err = fmt.Errorf("%s: %v", ruleWord, err)
+				}
+			}
+		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
 		}
@@ -534,4 +554,41 @@ func ErrorEnvOf(c *sample.Compiler) *ErrorEnv {
 		return env
 	}
 	return &ErrorEnv{BufSize: 16384}
+}
+
+// parseTime reads HAProxy's time format: a number with an optional unit
+// (us, ms, s, m, h, d; milliseconds without).
+func parseTime(w string) (time.Duration, error) {
+	i := 0
+	for i < len(w) && w[i] >= '0' && w[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(w[:i], 10, 64)
+	unit, ok := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
+		"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[w[i:]]
+	if err != nil || !ok || n > int64(1<<62)/int64(unit) {
+		return 0, fmt.Errorf("'%s' is not a time (a number with an optional unit: us, ms, s, m, h, d)", w)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// parseBytes reads HAProxy's size format: a number with an optional k, m
+// or g suffix (powers of 1024).
+func parseBytes(w string) (int64, error) {
+	mul := int64(1)
+	if l := len(w); l > 0 {
+		switch w[l-1] {
+		case 'k', 'K':
+			mul, w = 1<<10, w[:l-1]
+		case 'm', 'M':
+			mul, w = 1<<20, w[:l-1]
+		case 'g', 'G':
+			mul, w = 1<<30, w[:l-1]
+		}
+	}
+	n, err := strconv.ParseInt(w, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mul {
+		return 0, fmt.Errorf("'%s' is not a size (a number with an optional k, m or g suffix)", w)
+	}
+	return n * mul, nil
 }

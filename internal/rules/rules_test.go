@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
@@ -116,6 +117,10 @@ func TestParseErrors(t *testing.T) {
 		"deny deny_status x":                    "must be between 200 and 599",
 		"deny content-type text/plain":          "'content-type' and 'hdr' do not apply",
 		"allow x":                               "expects no argument",
+		"wait-for-body":                         "expects 'time <time> [at-least <bytes>]'",
+		"wait-for-body time 1s at-most 3":       "expects 'time <time> [at-least <bytes>]'",
+		"wait-for-body time 1x":                 "'1x' is not a time",
+		"wait-for-body time 1s at-least 1q":     "'1q' is not a size",
 		"return status 99":                      "between 200 and 599",
 		"return string hi":                      "a content type must be defined",
 		"return content-type a string x file y": "only one payload",
@@ -237,6 +242,22 @@ func TestSetStatusReason(t *testing.T) {
 		r, _, err := ParseHTTP(c, &set, strings.Fields(line), true, "x")
 		if err != nil || string(r.Reason) != want {
 			t.Errorf("%s: reason %q, %v; want %q", line, r.Reason, err, want)
+		}
+	}
+}
+
+func TestWaitForBodyParse(t *testing.T) {
+	for rule, want := range map[string]Rule{
+		"wait-for-body time 1s":                            {Action: WaitForBody, Wait: time.Second},
+		"wait-for-body time 250 at-least 1k":               {Action: WaitForBody, Wait: 250 * time.Millisecond, Int: 1024},
+		"wait-for-body time 2m at-least 10 if { path /x }": {Action: WaitForBody, Wait: 2 * time.Minute, Int: 10},
+	} {
+		r, err := parse(t, rule, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", rule, err)
+		}
+		if r.Action != want.Action || r.Wait != want.Wait || r.Int != want.Int {
+			t.Errorf("%s: got %v %v %v", rule, r.Action, r.Wait, r.Int)
 		}
 	}
 }

@@ -42,15 +42,35 @@ func init() {
 		v.SetStr(q[1:])
 		return true
 	})
-	// req.proto_http is true for every request dhproxy evaluates rules on
-	// (mode http; HTTP/1 is parsed before any rule runs).
-	reqFetch("req.proto_http", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		v.SetBool(true)
-		return true
-	})
+	// req.proto_http is true for every request HTTP rules run on (HTTP/1
+	// is parsed before any rule runs); on a tcp payload, once it holds a
+	// complete HTTP/1 request head, waiting for it while it may come.
+	RegisterFetch(&FetchDef{Name: "req.proto_http", Out: TypeBool, Phases: PhaseReq | PhaseContent, Needs: needsRequest,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if p, d, ok := payload(t); ok {
+				var r http1.Request
+				_, err := http1.ParseRequest(d, &r)
+				if err == http1.ErrIncomplete {
+					if !p.PayloadFinal() {
+						p.WantMore()
+					}
+					v.SetBool(false)
+					return true
+				}
+				v.SetBool(err == nil)
+				return true
+			}
+			v.SetBool(true)
+			return true
+		}})
 	// wait_end: HTTP rules run once the head is complete, with nothing
-	// left to wait for.
-	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+	// left to wait for; tcp-request content rules wait with it until
+	// their inspect-delay ends (or nothing more can come).
+	RegisterFetch(&FetchDef{Name: "wait_end", Out: TypeBool, Phases: PhaseReq | PhaseRes | PhaseContent, Needs: needsRequest, Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+		if p, ok := t.(PayloadTxn); ok && !p.PayloadFinal() {
+			p.WantMore()
+			return false
+		}
 		v.SetBool(true)
 		return true
 	}})

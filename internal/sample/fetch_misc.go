@@ -174,19 +174,6 @@ func init() {
 
 const hexDigits = "0123456789abcdef"
 
-// Layer 6 fetches read the raw request payload, which only tcp-request
-// content rules see; dhproxy has none yet, so these are valid nowhere:
-// the predefined REQ_CONTENT and RDP_COOKIE then draw HAProxy's "will
-// never match" warning in HTTP rules instead of an error, and HAProxy
-// ignores them there too.
-func init() {
-	for _, name := range []string{"req.len", "req_len", "req.rdp_cookie_cnt", "rdp_cookie_cnt"} {
-		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt,
-			Needs: "the request payload of tcp-request content rules, which dhproxy does not support yet",
-			Fn:    func(t Txn, a *Args, it *Iter, v *Value) bool { return false }})
-	}
-}
-
 // TLSInfo describes a client's TLS connection for the ssl_fc* fetches,
 // computed once per connection.
 type TLSInfo struct {

@@ -160,3 +160,13 @@ func escapeControls(dst []byte, start int) []byte {
 	}
 	return dst
 }
+
+// Usable tells whether every sample of the format can be taken in phase.
+func (f *Format) Usable(phase Phase) bool {
+	for _, p := range f.parts {
+		if p.expr != nil && p.expr.Fetch.Phases&phase == 0 {
+			return false
+		}
+	}
+	return true
+}

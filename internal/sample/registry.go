@@ -14,8 +14,11 @@ const (
 	PhaseConn Phase = 1 << iota // tcp-request connection/content: addresses only
 	PhaseReq                    // http-request rules, use_backend: the request head
 	PhaseRes                    // http-response rules: the response head
+	// PhaseContent is tcp-request content rules and mode tcp's
+	// use_backend: the request payload received so far (PayloadTxn).
+	PhaseContent
 
-	PhaseAll = PhaseConn | PhaseReq | PhaseRes
+	PhaseAll = PhaseConn | PhaseReq | PhaseRes | PhaseContent
 )
 
 // Txn is what fetches read: one transaction of a stream. The stream
@@ -160,6 +163,8 @@ func PhaseWord(p Phase) string {
 		return "http-request rules"
 	case PhaseRes:
 		return "http-response rules"
+	case PhaseConn | PhaseContent:
+		return "tcp-request content rules"
 	}
 	return "this place"
 }

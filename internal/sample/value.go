@@ -36,6 +36,7 @@ type Value struct {
 // SetStr, SetInt, SetBool and SetIP replace v's content.
 func (v *Value) SetStr(b []byte) { *v = Value{Type: TypeStr, Bytes: b} }
 func (v *Value) SetInt(n int64)  { *v = Value{Type: TypeInt, Int: n} }
+func (v *Value) SetBin(b []byte) { *v = Value{Type: TypeBin, Bytes: b} }
 func (v *Value) SetIP(a netip.Addr) {
 	*v = Value{Type: TypeIP, IP: a}
 }

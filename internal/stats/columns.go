@@ -363,7 +363,7 @@ var Columns = []Column{
 	{"conn_tot", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
 	{"dcon", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Dcon.Load() })},
-	{"dses", "MCP", "u64", "F", zero},
+	{"dses", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Dses.Load() })},
 	{"wrew", "MCP", "u64", "FBS", zero},
 	{"connect", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"reuse", "MCP", "u64", "BS", zero},

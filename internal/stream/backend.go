@@ -71,17 +71,20 @@ type Backend struct {
 	backup   []int
 	beconn   atomic.Int32 // requests/connections being served (%bc)
 	useDst   bool         // a server connects to the port the client reached
-	fullconn int          // "fullconn", or its default from the frontends' maxconn
-	cookie   *persistCookie
-	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr *sample.Expr // "balance hash <expr>"
-	queue    waitQueue    // requests waiting for any server (all were full)
-	queued   atomic.Int32 // requests waiting in the backend's or its servers' queues
-	Stats    Counters
-	qseq     atomic.Uint64 // arrival order across the backend's and servers' queues
-	wmu      sync.Mutex    // serializes weight changes (algorithm table rebuilds)
-	stick    []stickRule   // stick on/match/store-request, in order
-	name     []byte        // P.Name, for the be_name fetch
+	// bufferBody is "option http-buffer-request": the body is read before
+	// the backend's http-request rules.
+	bufferBody bool
+	fullconn   int // "fullconn", or its default from the frontends' maxconn
+	cookie     *persistCookie
+	hash       lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
+	hashExpr   *sample.Expr // "balance hash <expr>"
+	queue      waitQueue    // requests waiting for any server (all were full)
+	queued     atomic.Int32 // requests waiting in the backend's or its servers' queues
+	Stats      Counters
+	qseq       atomic.Uint64 // arrival order across the backend's and servers' queues
+	wmu        sync.Mutex    // serializes weight changes (algorithm table rebuilds)
+	stick      []stickRule   // stick on/match/store-request, in order
+	name       []byte        // P.Name, for the be_name fetch
 
 	// fifoQueue: a non-empty backend queue means every server is full, so
 	// new requests join it instead of overtaking (HAProxy does this for
@@ -111,7 +114,7 @@ type serverConn struct {
 }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
-	b := &Backend{P: p, fullconn: p.Fullconn, name: []byte(p.Name)}
+	b := &Backend{P: p, fullconn: p.Fullconn, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"]}
 	if b.fullconn == 0 {
 		b.fullconn = defaultFullconn(cfg, p)
 	}

@@ -1,6 +1,10 @@
 package stream
 
 import (
+	"errors"
+	"net"
+	"time"
+
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 )
@@ -34,4 +38,76 @@ func (s *httpSession) postParamKey(be *Backend) hashKey {
 		return hashKey{be.hash.Key(v), true}
 	}
 	return hashKey{}
+}
+
+// readBody implements "option http-buffer-request" and "http-request
+// wait-for-body": the request body is read into the free space of buf
+// after the head, until it is whole or fills the buffer (atLeast > 0:
+// until that much came), for the req.body fetches; the forwarding sends it
+// from there. wait bounds the wait (0: "timeout http-request", else
+// "timeout client"); once it passes, the rules go on with what came.
+// Chunked bodies and requests waiting for "100 Continue" are not read.
+// Called again, it reads on from where it stopped. It returns false when
+// the wait ended first, as haproxy then answers 408.
+func (s *httpSession) readBody(wait time.Duration, atLeast int64) (ok bool) {
+	req := &s.req
+	start := s.r + req.HeadLen
+	s.tx.bodyStart = start
+	if !s.tx.bodyOK {
+		s.tx.bodyEnd = start
+	}
+	switch {
+	case req.ExpectContinue:
+		return true
+	case req.BodyFraming() == http1.FramingNone:
+		s.tx.bodyOK = true
+		return true
+	case req.BodyFraming() != http1.FramingLength:
+		return true
+	}
+	end := start + int(min(req.ContentLength, int64(len(s.buf)-start)))
+	stop := end
+	if atLeast > 0 {
+		stop = min(end, start+int(min(atLeast, req.ContentLength)))
+	}
+	ok = true
+	if s.w < stop {
+		if wait == 0 {
+			wait = firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client)
+		}
+		// recorded as the read deadline, so that the next read moves it
+		dl := time.Now().Add(wait)
+		s.c.SetReadDeadline(dl)
+		s.cdl.rd = dl.UnixNano()
+		for s.w < stop {
+			n, err := s.cio.Read(s.buf[s.w:end])
+			s.w += n
+			if err != nil {
+				var ne net.Error
+				ok = !errors.As(err, &ne) || !ne.Timeout()
+				break // the forwarding meets a real error again
+			}
+		}
+	}
+	s.tx.bodyEnd, s.tx.bodyOK = min(s.w, end), true
+	return ok
+}
+
+// RequestBody implements sample.BodyTxn.
+func (s *httpSession) RequestBody() (body []byte, size int64, ok bool) {
+	if !s.tx.bodyOK {
+		return nil, 0, false
+	}
+	size = s.req.ContentLength
+	if s.req.BodyFraming() == http1.FramingNone {
+		size = 0
+	}
+	return s.buf[s.tx.bodyStart:s.tx.bodyEnd], size, true
+}
+
+// bodyTimeout answers a request whose body did not come in time: haproxy's
+// 408 (or the proxy's errorfile), the connection then closed.
+func (s *httpSession) bodyTimeout() {
+	s.writeError(408)
+	s.lg.fail('c', 'R')
 }

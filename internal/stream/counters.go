@@ -32,6 +32,7 @@ type Counters struct {
 	Dreq        atomic.Int64 // requests denied by http-request rules
 	Dresp       atomic.Int64 // responses denied by http-response rules
 	Dcon        atomic.Int64 // connections rejected by tcp-request connection rules
+	Dses        atomic.Int64 // sessions rejected by tcp-request session rules
 	Qmax        atomic.Int32
 	Chkfail     atomic.Int64 // failed checks while the server was up
 	Chkdown     atomic.Int64 // UP to DOWN transitions
@@ -430,7 +431,7 @@ func (c *Counters) ClearMax() {
 func (c *Counters) ClearAll() {
 	c.ClearMax()
 	for _, a := range []*atomic.Int64{&c.Stot, &c.LBTot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
-		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Chkfail, &c.Chkdown} {
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Dses, &c.Chkfail, &c.Chkdown} {
 		a.Store(0)
 	}
 	for i := range c.Hrsp {

@@ -67,6 +67,7 @@ type Frontend struct {
 	name        []byte           // P.Name, for the fe_name fetch
 	useBackends []useBackendRule // nil when the backend is always fe.backend
 	rules       bool             // it or one of its backends has rules: requests run the rule engine
+	bufferBody  bool             // option http-buffer-request
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -74,6 +75,7 @@ type Frontend struct {
 // always wins, so it just becomes the frontend's backend.
 func (fe *Frontend) setRules(rt *Runtime) {
 	p := fe.P
+	fe.bufferBody = p.Options["http-buffer-request"]
 	for _, u := range p.UseBackends {
 		r := useBackendRule{cond: u.Cond, dyn: u.Dynamic}
 		if u.Backend != nil {
@@ -346,10 +348,10 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.releaseGlobal()
 		rt.conns.Done()
 	}()
-	var sc trackers // tcp-request connection track-sc*
-	reject := false
-	if j.resume == nil && len(fe.P.TCPRequest.Connection) > 0 {
-		reject = fe.connectionRules(c, &sc)
+	var sc trackers // tcp-request connection/session track-sc*
+	reject, sessionRule := false, false
+	if j.resume == nil && len(fe.P.TCPRequest.Connection)+len(fe.P.TCPRequest.Session) > 0 {
+		reject, sessionRule = fe.connectionRules(c, &sc)
 		if !reject {
 			sc.countSession()
 		}
@@ -365,7 +367,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		sc.stop()
 		rt.actconn.Add(1) // both balanced by the deferred release
 		fe.feconn.Add(1)
-		fe.Stats.Dcon.Add(1)
+		if sessionRule {
+			fe.Stats.Dses.Add(1)
+		} else {
+			fe.Stats.Dcon.Add(1)
+		}
 		resetClose(c)
 	case !fe.tlsHandshake(c, j.bind):
 		// No session either: the handshake failed (logged).
@@ -379,7 +385,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c)
+		serveTCP(fe, c, &sc)
 		sc.stop()
 	}
 }

@@ -9,15 +9,18 @@ import (
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
 )
 
-// serveTCP forwards one client connection in mode tcp to a server.
-func serveTCP(fe *Frontend, c net.Conn) {
+// serveTCP forwards one client connection in mode tcp to a server; trk
+// holds the connection's trackers, which tcp-request content rules add to.
+func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 	defer c.Close()
 	e := logging.Entry{Accept: time.Now(), Tc: -1} // the stats' times need them even unlogged
 	var srv *Server
+	var be *Backend // once chosen
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)
 	if logOn {
 		_, isTLS := c.(*tls.Conn)
@@ -32,7 +35,7 @@ func serveTCP(fe *Frontend, c net.Conn) {
 		defer func() {
 			e.Tt = time.Since(e.Accept)
 			e.ActConn, e.FeConn = int(fe.rt.actconn.Load()), int(fe.feconn.Load())
-			if be := fe.backend; be != nil {
+			if be != nil {
 				e.BeConn = int(be.beconn.Load()) // after release, as HAProxy
 			}
 			if srv != nil {
@@ -41,14 +44,31 @@ func serveTCP(fe *Frontend, c net.Conn) {
 			fe.sendLog(&e)
 		}()
 	}
-	be := fe.backend
+	// tcp-request content rules (the frontend's, then the chosen
+	// backend's), then use_backend, on the first bytes of the client.
+	tx := &tcpTxn{fe: fe, c: c, sc: *trk}
+	defer func() { *trk = tx.sc }()
+	start := time.Now()
+	if tx.contentRules(fe.P, start) {
+		e.Term[0], e.Term[1] = 'P', 'R'
+		fe.Stats.Dreq.Add(1)
+		return
+	}
+	be = tx.chooseBackend()
 	if be == nil {
 		e.Term[0], e.Term[1] = 'S', 'C'
 		return
 	}
+	tx.be = be
 	var served *Server // connected to
 	defer func() { accountTCP(fe, be, served, &e) }()
 	e.Backend = be.P.Name
+	if be.P != fe.P && tx.contentRules(be.P, start) {
+		e.Term[0], e.Term[1] = 'P', 'R'
+		fe.Stats.Dreq.Add(1)
+		be.Stats.Dreq.Add(1)
+		return
+	}
 	dstPort := 0
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		dstPort = la.Port
@@ -57,8 +77,8 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		src = ta.AddrPort().Addr().Unmap()
 	}
-	// The first bytes, when the rdp-cookie idiom asks to wait for them.
-	first := inspectRDPCookie(fe.P, be.P, c)
+	// The bytes the rules read are sent to the server first.
+	first := tx.data
 	var hk hashKey
 	switch be.hash.Kind {
 	case lb.HashSource:
@@ -68,13 +88,11 @@ func serveTCP(fe *Frontend, c net.Conn) {
 			hk.h, hk.ok = be.hash.Key(v), true
 		}
 	case lb.HashExpr:
-		tx := &tcpTxn{fe: fe, be: be, c: c}
 		hk = be.exprHash(tx, &tx.v)
 	}
 	var prefer *Server
 	var sticks stickState
 	if len(be.stick) > 0 {
-		tx := &tcpTxn{fe: fe, be: be, c: c}
 		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime())
 		prefer = sticks.srv
 	}
@@ -115,40 +133,91 @@ func serveTCP(fe *Frontend, c net.Conn) {
 	e.Term[0], e.Term[1] = res.Term[0], res.Term[1]
 }
 
-// rdpInspectMax bounds the bytes read while waiting for an RDP cookie: a
-// connection request is one small packet.
-const rdpInspectMax = 1024
+// contentRules runs p's tcp-request content rules: while a rule's
+// condition cannot be decided on the bytes received so far, more are read,
+// until p's inspect-delay after start; track-sc* rules go on, the first
+// accept or reject that applies decides, none accepts.
+func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
+	list := p.TCPRequest.Content
+	if len(list) == 0 {
+		return false
+	}
+	deadline := start.Add(p.TCPRequest.InspectDelay)
+	t.final = p.TCPRequest.InspectDelay <= 0 || t.eof || !time.Now().Before(deadline)
+	for i := 0; i < len(list); {
+		r := &list[i]
+		t.wantMore = false
+		ok := r.Cond.Match(t, &t.acl)
+		if t.wantMore && !t.final && (!ok || r.Cond.Unless) {
+			t.readMore(deadline)
+			continue
+		}
+		if !ok {
+			i++
+			continue
+		}
+		if v := r.SetVar; v != nil {
+			// a sample that may still change waits, as haproxy's set-var
+			t.wantMore = false
+			if v.Action == rules.UnsetVar {
+				sample.UnsetVar(t, v.Var)
+			} else if v.Expr.Eval(t, &t.v) && !(t.wantMore && !t.final) {
+				sample.SetVar(t, v.Var, &t.v)
+			} else if t.wantMore && !t.final {
+				t.readMore(deadline)
+				continue
+			}
+			i++
+			continue
+		}
+		i++
+		if r.Track != nil {
+			t.sc.track(t.fe.rt.trackTable(p, r.Track), r.Track, t, &t.v, &t.key, false)
+			continue
+		}
+		return r.Reject
+	}
+	return false
+}
 
-// inspectRDPCookie implements "tcp-request inspect-delay <t>" with
-// "tcp-request content accept if RDP_COOKIE" (frontend rules first, then
-// the backend's): the client's first bytes are read until they hold a
-// complete RDP cookie, hold something else, or the delay ends; they are
-// returned to be sent to the server first. Without the idiom nothing is
-// read and nil is returned.
-func inspectRDPCookie(fe, be *model.Proxy, c net.Conn) []byte {
-	delay := time.Duration(0)
-	for _, p := range []*model.Proxy{fe, be} {
-		if p.TCPRequest.AcceptRDPCookie && p.TCPRequest.InspectDelay > 0 {
-			delay = max(delay, p.TCPRequest.InspectDelay)
-		}
+// readMore reads what the client sends next into t.data, until deadline;
+// the data becomes final when the delay ends, the client stops sending or
+// the buffer is full.
+func (t *tcpTxn) readMore(deadline time.Time) {
+	if t.data == nil {
+		t.data = make([]byte, 0, t.fe.rt.bufs.size)
 	}
-	if delay == 0 {
-		return nil
+	t.c.SetReadDeadline(deadline)
+	n, err := t.c.Read(t.data[len(t.data):cap(t.data)])
+	t.c.SetReadDeadline(time.Time{})
+	t.data = t.data[:len(t.data)+n]
+	if err != nil {
+		t.eof = true // a timeout or the client's end: nothing more to wait for
 	}
-	buf := make([]byte, 0, rdpInspectMax)
-	c.SetReadDeadline(time.Now().Add(delay))
-	defer c.SetReadDeadline(time.Time{})
-	for len(buf) < cap(buf) {
-		n, err := c.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if _, st := sample.RDPCookie(buf, ""); st != sample.RDPNeedMore {
-			break
+	t.final = t.eof || len(t.data) == cap(t.data) || !time.Now().Before(deadline)
+}
+
+// chooseBackend runs the use_backend rules of mode tcp, with the layer 4
+// and payload fetches: the first that applies names the backend; a
+// computed name that names no tcp backend falls back to the default one.
+func (t *tcpTxn) chooseBackend() *Backend {
+	fe := t.fe
+	t.final = true // the content rules are over: no more waiting
+	for i := range fe.useBackends {
+		u := &fe.useBackends[i]
+		if !u.cond.MatchIn(t, &t.acl, sample.PhaseConn|sample.PhaseContent) {
+			continue
 		}
-		if err != nil {
-			break
+		if u.dyn == nil {
+			return u.be
 		}
+		name := u.dyn.Append(t, &t.v, nil) // once per connection
+		if be := fe.rt.backends[string(name)]; be != nil && be.P.Mode == model.ModeTCP {
+			return be
+		}
+		break
 	}
-	return buf
+	return fe.backend
 }
 
 // accountTCP adds a finished mode tcp connection to the stats.

@@ -38,6 +38,10 @@ type txnState struct {
 	realIP  netip.Addr     // the connection's own client address then
 	reason  []byte         // and its reason phrase
 	uid     []byte         // the request's unique id ("unique-id-format")
+	// The request body read before the rules (option
+	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
+	bodyStart, bodyEnd int
+	bodyOK             bool
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
@@ -176,6 +180,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			return nil, true, keep
 		}
 	}
+	if fe.bufferBody && !s.readBody(0, 0) {
+		s.bodyTimeout()
+		return nil, true, false
+	}
 	if fe.rules && hasRequestRules(fe.P) {
 		if answered, keep = s.requestRules(fe.P, nil); answered {
 			return nil, true, keep
@@ -187,6 +195,11 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	be = fe.backend
 	if fe.useBackends != nil {
 		be = s.chooseBackend()
+	}
+	if be != nil && be.bufferBody && !s.readBody(0, 0) {
+		s.bodyTimeout()
+		s.lg.be = be
+		return be, true, false
 	}
 	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
 		s.tx.be = be
@@ -230,6 +243,11 @@ rules:
 			counterAction(s.counter(r.SC), r, s, &s.tx.v)
 		case rules.Capture:
 			s.captureRule(r, false)
+		case rules.WaitForBody:
+			if !s.readBody(r.Wait, r.Int) {
+				s.bodyTimeout()
+				return true, false
+			}
 		default:
 			s.editRequest(r)
 		}
@@ -815,9 +833,21 @@ type tcpTxn struct {
 	v       sample.Value
 	acl     acl.State
 	scratch []byte
-	sc      trackers // tcp-request connection track-sc*
+	sc      trackers // tcp-request connection/content track-sc*
 	key     []byte   // a track-sc rule's key
+
+	// The client's first bytes, read for tcp-request content rules.
+	data     []byte
+	final    bool            // no more data will be waited for
+	eof      bool            // the client closed, or the read timed out
+	wantMore bool            // a fetch could not decide on data yet
+	vars     *[3]sample.Vars // sess, txn and req variables (one transaction)
 }
+
+// Payload, PayloadFinal and WantMore implement sample.PayloadTxn.
+func (t *tcpTxn) Payload() []byte    { return t.data }
+func (t *tcpTxn) PayloadFinal() bool { return t.final }
+func (t *tcpTxn) WantMore()          { t.wantMore = true }
 
 // resetClose closes c with a reset, as HAProxy's reject does: no
 // TIME_WAIT is left behind for a connection that was refused.
@@ -833,17 +863,26 @@ func resetClose(c net.Conn) {
 }
 
 // connectionRules runs the tcp-request connection rules on a new
-// connection: track-sc* rules fill sc and evaluation goes on; the first
-// accept or reject rule that applies decides; none applying accepts.
-func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject bool) {
+// connection, then its tcp-request session rules: track-sc* rules fill sc
+// and evaluation goes on; in each list the first accept or reject rule
+// that applies decides, none applying accepts. session tells that a
+// session rule rejected it.
+func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject, session bool) {
 	tx := &tcpTxn{fe: fe, c: c}
 	defer func() { *sc = tx.sc }()
-	for _, r := range fe.P.TCPRequest.Connection {
+	if tx.layer4Rules(fe.P.TCPRequest.Connection) {
+		return true, false
+	}
+	return tx.layer4Rules(fe.P.TCPRequest.Session), true
+}
+
+func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
+	for _, r := range list {
 		if !r.Cond.Match(tx, &tx.acl) {
 			continue
 		}
 		if r.Track != nil {
-			tx.sc.track(fe.rt.trackTable(fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
+			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
 			continue
 		}
 		return r.Reject
@@ -872,11 +911,19 @@ func (t *tcpTxn) BackendName() []byte {
 	}
 	return t.be.name
 }
-func (t *tcpTxn) Request() *http1.Request        { return nil }
-func (t *tcpTxn) Response() *http1.Response      { return nil }
-func (t *tcpTxn) Status() int                    { return 0 }
-func (t *tcpTxn) Vars(sample.Scope) *sample.Vars { return nil }
-func (t *tcpTxn) Scratch() *[]byte               { return &t.scratch }
+func (t *tcpTxn) Request() *http1.Request   { return nil }
+func (t *tcpTxn) Response() *http1.Response { return nil }
+func (t *tcpTxn) Status() int               { return 0 }
+func (t *tcpTxn) Vars(sc sample.Scope) *sample.Vars {
+	if sc == sample.ScopeRes {
+		return nil // no response is parsed in mode tcp
+	}
+	if t.vars == nil {
+		t.vars = new([3]sample.Vars) // once per connection with variables
+	}
+	return &t.vars[sc]
+}
+func (t *tcpTxn) Scratch() *[]byte { return &t.scratch }
 func (t *tcpTxn) UsableServers(name []byte) int {
 	if len(name) > 0 {
 		return usableServers(t.fe.rt.backends[string(name)])

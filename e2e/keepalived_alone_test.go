@@ -17,6 +17,7 @@ import (
 // would: here a virtual server on loopback (userspace datapath) whose real
 // server goes away and comes back, mailed in keepalived's words.
 func TestKeepalivedConfAloneMailsRealServerChanges(t *testing.T) {
+	lvsOnly(t)
 	if isHAProxy() {
 		t.Skip("-K is dhproxy's")
 	}

@@ -20,6 +20,7 @@ import (
 // 127.0.0.1) with an SMTP_CHECK, a DNS_CHECK and a UDP_CHECK real server
 // and follows keepalived's log lines as each server goes down and up.
 func TestLVSCheckersSMTPDNSUDP(t *testing.T) {
+	lvsOnly(t)
 	var smtpBad atomic.Bool
 	sink, err := smtpsink.Start(func(line string) string {
 		if line == "" && smtpBad.Load() {

@@ -14,6 +14,7 @@ import (
 // IPVS datapath, by flag or by DHPROXY_LVS_DATAPATH, on a kernel without
 // IPVS exits 1 saying what to do, and falls back to nothing.
 func TestLVSIPVSOptInWithoutKernelSupport(t *testing.T) {
+	lvsOnly(t)
 	if isHAProxy() {
 		t.Skip("lvs run is dhproxy's")
 	}

@@ -38,10 +38,21 @@ func lvsProbe(t testing.TB) string {
 	return probeBin
 }
 
+// lvsOnly skips a virtual-server test when the binary under test is
+// haproxy: virtual servers are keepalived's job, run by "dhproxy lvs" or
+// "dhproxy -K", which haproxy has no counterpart for.
+func lvsOnly(t testing.TB) {
+	t.Helper()
+	if isHAProxy() {
+		t.Skip("virtual servers (dhproxy lvs / -K) have no haproxy counterpart")
+	}
+}
+
 // newLVSLab builds a lab for the virtual-server tests (dhproxy, the real
 // servers and the clients run inside it).
 func newLVSLab(t testing.TB, hosts ...string) *lab {
 	t.Helper()
+	lvsOnly(t)
 	if os.Geteuid() == 0 {
 		if _, err := exec.LookPath("nft"); err != nil {
 			t.Fatalf("nft not found (%v); run scripts/install-test-deps.sh", err)

@@ -17,6 +17,7 @@ import (
 // server following a track_file, and follows keepalived's log lines as
 // they go down and up.
 func TestLVSPingFileCheck(t *testing.T) {
+	lvsOnly(t)
 	ns, ip := netnstest.Own(t, "lvsmore")
 	ip("-n", ns, "addr", "add", "10.213.81.2/32", "dev", "lo")
 
@@ -91,6 +92,7 @@ virtual_server 127.0.0.1 8080 {
 // checker stays suspended until the address is added (as VRRP would), runs
 // while it is present, and is suspended again when it goes.
 func TestLVSHASuspend(t *testing.T) {
+	lvsOnly(t)
 	ns, ip := netnstest.Own(t, "hasusp")
 
 	dir := t.TempDir()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -24,7 +26,13 @@ var csvHeader26 = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,d
 // returns the reply (the server closes after a non-interactive command).
 func cliCmd(t *testing.T, sock, line string) string {
 	t.Helper()
+	// haproxy may create its stats socket after its TCP listeners accept:
+	// a socket not there yet is waited for, briefly.
 	c, err := net.DialTimeout("unix", sock, 2*time.Second)
+	for deadline := time.Now().Add(3 * time.Second); err != nil && (errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED)) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		c, err = net.DialTimeout("unix", sock, 2*time.Second)
+	}
 	if err != nil {
 		t.Fatalf("stats socket: %v", err)
 	}

@@ -71,6 +71,16 @@ type Vars struct {
 // Reset forgets every variable.
 func (vs *Vars) Reset() { clear(vs.has) }
 
+// Empty reports whether no variable is set.
+func (vs *Vars) Empty() bool {
+	for _, set := range vs.has {
+		if set {
+			return false
+		}
+	}
+	return true
+}
+
 // Get returns the variable's value.
 func (vs *Vars) Get(id int) (Value, bool) {
 	if id >= len(vs.has) || !vs.has[id] {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
@@ -59,8 +61,7 @@ type httpSession struct {
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
-	parkExpiry  int64      // while parked: when the keep-alive timeout ends (0: never)
-	parkExpired bool       // handed back to be closed, not because the client spoke
+	parkExpired bool       // resumed only to be closed, not because the client spoke
 	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
@@ -107,16 +108,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
 func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
-	s := *reuse
-	if s == nil {
-		s = &httpSession{}
-		s.idle = &idleState{s: s}
-		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
-		*reuse = s
-		if p := fe.rt.parker; p != nil {
-			p.hold(s)
-		}
-	}
+	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
 	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
@@ -127,21 +119,39 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 	if fe.logFmt != logNone && !fe.logConnect(c) {
 		s.lg.on = true
 	}
-	s.cio = c
 	s.tlsInfo = clientTLSInfo(c)
-	if s.fdStore.attach(c, &fe.rt.bufs) {
+	s.attachIO()
+	return s.serve()
+}
+
+// workerSession returns the worker's session object, making it on first use.
+func workerSession(rt *Runtime, reuse **httpSession) *httpSession {
+	s := *reuse
+	if s == nil {
+		s = &httpSession{}
+		s.idle = &idleState{s: s}
+		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
+		*reuse = s
+		if p := rt.parker; p != nil {
+			p.hold(s)
+		}
+	}
+	return s
+}
+
+// attachIO sets the session's client I/O: raw calls on the descriptor where
+// there is one, else the net.Conn.
+func (s *httpSession) attachIO() {
+	s.cio = s.c
+	if s.fdStore.attach(s.c, &s.fe.rt.bufs) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd
 	}
-	if s.serve() {
-		*reuse = nil // the parked session is no longer this worker's
-		return true
-	}
-	return false
 }
 
 // serve runs the request loop of a new or resumed connection until the
-// connection ends (false) or parks (true: s then belongs to the parker).
+// connection ends (false) or parks (true: the connection then belongs to the
+// parker, and s is free for another one).
 func (s *httpSession) serve() (parked bool) {
 	if !s.parkExpired {
 		for s.readRequest() {
@@ -168,30 +178,83 @@ func (s *httpSession) serve() (parked bool) {
 	return false
 }
 
-// park hands an idle session to the parker; false if it cannot be parked.
+// parkedConn is all that a parked keep-alive connection keeps: the state of
+// the connection itself. The session object, with its per-request tables
+// (about 3 KiB), stays with its worker and serves other connections
+// meanwhile; the connection's next request restores this into whichever
+// session object the waking worker has.
+type parkedConn struct {
+	fe                  *Frontend
+	c                   net.Conn
+	clientIP            netip.Addr
+	clientPort, dstPort int
+	accept              time.Time
+	priv                *serverConn
+	nreq                int
+	unread, unwritten   int64        // client bytes the stats have not counted yet
+	sessVars            *sample.Vars // only when the connection set some
+	connSC              trackers
+	expiry              int64 // when the keep-alive timeout ends (0: never)
+	expired, epollAdded bool  // see httpSession's parkExpired and epollAdded
+}
+
+// park hands the idle connection to the parker; false if it cannot be parked.
 func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
 	fd := -1
 	s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+	if lc, ok := s.c.(*lazyConn); ok && lc.registered() {
+		if s.epollAdded {
+			// The descriptor number changes: its entry in the parker's
+			// set would outlive it (the socket stays open).
+			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+			s.epollAdded = false
+		}
+		lc.unregister()
+		s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+	}
 	if fd < 0 {
 		return false
 	}
-	s.parkExpiry = 0
+	pc := &parkedConn{
+		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: s.clientPort, dstPort: s.dstPort,
+		accept: s.accept, priv: s.priv, nreq: s.nreq, connSC: s.connSC, epollAdded: s.epollAdded,
+		unread: s.fdStore.nread - s.seenIn, unwritten: s.fdStore.nwritten - s.seenOut,
+	}
+	if s.tx.srcSet {
+		pc.clientIP = s.tx.realIP // set-src lasted one request
+	}
+	if !s.sessVars.Empty() {
+		vars := s.sessVars
+		pc.sessVars = &vars
+	}
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
-		s.parkExpiry = s.idle.since.Load() + int64(ka)
+		pc.expiry = s.idle.since.Load() + int64(ka)
 	}
-	// A parked session keeps connection state only: its tables grow again
-	// when it wakes.
-	s.req.Headers, s.resp.Headers, s.out, s.lg.line = nil, nil, nil, nil
-	s.tx.release()
-	p.drop(s)
-	if !p.park(s, fd) {
-		p.hold(s)
+	if !p.park(pc, fd) {
 		return false
 	}
+	// From here on another worker may run the connection: s forgets it.
+	if pc.sessVars != nil {
+		s.sessVars = sample.Vars{}
+	}
+	s.forget()
 	return true
+}
+
+// restore takes up a parked connection.
+func (s *httpSession) restore(pc *parkedConn) {
+	s.reset(pc.fe, pc.c)
+	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, pc.clientPort, pc.dstPort, pc.accept
+	s.priv, s.nreq, s.connSC, s.epollAdded, s.parkExpired = pc.priv, pc.nreq, pc.connSC, pc.epollAdded, pc.expired
+	if pc.sessVars != nil {
+		s.sessVars = *pc.sessVars
+	}
+	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
+	s.attachIO()
+	s.fdStore.nread, s.fdStore.nwritten = pc.unread, pc.unwritten
 }
 
 // reset prepares a session object for a new connection, keeping only the
@@ -232,6 +295,14 @@ func (s *httpSession) close() {
 	s.buf, s.sbuf = nil, nil
 	s.forgetHeads()
 	s.c.Close()
+	s.forget()
+}
+
+// forget drops the references to a connection that has ended or parked, so
+// that the worker's idle session object does not keep them reachable.
+func (s *httpSession) forget() {
+	s.c, s.cio, s.cfd, s.fdStore.rc, s.tlsInfo = nil, nil, nil, nil, nil
+	s.priv, s.connSC, s.sc = nil, trackers{}, trackers{}
 }
 
 // headStart returns the offset in buf where a parsed slice starts.

@@ -157,6 +157,32 @@ func (c *lazyConn) register() {
 	c.file = f
 }
 
+// unregister takes the socket out of Go's poller when it parks: the poller
+// keeps a descriptor record (a few hundred bytes, never given back to the
+// system) and an os.File for every registered socket, which a parked
+// connection does not need. The socket moves to a duplicate descriptor, and
+// closing the registered one frees both; the next wait registers again.
+func (c *lazyConn) unregister() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.file == nil || c.closed {
+		return
+	}
+	nfd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return // stays registered: it only costs memory
+	}
+	c.file.Close()
+	c.file, c.fd = nil, nfd
+}
+
+// registered reports whether the socket is in Go's poller.
+func (c *lazyConn) registered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.file != nil
+}
+
 // SyscallConn lets fdConn run its raw reads and writes on the socket.
 func (c *lazyConn) SyscallConn() (syscall.RawConn, error) { return lazyRaw{c}, nil }
 

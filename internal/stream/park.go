@@ -64,8 +64,7 @@ type parker struct {
 	mu     sync.Mutex
 	slots  []parkSlot
 	free   []int32
-	parked int   // sessions in slots
-	total  int64 // sessions ever parked, for the memory trimmer
+	parked int // connections in slots
 	events [128]unix.EpollEvent
 
 	// Session objects held by workers, which the sweeper looks at.
@@ -76,7 +75,7 @@ type parker struct {
 // parkSlot is one parked session; gen tells a stale epoll event (from a
 // slot since reused) from a current one.
 type parkSlot struct {
-	s   *httpSession
+	pc  *parkedConn
 	gen int32
 }
 
@@ -113,9 +112,9 @@ func (p *parker) drop(s *httpSession) {
 	p.smu.Unlock()
 }
 
-// park takes an idle session whose worker is letting it go. It returns false
-// when the session cannot be parked (the caller then closes it).
-func (p *parker) park(s *httpSession, fd int) bool {
+// park takes an idle connection whose worker is letting it go. It returns
+// false when the connection cannot be parked (the caller then closes it).
+func (p *parker) park(pc *parkedConn, fd int) bool {
 	p.mu.Lock()
 	var idx int32
 	if n := len(p.free); n > 0 {
@@ -127,47 +126,46 @@ func (p *parker) park(s *httpSession, fd int) bool {
 	}
 	sl := &p.slots[idx]
 	sl.gen++
-	sl.s = s
+	sl.pc = pc
 	gen := sl.gen
 	p.parked++
-	p.total++
 	p.mu.Unlock()
 
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: idx, Pad: gen}
 	op := unix.EPOLL_CTL_MOD
-	if !s.epollAdded {
+	if !pc.epollAdded {
 		op = unix.EPOLL_CTL_ADD
 	}
-	s.epollAdded = true // set before the call: afterwards s may be another worker's
+	pc.epollAdded = true // set before the call: afterwards pc may be another worker's
 	err := unix.EpollCtl(p.epfd, op, fd, &ev)
 	if err == unix.ENOENT && op == unix.EPOLL_CTL_MOD {
 		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 	}
 	if err != nil {
-		s.epollAdded = false
+		pc.epollAdded = false
 		// Nobody else can have seen the slot: take it back.
 		p.mu.Lock()
 		p.release(idx)
 		p.mu.Unlock()
 		return false
 	}
-	// From here on an event may already have handed s to another worker.
+	// From here on an event may already have handed pc to another worker.
 	return true
 }
 
 // release frees a slot; p.mu is held.
-func (p *parker) release(idx int32) *httpSession {
+func (p *parker) release(idx int32) *parkedConn {
 	sl := &p.slots[idx]
-	s := sl.s
-	sl.s = nil
+	pc := sl.pc
+	sl.pc = nil
 	p.free = append(p.free, idx)
 	p.parked--
-	return s
+	return pc
 }
 
-// pollLoop hands sessions whose client spoke (or hung up) back to workers.
+// pollLoop hands connections whose client spoke (or hung up) back to workers.
 func (p *parker) pollLoop(rc syscall.RawConn) {
-	var woken []*httpSession
+	var woken []*parkedConn
 	err := rc.Read(func(fd uintptr) bool {
 		for {
 			n, err := unix.EpollWait(int(fd), p.events[:], 0)
@@ -181,14 +179,14 @@ func (p *parker) pollLoop(rc syscall.RawConn) {
 			p.mu.Lock()
 			for _, ev := range p.events[:n] {
 				if int(ev.Fd) < len(p.slots) {
-					if sl := &p.slots[ev.Fd]; sl.s != nil && sl.gen == ev.Pad {
+					if sl := &p.slots[ev.Fd]; sl.pc != nil && sl.gen == ev.Pad {
 						woken = append(woken, p.release(ev.Fd))
 					}
 				}
 			}
 			p.mu.Unlock()
-			for _, s := range woken {
-				p.rt.dispatch(job{fe: s.fe, c: s.c, resume: s})
+			for _, pc := range woken {
+				p.rt.dispatch(job{fe: pc.fe, c: pc.c, resume: pc})
 			}
 			if n < len(p.events) {
 				return false
@@ -205,11 +203,11 @@ func (p *parker) pollLoop(rc syscall.RawConn) {
 }
 
 // sweepLoop cuts the waits of sessions idle for parkAfter, and closes parked
-// sessions whose keep-alive timeout has passed.
+// connections whose keep-alive timeout has passed.
 func (p *parker) sweepLoop() {
 	t := time.NewTicker(p.every)
 	defer t.Stop()
-	var expired []*httpSession
+	var expired []*parkedConn
 	for {
 		select {
 		case <-p.rt.done:
@@ -218,8 +216,15 @@ func (p *parker) sweepLoop() {
 		}
 		now := coarseNow.Load()
 		p.smu.Lock()
+		// A burst of new keep-alive clients would hold a goroutine and a
+		// poller record each for parkAfter: beyond maxIdleWorkers waiting
+		// at once, any wait as old as a sweep period is cut.
+		after := int64(p.after)
+		if waiting := p.countWaiting(); waiting > maxIdleWorkers {
+			after = int64(p.every)
+		}
 		for st := range p.sessions {
-			if st.state.Load() == idleWaiting && now-st.since.Load() >= int64(p.after) && st.state.CompareAndSwap(idleWaiting, idleAsked) {
+			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.
 				st.s.c.SetReadDeadline(longAgo)
 				st.state.Store(idleCut)
@@ -230,42 +235,44 @@ func (p *parker) sweepLoop() {
 		expired = expired[:0]
 		p.mu.Lock()
 		for i := range p.slots {
-			if s := p.slots[i].s; s != nil && s.parkExpiry != 0 && now >= s.parkExpiry {
+			if pc := p.slots[i].pc; pc != nil && pc.expiry != 0 && now >= pc.expiry {
 				expired = append(expired, p.release(int32(i)))
 			}
 		}
 		p.mu.Unlock()
-		for _, s := range expired {
-			s.parkExpired = true
-			p.rt.dispatch(job{fe: s.fe, c: s.c, resume: s})
+		for _, pc := range expired {
+			pc.expired = true
+			p.rt.dispatch(job{fe: pc.fe, c: pc.c, resume: pc})
 		}
 	}
 }
 
-// takeParkTotal reports how many sessions parked since the last call.
-func (p *parker) takeParkTotal() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := p.total
-	p.total = 0
+// countWaiting counts the sessions waiting for a next request; p.smu is held.
+func (p *parker) countWaiting() int {
+	n := 0
+	for st := range p.sessions {
+		if st.state.Load() == idleWaiting {
+			n++
+		}
+	}
 	return n
 }
 
-// close ends parking: parked sessions are handed back to be closed, as
+// close ends parking: parked connections are handed back to be closed, as
 // HAProxy closes idle keep-alive connections when it stops.
 func (p *parker) close() {
 	p.ep.Close()
 	p.mu.Lock()
-	var all []*httpSession
+	var all []*parkedConn
 	for i := range p.slots {
-		if p.slots[i].s != nil {
+		if p.slots[i].pc != nil {
 			all = append(all, p.release(int32(i)))
 		}
 	}
 	p.mu.Unlock()
-	for _, s := range all {
-		s.parkExpired = true
-		p.rt.dispatch(job{fe: s.fe, c: s.c, resume: s})
+	for _, pc := range all {
+		pc.expired = true
+		p.rt.dispatch(job{fe: pc.fe, c: pc.c, resume: pc})
 	}
 }
 

@@ -44,6 +44,7 @@ type Runtime struct {
 	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
 	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32    // workers waiting for a job
+	exited    atomic.Int64    // workers ended since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
@@ -280,13 +281,14 @@ func (rt *Runtime) dispatch(j job) {
 type job struct {
 	fe     *Frontend
 	c      net.Conn
-	resume *httpSession
+	resume *parkedConn
 	bind   string // the bind's name in connection error logs
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
-// before it exits.
-const workerIdle = 10 * time.Second
+// before it exits. Under load a worker finds its next job far sooner; after
+// a burst, the stacks of the workers it needed (8-16 KiB each) go back soon.
+const workerIdle = 500 * time.Millisecond
 
 // worker serves connections one after the other. Reusing goroutines keeps
 // their grown stacks and their session objects: a fresh goroutine per
@@ -296,6 +298,7 @@ func (rt *Runtime) worker(j job) {
 	idle := time.NewTimer(workerIdle)
 	defer func() {
 		idle.Stop()
+		rt.exited.Add(1) // its stack is free memory the trimmer can give back
 		if hs != nil && rt.parker != nil {
 			rt.parker.drop(hs)
 		}
@@ -327,16 +330,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
 			c.Close()
-			// Its state is unknown: no worker keeps it.
-			lost := *hs
-			if j.resume != nil {
-				lost = j.resume
-			} else {
-				*hs = nil
-			}
-			if lost != nil && rt.parker != nil {
+			// Its state is unknown: the worker does not keep it.
+			if lost := *hs; lost != nil && rt.parker != nil {
 				rt.parker.drop(lost)
 			}
+			*hs = nil
 			parked = false
 		}
 		if parked {
@@ -390,19 +388,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	}
 }
 
-// resume continues a parked session on this worker. Once the connection
-// ends, the session object becomes the worker's if it has none.
-func (rt *Runtime) resume(s *httpSession, hs **httpSession) (parked bool) {
-	rt.parker.hold(s)
-	if s.serve() {
-		return true
-	}
-	if *hs == nil {
-		*hs = s
-	} else {
-		rt.parker.drop(s)
-	}
-	return false
+// resume continues a parked connection with this worker's session object.
+func (rt *Runtime) resume(pc *parkedConn, hs **httpSession) (parked bool) {
+	s := workerSession(rt, hs)
+	s.restore(pc)
+	return s.serve()
 }
 
 func (fe *Frontend) release() {
@@ -430,7 +420,7 @@ func (rt *Runtime) purgeLoop() {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			trim.tick(rt.parkedBytes())
+			trim.tick(uint64(rt.exited.Swap(0)) * 8 << 10)
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}
@@ -445,15 +435,6 @@ func (rt *Runtime) purgeLoop() {
 			}
 		}
 	}
-}
-
-// parkedBytes estimates the goroutine stack memory freed by sessions parked
-// since the last call, for the trimmer.
-func (rt *Runtime) parkedBytes() uint64 {
-	if rt.parker == nil {
-		return 0
-	}
-	return uint64(rt.parker.takeParkTotal()) * 8 << 10
 }
 
 // Close stops accepting; sessions in flight continue (soft stop). Wait

@@ -64,12 +64,6 @@ func (t *txnState) buffers() txnState {
 	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
 }
 
-// release drops the buffers of a session that parks; the rest (a set-src
-// to undo) stays.
-func (t *txnState) release() {
-	t.scratch, t.buf, t.reply, t.vars, t.uid = nil, nil, nil, [3]sample.Vars{}, nil
-}
-
 // useBackendRule is a use_backend line ready for the request path.
 type useBackendRule struct {
 	cond *acl.Cond

@@ -42,7 +42,7 @@ const (
 	ReplaceValue                    // rewrite each comma-separated value of Name matching Re
 	SetStatus                       // replace the response status (and reason)
 	SetSrc                          // take Expr's address as the client's, for this request
-	SetVar                          // store Expr's sample in Var
+	SetVar                          // store Expr's sample (set-var-fmt: Value's text) in Var
 	UnsetVar                        // forget Var
 	TrackSC                         // track Expr's key in Table with stick counter SC
 	IncGPC0                         // increment gpc0 of stick counter SC's entry
@@ -194,8 +194,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		return nil
 	}
-	if name, ok := strings.CutPrefix(act, "set-var("); ok || strings.HasPrefix(act, "unset-var(") {
-		if !ok {
+	fmtVar := strings.HasPrefix(act, "set-var-fmt(")
+	if name, ok := strings.CutPrefix(act, "set-var("); ok || fmtVar || strings.HasPrefix(act, "unset-var(") {
+		switch {
+		case fmtVar:
+			name, ok = strings.TrimPrefix(act, "set-var-fmt("), true
+		case !ok:
 			name = strings.TrimPrefix(act, "unset-var(")
 		}
 		if !strings.HasSuffix(name, ")") {
@@ -204,7 +208,13 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		if r.Var, err = c.ParseVar(strings.TrimSuffix(name, ")")); err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", ruleWord, err)
 		}
-		if ok {
+		if fmtVar {
+			// the variable gets the format's text (Value, no Expr)
+			r.Action = SetVar
+			if err = want(1, "<fmt>"); err == nil {
+				r.Value, err = c.CompileFormat(args[0], phase)
+			}
+		} else if ok {
 			r.Action = SetVar
 			if err = want(1, "<expr>"); err == nil {
 				if r.Expr, err = c.Compile(args[0], phase); err != nil {
@@ -351,9 +361,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/logging/logformat"
 	"dhproxy/internal/sample"
 )
 
@@ -47,7 +48,7 @@ func newTxn(t *testing.T, head string) *txn {
 }
 
 func parse(t *testing.T, rule string, files map[string]string) (*Rule, error) {
-	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }, LogVar: logformat.HeaderVar}
 	var set acl.Set
 	r, _, err := ParseHTTP(c, &set, strings.Fields(rule), false, "frontend http-request header rule")
 	return r, err
@@ -137,7 +138,11 @@ func TestParseErrors(t *testing.T) {
 		"set-header X-A":                        "expects <name> <fmt>",
 		"set-header Content-Length 5":           "may not change 'Content-Length'",
 		"del-header transfer-encoding":          "may not change 'transfer-encoding'",
-		"set-header X-A %ci":                    "log-format variable '%ci' is not supported by dhproxy yet",
+		"set-header X-A %zz":                    "no such log-format variable '%zz'",
+		"set-header X-A %o":                     "'%o' has no meaning in a header format",
+		"set-header X-A %{+Q":                   "missing '}'",
+		"set-var-fmt(txn.x)":                    "expects <fmt>",
+		"set-var-fmt(txn.x) %[nope]":            "unknown fetch method 'nope'",
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
 		"set-header X-A %[status]":              "cannot be used in http-request rules",
@@ -147,7 +152,7 @@ func TestParseErrors(t *testing.T) {
 		"set-status 200":                        "'http-request set-status' does not exist",
 		"set-var(txn.x)":                        "expects <expr>",
 		"set-var(txn.x":                         "missing ')'",
-		"set-var(proc.x) str(a)":                "proc-scope variables are not supported",
+		"set-var(glob.x) str(a)":                "unknown variable scope 'glob'",
 		"set-var(txn.x) nope":                   "unknown fetch method 'nope'",
 		"unset-var(txn.x) a":                    "expects no argument",
 		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",

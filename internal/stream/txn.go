@@ -593,6 +593,8 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 func (s *httpSession) setVar(r *rules.Rule) {
 	if r.Action == rules.UnsetVar {
 		sample.UnsetVar(s, r.Var)
+	} else if r.Expr == nil {
+		s.setVarFmt(r)
 	} else if r.Expr.Eval(s, &s.tx.v) {
 		sample.SetVar(s, r.Var, &s.tx.v)
 	}

@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+)
+
+// More of HAProxy's rule language: log-format variables in header
+// formats, set-var-fmt, proc variables, ... Each test passes against
+// haproxy 2.6 too (DHPROXY_BIN).
+
+// rulesGetOn sends a GET on an open connection and returns the response
+// body.
+func rulesGetOn(t *testing.T, port int, path string, hdrs ...string) (string, int) {
+	t.Helper()
+	c, br := h1Dial(t, port)
+	req := "GET " + path + " HTTP/1.1\r\nHost: test.example\r\n" + strings.Join(append(hdrs, ""), "\r\n") + "\r\n"
+	h1Write(t, c, req)
+	_, body := h1ReadResp(t, br, "GET")
+	return body, c.LocalAddr().(*net.TCPAddr).Port
+}
+
+func TestRulesLogFormatVariables(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-header X-Client-IP %%ci
+    http-request set-header X-Req %%[src]:%%cp
+    http-request set-header X-Fe "%%f %%fi:%%fp %%HM %%HP %%HQ %%HV"
+    http-request set-header X-Quoted %%{+Q}ci
+    http-request set-var-fmt(txn.who) "%%ci-%%[path]"
+    http-request set-header X-Who %%[var(txn.who)]
+    http-request set-var(proc.last) path if { path_beg /set }
+    http-request set-header X-Last %%[var(proc.last)]
+    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path]\n" if { path_beg /ret }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	body, cport := rulesGetOn(t, port, "/a/b?x=1")
+	for _, want := range []string{
+		"x-client-ip: 127.0.0.1\n",
+		fmt.Sprintf("x-req: 127.0.0.1:%d\n", cport),
+		fmt.Sprintf("x-fe: fe 127.0.0.1:%d GET /a/b ?x=1 HTTP/1.1\n", port),
+		"x-quoted: \"127.0.0.1\"\n",
+		"x-who: 127.0.0.1-/a/b\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the server did not see %q; it saw:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "x-last: /") {
+		t.Errorf("proc.last is set before any request set it:\n%s", body)
+	}
+	// a process variable is shared by every connection
+	rulesGetOn(t, port, "/set/one")
+	if body, _ = rulesGetOn(t, port, "/other"); !strings.Contains(body, "x-last: /set/one\n") {
+		t.Errorf("another connection did not see proc.last:\n%s", body)
+	}
+	body, _ = rulesGetOn(t, port, "/ret?y")
+	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret\n"; body != want {
+		t.Errorf("lf-string gave %q, want %q", body, want)
+	}
+}

@@ -64,3 +64,48 @@ backend be
 		t.Errorf("lf-string gave %q, want %q", body, want)
 	}
 }
+
+func TestRulesDelHeaderMatchAndRedirectEmpty(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request del-header x-drop- -m beg
+    http-request del-header -secret -m end
+    http-request del-header ^x-(a|b)$ -m reg
+    http-request redirect location %%[req.hdr(x-to)] if { path /empty }
+    http-request redirect location %%[req.hdr(x-to)] ignore-empty if { path /ignored }
+    redirect location /kw%%[path] if { path /keyword }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	_, body := rulesGet(t, port, "/h", "X-Drop-One: 1", "x-drop-two: 2", "X-Dropped: 3", "X-Api-Secret: 4", "X-A: 5", "X-Ab: 6")
+	for _, gone := range []string{"x-drop-one", "x-drop-two", "x-api-secret", "x-a:"} {
+		if strings.Contains(body, gone) {
+			t.Errorf("%s reached the server:\n%s", gone, body)
+		}
+	}
+	for _, kept := range []string{"x-dropped: 3", "x-ab: 6"} {
+		if !strings.Contains(body, kept) {
+			t.Errorf("%s did not reach the server:\n%s", kept, body)
+		}
+	}
+	// an empty location is sent as is; with ignore-empty the rule is skipped
+	resp, _ := rulesGet(t, port, "/empty")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "" || len(resp.Header.Values("Location")) != 1 {
+		t.Errorf("/empty: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, body = rulesGet(t, port, "/ignored")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "GET /ignored") {
+		t.Errorf("/ignored: %d %q", resp.StatusCode, body)
+	}
+	resp, _ = rulesGet(t, port, "/ignored", "X-To: /there")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/there" {
+		t.Errorf("/ignored with X-To: %d %v", resp.StatusCode, resp.Header)
+	}
+	// the redirect keyword's location is text in haproxy 2.6
+	resp, _ = rulesGet(t, port, "/keyword")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/kw%[path]" {
+		t.Errorf("/keyword: %d %v", resp.StatusCode, resp.Header)
+	}
+}

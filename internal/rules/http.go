@@ -76,6 +76,55 @@ type Rule struct {
 	Int    int64         // sc-set-gpt0 with a constant
 	Slot   int           // capture: the slot
 	Wait   time.Duration // wait-for-body: the longest wait
+	// NameMatch is how del-header compares names ("-m"); NameReg uses Re.
+	NameMatch NameMatch
+}
+
+// NameMatch is a del-header "-m" method.
+type NameMatch uint8
+
+const (
+	NameStr NameMatch = iota // the whole name (the default)
+	NameBeg                  // a prefix
+	NameEnd                  // a suffix
+	NameSub                  // a substring
+	NameReg                  // a regex, on the lower-case name
+)
+
+// DeletesHeader tells whether del-header rule r removes the header named
+// name; scratch holds the lower-cased name for a regex.
+func (r *Rule) DeletesHeader(name []byte, scratch *[]byte) bool {
+	if r.NameMatch != NameStr {
+		// a pattern never takes the framing headers away (framingHeader)
+		if k := http1.Classify(name); k == http1.KindContentLength || k == http1.KindTransferEncoding {
+			return false
+		}
+	}
+	switch r.NameMatch {
+	case NameBeg:
+		return len(name) >= len(r.Name) && http1.EqualFold(name[:len(r.Name)], string(r.Name))
+	case NameEnd:
+		return len(name) >= len(r.Name) && http1.EqualFold(name[len(name)-len(r.Name):], string(r.Name))
+	case NameSub:
+		for i := 0; i+len(r.Name) <= len(name); i++ {
+			if http1.EqualFold(name[i:i+len(r.Name)], string(r.Name)) {
+				return true
+			}
+		}
+		return false
+	case NameReg:
+		start := len(*scratch)
+		for _, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			*scratch = append(*scratch, c)
+		}
+		ok := r.Re.Match((*scratch)[start:])
+		*scratch = (*scratch)[:start]
+		return ok
+	}
+	return http1.EqualFold(name, string(r.Name))
 }
 
 // scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and
@@ -282,8 +331,26 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 	case "del-header":
 		r.Action = DelHeader
-		if err = want(1, "<name> (dhproxy does not support '-m' yet)"); err == nil {
+		switch {
+		case len(args) == 3 && args[1] == "-m":
+			methods := map[string]NameMatch{"str": NameStr, "beg": NameBeg, "end": NameEnd, "sub": NameSub, "reg": NameReg}
+			m, ok := methods[args[2]]
+			if !ok {
+				return nil, nil, fmt.Errorf("%s: '-m %s': the methods are str, beg, end, sub and reg", ruleWord, args[2])
+			}
+			r.NameMatch = m
+			if m == NameReg {
+				if r.Re, err = c.CompileRegex(args[0], false, false); err != nil {
+					return nil, nil, fmt.Errorf("%s: %v", ruleWord, err)
+				}
+			} else if m == NameStr && framingHeader(args[0]) {
+				return nil, nil, fmt.Errorf("rules may not change '%s': the proxy frames message bodies by it (dhproxy refuses this rewrite)", args[0])
+			}
+			r.Name = []byte(strings.ToLower(args[0]))
+		case len(args) == 1:
 			err = r.header(c, args[0], "", phase)
+		default:
+			err = fmt.Errorf("%s expects <name> [-m <method>]", ruleWord)
 		}
 	case "replace-header", "replace-value":
 		r.Action = ReplaceHeader

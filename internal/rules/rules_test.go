@@ -101,11 +101,26 @@ func TestReplies(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", c.rule, got, c.want)
 		}
 	}
-	// an empty location leaves the rule without effect
+	// an empty location is sent as is (haproxy 2.6), unless ignore-empty
+	// skips the rule
 	r, _ := parse(t, "redirect location %[hdr(none)]", nil)
 	var v sample.Value
-	if out, ok := r.Redir.Append([]byte("x"), f, &v, &f.req); ok || string(out) != "x" {
+	if out, ok := r.Redir.Append(nil, f, &v, &f.req); !ok || string(out) != "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: \r\ncache-control: no-cache\r\n\r\n" {
 		t.Errorf("empty location: %q, %v", out, ok)
+	}
+	r, _ = parse(t, "redirect location %[hdr(none)] ignore-empty", nil)
+	if out, ok := r.Redir.Append([]byte("x"), f, &v, &f.req); ok || string(out) != "x" {
+		t.Errorf("empty location with ignore-empty: %q, %v", out, ok)
+	}
+	// the redirect keyword's location is text, as in haproxy 2.6
+	c := &sample.Compiler{}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, []string{"redirect", "location", "/x%[path]"}, false, RedirectKeyword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := r.Redir.Append(nil, f, &v, &f.req); !strings.Contains(string(out), "location: /x%[path]\r\n") {
+		t.Errorf("redirect keyword: %q", out)
 	}
 }
 
@@ -132,7 +147,7 @@ func TestParseErrors(t *testing.T) {
 		"redirect":                              "expects 'location', 'prefix' or 'scheme'",
 		"redirect to /x":                        "not 'to'",
 		"redirect location /x code 200":         "'code' expects 301, 302, 303, 307 or 308",
-		"redirect location /x keep-query":       "'keep-query' is not supported by dhproxy yet",
+		"redirect location /x keep-query":       "haproxy 2.6 has no keep-query",
 		"redirect location /x set-cookie":       "'set-cookie' expects a cookie name",
 		"redirect location /x bogus":            "unknown option 'bogus'",
 		"set-header X-A":                        "expects <name> <fmt>",
@@ -263,6 +278,47 @@ func TestWaitForBodyParse(t *testing.T) {
 		}
 		if r.Action != want.Action || r.Wait != want.Wait || r.Int != want.Int {
 			t.Errorf("%s: got %v %v %v", rule, r.Action, r.Wait, r.Int)
+		}
+	}
+}
+
+func TestDelHeaderMatch(t *testing.T) {
+	names := []string{"X-Foo", "x-foo-bar", "X-BAR-FOO", "Content-Length", "Transfer-Encoding", "xfoo"}
+	for rule, want := range map[string]string{
+		"del-header x-foo":                   "X-Foo",
+		"del-header X-FOO -m str":            "X-Foo",
+		"del-header x-foo -m beg":            "X-Foo x-foo-bar",
+		"del-header -FOO -m end":             "X-Foo X-BAR-FOO",
+		"del-header foo -m sub":              "X-Foo x-foo-bar X-BAR-FOO xfoo",
+		"del-header ^x-(foo|bar)$ -m reg":    "X-Foo",
+		"del-header ^X-FOO$ -m reg":          "", // the regex sees the lower-case name
+		"del-header e -m sub":                "", // the framing headers stay
+		"del-header ^(content|trans) -m reg": "",
+	} {
+		r, err := parse(t, rule, nil)
+		if err != nil {
+			t.Errorf("%s: %v", rule, err)
+			continue
+		}
+		var deleted []string
+		var scratch []byte
+		for _, n := range names {
+			if r.DeletesHeader([]byte(n), &scratch) {
+				deleted = append(deleted, n)
+			}
+		}
+		if got := strings.Join(deleted, " "); got != want {
+			t.Errorf("%s deletes %q, want %q", rule, got, want)
+		}
+	}
+	for rule, want := range map[string]string{
+		"del-header x -m bogus":            "the methods are str, beg, end, sub and reg",
+		"del-header x -m":                  "expects <name> [-m <method>]",
+		"del-header ( -m reg":              "regex '(' is invalid",
+		"del-header content-length -m str": "may not change 'content-length'",
+	} {
+		if _, err := parse(t, rule, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", rule, err, want)
 		}
 	}
 }

@@ -373,7 +373,7 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 // reply (the proxy's error page for its status when the reply defers to
 // it). keep says whether the connection may stay open; keepOut whether
 // it does after this reply. ok is false for a redirect to an empty
-// location (HAProxy then ignores the rule).
+// location with ignore-empty (the rule is then skipped).
 func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, status int, keepOut, ok bool) {
 	out = s.out[:0]
 	if r.Action == rules.Redirect {
@@ -614,7 +614,7 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 	case rules.SetHeader, rules.DelHeader:
 		kept := hs[:0]
 		for _, h := range hs {
-			if !http1.EqualFold(h.Name, string(r.Name)) {
+			if !r.DeletesHeader(h.Name, &s.tx.scratch) {
 				kept = append(kept, h)
 			}
 		}

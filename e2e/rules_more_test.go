@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // More of HAProxy's rule language: log-format variables in header
@@ -107,5 +108,62 @@ backend be
 	resp, _ = rulesGet(t, port, "/keyword")
 	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/kw%[path]" {
 		t.Errorf("/keyword: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// set-log-level: the request's line is sent at the rule's level, or not
+// at all (silent). The format has %ST: haproxy sends a line whose fields
+// are all known when the request arrives before its rules run.
+func TestRulesSetLogLevel(t *testing.T) {
+	be := rulesBackend(t, "app")
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    log 127.0.0.1:%d local0
+    log-format "marker %%HP %%ST"
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request set-log-level silent if { path /quiet }
+    http-request set-log-level err if { path /err }
+    http-request set-var(txn.p) path
+    http-response set-log-level notice if { var(txn.p) -m str /resp }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, port, be), port)
+	for _, p := range []string{"/quiet", "/err", "/resp", "/normal"} {
+		rulesGetOn(t, port, p)
+	}
+	got := map[string]string{}
+	buf := make([]byte, 4096)
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for got["/normal"] == "" {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("syslog lines so far %v: %v", got, err)
+		}
+		msg := string(buf[:n])
+		if i := strings.Index(msg, "marker "); i >= 0 && strings.HasPrefix(msg, "<") {
+			path, _, _ := strings.Cut(msg[i+len("marker "):], " ")
+			got[path] = msg[:strings.IndexByte(msg, '>')+1]
+		}
+	}
+	// local0 is facility 16: priority 128 + the level
+	for path, want := range map[string]string{"/err": "<131>", "/resp": "<133>", "/normal": "<134>"} {
+		if got[path] != want {
+			t.Errorf("%s logged with priority %q, want %q (all: %v)", path, got[path], want, got)
+		}
+	}
+	if pri, ok := got["/quiet"]; ok {
+		t.Errorf("/quiet was logged (%s)", pri)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/logging/logtarget"
 	"dhproxy/internal/sample"
 )
 
@@ -51,6 +52,7 @@ const (
 	Capture                         // store Expr's sample in capture slot Slot
 	Auth                            // answer 401 asking for Basic credentials (Reply)
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
+	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -410,6 +412,16 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				r.Value, err = c.CompileFormat(args[1], phase)
 			}
 		}
+	case "set-log-level":
+		r.Action = SetLogLevel
+		if err = want(1, "<level>"); err == nil {
+			r.Int = int64(logtarget.Level(args[0]))
+			if args[0] == "silent" {
+				r.Int = -1
+			} else if r.Int < 0 {
+				err = fmt.Errorf("%s: '%s' is not a level; expects silent, %s", ruleWord, args[0], strings.Join(logtarget.Levels, ", "))
+			}
+		}
 	case "wait-for-body":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response wait-for-body' is not supported by dhproxy yet")
@@ -428,9 +440,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}

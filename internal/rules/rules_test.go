@@ -157,6 +157,8 @@ func TestParseErrors(t *testing.T) {
 		"set-header X-A %o":                     "'%o' has no meaning in a header format",
 		"set-header X-A %{+Q":                   "missing '}'",
 		"set-var-fmt(txn.x)":                    "expects <fmt>",
+		"set-log-level":                         "expects <level>",
+		"set-log-level loud":                    "'loud' is not a level; expects silent, emerg",
 		"set-var-fmt(txn.x) %[nope]":            "unknown fetch method 'nope'",
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
@@ -319,6 +321,15 @@ func TestDelHeaderMatch(t *testing.T) {
 	} {
 		if _, err := parse(t, rule, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", rule, err, want)
+		}
+	}
+}
+
+func TestSetLogLevel(t *testing.T) {
+	for rule, want := range map[string]int64{"set-log-level silent": -1, "set-log-level emerg": 0, "set-log-level err": 3, "set-log-level debug if TRUE": 7} {
+		r, err := parse(t, rule, nil)
+		if err != nil || r.Action != SetLogLevel || r.Int != want {
+			t.Errorf("%s: %+v, %v; want level %d", rule, r, err, want)
 		}
 	}
 }

@@ -66,3 +66,23 @@ func (s *httpSession) setVarFmt(r *rules.Rule) {
 	s.tx.v.SetStr(s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)])
 	sample.SetVar(s, r.Var, &s.tx.v)
 }
+
+// setLogLevel runs set-log-level: the request's log line is sent at that
+// level, or not at all ("silent").
+func (s *httpSession) setLogLevel(r *rules.Rule) {
+	s.lg.level = int8(r.Int + 1)
+	if r.Int < 0 {
+		s.lg.level = -1
+	}
+}
+
+// sendLogAt sends e at the level a set-log-level rule chose: after
+// dontlognull and dontlog-normal, as haproxy's strm_log applies them,
+// and instead of log-separate-errors' choice.
+func (fe *Frontend) sendLogAt(e *logging.Entry, level int8) {
+	p := fe.P
+	if level < 0 || !logging.ShouldLog(e, p.Options["dontlognull"], p.Options["dontlog-normal"]) {
+		return
+	}
+	fe.send(logging.Level(level-1), e)
+}

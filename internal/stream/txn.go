@@ -548,6 +548,8 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		s.setVar(r)
+	case rules.SetLogLevel:
+		s.setLogLevel(r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
@@ -578,6 +580,10 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 func (s *httpSession) editResponse(r *rules.Rule) {
 	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
 		s.setVar(r)
+		return
+	}
+	if r.Action == rules.SetLogLevel {
+		s.setLogLevel(r)
 		return
 	}
 	s.tx.resEdited = true

@@ -167,3 +167,59 @@ backend be
 		t.Errorf("/quiet was logged (%s)", pri)
 	}
 }
+
+// normalize-uri (experimental in haproxy 2.6: the global section must
+// expose it), the normalizers run in a chain; a strict one answers 400.
+func TestRulesNormalizeURI(t *testing.T) {
+	port, strictPort := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`
+global
+    expose-experimental-directives
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request normalize-uri path-merge-slashes
+    http-request normalize-uri path-strip-dot
+    http-request normalize-uri path-strip-dotdot
+    http-request normalize-uri percent-decode-unreserved
+    http-request normalize-uri percent-to-uppercase
+    http-request normalize-uri query-sort-by-name
+    http-request return status 200 content-type text/plain lf-string "%%[url] %%[path]"
+frontend strict
+    bind 127.0.0.1:%d
+    http-request normalize-uri percent-decode-unreserved strict
+    http-request normalize-uri path-strip-dotdot full
+    http-request return status 200 content-type text/plain lf-string "%%[url]"
+`, port, strictPort)
+	startProxy(t, cfg, port, strictPort)
+	for in, want := range map[string]string{
+		"//a/./b/../c//d?z=1&y=%7e":       "/a/c/d?y=~&z=1 /a/c/d",
+		"/../../x/%2e%2e/y":               "/../../x/../y /../../x/../y",
+		"/%aa/%41?b&a":                    "/%AA/A?a&b /%AA/A",
+		"http://h.example//p/./q?b=1&a=2": "http://h.example/p/q?a=2&b=1 /p/q",
+		"/a/b/..":                         "/a/ /a/",
+	} {
+		c, br := h1Dial(t, port)
+		h1Write(t, c, "GET "+in+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != want {
+			t.Errorf("%s became %q, want %q", in, body, want)
+		}
+	}
+	for in, want := range map[string]int{"/x/%2e%2e/../../y": 200, "/a%2": 400, "/%zz": 400} {
+		c, br := h1Dial(t, strictPort)
+		h1Write(t, c, "GET "+in+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		if resp.StatusCode != want || want == 200 && body != "/y" {
+			t.Errorf("strict %s: %d %q, want %d", in, resp.StatusCode, body, want)
+		}
+	}
+	// without the global line, the action is refused as haproxy refuses it
+	_, stderr, code := runCheck(t, strings.Replace(cfg, "expose-experimental-directives", "", 1))
+	if code == 0 || !strings.Contains(stderr, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'") {
+		t.Errorf("check without expose-experimental-directives: exit %d, %s", code, stderr)
+	}
+}

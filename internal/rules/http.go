@@ -53,6 +53,7 @@ const (
 	Auth                            // answer 401 asking for Basic credentials (Reply)
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
+	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -80,6 +81,7 @@ type Rule struct {
 	Wait   time.Duration // wait-for-body: the longest wait
 	// NameMatch is how del-header compares names ("-m"); NameReg uses Re.
 	NameMatch NameMatch
+	Norm      URINormalizer // normalize-uri: the operation
 }
 
 // NameMatch is a del-header "-m" method.
@@ -412,6 +414,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				r.Value, err = c.CompileFormat(args[1], phase)
 			}
 		}
+	case "normalize-uri":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response normalize-uri' does not exist; use it in 'http-request'")
+		}
+		r.Action = NormalizeURI
+		err = r.parseNormalizeURI(args, ruleWord)
 	case "set-log-level":
 		r.Action = SetLogLevel
 		if err = want(1, "<level>"); err == nil {
@@ -440,7 +448,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level"
 		}

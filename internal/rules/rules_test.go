@@ -47,7 +47,7 @@ func newTxn(t *testing.T, head string) *txn {
 	return f
 }
 
-func parse(t *testing.T, rule string, files map[string]string) (*Rule, error) {
+func parse(t testing.TB, rule string, files map[string]string) (*Rule, error) {
 	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }, LogVar: logformat.HeaderVar}
 	var set acl.Set
 	r, _, err := ParseHTTP(c, &set, strings.Fields(rule), false, "frontend http-request header rule")
@@ -127,7 +127,7 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"normalize-uri x":                       "'http-request normalize-uri' is not supported by dhproxy yet; supported actions: allow, deny",
+		"set-mark 1":                            "'http-request set-mark' is not supported by dhproxy yet; supported actions: allow, deny",
 		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",

@@ -248,6 +248,11 @@ rules:
 				s.bodyTimeout()
 				return true, false
 			}
+		case rules.NormalizeURI:
+			if !s.normalizeURI(r) {
+				s.badNormalizedURI()
+				return true, false
+			}
 		default:
 			s.editRequest(r)
 		}

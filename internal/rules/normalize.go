@@ -15,14 +15,14 @@ import (
 type URINormalizer uint8
 
 const (
-	NormMergeSlashes    URINormalizer = iota + 1 // path-merge-slashes: "//" -> "/"
-	NormStripDot                                 // path-strip-dot: drop "/." segments
-	NormStripDotDot                              // path-strip-dotdot [full]: resolve "/.." segments
-	NormDecodeUnreserved                         // percent-decode-unreserved [strict]
-	NormPercentUpper                             // percent-to-uppercase [strict]
-	NormQuerySort                                // query-sort-by-name
-	NormFragmentStrip                            // fragment-strip: drop "#..."
-	NormFragmentEncode                           // fragment-encode: '#' -> "%23"
+	NormMergeSlashes     URINormalizer = iota + 1 // path-merge-slashes: "//" -> "/"
+	NormStripDot                                  // path-strip-dot: drop "/." segments
+	NormStripDotDot                               // path-strip-dotdot [full]: resolve "/.." segments
+	NormDecodeUnreserved                          // percent-decode-unreserved [strict]
+	NormPercentUpper                              // percent-to-uppercase [strict]
+	NormQuerySort                                 // query-sort-by-name
+	NormFragmentStrip                             // fragment-strip: drop "#..."
+	NormFragmentEncode                            // fragment-encode: '#' -> "%23"
 )
 
 var normalizers = map[string]URINormalizer{

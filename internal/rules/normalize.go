@@ -1,8 +1,9 @@
 package rules
 
 import (
+	"bytes"
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // http-request normalize-uri: haproxy 2.6's normalizers of the request
@@ -136,50 +137,46 @@ func stripDot(dst, path []byte) []byte {
 // stripDotDot resolves the ".." segments of path, each removing the
 // segment before it, as haproxy does (from the end of the path). Those
 // that climb above the root are kept ("/../a") unless full drops them.
+// The result is built backwards in dst's spare room: it is at most one
+// byte longer than path (a trailing slash).
 func stripDotDot(dst, path []byte, full bool) []byte {
-	// segments are "/name" (the first may lack its slash); walk them from
-	// the end, counting the ".." still to apply
-	var segs [][2]int
-	for i := 0; i < len(path); {
-		j := i + 1
-		for j < len(path) && path[j] != '/' {
-			j++
+	start, n := len(dst), len(path)+1
+	dst = append(dst, make([]byte, n)...)
+	buf := dst[start:]
+	head, up := n, 0
+	for end := len(path); end > 0; {
+		i := end - 1 // segments are "/name"; the first may lack its slash
+		for i > 0 && path[i] != '/' {
+			i--
 		}
-		segs = append(segs, [2]int{i, j})
-		i = j
-	}
-	keep := make([]bool, len(segs))
-	up, trailing := 0, false
-	for k := len(segs) - 1; k >= 0; k-- {
-		seg := path[segs[k][0]:segs[k][1]]
-		if len(seg) == 3 && seg[0] == '/' && seg[1] == '.' && seg[2] == '.' {
-			up++
-			if k == len(segs)-1 {
-				trailing = true // "/a/.." keeps its last slash: "/a/"
+		seg := path[i:end]
+		switch {
+		case len(seg) == 3 && seg[0] == '/' && seg[1] == '.' && seg[2] == '.':
+			if end == len(path) {
+				head-- // "/a/.." keeps its last slash: "/a/"
+				buf[head] = '/'
 			}
-			continue
-		}
-		if up > 0 {
+			up++
+		case up > 0:
 			up--
-			continue
+		default:
+			head -= len(seg)
+			copy(buf[head:], seg)
 		}
-		keep[k] = true
+		end = i
 	}
-	start := len(dst)
-	if up > 0 && !full {
+	if head == n && len(path) > 0 {
+		head--
+		buf[head] = '/'
+	}
+	if !full {
 		for ; up > 0; up-- {
-			dst = append(dst, "/.."...)
+			head -= 3
+			copy(buf[head:], "/..")
 		}
 	}
-	for k, s := range segs {
-		if keep[k] {
-			dst = append(dst, path[s[0]:s[1]]...)
-		}
-	}
-	if trailing || len(dst) == start && len(path) > 0 {
-		dst = append(dst, '/')
-	}
-	return dst
+	m := copy(buf, buf[head:])
+	return dst[:start+m]
 }
 
 func unhex(c byte) (byte, bool) {
@@ -258,27 +255,28 @@ func sortQuery(dst, pq []byte) []byte {
 			break
 		}
 	}
-	var params [][]byte
+	// parameters as offsets into query, sorted by name (stable)
+	var small [32][2]int
+	params := small[:0]
 	for start, i := 0, 0; i <= len(query); i++ {
 		if i == len(query) || query[i] == '&' {
-			params = append(params, query[start:i])
+			params = append(params, [2]int{start, i})
 			start = i + 1
 		}
 	}
-	name := func(p []byte) []byte {
-		for i, c := range p {
-			if c == '=' {
-				return p[:i]
-			}
+	name := func(p [2]int) []byte {
+		b := query[p[0]:p[1]]
+		if i := bytes.IndexByte(b, '='); i >= 0 {
+			return b[:i]
 		}
-		return p
+		return b
 	}
-	sort.SliceStable(params, func(a, b int) bool { return string(name(params[a])) < string(name(params[b])) })
+	slices.SortStableFunc(params, func(a, b [2]int) int { return bytes.Compare(name(a), name(b)) })
 	for i, p := range params {
 		if i > 0 {
 			dst = append(dst, '&')
 		}
-		dst = append(dst, p...)
+		dst = append(dst, query[p[0]:p[1]]...)
 	}
 	return append(dst, frag...)
 }

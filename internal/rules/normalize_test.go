@@ -308,3 +308,16 @@ func FuzzNormalizeURI(f *testing.F) {
 		}
 	})
 }
+
+// Normalizing allocates nothing once dst has room (up to 32 query
+// parameters for query-sort-by-name).
+func TestNormalizeURIAllocs(t *testing.T) {
+	dst := make([]byte, 0, 256)
+	for _, norm := range []string{"path-merge-slashes", "path-strip-dot", "path-strip-dotdot", "percent-decode-unreserved strict", "percent-to-uppercase", "query-sort-by-name", "fragment-encode"} {
+		r, _ := parse(t, "normalize-uri "+norm, nil)
+		in := []byte("//a/./b/../%7e/c?z=1&b=%41&a=2&b=1")
+		if n := testing.AllocsPerRun(100, func() { dst, _ = r.NormalizeURI(dst[:0], in) }); n != 0 {
+			t.Errorf("%s: %v allocations", norm, n)
+		}
+	}
+}

@@ -50,9 +50,19 @@ func AppendFormat(dst []byte, f *logformat.Format, e *Entry) []byte {
 	return dst
 }
 
+// AppendVar writes the %-variable of a header format (compiled by
+// logformat.HeaderVar) for e, an entry describing the transaction so far.
+func AppendVar(dst []byte, lv sample.LogVar, e *Entry) []byte {
+	n := lfNode{Kind: logformat.Kind(lv.Kind), Flags: logformat.Flags(lv.Flags)}
+	return n.append(dst, e)
+}
+
 // field writes a text field: quoted with +Q, escaped with +E, "-" (or ""
 // when quoted) when absent.
 func (n *lfNode) field(dst []byte, s []byte) []byte {
+	if len(s) == 0 && n.Flags&logformat.HTTPValue != 0 {
+		return dst
+	}
 	q := n.Flags&logformat.Quote != 0
 	if q {
 		dst = append(dst, '"')
@@ -78,6 +88,9 @@ func (n *lfNode) field(dst []byte, s []byte) []byte {
 }
 
 func (n *lfNode) textString(dst []byte, s string) []byte {
+	if s == "" && n.Flags&logformat.HTTPValue != 0 {
+		return dst
+	}
 	q := n.Flags&logformat.Quote != 0
 	if q {
 		dst = append(dst, '"')

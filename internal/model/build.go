@@ -14,6 +14,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/logging/logformat"
 	"dhproxy/internal/sample"
 )
 
@@ -167,7 +168,7 @@ func (b *builder) checkRulesInheritance(def *Proxy, caps Cap, pos config.Pos) {
 // Build validates the sections and returns the runtime configuration.
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
-	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{}}
+	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
 	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101}
 	b.lastDef = newDefaults()
 	// Global settings (tune.bufsize) and the http-errors sections come

@@ -16,6 +16,13 @@ func init() {
 	})
 	registerGlobal("daemon", func(b *builder, g *Global, l config.Line) { g.Daemon = true })
 	registerGlobal("quiet", func(b *builder, g *Global, l config.Line) { g.Quiet = true })
+	// haproxy's gate for experimental actions (normalize-uri): they are
+	// refused unless an earlier global line says this
+	registerGlobal("expose-experimental-directives", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 0, 0, "expose-experimental-directives") {
+			g.ExposeExperimental = true
+		}
+	})
 	registerGlobal("pidfile", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, 1, "pidfile <file>") {
 			g.Pidfile = l.Args[1]

@@ -56,6 +56,10 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "%v.", err)
 		return
 	}
+	if r.Action == rules.NormalizeURI && !b.cfg.Global.ExposeExperimental {
+		b.errorf(l, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'.")
+		return
+	}
 	if r.Action == rules.Auth && r.Reply == nil {
 		r.Reply = rules.AuthReply(p.Name) // HAProxy's default realm
 	}

@@ -76,6 +76,7 @@ type ForwardFor struct {
 // Global is the global section.
 type Global struct {
 	Pos                 config.Pos
+	ExposeExperimental  bool             // expose-experimental-directives: normalize-uri is allowed
 	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
 	CrtBase             string           // crt-base: where relative crt paths are
 	SSLServerVerifyNone bool             // ssl-server-verify none

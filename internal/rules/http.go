@@ -15,6 +15,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/logging/logtarget"
 	"dhproxy/internal/sample"
 )
 
@@ -42,7 +43,7 @@ const (
 	ReplaceValue                    // rewrite each comma-separated value of Name matching Re
 	SetStatus                       // replace the response status (and reason)
 	SetSrc                          // take Expr's address as the client's, for this request
-	SetVar                          // store Expr's sample in Var
+	SetVar                          // store Expr's sample (set-var-fmt: Value's text) in Var
 	UnsetVar                        // forget Var
 	TrackSC                         // track Expr's key in Table with stick counter SC
 	IncGPC0                         // increment gpc0 of stick counter SC's entry
@@ -51,6 +52,8 @@ const (
 	Capture                         // store Expr's sample in capture slot Slot
 	Auth                            // answer 401 asking for Basic credentials (Reply)
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
+	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
+	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -76,6 +79,56 @@ type Rule struct {
 	Int    int64         // sc-set-gpt0 with a constant
 	Slot   int           // capture: the slot
 	Wait   time.Duration // wait-for-body: the longest wait
+	// NameMatch is how del-header compares names ("-m"); NameReg uses Re.
+	NameMatch NameMatch
+	Norm      URINormalizer // normalize-uri: the operation
+}
+
+// NameMatch is a del-header "-m" method.
+type NameMatch uint8
+
+const (
+	NameStr NameMatch = iota // the whole name (the default)
+	NameBeg                  // a prefix
+	NameEnd                  // a suffix
+	NameSub                  // a substring
+	NameReg                  // a regex, on the lower-case name
+)
+
+// DeletesHeader tells whether del-header rule r removes the header named
+// name; scratch holds the lower-cased name for a regex.
+func (r *Rule) DeletesHeader(name []byte, scratch *[]byte) bool {
+	if r.NameMatch != NameStr {
+		// a pattern never takes the framing headers away (framingHeader)
+		if k := http1.Classify(name); k == http1.KindContentLength || k == http1.KindTransferEncoding {
+			return false
+		}
+	}
+	switch r.NameMatch {
+	case NameBeg:
+		return len(name) >= len(r.Name) && http1.EqualFold(name[:len(r.Name)], string(r.Name))
+	case NameEnd:
+		return len(name) >= len(r.Name) && http1.EqualFold(name[len(name)-len(r.Name):], string(r.Name))
+	case NameSub:
+		for i := 0; i+len(r.Name) <= len(name); i++ {
+			if http1.EqualFold(name[i:i+len(r.Name)], string(r.Name)) {
+				return true
+			}
+		}
+		return false
+	case NameReg:
+		start := len(*scratch)
+		for _, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			*scratch = append(*scratch, c)
+		}
+		ok := r.Re.Match((*scratch)[start:])
+		*scratch = (*scratch)[:start]
+		return ok
+	}
+	return http1.EqualFold(name, string(r.Name))
 }
 
 // scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and
@@ -194,8 +247,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		return nil
 	}
-	if name, ok := strings.CutPrefix(act, "set-var("); ok || strings.HasPrefix(act, "unset-var(") {
-		if !ok {
+	fmtVar := strings.HasPrefix(act, "set-var-fmt(")
+	if name, ok := strings.CutPrefix(act, "set-var("); ok || fmtVar || strings.HasPrefix(act, "unset-var(") {
+		switch {
+		case fmtVar:
+			name, ok = strings.TrimPrefix(act, "set-var-fmt("), true
+		case !ok:
 			name = strings.TrimPrefix(act, "unset-var(")
 		}
 		if !strings.HasSuffix(name, ")") {
@@ -204,7 +261,13 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		if r.Var, err = c.ParseVar(strings.TrimSuffix(name, ")")); err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", ruleWord, err)
 		}
-		if ok {
+		if fmtVar {
+			// the variable gets the format's text (Value, no Expr)
+			r.Action = SetVar
+			if err = want(1, "<fmt>"); err == nil {
+				r.Value, err = c.CompileFormat(args[0], phase)
+			}
+		} else if ok {
 			r.Action = SetVar
 			if err = want(1, "<expr>"); err == nil {
 				if r.Expr, err = c.Compile(args[0], phase); err != nil {
@@ -272,8 +335,26 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 	case "del-header":
 		r.Action = DelHeader
-		if err = want(1, "<name> (dhproxy does not support '-m' yet)"); err == nil {
+		switch {
+		case len(args) == 3 && args[1] == "-m":
+			methods := map[string]NameMatch{"str": NameStr, "beg": NameBeg, "end": NameEnd, "sub": NameSub, "reg": NameReg}
+			m, ok := methods[args[2]]
+			if !ok {
+				return nil, nil, fmt.Errorf("%s: '-m %s': the methods are str, beg, end, sub and reg", ruleWord, args[2])
+			}
+			r.NameMatch = m
+			if m == NameReg {
+				if r.Re, err = c.CompileRegex(args[0], false, false); err != nil {
+					return nil, nil, fmt.Errorf("%s: %v", ruleWord, err)
+				}
+			} else if m == NameStr && framingHeader(args[0]) {
+				return nil, nil, fmt.Errorf("rules may not change '%s': the proxy frames message bodies by it (dhproxy refuses this rewrite)", args[0])
+			}
+			r.Name = []byte(strings.ToLower(args[0]))
+		case len(args) == 1:
 			err = r.header(c, args[0], "", phase)
+		default:
+			err = fmt.Errorf("%s expects <name> [-m <method>]", ruleWord)
 		}
 	case "replace-header", "replace-value":
 		r.Action = ReplaceHeader
@@ -333,6 +414,22 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				r.Value, err = c.CompileFormat(args[1], phase)
 			}
 		}
+	case "normalize-uri":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response normalize-uri' does not exist; use it in 'http-request'")
+		}
+		r.Action = NormalizeURI
+		err = r.parseNormalizeURI(args, ruleWord)
+	case "set-log-level":
+		r.Action = SetLogLevel
+		if err = want(1, "<level>"); err == nil {
+			r.Int = int64(logtarget.Level(args[0]))
+			if args[0] == "silent" {
+				r.Int = -1
+			} else if r.Int < 0 {
+				err = fmt.Errorf("%s: '%s' is not a level; expects silent, %s", ruleWord, args[0], strings.Join(logtarget.Levels, ", "))
+			}
+		}
 	case "wait-for-body":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response wait-for-body' is not supported by dhproxy yet")
@@ -351,9 +448,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, unset-var, set-src, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
+		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}

@@ -27,6 +27,9 @@ type RedirectRule struct {
 	Code        int
 	DropQuery   bool
 	AppendSlash bool
+	// IgnoreEmpty: a location that comes out empty skips the rule; without
+	// it the redirect is sent with an empty Location, as haproxy sends it.
+	IgnoreEmpty bool
 	Cookie      []byte // "set-cookie: ...\r\n" for set-cookie or clear-cookie
 }
 
@@ -51,7 +54,11 @@ func ParseRedirect(c *sample.Compiler, args []string, ruleWord string, phase sam
 		return nil, fmt.Errorf("%s: only 'location' redirects are possible on a response (the request is gone)", ruleWord)
 	}
 	var err error
-	if rr.To, err = c.CompileFormat(args[1], phase); err != nil {
+	if ruleWord == "'redirect'" {
+		// the redirect keyword's target is text (haproxy 2.6 reads
+		// log-format there only in http-request rules)
+		rr.To = &sample.Format{Static: []byte(args[1]), IsStatic: true}
+	} else if rr.To, err = c.CompileFormat(args[1], phase); err != nil {
 		return nil, fmt.Errorf("%s: %v", ruleWord, err)
 	}
 	for rest := args[2:]; len(rest) > 0; rest = rest[1:] {
@@ -82,17 +89,18 @@ func ParseRedirect(c *sample.Compiler, args []string, ruleWord string, phase sam
 			}
 			rr.Cookie = []byte(c + "\r\n")
 			rest = rest[1:]
-		case "ignore-empty", "keep-query":
-			return nil, fmt.Errorf("%s: '%s' is not supported by dhproxy yet", ruleWord, rest[0])
+		case "ignore-empty":
+			rr.IgnoreEmpty = true
 		default:
-			return nil, fmt.Errorf("%s: unknown option '%s'; expects code, drop-query, append-slash, set-cookie or clear-cookie", ruleWord, rest[0])
+			return nil, fmt.Errorf("%s: unknown option '%s'; expects code, drop-query, append-slash, ignore-empty, set-cookie or clear-cookie (haproxy 2.6 has no keep-query)", ruleWord, rest[0])
 		}
 	}
 	return rr, nil
 }
 
 // Append writes the redirect response after dst, or returns ok false when
-// the target is empty (HAProxy then ignores the rule). req is the request.
+// the location is empty and the rule says ignore-empty (the rule is then
+// skipped). req is the request.
 func (rr *RedirectRule) Append(dst []byte, t sample.Txn, v *sample.Value, req *http1.Request) ([]byte, bool) {
 	var reason string
 	switch rr.Code {
@@ -141,10 +149,10 @@ func (rr *RedirectRule) Append(dst []byte, t sample.Txn, v *sample.Value, req *h
 		}
 		dst = append(dst, uri...)
 	}
-	if len(dst) == locStart {
+	if len(dst) == locStart && rr.IgnoreEmpty {
 		return dst[:start], false
 	}
-	if rr.AppendSlash && dst[len(dst)-1] != '/' {
+	if rr.AppendSlash && len(dst) > locStart && dst[len(dst)-1] != '/' {
 		dst = append(dst, '/')
 	}
 	dst = append(dst, "\r\n"...)

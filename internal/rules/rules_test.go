@@ -8,6 +8,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/logging/logformat"
 	"dhproxy/internal/sample"
 )
 
@@ -46,8 +47,8 @@ func newTxn(t *testing.T, head string) *txn {
 	return f
 }
 
-func parse(t *testing.T, rule string, files map[string]string) (*Rule, error) {
-	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }}
+func parse(t testing.TB, rule string, files map[string]string) (*Rule, error) {
+	c := &sample.Compiler{ReadFile: func(n string) ([]byte, error) { return []byte(files[n]), nil }, LogVar: logformat.HeaderVar}
 	var set acl.Set
 	r, _, err := ParseHTTP(c, &set, strings.Fields(rule), false, "frontend http-request header rule")
 	return r, err
@@ -100,18 +101,33 @@ func TestReplies(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", c.rule, got, c.want)
 		}
 	}
-	// an empty location leaves the rule without effect
+	// an empty location is sent as is (haproxy 2.6), unless ignore-empty
+	// skips the rule
 	r, _ := parse(t, "redirect location %[hdr(none)]", nil)
 	var v sample.Value
-	if out, ok := r.Redir.Append([]byte("x"), f, &v, &f.req); ok || string(out) != "x" {
+	if out, ok := r.Redir.Append(nil, f, &v, &f.req); !ok || string(out) != "HTTP/1.1 302 Found\r\ncontent-length: 0\r\nlocation: \r\ncache-control: no-cache\r\n\r\n" {
 		t.Errorf("empty location: %q, %v", out, ok)
+	}
+	r, _ = parse(t, "redirect location %[hdr(none)] ignore-empty", nil)
+	if out, ok := r.Redir.Append([]byte("x"), f, &v, &f.req); ok || string(out) != "x" {
+		t.Errorf("empty location with ignore-empty: %q, %v", out, ok)
+	}
+	// the redirect keyword's location is text, as in haproxy 2.6
+	c := &sample.Compiler{}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, []string{"redirect", "location", "/x%[path]"}, false, RedirectKeyword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := r.Redir.Append(nil, f, &v, &f.req); !strings.Contains(string(out), "location: /x%[path]\r\n") {
+		t.Errorf("redirect keyword: %q", out)
 	}
 }
 
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"normalize-uri x":                       "'http-request normalize-uri' is not supported by dhproxy yet; supported actions: allow, deny",
+		"set-mark 1":                            "'http-request set-mark' is not supported by dhproxy yet; supported actions: allow, deny",
 		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",
@@ -131,13 +147,19 @@ func TestParseErrors(t *testing.T) {
 		"redirect":                              "expects 'location', 'prefix' or 'scheme'",
 		"redirect to /x":                        "not 'to'",
 		"redirect location /x code 200":         "'code' expects 301, 302, 303, 307 or 308",
-		"redirect location /x keep-query":       "'keep-query' is not supported by dhproxy yet",
+		"redirect location /x keep-query":       "haproxy 2.6 has no keep-query",
 		"redirect location /x set-cookie":       "'set-cookie' expects a cookie name",
 		"redirect location /x bogus":            "unknown option 'bogus'",
 		"set-header X-A":                        "expects <name> <fmt>",
 		"set-header Content-Length 5":           "may not change 'Content-Length'",
 		"del-header transfer-encoding":          "may not change 'transfer-encoding'",
-		"set-header X-A %ci":                    "log-format variable '%ci' is not supported by dhproxy yet",
+		"set-header X-A %zz":                    "no such log-format variable '%zz'",
+		"set-header X-A %o":                     "'%o' has no meaning in a header format",
+		"set-header X-A %{+Q":                   "missing '}'",
+		"set-var-fmt(txn.x)":                    "expects <fmt>",
+		"set-log-level":                         "expects <level>",
+		"set-log-level loud":                    "'loud' is not a level; expects silent, emerg",
+		"set-var-fmt(txn.x) %[nope]":            "unknown fetch method 'nope'",
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
 		"set-header X-A %[status]":              "cannot be used in http-request rules",
@@ -147,7 +169,7 @@ func TestParseErrors(t *testing.T) {
 		"set-status 200":                        "'http-request set-status' does not exist",
 		"set-var(txn.x)":                        "expects <expr>",
 		"set-var(txn.x":                         "missing ')'",
-		"set-var(proc.x) str(a)":                "proc-scope variables are not supported",
+		"set-var(glob.x) str(a)":                "unknown variable scope 'glob'",
 		"set-var(txn.x) nope":                   "unknown fetch method 'nope'",
 		"unset-var(txn.x) a":                    "expects no argument",
 		"replace-path ^/x":                      "expects <match-regex> <replace-fmt>",
@@ -258,6 +280,56 @@ func TestWaitForBodyParse(t *testing.T) {
 		}
 		if r.Action != want.Action || r.Wait != want.Wait || r.Int != want.Int {
 			t.Errorf("%s: got %v %v %v", rule, r.Action, r.Wait, r.Int)
+		}
+	}
+}
+
+func TestDelHeaderMatch(t *testing.T) {
+	names := []string{"X-Foo", "x-foo-bar", "X-BAR-FOO", "Content-Length", "Transfer-Encoding", "xfoo"}
+	for rule, want := range map[string]string{
+		"del-header x-foo":                   "X-Foo",
+		"del-header X-FOO -m str":            "X-Foo",
+		"del-header x-foo -m beg":            "X-Foo x-foo-bar",
+		"del-header -FOO -m end":             "X-Foo X-BAR-FOO",
+		"del-header foo -m sub":              "X-Foo x-foo-bar X-BAR-FOO xfoo",
+		"del-header ^x-(foo|bar)$ -m reg":    "X-Foo",
+		"del-header ^X-FOO$ -m reg":          "", // the regex sees the lower-case name
+		"del-header e -m sub":                "", // the framing headers stay
+		"del-header ^(content|trans) -m reg": "",
+	} {
+		r, err := parse(t, rule, nil)
+		if err != nil {
+			t.Errorf("%s: %v", rule, err)
+			continue
+		}
+		var deleted []string
+		var scratch []byte
+		for _, n := range names {
+			if r.DeletesHeader([]byte(n), &scratch) {
+				deleted = append(deleted, n)
+			}
+		}
+		if got := strings.Join(deleted, " "); got != want {
+			t.Errorf("%s deletes %q, want %q", rule, got, want)
+		}
+	}
+	for rule, want := range map[string]string{
+		"del-header x -m bogus":            "the methods are str, beg, end, sub and reg",
+		"del-header x -m":                  "expects <name> [-m <method>]",
+		"del-header ( -m reg":              "regex '(' is invalid",
+		"del-header content-length -m str": "may not change 'content-length'",
+	} {
+		if _, err := parse(t, rule, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", rule, err, want)
+		}
+	}
+}
+
+func TestSetLogLevel(t *testing.T) {
+	for rule, want := range map[string]int64{"set-log-level silent": -1, "set-log-level emerg": 0, "set-log-level err": 3, "set-log-level debug if TRUE": 7} {
+		r, err := parse(t, rule, nil)
+		if err != nil || r.Action != SetLogLevel || r.Int != want {
+			t.Errorf("%s: %+v, %v; want level %d", rule, r, err, want)
 		}
 	}
 }

@@ -23,6 +23,11 @@ type Compiler struct {
 	// them with the position of the line being compiled and empties it.
 	Notices []string
 	varIDs  map[string]int // variable names, numbered (vars.go)
+	proc    *ProcVars      // the process-scope variables of this configuration
+	// LogVar compiles a log-format %-variable of a header format: spec is
+	// what follows the '%' ("ci", "{+Q}ci"); it returns the variable and
+	// how many bytes of spec it took. Nil: formats take only %[expr].
+	LogVar func(spec string) (LogVar, int, error)
 }
 
 // Read reads a file named in the configuration.

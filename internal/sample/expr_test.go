@@ -300,7 +300,7 @@ func TestCompileErrors(t *testing.T) {
 		{`path,regsub("(a",x)`, PhaseReq, "regex '(a' is invalid"},
 		{"path,regsub(a,b,z)", PhaseReq, "unknown flag"},
 		{"path,field(0,/)", PhaseReq, "must not be 0"},
-		{"int(1),add(proc.x)", PhaseReq, "proc-scope variables are not supported"},
+		{"int(1),add(glob.x)", PhaseReq, "unknown variable scope 'glob'"},
 		{"int(1),add(x)", PhaseReq, "neither an integer nor a variable"},
 		{"path,concat(a,nope.b)", PhaseReq, "unknown variable scope 'nope'"},
 		{"var(txn)", PhaseReq, "not a variable name"},

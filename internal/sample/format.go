@@ -6,9 +6,10 @@ import (
 )
 
 // Format is a compiled log-format string as header actions, "return
-// lf-string" and dynamic use_backend take it: literal text and %[expr]
-// samples. The log-format compiler of the logs will extend it with the
-// %-variables; until then they are refused by name.
+// lf-string", set-var-fmt and dynamic use_backend take it: literal text,
+// %[expr] samples and, when the compiler knows them (Compiler.LogVar),
+// the log-format %-variables, written as HAProxy writes them there: an
+// absent value writes nothing.
 type Format struct {
 	parts []formatPart
 	// Static is the text when the format holds no sample at all.
@@ -19,6 +20,19 @@ type Format struct {
 type formatPart struct {
 	lit  []byte
 	expr *Expr
+	lv   *LogVar
+}
+
+// LogVar is a compiled log-format %-variable: its kind and flags are the
+// log-format compiler's (package logformat), opaque here.
+type LogVar struct {
+	Kind, Flags uint8
+}
+
+// LogVarTxn is a transaction that can write log-format %-variables (the
+// HTTP one); elsewhere they write nothing.
+type LogVarTxn interface {
+	AppendLogVar(dst []byte, lv LogVar) []byte
 }
 
 // CompileFormat compiles text for phase where.
@@ -41,12 +55,33 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 			i++
 			continue
 		}
-		if i+1 >= len(text) || text[i+1] != '[' {
-			end := i + 1
-			for end < len(text) && (text[end] >= 'a' && text[end] <= 'z' || text[end] >= 'A' && text[end] <= 'Z' || text[end] == '{' || text[end] == '}' || text[end] == '+' || text[end] == '-') {
-				end++
+		if i+1 < len(text) && text[i+1] == '{' {
+			// flags before an expression change nothing in a header
+			// value (HAProxy does not even quote it with +Q)
+			end := strings.IndexByte(text[i+1:], '}')
+			if end >= 0 && i+2+end < len(text) && text[i+2+end] == '[' {
+				text = text[:i+1] + text[i+2+end:]
 			}
-			return nil, fmt.Errorf("log-format variable '%s' is not supported by dhproxy yet; only %%[<sample expression>] works for now", text[i:end])
+		}
+		if i+1 >= len(text) || text[i+1] != '[' {
+			if c.LogVar == nil {
+				end := i + 1
+				for end < len(text) && (text[end] >= 'a' && text[end] <= 'z' || text[end] >= 'A' && text[end] <= 'Z' || text[end] == '{' || text[end] == '}' || text[end] == '+' || text[end] == '-') {
+					end++
+				}
+				return nil, fmt.Errorf("log-format variable '%s' is not supported here; only %%[<sample expression>] works", text[i:end])
+			}
+			lv, n, err := c.LogVar(text[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			if len(lit) > 0 {
+				f.parts = append(f.parts, formatPart{lit: lit})
+				lit = nil
+			}
+			f.parts = append(f.parts, formatPart{lv: &lv})
+			i += n
+			continue
 		}
 		close := strings.IndexByte(text[i+2:], ']')
 		if close < 0 {
@@ -95,7 +130,7 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 	}
 	f.IsStatic = true
 	for _, p := range f.parts {
-		if p.expr != nil {
+		if p.expr != nil || p.lv != nil {
 			f.IsStatic = false
 		}
 		f.Static = append(f.Static, p.lit...)
@@ -116,6 +151,14 @@ func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
 	}
 	for i := range f.parts {
 		p := &f.parts[i]
+		if p.lv != nil {
+			if lt, ok := t.(LogVarTxn); ok {
+				start := len(dst)
+				dst = lt.AppendLogVar(dst, *p.lv)
+				dst = escapeControls(dst, start)
+			}
+			continue
+		}
 		if p.expr == nil {
 			dst = append(dst, p.lit...)
 			continue
@@ -161,9 +204,13 @@ func escapeControls(dst []byte, start int) []byte {
 	return dst
 }
 
-// Usable tells whether every sample of the format can be taken in phase.
+// Usable tells whether every sample of the format can be taken in phase;
+// the %-variables need an HTTP transaction.
 func (f *Format) Usable(phase Phase) bool {
 	for _, p := range f.parts {
+		if p.lv != nil && phase&(PhaseReq|PhaseRes) == 0 {
+			return false
+		}
 		if p.expr != nil && p.expr.Fetch.Phases&phase == 0 {
 			return false
 		}

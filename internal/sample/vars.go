@@ -3,6 +3,7 @@ package sample
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Variables: "set-var(<scope>.<name>)" actions and converter, the var()
@@ -18,15 +19,26 @@ const (
 	ScopeTxn               // the transaction (request and response)
 	ScopeReq               // the request processing
 	ScopeRes               // the response processing
+	ScopeProc              // the process: every connection shares it
 	numScopes
 )
 
-var scopeNames = map[string]Scope{"sess": ScopeSess, "txn": ScopeTxn, "req": ScopeReq, "res": ScopeRes}
+var scopeNames = map[string]Scope{"sess": ScopeSess, "txn": ScopeTxn, "req": ScopeReq, "res": ScopeRes, "proc": ScopeProc}
 
 // VarRef is a compiled variable name.
 type VarRef struct {
 	Scope Scope
 	ID    int
+	// Proc is the process scope's store for ScopeProc: it belongs to the
+	// configuration that compiled the name, so that a reload, which
+	// numbers names anew, starts with no variable as a new haproxy does.
+	Proc *ProcVars
+}
+
+// ProcVars are the process-scope variables, shared by every connection.
+type ProcVars struct {
+	mu   sync.Mutex
+	vars Vars
 }
 
 // ParseVar reads "<scope>.<name>", numbering the name in c.
@@ -35,12 +47,9 @@ func (c *Compiler) ParseVar(s string) (VarRef, error) {
 	if !ok || name == "" {
 		return VarRef{}, fmt.Errorf("'%s' is not a variable name; write <scope>.<name> with scope sess, txn, req or res", s)
 	}
-	if scope == "proc" {
-		return VarRef{}, fmt.Errorf("'%s': proc-scope variables are not supported by dhproxy yet; use sess, txn, req or res", s)
-	}
 	sc, ok := scopeNames[scope]
 	if !ok {
-		return VarRef{}, fmt.Errorf("'%s': unknown variable scope '%s'; use sess, txn, req or res", s, scope)
+		return VarRef{}, fmt.Errorf("'%s': unknown variable scope '%s'; use proc, sess, txn, req or res", s, scope)
 	}
 	for _, ch := range name {
 		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '.') {
@@ -55,7 +64,14 @@ func (c *Compiler) ParseVar(s string) (VarRef, error) {
 		id = len(c.varIDs)
 		c.varIDs[name] = id
 	}
-	return VarRef{Scope: sc, ID: id}, nil
+	r := VarRef{Scope: sc, ID: id}
+	if sc == ScopeProc {
+		if c.proc == nil {
+			c.proc = &ProcVars{}
+		}
+		r.Proc = c.proc
+	}
+	return r, nil
 }
 
 // Vars holds the variables of one scope. Values are copied in, each
@@ -111,8 +127,22 @@ func (vs *Vars) Unset(id int) {
 	}
 }
 
-// getVar reads a variable through the transaction.
+// getVar reads a variable through the transaction. A process variable's
+// bytes are copied to the transaction's scratch: another connection may
+// overwrite the variable's buffer meanwhile.
 func getVar(t Txn, r VarRef) (Value, bool) {
+	if r.Proc != nil {
+		r.Proc.mu.Lock()
+		v, ok := r.Proc.vars.Get(r.ID)
+		if ok && v.Bytes != nil {
+			sc := t.Scratch()
+			start := len(*sc)
+			*sc = append(*sc, v.Bytes...)
+			v.Bytes = (*sc)[start:len(*sc):len(*sc)]
+		}
+		r.Proc.mu.Unlock()
+		return v, ok
+	}
 	vs := t.Vars(r.Scope)
 	if vs == nil {
 		return Value{}, false
@@ -122,6 +152,12 @@ func getVar(t Txn, r VarRef) (Value, bool) {
 
 // SetVar stores v in the variable through the transaction.
 func SetVar(t Txn, r VarRef, v *Value) {
+	if r.Proc != nil {
+		r.Proc.mu.Lock()
+		r.Proc.vars.Set(r.ID, v)
+		r.Proc.mu.Unlock()
+		return
+	}
 	if vs := t.Vars(r.Scope); vs != nil {
 		vs.Set(r.ID, v)
 	}
@@ -129,6 +165,12 @@ func SetVar(t Txn, r VarRef, v *Value) {
 
 // UnsetVar forgets the variable through the transaction.
 func UnsetVar(t Txn, r VarRef) {
+	if r.Proc != nil {
+		r.Proc.mu.Lock()
+		r.Proc.vars.Unset(r.ID)
+		r.Proc.mu.Unlock()
+		return
+	}
 	if vs := t.Vars(r.Scope); vs != nil {
 		vs.Unset(r.ID)
 	}

@@ -51,6 +51,7 @@ type reqLog struct {
 	start, head, connected, resp, ended time.Time
 	status                              int
 	term                                [2]byte // cause, stage
+	level                               int8    // set-log-level: the level + 1, -1 silent, 0 not set
 	bytesIn, bytesOut                   int64
 	srv                                 *Server
 	be                                  *Backend
@@ -212,6 +213,10 @@ func (s *httpSession) emitHTTP() {
 		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 		}
+	}
+	if l.level != 0 {
+		fe.sendLogAt(e, l.level)
+		return
 	}
 	fe.sendLog(e)
 }

@@ -242,6 +242,11 @@ rules:
 				s.bodyTimeout()
 				return true, false
 			}
+		case rules.NormalizeURI:
+			if !s.normalizeURI(r) {
+				s.badNormalizedURI()
+				return true, false
+			}
 		default:
 			s.editRequest(r)
 		}
@@ -367,7 +372,7 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 // reply (the proxy's error page for its status when the reply defers to
 // it). keep says whether the connection may stay open; keepOut whether
 // it does after this reply. ok is false for a redirect to an empty
-// location (HAProxy then ignores the rule).
+// location with ignore-empty (the rule is then skipped).
 func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, status int, keepOut, ok bool) {
 	out = s.out[:0]
 	if r.Action == rules.Redirect {
@@ -542,6 +547,8 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		s.setVar(r)
+	case rules.SetLogLevel:
+		s.setLogLevel(r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
@@ -574,6 +581,10 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 		s.setVar(r)
 		return
 	}
+	if r.Action == rules.SetLogLevel {
+		s.setLogLevel(r)
+		return
+	}
 	s.tx.resEdited = true
 	if r.Action == rules.SetStatus {
 		s.tx.status, s.tx.reason = r.Status, r.Reason
@@ -587,6 +598,8 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 func (s *httpSession) setVar(r *rules.Rule) {
 	if r.Action == rules.UnsetVar {
 		sample.UnsetVar(s, r.Var)
+	} else if r.Expr == nil {
+		s.setVarFmt(r)
 	} else if r.Expr.Eval(s, &s.tx.v) {
 		sample.SetVar(s, r.Var, &s.tx.v)
 	}
@@ -606,7 +619,7 @@ func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Head
 	case rules.SetHeader, rules.DelHeader:
 		kept := hs[:0]
 		for _, h := range hs {
-			if !http1.EqualFold(h.Name, string(r.Name)) {
+			if !r.DeletesHeader(h.Name, &s.tx.scratch) {
 				kept = append(kept, h)
 			}
 		}

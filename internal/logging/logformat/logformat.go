@@ -108,6 +108,9 @@ const (
 	Quote Flags = 1 << iota
 	Hex
 	Escape
+	// HTTPValue: the field builds a header value or a variable, where an
+	// absent value writes nothing (not "-") whatever the quoting.
+	HTTPValue
 )
 
 // Node is one piece of a format: literal text, a separator, a variable
@@ -159,30 +162,11 @@ func Compile(c *sample.Compiler, s string, logLine bool) (*Format, error) {
 		}
 		flags := defFlags
 		if i < len(s) && s[i] == '{' {
-			end := strings.IndexByte(s[i:], '}')
-			if end < 0 {
-				return nil, fmt.Errorf("missing '}' after '%%{' in log-format '%s'", s)
+			n, err := parseFlags(s[i:], &flags)
+			if err != nil {
+				return nil, fmt.Errorf("%v in log-format '%s'", err, s)
 			}
-			for _, fl := range strings.Split(s[i+1:i+end], ",") {
-				switch fl {
-				case "+Q":
-					flags |= Quote
-				case "-Q":
-					flags &^= Quote
-				case "+X":
-					flags |= Hex
-				case "-X":
-					flags &^= Hex
-				case "+E":
-					flags |= Escape
-				case "-E":
-					flags &^= Escape
-				case "+M", "-M", "":
-				default:
-					return nil, fmt.Errorf("unknown flag '%s' in log-format '%s' (flags are +Q -Q +X -X +E -E +M -M)", fl, s)
-				}
-			}
-			i += end + 1
+			i += n
 		}
 		if i < len(s) && s[i] == '[' {
 			end := strings.IndexByte(s[i:], ']')
@@ -226,6 +210,67 @@ func Compile(c *sample.Compiler, s string, logLine bool) (*Format, error) {
 	}
 	flush()
 	return f, nil
+}
+
+// parseFlags reads the "{...}" at the start of s into flags and returns
+// its length.
+func parseFlags(s string, flags *Flags) (int, error) {
+	end := strings.IndexByte(s, '}')
+	if end < 0 {
+		return 0, fmt.Errorf("missing '}' after '%%{'")
+	}
+	for _, fl := range strings.Split(s[1:end], ",") {
+		switch fl {
+		case "+Q":
+			*flags |= Quote
+		case "-Q":
+			*flags &^= Quote
+		case "+X":
+			*flags |= Hex
+		case "-X":
+			*flags &^= Hex
+		case "+E":
+			*flags |= Escape
+		case "-E":
+			*flags &^= Escape
+		case "+M", "-M", "":
+		default:
+			return 0, fmt.Errorf("unknown flag '%s' (flags are +Q -Q +X -X +E -E +M -M)", fl)
+		}
+	}
+	return end + 1, nil
+}
+
+// HeaderVar compiles the %-variable at the start of spec (what follows a
+// '%' in a header format, set-var-fmt or lf-string: "ci", "{+Q}ci") and
+// returns it with the number of bytes it took. Its value is written as
+// HAProxy writes it there: an absent one writes nothing, not "-".
+// It is sample.Compiler's LogVar.
+func HeaderVar(spec string) (sample.LogVar, int, error) {
+	var flags Flags
+	i := 0
+	if strings.HasPrefix(spec, "{") {
+		n, err := parseFlags(spec, &flags)
+		if err != nil {
+			return sample.LogVar{}, 0, fmt.Errorf("%v after '%%%s'", err, spec)
+		}
+		i = n
+	}
+	start := i
+	for i < len(spec) && (spec[i] >= 'a' && spec[i] <= 'z' || spec[i] >= 'A' && spec[i] <= 'Z') {
+		i++
+	}
+	name := spec[start:i]
+	k, ok := vars[name]
+	switch {
+	case name == "":
+		return sample.LogVar{}, 0, fmt.Errorf("'%%' must be followed by a variable name, '[expr]' or '%%' (write '%%%%' for a '%%')")
+	case !ok:
+		return sample.LogVar{}, 0, fmt.Errorf("no such log-format variable '%%%s' (dhproxy supports the ones docs/rules.md lists)", name)
+	case k == Option:
+		return sample.LogVar{}, 0, fmt.Errorf("'%%o' has no meaning in a header format; give the flags to each variable")
+	}
+	return sample.LogVar{Kind: uint8(k), Flags: uint8(flags | HTTPValue)}, i, nil
 }
 
 // persistentFetches are the HTTP fetches HAProxy keeps until the log line

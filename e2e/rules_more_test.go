@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// More of HAProxy's rule language: log-format variables in header
+// formats, set-var-fmt, proc variables, ... Each test passes against
+// haproxy 2.6 too (DHPROXY_BIN).
+
+// rulesGetOn sends a GET on an open connection and returns the response
+// body.
+func rulesGetOn(t *testing.T, port int, path string, hdrs ...string) (string, int) {
+	t.Helper()
+	c, br := h1Dial(t, port)
+	req := "GET " + path + " HTTP/1.1\r\nHost: test.example\r\n" + strings.Join(append(hdrs, ""), "\r\n") + "\r\n"
+	h1Write(t, c, req)
+	_, body := h1ReadResp(t, br, "GET")
+	return body, c.LocalAddr().(*net.TCPAddr).Port
+}
+
+func TestRulesLogFormatVariables(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-header X-Client-IP %%ci
+    http-request set-header X-Req %%[src]:%%cp
+    http-request set-header X-Fe "%%f %%fi:%%fp %%HM %%HP %%HQ %%HV"
+    http-request set-header X-Quoted %%{+Q}ci
+    http-request set-var-fmt(txn.who) "%%ci-%%[path]"
+    http-request set-header X-Who %%[var(txn.who)]
+    http-request set-var(proc.last) path if { path_beg /set }
+    http-request set-header X-Last %%[var(proc.last)]
+    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path]\n" if { path_beg /ret }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	body, cport := rulesGetOn(t, port, "/a/b?x=1")
+	for _, want := range []string{
+		"x-client-ip: 127.0.0.1\n",
+		fmt.Sprintf("x-req: 127.0.0.1:%d\n", cport),
+		fmt.Sprintf("x-fe: fe 127.0.0.1:%d GET /a/b ?x=1 HTTP/1.1\n", port),
+		"x-quoted: \"127.0.0.1\"\n",
+		"x-who: 127.0.0.1-/a/b\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the server did not see %q; it saw:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "x-last: /") {
+		t.Errorf("proc.last is set before any request set it:\n%s", body)
+	}
+	// a process variable is shared by every connection
+	rulesGetOn(t, port, "/set/one")
+	if body, _ = rulesGetOn(t, port, "/other"); !strings.Contains(body, "x-last: /set/one\n") {
+		t.Errorf("another connection did not see proc.last:\n%s", body)
+	}
+	body, _ = rulesGetOn(t, port, "/ret?y")
+	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret\n"; body != want {
+		t.Errorf("lf-string gave %q, want %q", body, want)
+	}
+}
+
+func TestRulesDelHeaderMatchAndRedirectEmpty(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request del-header x-drop- -m beg
+    http-request del-header -secret -m end
+    http-request del-header ^x-(a|b)$ -m reg
+    http-request redirect location %%[req.hdr(x-to)] if { path /empty }
+    http-request redirect location %%[req.hdr(x-to)] ignore-empty if { path /ignored }
+    redirect location /kw%%[path] if { path /keyword }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	_, body := rulesGet(t, port, "/h", "X-Drop-One: 1", "x-drop-two: 2", "X-Dropped: 3", "X-Api-Secret: 4", "X-A: 5", "X-Ab: 6")
+	for _, gone := range []string{"x-drop-one", "x-drop-two", "x-api-secret", "x-a:"} {
+		if strings.Contains(body, gone) {
+			t.Errorf("%s reached the server:\n%s", gone, body)
+		}
+	}
+	for _, kept := range []string{"x-dropped: 3", "x-ab: 6"} {
+		if !strings.Contains(body, kept) {
+			t.Errorf("%s did not reach the server:\n%s", kept, body)
+		}
+	}
+	// an empty location is sent as is; with ignore-empty the rule is skipped
+	resp, _ := rulesGet(t, port, "/empty")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "" || len(resp.Header.Values("Location")) != 1 {
+		t.Errorf("/empty: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, body = rulesGet(t, port, "/ignored")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "GET /ignored") {
+		t.Errorf("/ignored: %d %q", resp.StatusCode, body)
+	}
+	resp, _ = rulesGet(t, port, "/ignored", "X-To: /there")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/there" {
+		t.Errorf("/ignored with X-To: %d %v", resp.StatusCode, resp.Header)
+	}
+	// the redirect keyword's location is text in haproxy 2.6
+	resp, _ = rulesGet(t, port, "/keyword")
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/kw%[path]" {
+		t.Errorf("/keyword: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// set-log-level: the request's line is sent at the rule's level, or not
+// at all (silent). The format has %ST: haproxy sends a line whose fields
+// are all known when the request arrives before its rules run.
+func TestRulesSetLogLevel(t *testing.T) {
+	be := rulesBackend(t, "app")
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    log 127.0.0.1:%d local0
+    log-format "marker %%HP %%ST"
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request set-log-level silent if { path /quiet }
+    http-request set-log-level err if { path /err }
+    http-request set-var(txn.p) path
+    http-response set-log-level notice if { var(txn.p) -m str /resp }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, port, be), port)
+	for _, p := range []string{"/quiet", "/err", "/resp", "/normal"} {
+		rulesGetOn(t, port, p)
+	}
+	got := map[string]string{}
+	buf := make([]byte, 4096)
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for got["/normal"] == "" {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("syslog lines so far %v: %v", got, err)
+		}
+		msg := string(buf[:n])
+		if i := strings.Index(msg, "marker "); i >= 0 && strings.HasPrefix(msg, "<") {
+			path, _, _ := strings.Cut(msg[i+len("marker "):], " ")
+			got[path] = msg[:strings.IndexByte(msg, '>')+1]
+		}
+	}
+	// local0 is facility 16: priority 128 + the level
+	for path, want := range map[string]string{"/err": "<131>", "/resp": "<133>", "/normal": "<134>"} {
+		if got[path] != want {
+			t.Errorf("%s logged with priority %q, want %q (all: %v)", path, got[path], want, got)
+		}
+	}
+	if pri, ok := got["/quiet"]; ok {
+		t.Errorf("/quiet was logged (%s)", pri)
+	}
+}
+
+// normalize-uri (experimental in haproxy 2.6: the global section must
+// expose it), the normalizers run in a chain; a strict one answers 400.
+func TestRulesNormalizeURI(t *testing.T) {
+	port, strictPort := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`
+global
+    expose-experimental-directives
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    http-request normalize-uri path-merge-slashes
+    http-request normalize-uri path-strip-dot
+    http-request normalize-uri path-strip-dotdot
+    http-request normalize-uri percent-decode-unreserved
+    http-request normalize-uri percent-to-uppercase
+    http-request normalize-uri query-sort-by-name
+    http-request return status 200 content-type text/plain lf-string "%%[url] %%[path]"
+frontend strict
+    bind 127.0.0.1:%d
+    http-request normalize-uri percent-decode-unreserved strict
+    http-request normalize-uri path-strip-dotdot full
+    http-request return status 200 content-type text/plain lf-string "%%[url]"
+`, port, strictPort)
+	startProxy(t, cfg, port, strictPort)
+	for in, want := range map[string]string{
+		"//a/./b/../c//d?z=1&y=%7e":       "/a/c/d?y=~&z=1 /a/c/d",
+		"/../../x/%2e%2e/y":               "/../../x/../y /../../x/../y",
+		"/%aa/%41?b&a":                    "/%AA/A?a&b /%AA/A",
+		"http://h.example//p/./q?b=1&a=2": "http://h.example/p/q?a=2&b=1 /p/q",
+		"/a/b/..":                         "/a/ /a/",
+	} {
+		c, br := h1Dial(t, port)
+		h1Write(t, c, "GET "+in+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != want {
+			t.Errorf("%s became %q, want %q", in, body, want)
+		}
+	}
+	for in, want := range map[string]int{"/x/%2e%2e/../../y": 200, "/a%2": 400, "/%zz": 400} {
+		c, br := h1Dial(t, strictPort)
+		h1Write(t, c, "GET "+in+" HTTP/1.1\r\nHost: h.example\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		if resp.StatusCode != want || want == 200 && body != "/y" {
+			t.Errorf("strict %s: %d %q, want %d", in, resp.StatusCode, body, want)
+		}
+	}
+	// without the global line, the action is refused as haproxy refuses it
+	_, stderr, code := runCheck(t, strings.Replace(cfg, "expose-experimental-directives", "", 1))
+	if code == 0 || !strings.Contains(stderr, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'") {
+		t.Errorf("check without expose-experimental-directives: exit %d, %s", code, stderr)
+	}
+}

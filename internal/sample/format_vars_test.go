@@ -1,0 +1,136 @@
+package sample
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// logVarTxn writes a log variable as "<kind.flags>".
+type logVarTxn struct{ *fakeTxn }
+
+func (l logVarTxn) AppendLogVar(dst []byte, lv LogVar) []byte {
+	dst = append(dst, '<')
+	dst = strconv.AppendInt(dst, int64(lv.Kind), 10)
+	dst = append(dst, '.')
+	dst = strconv.AppendInt(dst, int64(lv.Flags), 10)
+	return append(dst, '>')
+}
+
+// testLogVar knows "ci" (1) and "cp" (2); "{+Q}" sets flag 1.
+func testLogVar(spec string) (LogVar, int, error) {
+	var lv LogVar
+	n := 0
+	if strings.HasPrefix(spec, "{+Q}") {
+		lv.Flags, n = 1, 4
+	}
+	switch {
+	case strings.HasPrefix(spec[n:], "ci"):
+		lv.Kind = 1
+	case strings.HasPrefix(spec[n:], "cp"):
+		lv.Kind = 2
+	default:
+		return LogVar{}, 0, errors.New("no such variable")
+	}
+	return lv, n + 2, nil
+}
+
+func TestFormatLogVars(t *testing.T) {
+	txn := logVarTxn{newTxn(t, testHead)}
+	for text, want := range map[string]string{
+		"%ci":                    "<1.0>",
+		"%[src]:%cp":             "192.168.1.20:<2.0>",
+		"a %{+Q}ci b":            "a <1.1> b",
+		"%{+Q}[path]|%{-Q}[src]": "/static/img/logo.PNG|192.168.1.20", // flags change no expression
+		"100%% %ci%cp":           "100% <1.0><2.0>",
+	} {
+		c := Compiler{LogVar: testLogVar}
+		f, err := c.CompileFormat(text, PhaseReq)
+		if err != nil {
+			t.Errorf("%s: %v", text, err)
+			continue
+		}
+		if f.IsStatic {
+			t.Errorf("%s: compiled as static text", text)
+		}
+		var v Value
+		if got := string(f.Append(txn, &v, nil)); got != want {
+			t.Errorf("%s = %q, want %q", text, got, want)
+		}
+		// a transaction without log variables (mode tcp) writes nothing for them
+		if f.Usable(PhaseConn | PhaseContent) {
+			t.Errorf("%s: usable in mode tcp", text)
+		}
+	}
+	for text, msg := range map[string]string{"%zz": "no such variable", "%": "no such variable"} {
+		c := Compiler{LogVar: testLogVar}
+		if _, err := c.CompileFormat(text, PhaseReq); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: error %v, want %q", text, err, msg)
+		}
+	}
+	var c Compiler // no LogVar: only %[expr]
+	if _, err := c.CompileFormat("%ci", PhaseReq); err == nil || !strings.Contains(err.Error(), "'%ci' is not supported here") {
+		t.Errorf("without LogVar: %v", err)
+	}
+}
+
+// Process variables are shared by every transaction of a configuration;
+// another configuration (a reload) starts without them.
+func TestProcVars(t *testing.T) {
+	var c Compiler
+	r, err := c.ParseVar("proc.hits")
+	if err != nil || r.Scope != ScopeProc || r.Proc == nil {
+		t.Fatalf("ParseVar(proc.hits) = %+v, %v", r, err)
+	}
+	a, b := newTxn(t, testHead), newTxn(t, testHead)
+	v := Value{}
+	v.SetStr([]byte("one"))
+	SetVar(a, r, &v)
+	v.Bytes[0] = 'X' // the variable holds a copy
+	got, ok := getVar(b, r)
+	if !ok || string(got.Bytes) != "one" {
+		t.Fatalf("another transaction reads %q, %v", got.Bytes, ok)
+	}
+	v.SetStr([]byte("two"))
+	SetVar(a, r, &v)
+	if string(got.Bytes) != "one" {
+		t.Errorf("a value read earlier changed to %q when the variable was set again", got.Bytes)
+	}
+	e, err := c.Compile("var(proc.hits),upper", PhaseReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Eval(b, &v) || string(v.Bytes) != "TWO" {
+		t.Errorf("var(proc.hits),upper = %q", v.Bytes)
+	}
+	UnsetVar(b, r)
+	if _, ok := getVar(a, r); ok {
+		t.Error("unset-var(proc.hits) left the variable")
+	}
+	var c2 Compiler
+	r2, _ := c2.ParseVar("proc.hits")
+	SetVar(a, r, &v)
+	if _, ok := getVar(a, r2); ok {
+		t.Error("a new configuration sees the old one's process variables")
+	}
+}
+
+// FuzzFormat: any format text compiles or fails with an error, and a
+// compiled one is written without panicking.
+func FuzzFormat(f *testing.F) {
+	for _, s := range []string{"%ci", "%[src]:%cp", "%{+Q}ci %{+Q}[path]", "%{", "%{+Q}", "%[", "%%%", "\\%ci", "%[str(])]", "a%{x}[path]"} {
+		f.Add(s)
+	}
+	txn := logVarTxn{newTxn(f, testHead)}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := Compiler{LogVar: testLogVar, ReadFile: func(string) ([]byte, error) { return nil, nil }}
+		fm, err := c.CompileFormat(s, PhaseReq)
+		if err != nil {
+			return
+		}
+		var v Value
+		fm.Append(txn, &v, nil)
+		txn.scratch = txn.scratch[:0]
+	})
+}

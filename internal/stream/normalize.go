@@ -1,0 +1,42 @@
+package stream
+
+import (
+	"dhproxy/internal/http1"
+	"dhproxy/internal/rules"
+)
+
+// normalizeURI runs an http-request normalize-uri rule on the request
+// target (an absolute URI's scheme and authority are kept); false when
+// a strict normalizer refused it.
+func (s *httpSession) normalizeURI(r *rules.Rule) bool {
+	uri := s.req.URI
+	pq := http1.PathQuery(uri)
+	if len(pq) == 0 || pq[0] != '/' {
+		return true // "*" or an authority alone: no path to normalize
+	}
+	start := len(s.tx.buf)
+	s.tx.buf = append(s.tx.buf, uri[:len(uri)-len(pq)]...)
+	var ok bool
+	s.tx.buf, ok = r.NormalizeURI(s.tx.buf, pq)
+	if !ok {
+		s.tx.buf = s.tx.buf[:start]
+		return false
+	}
+	if string(s.tx.buf[start:]) == string(uri) {
+		s.tx.buf = s.tx.buf[:start]
+		return true
+	}
+	s.req.URI = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
+	s.tx.uriEdited = true
+	return true
+}
+
+// badNormalizedURI answers a request a strict normalizer refused with
+// 400 (the section's errorfile if any) and closes, as haproxy does for
+// an invalid request found by a rule: a proxy error ("PR"), counted as a
+// bad request.
+func (s *httpSession) badNormalizedURI() {
+	s.fe.Stats.Ereq.Add(1)
+	s.writeError(400)
+	s.lg.fail('P', 'R')
+}

@@ -42,6 +42,7 @@ type httpSession struct {
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	tlsInfo  *sample.TLSInfo // the client's TLS connection, nil when plain
+	pp       *sample.PPInfo  // the client's PROXY header, nil when none
 	nreq     int
 	sentBody int64        // request body bytes already sent to the server
 	ck       cookieState  // persistence decided from the request's cookie
@@ -129,6 +130,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 	}
 	s.cio = c
 	s.tlsInfo = clientTLSInfo(c)
+	s.pp = receivedPP(c)
 	if s.fdStore.attach(c, &fe.rt.bufs) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd

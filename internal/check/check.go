@@ -232,7 +232,8 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		tls:       checkTLS(s),
 		logf:      logf,
 	}
-	c.rules = compile(t.Backend, s.Health.SendProxy)
+	c.rules = compile(t.Backend, checkSendsProxy(s))
+	c.rules.proxyV2 = s.SendProxy.Version == 2
 	c.defaults()
 	if t.Passive != nil {
 		c.sooner = make(chan struct{}, 1)
@@ -503,6 +504,14 @@ func Stderr(level, msg string) (tag, text string) {
 // checkTLS is the TLS configuration health checks use: an "ssl" server's,
 // unless the checks go to another port or address without "check-ssl"
 // (HAProxy's rule).
+// checkSendsProxy tells whether the checks of s start with a PROXY
+// header: check-send-proxy, or send-proxy on a server whose checks go to
+// its own address and port (as HAProxy's init_srv_check).
+func checkSendsProxy(s *model.Server) bool {
+	_, otherAddr := s.Options["addr"]
+	return s.Health.SendProxy || (s.SendProxy.Version > 0 && s.Port == 0 && !otherAddr)
+}
+
 func checkTLS(s *model.Server) *tls.Config {
 	if s.TLSConfig == nil {
 		return nil

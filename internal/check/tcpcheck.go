@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"dhproxy/internal/model"
+	"dhproxy/internal/proxyproto"
 )
 
 // The rule engine. As in HAProxy's tcpcheck.c, every kind of check is a
@@ -86,6 +88,7 @@ type ruleset struct {
 	http         bool
 	disableOn404 bool
 	sendState    bool // the requests carry X-Haproxy-Server-State
+	proxyV2      bool // the PROXY header is version 2 (send-proxy-v2 server)
 	// noPure: even a lone connect must let the server see the connection
 	// (a PROXY header, or rules that follow).
 	noPure bool
@@ -169,6 +172,13 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			if !ok {
 				return rs.connError(res, i)
 			}
+			// The PROXY header comes first, before a TLS handshake.
+			if r.sendProxy {
+				if _, err := c.Write(proxyLine(c, rs.proxyV2)); err != nil {
+					c.Close()
+					return rs.connError(ioFailure(err), i)
+				}
+			}
 			if env.tls != nil && r.host == "" && r.port == 0 {
 				tc := tls.Client(c, env.tls)
 				if err := tc.HandshakeContext(ctx); err != nil {
@@ -184,11 +194,6 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			unwatch := context.AfterFunc(ctx, func() { c.Close() })
 			conn = c
 			closeConn = func() { unwatch(); c.Close() }
-			if r.sendProxy {
-				if _, err := conn.Write(proxyLine(conn)); err != nil {
-					return rs.connError(ioFailure(err), i)
-				}
-			}
 		case ruleSend:
 			in, resp = in[:0], nil // HAProxy empties the read buffer at every send
 			data := r.data
@@ -363,19 +368,19 @@ func (rs *ruleset) connError(res Result, i int) Result {
 	return res
 }
 
-// proxyLine is the PROXY protocol v1 header of a check connection.
-func proxyLine(c net.Conn) []byte {
+// proxyLine is the PROXY header of a check connection: version 1 with the
+// connection's own addresses, or, for a send-proxy-v2 server, a version 2
+// LOCAL header (HAProxy sends LOCAL for connections it starts itself).
+func proxyLine(c net.Conn, v2 bool) []byte {
+	if v2 {
+		return proxyproto.AppendV2(nil, netip.AddrPort{}, netip.AddrPort{}, nil)
+	}
 	src, ok1 := c.LocalAddr().(*net.TCPAddr)
 	dst, ok2 := c.RemoteAddr().(*net.TCPAddr)
 	if !ok1 || !ok2 {
-		return []byte("PROXY UNKNOWN\r\n")
+		return proxyproto.AppendV1(nil, netip.AddrPort{}, netip.AddrPort{})
 	}
-	fam := "TCP4"
-	sip, dip := src.IP.To4(), dst.IP.To4()
-	if sip == nil || dip == nil {
-		fam, sip, dip = "TCP6", src.IP, dst.IP
-	}
-	return fmt.Appendf(nil, "PROXY %s %s %s %d %d\r\n", fam, sip, dip, src.Port, dst.Port)
+	return proxyproto.AppendV1(nil, src.AddrPort(), dst.AddrPort())
 }
 
 // connect opens the check connection and arms the deadline for the rest of

@@ -21,6 +21,7 @@ var bindOptions = map[string]struct {
 	note string
 }{
 	"name":         {1, ""},
+	"accept-proxy": {0, ""},
 	"maxconn":      {1, ""},
 	"backlog":      {1, ""},
 	"v4v6":         {0, ""},
@@ -60,12 +61,12 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			switch o {
 			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates are not implemented).", o)
-			case "accept-proxy", "accept-netscaler-cip", "quic-force-retry", "proto":
+			case "accept-netscaler-cip", "quic-force-retry", "proto":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown bind option '%s'%s", o, suggest(o, bindOptionNames()))
 			}
-			if i+1 < len(l.Args) && o != "ssl" && o != "accept-proxy" && o != "strict-sni" {
+			if i+1 < len(l.Args) && o != "ssl" && o != "strict-sni" {
 				i++
 			}
 			continue
@@ -113,6 +114,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		}
 		for _, ad := range addrs {
 			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
+			_, ad.AcceptProxy = opts["accept-proxy"]
 			p.Binds = append(p.Binds, ad)
 		}
 	}

@@ -115,7 +115,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 			switch o {
 			case "crt", "verifyhost", "crl-file", "ciphersuites":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
-			case "send-proxy", "send-proxy-v2", "resolvers", "source", "usesrc", "proto", "namespace", "ws":
+			case "resolvers", "source", "usesrc", "proto", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))
@@ -182,6 +182,7 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
+	b.warnSendProxy(l, &s)
 	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
 		// HAProxy alerts and leaves the server unobserved.
 		b.warnf(l, "'server %s/%s' : 'layer7' can only be used in http proxies..", p.Name, s.Name)

@@ -37,6 +37,10 @@ type TCPRule struct {
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	Cond   *acl.Cond   // nil: always
+
+	// ExpectProxy: "tcp-request connection expect-proxy layer4", the
+	// connection starts with a PROXY header (as accept-proxy).
+	ExpectProxy bool
 }
 
 func init() {
@@ -54,10 +58,15 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 		return
 	}
+	expectProxy := len(args) >= 2 && args[0] == "connection" && args[1] == "expect-proxy"
+	if expectProxy && (len(args) < 3 || args[2] != "layer4") {
+		b.errorf(l, "'tcp-request connection expect-proxy' expects 'layer4' (write 'tcp-request connection expect-proxy layer4 [if|unless <cond>]').")
+		return
+	}
 	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "unset-var("))
 	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
-		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar) {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|unset-var(<var>) [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar && !expectProxy) {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|unset-var(<var>) [if|unless <cond>]', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -76,6 +85,9 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	word := "tcp-request " + args[0] + " " + args[1]
 	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
 	cond := args[2:]
+	if expectProxy {
+		r.ExpectProxy, cond = true, args[3:]
+	}
 	if strings.HasPrefix(args[1], "track-sc") {
 		// "track-scN <key> [table <t>]": the same parser as the
 		// http-request form.

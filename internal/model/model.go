@@ -252,6 +252,8 @@ type Bind struct {
 	Maxconn int
 	Backlog int
 	Options map[string]string
+	// AcceptProxy: connections start with a PROXY header (accept-proxy).
+	AcceptProxy bool
 	// TLS is set on an "ssl" bind: the options as written, and the server
 	// configuration built from them and the global defaults.
 	TLS       *tlsconf.BindOpts
@@ -280,6 +282,7 @@ type Server struct {
 	Minconn   int
 	SlowStart time.Duration
 	Health    ServerHealth // agent-check, observe, on-error, on-marked-*, check-send-proxy
+	SendProxy ProxyProto   // send-proxy, send-proxy-v2*, proxy-v2-options
 	Options   map[string]string
 	// TLS is set by "ssl" (or default-server ssl); TLSConfig is built from
 	// it once the global section is known.

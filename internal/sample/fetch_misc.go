@@ -170,6 +170,44 @@ func init() {
 	tlsField("ssl_fc_protocol", func(ti *TLSInfo) []byte { return ti.Protocol })
 	tlsField("ssl_fc_cipher", func(ti *TLSInfo) []byte { return ti.Cipher })
 	tlsField("ssl_fc_alpn", func(ti *TLSInfo) []byte { return ti.ALPN })
+
+	// The PROXY header the client connection started with.
+	any("fc_rcvd_proxy", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBool(receivedPP(t) != nil)
+		return true
+	}, nil)
+	ppField := func(name string, field func(*PPInfo) []byte) {
+		any(name, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			pp := receivedPP(t)
+			if pp == nil || field(pp) == nil {
+				return false
+			}
+			v.SetStr(field(pp))
+			return true
+		}, nil)
+	}
+	ppField("fc_pp_authority", func(pp *PPInfo) []byte { return pp.Authority })
+	ppField("fc_pp_unique_id", func(pp *PPInfo) []byte { return pp.UniqueID })
+}
+
+// PPInfo is what a received PROXY header carried beside the addresses
+// (version 2 TLVs; nil when absent).
+type PPInfo struct {
+	Authority []byte
+	UniqueID  []byte
+}
+
+// PPTxn is a Txn whose client connection may have started with a PROXY
+// header.
+type PPTxn interface {
+	ProxyHeader() *PPInfo // nil when none was received
+}
+
+func receivedPP(t Txn) *PPInfo {
+	if pt, ok := t.(PPTxn); ok {
+		return pt.ProxyHeader()
+	}
+	return nil
 }
 
 const hexDigits = "0123456789abcdef"

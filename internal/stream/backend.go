@@ -411,8 +411,9 @@ func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
 }
 
 // dial opens a new connection to s within timeout; dstPort is the port the
-// client connected to, used when the server line has no port.
-func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
+// client connected to, used when the server line has no port; from is the
+// client side, for the PROXY header of a send-proxy server.
+func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
 	addr := s.addr
 	if s.useDst {
 		addr = net.JoinHostPort(s.addr, strconv.Itoa(dstPort))
@@ -427,6 +428,12 @@ func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
+	if s.Conf.SendProxy.Version > 0 && from != nil {
+		if err := s.sendProxyHeader(tc, from, time.Now().Add(timeout)); err != nil {
+			tc.Close()
+			return nil, err
+		}
+	}
 	if cfg := s.Conf.TLSConfig; cfg != nil {
 		return s.dialTLS(tc, cfg, timeout)
 	}

@@ -19,7 +19,8 @@ import (
 // prefer, when usable, is tried before the balancer is asked (persistence:
 // a cookie or a stick table).
 // hk, when set, is the request's balancing hash, used for the first pick.
-func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats) (*Server, *serverConn, bool, int) {
+// from is the client side, for the PROXY header of send-proxy servers.
+func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats, from ppStream) (*Server, *serverConn, bool, int) {
 	p := b.P
 	var srv *Server
 	direct := prefer != nil && prefer.up.Load()
@@ -41,7 +42,7 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 				return srv, sc, true, 0
 			}
 		}
-		sc, err := srv.dial(p.Timeouts.Connect, dstPort)
+		sc, err := srv.dial(p.Timeouts.Connect, dstPort, from)
 		srv.observeL4(err)
 		if err == nil {
 			return srv, sc, false, 0
@@ -136,7 +137,7 @@ func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
 	s.lg.connStats = connStats{}
-	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats)
+	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats, s)
 	if sc != nil {
 		s.live.attach(srv, s.c, sc)
 	}
@@ -153,17 +154,22 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 		}
 		s.releaseServer(sc, true)
 	}
-	switch srv.backend.P.Reuse {
-	case model.ReuseNever:
+	if !srv.shareable() {
 		return nil
-	case model.ReuseSafe:
-		// "safe": a session's first request never rides a connection
-		// another session used, in case the server closes it meanwhile.
-		if s.nreq == 0 {
-			return nil
-		}
+	}
+	// "safe": a session's first request never rides a connection
+	// another session used, in case the server closes it meanwhile.
+	if srv.backend.P.Reuse == model.ReuseSafe && s.nreq == 0 {
+		return nil
 	}
 	return srv.takeIdle()
+}
+
+// shareable tells whether connections to s may serve other sessions: not
+// with http-reuse never, nor when they started with a PROXY header naming
+// one client.
+func (s *Server) shareable() bool {
+	return s.backend.P.Reuse != model.ReuseNever && s.Conf.SendProxy.Version == 0
 }
 
 // connStats is what a connection attempt sequence reports for the logs.
@@ -201,7 +207,7 @@ func (s *httpSession) localPort(be *Backend) int {
 // redial replaces a reused connection the server closed: a fresh connection
 // to the same server, keeping the slot already held.
 func (s *httpSession) redial(srv *Server, be *Backend) (*serverConn, int) {
-	sc, err := srv.dial(be.P.Timeouts.Connect, s.localPort(be))
+	sc, err := srv.dial(be.P.Timeouts.Connect, s.localPort(be), s)
 	if err != nil {
 		return nil, 503
 	}

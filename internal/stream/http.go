@@ -44,6 +44,7 @@ type httpSession struct {
 	cio      io.ReadWriter // cfd, or the net.Conn itself
 	cdl      deadlines
 	tlsInfo  *sample.TLSInfo // the client's TLS connection, nil when plain
+	pp       *sample.PPInfo  // the client's PROXY header, nil when none
 	nreq     int
 	sentBody int64        // request body bytes already sent to the server
 	ck       cookieState  // persistence decided from the request's cookie
@@ -120,6 +121,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 		s.lg.on = true
 	}
 	s.tlsInfo = clientTLSInfo(c)
+	s.pp = receivedPP(c)
 	s.attachIO()
 	return s.serve()
 }
@@ -253,6 +255,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 		s.sessVars = *pc.sessVars
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
+	s.pp = receivedPP(pc.c)
 	s.attachIO()
 	s.fdStore.nread, s.fdStore.nwritten = pc.unread, pc.unwritten
 }

@@ -503,11 +503,11 @@ func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b [
 }
 
 // keepServer keeps a server connection that may carry another request.
-// With http-reuse never it stays private to this session; otherwise it goes
+// With http-reuse never (or send-proxy) it stays private to this session; otherwise it goes
 // back to the server's idle pool at once, so that idle client connections
 // do not pin server connections.
 func (s *httpSession) keepServer(sc *serverConn) {
-	if sc.srv.backend.P.Reuse != model.ReuseNever {
+	if sc.srv.shareable() {
 		sc.srv.putIdle(sc, time.Now())
 		return
 	}
@@ -520,7 +520,7 @@ func (s *httpSession) keepServer(sc *serverConn) {
 // releaseServer gives a kept connection back to its server's idle pool
 // (unless http-reuse never) or closes it.
 func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
-	if pool && sc.srv.backend.P.Reuse != model.ReuseNever {
+	if pool && sc.srv.shareable() {
 		sc.srv.putIdle(sc, time.Now())
 		return
 	}

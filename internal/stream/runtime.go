@@ -4,6 +4,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -174,13 +175,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
-			if b.TLSConfig != nil {
-				l = openTLS(l, b)
-			} else if p.Mode == model.ModeHTTP {
+			if b.TLSConfig == nil && p.Mode == model.ModeHTTP {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
-			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
+			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy}})
 		}
 	}
 	if len(errs) > 0 {
@@ -217,13 +216,20 @@ func frontendWord(p *model.Proxy) string {
 type acceptor struct {
 	fe   *Frontend
 	l    net.Listener
-	bind string // the bind's name in connection error logs
+	bind *bindRef
+}
+
+// bindRef is what a new connection needs of its bind line.
+type bindRef struct {
+	name        string      // in connection error logs
+	tls         *tls.Config // "ssl": the TLS layer goes over the socket (after a PROXY header)
+	acceptProxy bool
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
 // allow; when full it stops accepting, leaving clients in the kernel's
 // backlog as HAProxy does.
-func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
+func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 	defer rt.wg.Done()
 	for {
 		if rt.globalSem != nil {
@@ -282,7 +288,7 @@ type job struct {
 	fe     *Frontend
 	c      net.Conn
 	resume *parkedConn
-	bind   string // the bind's name in connection error logs
+	bind   *bindRef
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -347,12 +353,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		rt.conns.Done()
 	}()
 	var sc trackers // tcp-request connection/session track-sc*
-	reject, sessionRule := false, false
-	if j.resume == nil && len(fe.P.TCPRequest.Connection)+len(fe.P.TCPRequest.Session) > 0 {
-		reject, sessionRule = fe.connectionRules(c, &sc)
-		if !reject {
-			sc.countSession()
-		}
+	reject, sessionRule, failed := false, false, false
+	if j.resume == nil {
+		reject, sessionRule, failed = fe.startConn(&c, j.bind, &sc)
 	}
 	if j.resume == nil {
 		rt.connRate.add(coarseNow.Load() / int64(time.Millisecond))
@@ -371,7 +374,12 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			fe.Stats.Dcon.Add(1)
 		}
 		resetClose(c)
-	case !fe.tlsHandshake(c, j.bind):
+	case failed:
+		// No session either: the PROXY header was missing or bad (logged).
+		sc.stop()
+		rt.actconn.Add(1)
+		fe.feconn.Add(1)
+	case !fe.tlsHandshake(c, j.bind.name):
 		// No session either: the handshake failed (logged).
 		sc.stop()
 		rt.actconn.Add(1)
@@ -386,6 +394,41 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		serveTCP(fe, c, &sc)
 		sc.stop()
 	}
+}
+
+// startConn runs what precedes a session on a new connection, in
+// HAProxy's order: the tcp-request connection rules (on the socket's
+// addresses), the PROXY header (accept-proxy or an expect-proxy rule), the
+// tcp-request session rules (on the header's addresses), then the TLS
+// layer of an "ssl" bind. *c becomes the connection the session uses.
+// failed: the PROXY header was missing or bad; c is closed then.
+func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, sessionRule, failed bool) {
+	p := fe.P
+	expect := b.acceptProxy
+	if len(p.TCPRequest.Connection) > 0 {
+		var e bool
+		if reject, e = fe.connectionRules(*c, sc); reject {
+			return true, false, false
+		}
+		expect = expect || e
+	}
+	if expect {
+		pc, ok := fe.acceptProxy(*c, b.name)
+		if !ok {
+			return false, false, true
+		}
+		*c = pc
+	}
+	if len(p.TCPRequest.Session) > 0 && fe.sessionRules(*c, sc) {
+		return true, true, false
+	}
+	if len(p.TCPRequest.Connection)+len(p.TCPRequest.Session) > 0 {
+		sc.countSession()
+	}
+	if b.tls != nil {
+		*c = tls.Server(*c, b.tls)
+	}
+	return false, false, false
 }
 
 // resume continues a parked connection with this worker's session object.

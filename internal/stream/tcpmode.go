@@ -98,7 +98,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st)
+	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 
 	if sc == nil {

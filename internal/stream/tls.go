@@ -17,13 +17,6 @@ import (
 // not set, so that a silent client cannot hold a worker forever.
 const defaultHandshakeTimeout = 10 * time.Second
 
-// openTLS wraps an "ssl" bind's listener: TLS connections have no raw
-// descriptor for the lazy accept or the idle parking, so they take the
-// plain net.Conn path of the sessions (no fdConn, no parking).
-func openTLS(l net.Listener, b *model.Bind) net.Listener {
-	return tls.NewListener(l, b.TLSConfig)
-}
-
 // bindLogName is how a connection error line names the bind: its "name",
 // else its rank in the frontend (HAProxy prints the listener's name).
 func bindLogName(p *model.Proxy, b *model.Bind) string {
@@ -57,19 +50,26 @@ func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
 	if err == nil {
 		return true
 	}
-	if fe.logFmt != logNone {
-		e := logging.Entry{Accept: start, Frontend: fe.P.Name}
-		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			e.ClientIP, e.ClientPort = ta.AddrPort().Addr().Unmap(), ta.Port
-		}
-		bp := fe.rt.logBufs.Get().(*[]byte)
-		b := logging.FormatConnError((*bp)[:0], &e, bind, "SSL handshake failure")
-		fe.logger.Send(logging.LevelInfo, b)
-		*bp = b
-		fe.rt.logBufs.Put(bp)
-	}
+	fe.logConnError(c, bind, start, "SSL handshake failure")
 	tc.NetConn().Close()
 	return false
+}
+
+// logConnError logs HAProxy's line for a connection that ended before its
+// session started, naming the peer, the frontend and the bind.
+func (fe *Frontend) logConnError(c net.Conn, bind string, start time.Time, msg string) {
+	if fe.logFmt == logNone {
+		return
+	}
+	e := logging.Entry{Accept: start, Frontend: fe.P.Name}
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		e.ClientIP, e.ClientPort = ta.AddrPort().Addr().Unmap(), ta.Port
+	}
+	bp := fe.rt.logBufs.Get().(*[]byte)
+	b := logging.FormatConnError((*bp)[:0], &e, bind, msg)
+	fe.logger.Send(logging.LevelInfo, b)
+	*bp = b
+	fe.rt.logBufs.Put(bp)
 }
 
 // clientTLSInfo describes an established TLS connection for the ssl_fc*

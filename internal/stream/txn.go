@@ -843,6 +843,8 @@ type tcpTxn struct {
 	sc      trackers // tcp-request connection/content track-sc*
 	key     []byte   // a track-sc rule's key
 
+	expectProxy bool // a tcp-request connection expect-proxy rule applied
+
 	// The client's first bytes, read for tcp-request content rules.
 	data     []byte
 	final    bool            // no more data will be waited for
@@ -870,17 +872,23 @@ func resetClose(c net.Conn) {
 }
 
 // connectionRules runs the tcp-request connection rules on a new
-// connection, then its tcp-request session rules: track-sc* rules fill sc
-// and evaluation goes on; in each list the first accept or reject rule
-// that applies decides, none applying accepts. session tells that a
-// session rule rejected it.
-func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject, session bool) {
+// connection: track-sc* rules fill sc and evaluation goes on, an
+// expect-proxy rule that applies asks for a PROXY header (expect), and the
+// first accept or reject rule that applies decides; none applying accepts.
+func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject, expect bool) {
 	tx := &tcpTxn{fe: fe, c: c}
-	defer func() { *sc = tx.sc }()
-	if tx.layer4Rules(fe.P.TCPRequest.Connection) {
-		return true, false
-	}
-	return tx.layer4Rules(fe.P.TCPRequest.Session), true
+	reject = tx.layer4Rules(fe.P.TCPRequest.Connection)
+	*sc = tx.sc
+	return reject, tx.expectProxy
+}
+
+// sessionRules runs the tcp-request session rules, once the PROXY header
+// (if any) has given the connection its addresses.
+func (fe *Frontend) sessionRules(c net.Conn, sc *trackers) (reject bool) {
+	tx := &tcpTxn{fe: fe, c: c, sc: *sc}
+	reject = tx.layer4Rules(fe.P.TCPRequest.Session)
+	*sc = tx.sc
+	return reject
 }
 
 func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
@@ -890,6 +898,10 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 		}
 		if r.Track != nil {
 			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
+			continue
+		}
+		if r.ExpectProxy {
+			tx.expectProxy = true
 			continue
 		}
 		return r.Reject

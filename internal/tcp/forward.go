@@ -37,6 +37,16 @@ type HalfCloser interface {
 	CloseWrite() error
 }
 
+// Underlying returns the socket under c when c only wraps it to report
+// other addresses (a connection that started with a PROXY header), so
+// that splice and the socket state reach the kernel socket; else c.
+func Underlying(c net.Conn) net.Conn {
+	if w, ok := c.(interface{ Underlying() net.Conn }); ok {
+		return w.Underlying()
+	}
+	return c
+}
+
 // Result reports the bytes moved and how the session ended.
 //
 // BytesIn counts bytes received from the client (forwarded to the server,

@@ -108,6 +108,7 @@ func (p *Pipes) Live() int {
 // rawConns returns the RawConns splice needs, or ok=false when either end
 // is not a kernel stream socket the proxy can splice.
 func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) {
+	src, dst = Underlying(src), Underlying(dst)
 	var err error
 	switch c := src.(type) {
 	case *net.TCPConn:

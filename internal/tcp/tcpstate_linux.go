@@ -9,7 +9,7 @@ import (
 // tcpClosed reports whether c is a TCP socket in CLOSE state, which during a
 // live session means it was reset.
 func tcpClosed(c net.Conn) bool {
-	tc, ok := c.(*net.TCPConn)
+	tc, ok := Underlying(c).(*net.TCPConn)
 	if !ok {
 		return false
 	}

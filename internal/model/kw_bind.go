@@ -293,6 +293,10 @@ func (b *builder) buildBindTLS(bd *Bind) {
 	}
 	cfg, done := b.tlsBuilt[bd.TLS]
 	if !done {
+		if b.cfg.Certs == nil {
+			b.cfg.Certs = tlsconf.NewRegistry()
+		}
+		bd.TLS.Registry, bd.TLS.Where = b.cfg.Certs, bd.Pos.String()
 		var err error
 		cfg, err = tlsconf.Server(bd.TLS, &b.cfg.Global.SSLBind, func(w string) { b.d.Warnf(bd.Pos, "bind '%s': %s.", bd.Addr, w) })
 		if err != nil {

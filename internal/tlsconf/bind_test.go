@@ -144,7 +144,7 @@ func TestLoadErrors(t *testing.T) {
 		filepath.Join(dir, "absent"): "no such file",
 		empty:                        "holds no certificate",
 	} {
-		if _, err := LoadPath(p); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: p}}}, &Defaults{}, func(string) {}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: want %q, got %v", p, want, err)
 		}
 	}
@@ -199,8 +199,8 @@ func FuzzCrtListLine(f *testing.F) {
 	f.Add("b.pem [alpn h2 ssl-min-ver TLSv1.2] *.x.test !y.x.test")
 	f.Add("  # comment")
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := splitCrtListLine(s)
-		if err == nil && l != nil && l.crt == "" {
+		l, err := parseCrtListLine(s, "")
+		if err == nil && l != nil && l.Crt == "" {
 			t.Fatalf("empty certificate path from %q", s)
 		}
 	})

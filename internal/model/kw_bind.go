@@ -266,7 +266,12 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 		if _, ok := val(); ok {
 			b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy (Go's TLS chooses it).", kw)
 		}
-	case "prefer-client-ciphers", "no-tls-tickets", "allow-0rtt", "no-ca-names":
+	case "tls-ticket-keys":
+		o.TicketKeys, _ = val()
+	case "no-tls-tickets":
+		o.NoTickets = true
+		return 0, true
+	case "prefer-client-ciphers", "allow-0rtt", "no-ca-names":
 		b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy.", kw)
 		return 0, true
 	default:

@@ -19,8 +19,10 @@ func init() {
 		command{[]string{"del", "ssl", "crt-list"}, "del ssl crt-list <list> <cert[:line]>", "delete a line <cert> from crt-list file <list>", levelAdmin, cmdDelCrtList},
 		command{[]string{"new", "ssl", "cert"}, "new ssl cert <certfile>", "create a new certificate file to be used in a crt-list or a directory", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.NewEmptyCert(arg(a, 0)) })},
 		command{[]string{"set", "ssl", "cert"}, "set ssl cert <certfile> <payload>", "replace a certificate file", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.SetCert(arg(a, 0), s.payload) })},
+		command{[]string{"set", "ssl", "tls-key"}, "set ssl tls-key [id|file] <key>", "set the next TLS key for the <id> or <file> listener to <key>", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.SetTLSKey(arg(a, 0), arg(a, 1)) })},
+		command{[]string{"show", "tls-keys"}, "show tls-keys [id|*]", "show tls keys references or dump tls ticket keys when id specified", levelUser, cmdShowTLSKeys},
 		command{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", levelOperator, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowCert(arg(a, 0)) })},
-		command{[]string{"show", "ssl", "crt-list"}, "show ssl crt-list [-n] [<list>]", "show the list of crt-lists or the content of a crt-list file <list>", levelOperator, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowCrtList(a) })},
+		command{[]string{"show", "ssl", "crt-list"}, "show ssl crt-list [-n] [<list>]", "show the list of crt-lists or the content of a crt-list file <list>", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowCrtList(a) })},
 	)
 }
 
@@ -71,4 +73,14 @@ func cmdDelCrtList(s *session, a []string) string {
 		return "'del ssl crt-list' expects a filename and a certificate name\n"
 	}
 	return s.registry().DelCrtList(a[0], a[1])
+}
+
+// cmdShowTLSKeys lists the tls-ticket-keys references at any level, as
+// HAProxy; dumping the keys themselves needs the admin level here (HAProxy
+// 2.6 shows them to every level).
+func cmdShowTLSKeys(s *session, a []string) string {
+	if arg(a, 0) != "" && s.level < levelAdmin {
+		return "Permission denied\n"
+	}
+	return s.registry().ShowTLSKeys(arg(a, 0))
 }

@@ -10,22 +10,25 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // BindOpts are the TLS options of one bind line, as written.
 type BindOpts struct {
-	SSL       bool         // the "ssl" keyword: without it the others are ignored
-	Certs     []CertSource // crt and crt-list arguments, in order
-	StrictSNI bool
-	ALPN      string    // comma-separated protocol list
-	MinVer    string    // ssl-min-ver
-	MaxVer    string    // ssl-max-ver
-	NoVer     []string  // no-tlsv10 ... no-tlsv13, no-sslv3
-	Ciphers   string    // TLS <= 1.2 list, OpenSSL names
-	CrtBase   string    // global crt-base, for crt-list lines
-	Suites    string    // TLS 1.3 list
-	Registry  *Registry // shared by the binds of one configuration (runtime API)
-	Where     string    // "file:line" of the bind line
+	SSL        bool         // the "ssl" keyword: without it the others are ignored
+	Certs      []CertSource // crt and crt-list arguments, in order
+	StrictSNI  bool
+	ALPN       string    // comma-separated protocol list
+	MinVer     string    // ssl-min-ver
+	MaxVer     string    // ssl-max-ver
+	NoVer      []string  // no-tlsv10 ... no-tlsv13, no-sslv3
+	Ciphers    string    // TLS <= 1.2 list, OpenSSL names
+	CrtBase    string    // global crt-base, for crt-list lines
+	Suites     string    // TLS 1.3 list
+	Registry   *Registry // shared by the binds of one configuration (runtime API)
+	TicketKeys string    // tls-ticket-keys file
+	NoTickets  bool      // no-tls-tickets
+	Where      string    // "file:line" of the bind line
 }
 
 // CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
@@ -39,6 +42,8 @@ type Defaults struct {
 	Options []string // ssl-default-bind-options words
 	Ciphers string
 	Suites  string
+	// Lifetime is tune.ssl.lifetime: how long a session may resume.
+	Lifetime time.Duration
 }
 
 // Cert is one loaded certificate and the names it answers for.
@@ -63,6 +68,9 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 		return nil, err
 	}
 	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}
+	if err := reg.setupSessions(cfg, o, d); err != nil {
+		return nil, err
+	}
 	if err := applyVersions(cfg, o, d, warn); err != nil {
 		return nil, err
 	}

@@ -24,11 +24,14 @@ type Registry struct {
 	lists map[string]*CrtList // crt-list files and certificate directories
 	binds []*Store            // every ssl bind line, in configuration order
 	txn   *pendingCert        // the one open "set ssl cert" transaction
+	// tls-ticket-keys files by name, and in load order (their ids)
+	tickets     map[string]*TicketKeys
+	ticketOrder []*TicketKeys
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{certs: map[string]*Cert{}, lists: map[string]*CrtList{}}
+	return &Registry{certs: map[string]*Cert{}, lists: map[string]*CrtList{}, tickets: map[string]*TicketKeys{}}
 }
 
 // CrtList is a crt-list file, or a certificate directory (which HAProxy

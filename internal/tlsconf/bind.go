@@ -51,6 +51,10 @@ type Cert struct {
 	Path  string
 	Names []string // lower-case DNS names and CN; "*.example.com" for wildcards
 	TLS   *tls.Certificate
+	// Issuer is the chain's second certificate or "<path>.issuer";
+	// OCSP the stapled response ("<path>.ocsp", set ssl ocsp-response).
+	Issuer *x509.Certificate
+	OCSP   []byte
 }
 
 // Server builds the server configuration of a bind line; warn receives
@@ -265,8 +269,8 @@ var sideSuffixes = []string{".key", ".ocsp", ".issuer", ".sctl", ".dh"}
 
 // LoadFile loads one PEM holding the certificate, its chain and usually
 // the key; a key kept apart is read from the same path with ".key"
-// appended, as HAProxy does.
-func LoadFile(p string) (*Cert, error) {
+// appended, as HAProxy does; so are ".issuer" and ".ocsp" (OCSP stapling).
+func LoadFile(p string, warn func(string)) (*Cert, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate '%s': %v", p, errors.Unwrap(err))
@@ -278,7 +282,14 @@ func LoadFile(p string) (*Cert, error) {
 			return nil, fmt.Errorf("'%s': no private key in the file nor in '%s.key' beside it", p, p)
 		}
 	}
-	return NewCert(p, data, key)
+	c, err := NewCert(p, data, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadSideFiles(c, p, warn); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // NewCert builds a certificate from PEM data (the chain, leaf first) and

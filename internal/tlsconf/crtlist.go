@@ -37,7 +37,7 @@ func (r *Registry) loadCrtList(path, crtBase string, warn func(string)) (*CrtLis
 		if e.Options != "" {
 			warn(fmt.Sprintf("crt-list '%s' line %d: per-certificate options [%s] are not applied by dhproxy yet", path, n, e.Options))
 		}
-		if _, err := r.loadCert(e.Crt); err != nil {
+		if _, err := r.loadCert(e.Crt, warn); err != nil {
 			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
 		}
 		e.Line = n

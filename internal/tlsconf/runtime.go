@@ -71,7 +71,7 @@ func (r *Registry) ShowCert(name string) string {
 		}
 		chain = append(chain, x)
 	}
-	return certDetails(name, status, chain, nil)
+	return certDetails(name, status, chain, c.ocspKey())
 }
 
 // certDetails prints a certificate as "show ssl cert <name>" does.

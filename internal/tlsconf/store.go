@@ -161,9 +161,9 @@ func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 		case src.List:
 			l, err = r.loadCrtList(src.Path, o.CrtBase, warn)
 		case statErr == nil && fi.IsDir():
-			l, err = r.loadDir(src.Path)
+			l, err = r.loadDir(src.Path, warn)
 		default:
-			if _, err = r.loadCert(src.Path); err == nil {
+			if _, err = r.loadCert(src.Path, warn); err == nil {
 				l = &CrtList{Name: src.Path, Entries: []*CrtListEntry{{Crt: src.Path, Line: 1}}, hidden: true}
 			}
 		}
@@ -182,11 +182,11 @@ func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 
 // loadCert returns the certificate at path, loading it the first time:
 // binds and crt-lists naming the same file share it, as in HAProxy.
-func (r *Registry) loadCert(path string) (*Cert, error) {
+func (r *Registry) loadCert(path string, warn func(string)) (*Cert, error) {
 	if c := r.certs[path]; c != nil {
 		return c, nil
 	}
-	c, err := LoadFile(path)
+	c, err := LoadFile(path, warn)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (r *Registry) loadCert(path string) (*Cert, error) {
 
 // loadDir loads every certificate file of a directory in name order (side
 // files and hidden files skipped) as a crt-list named by the directory.
-func (r *Registry) loadDir(dir string) (*CrtList, error) {
+func (r *Registry) loadDir(dir string, warn func(string)) (*CrtList, error) {
 	if l := r.lists[dir]; l != nil {
 		return l, nil
 	}
@@ -211,7 +211,7 @@ func (r *Registry) loadDir(dir string) (*CrtList, error) {
 			continue
 		}
 		p := filepath.Join(dir, n)
-		if _, err := r.loadCert(p); err != nil {
+		if _, err := r.loadCert(p, warn); err != nil {
 			return nil, err
 		}
 		l.Entries = append(l.Entries, &CrtListEntry{Crt: p, Line: len(l.Entries) + 1})

@@ -21,7 +21,9 @@ func init() {
 		command{[]string{"set", "ssl", "cert"}, "set ssl cert <certfile> <payload>", "replace a certificate file", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.SetCert(arg(a, 0), s.payload) })},
 		command{[]string{"set", "ssl", "tls-key"}, "set ssl tls-key [id|file] <key>", "set the next TLS key for the <id> or <file> listener to <key>", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.SetTLSKey(arg(a, 0), arg(a, 1)) })},
 		command{[]string{"show", "tls-keys"}, "show tls-keys [id|*]", "show tls keys references or dump tls ticket keys when id specified", levelUser, cmdShowTLSKeys},
-		command{[]string{"set", "ssl", "ocsp-response"}, "set ssl ocsp-response <resp|payload>", "update a certificate's OCSP Response from a base64-encode DER", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.SetOCSPResponse(strings.Join(a, "") + s.payload) })},
+		command{[]string{"set", "ssl", "ocsp-response"}, "set ssl ocsp-response <resp|payload>", "update a certificate's OCSP Response from a base64-encode DER", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string {
+			return r.SetOCSPResponse(strings.Join(a, "") + s.payload)
+		})},
 		command{[]string{"show", "ssl", "ocsp-response"}, "show ssl ocsp-response [id]", "display the IDs of the OCSP responses used in memory, or the details of a single OCSP response", levelUser, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowOCSPResponse(arg(a, 0)) })},
 		command{[]string{"show", "ssl", "cert"}, "show ssl cert [<certfile>]", "display the SSL certificates used in memory, or the details of a file", levelOperator, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowCert(arg(a, 0)) })},
 		command{[]string{"show", "ssl", "crt-list"}, "show ssl crt-list [-n] [<list>]", "show the list of crt-lists or the content of a crt-list file <list>", levelAdmin, sslCmd(func(r *tlsconf.Registry, s *session, a []string) string { return r.ShowCrtList(a) })},

@@ -268,7 +268,12 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 		if _, ok := val(); ok {
 			b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy (Go's TLS chooses it).", kw)
 		}
-	case "prefer-client-ciphers", "no-tls-tickets", "allow-0rtt", "no-ca-names":
+	case "tls-ticket-keys":
+		o.TicketKeys, _ = val()
+	case "no-tls-tickets":
+		o.NoTickets = true
+		return 0, true
+	case "prefer-client-ciphers", "allow-0rtt", "no-ca-names":
 		b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy.", kw)
 		return 0, true
 	default:
@@ -295,6 +300,10 @@ func (b *builder) buildBindTLS(bd *Bind) {
 	}
 	cfg, done := b.tlsBuilt[bd.TLS]
 	if !done {
+		if b.cfg.Certs == nil {
+			b.cfg.Certs = tlsconf.NewRegistry()
+		}
+		bd.TLS.Registry, bd.TLS.Where = b.cfg.Certs, bd.Pos.String()
 		var err error
 		cfg, err = tlsconf.Server(bd.TLS, &b.cfg.Global.SSLBind, func(w string) { b.d.Warnf(bd.Pos, "bind '%s': %s.", bd.Addr, w) })
 		if err != nil {

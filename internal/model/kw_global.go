@@ -156,7 +156,9 @@ func init() {
 				i++
 			case tlsconf.IsVersionOption(w):
 				g.SSLBind.Options = append(g.SSLBind.Options, w)
-			case w == "prefer-client-ciphers" || w == "no-tls-tickets" || w == "no-ca-names" || w == "allow-0rtt":
+			case w == "no-tls-tickets":
+				g.SSLBind.Options = append(g.SSLBind.Options, w)
+			case w == "prefer-client-ciphers" || w == "no-ca-names" || w == "allow-0rtt":
 				b.warnf(l, "ssl-default-bind-options '%s' is accepted but has no effect in dhproxy.", w)
 			default:
 				b.errorf(l, "ssl-default-bind-options: unknown option '%s'.", w)

@@ -80,14 +80,13 @@ var tuneSettings = map[string]tuneSetting{
 	"tune.sched.low-latency":                   {tuneOnOff, 0, 0, whyPoller},
 	"tune.sndbuf.client":                       {tuneInt, 0, maxInt32, whySockBuf},
 	"tune.sndbuf.server":                       {tuneInt, 0, maxInt32, whySockBuf},
-	"tune.ssl.cachesize":                       {tuneInt, 0, maxInt32, whySSL},
+	"tune.ssl.cachesize":                       {tuneInt, 0, maxInt32, "Go's crypto/tls resumes sessions by tickets only (tls-ticket-keys, tune.ssl.lifetime), it has no session-ID cache"},
 	"tune.ssl.capture-buffer-size":             {tuneInt, 0, maxInt32, whySSL},
 	"tune.ssl.capture-cipherlist-size":         {tuneInt, 0, maxInt32, whySSL + " (and HAProxy 2.7 removes this name: use tune.ssl.capture-buffer-size)"},
 	"tune.ssl.default-dh-param":                {tuneInt, 1024, maxInt32, whySSL},
 	"tune.ssl.force-private-cache":             {tuneNone, 0, 0, whySSL},
 	"tune.ssl.hard-maxrecord":                  {tuneInt, 0, maxInt32, whySSL},
 	"tune.ssl.keylog":                          {tuneOnOff, 0, 0, whySSL},
-	"tune.ssl.lifetime":                        {tuneTime, 0, maxInt32, whySSL},
 	"tune.ssl.maxrecord":                       {tuneInt, 0, maxInt32, whySSL},
 	"tune.ssl.ssl-ctx-cache-size":              {tuneInt, 0, maxInt32, whySSL},
 	"tune.vars.global-max-size":                {tuneInt, 0, maxInt32, whyVars},
@@ -107,6 +106,22 @@ func init() {
 			}
 		})
 	}
+	// HAProxy reads tune.ssl.lifetime in seconds when no unit is given.
+	registerGlobal("tune.ssl.lifetime", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "tune.ssl.lifetime <timeout>") {
+			return
+		}
+		v := l.Args[1]
+		if v != "" && v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
+			v += "s"
+		}
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			b.errorf(l, "'tune.ssl.lifetime %s': expects a positive time value (seconds by default).", l.Args[1])
+			return
+		}
+		g.SSLBind.Lifetime = d
+	})
 	registerGlobal("tune.bufsize", func(b *builder, g *Global, l config.Line) {
 		if !b.wantArgs(l, 1, 1, "tune.bufsize <bytes>") {
 			return

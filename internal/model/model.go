@@ -295,6 +295,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
+	// Certs holds the certificates of the ssl binds, which the runtime
+	// API replaces; nil without any.
+	Certs *tlsconf.Registry
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

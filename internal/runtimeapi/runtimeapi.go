@@ -154,6 +154,7 @@ type session struct {
 	interactive bool
 	quit        bool
 	timeout     time.Duration // "stats timeout", or "set timeout cli" for this session
+	payload     string        // lines after a command ending in "<<", up to an empty line
 }
 
 // maxLine bounds a command line, as HAProxy's buffer does.
@@ -173,7 +174,16 @@ func (s *Server) serve(c net.Conn, level int, expose bool) {
 			s.getSocks(c, r, expose)
 			return
 		}
-		for _, cmd := range splitCommands(line) {
+		var payload string
+		if cmdLine, ok := strings.CutSuffix(line, "<<"); ok {
+			line, payload = cmdLine, readPayload(r)
+		}
+		cmds := splitCommands(line)
+		for i, cmd := range cmds {
+			sess.payload = ""
+			if i == len(cmds)-1 {
+				sess.payload = payload
+			}
 			out := sess.run(cmd)
 			w.WriteString(out)
 			if sess.quit {
@@ -216,6 +226,21 @@ func readLine(r *bufio.Reader) (string, error) {
 			return string(b), err
 		}
 	}
+}
+
+// readPayload reads the lines that follow a command ending in "<<", up to
+// an empty line (or the end of input), as HAProxy 2.6 takes a payload.
+func readPayload(r *bufio.Reader) string {
+	var b strings.Builder
+	for b.Len() <= maxLine {
+		l, err := readLine(r)
+		if l == "" || err != nil {
+			b.WriteString(l)
+			break
+		}
+		b.WriteString(l + "\n")
+	}
+	return b.String()
 }
 
 // splitCommands splits a line at unescaped ';', removing the escapes.

@@ -8,24 +8,27 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // BindOpts are the TLS options of one bind line, as written.
 type BindOpts struct {
-	SSL       bool         // the "ssl" keyword: without it the others are ignored
-	Certs     []CertSource // crt and crt-list arguments, in order
-	StrictSNI bool
-	ALPN      string   // comma-separated protocol list
-	MinVer    string   // ssl-min-ver
-	MaxVer    string   // ssl-max-ver
-	NoVer     []string // no-tlsv10 ... no-tlsv13, no-sslv3
-	Ciphers   string   // TLS <= 1.2 list, OpenSSL names
-	CrtBase   string   // global crt-base, for crt-list lines
-	Suites    string   // TLS 1.3 list
+	SSL        bool         // the "ssl" keyword: without it the others are ignored
+	Certs      []CertSource // crt and crt-list arguments, in order
+	StrictSNI  bool
+	ALPN       string    // comma-separated protocol list
+	MinVer     string    // ssl-min-ver
+	MaxVer     string    // ssl-max-ver
+	NoVer      []string  // no-tlsv10 ... no-tlsv13, no-sslv3
+	Ciphers    string    // TLS <= 1.2 list, OpenSSL names
+	CrtBase    string    // global crt-base, for crt-list lines
+	Suites     string    // TLS 1.3 list
+	Registry   *Registry // shared by the binds of one configuration (runtime API)
+	TicketKeys string    // tls-ticket-keys file
+	NoTickets  bool      // no-tls-tickets
+	Where      string    // "file:line" of the bind line
 }
 
 // CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
@@ -39,6 +42,8 @@ type Defaults struct {
 	Options []string // ssl-default-bind-options words
 	Ciphers string
 	Suites  string
+	// Lifetime is tune.ssl.lifetime: how long a session may resume.
+	Lifetime time.Duration
 }
 
 // Cert is one loaded certificate and the names it answers for.
@@ -46,64 +51,10 @@ type Cert struct {
 	Path  string
 	Names []string // lower-case DNS names and CN; "*.example.com" for wildcards
 	TLS   *tls.Certificate
-}
-
-// Store picks a certificate by SNI: exact name first, then a wildcard
-// covering the first label, then the default (the first loaded) unless
-// strict-sni asks to refuse.
-type Store struct {
-	exact    map[string]*tls.Certificate
-	wildcard map[string][]wildEntry // keyed by the name without its first label
-	def      *tls.Certificate
-	strict   bool
-}
-
-// wildEntry is a certificate under a wildcard, less the names a crt-list
-// "!name" filter took away from it.
-type wildEntry struct {
-	cert    *tls.Certificate
-	exclude []string
-}
-
-var errNoCert = errors.New("no certificate for this server name (strict-sni)")
-
-func (s *Store) get(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	name := strings.ToLower(strings.TrimSuffix(h.ServerName, "."))
-	if name != "" {
-		if c := s.exact[name]; c != nil {
-			return c, nil
-		}
-		if _, rest, ok := strings.Cut(name, "."); ok {
-			for _, w := range s.wildcard[rest] {
-				if !slices.Contains(w.exclude, name) {
-					return w.cert, nil
-				}
-			}
-		}
-	}
-	if s.strict {
-		return nil, errNoCert
-	}
-	return s.def, nil
-}
-
-// add indexes c under names (its own, or a crt-list line's filters);
-// exclude are the line's negative filters.
-func (s *Store) add(c *tls.Certificate, names, exclude []string) {
-	if s.def == nil {
-		s.def = c
-	}
-	for _, n := range names {
-		n = strings.ToLower(n)
-		if slices.Contains(exclude, n) {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(n, "*."); ok {
-			s.wildcard[rest] = append(s.wildcard[rest], wildEntry{c, exclude})
-		} else if s.exact[n] == nil {
-			s.exact[n] = c
-		}
-	}
+	// Issuer is the chain's second certificate or "<path>.issuer";
+	// OCSP the stapled response ("<path>.ocsp", set ssl ocsp-response).
+	Issuer *x509.Certificate
+	OCSP   []byte
 }
 
 // Server builds the server configuration of a bind line; warn receives
@@ -112,23 +63,18 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if len(o.Certs) == 0 {
 		return nil, fmt.Errorf("'ssl' needs at least one 'crt <file|dir>' or 'crt-list <file>'")
 	}
-	st := &Store{exact: map[string]*tls.Certificate{}, wildcard: map[string][]wildEntry{}, strict: o.StrictSNI}
-	for _, src := range o.Certs {
-		if src.List {
-			if err := loadCrtList(st, src.Path, o.CrtBase, warn); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		certs, err := LoadPath(src.Path)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range certs {
-			st.add(c.TLS, c.Names, nil)
-		}
+	reg := o.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	st, err := reg.newStore(o, warn)
+	if err != nil {
+		return nil, err
 	}
 	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}
+	if err := reg.setupSessions(cfg, o, d); err != nil {
+		return nil, err
+	}
 	if err := applyVersions(cfg, o, d, warn); err != nil {
 		return nil, err
 	}
@@ -321,52 +267,10 @@ func checkSuites(list string, warn func(string)) {
 // sideSuffixes are files a certificate directory holds beside the PEMs.
 var sideSuffixes = []string{".key", ".ocsp", ".issuer", ".sctl", ".dh"}
 
-// LoadPath loads a PEM file, or every certificate file of a directory in
-// name order (as HAProxy: side files skipped).
-func LoadPath(p string) ([]*Cert, error) {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("unable to load SSL certificate '%s': %v", p, errors.Unwrap(err))
-	}
-	if !fi.IsDir() {
-		c, err := LoadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		return []*Cert{c}, nil
-	}
-	ents, err := os.ReadDir(p)
-	if err != nil {
-		return nil, fmt.Errorf("unable to read certificate directory: %v", err)
-	}
-	var out []*Cert
-next:
-	for _, e := range ents {
-		n := e.Name()
-		if e.IsDir() || strings.HasPrefix(n, ".") {
-			continue
-		}
-		for _, s := range sideSuffixes {
-			if strings.HasSuffix(n, s) {
-				continue next
-			}
-		}
-		c, err := LoadFile(filepath.Join(p, n))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("certificate directory '%s' holds no certificate", p)
-	}
-	return out, nil
-}
-
 // LoadFile loads one PEM holding the certificate, its chain and usually
 // the key; a key kept apart is read from the same path with ".key"
-// appended, as HAProxy does.
-func LoadFile(p string) (*Cert, error) {
+// appended, as HAProxy does; so are ".issuer" and ".ocsp" (OCSP stapling).
+func LoadFile(p string, warn func(string)) (*Cert, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("unable to load SSL certificate '%s': %v", p, errors.Unwrap(err))
@@ -378,17 +282,31 @@ func LoadFile(p string) (*Cert, error) {
 			return nil, fmt.Errorf("'%s': no private key in the file nor in '%s.key' beside it", p, p)
 		}
 	}
-	c, err := tls.X509KeyPair(data, key)
+	c, err := NewCert(p, data, key)
 	if err != nil {
-		return nil, fmt.Errorf("'%s': %v", p, err)
+		return nil, err
+	}
+	if err := loadSideFiles(c, p, warn); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewCert builds a certificate from PEM data (the chain, leaf first) and
+// its key, for the file at path.
+func NewCert(path string, chain, key []byte) (*Cert, error) {
+	c, err := tls.X509KeyPair(chain, key)
+	if err != nil {
+		return nil, fmt.Errorf("'%s': %v", path, err)
 	}
 	leaf := c.Leaf
 	if leaf == nil {
 		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
-			return nil, fmt.Errorf("'%s': %v", p, err)
+			return nil, fmt.Errorf("'%s': %v", path, err)
 		}
+		c.Leaf = leaf
 	}
-	out := &Cert{Path: p, TLS: &c}
+	out := &Cert{Path: path, TLS: &c}
 	seen := map[string]bool{}
 	for _, n := range append(leaf.DNSNames, leaf.Subject.CommonName) {
 		n = strings.ToLower(n)

@@ -189,6 +189,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildProxy(s)
 		case "mailers":
 			b.buildMailers(s)
+		case "resolvers":
+			b.buildResolvers(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -459,6 +461,7 @@ func (b *builder) resolve() {
 		if p.IsBackend() {
 			b.resolveStick(p)
 			b.resolveBalance(p)
+			b.resolveResolvers(p)
 			warnUnusedCheckRules(b, p)
 			// Servers without "id" take the lowest free id, from 1 on in
 			// declaration order, as HAProxy numbers them (the consistent
@@ -476,7 +479,7 @@ func (b *builder) resolve() {
 					s.ID = sid
 					used[sid] = true
 				}
-				if s.Check && !s.Disabled && s.Port == 0 && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
+				if s.Check && !s.Disabled && s.Port == 0 && s.SRV == "" && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
 					kind := "backend"
 					if p.IsFrontend() {
 						kind = "proxy"

@@ -5,6 +5,7 @@ package model
 
 import (
 	"crypto/tls"
+	"net/netip"
 
 	"dhproxy/internal/tlsconf"
 
@@ -284,6 +285,18 @@ type Server struct {
 	// it once the global section is known.
 	TLS       *tlsconf.ServerOpts
 	TLSConfig *tls.Config
+
+	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
+	// family preferred, the networks accepted, and the name followed: FQDN
+	// for A/AAAA records, SRV for a server-template on an SRV record.
+	Resolvers           string
+	ResolversRef        *Resolvers
+	ResolvePrefer       string // "ipv4" or "ipv6" (default, as HAProxy)
+	ResolveNets         []netip.Prefix
+	ResolveAllowDup     bool // "resolve-opts allow-dup-ip"
+	ResolveIgnoreWeight bool // "resolve-opts ignore-weight"
+	FQDN, SRV           string
+	Template            string // the server-template prefix that made it
 }
 
 // Config is the whole validated configuration.
@@ -291,6 +304,8 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
+	// Resolvers are the resolvers sections, in file order.
+	Resolvers []*Resolvers
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -29,8 +29,8 @@ func resolveServers(cfg *model.Config) (unresolved map[*model.Server]bool, err e
 	for _, p := range cfg.Proxies {
 		for _, s := range p.Servers {
 			host, port, splitErr := net.SplitHostPort(s.Addr)
-			if splitErr != nil || host == "" {
-				continue
+			if splitErr != nil || host == "" || s.SRV != "" {
+				continue // an SRV template's servers get addresses from DNS only
 			}
 			if _, err := netip.ParseAddr(host); err == nil {
 				continue

@@ -47,6 +47,7 @@ type Runtime struct {
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -107,6 +108,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, err
 	}
 	for s := range unresolved {
+		if s.ResolversRef != nil {
+			continue // DNS gives it one at run time (resolvers.go)
+		}
 		// "init-addr none": no address, so no traffic and no checks until
 		// one is given, like a server in maintenance.
 		s.Disabled = true
@@ -139,6 +143,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			rt.backends[p.Name] = newBackend(p, cfg, rt.tables)
 		}
 	}
+	rt.setupResolvers()
 	var errs []error
 	var accepts []acceptor // started last
 	for _, p := range cfg.Proxies {
@@ -187,6 +192,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
+	rt.startResolvers()
 	rt.stopCheck = rt.startChecks()
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {

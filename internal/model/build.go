@@ -384,6 +384,7 @@ func (b *builder) resolve() {
 	}
 	for _, p := range b.cfg.Proxies {
 		id++
+		p.ForcedID = p.ID != 0
 		if p.ID == 0 {
 			p.ID = id
 		}
@@ -463,12 +464,14 @@ func (b *builder) resolve() {
 			b.resolveBalance(p)
 			b.resolveResolvers(p)
 			warnUnusedCheckRules(b, p)
-			// Servers without "id" take the lowest free id, from 1 on in
-			// declaration order, as HAProxy numbers them (the consistent
-			// hashing ring is keyed on these ids).
+			// Servers without "id" take their position in declaration
+			// order (from 1), or the next free id after it, as HAProxy
+			// numbers them (the consistent hashing ring is keyed on these
+			// ids).
 			used := map[int]bool{}
 			for _, s := range p.Servers {
 				used[s.ID] = true
+				s.ForcedID = s.ID != 0
 			}
 			sid := 1
 			for _, s := range p.Servers {
@@ -479,6 +482,7 @@ func (b *builder) resolve() {
 					s.ID = sid
 					used[sid] = true
 				}
+				sid++
 				if s.Check && !s.Disabled && s.Port == 0 && s.SRV == "" && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
 					kind := "backend"
 					if p.IsFrontend() {

@@ -334,10 +334,15 @@ func templateRange(v string) (lo, hi int, ok bool) {
 	return x, y, err1 == nil && err2 == nil && x >= 0 && x <= y && y-x < 1<<16
 }
 
-// resolveResolvers links the servers' "resolvers" to their section and
-// records the host name they follow.
+// resolveResolvers records the servers' host names and links their
+// "resolvers" to the section.
 func (b *builder) resolveResolvers(p *Proxy) {
 	for _, s := range p.Servers {
+		if host, _, err := net.SplitHostPort(s.Addr); err == nil && s.SRV == "" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				s.FQDN = host // resolved at start, or followed with "resolvers"
+			}
+		}
 		if s.Resolvers == "" {
 			if s.SRV != "" {
 				b.d.Errorf(s.Pos, "'server-template %s' in %s '%s' names the SRV record '%s' but no 'resolvers'; add 'resolvers <name>'.", s.Template, sectionWord(p), p.Name, s.SRV)
@@ -354,15 +359,5 @@ func (b *builder) resolveResolvers(p *Proxy) {
 			b.d.Errorf(r.Pos, "resolvers '%s' has no nameserver; add 'nameserver <name> <ip>:<port>' or 'parse-resolv-conf'.", r.Name)
 		}
 		s.ResolversRef = r
-		host, _, err := net.SplitHostPort(s.Addr)
-		if err != nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(host); err == nil {
-			continue // an IP address: nothing to follow
-		}
-		if s.SRV == "" {
-			s.FQDN = host
-		}
 	}
 }

@@ -108,6 +108,9 @@ type Global struct {
 	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
+
+	ServerStateFile string // "server-state-file" (kw_serverstate.go)
+	ServerStateBase string // "server-state-base": directory of relative state files
 }
 
 // LogTarget is one "log" line.
@@ -190,6 +193,10 @@ type Proxy struct {
 	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
 	ErrorPages map[int]*rules.Reply
 	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
+	// LoadServerState is "load-server-state-from-file" (global, local,
+	// none or ""); ServerStateFileName is "server-state-file-name".
+	LoadServerState, ServerStateFileName string
+	ForcedID                             bool // "id" was written (show servers state's bk_f_forced_id)
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy
@@ -297,6 +304,7 @@ type Server struct {
 	ResolveIgnoreWeight bool // "resolve-opts ignore-weight"
 	FQDN, SRV           string
 	Template            string // the server-template prefix that made it
+	ForcedID            bool   // "id" was written (show servers state's srv_f_forced_id)
 }
 
 // Config is the whole validated configuration.

@@ -25,9 +25,28 @@ const AdminResolvMaint = 0x20
 // dnsState is what a server following DNS holds between resolutions. Only
 // its resolution's goroutine touches it.
 type dnsState struct {
-	port     string    // the configured port ("0": the client's), for A/AAAA servers
-	host     string    // SRV: the record's target the server stands for; "" when free
-	lastSeen time.Time // SRV: when an answer last listed host
+	port     string                 // the configured port ("0": the client's), for A/AAAA servers
+	host     string                 // SRV: the record's target the server stands for; "" when free
+	lastSeen time.Time              // SRV: when an answer last listed host
+	target   atomic.Pointer[string] // host, for readers outside the resolution (show servers state)
+}
+
+// setHost changes the SRV target s stands for.
+func (d *dnsState) setHost(h string) {
+	d.host = h
+	d.target.Store(&h)
+}
+
+// FQDN is the host name s follows, its SRV record's target for a template
+// server on an SRV record; "" for none.
+func (s *Server) FQDN() string {
+	if s.Conf.SRV == "" || s.dns == nil {
+		return s.Conf.FQDN
+	}
+	if h := s.dns.target.Load(); h != nil {
+		return *h
+	}
+	return ""
 }
 
 // dnsFollow is one name followed for a group of servers of one backend:
@@ -323,7 +342,8 @@ func (run *resolverRun) applySRV(f *dnsFollow, a resolvers.Answer) {
 		}
 		for _, s := range f.servers {
 			if s.dns.host == "" {
-				s.dns.host, s.dns.port, s.dns.lastSeen = r.Target, strconv.Itoa(int(r.Port)), now
+				s.dns.setHost(r.Target)
+				s.dns.port, s.dns.lastSeen = strconv.Itoa(int(r.Port)), now
 				run.takeRecord(s, r, a.Nameserver)
 				break
 			}
@@ -384,7 +404,7 @@ func (run *resolverRun) applyFailure(f *dnsFollow, a resolvers.Answer) {
 // freeTemplateServer makes s free for another SRV record: no target, no
 // address, as HAProxy shows a template's spare servers.
 func (run *resolverRun) freeTemplateServer(s *Server) {
-	s.dns.host = ""
+	s.dns.setHost("")
 	empty := ""
 	s.dst.Store(&empty)
 	s.closeIdle()

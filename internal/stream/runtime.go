@@ -103,7 +103,8 @@ func (fe *Frontend) setRules(rt *Runtime) {
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
-	unresolved, err := resolveServers(cfg)
+	states := readServerStates(cfg)
+	unresolved, err := resolveServers(cfg, states)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +193,10 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
+	rt.restoreTemplates(states)
 	rt.startResolvers()
 	rt.stopCheck = rt.startChecks()
+	rt.applyServerStates(states)
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
 		rt.wg.Add(1)

@@ -109,6 +109,13 @@ type Global struct {
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
 
+	// Process privileges (kw_process.go): the user and group the serving
+	// process runs as once its sockets are open (-1: unchanged), the
+	// directory it is locked in, the CPUs it may run on.
+	UID, GID int
+	Chroot   string
+	CPUs     []int // union of the "cpu-map" sets, best effort
+
 	ServerStateFile string // "server-state-file" (kw_serverstate.go)
 	ServerStateBase string // "server-state-base": directory of relative state files
 }

@@ -48,6 +48,8 @@ type Runtime struct {
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
+	backlogs  []int                   // of each listener, to listen again after a pause
+	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -174,7 +176,8 @@ func New(cfg *model.Config) (*Runtime, error) {
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
-			l, err := listener.Open(b, listener.Backlog(b, p, &cfg.Global))
+			backlog := listener.Backlog(b, p, &cfg.Global)
+			l, err := listener.Open(b, backlog)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
@@ -185,6 +188,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
+			rt.backlogs = append(rt.backlogs, backlog)
 			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
 		}
 	}
@@ -264,6 +268,9 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if rt.waitResume() {
+				continue // paused by SIGTTOU
 			}
 			// EMFILE and friends: back off instead of spinning.
 			log.Printf("[WARNING] accept on %s: %v", l.Addr(), err)

@@ -172,6 +172,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if priv != nil {
 		defer priv.Close()
 	}
+	applyThreads(&cfg.Global, stderr)
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -223,7 +224,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// sessions in flight finish.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	pauseOnSignals(rt)
+	if err := dropPrivileges(&cfg.Global, kcfg != nil, stderr); err != nil {
+		alert(stderr, "%v", err)
+		if vr != nil {
+			vr.stop()
+		}
+		stopLVS()
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
 	if child {
 		master.ReportReady(nil)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +20,14 @@ import (
 
 // Target is one server to check.
 type Target struct {
-	Proxy, Server string        // names for log lines: "be1/srv1"
-	Addr          string        // host:port to check; empty means Addr(Backend, Conf)
-	Conf          *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
-	Backend       *model.Proxy  // option httpchk, option log-health-checks, timeouts
+	Proxy, Server string // names for log lines: "be1/srv1"
+	Addr          string // host:port to check; empty means Addr(Backend, Conf)
+	// CurAddr, when set, gives the server's address at each check (it
+	// follows DNS): host:port, "" while it has none (no check then). The
+	// "port" option still replaces the port; an "addr" option wins.
+	CurAddr func() string
+	Conf    *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
+	Backend *model.Proxy  // option httpchk, option log-health-checks, timeouts
 
 	// SetUp is called from the check goroutine on every state change: the
 	// runtime flips its lock-free flag there.
@@ -211,13 +216,18 @@ type checker struct {
 func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 	s := t.Conf
 	addr := t.Addr
-	if addr == "" {
-		var err error
-		if addr, err = Addr(t.Backend, s); err != nil {
-			return nil, err
+	if t.CurAddr != nil && s.Options["addr"] == "" {
+		t.CurAddr = checkedAt(t.CurAddr, s.Port)
+	} else {
+		t.CurAddr = nil
+		if addr == "" {
+			var err error
+			if addr, err = Addr(t.Backend, s); err != nil {
+				return nil, err
+			}
 		}
+		addr = resolve(addr)
 	}
-	addr = resolve(addr)
 	c := &checker{
 		t:         t,
 		name:      t.Proxy + "/" + t.Server,
@@ -240,6 +250,25 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		t.Passive.checker.Store(c)
 	}
 	return c, nil
+}
+
+// checkedAt applies the "port" option to a changing address.
+func checkedAt(cur func() string, port int) func() string {
+	if port <= 0 {
+		return cur
+	}
+	p := strconv.Itoa(port)
+	return func() string {
+		a := cur()
+		if a == "" {
+			return ""
+		}
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		return net.JoinHostPort(host, p)
+	}
 }
 
 // resolve looks the host up once: no name lookups on every check.
@@ -339,10 +368,14 @@ func (c *checker) once(ctx context.Context) {
 		env.state = c.serverState()
 	}
 	c.g.mu.Unlock()
-	if paused {
+	addr := c.addr
+	if c.t.CurAddr != nil {
+		addr = c.t.CurAddr()
+	}
+	if paused || addr == "" {
 		return
 	}
-	res, ok := c.rules.run(ctx, c.addr, c.tm, env)
+	res, ok := c.rules.run(ctx, addr, c.tm, env)
 	if !ok {
 		return
 	}

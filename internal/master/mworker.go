@@ -89,8 +89,8 @@ func Run(opt Options, cfg *model.Config) int {
 		return m.fail(err)
 	}
 	sig := make(chan os.Signal, 8)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
-	signal.Ignore(syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP, syscall.SIGTTOU, syscall.SIGTTIN)
+	signal.Ignore(syscall.SIGPIPE)
 	if opt.Socket != "" {
 		cli, err := m.listenCLI(opt.Socket)
 		if err != nil {
@@ -140,6 +140,8 @@ func (m *Master) loop(sig chan os.Signal) int {
 				if !stopping {
 					m.reload()
 				}
+			case syscall.SIGTTOU, syscall.SIGTTIN:
+				m.signalAll(s.(syscall.Signal)) // the workers pause or resume their listeners
 			default:
 				// SIGTERM/SIGINT stop the workers at once, SIGUSR1 softly;
 				// the master leaves when the last one has gone.

@@ -169,7 +169,7 @@ func (b *builder) checkRulesInheritance(def *Proxy, caps Cap, pos config.Pos) {
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1}
 	b.lastDef = newDefaults()
 	// Global settings (tune.bufsize) and the http-errors sections come
 	// first: the proxies' error pages use them wherever they are declared.
@@ -190,6 +190,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildProxy(s)
 		case "mailers":
 			b.buildMailers(s)
+		case "resolvers":
+			b.buildResolvers(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -383,6 +385,7 @@ func (b *builder) resolve() {
 	}
 	for _, p := range b.cfg.Proxies {
 		id++
+		p.ForcedID = p.ID != 0
 		if p.ID == 0 {
 			p.ID = id
 		}
@@ -460,13 +463,16 @@ func (b *builder) resolve() {
 		if p.IsBackend() {
 			b.resolveStick(p)
 			b.resolveBalance(p)
+			b.resolveResolvers(p)
 			warnUnusedCheckRules(b, p)
-			// Servers without "id" take the lowest free id, from 1 on in
-			// declaration order, as HAProxy numbers them (the consistent
-			// hashing ring is keyed on these ids).
+			// Servers without "id" take their position in declaration
+			// order (from 1), or the next free id after it, as HAProxy
+			// numbers them (the consistent hashing ring is keyed on these
+			// ids).
 			used := map[int]bool{}
 			for _, s := range p.Servers {
 				used[s.ID] = true
+				s.ForcedID = s.ID != 0
 			}
 			sid := 1
 			for _, s := range p.Servers {
@@ -477,7 +483,8 @@ func (b *builder) resolve() {
 					s.ID = sid
 					used[sid] = true
 				}
-				if s.Check && !s.Disabled && s.Port == 0 && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
+				sid++
+				if s.Check && !s.Disabled && s.Port == 0 && s.SRV == "" && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
 					kind := "backend"
 					if p.IsFrontend() {
 						kind = "proxy"

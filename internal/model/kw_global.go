@@ -113,13 +113,6 @@ func init() {
 		}
 		b.warnf(l, "'close-spread-time' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout.")
 	})
-	for _, kw := range []string{"user", "group", "uid", "gid", "chroot"} {
-		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
-			if b.wantArgs(l, 1, 1, l.Args[0]+" <value>") {
-				b.notYetOnce(l, "'"+l.Args[0]+"'", "dropping privileges")
-			}
-		})
-	}
 	registerGlobal("description", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, -1, "description <text>") {
 			g.Description = strings.Join(l.Args[1:], " ")

@@ -115,7 +115,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 			switch o {
 			case "crt", "verifyhost", "crl-file", "ciphersuites":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
-			case "resolvers", "source", "usesrc", "proto", "namespace", "ws":
+			case "source", "usesrc", "proto", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))

@@ -5,6 +5,7 @@ package model
 
 import (
 	"crypto/tls"
+	"net/netip"
 
 	"dhproxy/internal/tlsconf"
 
@@ -108,6 +109,16 @@ type Global struct {
 	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
+
+	// Process privileges (kw_process.go): the user and group the serving
+	// process runs as once its sockets are open (-1: unchanged), the
+	// directory it is locked in, the CPUs it may run on.
+	UID, GID int
+	Chroot   string
+	CPUs     []int // union of the "cpu-map" sets, best effort
+
+	ServerStateFile string // "server-state-file" (kw_serverstate.go)
+	ServerStateBase string // "server-state-base": directory of relative state files
 }
 
 // LogTarget is one "log" line.
@@ -190,6 +201,10 @@ type Proxy struct {
 	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
 	ErrorPages map[int]*rules.Reply
 	EmailAlert EmailAlert // email-alert mailers/from/to/level/myhostname
+	// LoadServerState is "load-server-state-from-file" (global, local,
+	// none or ""); ServerStateFileName is "server-state-file-name".
+	LoadServerState, ServerStateFileName string
+	ForcedID                             bool // "id" was written (show servers state's bk_f_forced_id)
 
 	// Resolved references (after Build).
 	DefaultBE *Proxy
@@ -288,6 +303,19 @@ type Server struct {
 	// it once the global section is known.
 	TLS       *tlsconf.ServerOpts
 	TLSConfig *tls.Config
+
+	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
+	// family preferred, the networks accepted, and the name followed: FQDN
+	// for A/AAAA records, SRV for a server-template on an SRV record.
+	Resolvers           string
+	ResolversRef        *Resolvers
+	ResolvePrefer       string // "ipv4" or "ipv6" (default, as HAProxy)
+	ResolveNets         []netip.Prefix
+	ResolveAllowDup     bool // "resolve-opts allow-dup-ip"
+	ResolveIgnoreWeight bool // "resolve-opts ignore-weight"
+	FQDN, SRV           string
+	Template            string // the server-template prefix that made it
+	ForcedID            bool   // "id" was written (show servers state's srv_f_forced_id)
 }
 
 // Config is the whole validated configuration.
@@ -298,6 +326,8 @@ type Config struct {
 	// Certs holds the certificates of the ssl binds, which the runtime
 	// API replaces; nil without any.
 	Certs *tlsconf.Registry
+	// Resolvers are the resolvers sections, in file order.
+	Resolvers []*Resolvers
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -331,33 +331,12 @@ func cmdShowServersState(s *session, args []string) string {
 	var b strings.Builder
 	b.WriteString(serversStateHeader)
 	found := len(args) == 0
-	now := time.Now()
 	for _, r := range s.srv.src.Rows() {
 		if r.Kind != stats.Server || len(args) > 0 && r.P.Name != args[0] {
 			continue
 		}
 		found = true
-		sv := r.Srv
-		host, port, _ := net.SplitHostPort(sv.Conf.Addr)
-		op := 0
-		if sv.Up() {
-			op = 2
-		}
-		cur, initial := sv.Weight()
-		chkStatus, chkResult, chkHealth, chkState := 1, 0, sv.Conf.Rise, 0
-		if sv.Conf.Check {
-			chkState = 6
-			if c := sv.Check(); c != nil {
-				chkStatus, chkHealth = checkStatusCodes[c.Status], c.Health
-				chkResult = 2
-				if c.Health >= c.Rise {
-					chkResult = 3
-				}
-			}
-		}
-		fmt.Fprintf(&b, "%d %s %d %s %s %d %d %d %d %d %d %d %d %d 0 0 0 - %s - 0 0 - - 0\n",
-			r.IID, r.P.Name, r.SID, sv.Name, host, op, sv.AdminState(), cur, initial,
-			int64(now.Sub(sv.LastChange())/time.Second), chkStatus, chkResult, chkHealth, chkState, port)
+		writeServerState(&b, r)
 	}
 	if !found {
 		return "Can't find backend.\n"

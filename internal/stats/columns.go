@@ -118,7 +118,7 @@ func checked(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 func checkRunning(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 	get := checked(f)
 	return func(r *Row) Value {
-		if r.Srv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+		if r.Srv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint|stream.AdminResolvMaint) != 0 {
 			return Value{}
 		}
 		return get(r)
@@ -339,7 +339,7 @@ var Columns = []Column{
 	{"agent_rise", "CGS", "u32", "", nil},
 	{"agent_fall", "CGS", "u32", "", nil},
 	{"agent_health", "CGS", "u32", "", nil},
-	{"addr", "CGS", "str", "S", func(r *Row) Value { return str(r.Srv.Conf.Addr) }},
+	{"addr", "CGS", "str", "S", func(r *Row) Value { return str(r.Srv.AddrPort()) }},
 	{"cookie", "CGS", "str", "S", func(r *Row) Value {
 		if r.Srv.Conf.Cookie == "" {
 			return Value{}

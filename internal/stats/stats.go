@@ -170,7 +170,7 @@ func checkOf(s *stream.Server) *stream.CheckState {
 // ServerState derives a server's display state from its run-time state and
 // its last check, as HAProxy's stats do.
 func ServerState(s *stream.Server) State {
-	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint|stream.AdminResolvMaint) != 0 {
 		return StateMaint
 	}
 	chk := checkOf(s)
@@ -203,6 +203,9 @@ func statusText(s *stream.Server) string {
 	chk := checkOf(s)
 	switch ServerState(s) {
 	case StateMaint:
+		if s.AdminState()&stream.AdminResolvMaint != 0 {
+			return "MAINT (resolution)"
+		}
 		return "MAINT"
 	case StateUpGoingDown:
 		return "UP " + strconv.Itoa(chk.Health-chk.Rise+1) + "/" + strconv.Itoa(chk.Fall)

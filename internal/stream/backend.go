@@ -20,10 +20,14 @@ import (
 
 // Server is a server's runtime state: read lock-free on the request path.
 type Server struct {
-	Conf    *model.Server
-	Name    string
-	addr    string // host:port, port "0" when the client's port is used
-	useDst  bool   // no port configured: connect to the port the client reached
+	Conf *model.Server
+	Name string
+	// dst is where connections go: host:port, or the host alone when the
+	// client's port is used (useDst); "" while DNS has given no address.
+	// Run-time DNS replaces it (resolvers.go).
+	dst     atomic.Pointer[string]
+	useDst  bool      // no port configured: connect to the port the client reached
+	dns     *dnsState // run-time DNS state, nil unless the server follows DNS
 	up      atomic.Bool
 	cur     atomic.Int32 // requests/connections currently served
 	backend *Backend
@@ -121,11 +125,13 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	b.setStickRules(p.StickRules, tables)
 	var actW, bckW, actID, bckID []int
 	for _, sc := range p.Servers {
-		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b, iweight: sc.Weight}
-		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
-			s.useDst, s.addr = true, host
+		s := &Server{Conf: sc, Name: sc.Name, backend: b, iweight: sc.Weight}
+		dst := sc.Addr
+		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" {
+			s.useDst, dst = true, host
 			b.useDst = true
 		}
+		s.dst.Store(&dst)
 		s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
 		s.minconn = sc.Minconn
 		if s.minconn == 0 {
@@ -152,7 +158,8 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	}
 	b.active, b.backup = b.act.idx, b.bck.idx
 	if d := p.Dispatch; d != nil {
-		s := &Server{Conf: d, addr: d.Addr, backend: b, iweight: d.Weight}
+		s := &Server{Conf: d, backend: b, iweight: d.Weight}
+		s.dst.Store(&d.Addr)
 		s.up.Store(true)
 		s.uweight.Store(int32(d.Weight))
 		s.eweight.Store(int32(d.Weight * lb.WeightScale))
@@ -414,9 +421,9 @@ func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
 // client connected to, used when the server line has no port; from is the
 // client side, for the PROXY header of a send-proxy server.
 func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
-	addr := s.addr
+	addr := *s.dst.Load()
 	if s.useDst {
-		addr = net.JoinHostPort(s.addr, strconv.Itoa(dstPort))
+		addr = net.JoinHostPort(addr, strconv.Itoa(dstPort))
 	}
 	if timeout <= 0 {
 		timeout = 30 * time.Second

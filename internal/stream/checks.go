@@ -88,8 +88,13 @@ func (rt *Runtime) checkTargets() []check.Target {
 				continue
 			}
 			s.health.passive = check.NewPassive(s.Conf)
+			var curAddr func() string
+			if s.dns != nil {
+				curAddr = s.checkAddr
+			}
 			ts = append(ts, check.Target{
-				Proxy: p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
+				CurAddr: curAddr,
+				Proxy:   p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
 				SetUp:         s.SetUp,
 				SetDrain:      s.SetDrain,
 				SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },

@@ -19,18 +19,18 @@ var lookupHost = func(ctx context.Context, host string) ([]netip.Addr, error) {
 
 // resolveServers gives every server named by a host name its address once,
 // at start, as HAProxy does without "resolvers": "init-addr" lists the
-// methods tried in order (default "last,libc"; "last" needs a server-state
-// file, which dhproxy does not read, so it is skipped), "none" lets the
+// methods tried in order (default "last,libc"; "last" is the address the
+// server state file kept, serverstate.go), "none" lets the
 // server start without an address, in maintenance, and an IP literal is
 // used as is. The model's address becomes ip:port, so that traffic and
 // checks never resolve again. Servers left without an address are returned.
-func resolveServers(cfg *model.Config) (unresolved map[*model.Server]bool, err error) {
+func resolveServers(cfg *model.Config, states map[*model.Server]savedState) (unresolved map[*model.Server]bool, err error) {
 	var errs []string
 	for _, p := range cfg.Proxies {
 		for _, s := range p.Servers {
 			host, port, splitErr := net.SplitHostPort(s.Addr)
-			if splitErr != nil || host == "" {
-				continue
+			if splitErr != nil || host == "" || s.SRV != "" {
+				continue // an SRV template's servers get addresses from DNS only
 			}
 			if _, err := netip.ParseAddr(host); err == nil {
 				continue
@@ -39,7 +39,8 @@ func resolveServers(cfg *model.Config) (unresolved map[*model.Server]bool, err e
 			if m, ok := s.Options["init-addr"]; ok {
 				methods = m
 			}
-			ip, ok := initAddr(host, methods)
+			last, _ := lastAddr(states, s)
+			ip, ok := initAddr(host, methods, last)
 			switch {
 			case ip.IsValid():
 				s.Addr = net.JoinHostPort(ip.String(), port)
@@ -61,8 +62,9 @@ func resolveServers(cfg *model.Config) (unresolved map[*model.Server]bool, err e
 }
 
 // initAddr tries the init-addr methods in order: the address found, or
-// ok without one for "none", or neither.
-func initAddr(host, methods string) (ip netip.Addr, ok bool) {
+// ok without one for "none", or neither. last is the address the server
+// state file kept ("last"), if any.
+func initAddr(host, methods string, last netip.Addr) (ip netip.Addr, ok bool) {
 	for _, m := range strings.Split(methods, ",") {
 		switch m = strings.TrimSpace(m); m {
 		case "libc":
@@ -81,6 +83,9 @@ func initAddr(host, methods string) (ip netip.Addr, ok bool) {
 		case "none":
 			return netip.Addr{}, true
 		case "last":
+			if last.IsValid() {
+				return last, true
+			}
 		default:
 			if a, err := netip.ParseAddr(m); err == nil {
 				return a, true

@@ -49,7 +49,7 @@ func TestResolveServersAtStart(t *testing.T) {
     server e 127.0.0.1:81
     server f web1.lan
 `)
-	unresolved, err := resolveServers(cfg)
+	unresolved, err := resolveServers(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestResolveServersAtStart(t *testing.T) {
 func TestResolveServersFailure(t *testing.T) {
 	fakeResolver(t, nil)
 	cfg := buildConfig(t, "backend be\n    server s1 nowhere.lan:80\n")
-	_, err := resolveServers(cfg)
+	_, err := resolveServers(cfg, nil)
 	if err == nil {
 		t.Fatal("an unresolvable server was accepted")
 	}

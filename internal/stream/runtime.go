@@ -49,6 +49,9 @@ type Runtime struct {
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
+	backlogs  []int                   // of each listener, to listen again after a pause
+	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -104,11 +107,15 @@ func (fe *Frontend) setRules(rt *Runtime) {
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
-	unresolved, err := resolveServers(cfg)
+	states := readServerStates(cfg)
+	unresolved, err := resolveServers(cfg, states)
 	if err != nil {
 		return nil, err
 	}
 	for s := range unresolved {
+		if s.ResolversRef != nil {
+			continue // DNS gives it one at run time (resolvers.go)
+		}
 		// "init-addr none": no address, so no traffic and no checks until
 		// one is given, like a server in maintenance.
 		s.Disabled = true
@@ -141,6 +148,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			rt.backends[p.Name] = newBackend(p, cfg, rt.tables)
 		}
 	}
+	rt.setupResolvers()
 	var errs []error
 	var accepts []acceptor // started last
 	for _, p := range cfg.Proxies {
@@ -170,7 +178,8 @@ func New(cfg *model.Config) (*Runtime, error) {
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
-			l, err := listener.Open(b, listener.Backlog(b, p, &cfg.Global))
+			backlog := listener.Backlog(b, p, &cfg.Global)
+			l, err := listener.Open(b, backlog)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
@@ -179,6 +188,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
+			rt.backlogs = append(rt.backlogs, backlog)
 			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy}})
 		}
 	}
@@ -187,7 +197,10 @@ func New(cfg *model.Config) (*Runtime, error) {
 		return nil, errors.Join(errs...)
 	}
 	go rt.purgeLoop()
+	rt.restoreTemplates(states)
+	rt.startResolvers()
 	rt.stopCheck = rt.startChecks()
+	rt.applyServerStates(states)
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
 		rt.wg.Add(1)
@@ -262,6 +275,9 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 			}
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if rt.waitResume() {
+				continue // paused by SIGTTOU
 			}
 			// EMFILE and friends: back off instead of spinning.
 			log.Printf("[WARNING] accept on %s: %v", l.Addr(), err)

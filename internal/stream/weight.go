@@ -57,6 +57,9 @@ func (s *Server) EffectiveWeight() int { return int(s.eweight.Load()) }
 // "slowstart" starts at a fraction of its weight and maxconn and ramps up
 // linearly; a server going DOWN hands its queue to the backend.
 func (s *Server) SetUp(up bool) {
+	if up && s.admin.Load()&AdminResolvMaint != 0 {
+		return // no address from DNS: nothing to send traffic to
+	}
 	was := s.up.Swap(up)
 	if was == up {
 		return

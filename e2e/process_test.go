@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procStatus returns the Uid, Gid and CapEff lines of /proc/<pid>/status
+// (fields joined by one space) and the process's root directory.
+func procStatus(t *testing.T, pid int) (uid, gid, capEff, root string) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "Uid:":
+			uid = strings.Join(f[1:], " ")
+		case "Gid:":
+			gid = strings.Join(f[1:], " ")
+		case "CapEff:":
+			capEff = f[1]
+		}
+	}
+	root, _ = os.Readlink(fmt.Sprintf("/proc/%d/root", pid))
+	return
+}
+
+func privConfig(t *testing.T, chroot, sock string, fe, be int) string {
+	return fmt.Sprintf(`global
+    user nobody
+    group nogroup
+    chroot %s
+    nbthread 2
+    cpu-map 1/all 0
+    stats socket %s level admin
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d check inter 300ms
+`, chroot, sock, fe, be)
+}
+
+// checkDropped asserts that pid runs as nobody:nogroup without any
+// capability, locked in chroot.
+func checkDropped(t *testing.T, pid int, chroot string) {
+	t.Helper()
+	var uid, gid, capEff, root string
+	// The process drops its privileges once it serves: poll briefly.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if uid, gid, capEff, root = procStatus(t, pid); capEff == "0000000000000000" {
+			break
+		}
+	}
+	if uid != "65534 65534 65534 65534" || gid != "65534 65534 65534 65534" || capEff != "0000000000000000" || root != chroot {
+		t.Errorf("pid %d: Uid %q Gid %q CapEff %q root %q; want nobody, nogroup, no capability, root %s", pid, uid, gid, capEff, root, chroot)
+	}
+}
+
+// user/group/chroot: the serving process runs unprivileged in its chroot
+// and still serves and checks; SIGTTOU pauses its listener (connections
+// refused), SIGTTIN resumes it.
+func TestPrivilegesDropped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	chroot := t.TempDir()
+	os.Chmod(chroot, 0o755)
+	be, _ := startHTTPBackend(t, "web")
+	fe := freePort(t)
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	p := startProxy(t, privConfig(t, chroot, sock, fe, be), fe)
+	defer p.stop()
+	checkDropped(t, p.cmd.Process.Pid, chroot)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", fe)
+	time.Sleep(700 * time.Millisecond) // checks ran in the chroot
+	if out, err := curl(t, url); err != nil || out != "web" {
+		t.Fatalf("unprivileged proxy: %q %v", out, err)
+	}
+	rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+	if st := field(t, rows, names, "be/s1", "status"); st != "UP" {
+		t.Errorf("s1 %s: checks fail once unprivileged", st)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTTOU)
+	refused := false
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && !refused; time.Sleep(50 * time.Millisecond) {
+		refused = !canDial(fe)
+	}
+	if !refused {
+		t.Fatal("SIGTTOU: the listener still accepts")
+	}
+	p.cmd.Process.Signal(syscall.SIGTTIN)
+	waitPort(t, fe, 3*time.Second)
+	if out, err := curl(t, url); err != nil || out != "web" {
+		t.Fatalf("after SIGTTIN: %q %v", out, err)
+	}
+}
+
+// In master-worker mode the worker drops its privileges, the master keeps
+// them (it re-executes workers on reload), also after a reload.
+func TestPrivilegesDroppedWorker(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	chroot := t.TempDir()
+	os.Chmod(chroot, 0o755)
+	be, _ := startHTTPBackend(t, "web")
+	fe := freePort(t)
+	dir := t.TempDir()
+	master := filepath.Join(dir, "master.sock")
+	cfgPath := writeConfig(t, privConfig(t, chroot, filepath.Join(dir, "stats.sock"), fe, be))
+	p := startMaster(t, cfgPath, master, nil, fe)
+	defer p.stop()
+	pt := waitProc(t, master, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	checkDropped(t, pt.workers[0], chroot)
+	if uid, _, capEff, _ := procStatus(t, p.cmd.Process.Pid); !strings.HasPrefix(uid, "0 ") || capEff == "0000000000000000" {
+		t.Errorf("master: Uid %q CapEff %q, want root", uid, capEff)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	next := waitProc(t, master, "a new worker", 10*time.Second, func(n procTable) bool {
+		return len(n.workers) == 1 && n.workers[0] != pt.workers[0]
+	})
+	checkDropped(t, next.workers[0], chroot)
+	if out, err := curl(t, "http://127.0.0.1:"+strconv.Itoa(fe)+"/"); err != nil || out != "web" {
+		t.Fatalf("after the reload: %q %v", out, err)
+	}
+}

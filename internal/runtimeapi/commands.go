@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ type command struct {
 var commands []command
 
 func init() {
-	commands = []command{
+	commands = append(commands, []command{
 		{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", levelOperator, cmdClearTable},
 		{[]string{"clear", "counters"}, "clear counters [all]", "clear max statistics counters (or all counters)", levelOperator, cmdClearCounters},
 		{[]string{"disable", "server"}, "disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)", levelAdmin, cmdDisableServer},
@@ -51,7 +52,7 @@ func init() {
 		{[]string{"help"}, "help [<command>]", "list matching or all commands", levelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", levelUser, cmdPrompt},
 		{[]string{"quit"}, "quit", "disconnect", levelUser, cmdQuit},
-	}
+	}...)
 }
 
 // run executes one command and returns its output (without the empty line
@@ -83,9 +84,24 @@ func wordsMatch(words, args []string) bool {
 	return true
 }
 
+// helpText lists the commands as haproxy does: sorted, with the session
+// commands (help, prompt, quit) last. Other files register commands too.
 func (s *session) helpText() string {
+	sorted := slices.Clone(commands)
+	sessionCmd := func(c command) bool { return c.words[0] == "help" || c.words[0] == "prompt" || c.words[0] == "quit" }
+	slices.SortStableFunc(sorted, func(a, b command) int {
+		if sa, sb := sessionCmd(a), sessionCmd(b); sa != sb {
+			if sa {
+				return 1
+			}
+			return -1
+		} else if sa {
+			return 0
+		}
+		return strings.Compare(a.usage, b.usage)
+	})
 	var b strings.Builder
-	for _, c := range commands {
+	for _, c := range sorted {
 		if s.level >= c.level {
 			fmt.Fprintf(&b, "  %-40s: %s\n", c.usage, c.help)
 		}

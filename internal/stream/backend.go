@@ -314,6 +314,9 @@ func (s *Server) SetMaxconn(n int) {
 	s.maxconn.Store(int32(max(n, 0)))
 }
 
+// Maxconn is s's connection limit now; 0: none.
+func (s *Server) Maxconn() int { return int(s.maxconn.Load()) }
+
 // full tells whether the balancer must pass s over: it has a maxconn and
 // is at its current limit or already has requests waiting.
 func (s *Server) full() bool {

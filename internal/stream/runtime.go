@@ -24,37 +24,40 @@ import (
 
 // Runtime is a running configuration.
 type Runtime struct {
-	cfg       *model.Config
-	frontends []*Frontend
-	backends  map[string]*Backend
-	listeners []net.Listener
-	globalSem chan struct{} // global maxconn
-	bufs      bufPool
-	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
-	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
-	done      chan struct{}
-	wg        sync.WaitGroup  // accept loops
-	conns     sync.WaitGroup  // client sessions
-	jobs      chan job        // accepted connections handed to idle workers
-	stopCheck func()          // ends the health checks
-	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
-	actconn   atomic.Int32    // client connections being served (%ac)
-	connRate  rateCounter     // connections accepted per second (show info ConnRate)
-	logBufs   sync.Pool       // *[]byte lines being formatted
-	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
-	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
-	idleWork  atomic.Int32    // workers waiting for a job
-	tables    map[*model.Proxy]*stick.Table
-	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	cfg                          *model.Config
+	frontends                    []*Frontend
+	backends                     map[string]*Backend
+	listeners                    []net.Listener
+	limit                        connLimit    // global maxconn (acceptgate.go)
+	connRateLimit, sessRateLimit atomic.Int64 // "set rate-limit connections|sessions global"; 0: none
+	bufs                         bufPool
+	headMax                      int // a request head must fit in tune.bufsize - tune.maxrewrite
+	maxHdrs                      int // header fields allowed in a head (tune.http.maxhdr minus the start line)
+	done                         chan struct{}
+	wg                           sync.WaitGroup  // accept loops
+	conns                        sync.WaitGroup  // client sessions
+	jobs                         chan job        // accepted connections handed to idle workers
+	stopCheck                    func()          // ends the health checks
+	events                       *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
+	actconn                      atomic.Int32    // client connections being served (%ac)
+	connRate                     rateCounter     // connections accepted per second (show info ConnRate)
+	logBufs                      sync.Pool       // *[]byte lines being formatted
+	parker                       *parker         // idle keep-alive connections without goroutines; nil if unavailable
+	pipes                        *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
+	idleWork                     atomic.Int32    // workers waiting for a job
+	tables                       map[*model.Proxy]*stick.Table
+	service                      atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
+	stopping                     atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 }
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
 	P         *model.Proxy
 	rt        *Runtime
-	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
-	sem       chan struct{}
+	backend   *Backend    // default_backend, its own servers for listen, or the first use_backend
+	limit     connLimit   // maxconn (acceptgate.go)
+	paused    atomic.Bool // "disable frontend"
+	sockets   []pausable  // its listening sockets, for "disable frontend"
 	logger    *logging.Logger
 	logFmt    logFormat
 	logCount  atomic.Int64 // lines logged, for log-format's %lc
@@ -130,9 +133,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
 	}
 	rt.pipes = tcp.NewPipes(pipeBudget(cfg, fdLimit()))
-	if cfg.Global.Maxconn > 0 {
-		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
-	}
+	rt.limit.init(cfg.Global.Maxconn)
 	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
@@ -150,9 +151,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.backend = rt.backends[p.DefaultBE.Name]
 		}
 		fe.setRules(rt)
-		if p.Maxconn > 0 {
-			fe.sem = make(chan struct{}, p.Maxconn)
-		}
+		fe.limit.init(p.Maxconn)
 		if len(p.Logs) > 0 {
 			l, err := logging.New(cfg.Global.Logs, p.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
 			if err != nil {
@@ -168,16 +167,19 @@ func New(cfg *model.Config) (*Runtime, error) {
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
 		for _, b := range p.Binds {
-			l, err := listener.Open(b, listener.Backlog(b, p, &cfg.Global))
+			backlog := listener.Backlog(b, p, &cfg.Global)
+			l, err := listener.Open(b, backlog)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
+			plain := l
 			if b.TLSConfig != nil {
 				l = openTLS(l, b)
 			} else if p.Mode == model.ModeHTTP {
 				l = newLazyListener(l)
 			}
+			fe.addSocket(plain, l, backlog)
 			rt.listeners = append(rt.listeners, l)
 			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
 		}
@@ -225,20 +227,8 @@ type acceptor struct {
 func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 	defer rt.wg.Done()
 	for {
-		if rt.globalSem != nil {
-			select {
-			case rt.globalSem <- struct{}{}:
-			case <-rt.done:
-				return
-			}
-		}
-		if fe.sem != nil {
-			select {
-			case fe.sem <- struct{}{}:
-			case <-rt.done:
-				rt.releaseGlobal()
-				return
-			}
+		if !rt.admit(fe) {
+			return
 		}
 		c, err := l.Accept()
 		if err != nil {
@@ -248,6 +238,9 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 			case <-rt.done:
 				return
 			default:
+			}
+			if fe.paused.Load() {
+				continue // "disable frontend" stopped the socket listening
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -405,17 +398,9 @@ func (rt *Runtime) resume(s *httpSession, hs **httpSession) (parked bool) {
 	return false
 }
 
-func (fe *Frontend) release() {
-	if fe.sem != nil {
-		<-fe.sem
-	}
-}
+func (fe *Frontend) release() { fe.limit.release() }
 
-func (rt *Runtime) releaseGlobal() {
-	if rt.globalSem != nil {
-		<-rt.globalSem
-	}
-}
+func (rt *Runtime) releaseGlobal() { rt.limit.release() }
 
 // poolPurgeDelay is HAProxy's default pool-purge-delay.
 const poolPurgeDelay = 5 * time.Second

@@ -23,6 +23,9 @@ type Target struct {
 	Addr          string        // host:port to check; empty means Addr(Backend, Conf)
 	Conf          *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
 	Backend       *model.Proxy  // option httpchk, option log-health-checks, timeouts
+	// ServerAddr reports the server's address now, which "set server
+	// addr" may have changed from Conf.Addr; nil: Conf.Addr.
+	ServerAddr func() string
 
 	// SetUp is called from the check goroutine on every state change: the
 	// runtime flips its lock-free flag there.
@@ -341,7 +344,7 @@ func (c *checker) once(ctx context.Context) {
 	if paused {
 		return
 	}
-	res, ok := c.rules.run(ctx, c.addr, c.tm, env)
+	res, ok := c.rules.run(ctx, c.currentAddr(), c.tm, env)
 	if !ok {
 		return
 	}
@@ -512,4 +515,24 @@ func checkTLS(s *model.Server) *tls.Config {
 		return nil
 	}
 	return s.TLSConfig
+}
+
+// currentAddr is the address to check: the configured one, or the one
+// derived from the server's new address when the runtime API changed it
+// (the "addr" and "port" check options still take precedence).
+func (c *checker) currentAddr() string {
+	if c.t.Addr != "" || c.t.ServerAddr == nil {
+		return c.addr
+	}
+	now := c.t.ServerAddr()
+	if now == c.t.Conf.Addr {
+		return c.addr
+	}
+	conf := *c.t.Conf
+	conf.Addr = now
+	a, err := Addr(c.t.Backend, &conf)
+	if err != nil {
+		return c.addr
+	}
+	return resolve(a)
 }

@@ -295,6 +295,9 @@ func cmdSetServer(s *session, args []string) string {
 	if sv == nil {
 		return msg
 	}
+	if len(args) >= 2 && args[1] == "addr" {
+		return setServerAddr(sv, args[2:])
+	}
 	if len(args) < 3 {
 		return setServerUsage
 	}
@@ -329,7 +332,7 @@ func cmdSetServer(s *session, args []string) string {
 			return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
 		}
 		return ""
-	case "addr", "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
+	case "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
 		return "'set server <srv> " + args[1] + "' is not supported by dhproxy yet.\n"
 	}
 	return setServerUsage
@@ -354,7 +357,7 @@ func cmdShowServersState(s *session, args []string) string {
 		}
 		found = true
 		sv := r.Srv
-		host, port, _ := net.SplitHostPort(sv.Conf.Addr)
+		host, port, _ := net.SplitHostPort(sv.Addr())
 		op := 0
 		if sv.Up() {
 			op = 2

@@ -342,7 +342,7 @@ var Columns = []Column{
 	{"agent_rise", "CGS", "u32", "", nil},
 	{"agent_fall", "CGS", "u32", "", nil},
 	{"agent_health", "CGS", "u32", "", nil},
-	{"addr", "CGS", "str", "S", func(r *Row) Value { return str(r.Srv.Conf.Addr) }},
+	{"addr", "CGS", "str", "S", func(r *Row) Value { return str(r.Srv.Addr()) }},
 	{"cookie", "CGS", "str", "S", func(r *Row) Value {
 		if r.Srv.Conf.Cookie == "" {
 			return Value{}

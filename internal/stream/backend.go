@@ -22,8 +22,8 @@ import (
 type Server struct {
 	Conf    *model.Server
 	Name    string
-	addr    string // host:port, port "0" when the client's port is used
-	useDst  bool   // no port configured: connect to the port the client reached
+	addr    atomic.Pointer[serverAddr] // "set server addr" swaps it (addr.go)
+	useDst  bool                       // no port configured: connect to the port the client reached
 	up      atomic.Bool
 	cur     atomic.Int32 // requests/connections currently served
 	backend *Backend
@@ -121,9 +121,10 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	b.setStickRules(p.StickRules, tables)
 	var actW, bckW, actID, bckID []int
 	for _, sc := range p.Servers {
-		s := &Server{Conf: sc, Name: sc.Name, addr: sc.Addr, backend: b, iweight: sc.Weight}
-		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
-			s.useDst, s.addr = true, host
+		s := &Server{Conf: sc, Name: sc.Name, backend: b, iweight: sc.Weight}
+		s.addr.Store(newServerAddr(sc.Addr))
+		if _, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" {
+			s.useDst = true
 			b.useDst = true
 		}
 		s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
@@ -152,7 +153,8 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	}
 	b.active, b.backup = b.act.idx, b.bck.idx
 	if d := p.Dispatch; d != nil {
-		s := &Server{Conf: d, addr: d.Addr, backend: b, iweight: d.Weight}
+		s := &Server{Conf: d, backend: b, iweight: d.Weight}
+		s.addr.Store(newServerAddr(d.Addr))
 		s.up.Store(true)
 		s.uweight.Store(int32(d.Weight))
 		s.eweight.Store(int32(d.Weight * lb.WeightScale))
@@ -416,9 +418,10 @@ func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
 // dial opens a new connection to s within timeout; dstPort is the port the
 // client connected to, used when the server line has no port.
 func (s *Server) dial(timeout time.Duration, dstPort int) (*serverConn, error) {
-	addr := s.addr
+	a := s.addr.Load()
+	addr := a.hostPort
 	if s.useDst {
-		addr = net.JoinHostPort(s.addr, strconv.Itoa(dstPort))
+		addr = net.JoinHostPort(a.host, strconv.Itoa(dstPort))
 	}
 	if timeout <= 0 {
 		timeout = 30 * time.Second

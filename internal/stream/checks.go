@@ -90,6 +90,7 @@ func (rt *Runtime) checkTargets() []check.Target {
 			s.health.passive = check.NewPassive(s.Conf)
 			ts = append(ts, check.Target{
 				Proxy: p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
+				ServerAddr:    s.Addr,
 				SetUp:         s.SetUp,
 				SetDrain:      s.SetDrain,
 				SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },

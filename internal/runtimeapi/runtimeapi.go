@@ -161,6 +161,7 @@ const maxLine = 64 << 10
 
 func (s *Server) serve(c net.Conn, level int, expose bool) {
 	sess := &session{srv: s, level: level, timeout: s.timeout}
+	defer s.src.RT.TrackCLI(c)()
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
 	for {

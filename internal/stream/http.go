@@ -23,9 +23,10 @@ type httpSession struct {
 	fe       *Frontend
 	c        net.Conn
 	clientIP netip.Addr
-	dstPort  int      // the port the client reached; 0 until asked (localPort)
-	live     sessLink // registration on the server, for shutdown-sessions (observe.go)
-	buf      []byte   // client-side bytes: buf[r:w] not consumed yet
+	dstPort  int         // the port the client reached; 0 until asked (localPort)
+	live     sessLink    // registration on the server, for shutdown-sessions (observe.go)
+	listed   liveSession // registration for "show sess" (livesess.go)
+	buf      []byte      // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
 	sbuf     []byte // server-side bytes of the current response
@@ -118,6 +119,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 		}
 	}
 	s.reset(fe, c)
+	fe.rt.live.add(&s.listed, fe, c)
 	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
@@ -145,9 +147,11 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 func (s *httpSession) serve() (parked bool) {
 	if !s.parkExpired {
 		for s.readRequest() {
+			s.listed.idle.Store(false)
 			ok := s.handle()
 			s.account()
 			s.emitHTTP()
+			s.listed.idle.Store(true)
 			if !ok {
 				break
 			}
@@ -231,6 +235,7 @@ func (s *httpSession) close() {
 	s.dropBuf(&s.sbufBox)
 	s.buf, s.sbuf = nil, nil
 	s.forgetHeads()
+	s.fe.rt.live.remove(&s.listed)
 	s.c.Close()
 }
 

@@ -24,40 +24,41 @@ import (
 
 // Runtime is a running configuration.
 type Runtime struct {
-	cfg                          *model.Config
-	frontends                    []*Frontend
-	backends                     map[string]*Backend
-	listeners                    []net.Listener
-	limit                        connLimit    // global maxconn (acceptgate.go)
-	connRateLimit, sessRateLimit atomic.Int64 // "set rate-limit connections|sessions global"; 0: none
-	bufs                         bufPool
-	headMax                      int // a request head must fit in tune.bufsize - tune.maxrewrite
-	maxHdrs                      int // header fields allowed in a head (tune.http.maxhdr minus the start line)
-	done                         chan struct{}
-	wg                           sync.WaitGroup  // accept loops
-	conns                        sync.WaitGroup  // client sessions
-	jobs                         chan job        // accepted connections handed to idle workers
-	stopCheck                    func()          // ends the health checks
-	events                       *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
-	actconn                      atomic.Int32    // client connections being served (%ac)
-	connRate                     rateCounter     // connections accepted per second (show info ConnRate)
-	logBufs                      sync.Pool       // *[]byte lines being formatted
-	parker                       *parker         // idle keep-alive connections without goroutines; nil if unavailable
-	pipes                        *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
-	idleWork                     atomic.Int32    // workers waiting for a job
-	tables                       map[*model.Proxy]*stick.Table
-	service                      atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping                     atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	cfg       *model.Config
+	frontends []*Frontend
+	backends  map[string]*Backend
+	listeners []net.Listener
+	bufs      bufPool
+	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
+	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
+	done      chan struct{}
+	wg        sync.WaitGroup  // accept loops
+	conns     sync.WaitGroup  // client sessions
+	jobs      chan job        // accepted connections handed to idle workers
+	stopCheck func()          // ends the health checks
+	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
+	actconn   atomic.Int32    // client connections being served (%ac)
+	connRate  rateCounter     // connections accepted per second (show info ConnRate)
+	logBufs   sync.Pool       // *[]byte lines being formatted
+	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
+	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
+	idleWork  atomic.Int32    // workers waiting for a job
+	tables    map[*model.Proxy]*stick.Table
+	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
+	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+
+	// Changed by the runtime API.
+	limit         connLimit    // global maxconn (acceptgate.go)
+	connRateLimit atomic.Int64 // "set rate-limit connections global"; 0: none
+	sessRateLimit atomic.Int64 // "set rate-limit sessions global"; 0: none
+	live          liveTable    // client connections, for "show sess" (livesess.go)
 }
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
 	P         *model.Proxy
 	rt        *Runtime
-	backend   *Backend    // default_backend, its own servers for listen, or the first use_backend
-	limit     connLimit   // maxconn (acceptgate.go)
-	paused    atomic.Bool // "disable frontend"
-	sockets   []pausable  // its listening sockets, for "disable frontend"
+	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
 	logger    *logging.Logger
 	logFmt    logFormat
 	logCount  atomic.Int64 // lines logged, for log-format's %lc
@@ -71,6 +72,11 @@ type Frontend struct {
 	useBackends []useBackendRule // nil when the backend is always fe.backend
 	rules       bool             // it or one of its backends has rules: requests run the rule engine
 	bufferBody  bool             // option http-buffer-request
+
+	// Changed by the runtime API (acceptgate.go).
+	limit   connLimit   // maxconn
+	paused  atomic.Bool // "disable frontend"
+	sockets []pausable  // its listening sockets, for "disable frontend"
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -327,8 +333,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			} else {
 				*hs = nil
 			}
-			if lost != nil && rt.parker != nil {
-				rt.parker.drop(lost)
+			if lost != nil {
+				rt.live.remove(&lost.listed)
+				if rt.parker != nil {
+					rt.parker.drop(lost)
+				}
 			}
 			parked = false
 		}

@@ -69,8 +69,9 @@ type Backend struct {
 	act, bck serverGroup
 	active   []int // act.idx and bck.idx, under the names the checks use
 	backup   []int
-	beconn   atomic.Int32 // requests/connections being served (%bc)
-	useDst   bool         // a server connects to the port the client reached
+	beconn   atomic.Int32   // requests/connections being served (%bc)
+	useDst   bool           // a server connects to the port the client reached
+	errors   errorSnapshots // its last invalid response ("show errors", errsnap.go)
 	// bufferBody is "option http-buffer-request": the body is read before
 	// the backend's http-request rules.
 	bufferBody bool

@@ -267,6 +267,7 @@ func (s *httpSession) readRequest() bool {
 			if err == nil && n > s.fe.rt.headMax {
 				// Complete, but larger than HAProxy would have read
 				// (tune.bufsize - tune.maxrewrite).
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.fe.rt.headMax)
 				s.badRequest(400, 'P', int64(s.w-s.r))
 				return false
 			}
@@ -280,10 +281,12 @@ func (s *httpSession) readRequest() bool {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], errorPos(err, s.buf[s.r:s.w]))
 				s.badRequest(status, 'P', int64(s.w-s.r))
 				return false
 			}
 			if s.w-s.r >= s.fe.rt.headMax {
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.w-s.r)
 				s.badRequest(400, 'P', int64(s.w-s.r)) // the head cannot fit
 				return false
 			}

@@ -48,10 +48,11 @@ type Runtime struct {
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 
 	// Changed by the runtime API.
-	limit         connLimit    // global maxconn (acceptgate.go)
-	connRateLimit atomic.Int64 // "set rate-limit connections global"; 0: none
-	sessRateLimit atomic.Int64 // "set rate-limit sessions global"; 0: none
-	live          liveTable    // client connections, for "show sess" (livesess.go)
+	limit         connLimit     // global maxconn (acceptgate.go)
+	connRateLimit atomic.Int64  // "set rate-limit connections global"; 0: none
+	sessRateLimit atomic.Int64  // "set rate-limit sessions global"; 0: none
+	live          liveTable     // client connections, for "show sess" (livesess.go)
+	errorEvents   atomic.Uint64 // invalid requests and responses ("show errors", errsnap.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -74,9 +75,10 @@ type Frontend struct {
 	bufferBody  bool             // option http-buffer-request
 
 	// Changed by the runtime API (acceptgate.go).
-	limit   connLimit   // maxconn
-	paused  atomic.Bool // "disable frontend"
-	sockets []pausable  // its listening sockets, for "disable frontend"
+	limit   connLimit      // maxconn
+	paused  atomic.Bool    // "disable frontend"
+	sockets []pausable     // its listening sockets, for "disable frontend"
+	errors  errorSnapshots // its last invalid request ("show errors", errsnap.go)
 }
 
 // setRules prepares the use_backend rules and tells whether requests of

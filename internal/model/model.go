@@ -291,6 +291,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
+	// PatternFiles are the ACL pattern and map files, which the runtime
+	// API edits.
+	PatternFiles []*acl.Ref
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

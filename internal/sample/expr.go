@@ -22,6 +22,10 @@ type Compiler struct {
 	// without refusing it (a regex that fell back); the caller prints
 	// them with the position of the line being compiled and empties it.
 	Notices []string
+	// WhereFile and WhereLine are the configuration line being compiled,
+	// for what Prepare hooks record (the runtime API's "show map").
+	WhereFile string
+	WhereLine int
 	varIDs  map[string]int // variable names, numbered (vars.go)
 }
 

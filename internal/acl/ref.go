@@ -21,7 +21,7 @@ type Ref struct {
 	Map   bool   // read by a map converter: entries have values
 	Where string // "file 'haproxy.cfg' line 12": the first line using it
 
-	entries []RefEntry // guarded by editMu
+	entries []RefEntry               // guarded by editMu
 	users   []func([]RefEntry) error // recompile and publish one matcher
 }
 

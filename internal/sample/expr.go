@@ -26,7 +26,7 @@ type Compiler struct {
 	// for what Prepare hooks record (the runtime API's "show map").
 	WhereFile string
 	WhereLine int
-	varIDs  map[string]int // variable names, numbered (vars.go)
+	varIDs    map[string]int // variable names, numbered (vars.go)
 }
 
 // Read reads a file named in the configuration.

@@ -3,6 +3,7 @@ package acl
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"dhproxy/internal/sample"
 )
@@ -12,6 +13,7 @@ import (
 type Part struct {
 	Expr *sample.Expr
 	Pats *Patterns
+	live atomic.Pointer[Patterns] // with pattern files: Pats and their entries (ref.go)
 }
 
 // ACL is a named ACL: every "acl" line with its name adds a part, and the
@@ -140,25 +142,59 @@ flags:
 	if op != "" {
 		return nil, fmt.Errorf("operator '%s' expects a value after it", op)
 	}
-	for _, f := range files {
-		data, err := c.Read(f)
-		if err != nil {
-			return nil, fmt.Errorf("failed to open pattern file <%s>: %v", f, err)
-		}
-		err = parsePatternFile(data, func(line int, pat string) error {
-			if mapFile {
-				pat, _, _ = strings.Cut(strings.ReplaceAll(pat, "\t", " "), " ")
-			}
-			if err := p.Pats.Add(pat, ""); err != nil {
-				return fmt.Errorf("%s:%d: %v", f, line, err)
-			}
-			return nil
-		})
-		if err != nil {
+	if len(files) > 0 {
+		if err := p.useFiles(c, files, args, mapFile); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// useFiles makes the part's patterns its inline ones plus the entries of
+// its pattern files, recompiled whenever the runtime API edits a file.
+func (p *Part) useFiles(c *sample.Compiler, files, inline []string, mapFile bool) error {
+	static := p.Pats
+	refs := make([]*Ref, len(files))
+	for i, f := range files {
+		r, err := refFor(c, f, mapFile)
+		if err != nil {
+			return fmt.Errorf("failed to open pattern file <%s>: %v", f, err)
+		}
+		refs[i] = r
+	}
+	// A file's matcher gathers the entries of all the part's files: the
+	// files other than the edited one are read as they are now.
+	build := func(edited *Ref, es []RefEntry) error {
+		pats := newPatterns(c, static.method, static.icase)
+		op := ""
+		for _, a := range inline {
+			if (pats.method == MatchInt || pats.method == MatchLen) && op == "" && strings.Contains(" eq ge gt le lt ", " "+a+" ") {
+				op = a
+				continue
+			}
+			pats.Add(a, op) // compiled once already
+			op = ""
+		}
+		for _, r := range refs {
+			cur := es
+			if r != edited {
+				cur = r.entries // editMu is held
+			}
+			for _, e := range cur {
+				if err := pats.Add(e.Key, ""); err != nil {
+					return fmt.Errorf("%s: %v", e.where(r.File), err)
+				}
+			}
+		}
+		p.live.Store(pats)
+		return nil
+	}
+	for _, r := range refs {
+		if err := r.use(func(es []RefEntry) error { return build(r, es) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // State is what evaluating a condition needs besides the transaction: it
@@ -171,8 +207,12 @@ type State struct {
 // match tells whether any value of the part's fetch matches a pattern.
 func (p *Part) match(t sample.Txn, st *State) bool {
 	st.it = sample.Iter{}
+	pats := p.Pats
+	if l := p.live.Load(); l != nil {
+		pats = l
+	}
 	for p.Expr.Next(t, &st.it, &st.v) {
-		if _, ok := p.Pats.Lookup(t, &st.v); ok {
+		if _, ok := pats.Lookup(t, &st.v); ok {
 			return true
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
+	"sync/atomic"
 
 	"dhproxy/internal/sample"
 )
@@ -13,14 +13,24 @@ import (
 // registered in the sample registry from here because they look keys up
 // with this package's matchers. A map file holds "key value" lines (the
 // value is the rest of the line); it is read once at load time, however
-// many rules name it.
+// many rules name it, and the runtime API edits it (ref.go).
 
 type mapTable struct {
-	pats    *Patterns
-	values  []sample.Value
-	def     sample.Value
-	hasDef  bool
-	outType sample.Type
+	pats   *Patterns
+	values []sample.Value
+}
+
+// mapHandle is a map file compiled for one converter (its match method and
+// output type); the runtime API's edits replace its table.
+type mapHandle struct {
+	cur atomic.Pointer[mapTable]
+}
+
+// mapUse is one use of a converter: the handle and this use's default.
+type mapUse struct {
+	h      *mapHandle
+	def    sample.Value
+	hasDef bool
 }
 
 func init() {
@@ -55,13 +65,14 @@ func init() {
 }
 
 func mapLookup(t sample.Txn, a *sample.Args, v *sample.Value) bool {
-	mt := a.Data.(*mapTable)
+	u := a.Data.(*mapUse)
+	mt := u.h.cur.Load()
 	if idx, ok := mt.pats.Lookup(t, v); ok {
 		*v = mt.values[idx]
 		return true
 	}
-	if mt.hasDef {
-		*v = mt.def
+	if u.hasDef {
+		*v = u.def
 		return true
 	}
 	return false
@@ -95,39 +106,38 @@ func prepareMap(c *sample.Compiler, a *sample.Args, conv string, m Method, out s
 		return fmt.Errorf("expects a map file name")
 	}
 	built, err := c.Cached(conv+":"+file, func() (any, error) {
-		data, err := c.Read(file)
+		ref, err := refFor(c, file, true)
 		if err != nil {
 			return nil, fmt.Errorf("failed to open map file <%s>: %v", file, err)
 		}
-		mt := &mapTable{pats: newPatterns(c, m, false), outType: out}
-		err = parsePatternFile(data, func(line int, l string) error {
-			key, val, _ := strings.Cut(strings.ReplaceAll(l, "\t", " "), " ")
-			tv, err := typedValue(strings.Trim(val, " "), out)
-			if err != nil {
-				return fmt.Errorf("%s:%d: %v", file, line, err)
+		h := &mapHandle{}
+		return h, ref.use(func(es []RefEntry) error {
+			mt := &mapTable{pats: newPatterns(c, m, false)}
+			for _, e := range es {
+				tv, err := typedValue(e.Value, out)
+				if err != nil {
+					return fmt.Errorf("%s: %v", e.where(file), err)
+				}
+				if err := mt.pats.Add(e.Key, ""); err != nil {
+					return fmt.Errorf("%s: %v", e.where(file), err)
+				}
+				mt.values = append(mt.values, tv)
 			}
-			if err := mt.pats.Add(key, ""); err != nil {
-				return fmt.Errorf("%s:%d: %v", file, line, err)
-			}
-			mt.values = append(mt.values, tv)
+			h.cur.Store(mt)
 			return nil
 		})
-		return mt, err
 	})
 	if err != nil {
 		return err
 	}
-	mt := built.(*mapTable)
+	u := &mapUse{h: built.(*mapHandle)}
 	if a.N > 1 {
-		// the default belongs to this use of the map: copy the table head
 		def, err := typedValue(a.Str[1], out)
 		if err != nil {
 			return fmt.Errorf("default value: %v", err)
 		}
-		cp := *mt
-		cp.def, cp.hasDef = def, true
-		mt = &cp
+		u.def, u.hasDef = def, true
 	}
-	a.Data = mt
+	a.Data = u
 	return nil
 }

@@ -28,6 +28,9 @@ type Target struct {
 	CurAddr func() string
 	Conf    *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
 	Backend *model.Proxy  // option httpchk, option log-health-checks, timeouts
+	// ServerAddr reports the server's address now, which "set server
+	// addr" may have changed from Conf.Addr; nil: Conf.Addr.
+	ServerAddr func() string
 
 	// SetUp is called from the check goroutine on every state change: the
 	// runtime flips its lock-free flag there.
@@ -375,6 +378,9 @@ func (c *checker) once(ctx context.Context) {
 	if paused || addr == "" {
 		return
 	}
+	if c.t.CurAddr == nil {
+		addr = c.currentAddr()
+	}
 	res, ok := c.rules.run(ctx, addr, c.tm, env)
 	if !ok {
 		return
@@ -554,4 +560,24 @@ func checkTLS(s *model.Server) *tls.Config {
 		return nil
 	}
 	return s.TLSConfig
+}
+
+// currentAddr is the address to check: the configured one, or the one
+// derived from the server's new address when the runtime API changed it
+// (the "addr" and "port" check options still take precedence).
+func (c *checker) currentAddr() string {
+	if c.t.Addr != "" || c.t.ServerAddr == nil {
+		return c.addr
+	}
+	now := c.t.ServerAddr()
+	if now == c.t.Conf.Addr {
+		return c.addr
+	}
+	conf := *c.t.Conf
+	conf.Addr = now
+	a, err := Addr(c.t.Backend, &conf)
+	if err != nil {
+		return c.addr
+	}
+	return resolve(a)
 }

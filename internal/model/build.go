@@ -206,6 +206,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	if d.HasErrors() {
 		return nil
 	}
+	b.cfg.PatternFiles = acl.Refs(b.comp)
 	return b.cfg
 }
 
@@ -312,6 +313,7 @@ func (b *builder) buildProxy(s *config.Section) {
 			b.errorf(l, "'%s' is not allowed in a '%s' section; it belongs in %s.", kwName, sectionWord(p), capWords(kw.caps))
 			continue
 		}
+		b.comp.WhereFile, b.comp.WhereLine = l.Pos.File, l.Pos.Line
 		kw.parse(b, p, l)
 		for _, n := range b.comp.Notices {
 			b.d.Noticef(l.Pos, "%s", n)

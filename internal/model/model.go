@@ -328,6 +328,9 @@ type Config struct {
 	Certs *tlsconf.Registry
 	// Resolvers are the resolvers sections, in file order.
 	Resolvers []*Resolvers
+	// PatternFiles are the ACL pattern and map files, which the runtime
+	// API edits.
+	PatternFiles []*acl.Ref
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

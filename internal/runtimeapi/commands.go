@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ type command struct {
 var commands []command
 
 func init() {
-	commands = []command{
+	commands = append(commands, []command{
 		{[]string{"clear", "table"}, "clear table <table> [<filter>]*", "remove an entry from a table (filter: data/key)", levelOperator, cmdClearTable},
 		{[]string{"clear", "counters"}, "clear counters [all]", "clear max statistics counters (or all counters)", levelOperator, cmdClearCounters},
 		{[]string{"disable", "server"}, "disable server (DEPRECATED)", "disable a server for maintenance (use 'set server' instead)", levelAdmin, cmdDisableServer},
@@ -51,7 +52,7 @@ func init() {
 		{[]string{"help"}, "help [<command>]", "list matching or all commands", levelUser, cmdHelp},
 		{[]string{"prompt"}, "prompt", "toggle interactive mode with prompt", levelUser, cmdPrompt},
 		{[]string{"quit"}, "quit", "disconnect", levelUser, cmdQuit},
-	}
+	}...)
 }
 
 // run executes one command and returns its output (without the empty line
@@ -83,9 +84,24 @@ func wordsMatch(words, args []string) bool {
 	return true
 }
 
+// helpText lists the commands as haproxy does: sorted, with the session
+// commands (help, prompt, quit) last. Other files register commands too.
 func (s *session) helpText() string {
+	sorted := slices.Clone(commands)
+	sessionCmd := func(c command) bool { return c.words[0] == "help" || c.words[0] == "prompt" || c.words[0] == "quit" }
+	slices.SortStableFunc(sorted, func(a, b command) int {
+		if sa, sb := sessionCmd(a), sessionCmd(b); sa != sb {
+			if sa {
+				return 1
+			}
+			return -1
+		} else if sa {
+			return 0
+		}
+		return strings.Compare(a.usage, b.usage)
+	})
 	var b strings.Builder
-	for _, c := range commands {
+	for _, c := range sorted {
 		if s.level >= c.level {
 			fmt.Fprintf(&b, "  %-40s: %s\n", c.usage, c.help)
 		}
@@ -279,6 +295,9 @@ func cmdSetServer(s *session, args []string) string {
 	if sv == nil {
 		return msg
 	}
+	if len(args) >= 2 && args[1] == "addr" {
+		return setServerAddr(sv, args[2:])
+	}
 	if len(args) < 3 {
 		return setServerUsage
 	}
@@ -313,7 +332,7 @@ func cmdSetServer(s *session, args []string) string {
 			return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n"
 		}
 		return ""
-	case "addr", "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
+	case "agent", "agent-addr", "agent-port", "agent-send", "check-addr", "check-port", "fqdn", "ssl":
 		return "'set server <srv> " + args[1] + "' is not supported by dhproxy yet.\n"
 	}
 	return setServerUsage

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/listener"
@@ -42,6 +43,7 @@ type Server struct {
 	mu          sync.Mutex
 	conns       map[net.Conn]struct{}
 	closed      bool
+	accepted    atomic.Int64 // connections, for "show activity"
 }
 
 // defaultTimeout is HAProxy's "stats timeout" default.
@@ -135,6 +137,7 @@ func (s *Server) accept(l net.Listener, level int, expose bool) {
 		}
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
+		s.accepted.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -162,6 +165,7 @@ const maxLine = 64 << 10
 
 func (s *Server) serve(c net.Conn, level int, expose bool) {
 	sess := &session{srv: s, level: level, timeout: s.timeout}
+	defer s.src.RT.TrackCLI(c)()
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
 	for {

@@ -28,6 +28,10 @@ type Compiler struct {
 	// what follows the '%' ("ci", "{+Q}ci"); it returns the variable and
 	// how many bytes of spec it took. Nil: formats take only %[expr].
 	LogVar func(spec string) (LogVar, int, error)
+	// WhereFile and WhereLine are the configuration line being compiled,
+	// for what Prepare hooks record (the runtime API's "show map").
+	WhereFile string
+	WhereLine int
 }
 
 // Read reads a file named in the configuration.

@@ -157,8 +157,8 @@ var Columns = []Column{
 		case Backend:
 			return num(int64(r.BE.Fullconn()))
 		case Server:
-			if r.Srv.Conf.Maxconn > 0 {
-				return num(int64(r.Srv.Conf.Maxconn))
+			if n := r.Srv.Maxconn(); n > 0 {
+				return num(int64(n))
 			}
 		}
 		return Value{}
@@ -176,6 +176,9 @@ var Columns = []Column{
 	{"status", "SGP", "str", "FBS", func(r *Row) Value {
 		switch r.Kind {
 		case Frontend:
+			if r.FE.Paused() {
+				return str("PAUSED")
+			}
 			return str("OPEN")
 		case Backend:
 			st := "DOWN"

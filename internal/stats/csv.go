@@ -149,7 +149,8 @@ func (src *Source) Info() []InfoField {
 	if node == "" {
 		node = hostname
 	}
-	maxconn := int64(cfg.Global.Maxconn)
+	maxconn, hardMaxconn := int64(src.RT.GlobalMaxconn()), int64(cfg.Global.Maxconn)
+	connLimit, sessLimit := src.RT.RateLimits()
 	listeners := 0
 	for _, v := range src.RT.Proxies() {
 		if v.FE != nil {
@@ -179,7 +180,7 @@ func (src *Source) Info() []InfoField {
 		{"Ulimit-n", "CLP", "u32", num(ulimitN())},
 		{"Maxsock", "CLP", "u32", num(ulimitN())},
 		{"Maxconn", "CLP", "u32", num(maxconn)},
-		{"Hard_maxconn", "CLP", "u32", num(maxconn)},
+		{"Hard_maxconn", "CLP", "u32", num(hardMaxconn)},
 		{"CurrConns", "MGP", "u32", num(conns)},
 		{"CumConns", "MCP", "u32", num(cumConns)},
 		{"CumReq", "MCP", "u32", num(cumReq)},
@@ -190,10 +191,10 @@ func (src *Source) Info() []InfoField {
 		{"PipesUsed", "MGP", "u32", num(0)},
 		{"PipesFree", "MGP", "u32", num(0)},
 		{"ConnRate", "MRP", "u32", num(connRate)},
-		{"ConnRateLimit", "CLP", "u32", num(0)},
+		{"ConnRateLimit", "CLP", "u32", num(int64(connLimit))},
 		{"MaxConnRate", "MMP", "u32", num(maxConnRate)},
 		{"SessRate", "MRP", "u32", num(connRate)},
-		{"SessRateLimit", "CLP", "u32", num(0)},
+		{"SessRateLimit", "CLP", "u32", num(int64(sessLimit))},
 		{"MaxSessRate", "MRP", "u32", num(maxConnRate)},
 		{"SslRate", "MRP", "u32", num(0)},
 		{"SslRateLimit", "CLP", "u32", num(0)},

@@ -73,8 +73,9 @@ type Backend struct {
 	act, bck serverGroup
 	active   []int // act.idx and bck.idx, under the names the checks use
 	backup   []int
-	beconn   atomic.Int32 // requests/connections being served (%bc)
-	useDst   bool         // a server connects to the port the client reached
+	beconn   atomic.Int32   // requests/connections being served (%bc)
+	useDst   bool           // a server connects to the port the client reached
+	errors   errorSnapshots // its last invalid response ("show errors", errsnap.go)
 	// bufferBody is "option http-buffer-request": the body is read before
 	// the backend's http-request rules.
 	bufferBody bool
@@ -320,6 +321,9 @@ func (s *Server) slowStartElapsed() (elapsed, period int64) {
 func (s *Server) SetMaxconn(n int) {
 	s.maxconn.Store(int32(max(n, 0)))
 }
+
+// Maxconn is s's connection limit now; 0: none.
+func (s *Server) Maxconn() int { return int(s.maxconn.Load()) }
 
 // full tells whether the balancer must pass s over: it has a maxconn and
 // is at its current limit or already has requests waiting.

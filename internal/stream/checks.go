@@ -72,18 +72,7 @@ func (rt *Runtime) checkTargets() []check.Target {
 		if b == nil || b.P != p {
 			continue
 		}
-		shutdownBackups := false
 		for _, s := range b.Servers {
-			h := &s.Conf.Health
-			shutdownBackups = shutdownBackups || (!s.Conf.Backup && h.ShutdownBackupOnUp)
-			if h.ShutdownOnDown {
-				s.health.tracked.Store(true)
-			}
-		}
-		for _, s := range b.Servers {
-			if shutdownBackups && s.Conf.Backup {
-				s.health.tracked.Store(true)
-			}
 			if (!s.Conf.Check && !s.Conf.Health.Agent) || s.Conf.Disabled {
 				continue
 			}
@@ -93,7 +82,8 @@ func (rt *Runtime) checkTargets() []check.Target {
 				curAddr = s.checkAddr
 			}
 			ts = append(ts, check.Target{
-				CurAddr: curAddr,
+				CurAddr:    curAddr,
+				ServerAddr: s.AddrPort,
 				Proxy:   p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
 				SetUp:         s.SetUp,
 				SetDrain:      s.SetDrain,

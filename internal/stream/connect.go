@@ -140,6 +140,7 @@ func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server,
 	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats, s)
 	if sc != nil {
 		s.live.attach(srv, s.c, sc)
+		s.listed.using(be, srv)
 	}
 	return srv, sc, reused, status
 }

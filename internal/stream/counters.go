@@ -300,10 +300,10 @@ func (b *Backend) Fullconn() int { return b.fullconn }
 
 // Maxconn is fe's connection limit, its own or the global one; 0: none.
 func (fe *Frontend) Maxconn() int {
-	if fe.P.Maxconn > 0 {
-		return fe.P.Maxconn
+	if n := fe.limit.max.Load(); n > 0 {
+		return int(n)
 	}
-	return fe.rt.cfg.Global.Maxconn
+	return fe.rt.GlobalMaxconn()
 }
 
 // Cur returns the sessions b serves now.

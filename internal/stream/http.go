@@ -25,9 +25,10 @@ type httpSession struct {
 	fe       *Frontend
 	c        net.Conn
 	clientIP netip.Addr
-	dstPort  int      // the port the client reached; 0 until asked (localPort)
-	live     sessLink // registration on the server, for shutdown-sessions (observe.go)
-	buf      []byte   // client-side bytes: buf[r:w] not consumed yet
+	dstPort  int         // the port the client reached; 0 until asked (localPort)
+	live     sessLink    // registration on the server, for shutdown-sessions (observe.go)
+	listed   liveSession // registration for "show sess" (livesess.go)
+	buf      []byte      // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
 	sbuf     []byte // server-side bytes of the current response
@@ -111,6 +112,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
 	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
+	fe.rt.live.add(&s.listed, fe, c)
 	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
@@ -157,9 +159,11 @@ func (s *httpSession) attachIO() {
 func (s *httpSession) serve() (parked bool) {
 	if !s.parkExpired {
 		for s.readRequest() {
+			s.listed.idle.Store(false)
 			ok := s.handle()
 			s.account()
 			s.emitHTTP()
+			s.listed.idle.Store(true)
 			if !ok {
 				break
 			}
@@ -239,6 +243,7 @@ func (s *httpSession) park() bool {
 		return false
 	}
 	// From here on another worker may run the connection: s forgets it.
+	s.fe.rt.live.remove(&s.listed) // listed again by the session that takes it up
 	if pc.sessVars != nil {
 		s.sessVars = sample.Vars{}
 	}
@@ -255,6 +260,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 		s.sessVars = *pc.sessVars
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
+	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)
 	s.pp = receivedPP(pc.c)
 	s.attachIO()
 	s.fdStore.nread, s.fdStore.nwritten = pc.unread, pc.unwritten
@@ -297,6 +303,7 @@ func (s *httpSession) close() {
 	s.dropBuf(&s.sbufBox)
 	s.buf, s.sbuf = nil, nil
 	s.forgetHeads()
+	s.fe.rt.live.remove(&s.listed)
 	s.c.Close()
 	s.forget()
 }
@@ -336,6 +343,7 @@ func (s *httpSession) readRequest() bool {
 			if err == nil && n > s.fe.rt.headMax {
 				// Complete, but larger than HAProxy would have read
 				// (tune.bufsize - tune.maxrewrite).
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.fe.rt.headMax)
 				s.badRequest(400, 'P', int64(s.w-s.r))
 				return false
 			}
@@ -349,10 +357,12 @@ func (s *httpSession) readRequest() bool {
 				if errors.As(err, &he) {
 					status = he.Status
 				}
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], errorPos(err, s.buf[s.r:s.w]))
 				s.badRequest(status, 'P', int64(s.w-s.r))
 				return false
 			}
 			if s.w-s.r >= s.fe.rt.headMax {
+				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.w-s.r)
 				s.badRequest(400, 'P', int64(s.w-s.r)) // the head cannot fit
 				return false
 			}

@@ -361,6 +361,8 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 				return 0, false
 			}
 			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {
+				data := s.sbuf[s.sr:s.sw]
+				s.captureError(true, sc.srv.backend, sc.srv, data, errorPos(err, data))
 				return 502, false
 			}
 		}

@@ -3,7 +3,6 @@ package stream
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"dhproxy/internal/check"
 )
@@ -17,7 +16,6 @@ import (
 // with atomic loads only.
 type serverHealth struct {
 	passive  *check.Passive
-	tracked  atomic.Bool // sessions register, for shutdown-sessions
 	sessions sessRegistry
 }
 
@@ -68,19 +66,16 @@ type sessLink struct {
 	outcome check.Outcome // the response's, for observe layer7 (0: none)
 }
 
-// sessRegistry lists a server's sessions. Only servers whose sessions may
-// have to be shut down register them (tracked), so the lock is taken on the
-// request path of those servers only.
+// sessRegistry lists a server's sessions, for "on-marked-down
+// shutdown-sessions" and the runtime API's "shutdown session(s)": every
+// server tracks them.
 type sessRegistry struct {
 	mu   sync.Mutex
 	head *sessLink
 }
 
-// attach registers the session on srv when srv's sessions are tracked.
+// attach registers the session on srv.
 func (l *sessLink) attach(srv *Server, client net.Conn, sc *serverConn) {
-	if !srv.health.tracked.Load() {
-		return
-	}
 	r := &srv.health.sessions
 	l.client, l.server, l.reg = client, sc, r
 	r.mu.Lock()
@@ -112,6 +107,38 @@ func (l *sessLink) detach() {
 	}
 	r.mu.Unlock()
 	l.client, l.server, l.reg = nil, nil, nil
+}
+
+// outgoing is the local address of the server connection of the session
+// of client; nil when it has none.
+func (r *sessRegistry) outgoing(client net.Conn) net.Addr {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for l := r.head; l != nil; l = l.next {
+		if l.client == client && l.server != nil {
+			return l.server.c.LocalAddr()
+		}
+	}
+	return nil
+}
+
+// shutdownServerSide closes the server connection of the session of
+// client c, or of every session when c is nil, as haproxy's "shutdown
+// session(s)" kill the streams: the client then gets haproxy's 502 and
+// keeps its connection. It tells whether there was one.
+func (r *sessRegistry) shutdownServerSide(c net.Conn) bool {
+	r.mu.Lock()
+	var conns []net.Conn
+	for l := r.head; l != nil; l = l.next {
+		if (c == nil || l.client == c) && l.server != nil {
+			conns = append(conns, l.server.c)
+		}
+	}
+	r.mu.Unlock()
+	for _, sc := range conns {
+		sc.Close()
+	}
+	return len(conns) > 0
 }
 
 // shutdown closes both sides of every registered session; each session

@@ -16,8 +16,8 @@ func TestObservedTrackedRequestAllocs(t *testing.T) {
 	}
 	rt, port := startObserved(t)
 	for _, s := range rt.backends["be"].Servers {
-		if !s.health.tracked.Load() || s.health.passive == nil {
-			t.Fatalf("server %s: tracked=%v passive=%v", s.Name, s.health.tracked.Load(), s.health.passive)
+		if s.health.passive == nil {
+			t.Fatalf("server %s: no passive observation", s.Name)
 		}
 	}
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
@@ -76,7 +76,6 @@ func BenchmarkObservedTrackedRequest(b *testing.B) {
 // that, and a second shutdown, are harmless.
 func TestSessionRegistry(t *testing.T) {
 	srv := &Server{}
-	srv.health.tracked.Store(true)
 	a1, a2 := net.Pipe()
 	b1, b2 := net.Pipe()
 	defer a2.Close()
@@ -100,12 +99,6 @@ func TestSessionRegistry(t *testing.T) {
 	l1.detach()
 	if n := srv.health.sessions.shutdown(); n != 0 {
 		t.Errorf("second shutdown closed %d", n)
-	}
-	untracked := &Server{}
-	var l3 sessLink
-	l3.attach(untracked, a1, nil)
-	if untracked.health.sessions.head != nil || l3.reg != nil {
-		t.Error("a server without shutdown-sessions registered a session")
 	}
 }
 

@@ -29,7 +29,6 @@ type Runtime struct {
 	frontends []*Frontend
 	backends  map[string]*Backend
 	listeners []net.Listener
-	globalSem chan struct{} // global maxconn
 	bufs      bufPool
 	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
 	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
@@ -52,6 +51,13 @@ type Runtime struct {
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
 	backlogs  []int                   // of each listener, to listen again after a pause
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
+
+	// Changed by the runtime API.
+	limit         connLimit     // global maxconn (acceptgate.go)
+	connRateLimit atomic.Int64  // "set rate-limit connections global"; 0: none
+	sessRateLimit atomic.Int64  // "set rate-limit sessions global"; 0: none
+	live          liveTable     // client connections, for "show sess" (livesess.go)
+	errorEvents   atomic.Uint64 // invalid requests and responses ("show errors", errsnap.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -59,7 +65,6 @@ type Frontend struct {
 	P         *model.Proxy
 	rt        *Runtime
 	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
-	sem       chan struct{}
 	logger    *logging.Logger
 	logFmt    logFormat
 	logCount  atomic.Int64 // lines logged, for log-format's %lc
@@ -73,6 +78,12 @@ type Frontend struct {
 	useBackends []useBackendRule // nil when the backend is always fe.backend
 	rules       bool             // it or one of its backends has rules: requests run the rule engine
 	bufferBody  bool             // option http-buffer-request
+
+	// Changed by the runtime API (acceptgate.go).
+	limit   connLimit      // maxconn
+	paused  atomic.Bool    // "disable frontend"
+	sockets []pausable     // its listening sockets, for "disable frontend"
+	errors  errorSnapshots // its last invalid request ("show errors", errsnap.go)
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -139,9 +150,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
 	}
 	rt.pipes = tcp.NewPipes(pipeBudget(cfg, fdLimit()))
-	if cfg.Global.Maxconn > 0 {
-		rt.globalSem = make(chan struct{}, cfg.Global.Maxconn)
-	}
+	rt.limit.init(cfg.Global.Maxconn)
 	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
@@ -160,9 +169,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.backend = rt.backends[p.DefaultBE.Name]
 		}
 		fe.setRules(rt)
-		if p.Maxconn > 0 {
-			fe.sem = make(chan struct{}, p.Maxconn)
-		}
+		fe.limit.init(p.Maxconn)
 		if len(p.Logs) > 0 {
 			l, err := logging.New(cfg.Global.Logs, p.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
 			if err != nil {
@@ -184,9 +191,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
+			plain := l
 			if b.TLSConfig == nil && p.Mode == model.ModeHTTP {
 				l = newLazyListener(l)
 			}
+			fe.addSocket(plain, l, backlog)
 			rt.listeners = append(rt.listeners, l)
 			rt.backlogs = append(rt.backlogs, backlog)
 			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy}})
@@ -245,20 +254,8 @@ type bindRef struct {
 func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 	defer rt.wg.Done()
 	for {
-		if rt.globalSem != nil {
-			select {
-			case rt.globalSem <- struct{}{}:
-			case <-rt.done:
-				return
-			}
-		}
-		if fe.sem != nil {
-			select {
-			case fe.sem <- struct{}{}:
-			case <-rt.done:
-				rt.releaseGlobal()
-				return
-			}
+		if !rt.admit(fe) {
+			return
 		}
 		c, err := l.Accept()
 		if err != nil {
@@ -268,6 +265,9 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 			case <-rt.done:
 				return
 			default:
+			}
+			if fe.paused.Load() {
+				continue // "disable frontend" stopped the socket listening
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -353,8 +353,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
 			c.Close()
 			// Its state is unknown: the worker does not keep it.
-			if lost := *hs; lost != nil && rt.parker != nil {
-				rt.parker.drop(lost)
+			if lost := *hs; lost != nil {
+				rt.live.remove(&lost.listed)
+				if rt.parker != nil {
+					rt.parker.drop(lost)
+				}
 			}
 			*hs = nil
 			parked = false
@@ -454,17 +457,9 @@ func (rt *Runtime) resume(pc *parkedConn, hs **httpSession) (parked bool) {
 	return s.serve()
 }
 
-func (fe *Frontend) release() {
-	if fe.sem != nil {
-		<-fe.sem
-	}
-}
+func (fe *Frontend) release() { fe.limit.release() }
 
-func (rt *Runtime) releaseGlobal() {
-	if rt.globalSem != nil {
-		<-rt.globalSem
-	}
-}
+func (rt *Runtime) releaseGlobal() { rt.limit.release() }
 
 // poolPurgeDelay is HAProxy's default pool-purge-delay.
 const poolPurgeDelay = 5 * time.Second

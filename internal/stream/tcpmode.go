@@ -18,6 +18,12 @@ import (
 // holds the connection's trackers, which tcp-request content rules add to.
 func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 	defer c.Close()
+	live := livePool.Get().(*liveSession)
+	fe.rt.live.add(live, fe, c)
+	defer func() {
+		fe.rt.live.remove(live)
+		livePool.Put(live)
+	}()
 	e := logging.Entry{Accept: time.Now(), Tc: -1} // the stats' times need them even unlogged
 	var srv *Server
 	var be *Backend // once chosen
@@ -112,11 +118,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 	defer srv.release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
-	if srv.health.tracked.Load() {
-		l := &sessLink{}
-		l.attach(srv, c, sc)
-		defer l.detach()
-	}
+	live.using(be, srv)
+	live.link.attach(srv, c, sc)
+	defer live.link.detach()
 	if len(first) > 0 {
 		if _, err := sc.c.Write(first); err != nil {
 			e.Term[0], e.Term[1] = 'S', 'D'

@@ -47,6 +47,8 @@ type Runtime struct {
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	stopOnce  sync.Once
+	stopH2    chan struct{} // closed at soft stop: HTTP/2 connections send GOAWAY (h2.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -112,7 +114,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		s.Disabled = true
 		log.Printf("[WARNING] server '%s' (%s) has no address (init-addr none): it starts in maintenance", s.Name, s.Pos)
 	}
-	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
+	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job), stopH2: make(chan struct{})}
 	rt.logBufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	if len(cfg.Global.Logs) > 0 {
 		l, err := logging.New(cfg.Global.Logs, cfg.Global.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
@@ -175,11 +177,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 			}
 			if b.TLSConfig != nil {
 				l = openTLS(l, b)
-			} else if p.Mode == model.ModeHTTP {
+			} else if p.Mode == model.ModeHTTP && !b.H2 {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
-			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
+			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b), b.H2 && p.Mode == model.ModeHTTP})
 		}
 	}
 	if len(errs) > 0 {
@@ -191,7 +193,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
 		rt.wg.Add(1)
-		go rt.acceptLoop(a.fe, a.l, a.bind)
+		go rt.acceptLoop(a)
 	}
 	return rt, nil
 }
@@ -217,13 +219,15 @@ type acceptor struct {
 	fe   *Frontend
 	l    net.Listener
 	bind string // the bind's name in connection error logs
+	h2   bool   // "proto h2": clients speak HTTP/2 from the start
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
 // allow; when full it stops accepting, leaving clients in the kernel's
 // backlog as HAProxy does.
-func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
+func (rt *Runtime) acceptLoop(a acceptor) {
 	defer rt.wg.Done()
+	fe, l := a.fe, a.l
 	for {
 		if rt.globalSem != nil {
 			select {
@@ -262,7 +266,7 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 			continue
 		}
 		rt.conns.Add(1)
-		rt.dispatch(job{fe: fe, c: c, bind: bind})
+		rt.dispatch(job{fe: fe, c: c, bind: a.bind, h2: a.h2})
 	}
 }
 
@@ -282,6 +286,7 @@ type job struct {
 	c      net.Conn
 	resume *httpSession
 	bind   string // the bind's name in connection error logs
+	h2     bool   // an HTTP/2 prior-knowledge bind
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -378,6 +383,10 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		sc.stop()
 		rt.actconn.Add(1)
 		fe.feconn.Add(1)
+	case fe.P.Mode == model.ModeHTTP && (j.h2 || negotiatedH2(c)):
+		rt.actconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
+		serveH2(fe, c, &sc)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

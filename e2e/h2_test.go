@@ -5,22 +5,26 @@ package e2e
 // with real clients (curl, nghttp, h2load, h2spec).
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 // h2Proxy starts a proxy with an h2c bind and an h2 TLS bind in front of
-// one HTTP/1.1 backend; extra goes into the frontend section. It returns
-// the two ports and the proxy.
-func h2Proxy(t *testing.T, extra string) (h2c, tlsPort int, p *proc) {
+// one HTTP/1.1 backend (startHTTPBackend, answering its name); extra goes
+// into the frontend section. It returns the two ports and the proxy.
+func h2Proxy(t *testing.T, name, extra string) (h2c, tlsPort int, p *proc) {
 	t.Helper()
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
-	be, _ := startHTTPBackend(t, "web1")
+	be, _ := startHTTPBackend(t, name)
 	h2c, tlsPort = freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`
 global
@@ -45,7 +49,7 @@ backend be
 }
 
 func TestH2CurlPriorKnowledgeAndALPN(t *testing.T) {
-	h2c, tlsPort, p := h2Proxy(t, "    http-request set-header X-Via-Rule yes")
+	h2c, tlsPort, p := h2Proxy(t, "web1", "    http-request set-header X-Via-Rule yes")
 	out, err := curl(t, "--http2-prior-knowledge", "-i", fmt.Sprintf("http://127.0.0.1:%d/a?b=c", h2c))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +82,7 @@ func TestH2CurlPriorKnowledgeAndALPN(t *testing.T) {
 }
 
 func TestH2Nghttp(t *testing.T) {
-	h2c, _, _ := h2Proxy(t, "")
+	h2c, _, _ := h2Proxy(t, "web1", "")
 	u := fmt.Sprintf("http://127.0.0.1:%d", h2c)
 	// Several streams at once on one connection, one of them a POST.
 	cmd := exec.Command("nghttp", "-n", "--stat", u+"/one", u+"/two", u+"/slow?ms=100", "-d", "/dev/null")
@@ -88,5 +92,52 @@ func TestH2Nghttp(t *testing.T) {
 	}
 	if strings.Count(string(out), " 200 ") != 3 {
 		t.Errorf("nghttp:\n%s", out)
+	}
+}
+
+// h2specBin finds h2spec (scripts/test.sh installs it with go install).
+func h2specBin(t *testing.T) string {
+	if p, err := exec.LookPath("h2spec"); err == nil {
+		return p
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "h2spec")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("h2spec not installed (scripts/test.sh installs it)")
+	return ""
+}
+
+// TestH2Spec runs the h2spec conformance suite on the h2c bind and on the
+// TLS bind: haproxy 2.6.12 passes its 145 tests, so must dhproxy.
+func TestH2Spec(t *testing.T) {
+	// A body of 5 bytes at least: h2spec skips its negative window test
+	// otherwise.
+	h2c, tlsPort, _ := h2Proxy(t, "h2spec-backend", "")
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"h2c", []string{"-p", strconv.Itoa(h2c)}},
+		{"tls", []string{"-p", strconv.Itoa(tlsPort), "-t", "-k"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, h2specBin(t), append([]string{"-h", "127.0.0.1", "-o", "3"}, c.args...)...)
+			out, _ := cmd.CombinedOutput()
+			m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindStringSubmatch(string(out))
+			if m == nil {
+				t.Fatalf("h2spec printed no summary:\n%s", out)
+			}
+			t.Logf("h2spec %s: %s", c.name, m[0])
+			if m[1] != "145" || m[2] != "145" {
+				i := strings.Index(string(out), "Failures:")
+				t.Errorf("h2spec: %s\n%s", m[0], string(out)[max(i, 0):])
+			}
+		})
 	}
 }

@@ -666,9 +666,7 @@ func (cc *Conn) end(err error) {
 	case errors.As(err, &ce):
 		code = http2.ErrCode(ce)
 	case err == errNoPreface:
-		cc.c.Close()
-		cc.abortAll()
-		return
+		code = http2.ErrCodeProtocol
 	}
 	cc.mu.Lock()
 	last := cc.maxSeen
@@ -682,15 +680,20 @@ func (cc *Conn) end(err error) {
 		cc.bw.Flush()
 		cc.wmu.Unlock()
 	}
-	// Closing at once could reset the connection before the client read
-	// the GOAWAY (its unread frames are still in our receive buffer).
-	if cw, ok := cc.c.(interface{ CloseWrite() error }); ok && code != http2.ErrCodeNo {
+	// Closing with unread bytes in our receive buffer would reset the
+	// connection, and the client could lose the GOAWAY: the write side
+	// is shut first and what the client still sends is read briefly.
+	if cw, ok := cc.c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
-		cc.c.SetReadDeadline(time.Now().Add(time.Second))
+		cc.c.SetReadDeadline(time.Now().Add(lingerTime))
 		io.Copy(io.Discard, io.LimitReader(cc.c, 1<<20))
 	}
 	cc.c.Close()
 }
+
+// lingerTime bounds how long a closing connection reads what the client
+// still sends.
+const lingerTime = 500 * time.Millisecond
 
 func (cc *Conn) abortAll() {
 	cc.mu.Lock()

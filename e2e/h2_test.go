@@ -141,3 +141,95 @@ func TestH2Spec(t *testing.T) {
 		})
 	}
 }
+
+// TestH2Rules: http-request rules, use_backend and deny act on HTTP/2
+// streams as on HTTP/1 requests, and log the same way.
+func TestH2Rules(t *testing.T) {
+	api, _ := startHTTPBackend(t, "api")
+	web, _ := startHTTPBackend(t, "web")
+	port := freePort(t)
+	p := startProxy(t, fmt.Sprintf(`
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    http-request deny if { path_beg /admin }
+    http-request set-header X-Forwarded-For 192.0.2.7
+    use_backend api if { path_beg /api }
+    default_backend web
+backend api
+    server a 127.0.0.1:%d
+backend web
+    server w 127.0.0.1:%d
+`, port, api, web), port)
+	u := fmt.Sprintf("http://127.0.0.1:%d", port)
+	out, err := curl(t, "--http2-prior-knowledge", "-i", u+"/api/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "HTTP/2 200") || !strings.HasSuffix(out, "\r\n\r\napi") {
+		t.Errorf("/api/v1 went elsewhere:\n%s", out)
+	}
+	out, err = curl(t, "--http2-prior-knowledge", "-i", u+"/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out, "\r\n\r\nweb") {
+		t.Errorf("/index.html:\n%s", out)
+	}
+	out, err = curl(t, "--http2-prior-knowledge", "-i", u+"/admin/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "HTTP/2 403") || !strings.Contains(out, "Request forbidden by administrative rules.") {
+		t.Errorf("/admin/x not denied:\n%s", out)
+	}
+	// set-header replaced the client's value; the other headers came along.
+	out, err = curl(t, "--http2-prior-knowledge", "-i", "-H", "X-Forwarded-For: 203.0.113.1", u+"/api/headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "x-seen-xff: 192.0.2.7\r\n") {
+		t.Errorf("set-header did not replace the client's field:\n%s", out)
+	}
+	want := []string{
+		` fe api/a [0-9/]+ 200 [0-9]+ - - ---- [0-9/]+ 0/0 "GET (http://127.0.0.1:[0-9]+)?/api/v1 HTTP/2.0"`,
+		` fe web/w [0-9/]+ 200 [0-9]+ - - ---- [0-9/]+ 0/0 "GET (http://127.0.0.1:[0-9]+)?/index.html HTTP/2.0"`,
+		` fe fe/<NOSRV> [0-9/-]+ 403 [0-9]+ - - PR-- [0-9/]+ 0/0 "GET (http://127.0.0.1:[0-9]+)?/admin/x HTTP/2.0"`,
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, re := range want {
+		rx := regexp.MustCompile(re)
+		for !rx.MatchString(p.Stdout()) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !rx.MatchString(p.Stdout()) {
+			t.Errorf("no log line matching %s:\n%s", re, p.Stdout())
+		}
+	}
+}
+
+// TestH2Load: h2load's 100 streams over 10 connections (bounded: 2000
+// requests) all succeed through the proxy.
+func TestH2Load(t *testing.T) {
+	h2c, _, _ := h2Proxy(t, "web1", "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "h2load", "-n", "2000", "-c", "10", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/", h2c)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("h2load: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "2000 succeeded, 0 failed, 0 errored") || !strings.Contains(string(out), "status codes: 2000 2xx") {
+		t.Errorf("h2load:\n%s", out)
+	}
+	if m := regexp.MustCompile(`finished in [^\n]*`).FindString(string(out)); m != "" {
+		t.Log(m)
+	}
+}

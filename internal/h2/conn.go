@@ -676,7 +676,7 @@ func (cc *Conn) end(err error) {
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
 		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.wmu.Lock()
-		cc.fr.WriteGoAway(last, code, nil)
+		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
 		cc.bw.Flush()
 		cc.wmu.Unlock()
 	}
@@ -710,4 +710,15 @@ func (cc *Conn) abortAll() {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// goAwayDebug is the GOAWAY's debug data: why the connection ends.
+func goAwayDebug(err error) []byte {
+	switch {
+	case err == nil, isTimeout(err):
+		return nil
+	case err == errCalm:
+		return []byte("too many frames of no use")
+	}
+	return []byte(err.Error())
 }

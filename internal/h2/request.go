@@ -82,12 +82,12 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 		}
 	}
 	if method == "CONNECT" {
-		if seen != 1|8 {
+		if seen != 1|8 || authority == "" || !visible(authority) {
 			return dst, info, errMalformed
 		}
 		return dst, info, errConnect
 	}
-	if seen&7 != 7 || path == "" || method == "" || scheme == "" {
+	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
 		return dst, info, errMalformed
 	}
 	if path[0] != '/' && !(path == "*" && method == "OPTIONS") {
@@ -171,6 +171,34 @@ func validValue(v string) bool {
 	}
 	if n := len(v); n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
 		return false
+	}
+	return true
+}
+
+// validToken accepts a method or scheme: a token, any case.
+func validToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if !tokenLower[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// visible accepts a request target or authority: visible ASCII only, so
+// it stays one word of the HTTP/1 request line.
+func visible(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x21 || v[i] > 0x7e {
+			return false
+		}
 	}
 	return true
 }

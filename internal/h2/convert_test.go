@@ -70,16 +70,16 @@ func TestRequestHead(t *testing.T) {
 		}
 	}
 	for _, kv := range [][]string{
-		{":method", "GET", ":scheme", "http"},                                   // no :path
-		{":method", "GET", ":path", "/"},                                        // no :scheme
-		{":scheme", "http", ":path", "/"},                                       // no :method
-		{":method", "GET", ":scheme", "http", ":path", ""},                      // empty :path
-		{":method", "GET", ":scheme", "http", ":path", "x"},                     // not origin-form
-		{":method", "GET", ":method", "GET", ":scheme", "http", ":path", "/"},   // duplicate
-		{":method", "GET", ":scheme", "http", ":path", "/", ":path", "/"},       // duplicate
-		{":method", "GET", ":scheme", "http", ":path", "/", ":protocol", "ws"},  // unknown pseudo
-		{":method", "CONNECT", ":scheme", "http", ":authority", "a:1"},          // CONNECT with :scheme
-		{":method", "G T", ":scheme", "http", ":path", "/", ":authority", "a"},  // bad method
+		{":method", "GET", ":scheme", "http"},                                    // no :path
+		{":method", "GET", ":path", "/"},                                         // no :scheme
+		{":scheme", "http", ":path", "/"},                                        // no :method
+		{":method", "GET", ":scheme", "http", ":path", ""},                       // empty :path
+		{":method", "GET", ":scheme", "http", ":path", "x"},                      // not origin-form
+		{":method", "GET", ":method", "GET", ":scheme", "http", ":path", "/"},    // duplicate
+		{":method", "GET", ":scheme", "http", ":path", "/", ":path", "/"},        // duplicate
+		{":method", "GET", ":scheme", "http", ":path", "/", ":protocol", "ws"},   // unknown pseudo
+		{":method", "CONNECT", ":scheme", "http", ":authority", "a:1"},           // CONNECT with :scheme
+		{":method", "G T", ":scheme", "http", ":path", "/", ":authority", "a"},   // bad method
 		{":method", "GET", ":scheme", "http", ":path", "/ x", ":authority", "a"}, // space in target
 	} {
 		if _, _, err := appendRequestHead(nil, fields(kv...), true); err != errMalformed {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -428,4 +429,96 @@ func TestH2ZeroWindowStall(t *testing.T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t.Errorf("after timeout client: resets %v (want %d), PING answers %d", h.resets, stalled, h.pings)
+}
+
+// A soft stop (SIGUSR1) sends GOAWAY to HTTP/2 clients (a first one with
+// the highest stream id, then, after a PING round trip, one naming the
+// last stream: haproxy's first GOAWAY is the same): the stream in flight
+// gets its whole response, then the connection and the process end.
+func TestH2SoftStopGoAway(t *testing.T) {
+	be, _ := startHTTPBackend(t, "stopping")
+	port := freePort(t)
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, port, be), port)
+	h := dialHostile(t, port)
+	var mu sync.Mutex
+	var body []byte
+	var ended bool
+	var goaway *http2.GoAwayFrame
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			f, err := h.fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			switch f := f.(type) {
+			case *http2.GoAwayFrame:
+				g := *f
+				goaway = &g // the last one counts
+			case *http2.PingFrame:
+				if !f.IsAck() {
+					h.wmu.Lock()
+					h.fr.WritePing(true, f.Data)
+					h.wmu.Unlock()
+				}
+			case *http2.DataFrame:
+				body = append(body, f.Data()...)
+				ended = ended || f.StreamEnded()
+			}
+			mu.Unlock()
+		}
+	}()
+	blk := h.block("/slow?ms=800")
+	h.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk, EndStream: true, EndHeaders: true})
+	})
+	time.Sleep(200 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		over := ended && goaway != nil
+		mu.Unlock()
+		if over {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	// haproxy 2.6 sends its final GOAWAY only when it closes.
+	if goaway == nil || goaway.ErrCode != http2.ErrCodeNo || goaway.LastStreamID != 1 && !(isHAProxy() && goaway.LastStreamID == 1<<31-1) {
+		t.Errorf("GOAWAY %v last stream %d, want NO_ERROR with last stream 1", goaway.ErrCode, goaway.LastStreamID)
+	}
+	if !ended || string(body) != "stopping" {
+		t.Errorf("the stream in flight got %q (ended %v)", body, ended)
+	}
+	mu.Unlock()
+	if !isHAProxy() {
+		// dhproxy closes a stopping connection once its last stream is
+		// over (haproxy 2.6 waits for the client or "timeout client").
+		select {
+		case <-readerDone:
+		case <-time.After(2 * time.Second):
+			t.Error("the connection outlived its last stream by 2 s")
+		}
+	}
+	h.c.Close()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Error("the process did not exit after its last connection")
+	}
 }

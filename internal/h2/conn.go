@@ -101,7 +101,8 @@ type Conn struct {
 	peerFrame   uint32 // SETTINGS_MAX_FRAME_SIZE of the client
 	recvUnacked uint32 // DATA bytes received since the last connection WINDOW_UPDATE
 	closed      bool
-	goneAway    bool
+	draining    bool // a soft stop sent the first GOAWAY (shutdown)
+	goneAway    bool // no stream above lastAllowed is served
 	handlers    sync.WaitGroup
 
 	// Abuse accounting.
@@ -237,6 +238,9 @@ func (cc *Conn) frame(f http2.Frame) error {
 		return cc.settings(f)
 	case *http2.PingFrame:
 		if f.IsAck() {
+			if f.Data == shutdownPing {
+				cc.finalGoAway()
+			}
 			return nil
 		}
 		if err := cc.control(); err != nil {
@@ -639,11 +643,35 @@ func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool
 	return nil
 }
 
-// shutdown sends GOAWAY for a soft stop: streams opened so far finish,
-// later ones are refused; the connection ends after the last one.
+// shutdown starts a graceful end for a soft stop, in two steps as RFC
+// 9113 6.8 advises (and haproxy does): a first GOAWAY with the highest
+// stream id warns the client without refusing what it is sending; a PING
+// round trip later, the final GOAWAY names the last stream served. The
+// connection ends once those streams are over.
 func (cc *Conn) shutdown() {
 	cc.mu.Lock()
-	if cc.goneAway && cc.lastAllowed <= cc.maxSeen || cc.closed {
+	if cc.goneAway || cc.closed || cc.draining {
+		cc.mu.Unlock()
+		return
+	}
+	cc.draining = true
+	cc.mu.Unlock()
+	cc.wmu.Lock()
+	cc.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
+	cc.fr.WritePing(false, shutdownPing)
+	cc.bw.Flush()
+	cc.wmu.Unlock()
+	// A client that does not answer the PING gets the final GOAWAY anyway.
+	time.AfterFunc(time.Second, cc.finalGoAway)
+}
+
+var shutdownPing = [8]byte{'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'}
+
+// finalGoAway sends the GOAWAY that refuses streams above the last one
+// opened so far.
+func (cc *Conn) finalGoAway() {
+	cc.mu.Lock()
+	if cc.goneAway || cc.closed {
 		cc.mu.Unlock()
 		return
 	}

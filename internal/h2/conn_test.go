@@ -163,3 +163,35 @@ func TestGetConverted(t *testing.T) {
 		t.Errorf("response fields %v", got)
 	}
 }
+
+// A request body without length goes chunked, its trailers in the
+// chunked trailer section; a declared length is kept and checked.
+func TestRequestBodyAndTrailers(t *testing.T) {
+	tc := startConn(t, Config{}, echoHandler)
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/up", ":authority", "a"}
+	tc.headers(1, false, post...)
+	tc.fr.WriteData(1, false, []byte("hello "))
+	tc.fr.WriteData(1, false, []byte("world"))
+	tc.headers(1, true, "grpc-timeout", "1S", "x-sum", "abc")
+	_, body, rst := tc.response(1)
+	want := "POST /up HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\ngrpc-timeout: 1S\r\nx-sum: abc\r\n\r\n"
+	if rst != 0 || body != want {
+		t.Errorf("reset %v, request seen:\n%q\nwant\n%q", rst, body, want)
+	}
+	// More DATA than content-length announced: the stream is reset.
+	tc.headers(3, false, append(post, "content-length", "3")...)
+	tc.fr.WriteData(3, true, []byte("four"))
+	if _, _, rst := tc.response(3); rst != http2.ErrCodeProtocol {
+		t.Errorf("overlong body: reset %v, want PROTOCOL_ERROR", rst)
+	}
+}
+
+// CONNECT (tunnels over a stream) is not built yet: 501 from this layer.
+func TestConnectRefused(t *testing.T) {
+	tc := startConn(t, Config{}, func(st *Stream) { t.Error("CONNECT reached the handler") })
+	tc.headers(1, false, ":method", "CONNECT", ":authority", "db.test:5432")
+	fields, _, rst := tc.response(1)
+	if rst != 0 || len(fields) == 0 || fields[0].Value != "501" {
+		t.Errorf("CONNECT: %v reset %v", fields, rst)
+	}
+}

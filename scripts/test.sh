@@ -11,6 +11,12 @@ else
     bash ./scripts/install-test-deps.sh || echo "test.sh: warning: some test dependencies are missing" >&2
 fi
 
+# h2spec (HTTP/2 conformance) is a Go program: e2e/h2_test.go runs it.
+if ! command -v h2spec >/dev/null && [ ! -x "$(go env GOPATH)/bin/h2spec" ]; then
+    echo "== installing h2spec"
+    go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+fi
+
 echo "== gofmt"
 # testdata may hold deliberately unformatted files; go tooling ignores it too.
 unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)

@@ -56,12 +56,29 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			i += n
 			continue
 		}
+		if o == "proto" {
+			// The multiplexer: h2 (prior knowledge) or h1, as haproxy 2.6.
+			if i+1 >= len(l.Args) {
+				b.errorf(l, "bind option 'proto' expects a protocol name (h1 or h2).")
+				break
+			}
+			i++
+			switch l.Args[i] {
+			case "h2":
+				opts["proto"] = "h2"
+			case "h1":
+				opts["proto"] = "h1"
+			default:
+				b.errorf(l, "bind option 'proto': unknown protocol '%s' (dhproxy knows h1 and h2).", l.Args[i])
+			}
+			continue
+		}
 		spec, ok := bindOptions[o]
 		if !ok {
 			switch o {
 			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates are not implemented).", o)
-			case "accept-netscaler-cip", "quic-force-retry", "proto":
+			case "accept-netscaler-cip", "quic-force-retry":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown bind option '%s'%s", o, suggest(o, bindOptionNames()))
@@ -115,6 +132,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		for _, ad := range addrs {
 			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
 			_, ad.AcceptProxy = opts["accept-proxy"]
+			ad.H2 = opts["proto"] == "h2"
 			p.Binds = append(p.Binds, ad)
 		}
 	}

@@ -29,7 +29,6 @@ type tuneSetting struct {
 const (
 	whyBuffers = "dhproxy draws its buffers from a shared pool without a count limit"
 	whyComp    = "dhproxy does not compress responses"
-	whyH2      = "HTTP/2 is not implemented yet"
 	whyLua     = "dhproxy has no Lua engine"
 	whyQUIC    = "dhproxy has no QUIC support"
 	whySSL     = "Go's crypto/tls has no such setting"
@@ -48,10 +47,6 @@ var tuneSettings = map[string]tuneSetting{
 	"tune.comp.maxlevel":                       {tuneInt, 1, 9, whyComp},
 	"tune.fail-alloc":                          {tuneOptInt, 0, 100, "it is a HAProxy memory debugging aid"},
 	"tune.fd.edge-triggered":                   {tuneOnOff, 0, 0, whyPoller},
-	"tune.h2.header-table-size":                {tuneInt, 4096, 65536, whyH2},
-	"tune.h2.initial-window-size":              {tuneInt, 0, maxInt32, whyH2},
-	"tune.h2.max-concurrent-streams":           {tuneInt, 0, maxInt32, whyH2},
-	"tune.h2.max-frame-size":                   {tuneInt, 16384, 16777215, whyH2},
 	"tune.http.cookielen":                      {tuneInt, 0, maxInt32, "'capture cookie' is not implemented yet"},
 	"tune.http.logurilen":                      {tuneInt, 0, maxInt32, "log lines always keep up to 1023 bytes of the request line, HAProxy's default"},
 	"tune.idle-pool.shared":                    {tuneOnOff, 0, 0, whyPools},
@@ -142,6 +137,22 @@ func init() {
 			}
 		}
 	})
+	// HTTP/2 connection settings (internal/h2), with haproxy 2.6's ranges.
+	for name, t := range map[string]struct {
+		set      func(*Global, uint32)
+		min, max int64
+	}{
+		"tune.h2.header-table-size":      {func(g *Global, v uint32) { g.H2.HeaderTableSize = v }, 4096, 65536},
+		"tune.h2.initial-window-size":    {func(g *Global, v uint32) { g.H2.InitialWindowSize = v }, 0, maxInt32},
+		"tune.h2.max-concurrent-streams": {func(g *Global, v uint32) { g.H2.MaxConcurrentStreams = v }, 0, maxInt32},
+		"tune.h2.max-frame-size":         {func(g *Global, v uint32) { g.H2.MaxFrameSize = v }, 16384, 16777215},
+	} {
+		registerGlobal(name, func(b *builder, g *Global, l config.Line) {
+			if n, ok := (tuneSetting{arg: tuneInt, min: t.min, max: t.max}).value(b, l); ok {
+				t.set(g, uint32(n))
+			}
+		})
+	}
 	registerGlobal("tune.http.maxhdr", func(b *builder, g *Global, l config.Line) {
 		// The manual says 1..32767, but haproxy 2.6 refuses to start below
 		// 5: its own error pages no longer parse.

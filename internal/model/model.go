@@ -74,6 +74,15 @@ type ForwardFor struct {
 	Disabled bool   // set by "no option forwardfor"
 }
 
+// H2Tune holds the tune.h2.* settings; 0 means HAProxy's default
+// (internal/h2 applies them).
+type H2Tune struct {
+	HeaderTableSize      uint32 // tune.h2.header-table-size
+	InitialWindowSize    uint32 // tune.h2.initial-window-size
+	MaxConcurrentStreams uint32 // tune.h2.max-concurrent-streams
+	MaxFrameSize         uint32 // tune.h2.max-frame-size
+}
+
 // Global is the global section.
 type Global struct {
 	Pos                 config.Pos
@@ -88,6 +97,7 @@ type Global struct {
 	BufSize             int // tune.bufsize
 	MaxRewrite          int // tune.maxrewrite, at most BufSize/2
 	MaxHdr              int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
+	H2                  H2Tune
 	Logs                []LogTarget
 	LogTag              string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
@@ -273,6 +283,9 @@ type Bind struct {
 	// configuration built from them and the global defaults.
 	TLS       *tlsconf.BindOpts
 	TLSConfig *tls.Config
+	// H2 is set by "proto h2": clients speak HTTP/2 from their first
+	// byte (prior knowledge, h2c) on a cleartext bind.
+	H2 bool
 }
 
 // Server is a "server" line.

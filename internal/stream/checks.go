@@ -84,7 +84,7 @@ func (rt *Runtime) checkTargets() []check.Target {
 			ts = append(ts, check.Target{
 				CurAddr:    curAddr,
 				ServerAddr: s.AddrPort,
-				Proxy:   p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
+				Proxy:      p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
 				SetUp:         s.SetUp,
 				SetDrain:      s.SetDrain,
 				SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },

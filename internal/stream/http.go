@@ -59,6 +59,7 @@ type httpSession struct {
 	trackKey []byte       // a track-sc rule's key
 	reqID    int64        // the request's number (%rt)
 	caps     captureState // capture slots of the current request (capture.go)
+	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
 
 	// Parking of idle keep-alive connections (park.go).
 	idle        *idleState // shared with the sweeper; kept by reset
@@ -294,7 +295,9 @@ func (s *httpSession) forgetHeads() {
 
 func (s *httpSession) close() {
 	s.sc.stop()
-	s.connSC.stop()
+	if !s.h2 {
+		s.connSC.stop()
+	}
 	if s.priv != nil {
 		s.releaseServer(s.priv, true)
 		s.priv = nil
@@ -349,6 +352,9 @@ func (s *httpSession) readRequest() bool {
 			}
 			if err == nil {
 				s.lg.parsed(&s.req)
+				if s.h2 {
+					s.lg.proto = "HTTP/2.0" // as HAProxy logs an HTTP/2 request
+				}
 				return true
 			}
 			if err != http1.ErrIncomplete {

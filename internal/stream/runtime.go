@@ -58,6 +58,8 @@ type Runtime struct {
 	sessRateLimit atomic.Int64  // "set rate-limit sessions global"; 0: none
 	live          liveTable     // client connections, for "show sess" (livesess.go)
 	errorEvents   atomic.Uint64 // invalid requests and responses ("show errors", errsnap.go)
+	stopOnce      sync.Once
+	stopH2        chan struct{} // closed at soft stop: HTTP/2 connections send GOAWAY (h2.go)
 }
 
 // Frontend is a frontend's runtime state.
@@ -132,7 +134,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		s.Disabled = true
 		log.Printf("[WARNING] server '%s' (%s) has no address (init-addr none): it starts in maintenance", s.Name, s.Pos)
 	}
-	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job)}
+	rt := &Runtime{cfg: cfg, backends: map[string]*Backend{}, done: make(chan struct{}), jobs: make(chan job), stopH2: make(chan struct{})}
 	rt.logBufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	if len(cfg.Global.Logs) > 0 {
 		l, err := logging.New(cfg.Global.Logs, cfg.Global.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
@@ -192,13 +194,13 @@ func New(cfg *model.Config) (*Runtime, error) {
 				continue
 			}
 			plain := l
-			if b.TLSConfig == nil && p.Mode == model.ModeHTTP {
+			if b.TLSConfig == nil && p.Mode == model.ModeHTTP && !b.H2 {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
 			rt.listeners = append(rt.listeners, l)
 			rt.backlogs = append(rt.backlogs, backlog)
-			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy}})
+			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy, b.H2 && p.Mode == model.ModeHTTP}})
 		}
 	}
 	if len(errs) > 0 {
@@ -246,6 +248,7 @@ type bindRef struct {
 	name        string      // in connection error logs
 	tls         *tls.Config // "ssl": the TLS layer goes over the socket (after a PROXY header)
 	acceptProxy bool
+	h2          bool // "proto h2": clients speak HTTP/2 from the start
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -403,6 +406,10 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		sc.stop()
 		rt.actconn.Add(1)
 		fe.feconn.Add(1)
+	case fe.P.Mode == model.ModeHTTP && (j.bind.h2 || negotiatedH2(c)):
+		rt.actconn.Add(1)
+		fe.Stats.session(fe.feconn.Add(1))
+		serveH2(fe, c, &sc)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

@@ -11,6 +11,7 @@ func (rt *Runtime) SoftStop() {
 	if !rt.stopping.CompareAndSwap(false, true) {
 		return
 	}
+	rt.stopOnce.Do(func() { close(rt.stopH2) })
 	// The sockets themselves stay open where another process shares them
 	// (the master and the next worker): only this process's copy goes.
 	for _, l := range rt.listeners {

@@ -92,12 +92,9 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 		checkSuites(suites, warn)
 	}
 	if o.ALPN != "" {
+		// "h2" is served by internal/h2 on mode http frontends.
 		for _, p := range strings.Split(o.ALPN, ",") {
-			switch p {
-			case "":
-			case "h2":
-				warn("alpn 'h2' dropped: HTTP/2 is not implemented in dhproxy yet; clients negotiate http/1.1 instead")
-			default:
+			if p != "" {
 				cfg.NextProtos = append(cfg.NextProtos, p)
 			}
 		}

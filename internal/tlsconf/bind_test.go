@@ -107,7 +107,7 @@ func TestVersionsAndCiphers(t *testing.T) {
 		{o: BindOpts{MinVer: "TLSv1.3", MaxVer: "TLSv1.2"}, err: "no TLS version"},
 		{o: BindOpts{Ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:HIGH:!aNULL"}, min: tls.VersionTLS12, max: tls.VersionTLS13, warn: "HIGH cannot be mapped"},
 		{o: BindOpts{Suites: "TLS_AES_128_GCM_SHA256"}, min: tls.VersionTLS12, max: tls.VersionTLS13, warn: "not applied"},
-		{o: BindOpts{ALPN: "h2,http/1.1"}, min: tls.VersionTLS12, max: tls.VersionTLS13, warn: "HTTP/2 is not implemented"},
+		{o: BindOpts{ALPN: "h2,http/1.1"}, min: tls.VersionTLS12, max: tls.VersionTLS13},
 	}
 	for i, c := range cases {
 		c.o.SSL, c.o.Certs = true, []CertSource{{Path: p}}
@@ -133,7 +133,7 @@ func TestVersionsAndCiphers(t *testing.T) {
 	if len(cfg.CipherSuites) != 1 || cfg.CipherSuites[0] != tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 {
 		t.Errorf("ciphers %v", cfg.CipherSuites)
 	}
-	if strings.Join(cfg.NextProtos, ",") != "http/1.1" {
+	if strings.Join(cfg.NextProtos, ",") != "h2,http/1.1" {
 		t.Errorf("alpn %v", cfg.NextProtos)
 	}
 }

@@ -1,0 +1,752 @@
+// Package h2 is dhproxy's HTTP/2 connection layer (the client side): it
+// demultiplexes one connection into streams and hands each stream to the
+// proxy as a connection that carries one HTTP/1.1 exchange, so that every
+// stream runs through the same transaction pipeline as an HTTP/1 request
+// (rules, logs, counters, balancing). Frames are read and written with
+// golang.org/x/net/http2's Framer and HPACK coder; net/http is not used.
+package h2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Preface is what an HTTP/2 client sends first (RFC 9113 3.4).
+const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// Config holds a connection's limits (tune.h2.*, tune.bufsize) and
+// timeouts.
+type Config struct {
+	HeaderTableSize      uint32 // tune.h2.header-table-size: the HPACK table the client may use
+	InitialWindowSize    uint32 // tune.h2.initial-window-size: per stream, for request bodies
+	MaxConcurrentStreams uint32 // tune.h2.max-concurrent-streams
+	MaxFrameSize         uint32 // tune.h2.max-frame-size: the largest frame accepted
+	MaxHeaderListSize    uint32 // decoded request head limit (tune.bufsize)
+	// IdleTimeout ends a connection without streams (timeout
+	// http-keep-alive, else http-request, else client); RequestTimeout
+	// bounds the preface and first SETTINGS.
+	IdleTimeout, RequestTimeout time.Duration
+	// Stop is closed when the process stops softly: GOAWAY is sent and
+	// the connection ends once its streams are over.
+	Stop <-chan struct{}
+}
+
+// Defaults of HAProxy 2.6.
+func (c *Config) setDefaults() {
+	if c.HeaderTableSize == 0 {
+		c.HeaderTableSize = 4096
+	}
+	if c.InitialWindowSize == 0 {
+		c.InitialWindowSize = 65535
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 100
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = 16384
+	}
+	if c.MaxHeaderListSize == 0 {
+		c.MaxHeaderListSize = 16384
+	}
+}
+
+// Abuse limits. A client beyond them is cut off with ENHANCE_YOUR_CALM.
+const (
+	// maxControlPerSecond bounds SETTINGS and PING frames (and empty
+	// DATA/HEADERS-less frames) a client may make us answer per second.
+	maxControlPerSecond = 1000
+	// maxContinuations bounds the CONTINUATION frames of one header
+	// block: a legitimate head needs one or two.
+	maxContinuations = 64
+)
+
+// Handler runs one stream's exchange, in a goroutine of its own; the
+// stream is closed when it returns.
+type Handler func(st *Stream)
+
+// Conn is one client HTTP/2 connection.
+type Conn struct {
+	c   net.Conn
+	cfg Config
+	fr  *http2.Framer
+	bw  *bufio.Writer
+	h   Handler
+
+	wmu  sync.Mutex // frame writes and the HPACK encoder
+	henc *hpack.Encoder
+	hbuf bytes.Buffer
+
+	hdec   *hpack.Decoder
+	fields []hpack.HeaderField // the header block being decoded
+	listSz uint32              // its decoded size (RFC 9113 6.5.2)
+	tooBig bool                // it went past MaxHeaderListSize
+
+	mu          sync.Mutex // everything below
+	streams     map[uint32]*Stream
+	maxSeen     uint32 // highest stream id the client opened
+	lastAllowed uint32 // after GOAWAY: streams above are refused
+	running     int    // handlers still running (reset streams included)
+	sendWin     int64  // connection window towards the client
+	peerWin     int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
+	peerFrame   uint32 // SETTINGS_MAX_FRAME_SIZE of the client
+	recvUnacked uint32 // DATA bytes received since the last connection WINDOW_UPDATE
+	closed      bool
+	draining    bool // a soft stop sent the first GOAWAY (shutdown)
+	goneAway    bool // no stream above lastAllowed is served
+	handlers    sync.WaitGroup
+
+	// Abuse accounting.
+	ctlCount   int
+	ctlWindow  time.Time
+	resets     int // streams the client reset before their response ended
+	completed  int // responses sent whole
+	hdrStream  uint32
+	hdrEnd     bool // the HEADERS frame had END_STREAM
+	hdrFrames  int
+	hdrBytes   int
+	hdrTrailer bool
+}
+
+// Serve runs an HTTP/2 connection on c until it ends; h serves each
+// stream. A cleartext client has not been read from yet; for a TLS one
+// the handshake chose "h2".
+func Serve(c net.Conn, cfg Config, h Handler) {
+	cfg.setDefaults()
+	cc := &Conn{c: c, cfg: cfg, h: h, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
+	cc.bw = bufio.NewWriterSize(c, 16<<10)
+	cc.fr = http2.NewFramer(cc.bw, c)
+	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
+	cc.henc = hpack.NewEncoder(&cc.hbuf)
+	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
+	cc.hdec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	done := make(chan struct{})
+	defer close(done)
+	if cfg.Stop != nil {
+		go func() {
+			select {
+			case <-cfg.Stop:
+				cc.shutdown()
+			case <-done:
+			}
+		}()
+	}
+	err := cc.serve()
+	cc.end(err)
+	cc.handlers.Wait()
+}
+
+// serve reads frames until the connection ends; the error says how.
+func (cc *Conn) serve() error {
+	if cc.cfg.RequestTimeout > 0 {
+		cc.c.SetReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
+	}
+	var pre [len(Preface)]byte
+	if _, err := io.ReadFull(cc.c, pre[:]); err != nil || string(pre[:]) != Preface {
+		return errNoPreface
+	}
+	cc.wmu.Lock()
+	cc.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingHeaderTableSize, Val: cc.cfg.HeaderTableSize},
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: cc.cfg.MaxConcurrentStreams},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cc.cfg.InitialWindowSize},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
+	)
+	err := cc.bw.Flush()
+	cc.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	first := true
+	for {
+		// The deadline is set under mu so that wake cannot be undone.
+		cc.mu.Lock()
+		idle := len(cc.streams) == 0 && cc.running == 0
+		stop := cc.goneAway && idle
+		switch {
+		case stop, first:
+		case idle && cc.cfg.IdleTimeout > 0:
+			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+		default:
+			// Streams have their own timeouts; the connection waits.
+			cc.c.SetReadDeadline(time.Time{})
+		}
+		cc.mu.Unlock()
+		if stop {
+			return nil
+		}
+		f, err := cc.fr.ReadFrame()
+		if err != nil {
+			return cc.readError(f, err)
+		}
+		if first {
+			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+				return http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+			first = false
+		}
+		if err := cc.frame(f); err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				cc.resetStream(se.StreamID, se.Code)
+				continue
+			}
+			return err
+		}
+	}
+}
+
+var (
+	errNoPreface = errors.New("h2: no connection preface")
+	errCalm      = http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
+)
+
+// readError turns a frame read failure into the connection's end, or
+// resets the one stream it concerns.
+func (cc *Conn) readError(f http2.Frame, err error) error {
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		cc.resetStream(se.StreamID, se.Code)
+		return nil
+	}
+	if errors.Is(err, http2.ErrFrameTooLarge) {
+		return http2.ConnectionError(http2.ErrCodeFrameSize)
+	}
+	return err
+}
+
+// frame handles one frame read from the client.
+func (cc *Conn) frame(f http2.Frame) error {
+	if cc.hdrStream != 0 {
+		if cf, ok := f.(*http2.ContinuationFrame); ok {
+			return cc.continuation(cf)
+		}
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		return cc.settings(f)
+	case *http2.PingFrame:
+		if f.IsAck() {
+			if f.Data == shutdownPing {
+				cc.finalGoAway()
+			}
+			return nil
+		}
+		if err := cc.control(); err != nil {
+			return err
+		}
+		cc.wmu.Lock()
+		cc.fr.WritePing(true, f.Data)
+		err := cc.bw.Flush()
+		cc.wmu.Unlock()
+		return err
+	case *http2.HeadersFrame:
+		return cc.headers(f)
+	case *http2.ContinuationFrame:
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case *http2.DataFrame:
+		return cc.data(f)
+	case *http2.WindowUpdateFrame:
+		return cc.windowUpdate(f)
+	case *http2.RSTStreamFrame:
+		return cc.rstStream(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
+		}
+		return nil
+	case *http2.GoAwayFrame:
+		cc.mu.Lock()
+		cc.goneAway = true
+		cc.lastAllowed = cc.maxSeen
+		cc.mu.Unlock()
+		return nil
+	case *http2.PushPromiseFrame:
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	return nil // unknown frame types are ignored (RFC 9113 5.5)
+}
+
+// control counts a frame that only makes us answer, and cuts a client
+// that sends too many of them (SETTINGS and PING floods).
+func (cc *Conn) control() error {
+	now := time.Now()
+	if now.Sub(cc.ctlWindow) > time.Second {
+		cc.ctlWindow, cc.ctlCount = now, 0
+	}
+	cc.ctlCount++
+	if cc.ctlCount > maxControlPerSecond {
+		return errCalm
+	}
+	return nil
+}
+
+func (cc *Conn) settings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	if err := cc.control(); err != nil {
+		return err
+	}
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			cc.mu.Lock()
+			delta := int64(s.Val) - int64(cc.peerWin)
+			cc.peerWin = int32(s.Val)
+			for _, st := range cc.streams {
+				st.sendWin += delta
+				if st.sendWin > 1<<31-1 {
+					cc.mu.Unlock()
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
+				st.cond.Broadcast()
+			}
+			cc.mu.Unlock()
+		case http2.SettingMaxFrameSize:
+			cc.mu.Lock()
+			cc.peerFrame = s.Val
+			cc.mu.Unlock()
+		case http2.SettingHeaderTableSize:
+			cc.wmu.Lock()
+			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
+			cc.wmu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cc.wmu.Lock()
+	cc.fr.WriteSettingsAck()
+	err = cc.bw.Flush()
+	cc.wmu.Unlock()
+	return err
+}
+
+// emit collects a decoded field, up to the header list size limit (an
+// HPACK bomb decodes to much more than it weighs).
+func (cc *Conn) emit(f hpack.HeaderField) {
+	cc.listSz += f.Size()
+	if cc.listSz > cc.cfg.MaxHeaderListSize {
+		cc.tooBig = true
+		cc.hdec.SetEmitEnabled(false)
+		return
+	}
+	cc.fields = append(cc.fields, f)
+}
+
+func (cc *Conn) headers(f *http2.HeadersFrame) error {
+	id := f.StreamID
+	if id%2 == 0 {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		// Decoded anyway, to keep the HPACK state in step.
+		cc.beginBlock(f)
+		cc.hdrStream = 0
+		if err := cc.decode(f.HeaderBlockFragment(), f.HeadersEnded()); err != nil {
+			return err
+		}
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	cc.beginBlock(f)
+	return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+func (cc *Conn) beginBlock(f *http2.HeadersFrame) {
+	cc.hdrStream, cc.hdrEnd = f.StreamID, f.StreamEnded()
+	cc.hdrFrames, cc.hdrBytes = 0, 0
+	cc.fields, cc.listSz, cc.tooBig = cc.fields[:0], 0, false
+	cc.hdec.SetEmitEnabled(true)
+}
+
+func (cc *Conn) continuation(f *http2.ContinuationFrame) error {
+	if f.StreamID != cc.hdrStream {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	cc.hdrFrames++
+	if cc.hdrFrames > maxContinuations {
+		return errCalm // CONTINUATION flood
+	}
+	return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
+}
+
+// decode feeds a header block fragment to the HPACK decoder.
+func (cc *Conn) decode(frag []byte, end bool) error {
+	cc.hdrBytes += len(frag)
+	if cc.hdrBytes > 2*int(cc.cfg.MaxHeaderListSize)+4096 {
+		return errCalm // far more compressed bytes than any acceptable head
+	}
+	if _, err := cc.hdec.Write(frag); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	if end {
+		if err := cc.hdec.Close(); err != nil {
+			return http2.ConnectionError(http2.ErrCodeCompression)
+		}
+	}
+	return nil
+}
+
+// fragment decodes part of a header block; the whole block opens a
+// stream or ends one with trailers.
+func (cc *Conn) fragment(frag []byte, end bool) error {
+	if err := cc.decode(frag, end); err != nil {
+		return err
+	}
+	if !end {
+		return nil
+	}
+	id := cc.hdrStream
+	cc.hdrStream = 0
+	cc.mu.Lock()
+	st := cc.streams[id]
+	cc.mu.Unlock()
+	if st != nil {
+		return st.trailers(cc.fields, cc.hdrEnd, cc.tooBig)
+	}
+	cc.mu.Lock()
+	if id <= cc.maxSeen {
+		cc.mu.Unlock()
+		// A stream that is over (or was skipped): RFC 9113 5.1.
+		return http2.ConnectionError(http2.ErrCodeStreamClosed)
+	}
+	cc.maxSeen = id
+	refuse := cc.goneAway && id > cc.lastAllowed || cc.closed
+	limit := uint32(len(cc.streams)) >= cc.cfg.MaxConcurrentStreams || cc.running >= int(cc.cfg.MaxConcurrentStreams)
+	cc.mu.Unlock()
+	if refuse {
+		return nil // after GOAWAY: ignored, the client retries elsewhere
+	}
+	if limit {
+		cc.noteReset()
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
+	}
+	if cc.tooBig {
+		// The client ignored SETTINGS_MAX_HEADER_LIST_SIZE: HAProxy
+		// refuses such a head as HTTP/1 does, without the pipeline.
+		return cc.localReply(id, "431")
+	}
+	head, info, err := appendRequestHead(nil, cc.fields, cc.hdrEnd)
+	switch {
+	case err == errConnect:
+		return cc.localReply(id, "501")
+	case err != nil:
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	st = newStream(cc, id, head, info, cc.hdrEnd)
+	cc.mu.Lock()
+	cc.streams[id] = st
+	cc.running++
+	cc.mu.Unlock()
+	cc.handlers.Add(1)
+	go cc.run(st)
+	return nil
+}
+
+// run is a stream's goroutine.
+func (cc *Conn) run(st *Stream) {
+	defer cc.handlers.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
+		}
+		st.Close()
+		cc.mu.Lock()
+		cc.running--
+		cc.mu.Unlock()
+		cc.wake()
+	}()
+	cc.h(st)
+}
+
+// wake makes the reader notice a change that may end the connection
+// (the last stream of a stopping connection): a past read deadline.
+func (cc *Conn) wake() {
+	cc.mu.Lock()
+	if cc.goneAway && len(cc.streams) == 0 && cc.running == 0 {
+		cc.c.SetReadDeadline(time.Unix(1, 0))
+	}
+	cc.mu.Unlock()
+}
+
+// localReply answers a stream from this layer (a head that could not
+// become a request), without body.
+func (cc *Conn) localReply(id uint32, status string) error {
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	cc.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}}, true)
+	return cc.bw.Flush()
+}
+
+func (cc *Conn) data(f *http2.DataFrame) error {
+	id := f.StreamID
+	n := f.Length // padding included, as flow control counts it
+	cc.mu.Lock()
+	st := cc.streams[id]
+	idle := id > cc.maxSeen
+	cc.recvUnacked += n
+	credit := uint32(0)
+	if cc.recvUnacked >= 16384 || cc.recvUnacked > 0 && st == nil {
+		credit, cc.recvUnacked = cc.recvUnacked, 0
+	}
+	cc.mu.Unlock()
+	if idle {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	// The connection window is given back at once: each stream's own
+	// window bounds what it buffers.
+	if credit > 0 {
+		cc.wmu.Lock()
+		cc.fr.WriteWindowUpdate(0, credit)
+		cc.bw.Flush()
+		cc.wmu.Unlock()
+	}
+	if st == nil {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	if len(f.Data()) == 0 && !f.StreamEnded() {
+		if err := cc.control(); err != nil {
+			return err // a flood of empty frames
+		}
+	}
+	return st.received(f.Data(), n, f.StreamEnded())
+}
+
+func (cc *Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if f.StreamID == 0 {
+		cc.sendWin += int64(f.Increment)
+		if cc.sendWin > 1<<31-1 {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+		for _, st := range cc.streams {
+			st.cond.Broadcast()
+		}
+		return nil
+	}
+	if f.StreamID > cc.maxSeen {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	st := cc.streams[f.StreamID]
+	if st == nil {
+		return nil // a stream that ended meanwhile
+	}
+	st.sendWin += int64(f.Increment)
+	if st.sendWin > 1<<31-1 {
+		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	}
+	st.cond.Broadcast()
+	return nil
+}
+
+func (cc *Conn) rstStream(f *http2.RSTStreamFrame) error {
+	cc.mu.Lock()
+	if f.StreamID > cc.maxSeen {
+		cc.mu.Unlock()
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	st := cc.streams[f.StreamID]
+	cc.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	if !st.abort(errStreamReset) {
+		return nil
+	}
+	return cc.noteReset()
+}
+
+// noteReset counts a stream that ended before its response did, reset
+// by the client or refused for being one too many: a client doing that
+// faster than streams complete (Rapid Reset, CVE-2023-44487) is cut off.
+func (cc *Conn) noteReset() error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.resets++
+	if cc.resets > 2*int(cc.cfg.MaxConcurrentStreams) && cc.resets > 2*cc.completed {
+		return errCalm
+	}
+	return nil
+}
+
+// resetStream sends RST_STREAM and ends the stream's exchange.
+func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
+	cc.mu.Lock()
+	st := cc.streams[id]
+	cc.mu.Unlock()
+	if st != nil {
+		st.abort(errStreamReset)
+	}
+	cc.wmu.Lock()
+	cc.fr.WriteRSTStream(id, code)
+	cc.bw.Flush()
+	cc.wmu.Unlock()
+}
+
+// forget removes an ended stream; complete tells that its response was
+// sent whole.
+func (cc *Conn) forget(st *Stream, complete bool) {
+	cc.mu.Lock()
+	if cc.streams[st.id] == st {
+		delete(cc.streams, st.id)
+	}
+	if complete {
+		cc.completed++
+	}
+	cc.mu.Unlock()
+}
+
+// writeHeaderBlock encodes fields and writes them as HEADERS and
+// CONTINUATION frames; the caller holds wmu.
+func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
+	cc.hbuf.Reset()
+	for _, f := range fields {
+		cc.henc.WriteField(f)
+	}
+	block := cc.hbuf.Bytes()
+	cc.mu.Lock()
+	limit := int(cc.peerFrame)
+	cc.mu.Unlock()
+	first := true
+	for first || len(block) > 0 {
+		n := min(len(block), limit)
+		frag := block[:n]
+		block = block[n:]
+		var err error
+		if first {
+			err = cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
+			first = false
+		} else {
+			err = cc.fr.WriteContinuation(id, len(block) == 0, frag)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shutdown starts a graceful end for a soft stop, in two steps as RFC
+// 9113 6.8 advises (and haproxy does): a first GOAWAY with the highest
+// stream id warns the client without refusing what it is sending; a PING
+// round trip later, the final GOAWAY names the last stream served. The
+// connection ends once those streams are over.
+func (cc *Conn) shutdown() {
+	cc.mu.Lock()
+	if cc.goneAway || cc.closed || cc.draining {
+		cc.mu.Unlock()
+		return
+	}
+	cc.draining = true
+	cc.mu.Unlock()
+	cc.wmu.Lock()
+	cc.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
+	cc.fr.WritePing(false, shutdownPing)
+	cc.bw.Flush()
+	cc.wmu.Unlock()
+	// A client that does not answer the PING gets the final GOAWAY anyway.
+	time.AfterFunc(time.Second, cc.finalGoAway)
+}
+
+var shutdownPing = [8]byte{'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'}
+
+// finalGoAway sends the GOAWAY that refuses streams above the last one
+// opened so far.
+func (cc *Conn) finalGoAway() {
+	cc.mu.Lock()
+	if cc.goneAway || cc.closed {
+		cc.mu.Unlock()
+		return
+	}
+	cc.goneAway, cc.lastAllowed = true, cc.maxSeen
+	last := cc.maxSeen
+	cc.mu.Unlock()
+	cc.wmu.Lock()
+	cc.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+	cc.bw.Flush()
+	cc.wmu.Unlock()
+	cc.wake()
+}
+
+// end closes the connection after a GOAWAY saying why (err: nil for a
+// normal end), and makes every stream's I/O fail.
+func (cc *Conn) end(err error) {
+	code := http2.ErrCodeNo
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &ce):
+		code = http2.ErrCode(ce)
+	case err == errNoPreface:
+		code = http2.ErrCodeProtocol
+	}
+	cc.mu.Lock()
+	last := cc.maxSeen
+	cc.closed = true
+	cc.mu.Unlock()
+	cc.abortAll()
+	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
+		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
+		cc.wmu.Lock()
+		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
+		cc.bw.Flush()
+		cc.wmu.Unlock()
+	}
+	// Closing with unread bytes in our receive buffer would reset the
+	// connection, and the client could lose the GOAWAY: the write side
+	// is shut first and what the client still sends is read briefly.
+	if cw, ok := cc.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		cc.c.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, io.LimitReader(cc.c, 1<<20))
+	}
+	cc.c.Close()
+}
+
+// lingerTime bounds how long a closing connection reads what the client
+// still sends.
+const lingerTime = 500 * time.Millisecond
+
+func (cc *Conn) abortAll() {
+	cc.mu.Lock()
+	list := make([]*Stream, 0, len(cc.streams))
+	for _, st := range cc.streams {
+		list = append(list, st)
+	}
+	cc.mu.Unlock()
+	for _, st := range list {
+		st.abort(net.ErrClosed)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// goAwayDebug is the GOAWAY's debug data: why the connection ends.
+func goAwayDebug(err error) []byte {
+	switch {
+	case err == nil, isTimeout(err):
+		return nil
+	case err == errCalm:
+		return []byte("too many frames of no use")
+	}
+	return []byte(err.Error())
+}

@@ -1,0 +1,197 @@
+package h2
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// testClient is a raw HTTP/2 client over one end of a pipe-like TCP pair.
+type testClient struct {
+	t    *testing.T
+	c    net.Conn
+	fr   *http2.Framer
+	henc *hpack.Encoder
+	hbuf bytes.Buffer
+	dec  *hpack.Decoder
+}
+
+// startConn serves h on a loopback connection and returns its client.
+func startConn(t *testing.T, cfg Config, h Handler) *testClient {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.Accept()
+		l.Close()
+		if err != nil {
+			return
+		}
+		Serve(c, cfg, h)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("connection still served 5 s after the client closed")
+		}
+	})
+	tc := &testClient{t: t, c: c, fr: http2.NewFramer(c, c)}
+	tc.henc = hpack.NewEncoder(&tc.hbuf)
+	tc.dec = hpack.NewDecoder(4096, nil)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, Preface)
+	tc.fr.WriteSettings()
+	return tc
+}
+
+func (tc *testClient) headers(id uint32, end bool, kv ...string) {
+	tc.hbuf.Reset()
+	for i := 0; i+1 < len(kv); i += 2 {
+		tc.henc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	if err := tc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: tc.hbuf.Bytes(), EndStream: end, EndHeaders: true}); err != nil {
+		tc.t.Fatal(err)
+	}
+}
+
+var getReq = []string{":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.test"}
+
+// response reads frames until stream id ends; it returns the decoded
+// header fields (all blocks) and the body.
+func (tc *testClient) response(id uint32) (fields []hpack.HeaderField, body string, rst http2.ErrCode) {
+	tc.t.Helper()
+	for {
+		f, err := tc.fr.ReadFrame()
+		if err != nil {
+			tc.t.Fatalf("reading the response: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.HeadersFrame:
+			hf, err := tc.dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				tc.t.Fatal(err)
+			}
+			if f.StreamID == id {
+				fields = append(fields, hf...)
+				if f.StreamEnded() {
+					return fields, body, 0
+				}
+			}
+		case *http2.DataFrame:
+			if f.StreamID == id {
+				body += string(f.Data())
+				if f.StreamEnded() {
+					return fields, body, 0
+				}
+			}
+		case *http2.RSTStreamFrame:
+			if f.StreamID == id {
+				return fields, body, f.ErrCode
+			}
+		case *http2.GoAwayFrame:
+			tc.t.Fatalf("GOAWAY %v", f.ErrCode)
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				tc.fr.WriteSettingsAck()
+			}
+		}
+	}
+}
+
+// echoHandler answers each request with its HTTP/1.1 form as the body.
+func echoHandler(st *Stream) {
+	var req []byte
+	buf := make([]byte, 4096)
+	st.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		n, err := st.Read(buf)
+		req = append(req, buf[:n]...)
+		if err != nil {
+			break
+		}
+		if bytes.HasSuffix(req, []byte("\r\n\r\n")) && (!bytes.Contains(req, []byte("chunked")) || bytes.HasSuffix(req, []byte("0\r\n\r\n"))) && !bytes.Contains(req, []byte("content-length")) {
+			break
+		}
+	}
+	io.WriteString(st, "HTTP/1.1 200 OK\r\nContent-Length: "+itoa(len(req))+"\r\nConnection: keep-alive\r\nX-Test: 1\r\n\r\n")
+	st.Write(req)
+}
+
+func itoa(n int) string {
+	var b []byte
+	for {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+		if n == 0 {
+			return string(b)
+		}
+	}
+}
+
+func TestGetConverted(t *testing.T) {
+	tc := startConn(t, Config{}, echoHandler)
+	tc.headers(1, true, append(getReq, "cookie", "a=1", "accept", "*/*", "cookie", "b=2")...)
+	fields, body, rst := tc.response(1)
+	if rst != 0 {
+		t.Fatalf("reset %v", rst)
+	}
+	want := "GET /x HTTP/1.1\r\nhost: example.test\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n"
+	if body != want {
+		t.Errorf("request seen:\n%q\nwant\n%q", body, want)
+	}
+	var got []string
+	for _, f := range fields {
+		got = append(got, f.Name+"="+f.Value)
+	}
+	if strings.Join(got, " ") != ":status=200 content-length="+itoa(len(want))+" x-test=1" {
+		t.Errorf("response fields %v", got)
+	}
+}
+
+// A request body without length goes chunked, its trailers in the
+// chunked trailer section; a declared length is kept and checked.
+func TestRequestBodyAndTrailers(t *testing.T) {
+	tc := startConn(t, Config{}, echoHandler)
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/up", ":authority", "a"}
+	tc.headers(1, false, post...)
+	tc.fr.WriteData(1, false, []byte("hello "))
+	tc.fr.WriteData(1, false, []byte("world"))
+	tc.headers(1, true, "grpc-timeout", "1S", "x-sum", "abc")
+	_, body, rst := tc.response(1)
+	want := "POST /up HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\ngrpc-timeout: 1S\r\nx-sum: abc\r\n\r\n"
+	if rst != 0 || body != want {
+		t.Errorf("reset %v, request seen:\n%q\nwant\n%q", rst, body, want)
+	}
+	// More DATA than content-length announced: the stream is reset.
+	tc.headers(3, false, append(post, "content-length", "3")...)
+	tc.fr.WriteData(3, true, []byte("four"))
+	if _, _, rst := tc.response(3); rst != http2.ErrCodeProtocol {
+		t.Errorf("overlong body: reset %v, want PROTOCOL_ERROR", rst)
+	}
+}
+
+// CONNECT (tunnels over a stream) is not built yet: 501 from this layer.
+func TestConnectRefused(t *testing.T) {
+	tc := startConn(t, Config{}, func(st *Stream) { t.Error("CONNECT reached the handler") })
+	tc.headers(1, false, ":method", "CONNECT", ":authority", "db.test:5432")
+	fields, _, rst := tc.response(1)
+	if rst != 0 || len(fields) == 0 || fields[0].Value != "501" {
+		t.Errorf("CONNECT: %v reset %v", fields, rst)
+	}
+}

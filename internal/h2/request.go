@@ -1,0 +1,231 @@
+package h2
+
+import (
+	"errors"
+	"strconv"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// errMalformed is a request RFC 9113 8.1.1 calls malformed: the stream is
+// reset with PROTOCOL_ERROR, nothing reaches the pipeline.
+var errMalformed = errors.New("malformed request")
+
+// errConnect is a CONNECT request: tunnels over HTTP/2 streams are not
+// built yet, the stream is answered 501 by this layer.
+var errConnect = errors.New("CONNECT over HTTP/2 is not supported")
+
+// reqInfo is what the stream needs to know of a converted request.
+type reqInfo struct {
+	contentLength int64 // the declared length; -1: none
+	chunked       bool  // the body is sent to the pipeline chunked (no length declared)
+	head          bool  // HEAD: the response has no body whatever it declares
+}
+
+// appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
+// 8.3) and appends its HTTP/1.1 form to dst, converted as HAProxy does:
+// :authority becomes Host (a Host field is then dropped), cookie crumbs
+// are joined into one field, a body of unknown length is sent chunked.
+// endStream tells that the HEADERS frame ended the stream (no body).
+func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) ([]byte, reqInfo, error) {
+	info := reqInfo{contentLength: -1}
+	var method, scheme, path, authority string
+	var seen uint8 // pseudo fields present: 1 method, 2 scheme, 4 path, 8 authority
+	regular := false
+	cookies := 0
+	for _, f := range fields {
+		if len(f.Name) > 0 && f.Name[0] == ':' {
+			if regular {
+				return dst, info, errMalformed // a pseudo field after a regular one
+			}
+			var bit uint8
+			switch f.Name {
+			case ":method":
+				bit, method = 1, f.Value
+			case ":scheme":
+				bit, scheme = 2, f.Value
+			case ":path":
+				bit, path = 4, f.Value
+			case ":authority":
+				bit, authority = 8, f.Value
+			default:
+				return dst, info, errMalformed // :status or an unknown one
+			}
+			if seen&bit != 0 {
+				return dst, info, errMalformed
+			}
+			seen |= bit
+			if !validValue(f.Value) {
+				return dst, info, errMalformed
+			}
+			continue
+		}
+		regular = true
+		if !validName(f.Name) || !validValue(f.Value) {
+			return dst, info, errMalformed
+		}
+		switch f.Name {
+		case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
+			return dst, info, errMalformed // connection-specific (8.2.2)
+		case "te":
+			if f.Value != "trailers" {
+				return dst, info, errMalformed
+			}
+		case "content-length":
+			n, ok := parseLength(f.Value)
+			if !ok || info.contentLength >= 0 && info.contentLength != n {
+				return dst, info, errMalformed
+			}
+			info.contentLength = n
+		case "cookie":
+			cookies++
+		}
+	}
+	if method == "CONNECT" {
+		if seen != 1|8 || authority == "" || !visible(authority) {
+			return dst, info, errMalformed
+		}
+		return dst, info, errConnect
+	}
+	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
+		return dst, info, errMalformed
+	}
+	if path[0] != '/' && !(path == "*" && method == "OPTIONS") {
+		return dst, info, errMalformed
+	}
+	if endStream && info.contentLength > 0 {
+		return dst, info, errMalformed // a length the missing body contradicts
+	}
+	info.head = method == "HEAD"
+	info.chunked = !endStream && info.contentLength < 0
+
+	dst = append(append(append(append(dst, method...), ' '), path...), " HTTP/1.1\r\n"...)
+	if authority != "" {
+		dst = append(append(append(dst, "host: "...), authority...), "\r\n"...)
+	}
+	for _, f := range fields {
+		if f.Name[0] == ':' || f.Name == "cookie" || f.Name == "host" && authority != "" {
+			continue
+		}
+		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+	}
+	if cookies > 0 {
+		// RFC 9113 8.2.3: the crumbs become one field for HTTP/1.
+		dst = append(dst, "cookie: "...)
+		first := true
+		for _, f := range fields {
+			if f.Name == "cookie" {
+				if !first {
+					dst = append(dst, "; "...)
+				}
+				dst = append(dst, f.Value...)
+				first = false
+			}
+		}
+		dst = append(dst, "\r\n"...)
+	}
+	if info.chunked {
+		dst = append(dst, "transfer-encoding: chunked\r\n"...)
+	}
+	return append(dst, "\r\n"...), info, nil
+}
+
+// appendTrailers checks a trailer section (no pseudo fields) and appends
+// the end of a chunked body carrying it to dst.
+func appendTrailers(dst []byte, fields []hpack.HeaderField) ([]byte, error) {
+	dst = append(dst, "0\r\n"...)
+	for _, f := range fields {
+		if len(f.Name) > 0 && f.Name[0] == ':' || !validName(f.Name) || !validValue(f.Value) {
+			return dst, errMalformed
+		}
+		switch f.Name {
+		case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade", "te",
+			"content-length", "host":
+			continue // framing and routing fields have no place in a trailer section
+		}
+		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+	}
+	return append(dst, "\r\n"...), nil
+}
+
+// validName accepts a lower-case token (RFC 9110 5.1, RFC 9113 8.2.1).
+func validName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if !tokenLower[n[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue refuses what would let a field spill into the HTTP/1 head:
+// NUL, CR, LF, and whitespace around the value (RFC 9113 8.2.1).
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == 0 || c == '\r' || c == '\n' || c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	if n := len(v); n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
+		return false
+	}
+	return true
+}
+
+// validToken accepts a method or scheme: a token, any case.
+func validToken(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if !tokenLower[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// visible accepts a request target or authority: visible ASCII only, so
+// it stays one word of the HTTP/1 request line.
+func visible(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x21 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+var tokenLower = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// parseLength reads a content-length value: digits only.
+func parseLength(v string) (int64, bool) {
+	if v == "" || len(v) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}

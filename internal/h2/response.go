@@ -1,0 +1,297 @@
+package h2
+
+import (
+	"errors"
+
+	"dhproxy/internal/http1"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// frameSink receives what a response becomes on the stream: header
+// blocks (the response head, interim 1xx heads, trailers) and body data.
+type frameSink interface {
+	sendHeaders(fields []hpack.HeaderField, end bool) error
+	sendData(p []byte, end bool) error
+}
+
+// errBadResponse is an HTTP/1 response the converter cannot carry; the
+// pipeline validated it already, so this only happens on a proxy bug.
+var errBadResponse = errors.New("h2: response cannot be converted")
+
+// maxResponseHead bounds the bytes kept while a response head is
+// incomplete (the pipeline never writes a head larger than tune.bufsize).
+const maxResponseHead = 1 << 20
+
+// Response converter states.
+const (
+	rsHead      = iota // reading a head
+	rsLength           // body of known length: remaining bytes due
+	rsClose            // body until the pipeline closes the stream
+	rsChunkSize        // a chunk-size line
+	rsChunkExt         // the rest of a chunk-size line
+	rsChunkData        // chunk-data: remaining bytes due
+	rsChunkCR          // the CRLF after chunk-data
+	rsTrailers         // the trailer section, line by line
+	rsDone             // the response is complete
+)
+
+// respConv turns the HTTP/1.1 response the pipeline writes into HTTP/2
+// frames: :status and the fields but the connection-specific ones in one
+// header block, the body's data (chunked coding removed), the trailers
+// in a last header block. Bytes may arrive split anywhere.
+type respConv struct {
+	state     uint8
+	head      bool // the request was HEAD: no body whatever the head says
+	pending   []byte
+	resp      http1.Response
+	fields    []hpack.HeaderField
+	remaining int64
+	digits    int
+}
+
+// write consumes p, passing complete frames to out.
+func (c *respConv) write(p []byte, out frameSink) error {
+	for len(p) > 0 {
+		switch c.state {
+		case rsHead:
+			c.pending = append(c.pending, p...)
+			p = nil
+			n, err := http1.ParseResponse(c.pending, &c.resp)
+			if err == http1.ErrIncomplete {
+				if len(c.pending) > maxResponseHead {
+					return errBadResponse
+				}
+				return nil
+			}
+			if err != nil || c.resp.Status == 101 {
+				return errBadResponse
+			}
+			rest := c.pending[n:]
+			if err := c.startBody(out); err != nil {
+				return err
+			}
+			// The body bytes are handled by the loop; pending is reused
+			// once they are.
+			p = append([]byte(nil), rest...)
+			c.pending = c.pending[:0]
+		case rsLength:
+			n := int64(len(p))
+			if n > c.remaining {
+				n = c.remaining
+			}
+			c.remaining -= n
+			end := c.remaining == 0
+			if end {
+				c.state = rsDone
+			}
+			if err := out.sendData(p[:n], end); err != nil {
+				return err
+			}
+			p = p[n:]
+		case rsClose:
+			if err := out.sendData(p, false); err != nil {
+				return err
+			}
+			p = nil
+		case rsChunkSize, rsChunkExt:
+			b := p[0]
+			p = p[1:]
+			switch {
+			case b == '\n':
+				if c.state == rsChunkSize && c.digits == 0 {
+					return errBadResponse
+				}
+				c.digits = 0
+				if c.remaining == 0 {
+					c.state = rsTrailers
+					c.pending = c.pending[:0]
+				} else {
+					c.state = rsChunkData
+				}
+			case c.state == rsChunkExt || b == '\r':
+				// extensions and the CR are skipped
+			case b == ';' || b == ' ' || b == '\t':
+				c.state = rsChunkExt
+			default:
+				v := unhex(b)
+				if v > 15 || c.digits >= 15 {
+					return errBadResponse
+				}
+				c.remaining = c.remaining<<4 | int64(v)
+				c.digits++
+			}
+		case rsChunkData:
+			n := int64(len(p))
+			if n > c.remaining {
+				n = c.remaining
+			}
+			c.remaining -= n
+			if err := out.sendData(p[:n], false); err != nil {
+				return err
+			}
+			p = p[n:]
+			if c.remaining == 0 {
+				c.state = rsChunkCR
+			}
+		case rsChunkCR:
+			if p[0] == '\n' {
+				c.state = rsChunkSize
+			}
+			p = p[1:]
+		case rsTrailers:
+			c.pending = append(c.pending, p...)
+			p = nil
+			if err := c.trailers(out); err != nil {
+				return err
+			}
+		case rsDone:
+			return nil // bytes past the response: a proxy bug, dropped
+		}
+	}
+	return nil
+}
+
+// startBody sends the head just parsed and prepares for its body.
+func (c *respConv) startBody(out frameSink) error {
+	r := &c.resp
+	c.fields = append(c.fields[:0], hpack.HeaderField{Name: ":status", Value: statusText(r.Status)})
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		if h.Hop {
+			continue
+		}
+		switch h.Kind {
+		case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade:
+			continue
+		}
+		if http1.EqualFold(h.Name, "keep-alive") || http1.EqualFold(h.Name, "proxy-connection") {
+			continue
+		}
+		c.fields = append(c.fields, hpack.HeaderField{Name: lower(h.Name), Value: string(h.Value)})
+	}
+	if r.Status >= 100 && r.Status < 200 {
+		return out.sendHeaders(c.fields, false) // interim: the final head follows
+	}
+	f := r.BodyFraming(c.head)
+	switch f {
+	case http1.FramingNone:
+		c.state = rsDone
+		return out.sendHeaders(c.fields, true)
+	case http1.FramingLength:
+		if r.ContentLength == 0 {
+			c.state = rsDone
+			return out.sendHeaders(c.fields, true)
+		}
+		c.state, c.remaining = rsLength, r.ContentLength
+	case http1.FramingChunked:
+		c.state, c.remaining, c.digits = rsChunkSize, 0, 0
+	default:
+		c.state = rsClose
+	}
+	return out.sendHeaders(c.fields, false)
+}
+
+// trailers sends the trailer section once its empty line is in pending.
+func (c *respConv) trailers(out frameSink) error {
+	b := c.pending
+	c.fields = c.fields[:0]
+	for {
+		i := indexLF(b)
+		if i < 0 {
+			if len(c.pending) > maxResponseHead {
+				return errBadResponse
+			}
+			return nil
+		}
+		line := b[:i]
+		b = b[i+1:]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) == 0 {
+			break
+		}
+		colon := indexByte(line, ':')
+		if colon <= 0 {
+			return errBadResponse
+		}
+		name := lower(line[:colon])
+		switch name {
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length":
+			continue
+		}
+		c.fields = append(c.fields, hpack.HeaderField{Name: name, Value: string(trimOWS(line[colon+1:]))})
+	}
+	c.state = rsDone
+	c.pending = c.pending[:0]
+	if len(c.fields) == 0 {
+		return out.sendData(nil, true)
+	}
+	return out.sendHeaders(c.fields, true)
+}
+
+// done tells whether the response was sent whole.
+func (c *respConv) done() bool { return c.state == rsDone }
+
+// closing ends a response whose body lasts until the pipeline closes the
+// stream; false when the response was cut short instead.
+func (c *respConv) closing(out frameSink) bool {
+	if c.state != rsClose {
+		return c.state == rsDone
+	}
+	c.state = rsDone
+	return out.sendData(nil, true) == nil
+}
+
+func statusText(code int) string {
+	if code >= 100 && code <= 999 {
+		return string([]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)})
+	}
+	return "500"
+}
+
+// lower returns b in lower case, as HTTP/2 field names must be.
+func lower(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return string(out)
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
+}
+
+func indexLF(b []byte) int { return indexByte(b, '\n') }
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,66 @@
+package stream
+
+import (
+	"crypto/tls"
+	"net"
+	"time"
+
+	"dhproxy/internal/h2"
+	"dhproxy/internal/sample"
+)
+
+// negotiatedH2 tells whether a TLS client chose "h2" by ALPN.
+func negotiatedH2(c net.Conn) bool {
+	tc, ok := c.(*tls.Conn)
+	return ok && tc.ConnectionState().NegotiatedProtocol == "h2"
+}
+
+// h2Config is the HTTP/2 layer's configuration for fe's connections.
+func (fe *Frontend) h2Config() h2.Config {
+	g := &fe.rt.cfg.Global
+	t := &fe.P.Timeouts
+	return h2.Config{
+		HeaderTableSize:      g.H2.HeaderTableSize,
+		InitialWindowSize:    g.H2.InitialWindowSize,
+		MaxConcurrentStreams: g.H2.MaxConcurrentStreams,
+		MaxFrameSize:         g.H2.MaxFrameSize,
+		MaxHeaderListSize:    uint32(fe.rt.headMax),
+		IdleTimeout:          firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client),
+		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
+		Stop:                 fe.rt.stopH2,
+	}
+}
+
+// serveH2 serves an HTTP/2 client connection: each stream is one
+// transaction of the HTTP/1 pipeline (serveStream), so rules, logs,
+// counters and balancing are the same as over HTTP/1. sc are the
+// connection's stick counters, shared by its streams.
+func serveH2(fe *Frontend, c net.Conn, sc *trackers) {
+	defer sc.stop()
+	if fe.logFmt != logNone {
+		fe.logConnect(c)
+	}
+	tlsInfo := clientTLSInfo(c)
+	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
+		serveStream(fe, st, sc, tlsInfo)
+	})
+}
+
+// serveStream runs one HTTP/2 stream through the session's request loop;
+// the stream reads as a connection carrying one HTTP/1.1 request.
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo) {
+	s := &httpSession{idle: &idleState{}}
+	s.idle.s = s
+	s.reset(fe, st)
+	s.h2 = true
+	s.connSC = *sc
+	if ta, ok := st.RemoteAddr().(*net.TCPAddr); ok {
+		s.clientIP = ta.AddrPort().Addr().Unmap()
+		s.clientPort = ta.Port
+	}
+	s.accept = time.Now()
+	s.lg.on = fe.logFmt != logNone
+	s.cio = st
+	s.tlsInfo = tlsInfo
+	s.serve()
+}

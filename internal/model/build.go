@@ -189,6 +189,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildProxy(s)
 		case "mailers":
 			b.buildMailers(s)
+		case "acme":
+			b.buildACME(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -197,6 +199,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.markACMEFrontends()
 	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()
 	b.dynamicCookies()

@@ -93,7 +93,9 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if suites == "" {
 		suites = d.Suites
 	}
-	cfg.CipherSuites = defaultSuites
+	if cfg.MinVersion >= tls.VersionTLS12 {
+		cfg.CipherSuites = defaultSuites // older versions have no AEAD suite
+	}
 	if ciphers != "" {
 		if cs := mapCiphers(ciphers, warn); len(cs) > 0 {
 			cfg.CipherSuites = cs
@@ -239,8 +241,9 @@ var openSSLCiphers = map[string]uint16{
 }
 
 // defaultSuites are the TLS 1.2 suites offered when no "ciphers" is
-// given: forward-secret AEAD ones only (Go's default adds CBC suites,
-// which testssl.sh flags as obsolete and LUCKY13-prone).
+// given and TLS 1.2 is the minimum: forward-secret AEAD ones only (Go's
+// default adds CBC suites, which testssl.sh flags as obsolete and
+// LUCKY13-prone).
 var defaultSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,

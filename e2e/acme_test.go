@@ -95,7 +95,9 @@ func TestACMEObtainAndRenew(t *testing.T) {
 	dir := t.TempDir()
 	site := filepath.Join(dir, "site.pem")
 	list := filepath.Join(dir, "list")
-	os.WriteFile(list, []byte(site+" [acme pebble domains site.test,www.site.test] site.test www.site.test\n"), 0o644)
+	alpn := filepath.Join(dir, "alpn.pem")
+	os.WriteFile(list, []byte(site+" [acme pebble domains site.test,www.site.test] site.test www.site.test\n"+
+		alpn+" [acme pebble-alpn] alpn.test\n"), 0o644)
 	be := startHeaderEcho(t)
 	p := startProxy(t, fmt.Sprintf(`
 global
@@ -108,6 +110,12 @@ acme pebble
 	keytype ECDSA
 	curves P-256
 	renew-before 25s
+acme pebble-alpn
+	directory %s
+	account-key %s
+	challenge tls-alpn-01
+	keytype RSA
+	bits 2048
 defaults
 	mode http
 	timeout connect 2s
@@ -120,7 +128,7 @@ frontend fe
 	default_backend be
 backend be
 	server s1 127.0.0.1:%d
-`, caFile, dirURL, filepath.Join(dir, "account.key"), httpPort, httpsPort, list, be), httpPort, httpsPort)
+`, caFile, dirURL, filepath.Join(dir, "account.key"), dirURL, filepath.Join(dir, "account-alpn.key"), httpPort, httpsPort, list, be), httpPort, httpsPort)
 
 	// Obtained at start: written beside the configuration's path and served.
 	var first *x509.Certificate
@@ -138,8 +146,8 @@ backend be
 	if !strings.Contains(p.Stderr(), "acme: certificate '"+site+"' (site.test,www.site.test) obtained from 'pebble'") {
 		t.Errorf("no notice of the new certificate:\n%s", p.Stderr())
 	}
-	served := func() *x509.Certificate {
-		out, ok := sClient(t, httpsPort, "-servername", "www.site.test")
+	served := func(name string) *x509.Certificate {
+		out, ok := sClient(t, httpsPort, "-servername", name)
 		if !ok {
 			t.Fatalf("s_client:\n%s", out)
 		}
@@ -150,8 +158,20 @@ backend be
 		c, _ := x509.ParseCertificate(blk.Bytes)
 		return c
 	}
-	if c := served(); !c.Equal(first) || strings.Join(c.DNSNames, ",") != "site.test,www.site.test" {
+	if c := served("www.site.test"); !c.Equal(first) || strings.Join(c.DNSNames, ",") != "site.test,www.site.test" {
 		t.Errorf("served %v %v, want the obtained certificate", c.Subject, c.DNSNames)
+	}
+	// The other section validates by tls-alpn-01 on the ssl bind.
+	var byALPN *x509.Certificate
+	for deadline := time.Now().Add(30 * time.Second); byALPN == nil && time.Now().Before(deadline); {
+		byALPN = leafOnDisk(alpn)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if byALPN == nil {
+		t.Fatalf("no certificate obtained by tls-alpn-01:\n%s", p.Stderr())
+	}
+	if c := served("alpn.test"); !c.Equal(byALPN) {
+		t.Errorf("alpn.test: served %v, want the certificate obtained by tls-alpn-01", c.DNSNames)
 	}
 	// The redirect rule does not catch the challenge path; other paths it does.
 	out, _ := curl(t, "-s", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("http://127.0.0.1:%d/.well-known/acme-challenge/unknown", httpPort))
@@ -172,7 +192,7 @@ backend be
 	if renewed == nil {
 		t.Fatalf("no renewal:\n%s", p.Stderr())
 	}
-	if c := served(); !c.Equal(renewed) {
+	if c := served("site.test"); !c.Equal(renewed) {
 		t.Errorf("the renewed certificate is not served (serial %X, want %X)", c.SerialNumber, renewed.SerialNumber)
 	}
 }

@@ -214,7 +214,7 @@ func (m *Manager) obtain(ctx context.Context, sec *model.ACME, mc *tlsconf.Manag
 		return fmt.Errorf("new order: %v", err)
 	}
 	for _, u := range order.AuthzURLs {
-		if err := m.authorize(ctx, cl, u); err != nil {
+		if err := m.authorize(ctx, cl, sec, u); err != nil {
 			return err
 		}
 	}
@@ -257,9 +257,10 @@ func (m *Manager) obtain(ctx context.Context, sec *model.ACME, mc *tlsconf.Manag
 	return nil
 }
 
-// authorize completes one authorization by http-01, the proxy answering
-// the validation request.
-func (m *Manager) authorize(ctx context.Context, cl *xacme.Client, url string) error {
+// authorize completes one authorization by the section's challenge, the
+// proxy answering the validation (http-01 on its http binds, tls-alpn-01
+// on its ssl binds).
+func (m *Manager) authorize(ctx context.Context, cl *xacme.Client, sec *model.ACME, url string) error {
 	z, err := cl.GetAuthorization(ctx, url)
 	if err != nil {
 		return fmt.Errorf("authorization: %v", err)
@@ -269,19 +270,28 @@ func (m *Manager) authorize(ctx context.Context, cl *xacme.Client, url string) e
 	}
 	var ch *xacme.Challenge
 	for _, c := range z.Challenges {
-		if c.Type == "http-01" {
+		if c.Type == sec.Challenge {
 			ch = c
 		}
 	}
 	if ch == nil {
-		return fmt.Errorf("%s: the CA offers no http-01 challenge", z.Identifier.Value)
+		return fmt.Errorf("%s: the CA offers no %s challenge", z.Identifier.Value, sec.Challenge)
 	}
-	resp, err := cl.HTTP01ChallengeResponse(ch.Token)
-	if err != nil {
-		return err
+	if ch.Type == "tls-alpn-01" {
+		cert, err := cl.TLSALPN01ChallengeCert(ch.Token, z.Identifier.Value)
+		if err != nil {
+			return err
+		}
+		m.reg.SetChallengeCert(z.Identifier.Value, &cert)
+		defer m.reg.SetChallengeCert(z.Identifier.Value, nil)
+	} else {
+		resp, err := cl.HTTP01ChallengeResponse(ch.Token)
+		if err != nil {
+			return err
+		}
+		m.tokens.Store(ch.Token, resp)
+		defer m.tokens.Delete(ch.Token)
 	}
-	m.tokens.Store(ch.Token, resp)
-	defer m.tokens.Delete(ch.Token)
 	if _, err := cl.Accept(ctx, ch); err != nil {
 		return fmt.Errorf("%s: accept: %v", z.Identifier.Value, err)
 	}

@@ -27,7 +27,7 @@ type ACME struct {
 	Directory  string
 	Contact    string
 	AccountKey string // PEM file; made when missing
-	Challenge  string // "http-01"
+	Challenge  string // "http-01" or "tls-alpn-01"
 	KeyType    string // "RSA" or "ECDSA"
 	Bits       int    // RSA key size
 	Curve      string // ECDSA curve: P-256 or P-384
@@ -78,12 +78,12 @@ func (b *builder) buildACME(s *config.Section) {
 			a.AccountKey = v
 		case "challenge":
 			switch strings.ToLower(v) {
-			case "http-01":
-				a.Challenge = "http-01"
-			case "dns-01", "tls-alpn-01":
-				b.errorf(l, "'challenge %s' is not supported by dhproxy yet; use http-01 (dhproxy answers it on its http binds).", v)
+			case "http-01", "tls-alpn-01":
+				a.Challenge = strings.ToLower(v)
+			case "dns-01":
+				b.errorf(l, "'challenge %s' is not supported by dhproxy yet; use http-01 (answered on the http binds) or tls-alpn-01 (on the ssl binds).", v)
 			default:
-				b.errorf(l, "'challenge %s': expects http-01.", v)
+				b.errorf(l, "'challenge %s': expects http-01 or tls-alpn-01.", v)
 			}
 		case "keytype":
 			switch strings.ToUpper(v) {

@@ -79,7 +79,7 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: reg.challengeConfig}
 	if err := reg.setupSessions(cfg, o, d); err != nil {
 		return nil, err
 	}

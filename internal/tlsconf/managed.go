@@ -79,6 +79,43 @@ func placeholder(path string, domains []string) (*Cert, error) {
 	return &Cert{Path: path, Names: domains, TLS: &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, Placeholder: true}, nil
 }
 
+// acmeALPN is the ALPN protocol of the tls-alpn-01 challenge (RFC 8737).
+const acmeALPN = "acme-tls/1"
+
+// SetChallengeCert serves cert to tls-alpn-01 validation handshakes for
+// domain (nil removes it).
+func (r *Registry) SetChallengeCert(domain string, cert *tls.Certificate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := map[string]*tls.Certificate{}
+	if cur := r.challenges.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	if domain = strings.ToLower(domain); cert == nil {
+		delete(next, domain)
+	} else {
+		next[domain] = cert
+	}
+	r.challenges.Store(&next)
+}
+
+// challengeConfig answers a tls-alpn-01 validation: a client offering only
+// acme-tls/1 for a name with a challenge pending gets the challenge
+// certificate; every other handshake goes on with the bind's settings.
+func (r *Registry) challengeConfig(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	m := r.challenges.Load()
+	if m == nil || len(*m) == 0 || !slices.Contains(h.SupportedProtos, acmeALPN) {
+		return nil, nil
+	}
+	c := (*m)[strings.ToLower(h.ServerName)]
+	if c == nil {
+		return nil, nil
+	}
+	return &tls.Config{Certificates: []tls.Certificate{*c}, NextProtos: []string{acmeALPN}, MinVersion: tls.VersionTLS12}, nil
+}
+
 // splitACMEOptions takes "acme <name>" and "domains <list>" out of a
 // crt-list line's options; the rest is returned.
 func splitACMEOptions(options string) (acme string, domains []string, rest string, err error) {

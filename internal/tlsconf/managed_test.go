@@ -60,3 +60,26 @@ func FuzzACMEOptions(f *testing.F) {
 		}
 	})
 }
+
+// A tls-alpn-01 validation (ALPN acme-tls/1 for a name with a pending
+// challenge) gets the challenge certificate; other handshakes the bind's.
+func TestChallengeConfig(t *testing.T) {
+	reg := NewRegistry()
+	ch := &tls.Certificate{Certificate: [][]byte{{1}}}
+	hello := &tls.ClientHelloInfo{ServerName: "A.test", SupportedProtos: []string{"acme-tls/1"}}
+	if c, _ := reg.challengeConfig(hello); c != nil {
+		t.Error("no challenge pending, yet a challenge configuration")
+	}
+	reg.SetChallengeCert("a.test", ch)
+	c, _ := reg.challengeConfig(hello)
+	if c == nil || len(c.Certificates) != 1 || c.NextProtos[0] != "acme-tls/1" {
+		t.Fatalf("validation handshake: %+v", c)
+	}
+	if c, _ := reg.challengeConfig(&tls.ClientHelloInfo{ServerName: "a.test", SupportedProtos: []string{"http/1.1"}}); c != nil {
+		t.Error("a normal client got the challenge certificate")
+	}
+	reg.SetChallengeCert("A.test", nil)
+	if c, _ := reg.challengeConfig(hello); c != nil {
+		t.Error("the challenge outlived its removal")
+	}
+}

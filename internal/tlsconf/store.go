@@ -28,6 +28,8 @@ type Registry struct {
 	tickets     map[string]*TicketKeys
 	ticketOrder []*TicketKeys
 	managed     []*Managed // certificates acme sections keep
+	// tls-alpn-01 certificates by domain, while an order waits for them
+	challenges atomic.Pointer[map[string]*tls.Certificate]
 }
 
 // NewRegistry returns an empty registry.

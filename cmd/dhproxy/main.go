@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"dhproxy/internal/acme"
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
@@ -185,7 +186,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	listener.DropUnused() // sockets from -x that no bind took
 	api.ListenerFDs = rt.ListenerFDs
-	serveStats(rt, api, priv)
+	// Certificates kept by acme sections: obtained now when missing (the
+	// binds are open to answer the challenges), then renewed.
+	acmeMgr := acme.Start(cfg, func(level, msg string) {
+		fmt.Fprintf(stderr, "%-11s(%d) : %s\n", "["+level+"]", os.Getpid(), msg)
+	})
+	defer acmeMgr.Stop()
+	serveStats(rt, acmeMgr, api, priv)
 	if err := master.WritePidfile(pidfile, os.Getpid()); err != nil {
 		alert(stderr, "%v", err)
 		rt.Close()

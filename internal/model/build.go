@@ -192,6 +192,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildMailers(s)
 		case "resolvers":
 			b.buildResolvers(s)
+		case "acme":
+			b.buildACME(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -200,6 +202,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.markACMEFrontends()
 	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()
 	b.dynamicCookies()

@@ -288,6 +288,12 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 		}
 	case "tls-ticket-keys":
 		o.TicketKeys, _ = val()
+	case "acme":
+		o.ACME, _ = val()
+	case "domains":
+		if v, ok := val(); ok {
+			o.Domains = tlsconf.SplitDomains(v)
+		}
 	case "no-tls-tickets":
 		o.NoTickets = true
 		return 0, true
@@ -321,7 +327,7 @@ func (b *builder) buildBindTLS(bd *Bind) {
 		if b.cfg.Certs == nil {
 			b.cfg.Certs = tlsconf.NewRegistry()
 		}
-		bd.TLS.Registry, bd.TLS.Where = b.cfg.Certs, bd.Pos.String()
+		bd.TLS.Registry, bd.TLS.Where, bd.TLS.ACMESections = b.cfg.Certs, bd.Pos.String(), b.acmeNames()
 		var err error
 		cfg, err = tlsconf.Server(bd.TLS, &b.cfg.Global.SSLBind, func(w string) { b.d.Warnf(bd.Pos, "bind '%s': %s.", bd.Addr, w) })
 		if err != nil {

@@ -114,6 +114,10 @@ type Global struct {
 
 	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
 	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
+	// httpclient.ssl.ca-file / httpclient.ssl.verify none (HAProxy 3.2):
+	// how the ACME client checks its certificate authority's server.
+	HTTPClientCAFile   string
+	HTTPClientNoVerify bool
 
 	MasterWorker    bool          // "master-worker" (as -W)
 	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
@@ -150,6 +154,8 @@ type Proxy struct {
 	Cap  Cap
 	Mode Mode
 	ID   int
+	// AnswersACME: the frontend answers ACME http-01 challenges itself.
+	AnswersACME bool
 
 	Binds          []*Bind
 	DefaultBackend string
@@ -344,6 +350,7 @@ type Config struct {
 	// PatternFiles are the ACL pattern and map files, which the runtime
 	// API edits.
 	PatternFiles []*acl.Ref
+	ACME  []*ACME // acme sections, in file order
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -19,8 +19,8 @@ type Service func(p *model.Proxy, req *http1.Request) (resp []byte, status int)
 func (rt *Runtime) SetService(svc Service) { rt.service.Store(&svc) }
 
 // servicePaths are the path prefixes a frontend answers itself: the stats
-// URI of the frontend (or its default backend, as HAProxy does) and the
-// Prometheus exporter's path.
+// URI of the frontend (or its default backend, as HAProxy does), the
+// Prometheus exporter's path, and the ACME http-01 challenges.
 func servicePaths(p *model.Proxy, be *Backend) [][]byte {
 	var paths [][]byte
 	for _, q := range []*model.Proxy{p, backendProxy(be)} {
@@ -32,8 +32,14 @@ func servicePaths(p *model.Proxy, be *Backend) [][]byte {
 	if p.PrometheusPath != "" {
 		paths = append(paths, []byte(p.PrometheusPath))
 	}
+	if p.AnswersACME {
+		paths = append(paths, acmeChallengePath)
+	}
 	return paths
 }
+
+// acmeChallengePath is where ACME http-01 validation requests arrive.
+var acmeChallengePath = []byte("/.well-known/acme-challenge/")
 
 func backendProxy(b *Backend) *model.Proxy {
 	if b == nil {

@@ -174,6 +174,13 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 			return nil, true, keep
 		}
 	}
+	// ACME http-01 validation comes before the rules, which often
+	// redirect plain http to https.
+	if fe.P.AnswersACME && bytes.HasPrefix(s.req.URI, acmeChallengePath) {
+		if answered, keep = s.local(); answered {
+			return nil, true, keep
+		}
+	}
 	if fe.bufferBody && !s.readBody(0, 0) {
 		s.bodyTimeout()
 		return nil, true, false

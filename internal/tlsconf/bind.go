@@ -29,6 +29,11 @@ type BindOpts struct {
 	TicketKeys string    // tls-ticket-keys file
 	NoTickets  bool      // no-tls-tickets
 	Where      string    // "file:line" of the bind line
+	// ACME names the acme section keeping the line's crt files, for
+	// Domains; ACMESections are the sections the configuration declares.
+	ACME         string
+	Domains      []string
+	ACMESections []string
 }
 
 // CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
@@ -55,6 +60,9 @@ type Cert struct {
 	// OCSP the stapled response ("<path>.ocsp", set ssl ocsp-response).
 	Issuer *x509.Certificate
 	OCSP   []byte
+	// Placeholder: self-signed, served until an acme section obtains the
+	// real certificate.
+	Placeholder bool
 }
 
 // Server builds the server configuration of a bind line; warn receives
@@ -71,7 +79,7 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: reg.challengeConfig}
 	if err := reg.setupSessions(cfg, o, d); err != nil {
 		return nil, err
 	}
@@ -85,8 +93,13 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if suites == "" {
 		suites = d.Suites
 	}
+	if cfg.MinVersion >= tls.VersionTLS12 {
+		cfg.CipherSuites = defaultSuites // older versions have no AEAD suite
+	}
 	if ciphers != "" {
-		cfg.CipherSuites = mapCiphers(ciphers, warn)
+		if cs := mapCiphers(ciphers, warn); len(cs) > 0 {
+			cfg.CipherSuites = cs
+		}
 	}
 	if suites != "" {
 		checkSuites(suites, warn)
@@ -224,9 +237,19 @@ var openSSLCiphers = map[string]uint16{
 	"DES-CBC3-SHA":                  tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA,
 }
 
+// defaultSuites are the TLS 1.2 suites offered when no "ciphers" is
+// given and TLS 1.2 is the minimum: forward-secret AEAD ones only (Go's
+// default adds CBC suites, which testssl.sh flags as obsolete and
+// LUCKY13-prone).
+var defaultSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // mapCiphers maps an OpenSSL cipher list. Exclusions ("!aNULL") only
 // remove what Go never offers anyway; other words (HIGH, kEECDH, ...)
-// and unknown names draw a warning. An empty result keeps Go's defaults.
+// and unknown names draw a warning. An empty result keeps the defaults.
 func mapCiphers(list string, warn func(string)) []uint16 {
 	var out []uint16
 	var unknown []string

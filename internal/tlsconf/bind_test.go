@@ -211,3 +211,25 @@ func FuzzCrtListLine(f *testing.F) {
 		}
 	})
 }
+
+// Without "ciphers", TLS 1.2 offers AEAD suites only, unless older
+// versions are enabled (they have none).
+func TestDefaultSuites(t *testing.T) {
+	crt := selfSigned(t, t.TempDir(), "a.pem", "a.test")
+	cfg, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: crt}}}, &Defaults{}, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range cfg.CipherSuites {
+		if n := tls.CipherSuiteName(id); !strings.Contains(n, "GCM") && !strings.Contains(n, "CHACHA20") {
+			t.Errorf("default suite %s is not AEAD", n)
+		}
+	}
+	if len(cfg.CipherSuites) == 0 {
+		t.Error("no default suite list: Go's, with CBC suites, applies")
+	}
+	old, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: crt}}, MinVer: "TLSv1.0"}, &Defaults{}, func(string) {})
+	if err != nil || old.CipherSuites != nil {
+		t.Errorf("ssl-min-ver TLSv1.0: suites %v %v", old.CipherSuites, err)
+	}
+}

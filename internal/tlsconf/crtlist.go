@@ -13,7 +13,7 @@ import (
 // with positive filters serves only those names (wildcards allowed);
 // "!name" filters take names away. Per-line options are not applied yet
 // (a warning names the line). Binds naming the same file share the list.
-func (r *Registry) loadCrtList(path, crtBase string, warn func(string)) (*CrtList, error) {
+func (r *Registry) loadCrtList(path, crtBase string, acmeSections []string, warn func(string)) (*CrtList, error) {
 	if l := r.lists[path]; l != nil {
 		return l, nil
 	}
@@ -34,10 +34,22 @@ func (r *Registry) loadCrtList(path, crtBase string, warn func(string)) (*CrtLis
 		if e == nil {
 			continue
 		}
-		if e.Options != "" {
-			warn(fmt.Sprintf("crt-list '%s' line %d: per-certificate options [%s] are not applied by dhproxy yet", path, n, e.Options))
+		acme, domains, rest, err := splitACMEOptions(e.Options)
+		if err != nil {
+			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
 		}
-		if _, err := r.loadCert(e.Crt, warn); err != nil {
+		if rest != "" {
+			warn(fmt.Sprintf("crt-list '%s' line %d: per-certificate options [%s] are not applied by dhproxy yet", path, n, rest))
+		}
+		if acme != "" {
+			if len(domains) == 0 {
+				domains = positiveFilters(e.Filters)
+			}
+			err = r.loadManaged(&Managed{Path: e.Crt, ACME: acme, Domains: domains, Where: fmt.Sprintf("crt-list '%s' line %d", path, n)}, acmeSections, warn)
+		} else {
+			_, err = r.loadCert(e.Crt, warn)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
 		}
 		e.Line = n
@@ -81,4 +93,14 @@ func parseCrtListLine(s, crtBase string) (*CrtListEntry, error) {
 		}
 	}
 	return e, nil
+}
+
+func positiveFilters(filters []string) []string {
+	var out []string
+	for _, f := range filters {
+		if !strings.HasPrefix(f, "!") {
+			out = append(out, strings.ToLower(f))
+		}
+	}
+	return out
 }

@@ -27,6 +27,9 @@ type Registry struct {
 	// tls-ticket-keys files by name, and in load order (their ids)
 	tickets     map[string]*TicketKeys
 	ticketOrder []*TicketKeys
+	managed     []*Managed // certificates acme sections keep
+	// tls-alpn-01 certificates by domain, while an order waits for them
+	challenges atomic.Pointer[map[string]*tls.Certificate]
 }
 
 // NewRegistry returns an empty registry.
@@ -159,9 +162,17 @@ func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 		var err error
 		switch fi, statErr := os.Stat(src.Path); {
 		case src.List:
-			l, err = r.loadCrtList(src.Path, o.CrtBase, warn)
+			l, err = r.loadCrtList(src.Path, o.CrtBase, o.ACMESections, warn)
 		case statErr == nil && fi.IsDir():
+			if o.ACME != "" {
+				return nil, fmt.Errorf("'acme %s' applies to certificate files, and '%s' is a directory", o.ACME, src.Path)
+			}
 			l, err = r.loadDir(src.Path, warn)
+		case o.ACME != "":
+			m := &Managed{Path: src.Path, ACME: o.ACME, Domains: o.Domains, Where: o.Where}
+			if err = r.loadManaged(m, o.ACMESections, warn); err == nil {
+				l = &CrtList{Name: src.Path, Entries: []*CrtListEntry{{Crt: src.Path, Line: 1}}, hidden: true}
+			}
 		default:
 			if _, err = r.loadCert(src.Path, warn); err == nil {
 				l = &CrtList{Name: src.Path, Entries: []*CrtListEntry{{Crt: src.Path, Line: 1}}, hidden: true}

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +223,75 @@ frontend strict
 	_, stderr, code := runCheck(t, strings.Replace(cfg, "expose-experimental-directives", "", 1))
 	if code == 0 || !strings.Contains(stderr, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'") {
 		t.Errorf("check without expose-experimental-directives: exit %d, %s", code, stderr)
+	}
+}
+
+// capture cookie: the first cookie (and Set-Cookie) whose name starts
+// with the name, as %CC and %CS in httplog, httplog clf and log-format.
+func TestCaptureCookie(t *testing.T) {
+	be, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "OTHER=1")
+		w.Header().Add("Set-Cookie", "SESSION=srv123456789; path=/")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	}))
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+	const caps = `
+    capture cookie SESS len 12
+    capture request header Host len 20
+    capture response header Content-Type len 20
+    default_backend be`
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe1
+    bind 127.0.0.1:%d
+    option httplog`+caps+`
+frontend fe2
+    bind 127.0.0.1:%d
+    option httplog clf`+caps+`
+frontend fe3
+    bind 127.0.0.1:%d
+    log-format "fe3 CC=%%CC CS=%%CS qCC=%%{+Q}CC %%HP"`+caps+`
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2, p3, be), p1, p2, p3)
+	for _, p := range []int{p1, p2, p3} {
+		rulesGetOn(t, p, "/a", "Cookie: A=1; SESSION=abcdefghijklmnop; SESS=x")
+	}
+	rulesGetOn(t, p3, "/none", "Cookie: A=1")
+	want := []string{
+		" 200 161 SESSION=abcd SESSION=srv1 ---- ",
+		`"SESSION=abcd" "SESSION=srv1" "test.example" "text/plain"` + "\x00",
+		"fe3 CC=SESSION=abcd CS=SESSION=srv1 qCC=\"SESSION=abcd\" /a",
+		`fe3 CC=- CS=SESSION=srv1 qCC="" /none`,
+	}
+	var lines []string
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	for len(lines) < len(want) {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("log lines so far %q: %v", lines, err)
+		}
+		lines = append(lines, strings.TrimRight(string(buf[:n]), "\n"))
+	}
+	all := strings.Join(lines, "\x00\n") + "\x00" // \x00 marks the ends of lines
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("no log line has %q; lines:\n%s", w, all)
+		}
 	}
 }

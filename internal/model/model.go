@@ -185,7 +185,11 @@ type Proxy struct {
 	// declaration order ("capture request|response header", "declare
 	// capture", "http-request|http-response capture ... len N").
 	ReqCaptures, ResCaptures []Capture
-	UniqueIDHeader           string // "unique-id-header": the request header carrying the id
+	// CaptureCookie is "capture cookie NAME len N": the first request
+	// cookie and Set-Cookie whose name starts with it, for %CC and %CS.
+	CaptureCookie    string
+	CaptureCookieLen int
+	UniqueIDHeader   string // "unique-id-header": the request header carrying the id
 	// ErrorPages replace the built-in pages by status: errorfile,
 	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
 	ErrorPages map[int]*rules.Reply

@@ -38,6 +38,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		Proto: "HTTP/1.1", HTTP: true,
 		Txn: s, V: &s.tx.v, ReqID: s.reqID, UniqueID: s.tx.uid,
 		ReqCaps: s.caps.req, ResCaps: s.caps.res,
+		CookieReq: s.caps.cookie[0], CookieRes: s.caps.cookie[1],
 	}
 	if s.req.Minor == 0 {
 		e.Proto = "HTTP/1.0"

@@ -175,6 +175,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	if len(fe.P.ReqCaptures) > 0 {
 		s.captureHeaders(false)
 	}
+	if fe.P.CaptureCookie != "" {
+		s.captureCookie(false)
+	}
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep

@@ -295,3 +295,59 @@ backend be
 		}
 	}
 }
+
+// tcp-request content rules in mode http run on each request, before the
+// http-request rules, with HTTP fetches; accept ends them, reject closes
+// the connection without an answer.
+func TestRulesTCPContentInHTTPMode(t *testing.T) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    log 127.0.0.1:%d format raw local0
+    option httplog
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request content set-var(txn.a) path
+    tcp-request content set-var(sess.n) var(sess.n),add(1) if { var(sess.n) -m found }
+    tcp-request content set-var(sess.n) int(1) if !{ var(sess.n) -m found }
+    tcp-request content reject if { path /x }
+    tcp-request content accept if { path /acc }
+    tcp-request content set-var(txn.after) str(yes)
+    http-request return status 200 content-type text/plain lf-string "a=%%[var(txn.a)] n=%%[var(sess.n)] after=%%[var(txn.after)]"
+`, udp.LocalAddr().(*net.UDPAddr).Port, port), port)
+	c, br := h1Dial(t, port)
+	for _, w := range [][2]string{{"/one", "a=/one n=1 after=yes"}, {"/two", "a=/two n=2 after=yes"}, {"/acc", "a=/acc n=3 after="}} {
+		h1Write(t, c, "GET "+w[0]+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != w[1] {
+			t.Errorf("%s: %q, want %q", w[0], body, w[1])
+		}
+	}
+	h1Write(t, c, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("/x: the connection was not closed without an answer (%d bytes, %v)", n, err)
+	}
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	for {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no log line for the rejected request: %v", err)
+		}
+		if line := string(buf[:n]); strings.Contains(line, "PR--") {
+			if !strings.Contains(line, ` fe fe/<NOSRV> -1/-1/-1/-1/0 -1 0 - - PR-- `) || !strings.HasSuffix(strings.TrimSpace(line), ` "<BADREQ>"`) {
+				t.Errorf("log line of the rejected request: %s", line)
+			}
+			break
+		}
+	}
+}

@@ -218,9 +218,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	return be, false, false
 }
 
-// hasRequestRules tells whether p has http-request or redirect rules.
+// hasRequestRules tells whether p has http-request, redirect or (run on
+// each request in mode http) tcp-request content rules.
 func hasRequestRules(p *model.Proxy) bool {
-	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0
+	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
 }
 
 // requestRules runs p's http-request rules, then its redirect rules, as
@@ -228,6 +229,9 @@ func hasRequestRules(p *model.Proxy) bool {
 // by use_backend. answered reports that a rule wrote the response; keep
 // then says whether the connection stays open.
 func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
+	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
+		return true, false
+	}
 rules:
 	for _, r := range p.HTTPRequestRules {
 		if !r.Cond.Match(s, &s.tx.acl) {

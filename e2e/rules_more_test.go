@@ -351,3 +351,48 @@ frontend fe
 		}
 	}
 }
+
+// The abuse-blocking idiom and the fetches that write: sc-inc-gpc0 marks
+// a client, later requests are denied while sc0_get_gpc0 > 0;
+// src_inc_gpc0 / sc0_clr_gpc0 answer the new / cleared value; server
+// failures (5xx but 501 and 505) count in http_fail_cnt/_rate.
+func TestRulesStickGPCAndFailures(t *testing.T) {
+	be, _ := startHTTPBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    stick-table type ip size 1k expire 1m store gpc0,gpc0_rate(10s),http_fail_cnt,http_fail_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc0_get_gpc0 gt 0 }
+    http-request return status 200 content-type text/plain lf-string "inc=%%[src_inc_gpc0] clr=%%[sc0_clr_gpc0]" if { path /both }
+    http-request return status 200 content-type text/plain lf-string "fail=%%[sc0_http_fail_cnt] rate=%%[sc_http_fail_rate(0)] gpc=%%[sc0_get_gpc0] gpcrate=%%[sc0_gpc0_rate]" if { path /stats }
+    http-request sc-inc-gpc0(0) if { path /mark }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	get := func(path string) (int, string) {
+		t.Helper()
+		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		return resp.StatusCode, body
+	}
+	for _, p := range []string{"/?status=500", "/?status=501", "/?status=503", "/?status=404"} {
+		get(p)
+	}
+	for _, w := range [][3]string{
+		{"/stats", "200", "fail=2 rate=2 gpc=0 gpcrate=0"},
+		{"/both", "200", "inc=1 clr=1"},
+		{"/stats", "200", "fail=2 rate=2 gpc=0 gpcrate=1"},
+		{"/mark", "200", "app"},
+		{"/stats", "429", ""},
+	} {
+		code, body := get(w[0])
+		if fmt.Sprint(code) != w[1] || w[1] == "200" && body != w[2] {
+			t.Errorf("%s: %d %q, want %s %q", w[0], code, body, w[1], w[2])
+		}
+		if code == 429 {
+			break
+		}
+	}
+}

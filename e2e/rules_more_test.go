@@ -396,3 +396,66 @@ backend be
 		}
 	}
 }
+
+// A chunked request body is read before the rules as a Content-Length
+// one is (option http-buffer-request, wait-for-body): req.body* see it
+// decoded; one that does not come in time gets haproxy's 408.
+func TestRulesChunkedRequestBody(t *testing.T) {
+	port, port2 := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 1s
+frontend fe
+    bind 127.0.0.1:%d
+    option http-buffer-request
+    http-request return status 200 content-type text/plain lf-string "body=[%%[req.body]] len=%%[req.body_len] size=%%[req.body_size] p=%%[req.body_param(b)]"
+frontend fe2
+    bind 127.0.0.1:%d
+    http-request wait-for-body time 1s at-least 4
+    http-request return status 200 content-type text/plain lf-string "body=[%%[req.body]] len=%%[req.body_len]"
+`, port, port2), port, port2)
+	for _, c := range []struct {
+		port       int
+		body, want string
+		status     int
+	}{
+		{port, "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "body=[abcde] len=5 size=5 p=", 200},
+		{port, "5;ext=1\r\na=1&b\r\n4\r\n=2&c\r\n0\r\nX-T: 1\r\n\r\n", "body=[a=1&b=2&c] len=9 size=9 p=2", 200},
+		{port, "3\r\nabc\r\n", "", 408},
+		{port2, "3\r\nabc\r\n2\r\nde\r\n", "body=[abcde] len=5", 200},
+		{port2, "3\r\nabc\r\n", "", 408},
+	} {
+		conn, br := h1Dial(t, c.port)
+		h1Write(t, conn, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+c.body)
+		resp, body := h1ReadResp(t, br, "POST")
+		if resp.StatusCode != c.status || c.status == 200 && body != c.want {
+			t.Errorf("%q: %d %q, want %d %q", c.body, resp.StatusCode, body, c.status, c.want)
+		}
+	}
+}
+
+// A chunked body read before the rules still reaches the server whole.
+func TestRulesChunkedBodyBufferedIsForwarded(t *testing.T) {
+	be, _ := startHTTPBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    option http-buffer-request
+    http-request deny if { req.body -m sub evil }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	conn, br := h1Dial(t, port)
+	h1Write(t, conn, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4\r\ngood\r\n5\r\n-body\r\n0\r\n\r\n")
+	if resp, body := h1ReadResp(t, br, "POST"); resp.StatusCode != 200 || body != "good-body" {
+		t.Errorf("forwarded: %d %q", resp.StatusCode, body)
+	}
+	h1Write(t, conn, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nev\r\n2\r\nil\r\n0\r\n\r\n")
+	if resp, _ := h1ReadResp(t, br, "POST"); resp.StatusCode != 403 {
+		t.Errorf("a body holding 'evil' across chunks: %d, want 403", resp.StatusCode)
+	}
+}

@@ -42,6 +42,7 @@ type txnState struct {
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
 	bodyOK             bool
+	chunked            []byte // a chunked body read so, decoded (in buf)
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool

@@ -37,7 +37,7 @@ func TestRulesLogFormatVariables(t *testing.T) {
     http-request set-header X-Who %%[var(txn.who)]
     http-request set-var(proc.last) path if { path_beg /set }
     http-request set-header X-Last %%[var(proc.last)]
-    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path]\n" if { path_beg /ret }
+    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path] st=%%ST\n" if { path_beg /ret }
     default_backend be
 backend be
     server s 127.0.0.1:%d
@@ -63,7 +63,7 @@ backend be
 		t.Errorf("another connection did not see proc.last:\n%s", body)
 	}
 	body, _ = rulesGetOn(t, port, "/ret?y")
-	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret\n"; body != want {
+	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret st=200\n"; body != want {
 		t.Errorf("lf-string gave %q, want %q", body, want)
 	}
 }

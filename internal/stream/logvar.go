@@ -46,6 +46,9 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if s.resp.Status != 0 {
 		e.Status = s.Status()
 	}
+	if s.tx.replying != 0 {
+		e.Status = s.tx.replying // haproxy sets a reply's status first
+	}
 	if be := s.tx.be; be != nil {
 		e.Backend = be.P.Name
 		e.BeConn = int(be.beconn.Load())

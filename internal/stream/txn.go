@@ -43,6 +43,7 @@ type txnState struct {
 	bodyStart, bodyEnd int
 	bodyOK             bool
 	chunked            []byte // a chunked body read so, decoded (in buf)
+	replying           int    // the status of the reply being built, for %ST
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
@@ -407,7 +408,9 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 		}
 	}
 	keep = keep && !reply.Close
+	s.tx.replying = reply.Status // %ST in its lf-string and hdr formats
 	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
+	s.tx.replying = 0
 	s.out = out
 	if s.lg.on {
 		s.lg.bytesOut += int64(reply.LogExtra)

@@ -459,3 +459,48 @@ backend be
 		t.Errorf("a body holding 'evil' across chunks: %d, want 403", resp.StatusCode)
 	}
 }
+
+// http-response wait-for-body: res.body* read the response body (decoded
+// when chunked); one that does not come in time gets haproxy's 504.
+func TestRulesResponseWaitForBody(t *testing.T) {
+	be, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		switch r.URL.Path {
+		case "/slow":
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "abc")
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, "defghij")
+		case "/chunk":
+			io.WriteString(w, "abc")
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(w, "de")
+		default:
+			io.WriteString(w, "hello")
+		}
+	}))
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    default_backend be
+backend be
+    http-response wait-for-body time 1s
+    http-response set-header X-Body "%%[res.body] len=%%[res.body_len] size=%%[res.body_size]"
+    server s 127.0.0.1:%d
+`, be), port)
+	for _, c := range [][3]string{
+		{"/fast", "200", "hello len=5 size=5"},
+		{"/chunk", "200", "abcde len=5 size=5"},
+		{"/slow", "504", ""},
+	} {
+		resp, body := rulesGet(t, port, c[0])
+		if fmt.Sprint(resp.StatusCode) != c[1] || c[1] == "200" && (resp.Header.Get("X-Body") != c[2] || !strings.HasPrefix(c[2], body)) {
+			t.Errorf("%s: %d X-Body %q body %q, want %s %q", c[0], resp.StatusCode, resp.Header.Get("X-Body"), body, c[1], c[2])
+		}
+	}
+}

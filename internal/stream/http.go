@@ -633,6 +633,7 @@ func (s *httpSession) handle() bool {
 		s.captureCookie(true)
 	}
 	if s.fe.rules {
+		s.tx.srvConn = sc
 		if r := s.responseRules(be); r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep

@@ -42,8 +42,11 @@ type txnState struct {
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
 	bodyOK             bool
-	chunked            []byte // a chunked body read so, decoded (in buf)
-	replying           int    // the status of the reply being built, for %ST
+	chunked            []byte      // a chunked body read so, decoded (in buf)
+	replying           int         // the status of the reply being built, for %ST
+	srvConn            *serverConn // the server answering, while the response rules run
+	resBody            []byte      // http-response wait-for-body: the body (decoded if chunked)
+	resBodyOK          bool
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
@@ -809,6 +812,11 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 				continue
 			case rules.Capture:
 				s.captureRule(r, true)
+				continue
+			case rules.WaitForBody:
+				if !s.readResponseBody(r.Wait, r.Int) {
+					return responseTimeout
+				}
 				continue
 			case rules.Allow:
 			case rules.Deny, rules.Return, rules.Redirect:

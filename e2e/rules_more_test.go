@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func TestRulesLogFormatVariables(t *testing.T) {
     http-request set-header X-Who %%[var(txn.who)]
     http-request set-var(proc.last) path if { path_beg /set }
     http-request set-header X-Last %%[var(proc.last)]
-    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path]\n" if { path_beg /ret }
+    http-request return status 200 content-type text/plain lf-string "ci=%%ci b=%%b s=%%s r=%%r miss=%%[req.hdr(nope)] q=%%{+Q}[path] st=%%ST\n" if { path_beg /ret }
     default_backend be
 backend be
     server s 127.0.0.1:%d
@@ -61,7 +63,7 @@ backend be
 		t.Errorf("another connection did not see proc.last:\n%s", body)
 	}
 	body, _ = rulesGetOn(t, port, "/ret?y")
-	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret\n"; body != want {
+	if want := "ci=127.0.0.1 b=fe s=<NOSRV> r=GET /ret?y HTTP/1.1 miss= q=/ret st=200\n"; body != want {
 		t.Errorf("lf-string gave %q, want %q", body, want)
 	}
 }
@@ -221,5 +223,284 @@ frontend strict
 	_, stderr, code := runCheck(t, strings.Replace(cfg, "expose-experimental-directives", "", 1))
 	if code == 0 || !strings.Contains(stderr, "'normalize-uri' action is experimental, must be allowed via a global 'expose-experimental-directives'") {
 		t.Errorf("check without expose-experimental-directives: exit %d, %s", code, stderr)
+	}
+}
+
+// capture cookie: the first cookie (and Set-Cookie) whose name starts
+// with the name, as %CC and %CS in httplog, httplog clf and log-format.
+func TestCaptureCookie(t *testing.T) {
+	be, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "OTHER=1")
+		w.Header().Add("Set-Cookie", "SESSION=srv123456789; path=/")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	}))
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+	const caps = `
+    capture cookie SESS len 12
+    capture request header Host len 20
+    capture response header Content-Type len 20
+    default_backend be`
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe1
+    bind 127.0.0.1:%d
+    option httplog`+caps+`
+frontend fe2
+    bind 127.0.0.1:%d
+    option httplog clf`+caps+`
+frontend fe3
+    bind 127.0.0.1:%d
+    log-format "fe3 CC=%%CC CS=%%CS qCC=%%{+Q}CC %%HP"`+caps+`
+backend be
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2, p3, be), p1, p2, p3)
+	for _, p := range []int{p1, p2, p3} {
+		rulesGetOn(t, p, "/a", "Cookie: A=1; SESSION=abcdefghijklmnop; SESS=x")
+	}
+	rulesGetOn(t, p3, "/none", "Cookie: A=1")
+	want := []string{
+		" 200 161 SESSION=abcd SESSION=srv1 ---- ",
+		`"SESSION=abcd" "SESSION=srv1" "test.example" "text/plain"` + "\x00",
+		"fe3 CC=SESSION=abcd CS=SESSION=srv1 qCC=\"SESSION=abcd\" /a",
+		`fe3 CC=- CS=SESSION=srv1 qCC="" /none`,
+	}
+	var lines []string
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	for len(lines) < len(want) {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("log lines so far %q: %v", lines, err)
+		}
+		lines = append(lines, strings.TrimRight(string(buf[:n]), "\n"))
+	}
+	all := strings.Join(lines, "\x00\n") + "\x00" // \x00 marks the ends of lines
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("no log line has %q; lines:\n%s", w, all)
+		}
+	}
+}
+
+// tcp-request content rules in mode http run on each request, before the
+// http-request rules, with HTTP fetches; accept ends them, reject closes
+// the connection without an answer.
+func TestRulesTCPContentInHTTPMode(t *testing.T) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    log 127.0.0.1:%d format raw local0
+    option httplog
+    option dontlognull
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request content set-var(txn.a) path
+    tcp-request content set-var(sess.n) var(sess.n),add(1) if { var(sess.n) -m found }
+    tcp-request content set-var(sess.n) int(1) if !{ var(sess.n) -m found }
+    tcp-request content reject if { path /x }
+    tcp-request content accept if { path /acc }
+    tcp-request content set-var(txn.after) str(yes)
+    http-request return status 200 content-type text/plain lf-string "a=%%[var(txn.a)] n=%%[var(sess.n)] after=%%[var(txn.after)]"
+`, udp.LocalAddr().(*net.UDPAddr).Port, port), port)
+	c, br := h1Dial(t, port)
+	for _, w := range [][2]string{{"/one", "a=/one n=1 after=yes"}, {"/two", "a=/two n=2 after=yes"}, {"/acc", "a=/acc n=3 after="}} {
+		h1Write(t, c, "GET "+w[0]+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		if _, body := h1ReadResp(t, br, "GET"); body != w[1] {
+			t.Errorf("%s: %q, want %q", w[0], body, w[1])
+		}
+	}
+	h1Write(t, c, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("/x: the connection was not closed without an answer (%d bytes, %v)", n, err)
+	}
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	for {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no log line for the rejected request: %v", err)
+		}
+		if line := string(buf[:n]); strings.Contains(line, "PR--") {
+			if !strings.Contains(line, ` fe fe/<NOSRV> -1/-1/-1/-1/0 -1 0 - - PR-- `) || !strings.HasSuffix(strings.TrimSpace(line), ` "<BADREQ>"`) {
+				t.Errorf("log line of the rejected request: %s", line)
+			}
+			break
+		}
+	}
+}
+
+// The abuse-blocking idiom and the fetches that write: sc-inc-gpc0 marks
+// a client, later requests are denied while sc0_get_gpc0 > 0;
+// src_inc_gpc0 / sc0_clr_gpc0 answer the new / cleared value; server
+// failures (5xx but 501 and 505) count in http_fail_cnt/_rate.
+func TestRulesStickGPCAndFailures(t *testing.T) {
+	be, _ := startHTTPBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    stick-table type ip size 1k expire 1m store gpc0,gpc0_rate(10s),http_fail_cnt,http_fail_rate(10s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if { sc0_get_gpc0 gt 0 }
+    http-request return status 200 content-type text/plain lf-string "inc=%%[src_inc_gpc0] clr=%%[sc0_clr_gpc0]" if { path /both }
+    http-request return status 200 content-type text/plain lf-string "fail=%%[sc0_http_fail_cnt] rate=%%[sc_http_fail_rate(0)] gpc=%%[sc0_get_gpc0] gpcrate=%%[sc0_gpc0_rate]" if { path /stats }
+    http-request sc-inc-gpc0(0) if { path /mark }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	c, br := h1Dial(t, port)
+	get := func(path string) (int, string) {
+		t.Helper()
+		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		return resp.StatusCode, body
+	}
+	for _, p := range []string{"/?status=500", "/?status=501", "/?status=503", "/?status=404"} {
+		get(p)
+	}
+	for _, w := range [][3]string{
+		{"/stats", "200", "fail=2 rate=2 gpc=0 gpcrate=0"},
+		{"/both", "200", "inc=1 clr=1"},
+		{"/stats", "200", "fail=2 rate=2 gpc=0 gpcrate=1"},
+		{"/mark", "200", "app"},
+		{"/stats", "429", ""},
+	} {
+		code, body := get(w[0])
+		if fmt.Sprint(code) != w[1] || w[1] == "200" && body != w[2] {
+			t.Errorf("%s: %d %q, want %s %q", w[0], code, body, w[1], w[2])
+		}
+		if code == 429 {
+			break
+		}
+	}
+}
+
+// A chunked request body is read before the rules as a Content-Length
+// one is (option http-buffer-request, wait-for-body): req.body* see it
+// decoded; one that does not come in time gets haproxy's 408.
+func TestRulesChunkedRequestBody(t *testing.T) {
+	port, port2 := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-request 1s
+frontend fe
+    bind 127.0.0.1:%d
+    option http-buffer-request
+    http-request return status 200 content-type text/plain lf-string "body=[%%[req.body]] len=%%[req.body_len] size=%%[req.body_size] p=%%[req.body_param(b)]"
+frontend fe2
+    bind 127.0.0.1:%d
+    http-request wait-for-body time 1s at-least 4
+    http-request return status 200 content-type text/plain lf-string "body=[%%[req.body]] len=%%[req.body_len]"
+`, port, port2), port, port2)
+	for _, c := range []struct {
+		port       int
+		body, want string
+		status     int
+	}{
+		{port, "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "body=[abcde] len=5 size=5 p=", 200},
+		{port, "5;ext=1\r\na=1&b\r\n4\r\n=2&c\r\n0\r\nX-T: 1\r\n\r\n", "body=[a=1&b=2&c] len=9 size=9 p=2", 200},
+		{port, "3\r\nabc\r\n", "", 408},
+		{port2, "3\r\nabc\r\n2\r\nde\r\n", "body=[abcde] len=5", 200},
+		{port2, "3\r\nabc\r\n", "", 408},
+	} {
+		conn, br := h1Dial(t, c.port)
+		h1Write(t, conn, "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+c.body)
+		resp, body := h1ReadResp(t, br, "POST")
+		if resp.StatusCode != c.status || c.status == 200 && body != c.want {
+			t.Errorf("%q: %d %q, want %d %q", c.body, resp.StatusCode, body, c.status, c.want)
+		}
+	}
+}
+
+// A chunked body read before the rules still reaches the server whole.
+func TestRulesChunkedBodyBufferedIsForwarded(t *testing.T) {
+	be, _ := startHTTPBackend(t, "app")
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    option http-buffer-request
+    http-request deny if { req.body -m sub evil }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+`, be), port)
+	conn, br := h1Dial(t, port)
+	h1Write(t, conn, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4\r\ngood\r\n5\r\n-body\r\n0\r\n\r\n")
+	if resp, body := h1ReadResp(t, br, "POST"); resp.StatusCode != 200 || body != "good-body" {
+		t.Errorf("forwarded: %d %q", resp.StatusCode, body)
+	}
+	h1Write(t, conn, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nev\r\n2\r\nil\r\n0\r\n\r\n")
+	if resp, _ := h1ReadResp(t, br, "POST"); resp.StatusCode != 403 {
+		t.Errorf("a body holding 'evil' across chunks: %d, want 403", resp.StatusCode)
+	}
+}
+
+// http-response wait-for-body: res.body* read the response body (decoded
+// when chunked); one that does not come in time gets haproxy's 504.
+func TestRulesResponseWaitForBody(t *testing.T) {
+	be, _ := h1StartBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		switch r.URL.Path {
+		case "/slow":
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "abc")
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, "defghij")
+		case "/chunk":
+			io.WriteString(w, "abc")
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+			io.WriteString(w, "de")
+		default:
+			io.WriteString(w, "hello")
+		}
+	}))
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    default_backend be
+backend be
+    http-response wait-for-body time 1s
+    http-response set-header X-Body "%%[res.body] len=%%[res.body_len] size=%%[res.body_size]"
+    server s 127.0.0.1:%d
+`, be), port)
+	for _, c := range [][3]string{
+		{"/fast", "200", "hello len=5 size=5"},
+		{"/chunk", "200", "abcde len=5 size=5"},
+		{"/slow", "504", ""},
+	} {
+		resp, body := rulesGet(t, port, c[0])
+		if fmt.Sprint(resp.StatusCode) != c[1] || c[1] == "200" && (resp.Header.Get("X-Body") != c[2] || !strings.HasPrefix(c[2], body)) {
+			t.Errorf("%s: %d X-Body %q body %q, want %s %q", c[0], resp.StatusCode, resp.Header.Get("X-Body"), body, c[1], c[2])
+		}
 	}
 }

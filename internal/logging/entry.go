@@ -64,6 +64,9 @@ type Entry struct {
 	// ReqCaps and ResCaps are the capture slots (%hr, %hs); a nil slot was
 	// not filled.
 	ReqCaps, ResCaps [][]byte
+	// CookieReq and CookieRes are the cookies "capture cookie" took (%CC,
+	// %CS): "name=value", written as they are; nil prints "-".
+	CookieReq, CookieRes []byte
 }
 
 // IsError reports whether HAProxy counts the stream as an error for

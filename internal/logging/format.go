@@ -19,9 +19,9 @@ const (
 //
 //	%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
 //
-// dhproxy has no cookie/header captures yet, so %CC and %CS print "-" and
-// %hr/%hs print nothing; HAProxy then emits a single space before %r
-// because consecutive separators collapse.
+// Without captures %CC and %CS print "-" and %hr/%hs print nothing;
+// HAProxy then emits a single space before %r because consecutive
+// separators collapse.
 func FormatHTTP(dst []byte, e *Entry) []byte {
 	dst = appendClient(dst, e)
 	dst = append(dst, " ["...)
@@ -45,7 +45,14 @@ func FormatHTTP(dst []byte, e *Entry) []byte {
 	dst = strconv.AppendInt(dst, int64(e.Status), 10)
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, e.BytesOut, 10)
-	dst = append(dst, " - - "...) // %CC %CS without captures
+	for _, ck := range [2][]byte{e.CookieReq, e.CookieRes} {
+		dst = append(dst, ' ')
+		if len(ck) == 0 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, ck...)
+	}
+	dst = append(dst, ' ')
 	dst = appendTerm(dst, e, 4)
 	dst = append(dst, ' ')
 	dst = appendCounters(dst, e, '/')
@@ -130,7 +137,22 @@ func FormatCLF(dst []byte, e *Entry) []byte {
 	dst = appendTerm(dst, e, 4)
 	dst = append(dst, ' ')
 	dst = appendCounters(dst, e, ' ')
-	dst = append(dst, ` "" "" `...) // %CC %CS quoted and empty, %hrl %hsl empty
+	for _, ck := range [2][]byte{e.CookieReq, e.CookieRes} {
+		dst = append(append(append(dst, ` "`...), ck...), '"')
+	}
+	// %hrl %hsl: each capture quoted; without any, the separator stays
+	dst = append(dst, ' ')
+	first := true
+	for _, caps := range [2][][]byte{e.ReqCaps, e.ResCaps} {
+		for _, c := range caps {
+			if !first {
+				dst = append(dst, ' ')
+			}
+			first = false
+			dst = appendHdrEncoded(append(dst, '"'), c)
+			dst = append(dst, '"')
+		}
+	}
 	return dst
 }
 

@@ -331,3 +331,29 @@ func TestHTXSizeMatchesHAProxy(t *testing.T) {
 		t.Errorf("chunked response with trailer counted %d, haproxy 148", res)
 	}
 }
+
+// Cookie and header captures in httplog and httplog clf, as haproxy
+// 2.6.12 writes them (capture cookie SESS len 12, capture request header
+// Host len 20, User-Agent len 5 absent, capture response header
+// Content-Type len 20).
+func TestFormatCaptures(t *testing.T) {
+	e := httpEntry()
+	e.ClientPort = 38254
+	e.Accept = at("2026-11-25 10:39:39.064900")
+	e.ReqStart = at("2026-11-25 10:39:39.065100")
+	e.Frontend = "clf"
+	e.URI = []byte("/a")
+	e.CookieReq, e.CookieRes = []byte("SESSION=abcd"), []byte(`SESSX="q#"`)
+	e.ReqCaps, e.ResCaps = [][]byte{[]byte("h.example"), nil}, [][]byte{[]byte("text/plain")}
+	want := `127.0.0.1 - - [25/Nov/2026:10:39:39 +0000] "GET /a HTTP/1.1" 200 137 "" "" 38254 064 "clf" "static" "srv1" 0 0 0 2 2 ---- 1 1 0 0 0 0 0 "SESSION=abcd" "SESSX="q#"" "h.example" "" "text/plain"`
+	if got := string(FormatCLF(nil, e)); got != want {
+		t.Errorf("clf:\ngot  %q\nwant %q", got, want)
+	}
+	if got := string(FormatHTTP(nil, e)); !strings.Contains(got, ` 200 137 SESSION=abcd SESSX="q#" ---- `) || !strings.Contains(got, `{h.example|} {text/plain} "GET /a HTTP/1.1"`) {
+		t.Errorf("httplog: %q", got)
+	}
+	e.CookieReq = nil
+	if got := string(FormatHTTP(nil, e)); !strings.Contains(got, ` 200 137 - SESSX="q#" ---- `) {
+		t.Errorf("httplog without a request cookie: %q", got)
+	}
+}

@@ -202,7 +202,11 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return strconv.AppendInt(dst, e.BytesIn, 10)
 	case logformat.Status:
 		return strconv.AppendInt(dst, int64(e.Status), 10)
-	case logformat.CookieReq, logformat.CookieRes, logformat.Absent:
+	case logformat.CookieReq:
+		return n.field(dst, e.CookieReq)
+	case logformat.CookieRes:
+		return n.field(dst, e.CookieRes)
+	case logformat.Absent:
 		return n.field(dst, nil)
 	case logformat.UniqueID:
 		return n.field(dst, e.UniqueID)

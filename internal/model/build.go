@@ -415,9 +415,9 @@ func (b *builder) resolve() {
 				}
 			}
 		}
-		if p.Mode == ModeHTTP {
-			for _, r := range p.TCPRequest.Content {
-				b.d.Errorf(r.Pos, "%s '%s': 'tcp-request content' rules are not supported by dhproxy in mode http yet.", sectionWord(p), p.Name)
+		for _, r := range p.TCPRequest.Content {
+			if r.HTTP != (p.Mode == ModeHTTP) {
+				b.d.Errorf(r.Pos, "%s '%s': the section's mode changed after this 'tcp-request content' rule; write 'mode' before the rules (they are read for the mode in force).", sectionWord(p), p.Name)
 			}
 		}
 		if p.IsFrontend() {

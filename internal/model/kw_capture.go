@@ -36,7 +36,13 @@ func captureLen(b *builder, l config.Line, s string) (int, bool) {
 func parseCapture(b *builder, p *Proxy, l config.Line) {
 	a := l.Args
 	if len(a) >= 2 && a[1] == "cookie" {
-		b.errorf(l, "'capture cookie' is not supported by dhproxy yet; capture the Cookie header or use 'http-request capture req.cook(NAME) len N'.")
+		if len(a) != 5 || a[3] != "len" {
+			b.errorf(l, "'capture cookie' expects <cookie_name> 'len' <max_length>.")
+			return
+		}
+		if n, ok := captureLen(b, l, a[4]); ok {
+			p.CaptureCookie, p.CaptureCookieLen = a[2], n // the last line wins, as in haproxy
+		}
 		return
 	}
 	if len(a) != 6 || (a[1] != "request" && a[1] != "response") || a[2] != "header" || a[4] != "len" {

@@ -164,6 +164,9 @@ func parseStickTable(b *builder, p *Proxy, l config.Line) {
 func parseStore(t *StickTable, list string) error {
 	for _, w := range strings.Split(list, ",") {
 		name, arg, hasArg := strings.Cut(w, "(")
+		if name == "server_id" && !hasArg {
+			continue // kept by every entry a stick rule stores a server in
+		}
 		d, ok := stick.LookupData(name)
 		if !ok {
 			return fmt.Errorf("unknown data type '%s' (dhproxy stores %s)", name, storeNames())

@@ -37,6 +37,9 @@ type TCPRule struct {
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	Cond   *acl.Cond   // nil: always
+	// HTTP: a content rule compiled for mode http (run on each request,
+	// with HTTP fetches), the section's mode when the line was read.
+	HTTP bool
 
 	// ExpectProxy: "tcp-request connection expect-proxy layer4", the
 	// connection starts with a PROXY header (as accept-proxy).
@@ -74,6 +77,9 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	phase, list := sample.PhaseConn, &p.TCPRequest.Connection
 	switch {
+	case args[0] == "content" && p.Mode == ModeHTTP:
+		// in mode http the rules see each request, complete
+		phase, list = sample.PhaseConn|sample.PhaseReq, &p.TCPRequest.Content
 	case args[0] == "content":
 		phase, list = sample.PhaseConn|sample.PhaseContent, &p.TCPRequest.Content
 	case !p.IsFrontend():
@@ -83,7 +89,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		list = &p.TCPRequest.Session
 	}
 	word := "tcp-request " + args[0] + " " + args[1]
-	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject"}
+	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject", HTTP: args[0] == "content" && p.Mode == ModeHTTP}
 	cond := args[2:]
 	if expectProxy {
 		r.ExpectProxy, cond = true, args[3:]

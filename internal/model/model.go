@@ -212,7 +212,11 @@ type Proxy struct {
 	// declaration order ("capture request|response header", "declare
 	// capture", "http-request|http-response capture ... len N").
 	ReqCaptures, ResCaptures []Capture
-	UniqueIDHeader           string // "unique-id-header": the request header carrying the id
+	// CaptureCookie is "capture cookie NAME len N": the first request
+	// cookie and Set-Cookie whose name starts with it, for %CC and %CS.
+	CaptureCookie    string
+	CaptureCookieLen int
+	UniqueIDHeader   string // "unique-id-header": the request header carrying the id
 	// ErrorPages replace the built-in pages by status: errorfile,
 	// errorloc*, errorfiles, http-error (kw_errors.go); nil when none.
 	ErrorPages map[int]*rules.Reply
@@ -350,7 +354,7 @@ type Config struct {
 	// PatternFiles are the ACL pattern and map files, which the runtime
 	// API edits.
 	PatternFiles []*acl.Ref
-	ACME  []*ACME // acme sections, in file order
+	ACME         []*ACME // acme sections, in file order
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -431,9 +431,6 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	case "wait-for-body":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response wait-for-body' is not supported by dhproxy yet")
-		}
 		r.Action = WaitForBody
 		switch {
 		case len(args) != 2 && len(args) != 4, args[0] != "time", len(args) == 4 && args[2] != "at-least":
@@ -450,7 +447,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	default:
 		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}

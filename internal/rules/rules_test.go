@@ -333,3 +333,15 @@ func TestSetLogLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseWaitForBody(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, []string{"wait-for-body", "time", "2s", "at-least", "1k"}, true, "frontend http-response header rule")
+	if err != nil || r.Action != WaitForBody || r.Wait != 2*time.Second || r.Int != 1024 {
+		t.Fatalf("%+v, %v", r, err)
+	}
+	if _, err := c.Compile("res.body_len", sample.PhaseReq); err == nil {
+		t.Error("res.body_len compiled for http-request rules")
+	}
+}

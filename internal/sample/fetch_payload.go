@@ -400,3 +400,32 @@ func init() {
 		return true
 	})
 }
+
+// ResponseBodyTxn is implemented by HTTP transactions whose response body
+// was read before the rules ("http-response wait-for-body"): the body
+// received (decoded when chunked), its size, and ok false when it was not
+// read.
+type ResponseBodyTxn interface {
+	ResponseBody() (body []byte, size int64, ok bool)
+}
+
+func init() {
+	body := func(name string, out Type, fn func(b []byte, size int64, v *Value)) {
+		RegisterFetch(&FetchDef{Name: name, Out: out, Phases: PhaseRes,
+			Needs: "the response body read by 'http-response wait-for-body'",
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				bt, ok := t.(ResponseBodyTxn)
+				if !ok {
+					return false
+				}
+				b, size, ok := bt.ResponseBody()
+				if ok {
+					fn(b, size, v)
+				}
+				return ok
+			}})
+	}
+	body("res.body", TypeBin, func(b []byte, _ int64, v *Value) { v.SetBin(b) })
+	body("res.body_len", TypeInt, func(b []byte, _ int64, v *Value) { v.SetInt(int64(len(b))) })
+	body("res.body_size", TypeInt, func(_ []byte, size int64, v *Value) { v.SetInt(size) })
+}

@@ -42,13 +42,17 @@ const (
 	BytesOutRate
 	GPC1
 	GPC1Rate
+	// (haproxy's server_id comes here: entries of stick rules keep their
+	// server apart, see Entry)
+	HTTPFailCnt
+	HTTPFailRate
 	NumData
 )
 
 var dataNames = [NumData]string{
 	"gpt0", "gpc0", "gpc0_rate", "conn_cnt", "conn_rate", "conn_cur", "sess_cnt", "sess_rate",
 	"http_req_cnt", "http_req_rate", "http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate",
-	"bytes_out_cnt", "bytes_out_rate", "gpc1", "gpc1_rate",
+	"bytes_out_cnt", "bytes_out_rate", "gpc1", "gpc1_rate", "http_fail_cnt", "http_fail_rate",
 }
 
 // String is the data type's name in the configuration.
@@ -57,7 +61,7 @@ func (d DataType) String() string { return dataNames[d] }
 // IsRate tells whether d is a rate over a period (written "name(period)").
 func (d DataType) IsRate() bool {
 	switch d {
-	case GPC0Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, GPC1Rate:
+	case GPC0Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, GPC1Rate, HTTPFailRate:
 		return true
 	}
 	return false

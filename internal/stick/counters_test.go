@@ -118,3 +118,43 @@ func TestTrackedEntryDoesNotExpire(t *testing.T) {
 		t.Fatal("an entry no longer tracked did not expire")
 	}
 }
+
+type nowTracker struct{ now time.Time }
+
+func (n nowTracker) StickCounter(int) (*Table, *Entry) { return nil, nil }
+func (n nowTracker) StickTable([]byte) *Table          { return nil }
+func (n nowTracker) Now() time.Time                    { return n.now }
+
+// The fetches that write: an increment answers the new value and moves
+// the rate, a clear answers the value it cleared; a table storing neither
+// answers 0. http_fail_* are data like the others.
+func TestChangeGPC(t *testing.T) {
+	cfg := Config{Type: IP, Size: 10, Expire: 30 * time.Second}
+	cfg.Store[GPC0], cfg.Store[GPC0Rate], cfg.Period[GPC0Rate] = true, true, 10*time.Second
+	cfg.Store[HTTPFailCnt] = true
+	tab := New(cfg)
+	e := tab.Track(ipKey(t, tab, "10.0.0.1"), t0)
+	tr := nowTracker{t0}
+	for want := uint64(1); want <= 3; want++ {
+		if got := tab.changeGPC(e, GPC0, GPC0Rate, false, tr); got != want {
+			t.Fatalf("increment %d answered %d", want, got)
+		}
+	}
+	if r, _ := tab.Get(e, GPC0Rate, t0); r != 3 {
+		t.Errorf("gpc0_rate = %d, want 3", r)
+	}
+	if got := tab.changeGPC(e, GPC0, GPC0Rate, true, tr); got != 3 {
+		t.Errorf("clear answered %d, want 3", got)
+	}
+	if v, _ := tab.Get(e, GPC0, t0); v != 0 {
+		t.Errorf("gpc0 after clear = %d", v)
+	}
+	if got := tab.changeGPC(e, GPC1, GPC1Rate, false, tr); got != 0 {
+		t.Errorf("gpc1, not stored, answered %d", got)
+	}
+	tab.Count(e, HTTPFailCnt, HTTPFailRate, 2, t0)
+	line := string(tab.AppendEntry(nil, e, t0))
+	if !regexp.MustCompile(` gpc0=0 gpc0_rate\(10000\)=3 http_fail_cnt=2\n$`).MatchString(line) {
+		t.Errorf("show table line %q", line)
+	}
+}

@@ -35,6 +35,7 @@ var fetchData = []struct {
 }{
 	{"http_req_rate", HTTPReqRate}, {"http_req_cnt", HTTPReqCnt},
 	{"http_err_rate", HTTPErrRate}, {"http_err_cnt", HTTPErrCnt},
+	{"http_fail_rate", HTTPFailRate}, {"http_fail_cnt", HTTPFailCnt},
 	{"conn_cur", ConnCur}, {"conn_cnt", ConnCnt}, {"conn_rate", ConnRate},
 	{"sess_cnt", SessCnt}, {"sess_rate", SessRate},
 	{"bytes_in_rate", BytesInRate}, {"bytes_out_rate", BytesOutRate},

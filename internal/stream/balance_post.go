@@ -62,6 +62,8 @@ func (s *httpSession) readBody(wait time.Duration, atLeast int64) (ok bool) {
 	case req.BodyFraming() == http1.FramingNone:
 		s.tx.bodyOK = true
 		return true
+	case req.BodyFraming() == http1.FramingChunked:
+		return s.readChunkedBody(start, wait, atLeast)
 	case req.BodyFraming() != http1.FramingLength:
 		return true
 	}
@@ -97,6 +99,9 @@ func (s *httpSession) readBody(wait time.Duration, atLeast int64) (ok bool) {
 func (s *httpSession) RequestBody() (body []byte, size int64, ok bool) {
 	if !s.tx.bodyOK {
 		return nil, 0, false
+	}
+	if s.tx.chunked != nil {
+		return s.tx.chunked, int64(len(s.tx.chunked)), true
 	}
 	size = s.req.ContentLength
 	if s.req.BodyFraming() == http1.FramingNone {

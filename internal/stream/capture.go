@@ -13,7 +13,8 @@ import (
 
 type captureState struct {
 	buf      []byte
-	req, res [][]byte // nil: the slot was not filled
+	req, res [][]byte  // nil: the slot was not filled
+	cookie   [2][]byte // capture cookie: the request's, the response's
 }
 
 func init() {
@@ -54,6 +55,8 @@ func (c *captureState) begin(p *model.Proxy) {
 	for _, s := range p.ResCaptures {
 		total += s.Len
 	}
+	total += 2 * p.CaptureCookieLen // setCookie's room, at the end
+	c.cookie = [2][]byte{}
 	if cap(c.buf) < total {
 		c.buf = make([]byte, total)
 	}
@@ -121,4 +124,56 @@ func (s *httpSession) captureRule(r *rules.Rule, response bool) {
 	if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeStr, &s.tx.scratch) {
 		s.caps.set(s.fe.P, response, r.Slot, s.tx.v.Bytes)
 	}
+}
+
+// captureCookie runs "capture cookie NAME len N" on the message just
+// parsed: the first cookie of the request (every Cookie header), or the
+// first Set-Cookie of the response, whose name starts with NAME, as
+// "name=value" cut to N bytes (%CC, %CS).
+func (s *httpSession) captureCookie(response bool) {
+	p := s.fe.P
+	hs, name := s.req.Headers, "cookie"
+	if response {
+		hs, name = s.resp.Headers, "set-cookie"
+	}
+	for _, h := range hs {
+		if !http1.EqualFold(h.Name, name) {
+			continue
+		}
+		v := h.Value
+		for len(v) > 0 {
+			// one "name=value" pair; a Set-Cookie holds one, then attributes
+			end := 0
+			for end < len(v) && v[end] != ';' {
+				end++
+			}
+			pair := trimOWS(v[:end])
+			if len(pair) >= len(p.CaptureCookie) && string(pair[:len(p.CaptureCookie)]) == p.CaptureCookie {
+				s.caps.setCookie(response, pair, p.CaptureCookieLen)
+				return
+			}
+			if response || end == len(v) {
+				break
+			}
+			v = v[end+1:]
+		}
+	}
+}
+
+// setCookie keeps a captured cookie in the capture buffer (after the
+// slots, which begin sized for it).
+func (c *captureState) setCookie(response bool, v []byte, n int) {
+	off := len(c.buf) - 2*n
+	if response {
+		off += n
+	}
+	m := copy(c.buf[off:off+n], v)
+	c.cookie[boolIndex(response)] = c.buf[off : off+m : off+m]
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -329,7 +329,7 @@ func (s *httpSession) readRequest() bool {
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
 	s.tx.uid = s.tx.uid[:0]
-	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 {
+	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 || p.CaptureCookie != "" {
 		s.caps.begin(p)
 	}
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
@@ -719,7 +719,11 @@ func (s *httpSession) handle() bool {
 	if len(s.fe.P.ResCaptures) > 0 {
 		s.captureHeaders(true)
 	}
+	if s.fe.P.CaptureCookie != "" {
+		s.captureCookie(true)
+	}
 	if s.fe.rules {
+		s.tx.srvConn = sc
 		if r := s.responseRules(be); r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep

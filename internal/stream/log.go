@@ -207,6 +207,9 @@ func (s *httpSession) emitHTTP() {
 	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 {
 		e.ReqCaps, e.ResCaps = s.caps.req, s.caps.res
 	}
+	if fe.P.CaptureCookie != "" {
+		e.CookieReq, e.CookieRes = s.caps.cookie[0], s.caps.cookie[1]
+	}
 	if fe.logFmt == logCustom {
 		e.Txn, e.V = s, &s.tx.v
 		e.ReqID, e.UniqueID = s.reqID, s.tx.uid

@@ -38,12 +38,16 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		Proto: "HTTP/1.1", HTTP: true,
 		Txn: s, V: &s.tx.v, ReqID: s.reqID, UniqueID: s.tx.uid,
 		ReqCaps: s.caps.req, ResCaps: s.caps.res,
+		CookieReq: s.caps.cookie[0], CookieRes: s.caps.cookie[1],
 	}
 	if s.req.Minor == 0 {
 		e.Proto = "HTTP/1.0"
 	}
 	if s.resp.Status != 0 {
 		e.Status = s.Status()
+	}
+	if s.tx.replying != 0 {
+		e.Status = s.tx.replying // haproxy sets a reply's status first
 	}
 	if be := s.tx.be; be != nil {
 		e.Backend = be.P.Name

@@ -136,7 +136,7 @@ func (tr *trackers) countSession() {
 
 // countEnd counts a finished transaction's traffic and error into the
 // trackers.
-func (tr *trackers) countEnd(isErr bool, in, out int64) {
+func (tr *trackers) countEnd(isErr, isFail bool, in, out int64) {
 	now := coarseTime()
 	for i := range tr {
 		sc := &tr[i]
@@ -145,6 +145,9 @@ func (tr *trackers) countEnd(isErr bool, in, out int64) {
 		}
 		if isErr {
 			sc.t.Count(sc.e, stick.HTTPErrCnt, stick.HTTPErrRate, 1, now)
+		}
+		if isFail {
+			sc.t.Count(sc.e, stick.HTTPFailCnt, stick.HTTPFailRate, 1, now)
 		}
 		if in > 0 {
 			sc.t.Count(sc.e, stick.BytesInCnt, stick.BytesInRate, uint64(in), now)
@@ -222,9 +225,13 @@ func (s *httpSession) endTracking(in, out int64) {
 	// 4xx response from the server too, but not the proxy's own return or
 	// redirect answers.
 	isErr := s.tx.denied || !s.tx.local && s.lg.status >= 400 && s.lg.status < 500
-	s.sc.countEnd(isErr, in, out)
+	// A failure (http_fail_*) is a server's 5xx but 501 and 505, or the
+	// proxy's 502/504 for a server that did not answer well.
+	st := s.lg.status
+	isFail := !s.tx.denied && !s.tx.local && s.lg.srv != nil && st >= 500 && st != 501 && st != 505
+	s.sc.countEnd(isErr, isFail, in, out)
 	s.sc.stop()
-	s.connSC.countEnd(isErr, in, out)
+	s.connSC.countEnd(isErr, isFail, in, out)
 }
 
 // StickTable is a section's table, for the runtime API.

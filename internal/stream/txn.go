@@ -42,6 +42,11 @@ type txnState struct {
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
 	bodyOK             bool
+	chunked            []byte      // a chunked body read so, decoded (in buf)
+	replying           int         // the status of the reply being built, for %ST
+	srvConn            *serverConn // the server answering, while the response rules run
+	resBody            []byte      // http-response wait-for-body: the body (decoded if chunked)
+	resBodyOK          bool
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
@@ -169,6 +174,9 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	if len(fe.P.ReqCaptures) > 0 {
 		s.captureHeaders(false)
 	}
+	if fe.P.CaptureCookie != "" {
+		s.captureCookie(false)
+	}
 	if fe.P.MonitorURI != "" {
 		if answered, keep = s.monitor(); answered {
 			return nil, true, keep
@@ -216,9 +224,10 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 	return be, false, false
 }
 
-// hasRequestRules tells whether p has http-request or redirect rules.
+// hasRequestRules tells whether p has http-request, redirect or (run on
+// each request in mode http) tcp-request content rules.
 func hasRequestRules(p *model.Proxy) bool {
-	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0
+	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
 }
 
 // requestRules runs p's http-request rules, then its redirect rules, as
@@ -226,6 +235,9 @@ func hasRequestRules(p *model.Proxy) bool {
 // by use_backend. answered reports that a rule wrote the response; keep
 // then says whether the connection stays open.
 func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
+	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
+		return true, false
+	}
 rules:
 	for _, r := range p.HTTPRequestRules {
 		if !r.Cond.Match(s, &s.tx.acl) {
@@ -400,7 +412,9 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 		}
 	}
 	keep = keep && !reply.Close
+	s.tx.replying = reply.Status // %ST in its lf-string and hdr formats
 	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
+	s.tx.replying = 0
 	s.out = out
 	if s.lg.on {
 		s.lg.bytesOut += int64(reply.LogExtra)
@@ -799,6 +813,11 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 				continue
 			case rules.Capture:
 				s.captureRule(r, true)
+				continue
+			case rules.WaitForBody:
+				if !s.readResponseBody(r.Wait, r.Int) {
+					return responseTimeout
+				}
 				continue
 			case rules.Allow:
 			case rules.Deny, rules.Return, rules.Redirect:

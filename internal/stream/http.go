@@ -15,6 +15,7 @@ import (
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
 )
 
 // httpSession is one client connection in mode http: requests are read,
@@ -107,7 +108,8 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
+// cv checks client certificates of an mTLS bind (ssl_c_verify).
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *tlsconf.ClientVerifier) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
@@ -129,7 +131,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 		s.lg.on = true
 	}
 	s.cio = c
-	s.tlsInfo = clientTLSInfo(c)
+	s.tlsInfo = clientTLSInfo(c, cv)
 	s.pp = receivedPP(c)
 	if s.fdStore.attach(c, &fe.rt.bufs) {
 		s.cfd = &s.fdStore

@@ -21,6 +21,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
+	"dhproxy/internal/tlsconf"
 )
 
 // Runtime is a running configuration.
@@ -178,7 +179,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			rt.listeners = append(rt.listeners, l)
-			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy}})
+			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy}
+			if b.TLS != nil {
+				ref.clientCheck = b.TLS.ClientAuth.Verifier
+			}
+			accepts = append(accepts, acceptor{fe, l, ref})
 		}
 	}
 	if len(errs) > 0 {
@@ -223,6 +228,7 @@ type bindRef struct {
 	name        string      // in connection error logs
 	tls         *tls.Config // "ssl": the TLS layer goes over the socket (after a PROXY header)
 	acceptProxy bool
+	clientCheck *tlsconf.ClientVerifier // ca-file/verify: the client certificate checks
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -389,7 +395,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs, &sc)
+		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))

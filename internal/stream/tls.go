@@ -2,6 +2,7 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"log"
 	"net"
 	"strconv"
@@ -50,7 +51,12 @@ func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
 	if err == nil {
 		return true
 	}
-	fe.logConnError(c, bind, start, "SSL handshake failure")
+	msg := "SSL handshake failure"
+	var ce *tlsconf.ClientCertError
+	if errors.As(err, &ce) {
+		msg = ce.LogMessage()
+	}
+	fe.logConnError(c, bind, start, msg)
 	tc.NetConn().Close()
 	return false
 }
@@ -73,19 +79,27 @@ func (fe *Frontend) logConnError(c net.Conn, bind string, start time.Time, msg s
 }
 
 // clientTLSInfo describes an established TLS connection for the ssl_fc*
-// fetches; nil for a plain connection.
-func clientTLSInfo(c net.Conn) *sample.TLSInfo {
+// and ssl_c_* fetches; nil for a plain connection. v checks the client's
+// certificate on a bind that asks for one.
+func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 	tc, ok := c.(*tls.Conn)
 	if !ok {
 		return nil
 	}
 	st := tc.ConnectionState()
-	return &sample.TLSInfo{
+	ti := &sample.TLSInfo{
 		SNI:      []byte(st.ServerName),
 		Protocol: []byte(tlsconf.ProtocolName(st.Version)),
 		Cipher:   []byte(tlsconf.CipherName(st.CipherSuite)),
 		ALPN:     []byte(st.NegotiatedProtocol),
 	}
+	if len(st.PeerCertificates) > 0 {
+		ti.Client = &sample.ClientCert{Chain: st.PeerCertificates, OnConn: !st.DidResume}
+		if v != nil {
+			ti.Client.Check = v.Check
+		}
+	}
+	return ti
 }
 
 // ClientTLS implements sample.TLSTxn.

@@ -26,6 +26,9 @@ type BindOpts struct {
 	Ciphers   string   // TLS <= 1.2 list, OpenSSL names
 	CrtBase   string   // global crt-base, for crt-list lines
 	Suites    string   // TLS 1.3 list
+
+	// ClientAuth: ca-file, verify, crl-file...: client certificates (clientauth.go).
+	ClientAuth ClientAuthOpts
 }
 
 // CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
@@ -156,6 +159,11 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 			}
 		}
 	}
+	v, err := applyClientAuth(cfg, &o.ClientAuth)
+	if err != nil {
+		return nil, err
+	}
+	o.ClientAuth.Verifier = v
 	return cfg, nil
 }
 

@@ -1,0 +1,90 @@
+package e2e
+
+// Towards TLS servers: a client certificate (crt), session resumption
+// (and no-ssl-reuse), ssl-default-server-options; real haproxy 2.6 is the
+// TLS server and reports what it saw. (haproxy keeps a server's session
+// per thread: one thread makes its resumption predictable.)
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestTLSServerSideCrtAndReuse(t *testing.T) {
+	needHAProxyPeer(t)
+	dir := t.TempDir()
+	srvCA := newTLSCA(t)
+	srvCrt := srvCA.writePEM(t, dir, "backend.pem", "backend.test")
+	clientCA := newMTLSCA(t, dir, "Proxy CA")
+	cf, kf, _ := clientCA.client(t, dir, "proxy1", 77)
+	// HAProxy's crt: the certificate with its key in one file.
+	crt := strings.TrimSuffix(cf, ".crt") + ".pem"
+	writeCat(t, crt, cf, kf)
+	peer, port := freePort(t), freePort(t)
+	startBinary(t, haproxyBin, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend tlsserver
+	bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+	http-request return status 200 content-type text/plain lf-string "dn=%%[ssl_c_s_dn] resumed=%%[ssl_fc_is_resumed] sni=%%[ssl_fc_sni] proto=%%[ssl_fc_protocol]\n"
+`, peer, srvCrt, clientCA.file), peer)
+	startProxy(t, fmt.Sprintf(`
+global
+	nbthread 1
+	ssl-default-server-options ssl-max-ver TLSv1.2
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+	http-reuse never
+frontend fe
+	bind 127.0.0.1:%d
+	use_backend noreuse if { path_beg /noreuse }
+	default_backend reuse
+backend reuse
+	server s 127.0.0.1:%d ssl verify required ca-file %s sni str(backend.test) crt %s
+backend noreuse
+	server s 127.0.0.1:%d ssl verify required ca-file %s sni str(backend.test) crt %s no-ssl-reuse
+`, port, peer, srvCA.pemFil, crt, peer, srvCA.pemFil, crt), port)
+	get := func(path string) string {
+		out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	first := get("/")
+	want := "dn=/C=FR/ST=Paris/O=Example/OU=Ops/OU=Web/CN=proxy1 resumed=0 sni=backend.test proto=TLSv1.2"
+	if first != want {
+		t.Errorf("first connection: %q, want %q", first, want)
+	}
+	if got := get("/"); got != strings.Replace(want, "resumed=0", "resumed=1", 1) {
+		t.Errorf("second connection: %q, want the session resumed", got)
+	}
+	for i := 0; i < 2; i++ {
+		if got := get("/noreuse"); got != want {
+			t.Errorf("no-ssl-reuse, connection %d: %q, want %q", i, got, want)
+		}
+	}
+}
+
+func writeCat(t *testing.T, dst string, files ...string) {
+	t.Helper()
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	if err := os.WriteFile(dst, all, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

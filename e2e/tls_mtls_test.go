@@ -156,21 +156,21 @@ backend be
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"X-Dn":      "/C=FR/ST=Paris/O=Example/OU=Ops/OU=Web/CN=client1",
-		"X-Idn":     "/C=FR/O=Test Org/CN=Client CA",
-		"X-Cn":      "client1",
-		"X-Ou1":     "Ops",
-		"X-Ou2":     "Web",
-		"X-Verify":  "0",
-		"X-Used":    "1",
-		"X-Has":     "1",
-		"X-Serial":  "1234ABCD",
-		"X-Nb":      "260102030405Z",
-		"X-Na":      cert.NotAfter.UTC().Format("060102150405Z"),
-		"X-Ver":     "3",
-		"X-Sig":     "ecdsa-with-SHA256",
-		"X-Key":     "id-ecPublicKey",
-		"X-Der":     base64.StdEncoding.EncodeToString(cert.Raw),
+		"X-Dn":     "/C=FR/ST=Paris/O=Example/OU=Ops/OU=Web/CN=client1",
+		"X-Idn":    "/C=FR/O=Test Org/CN=Client CA",
+		"X-Cn":     "client1",
+		"X-Ou1":    "Ops",
+		"X-Ou2":    "Web",
+		"X-Verify": "0",
+		"X-Used":   "1",
+		"X-Has":    "1",
+		"X-Serial": "1234ABCD",
+		"X-Nb":     "260102030405Z",
+		"X-Na":     cert.NotAfter.UTC().Format("060102150405Z"),
+		"X-Ver":    "3",
+		"X-Sig":    "ecdsa-with-SHA256",
+		"X-Key":    "id-ecPublicKey",
+		"X-Der":    base64.StdEncoding.EncodeToString(cert.Raw),
 	}
 	for h, v := range want {
 		if got := echoed(mine, h); got != v {

@@ -49,8 +49,14 @@ func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
 	err := tc.Handshake()
 	tc.SetDeadline(time.Time{})
 	if err == nil {
+		if tc.ConnectionState().DidResume {
+			fe.Stats.SSLReused.Add(1)
+		} else {
+			fe.Stats.SSLSess.Add(1)
+		}
 		return true
 	}
+	fe.Stats.SSLFailed.Add(1)
 	msg := "SSL handshake failure"
 	var ce *tlsconf.ClientCertError
 	if errors.As(err, &ce) {
@@ -111,10 +117,19 @@ func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration
 	c := tls.Client(tc, cfg)
 	c.SetDeadline(time.Now().Add(timeout))
 	if err := c.Handshake(); err != nil {
+		s.Stats.SSLFailed.Add(1)
+		s.backend.Stats.SSLFailed.Add(1)
 		tc.Close()
 		log.Printf("[WARNING] server %s/%s: SSL handshake failure: %v", s.backend.P.Name, s.Name, err)
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
+	if c.ConnectionState().DidResume {
+		s.Stats.SSLReused.Add(1)
+		s.backend.Stats.SSLReused.Add(1)
+	} else {
+		s.Stats.SSLSess.Add(1)
+		s.backend.Stats.SSLSess.Add(1)
+	}
 	return &serverConn{c: c, srv: s, fd: &fdConn{conn: c}}, nil
 }

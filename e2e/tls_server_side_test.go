@@ -47,25 +47,39 @@ frontend fe
 	bind 127.0.0.1:%d
 	use_backend noreuse if { path_beg /noreuse }
 	default_backend reuse
+	http-response set-header X-BC %%[ssl_bc]
+	http-response set-header X-BC-Proto %%[ssl_bc_protocol]
+	http-response set-header X-BC-Resumed %%[ssl_bc_is_resumed]
 backend reuse
 	server s 127.0.0.1:%d ssl verify required ca-file %s sni str(backend.test) crt %s
 backend noreuse
 	server s 127.0.0.1:%d ssl verify required ca-file %s sni str(backend.test) crt %s no-ssl-reuse
 `, port, peer, srvCA.pemFil, crt, peer, srvCA.pemFil, crt), port)
+	var head string // the last response's head
 	get := func(path string) string {
-		out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		out, err := curl(t, "-i", fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return strings.TrimSpace(out)
+		h, body, _ := strings.Cut(out, "\r\n\r\n")
+		head = strings.ToLower(h)
+		return strings.TrimSpace(body)
 	}
 	first := get("/")
 	want := "dn=/C=FR/ST=Paris/O=Example/OU=Ops/OU=Web/CN=proxy1 resumed=0 sni=backend.test proto=TLSv1.2"
 	if first != want {
 		t.Errorf("first connection: %q, want %q", first, want)
 	}
+	for _, h := range []string{"x-bc: 1", "x-bc-proto: tlsv1.2", "x-bc-resumed: 0"} {
+		if !strings.Contains(head, h) {
+			t.Errorf("first response: want %q in\n%s", h, head)
+		}
+	}
 	if got := get("/"); got != strings.Replace(want, "resumed=0", "resumed=1", 1) {
 		t.Errorf("second connection: %q, want the session resumed", got)
+	}
+	if !strings.Contains(head, "x-bc-resumed: 1") {
+		t.Errorf("second response: want ssl_bc_is_resumed 1 in\n%s", head)
 	}
 	for i := 0; i < 2; i++ {
 		if got := get("/noreuse"); got != want {

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -521,6 +522,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.srv = srv
 	s.tx.srv = srv
+	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts

@@ -108,6 +108,15 @@ func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 	return ti
 }
 
+// BackendTLS implements sample.BackendTLSTxn: the state of the request's
+// TLS connection to its server.
+func (s *httpSession) BackendTLS() (tls.ConnectionState, bool) {
+	if s.tx.bconn == nil {
+		return tls.ConnectionState{}, false
+	}
+	return s.tx.bconn.ConnectionState(), true
+}
+
 // ClientTLS implements sample.TLSTxn.
 func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
 

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"strconv"
@@ -45,7 +46,8 @@ type txnState struct {
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
-	srv           *Server // the server serving the request (srv_name, srv_id)
+	srv           *Server   // the server serving the request (srv_name, srv_id)
+	bconn         *tls.Conn // its connection when it is TLS (ssl_bc*)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool

@@ -100,12 +100,8 @@ func (src *Source) Typed(f Filter) string {
 			continue
 		}
 		r.UpCount = f.OnlyUp || f.NoMaint
-		// The modules' columns follow the generic ones (positions 103...).
-		for i := range len(Columns) + len(ModuleColumns) {
-			c := &Columns[min(i, len(Columns)-1)]
-			if i >= len(Columns) {
-				c = &ModuleColumns[i-len(Columns)]
-			}
+		for i := range numberedCount() {
+			c := numbered(i)
 			v := c.Value(&r)
 			if v.Empty() {
 				continue

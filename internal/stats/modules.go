@@ -24,3 +24,14 @@ var ModuleColumns = []Column{
 	{"h2_total_connections", "MCP", "u64", "FB", zero},
 	{"h2_backend_total_streams", "MCP", "u64", "FB", zero},
 }
+
+// numbered returns the column at position i of the typed and JSON outputs,
+// which number the generic columns then the modules' (numberedCount in all).
+func numbered(i int) *Column {
+	if i < len(Columns) {
+		return &Columns[i]
+	}
+	return &ModuleColumns[i-len(Columns)]
+}
+
+func numberedCount() int { return len(Columns) + len(ModuleColumns) }

@@ -228,3 +228,46 @@ backend be
 		}
 	}
 }
+
+// Mode tcp with TLS offload: the ssl_fc* and ssl_c_* fetches choose the
+// backend (the client certificate's CN, the SNI).
+func TestTLSClientCertificatesModeTCP(t *testing.T) {
+	dir := t.TempDir()
+	srvCA := newTLSCA(t)
+	crt := srvCA.writePEM(t, dir, "site.pem", "site.test")
+	ca := newMTLSCA(t, dir, "Client CA")
+	cf, kf, _ := ca.client(t, dir, "client1", 42)
+	withCert, stop1 := startHTTPBackend(t, "with-cert")
+	defer stop1()
+	without, stop2 := startHTTPBackend(t, "without-cert")
+	defer stop2()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
+	use_backend cert if { ssl_c_used } { ssl_c_s_dn(CN) -m str client1 } { ssl_fc_sni -m str site.test }
+	default_backend nocert
+backend cert
+	server s 127.0.0.1:%d
+backend nocert
+	server s 127.0.0.1:%d
+`, port, crt, ca.file, withCert, without), port)
+	get := func(args ...string) string {
+		out, err := curl(t, append(append([]string{"--cacert", srvCA.pemFil}, args...), tlsURL("site.test", port, "/")...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if out := get("--cert", cf, "--key", kf); out != "with-cert" {
+		t.Errorf("with a client certificate: %q", out)
+	}
+	if out := get(); out != "without-cert" {
+		t.Errorf("without a client certificate: %q", out)
+	}
+}

@@ -399,7 +399,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c, &sc)
+		serveTCP(fe, c, &sc, j.bind.clientCheck)
 		sc.stop()
 	}
 }

@@ -117,6 +117,14 @@ func (s *httpSession) BackendTLS() (tls.ConnectionState, bool) {
 	return s.tx.bconn.ConnectionState(), true
 }
 
+// ClientTLS implements sample.TLSTxn for mode tcp.
+func (t *tcpTxn) ClientTLS() *sample.TLSInfo {
+	if !t.tlsDone {
+		t.tlsInfo, t.tlsDone = clientTLSInfo(t.c, t.cv), true
+	}
+	return t.tlsInfo
+}
+
 // ClientTLS implements sample.TLSTxn.
 func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
 

@@ -15,6 +15,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
 
 	"golang.org/x/sys/unix"
 )
@@ -839,6 +840,12 @@ type tcpTxn struct {
 	key     []byte   // a track-sc rule's key
 
 	expectProxy bool // a tcp-request connection expect-proxy rule applied
+
+	// The client's TLS connection for the ssl_fc*/ssl_c_* fetches, built
+	// on first use; cv checks its certificate.
+	cv      *tlsconf.ClientVerifier
+	tlsInfo *sample.TLSInfo
+	tlsDone bool
 
 	// The client's first bytes, read for tcp-request content rules.
 	data     []byte

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTLSServerSideCrtAndReuse(t *testing.T) {
@@ -100,5 +101,50 @@ func writeCat(t *testing.T, dst string, files ...string) {
 	}
 	if err := os.WriteFile(dst, all, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// check-sni is the name the health checks send: an haproxy TLS server
+// with strict-sni answers the checks that name it, refuses the others.
+func TestTLSCheckSNI(t *testing.T) {
+	needHAProxyPeer(t)
+	dir := t.TempDir()
+	ca := newTLSCA(t)
+	crt := ca.writePEM(t, dir, "backend.pem", "backend.test")
+	peer, port := freePort(t), freePort(t)
+	startBinary(t, haproxyBin, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend tlsserver
+	bind 127.0.0.1:%d ssl crt %s strict-sni
+	http-request return status 200 content-type text/plain string ok
+`, peer, crt), peer)
+	p := startProxy(t, fmt.Sprintf(`
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend fe
+	bind 127.0.0.1:%d
+	default_backend be
+backend be
+	option httpchk GET /
+	server good 127.0.0.1:%d ssl verify none sni str(backend.test) check check-sni backend.test inter 100ms fall 1
+	server bad 127.0.0.1:%d ssl verify none sni str(backend.test) check check-sni other.test inter 100ms fall 1
+`, port, peer, peer), port)
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(p.Stderr(), "be/bad is DOWN") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // a few more checks of "good"
+	if !strings.Contains(p.Stderr(), "be/bad is DOWN") {
+		t.Errorf("the server checked with an unknown name stayed up:\n%s", p.Stderr())
+	}
+	if strings.Contains(p.Stderr(), "be/good is DOWN") {
+		t.Errorf("the server checked with its name went down:\n%s", p.Stderr())
 	}
 }

@@ -559,6 +559,11 @@ func checkTLS(s *model.Server) *tls.Config {
 	if (s.Port != 0 || otherAddr) && !s.TLS.CheckSSL {
 		return nil
 	}
+	if s.TLS.CheckSNI != "" {
+		cfg := s.TLSConfig.Clone()
+		cfg.ServerName = s.TLS.CheckSNI
+		return cfg
+	}
 	return s.TLSConfig
 }
 

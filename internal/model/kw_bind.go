@@ -76,8 +76,6 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		spec, ok := bindOptions[o]
 		if !ok {
 			switch o {
-			case "ca-file", "verify", "crl-file", "ca-ignore-err", "crt-ignore-err":
-				b.errorf(l, "bind option '%s' is not supported by dhproxy yet (TLS client certificates are not implemented).", o)
 			case "accept-netscaler-cip", "quic-force-retry":
 				b.errorf(l, "bind option '%s' is not supported by dhproxy yet.", o)
 			default:
@@ -282,6 +280,18 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 		o.Ciphers, _ = val()
 	case "ciphersuites":
 		o.Suites, _ = val()
+	case "ca-file":
+		o.ClientAuth.CAFile, _ = val()
+	case "ca-verify-file":
+		o.ClientAuth.CAVerifyFile, _ = val()
+	case "verify":
+		o.ClientAuth.Verify, _ = val()
+	case "crl-file":
+		o.ClientAuth.CRLFile, _ = val()
+	case "ca-ignore-err":
+		o.ClientAuth.CAIgnoreErr, _ = val()
+	case "crt-ignore-err":
+		o.ClientAuth.CrtIgnoreErr, _ = val()
 	case "npn", "curves", "ecdhe":
 		if _, ok := val(); ok {
 			b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy (Go's TLS chooses it).", kw)

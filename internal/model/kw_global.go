@@ -173,7 +173,7 @@ func init() {
 			g.SSLBind.Suites = l.Args[1]
 		}
 	})
-	for _, kw := range []string{"ssl-default-server-ciphers", "ssl-default-server-options", "ssl-default-server-ciphersuites", "ca-base"} {
+	for _, kw := range []string{"ca-base"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "TLS")
 		})

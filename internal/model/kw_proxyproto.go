@@ -77,6 +77,6 @@ func init() {
 // Go's TLS does not tell which certificate a handshake used.
 func (b *builder) warnSendProxy(l config.Line, s *Server) {
 	if s.SendProxy.CertSig || s.SendProxy.CertKey {
-		b.notYetOnce(l, "proxy-v2-options 'cert-sig' and 'cert-key'", "sending the frontend certificate's algorithms")
+		b.notYetOnce(l, "proxy-v2-options 'cert-sig'/'cert-key'", "sending the frontend certificate's algorithms")
 	}
 }

@@ -113,7 +113,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "crt", "verifyhost", "crl-file", "ciphersuites":
+			case "verifyhost", "crl-file":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
 			case "source", "usesrc", "proto", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
@@ -273,12 +273,18 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		o.SSL = false
 	case "check-ssl":
 		o.CheckSSL = true
-	case "check-sni", "no-ssl-reuse", "no-tls-tickets":
+	case "no-ssl-reuse":
+		o.NoReuse = true
+	case "ssl-reuse":
+		o.NoReuse = false
+	case "no-tls-tickets":
 		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
-		if kw == "check-sni" && len(args) > 1 {
-			s.TLS = o
-			return 1, true
-		}
+	case "check-sni":
+		dst = &o.CheckSNI
+	case "crt":
+		dst = &o.Crt
+	case "ciphersuites":
+		dst = &o.Suites
 	case "verify":
 		dst = &o.Verify
 	case "ca-file":
@@ -294,7 +300,10 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 	case "ciphers":
 		dst = &o.Ciphers
 	default:
-		return 0, false
+		if !tlsconf.IsVersionOption(kw) {
+			return 0, false
+		}
+		o.NoVer = append(o.NoVer, kw)
 	}
 	s.TLS = o
 	if dst == nil {
@@ -317,6 +326,10 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 			return 1, true
 		}
 		v = strings.TrimSuffix(name, ")")
+	case "crt":
+		if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
+			v = b.cfg.Global.CrtBase + "/" + v
+		}
 	}
 	*dst = v
 	return 1, true
@@ -332,7 +345,7 @@ func (b *builder) buildServerTLS(s *Server) {
 	if b.cfg.Global.SSLServerVerifyNone {
 		verify = "none"
 	}
-	cfg, err := tlsconf.Client(s.TLS, verify, func(w string) { b.d.Warnf(s.Pos, "server '%s': %s.", s.Name, w) })
+	cfg, err := tlsconf.Client(s.TLS, &b.cfg.Global.SSLServer, verify, func(w string) { b.d.Warnf(s.Pos, "server '%s': %s.", s.Name, w) })
 	if err != nil {
 		b.d.Errorf(s.Pos, "server '%s': %v.", s.Name, err)
 		return

@@ -90,6 +90,7 @@ type Global struct {
 	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
 	CrtBase             string           // crt-base: where relative crt paths are
 	SSLServerVerifyNone bool             // ssl-server-verify none
+	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
 	Maxconn             int
 	Daemon              bool
 	Pidfile             string

@@ -219,6 +219,8 @@ type TLSInfo struct {
 	Protocol []byte // "TLSv1.3"
 	Cipher   []byte // OpenSSL's name, as HAProxy prints it
 	ALPN     []byte // negotiated protocol
+
+	Client *ClientCert // the client's certificate (mTLS binds), nil when none asked
 }
 
 // TLSTxn is a Txn whose client connection may be TLS.

@@ -58,7 +58,12 @@ func Header() string {
 		b.WriteString(Columns[i].Name)
 		b.WriteByte(',')
 	}
-	b.WriteString("-,\n")
+	b.WriteString("-,")
+	for i := range ModuleColumns {
+		b.WriteString(ModuleColumns[i].Name)
+		b.WriteByte(',')
+	}
+	b.WriteByte('\n')
 	return b.String()
 }
 
@@ -75,7 +80,12 @@ func (src *Source) CSV(f Filter) string {
 			b.WriteString(Columns[i].Value(&r).String())
 			b.WriteByte(',')
 		}
-		b.WriteString("-,\n")
+		b.WriteString("-,")
+		for i := range ModuleColumns {
+			b.WriteString(ModuleColumns[i].Value(&r).String())
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }
@@ -90,8 +100,8 @@ func (src *Source) Typed(f Filter) string {
 			continue
 		}
 		r.UpCount = f.OnlyUp || f.NoMaint
-		for i := range Columns {
-			c := &Columns[i]
+		for i := range numberedCount() {
+			c := numbered(i)
 			v := c.Value(&r)
 			if v.Empty() {
 				continue

@@ -69,8 +69,8 @@ func (src *Source) JSON(f Filter) string {
 		}
 		r.UpCount = f.OnlyUp || f.NoMaint
 		row := []jsonStat{}
-		for i := range Columns {
-			c := &Columns[i]
+		for i := range numberedCount() {
+			c := numbered(i)
 			v := c.Value(&r)
 			if v.Empty() {
 				continue

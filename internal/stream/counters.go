@@ -40,6 +40,11 @@ type Counters struct {
 	rate        rateCounter  // sessions per second
 	reqRate     rateCounter  // HTTP requests per second (frontends)
 	times       timeStats    // qtime, ctime, rtime, ttime (backends, servers)
+
+	// The ssl stats module: TLS handshakes that made a new session
+	// (frontends: with clients; backends and servers: with servers), those
+	// that resumed one, those that failed.
+	SSLSess, SSLReused, SSLFailed atomic.Int64
 }
 
 // HTTP response classes, the hrsp_* columns.

@@ -7,6 +7,7 @@ import (
 
 	"dhproxy/internal/h2"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
 )
 
 // negotiatedH2 tells whether a TLS client chose "h2" by ALPN.
@@ -34,13 +35,14 @@ func (fe *Frontend) h2Config() h2.Config {
 // serveH2 serves an HTTP/2 client connection: each stream is one
 // transaction of the HTTP/1 pipeline (serveStream), so rules, logs,
 // counters and balancing are the same as over HTTP/1. sc are the
-// connection's stick counters, shared by its streams.
-func serveH2(fe *Frontend, c net.Conn, sc *trackers) {
+// connection's stick counters, shared by its streams; cv checks client
+// certificates of an mTLS bind.
+func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier) {
 	defer sc.stop()
 	if fe.logFmt != logNone {
 		fe.logConnect(c)
 	}
-	tlsInfo := clientTLSInfo(c)
+	tlsInfo := clientTLSInfo(c, cv)
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
 		serveStream(fe, st, sc, tlsInfo)
 	})

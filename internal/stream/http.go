@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -17,6 +18,7 @@ import (
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
 )
 
 // httpSession is one client connection in mode http: requests are read,
@@ -110,7 +112,8 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
+// cv checks client certificates of an mTLS bind (ssl_c_verify).
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *tlsconf.ClientVerifier) (parked bool) {
 	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
 	fe.rt.live.add(&s.listed, fe, c)
@@ -123,7 +126,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 	if fe.logFmt != logNone && !fe.logConnect(c) {
 		s.lg.on = true
 	}
-	s.tlsInfo = clientTLSInfo(c)
+	s.tlsInfo = clientTLSInfo(c, cv)
 	s.pp = receivedPP(c)
 	s.attachIO()
 	return s.serve()
@@ -607,6 +610,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.srv = srv
 	s.tx.srv = srv
+	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts

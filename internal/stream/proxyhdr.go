@@ -76,8 +76,8 @@ func receivedPP(c net.Conn) *sample.PPInfo {
 // peeks at the socket and then reads exactly the header (as HAProxy does),
 // so no byte after it is taken from the socket: TLS and HTTP read their
 // data from the socket as if the header had never been there. A header
-// arriving in pieces is waited for until deadline; max bounds its size.
-func readProxyHeader(c net.Conn, deadline time.Time, max int) (proxyproto.Header, error) {
+// arriving in pieces is waited for until deadline; limit bounds its size.
+func readProxyHeader(c net.Conn, deadline time.Time, limit int) (proxyproto.Header, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return proxyproto.Header{}, errPPAbort
@@ -111,8 +111,7 @@ func readProxyHeader(c net.Conn, deadline time.Time, max int) (proxyproto.Header
 					// (the data already there keeps no readiness event),
 					// unless the client closed its side.
 					if peerClosed(fd) {
-						m = 0
-						return true
+						return true // n stays 0: the header was cut short
 					}
 					return false
 				}
@@ -142,7 +141,7 @@ func readProxyHeader(c net.Conn, deadline time.Time, max int) (proxyproto.Header
 			// Only a v2 header outgrows the first buffer (a v1 line ends
 			// within 107 bytes): make room for the length it announces.
 			want := 16 + (int(buf[14])<<8 | int(buf[15]))
-			if want > max {
+			if want > limit {
 				return proxyproto.Header{}, proxyproto.ErrTruncated
 			}
 			buf = append(buf, make([]byte, want-len(buf))...)

@@ -21,6 +21,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
+	"dhproxy/internal/tlsconf"
 )
 
 // Runtime is a running configuration.
@@ -200,7 +201,11 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.addSocket(plain, l, backlog)
 			rt.listeners = append(rt.listeners, l)
 			rt.backlogs = append(rt.backlogs, backlog)
-			accepts = append(accepts, acceptor{fe, l, &bindRef{bindLogName(p, b), b.TLSConfig, b.AcceptProxy, b.H2 && p.Mode == model.ModeHTTP}})
+			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP}
+			if b.TLS != nil {
+				ref.clientCheck = b.TLS.ClientAuth.Verifier
+			}
+			accepts = append(accepts, acceptor{fe, l, ref})
 		}
 	}
 	if len(errs) > 0 {
@@ -248,7 +253,8 @@ type bindRef struct {
 	name        string      // in connection error logs
 	tls         *tls.Config // "ssl": the TLS layer goes over the socket (after a PROXY header)
 	acceptProxy bool
-	h2          bool // "proto h2": clients speak HTTP/2 from the start
+	h2          bool                    // "proto h2": clients speak HTTP/2 from the start
+	clientCheck *tlsconf.ClientVerifier // ca-file/verify: the client certificate checks
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -409,15 +415,15 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP && (j.bind.h2 || negotiatedH2(c)):
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveH2(fe, c, &sc)
+		serveH2(fe, c, &sc, j.bind.clientCheck)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs, &sc)
+		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c, &sc)
+		serveTCP(fe, c, &sc, j.bind.clientCheck)
 		sc.stop()
 	}
 }

@@ -12,11 +12,13 @@ import (
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
+	"dhproxy/internal/tlsconf"
 )
 
 // serveTCP forwards one client connection in mode tcp to a server; trk
-// holds the connection's trackers, which tcp-request content rules add to.
-func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
+// holds the connection's trackers, which tcp-request content rules add to;
+// cv checks client certificates of an mTLS bind (ssl_c_verify).
+func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifier) {
 	defer c.Close()
 	live := livePool.Get().(*liveSession)
 	fe.rt.live.add(live, fe, c)
@@ -52,7 +54,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 	}
 	// tcp-request content rules (the frontend's, then the chosen
 	// backend's), then use_backend, on the first bytes of the client.
-	tx := &tcpTxn{fe: fe, c: c, sc: *trk}
+	tx := &tcpTxn{fe: fe, c: c, sc: *trk, cv: cv}
 	defer func() { *trk = tx.sc }()
 	start := time.Now()
 	if tx.contentRules(fe.P, start) {

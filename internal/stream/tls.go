@@ -2,6 +2,7 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"log"
 	"net"
 	"strconv"
@@ -48,9 +49,20 @@ func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
 	err := tc.Handshake()
 	tc.SetDeadline(time.Time{})
 	if err == nil {
+		if tc.ConnectionState().DidResume {
+			fe.Stats.SSLReused.Add(1)
+		} else {
+			fe.Stats.SSLSess.Add(1)
+		}
 		return true
 	}
-	fe.logConnError(c, bind, start, "SSL handshake failure")
+	fe.Stats.SSLFailed.Add(1)
+	msg := "SSL handshake failure"
+	var ce *tlsconf.ClientCertError
+	if errors.As(err, &ce) {
+		msg = ce.LogMessage()
+	}
+	fe.logConnError(c, bind, start, msg)
 	tc.NetConn().Close()
 	return false
 }
@@ -73,19 +85,44 @@ func (fe *Frontend) logConnError(c net.Conn, bind string, start time.Time, msg s
 }
 
 // clientTLSInfo describes an established TLS connection for the ssl_fc*
-// fetches; nil for a plain connection.
-func clientTLSInfo(c net.Conn) *sample.TLSInfo {
+// and ssl_c_* fetches; nil for a plain connection. v checks the client's
+// certificate on a bind that asks for one.
+func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 	tc, ok := c.(*tls.Conn)
 	if !ok {
 		return nil
 	}
 	st := tc.ConnectionState()
-	return &sample.TLSInfo{
+	ti := &sample.TLSInfo{
 		SNI:      []byte(st.ServerName),
 		Protocol: []byte(tlsconf.ProtocolName(st.Version)),
 		Cipher:   []byte(tlsconf.CipherName(st.CipherSuite)),
 		ALPN:     []byte(st.NegotiatedProtocol),
 	}
+	if len(st.PeerCertificates) > 0 {
+		ti.Client = &sample.ClientCert{Chain: st.PeerCertificates, OnConn: !st.DidResume}
+		if v != nil {
+			ti.Client.Check = v.Check
+		}
+	}
+	return ti
+}
+
+// BackendTLS implements sample.BackendTLSTxn: the state of the request's
+// TLS connection to its server.
+func (s *httpSession) BackendTLS() (tls.ConnectionState, bool) {
+	if s.tx.bconn == nil {
+		return tls.ConnectionState{}, false
+	}
+	return s.tx.bconn.ConnectionState(), true
+}
+
+// ClientTLS implements sample.TLSTxn for mode tcp.
+func (t *tcpTxn) ClientTLS() *sample.TLSInfo {
+	if !t.tlsDone {
+		t.tlsInfo, t.tlsDone = clientTLSInfo(t.c, t.cv), true
+	}
+	return t.tlsInfo
 }
 
 // ClientTLS implements sample.TLSTxn.
@@ -97,10 +134,19 @@ func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration
 	c := tls.Client(tc, cfg)
 	c.SetDeadline(time.Now().Add(timeout))
 	if err := c.Handshake(); err != nil {
+		s.Stats.SSLFailed.Add(1)
+		s.backend.Stats.SSLFailed.Add(1)
 		tc.Close()
 		log.Printf("[WARNING] server %s/%s: SSL handshake failure: %v", s.backend.P.Name, s.Name, err)
 		return nil, err
 	}
 	c.SetDeadline(time.Time{})
+	if c.ConnectionState().DidResume {
+		s.Stats.SSLReused.Add(1)
+		s.backend.Stats.SSLReused.Add(1)
+	} else {
+		s.Stats.SSLSess.Add(1)
+		s.backend.Stats.SSLSess.Add(1)
+	}
 	return &serverConn{c: c, srv: s, fd: &fdConn{conn: c}}, nil
 }

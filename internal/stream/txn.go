@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/tlsconf"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +52,8 @@ type txnState struct {
 	// denied: a deny or tarpit rule answered; local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	denied, local bool
-	srv           *Server // the server serving the request (srv_name, srv_id)
+	srv           *Server   // the server serving the request (srv_name, srv_id)
+	bconn         *tls.Conn // its connection when it is TLS (ssl_bc*)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -870,6 +873,12 @@ type tcpTxn struct {
 	key     []byte   // a track-sc rule's key
 
 	expectProxy bool // a tcp-request connection expect-proxy rule applied
+
+	// The client's TLS connection for the ssl_fc*/ssl_c_* fetches, built
+	// on first use; cv checks its certificate.
+	cv      *tlsconf.ClientVerifier
+	tlsInfo *sample.TLSInfo
+	tlsDone bool
 
 	// The client's first bytes, read for tcp-request content rules.
 	data     []byte

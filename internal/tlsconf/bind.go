@@ -34,6 +34,9 @@ type BindOpts struct {
 	ACME         string
 	Domains      []string
 	ACMESections []string
+
+	// ClientAuth: ca-file, verify, crl-file...: client certificates (clientauth.go).
+	ClientAuth ClientAuthOpts
 }
 
 // CertSource is a "crt <file|dir>" or a "crt-list <file>" argument.
@@ -112,6 +115,11 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 			}
 		}
 	}
+	v, err := applyClientAuth(cfg, &o.ClientAuth)
+	if err != nil {
+		return nil, err
+	}
+	o.ClientAuth.Verifier = v
 	return cfg, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -20,18 +21,48 @@ type ServerOpts struct {
 	MinVer   string
 	MaxVer   string
 	Ciphers  string
+
+	Crt      string // crt: the client certificate (and key) shown to the server
+	NoReuse  bool   // no-ssl-reuse: a full handshake on every connection
+	CheckSNI string // check-sni: the name the health checks send
+	NoVer    []string
+	Suites   string
 }
 
 // Client builds the configuration towards a server. verifyDefault is the
 // global ssl-server-verify ("required" unless set). As in HAProxy, the
 // chain is checked against ca-file and the name only when an SNI is sent.
-func Client(o *ServerOpts, verifyDefault string, warn func(string)) (*tls.Config, error) {
+//
+// d are the global ssl-default-server-* settings. TLS sessions are resumed
+// on later connections to the same server (a cache per server), as
+// HAProxy's, unless no-ssl-reuse.
+func Client(o *ServerOpts, d *Defaults, verifyDefault string, warn func(string)) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.SNI}
-	if err := applyVersions(cfg, &BindOpts{MinVer: o.MinVer, MaxVer: o.MaxVer}, &Defaults{}, warn); err != nil {
+	if err := applyVersions(cfg, &BindOpts{MinVer: o.MinVer, MaxVer: o.MaxVer, NoVer: o.NoVer}, d, warn); err != nil {
 		return nil, err
 	}
-	if o.Ciphers != "" {
-		cfg.CipherSuites = mapCiphers(o.Ciphers, warn)
+	ciphers, suites := o.Ciphers, o.Suites
+	if ciphers == "" {
+		ciphers = d.Ciphers
+	}
+	if suites == "" {
+		suites = d.Suites
+	}
+	if ciphers != "" {
+		cfg.CipherSuites = mapCiphers(ciphers, warn)
+	}
+	if suites != "" {
+		checkSuites(suites, warn)
+	}
+	if o.Crt != "" {
+		cert, err := LoadFile(o.Crt, warn)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{*cert.TLS}
+	}
+	if !o.NoReuse && !slices.Contains(d.Options, "no-ssl-reuse") {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 	}
 	for _, p := range strings.Split(o.ALPN, ",") {
 		if p == "h2" {

@@ -211,3 +211,59 @@ backend be
 		t.Errorf("traffic reached %v, want b and c", seen)
 	}
 }
+
+// A server-template on A records gives each address to one server (no
+// address twice: prevent-dup-ip is the default); servers left over stay in
+// maintenance, and take an address added later.
+func TestResolversATemplate(t *testing.T) {
+	dns := startDNS(t)
+	port := freePort(t)
+	startHTTPBackendAt(t, fmt.Sprintf("127.0.0.2:%d", port), "a")
+	startHTTPBackendAt(t, fmt.Sprintf("127.0.0.3:%d", port), "b")
+	dns.Set("web.example", dnstest.Zone{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.2")}})
+	fe := freePort(t)
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+resolvers dns
+    nameserver ns1 %s
+    hold valid 500ms
+    timeout resolve 200ms
+    timeout retry 200ms
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server-template web 3 web.example:%d resolvers dns resolve-prefer ipv4 init-addr none
+`, sock, dns.Addr, fe, port)
+	p := startProxy(t, cfg, fe)
+	defer p.stop()
+	statuses := func() string {
+		rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+		var b strings.Builder
+		for i := 1; i <= 3; i++ {
+			r := fmt.Sprintf("be/web%d", i)
+			fmt.Fprintf(&b, "%s=%s@%s ", r[3:], field(t, rows, names, r, "status"), field(t, rows, names, r, "addr"))
+		}
+		return b.String()
+	}
+	wait := func(want string) {
+		t.Helper()
+		got := ""
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if got = statuses(); got == want {
+				return
+			}
+		}
+		t.Fatalf("servers\n got %s\nwant %s", got, want)
+	}
+	a, b := fmt.Sprintf("127.0.0.2:%d", port), fmt.Sprintf("127.0.0.3:%d", port)
+	wait(fmt.Sprintf("web1=no check@%s web2=MAINT (resolution)@%s web3=MAINT (resolution)@%s ", a, "", ""))
+	dns.Set("web.example", dnstest.Zone{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")}})
+	wait(fmt.Sprintf("web1=no check@%s web2=no check@%s web3=MAINT (resolution)@%s ", a, b, ""))
+}

@@ -163,10 +163,12 @@ func (run *resolverRun) loop() {
 	for {
 		now := time.Now()
 		for _, f := range run.follows {
-			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.HoldValid {
+			// busy hands f over: only its holder reads or writes lastTry.
+			if !f.busy.CompareAndSwap(false, true) {
 				continue
 			}
-			if !f.busy.CompareAndSwap(false, true) {
+			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.HoldValid {
+				f.busy.Store(false)
 				continue
 			}
 			wg.Add(1)

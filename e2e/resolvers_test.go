@@ -185,6 +185,20 @@ backend be
 	}
 	// Two records: srv1 and srv2 take them, weight (SRV weight+255)/256.
 	waitStates(map[string]srvState{"srv1": {"no check", addr(0), "1"}, "srv2": {"no check", addr(1), "2"}, "srv3": observedMaint(), "srv4": observedMaint()})
+	// The server state lines, as haproxy 2.6 writes them: the SRV target
+	// as fqdn (admin state HMAINT, 64), the free servers without address in
+	// resolution maintenance (32).
+	wantState := []string{
+		fmt.Sprintf("3 be 1 srv1 127.0.0.2 2 64 1 1 T 1 0 0 0 0 0 0 a.svc.example %d _http._tcp.svc.example 0 0 - - 0", ports[0]),
+		fmt.Sprintf("3 be 2 srv2 127.0.0.3 2 64 2 1 T 1 0 0 0 0 0 0 b.svc.example %d _http._tcp.svc.example 0 0 - - 0", ports[1]),
+		"3 be 3 srv3 - 0 32 1 1 T 1 0 0 0 0 0 0 - 0 _http._tcp.svc.example 0 0 - - 0",
+		"3 be 4 srv4 - 0 32 1 1 T 1 0 0 0 0 0 0 - 0 _http._tcp.svc.example 0 0 - - 0",
+	}
+	for i, f := range stateLines(t, sock, "be") {
+		if got := strings.Join(f, " "); i >= len(wantState) || got != wantState[i] {
+			t.Errorf("show servers state line %d:\n got %s\nwant %s", i, got, wantState[min(i, len(wantState)-1)])
+		}
+	}
 	seen := map[string]bool{}
 	for i := 0; i < 8; i++ {
 		out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/", fe))

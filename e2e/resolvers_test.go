@@ -5,8 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -280,4 +282,64 @@ backend be
 	wait(fmt.Sprintf("web1=no check@%s web2=MAINT (resolution)@%s web3=MAINT (resolution)@%s ", a, "", ""))
 	dns.Set("web.example", dnstest.Zone{Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")}})
 	wait(fmt.Sprintf("web1=no check@%s web2=no check@%s web3=MAINT (resolution)@%s ", a, b, ""))
+}
+
+// Across a reload with a server state file, a template's servers keep the
+// SRV targets they had, even while the DNS server does not answer.
+func TestResolversSRVStateAcrossReload(t *testing.T) {
+	dns := startDNS(t)
+	port := freePort(t)
+	startHTTPBackendAt(t, fmt.Sprintf("127.0.0.2:%d", port), "a")
+	dns.Set("_http._tcp.svc.example", dnstest.Zone{SRV: []dnstest.SRV{{Target: "a.svc.example", Port: uint16(port), Weight: 256, Addr: netip.MustParseAddr("127.0.0.2")}}})
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "stats.sock")
+	master := filepath.Join(dir, "master.sock")
+	state := filepath.Join(dir, "state")
+	fe := freePort(t)
+	cfgPath := writeConfig(t, fmt.Sprintf(`global
+    stats socket %s level admin
+    server-state-file %s
+resolvers dns
+    nameserver ns1 %s
+    hold valid 500ms
+    timeout resolve 200ms
+    timeout retry 200ms
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    load-server-state-from-file global
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server-template srv 2 _http._tcp.svc.example resolvers dns resolve-prefer ipv4 init-addr none
+`, sock, state, dns.Addr, fe))
+	p := startMaster(t, cfgPath, master, nil, fe)
+	defer p.stop()
+	before := waitProc(t, master, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	url := fmt.Sprintf("http://127.0.0.1:%d/", fe)
+	waitBody(t, url, "a", 5*time.Second)
+	os.WriteFile(state, []byte(cliCmd(t, sock, "show servers state")), 0o644)
+	dns.Set("_http._tcp.svc.example", dnstest.Zone{Drop: true})
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, master, "a new worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+	for i := 0; i < 5; i++ {
+		if out, err := curl(t, url); err != nil || out != "a" {
+			if isHAProxy() {
+				// haproxy 2.6 starts the template's servers in maintenance
+				// until DNS answers: noted, not asserted.
+				t.Logf("haproxy: request %d after the reload: %.60q %v", i, out, err)
+				return
+			}
+			t.Fatalf("request %d after the reload: %q %v", i, out, err)
+		}
+	}
+	rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+	if a := field(t, rows, names, "be/srv1", "addr"); a != fmt.Sprintf("127.0.0.2:%d", port) {
+		t.Errorf("srv1 addr %q after the reload", a)
+	}
 }

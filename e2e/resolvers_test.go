@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -341,5 +342,79 @@ backend be
 	rows, names := statRows(t, cliCmd(t, sock, "show stat"))
 	if a := field(t, rows, names, "be/srv1", "addr"); a != fmt.Sprintf("127.0.0.2:%d", port) {
 		t.Errorf("srv1 addr %q after the reload", a)
+	}
+}
+
+// The same SRV answers give the same "show stat" server rows as haproxy
+// 2.6's (run side by side against one test DNS server).
+func TestResolversStatsLikeHAProxy(t *testing.T) {
+	const haproxy = "/usr/sbin/haproxy"
+	if isHAProxy() {
+		t.Skip("compares dhproxy with haproxy")
+	}
+	if _, err := os.Stat(haproxy); err != nil {
+		t.Skip("no haproxy to compare with")
+	}
+	dns := startDNS(t)
+	ports := []int{freePort(t), freePort(t)}
+	for i, n := range []string{"a", "b"} {
+		startHTTPBackendAt(t, fmt.Sprintf("127.0.0.%d:%d", i+2, ports[i]), n)
+	}
+	dns.Set("_http._tcp.svc.example", dnstest.Zone{SRV: []dnstest.SRV{
+		{Target: "a.svc.example", Port: uint16(ports[0]), Weight: 10, Addr: netip.MustParseAddr("127.0.0.2")},
+		{Target: "b.svc.example", Port: uint16(ports[1]), Weight: 700, Addr: netip.MustParseAddr("127.0.0.3")},
+	}})
+	cols := []string{"svname", "status", "weight", "act", "bck", "chkfail", "chkdown", "sid", "throttle", "tracked", "type",
+		"check_code", "addr", "cookie", "mode", "uweight", "qlimit", "slim"}
+	run := func(binary string) []string {
+		fe := freePort(t)
+		sock := filepath.Join(t.TempDir(), "stats.sock")
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin
+resolvers dns
+    nameserver ns1 %s
+    hold valid 500ms
+    timeout resolve 200ms
+    timeout retry 200ms
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server-template srv 3 _http._tcp.svc.example resolvers dns resolve-prefer ipv4 init-addr none check inter 300ms
+`, sock, dns.Addr, fe)
+		p := startProxyCmd(t, exec.Command(binary, "-db", "-f", writeConfig(t, cfg)), fe)
+		defer p.stop()
+		var out []string
+		for deadline := time.Now().Add(6 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+			out = out[:0]
+			for i := 1; i <= 3; i++ {
+				var vals []string
+				for _, c := range cols {
+					v := field(t, rows, names, fmt.Sprintf("be/srv%d", i), c)
+					if c == "status" {
+						v, _, _ = strings.Cut(v, " 1/") // how far the checks went is timing
+					}
+					vals = append(vals, c+"="+v)
+				}
+				out = append(out, strings.Join(vals, " "))
+			}
+			if strings.Contains(out[0], "status=UP ") && strings.Contains(out[1], "status=UP ") {
+				break
+			}
+		}
+		return out
+	}
+	want := run(haproxy)
+	got := run(bin)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("srv%d\ndhproxy %s\nhaproxy %s", i+1, got[i], want[i])
+		}
 	}
 }

@@ -122,9 +122,12 @@ func (rt *Runtime) setupResolvers() {
 				empty := ""
 				s.dst.Store(&empty)
 				if !sc.Disabled {
+					// Up as every server starts, then down to maintenance,
+					// counted as HAProxy counts it (chkdown).
 					s.admin.Or(AdminResolvMaint)
 					s.up.Store(false)
 					s.downSince.Store(s.lastChange.Load())
+					s.Stats.Chkdown.Add(1)
 				}
 			}
 		}

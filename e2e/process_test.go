@@ -42,7 +42,7 @@ func privConfig(t *testing.T, chroot, sock string, fe, be int) string {
     user nobody
     group nogroup
     chroot %s
-    nbthread 2
+    nbthread 3
     cpu-map 1/all 0
     stats socket %s level admin
 defaults
@@ -97,6 +97,10 @@ func TestPrivilegesDropped(t *testing.T) {
 	rows, names := statRows(t, cliCmd(t, sock, "show stat"))
 	if st := field(t, rows, names, "be/s1", "status"); st != "UP" {
 		t.Errorf("s1 %s: checks fail once unprivileged", st)
+	}
+
+	if info := cliCmd(t, sock, "show info"); !strings.Contains(info, "\nNbthread: 3\n") {
+		t.Errorf("nbthread 3: show info says\n%.400s", info)
 	}
 
 	p.cmd.Process.Signal(syscall.SIGTTOU)

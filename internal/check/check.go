@@ -194,6 +194,7 @@ type checker struct {
 	name   string // "be/srv"
 	addr   string
 	rules  *ruleset
+	ext    *extCheck // "option external-check": a program instead of the rules
 	tm     timing
 	tls    *tls.Config // checks of an "ssl" server run over TLS
 	logHC  bool        // option log-health-checks
@@ -248,6 +249,9 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 	c.rules = compile(t.Backend, checkSendsProxy(s))
 	c.rules.proxyV2 = s.SendProxy.Version == 2
 	c.defaults()
+	if t.Backend != nil && t.Backend.Check.Kind == "external-check" {
+		c.ext = newExtCheck(t, c.inter)
+	}
 	if t.Passive != nil {
 		c.sooner = make(chan struct{}, 1)
 		t.Passive.checker.Store(c)
@@ -381,7 +385,18 @@ func (c *checker) once(ctx context.Context) {
 	if c.t.CurAddr == nil {
 		addr = c.currentAddr()
 	}
-	res, ok := c.rules.run(ctx, addr, c.tm, env)
+	var res Result
+	var ok bool
+	if c.ext != nil {
+		cur := 0
+		if c.t.Sessions != nil {
+			cur, _ = c.t.Sessions()
+		}
+		res = c.ext.run(ctx, addr, cur)
+		ok = ctx.Err() == nil
+	} else {
+		res, ok = c.rules.run(ctx, addr, c.tm, env)
+	}
 	if !ok {
 		return
 	}

@@ -30,6 +30,9 @@ const (
 	StatusL7OK
 	StatusL7OKC
 	StatusL7STS
+	StatusPROCERR  // external check: the program failed
+	StatusPROCTOUT // external check: the program did not end in time
+	StatusPROCOK   // external check: the program exited with 0
 )
 
 type statusInfo struct {
@@ -53,6 +56,10 @@ var statuses = [...]statusInfo{
 	StatusL7OK:    {"L7OK", "Layer7 check passed", true},
 	StatusL7OKC:   {"L7OKC", "Layer7 check conditionally passed", true},
 	StatusL7STS:   {"L7STS", "Layer7 wrong status", false},
+
+	StatusPROCERR:  {"PROCERR", "External check error", false},
+	StatusPROCTOUT: {"PROCTOUT", "External check timeout", false},
+	StatusPROCOK:   {"PROCOK", "External check passed", true},
 }
 
 // String is the short name shown in stats, e.g. "L4CON".

@@ -469,6 +469,7 @@ func (b *builder) resolve() {
 			b.resolveStick(p)
 			b.resolveBalance(p)
 			b.resolveResolvers(p)
+			b.checkExternalCheck(p)
 			warnUnusedCheckRules(b, p)
 			// Servers without "id" take their position in declaration
 			// order (from 1), or the next free id after it, as HAProxy

@@ -25,6 +25,11 @@ type CheckOpts struct {
 	// tcp-check and http-check rules (kw_tcp_check.go, kw_http_check.go);
 	// nil when the section and its defaults wrote none.
 	TCPRules, HTTPRules *CheckRules
+	// option external-check (kw_external_check.go): the program run, the
+	// PATH it gets, and the line that asked for it.
+	ExtCommand, ExtPath string
+	ExtPreserveEnv      bool // the global "external-check preserve-env"
+	ExtPos              config.Pos
 	DisableOn404        bool // http-check disable-on-404
 	SendState           bool // http-check send-state: X-Haproxy-Server-State
 }

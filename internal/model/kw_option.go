@@ -83,7 +83,7 @@ func init() {
 			setCheckKind(p, l.Args[1], negate)
 		})
 	}
-	for _, o := range []string{"external-check", "spop-check"} {
+	for _, o := range []string{"spop-check"} {
 		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
 			p.Options[l.Args[1]] = !negate
 			setCheckKind(p, l.Args[1], negate) // it still replaces an earlier check option

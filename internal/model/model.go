@@ -132,6 +132,10 @@ type Global struct {
 	Chroot   string
 	CPUs     []int // union of the "cpu-map" sets, best effort
 
+	// "external-check [preserve-env]" and "insecure-fork-wanted", which
+	// external checks need (kw_external_check.go).
+	ExternalCheck, ExternalCheckPreserveEnv, InsecureForkWanted bool
+
 	ServerStateFile string // "server-state-file" (kw_serverstate.go)
 	ServerStateBase string // "server-state-base": directory of relative state files
 }

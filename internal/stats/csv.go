@@ -177,7 +177,7 @@ func (src *Source) Info() []InfoField {
 		{"Name", "POS", "str", str(src.Name)},
 		{"Version", "POS", "str", str(src.Version)},
 		{"Release_date", "POS", "str", str(src.ReleaseDate)},
-		{"Nbthread", "CGS", "u32", num(int64(nbthread))},
+		{"Nbthread", "CGS", "u32", num(int64(runtime.GOMAXPROCS(0)))}, // "nbthread" sets it at start
 		{"Nbproc", "CGS", "u32", num(1)},
 		{"Process_num", "KGP", "u32", num(1)},
 		{"Pid", "SGP", "u32", num(int64(pid))},
@@ -270,10 +270,7 @@ func (src *Source) InfoText(typed bool) string {
 	return b.String()
 }
 
-var (
-	hostname, _ = os.Hostname()
-	nbthread    = runtime.GOMAXPROCS(0)
-)
+var hostname, _ = os.Hostname()
 
 // ulimitN is the open files limit, the Ulimit-n and Maxsock fields.
 func ulimitN() int64 {

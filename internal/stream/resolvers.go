@@ -122,9 +122,12 @@ func (rt *Runtime) setupResolvers() {
 				empty := ""
 				s.dst.Store(&empty)
 				if !sc.Disabled {
+					// Up as every server starts, then down to maintenance,
+					// counted as HAProxy counts it (chkdown).
 					s.admin.Or(AdminResolvMaint)
 					s.up.Store(false)
 					s.downSince.Store(s.lastChange.Load())
+					s.Stats.Chkdown.Add(1)
 				}
 			}
 		}
@@ -163,10 +166,12 @@ func (run *resolverRun) loop() {
 	for {
 		now := time.Now()
 		for _, f := range run.follows {
-			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.HoldValid {
+			// busy hands f over: only its holder reads or writes lastTry.
+			if !f.busy.CompareAndSwap(false, true) {
 				continue
 			}
-			if !f.busy.CompareAndSwap(false, true) {
+			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.HoldValid {
+				f.busy.Store(false)
 				continue
 			}
 			wg.Add(1)

@@ -30,6 +30,10 @@ type Source struct {
 	// Virtual, when set, reports the same virtual servers for the rows
 	// of "show stat" and Prometheus.
 	Virtual func() ([]lvs.ServiceStats, error)
+	// CLI, when set, reports the runtime API's listening sockets, its
+	// open connections and the connections it accepted, which haproxy
+	// counts in "show info" (Listeners, Jobs, CumConns, CumReq).
+	CLI func() (sockets int, open, accepted int64)
 }
 
 // Row kinds, as the type letters of the typed output.

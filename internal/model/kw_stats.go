@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
 // statsWords are the "stats" sub-keywords a proxy accepts, with argument counts (-1: any).
@@ -53,6 +54,20 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 			return
 		}
 		s.Auth = append(s.Auth, l.Args[2])
+	case "admin":
+		if len(l.Args) < 4 || l.Args[2] != "if" && l.Args[2] != "unless" {
+			b.errorf(l, "'stats admin' requires either 'if' or 'unless' followed by a condition.")
+			return
+		}
+		c, warns, err := p.ACLs.ParseCond(b.comp, l.Args[2:], sample.PhaseReq, "stats admin rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing a 'stats admin' condition : %v.", err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		s.Admin = append(s.Admin, c)
 	case "refresh":
 		d, err := parseDuration(l.Args[2])
 		if err != nil {
@@ -64,7 +79,7 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 		s.Other = append(s.Other, append([]string(nil), l.Args[1:]...))
 	}
 	switch sub {
-	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends", "show-node", "show-desc", "scope":
+	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends", "show-node", "show-desc", "scope", "admin":
 	default:
 		b.notYetOnce(l, "'stats "+sub+"'", "this stats page option")
 	}

@@ -240,6 +240,9 @@ type Stats struct {
 	Auth    []string
 	Refresh time.Duration
 	Other   [][]string
+	// Admin are the "stats admin if|unless COND" conditions: when one
+	// holds, the page offers its action form and accepts its POSTs.
+	Admin []*acl.Cond
 }
 
 // Bind is one listening address (a port range expands into several).

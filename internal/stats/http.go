@@ -17,7 +17,8 @@ const defaultRealm = "HAProxy Statistics"
 
 // Serve answers a request for the stats page or the Prometheus exporter of
 // frontend p: the stream.Service of the runtime.
-func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
+func (src *Source) Serve(p *model.Proxy, sr *stream.ServiceRequest) ([]byte, int) {
+	req := sr.Req
 	uri := string(req.URI)
 	path, query, _ := strings.Cut(uri, "?")
 	if p.PrometheusPath != "" && path == p.PrometheusPath {
@@ -49,6 +50,10 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 	rest := strings.TrimPrefix(uri, stream.StatsURI(sp))
 	opts := ParsePageOptions(rest)
 	opts.Self = sp
+	opts.Admin = sr.Admin
+	if string(req.Method) == "POST" {
+		return redirect(stream.StatsURI(sp), src.adminPost(sr), opts), 303
+	}
 	switch {
 	case strings.Contains(rest, ";csv"):
 		return response(200, "text/plain", src.CSV(src.pageFilter(sp, opts)), ""), 200

@@ -24,6 +24,9 @@ type ServiceRequest struct {
 	// Admin tells that a "stats admin" condition of the stats proxy holds
 	// for the request: the page may change server states.
 	Admin bool
+	// Rule is the first "stats http-request" rule whose condition holds;
+	// nil when none does.
+	Rule *model.StatsRule
 }
 
 // SetService installs the handler of the frontends' own services; until
@@ -92,6 +95,13 @@ func (s *httpSession) local() (handled, ok bool) {
 		for _, c := range sp.Stats.Admin {
 			if c.Match(s, &s.tx.acl) {
 				sr.Admin = true
+				break
+			}
+		}
+		for i := range sp.Stats.HTTPRequest {
+			r := &sp.Stats.HTTPRequest[i]
+			if r.Cond == nil || r.Cond.Match(s, &s.tx.acl) {
+				sr.Rule = r
 				break
 			}
 		}

@@ -409,6 +409,9 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 	}
 	for i := range rows {
 		r := &rows[i]
+		if r.Kind == Listener {
+			continue // the page does not draw socket rows yet
+		}
 		r.UpCount = o.HideDown
 		switch r.Kind {
 		case Frontend:

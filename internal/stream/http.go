@@ -26,6 +26,7 @@ type httpSession struct {
 	dstPort  int         // the port the client reached; 0 until asked (localPort)
 	live     sessLink    // registration on the server, for shutdown-sessions (observe.go)
 	listed   liveSession // registration for "show sess" (livesess.go)
+	ln       *Listener   // the socket's statistics ("option socket-stats"), nil without
 	buf      []byte      // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
@@ -107,7 +108,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (parked bool) {
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, ln *Listener) (parked bool) {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
@@ -120,6 +121,8 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers) (par
 	}
 	s.reset(fe, c)
 	fe.rt.live.add(&s.listed, fe, c)
+	s.ln = ln
+	ln.opened()
 	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
@@ -236,6 +239,8 @@ func (s *httpSession) close() {
 	s.buf, s.sbuf = nil, nil
 	s.forgetHeads()
 	s.fe.rt.live.remove(&s.listed)
+	s.ln.closed(0, 0) // its bytes were counted per request
+	s.ln = nil
 	s.c.Close()
 }
 

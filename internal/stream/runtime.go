@@ -79,6 +79,8 @@ type Frontend struct {
 	paused  atomic.Bool    // "disable frontend"
 	sockets []pausable     // its listening sockets, for "disable frontend"
 	errors  errorSnapshots // its last invalid request ("show errors", errsnap.go)
+
+	listeners []*Listener // "option socket-stats": per-socket statistics (listenstats.go)
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -174,6 +176,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
+		firstAccept := len(accepts)
 		for _, b := range p.Binds {
 			backlog := listener.Backlog(b, p, &cfg.Global)
 			l, err := listener.Open(b, backlog)
@@ -188,8 +191,12 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
+			ln := newListener(p, b, l.Addr().String(), len(accepts)+1-firstAccept)
+			if ln != nil {
+				fe.listeners = append(fe.listeners, ln)
+			}
 			rt.listeners = append(rt.listeners, l)
-			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b)})
+			accepts = append(accepts, acceptor{fe, l, bindLogName(p, b), ln})
 		}
 	}
 	if len(errs) > 0 {
@@ -201,7 +208,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
 		rt.wg.Add(1)
-		go rt.acceptLoop(a.fe, a.l, a.bind)
+		go rt.acceptLoop(a)
 	}
 	return rt, nil
 }
@@ -226,13 +233,15 @@ func frontendWord(p *model.Proxy) string {
 type acceptor struct {
 	fe   *Frontend
 	l    net.Listener
-	bind string // the bind's name in connection error logs
+	bind string    // the bind's name in connection error logs
+	ln   *Listener // its statistics; nil without "option socket-stats"
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
 // allow; when full it stops accepting, leaving clients in the kernel's
 // backlog as HAProxy does.
-func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
+func (rt *Runtime) acceptLoop(a acceptor) {
+	fe, l := a.fe, a.l
 	defer rt.wg.Done()
 	for {
 		if !rt.admit(fe) {
@@ -263,7 +272,7 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind string) {
 			continue
 		}
 		rt.conns.Add(1)
-		rt.dispatch(job{fe: fe, c: c, bind: bind})
+		rt.dispatch(job{fe: fe, c: c, bind: a.bind, ln: a.ln})
 	}
 }
 
@@ -282,7 +291,8 @@ type job struct {
 	fe     *Frontend
 	c      net.Conn
 	resume *httpSession
-	bind   string // the bind's name in connection error logs
+	bind   string    // the bind's name in connection error logs
+	ln     *Listener // the socket's statistics, nil without socket-stats
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -385,11 +395,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs, &sc)
+		parked = serveHTTP(fe, c, hs, &sc, j.ln)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c, &sc)
+		serveTCP(fe, c, &sc, j.ln)
 		sc.stop()
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // serveTCP forwards one client connection in mode tcp to a server; trk
 // holds the connection's trackers, which tcp-request content rules add to.
-func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
+func serveTCP(fe *Frontend, c net.Conn, trk *trackers, ln *Listener) {
 	defer c.Close()
 	live := livePool.Get().(*liveSession)
 	fe.rt.live.add(live, fe, c)
@@ -25,6 +25,8 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers) {
 		livePool.Put(live)
 	}()
 	e := logging.Entry{Accept: time.Now(), Tc: -1} // the stats' times need them even unlogged
+	ln.opened()
+	defer func() { ln.closed(e.BytesIn, e.BytesOut) }()
 	var srv *Server
 	var be *Backend // once chosen
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)

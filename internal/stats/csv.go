@@ -221,7 +221,7 @@ func (src *Source) Info() []InfoField {
 		{"CompressBpsRateLim", "CLP", "u32", num(0)},
 		{"Tasks", "MGP", "u32", num(mem.goroutines)},
 		{"Run_queue", "MGP", "u32", num(0)},
-		{"Idle_pct", "MaP", "u32", num(100)},
+		{"Idle_pct", "MaP", "u32", num(idle.read())},
 		{"node", "COS", "str", str(node)},
 		{"Stopping", "MGP", "u32", num(0)},
 		{"Jobs", "MGP", "u32", num(conns + cliOpen + int64(listeners))},

@@ -120,3 +120,43 @@ func listenerRows(t *testing.T, out string, ports ...int) map[string][]string {
 	}
 	return rows
 }
+
+// TestListenerRowsOnPage: the page draws a socket's row after its
+// frontend's as haproxy 2.6 does (with and without the legends' tooltip
+// giving its address and id).
+func TestListenerRowsOnPage(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	for _, legends := range []string{"", "    stats show-legends\n"} {
+		pages := map[string]string{}
+		for _, path := range []string{haproxyBin, bin} {
+			p1, p2 := freePort(t), freePort(t)
+			startBinary(t, path, fmt.Sprintf(`global
+    maxconn 500
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+listen fe
+    option socket-stats
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d name second
+    stats enable
+    stats uri /st
+%s`, p1, p2, legends), p1)
+			waitPort(t, p2, 5*time.Second)
+			page := httpGetBody(t, fmt.Sprintf("http://127.0.0.1:%d/st", p1))
+			pages[path] = strings.NewReplacer(strconv.Itoa(p1), "P1", strconv.Itoa(p2), "P2").Replace(page)
+		}
+		if n := strings.Count(pages[bin], "<tr class=socket>"); n != 2 {
+			t.Errorf("%d socket rows on the page, want 2", n)
+		}
+		compareStructure(t, "socket-stats page"+legends, pages[haproxyBin], pages[bin])
+		legend := regexp.MustCompile(`<div class=tips>IPv4: 127\.0\.0\.1:P\d, id: \d</div>`)
+		if g, w := legend.FindAllString(pages[bin], -1), legend.FindAllString(pages[haproxyBin], -1); strings.Join(g, "") != strings.Join(w, "") {
+			t.Errorf("socket legends %q, haproxy's %q", g, w)
+		}
+	}
+}

@@ -409,13 +409,12 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 	}
 	for i := range rows {
 		r := &rows[i]
-		if r.Kind == Listener {
-			continue // the page does not draw socket rows yet
-		}
 		r.UpCount = o.HideDown
 		switch r.Kind {
 		case Frontend:
 			writeFrontendRow(out, r)
+		case Listener:
+			writeListenerRow(out, r, set.legends)
 		case Server:
 			if o.HideDown && hiddenWhenUpOnly(r) {
 				continue
@@ -618,6 +617,33 @@ func writeResponses(b *strings.Builder, r *Row) {
 	detRow(b, "- HTTP 4xx responses:", num2h(r, "hrsp_4xx"))
 	detRow(b, "- HTTP 5xx responses:", num2h(r, "hrsp_5xx"))
 	detRow(b, "- other responses:", num2h(r, "hrsp_other"))
+}
+
+// writeListenerRow is a socket's row ("option socket-stats"): sessions,
+// bytes, denials, request errors and status; the legend gives its address
+// and id.
+func writeListenerRow(b *strings.Builder, r *Row, legends bool) {
+	px, name := html.EscapeString(r.PxName()), html.EscapeString(r.SvName())
+	fmt.Fprintf(b, "<tr class=socket><td class=ac><a name=\"%s/+%s\"></a>", px, name)
+	openTip(b, legends)
+	fmt.Fprintf(b, "<a class=lfsb href=\"#%s/+%s\">%s</a>", px, name, name)
+	if legends {
+		family := "IPv4"
+		if strings.HasPrefix(r.Ln.Addr, "[") {
+			family = "IPv6"
+		}
+		fmt.Fprintf(b, "<div class=tips>%s: %s, id: %d</div>", family, html.EscapeString(r.Ln.Addr), r.Ln.ID)
+	}
+	closeTip(b, legends)
+	b.WriteString("</td><td colspan=3></td><td colspan=3>&nbsp;</td>")
+	for _, c := range []string{"scur", "smax", "slim", "stot"} {
+		b.WriteString("<td>" + num2h(r, c) + "</td>")
+	}
+	b.WriteString("<td>&nbsp;</td><td>&nbsp;</td>")
+	for _, c := range []string{"bin", "bout", "dreq", "dresp", "ereq"} {
+		b.WriteString("<td>" + num2h(r, c) + "</td>")
+	}
+	b.WriteString("<td></td><td></td><td></td><td></td><td class=ac>" + cell(r, "status").S + "</td><td class=ac colspan=8></td></tr>")
 }
 
 func writeFrontendRow(b *strings.Builder, r *Row) {

@@ -6,6 +6,7 @@ import (
 
 	"dhproxy/internal/acme"
 	"dhproxy/internal/lvs"
+	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
 	"dhproxy/internal/stats"
 	"dhproxy/internal/stream"
@@ -22,7 +23,12 @@ func serveStats(rt *stream.Runtime, acmeMgr *acme.Manager, apis ...*runtimeapi.S
 	src.LVS = func(w io.Writer) error { return lvs.Query(lvs.SocketPath(), "list", w) }
 	src.Virtual = func() ([]lvs.ServiceStats, error) { return lvs.QueryStats(lvs.SocketPath()) }
 	if acmeMgr != nil {
-		rt.SetService(acmeMgr.Handler(src.Serve))
+		rt.SetService(func(p *model.Proxy, sr *stream.ServiceRequest) ([]byte, int) {
+			if resp, status, ok := acmeMgr.Answer(sr.Req.URI); ok {
+				return resp, status
+			}
+			return src.Serve(p, sr)
+		})
 	} else {
 		rt.SetService(src.Serve)
 	}

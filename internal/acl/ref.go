@@ -90,11 +90,16 @@ func Refs(c *sample.Compiler) []*Ref {
 }
 
 // use registers a matcher built from r's entries and builds it now.
+// A matcher that refuses the entries is not registered: its
+// configuration line fails to load.
 func (r *Ref) use(build func([]RefEntry) error) error {
 	editMu.Lock()
 	defer editMu.Unlock()
+	if err := build(r.entries); err != nil {
+		return err
+	}
 	r.users = append(r.users, build)
-	return build(r.entries)
+	return nil
 }
 
 // Entries returns a copy of r's entries, in file order.

@@ -29,7 +29,6 @@ import (
 
 	xacme "golang.org/x/crypto/acme"
 
-	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/tlsconf"
 )
@@ -334,20 +333,18 @@ func writeFile(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// Handler wraps next (the frontends' own services) to answer http-01
-// validation requests; other paths go to next.
-func (m *Manager) Handler(next func(*model.Proxy, *http1.Request) ([]byte, int)) func(*model.Proxy, *http1.Request) ([]byte, int) {
-	return func(p *model.Proxy, req *http1.Request) ([]byte, int) {
-		token, ok := strings.CutPrefix(string(req.URI), ChallengePath)
-		if !ok {
-			return next(p, req)
-		}
-		v, found := m.tokens.Load(token)
-		if !found {
-			return []byte("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\ncache-control: no-cache\r\n\r\n"), 404
-		}
-		body := v.(string)
-		return []byte("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\ncontent-length: " +
-			strconv.Itoa(len(body)) + "\r\n\r\n" + body), 200
+// Answer answers an http-01 validation request for uri; ok is false for
+// any other path, which the frontends' own services then serve.
+func (m *Manager) Answer(uri []byte) (resp []byte, status int, ok bool) {
+	token, ok := strings.CutPrefix(string(uri), ChallengePath)
+	if !ok {
+		return nil, 0, false
 	}
+	v, found := m.tokens.Load(token)
+	if !found {
+		return []byte("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\ncache-control: no-cache\r\n\r\n"), 404, true
+	}
+	body := v.(string)
+	return []byte("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncache-control: no-cache\r\ncontent-length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body), 200, true
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/tlsconf"
 )
@@ -38,20 +37,18 @@ func TestDue(t *testing.T) {
 	}
 }
 
-func TestChallengeHandler(t *testing.T) {
+func TestChallengeAnswer(t *testing.T) {
 	m := &Manager{}
 	m.tokens.Store("tok", "tok.thumb")
-	next := func(*model.Proxy, *http1.Request) ([]byte, int) { return []byte("next"), 299 }
-	h := m.Handler(next)
-	resp, status := h(nil, &http1.Request{URI: []byte(ChallengePath + "tok")})
-	if status != 200 || !strings.HasSuffix(string(resp), "\r\n\r\ntok.thumb") || !strings.Contains(string(resp), "content-length: 9\r\n") {
-		t.Errorf("known token: %d %q", status, resp)
+	resp, status, ok := m.Answer([]byte(ChallengePath + "tok"))
+	if !ok || status != 200 || !strings.HasSuffix(string(resp), "\r\n\r\ntok.thumb") || !strings.Contains(string(resp), "content-length: 9\r\n") {
+		t.Errorf("known token: %v %d %q", ok, status, resp)
 	}
-	if _, status := h(nil, &http1.Request{URI: []byte(ChallengePath + "other")}); status != 404 {
-		t.Errorf("unknown token: %d", status)
+	if _, status, ok := m.Answer([]byte(ChallengePath + "other")); !ok || status != 404 {
+		t.Errorf("unknown token: %v %d", ok, status)
 	}
-	if _, status := h(nil, &http1.Request{URI: []byte("/haproxy?stats")}); status != 299 {
-		t.Errorf("other path: %d", status)
+	if _, _, ok := m.Answer([]byte("/haproxy?stats")); ok {
+		t.Error("other path answered")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
 // statsWords are the "stats" sub-keywords a proxy accepts, with argument counts (-1: any).
@@ -45,14 +46,44 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 	switch sub {
 	case "uri":
 		s.URI = l.Args[2]
-	case "realm":
-		s.Realm = l.Args[2]
-	case "auth":
+	case "realm", "auth":
+		if len(s.HTTPRequest) > 0 {
+			b.errorf(l, "proxy '%s': stats 'auth'/'realm' and 'http-request' can't be used at the same time.", p.Name)
+			return
+		}
+		if sub == "realm" {
+			s.Realm = l.Args[2]
+			break
+		}
 		if !strings.Contains(l.Args[2], ":") {
 			b.errorf(l, "'stats auth' expects <user>:<password>.")
 			return
 		}
 		s.Auth = append(s.Auth, l.Args[2])
+	case "http-request":
+		if len(s.Auth) > 0 || s.Realm != "" {
+			b.errorf(l, "proxy '%s': stats 'auth'/'realm' and 'http-request' can't be used at the same time.", p.Name)
+			return
+		}
+		r, ok := parseStatsRule(b, p, l)
+		if !ok {
+			return
+		}
+		s.HTTPRequest = append(s.HTTPRequest, r)
+	case "admin":
+		if len(l.Args) < 4 || l.Args[2] != "if" && l.Args[2] != "unless" {
+			b.errorf(l, "'stats admin' requires either 'if' or 'unless' followed by a condition.")
+			return
+		}
+		c, warns, err := p.ACLs.ParseCond(b.comp, l.Args[2:], sample.PhaseReq, "stats admin rule")
+		if err != nil {
+			b.errorf(l, "error detected while parsing a 'stats admin' condition : %v.", err)
+			return
+		}
+		for _, w := range warns {
+			b.warnf(l, "%s.", w)
+		}
+		s.Admin = append(s.Admin, c)
 	case "refresh":
 		d, err := parseDuration(l.Args[2])
 		if err != nil {
@@ -64,7 +95,7 @@ func parseStats(b *builder, p *Proxy, l config.Line) {
 		s.Other = append(s.Other, append([]string(nil), l.Args[1:]...))
 	}
 	switch sub {
-	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends", "show-node", "show-desc", "scope":
+	case "enable", "uri", "realm", "auth", "refresh", "hide-version", "show-legends", "show-node", "show-desc", "scope", "admin", "http-request":
 	default:
 		b.notYetOnce(l, "'stats "+sub+"'", "this stats page option")
 	}
@@ -172,4 +203,36 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 	default:
 		b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")
 	}
+}
+
+// parseStatsRule reads "stats http-request allow|deny|auth [realm R]
+// [if|unless COND]".
+func parseStatsRule(b *builder, p *Proxy, l config.Line) (StatsRule, bool) {
+	args := l.Args[2:]
+	if len(args) == 0 || args[0] != "allow" && args[0] != "deny" && args[0] != "auth" {
+		b.errorf(l, "'stats http-request' expects 'allow', 'deny' or 'auth [realm <realm>]', followed by an optional 'if' or 'unless' condition.")
+		return StatsRule{}, false
+	}
+	r := StatsRule{Action: args[0]}
+	args = args[1:]
+	if r.Action == "auth" && len(args) >= 2 && args[0] == "realm" {
+		r.Realm, args = args[1], args[2:]
+	}
+	if len(args) == 0 {
+		return r, true
+	}
+	if args[0] != "if" && args[0] != "unless" {
+		b.errorf(l, "'stats http-request %s': unexpected '%s'; expects an 'if' or 'unless' condition.", r.Action, args[0])
+		return StatsRule{}, false
+	}
+	c, warns, err := p.ACLs.ParseCond(b.comp, args, sample.PhaseReq, "stats http-request rule")
+	if err != nil {
+		b.errorf(l, "error detected while parsing a 'stats http-request' condition : %v.", err)
+		return StatsRule{}, false
+	}
+	for _, w := range warns {
+		b.warnf(l, "%s.", w)
+	}
+	r.Cond = c
+	return r, true
 }

@@ -281,6 +281,20 @@ type Stats struct {
 	Auth    []string
 	Refresh time.Duration
 	Other   [][]string
+	// Admin are the "stats admin if|unless COND" conditions: when one
+	// holds, the page offers its action form and accepts its POSTs.
+	Admin []*acl.Cond
+	// HTTPRequest are the "stats http-request" rules, in order: the first
+	// whose condition holds decides.
+	HTTPRequest []StatsRule
+}
+
+// StatsRule is a "stats http-request allow|deny|auth [realm R] [if|unless
+// COND]" line.
+type StatsRule struct {
+	Action string // allow, deny or auth
+	Realm  string // auth's realm; empty: the default one
+	Cond   *acl.Cond
 }
 
 // Bind is one listening address (a port range expands into several).

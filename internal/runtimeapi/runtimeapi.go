@@ -97,6 +97,7 @@ func Listen(cfg *model.Config) (*Server, error) {
 // the sockets exist before any proxy listener accepts, as in HAProxy.
 func (s *Server) Serve(src *stats.Source) {
 	s.src = src
+	src.CLI = s.figures
 	for i, l := range s.ls {
 		s.wg.Add(1)
 		go s.accept(l, s.levels[i], s.expose[i])
@@ -264,4 +265,13 @@ func splitCommands(line string) []string {
 		}
 	}
 	return append(cmds, cur.String())
+}
+
+// figures reports the sockets, open connections and accepted connections
+// of the runtime API for "show info".
+func (s *Server) figures() (sockets int, open, accepted int64) {
+	s.mu.Lock()
+	open = int64(len(s.conns))
+	s.mu.Unlock()
+	return len(s.ls), open, s.accepted.Load()
 }

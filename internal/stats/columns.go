@@ -129,8 +129,8 @@ func secondsSince(now, t time.Time) int64 { return int64(now.Sub(t) / time.Secon
 
 // Columns is the table: "show stat" columns 0 to 102, as haproxy 2.6.
 var Columns = []Column{
-	{"pxname", "KNS", "str", "FBS", func(r *Row) Value { return str(r.P.Name) }},
-	{"svname", "KNS", "str", "FBS", func(r *Row) Value { return str(r.SvName()) }},
+	{"pxname", "KNS", "str", "FLBS", func(r *Row) Value { return str(r.P.Name) }},
+	{"svname", "KNS", "str", "FLBS", func(r *Row) Value { return str(r.SvName()) }},
 	{"qcur", "MGP", "u32", "BS", func(r *Row) Value {
 		if r.Kind == Server {
 			return num(int64(r.Srv.QueueLen()))
@@ -138,18 +138,22 @@ var Columns = []Column{
 		return num(int64(r.BE.QueueLen()))
 	}},
 	{"qmax", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return int64(c.Qmax.Load()) })},
-	{"scur", "MGP", "u32", "FBS", func(r *Row) Value {
+	{"scur", "MGP", "u32", "FLBS", func(r *Row) Value {
 		switch r.Kind {
 		case Frontend:
 			return num(int64(r.FE.Cur()))
+		case Listener:
+			return num(int64(r.Ln.Cur()))
 		case Backend:
 			return num(int64(r.BE.Cur()))
 		}
 		return num(int64(r.Srv.Cur()))
 	}},
-	{"smax", "MMP", "u32", "FBS", ctr(func(c *stream.Counters) int64 { return int64(c.Smax.Load()) })},
-	{"slim", "CLP", "u32", "FBS", func(r *Row) Value {
+	{"smax", "MMP", "u32", "FLBS", ctr(func(c *stream.Counters) int64 { return int64(c.Smax.Load()) })},
+	{"slim", "CLP", "u32", "FLBS", func(r *Row) Value {
 		switch r.Kind {
+		case Listener:
+			return num(int64(r.Ln.Maxconn))
 		case Frontend:
 			if r.FE.Maxconn() > 0 {
 				return num(int64(r.FE.Maxconn()))
@@ -163,19 +167,19 @@ var Columns = []Column{
 		}
 		return Value{}
 	}},
-	{"stot", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
-	{"bin", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Bin.Load() })},
-	{"bout", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Bout.Load() })},
-	{"dreq", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.Dreq.Load() })},
-	{"dresp", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.Dresp.Load() })},
-	{"ereq", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Ereq.Load() })},
+	{"stot", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
+	{"bin", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Bin.Load() })},
+	{"bout", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Bout.Load() })},
+	{"dreq", "MCP", "u64", "FLB", ctr(func(c *stream.Counters) int64 { return c.Dreq.Load() })},
+	{"dresp", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Dresp.Load() })},
+	{"ereq", "MCP", "u64", "FL", ctr(func(c *stream.Counters) int64 { return c.Ereq.Load() })},
 	{"econ", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Econ.Load() })},
 	{"eresp", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Eresp.Load() })},
 	{"wretr", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Wretr.Load() })},
 	{"wredis", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Wredis.Load() })},
-	{"status", "SGP", "str", "FBS", func(r *Row) Value {
+	{"status", "SGP", "str", "FLBS", func(r *Row) Value {
 		switch r.Kind {
-		case Frontend:
+		case Frontend, Listener:
 			if r.FE.Paused() {
 				return str("PAUSED")
 			}
@@ -261,9 +265,9 @@ var Columns = []Column{
 		}
 		return Value{}
 	}},
-	{"pid", "KGP", "u32", "FBS", func(*Row) Value { return num(1) }},
-	{"iid", "KGS", "u32", "FBS", func(r *Row) Value { return num(int64(r.IID)) }},
-	{"sid", "KGS", "u32", "FBS", func(r *Row) Value { return num(int64(r.SID)) }},
+	{"pid", "KGP", "u32", "FLBS", func(*Row) Value { return num(1) }},
+	{"iid", "KGS", "u32", "FLBS", func(r *Row) Value { return num(int64(r.IID)) }},
+	{"sid", "KGS", "u32", "FLBS", func(r *Row) Value { return num(int64(r.SID)) }},
 	{"throttle", "MGP", "u32", "S", func(r *Row) Value {
 		if t := r.Srv.Throttle(); t < 100 {
 			return num(int64(t))
@@ -272,12 +276,14 @@ var Columns = []Column{
 	}},
 	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.LBTot.Load() })},
 	{"tracked", "KGP", "str", "", nil},
-	{"type", "CGS", "u32", "FBS", func(r *Row) Value {
+	{"type", "CGS", "u32", "FLBS", func(r *Row) Value {
 		switch r.Kind {
 		case Frontend:
 			return num(0)
 		case Backend:
 			return num(1)
+		case Listener:
+			return num(3)
 		}
 		return num(2)
 	}},
@@ -342,14 +348,19 @@ var Columns = []Column{
 	{"agent_rise", "CGS", "u32", "", nil},
 	{"agent_fall", "CGS", "u32", "", nil},
 	{"agent_health", "CGS", "u32", "", nil},
-	{"addr", "CGS", "str", "S", func(r *Row) Value { return str(r.Srv.AddrPort()) }},
+	{"addr", "CGS", "str", "LS", func(r *Row) Value {
+		if r.Kind == Listener {
+			return str(r.Ln.Addr)
+		}
+		return str(r.Srv.AddrPort())
+	}},
 	{"cookie", "CGS", "str", "S", func(r *Row) Value {
 		if r.Srv.Conf.Cookie == "" {
 			return Value{}
 		}
 		return str(r.Srv.Conf.Cookie)
 	}},
-	{"mode", "CGS", "str", "FBS", func(r *Row) Value {
+	{"mode", "CGS", "str", "FLBS", func(r *Row) Value {
 		if r.P.Mode == model.ModeHTTP {
 			return str("http")
 		}
@@ -365,9 +376,9 @@ var Columns = []Column{
 	{"conn_rate_max", "MMP", "u32", "F", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
 	{"conn_tot", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
-	{"dcon", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Dcon.Load() })},
-	{"dses", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Dses.Load() })},
-	{"wrew", "MCP", "u64", "FBS", zero},
+	{"dcon", "MCP", "u64", "FL", ctr(func(c *stream.Counters) int64 { return c.Dcon.Load() })},
+	{"dses", "MCP", "u64", "FL", ctr(func(c *stream.Counters) int64 { return c.Dses.Load() })},
+	{"wrew", "MCP", "u64", "FLBS", zero},
 	{"connect", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"reuse", "MCP", "u64", "BS", zero},
 	{"cache_lookups", "MCP", "u64", "FB", zero},
@@ -378,7 +389,7 @@ var Columns = []Column{
 	{"ctime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeConnect) })},
 	{"rtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeResponse) })},
 	{"ttime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeTotal) })},
-	{"eint", "MCP", "u64", "FBS", zero},
+	{"eint", "MCP", "u64", "FLBS", zero},
 	{"idle_conn_cur", "MGP", "u32", "S", zero},
 	{"safe_conn_cur", "MGP", "u32", "S", zero},
 	{"used_conn_cur", "MGP", "u32", "S", func(r *Row) Value { return num(int64(r.Srv.Cur())) }},

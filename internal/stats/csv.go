@@ -3,6 +3,7 @@ package stats
 import (
 	"os"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -167,6 +168,15 @@ func (src *Source) Info() []InfoField {
 			listeners += len(v.P.Binds)
 		}
 	}
+	var cliOpen int64
+	if src.CLI != nil {
+		sockets, open, accepted := src.CLI()
+		listeners += sockets
+		cliOpen = open
+		cumConns += accepted
+		cumReq += accepted
+	}
+	mem := goMemory()
 	conns := int64(src.RT.Connections())
 	rate, maxRate := src.RT.ConnRate()
 	connRate, maxConnRate := int64(rate), int64(maxRate)
@@ -184,8 +194,8 @@ func (src *Source) Info() []InfoField {
 		{"Uptime", "MDP", "str", str(uptime)},
 		{"Uptime_sec", "MDP", "u32", num(secs)},
 		{"Memmax_MB", "CLP", "u32", num(0)},
-		{"PoolAlloc_MB", "MGP", "u32", num(0)},
-		{"PoolUsed_MB", "MGP", "u32", num(0)},
+		{"PoolAlloc_MB", "MGP", "u32", num(mem.heapHeld >> 20)},
+		{"PoolUsed_MB", "MGP", "u32", num(mem.heapUsed >> 20)},
 		{"PoolFailed", "MCP", "u32", num(0)},
 		{"Ulimit-n", "CLP", "u32", num(ulimitN())},
 		{"Maxsock", "CLP", "u32", num(ulimitN())},
@@ -219,12 +229,12 @@ func (src *Source) Info() []InfoField {
 		{"CompressBpsIn", "MRP", "u32", num(0)},
 		{"CompressBpsOut", "MRP", "u32", num(0)},
 		{"CompressBpsRateLim", "CLP", "u32", num(0)},
-		{"Tasks", "MGP", "u32", num(0)},
+		{"Tasks", "MGP", "u32", num(mem.goroutines)},
 		{"Run_queue", "MGP", "u32", num(0)},
-		{"Idle_pct", "MaP", "u32", num(100)},
+		{"Idle_pct", "MaP", "u32", num(idle.read())},
 		{"node", "COS", "str", str(node)},
 		{"Stopping", "MGP", "u32", num(0)},
-		{"Jobs", "MGP", "u32", num(conns + int64(listeners))},
+		{"Jobs", "MGP", "u32", num(conns + cliOpen + int64(listeners))},
 		{"Unstoppable Jobs", "MGP", "u32", num(0)},
 		{"Listeners", "MGP", "u32", num(int64(listeners))},
 		{"ActivePeers", "MGP", "u32", num(0)},
@@ -239,8 +249,8 @@ func (src *Source) Info() []InfoField {
 		{"CumRecvLogs", "MCP", "u32", num(0)},
 		{"Build info", "POS", "str", str(src.Version)},
 		{"Memmax_bytes", "CLP", "u32", num(0)},
-		{"PoolAlloc_bytes", "MGP", "u64", num(0)},
-		{"PoolUsed_bytes", "MGP", "u64", num(0)},
+		{"PoolAlloc_bytes", "MGP", "u64", num(mem.heapHeld)},
+		{"PoolUsed_bytes", "MGP", "u64", num(mem.heapUsed)},
 		{"Start_time_sec", "MDP", "u32", num(src.Start.Unix())},
 		{"Tainted", "SGP", "str", str("0")},
 	}
@@ -279,4 +289,30 @@ func ulimitN() int64 {
 		return 0
 	}
 	return int64(l.Cur)
+}
+
+// goFigures are the Go runtime's counterparts of haproxy's memory pools
+// and tasks in "show info": the heap memory held and the part of it in
+// use by objects, and the goroutines.
+type goFigures struct {
+	heapHeld, heapUsed, goroutines int64
+}
+
+// goMemory reads them through runtime/metrics, which does not stop the
+// world as runtime.ReadMemStats does.
+func goMemory() goFigures {
+	samples := []rtmetrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+	}
+	rtmetrics.Read(samples)
+	v := func(i int) int64 {
+		if samples[i].Value.Kind() != rtmetrics.KindUint64 {
+			return 0
+		}
+		return int64(samples[i].Value.Uint64())
+	}
+	return goFigures{heapHeld: v(0) + v(1) + v(2), heapUsed: v(0), goroutines: v(3)}
 }

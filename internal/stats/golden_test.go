@@ -73,7 +73,7 @@ func maskLastchg(csv string) string {
 }
 
 // volatile masks the values that depend on time and the process.
-var volatile = regexp.MustCompile(`(?m)^(\d+\.(Pid|Uptime|Uptime_sec|Start_time_sec|Ulimit-n|Maxsock|Nbthread|node|Listeners|Jobs)\.1:\w+:\w+:).*$`)
+var volatile = regexp.MustCompile(`(?m)^(\d+\.(Pid|Uptime|Uptime_sec|Start_time_sec|Ulimit-n|Maxsock|Nbthread|node|Listeners|Jobs|PoolAlloc_MB|PoolUsed_MB|PoolAlloc_bytes|PoolUsed_bytes|Tasks|Idle_pct)\.1:\w+:\w+:).*$`)
 
 // TestGoldenOutputs renders "show stat", "show stat typed", "show info
 // typed" and the Prometheus scope=backend of each testdata/*.txtar's

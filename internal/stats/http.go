@@ -17,7 +17,8 @@ const defaultRealm = "HAProxy Statistics"
 
 // Serve answers a request for the stats page or the Prometheus exporter of
 // frontend p: the stream.Service of the runtime.
-func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
+func (src *Source) Serve(p *model.Proxy, sr *stream.ServiceRequest) ([]byte, int) {
+	req := sr.Req
 	uri := string(req.URI)
 	path, query, _ := strings.Cut(uri, "?")
 	if p.PrometheusPath != "" && path == p.PrometheusPath {
@@ -38,17 +39,25 @@ func (src *Source) Serve(p *model.Proxy, req *http1.Request) ([]byte, int) {
 	if st == nil || !st.Enabled {
 		return response(503, "text/html", "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n", ""), 503
 	}
-	if len(st.Auth) > 0 && !authorized(req, st.Auth) {
-		realm := st.Realm
-		if realm == "" {
-			realm = defaultRealm
-		}
-		return response(401, "text/html", "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
-			"www-authenticate: Basic realm=\""+realm+"\"\r\n"), 401
+	rule := ""
+	if sr.Rule != nil {
+		rule = sr.Rule.Action
+	}
+	switch {
+	case rule == "deny":
+		return response(403, "text/html", "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n", ""), 403
+	case rule == "auth":
+		return unauthorized(sr.Rule.Realm), 401
+	case rule == "" && len(st.Auth) > 0 && !authorized(req, st.Auth):
+		return unauthorized(st.Realm), 401
 	}
 	rest := strings.TrimPrefix(uri, stream.StatsURI(sp))
 	opts := ParsePageOptions(rest)
 	opts.Self = sp
+	opts.Admin = sr.Admin
+	if string(req.Method) == "POST" {
+		return redirect(stream.StatsURI(sp), src.adminPost(sr), opts), 303
+	}
 	switch {
 	case strings.Contains(rest, ";csv"):
 		return response(200, "text/plain", src.CSV(src.pageFilter(sp, opts)), ""), 200
@@ -110,4 +119,14 @@ func response(status int, ctype, body, extra string) []byte {
 	b.WriteString("\r\n")
 	b.WriteString(body)
 	return []byte(b.String())
+}
+
+// unauthorized asks for credentials in realm (haproxy's default realm when
+// empty).
+func unauthorized(realm string) []byte {
+	if realm == "" {
+		realm = defaultRealm
+	}
+	return response(401, "text/html", "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n",
+		"www-authenticate: Basic realm=\""+realm+"\"\r\n")
 }

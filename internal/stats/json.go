@@ -12,7 +12,7 @@ var (
 	tagNature = map[byte]string{'A': "Age", 'a': "Avg", 'C': "Counter", 'D': "Duration", 'G': "Gauge", 'L': "Limit",
 		'M': "Max", 'm': "Min", 'N': "Name", 'O': "Output", 'R': "Rate", 'T': "Time"}
 	tagScope = map[byte]string{'C': "Cluster", 'P': "Process", 'S': "Service", 's': "System"}
-	objTypes = map[byte]string{Frontend: "Frontend", Backend: "Backend", Server: "Server"}
+	objTypes = map[byte]string{Frontend: "Frontend", Backend: "Backend", Server: "Server", Listener: "Listener"}
 )
 
 type jsonField struct {

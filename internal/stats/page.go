@@ -25,6 +25,10 @@ type PageOptions struct {
 	Scope     string
 	// Self is the proxy serving the page, for "stats scope .".
 	Self *model.Proxy
+	// Admin draws the admin form ("stats admin" holds for the request).
+	Admin bool
+	// Status is the ";st=" code a POST redirected with, shown as a banner.
+	Status string
 }
 
 // scopeMaxLen is the longest scope text haproxy keeps (its input box's
@@ -36,6 +40,9 @@ func ParsePageOptions(rest string) PageOptions {
 	var o PageOptions
 	o.HideDown = strings.Contains(rest, ";up")
 	o.NoRefresh = strings.Contains(rest, ";norefresh")
+	if i := strings.Index(rest, ";st="); i >= 0 && len(rest) >= i+8 {
+		o.Status = rest[i+4 : i+8]
+	}
 	if i := strings.Index(rest, "scope="); i >= 0 && (i == 0 || rest[i-1] == '?' || rest[i-1] == '&' || rest[i-1] == ';') {
 		v := rest[i+len("scope="):]
 		if j := strings.IndexAny(v, "&;"); j >= 0 {
@@ -212,6 +219,7 @@ func (src *Source) HTML(p *model.Proxy, o PageOptions) string {
 	fmt.Fprintf(&b, pageStyle, colours.String())
 	b.WriteString("-->\n</style></head>\n")
 	src.writeInfo(&b, &set, o)
+	writeBanner(&b, set.uri, o.Status)
 	for _, rows := range groupByProxy(src.StatRows()) {
 		if !set.inScope(rows[0].PxName(), o) {
 			continue
@@ -373,7 +381,17 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 	} else {
 		b.WriteString("</th><th class=\"empty\" width=\"90%\"></th></tr>\n</table>\n")
 	}
-	b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2></th>")
+	// With the admin form, a proxy with servers gets a form and a checkbox
+	// column; the others an empty column.
+	form := o.Admin && first.BE != nil && len(first.BE.Servers) > 0 && first.Virtual == nil
+	switch {
+	case form:
+		b.WriteString("<form method=\"post\"><table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2 width=1><input type=\"checkbox\" onclick=\"for(c in document.getElementsByClassName('" + name + "-checkbox')) document.getElementsByClassName('" + name + "-checkbox').item(c).checked = this.checked\"></th><th rowspan=2></th>")
+	case o.Admin:
+		b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2></th><th rowspan=2></th>")
+	default:
+		b.WriteString("<table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2></th>")
+	}
 	for _, g := range pageGroups {
 		fmt.Fprintf(b, "<th colspan=%d>%s</th>", len(g.heads), g.title)
 	}
@@ -384,20 +402,44 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 		}
 	}
 	b.WriteString("\n</tr>")
+	out := b
+	var rb strings.Builder
+	if o.Admin {
+		out = &rb
+	}
 	for i := range rows {
 		r := &rows[i]
 		r.UpCount = o.HideDown
 		switch r.Kind {
 		case Frontend:
-			writeFrontendRow(b, r)
+			writeFrontendRow(out, r)
+		case Listener:
+			writeListenerRow(out, r, set.legends)
 		case Server:
 			if o.HideDown && hiddenWhenUpOnly(r) {
 				continue
 			}
-			writeServerRow(b, r, set.legends)
+			writeServerRow(out, r, set.legends)
 		case Backend:
-			writeBackendRow(b, r, set.legends)
+			writeBackendRow(out, r, set.legends)
 		}
+		if o.Admin {
+			// The admin cell opens the row: a server's checkbox, else empty.
+			row := rb.String()
+			rb.Reset()
+			cellAt := strings.Index(row, "<td")
+			admin := "<td></td>"
+			if r.Kind == Server && form {
+				admin = "<td><input class='" + name + "-checkbox' type=\"checkbox\" name=\"s\" value=\"" + html.EscapeString(r.Srv.Name) + "\"></td>"
+			}
+			b.WriteString(row[:cellAt] + admin + row[cellAt:])
+		}
+	}
+	if form {
+		b.WriteString("</table>")
+		writeAdminForm(b, first.IID)
+		b.WriteString("<p>\n")
+		return
 	}
 	b.WriteString("</table><p>\n")
 }
@@ -575,6 +617,33 @@ func writeResponses(b *strings.Builder, r *Row) {
 	detRow(b, "- HTTP 4xx responses:", num2h(r, "hrsp_4xx"))
 	detRow(b, "- HTTP 5xx responses:", num2h(r, "hrsp_5xx"))
 	detRow(b, "- other responses:", num2h(r, "hrsp_other"))
+}
+
+// writeListenerRow is a socket's row ("option socket-stats"): sessions,
+// bytes, denials, request errors and status; the legend gives its address
+// and id.
+func writeListenerRow(b *strings.Builder, r *Row, legends bool) {
+	px, name := html.EscapeString(r.PxName()), html.EscapeString(r.SvName())
+	fmt.Fprintf(b, "<tr class=socket><td class=ac><a name=\"%s/+%s\"></a>", px, name)
+	openTip(b, legends)
+	fmt.Fprintf(b, "<a class=lfsb href=\"#%s/+%s\">%s</a>", px, name, name)
+	if legends {
+		family := "IPv4"
+		if strings.HasPrefix(r.Ln.Addr, "[") {
+			family = "IPv6"
+		}
+		fmt.Fprintf(b, "<div class=tips>%s: %s, id: %d</div>", family, html.EscapeString(r.Ln.Addr), r.Ln.ID)
+	}
+	closeTip(b, legends)
+	b.WriteString("</td><td colspan=3></td><td colspan=3>&nbsp;</td>")
+	for _, c := range []string{"scur", "smax", "slim", "stot"} {
+		b.WriteString("<td>" + num2h(r, c) + "</td>")
+	}
+	b.WriteString("<td>&nbsp;</td><td>&nbsp;</td>")
+	for _, c := range []string{"bin", "bout", "dreq", "dresp", "ereq"} {
+		b.WriteString("<td>" + num2h(r, c) + "</td>")
+	}
+	b.WriteString("<td></td><td></td><td></td><td></td><td class=ac>" + cell(r, "status").S + "</td><td class=ac colspan=8></td></tr>")
 }
 
 func writeFrontendRow(b *strings.Builder, r *Row) {

@@ -30,6 +30,10 @@ type Source struct {
 	// Virtual, when set, reports the same virtual servers for the rows
 	// of "show stat" and Prometheus.
 	Virtual func() ([]lvs.ServiceStats, error)
+	// CLI, when set, reports the runtime API's listening sockets, its
+	// open connections and the connections it accepted, which haproxy
+	// counts in "show info" (Listeners, Jobs, CumConns, CumReq).
+	CLI func() (sockets int, open, accepted int64)
 }
 
 // Row kinds, as the type letters of the typed output.
@@ -37,6 +41,7 @@ const (
 	Frontend = 'F'
 	Backend  = 'B'
 	Server   = 'S'
+	Listener = 'L' // a socket of a frontend with "option socket-stats"
 )
 
 // Row is one line of the statistics: a frontend, a backend or a server.
@@ -46,8 +51,9 @@ type Row struct {
 	FE    *stream.Frontend
 	BE    *stream.Backend
 	Srv   *stream.Server
-	IID   int // the proxy's number
-	SID   int // the server's number, 0 for frontend and backend rows
+	Ln    *stream.Listener // a Listener row's socket
+	IID   int              // the proxy's number
+	SID   int              // the server's number, 0 for frontend and backend rows
 	Now   time.Time
 	Start time.Time // when the process started
 	// Virtual is set on the rows of a virtual server: its backend row
@@ -87,6 +93,9 @@ func (src *Source) Rows() []Row {
 		iid := v.P.ID
 		if v.FE != nil {
 			rows = append(rows, Row{Kind: Frontend, P: v.P, FE: v.FE, BE: v.BE, IID: iid, Now: now})
+			for _, ln := range v.FE.Listeners() {
+				rows = append(rows, Row{Kind: Listener, P: v.P, FE: v.FE, Ln: ln, IID: iid, SID: ln.ID, Now: now})
+			}
 		}
 		if v.BE != nil {
 			for _, s := range v.BE.Servers {
@@ -105,6 +114,8 @@ func (r *Row) Counters() *stream.Counters {
 		return &r.FE.Stats
 	case Backend:
 		return &r.BE.Stats
+	case Listener:
+		return &r.Ln.Stats
 	}
 	return &r.Srv.Stats
 }
@@ -124,6 +135,8 @@ func (r *Row) SvName() string {
 		return "FRONTEND"
 	case Backend:
 		return "BACKEND"
+	case Listener:
+		return r.Ln.Name
 	}
 	if r.Real != nil {
 		return r.Real.Name

@@ -160,6 +160,10 @@ func (s *httpSession) account() {
 	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
+	if ln := s.ln; ln != nil {
+		ln.Stats.Bin.Add(in)
+		ln.Stats.Bout.Add(out)
+	}
 	if l.status >= 0 || !l.head.IsZero() {
 		// A parsed request counts on the frontend even when no response
 		// went out (the client left), as in HAProxy.
@@ -209,6 +213,9 @@ func (s *httpSession) accountBadRequest() {
 	fe := &s.fe.Stats
 	fe.response(s.lg.status)
 	fe.Ereq.Add(1)
+	if s.ln != nil {
+		s.ln.Stats.Ereq.Add(1)
+	}
 	fe.reqRate.add(coarseNow.Load() / int64(time.Millisecond))
 }
 

@@ -30,6 +30,7 @@ type httpSession struct {
 	dstPort  int         // the port the client reached; 0 until asked (localPort)
 	live     sessLink    // registration on the server, for shutdown-sessions (observe.go)
 	listed   liveSession // registration for "show sess" (livesess.go)
+	ln       *Listener   // the socket's statistics ("option socket-stats"), nil without
 	buf      []byte      // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
@@ -112,11 +113,14 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-// cv checks client certificates of an mTLS bind (ssl_c_verify).
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *tlsconf.ClientVerifier) (parked bool) {
+// cv checks client certificates of an mTLS bind (ssl_c_verify);
+// ln counts for the socket's statistics row (option socket-stats), nil without.
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *tlsconf.ClientVerifier, ln *Listener) (parked bool) {
 	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
 	fe.rt.live.add(&s.listed, fe, c)
+	s.ln = ln
+	ln.opened()
 	s.connSC = *sc
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
@@ -204,8 +208,9 @@ type parkedConn struct {
 	unread, unwritten   int64        // client bytes the stats have not counted yet
 	sessVars            *sample.Vars // only when the connection set some
 	connSC              trackers
-	expiry              int64 // when the keep-alive timeout ends (0: never)
-	expired, epollAdded bool  // see httpSession's parkExpired and epollAdded
+	ln                  *Listener // the socket's statistics row, nil without
+	expiry              int64     // when the keep-alive timeout ends (0: never)
+	expired, epollAdded bool      // see httpSession's parkExpired and epollAdded
 }
 
 // park hands the idle connection to the parker; false if it cannot be parked.
@@ -229,7 +234,7 @@ func (s *httpSession) park() bool {
 	}
 	pc := &parkedConn{
 		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: s.clientPort, dstPort: s.dstPort,
-		accept: s.accept, priv: s.priv, nreq: s.nreq, connSC: s.connSC, epollAdded: s.epollAdded,
+		accept: s.accept, priv: s.priv, nreq: s.nreq, connSC: s.connSC, epollAdded: s.epollAdded, ln: s.ln,
 		unread: s.fdStore.nread - s.seenIn, unwritten: s.fdStore.nwritten - s.seenOut,
 	}
 	if s.tx.srcSet {
@@ -260,6 +265,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 	s.reset(pc.fe, pc.c)
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, pc.clientPort, pc.dstPort, pc.accept
 	s.priv, s.nreq, s.connSC, s.epollAdded, s.parkExpired = pc.priv, pc.nreq, pc.connSC, pc.epollAdded, pc.expired
+	s.ln = pc.ln
 	if pc.sessVars != nil {
 		s.sessVars = *pc.sessVars
 	}
@@ -310,6 +316,8 @@ func (s *httpSession) close() {
 	s.buf, s.sbuf = nil, nil
 	s.forgetHeads()
 	s.fe.rt.live.remove(&s.listed)
+	s.ln.closed(0, 0) // its bytes were counted per request
+	s.ln = nil
 	s.c.Close()
 	s.forget()
 }

@@ -118,7 +118,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"fe": true, "c": true, "clientIP": true, "clientPort": true, "dstPort": true, "accept": true,
 		"priv": true, "nreq": true, "sessVars": true, "connSC": true, "epollAdded": true, "parkExpired": true,
 		"seenIn": true, "seenOut": true, "fdStore": true, // byte counts as unread/unwritten
-		"lg": true, // its "on" is the frontend's log format
+		"ln": true, "lg": true, // its "on" is the frontend's log format
 	}
 	rebuilt := map[string]bool{ // per request, or derived again on restore
 		"live": true, "buf": true, "r": true, "w": true, "bufBox": true, "sbuf": true, "sbufBox": true,

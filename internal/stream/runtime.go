@@ -87,6 +87,8 @@ type Frontend struct {
 	paused  atomic.Bool    // "disable frontend"
 	sockets []pausable     // its listening sockets, for "disable frontend"
 	errors  errorSnapshots // its last invalid request ("show errors", errsnap.go)
+
+	listeners []*Listener // "option socket-stats": per-socket statistics (listenstats.go)
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -187,6 +189,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
+		firstAccept := len(accepts)
 		for _, b := range p.Binds {
 			backlog := listener.Backlog(b, p, &cfg.Global)
 			l, err := listener.Open(b, backlog)
@@ -199,9 +202,13 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
+			ln := newListener(p, b, l.Addr().String(), len(accepts)+1-firstAccept)
+			if ln != nil {
+				fe.listeners = append(fe.listeners, ln)
+			}
 			rt.listeners = append(rt.listeners, l)
 			rt.backlogs = append(rt.backlogs, backlog)
-			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP}
+			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln}
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier
 			}
@@ -255,6 +262,7 @@ type bindRef struct {
 	acceptProxy bool
 	h2          bool                    // "proto h2": clients speak HTTP/2 from the start
 	clientCheck *tlsconf.ClientVerifier // ca-file/verify: the client certificate checks
+	ln          *Listener               // its statistics; nil without "option socket-stats"
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -419,11 +427,11 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck)
+		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck, j.bind.ln)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c, &sc, j.bind.clientCheck)
+		serveTCP(fe, c, &sc, j.bind.clientCheck, j.bind.ln)
 		sc.stop()
 	}
 }

@@ -17,8 +17,9 @@ import (
 
 // serveTCP forwards one client connection in mode tcp to a server; trk
 // holds the connection's trackers, which tcp-request content rules add to;
-// cv checks client certificates of an mTLS bind (ssl_c_verify).
-func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifier) {
+// cv checks client certificates of an mTLS bind (ssl_c_verify); ln counts for the
+// socket's statistics row, nil without.
+func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifier, ln *Listener) {
 	defer c.Close()
 	live := livePool.Get().(*liveSession)
 	fe.rt.live.add(live, fe, c)
@@ -27,6 +28,8 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		livePool.Put(live)
 	}()
 	e := logging.Entry{Accept: time.Now(), Tc: -1} // the stats' times need them even unlogged
+	ln.opened()
+	defer func() { ln.closed(e.BytesIn, e.BytesOut) }()
 	var srv *Server
 	var be *Backend // once chosen
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)

@@ -6,7 +6,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // h2Proxy starts a proxy with an h2c bind and an h2 TLS bind in front of
@@ -231,5 +237,29 @@ func TestH2Load(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`finished in [^\n]*`).FindString(string(out)); m != "" {
 		t.Log(m)
+	}
+}
+
+// TestH2StreamsReuseServerConnection: the HTTP/2 connection is the
+// session, so its later streams ride the server connection its first one
+// opened (http-reuse safe), as through haproxy.
+func TestH2StreamsReuseServerConnection(t *testing.T) {
+	h2c, _, _ := h2Proxy(t, "web1", "")
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		return net.Dial(network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	var remotes []string
+	for i := 0; i < 3; i++ {
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/%d", h2c, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		remotes = append(remotes, resp.Header.Get("X-Seen-Remote"))
+	}
+	if remotes[1] != remotes[0] || remotes[2] != remotes[0] {
+		t.Errorf("server connections %v: want one", remotes)
 	}
 }

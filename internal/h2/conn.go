@@ -96,6 +96,7 @@ type Conn struct {
 	maxSeen     uint32 // highest stream id the client opened
 	lastAllowed uint32 // after GOAWAY: streams above are refused
 	running     int    // handlers still running (reset streams included)
+	opened      int    // streams opened so far
 	sendWin     int64  // connection window towards the client
 	peerWin     int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
 	peerFrame   uint32 // SETTINGS_MAX_FRAME_SIZE of the client
@@ -451,6 +452,8 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	}
 	st = newStream(cc, id, head, info, cc.hdrEnd)
 	cc.mu.Lock()
+	st.seq = cc.opened
+	cc.opened++
 	cc.streams[id] = st
 	cc.running++
 	cc.mu.Unlock()

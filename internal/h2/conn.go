@@ -79,6 +79,7 @@ type Conn struct {
 	c   net.Conn
 	cfg Config
 	fr  *http2.Framer
+	br  *bufio.Reader
 	bw  *bufio.Writer
 	h   Handler
 
@@ -125,7 +126,10 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
 	cc := &Conn{c: c, cfg: cfg, h: h, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
 	cc.bw = bufio.NewWriterSize(c, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, c)
+	// Buffered reads: the framer reads a frame's header and payload
+	// separately, two system calls per frame otherwise.
+	cc.br = bufio.NewReaderSize(c, 16<<10)
+	cc.fr = http2.NewFramer(cc.bw, cc.br)
 	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	cc.henc = hpack.NewEncoder(&cc.hbuf)
 	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
@@ -152,7 +156,7 @@ func (cc *Conn) serve() error {
 		cc.c.SetReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
 	}
 	var pre [len(Preface)]byte
-	if _, err := io.ReadFull(cc.c, pre[:]); err != nil || string(pre[:]) != Preface {
+	if _, err := io.ReadFull(cc.br, pre[:]); err != nil || string(pre[:]) != Preface {
 		return errNoPreface
 	}
 	cc.wmu.Lock()

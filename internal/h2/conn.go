@@ -32,6 +32,8 @@ type Config struct {
 	MaxConcurrentStreams uint32 // tune.h2.max-concurrent-streams
 	MaxFrameSize         uint32 // tune.h2.max-frame-size: the largest frame accepted
 	MaxHeaderListSize    uint32 // decoded request head limit (tune.bufsize)
+	// WriteTimeout bounds each write to the client (timeout client).
+	WriteTimeout time.Duration
 	// IdleTimeout ends a connection without streams (timeout
 	// http-keep-alive, else http-request, else client); RequestTimeout
 	// bounds the preface and first SETTINGS.
@@ -167,7 +169,7 @@ func (cc *Conn) serve() error {
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
 	)
-	err := cc.bw.Flush()
+	err := cc.flush()
 	cc.wmu.Unlock()
 	if err != nil {
 		return err
@@ -253,7 +255,7 @@ func (cc *Conn) frame(f http2.Frame) error {
 		}
 		cc.wmu.Lock()
 		cc.fr.WritePing(true, f.Data)
-		err := cc.bw.Flush()
+		err := cc.flush()
 		cc.wmu.Unlock()
 		return err
 	case *http2.HeadersFrame:
@@ -338,7 +340,7 @@ func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	}
 	cc.wmu.Lock()
 	cc.fr.WriteSettingsAck()
-	err = cc.bw.Flush()
+	err = cc.flush()
 	cc.wmu.Unlock()
 	return err
 }
@@ -498,7 +500,7 @@ func (cc *Conn) localReply(id uint32, status string) error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
 	cc.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}}, true)
-	return cc.bw.Flush()
+	return cc.flush()
 }
 
 func (cc *Conn) data(f *http2.DataFrame) error {
@@ -521,7 +523,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 	if credit > 0 {
 		cc.wmu.Lock()
 		cc.fr.WriteWindowUpdate(0, credit)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 	if st == nil {
@@ -603,7 +605,7 @@ func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 	}
 	cc.wmu.Lock()
 	cc.fr.WriteRSTStream(id, code)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 }
 
@@ -618,6 +620,23 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 		cc.completed++
 	}
 	cc.mu.Unlock()
+}
+
+// flush sends the buffered frames; the caller holds wmu. A client that
+// stops reading its socket gets "timeout client" to drain it, after
+// which the connection is closed (every stream then fails).
+func (cc *Conn) flush() error {
+	if cc.bw.Buffered() == 0 {
+		return nil
+	}
+	if t := cc.cfg.WriteTimeout; t > 0 {
+		cc.c.SetWriteDeadline(time.Now().Add(t))
+	}
+	err := cc.bw.Flush()
+	if err != nil {
+		cc.c.Close()
+	}
+	return err
 }
 
 // writeHeaderBlock encodes fields and writes them as HEADERS and
@@ -666,7 +685,7 @@ func (cc *Conn) shutdown() {
 	cc.wmu.Lock()
 	cc.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
 	cc.fr.WritePing(false, shutdownPing)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 	// A client that does not answer the PING gets the final GOAWAY anyway.
 	time.AfterFunc(time.Second, cc.finalGoAway)
@@ -687,7 +706,7 @@ func (cc *Conn) finalGoAway() {
 	cc.mu.Unlock()
 	cc.wmu.Lock()
 	cc.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 	cc.wake()
 }
@@ -709,8 +728,8 @@ func (cc *Conn) end(err error) {
 	cc.mu.Unlock()
 	cc.abortAll()
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.wmu.Lock()
+		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
 		cc.bw.Flush()
 		cc.wmu.Unlock()

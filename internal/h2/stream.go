@@ -141,7 +141,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 			cc.mu.Unlock()
 			if responded {
 				cc.wmu.Lock()
-				cc.bw.Flush()
+				cc.flush()
 				cc.wmu.Unlock()
 			}
 			return 0, io.EOF
@@ -167,7 +167,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 	if credit > 0 {
 		cc.wmu.Lock()
 		cc.fr.WriteWindowUpdate(st.id, credit)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 	return n, nil
@@ -189,7 +189,7 @@ func (st *Stream) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	cc.wmu.Lock()
-	if ferr := cc.bw.Flush(); err == nil {
+	if ferr := cc.flush(); err == nil {
 		err = ferr
 	}
 	cc.wmu.Unlock()
@@ -244,7 +244,7 @@ func (st *Stream) sendData(p []byte, end bool) error {
 			// open its window.
 			cc.mu.Unlock()
 			cc.wmu.Lock()
-			cc.bw.Flush()
+			cc.flush()
 			cc.wmu.Unlock()
 			cc.mu.Lock()
 		}
@@ -295,7 +295,7 @@ func (st *Stream) finish() {
 	if early {
 		cc.wmu.Lock()
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 }
@@ -341,7 +341,7 @@ func (st *Stream) Close() error {
 	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
 	}
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 	return nil
 }

@@ -26,6 +26,7 @@ func (fe *Frontend) h2Config() h2.Config {
 		MaxConcurrentStreams: g.H2.MaxConcurrentStreams,
 		MaxFrameSize:         g.H2.MaxFrameSize,
 		MaxHeaderListSize:    uint32(fe.rt.headMax),
+		WriteTimeout:         t.Client,
 		IdleTimeout:          firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client),
 		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
 		Stop:                 fe.rt.stopH2,

@@ -109,16 +109,20 @@ type Conn struct {
 	goneAway    bool // no stream above lastAllowed is served
 	handlers    sync.WaitGroup
 
-	// Abuse accounting.
-	ctlCount   int
-	ctlWindow  time.Time
-	resets     int // streams the client reset before their response ended
-	completed  int // responses sent whole
-	hdrStream  uint32
-	hdrEnd     bool // the HEADERS frame had END_STREAM
-	hdrFrames  int
-	hdrBytes   int
-	hdrTrailer bool
+	// Abuse accounting: resets and completed under mu, the control
+	// frame count by the reader alone.
+	ctlCount  int
+	ctlWindow time.Time
+	resets    int // streams the client reset before their response ended
+	completed int // responses sent whole
+
+	// The header block being read (reader only): its stream (0: none),
+	// whether its HEADERS frame ended the stream, its CONTINUATION frames
+	// and compressed bytes.
+	hdrStream uint32
+	hdrEnd    bool
+	hdrFrames int
+	hdrBytes  int
 }
 
 // Serve runs an HTTP/2 connection on c until it ends; h serves each
@@ -194,7 +198,7 @@ func (cc *Conn) serve() error {
 		}
 		f, err := cc.fr.ReadFrame()
 		if err != nil {
-			return cc.readError(f, err)
+			return cc.readError(err)
 		}
 		if first {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
@@ -220,7 +224,7 @@ var (
 
 // readError turns a frame read failure into the connection's end, or
 // resets the one stream it concerns.
-func (cc *Conn) readError(f http2.Frame, err error) error {
+func (cc *Conn) readError(err error) error {
 	var se http2.StreamError
 	if errors.As(err, &se) {
 		cc.resetStream(se.StreamID, se.Code)

@@ -548,3 +548,28 @@ func TestH2StalledReader(t *testing.T) {
 		t.Fatal("the connection is still open 8 s after its client stopped reading (timeout client 1s)")
 	}
 }
+
+// An HTTP/2 connection without streams ends after "timeout
+// http-keep-alive" with a GOAWAY, after serving a request.
+func TestH2IdleTimeout(t *testing.T) {
+	port, _ := attackProxy(t, http.NotFoundHandler(), "", "    timeout client 30s\n    timeout http-keep-alive 500ms\n")
+	h := dialHostile(t, port)
+	h.read()
+	blk := h.block("/")
+	h.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk, EndStream: true, EndHeaders: true})
+	})
+	start := time.Now()
+	if !h.waitEnd(5 * time.Second) {
+		t.Fatal("an idle connection outlived timeout http-keep-alive (500ms) by 4.5 s")
+	}
+	if code, ok := h.goAwayCode(); !ok || code != http2.ErrCodeNo {
+		t.Errorf("GOAWAY %v (present %v), want NO_ERROR", code, ok)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.status[1] != "404" {
+		t.Errorf("the request got %q", h.status[1])
+	}
+	t.Logf("closed %v after the request", time.Since(start).Round(10*time.Millisecond))
+}

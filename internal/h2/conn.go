@@ -488,12 +488,18 @@ func (cc *Conn) run(st *Stream) {
 	cc.h(st)
 }
 
-// wake makes the reader notice a change that may end the connection
-// (the last stream of a stopping connection): a past read deadline.
+// wake makes the reader notice that the connection has become idle
+// (its last stream is over): a stopping connection ends at once, another
+// one waits for its idle timeout from now on.
 func (cc *Conn) wake() {
 	cc.mu.Lock()
-	if cc.goneAway && len(cc.streams) == 0 && cc.running == 0 {
-		cc.c.SetReadDeadline(time.Unix(1, 0))
+	if len(cc.streams) == 0 && cc.running == 0 {
+		switch {
+		case cc.goneAway:
+			cc.c.SetReadDeadline(time.Unix(1, 0))
+		case cc.cfg.IdleTimeout > 0:
+			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+		}
 	}
 	cc.mu.Unlock()
 }

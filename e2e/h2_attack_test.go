@@ -522,3 +522,54 @@ backend be
 		t.Error("the process did not exit after its last connection")
 	}
 }
+
+// A client that stops reading its socket while large responses are due
+// (its flow control windows wide open) is cut after "timeout client":
+// the proxy's writes do not wait forever.
+func TestH2StalledReader(t *testing.T) {
+	dhproxyOnly(t, "haproxy 2.6 keeps such a connection until its own timeouts, differently")
+	big := bytes.Repeat([]byte("s"), 8<<20)
+	port, _ := attackProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }), "", "    timeout client 1s\n")
+	h := dialHostile(t, port, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	h.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1<<31-1-65535) })
+	for i := 0; i < 4; i++ {
+		id := uint32(2*i + 1)
+		blk := h.block("/big")
+		h.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndStream: true, EndHeaders: true})
+		})
+	}
+	// Not reading: the proxy's socket buffer fills. Then, after a while,
+	// the client drains it and must find the connection closed.
+	time.Sleep(3 * time.Second)
+	h.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := io.Copy(io.Discard, h.c)
+	if err != nil && strings.Contains(err.Error(), "timeout") {
+		t.Fatal("the connection is still open 8 s after its client stopped reading (timeout client 1s)")
+	}
+}
+
+// An HTTP/2 connection without streams ends after "timeout
+// http-keep-alive" with a GOAWAY, after serving a request.
+func TestH2IdleTimeout(t *testing.T) {
+	port, _ := attackProxy(t, http.NotFoundHandler(), "", "    timeout client 30s\n    timeout http-keep-alive 500ms\n")
+	h := dialHostile(t, port)
+	h.read()
+	blk := h.block("/")
+	h.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk, EndStream: true, EndHeaders: true})
+	})
+	start := time.Now()
+	if !h.waitEnd(5 * time.Second) {
+		t.Fatal("an idle connection outlived timeout http-keep-alive (500ms) by 4.5 s")
+	}
+	if code, ok := h.goAwayCode(); !ok || code != http2.ErrCodeNo {
+		t.Errorf("GOAWAY %v (present %v), want NO_ERROR", code, ok)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.status[1] != "404" {
+		t.Errorf("the request got %q", h.status[1])
+	}
+	t.Logf("closed %v after the request", time.Since(start).Round(10*time.Millisecond))
+}

@@ -32,6 +32,8 @@ type Config struct {
 	MaxConcurrentStreams uint32 // tune.h2.max-concurrent-streams
 	MaxFrameSize         uint32 // tune.h2.max-frame-size: the largest frame accepted
 	MaxHeaderListSize    uint32 // decoded request head limit (tune.bufsize)
+	// WriteTimeout bounds each write to the client (timeout client).
+	WriteTimeout time.Duration
 	// IdleTimeout ends a connection without streams (timeout
 	// http-keep-alive, else http-request, else client); RequestTimeout
 	// bounds the preface and first SETTINGS.
@@ -79,6 +81,7 @@ type Conn struct {
 	c   net.Conn
 	cfg Config
 	fr  *http2.Framer
+	br  *bufio.Reader
 	bw  *bufio.Writer
 	h   Handler
 
@@ -96,6 +99,7 @@ type Conn struct {
 	maxSeen     uint32 // highest stream id the client opened
 	lastAllowed uint32 // after GOAWAY: streams above are refused
 	running     int    // handlers still running (reset streams included)
+	opened      int    // streams opened so far
 	sendWin     int64  // connection window towards the client
 	peerWin     int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
 	peerFrame   uint32 // SETTINGS_MAX_FRAME_SIZE of the client
@@ -105,16 +109,20 @@ type Conn struct {
 	goneAway    bool // no stream above lastAllowed is served
 	handlers    sync.WaitGroup
 
-	// Abuse accounting.
-	ctlCount   int
-	ctlWindow  time.Time
-	resets     int // streams the client reset before their response ended
-	completed  int // responses sent whole
-	hdrStream  uint32
-	hdrEnd     bool // the HEADERS frame had END_STREAM
-	hdrFrames  int
-	hdrBytes   int
-	hdrTrailer bool
+	// Abuse accounting: resets and completed under mu, the control
+	// frame count by the reader alone.
+	ctlCount  int
+	ctlWindow time.Time
+	resets    int // streams the client reset before their response ended
+	completed int // responses sent whole
+
+	// The header block being read (reader only): its stream (0: none),
+	// whether its HEADERS frame ended the stream, its CONTINUATION frames
+	// and compressed bytes.
+	hdrStream uint32
+	hdrEnd    bool
+	hdrFrames int
+	hdrBytes  int
 }
 
 // Serve runs an HTTP/2 connection on c until it ends; h serves each
@@ -124,7 +132,10 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
 	cc := &Conn{c: c, cfg: cfg, h: h, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
 	cc.bw = bufio.NewWriterSize(c, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, c)
+	// Buffered reads: the framer reads a frame's header and payload
+	// separately, two system calls per frame otherwise.
+	cc.br = bufio.NewReaderSize(c, 16<<10)
+	cc.fr = http2.NewFramer(cc.bw, cc.br)
 	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	cc.henc = hpack.NewEncoder(&cc.hbuf)
 	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
@@ -151,7 +162,7 @@ func (cc *Conn) serve() error {
 		cc.c.SetReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
 	}
 	var pre [len(Preface)]byte
-	if _, err := io.ReadFull(cc.c, pre[:]); err != nil || string(pre[:]) != Preface {
+	if _, err := io.ReadFull(cc.br, pre[:]); err != nil || string(pre[:]) != Preface {
 		return errNoPreface
 	}
 	cc.wmu.Lock()
@@ -162,7 +173,7 @@ func (cc *Conn) serve() error {
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
 	)
-	err := cc.bw.Flush()
+	err := cc.flush()
 	cc.wmu.Unlock()
 	if err != nil {
 		return err
@@ -187,7 +198,7 @@ func (cc *Conn) serve() error {
 		}
 		f, err := cc.fr.ReadFrame()
 		if err != nil {
-			return cc.readError(f, err)
+			return cc.readError(err)
 		}
 		if first {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
@@ -213,7 +224,7 @@ var (
 
 // readError turns a frame read failure into the connection's end, or
 // resets the one stream it concerns.
-func (cc *Conn) readError(f http2.Frame, err error) error {
+func (cc *Conn) readError(err error) error {
 	var se http2.StreamError
 	if errors.As(err, &se) {
 		cc.resetStream(se.StreamID, se.Code)
@@ -248,7 +259,7 @@ func (cc *Conn) frame(f http2.Frame) error {
 		}
 		cc.wmu.Lock()
 		cc.fr.WritePing(true, f.Data)
-		err := cc.bw.Flush()
+		err := cc.flush()
 		cc.wmu.Unlock()
 		return err
 	case *http2.HeadersFrame:
@@ -333,7 +344,7 @@ func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	}
 	cc.wmu.Lock()
 	cc.fr.WriteSettingsAck()
-	err = cc.bw.Flush()
+	err = cc.flush()
 	cc.wmu.Unlock()
 	return err
 }
@@ -451,6 +462,8 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	}
 	st = newStream(cc, id, head, info, cc.hdrEnd)
 	cc.mu.Lock()
+	st.seq = cc.opened
+	cc.opened++
 	cc.streams[id] = st
 	cc.running++
 	cc.mu.Unlock()
@@ -475,12 +488,18 @@ func (cc *Conn) run(st *Stream) {
 	cc.h(st)
 }
 
-// wake makes the reader notice a change that may end the connection
-// (the last stream of a stopping connection): a past read deadline.
+// wake makes the reader notice that the connection has become idle
+// (its last stream is over): a stopping connection ends at once, another
+// one waits for its idle timeout from now on.
 func (cc *Conn) wake() {
 	cc.mu.Lock()
-	if cc.goneAway && len(cc.streams) == 0 && cc.running == 0 {
-		cc.c.SetReadDeadline(time.Unix(1, 0))
+	if len(cc.streams) == 0 && cc.running == 0 {
+		switch {
+		case cc.goneAway:
+			cc.c.SetReadDeadline(time.Unix(1, 0))
+		case cc.cfg.IdleTimeout > 0:
+			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+		}
 	}
 	cc.mu.Unlock()
 }
@@ -491,7 +510,7 @@ func (cc *Conn) localReply(id uint32, status string) error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
 	cc.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}}, true)
-	return cc.bw.Flush()
+	return cc.flush()
 }
 
 func (cc *Conn) data(f *http2.DataFrame) error {
@@ -514,7 +533,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 	if credit > 0 {
 		cc.wmu.Lock()
 		cc.fr.WriteWindowUpdate(0, credit)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 	if st == nil {
@@ -596,7 +615,7 @@ func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 	}
 	cc.wmu.Lock()
 	cc.fr.WriteRSTStream(id, code)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 }
 
@@ -611,6 +630,23 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 		cc.completed++
 	}
 	cc.mu.Unlock()
+}
+
+// flush sends the buffered frames; the caller holds wmu. A client that
+// stops reading its socket gets "timeout client" to drain it, after
+// which the connection is closed (every stream then fails).
+func (cc *Conn) flush() error {
+	if cc.bw.Buffered() == 0 {
+		return nil
+	}
+	if t := cc.cfg.WriteTimeout; t > 0 {
+		cc.c.SetWriteDeadline(time.Now().Add(t))
+	}
+	err := cc.bw.Flush()
+	if err != nil {
+		cc.c.Close()
+	}
+	return err
 }
 
 // writeHeaderBlock encodes fields and writes them as HEADERS and
@@ -659,7 +695,7 @@ func (cc *Conn) shutdown() {
 	cc.wmu.Lock()
 	cc.fr.WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
 	cc.fr.WritePing(false, shutdownPing)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 	// A client that does not answer the PING gets the final GOAWAY anyway.
 	time.AfterFunc(time.Second, cc.finalGoAway)
@@ -680,7 +716,7 @@ func (cc *Conn) finalGoAway() {
 	cc.mu.Unlock()
 	cc.wmu.Lock()
 	cc.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
-	cc.bw.Flush()
+	cc.flush()
 	cc.wmu.Unlock()
 	cc.wake()
 }
@@ -702,8 +738,8 @@ func (cc *Conn) end(err error) {
 	cc.mu.Unlock()
 	cc.abortAll()
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.wmu.Lock()
+		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
 		cc.bw.Flush()
 		cc.wmu.Unlock()

@@ -151,7 +151,7 @@ func TestGetConverted(t *testing.T) {
 	if rst != 0 {
 		t.Fatalf("reset %v", rst)
 	}
-	want := "GET /x HTTP/1.1\r\nhost: example.test\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n"
+	want := "GET http://example.test/x HTTP/1.1\r\nhost: example.test\r\naccept: */*\r\ncookie: a=1; b=2\r\n\r\n"
 	if body != want {
 		t.Errorf("request seen:\n%q\nwant\n%q", body, want)
 	}
@@ -174,7 +174,7 @@ func TestRequestBodyAndTrailers(t *testing.T) {
 	tc.fr.WriteData(1, false, []byte("world"))
 	tc.headers(1, true, "grpc-timeout", "1S", "x-sum", "abc")
 	_, body, rst := tc.response(1)
-	want := "POST /up HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\ngrpc-timeout: 1S\r\nx-sum: abc\r\n\r\n"
+	want := "POST http://a/up HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\ngrpc-timeout: 1S\r\nx-sum: abc\r\n\r\n"
 	if rst != 0 || body != want {
 		t.Errorf("reset %v, request seen:\n%q\nwant\n%q", rst, body, want)
 	}

@@ -32,17 +32,17 @@ func TestRequestHead(t *testing.T) {
 		err  error
 	}{
 		{"body of unknown length goes chunked", nil, false,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\ntransfer-encoding: chunked\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\ntransfer-encoding: chunked\r\n\r\n", nil},
 		{"declared length kept", []string{"content-length", "5"}, false,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\ncontent-length: 5\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\ncontent-length: 5\r\n\r\n", nil},
 		{"no body", []string{"accept", "*/*"}, true,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\naccept: */*\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\naccept: */*\r\n\r\n", nil},
 		{":authority wins over host", []string{"host", "other.test"}, true,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\n\r\n", nil},
 		{"cookie crumbs joined", []string{"cookie", "a=1", "x", "y", "cookie", "b=2"}, true,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\nx: y\r\ncookie: a=1; b=2\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\nx: y\r\ncookie: a=1; b=2\r\n\r\n", nil},
 		{"te: trailers kept", []string{"te", "trailers"}, true,
-			"POST /p?q HTTP/1.1\r\nhost: a.test\r\nte: trailers\r\n\r\n", nil},
+			"POST https://a.test/p?q HTTP/1.1\r\nhost: a.test\r\nte: trailers\r\n\r\n", nil},
 		{"connection field", []string{"connection", "close"}, true, "", errMalformed},
 		{"transfer-encoding field", []string{"transfer-encoding", "chunked"}, false, "", errMalformed},
 		{"other te", []string{"te", "gzip"}, true, "", errMalformed},
@@ -218,7 +218,11 @@ func FuzzRequestHead(f *testing.F) {
 		if n != len(head) {
 			t.Fatalf("one head became more: %q (parsed %d of %d)", head, n, len(head))
 		}
-		if string(req.Method) != method || string(req.URI) != path {
+		target := path
+		if authority != "" && path[0] == '/' {
+			target = "https://" + authority + path
+		}
+		if string(req.Method) != method || string(req.URI) != target {
 			t.Fatalf("%q %q became %q %q", method, path, req.Method, req.URI)
 		}
 		for _, h := range req.Headers {

@@ -25,7 +25,8 @@ type reqInfo struct {
 // appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
 // 8.3) and appends its HTTP/1.1 form to dst, converted as HAProxy does:
 // :authority becomes Host (a Host field is then dropped), cookie crumbs
-// are joined into one field, a body of unknown length is sent chunked.
+// are joined into one field, a body of unknown length is sent chunked;
+// the target is scheme://authority/path.
 // endStream tells that the HEADERS frame ended the stream (no body).
 func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) ([]byte, reqInfo, error) {
 	info := reqInfo{contentLength: -1}
@@ -99,7 +100,14 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 	info.head = method == "HEAD"
 	info.chunked = !endStream && info.contentLength < 0
 
-	dst = append(append(append(append(dst, method...), ' '), path...), " HTTP/1.1\r\n"...)
+	// The target is the absolute URI haproxy rebuilds (its logs and the
+	// url fetch show it; servers get the origin form: stream's
+	// requestHead).
+	dst = append(append(dst, method...), ' ')
+	if authority != "" && path[0] == '/' {
+		dst = append(append(append(dst, scheme...), "://"...), authority...)
+	}
+	dst = append(append(dst, path...), " HTTP/1.1\r\n"...)
 	if authority != "" {
 		dst = append(append(append(dst, "host: "...), authority...), "\r\n"...)
 	}

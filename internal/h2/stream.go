@@ -23,6 +23,7 @@ var errStreamReset = errors.New("h2: stream reset")
 type Stream struct {
 	cc   *Conn
 	id   uint32
+	seq  int        // streams the connection opened before this one
 	cond *sync.Cond // on cc.mu
 
 	// Under cc.mu.
@@ -52,6 +53,9 @@ func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stre
 
 // ID is the stream's identifier.
 func (st *Stream) ID() uint32 { return st.id }
+
+// Seq is the number of streams the connection opened before this one.
+func (st *Stream) Seq() int { return st.seq }
 
 // NetConn is the client connection that carries the stream.
 func (st *Stream) NetConn() net.Conn { return st.cc.c }
@@ -133,7 +137,13 @@ func (st *Stream) Read(p []byte) (int, error) {
 			return 0, st.err
 		}
 		if st.inEnded || st.responded || st.closed {
+			responded := st.responded
 			cc.mu.Unlock()
+			if responded {
+				cc.wmu.Lock()
+				cc.flush()
+				cc.wmu.Unlock()
+			}
 			return 0, io.EOF
 		}
 		if !st.rdl.IsZero() && !time.Now().Before(st.rdl) {
@@ -157,7 +167,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 	if credit > 0 {
 		cc.wmu.Lock()
 		cc.fr.WriteWindowUpdate(st.id, credit)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 	return n, nil
@@ -168,9 +178,24 @@ func (st *Stream) Write(p []byte) (int, error) {
 	if err := st.failed(); err != nil {
 		return 0, err
 	}
-	if err := st.conv.write(p, st); err != nil {
+	err := st.conv.write(p, st)
+	// The frames of one write (often a head and its body) leave together.
+	// The end of a response waits for the pipeline to be done with the
+	// transaction (its next Read or its Close), so that the client's next
+	// stream finds the server connection back in the pool and the log
+	// line written.
+	cc := st.cc
+	if err == nil && st.conv.done() {
+		return len(p), nil
+	}
+	cc.wmu.Lock()
+	if ferr := cc.flush(); err == nil {
+		err = ferr
+	}
+	cc.wmu.Unlock()
+	if err != nil {
 		if err == errBadResponse {
-			st.cc.resetStream(st.id, http2.ErrCodeInternal)
+			cc.resetStream(st.id, http2.ErrCodeInternal)
 		}
 		return 0, err
 	}
@@ -195,10 +220,7 @@ func (st *Stream) sendHeaders(fields []hpack.HeaderField, end bool) error {
 		return err
 	}
 	cc.wmu.Lock()
-	err := cc.writeHeaderBlock(st.id, fields, end)
-	if err == nil {
-		err = cc.bw.Flush()
-	}
+	err := cc.writeHeaderBlock(st.id, fields, end) // flushed by Write
 	cc.wmu.Unlock()
 	if err != nil {
 		return err
@@ -217,6 +239,15 @@ func (st *Stream) sendData(p []byte, end bool) error {
 	cc := st.cc
 	for {
 		cc.mu.Lock()
+		if len(p) > 0 && (st.sendWin <= 0 || cc.sendWin <= 0) && st.err == nil {
+			// What was buffered must reach the client before it can
+			// open its window.
+			cc.mu.Unlock()
+			cc.wmu.Lock()
+			cc.flush()
+			cc.wmu.Unlock()
+			cc.mu.Lock()
+		}
 		for len(p) > 0 && (st.sendWin <= 0 || cc.sendWin <= 0) && st.err == nil {
 			if !st.wdl.IsZero() && !time.Now().Before(st.wdl) {
 				cc.mu.Unlock()
@@ -235,10 +266,7 @@ func (st *Stream) sendData(p []byte, end bool) error {
 		cc.mu.Unlock()
 		last := end && int(n) == len(p)
 		cc.wmu.Lock()
-		err := cc.fr.WriteData(st.id, last, p[:n])
-		if err == nil {
-			err = cc.bw.Flush()
-		}
+		err := cc.fr.WriteData(st.id, last, p[:n]) // flushed by Write
 		cc.wmu.Unlock()
 		if err != nil {
 			return err
@@ -267,7 +295,7 @@ func (st *Stream) finish() {
 	if early {
 		cc.wmu.Lock()
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
-		cc.bw.Flush()
+		cc.flush()
 		cc.wmu.Unlock()
 	}
 }
@@ -308,12 +336,13 @@ func (st *Stream) Close() error {
 	if failed {
 		return nil
 	}
-	if !st.conv.closing(st) && st.abort(errStreamReset) {
-		cc.wmu.Lock()
+	complete := st.conv.closing(st)
+	cc.wmu.Lock()
+	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
-		cc.bw.Flush()
-		cc.wmu.Unlock()
 	}
+	cc.flush()
+	cc.wmu.Unlock()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package stream
 import (
 	"crypto/tls"
 	"net"
+	"sync"
 	"time"
 
 	"dhproxy/internal/h2"
@@ -26,6 +27,7 @@ func (fe *Frontend) h2Config() h2.Config {
 		MaxConcurrentStreams: g.H2.MaxConcurrentStreams,
 		MaxFrameSize:         g.H2.MaxFrameSize,
 		MaxHeaderListSize:    uint32(fe.rt.headMax),
+		WriteTimeout:         t.Client,
 		IdleTimeout:          firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client),
 		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
 		Stop:                 fe.rt.stopH2,
@@ -48,13 +50,24 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 	})
 }
 
+// streamSessions recycles the session objects of HTTP/2 streams, so that
+// a stream does not pay for growing its tables again.
+var streamSessions sync.Pool
+
 // serveStream runs one HTTP/2 stream through the session's request loop;
 // the stream reads as a connection carrying one HTTP/1.1 request.
 func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo) {
-	s := &httpSession{idle: &idleState{}}
-	s.idle.s = s
+	s, _ := streamSessions.Get().(*httpSession)
+	if s == nil {
+		s = &httpSession{idle: &idleState{}}
+		s.idle.s = s
+	}
+	defer streamSessions.Put(s)
 	s.reset(fe, st)
 	s.h2 = true
+	// The connection is the session: only its first stream is its first
+	// request (http-reuse safe, http_first_req), as in haproxy.
+	s.nreq = st.Seq()
 	s.connSC = *sc
 	if ta, ok := st.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()

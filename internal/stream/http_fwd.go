@@ -28,14 +28,20 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.reqEdited && !s.tx.uriEdited {
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.reqEdited && !s.tx.uriEdited && !s.h2 {
 		return nil
 	}
 	out := s.out[:0]
-	if req.HigherMinor || s.tx.uriEdited {
+	if req.HigherMinor || s.tx.uriEdited || s.h2 {
 		out = append(out, req.Method...)
 		out = append(out, ' ')
-		out = append(out, req.URI...)
+		uri := req.URI
+		if s.h2 && len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
+			// An HTTP/2 request's absolute URI goes to HTTP/1 servers
+			// in origin form, as haproxy sends it.
+			uri = http1.PathQuery(uri)
+		}
+		out = append(out, uri...)
 		if req.Minor == 0 && !req.HigherMinor {
 			out = append(out, " HTTP/1.0\r\n"...)
 		} else {

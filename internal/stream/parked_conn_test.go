@@ -38,6 +38,7 @@ func TestParkedConnectionMemory(t *testing.T) {
 	}()
 	dial() // workers, pools and the server connection exist from here on
 	waitFor(t, "the first connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -45,6 +46,9 @@ func TestParkedConnectionMemory(t *testing.T) {
 		dial()
 	}
 	waitFor(t, "every connection parks", func() bool { return rt.parker.count() == n+1 })
+	// The workers that served them end after workerIdle, with their session
+	// objects: what stays is what parked connections keep.
+	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n

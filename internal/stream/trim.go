@@ -21,7 +21,7 @@ type trimmer struct {
 
 const (
 	trimEvery   = 250 * time.Millisecond
-	trimGrowth  = 16 << 20 // memory grown since the last trim before trimming again (a quarter for freed stacks)
+	trimGrowth  = 16 << 20 // memory grown since the last trim before trimming again (a sixteenth for freed stacks)
 	quietAllocs = 1 << 20  // at most this much allocated per trimEvery counts as quiet
 )
 
@@ -50,7 +50,7 @@ func (t *trimmer) tick(freed uint64) bool {
 	if inuse < t.base {
 		t.base = inuse
 	}
-	if !quiet || inuse < t.base+trimGrowth && t.freed < trimGrowth/4 {
+	if !quiet || inuse < t.base+trimGrowth && t.freed < trimGrowth/16 {
 		return false
 	}
 	t.freed = 0

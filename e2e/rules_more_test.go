@@ -504,3 +504,43 @@ backend be
 		}
 	}
 }
+
+// tcp-request content set-var-fmt, in mode tcp (%[expr] only) and in
+// mode http (log-format variables too).
+func TestRulesTCPContentSetVarFmt(t *testing.T) {
+	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
+	port, hport := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 5s
+    tcp-request content set-var-fmt(txn.be) "be_%%[req.ssl_sni,lower,field(1,.)]"
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend %%[var(txn.be)]
+    default_backend be_a
+backend be_a
+    mode tcp
+    server a 127.0.0.1:%d
+backend be_b
+    mode tcp
+    server b 127.0.0.1:%d
+frontend fh
+    mode http
+    bind 127.0.0.1:%d
+    tcp-request content set-var-fmt(txn.who) "%%ci %%[path]"
+    http-request return status 200 content-type text/plain lf-string "%%[var(txn.who)]"
+`, port, a, b, hport), port, hport)
+	for _, c := range []struct{ sni, want string }{{"B.example", "b.example"}, {"a.example", "a.example"}} {
+		if body, _ := sniGet(t, port, c.sni); body != c.want {
+			t.Errorf("SNI %q: %q, want %q", c.sni, body, c.want)
+		}
+	}
+	if body, _ := rulesGetOn(t, hport, "/p"); body != "127.0.0.1 /p" {
+		t.Errorf("mode http: %q", body)
+	}
+}

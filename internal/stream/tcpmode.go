@@ -161,6 +161,11 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 			t.wantMore = false
 			if v.Action == rules.UnsetVar {
 				sample.UnsetVar(t, v.Var)
+			} else if v.Expr == nil {
+				if !t.setVarFmt(v) {
+					t.readMore(deadline)
+					continue
+				}
 			} else if v.Expr.Eval(t, &t.v) && !(t.wantMore && !t.final) {
 				sample.SetVar(t, v.Var, &t.v)
 			} else if t.wantMore && !t.final {

@@ -867,6 +867,7 @@ type tcpTxn struct {
 	scratch []byte
 	sc      trackers // tcp-request connection/content track-sc*
 	key     []byte   // a track-sc rule's key
+	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
 	// The client's first bytes, read for tcp-request content rules.
 	data     []byte

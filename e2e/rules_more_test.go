@@ -544,3 +544,56 @@ frontend fh
 		t.Errorf("mode http: %q", body)
 	}
 }
+
+// A connection that brings no request logs no capture fields, as haproxy
+// logs it (httplog and httplog clf).
+func TestCapturesWithoutRequest(t *testing.T) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	p1, p2 := freePort(t), freePort(t)
+	const caps = `
+    capture request header Host len 20
+    capture response header Content-Type len 20
+    http-request return status 200`
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe1
+    bind 127.0.0.1:%d
+    option httplog`+caps+`
+frontend fe2
+    bind 127.0.0.1:%d
+    option httplog clf`+caps+`
+`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2), p1, p2)
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("log lines: %v", err)
+		}
+		line := strings.TrimRight(string(buf[:n]), "\n")
+		switch {
+		case strings.Contains(line, " fe1 ") && strings.HasSuffix(line, `"<BADREQ>"`):
+			seen["fe1"] = true
+			if !strings.HasSuffix(line, ` 0/0 "<BADREQ>"`) {
+				t.Errorf("httplog line of a connection without request: %s", line)
+			}
+		case strings.Contains(line, `"fe2"`) && strings.Contains(line, `"<BADREQ>"`):
+			seen["fe2"] = true
+			if !strings.HasSuffix(line, ` 0 0 "" "" `) {
+				t.Errorf("clf line of a connection without request: %q", line)
+			}
+		}
+	}
+}

@@ -597,3 +597,34 @@ frontend fe2
 		}
 	}
 }
+
+// A negated condition on a sample that may still change waits for more
+// data, as haproxy's (an undecided term stays undecided under '!').
+func TestTCPContentNegatedConditionWaits(t *testing.T) {
+	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 5s
+    tcp-request content accept if !{ req.ssl_hello_type 1 }
+    tcp-request content set-var(txn.host) req.ssl_sni,lower,field(1,.)
+    tcp-request content accept
+    use_backend be_%%[var(txn.host)]
+    default_backend be_a
+backend be_a
+    server a 127.0.0.1:%d
+backend be_b
+    server b 127.0.0.1:%d
+`, port, a, b), port)
+	for _, c := range []struct{ sni, want string }{{"B.example", "b.example"}, {"a.example", "a.example"}} {
+		if body, _ := sniGet(t, port, c.sni); body != c.want {
+			t.Errorf("SNI %q: %q, want %q", c.sni, body, c.want)
+		}
+	}
+}

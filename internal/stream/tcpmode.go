@@ -146,9 +146,8 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 	t.final = p.TCPRequest.InspectDelay <= 0 || t.eof || !time.Now().Before(deadline)
 	for i := 0; i < len(list); {
 		r := &list[i]
-		t.wantMore = false
-		ok := r.Cond.Match(t, &t.acl)
-		if t.wantMore && !t.final && (!ok || r.Cond.Unless) {
+		ok, miss := r.Cond.MatchMiss(t, &t.acl)
+		if miss && !t.final {
 			t.readMore(deadline)
 			continue
 		}

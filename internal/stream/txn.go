@@ -882,6 +882,13 @@ func (t *tcpTxn) Payload() []byte    { return t.data }
 func (t *tcpTxn) PayloadFinal() bool { return t.final }
 func (t *tcpTxn) WantMore()          { t.wantMore = true }
 
+// TakeMiss implements acl.MissReporter.
+func (t *tcpTxn) TakeMiss() bool {
+	w := t.wantMore
+	t.wantMore = false
+	return w
+}
+
 // resetClose closes c with a reset, as HAProxy's reject does: no
 // TIME_WAIT is left behind for a connection that was refused.
 func resetClose(c net.Conn) {

@@ -504,3 +504,127 @@ backend be
 		}
 	}
 }
+
+// tcp-request content set-var-fmt, in mode tcp (%[expr] only) and in
+// mode http (log-format variables too).
+func TestRulesTCPContentSetVarFmt(t *testing.T) {
+	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
+	port, hport := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 5s
+    tcp-request content set-var-fmt(txn.be) "be_%%[req.ssl_sni,lower,field(1,.)]"
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend %%[var(txn.be)]
+    default_backend be_a
+backend be_a
+    mode tcp
+    server a 127.0.0.1:%d
+backend be_b
+    mode tcp
+    server b 127.0.0.1:%d
+frontend fh
+    mode http
+    bind 127.0.0.1:%d
+    tcp-request content set-var-fmt(txn.who) "%%ci %%[path]"
+    http-request return status 200 content-type text/plain lf-string "%%[var(txn.who)]"
+`, port, a, b, hport), port, hport)
+	for _, c := range []struct{ sni, want string }{{"B.example", "b.example"}, {"a.example", "a.example"}} {
+		if body, _ := sniGet(t, port, c.sni); body != c.want {
+			t.Errorf("SNI %q: %q, want %q", c.sni, body, c.want)
+		}
+	}
+	if body, _ := rulesGetOn(t, hport, "/p"); body != "127.0.0.1 /p" {
+		t.Errorf("mode http: %q", body)
+	}
+}
+
+// A connection that brings no request logs no capture fields, as haproxy
+// logs it (httplog and httplog clf).
+func TestCapturesWithoutRequest(t *testing.T) {
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	p1, p2 := freePort(t), freePort(t)
+	const caps = `
+    capture request header Host len 20
+    capture response header Content-Type len 20
+    http-request return status 200`
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe1
+    bind 127.0.0.1:%d
+    option httplog`+caps+`
+frontend fe2
+    bind 127.0.0.1:%d
+    option httplog clf`+caps+`
+`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2), p1, p2)
+	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("log lines: %v", err)
+		}
+		line := strings.TrimRight(string(buf[:n]), "\n")
+		switch {
+		case strings.Contains(line, " fe1 ") && strings.HasSuffix(line, `"<BADREQ>"`):
+			seen["fe1"] = true
+			if !strings.HasSuffix(line, ` 0/0 "<BADREQ>"`) {
+				t.Errorf("httplog line of a connection without request: %s", line)
+			}
+		case strings.Contains(line, `"fe2"`) && strings.Contains(line, `"<BADREQ>"`):
+			seen["fe2"] = true
+			if !strings.HasSuffix(line, ` 0 0 "" "" `) {
+				t.Errorf("clf line of a connection without request: %q", line)
+			}
+		}
+	}
+}
+
+// A negated condition on a sample that may still change waits for more
+// data, as haproxy's (an undecided term stays undecided under '!').
+func TestTCPContentNegatedConditionWaits(t *testing.T) {
+	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 5s
+    tcp-request content accept if !{ req.ssl_hello_type 1 }
+    tcp-request content set-var(txn.host) req.ssl_sni,lower,field(1,.)
+    tcp-request content accept
+    use_backend be_%%[var(txn.host)]
+    default_backend be_a
+backend be_a
+    server a 127.0.0.1:%d
+backend be_b
+    server b 127.0.0.1:%d
+`, port, a, b), port)
+	for _, c := range []struct{ sni, want string }{{"B.example", "b.example"}, {"a.example", "a.example"}} {
+		if body, _ := sniGet(t, port, c.sni); body != c.want {
+			t.Errorf("SNI %q: %q, want %q", c.sni, body, c.want)
+		}
+	}
+}

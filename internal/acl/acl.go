@@ -118,6 +118,10 @@ flags:
 			return nil, fmt.Errorf("unknown ACL flag '%s' (a pattern starting with '-' needs '--' before it)", f)
 		}
 	}
+	if method == 0 && e.Out == sample.TypeAny {
+		// a variable's type is only known at run time: haproxy asks for a method
+		return nil, fmt.Errorf("matching method must be specified first (using '-m') when using a sample fetch of this type ('%s')", e.Fetch.Name)
+	}
 	if method == 0 {
 		method = defaultMethod(e.Out)
 	}

@@ -267,6 +267,7 @@ func TestErrors(t *testing.T) {
 		{"if || a", "must follow a term"},
 		{"if !", "'!' must be followed"},
 		{"if { path_beg -m end /x }", "conflicts"},
+		{"if { var(txn.x) a }", "matching method must be specified first (using '-m') when using a sample fetch of this type ('var')"},
 	} {
 		var s Set
 		_, _, err := s.ParseCond(compiler(), strings.Fields(c.words), sample.PhaseReq, "http-request deny")

@@ -141,3 +141,54 @@ func (c *Cond) MatchIn(t sample.Txn, st *State, phase sample.Phase) bool {
 	}
 	return ok != c.Unless
 }
+
+// MissReporter is a transaction whose fetches can tell that their answer
+// may still change (more payload may come): TakeMiss reports whether one
+// said so since the last call, and forgets it.
+type MissReporter interface {
+	TakeMiss() bool
+}
+
+// MatchMiss evaluates the condition as HAProxy's acl_exec_cond does for
+// rules that wait for data: a term that did not match on a sample that may
+// still change is undecided (miss), a negation keeps it undecided, AND and
+// OR combine the three values (true beats an undecided alternative, false
+// an undecided conjunct). miss reports that the result is undecided; ok
+// is then what the data so far gives (false, or true with "unless").
+func (c *Cond) MatchMiss(t sample.Txn, st *State) (ok, miss bool) {
+	if c == nil {
+		return true, false
+	}
+	mr, _ := t.(MissReporter)
+	const fail, undecided, pass = 0, 1, 3
+	res := fail
+	for _, g := range c.groups {
+		suite := pass
+		for _, tm := range g {
+			if mr != nil {
+				mr.TakeMiss()
+			}
+			term := fail
+			if tm.acl.match(t, st, c.phase) {
+				term = pass
+			} else if mr != nil && mr.TakeMiss() {
+				term = undecided
+			}
+			if tm.neg && term != undecided {
+				term = pass - term
+			}
+			suite &= term
+			if suite == fail {
+				break
+			}
+		}
+		res |= suite
+		if res == pass {
+			break
+		}
+	}
+	if res == undecided {
+		return c.Unless, true
+	}
+	return (res == pass) != c.Unless, false
+}

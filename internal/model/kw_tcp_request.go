@@ -66,10 +66,10 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'tcp-request connection expect-proxy' expects 'layer4' (write 'tcp-request connection expect-proxy layer4 [if|unless <cond>]').")
 		return
 	}
-	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "unset-var("))
+	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "set-var-fmt(") || strings.HasPrefix(args[1], "unset-var("))
 	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
 		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar && !expectProxy) {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|unset-var(<var>) [if|unless <cond>]', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [if|unless <cond>]', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -119,10 +119,11 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 				break
 			}
 		}
-		set := strings.HasPrefix(args[1], "set-var(")
-		name := strings.TrimPrefix(strings.TrimPrefix(args[1], "set-var("), "unset-var(")
+		fmtVar := strings.HasPrefix(args[1], "set-var-fmt(")
+		set := fmtVar || strings.HasPrefix(args[1], "set-var(")
+		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(args[1], "set-var("), "set-var-fmt("), "unset-var(")
 		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
-			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>' or 'unset-var(<scope>.<name>)'.", word)
+			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>', 'set-var-fmt(<scope>.<name>) <fmt>' or 'unset-var(<scope>.<name>)'.", word)
 			return
 		}
 		v := &rules.Rule{Action: rules.UnsetVar}
@@ -130,7 +131,14 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes {
 			err = fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
 		}
-		if err == nil && set {
+		switch {
+		case err == nil && fmtVar:
+			// the variable gets the format's text (Value, no Expr)
+			v.Action = rules.SetVar
+			if v.Value, err = b.comp.CompileFormat(args[2], phase); err == nil && !v.Value.Usable(phase) {
+				err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] in mode tcp")
+			}
+		case err == nil && set:
 			v.Action = rules.SetVar
 			v.Expr, err = b.comp.Compile(args[2], phase)
 		}

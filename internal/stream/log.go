@@ -204,7 +204,9 @@ func (s *httpSession) emitHTTP() {
 			e.Tw = l.queued // timed out in a queue: HAProxy logs the wait
 		}
 	}
-	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 {
+	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 && l.methodLen > 0 {
+		// haproxy has no capture slots for a connection that brought no
+		// request it could parse: its line then shows none
 		e.ReqCaps, e.ResCaps = s.caps.req, s.caps.res
 	}
 	if fe.P.CaptureCookie != "" {

@@ -90,3 +90,17 @@ func (fe *Frontend) sendLogAt(e *logging.Entry, level int8) {
 	}
 	fe.send(logging.Level(level-1), e)
 }
+
+// setVarFmt runs a tcp-request content set-var-fmt in mode tcp (only
+// %[expr] there): the variable gets the format's text, once no sample of
+// it may still change (false: more bytes are wanted first).
+func (t *tcpTxn) setVarFmt(r *rules.Rule) bool {
+	t.wantMore = false
+	t.fmtBuf = r.Value.Append(t, &t.v, t.fmtBuf[:0])
+	if t.wantMore && !t.final {
+		return false
+	}
+	t.v.SetStr(t.fmtBuf) // the variable keeps a copy
+	sample.SetVar(t, r.Var, &t.v)
+	return true
+}

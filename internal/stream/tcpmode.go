@@ -155,9 +155,8 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 	t.final = p.TCPRequest.InspectDelay <= 0 || t.eof || !time.Now().Before(deadline)
 	for i := 0; i < len(list); {
 		r := &list[i]
-		t.wantMore = false
-		ok := r.Cond.Match(t, &t.acl)
-		if t.wantMore && !t.final && (!ok || r.Cond.Unless) {
+		ok, miss := r.Cond.MatchMiss(t, &t.acl)
+		if miss && !t.final {
 			t.readMore(deadline)
 			continue
 		}
@@ -170,6 +169,11 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 			t.wantMore = false
 			if v.Action == rules.UnsetVar {
 				sample.UnsetVar(t, v.Var)
+			} else if v.Expr == nil {
+				if !t.setVarFmt(v) {
+					t.readMore(deadline)
+					continue
+				}
 			} else if v.Expr.Eval(t, &t.v) && !(t.wantMore && !t.final) {
 				sample.SetVar(t, v.Var, &t.v)
 			} else if t.wantMore && !t.final {

@@ -871,6 +871,7 @@ type tcpTxn struct {
 	scratch []byte
 	sc      trackers // tcp-request connection/content track-sc*
 	key     []byte   // a track-sc rule's key
+	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
 	expectProxy bool // a tcp-request connection expect-proxy rule applied
 
@@ -892,6 +893,13 @@ type tcpTxn struct {
 func (t *tcpTxn) Payload() []byte    { return t.data }
 func (t *tcpTxn) PayloadFinal() bool { return t.final }
 func (t *tcpTxn) WantMore()          { t.wantMore = true }
+
+// TakeMiss implements acl.MissReporter.
+func (t *tcpTxn) TakeMiss() bool {
+	w := t.wantMore
+	t.wantMore = false
+	return w
+}
 
 // resetClose closes c with a reset, as HAProxy's reject does: no
 // TIME_WAIT is left behind for a connection that was refused.

@@ -437,12 +437,8 @@ func (s *Server) currentIP() (netip.Addr, bool) {
 	return ip.Unmap(), err == nil
 }
 
-// Addr returns where s connects now (host:port, or the host alone when the
-// client's port is used); "" while DNS has given it no address.
-func (s *Server) Addr() string { return *s.dst.Load() }
-
-// AddrPort is Addr with the port always shown (":0" when the client's
-// port is used), as the stats show it.
+// AddrPort returns where s connects now, host:port (":0" when the client's
+// port is used), as the stats show it; "" while DNS has given it no address.
 func (s *Server) AddrPort() string {
 	d := *s.dst.Load()
 	if d != "" && s.useDst {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -177,5 +178,50 @@ func TestServerStateAcrossReload(t *testing.T) {
 	}
 	if n := field(t, rows, names, "be/s2", "stot"); n != "0" {
 		t.Errorf("s2 served %s requests in maintenance", n)
+	}
+}
+
+// The same with a standalone reload: the new process (-sf) loads the file
+// the old one's "show servers state" wrote.
+func TestServerStateAcrossSoftReload(t *testing.T) {
+	upPort, _ := startHTTPBackend(t, "up")
+	down := freePort(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "stats.sock")
+	state := filepath.Join(dir, "state")
+	fe := freePort(t)
+	cfgPath := writeConfig(t, serverStateConfig(sock, fe, upPort, down, "    server-state-file "+state, "    load-server-state-from-file global"))
+	old := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), fe)
+	defer old.stop()
+	for _, c := range []string{"set server be/s2 state maint", "set server be/s5 state drain", "set server be/s1 weight 5"} {
+		if out := cliCmd(t, sock, c); strings.TrimSpace(out) != "" {
+			t.Fatalf("%s: %s", c, out)
+		}
+	}
+	if err := os.WriteFile(state, []byte(cliCmd(t, sock, "show servers state")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	next := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath, "-sf", strconv.Itoa(old.cmd.Process.Pid)), fe)
+	defer next.stop()
+	for deadline := time.Now().Add(10 * time.Second); !old.exited(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old process did not leave")
+		}
+	}
+	for _, l := range stateLines(t, sock, "be") {
+		switch l[3] {
+		case "s1":
+			if l[7] != "5" { // uweight
+				t.Errorf("s1 weight %s after -sf, want 5", l[7])
+			}
+		case "s2":
+			if l[6] != "1" {
+				t.Errorf("s2 admin state %s after -sf, want 1 (maintenance)", l[6])
+			}
+		case "s5":
+			if l[6] != "8" {
+				t.Errorf("s5 admin state %s after -sf, want 8 (drain)", l[6])
+			}
+		}
 	}
 }

@@ -79,6 +79,11 @@ func Listen(cfg *model.Config) (*Server, error) {
 			s.Close()
 			return nil, fmt.Errorf("%s: 'stats socket %s': %w", sock.Pos, sock.Addr, err)
 		}
+		if ul, ok := l.(*net.UnixListener); ok {
+			// As haproxy: the path stays on exit, since after "-sf" it is
+			// the new process's socket.
+			ul.SetUnlinkOnClose(false)
+		}
 		if sock.Network == "unix" && sock.Mode != 0 {
 			if err := os.Chmod(sock.Addr, os.FileMode(sock.Mode)); err != nil {
 				l.Close()

@@ -154,7 +154,9 @@ func (rt *Runtime) startResolvers() {
 }
 
 // loop wakes every "timeout resolve" and starts the resolutions whose
-// last one is older than "hold valid", as HAProxy's resolvers task does.
+// last one ended at least "timeout resolve" ago, as HAProxy's resolvers task
+// does ("hold valid" is how long a valid answer outlives errors, in the
+// hold periods of applyFailure).
 func (run *resolverRun) loop() {
 	conf := run.client.Conf
 	t := time.NewTicker(max(conf.TimeoutResolve, 10*time.Millisecond))
@@ -170,7 +172,7 @@ func (run *resolverRun) loop() {
 			if !f.busy.CompareAndSwap(false, true) {
 				continue
 			}
-			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.HoldValid {
+			if !f.lastTry.IsZero() && now.Sub(f.lastTry) < conf.TimeoutResolve {
 				f.busy.Store(false)
 				continue
 			}
@@ -437,12 +439,8 @@ func (s *Server) currentIP() (netip.Addr, bool) {
 	return ip.Unmap(), err == nil
 }
 
-// Addr returns where s connects now (host:port, or the host alone when the
-// client's port is used); "" while DNS has given it no address.
-func (s *Server) Addr() string { return *s.dst.Load() }
-
-// AddrPort is Addr with the port always shown (":0" when the client's
-// port is used), as the stats show it.
+// AddrPort returns where s connects now, host:port (":0" when the client's
+// port is used), as the stats show it; "" while DNS has given it no address.
 func (s *Server) AddrPort() string {
 	d := *s.dst.Load()
 	if d != "" && s.useDst {

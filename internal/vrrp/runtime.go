@@ -152,9 +152,7 @@ func (r *Runtime) Start() error {
 		ev := <-r.links
 		r.linkUp[ev.Name] = ev.Up
 	}
-	for _, c := range r.conns {
-		go c.read(r.pkts, r.ctx.Done())
-	}
+	r.startReaders()
 	for name, f := range r.cfg.TrackFiles {
 		r.fileVals[name] = f.Value(0)
 	}

@@ -1,0 +1,273 @@
+package vrrp
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"dhproxy/internal/config"
+	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/netif"
+)
+
+// ReloadPlan says what a reload does to each vrrp_instance, by name.
+type ReloadPlan struct {
+	Kept      []string // configuration unchanged: state, VIPs and timers untouched
+	Changed   []string // same interface, VRID and family: state carried over, settings replaced
+	Restarted []string // interface, VRID or family changed: stopped, then started anew
+	Added     []string
+	Removed   []string
+}
+
+// PlanReload compares the running configuration with the new one as
+// keepalived matches instances on reload: by name, keeping the state of an
+// instance that still runs the same VRRP router (interface, VRID, family).
+func PlanReload(old, cur *keepalived.Config) ReloadPlan {
+	var p ReloadPlan
+	before := map[string]*keepalived.VRRPInstance{}
+	for _, c := range old.Instances {
+		before[c.Name] = c
+	}
+	seen := map[string]bool{}
+	for _, c := range cur.Instances {
+		seen[c.Name] = true
+		o := before[c.Name]
+		switch {
+		case o == nil:
+			p.Added = append(p.Added, c.Name)
+		case o.Interface != c.Interface || o.VRID != c.VRID || instanceV6(o) != instanceV6(c):
+			p.Restarted = append(p.Restarted, c.Name)
+		case sameSettings(reflect.ValueOf(o), reflect.ValueOf(c)):
+			p.Kept = append(p.Kept, c.Name)
+		default:
+			p.Changed = append(p.Changed, c.Name)
+		}
+	}
+	for _, c := range old.Instances {
+		if !seen[c.Name] {
+			p.Removed = append(p.Removed, c.Name)
+		}
+	}
+	return p
+}
+
+// instanceV6 is the address family the instance's adverts use.
+func instanceV6(c *keepalived.VRRPInstance) bool {
+	if c.UnicastSrcIP.IsValid() {
+		return c.UnicastSrcIP.Is6()
+	}
+	return len(c.VIPs) > 0 && c.Version == 3 && c.VIPs[0].Prefix.Addr().Is6()
+}
+
+var posType = reflect.TypeFor[config.Pos]()
+
+// sameSettings compares two configuration values, ignoring where in the
+// file they were written: moving a block is not a change.
+func sameSettings(a, b reflect.Value) bool {
+	if a.Type() == posType {
+		return true
+	}
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return sameSettings(a.Elem(), b.Elem())
+	case reflect.Struct:
+		if !hasPos(a.Type()) && a.Comparable() {
+			return a.Equal(b)
+		}
+		for i := range a.NumField() {
+			if !sameSettings(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice, reflect.Array:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !sameSettings(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for it := a.MapRange(); it.Next(); {
+			bv := b.MapIndex(it.Key())
+			if !bv.IsValid() || !sameSettings(it.Value(), bv) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Equal(b)
+}
+
+// hasPos reports whether t holds a config.Pos that comparison must skip.
+func hasPos(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == posType {
+			return true
+		}
+		for i := range t.NumField() {
+			if hasPos(t.Field(i).Type) {
+				return true
+			}
+		}
+	case reflect.Array:
+		return hasPos(t.Elem())
+	}
+	return false
+}
+
+// Reload switches the runtime to cfg as keepalived does on SIGHUP. Nothing
+// changes when cfg cannot run here (an interface missing, no address to
+// send from): the error says why and the running configuration stays.
+// Unchanged instances are not touched at all, so their VIPs never flap.
+func (r *Runtime) Reload(cfg *keepalived.Config) (ReloadPlan, error) {
+	var plan ReloadPlan
+	if len(cfg.Instances) == 0 {
+		return plan, fmt.Errorf("no vrrp_instance in the configuration")
+	}
+	errc := make(chan error, 1)
+	select {
+	case r.calls <- func(now time.Time) {
+		plan = PlanReload(r.cfg, cfg)
+		errc <- r.apply(now, cfg, plan)
+	}:
+	case <-r.ctx.Done():
+		return plan, fmt.Errorf("VRRP is stopping")
+	}
+	return plan, <-errc
+}
+
+// apply runs on the protocol goroutine.
+func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) error {
+	byName := map[string]*keepalived.VRRPInstance{}
+	for _, c := range cfg.Instances {
+		byName[c.Name] = c
+	}
+	// Check everything the new instances need before changing anything.
+	for _, name := range slices.Concat(plan.Added, plan.Restarted, plan.Changed) {
+		c := byName[name]
+		if !netif.InterfaceExists(c.Interface) {
+			return fmt.Errorf("%s: (%s) interface %s does not exist", c.Pos, c.Name, c.Interface)
+		}
+		for _, v := range slices.Concat(c.VIPs, c.ExcludedVIPs) {
+			if v.Dev != "" && !netif.InterfaceExists(v.Dev) {
+				return fmt.Errorf("%s: (%s) interface %s does not exist", v.Pos, c.Name, v.Dev)
+			}
+		}
+		if !c.UnicastSrcIP.IsValid() {
+			if _, err := netif.PrimaryAddr(c.Interface, instanceV6(c)); err != nil {
+				return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
+			}
+		}
+	}
+	old := map[string]*Instance{}
+	for _, in := range r.insts {
+		old[in.Name] = in
+	}
+	drop := func(in *Instance) {
+		in.Stop(now) // a master sends priority 0 and removes its VIPs, as on keepalived's stop
+		r.insts = slices.DeleteFunc(r.insts, func(x *Instance) bool { return x == in })
+		delete(r.extra, in)
+		r.mu.Lock()
+		delete(r.states, in.Name)
+		r.mu.Unlock()
+	}
+	for _, name := range slices.Concat(plan.Removed, plan.Restarted) {
+		r.Logf("(%s) removed by the reload", name)
+		drop(old[name])
+	}
+	r.cfg = cfg
+	r.watchNewLinks(cfg)
+	for _, in := range r.insts {
+		if c := byName[in.Name]; slices.Contains(plan.Kept, in.Name) {
+			in.Cfg = c // same settings; the new block so sync groups and scripts resolve in cfg
+		}
+	}
+	for _, name := range plan.Changed {
+		prev := old[name]
+		px := r.extra[prev]
+		if err := r.addInstance(byName[name]); err != nil {
+			r.Logf("%v", err)
+			drop(prev)
+			continue
+		}
+		in, x := r.insts[len(r.insts)-1], r.extra[r.insts[len(r.insts)-1]]
+		// Addresses the new block no longer lists go now; the rest stay up.
+		for _, v := range px.vips {
+			if !slices.Contains(x.vips, v) && prev.State() == StateMaster {
+				if err := netif.DelVIP(v); err != nil {
+					r.Logf("(%s) %v", name, err)
+				}
+			}
+		}
+		px.garpGen.Add(1) // the old announcer stops; the new one takes over
+		r.insts = slices.DeleteFunc(r.insts, func(i *Instance) bool { return i == prev })
+		delete(r.extra, prev)
+		fault, adj := r.health(in)
+		in.Resume(now, prev, fault, adj)
+	}
+	for _, name := range slices.Concat(plan.Restarted, plan.Added) {
+		if err := r.addInstance(byName[name]); err != nil {
+			r.Logf("%v", err)
+			continue
+		}
+		in := r.insts[len(r.insts)-1]
+		fault, adj := r.health(in)
+		in.SetHealth(now, fault, adj)
+		in.Start(now)
+	}
+	r.startReaders()
+	r.Logf("Reload finished: %d kept, %d changed, %d restarted, %d added, %d removed",
+		len(plan.Kept), len(plan.Changed), len(plan.Restarted), len(plan.Added), len(plan.Removed))
+	return nil
+}
+
+// watchNewLinks follows the interfaces cfg names that were not watched yet.
+func (r *Runtime) watchNewLinks(cfg *keepalived.Config) {
+	var names []string
+	for _, c := range cfg.Instances {
+		for _, n := range append([]string{c.Interface}, trackNames(c)...) {
+			if _, ok := r.linkUp[n]; !ok && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	for _, n := range names {
+		r.linkUp[n] = netif.IsUp(n) // the watcher's first event then matches and is ignored
+	}
+	if err := netif.WatchLinks(names, r.links, r.ctx.Done()); err != nil {
+		r.Logf("watching links %v: %v", names, err)
+	}
+}
+
+func trackNames(c *keepalived.VRRPInstance) []string {
+	var names []string
+	for _, t := range c.TrackInterfaces {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+// startReaders starts reading the sockets opened since the last call.
+func (r *Runtime) startReaders() {
+	for _, c := range r.conns {
+		if !c.reading {
+			c.reading = true
+			go c.read(r.pkts, r.ctx.Done())
+		}
+	}
+}

@@ -19,6 +19,7 @@ type reloadInstance struct {
 	vrid  int
 	prio  int
 	addrs []string
+	track string // a vrrp_script tracked with weight 0
 }
 
 func reloadConf(iface string, insts ...reloadInstance) string {
@@ -28,7 +29,11 @@ func reloadConf(iface string, insts ...reloadInstance) string {
 		for _, a := range in.addrs {
 			fmt.Fprintf(&b, "    %s/24\n", a)
 		}
-		b.WriteString("  }\n}\n")
+		b.WriteString("  }\n")
+		if in.track != "" {
+			fmt.Fprintf(&b, "  track_script {\n    %s weight 0\n  }\n", in.track)
+		}
+		b.WriteString("}\n")
 	}
 	return b.String()
 }
@@ -37,18 +42,19 @@ func reloadConf(iface string, insts ...reloadInstance) string {
 // keepalived does. lb1 is master of VI_A and VI_B; the reload lowers VI_A's
 // priority under lb2's (lb2 takes VI_A over by the normal election) and adds
 // VI_C, while VI_B, unchanged, keeps its VIP: a ping at it the whole time
-// loses nothing. A later reload removes VI_C (its VIP leaves), and files that
+// loses nothing. A later reload removes VI_C (its VIP leaves) and makes VI_A
+// track a new, failing vrrp_script; files that
 // fail (a syntax error, a missing interface) keep the running configuration.
 func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 	t.Parallel() // its own lab; timer-bound, not CPU-bound
 	l := newVLab(t, "client", "lb1", "lb2")
 	lbs := []string{"lb1", "lb2"}
 	const vipA, vipB, vipC = "10.213.0.100", "10.213.0.101", "10.213.0.102"
-	a := reloadInstance{"VI_A", 51, 150, []string{vipA}}
-	b := reloadInstance{"VI_B", 52, 150, []string{vipB}}
+	a := reloadInstance{"VI_A", 51, 150, []string{vipA}, ""}
+	b := reloadInstance{"VI_B", 52, 150, []string{vipB}, ""}
 	k1 := l.writeFile("keepalived.conf", reloadConf("eth0", a, b))
 	k2 := l.writeFile("keepalived.conf", reloadConf("eth0",
-		reloadInstance{"VI_A", 51, 100, []string{vipA}}, reloadInstance{"VI_B", 52, 100, []string{vipB}}))
+		reloadInstance{"VI_A", 51, 100, []string{vipA}, ""}, reloadInstance{"VI_B", 52, 100, []string{vipB}, ""}))
 	p1 := l.start("lb1", bin, "vrrp", "-f", k1)
 	l.waitHolder(vipA, "lb1", lbs, 10*time.Second, p1)
 	l.waitHolder(vipB, "lb1", lbs, 10*time.Second, p1)
@@ -77,7 +83,7 @@ func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 
 	a.prio = 50
-	c := reloadInstance{"VI_C", 53, 150, []string{vipC}}
+	c := reloadInstance{"VI_C", 53, 150, []string{vipC}, ""}
 	os.WriteFile(k1, []byte(reloadConf("eth0", a, b, c)), 0o644)
 	p1.cmd.Process.Signal(syscall.SIGHUP)
 	l.waitHolder(vipA, "lb2", lbs, 5*time.Second, p1, p2)
@@ -86,12 +92,14 @@ func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 	os.WriteFile(k1, []byte("vrrp_instance VI_A {\n  interface eth0\n"), 0o644)
 	p1.cmd.Process.Signal(syscall.SIGHUP)
 	time.Sleep(300 * time.Millisecond)
-	os.WriteFile(k1, []byte(reloadConf("eth0", a, b, c)+reloadConf("eth9", reloadInstance{"VI_D", 54, 150, []string{"10.213.0.103"}})), 0o644)
+	os.WriteFile(k1, []byte(reloadConf("eth0", a, b, c)+reloadConf("eth9", reloadInstance{"VI_D", 54, 150, []string{"10.213.0.103"}, ""})), 0o644)
 	time.Sleep(300 * time.Millisecond)
 	p1.cmd.Process.Signal(syscall.SIGHUP)
 	time.Sleep(300 * time.Millisecond)
 
-	os.WriteFile(k1, []byte(reloadConf("eth0", a, b)), 0o644)
+	// The last reload also adds a failing vrrp_script to VI_A: it runs.
+	a.track = "chk_fail"
+	os.WriteFile(k1, []byte("vrrp_script chk_fail {\n  script /bin/false\n  interval 1\n  fall 1\n}\n"+reloadConf("eth0", a, b)), 0o644)
 	p1.cmd.Process.Signal(syscall.SIGHUP)
 	deadline := time.Now().Add(3 * time.Second)
 	for l.hasAddr("lb1", vipC) {
@@ -102,6 +110,7 @@ func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 	}
 
 	lossMsg := <-ping
+	time.Sleep(time.Second) // chk_fail has run by now
 	close(stopWatch)
 	if msg, ok := <-lost; ok {
 		t.Errorf("VI_B's VIP moved during the reloads: %s\n%s", msg, p1.Stderr())
@@ -115,7 +124,9 @@ func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 		"Reload finished: 1 kept, 1 changed, 0 restarted, 1 added, 0 removed",
 		"block opened here is never closed",
 		"interface eth9 does not exist; the running configuration is kept",
-		"Reload finished: 2 kept, 0 changed, 0 restarted, 0 added, 1 removed",
+		"Reload finished: 1 kept, 1 changed, 0 restarted, 0 added, 1 removed",
+		"VRRP_Script(chk_fail) failed",
+		"(VI_A) Entering FAULT STATE",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("lb1's log lacks %q:\n%s", want, log)

@@ -171,6 +171,19 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 			}
 		}
 	}
+	// An unchanged vrrp_script keeps running with its state; a new or
+	// changed one starts afresh, as at start.
+	fresh := map[string]*tracker{}
+	for name, s := range cfg.Scripts {
+		if t := r.trackers[name]; t != nil && sameSettings(reflect.ValueOf(t.s), reflect.ValueOf(s)) {
+			continue
+		}
+		t := r.newTracker(s)
+		if err := r.prepareTracker(name, t); err != nil {
+			return err
+		}
+		fresh[name] = t
+	}
 	old := map[string]*Instance{}
 	for _, in := range r.insts {
 		old[in.Name] = in
@@ -187,8 +200,10 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 		r.Logf("(%s) removed by the reload", name)
 		drop(old[name])
 	}
+	prevCfg := r.cfg
 	r.cfg = cfg
 	r.watchNewLinks(cfg)
+	r.reloadTracking(prevCfg, fresh)
 	for _, in := range r.insts {
 		if c := byName[in.Name]; slices.Contains(plan.Kept, in.Name) {
 			in.Cfg = c // same settings; the new block so sync groups and scripts resolve in cfg
@@ -228,9 +243,41 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 		in.Start(now)
 	}
 	r.startReaders()
+	r.applyHealth(now) // kept instances follow scripts and files the reload changed
 	r.Logf("Reload finished: %d kept, %d changed, %d restarted, %d added, %d removed",
 		len(plan.Kept), len(plan.Changed), len(plan.Restarted), len(plan.Added), len(plan.Removed))
 	return nil
+}
+
+// reloadTracking swaps the vrrp_scripts and vrrp_track_files that changed.
+func (r *Runtime) reloadTracking(prev *keepalived.Config, fresh map[string]*tracker) {
+	for name, t := range r.trackers {
+		if _, ok := r.cfg.Scripts[name]; !ok || fresh[name] != nil {
+			if t.stop != nil {
+				t.stop()
+			}
+			delete(r.trackers, name)
+		}
+	}
+	for name, t := range fresh {
+		r.trackers[name] = t
+		r.startTracker(t)
+	}
+	for name, stop := range r.fileStops {
+		f := r.cfg.TrackFiles[name]
+		if f == nil || !sameSettings(reflect.ValueOf(prev.TrackFiles[name]), reflect.ValueOf(f)) {
+			stop()
+			delete(r.fileStops, name)
+			delete(r.fileVals, name)
+		}
+	}
+	for name, f := range r.cfg.TrackFiles {
+		if r.fileStops[name] == nil {
+			r.fileVals[name] = f.Value(0)
+			r.startFileWatch(f)
+		}
+	}
+	r.checkNotifies(r.cfg)
 }
 
 // watchNewLinks follows the interfaces cfg names that were not watched yet.

@@ -2,11 +2,9 @@ package vrrp
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
-	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/netif"
 )
@@ -38,7 +36,7 @@ func PlanReload(old, cur *keepalived.Config) ReloadPlan {
 			p.Added = append(p.Added, c.Name)
 		case o.Interface != c.Interface || o.VRID != c.VRID || instanceV6(o) != instanceV6(c):
 			p.Restarted = append(p.Restarted, c.Name)
-		case sameSettings(reflect.ValueOf(o), reflect.ValueOf(c)):
+		case keepalived.SameSettings(o, c):
 			p.Kept = append(p.Kept, c.Name)
 		default:
 			p.Changed = append(p.Changed, c.Name)
@@ -58,73 +56,6 @@ func instanceV6(c *keepalived.VRRPInstance) bool {
 		return c.UnicastSrcIP.Is6()
 	}
 	return len(c.VIPs) > 0 && c.Version == 3 && c.VIPs[0].Prefix.Addr().Is6()
-}
-
-var posType = reflect.TypeFor[config.Pos]()
-
-// sameSettings compares two configuration values, ignoring where in the
-// file they were written: moving a block is not a change.
-func sameSettings(a, b reflect.Value) bool {
-	if a.Type() == posType {
-		return true
-	}
-	switch a.Kind() {
-	case reflect.Pointer:
-		if a.IsNil() || b.IsNil() {
-			return a.IsNil() == b.IsNil()
-		}
-		return sameSettings(a.Elem(), b.Elem())
-	case reflect.Struct:
-		if !hasPos(a.Type()) && a.Comparable() {
-			return a.Equal(b)
-		}
-		for i := range a.NumField() {
-			if !sameSettings(a.Field(i), b.Field(i)) {
-				return false
-			}
-		}
-		return true
-	case reflect.Slice, reflect.Array:
-		if a.Len() != b.Len() {
-			return false
-		}
-		for i := range a.Len() {
-			if !sameSettings(a.Index(i), b.Index(i)) {
-				return false
-			}
-		}
-		return true
-	case reflect.Map:
-		if a.Len() != b.Len() {
-			return false
-		}
-		for it := a.MapRange(); it.Next(); {
-			bv := b.MapIndex(it.Key())
-			if !bv.IsValid() || !sameSettings(it.Value(), bv) {
-				return false
-			}
-		}
-		return true
-	}
-	return a.Equal(b)
-}
-
-// hasPos reports whether t holds a config.Pos that comparison must skip.
-func hasPos(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Struct:
-		if t == posType {
-			return true
-		}
-		for i := range t.NumField() {
-			if hasPos(t.Field(i).Type) {
-				return true
-			}
-		}
-	case reflect.Array:
-		return hasPos(t.Elem())
-	}
-	return false
 }
 
 // Reload switches the runtime to cfg as keepalived does on SIGHUP. Nothing
@@ -175,7 +106,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 	// changed one starts afresh, as at start.
 	fresh := map[string]*tracker{}
 	for name, s := range cfg.Scripts {
-		if t := r.trackers[name]; t != nil && sameSettings(reflect.ValueOf(t.s), reflect.ValueOf(s)) {
+		if t := r.trackers[name]; t != nil && keepalived.SameSettings(t.s, s) {
 			continue
 		}
 		t := r.newTracker(s)
@@ -265,7 +196,7 @@ func (r *Runtime) reloadTracking(prev *keepalived.Config, fresh map[string]*trac
 	}
 	for name, stop := range r.fileStops {
 		f := r.cfg.TrackFiles[name]
-		if f == nil || !sameSettings(reflect.ValueOf(prev.TrackFiles[name]), reflect.ValueOf(f)) {
+		if f == nil || !keepalived.SameSettings(prev.TrackFiles[name], f) {
 			stop()
 			delete(r.fileStops, name)
 			delete(r.fileVals, name)

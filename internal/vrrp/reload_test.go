@@ -3,7 +3,6 @@ package vrrp
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -105,7 +104,7 @@ vrrp_instance KEEP {
 `)
 	p := PlanReload(old, cur)
 	want := ReloadPlan{Kept: []string{"KEEP"}, Changed: []string{"PRIO"}, Restarted: []string{"MOVE"}, Added: []string{"NEW"}, Removed: []string{"GONE"}}
-	if !sameSettings(reflectValue(p), reflectValue(want)) {
+	if !keepalived.SameSettings(p, want) {
 		t.Fatalf("plan %+v, want %+v", p, want)
 	}
 	if p := PlanReload(old, loadConf(t, reloadBase)); len(p.Kept) != 4 || len(p.Changed)+len(p.Restarted)+len(p.Added)+len(p.Removed) != 0 {
@@ -173,5 +172,3 @@ func replaceOnce(s, from, to string) string {
 	}
 	return s[:i] + to + s[i+len(from):]
 }
-
-func reflectValue(v any) reflect.Value { return reflect.ValueOf(v) }

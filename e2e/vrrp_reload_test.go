@@ -193,3 +193,45 @@ func (l *lab) ping(host, addr string, count int, gap time.Duration) string {
 	}
 	return ""
 }
+
+// TestKeepalivedKReload: "dhproxy -K keepalived.conf" (what
+// dhproxy-keepalived.service runs) reloads its VRRP instances on SIGHUP
+// too: VI_A's VIP is replaced while VI_B's stays; a virtual_server change
+// is reported as needing a restart.
+func TestKeepalivedKReload(t *testing.T) {
+	t.Parallel() // its own lab; timer-bound, not CPU-bound
+	l := newVLab(t, "lb1")
+	lb := []string{"lb1"}
+	const vipA, vipA2, vipB = "10.213.0.100", "10.213.0.102", "10.213.0.101"
+	a := reloadInstance{"VI_A", 51, 150, []string{vipA}, ""}
+	b := reloadInstance{"VI_B", 52, 150, []string{vipB}, ""}
+	k := l.writeFile("keepalived.conf", reloadConf("eth0", a, b))
+	p := l.start("lb1", bin, "-K", k)
+	l.waitHolder(vipA, "lb1", lb, 10*time.Second, p)
+	l.waitHolder(vipB, "lb1", lb, 10*time.Second, p)
+
+	a.addrs = []string{vipA2}
+	vs := "virtual_server 10.213.0.101 80 {\n  lb_kind NAT\n  real_server 10.213.0.9 80 {\n  }\n}\n"
+	os.WriteFile(k, []byte(reloadConf("eth0", a, b)+vs), 0o644)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(3 * time.Second)
+	for !l.hasAddr("lb1", vipA2) || l.hasAddr("lb1", vipA) {
+		if !l.hasAddr("lb1", vipB) {
+			t.Fatalf("VI_B's VIP left during the reload:\n%s", p.Stderr())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("VI_A's VIPs not swapped after the reload:\n%s", p.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	log := p.Stderr()
+	for _, want := range []string{"Reload finished: 1 kept, 1 changed", "virtual_server changes are not applied by a reload yet"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if !l.hasAddr("lb1", vipB) || strings.Count(log, "(VI_B) Entering MASTER STATE") != 1 {
+		t.Errorf("VI_B was disturbed by the reload:\n%s", log)
+	}
+}

@@ -69,7 +69,9 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		if s != syscall.SIGHUP {
 			break
 		}
-		vr.reload(opts.File, stderr)
+		if kcfg := loadForReload(opts.File, stderr, vr.rt.Logf); kcfg != nil {
+			vr.reload(opts.File, kcfg)
+		}
 	}
 	vr.stop()
 	if opts.Pidfile != "" {
@@ -155,19 +157,24 @@ func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
 	return n, nil
 }
 
-// reload reads path again on SIGHUP as keepalived does: a file that fails
-// to load, or cannot run here, is refused with the reason and the running
-// configuration goes on untouched.
-func (n *vrrpNode) reload(path string, stderr io.Writer) {
-	n.rt.Logf("Reloading configuration file %s", path)
+// loadForReload reads path again on SIGHUP as keepalived does; nil when
+// the file fails, after logging why: the running configuration stays.
+func loadForReload(path string, stderr io.Writer, logf func(string, ...any)) *keepalived.Config {
+	logf("Reloading configuration file %s", path)
 	var d config.Diags
 	kcfg := keepalived.Load(path, &d)
 	d.Drop(config.Diagnostic)
 	d.Write(stderr, os.Getpid())
 	if d.HasErrors() {
-		n.rt.Logf("Reload of %s failed: errors in the file; the running configuration is kept", path)
-		return
+		logf("Reload of %s failed: errors in the file; the running configuration is kept", path)
+		return nil
 	}
+	return kcfg
+}
+
+// reload switches the VRRP instances to kcfg; a configuration that cannot
+// run here is refused with the reason and the running one goes on.
+func (n *vrrpNode) reload(path string, kcfg *keepalived.Config) {
 	prev := n.cfg.Swap(kcfg)
 	n.prev.Store(prev)
 	if _, err := n.rt.Reload(kcfg); err != nil {

@@ -132,6 +132,12 @@ func TestVRRPReloadKeepsUntouchedInstance(t *testing.T) {
 			t.Errorf("lb1's log lacks %q:\n%s", want, log)
 		}
 	}
+	// As keepalived 2.2.7: no gratuitous ARP for addresses that never left.
+	for _, ip := range []string{vipA, vipB} {
+		if n := strings.Count(log, "gratuitous ARPs on eth0 for "+ip); n != 1 {
+			t.Errorf("%d gratuitous ARP bursts for %s, want 1 (at start only):\n%s", n, ip, log)
+		}
+	}
 	if n := strings.Count(log, "(VI_B) Entering MASTER STATE"); n != 1 {
 		t.Errorf("VI_B entered MASTER %d times, want once (no restart):\n%s", n, log)
 	}

@@ -306,7 +306,8 @@ func (in *Instance) Force(now time.Time, to State) {
 // settings, after a reload: as keepalived does, a master stays master
 // (one advert at the new priority tells the backups, so a lower priority
 // hands over by the normal election), a backup keeps waiting for the
-// master it heard, and nothing is reported as a state change.
+// master it heard, and nothing is reported as a state change. The caller
+// sets a resumed master's VIPs: only the new ones need announcing.
 func (in *Instance) Resume(now time.Time, prev *Instance, fault bool, weightAdj int) {
 	in.weightAdj, in.fault = weightAdj, fault
 	in.lastMaster, in.oldChecksum, in.masterAdverInt = prev.lastMaster, prev.oldChecksum, prev.masterAdverInt
@@ -320,7 +321,6 @@ func (in *Instance) Resume(now time.Time, prev *Instance, fault bool, weightAdj 
 	case in.state == StateMaster:
 		in.masterAdverInt = in.Cfg.AdvertInt
 		in.act.SendAdvert(in, in.Priority())
-		in.act.SetVIPs(in, true) // the VIPs it now lists, announced once more
 		in.advertAt = now.Add(in.Cfg.AdvertInt)
 	case in.state == StateBackup:
 		in.downAt = now.Add(in.DownInterval())

@@ -149,19 +149,39 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 			continue
 		}
 		in, x := r.insts[len(r.insts)-1], r.extra[r.insts[len(r.insts)-1]]
-		// Addresses the new block no longer lists go now; the rest stay up.
+		r.insts = slices.DeleteFunc(r.insts, func(i *Instance) bool { return i == prev })
+		delete(r.extra, prev)
+		fault, adj := r.health(in)
+		in.Resume(now, prev, fault, adj)
+		if prev.State() != StateMaster {
+			continue
+		}
+		// Addresses the new block no longer lists go; keepalived sets the
+		// others again without announcing them (they never left).
 		for _, v := range px.vips {
-			if !slices.Contains(x.vips, v) && prev.State() == StateMaster {
+			if !slices.Contains(x.vips, v) {
 				if err := netif.DelVIP(v); err != nil {
 					r.Logf("(%s) %v", name, err)
 				}
 			}
 		}
-		px.garpGen.Add(1) // the old announcer stops; the new one takes over
-		r.insts = slices.DeleteFunc(r.insts, func(i *Instance) bool { return i == prev })
-		delete(r.extra, prev)
-		fault, adj := r.health(in)
-		in.Resume(now, prev, fault, adj)
+		px.garpGen.Add(1) // the old instance's announcements stop
+		if in.State() != StateMaster {
+			continue // FAULT now: its VIPs are gone
+		}
+		r.Logf("(%s) setting VIPs.", name)
+		var added []netif.VIP
+		for _, v := range x.vips {
+			if err := netif.AddVIP(v); err != nil {
+				r.Logf("(%s) %v", name, err)
+			}
+			if !slices.Contains(px.vips, v) {
+				added = append(added, v)
+			}
+		}
+		if len(added) > 0 {
+			go r.announce(in, x, added, x.garpGen.Add(1))
+		}
 	}
 	for _, name := range slices.Concat(plan.Restarted, plan.Added) {
 		if err := r.addInstance(byName[name]); err != nil {

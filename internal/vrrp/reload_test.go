@@ -143,7 +143,7 @@ func TestResume(t *testing.T) {
 	if in.State() != StateMaster {
 		t.Fatalf("state %s after resume", in.State())
 	}
-	if got := r.take(); got != "advert 50; vips true" {
+	if got := r.take(); got != "advert 50" {
 		t.Fatalf("events %q", got)
 	}
 	// A backup with priority 100 now wins the normal election.

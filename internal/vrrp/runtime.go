@@ -611,12 +611,12 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
-	go r.announce(in, x, gen)
+	go r.announce(in, x, x.vips, gen)
 }
 
 // announce sends keepalived's gratuitous ARP / NA bursts: garp_master_repeat
 // at once, again after garp_master_delay, then every garp_master_refresh.
-func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
+func (r *Runtime) announce(in *Instance, x *instNet, vips []netif.VIP, gen int64) {
 	g := r.cfg.Global
 	repeat := max(g.GARPMasterRepeat, 1)
 	burst := func() bool {
@@ -624,7 +624,7 @@ func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
 			if x.garpGen.Load() != gen {
 				return false
 			}
-			for _, v := range x.vips {
+			for _, v := range vips {
 				if err := r.ann[v.Dev].Announce(v.Prefix.Addr()); err != nil {
 					r.Logf("(%s) %v", in.Name, err)
 				}
@@ -638,10 +638,10 @@ func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
 		}
 		return true
 	}
-	if len(x.vips) == 0 {
+	if len(vips) == 0 {
 		return
 	}
-	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, x.vips[0].Prefix.Addr())
+	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, vips[0].Prefix.Addr())
 	if !burst() {
 		return
 	}

@@ -135,11 +135,8 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 	r.cfg = cfg
 	r.watchNewLinks(cfg)
 	r.reloadTracking(prevCfg, fresh)
-	for _, in := range r.insts {
-		if c := byName[in.Name]; slices.Contains(plan.Kept, in.Name) {
-			in.Cfg = c // same settings; the new block so sync groups and scripts resolve in cfg
-		}
-	}
+	// Kept instances keep their old block: its settings are the same, and
+	// announcements in flight read it.
 	for _, name := range plan.Changed {
 		prev := old[name]
 		px := r.extra[prev]
@@ -180,7 +177,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 			}
 		}
 		if len(added) > 0 {
-			go r.announce(in, x, added, x.garpGen.Add(1))
+			go r.announce(in, x, added, r.cfg.Global, x.garpGen.Add(1))
 		}
 	}
 	for _, name := range slices.Concat(plan.Restarted, plan.Added) {

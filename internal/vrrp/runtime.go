@@ -611,13 +611,13 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
-	go r.announce(in, x, x.vips, gen)
+	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }
 
 // announce sends keepalived's gratuitous ARP / NA bursts: garp_master_repeat
 // at once, again after garp_master_delay, then every garp_master_refresh.
-func (r *Runtime) announce(in *Instance, x *instNet, vips []netif.VIP, gen int64) {
-	g := r.cfg.Global
+// g is passed in: a reload may replace r.cfg meanwhile.
+func (r *Runtime) announce(in *Instance, x *instNet, vips []netif.VIP, g keepalived.GlobalDefs, gen int64) {
 	repeat := max(g.GARPMasterRepeat, 1)
 	burst := func() bool {
 		for i := 0; i < repeat; i++ {

@@ -93,6 +93,31 @@ func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Opti
 	}, nil
 }
 
+// reloadKeepalived applies SIGHUP to -K's keepalived.conf: the VRRP
+// instances reload as keepalived's do. Virtual servers are not reloaded
+// yet: a file that changes them says so, and the running ones stay as
+// started (running is the configuration they were started from).
+func reloadKeepalived(path string, running *keepalived.Config, vr *vrrpNode, stderr io.Writer) {
+	logLVS := lvsLog(stderr)
+	logf := func(format string, args ...any) { logLVS(fmt.Sprintf(format, args...)) }
+	if vr != nil {
+		logf = vr.rt.Logf
+	}
+	kcfg := loadForReload(path, stderr, logf)
+	if kcfg == nil {
+		return
+	}
+	if !keepalived.SameSettings(running.VirtualServers, kcfg.VirtualServers) || !keepalived.SameSettings(running.VSGroups, kcfg.VSGroups) {
+		logf("Reload of %s: virtual_server changes are not applied by a reload yet; the running virtual servers stay as started (restart to apply them)", path)
+	}
+	switch {
+	case vr != nil:
+		vr.reload(path, kcfg)
+	case len(kcfg.Instances) > 0:
+		logf("Reload of %s: vrrp_instances added to a configuration started without any need a restart", path)
+	}
+}
+
 // lvsLog writes the virtual servers' lines as keepalived's checker does on
 // its console: a syslog-style date, the program and its pid.
 func lvsLog(w io.Writer) func(string) {

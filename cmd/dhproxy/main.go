@@ -231,7 +231,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// sessions in flight finish.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	signal.Ignore(syscall.SIGPIPE)
+	if kcfg != nil {
+		signal.Notify(sig, syscall.SIGHUP) // keepalived's reload, as keepalived.service sends it
+	} else {
+		signal.Ignore(syscall.SIGHUP)
+	}
 	pauseOnSignals(rt)
 	if err := dropPrivileges(&cfg.Global, kcfg != nil, stderr); err != nil {
 		alert(stderr, "%v", err)
@@ -260,6 +265,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		signalOld(opts.HardStop, syscall.SIGTERM, stderr)
 	}
 	s := <-sig
+	for ; s == syscall.SIGHUP; s = <-sig {
+		reloadKeepalived(opts.Keepalived, kcfg, vr, stderr)
+	}
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),
 		// then the virtual servers and the proxy stop.

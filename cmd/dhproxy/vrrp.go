@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,9 +63,16 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
-	<-sig
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Ignore(syscall.SIGPIPE)
+	for s := range sig {
+		if s != syscall.SIGHUP {
+			break
+		}
+		if kcfg := loadForReload(opts.File, stderr, vr.rt.Logf); kcfg != nil {
+			vr.reload(opts.File, kcfg)
+		}
+	}
 	vr.stop()
 	if opts.Pidfile != "" {
 		os.Remove(opts.Pidfile)
@@ -76,30 +84,65 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 type vrrpNode struct {
 	rt    *vrrp.Runtime
 	mails *alerts.Sender
+	cfg   atomic.Pointer[keepalived.Config] // what runs; the alert hooks read it
+	// prev is the configuration a reload replaced: the instances it stops
+	// still report their STOP.
+	prev atomic.Pointer[keepalived.Config]
+}
+
+// instance finds the named vrrp_instance in the running configuration, or
+// in the one a reload is leaving.
+func (n *vrrpNode) instance(name string) *keepalived.VRRPInstance {
+	for _, c := range []*keepalived.Config{n.cfg.Load(), n.prev.Load()} {
+		if c == nil {
+			continue
+		}
+		for _, in := range c.Instances {
+			if in.Name == name {
+				return in
+			}
+		}
+	}
+	return nil
+}
+
+func (n *vrrpNode) group(name string) *keepalived.SyncGroup {
+	for _, c := range []*keepalived.Config{n.cfg.Load(), n.prev.Load()} {
+		if c == nil {
+			continue
+		}
+		for _, g := range c.SyncGroups {
+			if g.Name == name {
+				return g
+			}
+		}
+	}
+	return nil
 }
 
 // startVRRP runs the keepalived.conf's VRRP instances, mailing state
 // changes as keepalived's smtp_alert does.
 func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
 	n := &vrrpNode{}
+	n.cfg.Store(kcfg)
 	n.mails = alerts.NewSender(func(level, msg string) { n.rt.Logf("%s", msg) })
 	mailer := alerts.NewKeepalived(&kcfg.Global, n.mails)
-	instances := map[string]*keepalived.VRRPInstance{}
-	for _, in := range kcfg.Instances {
-		instances[in.Name] = in
-	}
-	groups := map[string]*keepalived.SyncGroup{}
-	for _, g := range kcfg.SyncGroups {
-		groups[g.Name] = g
-	}
 	opts.OnTransition = func(name string, from, to vrrp.State) {
-		if st, ok := alertState(to); ok {
-			mailer.VRRPInstance(instances[name], st)
+		st, ok := alertState(to)
+		if !ok {
+			return
+		}
+		if in := n.instance(name); in != nil {
+			mailer.VRRPInstance(in, st)
 		}
 	}
 	opts.OnGroupTransition = func(name string, to vrrp.State) {
-		if st, ok := alertState(to); ok {
-			mailer.VRRPGroup(groups[name], st)
+		st, ok := alertState(to)
+		if !ok {
+			return
+		}
+		if g := n.group(name); g != nil {
+			mailer.VRRPGroup(g, st)
 		}
 	}
 	var err error
@@ -112,6 +155,32 @@ func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// loadForReload reads path again on SIGHUP as keepalived does; nil when
+// the file fails, after logging why: the running configuration stays.
+func loadForReload(path string, stderr io.Writer, logf func(string, ...any)) *keepalived.Config {
+	logf("Reloading configuration file %s", path)
+	var d config.Diags
+	kcfg := keepalived.Load(path, &d)
+	d.Drop(config.Diagnostic)
+	d.Write(stderr, os.Getpid())
+	if d.HasErrors() {
+		logf("Reload of %s failed: errors in the file; the running configuration is kept", path)
+		return nil
+	}
+	return kcfg
+}
+
+// reload switches the VRRP instances to kcfg; a configuration that cannot
+// run here is refused with the reason and the running one goes on.
+func (n *vrrpNode) reload(path string, kcfg *keepalived.Config) {
+	prev := n.cfg.Swap(kcfg)
+	n.prev.Store(prev)
+	if _, err := n.rt.Reload(kcfg); err != nil {
+		n.cfg.Store(prev)
+		n.rt.Logf("Reload of %s failed: %v; the running configuration is kept", path, err)
+	}
 }
 
 func alertState(s vrrp.State) (alerts.VRRPState, bool) {

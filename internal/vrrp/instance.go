@@ -302,6 +302,31 @@ func (in *Instance) Force(now time.Time, to State) {
 	in.enter(now, to)
 }
 
+// Resume takes over from prev, the same VRRP router under its previous
+// settings, after a reload: as keepalived does, a master stays master
+// (one advert at the new priority tells the backups, so a lower priority
+// hands over by the normal election), a backup keeps waiting for the
+// master it heard, and nothing is reported as a state change. The caller
+// sets a resumed master's VIPs: only the new ones need announcing.
+func (in *Instance) Resume(now time.Time, prev *Instance, fault bool, weightAdj int) {
+	in.weightAdj, in.fault = weightAdj, fault
+	in.lastMaster, in.oldChecksum, in.masterAdverInt = prev.lastMaster, prev.oldChecksum, prev.masterAdverInt
+	in.state = prev.state
+	switch {
+	case fault && in.state != StateFault:
+		in.enter(now, StateFault)
+	case !fault && in.state == StateFault:
+		in.act.Logf("(%s) Entering BACKUP STATE", in.Name)
+		in.enter(now, StateBackup)
+	case in.state == StateMaster:
+		in.masterAdverInt = in.Cfg.AdvertInt
+		in.act.SendAdvert(in, in.Priority())
+		in.advertAt = now.Add(in.Cfg.AdvertInt)
+	case in.state == StateBackup:
+		in.downAt = now.Add(in.DownInterval())
+	}
+}
+
 // Stop leaves the protocol: a master sends priority 0 so a backup takes
 // over after its skew time rather than the full down interval.
 func (in *Instance) Stop(now time.Time) {

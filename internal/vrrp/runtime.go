@@ -50,15 +50,16 @@ type Runtime struct {
 	insts []*Instance
 	extra map[*Instance]*instNet
 
-	conns    map[string]*conn // "eth0/4", "eth0/6"
-	ann      map[string]*netif.Announcer
-	pkts     chan packet
-	calls    chan func(time.Time)
-	links    chan netif.LinkEvent
-	linkUp   map[string]bool
-	trackers map[string]*tracker
-	fileVals map[string]int // vrrp_track_file name -> the number in the file
-	notify   *notifier
+	conns     map[string]*conn // "eth0/4", "eth0/6"
+	ann       map[string]*netif.Announcer
+	pkts      chan packet
+	calls     chan func(time.Time)
+	links     chan netif.LinkEvent
+	linkUp    map[string]bool
+	trackers  map[string]*tracker
+	fileVals  map[string]int // vrrp_track_file name -> the number in the file
+	fileStops map[string]context.CancelFunc
+	notify    *notifier
 	// scriptUser runs notify scripts (and vrrp_scripts without their own
 	// user); unsafe lists the scripts enable_script_security refused.
 	scriptUser scriptuser.Account
@@ -93,15 +94,19 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
 		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{},
 		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
-		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
+		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, fileStops: map[string]context.CancelFunc{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
 	for name, s := range cfg.Scripts {
-		t := &tracker{s: s, ok: true}
-		if opts.ProxyHealth != nil && IsProxyProbe(s.Script) {
-			t.probe = opts.ProxyHealth
-		}
-		r.trackers[name] = t
+		r.trackers[name] = r.newTracker(s)
 	}
 	return r, nil
+}
+
+func (r *Runtime) newTracker(s *keepalived.VRRPScript) *tracker {
+	t := &tracker{s: s, ok: true}
+	if r.opts.ProxyHealth != nil && IsProxyProbe(s.Script) {
+		t.probe = r.opts.ProxyHealth
+	}
+	return t
 }
 
 // Logf writes one log line as keepalived prints it on the console.
@@ -152,9 +157,7 @@ func (r *Runtime) Start() error {
 		ev := <-r.links
 		r.linkUp[ev.Name] = ev.Up
 	}
-	for _, c := range r.conns {
-		go c.read(r.pkts, r.ctx.Done())
-	}
+	r.startReaders()
 	for name, f := range r.cfg.TrackFiles {
 		r.fileVals[name] = f.Value(0)
 	}
@@ -165,12 +168,10 @@ func (r *Runtime) Start() error {
 		in.Start(now)
 	}
 	for _, t := range r.trackers {
-		if !t.off {
-			go r.runTracker(t)
-		}
+		r.startTracker(t)
 	}
 	for _, f := range r.cfg.TrackFiles {
-		go r.watchFile(f)
+		r.startFileWatch(f)
 	}
 	go r.loop()
 	return nil
@@ -186,50 +187,67 @@ func (r *Runtime) prepareScripts() error {
 	if r.scriptUser, err = scriptuser.Default(g); err != nil {
 		return fmt.Errorf("%s: global_defs: %v", g.Pos, err)
 	}
-	secure := func(script string, su scriptuser.Account) bool {
-		if !su.Root {
-			return true
+	for name, t := range r.trackers {
+		if err := r.prepareTracker(name, t); err != nil {
+			return err
 		}
-		err := scriptuser.CheckSecure(script)
-		if err == nil {
-			return true
-		}
-		if g.EnableScriptSecurity {
-			r.Logf("%v - disabling", err)
-			return false
-		}
-		r.Logf("WARNING - %v", err)
+	}
+	r.checkNotifies(r.cfg)
+	return nil
+}
+
+// secure applies keepalived's script security to a script su runs.
+func (r *Runtime) secure(script string, su scriptuser.Account) bool {
+	if !su.Root {
 		return true
 	}
-	for name, t := range r.trackers {
-		if t.probe != nil {
-			r.Logf("(%s) script '%s' checks for a haproxy process; dhproxy runs the proxy itself, so the in-process check (proxy running, every frontend has a usable server) replaces it", name, t.s.Script)
-			continue
-		}
-		t.user = r.scriptUser
-		if t.s.User != "" {
-			if t.user, err = scriptuser.Lookup(t.s.User, t.s.Group); err != nil {
-				return fmt.Errorf("%s: vrrp_script %s: %v", t.s.Pos, name, err)
-			}
-		}
-		if !secure(t.s.Script, t.user) {
-			r.Logf("Disabling track script %s due to insecure", name)
-			t.off = true
+	err := scriptuser.CheckSecure(script)
+	if err == nil {
+		return true
+	}
+	if r.cfg.Global.EnableScriptSecurity {
+		r.Logf("%v - disabling", err)
+		return false
+	}
+	r.Logf("WARNING - %v", err)
+	return true
+}
+
+// prepareTracker resolves as whom a vrrp_script runs and whether script
+// security lets it run.
+func (r *Runtime) prepareTracker(name string, t *tracker) error {
+	if t.probe != nil {
+		r.Logf("(%s) script '%s' checks for a haproxy process; dhproxy runs the proxy itself, so the in-process check (proxy running, every frontend has a usable server) replaces it", name, t.s.Script)
+		return nil
+	}
+	t.user = r.scriptUser
+	if t.s.User != "" {
+		var err error
+		if t.user, err = scriptuser.Lookup(t.s.User, t.s.Group); err != nil {
+			return fmt.Errorf("%s: vrrp_script %s: %v", t.s.Pos, name, err)
 		}
 	}
+	if !r.secure(t.s.Script, t.user) {
+		r.Logf("Disabling track script %s due to insecure", name)
+		t.off = true
+	}
+	return nil
+}
+
+// checkNotifies marks the notify scripts of cfg that script security refuses.
+func (r *Runtime) checkNotifies(cfg *keepalived.Config) {
 	var notifies []string
-	for _, c := range r.cfg.Instances {
+	for _, c := range cfg.Instances {
 		notifies = append(notifies, c.NotifyMaster, c.NotifyBackup, c.NotifyFault, c.NotifyStop, c.Notify)
 	}
-	for _, gr := range r.cfg.SyncGroups {
+	for _, gr := range cfg.SyncGroups {
 		notifies = append(notifies, gr.NotifyMaster, gr.NotifyBackup, gr.NotifyFault, gr.NotifyStop, gr.Notify)
 	}
 	for _, n := range notifies {
-		if n != "" && !r.unsafe[n] && !secure(n, r.scriptUser) {
+		if n != "" && !r.unsafe[n] && !r.secure(n, r.scriptUser) {
 			r.unsafe[n] = true
 		}
 	}
-	return nil
 }
 
 func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
@@ -463,15 +481,32 @@ func (r *Runtime) health(in *Instance) (fault bool, adj int) {
 	return fault, adj
 }
 
+// startTracker runs t's script until t.stop (or the runtime's end).
+func (r *Runtime) startTracker(t *tracker) {
+	if t.off {
+		return
+	}
+	var ctx context.Context
+	ctx, t.stop = context.WithCancel(r.ctx)
+	go r.runTracker(ctx, t)
+}
+
+// startFileWatch follows f until a reload drops it (or the runtime's end).
+func (r *Runtime) startFileWatch(f *keepalived.TrackFile) {
+	ctx, stop := context.WithCancel(r.ctx)
+	r.fileStops[f.Name] = stop
+	go r.watchFile(ctx, f)
+}
+
 // watchFile polls a vrrp_track_file twice a second.
-func (r *Runtime) watchFile(f *keepalived.TrackFile) {
+func (r *Runtime) watchFile(ctx context.Context, f *keepalived.TrackFile) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	last := f.Value(0)
 	for {
 		select {
 		case <-tick.C:
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 		v := f.Value(last)
@@ -485,7 +520,7 @@ func (r *Runtime) watchFile(f *keepalived.TrackFile) {
 			r.fileVals[f.Name] = v
 			r.applyHealth(now)
 		}:
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 	}
@@ -498,7 +533,7 @@ func (r *Runtime) applyHealth(now time.Time) {
 	}
 }
 
-func (r *Runtime) runTracker(t *tracker) {
+func (r *Runtime) runTracker(ctx context.Context, t *tracker) {
 	interval := t.s.Interval
 	if interval <= 0 {
 		interval = time.Second
@@ -510,9 +545,9 @@ func (r *Runtime) runTracker(t *tracker) {
 		if t.probe != nil {
 			ok = t.probe()
 		} else {
-			ok = runScript(r.ctx, t.s, t.user)
+			ok = runScript(ctx, t.s, t.user)
 		}
-		if r.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
 		select {
@@ -526,12 +561,12 @@ func (r *Runtime) runTracker(t *tracker) {
 				r.applyHealth(now)
 			}
 		}:
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 		select {
 		case <-tick.C:
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		}
 	}
@@ -576,20 +611,20 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
-	go r.announce(in, x, gen)
+	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }
 
 // announce sends keepalived's gratuitous ARP / NA bursts: garp_master_repeat
 // at once, again after garp_master_delay, then every garp_master_refresh.
-func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
-	g := r.cfg.Global
+// g is passed in: a reload may replace r.cfg meanwhile.
+func (r *Runtime) announce(in *Instance, x *instNet, vips []netif.VIP, g keepalived.GlobalDefs, gen int64) {
 	repeat := max(g.GARPMasterRepeat, 1)
 	burst := func() bool {
 		for i := 0; i < repeat; i++ {
 			if x.garpGen.Load() != gen {
 				return false
 			}
-			for _, v := range x.vips {
+			for _, v := range vips {
 				if err := r.ann[v.Dev].Announce(v.Prefix.Addr()); err != nil {
 					r.Logf("(%s) %v", in.Name, err)
 				}
@@ -603,10 +638,10 @@ func (r *Runtime) announce(in *Instance, x *instNet, gen int64) {
 		}
 		return true
 	}
-	if len(x.vips) == 0 {
+	if len(vips) == 0 {
 		return
 	}
-	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, x.vips[0].Prefix.Addr())
+	r.Logf("(%s) Sending/queueing gratuitous ARPs on %s for %s", in.Name, in.Cfg.Interface, vips[0].Prefix.Addr())
 	if !burst() {
 		return
 	}

@@ -26,7 +26,8 @@ type tracker struct {
 	user  scriptuser.Account
 	off   bool // refused by enable_script_security: not tracked at all
 	ok    bool
-	run   int // consecutive results against the current state
+	run   int                // consecutive results against the current state
+	stop  context.CancelFunc // ends the script's goroutine (a reload dropped or changed it)
 }
 
 // run executes the script once: exit status 0 within the timeout is success.

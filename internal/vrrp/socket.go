@@ -28,6 +28,8 @@ type conn struct {
 	v4  *ipv4.PacketConn
 	v6  *ipv6.PacketConn
 	raw net.PacketConn
+
+	reading bool // a reader goroutine runs (set on the protocol goroutine)
 }
 
 func bindToDevice(c net.PacketConn, dev string) error {

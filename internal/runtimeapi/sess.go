@@ -116,7 +116,7 @@ func writeSessDetail(b *strings.Builder, si *stream.SessionInfo, now time.Time) 
 	if si.Server != nil {
 		fmt.Fprintf(b, "  server=%s (id=%d)", srv, si.Server.Conf.ID)
 		if si.Outgoing != nil {
-			b.WriteString(" addr=" + si.Server.Addr())
+			b.WriteString(" addr=" + si.Server.AddrPort())
 		}
 		b.WriteString("\n")
 	} else {

@@ -53,6 +53,12 @@ func TestDebianPackage(t *testing.T) {
 	if b, err := exec.Command("cp", "-an", "/lib/systemd/system/.", filepath.Join(root, "lib/systemd/system/")).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, b)
 	}
+	// The units reload with /bin/kill, which procps (priority "important",
+	// on every Debian system) provides: give the root the system's one.
+	os.MkdirAll(filepath.Join(root, "bin"), 0o755)
+	if b, err := exec.Command("cp", "-p", "/bin/kill", filepath.Join(root, "bin/kill")).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, b)
+	}
 	units := []string{filepath.Join(root, "lib/systemd/system/dhproxy.service"), filepath.Join(root, "lib/systemd/system/dhproxy-keepalived.service")}
 	if b, err := exec.Command("systemd-analyze", append([]string{"verify", "--root=" + root}, units...)...).CombinedOutput(); err != nil {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, b)

@@ -69,6 +69,9 @@ func TestRuntimeActivityPoolsHelp(t *testing.T) {
 		}
 		helps[path] = cliCmd(t, sock, "help")
 	}
+	if isHAProxy() {
+		return // what follows holds dhproxy's help to haproxy's
+	}
 	// Every command dhproxy lists exists...
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	statsPort := freePort(t)

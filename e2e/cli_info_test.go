@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // infoValues parses "show info" into name → value.
@@ -33,7 +34,24 @@ func TestShowInfoCountsAsHAProxy(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort, statsPort := freePort(t), freePort(t)
 		startBinary(t, path, runtimeConfig(sock, fePort, statsPort), statsPort)
+		// The readiness probe's connection may still be counted after the
+		// first answer: wait until a "show info" adds only itself (one
+		// connection, one request) before taking the starting point.
 		before := infoValues(cliCmd(t, sock, "show info"))
+		for range 50 {
+			next := infoValues(cliCmd(t, sock, "show info"))
+			settled := true
+			for _, k := range []string{"CumConns", "CumReq"} {
+				a, _ := strconv.Atoi(next[k])
+				b, _ := strconv.Atoi(before[k])
+				settled = settled && a-b == 1
+			}
+			before = next
+			if settled {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		for range 3 {
 			curl(t, "-s", fmt.Sprintf("http://127.0.0.1:%d/", fePort))
 		}

@@ -110,7 +110,7 @@ func TestTLSSessionLifetime(t *testing.T) {
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`
 global
-	tune.ssl.lifetime 1
+	tune.ssl.lifetime 3
 	tune.ssl.cachesize 0
 defaults
 	mode http
@@ -126,7 +126,7 @@ frontend fe
 	if !resumed(t, port, ca, sess) {
 		t.Fatal("the session did not resume within its lifetime")
 	}
-	time.Sleep(2100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	if resumed(t, port, ca, sess) {
 		t.Error("the session resumed after tune.ssl.lifetime")
 	}

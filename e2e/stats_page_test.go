@@ -378,8 +378,15 @@ listen stats
     stats uri /st
 `, web, web, port), port)
 		url := fmt.Sprintf("http://127.0.0.1:%d/st", port)
+		// s1 is checked at start-up by both (first in the spread), s2 an
+		// hour later: wait for s1's first check so only s2 is caught mid-way.
+		csv := statusColumns(httpGetBody(t, url+";csv"))
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(csv, "be,s1,UP\n") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			csv = statusColumns(httpGetBody(t, url+";csv"))
+		}
 		var b strings.Builder
-		b.WriteString(statusColumns(httpGetBody(t, url+";csv")))
+		b.WriteString(csv)
 		for _, tr := range trRe.FindAllStringSubmatch(tipsRe.ReplaceAllString(httpGetBody(t, url), ""), -1) {
 			if strings.Contains(tr[2], `name="be/s2"`) {
 				b.WriteString(tr[1] + " " + digitsRe.ReplaceAllString(rlsRe.ReplaceAllString(tr[2], "$1"), "N") + "\n")

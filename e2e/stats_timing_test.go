@@ -201,7 +201,7 @@ func TestStatsTimingMatchesHAProxy(t *testing.T) {
 		{"fe/FRONTEND", "rate_max"}, {"fe/FRONTEND", "req_rate_max"}, {"fe/FRONTEND", "conn_rate_max"}} {
 		near(rc[0]+" "+rc[1], field(t, wantRows, names, rc[0], rc[1]), field(t, gotRows, names, rc[0], rc[1]))
 	}
-	// Times in ms: equal within scheduling jitter.
+	// Times in ms: equal within scheduling jitter (the backend takes 100 ms).
 	for _, row := range []string{"slow/s1", "slow/BACKEND", "tcpsvc/t1", "tcpsvc/BACKEND"} {
 		for _, col := range []string{"qtime", "ctime", "rtime", "ttime", "qtime_max", "ctime_max", "rtime_max", "ttime_max"} {
 			w, g := field(t, wantRows, names, row, col), field(t, gotRows, names, row, col)
@@ -211,7 +211,9 @@ func TestStatsTimingMatchesHAProxy(t *testing.T) {
 				t.Errorf("%s %s: dhproxy %q, haproxy %q", row, col, g, w)
 				continue
 			}
-			if d := gn - wn; d < -60 || d > 60 {
+			// 60 ms of jitter, more on a loaded machine: a third of the time.
+			tol := max(60, max(gn, wn)/3)
+			if d := gn - wn; d < -tol || d > tol {
 				t.Errorf("%s %s: dhproxy %d ms, haproxy %d ms", row, col, gn, wn)
 			}
 		}

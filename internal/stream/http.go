@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -201,16 +202,23 @@ type parkedConn struct {
 	fe                  *Frontend
 	c                   net.Conn
 	clientIP            netip.Addr
-	clientPort, dstPort int
-	accept              time.Time
-	priv                *serverConn
-	nreq                int
-	unread, unwritten   int64        // client bytes the stats have not counted yet
-	sessVars            *sample.Vars // only when the connection set some
-	connSC              trackers
-	ln                  *Listener // the socket's statistics row, nil without
-	expiry              int64     // when the keep-alive timeout ends (0: never)
-	expired, epollAdded bool      // see httpSession's parkExpired and epollAdded
+	accept              int64 // Unix nanoseconds
+	unread              int64 // client bytes the stats have not counted yet
+	unwritten           int64
+	expiry              int64       // when the keep-alive timeout ends (0: never)
+	more                *parkedMore // state few connections have, nil without
+	nreq                int32
+	clientPort, dstPort uint16
+	expired, epollAdded bool // see httpSession's parkExpired and epollAdded
+}
+
+// parkedMore is the part of a parked connection's state that most
+// connections lack, kept apart so that they do not pay for it.
+type parkedMore struct {
+	priv     *serverConn
+	sessVars sample.Vars
+	connSC   trackers
+	ln       *Listener // the socket's statistics row
 }
 
 // park hands the idle connection to the parker; false if it cannot be parked.
@@ -233,16 +241,15 @@ func (s *httpSession) park() bool {
 		return false
 	}
 	pc := &parkedConn{
-		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: s.clientPort, dstPort: s.dstPort,
-		accept: s.accept, priv: s.priv, nreq: s.nreq, connSC: s.connSC, epollAdded: s.epollAdded, ln: s.ln,
+		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
+		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
 		unread: s.fdStore.nread - s.seenIn, unwritten: s.fdStore.nwritten - s.seenOut,
 	}
 	if s.tx.srcSet {
 		pc.clientIP = s.tx.realIP // set-src lasted one request
 	}
-	if !s.sessVars.Empty() {
-		vars := s.sessVars
-		pc.sessVars = &vars
+	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil {
+		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln}
 	}
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
@@ -253,8 +260,8 @@ func (s *httpSession) park() bool {
 	}
 	// From here on another worker may run the connection: s forgets it.
 	s.fe.rt.live.remove(&s.listed) // listed again by the session that takes it up
-	if pc.sessVars != nil {
-		s.sessVars = sample.Vars{}
+	if pc.more != nil {
+		s.sessVars = sample.Vars{} // the parked connection has them now
 	}
 	s.forget()
 	return true
@@ -263,11 +270,10 @@ func (s *httpSession) park() bool {
 // restore takes up a parked connection.
 func (s *httpSession) restore(pc *parkedConn) {
 	s.reset(pc.fe, pc.c)
-	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, pc.clientPort, pc.dstPort, pc.accept
-	s.priv, s.nreq, s.connSC, s.epollAdded, s.parkExpired = pc.priv, pc.nreq, pc.connSC, pc.epollAdded, pc.expired
-	s.ln = pc.ln
-	if pc.sessVars != nil {
-		s.sessVars = *pc.sessVars
+	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
+	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
+	if m := pc.more; m != nil {
+		s.priv, s.sessVars, s.connSC, s.ln = m.priv, m.sessVars, m.connSC, m.ln
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
 	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)

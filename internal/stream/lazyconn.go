@@ -25,12 +25,13 @@ import (
 // (os.NewFile) and waits there, with the deadlines set so far.
 type lazyConn struct {
 	fd     int
-	remote net.Addr
+	remote net.TCPAddr
+	ip     [16]byte // remote.IP's storage: one allocation per connection
 
 	mu     sync.Mutex
 	file   *os.File // set once the socket had to wait; owns fd then
 	local  net.Addr
-	rd, wd time.Time
+	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
 	closed bool
 }
 
@@ -122,7 +123,15 @@ func lazyAccept(rc syscall.RawConn) (net.Conn, error) {
 	if aerr != nil {
 		return nil, os.NewSyscallError("accept4", aerr)
 	}
-	return &lazyConn{fd: nfd, remote: sockaddrToTCP(sa)}, nil
+	c := &lazyConn{fd: nfd}
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		c.remote.IP = c.ip[:copy(c.ip[:], a.Addr[:])]
+		c.remote.Port = a.Port
+	default:
+		c.remote = *sockaddrToTCP(sa).(*net.TCPAddr)
+	}
+	return c, nil
 }
 
 // sockaddrToTCP converts a socket address; the syscall package's calls are
@@ -148,11 +157,11 @@ func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
 // c.mu is held.
 func (c *lazyConn) register() {
 	f := os.NewFile(uintptr(c.fd), "")
-	if !c.rd.IsZero() {
-		f.SetReadDeadline(c.rd)
+	if c.rd != 0 {
+		f.SetReadDeadline(time.Unix(0, c.rd))
 	}
-	if !c.wd.IsZero() {
-		f.SetWriteDeadline(c.wd)
+	if c.wd != 0 {
+		f.SetWriteDeadline(time.Unix(0, c.wd))
 	}
 	c.file = f
 }
@@ -217,7 +226,7 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 		}
 		// An expired deadline fails the call before any attempt, as the
 		// poller does.
-		if !dl.IsZero() && !time.Now().Before(dl) {
+		if dl != 0 && time.Now().UnixNano() >= dl {
 			c.mu.Unlock()
 			return os.ErrDeadlineExceeded
 		}
@@ -311,7 +320,7 @@ func (c *lazyConn) Close() error {
 	return unix.Close(c.fd)
 }
 
-func (c *lazyConn) RemoteAddr() net.Addr { return c.remote }
+func (c *lazyConn) RemoteAddr() net.Addr { return &c.remote }
 
 // LocalAddr asks the kernel on first use only: most sessions never need it.
 func (c *lazyConn) LocalAddr() net.Addr {
@@ -336,7 +345,7 @@ func (c *lazyConn) SetDeadline(t time.Time) error {
 func (c *lazyConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rd = t
+	c.rd = unixNanos(t)
 	if c.file != nil {
 		return c.file.SetReadDeadline(t)
 	}
@@ -346,9 +355,18 @@ func (c *lazyConn) SetReadDeadline(t time.Time) error {
 func (c *lazyConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wd = t
+	c.wd = unixNanos(t)
 	if c.file != nil {
 		return c.file.SetWriteDeadline(t)
 	}
 	return nil
+}
+
+// unixNanos is t in Unix nanoseconds, 0 for the zero time (no deadline);
+// a deadline before 1970 (longAgo) stays in the past.
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
 }

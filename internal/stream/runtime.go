@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -270,6 +271,7 @@ type bindRef struct {
 // backlog as HAProxy does.
 func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 	defer rt.wg.Done()
+	accepted := 0
 	for {
 		if !rt.admit(fe) {
 			return
@@ -303,8 +305,19 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 		}
 		rt.conns.Add(1)
 		rt.dispatch(job{fe: fe, c: c, bind: bind})
+		// A burst of clients would otherwise all be accepted before the
+		// first ones are served, each holding a goroutine and buffers
+		// (the runtime keeps goroutine records for good): let the
+		// sessions run between batches, as HAProxy's tune.maxaccept does.
+		if accepted++; accepted%acceptBatch == 0 {
+			runtime.Gosched()
+		}
 	}
 }
+
+// acceptBatch is how many connections an accept loop takes before it lets
+// the sessions it started run.
+const acceptBatch = 16
 
 // dispatch gives a job to an idle worker, or to a new one.
 func (rt *Runtime) dispatch(j job) {

@@ -13,16 +13,17 @@ import (
 // goroutine stacks for good. The trimmer notices that memory grew and that
 // allocation has nearly stopped, then collects and returns what is free.
 type trimmer struct {
-	samples    [3]metrics.Sample
+	samples    [5]metrics.Sample
 	lastAllocs uint64
-	base       uint64 // heap objects + stacks after the last trim
+	base       uint64 // heap memory held after the last trim
 	freed      uint64 // memory reported freed since the last trim
 }
 
 const (
 	trimEvery   = 250 * time.Millisecond
-	trimGrowth  = 16 << 20 // memory grown since the last trim before trimming again (a sixteenth for freed stacks)
-	quietAllocs = 1 << 20  // at most this much allocated per trimEvery counts as quiet
+	trimGrowth  = 4 << 20 // heap memory grown since the last trim before trimming again
+	trimStacks  = 1 << 20 // or goroutine stacks freed since
+	quietAllocs = 1 << 20 // at most this much allocated per trimEvery counts as quiet
 )
 
 func newTrimmer() *trimmer {
@@ -30,13 +31,21 @@ func newTrimmer() *trimmer {
 	t.samples[0].Name = "/gc/heap/allocs:bytes"
 	t.samples[1].Name = "/memory/classes/heap/objects:bytes"
 	t.samples[2].Name = "/memory/classes/heap/stacks:bytes"
+	t.samples[3].Name = "/memory/classes/heap/free:bytes"
+	t.samples[4].Name = "/memory/classes/heap/unused:bytes"
 	t.lastAllocs, t.base = t.read()
 	return t
 }
 
+// read returns the bytes allocated so far and the heap memory the runtime
+// holds: objects (live or not yet swept), stacks, the free space in its
+// spans and the free pages it has not given back.
 func (t *trimmer) read() (allocs, inuse uint64) {
 	metrics.Read(t.samples[:])
-	return t.samples[0].Value.Uint64(), t.samples[1].Value.Uint64() + t.samples[2].Value.Uint64()
+	for i := 1; i < len(t.samples); i++ {
+		inuse += t.samples[i].Value.Uint64()
+	}
+	return t.samples[0].Value.Uint64(), inuse
 }
 
 // tick runs every trimEvery with an estimate of the memory released since
@@ -50,7 +59,7 @@ func (t *trimmer) tick(freed uint64) bool {
 	if inuse < t.base {
 		t.base = inuse
 	}
-	if !quiet || inuse < t.base+trimGrowth && t.freed < trimGrowth/16 {
+	if !quiet || inuse < t.base+trimGrowth && t.freed < trimStacks {
 		return false
 	}
 	t.freed = 0

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -29,7 +30,25 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 	if tr.tick(0) {
 		t.Fatal("trimmed again without growth")
 	}
-	if !tr.tick(trimGrowth / 4) {
+	if !tr.tick(trimStacks) {
 		t.Fatal("not trimmed after goroutines freed their stacks")
+	}
+}
+
+// A collection frees a burst's objects but the runtime keeps their pages
+// until its slow scavenger gets to them: the trimmer counts them as held.
+func TestTrimmerReturnsPagesACollectionFreed(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	tr := newTrimmer()
+	for range 2 * trimGrowth >> 20 {
+		trimBallast = append(trimBallast, make([]byte, 1<<20))
+	}
+	trimBallast = nil
+	runtime.GC()
+	if tr.tick(0) {
+		t.Fatal("trimmed while allocating")
+	}
+	if !tr.tick(0) {
+		t.Fatalf("%d MiB freed by a collection and kept from the system were not trimmed", 2*trimGrowth>>20)
 	}
 }

@@ -122,6 +122,9 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *
 	s.ln = ln
 	ln.opened()
 	s.connSC = *sc
+	if v := startedSessVars(c); v != nil {
+		s.sessVars = *v
+	}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port

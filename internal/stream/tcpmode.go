@@ -3,7 +3,6 @@ package stream
 import (
 	"crypto/tls"
 	"net"
-	"net/netip"
 	"time"
 
 	"dhproxy/internal/lb"
@@ -58,6 +57,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	// tcp-request content rules (the frontend's, then the chosen
 	// backend's), then use_backend, on the first bytes of the client.
 	tx := &tcpTxn{fe: fe, c: c, sc: *trk, cv: cv}
+	if v := startedSessVars(c); v != nil {
+		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
+	}
 	defer func() { *trk = tx.sc }()
 	start := time.Now()
 	if tx.contentRules(fe.P, start) {
@@ -80,13 +82,11 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		be.Stats.Dreq.Add(1)
 		return
 	}
-	dstPort := 0
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		dstPort = la.Port
-	}
-	var src netip.Addr
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		src = ta.AddrPort().Addr().Unmap()
+	dstPort := int(tx.Dst().Port())
+	src := tx.Src().Addr()
+	if logOn && tx.src.IsValid() {
+		// a content set-src: the log shows it, as haproxy's
+		e.ClientIP, e.ClientPort = tx.src.Addr(), int(tx.src.Port())
 	}
 	// The bytes the rules read are sent to the server first.
 	first := tx.data
@@ -186,6 +186,10 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 		i++
 		if r.Track != nil {
 			t.sc.track(t.fe.rt.trackTable(p, r.Track), r.Track, t, &t.v, &t.key, false)
+			continue
+		}
+		if r.Act != nil {
+			t.act(r.Act)
 			continue
 		}
 		return r.Reject

@@ -133,6 +133,12 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		}
 	}
 	e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
+	if logOn && fe.logFmt == logCustom {
+		e.ServerAddr, e.BackendAddr = connEnds(sc.c)
+		if ti := tx.ClientTLS(); ti != nil {
+			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
+		}
+	}
 	client, ok := c.(tcp.HalfCloser)
 	if !ok {
 		return

@@ -92,7 +92,7 @@ const (
 	SSLVer    // %sslv: its TLS version
 	Tu        // %Tu: Tt less the idle time
 	Option    // %o: flags for every later field
-	Absent // an expression that never has a value at log time
+	Absent    // an expression that never has a value at log time
 )
 
 var vars = map[string]Kind{

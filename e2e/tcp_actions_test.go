@@ -118,3 +118,41 @@ func TestTCPRequestCaptureRefused(t *testing.T) {
 		}
 	}
 }
+
+// sc_kbytes_in and src_kbytes_in read a tracked entry's byte count in
+// KiB, rounded down, as haproxy answers them.
+func TestStickKBytesIn(t *testing.T) {
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    stick-table type ip size 1k store bytes_in_cnt,bytes_out_cnt
+    http-request track-sc0 src
+    http-request return status 200 content-type text/plain lf-string "in=%%[sc0_kbytes_in] src_in=%%[src_kbytes_in] tab=%%[src,table_kbytes_in(fe)] out=%%[sc_kbytes_out(0)]"
+`, port)
+	p := startProxy(t, cfg, port)
+	defer p.stop()
+	post := func(n int) string {
+		c, err := net.DialTimeout("tcp", h1Addr(port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "POST / HTTP/1.0\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", n, strings.Repeat("a", n))
+		b, _ := io.ReadAll(c)
+		_, body, _ := strings.Cut(string(b), "\r\n\r\n")
+		return body
+	}
+	post(10240)
+	// the first POST's 10 KiB and its head (under 1 KiB) are counted
+	if got, want := post(0), "in=10 src_in=10 tab=10 out=0"; got != want {
+		t.Errorf("after 10 KiB: %q, want %q", got, want)
+	}
+}

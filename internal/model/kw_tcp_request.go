@@ -41,6 +41,9 @@ type TCPRule struct {
 	// IncGPC1, SetGPT0), set-src and set-dst (SetSrc, SetDst, Expr).
 	Act  *rules.Rule
 	Cond *acl.Cond // nil: always
+	// Close: a tcp-response "close" (the server's side ends; what came
+	// is forwarded).
+	Close bool
 	// HTTP: a content rule compiled for mode http (run on each request,
 	// with HTTP fetches), the section's mode when the line was read.
 	HTTP bool

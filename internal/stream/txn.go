@@ -884,7 +884,9 @@ type tcpTxn struct {
 	tlsInfo *sample.TLSInfo
 	tlsDone bool
 
-	// The client's first bytes, read for tcp-request content rules.
+	// The client's first bytes, read for tcp-request content rules (the
+	// server's for tcp-response rules: from is the server connection).
+	from     net.Conn
 	data     []byte
 	final    bool            // no more data will be waited for
 	eof      bool            // the client closed, or the read timed out

@@ -26,6 +26,13 @@ type Entry struct {
 	FrontendIP   netip.Addr
 	FrontendPort int
 
+	// ServerAddr and BackendAddr are the server connection's ends (%si:%sp
+	// and %bi:%bp); invalid: no server connection.
+	ServerAddr, BackendAddr netip.AddrPort
+	// SSLCipher and SSLVersion describe the client's TLS connection
+	// (%sslc, %sslv); empty without TLS.
+	SSLCipher, SSLVersion []byte
+
 	Accept   time.Time // accept date of the stream (%t, %ms)
 	ReqStart time.Time // first byte of the request head (%tr, %trg) = Accept+Th+Ti
 

@@ -144,6 +144,56 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 			dst = append(dst, '"')
 		}
 		return dst
+	case logformat.BI, logformat.SI:
+		a := e.BackendAddr
+		if n.Kind == logformat.SI {
+			a = e.ServerAddr
+		}
+		if !a.IsValid() {
+			if n.Flags&logformat.Hex != 0 {
+				return append(dst, '-')
+			}
+			return n.field(dst, nil)
+		}
+		if n.Flags&logformat.Hex != 0 && a.Addr().Is4() {
+			for _, c := range a.Addr().As4() {
+				dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
+			}
+			return dst
+		}
+		q := n.Flags&logformat.Quote != 0
+		if q {
+			dst = append(dst, '"')
+		}
+		dst = a.Addr().AppendTo(dst)
+		if q {
+			dst = append(dst, '"')
+		}
+		return dst
+	case logformat.BP, logformat.SP:
+		// a port is a number: never quoted, but "" when absent and quoted
+		a := e.BackendAddr
+		if n.Kind == logformat.SP {
+			a = e.ServerAddr
+		}
+		switch {
+		case !a.IsValid() && n.Flags&logformat.Hex != 0:
+			return append(dst, '-')
+		case !a.IsValid():
+			return n.field(dst, nil)
+		case n.Flags&logformat.Hex != 0:
+			return appendHex(dst, uint64(a.Port()), 4)
+		}
+		return strconv.AppendInt(dst, int64(a.Port()), 10)
+	case logformat.SSLCipher:
+		return n.field(dst, e.SSLCipher)
+	case logformat.SSLVer:
+		return n.field(dst, e.SSLVersion)
+	case logformat.Tu:
+		if e.Tt < 0 {
+			return append(dst, "-1"...)
+		}
+		return strconv.AppendInt(dst, e.Tt.Milliseconds()-max(e.idle(), 0).Milliseconds(), 10)
 	case logformat.CP, logformat.FP:
 		p := e.ClientPort
 		if n.Kind == logformat.FP {

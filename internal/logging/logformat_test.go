@@ -3,6 +3,7 @@ package logging
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"dhproxy/internal/logging/logformat"
 )
@@ -25,6 +26,33 @@ func TestAppendVar(t *testing.T) {
 		}
 		if got := string(AppendVar(nil, lv, e)); got != want {
 			t.Errorf("%%%s = %q, want %q", spec, got, want)
+		}
+	}
+}
+
+// The server connection's ends, TLS and %Tu variables as haproxy 2.6
+// writes them in a log line, present and absent.
+func TestAppendFormatServerAndTLSVars(t *testing.T) {
+	with := &Entry{
+		ServerAddr: netip.MustParseAddrPort("127.0.0.1:18091"), BackendAddr: netip.MustParseAddrPort("127.0.0.1:56418"),
+		SSLCipher: []byte("TLS_AES_128_GCM_SHA256"), SSLVersion: []byte("TLSv1.3"),
+		Accept: time.Unix(100, 0), ReqStart: time.Unix(100, 0).Add(30 * time.Millisecond), Tt: 250 * time.Millisecond,
+	}
+	without := &Entry{Tt: -1}
+	const format = `bi=%bi bp=%bp si=%si sp=%sp sslc=%sslc sslv=%sslv Tu=%Tu q=%{+Q}bi x=%{+X}bi:%{+X}bp %{+X}si:%{+X}sp %{+Q}sslc %{+Q}sp`
+	f, err := logformat.Compile(nil, format, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		e    *Entry
+		want string
+	}{
+		{with, `bi=127.0.0.1 bp=56418 si=127.0.0.1 sp=18091 sslc=TLS_AES_128_GCM_SHA256 sslv=TLSv1.3 Tu=220 q="127.0.0.1" x=7F000001:DC62 7F000001:46AB "TLS_AES_128_GCM_SHA256" 18091`},
+		{without, `bi=- bp=- si=- sp=- sslc=- sslv=- Tu=-1 q="" x=-:- -:- "" ""`},
+	} {
+		if got := string(AppendFormat(nil, f, c.e)); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
 		}
 	}
 }

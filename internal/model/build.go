@@ -124,6 +124,7 @@ func inherit(def *Proxy) *Proxy {
 	p.RedirectRules, p.MonitorFail = nil, nil
 	p.HTTPAfterResponseRules = nil
 	p.TCPRequest = TCPRequest{InspectDelay: p.TCPRequest.InspectDelay}
+	p.TCPResponse = TCPResponse{InspectDelay: p.TCPResponse.InspectDelay}
 	p.Options = make(map[string]bool, len(def.Options))
 	for k, v := range def.Options {
 		p.Options[k] = v
@@ -414,6 +415,9 @@ func (b *builder) resolve() {
 					b.d.Errorf(u.Pos, "%s '%s': 'use_backend %s' reads the HTTP request, which mode tcp does not have.", sectionWord(p), p.Name, u.Name)
 				}
 			}
+		}
+		if p.Mode == ModeHTTP && len(p.TCPResponse.Content) > 0 {
+			b.d.Errorf(p.TCPResponse.Content[0].Pos, "%s '%s': 'tcp-response content' in a backend of mode http is not supported by dhproxy yet; use http-response rules.", sectionWord(p), p.Name)
 		}
 		for _, r := range p.TCPRequest.Content {
 			if r.HTTP != (p.Mode == ModeHTTP) {

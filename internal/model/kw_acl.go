@@ -34,7 +34,7 @@ func refuseRulesInDefaults(b *builder, p *Proxy, l config.Line) bool {
 		b.errorf(l, "'%s' not allowed in anonymous 'defaults' section.", l.Args[0])
 		return true
 	}
-	if l.Args[0] == "tcp-request" {
+	if l.Args[0] == "tcp-request" || l.Args[0] == "tcp-response" {
 		b.errorf(l, "'%s' in a named 'defaults' section is not supported by dhproxy yet; write it in each frontend.", l.Args[0])
 		return true
 	}

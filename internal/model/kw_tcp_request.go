@@ -30,13 +30,20 @@ type TCPRequest struct {
 	Content    []TCPRule
 }
 
-// TCPRule is an accept, reject, track-sc* or (content) set-var rule.
+// TCPRule is an accept, reject, track-sc*, set-var, counter or address
+// rule.
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
-	Cond   *acl.Cond   // nil: always
+	// Act is any other action: sc-inc-gpc0/1 and sc-set-gpt0 (IncGPC0,
+	// IncGPC1, SetGPT0), set-src and set-dst (SetSrc, SetDst, Expr).
+	Act  *rules.Rule
+	Cond *acl.Cond // nil: always
+	// Close: a tcp-response "close" (the server's side ends; what came
+	// is forwarded).
+	Close bool
 	// HTTP: a content rule compiled for mode http (run on each request,
 	// with HTTP fetches), the section's mode when the line was read.
 	HTTP bool
@@ -61,15 +68,31 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		p.TCPRequest.InspectDelay = d
 		return
 	}
-	expectProxy := len(args) >= 2 && args[0] == "connection" && args[1] == "expect-proxy"
+	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") {
+		b.errorf(l, "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content'.")
+		return
+	}
+	act := args[1]
+	expectProxy := args[0] == "connection" && act == "expect-proxy"
 	if expectProxy && (len(args) < 3 || args[2] != "layer4") {
 		b.errorf(l, "'tcp-request connection expect-proxy' expects 'layer4' (write 'tcp-request connection expect-proxy layer4 [if|unless <cond>]').")
 		return
 	}
-	isVar := len(args) >= 2 && args[0] == "content" && (strings.HasPrefix(args[1], "set-var(") || strings.HasPrefix(args[1], "set-var-fmt(") || strings.HasPrefix(args[1], "unset-var("))
-	if len(args) < 2 || (args[0] != "connection" && args[0] != "session" && args[0] != "content") ||
-		(args[1] != "accept" && args[1] != "reject" && !strings.HasPrefix(args[1], "track-sc") && !isVar && !expectProxy) {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>] [if|unless <cond>]', 'tcp-request content set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>) [if|unless <cond>]', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
+	isCounter := strings.HasPrefix(act, "sc-inc-gpc0(") || strings.HasPrefix(act, "sc-inc-gpc1(") || strings.HasPrefix(act, "sc-set-gpt0(")
+	// set-dst in content rules (where haproxy 2.6 also takes it) is not
+	// supported yet: the server side reads no rewritten destination
+	isAddr := act == "set-src" || act == "set-dst" && args[0] != "content"
+	if act == "capture" && args[0] != "content" {
+		what := ""
+		if len(args) > 2 {
+			what = " " + args[2]
+		}
+		b.errorf(l, "'capture%s' is not allowed in 'tcp-request %s' rules in %s '%s'.", what, args[0], sectionWord(p), p.Name)
+		return
+	}
+	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-set-gpt0(<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -88,47 +111,66 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	case args[0] == "session":
 		list = &p.TCPRequest.Session
 	}
-	word := "tcp-request " + args[0] + " " + args[1]
-	r := TCPRule{Pos: l.Pos, Reject: args[1] == "reject", HTTP: args[0] == "content" && p.Mode == ModeHTTP}
-	cond := args[2:]
-	if expectProxy {
-		r.ExpectProxy, cond = true, args[3:]
-	}
-	if strings.HasPrefix(args[1], "track-sc") {
-		// "track-scN <key> [table <t>]": the same parser as the
-		// http-request form.
-		end := len(args)
-		for i, w := range args {
-			if w == "if" || w == "unless" {
-				end = i
-				break
-			}
+	word := "tcp-request " + args[0] + " " + act
+	r := TCPRule{Pos: l.Pos, Reject: act == "reject", HTTP: args[0] == "content" && p.Mode == ModeHTTP}
+	// end: where the action's words stop and its condition starts
+	end := len(args)
+	for i, w := range args {
+		if w == "if" || w == "unless" {
+			end = i
+			break
 		}
+	}
+	cond := args[2:]
+	switch {
+	case expectProxy:
+		r.ExpectProxy, cond = true, args[3:]
+	case strings.HasPrefix(act, "track-sc") || isCounter:
+		// the same parser as the http-request forms
 		t, err := rules.ParseTrack(b.comp, args[1:end], phase, "'"+word+"'")
+		if err == nil && t.Action == rules.SetGPT0 && t.Expr != nil && args[0] == "connection" {
+			// haproxy 2.6 fails on it with an internal error
+			err = fmt.Errorf("'%s' takes an integer in connection rules, not an expression", word)
+		}
 		if err != nil {
 			b.errorf(l, "%v.", err)
 			return
 		}
-		r.Track, cond = t, args[end:]
-	}
-	if isVar {
-		end := len(args)
-		for i, w := range args {
-			if w == "if" || w == "unless" {
-				end = i
-				break
-			}
+		if t.Action == rules.TrackSC {
+			r.Track = t
+		} else {
+			r.Act = t
 		}
-		fmtVar := strings.HasPrefix(args[1], "set-var-fmt(")
-		set := fmtVar || strings.HasPrefix(args[1], "set-var(")
-		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(args[1], "set-var("), "set-var-fmt("), "unset-var(")
+		cond = args[end:]
+	case isAddr:
+		if end != 3 {
+			b.errorf(l, "'%s' expects <expr>.", word)
+			return
+		}
+		a := &rules.Rule{Action: rules.SetSrc}
+		if act == "set-dst" {
+			a.Action = rules.SetDst
+		}
+		var err error
+		if a.Expr, err = b.comp.Compile(args[2], phase); err != nil {
+			b.errorf(l, "'%s': %v.", word, err)
+			return
+		}
+		r.Act, cond = a, args[end:]
+	case isVar:
+		fmtVar := strings.HasPrefix(act, "set-var-fmt(")
+		set := fmtVar || strings.HasPrefix(act, "set-var(")
+		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(act, "set-var("), "set-var-fmt("), "unset-var(")
 		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
 			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>', 'set-var-fmt(<scope>.<name>) <fmt>' or 'unset-var(<scope>.<name>)'.", word)
 			return
 		}
 		v := &rules.Rule{Action: rules.UnsetVar}
 		var err error
-		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes {
+		// connection and session rules run before any transaction, so
+		// only sess and proc variables keep what they set there, as in
+		// haproxy, which accepts the other scopes
+		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes && args[0] == "content" {
 			err = fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
 		}
 		switch {
@@ -136,7 +178,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			// the variable gets the format's text (Value, no Expr)
 			v.Action = rules.SetVar
 			if v.Value, err = b.comp.CompileFormat(args[2], phase); err == nil && !v.Value.Usable(phase) {
-				err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] in mode tcp")
+				err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] here")
 			}
 		case err == nil && set:
 			v.Action = rules.SetVar

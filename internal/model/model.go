@@ -185,6 +185,7 @@ type Proxy struct {
 	StickTable        *StickTable // "stick-table"
 	StickRules        []StickRule // "stick on|match|store-request", in order
 	TCPRequest        TCPRequest  // "tcp-request"
+	TCPResponse       TCPResponse // "tcp-response"
 
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor

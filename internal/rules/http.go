@@ -54,6 +54,7 @@ const (
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
+	SetDst                          // take Expr's address as the connection's destination (tcp-request)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default

@@ -37,7 +37,52 @@ func tooShort(p PayloadTxn) bool {
 	return false
 }
 
-const needsPayload = "the request payload (tcp-request content rules, use_backend in mode tcp)"
+const (
+	needsPayload    = "the request payload (tcp-request content rules, use_backend in mode tcp)"
+	needsResPayload = "the response payload (tcp-response content rules)"
+)
+
+// payloadLen is req.len and res.len: the bytes received so far; it may
+// grow until final.
+func payloadLen(t Txn, a *Args, it *Iter, v *Value) bool {
+	p, d, ok := payload(t)
+	if !ok {
+		return false
+	}
+	if !p.PayloadFinal() {
+		p.WantMore()
+	}
+	v.SetInt(int64(len(d)))
+	return true
+}
+
+// payloadAt is req.payload and res.payload(off,len): len 0 takes
+// everything from off.
+func payloadAt(t Txn, a *Args, it *Iter, v *Value) bool {
+	p, d, ok := payload(t)
+	if !ok {
+		return false
+	}
+	off, n := a.Int[0], a.Int[1]
+	if off < 0 || n < 0 {
+		return false
+	}
+	if n == 0 {
+		if off > int64(len(d)) {
+			return tooShort(p)
+		}
+		if !p.PayloadFinal() {
+			p.WantMore()
+		}
+		v.SetBin(d[off:])
+		return true
+	}
+	if off+n > int64(len(d)) {
+		return tooShort(p)
+	}
+	v.SetBin(d[off : off+n])
+	return true
+}
 
 func init() {
 	reg := func(names []string, args []ArgType, minArgs int, out Type, fn FetchFunc) {
@@ -45,44 +90,11 @@ func init() {
 			RegisterFetch(&FetchDef{Name: n, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseContent, Needs: needsPayload, Fn: fn})
 		}
 	}
-	// req.len: the bytes received so far; it may grow until final.
-	reg([]string{"req.len", "req_len"}, nil, 0, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		p, d, ok := payload(t)
-		if !ok {
-			return false
-		}
-		if !p.PayloadFinal() {
-			p.WantMore()
-		}
-		v.SetInt(int64(len(d)))
-		return true
-	})
-	// req.payload(off,len): len 0 takes everything from off.
-	reg([]string{"req.payload", "payload"}, []ArgType{ArgInt, ArgInt}, 2, TypeBin, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		p, d, ok := payload(t)
-		if !ok {
-			return false
-		}
-		off, n := a.Int[0], a.Int[1]
-		if off < 0 || n < 0 {
-			return false
-		}
-		if n == 0 {
-			if off > int64(len(d)) {
-				return tooShort(p)
-			}
-			if !p.PayloadFinal() {
-				p.WantMore()
-			}
-			v.SetBin(d[off:])
-			return true
-		}
-		if off+n > int64(len(d)) {
-			return tooShort(p)
-		}
-		v.SetBin(d[off : off+n])
-		return true
-	})
+	reg([]string{"req.len", "req_len"}, nil, 0, TypeInt, payloadLen)
+	reg([]string{"req.payload", "payload"}, []ArgType{ArgInt, ArgInt}, 2, TypeBin, payloadAt)
+	RegisterFetch(&FetchDef{Name: "res.len", Out: TypeInt, Phases: PhaseResContent, Needs: needsResPayload, Fn: payloadLen})
+	RegisterFetch(&FetchDef{Name: "res.payload", Args: []ArgType{ArgInt, ArgInt}, MinArgs: 2, Out: TypeBin,
+		Phases: PhaseResContent, Needs: needsResPayload, Fn: payloadAt})
 	// req.payload_lv(off1,len1[,off2]): a len1-byte big-endian length at
 	// off1, then that many bytes at off2 (after the length by default;
 	// a signed off2 is relative to the end of the length).

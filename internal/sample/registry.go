@@ -17,8 +17,11 @@ const (
 	// PhaseContent is tcp-request content rules and mode tcp's
 	// use_backend: the request payload received so far (PayloadTxn).
 	PhaseContent
+	// PhaseResContent is tcp-response content rules: the response
+	// payload received so far (PayloadTxn).
+	PhaseResContent
 
-	PhaseAll = PhaseConn | PhaseReq | PhaseRes | PhaseContent
+	PhaseAll = PhaseConn | PhaseReq | PhaseRes | PhaseContent | PhaseResContent
 )
 
 // Txn is what fetches read: one transaction of a stream. The stream
@@ -165,6 +168,8 @@ func PhaseWord(p Phase) string {
 		return "http-response rules"
 	case PhaseConn | PhaseContent:
 		return "tcp-request content rules"
+	case PhaseConn | PhaseResContent:
+		return "tcp-response content rules"
 	}
 	return "this place"
 }

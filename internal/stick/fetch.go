@@ -28,31 +28,42 @@ type Tracker interface {
 }
 
 // fetchData names the data of a fetch or converter suffix ("get_gpc0" for
-// the fetches reads gpc0).
+// the fetches reads gpc0); shift divides the count by a power of two
+// (kbytes_*: the byte counts in KiB, as haproxy answers them).
 var fetchData = []struct {
 	suffix string
 	d      DataType
+	shift  uint
 }{
-	{"http_req_rate", HTTPReqRate}, {"http_req_cnt", HTTPReqCnt},
-	{"http_err_rate", HTTPErrRate}, {"http_err_cnt", HTTPErrCnt},
-	{"http_fail_rate", HTTPFailRate}, {"http_fail_cnt", HTTPFailCnt},
-	{"conn_cur", ConnCur}, {"conn_cnt", ConnCnt}, {"conn_rate", ConnRate},
-	{"sess_cnt", SessCnt}, {"sess_rate", SessRate},
-	{"bytes_in_rate", BytesInRate}, {"bytes_out_rate", BytesOutRate},
-	{"get_gpc0", GPC0}, {"gpc0_rate", GPC0Rate}, {"get_gpc1", GPC1}, {"gpc1_rate", GPC1Rate},
-	{"get_gpt0", GPT0},
+	{suffix: "http_req_rate", d: HTTPReqRate}, {suffix: "http_req_cnt", d: HTTPReqCnt},
+	{suffix: "http_err_rate", d: HTTPErrRate}, {suffix: "http_err_cnt", d: HTTPErrCnt},
+	{suffix: "http_fail_rate", d: HTTPFailRate}, {suffix: "http_fail_cnt", d: HTTPFailCnt},
+	{suffix: "conn_cur", d: ConnCur}, {suffix: "conn_cnt", d: ConnCnt}, {suffix: "conn_rate", d: ConnRate},
+	{suffix: "sess_cnt", d: SessCnt}, {suffix: "sess_rate", d: SessRate},
+	{suffix: "bytes_in_rate", d: BytesInRate}, {suffix: "bytes_out_rate", d: BytesOutRate},
+	{suffix: "get_gpc0", d: GPC0}, {suffix: "gpc0_rate", d: GPC0Rate}, {suffix: "get_gpc1", d: GPC1}, {suffix: "gpc1_rate", d: GPC1Rate},
+	{suffix: "get_gpt0", d: GPT0},
+	{suffix: "kbytes_in", d: BytesInCnt, shift: 10}, {suffix: "kbytes_out", d: BytesOutCnt, shift: 10},
+}
+
+// scaled applies a fetch's shift to the integer read when ok.
+func scaled(ok bool, v *sample.Value, shift uint) bool {
+	if ok {
+		v.Int >>= shift
+	}
+	return ok
 }
 
 const allPhases = sample.PhaseConn | sample.PhaseReq | sample.PhaseRes
 
 func init() {
 	for _, f := range fetchData {
-		d := f.d
+		d, shift := f.d, f.shift
 		sample.RegisterFetch(&sample.FetchDef{
 			Name: "sc_" + f.suffix, Args: []sample.ArgType{sample.ArgInt, sample.ArgStr}, MinArgs: 1,
 			Out: sample.TypeInt, Phases: allPhases, Prepare: checkCounter,
 			Fn: func(t sample.Txn, a *sample.Args, _ *sample.Iter, v *sample.Value) bool {
-				return readCounter(t, int(a.Int[0]), a.Byt[1], d, v)
+				return scaled(readCounter(t, int(a.Int[0]), a.Byt[1], d, v), v, shift)
 			},
 		})
 		for n := range 3 {
@@ -60,7 +71,7 @@ func init() {
 				Name: "sc" + strconv.Itoa(n) + "_" + f.suffix, Args: []sample.ArgType{sample.ArgStr},
 				Out: sample.TypeInt, Phases: allPhases,
 				Fn: func(t sample.Txn, a *sample.Args, _ *sample.Iter, v *sample.Value) bool {
-					return readCounter(t, n, a.Byt[0], d, v)
+					return scaled(readCounter(t, n, a.Byt[0], d, v), v, shift)
 				},
 			})
 		}
@@ -68,7 +79,7 @@ func init() {
 			Name: "src_" + f.suffix, Args: []sample.ArgType{sample.ArgStr},
 			Out: sample.TypeInt, Phases: allPhases,
 			Fn: func(t sample.Txn, a *sample.Args, _ *sample.Iter, v *sample.Value) bool {
-				return readSrc(t, a.Byt[0], d, v)
+				return scaled(readSrc(t, a.Byt[0], d, v), v, shift)
 			},
 		})
 		conv := f.suffix
@@ -79,7 +90,7 @@ func init() {
 			Name: "table_" + conv, Args: []sample.ArgType{sample.ArgStr}, MinArgs: 1,
 			In: sample.TypeAny, Out: sample.TypeInt,
 			Fn: func(t sample.Txn, a *sample.Args, v *sample.Value) bool {
-				return readKey(t, a.Byt[0], d, v)
+				return scaled(readKey(t, a.Byt[0], d, v), v, shift)
 			},
 		})
 	}

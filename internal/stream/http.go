@@ -123,6 +123,9 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *
 	s.ln = ln
 	ln.opened()
 	s.connSC = *sc
+	if v := startedSessVars(c); v != nil {
+		s.sessVars = *v
+	}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port
@@ -623,6 +626,7 @@ func (s *httpSession) handle() bool {
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
+	s.lg.srvAddr, s.lg.bkAddr = connEnds(sc.c)
 	s.tx.srv = srv
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,7 @@ type reqLog struct {
 	bytesIn, bytesOut                   int64
 	srv                                 *Server
 	be                                  *Backend
+	srvAddr, bkAddr                     netip.AddrPort // the server connection's ends (%si, %bi)
 	connStats
 	line      []byte // method SP uri, copied: buf is reused by then
 	methodLen int
@@ -71,6 +73,18 @@ func (l *reqLog) begin(started bool) {
 	if started {
 		l.start = time.Now()
 	}
+}
+
+// connEnds returns the ends of the server connection c, for %si and %bi:
+// the server's address and the proxy's (invalid when not TCP).
+func connEnds(c net.Conn) (srv, local netip.AddrPort) {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		srv = unmapped(ta.AddrPort())
+	}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		local = unmapped(ta.AddrPort())
+	}
+	return srv, local
 }
 
 // parsed notes a complete head and keeps its request line for the log.
@@ -215,6 +229,12 @@ func (s *httpSession) emitHTTP() {
 	if fe.logFmt == logCustom {
 		e.Txn, e.V = s, &s.tx.v
 		e.ReqID, e.UniqueID = s.reqID, s.tx.uid
+		if l.srv != nil {
+			e.ServerAddr, e.BackendAddr = l.srvAddr, l.bkAddr
+		}
+		if ti := s.tlsInfo; ti != nil {
+			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
+		}
 		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 		}

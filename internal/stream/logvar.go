@@ -56,6 +56,10 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if srv := s.tx.srv; srv != nil {
 		e.Server = srv.Name
 		e.SrvConn = int(srv.cur.Load())
+		e.ServerAddr, e.BackendAddr = s.lg.srvAddr, s.lg.bkAddr
+	}
+	if ti := s.tlsInfo; ti != nil {
+		e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
 	}
 	if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 		e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port

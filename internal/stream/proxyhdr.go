@@ -25,6 +25,10 @@ type ppConn struct {
 	net.Conn
 	src, dst net.Addr // nil: the socket's (LOCAL, UNKNOWN)
 	info     sample.PPInfo
+	header   bool // a PROXY header came (else tcp-request rules made c)
+	// sessVars: the sess variables tcp-request connection or session
+	// rules set, for the session (nil: none)
+	sessVars *sample.Vars
 }
 
 func (c *ppConn) RemoteAddr() net.Addr {
@@ -66,8 +70,20 @@ func receivedPP(c net.Conn) *sample.PPInfo {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if pc, ok := c.(*ppConn); ok {
+	if pc, ok := c.(*ppConn); ok && pc.header {
 		return &pc.info
+	}
+	return nil
+}
+
+// startedSessVars returns the sess variables the tcp-request connection
+// and session rules set on c, nil without.
+func startedSessVars(c net.Conn) *sample.Vars {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if pc, ok := c.(*ppConn); ok {
+		return pc.sessVars
 	}
 	return nil
 }
@@ -202,7 +218,10 @@ func (fe *Frontend) acceptProxy(c net.Conn, bind string) (net.Conn, bool) {
 		c.Close()
 		return nil, false
 	}
-	pc := &ppConn{Conn: c, info: sample.PPInfo{Authority: h.Authority, UniqueID: h.UniqueID}}
+	pc := &ppConn{Conn: c, header: true, info: sample.PPInfo{Authority: h.Authority, UniqueID: h.UniqueID}}
+	if prev, ok := c.(*ppConn); ok {
+		pc.sessVars = prev.sessVars // set by tcp-request connection rules
+	}
 	if !h.Local {
 		pc.src = net.TCPAddrFromAddrPort(unmapped(h.Src))
 		pc.dst = net.TCPAddrFromAddrPort(unmapped(h.Dst))

@@ -460,7 +460,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 	expect := b.acceptProxy
 	if len(p.TCPRequest.Connection) > 0 {
 		var e bool
-		if reject, e = fe.connectionRules(*c, sc); reject {
+		if reject, e = fe.connectionRules(c, sc); reject {
 			return true, false, false
 		}
 		expect = expect || e
@@ -472,7 +472,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 		}
 		*c = pc
 	}
-	if len(p.TCPRequest.Session) > 0 && fe.sessionRules(*c, sc) {
+	if len(p.TCPRequest.Session) > 0 && fe.sessionRules(c, sc) {
 		return true, true, false
 	}
 	if len(p.TCPRequest.Connection)+len(p.TCPRequest.Session) > 0 {

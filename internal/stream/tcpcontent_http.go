@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
 )
 
 // tcp-request content rules of a proxy in mode http run on each request,
@@ -23,6 +24,10 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 		switch {
 		case r.SetVar != nil:
 			s.setVar(r.SetVar)
+		case r.Act != nil && r.Act.Action == rules.SetSrc:
+			s.editRequest(r.Act)
+		case r.Act != nil:
+			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.v)
 		case r.Track != nil:
 			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.v, &s.trackKey, true)
 		case r.Reject:

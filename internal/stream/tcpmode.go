@@ -3,7 +3,6 @@ package stream
 import (
 	"crypto/tls"
 	"net"
-	"net/netip"
 	"time"
 
 	"dhproxy/internal/lb"
@@ -58,9 +57,12 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	// tcp-request content rules (the frontend's, then the chosen
 	// backend's), then use_backend, on the first bytes of the client.
 	tx := &tcpTxn{fe: fe, c: c, sc: *trk, cv: cv}
+	if v := startedSessVars(c); v != nil {
+		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
+	}
 	defer func() { *trk = tx.sc }()
 	start := time.Now()
-	if tx.contentRules(fe.P, start) {
+	if rejects(tx.inspect(fe.P, fe.P.TCPRequest.Content, fe.P.TCPRequest.InspectDelay, start)) {
 		e.Term[0], e.Term[1] = 'P', 'R'
 		fe.Stats.Dreq.Add(1)
 		return
@@ -74,19 +76,17 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	var served *Server // connected to
 	defer func() { accountTCP(fe, be, served, &e) }()
 	e.Backend = be.P.Name
-	if be.P != fe.P && tx.contentRules(be.P, start) {
+	if be.P != fe.P && rejects(tx.inspect(be.P, be.P.TCPRequest.Content, be.P.TCPRequest.InspectDelay, start)) {
 		e.Term[0], e.Term[1] = 'P', 'R'
 		fe.Stats.Dreq.Add(1)
 		be.Stats.Dreq.Add(1)
 		return
 	}
-	dstPort := 0
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		dstPort = la.Port
-	}
-	var src netip.Addr
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		src = ta.AddrPort().Addr().Unmap()
+	dstPort := int(tx.Dst().Port())
+	src := tx.Src().Addr()
+	if logOn && tx.src.IsValid() {
+		// a content set-src: the log shows it, as haproxy's
+		e.ClientIP, e.ClientPort = tx.src.Addr(), int(tx.src.Port())
 	}
 	// The bytes the rules read are sent to the server first.
 	first := tx.data
@@ -133,26 +133,55 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		}
 	}
 	e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
+	if logOn && fe.logFmt == logCustom {
+		e.ServerAddr, e.BackendAddr = connEnds(sc.c)
+		if ti := tx.ClientTLS(); ti != nil {
+			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
+		}
+	}
+	var answered int64 // server bytes the tcp-response rules read and passed on
+	if list := be.P.TCPResponse.Content; len(list) > 0 {
+		rx := &tcpTxn{fe: fe, be: be, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
+		if r != nil && r.Reject {
+			// haproxy's "PD": the response was refused; both ends close
+			e.Term[0], e.Term[1] = 'P', 'D'
+			e.BytesIn = int64(len(first))
+			for _, st := range [3]*Counters{&fe.Stats, &be.Stats, &srv.Stats} {
+				st.Dresp.Add(1)
+			}
+			return
+		}
+		if _, err := c.Write(rx.data); err != nil {
+			e.Term[0], e.Term[1] = 'C', 'D'
+			return
+		}
+		answered = int64(len(rx.data))
+		if r != nil && r.Close {
+			e.BytesIn, e.BytesOut = int64(len(first)), answered
+			return // what came is passed on, then the server side ends
+		}
+	}
 	client, ok := c.(tcp.HalfCloser)
 	if !ok {
 		return
 	}
 	res := tcp.Forward(client, sc.c, tunnelTimeouts(fe.P, be.P), fe.rt.pipes)
-	e.BytesIn, e.BytesOut = res.BytesIn+int64(len(first)), res.BytesOut
+	e.BytesIn, e.BytesOut = res.BytesIn+int64(len(first)), res.BytesOut+answered
 	e.Term[0], e.Term[1] = res.Term[0], res.Term[1]
 }
 
-// contentRules runs p's tcp-request content rules: while a rule's
+// inspect runs tcp-request or tcp-response content rules: while a rule's
 // condition cannot be decided on the bytes received so far, more are read,
-// until p's inspect-delay after start; track-sc* rules go on, the first
-// accept or reject that applies decides, none accepts.
-func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
-	list := p.TCPRequest.Content
+// until delay after start; track-sc*, counter, address and variable rules
+// go on, the first accept, reject or close that applies decides and is
+// returned; nil: none applied (accept).
+func (t *tcpTxn) inspect(p *model.Proxy, list []model.TCPRule, delay time.Duration, start time.Time) *model.TCPRule {
 	if len(list) == 0 {
-		return false
+		return nil
 	}
-	deadline := start.Add(p.TCPRequest.InspectDelay)
-	t.final = p.TCPRequest.InspectDelay <= 0 || t.eof || !time.Now().Before(deadline)
+	deadline := start.Add(delay)
+	t.final = delay <= 0 || t.eof || !time.Now().Before(deadline)
 	for i := 0; i < len(list); {
 		r := &list[i]
 		ok, miss := r.Cond.MatchMiss(t, &t.acl)
@@ -188,21 +217,29 @@ func (t *tcpTxn) contentRules(p *model.Proxy, start time.Time) (reject bool) {
 			t.sc.track(t.fe.rt.trackTable(p, r.Track), r.Track, t, &t.v, &t.key, false)
 			continue
 		}
-		return r.Reject
+		if r.Act != nil {
+			t.act(r.Act)
+			continue
+		}
+		return r
 	}
-	return false
+	return nil
 }
 
-// readMore reads what the client sends next into t.data, until deadline;
-// the data becomes final when the delay ends, the client stops sending or
-// the buffer is full.
+// readMore reads what the client (the server for tcp-response rules) sends
+// next into t.data, until deadline; the data becomes final when the delay
+// ends, the peer stops sending or the buffer is full.
 func (t *tcpTxn) readMore(deadline time.Time) {
 	if t.data == nil {
 		t.data = make([]byte, 0, t.fe.rt.bufs.size)
 	}
-	t.c.SetReadDeadline(deadline)
-	n, err := t.c.Read(t.data[len(t.data):cap(t.data)])
-	t.c.SetReadDeadline(time.Time{})
+	from := t.c
+	if t.from != nil {
+		from = t.from
+	}
+	from.SetReadDeadline(deadline)
+	n, err := from.Read(t.data[len(t.data):cap(t.data)])
+	from.SetReadDeadline(time.Time{})
 	t.data = t.data[:len(t.data)+n]
 	if err != nil {
 		t.eof = true // a timeout or the client's end: nothing more to wait for
@@ -250,3 +287,6 @@ func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
 		addTimes(&be.Stats, sc, false, e.Tw, e.Tc, 0, time.Since(e.Accept))
 	}
 }
+
+// rejects tells whether the rule inspect returned refuses the connection.
+func rejects(r *model.TCPRule) bool { return r != nil && r.Reject }

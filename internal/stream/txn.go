@@ -874,6 +874,9 @@ type tcpTxn struct {
 	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
 	expectProxy bool // a tcp-request connection expect-proxy rule applied
+	// src and dst: the addresses set-src/set-dst gave (invalid: the
+	// connection's)
+	src, dst netip.AddrPort
 
 	// The client's TLS connection for the ssl_fc*/ssl_c_* fetches, built
 	// on first use; cv checks its certificate.
@@ -881,7 +884,9 @@ type tcpTxn struct {
 	tlsInfo *sample.TLSInfo
 	tlsDone bool
 
-	// The client's first bytes, read for tcp-request content rules.
+	// The client's first bytes, read for tcp-request content rules (the
+	// server's for tcp-response rules: from is the server connection).
+	from     net.Conn
 	data     []byte
 	final    bool            // no more data will be waited for
 	eof      bool            // the client closed, or the read timed out
@@ -915,22 +920,28 @@ func resetClose(c net.Conn) {
 }
 
 // connectionRules runs the tcp-request connection rules on a new
-// connection: track-sc* rules fill sc and evaluation goes on, an
-// expect-proxy rule that applies asks for a PROXY header (expect), and the
-// first accept or reject rule that applies decides; none applying accepts.
-func (fe *Frontend) connectionRules(c net.Conn, sc *trackers) (reject, expect bool) {
-	tx := &tcpTxn{fe: fe, c: c}
+// connection: track-sc*, counter, set-var and set-src/dst rules apply and
+// evaluation goes on, an expect-proxy rule that applies asks for a PROXY
+// header (expect), and the first accept or reject rule that applies
+// decides; none applying accepts. *c carries what the rules set.
+func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect bool) {
+	tx := &tcpTxn{fe: fe, c: *c}
 	reject = tx.layer4Rules(fe.P.TCPRequest.Connection)
 	*sc = tx.sc
+	*c = tx.started(*c)
 	return reject, tx.expectProxy
 }
 
 // sessionRules runs the tcp-request session rules, once the PROXY header
 // (if any) has given the connection its addresses.
-func (fe *Frontend) sessionRules(c net.Conn, sc *trackers) (reject bool) {
-	tx := &tcpTxn{fe: fe, c: c, sc: *sc}
+func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
+	tx := &tcpTxn{fe: fe, c: *c, sc: *sc}
+	if v := startedSessVars(*c); v != nil {
+		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
+	}
 	reject = tx.layer4Rules(fe.P.TCPRequest.Session)
 	*sc = tx.sc
+	*c = tx.started(*c)
 	return reject
 }
 
@@ -939,20 +950,85 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 		if !r.Cond.Match(tx, &tx.acl) {
 			continue
 		}
-		if r.Track != nil {
+		switch {
+		case r.Track != nil:
 			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
-			continue
-		}
-		if r.ExpectProxy {
+		case r.ExpectProxy:
 			tx.expectProxy = true
-			continue
+		case r.SetVar != nil:
+			// no transaction exists yet: txn and req variables set here
+			// are lost with tx, as haproxy loses them
+			if v := r.SetVar; v.Action == rules.UnsetVar {
+				sample.UnsetVar(tx, v.Var)
+			} else if v.Expr == nil {
+				tx.setVarFmt(v)
+			} else if v.Expr.Eval(tx, &tx.v) {
+				sample.SetVar(tx, v.Var, &tx.v)
+			}
+		case r.Act != nil:
+			tx.act(r.Act)
+		default:
+			return r.Reject
 		}
-		return r.Reject
 	}
 	return false
 }
 
+// act runs a tcp-request counter (sc-inc-gpc0/1, sc-set-gpt0) or address
+// (set-src, set-dst) action.
+func (tx *tcpTxn) act(r *rules.Rule) {
+	if r.Action != rules.SetSrc && r.Action != rules.SetDst {
+		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
+		return
+	}
+	// an expression that gives no address changes nothing
+	if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeIP, &tx.scratch) {
+		return
+	}
+	if r.Action == rules.SetSrc {
+		tx.src = newAddr(tx.Src(), tx.v.IP.Unmap())
+	} else {
+		tx.dst = newAddr(tx.Dst(), tx.v.IP.Unmap())
+	}
+}
+
+// newAddr is old with addr as its address: the port stays where the
+// family does, else it is 0, as haproxy's set-src/set-dst.
+func newAddr(old netip.AddrPort, addr netip.Addr) netip.AddrPort {
+	if old.Addr().Is4() != addr.Is4() {
+		return netip.AddrPortFrom(addr, 0)
+	}
+	return netip.AddrPortFrom(addr, old.Port())
+}
+
+// started returns c carrying the addresses and the sess variables the
+// rules set (c itself when they set none), for the session to come.
+func (tx *tcpTxn) started(c net.Conn) net.Conn {
+	sess := tx.vars != nil && !tx.vars[sample.ScopeSess].Empty()
+	if !tx.src.IsValid() && !tx.dst.IsValid() && !sess {
+		return c
+	}
+	pc, ok := c.(*ppConn)
+	if !ok {
+		pc = &ppConn{Conn: c}
+	}
+	if tx.src.IsValid() {
+		pc.src = net.TCPAddrFromAddrPort(tx.src)
+	}
+	if tx.dst.IsValid() {
+		pc.dst = net.TCPAddrFromAddrPort(tx.dst)
+	}
+	if sess {
+		v := tx.vars[sample.ScopeSess]
+		pc.sessVars = &v
+	}
+	return pc
+}
+
 func (t *tcpTxn) Src() netip.AddrPort {
+	if t.src.IsValid() {
+		return t.src
+	}
 	if ta, ok := t.c.RemoteAddr().(*net.TCPAddr); ok {
 		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
 	}
@@ -960,6 +1036,9 @@ func (t *tcpTxn) Src() netip.AddrPort {
 }
 
 func (t *tcpTxn) Dst() netip.AddrPort {
+	if t.dst.IsValid() {
+		return t.dst
+	}
 	if ta, ok := t.c.LocalAddr().(*net.TCPAddr); ok {
 		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
 	}

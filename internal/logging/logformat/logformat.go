@@ -84,8 +84,15 @@ const (
 	Pid
 	ReqCounter
 	LogCounter
-	Option // %o: flags for every later field
-	Absent // an expression that never has a value at log time
+	BI        // %bi: the source address of the server connection
+	BP        // %bp: its source port
+	SI        // %si: the server's address
+	SP        // %sp: the server's port
+	SSLCipher // %sslc: the client connection's TLS cipher
+	SSLVer    // %sslv: its TLS version
+	Tu        // %Tu: Tt less the idle time
+	Option    // %o: flags for every later field
+	Absent    // an expression that never has a value at log time
 )
 
 var vars = map[string]Kind{
@@ -99,6 +106,7 @@ var vars = map[string]Kind{
 	"b": Backend, "s": Server, "f": Frontend, "ft": FrontendT, "r": Request,
 	"ts": TermState, "tsc": TermStateC, "hr": CaptReq, "hs": CaptRes, "hrl": CaptReqL,
 	"hsl": CaptResL, "ms": Ms, "pid": Pid, "rt": ReqCounter, "lc": LogCounter, "o": Option,
+	"bi": BI, "bp": BP, "si": SI, "sp": SP, "sslc": SSLCipher, "sslv": SSLVer, "Tu": Tu,
 }
 
 // Flags are a field's %{...} flags.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // h2Backend is an HTTP/2 server (x/net/http2) on 127.0.0.1: cleartext
@@ -237,5 +239,107 @@ backend be
 	res, _ := exec.CommandContext(ctx, "h2load", "-n", "200", "-c", "4", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/y", port)).CombinedOutput()
 	if !strings.Contains(string(res), "200 succeeded") || !strings.Contains(string(res), "status codes: 200 2xx") {
 		t.Errorf("h2load through an h2 server:\n%s", res)
+	}
+}
+
+// TestH2ServerGoAwayRetry: a server that refuses a stream with GOAWAY
+// (last stream below it: not processed) and closes. On a reused
+// connection the request goes again on a new one, the client sees only
+// the answer; on the request's own new connection it is a 502 (haproxy
+// 2.6 retries only on a connection failure by default).
+func TestH2ServerGoAwayRetry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns atomic.Int32
+	srv := &http2.Server{}
+	// Connection 1 answers its first request and refuses the next, 3
+	// refuses its first; 2 and 4 serve normally.
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			n := conns.Add(1)
+			if n%2 == 0 {
+				go srv.ServeConn(c, &http2.ServeConnOpts{Handler: backendHandler(fmt.Sprint("conn", n))})
+				continue
+			}
+			go goAwayServer(c, n == 1)
+		}
+	}()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s1 %s proto h2
+`, port, l.Addr()), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d/r", port)
+	// Two requests of one client: the second rides the pooled connection,
+	// is refused, and goes again on connection 2.
+	out, err := curl(t, "-i", url, "-i", url)
+	if err != nil || strings.Count(out, "HTTP/1.1 200") != 2 || !strings.HasSuffix(out, "conn2") {
+		t.Errorf("%v:\n%s", err, out)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d server connections, want 2", n)
+	}
+	// A new client's first request (http-reuse safe: not on the idle
+	// connection 2) is refused on its own connection 3: a 502.
+	out, _ = curl(t, "-i", url)
+	if !strings.HasPrefix(out, "HTTP/1.1 502") {
+		t.Errorf("refused on a new connection: want a 502, got:\n%s", out)
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d server connections, want 3", n)
+	}
+}
+
+// goAwayServer speaks HTTP/2 on c: when answerFirst, its first request
+// gets a 200 "first"; the next HEADERS gets GOAWAY naming the last stream
+// answered, then the connection closes.
+func goAwayServer(c net.Conn, answerFirst bool) {
+	pre := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, pre); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var last uint32
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			if answerFirst && last == 0 {
+				var hb bytes.Buffer
+				enc := hpack.NewEncoder(&hb)
+				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+				enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "5"})
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+				fr.WriteData(f.StreamID, true, []byte("first"))
+				last = f.StreamID
+				continue
+			}
+			fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+			return
+		}
 	}
 }

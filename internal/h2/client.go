@@ -61,8 +61,9 @@ var (
 	// again on another connection.
 	ErrRefused = errors.New("h2: stream refused by the server")
 	// ErrServerReset: the server reset the stream.
-	ErrServerReset      = errors.New("h2: stream reset by the server")
-	errClientConnClosed = errors.New("h2: server connection closed")
+	ErrServerReset = errors.New("h2: stream reset by the server")
+	// ErrConnClosed: the connection ended before the stream did.
+	ErrConnClosed = errors.New("h2: server connection closed")
 )
 
 // connWindow is the connection receive window we open at once: each
@@ -236,7 +237,7 @@ func (cc *ClientConn) readLoop() {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] h2 server connection: panic: %v\n%s", r, debug.Stack())
-			cc.end(errClientConnClosed)
+			cc.end(ErrConnClosed)
 		}
 	}()
 	for {
@@ -518,7 +519,7 @@ func (cc *ClientConn) end(err error) {
 	}
 	cc.mu.Unlock()
 	for _, cs := range list {
-		cs.fail(errClientConnClosed, 0)
+		cs.fail(ErrConnClosed, 0)
 	}
 	code := http2.ErrCodeNo
 	var ce http2.ConnectionError
@@ -591,14 +592,6 @@ type ClientStream struct {
 	rdl, wdl  time.Time
 	rt, wt    *time.Timer
 	responded bool // some response bytes were read
-}
-
-// Refused tells that the server did not process the stream, so the
-// request may be sent again elsewhere.
-func (cs *ClientStream) Refused() bool {
-	cs.cc.mu.Lock()
-	defer cs.cc.mu.Unlock()
-	return cs.err == ErrRefused
 }
 
 // headers takes a response header block (reader goroutine).

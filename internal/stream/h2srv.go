@@ -2,6 +2,7 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"sync"
 	"time"
 
@@ -28,24 +29,19 @@ type h2Pool struct {
 	conns []*h2.ClientConn
 }
 
-// dial is the connection a request gets from connect: a stream of a
-// pooled HTTP/2 connection when the server speaks HTTP/2, else a new
-// connection (dialConn).
+// multiplexes tells whether connections to s may speak HTTP/2.
+func (s *Server) multiplexes() bool {
+	return s.Conf.MayUseH2() && s.backend.P.Mode == model.ModeHTTP
+}
+
+// dial opens a new connection to s. Towards an HTTP/2 server it is a
+// stream of a new HTTP/2 connection, which joins the pool unless the
+// connection may not be shared (http-reuse never, send-proxy): then it
+// carries this one request. Streams of pooled connections are taken by
+// reuseFor (connect.go).
 func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
-	if !s.Conf.MayUseH2() || s.backend.P.Mode != model.ModeHTTP {
+	if !s.multiplexes() {
 		return s.dialConn(timeout, dstPort, from)
-	}
-	reuse := s.backend.P.Reuse
-	first := true
-	var g *model.Global
-	if hs, ok := from.(*httpSession); ok {
-		first = hs.nreq == 0
-		g = &hs.fe.rt.cfg.Global
-	}
-	if reuse != model.ReuseNever {
-		if sc := s.h2.take(s, reuse == model.ReuseSafe && first); sc != nil {
-			return sc, nil
-		}
 	}
 	sc, err := s.dialConn(timeout, dstPort, from)
 	if err != nil {
@@ -58,8 +54,13 @@ func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serve
 			return sc, nil // ALPN chose HTTP/1.1
 		}
 	}
+	var g *model.Global
+	if hs, ok := from.(*httpSession); ok {
+		g = &hs.fe.rt.cfg.Global
+	}
 	cfg := s.h2Config(scheme, g)
-	if reuse == model.ReuseNever {
+	shared := s.shareable()
+	if !shared {
 		cfg.MaxStreams = 1
 	}
 	cc, err := h2.NewClientConn(sc.c, cfg)
@@ -67,10 +68,24 @@ func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serve
 		return nil, err
 	}
 	cc.Reserve(false)
-	if reuse != model.ReuseNever {
+	if shared {
 		s.h2.add(cc)
 	}
 	return streamConn(s, cc), nil
+}
+
+// retryable tells whether a request that got err from sc, a reused
+// connection, before any byte of response may be sent again on a fresh
+// connection (its body was read whole): an HTTP/1 connection whatever the
+// error (the server closed it while idle); an HTTP/2 stream the server
+// refused (GOAWAY below it, REFUSED_STREAM: RFC 9113 8.7 says it was not
+// processed) or whose connection closed. A stream the server reset is a
+// 502, as in haproxy.
+func (sc *serverConn) retryable(err error) bool {
+	if !sc.multiplexed() {
+		return true
+	}
+	return errors.Is(err, h2.ErrRefused) || errors.Is(err, h2.ErrConnClosed)
 }
 
 // h2Config is the configuration of a new connection to s; g (the

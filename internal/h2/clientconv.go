@@ -155,7 +155,7 @@ func appendResponseHead(dst []byte, fields []hpack.HeaderField, endStream, headR
 		return dst, info, errMalformed
 	}
 	st := fields[0].Value
-	if len(st) != 3 || st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' {
+	if len(st) != 3 || st[0] < '1' || st[0] > '5' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9' {
 		return dst, info, errMalformed
 	}
 	info.status = int(st[0]-'0')*100 + int(st[1]-'0')*10 + int(st[2]-'0')

@@ -131,28 +131,18 @@ func TestH2Spec(t *testing.T) {
 		{"tls", []string{"-p", strconv.Itoa(tlsPort), "-t", "-k"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			// One rerun: 6.9.2/1 (a window opened by SETTINGS after HEADERS)
-			// timed out once in about ten runs, a lost wake-up still to be
-			// found in internal/h2. Two failures in a row fail the test.
-			for attempt := 1; ; attempt++ {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-				cmd := exec.CommandContext(ctx, h2specBin(t), append([]string{"-h", "127.0.0.1", "-o", "3"}, c.args...)...)
-				out, _ := cmd.CombinedOutput()
-				cancel()
-				m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindStringSubmatch(string(out))
-				if m == nil {
-					t.Fatalf("h2spec printed no summary:\n%s", out)
-				}
-				t.Logf("h2spec %s: %s", c.name, m[0])
-				if m[1] == "145" && m[2] == "145" {
-					return
-				}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, h2specBin(t), append([]string{"-h", "127.0.0.1", "-o", "3"}, c.args...)...)
+			out, _ := cmd.CombinedOutput()
+			m := regexp.MustCompile(`(\d+) tests, (\d+) passed, (\d+) skipped, (\d+) failed`).FindStringSubmatch(string(out))
+			if m == nil {
+				t.Fatalf("h2spec printed no summary:\n%s", out)
+			}
+			t.Logf("h2spec %s: %s", c.name, m[0])
+			if m[1] != "145" || m[2] != "145" {
 				i := strings.Index(string(out), "Failures:")
-				if attempt == 2 {
-					t.Errorf("h2spec: %s\n%s", m[0], string(out)[max(i, 0):])
-					return
-				}
-				t.Logf("h2spec failed once, run again:\n%s", string(out)[max(i, 0):])
+				t.Errorf("h2spec: %s\n%s", m[0], string(out)[max(i, 0):])
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -574,9 +575,13 @@ func checkTLS(s *model.Server) *tls.Config {
 	if (s.Port != 0 || otherAddr) && !s.TLS.CheckSSL {
 		return nil
 	}
-	if s.TLS.CheckSNI != "" {
+	// Checks speak HTTP/1.1: "h2" is not offered to the server for them.
+	if s.TLS.CheckSNI != "" || slices.Contains(s.TLSConfig.NextProtos, "h2") {
 		cfg := s.TLSConfig.Clone()
-		cfg.ServerName = s.TLS.CheckSNI
+		if s.TLS.CheckSNI != "" {
+			cfg.ServerName = s.TLS.CheckSNI
+		}
+		cfg.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p == "h2" })
 		return cfg
 	}
 	return s.TLSConfig

@@ -303,6 +303,10 @@ func (cc *Conn) control() error {
 	return nil
 }
 
+// settings applies the client's SETTINGS and acknowledges them. The
+// writer is held throughout: a stream that a larger window wakes writes
+// its DATA after the ACK, never before (h2spec 6.9.2/1 waits for the ACK,
+// then for the DATA; haproxy sends them in that order too).
 func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
@@ -310,6 +314,8 @@ func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	if err := cc.control(); err != nil {
 		return err
 	}
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			return err
@@ -333,20 +339,15 @@ func (cc *Conn) settings(f *http2.SettingsFrame) error {
 			cc.peerFrame = s.Val
 			cc.mu.Unlock()
 		case http2.SettingHeaderTableSize:
-			cc.wmu.Lock()
 			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
-			cc.wmu.Unlock()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	cc.wmu.Lock()
 	cc.fr.WriteSettingsAck()
-	err = cc.flush()
-	cc.wmu.Unlock()
-	return err
+	return cc.flush()
 }
 
 // emit collects a decoded field, up to the header list size limit (an

@@ -104,7 +104,8 @@ func newDefaults() *Proxy {
 		Options: map[string]bool{},
 		DefaultServer: Server{
 			Weight: 1, Rise: 2, Fall: 3,
-			Inter: defaultInter,
+			Inter:    defaultInter,
+			MaxReuse: -1, PoolMaxConn: -1,
 		},
 	}
 }

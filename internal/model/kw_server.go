@@ -46,6 +46,19 @@ func intOpt(f func(*Server) *int, min int) func(*Server, string) error {
 	}
 }
 
+// limitOpt reads a count where -1 means no limit.
+func limitOpt(f func(*Server) *int) func(*Server, string) error {
+	return func(s *Server, v string) error {
+		if v == "-1" {
+			*f(s) = -1
+			return nil
+		}
+		n, err := parseCount(v)
+		*f(s) = n
+		return err
+	}
+}
+
 func flagOpt(f func(*Server) *bool, val bool) func(*Server, string) error {
 	return func(s *Server, _ string) error { *f(s) = val; return nil }
 }
@@ -85,12 +98,20 @@ var serverOptions = map[string]serverOpt{
 	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
 	"addr":             {1, recordOpt("addr"), ""},
 	"init-addr":        {1, recordOpt("init-addr"), ""},
-	"pool-max-conn":    {1, recordOpt("pool-max-conn"), "per-server idle pool limits"},
-	"pool-purge-delay": {1, recordOpt("pool-purge-delay"), "per-server idle pool limits"},
-	"max-reuse":        {1, recordOpt("max-reuse"), "per-connection reuse limits"},
-	"tfo":              {0, recordOpt("tfo"), "TCP fast open"},
-	"track":            {1, recordOpt("track"), "server tracking"},
-	"redir":            {1, recordOpt("redir"), "server redirection"},
+	"pool-max-conn":    {1, limitOpt(func(s *Server) *int { return &s.PoolMaxConn }), ""},
+	"pool-purge-delay": {1, durOpt(func(s *Server) *time.Duration { return &s.PoolPurgeDelay }), ""},
+	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},
+	"proto": {1, func(s *Server, v string) error {
+		switch v {
+		case "h2", "h1":
+			s.Proto = v
+			return nil
+		}
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
+	}, ""},
+	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
+	"track": {1, recordOpt("track"), "server tracking"},
+	"redir": {1, recordOpt("redir"), "server redirection"},
 }
 
 func serverOptionNames() []string {
@@ -115,7 +136,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 			switch o {
 			case "verifyhost", "crl-file":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
-			case "source", "usesrc", "proto", "namespace", "ws":
+			case "source", "usesrc", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))
@@ -183,6 +204,12 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
 	b.warnSendProxy(l, &s)
+	if (s.MaxReuse != -1 || s.PoolMaxConn != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
+		b.warnf(l, "server '%s': 'max-reuse', 'pool-max-conn' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
+	}
+	if s.Proto == "h2" && p.Mode != ModeHTTP {
+		b.errorf(l, "'server %s/%s': 'proto h2' needs 'mode http'.", p.Name, s.Name)
+	}
 	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
 		// HAProxy alerts and leaves the server unobserved.
 		b.warnf(l, "'server %s/%s' : 'layer7' can only be used in http proxies..", p.Name, s.Name)
@@ -192,6 +219,23 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, s.Name, s.Name)
 	}
 	p.Servers = append(p.Servers, &s)
+}
+
+// MayUseH2 tells whether connections to s may speak HTTP/2: "proto h2",
+// or "h2" in its ssl "alpn" list.
+func (s *Server) MayUseH2() bool {
+	if s.Proto == "h2" {
+		return true
+	}
+	if s.TLS == nil || !s.TLS.SSL {
+		return false
+	}
+	for _, p := range strings.Split(s.TLS.ALPN, ",") {
+		if p == "h2" {
+			return true
+		}
+	}
+	return false
 }
 
 // parseDispatch reads "dispatch <address>:<port>" (the last one wins, as

@@ -346,6 +346,16 @@ type Server struct {
 	// it once the global section is known.
 	TLS       *tlsconf.ServerOpts
 	TLSConfig *tls.Config
+	// Proto is "h2" for "proto h2" (HTTP/2 with prior knowledge, or over
+	// TLS whatever ALPN says); "" or "h1" is HTTP/1.1 unless ALPN chose h2.
+	Proto string
+	// Multiplexed (HTTP/2) connection pooling: streams a connection may
+	// carry after its first (max-reuse, -1: no limit), idle connections
+	// kept (pool-max-conn, -1: no limit), how long an idle one is kept
+	// (pool-purge-delay, 0: HAProxy's 5 s).
+	MaxReuse       int
+	PoolMaxConn    int
+	PoolPurgeDelay time.Duration
 
 	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
 	// family preferred, the networks accepted, and the name followed: FQDN

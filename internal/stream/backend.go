@@ -55,6 +55,7 @@ type Server struct {
 
 	mu   sync.Mutex // guards idle only
 	idle []*serverConn
+	h2   h2Pool // HTTP/2 connections, shared by streams (h2srv.go)
 
 	Stats      Counters
 	admin      atomic.Uint32 // AdminMaint, AdminDrain set from the runtime API
@@ -421,10 +422,10 @@ func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
 	}
 }
 
-// dial opens a new connection to s within timeout; dstPort is the port the
+// dialConn opens a new connection to s within timeout; dstPort is the port the
 // client connected to, used when the server line has no port; from is the
 // client side, for the PROXY header of a send-proxy server.
-func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
+func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
 	addr := *s.dst.Load()
 	if s.useDst {
 		addr = net.JoinHostPort(addr, strconv.Itoa(dstPort))

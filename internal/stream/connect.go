@@ -160,7 +160,13 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 	}
 	// "safe": a session's first request never rides a connection
 	// another session used, in case the server closes it meanwhile.
-	if srv.backend.P.Reuse == model.ReuseSafe && s.nreq == 0 {
+	first := srv.backend.P.Reuse == model.ReuseSafe && s.nreq == 0
+	if srv.multiplexes() {
+		if sc := srv.h2.take(srv, first); sc != nil {
+			return sc
+		}
+	}
+	if first {
 		return nil
 	}
 	return srv.takeIdle()

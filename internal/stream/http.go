@@ -773,7 +773,7 @@ func (s *httpSession) handle() bool {
 	if rframing == http1.FramingUntilClose {
 		clientKeep, serverKeep = false, false
 	}
-	if !resp.KeepAlive() {
+	if !resp.KeepAlive() || sc.multiplexed() {
 		serverKeep = false
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response

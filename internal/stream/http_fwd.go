@@ -382,7 +382,7 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 			if isTimeout(err) {
 				return 504, false
 			}
-			if canRetry && s.sw == 0 {
+			if canRetry && s.sw == 0 && sc.retryable(err) {
 				return 0, true
 			}
 			return 502, false

@@ -65,9 +65,7 @@ func Client(o *ServerOpts, d *Defaults, verifyDefault string, warn func(string))
 		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(64)
 	}
 	for _, p := range strings.Split(o.ALPN, ",") {
-		if p == "h2" {
-			warn("alpn 'h2' dropped towards the server: HTTP/2 is not implemented in dhproxy yet")
-		} else if p != "" {
+		if p != "" {
 			cfg.NextProtos = append(cfg.NextProtos, p)
 		}
 	}

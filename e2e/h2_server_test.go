@@ -1,0 +1,345 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// h2Backend is an HTTP/2 server (x/net/http2) on 127.0.0.1: cleartext
+// with prior knowledge, or TLS offering only "h2" by ALPN. It counts the
+// connections it accepted and the streams it served.
+type h2Backend struct {
+	port    int
+	conns   atomic.Int32
+	streams atomic.Int32
+}
+
+// startH2Backend serves backendHandler(name), plus /trailers (a body then
+// trailers, as gRPC answers) and /reset (the stream is reset).
+func startH2Backend(t *testing.T, name string, tlsCfg *tls.Config) *h2Backend {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &h2Backend{port: l.Addr().(*net.TCPAddr).Port}
+	base := backendHandler(name)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.streams.Add(1)
+		switch r.URL.Path {
+		case "/trailers":
+			body, _ := io.ReadAll(r.Body)
+			w.Header().Set("Trailer", "X-Checksum, X-Request-Trailer")
+			w.Header().Set("X-Seen-Proto", r.Proto)
+			io.WriteString(w, "body:"+string(body))
+			w.Header().Set("X-Checksum", "c0ffee")
+			w.Header().Set("X-Request-Trailer", r.Trailer.Get("X-Sum"))
+		case "/reset":
+			panic(http.ErrAbortHandler) // RST_STREAM INTERNAL_ERROR
+		default:
+			base(w, r)
+		}
+	})
+	srv := &http2.Server{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var open []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b.conns.Add(1)
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if tlsCfg != nil {
+					tc := tls.Server(c, tlsCfg)
+					if tc.HandshakeContext(context.Background()) != nil {
+						c.Close()
+						return
+					}
+					c = tc
+				}
+				srv.ServeConn(c, &http2.ServeConnOpts{Handler: h})
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return b
+}
+
+// h2cClient is an HTTP/2 client with prior knowledge (as curl
+// --http2-prior-knowledge), which shows response trailers.
+func h2cClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// TestH2ServerFromH1Client: an HTTP/1.1 client's requests reach a "proto
+// h2" server as HTTP/2 streams; the requests of one client connection
+// share one server connection.
+func TestH2ServerFromH1Client(t *testing.T) {
+	be := startH2Backend(t, "h2srv", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s1 127.0.0.1:%d proto h2
+`, port, be.port), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	out, err := curl(t, "-i", url+"/a?b=c", "-i", url+"/echo", "--data-binary", "hello h2 server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"HTTP/1.1 200", "x-backend: h2srv", "x-seen-proto: HTTP/2.0", "x-seen-uri: /a?b=c", "x-seen-host: 127.0.0.1:", "\r\n\r\nhello h2 server"} {
+		if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
+			t.Errorf("response lacks %q:\n%s", want, out)
+		}
+	}
+	if n, s := be.conns.Load(), be.streams.Load(); n != 1 || s != 2 {
+		t.Errorf("server saw %d connections for %d streams, want 1 for 2", n, s)
+	}
+	// A chunked request body crosses. (The server's trailers: haproxy
+	// keeps the response's length and drops them for an HTTP/1 client,
+	// dhproxy sends the body chunked with them.)
+	out, err = curl(t, "-i", "-H", "Transfer-Encoding: chunked", "--data-binary", "abc", url+"/trailers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "HTTP/1.1 200") || !strings.Contains(out, "\r\n\r\nbody:abc") {
+		t.Errorf("chunked request through an h2 server:\n%s", out)
+	}
+	// A stream the server resets before answering is a 502.
+	out, _ = curl(t, "-i", url+"/reset")
+	if !strings.HasPrefix(out, "HTTP/1.1 502") {
+		t.Errorf("reset stream: want a 502, got:\n%s", out)
+	}
+}
+
+// TestH2ServerFromH2Client: h2 client ↔ h2 server, trailers both ways, and
+// with http-reuse always the streams of several clients share one server
+// connection.
+func TestH2ServerFromH2Client(t *testing.T) {
+	be := startH2Backend(t, "h2h2", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:%d proto h2
+`, port, be.port), port)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Request trailers need a body of unknown length.
+	pr, pw := io.Pipe()
+	go func() {
+		io.WriteString(pw, "data")
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", base+"/trailers", pr)
+	req.Trailer = http.Header{"X-Sum": {"42"}}
+	resp, err := h2cClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "body:data" || resp.Header.Get("X-Seen-Proto") != "HTTP/2.0" {
+		t.Errorf("body %q, proto seen %q", body, resp.Header.Get("X-Seen-Proto"))
+	}
+	if resp.Trailer.Get("X-Checksum") != "c0ffee" || resp.Trailer.Get("X-Request-Trailer") != "42" {
+		t.Errorf("trailers: %v", resp.Trailer)
+	}
+	for i := range 3 {
+		out, err := curl(t, "--http2-prior-knowledge", fmt.Sprintf("%s/n%d", base, i))
+		if err != nil || out != "h2h2" {
+			t.Errorf("request %d: %v %q", i, err, out)
+		}
+	}
+	if n := be.conns.Load(); n != 1 {
+		t.Errorf("server saw %d connections for 4 clients with http-reuse always, want 1", n)
+	}
+}
+
+// TestH2ServerALPN: "ssl alpn h2" speaks HTTP/2 when the server chooses
+// it; h2load's concurrent streams from several clients all succeed.
+func TestH2ServerALPN(t *testing.T) {
+	ca := newTLSCA(t)
+	certPEM, keyPEM := ca.issue(t, "backend.test")
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := startH2Backend(t, "alpn", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d ssl verify none alpn h2,http/1.1
+`, port, be.port), port)
+	out, err := curl(t, "-i", "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/x", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "x-seen-proto: HTTP/2.0") {
+		t.Errorf("server did not see HTTP/2:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, _ := exec.CommandContext(ctx, "h2load", "-n", "200", "-c", "4", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/y", port)).CombinedOutput()
+	if !strings.Contains(string(res), "200 succeeded") || !strings.Contains(string(res), "status codes: 200 2xx") {
+		t.Errorf("h2load through an h2 server:\n%s", res)
+	}
+}
+
+// TestH2ServerGoAwayRetry: a server that refuses a stream with GOAWAY
+// (last stream below it: not processed) and closes. On a reused
+// connection the request goes again on a new one, the client sees only
+// the answer; on the request's own new connection it is a 502 (haproxy
+// 2.6 retries only on a connection failure by default).
+func TestH2ServerGoAwayRetry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns atomic.Int32
+	srv := &http2.Server{}
+	// Connection 1 answers its first request and refuses the next, 3
+	// refuses its first; 2 and 4 serve normally.
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			n := conns.Add(1)
+			if n%2 == 0 {
+				go srv.ServeConn(c, &http2.ServeConnOpts{Handler: backendHandler(fmt.Sprint("conn", n))})
+				continue
+			}
+			go goAwayServer(c, n == 1)
+		}
+	}()
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s1 %s proto h2
+`, port, l.Addr()), port)
+	url := fmt.Sprintf("http://127.0.0.1:%d/r", port)
+	// Two requests of one client: the second rides the pooled connection,
+	// is refused, and goes again on connection 2.
+	out, err := curl(t, "-i", url, "-i", url)
+	if err != nil || strings.Count(out, "HTTP/1.1 200") != 2 || !strings.HasSuffix(out, "conn2") {
+		t.Errorf("%v:\n%s", err, out)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d server connections, want 2", n)
+	}
+	// A new client's first request (http-reuse safe: not on the idle
+	// connection 2) is refused on its own connection 3: a 502.
+	out, _ = curl(t, "-i", url)
+	if !strings.HasPrefix(out, "HTTP/1.1 502") {
+		t.Errorf("refused on a new connection: want a 502, got:\n%s", out)
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("%d server connections, want 3", n)
+	}
+}
+
+// goAwayServer speaks HTTP/2 on c: when answerFirst, its first request
+// gets a 200 "first"; the next HEADERS gets GOAWAY naming the last stream
+// answered, then the connection closes.
+func goAwayServer(c net.Conn, answerFirst bool) {
+	pre := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, pre); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var last uint32
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			if answerFirst && last == 0 {
+				var hb bytes.Buffer
+				enc := hpack.NewEncoder(&hb)
+				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+				enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "5"})
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+				fr.WriteData(f.StreamID, true, []byte("first"))
+				last = f.StreamID
+				continue
+			}
+			fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+			return
+		}
+	}
+}

@@ -1,0 +1,904 @@
+package h2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// ClientConfig holds the limits of a connection to a server.
+type ClientConfig struct {
+	Scheme            string // :scheme of the requests: "http" (h2c) or "https"
+	HeaderTableSize   uint32 // tune.h2.header-table-size: the HPACK table the server may use
+	InitialWindowSize uint32 // tune.h2.initial-window-size: per stream, for response bodies
+	MaxFrameSize      uint32 // tune.h2.max-frame-size: the largest frame accepted
+	MaxHeaderListSize uint32 // decoded response head limit (tune.bufsize)
+	// MaxStreams is how many streams the connection carries in all
+	// (max-reuse + 1); 0: no limit.
+	MaxStreams int
+	// WriteTimeout bounds each write to the server (timeout server).
+	WriteTimeout time.Duration
+	// IdleTimeout ends a connection without streams for that long
+	// (pool-purge-delay); 0: never.
+	IdleTimeout time.Duration
+	// OnIdle is called when the connection's last stream ends and it may
+	// carry more; the pool decides whether to keep it.
+	OnIdle func(*ClientConn)
+}
+
+func (c *ClientConfig) setDefaults() {
+	if c.Scheme == "" {
+		c.Scheme = "http"
+	}
+	if c.HeaderTableSize == 0 {
+		c.HeaderTableSize = 4096
+	}
+	if c.InitialWindowSize == 0 {
+		c.InitialWindowSize = 65535
+	}
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = 16384
+	}
+	if c.MaxHeaderListSize == 0 {
+		c.MaxHeaderListSize = 16384
+	}
+}
+
+// The errors a server connection gives its streams' readers.
+var (
+	// ErrRefused: the server did not process the stream (GOAWAY with a
+	// lower last stream id, or RST_STREAM REFUSED_STREAM): it can be sent
+	// again on another connection.
+	ErrRefused = errors.New("h2: stream refused by the server")
+	// ErrServerReset: the server reset the stream.
+	ErrServerReset = errors.New("h2: stream reset by the server")
+	// ErrConnClosed: the connection ended before the stream did.
+	ErrConnClosed = errors.New("h2: server connection closed")
+)
+
+// connWindow is the connection receive window we open at once: each
+// stream's own window bounds what it buffers.
+const connWindow = 1 << 30
+
+// ClientConn is an HTTP/2 connection to a server, shared by the streams
+// of many client requests.
+type ClientConn struct {
+	c   net.Conn
+	cfg ClientConfig
+	fr  *http2.Framer
+	br  *bufio.Reader
+	bw  *bufio.Writer
+
+	wmu    sync.Mutex // frame writes, the HPACK encoder, stream ids in order
+	henc   *hpack.Encoder
+	hbuf   bytes.Buffer
+	nextID uint32 // written under wmu and mu both
+
+	// The reader's header block state.
+	hdec      *hpack.Decoder
+	fields    []hpack.HeaderField
+	listSz    uint32
+	tooBig    bool
+	hdrStream uint32
+	hdrEnd    bool
+	hdrFrames int
+
+	mu          sync.Mutex // everything below
+	streams     map[uint32]*ClientStream
+	active      int    // streams reserved and not closed yet
+	used        int    // streams reserved so far
+	maxStreams  uint32 // SETTINGS_MAX_CONCURRENT_STREAMS of the server
+	sendWin     int64
+	peerWin     int32
+	peerFrame   uint32
+	recvUnacked uint32
+	goneAway    bool
+	lastGood    uint32 // after GOAWAY: the last stream the server processes
+	closed      bool
+	idleSince   time.Time
+}
+
+// NewClientConn starts HTTP/2 on c (a fresh connection to a server, TLS
+// with "h2" negotiated or cleartext with prior knowledge): it sends the
+// preface and our SETTINGS, and reads the server's frames in a goroutine
+// of its own until the connection ends.
+func NewClientConn(c net.Conn, cfg ClientConfig) (*ClientConn, error) {
+	cfg.setDefaults()
+	cc := &ClientConn{c: c, cfg: cfg, nextID: 1, streams: map[uint32]*ClientStream{},
+		maxStreams: 100, sendWin: 65535, peerWin: 65535, peerFrame: 16384, idleSince: time.Now()}
+	cc.bw = bufio.NewWriterSize(c, 16<<10)
+	cc.br = bufio.NewReaderSize(c, 16<<10)
+	cc.fr = http2.NewFramer(cc.bw, cc.br)
+	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
+	cc.henc = hpack.NewEncoder(&cc.hbuf)
+	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
+	cc.hdec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	cc.wmu.Lock()
+	cc.bw.WriteString(Preface)
+	cc.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingHeaderTableSize, Val: cfg.HeaderTableSize},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cfg.InitialWindowSize},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cfg.MaxFrameSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cfg.MaxHeaderListSize},
+	)
+	cc.fr.WriteWindowUpdate(0, connWindow-65535)
+	err := cc.flush()
+	cc.wmu.Unlock()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	go cc.readLoop()
+	return cc, nil
+}
+
+// Reserve takes a stream slot for a request, false when the connection
+// cannot carry one more (closed, going away, its max-reuse reached, or
+// as many streams open as the server allows). busyOnly refuses an idle
+// connection (http-reuse safe for a session's first request: a server
+// may close an idle connection while the request is on its way).
+func (cc *ClientConn) Reserve(busyOnly bool) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.closed || cc.goneAway || busyOnly && cc.active == 0 ||
+		cc.cfg.MaxStreams > 0 && cc.used >= cc.cfg.MaxStreams || uint32(cc.active) >= cc.maxStreams {
+		return false
+	}
+	cc.active++
+	cc.used++
+	return true
+}
+
+// NewStream returns a stream for a slot taken by Reserve.
+func (cc *ClientConn) NewStream() *ClientStream {
+	cs := &ClientStream{cc: cc, recvWin: int64(cc.cfg.InitialWindowSize)}
+	cs.cond = sync.NewCond(&cc.mu)
+	cs.req.scheme = cc.cfg.Scheme
+	return cs
+}
+
+// Usable tells whether the connection may carry more streams.
+func (cc *ClientConn) Usable() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return !cc.closed && !cc.goneAway && (cc.cfg.MaxStreams == 0 || cc.used < cc.cfg.MaxStreams)
+}
+
+// IdleSince tells whether the connection carries no stream, and since
+// when.
+func (cc *ClientConn) IdleSince() (time.Time, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.idleSince, cc.active == 0 && !cc.closed
+}
+
+// Close ends the connection with a GOAWAY; its streams fail.
+func (cc *ClientConn) Close() error {
+	cc.end(nil)
+	return nil
+}
+
+// Closed tells whether the connection has ended.
+func (cc *ClientConn) Closed() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.closed
+}
+
+// release gives back a stream's slot; the connection ends when it can
+// carry nothing more.
+func (cc *ClientConn) release(cs *ClientStream) {
+	cc.mu.Lock()
+	if cs.id != 0 && cc.streams[cs.id] == cs {
+		delete(cc.streams, cs.id)
+	}
+	cc.active--
+	idle := cc.active == 0 && !cc.closed
+	spent := cc.goneAway || cc.cfg.MaxStreams > 0 && cc.used >= cc.cfg.MaxStreams
+	if idle {
+		cc.idleSince = time.Now()
+		if t := cc.cfg.IdleTimeout; t > 0 {
+			since := cc.idleSince
+			time.AfterFunc(t, func() { cc.expire(since) })
+		}
+	}
+	cc.mu.Unlock()
+	switch {
+	case idle && spent:
+		cc.end(nil)
+	case idle && cc.cfg.OnIdle != nil:
+		cc.cfg.OnIdle(cc)
+	}
+}
+
+// expire ends a connection still idle since the time its timer was set.
+func (cc *ClientConn) expire(since time.Time) {
+	cc.mu.Lock()
+	still := cc.active == 0 && cc.idleSince.Equal(since)
+	cc.mu.Unlock()
+	if still {
+		cc.end(nil)
+	}
+}
+
+// readLoop reads the server's frames until the connection ends.
+func (cc *ClientConn) readLoop() {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Printf("[ALERT] h2 server connection: panic: %v\n%s", r, debug.Stack())
+			cc.end(ErrConnClosed)
+		}
+	}()
+	for {
+		f, err := cc.fr.ReadFrame()
+		if err == nil {
+			err = cc.frame(f)
+		}
+		if err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				cc.resetStream(se.StreamID, se.Code, ErrServerReset)
+				continue
+			}
+			cc.end(err)
+			return
+		}
+	}
+}
+
+func (cc *ClientConn) frame(f http2.Frame) error {
+	if cc.hdrStream != 0 {
+		cf, ok := f.(*http2.ContinuationFrame)
+		if !ok || cf.StreamID != cc.hdrStream {
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		cc.hdrFrames++
+		if cc.hdrFrames > maxContinuations {
+			return errCalm
+		}
+		return cc.fragment(cf.HeaderBlockFragment(), cf.HeadersEnded())
+	}
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		return cc.settings(f)
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return nil
+		}
+		cc.wmu.Lock()
+		cc.fr.WritePing(true, f.Data)
+		err := cc.flush()
+		cc.wmu.Unlock()
+		return err
+	case *http2.HeadersFrame:
+		if f.StreamID%2 == 0 {
+			return http2.ConnectionError(http2.ErrCodeProtocol)
+		}
+		cc.hdrStream, cc.hdrEnd, cc.hdrFrames = f.StreamID, f.StreamEnded(), 0
+		cc.fields, cc.listSz, cc.tooBig = cc.fields[:0], 0, false
+		cc.hdec.SetEmitEnabled(true)
+		return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
+	case *http2.ContinuationFrame:
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	case *http2.DataFrame:
+		return cc.data(f)
+	case *http2.WindowUpdateFrame:
+		return cc.windowUpdate(f)
+	case *http2.RSTStreamFrame:
+		err := ErrServerReset
+		if f.ErrCode == http2.ErrCodeRefusedStream {
+			err = ErrRefused
+		}
+		cc.mu.Lock()
+		cs := cc.streams[f.StreamID]
+		cc.mu.Unlock()
+		if cs != nil {
+			cs.fail(err, f.ErrCode)
+		}
+		return nil
+	case *http2.GoAwayFrame:
+		cc.goAway(f.LastStreamID)
+		if f.ErrCode != http2.ErrCodeNo {
+			return http2.ConnectionError(f.ErrCode)
+		}
+		return nil
+	case *http2.PushPromiseFrame:
+		return http2.ConnectionError(http2.ErrCodeProtocol) // push is disabled in our SETTINGS
+	}
+	return nil
+}
+
+// goAway stops new streams; those above last were not processed and may
+// go to another connection.
+func (cc *ClientConn) goAway(last uint32) {
+	cc.mu.Lock()
+	cc.goneAway, cc.lastGood = true, last
+	var refused []*ClientStream
+	for id, cs := range cc.streams {
+		if id > last {
+			refused = append(refused, cs)
+		}
+	}
+	idle := cc.active == 0
+	cc.mu.Unlock()
+	for _, cs := range refused {
+		cs.fail(ErrRefused, 0)
+	}
+	if idle {
+		cc.end(nil)
+	}
+}
+
+// settings applies the server's SETTINGS and acknowledges them, holding
+// the writer throughout so that the ACK goes out before any DATA a new
+// window allows (as the client side does).
+func (cc *ClientConn) settings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		if s.ID == http2.SettingHeaderTableSize {
+			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
+			return nil
+		}
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - int64(cc.peerWin)
+			cc.peerWin = int32(s.Val)
+			for _, cs := range cc.streams {
+				cs.sendWin += delta
+				if cs.sendWin > 1<<31-1 {
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
+				cs.cond.Broadcast()
+			}
+		case http2.SettingMaxFrameSize:
+			cc.peerFrame = s.Val
+		case http2.SettingMaxConcurrentStreams:
+			cc.maxStreams = s.Val
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cc.fr.WriteSettingsAck()
+	return cc.flush()
+}
+
+func (cc *ClientConn) emit(f hpack.HeaderField) {
+	cc.listSz += f.Size()
+	if cc.listSz > cc.cfg.MaxHeaderListSize {
+		cc.tooBig = true
+		cc.hdec.SetEmitEnabled(false)
+		return
+	}
+	cc.fields = append(cc.fields, f)
+}
+
+// fragment decodes part of a response header block; the whole block goes
+// to its stream.
+func (cc *ClientConn) fragment(frag []byte, end bool) error {
+	if _, err := cc.hdec.Write(frag); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	if !end {
+		return nil
+	}
+	if err := cc.hdec.Close(); err != nil {
+		return http2.ConnectionError(http2.ErrCodeCompression)
+	}
+	id := cc.hdrStream
+	cc.hdrStream = 0
+	cc.mu.Lock()
+	cs := cc.streams[id]
+	known := id < cc.nextID
+	cc.mu.Unlock()
+	if !known {
+		return http2.ConnectionError(http2.ErrCodeProtocol) // a stream we never opened
+	}
+	if cs == nil {
+		return nil // a stream we closed meanwhile
+	}
+	if cc.tooBig {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	return cs.headers(cc.fields, cc.hdrEnd)
+}
+
+func (cc *ClientConn) data(f *http2.DataFrame) error {
+	n := f.Length
+	cc.mu.Lock()
+	cs := cc.streams[f.StreamID]
+	known := f.StreamID < cc.nextID
+	cc.recvUnacked += n
+	credit := uint32(0)
+	if cc.recvUnacked >= 16384 || cc.recvUnacked > 0 && cs == nil {
+		credit, cc.recvUnacked = cc.recvUnacked, 0
+	}
+	cc.mu.Unlock()
+	if !known {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if credit > 0 {
+		cc.wmu.Lock()
+		cc.fr.WriteWindowUpdate(0, credit)
+		cc.flush()
+		cc.wmu.Unlock()
+	}
+	if cs == nil {
+		return nil // a stream we reset: its late frames are ignored
+	}
+	return cs.data(f.Data(), n, f.StreamEnded())
+}
+
+func (cc *ClientConn) windowUpdate(f *http2.WindowUpdateFrame) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if f.StreamID == 0 {
+		cc.sendWin += int64(f.Increment)
+		if cc.sendWin > 1<<31-1 {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+		for _, cs := range cc.streams {
+			cs.cond.Broadcast()
+		}
+		return nil
+	}
+	cs := cc.streams[f.StreamID]
+	if cs == nil {
+		return nil
+	}
+	cs.sendWin += int64(f.Increment)
+	if cs.sendWin > 1<<31-1 {
+		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	}
+	cs.cond.Broadcast()
+	return nil
+}
+
+// resetStream sends RST_STREAM and fails the stream with err.
+func (cc *ClientConn) resetStream(id uint32, code http2.ErrCode, err error) {
+	cc.mu.Lock()
+	cs := cc.streams[id]
+	cc.mu.Unlock()
+	if cs != nil {
+		cs.fail(err, 0)
+	}
+	cc.wmu.Lock()
+	cc.fr.WriteRSTStream(id, code)
+	cc.flush()
+	cc.wmu.Unlock()
+}
+
+// flush sends the buffered frames; the caller holds wmu.
+func (cc *ClientConn) flush() error {
+	if cc.bw.Buffered() == 0 {
+		return nil
+	}
+	if t := cc.cfg.WriteTimeout; t > 0 {
+		cc.c.SetWriteDeadline(time.Now().Add(t))
+	}
+	err := cc.bw.Flush()
+	if err != nil {
+		cc.c.Close()
+	}
+	return err
+}
+
+// end closes the connection (err nil: a normal end, with GOAWAY) and
+// fails its streams: those the server never saw as refused.
+func (cc *ClientConn) end(err error) {
+	cc.mu.Lock()
+	if cc.closed {
+		cc.mu.Unlock()
+		return
+	}
+	cc.closed = true
+	list := make([]*ClientStream, 0, len(cc.streams))
+	for _, cs := range cc.streams {
+		list = append(list, cs)
+	}
+	cc.mu.Unlock()
+	for _, cs := range list {
+		cs.fail(ErrConnClosed, 0)
+	}
+	code := http2.ErrCodeNo
+	var ce http2.ConnectionError
+	if errors.As(err, &ce) {
+		code = http2.ErrCode(ce)
+	}
+	if err == nil || code != http2.ErrCodeNo {
+		cc.wmu.Lock()
+		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
+		cc.fr.WriteGoAway(0, code, nil)
+		cc.bw.Flush()
+		cc.wmu.Unlock()
+	}
+	cc.c.Close()
+}
+
+// writeHeaderBlock encodes fields as HEADERS and CONTINUATION frames; the
+// caller holds wmu.
+func (cc *ClientConn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
+	cc.hbuf.Reset()
+	for _, f := range fields {
+		cc.henc.WriteField(f)
+	}
+	block := cc.hbuf.Bytes()
+	cc.mu.Lock()
+	limit := int(cc.peerFrame)
+	cc.mu.Unlock()
+	first := true
+	for first || len(block) > 0 {
+		n := min(len(block), limit)
+		frag := block[:n]
+		block = block[n:]
+		var err error
+		if first {
+			err = cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
+			first = false
+		} else {
+			err = cc.fr.WriteContinuation(id, len(block) == 0, frag)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClientStream is one request to a server over a shared connection, seen
+// by the pipeline as a server connection carrying one HTTP/1.1 exchange:
+// Write takes the request (sent as HEADERS and DATA frames within the
+// server's windows), Read returns the response in HTTP/1.1 form.
+type ClientStream struct {
+	cc   *ClientConn
+	cond *sync.Cond // on cc.mu
+	req  reqConv    // the writer's goroutine only
+
+	// Under cc.mu.
+	id        uint32 // 0 until the request's HEADERS are sent
+	sendWin   int64
+	recvWin   int64
+	buffered  uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
+	in        []byte // response bytes not read yet
+	headReq   bool
+	resp      respInfo
+	gotFinal  bool // the final response head arrived
+	inEnded   bool // the server ended its side
+	reqEnded  bool // the request was sent whole
+	err       error
+	errCode   http2.ErrCode // RST_STREAM code of a server reset
+	closed    bool
+	rdl, wdl  time.Time
+	rt, wt    *time.Timer
+	responded bool // some response bytes were read
+}
+
+// headers takes a response header block (reader goroutine).
+func (cs *ClientStream) headers(fields []hpack.HeaderField, end bool) error {
+	cc := cs.cc
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cs.inEnded {
+		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeStreamClosed}
+	}
+	if cs.gotFinal {
+		// Trailers: they end the stream.
+		if !end {
+			return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+		}
+		if cs.resp.chunked {
+			var err error
+			if cs.in, err = appendTrailers(cs.in, fields); err != nil {
+				return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+			}
+		}
+		cs.inEnded = true
+		cs.cond.Broadcast()
+		return nil
+	}
+	var info respInfo
+	var err error
+	cs.in, info, err = appendResponseHead(cs.in, fields, end, cs.headReq)
+	if err != nil {
+		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+	}
+	if info.final {
+		cs.resp, cs.gotFinal = info, true
+	}
+	if end {
+		cs.inEnded = true
+	}
+	cs.cond.Broadcast()
+	return nil
+}
+
+// data takes a DATA frame's payload (reader goroutine).
+func (cs *ClientStream) data(p []byte, n uint32, end bool) error {
+	cc := cs.cc
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cs.inEnded || !cs.gotFinal {
+		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+	}
+	if int64(n) > cs.recvWin {
+		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeFlowControl}
+	}
+	cs.recvWin -= int64(n)
+	cs.buffered += n
+	if cs.err == nil && len(p) > 0 {
+		if cs.resp.chunked {
+			cs.in = appendChunk(cs.in, p)
+		} else {
+			cs.in = append(cs.in, p...)
+		}
+	}
+	if end {
+		cs.inEnded = true
+		if cs.resp.chunked {
+			cs.in = append(cs.in, "0\r\n\r\n"...)
+		}
+	}
+	cs.cond.Broadcast()
+	return nil
+}
+
+// fail ends the stream's I/O with err.
+func (cs *ClientStream) fail(err error, code http2.ErrCode) {
+	cc := cs.cc
+	cc.mu.Lock()
+	if cs.err == nil && !(cs.inEnded && cs.reqEnded) {
+		cs.err, cs.errCode = err, code
+		cs.cond.Broadcast()
+	}
+	cc.mu.Unlock()
+}
+
+// Read returns response bytes; io.EOF after the response's end.
+func (cs *ClientStream) Read(p []byte) (int, error) {
+	cc := cs.cc
+	cc.mu.Lock()
+	for len(cs.in) == 0 {
+		if cs.err != nil {
+			err := cs.err
+			cc.mu.Unlock()
+			return 0, err
+		}
+		if cs.inEnded || cs.closed {
+			cc.mu.Unlock()
+			return 0, io.EOF
+		}
+		if !cs.rdl.IsZero() && !time.Now().Before(cs.rdl) {
+			cc.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
+		}
+		cs.cond.Wait()
+	}
+	n := copy(p, cs.in)
+	cs.in = cs.in[n:]
+	cs.responded = true
+	var credit uint32
+	if len(cs.in) == 0 {
+		cs.in = cs.in[:0:0]
+		if !cs.inEnded && cs.buffered > 0 {
+			credit = cs.buffered
+			cs.recvWin += int64(credit)
+			cs.buffered = 0
+		}
+	}
+	id := cs.id
+	cc.mu.Unlock()
+	if credit > 0 {
+		cc.wmu.Lock()
+		cc.fr.WriteWindowUpdate(id, credit)
+		cc.flush()
+		cc.wmu.Unlock()
+	}
+	return n, nil
+}
+
+// Write takes request bytes.
+func (cs *ClientStream) Write(p []byte) (int, error) {
+	if err := cs.failed(); err != nil {
+		return 0, err
+	}
+	err := cs.req.write(p, cs)
+	cc := cs.cc
+	cc.wmu.Lock()
+	if ferr := cc.flush(); err == nil {
+		err = ferr
+	}
+	cc.wmu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (cs *ClientStream) failed() error {
+	cs.cc.mu.Lock()
+	defer cs.cc.mu.Unlock()
+	if cs.err != nil {
+		return cs.err
+	}
+	if cs.closed {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// sendHeaders opens the stream with the request's head, or ends it with
+// trailers.
+func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error {
+	cc := cs.cc
+	if err := cs.failed(); err != nil {
+		return err
+	}
+	cc.wmu.Lock()
+	defer cc.wmu.Unlock()
+	cc.mu.Lock()
+	if cs.id == 0 {
+		// Ids go out in increasing order: taken and written under wmu.
+		if cc.closed || cc.goneAway {
+			cc.mu.Unlock()
+			cs.fail(ErrRefused, 0)
+			return ErrRefused
+		}
+		cs.id = cc.nextID
+		cc.nextID += 2
+		cs.sendWin = int64(cc.peerWin)
+		cs.headReq = cs.req.method == "HEAD"
+		cc.streams[cs.id] = cs
+	}
+	if end {
+		cs.reqEnded = true
+	}
+	id := cs.id
+	cc.mu.Unlock()
+	return cc.writeHeaderBlock(id, fields, end)
+}
+
+// sendData writes p as DATA frames as the windows allow, waiting for them
+// up to the write deadline (timeout server).
+func (cs *ClientStream) sendData(p []byte, end bool) error {
+	cc := cs.cc
+	for {
+		cc.mu.Lock()
+		if len(p) > 0 && (cs.sendWin <= 0 || cc.sendWin <= 0) && cs.err == nil {
+			cc.mu.Unlock()
+			cc.wmu.Lock()
+			cc.flush()
+			cc.wmu.Unlock()
+			cc.mu.Lock()
+		}
+		for len(p) > 0 && (cs.sendWin <= 0 || cc.sendWin <= 0) && cs.err == nil {
+			if !cs.wdl.IsZero() && !time.Now().Before(cs.wdl) {
+				cc.mu.Unlock()
+				return os.ErrDeadlineExceeded
+			}
+			cs.cond.Wait()
+		}
+		if cs.err != nil {
+			err := cs.err
+			cc.mu.Unlock()
+			return err
+		}
+		n := min(int64(len(p)), cs.sendWin, cc.sendWin, int64(cc.peerFrame))
+		cs.sendWin -= n
+		cc.sendWin -= n
+		last := end && int(n) == len(p)
+		if last {
+			cs.reqEnded = true
+		}
+		id := cs.id
+		cc.mu.Unlock()
+		cc.wmu.Lock()
+		err := cc.fr.WriteData(id, last, p[:n])
+		cc.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+	}
+}
+
+// Close ends the exchange; a stream whose request or response is not
+// over is reset (CANCEL), and its slot goes back to the connection.
+func (cs *ClientStream) Close() error {
+	cc := cs.cc
+	cc.mu.Lock()
+	if cs.closed {
+		cc.mu.Unlock()
+		return nil
+	}
+	cs.closed = true
+	for _, t := range [2]*time.Timer{cs.rt, cs.wt} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	cut := cs.id != 0 && !(cs.inEnded && cs.reqEnded) && cs.err == nil && !cc.closed
+	id := cs.id
+	cs.cond.Broadcast()
+	cc.mu.Unlock()
+	if cut {
+		cc.wmu.Lock()
+		cc.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		cc.flush()
+		cc.wmu.Unlock()
+	}
+	cc.release(cs)
+	return nil
+}
+
+// CloseWrite has nothing to do: the request's framing ends it.
+func (cs *ClientStream) CloseWrite() error { return nil }
+
+func (cs *ClientStream) LocalAddr() net.Addr  { return cs.cc.c.LocalAddr() }
+func (cs *ClientStream) RemoteAddr() net.Addr { return cs.cc.c.RemoteAddr() }
+
+func (cs *ClientStream) SetDeadline(t time.Time) error {
+	cs.SetReadDeadline(t)
+	return cs.SetWriteDeadline(t)
+}
+
+func (cs *ClientStream) SetReadDeadline(t time.Time) error {
+	cs.cc.mu.Lock()
+	defer cs.cc.mu.Unlock()
+	cs.rdl = t
+	cs.rt = armTimer(cs.rt, t, cs.wakeAll)
+	return nil
+}
+
+func (cs *ClientStream) SetWriteDeadline(t time.Time) error {
+	cs.cc.mu.Lock()
+	defer cs.cc.mu.Unlock()
+	cs.wdl = t
+	cs.wt = armTimer(cs.wt, t, cs.wakeAll)
+	return nil
+}
+
+func (cs *ClientStream) wakeAll() {
+	cs.cc.mu.Lock()
+	cs.cond.Broadcast()
+	cs.cc.mu.Unlock()
+}
+
+// armTimer makes a waiter notice deadline t (wake is called then).
+func armTimer(timer *time.Timer, t time.Time, wake func()) *time.Timer {
+	if t.IsZero() {
+		if timer != nil {
+			timer.Stop()
+		}
+		return timer
+	}
+	d := time.Until(t)
+	if timer == nil {
+		return time.AfterFunc(d, wake)
+	}
+	timer.Reset(d)
+	return timer
+}

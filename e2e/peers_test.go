@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -192,4 +194,58 @@ func TestPeersBadInput(t *testing.T) {
 	if pa.exited() {
 		t.Fatalf("dhproxy exited: %s", pa.Stderr())
 	}
+}
+
+// reloadPeersConfig is a configuration whose peers section holds only the
+// local peer: what makes HAProxy's old process teach its tables to the new
+// one on a reload.
+func reloadPeersConfig(t *testing.T) (cfgPath string, n peerNode) {
+	n = newPeerNode(t, "solo")
+	return writeConfig(t, peersConfig(n, n)), n
+}
+
+// TestPeersTablesSurviveReloadMasterWorker: entries tracked by a worker
+// are in the next worker's table after a reload (-W), counters included.
+func TestPeersTablesSurviveReloadMasterWorker(t *testing.T) {
+	cfgPath, n := reloadPeersConfig(t)
+	msock := filepath.Join(t.TempDir(), "master.sock")
+	p := startMaster(t, cfgPath, msock, nil, n.http, "-L", "solo")
+	peerGet(t, n.http, "/mark", "X-K: before-reload")
+	peerGet(t, n.http, "/x")
+	peerGet(t, n.http, "/y")
+	showTableUntil(t, n.sock, "fe", "http_req_cnt=3", 3*time.Second)
+	before := waitProc(t, msock, "one worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, msock, "a new worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+	out := showTableUntil(t, n.sock, "fe", "http_req_cnt=3", 8*time.Second)
+	if !strings.Contains(out, "gpc0=1") {
+		t.Errorf("the new worker's entry lost gpc0:\n%s", out)
+	}
+	showTableUntil(t, n.sock, "mesh/keys", "key=before-reload ", 3*time.Second)
+	// The new worker counts on from there.
+	peerGet(t, n.http, "/z")
+	showTableUntil(t, n.sock, "fe", "http_req_cnt=4", 3*time.Second)
+}
+
+// TestPeersTablesSurviveReloadSF: the same with a standalone reload
+// (-sf <old pid>).
+func TestPeersTablesSurviveReloadSF(t *testing.T) {
+	cfgPath, n := reloadPeersConfig(t)
+	old := startProxyCmd(t, exec.Command(bin, "-db", "-L", "solo", "-f", cfgPath), n.http, n.peerPort)
+	peerGet(t, n.http, "/mark", "X-K: before-reload")
+	peerGet(t, n.http, "/x")
+	showTableUntil(t, n.sock, "fe", "http_req_cnt=2", 3*time.Second)
+	startProxyCmd(t, exec.Command(bin, "-db", "-L", "solo", "-f", cfgPath, "-sf", strconv.Itoa(old.cmd.Process.Pid)), n.http)
+	select {
+	case <-old.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the old process did not exit; stderr:\n%s", old.Stderr())
+	}
+	out := showTableUntil(t, n.sock, "fe", "http_req_cnt=2", 5*time.Second)
+	if !strings.Contains(out, "gpc0=1") {
+		t.Errorf("the new process's entry lost gpc0:\n%s", out)
+	}
+	showTableUntil(t, n.sock, "mesh/keys", "key=before-reload ", 3*time.Second)
 }

@@ -249,3 +249,29 @@ func TestPeersTablesSurviveReloadSF(t *testing.T) {
 	}
 	showTableUntil(t, n.sock, "mesh/keys", "key=before-reload ", 3*time.Second)
 }
+
+// TestPeersLearnOnConnect: a peer that starts after entries were made
+// learns them when it connects (it asks for a resync and is taught), in
+// both directions between dhproxy and haproxy 2.6, and between two
+// dhproxy processes.
+func TestPeersLearnOnConnect(t *testing.T) {
+	bins := [][2]string{{bin, bin}}
+	if _, err := os.Stat(haproxyBin); err == nil && !isHAProxy() {
+		bins = append(bins, [2]string{haproxyBin, bin}, [2]string{bin, haproxyBin})
+	}
+	for _, pair := range bins {
+		t.Run(filepath.Base(pair[0])+"-then-"+filepath.Base(pair[1]), func(t *testing.T) {
+			first, second := newPeerNode(t, "first"), newPeerNode(t, "second")
+			startProxyCmd(t, exec.Command(pair[0], "-db", "-L", "first", "-f", writeConfig(t, peersConfig(first, first, second))), first.http, first.peerPort)
+			peerGet(t, first.http, "/mark", "X-K: early")
+			peerGet(t, first.http, "/x")
+			showTableUntil(t, first.sock, "fe", "http_req_cnt=2", 3*time.Second)
+			startProxyCmd(t, exec.Command(pair[1], "-db", "-L", "second", "-f", writeConfig(t, peersConfig(second, first, second))), second.http, second.peerPort)
+			out := showTableUntil(t, second.sock, "fe", "http_req_cnt=2", 10*time.Second)
+			if !strings.Contains(out, "gpc0=1") {
+				t.Errorf("learned entry lacks gpc0:\n%s", out)
+			}
+			showTableUntil(t, second.sock, "mesh/keys", "key=early ", 5*time.Second)
+		})
+	}
+}

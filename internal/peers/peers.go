@@ -62,6 +62,10 @@ type section struct {
 	notify  chan struct{}
 	ln      net.Listener
 	remotes map[string]*model.Peer
+	// ctx ends the remote sessions' loops: at a hard stop, or when a
+	// stopping process hands its tables over.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	sessions map[string]*session // by peer name; the local peer's is the reload hand-over
@@ -89,6 +93,7 @@ func Start(cfg *model.Config, table func(*model.Proxy) *stick.Table, opts Option
 		}
 		s := &section{rt: rt, cfg: ps, local: cfg.LocalPeer, opts: opts, notify: make(chan struct{}, 1),
 			sessions: map[string]*session{}, remotes: map[string]*model.Peer{}}
+		s.ctx, s.cancel = context.WithCancel(rt.ctx)
 		for _, p := range ps.Peers {
 			if p != ps.Local {
 				s.remotes[p.Name] = p
@@ -258,7 +263,7 @@ func (s *section) acceptLoop() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			if s.rt.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			s.logf("WARNING", "accept on %s: %v", s.ln.Addr(), err)
@@ -315,7 +320,7 @@ func (s *section) serveIncoming(c net.Conn) {
 // have connected to us first), it connects, and retries after a failure.
 func (s *section) connectLoop(p *model.Peer) {
 	var lastErr string
-	for s.rt.ctx.Err() == nil {
+	for s.ctx.Err() == nil {
 		if !s.hasSession(p.Name) {
 			err := s.connect(p)
 			switch {
@@ -338,8 +343,12 @@ func (s *section) connectLoop(p *model.Peer) {
 }
 
 func (s *section) sleep(d time.Duration) {
+	sleepCtx(s.ctx, d)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
 	select {
-	case <-s.rt.ctx.Done():
+	case <-ctx.Done():
 	case <-time.After(d):
 	}
 }
@@ -383,7 +392,7 @@ func (e *statusError) Error() string {
 }
 
 func (s *section) connect(p *model.Peer) error {
-	c, r, err := s.dialPeer(s.rt.ctx, p.Name, p.Addr)
+	c, r, err := s.dialPeer(s.ctx, p.Name, p.Addr)
 	if err != nil {
 		return err
 	}
@@ -400,7 +409,7 @@ func (s *section) pushLoop() {
 	var snap stick.Snapshot
 	for {
 		select {
-		case <-s.rt.ctx.Done():
+		case <-s.ctx.Done():
 			return
 		case <-s.notify:
 		}
@@ -456,6 +465,7 @@ func (rt *Runtime) Handover(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	for _, s := range rt.sections {
+		s.cancel()
 		s.ln.Close()
 		s.closeSessions()
 		wg.Add(1)
@@ -479,7 +489,7 @@ func (s *section) handover(ctx context.Context) {
 				s.logf("NOTICE", "no new process to hand the tables over to at %s: %v", addr, err)
 				return
 			}
-			s.sleep(500 * time.Millisecond)
+			sleepCtx(ctx, 500*time.Millisecond)
 			continue
 		}
 		ss := newSession(s, s.local, c, r)

@@ -145,7 +145,7 @@ func (ss *session) run(pushAll bool) {
 	s.unregister(ss)
 	switch {
 	case ss.handover:
-	case errors.Is(ss.err(), errRemoteClosed), s.rt.ctx.Err() != nil:
+	case errors.Is(ss.err(), errRemoteClosed), s.ctx.Err() != nil:
 	default:
 		s.logf("WARNING", "%s: session closed: %v", where, ss.err())
 	}

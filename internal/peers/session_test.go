@@ -143,12 +143,12 @@ func TestProtocolErrorLogged(t *testing.T) {
 	// A definition cut short.
 	c.Write(appendMsg(nil, classStickTable, stktDefine, []byte{1, 9, 'f'}))
 	readUntil(t, r, classError, errProtocol)
-	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(lb.String(), "peer 'b'"); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Second); !strings.Contains(lb.String(), "protocol error"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line naming the peer:\n%s", lb.String())
 		}
 	}
-	if !strings.Contains(lb.String(), "protocol error: table definition: table name: truncated value") {
+	if !strings.Contains(lb.String(), "peer 'b' (127.0.0.1:") || !strings.Contains(lb.String(), "protocol error: table definition: table name: truncated value") {
 		t.Errorf("log:\n%s", lb.String())
 	}
 }

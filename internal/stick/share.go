@@ -12,23 +12,22 @@ import (
 
 // Share makes t queue its locally changed entries and signal notify (a
 // channel with room for one value, shared by the tables of a peers
-// section) when the queue goes from empty to not empty.
+// section) when entries are queued. Requests may already be using the
+// table.
 func (t *Table) Share(notify chan struct{}) {
-	t.notify = notify
+	t.notify.Store(&notify)
 }
-
-// Shared tells whether the table is shared with peers.
-func (t *Table) Shared() bool { return t.notify != nil }
 
 // queue files e for the peers; the caller holds e's shard lock.
 func (t *Table) queue(sh *shard, e *Entry) {
-	if t.notify == nil || e.queued {
+	n := t.notify.Load()
+	if n == nil || e.queued {
 		return
 	}
 	e.queued = true
 	sh.pending = append(sh.pending, e)
 	select {
-	case t.notify <- struct{}{}:
+	case *n <- struct{}{}:
 	default:
 	}
 }

@@ -47,9 +47,9 @@ type Table struct {
 	seed   maphash.Seed
 	count  atomic.Int64
 	shards []shard
-	mask   uint64        // len(shards)-1, a power of two minus one
-	stores bool          // entries carry counters
-	notify chan struct{} // shared with peers: signalled when entries are queued (see Share)
+	mask   uint64                        // len(shards)-1, a power of two minus one
+	stores bool                          // entries carry counters
+	notify atomic.Pointer[chan struct{}] // shared with peers: signalled when entries are queued (see Share)
 }
 
 type shard struct {

@@ -69,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	resolvePeers(opts, cfg, &d)
 	var kcfg *keepalived.Config
 	if opts.Keepalived != "" {
 		kcfg = keepalived.Load(opts.Keepalived, &d)
@@ -185,6 +186,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	listener.DropUnused() // sockets from -x that no bind took
+	pr, err := startPeers(cfg, rt, stderr)
+	if err != nil {
+		alert(stderr, "%v", err)
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
+	defer pr.Close()
 	api.ListenerFDs = rt.ListenerFDs
 	// Certificates kept by acme sections: obtained now when missing (the
 	// binds are open to answer the challenges), then renewed.
@@ -278,7 +289,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The runtime API stops too: its socket may be shared with the
 		// next worker, which must be the one answering.
 		api.Close()
+		handed := handOver(pr, &cfg.Global)
 		softStop(rt, &cfg.Global, sig, stderr)
+		<-handed
 	}
 	rt.Close()
 	rt.CloseLogs()

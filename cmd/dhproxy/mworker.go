@@ -37,6 +37,7 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 	load := func() (*model.Config, string) {
 		var d config.Diags
 		next := model.Build(config.Load(opts.Files, nil, &d), &d)
+		resolvePeers(opts, next, &d)
 		if !opts.DiagMode {
 			d.Drop(config.Diagnostic)
 		}

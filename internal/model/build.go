@@ -194,6 +194,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildMailers(s)
 		case "resolvers":
 			b.buildResolvers(s)
+		case "peers":
+			b.buildPeers(s)
 		case "acme":
 			b.buildACME(s)
 		default:
@@ -204,6 +206,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.resolveStickPeers()
 	b.markACMEFrontends()
 	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()

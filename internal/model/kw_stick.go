@@ -27,6 +27,10 @@ type StickTable struct {
 	// Store and Period are the "store" data types and their rates' periods.
 	Store  [stick.NumData]bool
 	Period [stick.NumData]time.Duration
+	// Peers is "peers <name>": the section the table is shared through
+	// (resolved into PeersSection).
+	Peers        string
+	PeersSection *Peers
 }
 
 // StickRule is a "stick on", "stick match" or "stick store-request" line.
@@ -136,7 +140,13 @@ func parseStickTable(b *builder, p *Proxy, l config.Line) {
 				b.errorf(l, "'stick-table store %s': %v.", v, err)
 				return
 			}
-		case "peers", "write-to":
+		case "peers":
+			v, ok := val()
+			if !ok {
+				return
+			}
+			t.Peers = v
+		case "write-to":
 			if _, ok := val(); !ok {
 				return
 			}
@@ -281,7 +291,9 @@ func (b *builder) resolveStick(p *Proxy) {
 			// The name may be a frontend's and a backend's: take the
 			// one holding a table.
 			tp = b.cfg.backends[r.Table]
-			if f := b.cfg.frontends[r.Table]; tp == nil || tp.StickTable == nil && f != nil {
+			if pt := b.cfg.peerTables[r.Table]; pt != nil {
+				tp = pt
+			} else if f := b.cfg.frontends[r.Table]; tp == nil || tp.StickTable == nil && f != nil {
 				tp = f
 			}
 		}

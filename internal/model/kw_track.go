@@ -12,6 +12,9 @@ import (
 // stickTableNamed returns the section holding the table called name: a
 // backend's, else a frontend's of that name, as the stick rules resolve it.
 func (b *builder) stickTableNamed(name string) *Proxy {
+	if tp := b.cfg.peerTables[name]; tp != nil {
+		return tp
+	}
 	tp := b.cfg.backends[name]
 	if f := b.cfg.frontends[name]; tp == nil || tp.StickTable == nil && f != nil {
 		tp = f

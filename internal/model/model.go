@@ -123,6 +123,7 @@ type Global struct {
 	MasterWorker    bool          // "master-worker" (as -W)
 	NoExitOnFailure bool          // "master-worker no-exit-on-failure": the master outlives a failed worker
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
+	LocalPeer       string        // "localpeer": this process's name in peers sections (-L wins)
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
 
 	// Process privileges (kw_process.go): the user and group the serving
@@ -385,9 +386,14 @@ type Config struct {
 	// API edits.
 	PatternFiles []*acl.Ref
 	ACME         []*ACME // acme sections, in file order
+	// PeersList are the peers sections, in file order (kw_peers.go), and
+	// LocalPeer this process's peer name once ResolvePeers ran.
+	PeersList []*Peers
+	LocalPeer string
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy
+	peerTables          map[string]*Proxy // "table" lines of peers sections, by "<peers>/<table>"
 }
 
 // Proxy returns the frontend, backend or listen named name; the backend

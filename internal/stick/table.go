@@ -47,8 +47,9 @@ type Table struct {
 	seed   maphash.Seed
 	count  atomic.Int64
 	shards []shard
-	mask   uint64 // len(shards)-1, a power of two minus one
-	stores bool   // entries carry counters
+	mask   uint64                        // len(shards)-1, a power of two minus one
+	stores bool                          // entries carry counters
+	notify atomic.Pointer[chan struct{}] // shared with peers: signalled when entries are queued (see Share)
 }
 
 type shard struct {
@@ -58,6 +59,7 @@ type shard struct {
 	// LRU list, most recently touched first: the tail is the next to
 	// expire and the first purged when the table is full.
 	head, tail *Entry
+	pending    []*Entry // changed entries not yet sent to the peers
 	_          [24]byte // keep neighbouring shards' locks off one cache line
 }
 
@@ -71,6 +73,7 @@ type Entry struct {
 	srv        int32 // server id
 	exp        int64 // unix nanoseconds; 0: never
 	prev, next *Entry
+	queued     bool // in its shard's pending list
 }
 
 // New returns an empty table.
@@ -216,11 +219,18 @@ func (sh *shard) find(typ Type, key []byte) *Entry {
 	return sh.fixed[fixedKey(key)]
 }
 
-// touch moves e to the head of its shard's list with a fresh expiry.
+// touch moves e to the head of its shard's list with a fresh expiry, and
+// queues it for the peers.
 func (t *Table) touch(sh *shard, e *Entry, now int64) {
 	if t.cfg.Expire > 0 {
 		e.exp = now + int64(t.cfg.Expire)
 	}
+	t.place(sh, e)
+	t.queue(sh, e)
+}
+
+// place moves e to the head of its shard's list.
+func (t *Table) place(sh *shard, e *Entry) {
 	if sh.head == e {
 		return
 	}

@@ -46,7 +46,7 @@ type stickStore struct {
 // newStickTables builds one table per section declaring "stick-table".
 func newStickTables(cfg *model.Config) map[*model.Proxy]*stick.Table {
 	ts := map[*model.Proxy]*stick.Table{}
-	for _, p := range cfg.Proxies {
+	for _, p := range append(cfg.PeerTables(), cfg.Proxies...) {
 		if t := p.StickTable; t != nil {
 			c := stick.Config{Len: t.Len, Size: t.Size, Expire: t.Expire, NoPurge: t.NoPurge, Store: t.Store, Period: t.Period}
 			switch t.Type {

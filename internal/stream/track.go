@@ -243,7 +243,7 @@ type StickTable struct {
 // StickTables lists the tables in the order of their sections.
 func (rt *Runtime) StickTables() []StickTable {
 	var out []StickTable
-	for _, p := range rt.cfg.Proxies {
+	for _, p := range append(rt.cfg.PeerTables(), rt.cfg.Proxies...) {
 		if t := rt.tables[p]; t != nil {
 			out = append(out, StickTable{p.Name, t})
 		}

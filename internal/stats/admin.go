@@ -91,7 +91,7 @@ func (src *Source) adminPost(sr *stream.ServiceRequest) string {
 	done, unknown := 0, 0
 	for _, n := range names {
 		var sv *stream.Server
-		for _, s := range be.Servers {
+		for _, s := range be.ServerList() {
 			if s.Name == n {
 				sv = s
 			}

@@ -501,7 +501,7 @@ func (rt *Runtime) purgeLoop() {
 			}
 			lastPurge = now
 			for _, b := range rt.backends {
-				for _, s := range b.Servers {
+				for _, s := range b.ServerList() {
 					s.purgeIdle(now, poolPurgeDelay)
 				}
 			}

@@ -522,10 +522,36 @@ func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serve
 			return nil, err
 		}
 	}
+	var sc *serverConn
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		return s.dialTLS(tc, cfg, timeout)
+		if sc, err = s.dialTLS(tc, cfg, timeout); err != nil {
+			return nil, err
+		}
+	} else {
+		sc = &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}
 	}
-	return &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}, nil
+	if b := s.backend; b.P.Mode == model.ModeHTTP && sc.fd != nil {
+		b.Stats.H1Conns.Add(1)
+		sc.fd.h1 = &b.Stats
+	}
+	return sc, nil
+}
+
+// H1Open reports the backend's open HTTP/1 server connections and streams
+// for the h1 module: the pooled idle connections plus those serving a
+// request, and the requests being served.
+func (b *Backend) H1Open() (conns, streams int64) {
+	if b.P.Mode != model.ModeHTTP {
+		return 0, 0
+	}
+	streams = int64(b.beconn.Load())
+	conns = streams
+	for _, s := range b.ServerList() {
+		s.mu.Lock()
+		conns += int64(len(s.idle))
+		s.mu.Unlock()
+	}
+	return conns, streams
 }
 
 var dialer = net.Dialer{KeepAlive: -1}

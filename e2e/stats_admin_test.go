@@ -151,3 +151,70 @@ func TestStatsAdminScreenshot(t *testing.T) {
 	}
 	t.Logf("%s %s", before, after)
 }
+
+// TestStatsAdminCheckSwitchesMatchHAProxy: the form's "Health: disable|
+// enable checks" and "Agent: disable|enable checks" (and the agent's force
+// UP/DOWN) answer with haproxy 2.6's codes, NONE when the action applies
+// to none of the checked servers (no check, no agent), ERRP when only
+// unknown names remain, DONE or PART otherwise, and leave the same check
+// states in "show servers state".
+func TestStatsAdminCheckSwitchesMatchHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	web, _ := startHTTPBackend(t, "web")
+	closed := freePort(t)
+	answers := map[string][]string{}
+	var order []string
+	for _, path := range []string{haproxyBin, bin} {
+		pageURL, sock := adminPage(t, path, "TRUE", web, closed)
+		b := regexp.MustCompile(`name="b" value="(#\d+)"`).FindStringSubmatch(httpGetBody(t, pageURL))
+		if b == nil {
+			t.Fatalf("%s: no backend key in the form", path)
+		}
+		order = order[:0]
+		var got []string
+		for _, f := range []struct {
+			action  string
+			servers []string
+		}{
+			{"dhlth", []string{"web3"}},
+			{"ehlth", []string{"web3"}},
+			{"dhlth", []string{"nope", "web3"}},
+			{"dhlth", []string{"web1"}},
+			{"dhlth", []string{"web1", "web3"}},
+			{"dhlth", []string{"web1", "nope"}},
+			{"ehlth", []string{"web1", "web2"}},
+			{"dagent", []string{"web1"}},
+			{"eagent", []string{"web1", "web3"}},
+			{"arunn", []string{"web1"}},
+			{"adown", []string{"web1"}},
+			{"adown", []string{"nope"}},
+			{"dhlth", []string{"web2"}},
+		} {
+			order = append(order, f.action+" "+strings.Join(f.servers, ","))
+			loc := postForm(t, pageURL, url.Values{"s": f.servers, "action": {f.action}, "b": {b[1]}})
+			got = append(got, loc[strings.LastIndex(loc, ";st="):])
+			order = append(order, "check states after "+f.action)
+			got = append(got, checkStates(cliCmd(t, sock, "show servers state be")))
+		}
+		answers[path] = got
+	}
+	for i, what := range order {
+		if got, want := answers[bin][i], answers[haproxyBin][i]; got != want {
+			t.Errorf("%s: got %q, haproxy %q", what, got, want)
+		}
+	}
+}
+
+// checkStates keeps the server name, op state, admin state and the check
+// and agent state columns of "show servers state" lines.
+func checkStates(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 20 && !strings.HasPrefix(l, "#") {
+			fmt.Fprintf(&b, "%s op=%s admin=%s chk=%s agent=%s\n", f[3], f[5], f[6], f[13], f[14])
+		}
+	}
+	return b.String()
+}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/model"
@@ -79,19 +80,49 @@ type Target struct {
 }
 
 // Admin sets a checked server's administrative state from outside the
-// checks (the runtime API), with the same log lines as the agent's words.
+// checks (the runtime API), with the same log lines as the agent's words,
+// and pauses its health check or its agent ("disable health|agent").
 type Admin struct {
-	set func(word string)
+	set       atomic.Pointer[func(word string)] // bound by Start, possibly while in use
+	healthOff atomic.Bool
+	agentOff  atomic.Bool
 }
 
 // Set applies "maint", "drain" or "ready"; false when the server has no
 // running check to apply it to.
 func (a *Admin) Set(word string) bool {
-	if a == nil || a.set == nil {
+	if a == nil {
 		return false
 	}
-	a.set(word)
+	set := a.set.Load()
+	if set == nil {
+		return false
+	}
+	(*set)(word)
 	return true
+}
+
+// Pause stops (off) or resumes the health check, or the agent check when
+// agent is true: a paused check runs no probe and changes nothing, as
+// HAProxy's "disable health" and "disable agent" leave the server's state
+// as it is.
+func (a *Admin) Pause(agent, off bool) {
+	if agent {
+		a.agentOff.Store(off)
+	} else {
+		a.healthOff.Store(off)
+	}
+}
+
+// Paused tells whether the health check (or the agent) is paused.
+func (a *Admin) Paused(agent bool) bool {
+	if a == nil {
+		return false
+	}
+	if agent {
+		return a.agentOff.Load()
+	}
+	return a.healthOff.Load()
 }
 
 // Defaults of the server keywords, for targets built without the model's
@@ -146,7 +177,8 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 				m.check = c
 				cs = append(cs, c)
 				if t.Admin != nil {
-					t.Admin.set = func(word string) { g.setAdmin(c, word) }
+					set := func(word string) { g.setAdmin(c, word) }
+					t.Admin.set.Store(&set)
 				}
 			}
 		}
@@ -371,7 +403,7 @@ func (c *checker) once(ctx context.Context) {
 	}()
 	c.g.mu.Lock()
 	env := runEnv{notDown: c.m.running, tls: c.tls}
-	paused := c.m.maint && !c.agent // maintenance pauses the health check
+	paused := c.m.maint && !c.agent || c.t.Admin.Paused(c.agent) // maintenance pauses the health check
 	if c.rules.sendState {
 		env.state = c.serverState()
 	}

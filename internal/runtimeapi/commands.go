@@ -208,7 +208,7 @@ func (s *session) findServer(arg string) (*stream.Server, string) {
 	if bk == nil {
 		return nil, "No such backend.\n"
 	}
-	for _, sv := range bk.Servers {
+	for _, sv := range bk.ServerList() {
 		if sv.Name == name {
 			return sv, ""
 		}

@@ -14,6 +14,10 @@ import (
 // server whose name came from an SRV record.
 const hmaint = 0x40
 
+// checkEnabled is HAProxy's CHK_ST_ENABLED in the check state columns:
+// off while "disable health|agent" pauses the check.
+const checkEnabled = 0x04
+
 // writeServerState writes a server's "show servers state" line, the
 // columns of haproxy 2.6 (the file "load-server-state-from-file" reads).
 func writeServerState(b *strings.Builder, r stats.Row) {
@@ -48,8 +52,17 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 		admin |= stream.AdminMaint
 		chkState = 8
 	}
+	if sv.AddedInMaint() && sv.Check() == nil {
+		chkHealth = 0 // haproxy only sets it when a check runs
+	}
 	if c.Check {
 		chkHealth, chkState = c.Rise, 6
+		if sv.AddedInMaint() {
+			chkHealth = 0
+		}
+		if sv.CheckPaused(false) {
+			chkState &^= checkEnabled
+		}
 		if ck := sv.Check(); ck != nil {
 			chkStatus, chkHealth = checkStatusCodes[ck.Status], ck.Health
 			chkResult = 2
@@ -60,7 +73,10 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 	}
 	agentState := 0
 	if c.Health.Agent {
-		agentState = 6
+		agentState = 0x16 // CHK_ST_AGENT|CHK_ST_ENABLED|CHK_ST_CONFIGURED
+		if sv.CheckPaused(true) {
+			agentState &^= checkEnabled
+		}
 	}
 	orDash := func(v string) string {
 		if v == "" {

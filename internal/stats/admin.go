@@ -55,9 +55,12 @@ func writeAdminForm(b *strings.Builder, iid int) {
 	b.WriteString("</select><input type=\"hidden\" name=\"b\" value=\"#" + strconv.Itoa(iid) + "\">&nbsp;<input type=\"submit\" value=\"Apply\"></form>")
 }
 
-// adminPost applies the form and returns the status code for ";st=".
-// The health and agent check switches are not offered by dhproxy's
-// checks: they count as unknown actions.
+// adminPost applies the form and returns the status code for ";st=",
+// counted as haproxy 2.6 does: an unknown server name and a server the
+// action applies to count, the latter as altered; a server it does not
+// apply to (a health switch without a check, an agent one without an
+// agent) counts for nothing. Nothing counted is NONE, nothing altered
+// ERRP, everything DONE, else PART.
 func (src *Source) adminPost(sr *stream.ServiceRequest) string {
 	if !sr.Admin {
 		return "DENY"
@@ -84,57 +87,82 @@ func (src *Source) adminPost(sr *stream.ServiceRequest) string {
 	if be == nil || apply == nil {
 		return "ERRP"
 	}
-	names := form["s"]
-	if len(names) == 0 {
-		return "NONE"
-	}
-	done, unknown := 0, 0
-	for _, n := range names {
+	total, altered := 0, 0
+	for _, n := range form["s"] {
 		var sv *stream.Server
-		for _, s := range be.Servers {
+		for _, s := range be.ServerList() {
 			if s.Name == n {
 				sv = s
 			}
 		}
-		if sv == nil {
-			unknown++
-			continue
+		switch {
+		case sv == nil:
+			total++
+		case apply(sv):
+			total++
+			altered++
 		}
-		apply(sv)
-		done++
 	}
 	switch {
-	case done == 0:
+	case total == 0:
+		return "NONE"
+	case altered == 0:
 		return "ERRP"
-	case unknown > 0:
+	case altered < total:
 		return "PART"
 	}
 	return "DONE"
 }
 
-// adminAction returns what an action does to a server; nil when unknown.
-func (src *Source) adminAction(action string) func(*stream.Server) {
+// adminAction returns what an action does to a server and whether it
+// applied; nil when the action is unknown.
+func (src *Source) adminAction(action string) func(*stream.Server) bool {
 	rt := src.RT
+	always := func(f func(*stream.Server)) func(*stream.Server) bool {
+		return func(s *stream.Server) bool { f(s); return true }
+	}
+	// withCheck applies f to servers that have the check (or the agent,
+	// agent true), and, when running is set, only while it is enabled.
+	withCheck := func(agent, running bool, f func(*stream.Server)) func(*stream.Server) bool {
+		return func(s *stream.Server) bool {
+			has := s.Conf.Check
+			if agent {
+				has = s.Conf.Health.Agent
+			}
+			if !has || running && s.CheckPaused(agent) {
+				return false
+			}
+			f(s)
+			return true
+		}
+	}
 	switch action {
 	case "ready":
-		return func(s *stream.Server) { rt.SetMaint(s, false); rt.SetDrainAdmin(s, false) }
+		return always(func(s *stream.Server) { rt.SetMaint(s, false); rt.SetDrainAdmin(s, false) })
 	case "drain":
-		return func(s *stream.Server) {
+		return always(func(s *stream.Server) {
 			if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 				rt.SetMaint(s, false)
 			}
 			rt.SetDrainAdmin(s, true)
-		}
+		})
 	case "maint":
-		return func(s *stream.Server) { rt.SetMaint(s, true) }
+		return always(func(s *stream.Server) { rt.SetMaint(s, true) })
+	case "dhlth", "ehlth", "dagent", "eagent":
+		agent, on := action[1:] == "agent", action[0] == 'e'
+		return withCheck(agent, false, func(s *stream.Server) { rt.SetCheck(s, agent, on) })
 	case "hrunn":
-		return func(s *stream.Server) { s.SetUp(true) }
+		return always(func(s *stream.Server) { s.SetUp(true) })
 	case "hnolb":
-		return func(s *stream.Server) { s.SetDrain(true) }
+		return always(func(s *stream.Server) { s.SetDrain(true) })
 	case "hdown":
-		return func(s *stream.Server) { s.SetUp(false) }
+		return always(func(s *stream.Server) { s.SetUp(false) })
+	case "arunn":
+		return withCheck(true, true, func(s *stream.Server) { s.SetUp(true) })
+	case "adown":
+		return withCheck(true, true, func(s *stream.Server) { s.SetUp(false) })
 	case "shutdown":
-		return rt.KillServerSessions
+		return always(rt.KillServerSessions)
 	}
 	return nil
 }

@@ -186,17 +186,17 @@ var Columns = []Column{
 			return str("OPEN")
 		case Backend:
 			st := "DOWN"
-			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.Servers) == 0 && r.FE != nil {
+			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.ServerList()) == 0 && r.FE != nil {
 				st = "UP"
 			}
 			if r.UpCount {
 				up := 0
-				for _, s := range r.BE.Servers {
+				for _, s := range r.BE.ServerList() {
 					if s.Up() && s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) == 0 {
 						up++
 					}
 				}
-				st += " (" + strconv.Itoa(up) + "/" + strconv.Itoa(len(r.BE.Servers)) + ")"
+				st += " (" + strconv.Itoa(up) + "/" + strconv.Itoa(len(r.BE.ServerList())) + ")"
 			}
 			return str(st)
 		}
@@ -235,7 +235,7 @@ var Columns = []Column{
 	{"lastchg", "MAP", "u32", "BS", func(r *Row) Value {
 		if r.Kind == Backend {
 			var last time.Time
-			for _, s := range r.BE.Servers {
+			for _, s := range r.BE.ServerList() {
 				if t := s.LastChange(); t.After(last) {
 					last = t
 				}
@@ -249,7 +249,7 @@ var Columns = []Column{
 	}},
 	{"downtime", "MCP", "u32", "BS", func(r *Row) Value {
 		if r.Kind == Backend {
-			if len(r.BE.Servers) == 0 {
+			if len(r.BE.ServerList()) == 0 {
 				return Value{}
 			}
 			return num(0)
@@ -416,7 +416,7 @@ func b2i(b bool) int64 {
 // aggStatus is HAProxy's aggregated server status of a backend: 0 when
 // any server is up, 1 when none is.
 func aggStatus(b *stream.Backend) int64 {
-	if a, k := b.Usable(); a+k > 0 || len(b.Servers) == 0 {
+	if a, k := b.Usable(); a+k > 0 || len(b.ServerList()) == 0 {
 		return 0
 	}
 	return 1
@@ -426,7 +426,7 @@ func aggStatus(b *stream.Backend) int64 {
 // passes its checks.
 func aggCheck(b *stream.Backend) int64 {
 	any := false
-	for _, s := range b.Servers {
+	for _, s := range b.ServerList() {
 		if s.Conf.Check {
 			any = true
 			if s.Up() {

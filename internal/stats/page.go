@@ -383,7 +383,7 @@ func writeProxyTable(b *strings.Builder, rows []Row, set *pageSettings, o PageOp
 	}
 	// With the admin form, a proxy with servers gets a form and a checkbox
 	// column; the others an empty column.
-	form := o.Admin && first.BE != nil && len(first.BE.Servers) > 0 && first.Virtual == nil
+	form := o.Admin && first.BE != nil && len(first.BE.ServerList()) > 0 && first.Virtual == nil
 	switch {
 	case form:
 		b.WriteString("<form method=\"post\"><table class=\"tbl\" width=\"100%\">\n<tr class=\"titre\"><th rowspan=2 width=1><input type=\"checkbox\" onclick=\"for(c in document.getElementsByClassName('" + name + "-checkbox')) document.getElementsByClassName('" + name + "-checkbox').item(c).checked = this.checked\"></th><th rowspan=2></th>")

@@ -98,7 +98,7 @@ func (src *Source) Rows() []Row {
 			}
 		}
 		if v.BE != nil {
-			for _, s := range v.BE.Servers {
+			for _, s := range v.BE.ServerList() {
 				rows = append(rows, Row{Kind: Server, P: v.P, BE: v.BE, Srv: s, IID: iid, SID: s.Conf.ID, Now: now, Start: src.Start})
 			}
 			rows = append(rows, Row{Kind: Backend, P: v.P, FE: v.FE, BE: v.BE, IID: iid, Now: now, Start: src.Start})
@@ -249,7 +249,7 @@ func backendUserWeight(b *stream.Backend) int {
 
 func sumWeights(b *stream.Backend, weight func(*stream.Server) int) int {
 	var act, bck int
-	for _, s := range b.Servers {
+	for _, s := range b.ServerList() {
 		if !s.Up() || s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
 			continue
 		}

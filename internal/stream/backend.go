@@ -31,8 +31,17 @@ type Server struct {
 	up      atomic.Bool
 	cur     atomic.Int32 // requests/connections currently served
 	backend *Backend
-	group   *serverGroup // active or backup servers
-	idx     int          // position in group, as the algorithm knows it
+	// slot is s's position in its group of the backend's current server
+	// set, as the algorithm knows it; written under backend.wmu.
+	slot atomic.Int32
+	// deleted: "del server" took s out of the backend (dynserver.go).
+	deleted atomic.Bool
+	// checksStarted: s's checks run (from the start, or since "enable
+	// health|agent" for a server added at run time); stopChecks ends
+	// those started at run time. Both under backend.wmu.
+	checksStarted bool
+	stopChecks    func()
+	addedMaint    bool // "add server" put it in maintenance (AddedInMaint)
 
 	nonStick bool // "non-stick": stick rules never store this server
 
@@ -68,12 +77,15 @@ type Server struct {
 
 // Backend is a backend's runtime state.
 type Backend struct {
-	P        *model.Proxy
+	P *model.Proxy
+	// Servers, act and bck are the servers of the configuration, as the
+	// process started; nothing changes them. The servers the balancer
+	// sees now ("add server" and "del server" change them) are in set:
+	// read them with ServerList.
 	Servers  []*Server
-	dispSrv  *Server // "dispatch": takes every request, Servers none
 	act, bck serverGroup
-	active   []int // act.idx and bck.idx, under the names the checks use
-	backup   []int
+	set      atomic.Pointer[serverSet]
+	dispSrv  *Server        // "dispatch": takes every request, Servers none
 	beconn   atomic.Int32   // requests/connections being served (%bc)
 	useDst   bool           // a server connects to the port the client reached
 	errors   errorSnapshots // its last invalid response ("show errors", errsnap.go)
@@ -100,8 +112,24 @@ type Backend struct {
 
 // serverGroup is the active or the backup servers with their algorithm.
 type serverGroup struct {
-	idx  []int // indexes into Backend.Servers
+	idx  []int // indexes into the set's servers
 	algo lb.Algorithm
+}
+
+// serverSet is the backend's servers at one moment: never modified once
+// published, replaced whole (copy on write) when a server is added or
+// deleted, so that the request path reads it with one atomic load.
+type serverSet struct {
+	all      []*Server
+	act, bck serverGroup
+}
+
+// group returns the group of s in the set.
+func (set *serverSet) group(s *Server) *serverGroup {
+	if s.Conf.Backup {
+		return &set.bck
+	}
+	return &set.act
 }
 
 // hashKey is a precomputed balancing hash for a request (ok false: none).
@@ -125,40 +153,15 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		b.fullconn = defaultFullconn(cfg, p)
 	}
 	b.setStickRules(p.StickRules, tables)
-	var actW, bckW, actID, bckID []int
 	for _, sc := range p.Servers {
-		s := &Server{Conf: sc, Name: sc.Name, backend: b, iweight: sc.Weight}
-		dst := sc.Addr
-		if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" {
-			s.useDst, dst = true, host
-			b.useDst = true
-		}
-		s.dst.Store(&dst)
-		s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
-		s.minconn = sc.Minconn
-		if s.minconn == 0 {
-			s.minconn = max(sc.Maxconn, sc.Minconn)
-		}
-		_, s.nonStick = sc.Options["non-stick"]
-		s.up.Store(!sc.Disabled)
+		s := b.newServer(sc)
+		b.useDst = b.useDst || s.useDst // fixed once built: read per request
 		if sc.Disabled {
 			s.admin.Store(AdminConfigMaint)
 			s.downSince.Store(s.lastChange.Load())
 		}
-		s.lastChange.Store(time.Now().UnixNano())
-		s.uweight.Store(int32(sc.Weight))
-		s.eweight.Store(int32(sc.Weight * lb.WeightScale))
 		b.Servers = append(b.Servers, s)
-		g, w, id := &b.act, &actW, &actID
-		if sc.Backup {
-			g, w, id = &b.bck, &bckW, &bckID
-		}
-		s.group, s.idx = g, len(g.idx)
-		g.idx = append(g.idx, len(b.Servers)-1)
-		*w = append(*w, sc.Weight)
-		*id = append(*id, sc.ID)
 	}
-	b.active, b.backup = b.act.idx, b.bck.idx
 	if d := p.Dispatch; d != nil {
 		s := &Server{Conf: d, backend: b, iweight: d.Weight}
 		s.dst.Store(&d.Addr)
@@ -171,30 +174,92 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
-	usable := func(g *serverGroup) lb.Usable {
-		return func(i int) bool { return b.Servers[g.idx[i]].usable() }
-	}
-	load := func(g *serverGroup) lb.Load {
-		return func(i int) (int, bool) {
-			s := b.Servers[g.idx[i]]
-			return int(s.cur.Load()), s.full()
-		}
-	}
 	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
 		sp.BalanceFactor = p.HashBalanceFactor
 		b.hash = sp
 		if sp.Kind == lb.HashExpr {
 			b.hashExpr = p.Balance.Expr
 		}
-		b.act.algo = lb.NewHashed(sp, actW, actID, usable(&b.act), load(&b.act))
-		b.bck.algo = lb.NewHashed(sp, bckW, bckID, usable(&b.bck), load(&b.bck))
 	} else {
-		b.act.algo = lb.New(p.Balance.Algo, actW, usable(&b.act), load(&b.act))
-		b.bck.algo = lb.New(p.Balance.Algo, bckW, usable(&b.bck), load(&b.bck))
 		b.fifoQueue = p.Balance.Algo != "random" && !strings.HasPrefix(p.Balance.Algo, "random(")
 	}
+	set := b.newSet(b.Servers)
+	b.act, b.bck = set.act, set.bck
+	b.set.Store(set)
 	return b
 }
+
+// newServer returns the runtime state of server sc of b, up unless
+// "disabled", at its configured weight.
+func (b *Backend) newServer(sc *model.Server) *Server {
+	s := &Server{Conf: sc, Name: sc.Name, backend: b, iweight: sc.Weight}
+	dst := sc.Addr
+	if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" {
+		s.useDst, dst = true, host
+	}
+	s.dst.Store(&dst)
+	s.maxconn.Store(int32(max(sc.Maxconn, sc.Minconn)))
+	s.minconn = sc.Minconn
+	if s.minconn == 0 {
+		s.minconn = max(sc.Maxconn, sc.Minconn)
+	}
+	_, s.nonStick = sc.Options["non-stick"]
+	s.up.Store(!sc.Disabled)
+	s.lastChange.Store(time.Now().UnixNano())
+	s.uweight.Store(int32(sc.Weight))
+	s.eweight.Store(int32(sc.Weight * lb.WeightScale))
+	return s
+}
+
+// newSet builds the server set of servers with fresh algorithm tables at
+// the servers' current effective weights, and renumbers their slots. The
+// caller holds b.wmu, or is building b.
+func (b *Backend) newSet(servers []*Server) *serverSet {
+	set := &serverSet{all: servers}
+	var actW, bckW, actID, bckID []int
+	for i, s := range servers {
+		g, w, id := &set.act, &actW, &actID
+		if s.Conf.Backup {
+			g, w, id = &set.bck, &bckW, &bckID
+		}
+		s.slot.Store(int32(len(g.idx)))
+		g.idx = append(g.idx, i)
+		*w = append(*w, s.iweight)
+		*id = append(*id, s.Conf.ID)
+	}
+	usable := func(g *serverGroup) lb.Usable {
+		return func(i int) bool { return servers[g.idx[i]].usable() }
+	}
+	load := func(g *serverGroup) lb.Load {
+		return func(i int) (int, bool) {
+			s := servers[g.idx[i]]
+			return int(s.cur.Load()), s.full()
+		}
+	}
+	p := b.P
+	if b.hash.Kind != lb.HashNone {
+		set.act.algo = lb.NewHashed(b.hash, actW, actID, usable(&set.act), load(&set.act))
+		set.bck.algo = lb.NewHashed(b.hash, bckW, bckID, usable(&set.bck), load(&set.bck))
+	} else {
+		set.act.algo = lb.New(p.Balance.Algo, actW, usable(&set.act), load(&set.act))
+		set.bck.algo = lb.New(p.Balance.Algo, bckW, usable(&set.bck), load(&set.bck))
+	}
+	// Servers already running keep the weight they have now (slow start,
+	// agent, "set weight") in the new tables.
+	for _, s := range servers {
+		if d, ok := set.group(s).algo.(lb.Dynamic); ok {
+			if ew := int(s.eweight.Load()); ew != s.iweight*lb.WeightScale {
+				d.SetWeight(int(s.slot.Load()), ew)
+			}
+		}
+	}
+	return set
+}
+
+// ServerList returns the backend's servers now, in configuration order
+// followed by the servers added at run time. The slice must not be
+// modified.
+func (b *Backend) ServerList() []*Server { return b.set.Load().all }
 
 // defaultFullconn is HAProxy's default "fullconn": 10% of the maxconn of
 // the frontends that can reach the backend (a frontend without maxconn
@@ -236,15 +301,16 @@ func (b *Backend) pick(avoid *Server, hk hashKey) (srv *Server, full bool) {
 	if b.dispSrv != nil {
 		return b.dispSrv, false
 	}
-	g := &b.act
-	if !b.anyUsable(g) {
-		g = &b.bck
-		if !b.anyUsable(g) {
+	set := b.set.Load()
+	g := &set.act
+	if !set.anyUsable(g) {
+		g = &set.bck
+		if !set.anyUsable(g) {
 			return nil, false
 		}
 		if !b.P.Options["allbackups"] {
 			for _, i := range g.idx {
-				if s := b.Servers[i]; s.usable() {
+				if s := set.all[i]; s.usable() {
 					return s, false
 				}
 			}
@@ -254,8 +320,10 @@ func (b *Backend) pick(avoid *Server, hk hashKey) (srv *Server, full bool) {
 		return nil, true
 	}
 	av := -1
-	if avoid != nil && avoid.group == g {
-		av = avoid.idx
+	if avoid != nil && set.group(avoid) == g {
+		// A slot renumbered by a concurrent add or del only makes the
+		// preference miss once.
+		av = int(avoid.slot.Load())
 	}
 	i := -1
 	if ha, ok := g.algo.(lb.Hashed); ok && hk.ok {
@@ -266,12 +334,12 @@ func (b *Backend) pick(avoid *Server, hk hashKey) (srv *Server, full bool) {
 	if i < 0 {
 		return nil, true
 	}
-	return b.Servers[g.idx[i]], false
+	return set.all[g.idx[i]], false
 }
 
-func (b *Backend) anyUsable(g *serverGroup) bool {
+func (set *serverSet) anyUsable(g *serverGroup) bool {
 	for _, i := range g.idx {
-		if b.Servers[i].usable() {
+		if set.all[i].usable() {
 			return true
 		}
 	}
@@ -428,6 +496,15 @@ func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
 func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
 	addr := *s.dst.Load()
 	if s.useDst {
+		if dstPort == 0 && from != nil {
+			// A port-less server added at run time to a backend that
+			// had none: the caller did not look the port up.
+			if c, _ := from.ppClient(); c != nil {
+				if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+					dstPort = la.Port
+				}
+			}
+		}
 		addr = net.JoinHostPort(addr, strconv.Itoa(dstPort))
 	}
 	if timeout <= 0 {
@@ -446,10 +523,36 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 			return nil, err
 		}
 	}
+	var sc *serverConn
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		return s.dialTLS(tc, cfg, timeout)
+		if sc, err = s.dialTLS(tc, cfg, timeout); err != nil {
+			return nil, err
+		}
+	} else {
+		sc = &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}
 	}
-	return &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}, nil
+	if b := s.backend; b.P.Mode == model.ModeHTTP && sc.fd != nil {
+		b.Stats.H1Conns.Add(1)
+		sc.fd.h1 = &b.Stats
+	}
+	return sc, nil
+}
+
+// H1Open reports the backend's open HTTP/1 server connections and streams
+// for the h1 module: the pooled idle connections plus those serving a
+// request, and the requests being served.
+func (b *Backend) H1Open() (conns, streams int64) {
+	if b.P.Mode != model.ModeHTTP {
+		return 0, 0
+	}
+	streams = int64(b.beconn.Load())
+	conns = streams
+	for _, s := range b.ServerList() {
+		s.mu.Lock()
+		conns += int64(len(s.idle))
+		s.mu.Unlock()
+	}
+	return conns, streams
 }
 
 var dialer = net.Dialer{KeepAlive: -1}

@@ -76,45 +76,53 @@ func (rt *Runtime) checkTargets() []check.Target {
 			if (!s.Conf.Check && !s.Conf.Health.Agent) || s.Conf.Disabled {
 				continue
 			}
-			s.health.passive = check.NewPassive(s.Conf)
-			var curAddr func() string
-			if s.dns != nil {
-				curAddr = s.checkAddr
-			}
-			ts = append(ts, check.Target{
-				CurAddr:    curAddr,
-				ServerAddr: s.AddrPort,
-				Proxy:      p.Name, Server: s.Name, Conf: s.Conf, Backend: p,
-				SetUp:         s.SetUp,
-				SetDrain:      s.SetDrain,
-				SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
-				SetMaxconn:    s.SetMaxconn,
-				ActiveServers: b.usableCounts,
-				Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
-				Passive:       s.health.passive,
-
-				ShutdownSessions:       func() { s.health.sessions.shutdown() },
-				ShutdownBackupSessions: b.shutdownBackupSessions,
-
-				Node:         node,
-				BackendConns: func() int { return int(b.beconn.Load()) },
-				Report:       s.recordCheck,
-				Admin:        &s.adminCtl,
-			})
+			s.checksStarted = true
+			ts = append(ts, b.checkTarget(s, node))
 		}
 	}
 	return ts
 }
 
+// checkTarget is the health check target of s, with the callbacks through
+// which its checks change what the balancer sees.
+func (b *Backend) checkTarget(s *Server, node string) check.Target {
+	s.health.passive = check.NewPassive(s.Conf)
+	var curAddr func() string
+	if s.dns != nil {
+		curAddr = s.checkAddr
+	}
+	return check.Target{
+		CurAddr:    curAddr,
+		ServerAddr: s.AddrPort,
+		Proxy:      b.P.Name, Server: s.Name, Conf: s.Conf, Backend: b.P,
+		SetUp:         s.SetUp,
+		SetDrain:      s.SetDrain,
+		SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
+		SetMaxconn:    s.SetMaxconn,
+		ActiveServers: b.usableCounts,
+		Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
+		Passive:       s.health.passive,
+
+		ShutdownSessions:       func() { s.health.sessions.shutdown() },
+		ShutdownBackupSessions: b.shutdownBackupSessions,
+
+		Node:         node,
+		BackendConns: func() int { return int(b.beconn.Load()) },
+		Report:       s.recordCheck,
+		Admin:        &s.adminCtl,
+	}
+}
+
 // usableCounts counts the active and backup servers that can take traffic.
 func (b *Backend) usableCounts() (active, backup int) {
-	for _, i := range b.act.idx {
-		if b.Servers[i].usable() {
+	set := b.set.Load()
+	for _, i := range set.act.idx {
+		if set.all[i].usable() {
 			active++
 		}
 	}
-	for _, i := range b.bck.idx {
-		if b.Servers[i].usable() {
+	for _, i := range set.bck.idx {
+		if set.all[i].usable() {
 			backup++
 		}
 	}
@@ -124,8 +132,9 @@ func (b *Backend) usableCounts() (active, backup int) {
 // shutdownBackupSessions ends the sessions on the backend's backup servers,
 // once an active server with "on-marked-up shutdown-backup-sessions" is up.
 func (b *Backend) shutdownBackupSessions() {
-	for _, i := range b.bck.idx {
-		b.Servers[i].health.sessions.shutdown()
+	set := b.set.Load()
+	for _, i := range set.bck.idx {
+		set.all[i].health.sessions.shutdown()
 	}
 }
 

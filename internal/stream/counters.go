@@ -45,6 +45,14 @@ type Counters struct {
 	// (frontends: with clients; backends and servers: with servers), those
 	// that resumed one, those that failed.
 	SSLSess, SSLReused, SSLFailed atomic.Int64
+
+	// The h1 module (frontends and backends): HTTP/1 connections and
+	// streams (requests) in total, bytes received and sent on those
+	// connections (frontends: from and to clients; backends: from and to
+	// servers). Open connections and streams are gauges: H1OpenConns and
+	// H1OpenStreams on frontends, derived on backends (H1Open).
+	H1Conns, H1Streams, H1BytesIn, H1BytesOut atomic.Int64
+	H1OpenConns, H1OpenStreams                atomic.Int64
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -160,6 +168,8 @@ func (s *httpSession) account() {
 	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
+	fe.H1BytesIn.Add(in)
+	fe.H1BytesOut.Add(out)
 	if ln := s.ln; ln != nil {
 		ln.Stats.Bin.Add(in)
 		ln.Stats.Bout.Add(out)
@@ -185,6 +195,9 @@ func (s *httpSession) account() {
 		if l.status >= 0 {
 			bc.response(l.status)
 		}
+	}
+	if bc != nil && !l.connected.IsZero() {
+		bc.H1Streams.Add(1) // the request went out on a server connection
 	}
 	if l.srv != nil {
 		sc = &l.srv.Stats
@@ -213,6 +226,16 @@ func (s *httpSession) accountBadRequest() {
 	fe := &s.fe.Stats
 	fe.response(s.lg.status)
 	fe.Ereq.Add(1)
+	// The h1 module counts the bytes (haproxy's 400 included) and, when
+	// request bytes came, a stream; a connection closed before sending
+	// anything has none.
+	in, out := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
+	s.seenIn, s.seenOut = s.fdStore.nread, s.fdStore.nwritten
+	fe.H1BytesIn.Add(in)
+	fe.H1BytesOut.Add(out)
+	if in > 0 {
+		fe.H1Streams.Add(1)
+	}
 	if s.ln != nil {
 		s.ln.Stats.Ereq.Add(1)
 	}
@@ -443,7 +466,8 @@ func (c *Counters) ClearMax() {
 func (c *Counters) ClearAll() {
 	c.ClearMax()
 	for _, a := range []*atomic.Int64{&c.Stot, &c.LBTot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
-		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Dses, &c.Chkfail, &c.Chkdown} {
+		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Dses, &c.Chkfail, &c.Chkdown,
+		&c.H1Conns, &c.H1Streams, &c.H1BytesIn, &c.H1BytesOut} {
 		a.Store(0)
 	}
 	for i := range c.Hrsp {

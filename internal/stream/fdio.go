@@ -35,6 +35,22 @@ type fdConn struct {
 	wfn  func(fd uintptr) bool
 
 	nread, nwritten int64 // bytes through this descriptor, for the stats
+	// h1 is the backend counters that a server connection's bytes also go
+	// to (the h1 module's h1_bytes_in/out); nil on client connections,
+	// whose bytes the session counts per request.
+	h1 *Counters
+}
+
+// counted adds n bytes read (in) or written to the backend's h1 counters.
+func (f *fdConn) counted(n int, in bool) {
+	if f.h1 == nil || n <= 0 {
+		return
+	}
+	if in {
+		f.h1.H1BytesIn.Add(int64(n))
+	} else {
+		f.h1.H1BytesOut.Add(int64(n))
+	}
 }
 
 func newFDConn(c net.Conn, pool *bufPool) *fdConn {
@@ -93,6 +109,7 @@ func (f *fdConn) readAttempt(fd uintptr) bool {
 			} else {
 				f.rn, f.rerr = n, nil
 				f.nread += int64(n)
+				f.counted(n, true)
 			}
 			return true
 		case syscall.EINTR:
@@ -118,6 +135,7 @@ func (f *fdConn) Read(p []byte) (int, error) {
 	if f.rc == nil {
 		n, err := f.conn.Read(p)
 		f.nread += int64(n)
+		f.counted(n, true)
 		return n, err
 	}
 	f.rp, f.rn, f.rerr = p, 0, nil
@@ -152,6 +170,7 @@ func (f *fdConn) writeAttempt(fd uintptr) bool {
 		case 0:
 			f.wn += n
 			f.nwritten += int64(n)
+			f.counted(n, false)
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false
@@ -171,6 +190,7 @@ func (f *fdConn) Write(p []byte) (int, error) {
 	if f.rc == nil {
 		n, err := f.conn.Write(p)
 		f.nwritten += int64(n)
+		f.counted(n, false)
 		return n, err
 	}
 	f.wp, f.wn, f.werr = p, 0, nil

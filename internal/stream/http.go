@@ -172,8 +172,12 @@ func (s *httpSession) serve() (parked bool) {
 	if !s.parkExpired {
 		for s.readRequest() {
 			s.listed.idle.Store(false)
+			fs := &s.fe.Stats
+			fs.H1Streams.Add(1)
+			fs.H1OpenStreams.Add(1)
 			ok := s.handle()
 			s.account()
+			fs.H1OpenStreams.Add(-1)
 			s.emitHTTP()
 			s.listed.idle.Store(true)
 			if !ok {

@@ -87,7 +87,8 @@ func (b *Backend) dispatch(s *Server) {
 // mayServeBackendQueue tells whether s may take requests from the
 // backend's queue: backup servers only do while no active server is usable.
 func (b *Backend) mayServeBackendQueue(s *Server) bool {
-	return s.usable() && (s.group == &b.act || !b.anyUsable(&b.act))
+	set := b.set.Load()
+	return s.usable() && (!s.Conf.Backup || !set.anyUsable(&set.act))
 }
 
 // wait queues the request on s's queue (s != nil) or on the backend's, and
@@ -117,7 +118,7 @@ func (b *Backend) wait(s *Server, timeout time.Duration) *Server {
 			b.redistribute(s) // it went down before w was visible
 		}
 	} else {
-		for _, o := range b.Servers {
+		for _, o := range b.ServerList() {
 			b.dispatch(o)
 		}
 	}
@@ -160,7 +161,7 @@ func (b *Backend) redistribute(s *Server) {
 	}
 	b.queue.mu.Unlock()
 	s.queue.mu.Unlock()
-	for _, o := range b.Servers {
+	for _, o := range b.ServerList() {
 		b.dispatch(o)
 	}
 }

@@ -378,6 +378,7 @@ func (rt *Runtime) worker(j job) {
 func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	fe, c := j.fe, j.c
 	parked := false
+	h1 := j.resume != nil // a parked connection is an HTTP/1 one
 	defer func() {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
@@ -394,6 +395,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		}
 		if parked {
 			return // the connection lives on, without a goroutine
+		}
+		if h1 {
+			fe.Stats.H1OpenConns.Add(-1)
 		}
 		rt.actconn.Add(-1)
 		fe.feconn.Add(-1)
@@ -440,6 +444,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
+		h1 = true
+		fe.Stats.H1Conns.Add(1)
+		fe.Stats.H1OpenConns.Add(1)
 		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck, j.bind.ln)
 	default:
 		rt.actconn.Add(1)
@@ -514,7 +521,7 @@ func (rt *Runtime) purgeLoop() {
 			}
 			lastPurge = now
 			for _, b := range rt.backends {
-				for _, s := range b.Servers {
+				for _, s := range b.ServerList() {
 					s.purgeIdle(now, poolPurgeDelay)
 				}
 			}

@@ -75,7 +75,7 @@ func (b *Backend) setStickRules(rules []model.StickRule, tables map[*model.Proxy
 
 // serverByID returns the backend's server with numeric id id, or nil.
 func (b *Backend) serverByID(id int) *Server {
-	for _, s := range b.Servers {
+	for _, s := range b.ServerList() {
 		if s.Conf.ID == id {
 			return s
 		}

@@ -75,7 +75,7 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		// free connection and queue slots of the servers that are up;
 		// -1 when one of them has no limit, as HAProxy answers
 		var slots int64
-		for _, srv := range be.Servers {
+		for _, srv := range be.ServerList() {
 			if !srv.up.Load() {
 				continue
 			}
@@ -87,7 +87,7 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		}
 		return slots, true
 	}
-	for _, srv := range be.Servers {
+	for _, srv := range be.ServerList() {
 		if srv.Name != string(server) {
 			continue
 		}

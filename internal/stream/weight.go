@@ -26,7 +26,7 @@ func (s *Server) SetWeight(w int) error {
 		return fmt.Errorf("Absolute weight can only be between 0 and 256 inclusive.")
 	}
 	b := s.backend
-	if _, dyn := s.group.algo.(lb.Dynamic); !dyn && w != 0 && w != s.iweight {
+	if _, dyn := b.set.Load().group(s).algo.(lb.Dynamic); !dyn && w != 0 && w != s.iweight {
 		return fmt.Errorf("Backend is using a static LB algorithm and only accepts weights '0%%' and '100%%'.")
 	}
 	b.wmu.Lock()
@@ -101,7 +101,7 @@ func (b *Backend) reweighLocked(s *Server) {
 	w := lb.WeightScale
 	if s.starting.Load() {
 		if el, ss := s.slowStartElapsed(); el < ss {
-			if _, dyn := s.group.algo.(lb.Dynamic); dyn {
+			if _, dyn := b.set.Load().group(s).algo.(lb.Dynamic); dyn {
 				w = int((int64(lb.WeightScale)*el + ss) / ss)
 			}
 		} else {
@@ -113,8 +113,11 @@ func (b *Backend) reweighLocked(s *Server) {
 		ew = 0
 	}
 	s.eweight.Store(int32(ew))
-	if d, ok := s.group.algo.(lb.Dynamic); ok {
-		d.SetWeight(s.idx, ew)
+	if s.deleted.Load() {
+		return // in no set any more
+	}
+	if d, ok := b.set.Load().group(s).algo.(lb.Dynamic); ok {
+		d.SetWeight(int(s.slot.Load()), ew)
 	}
 }
 
@@ -184,7 +187,7 @@ func (b *Backend) QueueLen() int { return int(b.queue.n.Load()) }
 // the runtime API and agent checks to SetWeight, SetWeightPercent, SetDrain.
 func (rt *Runtime) FindServer(be, srv string) *Server {
 	if b := rt.backends[be]; b != nil {
-		for _, s := range b.Servers {
+		for _, s := range b.ServerList() {
 			if s.Name == srv {
 				return s
 			}

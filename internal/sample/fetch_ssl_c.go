@@ -86,6 +86,8 @@ func init() {
 			return true
 		})
 	}
+	// Each certificate fetch exists as ssl_c_* (the client's certificate)
+	// and ssl_f_* (the frontend's own, as served to this client).
 	cert := func(name string, out Type, fn func(t Txn, c *x509.Certificate, a *Args, v *Value) bool, args ...ArgType) {
 		any(name, out, func(t Txn, a *Args, it *Iter, v *Value) bool {
 			cc := clientCert(t)
@@ -93,6 +95,13 @@ func init() {
 				return false
 			}
 			return fn(t, cc.Chain[0], a, v)
+		}, args...)
+		any("ssl_f_"+strings.TrimPrefix(name, "ssl_c_"), out, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			ti := clientTLS(t)
+			if ti == nil || ti.Served == nil {
+				return false
+			}
+			return fn(t, ti.Served, a, v)
 		}, args...)
 	}
 	dn := func(raw func(*x509.Certificate) []byte) func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {

@@ -345,6 +345,9 @@ type Server struct {
 	// it once the global section is known.
 	TLS       *tlsconf.ServerOpts
 	TLSConfig *tls.Config
+	// SNIExpr is "sni <expr>" when not a constant str(): the name is
+	// computed for each new connection.
+	SNIExpr *sample.Expr
 
 	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
 	// family preferred, the networks accepted, and the name followed: FQDN

@@ -176,6 +176,11 @@ func init() {
 	})
 }
 
+// SigAlgName is OpenSSL's short name of c's signature algorithm
+// ("ecdsa-with-SHA256"), as ssl_c_sig_alg and PROXY v2's cert-sig give it;
+// "" when unknown.
+func SigAlgName(c *x509.Certificate) string { return sigAlgNames[c.SignatureAlgorithm] }
+
 // OpenSSL's short names of signature algorithms (OBJ_nid2sn).
 var sigAlgNames = map[x509.SignatureAlgorithm]string{
 	x509.MD5WithRSA: "RSA-MD5", x509.SHA1WithRSA: "RSA-SHA1", x509.SHA256WithRSA: "RSA-SHA256",

@@ -446,7 +446,7 @@ func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serve
 		}
 	}
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		return s.dialTLS(tc, cfg, timeout)
+		return s.dialTLS(tc, clientConfig(s, cfg, from), timeout)
 	}
 	return &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}, nil
 }

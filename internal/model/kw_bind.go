@@ -292,9 +292,13 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 		o.ClientAuth.CAIgnoreErr, _ = val()
 	case "crt-ignore-err":
 		o.ClientAuth.CrtIgnoreErr, _ = val()
-	case "npn", "curves", "ecdhe":
+	case "curves":
+		o.Curves, _ = val()
+	case "ecdhe":
+		o.Ecdhe, _ = val()
+	case "npn":
 		if _, ok := val(); ok {
-			b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy (Go's TLS chooses it).", kw)
+			b.warnf(l, "bind option 'npn' is accepted but has no effect in dhproxy (Go's TLS has no NPN; use 'alpn').")
 		}
 	case "tls-ticket-keys":
 		o.TicketKeys, _ = val()
@@ -307,7 +311,10 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 	case "no-tls-tickets":
 		o.NoTickets = true
 		return 0, true
-	case "prefer-client-ciphers", "allow-0rtt", "no-ca-names":
+	case "no-ca-names":
+		o.NoCANames = true
+		return 0, true
+	case "prefer-client-ciphers", "allow-0rtt":
 		b.warnf(l, "bind option '%s' is accepted but has no effect in dhproxy.", kw)
 		return 0, true
 	default:

@@ -149,9 +149,9 @@ func init() {
 				i++
 			case tlsconf.IsVersionOption(w):
 				g.SSLBind.Options = append(g.SSLBind.Options, w)
-			case w == "no-tls-tickets":
+			case w == "no-tls-tickets" || w == "no-ca-names":
 				g.SSLBind.Options = append(g.SSLBind.Options, w)
-			case w == "prefer-client-ciphers" || w == "no-ca-names" || w == "allow-0rtt":
+			case w == "prefer-client-ciphers" || w == "allow-0rtt":
 				b.warnf(l, "ssl-default-bind-options '%s' is accepted but has no effect in dhproxy.", w)
 			default:
 				b.errorf(l, "ssl-default-bind-options: unknown option '%s'.", w)
@@ -166,6 +166,11 @@ func init() {
 	registerGlobal("ssl-default-bind-ciphers", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, 1, "ssl-default-bind-ciphers <ciphers>") {
 			g.SSLBind.Ciphers = l.Args[1]
+		}
+	})
+	registerGlobal("ssl-default-bind-curves", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "ssl-default-bind-curves <curves>") {
+			g.SSLBind.Curves = l.Args[1]
 		}
 	})
 	registerGlobal("ssl-default-bind-ciphersuites", func(b *builder, g *Global, l config.Line) {

@@ -3,8 +3,6 @@ package model
 import (
 	"fmt"
 	"strings"
-
-	"dhproxy/internal/config"
 )
 
 // PROXY protocol options of servers (the bind side is "accept-proxy" in
@@ -71,12 +69,4 @@ func init() {
 		s.SendProxy.Version = 2
 		return nil
 	}, ""}
-}
-
-// warnSendProxy reports the proxy-v2-options that parse but send nothing:
-// Go's TLS does not tell which certificate a handshake used.
-func (b *builder) warnSendProxy(l config.Line, s *Server) {
-	if s.SendProxy.CertSig || s.SendProxy.CertKey {
-		b.notYetOnce(l, "proxy-v2-options 'cert-sig'/'cert-key'", "sending the frontend certificate's algorithms")
-	}
 }

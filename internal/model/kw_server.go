@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
 )
 
@@ -203,7 +204,6 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
-	b.warnSendProxy(l, &s)
 	if (s.MaxReuse != -1 || s.PoolMaxConn != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse', 'pool-max-conn' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
@@ -364,12 +364,22 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 			b.errorf(l, "server option 'verify': expects 'none' or 'required', not '%s'.", v)
 		}
 	case "sni":
-		name, ok := strings.CutPrefix(v, "str(")
-		if !ok || !strings.HasSuffix(name, ")") {
-			b.errorf(l, "server option 'sni %s': only a constant name, 'sni str(<name>)', is supported by dhproxy yet.", v)
+		// A constant name goes into the TLS configuration; any other
+		// expression is evaluated for each new connection (server_sni.go).
+		s.SNIExpr = nil
+		if name, ok := strings.CutPrefix(v, "str("); ok && strings.HasSuffix(name, ")") && !strings.ContainsAny(name[:len(name)-1], "()") {
+			v = strings.TrimSuffix(name, ")")
+			break
+		}
+		e, err := b.comp.Compile(v, 0)
+		if err == nil && e.Fetch.Phases&(sample.PhaseConn|sample.PhaseReq|sample.PhaseContent) == 0 {
+			err = fmt.Errorf("sample fetch '%s' is not available when the server connection is made", e.Fetch.Name)
+		}
+		if err != nil {
+			b.errorf(l, "server option 'sni %s': %v.", v, err)
 			return 1, true
 		}
-		v = strings.TrimSuffix(name, ")")
+		s.SNIExpr, v = e, ""
 	case "crt":
 		if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
 			v = b.cfg.Global.CrtBase + "/" + v

@@ -357,6 +357,9 @@ type Server struct {
 	MaxReuse       int
 	PoolMaxConn    int
 	PoolPurgeDelay time.Duration
+	// SNIExpr is "sni <expr>" when not a constant str(): the name is
+	// computed for each new connection.
+	SNIExpr *sample.Expr
 
 	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
 	// family preferred, the networks accepted, and the name followed: FQDN

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -221,6 +222,8 @@ type TLSInfo struct {
 	ALPN     []byte // negotiated protocol
 
 	Client *ClientCert // the client's certificate (mTLS binds), nil when none asked
+	// Served is the bind's certificate the handshake chose (ssl_f_*).
+	Served *x509.Certificate
 }
 
 // TLSTxn is a Txn whose client connection may be TLS.

@@ -86,6 +86,8 @@ func init() {
 			return true
 		})
 	}
+	// Each certificate fetch exists as ssl_c_* (the client's certificate)
+	// and ssl_f_* (the frontend's own, as served to this client).
 	cert := func(name string, out Type, fn func(t Txn, c *x509.Certificate, a *Args, v *Value) bool, args ...ArgType) {
 		any(name, out, func(t Txn, a *Args, it *Iter, v *Value) bool {
 			cc := clientCert(t)
@@ -93,6 +95,13 @@ func init() {
 				return false
 			}
 			return fn(t, cc.Chain[0], a, v)
+		}, args...)
+		any("ssl_f_"+strings.TrimPrefix(name, "ssl_c_"), out, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			ti := clientTLS(t)
+			if ti == nil || ti.Served == nil {
+				return false
+			}
+			return fn(t, ti.Served, a, v)
 		}, args...)
 	}
 	dn := func(raw func(*x509.Certificate) []byte) func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
@@ -166,6 +175,11 @@ func init() {
 		return true
 	})
 }
+
+// SigAlgName is OpenSSL's short name of c's signature algorithm
+// ("ecdsa-with-SHA256"), as ssl_c_sig_alg and PROXY v2's cert-sig give it;
+// "" when unknown.
+func SigAlgName(c *x509.Certificate) string { return sigAlgNames[c.SignatureAlgorithm] }
 
 // OpenSSL's short names of signature algorithms (OBJ_nid2sn).
 var sigAlgNames = map[x509.SignatureAlgorithm]string{

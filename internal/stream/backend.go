@@ -525,7 +525,7 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	}
 	var sc *serverConn
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		if sc, err = s.dialTLS(tc, cfg, timeout); err != nil {
+		if sc, err = s.dialTLS(tc, clientConfig(s, cfg, from), timeout); err != nil {
 			return nil, err
 		}
 	} else {

@@ -150,7 +150,7 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 	if s.priv != nil {
 		sc := s.priv
 		s.priv = nil
-		if sc.srv == srv {
+		if sc.srv == srv && sc.reusableFor(s) {
 			return sc
 		}
 		s.releaseServer(sc, true)
@@ -169,7 +169,7 @@ func (s *httpSession) reuseFor(srv *Server) *serverConn {
 	if first {
 		return nil
 	}
-	return srv.takeIdle()
+	return srv.takeIdleFor(s)
 }
 
 // shareable tells whether connections to s may serve other sessions: not

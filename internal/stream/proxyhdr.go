@@ -1,11 +1,15 @@
 package stream
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -320,6 +324,18 @@ func (s *Server) proxyHeader(from ppStream) []byte {
 		if pp.SSLCipher {
 			ssl.Cipher = tlsconf.CipherName(st.CipherSuite)
 		}
+		// cert-sig and cert-key describe the proxy's own certificate as
+		// served to this client (haproxy's SSL_get_certificate).
+		if tt, ok := from.(sample.TLSTxn); ok && (pp.CertSig || pp.CertKey) {
+			if ti := tt.ClientTLS(); ti != nil && ti.Served != nil {
+				if pp.CertSig {
+					ssl.SigAlg = sample.SigAlgName(ti.Served)
+				}
+				if pp.CertKey {
+					ssl.KeyAlg = keyAlgBits(ti.Served)
+				}
+			}
+		}
 		o.SSL = ssl
 	}
 	return proxyproto.AppendV2(nil, src, dst, &o)
@@ -336,4 +352,16 @@ func (s *Server) sendProxyHeader(c net.Conn, from ppStream, deadline time.Time) 
 	_, err := c.Write(s.proxyHeader(from))
 	c.SetWriteDeadline(time.Time{})
 	return err
+}
+
+// keyAlgBits names a certificate's key as haproxy's cert_get_pkey_algo:
+// "EC256", "RSA2048"; "" for other kinds (haproxy sends nothing then).
+func keyAlgBits(c *x509.Certificate) string {
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		return "EC" + strconv.Itoa(k.Curve.Params().BitSize)
+	case *rsa.PublicKey:
+		return "RSA" + strconv.Itoa(k.N.BitLen())
+	}
+	return ""
 }

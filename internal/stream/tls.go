@@ -84,9 +84,10 @@ func (fe *Frontend) logConnError(c net.Conn, bind string, start time.Time, msg s
 	fe.rt.logBufs.Put(bp)
 }
 
-// clientTLSInfo describes an established TLS connection for the ssl_fc*
-// and ssl_c_* fetches; nil for a plain connection. v checks the client's
-// certificate on a bind that asks for one.
+// clientTLSInfo describes an established TLS connection for the ssl_fc*,
+// ssl_c_* and ssl_f_* fetches; nil for a plain connection. v is the bind's
+// (it checks the client's certificate, by the SNI's crt-list line, and
+// knows which certificate the SNI was served).
 func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 	tc, ok := c.(*tls.Conn)
 	if !ok {
@@ -99,9 +100,12 @@ func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 		Cipher:   []byte(tlsconf.CipherName(st.CipherSuite)),
 		ALPN:     []byte(st.NegotiatedProtocol),
 	}
+	if v != nil {
+		ti.Served = v.Served(st.ServerName)
+	}
 	if len(st.PeerCertificates) > 0 {
 		ti.Client = &sample.ClientCert{Chain: st.PeerCertificates, OnConn: !st.DidResume}
-		if v != nil {
+		if v = v.For(st.ServerName); v != nil {
 			ti.Client.Check = v.Check
 		}
 	}

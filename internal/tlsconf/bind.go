@@ -3,11 +3,13 @@
 package tlsconf
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +27,9 @@ type BindOpts struct {
 	Ciphers    string    // TLS <= 1.2 list, OpenSSL names
 	CrtBase    string    // global crt-base, for crt-list lines
 	Suites     string    // TLS 1.3 list
+	Curves     string    // key exchange groups, OpenSSL names separated by ':'
+	Ecdhe      string    // one curve, when Curves is not given
+	NoCANames  bool      // no-ca-names: name no CA when asking for a client certificate
 	Registry   *Registry // shared by the binds of one configuration (runtime API)
 	TicketKeys string    // tls-ticket-keys file
 	NoTickets  bool      // no-tls-tickets
@@ -50,6 +55,7 @@ type Defaults struct {
 	Options []string // ssl-default-bind-options words
 	Ciphers string
 	Suites  string
+	Curves  string // ssl-default-bind-curves
 	// Lifetime is tune.ssl.lifetime: how long a session may resume.
 	Lifetime time.Duration
 }
@@ -82,45 +88,51 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: reg.challengeConfig}
+	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: st.configFor}
 	if err := reg.setupSessions(cfg, o, d); err != nil {
 		return nil, err
 	}
 	if err := applyVersions(cfg, o, d, warn); err != nil {
 		return nil, err
 	}
-	ciphers, suites := o.Ciphers, o.Suites
-	if ciphers == "" {
-		ciphers = d.Ciphers
-	}
-	if suites == "" {
-		suites = d.Suites
-	}
-	if cfg.MinVersion >= tls.VersionTLS12 {
-		cfg.CipherSuites = defaultSuites // older versions have no AEAD suite
-	}
-	if ciphers != "" {
-		if cs := mapCiphers(ciphers, warn); len(cs) > 0 {
-			cfg.CipherSuites = cs
-		}
-	}
-	if suites != "" {
+	applyCiphers(cfg, o.Ciphers, d.Ciphers, warn)
+	if suites := cmp.Or(o.Suites, d.Suites); suites != "" {
 		checkSuites(suites, warn)
 	}
-	if o.ALPN != "" {
-		// "h2" is served by internal/h2 on mode http frontends.
-		for _, p := range strings.Split(o.ALPN, ",") {
-			if p != "" {
-				cfg.NextProtos = append(cfg.NextProtos, p)
-			}
-		}
-	}
+	applyCurves(cfg, cmp.Or(o.Curves, d.Curves), o.Ecdhe, warn)
+	// "h2" is served by internal/h2 on mode http frontends.
+	cfg.NextProtos = splitALPN(o.ALPN)
 	v, err := applyClientAuth(cfg, &o.ClientAuth)
 	if err != nil {
 		return nil, err
 	}
+	if o.NoCANames || slices.Contains(d.Options, "no-ca-names") {
+		cfg.ClientCAs = nil
+	}
+	if v == nil {
+		v = &ClientVerifier{} // asks for nothing; still the handle to the bind's index
+	}
+	v.store = st
+	st.base, st.opts, st.defs, st.verifier, st.warn = cfg, o, d, v, warn
+	if err := reg.publish(st); err != nil {
+		return nil, err
+	}
 	o.ClientAuth.Verifier = v
 	return cfg, nil
+}
+
+// applyCiphers sets the TLS <= 1.2 suites: the bind's list, else the
+// global one, else (with TLS 1.2 as the minimum) forward-secret AEAD ones.
+func applyCiphers(cfg *tls.Config, own, global string, warn func(string)) {
+	cfg.CipherSuites = nil
+	if cfg.MinVersion >= tls.VersionTLS12 {
+		cfg.CipherSuites = defaultSuites // older versions have no AEAD suite
+	}
+	if ciphers := cmp.Or(own, global); ciphers != "" {
+		if cs := mapCiphers(ciphers, warn); len(cs) > 0 {
+			cfg.CipherSuites = cs
+		}
+	}
 }
 
 var versions = map[string]uint16{

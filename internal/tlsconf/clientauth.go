@@ -78,6 +78,7 @@ type ClientVerifier struct {
 	crls      []*x509.RevocationList
 	ignoreCA  ignoreList
 	ignoreCrt ignoreList
+	store     *Store // the bind's certificates (For, Served)
 }
 
 type ignoreList struct {
@@ -308,4 +309,33 @@ func loadCRLs(path string) ([]*x509.RevocationList, error) {
 		return nil, fmt.Errorf("CRL file '%s' holds no PEM CRL ('-----BEGIN X509 CRL-----')", path)
 	}
 	return out, nil
+}
+
+// For returns the client certificate checks of a connection to the
+// server name sni: those of the crt-list line serving the name when it
+// sets verify or a CA, else the bind's; nil when no certificate is asked.
+// Every ssl bind has a ClientVerifier, also as the handle to its index.
+func (v *ClientVerifier) For(sni string) *ClientVerifier {
+	if v != nil && v.store != nil {
+		if e := v.store.lookup(sni); e != nil && e.line != nil {
+			v = e.line.verifier
+		}
+	}
+	if v == nil || v.roots == nil {
+		return nil
+	}
+	return v
+}
+
+// Served returns the certificate the bind serves to the server name sni
+// (what ssl_f_* show): the one its handshake got, unless a runtime edit
+// replaced it since.
+func (v *ClientVerifier) Served(sni string) *x509.Certificate {
+	if v == nil || v.store == nil {
+		return nil
+	}
+	if e := v.store.lookup(sni); e != nil {
+		return e.cert.Leaf
+	}
+	return nil
 }

@@ -11,8 +11,9 @@ import (
 // loadCrtList reads a crt-list file: one certificate per line,
 // "<crtfile> [[<ssl options>]] [<sni filter> ...]", '#' comments. A line
 // with positive filters serves only those names (wildcards allowed);
-// "!name" filters take names away. Per-line options are not applied yet
-// (a warning names the line). Binds naming the same file share the list.
+// "!name" filters take names away; the line's options change the bind's
+// settings for its names (lineopts.go). Binds naming the same file share
+// the list.
 func (r *Registry) loadCrtList(path, crtBase string, acmeSections []string, warn func(string)) (*CrtList, error) {
 	if l := r.lists[path]; l != nil {
 		return l, nil
@@ -38,8 +39,9 @@ func (r *Registry) loadCrtList(path, crtBase string, acmeSections []string, warn
 		if err != nil {
 			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
 		}
-		if rest != "" {
-			warn(fmt.Sprintf("crt-list '%s' line %d: per-certificate options [%s] are not applied by dhproxy yet", path, n, rest))
+		e.where = fmt.Sprintf("%s:%d", path, n)
+		if e.opts, err = parseLineOptions(rest, func(w string) { warn("crt-list " + e.where + ": " + w) }); err != nil {
+			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
 		}
 		if acme != "" {
 			if len(domains) == 0 {

@@ -23,8 +23,11 @@ func TestManagedCrtListLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warned) != 1 || !strings.Contains(warned[0], "line 2: per-certificate options [alpn h2] are not applied") {
+	if len(warned) != 0 {
 		t.Errorf("warnings: %q", warned)
+	}
+	if lc, _ := cfg.GetConfigForClient(&tls.ClientHelloInfo{ServerName: "new.test"}); lc == nil || len(lc.NextProtos) != 1 || lc.NextProtos[0] != "h2" {
+		t.Errorf("the options beside acme are not applied: %+v", lc)
 	}
 	ms := reg.Managed()
 	if len(ms) != 2 || ms[0].Path != have || ms[1].Path != missing || strings.Join(ms[1].Domains, ",") != "new.test,www.new.test" {

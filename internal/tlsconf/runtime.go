@@ -347,8 +347,23 @@ func (r *Registry) AddCrtList(list, line string) string {
 	for _, o := range l.Entries {
 		e.Line = max(e.Line, o.Line+1)
 	}
+	e.where = fmt.Sprintf("%s:%d", list, e.Line)
+	acme, _, rest, err := splitACMEOptions(e.Options)
+	if err == nil && acme != "" {
+		err = fmt.Errorf("'acme' lines are read from the configuration only")
+	}
+	if err == nil {
+		e.opts, err = parseLineOptions(rest, func(string) {})
+	}
+	if err != nil {
+		return fmt.Sprintf("Can't edit the crt-list: %v\n", err)
+	}
 	l.Entries = append(l.Entries, e)
-	r.rebuildAll()
+	if err := r.rebuildAll(); err != nil {
+		l.Entries = l.Entries[:len(l.Entries)-1]
+		r.rebuildAll()
+		return fmt.Sprintf("Can't edit the crt-list: %v\n", err)
+	}
 	return fmt.Sprintf("Inserting certificate '%s' in crt-list '%s'.\nSuccess!\n", e.Crt, list)
 }
 

@@ -16,7 +16,7 @@ type ServerOpts struct {
 	CheckSSL bool   // check-ssl: checks over TLS even to another port or address
 	Verify   string // "none", "required" or "" (the global ssl-server-verify)
 	CAFile   string
-	SNI      string // constant server name sent (sni str(...))
+	SNI      string // constant server name sent (sni str(...)); other expressions: model.Server.SNIExpr
 	ALPN     string
 	MinVer   string
 	MaxVer   string
@@ -101,6 +101,20 @@ func Client(o *ServerOpts, d *Defaults, verifyDefault string, warn func(string))
 		}
 	}
 	return cfg, nil
+}
+
+// WithServerName is cfg (built by Client without a constant sni) for a
+// connection sending name, computed by an "sni <expr>": a verified server
+// must then present a certificate for that name, as in HAProxy. The
+// session cache stays shared (Go keys it by name).
+func WithServerName(cfg *tls.Config, name string) *tls.Config {
+	c := cfg.Clone()
+	c.ServerName = name
+	if c.RootCAs != nil {
+		// verify required: Go checks the chain and the name itself.
+		c.InsecureSkipVerify, c.VerifyConnection = false, nil
+	}
+	return c
 }
 
 func loadCAs(path string) (*x509.CertPool, error) {

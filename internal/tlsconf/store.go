@@ -47,10 +47,12 @@ type CrtList struct {
 
 // CrtListEntry is one line of a crt-list.
 type CrtListEntry struct {
-	Crt     string   // the certificate's path, its key in the registry
-	Options string   // what was between [ ] (not applied yet)
-	Filters []string // SNI filters, "!name" for negative ones
-	Line    int      // line number in the file, or after the last for added ones
+	Crt     string    // the certificate's path, its key in the registry
+	Options string    // what was between [ ], as written
+	Filters []string  // SNI filters, "!name" for negative ones
+	Line    int       // line number in the file, or after the last for added ones
+	opts    *LineOpts // the options that change the bind's settings; nil: none
+	where   string    // "file:line" for messages about the options
 }
 
 // Store is the certificate index of one ssl bind line.
@@ -61,49 +63,88 @@ type Store struct {
 	defEntry *CrtListEntry // the default certificate: the first one loaded
 	where    string        // "file:line" of the bind, for runtime API messages
 	idx      atomic.Pointer[index]
+	// base is the bind's configuration and verifier its client
+	// certificate checks; crt-list lines with options get a copy of base
+	// changed by them (built once per line, cached in lines).
+	base     *tls.Config
+	opts     *BindOpts
+	defs     *Defaults
+	verifier *ClientVerifier
+	lines    map[*CrtListEntry]*lineConf
+	warn     func(string)
 }
 
 // index picks a certificate by SNI: exact name first, then a wildcard
 // covering the first label, then the default unless strict-sni refuses.
 type index struct {
-	exact    map[string]*tls.Certificate
+	exact    map[string]*served
 	wildcard map[string][]wildEntry // keyed by the name without its first label
-	def      *tls.Certificate
+	def      *served
+}
+
+// served is what a handshake gets for a name: the certificate, and the
+// settings of its crt-list line when the line has options (else nil: the
+// bind's).
+type served struct {
+	cert *tls.Certificate
+	line *lineConf
 }
 
 // wildEntry is a certificate under a wildcard, less the names a crt-list
 // "!name" filter took away from it.
 type wildEntry struct {
-	cert    *tls.Certificate
+	s       *served
 	exclude []string
 }
 
 var errNoCert = errors.New("no certificate for this server name (strict-sni)")
 
 func (s *Store) get(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if e := s.lookup(h.ServerName); e != nil {
+		return e.cert, nil
+	}
+	return nil, errNoCert
+}
+
+// configFor gives a handshake the settings of the crt-list line serving
+// its name, when that line has options (nil keeps the bind's); a pending
+// tls-alpn-01 challenge comes first.
+func (s *Store) configFor(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	if c, err := s.reg.challengeConfig(h); c != nil || err != nil {
+		return c, err
+	}
+	if e := s.lookup(h.ServerName); e != nil && e.line != nil {
+		return e.line.cfg, nil
+	}
+	return nil, nil
+}
+
+// lookup finds what the bind serves for a client's server name; nil when
+// strict-sni refuses it.
+func (s *Store) lookup(serverName string) *served {
 	ix := s.idx.Load()
-	name := strings.ToLower(strings.TrimSuffix(h.ServerName, "."))
+	name := strings.ToLower(strings.TrimSuffix(serverName, "."))
 	if name != "" {
-		if c := ix.exact[name]; c != nil {
-			return c, nil
+		if e := ix.exact[name]; e != nil {
+			return e
 		}
 		if _, rest, ok := strings.Cut(name, "."); ok {
 			for _, w := range ix.wildcard[rest] {
 				if !slices.Contains(w.exclude, name) {
-					return w.cert, nil
+					return w.s
 				}
 			}
 		}
 	}
-	if s.strict || ix.def == nil {
-		return nil, errNoCert
+	if s.strict {
+		return nil
 	}
-	return ix.def, nil
+	return ix.def
 }
 
 // add indexes c under names (its own, or a crt-list line's filters);
 // exclude are the line's negative filters.
-func (ix *index) add(c *tls.Certificate, names, exclude []string) {
+func (ix *index) add(c *served, names, exclude []string) {
 	for _, n := range names {
 		n = strings.ToLower(n)
 		if slices.Contains(exclude, n) {
@@ -118,20 +159,26 @@ func (ix *index) add(c *tls.Certificate, names, exclude []string) {
 }
 
 // rebuild makes a new index from the lists and the registry's current
-// certificates and publishes it. r.mu is held.
-func (s *Store) rebuild() {
-	ix := &index{exact: map[string]*tls.Certificate{}, wildcard: map[string][]wildEntry{}}
-	if c := s.reg.certs[s.defEntry.Crt]; c != nil && c.TLS != nil {
-		ix.def = c.TLS
-	}
+// certificates and publishes it; it fails when a crt-list line's options
+// cannot be applied. r.mu is held.
+func (s *Store) rebuild() error {
+	ix := &index{exact: map[string]*served{}, wildcard: map[string][]wildEntry{}}
 	for _, l := range s.lists {
 		for _, e := range l.Entries {
 			c := s.reg.certs[e.Crt]
 			if c == nil || c.TLS == nil {
 				continue
 			}
+			line, err := s.lineConfig(e)
+			if err != nil {
+				return err
+			}
+			sv := &served{cert: c.TLS, line: line}
 			if ix.def == nil {
-				ix.def = c.TLS
+				// The default is the first certificate (defEntry unless it
+				// is still empty), with its line's options: HAProxy's
+				// default SSL context.
+				ix.def = sv
 			}
 			names := c.Names
 			var pos, neg []string
@@ -145,10 +192,11 @@ func (s *Store) rebuild() {
 			if len(pos) > 0 {
 				names = pos
 			}
-			ix.add(c.TLS, names, neg)
+			ix.add(sv, names, neg)
 		}
 	}
 	s.idx.Store(ix)
+	return nil
 }
 
 // newStore loads the certificates of a bind line's crt and crt-list
@@ -156,7 +204,7 @@ func (s *Store) rebuild() {
 func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := &Store{reg: r, strict: o.StrictSNI, where: o.Where}
+	st := &Store{reg: r, strict: o.StrictSNI, where: o.Where, lines: map[*CrtListEntry]*lineConf{}}
 	for _, src := range o.Certs {
 		var l *CrtList
 		var err error
@@ -186,9 +234,19 @@ func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 			st.defEntry = l.Entries[0]
 		}
 	}
-	st.rebuild()
-	r.binds = append(r.binds, st)
 	return st, nil
+}
+
+// publish indexes a bind's certificates once its configuration is built,
+// and lists the bind among those runtime edits rebuild.
+func (r *Registry) publish(st *Store) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := st.rebuild(); err != nil {
+		return err
+	}
+	r.binds = append(r.binds, st)
+	return nil
 }
 
 // loadCert returns the certificate at path, loading it the first time:
@@ -259,11 +317,16 @@ func (r *Registry) used(path string) int {
 	return n
 }
 
-// rebuildAll publishes new indexes for every bind. r.mu is held.
-func (r *Registry) rebuildAll() {
+// rebuildAll publishes new indexes for every bind; the first error is
+// returned, the other binds are rebuilt nevertheless. r.mu is held.
+func (r *Registry) rebuildAll() error {
+	var first error
 	for _, st := range r.binds {
-		st.rebuild()
+		if err := st.rebuild(); err != nil && first == nil {
+			first = err
+		}
 	}
+	return first
 }
 
 // Cert returns the certificate currently loaded for path, or nil.

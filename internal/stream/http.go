@@ -548,7 +548,7 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 			}
 		}
 	case lb.HashExpr:
-		hk = be.exprHash(s, &s.tx.v)
+		hk = be.exprHash(s, &s.tx.V)
 	}
 	return hk
 }
@@ -577,7 +577,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.v, &s.tx.acl, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.acl, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}

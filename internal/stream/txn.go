@@ -16,30 +16,29 @@ import (
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
+	"dhproxy/internal/txn"
 
 	"golang.org/x/sys/unix"
 )
 
 // The rule engine's side of a transaction. httpSession implements
 // sample.Txn over its parsed request and response; rules edit the parsed
-// header lists in place (added values live in tx.scratch) and the
-// serializers rebuild a head only when something was edited. A
-// configuration without rules never touches any of this.
+// header lists in place through internal/txn (added values live in
+// tx.Buf) and the serializers rebuild a head only when something was
+// edited. A configuration without rules never touches any of this.
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	scratch []byte         // converter output (the samples' workspace)
-	buf     []byte         // values built from formats: added headers, rewritten URI, backend names
-	reply   []byte         // a copy of the proxy's own response for http-after-response
-	acl     acl.State      // condition evaluation
-	v       sample.Value   // the value slot of formats
-	be      *Backend       // the backend chosen so far (nil: the frontend's)
-	vars    [3]sample.Vars // txn, req and res variables
-	status  int            // http-response set-status: the status sent (0: the server's)
-	srcSet  bool           // set-src changed s.clientIP for this request
-	realIP  netip.Addr     // the connection's own client address then
-	reason  []byte         // and its reason phrase
-	uid     []byte         // the request's unique id ("unique-id-format")
+	txn.Work                // scratch, built values and the value slot the edits use
+	reply    []byte         // a copy of the proxy's own response for http-after-response
+	acl      acl.State      // condition evaluation
+	be       *Backend       // the backend chosen so far (nil: the frontend's)
+	vars     [3]sample.Vars // txn, req and res variables
+	status   int            // http-response set-status: the status sent (0: the server's)
+	srcSet   bool           // set-src changed s.clientIP for this request
+	realIP   netip.Addr     // the connection's own client address then
+	reason   []byte         // and its reason phrase
+	uid      []byte         // the request's unique id ("unique-id-format")
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
@@ -69,7 +68,7 @@ func (t *txnState) buffers() txnState {
 	for i := range vars {
 		vars[i].Reset()
 	}
-	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
+	return txnState{Work: txn.Work{Scratch: t.Scratch[:0], Buf: t.Buf[:0]}, reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -111,7 +110,7 @@ func (s *httpSession) Status() int {
 	}
 	return s.resp.Status
 }
-func (s *httpSession) Scratch() *[]byte { return &s.tx.scratch }
+func (s *httpSession) Scratch() *[]byte { return &s.tx.Scratch }
 
 func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
 	switch sc {
@@ -254,9 +253,9 @@ rules:
 				return answered, keep
 			}
 		case rules.TrackSC:
-			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, true)
+			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, true)
 		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-			counterAction(s.counter(r.SC), r, s, &s.tx.v)
+			counterAction(s.counter(r.SC), r, s, &s.tx.V)
 		case rules.Capture:
 			s.captureRule(r, false)
 		case rules.WaitForBody:
@@ -398,7 +397,7 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, status int, keepOut, ok bool) {
 	out = s.out[:0]
 	if r.Action == rules.Redirect {
-		if out, ok = r.Redir.Append(out, s, &s.tx.v, &s.req); !ok {
+		if out, ok = r.Redir.Append(out, s, &s.tx.V, &s.req); !ok {
 			return nil, 0, false, false
 		}
 		if !keep {
@@ -416,7 +415,7 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 	}
 	keep = keep && !reply.Close
 	s.tx.replying = reply.Status // %ST in its lf-string and hdr formats
-	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
+	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.V, &s.tx.Buf, !keep, head)
 	s.tx.replying = 0
 	s.out = out
 	if s.lg.on {
@@ -520,7 +519,7 @@ func (s *httpSession) errorPage(status int) *rules.Reply {
 // writeReply writes an error page of the configuration in place of a
 // built-in one; keep tells whether the connection stays open after it.
 func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
-	s.out = r.Append(s.out[:0], s, &s.tx.v, &s.tx.buf, !keep, false)
+	s.out = r.Append(s.out[:0], s, &s.tx.V, &s.tx.Buf, !keep, false)
 	if s.lg.on {
 		s.lg.bytesOut += int64(r.LogExtra)
 	}
@@ -565,35 +564,34 @@ var (
 	colonSpace = []byte(": ")
 )
 
-// editRequest applies a header, method or request target action to the
-// parsed request.
+// editRequest applies a header, method, variable or request target action
+// to the parsed request.
 func (s *httpSession) editRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
-		s.setVar(r)
+		s.tx.SetVar(s, r)
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
-		if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeIP, &s.tx.scratch) {
+		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
 			if !s.tx.srcSet {
 				s.tx.srcSet, s.tx.realIP = true, s.clientIP
 			}
-			s.clientIP = s.tx.v.IP.Unmap()
+			s.clientIP = s.tx.V.IP.Unmap()
 		}
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
-		s.req.Headers = s.editHeaders(s.req.Headers, r)
+		s.req.Headers = s.tx.EditHeaders(s, s.req.Headers, r)
 	case rules.SetMethod:
-		start := len(s.tx.buf)
-		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-		if m := s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]; len(m) > 0 {
-			s.req.Method = m
+		if s.tx.SetMethod(s, &s.req, r) {
 			s.tx.uriEdited = true
 		}
 	default:
-		s.editTarget(r)
+		if s.tx.EditTarget(s, &s.req, r) {
+			s.tx.uriEdited = true
+		}
 	}
 }
 
@@ -602,7 +600,7 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 // server's status'.
 func (s *httpSession) editResponse(r *rules.Rule) {
 	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
-		s.setVar(r)
+		s.tx.SetVar(s, r)
 		return
 	}
 	if r.Action == rules.SetLogLevel {
@@ -614,187 +612,7 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 		s.tx.status, s.tx.reason = r.Status, r.Reason
 		return
 	}
-	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
-}
-
-// setVar runs set-var (a sample that does not exist leaves the variable
-// as it was, as in HAProxy) and unset-var.
-func (s *httpSession) setVar(r *rules.Rule) {
-	if r.Action == rules.UnsetVar {
-		sample.UnsetVar(s, r.Var)
-	} else if r.Expr == nil {
-		s.setVarFmt(r)
-	} else if r.Expr.Eval(s, &s.tx.v) {
-		sample.SetVar(s, r.Var, &s.tx.v)
-	}
-}
-
-// editHeaders applies set/add/del/replace-header to hs. Values are
-// computed before anything is removed, so a rule may read the header it
-// replaces.
-func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
-	var val []byte
-	if r.Value != nil {
-		start := len(s.tx.buf)
-		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-		val = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-	}
-	switch r.Action {
-	case rules.SetHeader, rules.DelHeader:
-		kept := hs[:0]
-		for _, h := range hs {
-			if !r.DeletesHeader(h.Name, &s.tx.scratch) {
-				kept = append(kept, h)
-			}
-		}
-		hs = kept
-		if r.Action == rules.DelHeader {
-			return hs
-		}
-		fallthrough
-	case rules.AddHeader:
-		return append(hs, http1.Header{Name: r.Name, Value: val, Kind: r.Kind})
-	case rules.ReplaceHeader:
-		for i := range hs {
-			h := &hs[i]
-			if !http1.EqualFold(h.Name, string(r.Name)) {
-				continue
-			}
-			m := r.Re.FindSubmatchIndex(h.Value)
-			if m == nil {
-				continue
-			}
-			// The whole value becomes the replacement, \1..\9 taking the
-			// groups, as HAProxy's replace-header does.
-			start := len(s.tx.buf)
-			s.tx.buf = expandGroups(s.tx.buf, val, h.Value, m)
-			h.Value = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-		}
-	case rules.ReplaceValue:
-		for i := range hs {
-			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
-				h.Value = s.replaceValues(h.Value, r.Re, val)
-			}
-		}
-	}
-	return hs
-}
-
-// replaceValues rewrites each comma-separated element of v that re
-// matches (the whole element becomes the expanded template), keeping the
-// separators as they were.
-func (s *httpSession) replaceValues(v []byte, re *sample.Regex, tmpl []byte) []byte {
-	start := len(s.tx.buf)
-	done := 0 // bytes of v copied or replaced so far
-	for i := 0; i <= len(v); {
-		j, quoted := i, false
-		for j < len(v) && (v[j] != ',' || quoted) {
-			if v[j] == '"' {
-				quoted = !quoted
-			}
-			j++
-		}
-		elem := trimOWS(v[i:j])
-		if m := re.FindSubmatchIndex(elem); m != nil {
-			off := len(v[:i]) + (len(v[i:j]) - len(trimLeftOWS(v[i:j])))
-			s.tx.buf = append(s.tx.buf, v[done:off]...)
-			s.tx.buf = expandGroups(s.tx.buf, tmpl, elem, m)
-			done = j // a replaced element loses its trailing blanks, as in HAProxy
-		}
-		i = j + 1
-	}
-	s.tx.buf = append(s.tx.buf, v[done:]...)
-	return s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-}
-
-func trimLeftOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
-}
-
-func trimOWS(b []byte) []byte {
-	b = trimLeftOWS(b)
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// editTarget applies set-path, set-pathq, set-query, set-uri and the
-// replace-* actions: the request target is rebuilt in scratch from its
-// kept parts (an absolute URI's scheme and authority, the path, the query)
-// and the new one.
-func (s *httpSession) editTarget(r *rules.Rule) {
-	uri := s.req.URI
-	pq := http1.PathQuery(uri)
-	prefix := uri[:len(uri)-len(pq)] // "scheme://authority" or nothing
-	path, query := pq, []byte(nil)
-	for i, c := range pq {
-		if c == '?' {
-			path, query = pq[:i], pq[i:]
-			break
-		}
-	}
-	// the part a replace-* action matches against
-	var subject []byte
-	switch r.Action {
-	case rules.ReplacePath:
-		subject = path
-	case rules.ReplacePathQ:
-		subject = pq
-	case rules.ReplaceURI:
-		subject = uri
-	}
-	var m []int
-	if r.Re != nil {
-		if m = r.Re.FindSubmatchIndex(subject); m == nil {
-			return
-		}
-	}
-	// the new value: the format, with \1..\9 expanded for replace-*
-	start := len(s.tx.buf)
-	s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-	val := s.tx.buf[start:]
-	if m != nil {
-		exp := len(s.tx.buf)
-		s.tx.buf = expandGroups(s.tx.buf, val, subject, m)
-		val = s.tx.buf[exp:]
-	}
-	out := len(s.tx.buf)
-	switch r.Action {
-	case rules.SetPath, rules.ReplacePath:
-		s.tx.buf = append(append(append(s.tx.buf, prefix...), val...), query...)
-	case rules.SetPathQ, rules.ReplacePathQ:
-		s.tx.buf = append(append(s.tx.buf, prefix...), val...)
-	case rules.SetQuery:
-		s.tx.buf = append(append(s.tx.buf, prefix...), path...)
-		if len(query) > 0 || len(val) > 0 {
-			s.tx.buf = append(append(s.tx.buf, '?'), val...)
-		}
-	case rules.SetURI, rules.ReplaceURI:
-		s.tx.buf = append(s.tx.buf, val...)
-	}
-	s.req.URI = s.tx.buf[out:len(s.tx.buf):len(s.tx.buf)]
-	s.tx.uriEdited = true
-}
-
-// expandGroups appends tmpl to dst with \1..\9 replaced by the groups of
-// match m in subject, as HAProxy's replace actions build their result.
-func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
-	for i := 0; i < len(tmpl); i++ {
-		if tmpl[i] == '\\' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9' {
-			g := int(tmpl[i+1] - '0')
-			if 2*g+1 < len(m) && m[2*g] >= 0 {
-				dst = append(dst, subject[m[2*g]:m[2*g+1]]...)
-			}
-			i++
-			continue
-		}
-		dst = append(dst, tmpl[i])
-	}
-	return dst
+	s.resp.Headers = s.tx.EditHeaders(s, s.resp.Headers, r)
 }
 
 // responseRules runs the http-response rules of the backend, then of the
@@ -809,10 +627,10 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 			}
 			switch r.Action {
 			case rules.TrackSC:
-				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, false)
+				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, false)
 				continue
 			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-				counterAction(s.counter(r.SC), r, s, &s.tx.v)
+				counterAction(s.counter(r.SC), r, s, &s.tx.V)
 				continue
 			case rules.Capture:
 				s.captureRule(r, true)
@@ -850,9 +668,9 @@ func (s *httpSession) chooseBackend() *Backend {
 		if u.dyn == nil {
 			return u.be
 		}
-		start := len(s.tx.buf)
-		s.tx.buf = u.dyn.Append(s, &s.tx.v, s.tx.buf)
-		if be := s.fe.rt.backends[string(s.tx.buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
+		start := len(s.tx.Buf)
+		s.tx.Buf = u.dyn.Append(s, &s.tx.V, s.tx.Buf)
+		if be := s.fe.rt.backends[string(s.tx.Buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
 			return be
 		}
 		break

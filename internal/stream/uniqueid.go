@@ -38,7 +38,7 @@ func (s *httpSession) uniqueID() {
 		TR:       -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, Tt: -1, Status: -1,
 		Term:  [4]byte{'-', '-', '-', '-'},
 		Proto: s.lg.proto, HTTP: true,
-		Txn: s, V: &s.tx.v, ReqID: s.reqID,
+		Txn: s, V: &s.tx.V, ReqID: s.reqID,
 	}
 	if e.Accept.IsZero() {
 		e.Accept = now

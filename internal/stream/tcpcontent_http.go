@@ -25,7 +25,7 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 		case r.SetVar != nil:
 			s.tx.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.SetSrc:
-			s.editRequest(r.Act)
+			s.EditRequest(r.Act)
 		case r.Act != nil:
 			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.V)
 		case r.Track != nil:

@@ -232,54 +232,56 @@ func hasRequestRules(p *model.Proxy) bool {
 	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
 }
 
-// requestRules runs p's http-request rules, then its redirect rules, as
-// HAProxy orders them; be is p's backend state when p is a backend chosen
-// by use_backend. answered reports that a rule wrote the response; keep
-// then says whether the connection stays open.
+// requestRules runs p's tcp-request content rules (mode http), then its
+// http-request and redirect rules (internal/txn); be is p's backend state
+// when p is a backend chosen by use_backend (then also s.tx.be). answered
+// reports that a rule wrote the response; keep then says whether the
+// connection stays open.
 func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
 	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
 		return true, false
 	}
-rules:
-	for _, r := range p.HTTPRequestRules {
-		if !r.Cond.Match(s, &s.tx.acl) {
-			continue
-		}
-		switch r.Action {
-		case rules.Allow:
-			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
-			if answered, keep = s.answer(r, be); answered {
-				return answered, keep
-			}
-		case rules.TrackSC:
-			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, true)
-		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-			counterAction(s.counter(r.SC), r, s, &s.tx.V)
-		case rules.Capture:
-			s.captureRule(r, false)
-		case rules.WaitForBody:
-			if !s.readBody(r.Wait, r.Int) {
-				s.bodyTimeout()
-				return true, false
-			}
-		case rules.NormalizeURI:
-			if !s.normalizeURI(r) {
-				s.badNormalizedURI()
-				return true, false
-			}
-		default:
-			s.editRequest(r)
-		}
+	return txn.Request(s, &s.tx.acl, p)
+}
+
+// The connection side of the rule lists (txn.Session).
+
+// Answer writes a request rule's reply, with the chosen backend's error
+// pages once there is one.
+func (s *httpSession) Answer(r *rules.Rule) (answered, keep bool) { return s.answer(r, s.tx.be) }
+
+// Count runs a stick counter action of a rule of section p.
+func (s *httpSession) Count(p *model.Proxy, r *rules.Rule, response bool) {
+	if r.Action == rules.TrackSC {
+		s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, !response)
+		return
 	}
-	for _, r := range p.RedirectRules {
-		if r.Cond.Match(s, &s.tx.acl) {
-			if answered, keep = s.answer(r, be); answered {
-				return answered, keep
-			}
-		}
+	counterAction(s.counter(r.SC), r, s, &s.tx.V)
+}
+
+// Capture runs http-request/http-response capture.
+func (s *httpSession) Capture(r *rules.Rule, response bool) { s.captureRule(r, response) }
+
+// WaitForBody runs wait-for-body; a request body that does not come in
+// time is answered with a 408 here.
+func (s *httpSession) WaitForBody(r *rules.Rule, response bool) bool {
+	if response {
+		return s.readResponseBody(r.Wait, r.Int)
 	}
-	return false, false
+	if !s.readBody(r.Wait, r.Int) {
+		s.bodyTimeout()
+		return false
+	}
+	return true
+}
+
+// NormalizeURI runs normalize-uri; a refused target is answered here.
+func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
+	if !s.normalizeURI(r) {
+		s.badNormalizedURI()
+		return false
+	}
+	return true
 }
 
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
@@ -484,21 +486,9 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 // then of the frontend (once for a listen section).
 func (s *httpSession) afterResponseRules() {
 	if be := s.tx.be; be != nil && be.P != s.fe.P {
-		s.runAfterRules(be.P.HTTPAfterResponseRules)
+		txn.After(s, &s.tx.acl, be.P.HTTPAfterResponseRules)
 	}
-	s.runAfterRules(s.fe.P.HTTPAfterResponseRules)
-}
-
-func (s *httpSession) runAfterRules(list []*rules.Rule) {
-	for _, r := range list {
-		if !r.Cond.Match(s, &s.tx.acl) {
-			continue
-		}
-		if r.Action == rules.Allow {
-			return
-		}
-		s.editResponse(r)
-	}
+	txn.After(s, &s.tx.acl, s.fe.P.HTTPAfterResponseRules)
 }
 
 // errorPage is the page configured for status (errorfile, errorloc,
@@ -564,9 +554,9 @@ var (
 	colonSpace = []byte(": ")
 )
 
-// editRequest applies a header, method, variable or request target action
+// EditRequest applies a header, method, variable or request target action
 // to the parsed request.
-func (s *httpSession) editRequest(r *rules.Rule) {
+func (s *httpSession) EditRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		s.tx.SetVar(s, r)
@@ -595,10 +585,10 @@ func (s *httpSession) editRequest(r *rules.Rule) {
 	}
 }
 
-// editResponse applies a header or status action to the parsed response.
+// EditResponse applies a header or status action to the parsed response.
 // set-status leaves resp.Status alone: the body's framing was the
 // server's status'.
-func (s *httpSession) editResponse(r *rules.Rule) {
+func (s *httpSession) EditResponse(r *rules.Rule) {
 	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
 		s.tx.SetVar(s, r)
 		return
@@ -620,40 +610,11 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 // redirect rule that answers in place of the server, if one applies.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 	s.tx.vars[1].Reset() // req-scope variables end with the request processing
-	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
-		for _, r := range p.HTTPResponseRules {
-			if !r.Cond.Match(s, &s.tx.acl) {
-				continue
-			}
-			switch r.Action {
-			case rules.TrackSC:
-				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, false)
-				continue
-			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-				counterAction(s.counter(r.SC), r, s, &s.tx.V)
-				continue
-			case rules.Capture:
-				s.captureRule(r, true)
-				continue
-			case rules.WaitForBody:
-				if !s.readResponseBody(r.Wait, r.Int) {
-					return responseTimeout
-				}
-				continue
-			case rules.Allow:
-			case rules.Deny, rules.Return, rules.Redirect:
-				return r
-			default:
-				s.editResponse(r)
-				continue
-			}
-			break
-		}
-		if be.P == s.fe.P {
-			break
-		}
+	r, timedOut := txn.Response(s, &s.tx.acl, be.P, s.fe.P)
+	if timedOut {
+		return responseTimeout
 	}
-	return nil
+	return r
 }
 
 // chooseBackend runs the use_backend rules: the first that applies names

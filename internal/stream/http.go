@@ -342,7 +342,7 @@ func (s *httpSession) readRequest() bool {
 	started := s.w > s.r
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
-	s.tx.uid = s.tx.uid[:0]
+	s.tx.UID = s.tx.UID[:0]
 	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 || p.CaptureCookie != "" {
 		s.caps.begin(p)
 	}
@@ -577,7 +577,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.acl, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}

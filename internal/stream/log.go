@@ -228,7 +228,7 @@ func (s *httpSession) emitHTTP() {
 	}
 	if fe.logFmt == logCustom {
 		e.Txn, e.V = s, &s.tx.V
-		e.ReqID, e.UniqueID = s.reqID, s.tx.uid
+		e.ReqID, e.UniqueID = s.reqID, s.tx.UID
 		if l.srv != nil {
 			e.ServerAddr, e.BackendAddr = l.srvAddr, l.bkAddr
 		}

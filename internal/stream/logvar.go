@@ -36,7 +36,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		ActConn: int(s.fe.rt.actconn.Load()), FeConn: int(s.fe.feconn.Load()),
 		Method: s.req.Method, URI: s.req.URI,
 		Proto: "HTTP/1.1", HTTP: true,
-		Txn: s, V: &s.tx.V, ReqID: s.reqID, UniqueID: s.tx.uid,
+		Txn: s, V: &s.tx.V, ReqID: s.reqID, UniqueID: s.tx.UID,
 		ReqCaps: s.caps.req, ResCaps: s.caps.res,
 		CookieReq: s.caps.cookie[0], CookieRes: s.caps.cookie[1],
 	}
@@ -46,8 +46,8 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if s.resp.Status != 0 {
 		e.Status = s.Status()
 	}
-	if s.tx.replying != 0 {
-		e.Status = s.tx.replying // haproxy sets a reply's status first
+	if s.tx.Replying != 0 {
+		e.Status = s.tx.Replying // haproxy sets a reply's status first
 	}
 	if be := s.tx.be; be != nil {
 		e.Backend = be.P.Name

@@ -18,7 +18,7 @@ import (
 func (s *httpSession) contentRejects(p *model.Proxy) bool {
 	for i := range p.TCPRequest.Content {
 		r := &p.TCPRequest.Content[i]
-		if !r.Cond.Match(s, &s.tx.acl) {
+		if !r.Cond.Match(s, &s.tx.ACL) {
 			continue
 		}
 		switch {
@@ -32,7 +32,7 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.V, &s.trackKey, true)
 		case r.Reject:
 			s.fe.Stats.Dreq.Add(1)
-			s.tx.denied = true
+			s.tx.Denied = true
 			s.lg.fail('P', 'R')
 			s.lg.methodLen, s.lg.head = 0, time.Time{}
 			return true

@@ -29,30 +29,22 @@ import (
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	txn.Work                // scratch, built values and the value slot the edits use
-	reply    []byte         // a copy of the proxy's own response for http-after-response
-	acl      acl.State      // condition evaluation
-	be       *Backend       // the backend chosen so far (nil: the frontend's)
-	vars     [3]sample.Vars // txn, req and res variables
-	status   int            // http-response set-status: the status sent (0: the server's)
-	srcSet   bool           // set-src changed s.clientIP for this request
-	realIP   netip.Addr     // the connection's own client address then
-	reason   []byte         // and its reason phrase
-	uid      []byte         // the request's unique id ("unique-id-format")
+	txn.State            // the transaction itself: workspace, variables, conditions
+	be        *Backend   // the backend chosen so far (nil: the frontend's)
+	status    int        // http-response set-status: the status sent (0: the server's)
+	srcSet    bool       // set-src changed s.clientIP for this request
+	realIP    netip.Addr // the connection's own client address then
+	reason    []byte     // and its reason phrase
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
 	bodyOK             bool
 	chunked            []byte      // a chunked body read so, decoded (in buf)
-	replying           int         // the status of the reply being built, for %ST
 	srvConn            *serverConn // the server answering, while the response rules run
 	resBody            []byte      // http-response wait-for-body: the body (decoded if chunked)
 	resBodyOK          bool
-	// denied: a deny or tarpit rule answered; local: a return, redirect
-	// or monitor-uri one (stick counters count the former as errors).
-	denied, local bool
-	srv           *Server   // the server serving the request (srv_name, srv_id)
-	bconn         *tls.Conn // its connection when it is TLS (ssl_bc*)
+	srv                *Server   // the server serving the request (srv_name, srv_id)
+	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -64,11 +56,9 @@ func (t *txnState) begin() { *t = t.buffers() }
 
 // buffers is an empty state that keeps t's buffers' capacity.
 func (t *txnState) buffers() txnState {
-	vars := t.vars
-	for i := range vars {
-		vars[i].Reset()
-	}
-	return txnState{Work: txn.Work{Scratch: t.Scratch[:0], Buf: t.Buf[:0]}, reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
+	st := t.State
+	st.Reset()
+	return txnState{State: st}
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -113,17 +103,10 @@ func (s *httpSession) Status() int {
 func (s *httpSession) Scratch() *[]byte { return &s.tx.Scratch }
 
 func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
-	switch sc {
-	case sample.ScopeSess:
+	if sc == sample.ScopeSess {
 		return &s.sessVars
-	case sample.ScopeTxn:
-		return &s.tx.vars[0]
-	case sample.ScopeReq:
-		return &s.tx.vars[1]
-	case sample.ScopeRes:
-		return &s.tx.vars[2]
 	}
-	return nil
+	return s.tx.VarsOf(sc)
 }
 
 // UsableServers is nbsrv: the backend's servers that are up (the backup
@@ -220,7 +203,7 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 		}
 	}
 	if h := fe.uidHeader; h != nil {
-		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.uid, Kind: http1.Classify(h)})
+		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.UID, Kind: http1.Classify(h)})
 		s.tx.reqEdited = true
 	}
 	return be, false, false
@@ -241,7 +224,7 @@ func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep 
 	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
 		return true, false
 	}
-	return txn.Request(s, &s.tx.acl, p)
+	return txn.Request(s, &s.tx.ACL, p)
 }
 
 // The connection side of the rule lists (txn.Session).
@@ -299,7 +282,7 @@ func (s *httpSession) monitor() (answered, keep bool) {
 		return false, false
 	}
 	s.lg.skip = true
-	if s.fe.P.MonitorFails(s, &s.tx.acl) {
+	if s.fe.P.MonitorFails(s, &s.tx.ACL) {
 		return s.answer(monitorDown, nil)
 	}
 	return s.answer(monitorUp, nil)
@@ -331,9 +314,9 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	default:
 		s.lg.fail('L', 'R')
 	}
-	s.tx.denied = r.Action == rules.Deny || r.Action == rules.Tarpit
-	s.tx.local = !s.tx.denied
-	if s.tx.denied {
+	s.tx.Denied = r.Action == rules.Deny || r.Action == rules.Tarpit
+	s.tx.Local = !s.tx.Denied
+	if s.tx.Denied {
 		// counted on the frontend, and on the backend whose rule denied
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {
@@ -416,9 +399,9 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 		}
 	}
 	keep = keep && !reply.Close
-	s.tx.replying = reply.Status // %ST in its lf-string and hdr formats
+	s.tx.Replying = reply.Status // %ST in its lf-string and hdr formats
 	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.V, &s.tx.Buf, !keep, head)
-	s.tx.replying = 0
+	s.tx.Replying = 0
 	s.out = out
 	if s.lg.on {
 		s.lg.bytesOut += int64(reply.LogExtra)
@@ -455,8 +438,8 @@ func (s *httpSession) hasAfterRules() bool {
 // response out: it is parsed as a server's would be (the rules read and
 // edit s.resp) and rebuilt in s.out when a rule changed it (ok).
 func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
-	s.tx.reply = append(s.tx.reply[:0], out...)
-	n, err := http1.ParseResponse(s.tx.reply, &s.resp)
+	s.tx.Reply = append(s.tx.Reply[:0], out...)
+	n, err := http1.ParseResponse(s.tx.Reply, &s.resp)
 	if err != nil {
 		return nil, false
 	}
@@ -472,12 +455,12 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 		o = strconv.AppendInt(o, int64(s.tx.status), 10)
 		o = append(append(append(o, ' '), s.tx.reason...), "\r\n"...)
 	} else {
-		o = append(o, s.tx.reply[:bytes.IndexByte(s.tx.reply, '\n')+1]...)
+		o = append(o, s.tx.Reply[:bytes.IndexByte(s.tx.Reply, '\n')+1]...)
 	}
 	for _, h := range s.resp.Headers {
 		o = append(append(append(append(o, h.Name...), ": "...), h.Value...), "\r\n"...)
 	}
-	o = append(append(o, "\r\n"...), s.tx.reply[n:]...)
+	o = append(append(o, "\r\n"...), s.tx.Reply[n:]...)
 	s.out = o
 	return o, true
 }
@@ -486,9 +469,9 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 // then of the frontend (once for a listen section).
 func (s *httpSession) afterResponseRules() {
 	if be := s.tx.be; be != nil && be.P != s.fe.P {
-		txn.After(s, &s.tx.acl, be.P.HTTPAfterResponseRules)
+		txn.After(s, &s.tx.ACL, be.P.HTTPAfterResponseRules)
 	}
-	txn.After(s, &s.tx.acl, s.fe.P.HTTPAfterResponseRules)
+	txn.After(s, &s.tx.ACL, s.fe.P.HTTPAfterResponseRules)
 }
 
 // errorPage is the page configured for status (errorfile, errorloc,
@@ -609,8 +592,8 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 // frontend (once for a listen section). It returns the deny, return or
 // redirect rule that answers in place of the server, if one applies.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
-	s.tx.vars[1].Reset() // req-scope variables end with the request processing
-	r, timedOut := txn.Response(s, &s.tx.acl, be.P, s.fe.P)
+	s.tx.EndRequest()
+	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
 	if timedOut {
 		return responseTimeout
 	}
@@ -623,7 +606,7 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 func (s *httpSession) chooseBackend() *Backend {
 	for i := range s.fe.useBackends {
 		u := &s.fe.useBackends[i]
-		if !u.cond.Match(s, &s.tx.acl) {
+		if !u.cond.Match(s, &s.tx.ACL) {
 			continue
 		}
 		if u.dyn == nil {

@@ -151,3 +151,26 @@ func TestEditsDoNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per edit run", n)
 	}
 }
+
+// A new transaction forgets the last one's variables and values but keeps
+// the buffers' capacity.
+func TestStateReset(t *testing.T) {
+	var st State
+	st.Buf = append(st.Buf, "value"...)
+	st.UID = append(st.UID, "id"...)
+	st.Denied = true
+	var v sample.Value
+	v.SetStr([]byte("x"))
+	st.VarsOf(sample.ScopeTxn).Set(0, &v)
+	capBuf := cap(st.Buf)
+	st.Reset()
+	if len(st.Buf) != 0 || cap(st.Buf) != capBuf || len(st.UID) != 0 || st.Denied {
+		t.Errorf("after Reset: buf %q (cap %d, was %d), uid %q, denied %v", st.Buf, cap(st.Buf), capBuf, st.UID, st.Denied)
+	}
+	if _, ok := st.VarsOf(sample.ScopeTxn).Get(0); ok {
+		t.Error("a txn variable outlived the transaction")
+	}
+	if st.VarsOf(sample.ScopeSess) != nil || st.VarsOf(sample.ScopeProc) != nil {
+		t.Error("sess and proc variables are not the transaction's")
+	}
+}

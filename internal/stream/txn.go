@@ -767,10 +767,13 @@ func newAddr(old netip.AddrPort, addr netip.Addr) netip.AddrPort {
 // rules set (c itself when they set none), for the session to come.
 func (tx *tcpTxn) started(c net.Conn) net.Conn {
 	sess := tx.vars != nil && !tx.vars[sample.ScopeSess].Empty()
+	pc, ok := c.(*ppConn)
+	if ok && !sess {
+		pc.sessVars = nil // the session rules unset what the connection's set
+	}
 	if !tx.src.IsValid() && !tx.dst.IsValid() && !sess {
 		return c
 	}
-	pc, ok := c.(*ppConn)
 	if !ok {
 		pc = &ppConn{Conn: c}
 	}

@@ -166,3 +166,28 @@ frontend fe
 		t.Errorf("after 10 KiB: %q, want %q", got, want)
 	}
 }
+
+// tcp-request content capture in mode http takes a capture slot of the
+// frontend, as http-request capture ... len does.
+func TestTCPRequestContentCapture(t *testing.T) {
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    declare capture request len 4
+    tcp-request content capture req.hdr(host),upper len 3
+    http-request capture path id 0
+    http-request return status 200 content-type text/plain lf-string "0=%%[capture.req.hdr(0)] 1=%%[capture.req.hdr(1)]"
+`, port)
+	p := startProxy(t, cfg, port)
+	defer p.stop()
+	if got, want := rawGet(t, port), "0=/ 1=X"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

@@ -26,6 +26,8 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 			s.tx.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.SetSrc:
 			s.EditRequest(r.Act)
+		case r.Act != nil && r.Act.Action == rules.Capture:
+			s.Capture(r.Act, false)
 		case r.Act != nil:
 			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.V)
 		case r.Track != nil:

@@ -27,7 +27,7 @@ func rawGet(t *testing.T, port int) string {
 // tcp-request connection and session rules set sess variables, stick
 // counters and the connection's addresses, which the requests see.
 func TestTCPRequestConnectionSessionActions(t *testing.T) {
-	port := freePort(t)
+	port, port2 := freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`
 defaults
     mode http
@@ -51,9 +51,19 @@ frontend fe
     tcp-request session set-src str(10.9.8.7)
     tcp-request session unset-var(sess.gone)
     http-request return status 200 content-type text/plain lf-string "via=%%[var(sess.via)] both=%%[var(sess.both)] lost=%%[var(txn.lost)] gone=%%[var(sess.gone)] src=%%[src] dst=%%[dst] gpc0=%%[sc0_get_gpc0] gpc1=%%[sc0_get_gpc1] gpt0=%%[sc0_get_gpt0]"
-`, port)
-	p := startProxy(t, cfg, port)
+frontend fe2
+    bind 127.0.0.1:%d
+    tcp-request connection set-var(sess.only) str(y)
+    tcp-request session unset-var(sess.only)
+    http-request return status 200 content-type text/plain lf-string "only=%%[var(sess.only)]"
+`, port, port2)
+	p := startProxy(t, cfg, port, port2)
 	defer p.stop()
+	// every sess variable the connection rules set, unset by the session
+	// rules, is gone
+	if got := rawGet(t, port2); got != "only=" {
+		t.Errorf("a connection whose sess variables were all unset: %q", got)
+	}
 	// the readiness probe's connection counts too, maybe after a first
 	// request: from a later request on, each connection adds one to both
 	// counters
@@ -154,5 +164,30 @@ frontend fe
 	// the first POST's 10 KiB and its head (under 1 KiB) are counted
 	if got, want := post(0), "in=10 src_in=10 tab=10 out=0"; got != want {
 		t.Errorf("after 10 KiB: %q, want %q", got, want)
+	}
+}
+
+// tcp-request content capture in mode http takes a capture slot of the
+// frontend, as http-request capture ... len does.
+func TestTCPRequestContentCapture(t *testing.T) {
+	port := freePort(t)
+	cfg := fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+
+frontend fe
+    bind 127.0.0.1:%d
+    declare capture request len 4
+    tcp-request content capture req.hdr(host),upper len 3
+    http-request capture path id 0
+    http-request return status 200 content-type text/plain lf-string "0=%%[capture.req.hdr(0)] 1=%%[capture.req.hdr(1)]"
+`, port)
+	p := startProxy(t, cfg, port)
+	defer p.stop()
+	if got, want := rawGet(t, port), "0=/ 1=X"; got != want {
+		t.Errorf("%q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,8 +92,9 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'capture%s' is not allowed in 'tcp-request %s' rules in %s '%s'.", what, args[0], sectionWord(p), p.Name)
 		return
 	}
-	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-set-gpt0(<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+	isCapture := act == "capture" && p.Mode == ModeHTTP
+	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-set-gpt0(<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -142,6 +144,27 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			r.Act = t
 		}
 		cond = args[end:]
+	case isCapture:
+		// as http-request capture ... len: a new slot of the frontend
+		if !p.IsFrontend() {
+			b.errorf(l, "'tcp-request content capture' : proxy '%s' has no frontend capability.", p.Name)
+			return
+		}
+		n := 0
+		if end == 5 && args[3] == "len" {
+			n, _ = strconv.Atoi(args[4])
+		}
+		if n <= 0 {
+			b.errorf(l, "'tcp-request content capture' : a positive 'len' argument is mandatory.")
+			return
+		}
+		e, err := b.comp.Compile(args[2], phase)
+		if err != nil {
+			b.errorf(l, "'%s %s': %v.", word, args[2], err)
+			return
+		}
+		r.Act, cond = &rules.Rule{Action: rules.Capture, Expr: e, Slot: len(p.ReqCaptures)}, args[end:]
+		p.ReqCaptures = append(p.ReqCaptures, Capture{Len: n})
 	case isAddr:
 		if end != 3 {
 			b.errorf(l, "'%s' expects <expr>.", word)

@@ -5,6 +5,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/txn"
 )
 
 // Captures of the current request: each slot of the frontend has a fixed
@@ -121,8 +122,8 @@ func (s *httpSession) captureHeaders(response bool) {
 
 // captureRule runs "http-request|http-response capture".
 func (s *httpSession) captureRule(r *rules.Rule, response bool) {
-	if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeStr, &s.tx.scratch) {
-		s.caps.set(s.fe.P, response, r.Slot, s.tx.v.Bytes)
+	if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeStr, &s.tx.Scratch) {
+		s.caps.set(s.fe.P, response, r.Slot, s.tx.V.Bytes)
 	}
 }
 
@@ -147,7 +148,7 @@ func (s *httpSession) captureCookie(response bool) {
 			for end < len(v) && v[end] != ';' {
 				end++
 			}
-			pair := trimOWS(v[:end])
+			pair := txn.TrimOWS(v[:end])
 			if len(pair) >= len(p.CaptureCookie) && string(pair[:len(p.CaptureCookie)]) == p.CaptureCookie {
 				s.caps.setCookie(response, pair, p.CaptureCookieLen)
 				return

@@ -52,9 +52,9 @@ func (s *httpSession) readChunkedBody(start int, wait time.Duration, atLeast int
 			return true // the client left: the forwarding meets it
 		}
 	}
-	begin := len(s.tx.buf)
-	s.tx.buf = appendChunkData(s.tx.buf, s.buf[start:scanned])
-	s.tx.chunked = s.tx.buf[begin:len(s.tx.buf):len(s.tx.buf)]
+	begin := len(s.tx.Buf)
+	s.tx.Buf = appendChunkData(s.tx.Buf, s.buf[start:scanned])
+	s.tx.chunked = s.tx.Buf[begin:len(s.tx.Buf):len(s.tx.Buf)]
 	s.tx.bodyEnd, s.tx.bodyOK = scanned, ok
 	return ok
 }

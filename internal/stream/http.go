@@ -352,7 +352,7 @@ func (s *httpSession) readRequest() bool {
 	started := s.w > s.r
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
-	s.tx.uid = s.tx.uid[:0]
+	s.tx.UID = s.tx.UID[:0]
 	if p := s.fe.P; len(p.ReqCaptures)+len(p.ResCaptures) > 0 || p.CaptureCookie != "" {
 		s.caps.begin(p)
 	}
@@ -558,7 +558,7 @@ func (s *httpSession) hashKey(be *Backend) hashKey {
 			}
 		}
 	case lb.HashExpr:
-		hk = be.exprHash(s, &s.tx.v)
+		hk = be.exprHash(s, &s.tx.V)
 	}
 	return hk
 }
@@ -587,7 +587,7 @@ func (s *httpSession) handle() bool {
 	hk := s.hashKey(be)
 	prefer := s.ck.srv
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.v, &s.tx.acl, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime())
 		if prefer == nil {
 			prefer = s.stick.srv
 		}

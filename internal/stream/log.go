@@ -227,8 +227,8 @@ func (s *httpSession) emitHTTP() {
 		e.CookieReq, e.CookieRes = s.caps.cookie[0], s.caps.cookie[1]
 	}
 	if fe.logFmt == logCustom {
-		e.Txn, e.V = s, &s.tx.v
-		e.ReqID, e.UniqueID = s.reqID, s.tx.uid
+		e.Txn, e.V = s, &s.tx.V
+		e.ReqID, e.UniqueID = s.reqID, s.tx.UID
 		if l.srv != nil {
 			e.ServerAddr, e.BackendAddr = l.srvAddr, l.bkAddr
 		}

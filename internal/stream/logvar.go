@@ -36,7 +36,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		ActConn: int(s.fe.rt.actconn.Load()), FeConn: int(s.fe.feconn.Load()),
 		Method: s.req.Method, URI: s.req.URI,
 		Proto: "HTTP/1.1", HTTP: true,
-		Txn: s, V: &s.tx.v, ReqID: s.reqID, UniqueID: s.tx.uid,
+		Txn: s, V: &s.tx.V, ReqID: s.reqID, UniqueID: s.tx.UID,
 		ReqCaps: s.caps.req, ResCaps: s.caps.res,
 		CookieReq: s.caps.cookie[0], CookieRes: s.caps.cookie[1],
 	}
@@ -46,8 +46,8 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if s.resp.Status != 0 {
 		e.Status = s.Status()
 	}
-	if s.tx.replying != 0 {
-		e.Status = s.tx.replying // haproxy sets a reply's status first
+	if s.tx.Replying != 0 {
+		e.Status = s.tx.Replying // haproxy sets a reply's status first
 	}
 	if be := s.tx.be; be != nil {
 		e.Backend = be.P.Name
@@ -65,14 +65,6 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 	}
 	return logging.AppendVar(dst, lv, e)
-}
-
-// setVarFmt runs set-var-fmt: the variable gets the format's text.
-func (s *httpSession) setVarFmt(r *rules.Rule) {
-	start := len(s.tx.buf)
-	s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-	s.tx.v.SetStr(s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)])
-	sample.SetVar(s, r.Var, &s.tx.v)
 }
 
 // setLogLevel runs set-log-level: the request's log line is sent at that

@@ -14,19 +14,19 @@ func (s *httpSession) normalizeURI(r *rules.Rule) bool {
 	if len(pq) == 0 || pq[0] != '/' {
 		return true // "*" or an authority alone: no path to normalize
 	}
-	start := len(s.tx.buf)
-	s.tx.buf = append(s.tx.buf, uri[:len(uri)-len(pq)]...)
+	start := len(s.tx.Buf)
+	s.tx.Buf = append(s.tx.Buf, uri[:len(uri)-len(pq)]...)
 	var ok bool
-	s.tx.buf, ok = r.NormalizeURI(s.tx.buf, pq)
+	s.tx.Buf, ok = r.NormalizeURI(s.tx.Buf, pq)
 	if !ok {
-		s.tx.buf = s.tx.buf[:start]
+		s.tx.Buf = s.tx.Buf[:start]
 		return false
 	}
-	if string(s.tx.buf[start:]) == string(uri) {
-		s.tx.buf = s.tx.buf[:start]
+	if string(s.tx.Buf[start:]) == string(uri) {
+		s.tx.Buf = s.tx.Buf[:start]
 		return true
 	}
-	s.req.URI = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
+	s.req.URI = s.tx.Buf[start:len(s.tx.Buf):len(s.tx.Buf)]
 	s.tx.uriEdited = true
 	return true
 }

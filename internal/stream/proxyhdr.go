@@ -258,10 +258,10 @@ func (s *httpSession) ppClient() (net.Conn, netip.AddrPort) {
 }
 
 func (s *httpSession) ppUniqueID() []byte {
-	if s.fe.P.UniqueIDFormat != nil && len(s.tx.uid) == 0 {
+	if s.fe.P.UniqueIDFormat != nil && len(s.tx.UID) == 0 {
 		s.uniqueID()
 	}
-	return s.tx.uid
+	return s.tx.UID
 }
 
 func (t *tcpTxn) ppClient() (net.Conn, netip.AddrPort) { return t.c, t.Src() }

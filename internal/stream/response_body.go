@@ -74,9 +74,9 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 	s.tx.resBodyOK = true
 	switch framing {
 	case http1.FramingChunked:
-		begin := len(s.tx.buf)
-		s.tx.buf = appendChunkData(s.tx.buf, s.sbuf[start:scanned])
-		s.tx.resBody = s.tx.buf[begin:len(s.tx.buf):len(s.tx.buf)]
+		begin := len(s.tx.Buf)
+		s.tx.Buf = appendChunkData(s.tx.Buf, s.sbuf[start:scanned])
+		s.tx.resBody = s.tx.Buf[begin:len(s.tx.Buf):len(s.tx.Buf)]
 	case http1.FramingLength:
 		s.tx.resBody = s.sbuf[start : start+int(got)]
 	default:

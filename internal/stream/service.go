@@ -99,14 +99,14 @@ func (s *httpSession) local() (handled, ok bool) {
 	}
 	if sp := statsProxy(s.fe.P, s.fe.backend); sp != nil {
 		for _, c := range sp.Stats.Admin {
-			if c.Match(s, &s.tx.acl) {
+			if c.Match(s, &s.tx.ACL) {
 				sr.Admin = true
 				break
 			}
 		}
 		for i := range sp.Stats.HTTPRequest {
 			r := &sp.Stats.HTTPRequest[i]
-			if r.Cond == nil || r.Cond.Match(s, &s.tx.acl) {
+			if r.Cond == nil || r.Cond.Match(s, &s.tx.ACL) {
 				sr.Rule = r
 				break
 			}

@@ -18,21 +18,23 @@ import (
 func (s *httpSession) contentRejects(p *model.Proxy) bool {
 	for i := range p.TCPRequest.Content {
 		r := &p.TCPRequest.Content[i]
-		if !r.Cond.Match(s, &s.tx.acl) {
+		if !r.Cond.Match(s, &s.tx.ACL) {
 			continue
 		}
 		switch {
 		case r.SetVar != nil:
-			s.setVar(r.SetVar)
+			s.tx.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.SetSrc:
-			s.editRequest(r.Act)
+			s.EditRequest(r.Act)
+		case r.Act != nil && r.Act.Action == rules.Capture:
+			s.Capture(r.Act, false)
 		case r.Act != nil:
-			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.v)
+			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.V)
 		case r.Track != nil:
-			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.v, &s.trackKey, true)
+			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.V, &s.trackKey, true)
 		case r.Reject:
 			s.fe.Stats.Dreq.Add(1)
-			s.tx.denied = true
+			s.tx.Denied = true
 			s.lg.fail('P', 'R')
 			s.lg.methodLen, s.lg.head = 0, time.Time{}
 			return true

@@ -224,11 +224,11 @@ func (s *httpSession) endTracking(in, out int64) {
 	// HAProxy counts a denied request as an error whatever its status, a
 	// 4xx response from the server too, but not the proxy's own return or
 	// redirect answers.
-	isErr := s.tx.denied || !s.tx.local && s.lg.status >= 400 && s.lg.status < 500
+	isErr := s.tx.Denied || !s.tx.Local && s.lg.status >= 400 && s.lg.status < 500
 	// A failure (http_fail_*) is a server's 5xx but 501 and 505, or the
 	// proxy's 502/504 for a server that did not answer well.
 	st := s.lg.status
-	isFail := !s.tx.denied && !s.tx.local && s.lg.srv != nil && st >= 500 && st != 501 && st != 505
+	isFail := !s.tx.Denied && !s.tx.Local && s.lg.srv != nil && st >= 500 && st != 501 && st != 505
 	s.sc.countEnd(isErr, isFail, in, out)
 	s.sc.stop()
 	s.connSC.countEnd(isErr, isFail, in, out)

@@ -16,44 +16,35 @@ import (
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
+	"dhproxy/internal/txn"
 
 	"golang.org/x/sys/unix"
 )
 
 // The rule engine's side of a transaction. httpSession implements
 // sample.Txn over its parsed request and response; rules edit the parsed
-// header lists in place (added values live in tx.scratch) and the
-// serializers rebuild a head only when something was edited. A
-// configuration without rules never touches any of this.
+// header lists in place through internal/txn (added values live in
+// tx.Buf) and the serializers rebuild a head only when something was
+// edited. A configuration without rules never touches any of this.
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	scratch []byte         // converter output (the samples' workspace)
-	buf     []byte         // values built from formats: added headers, rewritten URI, backend names
-	reply   []byte         // a copy of the proxy's own response for http-after-response
-	acl     acl.State      // condition evaluation
-	v       sample.Value   // the value slot of formats
-	be      *Backend       // the backend chosen so far (nil: the frontend's)
-	vars    [3]sample.Vars // txn, req and res variables
-	status  int            // http-response set-status: the status sent (0: the server's)
-	srcSet  bool           // set-src changed s.clientIP for this request
-	realIP  netip.Addr     // the connection's own client address then
-	reason  []byte         // and its reason phrase
-	uid     []byte         // the request's unique id ("unique-id-format")
+	txn.State            // the transaction itself: workspace, variables, conditions
+	be        *Backend   // the backend chosen so far (nil: the frontend's)
+	status    int        // http-response set-status: the status sent (0: the server's)
+	srcSet    bool       // set-src changed s.clientIP for this request
+	realIP    netip.Addr // the connection's own client address then
+	reason    []byte     // and its reason phrase
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
 	bodyOK             bool
 	chunked            []byte      // a chunked body read so, decoded (in buf)
-	replying           int         // the status of the reply being built, for %ST
 	srvConn            *serverConn // the server answering, while the response rules run
 	resBody            []byte      // http-response wait-for-body: the body (decoded if chunked)
 	resBodyOK          bool
-	// denied: a deny or tarpit rule answered; local: a return, redirect
-	// or monitor-uri one (stick counters count the former as errors).
-	denied, local bool
-	srv           *Server   // the server serving the request (srv_name, srv_id)
-	bconn         *tls.Conn // its connection when it is TLS (ssl_bc*)
+	srv                *Server   // the server serving the request (srv_name, srv_id)
+	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
@@ -65,11 +56,9 @@ func (t *txnState) begin() { *t = t.buffers() }
 
 // buffers is an empty state that keeps t's buffers' capacity.
 func (t *txnState) buffers() txnState {
-	vars := t.vars
-	for i := range vars {
-		vars[i].Reset()
-	}
-	return txnState{scratch: t.scratch[:0], buf: t.buf[:0], reply: t.reply[:0], vars: vars, uid: t.uid[:0]}
+	st := t.State
+	st.Reset()
+	return txnState{State: st}
 }
 
 // useBackendRule is a use_backend line ready for the request path.
@@ -111,20 +100,13 @@ func (s *httpSession) Status() int {
 	}
 	return s.resp.Status
 }
-func (s *httpSession) Scratch() *[]byte { return &s.tx.scratch }
+func (s *httpSession) Scratch() *[]byte { return &s.tx.Scratch }
 
 func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
-	switch sc {
-	case sample.ScopeSess:
+	if sc == sample.ScopeSess {
 		return &s.sessVars
-	case sample.ScopeTxn:
-		return &s.tx.vars[0]
-	case sample.ScopeReq:
-		return &s.tx.vars[1]
-	case sample.ScopeRes:
-		return &s.tx.vars[2]
 	}
-	return nil
+	return s.tx.VarsOf(sc)
 }
 
 // UsableServers is nbsrv: the backend's servers that are up (the backup
@@ -221,7 +203,7 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 		}
 	}
 	if h := fe.uidHeader; h != nil {
-		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.uid, Kind: http1.Classify(h)})
+		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.UID, Kind: http1.Classify(h)})
 		s.tx.reqEdited = true
 	}
 	return be, false, false
@@ -233,54 +215,56 @@ func hasRequestRules(p *model.Proxy) bool {
 	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
 }
 
-// requestRules runs p's http-request rules, then its redirect rules, as
-// HAProxy orders them; be is p's backend state when p is a backend chosen
-// by use_backend. answered reports that a rule wrote the response; keep
-// then says whether the connection stays open.
+// requestRules runs p's tcp-request content rules (mode http), then its
+// http-request and redirect rules (internal/txn); be is p's backend state
+// when p is a backend chosen by use_backend (then also s.tx.be). answered
+// reports that a rule wrote the response; keep then says whether the
+// connection stays open.
 func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
 	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
 		return true, false
 	}
-rules:
-	for _, r := range p.HTTPRequestRules {
-		if !r.Cond.Match(s, &s.tx.acl) {
-			continue
-		}
-		switch r.Action {
-		case rules.Allow:
-			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
-			if answered, keep = s.answer(r, be); answered {
-				return answered, keep
-			}
-		case rules.TrackSC:
-			s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, true)
-		case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-			counterAction(s.counter(r.SC), r, s, &s.tx.v)
-		case rules.Capture:
-			s.captureRule(r, false)
-		case rules.WaitForBody:
-			if !s.readBody(r.Wait, r.Int) {
-				s.bodyTimeout()
-				return true, false
-			}
-		case rules.NormalizeURI:
-			if !s.normalizeURI(r) {
-				s.badNormalizedURI()
-				return true, false
-			}
-		default:
-			s.editRequest(r)
-		}
+	return txn.Request(s, &s.tx.ACL, p)
+}
+
+// The connection side of the rule lists (txn.Session).
+
+// Answer writes a request rule's reply, with the chosen backend's error
+// pages once there is one.
+func (s *httpSession) Answer(r *rules.Rule) (answered, keep bool) { return s.answer(r, s.tx.be) }
+
+// Count runs a stick counter action of a rule of section p.
+func (s *httpSession) Count(p *model.Proxy, r *rules.Rule, response bool) {
+	if r.Action == rules.TrackSC {
+		s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.V, &s.trackKey, !response)
+		return
 	}
-	for _, r := range p.RedirectRules {
-		if r.Cond.Match(s, &s.tx.acl) {
-			if answered, keep = s.answer(r, be); answered {
-				return answered, keep
-			}
-		}
+	counterAction(s.counter(r.SC), r, s, &s.tx.V)
+}
+
+// Capture runs http-request/http-response capture.
+func (s *httpSession) Capture(r *rules.Rule, response bool) { s.captureRule(r, response) }
+
+// WaitForBody runs wait-for-body; a request body that does not come in
+// time is answered with a 408 here.
+func (s *httpSession) WaitForBody(r *rules.Rule, response bool) bool {
+	if response {
+		return s.readResponseBody(r.Wait, r.Int)
 	}
-	return false, false
+	if !s.readBody(r.Wait, r.Int) {
+		s.bodyTimeout()
+		return false
+	}
+	return true
+}
+
+// NormalizeURI runs normalize-uri; a refused target is answered here.
+func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
+	if !s.normalizeURI(r) {
+		s.badNormalizedURI()
+		return false
+	}
+	return true
 }
 
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
@@ -298,7 +282,7 @@ func (s *httpSession) monitor() (answered, keep bool) {
 		return false, false
 	}
 	s.lg.skip = true
-	if s.fe.P.MonitorFails(s, &s.tx.acl) {
+	if s.fe.P.MonitorFails(s, &s.tx.ACL) {
 		return s.answer(monitorDown, nil)
 	}
 	return s.answer(monitorUp, nil)
@@ -330,9 +314,9 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	default:
 		s.lg.fail('L', 'R')
 	}
-	s.tx.denied = r.Action == rules.Deny || r.Action == rules.Tarpit
-	s.tx.local = !s.tx.denied
-	if s.tx.denied {
+	s.tx.Denied = r.Action == rules.Deny || r.Action == rules.Tarpit
+	s.tx.Local = !s.tx.Denied
+	if s.tx.Denied {
 		// counted on the frontend, and on the backend whose rule denied
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {
@@ -398,7 +382,7 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, status int, keepOut, ok bool) {
 	out = s.out[:0]
 	if r.Action == rules.Redirect {
-		if out, ok = r.Redir.Append(out, s, &s.tx.v, &s.req); !ok {
+		if out, ok = r.Redir.Append(out, s, &s.tx.V, &s.req); !ok {
 			return nil, 0, false, false
 		}
 		if !keep {
@@ -415,9 +399,9 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 		}
 	}
 	keep = keep && !reply.Close
-	s.tx.replying = reply.Status // %ST in its lf-string and hdr formats
-	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.v, &s.tx.buf, !keep, head)
-	s.tx.replying = 0
+	s.tx.Replying = reply.Status // %ST in its lf-string and hdr formats
+	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.V, &s.tx.Buf, !keep, head)
+	s.tx.Replying = 0
 	s.out = out
 	if s.lg.on {
 		s.lg.bytesOut += int64(reply.LogExtra)
@@ -454,8 +438,8 @@ func (s *httpSession) hasAfterRules() bool {
 // response out: it is parsed as a server's would be (the rules read and
 // edit s.resp) and rebuilt in s.out when a rule changed it (ok).
 func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
-	s.tx.reply = append(s.tx.reply[:0], out...)
-	n, err := http1.ParseResponse(s.tx.reply, &s.resp)
+	s.tx.Reply = append(s.tx.Reply[:0], out...)
+	n, err := http1.ParseResponse(s.tx.Reply, &s.resp)
 	if err != nil {
 		return nil, false
 	}
@@ -471,12 +455,12 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 		o = strconv.AppendInt(o, int64(s.tx.status), 10)
 		o = append(append(append(o, ' '), s.tx.reason...), "\r\n"...)
 	} else {
-		o = append(o, s.tx.reply[:bytes.IndexByte(s.tx.reply, '\n')+1]...)
+		o = append(o, s.tx.Reply[:bytes.IndexByte(s.tx.Reply, '\n')+1]...)
 	}
 	for _, h := range s.resp.Headers {
 		o = append(append(append(append(o, h.Name...), ": "...), h.Value...), "\r\n"...)
 	}
-	o = append(append(o, "\r\n"...), s.tx.reply[n:]...)
+	o = append(append(o, "\r\n"...), s.tx.Reply[n:]...)
 	s.out = o
 	return o, true
 }
@@ -485,21 +469,9 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 // then of the frontend (once for a listen section).
 func (s *httpSession) afterResponseRules() {
 	if be := s.tx.be; be != nil && be.P != s.fe.P {
-		s.runAfterRules(be.P.HTTPAfterResponseRules)
+		txn.After(s, &s.tx.ACL, be.P.HTTPAfterResponseRules)
 	}
-	s.runAfterRules(s.fe.P.HTTPAfterResponseRules)
-}
-
-func (s *httpSession) runAfterRules(list []*rules.Rule) {
-	for _, r := range list {
-		if !r.Cond.Match(s, &s.tx.acl) {
-			continue
-		}
-		if r.Action == rules.Allow {
-			return
-		}
-		s.editResponse(r)
-	}
+	txn.After(s, &s.tx.ACL, s.fe.P.HTTPAfterResponseRules)
 }
 
 // errorPage is the page configured for status (errorfile, errorloc,
@@ -520,7 +492,7 @@ func (s *httpSession) errorPage(status int) *rules.Reply {
 // writeReply writes an error page of the configuration in place of a
 // built-in one; keep tells whether the connection stays open after it.
 func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
-	s.out = r.Append(s.out[:0], s, &s.tx.v, &s.tx.buf, !keep, false)
+	s.out = r.Append(s.out[:0], s, &s.tx.V, &s.tx.Buf, !keep, false)
 	if s.lg.on {
 		s.lg.bytesOut += int64(r.LogExtra)
 	}
@@ -565,44 +537,43 @@ var (
 	colonSpace = []byte(": ")
 )
 
-// editRequest applies a header, method or request target action to the
-// parsed request.
-func (s *httpSession) editRequest(r *rules.Rule) {
+// EditRequest applies a header, method, variable or request target action
+// to the parsed request.
+func (s *httpSession) EditRequest(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
-		s.setVar(r)
+		s.tx.SetVar(s, r)
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
-		if r.Expr.Eval(s, &s.tx.v) && sample.Cast(&s.tx.v, sample.TypeIP, &s.tx.scratch) {
+		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
 			if !s.tx.srcSet {
 				s.tx.srcSet, s.tx.realIP = true, s.clientIP
 			}
-			s.clientIP = s.tx.v.IP.Unmap()
+			s.clientIP = s.tx.V.IP.Unmap()
 		}
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
-		s.req.Headers = s.editHeaders(s.req.Headers, r)
+		s.req.Headers = s.tx.EditHeaders(s, s.req.Headers, r)
 	case rules.SetMethod:
-		start := len(s.tx.buf)
-		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-		if m := s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]; len(m) > 0 {
-			s.req.Method = m
+		if s.tx.SetMethod(s, &s.req, r) {
 			s.tx.uriEdited = true
 		}
 	default:
-		s.editTarget(r)
+		if s.tx.EditTarget(s, &s.req, r) {
+			s.tx.uriEdited = true
+		}
 	}
 }
 
-// editResponse applies a header or status action to the parsed response.
+// EditResponse applies a header or status action to the parsed response.
 // set-status leaves resp.Status alone: the body's framing was the
 // server's status'.
-func (s *httpSession) editResponse(r *rules.Rule) {
+func (s *httpSession) EditResponse(r *rules.Rule) {
 	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
-		s.setVar(r)
+		s.tx.SetVar(s, r)
 		return
 	}
 	if r.Action == rules.SetLogLevel {
@@ -614,228 +585,19 @@ func (s *httpSession) editResponse(r *rules.Rule) {
 		s.tx.status, s.tx.reason = r.Status, r.Reason
 		return
 	}
-	s.resp.Headers = s.editHeaders(s.resp.Headers, r)
-}
-
-// setVar runs set-var (a sample that does not exist leaves the variable
-// as it was, as in HAProxy) and unset-var.
-func (s *httpSession) setVar(r *rules.Rule) {
-	if r.Action == rules.UnsetVar {
-		sample.UnsetVar(s, r.Var)
-	} else if r.Expr == nil {
-		s.setVarFmt(r)
-	} else if r.Expr.Eval(s, &s.tx.v) {
-		sample.SetVar(s, r.Var, &s.tx.v)
-	}
-}
-
-// editHeaders applies set/add/del/replace-header to hs. Values are
-// computed before anything is removed, so a rule may read the header it
-// replaces.
-func (s *httpSession) editHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
-	var val []byte
-	if r.Value != nil {
-		start := len(s.tx.buf)
-		s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-		val = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-	}
-	switch r.Action {
-	case rules.SetHeader, rules.DelHeader:
-		kept := hs[:0]
-		for _, h := range hs {
-			if !r.DeletesHeader(h.Name, &s.tx.scratch) {
-				kept = append(kept, h)
-			}
-		}
-		hs = kept
-		if r.Action == rules.DelHeader {
-			return hs
-		}
-		fallthrough
-	case rules.AddHeader:
-		return append(hs, http1.Header{Name: r.Name, Value: val, Kind: r.Kind})
-	case rules.ReplaceHeader:
-		for i := range hs {
-			h := &hs[i]
-			if !http1.EqualFold(h.Name, string(r.Name)) {
-				continue
-			}
-			m := r.Re.FindSubmatchIndex(h.Value)
-			if m == nil {
-				continue
-			}
-			// The whole value becomes the replacement, \1..\9 taking the
-			// groups, as HAProxy's replace-header does.
-			start := len(s.tx.buf)
-			s.tx.buf = expandGroups(s.tx.buf, val, h.Value, m)
-			h.Value = s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-		}
-	case rules.ReplaceValue:
-		for i := range hs {
-			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
-				h.Value = s.replaceValues(h.Value, r.Re, val)
-			}
-		}
-	}
-	return hs
-}
-
-// replaceValues rewrites each comma-separated element of v that re
-// matches (the whole element becomes the expanded template), keeping the
-// separators as they were.
-func (s *httpSession) replaceValues(v []byte, re *sample.Regex, tmpl []byte) []byte {
-	start := len(s.tx.buf)
-	done := 0 // bytes of v copied or replaced so far
-	for i := 0; i <= len(v); {
-		j, quoted := i, false
-		for j < len(v) && (v[j] != ',' || quoted) {
-			if v[j] == '"' {
-				quoted = !quoted
-			}
-			j++
-		}
-		elem := trimOWS(v[i:j])
-		if m := re.FindSubmatchIndex(elem); m != nil {
-			off := len(v[:i]) + (len(v[i:j]) - len(trimLeftOWS(v[i:j])))
-			s.tx.buf = append(s.tx.buf, v[done:off]...)
-			s.tx.buf = expandGroups(s.tx.buf, tmpl, elem, m)
-			done = j // a replaced element loses its trailing blanks, as in HAProxy
-		}
-		i = j + 1
-	}
-	s.tx.buf = append(s.tx.buf, v[done:]...)
-	return s.tx.buf[start:len(s.tx.buf):len(s.tx.buf)]
-}
-
-func trimLeftOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	return b
-}
-
-func trimOWS(b []byte) []byte {
-	b = trimLeftOWS(b)
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// editTarget applies set-path, set-pathq, set-query, set-uri and the
-// replace-* actions: the request target is rebuilt in scratch from its
-// kept parts (an absolute URI's scheme and authority, the path, the query)
-// and the new one.
-func (s *httpSession) editTarget(r *rules.Rule) {
-	uri := s.req.URI
-	pq := http1.PathQuery(uri)
-	prefix := uri[:len(uri)-len(pq)] // "scheme://authority" or nothing
-	path, query := pq, []byte(nil)
-	for i, c := range pq {
-		if c == '?' {
-			path, query = pq[:i], pq[i:]
-			break
-		}
-	}
-	// the part a replace-* action matches against
-	var subject []byte
-	switch r.Action {
-	case rules.ReplacePath:
-		subject = path
-	case rules.ReplacePathQ:
-		subject = pq
-	case rules.ReplaceURI:
-		subject = uri
-	}
-	var m []int
-	if r.Re != nil {
-		if m = r.Re.FindSubmatchIndex(subject); m == nil {
-			return
-		}
-	}
-	// the new value: the format, with \1..\9 expanded for replace-*
-	start := len(s.tx.buf)
-	s.tx.buf = r.Value.Append(s, &s.tx.v, s.tx.buf)
-	val := s.tx.buf[start:]
-	if m != nil {
-		exp := len(s.tx.buf)
-		s.tx.buf = expandGroups(s.tx.buf, val, subject, m)
-		val = s.tx.buf[exp:]
-	}
-	out := len(s.tx.buf)
-	switch r.Action {
-	case rules.SetPath, rules.ReplacePath:
-		s.tx.buf = append(append(append(s.tx.buf, prefix...), val...), query...)
-	case rules.SetPathQ, rules.ReplacePathQ:
-		s.tx.buf = append(append(s.tx.buf, prefix...), val...)
-	case rules.SetQuery:
-		s.tx.buf = append(append(s.tx.buf, prefix...), path...)
-		if len(query) > 0 || len(val) > 0 {
-			s.tx.buf = append(append(s.tx.buf, '?'), val...)
-		}
-	case rules.SetURI, rules.ReplaceURI:
-		s.tx.buf = append(s.tx.buf, val...)
-	}
-	s.req.URI = s.tx.buf[out:len(s.tx.buf):len(s.tx.buf)]
-	s.tx.uriEdited = true
-}
-
-// expandGroups appends tmpl to dst with \1..\9 replaced by the groups of
-// match m in subject, as HAProxy's replace actions build their result.
-func expandGroups(dst, tmpl, subject []byte, m []int) []byte {
-	for i := 0; i < len(tmpl); i++ {
-		if tmpl[i] == '\\' && i+1 < len(tmpl) && tmpl[i+1] >= '0' && tmpl[i+1] <= '9' {
-			g := int(tmpl[i+1] - '0')
-			if 2*g+1 < len(m) && m[2*g] >= 0 {
-				dst = append(dst, subject[m[2*g]:m[2*g+1]]...)
-			}
-			i++
-			continue
-		}
-		dst = append(dst, tmpl[i])
-	}
-	return dst
+	s.resp.Headers = s.tx.EditHeaders(s, s.resp.Headers, r)
 }
 
 // responseRules runs the http-response rules of the backend, then of the
 // frontend (once for a listen section). It returns the deny, return or
 // redirect rule that answers in place of the server, if one applies.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
-	s.tx.vars[1].Reset() // req-scope variables end with the request processing
-	for _, p := range [2]*model.Proxy{be.P, s.fe.P} {
-		for _, r := range p.HTTPResponseRules {
-			if !r.Cond.Match(s, &s.tx.acl) {
-				continue
-			}
-			switch r.Action {
-			case rules.TrackSC:
-				s.sc.track(s.fe.rt.trackTable(p, r), r, s, &s.tx.v, &s.trackKey, false)
-				continue
-			case rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
-				counterAction(s.counter(r.SC), r, s, &s.tx.v)
-				continue
-			case rules.Capture:
-				s.captureRule(r, true)
-				continue
-			case rules.WaitForBody:
-				if !s.readResponseBody(r.Wait, r.Int) {
-					return responseTimeout
-				}
-				continue
-			case rules.Allow:
-			case rules.Deny, rules.Return, rules.Redirect:
-				return r
-			default:
-				s.editResponse(r)
-				continue
-			}
-			break
-		}
-		if be.P == s.fe.P {
-			break
-		}
+	s.tx.EndRequest()
+	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
+	if timedOut {
+		return responseTimeout
 	}
-	return nil
+	return r
 }
 
 // chooseBackend runs the use_backend rules: the first that applies names
@@ -844,15 +606,15 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 func (s *httpSession) chooseBackend() *Backend {
 	for i := range s.fe.useBackends {
 		u := &s.fe.useBackends[i]
-		if !u.cond.Match(s, &s.tx.acl) {
+		if !u.cond.Match(s, &s.tx.ACL) {
 			continue
 		}
 		if u.dyn == nil {
 			return u.be
 		}
-		start := len(s.tx.buf)
-		s.tx.buf = u.dyn.Append(s, &s.tx.v, s.tx.buf)
-		if be := s.fe.rt.backends[string(s.tx.buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
+		start := len(s.tx.Buf)
+		s.tx.Buf = u.dyn.Append(s, &s.tx.V, s.tx.Buf)
+		if be := s.fe.rt.backends[string(s.tx.Buf[start:])]; be != nil && be.P.Mode == model.ModeHTTP {
 			return be
 		}
 		break
@@ -1005,10 +767,13 @@ func newAddr(old netip.AddrPort, addr netip.Addr) netip.AddrPort {
 // rules set (c itself when they set none), for the session to come.
 func (tx *tcpTxn) started(c net.Conn) net.Conn {
 	sess := tx.vars != nil && !tx.vars[sample.ScopeSess].Empty()
+	pc, ok := c.(*ppConn)
+	if ok && !sess {
+		pc.sessVars = nil // the session rules unset what the connection's set
+	}
 	if !tx.src.IsValid() && !tx.dst.IsValid() && !sess {
 		return c
 	}
-	pc, ok := c.(*ppConn)
 	if !ok {
 		pc = &ppConn{Conn: c}
 	}

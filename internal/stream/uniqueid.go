@@ -18,16 +18,16 @@ func init() {
 		Needs: "an HTTP request",
 		Fn: func(t sample.Txn, _ *sample.Args, _ *sample.Iter, v *sample.Value) bool {
 			s, ok := t.(*httpSession)
-			if !ok || len(s.tx.uid) == 0 {
+			if !ok || len(s.tx.UID) == 0 {
 				return false
 			}
-			v.SetStr(s.tx.uid)
+			v.SetStr(s.tx.UID)
 			return true
 		},
 	})
 }
 
-// uniqueID builds the request's id into s.tx.uid.
+// uniqueID builds the request's id into s.tx.UID.
 func (s *httpSession) uniqueID() {
 	now := time.Now()
 	e := &s.entry
@@ -38,7 +38,7 @@ func (s *httpSession) uniqueID() {
 		TR:       -1, Tw: -1, Tc: -1, Tr: -1, Ta: -1, Tt: -1, Status: -1,
 		Term:  [4]byte{'-', '-', '-', '-'},
 		Proto: s.lg.proto, HTTP: true,
-		Txn: s, V: &s.tx.v, ReqID: s.reqID,
+		Txn: s, V: &s.tx.V, ReqID: s.reqID,
 	}
 	if e.Accept.IsZero() {
 		e.Accept = now
@@ -49,5 +49,5 @@ func (s *httpSession) uniqueID() {
 	if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 		e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 	}
-	s.tx.uid = logging.AppendFormat(s.tx.uid[:0], s.fe.P.UniqueIDFormat, e)
+	s.tx.UID = logging.AppendFormat(s.tx.UID[:0], s.fe.P.UniqueIDFormat, e)
 }

@@ -1,0 +1,52 @@
+package txn
+
+import (
+	"dhproxy/internal/acl"
+	"dhproxy/internal/sample"
+)
+
+// State is one HTTP transaction as the rules see it, from its request to
+// its log line; the stream keeps one per client connection and starts it
+// anew for each request (Reset), keeping the buffers' capacity, so that a
+// transaction allocates nothing once they have grown.
+type State struct {
+	Work
+	ACL acl.State // condition evaluation
+	// Vars are the txn, req and res variables (VarsOf); sess ones belong
+	// to the connection.
+	Vars  [3]sample.Vars
+	UID   []byte // the request's unique id ("unique-id-format")
+	Reply []byte // a copy of the proxy's own response for http-after-response
+	// Replying is the status of the reply being built, for %ST.
+	Replying int
+	// Denied: a deny or tarpit rule answered; Local: a return, redirect
+	// or monitor-uri one (stick counters count the former as errors).
+	Denied, Local bool
+}
+
+// Reset starts a new transaction, keeping the capacity of the buffers.
+func (t *State) Reset() {
+	vars := t.Vars
+	for i := range vars {
+		vars[i].Reset()
+	}
+	*t = State{Work: Work{Scratch: t.Scratch[:0], Buf: t.Buf[:0]}, Vars: vars, UID: t.UID[:0], Reply: t.Reply[:0]}
+}
+
+// VarsOf returns the variables of a transaction scope (txn, req, res);
+// nil for the others.
+func (t *State) VarsOf(sc sample.Scope) *sample.Vars {
+	switch sc {
+	case sample.ScopeTxn:
+		return &t.Vars[0]
+	case sample.ScopeReq:
+		return &t.Vars[1]
+	case sample.ScopeRes:
+		return &t.Vars[2]
+	}
+	return nil
+}
+
+// EndRequest ends the request processing: req variables are forgotten
+// before the response rules run.
+func (t *State) EndRequest() { t.Vars[1].Reset() }

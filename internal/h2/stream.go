@@ -76,6 +76,7 @@ func (st *Stream) received(data []byte, n uint32, end bool) error {
 	st.buffered += n
 	st.got += int64(len(data))
 	if cl := st.info.contentLength; cl >= 0 && (st.got > cl || end && st.got != cl) {
+		cc.st.StrmProtoErr.Add(1)
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
 	if st.err == nil {

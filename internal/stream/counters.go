@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"dhproxy/internal/h2"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type Counters struct {
 	// (frontends: with clients; backends and servers: with servers), those
 	// that resumed one, those that failed.
 	SSLSess, SSLReused, SSLFailed atomic.Int64
+
+	// The h2 stats module (frontends: client connections; backends:
+	// server connections), counted by internal/h2.
+	H2 h2.Counters
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -449,6 +454,7 @@ func (c *Counters) ClearAll() {
 	for i := range c.Hrsp {
 		c.Hrsp[i].Store(0)
 	}
+	c.H2.Clear()
 	for i := range c.times.sum {
 		c.times.sum[i].Store(0)
 	}

@@ -31,6 +31,7 @@ func (fe *Frontend) h2Config() h2.Config {
 		IdleTimeout:          firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client),
 		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
 		Stop:                 fe.rt.stopH2,
+		Stats:                &fe.Stats.H2,
 	}
 }
 

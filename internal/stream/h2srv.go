@@ -100,6 +100,7 @@ func (s *Server) h2Config(scheme string, g *model.Global) h2.ClientConfig {
 		WriteTimeout: s.backend.P.Timeouts.Server,
 		IdleTimeout:  purge,
 		OnIdle:       s.h2Idle,
+		Stats:        &s.backend.Stats.H2,
 	}
 	if g != nil {
 		cfg.HeaderTableSize = g.H2.HeaderTableSize

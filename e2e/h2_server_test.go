@@ -343,3 +343,29 @@ func goAwayServer(c net.Conn, answerFirst bool) {
 		}
 	}
 }
+
+// TestH2ReqVer: req.ver is "2.0" for a request that came over HTTP/2
+// (and the HTTP_2.0 predefined ACL matches it), "1.1" over HTTP/1.1.
+func TestH2ReqVer(t *testing.T) {
+	port, h1 := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain lf-string "ver=%%[req.ver] h2acl=yes" if HTTP_2.0
+    http-request return status 200 content-type text/plain lf-string "ver=%%[req.ver]"
+`, port, h1), port, h1)
+	out, err := curl(t, "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil || out != "ver=2.0 h2acl=yes" {
+		t.Errorf("over HTTP/2: %v %q", err, out)
+	}
+	out, err = curl(t, fmt.Sprintf("http://127.0.0.1:%d/", h1))
+	if err != nil || out != "ver=1.1" {
+		t.Errorf("over HTTP/1.1: %v %q", err, out)
+	}
+}

@@ -51,6 +51,10 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 	})
 }
 
+// OverH2 tells the sample fetches (req.ver) that the request came over
+// HTTP/2.
+func (s *httpSession) OverH2() bool { return s.h2 }
+
 // streamSessions recycles the session objects of HTTP/2 streams, so that
 // a stream does not pay for growing its tables again.
 var streamSessions sync.Pool

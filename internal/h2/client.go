@@ -598,22 +598,21 @@ type ClientStream struct {
 	req  reqConv    // the writer's goroutine only
 
 	// Under cc.mu.
-	id        uint32 // 0 until the request's HEADERS are sent
-	sendWin   int64
-	recvWin   int64
-	buffered  uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
-	in        []byte // response bytes not read yet
-	headReq   bool
-	resp      respInfo
-	gotFinal  bool // the final response head arrived
-	inEnded   bool // the server ended its side
-	reqEnded  bool // the request was sent whole
-	err       error
-	errCode   http2.ErrCode // RST_STREAM code of a server reset
-	closed    bool
-	rdl, wdl  time.Time
-	rt, wt    *time.Timer
-	responded bool // some response bytes were read
+	id       uint32 // 0 until the request's HEADERS are sent
+	sendWin  int64
+	recvWin  int64
+	buffered uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
+	in       []byte // response bytes not read yet
+	headReq  bool
+	resp     respInfo
+	gotFinal bool // the final response head arrived
+	inEnded  bool // the server ended its side
+	reqEnded bool // the request was sent whole
+	err      error
+	errCode  http2.ErrCode // RST_STREAM code of a server reset
+	closed   bool
+	rdl, wdl time.Time
+	rt, wt   *time.Timer
 }
 
 // headers takes a response header block (reader goroutine).
@@ -718,7 +717,6 @@ func (cs *ClientStream) Read(p []byte) (int, error) {
 	}
 	n := copy(p, cs.in)
 	cs.in = cs.in[n:]
-	cs.responded = true
 	var credit uint32
 	if len(cs.in) == 0 {
 		cs.in = cs.in[:0:0]

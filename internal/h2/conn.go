@@ -495,10 +495,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return cc.localReply(id, "431")
 	}
 	head, info, err := appendRequestHead(nil, cc.fields, cc.hdrEnd)
-	switch {
-	case err == errConnect:
-		return cc.localReply(id, "501")
-	case err != nil:
+	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	st = newStream(cc, id, head, info, cc.hdrEnd)

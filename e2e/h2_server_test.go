@@ -369,3 +369,33 @@ frontend fe
 		t.Errorf("over HTTP/1.1: %v %q", err, out)
 	}
 }
+
+// TestH2ServerMaxReuse: with max-reuse 4 a server connection carries at
+// most 5 streams; the streams in flight on a connection that reached it
+// finish (h2load sees every request succeed).
+func TestH2ServerMaxReuse(t *testing.T) {
+	be := startH2Backend(t, "maxreuse", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:%d proto h2 max-reuse 4
+`, port, be.port), port)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, _ := exec.CommandContext(ctx, "h2load", "-n", "400", "-c", "4", "-m", "8", fmt.Sprintf("http://127.0.0.1:%d/", port)).CombinedOutput()
+	if !strings.Contains(string(res), "400 succeeded, 0 failed") {
+		t.Errorf("h2load:\n%s", res)
+	}
+	if n, s := be.conns.Load(), be.streams.Load(); s != 400 || n < 80 {
+		t.Errorf("%d streams over %d server connections, want 400 over 80 at least", s, n)
+	}
+}

@@ -146,6 +146,17 @@ listen li
 	if !strings.HasPrefix(out, "HTTP/1.1 200") || !strings.Contains(out, "\r\n\r\nbody:abc") {
 		t.Errorf("chunked request through an h2 server:\n%s", out)
 	}
+	// 4 MiB each way through the flow control windows of both sides.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18)
+	resp, err := http.Post(url+"/echo", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("4 MiB echo: %v, %d bytes back, equal %v", err, len(got), bytes.Equal(got, big))
+	}
 	// A stream the server resets before answering is a 502.
 	out, _ = curl(t, "-i", url+"/reset")
 	if !strings.HasPrefix(out, "HTTP/1.1 502") {

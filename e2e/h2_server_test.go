@@ -25,6 +25,7 @@ import (
 type h2Backend struct {
 	port    int
 	conns   atomic.Int32
+	closed  atomic.Int32 // connections the proxy closed
 	streams atomic.Int32
 }
 
@@ -80,6 +81,7 @@ func startH2Backend(t *testing.T, name string, tlsCfg *tls.Config) *h2Backend {
 					c = tc
 				}
 				srv.ServeConn(c, &http2.ServeConnOpts{Handler: h})
+				b.closed.Add(1)
 			}()
 		}
 	}()
@@ -408,5 +410,36 @@ backend be
 	}
 	if n, s := be.conns.Load(), be.streams.Load(); s != 400 || n < 80 {
 		t.Errorf("%d streams over %d server connections, want 400 over 80 at least", s, n)
+	}
+}
+
+// TestH2ServerPoolPurge: an idle HTTP/2 server connection is closed after
+// pool-purge-delay; a busy one is not.
+func TestH2ServerPoolPurge(t *testing.T) {
+	be := startH2Backend(t, "purge", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s1 127.0.0.1:%d proto h2 pool-purge-delay 300ms
+`, port, be.port), port)
+	// A request that lasts longer than the delay keeps its connection.
+	if out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/slow?ms=600", port)); err != nil || out != "purge" {
+		t.Fatalf("%v %q", err, out)
+	}
+	if n := be.closed.Load(); n != 0 {
+		t.Errorf("%d connections closed while busy", n)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for be.closed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, c := be.conns.Load(), be.closed.Load(); n != 1 || c != 1 {
+		t.Errorf("%d connections, %d closed; want the idle one closed", n, c)
 	}
 }

@@ -25,6 +25,7 @@ import (
 type h2Backend struct {
 	port    int
 	conns   atomic.Int32
+	closed  atomic.Int32 // connections the proxy closed
 	streams atomic.Int32
 }
 
@@ -80,6 +81,7 @@ func startH2Backend(t *testing.T, name string, tlsCfg *tls.Config) *h2Backend {
 					c = tc
 				}
 				srv.ServeConn(c, &http2.ServeConnOpts{Handler: h})
+				b.closed.Add(1)
 			}()
 		}
 	}()
@@ -145,6 +147,17 @@ listen li
 	}
 	if !strings.HasPrefix(out, "HTTP/1.1 200") || !strings.Contains(out, "\r\n\r\nbody:abc") {
 		t.Errorf("chunked request through an h2 server:\n%s", out)
+	}
+	// 4 MiB each way through the flow control windows of both sides.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<18)
+	resp, err := http.Post(url+"/echo", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("4 MiB echo: %v, %d bytes back, equal %v", err, len(got), bytes.Equal(got, big))
 	}
 	// A stream the server resets before answering is a 502.
 	out, _ = curl(t, "-i", url+"/reset")
@@ -341,5 +354,92 @@ func goAwayServer(c net.Conn, answerFirst bool) {
 			c.Close()
 			return
 		}
+	}
+}
+
+// TestH2ReqVer: req.ver is "2.0" for a request that came over HTTP/2
+// (and the HTTP_2.0 predefined ACL matches it), "1.1" over HTTP/1.1.
+func TestH2ReqVer(t *testing.T) {
+	port, h1 := freePort(t), freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    bind 127.0.0.1:%d
+    http-request return status 200 content-type text/plain lf-string "ver=%%[req.ver] h2acl=yes" if HTTP_2.0
+    http-request return status 200 content-type text/plain lf-string "ver=%%[req.ver]"
+`, port, h1), port, h1)
+	out, err := curl(t, "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil || out != "ver=2.0 h2acl=yes" {
+		t.Errorf("over HTTP/2: %v %q", err, out)
+	}
+	out, err = curl(t, fmt.Sprintf("http://127.0.0.1:%d/", h1))
+	if err != nil || out != "ver=1.1" {
+		t.Errorf("over HTTP/1.1: %v %q", err, out)
+	}
+}
+
+// TestH2ServerMaxReuse: with max-reuse 4 a server connection carries at
+// most 5 streams; the streams in flight on a connection that reached it
+// finish (h2load sees every request succeed).
+func TestH2ServerMaxReuse(t *testing.T) {
+	be := startH2Backend(t, "maxreuse", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    http-reuse always
+    server s1 127.0.0.1:%d proto h2 max-reuse 4
+`, port, be.port), port)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, _ := exec.CommandContext(ctx, "h2load", "-n", "400", "-c", "4", "-m", "8", fmt.Sprintf("http://127.0.0.1:%d/", port)).CombinedOutput()
+	if !strings.Contains(string(res), "400 succeeded, 0 failed") {
+		t.Errorf("h2load:\n%s", res)
+	}
+	if n, s := be.conns.Load(), be.streams.Load(); s != 400 || n < 80 {
+		t.Errorf("%d streams over %d server connections, want 400 over 80 at least", s, n)
+	}
+}
+
+// TestH2ServerPoolPurge: an idle HTTP/2 server connection is closed after
+// pool-purge-delay; a busy one is not.
+func TestH2ServerPoolPurge(t *testing.T) {
+	be := startH2Backend(t, "purge", nil)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s1 127.0.0.1:%d proto h2 pool-purge-delay 300ms
+`, port, be.port), port)
+	// A request that lasts longer than the delay keeps its connection.
+	if out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/slow?ms=600", port)); err != nil || out != "purge" {
+		t.Fatalf("%v %q", err, out)
+	}
+	if n := be.closed.Load(); n != 0 {
+		t.Errorf("%d connections closed while busy", n)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for be.closed.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, c := be.conns.Load(), be.closed.Load(); n != 1 || c != 1 {
+		t.Errorf("%d connections, %d closed; want the idle one closed", n, c)
 	}
 }

@@ -31,6 +31,8 @@ type ClientConfig struct {
 	// IdleTimeout ends a connection without streams for that long
 	// (pool-purge-delay); 0: never.
 	IdleTimeout time.Duration
+	// Stats receives the h2 module's counts (the backend's); nil: none.
+	Stats *Counters
 	// OnIdle is called when the connection's last stream ends and it may
 	// carry more; the pool decides whether to keep it.
 	OnIdle func(*ClientConn)
@@ -61,7 +63,8 @@ var (
 	// again on another connection.
 	ErrRefused = errors.New("h2: stream refused by the server")
 	// ErrServerReset: the server reset the stream.
-	ErrServerReset = errors.New("h2: stream reset by the server")
+	ErrServerReset  = errors.New("h2: stream reset by the server")
+	errServerGoAway = errors.New("h2: GOAWAY with an error from the server")
 	// ErrConnClosed: the connection ended before the stream did.
 	ErrConnClosed = errors.New("h2: server connection closed")
 )
@@ -75,6 +78,7 @@ const connWindow = 1 << 30
 type ClientConn struct {
 	c   net.Conn
 	cfg ClientConfig
+	st  *Counters
 	fr  *http2.Framer
 	br  *bufio.Reader
 	bw  *bufio.Writer
@@ -116,6 +120,10 @@ func NewClientConn(c net.Conn, cfg ClientConfig) (*ClientConn, error) {
 	cfg.setDefaults()
 	cc := &ClientConn{c: c, cfg: cfg, nextID: 1, streams: map[uint32]*ClientStream{},
 		maxStreams: 100, sendWin: 65535, peerWin: 65535, peerFrame: 16384, idleSince: time.Now()}
+	cc.st = cfg.Stats
+	if cc.st == nil {
+		cc.st = &discard
+	}
 	cc.bw = bufio.NewWriterSize(c, 16<<10)
 	cc.br = bufio.NewReaderSize(c, 16<<10)
 	cc.fr = http2.NewFramer(cc.bw, cc.br)
@@ -139,6 +147,8 @@ func NewClientConn(c net.Conn, cfg ClientConfig) (*ClientConn, error) {
 		c.Close()
 		return nil, err
 	}
+	cc.st.TotalConns.Add(1)
+	cc.st.OpenConns.Add(1)
 	go cc.readLoop()
 	return cc, nil
 }
@@ -200,6 +210,9 @@ func (cc *ClientConn) Closed() bool {
 // carry nothing more.
 func (cc *ClientConn) release(cs *ClientStream) {
 	cc.mu.Lock()
+	if cs.id != 0 {
+		cc.st.OpenStreams.Add(-1)
+	}
 	if cs.id != 0 && cc.streams[cs.id] == cs {
 		delete(cc.streams, cs.id)
 	}
@@ -240,9 +253,12 @@ func (cc *ClientConn) readLoop() {
 			cc.end(ErrConnClosed)
 		}
 	}()
+	first := true
 	for {
 		f, err := cc.fr.ReadFrame()
 		if err == nil {
+			countFrame(cc.st, f, first)
+			first = false
 			err = cc.frame(f)
 		}
 		if err != nil {
@@ -310,7 +326,7 @@ func (cc *ClientConn) frame(f http2.Frame) error {
 	case *http2.GoAwayFrame:
 		cc.goAway(f.LastStreamID)
 		if f.ErrCode != http2.ErrCodeNo {
-			return http2.ConnectionError(f.ErrCode)
+			return errServerGoAway // the server's error: ours to close, not to report
 		}
 		return nil
 	case *http2.PushPromiseFrame:
@@ -483,6 +499,7 @@ func (cc *ClientConn) resetStream(id uint32, code http2.ErrCode, err error) {
 	if cs != nil {
 		cs.fail(err, 0)
 	}
+	cc.st.RstStreamResp.Add(1)
 	cc.wmu.Lock()
 	cc.fr.WriteRSTStream(id, code)
 	cc.flush()
@@ -513,6 +530,7 @@ func (cc *ClientConn) end(err error) {
 		return
 	}
 	cc.closed = true
+	cc.st.OpenConns.Add(-1)
 	list := make([]*ClientStream, 0, len(cc.streams))
 	for _, cs := range cc.streams {
 		list = append(list, cs)
@@ -525,6 +543,10 @@ func (cc *ClientConn) end(err error) {
 	var ce http2.ConnectionError
 	if errors.As(err, &ce) {
 		code = http2.ErrCode(ce)
+	}
+	if code == http2.ErrCodeProtocol {
+		cc.st.ConnProtoErr.Add(1)
+		cc.st.GoawayResp.Add(1)
 	}
 	if err == nil || code != http2.ErrCodeNo {
 		cc.wmu.Lock()
@@ -576,22 +598,21 @@ type ClientStream struct {
 	req  reqConv    // the writer's goroutine only
 
 	// Under cc.mu.
-	id        uint32 // 0 until the request's HEADERS are sent
-	sendWin   int64
-	recvWin   int64
-	buffered  uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
-	in        []byte // response bytes not read yet
-	headReq   bool
-	resp      respInfo
-	gotFinal  bool // the final response head arrived
-	inEnded   bool // the server ended its side
-	reqEnded  bool // the request was sent whole
-	err       error
-	errCode   http2.ErrCode // RST_STREAM code of a server reset
-	closed    bool
-	rdl, wdl  time.Time
-	rt, wt    *time.Timer
-	responded bool // some response bytes were read
+	id       uint32 // 0 until the request's HEADERS are sent
+	sendWin  int64
+	recvWin  int64
+	buffered uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
+	in       []byte // response bytes not read yet
+	headReq  bool
+	resp     respInfo
+	gotFinal bool // the final response head arrived
+	inEnded  bool // the server ended its side
+	reqEnded bool // the request was sent whole
+	err      error
+	errCode  http2.ErrCode // RST_STREAM code of a server reset
+	closed   bool
+	rdl, wdl time.Time
+	rt, wt   *time.Timer
 }
 
 // headers takes a response header block (reader goroutine).
@@ -696,7 +717,6 @@ func (cs *ClientStream) Read(p []byte) (int, error) {
 	}
 	n := copy(p, cs.in)
 	cs.in = cs.in[n:]
-	cs.responded = true
 	var credit uint32
 	if len(cs.in) == 0 {
 		cs.in = cs.in[:0:0]
@@ -766,6 +786,8 @@ func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error 
 		}
 		cs.id = cc.nextID
 		cc.nextID += 2
+		cc.st.TotalStreams.Add(1)
+		cc.st.OpenStreams.Add(1)
 		cs.sendWin = int64(cc.peerWin)
 		cs.headReq = cs.req.method == "HEAD"
 		cc.streams[cs.id] = cs

@@ -150,3 +150,88 @@ func TestClientMaxStreams(t *testing.T) {
 		t.Errorf("a third stream was allowed (closed %v)", cc.Closed())
 	}
 }
+
+// rawServer accepts one connection and runs serve on its framer after the
+// preface and an empty SETTINGS.
+func rawServer(t *testing.T, serve func(fr *http2.Framer)) *ClientConn {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := l.Accept()
+		l.Close()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		pre := make([]byte, len(Preface))
+		if _, err := io.ReadFull(c, pre); err != nil {
+			return
+		}
+		fr := http2.NewFramer(c, c)
+		fr.WriteSettings()
+		serve(fr)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := NewClientConn(c, ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+// A stream above a GOAWAY's last stream, or reset with REFUSED_STREAM, is
+// refused (it may go elsewhere); one reset otherwise is a server reset.
+func TestClientRefusedStreams(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		reply func(fr *http2.Framer, id uint32)
+		want  error
+	}{
+		{"goaway", func(fr *http2.Framer, id uint32) { fr.WriteGoAway(id-1, http2.ErrCodeNo, nil) }, ErrRefused},
+		{"refused", func(fr *http2.Framer, id uint32) { fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) }, ErrRefused},
+		{"reset", func(fr *http2.Framer, id uint32) { fr.WriteRSTStream(id, http2.ErrCodeInternal) }, ErrServerReset},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cc := rawServer(t, func(fr *http2.Framer) {
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					if h, ok := f.(*http2.HeadersFrame); ok {
+						c.reply(fr, h.StreamID)
+					}
+				}
+			})
+			_, err := exchange(t, cc, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			if err != c.want {
+				t.Errorf("err %v, want %v", err, c.want)
+			}
+			if usable := cc.Usable(); usable == (c.name == "goaway") {
+				t.Errorf("usable %v after %s", usable, c.name)
+			}
+		})
+	}
+}
+
+// Reserve(busyOnly) refuses an idle connection (http-reuse safe for a
+// first request) and takes one that carries a stream.
+func TestClientReserveBusyOnly(t *testing.T) {
+	cc := startH2Server(t, ClientConfig{}, func(w http.ResponseWriter, r *http.Request) {})
+	if cc.Reserve(true) {
+		t.Fatal("an idle connection was reserved for a busy-only request")
+	}
+	if !cc.Reserve(false) {
+		t.Fatal("no slot")
+	}
+	if !cc.Reserve(true) {
+		t.Error("a busy connection refused a busy-only request")
+	}
+}

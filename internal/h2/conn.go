@@ -41,6 +41,8 @@ type Config struct {
 	// Stop is closed when the process stops softly: GOAWAY is sent and
 	// the connection ends once its streams are over.
 	Stop <-chan struct{}
+	// Stats receives the h2 module's counts (the frontend's); nil: none.
+	Stats *Counters
 }
 
 // Defaults of HAProxy 2.6.
@@ -84,6 +86,10 @@ type Conn struct {
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	h   Handler
+	st  *Counters
+	// protoErr: the connection ends on a protocol error we detected in
+	// what it carried (not in a frame's framing), as haproxy counts them.
+	protoErr bool
 
 	wmu  sync.Mutex // frame writes and the HPACK encoder
 	henc *hpack.Encoder
@@ -94,20 +100,21 @@ type Conn struct {
 	listSz uint32              // its decoded size (RFC 9113 6.5.2)
 	tooBig bool                // it went past MaxHeaderListSize
 
-	mu          sync.Mutex // everything below
-	streams     map[uint32]*Stream
-	maxSeen     uint32 // highest stream id the client opened
-	lastAllowed uint32 // after GOAWAY: streams above are refused
-	running     int    // handlers still running (reset streams included)
-	opened      int    // streams opened so far
-	sendWin     int64  // connection window towards the client
-	peerWin     int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
-	peerFrame   uint32 // SETTINGS_MAX_FRAME_SIZE of the client
-	recvUnacked uint32 // DATA bytes received since the last connection WINDOW_UPDATE
-	closed      bool
-	draining    bool // a soft stop sent the first GOAWAY (shutdown)
-	goneAway    bool // no stream above lastAllowed is served
-	handlers    sync.WaitGroup
+	mu           sync.Mutex // everything below
+	streams      map[uint32]*Stream
+	maxSeen      uint32 // highest stream id the client opened
+	lastAllowed  uint32 // after GOAWAY: streams above are refused
+	running      int    // handlers still running (reset streams included)
+	opened       int    // streams opened so far
+	sendWin      int64  // connection window towards the client
+	peerWin      int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
+	peerFrame    uint32 // SETTINGS_MAX_FRAME_SIZE of the client
+	recvUnacked  uint32 // DATA bytes received since the last connection WINDOW_UPDATE
+	closed       bool
+	draining     bool // a soft stop sent the first GOAWAY (shutdown)
+	peerGoneAway bool // the client sent GOAWAY: streams above lastAllowed are refused
+	goneAway     bool // no stream above lastAllowed is served
+	handlers     sync.WaitGroup
 
 	// Abuse accounting: resets and completed under mu, the control
 	// frame count by the reader alone.
@@ -130,7 +137,13 @@ type Conn struct {
 // the handshake chose "h2".
 func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
-	cc := &Conn{c: c, cfg: cfg, h: h, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
+	cc := &Conn{c: c, cfg: cfg, h: h, st: cfg.Stats, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
+	if cc.st == nil {
+		cc.st = &discard
+	}
+	cc.st.TotalConns.Add(1)
+	cc.st.OpenConns.Add(1)
+	defer cc.st.OpenConns.Add(-1)
 	cc.bw = bufio.NewWriterSize(c, 16<<10)
 	// Buffered reads: the framer reads a frame's header and payload
 	// separately, two system calls per frame otherwise.
@@ -200,6 +213,7 @@ func (cc *Conn) serve() error {
 		if err != nil {
 			return cc.readError(err)
 		}
+		countFrame(cc.st, f, first)
 		if first {
 			if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
 				return http2.ConnectionError(http2.ErrCodeProtocol)
@@ -212,8 +226,31 @@ func (cc *Conn) serve() error {
 				cc.resetStream(se.StreamID, se.Code)
 				continue
 			}
+			var ce http2.ConnectionError
+			cc.protoErr = errors.As(err, &ce) && http2.ErrCode(ce) == http2.ErrCodeProtocol
 			return err
 		}
+	}
+}
+
+// countFrame counts a received frame in the h2 module's columns; first
+// is the connection's first frame (its SETTINGS, which haproxy counts
+// twice).
+func countFrame(st *Counters, f http2.Frame, first bool) {
+	switch f.(type) {
+	case *http2.HeadersFrame:
+		st.HeadersRcvd.Add(1)
+	case *http2.DataFrame:
+		st.DataRcvd.Add(1)
+	case *http2.SettingsFrame:
+		st.SettingsRcvd.Add(1)
+		if first {
+			st.SettingsRcvd.Add(1)
+		}
+	case *http2.RSTStreamFrame:
+		st.RstStreamRcvd.Add(1)
+	case *http2.GoAwayFrame:
+		st.GoawayRcvd.Add(1)
 	}
 }
 
@@ -278,9 +315,12 @@ func (cc *Conn) frame(f http2.Frame) error {
 		}
 		return nil
 	case *http2.GoAwayFrame:
+		// The client opens no more streams; what it still sends (a
+		// SETTINGS ACK, the end of its streams) is read until it closes,
+		// as haproxy does.
 		cc.mu.Lock()
-		cc.goneAway = true
 		cc.lastAllowed = cc.maxSeen
+		cc.peerGoneAway = true
 		cc.mu.Unlock()
 		return nil
 	case *http2.PushPromiseFrame:
@@ -439,7 +479,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return http2.ConnectionError(http2.ErrCodeStreamClosed)
 	}
 	cc.maxSeen = id
-	refuse := cc.goneAway && id > cc.lastAllowed || cc.closed
+	refuse := (cc.goneAway || cc.peerGoneAway) && id > cc.lastAllowed || cc.closed
 	limit := uint32(len(cc.streams)) >= cc.cfg.MaxConcurrentStreams || cc.running >= int(cc.cfg.MaxConcurrentStreams)
 	cc.mu.Unlock()
 	if refuse {
@@ -455,13 +495,12 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return cc.localReply(id, "431")
 	}
 	head, info, err := appendRequestHead(nil, cc.fields, cc.hdrEnd)
-	switch {
-	case err == errConnect:
-		return cc.localReply(id, "501")
-	case err != nil:
+	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	st = newStream(cc, id, head, info, cc.hdrEnd)
+	cc.st.TotalStreams.Add(1)
+	cc.st.OpenStreams.Add(1)
 	cc.mu.Lock()
 	st.seq = cc.opened
 	cc.opened++
@@ -481,6 +520,7 @@ func (cc *Conn) run(st *Stream) {
 			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
 		}
 		st.Close()
+		cc.st.OpenStreams.Add(-1)
 		cc.mu.Lock()
 		cc.running--
 		cc.mu.Unlock()
@@ -614,6 +654,7 @@ func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 	if st != nil {
 		st.abort(errStreamReset)
 	}
+	cc.st.RstStreamResp.Add(1)
 	cc.wmu.Lock()
 	cc.fr.WriteRSTStream(id, code)
 	cc.flush()
@@ -738,6 +779,13 @@ func (cc *Conn) end(err error) {
 	cc.closed = true
 	cc.mu.Unlock()
 	cc.abortAll()
+	switch {
+	case err == errNoPreface:
+		cc.st.ConnProtoErr.Add(1)
+	case cc.protoErr:
+		cc.st.ConnProtoErr.Add(1)
+		cc.st.GoawayResp.Add(1)
+	}
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
 		cc.wmu.Lock()
 		cc.c.SetWriteDeadline(time.Now().Add(time.Second))

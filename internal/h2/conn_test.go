@@ -185,13 +185,3 @@ func TestRequestBodyAndTrailers(t *testing.T) {
 		t.Errorf("overlong body: reset %v, want PROTOCOL_ERROR", rst)
 	}
 }
-
-// CONNECT (tunnels over a stream) is not built yet: 501 from this layer.
-func TestConnectRefused(t *testing.T) {
-	tc := startConn(t, Config{}, func(st *Stream) { t.Error("CONNECT reached the handler") })
-	tc.headers(1, false, ":method", "CONNECT", ":authority", "db.test:5432")
-	fields, _, rst := tc.response(1)
-	if rst != 0 || len(fields) == 0 || fields[0].Value != "501" {
-		t.Errorf("CONNECT: %v reset %v", fields, rst)
-	}
-}

@@ -86,8 +86,9 @@ func TestRequestHead(t *testing.T) {
 			t.Errorf("%v: error %v, want malformed", kv, err)
 		}
 	}
-	if _, _, err := appendRequestHead(nil, fields(":method", "CONNECT", ":authority", "a:443"), false); err != errConnect {
-		t.Errorf("CONNECT: %v", err)
+	if h, info, err := appendRequestHead(nil, fields(":method", "CONNECT", ":authority", "a:443", "x-a", "1"), false); err != nil || !info.connect || info.chunked ||
+		string(h) != "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\nx-a: 1\r\n\r\n" {
+		t.Errorf("CONNECT: %q %+v %v", h, info, err)
 	}
 	if h, _, err := appendRequestHead(nil, fields(":method", "OPTIONS", ":scheme", "http", ":path", "*", ":authority", "a"), true); err != nil || !strings.HasPrefix(string(h), "OPTIONS * HTTP/1.1\r\n") {
 		t.Errorf("OPTIONS *: %q %v", h, err)

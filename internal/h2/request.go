@@ -11,15 +11,12 @@ import (
 // reset with PROTOCOL_ERROR, nothing reaches the pipeline.
 var errMalformed = errors.New("malformed request")
 
-// errConnect is a CONNECT request: tunnels over HTTP/2 streams are not
-// built yet, the stream is answered 501 by this layer.
-var errConnect = errors.New("CONNECT over HTTP/2 is not supported")
-
 // reqInfo is what the stream needs to know of a converted request.
 type reqInfo struct {
 	contentLength int64 // the declared length; -1: none
 	chunked       bool  // the body is sent to the pipeline chunked (no length declared)
 	head          bool  // HEAD: the response has no body whatever it declares
+	connect       bool  // CONNECT: a 2xx answer turns the stream into a tunnel
 }
 
 // appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
@@ -83,10 +80,21 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 		}
 	}
 	if method == "CONNECT" {
-		if seen != 1|8 || authority == "" || !visible(authority) {
+		// RFC 9113 8.5: :authority alone; the DATA frames are the
+		// tunnel's bytes, passed as they come (as haproxy, the server
+		// gets an HTTP/1.1 CONNECT).
+		if seen != 1|8 || authority == "" || !visible(authority) || info.contentLength >= 0 {
 			return dst, info, errMalformed
 		}
-		return dst, info, errConnect
+		info.connect = true
+		dst = append(append(append(dst, "CONNECT "...), authority...), " HTTP/1.1\r\nhost: "...)
+		dst = append(append(dst, authority...), "\r\n"...)
+		for _, f := range fields {
+			if f.Name[0] != ':' && f.Name != "host" {
+				dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+			}
+		}
+		return append(dst, "\r\n"...), info, nil
 	}
 	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
 		return dst, info, errMalformed

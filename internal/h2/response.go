@@ -43,6 +43,7 @@ const (
 type respConv struct {
 	state     uint8
 	head      bool // the request was HEAD: no body whatever the head says
+	connect   bool // the request was CONNECT: a 2xx answer opens a tunnel
 	pending   []byte
 	resp      http1.Response
 	fields    []hpack.HeaderField
@@ -173,6 +174,13 @@ func (c *respConv) startBody(out frameSink) error {
 	if r.Status >= 100 && r.Status < 200 {
 		return out.sendHeaders(c.fields, false) // interim: the final head follows
 	}
+	if c.connect && r.Status < 300 {
+		// The tunnel's bytes follow until the close (RFC 9110 9.3.6: no
+		// length field in a 2xx answer to CONNECT).
+		c.fields = dropField(c.fields, "content-length")
+		c.state = rsClose
+		return out.sendHeaders(c.fields, false)
+	}
 	f := r.BodyFraming(c.head)
 	switch f {
 	case http1.FramingNone:
@@ -190,6 +198,17 @@ func (c *respConv) startBody(out frameSink) error {
 		c.state = rsClose
 	}
 	return out.sendHeaders(c.fields, false)
+}
+
+// dropField removes the fields named name.
+func dropField(fs []hpack.HeaderField, name string) []hpack.HeaderField {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Name != name {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // trailers sends the trailer section once its empty line is in pending.

@@ -48,6 +48,7 @@ func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stre
 		recvWin: int64(cc.cfg.InitialWindowSize), sendWin: int64(cc.peerWin)}
 	st.cond = sync.NewCond(&cc.mu)
 	st.conv.head = info.head
+	st.conv.connect = info.connect
 	return st
 }
 
@@ -76,6 +77,7 @@ func (st *Stream) received(data []byte, n uint32, end bool) error {
 	st.buffered += n
 	st.got += int64(len(data))
 	if cl := st.info.contentLength; cl >= 0 && (st.got > cl || end && st.got != cl) {
+		cc.st.StrmProtoErr.Add(1)
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
 	if st.err == nil {
@@ -136,7 +138,8 @@ func (st *Stream) Read(p []byte) (int, error) {
 			cc.mu.Unlock()
 			return 0, st.err
 		}
-		if st.inEnded || st.responded || st.closed {
+		// A tunnel's client side lasts past the response's end.
+		if st.inEnded || st.responded && !st.info.connect || st.closed {
 			responded := st.responded
 			cc.mu.Unlock()
 			if responded {
@@ -291,6 +294,9 @@ func (st *Stream) finish() {
 	early := !st.inEnded
 	st.cond.Broadcast()
 	cc.mu.Unlock()
+	if st.info.connect {
+		return // the client may still send: the stream is over at its Close
+	}
 	cc.forget(st, true)
 	if early {
 		cc.wmu.Lock()
@@ -343,7 +349,21 @@ func (st *Stream) Close() error {
 	}
 	cc.flush()
 	cc.wmu.Unlock()
+	if complete && st.info.connect {
+		cc.forget(st, true)
+	}
 	return nil
+}
+
+// CloseWrite ends a tunnel's server-to-client side (END_STREAM); the
+// client's side goes on until it ends it.
+func (st *Stream) CloseWrite() error {
+	st.conv.closing(st)
+	cc := st.cc
+	cc.wmu.Lock()
+	err := cc.flush()
+	cc.wmu.Unlock()
+	return err
 }
 
 func (st *Stream) LocalAddr() net.Addr  { return st.cc.c.LocalAddr() }

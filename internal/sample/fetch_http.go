@@ -75,6 +75,10 @@ func init() {
 		return true
 	}})
 	reqFetch("req.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		if h, ok := t.(H2Txn); ok && h.OverH2() {
+			v.SetStr(ver20)
+			return true
+		}
 		v.SetStr(version(&t.Request().Message))
 		return true
 	})
@@ -166,6 +170,7 @@ func init() {
 var (
 	ver10 = []byte("1.0")
 	ver11 = []byte("1.1")
+	ver20 = []byte("2.0") // a request that came over HTTP/2 (H2Txn)
 )
 
 func version(m *http1.Message) []byte {

@@ -54,6 +54,11 @@ type Txn interface {
 	Vars(Scope) *Vars
 }
 
+// H2Txn is a transaction that tells whether its request came over HTTP/2
+// (the pipeline sees it in HTTP/1.1 form): req.ver is then "2.0", as in
+// haproxy.
+type H2Txn interface{ OverH2() bool }
+
 // ArgType is the type of a fetch's or converter's argument.
 type ArgType uint8
 

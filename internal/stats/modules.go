@@ -5,25 +5,26 @@ import "dhproxy/internal/stream"
 // ModuleColumns are the stats modules' columns, which haproxy 2.6 prints
 // after the "-" that ends the generic ones (column 103 on in "show stat
 // typed"): the ssl module's on frontends, backends and servers, the h2
-// and h1 modules' on frontends and backends (haproxy 2.6.12 as Debian
-// builds it has the h1 module, with its splicing counters).
+// module's on frontends (client connections) and backends (server
+// connections), and the h1 module's on frontends and backends (haproxy
+// 2.6.12 as Debian builds it has the h1 module, with its splicing counters).
 var ModuleColumns = []Column{
 	{"ssl_sess", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.SSLSess.Load() })},
 	{"ssl_reused_sess", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.SSLReused.Load() })},
 	{"ssl_failed_handshake", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.SSLFailed.Load() })},
-	{"h2_headers_rcvd", "MCP", "u64", "FB", zero},
-	{"h2_data_rcvd", "MCP", "u64", "FB", zero},
-	{"h2_settings_rcvd", "MCP", "u64", "FB", zero},
-	{"h2_rst_stream_rcvd", "MCP", "u64", "FB", zero},
-	{"h2_goaway_rcvd", "MCP", "u64", "FB", zero},
-	{"h2_detected_conn_protocol_errors", "MCP", "u64", "FB", zero},
-	{"h2_detected_strm_protocol_errors", "MCP", "u64", "FB", zero},
-	{"h2_rst_stream_resp", "MCP", "u64", "FB", zero},
-	{"h2_goaway_resp", "MCP", "u64", "FB", zero},
-	{"h2_open_connections", "MGP", "u64", "FB", zero},
-	{"h2_backend_open_streams", "MGP", "u64", "FB", zero},
-	{"h2_total_connections", "MCP", "u64", "FB", zero},
-	{"h2_backend_total_streams", "MCP", "u64", "FB", zero},
+	{"h2_headers_rcvd", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.HeadersRcvd.Load() })},
+	{"h2_data_rcvd", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.DataRcvd.Load() })},
+	{"h2_settings_rcvd", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.SettingsRcvd.Load() })},
+	{"h2_rst_stream_rcvd", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.RstStreamRcvd.Load() })},
+	{"h2_goaway_rcvd", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.GoawayRcvd.Load() })},
+	{"h2_detected_conn_protocol_errors", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.ConnProtoErr.Load() })},
+	{"h2_detected_strm_protocol_errors", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.StrmProtoErr.Load() })},
+	{"h2_rst_stream_resp", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.RstStreamResp.Load() })},
+	{"h2_goaway_resp", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.GoawayResp.Load() })},
+	{"h2_open_connections", "MGP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.OpenConns.Load() })},
+	{"h2_backend_open_streams", "MGP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.OpenStreams.Load() })},
+	{"h2_total_connections", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.TotalConns.Load() })},
+	{"h2_backend_total_streams", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H2.TotalStreams.Load() })},
 	{"h1_open_connections", "MGP", "u64", "FB", h1Open(true)},
 	{"h1_open_streams", "MGP", "u64", "FB", h1Open(false)},
 	{"h1_total_connections", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.H1Conns.Load() })},

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"dhproxy/internal/h2"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,10 @@ type Counters struct {
 	// H1OpenStreams on frontends, derived on backends (H1Open).
 	H1Conns, H1Streams, H1BytesIn, H1BytesOut atomic.Int64
 	H1OpenConns, H1OpenStreams                atomic.Int64
+
+	// The h2 stats module (frontends: client connections; backends:
+	// server connections), counted by internal/h2.
+	H2 h2.Counters
 }
 
 // HTTP response classes, the hrsp_* columns.
@@ -473,6 +478,7 @@ func (c *Counters) ClearAll() {
 	for i := range c.Hrsp {
 		c.Hrsp[i].Store(0)
 	}
+	c.H2.Clear()
 	for i := range c.times.sum {
 		c.times.sum[i].Store(0)
 	}

@@ -31,6 +31,7 @@ func (fe *Frontend) h2Config() h2.Config {
 		IdleTimeout:          firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client),
 		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
 		Stop:                 fe.rt.stopH2,
+		Stats:                &fe.Stats.H2,
 	}
 }
 
@@ -49,6 +50,10 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		serveStream(fe, st, sc, tlsInfo)
 	})
 }
+
+// OverH2 tells the sample fetches (req.ver) that the request came over
+// HTTP/2.
+func (s *httpSession) OverH2() bool { return s.h2 }
 
 // streamSessions recycles the session objects of HTTP/2 streams, so that
 // a stream does not pay for growing its tables again.

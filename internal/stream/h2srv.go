@@ -100,6 +100,7 @@ func (s *Server) h2Config(scheme string, g *model.Global) h2.ClientConfig {
 		WriteTimeout: s.backend.P.Timeouts.Server,
 		IdleTimeout:  purge,
 		OnIdle:       s.h2Idle,
+		Stats:        &s.backend.Stats.H2,
 	}
 	if g != nil {
 		cfg.HeaderTableSize = g.H2.HeaderTableSize
@@ -121,15 +122,15 @@ func streamConn(s *Server, cc *h2.ClientConn) *serverConn {
 
 // take returns a stream on a pooled connection, nil when none has one
 // free; busyOnly skips idle connections. Connections that can carry
-// nothing more (ended, going away, max-reuse reached) leave the pool.
+// nothing more (ended, going away, max-reuse reached) leave the pool;
+// their streams in flight go on, and the connection closes after the
+// last one (ClientConn.release).
 func (p *h2Pool) take(s *Server, busyOnly bool) *serverConn {
 	p.mu.Lock()
 	var got *h2.ClientConn
-	var stale []*h2.ClientConn
 	keep := p.conns[:0]
 	for _, cc := range p.conns {
 		if !cc.Usable() {
-			stale = append(stale, cc)
 			continue
 		}
 		keep = append(keep, cc)
@@ -140,9 +141,6 @@ func (p *h2Pool) take(s *Server, busyOnly bool) *serverConn {
 	clear(p.conns[len(keep):])
 	p.conns = keep
 	p.mu.Unlock()
-	for _, cc := range stale {
-		cc.Close()
-	}
 	if got == nil {
 		return nil
 	}

@@ -36,9 +36,10 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		out = append(out, req.Method...)
 		out = append(out, ' ')
 		uri := req.URI
-		if s.h2 && len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
+		if s.h2 && len(uri) > 0 && uri[0] != '/' && uri[0] != '*' && string(req.Method) != "CONNECT" {
 			// An HTTP/2 request's absolute URI goes to HTTP/1 servers
-			// in origin form, as haproxy sends it.
+			// in origin form, as haproxy sends it (CONNECT's authority
+			// form stays).
 			uri = http1.PathQuery(uri)
 		}
 		out = append(out, uri...)

@@ -117,7 +117,11 @@ func (b *builder) parsePeer(ps *Peers, l config.Line) {
 	if kw == "server" {
 		usage = "server <peername> [<ip>:<port>]"
 	}
-	if !b.wantArgs(l, 1, 2, usage+" (dhproxy takes no further parameters on peer lines yet)") {
+	if !b.wantArgs(l, 1, -1, usage) {
+		return
+	}
+	if len(l.Args) > 3 {
+		b.errorf(l, "'%s %s': parameter '%s' is not supported on peer lines by dhproxy yet (haproxy 2.6 takes server options there, and 'shard' only from 2.9); remove it.", kw, l.Args[1], l.Args[3])
 		return
 	}
 	p := &Peer{Pos: l.Pos, Name: l.Args[1], Server: kw == "server"}

@@ -121,7 +121,7 @@ func (b *builder) parsePeer(ps *Peers, l config.Line) {
 		return
 	}
 	if len(l.Args) > 3 {
-		b.errorf(l, "'%s %s': parameter '%s' is not supported on peer lines by dhproxy yet (haproxy 2.6 takes server options there, and 'shard' only from 2.9); remove it.", kw, l.Args[1], l.Args[3])
+		b.errorf(l, "'%s %s': parameter '%s' is not supported on peer lines by dhproxy yet (haproxy 2.6 takes server options there; 'shard' is not one of them); remove it.", kw, l.Args[1], l.Args[3])
 		return
 	}
 	p := &Peer{Pos: l.Pos, Name: l.Args[1], Server: kw == "server"}

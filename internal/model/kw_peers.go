@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"net"
 	"strings"
 
@@ -246,5 +245,3 @@ func (ps *Peers) ListenAddr() string {
 // Active tells whether the section synchronizes: it has its local peer
 // and is not disabled.
 func (ps *Peers) Active() bool { return ps != nil && ps.Local != nil && !ps.Disabled }
-
-func (ps *Peers) String() string { return fmt.Sprintf("peers %s", ps.Name) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -273,5 +274,60 @@ func TestPeersLearnOnConnect(t *testing.T) {
 			}
 			showTableUntil(t, second.sock, "mesh/keys", "key=early ", 5*time.Second)
 		})
+	}
+}
+
+// TestPeersStickServerWithHAProxy: a "stick on" table shared with haproxy
+// 2.6 carries the server (server_id; haproxy's server_key is read past):
+// the entry haproxy stores appears on dhproxy with the same server id.
+func TestPeersStickServerWithHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil || isHAProxy() {
+		t.Skip("needs dhproxy and haproxy")
+	}
+	s1, stop1 := startHTTPBackend(t, "s1")
+	defer stop1()
+	s2, stop2 := startHTTPBackend(t, "s2")
+	defer stop2()
+	d, h := newPeerNode(t, "dh"), newPeerNode(t, "hap")
+	conf := func(self peerNode) string {
+		return fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
+    mode http
+    timeout client 5s
+    timeout server 5s
+    timeout connect 1s
+peers mesh
+    peer dh 127.0.0.1:%d
+    peer hap 127.0.0.1:%d
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    stick-table type string len 32 size 100 expire 1m peers mesh
+    stick on req.hdr(x-user)
+    server s1 127.0.0.1:%d id 11
+    server s2 127.0.0.1:%d id 12
+`, self.sock, d.peerPort, h.peerPort, self.http, s1, s2)
+	}
+	startProxyCmd(t, exec.Command(bin, "-db", "-L", "dh", "-f", writeConfig(t, conf(d))), d.http, d.peerPort)
+	startProxyCmd(t, exec.Command(haproxyBin, "-db", "-L", "hap", "-f", writeConfig(t, conf(h))), h.http, h.peerPort)
+	// carol takes haproxy's first server, alice its second; dhproxy's
+	// balancer would send a newcomer to its first.
+	peerGet(t, h.http, "/", "X-User: carol")
+	peerGet(t, h.http, "/", "X-User: alice")
+	out := showTableUntil(t, d.sock, "be", "key=alice ", 8*time.Second)
+	peerGet(t, d.http, "/", "X-User: bob")
+	hout := showTableUntil(t, h.sock, "be", "key=bob ", 8*time.Second)
+	alice := regexp.MustCompile(`key=alice .*server_id=(\d+)`).FindStringSubmatch(out)
+	bob := regexp.MustCompile(`key=bob .*server_id=(\d+)`).FindStringSubmatch(hout)
+	if alice == nil || bob == nil {
+		t.Fatalf("server ids missing:\ndhproxy:\n%s\nhaproxy:\n%s", out, hout)
+	}
+	// The server each entry names must be the one that answered.
+	got, _ := curl(t, "-s", "-i", "-H", "X-User: alice", fmt.Sprintf("http://127.0.0.1:%d/", d.http))
+	want := "X-Backend: " + map[string]string{"11": "s1", "12": "s2"}[alice[1]]
+	if alice[1] != "12" || !strings.Contains(got, want) {
+		t.Errorf("alice stuck to server id %s on haproxy, but dhproxy sent her to: %q", alice[1], got)
 	}
 }

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"net"
 	"strings"
 
@@ -117,7 +116,11 @@ func (b *builder) parsePeer(ps *Peers, l config.Line) {
 	if kw == "server" {
 		usage = "server <peername> [<ip>:<port>]"
 	}
-	if !b.wantArgs(l, 1, 2, usage+" (dhproxy takes no further parameters on peer lines yet)") {
+	if !b.wantArgs(l, 1, -1, usage) {
+		return
+	}
+	if len(l.Args) > 3 {
+		b.errorf(l, "'%s %s': parameter '%s' is not supported on peer lines by dhproxy yet (haproxy 2.6 takes server options there; 'shard' is not one of them); remove it.", kw, l.Args[1], l.Args[3])
 		return
 	}
 	p := &Peer{Pos: l.Pos, Name: l.Args[1], Server: kw == "server"}
@@ -242,5 +245,3 @@ func (ps *Peers) ListenAddr() string {
 // Active tells whether the section synchronizes: it has its local peer
 // and is not disabled.
 func (ps *Peers) Active() bool { return ps != nil && ps.Local != nil && !ps.Disabled }
-
-func (ps *Peers) String() string { return fmt.Sprintf("peers %s", ps.Name) }

@@ -423,24 +423,23 @@ func (s *section) pushLoop() {
 				if !sh.t.Snapshot(e, now, &snap) {
 					continue
 				}
-				body := s.encodeUpdate(sh, &snap)
-				s.broadcast(sh, body)
+				s.broadcast(s.encodeUpdate(sh, &snap))
 			}
 		}
 	}
 }
 
-// encodeUpdate builds the body of an update message for snap.
-func (s *section) encodeUpdate(sh *shared, snap *stick.Snapshot) []byte {
+// encodeUpdate builds the update message of snap for the writers.
+func (s *section) encodeUpdate(sh *shared, snap *stick.Snapshot) outItem {
 	s.mu.Lock()
 	s.seq++
 	id := s.seq
 	s.mu.Unlock()
 	u := snapshotUpdate(sh, snap, id)
-	return appendUpdate(nil, &sh.def, &u)
+	return outItem{table: sh, typ: updateType(&u), body: appendUpdate(nil, &sh.def, &u)}
 }
 
-func (s *section) broadcast(sh *shared, body []byte) {
+func (s *section) broadcast(it outItem) {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
@@ -450,7 +449,7 @@ func (s *section) broadcast(sh *shared, body []byte) {
 	}
 	s.mu.Unlock()
 	for _, ss := range list {
-		ss.send(outItem{table: sh, body: body})
+		ss.send(it)
 	}
 }
 

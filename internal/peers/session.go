@@ -49,6 +49,7 @@ type remoteTable struct {
 // a control message.
 type outItem struct {
 	table *shared
+	typ   byte // update message type
 	body  []byte
 	ack   *remoteTable
 	ctrl  byte
@@ -368,7 +369,7 @@ func (ss *session) writeLoop() error {
 				scratch = appendMsg(scratch, classStickTable, stktDefine, it.table.def.append(nil))
 				last = it.table
 			}
-			scratch = appendMsg(scratch, classStickTable, stktUpdateTimed, it.body)
+			scratch = appendMsg(scratch, classStickTable, it.typ, it.body)
 		}
 		_, err := w.Write(scratch)
 		lastWrite = time.Now()
@@ -430,7 +431,7 @@ func (ss *session) teachAll(write func(outItem) error) (int, error) {
 			if !sh.t.Snapshot(e, now, &snap) {
 				continue
 			}
-			if err := write(outItem{table: sh, body: s.encodeUpdate(sh, &snap)}); err != nil {
+			if err := write(s.encodeUpdate(sh, &snap)); err != nil {
 				return n, err
 			}
 			n++

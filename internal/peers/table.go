@@ -62,9 +62,11 @@ func defineTable(id uint64, name string, t *stick.Table, serverID bool) definiti
 
 // snapshotUpdate is the update message for snap.
 func snapshotUpdate(sh *shared, snap *stick.Snapshot, id uint32) update {
-	u := update{id: id, hasID: true, timed: true, key: snap.Key, serverID: int64(snap.ServerID)}
+	// An entry that never expires goes untimed: the receiver applies its
+	// own table's expiry.
+	u := update{id: id, hasID: true, key: snap.Key, serverID: int64(snap.ServerID)}
 	if snap.Expire > 0 {
-		u.expire = uint32(min(snap.Expire.Milliseconds(), 1<<31-1))
+		u.timed, u.expire = true, uint32(min(snap.Expire.Milliseconds(), 1<<31-1))
 	}
 	for dt := range stick.NumData {
 		w := wireType(dt)

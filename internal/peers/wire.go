@@ -465,11 +465,13 @@ type update struct {
 	rates    [wireTypes]rate   // rate types
 }
 
-// appendUpdate encodes u (always timed and with its id) for a table
-// defined by d.
+// appendUpdate encodes u (always with its id) for a table defined by d;
+// its message type is updateType(u).
 func appendUpdate(dst []byte, d *definition, u *update) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, u.id)
-	dst = binary.BigEndian.AppendUint32(dst, u.expire)
+	if u.timed {
+		dst = binary.BigEndian.AppendUint32(dst, u.expire)
+	}
 	if d.keyType == keyStr {
 		dst = appendVarint(dst, uint64(len(u.key)))
 	}
@@ -489,6 +491,14 @@ func appendUpdate(dst []byte, d *definition, u *update) []byte {
 		}
 	}
 	return dst
+}
+
+// updateType is the message type appendUpdate's encoding of u goes in.
+func updateType(u *update) byte {
+	if u.timed {
+		return stktUpdateTimed
+	}
+	return stktUpdate
 }
 
 // parseUpdate decodes an update body of message type typ for a table the

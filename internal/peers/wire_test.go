@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"dhproxy/internal/stick"
 )
 
 func TestVarint(t *testing.T) {
@@ -175,4 +177,31 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An entry of a table without expiry goes as a plain update (no expiry
+// field): the receiver keeps it as long as its own table says.
+func TestUntimedUpdateForEntryWithoutExpiry(t *testing.T) {
+	var cfg stick.Config
+	cfg.Type, cfg.Size, cfg.Store[stick.GPC0] = stick.Integer, 10, true
+	tab := stick.New(cfg)
+	sh := &shared{id: 1, t: tab}
+	sh.def = defineTable(1, "be", tab, true)
+	if sh.def.data != 1<<wireServerID|1<<2 || sh.def.keyType != keySInt || sh.def.expire != 0 {
+		t.Fatalf("definition %+v", sh.def)
+	}
+	snap := stick.Snapshot{Key: []byte{0, 0, 1, 0}, ServerID: 3}
+	snap.Vals[stick.GPC0] = 9
+	u := snapshotUpdate(sh, &snap, 7)
+	if updateType(&u) != stktUpdate {
+		t.Fatalf("type %#x, want a plain update", updateType(&u))
+	}
+	body := appendUpdate(nil, &sh.def, &u)
+	if got := hex.EncodeToString(body); got != "00000007"+"00000100"+"03"+"09" {
+		t.Errorf("body %s", got)
+	}
+	back, err := parseUpdate(body, stktUpdate, &sh.def)
+	if err != nil || back.timed || back.serverID != 3 || back.vals[2] != 9 {
+		t.Errorf("decoded %+v %v", back, err)
+	}
 }

@@ -114,6 +114,10 @@ func (rt *Runtime) DelServer(s *Server) error {
 		s.stopChecks()
 		s.stopChecks = nil
 	}
+	// A configured server's checks run in the start-up group, which
+	// stops as a whole: paused, they probe and report nothing more.
+	s.adminCtl.Pause(false, true)
+	s.adminCtl.Pause(true, true)
 	s.closeIdle()
 	return nil
 }

@@ -59,6 +59,9 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 	if err := rt.DelServer(n1); err != nil {
 		t.Fatal(err)
 	}
+	if !n1.CheckPaused(false) || !n1.CheckPaused(true) {
+		t.Errorf("a deleted server's checks still run")
+	}
 	if got := picks(b, 10); got["s1"] != 10 || len(b.ServerList()) != 1 {
 		t.Fatalf("after del: %v, servers %d", got, len(b.ServerList()))
 	}

@@ -77,15 +77,22 @@ var serverOptions = map[string]serverOpt{
 		s.Weight = n
 		return nil
 	}, ""},
-	"backup":           {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
-	"disabled":         {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
-	"enabled":          {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
-	"cookie":           {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
-	"maxconn":          {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
-	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
-	"addr":             {1, recordOpt("addr"), ""},
-	"init-addr":        {1, recordOpt("init-addr"), ""},
-	"pool-max-conn":    {1, recordOpt("pool-max-conn"), "per-server idle pool limits"},
+	"backup":    {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
+	"disabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
+	"enabled":   {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
+	"cookie":    {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
+	"maxconn":   {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"id":        {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
+	"addr":      {1, recordOpt("addr"), ""},
+	"init-addr": {1, recordOpt("init-addr"), ""},
+	// "pool-max-conn": the idle connections kept for reuse (-1: no limit,
+	// the default; 0: none), read by the runtime from Options.
+	"pool-max-conn": {1, func(s *Server, v string) error {
+		if n, err := strconv.Atoi(v); err != nil || n < -1 {
+			return fmt.Errorf("'%s' must be -1 (no limit) or a number of connections", v)
+		}
+		return recordOpt("pool-max-conn")(s, v)
+	}, ""},
 	"pool-purge-delay": {1, recordOpt("pool-purge-delay"), "per-server idle pool limits"},
 	"max-reuse":        {1, recordOpt("max-reuse"), "per-connection reuse limits"},
 	"tfo":              {0, recordOpt("tfo"), "TCP fast open"},

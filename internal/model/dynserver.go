@@ -74,6 +74,10 @@ func DynamicServer(cfg *Config, p *Proxy, name, addr string, args []string) (s *
 	if err != nil {
 		return nil, false, fmt.Errorf("'server %s': %v.", name, err)
 	}
+	// haproxy 2.6 keeps no idle connection of a dynamic server unless
+	// told to.
+	srv.Options = map[string]string{"pool-max-conn": "0"}
+	srv.PoolMaxConn, srv.MaxReuse = 0, -1
 	b.applyServerOptions(l, &srv, args)
 	if srv.Health.Agent && srv.Health.AgentPort == 0 {
 		b.errorf(l, "'server %s/%s' : server %s does not have agent port. Agent check has been disabled.", p.Name, name, name)

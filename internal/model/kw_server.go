@@ -91,15 +91,22 @@ var serverOptions = map[string]serverOpt{
 		s.Weight = n
 		return nil
 	}, ""},
-	"backup":           {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
-	"disabled":         {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
-	"enabled":          {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
-	"cookie":           {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
-	"maxconn":          {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
-	"id":               {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
-	"addr":             {1, recordOpt("addr"), ""},
-	"init-addr":        {1, recordOpt("init-addr"), ""},
-	"pool-max-conn":    {1, limitOpt(func(s *Server) *int { return &s.PoolMaxConn }), ""},
+	"backup":    {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
+	"disabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
+	"enabled":   {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
+	"cookie":    {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
+	"maxconn":   {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"id":        {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
+	"addr":      {1, recordOpt("addr"), ""},
+	"init-addr": {1, recordOpt("init-addr"), ""},
+	// "pool-max-conn": the idle connections kept for reuse (-1: no limit,
+	// the default; 0: none); Options keeps it for "show servers state".
+	"pool-max-conn": {1, func(s *Server, v string) error {
+		if err := limitOpt(func(s *Server) *int { return &s.PoolMaxConn })(s, v); err != nil || s.PoolMaxConn < -1 {
+			return fmt.Errorf("'%s' must be -1 (no limit) or a number of connections", v)
+		}
+		return recordOpt("pool-max-conn")(s, v)
+	}, ""},
 	"pool-purge-delay": {1, durOpt(func(s *Server) *time.Duration { return &s.PoolPurgeDelay }), ""},
 	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},
 	"proto": {1, func(s *Server, v string) error {
@@ -204,8 +211,8 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
-	if (s.MaxReuse != -1 || s.PoolMaxConn != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
-		b.warnf(l, "server '%s': 'max-reuse', 'pool-max-conn' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
+	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
+		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
 	if s.Proto == "h2" && p.Mode != ModeHTTP {
 		b.errorf(l, "'server %s/%s': 'proto h2' needs 'mode http'.", p.Name, s.Name)

@@ -384,7 +384,12 @@ var Columns = []Column{
 	{"cache_lookups", "MCP", "u64", "FB", zero},
 	{"cache_hits", "MCP", "u64", "FB", zero},
 	{"srv_icur", "MGP", "u32", "S", zero},
-	{"src_ilim", "MGP", "u32", "", nil},
+	{"src_ilim", "MGP", "u32", "S", func(r *Row) Value {
+		if n, ok := r.Srv.IdleLimit(); ok {
+			return num(int64(n))
+		}
+		return Value{} // no limit: haproxy prints nothing
+	}},
 	{"qtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeQueue) })},
 	{"ctime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeConnect) })},
 	{"rtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeResponse) })},

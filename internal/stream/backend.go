@@ -62,9 +62,10 @@ type Server struct {
 	queue    waitQueue    // requests waiting for a slot on this server
 	health   serverHealth // agent maxconn, observe, shutdown-sessions (observe.go)
 
-	mu   sync.Mutex // guards idle only
-	idle []*serverConn
-	h2   h2Pool // HTTP/2 connections, shared by streams (h2srv.go)
+	mu      sync.Mutex // guards idle only
+	idle    []*serverConn
+	h2      h2Pool // HTTP/2 connections, shared by streams (h2srv.go)
+	maxIdle int    // "pool-max-conn", at most maxIdlePerServer
 
 	Stats      Counters
 	admin      atomic.Uint32 // AdminMaint, AdminDrain set from the runtime API
@@ -163,7 +164,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		b.Servers = append(b.Servers, s)
 	}
 	if d := p.Dispatch; d != nil {
-		s := &Server{Conf: d, backend: b, iweight: d.Weight}
+		s := &Server{Conf: d, backend: b, iweight: d.Weight, maxIdle: maxIdlePerServer}
 		s.dst.Store(&d.Addr)
 		s.up.Store(true)
 		s.uweight.Store(int32(d.Weight))
@@ -204,6 +205,10 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 		s.minconn = max(sc.Maxconn, sc.Minconn)
 	}
 	_, s.nonStick = sc.Options["non-stick"]
+	s.maxIdle = maxIdlePerServer
+	if n, err := strconv.Atoi(sc.Options["pool-max-conn"]); err == nil && n >= 0 {
+		s.maxIdle = min(n, maxIdlePerServer)
+	}
 	s.up.Store(!sc.Disabled)
 	s.lastChange.Store(time.Now().UnixNano())
 	s.uweight.Store(int32(sc.Weight))
@@ -460,7 +465,7 @@ const maxIdlePerServer = 1024
 func (s *Server) putIdle(sc *serverConn, now time.Time) {
 	sc.idleSince = now
 	s.mu.Lock()
-	if len(s.idle) < maxIdlePerServer {
+	if len(s.idle) < s.maxIdle {
 		s.idle = append(s.idle, sc)
 		s.mu.Unlock()
 		return

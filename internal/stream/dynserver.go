@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"os"
+	"strconv"
 
 	"dhproxy/internal/check"
 	"dhproxy/internal/lb"
@@ -114,6 +115,10 @@ func (rt *Runtime) DelServer(s *Server) error {
 		s.stopChecks()
 		s.stopChecks = nil
 	}
+	// A configured server's checks run in the start-up group, which
+	// stops as a whole: paused, they probe and report nothing more.
+	s.adminCtl.Pause(false, true)
+	s.adminCtl.Pause(true, true)
 	s.closeIdle()
 	return nil
 }
@@ -162,3 +167,10 @@ func (s *Server) AddedInMaint() bool { return s.addedMaint }
 // agent" paused s's check, or a server added at run time waits for the
 // first "enable health|agent".
 func (s *Server) CheckPaused(agent bool) bool { return s.adminCtl.Paused(agent) }
+
+// IdleLimit is s's "pool-max-conn" when one applies (haproxy shows it in
+// src_ilim): set on the server line, or 0 for a server added at run time.
+func (s *Server) IdleLimit() (int, bool) {
+	n, err := strconv.Atoi(s.Conf.Options["pool-max-conn"])
+	return n, err == nil && n >= 0
+}

@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"dhproxy/internal/model"
 )
@@ -58,6 +60,9 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 	n1.cur.Add(-1)
 	if err := rt.DelServer(n1); err != nil {
 		t.Fatal(err)
+	}
+	if !n1.CheckPaused(false) || !n1.CheckPaused(true) {
+		t.Errorf("a deleted server's checks still run")
 	}
 	if got := picks(b, 10); got["s1"] != 10 || len(b.ServerList()) != 1 {
 		t.Fatalf("after del: %v, servers %d", got, len(b.ServerList()))
@@ -127,3 +132,29 @@ func TestServerSetChangesUnderTraffic(t *testing.T) {
 		}
 	}
 }
+
+func TestPoolMaxConnBoundsIdleConnections(t *testing.T) {
+	b := testBackend(t, "backend be\n server s0 127.0.0.1:1 pool-max-conn 0\n server s1 127.0.0.1:1 pool-max-conn 1\n server s2 127.0.0.1:1\n")
+	for i, want := range []int{0, 1, 3} {
+		s := b.Servers[i]
+		for range 3 {
+			a, c := net.Pipe()
+			defer c.Close()
+			s.putIdle(&serverConn{c: halfPipe{a}, srv: s}, time.Now())
+		}
+		if got := len(s.idle); got != want {
+			t.Errorf("%s: %d idle connections kept, want %d", s.Name, got, want)
+		}
+	}
+	if n, ok := b.Servers[1].IdleLimit(); !ok || n != 1 {
+		t.Errorf("IdleLimit of pool-max-conn 1: %d %v", n, ok)
+	}
+	if _, ok := b.Servers[2].IdleLimit(); ok {
+		t.Errorf("a server without pool-max-conn has a limit")
+	}
+}
+
+// halfPipe gives a net.Pipe end the CloseWrite of a TCP connection.
+type halfPipe struct{ net.Conn }
+
+func (halfPipe) CloseWrite() error { return nil }

@@ -74,6 +74,9 @@ func receivedPP(c net.Conn) *sample.PPInfo {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
+	if tt, ok := c.(*tlsTransport); ok {
+		c = tt.Conn
+	}
 	if pc, ok := c.(*ppConn); ok && pc.header {
 		return &pc.info
 	}

@@ -486,7 +486,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 		sc.countSession()
 	}
 	if b.tls != nil {
-		*c = tls.Server(*c, b.tls)
+		*c = tls.Server(newTLSTransport(*c), b.tls)
 	}
 	return false, false, false
 }

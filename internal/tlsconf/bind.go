@@ -88,7 +88,11 @@ func Server(o *BindOpts, d *Defaults, warn func(string)) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: st.configFor}
+	// Full-size records from the first byte, as haproxy (tune.ssl.maxrecord
+	// 0): Go's dynamic sizing cuts the first 128 KiB of every burst into
+	// MSS-sized records, one write(2) each.
+	cfg := &tls.Config{GetCertificate: st.get, MinVersion: tls.VersionTLS12, GetConfigForClient: st.configFor,
+		DynamicRecordSizingDisabled: true}
 	if err := reg.setupSessions(cfg, o, d); err != nil {
 		return nil, err
 	}

@@ -228,6 +228,9 @@ func TestDefaultSuites(t *testing.T) {
 	if len(cfg.CipherSuites) == 0 {
 		t.Error("no default suite list: Go's, with CBC suites, applies")
 	}
+	if !cfg.DynamicRecordSizingDisabled {
+		t.Error("records start small (Go's dynamic sizing), unlike haproxy's full-size ones")
+	}
 	old, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: crt}}, MinVer: "TLSv1.0"}, &Defaults{}, func(string) {})
 	if err != nil || old.CipherSuites != nil {
 		t.Errorf("ssl-min-ver TLSv1.0: suites %v %v", old.CipherSuites, err)

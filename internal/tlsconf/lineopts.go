@@ -1,6 +1,7 @@
 package tlsconf
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -127,10 +128,12 @@ func (s *Store) lineConfig(e *CrtListEntry) (*lineConf, error) {
 			return fail(err)
 		}
 	}
-	if lo.Ciphers != "" {
-		merged.Ciphers = lo.Ciphers
+	switch {
+	case lo.Ciphers != "":
+		applyCiphers(cfg, lo.Ciphers, "", warn)
+	case (lo.MinVer != "" || lo.MaxVer != "") && cmp.Or(s.opts.Ciphers, s.defs.Ciphers) == "":
+		applyCiphers(cfg, "", "", warn) // the default list depends on the minimum version
 	}
-	applyCiphers(cfg, merged.Ciphers, s.defs.Ciphers, warn)
 	if lo.Suites != "" {
 		checkSuites(lo.Suites, warn)
 	}

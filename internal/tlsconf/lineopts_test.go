@@ -97,3 +97,25 @@ func FuzzLineOptions(f *testing.F) {
 		applyCurves(&tls.Config{}, s, s, func(string) {})
 	})
 }
+
+// A line's options warn about themselves only: the bind's unusable
+// cipher names are not warned about again for each line.
+func TestCrtListLineWarnsOnce(t *testing.T) {
+	dir := t.TempDir()
+	selfSigned(t, dir, "a.pem", "a.test")
+	selfSigned(t, dir, "b.pem", "b.test")
+	list := filepath.Join(dir, "list.txt")
+	os.WriteFile(list, []byte("a.pem\nb.pem [alpn h2 ssl-min-ver TLSv1.0] b.test\n"), 0o644)
+	var warns []string
+	cfg, err := Server(&BindOpts{SSL: true, Certs: []CertSource{{Path: list, List: true}}, CrtBase: dir, Ciphers: "HIGH:ECDHE-ECDSA-AES128-GCM-SHA256"}, &Defaults{}, func(w string) { warns = append(warns, w) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "HIGH") || strings.Contains(warns[0], "crt-list") {
+		t.Errorf("warnings: %q", warns)
+	}
+	b, _ := cfg.GetConfigForClient(&tls.ClientHelloInfo{ServerName: "b.test"})
+	if b.MinVersion != tls.VersionTLS10 || !slices.Equal(b.CipherSuites, []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}) {
+		t.Errorf("b.test: min %x suites %v", b.MinVersion, b.CipherSuites)
+	}
+}

@@ -79,17 +79,16 @@ type Server struct {
 // Backend is a backend's runtime state.
 type Backend struct {
 	P *model.Proxy
-	// Servers, act and bck are the servers of the configuration, as the
-	// process started; nothing changes them. The servers the balancer
-	// sees now ("add server" and "del server" change them) are in set:
-	// read them with ServerList.
-	Servers  []*Server
-	act, bck serverGroup
-	set      atomic.Pointer[serverSet]
-	dispSrv  *Server        // "dispatch": takes every request, Servers none
-	beconn   atomic.Int32   // requests/connections being served (%bc)
-	useDst   bool           // a server connects to the port the client reached
-	errors   errorSnapshots // its last invalid response ("show errors", errsnap.go)
+	// Servers are the servers of the configuration, as the process
+	// started; nothing changes them. The servers the balancer sees now
+	// ("add server" and "del server" change them) are in set: read them
+	// with ServerList.
+	Servers []*Server
+	set     atomic.Pointer[serverSet]
+	dispSrv *Server        // "dispatch": takes every request, Servers none
+	beconn  atomic.Int32   // requests/connections being served (%bc)
+	useDst  bool           // a server connects to the port the client reached
+	errors  errorSnapshots // its last invalid response ("show errors", errsnap.go)
 	// bufferBody is "option http-buffer-request": the body is read before
 	// the backend's http-request rules.
 	bufferBody bool
@@ -184,9 +183,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	} else {
 		b.fifoQueue = p.Balance.Algo != "random" && !strings.HasPrefix(p.Balance.Algo, "random(")
 	}
-	set := b.newSet(b.Servers)
-	b.act, b.bck = set.act, set.bck
-	b.set.Store(set)
+	b.set.Store(b.newSet(b.Servers))
 	return b
 }
 

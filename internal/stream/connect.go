@@ -53,7 +53,7 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 		}
 		// Hash-based balancing is deterministic: retry the same server,
 		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && (attempt+1 == p.Retries || (len(b.act.idx) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
+		if p.Redispatch && (attempt+1 == p.Retries || (len(b.set.Load().act.idx) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
 			avoid, srv, direct, hk = srv, nil, false, hashKey{}
 			if st != nil {
 				st.redispatched = true

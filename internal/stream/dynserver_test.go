@@ -46,6 +46,9 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 	if got := picks(b, 10); got["n1"] != 5 || got["s1"] != 5 {
 		t.Fatalf("after enable: %v, want an even round robin", got)
 	}
+	if n := usableServers(b); n != 2 {
+		t.Fatalf("nbsrv %d with the added server enabled, want 2", n)
+	}
 	if _, err := rt.AddServer(b, &model.Server{Name: "n1", Addr: "127.0.0.1:3", Weight: 1}, false); err != ErrServerExists {
 		t.Fatalf("duplicate name: %v", err)
 	}

@@ -125,15 +125,17 @@ func usableServers(be *Backend) int {
 	if be == nil {
 		return -1
 	}
+	// The live set: servers added at run time count too.
+	set := be.set.Load()
 	n := 0
-	for _, i := range be.act.idx {
-		if be.Servers[i].up.Load() {
+	for _, i := range set.act.idx {
+		if set.all[i].up.Load() {
 			n++
 		}
 	}
 	if n == 0 {
-		for _, i := range be.bck.idx {
-			if be.Servers[i].up.Load() {
+		for _, i := range set.bck.idx {
+			if set.all[i].up.Load() {
 				n++
 			}
 		}

@@ -78,6 +78,14 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
+	return newNFT(svcs, logf, nil)
+}
+
+// newNFT is NewNFT; with reload set, the tables of the running process
+// are replaced in the same batch that creates the new ones and programs
+// reload's state, so the NAT hooks never leave the kernel and conntrack
+// keeps translating the connections already established.
+func newNFT(svcs []*Service, logf func(string), reload []Desired) (*NFT, error) {
 	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
 		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
 	var countedSvcs []*Service
@@ -135,7 +143,9 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 	n.nat = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
 	n.nat6 = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv6}
 	n.dr = &nftables.Table{Name: TableName, Family: nftables.TableFamilyNetdev}
-	n.removeTables()
+	if reload == nil {
+		n.removeTables()
+	}
 	for _, s := range svcs {
 		if s.Method != "DR" {
 			continue
@@ -147,8 +157,10 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		n.dev[s] = d
 	}
-	if err := n.create(svcs); err != nil {
-		n.removeTables()
+	if err := n.build(svcs, reload); err != nil {
+		if reload == nil {
+			n.removeTables()
+		}
 		closeFDs()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
@@ -329,10 +341,20 @@ func bindKeyType(s *Service) nftables.SetDatatype {
 }
 
 // create builds the tables, chains and maps, empty, in one batch.
-func (n *NFT) create(svcs []*Service) error {
+func (n *NFT) create(svcs []*Service) error { return n.build(svcs, nil) }
+
+// build is create; with reload, the batch first deletes the tables
+// present and ends with reload's rules.
+func (n *NFT) build(svcs []*Service, reload []Desired) error {
 	c, err := nftables.New()
 	if err != nil {
 		return err
+	}
+	if reload != nil {
+		for _, t := range []*nftables.Table{n.nat, n.nat6, n.dr} {
+			c.AddTable(t) // so that deleting it cannot fail
+			c.DelTable(t)
+		}
 	}
 	for _, t := range n.natTables(svcs) {
 		c.AddTable(t)
@@ -382,6 +404,19 @@ func (n *NFT) create(svcs []*Service) error {
 		}
 	}
 	n.addCounters(c, svcs)
+	if reload != nil {
+		n.last = reload
+		plans := make([]plan, len(reload))
+		for i, d := range reload {
+			plans[i] = plan{dests: d.Dests, bind: n.bindSet(d.Svc)}
+			if dev := n.dev[d.Svc]; dev != nil {
+				plans[i].dests = n.withMAC(d.Svc, d.Dests, dev.link)
+			}
+		}
+		if err := n.queueRules(c, reload, plans); err != nil {
+			return err
+		}
+	}
 	return c.Flush()
 }
 
@@ -421,6 +456,11 @@ func (n *NFT) drDevice(s *Service) (*drDev, error) {
 func (n *NFT) Apply(ds []Desired) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	select {
+	case <-n.stop: // closed, or replaced by a reload
+		return nil
+	default:
+	}
 	n.last = ds
 	err := n.applyOnce(ds)
 	if err != nil {
@@ -460,6 +500,14 @@ func (n *NFT) applyOnce(ds []Desired) error {
 	if err != nil {
 		return err
 	}
+	if err := n.queueRules(c, ds, plans); err != nil {
+		return err
+	}
+	return c.Flush()
+}
+
+// queueRules replaces the entry rules and every service's chains.
+func (n *NFT) queueRules(c *nftables.Conn, ds []Desired, plans []plan) error {
 	svcs := make([]*Service, len(ds))
 	for i, d := range ds {
 		svcs[i] = d.Svc
@@ -493,7 +541,7 @@ func (n *NFT) applyOnce(ds []Desired) error {
 			return err
 		}
 	}
-	return c.Flush()
+	return nil
 }
 
 // matchExprs matches one entry of a service (address range, port,
@@ -810,6 +858,12 @@ func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 		case <-t.C:
 		}
 		n.mu.Lock()
+		select {
+		case <-n.stop: // replaced by a reload while waiting for the lock
+			n.mu.Unlock()
+			return
+		default:
+		}
 		why := n.tablesGone(svcs)
 		if why != "" {
 			n.removeTables()
@@ -1033,4 +1087,21 @@ func (n *NFT) Close() error {
 	}
 	n.removeTables()
 	return n.conn.CloseLasting()
+}
+
+// Reload replaces this datapath by one built for svcs, in the single
+// batch newNFT sends: connections established through NAT services keep
+// their conntrack translation, new ones see the new rules at once. The
+// old datapath's goroutines stop and it leaves the tables to the new one.
+// Persistence and DR flow bindings start afresh.
+func (n *NFT) Reload(svcs []*Service, ds []Desired) (Dataplane, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next, err := newNFT(svcs, n.logf, ds)
+	if err != nil {
+		return nil, err
+	}
+	close(n.stop)
+	n.conn.CloseLasting()
+	return next, nil
 }

@@ -169,6 +169,7 @@ func (tt *trafficTotals) merge(raw map[DestKey]DestStats, keys []DestKey) map[De
 // destStats reads the datapath's counters for ds, with the traffic
 // totals of every real and sorry server of the runtime's services.
 func (rt *Runtime) destStats(ds []Desired) map[DestKey]DestStats {
+	rt.mu.Lock()
 	var keys []DestKey
 	for _, ss := range rt.svcs {
 		for _, r := range ss.svc.Reals {
@@ -178,7 +179,9 @@ func (rt *Runtime) destStats(ds []Desired) map[DestKey]DestStats {
 			keys = append(keys, DestKey{Svc: ss.svc, Addr: r.Addr})
 		}
 	}
-	return rt.traffic.merge(rt.dp.Stats(ds), keys)
+	dp := rt.dp
+	rt.mu.Unlock()
+	return rt.traffic.merge(dp.Stats(ds), keys)
 }
 
 // CheckStats is a real server's latest check in HAProxy's words. With
@@ -335,11 +338,15 @@ func (rt *Runtime) Snapshot() []ServiceStats {
 		}
 		out[i] = svc
 	}
+	svcs := make([]*Service, len(rt.svcs))
+	for i, ss := range rt.svcs {
+		svcs[i] = ss.svc
+	}
 	rt.mu.Unlock()
 	counts := rt.destStats(ds)
 	for i := range out {
 		for k, a := range addrs[i] {
-			c := counts[DestKey{Svc: rt.svcs[i].svc, Addr: a}]
+			c := counts[DestKey{Svc: svcs[i], Addr: a}]
 			out[i].Reals[k].Active, out[i].Reals[k].Inactive, out[i].Reals[k].Traffic = c.Active, c.Inactive, c.Traffic
 		}
 	}

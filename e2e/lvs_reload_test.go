@@ -11,15 +11,14 @@ import (
 	"time"
 )
 
-// reloadNATConf is natLab's virtual server with web1 and web2 (before) or
-// web1 at another weight and web3 instead of web2 (after).
-func reloadNATConf(reals map[string]int) string {
+// reloadNATConf is natLab's virtual server with the real servers given
+// in order as "address weight".
+func reloadNATConf(reals ...string) string {
 	var b strings.Builder
 	b.WriteString("virtual_server 10.213.9.100 80 {\n delay_loop 1\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n")
-	for _, addr := range []string{"10.213.0.3", "10.213.0.4", "10.213.0.5"} {
-		if w, ok := reals[addr]; ok {
-			fmt.Fprintf(&b, " real_server %s 80 {\n  weight %d\n  TCP_CHECK {\n   connect_timeout 1\n   retry 1\n   delay_before_retry 1\n  }\n }\n", addr, w)
-		}
+	for _, r := range reals {
+		addr, w, _ := strings.Cut(r, " ")
+		fmt.Fprintf(&b, " real_server %s 80 {\n  weight %s\n  TCP_CHECK {\n   connect_timeout 1\n   retry 1\n   delay_before_retry 1\n  }\n }\n", addr, w)
 	}
 	return b.String() + "}\n"
 }
@@ -92,7 +91,7 @@ func TestLVSReloadInPlace(t *testing.T) {
 			l.web("web1")
 			l.web("web2")
 			l.web("web3")
-			conf := l.writeFile("keepalived-reload.conf", reloadNATConf(map[string]int{"10.213.0.3": 1, "10.213.0.4": 1}))
+			conf := l.writeFile("keepalived-reload.conf", reloadNATConf("10.213.0.3 1", "10.213.0.4 1"))
 			lvs, sock := l.startLVSFile("lb1", conf, "-datapath", datapath)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
@@ -111,7 +110,7 @@ func TestLVSReloadInPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			os.WriteFile(conf, []byte(reloadNATConf(map[string]int{"10.213.0.3": 3, "10.213.0.5": 1})), 0o644)
+			os.WriteFile(conf, []byte(reloadNATConf("10.213.0.3 3", "10.213.0.5 1")), 0o644)
 			lvs.cmd.Process.Signal(syscall.SIGHUP)
 			lvsWaitLog(t, lvs, "Removing service [10.213.0.4]:tcp:80 from VS [10.213.9.100]:tcp:80", 10*time.Second)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.5]:tcp:80 success.", 10*time.Second)
@@ -160,7 +159,7 @@ func TestLVSReloadBadFile(t *testing.T) {
 	l := natLab(t)
 	l.web("web1")
 	l.web("web2")
-	conf := l.writeFile("keepalived-bad.conf", reloadNATConf(map[string]int{"10.213.0.3": 1, "10.213.0.4": 1}))
+	conf := l.writeFile("keepalived-bad.conf", reloadNATConf("10.213.0.3 1", "10.213.0.4 1"))
 	lvs, sock := l.startLVSFile("lb1", conf, "-datapath", "nftables")
 	lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
 	os.WriteFile(conf, []byte("virtual_server 10.213.9.100 80 {\n lb_algo wrr\n real_server 10.213.0.5 {\n}\n"), 0o644)
@@ -171,4 +170,45 @@ func TestLVSReloadBadFile(t *testing.T) {
 		t.Errorf("the running virtual server changed: %v", got)
 	}
 	l.wantList("lb1", sock, "  -> 10.213.0.3:80", "  -> 10.213.0.4:80")
+}
+
+// TestLVSReloadKeepsPersistence: with persistence_timeout, the client's
+// binding survives a reload that adds a real server and changes weights:
+// its new connections still go to the server it was bound to.
+func TestLVSReloadKeepsPersistence(t *testing.T) {
+	for _, datapath := range []string{"nftables", "userspace"} {
+		t.Run(datapath, func(t *testing.T) {
+			l := natLab(t)
+			l.web("web1")
+			l.web("web2")
+			l.web("web3")
+			persist := func(reals ...string) string {
+				return strings.Replace(reloadNATConf(reals...), " lb_algo wrr\n", " lb_algo wrr\n persistence_timeout 60\n", 1)
+			}
+			conf := l.writeFile("keepalived-persist.conf", persist("10.213.0.3 1", "10.213.0.4 1"))
+			lvs, _ := l.startLVSFile("lb1", conf, "-datapath", datapath)
+			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
+			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
+			probe := lvsProbe(t)
+			before := lvsCount(lvsLines(l.run("client", probe, "get", "http://10.213.9.100/", "4")))
+			if len(before) != 1 {
+				t.Fatalf("persistence: one server for the client, got %v", before)
+			}
+			var bound string
+			for name := range before {
+				bound = name
+			}
+			// web3 joins first, the bound server weighs least and comes
+			// last: without the binding, the client would go elsewhere.
+			other := map[string]string{"web1": "10.213.0.4", "web2": "10.213.0.3"}[bound]
+			own := map[string]string{"web1": "10.213.0.3", "web2": "10.213.0.4"}[bound]
+			os.WriteFile(conf, []byte(persist("10.213.0.5 5", other+" 5", own+" 1")), 0o644)
+			lvs.cmd.Process.Signal(syscall.SIGHUP)
+			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.5]:tcp:80 success.", 10*time.Second)
+			after := lvsCount(lvsLines(l.run("client", probe, "get", "http://10.213.9.100/", "4")))
+			if after[bound] != 4 {
+				t.Errorf("the client bound to %s before the reload got %v after it:\n%s", bound, after, lvs.Stderr())
+			}
+		})
+	}
 }

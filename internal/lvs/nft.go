@@ -78,14 +78,14 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
-	return newNFT(svcs, logf, nil)
+	return newNFT(svcs, logf, nil, nil)
 }
 
 // newNFT is NewNFT; with reload set, the tables of the running process
 // are replaced in the same batch that creates the new ones and programs
 // reload's state, so the NAT hooks never leave the kernel and conntrack
 // keeps translating the connections already established.
-func newNFT(svcs []*Service, logf func(string), reload []Desired) (*NFT, error) {
+func newNFT(svcs []*Service, logf func(string), reload []Desired, carry map[*Service][]nftables.SetElement) (*NFT, error) {
 	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
 		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
 	var countedSvcs []*Service
@@ -157,7 +157,7 @@ func newNFT(svcs []*Service, logf func(string), reload []Desired) (*NFT, error) 
 		}
 		n.dev[s] = d
 	}
-	if err := n.build(svcs, reload); err != nil {
+	if err := n.build(svcs, reload, carry); err != nil {
 		if reload == nil {
 			n.removeTables()
 		}
@@ -341,11 +341,12 @@ func bindKeyType(s *Service) nftables.SetDatatype {
 }
 
 // create builds the tables, chains and maps, empty, in one batch.
-func (n *NFT) create(svcs []*Service) error { return n.build(svcs, nil) }
+func (n *NFT) create(svcs []*Service) error { return n.build(svcs, nil, nil) }
 
 // build is create; with reload, the batch first deletes the tables
-// present and ends with reload's rules.
-func (n *NFT) build(svcs []*Service, reload []Desired) error {
+// present and ends with reload's rules, and carry's bindings are put
+// back into their services' new sets.
+func (n *NFT) build(svcs []*Service, reload []Desired, carry map[*Service][]nftables.SetElement) error {
 	c, err := nftables.New()
 	if err != nil {
 		return err
@@ -388,7 +389,7 @@ func (n *NFT) build(svcs []*Service, reload []Desired) error {
 		if bs := n.bindSet(s); bs != nil {
 			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
 			bs.KeyType = bindKeyType(s)
-			if err := c.AddSet(bs, nil); err != nil {
+			if err := c.AddSet(bs, carry[s]); err != nil {
 				return err
 			}
 		}
@@ -1093,15 +1094,49 @@ func (n *NFT) Close() error {
 // batch newNFT sends: connections established through NAT services keep
 // their conntrack translation, new ones see the new rules at once. The
 // old datapath's goroutines stop and it leaves the tables to the new one.
-// Persistence and DR flow bindings start afresh.
+// The bindings of a kept service (persistence, DR's flows) to real servers
+// still listed move to its new set with the time they had left.
 func (n *NFT) Reload(svcs []*Service, ds []Desired) (Dataplane, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	next, err := newNFT(svcs, n.logf, ds)
+	next, err := newNFT(svcs, n.logf, ds, n.carryBindings(ds))
 	if err != nil {
 		return nil, err
 	}
 	close(n.stop)
 	n.conn.CloseLasting()
 	return next, nil
+}
+
+// carryBindings reads the bindings of the services ds keeps (same
+// serviceKey, lb_kind and binding key) that point at a real server still
+// listed, each with the time it has left.
+func (n *NFT) carryBindings(ds []Desired) map[*Service][]nftables.SetElement {
+	old := map[string]*Service{}
+	for s := range n.svcIdx {
+		old[serviceKey(s)] = s
+	}
+	out := map[*Service][]nftables.SetElement{}
+	for _, d := range ds {
+		os := old[serviceKey(d.Svc)]
+		if os == nil || n.bindSet(os) == nil || os.Method != d.Svc.Method || os.Mask != d.Svc.Mask ||
+			(os.Persist == 0) != (d.Svc.Persist == 0) || os.is6() != d.Svc.is6() {
+			continue
+		}
+		set, err := n.conn.GetSetByName(n.table(os), n.bindSet(os).Name)
+		if err != nil {
+			continue
+		}
+		elems, err := n.conn.GetSetElements(set)
+		if err != nil {
+			n.logf(fmt.Sprintf("VS %s: bindings not carried over the reload: %v", d.Svc.Name, err))
+			continue
+		}
+		for _, el := range elems {
+			if rs, ok := bindingDest(el.Key, addrLen(os)); ok && listedAddr(d.Dests, rs) && el.Expires > 0 {
+				out[d.Svc] = append(out[d.Svc], nftables.SetElement{Key: el.Key, Timeout: el.Expires})
+			}
+		}
+	}
+	return out
 }

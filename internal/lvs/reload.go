@@ -224,8 +224,8 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 		if k.checkers == nil {
 			continue
 		}
-		rt.startCheckers(k.ss, k.rs)
 		rt.transitionLocked(k.ss, k.rs, &transition{weight: -1})
+		rt.startCheckers(k.ss, k.rs)
 	}
 	for _, ss := range next {
 		rt.updateQuorum(ss)

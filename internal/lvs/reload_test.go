@@ -2,11 +2,15 @@ package lvs
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"dhproxy/internal/config/keepalived"
 )
 
 // reloadConfs are a configuration and its reload: VS 1 stays (lb_algo
@@ -180,5 +184,99 @@ func TestRuntimeReloadRefused(t *testing.T) {
 	}
 	if ds := rt.Desired(); len(ds) != 2 || ds[0].Svc != svcs[0] || ds[1].Svc != svcs[1] {
 		t.Fatalf("the running services changed: %+v", ds)
+	}
+}
+
+// reloadableDP is a datapath that takes any reload.
+type reloadableDP struct{ fixedDP }
+
+func (r *reloadableDP) Reload(_ []*Service, ds []Desired) (Dataplane, error) {
+	return r, r.Apply(ds)
+}
+
+// TestReloadPlanReplaces: a virtual server whose protocol changes is not
+// the same one (keepalived's VS_ISEQ): removed and added; one whose
+// scheduler and persistence change is kept with its real servers' state.
+func TestReloadPlanReplaces(t *testing.T) {
+	conf := func(proto, algo, persist string) string {
+		return fmt.Sprintf(`virtual_server 127.0.0.1 81 {
+ lb_algo %s
+ %s
+ protocol %s
+ real_server 127.0.0.1 82 {
+  weight 2
+ }
+}
+virtual_server 127.0.0.1 83 {
+ lb_algo rr
+ protocol TCP
+ real_server 127.0.0.1 84 {
+ }
+}
+`, algo, persist, proto)
+	}
+	svcs, err := Build(loadConf(t, conf("TCP", "rr", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := New(svcs, &reloadableDP{}, Options{})
+	if err := rt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop()
+	kept := rt.svcs[1].reals[0]
+	next, _ := Build(loadConf(t, conf("UDP", "wrr", "persistence_timeout 30")))
+	plan, err := rt.Reload(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(plan.RemovedServices, []string{"[127.0.0.1]:tcp:81"}) || !slices.Equal(plan.AddedServices, []string{"[127.0.0.1]:udp:81"}) ||
+		!slices.Equal(plan.KeptServices, []string{"[127.0.0.1]:tcp:83"}) {
+		t.Fatalf("plan: %+v", plan)
+	}
+	if rt.svcs[1].reals[0] != kept || rt.svcs[1].svc != next[1] {
+		t.Fatalf("the kept service lost its real server's state")
+	}
+	// Same services again: everything kept, scheduler changes in place.
+	again, _ := Build(loadConf(t, conf("UDP", "lc", "persistence_timeout 60")))
+	plan, _ = rt.Reload(again)
+	if len(plan.KeptServices) != 2 || len(plan.AddedServices)+len(plan.RemovedServices) != 0 || rt.Desired()[0].Svc.Sched != "lc" {
+		t.Fatalf("plan: %+v", plan)
+	}
+}
+
+// TestMigrateCheckers: a new checker probing what an old one did takes
+// its state (retries within its new retry); the others start down when
+// alpha on a server that failed, and fail at their first failure.
+func TestMigrateCheckers(t *testing.T) {
+	real := &Real{Name: "r", Addr: netip.MustParseAddrPort("127.0.0.1:80")}
+	tcp := func(timeout time.Duration, retry int, alpha bool) *checker {
+		return newChecker(&keepalived.Check{Kind: "TCP_CHECK", ConnectTimeout: timeout, Retry: retry, Alpha: alpha}, real, "tcp", time.Second, alpha)
+	}
+	httpGet := newChecker(&keepalived.Check{Kind: "HTTP_GET", Retry: 3, Alpha: true, URLs: []keepalived.URL{{Path: "/"}}}, real, "tcp", time.Second, false)
+
+	old := tcp(time.Second, 3, false)
+	old.up, old.hasRun, old.retryIt = false, true, 2
+	rs := &realState{real: real, checkers: []*checker{old}, alive: false}
+	fresh := migrateCheckers(rs, []*checker{tcp(2*time.Second, 1, false), httpGet})
+	if c := fresh[0]; c.up || !c.hasRun || c.retryIt != 0 {
+		t.Errorf("same probe: up=%v hasRun=%v retryIt=%d, want the old down state, retries within 1", c.up, c.hasRun, c.retryIt)
+	}
+	if c := fresh[1]; c.up || c.hasRun || c.retryIt != 3 {
+		t.Errorf("new alpha checker on a failed server: up=%v hasRun=%v retryIt=%d, want down, one failure enough", c.up, c.hasRun, c.retryIt)
+	}
+
+	up := tcp(time.Second, 1, false)
+	up.up, up.hasRun = true, true
+	rs = &realState{real: real, checkers: []*checker{up}, alive: true}
+	fresh = migrateCheckers(rs, []*checker{tcp(time.Second, 1, true)})
+	if c := fresh[0]; !c.up || !c.hasRun {
+		t.Errorf("alpha added to an up checker: up=%v hasRun=%v, want it to stay up", c.up, c.hasRun)
+	}
+	other := *up.conf
+	other.ConnectPort = 8080
+	moved := newChecker(&other, real, "tcp", time.Second, false)
+	if sameProbe(up, moved) {
+		t.Error("a checker on another port probes something else")
 	}
 }

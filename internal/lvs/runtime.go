@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 
@@ -260,15 +261,17 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 		}
 		rt.noteCheck(rs, ck)
 		if t != nil {
-			rt.onTransition(ss, rs, t)
+			rt.onTransition(ss, rs, ck, t)
 		}
 	}
 }
 
-func (rt *Runtime) onTransition(ss *svcState, rs *realState, t *transition) {
+func (rt *Runtime) onTransition(ss *svcState, rs *realState, ck *checker, t *transition) {
 	var effects []func()
 	rt.mu.Lock()
-	if rs.gone {
+	// A reload may have removed the server or replaced its checkers
+	// while this one was probing.
+	if rs.gone || !slices.Contains(rs.checkers, ck) {
 		rt.mu.Unlock()
 		return
 	}

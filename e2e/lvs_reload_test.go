@@ -13,9 +13,12 @@ import (
 
 // reloadNATConf is natLab's virtual server with the real servers given
 // in order as "address weight".
-func reloadNATConf(reals ...string) string {
+func reloadNATConf(reals ...string) string { return reloadConfOf("10.213.9.100", "NAT", reals...) }
+
+// reloadConfOf is a wrr virtual server on vip with lb_kind kind.
+func reloadConfOf(vip, kind string, reals ...string) string {
 	var b strings.Builder
-	b.WriteString("virtual_server 10.213.9.100 80 {\n delay_loop 1\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n")
+	fmt.Fprintf(&b, "virtual_server %s 80 {\n delay_loop 1\n lb_algo wrr\n lb_kind %s\n protocol TCP\n", vip, kind)
 	for _, r := range reals {
 		addr, w, _ := strings.Cut(r, " ")
 		fmt.Fprintf(&b, " real_server %s 80 {\n  weight %s\n  TCP_CHECK {\n   connect_timeout 1\n   retry 1\n   delay_before_retry 1\n  }\n }\n", addr, w)
@@ -78,28 +81,39 @@ func (e *echoConn) roundTrip(msg string) error {
 	return nil
 }
 
-// TestLVSReloadInPlace: SIGHUP with a file adding web3, removing web2 and
-// changing web1's weight, on the nftables and userspace datapaths. A
-// connection open through web1 carries data both ways after the reload;
-// new connections go to web1 and web3 at 3:1, none to web2; `dhproxy lvs
-// list` shows the new set; web1 never went down and up (no checker
-// restart, no pool change), web2 left with keepalived's lines.
+// TestLVSReloadInPlace: SIGHUP with a file adding web3 (first), removing
+// web2 and changing web1's weight, with NAT on the nftables and userspace
+// datapaths and DR on nftables (no conntrack there: its flow bindings
+// carry the connection). A connection open through web1 carries data both
+// ways after the reload; new connections go to web1 and web3 at 3:1, none
+// to web2; `dhproxy lvs list` shows the new set; web1 never went down and
+// up (no checker restart, no pool change), web2 left with keepalived's
+// lines.
 func TestLVSReloadInPlace(t *testing.T) {
-	for _, datapath := range []string{"nftables", "userspace"} {
-		t.Run(datapath, func(t *testing.T) {
-			l := natLab(t)
+	for _, tc := range []struct{ name, datapath, kind, vip string }{
+		{"nftables", "nftables", "NAT", "10.213.9.100"},
+		{"userspace", "userspace", "NAT", "10.213.9.100"},
+		{"nftables-DR", "nftables", "DR", "10.213.0.100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l *lab
+			if tc.kind == "DR" {
+				l = drLab(t)
+			} else {
+				l = natLab(t)
+			}
 			l.web("web1")
 			l.web("web2")
 			l.web("web3")
-			conf := l.writeFile("keepalived-reload.conf", reloadNATConf("10.213.0.3 1", "10.213.0.4 1"))
-			lvs, sock := l.startLVSFile("lb1", conf, "-datapath", datapath)
+			conf := l.writeFile("keepalived-reload.conf", reloadConfOf(tc.vip, tc.kind, "10.213.0.3 1", "10.213.0.4 1"))
+			lvs, sock := l.startLVSFile("lb1", conf, "-datapath", tc.datapath)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.3]:tcp:80 success.", 10*time.Second)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.4]:tcp:80 success.", 10*time.Second)
 
 			// wrr 1:1: of two connections, one is on web1.
 			var held *echoConn
 			for range 2 {
-				if e := l.openEcho(t, "10.213.9.100:80"); e.name == "web1" {
+				if e := l.openEcho(t, tc.vip+":80"); e.name == "web1" {
 					held = e
 				}
 			}
@@ -110,32 +124,31 @@ func TestLVSReloadInPlace(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			os.WriteFile(conf, []byte(reloadNATConf("10.213.0.3 3", "10.213.0.5 1")), 0o644)
+			os.WriteFile(conf, []byte(reloadConfOf(tc.vip, tc.kind, "10.213.0.5 1", "10.213.0.3 3")), 0o644)
 			lvs.cmd.Process.Signal(syscall.SIGHUP)
-			lvsWaitLog(t, lvs, "Removing service [10.213.0.4]:tcp:80 from VS [10.213.9.100]:tcp:80", 10*time.Second)
+			lvsWaitLog(t, lvs, "Removing service [10.213.0.4]:tcp:80 from VS ["+tc.vip+"]:tcp:80", 10*time.Second)
 			lvsWaitLog(t, lvs, "TCP connection to [10.213.0.5]:tcp:80 success.", 10*time.Second)
 
 			if err := held.roundTrip("after"); err != nil {
 				t.Fatalf("the connection through web1 broke on reload: %v\n%s", err, lvs.Stderr())
 			}
 			probe := lvsProbe(t)
-			got := lvsCount(lvsLines(l.run("client", probe, "get", "http://10.213.9.100/", "8")))
+			got := lvsCount(lvsLines(l.run("client", probe, "get", "http://"+tc.vip+"/", "8")))
 			if got["web1"] != 6 || got["web3"] != 2 {
 				t.Errorf("wrr 3:1 over web1, web3 after the reload: %v", got)
 			}
 			if err := held.roundTrip("later"); err != nil {
 				t.Fatalf("the connection through web1 broke after new ones: %v", err)
 			}
-			l.wantList("lb1", sock, "TCP  10.213.9.100:80 wrr\n", "  -> 10.213.0.3:80", "  -> 10.213.0.5:80")
+			l.wantList("lb1", sock, "TCP  "+tc.vip+":80 wrr\n", "  -> 10.213.0.3:80", "  -> 10.213.0.5:80")
 			if list := l.run("lb1", bin, "lvs", "list", "-S", sock); strings.Contains(list, "10.213.0.4") {
 				t.Errorf("web2 still listed:\n%s", list)
 			}
 			log := lvs.Stderr()
-			t.Logf("log:\n%s", log)
 			for _, want := range []string{
 				"Reloading configuration file " + conf,
 				"service [10.213.0.4]:tcp:80 no longer exist",
-				"Activating healthchecker for service [10.213.0.5]:tcp:80 for VS [10.213.9.100]:tcp:80",
+				"Activating healthchecker for service [10.213.0.5]:tcp:80 for VS ["+tc.vip+"]:tcp:80",
 			} {
 				if !strings.Contains(log, want) {
 					t.Errorf("log lacks %q:\n%s", want, log)

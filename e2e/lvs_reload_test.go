@@ -148,7 +148,7 @@ func TestLVSReloadInPlace(t *testing.T) {
 			for _, want := range []string{
 				"Reloading configuration file " + conf,
 				"service [10.213.0.4]:tcp:80 no longer exist",
-				"Activating healthchecker for service [10.213.0.5]:tcp:80 for VS ["+tc.vip+"]:tcp:80",
+				"Activating healthchecker for service [10.213.0.5]:tcp:80 for VS [" + tc.vip + "]:tcp:80",
 			} {
 				if !strings.Contains(log, want) {
 					t.Errorf("log lacks %q:\n%s", want, log)

@@ -211,8 +211,12 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 			ss.st = svcCounters{since: now}
 		}
 	}
-	// Start what is new, then let kept real servers whose checkers
-	// changed settle as keepalived's migrate_checkers does.
+	// Start what is new (suspended at once where ha_suspend says so), then
+	// let kept real servers whose checkers changed settle as keepalived's
+	// migrate_checkers does.
+	if rt.haWatch {
+		rt.applyHASuspend(localAddrs())
+	}
 	for _, ss := range next {
 		for _, rs := range ss.reals {
 			if newReals[rs] != nil {

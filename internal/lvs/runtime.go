@@ -59,6 +59,9 @@ type Runtime struct {
 	mu     sync.Mutex
 	svcs   []*svcState
 	ctx    context.Context // the checkers' life, set by Start
+	// haWatch: Start found ha_suspend services and follows the host's
+	// addresses for them.
+	haWatch bool
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// effects collects log lines, scripts and hook calls of a transition
@@ -204,13 +207,12 @@ func (rt *Runtime) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.mu.Lock()
 	rt.ctx, rt.cancel = ctx, cancel
-	rt.mu.Unlock()
 	if rt.suspendable() {
 		rt.applyHASuspend(localAddrs())
+		rt.haWatch = true
 		rt.wg.Add(1)
 		go rt.watchHASuspend(ctx)
 	}
-	rt.mu.Lock()
 	for _, ss := range rt.svcs {
 		for _, rs := range ss.reals {
 			rt.startCheckers(ss, rs)
@@ -533,7 +535,10 @@ func (rt *Runtime) watchHASuspend(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			rt.applyHASuspend(localAddrs())
+			local := localAddrs()
+			rt.mu.Lock()
+			rt.applyHASuspend(local)
+			rt.mu.Unlock()
 		}
 	}
 }

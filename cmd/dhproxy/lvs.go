@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,9 +72,13 @@ func lvsAlerts(cfg *keepalived.Config, opts *lvs.Options) *lvsAlertBook {
 	return b
 }
 
-// learn indexes the real servers of cfg by their names in alerts.
+// learn indexes the real servers of cfg by their names in alerts; those
+// a reload removes stay known, for their "=> Removing <=" alert.
 func (b *lvsAlertBook) learn(cfg *keepalived.Config) {
 	byName := map[[2]string]alertServer{}
+	if old := b.byName.Load(); old != nil {
+		maps.Copy(byName, *old)
+	}
 	for _, vs := range cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
 			byName[[2]string{alerts.VirtualServerName(vs), alerts.RealServerName(vs, rs)}] = alertServer{vs, rs}

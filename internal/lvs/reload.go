@@ -171,14 +171,7 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 		}
 	}
 	for _, ss := range removed {
-		if ss.svc.Conf.Group != "" {
-			rt.logf("Removing Virtual Server Group [%s]", ss.svc.Conf.Group)
-		} else {
-			rt.logf("Removing Virtual Server %s", ss.svc.Name)
-		}
-		for _, rs := range ss.reals {
-			rt.retire(ss, rs)
-		}
+		rt.retireService(ss)
 	}
 	rt.svcs = next
 	for _, r := range retired {
@@ -242,15 +235,45 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 	return plan, nil
 }
 
-// retire stops the checkers of a real server leaving the configuration;
-// one still in the pool leaves it as when its checker fails.
+// retire stops the checkers of a real server leaving the configuration.
+// As keepalived's clear_service_rs: one listed by the datapath is logged
+// as removed; one in the pool also runs its notify_down and alerts
+// ("=> Removing <=").
 func (rt *Runtime) retire(ss *svcState, rs *realState) {
 	if rs.stop != nil {
 		rs.stop()
 	}
 	rs.gone = true
-	if rs.alive {
+	switch {
+	case rs.alive:
 		rt.logf("Removing service %s from VS %s", rs.real.Name, ss.svc.Name)
+		rt.runScript(ss.svc.ScriptAs, rs.real.Conf.NotifyDown)
+		if hook := rt.opts.OnRealServer; hook != nil {
+			vs, real := ss.svc.Name, rs.real.Name
+			rt.later(func() { hook(vs, real, false, "=> Removing <=") })
+		}
+	case rs.real.Conf.InhibitOnFailure:
+		rt.logf("Removing (inhibited) service %s from VS %s", rs.real.Name, ss.svc.Name)
+	}
+	rs.alive = false
+}
+
+// retireService removes a virtual server: its real servers leave, and
+// quorum, when it was up, is lost with its notifiers (no log line, as
+// keepalived's update_vs_notifies).
+func (rt *Runtime) retireService(ss *svcState) {
+	if ss.svc.Conf.Group != "" {
+		rt.logf("Removing Virtual Server Group [%s]", ss.svc.Conf.Group)
+	} else {
+		rt.logf("Removing Virtual Server %s", ss.svc.Name)
+	}
+	for _, rs := range ss.reals {
+		rt.retire(ss, rs)
+	}
+	if ss.quorumUp {
+		ss.quorumUp = false
+		rt.runScript(ss.svc.ScriptAs, ss.svc.Conf.QuorumDown)
+		rt.quorumHook(ss, false, ss.svc.Conf.Quorum-ss.svc.Conf.Hysteresis)
 	}
 }
 

@@ -122,8 +122,14 @@ func TestRuntimeReloadKeepsState(t *testing.T) {
 	}
 	mu.Lock()
 	for _, al := range alerts {
-		if !strings.Contains(al, name(e.addr)) {
+		if strings.HasPrefix(al, name(vip1)+" "+name(a.addr)) || strings.HasPrefix(al, name(vip1)+" "+name(b.addr)) {
 			t.Errorf("reload alerted for a kept server: %s", al)
+		}
+	}
+	// c and VS 2's a left their pools: keepalived alerts "=> Removing <=".
+	for _, want := range []string{name(vip1) + " " + name(c.addr) + " false", name(vip2) + " " + name(a.addr) + " false"} {
+		if !slices.Contains(alerts, want) {
+			t.Errorf("no alert %q for a removed server: %v", want, alerts)
 		}
 	}
 	mu.Unlock()

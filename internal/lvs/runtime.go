@@ -54,16 +54,16 @@ type Options struct {
 // dataplane in line with the live set, following keepalived's rules for
 // quorum, hysteresis, sorry_server, inhibit_on_failure, alpha and omega.
 type Runtime struct {
-	opts   Options
-	dp     Dataplane
-	mu     sync.Mutex
-	svcs   []*svcState
-	ctx    context.Context // the checkers' life, set by Start
+	opts Options
+	dp   Dataplane
+	mu   sync.Mutex
+	svcs []*svcState
+	ctx  context.Context // the checkers' life, set by Start
 	// haWatch: Start found ha_suspend services and follows the host's
 	// addresses for them.
 	haWatch bool
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 	// effects collects log lines, scripts and hook calls of a transition
 	// while it is applied; they run once the datapath is updated, so a
 	// "Removing service" line means the server no longer gets clients.

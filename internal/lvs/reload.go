@@ -165,6 +165,9 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 	for i, ns := range next {
 		for os, s := range kept {
 			if s == ns.svc {
+				if old := os.svc.Sorry; old != nil && !os.quorumUp && (s.Sorry == nil || s.Sorry.Addr != old.Addr) {
+					rt.logf("Removing sorry server %s from VS %s", old.Name, s.Name)
+				}
 				os.svc, os.reals = s, ns.reals
 				next[i] = os
 			}

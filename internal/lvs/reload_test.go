@@ -286,3 +286,34 @@ func TestMigrateCheckers(t *testing.T) {
 		t.Error("a checker on another port probes something else")
 	}
 }
+
+// TestReloadSorryServerChanged: a sorry server in use that the new file
+// replaces is logged as removed; the new one serves.
+func TestReloadSorryServerChanged(t *testing.T) {
+	conf := func(sorry string) string {
+		return "virtual_server 127.0.0.1 81 {\n quorum 10\n sorry_server 127.0.0.1 " + sorry + "\n real_server 127.0.0.1 82 {\n }\n}\n"
+	}
+	svcs, err := Build(loadConf(t, conf("90")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logs []string
+	rt := New(svcs, &reloadableDP{}, Options{Logf: func(s string) { mu.Lock(); logs = append(logs, s); mu.Unlock() }})
+	if err := rt.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop()
+	next, _ := Build(loadConf(t, conf("91")))
+	if _, err := rt.Reload(next); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(logs, "Removing sorry server [127.0.0.1]:tcp:90 from VS [127.0.0.1]:tcp:81") {
+		t.Errorf("no removal line:\n%s", strings.Join(logs, "\n"))
+	}
+	if got := destsOf(rt); got != "91/1sorry" {
+		t.Errorf("destinations after the reload: %s", got)
+	}
+}

@@ -123,6 +123,8 @@ func TestLVSReloadInPlace(t *testing.T) {
 			if err := held.roundTrip("before"); err != nil {
 				t.Fatal(err)
 			}
+			_, stats := listStats(t, l, "lb1", sock)
+			web1Before := stats["10.213.0.3:80"]
 
 			os.WriteFile(conf, []byte(reloadConfOf(tc.vip, tc.kind, "10.213.0.5 1", "10.213.0.3 3")), 0o644)
 			lvs.cmd.Process.Signal(syscall.SIGHUP)
@@ -139,6 +141,11 @@ func TestLVSReloadInPlace(t *testing.T) {
 			}
 			if err := held.roundTrip("later"); err != nil {
 				t.Fatalf("the connection through web1 broke after new ones: %v", err)
+			}
+			// web1's traffic counters go on from where they were.
+			out, stats := listStats(t, l, "lb1", sock)
+			if w := stats["10.213.0.3:80"]; w.conns < web1Before.conns+6 || w.inPkts <= web1Before.inPkts {
+				t.Errorf("web1's counters went backwards over the reload: before %+v\n%s", web1Before, out)
 			}
 			l.wantList("lb1", sock, "TCP  "+tc.vip+":80 wrr\n", "  -> 10.213.0.3:80", "  -> 10.213.0.5:80")
 			if list := l.run("lb1", bin, "lvs", "list", "-S", sock); strings.Contains(list, "10.213.0.4") {

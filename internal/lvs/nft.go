@@ -64,6 +64,10 @@ type NFT struct {
 	choice  map[*Service]int    // destination the single scheduler slot points at
 	latency []time.Duration     // conntrack event or logged packet to committed rule
 
+	// startCounts are the values the counter objects start from, by
+	// counterKey: a reload carries those of the destinations it keeps.
+	startCounts map[string]nftables.CounterObj
+
 	// DR services scheduled from connection counts: the packets their
 	// chains log to nflogGroup.
 	drCounts   *drCounter
@@ -85,7 +89,7 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 // are replaced in the same batch that creates the new ones and programs
 // reload's state, so the NAT hooks never leave the kernel and conntrack
 // keeps translating the connections already established.
-func newNFT(svcs []*Service, logf func(string), reload []Desired, carry map[*Service][]nftables.SetElement) (*NFT, error) {
+func newNFT(svcs []*Service, logf func(string), reload []Desired, carry *nftCarry) (*NFT, error) {
 	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
 		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
 	var countedSvcs []*Service
@@ -157,6 +161,9 @@ func newNFT(svcs []*Service, logf func(string), reload []Desired, carry map[*Ser
 		}
 		n.dev[s] = d
 	}
+	if carry != nil {
+		n.startCounts = carry.counters
+	}
 	if err := n.build(svcs, reload, carry); err != nil {
 		if reload == nil {
 			n.removeTables()
@@ -164,6 +171,7 @@ func newNFT(svcs []*Service, logf func(string), reload []Desired, carry map[*Ser
 		closeFDs()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
+	n.startCounts = nil // tables re-created later count from zero
 	n.stop = make(chan struct{})
 	go n.maintain(svcs, 2*time.Second)
 	if ctFD >= 0 {
@@ -346,7 +354,7 @@ func (n *NFT) create(svcs []*Service) error { return n.build(svcs, nil, nil) }
 // build is create; with reload, the batch first deletes the tables
 // present and ends with reload's rules, and carry's bindings are put
 // back into their services' new sets.
-func (n *NFT) build(svcs []*Service, reload []Desired, carry map[*Service][]nftables.SetElement) error {
+func (n *NFT) build(svcs []*Service, reload []Desired, carry *nftCarry) error {
 	c, err := nftables.New()
 	if err != nil {
 		return err
@@ -389,7 +397,11 @@ func (n *NFT) build(svcs []*Service, reload []Desired, carry map[*Service][]nfta
 		if bs := n.bindSet(s); bs != nil {
 			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
 			bs.KeyType = bindKeyType(s)
-			if err := c.AddSet(bs, carry[s]); err != nil {
+			var elems []nftables.SetElement
+			if carry != nil {
+				elems = carry.bindings[s]
+			}
+			if err := c.AddSet(bs, elems); err != nil {
 				return err
 			}
 		}
@@ -1095,11 +1107,12 @@ func (n *NFT) Close() error {
 // their conntrack translation, new ones see the new rules at once. The
 // old datapath's goroutines stop and it leaves the tables to the new one.
 // The bindings of a kept service (persistence, DR's flows) to real servers
-// still listed move to its new set with the time they had left.
+// still listed move to its new set with the time they had left, and the
+// traffic counters of its destinations go on from their values.
 func (n *NFT) Reload(svcs []*Service, ds []Desired) (Dataplane, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	next, err := newNFT(svcs, n.logf, ds, n.carryBindings(ds))
+	next, err := newNFT(svcs, n.logf, ds, &nftCarry{bindings: n.carryBindings(ds), counters: n.carryCounters(ds)})
 	if err != nil {
 		return nil, err
 	}
@@ -1135,6 +1148,56 @@ func (n *NFT) carryBindings(ds []Desired) map[*Service][]nftables.SetElement {
 		for _, el := range elems {
 			if rs, ok := bindingDest(el.Key, addrLen(os)); ok && listedAddr(d.Dests, rs) && el.Expires > 0 {
 				out[d.Svc] = append(out[d.Svc], nftables.SetElement{Key: el.Key, Timeout: el.Expires})
+			}
+		}
+	}
+	return out
+}
+
+// nftCarry is what a reload hands from the old tables to the new ones.
+type nftCarry struct {
+	bindings map[*Service][]nftables.SetElement
+	counters map[string]nftables.CounterObj // by counterKey
+}
+
+// counterKey names a destination's counter across a reload, where the
+// services' numbers change.
+func counterKey(s *Service, a netip.AddrPort, what string) string {
+	return serviceKey(s) + " " + a.String() + " " + what
+}
+
+// carryCounters reads the counters of the destinations of the services ds
+// keeps (same serviceKey and lb_kind).
+func (n *NFT) carryCounters(ds []Desired) map[string]nftables.CounterObj {
+	old := map[string]*Service{}
+	for s := range n.svcIdx {
+		old[serviceKey(s)] = s
+	}
+	out := map[string]nftables.CounterObj{}
+	read := map[*nftables.Table]map[string]*nftables.CounterObj{}
+	for _, d := range ds {
+		os := old[serviceKey(d.Svc)]
+		if os == nil || os.Method != d.Svc.Method {
+			continue
+		}
+		t := n.table(os)
+		objs, ok := read[t]
+		if !ok {
+			objs = map[string]*nftables.CounterObj{}
+			if list, err := n.conn.GetObjects(t); err == nil {
+				for _, o := range list {
+					if co, ok := o.(*nftables.CounterObj); ok {
+						objs[co.Name] = co
+					}
+				}
+			}
+			read[t] = objs
+		}
+		for k, a := range destAddrs(os) {
+			for _, what := range []string{"conns", "in", "out"} {
+				if co := objs[counterName(n.svcIdx[os], k, what)]; co != nil {
+					out[counterKey(d.Svc, a, what)] = nftables.CounterObj{Packets: co.Packets, Bytes: co.Bytes}
+				}
 			}
 		}
 	}

@@ -168,6 +168,7 @@ func (rt *Runtime) reloadLocked(svcs []*Service, effects *[]func()) (ReloadPlan,
 				if old := os.svc.Sorry; old != nil && !os.quorumUp && (s.Sorry == nil || s.Sorry.Addr != old.Addr) {
 					rt.logf("Removing sorry server %s from VS %s", old.Name, s.Name)
 				}
+				rt.traffic.rekey(os.svc, s)
 				os.svc, os.reals = s, ns.reals
 				next[i] = os
 			}

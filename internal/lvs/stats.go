@@ -419,3 +419,17 @@ func QueryStats(path string) ([]ServiceStats, error) {
 	}
 	return out, nil
 }
+
+// rekey moves the totals of a service's destinations to the service that
+// takes its place in a reload: a datapath that starts counting afresh adds
+// to them.
+func (tt *trafficTotals) rekey(from, to *Service) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	for k, v := range tt.m {
+		if k.Svc == from {
+			delete(tt.m, k)
+			tt.m[DestKey{Svc: to, Addr: k.Addr}] = v
+		}
+	}
+}

@@ -92,6 +92,17 @@ func (l *lab) startLVS(host, conf string, flags ...string) (*proc, string) {
 	return p, sock
 }
 
+// startLVSFile is startLVS with the configuration file given (a reload
+// rewrites it).
+func (l *lab) startLVSFile(host, conf string, flags ...string) (*proc, string) {
+	l.t.Helper()
+	sock := filepath.Join(l.dir, fmt.Sprintf("lvs-%d.sock", labSeq.Add(1)))
+	args := append([]string{bin, "lvs", "run", "-S", sock}, flags...)
+	p := l.start(host, append(args, conf)...)
+	lvsWaitLog(l.t, p, "virtual servers running", 10*time.Second)
+	return p, sock
+}
+
 // lvsWaitLog polls p's stderr for want, failing after within.
 func lvsWaitLog(t testing.TB, p *proc, want string, within time.Duration) time.Duration {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -202,8 +203,8 @@ func (l *lab) ping(host, addr string, count int, gap time.Duration) string {
 
 // TestKeepalivedKReload: "dhproxy -K keepalived.conf" (what
 // dhproxy-keepalived.service runs) reloads its VRRP instances on SIGHUP
-// too: VI_A's VIP is replaced while VI_B's stays; a virtual_server change
-// is reported as needing a restart.
+// too: VI_A's VIP is replaced while VI_B's stays; a virtual_server added
+// to a file that had none starts.
 func TestKeepalivedKReload(t *testing.T) {
 	t.Parallel() // its own lab; timer-bound, not CPU-bound
 	l := newVLab(t, "lb1")
@@ -212,7 +213,8 @@ func TestKeepalivedKReload(t *testing.T) {
 	a := reloadInstance{"VI_A", 51, 150, []string{vipA}, ""}
 	b := reloadInstance{"VI_B", 52, 150, []string{vipB}, ""}
 	k := l.writeFile("keepalived.conf", reloadConf("eth0", a, b))
-	p := l.start("lb1", bin, "-K", k)
+	sock := filepath.Join(l.dir, "lvs.sock")
+	p := l.start("lb1", "env", "DHPROXY_LVS_DATAPATH=nftables", "DHPROXY_LVS_SOCKET="+sock, bin, "-K", k)
 	l.waitHolder(vipA, "lb1", lb, 10*time.Second, p)
 	l.waitHolder(vipB, "lb1", lb, 10*time.Second, p)
 
@@ -232,9 +234,13 @@ func TestKeepalivedKReload(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	log := p.Stderr()
-	for _, want := range []string{"Reload finished: 1 kept, 1 changed", "virtual_server changes are not applied by a reload yet"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
+	if want := "Reload finished: 1 kept, 1 changed"; !strings.Contains(log, want) {
+		t.Errorf("log lacks %q:\n%s", want, log)
+	}
+	list := l.run("lb1", bin, "lvs", "list", "-S", sock)
+	for _, want := range []string{"TCP  10.213.0.101:80 wlc", "  -> 10.213.0.9:80"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the virtual server added by the reload is not running (%q):\n%s\n%s", want, list, log)
 		}
 	}
 	if !l.hasAddr("lb1", vipB) || strings.Count(log, "(VI_B) Entering MASTER STATE") != 1 {

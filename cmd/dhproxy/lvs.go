@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,21 +18,42 @@ import (
 	"dhproxy/internal/lvs"
 )
 
+// lvsRun is the running virtual_server blocks of a keepalived.conf.
+type lvsRun struct {
+	datapath, socket string
+	opts             lvs.Options // as given, before the alert hooks
+	rt               *lvs.Runtime
+	alerts           *lvsAlertBook
+	stopAll          func()
+}
+
 // startLVS runs the virtual_server blocks of cfg: checkers, datapath
 // (DHPROXY_LVS_DATAPATH: auto, nftables or userspace), the control socket
 // (DHPROXY_LVS_SOCKET) and keepalived's real server and quorum e-mails.
-// stop removes everything it set up.
-func startLVS(cfg *keepalived.Config, logf func(string)) (stop func(), err error) {
+// Its stop removes everything it set up.
+func startLVS(cfg *keepalived.Config, logf func(string)) (*lvsRun, error) {
 	return startLVSWith(cfg, os.Getenv("DHPROXY_LVS_DATAPATH"), lvs.SocketPath(), lvs.Options{Logf: logf})
 }
 
-// lvsAlerts adds keepalived's alert e-mails to opts: a real server entering
+// lvsAlertBook sends keepalived's alert e-mails: a real server entering
 // or leaving its pool, a virtual server gaining or losing quorum. Real
 // servers alert whenever global_defs names recipients and a server, as in
-// keepalived. The returned function lets the last mails go out.
-func lvsAlerts(cfg *keepalived.Config, opts *lvs.Options) (flush func()) {
+// keepalived.
+type lvsAlertBook struct {
+	k      *alerts.Keepalived
+	mails  *alerts.Sender
+	byName atomic.Pointer[map[[2]string]alertServer]
+}
+
+type alertServer struct {
+	vs *keepalived.VirtualServer
+	rs *keepalived.RealServer
+}
+
+// lvsAlerts adds the alert hooks to opts; nil when cfg sends no e-mail.
+func lvsAlerts(cfg *keepalived.Config, opts *lvs.Options) *lvsAlertBook {
 	if cfg.Global.SMTPServer == "" || len(cfg.Global.NotificationEmail) == 0 {
-		return func() {}
+		return nil
 	}
 	logf := opts.Logf
 	mails := alerts.NewSender(func(level, msg string) {
@@ -38,66 +61,111 @@ func lvsAlerts(cfg *keepalived.Config, opts *lvs.Options) (flush func()) {
 			logf(msg)
 		}
 	})
-	k := alerts.NewKeepalived(&cfg.Global, mails)
-	type server struct {
-		vs *keepalived.VirtualServer
-		rs *keepalived.RealServer
+	b := &lvsAlertBook{k: alerts.NewKeepalived(&cfg.Global, mails), mails: mails}
+	b.learn(cfg)
+	opts.OnRealServer = func(vs, rs string, up bool, body string) {
+		if s, ok := (*b.byName.Load())[[2]string{vs, rs}]; ok {
+			b.k.RealServer(s.vs, s.rs, up, body)
+		}
 	}
-	byName := map[[2]string]server{}
+	opts.OnQuorum = b.k.Quorum
+	return b
+}
+
+// learn indexes the real servers of cfg by their names in alerts; those
+// a reload removes stay known, for their "=> Removing <=" alert.
+func (b *lvsAlertBook) learn(cfg *keepalived.Config) {
+	byName := map[[2]string]alertServer{}
+	if old := b.byName.Load(); old != nil {
+		maps.Copy(byName, *old)
+	}
 	for _, vs := range cfg.VirtualServers {
 		for _, rs := range vs.RealServers {
-			byName[[2]string{alerts.VirtualServerName(vs), alerts.RealServerName(vs, rs)}] = server{vs, rs}
+			byName[[2]string{alerts.VirtualServerName(vs), alerts.RealServerName(vs, rs)}] = alertServer{vs, rs}
 		}
 	}
-	opts.OnRealServer = func(vs, rs string, up bool, body string) {
-		if s, ok := byName[[2]string{vs, rs}]; ok {
-			k.RealServer(s.vs, s.rs, up, body)
-		}
-	}
-	opts.OnQuorum = k.Quorum
-	return func() { mails.Close(5 * time.Second) }
+	b.byName.Store(&byName)
 }
 
 // startLVSWith is startLVS with the datapath, socket and hooks (alert
 // e-mails: opts.OnRealServer) given.
-func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Options) (stop func(), err error) {
+func startLVSWith(cfg *keepalived.Config, datapath, socket string, opts lvs.Options) (*lvsRun, error) {
+	run := &lvsRun{datapath: datapath, socket: socket, opts: opts, stopAll: func() {}}
 	if len(cfg.VirtualServers) == 0 {
-		return func() {}, nil
+		return run, nil
 	}
+	return run, run.start(cfg)
+}
+
+func (r *lvsRun) start(cfg *keepalived.Config) error {
 	svcs, err := lvs.Build(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ctl, err := lvs.ListenControl(socket)
+	ctl, err := lvs.ListenControl(r.socket)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dp, err := lvs.Open(svcs, datapath, opts.Logf)
+	opts := r.opts
+	dp, err := lvs.Open(svcs, r.datapath, opts.Logf)
 	if err != nil {
 		ctl.Close()
-		return nil, err
+		return err
 	}
-	flush := lvsAlerts(cfg, &opts)
+	book := lvsAlerts(cfg, &opts)
+	flush := func() {
+		if book != nil {
+			book.mails.Close(5 * time.Second)
+		}
+	}
 	rt := lvs.New(svcs, dp, opts)
 	if err := rt.Start(); err != nil {
 		ctl.Close()
 		dp.Close()
 		flush()
-		return nil, err
+		return err
 	}
 	go lvs.ServeControl(ctl, rt)
-	return func() {
+	r.rt, r.alerts = rt, book
+	r.stopAll = func() {
 		ctl.Close()
 		rt.Stop()
 		flush()
-	}, nil
+	}
+	return nil
+}
+
+func (r *lvsRun) stop() { r.stopAll() }
+
+// reload applies the virtual_server blocks of cfg as keepalived's reload
+// does (lvs.Runtime.Reload); virtual servers in a file that had none start
+// now. A datapath that cannot take them keeps the running ones.
+func (r *lvsRun) reload(path string, cfg *keepalived.Config, logf func(string, ...any)) {
+	if r.rt == nil {
+		if len(cfg.VirtualServers) == 0 {
+			return
+		}
+		if err := r.start(cfg); err != nil {
+			logf("Reload of %s: virtual servers not started: %v", path, err)
+		}
+		return
+	}
+	svcs, err := lvs.Build(cfg)
+	if err != nil {
+		logf("Reload of %s failed: %v; the running virtual servers are kept", path, err)
+		return
+	}
+	if r.alerts != nil {
+		r.alerts.learn(cfg)
+	}
+	if _, err := r.rt.Reload(svcs); err != nil {
+		logf("Reload of %s: virtual servers not changed: %v", path, err)
+	}
 }
 
 // reloadKeepalived applies SIGHUP to -K's keepalived.conf: the VRRP
-// instances reload as keepalived's do. Virtual servers are not reloaded
-// yet: a file that changes them says so, and the running ones stay as
-// started (running is the configuration they were started from).
-func reloadKeepalived(path string, running *keepalived.Config, vr *vrrpNode, stderr io.Writer) {
+// instances and the virtual servers reload as keepalived's do.
+func reloadKeepalived(path string, lv *lvsRun, vr *vrrpNode, stderr io.Writer) {
 	logLVS := lvsLog(stderr)
 	logf := func(format string, args ...any) { logLVS(fmt.Sprintf(format, args...)) }
 	if vr != nil {
@@ -107,9 +175,7 @@ func reloadKeepalived(path string, running *keepalived.Config, vr *vrrpNode, std
 	if kcfg == nil {
 		return
 	}
-	if !keepalived.SameSettings(running.VirtualServers, kcfg.VirtualServers) || !keepalived.SameSettings(running.VSGroups, kcfg.VSGroups) {
-		logf("Reload of %s: virtual_server changes are not applied by a reload yet; the running virtual servers stay as started (restart to apply them)", path)
-	}
+	lv.reload(path, kcfg, logf)
 	switch {
 	case vr != nil:
 		vr.reload(path, kcfg)
@@ -179,16 +245,19 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 		}
 		logf := lvsLog(stderr)
 		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		stop, err := startLVSWith(cfg, *datapath, *socket, lvs.Options{Logf: logf})
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		run, err := startLVSWith(cfg, *datapath, *socket, lvs.Options{Logf: logf})
 		if err != nil {
 			fmt.Fprintf(stderr, "dhproxy lvs run: %v\n", err)
 			return 1
 		}
 		logf("virtual servers running; control socket " + *socket)
 		s := <-sigs
+		for ; s == syscall.SIGHUP; s = <-sigs {
+			reloadKeepalived(fs.Arg(0), run, nil, stderr)
+		}
 		logf("Stopping on " + strings.ToUpper(s.String()))
-		stop()
+		run.stop()
 		return 0
 	}
 	io.WriteString(stderr, lvsUsage)

@@ -214,6 +214,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var vr *vrrpNode
 	stopLVS := func() {}
+	var lv *lvsRun
 	if kcfg != nil {
 		// Virtual servers first: once this node holds the VIP they answer.
 		console := lvsLog(stderr)
@@ -221,7 +222,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			console(l)
 			rt.LogGlobal("notice", l)
 		}
-		if stopLVS, err = startLVS(kcfg, logLVS); err == nil && len(kcfg.Instances) > 0 {
+		if lv, err = startLVS(kcfg, logLVS); err == nil {
+			stopLVS = lv.stop
+		}
+		if err == nil && len(kcfg.Instances) > 0 {
 			// The in-process proxy answers "killall -0 haproxy" style track
 			// scripts; state changes also go to the global log targets.
 			opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}
@@ -277,7 +281,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	s := <-sig
 	for ; s == syscall.SIGHUP; s = <-sig {
-		reloadKeepalived(opts.Keepalived, kcfg, vr, stderr)
+		reloadKeepalived(opts.Keepalived, lv, vr, stderr)
 	}
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),

@@ -64,6 +64,10 @@ type NFT struct {
 	choice  map[*Service]int    // destination the single scheduler slot points at
 	latency []time.Duration     // conntrack event or logged packet to committed rule
 
+	// startCounts are the values the counter objects start from, by
+	// counterKey: a reload carries those of the destinations it keeps.
+	startCounts map[string]nftables.CounterObj
+
 	// DR services scheduled from connection counts: the packets their
 	// chains log to nflogGroup.
 	drCounts   *drCounter
@@ -78,6 +82,14 @@ type drDev struct {
 // NewNFT checks that every service can run on nftables and creates the
 // tables (replacing stale ones left by a killed process).
 func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
+	return newNFT(svcs, logf, nil, nil)
+}
+
+// newNFT is NewNFT; with reload set, the tables of the running process
+// are replaced in the same batch that creates the new ones and programs
+// reload's state, so the NAT hooks never leave the kernel and conntrack
+// keeps translating the connections already established.
+func newNFT(svcs []*Service, logf func(string), reload []Desired, carry *nftCarry) (*NFT, error) {
 	n := &NFT{logf: logf, svcIdx: map[*Service]int{}, dev: map[*Service]*drDev{}, macs: map[netip.Addr]net.HardwareAddr{},
 		prog: map[*Service][]Dest{}, choice: map[*Service]int{}}
 	var countedSvcs []*Service
@@ -135,7 +147,9 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 	n.nat = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
 	n.nat6 = &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv6}
 	n.dr = &nftables.Table{Name: TableName, Family: nftables.TableFamilyNetdev}
-	n.removeTables()
+	if reload == nil {
+		n.removeTables()
+	}
 	for _, s := range svcs {
 		if s.Method != "DR" {
 			continue
@@ -147,11 +161,17 @@ func NewNFT(svcs []*Service, logf func(string)) (*NFT, error) {
 		}
 		n.dev[s] = d
 	}
-	if err := n.create(svcs); err != nil {
-		n.removeTables()
+	if carry != nil {
+		n.startCounts = carry.counters
+	}
+	if err := n.build(svcs, reload, carry); err != nil {
+		if reload == nil {
+			n.removeTables()
+		}
 		closeFDs()
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
+	n.startCounts = nil // tables re-created later count from zero
 	n.stop = make(chan struct{})
 	go n.maintain(svcs, 2*time.Second)
 	if ctFD >= 0 {
@@ -329,10 +349,21 @@ func bindKeyType(s *Service) nftables.SetDatatype {
 }
 
 // create builds the tables, chains and maps, empty, in one batch.
-func (n *NFT) create(svcs []*Service) error {
+func (n *NFT) create(svcs []*Service) error { return n.build(svcs, nil, nil) }
+
+// build is create; with reload, the batch first deletes the tables
+// present and ends with reload's rules, and carry's bindings are put
+// back into their services' new sets.
+func (n *NFT) build(svcs []*Service, reload []Desired, carry *nftCarry) error {
 	c, err := nftables.New()
 	if err != nil {
 		return err
+	}
+	if reload != nil {
+		for _, t := range []*nftables.Table{n.nat, n.nat6, n.dr} {
+			c.AddTable(t) // so that deleting it cannot fail
+			c.DelTable(t)
+		}
 	}
 	for _, t := range n.natTables(svcs) {
 		c.AddTable(t)
@@ -366,7 +397,11 @@ func (n *NFT) create(svcs []*Service) error {
 		if bs := n.bindSet(s); bs != nil {
 			bs.Dynamic, bs.HasTimeout, bs.Timeout, bs.Size, bs.Concatenation = true, true, bindTimeout(s), 65536, true
 			bs.KeyType = bindKeyType(s)
-			if err := c.AddSet(bs, nil); err != nil {
+			var elems []nftables.SetElement
+			if carry != nil {
+				elems = carry.bindings[s]
+			}
+			if err := c.AddSet(bs, elems); err != nil {
 				return err
 			}
 		}
@@ -382,6 +417,19 @@ func (n *NFT) create(svcs []*Service) error {
 		}
 	}
 	n.addCounters(c, svcs)
+	if reload != nil {
+		n.last = reload
+		plans := make([]plan, len(reload))
+		for i, d := range reload {
+			plans[i] = plan{dests: d.Dests, bind: n.bindSet(d.Svc)}
+			if dev := n.dev[d.Svc]; dev != nil {
+				plans[i].dests = n.withMAC(d.Svc, d.Dests, dev.link)
+			}
+		}
+		if err := n.queueRules(c, reload, plans); err != nil {
+			return err
+		}
+	}
 	return c.Flush()
 }
 
@@ -421,6 +469,11 @@ func (n *NFT) drDevice(s *Service) (*drDev, error) {
 func (n *NFT) Apply(ds []Desired) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	select {
+	case <-n.stop: // closed, or replaced by a reload
+		return nil
+	default:
+	}
 	n.last = ds
 	err := n.applyOnce(ds)
 	if err != nil {
@@ -460,6 +513,14 @@ func (n *NFT) applyOnce(ds []Desired) error {
 	if err != nil {
 		return err
 	}
+	if err := n.queueRules(c, ds, plans); err != nil {
+		return err
+	}
+	return c.Flush()
+}
+
+// queueRules replaces the entry rules and every service's chains.
+func (n *NFT) queueRules(c *nftables.Conn, ds []Desired, plans []plan) error {
 	svcs := make([]*Service, len(ds))
 	for i, d := range ds {
 		svcs[i] = d.Svc
@@ -493,7 +554,7 @@ func (n *NFT) applyOnce(ds []Desired) error {
 			return err
 		}
 	}
-	return c.Flush()
+	return nil
 }
 
 // matchExprs matches one entry of a service (address range, port,
@@ -810,6 +871,12 @@ func (n *NFT) maintain(svcs []*Service, period time.Duration) {
 		case <-t.C:
 		}
 		n.mu.Lock()
+		select {
+		case <-n.stop: // replaced by a reload while waiting for the lock
+			n.mu.Unlock()
+			return
+		default:
+		}
 		why := n.tablesGone(svcs)
 		if why != "" {
 			n.removeTables()
@@ -1033,4 +1100,106 @@ func (n *NFT) Close() error {
 	}
 	n.removeTables()
 	return n.conn.CloseLasting()
+}
+
+// Reload replaces this datapath by one built for svcs, in the single
+// batch newNFT sends: connections established through NAT services keep
+// their conntrack translation, new ones see the new rules at once. The
+// old datapath's goroutines stop and it leaves the tables to the new one.
+// The bindings of a kept service (persistence, DR's flows) to real servers
+// still listed move to its new set with the time they had left, and the
+// traffic counters of its destinations go on from their values.
+func (n *NFT) Reload(svcs []*Service, ds []Desired) (Dataplane, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next, err := newNFT(svcs, n.logf, ds, &nftCarry{bindings: n.carryBindings(ds), counters: n.carryCounters(ds)})
+	if err != nil {
+		return nil, err
+	}
+	close(n.stop)
+	n.conn.CloseLasting()
+	return next, nil
+}
+
+// carryBindings reads the bindings of the services ds keeps (same
+// serviceKey, lb_kind and binding key) that point at a real server still
+// listed, each with the time it has left.
+func (n *NFT) carryBindings(ds []Desired) map[*Service][]nftables.SetElement {
+	old := map[string]*Service{}
+	for s := range n.svcIdx {
+		old[serviceKey(s)] = s
+	}
+	out := map[*Service][]nftables.SetElement{}
+	for _, d := range ds {
+		os := old[serviceKey(d.Svc)]
+		if os == nil || n.bindSet(os) == nil || os.Method != d.Svc.Method || os.Mask != d.Svc.Mask ||
+			(os.Persist == 0) != (d.Svc.Persist == 0) || os.is6() != d.Svc.is6() {
+			continue
+		}
+		set, err := n.conn.GetSetByName(n.table(os), n.bindSet(os).Name)
+		if err != nil {
+			continue
+		}
+		elems, err := n.conn.GetSetElements(set)
+		if err != nil {
+			n.logf(fmt.Sprintf("VS %s: bindings not carried over the reload: %v", d.Svc.Name, err))
+			continue
+		}
+		for _, el := range elems {
+			if rs, ok := bindingDest(el.Key, addrLen(os)); ok && listedAddr(d.Dests, rs) && el.Expires > 0 {
+				out[d.Svc] = append(out[d.Svc], nftables.SetElement{Key: el.Key, Timeout: el.Expires})
+			}
+		}
+	}
+	return out
+}
+
+// nftCarry is what a reload hands from the old tables to the new ones.
+type nftCarry struct {
+	bindings map[*Service][]nftables.SetElement
+	counters map[string]nftables.CounterObj // by counterKey
+}
+
+// counterKey names a destination's counter across a reload, where the
+// services' numbers change.
+func counterKey(s *Service, a netip.AddrPort, what string) string {
+	return serviceKey(s) + " " + a.String() + " " + what
+}
+
+// carryCounters reads the counters of the destinations of the services ds
+// keeps (same serviceKey and lb_kind).
+func (n *NFT) carryCounters(ds []Desired) map[string]nftables.CounterObj {
+	old := map[string]*Service{}
+	for s := range n.svcIdx {
+		old[serviceKey(s)] = s
+	}
+	out := map[string]nftables.CounterObj{}
+	read := map[*nftables.Table]map[string]*nftables.CounterObj{}
+	for _, d := range ds {
+		os := old[serviceKey(d.Svc)]
+		if os == nil || os.Method != d.Svc.Method {
+			continue
+		}
+		t := n.table(os)
+		objs, ok := read[t]
+		if !ok {
+			objs = map[string]*nftables.CounterObj{}
+			if list, err := n.conn.GetObjects(t); err == nil {
+				for _, o := range list {
+					if co, ok := o.(*nftables.CounterObj); ok {
+						objs[co.Name] = co
+					}
+				}
+			}
+			read[t] = objs
+		}
+		for k, a := range destAddrs(os) {
+			for _, what := range []string{"conns", "in", "out"} {
+				if co := objs[counterName(n.svcIdx[os], k, what)]; co != nil {
+					out[counterKey(d.Svc, a, what)] = nftables.CounterObj{Packets: co.Packets, Bytes: co.Bytes}
+				}
+			}
+		}
+	}
+	return out
 }

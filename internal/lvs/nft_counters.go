@@ -75,11 +75,14 @@ func (n *NFT) addCounters(c *nftables.Conn, svcs []*Service) {
 	fwd := map[*nftables.Table]*nftables.Chain{}
 	for _, s := range svcs {
 		i, t := n.svcIdx[s], n.table(s)
-		for k := range destAddrs(s) {
-			c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i, k, "conns")})
-			c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i, k, "in")})
-			if s.Method != "DR" {
-				c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i, k, "out")})
+		for k, a := range destAddrs(s) {
+			whats := []string{"conns", "in", "out"}
+			if s.Method == "DR" {
+				whats = whats[:2]
+			}
+			for _, what := range whats {
+				start := n.startCounts[counterKey(s, a, what)]
+				c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i, k, what), Packets: start.Packets, Bytes: start.Bytes})
 			}
 		}
 		if s.Method == "DR" {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,12 +54,16 @@ type Options struct {
 // dataplane in line with the live set, following keepalived's rules for
 // quorum, hysteresis, sorry_server, inhibit_on_failure, alpha and omega.
 type Runtime struct {
-	opts   Options
-	dp     Dataplane
-	mu     sync.Mutex
-	svcs   []*svcState
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opts Options
+	dp   Dataplane
+	mu   sync.Mutex
+	svcs []*svcState
+	ctx  context.Context // the checkers' life, set by Start
+	// haWatch: Start found ha_suspend services and follows the host's
+	// addresses for them.
+	haWatch bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 	// effects collects log lines, scripts and hook calls of a transition
 	// while it is applied; they run once the datapath is updated, so a
 	// "Removing service" line means the server no longer gets clients.
@@ -79,6 +84,10 @@ type realState struct {
 	alive    bool
 	weight   int // effective weight (misc_dynamic may change it)
 	st       realCounters
+	// stop ends this real server's checkers (a reload removing it or
+	// replacing its checkers); gone then drops what they still report.
+	stop context.CancelFunc
+	gone bool
 }
 
 // New prepares a runtime; Start programs the dataplane and runs checks.
@@ -90,45 +99,58 @@ func New(svcs []*Service, dp Dataplane, opts Options) *Runtime {
 	for _, s := range svcs {
 		ss := &svcState{svc: s}
 		for _, r := range s.Reals {
-			rs := &realState{real: r, weight: r.Weight}
-			for i, c := range r.Conf.Checks {
-				ck := newChecker(c, r, s.Protocol, c.DelayLoop, c.Alpha)
-				ck.vhost = s.Conf.VirtualHost
-				if r.Conf.VirtualHost != "" {
-					ck.vhost = r.Conf.VirtualHost
-				}
-				ck.note = rt.opts.Logf
-				ck.vs = s.Name
-				if c.Kind == "FILE_CHECK" {
-					// keepalived reads the file at start: the server starts in its state.
-					ck.file = s.TrackFiles[c.TrackFile]
-					ck.fileRead()
-				}
-				if c.Kind == "MISC_CHECK" {
-					ck.as = s.ScriptAs
-					if i < len(r.CheckAs) {
-						ck.as = r.CheckAs[i]
-					}
-					if !rt.miscSecure(s, ck) {
-						continue
-					}
-				}
-				rs.checkers = append(rs.checkers, ck)
-			}
-			// Without alpha a real server starts in the pool; with it (on
-			// any of its checkers), it waits for that checker's first success.
-			rs.alive = true
-			for _, ck := range rs.checkers {
-				rs.alive = rs.alive && ck.up
-			}
-			rs.weight = rs.fileWeight()
-			ss.reals = append(ss.reals, rs)
+			ss.reals = append(ss.reals, rt.newRealState(s, r))
 		}
 		ss.quorumUp = ss.liveWeight() >= s.Conf.Quorum+s.Conf.Hysteresis
 		rt.svcs = append(rt.svcs, ss)
 	}
 	rt.initStats(time.Now())
 	return rt
+}
+
+// newRealState builds the checkers of one real server of s; it starts in
+// its initial state (alpha: out of the pool until a first success).
+func (rt *Runtime) newRealState(s *Service, r *Real) *realState {
+	rs := &realState{real: r, weight: r.Weight}
+	rs.checkers = rt.newCheckers(s, r)
+	// Without alpha a real server starts in the pool; with it (on
+	// any of its checkers), it waits for that checker's first success.
+	rs.alive = true
+	for _, ck := range rs.checkers {
+		rs.alive = rs.alive && ck.up
+	}
+	rs.weight = rs.fileWeight()
+	return rs
+}
+
+// newCheckers builds the checkers of real server r of s.
+func (rt *Runtime) newCheckers(s *Service, r *Real) []*checker {
+	var out []*checker
+	for i, c := range r.Conf.Checks {
+		ck := newChecker(c, r, s.Protocol, c.DelayLoop, c.Alpha)
+		ck.vhost = s.Conf.VirtualHost
+		if r.Conf.VirtualHost != "" {
+			ck.vhost = r.Conf.VirtualHost
+		}
+		ck.note = rt.opts.Logf
+		ck.vs = s.Name
+		if c.Kind == "FILE_CHECK" {
+			// keepalived reads the file at start: the server starts in its state.
+			ck.file = s.TrackFiles[c.TrackFile]
+			ck.fileRead()
+		}
+		if c.Kind == "MISC_CHECK" {
+			ck.as = s.ScriptAs
+			if i < len(r.CheckAs) {
+				ck.as = r.CheckAs[i]
+			}
+			if !rt.miscSecure(s, ck) {
+				continue
+			}
+		}
+		out = append(out, ck)
+	}
+	return out
 }
 
 // miscSecure applies keepalived's script security to a MISC_CHECK run by
@@ -151,7 +173,11 @@ func (rt *Runtime) miscSecure(s *Service, ck *checker) bool {
 }
 
 // Dataplane returns the datapath in use.
-func (rt *Runtime) Dataplane() Dataplane { return rt.dp }
+func (rt *Runtime) Dataplane() Dataplane {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.dp
+}
 
 // Start programs the initial state and launches the checkers.
 func (rt *Runtime) Start() error {
@@ -179,21 +205,31 @@ func (rt *Runtime) Start() error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rt.cancel = cancel
+	rt.mu.Lock()
+	rt.ctx, rt.cancel = ctx, cancel
 	if rt.suspendable() {
 		rt.applyHASuspend(localAddrs())
+		rt.haWatch = true
 		rt.wg.Add(1)
 		go rt.watchHASuspend(ctx)
 	}
 	for _, ss := range rt.svcs {
 		for _, rs := range ss.reals {
-			for _, ck := range rs.checkers {
-				rt.wg.Add(1)
-				go rt.runChecker(ctx, ss, rs, ck)
-			}
+			rt.startCheckers(ss, rs)
 		}
 	}
+	rt.mu.Unlock()
 	return nil
+}
+
+// startCheckers runs the checkers of rs until Stop or a reload ends them.
+func (rt *Runtime) startCheckers(ss *svcState, rs *realState) {
+	ctx, stop := context.WithCancel(rt.ctx)
+	rs.stop = stop
+	for _, ck := range rs.checkers {
+		rt.wg.Add(1)
+		go rt.runChecker(ctx, ss, rs, ck)
+	}
 }
 
 // runChecker owns one checker until ctx ends.
@@ -227,14 +263,20 @@ func (rt *Runtime) runChecker(ctx context.Context, ss *svcState, rs *realState, 
 		}
 		rt.noteCheck(rs, ck)
 		if t != nil {
-			rt.onTransition(ss, rs, t)
+			rt.onTransition(ss, rs, ck, t)
 		}
 	}
 }
 
-func (rt *Runtime) onTransition(ss *svcState, rs *realState, t *transition) {
+func (rt *Runtime) onTransition(ss *svcState, rs *realState, ck *checker, t *transition) {
 	var effects []func()
 	rt.mu.Lock()
+	// A reload may have removed the server or replaced its checkers
+	// while this one was probing.
+	if rs.gone || !slices.Contains(rs.checkers, ck) {
+		rt.mu.Unlock()
+		return
+	}
 	rt.effects = &effects
 	rt.transitionLocked(ss, rs, t)
 	rt.effects = nil
@@ -493,7 +535,10 @@ func (rt *Runtime) watchHASuspend(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			rt.applyHASuspend(localAddrs())
+			local := localAddrs()
+			rt.mu.Lock()
+			rt.applyHASuspend(local)
+			rt.mu.Unlock()
 		}
 	}
 }

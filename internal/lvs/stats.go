@@ -169,6 +169,7 @@ func (tt *trafficTotals) merge(raw map[DestKey]DestStats, keys []DestKey) map[De
 // destStats reads the datapath's counters for ds, with the traffic
 // totals of every real and sorry server of the runtime's services.
 func (rt *Runtime) destStats(ds []Desired) map[DestKey]DestStats {
+	rt.mu.Lock()
 	var keys []DestKey
 	for _, ss := range rt.svcs {
 		for _, r := range ss.svc.Reals {
@@ -178,7 +179,9 @@ func (rt *Runtime) destStats(ds []Desired) map[DestKey]DestStats {
 			keys = append(keys, DestKey{Svc: ss.svc, Addr: r.Addr})
 		}
 	}
-	return rt.traffic.merge(rt.dp.Stats(ds), keys)
+	dp := rt.dp
+	rt.mu.Unlock()
+	return rt.traffic.merge(dp.Stats(ds), keys)
 }
 
 // CheckStats is a real server's latest check in HAProxy's words. With
@@ -335,11 +338,15 @@ func (rt *Runtime) Snapshot() []ServiceStats {
 		}
 		out[i] = svc
 	}
+	svcs := make([]*Service, len(rt.svcs))
+	for i, ss := range rt.svcs {
+		svcs[i] = ss.svc
+	}
 	rt.mu.Unlock()
 	counts := rt.destStats(ds)
 	for i := range out {
 		for k, a := range addrs[i] {
-			c := counts[DestKey{Svc: rt.svcs[i].svc, Addr: a}]
+			c := counts[DestKey{Svc: svcs[i], Addr: a}]
 			out[i].Reals[k].Active, out[i].Reals[k].Inactive, out[i].Reals[k].Traffic = c.Active, c.Inactive, c.Traffic
 		}
 	}
@@ -411,4 +418,18 @@ func QueryStats(path string) ([]ServiceStats, error) {
 		return nil, errors.New(path + ": bad stats answer: " + strings.TrimSpace(b.String()))
 	}
 	return out, nil
+}
+
+// rekey moves the totals of a service's destinations to the service that
+// takes its place in a reload: a datapath that starts counting afresh adds
+// to them.
+func (tt *trafficTotals) rekey(from, to *Service) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	for k, v := range tt.m {
+		if k.Svc == from {
+			delete(tt.m, k)
+			tt.m[DestKey{Svc: to, Addr: k.Addr}] = v
+		}
+	}
 }

@@ -23,11 +23,21 @@ const udpIdle = 300 * time.Second
 // IPVS scheduler exactly, but real servers see the director's address as
 // the source, whatever lb_kind says.
 type Userspace struct {
-	logf  func(string)
-	svcs  map[*Service]*usvc
-	wg    sync.WaitGroup
+	logf func(string)
+	svcs map[*Service]*usvc
+	wg   sync.WaitGroup
+	done chan struct{}
+	// slots hold each service's listeners by serviceKey; a reload points
+	// a kept slot at the new service, so its listeners stay open.
+	mu    sync.Mutex
+	slots map[string]*uslot
+}
+
+// uslot is one service's listeners; serve loops read cur for each new
+// connection.
+type uslot struct {
+	cur   atomic.Pointer[usvc]
 	close []io.Closer
-	done  chan struct{}
 }
 
 type usvc struct {
@@ -57,40 +67,53 @@ type persistEntry struct {
 
 // NewUserspace opens the listeners of every service.
 func NewUserspace(svcs []*Service, logf func(string)) (*Userspace, error) {
-	u := &Userspace{logf: logf, svcs: map[*Service]*usvc{}, done: make(chan struct{})}
+	u := &Userspace{logf: logf, svcs: map[*Service]*usvc{}, done: make(chan struct{}), slots: map[string]*uslot{}}
 	for _, s := range svcs {
-		us := &usvc{svc: s, picker: picker{sched: s.Sched}, persist: map[netip.Addr]persistEntry{}, traffic: newTrafficCounters(s)}
-		us.dests.Store(&[]*udest{})
-		u.svcs[s] = us
-		for _, m := range s.Match {
-			if m.FWMark != 0 || m.First != m.Last || m.Port == 0 {
-				u.Close()
-				return nil, fmt.Errorf("VS %s: the userspace datapath needs one address and a port (no fwmark, range or port 0)", s.Name)
-			}
-			addr := netip.AddrPortFrom(m.First, m.Port).String()
-			lc := net.ListenConfig{Control: freebind}
-			if s.Protocol == "udp" {
-				pc, err := lc.ListenPacket(context.Background(), "udp", addr)
-				if err != nil {
-					u.Close()
-					return nil, fmt.Errorf("VS %s: %v", s.Name, err)
-				}
-				u.close = append(u.close, pc)
-				u.wg.Add(1)
-				go u.serveUDP(us, pc.(*net.UDPConn))
-				continue
-			}
-			l, err := lc.Listen(context.Background(), "tcp", addr)
-			if err != nil {
-				u.Close()
-				return nil, fmt.Errorf("VS %s: %v", s.Name, err)
-			}
-			u.close = append(u.close, l)
-			u.wg.Add(1)
-			go u.serveTCP(us, l)
+		if err := u.open(s, newUsvc(s)); err != nil {
+			u.Close()
+			return nil, err
 		}
 	}
 	return u, nil
+}
+
+func newUsvc(s *Service) *usvc {
+	us := &usvc{svc: s, picker: picker{sched: s.Sched}, persist: map[netip.Addr]persistEntry{}, traffic: newTrafficCounters(s)}
+	us.dests.Store(&[]*udest{})
+	return us
+}
+
+// open starts the listeners of s, served by us.
+func (u *Userspace) open(s *Service, us *usvc) error {
+	slot := &uslot{}
+	slot.cur.Store(us)
+	u.svcs[s] = us
+	u.slots[serviceKey(s)] = slot
+	for _, m := range s.Match {
+		if m.FWMark != 0 || m.First != m.Last || m.Port == 0 {
+			return fmt.Errorf("VS %s: the userspace datapath needs one address and a port (no fwmark, range or port 0)", s.Name)
+		}
+		addr := netip.AddrPortFrom(m.First, m.Port).String()
+		lc := net.ListenConfig{Control: freebind}
+		if s.Protocol == "udp" {
+			pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+			if err != nil {
+				return fmt.Errorf("VS %s: %v", s.Name, err)
+			}
+			slot.close = append(slot.close, pc)
+			u.wg.Add(1)
+			go u.serveUDP(slot, pc.(*net.UDPConn))
+			continue
+		}
+		l, err := lc.Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("VS %s: %v", s.Name, err)
+		}
+		slot.close = append(slot.close, l)
+		u.wg.Add(1)
+		go u.serveTCP(slot, l)
+	}
+	return nil
 }
 
 func freebind(network, address string, c syscall.RawConn) error {
@@ -114,7 +137,7 @@ func (u *Userspace) Name() string { return "userspace" }
 // stay are kept.
 func (u *Userspace) Apply(ds []Desired) error {
 	for _, d := range ds {
-		us := u.svcs[d.Svc]
+		us := u.svc(d.Svc)
 		if us == nil {
 			continue
 		}
@@ -205,7 +228,7 @@ func maskAddr(a, mask netip.Addr) netip.Addr {
 	return a
 }
 
-func (u *Userspace) serveTCP(us *usvc, l net.Listener) {
+func (u *Userspace) serveTCP(slot *uslot, l net.Listener) {
 	defer u.wg.Done()
 	for {
 		c, err := l.Accept()
@@ -221,7 +244,7 @@ func (u *Userspace) serveTCP(us *usvc, l net.Listener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		go u.proxyTCP(us, c.(*net.TCPConn))
+		go u.proxyTCP(slot.cur.Load(), c.(*net.TCPConn))
 	}
 }
 
@@ -273,7 +296,7 @@ func copyCounted(dst io.Writer, src io.Reader, pkts, bytes *atomic.Int64) {
 }
 
 // serveUDP keeps one upstream socket per client, closed after udpIdle.
-func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
+func (u *Userspace) serveUDP(slot *uslot, pc *net.UDPConn) {
 	defer u.wg.Done()
 	type session struct {
 		up   *net.UDPConn
@@ -297,7 +320,7 @@ func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
 		s := sessions[client]
 		if s == nil {
 			local := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-			d := us.choose(client.Addr().Unmap(), local.Addr().Unmap())
+			d := slot.cur.Load().choose(client.Addr().Unmap(), local.Addr().Unmap())
 			if d == nil {
 				mu.Unlock()
 				continue
@@ -345,7 +368,7 @@ func (u *Userspace) serveUDP(us *usvc, pc *net.UDPConn) {
 func (u *Userspace) Stats(ds []Desired) map[DestKey]DestStats {
 	out := map[DestKey]DestStats{}
 	for _, d := range ds {
-		us := u.svcs[d.Svc]
+		us := u.svc(d.Svc)
 		if us == nil {
 			continue
 		}
@@ -365,9 +388,13 @@ func (u *Userspace) Close() error {
 	default:
 	}
 	close(u.done)
-	for _, c := range u.close {
-		c.Close()
+	u.mu.Lock()
+	for _, slot := range u.slots {
+		for _, c := range slot.close {
+			c.Close()
+		}
 	}
+	u.mu.Unlock()
 	u.wg.Wait()
 	return nil
 }

@@ -2,7 +2,8 @@
 // namespaces:
 //
 //	lvsprobe serve NAME ADDR     HTTP/1.0 on ADDR (TCP) answering "NAME\n"
-//	                             (/big: 1 MiB), and a UDP echo "NAME\n" on ADDR
+//	                             (/big: 1 MiB; /echo: then echoes what it
+//	                             gets), and a UDP echo "NAME\n" on ADDR
 //	lvsprobe get URL N           N sequential GETs, one body per line
 //	lvsprobe udp ADDR N          N datagrams from N sockets, one reply per line
 //	lvsprobe hold ADDR           per stdin line "open": a connection to ADDR
@@ -96,6 +97,13 @@ func serve(name, addr string) {
 				c.SetDeadline(time.Time{})
 				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\n\r\n%s", body)
 				io.Copy(io.Discard, c)
+				return
+			}
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "/echo" {
+				// Held and echoing until the client closes.
+				c.SetDeadline(time.Time{})
+				fmt.Fprintf(c, "HTTP/1.0 200 OK\r\n\r\n%s", body)
+				io.Copy(c, br)
 				return
 			}
 			if f := strings.Fields(line); len(f) > 1 && f[1] == "/big" {

@@ -267,6 +267,10 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 		if src, err = netif.PrimaryAddr(c.Interface, v6); err != nil {
 			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 		}
+	} else if on, err := netif.HasAddr(c.Interface, src); err == nil && !on {
+		// keepalived uses the address anyway (it may be added later);
+		// until then the kernel refuses to send from it.
+		r.Logf("(%s) WARNING - source address %s is not configured on interface %s", c.Name, src, c.Interface)
 	}
 	key := c.Interface + "/4"
 	if v6 {
@@ -578,7 +582,7 @@ func (r *Runtime) SendAdvert(in *Instance, prio uint8) {
 	for _, dst := range x.dsts {
 		b, err := in.Advert(prio).Marshal(nil, in.Primary, dst)
 		if err == nil {
-			err = x.conn.send(b, in.Primary, dst)
+			err = x.conn.send(b, in.Primary, dst, in.Cfg.UnicastTTL)
 		}
 		if err != nil {
 			// Once per distinct error: a dead link would otherwise log every second.

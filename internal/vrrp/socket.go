@@ -30,6 +30,7 @@ type conn struct {
 	raw net.PacketConn
 
 	reading bool // a reader goroutine runs (set on the protocol goroutine)
+	ttl4    int  // the IPv4 TTL set on the socket (IPv4 has no per-packet TTL)
 }
 
 func bindToDevice(c net.PacketConn, dev string) error {
@@ -80,6 +81,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 		}
 		p.SetMulticastTTL(255)
 		p.SetTTL(255)
+		c.ttl4 = 255
 		p.SetTOS(0xc0) // network control, as keepalived sends
 		p.SetMulticastLoopback(false)
 		if err := p.SetMulticastInterface(ifi); err != nil {
@@ -116,17 +118,28 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 	return c, nil
 }
 
-// send transmits one advert from src to dst.
-func (c *conn) send(b []byte, src, dst netip.Addr) error {
+// send transmits one advert from src to dst; ttl applies to unicast
+// (multicast adverts always leave with 255). Sends run on the protocol
+// goroutine only, so setting the socket's TTL per send is safe.
+func (c *conn) send(b []byte, src, dst netip.Addr, ttl int) error {
 	to := &net.IPAddr{IP: dst.AsSlice()}
+	if dst.IsMulticast() {
+		ttl = 255
+	}
 	var err error
 	if c.v4 != nil {
+		if ttl != c.ttl4 {
+			if err := c.v4.SetTTL(ttl); err != nil {
+				return err
+			}
+			c.ttl4 = ttl
+		}
 		_, err = c.v4.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
 	} else {
 		if dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast() {
 			to.Zone = c.ifi.Name
 		}
-		_, err = c.v6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index, HopLimit: 255}, to)
+		_, err = c.v6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index, HopLimit: ttl}, to)
 	}
 	return err
 }

@@ -91,8 +91,10 @@ type VRRPInstance struct {
 	ExcludedVIPs     []VIP
 	NoPreempt        bool
 	PreemptDelay     time.Duration
-	UnicastSrcIP     netip.Addr
+	UnicastSrcIP     netip.Addr // source of adverts: unicast_src_ip or mcast_src_ip (one setting in keepalived)
 	UnicastPeers     []netip.Addr
+	UnicastTTL       int                     // TTL / hop limit of unicast adverts sent, default 255
+	PeerTTL          map[netip.Addr]TTLRange // unicast peers with min_ttl/max_ttl: adverts outside are dropped
 	TrackInterfaces  []Track
 	TrackScripts     []Track
 	TrackFiles       []Track
@@ -107,6 +109,9 @@ type VRRPInstance struct {
 	Accept           bool   // default true, false with vrrp_strict
 	SyncGroup        string // name of the vrrp_sync_group holding it
 }
+
+// TTLRange is the TTL a unicast peer's adverts must arrive with.
+type TTLRange struct{ Min, Max int }
 
 // VIP is one line of virtual_ipaddress.
 type VIP struct {

@@ -20,13 +20,14 @@ type instExtra struct {
 	preemptDel *node
 	accept     *node
 	unicast    *node
+	unicastSrc *node // unicast_src_ip (mcast_src_ip sets the same address without it)
 }
 
 func (p *parser) vrrpInstance(n *node) {
 	if !p.args(n, 1, 1, true, "vrrp_instance <name> { ... }") {
 		return
 	}
-	v := &VRRPInstance{Pos: n.pos, Name: n.words[1], State: "BACKUP", Priority: 100, AdvertInt: time.Second, Accept: true}
+	v := &VRRPInstance{Pos: n.pos, Name: n.words[1], State: "BACKUP", Priority: 100, AdvertInt: time.Second, Accept: true, UnicastTTL: 255}
 	x := &instExtra{}
 	if p.extras == nil {
 		p.extras = map[*VRRPInstance]*instExtra{}
@@ -111,10 +112,16 @@ func (p *parser) vrrpInstance(n *node) {
 			p.secs(&v.PreemptDelay, 0, 1000)(n)
 		},
 		"unicast_src_ip": func(n *node) {
-			if p.args(n, 1, 1, false, "unicast_src_ip <ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
-					v.UnicastSrcIP = a
-				}
+			x.unicastSrc = n
+			p.srcIP(n, v)
+		},
+		"mcast_src_ip": func(n *node) { p.srcIP(n, v) },
+		"unicast_ttl": func(n *node) {
+			if !p.args(n, 1, 1, false, "unicast_ttl <0-255>") {
+				return
+			}
+			if ttl, ok := p.intArg(n, n.words[1], 0, 255); ok {
+				v.UnicastTTL = ttl
 			}
 		},
 		"unicast_peer": func(n *node) {
@@ -127,7 +134,8 @@ func (p *parser) vrrpInstance(n *node) {
 					continue
 				}
 				// <ip> [min_ttl N] [max_ttl N]
-				if a, ok := p.addrArg(&node{pos: k.pos, words: []string{"unicast_peer"}}, k.words[0]); ok {
+				a, ok := p.addrArg(&node{pos: k.pos, words: []string{"unicast_peer"}}, k.words[0])
+				if ok {
 					if slices.Contains(v.UnicastPeers, a) {
 						p.d.Warnf(k.pos, "(%s) unicast peer %s is listed twice; remove the duplicate", v.Name, a)
 					} else {
@@ -135,14 +143,28 @@ func (p *parser) vrrpInstance(n *node) {
 					}
 				}
 				rest := k.words[1:]
+				ttl, ttlSet := TTLRange{0, 255}, false
 				for len(rest) > 0 {
 					if (rest[0] == "min_ttl" || rest[0] == "max_ttl") && len(rest) > 1 {
-						p.intArg(&node{pos: k.pos, words: []string{rest[0]}}, rest[1], 0, 255)
+						if n, ok := p.intArg(&node{pos: k.pos, words: []string{rest[0]}}, rest[1], 0, 255); ok {
+							if rest[0] == "min_ttl" {
+								ttl.Min = n
+							} else {
+								ttl.Max = n
+							}
+							ttlSet = true
+						}
 						rest = rest[2:]
 						continue
 					}
 					p.d.Errorf(k.pos, "(%s) unknown unicast_peer option '%s'; write '<ip> [min_ttl N] [max_ttl N]'", v.Name, rest[0])
 					break
+				}
+				if ok && ttlSet {
+					if v.PeerTTL == nil {
+						v.PeerTTL = map[netip.Addr]TTLRange{}
+					}
+					v.PeerTTL[a] = ttl
 				}
 			}
 		},
@@ -182,6 +204,16 @@ func (p *parser) vrrpInstance(n *node) {
 		}
 	}
 	p.c.Instances = append(p.c.Instances, v)
+}
+
+// srcIP parses unicast_src_ip / mcast_src_ip: keepalived keeps one source
+// address for adverts, whichever keyword set it.
+func (p *parser) srcIP(n *node, v *VRRPInstance) {
+	if p.args(n, 1, 1, false, n.words[0]+" <ip>") {
+		if a, ok := p.addrArg(n, n.words[1]); ok {
+			v.UnicastSrcIP = a
+		}
+	}
 }
 
 // vips parses a virtual_ipaddress block: addr[/prefix] [dev X] [label L]
@@ -359,7 +391,7 @@ func (p *parser) finish() {
 		if len(v.VIPs) == 0 && len(v.ExcludedVIPs) == 0 {
 			p.d.Warnf(v.Pos, "(%s) no virtual_ipaddress: this instance moves no address; add 'virtual_ipaddress { <ip> }'", v.Name)
 		}
-		if v.UnicastSrcIP.IsValid() && len(v.UnicastPeers) == 0 {
+		if x.unicastSrc != nil && len(v.UnicastPeers) == 0 {
 			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
 		}
 		if g.Strict {

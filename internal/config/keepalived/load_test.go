@@ -124,6 +124,9 @@ func dump(c *Config) string {
 		if v.UnicastSrcIP.IsValid() || len(v.UnicastPeers) > 0 {
 			w(1, "unicast src=%s peers=%v", addr(v.UnicastSrcIP), v.UnicastPeers)
 		}
+		if v.VMAC != "" {
+			w(1, "vmac %s %s xmit_base=%v", v.VMAC, v.VMACAddr, v.VMACXmitBase)
+		}
 		if v.UnicastTTL != 255 {
 			w(1, "unicast_ttl %d", v.UnicastTTL)
 		}

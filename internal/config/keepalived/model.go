@@ -3,6 +3,7 @@ package keepalived
 import (
 	"io"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -95,6 +96,9 @@ type VRRPInstance struct {
 	UnicastPeers     []netip.Addr
 	UnicastTTL       int                     // TTL / hop limit of unicast adverts sent, default 255
 	PeerTTL          map[netip.Addr]TTLRange // unicast peers with min_ttl/max_ttl: adverts outside are dropped
+	VMAC             string                  // use_vmac: the macvlan's name (default vrrp.<VRID>); "" = no VMAC
+	VMACAddr         net.HardwareAddr        // its MAC, default 00:00:5e:00:01:<VRID> (IPv6: 00:00:5e:00:02:<VRID>)
+	VMACXmitBase     bool                    // vmac_xmit_base: adverts go out on the base interface
 	TrackInterfaces  []Track
 	TrackScripts     []Track
 	TrackFiles       []Track

@@ -1,8 +1,10 @@
 package keepalived
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,6 +23,9 @@ type instExtra struct {
 	accept     *node
 	unicast    *node
 	unicastSrc *node // unicast_src_ip (mcast_src_ip sets the same address without it)
+	vmac       *node
+	vmacMAC    string // use_vmac's MAC as written (5 octets take the VRID as the sixth)
+	xmitBase   *node
 }
 
 func (p *parser) vrrpInstance(n *node) {
@@ -166,6 +171,25 @@ func (p *parser) vrrpInstance(n *node) {
 					}
 					v.PeerTTL[a] = ttl
 				}
+			}
+		},
+		"use_vmac": func(n *node) {
+			if !p.args(n, 0, 2, false, "use_vmac [<interface name>] [<MAC address>]") {
+				return
+			}
+			x.vmac = n
+			for _, w := range n.words[1:] {
+				if strings.Count(w, ":") >= 4 {
+					x.vmacMAC = w
+				} else {
+					v.VMAC = w
+				}
+			}
+		},
+		"vmac_xmit_base": func(n *node) {
+			if p.args(n, 0, 0, false, "vmac_xmit_base") {
+				x.xmitBase = n
+				v.VMACXmitBase = true
 			}
 		},
 		"track_interface": func(n *node) { v.TrackInterfaces = append(v.TrackInterfaces, p.tracks(n, v, 254)...) },
@@ -394,7 +418,11 @@ func (p *parser) finish() {
 		if x.unicastSrc != nil && len(v.UnicastPeers) == 0 {
 			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
 		}
+		p.finishVMAC(v, x)
 		if g.Strict {
+			if v.VMACXmitBase {
+				p.d.Errorf(x.xmitBase.pos, "(%s) vrrp_strict does not allow vmac_xmit_base; remove it or vrrp_strict", v.Name)
+			}
 			if v.AuthType != "" {
 				p.d.Warnf(x.auth.pos, "(%s) vrrp_strict does not allow authentication: it is ignored; remove the authentication block or vrrp_strict", v.Name)
 				v.AuthType, v.AuthPass = "", ""
@@ -475,6 +503,49 @@ func (p *parser) finish() {
 		}
 	}
 	p.finishLVS()
+}
+
+// finishVMAC fills use_vmac's defaults once the VRID and family are known.
+func (p *parser) finishVMAC(v *VRRPInstance, x *instExtra) {
+	if x.vmac == nil {
+		if v.VMACXmitBase {
+			p.d.Warnf(x.xmitBase.pos, "(%s) vmac_xmit_base without use_vmac does nothing; remove it or add 'use_vmac'", v.Name)
+			v.VMACXmitBase = false
+		}
+		return
+	}
+	v6 := v.Version == 3 && len(v.VIPs) > 0 && v.VIPs[0].Prefix.Addr().Is6() || v.UnicastSrcIP.Is6()
+	if v6 {
+		p.d.Errorf(x.vmac.pos, "(%s) use_vmac on an IPv6 instance is not supported by dhproxy yet; remove it (or keep running keepalived for this instance)", v.Name)
+		return
+	}
+	if v.VMAC == "" {
+		v.VMAC = fmt.Sprintf("vrrp.%d", v.VRID)
+	}
+	if len(v.VMAC) > 15 {
+		p.d.Errorf(x.vmac.pos, "(%s) VMAC interface name '%s' is longer than 15 characters; choose a shorter name", v.Name, v.VMAC)
+	}
+	v.VMACAddr = net.HardwareAddr{0, 0, 0x5e, 0, 1, byte(v.VRID)}
+	if x.vmacMAC != "" {
+		mac := x.vmacMAC
+		if strings.Count(mac, ":") == 4 {
+			mac += fmt.Sprintf(":%02x", v.VRID)
+		}
+		hw, err := net.ParseMAC(mac)
+		switch {
+		case err != nil || len(hw) != 6 || hw[0]&1 != 0:
+			p.d.Errorf(x.vmac.pos, "(%s) use_vmac: '%s' is not a unicast MAC address; write 6 (or 5) octets such as 02:00:00:00:01", v.Name, x.vmacMAC)
+		case bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 1}) || bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 2}):
+			// keepalived refuses the RFC 5798 prefix with another VRID and keeps its default
+			p.configError(x.vmac.pos, "(%s) use_vmac: the MAC address may not be an RFC 5798 address (%s), ignored as keepalived ignores it; omit it to use %s", v.Name, x.vmacMAC, v.VMACAddr)
+		default:
+			v.VMACAddr = hw
+		}
+	}
+	if len(v.UnicastPeers) > 0 && !v.VMACXmitBase {
+		p.configError(x.vmac.pos, "(%s) use_vmac with unicast peers needs vmac_xmit_base; adverts are sent on the base interface as if it were set; add 'vmac_xmit_base'", v.Name)
+		v.VMACXmitBase = true
+	}
 }
 
 func overlap(a, b []netip.Addr) bool {

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const vmacAddr = "00:00:5e:00:01:33" // VRID 51
+
+// vmacHolder waits until host carries ip on its VMAC vrrp.51 and fails
+// the test after within.
+func (l *lab) vmacHolder(ip, host string, within time.Duration, logs ...*proc) {
+	l.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		out, _ := l.output(host, "ip", "-o", "addr", "show", "dev", "vrrp.51")
+		if strings.Contains(out, " "+ip+"/") {
+			return
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, p := range logs {
+				b.WriteString(p.Stdout() + p.Stderr())
+			}
+			l.t.Fatalf("%s does not hold %s on vrrp.51 after %v:\n%s", host, ip, within, b.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// vipMAC is the MAC the client's neighbour table holds for the VIP after
+// a ping (it answers ARP). The holder first learns the client's MAC: else
+// it asks for it from the base interface with the VIP as sender (the echo
+// reply leaves there), which overwrites the client's entry, with
+// keepalived too.
+func (l *lab) vipMAC(t *testing.T, client, holder, ip string) string {
+	t.Helper()
+	if lost := l.ping(holder, l.addr[client], 1, 0); lost != "" {
+		t.Fatalf("ping %s from %s: %s", client, holder, lost)
+	}
+	l.output(client, "ip", "neigh", "flush", "to", ip)
+	if lost := l.ping(client, ip, 1, 0); lost != "" {
+		t.Fatalf("ping %s: %s", ip, lost)
+	}
+	out, _ := l.output(client, "ip", "neigh", "show", "to", ip)
+	f := strings.Fields(out)
+	for i, w := range f {
+		if w == "lladdr" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	t.Fatalf("no neighbour entry for %s: %q", ip, out)
+	return ""
+}
+
+// TestVRRPUseVMAC: with use_vmac the master puts the VIP on a macvlan
+// vrrp.51 with the virtual router's MAC, so clients learn
+// 00:00:5e:00:01:33 for it; a real keepalived backup (also use_vmac) takes
+// over with the same MAC, so the clients' ARP caches stay right; dhproxy
+// removes its VMAC and restores arp_ignore at stop.
+func TestVRRPUseVMAC(t *testing.T) {
+	ka, err := exec.LookPath("keepalived")
+	if err != nil {
+		t.Fatal("keepalived is not installed (scripts/install-test-deps.sh installs it)")
+	}
+	l := newVLab(t, "client", "lb1", "lb2")
+	dir := t.TempDir()
+	ignore := func() string {
+		out, _ := l.output("lb1", "cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore")
+		return strings.TrimSpace(out)
+	}
+	before := ignore()
+	d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d.conf", keepalivedConf("d", "MASTER", 150, 3, "vmac")))
+	k := l.start("lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", l.writeFile("ka.conf", keepalivedConf("ka", "BACKUP", 100, 3, "vmac")),
+		"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
+	l.vmacHolder(vip, "lb1", 10*time.Second, d, k)
+	if link, _ := l.output("lb1", "ip", "-o", "link", "show", "dev", "vrrp.51"); !strings.Contains(link, "link/ether "+vmacAddr) || !strings.Contains(link, "vrrp.51@eth0") {
+		t.Fatalf("vrrp.51 on lb1: %q", link)
+	}
+	if got := ignore(); got != "1" {
+		t.Errorf("lb1 eth0 arp_ignore = %s while the VMAC runs, want 1 (only the VMAC answers for the VIP)", got)
+	}
+	if mac := l.vipMAC(t, "client", "lb1", vip); mac != vmacAddr {
+		t.Fatalf("client learnt %s for the VIP, want the virtual MAC %s\ndhproxy:\n%s", mac, vmacAddr, d.Stderr())
+	}
+	time.Sleep(downInterval(3, 100)) // keepalived, hearing our adverts from the VMAC, stays backup
+	if out, _ := l.output("lb2", "ip", "-o", "addr", "show", "dev", "vrrp.51"); strings.Contains(out, " "+vip+"/") {
+		t.Fatalf("keepalived took the VIP while dhproxy is master:\n%s", k.Stdout()+k.Stderr())
+	}
+
+	d.term(t)
+	l.vmacHolder(vip, "lb2", 5*time.Second, d, k)
+	if mac := l.vipMAC(t, "client", "lb2", vip); mac != vmacAddr {
+		t.Errorf("after fail-over the client learnt %s, want %s", mac, vmacAddr)
+	}
+	if out, err := l.output("lb1", "ip", "link", "show", "dev", "vrrp.51"); err == nil {
+		t.Errorf("vrrp.51 is still on lb1 after dhproxy stopped:\n%s", out)
+	}
+	if got := ignore(); got != before {
+		t.Errorf("lb1 eth0 arp_ignore = %s after stop, want %s restored", got, before)
+	}
+	if strings.Contains(d.Stderr(), "advert from") {
+		t.Errorf("dhproxy rejected adverts:\n%s", d.Stderr())
+	}
+}

@@ -106,3 +106,38 @@ func TestVRRPUseVMAC(t *testing.T) {
 		t.Errorf("dhproxy rejected adverts:\n%s", d.Stderr())
 	}
 }
+
+// TestVRRPUnicastTTL against keepalived 2.2.7: dhproxy's unicast_ttl 64
+// adverts pass a keepalived peer that accepts only TTL 64 (min_ttl 64
+// max_ttl 64), so keepalived stays backup; dhproxy with max_ttl 64 for
+// keepalived's peer drops its adverts (sent with TTL 255), says so, and
+// becomes master too.
+func TestVRRPUnicastTTL(t *testing.T) {
+	ka, err := exec.LookPath("keepalived")
+	if err != nil {
+		t.Fatal("keepalived is not installed (scripts/install-test-deps.sh installs it)")
+	}
+	l := newVLab(t, "lb1", "lb2")
+	lbs := []string{"lb1", "lb2"}
+	dir := t.TempDir()
+	k := l.start("lb2", ka, "-n", "-l", "-D", "--vrrp", "-f",
+		l.writeFile("ka.conf", keepalivedConf("ka", "BACKUP", 100, 3, "unicast="+l.addr["lb2"]+"/"+l.addr["lb1"]+" min_ttl 64 max_ttl 64")),
+		"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
+	d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d1.conf", keepalivedConf("d", "MASTER", 150, 3, "unicast="+l.addr["lb1"]+"/"+l.addr["lb2"]+",ttl=64")))
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, d, k)
+	time.Sleep(downInterval(3, 100) + 500*time.Millisecond)
+	if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
+		t.Fatalf("keepalived refused dhproxy's TTL 64 adverts: VIP on %v\nkeepalived:\n%s", hs, k.Stdout()+k.Stderr())
+	}
+	d.term(t)
+	l.waitHolder(vip, "lb2", lbs, 5*time.Second, d, k)
+
+	d = l.start("lb1", bin, "vrrp", "-f", l.writeFile("d2.conf", keepalivedConf("d", "BACKUP", 50, 3, "unicast="+l.addr["lb1"]+"/"+l.addr["lb2"]+" max_ttl 64")))
+	deadline := time.Now().Add(downInterval(3, 50) + 3*time.Second)
+	for !l.hasAddr("lb1", vip) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !l.hasAddr("lb1", vip) || !strings.Contains(d.Stderr(), "TTL/HL 255 outside the peer's range 0-64") {
+		t.Fatalf("dhproxy did not drop keepalived's TTL 255 adverts (max_ttl 64):\n%s", d.Stderr())
+	}
+}

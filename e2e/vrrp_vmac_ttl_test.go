@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 const vmacAddr = "00:00:5e:00:01:33" // VRID 51
@@ -139,5 +142,48 @@ func TestVRRPUnicastTTL(t *testing.T) {
 	}
 	if !l.hasAddr("lb1", vip) || !strings.Contains(d.Stderr(), "TTL/HL 255 outside the peer's range 0-64") {
 		t.Fatalf("dhproxy did not drop keepalived's TTL 255 adverts (max_ttl 64):\n%s", d.Stderr())
+	}
+}
+
+// TestVRRPMcastSrcIP: adverts leave from the mcast_src_ip address, seen
+// by a listener on the peer, whether the interface has it (a secondary
+// address) or not (keepalived sends from it all the same; dhproxy adds a
+// notice).
+func TestVRRPMcastSrcIP(t *testing.T) {
+	l := newVLab(t, "lb1", "lb2")
+	l.run("lb1", "ip", "addr", "add", "10.213.0.250/24", "dev", "eth0")
+	var c *ipv4.RawConn
+	var err error
+	if nerr := l.inNetns("lb2", func() {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("ip4:112", "0.0.0.0"); err != nil {
+			return
+		}
+		ifi, _ := net.InterfaceByName("eth0")
+		if c, err = ipv4.NewRawConn(pc); err == nil {
+			err = c.JoinGroup(ifi, &net.IPAddr{IP: net.IPv4(224, 0, 0, 18)})
+		}
+	}); nerr != nil || err != nil {
+		t.Fatal(nerr, err)
+	}
+	defer c.Close()
+	for _, src := range []string{"10.213.0.250", "10.213.0.251"} {
+		d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d.conf", keepalivedConf("d", "MASTER", 150, 3, "msrc="+src)))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 1500)
+		for {
+			h, p, _, err := c.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no advert from %s: %v\n%s", src, err, d.Stderr())
+			}
+			if len(p) < 2 || p[1] != 51 || h.Src.String() != src {
+				continue // also the previous run's last adverts
+			}
+			if h.TTL != 255 {
+				t.Fatalf("advert from %s with TTL %d, want 255", h.Src, h.TTL)
+			}
+			break
+		}
+		d.term(t)
 	}
 }

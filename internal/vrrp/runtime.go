@@ -270,9 +270,9 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 		}
 	} else if on, err := netif.HasAddr(c.Interface, src); err == nil && !on {
-		// keepalived uses the address anyway (it may be added later);
-		// until then the kernel refuses to send from it.
-		r.Logf("(%s) WARNING - source address %s is not configured on interface %s", c.Name, src, c.Interface)
+		// keepalived sends from it all the same, silently; a notice helps
+		// find a typo.
+		r.Logf("(%s) source address %s is not configured on interface %s; adverts are sent from it anyway, as keepalived does", c.Name, src, c.Interface)
 	}
 	// With use_vmac the adverts go out on the VMAC (so from the virtual
 	// MAC), unless vmac_xmit_base keeps them on the base interface.

@@ -34,6 +34,24 @@ type conn struct {
 }
 
 func bindToDevice(c net.PacketConn, dev string) error {
+	return control(c, func(fd int) error {
+		return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, dev)
+	})
+}
+
+// anySource lets adverts leave from a source address the host does not
+// have (mcast_src_ip / unicast_src_ip not configured yet): keepalived
+// writes its own IP header and sends from it all the same.
+func anySource(c net.PacketConn, v6 bool) error {
+	return control(c, func(fd int) error {
+		if v6 {
+			return unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1)
+		}
+		return unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+	})
+}
+
+func control(c net.PacketConn, f func(fd int) error) error {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return fmt.Errorf("not a socket")
@@ -43,10 +61,7 @@ func bindToDevice(c net.PacketConn, dev string) error {
 		return err
 	}
 	var serr error
-	err = rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, dev)
-	})
-	if err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = f(int(fd)) }); err != nil {
 		return err
 	}
 	return serr
@@ -71,6 +86,9 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 		if err := bindToDevice(c.raw, dev); err != nil {
 			return fail("bind to device", err)
 		}
+		if err := anySource(c.raw, false); err != nil {
+			return fail("IP_TRANSPARENT", err)
+		}
 		p := ipv4.NewPacketConn(c.raw)
 		c.v4 = p
 		if err := p.JoinGroup(ifi, &net.IPAddr{IP: Group4.AsSlice()}); err != nil {
@@ -94,6 +112,9 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 	}
 	if err := bindToDevice(c.raw, dev); err != nil {
 		return fail("bind to device", err)
+	}
+	if err := anySource(c.raw, true); err != nil {
+		return fail("IPV6_TRANSPARENT", err)
 	}
 	p := ipv6.NewPacketConn(c.raw)
 	c.v6 = p

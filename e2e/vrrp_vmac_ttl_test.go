@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,5 +187,46 @@ func TestVRRPMcastSrcIP(t *testing.T) {
 			break
 		}
 		d.term(t)
+	}
+}
+
+// TestVRRPReloadDropsVMAC: a reload that removes use_vmac moves the VIP
+// back to eth0, deletes vrrp.51 and restores eth0's arp_ignore; one that
+// sets it again brings the VMAC back.
+func TestVRRPReloadDropsVMAC(t *testing.T) {
+	l := newVLab(t, "lb1")
+	conf := l.writeFile("d.conf", keepalivedConf("d", "MASTER", 150, 3, "vmac"))
+	ignore := func() string {
+		out, _ := l.output("lb1", "cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore")
+		return strings.TrimSpace(out)
+	}
+	before := ignore()
+	d := l.start("lb1", bin, "vrrp", "-f", conf)
+	l.vmacHolder(vip, "lb1", 10*time.Second, d)
+
+	os.WriteFile(conf, []byte(keepalivedConf("d", "MASTER", 150, 3, "")), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	l.waitHolder(vip, "lb1", []string{"lb1"}, 5*time.Second, d)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		_, err := l.output("lb1", "ip", "link", "show", "dev", "vrrp.51")
+		if err != nil && ignore() == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reload without use_vmac: vrrp.51 still there or arp_ignore %s (want %s)\n%s", ignore(), before, d.Stderr())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	os.WriteFile(conf, []byte(keepalivedConf("d", "MASTER", 150, 3, "vmac")), 0o644)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	l.vmacHolder(vip, "lb1", 5*time.Second, d)
+	if l.hasAddr("lb1", vip) {
+		t.Errorf("the VIP is on eth0 and vrrp.51:\n%s", d.Stderr())
+	}
+	d.term(t)
+	if _, err := l.output("lb1", "ip", "link", "show", "dev", "vrrp.51"); err == nil {
+		t.Errorf("vrrp.51 left after stop")
 	}
 }

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"strings"
 
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/netif"
@@ -22,6 +23,10 @@ func (r *Runtime) setupVMAC(c *keepalived.VRRPInstance) error {
 		return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 	}
 	r.vmacs[c.VMAC] = created
+	if a := r.ann[c.VMAC]; created && a != nil {
+		a.Close() // bound to a VMAC a reload removed
+		delete(r.ann, c.VMAC)
+	}
 	if created {
 		r.Logf("(%s) created VMAC %s (%s) on %s", c.Name, c.VMAC, c.VMACAddr, c.Interface)
 	}
@@ -57,6 +62,49 @@ func (r *Runtime) removeVMACs() {
 		delete(r.vmacs, name)
 	}
 	for k, old := range r.sysctls {
+		if _, err := netif.SetIPv4Conf(k[0], k[1], old); err != nil {
+			r.Logf("%s: restoring %s: %v", k[0], k[1], err)
+		}
+		delete(r.sysctls, k)
+	}
+}
+
+// pruneVMACs removes, after a reload, the VMACs no instance uses any more
+// (with their sockets; the announcer stays for bursts still in flight and
+// is replaced if the VMAC comes back), and restores the sysctls of base
+// interfaces no VMAC sits on now, as keepalived does when the last VMAC
+// of an interface goes.
+func (r *Runtime) pruneVMACs() {
+	used, bases := map[string]bool{}, map[string]bool{}
+	for _, in := range r.insts {
+		if in.Cfg.VMAC != "" {
+			used[in.Cfg.VMAC] = true
+			bases[in.Cfg.Interface] = true
+		}
+	}
+	for name, created := range r.vmacs {
+		if used[name] {
+			continue
+		}
+		for key, c := range r.conns {
+			if strings.TrimSuffix(strings.TrimSuffix(key, "/4"), "/6") == name {
+				c.close()
+				delete(r.conns, key)
+			}
+		}
+		if created {
+			if err := netif.DeleteLink(name); err != nil {
+				r.Logf("removing VMAC %s: %v", name, err)
+			} else {
+				r.Logf("removed VMAC %s", name)
+			}
+		}
+		delete(r.vmacs, name)
+	}
+	for k, old := range r.sysctls {
+		if bases[k[0]] {
+			continue
+		}
 		if _, err := netif.SetIPv4Conf(k[0], k[1], old); err != nil {
 			r.Logf("%s: restoring %s: %v", k[0], k[1], err)
 		}

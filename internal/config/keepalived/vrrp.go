@@ -139,7 +139,7 @@ func (p *parser) vrrpInstance(n *node) {
 					continue
 				}
 				// <ip> [min_ttl N] [max_ttl N]
-				a, ok := p.addrArg(&node{pos: k.pos, words: []string{"unicast_peer"}}, k.words[0])
+				a, ok := p.skipBadAddr(k.pos, v, "unicast_peer", k.words[0])
 				if ok {
 					if slices.Contains(v.UnicastPeers, a) {
 						p.d.Warnf(k.pos, "(%s) unicast peer %s is listed twice; remove the duplicate", v.Name, a)
@@ -165,6 +165,9 @@ func (p *parser) vrrpInstance(n *node) {
 					p.d.Errorf(k.pos, "(%s) unknown unicast_peer option '%s'; write '<ip> [min_ttl N] [max_ttl N]'", v.Name, rest[0])
 					break
 				}
+				if ttl.Min > ttl.Max {
+					p.configError(k.pos, "(%s) unicast peer %s: min_ttl %d > max_ttl %d, so every advert from it is dropped (as keepalived does); fix the range", v.Name, k.words[0], ttl.Min, ttl.Max)
+				}
 				if ok && ttlSet {
 					if v.PeerTTL == nil {
 						v.PeerTTL = map[netip.Addr]TTLRange{}
@@ -179,9 +182,12 @@ func (p *parser) vrrpInstance(n *node) {
 			}
 			x.vmac = n
 			for _, w := range n.words[1:] {
-				if strings.Count(w, ":") >= 4 {
+				switch {
+				case strings.Contains(w, ":"):
 					x.vmacMAC = w
-				} else {
+				case v.VMAC != "":
+					p.configError(n.pos, "(%s) use_vmac: the VMAC interface name is already given ('%s'), '%s' ignored as keepalived ignores it", v.Name, v.VMAC, w)
+				default:
 					v.VMAC = w
 				}
 			}
@@ -234,10 +240,21 @@ func (p *parser) vrrpInstance(n *node) {
 // address for adverts, whichever keyword set it.
 func (p *parser) srcIP(n *node, v *VRRPInstance) {
 	if p.args(n, 1, 1, false, n.words[0]+" <ip>") {
-		if a, ok := p.addrArg(n, n.words[1]); ok {
+		if a, ok := p.skipBadAddr(n.pos, v, n.words[0], n.words[1]); ok {
 			v.UnicastSrcIP = a
 		}
 	}
+}
+
+// skipBadAddr parses an advert source or unicast peer: keepalived logs a
+// malformed one as a configuration error and skips it.
+func (p *parser) skipBadAddr(pos config.Pos, v *VRRPInstance, kw, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.configError(pos, "(%s) %s: malformed address '%s', skipped as keepalived skips it; write an IPv4 or IPv6 address such as 192.168.1.10", v.Name, kw, s)
+		return netip.Addr{}, false
+	}
+	return a, true
 }
 
 // vips parses a virtual_ipaddress block: addr[/prefix] [dev X] [label L]
@@ -509,7 +526,7 @@ func (p *parser) finish() {
 func (p *parser) finishVMAC(v *VRRPInstance, x *instExtra) {
 	if x.vmac == nil {
 		if v.VMACXmitBase {
-			p.d.Warnf(x.xmitBase.pos, "(%s) vmac_xmit_base without use_vmac does nothing; remove it or add 'use_vmac'", v.Name)
+			p.configError(x.xmitBase.pos, "(%s) vmac_xmit_base is only valid with use_vmac, ignored as keepalived ignores it; remove it or add 'use_vmac'", v.Name)
 			v.VMACXmitBase = false
 		}
 		return
@@ -534,7 +551,7 @@ func (p *parser) finishVMAC(v *VRRPInstance, x *instExtra) {
 		hw, err := net.ParseMAC(mac)
 		switch {
 		case err != nil || len(hw) != 6 || hw[0]&1 != 0:
-			p.d.Errorf(x.vmac.pos, "(%s) use_vmac: '%s' is not a unicast MAC address; write 6 (or 5) octets such as 02:00:00:00:01", v.Name, x.vmacMAC)
+			p.configError(x.vmac.pos, "(%s) use_vmac: '%s' is not a valid unicast MAC address, ignored as keepalived ignores it (%s is used); write 6 (or 5) octets such as 02:00:00:00:01", v.Name, x.vmacMAC, v.VMACAddr)
 		case bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 1}) || bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 2}):
 			// keepalived refuses the RFC 5798 prefix with another VRID and keeps its default
 			p.configError(x.vmac.pos, "(%s) use_vmac: the MAC address may not be an RFC 5798 address (%s), ignored as keepalived ignores it; omit it to use %s", v.Name, x.vmacMAC, v.VMACAddr)

@@ -26,6 +26,7 @@ type instExtra struct {
 	vmac       *node
 	vmacMAC    string // use_vmac's MAC as written (5 octets take the VRID as the sixth)
 	xmitBase   *node
+	unicastTTL *node
 }
 
 func (p *parser) vrrpInstance(n *node) {
@@ -126,7 +127,7 @@ func (p *parser) vrrpInstance(n *node) {
 				return
 			}
 			if ttl, ok := p.intArg(n, n.words[1], 0, 255); ok {
-				v.UnicastTTL = ttl
+				v.UnicastTTL, x.unicastTTL = ttl, n
 			}
 		},
 		"unicast_peer": func(n *node) {
@@ -208,8 +209,13 @@ func (p *parser) vrrpInstance(n *node) {
 		"notify":          p.str(&v.Notify),
 		"smtp_alert":      p.flag(&v.SMTPAlert),
 		"garp_master_delay": func(n *node) {
-			gmd = true
-			p.secs(&v.GARPMasterDelay, 0, 255)(n)
+			// keepalived takes whole seconds up to 4294 here.
+			if !p.args(n, 1, 1, false, "garp_master_delay <seconds>") {
+				return
+			}
+			if d, ok := p.intArg(n, n.words[1], 0, 4294); ok {
+				v.GARPMasterDelay, gmd = time.Duration(d)*time.Second, true
+			}
 		},
 		"dont_track_primary": p.set(&v.DontTrackPrimary, true),
 		"accept": func(n *node) {
@@ -434,6 +440,10 @@ func (p *parser) finish() {
 		}
 		if x.unicastSrc != nil && len(v.UnicastPeers) == 0 {
 			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
+		}
+		if x.unicastTTL != nil && len(v.UnicastPeers) == 0 {
+			p.configError(x.unicastTTL.pos, "(%s) unicast_ttl without unicast peers is reset, as keepalived resets it (multicast adverts use TTL 255); remove it or add 'unicast_peer { <peer ip> }'", v.Name)
+			v.UnicastTTL = 255
 		}
 		p.finishVMAC(v, x)
 		if g.Strict {

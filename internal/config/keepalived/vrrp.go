@@ -448,7 +448,8 @@ func (p *parser) finish() {
 		p.finishVMAC(v, x)
 		if g.Strict {
 			if v.VMACXmitBase {
-				p.d.Errorf(x.xmitBase.pos, "(%s) vrrp_strict does not allow vmac_xmit_base; remove it or vrrp_strict", v.Name)
+				p.configError(x.xmitBase.pos, "(%s) vrrp_strict does not allow vmac_xmit_base: it is reset as keepalived resets it (adverts go out on the VMAC); remove it or vrrp_strict", v.Name)
+				v.VMACXmitBase = false
 			}
 			if v.AuthType != "" {
 				p.d.Warnf(x.auth.pos, "(%s) vrrp_strict does not allow authentication: it is ignored; remove the authentication block or vrrp_strict", v.Name)

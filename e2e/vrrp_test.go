@@ -50,7 +50,8 @@ vrrp_instance VI_1 {
 
 // extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH",
 // "vip6" (an IPv6 VIP), "unicast=SRC/PEER" (PEER may carry min_ttl/max_ttl),
-// "ttl=N" (unicast_ttl), "msrc=IP" (mcast_src_ip), "vmac" (use_vmac), joined by ",".
+// "ttl=N" (unicast_ttl), "msrc=IP" (mcast_src_ip), "vmac" (use_vmac),
+// "xmit_base" (vmac_xmit_base), joined by ",".
 func scriptBlock(extra string) string {
 	if strings.Contains(extra, "script") {
 		return "vrrp_script chk_haproxy {\n  script \"killall -0 haproxy\"\n  interval 1\n  weight -60\n}\n"
@@ -68,6 +69,8 @@ func instanceLines(extra string) string {
 			b.WriteString("  nopreempt\n")
 		case e == "vmac":
 			b.WriteString("  use_vmac\n")
+		case e == "xmit_base":
+			b.WriteString("  vmac_xmit_base\n")
 		case strings.HasPrefix(e, "msrc="):
 			fmt.Fprintf(&b, "  mcast_src_ip %s\n", strings.TrimPrefix(e, "msrc="))
 		case strings.HasPrefix(e, "ttl="):

@@ -65,12 +65,24 @@ func (l *lab) vipMAC(t *testing.T, client, holder, ip string) string {
 // vrrp.51 with the virtual router's MAC, so clients learn
 // 00:00:5e:00:01:33 for it; a real keepalived backup (also use_vmac) takes
 // over with the same MAC, so the clients' ARP caches stay right; dhproxy
-// removes its VMAC and restores arp_ignore at stop.
+// removes its VMAC and restores arp_ignore at stop. With vmac_xmit_base
+// dhproxy's adverts leave from eth0 and keepalived still hears them.
 func TestVRRPUseVMAC(t *testing.T) {
 	ka, err := exec.LookPath("keepalived")
 	if err != nil {
 		t.Fatal("keepalived is not installed (scripts/install-test-deps.sh installs it)")
 	}
+	for _, extra := range []string{"vmac", "vmac,xmit_base"} {
+		t.Run(strings.ReplaceAll(extra, ",", "+"), func(t *testing.T) {
+			t.Parallel() // each in its own lab; they mostly wait on timers
+			testUseVMAC(t, ka, extra)
+		})
+	}
+}
+
+// testUseVMAC runs TestVRRPUseVMAC with dhproxy's extra (keepalived sends
+// from its VMAC).
+func testUseVMAC(t *testing.T, ka, extra string) {
 	l := newVLab(t, "client", "lb1", "lb2")
 	dir := t.TempDir()
 	ignore := func() string {
@@ -78,7 +90,7 @@ func TestVRRPUseVMAC(t *testing.T) {
 		return strings.TrimSpace(out)
 	}
 	before := ignore()
-	d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d.conf", keepalivedConf("d", "MASTER", 150, 3, "vmac")))
+	d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d.conf", keepalivedConf("d", "MASTER", 150, 3, extra)))
 	k := l.start("lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", l.writeFile("ka.conf", keepalivedConf("ka", "BACKUP", 100, 3, "vmac")),
 		"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
 	l.vmacHolder(vip, "lb1", 10*time.Second, d, k)

@@ -86,9 +86,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 		if err := bindToDevice(c.raw, dev); err != nil {
 			return fail("bind to device", err)
 		}
-		if err := anySource(c.raw, false); err != nil {
-			return fail("IP_TRANSPARENT", err)
-		}
+		anySource(c.raw, false) // best effort: without it only a local source works
 		p := ipv4.NewPacketConn(c.raw)
 		c.v4 = p
 		if err := p.JoinGroup(ifi, &net.IPAddr{IP: Group4.AsSlice()}); err != nil {
@@ -113,9 +111,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 	if err := bindToDevice(c.raw, dev); err != nil {
 		return fail("bind to device", err)
 	}
-	if err := anySource(c.raw, true); err != nil {
-		return fail("IPV6_TRANSPARENT", err)
-	}
+	anySource(c.raw, true) // best effort: without it only a local source works
 	p := ipv6.NewPacketConn(c.raw)
 	c.v6 = p
 	if err := p.JoinGroup(ifi, &net.IPAddr{IP: Group6.AsSlice()}); err != nil {

@@ -49,7 +49,9 @@ vrrp_instance VI_1 {
 }
 
 // extra is "script" (track chk_haproxy), "nopreempt", "notify=PATH",
-// "vip6" (an IPv6 VIP), "unicast=SRC/PEER", joined by ",".
+// "vip6" (an IPv6 VIP), "unicast=SRC/PEER" (PEER may carry min_ttl/max_ttl),
+// "ttl=N" (unicast_ttl), "msrc=IP" (mcast_src_ip), "vmac" (use_vmac),
+// "xmit_base" (vmac_xmit_base), joined by ",".
 func scriptBlock(extra string) string {
 	if strings.Contains(extra, "script") {
 		return "vrrp_script chk_haproxy {\n  script \"killall -0 haproxy\"\n  interval 1\n  weight -60\n}\n"
@@ -65,6 +67,14 @@ func instanceLines(extra string) string {
 			b.WriteString("  track_script {\n    chk_haproxy\n  }\n")
 		case e == "nopreempt":
 			b.WriteString("  nopreempt\n")
+		case e == "vmac":
+			b.WriteString("  use_vmac\n")
+		case e == "xmit_base":
+			b.WriteString("  vmac_xmit_base\n")
+		case strings.HasPrefix(e, "msrc="):
+			fmt.Fprintf(&b, "  mcast_src_ip %s\n", strings.TrimPrefix(e, "msrc="))
+		case strings.HasPrefix(e, "ttl="):
+			fmt.Fprintf(&b, "  unicast_ttl %s\n", strings.TrimPrefix(e, "ttl="))
 		case strings.HasPrefix(e, "notify="):
 			fmt.Fprintf(&b, "  notify %s\n", strings.TrimPrefix(e, "notify="))
 		case strings.HasPrefix(e, "unicast="):

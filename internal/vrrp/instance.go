@@ -165,6 +165,9 @@ func (in *Instance) Check(a *Advert, src netip.Addr, ttl int, multicast bool) er
 	if multicast && ttl >= 0 && ttl != 255 {
 		return bad("invalid TTL/HL %d, expected 255", ttl)
 	}
+	if r, ok := in.Cfg.PeerTTL[src]; ok && !multicast && ttl >= 0 && (ttl < r.Min || ttl > r.Max) {
+		return bad("TTL/HL %d outside the peer's range %d-%d (min_ttl/max_ttl)", ttl, r.Min, r.Max)
+	}
 	if a.Version != in.Cfg.Version {
 		return bad("wrong VRRP version %d, ours is %d", a.Version, in.Cfg.Version)
 	}

@@ -363,3 +363,27 @@ func TestOldUnicastChecksumIsAnswered(t *testing.T) {
 		t.Error("switch not logged")
 	}
 }
+
+// TestUnicastPeerTTL: a unicast peer with min_ttl/max_ttl is heard only
+// when its adverts arrive with a TTL in that range; other peers are not
+// checked.
+func TestUnicastPeerTTL(t *testing.T) {
+	in, _ := newTestInstance(func(c *keepalived.VRRPInstance) {
+		c.UnicastPeers = []netip.Addr{peerA, peerB}
+		c.PeerTTL = map[netip.Addr]keepalived.TTLRange{peerA: {Min: 60, Max: 64}}
+	})
+	good := advert(in, 100)
+	for _, c := range []struct {
+		src  netip.Addr
+		ttl  int
+		fail bool
+	}{{peerA, 64, false}, {peerA, 60, false}, {peerA, 255, true}, {peerA, 59, true}, {peerB, 1, false}} {
+		err := in.Check(good, c.src, c.ttl, false)
+		if (err != nil) != c.fail {
+			t.Errorf("peer %s ttl %d: error %v, want failure %v", c.src, c.ttl, err, c.fail)
+		}
+		if err != nil && !strings.Contains(err.Error(), "outside the peer's range 60-64") {
+			t.Errorf("error %v does not name the range", err)
+		}
+	}
+}

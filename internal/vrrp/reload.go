@@ -190,6 +190,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 		in.SetHealth(now, fault, adj)
 		in.Start(now)
 	}
+	r.pruneVMACs()
 	r.startReaders()
 	r.applyHealth(now) // kept instances follow scripts and files the reload changed
 	r.Logf("Reload finished: %d kept, %d changed, %d restarted, %d added, %d removed",

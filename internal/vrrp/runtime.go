@@ -52,6 +52,8 @@ type Runtime struct {
 
 	conns     map[string]*conn // "eth0/4", "eth0/6"
 	ann       map[string]*netif.Announcer
+	vmacs     map[string]bool      // VMAC name -> created by this run (removed at stop)
+	sysctls   map[[2]string]string // {dev, key} -> the value to restore at stop
 	pkts      chan packet
 	calls     chan func(time.Time)
 	links     chan netif.LinkEvent
@@ -92,7 +94,7 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 		opts.Log = os.Stderr
 	}
 	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
-		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{},
+		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{}, vmacs: map[string]bool{}, sysctls: map[[2]string]string{},
 		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
 		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, fileStops: map[string]context.CancelFunc{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
 	for name, s := range cfg.Scripts {
@@ -267,15 +269,30 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 		if src, err = netif.PrimaryAddr(c.Interface, v6); err != nil {
 			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 		}
+	} else if on, err := netif.HasAddr(c.Interface, src); err == nil && !on {
+		// keepalived sends from it all the same, silently; a notice helps
+		// find a typo.
+		r.Logf("(%s) source address %s is not configured on interface %s; adverts are sent from it anyway, as keepalived does", c.Name, src, c.Interface)
 	}
-	key := c.Interface + "/4"
+	// With use_vmac the adverts go out on the VMAC (so from the virtual
+	// MAC), unless vmac_xmit_base keeps them on the base interface.
+	xmit := c.Interface
+	if c.VMAC != "" {
+		if err := r.setupVMAC(c); err != nil {
+			return err
+		}
+		if !c.VMACXmitBase {
+			xmit = c.VMAC
+		}
+	}
+	key := xmit + "/4"
 	if v6 {
-		key = c.Interface + "/6"
+		key = xmit + "/6"
 	}
 	cn := r.conns[key]
 	if cn == nil {
 		var err error
-		if cn, err = openConn(c.Interface, v6); err != nil {
+		if cn, err = openConn(xmit, v6); err != nil {
 			return fmt.Errorf("%s: (%s) %v", c.Pos, c.Name, err)
 		}
 		r.conns[key] = cn
@@ -290,7 +307,9 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 	}
 	for _, v := range append(slices.Clone(c.VIPs), c.ExcludedVIPs...) {
 		dev := v.Dev
-		if dev == "" {
+		if dev == "" && c.VMAC != "" && v.Prefix.Addr().Is4() {
+			dev = c.VMAC // the VMAC answers ARP for them with the virtual MAC
+		} else if dev == "" {
 			dev = c.Interface
 		}
 		x.vips = append(x.vips, netif.VIP{Prefix: v.Prefix, Dev: dev, Label: v.Label, Brd: v.Brd, Scope: v.Scope})
@@ -334,6 +353,7 @@ func (r *Runtime) closeNet() {
 	for _, a := range r.ann {
 		a.Close()
 	}
+	r.removeVMACs()
 }
 
 func (r *Runtime) loop() {
@@ -394,7 +414,7 @@ func (r *Runtime) receive(now time.Time, p packet) {
 	multicast := p.dst.IsMulticast()
 	for _, in := range r.insts {
 		x := r.extra[in]
-		if in.Cfg.Interface != p.ifname || int(a.VRID) != in.Cfg.VRID || in.Primary.Is4() != p.src.Is4() {
+		if in.Cfg.Interface != p.ifname && (in.Cfg.VMAC != p.ifname || in.Cfg.VMACXmitBase) || int(a.VRID) != in.Cfg.VRID || in.Primary.Is4() != p.src.Is4() {
 			continue
 		}
 		unicast := len(in.Cfg.UnicastPeers) > 0
@@ -578,7 +598,7 @@ func (r *Runtime) SendAdvert(in *Instance, prio uint8) {
 	for _, dst := range x.dsts {
 		b, err := in.Advert(prio).Marshal(nil, in.Primary, dst)
 		if err == nil {
-			err = x.conn.send(b, in.Primary, dst)
+			err = x.conn.send(b, in.Primary, dst, in.Cfg.UnicastTTL)
 		}
 		if err != nil {
 			// Once per distinct error: a dead link would otherwise log every second.

@@ -30,9 +30,28 @@ type conn struct {
 	raw net.PacketConn
 
 	reading bool // a reader goroutine runs (set on the protocol goroutine)
+	ttl4    int  // the IPv4 TTL set on the socket (IPv4 has no per-packet TTL)
 }
 
 func bindToDevice(c net.PacketConn, dev string) error {
+	return control(c, func(fd int) error {
+		return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, dev)
+	})
+}
+
+// anySource lets adverts leave from a source address the host does not
+// have (mcast_src_ip / unicast_src_ip not configured yet): keepalived
+// writes its own IP header and sends from it all the same.
+func anySource(c net.PacketConn, v6 bool) error {
+	return control(c, func(fd int) error {
+		if v6 {
+			return unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1)
+		}
+		return unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TRANSPARENT, 1)
+	})
+}
+
+func control(c net.PacketConn, f func(fd int) error) error {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return fmt.Errorf("not a socket")
@@ -42,10 +61,7 @@ func bindToDevice(c net.PacketConn, dev string) error {
 		return err
 	}
 	var serr error
-	err = rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, dev)
-	})
-	if err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = f(int(fd)) }); err != nil {
 		return err
 	}
 	return serr
@@ -70,6 +86,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 		if err := bindToDevice(c.raw, dev); err != nil {
 			return fail("bind to device", err)
 		}
+		anySource(c.raw, false) // best effort: without it only a local source works
 		p := ipv4.NewPacketConn(c.raw)
 		c.v4 = p
 		if err := p.JoinGroup(ifi, &net.IPAddr{IP: Group4.AsSlice()}); err != nil {
@@ -80,6 +97,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 		}
 		p.SetMulticastTTL(255)
 		p.SetTTL(255)
+		c.ttl4 = 255
 		p.SetTOS(0xc0) // network control, as keepalived sends
 		p.SetMulticastLoopback(false)
 		if err := p.SetMulticastInterface(ifi); err != nil {
@@ -93,6 +111,7 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 	if err := bindToDevice(c.raw, dev); err != nil {
 		return fail("bind to device", err)
 	}
+	anySource(c.raw, true) // best effort: without it only a local source works
 	p := ipv6.NewPacketConn(c.raw)
 	c.v6 = p
 	if err := p.JoinGroup(ifi, &net.IPAddr{IP: Group6.AsSlice()}); err != nil {
@@ -116,17 +135,28 @@ func openConn(dev string, ipv6Family bool) (*conn, error) {
 	return c, nil
 }
 
-// send transmits one advert from src to dst.
-func (c *conn) send(b []byte, src, dst netip.Addr) error {
+// send transmits one advert from src to dst; ttl applies to unicast
+// (multicast adverts always leave with 255). Sends run on the protocol
+// goroutine only, so setting the socket's TTL per send is safe.
+func (c *conn) send(b []byte, src, dst netip.Addr, ttl int) error {
 	to := &net.IPAddr{IP: dst.AsSlice()}
+	if dst.IsMulticast() {
+		ttl = 255
+	}
 	var err error
 	if c.v4 != nil {
+		if ttl != c.ttl4 {
+			if err := c.v4.SetTTL(ttl); err != nil {
+				return err
+			}
+			c.ttl4 = ttl
+		}
 		_, err = c.v4.WriteTo(b, &ipv4.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index}, to)
 	} else {
 		if dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast() {
 			to.Zone = c.ifi.Name
 		}
-		_, err = c.v6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index, HopLimit: 255}, to)
+		_, err = c.v6.WriteTo(b, &ipv6.ControlMessage{Src: src.AsSlice(), IfIndex: c.ifi.Index, HopLimit: ttl}, to)
 	}
 	return err
 }

@@ -604,8 +604,8 @@ func init() {
 		vrrp_netlink_monitor_rcv_bufs process_names process_name
 		vrrp_process_name checker_process_name bfd_process_name
 		sync_group_tracking_weight script_security router_id_hash
-		use_vmac vmac_xmit_base use_ipvlan mcast_src_ip mcast_dst_ip
-		unicast_ttl lvs_sync_daemon_interface track_process track_bfd native_ipv6
+		use_ipvlan mcast_dst_ip
+		lvs_sync_daemon_interface track_process track_bfd native_ipv6
 		debug strict_mode higher_prio_send_advert lower_prio_no_advert
 		garp_master_repeat garp_master_refresh garp_master_refresh_repeat
 		garp_lower_prio_delay garp_lower_prio_repeat virtual_routes virtual_rules

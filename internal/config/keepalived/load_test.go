@@ -124,6 +124,17 @@ func dump(c *Config) string {
 		if v.UnicastSrcIP.IsValid() || len(v.UnicastPeers) > 0 {
 			w(1, "unicast src=%s peers=%v", addr(v.UnicastSrcIP), v.UnicastPeers)
 		}
+		if v.VMAC != "" {
+			w(1, "vmac %s %s xmit_base=%v", v.VMAC, v.VMACAddr, v.VMACXmitBase)
+		}
+		if v.UnicastTTL != 255 {
+			w(1, "unicast_ttl %d", v.UnicastTTL)
+		}
+		for _, a := range v.UnicastPeers {
+			if r, ok := v.PeerTTL[a]; ok {
+				w(1, "peer %s ttl %d-%d", a, r.Min, r.Max)
+			}
+		}
 		tracks(w, "track_interface", v.TrackInterfaces)
 		tracks(w, "track_script", v.TrackScripts)
 		tracks(w, "track_file", v.TrackFiles)

@@ -3,6 +3,7 @@ package keepalived
 import (
 	"io"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -91,8 +92,13 @@ type VRRPInstance struct {
 	ExcludedVIPs     []VIP
 	NoPreempt        bool
 	PreemptDelay     time.Duration
-	UnicastSrcIP     netip.Addr
+	UnicastSrcIP     netip.Addr // source of adverts: unicast_src_ip or mcast_src_ip (one setting in keepalived)
 	UnicastPeers     []netip.Addr
+	UnicastTTL       int                     // TTL / hop limit of unicast adverts sent, default 255
+	PeerTTL          map[netip.Addr]TTLRange // unicast peers with min_ttl/max_ttl: adverts outside are dropped
+	VMAC             string                  // use_vmac: the macvlan's name (default vrrp.<VRID>); "" = no VMAC
+	VMACAddr         net.HardwareAddr        // its MAC, default 00:00:5e:00:01:<VRID> (IPv6: 00:00:5e:00:02:<VRID>)
+	VMACXmitBase     bool                    // vmac_xmit_base: adverts go out on the base interface
 	TrackInterfaces  []Track
 	TrackScripts     []Track
 	TrackFiles       []Track
@@ -107,6 +113,9 @@ type VRRPInstance struct {
 	Accept           bool   // default true, false with vrrp_strict
 	SyncGroup        string // name of the vrrp_sync_group holding it
 }
+
+// TTLRange is the TTL a unicast peer's adverts must arrive with.
+type TTLRange struct{ Min, Max int }
 
 // VIP is one line of virtual_ipaddress.
 type VIP struct {

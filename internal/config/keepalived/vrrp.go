@@ -1,8 +1,10 @@
 package keepalived
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -20,13 +22,18 @@ type instExtra struct {
 	preemptDel *node
 	accept     *node
 	unicast    *node
+	unicastSrc *node // unicast_src_ip (mcast_src_ip sets the same address without it)
+	vmac       *node
+	vmacMAC    string // use_vmac's MAC as written (5 octets take the VRID as the sixth)
+	xmitBase   *node
+	unicastTTL *node
 }
 
 func (p *parser) vrrpInstance(n *node) {
 	if !p.args(n, 1, 1, true, "vrrp_instance <name> { ... }") {
 		return
 	}
-	v := &VRRPInstance{Pos: n.pos, Name: n.words[1], State: "BACKUP", Priority: 100, AdvertInt: time.Second, Accept: true}
+	v := &VRRPInstance{Pos: n.pos, Name: n.words[1], State: "BACKUP", Priority: 100, AdvertInt: time.Second, Accept: true, UnicastTTL: 255}
 	x := &instExtra{}
 	if p.extras == nil {
 		p.extras = map[*VRRPInstance]*instExtra{}
@@ -111,10 +118,16 @@ func (p *parser) vrrpInstance(n *node) {
 			p.secs(&v.PreemptDelay, 0, 1000)(n)
 		},
 		"unicast_src_ip": func(n *node) {
-			if p.args(n, 1, 1, false, "unicast_src_ip <ip>") {
-				if a, ok := p.addrArg(n, n.words[1]); ok {
-					v.UnicastSrcIP = a
-				}
+			x.unicastSrc = n
+			p.srcIP(n, v)
+		},
+		"mcast_src_ip": func(n *node) { p.srcIP(n, v) },
+		"unicast_ttl": func(n *node) {
+			if !p.args(n, 1, 1, false, "unicast_ttl <0-255>") {
+				return
+			}
+			if ttl, ok := p.intArg(n, n.words[1], 0, 255); ok {
+				v.UnicastTTL, x.unicastTTL = ttl, n
 			}
 		},
 		"unicast_peer": func(n *node) {
@@ -127,7 +140,8 @@ func (p *parser) vrrpInstance(n *node) {
 					continue
 				}
 				// <ip> [min_ttl N] [max_ttl N]
-				if a, ok := p.addrArg(&node{pos: k.pos, words: []string{"unicast_peer"}}, k.words[0]); ok {
+				a, ok := p.skipBadAddr(k.pos, v, "unicast_peer", k.words[0])
+				if ok {
 					if slices.Contains(v.UnicastPeers, a) {
 						p.d.Warnf(k.pos, "(%s) unicast peer %s is listed twice; remove the duplicate", v.Name, a)
 					} else {
@@ -135,15 +149,54 @@ func (p *parser) vrrpInstance(n *node) {
 					}
 				}
 				rest := k.words[1:]
+				ttl, ttlSet := TTLRange{0, 255}, false
 				for len(rest) > 0 {
 					if (rest[0] == "min_ttl" || rest[0] == "max_ttl") && len(rest) > 1 {
-						p.intArg(&node{pos: k.pos, words: []string{rest[0]}}, rest[1], 0, 255)
+						if n, ok := p.intArg(&node{pos: k.pos, words: []string{rest[0]}}, rest[1], 0, 255); ok {
+							if rest[0] == "min_ttl" {
+								ttl.Min = n
+							} else {
+								ttl.Max = n
+							}
+							ttlSet = true
+						}
 						rest = rest[2:]
 						continue
 					}
 					p.d.Errorf(k.pos, "(%s) unknown unicast_peer option '%s'; write '<ip> [min_ttl N] [max_ttl N]'", v.Name, rest[0])
 					break
 				}
+				if ttl.Min > ttl.Max {
+					p.configError(k.pos, "(%s) unicast peer %s: min_ttl %d > max_ttl %d, so every advert from it is dropped (as keepalived does); fix the range", v.Name, k.words[0], ttl.Min, ttl.Max)
+				}
+				if ok && ttlSet {
+					if v.PeerTTL == nil {
+						v.PeerTTL = map[netip.Addr]TTLRange{}
+					}
+					v.PeerTTL[a] = ttl
+				}
+			}
+		},
+		"use_vmac": func(n *node) {
+			if !p.args(n, 0, 2, false, "use_vmac [<interface name>] [<MAC address>]") {
+				return
+			}
+			x.vmac = n
+			for _, w := range n.words[1:] {
+				switch {
+				case strings.Contains(w, ":"):
+					x.vmacMAC = w
+				case v.VMAC != "":
+					p.configError(n.pos, "(%s) use_vmac: the VMAC interface name is already given ('%s'), '%s' ignored as keepalived ignores it", v.Name, v.VMAC, w)
+				default:
+					v.VMAC = w
+				}
+			}
+		},
+		"vmac_xmit_base": func(n *node) {
+			if p.args(n, 0, 0, false, "vmac_xmit_base") {
+				x.xmitBase = n
+				v.VMACXmitBase = true
 			}
 		},
 		"track_interface": func(n *node) { v.TrackInterfaces = append(v.TrackInterfaces, p.tracks(n, v, 254)...) },
@@ -156,8 +209,13 @@ func (p *parser) vrrpInstance(n *node) {
 		"notify":          p.str(&v.Notify),
 		"smtp_alert":      p.flag(&v.SMTPAlert),
 		"garp_master_delay": func(n *node) {
-			gmd = true
-			p.secs(&v.GARPMasterDelay, 0, 255)(n)
+			// keepalived takes whole seconds up to 4294 here.
+			if !p.args(n, 1, 1, false, "garp_master_delay <seconds>") {
+				return
+			}
+			if d, ok := p.intArg(n, n.words[1], 0, 4294); ok {
+				v.GARPMasterDelay, gmd = time.Duration(d)*time.Second, true
+			}
 		},
 		"dont_track_primary": p.set(&v.DontTrackPrimary, true),
 		"accept": func(n *node) {
@@ -182,6 +240,27 @@ func (p *parser) vrrpInstance(n *node) {
 		}
 	}
 	p.c.Instances = append(p.c.Instances, v)
+}
+
+// srcIP parses unicast_src_ip / mcast_src_ip: keepalived keeps one source
+// address for adverts, whichever keyword set it.
+func (p *parser) srcIP(n *node, v *VRRPInstance) {
+	if p.args(n, 1, 1, false, n.words[0]+" <ip>") {
+		if a, ok := p.skipBadAddr(n.pos, v, n.words[0], n.words[1]); ok {
+			v.UnicastSrcIP = a
+		}
+	}
+}
+
+// skipBadAddr parses an advert source or unicast peer: keepalived logs a
+// malformed one as a configuration error and skips it.
+func (p *parser) skipBadAddr(pos config.Pos, v *VRRPInstance, kw, s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.configError(pos, "(%s) %s: malformed address '%s', skipped as keepalived skips it; write an IPv4 or IPv6 address such as 192.168.1.10", v.Name, kw, s)
+		return netip.Addr{}, false
+	}
+	return a, true
 }
 
 // vips parses a virtual_ipaddress block: addr[/prefix] [dev X] [label L]
@@ -359,10 +438,19 @@ func (p *parser) finish() {
 		if len(v.VIPs) == 0 && len(v.ExcludedVIPs) == 0 {
 			p.d.Warnf(v.Pos, "(%s) no virtual_ipaddress: this instance moves no address; add 'virtual_ipaddress { <ip> }'", v.Name)
 		}
-		if v.UnicastSrcIP.IsValid() && len(v.UnicastPeers) == 0 {
+		if x.unicastSrc != nil && len(v.UnicastPeers) == 0 {
 			p.configError(v.Pos, "(%s) unicast_src_ip without unicast_peer: adverts are multicast; add 'unicast_peer { <peer ip> }' or remove unicast_src_ip", v.Name)
 		}
+		if x.unicastTTL != nil && len(v.UnicastPeers) == 0 {
+			p.configError(x.unicastTTL.pos, "(%s) unicast_ttl without unicast peers is reset, as keepalived resets it (multicast adverts use TTL 255); remove it or add 'unicast_peer { <peer ip> }'", v.Name)
+			v.UnicastTTL = 255
+		}
+		p.finishVMAC(v, x)
 		if g.Strict {
+			if v.VMACXmitBase {
+				p.configError(x.xmitBase.pos, "(%s) vrrp_strict does not allow vmac_xmit_base: it is reset as keepalived resets it (adverts go out on the VMAC); remove it or vrrp_strict", v.Name)
+				v.VMACXmitBase = false
+			}
 			if v.AuthType != "" {
 				p.d.Warnf(x.auth.pos, "(%s) vrrp_strict does not allow authentication: it is ignored; remove the authentication block or vrrp_strict", v.Name)
 				v.AuthType, v.AuthPass = "", ""
@@ -443,6 +531,49 @@ func (p *parser) finish() {
 		}
 	}
 	p.finishLVS()
+}
+
+// finishVMAC fills use_vmac's defaults once the VRID and family are known.
+func (p *parser) finishVMAC(v *VRRPInstance, x *instExtra) {
+	if x.vmac == nil {
+		if v.VMACXmitBase {
+			p.configError(x.xmitBase.pos, "(%s) vmac_xmit_base is only valid with use_vmac, ignored as keepalived ignores it; remove it or add 'use_vmac'", v.Name)
+			v.VMACXmitBase = false
+		}
+		return
+	}
+	v6 := v.Version == 3 && len(v.VIPs) > 0 && v.VIPs[0].Prefix.Addr().Is6() || v.UnicastSrcIP.Is6()
+	if v6 {
+		p.d.Errorf(x.vmac.pos, "(%s) use_vmac on an IPv6 instance is not supported by dhproxy yet; remove it (or keep running keepalived for this instance)", v.Name)
+		return
+	}
+	if v.VMAC == "" {
+		v.VMAC = fmt.Sprintf("vrrp.%d", v.VRID)
+	}
+	if len(v.VMAC) > 15 {
+		p.d.Errorf(x.vmac.pos, "(%s) VMAC interface name '%s' is longer than 15 characters; choose a shorter name", v.Name, v.VMAC)
+	}
+	v.VMACAddr = net.HardwareAddr{0, 0, 0x5e, 0, 1, byte(v.VRID)}
+	if x.vmacMAC != "" {
+		mac := x.vmacMAC
+		if strings.Count(mac, ":") == 4 {
+			mac += fmt.Sprintf(":%02x", v.VRID)
+		}
+		hw, err := net.ParseMAC(mac)
+		switch {
+		case err != nil || len(hw) != 6 || hw[0]&1 != 0:
+			p.configError(x.vmac.pos, "(%s) use_vmac: '%s' is not a valid unicast MAC address, ignored as keepalived ignores it (%s is used); write 6 (or 5) octets such as 02:00:00:00:01", v.Name, x.vmacMAC, v.VMACAddr)
+		case bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 1}) || bytes.HasPrefix(hw, []byte{0, 0, 0x5e, 0, 2}):
+			// keepalived refuses the RFC 5798 prefix with another VRID and keeps its default
+			p.configError(x.vmac.pos, "(%s) use_vmac: the MAC address may not be an RFC 5798 address (%s), ignored as keepalived ignores it; omit it to use %s", v.Name, x.vmacMAC, v.VMACAddr)
+		default:
+			v.VMACAddr = hw
+		}
+	}
+	if len(v.UnicastPeers) > 0 && !v.VMACXmitBase {
+		p.configError(x.vmac.pos, "(%s) use_vmac with unicast peers needs vmac_xmit_base; adverts are sent on the base interface as if it were set; add 'vmac_xmit_base'", v.Name)
+		v.VMACXmitBase = true
+	}
 }
 
 func overlap(a, b []netip.Addr) bool {

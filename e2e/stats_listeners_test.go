@@ -43,12 +43,13 @@ backend be
     server web1 127.0.0.1:%d
 `, sock, p1, p2, web), p1)
 		waitPort(t, p2, 5*time.Second)
-		// The readiness probes connected to the first socket: counts are
-		// compared from here on.
+		// The readiness probes connected to both sockets: counts are
+		// compared from once both were accepted and have ended.
 		var before map[string][]string
 		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			before = listenerRows(t, cliCmd(t, sock, "show stat"), p1, p2)
-			settled := before["second"] != nil && before["second"][7] != "0" && before["second"][4] == "0" && before["sock-1"][4] == "0"
+			settled := before["second"] != nil && before["second"][7] != "0" && before["second"][4] == "0" &&
+				before["sock-1"] != nil && before["sock-1"][7] != "0" && before["sock-1"][4] == "0"
 			if settled || time.Now().After(deadline) {
 				break
 			}

@@ -565,27 +565,10 @@ func (cc *ClientConn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, en
 	for _, f := range fields {
 		cc.henc.WriteField(f)
 	}
-	block := cc.hbuf.Bytes()
 	cc.mu.Lock()
 	limit := int(cc.peerFrame)
 	cc.mu.Unlock()
-	first := true
-	for first || len(block) > 0 {
-		n := min(len(block), limit)
-		frag := block[:n]
-		block = block[n:]
-		var err error
-		if first {
-			err = cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = cc.fr.WriteContinuation(id, len(block) == 0, frag)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeBlock(cc.fr, id, cc.hbuf.Bytes(), limit, end)
 }
 
 // ClientStream is one request to a server over a shared connection, seen

@@ -698,10 +698,15 @@ func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool
 	for _, f := range fields {
 		cc.henc.WriteField(f)
 	}
-	block := cc.hbuf.Bytes()
 	cc.mu.Lock()
 	limit := int(cc.peerFrame)
 	cc.mu.Unlock()
+	return writeBlock(cc.fr, id, cc.hbuf.Bytes(), limit, end)
+}
+
+// writeBlock writes an encoded header block as a HEADERS frame and as many
+// CONTINUATION frames as the peer's maximum frame size needs.
+func writeBlock(fr *http2.Framer, id uint32, block []byte, limit int, end bool) error {
 	first := true
 	for first || len(block) > 0 {
 		n := min(len(block), limit)
@@ -709,10 +714,10 @@ func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool
 		block = block[n:]
 		var err error
 		if first {
-			err = cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
+			err = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
 			first = false
 		} else {
-			err = cc.fr.WriteContinuation(id, len(block) == 0, frag)
+			err = fr.WriteContinuation(id, len(block) == 0, frag)
 		}
 		if err != nil {
 			return err

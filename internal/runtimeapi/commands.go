@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/stats"
 	"dhproxy/internal/stream"
@@ -310,7 +311,7 @@ func cmdSetServer(s *session, args []string) string {
 		case "ready":
 			rt.SetMaint(sv, false)
 		case "drain":
-			if sv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+			if sv.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint) != 0 {
 				rt.SetMaint(sv, false)
 			}
 			rt.SetDrainAdmin(sv, true)

@@ -3,6 +3,7 @@ package runtimeapi
 import (
 	"strings"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
 )
@@ -43,7 +44,7 @@ func cmdAddServer(s *session, args []string) string {
 		return "No such backend."
 	}
 	if !be.Dynamic() {
-		return stream.ErrStaticLB.Error()
+		return backend.ErrStaticLB.Error()
 	}
 	if len(args) < 2 {
 		return "'server' expects <name> and <addr>[:<port>] as arguments.\n"
@@ -54,7 +55,7 @@ func cmdAddServer(s *session, args []string) string {
 		return err.Error() + "\n"
 	}
 	if _, err := rt.AddServer(be, sc, ready); err != nil {
-		if err == stream.ErrStaticLB {
+		if err == backend.ErrStaticLB {
 			return err.Error()
 		}
 		return err.Error() + "\n"

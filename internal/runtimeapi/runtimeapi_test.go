@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/config"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stats"
@@ -91,7 +92,7 @@ func TestCommandsAndErrors(t *testing.T) {
 	}
 	s1 := rt.FindServer("be", "s1")
 	send(t, sock, "set server be/s1 state maint\n")
-	if s1.Up() || s1.AdminState()&stream.AdminMaint == 0 {
+	if s1.Up() || s1.AdminState()&backend.AdminMaint == 0 {
 		t.Errorf("maint: up %v admin %x", s1.Up(), s1.AdminState())
 	}
 	if got := send(t, sock, "show servers state be\n"); !strings.Contains(got, "\n3 be 1 s1 127.0.0.1 0 1 10 10 ") {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/stats"
-	"dhproxy/internal/stream"
 )
 
 // hmaint is HAProxy's SRV_ADMF_HMAINT, which it shows for a template
@@ -45,11 +45,11 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 	// An unchecked server shows a health of rise, none in maintenance or
 	// for a template's; a disabled one shows its check paused (0x08).
 	chkStatus, chkResult, chkHealth, chkState := 1, 0, c.Rise, 0
-	if admin&(stream.AdminMaint|stream.AdminConfigMaint|stream.AdminResolvMaint) != 0 || c.Template != "" {
+	if admin&(backend.AdminMaint|backend.AdminConfigMaint|backend.AdminResolvMaint) != 0 || c.Template != "" {
 		chkHealth = 0
 	}
-	if admin&stream.AdminConfigMaint != 0 {
-		admin |= stream.AdminMaint
+	if admin&backend.AdminConfigMaint != 0 {
+		admin |= backend.AdminMaint
 		chkState = 8
 	}
 	if sv.AddedInMaint() && sv.Check() == nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/stream"
 )
 
@@ -141,7 +142,7 @@ func (src *Source) adminAction(action string) func(*stream.Server) bool {
 		return always(func(s *stream.Server) { rt.SetMaint(s, false); rt.SetDrainAdmin(s, false) })
 	case "drain":
 		return always(func(s *stream.Server) {
-			if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+			if s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint) != 0 {
 				rt.SetMaint(s, false)
 			}
 			rt.SetDrainAdmin(s, true)

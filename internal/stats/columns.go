@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
@@ -118,7 +119,7 @@ func checked(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 func checkRunning(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 	get := checked(f)
 	return func(r *Row) Value {
-		if r.Srv.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint|stream.AdminResolvMaint) != 0 {
+		if r.Srv.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint|backend.AdminResolvMaint) != 0 {
 			return Value{}
 		}
 		return get(r)
@@ -192,7 +193,7 @@ var Columns = []Column{
 			if r.UpCount {
 				up := 0
 				for _, s := range r.BE.ServerList() {
-					if s.Up() && s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) == 0 {
+					if s.Up() && s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint) == 0 {
 						up++
 					}
 				}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/lvs"
 	"dhproxy/internal/model"
@@ -183,7 +184,7 @@ func checkOf(s *stream.Server) *stream.CheckState {
 // ServerState derives a server's display state from its run-time state and
 // its last check, as HAProxy's stats do.
 func ServerState(s *stream.Server) State {
-	if s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint|stream.AdminResolvMaint) != 0 {
+	if s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint|backend.AdminResolvMaint) != 0 {
 		return StateMaint
 	}
 	chk := checkOf(s)
@@ -216,7 +217,7 @@ func statusText(s *stream.Server) string {
 	chk := checkOf(s)
 	switch ServerState(s) {
 	case StateMaint:
-		if s.AdminState()&stream.AdminResolvMaint != 0 {
+		if s.AdminState()&backend.AdminResolvMaint != 0 {
 			return "MAINT (resolution)"
 		}
 		return "MAINT"
@@ -250,7 +251,7 @@ func backendUserWeight(b *stream.Backend) int {
 func sumWeights(b *stream.Backend, weight func(*stream.Server) int) int {
 	var act, bck int
 	for _, s := range b.ServerList() {
-		if !s.Up() || s.AdminState()&(stream.AdminMaint|stream.AdminConfigMaint) != 0 {
+		if !s.Up() || s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint) != 0 {
 			continue
 		}
 		ew := weight(s)

@@ -99,42 +99,25 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		SetDrain:      s.SetDrain,
 		SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
 		SetMaxconn:    s.SetMaxconn,
-		ActiveServers: b.usableCounts,
-		Sessions:      func() (int, int) { return int(s.cur.Load()), 0 },
+		ActiveServers: b.Usable,
+		Sessions:      func() (int, int) { return s.Cur(), 0 },
 		Passive:       s.health.passive,
 
 		ShutdownSessions:       func() { s.health.sessions.shutdown() },
 		ShutdownBackupSessions: b.shutdownBackupSessions,
 
 		Node:         node,
-		BackendConns: func() int { return int(b.beconn.Load()) },
+		BackendConns: b.Cur,
 		Report:       s.recordCheck,
 		Admin:        &s.adminCtl,
 	}
 }
 
-// usableCounts counts the active and backup servers that can take traffic.
-func (b *Backend) usableCounts() (active, backup int) {
-	set := b.set.Load()
-	for _, i := range set.act.idx {
-		if set.all[i].usable() {
-			active++
-		}
-	}
-	for _, i := range set.bck.idx {
-		if set.all[i].usable() {
-			backup++
-		}
-	}
-	return active, backup
-}
-
 // shutdownBackupSessions ends the sessions on the backend's backup servers,
 // once an active server with "on-marked-up shutdown-backup-sessions" is up.
 func (b *Backend) shutdownBackupSessions() {
-	set := b.set.Load()
-	for _, i := range set.bck.idx {
-		set.all[i].health.sessions.shutdown()
+	for s := range b.BackupServers() {
+		s.health.sessions.shutdown()
 	}
 }
 

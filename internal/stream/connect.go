@@ -4,7 +4,7 @@ import (
 	"net"
 	"time"
 
-	"dhproxy/internal/lb"
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 )
 
@@ -23,17 +23,22 @@ import (
 func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats, from ppStream) (*Server, *serverConn, bool, int) {
 	p := b.P
 	var srv *Server
-	direct := prefer != nil && prefer.up.Load()
+	direct := prefer != nil && prefer.Up()
 	if direct {
 		srv = prefer
 	}
 	var avoid *Server
+	var waited backend.Waited
 	for attempt := 0; ; attempt++ {
 		if st != nil {
 			st.retries = attempt
 		}
 		var status int
-		srv, status = b.take(srv, direct, avoid, hk, st)
+		srv, status = b.Take(core(srv), direct, core(avoid), hk.h, hk.ok, &waited)
+		if st != nil {
+			st.redispatched = st.redispatched || waited.Redispatched
+			st.queued, st.queueTerm = waited.Queued, waited.Term
+		}
 		if srv == nil {
 			return nil, nil, false, status
 		}
@@ -47,13 +52,13 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 		if err == nil {
 			return srv, sc, false, 0
 		}
-		srv.release()
+		srv.Release()
 		if attempt >= p.Retries {
 			return nil, nil, false, 503
 		}
 		// Hash-based balancing is deterministic: retry the same server,
 		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && (attempt+1 == p.Retries || (len(b.set.Load().act.idx) > 1 && b.hash.Kind == lb.HashNone) || !srv.up.Load()) {
+		if p.Redispatch && (attempt+1 == p.Retries || b.Redispatchable(&srv.Server)) {
 			avoid, srv, direct, hk = srv, nil, false, hashKey{}
 			if st != nil {
 				st.redispatched = true
@@ -66,70 +71,12 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 	}
 }
 
-// take returns srv, or the server the balancer picks when srv is nil,
-// holding a serving slot, as HAProxy's assign_server_and_queue: a full
-// server chosen by persistence or hashing queues the request unless its
-// "maxqueue" is reached; then a persistent request is redispatched with
-// "option redispatch" and anything else gets a 503. When every server is
-// full the request waits in the backend's queue for the first free slot.
-// A queued request gives up after "timeout queue" (else "timeout connect").
-// st, when not nil, receives the time spent queued, the redispatch, and
-// the cause of a queue failure for the log's termination state.
-func (b *Backend) take(srv *Server, direct bool, avoid *Server, hk hashKey, st *connStats) (*Server, int) {
-	timeout := firstSet(b.P.Timeouts.Queue, b.P.Timeouts.Connect)
-	if timeout <= 0 {
-		timeout = 5 * time.Second
+// core is s's balancing state, nil for none.
+func core(s *Server) *backend.Server[*Server] {
+	if s == nil {
+		return nil
 	}
-	var queueOn *Server // nil: the backend's queue
-	for {
-		picked := srv == nil
-		if picked {
-			var full bool
-			srv, full = b.pick(avoid, hk)
-			if srv == nil {
-				if !full {
-					return nil, 503
-				}
-				break
-			}
-		}
-		if srv.tryTake(false) {
-			if picked {
-				// lbtot: the balancer chose it; persistence and the
-				// queue do not count, as in HAProxy.
-				srv.Stats.LBTot.Add(1)
-				b.Stats.LBTot.Add(1)
-			}
-			return srv, 0
-		}
-		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {
-			if direct && b.P.Redispatch {
-				srv, direct = nil, false
-				if st != nil {
-					st.redispatched = true
-				}
-				continue
-			}
-			if st != nil {
-				st.queueTerm = 'S' // HAProxy's "SQ": the queue was full
-			}
-			return nil, 503
-		}
-		queueOn = srv
-		break
-	}
-	start := time.Now()
-	srv = b.wait(queueOn, timeout)
-	if st != nil {
-		st.queued += time.Since(start)
-		if srv == nil {
-			st.queueTerm = 's' // "sQ": timeout queue expired
-		}
-	}
-	if srv == nil {
-		return nil, 503
-	}
-	return srv, 0
+	return &s.Server
 }
 
 // connect finds a server connection for the current request: the session's

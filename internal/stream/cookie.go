@@ -124,7 +124,7 @@ func (pc *persistCookie) request(req *http1.Request) cookieState {
 		}
 		if s := pc.byValue[string(key)]; len(key) > 0 && s != nil {
 			st.seen = true
-			if s.up.Load() {
+			if s.Up() {
 				st.srv = s
 			}
 		}

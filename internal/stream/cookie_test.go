@@ -34,8 +34,8 @@ func cookieRequest(t *testing.T, method, cookie string) *http1.Request {
 }
 
 func TestCookieMaxIdleMaxLife(t *testing.T) {
-	srv := &Server{Conf: &model.Server{Cookie: "c1"}}
-	srv.up.Store(true)
+	srv := &Server{}
+	srv.Init(srv, &model.Server{Cookie: "c1"}) // up
 	pc := newPersistCookie(&model.Cookie{Name: "SRV", Mode: "insert", MaxIdle: 30 * time.Second, MaxLife: time.Hour}, []*Server{srv})
 	now := startOfDateTick()
 	date := func(ago int64) string { return string(appendCookieDate(nil, now-ago)) }

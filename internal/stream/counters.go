@@ -1,12 +1,13 @@
 package stream
 
 import (
-	"dhproxy/internal/h2"
 	"fmt"
 	"sync/atomic"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
+	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 )
 
@@ -285,20 +286,11 @@ type CheckState struct {
 	Fall     int
 }
 
-// Administrative states set from the runtime API, HAProxy's SRV_ADMF_* bits.
-const (
-	AdminMaint       = 0x01 // FMAINT: forced maintenance
-	AdminConfigMaint = 0x04 // CMAINT: "disabled" in the configuration
-	AdminDrain       = 0x08 // FDRAIN: forced drain
-
-	adminMaintAny = AdminMaint | AdminConfigMaint
-)
-
 // recordCheck keeps a health check result for the stats.
 func (s *Server) recordCheck(r check.Result, health, rise, fall int) {
 	st := &CheckState{Status: r.Status.String(), Code: r.Code, Duration: r.Duration,
 		Desc: r.Status.Description(), Info: r.Info, Health: health, Rise: rise, Fall: fall}
-	if !r.Status.Passed() && s.up.Load() {
+	if !r.Status.Passed() && s.Up() {
 		s.Stats.Chkfail.Add(1)
 	}
 	s.check.Store(st)
@@ -307,36 +299,8 @@ func (s *Server) recordCheck(r check.Result, health, rise, fall int) {
 // Check returns the last health check result, nil before the first one.
 func (s *Server) Check() *CheckState { return s.check.Load() }
 
-// Up tells whether s is up (not stopped by a check, not in maintenance).
-func (s *Server) Up() bool { return s.up.Load() }
-
-// Draining tells whether s takes no new balanced traffic while up.
-func (s *Server) Draining() bool { return s.drain.Load() }
-
-// AdminState returns the Admin* bits: maintenance and drain, as the
-// configuration and the runtime API set them.
-func (s *Server) AdminState() uint32 { return s.admin.Load() }
-
-// Cur returns the sessions s serves now.
-func (s *Server) Cur() int { return int(s.cur.Load()) }
-
 // Backend returns the backend s belongs to.
 func (s *Server) Backend() *Backend { return s.backend }
-
-// Downtime returns how long s has been DOWN in total.
-func (s *Server) Downtime() time.Duration {
-	d := s.downTotal.Load()
-	if since := s.downSince.Load(); since != 0 {
-		d += time.Now().UnixNano() - since
-	}
-	return time.Duration(d)
-}
-
-// LastChange returns when s last changed state (the start time if never).
-func (s *Server) LastChange() time.Time { return time.Unix(0, s.lastChange.Load()) }
-
-// Fullconn is b's "fullconn", configured or derived (slim of the backend).
-func (b *Backend) Fullconn() int { return b.fullconn }
 
 // Maxconn is fe's connection limit, its own or the global one; 0: none.
 func (fe *Frontend) Maxconn() int {
@@ -345,12 +309,6 @@ func (fe *Frontend) Maxconn() int {
 	}
 	return fe.rt.GlobalMaxconn()
 }
-
-// Cur returns the sessions b serves now.
-func (b *Backend) Cur() int { return int(b.beconn.Load()) }
-
-// Usable counts b's active and backup servers that take traffic.
-func (b *Backend) Usable() (active, backup int) { return b.usableCounts() }
 
 // Cur returns the client connections of fe.
 func (fe *Frontend) Cur() int { return int(fe.feconn.Load()) }
@@ -398,27 +356,27 @@ func (rt *Runtime) ConnRate() (cur, max int) { return rt.connRate.read(time.Now(
 // check state machine, which logs and pauses the checks.
 func (rt *Runtime) SetMaint(s *Server, on bool) {
 	if on {
-		if s.admin.Or(AdminMaint)&adminMaintAny != 0 {
+		if s.SetAdmin(backend.AdminMaint)&backend.AdminMaintAny != 0 {
 			return
 		}
 		if s.adminCtl.Set("maint") {
 			return
 		}
 		b := s.backend
-		was := s.up.Load()
+		was := s.Up()
 		s.SetUp(false)
 		line := s.prefix() + " was DOWN and now enters maintenance."
 		if was {
-			a, k := b.usableCounts()
+			a, k := b.Usable()
 			line = fmt.Sprintf("%s is going DOWN for maintenance. %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
-				s.prefix(), a, k, s.cur.Load())
+				s.prefix(), a, k, s.Cur())
 		}
 		rt.logEvent(nil)("alert", line)
 		return
 	}
-	old := s.admin.And(^uint32(adminMaintAny | AdminDrain))
-	if old&adminMaintAny == 0 {
-		if old&AdminDrain != 0 {
+	old := s.ClearAdmin(backend.AdminMaintAny | backend.AdminDrain)
+	if old&backend.AdminMaintAny == 0 {
+		if old&backend.AdminDrain != 0 {
 			rt.SetDrainAdmin(s, false)
 		}
 		return
@@ -435,14 +393,14 @@ func (rt *Runtime) SetMaint(s *Server, on bool) {
 // drain|ready").
 func (rt *Runtime) SetDrainAdmin(s *Server, on bool) {
 	if on {
-		s.admin.Or(AdminDrain)
+		s.SetAdmin(backend.AdminDrain)
 		if !s.adminCtl.Set("drain") {
 			s.SetDrain(true)
 			rt.logEvent(nil)("notice", s.prefix()+" enters drain state.")
 		}
 		return
 	}
-	s.admin.And(^uint32(AdminDrain))
+	s.ClearAdmin(backend.AdminDrain)
 	if !s.adminCtl.Set("ready") {
 		s.SetDrain(false)
 		rt.logEvent(nil)("notice", s.prefix()+" is UP (leaving forced drain).")

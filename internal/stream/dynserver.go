@@ -5,28 +5,17 @@ import (
 	"os"
 	"strconv"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
-	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 )
 
-// The runtime API's answers, in haproxy 2.6's words.
+// The runtime API's answers for checks, in haproxy 2.6's words (those of
+// "add server" and "del server" are backend.Err*).
 var (
-	ErrStaticLB       = errors.New("Backend must use a dynamic load balancing to support dynamic servers.")
-	ErrServerExists   = errors.New("Already exists a server with the same name in backend.")
-	ErrDelNotMaint    = errors.New("Only servers in maintenance mode can be deleted.")
-	ErrDelReferenced  = errors.New("This server cannot be removed at runtime due to other configuration elements pointing to it.")
-	ErrDelConnections = errors.New("Server still has connections attached to it, cannot remove it.")
-	ErrNoHealthCheck  = errors.New("Health check was not configured on this server, cannot enable.")
-	ErrNoAgentCheck   = errors.New("Agent was not configured on this server, cannot enable.")
+	ErrNoHealthCheck = errors.New("Health check was not configured on this server, cannot enable.")
+	ErrNoAgentCheck  = errors.New("Agent was not configured on this server, cannot enable.")
 )
-
-// Dynamic tells whether b's balancing algorithm lets servers be added at
-// run time: the ones whose weights can change (HAProxy's BE_LB_PROP_DYN).
-func (b *Backend) Dynamic() bool {
-	_, ok := b.set.Load().act.algo.(lb.Dynamic)
-	return ok && b.dispSrv == nil
-}
 
 // AddServer adds the server of "add server" to b. As in haproxy 2.6 it
 // starts in maintenance ("enable server" or "set server ... state ready"
@@ -36,50 +25,27 @@ func (b *Backend) Dynamic() bool {
 // lowest id free in b.
 func (rt *Runtime) AddServer(b *Backend, sc *model.Server, ready bool) (*Server, error) {
 	if !b.Dynamic() {
-		return nil, ErrStaticLB
-	}
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	cur := b.set.Load().all
-	used := map[int]bool{}
-	for _, o := range cur {
-		if o.Name == sc.Name {
-			return nil, ErrServerExists
-		}
-		used[o.Conf.ID] = true
-	}
-	if sc.ID == 0 {
-		sc.ID = 1
-		for used[sc.ID] {
-			sc.ID++
-		}
-	} else {
-		sc.ForcedID = true
-		if used[sc.ID] {
-			return nil, errors.New("'id' is already used by another server of the backend.")
-		}
+		return nil, backend.ErrStaticLB
 	}
 	disabled := sc.Disabled
 	sc.Disabled = false // the admin flags below say it; checks may start later
 	s := b.newServer(sc)
 	if !ready || disabled {
-		flags := uint32(AdminMaint)
+		flags := uint32(backend.AdminMaint)
 		if disabled {
-			flags |= AdminConfigMaint
+			flags |= backend.AdminConfigMaint
 		}
 		if ready {
-			flags = AdminConfigMaint
+			flags = backend.AdminConfigMaint
 		}
-		s.admin.Store(flags)
+		s.StartInMaint(flags)
 		s.addedMaint = true
-		s.up.Store(false)
-		s.downSince.Store(s.lastChange.Load())
 	}
 	s.adminCtl.Pause(false, true)
 	s.adminCtl.Pause(true, true)
-	next := make([]*Server, len(cur), len(cur)+1)
-	copy(next, cur)
-	b.set.Store(b.newSet(append(next, s)))
+	if err := b.Add(&s.Server); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -89,32 +55,15 @@ func (rt *Runtime) AddServer(b *Backend, sc *model.Server, ready bool) (*Server,
 // closed and its checks stopped.
 func (rt *Runtime) DelServer(s *Server) error {
 	b := s.backend
-	if s.admin.Load()&adminMaintAny == 0 {
-		return ErrDelNotMaint
+	if err := b.Remove(&s.Server); err != nil {
+		return err
 	}
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	cur := b.set.Load().all
-	for _, o := range cur {
-		if tr := o.Conf.Options["track"]; o != s && (tr == s.Name || tr == b.P.Name+"/"+s.Name) {
-			return ErrDelReferenced
-		}
-	}
-	if s.cur.Load() > 0 || s.queue.n.Load() > 0 {
-		return ErrDelConnections
-	}
-	next := make([]*Server, 0, len(cur))
-	for _, o := range cur {
-		if o != s {
-			next = append(next, o)
-		}
-	}
-	b.set.Store(b.newSet(next))
-	s.deleted.Store(true)
+	b.checkMu.Lock()
 	if s.stopChecks != nil {
 		s.stopChecks()
 		s.stopChecks = nil
 	}
+	b.checkMu.Unlock()
 	// A configured server's checks run in the start-up group, which
 	// stops as a whole: paused, they probe and report nothing more.
 	s.adminCtl.Pause(false, true)
@@ -144,9 +93,9 @@ func (rt *Runtime) SetCheck(s *Server, agent, on bool) error {
 	}
 	s.adminCtl.Pause(agent, false)
 	b := s.backend
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
-	if s.checksStarted || s.deleted.Load() {
+	b.checkMu.Lock()
+	defer b.checkMu.Unlock()
+	if s.checksStarted || s.Deleted() {
 		return nil
 	}
 	s.checksStarted = true
@@ -173,4 +122,17 @@ func (s *Server) CheckPaused(agent bool) bool { return s.adminCtl.Paused(agent) 
 func (s *Server) IdleLimit() (int, bool) {
 	n, err := strconv.Atoi(s.Conf.Options["pool-max-conn"])
 	return n, err == nil && n >= 0
+}
+
+// FindServer returns server srv of backend be, or nil: the entry point of
+// the runtime API and agent checks to SetWeight, SetWeightPercent, SetDrain.
+func (rt *Runtime) FindServer(be, srv string) *Server {
+	if b := rt.backends[be]; b != nil {
+		for _, s := range b.ServerList() {
+			if s.Name == srv {
+				return s
+			}
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 )
 
@@ -20,7 +21,7 @@ func quietRuntime() *Runtime {
 func picks(b *Backend, n int) map[string]int {
 	got := map[string]int{}
 	for range n {
-		if s, _ := b.pick(nil, hashKey{}); s != nil {
+		if s, _ := b.Pick(nil, 0, false); s != nil {
 			got[s.Name]++
 		}
 	}
@@ -36,7 +37,7 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n1.Conf.ID != 2 || n1.AdminState() != AdminMaint || n1.Up() {
+	if n1.Conf.ID != 2 || n1.AdminState() != backend.AdminMaint || n1.Up() {
 		t.Fatalf("added server: id %d admin %#x up %v, want id 2 in forced maintenance", n1.Conf.ID, n1.AdminState(), n1.Up())
 	}
 	if got := picks(b, 10); got["n1"] != 0 || got["s1"] != 10 {
@@ -49,18 +50,20 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 	if n := usableServers(b); n != 2 {
 		t.Fatalf("nbsrv %d with the added server enabled, want 2", n)
 	}
-	if _, err := rt.AddServer(b, &model.Server{Name: "n1", Addr: "127.0.0.1:3", Weight: 1}, false); err != ErrServerExists {
+	if _, err := rt.AddServer(b, &model.Server{Name: "n1", Addr: "127.0.0.1:3", Weight: 1}, false); err != backend.ErrServerExists {
 		t.Fatalf("duplicate name: %v", err)
 	}
-	if err := rt.DelServer(n1); err != ErrDelNotMaint {
+	if err := rt.DelServer(n1); err != backend.ErrDelNotMaint {
 		t.Fatalf("deleting a server in service: %v", err)
 	}
-	n1.cur.Add(1)
+	if got, _ := b.Take(&n1.Server, true, nil, 0, false, nil); got != n1 {
+		t.Fatal("a direct request did not get n1")
+	}
 	rt.SetMaint(n1, true)
-	if err := rt.DelServer(n1); err != ErrDelConnections {
+	if err := rt.DelServer(n1); err != backend.ErrDelConnections {
 		t.Fatalf("deleting a server with a connection: %v", err)
 	}
-	n1.cur.Add(-1)
+	n1.Release()
 	if err := rt.DelServer(n1); err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +86,8 @@ func TestAddServerStartsInMaintenanceThenTakesTraffic(t *testing.T) {
 func TestAddServerNeedsDynamicAlgorithm(t *testing.T) {
 	for _, algo := range []string{"static-rr", "source"} {
 		b := testBackend(t, "backend be\n balance "+algo+"\n server s1 127.0.0.1:1\n")
-		if _, err := quietRuntime().AddServer(b, &model.Server{Name: "n1", Addr: "127.0.0.1:2", Weight: 1}, false); err != ErrStaticLB {
-			t.Errorf("balance %s: %v, want %v", algo, err, ErrStaticLB)
+		if _, err := quietRuntime().AddServer(b, &model.Server{Name: "n1", Addr: "127.0.0.1:2", Weight: 1}, false); err != backend.ErrStaticLB {
+			t.Errorf("balance %s: %v, want %v", algo, err, backend.ErrStaticLB)
 		}
 	}
 }
@@ -106,7 +109,7 @@ func TestServerSetChangesUnderTraffic(t *testing.T) {
 				for !stop.Load() {
 					// full (queue and wait) happens when a picker's turns
 					// all land on a server leaving; none usable must not.
-					if s, full := b.pick(nil, hashKey{h: 12345, ok: true}); s == nil && !full {
+					if s, full := b.Pick(nil, 12345, true); s == nil && !full {
 						misses.Add(1)
 					}
 				}
@@ -123,7 +126,7 @@ func TestServerSetChangesUnderTraffic(t *testing.T) {
 				t.Fatal(err)
 			}
 			for range 5 {
-				if s, _ := b.pick(nil, hashKey{}); s == n {
+				if s, _ := b.Pick(nil, 0, false); s == n {
 					t.Fatalf("%s: deleted server picked", algo)
 				}
 			}

@@ -36,7 +36,7 @@ func (fe *Frontend) hasUsableServer() bool {
 	}
 	for _, n := range names {
 		if b := fe.rt.backends[n]; b != nil {
-			if act, bck := b.usableCounts(); act+bck > 0 {
+			if act, bck := b.Usable(); act+bck > 0 {
 				return true
 			}
 		}

@@ -204,11 +204,11 @@ func (s *httpSession) emitHTTP() {
 	}
 	if l.be != nil {
 		e.Backend = l.be.P.Name
-		e.BeConn = int(l.be.beconn.Load()) // read after release, as HAProxy does
+		e.BeConn = l.be.Cur() // read after release, as HAProxy does
 	}
 	if l.srv != nil {
 		e.Server = l.srv.Name
-		e.SrvConn = int(l.srv.cur.Load())
+		e.SrvConn = l.srv.Cur()
 		e.Tw = l.queued
 		e.Tc = since(l.head, l.connected) - l.queued
 		e.Tr = since(l.connected, l.resp)

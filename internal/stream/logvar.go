@@ -51,11 +51,11 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	}
 	if be := s.tx.be; be != nil {
 		e.Backend = be.P.Name
-		e.BeConn = int(be.beconn.Load())
+		e.BeConn = be.Cur()
 	}
 	if srv := s.tx.srv; srv != nil {
 		e.Server = srv.Name
-		e.SrvConn = int(srv.cur.Load())
+		e.SrvConn = srv.Cur()
 		e.ServerAddr, e.BackendAddr = s.lg.srvAddr, s.lg.bkAddr
 	}
 	if ti := s.tlsInfo; ti != nil {

@@ -166,7 +166,7 @@ func (r *sessRegistry) shutdown() int {
 // releaseSlot ends the request's use of srv and reports its outcome.
 func (s *httpSession) releaseSlot(srv *Server) {
 	s.live.detach()
-	srv.release()
+	srv.Release()
 	if o := s.live.outcome; o != 0 {
 		s.live.outcome = 0
 		srv.health.passive.Report(o)

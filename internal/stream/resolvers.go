@@ -14,13 +14,10 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 	"dhproxy/internal/resolvers"
 )
-
-// AdminResolvMaint is HAProxy's SRV_ADMF_RMAINT: the server is in
-// maintenance because DNS gives it no address.
-const AdminResolvMaint = 0x20
 
 // dnsState is what a server following DNS holds between resolutions. Only
 // its resolution's goroutine touches it.
@@ -124,9 +121,7 @@ func (rt *Runtime) setupResolvers() {
 				if !sc.Disabled {
 					// Up as every server starts, then down to maintenance,
 					// counted as HAProxy counts it (chkdown).
-					s.admin.Or(AdminResolvMaint)
-					s.up.Store(false)
-					s.downSince.Store(s.lastChange.Load())
+					s.StartInMaint(backend.AdminResolvMaint)
 					s.Stats.Chkdown.Add(1)
 				}
 			}
@@ -373,7 +368,8 @@ func (run *resolverRun) takeRecord(s *Server, r resolvers.SRV, ns string) {
 	}
 	if !s.Conf.ResolveIgnoreWeight {
 		// HAProxy 2.6's mapping of 0..65535 onto 0..256, which keeps 0.
-		if w := (int(r.Weight) + 255) / 256; w != int(s.uweight.Load()) {
+		w := (int(r.Weight) + 255) / 256
+		if cur, _ := s.Weight(); w != cur {
 			s.SetWeight(w)
 		}
 	}
@@ -488,20 +484,20 @@ func hostOf(dst string) (string, bool) {
 // enterResolvMaint puts s in resolution maintenance: no traffic, checks
 // paused, "MAINT (resolution)" in the stats.
 func (run *resolverRun) enterResolvMaint(s *Server, reason string) {
-	if s.admin.Or(AdminResolvMaint)&AdminResolvMaint != 0 {
+	if s.SetAdmin(backend.AdminResolvMaint)&backend.AdminResolvMaint != 0 {
 		return
 	}
-	if s.admin.Load()&adminMaintAny != 0 {
+	if s.AdminState()&backend.AdminMaintAny != 0 {
 		return // already in maintenance for another reason
 	}
-	was := s.up.Load()
+	was := s.Up()
 	s.SetUp(false)
 	b := s.backend
 	line := fmt.Sprintf("%s was DOWN and now enters maintenance (%s).", s.prefix(), reason)
 	if was {
-		act, bck := b.usableCounts()
+		act, bck := b.Usable()
 		line = fmt.Sprintf("%s is going DOWN for maintenance (%s). %d active and %d backup servers left. %d sessions active, 0 requeued, 0 remaining in queue.",
-			s.prefix(), reason, act, bck, s.cur.Load())
+			s.prefix(), reason, act, bck, s.Cur())
 	}
 	run.rt.logEvent(nil)("alert", line)
 }
@@ -509,8 +505,8 @@ func (run *resolverRun) enterResolvMaint(s *Server, reason string) {
 // leaveResolvMaint brings s back from resolution maintenance, unless
 // another maintenance holds it.
 func (run *resolverRun) leaveResolvMaint(s *Server) {
-	old := s.admin.And(^uint32(AdminResolvMaint))
-	if old&AdminResolvMaint == 0 || old&adminMaintAny != 0 {
+	old := s.ClearAdmin(backend.AdminResolvMaint)
+	if old&backend.AdminResolvMaint == 0 || old&backend.AdminMaintAny != 0 {
 		return
 	}
 	s.SetUp(true)
@@ -524,7 +520,7 @@ func (run *resolverRun) leaveResolvMaint(s *Server) {
 // checkAddr is where health checks of a DNS-following server go: its
 // current address, "" while it has none or is in resolution maintenance.
 func (s *Server) checkAddr() string {
-	if s.admin.Load()&AdminResolvMaint != 0 {
+	if s.AdminState()&backend.AdminResolvMaint != 0 {
 		return ""
 	}
 	return *s.dst.Load()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 )
 
@@ -145,7 +146,7 @@ func (rt *Runtime) restoreTemplates(states map[*model.Server]savedState) {
 				s.dns.setHost(st.fqdn)
 				s.dns.port = st.port
 				s.dst.Store(&dst)
-				s.admin.And(^uint32(AdminResolvMaint))
+				s.ClearAdmin(backend.AdminResolvMaint)
 				s.SetUp(true)
 			}
 		}
@@ -163,15 +164,15 @@ func (rt *Runtime) applyServerStates(states map[*model.Server]savedState) {
 			if !ok {
 				continue
 			}
-			if st.iweight == s.iweight && st.uweight != int(s.uweight.Load()) {
+			if cur, initial := s.Weight(); st.iweight == initial && st.uweight != cur {
 				if err := s.SetWeight(st.uweight); err != nil {
 					log.Printf("[WARNING] server %s/%s: weight %d from the state file: %v", b.P.Name, s.Name, st.uweight, err)
 				}
 			}
 			switch {
-			case st.admin&AdminMaint != 0:
+			case st.admin&backend.AdminMaint != 0:
 				rt.SetMaint(s, true)
-			case st.admin&AdminDrain != 0:
+			case st.admin&backend.AdminDrain != 0:
 				rt.SetDrainAdmin(s, true)
 			}
 		}

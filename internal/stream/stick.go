@@ -128,7 +128,7 @@ rules:
 			// A found entry is touched (its expiry pushed back) even when
 			// an earlier rule already chose the server.
 			if id, found := r.table.Lookup(st.keys[start:], now); found && st.srv == nil {
-				if s := b.serverByID(id); s != nil && s.up.Load() {
+				if s := b.serverByID(id); s != nil && s.Up() {
 					st.srv = s
 				}
 			}

@@ -46,10 +46,10 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 			e.Tt = time.Since(e.Accept)
 			e.ActConn, e.FeConn = int(fe.rt.actconn.Load()), int(fe.feconn.Load())
 			if be != nil {
-				e.BeConn = int(be.beconn.Load()) // after release, as HAProxy
+				e.BeConn = be.Cur() // after release, as HAProxy
 			}
 			if srv != nil {
-				e.SrvConn = int(srv.cur.Load())
+				e.SrvConn = srv.Cur()
 			}
 			fe.sendLog(&e)
 		}()
@@ -120,7 +120,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		return
 	}
 	served = srv
-	defer srv.release()
+	defer srv.Release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
 	live.using(be, srv)

@@ -125,22 +125,7 @@ func usableServers(be *Backend) int {
 	if be == nil {
 		return -1
 	}
-	// The live set: servers added at run time count too.
-	set := be.set.Load()
-	n := 0
-	for _, i := range set.act.idx {
-		if set.all[i].up.Load() {
-			n++
-		}
-	}
-	if n == 0 {
-		for _, i := range set.bck.idx {
-			if set.all[i].up.Load() {
-				n++
-			}
-		}
-	}
-	return n
+	return be.UpServers() // the live set: servers added at run time count too
 }
 
 // requestPhases runs what comes before the server is chosen, in HAProxy's

@@ -61,12 +61,12 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 	case sample.StateBackendID:
 		return int64(be.P.ID), true
 	case sample.StateBackendConn:
-		return int64(be.beconn.Load()), true
+		return int64(be.Cur()), true
 	case sample.StateQueue:
-		return int64(be.queued.Load()), true
+		return int64(be.Queued()), true
 	case sample.StateAvgQueue:
 		// rounded up per usable server; twice the queue without one
-		q, n := int64(be.queued.Load()), int64(usableServers(be))
+		q, n := int64(be.Queued()), int64(usableServers(be))
 		if n <= 0 {
 			return 2 * q, true
 		}
@@ -76,14 +76,14 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		// -1 when one of them has no limit, as HAProxy answers
 		var slots int64
 		for _, srv := range be.ServerList() {
-			if !srv.up.Load() {
+			if !srv.Up() {
 				continue
 			}
-			maxconn, maxqueue := int64(srv.maxconn.Load()), int64(srv.Conf.Maxqueue)
+			maxconn, maxqueue := int64(srv.Maxconn()), int64(srv.Conf.Maxqueue)
 			if maxconn == 0 || maxqueue == 0 {
 				return -1, true
 			}
-			slots += maxconn - int64(srv.cur.Load()) + maxqueue - int64(srv.queue.n.Load())
+			slots += maxconn - int64(srv.Cur()) + maxqueue - int64(srv.QueueLen())
 		}
 		return slots, true
 	}
@@ -93,11 +93,11 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		}
 		switch key {
 		case sample.StateServerUp:
-			return boolInt(srv.up.Load()), true
+			return boolInt(srv.Up()), true
 		case sample.StateServerConn:
-			return int64(srv.cur.Load()), true
+			return int64(srv.Cur()), true
 		case sample.StateServerQueue:
-			return int64(srv.queue.n.Load()), true
+			return int64(srv.QueueLen()), true
 		}
 	}
 	return 0, false

@@ -1,4 +1,4 @@
-package stream
+package backend
 
 import (
 	"fmt"
@@ -15,31 +15,31 @@ import (
 // weight × lb.WeightScale, lowered while the server warms up after coming
 // UP ("slowstart"). Writers (health checks, agent checks, the runtime API)
 // change weights through SetWeight/SetWeightPercent/SetUp; each change is
-// serialized on the backend and republished to the algorithm, which swaps
+// serialized on the farm and republished to the algorithm, which swaps
 // its tables atomically: the request path only ever reads atomics.
 
 // SetWeight sets s's user weight (0 to 256), as "set weight b/s <w>" does.
 // Static algorithms (static-rr, map-based hashing) only accept 0 and the
 // configured weight, with HAProxy's message.
-func (s *Server) SetWeight(w int) error {
+func (s *Server[S]) SetWeight(w int) error {
 	if w < 0 || w > 256 {
 		return fmt.Errorf("Absolute weight can only be between 0 and 256 inclusive.")
 	}
-	b := s.backend
-	if _, dyn := b.set.Load().group(s).algo.(lb.Dynamic); !dyn && w != 0 && w != s.iweight {
+	f := s.farm
+	if _, dyn := f.set.Load().group(s).algo.(lb.Dynamic); !dyn && w != 0 && w != s.iweight {
 		return fmt.Errorf("Backend is using a static LB algorithm and only accepts weights '0%%' and '100%%'.")
 	}
-	b.wmu.Lock()
+	f.wmu.Lock()
 	s.uweight.Store(int32(w))
-	b.reweighLocked(s)
-	b.wmu.Unlock()
-	b.dispatch(s) // a higher limit or a server back from weight 0 takes waiters
+	f.reweighLocked(s)
+	f.wmu.Unlock()
+	f.dispatch(s) // a higher limit or a server back from weight 0 takes waiters
 	return nil
 }
 
 // SetWeightPercent sets s's user weight to pct% of its configured weight
 // (capped at 256), as an agent-check "NN%" reply or "set weight b/s NN%".
-func (s *Server) SetWeightPercent(pct int) error {
+func (s *Server[S]) SetWeightPercent(pct int) error {
 	if pct < 0 {
 		return fmt.Errorf("Relative weight must be positive.")
 	}
@@ -47,16 +47,16 @@ func (s *Server) SetWeightPercent(pct int) error {
 }
 
 // Weight returns s's current user weight and its configured one.
-func (s *Server) Weight() (current, initial int) { return int(s.uweight.Load()), s.iweight }
+func (s *Server[S]) Weight() (current, initial int) { return int(s.uweight.Load()), s.iweight }
 
 // EffectiveWeight returns the weight the balancer uses now (user weight ×
 // lb.WeightScale at full throttle).
-func (s *Server) EffectiveWeight() int { return int(s.eweight.Load()) }
+func (s *Server[S]) EffectiveWeight() int { return int(s.eweight.Load()) }
 
 // SetUp records a health transition. A server coming back UP with
 // "slowstart" starts at a fraction of its weight and maxconn and ramps up
-// linearly; a server going DOWN hands its queue to the backend.
-func (s *Server) SetUp(up bool) {
+// linearly; a server going DOWN hands its queue to the farm.
+func (s *Server[S]) SetUp(up bool) {
 	if up && s.admin.Load()&AdminResolvMaint != 0 {
 		return // no address from DNS: nothing to send traffic to
 	}
@@ -64,7 +64,7 @@ func (s *Server) SetUp(up bool) {
 	if was == up {
 		return
 	}
-	b := s.backend
+	f := s.farm
 	now := time.Now().UnixNano()
 	s.lastChange.Store(now)
 	if up {
@@ -75,11 +75,11 @@ func (s *Server) SetUp(up bool) {
 		s.downSince.CompareAndSwap(0, now)
 	}
 	if !up {
-		if s.admin.Load()&adminMaintAny == 0 {
-			s.Stats.Chkdown.Add(1)
+		if s.admin.Load()&AdminMaintAny == 0 {
+			f.events.WentDown(s.owner)
 		}
 		s.starting.Store(false)
-		b.redistribute(s)
+		f.redistribute(s)
 		return
 	}
 	s.upSince.Store(time.Now().UnixNano())
@@ -87,21 +87,21 @@ func (s *Server) SetUp(up bool) {
 		s.starting.Store(true)
 		go s.warmUp(s.upSince.Load())
 	}
-	b.wmu.Lock()
-	b.reweighLocked(s)
-	b.wmu.Unlock()
-	b.dispatch(s)
+	f.wmu.Lock()
+	f.reweighLocked(s)
+	f.wmu.Unlock()
+	f.dispatch(s)
 }
 
 // reweighLocked recomputes s's effective weight, HAProxy's
 // server_recalc_eweight: during slow start, with a dynamic algorithm, the
 // weight is uweight × (WeightScale×elapsed + period)/period in whole
-// seconds, at least one step from the start. The caller holds b.wmu.
-func (b *Backend) reweighLocked(s *Server) {
+// seconds, at least one step from the start. The caller holds f.wmu.
+func (f *Farm[S]) reweighLocked(s *Server[S]) {
 	w := lb.WeightScale
 	if s.starting.Load() {
 		if el, ss := s.slowStartElapsed(); el < ss {
-			if _, dyn := b.set.Load().group(s).algo.(lb.Dynamic); dyn {
+			if _, dyn := f.set.Load().group(s).algo.(lb.Dynamic); dyn {
 				w = int((int64(lb.WeightScale)*el + ss) / ss)
 			}
 		} else {
@@ -116,7 +116,7 @@ func (b *Backend) reweighLocked(s *Server) {
 	if s.deleted.Load() {
 		return // in no set any more
 	}
-	if d, ok := b.set.Load().group(s).algo.(lb.Dynamic); ok {
+	if d, ok := f.set.Load().group(s).algo.(lb.Dynamic); ok {
 		d.SetWeight(int(s.slot.Load()), ew)
 	}
 }
@@ -124,25 +124,25 @@ func (b *Backend) reweighLocked(s *Server) {
 // warmUp ramps s's weight and limits up during slow start, every
 // max(1s, slowstart/20) as HAProxy's warm-up task, until the period ends
 // or the server goes down again (since is then stale).
-func (s *Server) warmUp(since int64) {
+func (s *Server[S]) warmUp(since int64) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("[ALERT] slow start of %s/%s: panic: %v\n%s", s.backend.P.Name, s.Name, r, debug.Stack())
+			log.Printf("[ALERT] slow start of %s/%s: panic: %v\n%s", s.farm.P.Name, s.Name, r, debug.Stack())
 		}
 	}()
 	step := max(time.Second, s.Conf.SlowStart/20)
 	t := time.NewTicker(step)
 	defer t.Stop()
-	b := s.backend
+	f := s.farm
 	for range t.C {
 		if s.upSince.Load() != since || !s.up.Load() {
 			return
 		}
-		b.wmu.Lock()
-		b.reweighLocked(s)
+		f.wmu.Lock()
+		f.reweighLocked(s)
 		done := !s.starting.Load()
-		b.wmu.Unlock()
-		b.dispatch(s)
+		f.wmu.Unlock()
+		f.dispatch(s)
 		if done {
 			return
 		}
@@ -153,20 +153,20 @@ func (s *Server) warmUp(since int64) {
 // weights but takes no new balanced traffic (effective weight 0), while
 // persistent clients (cookie, stick table) still reach it, as HAProxy's
 // "set server <b>/<s> state drain".
-func (s *Server) SetDrain(on bool) {
+func (s *Server[S]) SetDrain(on bool) {
 	if s.drain.Swap(on) == on {
 		return
 	}
-	b := s.backend
-	b.wmu.Lock()
-	b.reweighLocked(s)
-	b.wmu.Unlock()
-	b.dispatch(s)
+	f := s.farm
+	f.wmu.Lock()
+	f.reweighLocked(s)
+	f.wmu.Unlock()
+	f.dispatch(s)
 }
 
 // Throttle is the percentage of its configured limits a server in slow
 // start is allowed (the stats "throttle" column); 100 outside slow start.
-func (s *Server) Throttle() int {
+func (s *Server[S]) Throttle() int {
 	if !s.starting.Load() {
 		return 100
 	}
@@ -175,23 +175,4 @@ func (s *Server) Throttle() int {
 		return 100
 	}
 	return int(100 * el / ss)
-}
-
-// QueueLen returns how many requests wait for a slot on s (stats "qcur").
-func (s *Server) QueueLen() int { return int(s.queue.n.Load()) }
-
-// QueueLen returns how many requests wait for any server of b.
-func (b *Backend) QueueLen() int { return int(b.queue.n.Load()) }
-
-// FindServer returns server srv of backend be, or nil: the entry point of
-// the runtime API and agent checks to SetWeight, SetWeightPercent, SetDrain.
-func (rt *Runtime) FindServer(be, srv string) *Server {
-	if b := rt.backends[be]; b != nil {
-		for _, s := range b.ServerList() {
-			if s.Name == srv {
-				return s
-			}
-		}
-	}
-	return nil
 }

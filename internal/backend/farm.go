@@ -315,14 +315,6 @@ func (set *serverSet[S]) anyUsable(g *serverGroup) bool {
 	return false
 }
 
-// Redispatchable tells whether a failed connection to srv may be retried
-// on another server under "option redispatch" before the last retry: the
-// balancing is not deterministic and several servers are active, or srv
-// went down.
-func (f *Farm[S]) Redispatchable(srv *Server[S]) bool {
-	return (len(f.set.Load().act.idx) > 1 && !f.hashed) || !srv.up.Load()
-}
-
 // Waited is what Take reports of a request's way through the queues, for
 // the log.
 type Waited struct {
@@ -342,7 +334,15 @@ type Waited struct {
 // not nil, receives the time spent queued, the redispatch, and the cause
 // of a queue failure. No server: the zero S and the HTTP status to answer.
 func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, w *Waited) (S, int) {
-	var none S
+	s, status := f.take(srv, direct, avoid, hash, hashed, w)
+	if s == nil {
+		var none S
+		return none, status
+	}
+	return s.owner, 0
+}
+
+func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, w *Waited) (*Server[S], int) {
 	timeout := f.P.Timeouts.Queue
 	if timeout <= 0 {
 		timeout = f.P.Timeouts.Connect
@@ -358,7 +358,7 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 			srv, full = f.pick(avoid, hash, hashed)
 			if srv == nil {
 				if !full {
-					return none, 503
+					return nil, 503
 				}
 				break
 			}
@@ -367,7 +367,7 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 			if picked {
 				f.events.Balanced(srv.owner)
 			}
-			return srv.owner, 0
+			return srv, 0
 		}
 		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {
 			if direct && f.P.Redispatch {
@@ -380,7 +380,7 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 			if w != nil {
 				w.Term = 'S' // HAProxy's "SQ": the queue was full
 			}
-			return none, 503
+			return nil, 503
 		}
 		queueOn = srv
 		break
@@ -394,9 +394,9 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 		}
 	}
 	if got == nil {
-		return none, 503
+		return nil, 503
 	}
-	return got.owner, 0
+	return got, 0
 }
 
 // The runtime API's answers to "add server" and "del server", in haproxy

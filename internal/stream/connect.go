@@ -9,66 +9,26 @@ import (
 )
 
 // connect picks a server and returns a connection to it, with HAProxy's
-// retry rules: up to "retries" more attempts after a failed connect; with
-// "option redispatch" a retry goes at once to another server when the
-// balancing is not deterministic and several servers are active (or on the
-// last retry); otherwise it waits min(timeout connect, 1s) and tries the same
-// server again. reuse may hand back an existing connection to the server.
-// The returned server holds a serving slot that the caller releases.
-// st, when not nil, receives the retries and whether a redispatch happened.
-// prefer, when usable, is tried before the balancer is asked (persistence:
-// a cookie or a stick table).
+// retries and redispatch (backend.Connect). reuse, when not nil, may hand
+// back an existing connection to the server. The returned server holds a
+// serving slot that the caller releases. st, when not nil, receives the
+// retries, the redispatch and the time queued. prefer, when up, is tried
+// before the balancer is asked (persistence: a cookie or a stick table).
 // hk, when set, is the request's balancing hash, used for the first pick.
 // from is the client side, for the PROXY header of send-proxy servers.
-func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) *serverConn, st *connStats, from ppStream) (*Server, *serverConn, bool, int) {
-	p := b.P
-	var srv *Server
-	direct := prefer != nil && prefer.Up()
-	if direct {
-		srv = prefer
-	}
-	var avoid *Server
-	var waited backend.Waited
-	for attempt := 0; ; attempt++ {
-		if st != nil {
-			st.retries = attempt
-		}
-		var status int
-		srv, status = b.Take(core(srv), direct, core(avoid), hk.h, hk.ok, &waited)
-		if st != nil {
-			st.redispatched = st.redispatched || waited.Redispatched
-			st.queued, st.queueTerm = waited.Queued, waited.Term
-		}
-		if srv == nil {
-			return nil, nil, false, status
-		}
-		if reuse != nil {
-			if sc := reuse(srv); sc != nil {
-				return srv, sc, true, 0
-			}
-		}
-		sc, err := srv.dial(p.Timeouts.Connect, dstPort, from)
+func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream) (*Server, *serverConn, bool, int) {
+	timeout := b.P.Timeouts.Connect
+	dial := func(srv *Server) (*serverConn, error) {
+		sc, err := srv.dial(timeout, dstPort, from)
 		srv.observeL4(err)
-		if err == nil {
-			return srv, sc, false, 0
-		}
-		srv.Release()
-		if attempt >= p.Retries {
-			return nil, nil, false, 503
-		}
-		// Hash-based balancing is deterministic: retry the same server,
-		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && (attempt+1 == p.Retries || b.Redispatchable(&srv.Server)) {
-			avoid, srv, direct, hk = srv, nil, false, hashKey{}
-			if st != nil {
-				st.redispatched = true
-			}
-			continue
-		}
-		if !isTimeout(err) {
-			time.Sleep(min(firstSet(p.Timeouts.Connect, time.Second), time.Second))
-		}
+		return sc, err
 	}
+	var a backend.Attempts
+	srv, sc, reused, status := backend.Connect(b.Farm, core(prefer), hk.h, hk.ok, reuse, dial, &a)
+	if st != nil {
+		st.retries, st.redispatched, st.queued, st.queueTerm = a.Retries, a.Redispatched, a.Queued, a.Term
+	}
+	return srv, sc, reused, status
 }
 
 // core is s's balancing state, nil for none.
@@ -93,30 +53,31 @@ func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server,
 }
 
 // reuseFor finds an existing connection to srv that this request may use.
-func (s *httpSession) reuseFor(srv *Server) *serverConn {
+func (s *httpSession) reuseFor(srv *Server) (*serverConn, bool) {
 	if s.priv != nil {
 		sc := s.priv
 		s.priv = nil
 		if sc.srv == srv && sc.reusableFor(s) {
-			return sc
+			return sc, true
 		}
 		s.releaseServer(sc, true)
 	}
 	if !srv.shareable() {
-		return nil
+		return nil, false
 	}
 	// "safe": a session's first request never rides a connection
 	// another session used, in case the server closes it meanwhile.
 	first := srv.backend.P.Reuse == model.ReuseSafe && s.nreq == 0
 	if srv.multiplexes() {
 		if sc := srv.h2.take(srv, first); sc != nil {
-			return sc
+			return sc, true
 		}
 	}
 	if first {
-		return nil
+		return nil, false
 	}
-	return srv.takeIdleFor(s)
+	sc := srv.takeIdleFor(s)
+	return sc, sc != nil
 }
 
 // shareable tells whether connections to s may serve other sessions: not

@@ -1,0 +1,81 @@
+package backend
+
+import (
+	"errors"
+	"net"
+	"time"
+)
+
+// Attempts is what Connect reports for the log.
+type Attempts struct {
+	Waited
+	Retries int
+}
+
+// Connect picks a server of f and returns a connection to it, with
+// HAProxy's retry rules: up to "retries" more attempts after a failed
+// connect; with "option redispatch" a retry goes at once to another server
+// when the balancing is not deterministic and several servers are active
+// (or on the last retry, or when the server went down); otherwise it waits
+// min(timeout connect, 1s) and tries the same server again. prefer, when
+// up, is tried before the balancer is asked (persistence: a cookie or a
+// stick table); hash, when hashed, is the request's balancing hash, used
+// for the first pick. reuse, when not nil, may hand back an existing
+// connection to the server; dial opens a new one. The returned server
+// holds a serving slot that the caller releases. a, when not nil,
+// receives the retries, the redispatch and the time queued. No server:
+// the zero S and C, and the HTTP status to answer.
+func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
+	reuse func(S) (C, bool), dial func(S) (C, error), a *Attempts) (srv S, conn C, reused bool, status int) {
+	p := f.P
+	var s *Server[S]
+	direct := prefer != nil && prefer.up.Load()
+	if direct {
+		s = prefer
+	}
+	var avoid *Server[S]
+	var local Attempts
+	if a == nil {
+		a = &local
+	}
+	for attempt := 0; ; attempt++ {
+		a.Retries = attempt
+		s, status = f.take(s, direct, avoid, hash, hashed, &a.Waited)
+		if s == nil {
+			return srv, conn, false, status
+		}
+		if reuse != nil {
+			if c, ok := reuse(s.owner); ok {
+				return s.owner, c, true, 0
+			}
+		}
+		c, err := dial(s.owner)
+		if err == nil {
+			return s.owner, c, false, 0
+		}
+		s.Release()
+		if attempt >= p.Retries {
+			return srv, conn, false, 503
+		}
+		// Hash-based balancing is deterministic: retry the same server,
+		// redispatching only on the last retry or when it went down.
+		if p.Redispatch && (attempt+1 == p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load()) {
+			avoid, s, direct, hashed = s, nil, false, false
+			a.Redispatched = true
+			continue
+		}
+		if !timedOut(err) {
+			pause := time.Second
+			if t := p.Timeouts.Connect; t > 0 && t < pause {
+				pause = t
+			}
+			time.Sleep(pause)
+		}
+	}
+}
+
+// timedOut tells whether err is a deadline or dial timeout.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,70 @@
+package backend
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// testConn is a connection the tests' dial makes: the server it reached.
+type testConn struct{ srv *testServer }
+
+// dialer fails towards the servers in down (with a timeout, so that
+// retries do not pause) and counts the attempts per server.
+func dialer(down ...*testServer) (func(*testServer) (testConn, error), map[*testServer]int) {
+	tries := map[*testServer]int{}
+	return func(s *testServer) (testConn, error) {
+		tries[s]++
+		for _, d := range down {
+			if s == d {
+				return testConn{}, os.ErrDeadlineExceeded
+			}
+		}
+		return testConn{s}, nil
+	}, tries
+}
+
+func TestConnectRedispatchesAfterAFailedConnect(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n option redispatch\n retries 2\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n")
+	s1, s2 := srv[0], srv[1]
+	dial, tries := dialer(s1)
+	var a Attempts
+	got, c, reused, status := Connect(f, &s1.Server, 0, false, nil, dial, &a)
+	if got != s2 || c.srv != s2 || reused || status != 0 {
+		t.Fatalf("persistent request to a failing s1: %v %v %v %d; want a new connection to s2", got, c, reused, status)
+	}
+	if a.Retries != 1 || !a.Redispatched || tries[s1] != 1 {
+		t.Errorf("retries %d, redispatched %v, s1 dialed %d times; want 1, true, 1", a.Retries, a.Redispatched, tries[s1])
+	}
+	if s1.Cur() != 0 || s2.Cur() != 1 || f.Cur() != 1 {
+		t.Errorf("slots: s1 %d, s2 %d, farm %d; want 0 1 1", s1.Cur(), s2.Cur(), f.Cur())
+	}
+}
+
+func TestConnectRetriesTheSameServerWithoutRedispatch(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n retries 2\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n")
+	s1 := srv[0]
+	dial, tries := dialer(s1)
+	var a Attempts
+	got, _, _, status := Connect(f, &s1.Server, 0, false, nil, dial, &a)
+	if got != nil || status != 503 || a.Retries != 2 || a.Redispatched || tries[s1] != 3 {
+		t.Fatalf("got %v status %d, retries %d, redispatched %v, s1 dialed %d times; want 503 after 3 tries of s1",
+			got, status, a.Retries, a.Redispatched, tries[s1])
+	}
+	if f.Cur() != 0 {
+		t.Errorf("%d slots still held", f.Cur())
+	}
+}
+
+func TestConnectReusesBeforeDialing(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n server s1 127.0.0.1:1\n")
+	dial, tries := dialer()
+	reuse := func(s *testServer) (testConn, bool) { return testConn{s}, true }
+	got, _, reused, _ := Connect(f, nil, 0, false, reuse, dial, nil)
+	if got != srv[0] || !reused || tries[srv[0]] != 0 {
+		t.Fatalf("got %v reused %v, dialed %d times", got, reused, tries[srv[0]])
+	}
+	if !timedOut(os.ErrDeadlineExceeded) || timedOut(errors.New("refused")) {
+		t.Error("timedOut")
+	}
+}

@@ -26,7 +26,7 @@ func (s *Server) SetAddr(ip netip.Addr, port int) (oldHost, oldPort string) {
 	}
 	if dst != old {
 		s.dst.Store(&dst)
-		s.closeIdle()
+		s.idle.CloseAll()
 	}
 	return oldHost, oldPort
 }

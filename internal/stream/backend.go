@@ -41,10 +41,8 @@ type Server struct {
 
 	health serverHealth // agent maxconn, observe, shutdown-sessions (observe.go)
 
-	mu      sync.Mutex // guards idle only
-	idle    []*serverConn
-	h2      h2Pool // HTTP/2 connections, shared by streams (h2srv.go)
-	maxIdle int    // "pool-max-conn", at most maxIdlePerServer
+	idle backend.IdlePool[*serverConn] // HTTP/1 connections between requests
+	h2   h2Pool                        // HTTP/2 connections, shared by streams (h2srv.go)
 
 	Stats    Counters
 	adminCtl check.Admin // the check state machine's, when the server is checked
@@ -106,12 +104,14 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c         tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
-	srv       *Server
-	idleSince time.Time
-	fd        *fdConn // raw reads and writes; c keeps deadlines and Close
-	dl        deadlines
+	c   tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
+	srv *Server
+	fd  *fdConn // raw reads and writes; c keeps deadlines and Close
+	dl  deadlines
 }
+
+// Close closes the connection (for the idle pool).
+func (sc *serverConn) Close() error { return sc.c.Close() }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
 	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"]}
@@ -132,7 +132,8 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	}
 	o := backend.Options[*Server]{Config: cfg, Events: (*farmEvents)(b), Now: coarseNow.Load, Hash: b.hash}
 	if d := p.Dispatch; d != nil {
-		s := &Server{backend: b, maxIdle: maxIdlePerServer}
+		s := &Server{backend: b}
+		s.idle.SetMax(maxIdlePerServer)
 		s.Init(s, d)
 		s.dst.Store(&d.Addr)
 		o.Dispatch = &s.Server
@@ -155,64 +156,16 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	_, s.nonStick = sc.Options["non-stick"]
-	s.maxIdle = maxIdlePerServer
+	maxIdle := maxIdlePerServer
 	if n, err := strconv.Atoi(sc.Options["pool-max-conn"]); err == nil && n >= 0 {
-		s.maxIdle = min(n, maxIdlePerServer)
+		maxIdle = min(n, maxIdlePerServer)
 	}
+	s.idle.SetMax(maxIdle)
 	return s
-}
-
-// takeIdle pops an idle pooled connection, or nil.
-func (s *Server) takeIdle() *serverConn {
-	s.mu.Lock()
-	n := len(s.idle)
-	if n == 0 {
-		s.mu.Unlock()
-		return nil
-	}
-	sc := s.idle[n-1]
-	s.idle[n-1] = nil
-	s.idle = s.idle[:n-1]
-	s.mu.Unlock()
-	return sc
 }
 
 // maxIdlePerServer bounds the pool so a burst cannot pin file descriptors forever.
 const maxIdlePerServer = 1024
-
-// putIdle returns a reusable connection to the pool.
-func (s *Server) putIdle(sc *serverConn, now time.Time) {
-	sc.idleSince = now
-	s.mu.Lock()
-	if len(s.idle) < s.maxIdle {
-		s.idle = append(s.idle, sc)
-		s.mu.Unlock()
-		return
-	}
-	s.mu.Unlock()
-	sc.c.Close()
-}
-
-// purgeIdle closes pooled connections idle for longer than maxAge, like
-// HAProxy's pool-purge-delay.
-func (s *Server) purgeIdle(now time.Time, maxAge time.Duration) {
-	s.mu.Lock()
-	keep := s.idle[:0]
-	var old []*serverConn
-	for _, sc := range s.idle {
-		if now.Sub(sc.idleSince) > maxAge {
-			old = append(old, sc)
-		} else {
-			keep = append(keep, sc)
-		}
-	}
-	clear(s.idle[len(keep):])
-	s.idle = keep
-	s.mu.Unlock()
-	for _, sc := range old {
-		sc.c.Close()
-	}
-}
 
 // dialConn opens a new connection to s within timeout; dstPort is the port the
 // client connected to, used when the server line has no port; from is the
@@ -272,9 +225,7 @@ func (b *Backend) H1Open() (conns, streams int64) {
 	streams = int64(b.Cur())
 	conns = streams
 	for _, s := range b.ServerList() {
-		s.mu.Lock()
-		conns += int64(len(s.idle))
-		s.mu.Unlock()
+		conns += int64(s.idle.Len())
 	}
 	return conns, streams
 }

@@ -68,7 +68,7 @@ func (rt *Runtime) DelServer(s *Server) error {
 	// stops as a whole: paused, they probe and report nothing more.
 	s.adminCtl.Pause(false, true)
 	s.adminCtl.Pause(true, true)
-	s.closeIdle()
+	s.idle.CloseAll()
 	return nil
 }
 

@@ -146,9 +146,9 @@ func TestPoolMaxConnBoundsIdleConnections(t *testing.T) {
 		for range 3 {
 			a, c := net.Pipe()
 			defer c.Close()
-			s.putIdle(&serverConn{c: halfPipe{a}, srv: s}, time.Now())
+			s.idle.Put(&serverConn{c: halfPipe{a}, srv: s}, time.Now())
 		}
-		if got := len(s.idle); got != want {
+		if got := s.idle.Len(); got != want {
 			t.Errorf("%s: %d idle connections kept, want %d", s.Name, got, want)
 		}
 	}

@@ -517,7 +517,7 @@ func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b [
 // do not pin server connections.
 func (s *httpSession) keepServer(sc *serverConn) {
 	if sc.srv.shareable() {
-		sc.srv.putIdle(sc, time.Now())
+		sc.srv.idle.Put(sc, time.Now())
 		return
 	}
 	if s.priv != nil {
@@ -530,7 +530,7 @@ func (s *httpSession) keepServer(sc *serverConn) {
 // (unless http-reuse never) or closes it.
 func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 	if pool && sc.srv.shareable() {
-		sc.srv.putIdle(sc, time.Now())
+		sc.srv.idle.Put(sc, time.Now())
 		return
 	}
 	sc.c.Close()

@@ -410,18 +410,7 @@ func (run *resolverRun) freeTemplateServer(s *Server) {
 	s.dns.setHost("")
 	empty := ""
 	s.dst.Store(&empty)
-	s.closeIdle()
-}
-
-// closeIdle closes the pooled connections: they lead to an old address.
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	idle := s.idle
-	s.idle = nil
-	s.mu.Unlock()
-	for _, sc := range idle {
-		sc.c.Close()
-	}
+	s.idle.CloseAll() // they lead to an old address
 }
 
 // currentIP is the address s connects to now.
@@ -467,7 +456,7 @@ func (run *resolverRun) setAddr(s *Server, ip netip.Addr, port, ns string) {
 		from = ip
 	}
 	run.rt.logEvent(nil)("notice", fmt.Sprintf("%s/%s changed its IP from %s to %s by %s/%s.", s.backend.P.Name, s.Name, from, ip, run.client.Conf.Name, ns))
-	s.closeIdle()
+	s.idle.CloseAll() // they lead to an old address
 }
 
 func hostOf(dst string) (string, bool) {

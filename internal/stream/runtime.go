@@ -522,7 +522,7 @@ func (rt *Runtime) purgeLoop() {
 			lastPurge = now
 			for _, b := range rt.backends {
 				for _, s := range b.ServerList() {
-					s.purgeIdle(now, poolPurgeDelay)
+					s.idle.Purge(now, poolPurgeDelay)
 				}
 			}
 			for _, t := range rt.tables {

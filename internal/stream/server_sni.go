@@ -2,7 +2,6 @@ package stream
 
 import (
 	"crypto/tls"
-	"slices"
 
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
@@ -61,18 +60,11 @@ func (sc *serverConn) reusableFor(from ppStream) bool {
 // use: the newest one, or with an sni expression the newest that sent the
 // same name.
 func (s *Server) takeIdleFor(from ppStream) *serverConn {
-	name, ok := serverSNI(s, from)
-	if !ok {
-		return s.takeIdle()
+	var sc *serverConn
+	if name, ok := serverSNI(s, from); ok {
+		sc, _ = s.idle.TakeMatching(func(sc *serverConn) bool { return sc.sentSNI() == string(name) })
+	} else {
+		sc, _ = s.idle.Take()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := len(s.idle) - 1; i >= 0; i-- {
-		sc := s.idle[i]
-		if sc.sentSNI() == string(name) {
-			s.idle = slices.Delete(s.idle, i, i+1)
-			return sc
-		}
-	}
-	return nil
+	return sc
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -124,8 +125,8 @@ func (fe *Frontend) setRules(rt *Runtime) {
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
 	startClock()
-	states := readServerStates(cfg)
-	unresolved, err := resolveServers(cfg, states)
+	states := backend.ReadServerStates(cfg)
+	unresolved, err := backend.ResolveServers(cfg, states)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package stream
+package backend
 
 import (
 	"os"
@@ -31,22 +31,22 @@ backend be
 backend none
     server a 127.0.0.1:80
 `)
-	states := readServerStates(cfg)
+	states := ReadServerStates(cfg)
 	be := cfg.Proxy("be")
 	if len(states) != 2 {
 		t.Fatalf("states %v", states)
 	}
-	if st := states[be.Servers[0]]; st.admin != 1 || st.uweight != 5 || st.iweight != 1 || st.fqdn != "a.example" {
+	if st := states[be.Servers[0]]; st.Admin != 1 || st.UWeight != 5 || st.IWeight != 1 || st.FQDN != "a.example" {
 		t.Errorf("a: %+v", st)
 	}
-	if ip, ok := lastAddr(states, be.Servers[0]); !ok || ip.String() != "10.0.0.7" {
+	if ip, ok := states.LastAddr(be.Servers[0]); !ok || ip.String() != "10.0.0.7" {
 		t.Errorf("a's last address %v %v", ip, ok)
 	}
-	unresolved, err := resolveServers(cfg, states)
+	unresolved, err := ResolveServers(cfg, states)
 	if err != nil || len(unresolved) != 0 || be.Servers[0].Addr != "10.0.0.7:80" {
 		t.Errorf("init-addr last: %v %v %s", unresolved, err, be.Servers[0].Addr)
 	}
-	if st := states[be.Servers[1]]; st.admin != 8 {
+	if st := states[be.Servers[1]]; st.Admin != 8 {
 		t.Errorf("b: %+v", st)
 	}
 }
@@ -56,7 +56,7 @@ func FuzzParseStateLine(f *testing.F) {
 	f.Add("3 be 1 a - 2 300 5 1 12 1 0 2 0 0 0 0 - 80 -")
 	f.Fuzz(func(t *testing.T, line string) {
 		st, err := parseStateLine(strings.Fields(line))
-		if err == nil && (st.uweight > 256 || st.iweight > 256) {
+		if err == nil && (st.UWeight > 256 || st.IWeight > 256) {
 			t.Fatalf("weights out of range accepted: %+v", st)
 		}
 	})

@@ -1,4 +1,4 @@
-package stream
+package backend
 
 import (
 	"context"
@@ -17,14 +17,14 @@ var lookupHost = func(ctx context.Context, host string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
-// resolveServers gives every server named by a host name its address once,
+// ResolveServers gives every server named by a host name its address once,
 // at start, as HAProxy does without "resolvers": "init-addr" lists the
 // methods tried in order (default "last,libc"; "last" is the address the
-// server state file kept, serverstate.go), "none" lets the
+// server state file kept, statefile.go), "none" lets the
 // server start without an address, in maintenance, and an IP literal is
 // used as is. The model's address becomes ip:port, so that traffic and
 // checks never resolve again. Servers left without an address are returned.
-func resolveServers(cfg *model.Config, states map[*model.Server]savedState) (unresolved map[*model.Server]bool, err error) {
+func ResolveServers(cfg *model.Config, states ServerStates) (unresolved map[*model.Server]bool, err error) {
 	var errs []string
 	for _, p := range cfg.Proxies {
 		for _, s := range p.Servers {
@@ -39,7 +39,7 @@ func resolveServers(cfg *model.Config, states map[*model.Server]savedState) (unr
 			if m, ok := s.Options["init-addr"]; ok {
 				methods = m
 			}
-			last, _ := lastAddr(states, s)
+			last, _ := states.LastAddr(s)
 			ip, ok := initAddr(host, methods, last)
 			switch {
 			case ip.IsValid():

@@ -1,9 +1,10 @@
-package stream
+package backend
 
 import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func fakeResolver(t *testing.T, names map[string][]netip.Addr) {
 func buildConfig(t *testing.T, text string) *model.Config {
 	t.Helper()
 	path := t.TempDir() + "/h.cfg"
-	if err := writeFile(path, text); err != nil {
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var d config.Diags
@@ -49,7 +50,7 @@ func TestResolveServersAtStart(t *testing.T) {
     server e 127.0.0.1:81
     server f web1.lan
 `)
-	unresolved, err := resolveServers(cfg, nil)
+	unresolved, err := ResolveServers(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestResolveServersAtStart(t *testing.T) {
 func TestResolveServersFailure(t *testing.T) {
 	fakeResolver(t, nil)
 	cfg := buildConfig(t, "backend be\n    server s1 nowhere.lan:80\n")
-	_, err := resolveServers(cfg, nil)
+	_, err := ResolveServers(cfg, nil)
 	if err == nil {
 		t.Fatal("an unresolvable server was accepted")
 	}

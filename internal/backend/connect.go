@@ -27,7 +27,7 @@ type Attempts struct {
 // the zero S and C, and the HTTP status to answer.
 func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
 	reuse func(S) (C, bool), dial func(S) (C, error), a *Attempts) (srv S, conn C, reused bool, status int) {
-	p := f.P
+	p := f.p
 	var s *Server[S]
 	direct := prefer != nil && prefer.up.Load()
 	if direct {

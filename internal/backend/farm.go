@@ -32,7 +32,7 @@ type Events[S any] interface {
 // Farm is a backend's servers: the set the balancer chooses from, the
 // serving slots, the queues. S is the caller's server type.
 type Farm[S any] struct {
-	P *model.Proxy
+	p *model.Proxy // the backend
 	// set is the servers now: those of the configuration, then the ones
 	// "add server" added, without those "del server" took out.
 	set       atomic.Pointer[serverSet[S]]
@@ -69,7 +69,7 @@ type Options[S any] struct {
 // NewFarm returns the farm of proxy p with servers, its configured
 // servers (made with Server.Init), and o.Dispatch.
 func NewFarm[S any](p *model.Proxy, servers []*Server[S], o Options[S]) *Farm[S] {
-	f := &Farm[S]{P: p, fullconn: p.Fullconn, events: o.Events, now: o.Now, dispSrv: o.Dispatch,
+	f := &Farm[S]{p: p, fullconn: p.Fullconn, events: o.Events, now: o.Now, dispSrv: o.Dispatch,
 		hashed: o.Hash.Kind != lb.HashNone, allbackup: p.Options["allbackups"]}
 	f.waiters.New = func() any { return &waiter[S]{ch: make(chan *Server[S], 1)} }
 	if f.fullconn == 0 {
@@ -142,7 +142,7 @@ func (f *Farm[S]) newSet(servers []*Server[S], hash lb.HashSpec) *serverSet[S] {
 		set.act.algo = lb.NewHashed(hash, actW, actID, usable(&set.act), load(&set.act))
 		set.bck.algo = lb.NewHashed(hash, bckW, bckID, usable(&set.bck), load(&set.bck))
 	} else {
-		algo := f.P.Balance.Algo
+		algo := f.p.Balance.Algo
 		set.act.algo = lb.New(algo, actW, usable(&set.act), load(&set.act))
 		set.bck.algo = lb.New(algo, bckW, usable(&set.bck), load(&set.bck))
 	}
@@ -343,9 +343,9 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 }
 
 func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, w *Waited) (*Server[S], int) {
-	timeout := f.P.Timeouts.Queue
+	timeout := f.p.Timeouts.Queue
 	if timeout <= 0 {
-		timeout = f.P.Timeouts.Connect
+		timeout = f.p.Timeouts.Connect
 	}
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -370,7 +370,7 @@ func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 			return srv, 0
 		}
 		if mq := srv.Conf.Maxqueue; mq > 0 && int(srv.queue.n.Load()) >= mq {
-			if direct && f.P.Redispatch {
+			if direct && f.p.Redispatch {
 				srv, direct = nil, false
 				if w != nil {
 					w.Redispatched = true
@@ -465,7 +465,7 @@ func (f *Farm[S]) Remove(s *Server[S]) error {
 	defer f.wmu.Unlock()
 	cur := f.set.Load()
 	for _, o := range cur.all {
-		if tr := o.Conf.Options["track"]; o != s && (tr == s.Name || tr == f.P.Name+"/"+s.Name) {
+		if tr := o.Conf.Options["track"]; o != s && (tr == s.Name || tr == f.p.Name+"/"+s.Name) {
 			return ErrDelReferenced
 		}
 	}

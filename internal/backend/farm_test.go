@@ -296,7 +296,7 @@ func TestQueueTimeoutAndServerDown(t *testing.T) {
 	}
 	// A server going down hands its queue to the farm: the other
 	// server serves the waiter.
-	f.P.Timeouts.Queue = 5 * time.Second
+	f.p.Timeouts.Queue = 5 * time.Second
 	wait := takeAsync(f, nil, false, 3)
 	waitQueued(t, &s.queue, 1)
 	s.SetUp(false)

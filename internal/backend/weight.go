@@ -127,7 +127,7 @@ func (f *Farm[S]) reweighLocked(s *Server[S]) {
 func (s *Server[S]) warmUp(since int64) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("[ALERT] slow start of %s/%s: panic: %v\n%s", s.farm.P.Name, s.Name, r, debug.Stack())
+			log.Printf("[ALERT] slow start of %s/%s: panic: %v\n%s", s.farm.p.Name, s.Name, r, debug.Stack())
 		}
 	}()
 	step := max(time.Second, s.Conf.SlowStart/20)

@@ -2,7 +2,7 @@ package model
 
 // Server keywords that shape how much traffic a server takes: maxqueue,
 // minconn and slowstart ("weight" and "maxconn" stay with the other server
-// keywords). Their effect lives in internal/stream (backend.go, weight.go,
+// keywords). Their effect lives in internal/backend (server.go, weight.go,
 // queue.go).
 
 func init() {

@@ -8,7 +8,7 @@ import (
 )
 
 // What the health checks keep on a server besides up/down, drain, weight
-// (weight.go) and maxconn: the passive observation ("observe") that traffic
+// and maxconn (internal/backend): the passive observation ("observe") that traffic
 // reports to, and the sessions that "on-marked-down shutdown-sessions" and
 // "on-marked-up shutdown-backup-sessions" end.
 

@@ -36,14 +36,14 @@ type Farm[S any] struct {
 	// set is the servers now: those of the configuration, then the ones
 	// "add server" added, without those "del server" took out.
 	set       atomic.Pointer[serverSet[S]]
-	dispSrv   *Server[S]   // "dispatch": takes every request, the servers none
-	beconn    atomic.Int32 // requests/connections being served (%bc)
-	fullconn  int          // "fullconn", or its default from the frontends' maxconn
-	hashed    bool         // the balancing hashes a key: deterministic
-	queue     waitQueue[S] // requests waiting for any server (all were full)
-	queued    atomic.Int32 // requests waiting in the farm's or its servers' queues
-	qseq      atomic.Uint64
-	wmu       sync.Mutex // serializes weight and server set changes (algorithm table rebuilds)
+	dispSrv   *Server[S]    // "dispatch": takes every request, the servers none
+	beconn    atomic.Int32  // requests/connections being served (%bc)
+	fullconn  int           // "fullconn", or its default from the frontends' maxconn
+	hashed    bool          // the balancing hashes a key: deterministic
+	queue     waitQueue[S]  // requests waiting for any server (all were full)
+	queued    atomic.Int32  // requests waiting in the farm's or its servers' queues
+	qseq      atomic.Uint64 // arrival order across the farm's and its servers' queues
+	wmu       sync.Mutex    // serializes weight and server set changes (algorithm table rebuilds)
 	events    Events[S]
 	now       func() int64 // unix nanoseconds, for slow start
 	waiters   sync.Pool    // *waiter[S]

@@ -100,12 +100,12 @@ var serverOptions = map[string]serverOpt{
 	"addr":      {1, recordOpt("addr"), ""},
 	"init-addr": {1, recordOpt("init-addr"), ""},
 	// "pool-max-conn": the idle connections kept for reuse (-1: no limit,
-	// the default; 0: none); Options keeps it for "show servers state".
+	// the default; 0: none).
 	"pool-max-conn": {1, func(s *Server, v string) error {
 		if err := limitOpt(func(s *Server) *int { return &s.PoolMaxConn })(s, v); err != nil || s.PoolMaxConn < -1 {
 			return fmt.Errorf("'%s' must be -1 (no limit) or a number of connections", v)
 		}
-		return recordOpt("pool-max-conn")(s, v)
+		return nil
 	}, ""},
 	"pool-purge-delay": {1, durOpt(func(s *Server) *time.Duration { return &s.PoolPurgeDelay }), ""},
 	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},

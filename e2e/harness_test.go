@@ -130,6 +130,20 @@ func writeConfig(t testing.TB, cfg string) string {
 	return path
 }
 
+// defaultsSection is the "defaults" section most test configurations open
+// with: the mode, the connect, client and server timeouts and then any
+// extra lines. It starts with a newline and ends without one, as the text
+// around it in the tests' raw strings.
+func defaultsSection(mode, connect, client, server string, extra ...string) string {
+	var b strings.Builder
+	b.WriteString("\ndefaults\n    mode " + mode)
+	for _, l := range extra {
+		b.WriteString("\n    " + l)
+	}
+	b.WriteString("\n    timeout connect " + connect + "\n    timeout client " + client + "\n    timeout server " + server)
+	return b.String()
+}
+
 // startProxy runs `BIN -db -f cfg` and waits until every waitPort on
 // 127.0.0.1 accepts connections. The process is stopped at test cleanup.
 func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {
@@ -205,6 +219,31 @@ func waitPort(t testing.TB, port int, within time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serveTCP accepts connections on a loopback port until the test ends and
+// serves each with handle in a goroutine of its own, closing it when
+// handle returns. It returns the port.
+func serveTCP(t testing.TB, handle func(c net.Conn)) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // runCheck runs `BIN -c -f cfg` and returns its output and exit code.

@@ -74,16 +74,11 @@ func TestTCPModeFDsPerSession(t *testing.T) {
 	port := freePort(t)
 	p := startProxy(t, fmt.Sprintf(`
 global
-    maxconn %d
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
+    maxconn %d`, n+100)+defaultsSection("tcp", "5s", "60s", "60s")+fmt.Sprintf(`
 listen fdcount
     bind 127.0.0.1:%d
     server echo 127.0.0.1:%d
-`, n+100, port, echo), port)
+`, port, echo), port)
 	pid := p.cmd.Process.Pid
 	base := countFDs(t, pid)
 

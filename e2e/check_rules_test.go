@@ -422,12 +422,6 @@ backend be
 	}
 }
 
-// tcpEcho is a mode tcp backend: it echoes, and lets the test know how
-// many connections it holds.
-func tcpEcho(t *testing.T) (port int) {
-	return serveTCP(t, func(c net.Conn) { io.Copy(c, c) })
-}
-
 // dialEcho opens a session through the proxy and checks it echoes.
 func dialEcho(t *testing.T, port int) net.Conn {
 	t.Helper()
@@ -460,7 +454,7 @@ func isTimeoutErr(err error) bool {
 // on-marked-down shutdown-sessions closes the sessions of a server the
 // checks take down; without it they continue.
 func TestShutdownSessionsOnMarkedDown(t *testing.T) {
-	echo1, echo2 := tcpEcho(t), tcpEcho(t)
+	echo1, echo2 := startTCPEcho(t), startTCPEcho(t)
 	hc1 := startAgent(t, "") // a health port the test can close
 	hc2 := startAgent(t, "")
 	port := freePort(t)
@@ -495,7 +489,7 @@ backend be2
 // on-marked-up shutdown-backup-sessions: when the active server comes back,
 // the sessions that went to the backup meanwhile are closed.
 func TestShutdownBackupSessionsOnMarkedUp(t *testing.T) {
-	echoA, echoB := tcpEcho(t), tcpEcho(t)
+	echoA, echoB := startTCPEcho(t), startTCPEcho(t)
 	hcPort := freePort(t)
 	port := freePort(t)
 	cfg := defaultsSection("tcp", "1s", "30s", "30s", "retries 0") + fmt.Sprintf(`
@@ -607,7 +601,7 @@ backend be
 
 func tlsServer(t *testing.T) int {
 	cfg := &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, "check")}}
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		tc := tls.Server(c, cfg)
 		tc.Handshake()
 		tc.Close()
@@ -616,7 +610,7 @@ func tlsServer(t *testing.T) int {
 
 // sendAndCloseServer reads what comes (briefly), answers data and closes.
 func sendAndCloseServer(t *testing.T, data string) int {
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		c.Read(make([]byte, 1024))
 		io.WriteString(c, data)

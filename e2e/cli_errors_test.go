@@ -15,7 +15,7 @@ import (
 // badResponseServer answers every request with a response whose header
 // name holds a space.
 func badResponseServer(t *testing.T) int {
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		c.Read(make([]byte, 4096))
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nBad Header: x\r\n\r\n")
 	})

@@ -221,31 +221,6 @@ func waitPort(t testing.TB, port int, within time.Duration) {
 	}
 }
 
-// serveTCP accepts connections on a loopback port until the test ends and
-// serves each with handle in a goroutine of its own, closing it when
-// handle returns. It returns the port.
-func serveTCP(t testing.TB, handle func(c net.Conn)) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // runCheck runs `BIN -c -f cfg` and returns its output and exit code.
 func runCheck(t testing.TB, cfg string) (stdout, stderr string, exitCode int) {
 	t.Helper()

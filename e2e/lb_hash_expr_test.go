@@ -163,7 +163,7 @@ func rdpRequest(cookie string) []byte {
 // bytes, answers its name followed by the bytes it got, and closes.
 func startNameServer(t *testing.T, name string) int {
 	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		buf := make([]byte, 512)
 		n, _ := c.Read(buf)

@@ -43,7 +43,7 @@ func slowBackend(t *testing.T, delay time.Duration) int {
 // the proxy sees the server abort during the data phase ("SD").
 func truncatingBackend(t *testing.T) int {
 	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		c.Read(buf)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")

@@ -13,7 +13,7 @@ import (
 // between them, then echoes what the client sends.
 func bannerServer(t *testing.T, parts ...string) int {
 	t.Helper()
-	return serveTCP(t, func(c net.Conn) {
+	return h1StartRawBackend(t, func(c net.Conn) {
 		for i, p := range parts {
 			if i > 0 {
 				time.Sleep(200 * time.Millisecond)

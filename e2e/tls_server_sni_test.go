@@ -76,7 +76,7 @@ func TestProxyProtocolCertSigKey(t *testing.T) {
 	ca := newTLSCA(t)
 	dir := t.TempDir()
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
-	srv := serveTCP(t, answerWithSSLTLVs)
+	srv := h1StartRawBackend(t, answerWithSSLTLVs)
 	port := freePort(t)
 	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe

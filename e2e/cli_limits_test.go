@@ -54,12 +54,7 @@ func TestRuntimeLimitsAndFrontends(t *testing.T) {
 		fePort, statsPort := freePort(t), freePort(t)
 		cfg := fmt.Sprintf(`global
     maxconn 500
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -68,7 +63,7 @@ backend be
 listen stats
     bind 127.0.0.1:%d
     stats enable
-`, sock, fePort, bePort, statsPort)
+`, fePort, bePort, statsPort)
 		startBinary(t, path, cfg, statsPort)
 		var got []string
 		order = order[:0]
@@ -137,18 +132,13 @@ func TestRuntimeRateLimitHolds(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	fePort := freePort(t)
 	startBinary(t, bin, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server web1 127.0.0.1:%d
-`, sock, fePort, bePort), fePort)
+`, fePort, bePort), fePort)
 	// Let the readiness probe's connection leave the rate window.
 	time.Sleep(1100 * time.Millisecond)
 	if out := cliCmd(t, sock, "set rate-limit connections global 5"); out != "\n" {

@@ -218,14 +218,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The frontend counts requests in a table shared through a peers
 	// section of the local peer only: each old worker hands it to the next.
 	cfg := fmt.Sprintf(`global
-    hard-stop-after %dms
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout http-keep-alive 3s
-    timeout tunnel 60s
+    hard-stop-after %dms`, hardStopAfter.Milliseconds()) + defaultsSection("http", "2s", "30s", "30s", "timeout http-keep-alive 3s", "timeout tunnel 60s") + fmt.Sprintf(`
 peers local
     peer lb 127.0.0.1:%d
 frontend fe
@@ -235,7 +228,7 @@ frontend fe
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, hardStopAfter.Milliseconds(), freePort(t), addr, bport)
+`, freePort(t), addr, bport)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "m.sock")
 	cfgPath := filepath.Join(dir, "haproxy.cfg")

@@ -119,12 +119,7 @@ func TestGRPCThroughProxy(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	h2c, tlsPort := freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     bind 127.0.0.1:%d ssl crt %s alpn h2

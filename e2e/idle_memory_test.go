@@ -40,15 +40,9 @@ func TestIdleKeepAliveMemory(t *testing.T) {
 	const conns = 2000
 	bePort, _ := startHTTPBackend(t, "idle")
 	fe := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    timeout http-keep-alive 60s
+    maxconn 8000`+defaultsSection("http", "5s", "60s", "60s", "timeout http-keep-alive 60s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -101,13 +95,7 @@ backend be
 func TestIdleConnectionServedAfterPause(t *testing.T) {
 	bePort, _ := startHTTPBackend(t, "later")
 	fe := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
-    timeout http-keep-alive 1500ms
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s", "timeout http-keep-alive 1500ms")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be

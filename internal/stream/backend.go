@@ -157,7 +157,7 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	s.dst.Store(&dst)
 	_, s.nonStick = sc.Options["non-stick"]
 	maxIdle := maxIdlePerServer
-	if n, err := strconv.Atoi(sc.Options["pool-max-conn"]); err == nil && n >= 0 {
+	if n := sc.PoolMaxConn; n >= 0 {
 		maxIdle = min(n, maxIdlePerServer)
 	}
 	s.idle.SetMax(maxIdle)

@@ -3,7 +3,6 @@ package stream
 import (
 	"errors"
 	"os"
-	"strconv"
 
 	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
@@ -118,10 +117,10 @@ func (s *Server) AddedInMaint() bool { return s.addedMaint }
 func (s *Server) CheckPaused(agent bool) bool { return s.adminCtl.Paused(agent) }
 
 // IdleLimit is s's "pool-max-conn" when one applies (haproxy shows it in
-// src_ilim): set on the server line, or 0 for a server added at run time.
+// src_ilim): set on the server or default-server line, or 0 for a server
+// added at run time.
 func (s *Server) IdleLimit() (int, bool) {
-	n, err := strconv.Atoi(s.Conf.Options["pool-max-conn"])
-	return n, err == nil && n >= 0
+	return s.Conf.PoolMaxConn, s.Conf.PoolMaxConn >= 0
 }
 
 // FindServer returns server srv of backend be, or nil: the entry point of

@@ -52,7 +52,6 @@ type Runtime struct {
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
-	backlogs  []int                   // of each listener, to listen again after a pause
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
 	// Changed by the runtime API.
@@ -209,7 +208,6 @@ func New(cfg *model.Config) (*Runtime, error) {
 				fe.listeners = append(fe.listeners, ln)
 			}
 			rt.listeners = append(rt.listeners, l)
-			rt.backlogs = append(rt.backlogs, backlog)
 			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln}
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier

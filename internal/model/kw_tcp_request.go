@@ -38,8 +38,9 @@ type TCPRule struct {
 	Reject bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
-	// Act is any other action: sc-inc-gpc0/1 and sc-set-gpt0 (IncGPC0,
-	// IncGPC1, SetGPT0), set-src and set-dst (SetSrc, SetDst, Expr).
+	// Act is any other action: sc-inc-gpc0/1/(idx) and sc-set-gpt0/(idx)
+	// (IncGPC0, IncGPC1, IncGPC, SetGPT0, SetGPT), set-src and set-dst
+	// (SetSrc, SetDst, Expr).
 	Act  *rules.Rule
 	Cond *acl.Cond // nil: always
 	// Close: a tcp-response "close" (the server's side ends; what came
@@ -80,7 +81,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
-	isCounter := strings.HasPrefix(act, "sc-inc-gpc0(") || strings.HasPrefix(act, "sc-inc-gpc1(") || strings.HasPrefix(act, "sc-set-gpt0(")
+	isCounter := strings.HasPrefix(act, "sc-inc-gpc") || strings.HasPrefix(act, "sc-set-gpt")
 	// set-dst in content rules (where haproxy 2.6 also takes it) is not
 	// supported yet: the server side reads no rewritten destination
 	isAddr := act == "set-src" || act == "set-dst" && args[0] != "content"
@@ -94,7 +95,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
 	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-set-gpt0(<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -130,7 +131,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	case strings.HasPrefix(act, "track-sc") || isCounter:
 		// the same parser as the http-request forms
 		t, err := rules.ParseTrack(b.comp, args[1:end], phase, "'"+word+"'")
-		if err == nil && t.Action == rules.SetGPT0 && t.Expr != nil && args[0] == "connection" {
+		if err == nil && (t.Action == rules.SetGPT0 || t.Action == rules.SetGPT) && t.Expr != nil && args[0] == "connection" {
 			// haproxy 2.6 fails on it with an internal error
 			err = fmt.Errorf("'%s' takes an integer in connection rules, not an expression", word)
 		}

@@ -738,7 +738,7 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 	return false
 }
 
-// act runs a tcp-request counter (sc-inc-gpc0/1, sc-set-gpt0) or address
+// act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*) or address
 // (set-src, set-dst) action.
 func (tx *tcpTxn) act(r *rules.Rule) {
 	if r.Action != rules.SetSrc && r.Action != rules.SetDst {

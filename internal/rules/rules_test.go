@@ -345,3 +345,41 @@ func TestResponseWaitForBody(t *testing.T) {
 		t.Error("res.body_len compiled for http-request rules")
 	}
 }
+
+// The stick counter actions with haproxy 2.6's array forms: the element
+// index comes first; a missing or bad index is refused as haproxy
+// refuses it, an index past the table's array is only known at run time.
+// (haproxy 2.6.12 takes "sc-set-gpt(1,0)" without its value at -c;
+// dhproxy asks for the value.)
+func TestParseArrayCounterActions(t *testing.T) {
+	c := &sample.Compiler{}
+	for _, tc := range []struct {
+		line     string
+		action   Action
+		sc, idx  int
+		constant int64
+		err      bool
+	}{
+		{line: "sc-inc-gpc(1,2)", action: IncGPC, sc: 2, idx: 1},
+		{line: "sc-inc-gpc(150,0)", action: IncGPC, idx: 150},
+		{line: "sc-set-gpt(3,1) 42", action: SetGPT, sc: 1, idx: 3, constant: 42},
+		{line: "sc-set-gpt(0,0) int(5)", action: SetGPT},
+		{line: "sc-inc-gpc0(1)", action: IncGPC0, sc: 1},
+		{line: "sc-inc-gpc(x,0)", err: true},
+		{line: "sc-inc-gpc(1)", err: true},
+		{line: "sc-set-gpt(1,3) 4", err: true},
+		{line: "sc-inc-gpc(1,0) 5", err: true},
+		{line: "sc-set-gpt(1,0)", err: true},
+	} {
+		r, err := ParseTrack(c, strings.Fields(tc.line), sample.PhaseReq, "'"+tc.line+"'")
+		if tc.err {
+			if err == nil {
+				t.Errorf("%s: accepted", tc.line)
+			}
+			continue
+		}
+		if err != nil || r.Action != tc.action || r.SC != tc.sc || r.Idx != tc.idx || r.Int != tc.constant {
+			t.Errorf("%s: %+v %v", tc.line, r, err)
+		}
+	}
+}

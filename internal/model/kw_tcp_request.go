@@ -36,6 +36,8 @@ type TCPRequest struct {
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
+	// Silent: a silent-drop (Reject too): the client is told nothing.
+	Silent bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	// Act is any other action: sc-inc-gpc0/1/(idx) and sc-set-gpt0/(idx)
@@ -94,8 +96,8 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
-	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -115,7 +117,8 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		list = &p.TCPRequest.Session
 	}
 	word := "tcp-request " + args[0] + " " + act
-	r := TCPRule{Pos: l.Pos, Reject: act == "reject", HTTP: args[0] == "content" && p.Mode == ModeHTTP}
+	silent := act == "silent-drop"
+	r := TCPRule{Pos: l.Pos, Reject: act == "reject" || silent, Silent: silent, HTTP: args[0] == "content" && p.Mode == ModeHTTP}
 	// end: where the action's words stop and its condition starts
 	end := len(args)
 	for i, w := range args {

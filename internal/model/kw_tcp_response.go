@@ -58,8 +58,8 @@ func parseTCPResponse(b *builder, p *Proxy, l config.Line) {
 	}
 	act := args[1]
 	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
-	if act != "accept" && act != "reject" && act != "close" && !isVar {
-		b.errorf(l, "'tcp-response content %s' is not supported by dhproxy yet; 'accept', 'reject', 'close', 'set-var(<var>) <expr>', 'set-var-fmt(<var>) <fmt>' and 'unset-var(<var>)' [if|unless <cond>] work for now.", act)
+	if act != "accept" && act != "reject" && act != "close" && act != "silent-drop" && !isVar {
+		b.errorf(l, "'tcp-response content %s' is not supported by dhproxy yet; 'accept', 'reject', 'close', 'silent-drop', 'set-var(<var>) <expr>', 'set-var-fmt(<var>) <fmt>' and 'unset-var(<var>)' [if|unless <cond>] work for now.", act)
 		return
 	}
 	if p.Mode == ModeHTTP {
@@ -71,7 +71,8 @@ func parseTCPResponse(b *builder, p *Proxy, l config.Line) {
 	}
 	const phase = sample.PhaseConn | sample.PhaseResContent
 	word := "tcp-response content " + act
-	r := TCPRule{Pos: l.Pos, Reject: act == "reject", Close: act == "close"}
+	silent := act == "silent-drop" // a reject the client is not told of
+	r := TCPRule{Pos: l.Pos, Reject: act == "reject" || silent, Silent: silent, Close: act == "close"}
 	end := len(args)
 	for i, w := range args {
 		if w == "if" || w == "unless" {

@@ -33,6 +33,9 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 		case r.Track != nil:
 			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.V, &s.trackKey, true)
 		case r.Reject:
+			if r.Silent {
+				silentDrop(s.c)
+			}
 			s.fe.Stats.Dreq.Add(1)
 			s.tx.Denied = true
 			s.lg.fail('P', 'R')

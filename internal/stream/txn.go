@@ -732,6 +732,9 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 		case r.Act != nil:
 			tx.act(r.Act)
 		default:
+			if r.Silent {
+				silentDrop(tx.c)
+			}
 			return r.Reject
 		}
 	}

@@ -41,6 +41,7 @@ listen web
     mode http
     bind 127.0.0.1:%d
     tcp-request content silent-drop if { path /drop }
+    http-request silent-drop if { path /hdrop }
     server s 127.0.0.1:%d
 listen response
     mode tcp
@@ -66,6 +67,7 @@ listen response
 		{"tcp-request session", ports[1], ""},
 		{"tcp-request content", ports[2], "DROP me\n"},
 		{"tcp-request content (mode http)", ports[3], "GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"http-request", ports[3], "GET /hdrop HTTP/1.1\r\nHost: x\r\n\r\n"},
 		{"tcp-response content", ports[4], "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
 	} {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.port), 5*time.Second)

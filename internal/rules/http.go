@@ -55,6 +55,7 @@ const (
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 	SetDst                          // take Expr's address as the connection's destination (tcp-request)
+	SilentDrop                      // close the client's connection without telling it (http-request)
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
 )
@@ -313,6 +314,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "allow":
 		r.Action = Allow
 		err = want(0, "no argument before its condition")
+	case "silent-drop":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response silent-drop' is not supported by dhproxy yet; 'http-request silent-drop' is")
+		}
+		r.Action = SilentDrop
+		err = want(0, "no argument before its condition")
 	case "deny", "tarpit":
 		r.Action = Deny
 		status := 403
@@ -465,7 +472,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

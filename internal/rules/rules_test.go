@@ -383,3 +383,20 @@ func TestParseArrayCounterActions(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSilentDrop(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, strings.Fields("silent-drop if { path /x }"), false, "t")
+	if err != nil || r.Action != SilentDrop || r.Cond == nil {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, line := range []string{"silent-drop now"} {
+		if _, _, err := ParseHTTP(c, &set, strings.Fields(line), false, "t"); err == nil {
+			t.Errorf("%q accepted", line)
+		}
+	}
+	if _, _, err := ParseHTTP(c, &set, []string{"silent-drop"}, true, "t"); err == nil {
+		t.Error("http-response silent-drop accepted (not supported yet)")
+	}
+}

@@ -293,6 +293,18 @@ func (s *httpSession) monitor() (answered, keep bool) {
 // answer writes a rule's own response (deny, return, redirect); false when
 // the rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
+	if r.Action == rules.SilentDrop {
+		// nothing is written: the connection ends as a tcp-request
+		// content reject ends it (logged "PR", a denied request)
+		silentDrop(s.c)
+		s.fe.Stats.Dreq.Add(1)
+		if be != nil {
+			be.Stats.Dreq.Add(1)
+		}
+		s.tx.Denied = true
+		s.lg.fail('P', 'R')
+		return true, false
+	}
 	req := &s.req
 	// The request body is not read: only a body-less request lets the
 	// connection carry another one.

@@ -51,7 +51,7 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
 			}

@@ -87,6 +87,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	// set-dst in content rules (where haproxy 2.6 also takes it) is not
 	// supported yet: the server side reads no rewritten destination
 	isAddr := act == "set-src" || act == "set-dst" && args[0] != "content"
+	isSockOpt := act == "set-mark" || act == "set-tos"
 	if act == "capture" && args[0] != "content" {
 		what := ""
 		if len(args) > 2 {
@@ -96,8 +97,8 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
-	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -169,6 +170,21 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		}
 		r.Act, cond = &rules.Rule{Action: rules.Capture, Expr: e, Slot: len(p.ReqCaptures)}, args[end:]
 		p.ReqCaptures = append(p.ReqCaptures, Capture{Len: n})
+	case isSockOpt:
+		if end != 3 {
+			b.errorf(l, "'%s' expects exactly 1 argument (integer/hex value).", word)
+			return
+		}
+		a := &rules.Rule{Action: rules.SetMark}
+		if act == "set-tos" {
+			a.Action = rules.SetTOS
+		}
+		var err error
+		if a.Int, err = rules.ParseSockOptValue(act, args[2]); err != nil {
+			b.errorf(l, "%v.", err)
+			return
+		}
+		r.Act, cond = a, args[end:]
 	case isAddr:
 		if end != 3 {
 			b.errorf(l, "'%s' expects <expr>.", word)

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,8 @@ const (
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 	SetDst                          // take Expr's address as the connection's destination (tcp-request)
 	SilentDrop                      // close the client's connection without telling it (http-request)
+	SetMark                         // set the client socket's SO_MARK to Int
+	SetTOS                          // set the client socket's TOS (IPv6: traffic class) to Int
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
 )
@@ -215,6 +218,28 @@ func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord
 	return r, nil
 }
 
+// ParseSockOptValue reads the value of set-mark or set-tos as haproxy's
+// strtoul does: decimal, 0x hexadecimal or 0 octal, a leading '-'
+// negating it, and kept to 32 bits (haproxy takes "-1" and 2^32 too; the
+// kernel keeps a TOS's low byte).
+func ParseSockOptValue(act, word string) (int64, error) {
+	digits, neg := strings.CutPrefix(word, "-")
+	if !neg {
+		digits, _ = strings.CutPrefix(digits, "+")
+	}
+	v, err := strconv.ParseUint(digits, 0, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		v, err = math.MaxUint64, nil
+	}
+	if err != nil || digits == "" || digits[0] == '+' || digits[0] == '-' {
+		return 0, fmt.Errorf("'%s': invalid character starting at '%s' (integer/hex value expected)", act, word)
+	}
+	if neg {
+		v = -v
+	}
+	return int64(uint32(v)), nil
+}
+
 // Phase is the phase of an http-request or http-response rule list.
 func phaseOf(response bool) sample.Phase {
 	if response {
@@ -314,6 +339,14 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "allow":
 		r.Action = Allow
 		err = want(0, "no argument before its condition")
+	case "set-mark", "set-tos":
+		r.Action = SetMark
+		if act == "set-tos" {
+			r.Action = SetTOS
+		}
+		if err = want(1, "<value>"); err == nil {
+			r.Int, err = ParseSockOptValue(act, args[0])
+		}
 	case "silent-drop":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response silent-drop' is not supported by dhproxy yet; 'http-request silent-drop' is")
@@ -472,7 +505,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

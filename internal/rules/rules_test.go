@@ -127,7 +127,7 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"set-mark 1":                            "'http-request set-mark' is not supported by dhproxy yet; supported actions: allow, deny",
+		"set-nice 1":                            "'http-request set-nice' is not supported by dhproxy yet; supported actions: allow, deny",
 		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",
@@ -398,5 +398,20 @@ func TestParseSilentDrop(t *testing.T) {
 	}
 	if _, _, err := ParseHTTP(c, &set, []string{"silent-drop"}, true, "t"); err == nil {
 		t.Error("http-response silent-drop accepted (not supported yet)")
+	}
+}
+
+// set-mark and set-tos values read as haproxy's strtoul reads them
+// (haproxy 2.6.12 -c takes each accepted one below).
+func TestParseSockOptValue(t *testing.T) {
+	for in, want := range map[string]int64{"16": 16, "0x20": 32, "010": 8, "-1": 0xffffffff, "+1": 1, "4294967296": 0, "300": 300} {
+		if got, err := ParseSockOptValue("set-mark", in); err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"abc", "", "-", "1x", "+-1", "--1"} {
+		if _, err := ParseSockOptValue("set-tos", in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
 	}
 }

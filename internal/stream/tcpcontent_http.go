@@ -28,6 +28,8 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 			s.EditRequest(r.Act)
 		case r.Act != nil && r.Act.Action == rules.Capture:
 			s.Capture(r.Act, false)
+		case r.Act != nil && (r.Act.Action == rules.SetMark || r.Act.Action == rules.SetTOS):
+			setSockOpt(s.c, r.Act)
 		case r.Act != nil:
 			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.V)
 		case r.Track != nil:

@@ -559,6 +559,8 @@ func (s *httpSession) EditRequest(r *rules.Rule) {
 		s.tx.SetVar(s, r)
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
+	case rules.SetMark, rules.SetTOS:
+		setSockOpt(s.c, r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
@@ -592,6 +594,10 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 	}
 	if r.Action == rules.SetLogLevel {
 		s.setLogLevel(r)
+		return
+	}
+	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
+		setSockOpt(s.c, r)
 		return
 	}
 	s.tx.resEdited = true
@@ -756,6 +762,10 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 // act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*) or address
 // (set-src, set-dst) action.
 func (tx *tcpTxn) act(r *rules.Rule) {
+	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
+		setSockOpt(tx.c, r)
+		return
+	}
 	if r.Action != rules.SetSrc && r.Action != rules.SetDst {
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
 		return

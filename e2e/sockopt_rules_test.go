@@ -78,3 +78,18 @@ listen web
 		}
 	}
 }
+
+// tcp-request connection|session set-src-port and set-dst-port: the
+// connection's ports from then on, as the fetches and the log see them.
+func TestSetSrcDstPort(t *testing.T) {
+	port := freePort(t)
+	startProxy(t, rulesDefaults(port)+`
+    tcp-request connection set-src-port int(4242)
+    tcp-request session set-dst-port src_port,add(1)
+    http-request return status 200 content-type text/plain lf-string "%[src]:%[src_port] %[dst]:%[dst_port]"
+`, port)
+	out, err := curl(t, "-s", fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if want := "127.0.0.1:4242 127.0.0.1:4243"; err != nil || out != want {
+		t.Errorf("got %q %v, want %q", out, err, want)
+	}
+}

@@ -41,8 +41,9 @@ type TCPRule struct {
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
 	// Act is any other action: sc-inc-gpc0/1/(idx) and sc-set-gpt0/(idx)
-	// (IncGPC0, IncGPC1, IncGPC, SetGPT0, SetGPT), set-src and set-dst
-	// (SetSrc, SetDst, Expr).
+	// (IncGPC0, IncGPC1, IncGPC, SetGPT0, SetGPT), set-src, set-dst and
+	// their -port forms (SetSrc, SetDst, SetSrcPort, SetDstPort, Expr),
+	// set-mark and set-tos (SetMark, SetTOS, Int).
 	Act  *rules.Rule
 	Cond *acl.Cond // nil: always
 	// Close: a tcp-response "close" (the server's side ends; what came
@@ -86,7 +87,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	isCounter := strings.HasPrefix(act, "sc-inc-gpc") || strings.HasPrefix(act, "sc-set-gpt")
 	// set-dst in content rules (where haproxy 2.6 also takes it) is not
 	// supported yet: the server side reads no rewritten destination
-	isAddr := act == "set-src" || act == "set-dst" && args[0] != "content"
+	isAddr := act == "set-src" || (act == "set-dst" || act == "set-src-port" || act == "set-dst-port") && args[0] != "content"
 	isSockOpt := act == "set-mark" || act == "set-tos"
 	if act == "capture" && args[0] != "content" {
 		what := ""
@@ -98,7 +99,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
 	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request connection|session set-dst|set-src-port|set-dst-port <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -190,10 +191,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "'%s' expects <expr>.", word)
 			return
 		}
-		a := &rules.Rule{Action: rules.SetSrc}
-		if act == "set-dst" {
-			a.Action = rules.SetDst
-		}
+		a := &rules.Rule{Action: map[string]rules.Action{"set-src": rules.SetSrc, "set-dst": rules.SetDst, "set-src-port": rules.SetSrcPort, "set-dst-port": rules.SetDstPort}[act]}
 		var err error
 		if a.Expr, err = b.comp.Compile(args[2], phase); err != nil {
 			b.errorf(l, "'%s': %v.", word, err)

@@ -57,6 +57,8 @@ const (
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 	SetDst                          // take Expr's address as the connection's destination (tcp-request)
 	SilentDrop                      // close the client's connection without telling it (http-request)
+	SetSrcPort                      // take Expr's integer as the client's port (tcp-request)
+	SetDstPort                      // take Expr's integer as the connection's destination port (tcp-request)
 	SetMark                         // set the client socket's SO_MARK to Int
 	SetTOS                          // set the client socket's TOS (IPv6: traffic class) to Int
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry

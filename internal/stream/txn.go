@@ -759,14 +759,30 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 	return false
 }
 
-// act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*) or address
-// (set-src, set-dst) action.
+// act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*), address
+// (set-src, set-dst, set-src-port, set-dst-port) or socket (set-mark,
+// set-tos) action.
 func (tx *tcpTxn) act(r *rules.Rule) {
-	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
+	switch r.Action {
+	case rules.SetMark, rules.SetTOS:
 		setSockOpt(tx.c, r)
 		return
-	}
-	if r.Action != rules.SetSrc && r.Action != rules.SetDst {
+	case rules.SetSrcPort, rules.SetDstPort:
+		// not an integer: no change; the port is kept to 16 bits, as
+		// haproxy stores it
+		if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
+			return
+		}
+		if r.Action == rules.SetSrcPort {
+			if a := tx.Src(); a.IsValid() {
+				tx.src = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+			}
+		} else if a := tx.Dst(); a.IsValid() {
+			tx.dst = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+		}
+		return
+	case rules.SetSrc, rules.SetDst:
+	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
 		return
 	}

@@ -612,12 +612,51 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 // frontend (once for a listen section). It returns the deny, return or
 // redirect rule that answers in place of the server, if one applies.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
+	if len(be.P.TCPResponse.Content) > 0 && s.tcpResponseRejects(be) {
+		return tcpResponseRejected
+	}
 	s.tx.EndRequest()
 	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
 	if timedOut {
 		return responseTimeout
 	}
 	return r
+}
+
+// tcpResponseRejected is responseRules' answer when a tcp-response
+// content rule refused the response: both ends are closed, nothing is
+// sent to the client.
+var tcpResponseRejected = &rules.Rule{Action: rules.Deny}
+
+// tcpResponseRejects runs the backend's tcp-response content rules in
+// mode http, as haproxy 2.6 runs them before the HTTP response is
+// parsed: variables set there are seen by the http-response rules; an
+// accept ends them; a reject closes the server connection (logged "PD",
+// a denied response) and the client's without an answer.
+func (s *httpSession) tcpResponseRejects(be *Backend) bool {
+	for i := range be.P.TCPResponse.Content {
+		r := &be.P.TCPResponse.Content[i]
+		if !r.Cond.Match(s, &s.tx.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			s.tx.SetVar(s, r.SetVar)
+		case r.Reject:
+			s.tx.srvConn.c.Close()
+			s.lg.fail('P', 'D')
+			s.lg.resp = time.Time{}
+			s.fe.Stats.Dresp.Add(1)
+			be.Stats.Dresp.Add(1)
+			if s.lg.srv != nil {
+				s.lg.srv.Stats.Dresp.Add(1)
+			}
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // chooseBackend runs the use_backend rules: the first that applies names

@@ -420,8 +420,10 @@ func (b *builder) resolve() {
 				}
 			}
 		}
-		if p.Mode == ModeHTTP && len(p.TCPResponse.Content) > 0 {
-			b.d.Errorf(p.TCPResponse.Content[0].Pos, "%s '%s': 'tcp-response content' in a backend of mode http is not supported by dhproxy yet; use http-response rules.", sectionWord(p), p.Name)
+		for _, r := range p.TCPResponse.Content {
+			if r.HTTP != (p.Mode == ModeHTTP) {
+				b.d.Errorf(r.Pos, "%s '%s': the section's mode changed after this 'tcp-response content' rule; write 'mode' before the rules (they are read for the mode in force).", sectionWord(p), p.Name)
+			}
 		}
 		for _, r := range p.TCPRequest.Content {
 			if r.HTTP != (p.Mode == ModeHTTP) {

@@ -750,7 +750,9 @@ func (s *httpSession) handle() bool {
 	}
 	if s.fe.rules {
 		s.tx.srvConn = sc
-		if r := s.responseRules(be); r != nil {
+		if r := s.responseRules(be); r == tcpResponseRejected {
+			return false // both ends closed, nothing sent
+		} else if r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep
 			}

@@ -113,7 +113,7 @@ func (fe *Frontend) setRules(rt *Runtime) {
 	}
 	fe.rules = hasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
 	for _, b := range rt.backends {
-		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 {
+		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
 			fe.rules = true
 		}
 	}

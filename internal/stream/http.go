@@ -226,15 +226,17 @@ type parkedMore struct {
 	sessVars sample.Vars
 	connSC   trackers
 	ln       *Listener // the socket's statistics row
+	tlsInfo  *sample.TLSInfo
 }
 
 // park hands the idle connection to the parker; false if it cannot be parked.
 func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
+	fio := s.parkIO()
 	fd := -1
-	s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
-	if lc, ok := s.c.(*lazyConn); ok && lc.registered() {
+	fio.rc.Control(func(f uintptr) { fd = int(f) })
+	if lc := lazyOf(s.c); lc != nil && lc.registered() {
 		if s.epollAdded {
 			// The descriptor number changes: its entry in the parker's
 			// set would outlive it (the socket stays open).
@@ -242,7 +244,7 @@ func (s *httpSession) park() bool {
 			s.epollAdded = false
 		}
 		lc.unregister()
-		s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+		fio.rc.Control(func(f uintptr) { fd = int(f) })
 	}
 	if fd < 0 {
 		return false
@@ -255,8 +257,8 @@ func (s *httpSession) park() bool {
 	if s.tx.srcSet {
 		pc.clientIP = s.tx.realIP // set-src lasted one request
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil {
-		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln}
+	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil {
+		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo}
 	}
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
@@ -267,6 +269,8 @@ func (s *httpSession) park() bool {
 	}
 	// From here on another worker may run the connection: s forgets it.
 	s.fe.rt.live.remove(&s.listed) // listed again by the session that takes it up
+	s.dropBuf(&s.bufBox)           // a TLS session's wait read into one
+	s.buf = nil
 	if pc.more != nil {
 		s.sessVars = sample.Vars{} // the parked connection has them now
 	}
@@ -280,7 +284,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
 	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
 	if m := pc.more; m != nil {
-		s.priv, s.sessVars, s.connSC, s.ln = m.priv, m.sessVars, m.connSC, m.ln
+		s.priv, s.sessVars, s.connSC, s.ln, s.tlsInfo = m.priv, m.sessVars, m.connSC, m.ln, m.tlsInfo
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
 	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)
@@ -403,7 +407,12 @@ func (s *httpSession) readRequest() bool {
 		}
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
-		idleWait := !started && s.nreq > 0 && s.cfd != nil && s.fe.rt.parker != nil
+		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
+		// TLS is left out: its tls.Conn may hold a record read ahead.
+		if idleWait && s.cfd != nil && s.fe.rt.parker.crowded.Load() && !s.cfd.readable() {
+			s.parkNow = true // a burst: park now rather than wait (parker.crowded)
+			return false
+		}
 		if idleWait {
 			s.idle.since.Store(coarseNow.Load())
 			s.idle.state.Store(idleWaiting)

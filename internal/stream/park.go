@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"crypto/tls"
 	"log"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -65,7 +67,13 @@ type parker struct {
 	slots  []parkSlot
 	free   []int32
 	parked int // connections in slots
-	events [128]unix.EpollEvent
+	// crowded: more sessions wait for a next request than maxIdleWorkers,
+	// as after a burst of new keep-alive clients. Each waiting one holds a
+	// goroutine, a session object and a poller record until it is cut, and
+	// the peak of these stays as heap metadata and poller records; so while
+	// crowded, a session with nothing to read parks at once.
+	crowded atomic.Bool
+	events  [128]unix.EpollEvent
 
 	// Session objects held by workers, which the sweeper looks at.
 	smu      sync.Mutex
@@ -220,9 +228,13 @@ func (p *parker) sweepLoop() {
 		// poller record each for parkAfter: beyond maxIdleWorkers waiting
 		// at once, any wait as old as a sweep period is cut.
 		after := int64(p.after)
-		if waiting := p.countWaiting(); waiting > maxIdleWorkers {
+		waiting := p.countWaiting()
+		if waiting > maxIdleWorkers {
 			after = int64(p.every)
 		}
+		// Sessions parking at once no longer count as waiting: half the
+		// bound keeps parking direct until the burst has passed.
+		p.crowded.Store(waiting > maxIdleWorkers || p.crowded.Load() && waiting > maxIdleWorkers/2)
 		for st := range p.sessions {
 			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.
@@ -285,4 +297,35 @@ func (s *httpSession) waitCut() {
 	}
 	s.idle.state.Store(idleBusy)
 	s.cdl.rd = 0
+}
+
+// parkIO returns the descriptor I/O of a session's connection that can
+// park: the session's own for a plain connection, the TLS transport's for a
+// TLS one; nil when it cannot park. A TLS connection parks keeping its
+// tls.Conn: it is only asked to park after a read of it timed out, and
+// tls.Conn reads from the socket only once it holds no complete record, so
+// nothing it read ahead waits unseen (a partial record's rest is still to
+// come, and wakes the parked connection).
+func (s *httpSession) parkIO() *fdConn {
+	if s.cfd != nil {
+		return s.cfd
+	}
+	if tc, ok := s.c.(*tls.Conn); ok {
+		if tt, ok := tc.NetConn().(*tlsTransport); ok {
+			return &tt.fd
+		}
+	}
+	return nil
+}
+
+// lazyOf returns the lazy socket under c, nil when there is none.
+func lazyOf(c net.Conn) *lazyConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+		if tt, ok := c.(*tlsTransport); ok {
+			c = tt.Conn
+		}
+	}
+	lc, _ := c.(*lazyConn)
+	return lc
 }

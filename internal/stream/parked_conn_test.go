@@ -126,11 +126,12 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"priv": true, "nreq": true, "sessVars": true, "connSC": true, "epollAdded": true, "parkExpired": true,
 		"seenIn": true, "seenOut": true, "fdStore": true, // byte counts as unread/unwritten
 		"ln": true, "lg": true, // its "on" is the frontend's log format
+		"tlsInfo": true,
 	}
 	rebuilt := map[string]bool{ // per request, or derived again on restore
 		"live": true, "buf": true, "r": true, "w": true, "bufBox": true, "sbuf": true, "sbufBox": true,
 		"sr": true, "sw": true, "out": true, "req": true, "resp": true, "chunks": true, "rchunks": true,
-		"cfd": true, "cio": true, "cdl": true, "tlsInfo": true, "sentBody": true, "ck": true, "stick": true,
+		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
 		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true,
 	}

@@ -246,7 +246,9 @@ func TestTLSParkedKeepAliveTimeout(t *testing.T) {
 	if n, err := tc.r.ReadByte(); err != io.EOF {
 		t.Fatalf("read %d, %v; want EOF when the keep-alive timeout ends", n, err)
 	}
-	if d := time.Since(answered); d < 250*time.Millisecond || d > 1500*time.Millisecond {
+	// The client may read the response late on a loaded machine: the
+	// lower bound leaves it 150ms.
+	if d := time.Since(answered); d < 150*time.Millisecond || d > 1500*time.Millisecond {
 		t.Fatalf("closed %v after the response, want about 300ms", d)
 	}
 	if n := rt.parker.count(); n != 0 {

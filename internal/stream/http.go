@@ -209,9 +209,7 @@ type parkedConn struct {
 	fe                  *Frontend
 	c                   net.Conn
 	clientIP            netip.Addr
-	accept              int64 // Unix nanoseconds
-	unread              int64 // client bytes the stats have not counted yet
-	unwritten           int64
+	accept              int64       // Unix nanoseconds
 	expiry              int64       // when the keep-alive timeout ends (0: never)
 	more                *parkedMore // state few connections have, nil without
 	nreq                int32
@@ -227,6 +225,9 @@ type parkedMore struct {
 	connSC   trackers
 	ln       *Listener // the socket's statistics row
 	tlsInfo  *sample.TLSInfo
+	// Client bytes the stats have not counted yet (the parked record is
+	// one size class smaller without them: they are almost always 0).
+	unread, unwritten int64
 }
 
 // park hands the idle connection to the parker; false if it cannot be parked.
@@ -252,13 +253,14 @@ func (s *httpSession) park() bool {
 	pc := &parkedConn{
 		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
-		unread: s.fdStore.nread - s.seenIn, unwritten: s.fdStore.nwritten - s.seenOut,
 	}
+	unread, unwritten := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
 	if s.tx.srcSet {
 		pc.clientIP = s.tx.realIP // set-src lasted one request
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil {
-		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo}
+	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 {
+		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
+			unread: unread, unwritten: unwritten}
 	}
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
@@ -290,7 +292,9 @@ func (s *httpSession) restore(pc *parkedConn) {
 	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)
 	s.pp = receivedPP(pc.c)
 	s.attachIO()
-	s.fdStore.nread, s.fdStore.nwritten = pc.unread, pc.unwritten
+	if m := pc.more; m != nil {
+		s.fdStore.nread, s.fdStore.nwritten = m.unread, m.unwritten
+	}
 }
 
 // reset prepares a session object for a new connection, keeping only the

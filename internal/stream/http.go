@@ -412,13 +412,14 @@ func (s *httpSession) readRequest() bool {
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
-		// TLS is left out: its tls.Conn may hold a record read ahead.
-		if idleWait && s.cfd != nil && s.fe.rt.parker.crowded.Load() && !s.cfd.readable() {
-			s.parkNow = true // a burst: park now rather than wait (parker.crowded)
-			return false
-		}
 		if idleWait {
-			s.idle.since.Store(coarseNow.Load())
+			s.idle.since.Store(coarseNow.Load()) // the keep-alive timeout counts from here
+			// A burst: park now rather than wait (parker.crowded). TLS is
+			// left out: its tls.Conn may hold a record read ahead.
+			if s.cfd != nil && s.fe.rt.parker.crowded.Load() && !s.cfd.readable() {
+				s.parkNow = true
+				return false
+			}
 			s.idle.state.Store(idleWaiting)
 		}
 		n, err := s.readClient()

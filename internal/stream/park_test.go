@@ -182,3 +182,48 @@ func TestParkedSessionsClosedOnStop(t *testing.T) {
 		t.Fatalf("client read %v, want EOF", err)
 	}
 }
+
+// While a burst crowds the idle waits, a session with nothing to read parks
+// at once; its keep-alive timeout still counts from the end of its response
+// (it was once taken from a stale clock, and such connections were closed
+// at the next sweep), and its next request is served.
+func TestCrowdedParkKeepsConnection(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "safe")
+	cfg = strings.Replace(cfg, "timeout client 30s", "timeout client 30s\n timeout http-keep-alive 2s", 1)
+	rt := startRuntime(t, cfg)
+	// The sweeper sets crowded from the waits it counts: hold it on.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				rt.parker.crowded.Store(true)
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	buf := make([]byte, 4096)
+	req := []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	conns := make([]net.Conn, 8)
+	for i := range conns {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		roundTrip(t, c, req, buf)
+		conns[i] = c
+	}
+	waitFor(t, "the connections park", func() bool { return rt.parker.count() == len(conns) })
+	time.Sleep(20 * sweepEvery) // sweeps that must not end them
+	if n := rt.parker.count(); n != len(conns) {
+		t.Fatalf("%d of %d parked connections left before their keep-alive timeout", n, len(conns))
+	}
+	for _, c := range conns {
+		roundTrip(t, c, req, buf)
+	}
+}

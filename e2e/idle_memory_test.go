@@ -38,7 +38,9 @@ func rssKiB(t *testing.T, pid int) int {
 // stale request heads and returned burst memory (then 9), 4.5-6 since idle
 // connections park without a goroutine, and 2-3 since a parked connection
 // leaves its session object and poller record behind and the workers of a
-// burst end soon after it.
+// burst end soon after it (2.1-2.7 in this test with 2000 connections;
+// bench/idle.py, whose 5000 connections share the program's code pages and
+// the burst's peak, reads about half of this).
 func TestIdleKeepAliveMemory(t *testing.T) {
 	const conns = 2000
 	bePort, _ := startHTTPBackend(t, "idle")
@@ -94,8 +96,8 @@ backend be
 	}
 	perConn := float64(low-before) / conns
 	t.Logf("%.1f KiB per idle keep-alive connection (%s)", perConn, bin)
-	if perConn > 5 {
-		t.Fatalf("%.1f KiB per idle connection, want at most 5", perConn)
+	if perConn > 3.5 {
+		t.Fatalf("%.1f KiB per idle connection, want at most 3.5", perConn)
 	}
 }
 

@@ -90,23 +90,6 @@ func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
 	return int(r), e
 }
 
-// readable reports whether a read would not block: data, end of stream or
-// an error is waiting. It peeks without taking a buffer or waiting.
-func (f *fdConn) readable() bool {
-	ready := true
-	f.rc.Control(func(fd uintptr) {
-		var b [1]byte
-		for {
-			_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-			if e != syscall.EINTR {
-				ready = e != syscall.EAGAIN
-				return
-			}
-		}
-	})
-	return ready
-}
-
 // readAttempt runs in the poller loop: at once (the poller forgets earlier
 // readiness, so a call must come first), then after each wake-up.
 func (f *fdConn) readAttempt(fd uintptr) bool {

@@ -413,13 +413,7 @@ func (s *httpSession) readRequest() bool {
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
 		if idleWait {
-			s.idle.since.Store(coarseNow.Load()) // the keep-alive timeout counts from here
-			// A burst: park now rather than wait (parker.crowded). TLS is
-			// left out: its tls.Conn may hold a record read ahead.
-			if s.cfd != nil && s.fe.rt.parker.crowded.Load() && !s.cfd.readable() {
-				s.parkNow = true
-				return false
-			}
+			s.idle.since.Store(coarseNow.Load())
 			s.idle.state.Store(idleWaiting)
 		}
 		n, err := s.readClient()

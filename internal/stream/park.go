@@ -67,13 +67,7 @@ type parker struct {
 	slots  []parkSlot
 	free   []int32
 	parked int // connections in slots
-	// crowded: more sessions wait for a next request than maxIdleWorkers,
-	// as after a burst of new keep-alive clients. Each waiting one holds a
-	// goroutine, a session object and a poller record until it is cut, and
-	// the peak of these stays as heap metadata and poller records; so while
-	// crowded, a session with nothing to read parks at once.
-	crowded atomic.Bool
-	events  [128]unix.EpollEvent
+	events [128]unix.EpollEvent
 
 	// Session objects held by workers, which the sweeper looks at.
 	smu      sync.Mutex
@@ -228,13 +222,9 @@ func (p *parker) sweepLoop() {
 		// poller record each for parkAfter: beyond maxIdleWorkers waiting
 		// at once, any wait as old as a sweep period is cut.
 		after := int64(p.after)
-		waiting := p.countWaiting()
-		if waiting > maxIdleWorkers {
+		if waiting := p.countWaiting(); waiting > maxIdleWorkers {
 			after = int64(p.every)
 		}
-		// Sessions parking at once no longer count as waiting: half the
-		// bound keeps parking direct until the burst has passed.
-		p.crowded.Store(waiting > maxIdleWorkers || p.crowded.Load() && waiting > maxIdleWorkers/2)
 		for st := range p.sessions {
 			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.

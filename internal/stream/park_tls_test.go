@@ -88,7 +88,7 @@ type tlsClient struct {
 	r   *bufio.Reader
 }
 
-func dialTLS(t *testing.T, port int) *tlsClient {
+func dialTLSClient(t *testing.T, port int) *tlsClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
@@ -131,7 +131,7 @@ func TestTLSKeepAliveParks(t *testing.T) {
 	fastParking(t)
 	cfg, port := tlsKeepAliveConfig(t, "")
 	rt := startRuntime(t, cfg)
-	tc := dialTLS(t, port)
+	tc := dialTLSClient(t, port)
 	tc.get("/a")
 	for _, p := range []string{"/b", "/c"} {
 		waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })
@@ -146,7 +146,7 @@ func TestTLSParkedReadAhead(t *testing.T) {
 	fastParking(t)
 	cfg, port := tlsKeepAliveConfig(t, "")
 	rt := startRuntime(t, cfg)
-	tc := dialTLS(t, port)
+	tc := dialTLSClient(t, port)
 	tc.get("/first")
 	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })
 
@@ -191,10 +191,10 @@ func TestTLSParkedSessionsResume(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for i := range 16 {
+		tc := dialTLSClient(t, port) // here: it may call t.Fatal
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tc := dialTLS(t, port)
 			for n := range 20 {
 				// Pauses around parkAfter (20ms) and the sweep period.
 				time.Sleep(time.Duration((i*7+n*13)%40) * time.Millisecond)
@@ -238,7 +238,7 @@ func TestTLSParkedKeepAliveTimeout(t *testing.T) {
 	fastParking(t)
 	cfg, port := tlsKeepAliveConfig(t, " timeout http-keep-alive 300ms")
 	rt := startRuntime(t, cfg)
-	tc := dialTLS(t, port)
+	tc := dialTLSClient(t, port)
 	tc.get("/a")
 	answered := time.Now()
 	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })

@@ -198,7 +198,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 				continue
 			}
 			plain := l
-			if b.TLSConfig == nil && p.Mode == model.ModeHTTP && !b.H2 {
+			// TLS binds too: a parked TLS connection then leaves Go's
+			// poller (its descriptor record and os.File) as a plain one does.
+			if p.Mode == model.ModeHTTP && !b.H2 {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)

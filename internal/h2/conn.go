@@ -86,7 +86,13 @@ type Conn struct {
 	protoErr bool
 
 	// Under mu.
-	streams      map[uint32]*Stream
+	streams map[uint32]*Stream
+	// answered: streams whose response ended before their request did,
+	// and the request bytes still allowed (-1: no declared length). What
+	// the client still sends on them is discarded but checked: the
+	// request stays malformed whether it went past its content-length
+	// before the response ended or after.
+	answered     map[uint32]int64
 	maxSeen      uint32 // highest stream id the client opened
 	lastAllowed  uint32 // after GOAWAY: streams above are refused
 	running      int    // handlers still running (reset streams included)
@@ -109,7 +115,7 @@ type Conn struct {
 // the handshake chose "h2".
 func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
-	cc := &Conn{cfg: cfg, h: h, streams: map[uint32]*Stream{}}
+	cc := &Conn{cfg: cfg, h: h, streams: map[uint32]*Stream{}, answered: map[uint32]int64{}}
 	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
@@ -362,6 +368,14 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return st.trailers(cc.fields, cc.hdrEnd, cc.tooBig)
 	}
 	cc.mu.Lock()
+	if _, ok := cc.answered[id]; ok {
+		cc.mu.Unlock()
+		// Trailers end the request; only the body's length counts.
+		if !cc.hdrEnd || cc.lateData(id, 0, true) != nil {
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+		return nil
+	}
 	if id <= cc.maxSeen {
 		cc.mu.Unlock()
 		// A stream that is over (or was skipped): RFC 9113 5.1.
@@ -398,6 +412,31 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	cc.mu.Unlock()
 	cc.handlers.Add(1)
 	go cc.run(st)
+	return nil
+}
+
+// lateData checks n bytes of DATA (end: the last) on a stream without
+// handler: one answered early is checked against its content-length,
+// another one is closed.
+func (cc *Conn) lateData(id uint32, n int, end bool) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	left, ok := cc.answered[id]
+	if !ok {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	if left >= 0 {
+		left -= int64(n)
+		if left < 0 || end && left != 0 {
+			delete(cc.answered, id)
+			cc.st.StrmProtoErr.Add(1)
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+		cc.answered[id] = left
+	}
+	if end {
+		delete(cc.answered, id)
+	}
 	return nil
 }
 
@@ -460,7 +499,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 		cc.link.windowUpdate(0, credit)
 	}
 	if st == nil {
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+		return cc.lateData(id, len(f.Data()), f.StreamEnded())
 	}
 	if len(f.Data()) == 0 && !f.StreamEnded() {
 		if err := cc.control(); err != nil {
@@ -493,6 +532,7 @@ func (cc *Conn) rstStream(f *http2.RSTStreamFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	st := cc.streams[f.StreamID]
+	delete(cc.answered, f.StreamID)
 	cc.mu.Unlock()
 	if st == nil {
 		return nil
@@ -537,8 +577,28 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 	}
 	if complete {
 		cc.completed++
+		if !st.inEnded && !st.info.connect {
+			cc.rememberAnswered(st)
+		}
 	}
 	cc.mu.Unlock()
+}
+
+// rememberAnswered keeps what a stream answered before its request ended
+// may still receive, for lateData; the caller holds mu. The entries of
+// a client that never ends its requests are bounded by the stream limit.
+func (cc *Conn) rememberAnswered(st *Stream) {
+	if len(cc.answered) >= int(cc.cfg.MaxConcurrentStreams) {
+		for id := range cc.answered {
+			delete(cc.answered, id)
+			break
+		}
+	}
+	left := int64(-1)
+	if cl := st.info.contentLength; cl >= 0 {
+		left = cl - st.got
+	}
+	cc.answered[st.id] = left
 }
 
 // shutdown starts a graceful end for a soft stop, in two steps as RFC

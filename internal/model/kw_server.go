@@ -117,6 +117,14 @@ var serverOptions = map[string]serverOpt{
 		}
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
 	}, ""},
+	"check-proto": {1, func(s *Server, v string) error {
+		switch v {
+		case "h2", "h1", "none":
+			s.CheckProto = v
+			return nil
+		}
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
+	}, ""},
 	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
 	"track": {1, recordOpt("track"), "server tracking"},
 	"redir": {1, recordOpt("redir"), "server redirection"},
@@ -332,6 +340,8 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
 	case "check-sni":
 		dst = &o.CheckSNI
+	case "check-alpn":
+		dst = &o.CheckALPN
 	case "crt":
 		dst = &o.Crt
 	case "ciphersuites":

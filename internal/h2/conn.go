@@ -160,6 +160,8 @@ func (cc *Conn) serve() error {
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cc.cfg.InitialWindowSize},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
+		// Extended CONNECT (RFC 8441): WebSocket over HTTP/2, as haproxy 2.6.
+		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1},
 	)
 	err := cc.flush()
 	cc.wmu.Unlock()

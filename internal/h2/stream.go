@@ -36,6 +36,7 @@ func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stre
 	st.outEndsInput = !info.connect
 	st.conv.head = info.head
 	st.conv.connect = info.connect
+	st.conv.upgrade = info.upgrade
 	return st
 }
 

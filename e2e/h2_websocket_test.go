@@ -235,3 +235,158 @@ backend be
 	// Closing: the client's close frame ends the server's side.
 	fr.WriteData(1, true, wsFrame(8, nil, []byte{1, 2, 3, 4}))
 }
+
+// startH2WSEcho is an HTTP/2 server (raw frames) that accepts extended
+// CONNECT (announcing SETTINGS_ENABLE_CONNECT_PROTOCOL), answers 200 and
+// echoes the WebSocket messages of the stream; requests receives each
+// request's header list.
+func startH2WSEcho(t *testing.T) (int, chan []hpack.HeaderField) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	requests := make(chan []hpack.HeaderField, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serveH2WSEcho(c, requests)
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, requests
+}
+
+func serveH2WSEcho(c net.Conn, requests chan []hpack.HeaderField) {
+	defer c.Close()
+	pre := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, pre); err != nil || string(pre) != http2.ClientPreface {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	dec := hpack.NewDecoder(4096, nil)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	ins := map[uint32]*bytes.Buffer{}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				fr.WritePing(true, f.Data)
+			}
+		case *http2.HeadersFrame:
+			fs, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				return
+			}
+			requests <- fs
+			hb.Reset()
+			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+			ins[f.StreamID] = &bytes.Buffer{}
+		case *http2.DataFrame:
+			in := ins[f.StreamID]
+			if in == nil {
+				continue
+			}
+			in.Write(f.Data())
+			if n := len(f.Data()); n > 0 {
+				fr.WriteWindowUpdate(0, uint32(n))
+				fr.WriteWindowUpdate(f.StreamID, uint32(n))
+			}
+			for in.Len() >= 6 && in.Len() >= 6+int(in.Bytes()[1]&0x7f) {
+				op, msg, err := readWSFrame(in)
+				if err != nil {
+					return
+				}
+				if op == 8 {
+					fr.WriteData(f.StreamID, true, wsFrame(8, nil, nil))
+					continue
+				}
+				fr.WriteData(f.StreamID, false, wsFrame(op, msg, nil))
+			}
+			if f.StreamEnded() {
+				delete(ins, f.StreamID)
+			}
+		}
+	}
+}
+
+// TestWebSocketToH2Server: an HTTP/1.1 WebSocket upgrade towards a "proto
+// h2" server goes as an extended CONNECT (RFC 8441); the
+// server's 200 comes back as the 101 with the accept token of the
+// client's key, and the messages cross, as haproxy 2.6 relays them.
+func TestWebSocketToH2Server(t *testing.T) {
+	be, requests := startH2WSEcho(t)
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+    timeout tunnel 10s
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d proto h2
+`, port, be), port)
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	const key = "dGhlIHNhbXBsZSBub25jZQ==" // RFC 6455 1.3's example
+	io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: "+key+"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") ||
+		resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("answer %d %v", resp.StatusCode, resp.Header)
+	}
+	select {
+	case fs := <-requests:
+		got := map[string]string{}
+		for _, f := range fs {
+			got[f.Name] = f.Value
+		}
+		// haproxy sends :scheme https to h2c servers, dhproxy http.
+		want := map[string]string{":method": "CONNECT", ":protocol": "websocket", ":authority": "ws.test", ":path": "/chat",
+			"sec-websocket-version": "13", "sec-websocket-key": key}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("the server got %s %q, want %q (%v)", k, got[k], v, fs)
+			}
+		}
+		if _, ok := got["upgrade"]; ok || got["connection"] != "" {
+			t.Errorf("connection-specific fields reached the server: %v", fs)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the server got no request")
+	}
+	for _, m := range []string{"hello", "over h1 and h2"} {
+		c.Write(wsFrame(1, []byte(m), []byte{9, 8, 7, 6}))
+		op, msg, err := readWSFrame(br)
+		if err != nil || op != 1 || string(msg) != m {
+			t.Fatalf("echo of %q: %d %q %v", m, op, msg, err)
+		}
+	}
+}

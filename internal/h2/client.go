@@ -446,10 +446,15 @@ type ClientStream struct {
 	req  reqConv // the writer's goroutine only
 
 	// Under cc.mu.
-	headReq  bool
-	resp     respInfo
-	gotFinal bool          // the final response head arrived
-	errCode  http2.ErrCode // RST_STREAM code of a server reset
+	headReq bool
+	// upgrade: the request is an extended CONNECT for an HTTP/1.1
+	// Upgrade to protocol: a 2xx answer is the client's 101, with the
+	// accept token of wsKey; the stream is then a tunnel.
+	upgrade         bool
+	protocol, wsKey string
+	resp            respInfo
+	gotFinal        bool          // the final response head arrived
+	errCode         http2.ErrCode // RST_STREAM code of a server reset
 }
 
 // headers takes a response header block (reader goroutine).
@@ -477,6 +482,18 @@ func (cs *ClientStream) headers(fields []hpack.HeaderField, end bool) error {
 	}
 	var info respInfo
 	var err error
+	if cs.upgrade && !end {
+		// Checked as any head, then the tunnel is the client's 101.
+		if _, info, err = appendResponseHead(nil, fields, end, false); err != nil {
+			return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+		}
+		if info.status/100 == 2 {
+			cs.in = appendUpgraded(cs.in, fields, cs.protocol, cs.wsKey)
+			cs.resp, cs.gotFinal = respInfo{status: 101, final: true}, true
+			cs.cond.Broadcast()
+			return nil
+		}
+	}
 	cs.in, info, err = appendResponseHead(cs.in, fields, end, cs.headReq)
 	if err != nil {
 		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
@@ -571,6 +588,7 @@ func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error 
 		cc.st.OpenStreams.Add(1)
 		cs.sendWin = int64(cc.peerWin)
 		cs.headReq = cs.req.method == "HEAD"
+		cs.upgrade, cs.protocol, cs.wsKey = cs.req.upgrade, cs.req.protocol, cs.req.wsKey
 		cc.streams[cs.id] = cs
 	}
 	if end {
@@ -610,5 +628,14 @@ func (cs *ClientStream) Close() error {
 	return nil
 }
 
-// CloseWrite has nothing to do: the request's framing ends it.
-func (cs *ClientStream) CloseWrite() error { return nil }
+// CloseWrite ends a tunnel's client-to-server side (END_STREAM); a
+// request's own framing ends it otherwise.
+func (cs *ClientStream) CloseWrite() error {
+	if !cs.req.upgrade {
+		return nil
+	}
+	cs.req.body.closing(cs)
+	cs.cc.wmu.Lock()
+	defer cs.cc.wmu.Unlock()
+	return cs.cc.flush()
+}

@@ -631,7 +631,10 @@ func (cs *ClientStream) Close() error {
 // CloseWrite ends a tunnel's client-to-server side (END_STREAM); a
 // request's own framing ends it otherwise.
 func (cs *ClientStream) CloseWrite() error {
-	if !cs.req.upgrade {
+	cs.cc.mu.Lock()
+	tunnel := cs.upgrade
+	cs.cc.mu.Unlock()
+	if !tunnel {
 		return nil
 	}
 	cs.req.body.closing(cs)

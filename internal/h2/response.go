@@ -44,6 +44,7 @@ type respConv struct {
 	state     uint8
 	head      bool // the request was HEAD: no body whatever the head says
 	connect   bool // the request was CONNECT: a 2xx answer opens a tunnel
+	upgrade   bool // an extended CONNECT: the server's 101 opens it, as a 200
 	pending   []byte
 	resp      http1.Response
 	fields    []hpack.HeaderField
@@ -65,8 +66,8 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				}
 				return nil
 			}
-			if err != nil || c.resp.Status == 101 {
-				return errBadResponse
+			if err != nil || c.resp.Status == 101 && !c.upgrade {
+				return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
 			}
 			rest := c.pending[n:]
 			if err := c.startBody(out); err != nil {
@@ -171,10 +172,17 @@ func (c *respConv) startBody(out frameSink) error {
 		}
 		c.fields = append(c.fields, hpack.HeaderField{Name: lower(h.Name), Value: string(h.Value)})
 	}
+	if c.upgrade && r.Status == 101 {
+		// RFC 8441 5: the tunnel is open (haproxy passes the server's
+		// sec-websocket-accept on).
+		c.fields[0].Value = "200"
+		c.state = rsClose
+		return out.sendHeaders(c.fields, false)
+	}
 	if r.Status >= 100 && r.Status < 200 {
 		return out.sendHeaders(c.fields, false) // interim: the final head follows
 	}
-	if c.connect && r.Status < 300 {
+	if c.connect && !c.upgrade && r.Status < 300 {
 		// The tunnel's bytes follow until the close (RFC 9110 9.3.6: no
 		// length field in a 2xx answer to CONNECT).
 		c.fields = dropField(c.fields, "content-length")

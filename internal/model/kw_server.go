@@ -122,6 +122,14 @@ var serverOptions = map[string]serverOpt{
 		}
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
 	}, ""},
+	"check-proto": {1, func(s *Server, v string) error {
+		switch v {
+		case "h2", "h1", "none":
+			s.CheckProto = v
+			return nil
+		}
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
+	}, ""},
 	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
 	"track": {1, recordOpt("track"), "server tracking"},
 	"redir": {1, recordOpt("redir"), "server redirection"},
@@ -325,6 +333,7 @@ var serverTLSFlags = map[string]func(o *tlsconf.ServerOpts){
 // the argument goes.
 var serverTLSStrings = map[string]func(o *tlsconf.ServerOpts) *string{
 	"check-sni":    func(o *tlsconf.ServerOpts) *string { return &o.CheckSNI },
+	"check-alpn":   func(o *tlsconf.ServerOpts) *string { return &o.CheckALPN },
 	"crt":          func(o *tlsconf.ServerOpts) *string { return &o.Crt },
 	"ciphersuites": func(o *tlsconf.ServerOpts) *string { return &o.Suites },
 	"verify":       func(o *tlsconf.ServerOpts) *string { return &o.Verify },

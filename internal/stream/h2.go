@@ -46,8 +46,9 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		fe.logConnect(c)
 	}
 	tlsInfo := clientTLSInfo(c, cv)
+	sess := startedSessVars(c) // read by every stream: never written
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
-		serveStream(fe, st, sc, tlsInfo)
+		serveStream(fe, st, sc, sess, tlsInfo)
 	})
 }
 
@@ -61,7 +62,9 @@ var streamSessions sync.Pool
 
 // serveStream runs one HTTP/2 stream through the session's request loop;
 // the stream reads as a connection carrying one HTTP/1.1 request.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo) {
+// sess holds the sess variables the connection's tcp-request rules set
+// (nil: none); each stream starts with its own copy.
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{idle: &idleState{}}
@@ -74,6 +77,9 @@ func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSI
 	// request (http-reuse safe, http_first_req), as in haproxy.
 	s.nreq = st.Seq()
 	s.connSC = *sc
+	if sess != nil {
+		s.sessVars.CopyFrom(sess)
+	}
 	if ta, ok := st.RemoteAddr().(*net.TCPAddr); ok {
 		s.clientIP = ta.AddrPort().Addr().Unmap()
 		s.clientPort = ta.Port

@@ -114,7 +114,7 @@ func (fe *Frontend) setRules(rt *Runtime) {
 	}
 	fe.rules = hasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
 	for _, b := range rt.backends {
-		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 {
+		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
 			fe.rules = true
 		}
 	}
@@ -199,7 +199,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 				continue
 			}
 			plain := l
-			if b.TLSConfig == nil && p.Mode == model.ModeHTTP && !b.H2 {
+			// TLS binds too: a parked TLS connection then leaves Go's
+			// poller (its descriptor record and os.File) as a plain one does.
+			if p.Mode == model.ModeHTTP && !b.H2 {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)

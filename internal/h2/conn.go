@@ -15,6 +15,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -84,16 +85,21 @@ type Conn struct {
 	cfg Config
 	fr  *http2.Framer
 	br  *bufio.Reader
-	bw  *bufio.Writer
 	h   Handler
 	st  *Counters
 	// protoErr: the connection ends on a protocol error we detected in
 	// what it carried (not in a frame's framing), as haproxy counts them.
 	protoErr bool
 
-	wmu  sync.Mutex // frame writes and the HPACK encoder
+	wmu  sync.Mutex // frame writes (into out) and the HPACK encoder
 	henc *hpack.Encoder
 	hbuf bytes.Buffer
+	out  outBuf // frames not sent yet (out.go)
+
+	kick   chan struct{}         // wakes the flusher
+	sockMu sync.Mutex            // writes to c, and spare
+	spare  []byte                // the buffer of the batch sent last, for the next one
+	werr   atomic.Pointer[error] // the write that failed
 
 	hdec   *hpack.Decoder
 	fields []hpack.HeaderField // the header block being decoded
@@ -144,17 +150,18 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
 	defer cc.st.OpenConns.Add(-1)
-	cc.bw = bufio.NewWriterSize(c, 16<<10)
+	cc.kick = make(chan struct{}, 1)
 	// Buffered reads: the framer reads a frame's header and payload
 	// separately, two system calls per frame otherwise.
 	cc.br = bufio.NewReaderSize(c, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, cc.br)
+	cc.fr = http2.NewFramer(&cc.out, cc.br)
 	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	cc.henc = hpack.NewEncoder(&cc.hbuf)
 	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
 	cc.hdec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
 	done := make(chan struct{})
 	defer close(done)
+	go cc.flusher(done)
 	if cfg.Stop != nil {
 		go func() {
 			select {
@@ -674,23 +681,6 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 	cc.mu.Unlock()
 }
 
-// flush sends the buffered frames; the caller holds wmu. A client that
-// stops reading its socket gets "timeout client" to drain it, after
-// which the connection is closed (every stream then fails).
-func (cc *Conn) flush() error {
-	if cc.bw.Buffered() == 0 {
-		return nil
-	}
-	if t := cc.cfg.WriteTimeout; t > 0 {
-		cc.c.SetWriteDeadline(time.Now().Add(t))
-	}
-	err := cc.bw.Flush()
-	if err != nil {
-		cc.c.Close()
-	}
-	return err
-}
-
 // writeHeaderBlock encodes fields and writes them as HEADERS and
 // CONTINUATION frames; the caller holds wmu.
 func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
@@ -793,9 +783,8 @@ func (cc *Conn) end(err error) {
 	}
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
 		cc.wmu.Lock()
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
-		cc.bw.Flush()
+		cc.flushNow(time.Second)
 		cc.wmu.Unlock()
 	}
 	// Closing with unread bytes in our receive buffer would reset the

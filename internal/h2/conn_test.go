@@ -25,6 +25,13 @@ type testClient struct {
 // startConn serves h on a loopback connection and returns its client.
 func startConn(t *testing.T, cfg Config, h Handler) *testClient {
 	t.Helper()
+	return startConnVia(t, cfg, h, nil)
+}
+
+// startConnVia is startConn with the server's side of the connection
+// seen through wrap (nil: as it is).
+func startConnVia(t *testing.T, cfg Config, h Handler, wrap func(net.Conn) net.Conn) *testClient {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +43,9 @@ func startConn(t *testing.T, cfg Config, h Handler) *testClient {
 		l.Close()
 		if err != nil {
 			return
+		}
+		if wrap != nil {
+			c = wrap(c)
 		}
 		Serve(c, cfg, h)
 	}()

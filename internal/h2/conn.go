@@ -501,7 +501,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		// refuses such a head as HTTP/1 does, without the pipeline.
 		return cc.localReply(id, "431")
 	}
-	head, info, err := appendRequestHead(nil, cc.fields, cc.hdrEnd)
+	head, info, err := appendRequestHead(make([]byte, 0, requestHeadSize(cc.fields)), cc.fields, cc.hdrEnd)
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
@@ -515,11 +515,39 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	cc.running++
 	cc.mu.Unlock()
 	cc.handlers.Add(1)
-	go cc.run(st)
+	select {
+	case idleWorkers <- st:
+	default:
+		go streamWorker(st)
+	}
 	return nil
 }
 
-// run is a stream's goroutine.
+// Streams run on worker goroutines that wait for another stream (of any
+// connection) once theirs is over: a new stream then costs a wake-up,
+// not a new goroutine whose stack grows again to what the pipeline
+// needs. At most maxIdleWorkers wait; the runtime shrinks their stacks
+// if they wait long.
+var (
+	idleWorkers   = make(chan *Stream)
+	idleWorkerCnt atomic.Int32
+)
+
+const maxIdleWorkers = 128
+
+func streamWorker(st *Stream) {
+	for {
+		st.cc.run(st)
+		if idleWorkerCnt.Add(1) > maxIdleWorkers {
+			idleWorkerCnt.Add(-1)
+			return
+		}
+		st = <-idleWorkers
+		idleWorkerCnt.Add(-1)
+	}
+}
+
+// run serves a stream on a worker goroutine.
 func (cc *Conn) run(st *Stream) {
 	defer cc.handlers.Done()
 	defer func() {
@@ -527,6 +555,7 @@ func (cc *Conn) run(st *Stream) {
 			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
 		}
 		st.Close()
+		putConv(st.conv)
 		cc.st.OpenStreams.Add(-1)
 		cc.mu.Lock()
 		cc.running--

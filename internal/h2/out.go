@@ -103,7 +103,8 @@ func (cc *Conn) write(b []byte, timeout time.Duration) error {
 	}
 	_, err := cc.c.Write(b)
 	if err != nil {
-		cc.werr.Store(&err)
+		failure := err
+		cc.werr.Store(&failure)
 		cc.c.Close()
 	}
 	return err

@@ -146,6 +146,20 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 	return append(dst, "\r\n"...), info, nil
 }
 
+// requestHeadSize is about the size of the HTTP/1.1 head that
+// appendRequestHead makes of fields, so that it is made in one
+// allocation.
+func requestHeadSize(fields []hpack.HeaderField) int {
+	n := len(" HTTP/1.1\r\nhost: \r\ntransfer-encoding: chunked\r\n\r\n") + len("://")
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value) + len(": \r\n")
+		if f.Name == ":authority" {
+			n += len(f.Value) // in the target and in host
+		}
+	}
+	return n
+}
+
 // appendTrailers checks a trailer section (no pseudo fields) and appends
 // the end of a chunked body carrying it to dst.
 func appendTrailers(dst []byte, fields []hpack.HeaderField) ([]byte, error) {

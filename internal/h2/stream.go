@@ -23,8 +23,8 @@ var errStreamReset = errors.New("h2: stream reset")
 type Stream struct {
 	cc   *Conn
 	id   uint32
-	seq  int        // streams the connection opened before this one
-	cond *sync.Cond // on cc.mu
+	seq  int       // streams the connection opened before this one
+	cond sync.Cond // on cc.mu
 
 	// Under cc.mu.
 	in        []byte // request bytes not read yet
@@ -38,17 +38,16 @@ type Stream struct {
 	responded bool  // the response was sent whole
 	closed    bool
 	rdl, wdl  time.Time
-	rt, wt    *time.Timer
+	rt, wt    deadlineTimer // wake a Read or a Write waiting past its deadline
 
-	conv respConv // the handler's goroutine only
+	conv *respConv // the handler's goroutine only; recycled at its end
 }
 
 func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stream {
 	st := &Stream{cc: cc, id: id, in: head, inEnded: ended, info: info,
 		recvWin: int64(cc.cfg.InitialWindowSize), sendWin: int64(cc.peerWin)}
-	st.cond = sync.NewCond(&cc.mu)
-	st.conv.head = info.head
-	st.conv.connect = info.connect
+	st.cond.L = &cc.mu
+	st.conv = getConv(info)
 	return st
 }
 
@@ -153,7 +152,7 @@ func (st *Stream) Read(p []byte) (int, error) {
 			cc.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		}
-		st.cond.Wait()
+		st.wait(&st.rt, st.rdl)
 	}
 	n := copy(p, st.in)
 	st.in = st.in[n:]
@@ -256,7 +255,7 @@ func (st *Stream) sendData(p []byte, end bool) error {
 				cc.mu.Unlock()
 				return os.ErrDeadlineExceeded
 			}
-			st.cond.Wait()
+			st.wait(&st.wt, st.wdl)
 		}
 		if st.err != nil {
 			cc.mu.Unlock()
@@ -333,11 +332,8 @@ func (st *Stream) Close() error {
 	}
 	st.closed = true
 	failed := st.err != nil
-	for _, t := range [2]*time.Timer{st.rt, st.wt} {
-		if t != nil {
-			t.Stop()
-		}
-	}
+	st.rt.stop()
+	st.wt.stop()
 	cc.mu.Unlock()
 	if failed {
 		return nil
@@ -374,36 +370,50 @@ func (st *Stream) SetDeadline(t time.Time) error {
 	return st.SetWriteDeadline(t)
 }
 
+// The deadlines are only noted: most streams never wait (their request
+// is there when the pipeline reads it, the window open when it writes),
+// and those need no timer. A waiter is woken to look at a new deadline.
+
 func (st *Stream) SetReadDeadline(t time.Time) error {
 	st.cc.mu.Lock()
-	defer st.cc.mu.Unlock()
 	st.rdl = t
-	st.rt = st.arm(st.rt, t)
+	st.cond.Broadcast()
+	st.cc.mu.Unlock()
 	return nil
 }
 
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.cc.mu.Lock()
-	defer st.cc.mu.Unlock()
 	st.wdl = t
-	st.wt = st.arm(st.wt, t)
+	st.cond.Broadcast()
+	st.cc.mu.Unlock()
 	return nil
 }
 
-// arm makes a waiter notice deadline t; the caller holds cc.mu.
-func (st *Stream) arm(timer *time.Timer, t time.Time) *time.Timer {
-	if t.IsZero() {
-		if timer != nil {
-			timer.Stop()
+// deadlineTimer wakes a stream's waiter when a deadline passes.
+type deadlineTimer struct {
+	t  *time.Timer
+	at time.Time // what t is set for
+}
+
+func (d *deadlineTimer) stop() {
+	if d.t != nil {
+		d.t.Stop()
+	}
+}
+
+// wait waits for the stream's condition, or for deadline (zero: none)
+// to pass, armed on dt; the caller holds cc.mu.
+func (st *Stream) wait(dt *deadlineTimer, deadline time.Time) {
+	if !deadline.IsZero() && !deadline.Equal(dt.at) {
+		dt.at = deadline
+		if dt.t == nil {
+			dt.t = time.AfterFunc(time.Until(deadline), st.wakeAll)
+		} else {
+			dt.t.Reset(time.Until(deadline))
 		}
-		return timer
 	}
-	d := time.Until(t)
-	if timer == nil {
-		return time.AfterFunc(d, st.wakeAll)
-	}
-	timer.Reset(d)
-	return timer
+	st.cond.Wait()
 }
 
 func (st *Stream) wakeAll() {

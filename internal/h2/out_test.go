@@ -67,14 +67,11 @@ func TestResponsesBatched(t *testing.T) {
 	}
 }
 
-// A stream served end to end (HEADERS in, the pipeline's HTTP/1.1 view,
-// its response out as HEADERS and DATA) costs few allocations: no timer
-// for deadlines that are not waited for, no new goroutine, the response
-// converter recycled. The client side here allocates nothing.
-func TestStreamAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
+// rawStreams serves streams with a handler that reads the request and
+// writes a small response, as the pipeline does, and returns a function
+// that runs one stream from a client that allocates nothing: the same
+// HEADERS bytes every time, the answer's frames read into one buffer.
+func rawStreams(tb testing.TB) func() {
 	buf := make([]byte, 4096)
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
 	h := func(st *Stream) {
@@ -86,10 +83,10 @@ func TestStreamAllocs(t *testing.T) {
 		st.Write(resp)
 		st.Read(buf)
 	}
-	tc := startConn(t, Config{}, h)
+	tc := startConn(tb, Config{}, h)
 	tc.fr.WriteSettingsAck()
 	// :method GET, :scheme http, :path / (static table), :authority
-	// example.test (literal, not indexed): the same bytes every time.
+	// example.test (literal, not indexed).
 	block := append([]byte{0x82, 0x86, 0x84, 0x01, 12}, "example.test"...)
 	frame := make([]byte, 9+len(block))
 	copy(frame[9:], block)
@@ -98,22 +95,22 @@ func TestStreamAllocs(t *testing.T) {
 	frame[4] = byte(http2.FlagHeadersEndHeaders | http2.FlagHeadersEndStream)
 	in := make([]byte, 16<<10)
 	id := uint32(1)
-	stream := func() {
+	return func() {
 		binary.BigEndian.PutUint32(frame[5:], id)
 		if _, err := tc.c.Write(frame); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		for {
 			if _, err := io.ReadFull(tc.c, in[:9]); err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
 			n := int(in[0])<<16 | int(in[1])<<8 | int(in[2])
 			typ, flags, sid := http2.FrameType(in[3]), http2.Flags(in[4]), binary.BigEndian.Uint32(in[5:])&(1<<31-1)
 			if _, err := io.ReadFull(tc.c, in[:n]); err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
 			if typ == http2.FrameRSTStream || typ == http2.FrameGoAway {
-				t.Fatalf("frame %v on stream %d", typ, sid)
+				tb.Fatalf("frame %v on stream %d", typ, sid)
 			}
 			if sid == id && (typ == http2.FrameData || typ == http2.FrameHeaders) && flags.Has(http2.FlagDataEndStream) {
 				break
@@ -121,6 +118,17 @@ func TestStreamAllocs(t *testing.T) {
 		}
 		id += 2
 	}
+}
+
+// A stream served end to end (HEADERS in, the pipeline's HTTP/1.1 view,
+// its response out as HEADERS and DATA) costs few allocations: no timer
+// for deadlines that are not waited for, no new goroutine, the response
+// converter recycled.
+func TestStreamAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	stream := rawStreams(t)
 	for range 20 {
 		stream() // the HPACK tables and the pools fill
 	}
@@ -136,3 +144,13 @@ func TestStreamAllocs(t *testing.T) {
 // of the runtime's or the HPACK tables' now and then. Before the
 // recycling, 25.
 const maxStreamAllocs = 6
+
+// BenchmarkStream: one stream after the other on one connection, the
+// h2 layer's cost per request (the loopback round trip included).
+func BenchmarkStream(b *testing.B) {
+	stream := rawStreams(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		stream()
+	}
+}

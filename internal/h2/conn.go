@@ -162,15 +162,6 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	done := make(chan struct{})
 	defer close(done)
 	go cc.flusher(done)
-	if cfg.Stop != nil {
-		go func() {
-			select {
-			case <-cfg.Stop:
-				cc.shutdown()
-			case <-done:
-			}
-		}()
-	}
 	err := cc.serve()
 	cc.end(err)
 	cc.handlers.Wait()

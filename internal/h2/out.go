@@ -17,8 +17,9 @@ import (
 // streams back (timeout client) instead of growing the buffer.
 const syncFlushAt = 32 << 10
 
-// spareKeepMax bounds the capacity of the buffer kept for the next batch.
-const spareKeepMax = 64 << 10
+// spareKeepMax bounds the capacity of a buffer kept for the next batch
+// (an idle connection keeps two).
+const spareKeepMax = 16 << 10
 
 // outBuf is the framer's writer: frames are appended under wmu.
 type outBuf struct{ b []byte }
@@ -54,16 +55,24 @@ func (cc *Conn) flushNow(timeout time.Duration) error {
 	cc.sockMu.Lock()
 	err := cc.write(cc.out.b, timeout)
 	cc.out.b = cc.out.b[:0]
+	if cap(cc.out.b) > spareKeepMax {
+		cc.out.b = nil
+	}
 	cc.sockMu.Unlock()
 	return err
 }
 
 // flusher writes the buffered frames each time it is kicked, until done
-// is closed.
+// is closed; it also starts the graceful end of a soft stop.
 func (cc *Conn) flusher(done <-chan struct{}) {
+	stop := cc.cfg.Stop
 	for {
 		select {
 		case <-cc.kick:
+		case <-stop:
+			stop = nil
+			cc.shutdown() // kicks again
+			continue
 		case <-done:
 			return
 		}

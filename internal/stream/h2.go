@@ -3,6 +3,7 @@ package stream
 import (
 	"crypto/tls"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -46,8 +47,12 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		fe.logConnect(c)
 	}
 	tlsInfo := clientTLSInfo(c, cv)
+	var client netip.AddrPort // the streams' source, found once
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), uint16(ta.Port))
+	}
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
-		serveStream(fe, st, sc, tlsInfo)
+		serveStream(fe, st, sc, tlsInfo, client)
 	})
 }
 
@@ -61,7 +66,7 @@ var streamSessions sync.Pool
 
 // serveStream runs one HTTP/2 stream through the session's request loop;
 // the stream reads as a connection carrying one HTTP/1.1 request.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo) {
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{idle: &idleState{}}
@@ -74,9 +79,8 @@ func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSI
 	// request (http-reuse safe, http_first_req), as in haproxy.
 	s.nreq = st.Seq()
 	s.connSC = *sc
-	if ta, ok := st.RemoteAddr().(*net.TCPAddr); ok {
-		s.clientIP = ta.AddrPort().Addr().Unmap()
-		s.clientPort = ta.Port
+	if client.IsValid() {
+		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}
 	s.accept = time.Now()
 	s.lg.on = fe.logFmt != logNone

@@ -117,6 +117,7 @@ type Conn struct {
 	peerFrame    uint32 // SETTINGS_MAX_FRAME_SIZE of the client
 	recvUnacked  uint32 // DATA bytes received since the last connection WINDOW_UPDATE
 	closed       bool
+	readDeadline bool // a read deadline is set (the reader clears it once streams run)
 	draining     bool // a soft stop sent the first GOAWAY (shutdown)
 	peerGoneAway bool // the client sent GOAWAY: streams above lastAllowed are refused
 	goneAway     bool // no stream above lastAllowed is served
@@ -170,7 +171,9 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 // serve reads frames until the connection ends; the error says how.
 func (cc *Conn) serve() error {
 	if cc.cfg.RequestTimeout > 0 {
-		cc.c.SetReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
+		cc.mu.Lock()
+		cc.setReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
+		cc.mu.Unlock()
 	}
 	var pre [len(Preface)]byte
 	if _, err := io.ReadFull(cc.br, pre[:]); err != nil || string(pre[:]) != Preface {
@@ -198,10 +201,11 @@ func (cc *Conn) serve() error {
 		switch {
 		case stop, first:
 		case idle && cc.cfg.IdleTimeout > 0:
-			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
-		default:
+			cc.setReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+		case cc.readDeadline:
 			// Streams have their own timeouts; the connection waits.
 			cc.c.SetReadDeadline(time.Time{})
+			cc.readDeadline = false
 		}
 		cc.mu.Unlock()
 		if stop {
@@ -564,12 +568,19 @@ func (cc *Conn) wake() {
 	if len(cc.streams) == 0 && cc.running == 0 {
 		switch {
 		case cc.goneAway:
-			cc.c.SetReadDeadline(time.Unix(1, 0))
+			cc.setReadDeadline(time.Unix(1, 0))
 		case cc.cfg.IdleTimeout > 0:
-			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+			cc.setReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
 		}
 	}
 	cc.mu.Unlock()
+}
+
+// setReadDeadline sets the connection's read deadline; the caller holds
+// mu.
+func (cc *Conn) setReadDeadline(t time.Time) {
+	cc.c.SetReadDeadline(t)
+	cc.readDeadline = true
 }
 
 // localReply answers a stream from this layer (a head that could not

@@ -312,12 +312,26 @@ func (c *respConv) closing(out frameSink) bool {
 	return out.sendData(nil, true) == nil
 }
 
+// statusText is the :status value of code.
 func statusText(code int) string {
+	if code >= 100 && code < 100+len(statusTexts) {
+		return statusTexts[code-100]
+	}
 	if code >= 100 && code <= 999 {
 		return string([]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)})
 	}
 	return "500"
 }
+
+// statusTexts holds the codes of RFC 9110's classes (100 to 599), made
+// once rather than per response.
+var statusTexts = func() (t [500]string) {
+	for i := range t {
+		c := 100 + i
+		t[i] = string([]byte{byte('0' + c/100), byte('0' + c/10%10), byte('0' + c%10)})
+	}
+	return t
+}()
 
 // lower returns b in lower case, as HTTP/2 field names must be.
 func lower(b []byte) string { return string(appendLower(nil, b)) }

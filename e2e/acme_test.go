@@ -115,12 +115,7 @@ acme pebble-alpn
 	account-key %s
 	challenge tls-alpn-01
 	keytype RSA
-	bits 2048
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	bits 2048`, caFile, dirURL, filepath.Join(dir, "account.key"), dirURL, filepath.Join(dir, "account-alpn.key"))+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	bind 127.0.0.1:%d ssl crt-list %s
@@ -128,7 +123,7 @@ frontend fe
 	default_backend be
 backend be
 	server s1 127.0.0.1:%d
-`, caFile, dirURL, filepath.Join(dir, "account.key"), dirURL, filepath.Join(dir, "account-alpn.key"), httpPort, httpsPort, list, be), httpPort, httpsPort)
+`, httpPort, httpsPort, list, be), httpPort, httpsPort)
 
 	// Obtained at start: written beside the configuration's path and served.
 	var first *x509.Certificate

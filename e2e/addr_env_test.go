@@ -24,14 +24,7 @@ func TestAddrEnvUnquoted(t *testing.T) {
 	cfg := `
 global
   log ${L_addr}:${L_port} local0
-
-defaults
-  mode http
-  log global
-  option httplog
-  timeout connect 2s
-  timeout client 5s
-  timeout server 5s
+` + defaultsSection("http", "2s", "5s", "5s", "log global", "option httplog") + `
 
 frontend fe
   bind 127.0.0.1:${P}

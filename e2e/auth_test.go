@@ -16,16 +16,9 @@ func TestUserlistAuth(t *testing.T) {
 	page401File := filepath.Join(t.TempDir(), "401.http")
 	os.WriteFile(page401File, []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\nX-E: 1\r\n\r\nauth\n"), 0o644)
 	// hashes from "openssl passwd -5|-6|-1"
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log stdout format raw local0`+defaultsSection("http", "5s", "30s", "30s", "log global", "option httplog")+fmt.Sprintf(`
 userlist L1
     group admins users alice
     group ops

@@ -19,12 +19,7 @@ func TestHTTPBufferRequestBodyFetches(t *testing.T) {
 	bePort, stop := startHTTPBackend(t, "b1")
 	defer stop()
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -79,12 +74,7 @@ func TestHTTPWaitForBody(t *testing.T) {
 	bePort, stop := startHTTPBackend(t, "b1")
 	defer stop()
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d

@@ -39,12 +39,7 @@ func TestMySQLCheck(t *testing.T) {
 	srv := func(p int, rise, fall int) string {
 		return fmt.Sprintf("    server db 127.0.0.1:%d check inter 300 rise %d fall %d\n", p, rise, fall)
 	}
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be

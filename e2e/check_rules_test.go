@@ -7,15 +7,9 @@ package e2e
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -89,13 +83,7 @@ func TestTCPCheckSequence(t *testing.T) {
 	srv := startLineServer(t)
 	closed := freePort(t)
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -152,14 +140,7 @@ func TestTCPCheckExpectTimeout(t *testing.T) {
 		}
 	}()
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
-    timeout check 300ms
+	cfg := defaultsSection("tcp", "1s", "5s", "5s", "retries 0", "timeout check 300ms") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -274,13 +255,7 @@ func TestHTTPCheckDisableOn404(t *testing.T) {
 	web1 := startHealthBackend(t, "web1")
 	web2 := hcStartBackend(t, "web2", nil)
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -363,13 +338,7 @@ func TestAgentCheck(t *testing.T) {
 	web2 := hcStartBackend(t, "web2", nil)
 	agent := startAgent(t, "up\n")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -430,14 +399,7 @@ func TestObserveLayer7MarkDown(t *testing.T) {
 	})
 	web1 := hcStartBackend(t, "web1", mux)
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
-    retries 0
+	cfg := defaultsSection("http", "1s", "5s", "5s", "retries 0", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -458,26 +420,6 @@ backend be
 	if out != "503" {
 		t.Errorf("after mark-down: %q, want 503", out)
 	}
-}
-
-// tcpEcho is a mode tcp backend: it echoes, and lets the test know how
-// many connections it holds.
-func tcpEcho(t *testing.T) (port int) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // dialEcho opens a session through the proxy and checks it echoes.
@@ -512,18 +454,12 @@ func isTimeoutErr(err error) bool {
 // on-marked-down shutdown-sessions closes the sessions of a server the
 // checks take down; without it they continue.
 func TestShutdownSessionsOnMarkedDown(t *testing.T) {
-	echo1, echo2 := tcpEcho(t), tcpEcho(t)
+	echo1, echo2 := startTCPEcho(t), startTCPEcho(t)
 	hc1 := startAgent(t, "") // a health port the test can close
 	hc2 := startAgent(t, "")
 	port := freePort(t)
 	port2 := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    retries 0
-    timeout client 30s
-    timeout server 30s
+	cfg := defaultsSection("tcp", "1s", "30s", "30s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -553,16 +489,10 @@ backend be2
 // on-marked-up shutdown-backup-sessions: when the active server comes back,
 // the sessions that went to the backup meanwhile are closed.
 func TestShutdownBackupSessionsOnMarkedUp(t *testing.T) {
-	echoA, echoB := tcpEcho(t), tcpEcho(t)
+	echoA, echoB := startTCPEcho(t), startTCPEcho(t)
 	hcPort := freePort(t)
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    retries 0
-    timeout client 30s
-    timeout server 30s
+	cfg := defaultsSection("tcp", "1s", "30s", "30s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -600,13 +530,7 @@ func TestAgentCheckLogHealthChecks(t *testing.T) {
 	web := hcStartBackend(t, "web", nil)
 	agent := startAgent(t, "up\n")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -659,13 +583,7 @@ func TestSSLHelloCheck(t *testing.T) {
 	tlsPort := tlsServer(t)
 	plain := sendAndCloseServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -682,55 +600,21 @@ backend be
 }
 
 func tlsServer(t *testing.T) int {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "check"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); c.(*tls.Conn).Handshake() }()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	cfg := &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, "check")}}
+	return h1StartRawBackend(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		tc.Handshake()
+		tc.Close()
+	})
 }
 
 // sendAndCloseServer reads what comes (briefly), answers data and closes.
 func sendAndCloseServer(t *testing.T, data string) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-				c.Read(make([]byte, 1024))
-				io.WriteString(c, data)
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return h1StartRawBackend(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		c.Read(make([]byte, 1024))
+		io.WriteString(c, data)
+	})
 }
 
 // Health events go to the backend's own log targets: a backend with "log
@@ -759,13 +643,7 @@ func TestHealthEventsGoToBackendLogs(t *testing.T) {
 	port := freePort(t)
 	cfg := fmt.Sprintf(`
 global
-    log %s local0
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+    log %s local0`, pc.LocalAddr()) + defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend quiet
@@ -774,7 +652,7 @@ backend quiet
 backend logged
     log global
     server s2 127.0.0.1:%d check inter 200 rise 1 fall 1
-`, pc.LocalAddr(), port, dead, dead)
+`, port, dead, dead)
 	p := startProxy(t, cfg, port)
 	hcWaitStderr(t, p, hcLine("ALERT", `backend 'quiet' has no server available!`), 5*time.Second)
 	hcWaitStderr(t, p, hcLine("ALERT", `backend 'logged' has no server available!`), 5*time.Second)

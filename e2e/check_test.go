@@ -129,13 +129,7 @@ func hcRequests(t *testing.T, port, n int) map[string]int {
 
 func hcConfig(port int, backendOpts string, servers ...*hcBackend) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `
-defaults
-    mode http
-    timeout connect 1s
-    retries 0
-    timeout client 5s
-    timeout server 5s
+	fmt.Fprintf(&b, defaultsSection("http", "1s", "5s", "5s", "retries 0")+`
 frontend f
     bind 127.0.0.1:%d
     default_backend be

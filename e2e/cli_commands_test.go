@@ -15,12 +15,7 @@ import (
 // runtime API answers between haproxy and dhproxy.
 func runtimeConfig(sock string, fePort, statsPort int) string {
 	return fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -31,7 +26,7 @@ backend other
 listen stats
     bind 127.0.0.1:%d
     stats enable
-`, sock, fePort, statsPort)
+`, fePort, statsPort)
 }
 
 // statusColumns keeps pxname, svname and status of "show stat" lines.

@@ -18,12 +18,7 @@ import (
 // server"; a Prometheus exporter on /metrics.
 func dynServerConfig(sock string, fePort, s1 int) string {
 	return fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     http-request use-service prometheus-exporter if { path /metrics }
@@ -33,15 +28,15 @@ backend be
     server s1 127.0.0.1:%d
 backend bes
     balance static-rr
-    server s1 127.0.0.1:%[3]d
+    server s1 127.0.0.1:%[2]d
 backend bh
     balance source
     hash-type consistent
-    server s1 127.0.0.1:%[3]d
+    server s1 127.0.0.1:%[2]d
 backend bm
     balance source
-    server s1 127.0.0.1:%[3]d
-`, sock, fePort, s1)
+    server s1 127.0.0.1:%[2]d
+`, fePort, s1)
 }
 
 // TestRuntimeAddDelServerAsHAProxy: "add server", "del server", "enable|

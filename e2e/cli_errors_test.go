@@ -15,25 +15,10 @@ import (
 // badResponseServer answers every request with a response whose header
 // name holds a space.
 func badResponseServer(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Read(make([]byte, 4096))
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nBad Header: x\r\n\r\n")
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return h1StartRawBackend(t, func(c net.Conn) {
+		c.Read(make([]byte, 4096))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nBad Header: x\r\n\r\n")
+	})
 }
 
 var (
@@ -70,18 +55,13 @@ func TestRuntimeShowErrors(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort := freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server bad 127.0.0.1:%d
-`, sock, fePort, bad), fePort)
+`, fePort, bad), fePort)
 		var got []string
 		got = append(got, normalizeErrors(cliCmd(t, sock, "show errors")))
 		send := func(raw string) string {

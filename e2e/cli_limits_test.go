@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -52,12 +54,7 @@ func TestRuntimeLimitsAndFrontends(t *testing.T) {
 		fePort, statsPort := freePort(t), freePort(t)
 		cfg := fmt.Sprintf(`global
     maxconn 500
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -66,7 +63,7 @@ backend be
 listen stats
     bind 127.0.0.1:%d
     stats enable
-`, sock, fePort, bePort, statsPort)
+`, fePort, bePort, statsPort)
 		startBinary(t, path, cfg, statsPort)
 		var got []string
 		order = order[:0]
@@ -135,26 +132,37 @@ func TestRuntimeRateLimitHolds(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	fePort := freePort(t)
 	startBinary(t, bin, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server web1 127.0.0.1:%d
-`, sock, fePort, bePort), fePort)
+`, fePort, bePort), fePort)
 	// Let the readiness probe's connection leave the rate window.
 	time.Sleep(1100 * time.Millisecond)
 	if out := cliCmd(t, sock, "set rate-limit connections global 5"); out != "\n" {
 		t.Fatalf("set rate-limit: %q", out)
 	}
+	// One connection per request, from this process: starting a client
+	// process each time would measure the machine's load, not the limit.
+	get := func() error {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", fePort), 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+		resp, err := io.ReadAll(c)
+		if err == nil && !bytes.HasPrefix(resp, []byte("HTTP/1.1 200")) {
+			err = fmt.Errorf("response %q", resp)
+		}
+		return err
+	}
 	start := time.Now()
 	for i := 0; i < 15; i++ {
-		if _, err := curl(t, "-s", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/", fePort)); err != nil {
+		if err := get(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -166,7 +174,9 @@ backend be
 	cliCmd(t, sock, "set rate-limit connections global 0")
 	start = time.Now()
 	for i := 0; i < 15; i++ {
-		curl(t, "-s", "-m", "10", fmt.Sprintf("http://127.0.0.1:%d/", fePort))
+		if err := get(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if d := time.Since(start); d > 1500*time.Millisecond {
 		t.Errorf("without the limit 15 connections took %v", d)

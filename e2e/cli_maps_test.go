@@ -46,18 +46,13 @@ func TestRuntimeMapsAndACLs(t *testing.T) {
 		os.WriteFile(aclFile, []byte("/admin\n/private\n"), 0o644)
 		fePort := freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     acl blocked path_beg -f %s
     http-request deny if blocked
     http-request return status 200 content-type text/plain lf-string "%%[req.hdr(host),lower,map(%s,none)]"
-`, sock, fePort, aclFile, mapFile), fePort)
+`, fePort, aclFile, mapFile), fePort)
 		var got []string
 		order = order[:0]
 		norm := strings.NewReplacer(mapFile, "MAP", aclFile, "ACL", dir, "DIR")

@@ -28,18 +28,13 @@ func TestRuntimeSetServerAddr(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort := freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server web1 127.0.0.1:%d check inter 100ms rise 1 fall 1
-`, sock, fePort, dead), fePort)
+`, fePort, dead), fePort)
 		url := fmt.Sprintf("http://127.0.0.1:%d/", fePort)
 		waitStatus := func(want string) {
 			t.Helper()

@@ -85,18 +85,13 @@ func TestRuntimeShowAndShutdownSessions(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort := freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "30s", "30s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server slow 127.0.0.1:%d
-`, sock, fePort, hold), fePort)
+`, fePort, hold), fePort)
 		var got []string
 		order = order[:0]
 		add := func(name, v string) {

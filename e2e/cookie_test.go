@@ -37,16 +37,7 @@ func cookieBackend(t *testing.T, name, setName, setValue string) (port int, stop
 
 func cookieGet(t *testing.T, url, cookie string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
+	return cookieDo(t, "GET", url, cookie)
 }
 
 // The tutorial's "cookie SERVERID rewrite": the server sets SERVERID, the

@@ -14,12 +14,7 @@ func TestDispatch(t *testing.T) {
 	disp, _ := startHTTPBackend(t, "dispatch")
 	srv, _ := startHTTPBackend(t, "server")
 	onlyPort, bothPort, balancedPort := freePort(t), freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	cfg := defaultsSection("http", "5s", "30s", "30s") + fmt.Sprintf(`
 frontend only
     bind 127.0.0.1:%d
     default_backend be_only

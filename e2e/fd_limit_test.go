@@ -20,16 +20,11 @@ func fdLimitConfig(port int, global string) string {
 global
     maxconn 2000
     nbthread 1
-%s
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+%s`, global) + defaultsSection("tcp", "1s", "10s", "10s") + fmt.Sprintf(`
 listen fdlimit
     bind 127.0.0.1:%d
     server s1 127.0.0.1:9
-`, global, port)
+`, port)
 }
 
 // underLimit is BIN -db -f cfg run with the open files limit soft:hard.

@@ -89,12 +89,7 @@ func TestFileLogRotation(t *testing.T) {
 	web, _ := startHTTPBackend(t, "web")
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     option httplog clf
@@ -103,7 +98,7 @@ frontend fe
     default_backend be
 backend be
     server web 127.0.0.1:%d
-`, sock, port, logDir, web), port)
+`, port, logDir, web), port)
 
 	// A bounded load: workers send until told to stop, at most maxReqs in
 	// all; the rotations happen while it runs, and it goes on for a while

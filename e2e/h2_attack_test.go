@@ -438,12 +438,7 @@ func TestH2ZeroWindowStall(t *testing.T) {
 func TestH2SoftStopGoAway(t *testing.T) {
 	be, _ := startHTTPBackend(t, "stopping")
 	port := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	p := startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be

@@ -60,13 +60,7 @@ func startConnectEcho(t *testing.T) (int, chan string) {
 func TestH2Connect(t *testing.T) {
 	be, heads := startConnectEcho(t)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
-    timeout tunnel 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s", "timeout tunnel 10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be

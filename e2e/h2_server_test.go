@@ -115,12 +115,7 @@ func h2cClient() *http.Client {
 func TestH2ServerFromH1Client(t *testing.T) {
 	be := startH2Backend(t, "h2srv", nil)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 listen li
     bind 127.0.0.1:%d
     server s1 127.0.0.1:%d proto h2
@@ -172,12 +167,7 @@ listen li
 func TestH2ServerFromH2Client(t *testing.T) {
 	be := startH2Backend(t, "h2h2", nil)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be
@@ -228,12 +218,7 @@ func TestH2ServerALPN(t *testing.T) {
 	}
 	be := startH2Backend(t, "alpn", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be
@@ -286,12 +271,7 @@ func TestH2ServerGoAwayRetry(t *testing.T) {
 		}
 	}()
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 listen li
     bind 127.0.0.1:%d
     server s1 %s proto h2
@@ -361,12 +341,7 @@ func goAwayServer(c net.Conn, answerFirst bool) {
 // (and the HTTP_2.0 predefined ACL matches it), "1.1" over HTTP/1.1.
 func TestH2ReqVer(t *testing.T) {
 	port, h1 := freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     bind 127.0.0.1:%d
@@ -389,12 +364,7 @@ frontend fe
 func TestH2ServerMaxReuse(t *testing.T) {
 	be := startH2Backend(t, "maxreuse", nil)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be
@@ -418,12 +388,7 @@ backend be
 func TestH2ServerPoolPurge(t *testing.T) {
 	be := startH2Backend(t, "purge", nil)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 listen li
     bind 127.0.0.1:%d
     server s1 127.0.0.1:%d proto h2 pool-purge-delay 300ms

@@ -6,11 +6,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // h2Proxy starts a proxy with an h2c bind and an h2 TLS bind in front of
@@ -32,16 +27,9 @@ func h2Proxy(t *testing.T, name, extra string) (h2c, tlsPort int, p *proc) {
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	be, _ := startHTTPBackend(t, name)
 	h2c, tlsPort = freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`
+	cfg := `
 global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+    log stdout format raw local0` + defaultsSection("http", "5s", "10s", "10s", "log global", "option httplog") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1
@@ -154,16 +142,9 @@ func TestH2Rules(t *testing.T) {
 	api, _ := startHTTPBackend(t, "api")
 	web, _ := startHTTPBackend(t, "web")
 	port := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+    log stdout format raw local0`+defaultsSection("http", "5s", "10s", "10s", "log global", "option httplog")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     http-request deny if { path_beg /admin }
@@ -245,13 +226,11 @@ func TestH2Load(t *testing.T) {
 // opened (http-reuse safe), as through haproxy.
 func TestH2StreamsReuseServerConnection(t *testing.T) {
 	h2c, _, _ := h2Proxy(t, "web1", "")
-	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return net.Dial(network, addr)
-	}}
-	defer tr.CloseIdleConnections()
+	client := h2cClient()
+	defer client.CloseIdleConnections()
 	var remotes []string
 	for i := 0; i < 3; i++ {
-		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/%d", h2c, i))
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/%d", h2c, i))
 		if err != nil {
 			t.Fatal(err)
 		}

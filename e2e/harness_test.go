@@ -130,6 +130,20 @@ func writeConfig(t testing.TB, cfg string) string {
 	return path
 }
 
+// defaultsSection is the "defaults" section most test configurations open
+// with: the mode, the connect, client and server timeouts and then any
+// extra lines. It starts with a newline and ends without one, as the text
+// around it in the tests' raw strings.
+func defaultsSection(mode, connect, client, server string, extra ...string) string {
+	var b strings.Builder
+	b.WriteString("\ndefaults\n    mode " + mode)
+	for _, l := range extra {
+		b.WriteString("\n    " + l)
+	}
+	b.WriteString("\n    timeout connect " + connect + "\n    timeout client " + client + "\n    timeout server " + server)
+	return b.String()
+}
+
 // startProxy runs `BIN -db -f cfg` and waits until every waitPort on
 // 127.0.0.1 accepts connections. The process is stopped at test cleanup.
 func startProxy(t testing.TB, cfg string, waitPorts ...int) *proc {

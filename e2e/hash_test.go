@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,42 +48,14 @@ type hashReq struct {
 // connection, and returns the name of the server that answered each.
 func serversFor(t *testing.T, port int, reqs []hashReq) []string {
 	t.Helper()
-	out := make([]string, len(reqs))
+	lr := make([]lbReq, len(reqs))
 	for i, r := range reqs {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		if r.src != "" {
-			d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(r.src)}
-		}
-		tr := &http.Transport{DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := d.DialContext(ctx, network, addr)
-				if tc, ok := c.(*net.TCPConn); ok {
-					// Close with a reset: hundreds of connections must
-					// not leave TIME_WAIT ports other tests may bind.
-					tc.SetLinger(0)
-				}
-				return c, err
-			}}
-		req, err := http.NewRequest("GET", h1URL(port, r.uri), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		lr[i] = lbReq{uri: r.uri, src: r.src}
 		if r.key != "" {
-			req.Header.Set("X-Key", r.key)
+			lr[i].hdrs = [][2]string{{"X-Key", r.key}}
 		}
-		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
-		if err != nil {
-			t.Fatalf("GET %s from %q: %v", r.uri, r.src, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		tr.CloseIdleConnections()
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: status %d", r.uri, resp.StatusCode)
-		}
-		out[i] = string(body)
 	}
-	return out
+	return lbServers(t, port, lr)
 }
 
 // TestHashBalancingMatchesHAProxy runs the same configuration through the

@@ -224,12 +224,7 @@ func h1ReadHead(br *bufio.Reader) (string, error) {
 // backend with the given server lines; extra goes into defaults.
 func h1Simple(port int, extra string, servers ...string) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	fmt.Fprintf(&sb, defaultsSection("http", "5s", "30s", "30s")+`
 %s
 frontend fe
     bind 127.0.0.1:%d

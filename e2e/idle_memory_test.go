@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -35,20 +38,16 @@ func rssKiB(t *testing.T, pid int) int {
 // stale request heads and returned burst memory (then 9), 4.5-6 since idle
 // connections park without a goroutine, and 2-3 since a parked connection
 // leaves its session object and poller record behind and the workers of a
-// burst end soon after it.
+// burst end soon after it (2.1-2.7 in this test with 2000 connections;
+// bench/idle.py, whose 5000 connections share the program's code pages and
+// the burst's peak, reads about half of this).
 func TestIdleKeepAliveMemory(t *testing.T) {
 	const conns = 2000
 	bePort, _ := startHTTPBackend(t, "idle")
 	fe := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-    timeout http-keep-alive 60s
+    maxconn 8000`+defaultsSection("http", "5s", "60s", "60s", "timeout http-keep-alive 60s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -91,8 +90,8 @@ backend be
 	}
 	perConn := float64(low-before) / conns
 	t.Logf("%.1f KiB per idle keep-alive connection (%s)", perConn, bin)
-	if perConn > 5 {
-		t.Fatalf("%.1f KiB per idle connection, want at most 5", perConn)
+	if perConn > 3.5 {
+		t.Fatalf("%.1f KiB per idle connection, want at most 3.5", perConn)
 	}
 }
 
@@ -101,13 +100,7 @@ backend be
 func TestIdleConnectionServedAfterPause(t *testing.T) {
 	bePort, _ := startHTTPBackend(t, "later")
 	fe := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
-    timeout http-keep-alive 1500ms
+	startProxy(t, defaultsSection("http", "5s", "10s", "10s", "timeout http-keep-alive 1500ms")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -146,8 +139,10 @@ backend be
 		}
 	}
 	ask(1)
+	var sent time.Time
 	for n := 2; n <= 4; n++ {
 		time.Sleep(700 * time.Millisecond) // parked after 200ms
+		sent = time.Now()
 		ask(n)
 	}
 	answered := time.Now()
@@ -155,7 +150,76 @@ backend be
 	if _, err := r.ReadByte(); err == nil {
 		t.Fatal("data after the last response")
 	}
-	if d := time.Since(answered); d < 1200*time.Millisecond || d > 2500*time.Millisecond {
-		t.Errorf("closed %v after the last response, want the 1.5s keep-alive timeout", d)
+	// The timeout starts once the proxy sent the last response: after the
+	// request left here, before it arrived here (a loaded machine may
+	// deliver it late, so "answered" only bounds from above).
+	if d, e := time.Since(sent), time.Since(answered); d < 1450*time.Millisecond || e > 3500*time.Millisecond {
+		t.Errorf("closed %v after the last request, %v after its response: want the 1.5s keep-alive timeout", d, e)
+	}
+}
+
+// An idle TLS keep-alive connection parks like a plain one and is served
+// again when it speaks, with the requests it pipelines in one record or in
+// one segment; it is closed when the keep-alive timeout ends.
+func TestIdleTLSConnectionServedAfterPause(t *testing.T) {
+	bePort, _ := startHTTPBackend(t, "later")
+	ca := newTLSCA(t)
+	pemFile := ca.writePEM(t, t.TempDir(), "a.pem", "a.test")
+	fe := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+    timeout http-keep-alive 1500ms
+frontend fe
+    bind 127.0.0.1:%d ssl crt %s
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, fe, pemFile, bePort), fe)
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe), &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	answer := func(n int) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", n, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", n, resp.StatusCode)
+		}
+	}
+	req := func(n int) string { return fmt.Sprintf("GET /n%d HTTP/1.1\r\nHost: later\r\n\r\n", n) }
+	io.WriteString(c, req(1))
+	answer(1)
+	n := 2
+	var sent time.Time
+	for range 3 {
+		time.Sleep(700 * time.Millisecond) // parked after 200ms
+		sent = time.Now()
+		io.WriteString(c, req(n)+req(n+1)) // two requests in one record
+		answer(n)
+		answer(n + 1)
+		n += 2
+	}
+	answered := time.Now()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("data after the last response")
+	}
+	// The timeout starts once the proxy sent the last response: after the
+	// request left here, before it arrived here (a loaded machine may
+	// deliver it late, so "answered" only bounds from above).
+	if d, e := time.Since(sent), time.Since(answered); d < 1450*time.Millisecond || e > 3500*time.Millisecond {
+		t.Errorf("closed %v after the last request, %v after its response: want the 1.5s keep-alive timeout", d, e)
 	}
 }

@@ -163,27 +163,12 @@ func rdpRequest(cookie string) []byte {
 // bytes, answers its name followed by the bytes it got, and closes.
 func startNameServer(t *testing.T, name string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				buf := make([]byte, 512)
-				n, _ := c.Read(buf)
-				fmt.Fprintf(c, "%s %x", name, buf[:n])
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return h1StartRawBackend(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 512)
+		n, _ := c.Read(buf)
+		fmt.Fprintf(c, "%s %x", name, buf[:n])
+	})
 }
 
 // rdpServers opens one connection per cookie, sends the request in two
@@ -232,12 +217,7 @@ func TestBalanceRDPCookieMatchesHAProxy(t *testing.T) {
 	} {
 		t.Run(strings.ReplaceAll(c.balance+" "+c.hashType, " ", "_"), func(t *testing.T) {
 			port := freePort(t)
-			cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+			cfg := defaultsSection("tcp", "5s", "30s", "30s") + fmt.Sprintf(`
 listen rdp
     bind 127.0.0.1:%d
     tcp-request inspect-delay 2s
@@ -264,12 +244,7 @@ func TestBalanceSourceOnUnixSocketFallsBackToRoundRobin(t *testing.T) {
 	p2, _ := startHTTPBackend(t, "u2")
 	port := freePort(t)
 	sock := t.TempDir() + "/fe.sock"
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	cfg := defaultsSection("http", "5s", "30s", "30s") + fmt.Sprintf(`
 listen l
     bind 127.0.0.1:%d
     bind unix@%s

@@ -55,12 +55,7 @@ func TestSlowStartRampsTrafficUp(t *testing.T) {
 	web2 := hcStartBackend(t, "web2", nil)
 	port := freePort(t)
 	const slow = 8 * time.Second
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+	cfg := defaultsSection("http", "1s", "10s", "10s") + fmt.Sprintf(`
 listen l
     bind 127.0.0.1:%d
     balance roundrobin

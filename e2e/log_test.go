@@ -235,20 +235,13 @@ func TestLogHTTPLogToRsyslog(t *testing.T) {
 	port, cport := freePort(t), freePort(t)
 	p := startProxy(t, fmt.Sprintf(`
 global
-    log 127.0.0.1:%d local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log 127.0.0.1:%d local0`, rs.port)+defaultsSection("http", "5s", "30s", "30s", "log global", "option httplog")+fmt.Sprintf(`
 frontend fe_log
     bind 127.0.0.1:%d
     default_backend be_log
 backend be_log
     server s1 127.0.0.1:%d
-`, rs.port, port, be), port)
+`, port, be), port)
 	_, sent := lgCurl(t, fmt.Sprintf("http://127.0.0.1:%d/logme?x=1", port), cport)
 
 	line := lgSplit(t, p, rs.waitLine(t, "/logme?x=1"), 16*8+6)
@@ -281,20 +274,13 @@ func TestLogTCPLogToRsyslog(t *testing.T) {
 	port, cport := freePort(t), freePort(t)
 	p := startProxy(t, fmt.Sprintf(`
 global
-    log 127.0.0.1:%d local0
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log 127.0.0.1:%d local0`, rs.port)+defaultsSection("tcp", "5s", "30s", "30s", "log global", "option tcplog")+fmt.Sprintf(`
 frontend fe_tcp
     bind 127.0.0.1:%d
     default_backend be_tcp
 backend be_tcp
     server s1 127.0.0.1:%d
-`, rs.port, port, be), port)
+`, port, be), port)
 	sent, _ := lgCurl(t, fmt.Sprintf("http://127.0.0.1:%d/tcp", port), cport)
 
 	line := lgSplit(t, p, rs.waitLine(t, fmt.Sprintf("127.0.0.1:%d ", cport)), 134)
@@ -349,14 +335,7 @@ func TestLogDontLogNullToRsyslog(t *testing.T) {
 	quiet, loud := freePort(t), freePort(t)
 	startProxy(t, fmt.Sprintf(`
 global
-    log 127.0.0.1:%d local0
-defaults
-    mode http
-    log global
-    option httplog
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log 127.0.0.1:%d local0`, rs.port)+defaultsSection("http", "5s", "30s", "30s", "log global", "option httplog")+fmt.Sprintf(`
 frontend quiet
     option dontlognull
     bind 127.0.0.1:%d
@@ -366,7 +345,7 @@ frontend loud
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, rs.port, quiet, loud, be), quiet, loud)
+`, quiet, loud, be), quiet, loud)
 	// startProxy's readiness dials were empty connections too: wait for
 	// loud's and forget them.
 	rs.waitLine(t, "] loud loud/<NOSRV> ")
@@ -406,16 +385,9 @@ backend be
 func TestLogStdoutCLF(t *testing.T) {
 	be, _ := startHTTPBackend(t, "web1")
 	port, cport := freePort(t), freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option httplog clf
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log stdout format raw local0`+defaultsSection("http", "5s", "30s", "30s", "log global", "option httplog clf")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be

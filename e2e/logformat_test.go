@@ -27,13 +27,7 @@ func TestLogFormat(t *testing.T) {
 		`%HM %HU %HP %HPO %HQ %HV %f %fi:%fp %{+Q}[var(txn.host)] %[method,lower]:%[status] %{+X}ci:%{+X}cp %{+Q}b %ts %U %Tt %ms %{+Q}ID x%%y %[var(txn.nothing)] %{+E}[var(txn.esc)]`
 	startProxy(t, fmt.Sprintf(`
 global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log 127.0.0.1:%d format raw local0`, logPort)+defaultsSection("http", "5s", "30s", "30s", "log global")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     log-format "%s"
@@ -43,7 +37,7 @@ frontend fe
     default_backend be
 backend be
     server s 127.0.0.1:%d
-`, logPort, port, strings.ReplaceAll(format, `"`, `\"`), be), port)
+`, port, strings.ReplaceAll(format, `"`, `\"`), be), port)
 	c, br := h1Dial(t, port)
 	cport := c.LocalAddr().(*net.TCPAddr).Port
 	for _, req := range []string{
@@ -128,14 +122,7 @@ func TestUniqueID(t *testing.T) {
 	defer udp.Close()
 	startProxy(t, fmt.Sprintf(`
 global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    log 127.0.0.1:%d format raw local0`, udp.LocalAddr().(*net.UDPAddr).Port)+defaultsSection("http", "5s", "30s", "30s", "log global", "option dontlognull")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     unique-id-format %%{+X}o\ %%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid
@@ -145,7 +132,7 @@ frontend fe
     default_backend be
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, be), port)
+`, port, be), port)
 	c, br := h1Dial(t, port)
 	cp := fmt.Sprintf("%04X", c.LocalAddr().(*net.TCPAddr).Port)
 	fp := fmt.Sprintf("%04X", port)

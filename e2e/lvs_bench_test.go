@@ -59,12 +59,7 @@ func TestLVSBenchNATvsModeTCP(t *testing.T) {
 	// which a refused start would not (the load runs 8 at a time).
 	cfg := l.writeFile("haproxy.cfg", `
 global
-    maxconn 4000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    maxconn 4000`+defaultsSection("tcp", "5s", "30s", "30s")+`
 listen vip8080
     bind 10.213.9.100:8080
     balance roundrobin

@@ -23,19 +23,14 @@ func TestLVSStats(t *testing.T) {
 	sock := filepath.Join(l.dir, "haproxy.sock")
 	hcfg := l.writeFile("haproxy.cfg", fmt.Sprintf(`
 global
-    stats socket %s mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s mode 600 level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+`
 frontend metrics
     bind 127.0.0.1:8405
     http-request use-service prometheus-exporter if { path /metrics }
     default_backend none
 backend none
     server s1 127.0.0.1:9
-`, sock))
+`)
 	kconf := l.writeFile("keepalived.conf", natConf)
 	p := l.start("lb1", "env", "DHPROXY_LVS_DATAPATH=nftables", "DHPROXY_LVS_SOCKET="+filepath.Join(l.dir, "lvs.sock"),
 		bin, "-db", "-f", hcfg, "-K", kconf)

@@ -37,12 +37,7 @@ func mailersConfig(port int, level string, be *hcBackend, sinks ...*smtpsink.Sin
 	for i, s := range sinks {
 		fmt.Fprintf(&b, "    mailer smtp%d %s\n", i+1, s.Addr)
 	}
-	fmt.Fprintf(&b, `
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+	fmt.Fprintf(&b, defaultsSection("http", "1s", "5s", "5s")+`
 frontend f
     bind 127.0.0.1:%d
     default_backend be
@@ -149,12 +144,7 @@ func TestMailersDefaultLevel(t *testing.T) {
 // TestMailersConfigCheck checks that -c refuses an unknown mailers section
 // and warns about incomplete email-alert settings, naming the proxy.
 func TestMailersConfigCheck(t *testing.T) {
-	_, stderr, code := runCheck(t, `
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1s
-    timeout server 1s
+	_, stderr, code := runCheck(t, defaultsSection("http", "1s", "1s", "1s")+`
 listen l
     bind 127.0.0.1:8080
     email-alert mailers nope
@@ -167,12 +157,7 @@ listen l
 	}
 	_, stderr, code = runCheck(t, `
 mailers mm
-    mailer smtp1 127.0.0.1:25
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 1s
-    timeout server 1s
+    mailer smtp1 127.0.0.1:25`+defaultsSection("http", "1s", "1s", "1s")+`
 listen l
     bind 127.0.0.1:8080
     email-alert mailers mm

@@ -175,14 +175,9 @@ func mariadbClient(t *testing.T, stdin string, args ...string) (string, error) {
 func TestTCPModeMariaDB(t *testing.T) {
 	dbPort := startMariaDB(t)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
+	startProxy(t, `
 global
-    maxconn 100
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    maxconn 100`+defaultsSection("tcp", "5s", "30s", "30s")+fmt.Sprintf(`
 listen mysql
     bind 127.0.0.1:%d
     server db1 127.0.0.1:%d

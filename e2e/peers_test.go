@@ -291,12 +291,7 @@ func TestPeersStickServerWithHAProxy(t *testing.T) {
 	d, h := newPeerNode(t, "dh"), newPeerNode(t, "hap")
 	conf := func(self peerNode) string {
 		return fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout client 5s
-    timeout server 5s
-    timeout connect 1s
+    stats socket %s level admin`, self.sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 peers mesh
     peer dh 127.0.0.1:%d
     peer hap 127.0.0.1:%d
@@ -308,7 +303,7 @@ backend be
     stick on req.hdr(x-user)
     server s1 127.0.0.1:%d id 11
     server s2 127.0.0.1:%d id 12
-`, self.sock, d.peerPort, h.peerPort, self.http, s1, s2)
+`, d.peerPort, h.peerPort, self.http, s1, s2)
 	}
 	startProxyCmd(t, exec.Command(bin, "-db", "-L", "dh", "-f", writeConfig(t, conf(d))), d.http, d.peerPort)
 	startProxyCmd(t, exec.Command(haproxyBin, "-db", "-L", "hap", "-f", writeConfig(t, conf(h))), h.http, h.peerPort)

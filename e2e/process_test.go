@@ -44,18 +44,13 @@ func privConfig(t *testing.T, chroot, sock string, fe, be int) string {
     chroot %s
     nbthread 3
     cpu-map 1/all 0
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, chroot, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server s1 127.0.0.1:%d check inter 300ms
-`, chroot, sock, fe, be)
+`, fe, be)
 }
 
 // checkDropped asserts that pid runs as nobody:nogroup without any

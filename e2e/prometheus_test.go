@@ -87,13 +87,8 @@ func TestPrometheusMatchesHAProxy(t *testing.T) {
 	urls := map[string]string{}
 	for _, path := range []string{haproxyBin, bin} {
 		port := freePort(t)
-		startBinary(t, path, fmt.Sprintf(`global
-    maxconn 200
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+		startBinary(t, path, `global
+    maxconn 200`+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     http-request use-service prometheus-exporter if { path /metrics }

@@ -42,15 +42,9 @@ func TestProxyProtocolSendToHAProxy(t *testing.T) {
 		for _, send := range []string{"send-proxy", "send-proxy-v2", "send-proxy-v2 proxy-v2-options crc32c,unique-id"} {
 			t.Run(mode+"/"+strings.ReplaceAll(send, " ", "_"), func(t *testing.T) {
 				peer, port := freePort(t), freePort(t)
-				hp := startBinary(t, haproxyBin, fmt.Sprintf(`
+				hp := startBinary(t, haproxyBin, `
 global
-	log stdout format raw local0
-defaults
-	mode http
-	log global
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	log stdout format raw local0`+defaultsSection("http", "2s", "5s", "5s", "log global")+fmt.Sprintf(`
 frontend peer
 	bind 127.0.0.1:%d accept-proxy
 	log-format "peer-saw src=%%ci:%%cp dst=%%fi:%%fp"
@@ -180,16 +174,9 @@ backend be
 func TestProxyProtocolBadHeaders(t *testing.T) {
 	echo := startHeaderEcho(t)
 	port := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-	log stdout format raw local0
-defaults
-	mode http
-	log global
-	option httplog
-	timeout connect 2s
-	timeout client 1s
-	timeout server 5s
+	log stdout format raw local0`+defaultsSection("http", "2s", "1s", "5s", "log global", "option httplog")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d accept-proxy name pp
 	default_backend be
@@ -269,12 +256,7 @@ backend be
 func TestProxyProtocolExpectProxyRule(t *testing.T) {
 	echo := startHeaderEcho(t)
 	pp, plain := freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 2s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "2s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	bind 127.0.0.1:%d
@@ -303,12 +285,7 @@ func TestProxyProtocolWithTLS(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	echo, peer, port := startHeaderEcho(t), freePort(t), freePort(t)
-	startBinary(t, haproxyBin, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startBinary(t, haproxyBin, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend peer
 	bind 127.0.0.1:%d accept-proxy
 	http-request set-header X-Src %%[src]:%%[src_port]
@@ -317,12 +294,7 @@ frontend peer
 backend echo
 	server e 127.0.0.1:%d
 `, peer, echo), peer)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s accept-proxy
 	http-request set-header X-Front-Src %%[src]
@@ -352,26 +324,15 @@ func TestProxyProtocolChecks(t *testing.T) {
 	for _, send := range []string{"send-proxy", "send-proxy-v2"} {
 		t.Run(send, func(t *testing.T) {
 			peer, port := freePort(t), freePort(t)
-			hp := startBinary(t, haproxyBin, fmt.Sprintf(`
+			hp := startBinary(t, haproxyBin, `
 global
-	log stdout format raw local0
-defaults
-	mode http
-	log global
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	log stdout format raw local0`+defaultsSection("http", "2s", "5s", "5s", "log global")+fmt.Sprintf(`
 frontend peer
 	bind 127.0.0.1:%d accept-proxy
 	log-format "peer-got %%HU"
 	http-request return status 200 content-type text/plain string ok
 `, peer), peer)
-			p := startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+			p := startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	default_backend be

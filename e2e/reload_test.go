@@ -218,14 +218,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The frontend counts requests in a table shared through a peers
 	// section of the local peer only: each old worker hands it to the next.
 	cfg := fmt.Sprintf(`global
-    hard-stop-after %dms
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout http-keep-alive 3s
-    timeout tunnel 60s
+    hard-stop-after %dms`, hardStopAfter.Milliseconds()) + defaultsSection("http", "2s", "30s", "30s", "timeout http-keep-alive 3s", "timeout tunnel 60s") + fmt.Sprintf(`
 peers local
     peer lb 127.0.0.1:%d
 frontend fe
@@ -235,7 +228,7 @@ frontend fe
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, hardStopAfter.Milliseconds(), freePort(t), addr, bport)
+`, freePort(t), addr, bport)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "m.sock")
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
@@ -772,7 +765,9 @@ func TestGraceKeepsAccepting(t *testing.T) {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the process did not stop after grace")
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		<-p.done
+		t.Fatalf("the process did not stop after grace:\n%s", p.Stderr())
 	}
 	if d := time.Since(start); d < 2900*time.Millisecond {
 		t.Fatalf("stopped %v after SIGUSR1, before grace (3s) ended", d)
@@ -824,4 +819,26 @@ func TestMasterWorkerEnv(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGUSR2)
 	waitPort(t, port2, 10*time.Second)
+}
+
+// A soft stop sent the moment the listeners accept, while the process
+// still starts, is kept: the process stops, as it does once running.
+func TestEarlySoftStopIsKept(t *testing.T) {
+	for i := 0; i < 6; i++ {
+		cfgPath, _, port := simpleReloadConfig(t, "")
+		cmd := exec.Command(bin, "-db", "-f", cfgPath)
+		p := startProxyCmd(t, cmd)
+		for !canDial(port) {
+			if p.exited() {
+				t.Fatalf("exited before listening: %s", p.Stderr())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		p.cmd.Process.Signal(syscall.SIGUSR1)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d: SIGUSR1 sent as the port opened was lost: still running 5 s later", i)
+		}
+	}
 }

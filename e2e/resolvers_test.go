@@ -75,18 +75,13 @@ resolvers dns
     nameserver ns1 %s
     hold valid 1s
     timeout resolve 200ms
-    timeout retry 200ms
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    timeout retry 200ms`, sock, dns.Addr) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server s1 app.example:%d resolvers dns resolve-prefer ipv4 init-addr none
-`, sock, dns.Addr, fe, port)
+`, fe, port)
 	p := startProxy(t, cfg, fe)
 	defer p.stop()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", fe)
@@ -145,19 +140,14 @@ resolvers dns
     hold valid 500ms
     hold obsolete 0s
     timeout resolve 200ms
-    timeout retry 200ms
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    timeout retry 200ms`, sock, dns.Addr) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     balance roundrobin
     server-template srv 4 _http._tcp.svc.example resolvers dns resolve-prefer ipv4 init-addr none
-`, sock, dns.Addr, fe)
+`, fe)
 	p := startProxy(t, cfg, fe)
 	defer p.stop()
 	type srvState struct{ status, addr, weight string }
@@ -247,18 +237,13 @@ resolvers dns
     nameserver ns1 %s
     hold valid 500ms
     timeout resolve 200ms
-    timeout retry 200ms
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    timeout retry 200ms`, sock, dns.Addr) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server-template web 3 web.example:%d resolvers dns resolve-prefer ipv4 init-addr none
-`, sock, dns.Addr, fe, port)
+`, fe, port)
 	p := startProxy(t, cfg, fe)
 	defer p.stop()
 	statuses := func() string {
@@ -305,19 +290,13 @@ resolvers dns
     nameserver ns1 %s
     hold valid 500ms
     timeout resolve 200ms
-    timeout retry 200ms
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    load-server-state-from-file global
+    timeout retry 200ms`, sock, state, dns.Addr)+defaultsSection("http", "1s", "5s", "5s", "load-server-state-from-file global")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server-template srv 2 _http._tcp.svc.example resolvers dns resolve-prefer ipv4 init-addr none
-`, sock, state, dns.Addr, fe))
+`, fe))
 	p := startMaster(t, cfgPath, master, nil, fe)
 	defer p.stop()
 	before := waitProc(t, master, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
@@ -376,18 +355,13 @@ resolvers dns
     nameserver ns1 %s
     hold valid 500ms
     timeout resolve 200ms
-    timeout retry 200ms
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    timeout retry 200ms`, sock, dns.Addr) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server-template srv 3 _http._tcp.svc.example resolvers dns resolve-prefer ipv4 init-addr none check inter 300ms
-`, sock, dns.Addr, fe)
+`, fe)
 		p := startProxyCmd(t, exec.Command(binary, "-db", "-f", writeConfig(t, cfg)), fe)
 		defer p.stop()
 		var out []string

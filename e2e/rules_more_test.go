@@ -174,14 +174,9 @@ backend be
 // expose it), the normalizers run in a chain; a strict one answers 400.
 func TestRulesNormalizeURI(t *testing.T) {
 	port, strictPort := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`
+	cfg := `
 global
-    expose-experimental-directives
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    expose-experimental-directives` + defaultsSection("http", "5s", "30s", "30s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     http-request normalize-uri path-merge-slashes
@@ -402,13 +397,7 @@ backend be
 // decoded; one that does not come in time gets haproxy's 408.
 func TestRulesChunkedRequestBody(t *testing.T) {
 	port, port2 := freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    timeout http-request 1s
+	startProxy(t, defaultsSection("http", "5s", "30s", "30s", "timeout http-request 1s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     option http-buffer-request
@@ -603,12 +592,7 @@ frontend fe2
 func TestTCPContentNegatedConditionWaits(t *testing.T) {
 	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	startProxy(t, defaultsSection("tcp", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     tcp-request inspect-delay 5s

@@ -55,12 +55,7 @@ func rulesGet(t *testing.T, port int, path string, hdrs ...string) (*http.Respon
 }
 
 func rulesDefaults(port int) string {
-	return fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+	return defaultsSection("http", "5s", "30s", "30s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
 `, port)

@@ -17,18 +17,13 @@ func TestFrontendBackendSameName(t *testing.T) {
 	srv, _ := startHTTPBackend(t, "s1")
 	fe := freePort(t)
 	cfg := fmt.Sprintf(`global
-    stats socket %s mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s mode 600 level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend kube-apiserver
     bind 127.0.0.1:%d
     default_backend kube-apiserver
 backend kube-apiserver
     server s1 127.0.0.1:%d
-`, sock, fe, srv)
+`, fe, srv)
 	startProxy(t, cfg, fe)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", fe)
 	for i := 0; i < 2; i++ {

@@ -18,12 +18,7 @@ import (
 func serverStateConfig(sock string, fe, up, down int, extraGlobal, extraDefaults string) string {
 	return fmt.Sprintf(`global
     stats socket %s level admin
-%s
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+%s`, sock, extraGlobal) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 %s
 frontend fe
     bind 127.0.0.1:%d
@@ -37,7 +32,7 @@ backend be
     server s5 localhost:%d weight 3
 backend other
     server o1 127.0.0.1:%d check inter 200ms
-`, sock, extraGlobal, extraDefaults, fe, up, up, up, up, up, up, down)
+`, extraDefaults, fe, up, up, up, up, up, up, down)
 }
 
 // stateLines returns "show servers state" split in fields, the header

@@ -50,18 +50,13 @@ func TestStatsH1ModuleMatchesHAProxy(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort := freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, sock, fePort, backend), fePort)
+`, fePort, backend), fePort)
 		// Counters are compared from here on: the readiness probe's empty
 		// connection gets a 400 written by haproxy into the closed
 		// socket (counted in h1_bytes_out), none by dhproxy.

@@ -60,18 +60,13 @@ func TestStatsH2Module(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "stats.sock")
 	startProxy(t, fmt.Sprintf(`
 global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 10s
-    timeout server 10s
+    stats socket %s level admin`, sock)+defaultsSection("http", "5s", "10s", "10s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d proto h2
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, sock, port, be), port)
+`, port, be), port)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	get := []string{":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"}
 	steps := []struct {

@@ -28,12 +28,7 @@ func TestListenerRowsMatchHAProxy(t *testing.T) {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		p1, p2 := freePort(t), freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     option socket-stats
     bind 127.0.0.1:%d
@@ -41,7 +36,7 @@ frontend fe
     default_backend be
 backend be
     server web1 127.0.0.1:%d
-`, sock, p1, p2, web), p1)
+`, p1, p2, web), p1)
 		waitPort(t, p2, 5*time.Second)
 		// The readiness probes connected to both sockets: counts are
 		// compared from once both were accepted and have ended.
@@ -133,13 +128,8 @@ func TestListenerRowsOnPage(t *testing.T) {
 		pages := map[string]string{}
 		for _, path := range []string{haproxyBin, bin} {
 			p1, p2 := freePort(t), freePort(t)
-			startBinary(t, path, fmt.Sprintf(`global
-    maxconn 500
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+			startBinary(t, path, `global
+    maxconn 500`+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 listen fe
     option socket-stats
     bind 127.0.0.1:%d

@@ -24,12 +24,7 @@ import (
 func statsPageConfig(sock string, fePort, tcpPort, statsPort, web, closed int) string {
 	return fmt.Sprintf(`global
     maxconn 500
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     maxconn 200
@@ -50,7 +45,7 @@ listen stats
     stats refresh 10s
     stats show-legends
     stats auth admin:secret
-`, sock, fePort, web, closed, web, tcpPort, web, statsPort)
+`, fePort, web, closed, web, tcpPort, web, statsPort)
 }
 
 // servedPage runs path (haproxy or dhproxy) on the page configuration,

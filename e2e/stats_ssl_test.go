@@ -21,13 +21,7 @@ func TestStatsSSLModule(t *testing.T) {
 		return fmt.Sprintf(`
 global
 	nbthread 1
-	stats socket %s level admin
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
-	http-reuse never
+	stats socket %s level admin`, sock) + defaultsSection("http", "2s", "5s", "5s", "http-reuse never") + fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	default_backend be
@@ -38,7 +32,7 @@ backend be
 	server e 127.0.0.1:%d
 backend tlsbe
 	server s 127.0.0.1:%d ssl verify none
-`, sock, tlsPort, crt, plainPort, echo, tlsPort)
+`, tlsPort, crt, plainPort, echo, tlsPort)
 	}
 	// Two requests through the TLS server hop (the second resumes), and a
 	// client refused for its TLS version.

@@ -107,12 +107,7 @@ func TestStatsSocketPageAndMetrics(t *testing.T) {
 	fe, st := freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`global
     stats socket %s mode 600 level admin
-    stats timeout 30s
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats timeout 30s`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     http-request use-service prometheus-exporter if { path /metrics }
@@ -129,7 +124,7 @@ listen stats
     stats realm Ops
     stats auth admin:secret
     stats refresh 5s
-`, sock, fe, p1, p2, st)
+`, fe, p1, p2, st)
 	proxy := startProxy(t, cfg, fe, st)
 	base := fmt.Sprintf("http://127.0.0.1:%d/", fe)
 
@@ -342,12 +337,7 @@ func TestStatsShowLVS(t *testing.T) {
 
 	t.Setenv("DHPROXY_LVS_SOCKET", lvsSock)
 	startProxy(t, fmt.Sprintf(`global
-    stats socket %s
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+    stats socket %s`, apiSock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
@@ -356,7 +346,7 @@ backend be
 listen stats
     bind 127.0.0.1:%d
     stats enable
-`, apiSock, fe, real, st), fe, st)
+`, fe, real, st), fe, st)
 	want := fmt.Sprintf("TCP  127.0.0.1:%d rr\n  -> 127.0.0.1:%-18d Masq    1 ", vport, real)
 	if got := cliCmd(t, apiSock, "show lvs"); !strings.Contains(got, want) {
 		t.Errorf("show lvs:\n%s\nwant it to contain %q", got, want)

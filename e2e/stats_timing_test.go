@@ -43,27 +43,12 @@ func slowBackend(t *testing.T, delay time.Duration) int {
 // the proxy sees the server abort during the data phase ("SD").
 func truncatingBackend(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				c.Read(buf)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
-				time.Sleep(20 * time.Millisecond)
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return h1StartRawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+		time.Sleep(20 * time.Millisecond)
+	})
 }
 
 // timingScenario runs the same traffic through the proxy binary at path:
@@ -76,13 +61,7 @@ func timingScenario(t *testing.T, path string, slow, trunc int) (stat, info stri
 	fePort, tcpPort := freePort(t), freePort(t)
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	cfg := fmt.Sprintf(`global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout queue 5s
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s", "timeout queue 5s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     use_backend brk if { path_beg /brk }
@@ -98,7 +77,7 @@ listen tcpsvc
     mode tcp
     bind 127.0.0.1:%d
     server t1 127.0.0.1:%d maxconn 1
-`, sock, fePort, slow, slow, trunc, tcpPort, slow)
+`, fePort, slow, slow, trunc, tcpPort, slow)
 	startBinary(t, path, cfg, fePort)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", fePort)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}

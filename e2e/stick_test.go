@@ -27,12 +27,7 @@ func TestStickOnSrc(t *testing.T) {
 	for _, b := range backs {
 		fmt.Fprintf(&srv, "    server %s 127.0.0.1:%d check inter %d rise %d fall %d\n", b.name, b.port, hcInter.Milliseconds(), hcRise, hcFall)
 	}
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+	cfg := defaultsSection("http", "1s", "10s", "10s") + fmt.Sprintf(`
 listen l
     bind 127.0.0.1:%d
     balance roundrobin
@@ -136,12 +131,7 @@ func TestStickOnSrcModeTCP(t *testing.T) {
 		srv = append(srv, fmt.Sprintf("    server %s 127.0.0.1:%d", n, startNameServer(t, n)))
 	}
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
+	cfg := defaultsSection("tcp", "1s", "10s", "10s") + fmt.Sprintf(`
 listen l
     bind 127.0.0.1:%d
     balance roundrobin

@@ -28,12 +28,7 @@ func rawGet(t *testing.T, port int) string {
 // counters and the connection's addresses, which the requests see.
 func TestTCPRequestConnectionSessionActions(t *testing.T) {
 	port, port2 := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -133,12 +128,7 @@ func TestTCPRequestCaptureRefused(t *testing.T) {
 // KiB, rounded down, as haproxy answers them.
 func TestStickKBytesIn(t *testing.T) {
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -171,12 +161,7 @@ frontend fe
 // frontend, as http-request capture ... len does.
 func TestTCPRequestContentCapture(t *testing.T) {
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d

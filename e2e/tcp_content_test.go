@@ -1,15 +1,9 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -21,17 +15,7 @@ import (
 // that answers its host name.
 func sniServer(t *testing.T, host string) int {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, host, host)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +48,7 @@ func TestTCPContentSNIRouting(t *testing.T) {
 	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
 	other := sniServer(t, "other.example")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -104,12 +83,7 @@ backend be_other
 func TestTCPContentRejectPayload(t *testing.T) {
 	srv := startNameServer(t, "s1")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -152,12 +126,7 @@ func TestTCPContentTrackRateLimitMatchesHAProxy(t *testing.T) {
 	needHAProxy(t)
 	srv := startNameServer(t, "s1")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -195,12 +164,7 @@ backend be
 func TestTCPContentProtoHTTPAndSessionReject(t *testing.T) {
 	h, o := startNameServer(t, "h"), startNameServer(t, "o")
 	port, refused := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d
@@ -256,12 +220,7 @@ backend be_other
 func TestTCPContentSetVarDynamicBackend(t *testing.T) {
 	a, b := sniServer(t, "a.example"), sniServer(t, "b.example")
 	port := freePort(t)
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 frontend fe
     bind 127.0.0.1:%d

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -15,29 +14,7 @@ import (
 // its client has finished sending. It returns the port.
 func startTCPEcho(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				io.Copy(c, c)
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return h1StartRawBackend(t, func(c net.Conn) { io.Copy(c, c) })
 }
 
 // countFDs is the number of open descriptors of process pid.
@@ -74,16 +51,11 @@ func TestTCPModeFDsPerSession(t *testing.T) {
 	port := freePort(t)
 	p := startProxy(t, fmt.Sprintf(`
 global
-    maxconn %d
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
+    maxconn %d`, n+100)+defaultsSection("tcp", "5s", "60s", "60s")+fmt.Sprintf(`
 listen fdcount
     bind 127.0.0.1:%d
     server echo 127.0.0.1:%d
-`, n+100, port, echo), port)
+`, port, echo), port)
 	pid := p.cmd.Process.Pid
 	base := countFDs(t, pid)
 

@@ -13,30 +13,15 @@ import (
 // between them, then echoes what the client sends.
 func bannerServer(t *testing.T, parts ...string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	return h1StartRawBackend(t, func(c net.Conn) {
+		for i, p := range parts {
+			if i > 0 {
+				time.Sleep(200 * time.Millisecond)
 			}
-			go func() {
-				defer c.Close()
-				for i, p := range parts {
-					if i > 0 {
-						time.Sleep(200 * time.Millisecond)
-					}
-					c.Write([]byte(p))
-				}
-				io.Copy(c, c)
-			}()
+			c.Write([]byte(p))
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+		io.Copy(c, c)
+	})
 }
 
 // tcp-response content rules wait for the server's first bytes (res.len,
@@ -44,12 +29,7 @@ func bannerServer(t *testing.T, parts ...string) int {
 func TestTCPResponseContent(t *testing.T) {
 	good, split, bad := bannerServer(t, "HELLO\n"), bannerServer(t, "HEL", "LO\n"), bannerServer(t, "BAD!xx\n")
 	ports := [3]int{freePort(t), freePort(t), freePort(t)}
-	cfg := fmt.Sprintf(`
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
+	cfg := defaultsSection("tcp", "2s", "5s", "5s") + fmt.Sprintf(`
 
 listen good
     bind 127.0.0.1:%d

@@ -37,12 +37,7 @@ func TestTLSTestssl(t *testing.T) {
 	dir := t.TempDir()
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 10s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "10s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	http-request return status 200

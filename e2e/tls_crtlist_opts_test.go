@@ -47,12 +47,7 @@ func TestTLSCrtListLineOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt-list %s alpn http/1.1
 	default_backend be
@@ -124,12 +119,7 @@ func TestTLSFrontendCertFetches(t *testing.T) {
 	ca.writePEM(t, dir, "a.pem", "a.test")
 	other := readLeaf(t, ca.writePEM(t, dir, "other.pem", "other.test"))
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s/a.pem crt %s/other.pem
 	http-request set-header X-DN %%[ssl_f_s_dn]
@@ -187,14 +177,9 @@ func TestTLSCurves(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "a.pem", "a.test")
 	be, own, def := startHeaderEcho(t), freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
+	startProxy(t, `
 global
-	ssl-default-bind-curves X25519
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	ssl-default-bind-curves X25519`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s curves P-384:P-256
 	bind 127.0.0.1:%d ssl crt %s
@@ -236,12 +221,7 @@ func TestTLSCurvesDiagnostics(t *testing.T) {
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
 	list := filepath.Join(dir, "list")
 	os.WriteFile(list, []byte(crt+" [curves X448:P-256 ocsp-update on]\n"), 0o644)
-	_, stderr, code := runCheck(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	_, stderr, code := runCheck(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:8443 ssl crt %s curves X448:P-256
 	bind 127.0.0.1:8444 ssl crt-list %s

@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -29,19 +28,13 @@ type mtlsCA struct {
 
 func newMTLSCA(t *testing.T, dir, cn string) *mtlsCA {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
+	cert, key := newCert(t, &x509.Certificate{
 		SerialNumber: big.NewInt(7), Subject: pkix.Name{Country: []string{"FR"}, Organization: []string{"Test Org"}, CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(48 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
+	}, nil, nil)
 	ca := &mtlsCA{cert: cert, key: key, file: filepath.Join(dir, strings.ReplaceAll(cn, " ", "_")+".pem")}
-	os.WriteFile(ca.file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(ca.file, encodeCertPEM(cert), 0o644)
 	return ca
 }
 
@@ -49,22 +42,15 @@ func newMTLSCA(t *testing.T, dir, cn string) *mtlsCA {
 // files (for curl --cert/--key) and the certificate.
 func (ca *mtlsCA) client(t *testing.T, dir, cn string, serial int64) (string, string, *x509.Certificate) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
+	c, key := newCert(t, &x509.Certificate{
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{Country: []string{"FR"}, Province: []string{"Paris"}, Organization: []string{"Example"}, OrganizationalUnit: []string{"Ops", "Web"}, CommonName: cn},
 		NotBefore:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), NotAfter: time.Now().Add(24 * time.Hour).Truncate(time.Second),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	}, ca.cert, ca.key)
 	cf, kf := filepath.Join(dir, cn+".crt"), filepath.Join(dir, cn+".key")
-	os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	c, _ := x509.ParseCertificate(der)
+	os.WriteFile(cf, encodeCertPEM(c), 0o644)
+	os.WriteFile(kf, encodeKeyPEM(t, key), 0o600)
 	return cf, kf, c
 }
 
@@ -127,16 +113,9 @@ func TestTLSClientCertificates(t *testing.T) {
 	crl := ca.crl(t, dir, 99)
 	echo := startHeaderEcho(t)
 	cfg := func(req, opt int) string {
-		return fmt.Sprintf(`
+		return `
 global
-	log stdout format raw local0
-defaults
-	mode http
-	log global
-	option httplog
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	log stdout format raw local0` + defaultsSection("http", "2s", "5s", "5s", "log global", "option httplog") + fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s ca-file %s verify required crl-file %s name req
 	bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
@@ -242,12 +221,7 @@ func TestTLSClientCertificatesModeTCP(t *testing.T) {
 	without, stop2 := startHTTPBackend(t, "without-cert")
 	defer stop2()
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode tcp
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("tcp", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
 	use_backend cert if { ssl_c_used } { ssl_c_s_dn(CN) -m str client1 } { ssl_fc_sni -m str site.test }

@@ -6,13 +6,9 @@ package e2e
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
@@ -27,18 +23,11 @@ import (
 func TestTLSOCSPStapling(t *testing.T) {
 	ca := newTLSCA(t)
 	dir := t.TempDir()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: pkix.Name{CommonName: "o.test"}, DNSNames: []string{"o.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	leaf, key := newCert(t, &x509.Certificate{SerialNumber: big.NewInt(0x4242), Subject: pkix.Name{CommonName: "o.test"}, DNSNames: []string{"o.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}, ca.cert, ca.key)
 	crt := filepath.Join(dir, "o.pem")
-	os.WriteFile(crt, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...), 0o600)
-	os.WriteFile(crt+".issuer", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o644)
+	os.WriteFile(crt, append(encodeCertPEM(leaf), encodeKeyPEM(t, key)...), 0o600)
+	os.WriteFile(crt+".issuer", encodeCertPEM(ca.cert), 0o644)
 	response := func(status int) []byte {
 		r, err := ocsp.CreateResponse(ca.cert, ca.cert, ocsp.Response{Status: status, SerialNumber: leaf.SerialNumber, IssuerHash: crypto.SHA1,
 			ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour), RevokedAt: time.Now().Add(-time.Minute)}, ca.key)
@@ -52,16 +41,11 @@ func TestTLSOCSPStapling(t *testing.T) {
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`
 global
-	stats socket %s level admin
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	stats socket %s level admin`, sock)+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	http-request return status 200
-`, sock, port, crt), port)
+`, port, crt), port)
 
 	out, ok := sClient(t, port, "-status", "-servername", "o.test", "-CAfile", ca.pemFil)
 	if !ok || !strings.Contains(out, "OCSP Response Status: successful") || !strings.Contains(out, "Cert Status: good") {

@@ -73,16 +73,11 @@ func TestTLSRuntimeCertUpdate(t *testing.T) {
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`
 global
-	stats socket %s level admin
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 10s
-	timeout server 5s
+	stats socket %s level admin`, sock)+defaultsSection("http", "2s", "10s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s crt-list %s
 	http-request return status 200
-`, sock, port, a, list), port)
+`, port, a, list), port)
 
 	old := servedCert(t, port, ca, "a.test")
 	// A client connected before the change keeps its connection.

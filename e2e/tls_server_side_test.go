@@ -24,26 +24,15 @@ func TestTLSServerSideCrtAndReuse(t *testing.T) {
 	crt := strings.TrimSuffix(cf, ".crt") + ".pem"
 	writeCat(t, crt, cf, kf)
 	peer, port := freePort(t), freePort(t)
-	startBinary(t, haproxyBin, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startBinary(t, haproxyBin, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend tlsserver
 	bind 127.0.0.1:%d ssl crt %s ca-file %s verify optional
 	http-request return status 200 content-type text/plain lf-string "dn=%%[ssl_c_s_dn] resumed=%%[ssl_fc_is_resumed] sni=%%[ssl_fc_sni] proto=%%[ssl_fc_protocol]\n"
 `, peer, srvCrt, clientCA.file), peer)
-	startProxy(t, fmt.Sprintf(`
+	startProxy(t, `
 global
 	nbthread 1
-	ssl-default-server-options ssl-max-ver TLSv1.2
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
-	http-reuse never
+	ssl-default-server-options ssl-max-ver TLSv1.2`+defaultsSection("http", "2s", "5s", "5s", "http-reuse never")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	use_backend noreuse if { path_beg /noreuse }
@@ -112,22 +101,12 @@ func TestTLSCheckSNI(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, dir, "backend.pem", "backend.test")
 	peer, port := freePort(t), freePort(t)
-	startBinary(t, haproxyBin, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startBinary(t, haproxyBin, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend tlsserver
 	bind 127.0.0.1:%d ssl crt %s strict-sni
 	http-request return status 200 content-type text/plain string ok
 `, peer, crt), peer)
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	p := startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	default_backend be

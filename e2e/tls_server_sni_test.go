@@ -22,27 +22,16 @@ func TestTLSServerDynamicSNI(t *testing.T) {
 	ca := newTLSCA(t)
 	srvCrt := ca.writePEM(t, dir, "backend.pem", "*.site.test")
 	peer, port := freePort(t), freePort(t)
-	startBinary(t, haproxyBin, fmt.Sprintf(`
+	startBinary(t, haproxyBin, `
 global
-	nbthread 1
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	nbthread 1`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend tlsserver
 	bind 127.0.0.1:%d ssl crt %s
 	http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_sni] conn=%%[src_port]\n"
 `, peer, srvCrt), peer)
-	startProxy(t, fmt.Sprintf(`
+	startProxy(t, `
 global
-	nbthread 1
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
-	http-reuse always
+	nbthread 1`+defaultsSection("http", "2s", "5s", "5s", "http-reuse always")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	default_backend be
@@ -87,33 +76,15 @@ func TestProxyProtocolCertSigKey(t *testing.T) {
 	ca := newTLSCA(t)
 	dir := t.TempDir()
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go answerWithSSLTLVs(c)
-		}
-	}()
+	srv := h1StartRawBackend(t, answerWithSSLTLVs)
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	default_backend be
 backend be
-	server r %s send-proxy-v2 proxy-v2-options ssl,cert-sig,cert-key,ssl-cipher
-`, port, crt, l.Addr()), port)
+	server r 127.0.0.1:%d send-proxy-v2 proxy-v2-options ssl,cert-sig,cert-key,ssl-cipher
+`, port, crt, srv), port)
 	out, err := curl(t, append([]string{"--cacert", ca.pemFil, "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}, tlsURL("site.test", port, "/")...)...)
 	if err != nil {
 		t.Fatal(err)

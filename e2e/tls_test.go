@@ -6,12 +6,10 @@ package e2e
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -35,22 +33,13 @@ type tlsCA struct {
 
 func newTLSCA(t *testing.T) *tlsCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
+	cert, key := newCert(t, &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dhproxy test CA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
+	}, nil, nil)
 	ca := &tlsCA{cert: cert, key: key, pemFil: filepath.Join(t.TempDir(), "ca.pem")}
-	if err := os.WriteFile(ca.pemFil, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(ca.pemFil, encodeCertPEM(cert), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return ca
@@ -60,26 +49,13 @@ func newTLSCA(t *testing.T) *tlsCA {
 // its key, both PEM-encoded.
 func (ca *tlsCA) issue(t *testing.T, names ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
+	cert, key := newCert(t, &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	}, ca.cert, ca.key)
+	return encodeCertPEM(cert), encodeKeyPEM(t, key)
 }
 
 // writePEM writes a certificate with its key in one file (HAProxy's
@@ -148,12 +124,7 @@ func TestTLSSNIFromDirectory(t *testing.T) {
 	ca := newTLSCA(t)
 	dir := tlsCertDir(t, ca)
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	default_backend be
@@ -187,12 +158,7 @@ func TestTLSStrictSNI(t *testing.T) {
 	ca := newTLSCA(t)
 	dir := tlsCertDir(t, ca)
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s strict-sni
 	default_backend be
@@ -216,12 +182,7 @@ func TestTLSRedirectAndForwardedProto(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	be, plain, port := startHeaderEcho(t), freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	bind 127.0.0.1:%d ssl crt %s alpn http/1.1
@@ -269,16 +230,9 @@ func TestTLSMinVersion(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	be, port, old := startHeaderEcho(t), freePort(t), freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
+	p := startProxy(t, `
 global
-	log stdout format raw local0
-defaults
-	mode http
-	log global
-	option httplog
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	log stdout format raw local0`+defaultsSection("http", "2s", "5s", "5s", "log global", "option httplog")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.0 ciphers DEFAULT@SECLEVEL=0
@@ -312,12 +266,7 @@ func TestTLSOffloadTCPMode(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode tcp
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("tcp", "2s", "5s", "5s")+fmt.Sprintf(`
 listen tls
 	bind 127.0.0.1:%d ssl crt %s
 	server s1 127.0.0.1:%d
@@ -335,12 +284,7 @@ listen tls
 func TestTLSConfigDiagnostics(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
-	cfg := fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:8443 ssl crt %s ciphers HIGH:!aNULL
 	default_backend be
@@ -374,12 +318,7 @@ func TestTLSCrtList(t *testing.T) {
 		t.Fatal(err)
 	}
 	be, port := startHeaderEcho(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt-list %s
 	default_backend be
@@ -429,13 +368,7 @@ func TestTLSServerReencrypt(t *testing.T) {
 	ca, other := newTLSCA(t), newTLSCA(t)
 	be := startTLSBackend(t, ca, "backend.test")
 	port := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
-	retries 0
+	p := startProxy(t, defaultsSection("http", "2s", "5s", "5s", "retries 0")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	use_backend %%[path,field(2,/)]
@@ -474,12 +407,7 @@ backend badname
 // "ssl" towards a server without ca-file nor "verify none" is refused at
 // start, as haproxy 2.6 does.
 func TestTLSServerNeedsCA(t *testing.T) {
-	_, stderr, code := runCheck(t, `
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	_, stderr, code := runCheck(t, defaultsSection("http", "2s", "5s", "5s")+`
 backend be
 	server s1 127.0.0.1:8443 ssl
 `)
@@ -494,15 +422,7 @@ func TestTLSServerChecks(t *testing.T) {
 	ca, other := newTLSCA(t), newTLSCA(t)
 	be := startTLSBackend(t, ca, "backend.test")
 	port := freePort(t)
-	p := startProxy(t, fmt.Sprintf(`
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
-	timeout check 1s
-	retries 0
-	option httpchk GET /
+	p := startProxy(t, defaultsSection("http", "2s", "5s", "5s", "timeout check 1s", "retries 0", "option httpchk GET /")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	use_backend %%[path,field(2,/)]

@@ -52,17 +52,12 @@ func TestTLSTicketKeysRotation(t *testing.T) {
 	startProxy(t, fmt.Sprintf(`
 global
 	stats socket %s level admin
-	tune.ssl.cachesize 0
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	tune.ssl.cachesize 0`, sock)+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s tls-ticket-keys %s
 	bind 127.0.0.1:%d ssl crt %s no-tls-tickets
 	http-request return status 200
-`, sock, port, a, keys, noTickets, a), port, noTickets)
+`, port, a, keys, noTickets, a), port, noTickets)
 
 	if got := cliCmd(t, sock, "show tls-keys"); got != "# id (file)\n0 ("+keys+")\n\n" {
 		t.Errorf("show tls-keys: %q", got)
@@ -108,15 +103,10 @@ func TestTLSSessionLifetime(t *testing.T) {
 	dir := t.TempDir()
 	a := ca.writePEM(t, dir, "a.pem", "a.test")
 	port := freePort(t)
-	startProxy(t, fmt.Sprintf(`
+	startProxy(t, `
 global
 	tune.ssl.lifetime 3
-	tune.ssl.cachesize 0
-defaults
-	mode http
-	timeout connect 2s
-	timeout client 5s
-	timeout server 5s
+	tune.ssl.cachesize 0`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d ssl crt %s
 	http-request return status 200

@@ -77,12 +77,7 @@ func TestTuneHTTPMaxHdr(t *testing.T) {
 	port, badPort := freePort(t), freePort(t)
 	cfg := `
 global
-    tune.http.maxhdr 10
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    tune.http.maxhdr 10` + defaultsSection("http", "5s", "30s", "30s") + `
 frontend fe
     bind 127.0.0.1:` + fmt.Sprint(port) + `
     default_backend ok
@@ -122,18 +117,13 @@ func TestTuneMaxRewrite(t *testing.T) {
 		cfg := fmt.Sprintf(`
 global
     tune.bufsize 4096
-    tune.maxrewrite %d
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
+    tune.maxrewrite %d`, c.maxrewrite) + defaultsSection("http", "5s", "30s", "30s") + fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be
 backend be
     server s1 127.0.0.1:%d
-`, c.maxrewrite, port, be)
+`, port, be)
 		p := startProxy(t, cfg, port)
 		if got := tuneRequest(t, port, 2, 2450); got != c.want {
 			t.Errorf("maxrewrite %d, 2500-byte head: status %d, want %d", c.maxrewrite, got, c.want)

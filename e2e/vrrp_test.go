@@ -203,13 +203,8 @@ func TestVRRPFailoverBetweenDhproxyNodes(t *testing.T) {
 	}
 	defer syslog.Close()
 	hcfg := func(port int) string {
-		return fmt.Sprintf(`global
-    log 127.0.0.1:5514 local0
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
+		return `global
+    log 127.0.0.1:5514 local0` + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
     bind %s:80
     default_backend be

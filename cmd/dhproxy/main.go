@@ -145,6 +145,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
+	// SIGUSR1 (soft stop, letting sessions in flight finish) is taken from
+	// now on: the listeners open before the process is ready, and Go
+	// drops a signal nobody asked for, so an early soft stop (a -sf from
+	// the next process, a test) would be lost.
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGUSR1)
+	signal.Ignore(syscall.SIGPIPE)
+	if kcfg != nil {
+		signal.Notify(sig, syscall.SIGHUP) // keepalived's reload, as keepalived.service sends it
+	} else {
+		signal.Ignore(syscall.SIGHUP)
+	}
+
 	if kcfg != nil {
 		freebindVIPBinds(cfg, kcfg, stderr)
 	}
@@ -242,16 +255,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	// SIGTERM/SIGINT: hard stop as HAProxy does; SIGUSR1: soft stop, letting
-	// sessions in flight finish.
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGPIPE)
-	if kcfg != nil {
-		signal.Notify(sig, syscall.SIGHUP) // keepalived's reload, as keepalived.service sends it
-	} else {
-		signal.Ignore(syscall.SIGHUP)
-	}
+	// SIGTERM/SIGINT: hard stop as HAProxy does (until here they end the
+	// process at once, as they should while it starts).
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	pauseOnSignals(rt)
 	if err := dropPrivileges(&cfg.Global, kcfg != nil, stderr); err != nil {
 		alert(stderr, "%v", err)

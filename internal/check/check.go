@@ -230,6 +230,7 @@ type checker struct {
 	ext    *extCheck // "option external-check": a program instead of the rules
 	tm     timing
 	tls    *tls.Config // checks of an "ssl" server run over TLS
+	proto  string      // check-proto, or the server's proto for an HTTP check
 	logHC  bool        // option log-health-checks
 	backup bool
 
@@ -276,10 +277,14 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		rise:      s.Rise,
 		fall:      s.Fall,
 		status:    StatusINI,
-		tls:       checkTLS(s),
 		logf:      logf,
 	}
 	c.rules = compile(t.Backend, checkSendsProxy(s))
+	c.tls = checkTLS(s, c.rules.http)
+	c.proto = s.CheckProto
+	if c.proto == "" && c.rules.http {
+		c.proto = s.Proto // only an HTTP check inherits it, as in haproxy 2.6
+	}
 	c.rules.proxyV2 = s.SendProxy.Version == 2
 	c.defaults()
 	if t.Backend != nil && t.Backend.Check.Kind == "external-check" {
@@ -402,7 +407,7 @@ func (c *checker) once(ctx context.Context) {
 		}
 	}()
 	c.g.mu.Lock()
-	env := runEnv{notDown: c.m.running, tls: c.tls}
+	env := runEnv{notDown: c.m.running, tls: c.tls, proto: c.proto}
 	paused := c.m.maint && !c.agent || c.t.Admin.Paused(c.agent) // maintenance pauses the health check
 	if c.rules.sendState {
 		env.state = c.serverState()
@@ -588,9 +593,6 @@ func Stderr(level, msg string) (tag, text string) {
 	return "WARNING", msg
 }
 
-// checkTLS is the TLS configuration health checks use: an "ssl" server's,
-// unless the checks go to another port or address without "check-ssl"
-// (HAProxy's rule).
 // checkSendsProxy tells whether the checks of s start with a PROXY
 // header: check-send-proxy, or send-proxy on a server whose checks go to
 // its own address and port (as HAProxy's init_srv_check).
@@ -599,7 +601,10 @@ func checkSendsProxy(s *model.Server) bool {
 	return s.Health.SendProxy || (s.SendProxy.Version > 0 && s.Port == 0 && !otherAddr)
 }
 
-func checkTLS(s *model.Server) *tls.Config {
+// checkTLS is the TLS configuration health checks use: an "ssl" server's,
+// unless the checks go to another port or address without "check-ssl"
+// (HAProxy's rule), offering check-alpn's protocols, else the server's.
+func checkTLS(s *model.Server, http bool) *tls.Config {
 	if s.TLSConfig == nil {
 		return nil
 	}
@@ -607,13 +612,20 @@ func checkTLS(s *model.Server) *tls.Config {
 	if (s.Port != 0 || otherAddr) && !s.TLS.CheckSSL {
 		return nil
 	}
-	// Checks speak HTTP/1.1: "h2" is not offered to the server for them.
-	if s.TLS.CheckSNI != "" || slices.Contains(s.TLSConfig.NextProtos, "h2") {
+	alpn := s.TLSConfig.NextProtos
+	if s.TLS.CheckALPN != "" {
+		alpn = strings.Split(s.TLS.CheckALPN, ",")
+	}
+	if !http {
+		// Only HTTP checks can speak HTTP/2: "h2" is not offered for others.
+		alpn = slices.DeleteFunc(slices.Clone(alpn), func(p string) bool { return p == "h2" })
+	}
+	if s.TLS.CheckSNI != "" || !slices.Equal(alpn, s.TLSConfig.NextProtos) {
 		cfg := s.TLSConfig.Clone()
 		if s.TLS.CheckSNI != "" {
 			cfg.ServerName = s.TLS.CheckSNI
 		}
-		cfg.NextProtos = slices.DeleteFunc(slices.Clone(cfg.NextProtos), func(p string) bool { return p == "h2" })
+		cfg.NextProtos = alpn
 		return cfg
 	}
 	return s.TLSConfig

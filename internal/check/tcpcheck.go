@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 	"dhproxy/internal/proxyproto"
 )
@@ -99,6 +100,7 @@ type runEnv struct {
 	notDown bool        // the server is not DOWN (disable-on-404 applies)
 	state   string      // X-Haproxy-Server-State value, with "send-state"
 	tls     *tls.Config // the server's TLS, for the connection to the server itself
+	proto   string      // "h2", "h1" or "none" forced for the server's own connections; "": as ALPN says
 }
 
 // step is HAProxy's number of rule i in log messages.
@@ -150,6 +152,7 @@ func (rs *ruleset) run(ctx context.Context, addr string, tm timing, env runEnv) 
 
 func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.Time, env runEnv) Result {
 	var conn net.Conn
+	var mux *h2.ClientConn // the connection's HTTP/2 layer, when the check speaks it
 	closeConn := func() {
 		if conn != nil {
 			conn.Close()
@@ -167,7 +170,7 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 		switch r.kind {
 		case ruleConnect:
 			closeConn()
-			in, resp = in[:0], nil
+			in, resp, mux = in[:0], nil, nil
 			c, res, ok := connect(ctx, r.target(addr), tm, start, rs.pure())
 			if !ok {
 				return rs.connError(res, i)
@@ -179,7 +182,9 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 					return rs.connError(ioFailure(err), i)
 				}
 			}
-			if env.tls != nil && r.host == "" && r.port == 0 {
+			toServer := r.host == "" && r.port == 0
+			alpn := ""
+			if env.tls != nil && toServer {
 				tc := tls.Client(c, env.tls)
 				if err := tc.HandshakeContext(ctx); err != nil {
 					c.Close()
@@ -189,16 +194,38 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 					return Result{Status: StatusL6RSP, Info: "SSL handshake failure"}
 				}
 				c = tc
+				alpn = tc.ConnectionState().NegotiatedProtocol
+			}
+			if rs.http && toServer && (env.proto == "h2" || env.proto == "" && alpn == "h2") {
+				var err error
+				if mux, err = startH2(c, env.tls != nil); err != nil {
+					c.Close()
+					return rs.connError(ioFailure(err), i)
+				}
 			}
 			// Stopping the checks must not wait for a silent server.
 			unwatch := context.AfterFunc(ctx, func() { c.Close() })
 			conn = c
-			closeConn = func() { unwatch(); c.Close() }
+			m := mux
+			closeConn = func() {
+				unwatch()
+				if m != nil {
+					m.Close() // with a GOAWAY
+				}
+				c.Close()
+			}
 		case ruleSend:
 			in, resp = in[:0], nil // HAProxy empties the read buffer at every send
 			data := r.data
 			if r.http != nil && env.state != "" {
 				data = httpRequest(*r.http, env.state)
+			}
+			if mux != nil {
+				st, err := h2Stream(mux, ioDeadline(tm, start))
+				if err != nil {
+					return rs.connError(ioFailure(err), i)
+				}
+				conn = st // the expect rules read the response from the stream
 			}
 			if _, err := conn.Write(data); err != nil {
 				return rs.connError(ioFailure(err), i)
@@ -405,12 +432,17 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 		}
 		return nil, Result{Status: StatusL4CON, Info: info}, false
 	}
-	deadline := start.Add(tm.inter)
-	if tm.check > 0 {
-		deadline = time.Now().Add(tm.check)
-	}
-	c.SetDeadline(deadline)
+	c.SetDeadline(ioDeadline(tm, start))
 	return c, Result{}, true
+}
+
+// ioDeadline bounds what follows the connect: the rest of inter, or
+// "timeout check" from now.
+func ioDeadline(tm timing, start time.Time) time.Time {
+	if tm.check > 0 {
+		return time.Now().Add(tm.check)
+	}
+	return start.Add(tm.inter)
 }
 
 // ioFailure maps an error after the connection was established: a timeout is
@@ -420,7 +452,7 @@ func ioFailure(err error) Result {
 	switch {
 	case isTimeout(err):
 		return Result{Status: StatusL7TOUT}
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, h2.ErrConnClosed), errors.Is(err, h2.ErrServerReset):
 		return Result{Status: StatusL7RSP}
 	}
 	return Result{Status: StatusSOCKERR, Info: errnoText(err)}

@@ -1,15 +1,10 @@
 package h2
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"io"
 	"log"
 	"net"
-	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -76,40 +71,19 @@ const connWindow = 1 << 30
 // ClientConn is an HTTP/2 connection to a server, shared by the streams
 // of many client requests.
 type ClientConn struct {
-	c   net.Conn
+	link
 	cfg ClientConfig
-	st  *Counters
-	fr  *http2.Framer
-	br  *bufio.Reader
-	bw  *bufio.Writer
 
-	wmu    sync.Mutex // frame writes, the HPACK encoder, stream ids in order
-	henc   *hpack.Encoder
-	hbuf   bytes.Buffer
-	nextID uint32 // written under wmu and mu both
+	nextID uint32 // written under wmu and mu both: ids go out in order
 
-	// The reader's header block state.
-	hdec      *hpack.Decoder
-	fields    []hpack.HeaderField
-	listSz    uint32
-	tooBig    bool
-	hdrStream uint32
-	hdrEnd    bool
-	hdrFrames int
-
-	mu          sync.Mutex // everything below
-	streams     map[uint32]*ClientStream
-	active      int    // streams reserved and not closed yet
-	used        int    // streams reserved so far
-	maxStreams  uint32 // SETTINGS_MAX_CONCURRENT_STREAMS of the server
-	sendWin     int64
-	peerWin     int32
-	peerFrame   uint32
-	recvUnacked uint32
-	goneAway    bool
-	lastGood    uint32 // after GOAWAY: the last stream the server processes
-	closed      bool
-	idleSince   time.Time
+	// Under mu.
+	streams    map[uint32]*ClientStream
+	active     int    // streams reserved and not closed yet
+	used       int    // streams reserved so far
+	maxStreams uint32 // SETTINGS_MAX_CONCURRENT_STREAMS of the server
+	goneAway   bool
+	lastGood   uint32 // after GOAWAY: the last stream the server processes
+	idleSince  time.Time
 }
 
 // NewClientConn starts HTTP/2 on c (a fresh connection to a server, TLS
@@ -118,21 +92,10 @@ type ClientConn struct {
 // of its own until the connection ends.
 func NewClientConn(c net.Conn, cfg ClientConfig) (*ClientConn, error) {
 	cfg.setDefaults()
-	cc := &ClientConn{c: c, cfg: cfg, nextID: 1, streams: map[uint32]*ClientStream{},
-		maxStreams: 100, sendWin: 65535, peerWin: 65535, peerFrame: 16384, idleSince: time.Now()}
-	cc.st = cfg.Stats
-	if cc.st == nil {
-		cc.st = &discard
-	}
-	cc.bw = bufio.NewWriterSize(c, 16<<10)
-	cc.br = bufio.NewReaderSize(c, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, cc.br)
-	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
-	cc.henc = hpack.NewEncoder(&cc.hbuf)
-	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
-	cc.hdec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	cc := &ClientConn{cfg: cfg, nextID: 1, streams: map[uint32]*ClientStream{}, maxStreams: 100, idleSince: time.Now()}
+	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.wmu.Lock()
-	cc.bw.WriteString(Preface)
+	cc.out.b = append(cc.out.b, Preface...)
 	cc.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: cfg.HeaderTableSize},
@@ -172,10 +135,18 @@ func (cc *ClientConn) Reserve(busyOnly bool) bool {
 
 // NewStream returns a stream for a slot taken by Reserve.
 func (cc *ClientConn) NewStream() *ClientStream {
-	cs := &ClientStream{cc: cc, recvWin: int64(cc.cfg.InitialWindowSize)}
-	cs.cond = sync.NewCond(&cc.mu)
+	cs := &ClientStream{cc: cc}
+	cs.flow.init(&cc.link, int64(cc.cfg.InitialWindowSize))
 	cs.req.scheme = cc.cfg.Scheme
 	return cs
+}
+
+func (cc *ClientConn) eachFlow(yield func(*flow) bool) {
+	for _, cs := range cc.streams {
+		if !yield(&cs.flow) {
+			return
+		}
+	}
 }
 
 // Usable tells whether the connection may carry more streams.
@@ -276,34 +247,30 @@ func (cc *ClientConn) readLoop() {
 func (cc *ClientConn) frame(f http2.Frame) error {
 	if cc.hdrStream != 0 {
 		cf, ok := f.(*http2.ContinuationFrame)
-		if !ok || cf.StreamID != cc.hdrStream {
+		if !ok {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
-		cc.hdrFrames++
-		if cc.hdrFrames > maxContinuations {
-			return errCalm
+		if err := cc.continued(cf); err != nil {
+			return err
 		}
 		return cc.fragment(cf.HeaderBlockFragment(), cf.HeadersEnded())
 	}
 	switch f := f.(type) {
 	case *http2.SettingsFrame:
-		return cc.settings(f)
+		if f.IsAck() {
+			return nil
+		}
+		return cc.settings(f, cc.setting)
 	case *http2.PingFrame:
 		if f.IsAck() {
 			return nil
 		}
-		cc.wmu.Lock()
-		cc.fr.WritePing(true, f.Data)
-		err := cc.flush()
-		cc.wmu.Unlock()
-		return err
+		return cc.pong(f.Data)
 	case *http2.HeadersFrame:
 		if f.StreamID%2 == 0 {
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
-		cc.hdrStream, cc.hdrEnd, cc.hdrFrames = f.StreamID, f.StreamEnded(), 0
-		cc.fields, cc.listSz, cc.tooBig = cc.fields[:0], 0, false
-		cc.hdec.SetEmitEnabled(true)
+		cc.beginBlock(f)
 		return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
 	case *http2.ContinuationFrame:
 		return http2.ConnectionError(http2.ErrCodeProtocol)
@@ -356,71 +323,19 @@ func (cc *ClientConn) goAway(last uint32) {
 	}
 }
 
-// settings applies the server's SETTINGS and acknowledges them, holding
-// the writer throughout so that the ACK goes out before any DATA a new
-// window allows (as the client side does).
-func (cc *ClientConn) settings(f *http2.SettingsFrame) error {
-	if f.IsAck() {
-		return nil
+// setting applies a server's setting that only the client side uses;
+// the caller holds mu.
+func (cc *ClientConn) setting(s http2.Setting) {
+	if s.ID == http2.SettingMaxConcurrentStreams {
+		cc.maxStreams = s.Val
 	}
-	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
-		if err := s.Valid(); err != nil {
-			return err
-		}
-		if s.ID == http2.SettingHeaderTableSize {
-			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
-			return nil
-		}
-		cc.mu.Lock()
-		defer cc.mu.Unlock()
-		switch s.ID {
-		case http2.SettingInitialWindowSize:
-			delta := int64(s.Val) - int64(cc.peerWin)
-			cc.peerWin = int32(s.Val)
-			for _, cs := range cc.streams {
-				cs.sendWin += delta
-				if cs.sendWin > 1<<31-1 {
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-				cs.cond.Broadcast()
-			}
-		case http2.SettingMaxFrameSize:
-			cc.peerFrame = s.Val
-		case http2.SettingMaxConcurrentStreams:
-			cc.maxStreams = s.Val
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	cc.fr.WriteSettingsAck()
-	return cc.flush()
-}
-
-func (cc *ClientConn) emit(f hpack.HeaderField) {
-	cc.listSz += f.Size()
-	if cc.listSz > cc.cfg.MaxHeaderListSize {
-		cc.tooBig = true
-		cc.hdec.SetEmitEnabled(false)
-		return
-	}
-	cc.fields = append(cc.fields, f)
 }
 
 // fragment decodes part of a response header block; the whole block goes
 // to its stream.
 func (cc *ClientConn) fragment(frag []byte, end bool) error {
-	if _, err := cc.hdec.Write(frag); err != nil {
-		return http2.ConnectionError(http2.ErrCodeCompression)
-	}
-	if !end {
-		return nil
-	}
-	if err := cc.hdec.Close(); err != nil {
-		return http2.ConnectionError(http2.ErrCodeCompression)
+	if err := cc.decode(frag, end); err != nil || !end {
+		return err
 	}
 	id := cc.hdrStream
 	cc.hdrStream = 0
@@ -445,20 +360,13 @@ func (cc *ClientConn) data(f *http2.DataFrame) error {
 	cc.mu.Lock()
 	cs := cc.streams[f.StreamID]
 	known := f.StreamID < cc.nextID
-	cc.recvUnacked += n
-	credit := uint32(0)
-	if cc.recvUnacked >= 16384 || cc.recvUnacked > 0 && cs == nil {
-		credit, cc.recvUnacked = cc.recvUnacked, 0
-	}
+	credit := cc.received(n, cs == nil)
 	cc.mu.Unlock()
 	if !known {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	if credit > 0 {
-		cc.wmu.Lock()
-		cc.fr.WriteWindowUpdate(0, credit)
-		cc.flush()
-		cc.wmu.Unlock()
+		cc.link.windowUpdate(0, credit)
 	}
 	if cs == nil {
 		return nil // a stream we reset: its late frames are ignored
@@ -470,25 +378,13 @@ func (cc *ClientConn) windowUpdate(f *http2.WindowUpdateFrame) error {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if f.StreamID == 0 {
-		cc.sendWin += int64(f.Increment)
-		if cc.sendWin > 1<<31-1 {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
-		for _, cs := range cc.streams {
-			cs.cond.Broadcast()
-		}
-		return nil
+		return cc.connWindowUpdate(f.Increment)
 	}
 	cs := cc.streams[f.StreamID]
 	if cs == nil {
 		return nil
 	}
-	cs.sendWin += int64(f.Increment)
-	if cs.sendWin > 1<<31-1 {
-		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
-	}
-	cs.cond.Broadcast()
-	return nil
+	return cs.flow.windowUpdate(f.Increment)
 }
 
 // resetStream sends RST_STREAM and fails the stream with err.
@@ -500,25 +396,7 @@ func (cc *ClientConn) resetStream(id uint32, code http2.ErrCode, err error) {
 		cs.fail(err, 0)
 	}
 	cc.st.RstStreamResp.Add(1)
-	cc.wmu.Lock()
-	cc.fr.WriteRSTStream(id, code)
-	cc.flush()
-	cc.wmu.Unlock()
-}
-
-// flush sends the buffered frames; the caller holds wmu.
-func (cc *ClientConn) flush() error {
-	if cc.bw.Buffered() == 0 {
-		return nil
-	}
-	if t := cc.cfg.WriteTimeout; t > 0 {
-		cc.c.SetWriteDeadline(time.Now().Add(t))
-	}
-	err := cc.bw.Flush()
-	if err != nil {
-		cc.c.Close()
-	}
-	return err
+	cc.writeRST(id, code)
 }
 
 // end closes the connection (err nil: a normal end, with GOAWAY) and
@@ -550,25 +428,11 @@ func (cc *ClientConn) end(err error) {
 	}
 	if err == nil || code != http2.ErrCodeNo {
 		cc.wmu.Lock()
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(0, code, nil)
-		cc.bw.Flush()
+		cc.flushNow(time.Second)
 		cc.wmu.Unlock()
 	}
 	cc.c.Close()
-}
-
-// writeHeaderBlock encodes fields as HEADERS and CONTINUATION frames; the
-// caller holds wmu.
-func (cc *ClientConn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
-	cc.hbuf.Reset()
-	for _, f := range fields {
-		cc.henc.WriteField(f)
-	}
-	cc.mu.Lock()
-	limit := int(cc.peerFrame)
-	cc.mu.Unlock()
-	return writeBlock(cc.fr, id, cc.hbuf.Bytes(), limit, end)
 }
 
 // ClientStream is one request to a server over a shared connection, seen
@@ -576,26 +440,20 @@ func (cc *ClientConn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, en
 // Write takes the request (sent as HEADERS and DATA frames within the
 // server's windows), Read returns the response in HTTP/1.1 form.
 type ClientStream struct {
+	flow // outEnded: the request was sent whole
 	cc   *ClientConn
-	cond *sync.Cond // on cc.mu
-	req  reqConv    // the writer's goroutine only
+	req  reqConv // the writer's goroutine only
 
 	// Under cc.mu.
-	id       uint32 // 0 until the request's HEADERS are sent
-	sendWin  int64
-	recvWin  int64
-	buffered uint32 // DATA bytes read by the pipeline since the last WINDOW_UPDATE
-	in       []byte // response bytes not read yet
-	headReq  bool
-	resp     respInfo
-	gotFinal bool // the final response head arrived
-	inEnded  bool // the server ended its side
-	reqEnded bool // the request was sent whole
-	err      error
-	errCode  http2.ErrCode // RST_STREAM code of a server reset
-	closed   bool
-	rdl, wdl time.Time
-	rt, wt   *time.Timer
+	headReq bool
+	// upgrade: the request is an extended CONNECT for an HTTP/1.1
+	// Upgrade to protocol: a 2xx answer is the client's 101, with the
+	// accept token of wsKey; the stream is then a tunnel.
+	upgrade         bool
+	protocol, wsKey string
+	resp            respInfo
+	gotFinal        bool          // the final response head arrived
+	errCode         http2.ErrCode // RST_STREAM code of a server reset
 }
 
 // headers takes a response header block (reader goroutine).
@@ -623,6 +481,18 @@ func (cs *ClientStream) headers(fields []hpack.HeaderField, end bool) error {
 	}
 	var info respInfo
 	var err error
+	if cs.upgrade && !end {
+		// Checked as any head, then the tunnel is the client's 101.
+		if _, info, err = appendResponseHead(nil, fields, end, false); err != nil {
+			return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
+		}
+		if info.status/100 == 2 {
+			cs.in = appendUpgraded(cs.in, fields, cs.protocol, cs.wsKey)
+			cs.resp, cs.gotFinal = respInfo{status: 101, final: true}, true
+			cs.cond.Broadcast()
+			return nil
+		}
+	}
 	cs.in, info, err = appendResponseHead(cs.in, fields, end, cs.headReq)
 	if err != nil {
 		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
@@ -645,11 +515,9 @@ func (cs *ClientStream) data(p []byte, n uint32, end bool) error {
 	if cs.inEnded || !cs.gotFinal {
 		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeProtocol}
 	}
-	if int64(n) > cs.recvWin {
-		return http2.StreamError{StreamID: cs.id, Code: http2.ErrCodeFlowControl}
+	if err := cs.take(n); err != nil {
+		return err
 	}
-	cs.recvWin -= int64(n)
-	cs.buffered += n
 	if cs.err == nil && len(p) > 0 {
 		if cs.resp.chunked {
 			cs.in = appendChunk(cs.in, p)
@@ -671,53 +539,11 @@ func (cs *ClientStream) data(p []byte, n uint32, end bool) error {
 func (cs *ClientStream) fail(err error, code http2.ErrCode) {
 	cc := cs.cc
 	cc.mu.Lock()
-	if cs.err == nil && !(cs.inEnded && cs.reqEnded) {
+	if cs.err == nil && !(cs.inEnded && cs.outEnded) {
 		cs.err, cs.errCode = err, code
 		cs.cond.Broadcast()
 	}
 	cc.mu.Unlock()
-}
-
-// Read returns response bytes; io.EOF after the response's end.
-func (cs *ClientStream) Read(p []byte) (int, error) {
-	cc := cs.cc
-	cc.mu.Lock()
-	for len(cs.in) == 0 {
-		if cs.err != nil {
-			err := cs.err
-			cc.mu.Unlock()
-			return 0, err
-		}
-		if cs.inEnded || cs.closed {
-			cc.mu.Unlock()
-			return 0, io.EOF
-		}
-		if !cs.rdl.IsZero() && !time.Now().Before(cs.rdl) {
-			cc.mu.Unlock()
-			return 0, os.ErrDeadlineExceeded
-		}
-		cs.cond.Wait()
-	}
-	n := copy(p, cs.in)
-	cs.in = cs.in[n:]
-	var credit uint32
-	if len(cs.in) == 0 {
-		cs.in = cs.in[:0:0]
-		if !cs.inEnded && cs.buffered > 0 {
-			credit = cs.buffered
-			cs.recvWin += int64(credit)
-			cs.buffered = 0
-		}
-	}
-	id := cs.id
-	cc.mu.Unlock()
-	if credit > 0 {
-		cc.wmu.Lock()
-		cc.fr.WriteWindowUpdate(id, credit)
-		cc.flush()
-		cc.wmu.Unlock()
-	}
-	return n, nil
 }
 
 // Write takes request bytes.
@@ -736,18 +562,6 @@ func (cs *ClientStream) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-func (cs *ClientStream) failed() error {
-	cs.cc.mu.Lock()
-	defer cs.cc.mu.Unlock()
-	if cs.err != nil {
-		return cs.err
-	}
-	if cs.closed {
-		return net.ErrClosed
-	}
-	return nil
 }
 
 // sendHeaders opens the stream with the request's head, or ends it with
@@ -773,10 +587,11 @@ func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error 
 		cc.st.OpenStreams.Add(1)
 		cs.sendWin = int64(cc.peerWin)
 		cs.headReq = cs.req.method == "HEAD"
+		cs.upgrade, cs.protocol, cs.wsKey = cs.req.upgrade, cs.req.protocol, cs.req.wsKey
 		cc.streams[cs.id] = cs
 	}
 	if end {
-		cs.reqEnded = true
+		cs.outEnded = true
 	}
 	id := cs.id
 	cc.mu.Unlock()
@@ -786,48 +601,8 @@ func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error 
 // sendData writes p as DATA frames as the windows allow, waiting for them
 // up to the write deadline (timeout server).
 func (cs *ClientStream) sendData(p []byte, end bool) error {
-	cc := cs.cc
-	for {
-		cc.mu.Lock()
-		if len(p) > 0 && (cs.sendWin <= 0 || cc.sendWin <= 0) && cs.err == nil {
-			cc.mu.Unlock()
-			cc.wmu.Lock()
-			cc.flush()
-			cc.wmu.Unlock()
-			cc.mu.Lock()
-		}
-		for len(p) > 0 && (cs.sendWin <= 0 || cc.sendWin <= 0) && cs.err == nil {
-			if !cs.wdl.IsZero() && !time.Now().Before(cs.wdl) {
-				cc.mu.Unlock()
-				return os.ErrDeadlineExceeded
-			}
-			cs.cond.Wait()
-		}
-		if cs.err != nil {
-			err := cs.err
-			cc.mu.Unlock()
-			return err
-		}
-		n := min(int64(len(p)), cs.sendWin, cc.sendWin, int64(cc.peerFrame))
-		cs.sendWin -= n
-		cc.sendWin -= n
-		last := end && int(n) == len(p)
-		if last {
-			cs.reqEnded = true
-		}
-		id := cs.id
-		cc.mu.Unlock()
-		cc.wmu.Lock()
-		err := cc.fr.WriteData(id, last, p[:n])
-		cc.wmu.Unlock()
-		if err != nil {
-			return err
-		}
-		p = p[n:]
-		if len(p) == 0 {
-			return nil
-		}
-	}
+	_, err := cs.writeData(p, end)
+	return err
 }
 
 // Close ends the exchange; a stream whose request or response is not
@@ -840,70 +615,29 @@ func (cs *ClientStream) Close() error {
 		return nil
 	}
 	cs.closed = true
-	for _, t := range [2]*time.Timer{cs.rt, cs.wt} {
-		if t != nil {
-			t.Stop()
-		}
-	}
-	cut := cs.id != 0 && !(cs.inEnded && cs.reqEnded) && cs.err == nil && !cc.closed
+	cs.stopTimers()
+	cut := cs.id != 0 && !(cs.inEnded && cs.outEnded) && cs.err == nil && !cc.closed
 	id := cs.id
 	cs.cond.Broadcast()
 	cc.mu.Unlock()
 	if cut {
-		cc.wmu.Lock()
-		cc.fr.WriteRSTStream(id, http2.ErrCodeCancel)
-		cc.flush()
-		cc.wmu.Unlock()
+		cc.writeRST(id, http2.ErrCodeCancel)
 	}
 	cc.release(cs)
 	return nil
 }
 
-// CloseWrite has nothing to do: the request's framing ends it.
-func (cs *ClientStream) CloseWrite() error { return nil }
-
-func (cs *ClientStream) LocalAddr() net.Addr  { return cs.cc.c.LocalAddr() }
-func (cs *ClientStream) RemoteAddr() net.Addr { return cs.cc.c.RemoteAddr() }
-
-func (cs *ClientStream) SetDeadline(t time.Time) error {
-	cs.SetReadDeadline(t)
-	return cs.SetWriteDeadline(t)
-}
-
-func (cs *ClientStream) SetReadDeadline(t time.Time) error {
+// CloseWrite ends a tunnel's client-to-server side (END_STREAM); a
+// request's own framing ends it otherwise.
+func (cs *ClientStream) CloseWrite() error {
 	cs.cc.mu.Lock()
-	defer cs.cc.mu.Unlock()
-	cs.rdl = t
-	cs.rt = armTimer(cs.rt, t, cs.wakeAll)
-	return nil
-}
-
-func (cs *ClientStream) SetWriteDeadline(t time.Time) error {
-	cs.cc.mu.Lock()
-	defer cs.cc.mu.Unlock()
-	cs.wdl = t
-	cs.wt = armTimer(cs.wt, t, cs.wakeAll)
-	return nil
-}
-
-func (cs *ClientStream) wakeAll() {
-	cs.cc.mu.Lock()
-	cs.cond.Broadcast()
+	tunnel := cs.upgrade
 	cs.cc.mu.Unlock()
-}
-
-// armTimer makes a waiter notice deadline t (wake is called then).
-func armTimer(timer *time.Timer, t time.Time, wake func()) *time.Timer {
-	if t.IsZero() {
-		if timer != nil {
-			timer.Stop()
-		}
-		return timer
+	if !tunnel {
+		return nil
 	}
-	d := time.Until(t)
-	if timer == nil {
-		return time.AfterFunc(d, wake)
-	}
-	timer.Reset(d)
-	return timer
+	cs.req.body.closing(cs)
+	cs.cc.wmu.Lock()
+	defer cs.cc.wmu.Unlock()
+	return cs.cc.flush()
 }

@@ -1,8 +1,11 @@
 package h2
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"strconv"
+	"strings"
 
 	"dhproxy/internal/http1"
 
@@ -26,6 +29,12 @@ type reqConv struct {
 	method  string
 	body    respConv // body and trailer states only
 	scheme  string
+	// upgrade: an HTTP/1.1 Upgrade request (WebSocket), sent as an
+	// extended CONNECT (RFC 8441) whose 200 becomes the client's 101;
+	// wsKey is the client's Sec-WebSocket-Key, answered by the proxy.
+	upgrade  bool
+	protocol string
+	wsKey    string
 }
 
 // write consumes p, passing complete frames to out.
@@ -43,9 +52,18 @@ func (c *reqConv) write(p []byte, out frameSink) error {
 			return errRequest
 		}
 		c.parsed = true
-		fields, err := requestFields(c.body.fields[:0], &c.req, c.scheme)
+		c.upgrade = c.req.HasUpgrade && c.req.ConnUpgrade
+		var fields []hpack.HeaderField
+		if c.upgrade {
+			fields, c.wsKey, err = upgradeFields(c.body.fields[:0], &c.req, c.scheme)
+		} else {
+			fields, err = requestFields(c.body.fields[:0], &c.req, c.scheme)
+		}
 		if err != nil {
 			return err
+		}
+		if c.upgrade {
+			c.protocol = fields[1].Value
 		}
 		c.body.fields = fields
 		c.method = string(c.req.Method)
@@ -61,6 +79,12 @@ func (c *reqConv) write(p []byte, out frameSink) error {
 			c.body.state, c.body.remaining, c.body.digits = rsChunkSize, 0, 0
 		default:
 			end = true
+		}
+		if c.upgrade {
+			// The stream is the tunnel: what follows the head goes as
+			// DATA until the pipeline closes its side.
+			end = false
+			c.body.state = rsClose
 		}
 		if end {
 			c.body.state = rsDone
@@ -136,6 +160,38 @@ func requestFields(dst []hpack.HeaderField, r *http1.Request, scheme string) ([]
 	return dst, nil
 }
 
+// upgradeFields makes the extended CONNECT (RFC 8441 4) of an HTTP/1.1
+// Upgrade request, as haproxy 2.6 sends a WebSocket to an HTTP/2 server:
+// :method CONNECT and :protocol the upgrade's (first) protocol, the other
+// pseudo fields as for any request. Sec-WebSocket-Key is passed on, as
+// haproxy does, and returned: the proxy answers it (RFC 8441 5 has the
+// server send no accept token).
+func upgradeFields(dst []hpack.HeaderField, r *http1.Request, scheme string) ([]hpack.HeaderField, string, error) {
+	var protocol, key string
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		switch {
+		case h.Kind == http1.KindUpgrade && protocol == "":
+			p, _, _ := strings.Cut(string(h.Value), ",")
+			protocol = strings.ToLower(strings.TrimSpace(p))
+		case http1.EqualFold(h.Name, "sec-websocket-key"):
+			key = string(h.Value)
+		}
+	}
+	start := len(dst)
+	dst, err := requestFields(dst, r, scheme)
+	if err != nil || protocol == "" {
+		return dst, "", errRequest
+	}
+	fs := dst[start:]
+	if fs[0].Value != "GET" || len(fs) < 4 || fs[2].Name != ":authority" {
+		return dst, "", errRequest // RFC 8441 4: a GET with an authority only
+	}
+	fs[0].Value = "CONNECT"
+	dst = append(dst[:start+1], append([]hpack.HeaderField{{Name: ":protocol", Value: protocol}}, fs[1:]...)...)
+	return dst, key, nil
+}
+
 // respInfo is what the HTTP/1 form of a server's response head says of
 // its body.
 type respInfo struct {
@@ -205,6 +261,27 @@ func appendResponseHead(dst []byte, fields []hpack.HeaderField, endStream, headR
 		dst = append(dst, "transfer-encoding: chunked\r\n"...)
 	}
 	return append(dst, "\r\n"...), info, nil
+}
+
+// appendUpgraded appends the HTTP/1.1 101 that a server's 200 to an
+// extended CONNECT becomes for the client that asked to upgrade to
+// protocol, with the Sec-WebSocket-Accept of its key (RFC 6455 4.2.2).
+func appendUpgraded(dst []byte, fields []hpack.HeaderField, protocol, wsKey string) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: "...)
+	dst = append(append(dst, protocol...), "\r\n"...)
+	if wsKey != "" {
+		sum := sha1.Sum([]byte(wsKey + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		dst = append(append(dst, "sec-websocket-accept: "...), base64.StdEncoding.EncodeToString(sum[:])...)
+		dst = append(dst, "\r\n"...)
+	}
+	for _, f := range fields[1:] {
+		switch f.Name {
+		case "content-length", "sec-websocket-accept":
+			continue
+		}
+		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+	}
+	return append(dst, "\r\n"...)
 }
 
 // appendChunk appends data as one chunk of a chunked body.

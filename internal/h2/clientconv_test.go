@@ -22,6 +22,7 @@ func FuzzRequestConv(f *testing.F) {
 	f.Add([]byte("GET http://a.test/x?y HTTP/1.1\r\nHost: b\r\nConnection: keep-alive, x-hop\r\nX-Hop: 1\r\n\r\n"), 100)
 	f.Add([]byte("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"), 1)
 	f.Add([]byte("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 7)
+	f.Add([]byte("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Key: k\r\n\r\n\x81\x00"), 5)
 	f.Fuzz(func(t *testing.T, in []byte, split int) {
 		if split <= 0 {
 			split = 1
@@ -58,6 +59,38 @@ func FuzzRequestConv(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An HTTP/1.1 WebSocket upgrade becomes an extended CONNECT whose DATA
+// is the tunnel, and the server's 200 the client's 101 (RFC 6455's
+// example key and accept token).
+func TestUpgradeConv(t *testing.T) {
+	var s sink
+	conv := reqConv{scheme: "http"}
+	in := "GET /chat?x HTTP/1.1\r\nHost: ws.test\r\nUpgrade: WebSocket, other\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x00"
+	if err := conv.write([]byte(in), &s); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range s.heads[0] {
+		got = append(got, f.Name+"="+f.Value)
+	}
+	want := ":method=CONNECT :protocol=websocket :scheme=http :authority=ws.test :path=/chat?x sec-websocket-key=dGhlIHNhbXBsZSBub25jZQ== sec-websocket-version=13"
+	if strings.Join(got, " ") != want || s.body.String() != "\x81\x00" || s.ends != 0 || conv.done() {
+		t.Fatalf("upgrade: %v, body %q, ends %d", got, s.body.String(), s.ends)
+	}
+	if !conv.body.closing(&s) || s.ends != 1 {
+		t.Errorf("the tunnel's end: ends %d", s.ends)
+	}
+	head := appendUpgraded(nil, fields(":status", "200", "sec-websocket-accept", "wrong", "x-a", "1"), conv.protocol, conv.wsKey)
+	if string(head) != "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nx-a: 1\r\n\r\n" {
+		t.Errorf("101:\n%q", head)
+	}
+	// An upgrade without authority cannot be an extended CONNECT.
+	if err := (&reqConv{scheme: "http"}).write([]byte("GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"), &sink{}); err != errRequest {
+		t.Errorf("no authority: %v", err)
+	}
 }
 
 // FuzzResponseHead: any response header list from a server either is

@@ -7,8 +7,6 @@
 package h2
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"log"
@@ -81,46 +79,29 @@ type Handler func(st *Stream)
 
 // Conn is one client HTTP/2 connection.
 type Conn struct {
-	c   net.Conn
+	link
 	cfg Config
-	fr  *http2.Framer
-	br  *bufio.Reader
 	h   Handler
-	st  *Counters
 	// protoErr: the connection ends on a protocol error we detected in
 	// what it carried (not in a frame's framing), as haproxy counts them.
 	protoErr bool
 
-	wmu  sync.Mutex // frame writes (into out) and the HPACK encoder
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
-	out  outBuf // frames not sent yet (out.go)
-
-	kick   chan struct{}         // wakes the flusher
-	sockMu sync.Mutex            // writes to c, and spare
-	spare  []byte                // the buffer of the batch sent last, for the next one
-	werr   atomic.Pointer[error] // the write that failed
-
-	hdec   *hpack.Decoder
-	fields []hpack.HeaderField // the header block being decoded
-	listSz uint32              // its decoded size (RFC 9113 6.5.2)
-	tooBig bool                // it went past MaxHeaderListSize
-
-	mu           sync.Mutex // everything below
-	streams      map[uint32]*Stream
+	// Under mu.
+	streams map[uint32]*Stream
+	// answered: streams whose response ended before their request did,
+	// and the request bytes still allowed (-1: no declared length). What
+	// the client still sends on them is discarded but checked: the
+	// request stays malformed whether it went past its content-length
+	// before the response ended or after.
+	answered     map[uint32]int64
 	maxSeen      uint32 // highest stream id the client opened
 	lastAllowed  uint32 // after GOAWAY: streams above are refused
 	running      int    // handlers still running (reset streams included)
 	opened       int    // streams opened so far
-	sendWin      int64  // connection window towards the client
-	peerWin      int32  // SETTINGS_INITIAL_WINDOW_SIZE of the client
-	peerFrame    uint32 // SETTINGS_MAX_FRAME_SIZE of the client
-	recvUnacked  uint32 // DATA bytes received since the last connection WINDOW_UPDATE
-	closed       bool
-	readDeadline bool // a read deadline is set (the reader clears it once streams run)
-	draining     bool // a soft stop sent the first GOAWAY (shutdown)
-	peerGoneAway bool // the client sent GOAWAY: streams above lastAllowed are refused
-	goneAway     bool // no stream above lastAllowed is served
+	readDeadline bool   // a read deadline is set (the reader clears it once streams run)
+	draining     bool   // a soft stop sent the first GOAWAY (shutdown)
+	peerGoneAway bool   // the client sent GOAWAY: streams above lastAllowed are refused
+	goneAway     bool   // no stream above lastAllowed is served
 	handlers     sync.WaitGroup
 
 	// Abuse accounting: resets and completed under mu, the control
@@ -129,14 +110,6 @@ type Conn struct {
 	ctlWindow time.Time
 	resets    int // streams the client reset before their response ended
 	completed int // responses sent whole
-
-	// The header block being read (reader only): its stream (0: none),
-	// whether its HEADERS frame ended the stream, its CONTINUATION frames
-	// and compressed bytes.
-	hdrStream uint32
-	hdrEnd    bool
-	hdrFrames int
-	hdrBytes  int
 }
 
 // Serve runs an HTTP/2 connection on c until it ends; h serves each
@@ -144,28 +117,26 @@ type Conn struct {
 // the handshake chose "h2".
 func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
-	cc := &Conn{c: c, cfg: cfg, h: h, st: cfg.Stats, streams: map[uint32]*Stream{}, sendWin: 65535, peerWin: 65535, peerFrame: 16384}
-	if cc.st == nil {
-		cc.st = &discard
-	}
+	cc := &Conn{cfg: cfg, h: h, streams: map[uint32]*Stream{}, answered: map[uint32]int64{}}
+	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
 	defer cc.st.OpenConns.Add(-1)
-	cc.kick = make(chan struct{}, 1)
-	// Buffered reads: the framer reads a frame's header and payload
-	// separately, two system calls per frame otherwise.
-	cc.br = bufio.NewReaderSize(c, 16<<10)
-	cc.fr = http2.NewFramer(&cc.out, cc.br)
-	cc.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
-	cc.henc = hpack.NewEncoder(&cc.hbuf)
-	cc.hdec = hpack.NewDecoder(cfg.HeaderTableSize, cc.emit)
-	cc.hdec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	cc.kick = make(chan struct{}, 1) // writes are batched (out.go)
 	done := make(chan struct{})
 	defer close(done)
 	go cc.flusher(done)
 	err := cc.serve()
 	cc.end(err)
 	cc.handlers.Wait()
+}
+
+func (cc *Conn) eachFlow(yield func(*flow) bool) {
+	for _, st := range cc.streams {
+		if !yield(&st.flow) {
+			return
+		}
+	}
 }
 
 // serve reads frames until the connection ends; the error says how.
@@ -186,6 +157,8 @@ func (cc *Conn) serve() error {
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cc.cfg.InitialWindowSize},
 		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
+		// Extended CONNECT (RFC 8441): WebSocket over HTTP/2, as haproxy 2.6.
+		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1},
 	)
 	err := cc.flush()
 	cc.wmu.Unlock()
@@ -296,11 +269,7 @@ func (cc *Conn) frame(f http2.Frame) error {
 		if err := cc.control(); err != nil {
 			return err
 		}
-		cc.wmu.Lock()
-		cc.fr.WritePing(true, f.Data)
-		err := cc.flush()
-		cc.wmu.Unlock()
-		return err
+		return cc.pong(f.Data)
 	case *http2.HeadersFrame:
 		return cc.headers(f)
 	case *http2.ContinuationFrame:
@@ -345,10 +314,7 @@ func (cc *Conn) control() error {
 	return nil
 }
 
-// settings applies the client's SETTINGS and acknowledges them. The
-// writer is held throughout: a stream that a larger window wakes writes
-// its DATA after the ACK, never before (h2spec 6.9.2/1 waits for the ACK,
-// then for the DATA; haproxy sends them in that order too).
+// settings applies the client's SETTINGS and acknowledges them.
 func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
@@ -356,52 +322,7 @@ func (cc *Conn) settings(f *http2.SettingsFrame) error {
 	if err := cc.control(); err != nil {
 		return err
 	}
-	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
-		if err := s.Valid(); err != nil {
-			return err
-		}
-		switch s.ID {
-		case http2.SettingInitialWindowSize:
-			cc.mu.Lock()
-			delta := int64(s.Val) - int64(cc.peerWin)
-			cc.peerWin = int32(s.Val)
-			for _, st := range cc.streams {
-				st.sendWin += delta
-				if st.sendWin > 1<<31-1 {
-					cc.mu.Unlock()
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-				st.cond.Broadcast()
-			}
-			cc.mu.Unlock()
-		case http2.SettingMaxFrameSize:
-			cc.mu.Lock()
-			cc.peerFrame = s.Val
-			cc.mu.Unlock()
-		case http2.SettingHeaderTableSize:
-			cc.henc.SetMaxDynamicTableSizeLimit(s.Val)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	cc.fr.WriteSettingsAck()
-	return cc.flush()
-}
-
-// emit collects a decoded field, up to the header list size limit (an
-// HPACK bomb decodes to much more than it weighs).
-func (cc *Conn) emit(f hpack.HeaderField) {
-	cc.listSz += f.Size()
-	if cc.listSz > cc.cfg.MaxHeaderListSize {
-		cc.tooBig = true
-		cc.hdec.SetEmitEnabled(false)
-		return
-	}
-	cc.fields = append(cc.fields, f)
+	return cc.link.settings(f, nil)
 }
 
 func (cc *Conn) headers(f *http2.HeadersFrame) error {
@@ -422,39 +343,11 @@ func (cc *Conn) headers(f *http2.HeadersFrame) error {
 	return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
 }
 
-func (cc *Conn) beginBlock(f *http2.HeadersFrame) {
-	cc.hdrStream, cc.hdrEnd = f.StreamID, f.StreamEnded()
-	cc.hdrFrames, cc.hdrBytes = 0, 0
-	cc.fields, cc.listSz, cc.tooBig = cc.fields[:0], 0, false
-	cc.hdec.SetEmitEnabled(true)
-}
-
 func (cc *Conn) continuation(f *http2.ContinuationFrame) error {
-	if f.StreamID != cc.hdrStream {
-		return http2.ConnectionError(http2.ErrCodeProtocol)
-	}
-	cc.hdrFrames++
-	if cc.hdrFrames > maxContinuations {
-		return errCalm // CONTINUATION flood
+	if err := cc.continued(f); err != nil {
+		return err
 	}
 	return cc.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
-}
-
-// decode feeds a header block fragment to the HPACK decoder.
-func (cc *Conn) decode(frag []byte, end bool) error {
-	cc.hdrBytes += len(frag)
-	if cc.hdrBytes > 2*int(cc.cfg.MaxHeaderListSize)+4096 {
-		return errCalm // far more compressed bytes than any acceptable head
-	}
-	if _, err := cc.hdec.Write(frag); err != nil {
-		return http2.ConnectionError(http2.ErrCodeCompression)
-	}
-	if end {
-		if err := cc.hdec.Close(); err != nil {
-			return http2.ConnectionError(http2.ErrCodeCompression)
-		}
-	}
-	return nil
 }
 
 // fragment decodes part of a header block; the whole block opens a
@@ -475,6 +368,14 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return st.trailers(cc.fields, cc.hdrEnd, cc.tooBig)
 	}
 	cc.mu.Lock()
+	if _, ok := cc.answered[id]; ok {
+		cc.mu.Unlock()
+		// Trailers end the request; only the body's length counts.
+		if !cc.hdrEnd || cc.lateData(id, 0, true) != nil {
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+		return nil
+	}
 	if id <= cc.maxSeen {
 		cc.mu.Unlock()
 		// A stream that is over (or was skipped): RFC 9113 5.1.
@@ -514,6 +415,31 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	case idleWorkers <- st:
 	default:
 		go streamWorker(st)
+	}
+	return nil
+}
+
+// lateData checks n bytes of DATA (end: the last) on a stream without
+// handler: one answered early is checked against its content-length,
+// another one is closed.
+func (cc *Conn) lateData(id uint32, n int, end bool) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	left, ok := cc.answered[id]
+	if !ok {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	if left >= 0 {
+		left -= int64(n)
+		if left < 0 || end && left != 0 {
+			delete(cc.answered, id)
+			cc.st.StrmProtoErr.Add(1)
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+		cc.answered[id] = left
+	}
+	if end {
+		delete(cc.answered, id)
 	}
 	return nil
 }
@@ -598,11 +524,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 	cc.mu.Lock()
 	st := cc.streams[id]
 	idle := id > cc.maxSeen
-	cc.recvUnacked += n
-	credit := uint32(0)
-	if cc.recvUnacked >= 16384 || cc.recvUnacked > 0 && st == nil {
-		credit, cc.recvUnacked = cc.recvUnacked, 0
-	}
+	credit := cc.received(n, st == nil)
 	cc.mu.Unlock()
 	if idle {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
@@ -610,13 +532,10 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 	// The connection window is given back at once: each stream's own
 	// window bounds what it buffers.
 	if credit > 0 {
-		cc.wmu.Lock()
-		cc.fr.WriteWindowUpdate(0, credit)
-		cc.flush()
-		cc.wmu.Unlock()
+		cc.link.windowUpdate(0, credit)
 	}
 	if st == nil {
-		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+		return cc.lateData(id, len(f.Data()), f.StreamEnded())
 	}
 	if len(f.Data()) == 0 && !f.StreamEnded() {
 		if err := cc.control(); err != nil {
@@ -630,14 +549,7 @@ func (cc *Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if f.StreamID == 0 {
-		cc.sendWin += int64(f.Increment)
-		if cc.sendWin > 1<<31-1 {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
-		for _, st := range cc.streams {
-			st.cond.Broadcast()
-		}
-		return nil
+		return cc.connWindowUpdate(f.Increment)
 	}
 	if f.StreamID > cc.maxSeen {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
@@ -646,12 +558,7 @@ func (cc *Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
 	if st == nil {
 		return nil // a stream that ended meanwhile
 	}
-	st.sendWin += int64(f.Increment)
-	if st.sendWin > 1<<31-1 {
-		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
-	}
-	st.cond.Broadcast()
-	return nil
+	return st.flow.windowUpdate(f.Increment)
 }
 
 func (cc *Conn) rstStream(f *http2.RSTStreamFrame) error {
@@ -661,6 +568,7 @@ func (cc *Conn) rstStream(f *http2.RSTStreamFrame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	st := cc.streams[f.StreamID]
+	delete(cc.answered, f.StreamID)
 	cc.mu.Unlock()
 	if st == nil {
 		return nil
@@ -693,10 +601,7 @@ func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 		st.abort(errStreamReset)
 	}
 	cc.st.RstStreamResp.Add(1)
-	cc.wmu.Lock()
-	cc.fr.WriteRSTStream(id, code)
-	cc.flush()
-	cc.wmu.Unlock()
+	cc.writeRST(id, code)
 }
 
 // forget removes an ended stream; complete tells that its response was
@@ -708,43 +613,28 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 	}
 	if complete {
 		cc.completed++
+		if !st.inEnded && !st.info.connect {
+			cc.rememberAnswered(st)
+		}
 	}
 	cc.mu.Unlock()
 }
 
-// writeHeaderBlock encodes fields and writes them as HEADERS and
-// CONTINUATION frames; the caller holds wmu.
-func (cc *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
-	cc.hbuf.Reset()
-	for _, f := range fields {
-		cc.henc.WriteField(f)
-	}
-	cc.mu.Lock()
-	limit := int(cc.peerFrame)
-	cc.mu.Unlock()
-	return writeBlock(cc.fr, id, cc.hbuf.Bytes(), limit, end)
-}
-
-// writeBlock writes an encoded header block as a HEADERS frame and as many
-// CONTINUATION frames as the peer's maximum frame size needs.
-func writeBlock(fr *http2.Framer, id uint32, block []byte, limit int, end bool) error {
-	first := true
-	for first || len(block) > 0 {
-		n := min(len(block), limit)
-		frag := block[:n]
-		block = block[n:]
-		var err error
-		if first {
-			err = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = fr.WriteContinuation(id, len(block) == 0, frag)
-		}
-		if err != nil {
-			return err
+// rememberAnswered keeps what a stream answered before its request ended
+// may still receive, for lateData; the caller holds mu. The entries of
+// a client that never ends its requests are bounded by the stream limit.
+func (cc *Conn) rememberAnswered(st *Stream) {
+	if len(cc.answered) >= int(cc.cfg.MaxConcurrentStreams) {
+		for id := range cc.answered {
+			delete(cc.answered, id)
+			break
 		}
 	}
-	return nil
+	left := int64(-1)
+	if cl := st.info.contentLength; cl >= 0 {
+		left = cl - st.got
+	}
+	cc.answered[st.id] = left
 }
 
 // shutdown starts a graceful end for a soft stop, in two steps as RFC

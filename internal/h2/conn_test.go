@@ -195,3 +195,28 @@ func TestRequestBodyAndTrailers(t *testing.T) {
 		t.Errorf("overlong body: reset %v, want PROTOCOL_ERROR", rst)
 	}
 }
+
+// A response may end before its request does (RFC 9113 8.1.1). DATA that
+// arrives afterwards beyond the declared content-length still makes the
+// request malformed: PROTOCOL_ERROR whatever the order the two took
+// (h2spec 8.1.2.6/1 against a backend faster than the client).
+func TestContentLengthCheckedAfterEarlyResponse(t *testing.T) {
+	tc := startConn(t, Config{}, func(st *Stream) {
+		io.WriteString(st, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	tc.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/", ":authority", "a", "content-length", "1")
+	if _, body, rst := tc.response(1); rst != 0 || body != "ok" {
+		t.Fatalf("early response: reset %v, body %q", rst, body)
+	}
+	tc.fr.WriteData(1, true, []byte("test"))
+	for {
+		_, _, rst := tc.response(1)
+		if rst == http2.ErrCodeNo {
+			continue // the invitation to stop sending (8.1.1)
+		}
+		if rst != http2.ErrCodeProtocol {
+			t.Fatalf("DATA beyond content-length after the response: reset %v, want PROTOCOL_ERROR", rst)
+		}
+		return
+	}
+}

@@ -2,8 +2,10 @@ package h2
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -179,6 +181,50 @@ func TestResponseConv(t *testing.T) {
 	if err := (&respConv{}).write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n"), &s); err != errBadResponse {
 		t.Errorf("101: %v", err)
 	}
+	// An extended CONNECT's 101 is its 200; the tunnel's bytes follow.
+	s = sink{}
+	up := &respConv{connect: true, upgrade: true}
+	if err := up.write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: k\r\n\r\n\x81\x02hi"), &s); err != nil ||
+		len(s.heads) != 1 || s.ends != 0 || s.body.String() != "\x81\x02hi" ||
+		fmt.Sprint(s.heads[0]) != fmt.Sprint(fields(":status", "200", "sec-websocket-accept", "k")) {
+		t.Errorf("extended CONNECT's 101: %v, heads %v, body %q, ends %d", err, s.heads, s.body.String(), s.ends)
+	}
+	// A refusal is an ordinary response, not a tunnel.
+	s = sink{}
+	up = &respConv{connect: true, upgrade: true}
+	if err := up.write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"), &s); err != nil || !up.done() || s.ends != 1 {
+		t.Errorf("extended CONNECT answered 200: %v, done %v", err, up.done())
+	}
+}
+
+// Extended CONNECT (RFC 8441): an HTTP/1.1 Upgrade request, with a
+// WebSocket key made up when the client sent none (it does not in h2).
+func TestExtendedConnect(t *testing.T) {
+	ws := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":path", "/chat?room=1", ":authority", "ws.test", "sec-websocket-version", "13"}
+	h, info, err := appendRequestHead(nil, fields(ws...), false)
+	if err != nil || !info.connect || !info.upgrade || info.chunked {
+		t.Fatalf("websocket: %q %+v %v", h, info, err)
+	}
+	want := regexp.MustCompile("^GET https://ws.test/chat\\?room=1 HTTP/1.1\r\nhost: ws.test\r\nsec-websocket-version: 13\r\n" +
+		"sec-websocket-key: [A-Za-z0-9+/]{22}==\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n$")
+	if !want.Match(h) {
+		t.Errorf("websocket:\n%q", h)
+	}
+	if h, _, _ := appendRequestHead(nil, fields(append(ws, "sec-websocket-key", "abc")...), false); bytes.Count(h, []byte("sec-websocket-key")) != 1 {
+		t.Errorf("the client's key is kept alone:\n%q", h)
+	}
+	for _, kv := range [][]string{
+		{":method", "GET", ":protocol", "websocket", ":scheme", "http", ":path", "/", ":authority", "a"},      // not CONNECT
+		{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":authority", "a"},                // no :path
+		{":method", "CONNECT", ":protocol", "websocket", ":path", "/", ":authority", "a"},                     // no :scheme
+		{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/"},                     // no :authority
+		{":method", "CONNECT", ":protocol", "web socket", ":scheme", "http", ":path", "/", ":authority", "a"}, // not a token
+		{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/", ":authority", "a", "content-length", "1"},
+	} {
+		if _, _, err := appendRequestHead(nil, fields(kv...), false); err != errMalformed {
+			t.Errorf("%v: error %v, want malformed", kv, err)
+		}
+	}
 }
 
 // FuzzRequestHead: whatever header list a client sends, an accepted one
@@ -192,6 +238,7 @@ func FuzzRequestHead(f *testing.F) {
 	f.Add("GET", "/ HTTP/1.1\r\nx: y", "a", "", true)
 	f.Add("GET", "/", "a\r\nx: y", "", true)
 	f.Add("PUT", "/", "a", "transfer-encoding\x00chunked", false)
+	f.Add("CONNECT", "/chat", "ws.test", ":protocol\x00websocket\x00sec-websocket-version\x0013", false)
 	f.Fuzz(func(t *testing.T, method, path, authority, rest string, end bool) {
 		kv := []string{":method", method, ":scheme", "https", ":path", path}
 		if authority != "" {
@@ -205,9 +252,15 @@ func FuzzRequestHead(f *testing.F) {
 		for i := 6; i+1 < len(kv); i += 2 {
 			sent[kv[i]] = true
 		}
-		head, _, err := appendRequestHead(nil, fields(kv...), end)
+		head, info, err := appendRequestHead(nil, fields(kv...), end)
 		if err != nil {
 			return
+		}
+		wantMethod := method
+		if info.upgrade {
+			// An extended CONNECT becomes an Upgrade request.
+			wantMethod = "GET"
+			sent["connection"], sent["upgrade"], sent["sec-websocket-key"] = true, true, true
 		}
 		var req http1.Request
 		n, err := http1.ParseRequest(head, &req)
@@ -223,7 +276,7 @@ func FuzzRequestHead(f *testing.F) {
 		if authority != "" && path[0] == '/' {
 			target = "https://" + authority + path
 		}
-		if string(req.Method) != method || string(req.URI) != target {
+		if string(req.Method) != wantMethod || string(req.URI) != target {
 			t.Fatalf("%q %q became %q %q", method, path, req.Method, req.URI)
 		}
 		for _, h := range req.Headers {

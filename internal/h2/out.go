@@ -5,16 +5,18 @@ import (
 	"time"
 )
 
-// The frames of a connection's streams are gathered in one buffer and
-// written by the connection's flusher goroutine: the responses that
-// become ready together (streams woken by their servers in one scheduler
-// round) leave in one system call, as haproxy sends them, instead of one
-// write per stream. Frame order is the order the frames were buffered
-// in, as with a synchronous writer.
+// The frames of a connection are gathered in one buffer (link.out). On
+// the client side (Conn) they are written by the connection's flusher
+// goroutine: the responses that become ready together (streams woken by
+// their servers in one scheduler round) leave in one system call, as
+// haproxy sends them, instead of one write per stream. The server side
+// (ClientConn) has no flusher: its flush writes at once, its requests
+// being sent as the pipeline makes them. Frame order is the order the
+// frames were buffered in, as with a synchronous writer.
 
 // syncFlushAt is what may wait in the buffer: beyond it the writer
-// flushes itself, which makes a client that does not read hold its
-// streams back (timeout client) instead of growing the buffer.
+// flushes itself, which makes a peer that does not read hold its
+// streams back (the write timeout) instead of growing the buffer.
 const syncFlushAt = 32 << 10
 
 // spareKeepMax bounds the capacity of a buffer kept for the next batch
@@ -29,37 +31,59 @@ func (o *outBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush has what is buffered sent; the caller holds wmu. Below
-// syncFlushAt the flusher sends it (soon, with what other streams add
-// meanwhile); above, it is written now. The error is the connection's
-// last write failure.
-func (cc *Conn) flush() error {
-	if len(cc.out.b) >= syncFlushAt {
-		return cc.flushNow(cc.cfg.WriteTimeout)
+// flush has what is buffered sent; the caller holds wmu. Without a
+// flusher, or beyond syncFlushAt, it is written now; else the flusher
+// sends it (soon, with what other streams add meanwhile). The error is
+// the connection's last write failure.
+func (l *link) flush() error {
+	if l.kick == nil || len(l.out.b) >= syncFlushAt {
+		return l.flushNow(l.writeTimeout)
 	}
-	if len(cc.out.b) > 0 {
+	if len(l.out.b) > 0 {
 		select {
-		case cc.kick <- struct{}{}:
+		case l.kick <- struct{}{}:
 		default: // the flusher has been kicked already
 		}
 	}
-	return cc.writeErr()
+	return l.writeErr()
 }
 
 // flushNow writes what is buffered before returning, within timeout;
 // the caller holds wmu.
-func (cc *Conn) flushNow(timeout time.Duration) error {
-	if len(cc.out.b) == 0 {
-		return cc.writeErr()
+func (l *link) flushNow(timeout time.Duration) error {
+	if len(l.out.b) == 0 {
+		return l.writeErr()
 	}
-	cc.sockMu.Lock()
-	err := cc.write(cc.out.b, timeout)
-	cc.out.b = cc.out.b[:0]
-	if cap(cc.out.b) > spareKeepMax {
-		cc.out.b = nil
+	l.sockMu.Lock()
+	err := l.write(l.out.b, timeout)
+	l.out.b = l.out.b[:0]
+	if cap(l.out.b) > spareKeepMax {
+		l.out.b = nil
 	}
-	cc.sockMu.Unlock()
+	l.sockMu.Unlock()
 	return err
+}
+
+// sendBatch writes what the streams have buffered so far.
+func (l *link) sendBatch() {
+	l.wmu.Lock()
+	if len(l.out.b) == 0 {
+		l.wmu.Unlock()
+		return
+	}
+	// sockMu is taken before wmu is let go: a writer flushing
+	// synchronously meanwhile cannot send its later frames first.
+	l.sockMu.Lock()
+	batch := l.out.b
+	l.out.b = l.spare[:0]
+	l.wmu.Unlock()
+	l.write(batch, l.writeTimeout)
+	if cap(batch) <= spareKeepMax {
+		l.spare = batch[:0]
+	} else {
+		l.spare = nil
+	}
+	l.sockMu.Unlock()
 }
 
 // flusher writes the buffered frames each time it is kicked, until done
@@ -78,49 +102,33 @@ func (cc *Conn) flusher(done <-chan struct{}) {
 		}
 		// The streams that are ready to run add their frames first.
 		runtime.Gosched()
-		cc.wmu.Lock()
-		if len(cc.out.b) == 0 {
-			cc.wmu.Unlock()
-			continue
-		}
-		// sockMu is taken before wmu is let go: a writer flushing
-		// synchronously meanwhile cannot send its later frames first.
-		cc.sockMu.Lock()
-		batch := cc.out.b
-		cc.out.b = cc.spare[:0]
-		cc.wmu.Unlock()
-		cc.write(batch, cc.cfg.WriteTimeout)
-		if cap(batch) <= spareKeepMax {
-			cc.spare = batch[:0]
-		} else {
-			cc.spare = nil
-		}
-		cc.sockMu.Unlock()
+		cc.sendBatch()
 	}
 }
 
-// write sends b to the client within timeout (0: none); the caller
-// holds sockMu. A client that stops reading its socket gets "timeout
-// client" to drain it, after which the connection is closed (every
-// stream then fails): a failure stays the answer of every later flush.
-func (cc *Conn) write(b []byte, timeout time.Duration) error {
-	if err := cc.writeErr(); err != nil {
+// write sends b to the peer within timeout (0: none); the caller holds
+// sockMu. A peer that stops reading its socket gets the write timeout
+// (timeout client or server) to drain it, after which the connection is
+// closed (every stream then fails): a failure stays the answer of every
+// later flush.
+func (l *link) write(b []byte, timeout time.Duration) error {
+	if err := l.writeErr(); err != nil {
 		return err
 	}
-	if t := timeout; t > 0 {
-		cc.c.SetWriteDeadline(time.Now().Add(t))
+	if timeout > 0 {
+		l.c.SetWriteDeadline(time.Now().Add(timeout))
 	}
-	_, err := cc.c.Write(b)
+	_, err := l.c.Write(b)
 	if err != nil {
 		failure := err
-		cc.werr.Store(&failure)
-		cc.c.Close()
+		l.werr.Store(&failure)
+		l.c.Close()
 	}
 	return err
 }
 
-func (cc *Conn) writeErr() error {
-	if p := cc.werr.Load(); p != nil {
+func (l *link) writeErr() error {
+	if p := l.werr.Load(); p != nil {
 		return *p
 	}
 	return nil

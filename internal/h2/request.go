@@ -1,8 +1,12 @@
 package h2
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"strconv"
+
+	"dhproxy/internal/http1"
 
 	"golang.org/x/net/http2/hpack"
 )
@@ -17,6 +21,9 @@ type reqInfo struct {
 	chunked       bool  // the body is sent to the pipeline chunked (no length declared)
 	head          bool  // HEAD: the response has no body whatever it declares
 	connect       bool  // CONNECT: a 2xx answer turns the stream into a tunnel
+	// upgrade: an extended CONNECT (RFC 8441, :protocol), sent to the
+	// server as an HTTP/1.1 Upgrade request whose 101 opens the tunnel.
+	upgrade bool
 }
 
 // appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
@@ -27,8 +34,8 @@ type reqInfo struct {
 // endStream tells that the HEADERS frame ended the stream (no body).
 func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) ([]byte, reqInfo, error) {
 	info := reqInfo{contentLength: -1}
-	var method, scheme, path, authority string
-	var seen uint8 // pseudo fields present: 1 method, 2 scheme, 4 path, 8 authority
+	var method, scheme, path, authority, protocol string
+	var seen uint8 // pseudo fields present: 1 method, 2 scheme, 4 path, 8 authority, 16 protocol
 	regular := false
 	cookies := 0
 	for _, f := range fields {
@@ -46,6 +53,8 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 				bit, path = 4, f.Value
 			case ":authority":
 				bit, authority = 8, f.Value
+			case ":protocol":
+				bit, protocol = 16, f.Value
 			default:
 				return dst, info, errMalformed // :status or an unknown one
 			}
@@ -78,6 +87,9 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 		case "cookie":
 			cookies++
 		}
+	}
+	if seen&16 != 0 {
+		return appendUpgrade(dst, fields, info, method, scheme, path, authority, protocol, seen)
 	}
 	if method == "CONNECT" {
 		// RFC 9113 8.5: :authority alone; the DATA frames are the
@@ -158,6 +170,38 @@ func requestHeadSize(fields []hpack.HeaderField) int {
 		}
 	}
 	return n
+}
+
+// appendUpgrade converts an extended CONNECT (RFC 8441 4: :protocol with
+// all of :scheme, :path and :authority) as haproxy 2.6 does: an HTTP/1.1
+// GET with "connection: upgrade" and "upgrade: <protocol>", and for a
+// WebSocket a Sec-WebSocket-Key of its own, which HTTP/2 clients do not
+// send (RFC 8441 5) and HTTP/1.1 servers require. The DATA frames are the
+// tunnel's bytes once the server switched protocols.
+func appendUpgrade(dst []byte, fields []hpack.HeaderField, info reqInfo, method, scheme, path, authority, protocol string, seen uint8) ([]byte, reqInfo, error) {
+	if method != "CONNECT" || seen != 31 || !validToken(protocol) || !validToken(scheme) || path == "" || path[0] != '/' ||
+		!visible(path) || authority == "" || !visible(authority) || info.contentLength >= 0 {
+		return dst, info, errMalformed
+	}
+	info.connect, info.upgrade = true, true
+	dst = append(append(append(append(append(dst, "GET "...), scheme...), "://"...), authority...), path...)
+	dst = append(append(append(dst, " HTTP/1.1\r\nhost: "...), authority...), "\r\n"...)
+	hasKey := false
+	for _, f := range fields {
+		if f.Name[0] == ':' || f.Name == "host" {
+			continue
+		}
+		hasKey = hasKey || f.Name == "sec-websocket-key"
+		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+	}
+	if http1.EqualFold([]byte(protocol), "websocket") && !hasKey {
+		var key [16]byte
+		rand.Read(key[:])
+		dst = append(append(dst, "sec-websocket-key: "...), base64.StdEncoding.EncodeToString(key[:])...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(append(append(dst, "connection: upgrade\r\nupgrade: "...), protocol...), "\r\n"...)
+	return append(dst, "\r\n"...), info, nil
 }
 
 // appendTrailers checks a trailer section (no pseudo fields) and appends

@@ -45,6 +45,7 @@ type respConv struct {
 	state     uint8
 	head      bool // the request was HEAD: no body whatever the head says
 	connect   bool // the request was CONNECT: a 2xx answer opens a tunnel
+	upgrade   bool // an extended CONNECT: the server's 101 opens it, as a 200
 	pending   []byte
 	body      []byte // the body bytes that came with the head
 	text      []byte // the response head's field names and values, for one string
@@ -61,7 +62,7 @@ var convPool = sync.Pool{New: func() any { return new(respConv) }}
 // info tells.
 func getConv(info reqInfo) *respConv {
 	c := convPool.Get().(*respConv)
-	c.state, c.head, c.connect = rsHead, info.head, info.connect
+	c.state, c.head, c.connect, c.upgrade = rsHead, info.head, info.connect, info.upgrade
 	c.pending, c.body, c.fields = c.pending[:0], c.body[:0], c.fields[:0]
 	c.remaining, c.digits = 0, 0
 	return c
@@ -91,8 +92,8 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				}
 				return nil
 			}
-			if err != nil || c.resp.Status == 101 {
-				return errBadResponse
+			if err != nil || c.resp.Status == 101 && !c.upgrade {
+				return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
 			}
 			rest := c.pending[n:]
 			if err := c.startBody(out); err != nil {
@@ -207,10 +208,17 @@ func (c *respConv) startBody(out frameSink) error {
 		text = text[len(h.Name)+len(h.Value):]
 		c.fields = append(c.fields, hpack.HeaderField{Name: name, Value: value})
 	}
+	if c.upgrade && r.Status == 101 {
+		// RFC 8441 5: the tunnel is open (haproxy passes the server's
+		// sec-websocket-accept on).
+		c.fields[0].Value = "200"
+		c.state = rsClose
+		return out.sendHeaders(c.fields, false)
+	}
 	if r.Status >= 100 && r.Status < 200 {
 		return out.sendHeaders(c.fields, false) // interim: the final head follows
 	}
-	if c.connect && r.Status < 300 {
+	if c.connect && !c.upgrade && r.Status < 300 {
 		// The tunnel's bytes follow until the close (RFC 9110 9.3.6: no
 		// length field in a 2xx answer to CONNECT).
 		c.fields = dropField(c.fields, "content-length")

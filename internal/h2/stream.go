@@ -2,12 +2,8 @@ package h2
 
 import (
 	"errors"
-	"io"
 	"net"
-	"os"
 	"strconv"
-	"sync"
-	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -21,32 +17,23 @@ var errStreamReset = errors.New("h2: stream reset")
 // HEADERS and DATA frames within the client's flow control windows.
 // After the response, Read returns io.EOF.
 type Stream struct {
+	flow // outEnded: the response was sent whole
 	cc   *Conn
-	id   uint32
-	seq  int       // streams the connection opened before this one
-	cond sync.Cond // on cc.mu
+	seq  int // streams the connection opened before this one
 
 	// Under cc.mu.
-	in        []byte // request bytes not read yet
-	inEnded   bool   // the client ended its side
-	buffered  uint32 // flow-controlled bytes received since the last WINDOW_UPDATE
-	recvWin   int64  // what the client may still send
-	got       int64  // body bytes received
-	info      reqInfo
-	sendWin   int64
-	err       error // the stream was reset or the connection closed
-	responded bool  // the response was sent whole
-	closed    bool
-	rdl, wdl  time.Time
-	rt, wt    deadlineTimer // wake a Read or a Write waiting past its deadline
+	got  int64 // body bytes received
+	info reqInfo
 
 	conv *respConv // the handler's goroutine only; recycled at its end
 }
 
 func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stream {
-	st := &Stream{cc: cc, id: id, in: head, inEnded: ended, info: info,
-		recvWin: int64(cc.cfg.InitialWindowSize), sendWin: int64(cc.peerWin)}
-	st.cond.L = &cc.mu
+	st := &Stream{cc: cc, info: info}
+	st.flow.init(&cc.link, int64(cc.cfg.InitialWindowSize))
+	st.id, st.in, st.inEnded, st.sendWin = id, head, ended, int64(cc.peerWin)
+	// A tunnel's client side lasts past the response's end.
+	st.outEndsInput = !info.connect
 	st.conv = getConv(info)
 	return st
 }
@@ -69,11 +56,9 @@ func (st *Stream) received(data []byte, n uint32, end bool) error {
 	if st.inEnded {
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeStreamClosed}
 	}
-	if int64(n) > st.recvWin {
-		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeFlowControl}
+	if err := st.take(n); err != nil {
+		return err
 	}
-	st.recvWin -= int64(n)
-	st.buffered += n
 	st.got += int64(len(data))
 	if cl := st.info.contentLength; cl >= 0 && (st.got > cl || end && st.got != cl) {
 		cc.st.StrmProtoErr.Add(1)
@@ -127,54 +112,6 @@ func (st *Stream) trailers(fields []hpack.HeaderField, end, tooBig bool) error {
 	return nil
 }
 
-// Read returns request bytes; io.EOF once the request and the response
-// are over.
-func (st *Stream) Read(p []byte) (int, error) {
-	cc := st.cc
-	cc.mu.Lock()
-	for len(st.in) == 0 {
-		if st.err != nil {
-			cc.mu.Unlock()
-			return 0, st.err
-		}
-		// A tunnel's client side lasts past the response's end.
-		if st.inEnded || st.responded && !st.info.connect || st.closed {
-			responded := st.responded
-			cc.mu.Unlock()
-			if responded {
-				cc.wmu.Lock()
-				cc.flush()
-				cc.wmu.Unlock()
-			}
-			return 0, io.EOF
-		}
-		if !st.rdl.IsZero() && !time.Now().Before(st.rdl) {
-			cc.mu.Unlock()
-			return 0, os.ErrDeadlineExceeded
-		}
-		st.wait(&st.rt, st.rdl)
-	}
-	n := copy(p, st.in)
-	st.in = st.in[n:]
-	var credit uint32
-	if len(st.in) == 0 {
-		st.in = st.in[:0:0]
-		if !st.inEnded && st.buffered > 0 {
-			credit = st.buffered
-			st.recvWin += int64(credit)
-			st.buffered = 0
-		}
-	}
-	cc.mu.Unlock()
-	if credit > 0 {
-		cc.wmu.Lock()
-		cc.fr.WriteWindowUpdate(st.id, credit)
-		cc.flush()
-		cc.wmu.Unlock()
-	}
-	return n, nil
-}
-
 // Write takes response bytes.
 func (st *Stream) Write(p []byte) (int, error) {
 	if err := st.failed(); err != nil {
@@ -204,18 +141,6 @@ func (st *Stream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (st *Stream) failed() error {
-	st.cc.mu.Lock()
-	defer st.cc.mu.Unlock()
-	if st.err != nil {
-		return st.err
-	}
-	if st.closed {
-		return net.ErrClosed
-	}
-	return nil
-}
-
 func (st *Stream) sendHeaders(fields []hpack.HeaderField, end bool) error {
 	cc := st.cc
 	if err := st.failed(); err != nil {
@@ -234,54 +159,13 @@ func (st *Stream) sendHeaders(fields []hpack.HeaderField, end bool) error {
 }
 
 // sendData writes p as DATA frames as the flow control windows allow,
-// waiting for them up to the write deadline (timeout client): a client
-// that never opens its window holds the pipeline's buffer (tune.bufsize)
-// that long, and nothing more.
+// waiting for them up to the write deadline (timeout client).
 func (st *Stream) sendData(p []byte, end bool) error {
-	cc := st.cc
-	for {
-		cc.mu.Lock()
-		if len(p) > 0 && (st.sendWin <= 0 || cc.sendWin <= 0) && st.err == nil {
-			// What was buffered must reach the client before it can
-			// open its window.
-			cc.mu.Unlock()
-			cc.wmu.Lock()
-			cc.flush()
-			cc.wmu.Unlock()
-			cc.mu.Lock()
-		}
-		for len(p) > 0 && (st.sendWin <= 0 || cc.sendWin <= 0) && st.err == nil {
-			if !st.wdl.IsZero() && !time.Now().Before(st.wdl) {
-				cc.mu.Unlock()
-				return os.ErrDeadlineExceeded
-			}
-			st.wait(&st.wt, st.wdl)
-		}
-		if st.err != nil {
-			cc.mu.Unlock()
-			return st.err
-		}
-		n := int64(len(p))
-		n = min(n, st.sendWin, cc.sendWin, int64(cc.peerFrame))
-		st.sendWin -= n
-		cc.sendWin -= n
-		cc.mu.Unlock()
-		last := end && int(n) == len(p)
-		cc.wmu.Lock()
-		err := cc.fr.WriteData(st.id, last, p[:n]) // flushed by Write
-		cc.wmu.Unlock()
-		if err != nil {
-			return err
-		}
-		p = p[n:]
-		if last {
-			st.finish()
-			return nil
-		}
-		if len(p) == 0 {
-			return nil
-		}
+	last, err := st.writeData(p, end)
+	if last {
+		st.finish()
 	}
+	return err
 }
 
 // finish notes the response sent whole. A client still sending its
@@ -289,7 +173,7 @@ func (st *Stream) sendData(p []byte, end bool) error {
 func (st *Stream) finish() {
 	cc := st.cc
 	cc.mu.Lock()
-	st.responded = true
+	st.outEnded = true
 	early := !st.inEnded
 	st.cond.Broadcast()
 	cc.mu.Unlock()
@@ -298,10 +182,7 @@ func (st *Stream) finish() {
 	}
 	cc.forget(st, true)
 	if early {
-		cc.wmu.Lock()
-		cc.fr.WriteRSTStream(st.id, http2.ErrCodeNo)
-		cc.flush()
-		cc.wmu.Unlock()
+		cc.writeRST(st.id, http2.ErrCodeNo)
 	}
 }
 
@@ -309,7 +190,7 @@ func (st *Stream) finish() {
 func (st *Stream) abort(err error) bool {
 	cc := st.cc
 	cc.mu.Lock()
-	if st.err != nil || st.responded {
+	if st.err != nil || st.outEnded {
 		cc.mu.Unlock()
 		return false
 	}
@@ -332,8 +213,7 @@ func (st *Stream) Close() error {
 	}
 	st.closed = true
 	failed := st.err != nil
-	st.rt.stop()
-	st.wt.stop()
+	st.stopTimers()
 	cc.mu.Unlock()
 	if failed {
 		return nil
@@ -360,64 +240,4 @@ func (st *Stream) CloseWrite() error {
 	err := cc.flush()
 	cc.wmu.Unlock()
 	return err
-}
-
-func (st *Stream) LocalAddr() net.Addr  { return st.cc.c.LocalAddr() }
-func (st *Stream) RemoteAddr() net.Addr { return st.cc.c.RemoteAddr() }
-
-func (st *Stream) SetDeadline(t time.Time) error {
-	st.SetReadDeadline(t)
-	return st.SetWriteDeadline(t)
-}
-
-// The deadlines are only noted: most streams never wait (their request
-// is there when the pipeline reads it, the window open when it writes),
-// and those need no timer. A waiter is woken to look at a new deadline.
-
-func (st *Stream) SetReadDeadline(t time.Time) error {
-	st.cc.mu.Lock()
-	st.rdl = t
-	st.cond.Broadcast()
-	st.cc.mu.Unlock()
-	return nil
-}
-
-func (st *Stream) SetWriteDeadline(t time.Time) error {
-	st.cc.mu.Lock()
-	st.wdl = t
-	st.cond.Broadcast()
-	st.cc.mu.Unlock()
-	return nil
-}
-
-// deadlineTimer wakes a stream's waiter when a deadline passes.
-type deadlineTimer struct {
-	t  *time.Timer
-	at time.Time // what t is set for
-}
-
-func (d *deadlineTimer) stop() {
-	if d.t != nil {
-		d.t.Stop()
-	}
-}
-
-// wait waits for the stream's condition, or for deadline (zero: none)
-// to pass, armed on dt; the caller holds cc.mu.
-func (st *Stream) wait(dt *deadlineTimer, deadline time.Time) {
-	if !deadline.IsZero() && !deadline.Equal(dt.at) {
-		dt.at = deadline
-		if dt.t == nil {
-			dt.t = time.AfterFunc(time.Until(deadline), st.wakeAll)
-		} else {
-			dt.t.Reset(time.Until(deadline))
-		}
-	}
-	st.cond.Wait()
-}
-
-func (st *Stream) wakeAll() {
-	st.cc.mu.Lock()
-	st.cond.Broadcast()
-	st.cc.mu.Unlock()
 }

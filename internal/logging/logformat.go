@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"strconv"
 	"time"
@@ -114,6 +115,26 @@ func (n *lfNode) textString(dst []byte, s string) []byte {
 	return dst
 }
 
+// appendAddr writes the address of %ci, %fi, %bi or %si: eight hex digits
+// for an IPv4 address with the X flag, else its text, quoted with Q.
+func (n *lfNode) appendAddr(dst []byte, ip netip.Addr) []byte {
+	if n.Flags&logformat.Hex != 0 && ip.Is4() {
+		for _, c := range ip.As4() {
+			dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
+		}
+		return dst
+	}
+	q := n.Flags&logformat.Quote != 0
+	if q {
+		dst = append(dst, '"')
+	}
+	dst = appendIP(dst, ip)
+	if q {
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
 func (n *lfNode) append(dst []byte, e *Entry) []byte {
 	switch n.Kind {
 	case logformat.Text:
@@ -128,22 +149,7 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		if n.Kind == logformat.FI {
 			ip = e.FrontendIP
 		}
-		if n.Flags&logformat.Hex != 0 && ip.Is4() {
-			b := ip.As4()
-			for _, c := range b {
-				dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
-			}
-			return dst
-		}
-		q := n.Flags&logformat.Quote != 0
-		if q {
-			dst = append(dst, '"')
-		}
-		dst = appendIP(dst, ip)
-		if q {
-			dst = append(dst, '"')
-		}
-		return dst
+		return n.appendAddr(dst, ip)
 	case logformat.BI, logformat.SI:
 		a := e.BackendAddr
 		if n.Kind == logformat.SI {
@@ -155,21 +161,7 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 			}
 			return n.field(dst, nil)
 		}
-		if n.Flags&logformat.Hex != 0 && a.Addr().Is4() {
-			for _, c := range a.Addr().As4() {
-				dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
-			}
-			return dst
-		}
-		q := n.Flags&logformat.Quote != 0
-		if q {
-			dst = append(dst, '"')
-		}
-		dst = a.Addr().AppendTo(dst)
-		if q {
-			dst = append(dst, '"')
-		}
-		return dst
+		return n.appendAddr(dst, a.Addr())
 	case logformat.BP, logformat.SP:
 		// a port is a number: never quoted, but "" when absent and quoted
 		a := e.BackendAddr

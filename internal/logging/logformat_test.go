@@ -16,7 +16,7 @@ func TestAppendVar(t *testing.T) {
 		Frontend: "fe", Status: -1, Method: []byte("GET"), URI: []byte("/a?b"), Proto: "HTTP/1.1",
 	}
 	for spec, want := range map[string]string{
-		"ci": "192.0.2.7", "{+Q}ci": `"192.0.2.7"`, "{+X}cp": "10E1", "b": "fe", "s": "<NOSRV>",
+		"ci": "192.0.2.7", "{+Q}ci": `"192.0.2.7"`, "{+X}ci": "C0000207", "{+X}cp": "10E1", "b": "fe", "s": "<NOSRV>",
 		"ID": "", "{+Q}ID": "", "CC": "", "HQ": "?b", "r": "GET /a?b HTTP/1.1", "ST": "-1",
 	} {
 		lv, n, err := logformat.HeaderVar(spec)

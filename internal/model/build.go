@@ -420,8 +420,10 @@ func (b *builder) resolve() {
 				}
 			}
 		}
-		if p.Mode == ModeHTTP && len(p.TCPResponse.Content) > 0 {
-			b.d.Errorf(p.TCPResponse.Content[0].Pos, "%s '%s': 'tcp-response content' in a backend of mode http is not supported by dhproxy yet; use http-response rules.", sectionWord(p), p.Name)
+		for _, r := range p.TCPResponse.Content {
+			if r.HTTP != (p.Mode == ModeHTTP) {
+				b.d.Errorf(r.Pos, "%s '%s': the section's mode changed after this 'tcp-response content' rule; write 'mode' before the rules (they are read for the mode in force).", sectionWord(p), p.Name)
+			}
 		}
 		for _, r := range p.TCPRequest.Content {
 			if r.HTTP != (p.Mode == ModeHTTP) {
@@ -505,9 +507,22 @@ func (b *builder) resolve() {
 					}
 					b.d.Errorf(s.Pos, "%s '%s': server '%s' has neither service port nor check port; add a port to its address or 'port <n>' for the check.", kind, p.Name, s.Name)
 				}
+				if s.Check && s.CheckProto != "" && (s.CheckProto == "none") == p.HTTPCheck() {
+					need := "'option httpchk'"
+					if s.CheckProto == "none" {
+						need = "a TCP check (no 'option httpchk')"
+					}
+					b.d.Errorf(s.Pos, "backend '%s': server '%s' uses an incompatible MUX protocol for the selected check type: 'check-proto %s' needs %s.", p.Name, s.Name, s.CheckProto, need)
+				}
 			}
 		}
 	}
+}
+
+// HTTPCheck tells whether the servers' health checks are HTTP ones
+// ("option httpchk"), which may run over HTTP/2.
+func (p *Proxy) HTTPCheck() bool {
+	return (p.Check.Kind == "" || p.Check.Kind == "httpchk") && p.Options["httpchk"]
 }
 
 func globalNames() []string {

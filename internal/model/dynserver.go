@@ -76,7 +76,6 @@ func DynamicServer(cfg *Config, p *Proxy, name, addr string, args []string) (s *
 	}
 	// haproxy 2.6 keeps no idle connection of a dynamic server unless
 	// told to.
-	srv.Options = map[string]string{"pool-max-conn": "0"}
 	srv.PoolMaxConn, srv.MaxReuse = 0, -1
 	b.applyServerOptions(l, &srv, args)
 	if srv.Health.Agent && srv.Health.AgentPort == 0 {

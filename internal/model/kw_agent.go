@@ -54,12 +54,8 @@ func init() {
 			h.AgentPort = n
 			return nil
 		}), ""},
-		"agent-inter": {1, healthOpt(func(h *ServerHealth, v string) error {
-			d, err := parseDuration(v)
-			if err == nil && d == 0 {
-				err = fmt.Errorf("'%s' must be greater than zero", v)
-			}
-			h.AgentInter = d
+		"agent-inter": {1, healthOpt(func(h *ServerHealth, v string) (err error) {
+			h.AgentInter, err = positiveDuration(v)
 			return err
 		}), ""},
 		"agent-addr": {1, healthOpt(func(h *ServerHealth, v string) error {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
-	"dhproxy/internal/tlsconf"
 )
 
 func init() {
@@ -137,26 +136,7 @@ func init() {
 		}
 	})
 	registerGlobal("ssl-default-bind-options", func(b *builder, g *Global, l config.Line) {
-		for i := 1; i < len(l.Args); i++ {
-			w := l.Args[i]
-			switch {
-			case w == "ssl-min-ver" || w == "ssl-max-ver":
-				if i+1 >= len(l.Args) {
-					b.errorf(l, "'%s' expects a version (TLSv1.0 ... TLSv1.3).", w)
-					return
-				}
-				g.SSLBind.Options = append(g.SSLBind.Options, w, l.Args[i+1])
-				i++
-			case tlsconf.IsVersionOption(w):
-				g.SSLBind.Options = append(g.SSLBind.Options, w)
-			case w == "no-tls-tickets" || w == "no-ca-names":
-				g.SSLBind.Options = append(g.SSLBind.Options, w)
-			case w == "prefer-client-ciphers" || w == "allow-0rtt":
-				b.warnf(l, "ssl-default-bind-options '%s' is accepted but has no effect in dhproxy.", w)
-			default:
-				b.errorf(l, "ssl-default-bind-options: unknown option '%s'.", w)
-			}
-		}
+		g.SSLBind.Options = b.sslDefaultOptions(l, g.SSLBind.Options, []string{"no-tls-tickets", "no-ca-names"}, []string{"prefer-client-ciphers", "allow-0rtt"})
 	})
 	registerGlobal("crt-base", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, 1, "crt-base <dir>") {

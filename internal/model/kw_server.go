@@ -26,14 +26,19 @@ type serverOpt struct {
 }
 
 func durOpt(f func(*Server) *time.Duration) func(*Server, string) error {
-	return func(s *Server, v string) error {
-		d, err := parseDuration(v)
-		if err == nil && d == 0 {
-			err = fmt.Errorf("'%s' must be greater than zero", v)
-		}
-		*f(s) = d
+	return func(s *Server, v string) (err error) {
+		*f(s), err = positiveDuration(v)
 		return err
 	}
+}
+
+// positiveDuration reads a server timer, which may not be zero.
+func positiveDuration(v string) (time.Duration, error) {
+	d, err := parseDuration(v)
+	if err == nil && d == 0 {
+		err = fmt.Errorf("'%s' must be greater than zero", v)
+	}
+	return d, err
 }
 
 func intOpt(f func(*Server) *int, min int) func(*Server, string) error {
@@ -100,12 +105,12 @@ var serverOptions = map[string]serverOpt{
 	"addr":      {1, recordOpt("addr"), ""},
 	"init-addr": {1, recordOpt("init-addr"), ""},
 	// "pool-max-conn": the idle connections kept for reuse (-1: no limit,
-	// the default; 0: none); Options keeps it for "show servers state".
+	// the default; 0: none).
 	"pool-max-conn": {1, func(s *Server, v string) error {
 		if err := limitOpt(func(s *Server) *int { return &s.PoolMaxConn })(s, v); err != nil || s.PoolMaxConn < -1 {
 			return fmt.Errorf("'%s' must be -1 (no limit) or a number of connections", v)
 		}
-		return recordOpt("pool-max-conn")(s, v)
+		return nil
 	}, ""},
 	"pool-purge-delay": {1, durOpt(func(s *Server) *time.Duration { return &s.PoolPurgeDelay }), ""},
 	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},
@@ -116,6 +121,14 @@ var serverOptions = map[string]serverOpt{
 			return nil
 		}
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
+	}, ""},
+	"check-proto": {1, func(s *Server, v string) error {
+		switch v {
+		case "h2", "h1", "none":
+			s.CheckProto = v
+			return nil
+		}
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
 	}, ""},
 	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
 	"track": {1, recordOpt("track"), "server tracking"},
@@ -307,6 +320,31 @@ func parseServerAddr(a string) (string, error) {
 	return joinHostPort(host, n), nil
 }
 
+// serverTLSFlags are the TLS server keywords without an argument.
+var serverTLSFlags = map[string]func(o *tlsconf.ServerOpts){
+	"ssl":          func(o *tlsconf.ServerOpts) { o.SSL = true },
+	"no-ssl":       func(o *tlsconf.ServerOpts) { o.SSL = false },
+	"check-ssl":    func(o *tlsconf.ServerOpts) { o.CheckSSL = true },
+	"no-ssl-reuse": func(o *tlsconf.ServerOpts) { o.NoReuse = true },
+	"ssl-reuse":    func(o *tlsconf.ServerOpts) { o.NoReuse = false },
+}
+
+// serverTLSStrings are the TLS server keywords taking one argument: where
+// the argument goes.
+var serverTLSStrings = map[string]func(o *tlsconf.ServerOpts) *string{
+	"check-sni":    func(o *tlsconf.ServerOpts) *string { return &o.CheckSNI },
+	"check-alpn":   func(o *tlsconf.ServerOpts) *string { return &o.CheckALPN },
+	"crt":          func(o *tlsconf.ServerOpts) *string { return &o.Crt },
+	"ciphersuites": func(o *tlsconf.ServerOpts) *string { return &o.Suites },
+	"verify":       func(o *tlsconf.ServerOpts) *string { return &o.Verify },
+	"ca-file":      func(o *tlsconf.ServerOpts) *string { return &o.CAFile },
+	"sni":          func(o *tlsconf.ServerOpts) *string { return &o.SNI },
+	"alpn":         func(o *tlsconf.ServerOpts) *string { return &o.ALPN },
+	"ssl-min-ver":  func(o *tlsconf.ServerOpts) *string { return &o.MinVer },
+	"ssl-max-ver":  func(o *tlsconf.ServerOpts) *string { return &o.MaxVer },
+	"ciphers":      func(o *tlsconf.ServerOpts) *string { return &o.Ciphers },
+}
+
 // serverTLSOption reads the TLS option at args[0] into s; it returns how
 // many arguments it consumed beyond the keyword, and false when args[0]
 // is not a TLS option.
@@ -317,44 +355,17 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		o = &tlsconf.ServerOpts{}
 	}
 	var dst *string
-	switch kw {
-	case "ssl":
-		o.SSL = true
-	case "no-ssl":
-		o.SSL = false
-	case "check-ssl":
-		o.CheckSSL = true
-	case "no-ssl-reuse":
-		o.NoReuse = true
-	case "ssl-reuse":
-		o.NoReuse = false
-	case "no-tls-tickets":
+	switch set, field := serverTLSFlags[kw], serverTLSStrings[kw]; {
+	case set != nil:
+		set(o)
+	case field != nil:
+		dst = field(o)
+	case kw == "no-tls-tickets":
 		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
-	case "check-sni":
-		dst = &o.CheckSNI
-	case "crt":
-		dst = &o.Crt
-	case "ciphersuites":
-		dst = &o.Suites
-	case "verify":
-		dst = &o.Verify
-	case "ca-file":
-		dst = &o.CAFile
-	case "sni":
-		dst = &o.SNI
-	case "alpn":
-		dst = &o.ALPN
-	case "ssl-min-ver":
-		dst = &o.MinVer
-	case "ssl-max-ver":
-		dst = &o.MaxVer
-	case "ciphers":
-		dst = &o.Ciphers
-	default:
-		if !tlsconf.IsVersionOption(kw) {
-			return 0, false
-		}
+	case tlsconf.IsVersionOption(kw):
 		o.NoVer = append(o.NoVer, kw)
+	default:
+		return 0, false
 	}
 	s.TLS = o
 	if dst == nil {

@@ -24,9 +24,11 @@ type StickTable struct {
 	Size    int
 	Expire  time.Duration // 0: never
 	NoPurge bool
-	// Store and Period are the "store" data types and their rates' periods.
+	// Store, Period and Elems are the "store" data types, their rates'
+	// periods and their arrays' sizes.
 	Store  [stick.NumData]bool
 	Period [stick.NumData]time.Duration
+	Elems  [stick.NumData]int
 	// Peers is "peers <name>": the section the table is shared through
 	// (resolved into PeersSection).
 	Peers        string
@@ -170,9 +172,10 @@ func parseStickTable(b *builder, p *Proxy, l config.Line) {
 	p.StickTable = t
 }
 
-// parseStore reads "type[(period)],type..." into t.
+// parseStore reads "type[(arg)],type..." into t: a rate's argument is its
+// period, an array's its element count (and then period, for gpc_rate).
 func parseStore(t *StickTable, list string) error {
-	for _, w := range strings.Split(list, ",") {
+	for _, w := range splitStore(list) {
 		name, arg, hasArg := strings.Cut(w, "(")
 		if name == "server_id" && !hasArg {
 			continue // kept by every entry a stick rule stores a server in
@@ -181,23 +184,98 @@ func parseStore(t *StickTable, list string) error {
 		if !ok {
 			return fmt.Errorf("unknown data type '%s' (dhproxy stores %s)", name, storeNames())
 		}
-		if !d.IsRate() {
+		if hasArg && !strings.HasSuffix(arg, ")") {
+			return fmt.Errorf("data type '%s': missing ')' after '%s'", name, arg)
+		}
+		arg = strings.TrimSuffix(arg, ")")
+		if !d.IsRate() && !d.IsArray() {
 			if hasArg {
 				return fmt.Errorf("data type '%s' takes no argument", name)
 			}
 			t.Store[d] = true
 			continue
 		}
-		if !hasArg || !strings.HasSuffix(arg, ")") {
-			return fmt.Errorf("data type '%s' needs a period, as in '%s(10s)'", name, name)
+		if !hasArg {
+			return fmt.Errorf("data type '%s' needs %s, as in '%s'", name, storeArgs(d), storeExample(d))
 		}
-		p, err := parseDuration(strings.TrimSuffix(arg, ")"))
-		if err != nil || p <= 0 || p > 24*time.Hour {
-			return fmt.Errorf("data type '%s': '%s' is not a period between 1ms and 24h", name, strings.TrimSuffix(arg, ")"))
+		if d.IsArray() {
+			n, rest, _ := strings.Cut(arg, ",")
+			elems, err := parseCount(n)
+			if err != nil || elems < 1 || elems > stick.MaxElems {
+				return fmt.Errorf("data type '%s': array size '%s' is out of the allowed range (1-%d)", name, n, stick.MaxElems)
+			}
+			if d.IsRate() != (rest != "") {
+				return fmt.Errorf("data type '%s' takes %s, as in '%s'", name, storeArgs(d), storeExample(d))
+			}
+			t.Elems[d], arg = elems, rest
 		}
-		t.Store[d], t.Period[d] = true, p
+		if d.IsRate() {
+			p, err := parseDuration(arg)
+			if err != nil || p <= 0 || p > 24*time.Hour {
+				return fmt.Errorf("data type '%s': '%s' is not a period between 1ms and 24h", name, arg)
+			}
+			t.Period[d] = p
+		}
+		t.Store[d] = true
+	}
+	// haproxy 2.6 refuses an array beside the single counters it replaces.
+	for _, c := range []struct {
+		array  stick.DataType
+		single []stick.DataType
+		names  string
+	}{
+		{stick.GPT, []stick.DataType{stick.GPT0}, "gpt0"},
+		{stick.GPC, []stick.DataType{stick.GPC0, stick.GPC1}, "gpc0/gpc1"},
+		{stick.GPCRate, []stick.DataType{stick.GPC0Rate, stick.GPC1Rate}, "gpc0_rate/gpc1_rate"},
+	} {
+		for _, s := range c.single {
+			if t.Store[c.array] && t.Store[s] {
+				return fmt.Errorf("'%s' and '%s' cannot be stored in the same table: '%s' replaces %s (keep one of them)", c.array, s, c.array, c.names)
+			}
+		}
 	}
 	return nil
+}
+
+// splitStore splits a store list at the commas outside parentheses
+// ("gpc_rate(2,10s),gpt(1)").
+func splitStore(list string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, c := range list {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, list[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, list[start:])
+}
+
+func storeArgs(d stick.DataType) string {
+	switch {
+	case d.IsArray() && d.IsRate():
+		return "an element count and a period"
+	case d.IsArray():
+		return "an element count"
+	}
+	return "a period"
+}
+
+func storeExample(d stick.DataType) string {
+	switch {
+	case d.IsArray() && d.IsRate():
+		return d.String() + "(2,10s)"
+	case d.IsArray():
+		return d.String() + "(2)"
+	}
+	return d.String() + "(10s)"
 }
 
 func storeNames() string {

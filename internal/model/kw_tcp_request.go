@@ -36,10 +36,14 @@ type TCPRequest struct {
 type TCPRule struct {
 	Pos    config.Pos
 	Reject bool
+	// Silent: a silent-drop (Reject too): the client is told nothing.
+	Silent bool
 	Track  *rules.Rule // track-sc*: the counter, key and table (Action TrackSC)
 	SetVar *rules.Rule // set-var/unset-var: Action SetVar or UnsetVar, Var, Expr
-	// Act is any other action: sc-inc-gpc0/1 and sc-set-gpt0 (IncGPC0,
-	// IncGPC1, SetGPT0), set-src and set-dst (SetSrc, SetDst, Expr).
+	// Act is any other action: sc-inc-gpc0/1/(idx) and sc-set-gpt0/(idx)
+	// (IncGPC0, IncGPC1, IncGPC, SetGPT0, SetGPT), set-src, set-dst and
+	// their -port forms (SetSrc, SetDst, SetSrcPort, SetDstPort, Expr),
+	// set-mark and set-tos (SetMark, SetTOS, Int).
 	Act  *rules.Rule
 	Cond *acl.Cond // nil: always
 	// Close: a tcp-response "close" (the server's side ends; what came
@@ -80,10 +84,11 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
-	isCounter := strings.HasPrefix(act, "sc-inc-gpc0(") || strings.HasPrefix(act, "sc-inc-gpc1(") || strings.HasPrefix(act, "sc-set-gpt0(")
+	isCounter := strings.HasPrefix(act, "sc-inc-gpc") || strings.HasPrefix(act, "sc-set-gpt")
 	// set-dst in content rules (where haproxy 2.6 also takes it) is not
 	// supported yet: the server side reads no rewritten destination
-	isAddr := act == "set-src" || act == "set-dst" && args[0] != "content"
+	isAddr := act == "set-src" || (act == "set-dst" || act == "set-src-port" || act == "set-dst-port") && args[0] != "content"
+	isSockOpt := act == "set-mark" || act == "set-tos"
 	if act == "capture" && args[0] != "content" {
 		what := ""
 		if len(args) > 2 {
@@ -93,8 +98,8 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
-	if act != "accept" && act != "reject" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-set-gpt0(<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr> [if|unless <cond>]', 'tcp-request connection|session set-dst <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture {
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request connection|session set-dst|set-src-port|set-dst-port <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -114,7 +119,8 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		list = &p.TCPRequest.Session
 	}
 	word := "tcp-request " + args[0] + " " + act
-	r := TCPRule{Pos: l.Pos, Reject: act == "reject", HTTP: args[0] == "content" && p.Mode == ModeHTTP}
+	silent := act == "silent-drop"
+	r := TCPRule{Pos: l.Pos, Reject: act == "reject" || silent, Silent: silent, HTTP: args[0] == "content" && p.Mode == ModeHTTP}
 	// end: where the action's words stop and its condition starts
 	end := len(args)
 	for i, w := range args {
@@ -130,7 +136,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	case strings.HasPrefix(act, "track-sc") || isCounter:
 		// the same parser as the http-request forms
 		t, err := rules.ParseTrack(b.comp, args[1:end], phase, "'"+word+"'")
-		if err == nil && t.Action == rules.SetGPT0 && t.Expr != nil && args[0] == "connection" {
+		if err == nil && (t.Action == rules.SetGPT0 || t.Action == rules.SetGPT) && t.Expr != nil && args[0] == "connection" {
 			// haproxy 2.6 fails on it with an internal error
 			err = fmt.Errorf("'%s' takes an integer in connection rules, not an expression", word)
 		}
@@ -165,15 +171,27 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		}
 		r.Act, cond = &rules.Rule{Action: rules.Capture, Expr: e, Slot: len(p.ReqCaptures)}, args[end:]
 		p.ReqCaptures = append(p.ReqCaptures, Capture{Len: n})
+	case isSockOpt:
+		if end != 3 {
+			b.errorf(l, "'%s' expects exactly 1 argument (integer/hex value).", word)
+			return
+		}
+		a := &rules.Rule{Action: rules.SetMark}
+		if act == "set-tos" {
+			a.Action = rules.SetTOS
+		}
+		var err error
+		if a.Int, err = rules.ParseSockOptValue(act, args[2]); err != nil {
+			b.errorf(l, "%v.", err)
+			return
+		}
+		r.Act, cond = a, args[end:]
 	case isAddr:
 		if end != 3 {
 			b.errorf(l, "'%s' expects <expr>.", word)
 			return
 		}
-		a := &rules.Rule{Action: rules.SetSrc}
-		if act == "set-dst" {
-			a.Action = rules.SetDst
-		}
+		a := &rules.Rule{Action: map[string]rules.Action{"set-src": rules.SetSrc, "set-dst": rules.SetDst, "set-src-port": rules.SetSrcPort, "set-dst-port": rules.SetDstPort}[act]}
 		var err error
 		if a.Expr, err = b.comp.Compile(args[2], phase); err != nil {
 			b.errorf(l, "'%s': %v.", word, err)

@@ -58,20 +58,23 @@ func parseTCPResponse(b *builder, p *Proxy, l config.Line) {
 	}
 	act := args[1]
 	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
-	if act != "accept" && act != "reject" && act != "close" && !isVar {
-		b.errorf(l, "'tcp-response content %s' is not supported by dhproxy yet; 'accept', 'reject', 'close', 'set-var(<var>) <expr>', 'set-var-fmt(<var>) <fmt>' and 'unset-var(<var>)' [if|unless <cond>] work for now.", act)
+	if act != "accept" && act != "reject" && act != "close" && act != "silent-drop" && !isVar {
+		b.errorf(l, "'tcp-response content %s' is not supported by dhproxy yet; 'accept', 'reject', 'close', 'silent-drop', 'set-var(<var>) <expr>', 'set-var-fmt(<var>) <fmt>' and 'unset-var(<var>)' [if|unless <cond>] work for now.", act)
 		return
 	}
-	if p.Mode == ModeHTTP {
-		b.errorf(l, "'tcp-response content' in a backend of mode http is not supported by dhproxy yet; use http-response rules.")
+	if p.Mode == ModeHTTP && (act == "silent-drop" || act == "close") {
+		b.errorf(l, "'tcp-response content %s' in a backend of mode http is not supported by dhproxy yet; 'accept', 'reject' and the variable actions work there.", act)
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
 		return
 	}
+	// In mode http too: haproxy 2.6 runs them before the HTTP response
+	// is parsed (HTTP fetches never match there, with haproxy's warning).
 	const phase = sample.PhaseConn | sample.PhaseResContent
 	word := "tcp-response content " + act
-	r := TCPRule{Pos: l.Pos, Reject: act == "reject", Close: act == "close"}
+	silent := act == "silent-drop" // a reject the client is not told of
+	r := TCPRule{Pos: l.Pos, Reject: act == "reject" || silent, Silent: silent, Close: act == "close", HTTP: p.Mode == ModeHTTP}
 	end := len(args)
 	for i, w := range args {
 		if w == "if" || w == "unless" {

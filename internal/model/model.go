@@ -350,6 +350,9 @@ type Server struct {
 	// Proto is "h2" for "proto h2" (HTTP/2 with prior knowledge, or over
 	// TLS whatever ALPN says); "" or "h1" is HTTP/1.1 unless ALPN chose h2.
 	Proto string
+	// CheckProto is "check-proto": "h2", "h1" or "none" for the health
+	// checks' connections; "" inherits Proto when the check is an HTTP one.
+	CheckProto string
 	// Multiplexed (HTTP/2) connection pooling: streams a connection may
 	// carry after its first (max-reuse, -1: no limit), idle connections
 	// kept (pool-max-conn, -1: no limit), how long an idle one is kept

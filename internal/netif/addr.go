@@ -49,15 +49,24 @@ func (v VIP) nl() (*netlink.Addr, error) {
 	return a, nil
 }
 
-// AddVIP puts the address on its device; an address already there is fine.
-func AddVIP(v VIP) error {
+// link finds v's device and builds its netlink address.
+func (v VIP) link() (netlink.Link, *netlink.Addr, error) {
 	link, err := netlink.LinkByName(v.Dev)
 	if err != nil {
-		return fmt.Errorf("VIP %s: interface %s: %w", v.Prefix, v.Dev, err)
+		return nil, nil, fmt.Errorf("VIP %s: interface %s: %w", v.Prefix, v.Dev, err)
 	}
 	a, err := v.nl()
 	if err != nil {
-		return fmt.Errorf("VIP %s: %w", v.Prefix, err)
+		return nil, nil, fmt.Errorf("VIP %s: %w", v.Prefix, err)
+	}
+	return link, a, nil
+}
+
+// AddVIP puts the address on its device; an address already there is fine.
+func AddVIP(v VIP) error {
+	link, a, err := v.link()
+	if err != nil {
+		return err
 	}
 	if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("VIP %s dev %s: %w", v.Prefix, v.Dev, err)
@@ -67,13 +76,9 @@ func AddVIP(v VIP) error {
 
 // DelVIP removes the address; an address already gone is fine.
 func DelVIP(v VIP) error {
-	link, err := netlink.LinkByName(v.Dev)
+	link, a, err := v.link()
 	if err != nil {
-		return fmt.Errorf("VIP %s: interface %s: %w", v.Prefix, v.Dev, err)
-	}
-	a, err := v.nl()
-	if err != nil {
-		return fmt.Errorf("VIP %s: %w", v.Prefix, err)
+		return err
 	}
 	if err := netlink.AddrDel(link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 		return fmt.Errorf("VIP %s dev %s: %w", v.Prefix, v.Dev, err)

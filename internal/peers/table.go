@@ -18,7 +18,7 @@ func wireType(d stick.DataType) int {
 }
 
 // localType is the dhproxy data type of wire type t; false for the types
-// dhproxy does not store (server_id, server_key, the arrays).
+// dhproxy does not store (server_id, server_key).
 func localType(t int) (stick.DataType, bool) {
 	switch {
 	case t >= 1 && t <= int(stick.GPC1Rate)+1:
@@ -56,6 +56,9 @@ func defineTable(id uint64, name string, t *stick.Table, serverID bool) definiti
 		if dt.IsRate() {
 			d.period[w] = uint64(cfg.Period[dt].Milliseconds())
 		}
+		if dt.IsArray() {
+			d.nelem[w] = uint64(cfg.Elems[dt])
+		}
 	}
 	return d
 }
@@ -74,13 +77,24 @@ func snapshotUpdate(sh *shared, snap *stick.Snapshot, id uint32) update {
 			continue
 		}
 		if dt.IsRate() {
-			r := snap.Rates[dt]
-			u.rates[w] = rate{elapsed: uint32(r.Elapsed.Milliseconds()), curr: r.Curr, prev: r.Prev}
+			u.rates[w] = wireRate(snap.Rates[dt])
 		} else {
 			u.vals[w] = snap.Vals[dt]
 		}
 	}
+	u.gpt, u.gpc = snap.GPT, snap.GPC
+	for _, r := range snap.GPCRate {
+		u.gpcRate = append(u.gpcRate, wireRate(r))
+	}
 	return u
+}
+
+func wireRate(r stick.Rate) rate {
+	return rate{elapsed: uint32(r.Elapsed.Milliseconds()), curr: r.Curr, prev: r.Prev}
+}
+
+func localRate(r rate) stick.Rate {
+	return stick.Rate{Elapsed: time.Duration(r.elapsed) * time.Millisecond, Curr: r.curr, Prev: r.prev}
 }
 
 // learnedFrom fills l with what update u of a table defined as d says.
@@ -99,10 +113,13 @@ func learnedFrom(u *update, d *definition, l *stick.Learned) {
 		}
 		l.Has[dt] = true
 		if dt.IsRate() {
-			r := u.rates[w]
-			l.Rates[dt] = stick.Rate{Elapsed: time.Duration(r.elapsed) * time.Millisecond, Curr: r.curr, Prev: r.prev}
+			l.Rates[dt] = localRate(u.rates[w])
 		} else {
 			l.Vals[dt] = u.vals[w]
 		}
+	}
+	l.GPT, l.GPC, l.GPCRate = u.gpt, u.gpc, l.GPCRate[:0]
+	for _, r := range u.gpcRate {
+		l.GPCRate = append(l.GPCRate, localRate(r))
 	}
 }

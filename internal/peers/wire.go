@@ -463,6 +463,17 @@ type update struct {
 	hasSrv   bool
 	vals     [wireTypes]uint64 // integer types
 	rates    [wireTypes]rate   // rate types
+	// the arrays' elements: gpt and gpc, and gpc_rate
+	gpt, gpc []uint64
+	gpcRate  []rate
+}
+
+// array is the element slice of array type t in u.
+func (u *update) array(t int) *[]uint64 {
+	if t == wireGPT {
+		return &u.gpt
+	}
+	return &u.gpc
 }
 
 // appendUpdate encodes u (always with its id) for a table defined by d;
@@ -484,9 +495,22 @@ func appendUpdate(dst []byte, d *definition, u *update) []byte {
 		case t == wireServerID:
 			dst = appendVarint(dst, uint64(u.serverID))
 		case wireKindOf(t) == kindRate:
-			r := u.rates[t]
-			dst = appendVarint(appendVarint(appendVarint(dst, uint64(r.elapsed)), uint64(r.curr)), uint64(r.prev))
-		default: // dhproxy defines no dictionary or array type
+			dst = u.rates[t].append(dst)
+		case wireKindOf(t) == kindArray:
+			// as many elements as the definition announced
+			a := *u.array(t)
+			for i := range d.nelem[t] {
+				dst = appendVarint(dst, elem(a, i))
+			}
+		case wireKindOf(t) == kindRates:
+			for i := range d.nelem[t] {
+				var r rate
+				if i < uint64(len(u.gpcRate)) {
+					r = u.gpcRate[i]
+				}
+				dst = r.append(dst)
+			}
+		default: // dhproxy defines no dictionary type
 			dst = appendVarint(dst, u.vals[t])
 		}
 	}
@@ -543,16 +567,28 @@ func parseUpdate(body []byte, typ byte, d *definition) (update, error) {
 				c.bytes(n, "dictionary entry")
 			}
 		case kindArray:
+			a := u.array(t)
 			for range d.nelem[t] {
-				c.varint("array element")
+				*a = append(*a, c.varint("array element"))
 			}
 		case kindRates:
 			for range d.nelem[t] {
-				c.rate()
+				u.gpcRate = append(u.gpcRate, c.rate())
 			}
 		}
 	}
 	return u, c.err
+}
+
+func elem(a []uint64, i uint64) uint64 {
+	if i < uint64(len(a)) {
+		return a[i]
+	}
+	return 0
+}
+
+func (r rate) append(dst []byte) []byte {
+	return appendVarint(appendVarint(appendVarint(dst, uint64(r.elapsed)), uint64(r.curr)), uint64(r.prev))
 }
 
 func (c *cursor) rate() rate {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"dhproxy/internal/stick"
 )
@@ -203,5 +204,61 @@ func TestUntimedUpdateForEntryWithoutExpiry(t *testing.T) {
 	back, err := parseUpdate(body, stktUpdate, &sh.def)
 	if err != nil || back.timed || back.serverID != 3 || back.vals[2] != 9 {
 		t.Errorf("decoded %+v %v", back, err)
+	}
+}
+
+// haproxy 2.6's arrays on the wire: the definition carries each array's
+// element count (and gpc_rate's period after it), an update each
+// element in turn; a learned array longer than the local one is cut.
+func TestArraysOnTheWire(t *testing.T) {
+	var cfg stick.Config
+	cfg.Type, cfg.Size = stick.IP, 10
+	cfg.Store[stick.GPT], cfg.Elems[stick.GPT] = true, 1
+	cfg.Store[stick.GPC], cfg.Elems[stick.GPC] = true, 2
+	cfg.Store[stick.GPCRate], cfg.Elems[stick.GPCRate], cfg.Period[stick.GPCRate] = true, 2, 10*time.Second
+	tab := stick.New(cfg)
+	sh := &shared{id: 1, t: tab}
+	sh.def = defineTable(1, "t", tab, false)
+	def := sh.def.append(nil)
+	// id 1, "t", key type ip (4) size 4, data bits 22-24, expire 0, then
+	// gpt: 1 element, gpc: 2, gpc_rate: 2 and 10000 ms
+	want := "01" + "0174" + "04" + "04" + "f0f1fe6e" + "00" + "1601" + "1702" + "1802f0e203"
+	if got := hex.EncodeToString(def); got != want {
+		t.Fatalf("definition %s, want %s", got, want)
+	}
+	back, err := parseDefinition(def)
+	if err != nil || back.nelem[wireGPC] != 2 || back.period[wireGPCRate] != 10000 {
+		t.Fatalf("definition decoded %+v %v", back, err)
+	}
+	snap := stick.Snapshot{Key: []byte{127, 0, 0, 1}, GPT: []uint64{5}, GPC: []uint64{1, 300}, GPCRate: []stick.Rate{{Curr: 2}, {Elapsed: time.Second, Curr: 1, Prev: 4}}}
+	u := snapshotUpdate(sh, &snap, 9)
+	body := appendUpdate(nil, &sh.def, &u)
+	if got := hex.EncodeToString(body); got != "00000009"+"7f000001"+"05"+"01"+"fc03"+"000200"+"f82f0104" {
+		t.Errorf("update body %s", got)
+	}
+	// a peer whose table keeps 3 gpc elements: the third is left out
+	peer := sh.def
+	peer.nelem[wireGPC] = 3
+	pu := u
+	pu.gpc = []uint64{1, 300, 7}
+	pb := appendUpdate(nil, &peer, &pu)
+	got, err := parseUpdate(pb, stktUpdate, &peer)
+	if err != nil || len(got.gpc) != 3 || got.gpc[2] != 7 || got.gpt[0] != 5 || got.gpcRate[1].prev != 4 {
+		t.Fatalf("update decoded %+v %v", got, err)
+	}
+	var l stick.Learned
+	learnedFrom(&got, &peer, &l)
+	if !tab.Learn(&l, time.Now()) {
+		t.Fatal("not learned")
+	}
+	e := tab.Find([]byte{127, 0, 0, 1}, time.Now())
+	if v, ok := tab.GetAt(e, stick.GPC, 1, time.Now()); !ok || v != 300 {
+		t.Errorf("gpc1 learned %d %v", v, ok)
+	}
+	if v, ok := tab.GetAt(e, stick.GPT, 0, time.Now()); !ok || v != 5 {
+		t.Errorf("gpt0 learned %d %v", v, ok)
+	}
+	if tab.StoresAt(stick.GPC, 2) {
+		t.Error("a third gpc element appeared")
 	}
 }

@@ -18,6 +18,7 @@ func FuzzParseHTTP(f *testing.F) {
 		"replace-header X-S ^id=([a-z]+) sid=\\1", "deny deny_status 429 unless LOCALHOST",
 		"set-path /x%[path]", "set-header X %[", "return hdr",
 		"track-sc0 src table t if { sc_http_req_rate(0) gt 10 }", "sc-set-gpt0(1) hdr(x),length", "sc-inc-gpc0(2)", "track-sc9 src",
+		"sc-inc-gpc(1,2)", "sc-set-gpt(99,0) int(3)", "set-mark 0x10 if TRUE", "set-tos -1", "set-mark", "silent-drop", "sc-inc-gpc(x,0)", "sc-inc-gpc(-1,0)", "sc-set-gpt(1,0)", "sc-inc-gpc(1,0,2)",
 		"deny deny_status 503 errorfile f", "return status 404 default-errorfiles",
 		"return status 503 errorfile f hdr a b", "deny content-type text/plain lf-file f",
 		"auth realm \"x y\"", "return errorfiles nope",

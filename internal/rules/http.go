@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,13 @@ const (
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
 	SetDst                          // take Expr's address as the connection's destination (tcp-request)
+	SilentDrop                      // close the client's connection without telling it (http-request)
+	SetSrcPort                      // take Expr's integer as the client's port (tcp-request)
+	SetDstPort                      // take Expr's integer as the connection's destination port (tcp-request)
+	SetMark                         // set the client socket's SO_MARK to Int
+	SetTOS                          // set the client socket's TOS (IPv6: traffic class) to Int
+	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
+	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -76,6 +84,7 @@ type Rule struct {
 	Var    sample.VarRef
 	Expr   *sample.Expr  // set-var, set-src, track-sc key, sc-set-gpt0
 	SC     int           // track-sc*, sc-*: the stick counter
+	Idx    int           // sc-inc-gpc, sc-set-gpt: the array element
 	Table  string        // track-sc*: "table NAME"; empty: the section's own table
 	Int    int64         // sc-set-gpt0 with a constant
 	Slot   int           // capture: the slot
@@ -132,23 +141,32 @@ func (r *Rule) DeletesHeader(name []byte, scratch *[]byte) bool {
 	return http1.EqualFold(name, string(r.Name))
 }
 
-// scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)" and
-// "sc-set-gpt0(N)" and returns N.
-func scAction(act string) (int, bool) {
-	var n string
+// scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)",
+// "sc-set-gpt0(N)" and haproxy 2.6's "sc-inc-gpc(I,N)" and
+// "sc-set-gpt(I,N)", and returns N and I (0 for the forms without one).
+func scAction(act string) (n, idx int, ok bool) {
+	var num string
 	if rest, ok := strings.CutPrefix(act, "track-sc"); ok {
-		n = rest
+		num = rest
 	} else {
-		for _, p := range [...]string{"sc-inc-gpc0(", "sc-inc-gpc1(", "sc-set-gpt0("} {
+		for _, p := range [...]string{"sc-inc-gpc0(", "sc-inc-gpc1(", "sc-set-gpt0(", "sc-inc-gpc(", "sc-set-gpt("} {
 			if rest, ok := strings.CutPrefix(act, p); ok && strings.HasSuffix(rest, ")") {
-				n = strings.TrimSuffix(rest, ")")
+				num = strings.TrimSuffix(rest, ")")
 			}
 		}
+		if strings.HasPrefix(act, "sc-inc-gpc(") || strings.HasPrefix(act, "sc-set-gpt(") {
+			i, rest, found := strings.Cut(num, ",")
+			v, err := strconv.Atoi(i)
+			if !found || err != nil {
+				return 0, 0, false
+			}
+			idx, num = v, rest
+		}
 	}
-	if len(n) != 1 || n[0] < '0' || n[0] >= '0'+MaxSC {
-		return 0, false
+	if len(num) != 1 || num[0] < '0' || num[0] >= '0'+MaxSC {
+		return 0, 0, false
 	}
-	return int(n[0] - '0'), true
+	return int(num[0] - '0'), idx, true
 }
 
 // ParseTrack compiles a stick counter action, its words from the action
@@ -156,11 +174,11 @@ func scAction(act string) (int, bool) {
 // ruleWord names the rule in errors.
 func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord string) (r *Rule, err error) {
 	act, args := words[0], words[1:]
-	n, ok := scAction(act)
+	n, idx, ok := scAction(act)
 	if !ok {
-		return nil, fmt.Errorf("%s: dhproxy has stick counters 0 to %d and the actions track-sc<N>, sc-inc-gpc0(<N>), sc-inc-gpc1(<N>), sc-set-gpt0(<N>)", ruleWord, MaxSC-1)
+		return nil, fmt.Errorf("%s: dhproxy has stick counters 0 to %d and the actions track-sc<N>, sc-inc-gpc0(<N>), sc-inc-gpc1(<N>), sc-set-gpt0(<N>), sc-inc-gpc(<idx>,<N>), sc-set-gpt(<idx>,<N>)", ruleWord, MaxSC-1)
 	}
-	r = &Rule{SC: n}
+	r = &Rule{SC: n, Idx: idx}
 	switch {
 	case strings.HasPrefix(act, "track-sc"):
 		r.Action = TrackSC
@@ -174,15 +192,22 @@ func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord
 			return nil, fmt.Errorf("%s: %v", ruleWord, err)
 		}
 	case strings.HasPrefix(act, "sc-inc-gpc"):
-		r.Action = IncGPC0
-		if act[len("sc-inc-gpc")] == '1' {
+		switch act[len("sc-inc-gpc")] {
+		case '0':
+			r.Action = IncGPC0
+		case '1':
 			r.Action = IncGPC1
+		default:
+			r.Action = IncGPC
 		}
 		if len(args) != 0 {
 			return nil, fmt.Errorf("%s expects no argument before its condition", ruleWord)
 		}
-	default: // sc-set-gpt0
+	default: // sc-set-gpt0, sc-set-gpt
 		r.Action = SetGPT0
+		if strings.HasPrefix(act, "sc-set-gpt(") {
+			r.Action = SetGPT
+		}
 		if len(args) != 1 {
 			return nil, fmt.Errorf("%s expects <int> or <expr>", ruleWord)
 		}
@@ -193,6 +218,28 @@ func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord
 		}
 	}
 	return r, nil
+}
+
+// ParseSockOptValue reads the value of set-mark or set-tos as haproxy's
+// strtoul does: decimal, 0x hexadecimal or 0 octal, a leading '-'
+// negating it, and kept to 32 bits (haproxy takes "-1" and 2^32 too; the
+// kernel keeps a TOS's low byte).
+func ParseSockOptValue(act, word string) (int64, error) {
+	digits, neg := strings.CutPrefix(word, "-")
+	if !neg {
+		digits, _ = strings.CutPrefix(digits, "+")
+	}
+	v, err := strconv.ParseUint(digits, 0, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		v, err = math.MaxUint64, nil
+	}
+	if err != nil || digits == "" || digits[0] == '+' || digits[0] == '-' {
+		return 0, fmt.Errorf("'%s': invalid character starting at '%s' (integer/hex value expected)", act, word)
+	}
+	if neg {
+		v = -v
+	}
+	return int64(uint32(v)), nil
 }
 
 // Phase is the phase of an http-request or http-response rule list.
@@ -293,6 +340,20 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "":
 	case "allow":
 		r.Action = Allow
+		err = want(0, "no argument before its condition")
+	case "set-mark", "set-tos":
+		r.Action = SetMark
+		if act == "set-tos" {
+			r.Action = SetTOS
+		}
+		if err = want(1, "<value>"); err == nil {
+			r.Int, err = ParseSockOptValue(act, args[0])
+		}
+	case "silent-drop":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response silent-drop' is not supported by dhproxy yet; 'http-request silent-drop' is")
+		}
+		r.Action = SilentDrop
 		err = want(0, "no argument before its condition")
 	case "deny", "tarpit":
 		r.Action = Deny
@@ -446,7 +507,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

@@ -127,7 +127,7 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"set-mark 1":                            "'http-request set-mark' is not supported by dhproxy yet; supported actions: allow, deny",
+		"set-nice 1":                            "'http-request set-nice' is not supported by dhproxy yet; supported actions: allow, deny",
 		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",
@@ -343,5 +343,75 @@ func TestResponseWaitForBody(t *testing.T) {
 	}
 	if _, err := c.Compile("res.body_len", sample.PhaseReq); err == nil {
 		t.Error("res.body_len compiled for http-request rules")
+	}
+}
+
+// The stick counter actions with haproxy 2.6's array forms: the element
+// index comes first; a missing or bad index is refused as haproxy
+// refuses it, an index past the table's array is only known at run time.
+// (haproxy 2.6.12 takes "sc-set-gpt(1,0)" without its value at -c;
+// dhproxy asks for the value.)
+func TestParseArrayCounterActions(t *testing.T) {
+	c := &sample.Compiler{}
+	for _, tc := range []struct {
+		line     string
+		action   Action
+		sc, idx  int
+		constant int64
+		err      bool
+	}{
+		{line: "sc-inc-gpc(1,2)", action: IncGPC, sc: 2, idx: 1},
+		{line: "sc-inc-gpc(150,0)", action: IncGPC, idx: 150},
+		{line: "sc-set-gpt(3,1) 42", action: SetGPT, sc: 1, idx: 3, constant: 42},
+		{line: "sc-set-gpt(0,0) int(5)", action: SetGPT},
+		{line: "sc-inc-gpc0(1)", action: IncGPC0, sc: 1},
+		{line: "sc-inc-gpc(x,0)", err: true},
+		{line: "sc-inc-gpc(1)", err: true},
+		{line: "sc-set-gpt(1,3) 4", err: true},
+		{line: "sc-inc-gpc(1,0) 5", err: true},
+		{line: "sc-set-gpt(1,0)", err: true},
+	} {
+		r, err := ParseTrack(c, strings.Fields(tc.line), sample.PhaseReq, "'"+tc.line+"'")
+		if tc.err {
+			if err == nil {
+				t.Errorf("%s: accepted", tc.line)
+			}
+			continue
+		}
+		if err != nil || r.Action != tc.action || r.SC != tc.sc || r.Idx != tc.idx || r.Int != tc.constant {
+			t.Errorf("%s: %+v %v", tc.line, r, err)
+		}
+	}
+}
+
+func TestParseSilentDrop(t *testing.T) {
+	c := &sample.Compiler{}
+	var set acl.Set
+	r, _, err := ParseHTTP(c, &set, strings.Fields("silent-drop if { path /x }"), false, "t")
+	if err != nil || r.Action != SilentDrop || r.Cond == nil {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, line := range []string{"silent-drop now"} {
+		if _, _, err := ParseHTTP(c, &set, strings.Fields(line), false, "t"); err == nil {
+			t.Errorf("%q accepted", line)
+		}
+	}
+	if _, _, err := ParseHTTP(c, &set, []string{"silent-drop"}, true, "t"); err == nil {
+		t.Error("http-response silent-drop accepted (not supported yet)")
+	}
+}
+
+// set-mark and set-tos values read as haproxy's strtoul reads them
+// (haproxy 2.6.12 -c takes each accepted one below).
+func TestParseSockOptValue(t *testing.T) {
+	for in, want := range map[string]int64{"16": 16, "0x20": 32, "010": 8, "-1": 0xffffffff, "+1": 1, "4294967296": 0, "300": 300} {
+		if got, err := ParseSockOptValue("set-mark", in); err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"abc", "", "-", "1x", "+-1", "--1"} {
+		if _, err := ParseSockOptValue("set-tos", in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
 	}
 }

@@ -182,30 +182,16 @@ func init() {
 		}
 		return nil
 	}, ArgStr, ArgStr, ArgStr)
-	arith := func(name string, op func(x, y int64) int64) {
-		conv(name, TypeInt, TypeInt, func(t Txn, a *Args, v *Value) bool {
-			y := a.Int[0]
-			if r, ok := a.Data.(VarRef); ok {
-				val, ok := getVar(t, r)
-				if !ok || !Cast(&val, TypeInt, t.Scratch()) {
-					return false
-				}
-				y = val.Int
-			}
-			v.SetInt(op(v.Int, y))
-			return true
-		}, 1, prepareIntOperand, ArgStr)
-	}
-	arith("add", func(x, y int64) int64 { return x + y })
-	arith("sub", func(x, y int64) int64 { return x - y })
-	arith("mul", func(x, y int64) int64 { return x * y })
-	arith("div", func(x, y int64) int64 {
+	registerIntOperation("add", func(x, y int64) int64 { return x + y })
+	registerIntOperation("sub", func(x, y int64) int64 { return x - y })
+	registerIntOperation("mul", func(x, y int64) int64 { return x * y })
+	registerIntOperation("div", func(x, y int64) int64 {
 		if y == 0 {
 			return math.MaxInt64 // HAProxy's answer to a division by zero
 		}
 		return x / y
 	})
-	arith("mod", func(x, y int64) int64 {
+	registerIntOperation("mod", func(x, y int64) int64 {
 		if y == 0 {
 			return 0
 		}
@@ -427,6 +413,25 @@ func prepareAvalanche(c *Compiler, a *Args) error {
 		return fmt.Errorf("the avalanche argument is 0 or 1")
 	}
 	return nil
+}
+
+// registerIntOperation registers the converter name: the input integer
+// combined by op with the argument, an integer or a variable's value (the
+// sample fails when the variable is unset or no integer).
+func registerIntOperation(name string, op func(x, y int64) int64) {
+	RegisterConverter(&ConvDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, In: TypeInt, Out: TypeInt, Prepare: prepareIntOperand,
+		Fn: func(t Txn, a *Args, v *Value) bool {
+			y := a.Int[0]
+			if r, ok := a.Data.(VarRef); ok {
+				val, ok := getVar(t, r)
+				if !ok || !Cast(&val, TypeInt, t.Scratch()) {
+					return false
+				}
+				y = val.Int
+			}
+			v.SetInt(op(v.Int, y))
+			return true
+		}})
 }
 
 // prepareIntOperand reads an integer or a variable name.

@@ -21,23 +21,9 @@ func init() {
 	conv := func(name string, in, out Type, fn ConvFunc, minArgs int, prep PrepareFunc, args ...ArgType) {
 		RegisterConverter(&ConvDef{Name: name, Args: args, MinArgs: minArgs, In: in, Out: out, Fn: fn, Prepare: prep})
 	}
-	bitwise := func(name string, op func(x, y int64) int64) {
-		conv(name, TypeInt, TypeInt, func(t Txn, a *Args, v *Value) bool {
-			y := a.Int[0]
-			if r, ok := a.Data.(VarRef); ok {
-				val, ok := getVar(t, r)
-				if !ok || !Cast(&val, TypeInt, t.Scratch()) {
-					return false
-				}
-				y = val.Int
-			}
-			v.SetInt(op(v.Int, y))
-			return true
-		}, 1, prepareIntOperand, ArgStr)
-	}
-	bitwise("and", func(x, y int64) int64 { return x & y })
-	bitwise("or", func(x, y int64) int64 { return x | y })
-	bitwise("xor", func(x, y int64) int64 { return x ^ y })
+	registerIntOperation("and", func(x, y int64) int64 { return x & y })
+	registerIntOperation("or", func(x, y int64) int64 { return x | y })
+	registerIntOperation("xor", func(x, y int64) int64 { return x ^ y })
 	conv("cpl", TypeInt, TypeInt, func(t Txn, a *Args, v *Value) bool {
 		v.SetInt(^v.Int)
 		return true

@@ -134,3 +134,31 @@ func FuzzFormat(f *testing.F) {
 		txn.scratch = txn.scratch[:0]
 	})
 }
+
+// CopyFrom gives a copy that later writes on either side leave alone
+// (each HTTP/2 stream copies its connection's sess variables).
+func TestVarsCopyFrom(t *testing.T) {
+	var conn, stream Vars
+	a, b := Value{}, Value{}
+	a.SetStr([]byte("conn"))
+	b.SetInt(7)
+	conn.Set(0, &a)
+	conn.Set(2, &b)
+	stream.Set(1, &b) // left over from the pooled session's last stream
+	stream.CopyFrom(&conn)
+	if v, ok := stream.Get(0); !ok || string(v.Bytes) != "conn" {
+		t.Fatalf("var 0: %+v %v", v, ok)
+	}
+	if _, ok := stream.Get(1); ok {
+		t.Error("a variable the connection does not have survived the copy")
+	}
+	c := Value{}
+	c.SetStr([]byte("XXXX"))
+	stream.Set(0, &c)
+	if v, _ := conn.Get(0); string(v.Bytes) != "conn" {
+		t.Errorf("the stream's write reached the connection's variable: %q", v.Bytes)
+	}
+	if v, ok := stream.Get(2); !ok || v.Int != 7 {
+		t.Errorf("var 2: %+v %v", v, ok)
+	}
+}

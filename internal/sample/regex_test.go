@@ -73,7 +73,9 @@ func TestRegexFallbackTimeout(t *testing.T) {
 	if re.Match(big) || re.FindSubmatchIndex(big) != nil {
 		t.Error("matched")
 	}
-	if d := time.Since(start); d > 2*(RegexTimeout+100*time.Millisecond) {
+	// Without the limit this match runs for hours; a loaded machine may
+	// stretch the two limited ones well past 2×RegexTimeout.
+	if d := time.Since(start); d > 100*RegexTimeout {
 		t.Errorf("two matches took %v", d)
 	}
 }

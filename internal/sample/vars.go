@@ -120,6 +120,17 @@ func (vs *Vars) Set(id int, v *Value) {
 	vs.vals[id], vs.has[id] = c, true
 }
 
+// CopyFrom makes vs hold o's variables, in vs's own buffers (o may be
+// read meanwhile, not written).
+func (vs *Vars) CopyFrom(o *Vars) {
+	vs.Reset()
+	for id, set := range o.has {
+		if set {
+			vs.Set(id, &o.vals[id])
+		}
+	}
+}
+
 // Unset forgets the variable.
 func (vs *Vars) Unset(id int) {
 	if id < len(vs.has) {

@@ -46,13 +46,24 @@ const (
 	// server apart, see Entry)
 	HTTPFailCnt
 	HTTPFailRate
+	// (haproxy's server_key comes here) The arrays of haproxy 2.6:
+	// gpt(N), gpc(N) and gpc_rate(N,period), N elements each (see
+	// Config.Elems). They replace gpt0, gpc0/gpc1 and their rates, which
+	// then read their element 0 (1 for gpc1).
+	GPT
+	GPC
+	GPCRate
 	NumData
 )
+
+// MaxElems is the largest array haproxy allows ("gpc(100)").
+const MaxElems = 100
 
 var dataNames = [NumData]string{
 	"gpt0", "gpc0", "gpc0_rate", "conn_cnt", "conn_rate", "conn_cur", "sess_cnt", "sess_rate",
 	"http_req_cnt", "http_req_rate", "http_err_cnt", "http_err_rate", "bytes_in_cnt", "bytes_in_rate",
 	"bytes_out_cnt", "bytes_out_rate", "gpc1", "gpc1_rate", "http_fail_cnt", "http_fail_rate",
+	"gpt", "gpc", "gpc_rate",
 }
 
 // String is the data type's name in the configuration.
@@ -61,11 +72,14 @@ func (d DataType) String() string { return dataNames[d] }
 // IsRate tells whether d is a rate over a period (written "name(period)").
 func (d DataType) IsRate() bool {
 	switch d {
-	case GPC0Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, GPC1Rate, HTTPFailRate:
+	case GPC0Rate, ConnRate, SessRate, HTTPReqRate, HTTPErrRate, BytesInRate, BytesOutRate, GPC1Rate, HTTPFailRate, GPCRate:
 		return true
 	}
 	return false
 }
+
+// IsArray tells whether d holds Config.Elems[d] elements.
+func (d DataType) IsArray() bool { return d == GPT || d == GPC || d == GPCRate }
 
 // LookupData returns the data type named name.
 func LookupData(name string) (DataType, bool) {
@@ -83,6 +97,77 @@ type counters struct {
 	mu   sync.Mutex
 	n    [NumData]uint64
 	rate [NumData]freqCtr
+	// the arrays, as long as the table's Elems (nil when not stored)
+	gpt, gpc []uint64
+	gpcRate  []freqCtr
+}
+
+// newCounters sizes an entry's data for the table's arrays.
+func (t *Table) newCounters() *counters {
+	c := &counters{}
+	if n := t.cfg.Elems[GPT]; n > 0 {
+		c.gpt = make([]uint64, n)
+	}
+	if n := t.cfg.Elems[GPC]; n > 0 {
+		c.gpc = make([]uint64, n)
+	}
+	if n := t.cfg.Elems[GPCRate]; n > 0 {
+		c.gpcRate = make([]freqCtr, n)
+	}
+	return c
+}
+
+// val is the integer cell of a slot (slot's answer).
+func (c *counters) val(d DataType, i int) *uint64 {
+	switch d {
+	case GPT:
+		return &c.gpt[i]
+	case GPC:
+		return &c.gpc[i]
+	}
+	return &c.n[d]
+}
+
+// freq is the rate cell of a slot.
+func (c *counters) freq(d DataType, i int) *freqCtr {
+	if d == GPCRate {
+		return &c.gpcRate[i]
+	}
+	return &c.rate[d]
+}
+
+// slot resolves element i of d to where the table keeps it: a scalar
+// type is its own cell (i must be 0); gpt0, gpc0, gpc1 and their rates
+// fall back on the arrays' elements when the table stores the arrays
+// instead, as haproxy 2.6 reads them. ok is false when the table keeps
+// no such element.
+func (t *Table) slot(d DataType, i int) (DataType, int, bool) {
+	if !d.IsArray() {
+		if i != 0 {
+			return 0, 0, false
+		}
+		if t.cfg.Store[d] {
+			return d, 0, true
+		}
+		switch d {
+		case GPT0:
+			d = GPT
+		case GPC0:
+			d = GPC
+		case GPC1:
+			d, i = GPC, 1
+		case GPC0Rate:
+			d = GPCRate
+		case GPC1Rate:
+			d, i = GPCRate, 1
+		default:
+			return 0, 0, false
+		}
+	}
+	if i < 0 || i >= t.cfg.Elems[d] {
+		return 0, 0, false
+	}
+	return d, i, true
 }
 
 // freqCtr is HAProxy's freq_ctr over a period: tick is when the current
@@ -222,7 +307,7 @@ func (t *Table) Start(e *Entry, now time.Time) {
 		c.mu.Lock()
 		c.n[ConnCur]++
 		c.n[ConnCnt]++
-		t.addRate(c, ConnRate, ms, 1)
+		t.addRate(c, ConnRate, 0, ms, 1)
 		c.mu.Unlock()
 	}
 	t.Refresh(e, now)
@@ -244,30 +329,40 @@ func (t *Table) Stop(e *Entry, now time.Time) {
 // Count adds n events to a counter and to its rate (http_req_cnt and
 // http_req_rate, ...): cnt and rate are the pair's two types.
 func (t *Table) Count(e *Entry, cnt, rate DataType, n uint64, now time.Time) {
+	t.CountAt(e, cnt, rate, 0, n, now)
+}
+
+// CountAt is Count on element i of arrays (sc-inc-gpc(i,...)).
+func (t *Table) CountAt(e *Entry, cnt, rate DataType, i int, n uint64, now time.Time) {
 	c := e.data
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	if t.cfg.Store[cnt] {
-		c.n[cnt] += n
+	if d, j, ok := t.slot(cnt, i); ok {
+		*c.val(d, j) += n
 	}
-	t.addRate(c, rate, Ticks(now), uint32(n))
+	t.addRate(c, rate, i, Ticks(now), uint32(n))
 	c.mu.Unlock()
 }
 
-// SetGPT0 stores v in gpt0 (sc-set-gpt0).
-func (t *Table) SetGPT0(e *Entry, v uint64) {
-	if c := e.data; c != nil && t.cfg.Store[GPT0] {
+// SetGPT stores v in element i of d, gpt0 or gpt (sc-set-gpt0,
+// sc-set-gpt).
+func (t *Table) SetGPT(e *Entry, d DataType, i int, v uint64) {
+	c := e.data
+	if c == nil {
+		return
+	}
+	if d, j, ok := t.slot(d, i); ok {
 		c.mu.Lock()
-		c.n[GPT0] = v
+		*c.val(d, j) = v
 		c.mu.Unlock()
 	}
 }
 
-func (t *Table) addRate(c *counters, d DataType, ms, n uint32) {
-	if t.cfg.Store[d] {
-		c.rate[d].add(ms, t.period(d), n)
+func (t *Table) addRate(c *counters, d DataType, i int, ms, n uint32) {
+	if d, j, ok := t.slot(d, i); ok {
+		c.freq(d, j).add(ms, t.period(d), n)
 	}
 }
 
@@ -275,20 +370,32 @@ func (t *Table) period(d DataType) uint32 { return uint32(t.cfg.Period[d].Millis
 
 // Get reads a data type of e at now; false when the table does not store it.
 func (t *Table) Get(e *Entry, d DataType, now time.Time) (uint64, bool) {
+	return t.GetAt(e, d, 0, now)
+}
+
+// GetAt reads element i of d (an array, or i 0 of a scalar type).
+func (t *Table) GetAt(e *Entry, d DataType, i int, now time.Time) (uint64, bool) {
 	c := e.data
-	if c == nil || !t.cfg.Store[d] {
+	d, i, ok := t.slot(d, i)
+	if c == nil || !ok {
 		return 0, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if d.IsRate() {
-		return c.rate[d].read(Ticks(now), t.period(d)), true
+		return c.freq(d, i).read(Ticks(now), t.period(d)), true
 	}
-	return c.n[d], true
+	return *c.val(d, i), true
 }
 
 // Stores tells whether the table keeps data type d.
-func (t *Table) Stores(d DataType) bool { return t.cfg.Store[d] }
+func (t *Table) Stores(d DataType) bool { return t.StoresAt(d, 0) }
+
+// StoresAt tells whether the table keeps element i of d.
+func (t *Table) StoresAt(d DataType, i int) bool {
+	_, _, ok := t.slot(d, i)
+	return ok
+}
 
 // TypeName is the key type as "show table" names it.
 func (t *Table) TypeName() string {
@@ -372,6 +479,10 @@ func (t *Table) AppendEntry(dst []byte, e *Entry, now time.Time) []byte {
 		if !t.cfg.Store[d] {
 			continue
 		}
+		if d.IsArray() {
+			dst = t.appendArray(dst, e, d, now)
+			continue
+		}
 		dst = append(dst, ' ')
 		dst = append(dst, dataNames[d]...)
 		if d.IsRate() {
@@ -381,4 +492,24 @@ func (t *Table) AppendEntry(dst []byte, e *Entry, now time.Time) []byte {
 		dst = fmt.Appendf(dst, "=%d", v)
 	}
 	return append(dst, '\n')
+}
+
+// appendArray prints each element of array d as haproxy 2.6 does, the
+// index after the name's first word: "gpc0=1 gpc1=0",
+// "gpc0_rate(10000)=1".
+func (t *Table) appendArray(dst []byte, e *Entry, d DataType, now time.Time) []byte {
+	word, rest, _ := strings.Cut(dataNames[d], "_")
+	for i := range t.cfg.Elems[d] {
+		dst = fmt.Appendf(dst, " %s%d", word, i)
+		if rest != "" {
+			dst = append(dst, '_')
+			dst = append(dst, rest...)
+		}
+		if d.IsRate() {
+			dst = fmt.Appendf(dst, "(%d)", t.period(d))
+		}
+		v, _ := t.GetAt(e, d, i, now)
+		dst = fmt.Appendf(dst, "=%d", v)
+	}
+	return dst
 }

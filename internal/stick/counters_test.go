@@ -2,6 +2,7 @@ package stick
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -119,12 +120,6 @@ func TestTrackedEntryDoesNotExpire(t *testing.T) {
 	}
 }
 
-type nowTracker struct{ now time.Time }
-
-func (n nowTracker) StickCounter(int) (*Table, *Entry) { return nil, nil }
-func (n nowTracker) StickTable([]byte) *Table          { return nil }
-func (n nowTracker) Now() time.Time                    { return n.now }
-
 // The fetches that write: an increment answers the new value and moves
 // the rate, a clear answers the value it cleared; a table storing neither
 // answers 0. http_fail_* are data like the others.
@@ -134,27 +129,70 @@ func TestChangeGPC(t *testing.T) {
 	cfg.Store[HTTPFailCnt] = true
 	tab := New(cfg)
 	e := tab.Track(ipKey(t, tab, "10.0.0.1"), t0)
-	tr := nowTracker{t0}
 	for want := uint64(1); want <= 3; want++ {
-		if got := tab.changeGPC(e, GPC0, GPC0Rate, false, tr); got != want {
+		if got := tab.changeGPC(e, GPC0, GPC0Rate, 0, false, t0); got != want {
 			t.Fatalf("increment %d answered %d", want, got)
 		}
 	}
 	if r, _ := tab.Get(e, GPC0Rate, t0); r != 3 {
 		t.Errorf("gpc0_rate = %d, want 3", r)
 	}
-	if got := tab.changeGPC(e, GPC0, GPC0Rate, true, tr); got != 3 {
+	if got := tab.changeGPC(e, GPC0, GPC0Rate, 0, true, t0); got != 3 {
 		t.Errorf("clear answered %d, want 3", got)
 	}
 	if v, _ := tab.Get(e, GPC0, t0); v != 0 {
 		t.Errorf("gpc0 after clear = %d", v)
 	}
-	if got := tab.changeGPC(e, GPC1, GPC1Rate, false, tr); got != 0 {
+	if got := tab.changeGPC(e, GPC1, GPC1Rate, 0, false, t0); got != 0 {
 		t.Errorf("gpc1, not stored, answered %d", got)
 	}
 	tab.Count(e, HTTPFailCnt, HTTPFailRate, 2, t0)
 	line := string(tab.AppendEntry(nil, e, t0))
 	if !regexp.MustCompile(` gpc0=0 gpc0_rate\(10000\)=3 http_fail_cnt=2\n$`).MatchString(line) {
 		t.Errorf("show table line %q", line)
+	}
+}
+
+// haproxy 2.6's arrays: gpc(3),gpc_rate(2,10s),gpt(2). gpc0/gpc1, their
+// rates and gpt0 read and write the arrays' elements 0 and 1; an index
+// past an array is not stored. "show table" prints the elements as
+// haproxy 2.6.12 printed this very table.
+func TestArrays(t *testing.T) {
+	cfg := Config{Type: IP, Size: 10}
+	cfg.Store[GPC], cfg.Elems[GPC] = true, 3
+	cfg.Store[GPCRate], cfg.Elems[GPCRate], cfg.Period[GPCRate] = true, 2, 10*time.Second
+	cfg.Store[GPT], cfg.Elems[GPT] = true, 2
+	tab := New(cfg)
+	e := tab.Track(ipKey(t, tab, "127.0.0.1"), t0)
+	tab.CountAt(e, GPC, GPCRate, 1, 1, t0)
+	tab.CountAt(e, GPC, GPCRate, 1, 1, t0)
+	tab.CountAt(e, GPC, GPCRate, 0, 1, t0)
+	tab.Count(e, GPC0, GPC0Rate, 1, t0) // falls back on element 0
+	tab.SetGPT(e, GPT, 1, 42)
+	tab.CountAt(e, GPC, GPCRate, 7, 1, t0) // past the array: nothing
+	for _, c := range []struct {
+		d    DataType
+		i    int
+		want uint64
+	}{{GPC, 0, 2}, {GPC, 1, 2}, {GPC, 2, 0}, {GPC0, 0, 2}, {GPC1, 0, 2}, {GPCRate, 1, 2}, {GPC0Rate, 0, 2}, {GPT, 1, 42}, {GPT0, 0, 0}} {
+		if v, ok := tab.GetAt(e, c.d, c.i, t0); !ok || v != c.want {
+			t.Errorf("%v[%d] = %d, %v; want %d", c.d, c.i, v, ok, c.want)
+		}
+	}
+	for _, c := range []struct {
+		d DataType
+		i int
+	}{{GPC, 3}, {GPCRate, 2}, {GPT, -1}, {GPC0, 1}, {HTTPReqCnt, 0}} {
+		if tab.StoresAt(c.d, c.i) {
+			t.Errorf("%v[%d] is stored", c.d, c.i)
+		}
+	}
+	if got := tab.changeGPC(e, GPC, GPCRate, 1, true, t0); got != 2 {
+		t.Errorf("sc_clr_gpc(1) answered %d, want 2", got)
+	}
+	line := string(tab.AppendEntry(nil, e, t0))
+	want := ` gpt0=0 gpt1=42 gpc0=2 gpc1=0 gpc2=0 gpc0_rate(10000)=2 gpc1_rate(10000)=2` + "\n"
+	if !strings.HasSuffix(line, want) {
+		t.Errorf("show table line %q, want the suffix %q", line, want)
 	}
 }

@@ -74,6 +74,10 @@ type Snapshot struct {
 	Expire   time.Duration // time left; 0: the entry never expires
 	Vals     [NumData]uint64
 	Rates    [NumData]Rate
+	// The arrays' elements (gpt, gpc, gpc_rate), as many as the table
+	// keeps (Snapshot) or the peer sent (Learned).
+	GPT, GPC []uint64
+	GPCRate  []Rate
 }
 
 // Snapshot fills s with e's key and data at now, reusing s.Key's array.
@@ -91,11 +95,17 @@ func (t *Table) Snapshot(e *Entry, now time.Time, s *Snapshot) bool {
 	}
 	sh.mu.Unlock()
 	s.Vals, s.Rates = [NumData]uint64{}, [NumData]Rate{}
+	s.GPT, s.GPC, s.GPCRate = s.GPT[:0], s.GPC[:0], s.GPCRate[:0]
 	if c := e.data; c != nil {
 		ms := Ticks(now)
 		c.mu.Lock()
+		s.GPT = append(s.GPT, c.gpt...)
+		s.GPC = append(s.GPC, c.gpc...)
+		for _, f := range c.gpcRate {
+			s.GPCRate = append(s.GPCRate, Rate{Elapsed: time.Duration(ms-f.tick) * time.Millisecond, Curr: f.curr, Prev: f.prev})
+		}
 		for d := range NumData {
-			if !t.cfg.Store[d] {
+			if !t.cfg.Store[d] || d.IsArray() {
 				continue
 			}
 			if d.IsRate() {
@@ -171,19 +181,28 @@ func (t *Table) Learn(l *Learned, now time.Time) bool {
 		ms := Ticks(now)
 		c.mu.Lock()
 		for d := range NumData {
-			if !l.Has[d] || !t.cfg.Store[d] || d == ConnCur {
+			if !l.Has[d] || !t.cfg.Store[d] || d == ConnCur || d.IsArray() {
 				continue
 			}
 			if d.IsRate() {
-				r := l.Rates[d]
-				c.rate[d] = freqCtr{tick: (ms - uint32(r.Elapsed.Milliseconds())) &^ 1, curr: r.Curr, prev: r.Prev}
+				c.rate[d] = learnRate(l.Rates[d], ms)
 			} else {
 				c.n[d] = l.Vals[d]
 			}
 		}
+		// Elements past this table's arrays are left out, as haproxy does.
+		copy(c.gpt, l.GPT)
+		copy(c.gpc, l.GPC)
+		for i := range min(len(c.gpcRate), len(l.GPCRate)) {
+			c.gpcRate[i] = learnRate(l.GPCRate[i], ms)
+		}
 		c.mu.Unlock()
 	}
 	return true
+}
+
+func learnRate(r Rate, ms uint32) freqCtr {
+	return freqCtr{tick: (ms - uint32(r.Elapsed.Milliseconds())) &^ 1, curr: r.Curr, prev: r.Prev}
 }
 
 // Entries returns the table's live entries, for teaching a peer.

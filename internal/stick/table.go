@@ -28,10 +28,12 @@ type Config struct {
 	Size    int           // most entries held
 	Expire  time.Duration // 0: entries never expire
 	NoPurge bool          // when full, refuse new entries instead of dropping the oldest
-	// Store lists the data types kept with each entry ("store ..."), and
-	// Period the window of each rate type among them.
+	// Store lists the data types kept with each entry ("store ..."),
+	// Period the window of each rate type among them, and Elems the
+	// element count of each array among them.
 	Store  [NumData]bool
 	Period [NumData]time.Duration
+	Elems  [NumData]int
 }
 
 // maxShards bounds the lock striping; small tables get fewer shards so
@@ -176,7 +178,7 @@ func (t *Table) newEntry(key []byte) *Entry {
 	sh := t.shardOf(key)
 	e := &Entry{}
 	if t.stores {
-		e.data = &counters{}
+		e.data = t.newCounters()
 	}
 	if t.cfg.Type == String {
 		e.str = string(key)

@@ -152,11 +152,12 @@ func (rt *Runtime) RateLimits() (conns, sessions int) {
 	return int(rt.connRateLimit.Load()), int(rt.sessRateLimit.Load())
 }
 
-// pausable is a listening socket "disable frontend" can stop and
-// "enable frontend" restart.
+// pausable is a listening socket "disable frontend" and SIGTTOU can stop
+// and "enable frontend" and SIGTTIN restart.
 type pausable struct {
 	rc      syscall.RawConn
 	backlog int
+	addr    net.Addr
 }
 
 // addSocket records the socket under l (served as wrapped), when it has a
@@ -169,8 +170,21 @@ func (fe *Frontend) addSocket(plain, wrapped net.Listener, backlog int) {
 		rc, _ = sc.SyscallConn()
 	}
 	if rc != nil {
-		fe.sockets = append(fe.sockets, pausable{rc, backlog})
+		fe.sockets = append(fe.sockets, pausable{rc, backlog, plain.Addr()})
 	}
+}
+
+// stop shuts the socket down for reading: on Linux a listening socket then
+// stops listening (connections are refused) and keeps its address; the
+// accept waiting on it fails.
+func (s pausable) stop() {
+	s.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
+}
+
+// listen makes the socket listen again after stop.
+func (s pausable) listen() (err error) {
+	s.rc.Control(func(fd uintptr) { err = unix.Listen(int(fd), s.backlog) })
+	return err
 }
 
 // Pause stops fe's listening sockets as haproxy does ("disable frontend"):
@@ -182,7 +196,7 @@ func (fe *Frontend) Pause() bool {
 		return false
 	}
 	for _, s := range fe.sockets {
-		s.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
+		s.stop()
 	}
 	return true
 }
@@ -194,11 +208,9 @@ func (fe *Frontend) Resume() bool {
 		return false
 	}
 	for _, s := range fe.sockets {
-		s.rc.Control(func(fd uintptr) {
-			if err := unix.Listen(int(fd), s.backlog); err != nil {
-				log.Printf("[WARNING] frontend '%s': enable frontend: listen: %v", fe.P.Name, err)
-			}
-		})
+		if err := s.listen(); err != nil {
+			log.Printf("[WARNING] frontend '%s': enable frontend: listen: %v", fe.P.Name, err)
+		}
 	}
 	fe.paused.Store(false)
 	fe.limit.signal()

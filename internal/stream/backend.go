@@ -203,7 +203,7 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	_, s.nonStick = sc.Options["non-stick"]
 	s.maxIdle = maxIdlePerServer
-	if n, err := strconv.Atoi(sc.Options["pool-max-conn"]); err == nil && n >= 0 {
+	if n := sc.PoolMaxConn; n >= 0 {
 		s.maxIdle = min(n, maxIdlePerServer)
 	}
 	s.up.Store(!sc.Disabled)

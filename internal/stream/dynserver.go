@@ -3,7 +3,6 @@ package stream
 import (
 	"errors"
 	"os"
-	"strconv"
 
 	"dhproxy/internal/check"
 	"dhproxy/internal/lb"
@@ -169,8 +168,8 @@ func (s *Server) AddedInMaint() bool { return s.addedMaint }
 func (s *Server) CheckPaused(agent bool) bool { return s.adminCtl.Paused(agent) }
 
 // IdleLimit is s's "pool-max-conn" when one applies (haproxy shows it in
-// src_ilim): set on the server line, or 0 for a server added at run time.
+// src_ilim): set on the server or default-server line, or 0 for a server
+// added at run time.
 func (s *Server) IdleLimit() (int, bool) {
-	n, err := strconv.Atoi(s.Conf.Options["pool-max-conn"])
-	return n, err == nil && n >= 0
+	return s.Conf.PoolMaxConn, s.Conf.PoolMaxConn >= 0
 }

@@ -137,8 +137,9 @@ func TestServerSetChangesUnderTraffic(t *testing.T) {
 }
 
 func TestPoolMaxConnBoundsIdleConnections(t *testing.T) {
-	b := testBackend(t, "backend be\n server s0 127.0.0.1:1 pool-max-conn 0\n server s1 127.0.0.1:1 pool-max-conn 1\n server s2 127.0.0.1:1\n")
-	for i, want := range []int{0, 1, 3} {
+	b := testBackend(t, "backend be\n server s0 127.0.0.1:1 pool-max-conn 0\n server s1 127.0.0.1:1 pool-max-conn 1\n server s2 127.0.0.1:1\n"+
+		" default-server pool-max-conn 2\n server s3 127.0.0.1:1\n")
+	for i, want := range []int{0, 1, 3, 2} {
 		s := b.Servers[i]
 		for range 3 {
 			a, c := net.Pipe()
@@ -154,6 +155,9 @@ func TestPoolMaxConnBoundsIdleConnections(t *testing.T) {
 	}
 	if _, ok := b.Servers[2].IdleLimit(); ok {
 		t.Errorf("a server without pool-max-conn has a limit")
+	}
+	if n, ok := b.Servers[3].IdleLimit(); !ok || n != 2 {
+		t.Errorf("IdleLimit of default-server pool-max-conn 2: %d %v", n, ok)
 	}
 }
 

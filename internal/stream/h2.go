@@ -47,12 +47,13 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		fe.logConnect(c)
 	}
 	tlsInfo := clientTLSInfo(c, cv)
-	var client netip.AddrPort // the streams' source, found once
+	sess := startedSessVars(c) // read by every stream: never written
+	var client netip.AddrPort  // the streams' source, found once
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), uint16(ta.Port))
 	}
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
-		serveStream(fe, st, sc, tlsInfo, client)
+		serveStream(fe, st, sc, sess, tlsInfo, client)
 	})
 }
 
@@ -66,7 +67,9 @@ var streamSessions sync.Pool
 
 // serveStream runs one HTTP/2 stream through the session's request loop;
 // the stream reads as a connection carrying one HTTP/1.1 request.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
+// sess holds the sess variables the connection's tcp-request rules set
+// (nil: none); each stream starts with its own copy.
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{idle: &idleState{}}
@@ -79,6 +82,9 @@ func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, tlsInfo *sample.TLSI
 	// request (http-reuse safe, http_first_req), as in haproxy.
 	s.nreq = st.Seq()
 	s.connSC = *sc
+	if sess != nil {
+		s.sessVars.CopyFrom(sess)
+	}
 	if client.IsValid() {
 		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}

@@ -209,9 +209,7 @@ type parkedConn struct {
 	fe                  *Frontend
 	c                   net.Conn
 	clientIP            netip.Addr
-	accept              int64 // Unix nanoseconds
-	unread              int64 // client bytes the stats have not counted yet
-	unwritten           int64
+	accept              int64       // Unix nanoseconds
 	expiry              int64       // when the keep-alive timeout ends (0: never)
 	more                *parkedMore // state few connections have, nil without
 	nreq                int32
@@ -226,15 +224,20 @@ type parkedMore struct {
 	sessVars sample.Vars
 	connSC   trackers
 	ln       *Listener // the socket's statistics row
+	tlsInfo  *sample.TLSInfo
+	// Client bytes the stats have not counted yet (the parked record is
+	// one size class smaller without them: they are almost always 0).
+	unread, unwritten int64
 }
 
 // park hands the idle connection to the parker; false if it cannot be parked.
 func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
+	fio := s.parkIO()
 	fd := -1
-	s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
-	if lc, ok := s.c.(*lazyConn); ok && lc.registered() {
+	fio.rc.Control(func(f uintptr) { fd = int(f) })
+	if lc := lazyOf(s.c); lc != nil && lc.registered() {
 		if s.epollAdded {
 			// The descriptor number changes: its entry in the parker's
 			// set would outlive it (the socket stays open).
@@ -242,7 +245,7 @@ func (s *httpSession) park() bool {
 			s.epollAdded = false
 		}
 		lc.unregister()
-		s.cfd.rc.Control(func(f uintptr) { fd = int(f) })
+		fio.rc.Control(func(f uintptr) { fd = int(f) })
 	}
 	if fd < 0 {
 		return false
@@ -250,13 +253,14 @@ func (s *httpSession) park() bool {
 	pc := &parkedConn{
 		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
-		unread: s.fdStore.nread - s.seenIn, unwritten: s.fdStore.nwritten - s.seenOut,
 	}
+	unread, unwritten := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
 	if s.tx.srcSet {
 		pc.clientIP = s.tx.realIP // set-src lasted one request
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil {
-		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln}
+	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 {
+		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
+			unread: unread, unwritten: unwritten}
 	}
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
@@ -267,6 +271,8 @@ func (s *httpSession) park() bool {
 	}
 	// From here on another worker may run the connection: s forgets it.
 	s.fe.rt.live.remove(&s.listed) // listed again by the session that takes it up
+	s.dropBuf(&s.bufBox)           // a TLS session's wait read into one
+	s.buf = nil
 	if pc.more != nil {
 		s.sessVars = sample.Vars{} // the parked connection has them now
 	}
@@ -280,13 +286,15 @@ func (s *httpSession) restore(pc *parkedConn) {
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
 	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
 	if m := pc.more; m != nil {
-		s.priv, s.sessVars, s.connSC, s.ln = m.priv, m.sessVars, m.connSC, m.ln
+		s.priv, s.sessVars, s.connSC, s.ln, s.tlsInfo = m.priv, m.sessVars, m.connSC, m.ln, m.tlsInfo
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
 	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)
 	s.pp = receivedPP(pc.c)
 	s.attachIO()
-	s.fdStore.nread, s.fdStore.nwritten = pc.unread, pc.unwritten
+	if m := pc.more; m != nil {
+		s.fdStore.nread, s.fdStore.nwritten = m.unread, m.unwritten
+	}
 }
 
 // reset prepares a session object for a new connection, keeping only the
@@ -403,7 +411,7 @@ func (s *httpSession) readRequest() bool {
 		}
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
-		idleWait := !started && s.nreq > 0 && s.cfd != nil && s.fe.rt.parker != nil
+		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
 		if idleWait {
 			s.idle.since.Store(coarseNow.Load())
 			s.idle.state.Store(idleWaiting)
@@ -750,7 +758,9 @@ func (s *httpSession) handle() bool {
 	}
 	if s.fe.rules {
 		s.tx.srvConn = sc
-		if r := s.responseRules(be); r != nil {
+		if r := s.responseRules(be); r == tcpResponseRejected {
+			return false // both ends closed, nothing sent
+		} else if r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep
 			}

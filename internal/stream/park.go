@@ -1,7 +1,9 @@
 package stream
 
 import (
+	"crypto/tls"
 	"log"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -285,4 +287,35 @@ func (s *httpSession) waitCut() {
 	}
 	s.idle.state.Store(idleBusy)
 	s.cdl.rd = 0
+}
+
+// parkIO returns the descriptor I/O of a session's connection that can
+// park: the session's own for a plain connection, the TLS transport's for a
+// TLS one; nil when it cannot park. A TLS connection parks keeping its
+// tls.Conn: it is only asked to park after a read of it timed out, and
+// tls.Conn reads from the socket only once it holds no complete record, so
+// nothing it read ahead waits unseen (a partial record's rest is still to
+// come, and wakes the parked connection).
+func (s *httpSession) parkIO() *fdConn {
+	if s.cfd != nil {
+		return s.cfd
+	}
+	if tc, ok := s.c.(*tls.Conn); ok {
+		if tt, ok := tc.NetConn().(*tlsTransport); ok {
+			return &tt.fd
+		}
+	}
+	return nil
+}
+
+// lazyOf returns the lazy socket under c, nil when there is none.
+func lazyOf(c net.Conn) *lazyConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+		if tt, ok := c.(*tlsTransport); ok {
+			c = tt.Conn
+		}
+	}
+	lc, _ := c.(*lazyConn)
+	return lc
 }

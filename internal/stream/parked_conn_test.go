@@ -17,7 +17,7 @@ import (
 // is kept apart. Measured in the whole test process, so the client's own
 // socket counts too; it was about 3.8 KiB when parked connections kept
 // their session, 830-870 bytes before the parked record shrank (650-760
-// since).
+// since, 440-680 since it fits the 96-byte size class).
 func TestParkedConnectionMemory(t *testing.T) {
 	fastParking(t)
 	cfg, port := keepAliveConfig(t, "always")
@@ -56,8 +56,8 @@ func TestParkedConnectionMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
 	t.Logf("%d bytes of heap per parked connection (client side included)", per)
-	if per > 800 {
-		t.Errorf("%d bytes of heap per parked connection, want at most 800", per)
+	if per > 720 {
+		t.Errorf("%d bytes of heap per parked connection, want at most 720", per)
 	}
 }
 
@@ -126,11 +126,12 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"priv": true, "nreq": true, "sessVars": true, "connSC": true, "epollAdded": true, "parkExpired": true,
 		"seenIn": true, "seenOut": true, "fdStore": true, // byte counts as unread/unwritten
 		"ln": true, "lg": true, // its "on" is the frontend's log format
+		"tlsInfo": true,
 	}
 	rebuilt := map[string]bool{ // per request, or derived again on restore
 		"live": true, "buf": true, "r": true, "w": true, "bufBox": true, "sbuf": true, "sbufBox": true,
 		"sr": true, "sw": true, "out": true, "req": true, "resp": true, "chunks": true, "rchunks": true,
-		"cfd": true, "cio": true, "cdl": true, "tlsInfo": true, "sentBody": true, "ck": true, "stick": true,
+		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
 		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true,
 	}

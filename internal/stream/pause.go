@@ -3,9 +3,6 @@ package stream
 import (
 	"fmt"
 	"sync"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // pauseState is SIGTTOU's pause (HAProxy's): the listening sockets stop
@@ -16,22 +13,6 @@ type pauseState struct {
 	resumed chan struct{} // non-nil while paused; closed on resume
 }
 
-// listenerFD returns the descriptor of rt.listeners[i], or -1.
-func (rt *Runtime) listenerFD(i int) int {
-	var rc syscall.RawConn
-	switch l := rt.listeners[i].(type) {
-	case *lazyListener:
-		rc = l.rc
-	case syscall.Conn:
-		rc, _ = l.SyscallConn()
-	}
-	fd := -1
-	if rc != nil {
-		rc.Control(func(f uintptr) { fd = int(f) })
-	}
-	return fd
-}
-
 // Pause stops listening on every bind, with HAProxy's "Pausing" lines.
 func (rt *Runtime) Pause() {
 	rt.pause.mu.Lock()
@@ -40,12 +21,11 @@ func (rt *Runtime) Pause() {
 		return
 	}
 	rt.pause.resumed = make(chan struct{})
-	for i := range rt.listeners {
-		if fd := rt.listenerFD(i); fd >= 0 {
-			// On Linux a listening socket shut down for reading stops
-			// listening; the accept waiting on it fails and waits for
-			// the resume (acceptLoop).
-			unix.Shutdown(fd, unix.SHUT_RD)
+	// The accepts failing on the stopped sockets wait for the resume
+	// (acceptLoop).
+	for _, fe := range rt.frontends {
+		for _, s := range fe.sockets {
+			s.stop()
 		}
 	}
 	rt.frontendEvents("Pausing")
@@ -58,10 +38,10 @@ func (rt *Runtime) Resume() {
 	if rt.pause.resumed == nil {
 		return
 	}
-	for i := range rt.listeners {
-		if fd := rt.listenerFD(i); fd >= 0 {
-			if err := unix.Listen(fd, rt.backlogs[i]); err != nil {
-				rt.logEvent(nil)("alert", fmt.Sprintf("cannot listen again on %s: %v", rt.listeners[i].Addr(), err))
+	for _, fe := range rt.frontends {
+		for _, s := range fe.sockets {
+			if err := s.listen(); err != nil {
+				rt.logEvent(nil)("alert", fmt.Sprintf("cannot listen again on %s: %v", s.addr, err))
 			}
 		}
 	}

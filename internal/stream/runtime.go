@@ -51,7 +51,6 @@ type Runtime struct {
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
-	backlogs  []int                   // of each listener, to listen again after a pause
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
 	// Changed by the runtime API.
@@ -114,7 +113,7 @@ func (fe *Frontend) setRules(rt *Runtime) {
 	}
 	fe.rules = hasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
 	for _, b := range rt.backends {
-		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 {
+		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
 			fe.rules = true
 		}
 	}
@@ -199,7 +198,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 				continue
 			}
 			plain := l
-			if b.TLSConfig == nil && p.Mode == model.ModeHTTP && !b.H2 {
+			// TLS binds too: a parked TLS connection then leaves Go's
+			// poller (its descriptor record and os.File) as a plain one does.
+			if p.Mode == model.ModeHTTP && !b.H2 {
 				l = newLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
@@ -208,7 +209,6 @@ func New(cfg *model.Config) (*Runtime, error) {
 				fe.listeners = append(fe.listeners, ln)
 			}
 			rt.listeners = append(rt.listeners, l)
-			rt.backlogs = append(rt.backlogs, backlog)
 			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln}
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier

@@ -48,7 +48,7 @@ func newStickTables(cfg *model.Config) map[*model.Proxy]*stick.Table {
 	ts := map[*model.Proxy]*stick.Table{}
 	for _, p := range append(cfg.PeerTables(), cfg.Proxies...) {
 		if t := p.StickTable; t != nil {
-			c := stick.Config{Len: t.Len, Size: t.Size, Expire: t.Expire, NoPurge: t.NoPurge, Store: t.Store, Period: t.Period}
+			c := stick.Config{Len: t.Len, Size: t.Size, Expire: t.Expire, NoPurge: t.NoPurge, Store: t.Store, Period: t.Period, Elems: t.Elems}
 			switch t.Type {
 			case "ip":
 				c.Type = stick.IP

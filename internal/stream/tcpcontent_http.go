@@ -28,11 +28,16 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 			s.EditRequest(r.Act)
 		case r.Act != nil && r.Act.Action == rules.Capture:
 			s.Capture(r.Act, false)
+		case r.Act != nil && (r.Act.Action == rules.SetMark || r.Act.Action == rules.SetTOS):
+			setSockOpt(s.c, r.Act)
 		case r.Act != nil:
 			counterAction(s.counter(r.Act.SC), r.Act, s, &s.tx.V)
 		case r.Track != nil:
 			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.V, &s.trackKey, true)
 		case r.Reject:
+			if r.Silent {
+				silentDrop(s.c)
+			}
 			s.fe.Stats.Dreq.Add(1)
 			s.tx.Denied = true
 			s.lg.fail('P', 'R')

@@ -62,7 +62,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	}
 	defer func() { *trk = tx.sc }()
 	start := time.Now()
-	if rejects(tx.inspect(fe.P, fe.P.TCPRequest.Content, fe.P.TCPRequest.InspectDelay, start)) {
+	if tx.rejects(tx.inspect(fe.P, fe.P.TCPRequest.Content, fe.P.TCPRequest.InspectDelay, start)) {
 		e.Term[0], e.Term[1] = 'P', 'R'
 		fe.Stats.Dreq.Add(1)
 		return
@@ -76,7 +76,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	var served *Server // connected to
 	defer func() { accountTCP(fe, be, served, &e) }()
 	e.Backend = be.P.Name
-	if be.P != fe.P && rejects(tx.inspect(be.P, be.P.TCPRequest.Content, be.P.TCPRequest.InspectDelay, start)) {
+	if be.P != fe.P && tx.rejects(tx.inspect(be.P, be.P.TCPRequest.Content, be.P.TCPRequest.InspectDelay, start)) {
 		e.Term[0], e.Term[1] = 'P', 'R'
 		fe.Stats.Dreq.Add(1)
 		be.Stats.Dreq.Add(1)
@@ -144,6 +144,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		rx := &tcpTxn{fe: fe, be: be, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
+			if r.Silent {
+				silentDrop(c)
+			}
 			// haproxy's "PD": the response was refused; both ends close
 			e.Term[0], e.Term[1] = 'P', 'D'
 			e.BytesIn = int64(len(first))
@@ -288,5 +291,11 @@ func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
 	}
 }
 
-// rejects tells whether the rule inspect returned refuses the connection.
-func rejects(r *model.TCPRule) bool { return r != nil && r.Reject }
+// rejects tells whether the rule inspect returned refuses the connection
+// (a silent-drop readies the client's socket for a silent close first).
+func (tx *tcpTxn) rejects(r *model.TCPRule) bool {
+	if r != nil && r.Silent {
+		silentDrop(tx.c)
+	}
+	return r != nil && r.Reject
+}

@@ -76,7 +76,7 @@ func (tr *trackers) track(t *stick.Table, r *rules.Rule, tx sample.Txn, v *sampl
 	*sc = scTracker{t, e}
 }
 
-// counter runs sc-inc-gpc0/1 and sc-set-gpt0 on the entry counter r.SC
+// counter runs sc-inc-gpc0/1/(idx) and sc-set-gpt0/(idx) on the entry counter r.SC
 // tracks (the transaction's, else the connection's).
 func counterAction(sc *scTracker, r *rules.Rule, tx sample.Txn, v *sample.Value) {
 	if sc.e == nil {
@@ -88,7 +88,9 @@ func counterAction(sc *scTracker, r *rules.Rule, tx sample.Txn, v *sample.Value)
 		sc.t.Count(sc.e, stick.GPC0, stick.GPC0Rate, 1, now)
 	case rules.IncGPC1:
 		sc.t.Count(sc.e, stick.GPC1, stick.GPC1Rate, 1, now)
-	case rules.SetGPT0:
+	case rules.IncGPC:
+		sc.t.CountAt(sc.e, stick.GPC, stick.GPCRate, r.Idx, 1, now)
+	case rules.SetGPT0, rules.SetGPT:
 		n := r.Int
 		if r.Expr != nil {
 			if !r.Expr.Eval(tx, v) || !sample.Cast(v, sample.TypeInt, tx.Scratch()) {
@@ -96,7 +98,11 @@ func counterAction(sc *scTracker, r *rules.Rule, tx sample.Txn, v *sample.Value)
 			}
 			n = v.Int
 		}
-		sc.t.SetGPT0(sc.e, uint64(n))
+		d := stick.GPT0
+		if r.Action == rules.SetGPT {
+			d = stick.GPT
+		}
+		sc.t.SetGPT(sc.e, d, r.Idx, uint64(n))
 	}
 }
 

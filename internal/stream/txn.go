@@ -293,6 +293,18 @@ func (s *httpSession) monitor() (answered, keep bool) {
 // answer writes a rule's own response (deny, return, redirect); false when
 // the rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
+	if r.Action == rules.SilentDrop {
+		// nothing is written: the connection ends as a tcp-request
+		// content reject ends it (logged "PR", a denied request)
+		silentDrop(s.c)
+		s.fe.Stats.Dreq.Add(1)
+		if be != nil {
+			be.Stats.Dreq.Add(1)
+		}
+		s.tx.Denied = true
+		s.lg.fail('P', 'R')
+		return true, false
+	}
 	req := &s.req
 	// The request body is not read: only a body-less request lets the
 	// connection carry another one.
@@ -547,6 +559,8 @@ func (s *httpSession) EditRequest(r *rules.Rule) {
 		s.tx.SetVar(s, r)
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
+	case rules.SetMark, rules.SetTOS:
+		setSockOpt(s.c, r)
 	case rules.SetSrc:
 		// Only for this request (haproxy 2.6 gives the next request on
 		// the connection its real source back); not an address: no change.
@@ -582,6 +596,10 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 		s.setLogLevel(r)
 		return
 	}
+	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
+		setSockOpt(s.c, r)
+		return
+	}
 	s.tx.resEdited = true
 	if r.Action == rules.SetStatus {
 		s.tx.status, s.tx.reason = r.Status, r.Reason
@@ -594,12 +612,51 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 // frontend (once for a listen section). It returns the deny, return or
 // redirect rule that answers in place of the server, if one applies.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
+	if len(be.P.TCPResponse.Content) > 0 && s.tcpResponseRejects(be) {
+		return tcpResponseRejected
+	}
 	s.tx.EndRequest()
 	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
 	if timedOut {
 		return responseTimeout
 	}
 	return r
+}
+
+// tcpResponseRejected is responseRules' answer when a tcp-response
+// content rule refused the response: both ends are closed, nothing is
+// sent to the client.
+var tcpResponseRejected = &rules.Rule{Action: rules.Deny}
+
+// tcpResponseRejects runs the backend's tcp-response content rules in
+// mode http, as haproxy 2.6 runs them before the HTTP response is
+// parsed: variables set there are seen by the http-response rules; an
+// accept ends them; a reject closes the server connection (logged "PD",
+// a denied response) and the client's without an answer.
+func (s *httpSession) tcpResponseRejects(be *Backend) bool {
+	for i := range be.P.TCPResponse.Content {
+		r := &be.P.TCPResponse.Content[i]
+		if !r.Cond.Match(s, &s.tx.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			s.tx.SetVar(s, r.SetVar)
+		case r.Reject:
+			s.tx.srvConn.c.Close()
+			s.lg.fail('P', 'D')
+			s.lg.resp = time.Time{}
+			s.fe.Stats.Dresp.Add(1)
+			be.Stats.Dresp.Add(1)
+			if s.lg.srv != nil {
+				s.lg.srv.Stats.Dresp.Add(1)
+			}
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // chooseBackend runs the use_backend rules: the first that applies names
@@ -732,16 +789,39 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 		case r.Act != nil:
 			tx.act(r.Act)
 		default:
+			if r.Silent {
+				silentDrop(tx.c)
+			}
 			return r.Reject
 		}
 	}
 	return false
 }
 
-// act runs a tcp-request counter (sc-inc-gpc0/1, sc-set-gpt0) or address
-// (set-src, set-dst) action.
+// act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*), address
+// (set-src, set-dst, set-src-port, set-dst-port) or socket (set-mark,
+// set-tos) action.
 func (tx *tcpTxn) act(r *rules.Rule) {
-	if r.Action != rules.SetSrc && r.Action != rules.SetDst {
+	switch r.Action {
+	case rules.SetMark, rules.SetTOS:
+		setSockOpt(tx.c, r)
+		return
+	case rules.SetSrcPort, rules.SetDstPort:
+		// not an integer: no change; the port is kept to 16 bits, as
+		// haproxy stores it
+		if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
+			return
+		}
+		if r.Action == rules.SetSrcPort {
+			if a := tx.Src(); a.IsValid() {
+				tx.src = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+			}
+		} else if a := tx.Dst(); a.IsValid() {
+			tx.dst = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+		}
+		return
+	case rules.SetSrc, rules.SetDst:
+	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
 		return
 	}

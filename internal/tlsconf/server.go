@@ -25,8 +25,11 @@ type ServerOpts struct {
 	Crt      string // crt: the client certificate (and key) shown to the server
 	NoReuse  bool   // no-ssl-reuse: a full handshake on every connection
 	CheckSNI string // check-sni: the name the health checks send
-	NoVer    []string
-	Suites   string
+	// CheckALPN is check-alpn: the protocols the health checks offer
+	// ("": those of alpn).
+	CheckALPN string
+	NoVer     []string
+	Suites    string
 }
 
 // Client builds the configuration towards a server. verifyDefault is the

@@ -21,8 +21,8 @@ type Session interface {
 	// rule of the request phase (answered false: the rule gave none, as an
 	// ignore-empty redirect); keep tells whether the connection stays.
 	Answer(r *rules.Rule) (answered, keep bool)
-	// Count runs a stick counter action (track-sc*, sc-inc-gpc0/1,
-	// sc-set-gpt0) of a rule of section p.
+	// Count runs a stick counter action (track-sc*, sc-inc-gpc0/1/(),
+	// sc-set-gpt0/()) of a rule of section p.
 	Count(p *model.Proxy, r *rules.Rule, response bool)
 	// Capture runs a capture action.
 	Capture(r *rules.Rule, response bool)
@@ -51,11 +51,11 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
 			}
-		case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+		case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0, rules.IncGPC, rules.SetGPT:
 			s.Count(p, r, false)
 		case rules.Capture:
 			s.Capture(r, false)
@@ -92,7 +92,7 @@ func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule
 				continue
 			}
 			switch r.Action {
-			case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0:
+			case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0, rules.IncGPC, rules.SetGPT:
 				s.Count(p, r, true)
 				continue
 			case rules.Capture:

@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// The sess variables tcp-request connection and session rules set belong
+// to the connection: every HTTP/2 stream on it reads them, as over
+// HTTP/1.
+func TestH2SessionVariables(t *testing.T) {
+	port := freePort(t)
+	startProxy(t, fmt.Sprintf(`
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    tcp-request connection set-var(sess.c) str(conn)
+    tcp-request session set-var(sess.s) src
+    http-request return status 200 content-type text/plain lf-string "%%[path] c=%%[var(sess.c)] s=%%[var(sess.s)]"
+`, port), port)
+	var dials atomic.Int32
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	for _, p := range []string{"/a", "/b", "/c"} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := p + " c=conn s=127.0.0.1"; string(body) != want {
+			t.Errorf("stream %s read %q, want %q", p, body, want)
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d connections, want the three streams on one", n)
+	}
+}

@@ -95,7 +95,7 @@ func NewClientConn(c net.Conn, cfg ClientConfig) (*ClientConn, error) {
 	cc := &ClientConn{cfg: cfg, nextID: 1, streams: map[uint32]*ClientStream{}, maxStreams: 100, idleSince: time.Now()}
 	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.wmu.Lock()
-	cc.bw.WriteString(Preface)
+	cc.out.b = append(cc.out.b, Preface...)
 	cc.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: cfg.HeaderTableSize},
@@ -428,9 +428,8 @@ func (cc *ClientConn) end(err error) {
 	}
 	if err == nil || code != http2.ErrCodeNo {
 		cc.wmu.Lock()
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(0, code, nil)
-		cc.bw.Flush()
+		cc.flushNow(time.Second)
 		cc.wmu.Unlock()
 	}
 	cc.c.Close()

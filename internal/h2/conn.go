@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -97,6 +98,7 @@ type Conn struct {
 	lastAllowed  uint32 // after GOAWAY: streams above are refused
 	running      int    // handlers still running (reset streams included)
 	opened       int    // streams opened so far
+	readDeadline bool   // a read deadline is set (the reader clears it once streams run)
 	draining     bool   // a soft stop sent the first GOAWAY (shutdown)
 	peerGoneAway bool   // the client sent GOAWAY: streams above lastAllowed are refused
 	goneAway     bool   // no stream above lastAllowed is served
@@ -120,17 +122,10 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
 	defer cc.st.OpenConns.Add(-1)
+	cc.kick = make(chan struct{}, 1) // writes are batched (out.go)
 	done := make(chan struct{})
 	defer close(done)
-	if cfg.Stop != nil {
-		go func() {
-			select {
-			case <-cfg.Stop:
-				cc.shutdown()
-			case <-done:
-			}
-		}()
-	}
+	go cc.flusher(done)
 	err := cc.serve()
 	cc.end(err)
 	cc.handlers.Wait()
@@ -147,7 +142,9 @@ func (cc *Conn) eachFlow(yield func(*flow) bool) {
 // serve reads frames until the connection ends; the error says how.
 func (cc *Conn) serve() error {
 	if cc.cfg.RequestTimeout > 0 {
-		cc.c.SetReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
+		cc.mu.Lock()
+		cc.setReadDeadline(time.Now().Add(cc.cfg.RequestTimeout))
+		cc.mu.Unlock()
 	}
 	var pre [len(Preface)]byte
 	if _, err := io.ReadFull(cc.br, pre[:]); err != nil || string(pre[:]) != Preface {
@@ -177,10 +174,11 @@ func (cc *Conn) serve() error {
 		switch {
 		case stop, first:
 		case idle && cc.cfg.IdleTimeout > 0:
-			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
-		default:
+			cc.setReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+		case cc.readDeadline:
 			// Streams have their own timeouts; the connection waits.
 			cc.c.SetReadDeadline(time.Time{})
+			cc.readDeadline = false
 		}
 		cc.mu.Unlock()
 		if stop {
@@ -399,7 +397,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		// refuses such a head as HTTP/1 does, without the pipeline.
 		return cc.localReply(id, "431")
 	}
-	head, info, err := appendRequestHead(nil, cc.fields, cc.hdrEnd)
+	head, info, err := appendRequestHead(make([]byte, 0, requestHeadSize(cc.fields)), cc.fields, cc.hdrEnd)
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
@@ -413,7 +411,11 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	cc.running++
 	cc.mu.Unlock()
 	cc.handlers.Add(1)
-	go cc.run(st)
+	select {
+	case idleWorkers <- st:
+	default:
+		go streamWorker(st)
+	}
 	return nil
 }
 
@@ -442,7 +444,31 @@ func (cc *Conn) lateData(id uint32, n int, end bool) error {
 	return nil
 }
 
-// run is a stream's goroutine.
+// Streams run on worker goroutines that wait for another stream (of any
+// connection) once theirs is over: a new stream then costs a wake-up,
+// not a new goroutine whose stack grows again to what the pipeline
+// needs. At most maxIdleWorkers wait; the runtime shrinks their stacks
+// if they wait long.
+var (
+	idleWorkers   = make(chan *Stream)
+	idleWorkerCnt atomic.Int32
+)
+
+const maxIdleWorkers = 128
+
+func streamWorker(st *Stream) {
+	for {
+		st.cc.run(st)
+		if idleWorkerCnt.Add(1) > maxIdleWorkers {
+			idleWorkerCnt.Add(-1)
+			return
+		}
+		st = <-idleWorkers
+		idleWorkerCnt.Add(-1)
+	}
+}
+
+// run serves a stream on a worker goroutine.
 func (cc *Conn) run(st *Stream) {
 	defer cc.handlers.Done()
 	defer func() {
@@ -450,6 +476,7 @@ func (cc *Conn) run(st *Stream) {
 			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
 		}
 		st.Close()
+		putConv(st.conv)
 		cc.st.OpenStreams.Add(-1)
 		cc.mu.Lock()
 		cc.running--
@@ -467,12 +494,19 @@ func (cc *Conn) wake() {
 	if len(cc.streams) == 0 && cc.running == 0 {
 		switch {
 		case cc.goneAway:
-			cc.c.SetReadDeadline(time.Unix(1, 0))
+			cc.setReadDeadline(time.Unix(1, 0))
 		case cc.cfg.IdleTimeout > 0:
-			cc.c.SetReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
+			cc.setReadDeadline(time.Now().Add(cc.cfg.IdleTimeout))
 		}
 	}
 	cc.mu.Unlock()
+}
+
+// setReadDeadline sets the connection's read deadline; the caller holds
+// mu.
+func (cc *Conn) setReadDeadline(t time.Time) {
+	cc.c.SetReadDeadline(t)
+	cc.readDeadline = true
 }
 
 // localReply answers a stream from this layer (a head that could not
@@ -670,9 +704,8 @@ func (cc *Conn) end(err error) {
 	}
 	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
 		cc.wmu.Lock()
-		cc.c.SetWriteDeadline(time.Now().Add(time.Second))
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
-		cc.bw.Flush()
+		cc.flushNow(time.Second)
 		cc.wmu.Unlock()
 	}
 	// Closing with unread bytes in our receive buffer would reset the

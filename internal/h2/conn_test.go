@@ -14,7 +14,7 @@ import (
 
 // testClient is a raw HTTP/2 client over one end of a pipe-like TCP pair.
 type testClient struct {
-	t    *testing.T
+	t    testing.TB
 	c    net.Conn
 	fr   *http2.Framer
 	henc *hpack.Encoder
@@ -23,7 +23,14 @@ type testClient struct {
 }
 
 // startConn serves h on a loopback connection and returns its client.
-func startConn(t *testing.T, cfg Config, h Handler) *testClient {
+func startConn(t testing.TB, cfg Config, h Handler) *testClient {
+	t.Helper()
+	return startConnVia(t, cfg, h, nil)
+}
+
+// startConnVia is startConn with the server's side of the connection
+// seen through wrap (nil: as it is).
+func startConnVia(t testing.TB, cfg Config, h Handler, wrap func(net.Conn) net.Conn) *testClient {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -36,6 +43,9 @@ func startConn(t *testing.T, cfg Config, h Handler) *testClient {
 		l.Close()
 		if err != nil {
 			return
+		}
+		if wrap != nil {
+			c = wrap(c)
 		}
 		Serve(c, cfg, h)
 	}()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -22,7 +23,6 @@ type link struct {
 	c  net.Conn
 	fr *http2.Framer
 	br *bufio.Reader
-	bw *bufio.Writer
 	st *Counters
 	// writeTimeout bounds each write (timeout client or server).
 	writeTimeout time.Duration
@@ -32,9 +32,15 @@ type link struct {
 	// them all (the peer's initial window, the connection window).
 	flows iter.Seq[*flow]
 
-	wmu  sync.Mutex // frame writes and the HPACK encoder
+	wmu  sync.Mutex // frame writes (into out) and the HPACK encoder
 	henc *hpack.Encoder
 	hbuf bytes.Buffer
+	out  outBuf // frames not sent yet (out.go)
+
+	kick   chan struct{}         // wakes the flusher (nil: none, flush writes)
+	sockMu sync.Mutex            // writes to c, and spare
+	spare  []byte                // the buffer of the batch sent last, for the next one
+	werr   atomic.Pointer[error] // the write that failed
 
 	// The header block being read (reader only): the fields decoded so
 	// far and their size (RFC 9113 6.5.2), whether they went past the
@@ -65,11 +71,10 @@ func (l *link) init(c net.Conn, stats *Counters, tableSize, maxFrame, maxHeaderL
 		l.st = &discard
 	}
 	l.sendWin, l.peerWin, l.peerFrame = 65535, 65535, 16384
-	l.bw = bufio.NewWriterSize(c, 16<<10)
 	// Buffered reads: the framer reads a frame's header and payload
 	// separately, two system calls per frame otherwise.
 	l.br = bufio.NewReaderSize(c, 16<<10)
-	l.fr = http2.NewFramer(l.bw, l.br)
+	l.fr = http2.NewFramer(&l.out, l.br)
 	l.fr.SetMaxReadFrameSize(maxFrame)
 	l.henc = hpack.NewEncoder(&l.hbuf)
 	l.hdec = hpack.NewDecoder(tableSize, l.emit)
@@ -221,23 +226,6 @@ func (l *link) writeRST(id uint32, code http2.ErrCode) {
 	l.wmu.Unlock()
 }
 
-// flush sends the buffered frames; the caller holds wmu. A peer that
-// stops reading its socket gets the write timeout to drain it, after
-// which the connection is closed (every stream then fails).
-func (l *link) flush() error {
-	if l.bw.Buffered() == 0 {
-		return nil
-	}
-	if t := l.writeTimeout; t > 0 {
-		l.c.SetWriteDeadline(time.Now().Add(t))
-	}
-	err := l.bw.Flush()
-	if err != nil {
-		l.c.Close()
-	}
-	return err
-}
-
 // writeHeaderBlock encodes fields and writes them as HEADERS and
 // CONTINUATION frames; the caller holds wmu.
 func (l *link) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
@@ -278,7 +266,7 @@ func writeBlock(fr *http2.Framer, id uint32, block []byte, limit int, end bool) 
 // direction, and the deadlines of the net.Conn the stream stands for.
 type flow struct {
 	l    *link
-	cond *sync.Cond // on l.mu
+	cond sync.Cond // on l.mu
 
 	// Under l.mu.
 	id       uint32 // the client side's is 0 until its HEADERS are sent
@@ -294,12 +282,12 @@ type flow struct {
 	err          error // the stream was reset or the connection closed
 	closed       bool
 	rdl, wdl     time.Time
-	rt, wt       *time.Timer
+	rt, wt       deadlineTimer // wake a Read or a Write waiting past its deadline
 }
 
 func (f *flow) init(l *link, recvWin int64) {
 	f.l, f.recvWin = l, recvWin
-	f.cond = sync.NewCond(&l.mu)
+	f.cond.L = &l.mu
 }
 
 // Read returns received bytes; io.EOF after the peer's end (or ours, see
@@ -327,7 +315,7 @@ func (f *flow) Read(p []byte) (int, error) {
 			l.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded
 		}
-		f.cond.Wait()
+		f.wait(&f.rt, f.rdl)
 	}
 	n := copy(p, f.in)
 	f.in = f.in[n:]
@@ -392,7 +380,7 @@ func (f *flow) writeData(p []byte, end bool) (last bool, err error) {
 				l.mu.Unlock()
 				return false, os.ErrDeadlineExceeded
 			}
-			f.cond.Wait()
+			f.wait(&f.wt, f.wdl)
 		}
 		if f.err != nil {
 			err := f.err
@@ -437,11 +425,8 @@ func (f *flow) failed() error {
 // stopTimers stops the deadline timers of a closed stream; the caller
 // holds l.mu.
 func (f *flow) stopTimers() {
-	for _, t := range [2]*time.Timer{f.rt, f.wt} {
-		if t != nil {
-			t.Stop()
-		}
-	}
+	f.rt.stop()
+	f.wt.stop()
 }
 
 func (f *flow) LocalAddr() net.Addr  { return f.l.c.LocalAddr() }
@@ -452,36 +437,50 @@ func (f *flow) SetDeadline(t time.Time) error {
 	return f.SetWriteDeadline(t)
 }
 
+// The deadlines are only noted: most streams never wait (their data is
+// there when the pipeline reads it, the window open when it writes),
+// and those need no timer. A waiter is woken to look at a new deadline.
+
 func (f *flow) SetReadDeadline(t time.Time) error {
 	f.l.mu.Lock()
-	defer f.l.mu.Unlock()
 	f.rdl = t
-	f.rt = f.arm(f.rt, t)
+	f.cond.Broadcast()
+	f.l.mu.Unlock()
 	return nil
 }
 
 func (f *flow) SetWriteDeadline(t time.Time) error {
 	f.l.mu.Lock()
-	defer f.l.mu.Unlock()
 	f.wdl = t
-	f.wt = f.arm(f.wt, t)
+	f.cond.Broadcast()
+	f.l.mu.Unlock()
 	return nil
 }
 
-// arm makes a waiter notice deadline t; the caller holds l.mu.
-func (f *flow) arm(timer *time.Timer, t time.Time) *time.Timer {
-	if t.IsZero() {
-		if timer != nil {
-			timer.Stop()
+// deadlineTimer wakes a stream's waiter when a deadline passes.
+type deadlineTimer struct {
+	t  *time.Timer
+	at time.Time // what t is set for
+}
+
+func (d *deadlineTimer) stop() {
+	if d.t != nil {
+		d.t.Stop()
+	}
+}
+
+// wait waits for the stream's condition, or for deadline (zero: none)
+// to pass, armed on dt; the caller holds l.mu.
+func (f *flow) wait(dt *deadlineTimer, deadline time.Time) {
+	if !deadline.IsZero() && !deadline.Equal(dt.at) {
+		dt.at = deadline
+		if dt.t == nil {
+			dt.t = time.AfterFunc(time.Until(deadline), f.wakeAll)
+		} else {
+			dt.t.Reset(time.Until(deadline))
 		}
-		return timer
 	}
-	d := time.Until(t)
-	if timer == nil {
-		return time.AfterFunc(d, f.wakeAll)
-	}
-	timer.Reset(d)
-	return timer
+	f.cond.Wait()
 }
 
 func (f *flow) wakeAll() {

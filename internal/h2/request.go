@@ -158,6 +158,20 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 	return append(dst, "\r\n"...), info, nil
 }
 
+// requestHeadSize is about the size of the HTTP/1.1 head that
+// appendRequestHead makes of fields, so that it is made in one
+// allocation.
+func requestHeadSize(fields []hpack.HeaderField) int {
+	n := len(" HTTP/1.1\r\nhost: \r\ntransfer-encoding: chunked\r\n\r\n") + len("://")
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value) + len(": \r\n")
+		if f.Name == ":authority" {
+			n += len(f.Value) // in the target and in host
+		}
+	}
+	return n
+}
+
 // appendUpgrade converts an extended CONNECT (RFC 8441 4: :protocol with
 // all of :scheme, :path and :authority) as haproxy 2.6 does: an HTTP/1.1
 // GET with "connection: upgrade" and "upgrade: <protocol>", and for a

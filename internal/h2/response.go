@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"sync"
 
 	"dhproxy/internal/http1"
 
@@ -46,10 +47,35 @@ type respConv struct {
 	connect   bool // the request was CONNECT: a 2xx answer opens a tunnel
 	upgrade   bool // an extended CONNECT: the server's 101 opens it, as a 200
 	pending   []byte
+	body      []byte // the body bytes that came with the head
+	text      []byte // the response head's field names and values, for one string
 	resp      http1.Response
 	fields    []hpack.HeaderField
 	remaining int64
 	digits    int
+}
+
+// convPool recycles the converters of ended streams with their buffers.
+var convPool = sync.Pool{New: func() any { return new(respConv) }}
+
+// getConv returns a converter for a response to a request of the kind
+// info tells.
+func getConv(info reqInfo) *respConv {
+	c := convPool.Get().(*respConv)
+	c.state, c.head, c.connect, c.upgrade = rsHead, info.head, info.connect, info.upgrade
+	c.pending, c.body, c.fields = c.pending[:0], c.body[:0], c.fields[:0]
+	c.remaining, c.digits = 0, 0
+	return c
+}
+
+// putConv recycles c unless its buffers grew past what a small response
+// needs.
+func putConv(c *respConv) {
+	if cap(c.pending) > 16<<10 || cap(c.body) > 16<<10 || cap(c.text) > 16<<10 {
+		return
+	}
+	c.fields = c.fields[:0] // the strings may go
+	convPool.Put(c)
 }
 
 // write consumes p, passing complete frames to out.
@@ -74,8 +100,9 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				return err
 			}
 			// The body bytes are handled by the loop; pending is reused
-			// once they are.
-			p = append([]byte(nil), rest...)
+			// for trailers, so they move first.
+			c.body = append(c.body[:0], rest...)
+			p = c.body
 			c.pending = c.pending[:0]
 		case rsLength:
 			n := int64(len(p))
@@ -158,19 +185,28 @@ func (c *respConv) write(p []byte, out frameSink) error {
 func (c *respConv) startBody(out frameSink) error {
 	r := &c.resp
 	c.fields = append(c.fields[:0], hpack.HeaderField{Name: ":status", Value: statusText(r.Status)})
+	// The names (in lower case) and values are laid end to end and made
+	// one string (the HPACK table may keep them): one allocation per
+	// head, not two per field.
+	c.text = c.text[:0]
 	for i := range r.Headers {
 		h := &r.Headers[i]
-		if h.Hop {
+		if !forwardedField(h) {
 			continue
 		}
-		switch h.Kind {
-		case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade:
+		c.text = appendLower(c.text, h.Name)
+		c.text = append(c.text, h.Value...)
+	}
+	text := string(c.text)
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		if !forwardedField(h) {
 			continue
 		}
-		if http1.EqualFold(h.Name, "keep-alive") || http1.EqualFold(h.Name, "proxy-connection") {
-			continue
-		}
-		c.fields = append(c.fields, hpack.HeaderField{Name: lower(h.Name), Value: string(h.Value)})
+		name := text[:len(h.Name)]
+		value := text[len(h.Name) : len(h.Name)+len(h.Value)]
+		text = text[len(h.Name)+len(h.Value):]
+		c.fields = append(c.fields, hpack.HeaderField{Name: name, Value: value})
 	}
 	if c.upgrade && r.Status == 101 {
 		// RFC 8441 5: the tunnel is open (haproxy passes the server's
@@ -206,6 +242,19 @@ func (c *respConv) startBody(out frameSink) error {
 		c.state = rsClose
 	}
 	return out.sendHeaders(c.fields, false)
+}
+
+// forwardedField tells whether a response head field goes to the h2
+// client: the connection-specific ones do not (RFC 9113 8.2.2).
+func forwardedField(h *http1.Header) bool {
+	if h.Hop {
+		return false
+	}
+	switch h.Kind {
+	case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade:
+		return false
+	}
+	return !http1.EqualFold(h.Name, "keep-alive") && !http1.EqualFold(h.Name, "proxy-connection")
 }
 
 // dropField removes the fields named name.
@@ -271,23 +320,39 @@ func (c *respConv) closing(out frameSink) bool {
 	return out.sendData(nil, true) == nil
 }
 
+// statusText is the :status value of code.
 func statusText(code int) string {
+	if code >= 100 && code < 100+len(statusTexts) {
+		return statusTexts[code-100]
+	}
 	if code >= 100 && code <= 999 {
 		return string([]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)})
 	}
 	return "500"
 }
 
+// statusTexts holds the codes of RFC 9110's classes (100 to 599), made
+// once rather than per response.
+var statusTexts = func() (t [500]string) {
+	for i := range t {
+		c := 100 + i
+		t[i] = string([]byte{byte('0' + c/100), byte('0' + c/10%10), byte('0' + c%10)})
+	}
+	return t
+}()
+
 // lower returns b in lower case, as HTTP/2 field names must be.
-func lower(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
+func lower(b []byte) string { return string(appendLower(nil, b)) }
+
+// appendLower appends b in lower case to dst.
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		out[i] = c
+		dst = append(dst, c)
 	}
-	return string(out)
+	return dst
 }
 
 func unhex(c byte) byte {

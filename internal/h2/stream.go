@@ -25,7 +25,7 @@ type Stream struct {
 	got  int64 // body bytes received
 	info reqInfo
 
-	conv respConv // the handler's goroutine only
+	conv *respConv // the handler's goroutine only; recycled at its end
 }
 
 func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stream {
@@ -34,9 +34,7 @@ func newStream(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) *Stre
 	st.id, st.in, st.inEnded, st.sendWin = id, head, ended, int64(cc.peerWin)
 	// A tunnel's client side lasts past the response's end.
 	st.outEndsInput = !info.connect
-	st.conv.head = info.head
-	st.conv.connect = info.connect
-	st.conv.upgrade = info.upgrade
+	st.conv = getConv(info)
 	return st
 }
 

@@ -3,6 +3,7 @@ package stream
 import (
 	"crypto/tls"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -47,8 +48,12 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 	}
 	tlsInfo := clientTLSInfo(c, cv)
 	sess := startedSessVars(c) // read by every stream: never written
+	var client netip.AddrPort  // the streams' source, found once
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), uint16(ta.Port))
+	}
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
-		serveStream(fe, st, sc, sess, tlsInfo)
+		serveStream(fe, st, sc, sess, tlsInfo, client)
 	})
 }
 
@@ -64,7 +69,7 @@ var streamSessions sync.Pool
 // the stream reads as a connection carrying one HTTP/1.1 request.
 // sess holds the sess variables the connection's tcp-request rules set
 // (nil: none); each stream starts with its own copy.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo) {
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{idle: &idleState{}}
@@ -80,9 +85,8 @@ func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, t
 	if sess != nil {
 		s.sessVars.CopyFrom(sess)
 	}
-	if ta, ok := st.RemoteAddr().(*net.TCPAddr); ok {
-		s.clientIP = ta.AddrPort().Addr().Unmap()
-		s.clientPort = ta.Port
+	if client.IsValid() {
+		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}
 	s.accept = time.Now()
 	s.lg.on = fe.logFmt != logNone

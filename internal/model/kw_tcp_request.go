@@ -199,34 +199,17 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		}
 		r.Act, cond = a, args[end:]
 	case isVar:
-		fmtVar := strings.HasPrefix(act, "set-var-fmt(")
-		set := fmtVar || strings.HasPrefix(act, "set-var(")
-		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(act, "set-var("), "set-var-fmt("), "unset-var(")
-		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
-			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>', 'set-var-fmt(<scope>.<name>) <fmt>' or 'unset-var(<scope>.<name>)'.", word)
-			return
-		}
-		v := &rules.Rule{Action: rules.UnsetVar}
-		var err error
 		// connection and session rules run before any transaction, so
 		// only sess and proc variables keep what they set there, as in
 		// haproxy, which accepts the other scopes
-		if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && v.Var.Scope == sample.ScopeRes && args[0] == "content" {
-			err = fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
-		}
-		switch {
-		case err == nil && fmtVar:
-			// the variable gets the format's text (Value, no Expr)
-			v.Action = rules.SetVar
-			if v.Value, err = b.comp.CompileFormat(args[2], phase); err == nil && !v.Value.Usable(phase) {
-				err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] here")
+		noRes := func(v sample.VarRef) error {
+			if v.Scope == sample.ScopeRes && args[0] == "content" {
+				return fmt.Errorf("the 'res' scope does not exist in tcp-request content rules")
 			}
-		case err == nil && set:
-			v.Action = rules.SetVar
-			v.Expr, err = b.comp.Compile(args[2], phase)
+			return nil
 		}
-		if err != nil {
-			b.errorf(l, "'%s': %v.", word, err)
+		v := b.tcpVarRule(l, word, act, args, end, phase, noRes, "here")
+		if v == nil {
 			return
 		}
 		r.SetVar, cond = v, args[end:]
@@ -247,4 +230,40 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		r.Cond = c
 	}
 	*list = append(*list, r)
+}
+
+// tcpVarRule parses "set-var(<var>) <expr>", "set-var-fmt(<var>) <fmt>"
+// or "unset-var(<var>)" of a tcp-request or tcp-response rule (act is
+// args[1], end the index of its condition); check refuses a scope the
+// rule cannot set, and where names the %-variables' advice. Nil after
+// an error it reported.
+func (b *builder) tcpVarRule(l config.Line, word, act string, args []string, end int, phase sample.Phase, check func(sample.VarRef) error, where string) *rules.Rule {
+	fmtVar := strings.HasPrefix(act, "set-var-fmt(")
+	set := fmtVar || strings.HasPrefix(act, "set-var(")
+	name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(act, "set-var("), "set-var-fmt("), "unset-var(")
+	if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
+		b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>', 'set-var-fmt(<scope>.<name>) <fmt>' or 'unset-var(<scope>.<name>)'.", word)
+		return nil
+	}
+	v := &rules.Rule{Action: rules.UnsetVar}
+	var err error
+	if v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")")); err == nil && check != nil {
+		err = check(v.Var)
+	}
+	switch {
+	case err == nil && fmtVar:
+		// the variable gets the format's text (Value, no Expr)
+		v.Action = rules.SetVar
+		if v.Value, err = b.comp.CompileFormat(args[2], phase); err == nil && !v.Value.Usable(phase) {
+			err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] %s", where)
+		}
+	case err == nil && set:
+		v.Action = rules.SetVar
+		v.Expr, err = b.comp.Compile(args[2], phase)
+	}
+	if err != nil {
+		b.errorf(l, "'%s': %v.", word, err)
+		return nil
+	}
+	return v
 }

@@ -1,12 +1,10 @@
 package model
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"dhproxy/internal/config"
-	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 )
 
@@ -84,29 +82,8 @@ func parseTCPResponse(b *builder, p *Proxy, l config.Line) {
 	}
 	cond := args[2:]
 	if isVar {
-		fmtVar := strings.HasPrefix(act, "set-var-fmt(")
-		set := fmtVar || strings.HasPrefix(act, "set-var(")
-		name := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(act, "set-var("), "set-var-fmt("), "unset-var(")
-		if !strings.HasSuffix(name, ")") || (set && end != 3) || (!set && end != 2) {
-			b.errorf(l, "'%s' expects 'set-var(<scope>.<name>) <expr>', 'set-var-fmt(<scope>.<name>) <fmt>' or 'unset-var(<scope>.<name>)'.", word)
-			return
-		}
-		v := &rules.Rule{Action: rules.UnsetVar}
-		var err error
-		v.Var, err = b.comp.ParseVar(strings.TrimSuffix(name, ")"))
-		switch {
-		case err == nil && fmtVar:
-			// the variable gets the format's text (Value, no Expr)
-			v.Action = rules.SetVar
-			if v.Value, err = b.comp.CompileFormat(args[2], phase); err == nil && !v.Value.Usable(phase) {
-				err = fmt.Errorf("log-format %%-variables need an HTTP transaction; use %%[<expr>] in mode tcp")
-			}
-		case err == nil && set:
-			v.Action = rules.SetVar
-			v.Expr, err = b.comp.Compile(args[2], phase)
-		}
-		if err != nil {
-			b.errorf(l, "'%s': %v.", word, err)
+		v := b.tcpVarRule(l, word, act, args, end, phase, nil, "in mode tcp")
+		if v == nil {
 			return
 		}
 		r.SetVar, cond = v, args[end:]

@@ -147,10 +147,21 @@ backend be
 	}
 	got := map[string]string{}
 	buf := make([]byte, 4096)
+	// Each request's line is sent as its transaction ends, which can come
+	// after the next request was answered: wait for all the expected ones,
+	// then a moment more for a /quiet line that must not come.
 	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for got["/normal"] == "" {
+	allSeen := func() bool { return got["/err"] != "" && got["/resp"] != "" && got["/normal"] != "" }
+	for waitingForQuiet := false; ; {
+		if allSeen() && !waitingForQuiet {
+			waitingForQuiet = true
+			udp.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		}
 		n, _, err := udp.ReadFrom(buf)
 		if err != nil {
+			if waitingForQuiet {
+				break
+			}
 			t.Fatalf("syslog lines so far %v: %v", got, err)
 		}
 		msg := string(buf[:n])

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"dhproxy/internal/conn"
 	"log"
 	"net"
 	"sync/atomic"
@@ -120,7 +121,7 @@ func (rt *Runtime) underRateLimit() bool {
 	if lim == 0 {
 		return true
 	}
-	cur, _ := rt.connRate.read(coarseNow.Load() / int64(time.Millisecond))
+	cur, _ := rt.connRate.read(conn.CoarseNow() / int64(time.Millisecond))
 	return int64(cur) < lim
 }
 
@@ -164,8 +165,8 @@ type pausable struct {
 // descriptor.
 func (fe *Frontend) addSocket(plain, wrapped net.Listener, backlog int) {
 	var rc syscall.RawConn
-	if ll, ok := wrapped.(*lazyListener); ok {
-		rc = ll.rc
+	if sc, ok := wrapped.(syscall.Conn); ok {
+		rc, _ = sc.SyscallConn()
 	} else if sc, ok := plain.(syscall.Conn); ok {
 		rc, _ = sc.SyscallConn()
 	}

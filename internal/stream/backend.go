@@ -13,6 +13,7 @@ import (
 
 	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
@@ -108,8 +109,8 @@ type hashKey struct {
 type serverConn struct {
 	c   tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
 	srv *Server
-	fd  *fdConn // raw reads and writes; c keeps deadlines and Close
-	dl  deadlines
+	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
+	dl  conn.Deadlines
 }
 
 // Close closes the connection (for the idle pool).
@@ -132,7 +133,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		b.Servers = append(b.Servers, s)
 		cores = append(cores, &s.Server)
 	}
-	o := backend.Options[*Server]{Config: cfg, Events: (*farmEvents)(b), Now: coarseNow.Load, Hash: b.hash}
+	o := backend.Options[*Server]{Config: cfg, Events: (*farmEvents)(b), Now: conn.CoarseNow, Hash: b.hash}
 	if d := p.Dispatch; d != nil {
 		s := &Server{backend: b}
 		s.idle.SetMax(maxIdlePerServer)
@@ -208,11 +209,11 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 			return nil, err
 		}
 	} else {
-		sc = &serverConn{c: tc, srv: s, fd: newFDConn(tc, nil)}
+		sc = &serverConn{c: tc, srv: s, fd: conn.NewFD(tc, nil)}
 	}
 	if b := s.backend; b.P.Mode == model.ModeHTTP && sc.fd != nil {
 		b.Stats.H1Conns.Add(1)
-		sc.fd.h1 = &b.Stats
+		sc.fd.CountInto(&b.Stats.H1BytesIn, &b.Stats.H1BytesOut)
 	}
 	return sc, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
@@ -29,7 +30,7 @@ func testBackend(t *testing.T, text string) *Backend {
 		d.Write(&b, 0)
 		t.Fatalf("config refused:\n%s", b.String())
 	}
-	startClock()
+	conn.StartClock()
 	return newBackend(cfg.Proxy("be"), cfg, newStickTables(cfg))
 }
 

@@ -25,7 +25,7 @@ func (s *httpSession) postParamKey(be *Backend) hashKey {
 	start := s.r + req.HeadLen
 	end := start + int(min(req.ContentLength, int64(len(s.buf)-start)))
 	if s.w < end {
-		s.cdl.read(s.c, firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client))
+		s.cdl.Read(s.c, firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client))
 		for s.w < end {
 			n, err := s.cio.Read(s.buf[s.w:end])
 			s.w += n
@@ -79,8 +79,7 @@ func (s *httpSession) readBody(wait time.Duration, atLeast int64) (ok bool) {
 		}
 		// recorded as the read deadline, so that the next read moves it
 		dl := time.Now().Add(wait)
-		s.c.SetReadDeadline(dl)
-		s.cdl.rd = dl.UnixNano()
+		s.cdl.ReadAt(s.c, dl)
 		for s.w < stop {
 			n, err := s.cio.Read(s.buf[s.w:end])
 			s.w += n

@@ -34,8 +34,7 @@ func (s *httpSession) readChunkedBody(start int, wait time.Duration, atLeast int
 			wait = firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client)
 		}
 		dl := time.Now().Add(wait)
-		s.c.SetReadDeadline(dl)
-		s.cdl.rd = dl.UnixNano()
+		s.cdl.ReadAt(s.c, dl)
 		for !enough() {
 			n, err := s.cio.Read(s.buf[s.w:])
 			s.w += n

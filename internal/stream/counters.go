@@ -7,6 +7,7 @@ import (
 
 	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 )
@@ -75,8 +76,8 @@ const (
 func (c *Counters) session(cur int32) {
 	c.Stot.Add(1)
 	raiseTo(&c.Smax, cur)
-	now := coarseNow.Load() / int64(time.Second)
-	c.rate.add(coarseNow.Load() / int64(time.Millisecond))
+	now := conn.CoarseNow() / int64(time.Second)
+	c.rate.add(conn.CoarseNow() / int64(time.Millisecond))
 	if c.Last.Load() != now {
 		c.Last.Store(now)
 	}
@@ -169,8 +170,9 @@ func (r *rateCounter) read(nowMs int64) (cur, max int) {
 func (s *httpSession) account() {
 	l := &s.lg
 	fe := &s.fe.Stats
-	in, out := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
-	s.seenIn, s.seenOut = s.fdStore.nread, s.fdStore.nwritten
+	nread, nwritten := s.fdStore.Counts()
+	in, out := nread-s.seenIn, nwritten-s.seenOut
+	s.seenIn, s.seenOut = nread, nwritten
 	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
@@ -188,7 +190,7 @@ func (s *httpSession) account() {
 		} else {
 			fe.ReqTot.Add(1)
 		}
-		fe.reqRate.add(coarseNow.Load() / int64(time.Millisecond))
+		fe.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
 	}
 	if l.srv == nil && (l.status == 400 || l.status == 408) {
 		fe.Ereq.Add(1)
@@ -235,8 +237,9 @@ func (s *httpSession) accountBadRequest() {
 	// The h1 module counts the bytes (haproxy's 400 included) and, when
 	// request bytes came, a stream; a connection closed before sending
 	// anything has none.
-	in, out := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
-	s.seenIn, s.seenOut = s.fdStore.nread, s.fdStore.nwritten
+	nread, nwritten := s.fdStore.Counts()
+	in, out := nread-s.seenIn, nwritten-s.seenOut
+	s.seenIn, s.seenOut = nread, nwritten
 	fe.H1BytesIn.Add(in)
 	fe.H1BytesOut.Add(out)
 	if in > 0 {
@@ -245,7 +248,7 @@ func (s *httpSession) accountBadRequest() {
 	if s.ln != nil {
 		s.ln.Stats.Ereq.Add(1)
 	}
-	fe.reqRate.add(coarseNow.Load() / int64(time.Millisecond))
+	fe.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
 }
 
 // accountEnd counts how a request or connection ended on its backend and

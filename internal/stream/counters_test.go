@@ -1,8 +1,8 @@
 package stream
 
 import (
+	"dhproxy/internal/conn"
 	"testing"
-	"time"
 )
 
 // newAccounted returns a session as handle leaves it after a 200 served
@@ -17,9 +17,9 @@ func newAccounted() (*httpSession, *Backend, *Server) {
 
 func TestAccount(t *testing.T) {
 	s, be, srv := newAccounted()
-	s.fdStore.nread, s.fdStore.nwritten = 100, 300
+	s.fdStore.SetCounts(100, 300)
 	s.account()
-	s.fdStore.nread, s.fdStore.nwritten = 150, 700
+	s.fdStore.SetCounts(150, 700)
 	s.lg.status, s.lg.term = 502, [2]byte{'S', 'H'}
 	s.account()
 	for name, c := range map[string]*Counters{"frontend": &s.fe.Stats, "backend": &be.Stats, "server": &srv.Stats} {
@@ -64,10 +64,11 @@ func TestRateCounter(t *testing.T) {
 // BenchmarkAccount is the stats cost added to every HTTP request.
 func BenchmarkAccount(b *testing.B) {
 	s, _, _ := newAccounted()
-	coarseNow.Store(time.Now().UnixNano())
+	conn.StartClock()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		s.fdStore.nread += 100
+		in, out := s.fdStore.Counts()
+		s.fdStore.SetCounts(in+100, out)
 		s.account()
 	}
 }

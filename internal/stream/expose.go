@@ -9,11 +9,8 @@ func (rt *Runtime) ListenerFDs() []int {
 	var fds []int
 	for _, l := range rt.listeners {
 		var rc syscall.RawConn
-		switch l := l.(type) {
-		case *lazyListener:
-			rc = l.rc
-		case syscall.Conn:
-			rc, _ = l.SyscallConn()
+		if sc, ok := l.(syscall.Conn); ok { // lazy listeners too
+			rc, _ = sc.SyscallConn()
 		}
 		if rc != nil {
 			rc.Control(func(fd uintptr) { fds = append(fds, int(fd)) })

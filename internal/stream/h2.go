@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
@@ -72,8 +73,8 @@ var streamSessions sync.Pool
 func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
-		s = &httpSession{idle: &idleState{}}
-		s.idle.s = s
+		s = &httpSession{}
+		s.idle = conn.NewIdle(&s.c)
 	}
 	defer streamSessions.Put(s)
 	s.reset(fe, st)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 )
@@ -117,7 +118,7 @@ func (s *Server) h2Config(scheme string, g *model.Global) h2.ClientConfig {
 // streamConn wraps a reserved stream of cc as a server connection.
 func streamConn(s *Server, cc *h2.ClientConn) *serverConn {
 	cs := cc.NewStream()
-	return &serverConn{c: cs, srv: s, fd: &fdConn{conn: cs}}
+	return &serverConn{c: cs, srv: s, fd: conn.NewFDOver(cs)}
 }
 
 // take returns a stream on a pooled connection, nil when none has one

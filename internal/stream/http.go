@@ -9,11 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
@@ -44,10 +42,10 @@ type httpSession struct {
 	chunks   http1.ChunkScanner // request body
 	rchunks  http1.ChunkScanner // response body
 	priv     *serverConn        // server connection this session keeps between requests
-	cfd      *fdConn            // raw I/O on the client socket (&fdStore); nil without a descriptor
-	fdStore  fdConn
+	cfd      *conn.FD           // raw I/O on the client socket (&fdStore); nil without a descriptor
+	fdStore  conn.FD
 	cio      io.ReadWriter // cfd, or the net.Conn itself
-	cdl      deadlines
+	cdl      conn.Deadlines
 	tlsInfo  *sample.TLSInfo // the client's TLS connection, nil when plain
 	pp       *sample.PPInfo  // the client's PROXY header, nil when none
 	nreq     int
@@ -66,7 +64,7 @@ type httpSession struct {
 	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
 
 	// Parking of idle keep-alive connections (park.go).
-	idle        *idleState // shared with the sweeper; kept by reset
+	idle        *conn.Idle // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
 	parkExpired bool       // resumed only to be closed, not because the client spoke
 	epollAdded  bool       // the descriptor is in the parker's epoll set
@@ -80,33 +78,15 @@ type httpSession struct {
 	seenIn, seenOut int64 // client bytes already counted in the stats
 }
 
-// bufPool recycles the per-connection buffers; idle keep-alive sessions give
-// theirs back between requests. It hands out pointers so that giving a
-// buffer back does not allocate.
-type bufPool struct {
-	size int
-	p    sync.Pool
-}
-
-func (bp *bufPool) get() *[]byte {
-	if b, ok := bp.p.Get().(*[]byte); ok {
-		return b
-	}
-	b := make([]byte, bp.size)
-	return &b
-}
-
-func (bp *bufPool) put(b *[]byte) { bp.p.Put(b) }
-
 // takeBuf and dropBuf manage a session buffer and its pool box together.
 func (s *httpSession) takeBuf(box **[]byte) []byte {
-	*box = s.fe.rt.bufs.get()
+	*box = s.fe.rt.bufs.Get()
 	return **box
 }
 
 func (s *httpSession) dropBuf(box **[]byte) {
 	if *box != nil {
-		s.fe.rt.bufs.put(*box)
+		s.fe.rt.bufs.Put(*box)
 		*box = nil
 	}
 }
@@ -145,11 +125,10 @@ func workerSession(rt *Runtime, reuse **httpSession) *httpSession {
 	s := *reuse
 	if s == nil {
 		s = &httpSession{}
-		s.idle = &idleState{s: s}
-		s.fdStore.rfn, s.fdStore.wfn = s.fdStore.readAttempt, s.fdStore.writeAttempt
+		s.idle = conn.NewIdle(&s.c)
 		*reuse = s
 		if p := rt.parker; p != nil {
-			p.hold(s)
+			p.Hold(s.idle)
 		}
 	}
 	return s
@@ -159,7 +138,7 @@ func workerSession(rt *Runtime, reuse **httpSession) *httpSession {
 // there is one, else the net.Conn.
 func (s *httpSession) attachIO() {
 	s.cio = s.c
-	if s.fdStore.attach(s.c, &s.fe.rt.bufs) {
+	if s.fdStore.Attach(s.c, &s.fe.rt.bufs) {
 		s.cfd = &s.fdStore
 		s.cio = s.cfd
 	}
@@ -210,7 +189,6 @@ type parkedConn struct {
 	c                   net.Conn
 	clientIP            netip.Addr
 	accept              int64       // Unix nanoseconds
-	expiry              int64       // when the keep-alive timeout ends (0: never)
 	more                *parkedMore // state few connections have, nil without
 	nreq                int32
 	clientPort, dstPort uint16
@@ -234,27 +212,12 @@ type parkedMore struct {
 func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
-	fio := s.parkIO()
-	fd := -1
-	fio.rc.Control(func(f uintptr) { fd = int(f) })
-	if lc := lazyOf(s.c); lc != nil && lc.registered() {
-		if s.epollAdded {
-			// The descriptor number changes: its entry in the parker's
-			// set would outlive it (the socket stays open).
-			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-			s.epollAdded = false
-		}
-		lc.unregister()
-		fio.rc.Control(func(f uintptr) { fd = int(f) })
-	}
-	if fd < 0 {
-		return false
-	}
 	pc := &parkedConn{
 		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
 	}
-	unread, unwritten := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
+	nread, nwritten := s.fdStore.Counts()
+	unread, unwritten := nread-s.seenIn, nwritten-s.seenOut
 	if s.tx.srcSet {
 		pc.clientIP = s.tx.realIP // set-src lasted one request
 	}
@@ -262,11 +225,12 @@ func (s *httpSession) park() bool {
 		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
 			unread: unread, unwritten: unwritten}
 	}
+	var expiry int64
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
-		pc.expiry = s.idle.since.Load() + int64(ka)
+		expiry = s.idle.Since() + int64(ka)
 	}
-	if !p.park(pc, fd) {
+	if !p.Park(pc, s.c, s.parkIO(), expiry, &pc.epollAdded) {
 		return false
 	}
 	// From here on another worker may run the connection: s forgets it.
@@ -293,16 +257,18 @@ func (s *httpSession) restore(pc *parkedConn) {
 	s.pp = receivedPP(pc.c)
 	s.attachIO()
 	if m := pc.more; m != nil {
-		s.fdStore.nread, s.fdStore.nwritten = m.unread, m.unwritten
+		s.fdStore.SetCounts(m.unread, m.unwritten)
 	}
 }
 
 // reset prepares a session object for a new connection, keeping only the
-// capacity of its slices and the fdConn's bound callbacks.
+// capacity of its slices and the FD's bound callbacks.
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
-	rfn, wfn, idle := s.fdStore.rfn, s.fdStore.wfn, s.idle
+	idle := s.idle
+	s.fdStore.Clear()
+	fd := s.fdStore // keeps its bound callbacks
 	// Zeroing in place, then setting fields: a composite literal would build
 	// a second session on the stack, and that frame stays on every idle
 	// connection's goroutine stack.
@@ -312,7 +278,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
 	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
-	s.fdStore.rfn, s.fdStore.wfn, s.idle = rfn, wfn, idle
+	s.fdStore, s.idle = fd, idle
 }
 
 // forgetHeads drops the parsed heads' slices, which point into buffers that
@@ -346,7 +312,8 @@ func (s *httpSession) close() {
 // forget drops the references to a connection that has ended or parked, so
 // that the worker's idle session object does not keep them reachable.
 func (s *httpSession) forget() {
-	s.c, s.cio, s.cfd, s.fdStore.rc, s.tlsInfo = nil, nil, nil, nil, nil
+	s.c, s.cio, s.cfd, s.tlsInfo = nil, nil, nil, nil
+	s.fdStore.Clear()
 	s.priv, s.connSC, s.sc = nil, trackers{}, trackers{}
 }
 
@@ -366,11 +333,11 @@ func (s *httpSession) readRequest() bool {
 	}
 	reqTimeout := firstSet(t.HTTPRequest, t.Client)
 	if started {
-		s.cdl.read(s.c, reqTimeout)
+		s.cdl.Read(s.c, reqTimeout)
 	} else if s.nreq > 0 {
-		s.cdl.read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+		s.cdl.Read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
 	} else {
-		s.cdl.read(s.c, reqTimeout)
+		s.cdl.Read(s.c, reqTimeout)
 	}
 	for {
 		if s.w > s.r {
@@ -413,23 +380,22 @@ func (s *httpSession) readRequest() bool {
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
 		if idleWait {
-			s.idle.since.Store(coarseNow.Load())
-			s.idle.state.Store(idleWaiting)
+			s.idle.BeginWait()
 		}
 		n, err := s.readClient()
-		if idleWait && !s.idle.state.CompareAndSwap(idleWaiting, idleBusy) {
-			s.waitCut()
+		if idleWait && !s.idle.EndWait() {
+			s.cdl.ForgetRead() // the sweeper moved it
 			if n == 0 && err != nil && isTimeout(err) {
 				s.parkNow = true
 				return false
 			}
-			s.cdl.read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+			s.cdl.Read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
 		}
 		s.w += n
 		if n > 0 && !started {
 			started = true
 			s.lg.stamp(&s.lg.start)
-			s.cdl.read(s.c, reqTimeout)
+			s.cdl.Read(s.c, reqTimeout)
 		}
 		if err != nil {
 			switch {
@@ -493,7 +459,7 @@ func (s *httpSession) writeError(status int) {
 // runs (a request it cannot parse, a timeout, a bad chunk): its raw page,
 // never an errorfile nor http-after-response rules, as haproxy 2.6 does.
 func (s *httpSession) muxError(status int) {
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	s.cio.Write(muxPage(status))
 	s.lg.status = status
 	s.lg.bytesOut += errorHTX[status]
@@ -644,12 +610,12 @@ func (s *httpSession) handle() bool {
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts
-	sc.dl.write(sc.c, to.Server)
+	sc.dl.Write(sc.c, to.Server)
 
 	// Send head and the buffered body; a reused idle connection the server
 	// closed meanwhile is replaced once, as long as nothing was lost.
 	for {
-		err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size)
 		if err == nil {
 			break
 		}
@@ -664,7 +630,7 @@ func (s *httpSession) handle() bool {
 			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
-		sc.dl.write(sc.c, to.Server)
+		sc.dl.Write(sc.c, to.Server)
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
@@ -688,7 +654,7 @@ func (s *httpSession) handle() bool {
 	// other ready sessions run first gives the server time to answer, so
 	// the read usually finds the response instead of parking.
 	runtime.Gosched()
-	sc.dl.read(sc.c, to.Server)
+	sc.dl.Read(sc.c, to.Server)
 	for {
 		st, retry := s.readResponse(sc, canRetry)
 		canRetry = false
@@ -702,9 +668,9 @@ func (s *httpSession) handle() bool {
 				return s.failRequest(status, keepOnError, true)
 			}
 			reused = false
-			sc.dl.write(sc.c, to.Server)
-			sc.dl.read(sc.c, to.Server)
-			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size); err != nil {
+			sc.dl.Write(sc.c, to.Server)
+			sc.dl.Read(sc.c, to.Server)
+			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size); err != nil {
 				sc.c.Close()
 				s.lg.fail('S', 'H')
 				return s.failRequest(502, keepOnError, true)
@@ -724,7 +690,7 @@ func (s *httpSession) handle() bool {
 		}
 		resp := &s.resp
 		if resp.Status >= 100 && resp.Status < 200 && resp.Status != 101 {
-			s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+			s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 			n, err := s.cio.Write(s.informationalHead())
 			s.lg.bytesOut += int64(n)
 			if err != nil {
@@ -932,7 +898,7 @@ func (s *httpSession) abortBody(sc *serverConn) bool {
 	sc.c.SetWriteDeadline(past)
 	ok := <-s.bodyCh
 	s.bodyCh = nil
-	s.cdl, sc.dl = deadlines{}, deadlines{}
+	s.cdl, sc.dl = conn.Deadlines{}, conn.Deadlines{}
 	return ok
 }
 
@@ -948,11 +914,11 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	if srvTimeout > 0 {
 		cliTimeout = 0
 	}
-	s.cdl.read(s.c, cliTimeout)
+	s.cdl.Read(s.c, cliTimeout)
 	// Every byte sent restarts the server's read timeout: the response
 	// reader waits on it while the body streams. rd is this goroutine's own
-	// copy, sc.dl.rd belongs to the reader.
-	var rd int64
+	// copy, sc.dl belongs to the reader.
+	var rd conn.Deadlines
 	s.r, s.w = 0, 0
 	for {
 		n, err := s.cio.Read(s.buf)
@@ -970,13 +936,13 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 					return false
 				}
 			}
-			sc.dl.write(sc.c, srvTimeout)
+			sc.dl.Write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
 			s.lg.bytesIn += int64(wn)
 			if werr != nil {
 				return false
 			}
-			refresh(&rd, srvTimeout, sc.c.SetReadDeadline)
+			rd.Read(sc.c, srvTimeout)
 			if done {
 				s.r, s.w = take, n
 				if s.r == s.w {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/tcp"
@@ -421,7 +422,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	if head == nil {
 		head = s.sbuf[s.sr:headEnd]
 	}
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
 		s.lg.fail('C', 'D')
 		return false
@@ -438,7 +439,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	cliTimeout := s.fe.P.Timeouts.Client
 	s.sr, s.sw = 0, 0
 	for {
-		sc.dl.read(sc.c, srvTimeout)
+		sc.dl.Read(sc.c, srvTimeout)
 		n, err := sc.fd.Read(s.sbuf)
 		if n > 0 {
 			take, fin := n, false
@@ -455,7 +456,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 					return false
 				}
 			}
-			s.cdl.write(s.c, cliTimeout)
+			s.cdl.Write(s.c, cliTimeout)
 			_, werr := s.cio.Write(s.sbuf[:take])
 			s.lg.bodyWire += int64(take)
 			if werr != nil {
@@ -540,12 +541,12 @@ func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 // or a successful CONNECT, first flushing what each side already sent.
 func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	defer sc.c.Close()
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.c, &s.out, s.informationalHead(), s.sbuf[s.sr+s.resp.HeadLen:s.sw], len(s.sbuf)); err != nil {
 		return
 	}
 	if s.w > s.r {
-		sc.dl.write(sc.c, be.P.Timeouts.Server)
+		sc.dl.Write(sc.c, be.P.Timeouts.Server)
 		if _, err := sc.c.Write(s.buf[s.r:s.w]); err != nil {
 			return
 		}
@@ -556,7 +557,7 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	}
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
-	s.cdl, sc.dl = deadlines{}, deadlines{}
+	s.cdl, sc.dl = conn.Deadlines{}, conn.Deadlines{}
 	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P), s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut

@@ -20,12 +20,6 @@ func fastParking(t *testing.T) {
 	t.Cleanup(func() { parkAfter, sweepEvery = pa, se })
 }
 
-func (p *parker) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.parked
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
@@ -104,7 +98,7 @@ func TestParkedSessionKeepAliveTimeout(t *testing.T) {
 	buf := make([]byte, 4096)
 	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
 	answered := time.Now()
-	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the connection parks", func() bool { return rt.parker.Parked() == 1 })
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := c.Read(buf); err != io.EOF {
 		t.Fatalf("read %d bytes, %v; want EOF when the keep-alive timeout ends", n, err)
@@ -112,7 +106,7 @@ func TestParkedSessionKeepAliveTimeout(t *testing.T) {
 	if d := time.Since(answered); d < 250*time.Millisecond || d > 1500*time.Millisecond {
 		t.Fatalf("closed %v after the response, want about 300ms", d)
 	}
-	if n := rt.parker.count(); n != 0 {
+	if n := rt.parker.Parked(); n != 0 {
 		t.Fatalf("%d sessions still parked", n)
 	}
 }
@@ -130,7 +124,7 @@ func TestParkedSessionHoldsMaxconn(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrip(t, a, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
-	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the connection parks", func() bool { return rt.parker.Parked() == 1 })
 	if got := rt.actconn.Load(); got != 1 {
 		t.Fatalf("actconn %d with one parked connection, want 1", got)
 	}
@@ -168,7 +162,7 @@ func TestParkedSessionsClosedOnStop(t *testing.T) {
 	defer c.Close()
 	buf := make([]byte, 4096)
 	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
-	waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the connection parks", func() bool { return rt.parker.Parked() == 1 })
 	rt.Close()
 	done := make(chan struct{})
 	go func() { rt.Wait(); close(done) }()

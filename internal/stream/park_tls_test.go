@@ -134,7 +134,7 @@ func TestTLSKeepAliveParks(t *testing.T) {
 	tc := dialTLSClient(t, port)
 	tc.get("/a")
 	for _, p := range []string{"/b", "/c"} {
-		waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })
+		waitFor(t, "the TLS connection parks", func() bool { return rt.parker.Parked() == 1 })
 		tc.get(p)
 	}
 }
@@ -148,7 +148,7 @@ func TestTLSParkedReadAhead(t *testing.T) {
 	rt := startRuntime(t, cfg)
 	tc := dialTLSClient(t, port)
 	tc.get("/first")
-	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.Parked() == 1 })
 
 	// One record: one Write of the TLS client.
 	if _, err := tc.c.Write([]byte("GET /one1 HTTP/1.1\r\nHost: t\r\n\r\nGET /one2 HTTP/1.1\r\nHost: t\r\n\r\n")); err != nil {
@@ -159,7 +159,7 @@ func TestTLSParkedReadAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the TLS connection parks again", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the TLS connection parks again", func() bool { return rt.parker.Parked() == 1 })
 
 	// Two records in one segment.
 	tc.raw.mu.Lock()
@@ -178,7 +178,7 @@ func TestTLSParkedReadAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the TLS connection parks once more", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the TLS connection parks once more", func() bool { return rt.parker.Parked() == 1 })
 	tc.get("/last")
 }
 
@@ -241,7 +241,7 @@ func TestTLSParkedKeepAliveTimeout(t *testing.T) {
 	tc := dialTLSClient(t, port)
 	tc.get("/a")
 	answered := time.Now()
-	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the TLS connection parks", func() bool { return rt.parker.Parked() == 1 })
 	tc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := tc.r.ReadByte(); err != io.EOF {
 		t.Fatalf("read %d, %v; want EOF when the keep-alive timeout ends", n, err)
@@ -251,7 +251,7 @@ func TestTLSParkedKeepAliveTimeout(t *testing.T) {
 	if d := time.Since(answered); d < 150*time.Millisecond || d > 1500*time.Millisecond {
 		t.Fatalf("closed %v after the response, want about 300ms", d)
 	}
-	if n := rt.parker.count(); n != 0 {
+	if n := rt.parker.Parked(); n != 0 {
 		t.Fatalf("%d sessions still parked", n)
 	}
 }

@@ -40,7 +40,7 @@ func TestParkedConnectionMemory(t *testing.T) {
 		}
 	}()
 	dial() // workers, pools and the server connection exist from here on
-	waitFor(t, "the first connection parks", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "the first connection parks", func() bool { return rt.parker.Parked() == 1 })
 	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -48,7 +48,7 @@ func TestParkedConnectionMemory(t *testing.T) {
 	for range n {
 		dial()
 	}
-	waitFor(t, "every connection parks", func() bool { return rt.parker.count() == n+1 })
+	waitFor(t, "every connection parks", func() bool { return rt.parker.Parked() == n+1 })
 	// The workers that served them end after workerIdle, with their session
 	// objects: what stays is what parked connections keep.
 	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
@@ -100,7 +100,7 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
 		{"/c", "", "/a", "127.0.0.1"},
 	} {
 		if i > 0 {
-			waitFor(t, "the connection parks", func() bool { return rt.parker.count() == 1 })
+			waitFor(t, "the connection parks", func() bool { return rt.parker.Parked() == 1 })
 		}
 		first, src := get(step.path, step.extra)
 		if first != step.first || src != step.src {

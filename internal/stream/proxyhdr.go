@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/proxyproto"
 	"dhproxy/internal/sample"
@@ -24,7 +25,7 @@ import (
 // ppConn is a client connection that started with a PROXY header: its
 // addresses are the header's (for src, dst, the logs, forwardfor, balance
 // source, stick tables...) and its I/O is the socket's own, so the raw
-// descriptor paths (fdConn, parking, splice) still apply.
+// descriptor paths (conn.FD, parking, splice) still apply.
 type ppConn struct {
 	net.Conn
 	src, dst net.Addr // nil: the socket's (LOCAL, UNKNOWN)
@@ -49,7 +50,7 @@ func (c *ppConn) LocalAddr() net.Addr {
 	return c.Conn.LocalAddr()
 }
 
-// SyscallConn lets fdConn and resetClose reach the socket.
+// SyscallConn lets conn.FD and resetClose reach the socket.
 func (c *ppConn) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()
@@ -74,7 +75,7 @@ func receivedPP(c net.Conn) *sample.PPInfo {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if tt, ok := c.(*tlsTransport); ok {
+	if tt, ok := c.(*conn.TLSTransport); ok {
 		c = tt.Conn
 	}
 	if pc, ok := c.(*ppConn); ok && pc.header {
@@ -219,7 +220,7 @@ func (fe *Frontend) acceptProxy(c net.Conn, bind string) (net.Conn, bool) {
 	if to <= 0 {
 		to = defaultHandshakeTimeout
 	}
-	h, err := readProxyHeader(c, start.Add(to), max(fe.rt.bufs.size, 1024))
+	h, err := readProxyHeader(c, start.Add(to), max(fe.rt.bufs.Size, 1024))
 	if err != nil {
 		fe.logConnError(c, bind, start, err.Error())
 		c.Close()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/proxyproto"
 )
 
@@ -21,7 +22,7 @@ func acceptPair(t *testing.T, lazy bool) (client, server net.Conn) {
 	}
 	l := tl
 	if lazy {
-		l = newLazyListener(tl)
+		l = conn.NewLazyListener(tl)
 	}
 	t.Cleanup(func() { l.Close() })
 	client, err = net.Dial("tcp", l.Addr().String())

@@ -51,8 +51,7 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 		}
 		if wait > 0 {
 			dl := time.Now().Add(wait)
-			sc.c.SetReadDeadline(dl)
-			sc.dl.rd = dl.UnixNano() // the next read moves it back
+			sc.dl.ReadAt(sc.c, dl) // the next read moves it back
 		}
 		for !enough() {
 			n, err := sc.fd.Read(s.sbuf[s.sw:])

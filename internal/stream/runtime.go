@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"dhproxy/internal/backend"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -32,22 +33,22 @@ type Runtime struct {
 	frontends []*Frontend
 	backends  map[string]*Backend
 	listeners []net.Listener
-	bufs      bufPool
+	bufs      conn.BufPool
 	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
 	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
 	done      chan struct{}
-	wg        sync.WaitGroup  // accept loops
-	conns     sync.WaitGroup  // client sessions
-	jobs      chan job        // accepted connections handed to idle workers
-	stopCheck func()          // ends the health checks
-	events    *logging.Logger // the global section's targets (health events go to their backend's: checks.go)
-	actconn   atomic.Int32    // client connections being served (%ac)
-	connRate  rateCounter     // connections accepted per second (show info ConnRate)
-	logBufs   sync.Pool       // *[]byte lines being formatted
-	parker    *parker         // idle keep-alive connections without goroutines; nil if unavailable
-	pipes     *tcp.Pipes      // mode tcp's splice pipes ("maxpipes")
-	idleWork  atomic.Int32    // workers waiting for a job
-	exited    atomic.Int64    // workers ended since the trimmer last looked
+	wg        sync.WaitGroup           // accept loops
+	conns     sync.WaitGroup           // client sessions
+	jobs      chan job                 // accepted connections handed to idle workers
+	stopCheck func()                   // ends the health checks
+	events    *logging.Logger          // the global section's targets (health events go to their backend's: checks.go)
+	actconn   atomic.Int32             // client connections being served (%ac)
+	connRate  rateCounter              // connections accepted per second (show info ConnRate)
+	logBufs   sync.Pool                // *[]byte lines being formatted
+	parker    *conn.Parker[parkedConn] // idle keep-alive connections without goroutines; nil if unavailable
+	pipes     *tcp.Pipes               // mode tcp's splice pipes ("maxpipes")
+	idleWork  atomic.Int32             // workers waiting for a job
+	exited    atomic.Int64             // workers ended since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
@@ -123,7 +124,7 @@ func (fe *Frontend) setRules(rt *Runtime) {
 // New prepares the runtime for cfg and opens every listening socket; errors
 // name the bind line. Nothing is served until Serve.
 func New(cfg *model.Config) (*Runtime, error) {
-	startClock()
+	conn.StartClock()
 	states := backend.ReadServerStates(cfg)
 	unresolved, err := backend.ResolveServers(cfg, states)
 	if err != nil {
@@ -147,7 +148,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 		rt.events = l
 	}
-	rt.bufs.size = cfg.Global.BufSize
+	rt.bufs.Size = cfg.Global.BufSize
 	rt.headMax = cfg.Global.BufSize - cfg.Global.MaxRewrite
 	rt.maxHdrs = cfg.Global.MaxHdr - 1
 	if p, err := newParker(rt); err == nil {
@@ -202,7 +203,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			// TLS binds too: a parked TLS connection then leaves Go's
 			// poller (its descriptor record and os.File) as a plain one does.
 			if p.Mode == model.ModeHTTP && !b.H2 {
-				l = newLazyListener(l)
+				l = conn.NewLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
 			ln := newListener(p, b, l.Addr().String(), len(accepts)+1-firstAccept)
@@ -353,7 +354,7 @@ func (rt *Runtime) worker(j job) {
 		idle.Stop()
 		rt.exited.Add(1) // its stack is free memory the trimmer can give back
 		if hs != nil && rt.parker != nil {
-			rt.parker.drop(hs)
+			rt.parker.Drop(hs.idle)
 		}
 	}()
 	for {
@@ -388,7 +389,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			if lost := *hs; lost != nil {
 				rt.live.remove(&lost.listed)
 				if rt.parker != nil {
-					rt.parker.drop(lost)
+					rt.parker.Drop(lost.idle)
 				}
 			}
 			*hs = nil
@@ -412,7 +413,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		reject, sessionRule, failed = fe.startConn(&c, j.bind, &sc)
 	}
 	if j.resume == nil {
-		rt.connRate.add(coarseNow.Load() / int64(time.Millisecond))
+		rt.connRate.add(conn.CoarseNow() / int64(time.Millisecond))
 	}
 	switch {
 	case j.resume != nil:
@@ -487,7 +488,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 		sc.countSession()
 	}
 	if b.tls != nil {
-		*c = tls.Server(newTLSTransport(*c), b.tls)
+		*c = tls.Server(conn.NewTLSTransport(*c), b.tls)
 	}
 	return false, false, false
 }
@@ -507,16 +508,16 @@ func (rt *Runtime) releaseGlobal() { rt.limit.release() }
 const poolPurgeDelay = 5 * time.Second
 
 func (rt *Runtime) purgeLoop() {
-	t := time.NewTicker(trimEvery)
+	t := time.NewTicker(conn.TrimEvery)
 	defer t.Stop()
-	trim := newTrimmer()
+	trim := conn.NewTrimmer()
 	var lastPurge time.Time
 	for {
 		select {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			trim.tick(uint64(rt.exited.Swap(0)) * 8 << 10)
+			trim.Tick(uint64(rt.exited.Swap(0)) * 8 << 10)
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}
@@ -550,7 +551,7 @@ func (rt *Runtime) Close() {
 	}
 	rt.wg.Wait()
 	if rt.parker != nil {
-		rt.parker.close()
+		rt.parker.Close()
 	}
 	// Sessions still running copy instead of splicing from now on.
 	rt.pipes.Close()

@@ -117,7 +117,7 @@ func (s *httpSession) local() (handled, ok bool) {
 		resp, status = (*svc)(s.fe.P, &sr)
 	}
 	s.lg.status = status
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	n, err := s.cio.Write(resp)
 	s.lg.bytesOut += int64(n)
 	// The connection stays open only when the body was read whole.
@@ -149,7 +149,7 @@ func (s *httpSession) serviceBody() ([]byte, bool) {
 	}
 	end := start + int(n)
 	t := &s.fe.P.Timeouts
-	s.cdl.read(s.c, firstSet(t.HTTPRequest, t.Client))
+	s.cdl.Read(s.c, firstSet(t.HTTPRequest, t.Client))
 	for s.w < end {
 		m, err := s.cio.Read(s.buf[s.w:])
 		s.w += m

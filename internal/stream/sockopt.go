@@ -1,69 +1,17 @@
 package stream
 
 import (
-	"crypto/tls"
 	"net"
-	"syscall"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/rules"
-
-	"golang.org/x/sys/unix"
 )
 
-// The socket options rules set on the client's connection: silent-drop,
-// set-mark and set-tos (haproxy's tcp_exec_action_silent_drop,
-// tcp_action_set_mark, tcp_action_set_tos).
-
-// onSocket runs f on the descriptor of the client's socket; nothing
-// happens where there is none of its own (an HTTP/2 stream).
-func onSocket(c net.Conn, f func(fd uintptr)) {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return
-	}
-	if rc, err := sc.SyscallConn(); err == nil {
-		rc.Control(f)
-	}
-}
-
-// setSockOpt runs a set-mark (SO_MARK: netfilter and routing see it) or
-// set-tos (the TOS, or IPv6 traffic class, of the packets sent to the
-// client) rule; a failure (no CAP_NET_ADMIN for a mark) changes nothing,
-// as in haproxy.
+// setSockOpt runs a set-mark or set-tos rule on the client's socket.
 func setSockOpt(c net.Conn, r *rules.Rule) {
-	onSocket(c, func(fd uintptr) {
-		s, v := int(fd), int(r.Int)
-		if r.Action == rules.SetMark {
-			unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_MARK, v)
-			return
-		}
-		if unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_TOS, v) != nil {
-			unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, v)
-		}
-	})
-}
-
-// silentDrop readies the client's socket for haproxy's silent-drop: the
-// connection is then closed as a reject closes it, but the client is told
-// nothing and keeps waiting (an abuser's resources stay tied up). As in
-// haproxy: the pending data is acknowledged at once (TCP_QUICKACK), the
-// close may only ever reset (SO_LINGER 0, never a FIN), and TCP_REPAIR
-// (root, or CAP_NET_ADMIN) makes the close send nothing at all; without
-// it the reset leaves with a TTL of 1, so that it dies at the first
-// router (on a local network the client still sees it).
-func silentDrop(c net.Conn) {
-	onSocket(c, func(fd uintptr) {
-		s := int(fd)
-		unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
-		unix.SetsockoptLinger(s, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-		if unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_REPAIR, 1) == nil {
-			return
-		}
-		if unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_TTL, 1) != nil {
-			unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 1)
-		}
-	})
+	if r.Action == rules.SetMark {
+		conn.SetMark(c, int(r.Int))
+	} else {
+		conn.SetTOS(c, int(r.Int))
+	}
 }

@@ -29,12 +29,12 @@ func TestSoftStopClosesAfterNextResponse(t *testing.T) {
 		roundTrip(t, c, req, buf)
 		conns[i] = c
 	}
-	waitFor(t, "both connections park", func() bool { return rt.parker.count() == 2 })
+	waitFor(t, "both connections park", func() bool { return rt.parker.Parked() == 2 })
 	// One connection is woken before the stop: it is in a worker then.
 	if _, err := conns[0].Write([]byte("GET /x HTTP/1.1\r\nHost: t\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "one connection resumes", func() bool { return rt.parker.count() == 1 })
+	waitFor(t, "one connection resumes", func() bool { return rt.parker.Parked() == 1 })
 	rt.SoftStop()
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
@@ -156,7 +157,7 @@ func (st *stickState) commit(srv *Server, now time.Time) {
 }
 
 // coarseTime is the coarse clock as a time, for table expiry.
-func coarseTime() time.Time { return time.Unix(0, coarseNow.Load()) }
+func coarseTime() time.Time { return time.Unix(0, conn.CoarseNow()) }
 
 // exprHash hashes the sample of "balance hash <expr>" as HAProxy does: an
 // address as its 4 or 16 bytes, anything else as its binary form.

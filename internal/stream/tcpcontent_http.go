@@ -3,6 +3,7 @@ package stream
 import (
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 )
@@ -36,7 +37,7 @@ func (s *httpSession) contentRejects(p *model.Proxy) bool {
 			s.sc.track(s.fe.rt.trackTable(p, r.Track), r.Track, s, &s.tx.V, &s.trackKey, true)
 		case r.Reject:
 			if r.Silent {
-				silentDrop(s.c)
+				conn.SilentDrop(s.c)
 			}
 			s.fe.Stats.Dreq.Add(1)
 			s.tx.Denied = true

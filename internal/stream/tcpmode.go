@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -145,7 +146,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {
-				silentDrop(c)
+				conn.SilentDrop(c)
 			}
 			// haproxy's "PD": the response was refused; both ends close
 			e.Term[0], e.Term[1] = 'P', 'D'
@@ -234,7 +235,7 @@ func (t *tcpTxn) inspect(p *model.Proxy, list []model.TCPRule, delay time.Durati
 // ends, the peer stops sending or the buffer is full.
 func (t *tcpTxn) readMore(deadline time.Time) {
 	if t.data == nil {
-		t.data = make([]byte, 0, t.fe.rt.bufs.size)
+		t.data = make([]byte, 0, t.fe.rt.bufs.Size)
 	}
 	from := t.c
 	if t.from != nil {
@@ -295,7 +296,7 @@ func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
 // (a silent-drop readies the client's socket for a silent close first).
 func (tx *tcpTxn) rejects(r *model.TCPRule) bool {
 	if r != nil && r.Silent {
-		silentDrop(tx.c)
+		conn.SilentDrop(tx.c)
 	}
 	return r != nil && r.Reject
 }

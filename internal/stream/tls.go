@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"dhproxy/internal/conn"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
@@ -133,7 +134,7 @@ func (t *tcpTxn) ClientTLS() *sample.TLSInfo {
 func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
 
 // dialTLS completes the handshake with an "ssl" server on tc, within the
-// connect timeout. Its I/O goes through the tls.Conn (fdConn's conn).
+// connect timeout. Its I/O goes through the tls.Conn (conn.NewFDOver).
 func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
 	c := tls.Client(tc, cfg)
 	c.SetDeadline(time.Now().Add(timeout))
@@ -152,5 +153,5 @@ func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration
 		s.Stats.SSLSess.Add(1)
 		s.backend.Stats.SSLSess.Add(1)
 	}
-	return &serverConn{c: c, srv: s, fd: &fdConn{conn: c}}, nil
+	return &serverConn{c: c, srv: s, fd: conn.NewFDOver(c)}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -281,7 +282,7 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	if r.Action == rules.SilentDrop {
 		// nothing is written: the connection ends as a tcp-request
 		// content reject ends it (logged "PR", a denied request)
-		silentDrop(s.c)
+		conn.SilentDrop(s.c)
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {
 			be.Stats.Dreq.Add(1)
@@ -418,7 +419,7 @@ func (s *httpSession) sendOwn(out []byte, status int, htx int64) error {
 			out, htx = edited, -1
 		}
 	}
-	s.cdl.write(s.c, s.fe.P.Timeouts.Client)
+	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	_, err := s.cio.Write(out)
 	if s.lg.on {
 		if htx < 0 {
@@ -775,7 +776,7 @@ func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
 			tx.act(r.Act)
 		default:
 			if r.Silent {
-				silentDrop(tx.c)
+				conn.SilentDrop(tx.c)
 			}
 			return r.Reject
 		}

@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"net"
@@ -20,9 +20,9 @@ var (
 	clockOnce sync.Once
 )
 
-// startClock runs the coarse clock for the life of the process: it is shared
+// StartClock runs the coarse clock for the life of the process: it is shared
 // by every runtime (a reload keeps it) and costs 100 wake-ups a second.
-func startClock() {
+func StartClock() {
 	clockOnce.Do(func() {
 		coarseNow.Store(time.Now().UnixNano())
 		go func() {
@@ -34,8 +34,12 @@ func startClock() {
 	})
 }
 
-// deadlines remembers the read and write deadlines last set on a conn.
-type deadlines struct {
+// CoarseNow is the time in Unix nanoseconds, at most clockTick old (once
+// StartClock ran).
+func CoarseNow() int64 { return coarseNow.Load() }
+
+// Deadlines remembers the read and write deadlines last set on a conn.
+type Deadlines struct {
 	rd, wr int64 // unix nanoseconds; 0 = none
 }
 
@@ -55,12 +59,22 @@ func refresh(cur *int64, timeout time.Duration, set func(time.Time) error) {
 	set(time.Unix(0, *cur))
 }
 
-// read makes sure reads on c fail after timeout of inactivity (0: never).
-func (d *deadlines) read(c net.Conn, timeout time.Duration) {
+// Read makes sure reads on c fail after timeout of inactivity (0: never).
+func (d *Deadlines) Read(c net.Conn, timeout time.Duration) {
 	refresh(&d.rd, timeout, c.SetReadDeadline)
 }
 
-// write does the same for writes.
-func (d *deadlines) write(c net.Conn, timeout time.Duration) {
+// Write does the same for writes.
+func (d *Deadlines) Write(c net.Conn, timeout time.Duration) {
 	refresh(&d.wr, timeout, c.SetWriteDeadline)
 }
+
+// ReadAt sets c's read deadline to t exactly; the next Read moves it.
+func (d *Deadlines) ReadAt(c net.Conn, t time.Time) {
+	c.SetReadDeadline(t)
+	d.rd = t.UnixNano()
+}
+
+// ForgetRead makes the next Read set the deadline whatever it was: someone
+// else moved it meanwhile.
+func (d *Deadlines) ForgetRead() { d.rd = 0 }

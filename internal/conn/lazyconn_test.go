@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ func TestLazyConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLazyListener(tl)
+	l := NewLazyListener(tl)
 	if _, ok := l.(*lazyListener); !ok {
 		t.Fatalf("a TCP listener must be wrapped, got %T", l)
 	}

@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"runtime"
@@ -12,7 +12,8 @@ import (
 // has served a burst and gone quiet would keep the burst's buffers and grown
 // goroutine stacks for good. The trimmer notices that memory grew and that
 // allocation has nearly stopped, then collects and returns what is free.
-type trimmer struct {
+// Tick it every TrimEvery.
+type Trimmer struct {
 	samples    [5]metrics.Sample
 	lastAllocs uint64
 	base       uint64 // heap memory held after the last trim
@@ -20,14 +21,15 @@ type trimmer struct {
 }
 
 const (
-	trimEvery   = 250 * time.Millisecond
+	TrimEvery   = 250 * time.Millisecond
 	trimGrowth  = 4 << 20 // heap memory grown since the last trim before trimming again
 	trimStacks  = 1 << 20 // or goroutine stacks freed since
 	quietAllocs = 1 << 20 // at most this much allocated per trimEvery counts as quiet
 )
 
-func newTrimmer() *trimmer {
-	t := &trimmer{}
+// NewTrimmer starts from the memory held now.
+func NewTrimmer() *Trimmer {
+	t := &Trimmer{}
 	t.samples[0].Name = "/gc/heap/allocs:bytes"
 	t.samples[1].Name = "/memory/classes/heap/objects:bytes"
 	t.samples[2].Name = "/memory/classes/heap/stacks:bytes"
@@ -40,7 +42,7 @@ func newTrimmer() *trimmer {
 // read returns the bytes allocated so far and the heap memory the runtime
 // holds: objects (live or not yet swept), stacks, the free space in its
 // spans and the free pages it has not given back.
-func (t *trimmer) read() (allocs, inuse uint64) {
+func (t *Trimmer) read() (allocs, inuse uint64) {
 	metrics.Read(t.samples[:])
 	for i := 1; i < len(t.samples); i++ {
 		inuse += t.samples[i].Value.Uint64()
@@ -48,10 +50,10 @@ func (t *trimmer) read() (allocs, inuse uint64) {
 	return t.samples[0].Value.Uint64(), inuse
 }
 
-// tick runs every trimEvery with an estimate of the memory released since
+// Tick runs every TrimEvery with an estimate of the memory released since
 // the last tick that the runtime cannot see yet (the stacks of goroutines
 // that ended); it reports whether it trimmed.
-func (t *trimmer) tick(freed uint64) bool {
+func (t *Trimmer) Tick(freed uint64) bool {
 	allocs, inuse := t.read()
 	quiet := allocs-t.lastAllocs < quietAllocs
 	t.lastAllocs = allocs

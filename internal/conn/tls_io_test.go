@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// A client's TLS records go through raw descriptor I/O (tlsTransport), in
+// A client's TLS records go through raw descriptor I/O (TLSTransport), in
 // both directions at once, with the connection's deadlines still applying.
 func TestTLSTransportRawIO(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -39,8 +39,8 @@ func TestTLSTransportRawIO(t *testing.T) {
 			done <- err
 			return
 		}
-		tr := newTLSTransport(c)
-		if _, ok := tr.(*tlsTransport); !ok {
+		tr := NewTLSTransport(c)
+		if _, ok := tr.(*TLSTransport); !ok {
 			done <- io.ErrUnexpectedEOF
 			return
 		}

@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"runtime"
@@ -11,26 +11,26 @@ var trimBallast [][]byte
 func TestTrimmerReturnsBurstMemory(t *testing.T) {
 	// Automatic collections would free the burst before the trimmer sees it.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	tr := newTrimmer()
+	tr := NewTrimmer()
 	for range 48 {
 		trimBallast = append(trimBallast, make([]byte, 1<<20))
 	}
-	if tr.tick(0) {
+	if tr.Tick(0) {
 		t.Fatal("trimmed while allocating")
 	}
 	_, before := tr.read()
 	trimBallast = nil
-	if !tr.tick(0) {
+	if !tr.Tick(0) {
 		t.Fatal("a quiet process that grew by 48 MiB was not trimmed")
 	}
 	_, after := tr.read()
 	if before-after < 32<<20 {
 		t.Fatalf("trim freed %d bytes, want at least 32 MiB", before-after)
 	}
-	if tr.tick(0) {
+	if tr.Tick(0) {
 		t.Fatal("trimmed again without growth")
 	}
-	if !tr.tick(trimStacks) {
+	if !tr.Tick(trimStacks) {
 		t.Fatal("not trimmed after goroutines freed their stacks")
 	}
 }
@@ -39,16 +39,16 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 // until its slow scavenger gets to them: the trimmer counts them as held.
 func TestTrimmerReturnsPagesACollectionFreed(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	tr := newTrimmer()
+	tr := NewTrimmer()
 	for range 2 * trimGrowth >> 20 {
 		trimBallast = append(trimBallast, make([]byte, 1<<20))
 	}
 	trimBallast = nil
 	runtime.GC()
-	if tr.tick(0) {
+	if tr.Tick(0) {
 		t.Fatal("trimmed while allocating")
 	}
-	if !tr.tick(0) {
+	if !tr.Tick(0) {
 		t.Fatalf("%d MiB freed by a collection and kept from the system were not trimmed", 2*trimGrowth>>20)
 	}
 }

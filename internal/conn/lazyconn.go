@@ -1,6 +1,7 @@
-package stream
+package conn
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"os"
@@ -20,7 +21,7 @@ import (
 // socket is accepted and the answer fits the send buffer. HAProxy makes no
 // epoll call for them either.
 //
-// Reads and writes go through the RawConn (fdConn): the first attempt runs
+// Reads and writes go through the RawConn (FD): the first attempt runs
 // on the bare descriptor; an attempt that would block registers the socket
 // (os.NewFile) and waits there, with the deadlines set so far.
 type lazyConn struct {
@@ -48,9 +49,10 @@ type lazyListener struct {
 	closed atomic.Bool
 }
 
-// newLazyListener wraps l, or returns l itself when it is not a TCP
-// listener or the wrapping fails.
-func newLazyListener(l net.Listener) net.Listener {
+// NewLazyListener wraps l so that it accepts lazily registered
+// connections, or returns l itself when it is not a TCP listener or the
+// wrapping fails.
+func NewLazyListener(l net.Listener) net.Listener {
 	tl, ok := l.(*net.TCPListener)
 	if !ok {
 		return l
@@ -93,6 +95,9 @@ func (ll *lazyListener) Accept() (net.Conn, error) {
 }
 
 func (ll *lazyListener) Addr() net.Addr { return ll.addr }
+
+// SyscallConn reaches the listening socket (pause, expose-fd listeners).
+func (ll *lazyListener) SyscallConn() (syscall.RawConn, error) { return ll.rc, nil }
 
 func (ll *lazyListener) Close() error {
 	ll.closed.Store(true)
@@ -192,7 +197,19 @@ func (c *lazyConn) registered() bool {
 	return c.file != nil
 }
 
-// SyscallConn lets fdConn run its raw reads and writes on the socket.
+// lazyOf returns the lazy socket under c, nil when there is none.
+func lazyOf(c net.Conn) *lazyConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+		if tt, ok := c.(*TLSTransport); ok {
+			c = tt.Conn
+		}
+	}
+	lc, _ := c.(*lazyConn)
+	return lc
+}
+
+// SyscallConn lets FD run its raw reads and writes on the socket.
 func (c *lazyConn) SyscallConn() (syscall.RawConn, error) { return lazyRaw{c}, nil }
 
 type lazyRaw struct{ c *lazyConn }

@@ -1,13 +1,18 @@
-package stream
+// Package conn is the connection side of the proxy: raw descriptor I/O,
+// lazy poller registration, parking of idle keep-alive connections, the
+// client TLS transport, deadlines, socket options and accept limits. It
+// knows nothing of requests or servers.
+package conn
 
 import (
 	"io"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
 
-// fdConn does a socket's reads and writes through its RawConn, with raw
+// FD does a socket's reads and writes through its RawConn, with raw
 // system calls on the non-blocking descriptor. Two reasons:
 //   - a read can take its buffer from the pool only once data is there, so a
 //     keep-alive session waiting for its next request holds no buffer;
@@ -16,14 +21,14 @@ import (
 //     (thread wake-ups by the runtime's monitor under load).
 //
 // Deadlines set on the net.Conn still apply: the RawConn waits honour them.
-type fdConn struct {
+type FD struct {
 	rc syscall.RawConn
-	// conn carries the I/O instead when there is no descriptor to use (a
+	// rw carries the I/O instead when there is no descriptor to use (a
 	// TLS server connection): rc is nil then.
-	conn io.ReadWriter
+	rw io.ReadWriter
 
 	rp   []byte   // read target, or nil to read into a pool buffer
-	pool *bufPool // supplies pool buffers
+	pool *BufPool // supplies pool buffers
 	box  *[]byte  // the pool buffer taken by the current read
 	rn   int
 	rerr error
@@ -35,35 +40,42 @@ type fdConn struct {
 	wfn  func(fd uintptr) bool
 
 	nread, nwritten int64 // bytes through this descriptor, for the stats
-	// h1 is the backend counters that a server connection's bytes also go
-	// to (the h1 module's h1_bytes_in/out); nil on client connections,
-	// whose bytes the session counts per request.
-	h1 *Counters
+	// sumIn and sumOut also count the bytes (a server connection's go to
+	// its backend's h1_bytes_in/out); nil on client connections, whose
+	// bytes the session counts per request.
+	sumIn, sumOut *atomic.Int64
 }
 
-// counted adds n bytes read (in) or written to the backend's h1 counters.
-func (f *fdConn) counted(n int, in bool) {
-	if f.h1 == nil || n <= 0 {
+// counted adds n bytes read (in) or written to the counters of CountInto.
+func (f *FD) counted(n int, in bool) {
+	if f.sumIn == nil || n <= 0 {
 		return
 	}
 	if in {
-		f.h1.H1BytesIn.Add(int64(n))
+		f.sumIn.Add(int64(n))
 	} else {
-		f.h1.H1BytesOut.Add(int64(n))
+		f.sumOut.Add(int64(n))
 	}
 }
 
-func newFDConn(c net.Conn, pool *bufPool) *fdConn {
-	f := &fdConn{}
-	f.rfn, f.wfn = f.readAttempt, f.writeAttempt
-	if !f.attach(c, pool) {
+// NewFD returns raw I/O on c's descriptor, nil when c has none. Reads
+// through ReadPooled take their buffer from pool.
+func NewFD(c net.Conn, pool *BufPool) *FD {
+	f := &FD{}
+	if !f.Attach(c, pool) {
 		return nil
 	}
 	return f
 }
 
-// attach points f at c's descriptor; rfn and wfn must already be bound to f.
-func (f *fdConn) attach(c net.Conn, pool *bufPool) bool {
+// NewFDOver returns an FD without a descriptor: its I/O goes through rw (a
+// TLS or HTTP/2 server connection), counted as raw I/O is.
+func NewFDOver(rw io.ReadWriter) *FD { return &FD{rw: rw} }
+
+// Attach points f at c's descriptor; false when c has none. The callbacks
+// bound to f on its first Attach stay bound through Clear, so that an FD
+// reused for connection after connection allocates them once.
+func (f *FD) Attach(c net.Conn, pool *BufPool) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false
@@ -72,8 +84,35 @@ func (f *fdConn) attach(c net.Conn, pool *bufPool) bool {
 	if err != nil {
 		return false
 	}
+	if f.rfn == nil {
+		f.rfn, f.wfn = f.readAttempt, f.writeAttempt
+	}
 	f.rc, f.pool = rc, pool
 	return true
+}
+
+// Clear forgets the connection and the byte counts, keeping the bound
+// callbacks (see Attach).
+func (f *FD) Clear() { *f = FD{rfn: f.rfn, wfn: f.wfn} }
+
+// CountInto makes every byte read go to in as well, every byte written to
+// out.
+func (f *FD) CountInto(in, out *atomic.Int64) { f.sumIn, f.sumOut = in, out }
+
+// Counts returns the bytes read and written so far.
+func (f *FD) Counts() (in, out int64) { return f.nread, f.nwritten }
+
+// SetCounts sets the byte counts, for a connection taken up again with
+// bytes not yet counted elsewhere.
+func (f *FD) SetCounts(in, out int64) { f.nread, f.nwritten = in, out }
+
+// Fd returns the descriptor, -1 when there is none (or it is closed).
+func (f *FD) Fd() int {
+	fd := -1
+	if f.rc != nil {
+		f.rc.Control(func(d uintptr) { fd = int(d) })
+	}
+	return fd
 }
 
 // rawRead and rawWrite use recvfrom/sendto rather than read/write: on a
@@ -92,11 +131,11 @@ func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
 
 // readAttempt runs in the poller loop: at once (the poller forgets earlier
 // readiness, so a call must come first), then after each wake-up.
-func (f *fdConn) readAttempt(fd uintptr) bool {
+func (f *FD) readAttempt(fd uintptr) bool {
 	p := f.rp
 	if p == nil {
 		if f.box == nil {
-			f.box = f.pool.get()
+			f.box = f.pool.Get()
 		}
 		p = *f.box
 	}
@@ -116,7 +155,7 @@ func (f *fdConn) readAttempt(fd uintptr) bool {
 			continue
 		case syscall.EAGAIN:
 			if f.box != nil {
-				f.pool.put(f.box)
+				f.pool.Put(f.box)
 				f.box = nil
 			}
 			return false
@@ -128,12 +167,12 @@ func (f *fdConn) readAttempt(fd uintptr) bool {
 }
 
 // Read reads into p like net.Conn.Read.
-func (f *fdConn) Read(p []byte) (int, error) {
+func (f *FD) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	if f.rc == nil {
-		n, err := f.conn.Read(p)
+		n, err := f.rw.Read(p)
 		f.nread += int64(n)
 		f.counted(n, true)
 		return n, err
@@ -149,7 +188,7 @@ func (f *fdConn) Read(p []byte) (int, error) {
 
 // ReadPooled waits for data and reads it into a pool buffer, returned with
 // the byte count; the buffer is nil when nothing was read.
-func (f *fdConn) ReadPooled() (box *[]byte, n int, err error) {
+func (f *FD) ReadPooled() (box *[]byte, n int, err error) {
 	f.rn, f.rerr = 0, nil
 	err = f.rc.Read(f.rfn)
 	box, f.box = f.box, nil
@@ -157,13 +196,13 @@ func (f *fdConn) ReadPooled() (box *[]byte, n int, err error) {
 		err = f.rerr
 	}
 	if box != nil && f.rn == 0 {
-		f.pool.put(box)
+		f.pool.Put(box)
 		box = nil
 	}
 	return box, f.rn, err
 }
 
-func (f *fdConn) writeAttempt(fd uintptr) bool {
+func (f *FD) writeAttempt(fd uintptr) bool {
 	for f.wn < len(f.wp) {
 		n, e := rawWrite(fd, f.wp[f.wn:])
 		switch e {
@@ -183,12 +222,12 @@ func (f *fdConn) writeAttempt(fd uintptr) bool {
 }
 
 // Write writes all of p like net.Conn.Write.
-func (f *fdConn) Write(p []byte) (int, error) {
+func (f *FD) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	if f.rc == nil {
-		n, err := f.conn.Write(p)
+		n, err := f.rw.Write(p)
 		f.nwritten += int64(n)
 		f.counted(n, false)
 		return n, err

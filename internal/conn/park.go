@@ -1,0 +1,337 @@
+package conn
+
+import (
+	"log"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Idle keep-alive connections are most of a busy proxy's connections. A
+// goroutine waiting on one holds a grown stack (4-8 KiB), so a connection
+// idle for ParkOptions.After is parked instead: its descriptor goes into an
+// epoll set of the proxy's own, what the caller keeps of the connection (C)
+// waits in a table without a goroutine, and the first byte of the next
+// request (or the end of the keep-alive timeout) hands it back through
+// Wake. Connections that talk more often than that never park and pay
+// nothing but two atomic stores per request.
+
+// An Idle's state: its session moves busy <-> waiting around its wait for
+// the next request; the sweeper moves waiting -> asked -> cut while it cuts
+// that wait short with a past read deadline, and the session, seeing
+// "asked", waits for "cut" so that the deadline it restores is not
+// overwritten afterwards.
+const (
+	idleBusy int32 = iota
+	idleWaiting
+	idleAsked
+	idleCut
+)
+
+// Idle is the part of a session the sweeper reads. It is a separate object
+// so that the session can be zeroed for its next connection without
+// writing it.
+type Idle struct {
+	state atomic.Int32 // idleBusy, idleWaiting, ...
+	since atomic.Int64 // coarse clock when the wait for the next request began
+	c     *net.Conn    // the session's connection, which the sweeper cuts
+}
+
+// NewIdle returns the idle state of a session whose connection is *c.
+func NewIdle(c *net.Conn) *Idle { return &Idle{c: c} }
+
+// BeginWait marks the start of a wait for the next request, which the
+// sweeper may cut.
+func (st *Idle) BeginWait() {
+	st.since.Store(CoarseNow())
+	st.state.Store(idleWaiting)
+}
+
+// EndWait ends the wait; false when the sweeper cut it (the read then
+// failed with a timeout unless data came first). The caller's read
+// deadline is its own again after EndWait, and must be set anew when it
+// was cut.
+func (st *Idle) EndWait() bool {
+	return st.state.CompareAndSwap(idleWaiting, idleBusy) || st.waitCut()
+}
+
+// waitCut waits until the sweeper's past deadline is in place: the
+// session then owns its deadline again.
+func (st *Idle) waitCut() bool {
+	for st.state.Load() != idleCut {
+		runtime.Gosched()
+	}
+	st.state.Store(idleBusy)
+	return false
+}
+
+// Since is when the last wait began (coarse clock, Unix nanoseconds).
+func (st *Idle) Since() int64 { return st.since.Load() }
+
+// longAgo is a read deadline in the past: it wakes a blocked read at once.
+var longAgo = time.Unix(1, 0)
+
+// ParkOptions configures a Parker.
+type ParkOptions[C any] struct {
+	After time.Duration // a session idle this long has its wait cut, to park
+	Every time.Duration // how often the sweeper looks
+	// MaxWaiting bounds the sessions waiting with a goroutine: beyond it
+	// any wait as old as a sweep period is cut.
+	MaxWaiting int
+	// Wake hands a parked connection back: its client spoke (or hung up),
+	// or, expired, its keep-alive timeout passed or the Parker closed.
+	Wake func(c *C, expired bool)
+	Done <-chan struct{} // closed when the proxy stops
+}
+
+// Parker holds parked connections and the epoll set that watches them, and
+// sweeps the idle waits of the sessions it was told about (Hold).
+type Parker[C any] struct {
+	opt    ParkOptions[C]
+	epfd   int
+	ep     *os.File // epfd, itself watched by Go's poller
+	mu     sync.Mutex
+	slots  []parkSlot[C]
+	free   []int32
+	parked int // connections in slots
+	events [128]unix.EpollEvent
+
+	// Sessions held by workers, which the sweeper looks at.
+	smu      sync.Mutex
+	sessions map[*Idle]struct{}
+}
+
+// parkSlot is one parked connection; gen tells a stale epoll event (from a
+// slot since reused) from a current one.
+type parkSlot[C any] struct {
+	c      *C
+	expiry int64 // when its keep-alive timeout ends (0: never)
+	gen    int32
+}
+
+// NewParker starts the Parker's epoll and sweep loops; they end with
+// opt.Done.
+func NewParker[C any](opt ParkOptions[C]) (*Parker[C], error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
+	p := &Parker[C]{opt: opt, epfd: epfd, ep: os.NewFile(uintptr(epfd), "park-epoll"), sessions: map[*Idle]struct{}{}}
+	rc, err := p.ep.SyscallConn()
+	if err != nil {
+		p.ep.Close()
+		return nil, err
+	}
+	go p.pollLoop(rc)
+	go p.sweepLoop()
+	return p, nil
+}
+
+// Hold and Drop track the sessions that workers run.
+func (p *Parker[C]) Hold(st *Idle) {
+	p.smu.Lock()
+	p.sessions[st] = struct{}{}
+	p.smu.Unlock()
+}
+
+func (p *Parker[C]) Drop(st *Idle) {
+	p.smu.Lock()
+	delete(p.sessions, st)
+	p.smu.Unlock()
+}
+
+// Parked counts the parked connections.
+func (p *Parker[C]) Parked() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.parked
+}
+
+// Park takes c, an idle connection whose worker lets it go: nc is its
+// socket, fio the descriptor I/O to watch, expiry when it ends unless its
+// client speaks (Unix nanoseconds, 0: never). inSet (in c) tells whether
+// the descriptor is in the epoll set from an earlier park. False when the
+// connection cannot be parked (the caller then closes it); once true, c may
+// already be another worker's.
+func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) bool {
+	if lc := lazyOf(nc); lc != nil && lc.registered() {
+		if *inSet {
+			// The descriptor number changes: its entry in the set would
+			// outlive it (the socket stays open).
+			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fio.Fd(), nil)
+			*inSet = false
+		}
+		lc.unregister()
+	}
+	fd := fio.Fd()
+	if fd < 0 {
+		return false
+	}
+	p.mu.Lock()
+	var idx int32
+	if n := len(p.free); n > 0 {
+		idx = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		idx = int32(len(p.slots))
+		p.slots = append(p.slots, parkSlot[C]{})
+	}
+	sl := &p.slots[idx]
+	sl.gen++
+	sl.c, sl.expiry = c, expiry
+	gen := sl.gen
+	p.parked++
+	p.mu.Unlock()
+
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: idx, Pad: gen}
+	op := unix.EPOLL_CTL_MOD
+	if !*inSet {
+		op = unix.EPOLL_CTL_ADD
+	}
+	*inSet = true // set before the call: afterwards c may be another worker's
+	err := unix.EpollCtl(p.epfd, op, fd, &ev)
+	if err == unix.ENOENT && op == unix.EPOLL_CTL_MOD {
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	}
+	if err != nil {
+		*inSet = false
+		// Nobody else can have seen the slot: take it back.
+		p.mu.Lock()
+		p.release(idx)
+		p.mu.Unlock()
+		return false
+	}
+	// From here on an event may already have handed c to another worker.
+	return true
+}
+
+// release frees a slot; p.mu is held.
+func (p *Parker[C]) release(idx int32) *C {
+	sl := &p.slots[idx]
+	c := sl.c
+	sl.c = nil
+	p.free = append(p.free, idx)
+	p.parked--
+	return c
+}
+
+// pollLoop hands connections whose client spoke (or hung up) back.
+func (p *Parker[C]) pollLoop(rc syscall.RawConn) {
+	var woken []*C
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), p.events[:], 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if n <= 0 {
+				return false // nothing ready: wait until the set is readable
+			}
+			woken = woken[:0]
+			p.mu.Lock()
+			for _, ev := range p.events[:n] {
+				if int(ev.Fd) < len(p.slots) {
+					if sl := &p.slots[ev.Fd]; sl.c != nil && sl.gen == ev.Pad {
+						woken = append(woken, p.release(ev.Fd))
+					}
+				}
+			}
+			p.mu.Unlock()
+			for _, c := range woken {
+				p.opt.Wake(c, false)
+			}
+			if n < len(p.events) {
+				return false
+			}
+		}
+	})
+	if err != nil {
+		select {
+		case <-p.opt.Done:
+		default:
+			log.Printf("[ALERT] idle connection poller stopped: %v", err)
+		}
+	}
+}
+
+// sweepLoop cuts the waits of sessions idle for After, and hands back
+// parked connections whose keep-alive timeout has passed.
+func (p *Parker[C]) sweepLoop() {
+	t := time.NewTicker(p.opt.Every)
+	defer t.Stop()
+	var expired []*C
+	for {
+		select {
+		case <-p.opt.Done:
+			return
+		case <-t.C:
+		}
+		now := CoarseNow()
+		p.smu.Lock()
+		// A burst of new keep-alive clients would hold a goroutine and a
+		// poller record each for After: beyond MaxWaiting waiting at once,
+		// any wait as old as a sweep period is cut.
+		after := int64(p.opt.After)
+		if waiting := p.countWaiting(); waiting > p.opt.MaxWaiting {
+			after = int64(p.opt.Every)
+		}
+		for st := range p.sessions {
+			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
+				// The session is blocked reading until it sees idleCut.
+				(*st.c).SetReadDeadline(longAgo)
+				st.state.Store(idleCut)
+			}
+		}
+		p.smu.Unlock()
+
+		expired = expired[:0]
+		p.mu.Lock()
+		for i := range p.slots {
+			if sl := &p.slots[i]; sl.c != nil && sl.expiry != 0 && now >= sl.expiry {
+				expired = append(expired, p.release(int32(i)))
+			}
+		}
+		p.mu.Unlock()
+		for _, c := range expired {
+			p.opt.Wake(c, true)
+		}
+	}
+}
+
+// countWaiting counts the sessions waiting for a next request; p.smu is held.
+func (p *Parker[C]) countWaiting() int {
+	n := 0
+	for st := range p.sessions {
+		if st.state.Load() == idleWaiting {
+			n++
+		}
+	}
+	return n
+}
+
+// Close ends parking: parked connections are handed back expired, to be
+// closed, as HAProxy closes idle keep-alive connections when it stops.
+func (p *Parker[C]) Close() {
+	p.ep.Close()
+	p.mu.Lock()
+	var all []*C
+	for i := range p.slots {
+		if p.slots[i].c != nil {
+			all = append(all, p.release(int32(i)))
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range all {
+		p.opt.Wake(c, true)
+	}
+}

@@ -1,61 +1,12 @@
 package stream
 
 import (
-	"dhproxy/internal/conn"
 	"log"
 	"net"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"dhproxy/internal/conn"
 )
-
-// connLimit is a connection limit the runtime API can change ("set maxconn
-// frontend|global"): a counter against an atomic bound, and a wake-up
-// channel for the accept loops that wait for room.
-type connLimit struct {
-	max  atomic.Int64 // 0: no limit
-	cur  atomic.Int64
-	wake chan struct{} // capacity 1: a release or a change happened
-}
-
-func (l *connLimit) init(n int) {
-	l.wake = make(chan struct{}, 1)
-	l.max.Store(int64(n))
-}
-
-// tryAcquire takes a slot if the limit leaves one.
-func (l *connLimit) tryAcquire() bool {
-	for {
-		m, c := l.max.Load(), l.cur.Load()
-		if m > 0 && c >= m {
-			return false
-		}
-		if l.cur.CompareAndSwap(c, c+1) {
-			return true
-		}
-	}
-}
-
-func (l *connLimit) release() {
-	l.cur.Add(-1)
-	l.signal()
-}
-
-// signal wakes one waiting accept loop; a woken loop that finds room passes
-// the signal on, so a raised limit reaches every waiter.
-func (l *connLimit) signal() {
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (l *connLimit) set(n int) {
-	l.max.Store(int64(n))
-	l.signal()
-}
 
 // admit waits until fe may accept one more connection: the frontend is not
 // paused ("disable frontend"), the process is under its connection rate
@@ -77,28 +28,28 @@ func (rt *Runtime) admit(fe *Frontend) bool {
 			}
 			continue
 		}
-		if !rt.limit.tryAcquire() {
+		if !rt.limit.TryAcquire() {
 			if !rt.waitWake(&rt.limit) {
 				return false
 			}
 			continue
 		}
-		if !fe.limit.tryAcquire() {
-			rt.limit.release()
+		if !fe.limit.TryAcquire() {
+			rt.limit.Release()
 			if !rt.waitWake(&fe.limit) {
 				return false
 			}
 			continue
 		}
-		rt.limit.signal()
-		fe.limit.signal()
+		rt.limit.Signal()
+		fe.limit.Signal()
 		return true
 	}
 }
 
-func (rt *Runtime) waitWake(l *connLimit) bool {
+func (rt *Runtime) waitWake(l *conn.Limit) bool {
 	select {
-	case <-l.wake:
+	case <-l.Wake():
 		return true
 	case <-rt.done:
 		return false
@@ -127,14 +78,14 @@ func (rt *Runtime) underRateLimit() bool {
 
 // SetMaxconn changes fe's connection limit ("set maxconn frontend"); 0
 // leaves only the global one.
-func (fe *Frontend) SetMaxconn(n int) { fe.limit.set(n) }
+func (fe *Frontend) SetMaxconn(n int) { fe.limit.Set(n) }
 
 // SetGlobalMaxconn changes the process's connection limit ("set maxconn
 // global"); 0: none.
-func (rt *Runtime) SetGlobalMaxconn(n int) { rt.limit.set(n) }
+func (rt *Runtime) SetGlobalMaxconn(n int) { rt.limit.Set(n) }
 
 // GlobalMaxconn is the process's connection limit now; 0: none.
-func (rt *Runtime) GlobalMaxconn() int { return int(rt.limit.max.Load()) }
+func (rt *Runtime) GlobalMaxconn() int { return rt.limit.Max() }
 
 // SetRateLimits changes the per-process limits of new connections and
 // sessions per second ("set rate-limit ... global"); a negative value
@@ -153,39 +104,11 @@ func (rt *Runtime) RateLimits() (conns, sessions int) {
 	return int(rt.connRateLimit.Load()), int(rt.sessRateLimit.Load())
 }
 
-// pausable is a listening socket "disable frontend" and SIGTTOU can stop
-// and "enable frontend" and SIGTTIN restart.
-type pausable struct {
-	rc      syscall.RawConn
-	backlog int
-	addr    net.Addr
-}
-
-// addSocket records the socket under l (served as wrapped), when it has a
-// descriptor.
+// addSocket records the socket under l (served as wrapped), for Pause.
 func (fe *Frontend) addSocket(plain, wrapped net.Listener, backlog int) {
-	var rc syscall.RawConn
-	if sc, ok := wrapped.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
-	} else if sc, ok := plain.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
+	if s, ok := conn.NewListenSocket(plain, wrapped, backlog); ok {
+		fe.sockets = append(fe.sockets, s)
 	}
-	if rc != nil {
-		fe.sockets = append(fe.sockets, pausable{rc, backlog, plain.Addr()})
-	}
-}
-
-// stop shuts the socket down for reading: on Linux a listening socket then
-// stops listening (connections are refused) and keeps its address; the
-// accept waiting on it fails.
-func (s pausable) stop() {
-	s.rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RD) })
-}
-
-// listen makes the socket listen again after stop.
-func (s pausable) listen() (err error) {
-	s.rc.Control(func(fd uintptr) { err = unix.Listen(int(fd), s.backlog) })
-	return err
 }
 
 // Pause stops fe's listening sockets as haproxy does ("disable frontend"):
@@ -197,7 +120,7 @@ func (fe *Frontend) Pause() bool {
 		return false
 	}
 	for _, s := range fe.sockets {
-		s.stop()
+		s.Stop()
 	}
 	return true
 }
@@ -209,12 +132,12 @@ func (fe *Frontend) Resume() bool {
 		return false
 	}
 	for _, s := range fe.sockets {
-		if err := s.listen(); err != nil {
+		if err := s.Listen(); err != nil {
 			log.Printf("[WARNING] frontend '%s': enable frontend: listen: %v", fe.P.Name, err)
 		}
 	}
 	fe.paused.Store(false)
-	fe.limit.signal()
+	fe.limit.Signal()
 	return true
 }
 

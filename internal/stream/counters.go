@@ -307,8 +307,8 @@ func (s *Server) Backend() *Backend { return s.backend }
 
 // Maxconn is fe's connection limit, its own or the global one; 0: none.
 func (fe *Frontend) Maxconn() int {
-	if n := fe.limit.max.Load(); n > 0 {
-		return int(n)
+	if n := fe.limit.Max(); n > 0 {
+		return n
 	}
 	return fe.rt.GlobalMaxconn()
 }

@@ -1,8 +1,9 @@
 package stream
 
 import (
-	"dhproxy/internal/conn"
 	"testing"
+
+	"dhproxy/internal/conn"
 )
 
 // newAccounted returns a session as handle leaves it after a 200 served

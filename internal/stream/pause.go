@@ -25,7 +25,7 @@ func (rt *Runtime) Pause() {
 	// (acceptLoop).
 	for _, fe := range rt.frontends {
 		for _, s := range fe.sockets {
-			s.stop()
+			s.Stop()
 		}
 	}
 	rt.frontendEvents("Pausing")
@@ -40,8 +40,8 @@ func (rt *Runtime) Resume() {
 	}
 	for _, fe := range rt.frontends {
 		for _, s := range fe.sockets {
-			if err := s.listen(); err != nil {
-				rt.logEvent(nil)("alert", fmt.Sprintf("cannot listen again on %s: %v", s.addr, err))
+			if err := s.Listen(); err != nil {
+				rt.logEvent(nil)("alert", fmt.Sprintf("cannot listen again on %s: %v", s.Addr(), err))
 			}
 		}
 	}

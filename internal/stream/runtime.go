@@ -56,7 +56,7 @@ type Runtime struct {
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
 	// Changed by the runtime API.
-	limit         connLimit     // global maxconn (acceptgate.go)
+	limit         conn.Limit    // global maxconn (acceptgate.go)
 	connRateLimit atomic.Int64  // "set rate-limit connections global"; 0: none
 	sessRateLimit atomic.Int64  // "set rate-limit sessions global"; 0: none
 	live          liveTable     // client connections, for "show sess" (livesess.go)
@@ -85,10 +85,10 @@ type Frontend struct {
 	bufferBody  bool             // option http-buffer-request
 
 	// Changed by the runtime API (acceptgate.go).
-	limit   connLimit      // maxconn
-	paused  atomic.Bool    // "disable frontend"
-	sockets []pausable     // its listening sockets, for "disable frontend"
-	errors  errorSnapshots // its last invalid request ("show errors", errsnap.go)
+	limit   conn.Limit          // maxconn
+	paused  atomic.Bool         // "disable frontend"
+	sockets []conn.ListenSocket // its listening sockets, for "disable frontend"
+	errors  errorSnapshots      // its last invalid request ("show errors", errsnap.go)
 
 	listeners []*Listener // "option socket-stats": per-socket statistics (listenstats.go)
 }
@@ -157,7 +157,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		log.Printf("[WARNING] idle keep-alive connections will each keep a goroutine: %v", err)
 	}
 	rt.pipes = tcp.NewPipes(pipeBudget(cfg, fdLimit()))
-	rt.limit.init(cfg.Global.Maxconn)
+	rt.limit.Init(cfg.Global.Maxconn)
 	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {
@@ -176,7 +176,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.backend = rt.backends[p.DefaultBE.Name]
 		}
 		fe.setRules(rt)
-		fe.limit.init(p.Maxconn)
+		fe.limit.Init(p.Maxconn)
 		if len(p.Logs) > 0 {
 			l, err := logging.New(cfg.Global.Logs, p.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
 			if err != nil {
@@ -500,9 +500,9 @@ func (rt *Runtime) resume(pc *parkedConn, hs **httpSession) (parked bool) {
 	return s.serve()
 }
 
-func (fe *Frontend) release() { fe.limit.release() }
+func (fe *Frontend) release() { fe.limit.Release() }
 
-func (rt *Runtime) releaseGlobal() { rt.limit.release() }
+func (rt *Runtime) releaseGlobal() { rt.limit.Release() }
 
 // poolPurgeDelay is HAProxy's default pool-purge-delay.
 const poolPurgeDelay = 5 * time.Second

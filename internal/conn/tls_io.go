@@ -42,7 +42,7 @@ func TLSFD(c net.Conn) *FD {
 func (t *TLSTransport) Read(p []byte) (int, error)  { return t.fd.Read(p) }
 func (t *TLSTransport) Write(p []byte) (int, error) { return t.fd.Write(p) }
 
-// SyscallConn lets resetClose reach the socket.
+// SyscallConn lets ResetClose reach the socket.
 func (t *TLSTransport) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := t.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()

@@ -50,7 +50,7 @@ func (c *ppConn) LocalAddr() net.Addr {
 	return c.Conn.LocalAddr()
 }
 
-// SyscallConn lets conn.FD and resetClose reach the socket.
+// SyscallConn lets conn.FD and conn.ResetClose reach the socket.
 func (c *ppConn) SyscallConn() (syscall.RawConn, error) {
 	if sc, ok := c.Conn.(syscall.Conn); ok {
 		return sc.SyscallConn()

@@ -428,7 +428,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		} else {
 			fe.Stats.Dcon.Add(1)
 		}
-		resetClose(c)
+		conn.ResetClose(c)
 	case failed:
 		// No session either: the PROXY header was missing or bad (logged).
 		sc.stop()

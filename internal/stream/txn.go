@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"syscall"
 	"time"
 
 	"dhproxy/internal/acl"
@@ -18,8 +17,6 @@ import (
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
 	"dhproxy/internal/txn"
-
-	"golang.org/x/sys/unix"
 )
 
 // The rule engine's side of a transaction. httpSession implements
@@ -711,19 +708,6 @@ func (t *tcpTxn) TakeMiss() bool {
 	w := t.wantMore
 	t.wantMore = false
 	return w
-}
-
-// resetClose closes c with a reset, as HAProxy's reject does: no
-// TIME_WAIT is left behind for a connection that was refused.
-func resetClose(c net.Conn) {
-	if sc, ok := c.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) {
-				unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-			})
-		}
-	}
-	c.Close()
 }
 
 // connectionRules runs the tcp-request connection rules on a new

@@ -191,22 +191,24 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 	sl.c, sl.expiry = c, expiry
 	gen := sl.gen
 	p.parked++
-	p.mu.Unlock()
-
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: idx, Pad: gen}
 	op := unix.EPOLL_CTL_MOD
 	if !*inSet {
 		op = unix.EPOLL_CTL_ADD
 	}
-	*inSet = true // set before the call: afterwards c may be another worker's
+	// Set under p.mu, which the poll loop takes before it hands c on:
+	// after the call below c may be another worker's.
+	*inSet = true
+	p.mu.Unlock()
+
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: idx, Pad: gen}
 	err := unix.EpollCtl(p.epfd, op, fd, &ev)
 	if err == unix.ENOENT && op == unix.EPOLL_CTL_MOD {
 		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 	}
 	if err != nil {
-		*inSet = false
 		// Nobody else can have seen the slot: take it back.
 		p.mu.Lock()
+		*inSet = false
 		p.release(idx)
 		p.mu.Unlock()
 		return false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 )
 
 // TLSTransport carries a client's TLS records: the accepted connection
@@ -56,4 +57,15 @@ func (t *TLSTransport) CloseWrite() error {
 		return hc.CloseWrite()
 	}
 	return errors.ErrUnsupported
+}
+
+// Handshake runs c's TLS handshake, failing at deadline, and tells whether
+// it resumed an earlier session. The deadline is cleared after a success.
+func Handshake(c *tls.Conn, deadline time.Time) (resumed bool, err error) {
+	c.SetDeadline(deadline)
+	if err := c.Handshake(); err != nil {
+		return false, err
+	}
+	c.SetDeadline(time.Time{})
+	return c.ConnectionState().DidResume, nil
 }

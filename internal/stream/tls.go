@@ -46,11 +46,9 @@ func (fe *Frontend) tlsHandshake(c net.Conn, bind string) bool {
 	if to <= 0 {
 		to = defaultHandshakeTimeout
 	}
-	tc.SetDeadline(start.Add(to))
-	err := tc.Handshake()
-	tc.SetDeadline(time.Time{})
+	resumed, err := conn.Handshake(tc, start.Add(to))
 	if err == nil {
-		if tc.ConnectionState().DidResume {
+		if resumed {
 			fe.Stats.SSLReused.Add(1)
 		} else {
 			fe.Stats.SSLSess.Add(1)
@@ -137,16 +135,15 @@ func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
 // connect timeout. Its I/O goes through the tls.Conn (conn.NewFDOver).
 func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
 	c := tls.Client(tc, cfg)
-	c.SetDeadline(time.Now().Add(timeout))
-	if err := c.Handshake(); err != nil {
+	resumed, err := conn.Handshake(c, time.Now().Add(timeout))
+	if err != nil {
 		s.Stats.SSLFailed.Add(1)
 		s.backend.Stats.SSLFailed.Add(1)
 		tc.Close()
 		log.Printf("[WARNING] server %s/%s: SSL handshake failure: %v", s.backend.P.Name, s.Name, err)
 		return nil, err
 	}
-	c.SetDeadline(time.Time{})
-	if c.ConnectionState().DidResume {
+	if resumed {
 		s.Stats.SSLReused.Add(1)
 		s.backend.Stats.SSLReused.Add(1)
 	} else {

@@ -1,7 +1,7 @@
 // Package conn is the connection side of the proxy: raw descriptor I/O,
 // lazy poller registration, parking of idle keep-alive connections, the
-// client TLS transport, deadlines, socket options and accept limits. It
-// knows nothing of requests or servers.
+// client TLS transport and handshakes, deadlines, socket options, accept
+// limits and memory trimming. It knows nothing of requests or servers.
 package conn
 
 import (
@@ -106,8 +106,8 @@ func (f *FD) Counts() (in, out int64) { return f.nread, f.nwritten }
 // bytes not yet counted elsewhere.
 func (f *FD) SetCounts(in, out int64) { f.nread, f.nwritten = in, out }
 
-// Fd returns the descriptor, -1 when there is none (or it is closed).
-func (f *FD) Fd() int {
+// sysfd returns the descriptor, -1 when there is none (or it is closed).
+func (f *FD) sysfd() int {
 	fd := -1
 	if f.rc != nil {
 		f.rc.Control(func(d uintptr) { fd = int(d) })

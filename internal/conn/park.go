@@ -168,12 +168,12 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 		if *inSet {
 			// The descriptor number changes: its entry in the set would
 			// outlive it (the socket stays open).
-			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fio.Fd(), nil)
+			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fio.sysfd(), nil)
 			*inSet = false
 		}
 		lc.unregister()
 	}
-	fd := fio.Fd()
+	fd := fio.sysfd()
 	if fd < 0 {
 		return false
 	}

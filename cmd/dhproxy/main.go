@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	setProcessEnv(opts)
+	if master.IsWorker() {
+		// The master runs -K's VRRP and virtual servers; its workers only
+		// bind the VIPs as it did (workerVIPs).
+		opts.Keepalived = ""
+	}
 	if opts.HasCond {
 		return evalCond(opts.CondExpr, stderr)
 	}
@@ -159,7 +164,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if kcfg != nil {
-		freebindVIPBinds(cfg, kcfg, stderr)
+		freebindVIPBinds(cfg, kcfgVIPs(kcfg), stderr)
+	} else if worker {
+		freebindVIPBinds(cfg, workerVIPs(), io.Discard)
 	}
 	listener.SetReusePort(!cfg.Global.NoReusePort)
 	if opts.SocketsFrom != "" && !worker {
@@ -274,6 +281,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if child {
 		master.ReportReady(nil)
 	}
+	if master.WantsHealth() {
+		go reportHealth(rt)
+	}
 	if worker {
 		master.WatchMaster(func() {
 			alert(stderr, "the master process is gone: exiting")
@@ -319,6 +329,20 @@ func workerAPI(cfg *model.Config) (*runtimeapi.Server, error) {
 	}
 	g := model.Global{StatsTimeout: cfg.Global.StatsTimeout, StatsSockets: []model.StatsSocket{{Network: "unix", Addr: path, Level: "admin"}}}
 	return runtimeapi.Listen(&model.Config{Global: g})
+}
+
+// reportHealth tells the master, which runs -K's VRRP, whenever this
+// worker's answer to "killall -0 haproxy" style track scripts changes.
+func reportHealth(rt *stream.Runtime) {
+	last := true // what the master assumes of a worker that serves
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		if ok := rt.Healthy(); ok != last {
+			master.ReportHealth(ok)
+			last = ok
+		}
+	}
 }
 
 // signalOld sends s to each pid of -sf/-st; a process already gone is

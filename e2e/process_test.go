@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -140,5 +142,69 @@ func TestPrivilegesDroppedWorker(t *testing.T) {
 	checkDropped(t, next.workers[0], chroot)
 	if out, err := curl(t, "http://127.0.0.1:"+strconv.Itoa(fe)+"/"); err != nil || out != "web" {
 		t.Fatalf("after the reload: %q %v", out, err)
+	}
+}
+
+// TestSpreadChecks: "spread-checks 50" draws each check interval at random
+// within inter ± 50% (HAProxy's process_chk), so a server's checks come at
+// uneven gaps; without it they come every inter.
+func TestSpreadChecks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// An HTTP check: a plain TCP check may close before it is accepted.
+	arrivals := make(chan time.Time, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			arrivals <- time.Now()
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Second))
+				c.Read(make([]byte, 512))
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}()
+		}
+	}()
+	fe := freePort(t)
+	startProxy(t, "global\n    spread-checks 50"+defaultsSection("tcp", "1s", "5s", "5s")+fmt.Sprintf(`
+listen li
+    bind 127.0.0.1:%d
+    option httpchk
+    server s 127.0.0.1:%d check inter 200ms
+`, fe, ln.Addr().(*net.TCPAddr).Port), fe)
+	var gaps []time.Duration
+	var last time.Time
+	for len(gaps) < 26 {
+		select {
+		case at := <-arrivals:
+			if !last.IsZero() {
+				gaps = append(gaps, at.Sub(last))
+			}
+			last = at
+		case <-time.After(2 * time.Second):
+			t.Fatalf("no check for 2 s; gaps so far %v", gaps)
+		}
+	}
+	gaps = gaps[2:] // the first checks follow the start, not the interval
+	t.Logf("gaps between checks (inter 200ms, spread-checks 50): %v", gaps)
+	// A busy machine only delays checks, so without spreading no gap is
+	// shorter than inter; with it, 3 in 8 are below 175 ms.
+	short := 0
+	for _, g := range gaps {
+		if g < 80*time.Millisecond {
+			t.Errorf("a gap of %v: shorter than inter - 50%%", g)
+		}
+		if g < 175*time.Millisecond {
+			short++
+		}
+	}
+	if short < 2 {
+		t.Errorf("%d of %d gaps below 175 ms: checks not spread", short, len(gaps))
 	}
 }

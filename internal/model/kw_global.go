@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,7 +118,21 @@ func init() {
 			g.Description = strings.Join(l.Args[1:], " ")
 		}
 	})
-	for _, kw := range []string{"spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	registerGlobal("spread-checks", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "spread-checks <0..50>") {
+			return
+		}
+		n, err := strconv.Atoi(l.Args[1])
+		switch {
+		case err != nil:
+			b.errorf(l, "'spread-checks' expects an integer argument (0..50).")
+		case n < 0 || n > 50:
+			b.errorf(l, "'spread-checks' needs a positive value in range 0..50.")
+		default:
+			g.SpreadChecks = n
+		}
+	})
+	for _, kw := range []string{"maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

@@ -842,3 +842,87 @@ func TestEarlySoftStopIsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftStopEndsChecks: a soft-stopping process (SIGUSR1, the old worker
+// of a reload) runs no more health checks, as haproxy 2.6: the next process
+// follows the servers. A tunnel keeps the old process alive meanwhile.
+func TestSoftStopEndsChecks(t *testing.T) {
+	var checks atomic.Int64
+	chk, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chk.Close()
+	go func() {
+		for {
+			c, err := chk.Accept()
+			if err != nil {
+				return
+			}
+			checks.Add(1)
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Second))
+				c.Read(make([]byte, 512))
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}()
+		}
+	}()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	fe := freePort(t)
+	p := startProxy(t, "global\n    hard-stop-after 10s"+defaultsSection("tcp", "1s", "30s", "30s")+fmt.Sprintf(`
+listen tun
+    bind 127.0.0.1:%d
+    server e %s
+backend chk
+    mode http
+    option httpchk
+    server s %s check inter 100ms
+`, fe, echo.Addr(), chk.Addr()), fe)
+	tun, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(fe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	tun.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(tun, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tun, make([]byte, 1)); err != nil {
+		t.Fatalf("tunnel: %v", err)
+	}
+	for end := time.Now().Add(3 * time.Second); checks.Load() < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("only %d checks in 3 s:\n%s", checks.Load(), p.Stderr())
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(150 * time.Millisecond) // a check under way may still land
+	before := checks.Load()
+	time.Sleep(time.Second)
+	if p.exited() {
+		t.Fatalf("the process left with its tunnel open:\n%s", p.Stderr())
+	}
+	if n := checks.Load() - before; n > 0 {
+		t.Errorf("%d health checks in the second after SIGUSR1 (inter 100ms); a stopping process checks no more", n)
+	}
+	if _, err := io.WriteString(tun, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tun, make([]byte, 1)); err != nil {
+		t.Fatalf("tunnel after SIGUSR1: %v", err)
+	}
+}

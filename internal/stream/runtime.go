@@ -224,7 +224,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	go rt.purgeLoop()
 	rt.restoreTemplates(states)
 	rt.startResolvers()
-	rt.stopCheck = rt.startChecks()
+	rt.stopCheck = sync.OnceFunc(rt.startChecks()) // at a soft stop, then at Close
 	rt.applyServerStates(states)
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
@@ -542,9 +542,7 @@ func (rt *Runtime) Close() {
 	default:
 	}
 	close(rt.done)
-	if rt.stopCheck != nil {
-		rt.stopCheck() // a stopping proxy checks no more, as HAProxy
-	}
+	rt.stopAllChecks() // a stopping proxy checks no more, as HAProxy
 	for _, l := range rt.listeners {
 		l.Close()
 	}

@@ -17,4 +17,25 @@ func (rt *Runtime) SoftStop() {
 	for _, l := range rt.listeners {
 		l.Close()
 	}
+	// As in haproxy, a stopping process checks no more: the servers are
+	// the next process's to follow, and mails or logs would come twice.
+	rt.stopAllChecks()
+}
+
+// stopAllChecks ends the health and agent checks, those of servers added
+// at run time too.
+func (rt *Runtime) stopAllChecks() {
+	if rt.stopCheck != nil {
+		rt.stopCheck()
+	}
+	for _, b := range rt.backends {
+		b.checkMu.Lock()
+		for _, s := range b.ServerList() {
+			if s.stopChecks != nil {
+				s.stopChecks()
+				s.stopChecks = nil
+			}
+		}
+		b.checkMu.Unlock()
+	}
 }

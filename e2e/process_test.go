@@ -86,6 +86,7 @@ func TestPrivilegesDropped(t *testing.T) {
 	p := startProxy(t, privConfig(t, chroot, sock, fe, be), fe)
 	defer p.stop()
 	checkDropped(t, p.cmd.Process.Pid, chroot)
+	checkCPUMap(t, p.cmd.Process.Pid, "0")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", fe)
 	time.Sleep(700 * time.Millisecond) // checks ran in the chroot
 	if out, err := curl(t, url); err != nil || out != "web" {
@@ -112,6 +113,27 @@ func TestPrivilegesDropped(t *testing.T) {
 	waitPort(t, fe, 3*time.Second)
 	if out, err := curl(t, url); err != nil || out != "web" {
 		t.Fatalf("after SIGTTIN: %q %v", out, err)
+	}
+}
+
+// checkCPUMap asserts that every thread of pid may run only on cpus
+// ("cpu-map": threads started later inherit it).
+func checkCPUMap(t *testing.T, pid int, cpus string) {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if len(tasks) == 0 {
+		t.Fatalf("no threads listed for %d", pid)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(task)
+		if err != nil {
+			continue // a thread that ended
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok && strings.TrimSpace(v) != cpus {
+				t.Errorf("cpu-map: %s allows CPUs %s, want %s", task, strings.TrimSpace(v), cpus)
+			}
+		}
 	}
 }
 

@@ -230,3 +230,56 @@ listen li
 		t.Errorf("%d of %d gaps below 175 ms: checks not spread", short, len(gaps))
 	}
 }
+
+// TestSIGHUPDumpsStates: SIGHUP makes a standalone process write each
+// server's and proxy's state as haproxy 2.6 does (its own internal
+// <HTTPCLIENT> proxy left aside).
+func TestSIGHUPDumpsStates(t *testing.T) {
+	web, _ := startHTTPBackend(t, "web")
+	down := freePort(t)
+	fe, li := freePort(t), freePort(t)
+	p := startProxy(t, defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d check inter 200ms fall 1
+    server s2 127.0.0.1:%d check inter 200ms backup
+    server s3 127.0.0.1:%d disabled
+listen li
+    bind 127.0.0.1:%d
+    server x 127.0.0.1:%d
+`, fe, down, web, web, li, web), fe, li)
+	time.Sleep(time.Second) // s1's check fails
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	want := []string{
+		"SIGHUP received, dumping servers states.",
+		// One connection each on fe and li: the harness's readiness probe.
+		"SIGHUP: Proxy fe has no servers. Conn: act(FE+BE): 0+0, 0 pend (0 unass), tot(FE+BE): 1+0.",
+		"SIGHUP: Server be/s1 is DOWN. Conn: 0 act, 0 pend, 0 tot.",
+		"SIGHUP: Server be/s2 is UP. Conn: 0 act, 0 pend, 0 tot.",
+		"SIGHUP: Server be/s3 is DOWN. Conn: 0 act, 0 pend, 0 tot.",
+		"SIGHUP: Proxy be is running on backup servers ! Conn: act(FE+BE): 0+0, 0 pend (0 unass), tot(FE+BE): 0+0.",
+		"SIGHUP: Server li/x is UP. Conn: 0 act, 0 pend, 0 tot.",
+		"SIGHUP: Proxy li has 1 active servers and 0 backup servers available. Conn: act(FE+BE): 0+0, 0 pend (0 unass), tot(FE+BE): 1+0.",
+	}
+	var got []string
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		got = got[:0]
+		for _, l := range strings.Split(p.Stderr(), "\n") {
+			_, msg, ok := strings.Cut(l, ") : ")
+			if ok && strings.HasPrefix(l, "[WARNING]") && strings.HasPrefix(msg, "SIGHUP") && !strings.Contains(msg, "<HTTP") {
+				got = append(got, msg)
+			}
+		}
+		if len(got) >= len(want) {
+			break
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("SIGHUP lines:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), p.Stderr())
+	}
+	if p.exited() {
+		t.Fatal("SIGHUP ended the process")
+	}
+}

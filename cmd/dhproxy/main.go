@@ -160,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if kcfg != nil {
 		signal.Notify(sig, syscall.SIGHUP) // keepalived's reload, as keepalived.service sends it
 	} else {
-		signal.Ignore(syscall.SIGHUP)
+		signal.Ignore(syscall.SIGHUP) // until the runtime can dump its states
 	}
 
 	if kcfg != nil {
@@ -266,6 +266,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// process at once, as they should while it starts).
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	pauseOnSignals(rt)
+	if kcfg == nil {
+		dumpStatesOnSIGHUP(rt, stderr)
+	}
 	if err := dropPrivileges(&cfg.Global, kcfg != nil, stderr); err != nil {
 		alert(stderr, "%v", err)
 		if vr != nil {

@@ -926,3 +926,34 @@ backend chk
 		t.Fatalf("tunnel after SIGUSR1: %v", err)
 	}
 }
+
+// TestCloseSpreadInfinite: with "close-spread-time infinite" a soft stop asks
+// no connection to end, as haproxy 2.6: requests on a keep-alive connection
+// opened before SIGUSR1 are answered without "Connection: close" and the
+// connection stays usable (the process lives on until it closes).
+func TestCloseSpreadInfinite(t *testing.T) {
+	cfgPath, _, port := simpleReloadConfig(t, "    close-spread-time infinite\n    hard-stop-after 10s")
+	p := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), port)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	c, r, err := getOnce(addr, nil, nil, true)
+	if err != nil || c == nil {
+		t.Fatalf("first request: %v", err)
+	}
+	defer c.Close()
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(300 * time.Millisecond)
+	for i := range 2 {
+		if c, r, err = getOnce(addr, c, r, true); err != nil || c == nil {
+			t.Fatalf("request %d after SIGUSR1: %v (closed: %v); want an answer that keeps the connection", i+1, err, c == nil)
+		}
+	}
+	if p.exited() {
+		t.Fatal("the process left with a connection open")
+	}
+	c.Close()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the process did not leave once its last connection closed")
+	}
+}

@@ -104,14 +104,18 @@ func init() {
 		b.errorf(l, "the 'grace' keyword is not supported any more since HAProxy version 2.5; write 'grace <time>' in the global section.")
 	})
 	registerGlobal("close-spread-time", func(b *builder, g *Global, l config.Line) {
-		if !b.wantArgs(l, 1, 1, "close-spread-time <time>") {
+		if !b.wantArgs(l, 1, 1, "close-spread-time <time>|infinite") {
+			return
+		}
+		if l.Args[1] == "infinite" {
+			g.CloseSpreadInfinite = true
 			return
 		}
 		if _, err := parseDuration(l.Args[1]); err != nil {
 			b.errorf(l, "'close-spread-time': %v", err)
 			return
 		}
-		b.warnf(l, "'close-spread-time' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout.")
+		b.warnf(l, "'close-spread-time <time>' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout ('close-spread-time infinite' leaves out 'Connection: close' too).")
 	})
 	registerGlobal("description", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, -1, "description <text>") {

@@ -50,7 +50,8 @@ type Runtime struct {
 	exited    atomic.Int64    // workers ended since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
+	stopped   atomic.Bool             // soft stop begun: no new connections
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 

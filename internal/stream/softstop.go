@@ -8,10 +8,15 @@ package stream
 // with "Connection: close", or it ends at its keep-alive timeout. Wait
 // returns once every session has ended; Close then releases the rest.
 func (rt *Runtime) SoftStop() {
-	if !rt.stopping.CompareAndSwap(false, true) {
+	if !rt.stopped.CompareAndSwap(false, true) {
 		return
 	}
-	rt.stopOnce.Do(func() { close(rt.stopH2) })
+	// "close-spread-time infinite": connections are not asked to end,
+	// idle ones close at their timeout (or at hard-stop-after).
+	if !rt.cfg.Global.CloseSpreadInfinite {
+		rt.stopping.Store(true)
+		rt.stopOnce.Do(func() { close(rt.stopH2) })
+	}
 	// The sockets themselves stay open where another process shares them
 	// (the master and the next worker): only this process's copy goes.
 	for _, l := range rt.listeners {

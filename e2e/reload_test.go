@@ -957,3 +957,21 @@ func TestCloseSpreadInfinite(t *testing.T) {
 		t.Fatal("the process did not leave once its last connection closed")
 	}
 }
+
+// TestMasterWorkerKeyword: "master-worker" in global is -W: the started
+// process is a master whose worker serves, and SIGUSR2 replaces the worker.
+func TestMasterWorkerKeyword(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "    master-worker")
+	p := startProxyCmd(t, exec.Command(bin, "-S", sock, "-f", cfgPath), port)
+	before := waitProc(t, sock, "a worker runs", 10*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	if before.workers[0] == p.cmd.Process.Pid {
+		t.Fatalf("the started process %d is listed as the worker", p.cmd.Process.Pid)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, sock, "the reload replaces the worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+	if _, _, err := getOnce("127.0.0.1:"+strconv.Itoa(port), nil, nil, false); err != nil {
+		t.Fatalf("request after the reload: %v", err)
+	}
+}

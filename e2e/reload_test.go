@@ -679,7 +679,10 @@ func TestReloadStatsSocket(t *testing.T) {
 // pid>", both with "noreuseport" so that only the transferred sockets let
 // the new process serve the same port, while clients keep connecting.
 // It returns the requests that failed.
-func handoverByX(t *testing.T, oldBin, newBin string) (ok, failed int64, errs []string) {
+func handoverByX(t *testing.T, oldBin, newBin string, newMode ...string) (ok, failed int64, errs []string) {
+	if len(newMode) == 0 {
+		newMode = []string{"-db"}
+	}
 	dir := t.TempDir()
 	stats := filepath.Join(dir, "stats.sock")
 	cfgPath, _, port := simpleReloadConfig(t, "    noreuseport\n    stats socket "+stats+" level admin expose-fd listeners")
@@ -707,7 +710,7 @@ func handoverByX(t *testing.T, oldBin, newBin string) (ok, failed int64, errs []
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	cmd := exec.Command(newBin, "-db", "-f", cfgPath, "-x", stats, "-sf", strconv.Itoa(old.cmd.Process.Pid))
+	cmd := exec.Command(newBin, append(newMode, "-f", cfgPath, "-x", stats, "-sf", strconv.Itoa(old.cmd.Process.Pid))...)
 	p := startProxyCmd(t, cmd, port)
 	select {
 	case <-old.done:
@@ -973,5 +976,20 @@ func TestMasterWorkerKeyword(t *testing.T) {
 	})
 	if _, _, err := getOnce("127.0.0.1:"+strconv.Itoa(port), nil, nil, false); err != nil {
 		t.Fatalf("request after the reload: %v", err)
+	}
+}
+
+// TestSocketTransferXToMaster: a master-worker process started with -x and
+// -sf takes the listening sockets of the standalone process it replaces
+// (noreuseport: it could not bind beside it), as haproxy's master does.
+func TestSocketTransferXToMaster(t *testing.T) {
+	msock := filepath.Join(t.TempDir(), "master.sock")
+	ok, failed, errs := handoverByX(t, bin, bin, "-W", "-S", msock)
+	t.Logf("%s -> %s -W: %d requests ok, %d failed %q", filepath.Base(bin), filepath.Base(bin), ok, failed, errs)
+	if failed > 0 {
+		t.Errorf("%d requests failed during the hand-over: %q", failed, errs)
+	}
+	if pt, err := showProc(t, msock); err != nil || len(pt.workers) != 1 {
+		t.Errorf("show proc: %+v %v; want one worker", pt, err)
 	}
 }

@@ -108,10 +108,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
-		if opts.SocketsFrom != "" {
-			alert(stderr, "-x is for standalone reloads: in master-worker mode the master hands the sockets to each worker itself")
-			return 1
-		}
 		return runMaster(opts, cfg, kcfg, stderr)
 	}
 	if opts.MasterSocket != "" && !master.IsWorker() {

@@ -12,6 +12,7 @@ import (
 	"dhproxy/internal/cli"
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
+	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
@@ -38,6 +39,15 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 	pidfile := opts.Pidfile
 	if pidfile == "" {
 		pidfile = cfg.Global.Pidfile
+	}
+	if opts.SocketsFrom != "" {
+		// -x: the master opens the first worker's binds on the listening
+		// sockets of the process it replaces (a standalone one, with -sf).
+		if _, err := listener.FetchSockets(opts.SocketsFrom); err != nil {
+			alert(stderr, "%v", err)
+			alert(stderr, "Failed to get the sockets from the old process!")
+			return 1
+		}
 	}
 	var ka *masterKeepalived
 	if kcfg != nil {
@@ -78,6 +88,7 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 		Log:         stderr,
 		DaemonChild: master.IsDaemonChild(),
 		Started: func() error {
+			listener.DropUnused() // sockets from -x that no bind took
 			signalOld(opts.SoftStop, syscall.SIGUSR1, stderr)
 			signalOld(opts.HardStop, syscall.SIGTERM, stderr)
 			// HAProxy's variables for master-worker mode. As in haproxy

@@ -402,6 +402,8 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
 			v = b.cfg.Global.CrtBase + "/" + v
 		}
+	case "ca-file", "crl-file":
+		v = tlsconf.WithBase(b.cfg.Global.CABase, v)
 	}
 	*dst = v
 	return 1, true

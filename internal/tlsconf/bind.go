@@ -26,6 +26,7 @@ type BindOpts struct {
 	NoVer      []string  // no-tlsv10 ... no-tlsv13, no-sslv3
 	Ciphers    string    // TLS <= 1.2 list, OpenSSL names
 	CrtBase    string    // global crt-base, for crt-list lines
+	CABase     string    // global ca-base, for crt-list lines' ca-file and crl-file
 	Suites     string    // TLS 1.3 list
 	Curves     string    // key exchange groups, OpenSSL names separated by ':'
 	Ecdhe      string    // one curve, when Curves is not given

@@ -1,14 +1,19 @@
 package e2e
 
 // TLS options beyond certificate selection, checked against haproxy 2.6
-// too (DHPROXY_BIN=/usr/sbin/haproxy): ca-base.
+// too (DHPROXY_BIN=/usr/sbin/haproxy): ca-base, passthrough routing on
+// req.ssl_ver and req.ssl_alpn.
 
 import (
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The global ca-base is where relative ca-file, ca-verify-file and
@@ -65,5 +70,81 @@ backend be
 	}
 	if out, err := curl(t, "-w", "%{http_code}", fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil || out != "tls backend sni=200" {
 		t.Errorf("server ca-file under ca-base: %q %v", out, err)
+	}
+}
+
+// tlsNameServer completes TLS handshakes (TLS 1.0 and up, ALPN h2 or
+// http/1.1) with a certificate whose CN is name.
+func tlsNameServer(t *testing.T, name string) int {
+	t.Helper()
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, name, name)},
+		MinVersion: tls.VersionTLS10, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if c.(*tls.Conn).Handshake() == nil {
+					io.WriteString(c, name)
+				}
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// SNI-less passthrough routing on the ClientHello's version (req.ssl_ver,
+// whose ACL patterns are MAJOR.MINOR versions) and ALPN (req.ssl_alpn).
+func TestTCPContentSSLVerAndALPN(t *testing.T) {
+	old, h2, other := tlsNameServer(t, "old.example"), tlsNameServer(t, "h2.example"), tlsNameServer(t, "other.example")
+	port := freePort(t)
+	startProxy(t, defaultsSection("tcp", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%d
+	tcp-request inspect-delay 5s
+	tcp-request content accept if { req.ssl_hello_type 1 }
+	use_backend be_old if { req.ssl_ver 3.0:3.2 }
+	use_backend be_h2 if { req.ssl_ver ge 3.3 } { req.ssl_alpn h2 }
+	default_backend be_other
+backend be_old
+	server s 127.0.0.1:%d
+backend be_h2
+	server s 127.0.0.1:%d
+backend be_other
+	server s 127.0.0.1:%d
+`, port, old, h2, other), port)
+	for _, c := range []struct {
+		maxVer uint16
+		alpn   []string
+		want   string
+	}{
+		{tls.VersionTLS10, nil, "old.example"},
+		{tls.VersionTLS11, []string{"h2"}, "old.example"},
+		{tls.VersionTLS13, []string{"h2", "http/1.1"}, "h2.example"},
+		{tls.VersionTLS12, []string{"h2"}, "h2.example"},
+		{tls.VersionTLS13, []string{"http/1.1", "h2"}, "h2.example"}, // an ACL sees every protocol
+		{tls.VersionTLS13, []string{"http/1.1"}, "other.example"},
+		{tls.VersionTLS13, nil, "other.example"},
+	} {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		conn, err := tls.DialWithDialer(d, "tcp", h1Addr(port), &tls.Config{InsecureSkipVerify: true,
+			MinVersion: tls.VersionTLS10, MaxVersion: c.maxVer, NextProtos: c.alpn})
+		if err != nil {
+			t.Errorf("max %x alpn %v: %v", c.maxVer, c.alpn, err)
+			continue
+		}
+		got := conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+		conn.Close()
+		if got != c.want {
+			t.Errorf("max %x alpn %v: reached %s, want %s", c.maxVer, c.alpn, got, c.want)
+		}
 	}
 }

@@ -5,9 +5,13 @@ package e2e
 // req.ssl_ver and req.ssl_alpn.
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -145,6 +149,107 @@ backend be_other
 		conn.Close()
 		if got != c.want {
 			t.Errorf("max %x alpn %v: reached %s, want %s", c.maxVer, c.alpn, got, c.want)
+		}
+	}
+}
+
+// The global ssl-default-bind-* and ssl-default-server-* settings and
+// ssl-server-verify apply where a bind or server line sets nothing.
+func TestTLSGlobalDefaults(t *testing.T) {
+	ca := newTLSCA(t)
+	dir := t.TempDir()
+	crt := ca.writePEM(t, dir, "site.pem", "site.test")
+	defPort, ownPort, chachaPort, plain := freePort(t), freePort(t), freePort(t), freePort(t)
+	startProxy(t, `
+global
+	ssl-default-bind-options ssl-max-ver TLSv1.2
+	ssl-default-bind-ciphers ECDHE-ECDSA-AES256-GCM-SHA384
+	ssl-default-server-options ssl-max-ver TLSv1.2
+	ssl-default-server-ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+	ssl-server-verify none`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%d ssl crt %s
+	bind 127.0.0.1:%d ssl crt %s ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3
+	bind 127.0.0.1:%d ssl crt %s ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305
+	http-request return status 200 content-type text/plain lf-string "%%[ssl_fc_protocol] %%[ssl_fc_cipher]\n"
+frontend plain
+	bind 127.0.0.1:%d
+	default_backend be
+backend be
+	server s1 127.0.0.1:%d ssl
+`, defPort, crt, ownPort, crt, chachaPort, crt, plain, chachaPort), defPort, ownPort, chachaPort, plain)
+	for _, c := range []struct {
+		url  []string
+		want string
+	}{
+		{tlsURL("site.test", defPort, "/"), "TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384"},
+		{tlsURL("site.test", ownPort, "/"), "TLSv1.3 TLS_"},
+		// the server hop: TLS 1.2 with the default server cipher, no CA needed
+		{[]string{fmt.Sprintf("http://127.0.0.1:%d/", plain)}, "TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305"},
+	} {
+		out, err := curl(t, append([]string{"--cacert", ca.pemFil}, c.url...)...)
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(out), c.want) {
+			t.Errorf("%s: %q %v, want %q", c.url[len(c.url)-1], out, err, c.want)
+		}
+	}
+	if out, err := curl(t, append([]string{"--cacert", ca.pemFil, "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"}, tlsURL("site.test", defPort, "/")...)...); err == nil {
+		t.Errorf("a cipher outside ssl-default-bind-ciphers was served: %q", out)
+	}
+}
+
+// crt-ignore-err forgives errors on the client's own certificate,
+// ca-ignore-err those on its CAs; ssl_c_err and ssl_c_ca_err report them.
+func TestTLSIgnoreErr(t *testing.T) {
+	dir := t.TempDir()
+	srvCA := newTLSCA(t)
+	crt := srvCA.writePEM(t, dir, "site.pem", "site.test")
+	root := newMTLSCA(t, dir, "Root CA")
+	past := time.Now().Add(-48 * time.Hour)
+	inter, interKey := newCert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(20), Subject: pkix.Name{CommonName: "Expired Intermediate"},
+		NotBefore: past, NotAfter: past.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}, root.cert, root.key)
+	client := func(name string, validTo time.Time, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, chain ...*x509.Certificate) (string, string) {
+		c, k := newCert(t, &x509.Certificate{
+			SerialNumber: big.NewInt(30), Subject: pkix.Name{CommonName: name},
+			NotBefore: past, NotAfter: validTo,
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}, parent, parentKey)
+		pemData := encodeCertPEM(c)
+		for _, ch := range chain {
+			pemData = append(pemData, encodeCertPEM(ch)...)
+		}
+		cf, kf := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+		os.WriteFile(cf, pemData, 0o644)
+		os.WriteFile(kf, encodeKeyPEM(t, k), 0o600)
+		return cf, kf
+	}
+	expCf, expKf := client("expired", past.Add(2*time.Hour), root.cert, root.key)
+	viaCf, viaKf := client("via-expired-ca", time.Now().Add(time.Hour), inter, interKey, inter)
+	ports := [4]int{freePort(t), freePort(t), freePort(t), freePort(t)}
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%[1]d ssl crt %[5]s ca-file %[6]s verify required
+	bind 127.0.0.1:%[2]d ssl crt %[5]s ca-file %[6]s verify required crt-ignore-err 10
+	bind 127.0.0.1:%[3]d ssl crt %[5]s ca-file %[6]s verify required ca-ignore-err 10
+	bind 127.0.0.1:%[4]d ssl crt %[5]s ca-file %[6]s verify required ca-ignore-err all crt-ignore-err all
+	http-request return status 200 content-type text/plain lf-string "%%[ssl_c_s_dn(CN)] verify=%%[ssl_c_verify] err=%%[ssl_c_err] ca_err=%%[ssl_c_ca_err]\n"
+`, ports[0], ports[1], ports[2], ports[3], crt, root.file), ports[:]...)
+	want := map[string][4]string{
+		"expired":        {"", "expired verify=10 err=10 ca_err=0", "", "expired verify=10 err=10 ca_err=0"},
+		"via-expired-ca": {"", "", "via-expired-ca verify=10 err=0 ca_err=10", "via-expired-ca verify=10 err=0 ca_err=10"},
+	}
+	files := map[string][2]string{"expired": {expCf, expKf}, "via-expired-ca": {viaCf, viaKf}}
+	for name, w := range want {
+		for i, p := range ports {
+			out, err := curl(t, append([]string{"--cacert", srvCA.pemFil, "--cert", files[name][0], "--key", files[name][1]}, tlsURL("site.test", p, "/")...)...)
+			got := strings.TrimSpace(out)
+			if err != nil {
+				got = ""
+			}
+			if got != w[i] {
+				t.Errorf("%s on bind %d: %q (%v), want %q", name, i, got, err, w[i])
+			}
 		}
 	}
 }

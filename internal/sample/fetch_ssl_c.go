@@ -86,8 +86,9 @@ func init() {
 			return true
 		})
 	}
-	// Each certificate fetch exists as ssl_c_* (the client's certificate)
-	// and ssl_f_* (the frontend's own, as served to this client).
+	// Each certificate fetch exists as ssl_c_* (the client's certificate),
+	// ssl_f_* (the frontend's own, as served to this client) and ssl_s_*
+	// (the one the server presented on the connection to it).
 	cert := func(name string, out Type, fn func(t Txn, c *x509.Certificate, a *Args, v *Value) bool, args ...ArgType) {
 		any(name, out, func(t Txn, a *Args, it *Iter, v *Value) bool {
 			cc := clientCert(t)
@@ -103,6 +104,15 @@ func init() {
 			}
 			return fn(t, ti.Served, a, v)
 		}, args...)
+		RegisterFetch(&FetchDef{Name: "ssl_s_" + strings.TrimPrefix(name, "ssl_c_"), Args: args, Out: out, Phases: PhaseRes,
+			Needs: "a connection to a server (http-response rules or the log)",
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				c := serverCert(t)
+				if c == nil {
+					return false
+				}
+				return fn(t, c, a, v)
+			}})
 	}
 	dn := func(raw func(*x509.Certificate) []byte) func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
 		return func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
@@ -136,6 +146,29 @@ func init() {
 		v.SetBin(c.Raw)
 		return true
 	})
+	// The chain as the peer sent it, its own certificate first.
+	chainDER := func(chain []*x509.Certificate, t Txn, v *Value) bool {
+		if len(chain) == 0 {
+			return false
+		}
+		s := t.Scratch()
+		start := len(*s)
+		for _, c := range chain {
+			*s = append(*s, c.Raw...)
+		}
+		v.SetBin((*s)[start:len(*s):len(*s)])
+		return true
+	}
+	any("ssl_c_chain_der", TypeBin, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		cc := clientCert(t)
+		return cc != nil && chainDER(cc.Chain, t, v)
+	})
+	RegisterFetch(&FetchDef{Name: "ssl_s_chain_der", Out: TypeBin, Phases: PhaseRes,
+		Needs: "a connection to a server (http-response rules or the log)",
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			st, ok := backendTLS(t)
+			return ok && chainDER(st.PeerCertificates, t, v)
+		}})
 	cert("ssl_c_version", TypeInt, func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
 		v.SetInt(int64(c.Version))
 		return true

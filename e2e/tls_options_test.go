@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/big"
@@ -233,11 +234,13 @@ frontend fe
 	bind 127.0.0.1:%[2]d ssl crt %[5]s ca-file %[6]s verify required crt-ignore-err 10
 	bind 127.0.0.1:%[3]d ssl crt %[5]s ca-file %[6]s verify required ca-ignore-err 10
 	bind 127.0.0.1:%[4]d ssl crt %[5]s ca-file %[6]s verify required ca-ignore-err all crt-ignore-err all
-	http-request return status 200 content-type text/plain lf-string "%%[ssl_c_s_dn(CN)] verify=%%[ssl_c_verify] err=%%[ssl_c_err] ca_err=%%[ssl_c_ca_err]\n"
+	http-request return status 200 content-type text/plain lf-string "%%[ssl_c_s_dn(CN)] verify=%%[ssl_c_verify] err=%%[ssl_c_err] ca_err=%%[ssl_c_ca_err]%%[ssl_c_chain_der,base64,regsub(^,\ chain=)]\n"
 `, ports[0], ports[1], ports[2], ports[3], crt, root.file), ports[:]...)
+	// ssl_c_chain_der: the CAs the client sent, not its own certificate.
+	viaChain := " chain=" + base64.StdEncoding.EncodeToString(inter.Raw)
 	want := map[string][4]string{
 		"expired":        {"", "expired verify=10 err=10 ca_err=0", "", "expired verify=10 err=10 ca_err=0"},
-		"via-expired-ca": {"", "", "via-expired-ca verify=10 err=0 ca_err=10", "via-expired-ca verify=10 err=0 ca_err=10"},
+		"via-expired-ca": {"", "", "via-expired-ca verify=10 err=0 ca_err=10" + viaChain, "via-expired-ca verify=10 err=0 ca_err=10" + viaChain},
 	}
 	files := map[string][2]string{"expired": {expCf, expKf}, "via-expired-ca": {viaCf, viaKf}}
 	for name, w := range want {

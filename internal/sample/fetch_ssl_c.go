@@ -146,7 +146,9 @@ func init() {
 		v.SetBin(c.Raw)
 		return true
 	})
-	// The chain as the peer sent it, its own certificate first.
+	// A chain as the peer sent it. As OpenSSL's SSL_get_peer_cert_chain
+	// that haproxy reads, a client's excludes its own certificate, a
+	// server's includes it (first).
 	chainDER := func(chain []*x509.Certificate, t Txn, v *Value) bool {
 		if len(chain) == 0 {
 			return false
@@ -161,7 +163,7 @@ func init() {
 	}
 	any("ssl_c_chain_der", TypeBin, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		cc := clientCert(t)
-		return cc != nil && chainDER(cc.Chain, t, v)
+		return cc != nil && chainDER(cc.Chain[1:], t, v)
 	})
 	RegisterFetch(&FetchDef{Name: "ssl_s_chain_der", Out: TypeBin, Phases: PhaseRes,
 		Needs: "a connection to a server (http-response rules or the log)",

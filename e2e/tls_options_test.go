@@ -256,3 +256,40 @@ frontend fe
 		}
 	}
 }
+
+// With crl-file, a client certificate whose issuer has no CRL there is
+// refused, as haproxy 2.6 (OpenSSL checks the CRLs of the whole chain),
+// unless the error (3, unable to get certificate CRL, here for the client
+// certificate and its root) is ignored.
+func TestTLSClientCRLMissing(t *testing.T) {
+	dir := t.TempDir()
+	srvCA := newTLSCA(t)
+	crt := srvCA.writePEM(t, dir, "site.pem", "site.test")
+	ca := newMTLSCA(t, dir, "Client CA")
+	other := newMTLSCA(t, dir, "Other CA")
+	cf, kf, _ := ca.client(t, dir, "client1", 11)
+	otherCRL := other.crl(t, t.TempDir(), 5)
+	bothCRLs := filepath.Join(dir, "both.pem")
+	writeCat(t, bothCRLs, otherCRL, ca.crl(t, t.TempDir(), 5))
+	missing, both, ignored := freePort(t), freePort(t), freePort(t)
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%[1]d ssl crt %[4]s ca-file %[5]s verify required crl-file %[6]s
+	bind 127.0.0.1:%[2]d ssl crt %[4]s ca-file %[5]s verify required crl-file %[7]s
+	bind 127.0.0.1:%[3]d ssl crt %[4]s ca-file %[5]s verify required crl-file %[6]s crt-ignore-err 3 ca-ignore-err 3
+	http-request return status 200 content-type text/plain lf-string "verify=%%[ssl_c_verify] err=%%[ssl_c_err] ca_err=%%[ssl_c_ca_err]\n"
+`, missing, both, ignored, crt, ca.file, otherCRL, bothCRLs), missing, both, ignored)
+	for _, c := range []struct {
+		port int
+		want string
+	}{{missing, ""}, {both, "verify=0 err=0 ca_err=0"}, {ignored, "verify=3 err=3 ca_err=3"}} {
+		out, err := curl(t, append([]string{"--cacert", srvCA.pemFil, "--cert", cf, "--key", kf}, tlsURL("site.test", c.port, "/")...)...)
+		got := strings.TrimSpace(out)
+		if err != nil {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("port %d: %q (%v), want %q", c.port, got, err, c.want)
+		}
+	}
+}

@@ -22,9 +22,10 @@ type ClientCert struct {
 	Chain   []*x509.Certificate // the client's certificate first; nil: none
 	OnConn  bool                // sent in this handshake (not a resumed session's)
 	results *[3]int             // verify, err, ca-err; computed once
-	// Check verifies the chain, returning OpenSSL's error code and the
-	// depth it applies to (the bind's ca-file and ignore lists).
-	Check func([]*x509.Certificate) (code, depth int)
+	// Check verifies the chain (the bind's ca-file, crl-file and ignore
+	// lists), returning OpenSSL's codes: the overall result, the first
+	// error on the client's certificate and the first on its CAs.
+	Check func([]*x509.Certificate) (verify, crtErr, caErr int)
 }
 
 // verify returns the chain's verification results: the overall code, the
@@ -33,13 +34,7 @@ func (cc *ClientCert) verify() *[3]int {
 	if cc.results == nil {
 		r := [3]int{}
 		if cc.Check != nil && len(cc.Chain) > 0 {
-			code, depth := cc.Check(cc.Chain)
-			r[0] = code
-			if depth == 0 {
-				r[1] = code
-			} else {
-				r[2] = code
-			}
+			r[0], r[1], r[2] = cc.Check(cc.Chain)
 		}
 		cc.results = &r
 	}

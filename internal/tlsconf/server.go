@@ -1,7 +1,6 @@
 package tlsconf
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -152,13 +151,7 @@ func (v *serverVerifier) checkCRLs(chain []*x509.Certificate, now time.Time) err
 		if d+1 < len(chain) {
 			issuer = chain[d+1]
 		}
-		var crl *x509.RevocationList
-		for _, l := range v.crls {
-			if bytes.Equal(l.RawIssuer, issuer.RawSubject) && l.CheckSignatureFrom(issuer) == nil {
-				crl = l
-				break
-			}
-		}
+		crl := findCRL(v.crls, issuer)
 		switch {
 		case crl == nil:
 			return fmt.Errorf("unable to get certificate CRL (depth %d, %s)", d, c.Subject)

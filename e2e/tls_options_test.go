@@ -293,3 +293,31 @@ frontend fe
 		}
 	}
 }
+
+// HSTS by http-response set-header on a TLS frontend, and "default-server
+// ssl" making a backend's servers TLS ones.
+func TestTLSHSTSAndDefaultServerSSL(t *testing.T) {
+	ca := newTLSCA(t)
+	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
+	be := startTLSBackend(t, ca, "backend.test")
+	port := freePort(t)
+	startProxy(t, defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%d ssl crt %s
+	http-response set-header Strict-Transport-Security "max-age=63072000; includeSubDomains" if { ssl_fc }
+	default_backend be
+backend be
+	default-server ssl verify required ca-file %s
+	server s1 127.0.0.1:%d sni str(backend.test)
+`, port, crt, ca.pemFil, be), port)
+	out, err := curl(t, append([]string{"-i", "--cacert", ca.pemFil}, tlsURL("site.test", port, "/")...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := respHeaderValue(out, "Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+		t.Errorf("HSTS header %q in\n%s", got, out)
+	}
+	if !strings.HasSuffix(out, "tls backend sni=backend.test") {
+		t.Errorf("the server was not reached over TLS:\n%s", out)
+	}
+}

@@ -2,10 +2,7 @@ package stream
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -234,17 +231,3 @@ func (b *Backend) H1Open() (conns, streams int64) {
 }
 
 var dialer = net.Dialer{KeepAlive: -1}
-
-// isTimeout tells whether err is a deadline or dial timeout.
-func isTimeout(err error) bool {
-	// Most errors seen here are a peer's EOF, once per connection or h2
-	// stream: errors.As would allocate its target for each.
-	if err == nil || err == io.EOF {
-		return false
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}

@@ -385,7 +385,7 @@ func (s *httpSession) readRequest() bool {
 		n, err := s.readClient()
 		if idleWait && !s.idle.EndWait() {
 			s.cdl.ForgetRead() // the sweeper moved it
-			if n == 0 && err != nil && isTimeout(err) {
+			if n == 0 && err != nil && conn.IsTimeout(err) {
 				s.parkNow = true
 				return false
 			}
@@ -399,7 +399,7 @@ func (s *httpSession) readRequest() bool {
 		}
 		if err != nil {
 			switch {
-			case isTimeout(err) && (started || s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"]):
+			case conn.IsTimeout(err) && (started || s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"]):
 				s.badRequest(408, 'c', int64(s.w-s.r))
 			case started || s.nreq == 0:
 				// The client closed in the middle of a head, or before its

@@ -381,7 +381,7 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 		n, err := sc.fd.Read(s.sbuf[s.sw:])
 		s.sw += n
 		if err != nil {
-			if isTimeout(err) {
+			if conn.IsTimeout(err) {
 				return 504, false
 			}
 			if canRetry && s.sw == 0 && sc.retryable(err) {
@@ -470,10 +470,10 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		}
 		if err != nil {
 			// A close-delimited body ends with the server's close.
-			if f == http1.FramingUntilClose && !isTimeout(err) && n == 0 {
+			if f == http1.FramingUntilClose && !conn.IsTimeout(err) && n == 0 {
 				return true
 			}
-			if isTimeout(err) {
+			if conn.IsTimeout(err) {
 				s.lg.fail('s', 'D')
 			} else {
 				s.lg.fail('S', 'D')

@@ -1,4 +1,4 @@
-package stream
+package conn
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// isTimeout tells deadlines from other errors, and the common EOF costs
+// IsTimeout tells deadlines from other errors, and the common EOF costs
 // no allocation.
 func TestIsTimeout(t *testing.T) {
 	wrapped := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
@@ -20,11 +20,11 @@ func TestIsTimeout(t *testing.T) {
 		{os.ErrDeadlineExceeded, true}, {wrapped, true}, {&net.DNSError{IsTimeout: true}, true},
 		{&net.OpError{Op: "read", Err: os.ErrClosed}, false},
 	} {
-		if got := isTimeout(c.err); got != c.want {
-			t.Errorf("isTimeout(%v) = %v, want %v", c.err, got, c.want)
+		if got := IsTimeout(c.err); got != c.want {
+			t.Errorf("IsTimeout(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { isTimeout(io.EOF) }); n != 0 {
-		t.Errorf("isTimeout(io.EOF): %.0f allocations", n)
+	if n := testing.AllocsPerRun(100, func() { IsTimeout(io.EOF) }); n != 0 {
+		t.Errorf("IsTimeout(io.EOF): %.0f allocations", n)
 	}
 }

@@ -109,6 +109,7 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		Node:         node,
 		BackendConns: b.Cur,
 		Report:       s.recordCheck,
+		ReportAgent:  s.recordAgent,
 		Admin:        &s.adminCtl,
 	}
 }

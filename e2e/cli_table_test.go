@@ -17,7 +17,8 @@ var (
 // haproxy 2.6's for the same entries: the list of tables (newest first),
 // one table's entries, by key, under one to four data conditions, what
 // clearing by key or by condition leaves, and every error (unknown table,
-// data type, operator, value, extra words, usage, levels).
+// data type, operator, value, extra words, usage, levels); the
+// table-only backend's status is UP in "show stat".
 func TestRuntimeTablesMatchHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -61,9 +62,11 @@ backend be
 			out := cliCmd(t, sock, cmd)
 			got = append(got, tableEntryExp.ReplaceAllString(tableEntryID.ReplaceAllString(out, "ID: "), " exp=E"))
 		}
+		// A backend that only holds a table, no server, is UP.
+		got = append(got, statusColumns(cliCmd(t, sock, "show stat")))
 		answers[path] = got
 	}
-	for i, cmd := range cmds {
+	for i, cmd := range append(cmds, "show stat (status)") {
 		if got, want := answers[bin][i], answers[haproxyBin][i]; got != want {
 			t.Errorf("%q: got\n%s\nhaproxy answers\n%s", cmd, got, want)
 		}

@@ -203,7 +203,7 @@ var Columns = []Column{
 			return str("OPEN")
 		case Backend:
 			st := "DOWN"
-			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.ServerList()) == 0 && r.FE != nil {
+			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.ServerList()) == 0 { // no server at all: UP, as haproxy's
 				st = "UP"
 			}
 			if r.UpCount {

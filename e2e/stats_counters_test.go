@@ -45,9 +45,10 @@ backend agents
     server maint 127.0.0.1:%[3]d %[4]s
     server off 127.0.0.1:%[3]d %[4]s
     server drainedbyagent 127.0.0.1:%[3]d %[7]s
+    server drained 127.0.0.1:%[3]d %[4]s
 `, fePort, dead, live, agent(agentUp), agent(agentDown), agent(dead), agent(agentDrain))
 	startBinary(t, path, cfg, fePort)
-	cliCmd(t, sock, "set server agents/maint state maint; disable agent agents/off")
+	cliCmd(t, sock, "set server agents/maint state maint; disable agent agents/off; set server agents/drained state drain")
 	for _, p := range []string{"/", "/", "/", "/nored", "/none"} {
 		curl(t, "-s", "-o", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d%s", fePort, p))
 	}
@@ -93,7 +94,7 @@ func TestStatsRetriesAndAgentMatchHAProxy(t *testing.T) {
 	for _, row := range []string{"be/dead", "be/live", "be/BACKEND", "nored/dead", "nored/BACKEND", "none/m", "none/BACKEND"} {
 		compare(row, "wretr", "wredis", "econ", "stot", "lbtot", "status")
 	}
-	for _, srv := range []string{"up", "checked", "down", "unreachable", "maint", "off", "drainedbyagent"} {
+	for _, srv := range []string{"up", "checked", "down", "unreachable", "maint", "off", "drainedbyagent", "drained"} {
 		row := "agents/" + srv
 		if srv != "maint" && srv != "drainedbyagent" {
 			// Not yet alike: haproxy leaves the weight at 1 when an

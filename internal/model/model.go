@@ -89,6 +89,7 @@ type Global struct {
 	ExposeExperimental  bool             // expose-experimental-directives: normalize-uri is allowed
 	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
 	CrtBase             string           // crt-base: where relative crt paths are
+	CABase              string           // ca-base: where relative ca-file and crl-file paths are
 	SSLServerVerifyNone bool             // ssl-server-verify none
 	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
 	Maxconn             int
@@ -125,6 +126,10 @@ type Global struct {
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 	LocalPeer       string        // "localpeer": this process's name in peers sections (-L wins)
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
+	SpreadChecks    int           // "spread-checks": each health check interval varies at random by up to this percent (0..50)
+	// CloseSpreadInfinite is "close-spread-time infinite": a soft stop
+	// asks no connection to end (no "Connection: close", no GOAWAY).
+	CloseSpreadInfinite bool
 
 	// Process privileges (kw_process.go): the user and group the serving
 	// process runs as once its sockets are open (-1: unchanged), the

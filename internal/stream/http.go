@@ -756,7 +756,7 @@ func (s *httpSession) handle() bool {
 	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(true)
 	}
-	if s.fe.rules {
+	if s.fe.phases.Rules {
 		s.tx.srvConn = sc
 		if r := s.responseRules(be); r == tcpResponseRejected {
 			return false // both ends closed, nothing sent
@@ -773,8 +773,8 @@ func (s *httpSession) handle() bool {
 		s.stick.commit(srv, coarseTime())
 	}
 	s.lg.status = resp.Status
-	if s.tx.status != 0 {
-		s.lg.status = s.tx.status // http-response set-status
+	if s.tx.Edited.Status != 0 {
+		s.lg.status = s.tx.Edited.Status // http-response set-status
 	}
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)

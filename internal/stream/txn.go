@@ -21,20 +21,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The rule engine's side of a transaction. httpSession implements
-// sample.Txn over its parsed request and response; rules edit the parsed
-// header lists in place through internal/txn (added values live in
-// tx.Buf) and the serializers rebuild a head only when something was
-// edited. A configuration without rules never touches any of this.
+// The connection's side of a transaction. httpSession implements
+// sample.Txn over its parsed request and response, and txn.Conn: the
+// phases and rule lists run in internal/txn, which edits the parsed
+// messages in place (added values live in tx.Buf) and notes what it
+// edited, so that the serializers rebuild a head only then. A
+// configuration without rules never touches any of this.
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	txn.State            // the transaction itself: workspace, variables, conditions
-	be        *Backend   // the backend chosen so far (nil: the frontend's)
-	status    int        // http-response set-status: the status sent (0: the server's)
+	txn.State            // the transaction itself: workspace, variables, conditions, edits
+	be        *Backend   // the backend whose rules and error pages apply (nil: the frontend's)
+	chosen    *Backend   // the backend use_backend chose (nil: none yet)
 	srcSet    bool       // set-src changed s.clientIP for this request
 	realIP    netip.Addr // the connection's own client address then
-	reason    []byte     // and its reason phrase
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
@@ -45,9 +45,6 @@ type txnState struct {
 	resBodyOK          bool
 	srv                *Server   // the server serving the request (srv_name, srv_id)
 	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
-	// reqEdited/resEdited: a rule changed the header list; uriEdited:
-	// set-path changed the request target. The heads are then rebuilt.
-	reqEdited, uriEdited, resEdited bool
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
@@ -95,8 +92,8 @@ func (s *httpSession) Request() *http1.Request   { return &s.req }
 func (s *httpSession) Response() *http1.Response { return &s.resp }
 
 func (s *httpSession) Status() int {
-	if s.tx.status != 0 {
-		return s.tx.status
+	if st := s.tx.Edited.Status; st != 0 {
+		return st
 	}
 	return s.resp.Status
 }
@@ -128,93 +125,58 @@ func usableServers(be *Backend) int {
 	return be.UpServers() // the live set: servers added at run time count too
 }
 
-// requestPhases runs what comes before the server is chosen, in HAProxy's
-// order: monitor-uri, the frontend's http-request rules, its own services
-// (stats page, Prometheus), use_backend, the backend's http-request rules.
-// answered reports that the request was answered here; keep then says
-// whether the connection stays open.
+// requestPhases runs what comes before the server is chosen
+// (txn.RequestPhases) and returns the backend chosen. answered reports
+// that the request was answered here; keep then says whether the
+// connection stays open.
 func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
-	fe := s.fe
+	answered, keep = s.tx.RequestPhases(s, &s.fe.phases)
+	be = s.tx.chosen
+	if answered && be != nil {
+		s.lg.be = be
+	}
+	return be, answered, keep
+}
+
+// The connection side of the request phases and rule lists (txn.Conn).
+
+// Begin starts a request: the rule state anew, the connection's stick
+// counters, the unique id, the header and cookie captures.
+func (s *httpSession) Begin() {
 	if s.tx.srcSet {
 		s.clientIP = s.tx.realIP // set-src lasted one request
 	}
 	s.tx.begin()
 	s.connSC.countRequest()
-	if fe.P.UniqueIDFormat != nil {
+	if s.fe.P.UniqueIDFormat != nil {
 		s.uniqueID()
 	}
-	if len(fe.P.ReqCaptures) > 0 {
+	if len(s.fe.P.ReqCaptures) > 0 {
 		s.captureHeaders(false)
 	}
-	if fe.P.CaptureCookie != "" {
+	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(false)
 	}
-	if fe.P.MonitorURI != "" {
-		if answered, keep = s.monitor(); answered {
-			return nil, true, keep
-		}
-	}
-	// ACME http-01 validation comes before the rules, which often
-	// redirect plain http to https.
-	if fe.P.AnswersACME && bytes.HasPrefix(s.req.URI, acmeChallengePath) {
-		if answered, keep = s.local(); answered {
-			return nil, true, keep
-		}
-	}
-	if fe.bufferBody && !s.readBody(0, 0) {
-		s.bodyTimeout()
-		return nil, true, false
-	}
-	if fe.rules && hasRequestRules(fe.P) {
-		if answered, keep = s.requestRules(fe.P, nil); answered {
-			return nil, true, keep
-		}
-	}
-	if answered, keep = s.local(); answered {
-		return nil, true, keep
-	}
-	be = fe.backend
-	if fe.useBackends != nil {
+}
+
+// Services answers the requests of the proxy's own services.
+func (s *httpSession) Services() (answered, keep bool) { return s.local() }
+
+// ChooseBackend runs use_backend, else takes the default backend.
+func (s *httpSession) ChooseBackend() (p *model.Proxy, bufferBody bool) {
+	be := s.fe.backend
+	if s.fe.useBackends != nil {
 		be = s.chooseBackend()
 	}
-	if be != nil && be.bufferBody && !s.readBody(0, 0) {
-		s.bodyTimeout()
-		s.lg.be = be
-		return be, true, false
+	s.tx.chosen = be
+	if be == nil {
+		return nil, false
 	}
-	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
-		s.tx.be = be
-		if answered, keep = s.requestRules(be.P, be); answered {
-			s.lg.be = be
-			return be, true, keep
-		}
-	}
-	if h := fe.uidHeader; h != nil {
-		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.UID, Kind: http1.Classify(h)})
-		s.tx.reqEdited = true
-	}
-	return be, false, false
+	return be.P, be.bufferBody
 }
 
-// hasRequestRules tells whether p has http-request, redirect or (run on
-// each request in mode http) tcp-request content rules.
-func hasRequestRules(p *model.Proxy) bool {
-	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
-}
-
-// requestRules runs p's tcp-request content rules (mode http), then its
-// http-request and redirect rules (internal/txn); be is p's backend state
-// when p is a backend chosen by use_backend (then also s.tx.be). answered
-// reports that a rule wrote the response; keep then says whether the
-// connection stays open.
-func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
-	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
-		return true, false
-	}
-	return txn.Request(s, &s.tx.ACL, p)
-}
-
-// The connection side of the rule lists (txn.Session).
+// EnterBackend makes the chosen backend's error pages and counters apply.
+func (s *httpSession) EnterBackend() { s.tx.be = s.tx.chosen }
 
 // Answer writes a request rule's reply, with the chosen backend's error
 // pages once there is one.
@@ -254,6 +216,51 @@ func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
 	return true
 }
 
+// ConnAction runs set-log-level, set-mark, set-tos and set-src.
+func (s *httpSession) ConnAction(r *rules.Rule) {
+	switch r.Action {
+	case rules.SetLogLevel:
+		s.setLogLevel(r)
+	case rules.SetMark, rules.SetTOS:
+		setSockOpt(s.c, r)
+	case rules.SetSrc:
+		// Only for this request (haproxy 2.6 gives the next request on
+		// the connection its real source back); not an address: no change.
+		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
+			if !s.tx.srcSet {
+				s.tx.srcSet, s.tx.realIP = true, s.clientIP
+			}
+			s.clientIP = s.tx.V.IP.Unmap()
+		}
+	}
+}
+
+// RejectRequest closes the connection for a tcp-request content reject
+// without an answer, logged as haproxy logs it: no request line, "PR", no
+// status.
+func (s *httpSession) RejectRequest(silent bool) {
+	if silent {
+		silentDrop(s.c)
+	}
+	s.fe.Stats.Dreq.Add(1)
+	s.lg.fail('P', 'R')
+	s.lg.methodLen, s.lg.head = 0, time.Time{}
+}
+
+// RejectResponse closes the server connection for a tcp-response content
+// reject (logged "PD", a denied response); the client's closes too,
+// without an answer.
+func (s *httpSession) RejectResponse() {
+	s.tx.srvConn.c.Close()
+	s.lg.fail('P', 'D')
+	s.lg.resp = time.Time{}
+	s.fe.Stats.Dresp.Add(1)
+	s.tx.be.Stats.Dresp.Add(1)
+	if s.lg.srv != nil {
+		s.lg.srv.Stats.Dresp.Add(1)
+	}
+}
+
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
 // fail" condition holds.
 var (
@@ -261,9 +268,9 @@ var (
 	monitorDown = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(503)}
 )
 
-// monitor answers a request for the frontend's monitor-uri (the URI, or
+// Monitor answers a request for the frontend's monitor-uri (the URI, or
 // an absolute URI's path, equal to it) and keeps it out of the logs.
-func (s *httpSession) monitor() (answered, keep bool) {
+func (s *httpSession) Monitor() (answered, keep bool) {
 	m := s.fe.P.MonitorURI
 	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(http1.PathQuery(s.req.URI)) != m) {
 		return false, false
@@ -442,17 +449,17 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	s.tx.status, s.tx.resEdited = 0, false
+	s.tx.Edited.Status, s.tx.Edited.Response = 0, false
 	s.afterResponseRules()
-	if !s.tx.resEdited {
+	if !s.tx.Edited.Response {
 		return nil, false
 	}
 	o := s.out[:0]
-	if s.tx.status != 0 {
-		s.lg.status = s.tx.status
+	if st := s.tx.Edited.Status; st != 0 {
+		s.lg.status = st
 		o = append(o, "HTTP/1.1 "...)
-		o = strconv.AppendInt(o, int64(s.tx.status), 10)
-		o = append(append(append(o, ' '), s.tx.reason...), "\r\n"...)
+		o = strconv.AppendInt(o, int64(st), 10)
+		o = append(append(append(o, ' '), s.tx.Edited.Reason...), "\r\n"...)
 	} else {
 		o = append(o, s.tx.Reply[:bytes.IndexByte(s.tx.Reply, '\n')+1]...)
 	}
@@ -467,10 +474,11 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 // afterResponseRules runs the http-after-response rules of the backend,
 // then of the frontend (once for a listen section).
 func (s *httpSession) afterResponseRules() {
-	if be := s.tx.be; be != nil && be.P != s.fe.P {
-		txn.After(s, &s.tx.ACL, be.P.HTTPAfterResponseRules)
+	var be *model.Proxy
+	if s.tx.be != nil {
+		be = s.tx.be.P
 	}
-	txn.After(s, &s.tx.ACL, s.fe.P.HTTPAfterResponseRules)
+	s.tx.AfterResponse(s, be, s.fe.P)
 }
 
 // errorPage is the page configured for status (errorfile, errorloc,
@@ -536,73 +544,15 @@ var (
 	colonSpace = []byte(": ")
 )
 
-// EditRequest applies a header, method, variable or request target action
-// to the parsed request.
-func (s *httpSession) EditRequest(r *rules.Rule) {
-	switch r.Action {
-	case rules.SetVar, rules.UnsetVar:
-		s.tx.SetVar(s, r)
-	case rules.SetLogLevel:
-		s.setLogLevel(r)
-	case rules.SetMark, rules.SetTOS:
-		setSockOpt(s.c, r)
-	case rules.SetSrc:
-		// Only for this request (haproxy 2.6 gives the next request on
-		// the connection its real source back); not an address: no change.
-		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
-			if !s.tx.srcSet {
-				s.tx.srcSet, s.tx.realIP = true, s.clientIP
-			}
-			s.clientIP = s.tx.V.IP.Unmap()
-		}
-	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
-		s.tx.reqEdited = true
-		s.req.Headers = s.tx.EditHeaders(s, s.req.Headers, r)
-	case rules.SetMethod:
-		if s.tx.SetMethod(s, &s.req, r) {
-			s.tx.uriEdited = true
-		}
-	default:
-		if s.tx.EditTarget(s, &s.req, r) {
-			s.tx.uriEdited = true
-		}
-	}
-}
-
-// EditResponse applies a header or status action to the parsed response.
-// set-status leaves resp.Status alone: the body's framing was the
-// server's status'.
-func (s *httpSession) EditResponse(r *rules.Rule) {
-	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
-		s.tx.SetVar(s, r)
-		return
-	}
-	if r.Action == rules.SetLogLevel {
-		s.setLogLevel(r)
-		return
-	}
-	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
-		setSockOpt(s.c, r)
-		return
-	}
-	s.tx.resEdited = true
-	if r.Action == rules.SetStatus {
-		s.tx.status, s.tx.reason = r.Status, r.Reason
-		return
-	}
-	s.resp.Headers = s.tx.EditHeaders(s, s.resp.Headers, r)
-}
-
-// responseRules runs the http-response rules of the backend, then of the
-// frontend (once for a listen section). It returns the deny, return or
-// redirect rule that answers in place of the server, if one applies.
+// responseRules runs the response phases (txn.Response). It returns the
+// deny, return or redirect rule that answers in place of the server, if
+// one applies, or tcpResponseRejected, or responseTimeout.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
-	if len(be.P.TCPResponse.Content) > 0 && s.tcpResponseRejects(be) {
+	r, timedOut, rejected := s.tx.Response(s, be.P, s.fe.P)
+	switch {
+	case rejected:
 		return tcpResponseRejected
-	}
-	s.tx.EndRequest()
-	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
-	if timedOut {
+	case timedOut:
 		return responseTimeout
 	}
 	return r
@@ -612,37 +562,6 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 // content rule refused the response: both ends are closed, nothing is
 // sent to the client.
 var tcpResponseRejected = &rules.Rule{Action: rules.Deny}
-
-// tcpResponseRejects runs the backend's tcp-response content rules in
-// mode http, as haproxy 2.6 runs them before the HTTP response is
-// parsed: variables set there are seen by the http-response rules; an
-// accept ends them; a reject closes the server connection (logged "PD",
-// a denied response) and the client's without an answer.
-func (s *httpSession) tcpResponseRejects(be *Backend) bool {
-	for i := range be.P.TCPResponse.Content {
-		r := &be.P.TCPResponse.Content[i]
-		if !r.Cond.Match(s, &s.tx.ACL) {
-			continue
-		}
-		switch {
-		case r.SetVar != nil:
-			s.tx.SetVar(s, r.SetVar)
-		case r.Reject:
-			s.tx.srvConn.c.Close()
-			s.lg.fail('P', 'D')
-			s.lg.resp = time.Time{}
-			s.fe.Stats.Dresp.Add(1)
-			be.Stats.Dresp.Add(1)
-			if s.lg.srv != nil {
-				s.lg.srv.Stats.Dresp.Add(1)
-			}
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
 
 // chooseBackend runs the use_backend rules: the first that applies names
 // the backend; a computed name that names none falls back to the default

@@ -1,7 +1,7 @@
 package txn
 
 import (
-	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
@@ -9,17 +9,19 @@ import (
 
 // The rule lists of a transaction's phases, in HAProxy's order and with
 // its control flow: a condition decides whether a rule applies, allow
-// ends the list, a reply ends the phase. What a rule does beyond editing
-// the parsed messages belongs to the connection side, which this package
-// reaches only through Session.
+// ends the list, a reply ends the phase. Edits of the parsed messages
+// (headers, request line, status, variables) happen here; what a rule
+// does to the connection belongs to the connection side, which this
+// package reaches only through Session.
 
 // Session is the connection side of a transaction as the rule lists need
 // it; internal/stream implements it.
 type Session interface {
 	sample.Txn
-	// Answer writes the reply of a deny, tarpit, return, redirect or auth
-	// rule of the request phase (answered false: the rule gave none, as an
-	// ignore-empty redirect); keep tells whether the connection stays.
+	// Answer writes the reply of a deny, tarpit, return, redirect, auth
+	// or silent-drop rule of the request phase (answered false: the rule
+	// gave none, as an ignore-empty redirect); keep tells whether the
+	// connection stays.
 	Answer(r *rules.Rule) (answered, keep bool)
 	// Count runs a stick counter action (track-sc*, sc-inc-gpc0/1/(),
 	// sc-set-gpt0/()) of a rule of section p.
@@ -32,20 +34,68 @@ type Session interface {
 	// NormalizeURI runs normalize-uri; false: the target was refused
 	// (answered).
 	NormalizeURI(r *rules.Rule) bool
-	// EditRequest and EditResponse apply an edit action to the parsed
-	// message (headers, target, status, variables, log level, source).
-	EditRequest(r *rules.Rule)
-	EditResponse(r *rules.Rule)
+	// ConnAction runs an action on the client connection rather than on
+	// the messages: set-src, set-log-level, set-mark, set-tos.
+	ConnAction(r *rules.Rule)
+	// RejectRequest ends the connection for a tcp-request content reject
+	// (silent: silent-drop) without an answer.
+	RejectRequest(silent bool)
+	// RejectResponse closes both ends for a tcp-response content reject;
+	// the client gets no answer.
+	RejectResponse()
+}
+
+// requestRules runs p's tcp-request content rules (mode http), then its
+// http-request and redirect rules. answered reports that a rule ended the
+// request (a reply, a reject, a timeout); keep then says whether the
+// connection stays open.
+func (t *State) requestRules(s Session, p *model.Proxy) (answered, keep bool) {
+	if len(p.TCPRequest.Content) > 0 && t.contentRejects(s, p) {
+		return true, false
+	}
+	return t.Request(s, p)
+}
+
+// contentRejects runs p's tcp-request content rules on a request of mode
+// http, as haproxy 2.6 runs them on each HTTP stream: the request is
+// complete, so HTTP fetches work and nothing waits for more bytes; an
+// accept ends them. true: a reject ended the connection.
+func (t *State) contentRejects(s Session, p *model.Proxy) bool {
+	for i := range p.TCPRequest.Content {
+		r := &p.TCPRequest.Content[i]
+		if !r.Cond.Match(s, &t.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			t.SetVar(s, r.SetVar)
+		case r.Act != nil && r.Act.Action == rules.Capture:
+			s.Capture(r.Act, false)
+		case r.Act != nil && (r.Act.Action == rules.SetSrc || r.Act.Action == rules.SetMark || r.Act.Action == rules.SetTOS):
+			s.ConnAction(r.Act)
+		case r.Act != nil:
+			s.Count(p, r.Act, false)
+		case r.Track != nil:
+			s.Count(p, r.Track, false)
+		case r.Reject:
+			t.Denied = true
+			s.RejectRequest(r.Silent)
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Request runs p's http-request rules, then its redirect rules, as
 // HAProxy orders them. answered reports that a rule ended the request
 // with a reply (or a timeout); keep then says whether the connection
 // stays open.
-func Request(s Session, st *acl.State, p *model.Proxy) (answered, keep bool) {
+func (t *State) Request(s Session, p *model.Proxy) (answered, keep bool) {
 rules:
 	for _, r := range p.HTTPRequestRules {
-		if !r.Cond.Match(s, st) {
+		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		switch r.Action {
@@ -68,11 +118,11 @@ rules:
 				return true, false
 			}
 		default:
-			s.EditRequest(r)
+			t.editRequest(s, r)
 		}
 	}
 	for _, r := range p.RedirectRules {
-		if r.Cond.Match(s, st) {
+		if r.Cond.Match(s, &t.ACL) {
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
 			}
@@ -81,14 +131,51 @@ rules:
 	return false, false
 }
 
-// Response runs the http-response rules of the backend be, then of the
-// frontend fe (once when they are one section). It returns the deny,
-// return or redirect rule that answers in place of the server, if one
-// applies; timedOut: a wait-for-body did not get the body in time.
-func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule, timedOut bool) {
+// editRequest applies a header, method, variable or request target
+// action to the parsed request and notes it for the serializer; the
+// connection's own actions go to s.
+func (t *State) editRequest(s Session, r *rules.Rule) {
+	req := s.Request()
+	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		t.SetVar(s, r)
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc:
+		s.ConnAction(r)
+	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
+		t.Edited.RequestHeaders = true
+		req.Headers = t.EditHeaders(s, req.Headers, r)
+	case rules.SetMethod:
+		if t.SetMethod(s, req, r) {
+			t.Edited.Target = true
+		}
+	default:
+		if t.EditTarget(s, req, r) {
+			t.Edited.Target = true
+		}
+	}
+}
+
+// AddRequestHeader adds a header the proxy sets itself (unique-id-header)
+// to the parsed request.
+func (t *State) AddRequestHeader(req *http1.Request, name, value []byte) {
+	req.Headers = append(req.Headers, http1.Header{Name: name, Value: value, Kind: http1.Classify(name)})
+	t.Edited.RequestHeaders = true
+}
+
+// Response runs the response phases of a server's answer: the backend
+// be's tcp-response content rules (mode http), then the http-response
+// rules of be and of the frontend fe (once when they are one section).
+// It returns the deny, return or redirect rule that answers in place of
+// the server, if one applies; timedOut: a wait-for-body did not get the
+// body in time; rejected: a tcp-response reject closed both ends.
+func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, timedOut, rejected bool) {
+	if len(be.TCPResponse.Content) > 0 && t.responseContentRejects(s, be) {
+		return nil, false, true
+	}
+	t.EndRequest()
 	for p := be; p != nil; p = fe {
 		for _, r := range p.HTTPResponseRules {
-			if !r.Cond.Match(s, st) {
+			if !r.Cond.Match(s, &t.ACL) {
 				continue
 			}
 			switch r.Action {
@@ -100,14 +187,14 @@ func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule
 				continue
 			case rules.WaitForBody:
 				if !s.WaitForBody(r, true) {
-					return nil, true
+					return nil, true, false
 				}
 				continue
 			case rules.Allow:
 			case rules.Deny, rules.Return, rules.Redirect:
-				return r, false
+				return r, false, false
 			default:
-				s.EditResponse(r)
+				t.editResponse(s, r)
 				continue
 			}
 			break
@@ -116,19 +203,72 @@ func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule
 			break
 		}
 	}
-	return nil, false
+	return nil, false, false
 }
 
-// After runs an http-after-response rule list: edits of the response
+// responseContentRejects runs be's tcp-response content rules in mode
+// http, as haproxy 2.6 runs them before the HTTP response is parsed:
+// variables set there are seen by the http-response rules; an accept
+// ends them. true: a reject closed both ends.
+func (t *State) responseContentRejects(s Session, be *model.Proxy) bool {
+	for i := range be.TCPResponse.Content {
+		r := &be.TCPResponse.Content[i]
+		if !r.Cond.Match(s, &t.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			t.SetVar(s, r.SetVar)
+		case r.Reject:
+			s.RejectResponse()
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// AfterResponse runs the http-after-response rules of the backend be
+// (nil: none chosen), then of the frontend fe (once when they are one
+// section).
+func (t *State) AfterResponse(s Session, be, fe *model.Proxy) {
+	if be != nil && be != fe {
+		t.after(s, be.HTTPAfterResponseRules)
+	}
+	t.after(s, fe.HTTPAfterResponseRules)
+}
+
+// after runs an http-after-response rule list: edits of the response
 // until an allow.
-func After(s Session, st *acl.State, list []*rules.Rule) {
+func (t *State) after(s Session, list []*rules.Rule) {
 	for _, r := range list {
-		if !r.Cond.Match(s, st) {
+		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		if r.Action == rules.Allow {
 			return
 		}
-		s.EditResponse(r)
+		t.editResponse(s, r)
+	}
+}
+
+// editResponse applies a header, status or variable action to the
+// parsed response and notes it for the serializer; the connection's own
+// actions go to s. set-status leaves the parsed status alone: the body's
+// framing was the server's status'.
+func (t *State) editResponse(s Session, r *rules.Rule) {
+	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		t.SetVar(s, r)
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
+		s.ConnAction(r)
+	case rules.SetStatus:
+		t.Edited.Response = true
+		t.Edited.Status, t.Edited.Reason = r.Status, r.Reason
+	default:
+		t.Edited.Response = true
+		resp := s.Response()
+		resp.Headers = t.EditHeaders(s, resp.Headers, r)
 	}
 }

@@ -256,7 +256,7 @@ func (s *httpSession) park() bool {
 	}
 	unread, unwritten := s.fdStore.nread-s.seenIn, s.fdStore.nwritten-s.seenOut
 	if s.tx.srcSet {
-		pc.clientIP = s.tx.realIP // set-src lasted one request
+		pc.clientIP, pc.clientPort = s.tx.realIP, uint16(s.tx.realPort) // set-src lasted one request
 	}
 	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 {
 		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
@@ -760,6 +760,12 @@ func (s *httpSession) handle() bool {
 		s.tx.srvConn = sc
 		if r := s.responseRules(be); r == tcpResponseRejected {
 			return false // both ends closed, nothing sent
+		} else if r == tcpResponseClosed {
+			// closed before its response was read (haproxy's "SH")
+			bodyRead := s.abortBody(sc)
+			sc.c.Close()
+			s.lg.fail('S', 'H')
+			return s.failRequest(502, keepOnError, bodyRead)
 		} else if r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep

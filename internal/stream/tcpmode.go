@@ -141,7 +141,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {
-		rx := &tcpTxn{fe: fe, be: be, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		rx := &tcpTxn{fe: fe, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {

@@ -30,11 +30,17 @@ import (
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	txn.State            // the transaction itself: workspace, variables, conditions, edits
-	be        *Backend   // the backend whose rules and error pages apply (nil: the frontend's)
-	chosen    *Backend   // the backend use_backend chose (nil: none yet)
-	srcSet    bool       // set-src changed s.clientIP for this request
-	realIP    netip.Addr // the connection's own client address then
+	txn.State          // the transaction itself: workspace, variables, conditions, edits
+	be        *Backend // the backend whose rules and error pages apply (nil: the frontend's)
+	chosen    *Backend // the backend use_backend chose (nil: none yet)
+	// srcSet: set-src or set-src-port changed s.clientIP or clientPort
+	// for this request; realIP and realPort are the connection's own.
+	srcSet   bool
+	realIP   netip.Addr
+	realPort int
+	// dst: the destination set-dst or set-dst-port gave this request
+	// (invalid: the connection's)
+	dst netip.AddrPort
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
@@ -73,6 +79,9 @@ func (s *httpSession) Src() netip.AddrPort {
 }
 
 func (s *httpSession) Dst() netip.AddrPort {
+	if s.tx.dst.IsValid() {
+		return s.tx.dst
+	}
 	if ta, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
 	}
@@ -144,7 +153,7 @@ func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
 // counters, the unique id, the header and cookie captures.
 func (s *httpSession) Begin() {
 	if s.tx.srcSet {
-		s.clientIP = s.tx.realIP // set-src lasted one request
+		s.clientIP, s.clientPort = s.tx.realIP, s.tx.realPort // set-src lasted one request
 	}
 	s.tx.begin()
 	s.connSC.countRequest()
@@ -216,23 +225,46 @@ func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
 	return true
 }
 
-// ConnAction runs set-log-level, set-mark, set-tos and set-src.
+// ConnAction runs set-log-level, set-mark, set-tos, set-src, set-dst and
+// their -port forms. The addresses change only for this request, as
+// haproxy 2.6 changes its stream's (the next request on the connection
+// has the real ones back).
 func (s *httpSession) ConnAction(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(s.c, r)
-	case rules.SetSrc:
-		// Only for this request (haproxy 2.6 gives the next request on
-		// the connection its real source back); not an address: no change.
-		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
+	case rules.SetSrc, rules.SetSrcPort:
+		if a, ok := addrRule(r, s, &s.tx.V, &s.tx.Scratch, s.Src()); ok {
 			if !s.tx.srcSet {
-				s.tx.srcSet, s.tx.realIP = true, s.clientIP
+				s.tx.srcSet, s.tx.realIP, s.tx.realPort = true, s.clientIP, s.clientPort
 			}
-			s.clientIP = s.tx.V.IP.Unmap()
+			s.clientIP, s.clientPort = a.Addr(), int(a.Port())
+		}
+	case rules.SetDst, rules.SetDstPort:
+		if a, ok := addrRule(r, s, &s.tx.V, &s.tx.Scratch, s.Dst()); ok {
+			s.tx.dst = a
 		}
 	}
+}
+
+// addrRule evaluates an address rule (set-src, set-dst, their -port
+// forms) and returns the address it makes of cur: set-src/set-dst give
+// the address (the port stays), the
+// -port forms the port (kept to 16 bits, as haproxy stores it). false:
+// the expression gave no such value, or there is no address to change.
+func addrRule(r *rules.Rule, t sample.Txn, v *sample.Value, scratch *[]byte, cur netip.AddrPort) (netip.AddrPort, bool) {
+	if r.Action == rules.SetSrcPort || r.Action == rules.SetDstPort {
+		if !cur.IsValid() || !r.Expr.Eval(t, v) || !sample.Cast(v, sample.TypeInt, scratch) {
+			return cur, false
+		}
+		return netip.AddrPortFrom(cur.Addr(), uint16(v.Int)), true
+	}
+	if !r.Expr.Eval(t, v) || !sample.Cast(v, sample.TypeIP, scratch) {
+		return cur, false
+	}
+	return newAddr(cur, v.IP.Unmap()), true
 }
 
 // RejectRequest closes the connection for a tcp-request content reject
@@ -247,10 +279,25 @@ func (s *httpSession) RejectRequest(silent bool) {
 	s.lg.methodLen, s.lg.head = 0, time.Time{}
 }
 
+// ResponseContent is the transaction as tcp-response content rules see
+// it in mode http.
+func (s *httpSession) ResponseContent() sample.Txn { return resContentTxn{s} }
+
+// resContentTxn reads an empty, complete payload: haproxy 2.6 ignores
+// layer 6 fetches on HTTP proxies there (res.len is 0).
+type resContentTxn struct{ *httpSession }
+
+func (resContentTxn) Payload() []byte    { return nil }
+func (resContentTxn) PayloadFinal() bool { return true }
+func (resContentTxn) WantMore()          {}
+
 // RejectResponse closes the server connection for a tcp-response content
-// reject (logged "PD", a denied response); the client's closes too,
-// without an answer.
-func (s *httpSession) RejectResponse() {
+// reject or silent-drop (logged "PD", a denied response, as haproxy logs
+// both); the client's closes too, without an answer.
+func (s *httpSession) RejectResponse(silent bool) {
+	if silent {
+		silentDrop(s.c)
+	}
 	s.tx.srvConn.c.Close()
 	s.lg.fail('P', 'D')
 	s.lg.resp = time.Time{}
@@ -342,6 +389,13 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 // keeps alive and its request was read whole. answered is false when the
 // rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head bool) (answered, kept bool) {
+	if r.Action == rules.SilentDrop {
+		// the client's connection disappears as for http-request
+		// silent-drop (haproxy logs and counts it so too: "PR", a denied
+		// request)
+		sc.c.Close()
+		return s.answer(r, nil)
+	}
 	out, status, keep, ok := s.buildReply(r, keep, head)
 	if !ok {
 		return false, false
@@ -548,11 +602,13 @@ var (
 // deny, return or redirect rule that answers in place of the server, if
 // one applies, or tcpResponseRejected, or responseTimeout.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
-	r, timedOut, rejected := s.tx.Response(s, be.P, s.fe.P)
-	switch {
-	case rejected:
+	r, end := s.tx.Response(s, be.P, s.fe.P)
+	switch end {
+	case txn.Rejected:
 		return tcpResponseRejected
-	case timedOut:
+	case txn.ServerClosed:
+		return tcpResponseClosed
+	case txn.TimedOut:
 		return responseTimeout
 	}
 	return r
@@ -562,6 +618,10 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 // content rule refused the response: both ends are closed, nothing is
 // sent to the client.
 var tcpResponseRejected = &rules.Rule{Action: rules.Deny}
+
+// tcpResponseClosed is responseRules' answer when a tcp-response content
+// close closed the server connection: the client gets a 502.
+var tcpResponseClosed = &rules.Rule{Action: rules.Deny}
 
 // chooseBackend runs the use_backend rules: the first that applies names
 // the backend; a computed name that names none falls back to the default
@@ -590,6 +650,7 @@ func (s *httpSession) chooseBackend() *Backend {
 type tcpTxn struct {
 	fe      *Frontend
 	be      *Backend // nil before a backend is known
+	srv     *Server  // the server connected (tcp-response rules)
 	c       net.Conn
 	v       sample.Value
 	acl     acl.State
@@ -709,43 +770,23 @@ func (tx *tcpTxn) act(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(tx.c, r)
-		return
-	case rules.SetSrcPort, rules.SetDstPort:
-		// not an integer: no change; the port is kept to 16 bits, as
-		// haproxy stores it
-		if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
-			return
+	case rules.SetSrc, rules.SetSrcPort:
+		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Src()); ok {
+			tx.src = a
 		}
-		if r.Action == rules.SetSrcPort {
-			if a := tx.Src(); a.IsValid() {
-				tx.src = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
-			}
-		} else if a := tx.Dst(); a.IsValid() {
-			tx.dst = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+	case rules.SetDst, rules.SetDstPort:
+		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Dst()); ok {
+			tx.dst = a
 		}
-		return
-	case rules.SetSrc, rules.SetDst:
 	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
-		return
-	}
-	// an expression that gives no address changes nothing
-	if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeIP, &tx.scratch) {
-		return
-	}
-	if r.Action == rules.SetSrc {
-		tx.src = newAddr(tx.Src(), tx.v.IP.Unmap())
-	} else {
-		tx.dst = newAddr(tx.Dst(), tx.v.IP.Unmap())
 	}
 }
 
-// newAddr is old with addr as its address: the port stays where the
-// family does, else it is 0, as haproxy's set-src/set-dst.
+// newAddr is old with addr as its address: the port stays, IPv4 and IPv6
+// both having one, as haproxy's set-src/set-dst keep it (0 without an
+// old address).
 func newAddr(old netip.AddrPort, addr netip.Addr) netip.AddrPort {
-	if old.Addr().Is4() != addr.Is4() {
-		return netip.AddrPortFrom(addr, 0)
-	}
 	return netip.AddrPortFrom(addr, old.Port())
 }
 

@@ -35,14 +35,41 @@ type Session interface {
 	// (answered).
 	NormalizeURI(r *rules.Rule) bool
 	// ConnAction runs an action on the client connection rather than on
-	// the messages: set-src, set-log-level, set-mark, set-tos.
+	// the messages: set-src, set-dst and their -port forms (for this
+	// request), set-log-level, set-mark, set-tos.
 	ConnAction(r *rules.Rule)
 	// RejectRequest ends the connection for a tcp-request content reject
 	// (silent: silent-drop) without an answer.
 	RejectRequest(silent bool)
-	// RejectResponse closes both ends for a tcp-response content reject;
-	// the client gets no answer.
-	RejectResponse()
+	// ResponseContent is the transaction as the tcp-response content
+	// rules see it (their layer 6 fetches).
+	ResponseContent() sample.Txn
+	// RejectResponse closes both ends for a tcp-response content reject
+	// (silent: silent-drop); the client gets no answer.
+	RejectResponse(silent bool)
+}
+
+// Ending is how the response phases ended when no rule answered.
+type Ending int
+
+const (
+	Forward  Ending = iota // the response goes on to the client
+	TimedOut               // a wait-for-body did not get the body in time
+	Rejected               // a tcp-response reject or silent-drop closed both ends
+	// ServerClosed: a tcp-response close closed the server connection
+	// before its response was read, as haproxy 2.6 does in mode http (its
+	// client then gets a 502).
+	ServerClosed
+)
+
+// isConnAction tells the actions that change the client connection
+// rather than the messages.
+func isConnAction(a rules.Action) bool {
+	switch a {
+	case rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.SetLogLevel, rules.SetMark, rules.SetTOS:
+		return true
+	}
+	return false
 }
 
 // requestRules runs p's tcp-request content rules (mode http), then its
@@ -71,7 +98,7 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 			t.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.Capture:
 			s.Capture(r.Act, false)
-		case r.Act != nil && (r.Act.Action == rules.SetSrc || r.Act.Action == rules.SetMark || r.Act.Action == rules.SetTOS):
+		case r.Act != nil && isConnAction(r.Act.Action):
 			s.ConnAction(r.Act)
 		case r.Act != nil:
 			s.Count(p, r.Act, false)
@@ -139,7 +166,7 @@ func (t *State) editRequest(s Session, r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
-	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc:
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		t.Edited.RequestHeaders = true
@@ -165,12 +192,13 @@ func (t *State) AddRequestHeader(req *http1.Request, name, value []byte) {
 // Response runs the response phases of a server's answer: the backend
 // be's tcp-response content rules (mode http), then the http-response
 // rules of be and of the frontend fe (once when they are one section).
-// It returns the deny, return or redirect rule that answers in place of
-// the server, if one applies; timedOut: a wait-for-body did not get the
-// body in time; rejected: a tcp-response reject closed both ends.
-func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, timedOut, rejected bool) {
-	if len(be.TCPResponse.Content) > 0 && t.responseContentRejects(s, be) {
-		return nil, false, true
+// It returns the deny, return, redirect or silent-drop rule that answers
+// in place of the server, if one applies, else how the phases ended.
+func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, end Ending) {
+	if len(be.TCPResponse.Content) > 0 {
+		if end = t.responseContent(s, be); end != Forward {
+			return nil, end
+		}
 	}
 	t.EndRequest()
 	for p := be; p != nil; p = fe {
@@ -187,12 +215,12 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, ti
 				continue
 			case rules.WaitForBody:
 				if !s.WaitForBody(r, true) {
-					return nil, true, false
+					return nil, TimedOut
 				}
 				continue
 			case rules.Allow:
-			case rules.Deny, rules.Return, rules.Redirect:
-				return r, false, false
+			case rules.Deny, rules.Return, rules.Redirect, rules.SilentDrop:
+				return r, Forward
 			default:
 				t.editResponse(s, r)
 				continue
@@ -203,30 +231,33 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, ti
 			break
 		}
 	}
-	return nil, false, false
+	return nil, Forward
 }
 
-// responseContentRejects runs be's tcp-response content rules in mode
-// http, as haproxy 2.6 runs them before the HTTP response is parsed:
-// variables set there are seen by the http-response rules; an accept
-// ends them. true: a reject closed both ends.
-func (t *State) responseContentRejects(s Session, be *model.Proxy) bool {
+// responseContent runs be's tcp-response content rules in mode http, as
+// haproxy 2.6 runs them before the HTTP response is read: variables set
+// there are seen by the http-response rules; an accept ends them, a
+// close or a reject ends the transaction.
+func (t *State) responseContent(s Session, be *model.Proxy) Ending {
+	view := s.ResponseContent()
 	for i := range be.TCPResponse.Content {
 		r := &be.TCPResponse.Content[i]
-		if !r.Cond.Match(s, &t.ACL) {
+		if !r.Cond.Match(view, &t.ACL) {
 			continue
 		}
 		switch {
 		case r.SetVar != nil:
-			t.SetVar(s, r.SetVar)
+			t.SetVar(view, r.SetVar)
+		case r.Close:
+			return ServerClosed
 		case r.Reject:
-			s.RejectResponse()
-			return true
+			s.RejectResponse(r.Silent)
+			return Rejected
 		default:
-			return false
+			return Forward
 		}
 	}
-	return false
+	return Forward
 }
 
 // AfterResponse runs the http-after-response rules of the backend be

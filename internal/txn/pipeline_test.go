@@ -8,6 +8,7 @@ import (
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
 )
 
 // session records what the rule lists ask of the connection side.
@@ -35,9 +36,10 @@ func (s *session) NormalizeURI(r *rules.Rule) bool {
 	s.note("normalize", r)
 	return s.normalize
 }
-func (s *session) ConnAction(r *rules.Rule)  { s.note("conn", r) }
-func (s *session) RejectRequest(silent bool) { s.log = append(s.log, "reject") }
-func (s *session) RejectResponse()           { s.log = append(s.log, "reject") }
+func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
+func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
+func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
+func (s *session) ResponseContent() sample.Txn { return s }
 
 // result is what the rule lists did: the session's log, then the names
 // of the headers left in hs.
@@ -118,19 +120,19 @@ func TestResponsePipeline(t *testing.T) {
 	}
 	s := newSession()
 	var st State
-	r, timedOut, rejected := st.Response(s, be, fe)
-	if got := s.result(s.resp.Headers); got != " | a c" || r == nil || r.Action != rules.Deny || timedOut || rejected || !st.Edited.Response {
-		t.Errorf("backend then frontend: %q, %v, %v %v", got, r, timedOut, rejected)
+	r, end := st.Response(s, be, fe)
+	if got := s.result(s.resp.Headers); got != " | a c" || r == nil || r.Action != rules.Deny || end != Forward || !st.Edited.Response {
+		t.Errorf("backend then frontend: %q, %v, %v", got, r, end)
 	}
 	// a listen section runs its list once
 	s = newSession()
-	if r, _, _ = st.Response(s, be, be); s.result(s.resp.Headers) != " | a" || r != nil {
+	if r, _ = st.Response(s, be, be); s.result(s.resp.Headers) != " | a" || r != nil {
 		t.Errorf("one section: %q, %v", s.result(s.resp.Headers), r)
 	}
 	wait := section(t, "be", "http-response wait-for-body time 1s", "http-response set-header A 1")
 	s = newSession()
-	if _, timedOut, _ = st.Response(s, wait, wait); !timedOut || s.result(s.resp.Headers) != "body: |" {
-		t.Errorf("wait-for-body without a body: %q timed out %v", s.result(s.resp.Headers), timedOut)
+	if _, end = st.Response(s, wait, wait); end != TimedOut || s.result(s.resp.Headers) != "body: |" {
+		t.Errorf("wait-for-body without a body: %q ended %v", s.result(s.resp.Headers), end)
 	}
 	s = newSession()
 	st = State{}
@@ -139,5 +141,32 @@ func TestResponsePipeline(t *testing.T) {
 	st.AfterResponse(s, nil, status)
 	if got := s.result(s.resp.Headers); got != " | a" || st.Edited.Status != 299 || string(st.Edited.Reason) != "Fine" {
 		t.Errorf("after-response: %q, status %d %q", got, st.Edited.Status, st.Edited.Reason)
+	}
+}
+
+// tcp-response content rules in mode http end the response phases before
+// any http-response rule: close closes the server connection, reject and
+// silent-drop both ends.
+func TestResponseContentEndings(t *testing.T) {
+	for _, c := range []struct {
+		rule model.TCPRule
+		end  Ending
+		log  string
+	}{
+		{model.TCPRule{Close: true}, ServerClosed, " |"},
+		{model.TCPRule{Reject: true}, Rejected, "reject |"},
+		{model.TCPRule{Reject: true, Silent: true}, Rejected, "reject |"},
+		{model.TCPRule{}, Forward, " | a"}, // accept
+	} {
+		be := section(t, "be", "http-response set-header A 1")
+		be.TCPResponse.Content = []model.TCPRule{c.rule}
+		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+		if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\n\r\n"), &s.resp); err != nil {
+			t.Fatal(err)
+		}
+		var st State
+		if _, end := st.Response(s, be, be); end != c.end || s.result(s.resp.Headers) != c.log {
+			t.Errorf("%+v: ended %v, %q; want %v, %q", c.rule, end, s.result(s.resp.Headers), c.end, c.log)
+		}
 	}
 }

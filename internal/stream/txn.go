@@ -712,7 +712,7 @@ func resetClose(c net.Conn) {
 // decides; none applying accepts. *c carries what the rules set.
 func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect bool) {
 	tx := &tcpTxn{fe: fe, c: *c}
-	reject = tx.layer4Rules(fe.P.TCPRequest.Connection)
+	reject = txn.Layer4(tx, &tx.acl, fe.P.TCPRequest.Connection)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject, tx.expectProxy
@@ -725,43 +725,41 @@ func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
 	if v := startedSessVars(*c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}
-	reject = tx.layer4Rules(fe.P.TCPRequest.Session)
+	reject = txn.Layer4(tx, &tx.acl, fe.P.TCPRequest.Session)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject
 }
 
-func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
-	for _, r := range list {
-		if !r.Cond.Match(tx, &tx.acl) {
-			continue
-		}
-		switch {
-		case r.Track != nil:
-			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
-		case r.ExpectProxy:
-			tx.expectProxy = true
-		case r.SetVar != nil:
-			// no transaction exists yet: txn and req variables set here
-			// are lost with tx, as haproxy loses them
-			if v := r.SetVar; v.Action == rules.UnsetVar {
-				sample.UnsetVar(tx, v.Var)
-			} else if v.Expr == nil {
-				tx.setVarFmt(v)
-			} else if v.Expr.Eval(tx, &tx.v) {
-				sample.SetVar(tx, v.Var, &tx.v)
-			}
-		case r.Act != nil:
-			tx.act(r.Act)
-		default:
-			if r.Silent {
-				silentDrop(tx.c)
-			}
-			return r.Reject
-		}
-	}
-	return false
+// The connection side of the tcp-request connection and session rules
+// (txn.Layer4Conn).
+
+// Track runs a track-sc* rule for the connection.
+func (tx *tcpTxn) Track(r *rules.Rule) {
+	tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r), r, tx, &tx.v, &tx.key, false)
 }
+
+// ExpectProxy notes that the connection starts with a PROXY header.
+func (tx *tcpTxn) ExpectProxy() { tx.expectProxy = true }
+
+// SetVar runs set-var, set-var-fmt and unset-var. No transaction exists
+// yet: txn and req variables set here are lost with tx, as haproxy loses
+// them.
+func (tx *tcpTxn) SetVar(v *rules.Rule) {
+	if v.Action == rules.UnsetVar {
+		sample.UnsetVar(tx, v.Var)
+	} else if v.Expr == nil {
+		tx.setVarFmt(v)
+	} else if v.Expr.Eval(tx, &tx.v) {
+		sample.SetVar(tx, v.Var, &tx.v)
+	}
+}
+
+// Act runs a counter, address or socket action.
+func (tx *tcpTxn) Act(r *rules.Rule) { tx.act(r) }
+
+// SilentDrop readies the client's socket for a silent close.
+func (tx *tcpTxn) SilentDrop() { silentDrop(tx.c) }
 
 // act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*), address
 // (set-src, set-dst, set-src-port, set-dst-port) or socket (set-mark,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Corners of haproxy 2.6's rule actions, each compared with haproxy.
@@ -134,5 +135,72 @@ backend st
 	out, err := curl(t, "-s", "-o", "/dev/null", "-w", "%header{x-g}", fmt.Sprintf("http://127.0.0.1:%d/", port))
 	if err != nil || out != "7 0" {
 		t.Errorf("X-G %q %v; want \"7 0\"", out, err)
+	}
+}
+
+// The log line shows the addresses the address actions gave the request
+// (%ci:%cp, %fi:%fp), as haproxy's; in mode tcp those of the content
+// rules.
+func TestRulesAddressActionsLogged(t *testing.T) {
+	be := rulesBackend(t, "app")
+	port, tport := freePort(t), freePort(t)
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	startProxy(t, fmt.Sprintf(`
+global
+    log 127.0.0.1:%d format raw local0`, udp.LocalAddr().(*net.UDPAddr).Port)+defaultsSection("http", "5s", "30s", "30s", "log global")+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    log-format "%%{+Q}HP %%ci:%%cp %%fi:%%fp"
+    http-request set-src-port int(5002) if { path /http }
+    http-request set-dst str(127.0.0.8) if { path /http }
+    http-request set-dst-port int(4002) if { path /http }
+    default_backend be
+backend be
+    server s 127.0.0.1:%d
+listen tcp
+    mode tcp
+    bind 127.0.0.1:%d
+    log-format "TCP %%ci:%%cp %%fi:%%fp"
+    tcp-request content set-dst-port int(4444)
+    tcp-request content set-dst str(127.0.0.7)
+    server s 127.0.0.1:%d
+`, port, be, tport, be), port, tport)
+	tc, tbr := h1Dial(t, tport)
+	h1Write(t, tc, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	h1ReadResp(t, tbr, "GET")
+	tc.Close()
+	tcpClient := fmt.Sprintf("127.0.0.1:%d ", tc.LocalAddr().(*net.TCPAddr).Port)
+	c, br := h1Dial(t, port)
+	cport := c.LocalAddr().(*net.TCPAddr).Port
+	for _, path := range []string{"/http", "/other"} {
+		h1Write(t, c, "GET "+path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		h1ReadResp(t, br, "GET")
+	}
+	want := map[string]string{
+		`"/http"`:  "127.0.0.1:5002 127.0.0.8:4002",
+		`"/other"`: fmt.Sprintf("127.0.0.1:%d 127.0.0.1:%d", cport, port),
+		"TCP":      tcpClient + "127.0.0.7:4444",
+	}
+	udp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	for len(want) > 0 {
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("log lines %v not seen: %v", want, err)
+		}
+		path, addrs, _ := strings.Cut(strings.TrimSpace(string(buf[:n])), " ")
+		if path == "TCP" && !strings.HasPrefix(addrs, tcpClient) {
+			continue // the harness's readiness probe
+		}
+		if w, ok := want[path]; ok {
+			if addrs != w {
+				t.Errorf("%s logged %q, want %q", path, addrs, w)
+			}
+			delete(want, path)
+		}
 	}
 }

@@ -88,6 +88,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		// a content set-src: the log shows it, as haproxy's
 		e.ClientIP, e.ClientPort = tx.src.Addr(), int(tx.src.Port())
 	}
+	if logOn && tx.dst.IsValid() {
+		e.FrontendIP, e.FrontendPort = tx.dst.Addr(), int(tx.dst.Port())
+	}
 	// The bytes the rules read are sent to the server first.
 	first := tx.data
 	var hk hashKey

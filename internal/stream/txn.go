@@ -251,9 +251,9 @@ func (s *httpSession) ConnAction(r *rules.Rule) {
 
 // addrRule evaluates an address rule (set-src, set-dst, their -port
 // forms) and returns the address it makes of cur: set-src/set-dst give
-// the address (the port stays), the
-// -port forms the port (kept to 16 bits, as haproxy stores it). false:
-// the expression gave no such value, or there is no address to change.
+// the address (the port stays), the -port forms the port (kept to 16
+// bits, as haproxy stores it). false: the expression gave no such value,
+// or there is no address to change.
 func addrRule(r *rules.Rule, t sample.Txn, v *sample.Value, scratch *[]byte, cur netip.AddrPort) (netip.AddrPort, bool) {
 	if r.Action == rules.SetSrcPort || r.Action == rules.SetDstPort {
 		if !cur.IsValid() || !r.Expr.Eval(t, v) || !sample.Cast(v, sample.TypeInt, scratch) {

@@ -675,6 +675,7 @@ type tcpTxn struct {
 	from     net.Conn
 	data     []byte
 	final    bool            // no more data will be waited for
+	deadline time.Time       // the inspection waits for data until then
 	eof      bool            // the client closed, or the read timed out
 	wantMore bool            // a fetch could not decide on data yet
 	vars     *[3]sample.Vars // sess, txn and req variables (one transaction)
@@ -712,7 +713,7 @@ func resetClose(c net.Conn) {
 // decides; none applying accepts. *c carries what the rules set.
 func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect bool) {
 	tx := &tcpTxn{fe: fe, c: *c}
-	reject = txn.Layer4(tx, &tx.acl, fe.P.TCPRequest.Connection)
+	reject = txn.Layer4(tx, &tx.acl, fe.P, fe.P.TCPRequest.Connection)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject, tx.expectProxy
@@ -725,7 +726,7 @@ func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
 	if v := startedSessVars(*c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}
-	reject = txn.Layer4(tx, &tx.acl, fe.P.TCPRequest.Session)
+	reject = txn.Layer4(tx, &tx.acl, fe.P, fe.P.TCPRequest.Session)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject
@@ -734,25 +735,31 @@ func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
 // The connection side of the tcp-request connection and session rules
 // (txn.Layer4Conn).
 
-// Track runs a track-sc* rule for the connection.
-func (tx *tcpTxn) Track(r *rules.Rule) {
-	tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r), r, tx, &tx.v, &tx.key, false)
+// Track runs a track-sc* rule of section p for the connection.
+func (tx *tcpTxn) Track(p *model.Proxy, r *rules.Rule) {
+	tx.sc.track(tx.fe.rt.trackTable(p, r), r, tx, &tx.v, &tx.key, false)
 }
 
 // ExpectProxy notes that the connection starts with a PROXY header.
 func (tx *tcpTxn) ExpectProxy() { tx.expectProxy = true }
 
-// SetVar runs set-var, set-var-fmt and unset-var. No transaction exists
-// yet: txn and req variables set here are lost with tx, as haproxy loses
-// them.
-func (tx *tcpTxn) SetVar(v *rules.Rule) {
-	if v.Action == rules.UnsetVar {
+// SetVar runs set-var, set-var-fmt and unset-var; wait: a sample that may
+// still change asks for more data first, as haproxy's set-var waits. In
+// connection and session rules no transaction exists yet: txn and req
+// variables set there are lost with tx, as haproxy loses them.
+func (tx *tcpTxn) SetVar(v *rules.Rule) (wait bool) {
+	tx.wantMore = false
+	switch {
+	case v.Action == rules.UnsetVar:
 		sample.UnsetVar(tx, v.Var)
-	} else if v.Expr == nil {
-		tx.setVarFmt(v)
-	} else if v.Expr.Eval(tx, &tx.v) {
+	case v.Expr == nil:
+		return !tx.setVarFmt(v)
+	case v.Expr.Eval(tx, &tx.v) && !(tx.wantMore && !tx.final):
 		sample.SetVar(tx, v.Var, &tx.v)
+	default:
+		return tx.wantMore && !tx.final
 	}
+	return false
 }
 
 // Act runs a counter, address or socket action.

@@ -16,11 +16,14 @@ type layer4 struct {
 	log []string
 }
 
-func (c *layer4) Track(r *rules.Rule)  { c.log = append(c.log, "track") }
-func (c *layer4) ExpectProxy()         { c.log = append(c.log, "expect-proxy") }
-func (c *layer4) SetVar(r *rules.Rule) { c.log = append(c.log, "set-var") }
-func (c *layer4) Act(r *rules.Rule)    { c.log = append(c.log, "act") }
-func (c *layer4) SilentDrop()          { c.log = append(c.log, "silent-drop") }
+func (c *layer4) Track(p *model.Proxy, r *rules.Rule) { c.log = append(c.log, "track") }
+func (c *layer4) ExpectProxy()                        { c.log = append(c.log, "expect-proxy") }
+func (c *layer4) SetVar(r *rules.Rule) bool {
+	c.log = append(c.log, "set-var")
+	return false
+}
+func (c *layer4) Act(r *rules.Rule) { c.log = append(c.log, "act") }
+func (c *layer4) SilentDrop()       { c.log = append(c.log, "silent-drop") }
 
 func TestLayer4(t *testing.T) {
 	never := section(t, "fe", "http-request allow if FALSE").HTTPRequestRules[0].Cond
@@ -38,7 +41,7 @@ func TestLayer4(t *testing.T) {
 	} {
 		conn := &layer4{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
 		var st acl.State
-		if reject := Layer4(conn, &st, c.list); reject != c.reject || strings.Join(conn.log, " ") != c.want {
+		if reject := Layer4(conn, &st, nil, c.list); reject != c.reject || strings.Join(conn.log, " ") != c.want {
 			t.Errorf("%s: %q reject %v, want %q %v", c.name, conn.log, reject, c.want, c.reject)
 		}
 	}

@@ -46,3 +46,35 @@ func TestLayer4(t *testing.T) {
 		}
 	}
 }
+
+// content records an inspection: its variable rule waits once for more
+// data.
+type content struct {
+	layer4
+	waits, reads int
+}
+
+func (c *content) SetVar(r *rules.Rule) bool {
+	c.log = append(c.log, "set-var")
+	if c.waits > 0 {
+		c.waits--
+		return true
+	}
+	return false
+}
+func (c *content) Final() bool { return false }
+func (c *content) ReadMore()   { c.reads++ }
+
+func TestInspect(t *testing.T) {
+	closeRule := model.TCPRule{Close: true}
+	list := []model.TCPRule{{SetVar: &rules.Rule{}}, {Act: &rules.Rule{}}, {Track: &rules.Rule{}}, closeRule, {Reject: true}}
+	c := &content{layer4: layer4{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}, waits: 1}
+	var st acl.State
+	r := Inspect(c, &st, nil, list)
+	if r == nil || !r.Close || c.reads != 1 || strings.Join(c.log, " ") != "set-var set-var act track" {
+		t.Errorf("decided %+v after %d reads: %q", r, c.reads, c.log)
+	}
+	if r := Inspect(c, &st, nil, list[:3]); r != nil {
+		t.Errorf("no deciding rule: %+v", r)
+	}
+}

@@ -679,7 +679,10 @@ func TestReloadStatsSocket(t *testing.T) {
 // pid>", both with "noreuseport" so that only the transferred sockets let
 // the new process serve the same port, while clients keep connecting.
 // It returns the requests that failed.
-func handoverByX(t *testing.T, oldBin, newBin string) (ok, failed int64, errs []string) {
+func handoverByX(t *testing.T, oldBin, newBin string, newMode ...string) (ok, failed int64, errs []string) {
+	if len(newMode) == 0 {
+		newMode = []string{"-db"}
+	}
 	dir := t.TempDir()
 	stats := filepath.Join(dir, "stats.sock")
 	cfgPath, _, port := simpleReloadConfig(t, "    noreuseport\n    stats socket "+stats+" level admin expose-fd listeners")
@@ -707,7 +710,7 @@ func handoverByX(t *testing.T, oldBin, newBin string) (ok, failed int64, errs []
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	cmd := exec.Command(newBin, "-db", "-f", cfgPath, "-x", stats, "-sf", strconv.Itoa(old.cmd.Process.Pid))
+	cmd := exec.Command(newBin, append(newMode, "-f", cfgPath, "-x", stats, "-sf", strconv.Itoa(old.cmd.Process.Pid))...)
 	p := startProxyCmd(t, cmd, port)
 	select {
 	case <-old.done:
@@ -840,5 +843,153 @@ func TestEarlySoftStopIsKept(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("run %d: SIGUSR1 sent as the port opened was lost: still running 5 s later", i)
 		}
+	}
+}
+
+// TestSoftStopEndsChecks: a soft-stopping process (SIGUSR1, the old worker
+// of a reload) runs no more health checks, as haproxy 2.6: the next process
+// follows the servers. A tunnel keeps the old process alive meanwhile.
+func TestSoftStopEndsChecks(t *testing.T) {
+	var checks atomic.Int64
+	chk, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chk.Close()
+	go func() {
+		for {
+			c, err := chk.Accept()
+			if err != nil {
+				return
+			}
+			checks.Add(1)
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Second))
+				c.Read(make([]byte, 512))
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}()
+		}
+	}()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	fe := freePort(t)
+	p := startProxy(t, "global\n    hard-stop-after 10s"+defaultsSection("tcp", "1s", "30s", "30s")+fmt.Sprintf(`
+listen tun
+    bind 127.0.0.1:%d
+    server e %s
+backend chk
+    mode http
+    option httpchk
+    server s %s check inter 100ms
+`, fe, echo.Addr(), chk.Addr()), fe)
+	tun, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(fe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	tun.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(tun, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tun, make([]byte, 1)); err != nil {
+		t.Fatalf("tunnel: %v", err)
+	}
+	for end := time.Now().Add(3 * time.Second); checks.Load() < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("only %d checks in 3 s:\n%s", checks.Load(), p.Stderr())
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(150 * time.Millisecond) // a check under way may still land
+	before := checks.Load()
+	time.Sleep(time.Second)
+	if p.exited() {
+		t.Fatalf("the process left with its tunnel open:\n%s", p.Stderr())
+	}
+	if n := checks.Load() - before; n > 0 {
+		t.Errorf("%d health checks in the second after SIGUSR1 (inter 100ms); a stopping process checks no more", n)
+	}
+	if _, err := io.WriteString(tun, "y"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tun, make([]byte, 1)); err != nil {
+		t.Fatalf("tunnel after SIGUSR1: %v", err)
+	}
+}
+
+// TestCloseSpreadInfinite: with "close-spread-time infinite" a soft stop asks
+// no connection to end, as haproxy 2.6: requests on a keep-alive connection
+// opened before SIGUSR1 are answered without "Connection: close" and the
+// connection stays usable (the process lives on until it closes).
+func TestCloseSpreadInfinite(t *testing.T) {
+	cfgPath, _, port := simpleReloadConfig(t, "    close-spread-time infinite\n    hard-stop-after 10s")
+	p := startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), port)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	c, r, err := getOnce(addr, nil, nil, true)
+	if err != nil || c == nil {
+		t.Fatalf("first request: %v", err)
+	}
+	defer c.Close()
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(300 * time.Millisecond)
+	for i := range 2 {
+		if c, r, err = getOnce(addr, c, r, true); err != nil || c == nil {
+			t.Fatalf("request %d after SIGUSR1: %v (closed: %v); want an answer that keeps the connection", i+1, err, c == nil)
+		}
+	}
+	if p.exited() {
+		t.Fatal("the process left with a connection open")
+	}
+	c.Close()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the process did not leave once its last connection closed")
+	}
+}
+
+// TestMasterWorkerKeyword: "master-worker" in global is -W: the started
+// process is a master whose worker serves, and SIGUSR2 replaces the worker.
+func TestMasterWorkerKeyword(t *testing.T) {
+	cfgPath, sock, port := simpleReloadConfig(t, "    master-worker")
+	p := startProxyCmd(t, exec.Command(bin, "-S", sock, "-f", cfgPath), port)
+	before := waitProc(t, sock, "a worker runs", 10*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 })
+	if before.workers[0] == p.cmd.Process.Pid {
+		t.Fatalf("the started process %d is listed as the worker", p.cmd.Process.Pid)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, sock, "the reload replaces the worker", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != before.workers[0]
+	})
+	if _, _, err := getOnce("127.0.0.1:"+strconv.Itoa(port), nil, nil, false); err != nil {
+		t.Fatalf("request after the reload: %v", err)
+	}
+}
+
+// TestSocketTransferXToMaster: a master-worker process started with -x and
+// -sf takes the listening sockets of the standalone process it replaces
+// (noreuseport: it could not bind beside it), as haproxy's master does.
+func TestSocketTransferXToMaster(t *testing.T) {
+	msock := filepath.Join(t.TempDir(), "master.sock")
+	ok, failed, errs := handoverByX(t, bin, bin, "-W", "-S", msock)
+	t.Logf("%s -> %s -W: %d requests ok, %d failed %q", filepath.Base(bin), filepath.Base(bin), ok, failed, errs)
+	if failed > 0 {
+		t.Errorf("%d requests failed during the hand-over: %q", failed, errs)
+	}
+	if pt, err := showProc(t, msock); err != nil || len(pt.workers) != 1 {
+		t.Errorf("show proc: %+v %v; want one worker", pt, err)
 	}
 }

@@ -247,3 +247,126 @@ func TestKeepalivedKReload(t *testing.T) {
 		t.Errorf("VI_B was disturbed by the reload:\n%s", log)
 	}
 }
+
+// TestKeepalivedKMasterWorker: "-W -K" runs the proxy in workers and VRRP
+// in the master, so proxy reloads (SIGUSR2, the master CLI's "reload")
+// leave the VIP where it is: a ping at it loses nothing and the client
+// behind it gets every answer. The workers drop every capability, the
+// master's "killall -0 haproxy" track script follows the current worker's
+// health, a reload also reads keepalived.conf again, and SIGTERM leaves
+// VRRP first.
+func TestKeepalivedKMasterWorker(t *testing.T) {
+	l := newVLab(t, "client", "lb1", "lb2", "web")
+	stopWebA := l.httpServer("web", 8081, "web-a")
+	l.httpServer("web", 8082, "web-b")
+	hcfg := func(port int, extra string) string {
+		return "global\n    user nobody\n    hard-stop-after 5s" + extra + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
+frontend fe
+    bind %s:80
+    default_backend be
+backend be
+    server w %s:%d check inter 300 fall 1 rise 1
+`, vip, l.addr["web"], port)
+	}
+	h1, h2 := l.writeFile("h1.cfg", hcfg(8081, "")), l.writeFile("h2.cfg", hcfg(8082, ""))
+	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
+	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))
+	msock := filepath.Join(l.dir, "master.sock")
+	lbs := []string{"lb1", "lb2"}
+
+	p2 := l.start("lb2", bin, "-db", "-f", h2, "-K", k2)
+	p1 := l.start("lb1", bin, "-W", "-S", msock, "-f", h1, "-K", k1)
+	l.waitHolder(vip, "lb1", lbs, 10*time.Second, p1, p2)
+	c := startVIPClient(t, l)
+	c.waitBody(t, "web-a", 5*time.Second)
+
+	watchStart := time.Now()
+	ping := make(chan string, 1)
+	go func() { ping <- l.ping("client", vip, 120, 50*time.Millisecond) }()
+	for i := range 5 {
+		before, _ := showProc(t, msock)
+		if i == 4 {
+			if out, err := masterCLI(t, msock, "reload"); err != nil || !strings.Contains(out, "Success=1") {
+				t.Fatalf("master CLI reload: %q %v\n%s", out, err, p1.Stderr())
+			}
+		} else {
+			p1.cmd.Process.Signal(syscall.SIGUSR2)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			pt, err := showProc(t, msock)
+			if err == nil && len(pt.workers) == 1 && len(before.workers) == 1 && pt.workers[0] != before.workers[0] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("reload %d: no new worker (%+v):\n%s", i+1, pt, p1.Stderr())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if hs := l.holders(vip, lbs); len(hs) != 1 || hs[0] != "lb1" {
+			t.Fatalf("reload %d: the VIP is held by %v:\n%s", i+1, hs, p1.Stderr())
+		}
+		time.Sleep(700 * time.Millisecond)
+	}
+	if msg := <-ping; msg != "" {
+		t.Errorf("ping at the VIP across 5 proxy reloads: %s", msg)
+	}
+	if f, n := c.failures(watchStart, time.Now()); f > 0 || n == 0 {
+		t.Errorf("client: %d of %d requests failed across the reloads", f, n)
+	}
+	log := p1.Stderr()
+	if n := strings.Count(log, "(VI_1) Entering MASTER STATE"); n != 1 {
+		t.Errorf("VI_1 entered MASTER %d times, want once:\n%s", n, log)
+	}
+	if n := strings.Count(log, "gratuitous ARPs on eth0 for "+vip); n != 1 {
+		t.Errorf("%d gratuitous ARP bursts for the VIP, want 1 (at start only):\n%s", n, log)
+	}
+
+	// The worker has no capability left; the master keeps VRRP's.
+	pt, _ := showProc(t, msock)
+	caps := func(pid int) string {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return err.Error()
+		}
+		for _, line := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(line, "CapEff:") {
+				return strings.TrimSpace(strings.TrimPrefix(line, "CapEff:"))
+			}
+		}
+		return "?"
+	}
+	if len(pt.workers) != 1 || caps(pt.workers[0]) != "0000000000000000" {
+		t.Errorf("worker %v CapEff %q, want none", pt.workers, caps(pt.workers[0]))
+	}
+	if got := caps(p1.cmd.Process.Pid); got == "0000000000000000" {
+		t.Errorf("the master dropped its capabilities: VRRP cannot run")
+	}
+
+	// lb1's only server dies: the current worker reports it to the master,
+	// whose "killall -0 haproxy" script fails (150 - 60 < 100): lb2 takes over.
+	stopWebA()
+	l.waitHolder(vip, "lb2", lbs, 10*time.Second, p1, p2)
+	c.waitBody(t, "web-b", 5*time.Second)
+	if log := p1.Stderr(); !strings.Contains(log, "Changing effective priority from 150 to 90") {
+		t.Errorf("lb1 did not lower its priority:\n%s", log)
+	}
+
+	// A reload reads keepalived.conf again: VI_2 added on lb1.
+	os.WriteFile(k1, []byte(keepalivedConf("lb1", "MASTER", 150, 2, "script")+reloadConf("eth0", reloadInstance{"VI_2", 52, 150, []string{"10.213.0.102"}, ""})), 0o644)
+	p1.cmd.Process.Signal(syscall.SIGUSR2)
+	l.waitHolder("10.213.0.102", "lb1", lbs, 10*time.Second, p1)
+
+	// SIGTERM: VI_2's VIP leaves, then the master and its worker exit.
+	worker := pt.workers[0]
+	if now, err := showProc(t, msock); err == nil && len(now.workers) == 1 {
+		worker = now.workers[0]
+	}
+	p1.term(t)
+	if l.hasAddr("lb1", "10.213.0.102") {
+		t.Errorf("VI_2's VIP still on lb1 after SIGTERM:\n%s", p1.Stderr())
+	}
+	if err := syscall.Kill(worker, 0); err == nil {
+		t.Errorf("worker %d still runs after the master's SIGTERM", worker)
+	}
+}

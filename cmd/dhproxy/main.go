@@ -55,6 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	setProcessEnv(opts)
+	if master.IsWorker() {
+		// The master runs -K's VRRP and virtual servers; its workers only
+		// bind the VIPs as it did (workerVIPs).
+		opts.Keepalived = ""
+	}
 	if opts.HasCond {
 		return evalCond(opts.CondExpr, stderr)
 	}
@@ -103,10 +108,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if (opts.MasterWorker || cfg.Global.MasterWorker) && !master.IsWorker() {
-		if opts.SocketsFrom != "" {
-			alert(stderr, "-x is for standalone reloads: in master-worker mode the master hands the sockets to each worker itself")
-			return 1
-		}
 		return runMaster(opts, cfg, kcfg, stderr)
 	}
 	if opts.MasterSocket != "" && !master.IsWorker() {
@@ -155,11 +156,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if kcfg != nil {
 		signal.Notify(sig, syscall.SIGHUP) // keepalived's reload, as keepalived.service sends it
 	} else {
-		signal.Ignore(syscall.SIGHUP)
+		signal.Ignore(syscall.SIGHUP) // until the runtime can dump its states
 	}
 
 	if kcfg != nil {
-		freebindVIPBinds(cfg, kcfg, stderr)
+		freebindVIPBinds(cfg, kcfgVIPs(kcfg), stderr)
+	} else if worker {
+		freebindVIPBinds(cfg, workerVIPs(), io.Discard)
 	}
 	listener.SetReusePort(!cfg.Global.NoReusePort)
 	if opts.SocketsFrom != "" && !worker {
@@ -259,6 +262,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// process at once, as they should while it starts).
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	pauseOnSignals(rt)
+	if kcfg == nil {
+		dumpStatesOnSIGHUP(rt, stderr)
+	}
 	if err := dropPrivileges(&cfg.Global, kcfg != nil, stderr); err != nil {
 		alert(stderr, "%v", err)
 		if vr != nil {
@@ -273,6 +279,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if child {
 		master.ReportReady(nil)
+	}
+	if master.WantsHealth() {
+		go reportHealth(rt)
 	}
 	if worker {
 		master.WatchMaster(func() {
@@ -319,6 +328,20 @@ func workerAPI(cfg *model.Config) (*runtimeapi.Server, error) {
 	}
 	g := model.Global{StatsTimeout: cfg.Global.StatsTimeout, StatsSockets: []model.StatsSocket{{Network: "unix", Addr: path, Level: "admin"}}}
 	return runtimeapi.Listen(&model.Config{Global: g})
+}
+
+// reportHealth tells the master, which runs -K's VRRP, whenever this
+// worker's answer to "killall -0 haproxy" style track scripts changes.
+func reportHealth(rt *stream.Runtime) {
+	last := true // what the master assumes of a worker that serves
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		if ok := rt.Healthy(); ok != last {
+			master.ReportHealth(ok)
+			last = ok
+		}
+	}
 }
 
 // signalOld sends s to each pid of -sf/-st; a process already gone is

@@ -204,16 +204,21 @@ func (n *vrrpNode) stop() {
 	n.mails.Close(5 * time.Second)
 }
 
-// freebindVIPBinds lets binds on a VRRP virtual address succeed on a node
-// that does not hold the address (yet): the proxy starts on the backup too,
-// with no need for net.ipv4.ip_nonlocal_bind.
-func freebindVIPBinds(cfg *model.Config, kcfg *keepalived.Config, stderr io.Writer) {
+// kcfgVIPs are the virtual addresses of kcfg's VRRP instances.
+func kcfgVIPs(kcfg *keepalived.Config) map[netip.Addr]bool {
 	vips := map[netip.Addr]bool{}
 	for _, in := range kcfg.Instances {
 		for _, v := range append(slices.Clone(in.VIPs), in.ExcludedVIPs...) {
-			vips[v.Prefix.Addr()] = true
+			vips[v.Prefix.Addr().Unmap()] = true
 		}
 	}
+	return vips
+}
+
+// freebindVIPBinds lets binds on a VRRP virtual address succeed on a node
+// that does not hold the address (yet): the proxy starts on the backup too,
+// with no need for net.ipv4.ip_nonlocal_bind.
+func freebindVIPBinds(cfg *model.Config, vips map[netip.Addr]bool, stderr io.Writer) {
 	for _, p := range cfg.Proxies {
 		for _, b := range p.Binds {
 			if b.Network != "tcp" && b.Network != "tcp4" && b.Network != "tcp6" {

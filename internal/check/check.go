@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -28,6 +29,9 @@ type Target struct {
 	// follows DNS): host:port, "" while it has none (no check then). The
 	// "port" option still replaces the port; an "addr" option wins.
 	CurAddr func() string
+	// Spread is the global "spread-checks": each interval varies at random
+	// by up to this percent either way.
+	Spread  int
 	Conf    *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
 	Backend *model.Proxy  // option httpchk, option log-health-checks, timeouts
 	// ServerAddr reports the server's address now, which "set server
@@ -361,6 +365,16 @@ func (c *checker) interval() time.Duration {
 	return or(c.fastInter, c.inter)
 }
 
+// spread adds HAProxy's "spread-checks" randomness to an interval: up to
+// pct percent of it, either way, so checks of many servers drift apart.
+func spread(d time.Duration, pct int) time.Duration {
+	if pct <= 0 {
+		return d
+	}
+	r := d * time.Duration(pct) / 100
+	return d - r + rand.N(2*r+1)
+}
+
 func or(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
@@ -392,7 +406,7 @@ func (c *checker) loop(ctx context.Context, wg *sync.WaitGroup, delay time.Durat
 		if ctx.Err() != nil {
 			return
 		}
-		d := c.interval()
+		d := spread(c.interval(), c.t.Spread)
 		t.Reset(d)
 		next = time.Now().Add(d)
 	}

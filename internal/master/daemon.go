@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // childEnv marks the re-executed daemon child; its status pipe is fd 3.
@@ -71,11 +73,20 @@ func Daemonize() (int, error) {
 	return 0, errors.New(strings.TrimSpace(line))
 }
 
+// statusPipe is a worker's status pipe, kept after "OK" for ReportHealth.
+var statusPipe *os.File
+
 // ReportReady tells the waiting parent that the child serves; err non-nil
 // reports a startup failure instead.
 func ReportReady(err error) {
 	f := os.NewFile(3, "status")
 	if f == nil {
+		return
+	}
+	if err == nil && WantsHealth() {
+		unix.CloseOnExec(3) // not for the worker's own children
+		fmt.Fprint(f, "OK\x00")
+		statusPipe = f
 		return
 	}
 	if err != nil {

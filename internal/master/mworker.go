@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +35,19 @@ type Options struct {
 	Log          io.Writer
 	DaemonChild  bool          // report readiness to the waiting parent (-D)
 	ReadyTimeout time.Duration // how long a new worker may take to serve; 0: a minute
-	Started      func()        // called once the first worker serves (-sf/-st)
+	// Started is called once the first worker serves (-sf/-st, VRRP); an
+	// error stops the workers and the master.
+	Started func() error
+	// Health makes the workers report whether they can serve (Healthy).
+	Health bool
+	// WorkerEnv adds variables to the environment of each new worker.
+	WorkerEnv func() []string
+	// Reloading is called at the start of every reload, before the
+	// configuration is read again.
+	Reloading func()
+	// Stopping is called once when the master starts to stop, before its
+	// workers are signalled (a VIP leaves before the proxy behind it).
+	Stopping func()
 }
 
 // worker is one worker process as the master sees it.
@@ -45,6 +58,7 @@ type worker struct {
 	reloads int  // reloads since it started, as HAProxy's "show proc" counts
 	old     bool // replaced by a newer worker, soft-stopping
 	cfg     *model.Config
+	healthy atomic.Bool // as it last reported (Options.Health)
 }
 
 type exitEvent struct {
@@ -74,13 +88,26 @@ type Master struct {
 	exitCode int    // the last current worker's, the master's own at the end
 }
 
-// Run is the master's life: it starts the first worker with cfg and serves
-// until stopped. It returns the process's exit code.
-func Run(opt Options, cfg *model.Config) int {
+// New prepares a master; Run starts it.
+func New(opt Options) *Master {
 	if opt.ReadyTimeout == 0 {
 		opt.ReadyTimeout = time.Minute
 	}
-	m := &Master{opt: opt, started: time.Now(), exits: make(chan exitEvent, 16), reloads: make(chan chan string)}
+	return &Master{opt: opt, started: time.Now(), exits: make(chan exitEvent, 16), reloads: make(chan chan string)}
+}
+
+// Healthy reports whether the current worker serves and said last that
+// each of its frontends has a usable server (Options.Health).
+func (m *Master) Healthy() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.current != nil && m.current.healthy.Load()
+}
+
+// Run is the master's life: it starts the first worker with cfg and serves
+// until stopped. It returns the process's exit code.
+func (m *Master) Run(cfg *model.Config) int {
+	opt := m.opt
 	var err error
 	if m.exe, err = os.Executable(); err != nil {
 		return m.fail(err)
@@ -113,7 +140,11 @@ func Run(opt Options, cfg *model.Config) int {
 	m.notice("New worker (%d) forked", w.pid)
 	m.notice("Loading success.")
 	if opt.Started != nil {
-		opt.Started()
+		if err := opt.Started(); err != nil {
+			m.alert("%v", err)
+			m.stopAll()
+			return m.fail(err)
+		}
 	}
 	if opt.DaemonChild {
 		ReportReady(nil)
@@ -148,6 +179,9 @@ func (m *Master) loop(sig chan os.Signal) int {
 				if !stopping {
 					stopping = true
 					m.sdNotify("STOPPING=1")
+					if m.opt.Stopping != nil {
+						m.opt.Stopping()
+					}
 				}
 				m.signalAll(s.(syscall.Signal))
 				if m.count() == 0 {
@@ -222,6 +256,9 @@ func (m *Master) reload() bool {
 	m.notice("Reloading dhproxy")
 	m.sdNotify(reloadingState())
 	defer m.sdNotify("READY=1")
+	if m.opt.Reloading != nil {
+		m.opt.Reloading()
+	}
 	m.mu.Lock()
 	m.nreload++
 	for _, w := range m.workers {
@@ -280,22 +317,29 @@ func (m *Master) spawn(cfg *model.Config) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
 	cmd := exec.Command(m.exe, m.opt.Args...)
 	cmd.Env = append(workerEnviron(), workerEnv+"=1", listenersEnv+"="+string(names))
 	if m.cliDir != "" {
 		cmd.Env = append(cmd.Env, cliDirEnv+"="+m.cliDir)
+	}
+	if m.opt.Health {
+		cmd.Env = append(cmd.Env, healthEnv+"=1")
+	}
+	if m.opt.WorkerEnv != nil {
+		cmd.Env = append(cmd.Env, m.opt.WorkerEnv()...)
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = append([]*os.File{wr, m.aliveR}, files...)
 	err = cmd.Start()
 	wr.Close()
 	if err != nil {
+		r.Close()
 		return nil, err
 	}
 	status := make(chan string, 1)
+	br := bufio.NewReader(r)
 	go func() {
-		line, _ := bufio.NewReader(r).ReadString(0)
+		line, _ := br.ReadString(0)
 		status <- line
 	}()
 	var line string
@@ -307,6 +351,7 @@ func (m *Master) spawn(cfg *model.Config) (*worker, error) {
 		<-status
 	}
 	if !strings.HasPrefix(line, "OK") {
+		r.Close()
 		cmd.Wait()
 		if line == "" {
 			line = "the new worker exited before it served (" + cmd.ProcessState.String() + ")"
@@ -314,6 +359,19 @@ func (m *Master) spawn(cfg *model.Config) (*worker, error) {
 		return nil, errors.New(strings.TrimSpace(line))
 	}
 	w := &worker{pid: cmd.Process.Pid, cmd: cmd, started: time.Now(), cfg: cfg}
+	w.healthy.Store(true)
+	go func() {
+		// After "OK" a worker asked for its health writes '1' or '0' at
+		// each change; the pipe ends with it.
+		defer r.Close()
+		for {
+			b, err := br.ReadByte()
+			if err != nil {
+				return
+			}
+			w.healthy.Store(b == '1')
+		}
+	}()
 	go func() {
 		cmd.Wait()
 		e := exitEvent{w: w, code: cmd.ProcessState.ExitCode(), status: "Exit"}
@@ -346,6 +404,21 @@ func (m *Master) signalAll(s syscall.Signal) {
 	defer m.mu.Unlock()
 	for _, w := range m.workers {
 		w.cmd.Process.Signal(s)
+	}
+}
+
+// stopAll stops the workers at once and waits (bounded) until they are gone.
+func (m *Master) stopAll() {
+	m.signalAll(syscall.SIGTERM)
+	deadline := time.After(10 * time.Second)
+	for m.count() > 0 {
+		select {
+		case e := <-m.exits:
+			m.exited(e, true)
+		case <-deadline:
+			m.signalAll(syscall.SIGKILL)
+			return
+		}
 	}
 }
 

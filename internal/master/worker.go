@@ -18,8 +18,11 @@ import (
 //   - fd 5 on: the listening sockets, named by the JSON list in
 //     listenersEnv (listener.Key / listener.StatsKey);
 //   - cliDirEnv: a directory where it opens a private runtime API socket
-//     named after its pid, which the master CLI's "@1 ..." reaches.
+//     named after its pid, which the master CLI's "@1 ..." reaches;
+//   - healthEnv: after "OK", it keeps the status pipe and writes '1' or
+//     '0' there whenever its ability to serve changes (ReportHealth).
 const (
+	healthEnv    = "DHPROXY_REPORT_HEALTH"
 	workerEnv    = "DHPROXY_WORKER"
 	listenersEnv = "DHPROXY_LISTENERS"
 	cliDirEnv    = "DHPROXY_MASTER_CLI_DIR"
@@ -44,6 +47,22 @@ func WorkerListeners() (map[string]*os.File, error) {
 		files[k] = os.NewFile(uintptr(firstListFD+i), k)
 	}
 	return files, nil
+}
+
+// WantsHealth reports whether the master asked this worker for its health.
+func WantsHealth() bool { return IsWorker() && os.Getenv(healthEnv) == "1" }
+
+// ReportHealth tells the master whether this worker can serve, after
+// ReportReady(nil); a no-op unless WantsHealth.
+func ReportHealth(ok bool) {
+	if statusPipe == nil {
+		return
+	}
+	b := []byte{'0'}
+	if ok {
+		b[0] = '1'
+	}
+	statusPipe.Write(b)
 }
 
 // WorkerSocket is the path of this worker's private runtime API socket, or

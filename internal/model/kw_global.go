@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,21 +104,39 @@ func init() {
 		b.errorf(l, "the 'grace' keyword is not supported any more since HAProxy version 2.5; write 'grace <time>' in the global section.")
 	})
 	registerGlobal("close-spread-time", func(b *builder, g *Global, l config.Line) {
-		if !b.wantArgs(l, 1, 1, "close-spread-time <time>") {
+		if !b.wantArgs(l, 1, 1, "close-spread-time <time>|infinite") {
+			return
+		}
+		if l.Args[1] == "infinite" {
+			g.CloseSpreadInfinite = true
 			return
 		}
 		if _, err := parseDuration(l.Args[1]); err != nil {
 			b.errorf(l, "'close-spread-time': %v", err)
 			return
 		}
-		b.warnf(l, "'close-spread-time' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout.")
+		b.warnf(l, "'close-spread-time <time>' has no effect: on a soft stop dhproxy never cuts an idle keep-alive connection (a request may be on its way); each one closes after its next response, which carries 'Connection: close', or at its keep-alive timeout ('close-spread-time infinite' leaves out 'Connection: close' too).")
 	})
 	registerGlobal("description", func(b *builder, g *Global, l config.Line) {
 		if b.wantArgs(l, 1, -1, "description <text>") {
 			g.Description = strings.Join(l.Args[1:], " ")
 		}
 	})
-	for _, kw := range []string{"spread-checks", "maxsslconn", "maxconnrate", "maxsessrate"} {
+	registerGlobal("spread-checks", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "spread-checks <0..50>") {
+			return
+		}
+		n, err := strconv.Atoi(l.Args[1])
+		switch {
+		case err != nil:
+			b.errorf(l, "'spread-checks' expects an integer argument (0..50).")
+		case n < 0 || n > 50:
+			b.errorf(l, "'spread-checks' needs a positive value in range 0..50.")
+		default:
+			g.SpreadChecks = n
+		}
+	})
+	for _, kw := range []string{"maxsslconn", "maxconnrate", "maxsessrate"} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
 			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
 		})

@@ -22,7 +22,7 @@ func TestMasterWorkerAndHardStopAfter(t *testing.T) {
 }
 
 func TestMasterWorkerErrors(t *testing.T) {
-	for _, line := range []string{"master-worker exit", "hard-stop-after soon", "hard-stop-after", "grace x", "close-spread-time 5q"} {
+	for _, line := range []string{"master-worker exit", "hard-stop-after soon", "hard-stop-after", "grace x", "close-spread-time 5q", "spread-checks 51", "spread-checks -1", "spread-checks x", "spread-checks"} {
 		path := filepath.Join(t.TempDir(), "haproxy.cfg")
 		os.WriteFile(path, []byte("global\n  "+line+"\n"), 0o644)
 		var d config.Diags

@@ -125,6 +125,10 @@ type Global struct {
 	HardStopAfter   time.Duration // "hard-stop-after": how long a stopping process may finish its sessions; 0: unbounded
 	LocalPeer       string        // "localpeer": this process's name in peers sections (-L wins)
 	Grace           time.Duration // "grace": a soft stop keeps accepting this long first
+	SpreadChecks    int           // "spread-checks": each health check interval varies at random by up to this percent (0..50)
+	// CloseSpreadInfinite is "close-spread-time infinite": a soft stop
+	// asks no connection to end (no "Connection: close", no GOAWAY).
+	CloseSpreadInfinite bool
 
 	// Process privileges (kw_process.go): the user and group the serving
 	// process runs as once its sockets are open (-1: unchanged), the

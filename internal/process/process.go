@@ -42,19 +42,28 @@ func ApplyThreads(g Settings) error {
 		set.Set(c)
 	}
 	// sched_setaffinity applies to one thread: every thread of the process
-	// is set (threads started later inherit it).
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return fmt.Errorf("cpu-map: %w", err)
-	}
+	// is set (threads started later inherit it). A thread that an unpinned
+	// one started during a pass is found by the next pass.
 	var errs []error
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
+	done := map[int]bool{}
+	for pass := 0; pass < 10; pass++ {
+		tasks, err := os.ReadDir("/proc/self/task")
 		if err != nil {
-			continue
+			return fmt.Errorf("cpu-map: %w", err)
 		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
-			errs = append(errs, err)
+		found := false
+		for _, t := range tasks {
+			tid, err := strconv.Atoi(t.Name())
+			if err != nil || done[tid] {
+				continue
+			}
+			found, done[tid] = true, true
+			if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+				errs = append(errs, err)
+			}
+		}
+		if !found {
+			break
 		}
 	}
 	if len(errs) > 0 {

@@ -77,7 +77,9 @@ func (rt *Runtime) checkTargets() []check.Target {
 				continue
 			}
 			s.checksStarted = true
-			ts = append(ts, b.checkTarget(s, node))
+			t := b.checkTarget(s, node)
+			t.Spread = rt.cfg.Global.SpreadChecks
+			ts = append(ts, t)
 		}
 	}
 	return ts

@@ -103,6 +103,7 @@ func (rt *Runtime) SetCheck(s *Server, agent, on bool) error {
 		node, _ = os.Hostname()
 	}
 	t := b.checkTarget(s, node)
+	t.Spread = rt.cfg.Global.SpreadChecks
 	s.stopChecks = check.Start([]check.Target{t}, rt.logEvent(nil))
 	return nil
 }

@@ -51,7 +51,8 @@ type Runtime struct {
 	exited    atomic.Int64    // workers ended since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping  atomic.Bool             // soft stop: no new connections, no more keep-alive (softstop.go)
+	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
+	stopped   atomic.Bool             // soft stop begun: no new connections
 	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
 	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
@@ -224,7 +225,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	go rt.purgeLoop()
 	rt.restoreTemplates(states)
 	rt.startResolvers()
-	rt.stopCheck = rt.startChecks()
+	rt.stopCheck = sync.OnceFunc(rt.startChecks()) // at a soft stop, then at Close
 	rt.applyServerStates(states)
 	// Sessions start once the checks have set up the servers they read.
 	for _, a := range accepts {
@@ -542,9 +543,7 @@ func (rt *Runtime) Close() {
 	default:
 	}
 	close(rt.done)
-	if rt.stopCheck != nil {
-		rt.stopCheck() // a stopping proxy checks no more, as HAProxy
-	}
+	rt.stopAllChecks() // a stopping proxy checks no more, as HAProxy
 	for _, l := range rt.listeners {
 		l.Close()
 	}

@@ -284,9 +284,13 @@ listen tls
 func TestTLSConfigDiagnostics(t *testing.T) {
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
-	cfg := defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
+	// tune.ssl.* and npn are accepted; what has no effect is warned about.
+	cfg := `
+global
+	tune.ssl.cachesize 20000
+	tune.ssl.maxrecord 1400` + defaultsSection("http", "2s", "5s", "5s") + fmt.Sprintf(`
 frontend fe
-	bind 127.0.0.1:8443 ssl crt %s ciphers HIGH:!aNULL
+	bind 127.0.0.1:8443 ssl crt %s ciphers HIGH:!aNULL npn http/1.1
 	default_backend be
 backend be
 	server s1 127.0.0.1:8080
@@ -295,8 +299,15 @@ backend be
 	if code != 0 {
 		t.Fatalf("valid configuration refused (%d):\n%s", code, stderr)
 	}
-	if !isHAProxy() && !strings.Contains(stderr, "haproxy.cfg:8] : bind '127.0.0.1:8443': ciphers: HIGH cannot be mapped") {
-		t.Errorf("no warning naming the line:\n%s", stderr)
+	for _, want := range []string{
+		"haproxy.cfg:11] : bind '127.0.0.1:8443': ciphers: HIGH cannot be mapped",
+		"haproxy.cfg:11] : bind option 'npn' is accepted but has no effect",
+		"haproxy.cfg:3] : 'tune.ssl.cachesize' has no effect",
+		"haproxy.cfg:4] : 'tune.ssl.maxrecord' has no effect",
+	} {
+		if !isHAProxy() && !strings.Contains(stderr, want) {
+			t.Errorf("no warning %q:\n%s", want, stderr)
+		}
 	}
 	_, stderr, code = runCheck(t, strings.Replace(cfg, crt, crt+".absent", 1))
 	if code == 0 || !strings.Contains(stderr, ".absent") {

@@ -122,10 +122,13 @@ flags:
 		// a variable's type is only known at run time: haproxy asks for a method
 		return nil, fmt.Errorf("matching method must be specified first (using '-m') when using a sample fetch of this type ('%s')", e.Fetch.Name)
 	}
+	dotted := false
 	if method == 0 {
 		method = defaultMethod(e.Out)
+		dotted = dottedVersionFetches[e.Fetch.Name]
 	}
 	p := &Part{Expr: e, Pats: newPatterns(c, method, icase)}
+	p.Pats.dotted = dotted
 	if (method == MatchFound || method == MatchBool) && (len(args) > 0 || len(files) > 0) {
 		return nil, fmt.Errorf("'-m %s' takes no pattern, got '%s'", methodName(method), strings.Join(args, " "))
 	}
@@ -170,6 +173,7 @@ func (p *Part) useFiles(c *sample.Compiler, files, inline []string, mapFile bool
 	// files other than the edited one are read as they are now.
 	build := func(edited *Ref, es []RefEntry) error {
 		pats := newPatterns(c, static.method, static.icase)
+		pats.dotted = static.dotted
 		op := ""
 		for _, a := range inline {
 			if (pats.method == MatchInt || pats.method == MatchLen) && op == "" && strings.Contains(" eq ge gt le lt ", " "+a+" ") {

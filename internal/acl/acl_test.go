@@ -429,3 +429,44 @@ func TestPathologicalRegexIsLinear(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// req.ssl_ver's patterns are versions MAJOR.MINOR (worth MAJOR*65536+MINOR),
+// as HAProxy's pat_parse_dotted_ver reads them; "-m int" keeps numbers.
+func TestDottedVersionPatterns(t *testing.T) {
+	const tls10, tls12 = 3<<16 | 1, 3<<16 | 3
+	for _, c := range []struct {
+		pat  []string
+		v    int64
+		want bool
+	}{
+		{[]string{"3.3"}, tls12, true},
+		{[]string{"3.3"}, tls10, false},
+		{[]string{"3.0:3.2"}, tls10, true},
+		{[]string{"3.0:3.2"}, tls12, false},
+		{[]string{":3.2"}, tls10, true},
+		{[]string{"3.3:"}, tls12, true},
+		{[]string{"ge", "3.3"}, tls12, true},
+		{[]string{"lt", "3.3"}, tls10, true},
+		{[]string{"lt", "3.3"}, tls12, false},
+		{[]string{"3"}, 3 << 16, true},
+	} {
+		p, err := ParsePart(compiler(), append([]string{"req.ssl_ver"}, c.pat...))
+		if err != nil {
+			t.Errorf("%v: %v", c.pat, err)
+			continue
+		}
+		v := sample.Value{}
+		v.SetInt(c.v)
+		if _, got := p.Pats.Lookup(&txn{}, &v); got != c.want {
+			t.Errorf("req.ssl_ver %v on %#x: %v, want %v", c.pat, c.v, got, c.want)
+		}
+	}
+	for _, bad := range [][]string{{"req.ssl_ver", "3.x"}, {"req.ssl_ver", "65536.0"}, {"req.ssl_ver", "-m", "int", "3.3"}} {
+		if _, err := ParsePart(compiler(), bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := ParsePart(compiler(), []string{"req_ssl_ver", "-m", "int", "196611"}); err != nil {
+		t.Errorf("-m int: %v", err)
+	}
+}

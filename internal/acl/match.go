@@ -73,6 +73,7 @@ func (r intRange) contains(n int64) bool {
 type Patterns struct {
 	method Method
 	icase  bool
+	dotted bool // int patterns written MAJOR.MINOR (req.ssl_ver without -m)
 	comp   *sample.Compiler
 	n      int
 
@@ -161,7 +162,7 @@ func (p *Patterns) Add(pat string, op string) error {
 		}
 		p.res = append(p.res, re)
 	case MatchInt, MatchLen:
-		r, err := parseRange(pat, op)
+		r, err := parseRange(pat, op, p.dotted)
 		if err != nil {
 			return err
 		}
@@ -194,9 +195,13 @@ func delimiters(m Method) string {
 }
 
 // parseRange reads an int pattern: "N", "N:M", ":M", "N:", or a value
-// after an operator word.
-func parseRange(pat, op string) (intRange, error) {
+// after an operator word. With dotted, each number is a version
+// MAJOR[.MINOR], worth MAJOR*65536+MINOR as req.ssl_ver gives it.
+func parseRange(pat, op string, dotted bool) (intRange, error) {
 	num := func(s string) (int64, error) {
+		if dotted {
+			return parseDottedVersion(s, pat)
+		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("'%s' is not an integer or a range (N, N:M, :M, N:, or eq|ge|gt|le|lt N)", pat)
@@ -244,6 +249,24 @@ func parseRange(pat, op string) (intRange, error) {
 		return r, fmt.Errorf("'%s' is an empty range", pat)
 	}
 	return r, nil
+}
+
+// dottedVersionFetches are the fetches whose ACL patterns are versions
+// (HAProxy's pat_parse_dotted_ver), unless "-m int" asks for numbers.
+var dottedVersionFetches = map[string]bool{"req.ssl_ver": true, "req_ssl_ver": true}
+
+// parseDottedVersion reads MAJOR[.MINOR] (each below 65536) of pattern pat.
+func parseDottedVersion(s, pat string) (int64, error) {
+	major, minor, hasMinor := strings.Cut(s, ".")
+	ma, err := strconv.ParseUint(major, 10, 16)
+	mi := uint64(0)
+	if err == nil && hasMinor {
+		mi, err = strconv.ParseUint(minor, 10, 16)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("'%s' is not a version or a range of versions (MAJOR.MINOR, A.B:C.D, :C.D, A.B:, or eq|ge|gt|le|lt A.B)", pat)
+	}
+	return int64(ma<<16 | mi), nil
 }
 
 // parseNet reads an IP pattern: an address, optionally with /bits or (for

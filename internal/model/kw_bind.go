@@ -268,7 +268,7 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 				v = b.cfg.Global.CrtBase + "/" + v
 			}
 			o.Certs = append(o.Certs, tlsconf.CertSource{Path: v, List: kw == "crt-list"})
-			o.CrtBase = b.cfg.Global.CrtBase
+			o.CrtBase, o.CABase = b.cfg.Global.CrtBase, b.cfg.Global.CABase
 		}
 	case "alpn":
 		o.ALPN, _ = val()
@@ -281,13 +281,16 @@ func (b *builder) bindTLSOption(l config.Line, o *tlsconf.BindOpts, args []strin
 	case "ciphersuites":
 		o.Suites, _ = val()
 	case "ca-file":
-		o.ClientAuth.CAFile, _ = val()
+		v, _ := val()
+		o.ClientAuth.CAFile = tlsconf.WithBase(b.cfg.Global.CABase, v)
 	case "ca-verify-file":
-		o.ClientAuth.CAVerifyFile, _ = val()
+		v, _ := val()
+		o.ClientAuth.CAVerifyFile = tlsconf.WithBase(b.cfg.Global.CABase, v)
 	case "verify":
 		o.ClientAuth.Verify, _ = val()
 	case "crl-file":
-		o.ClientAuth.CRLFile, _ = val()
+		v, _ := val()
+		o.ClientAuth.CRLFile = tlsconf.WithBase(b.cfg.Global.CABase, v)
 	case "ca-ignore-err":
 		o.ClientAuth.CAIgnoreErr, _ = val()
 	case "crt-ignore-err":

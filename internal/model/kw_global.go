@@ -177,9 +177,9 @@ func init() {
 			g.SSLBind.Suites = l.Args[1]
 		}
 	})
-	for _, kw := range []string{"ca-base"} {
-		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
-			b.notYetOnce(l, "'"+l.Args[0]+"'", "TLS")
-		})
-	}
+	registerGlobal("ca-base", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "ca-base <dir>") {
+			g.CABase = l.Args[1]
+		}
+	})
 }

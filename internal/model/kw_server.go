@@ -155,8 +155,6 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "verifyhost", "crl-file":
-				b.errorf(l, "server option '%s' is not supported by dhproxy yet (TLS client certificates and host verification are not implemented).", o)
 			case "source", "usesrc", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
@@ -343,6 +341,8 @@ var serverTLSStrings = map[string]func(o *tlsconf.ServerOpts) *string{
 	"ssl-min-ver":  func(o *tlsconf.ServerOpts) *string { return &o.MinVer },
 	"ssl-max-ver":  func(o *tlsconf.ServerOpts) *string { return &o.MaxVer },
 	"ciphers":      func(o *tlsconf.ServerOpts) *string { return &o.Ciphers },
+	"verifyhost":   func(o *tlsconf.ServerOpts) *string { return &o.VerifyHost },
+	"crl-file":     func(o *tlsconf.ServerOpts) *string { return &o.CRLFile },
 }
 
 // serverTLSOption reads the TLS option at args[0] into s; it returns how
@@ -402,6 +402,8 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		if b.cfg.Global.CrtBase != "" && !strings.HasPrefix(v, "/") {
 			v = b.cfg.Global.CrtBase + "/" + v
 		}
+	case "ca-file", "crl-file":
+		v = tlsconf.WithBase(b.cfg.Global.CABase, v)
 	}
 	*dst = v
 	return 1, true

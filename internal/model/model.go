@@ -89,6 +89,7 @@ type Global struct {
 	ExposeExperimental  bool             // expose-experimental-directives: normalize-uri is allowed
 	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
 	CrtBase             string           // crt-base: where relative crt paths are
+	CABase              string           // ca-base: where relative ca-file and crl-file paths are
 	SSLServerVerifyNone bool             // ssl-server-verify none
 	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
 	Maxconn             int

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"time"
+
+	"dhproxy/internal/tlsconf"
 )
 
 // Layer 4, internal state and constant fetches: valid in every phase.
@@ -171,6 +173,24 @@ func init() {
 	tlsField("ssl_fc_protocol", func(ti *TLSInfo) []byte { return ti.Protocol })
 	tlsField("ssl_fc_cipher", func(ti *TLSInfo) []byte { return ti.Cipher })
 	tlsField("ssl_fc_alpn", func(ti *TLSInfo) []byte { return ti.ALPN })
+	for _, alg := range []bool{false, true} {
+		name := "ssl_fc_use_keysize"
+		if alg {
+			name = "ssl_fc_alg_keysize"
+		}
+		any(name, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			ti := clientTLS(t)
+			if ti == nil {
+				return false
+			}
+			use, algBits := tlsconf.CipherKeyBits(string(ti.Cipher))
+			if alg {
+				use = algBits
+			}
+			v.SetInt(int64(use))
+			return true
+		}, nil)
+	}
 
 	// The PROXY header the client connection started with.
 	any("fc_rcvd_proxy", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {

@@ -87,7 +87,8 @@ func payloadAt(t Txn, a *Args, it *Iter, v *Value) bool {
 func init() {
 	reg := func(names []string, args []ArgType, minArgs int, out Type, fn FetchFunc) {
 		for _, n := range names {
-			RegisterFetch(&FetchDef{Name: n, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseContent, Needs: needsPayload, Fn: fn})
+			RegisterFetch(&FetchDef{Name: n, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseContent, Needs: needsPayload, Fn: fn,
+				Multi: n == "req.ssl_alpn"}) // an ACL sees every protocol offered
 		}
 	}
 	reg([]string{"req.len", "req_len"}, nil, 0, TypeInt, payloadLen)
@@ -122,7 +123,7 @@ func init() {
 		if !ok {
 			return false
 		}
-		ver, st := recordVersion(d)
+		ver, st := helloVersion(d)
 		switch st {
 		case tlsNeedMore:
 			return tooShort(p)
@@ -138,7 +139,7 @@ func init() {
 			if !ok {
 				return false
 			}
-			val, st := clientHelloExt(d, want)
+			val, st := clientHelloExt(d, want, it)
 			switch st {
 			case tlsNeedMore:
 				return tooShort(p)
@@ -247,16 +248,28 @@ const (
 	extALPN = 16
 )
 
-// recordVersion reads a TLS handshake record's version (major<<16|minor,
-// HAProxy's encoding: 0x30001 for TLS 1.0 records).
-func recordVersion(d []byte) (int, tlsState) {
-	if len(d) < 3 {
+// helloVersion reads the version a ClientHello asks for (major<<16|minor:
+// 3.3 is TLS 1.2, also in TLS 1.3's hellos), as HAProxy's req.ssl_ver:
+// a record of SSLv3's format (3.0 or later) whose length is sane, read
+// whole. SSLv2-format hellos are not recognized.
+func helloVersion(d []byte) (int, tlsState) {
+	if len(d) == 0 {
 		return 0, tlsNeedMore
 	}
-	if d[0] != 0x16 || d[1] != 3 {
+	if (d[0] < 0x14 || d[0] > 0x17) && d[0] != 0xff {
 		return 0, tlsNotHello
 	}
-	return int(d[1])<<16 | int(d[2]), tlsOK
+	if len(d) < 11 {
+		return 0, tlsNeedMore
+	}
+	rec := int(binary.BigEndian.Uint16(d[3:5]))
+	if d[1] < 3 || rec < 6 || rec > 1<<14+2048 {
+		return 0, tlsNotHello
+	}
+	if len(d) < 5+rec {
+		return 0, tlsNeedMore
+	}
+	return int(d[9])<<16 | int(d[10]), tlsOK
 }
 
 // helloType reads the handshake type of the first record: 1 for a
@@ -275,9 +288,10 @@ func helloType(d []byte) (int, tlsState) {
 }
 
 // clientHelloExt finds extension want in the ClientHello of the first
-// record and returns its name: the host name of SNI, the first protocol
-// of ALPN. The whole ClientHello must be in that record.
-func clientHelloExt(d []byte, want uint16) ([]byte, tlsState) {
+// record and returns its name: the host name of SNI; a protocol of ALPN,
+// the first one, or for an ACL (it) each in turn (it.A: the offset of the
+// next in the list). The whole ClientHello must be in that record.
+func clientHelloExt(d []byte, want uint16, it *Iter) ([]byte, tlsState) {
 	if len(d) < 5 {
 		return nil, tlsNeedMore
 	}
@@ -348,14 +362,21 @@ func clientHelloExt(d []byte, want uint16) ([]byte, tlsState) {
 			}
 			return body[5 : 5+l], tlsOK
 		case extALPN:
-			if len(body) < 3 {
+			off := 2 // past the list length
+			if it != nil && it.A > off {
+				off = it.A
+			}
+			if len(body) < off+1 {
 				return nil, tlsNotHello
 			}
-			l := int(body[2])
-			if len(body) < 3+l {
+			l := int(body[off])
+			if len(body) < off+1+l {
 				return nil, tlsNotHello
 			}
-			return body[3 : 3+l], tlsOK
+			if it != nil {
+				it.A, it.More = off+1+l, off+1+l < len(body)
+			}
+			return body[off+1 : off+1+l], tlsOK
 		}
 	}
 	return nil, tlsNotHello

@@ -3,6 +3,7 @@ package sample
 import (
 	"crypto/tls"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -79,7 +80,11 @@ func TestPayloadFetches(t *testing.T) {
 		{"req.ssl_hello_type", hello, false, "1", true, false},
 		{"req.ssl_hello_type", hello[:3], false, "", false, true},
 		{"req.ssl_hello_type", get, false, "", false, false},
-		{"req.ssl_ver", hello, false, "196609", true, false}, // 3.1: TLS 1.0 record
+		// 3.3: the hello's version (TLS 1.2, as TLS 1.3's hellos say), not
+		// the record's (3.1), as haproxy
+		{"req.ssl_ver", hello, false, "196611", true, false},
+		{"req.ssl_ver", hello[:len(hello)-1], false, "", false, true},
+		{"req.ssl_ver", get, false, "", false, false},
 		{"req.ssl_sni", hello, false, "a.example", true, false},
 		{"req_ssl_sni", hello[:len(hello)-1], false, "", false, true},
 		{"req.ssl_sni", hello[:len(hello)-1], true, "", false, false},
@@ -115,6 +120,30 @@ func TestPayloadFetches(t *testing.T) {
 	}
 }
 
+// An ACL sees every protocol of the ALPN list, as haproxy's req.ssl_alpn
+// (a sample is the first one).
+func TestClientHelloALPNEach(t *testing.T) {
+	hello := clientHello(t, "", "http/1.1", "h2", "x")
+	var got []string
+	it := &Iter{}
+	for i := 0; i < 10; i++ {
+		v, st := clientHelloExt(hello, extALPN, it)
+		if st != tlsOK {
+			t.Fatalf("protocol %d: state %d", i, st)
+		}
+		got = append(got, string(v))
+		if !it.More {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "http/1.1,h2,x" {
+		t.Errorf("protocols %q", got)
+	}
+	if v, _ := clientHelloExt(hello, extALPN, nil); string(v) != "http/1.1" {
+		t.Errorf("sample: %q, want the first protocol", v)
+	}
+}
+
 // HTTP rules have no payload: the fetches give no sample and are refused
 // where they are checked by phase.
 func TestPayloadFetchesOutsideContent(t *testing.T) {
@@ -140,13 +169,20 @@ func FuzzClientHelloExt(f *testing.F) {
 	f.Add([]byte{0x16, 3, 1, 0, 4, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, d []byte) {
 		for _, ext := range []uint16{extSNI, extALPN} {
-			v, st := clientHelloExt(d, ext)
+			v, st := clientHelloExt(d, ext, nil)
 			if st == tlsOK && len(v) > len(d) {
 				t.Fatalf("value longer than the data")
 			}
+			it := &Iter{}
+			for i := 0; i < len(d); i++ {
+				it.More = false
+				if _, st := clientHelloExt(d, ext, it); st != tlsOK || !it.More {
+					break
+				}
+			}
 		}
 		helloType(d)
-		recordVersion(d)
+		helloVersion(d)
 	})
 }
 

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 
 	"dhproxy/internal/tlsconf"
 )
@@ -56,4 +57,30 @@ func init() {
 	str("ssl_bc_protocol", func(st *tls.ConnectionState) string { return tlsconf.ProtocolName(st.Version) })
 	str("ssl_bc_cipher", func(st *tls.ConnectionState) string { return tlsconf.CipherName(st.CipherSuite) })
 	str("ssl_bc_alpn", func(st *tls.ConnectionState) string { return st.NegotiatedProtocol })
+	keyBits := func(name string, alg bool) {
+		res(name, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			st, ok := backendTLS(t)
+			if !ok {
+				return false
+			}
+			use, algBits := tlsconf.CipherKeyBits(tlsconf.CipherName(st.CipherSuite))
+			if alg {
+				use = algBits
+			}
+			v.SetInt(int64(use))
+			return true
+		})
+	}
+	keyBits("ssl_bc_use_keysize", false)
+	keyBits("ssl_bc_alg_keysize", true)
+}
+
+// serverCert is the certificate the server of the connection presented
+// (ssl_s_*), nil when there is none.
+func serverCert(t Txn) *x509.Certificate {
+	st, ok := backendTLS(t)
+	if !ok || len(st.PeerCertificates) == 0 {
+		return nil
+	}
+	return st.PeerCertificates[0]
 }

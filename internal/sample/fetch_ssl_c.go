@@ -22,9 +22,10 @@ type ClientCert struct {
 	Chain   []*x509.Certificate // the client's certificate first; nil: none
 	OnConn  bool                // sent in this handshake (not a resumed session's)
 	results *[3]int             // verify, err, ca-err; computed once
-	// Check verifies the chain, returning OpenSSL's error code and the
-	// depth it applies to (the bind's ca-file and ignore lists).
-	Check func([]*x509.Certificate) (code, depth int)
+	// Check verifies the chain (the bind's ca-file, crl-file and ignore
+	// lists), returning OpenSSL's codes: the overall result, the first
+	// error on the client's certificate and the first on its CAs.
+	Check func([]*x509.Certificate) (verify, crtErr, caErr int)
 }
 
 // verify returns the chain's verification results: the overall code, the
@@ -33,13 +34,7 @@ func (cc *ClientCert) verify() *[3]int {
 	if cc.results == nil {
 		r := [3]int{}
 		if cc.Check != nil && len(cc.Chain) > 0 {
-			code, depth := cc.Check(cc.Chain)
-			r[0] = code
-			if depth == 0 {
-				r[1] = code
-			} else {
-				r[2] = code
-			}
+			r[0], r[1], r[2] = cc.Check(cc.Chain)
 		}
 		cc.results = &r
 	}
@@ -86,8 +81,9 @@ func init() {
 			return true
 		})
 	}
-	// Each certificate fetch exists as ssl_c_* (the client's certificate)
-	// and ssl_f_* (the frontend's own, as served to this client).
+	// Each certificate fetch exists as ssl_c_* (the client's certificate),
+	// ssl_f_* (the frontend's own, as served to this client) and ssl_s_*
+	// (the one the server presented on the connection to it).
 	cert := func(name string, out Type, fn func(t Txn, c *x509.Certificate, a *Args, v *Value) bool, args ...ArgType) {
 		any(name, out, func(t Txn, a *Args, it *Iter, v *Value) bool {
 			cc := clientCert(t)
@@ -103,6 +99,15 @@ func init() {
 			}
 			return fn(t, ti.Served, a, v)
 		}, args...)
+		RegisterFetch(&FetchDef{Name: "ssl_s_" + strings.TrimPrefix(name, "ssl_c_"), Args: args, Out: out, Phases: PhaseRes,
+			Needs: "a connection to a server (http-response rules or the log)",
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				c := serverCert(t)
+				if c == nil {
+					return false
+				}
+				return fn(t, c, a, v)
+			}})
 	}
 	dn := func(raw func(*x509.Certificate) []byte) func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
 		return func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
@@ -136,6 +141,31 @@ func init() {
 		v.SetBin(c.Raw)
 		return true
 	})
+	// A chain as the peer sent it. As OpenSSL's SSL_get_peer_cert_chain
+	// that haproxy reads, a client's excludes its own certificate, a
+	// server's includes it (first).
+	chainDER := func(chain []*x509.Certificate, t Txn, v *Value) bool {
+		if len(chain) == 0 {
+			return false
+		}
+		s := t.Scratch()
+		start := len(*s)
+		for _, c := range chain {
+			*s = append(*s, c.Raw...)
+		}
+		v.SetBin((*s)[start:len(*s):len(*s)])
+		return true
+	}
+	any("ssl_c_chain_der", TypeBin, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		cc := clientCert(t)
+		return cc != nil && chainDER(cc.Chain[1:], t, v)
+	})
+	RegisterFetch(&FetchDef{Name: "ssl_s_chain_der", Out: TypeBin, Phases: PhaseRes,
+		Needs: "a connection to a server (http-response rules or the log)",
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			st, ok := backendTLS(t)
+			return ok && chainDER(st.PeerCertificates, t, v)
+		}})
 	cert("ssl_c_version", TypeInt, func(t Txn, c *x509.Certificate, a *Args, v *Value) bool {
 		v.SetInt(int64(c.Version))
 		return true

@@ -26,6 +26,7 @@ type BindOpts struct {
 	NoVer      []string  // no-tlsv10 ... no-tlsv13, no-sslv3
 	Ciphers    string    // TLS <= 1.2 list, OpenSSL names
 	CrtBase    string    // global crt-base, for crt-list lines
+	CABase     string    // global ca-base, for crt-list lines' ca-file and crl-file
 	Suites     string    // TLS 1.3 list
 	Curves     string    // key exchange groups, OpenSSL names separated by ':'
 	Ecdhe      string    // one curve, when Curves is not given
@@ -378,6 +379,22 @@ var cipherNames = func() map[uint16]string {
 	}
 	return m
 }()
+
+// CipherKeyBits are the bits of a suite's symmetric key, given OpenSSL's
+// or Go's name of it: those it uses and those its algorithm supports
+// (OpenSSL's strength and algorithm bits: 3DES uses 112 of 168); 0, 0
+// for an unknown suite.
+func CipherKeyBits(name string) (use, alg int) {
+	switch {
+	case strings.Contains(name, "AES128"), strings.Contains(name, "AES_128"), strings.Contains(name, "RC4"):
+		return 128, 128
+	case strings.Contains(name, "AES256"), strings.Contains(name, "AES_256"), strings.Contains(name, "CHACHA20"):
+		return 256, 256
+	case strings.Contains(name, "DES-CBC3"), strings.Contains(name, "3DES"):
+		return 112, 168
+	}
+	return 0, 0
+}
 
 // ProtocolName is OpenSSL's name of a version: "TLSv1.3".
 func ProtocolName(v uint16) string {

@@ -40,6 +40,8 @@ const (
 	VerifyInvalidCA            = 24 // X509_V_ERR_INVALID_CA
 	VerifyInvalidPurpose       = 26 // X509_V_ERR_INVALID_PURPOSE
 	VerifyUnspecified          = 1  // X509_V_ERR_UNSPECIFIED
+	VerifyUnableToGetCRL       = 3  // X509_V_ERR_UNABLE_TO_GET_CRL
+	VerifyCRLHasExpired        = 12 // X509_V_ERR_CRL_HAS_EXPIRED
 )
 
 var verifyNames = map[string]int{
@@ -55,8 +57,8 @@ var verifyNames = map[string]int{
 	"X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN":          19,
 	"X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE":    21,
 	"X509_V_ERR_CERT_SIGNATURE_FAILURE":             7,
-	"X509_V_ERR_UNABLE_TO_GET_CRL":                  3,
-	"X509_V_ERR_CRL_HAS_EXPIRED":                    12,
+	"X509_V_ERR_UNABLE_TO_GET_CRL":                  VerifyUnableToGetCRL,
+	"X509_V_ERR_CRL_HAS_EXPIRED":                    VerifyCRLHasExpired,
 	"X509_V_ERR_CERT_CHAIN_TOO_LONG":                22,
 	"X509_V_ERR_PATH_LENGTH_EXCEEDED":               25,
 	"X509_V_ERR_CERT_UNTRUSTED":                     27,
@@ -166,11 +168,12 @@ func applyClientAuth(cfg *tls.Config, o *ClientAuthOpts) (*ClientVerifier, error
 		if len(cs.PeerCertificates) == 0 {
 			return nil // verify optional without a certificate
 		}
-		code, depth := v.Check(cs.PeerCertificates)
-		if code == VerifyOK || v.forgives(code, depth) {
-			return nil
+		for _, e := range v.chainErrors(cs.PeerCertificates) {
+			if !v.forgives(e.code, e.depth) {
+				return &ClientCertError{Code: e.code, Depth: e.depth}
+			}
 		}
-		return &ClientCertError{Code: code, Depth: depth}
+		return nil
 	}
 	return v, nil
 }
@@ -201,12 +204,34 @@ func (v *ClientVerifier) forgives(code, depth int) bool {
 }
 
 // Check verifies a client's chain (its certificate first) and returns
-// OpenSSL's error code and the depth it applies to (0: the client's
-// certificate); VerifyOK when the chain is good. An error forgiven by an
-// ignore list is still reported.
-func (v *ClientVerifier) Check(certs []*x509.Certificate) (code, depth int) {
+// what ssl_c_verify, ssl_c_err and ssl_c_ca_err give: OpenSSL's code of
+// the last error (VerifyOK when the chain is good), of the first on the
+// client's certificate and of the first on its CAs. Errors forgiven by an
+// ignore list are reported too.
+func (v *ClientVerifier) Check(certs []*x509.Certificate) (verify, crtErr, caErr int) {
+	for _, e := range v.chainErrors(certs) {
+		verify = e.code
+		if e.depth == 0 && crtErr == VerifyOK {
+			crtErr = e.code
+		} else if e.depth > 0 && caErr == VerifyOK {
+			caErr = e.code
+		}
+	}
+	return verify, crtErr, caErr
+}
+
+// verifyErr is one verification error: its code and the depth in the
+// chain it applies to (0: the client's certificate).
+type verifyErr struct{ code, depth int }
+
+// chainErrors lists the errors of a client's chain in OpenSSL's order: a
+// chain that does not verify gives one; with crl-file, each certificate
+// of the chain, its root included, is then checked against a CRL of its
+// issuer (OpenSSL's CRL_CHECK_ALL, which HAProxy sets): none there is
+// "unable to get certificate CRL".
+func (v *ClientVerifier) chainErrors(certs []*x509.Certificate) []verifyErr {
 	if len(certs) == 0 {
-		return VerifyOK, 0
+		return nil
 	}
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
@@ -217,56 +242,76 @@ func (v *ClientVerifier) Check(certs []*x509.Certificate) (code, depth int) {
 	opts := x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	chains, err := leaf.Verify(opts)
 	if err != nil {
-		var inv x509.CertificateInvalidError
-		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			// Go does not tell which certificate expired: the client's
-			// own dates decide the depth.
-			if now.Before(leaf.NotBefore) {
-				return VerifyCertNotYetValid, 0
-			}
-			if now.After(leaf.NotAfter) {
-				return VerifyCertHasExpired, 0
-			}
-			return VerifyCertHasExpired, 1
-		}
-		var ua x509.UnknownAuthorityError
-		switch {
-		case errors.As(err, &ua):
-			if len(certs) == 1 && bytes.Equal(leaf.RawIssuer, leaf.RawSubject) &&
-				leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
-				return VerifySelfSigned, 0
-			}
-			return VerifyUnableToGetIssuerLoc, len(certs) - 1
-		case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
-			return VerifyInvalidPurpose, 0
-		case errors.As(err, &inv) && inv.Reason == x509.NotAuthorizedToSign:
-			return VerifyInvalidCA, 1
-		}
-		return VerifyUnspecified, 0
+		code, depth := chainError(err, certs, now)
+		return []verifyErr{{code, depth}}
 	}
-	for _, chain := range chains {
-		for d, c := range chain[:len(chain)-1] {
-			if v.revoked(c, chain[d+1]) {
-				return VerifyCertRevoked, d
-			}
-		}
+	if v.crls == nil {
+		return nil
 	}
-	return VerifyOK, 0
-}
-
-// revoked tells whether a CRL of issuer lists c.
-func (v *ClientVerifier) revoked(c, issuer *x509.Certificate) bool {
-	for _, crl := range v.crls {
-		if crl.CheckSignatureFrom(issuer) != nil {
+	var errs []verifyErr
+	chain := chains[0]
+	for d, c := range chain {
+		issuer := c
+		if d+1 < len(chain) {
+			issuer = chain[d+1]
+		}
+		crl := findCRL(v.crls, issuer)
+		if crl == nil {
+			errs = append(errs, verifyErr{VerifyUnableToGetCRL, d})
 			continue
+		}
+		if !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate) {
+			errs = append(errs, verifyErr{VerifyCRLHasExpired, d})
 		}
 		for _, e := range crl.RevokedCertificateEntries {
 			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
-				return true
+				errs = append(errs, verifyErr{VerifyCertRevoked, d})
+				break
 			}
 		}
 	}
-	return false
+	return errs
+}
+
+// chainError is OpenSSL's code and depth for Go's verification error err.
+func chainError(err error, certs []*x509.Certificate, now time.Time) (code, depth int) {
+	leaf := certs[0]
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) && inv.Reason == x509.Expired {
+		// Go does not tell which certificate expired: the client's
+		// own dates decide the depth.
+		if now.Before(leaf.NotBefore) {
+			return VerifyCertNotYetValid, 0
+		}
+		if now.After(leaf.NotAfter) {
+			return VerifyCertHasExpired, 0
+		}
+		return VerifyCertHasExpired, 1
+	}
+	var ua x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &ua):
+		if len(certs) == 1 && bytes.Equal(leaf.RawIssuer, leaf.RawSubject) &&
+			leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
+			return VerifySelfSigned, 0
+		}
+		return VerifyUnableToGetIssuerLoc, len(certs) - 1
+	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
+		return VerifyInvalidPurpose, 0
+	case errors.As(err, &inv) && inv.Reason == x509.NotAuthorizedToSign:
+		return VerifyInvalidCA, 1
+	}
+	return VerifyUnspecified, 0
+}
+
+// findCRL is a CRL of crls that issuer signed; nil when none.
+func findCRL(crls []*x509.RevocationList, issuer *x509.Certificate) *x509.RevocationList {
+	for _, crl := range crls {
+		if bytes.Equal(crl.RawIssuer, issuer.RawSubject) && crl.CheckSignatureFrom(issuer) == nil {
+			return crl
+		}
+	}
+	return nil
 }
 
 func addPEMCerts(pool *x509.CertPool, path string) error {

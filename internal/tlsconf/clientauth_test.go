@@ -89,9 +89,13 @@ func TestClientVerifierCodes(t *testing.T) {
 		{"self-signed", selfSigned, VerifySelfSigned, 0, false},
 	}
 	for _, c := range cases {
-		code, depth := v.Check([]*x509.Certificate{c.cert})
-		if code != c.code || depth != c.depth {
-			t.Errorf("%s: code %d depth %d, want %d %d", c.name, code, depth, c.code, c.depth)
+		verify, crtErr, caErr := v.Check([]*x509.Certificate{c.cert})
+		wantCrt, wantCA := c.code, VerifyOK
+		if c.depth > 0 {
+			wantCrt, wantCA = VerifyOK, c.code
+		}
+		if verify != c.code || crtErr != wantCrt || caErr != wantCA {
+			t.Errorf("%s: verify %d err %d ca_err %d, want %d at depth %d", c.name, verify, crtErr, caErr, c.code, c.depth)
 		}
 		err := cfg.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{c.cert}})
 		var ce *ClientCertError

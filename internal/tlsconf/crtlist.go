@@ -14,7 +14,7 @@ import (
 // "!name" filters take names away; the line's options change the bind's
 // settings for its names (lineopts.go). Binds naming the same file share
 // the list.
-func (r *Registry) loadCrtList(path, crtBase string, acmeSections []string, warn func(string)) (*CrtList, error) {
+func (r *Registry) loadCrtList(path, crtBase, caBase string, acmeSections []string, warn func(string)) (*CrtList, error) {
 	if l := r.lists[path]; l != nil {
 		return l, nil
 	}
@@ -42,6 +42,11 @@ func (r *Registry) loadCrtList(path, crtBase string, acmeSections []string, warn
 		e.where = fmt.Sprintf("%s:%d", path, n)
 		if e.opts, err = parseLineOptions(rest, func(w string) { warn("crt-list " + e.where + ": " + w) }); err != nil {
 			return nil, fmt.Errorf("crt-list '%s' line %d: %v", path, n, err)
+		}
+		if ca := e.opts.clientAuth(); ca != nil {
+			ca.CAFile = WithBase(caBase, ca.CAFile)
+			ca.CAVerifyFile = WithBase(caBase, ca.CAVerifyFile)
+			ca.CRLFile = WithBase(caBase, ca.CRLFile)
 		}
 		if acme != "" {
 			if len(domains) == 0 {
@@ -95,6 +100,15 @@ func parseCrtListLine(s, crtBase string) (*CrtListEntry, error) {
 		}
 	}
 	return e, nil
+}
+
+// WithBase is path under base (ca-base, crt-base) when it is relative;
+// "" and "@system-ca" stay as they are.
+func WithBase(base, path string) string {
+	if base == "" || path == "" || strings.HasPrefix(path, "/") || strings.HasPrefix(path, "@") {
+		return path
+	}
+	return base + "/" + path
 }
 
 func positiveFilters(filters []string) []string {

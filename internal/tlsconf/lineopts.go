@@ -92,6 +92,15 @@ func parseLineOptions(options string, warn func(string)) (*LineOpts, error) {
 	return o, nil
 }
 
+// clientAuth is where the line's client certificate options are; nil
+// without options.
+func (o *LineOpts) clientAuth() *ClientAuthOpts {
+	if o == nil {
+		return nil
+	}
+	return &o.ClientAuth
+}
+
 // lineConf is the configuration serving the names of a crt-list line with
 // options, and the client certificate checks that go with it (nil when
 // the line asks for none).

@@ -210,7 +210,7 @@ func (r *Registry) newStore(o *BindOpts, warn func(string)) (*Store, error) {
 		var err error
 		switch fi, statErr := os.Stat(src.Path); {
 		case src.List:
-			l, err = r.loadCrtList(src.Path, o.CrtBase, o.ACMESections, warn)
+			l, err = r.loadCrtList(src.Path, o.CrtBase, o.CABase, o.ACMESections, warn)
 		case statErr == nil && fi.IsDir():
 			if o.ACME != "" {
 				return nil, fmt.Errorf("'acme %s' applies to certificate files, and '%s' is a directory", o.ACME, src.Path)

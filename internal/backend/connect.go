@@ -38,11 +38,19 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
 	if a == nil {
 		a = &local
 	}
+	f.events.Assigned()
+	var redispatchedFrom *Server[S] // the server a redispatch left
 	for attempt := 0; ; attempt++ {
 		a.Retries = attempt
 		s, status = f.take(s, direct, avoid, hash, hashed, &a.Waited)
 		if s == nil {
 			return srv, conn, false, status
+		}
+		if redispatchedFrom != nil {
+			// As HAProxy's assign_server_and_queue: a redispatch that
+			// lands on the same server is only a retry.
+			f.events.Retried(redispatchedFrom.owner, s != redispatchedFrom)
+			redispatchedFrom = nil
 		}
 		if reuse != nil {
 			if c, ok := reuse(s.owner); ok {
@@ -55,15 +63,18 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
 		}
 		s.Release()
 		if attempt >= p.Retries {
+			f.events.Failed(s.owner)
 			return srv, conn, false, 503
 		}
 		// Hash-based balancing is deterministic: retry the same server,
 		// redispatching only on the last retry or when it went down.
 		if p.Redispatch && (attempt+1 == p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load()) {
+			redispatchedFrom = s
 			avoid, s, direct, hashed = s, nil, false, false
 			a.Redispatched = true
 			continue
 		}
+		f.events.Retried(s.owner, false)
 		if !timedOut(err) {
 			pause := time.Second
 			if t := p.Timeouts.Connect; t > 0 && t < pause {

@@ -27,6 +27,16 @@ type Events[S any] interface {
 	Queued(srv S, onFarm bool, n int32)
 	// WentDown: srv went DOWN other than for maintenance (chkdown).
 	WentDown(srv S)
+	// Assigned: Connect was asked for a server, once per request or
+	// connection whatever its retries (the backend's stot, rate,
+	// lastsess: HAProxy counts a stream when it gets its backend).
+	Assigned()
+	// Retried: a connection to srv failed and the next attempt went to
+	// srv again, or, redispatched, to another server (wretr, wredis:
+	// HAProxy charges both to the server that failed).
+	Retried(srv S, redispatched bool)
+	// Failed: the last attempt, to srv, failed; no retry is left (econ).
+	Failed(srv S)
 }
 
 // Farm is a backend's servers: the set the balancer chooses from, the

@@ -33,7 +33,10 @@ func (e *testEvents) Queued(s *testServer, onFarm bool, n int32) {
 		s.qmax.Store(max(s.qmax.Load(), n))
 	}
 }
-func (e *testEvents) WentDown(s *testServer) { s.wentDown.Add(1) }
+func (e *testEvents) WentDown(s *testServer)             { s.wentDown.Add(1) }
+func (e *testEvents) Assigned()                          {}
+func (e *testEvents) Retried(s *testServer, redisp bool) {}
+func (e *testEvents) Failed(s *testServer)               {}
 
 // testClock is the farm's clock in the tests, moved by hand.
 var testClock atomic.Int64

@@ -26,8 +26,8 @@ import (
 
 // Agent check defaults (HAProxy's DEF_AGENT_RISETIME/FALLTIME, DEF_CHKINTR).
 const (
-	agentRise  = 1
-	agentFall  = 1
+	AgentRise  = 1
+	AgentFall  = 1
 	agentInter = 2 * time.Second
 )
 
@@ -62,8 +62,8 @@ func newAgent(t Target, logf func(level, msg string)) (*checker, error) {
 		addr:   resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort))),
 		backup: t.Conf.Backup,
 		inter:  or(h.AgentInter, agentInter),
-		rise:   agentRise,
-		fall:   agentFall,
+		rise:   AgentRise,
+		fall:   AgentFall,
 		status: StatusINI,
 		logf:   logf,
 	}

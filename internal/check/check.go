@@ -78,6 +78,8 @@ type Target struct {
 	// Report, when set, receives every health check result with the
 	// rise/fall counter after it (the stats' check_* columns).
 	Report func(r Result, health, rise, fall int)
+	// ReportAgent is Report for the agent check (the agent_* columns).
+	ReportAgent func(r Result, health, rise, fall int)
 	// Admin, when set, is bound by Start to the server's state machine so
 	// that the runtime API's maintenance and drain go through it.
 	Admin *Admin
@@ -480,7 +482,7 @@ func (c *checker) process(res Result) {
 				c.health = full
 			}
 		}
-	case c.health > 0 && (!c.agent || res.Status.hasCode()):
+	case c.health > 0 && (!c.agent || res.Status.HasCode()):
 		// Failing to reach an agent does not count against the server.
 		report = true
 		c.health--
@@ -494,8 +496,12 @@ func (c *checker) process(res Result) {
 	}
 	health := c.health
 	c.g.mu.Unlock()
-	if c.t.Report != nil {
-		c.t.Report(res, health, c.rise, c.fall)
+	toStats := c.t.Report
+	if c.agent {
+		toStats = c.t.ReportAgent
+	}
+	if toStats != nil {
+		toStats(res, health, c.rise, c.fall)
 	}
 	if line != "" {
 		c.logf("notice", line)

@@ -81,7 +81,9 @@ func (s Status) Description() string {
 // Passed tells whether the status counts as a success for rise/fall.
 func (s Status) Passed() bool { return int(s) < len(statuses) && statuses[s].passed }
 
-func (s Status) hasCode() bool { return s >= StatusL7OK }
+// HasCode tells whether the status carries a layer 7 (or agent) code, as
+// HAProxy's statuses after HCHK_STATUS_L57DATA.
+func (s Status) HasCode() bool { return s >= StatusL7OK }
 
 // Result is the outcome of one check run.
 type Result struct {
@@ -101,7 +103,7 @@ const infoMax = 127
 func (r Result) appendReason(b *strings.Builder) {
 	b.WriteString(", reason: ")
 	b.WriteString(r.Status.Description())
-	if r.Status.hasCode() {
+	if r.Status.HasCode() {
 		fmt.Fprintf(b, ", code: %d", r.Code)
 	}
 	if r.Info != "" {

@@ -20,10 +20,11 @@ import (
 // framer, the writer's lock and HPACK encoder, the reader's header block
 // collector, the connection's flow control and the peer's SETTINGS.
 type link struct {
-	c  net.Conn
-	fr *http2.Framer
-	br *bufio.Reader
-	st *Counters
+	c    net.Conn
+	sock sockIO // c's reads and writes (sockio.go)
+	fr   *http2.Framer
+	br   *bufio.Reader
+	st   *Counters
 	// writeTimeout bounds each write (timeout client or server).
 	writeTimeout time.Duration
 	// maxHeaderList is the decoded head limit (tune.bufsize).
@@ -73,7 +74,8 @@ func (l *link) init(c net.Conn, stats *Counters, tableSize, maxFrame, maxHeaderL
 	l.sendWin, l.peerWin, l.peerFrame = 65535, 65535, 16384
 	// Buffered reads: the framer reads a frame's header and payload
 	// separately, two system calls per frame otherwise.
-	l.br = bufio.NewReaderSize(c, 16<<10)
+	l.sock.init(c)
+	l.br = bufio.NewReaderSize(&l.sock, 16<<10)
 	l.fr = http2.NewFramer(&l.out, l.br)
 	l.fr.SetMaxReadFrameSize(maxFrame)
 	l.henc = hpack.NewEncoder(&l.hbuf)

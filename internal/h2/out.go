@@ -118,7 +118,7 @@ func (l *link) write(b []byte, timeout time.Duration) error {
 	if timeout > 0 {
 		l.c.SetWriteDeadline(time.Now().Add(timeout))
 	}
-	_, err := l.c.Write(b)
+	_, err := l.sock.Write(b)
 	if err != nil {
 		failure := err
 		l.werr.Store(&failure)

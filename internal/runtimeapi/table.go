@@ -14,41 +14,59 @@ import (
 // tables, or one table's entries, optionally filtered by a data type
 // comparison or a key.
 
-const tableUsage = "Optional argument 'key' or 'data.<type> <op> <value>' expected.\n"
+// What haproxy answers to arguments it does not expect, by command.
+const (
+	showTableUsage  = "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n"
+	clearTableUsage = "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n"
+)
 
-// tableFilter is the optional "data.<type> <op> <value>" or "key <key>".
+// maxTableFilters is haproxy 2.6's STKTABLE_FILTER_LEN: how many
+// "data.<type> <op> <value>" conditions one command may AND.
+const maxTableFilters = 4
+
+// dataFilter is one "data.<type> <op> <value>" condition.
+type dataFilter struct {
+	d     stick.DataType
+	op    string
+	value int64
+}
+
+// tableFilter is the optional "key <key>" or up to four data conditions.
 type tableFilter struct {
-	data   bool
-	d      stick.DataType
-	op     string
-	value  uint64
+	data   []dataFilter
 	key    []byte // in the table's format
 	hasKey bool
 }
 
 func (f *tableFilter) match(t *stick.Table, e *stick.Entry, now time.Time) bool {
-	if !f.data {
-		return true
+	for _, c := range f.data {
+		u, _ := t.Get(e, c.d, now)
+		v := int64(u)
+		var ok bool
+		switch c.op {
+		case "eq":
+			ok = v == c.value
+		case "ne":
+			ok = v != c.value
+		case "le":
+			ok = v <= c.value
+		case "ge":
+			ok = v >= c.value
+		case "lt":
+			ok = v < c.value
+		default:
+			ok = v > c.value
+		}
+		if !ok {
+			return false
+		}
 	}
-	v, _ := t.Get(e, f.d, now)
-	switch f.op {
-	case "eq":
-		return v == f.value
-	case "ne":
-		return v != f.value
-	case "le":
-		return v <= f.value
-	case "ge":
-		return v >= f.value
-	case "lt":
-		return v < f.value
-	}
-	return v > f.value
+	return true
 }
 
 // parseTableFilter reads the arguments after the table name; msg is
-// HAProxy's answer to bad ones.
-func parseTableFilter(t *stick.Table, args []string) (f tableFilter, msg string) {
+// HAProxy's answer to bad ones (usage is the command's own).
+func parseTableFilter(t *stick.Table, args []string, usage string) (f tableFilter, msg string) {
 	if len(args) == 0 {
 		return f, ""
 	}
@@ -69,28 +87,41 @@ func parseTableFilter(t *stick.Table, args []string) (f tableFilter, msg string)
 		f.key, f.hasKey = k, true
 		return f, ""
 	}
-	name, isData := strings.CutPrefix(args[0], "data.")
-	if !isData {
-		return f, tableUsage
+	if !strings.HasPrefix(args[0], "data.") {
+		return f, usage
 	}
-	d, ok := stick.LookupData(name)
-	if !ok {
-		return f, "Unknown data type\n"
+	// Conditions come in threes; what follows them is refused, "key"
+	// included, as haproxy's parser does (entry #N names the condition).
+	i := 0
+	for ; i < maxTableFilters && i*3 < len(args); i++ {
+		w := args[i*3:]
+		entry := "Filter entry #" + strconv.Itoa(i+1) + ": "
+		name, _ := strings.CutPrefix(w[0], "data.")
+		d, ok := stick.LookupData(name)
+		if !ok || !strings.HasPrefix(w[0], "data.") {
+			return f, entry + "Unknown data type\n"
+		}
+		if !t.Stores(d) {
+			return f, entry + "Data type not stored in this table\n"
+		}
+		if len(w) < 2 || !validOp(w[1]) {
+			return f, entry + "Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"\n"
+		}
+		var v int64
+		var err error
+		if len(w) >= 3 {
+			v, err = strconv.ParseInt(w[2], 10, 64)
+		}
+		if len(w) < 3 || err != nil {
+			return f, entry + "Require a valid integer value to compare against\n"
+		}
+		f.data = append(f.data, dataFilter{d: d, op: w[1], value: v})
 	}
-	if !t.Stores(d) {
-		return f, "Data type not stored in this table\n"
+	if i*3 < len(args) {
+		// haproxy counts the words from the command's first one.
+		return tableFilter{}, "Detected extra data in filter, " + strconv.Itoa(i*3+4) + "th word of input, after '" + args[i*3-1] + "'\n"
 	}
-	if len(args) < 2 || !validOp(args[1]) {
-		return f, "Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"\n"
-	}
-	if len(args) < 3 {
-		return f, "Require a valid integer value to compare against\n"
-	}
-	v, err := strconv.ParseUint(args[2], 10, 64)
-	if err != nil {
-		return f, "Require a valid integer value to compare against\n"
-	}
-	return tableFilter{data: true, d: d, op: args[1], value: v}, ""
+	return f, ""
 }
 
 func validOp(op string) bool {
@@ -118,8 +149,10 @@ func findTable(s *session, name string) (stream.StickTable, bool) {
 func cmdShowTable(s *session, args []string) string {
 	var b strings.Builder
 	if len(args) == 0 {
-		for _, st := range s.srv.src.RT.StickTables() {
-			tableHead(&b, st)
+		// Newest first, as haproxy's list of tables.
+		tables := s.srv.src.RT.StickTables()
+		for i := len(tables) - 1; i >= 0; i-- {
+			tableHead(&b, tables[i])
 		}
 		return b.String()
 	}
@@ -127,7 +160,7 @@ func cmdShowTable(s *session, args []string) string {
 	if !ok {
 		return "No such table\n"
 	}
-	f, msg := parseTableFilter(st.Table, args[1:])
+	f, msg := parseTableFilter(st.Table, args[1:], showTableUsage)
 	if msg != "" {
 		return msg
 	}
@@ -153,13 +186,13 @@ func cmdShowTable(s *session, args []string) string {
 
 func cmdClearTable(s *session, args []string) string {
 	if len(args) == 0 {
-		return "Required table name.\n"
+		return clearTableUsage
 	}
 	st, ok := findTable(s, args[0])
 	if !ok {
 		return "No such table\n"
 	}
-	f, msg := parseTableFilter(st.Table, args[1:])
+	f, msg := parseTableFilter(st.Table, args[1:], clearTableUsage)
 	if msg != "" {
 		return msg
 	}

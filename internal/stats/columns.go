@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"dhproxy/internal/backend"
+	"dhproxy/internal/check"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stream"
@@ -126,6 +127,21 @@ func checkRunning(f func(r *Row, c *stream.CheckState) Value) func(*Row) Value {
 	}
 }
 
+// agentRunning wraps the getters of the agent check's columns: empty for
+// a server without "agent-check" and while "disable agent" pauses it.
+func agentRunning(f func(c *stream.CheckState) Value) func(*Row) Value {
+	return func(r *Row) Value {
+		if !r.Srv.Conf.Health.Agent || r.Srv.CheckPaused(true) {
+			return Value{}
+		}
+		c := r.Srv.Agent()
+		if c == nil {
+			c = &stream.CheckState{Status: "INI", Rise: check.AgentRise, Fall: check.AgentFall, Health: check.AgentRise, Duration: -1}
+		}
+		return f(c)
+	}
+}
+
 func secondsSince(now, t time.Time) int64 { return int64(now.Sub(t) / time.Second) }
 
 // Columns is the table: "show stat" columns 0 to 102, as haproxy 2.6.
@@ -187,7 +203,7 @@ var Columns = []Column{
 			return str("OPEN")
 		case Backend:
 			st := "DOWN"
-			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.ServerList()) == 0 && r.FE != nil {
+			if a, b := r.BE.Usable(); a+b > 0 || len(r.BE.ServerList()) == 0 { // no server at all: UP, as haproxy's
 				st = "UP"
 			}
 			if r.UpCount {
@@ -333,22 +349,32 @@ var Columns = []Column{
 		return num(r.Now.Unix() - last)
 	}},
 	{"last_chk", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Info) })},
-	{"last_agt", "MOP", "str", "", nil},
+	{"last_agt", "MOP", "str", "S", agentRunning(func(c *stream.CheckState) Value { return str(c.Info) })},
 	{"qtime", "MaP", "u32", "BS", timeAvg(stream.TimeQueue)},
 	{"ctime", "MaP", "u32", "BS", timeAvg(stream.TimeConnect)},
 	{"rtime", "MaP", "u32", "BS", timeAvg(stream.TimeResponse)},
 	{"ttime", "MaP", "u32", "BS", timeAvg(stream.TimeTotal)},
-	{"agent_status", "MOP", "str", "", nil},
-	{"agent_code", "MOP", "u32", "", nil},
-	{"agent_duration", "MDP", "u64", "", nil},
+	{"agent_status", "MOP", "str", "S", agentRunning(func(c *stream.CheckState) Value { return str(c.Status) })},
+	{"agent_code", "MOP", "u32", "S", agentRunning(func(c *stream.CheckState) Value {
+		if !c.HasCode {
+			return Value{}
+		}
+		return num(int64(c.Code))
+	})},
+	{"agent_duration", "MDP", "u64", "S", agentRunning(func(c *stream.CheckState) Value {
+		if c.Duration < 0 {
+			return Value{}
+		}
+		return num(c.Duration.Milliseconds())
+	})},
 	{"check_desc", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Desc) })},
-	{"agent_desc", "MOP", "str", "", nil},
+	{"agent_desc", "MOP", "str", "S", agentRunning(func(c *stream.CheckState) Value { return str(c.Desc) })},
 	{"check_rise", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Rise)) })},
 	{"check_fall", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Fall)) })},
 	{"check_health", "CGS", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return num(int64(c.Health)) })},
-	{"agent_rise", "CGS", "u32", "", nil},
-	{"agent_fall", "CGS", "u32", "", nil},
-	{"agent_health", "CGS", "u32", "", nil},
+	{"agent_rise", "CGS", "u32", "S", agentRunning(func(c *stream.CheckState) Value { return num(int64(c.Rise)) })},
+	{"agent_fall", "CGS", "u32", "S", agentRunning(func(c *stream.CheckState) Value { return num(int64(c.Fall)) })},
+	{"agent_health", "CGS", "u32", "S", agentRunning(func(c *stream.CheckState) Value { return num(int64(c.Health)) })},
 	{"addr", "CGS", "str", "LS", func(r *Row) Value {
 		if r.Kind == Listener {
 			return str(r.Ln.Addr)

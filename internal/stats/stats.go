@@ -190,12 +190,16 @@ func ServerState(s *stream.Server) State {
 	chk := checkOf(s)
 	checked := s.Conf.Check
 	full := func() bool { return chk.Health >= chk.Rise+chk.Fall-1 }
+	agent := s.Conf.Health.Agent && !s.CheckPaused(true)
 	if s.Up() {
 		st := StateUp
 		if checked && !full() {
 			st = StateUpGoingDown
 		}
 		if s.Draining() {
+			if agent {
+				return StateDrainAgent // whoever set the drain, as haproxy shows it
+			}
 			if st == StateUpGoingDown {
 				return StateDrainGoingDown
 			}
@@ -206,7 +210,15 @@ func ServerState(s *stream.Server) State {
 		}
 		return st
 	}
-	if checked && chk.Health > 0 {
+	if agent {
+		if ag := s.Agent(); ag != nil && ag.Health == 0 {
+			return StateDownAgent
+		}
+	}
+	if checked && chk.Health == 0 {
+		return StateDown
+	}
+	if checked || agent {
 		return StateGoingUp
 	}
 	return StateDown
@@ -229,8 +241,12 @@ func statusText(s *stream.Server) string {
 		return "UP"
 	case StateNolb, StateNolbGoingDown:
 		return "NOLB"
-	case StateDrain, StateDrainGoingDown, StateDrainAgent:
+	case StateDrain, StateDrainGoingDown:
 		return "DRAIN"
+	case StateDrainAgent:
+		return "DRAIN (agent)"
+	case StateDownAgent:
+		return "DOWN (agent)"
 	case StateNoCheck:
 		return "no check"
 	}

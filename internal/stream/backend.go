@@ -49,6 +49,7 @@ type Server struct {
 	Stats    Counters
 	adminCtl check.Admin // the check state machine's, when the server is checked
 	check    atomic.Pointer[CheckState]
+	agent    atomic.Pointer[CheckState]
 }
 
 // Backend is a backend's runtime state: its servers (the embedded
@@ -80,8 +81,26 @@ type farmEvents Backend
 
 func (e *farmEvents) Took(s *Server, srvCur, beCur int32) {
 	s.Stats.session(srvCur)
-	e.Stats.session(beCur)
+	raiseTo(&e.Stats.Smax, beCur)
 }
+
+// Assigned counts the backend's session once per request or connection;
+// Took counts the server's once per attempt, as HAProxy does.
+func (e *farmEvents) Assigned() { e.Stats.assigned() }
+
+func (e *farmEvents) Retried(s *Server, redispatched bool) {
+	for _, c := range [2]*Counters{&s.Stats, &e.Stats} {
+		if redispatched {
+			c.Wredis.Add(1)
+		} else {
+			c.Wretr.Add(1)
+		}
+	}
+}
+
+// Failed counts the server's connection error; the backend's is counted
+// with the request's end (accountEnd).
+func (e *farmEvents) Failed(s *Server) { s.Stats.Econ.Add(1) }
 
 func (e *farmEvents) Balanced(s *Server) {
 	s.Stats.LBTot.Add(1)

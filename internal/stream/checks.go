@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dhproxy/internal/alert"
+	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -97,8 +98,10 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		CurAddr:    curAddr,
 		ServerAddr: s.AddrPort,
 		Proxy:      b.P.Name, Server: s.Name, Conf: s.Conf, Backend: b.P,
-		SetUp:         s.SetUp,
-		SetDrain:      s.SetDrain,
+		SetUp: s.SetUp,
+		// A drain the runtime API set before the checks started (no
+		// state machine to go through yet) outlives their first state.
+		SetDrain:      func(d bool) { s.SetDrain(d || s.AdminState()&backend.AdminDrain != 0) },
 		SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
 		SetMaxconn:    s.SetMaxconn,
 		ActiveServers: b.Usable,
@@ -111,6 +114,7 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		Node:         node,
 		BackendConns: b.Cur,
 		Report:       s.recordCheck,
+		ReportAgent:  s.recordAgent,
 		Admin:        &s.adminCtl,
 	}
 }

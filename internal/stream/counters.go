@@ -73,8 +73,13 @@ const (
 
 // session notes a new session while cur are running.
 func (c *Counters) session(cur int32) {
-	c.Stot.Add(1)
 	raiseTo(&c.Smax, cur)
+	c.assigned()
+}
+
+// assigned counts a new session: stot, its rate, lastsess.
+func (c *Counters) assigned() {
+	c.Stot.Add(1)
 	now := coarseNow.Load() / int64(time.Second)
 	c.rate.add(coarseNow.Load() / int64(time.Millisecond))
 	if c.Last.Load() != now {
@@ -213,7 +218,7 @@ func (s *httpSession) account() {
 			sc.response(l.status)
 		}
 	}
-	accountEnd(bc, sc, l.term, l.retries, l.redispatched)
+	accountEnd(bc, sc, l.term)
 	if sc != nil && !l.connected.IsZero() && !l.resp.IsZero() {
 		ended := l.ended
 		if ended.IsZero() {
@@ -249,8 +254,9 @@ func (s *httpSession) accountBadRequest() {
 }
 
 // accountEnd counts how a request or connection ended on its backend and
-// server (either may be nil).
-func accountEnd(bc, sc *Counters, term [2]byte, retries int, redispatched bool) {
+// server (either may be nil). Retries and redispatches are counted as
+// they happen (farmEvents).
+func accountEnd(bc, sc *Counters, term [2]byte) {
 	for _, c := range [2]*Counters{bc, sc} {
 		if c == nil {
 			continue
@@ -265,12 +271,6 @@ func accountEnd(bc, sc *Counters, term [2]byte, retries int, redispatched bool) 
 		case term[0] == 'S' && term[1] == 'D':
 			c.SrvAbrt.Add(1)
 		}
-		if retries > 0 {
-			c.Wretr.Add(int64(retries))
-		}
-		if redispatched {
-			c.Wredis.Add(1)
-		}
 	}
 }
 
@@ -278,6 +278,7 @@ func accountEnd(bc, sc *Counters, term [2]byte, retries int, redispatched bool) 
 type CheckState struct {
 	Status   string // L4OK, L7STS, ...
 	Code     int    // HTTP status of a layer 7 check, 0 when none
+	HasCode  bool   // the status carries Code (an agent's is 0)
 	Duration time.Duration
 	Desc     string // the status's description ("Layer4 connection problem")
 	Info     string // what the check found ("Connection refused")
@@ -298,6 +299,16 @@ func (s *Server) recordCheck(r check.Result, health, rise, fall int) {
 
 // Check returns the last health check result, nil before the first one.
 func (s *Server) Check() *CheckState { return s.check.Load() }
+
+// recordAgent keeps an agent check result for the stats. Failing to reach
+// the agent is no check failure of the server (chkfail).
+func (s *Server) recordAgent(r check.Result, health, rise, fall int) {
+	s.agent.Store(&CheckState{Status: r.Status.String(), Code: r.Code, HasCode: r.Status.HasCode(), Duration: r.Duration,
+		Desc: r.Status.Description(), Info: r.Info, Health: health, Rise: rise, Fall: fall})
+}
+
+// Agent returns the last agent check result, nil before the first one.
+func (s *Server) Agent() *CheckState { return s.agent.Load() }
 
 // Backend returns the backend s belongs to.
 func (s *Server) Backend() *Backend { return s.backend }

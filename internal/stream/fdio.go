@@ -34,6 +34,9 @@ type fdConn struct {
 	werr error
 	wfn  func(fd uintptr) bool
 
+	afn    func(fd uintptr) bool // awaitAttempt, bound by the first SendAwait
+	aState uint8                 // SendAwait's progress
+
 	nread, nwritten int64 // bytes through this descriptor, for the stats
 	// h1 is the backend counters that a server connection's bytes also go
 	// to (the h1 module's h1_bytes_in/out); nil on client connections,
@@ -200,4 +203,53 @@ func (f *fdConn) Write(p []byte) (int, error) {
 		err = f.werr
 	}
 	return f.wn, err
+}
+
+// SendAwait writes p and then waits for the answer's first bytes without
+// trying a read first: a server does not answer before the request, so an
+// immediate read would mostly fail with EAGAIN (a system call, a park and
+// a poller wake-up more per exchange). The send runs inside the RawConn's
+// read loop, after the poller forgot the socket's earlier readiness, so a
+// reply arriving at any time after it wakes the wait. The read deadline
+// bounds the wait; a wait that fails is left for the next Read to report.
+// It returns false when it could not be used (no descriptor, or the read
+// loop did not start): p was not sent then. A send that would block
+// finishes as Write does.
+func (f *fdConn) SendAwait(p []byte) (bool, error) {
+	if f.rc == nil || len(p) == 0 {
+		return false, nil
+	}
+	if f.afn == nil {
+		f.afn = f.awaitAttempt // bound once per connection
+	}
+	f.aState = 0
+	f.wp, f.wn, f.werr = p, 0, nil
+	f.rc.Read(f.afn)
+	rest, werr, state := f.wp[f.wn:], f.werr, f.aState
+	f.wp = nil
+	if state == 0 {
+		return false, nil
+	}
+	if werr == nil && state == awaitSent && len(rest) > 0 {
+		_, werr = f.Write(rest)
+	}
+	return true, werr
+}
+
+// SendAwait's progress.
+const (
+	awaitSent   = 1 // the first attempt ran: p was sent, or began to be
+	awaitWaited = 2 // the socket became readable after the send
+)
+
+func (f *fdConn) awaitAttempt(fd uintptr) bool {
+	if f.aState != 0 {
+		f.aState = awaitWaited
+		return true // readable: the next Read finds the answer
+	}
+	f.aState = awaitSent
+	if !f.writeAttempt(fd) {
+		return true // the send buffer is full: finished by Write
+	}
+	return f.werr != nil
 }

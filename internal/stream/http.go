@@ -647,9 +647,24 @@ func (s *httpSession) handle() bool {
 	sc.dl.write(sc.c, to.Server)
 
 	// Send head and the buffered body; a reused idle connection the server
-	// closed meanwhile is replaced once, as long as nothing was lost.
+	// closed meanwhile is replaced once, as long as nothing was lost. A
+	// whole request sent in one write waits for the answer to be there
+	// (SendAwait) rather than reading at once.
+	awaited := false
 	for {
-		err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		var err error
+		one, joined := joinTwo(&s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		switch {
+		case joined && bodyDone:
+			sc.dl.read(sc.c, to.Server)
+			if awaited, err = sc.fd.SendAwait(one); !awaited {
+				_, err = sc.fd.Write(one)
+			}
+		case joined:
+			_, err = sc.fd.Write(one)
+		default:
+			err = writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.size)
+		}
 		if err == nil {
 			break
 		}
@@ -687,7 +702,9 @@ func (s *httpSession) handle() bool {
 	// Read the response head, forwarding interim 1xx responses. Letting the
 	// other ready sessions run first gives the server time to answer, so
 	// the read usually finds the response instead of parking.
-	runtime.Gosched()
+	if !awaited {
+		runtime.Gosched()
+	}
 	sc.dl.read(sc.c, to.Server)
 	for {
 		st, retry := s.readResponse(sc, canRetry)

@@ -485,23 +485,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 // writeTwo writes a then b with as few syscalls as possible: one write when
 // they are contiguous in memory or small enough to join in scratch.
 func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b []byte, limit int) error {
-	if len(b) == 0 {
-		_, err := c.Write(a)
-		return err
-	}
-	if cap(a) > len(a) && &a[:len(a)+1][len(a)] == &b[0] {
-		_, err := c.Write(a[:len(a)+len(b)])
-		return err
-	}
-	if len(a)+len(b) <= limit {
-		var out []byte
-		if len(*scratch) > 0 && &(*scratch)[0] == &a[0] {
-			out = append(a, b...) // a is the rewritten head in scratch
-		} else {
-			out = append(append((*scratch)[:0], a...), b...)
-		}
-		*scratch = out[:0]
-		_, err := c.Write(out)
+	if one, ok := joinTwo(scratch, a, b, limit); ok {
+		_, err := c.Write(one)
 		return err
 	}
 	if _, err := c.Write(a); err != nil {
@@ -509,6 +494,28 @@ func writeTwo(c interface{ Write([]byte) (int, error) }, scratch *[]byte, a, b [
 	}
 	_, err := c.Write(b)
 	return err
+}
+
+// joinTwo returns a followed by b as one slice when that needs no copy
+// (b empty, or contiguous with a) or fits in limit bytes of scratch.
+func joinTwo(scratch *[]byte, a, b []byte, limit int) ([]byte, bool) {
+	if len(b) == 0 {
+		return a, true
+	}
+	if cap(a) > len(a) && &a[:len(a)+1][len(a)] == &b[0] {
+		return a[:len(a)+len(b)], true
+	}
+	if len(a)+len(b) > limit {
+		return nil, false
+	}
+	var out []byte
+	if len(*scratch) > 0 && &(*scratch)[0] == &a[0] {
+		out = append(a, b...) // a is the rewritten head in scratch
+	} else {
+		out = append(append((*scratch)[:0], a...), b...)
+	}
+	*scratch = out[:0]
+	return out, true
 }
 
 // keepServer keeps a server connection that may carry another request.

@@ -255,7 +255,7 @@ func accountTCP(fe *Frontend, be *Backend, srv *Server, e *logging.Entry) {
 			c.Bout.Add(e.BytesOut)
 		}
 	}
-	accountEnd(&be.Stats, sc, [2]byte{e.Term[0], e.Term[1]}, e.Retries, e.Redispatched)
+	accountEnd(&be.Stats, sc, [2]byte{e.Term[0], e.Term[1]})
 	if sc != nil && e.Tc >= 0 {
 		addTimes(&be.Stats, sc, false, e.Tw, e.Tc, 0, time.Since(e.Accept))
 	}

@@ -223,7 +223,7 @@ var Columns = []Column{
 		if r.Kind == Backend {
 			return num(int64(backendWeight(r.BE)))
 		}
-		return num(int64(r.Srv.EffectiveWeight() / lb.WeightScale))
+		return num(int64(r.Srv.ShownWeight() / lb.WeightScale))
 	}},
 	{"act", "SGP", "u32", "BS", func(r *Row) Value {
 		if r.Kind == Backend {

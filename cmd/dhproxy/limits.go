@@ -34,6 +34,7 @@ func applyFDLimit(cfg *model.Config, stderr io.Writer) bool {
 	if cfg.Global.Maxconn == 0 {
 		// HAProxy then derives the limit it enforces from the FD limit.
 		cfg.Global.Maxconn = cfg.IdealMaxconn(int(min(max(cur.Cur, cur.Max), 1<<30)))
+		cfg.Global.MaxconnImplicit = true
 	}
 	maxsock := cfg.MaxSock(cfg.HAProxyPipes())
 	want := cfg.Global.UlimitN

@@ -48,6 +48,9 @@ type txnState struct {
 	// reqEdited/resEdited: a rule changed the header list; uriEdited:
 	// set-path changed the request target. The heads are then rebuilt.
 	reqEdited, uriEdited, resEdited bool
+	// softRewrite: "http-request strict-mode off" ran, a failed request
+	// rewrite is only counted.
+	softRewrite bool
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
@@ -537,8 +540,9 @@ var (
 )
 
 // EditRequest applies a header, method, variable or request target action
-// to the parsed request.
-func (s *httpSession) EditRequest(r *rules.Rule) {
+// to the parsed request; false: a header rewrite did not fit and, in
+// strict mode, the request was answered with a 500.
+func (s *httpSession) EditRequest(r *rules.Rule) bool {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		s.tx.SetVar(s, r)
@@ -558,6 +562,15 @@ func (s *httpSession) EditRequest(r *rules.Rule) {
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		s.tx.reqEdited = true
 		s.req.Headers = s.tx.EditHeaders(s, s.req.Headers, r)
+		if reqHeadSize(&s.req) > s.fe.rt.bufs.size {
+			if r.Action == rules.SetHeader || r.Action == rules.AddHeader {
+				// the header that did not fit is not sent
+				s.req.Headers = s.req.Headers[:len(s.req.Headers)-1]
+			}
+			return s.rewriteFailed()
+		}
+	case rules.StrictMode:
+		s.tx.softRewrite = r.Int == 0
 	case rules.SetMethod:
 		if s.tx.SetMethod(s, &s.req, r) {
 			s.tx.uriEdited = true
@@ -567,6 +580,39 @@ func (s *httpSession) EditRequest(r *rules.Rule) {
 			s.tx.uriEdited = true
 		}
 	}
+	return true
+}
+
+// reqHeadSize is the room req's head takes in a buffer once rewritten, as
+// HAProxy's HTX stores it: a block of 8 bytes plus the text per header,
+// and the start line with its 40-byte descriptor.
+func reqHeadSize(req *http1.Request) int {
+	n := 8 + 40 + len(req.Method) + len(req.URI) + len("HTTP/1.1")
+	for i := range req.Headers {
+		n += 8 + len(req.Headers[i].Name) + len(req.Headers[i].Value)
+	}
+	return n
+}
+
+// rewriteFailed counts a request header rewrite that did not fit (wrew)
+// on the frontend and, once chosen, the backend, as HAProxy does. In
+// strict mode (the default) it is also an internal error (eint): the
+// request ends with a 500 and the connection closes, logged "PR".
+func (s *httpSession) rewriteFailed() bool {
+	s.fe.Stats.Wrew.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Wrew.Add(1)
+	}
+	if s.tx.softRewrite {
+		return true
+	}
+	s.fe.Stats.Eint.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Eint.Add(1)
+	}
+	s.lg.fail('P', 'R')
+	s.writeError(500)
+	return false
 }
 
 // EditResponse applies a header or status action to the parsed response.
@@ -584,6 +630,9 @@ func (s *httpSession) EditResponse(r *rules.Rule) {
 	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
 		setSockOpt(s.c, r)
 		return
+	}
+	if r.Action == rules.StrictMode {
+		return // response rewrites are not bounded yet: none fails
 	}
 	s.tx.resEdited = true
 	if r.Action == rules.SetStatus {

@@ -34,7 +34,9 @@ type Session interface {
 	NormalizeURI(r *rules.Rule) bool
 	// EditRequest and EditResponse apply an edit action to the parsed
 	// message (headers, target, status, variables, log level, source).
-	EditRequest(r *rules.Rule)
+	// EditRequest's false: a rewrite failed and ended the request
+	// (answered).
+	EditRequest(r *rules.Rule) bool
 	EditResponse(r *rules.Rule)
 }
 
@@ -68,7 +70,9 @@ rules:
 				return true, false
 			}
 		default:
-			s.EditRequest(r)
+			if !s.EditRequest(r) {
+				return true, false
+			}
 		}
 	}
 	for _, r := range p.RedirectRules {

@@ -34,7 +34,10 @@ func (s *session) NormalizeURI(r *rules.Rule) bool {
 	s.note("normalize", r)
 	return s.normalize
 }
-func (s *session) EditRequest(r *rules.Rule)  { s.note("edit", r) }
+func (s *session) EditRequest(r *rules.Rule) bool {
+	s.note("edit", r)
+	return string(r.Name) != "too-big" // the stand-in for a rewrite that does not fit
+}
 func (s *session) EditResponse(r *rules.Rule) { s.note("edit", r) }
 
 // section compiles rule lines (one per element, "http-request ..." or
@@ -77,6 +80,7 @@ func TestRequestPipeline(t *testing.T) {
 		{"a condition skips", []string{"http-request set-header A 1 if { path /nope }", "http-request del-header B"}, true, "edit:b", false},
 		{"a reply ends the phase", []string{"http-request track-sc0 src", "http-request deny", "http-request set-header A 1"}, true, "count@fe: answer:", true},
 		{"redirect rules come after", []string{"redirect location /x", "http-request sc-inc-gpc0(0)"}, true, "count@fe: answer:", true},
+		{"a failed rewrite ends the phase", []string{"http-request set-header too-big 1", "http-request set-header A 1"}, true, "edit:too-big", true},
 		{"a body that does not come", []string{"http-request wait-for-body time 1s", "http-request set-header A 1"}, false, "body:", true},
 	} {
 		p := section(t, "fe", c.lines...)

@@ -63,6 +63,7 @@ const (
 	SetTOS                          // set the client socket's TOS (IPv6: traffic class) to Int
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
+	StrictMode                      // Int 1: a failed rewrite ends the transaction (500); 0: it is only counted
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -485,6 +486,17 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		r.Action = NormalizeURI
 		err = r.parseNormalizeURI(args, ruleWord)
+	case "strict-mode":
+		r.Action = StrictMode
+		if err = want(1, "{on|off}"); err == nil {
+			switch args[0] {
+			case "on":
+				r.Int = 1
+			case "off":
+			default:
+				err = fmt.Errorf("%s: expects 'on' or 'off', got '%s'", ruleWord, args[0])
+			}
+		}
 	case "set-log-level":
 		r.Action = SetLogLevel
 		if err = want(1, "<level>"); err == nil {
@@ -510,7 +522,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

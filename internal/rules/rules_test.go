@@ -159,6 +159,8 @@ func TestParseErrors(t *testing.T) {
 		"set-var-fmt(txn.x)":                    "expects <fmt>",
 		"set-log-level":                         "expects <level>",
 		"set-log-level loud":                    "'loud' is not a level; expects silent, emerg",
+		"strict-mode":                           "expects {on|off}",
+		"strict-mode yes":                       "expects 'on' or 'off', got 'yes'",
 		"set-var-fmt(txn.x) %[nope]":            "unknown fetch method 'nope'",
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
@@ -330,6 +332,15 @@ func TestSetLogLevel(t *testing.T) {
 		r, err := parse(t, rule, nil)
 		if err != nil || r.Action != SetLogLevel || r.Int != want {
 			t.Errorf("%s: %+v, %v; want level %d", rule, r, err, want)
+		}
+	}
+}
+
+func TestStrictMode(t *testing.T) {
+	for rule, want := range map[string]int64{"strict-mode on": 1, "strict-mode off": 0, "strict-mode off if TRUE": 0} {
+		r, err := parse(t, rule, nil)
+		if err != nil || r.Action != StrictMode || r.Int != want {
+			t.Errorf("%s: %+v, %v; want %d", rule, r, err, want)
 		}
 	}
 }

@@ -558,10 +558,12 @@ func (rt *Runtime) Close() {
 // pipeBudget sizes the pipe pool: "maxpipes" or its default, but no more
 // than the descriptors that the limit leaves beside what maxconn needs
 // (dhproxy splices mode tcp where haproxy needs "option splice-auto", so
-// the limit may not have room for the default pool).
+// the limit may not have room for the default pool). A maxconn derived
+// from the limit takes nearly all of it: the default pool is kept then,
+// pipes being taken only while a session splices.
 func pipeBudget(cfg *model.Config, limit int) int {
 	pipes := cfg.MaxPipes(limit)
-	if cfg.Global.MaxPipes > 0 || cfg.Global.Maxconn == 0 {
+	if cfg.Global.MaxPipes > 0 || cfg.Global.Maxconn == 0 || cfg.Global.MaxconnImplicit {
 		return pipes
 	}
 	return max(0, min(pipes, (limit-cfg.MaxSock(0))/2))

@@ -51,6 +51,9 @@ type txnState struct {
 	resBodyOK          bool
 	srv                *Server   // the server serving the request (srv_name, srv_id)
 	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
+	// softRewrite: "http-request strict-mode off" ran, a failed request
+	// rewrite is only counted.
+	softRewrite bool
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
@@ -233,6 +236,8 @@ func (s *httpSession) ConnAction(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetLogLevel:
 		s.setLogLevel(r)
+	case rules.StrictMode:
+		s.tx.softRewrite = r.Int == 0
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(s.c, r)
 	case rules.SetSrc, rules.SetSrcPort:
@@ -597,6 +602,51 @@ var (
 	space      = []byte(" ")
 	colonSpace = []byte(": ")
 )
+
+// HeaderRewritten checks that the request's head still fits in a buffer
+// once a header rule r edited it; one that does not fit leaves out the
+// header set-header/add-header added and fails the rewrite.
+func (s *httpSession) HeaderRewritten(r *rules.Rule) bool {
+	if reqHeadSize(&s.req) <= s.fe.rt.bufs.size {
+		return true
+	}
+	if r.Action == rules.SetHeader || r.Action == rules.AddHeader {
+		s.req.Headers = s.req.Headers[:len(s.req.Headers)-1]
+	}
+	return s.rewriteFailed()
+}
+
+// reqHeadSize is the room req's head takes in a buffer once rewritten, as
+// HAProxy's HTX stores it: a block of 8 bytes plus the text per header,
+// and the start line with its 40-byte descriptor.
+func reqHeadSize(req *http1.Request) int {
+	n := 8 + 40 + len(req.Method) + len(req.URI) + len("HTTP/1.1")
+	for i := range req.Headers {
+		n += 8 + len(req.Headers[i].Name) + len(req.Headers[i].Value)
+	}
+	return n
+}
+
+// rewriteFailed counts a request header rewrite that did not fit (wrew)
+// on the frontend and, once chosen, the backend, as HAProxy does. In
+// strict mode (the default) it is also an internal error (eint): the
+// request ends with a 500 and the connection closes, logged "PR".
+func (s *httpSession) rewriteFailed() bool {
+	s.fe.Stats.Wrew.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Wrew.Add(1)
+	}
+	if s.tx.softRewrite {
+		return true
+	}
+	s.fe.Stats.Eint.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Eint.Add(1)
+	}
+	s.lg.fail('P', 'R')
+	s.writeError(500)
+	return false
+}
 
 // responseRules runs the response phases (txn.Response). It returns the
 // deny, return or redirect rule that answers in place of the server, if

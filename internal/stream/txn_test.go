@@ -56,7 +56,9 @@ func TestRequestEdits(t *testing.T) {
 			p.HTTPRequestRules = append(p.HTTPRequestRules, r)
 		}
 		be := &Backend{P: p, name: []byte("fe")}
-		s := &httpSession{fe: &Frontend{P: p, name: []byte("fe"), backend: be, phases: txn.Frontend{P: p, Rules: true}}}
+		rt := &Runtime{}
+		rt.bufs.size = 16384 // rewrites are bounded by tune.bufsize
+		s := &httpSession{fe: &Frontend{P: p, rt: rt, name: []byte("fe"), backend: be, phases: txn.Frontend{P: p, Rules: true}}}
 		s.clientIP = netip.MustParseAddr("192.0.2.1")
 		s.buf = []byte(head)
 		s.w = len(s.buf)

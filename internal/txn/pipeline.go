@@ -38,6 +38,10 @@ type Session interface {
 	// the messages: set-src, set-dst and their -port forms (for this
 	// request), set-log-level, set-mark, set-tos.
 	ConnAction(r *rules.Rule)
+	// HeaderRewritten checks the request's head after a header rule r
+	// edited it; false: it no longer fits and, in strict mode, the
+	// request was answered (a 500).
+	HeaderRewritten(r *rules.Rule) bool
 	// RejectRequest ends the connection for a tcp-request content reject
 	// (silent: silent-drop) without an answer.
 	RejectRequest(silent bool)
@@ -66,7 +70,7 @@ const (
 // rather than the messages.
 func isConnAction(a rules.Action) bool {
 	switch a {
-	case rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.SetLogLevel, rules.SetMark, rules.SetTOS:
+	case rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.StrictMode:
 		return true
 	}
 	return false
@@ -145,7 +149,9 @@ rules:
 				return true, false
 			}
 		default:
-			t.editRequest(s, r)
+			if !t.editRequest(s, r) {
+				return true, false
+			}
 		}
 	}
 	for _, r := range p.RedirectRules {
@@ -160,17 +166,19 @@ rules:
 
 // editRequest applies a header, method, variable or request target
 // action to the parsed request and notes it for the serializer; the
-// connection's own actions go to s.
-func (t *State) editRequest(s Session, r *rules.Rule) {
+// connection's own actions go to s. false: a header rewrite did not fit
+// and ended the request.
+func (t *State) editRequest(s Session, r *rules.Rule) bool {
 	req := s.Request()
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
-	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort:
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		t.Edited.RequestHeaders = true
 		req.Headers = t.EditHeaders(s, req.Headers, r)
+		return s.HeaderRewritten(r)
 	case rules.SetMethod:
 		if t.SetMethod(s, req, r) {
 			t.Edited.Target = true
@@ -180,6 +188,7 @@ func (t *State) editRequest(s Session, r *rules.Rule) {
 			t.Edited.Target = true
 		}
 	}
+	return true
 }
 
 // AddRequestHeader adds a header the proxy sets itself (unique-id-header)
@@ -294,6 +303,8 @@ func (t *State) editResponse(s Session, r *rules.Rule) {
 		t.SetVar(s, r)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
 		s.ConnAction(r)
+	case rules.StrictMode:
+		// response rewrites are not bounded yet: none fails
 	case rules.SetStatus:
 		t.Edited.Response = true
 		t.Edited.Status, t.Edited.Reason = r.Status, r.Reason

@@ -54,7 +54,6 @@ listen response
 	for _, p := range []int{ports[0], ports[1], ports[2], ports[4]} {
 		waitPort(t, p, 5*time.Second)
 	}
-	root := os.Geteuid() == 0
 	for _, c := range []struct {
 		name string
 		port int
@@ -70,30 +69,39 @@ listen response
 		{"http-request", ports[3], "GET /hdrop HTTP/1.1\r\nHost: x\r\n\r\n"},
 		{"tcp-response content", ports[4], "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
 	} {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.port), 5*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if c.send != "" {
-			conn.Write([]byte(c.send))
-		}
-		conn.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
-		n, err := conn.Read(make([]byte, 512))
-		conn.Close()
-		var ne net.Error
-		timedOut := errors.As(err, &ne) && ne.Timeout()
-		switch {
-		case n > 0:
-			t.Errorf("%s: the client got %d bytes", c.name, n)
-		case root && !timedOut:
-			t.Errorf("%s: the client was told (%v); want silence", c.name, err)
-		case !root && timedOut:
-			t.Errorf("%s: no reset without TCP_REPAIR", c.name)
-		}
+		expectSilentDrop(t, c.name, c.port, c.send)
 	}
 	// an HTTP request the rule lets through is served
 	out, err := curl(t, "-s", "-o", "/dev/null", "-w", "%{http_code}", fmt.Sprintf("http://127.0.0.1:%d/ok", ports[3]))
 	if err != nil || out != "200" {
 		t.Errorf("a request not dropped: %q %v", out, err)
+	}
+}
+
+// expectSilentDrop sends send to port and checks that the connection was
+// dropped without a word: as root (TCP_REPAIR) the client's read times
+// out, else it sees the reset.
+func expectSilentDrop(t *testing.T, name string, port int, send string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if send != "" {
+		conn.Write([]byte(send))
+	}
+	conn.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	n, err := conn.Read(make([]byte, 512))
+	conn.Close()
+	var ne net.Error
+	timedOut := errors.As(err, &ne) && ne.Timeout()
+	root := os.Geteuid() == 0
+	switch {
+	case n > 0:
+		t.Errorf("%s: the client got %d bytes", name, n)
+	case root && !timedOut:
+		t.Errorf("%s: the client was told (%v); want silence", name, err)
+	case !root && timedOut:
+		t.Errorf("%s: no reset without TCP_REPAIR", name)
 	}
 }

@@ -96,12 +96,7 @@ func TestStatsRetriesAndAgentMatchHAProxy(t *testing.T) {
 	}
 	for _, srv := range []string{"up", "checked", "down", "unreachable", "maint", "off", "drainedbyagent", "drained"} {
 		row := "agents/" + srv
-		if srv != "maint" && srv != "drainedbyagent" {
-			// Not yet alike: haproxy leaves the weight at 1 when an
-			// agent's answer comes while the server is in maintenance or
-			// drained by the agent; dhproxy applies the 75% (0).
-			compare(row, "weight")
-		}
+		compare(row, "weight", "uweight")
 		compare(row, "status", "last_agt", "agent_status", "agent_code", "agent_desc", "agent_rise", "agent_fall", "agent_health", "check_status")
 		// The duration is the machine's; whether there is one is haproxy's.
 		w, g := field(t, wantRows, names, row, "agent_duration"), field(t, gotRows, names, row, "agent_duration")
@@ -109,4 +104,36 @@ func TestStatsRetriesAndAgentMatchHAProxy(t *testing.T) {
 			t.Errorf("%s agent_duration: dhproxy %q, haproxy %q", row, g, w)
 		}
 	}
+}
+
+// The weight column is haproxy's cur_eweight: a drained server keeps its
+// weight (the backend's total leaves it out), one in maintenance shows
+// the weight it had until it leaves maintenance. Values are haproxy
+// 2.6.12's for the same commands.
+func TestStatsWeightOfDrainedAndMaintServers(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	port := freePort(t)
+	cfg := fmt.Sprintf(`global
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend be
+backend be
+    server a 127.0.0.1:9 weight 10
+    server b 127.0.0.1:9 weight 10
+    server c 127.0.0.1:9 weight 10
+`, port)
+	startProxy(t, cfg, port)
+	cliCmd(t, sock, "set server be/a state drain; set server be/b state maint; set weight be/b 5; set weight be/a 7; set weight be/c 3")
+	check := func(when string, want map[string]string) {
+		rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+		for row, w := range want {
+			if got := field(t, rows, names, row, "weight"); got != w {
+				t.Errorf("%s: %s weight %s, haproxy %s", when, row, got, w)
+			}
+		}
+	}
+	check("drained a, b in maintenance", map[string]string{"be/a": "7", "be/b": "10", "be/c": "3", "be/BACKEND": "3"})
+	cliCmd(t, sock, "set server be/b state ready")
+	check("b ready", map[string]string{"be/a": "7", "be/b": "5", "be/c": "3", "be/BACKEND": "8"})
 }

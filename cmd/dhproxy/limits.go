@@ -14,7 +14,8 @@ func warning(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "[WARNING]  (%d) : %s\n", os.Getpid(), fmt.Sprintf(format, args...))
 }
 
-// applyFDLimit sets the open files limit as haproxy 2.6 does at start:
+// applyFDLimit sets the global maxconn when none is configured (from the
+// FD limit, as haproxy 2.6 does) and the open files limit as haproxy does:
 // "ulimit-n", else the descriptors the global maxconn needs (maxsock:
 // connections, listeners, checks, pollers and "maxpipes"). Where the limit
 // cannot be raised that far it refuses to start, or with "no strict-limits"
@@ -29,6 +30,11 @@ func applyFDLimit(cfg *model.Config, stderr io.Writer) bool {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &cur); err != nil {
 		alert(stderr, "[%s.main()] Cannot read the FD limit: %v.", os.Args[0], err)
 		return false
+	}
+	if cfg.Global.Maxconn == 0 {
+		// HAProxy then derives the limit it enforces from the FD limit.
+		cfg.Global.Maxconn = cfg.IdealMaxconn(int(min(max(cur.Cur, cur.Max), 1<<30)))
+		cfg.Global.MaxconnImplicit = true
 	}
 	maxsock := cfg.MaxSock(cfg.HAProxyPipes())
 	want := cfg.Global.UlimitN

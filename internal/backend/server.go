@@ -51,9 +51,13 @@ type Server[S any] struct {
 	// Weights, as HAProxy keeps them: iweight from the configuration,
 	// uweight set at run time, eweight the effective one the algorithm
 	// uses (uweight × lb.WeightScale, lowered during slow start).
-	iweight  int
-	uweight  atomic.Int32
-	eweight  atomic.Int32
+	iweight int
+	uweight atomic.Int32
+	eweight atomic.Int32
+	// shown is the effective weight as HAProxy's stats show it (its
+	// cur_eweight): a drain does not lower it and it stays as it was
+	// while the server is in maintenance.
+	shown    atomic.Int32
 	upSince  atomic.Int64 // unix nanoseconds of the last DOWN→UP, 0: up since start
 	starting atomic.Bool  // in slow start
 	drain    atomic.Bool  // no new balanced traffic (SetDrain)
@@ -79,6 +83,7 @@ func (s *Server[S]) Init(owner S, sc *model.Server) {
 	s.lastChange.Store(time.Now().UnixNano())
 	s.uweight.Store(int32(sc.Weight))
 	s.eweight.Store(int32(sc.Weight * lb.WeightScale))
+	s.shown.Store(s.eweight.Load())
 	if sc.Disabled {
 		s.StartInMaint(AdminConfigMaint)
 	}
@@ -114,8 +119,15 @@ func (s *Server[S]) AdminState() uint32 { return s.admin.Load() }
 // SetAdmin sets the admin bits and returns the bits before.
 func (s *Server[S]) SetAdmin(bits uint32) (old uint32) { return s.admin.Or(bits) }
 
-// ClearAdmin clears the admin bits and returns the bits before.
-func (s *Server[S]) ClearAdmin(bits uint32) (old uint32) { return s.admin.And(^bits) }
+// ClearAdmin clears the admin bits and returns the bits before. Leaving
+// maintenance shows the weight set meanwhile.
+func (s *Server[S]) ClearAdmin(bits uint32) (old uint32) {
+	old = s.admin.And(^bits)
+	if old&AdminMaintAny != 0 && (old&^bits)&AdminMaintAny == 0 {
+		s.shown.Store(s.uweight.Load() * lb.WeightScale)
+	}
+	return old
+}
 
 // Cur returns the requests or connections s serves now.
 func (s *Server[S]) Cur() int { return int(s.cur.Load()) }

@@ -53,6 +53,11 @@ func (s *Server[S]) Weight() (current, initial int) { return int(s.uweight.Load(
 // lb.WeightScale at full throttle).
 func (s *Server[S]) EffectiveWeight() int { return int(s.eweight.Load()) }
 
+// ShownWeight is the effective weight as HAProxy's stats show it: a
+// drained server keeps its weight there, one in maintenance the weight it
+// had when it entered it.
+func (s *Server[S]) ShownWeight() int { return int(s.shown.Load()) }
+
 // SetUp records a health transition. A server coming back UP with
 // "slowstart" starts at a fraction of its weight and maxconn and ramps up
 // linearly; a server going DOWN hands its queue to the farm.
@@ -109,6 +114,9 @@ func (f *Farm[S]) reweighLocked(s *Server[S]) {
 		}
 	}
 	ew := int(s.uweight.Load()) * w
+	if s.admin.Load()&AdminMaintAny == 0 {
+		s.shown.Store(int32(ew))
+	}
 	if s.drain.Load() {
 		ew = 0
 	}

@@ -85,9 +85,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	isVar := strings.HasPrefix(act, "set-var(") || strings.HasPrefix(act, "set-var-fmt(") || strings.HasPrefix(act, "unset-var(")
 	isCounter := strings.HasPrefix(act, "sc-inc-gpc") || strings.HasPrefix(act, "sc-set-gpt")
-	// set-dst in content rules (where haproxy 2.6 also takes it) is not
-	// supported yet: the server side reads no rewritten destination
-	isAddr := act == "set-src" || (act == "set-dst" || act == "set-src-port" || act == "set-dst-port") && args[0] != "content"
+	isAddr := act == "set-src" || act == "set-dst" || act == "set-src-port" || act == "set-dst-port"
 	isSockOpt := act == "set-mark" || act == "set-tos"
 	if act == "capture" && args[0] != "content" {
 		what := ""
@@ -99,7 +97,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
 	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture {
-		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request connection|session set-dst|set-src-port|set-dst-port <expr>', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
+		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src|set-dst|set-src-port|set-dst-port <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
 	if refuseRulesInDefaults(b, p, l) {
@@ -135,7 +133,7 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		r.ExpectProxy, cond = true, args[3:]
 	case strings.HasPrefix(act, "track-sc") || isCounter:
 		// the same parser as the http-request forms
-		t, err := rules.ParseTrack(b.comp, args[1:end], phase, "'"+word+"'")
+		t, err := rules.ParseTrack(b.comp, args[1:end], end < len(args), phase, "'"+word+"'")
 		if err == nil && (t.Action == rules.SetGPT0 || t.Action == rules.SetGPT) && t.Expr != nil && args[0] == "connection" {
 			// haproxy 2.6 fails on it with an internal error
 			err = fmt.Errorf("'%s' takes an integer in connection rules, not an expression", word)

@@ -60,10 +60,6 @@ func parseTCPResponse(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'tcp-response content %s' is not supported by dhproxy yet; 'accept', 'reject', 'close', 'silent-drop', 'set-var(<var>) <expr>', 'set-var-fmt(<var>) <fmt>' and 'unset-var(<var>)' [if|unless <cond>] work for now.", act)
 		return
 	}
-	if p.Mode == ModeHTTP && (act == "silent-drop" || act == "close") {
-		b.errorf(l, "'tcp-response content %s' in a backend of mode http is not supported by dhproxy yet; 'accept', 'reject' and the variable actions work there.", act)
-		return
-	}
 	if refuseRulesInDefaults(b, p, l) {
 		return
 	}

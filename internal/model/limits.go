@@ -51,9 +51,12 @@ func (c *Config) HAProxyPipes() int {
 	if c.Global.MaxPipes > 0 {
 		return c.Global.MaxPipes
 	}
-	return c.idealPipes(func(p *Proxy) bool {
-		return p.Options["splice-auto"] || p.Options["splice-request"] || p.Options["splice-response"]
-	}, 0)
+	return c.idealPipes(haproxySplices, 0)
+}
+
+// haproxySplices reports whether HAProxy splices p's data.
+func haproxySplices(p *Proxy) bool {
+	return p.Options["splice-auto"] || p.Options["splice-request"] || p.Options["splice-response"]
 }
 
 // idealPipes is HAProxy's compute_ideal_maxpipes: a quarter of the sessions
@@ -103,14 +106,20 @@ func (c *Config) Threads() int {
 }
 
 // MaxSock is HAProxy's global.maxsock, the descriptors a global maxconn
-// needs: ten spare, one per listening socket and per health check (two per
-// agent check), ten sessions per stats socket, two per connection, two per
-// pipe, and per thread one poller and a wake-up pipe. 0 without a global
-// maxconn.
+// needs: the fixed ones (fixedSocks), two per connection and two per pipe.
+// 0 without a global maxconn.
 func (c *Config) MaxSock(maxPipes int) int {
 	if c.Global.Maxconn == 0 {
 		return 0
 	}
+	return c.fixedSocks() + 2*c.Global.Maxconn + 2*maxPipes
+}
+
+// fixedSocks is the part of HAProxy's maxsock that does not depend on
+// maxconn: ten spare, one per listening socket and per health check (two
+// per agent check), ten sessions per stats socket, and per thread one
+// poller and a wake-up pipe.
+func (c *Config) fixedSocks() int {
 	n := 10
 	for _, p := range c.Proxies {
 		if p.Disabled {
@@ -131,10 +140,61 @@ func (c *Config) MaxSock(maxPipes int) int {
 		}
 	}
 	n += len(c.Global.StatsSockets) * (1 + statsSocketMaxconn)
-	n += 2 * c.Global.Maxconn
-	n += 2 * maxPipes
 	n += 3 * c.Threads()
 	return n
+}
+
+// IdealMaxconn is HAProxy 2.6's global maxconn when none is configured
+// (compute_ideal_maxconn): the descriptors of fdLimit (the larger of the
+// soft and hard limits at start) left after the fixed ones, two per
+// connection, less two per splicing pipe when their count is known, else
+// half a pipe per connection; never below HAProxy's DEFAULT_MAXCONN of 100.
+// Like HAProxy it ignores "maxpipes", which may then not fit.
+func (c *Config) IdealMaxconn(fdLimit int) int {
+	remain := fdLimit - c.fixedSocks()
+	pipes, unlimited := c.splicePipesNoMaxconn() // "maxpipes" is not counted
+	var n int
+	if unlimited {
+		n = 2 * remain / 5
+	} else {
+		if 2*pipes < remain {
+			remain -= 2 * pipes
+		}
+		n = remain / 2
+	}
+	return max(n, defaultMaxconn)
+}
+
+// defaultMaxconn is HAProxy's DEFAULT_MAXCONN, the least implicit maxconn.
+const defaultMaxconn = 100
+
+// splicePipesNoMaxconn is HAProxy's compute_ideal_maxpipes before a global
+// maxconn exists: unlimited when a splicing frontend has no maxconn or a
+// splicing backend no fullconn, else a quarter of their sessions.
+func (c *Config) splicePipesNoMaxconn() (pipes int, unlimited bool) {
+	var fe, be int
+	for _, p := range c.Proxies {
+		if p.Disabled || !haproxySplices(p) {
+			continue
+		}
+		if p.IsFrontend() {
+			if p.Maxconn == 0 {
+				return 0, true
+			}
+			fe += p.Maxconn
+		}
+		if p.IsBackend() {
+			if p.Fullconn == 0 {
+				return 0, true
+			}
+			be += p.Fullconn
+		}
+	}
+	pipes = max(fe, be)
+	if pipes >= 4 {
+		pipes /= 4
+	}
+	return pipes, false
 }
 
 // statsSocketMaxconn is HAProxy's default "maxconn" of a stats socket.

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,50 @@ func TestMaxPipes(t *testing.T) {
 	} {
 		if got := buildText(t, tc.text).MaxPipes(1024); got != tc.want {
 			t.Errorf("%q: MaxPipes = %d, want %d", tc.text, got, tc.want)
+		}
+	}
+}
+
+// Without a maxconn haproxy 2.6 derives it from the FD limit; these are
+// the Maxconn values its "show info" gives under prlimit for this
+// configuration (one bind, one stats socket, two threads).
+func TestIdealMaxconnAsHAProxy(t *testing.T) {
+	const base = `
+global
+    nbthread 2
+    stats socket /tmp/x.sock level admin
+defaults
+    mode http
+%s
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:18001
+    default_backend be
+backend be
+    server s1 127.0.0.1:18002
+`
+	for _, tc := range []struct {
+		defaults string
+		fdLimit  int
+		want     int
+	}{
+		{"", 20000, 9986},
+		{"", 1024, 498},
+		{"", 4096, 2034},
+		{"", 100, 100}, // never below DEFAULT_MAXCONN
+		{"    option splice-auto", 1024, 398},
+		{"    option splice-auto", 4096, 1627},
+		{"    maxpipes 100", 1024, 498}, // haproxy then wants 1224 FDs
+	} {
+		text := fmt.Sprintf(base, tc.defaults)
+		if tc.defaults == "    maxpipes 100" {
+			text = strings.Replace(fmt.Sprintf(base, ""), "    nbthread 2", "    nbthread 2\n    maxpipes 100", 1)
+		}
+		cfg := buildText(t, text)
+		if got := cfg.IdealMaxconn(tc.fdLimit); got != tc.want {
+			t.Errorf("%q under %d FDs: maxconn %d, haproxy %d", tc.defaults, tc.fdLimit, got, tc.want)
 		}
 	}
 }

@@ -93,6 +93,7 @@ type Global struct {
 	SSLServerVerifyNone bool             // ssl-server-verify none
 	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
 	Maxconn             int
+	MaxconnImplicit     bool // Maxconn was derived from the FD limit (IdealMaxconn), not configured
 	Daemon              bool
 	Pidfile             string
 	Nbthread            int // 0: one per CPU, as HAProxy

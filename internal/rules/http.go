@@ -55,14 +55,15 @@ const (
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
-	SetDst                          // take Expr's address as the connection's destination (tcp-request)
-	SilentDrop                      // close the client's connection without telling it (http-request)
-	SetSrcPort                      // take Expr's integer as the client's port (tcp-request)
-	SetDstPort                      // take Expr's integer as the connection's destination port (tcp-request)
+	SetDst                          // take Expr's address as the connection's destination (tcp-request; http-request: for this request)
+	SilentDrop                      // close the client's connection without telling it (http-request, http-response)
+	SetSrcPort                      // take Expr's integer as the client's port (tcp-request; http-request: for this request)
+	SetDstPort                      // take Expr's integer as the connection's destination port (tcp-request; http-request: for this request)
 	SetMark                         // set the client socket's SO_MARK to Int
 	SetTOS                          // set the client socket's TOS (IPv6: traffic class) to Int
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
+	StrictMode                      // Int 1: a failed rewrite ends the transaction (500); 0: it is only counted
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -170,9 +171,9 @@ func scAction(act string) (n, idx int, ok bool) {
 }
 
 // ParseTrack compiles a stick counter action, its words from the action
-// on ("track-sc0 src table t", "sc-inc-gpc0(1)"), up to its condition.
-// ruleWord names the rule in errors.
-func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord string) (r *Rule, err error) {
+// on ("track-sc0 src table t", "sc-inc-gpc0(1)"), up to its condition
+// (cond: one follows). ruleWord names the rule in errors.
+func ParseTrack(c *sample.Compiler, words []string, cond bool, phase sample.Phase, ruleWord string) (r *Rule, err error) {
 	act, args := words[0], words[1:]
 	n, idx, ok := scAction(act)
 	if !ok {
@@ -208,7 +209,13 @@ func ParseTrack(c *sample.Compiler, words []string, phase sample.Phase, ruleWord
 		if strings.HasPrefix(act, "sc-set-gpt(") {
 			r.Action = SetGPT
 		}
-		if len(args) != 1 {
+		switch {
+		case len(args) == 0 && cond:
+			// haproxy reads "if" as the value's fetch and fails
+			return nil, fmt.Errorf("%s expects <int> or <expr> before its condition", ruleWord)
+		case len(args) == 0:
+			return r, nil // haproxy reads no value as 0
+		case len(args) != 1:
 			return nil, fmt.Errorf("%s expects <int> or <expr>", ruleWord)
 		}
 		if r.Int, err = strconv.ParseInt(args[0], 10, 64); err != nil {
@@ -329,7 +336,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		act = "" // handled
 	}
 	if strings.HasPrefix(act, "track-sc") || strings.HasPrefix(act, "sc-") {
-		t, err := ParseTrack(c, words[:len(args)+1], phase, ruleWord)
+		t, err := ParseTrack(c, words[:len(args)+1], len(condWords) > 0, phase, ruleWord)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -350,9 +357,6 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			r.Int, err = ParseSockOptValue(act, args[0])
 		}
 	case "silent-drop":
-		if response {
-			return nil, nil, fmt.Errorf("'http-response silent-drop' is not supported by dhproxy yet; 'http-request silent-drop' is")
-		}
 		r.Action = SilentDrop
 		err = want(0, "no argument before its condition")
 	case "deny", "tarpit":
@@ -430,11 +434,11 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 				err = r.header(c, args[0], args[2], phase)
 			}
 		}
-	case "set-src":
+	case "set-src", "set-dst", "set-src-port", "set-dst-port":
 		if response {
-			return nil, nil, fmt.Errorf("'http-response set-src' does not exist; use it in 'http-request'")
+			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
 		}
-		r.Action = SetSrc
+		r.Action = map[string]Action{"set-src": SetSrc, "set-dst": SetDst, "set-src-port": SetSrcPort, "set-dst-port": SetDstPort}[act]
 		if err = want(1, "<expr>"); err == nil {
 			if r.Expr, err = c.Compile(args[0], phase); err != nil {
 				err = fmt.Errorf("%s: %v", ruleWord, err)
@@ -482,6 +486,17 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		r.Action = NormalizeURI
 		err = r.parseNormalizeURI(args, ruleWord)
+	case "strict-mode":
+		r.Action = StrictMode
+		if err = want(1, "{on|off}"); err == nil {
+			switch args[0] {
+			case "on":
+				r.Int = 1
+			case "off":
+			default:
+				err = fmt.Errorf("%s: expects 'on' or 'off', got '%s'", ruleWord, args[0])
+			}
+		}
 	case "set-log-level":
 		r.Action = SetLogLevel
 		if err = want(1, "<level>"); err == nil {
@@ -507,7 +522,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-log-level, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

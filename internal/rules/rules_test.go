@@ -159,6 +159,8 @@ func TestParseErrors(t *testing.T) {
 		"set-var-fmt(txn.x)":                    "expects <fmt>",
 		"set-log-level":                         "expects <level>",
 		"set-log-level loud":                    "'loud' is not a level; expects silent, emerg",
+		"strict-mode":                           "expects {on|off}",
+		"strict-mode yes":                       "expects 'on' or 'off', got 'yes'",
 		"set-var-fmt(txn.x) %[nope]":            "unknown fetch method 'nope'",
 		"set-header X-A %[nope]":                "unknown fetch method 'nope'",
 		"set-header X-A %[path":                 "missing ']'",
@@ -334,6 +336,15 @@ func TestSetLogLevel(t *testing.T) {
 	}
 }
 
+func TestStrictMode(t *testing.T) {
+	for rule, want := range map[string]int64{"strict-mode on": 1, "strict-mode off": 0, "strict-mode off if TRUE": 0} {
+		r, err := parse(t, rule, nil)
+		if err != nil || r.Action != StrictMode || r.Int != want {
+			t.Errorf("%s: %+v, %v; want %d", rule, r, err, want)
+		}
+	}
+}
+
 func TestResponseWaitForBody(t *testing.T) {
 	c := &sample.Compiler{}
 	var set acl.Set
@@ -349,8 +360,8 @@ func TestResponseWaitForBody(t *testing.T) {
 // The stick counter actions with haproxy 2.6's array forms: the element
 // index comes first; a missing or bad index is refused as haproxy
 // refuses it, an index past the table's array is only known at run time.
-// (haproxy 2.6.12 takes "sc-set-gpt(1,0)" without its value at -c;
-// dhproxy asks for the value.)
+// haproxy 2.6.12 takes "sc-set-gpt(1,0)" without its value as 0, but
+// reads the "if" of a condition there as the value's fetch and fails.
 func TestParseArrayCounterActions(t *testing.T) {
 	c := &sample.Compiler{}
 	for _, tc := range []struct {
@@ -358,6 +369,7 @@ func TestParseArrayCounterActions(t *testing.T) {
 		action   Action
 		sc, idx  int
 		constant int64
+		cond     bool // a condition follows the words
 		err      bool
 	}{
 		{line: "sc-inc-gpc(1,2)", action: IncGPC, sc: 2, idx: 1},
@@ -369,9 +381,15 @@ func TestParseArrayCounterActions(t *testing.T) {
 		{line: "sc-inc-gpc(1)", err: true},
 		{line: "sc-set-gpt(1,3) 4", err: true},
 		{line: "sc-inc-gpc(1,0) 5", err: true},
-		{line: "sc-set-gpt(1,0)", err: true},
+		{line: "sc-set-gpt(1,0)", action: SetGPT, idx: 1},
+		{line: "sc-set-gpt0(2)", action: SetGPT0, sc: 2},
+		{line: "sc-set-gpt(1,0) if", cond: true, err: true},
 	} {
-		r, err := ParseTrack(c, strings.Fields(tc.line), sample.PhaseReq, "'"+tc.line+"'")
+		words := strings.Fields(tc.line)
+		if tc.cond {
+			words = words[:len(words)-1]
+		}
+		r, err := ParseTrack(c, words, tc.cond, sample.PhaseReq, "'"+tc.line+"'")
 		if tc.err {
 			if err == nil {
 				t.Errorf("%s: accepted", tc.line)
@@ -396,8 +414,8 @@ func TestParseSilentDrop(t *testing.T) {
 			t.Errorf("%q accepted", line)
 		}
 	}
-	if _, _, err := ParseHTTP(c, &set, []string{"silent-drop"}, true, "t"); err == nil {
-		t.Error("http-response silent-drop accepted (not supported yet)")
+	if r, _, err := ParseHTTP(c, &set, []string{"silent-drop"}, true, "t"); err != nil || r.Action != SilentDrop {
+		t.Errorf("http-response silent-drop: %+v %v", r, err)
 	}
 }
 

@@ -67,9 +67,9 @@ func init() {
 	boolFetch("http_first_req", StateFirstRequest, PhaseReq|PhaseRes)
 
 	// srv_id and srv_name: the server that answers, once the response
-	// arrived.
+	// arrived (tcp-response content rules too, as in haproxy).
 	const needsServer = "the server that answered (http-response rules)"
-	RegisterFetch(&FetchDef{Name: "srv_id", Out: TypeInt, Phases: PhaseRes, Needs: needsServer,
+	RegisterFetch(&FetchDef{Name: "srv_id", Out: TypeInt, Phases: PhaseRes | PhaseResContent, Needs: needsServer,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 			n, ok := t.ProxyState(StateServerID, nil, nil)
 			if ok {
@@ -77,7 +77,7 @@ func init() {
 			}
 			return ok
 		}})
-	RegisterFetch(&FetchDef{Name: "srv_name", Out: TypeStr, Phases: PhaseRes, Needs: needsServer,
+	RegisterFetch(&FetchDef{Name: "srv_name", Out: TypeStr, Phases: PhaseRes | PhaseResContent, Needs: needsServer,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 			name := t.ServerName()
 			if name == "" {

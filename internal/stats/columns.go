@@ -223,7 +223,7 @@ var Columns = []Column{
 		if r.Kind == Backend {
 			return num(int64(backendWeight(r.BE)))
 		}
-		return num(int64(r.Srv.EffectiveWeight() / lb.WeightScale))
+		return num(int64(r.Srv.ShownWeight() / lb.WeightScale))
 	}},
 	{"act", "SGP", "u32", "BS", func(r *Row) Value {
 		if r.Kind == Backend {
@@ -405,7 +405,7 @@ var Columns = []Column{
 	{"intercepted", "MCP", "u64", "F", ctr(func(c *stream.Counters) int64 { return c.Intercepted.Load() })},
 	{"dcon", "MCP", "u64", "FL", ctr(func(c *stream.Counters) int64 { return c.Dcon.Load() })},
 	{"dses", "MCP", "u64", "FL", ctr(func(c *stream.Counters) int64 { return c.Dses.Load() })},
-	{"wrew", "MCP", "u64", "FLBS", zero},
+	{"wrew", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Wrew.Load() })},
 	{"connect", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"reuse", "MCP", "u64", "BS", zero},
 	{"cache_lookups", "MCP", "u64", "FB", zero},
@@ -421,7 +421,7 @@ var Columns = []Column{
 	{"ctime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeConnect) })},
 	{"rtime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeResponse) })},
 	{"ttime_max", "MMP", "u32", "BS", ctr(func(c *stream.Counters) int64 { return c.TimeMax(stream.TimeTotal) })},
-	{"eint", "MCP", "u64", "FLBS", zero},
+	{"eint", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Eint.Load() })},
 	{"idle_conn_cur", "MGP", "u32", "S", zero},
 	{"safe_conn_cur", "MGP", "u32", "S", zero},
 	{"used_conn_cur", "MGP", "u32", "S", func(r *Row) Value { return num(int64(r.Srv.Cur())) }},

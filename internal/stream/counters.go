@@ -36,6 +36,8 @@ type Counters struct {
 	Dresp       atomic.Int64 // responses denied by http-response rules
 	Dcon        atomic.Int64 // connections rejected by tcp-request connection rules
 	Dses        atomic.Int64 // sessions rejected by tcp-request session rules
+	Wrew        atomic.Int64 // header rewrites that did not fit the buffer
+	Eint        atomic.Int64 // internal errors (a failed rewrite in strict mode)
 	Qmax        atomic.Int32
 	Chkfail     atomic.Int64 // failed checks while the server was up
 	Chkdown     atomic.Int64 // UP to DOWN transitions

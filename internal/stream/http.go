@@ -219,7 +219,7 @@ func (s *httpSession) park() bool {
 	nread, nwritten := s.fdStore.Counts()
 	unread, unwritten := nread-s.seenIn, nwritten-s.seenOut
 	if s.tx.srcSet {
-		pc.clientIP = s.tx.realIP // set-src lasted one request
+		pc.clientIP, pc.clientPort = s.tx.realIP, uint16(s.tx.realPort) // set-src lasted one request
 	}
 	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 {
 		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
@@ -739,10 +739,16 @@ func (s *httpSession) handle() bool {
 	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(true)
 	}
-	if s.fe.rules {
+	if s.fe.phases.Rules {
 		s.tx.srvConn = sc
 		if r := s.responseRules(be); r == tcpResponseRejected {
 			return false // both ends closed, nothing sent
+		} else if r == tcpResponseClosed {
+			// closed before its response was read (haproxy's "SH")
+			bodyRead := s.abortBody(sc)
+			sc.c.Close()
+			s.lg.fail('S', 'H')
+			return s.failRequest(502, keepOnError, bodyRead)
 		} else if r != nil {
 			if answered, keep := s.answerResponse(r, sc, keepOnError, isHEAD); answered {
 				return keep
@@ -756,8 +762,8 @@ func (s *httpSession) handle() bool {
 		s.stick.commit(srv, coarseTime())
 	}
 	s.lg.status = resp.Status
-	if s.tx.status != 0 {
-		s.lg.status = s.tx.status // http-response set-status
+	if s.tx.Edited.Status != 0 {
+		s.lg.status = s.tx.Edited.Status // http-response set-status
 	}
 	if resp.Status == 101 || (isCONNECT && resp.Status/100 == 2) {
 		s.tunnel(sc, be)

@@ -29,11 +29,11 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.reqEdited && !s.tx.uriEdited && !s.h2 {
+	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
 		return nil
 	}
 	out := s.out[:0]
-	if req.HigherMinor || s.tx.uriEdited || s.h2 {
+	if req.HigherMinor || s.tx.Edited.Target || s.h2 {
 		out = append(out, req.Method...)
 		out = append(out, ' ')
 		uri := req.URI
@@ -262,7 +262,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	}
 	addKeepAlive := clientKeep && client10
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
-	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.resEdited {
+	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.Edited.Response {
 		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
 		return nil
 	}
@@ -273,14 +273,14 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 		added = "keep-alive"
 	}
 	reason := resp.Reason
-	if s.tx.status != 0 {
-		reason = s.tx.reason
+	if s.tx.Edited.Status != 0 {
+		reason = s.tx.Edited.Reason
 	}
 	s.lg.headSize(&resp.Message, reason, true, length, added)
 	var out []byte
-	if s.tx.status != 0 {
+	if s.tx.Edited.Status != 0 {
 		out = append(s.out[:0], "HTTP/1.1 "...)
-		out = strconv.AppendInt(out, int64(s.tx.status), 10)
+		out = strconv.AppendInt(out, int64(s.tx.Edited.Status), 10)
 		out = append(out, ' ')
 		out = append(append(out, reason...), "\r\n"...)
 	} else {

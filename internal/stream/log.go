@@ -235,7 +235,9 @@ func (s *httpSession) emitHTTP() {
 		if ti := s.tlsInfo; ti != nil {
 			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
 		}
-		if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+		if d := s.tx.dst; d.IsValid() { // set-dst, set-dst-port
+			e.FrontendIP, e.FrontendPort = d.Addr(), int(d.Port())
+		} else if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 		}
 	}

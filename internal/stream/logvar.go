@@ -61,7 +61,9 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if ti := s.tlsInfo; ti != nil {
 		e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
 	}
-	if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+	if d := s.tx.dst; d.IsValid() { // set-dst, set-dst-port
+		e.FrontendIP, e.FrontendPort = d.Addr(), int(d.Port())
+	} else if la, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 		e.FrontendIP, e.FrontendPort = la.AddrPort().Addr(), la.Port
 	}
 	return logging.AppendVar(dst, lv, e)

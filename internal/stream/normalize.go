@@ -27,7 +27,7 @@ func (s *httpSession) normalizeURI(r *rules.Rule) bool {
 		return true
 	}
 	s.req.URI = s.tx.Buf[start:len(s.tx.Buf):len(s.tx.Buf)]
-	s.tx.uriEdited = true
+	s.tx.Edited.Target = true
 	return true
 }
 

@@ -19,6 +19,11 @@ func TestPipeBudget(t *testing.T) {
 			t.Errorf("limit %d: %d pipes, want %d", limit, got, want)
 		}
 	}
+	// a maxconn derived from the limit leaves the default pool alone
+	cfg.Global.Maxconn, cfg.Global.MaxconnImplicit = cfg.IdealMaxconn(4096), true
+	if got, want := pipeBudget(cfg, 4096), cfg.Global.Maxconn/4; got != want {
+		t.Errorf("implicit maxconn %d: %d pipes, want %d", cfg.Global.Maxconn, got, want)
+	}
 	cfg.Global.MaxPipes = 7
 	if got := pipeBudget(cfg, 4014); got != 7 {
 		t.Errorf("maxpipes 7: %d pipes", got)

@@ -25,6 +25,7 @@ import (
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
 	"dhproxy/internal/tlsconf"
+	"dhproxy/internal/txn"
 )
 
 // Runtime is a running configuration.
@@ -68,22 +69,20 @@ type Runtime struct {
 
 // Frontend is a frontend's runtime state.
 type Frontend struct {
-	P         *model.Proxy
-	rt        *Runtime
-	backend   *Backend // default_backend, its own servers for listen, or the first use_backend
-	logger    *logging.Logger
-	logFmt    logFormat
-	logCount  atomic.Int64 // lines logged, for log-format's %lc
-	uidHeader []byte       // "unique-id-header" (nil: none)
-	feconn    atomic.Int32 // client connections of this frontend (%fc)
-	Stats     Counters
+	P        *model.Proxy
+	rt       *Runtime
+	backend  *Backend // default_backend, its own servers for listen, or the first use_backend
+	logger   *logging.Logger
+	logFmt   logFormat
+	logCount atomic.Int64 // lines logged, for log-format's %lc
+	feconn   atomic.Int32 // client connections of this frontend (%fc)
+	Stats    Counters
 
 	servicePaths [][]byte // path prefixes answered by rt.service
 
 	name        []byte           // P.Name, for the fe_name fetch
 	useBackends []useBackendRule // nil when the backend is always fe.backend
-	rules       bool             // it or one of its backends has rules: requests run the rule engine
-	bufferBody  bool             // option http-buffer-request
+	phases      txn.Frontend     // what the request phases know of it (rules, body buffering, unique-id-header)
 
 	// Changed by the runtime API (acceptgate.go).
 	limit   conn.Limit          // maxconn
@@ -99,7 +98,8 @@ type Frontend struct {
 // always wins, so it just becomes the frontend's backend.
 func (fe *Frontend) setRules(rt *Runtime) {
 	p := fe.P
-	fe.bufferBody = p.Options["http-buffer-request"]
+	fe.phases.P = p
+	fe.phases.BufferBody = p.Options["http-buffer-request"]
 	for _, u := range p.UseBackends {
 		r := useBackendRule{cond: u.Cond, dyn: u.Dynamic}
 		if u.Backend != nil {
@@ -114,10 +114,10 @@ func (fe *Frontend) setRules(rt *Runtime) {
 	if p.Mode != model.ModeHTTP {
 		return
 	}
-	fe.rules = hasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
+	fe.phases.Rules = txn.HasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
 	for _, b := range rt.backends {
-		if hasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
-			fe.rules = true
+		if txn.HasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
+			fe.phases.Rules = true
 		}
 	}
 }
@@ -188,7 +188,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 		fe.logFmt = frontendLogFormat(p, fe.logger)
 		if p.UniqueIDFormat != nil && p.UniqueIDHeader != "" {
-			fe.uidHeader = []byte(p.UniqueIDHeader)
+			fe.phases.UIDHeader = []byte(p.UniqueIDHeader)
 		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
@@ -559,10 +559,12 @@ func (rt *Runtime) Close() {
 // pipeBudget sizes the pipe pool: "maxpipes" or its default, but no more
 // than the descriptors that the limit leaves beside what maxconn needs
 // (dhproxy splices mode tcp where haproxy needs "option splice-auto", so
-// the limit may not have room for the default pool).
+// the limit may not have room for the default pool). A maxconn derived
+// from the limit takes nearly all of it: the default pool is kept then,
+// pipes being taken only while a session splices.
 func pipeBudget(cfg *model.Config, limit int) int {
 	pipes := cfg.MaxPipes(limit)
-	if cfg.Global.MaxPipes > 0 || cfg.Global.Maxconn == 0 {
+	if cfg.Global.MaxPipes > 0 || cfg.Global.Maxconn == 0 || cfg.Global.MaxconnImplicit {
 		return pipes
 	}
 	return max(0, min(pipes, (limit-cfg.MaxSock(0))/2))

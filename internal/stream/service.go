@@ -5,6 +5,7 @@ import (
 
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
+	"dhproxy/internal/txn"
 )
 
 // Service answers a request a frontend serves itself (the stats page, the
@@ -48,13 +49,10 @@ func servicePaths(p *model.Proxy, be *Backend) [][]byte {
 		paths = append(paths, []byte(p.PrometheusPath))
 	}
 	if p.AnswersACME {
-		paths = append(paths, acmeChallengePath)
+		paths = append(paths, txn.ACMEChallengePath)
 	}
 	return paths
 }
-
-// acmeChallengePath is where ACME http-01 validation requests arrive.
-var acmeChallengePath = []byte("/.well-known/acme-challenge/")
 
 func backendProxy(b *Backend) *model.Proxy {
 	if b == nil {

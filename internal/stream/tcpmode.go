@@ -9,10 +9,10 @@ import (
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
-	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
 	"dhproxy/internal/tlsconf"
+	"dhproxy/internal/txn"
 )
 
 // serveTCP forwards one client connection in mode tcp to a server; trk
@@ -89,6 +89,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 		// a content set-src: the log shows it, as haproxy's
 		e.ClientIP, e.ClientPort = tx.src.Addr(), int(tx.src.Port())
 	}
+	if logOn && tx.dst.IsValid() {
+		e.FrontendIP, e.FrontendPort = tx.dst.Addr(), int(tx.dst.Port())
+	}
 	// The bytes the rules read are sent to the server first.
 	first := tx.data
 	var hk hashKey
@@ -142,7 +145,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {
-		rx := &tcpTxn{fe: fe, be: be, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		rx := &tcpTxn{fe: fe, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {
@@ -184,51 +187,18 @@ func (t *tcpTxn) inspect(p *model.Proxy, list []model.TCPRule, delay time.Durati
 	if len(list) == 0 {
 		return nil
 	}
-	deadline := start.Add(delay)
-	t.final = delay <= 0 || t.eof || !time.Now().Before(deadline)
-	for i := 0; i < len(list); {
-		r := &list[i]
-		ok, miss := r.Cond.MatchMiss(t, &t.acl)
-		if miss && !t.final {
-			t.readMore(deadline)
-			continue
-		}
-		if !ok {
-			i++
-			continue
-		}
-		if v := r.SetVar; v != nil {
-			// a sample that may still change waits, as haproxy's set-var
-			t.wantMore = false
-			if v.Action == rules.UnsetVar {
-				sample.UnsetVar(t, v.Var)
-			} else if v.Expr == nil {
-				if !t.setVarFmt(v) {
-					t.readMore(deadline)
-					continue
-				}
-			} else if v.Expr.Eval(t, &t.v) && !(t.wantMore && !t.final) {
-				sample.SetVar(t, v.Var, &t.v)
-			} else if t.wantMore && !t.final {
-				t.readMore(deadline)
-				continue
-			}
-			i++
-			continue
-		}
-		i++
-		if r.Track != nil {
-			t.sc.track(t.fe.rt.trackTable(p, r.Track), r.Track, t, &t.v, &t.key, false)
-			continue
-		}
-		if r.Act != nil {
-			t.act(r.Act)
-			continue
-		}
-		return r
-	}
-	return nil
+	t.deadline = start.Add(delay)
+	t.final = delay <= 0 || t.eof || !time.Now().Before(t.deadline)
+	return txn.Inspect(t, &t.acl, p, list)
 }
+
+// The connection side of content inspection (txn.ContentConn).
+
+// Final tells that no more data will be waited for.
+func (t *tcpTxn) Final() bool { return t.final }
+
+// ReadMore waits for more data, until the inspection's deadline.
+func (t *tcpTxn) ReadMore() { t.readMore(t.deadline) }
 
 // readMore reads what the client (the server for tcp-response rules) sends
 // next into t.data, until deadline; the data becomes final when the delay

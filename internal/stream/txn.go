@@ -19,20 +19,26 @@ import (
 	"dhproxy/internal/txn"
 )
 
-// The rule engine's side of a transaction. httpSession implements
-// sample.Txn over its parsed request and response; rules edit the parsed
-// header lists in place through internal/txn (added values live in
-// tx.Buf) and the serializers rebuild a head only when something was
-// edited. A configuration without rules never touches any of this.
+// The connection's side of a transaction. httpSession implements
+// sample.Txn over its parsed request and response, and txn.Conn: the
+// phases and rule lists run in internal/txn, which edits the parsed
+// messages in place (added values live in tx.Buf) and notes what it
+// edited, so that the serializers rebuild a head only then. A
+// configuration without rules never touches any of this.
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	txn.State            // the transaction itself: workspace, variables, conditions
-	be        *Backend   // the backend chosen so far (nil: the frontend's)
-	status    int        // http-response set-status: the status sent (0: the server's)
-	srcSet    bool       // set-src changed s.clientIP for this request
-	realIP    netip.Addr // the connection's own client address then
-	reason    []byte     // and its reason phrase
+	txn.State          // the transaction itself: workspace, variables, conditions, edits
+	be        *Backend // the backend whose rules and error pages apply (nil: the frontend's)
+	chosen    *Backend // the backend use_backend chose (nil: none yet)
+	// srcSet: set-src or set-src-port changed s.clientIP or clientPort
+	// for this request; realIP and realPort are the connection's own.
+	srcSet   bool
+	realIP   netip.Addr
+	realPort int
+	// dst: the destination set-dst or set-dst-port gave this request
+	// (invalid: the connection's)
+	dst netip.AddrPort
 	// The request body read before the rules (option
 	// http-buffer-request): s.buf[bodyStart:bodyEnd]; bodyOK tells it was.
 	bodyStart, bodyEnd int
@@ -43,9 +49,9 @@ type txnState struct {
 	resBodyOK          bool
 	srv                *Server   // the server serving the request (srv_name, srv_id)
 	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
-	// reqEdited/resEdited: a rule changed the header list; uriEdited:
-	// set-path changed the request target. The heads are then rebuilt.
-	reqEdited, uriEdited, resEdited bool
+	// softRewrite: "http-request strict-mode off" ran, a failed request
+	// rewrite is only counted.
+	softRewrite bool
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
@@ -74,6 +80,9 @@ func (s *httpSession) Src() netip.AddrPort {
 }
 
 func (s *httpSession) Dst() netip.AddrPort {
+	if s.tx.dst.IsValid() {
+		return s.tx.dst
+	}
 	if ta, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
 		return netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
 	}
@@ -93,8 +102,8 @@ func (s *httpSession) Request() *http1.Request   { return &s.req }
 func (s *httpSession) Response() *http1.Response { return &s.resp }
 
 func (s *httpSession) Status() int {
-	if s.tx.status != 0 {
-		return s.tx.status
+	if st := s.tx.Edited.Status; st != 0 {
+		return st
 	}
 	return s.resp.Status
 }
@@ -126,93 +135,58 @@ func usableServers(be *Backend) int {
 	return be.UpServers() // the live set: servers added at run time count too
 }
 
-// requestPhases runs what comes before the server is chosen, in HAProxy's
-// order: monitor-uri, the frontend's http-request rules, its own services
-// (stats page, Prometheus), use_backend, the backend's http-request rules.
-// answered reports that the request was answered here; keep then says
-// whether the connection stays open.
+// requestPhases runs what comes before the server is chosen
+// (txn.RequestPhases) and returns the backend chosen. answered reports
+// that the request was answered here; keep then says whether the
+// connection stays open.
 func (s *httpSession) requestPhases() (be *Backend, answered, keep bool) {
-	fe := s.fe
+	answered, keep = s.tx.RequestPhases(s, &s.fe.phases)
+	be = s.tx.chosen
+	if answered && be != nil {
+		s.lg.be = be
+	}
+	return be, answered, keep
+}
+
+// The connection side of the request phases and rule lists (txn.Conn).
+
+// Begin starts a request: the rule state anew, the connection's stick
+// counters, the unique id, the header and cookie captures.
+func (s *httpSession) Begin() {
 	if s.tx.srcSet {
-		s.clientIP = s.tx.realIP // set-src lasted one request
+		s.clientIP, s.clientPort = s.tx.realIP, s.tx.realPort // set-src lasted one request
 	}
 	s.tx.begin()
 	s.connSC.countRequest()
-	if fe.P.UniqueIDFormat != nil {
+	if s.fe.P.UniqueIDFormat != nil {
 		s.uniqueID()
 	}
-	if len(fe.P.ReqCaptures) > 0 {
+	if len(s.fe.P.ReqCaptures) > 0 {
 		s.captureHeaders(false)
 	}
-	if fe.P.CaptureCookie != "" {
+	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(false)
 	}
-	if fe.P.MonitorURI != "" {
-		if answered, keep = s.monitor(); answered {
-			return nil, true, keep
-		}
-	}
-	// ACME http-01 validation comes before the rules, which often
-	// redirect plain http to https.
-	if fe.P.AnswersACME && bytes.HasPrefix(s.req.URI, acmeChallengePath) {
-		if answered, keep = s.local(); answered {
-			return nil, true, keep
-		}
-	}
-	if fe.bufferBody && !s.readBody(0, 0) {
-		s.bodyTimeout()
-		return nil, true, false
-	}
-	if fe.rules && hasRequestRules(fe.P) {
-		if answered, keep = s.requestRules(fe.P, nil); answered {
-			return nil, true, keep
-		}
-	}
-	if answered, keep = s.local(); answered {
-		return nil, true, keep
-	}
-	be = fe.backend
-	if fe.useBackends != nil {
+}
+
+// Services answers the requests of the proxy's own services.
+func (s *httpSession) Services() (answered, keep bool) { return s.local() }
+
+// ChooseBackend runs use_backend, else takes the default backend.
+func (s *httpSession) ChooseBackend() (p *model.Proxy, bufferBody bool) {
+	be := s.fe.backend
+	if s.fe.useBackends != nil {
 		be = s.chooseBackend()
 	}
-	if be != nil && be.bufferBody && !s.readBody(0, 0) {
-		s.bodyTimeout()
-		s.lg.be = be
-		return be, true, false
+	s.tx.chosen = be
+	if be == nil {
+		return nil, false
 	}
-	if fe.rules && be != nil && be.P != fe.P && hasRequestRules(be.P) {
-		s.tx.be = be
-		if answered, keep = s.requestRules(be.P, be); answered {
-			s.lg.be = be
-			return be, true, keep
-		}
-	}
-	if h := fe.uidHeader; h != nil {
-		s.req.Headers = append(s.req.Headers, http1.Header{Name: h, Value: s.tx.UID, Kind: http1.Classify(h)})
-		s.tx.reqEdited = true
-	}
-	return be, false, false
+	return be.P, be.bufferBody
 }
 
-// hasRequestRules tells whether p has http-request, redirect or (run on
-// each request in mode http) tcp-request content rules.
-func hasRequestRules(p *model.Proxy) bool {
-	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
-}
-
-// requestRules runs p's tcp-request content rules (mode http), then its
-// http-request and redirect rules (internal/txn); be is p's backend state
-// when p is a backend chosen by use_backend (then also s.tx.be). answered
-// reports that a rule wrote the response; keep then says whether the
-// connection stays open.
-func (s *httpSession) requestRules(p *model.Proxy, be *Backend) (answered, keep bool) {
-	if len(p.TCPRequest.Content) > 0 && s.contentRejects(p) {
-		return true, false
-	}
-	return txn.Request(s, &s.tx.ACL, p)
-}
-
-// The connection side of the rule lists (txn.Session).
+// EnterBackend makes the chosen backend's error pages and counters apply.
+func (s *httpSession) EnterBackend() { s.tx.be = s.tx.chosen }
 
 // Answer writes a request rule's reply, with the chosen backend's error
 // pages once there is one.
@@ -252,6 +226,91 @@ func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
 	return true
 }
 
+// ConnAction runs set-log-level, set-mark, set-tos, set-src, set-dst and
+// their -port forms. The addresses change only for this request, as
+// haproxy 2.6 changes its stream's (the next request on the connection
+// has the real ones back).
+func (s *httpSession) ConnAction(r *rules.Rule) {
+	switch r.Action {
+	case rules.SetLogLevel:
+		s.setLogLevel(r)
+	case rules.StrictMode:
+		s.tx.softRewrite = r.Int == 0
+	case rules.SetMark, rules.SetTOS:
+		setSockOpt(s.c, r)
+	case rules.SetSrc, rules.SetSrcPort:
+		if a, ok := addrRule(r, s, &s.tx.V, &s.tx.Scratch, s.Src()); ok {
+			if !s.tx.srcSet {
+				s.tx.srcSet, s.tx.realIP, s.tx.realPort = true, s.clientIP, s.clientPort
+			}
+			s.clientIP, s.clientPort = a.Addr(), int(a.Port())
+		}
+	case rules.SetDst, rules.SetDstPort:
+		if a, ok := addrRule(r, s, &s.tx.V, &s.tx.Scratch, s.Dst()); ok {
+			s.tx.dst = a
+		}
+	}
+}
+
+// addrRule evaluates an address rule (set-src, set-dst, their -port
+// forms) and returns the address it makes of cur: set-src/set-dst give
+// the address (the port stays), the -port forms the port (kept to 16
+// bits, as haproxy stores it). false: the expression gave no such value,
+// or there is no address to change.
+func addrRule(r *rules.Rule, t sample.Txn, v *sample.Value, scratch *[]byte, cur netip.AddrPort) (netip.AddrPort, bool) {
+	if r.Action == rules.SetSrcPort || r.Action == rules.SetDstPort {
+		if !cur.IsValid() || !r.Expr.Eval(t, v) || !sample.Cast(v, sample.TypeInt, scratch) {
+			return cur, false
+		}
+		return netip.AddrPortFrom(cur.Addr(), uint16(v.Int)), true
+	}
+	if !r.Expr.Eval(t, v) || !sample.Cast(v, sample.TypeIP, scratch) {
+		return cur, false
+	}
+	return newAddr(cur, v.IP.Unmap()), true
+}
+
+// RejectRequest closes the connection for a tcp-request content reject
+// without an answer, logged as haproxy logs it: no request line, "PR", no
+// status.
+func (s *httpSession) RejectRequest(silent bool) {
+	if silent {
+		conn.SilentDrop(s.c)
+	}
+	s.fe.Stats.Dreq.Add(1)
+	s.lg.fail('P', 'R')
+	s.lg.methodLen, s.lg.head = 0, time.Time{}
+}
+
+// ResponseContent is the transaction as tcp-response content rules see
+// it in mode http.
+func (s *httpSession) ResponseContent() sample.Txn { return resContentTxn{s} }
+
+// resContentTxn reads an empty, complete payload: haproxy 2.6 ignores
+// layer 6 fetches on HTTP proxies there (res.len is 0).
+type resContentTxn struct{ *httpSession }
+
+func (resContentTxn) Payload() []byte    { return nil }
+func (resContentTxn) PayloadFinal() bool { return true }
+func (resContentTxn) WantMore()          {}
+
+// RejectResponse closes the server connection for a tcp-response content
+// reject or silent-drop (logged "PD", a denied response, as haproxy logs
+// both); the client's closes too, without an answer.
+func (s *httpSession) RejectResponse(silent bool) {
+	if silent {
+		conn.SilentDrop(s.c)
+	}
+	s.tx.srvConn.c.Close()
+	s.lg.fail('P', 'D')
+	s.lg.resp = time.Time{}
+	s.fe.Stats.Dresp.Add(1)
+	s.tx.be.Stats.Dresp.Add(1)
+	if s.lg.srv != nil {
+		s.lg.srv.Stats.Dresp.Add(1)
+	}
+}
+
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
 // fail" condition holds.
 var (
@@ -259,9 +318,9 @@ var (
 	monitorDown = &rules.Rule{Action: rules.Return, Reply: rules.ErrorReply(503)}
 )
 
-// monitor answers a request for the frontend's monitor-uri (the URI, or
+// Monitor answers a request for the frontend's monitor-uri (the URI, or
 // an absolute URI's path, equal to it) and keeps it out of the logs.
-func (s *httpSession) monitor() (answered, keep bool) {
+func (s *httpSession) Monitor() (answered, keep bool) {
 	m := s.fe.P.MonitorURI
 	if string(s.req.URI) != m && (len(s.req.URI) == 0 || s.req.URI[0] == '/' || string(http1.PathQuery(s.req.URI)) != m) {
 		return false, false
@@ -333,6 +392,13 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 // keeps alive and its request was read whole. answered is false when the
 // rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head bool) (answered, kept bool) {
+	if r.Action == rules.SilentDrop {
+		// the client's connection disappears as for http-request
+		// silent-drop (haproxy logs and counts it so too: "PR", a denied
+		// request)
+		sc.c.Close()
+		return s.answer(r, nil)
+	}
 	out, status, keep, ok := s.buildReply(r, keep, head)
 	if !ok {
 		return false, false
@@ -440,17 +506,17 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	s.tx.status, s.tx.resEdited = 0, false
+	s.tx.Edited.Status, s.tx.Edited.Response = 0, false
 	s.afterResponseRules()
-	if !s.tx.resEdited {
+	if !s.tx.Edited.Response {
 		return nil, false
 	}
 	o := s.out[:0]
-	if s.tx.status != 0 {
-		s.lg.status = s.tx.status
+	if st := s.tx.Edited.Status; st != 0 {
+		s.lg.status = st
 		o = append(o, "HTTP/1.1 "...)
-		o = strconv.AppendInt(o, int64(s.tx.status), 10)
-		o = append(append(append(o, ' '), s.tx.reason...), "\r\n"...)
+		o = strconv.AppendInt(o, int64(st), 10)
+		o = append(append(append(o, ' '), s.tx.Edited.Reason...), "\r\n"...)
 	} else {
 		o = append(o, s.tx.Reply[:bytes.IndexByte(s.tx.Reply, '\n')+1]...)
 	}
@@ -465,10 +531,11 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 // afterResponseRules runs the http-after-response rules of the backend,
 // then of the frontend (once for a listen section).
 func (s *httpSession) afterResponseRules() {
-	if be := s.tx.be; be != nil && be.P != s.fe.P {
-		txn.After(s, &s.tx.ACL, be.P.HTTPAfterResponseRules)
+	var be *model.Proxy
+	if s.tx.be != nil {
+		be = s.tx.be.P
 	}
-	txn.After(s, &s.tx.ACL, s.fe.P.HTTPAfterResponseRules)
+	s.tx.AfterResponse(s, be, s.fe.P)
 }
 
 // errorPage is the page configured for status (errorfile, errorloc,
@@ -534,73 +601,62 @@ var (
 	colonSpace = []byte(": ")
 )
 
-// EditRequest applies a header, method, variable or request target action
-// to the parsed request.
-func (s *httpSession) EditRequest(r *rules.Rule) {
-	switch r.Action {
-	case rules.SetVar, rules.UnsetVar:
-		s.tx.SetVar(s, r)
-	case rules.SetLogLevel:
-		s.setLogLevel(r)
-	case rules.SetMark, rules.SetTOS:
-		setSockOpt(s.c, r)
-	case rules.SetSrc:
-		// Only for this request (haproxy 2.6 gives the next request on
-		// the connection its real source back); not an address: no change.
-		if r.Expr.Eval(s, &s.tx.V) && sample.Cast(&s.tx.V, sample.TypeIP, &s.tx.Scratch) {
-			if !s.tx.srcSet {
-				s.tx.srcSet, s.tx.realIP = true, s.clientIP
-			}
-			s.clientIP = s.tx.V.IP.Unmap()
-		}
-	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
-		s.tx.reqEdited = true
-		s.req.Headers = s.tx.EditHeaders(s, s.req.Headers, r)
-	case rules.SetMethod:
-		if s.tx.SetMethod(s, &s.req, r) {
-			s.tx.uriEdited = true
-		}
-	default:
-		if s.tx.EditTarget(s, &s.req, r) {
-			s.tx.uriEdited = true
-		}
+// HeaderRewritten checks that the request's head still fits in a buffer
+// once a header rule r edited it; one that does not fit leaves out the
+// header set-header/add-header added and fails the rewrite.
+func (s *httpSession) HeaderRewritten(r *rules.Rule) bool {
+	if reqHeadSize(&s.req) <= s.fe.rt.bufs.Size {
+		return true
 	}
+	if r.Action == rules.SetHeader || r.Action == rules.AddHeader {
+		s.req.Headers = s.req.Headers[:len(s.req.Headers)-1]
+	}
+	return s.rewriteFailed()
 }
 
-// EditResponse applies a header or status action to the parsed response.
-// set-status leaves resp.Status alone: the body's framing was the
-// server's status'.
-func (s *httpSession) EditResponse(r *rules.Rule) {
-	if r.Action == rules.SetVar || r.Action == rules.UnsetVar {
-		s.tx.SetVar(s, r)
-		return
+// reqHeadSize is the room req's head takes in a buffer once rewritten, as
+// HAProxy's HTX stores it: a block of 8 bytes plus the text per header,
+// and the start line with its 40-byte descriptor.
+func reqHeadSize(req *http1.Request) int {
+	n := 8 + 40 + len(req.Method) + len(req.URI) + len("HTTP/1.1")
+	for i := range req.Headers {
+		n += 8 + len(req.Headers[i].Name) + len(req.Headers[i].Value)
 	}
-	if r.Action == rules.SetLogLevel {
-		s.setLogLevel(r)
-		return
-	}
-	if r.Action == rules.SetMark || r.Action == rules.SetTOS {
-		setSockOpt(s.c, r)
-		return
-	}
-	s.tx.resEdited = true
-	if r.Action == rules.SetStatus {
-		s.tx.status, s.tx.reason = r.Status, r.Reason
-		return
-	}
-	s.resp.Headers = s.tx.EditHeaders(s, s.resp.Headers, r)
+	return n
 }
 
-// responseRules runs the http-response rules of the backend, then of the
-// frontend (once for a listen section). It returns the deny, return or
-// redirect rule that answers in place of the server, if one applies.
+// rewriteFailed counts a request header rewrite that did not fit (wrew)
+// on the frontend and, once chosen, the backend, as HAProxy does. In
+// strict mode (the default) it is also an internal error (eint): the
+// request ends with a 500 and the connection closes, logged "PR".
+func (s *httpSession) rewriteFailed() bool {
+	s.fe.Stats.Wrew.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Wrew.Add(1)
+	}
+	if s.tx.softRewrite {
+		return true
+	}
+	s.fe.Stats.Eint.Add(1)
+	if s.tx.be != nil {
+		s.tx.be.Stats.Eint.Add(1)
+	}
+	s.lg.fail('P', 'R')
+	s.writeError(500)
+	return false
+}
+
+// responseRules runs the response phases (txn.Response). It returns the
+// deny, return or redirect rule that answers in place of the server, if
+// one applies, or tcpResponseRejected, or responseTimeout.
 func (s *httpSession) responseRules(be *Backend) *rules.Rule {
-	if len(be.P.TCPResponse.Content) > 0 && s.tcpResponseRejects(be) {
+	r, end := s.tx.Response(s, be.P, s.fe.P)
+	switch end {
+	case txn.Rejected:
 		return tcpResponseRejected
-	}
-	s.tx.EndRequest()
-	r, timedOut := txn.Response(s, &s.tx.ACL, be.P, s.fe.P)
-	if timedOut {
+	case txn.ServerClosed:
+		return tcpResponseClosed
+	case txn.TimedOut:
 		return responseTimeout
 	}
 	return r
@@ -611,36 +667,9 @@ func (s *httpSession) responseRules(be *Backend) *rules.Rule {
 // sent to the client.
 var tcpResponseRejected = &rules.Rule{Action: rules.Deny}
 
-// tcpResponseRejects runs the backend's tcp-response content rules in
-// mode http, as haproxy 2.6 runs them before the HTTP response is
-// parsed: variables set there are seen by the http-response rules; an
-// accept ends them; a reject closes the server connection (logged "PD",
-// a denied response) and the client's without an answer.
-func (s *httpSession) tcpResponseRejects(be *Backend) bool {
-	for i := range be.P.TCPResponse.Content {
-		r := &be.P.TCPResponse.Content[i]
-		if !r.Cond.Match(s, &s.tx.ACL) {
-			continue
-		}
-		switch {
-		case r.SetVar != nil:
-			s.tx.SetVar(s, r.SetVar)
-		case r.Reject:
-			s.tx.srvConn.c.Close()
-			s.lg.fail('P', 'D')
-			s.lg.resp = time.Time{}
-			s.fe.Stats.Dresp.Add(1)
-			be.Stats.Dresp.Add(1)
-			if s.lg.srv != nil {
-				s.lg.srv.Stats.Dresp.Add(1)
-			}
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
+// tcpResponseClosed is responseRules' answer when a tcp-response content
+// close closed the server connection: the client gets a 502.
+var tcpResponseClosed = &rules.Rule{Action: rules.Deny}
 
 // chooseBackend runs the use_backend rules: the first that applies names
 // the backend; a computed name that names none falls back to the default
@@ -669,6 +698,7 @@ func (s *httpSession) chooseBackend() *Backend {
 type tcpTxn struct {
 	fe      *Frontend
 	be      *Backend // nil before a backend is known
+	srv     *Server  // the server connected (tcp-response rules)
 	c       net.Conn
 	v       sample.Value
 	acl     acl.State
@@ -693,6 +723,7 @@ type tcpTxn struct {
 	from     net.Conn
 	data     []byte
 	final    bool            // no more data will be waited for
+	deadline time.Time       // the inspection waits for data until then
 	eof      bool            // the client closed, or the read timed out
 	wantMore bool            // a fetch could not decide on data yet
 	vars     *[3]sample.Vars // sess, txn and req variables (one transaction)
@@ -717,7 +748,7 @@ func (t *tcpTxn) TakeMiss() bool {
 // decides; none applying accepts. *c carries what the rules set.
 func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect bool) {
 	tx := &tcpTxn{fe: fe, c: *c}
-	reject = tx.layer4Rules(fe.P.TCPRequest.Connection)
+	reject = txn.Layer4(tx, &tx.acl, fe.P, fe.P.TCPRequest.Connection)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject, tx.expectProxy
@@ -730,43 +761,47 @@ func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
 	if v := startedSessVars(*c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}
-	reject = tx.layer4Rules(fe.P.TCPRequest.Session)
+	reject = txn.Layer4(tx, &tx.acl, fe.P, fe.P.TCPRequest.Session)
 	*sc = tx.sc
 	*c = tx.started(*c)
 	return reject
 }
 
-func (tx *tcpTxn) layer4Rules(list []model.TCPRule) (reject bool) {
-	for _, r := range list {
-		if !r.Cond.Match(tx, &tx.acl) {
-			continue
-		}
-		switch {
-		case r.Track != nil:
-			tx.sc.track(tx.fe.rt.trackTable(tx.fe.P, r.Track), r.Track, tx, &tx.v, &tx.key, false)
-		case r.ExpectProxy:
-			tx.expectProxy = true
-		case r.SetVar != nil:
-			// no transaction exists yet: txn and req variables set here
-			// are lost with tx, as haproxy loses them
-			if v := r.SetVar; v.Action == rules.UnsetVar {
-				sample.UnsetVar(tx, v.Var)
-			} else if v.Expr == nil {
-				tx.setVarFmt(v)
-			} else if v.Expr.Eval(tx, &tx.v) {
-				sample.SetVar(tx, v.Var, &tx.v)
-			}
-		case r.Act != nil:
-			tx.act(r.Act)
-		default:
-			if r.Silent {
-				conn.SilentDrop(tx.c)
-			}
-			return r.Reject
-		}
+// The connection side of the tcp-request connection and session rules
+// (txn.Layer4Conn).
+
+// Track runs a track-sc* rule of section p for the connection.
+func (tx *tcpTxn) Track(p *model.Proxy, r *rules.Rule) {
+	tx.sc.track(tx.fe.rt.trackTable(p, r), r, tx, &tx.v, &tx.key, false)
+}
+
+// ExpectProxy notes that the connection starts with a PROXY header.
+func (tx *tcpTxn) ExpectProxy() { tx.expectProxy = true }
+
+// SetVar runs set-var, set-var-fmt and unset-var; wait: a sample that may
+// still change asks for more data first, as haproxy's set-var waits. In
+// connection and session rules no transaction exists yet: txn and req
+// variables set there are lost with tx, as haproxy loses them.
+func (tx *tcpTxn) SetVar(v *rules.Rule) (wait bool) {
+	tx.wantMore = false
+	switch {
+	case v.Action == rules.UnsetVar:
+		sample.UnsetVar(tx, v.Var)
+	case v.Expr == nil:
+		return !tx.setVarFmt(v)
+	case v.Expr.Eval(tx, &tx.v) && !(tx.wantMore && !tx.final):
+		sample.SetVar(tx, v.Var, &tx.v)
+	default:
+		return tx.wantMore && !tx.final
 	}
 	return false
 }
+
+// Act runs a counter, address or socket action.
+func (tx *tcpTxn) Act(r *rules.Rule) { tx.act(r) }
+
+// SilentDrop readies the client's socket for a silent close.
+func (tx *tcpTxn) SilentDrop() { conn.SilentDrop(tx.c) }
 
 // act runs a tcp-request counter (sc-inc-gpc*, sc-set-gpt*), address
 // (set-src, set-dst, set-src-port, set-dst-port) or socket (set-mark,
@@ -775,43 +810,23 @@ func (tx *tcpTxn) act(r *rules.Rule) {
 	switch r.Action {
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(tx.c, r)
-		return
-	case rules.SetSrcPort, rules.SetDstPort:
-		// not an integer: no change; the port is kept to 16 bits, as
-		// haproxy stores it
-		if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
-			return
+	case rules.SetSrc, rules.SetSrcPort:
+		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Src()); ok {
+			tx.src = a
 		}
-		if r.Action == rules.SetSrcPort {
-			if a := tx.Src(); a.IsValid() {
-				tx.src = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
-			}
-		} else if a := tx.Dst(); a.IsValid() {
-			tx.dst = netip.AddrPortFrom(a.Addr(), uint16(tx.v.Int))
+	case rules.SetDst, rules.SetDstPort:
+		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Dst()); ok {
+			tx.dst = a
 		}
-		return
-	case rules.SetSrc, rules.SetDst:
 	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
-		return
-	}
-	// an expression that gives no address changes nothing
-	if !r.Expr.Eval(tx, &tx.v) || !sample.Cast(&tx.v, sample.TypeIP, &tx.scratch) {
-		return
-	}
-	if r.Action == rules.SetSrc {
-		tx.src = newAddr(tx.Src(), tx.v.IP.Unmap())
-	} else {
-		tx.dst = newAddr(tx.Dst(), tx.v.IP.Unmap())
 	}
 }
 
-// newAddr is old with addr as its address: the port stays where the
-// family does, else it is 0, as haproxy's set-src/set-dst.
+// newAddr is old with addr as its address: the port stays, IPv4 and IPv6
+// both having one, as haproxy's set-src/set-dst keep it (0 without an
+// old address).
 func newAddr(old netip.AddrPort, addr netip.Addr) netip.AddrPort {
-	if old.Addr().Is4() != addr.Is4() {
-		return netip.AddrPortFrom(addr, 0)
-	}
 	return netip.AddrPortFrom(addr, old.Port())
 }
 

@@ -30,8 +30,13 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 }
 
 func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64, bool) {
-	if key == sample.StateFirstRequest || key == sample.StateServerID {
-		return 0, false // no HTTP request in mode tcp; its server is not kept
+	switch {
+	case key == sample.StateFirstRequest:
+		return 0, false // no HTTP request in mode tcp
+	case key == sample.StateServerID && t.srv == nil:
+		return 0, false
+	case key == sample.StateServerID:
+		return int64(t.srv.Conf.ID), true
 	}
 	return proxyState(t.fe, t.be, key, backend, server)
 }
@@ -119,4 +124,10 @@ func (s *httpSession) ServerName() string {
 	return s.tx.srv.Name
 }
 
-func (t *tcpTxn) ServerName() string { return "" }
+// ServerName is srv_name in tcp-response rules: the server connected.
+func (t *tcpTxn) ServerName() string {
+	if t.srv == nil {
+		return ""
+	}
+	return t.srv.Name
+}

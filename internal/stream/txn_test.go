@@ -11,6 +11,7 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
+	"dhproxy/internal/txn"
 )
 
 // TestRequestEdits applies request rules to a parsed request and checks
@@ -55,7 +56,9 @@ func TestRequestEdits(t *testing.T) {
 			p.HTTPRequestRules = append(p.HTTPRequestRules, r)
 		}
 		be := &Backend{P: p, name: []byte("fe")}
-		s := &httpSession{fe: &Frontend{P: p, name: []byte("fe"), backend: be, rules: true}}
+		rt := &Runtime{}
+		rt.bufs.Size = 16384 // rewrites are bounded by tune.bufsize
+		s := &httpSession{fe: &Frontend{P: p, rt: rt, name: []byte("fe"), backend: be, phases: txn.Frontend{P: p, Rules: true}}}
 		s.clientIP = netip.MustParseAddr("192.0.2.1")
 		s.buf = []byte(head)
 		s.w = len(s.buf)
@@ -63,7 +66,7 @@ func TestRequestEdits(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.tx.begin()
-		if answered, _ := s.requestRules(p, nil); answered {
+		if answered, _ := s.tx.Request(s, p); answered {
 			t.Fatalf("%v answered", c.rules)
 		}
 		got := s.requestHead(0, s.req.HeadLen, be, true, false)

@@ -16,6 +16,7 @@ import (
 type request struct {
 	Work
 	req  http1.Request
+	resp http1.Response
 	vars [3]sample.Vars
 }
 
@@ -24,7 +25,7 @@ func (f *request) Dst() netip.AddrPort       { return netip.AddrPort{} }
 func (f *request) FrontendName() []byte      { return []byte("fe") }
 func (f *request) BackendName() []byte       { return []byte("fe") }
 func (f *request) Request() *http1.Request   { return &f.req }
-func (f *request) Response() *http1.Response { return nil }
+func (f *request) Response() *http1.Response { return &f.resp }
 func (f *request) Status() int               { return 0 }
 func (f *request) Vars(s sample.Scope) *sample.Vars {
 	if int(s) < len(f.vars) {

@@ -1,7 +1,7 @@
 package txn
 
 import (
-	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 	"dhproxy/internal/sample"
@@ -9,17 +9,19 @@ import (
 
 // The rule lists of a transaction's phases, in HAProxy's order and with
 // its control flow: a condition decides whether a rule applies, allow
-// ends the list, a reply ends the phase. What a rule does beyond editing
-// the parsed messages belongs to the connection side, which this package
-// reaches only through Session.
+// ends the list, a reply ends the phase. Edits of the parsed messages
+// (headers, request line, status, variables) happen here; what a rule
+// does to the connection belongs to the connection side, which this
+// package reaches only through Session.
 
 // Session is the connection side of a transaction as the rule lists need
 // it; internal/stream implements it.
 type Session interface {
 	sample.Txn
-	// Answer writes the reply of a deny, tarpit, return, redirect or auth
-	// rule of the request phase (answered false: the rule gave none, as an
-	// ignore-empty redirect); keep tells whether the connection stays.
+	// Answer writes the reply of a deny, tarpit, return, redirect, auth
+	// or silent-drop rule of the request phase (answered false: the rule
+	// gave none, as an ignore-empty redirect); keep tells whether the
+	// connection stays.
 	Answer(r *rules.Rule) (answered, keep bool)
 	// Count runs a stick counter action (track-sc*, sc-inc-gpc0/1/(),
 	// sc-set-gpt0/()) of a rule of section p.
@@ -32,20 +34,99 @@ type Session interface {
 	// NormalizeURI runs normalize-uri; false: the target was refused
 	// (answered).
 	NormalizeURI(r *rules.Rule) bool
-	// EditRequest and EditResponse apply an edit action to the parsed
-	// message (headers, target, status, variables, log level, source).
-	EditRequest(r *rules.Rule)
-	EditResponse(r *rules.Rule)
+	// ConnAction runs an action on the client connection rather than on
+	// the messages: set-src, set-dst and their -port forms (for this
+	// request), set-log-level, set-mark, set-tos.
+	ConnAction(r *rules.Rule)
+	// HeaderRewritten checks the request's head after a header rule r
+	// edited it; false: it no longer fits and, in strict mode, the
+	// request was answered (a 500).
+	HeaderRewritten(r *rules.Rule) bool
+	// RejectRequest ends the connection for a tcp-request content reject
+	// (silent: silent-drop) without an answer.
+	RejectRequest(silent bool)
+	// ResponseContent is the transaction as the tcp-response content
+	// rules see it (their layer 6 fetches).
+	ResponseContent() sample.Txn
+	// RejectResponse closes both ends for a tcp-response content reject
+	// (silent: silent-drop); the client gets no answer.
+	RejectResponse(silent bool)
+}
+
+// Ending is how the response phases ended when no rule answered.
+type Ending int
+
+const (
+	Forward  Ending = iota // the response goes on to the client
+	TimedOut               // a wait-for-body did not get the body in time
+	Rejected               // a tcp-response reject or silent-drop closed both ends
+	// ServerClosed: a tcp-response close closed the server connection
+	// before its response was read, as haproxy 2.6 does in mode http (its
+	// client then gets a 502).
+	ServerClosed
+)
+
+// isConnAction tells the actions that change the client connection
+// rather than the messages.
+func isConnAction(a rules.Action) bool {
+	switch a {
+	case rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.StrictMode:
+		return true
+	}
+	return false
+}
+
+// requestRules runs p's tcp-request content rules (mode http), then its
+// http-request and redirect rules. answered reports that a rule ended the
+// request (a reply, a reject, a timeout); keep then says whether the
+// connection stays open.
+func (t *State) requestRules(s Session, p *model.Proxy) (answered, keep bool) {
+	if len(p.TCPRequest.Content) > 0 && t.contentRejects(s, p) {
+		return true, false
+	}
+	return t.Request(s, p)
+}
+
+// contentRejects runs p's tcp-request content rules on a request of mode
+// http, as haproxy 2.6 runs them on each HTTP stream: the request is
+// complete, so HTTP fetches work and nothing waits for more bytes; an
+// accept ends them. true: a reject ended the connection.
+func (t *State) contentRejects(s Session, p *model.Proxy) bool {
+	for i := range p.TCPRequest.Content {
+		r := &p.TCPRequest.Content[i]
+		if !r.Cond.Match(s, &t.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			t.SetVar(s, r.SetVar)
+		case r.Act != nil && r.Act.Action == rules.Capture:
+			s.Capture(r.Act, false)
+		case r.Act != nil && isConnAction(r.Act.Action):
+			s.ConnAction(r.Act)
+		case r.Act != nil:
+			s.Count(p, r.Act, false)
+		case r.Track != nil:
+			s.Count(p, r.Track, false)
+		case r.Reject:
+			t.Denied = true
+			s.RejectRequest(r.Silent)
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // Request runs p's http-request rules, then its redirect rules, as
 // HAProxy orders them. answered reports that a rule ended the request
 // with a reply (or a timeout); keep then says whether the connection
 // stays open.
-func Request(s Session, st *acl.State, p *model.Proxy) (answered, keep bool) {
+func (t *State) Request(s Session, p *model.Proxy) (answered, keep bool) {
 rules:
 	for _, r := range p.HTTPRequestRules {
-		if !r.Cond.Match(s, st) {
+		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		switch r.Action {
@@ -68,11 +149,13 @@ rules:
 				return true, false
 			}
 		default:
-			s.EditRequest(r)
+			if !t.editRequest(s, r) {
+				return true, false
+			}
 		}
 	}
 	for _, r := range p.RedirectRules {
-		if r.Cond.Match(s, st) {
+		if r.Cond.Match(s, &t.ACL) {
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
 			}
@@ -81,14 +164,55 @@ rules:
 	return false, false
 }
 
-// Response runs the http-response rules of the backend be, then of the
-// frontend fe (once when they are one section). It returns the deny,
-// return or redirect rule that answers in place of the server, if one
-// applies; timedOut: a wait-for-body did not get the body in time.
-func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule, timedOut bool) {
+// editRequest applies a header, method, variable or request target
+// action to the parsed request and notes it for the serializer; the
+// connection's own actions go to s. false: a header rewrite did not fit
+// and ended the request.
+func (t *State) editRequest(s Session, r *rules.Rule) bool {
+	req := s.Request()
+	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		t.SetVar(s, r)
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
+		s.ConnAction(r)
+	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
+		t.Edited.RequestHeaders = true
+		req.Headers = t.EditHeaders(s, req.Headers, r)
+		return s.HeaderRewritten(r)
+	case rules.SetMethod:
+		if t.SetMethod(s, req, r) {
+			t.Edited.Target = true
+		}
+	default:
+		if t.EditTarget(s, req, r) {
+			t.Edited.Target = true
+		}
+	}
+	return true
+}
+
+// AddRequestHeader adds a header the proxy sets itself (unique-id-header)
+// to the parsed request.
+func (t *State) AddRequestHeader(req *http1.Request, name, value []byte) {
+	req.Headers = append(req.Headers, http1.Header{Name: name, Value: value, Kind: http1.Classify(name)})
+	t.Edited.RequestHeaders = true
+}
+
+// Response runs the response phases of a server's answer: the backend
+// be's tcp-response content rules (mode http), then the http-response
+// rules of be and of the frontend fe (once when they are one section).
+// It returns the deny, return, redirect or silent-drop rule that answers
+// in place of the server, if one applies, else how the phases ended.
+func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, end Ending) {
+	if len(be.TCPResponse.Content) > 0 {
+		if end = t.responseContent(s, be); end != Forward {
+			return nil, end
+		}
+	}
+	t.EndRequest()
 	for p := be; p != nil; p = fe {
 		for _, r := range p.HTTPResponseRules {
-			if !r.Cond.Match(s, st) {
+			if !r.Cond.Match(s, &t.ACL) {
 				continue
 			}
 			switch r.Action {
@@ -100,14 +224,14 @@ func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule
 				continue
 			case rules.WaitForBody:
 				if !s.WaitForBody(r, true) {
-					return nil, true
+					return nil, TimedOut
 				}
 				continue
 			case rules.Allow:
-			case rules.Deny, rules.Return, rules.Redirect:
-				return r, false
+			case rules.Deny, rules.Return, rules.Redirect, rules.SilentDrop:
+				return r, Forward
 			default:
-				s.EditResponse(r)
+				t.editResponse(s, r)
 				continue
 			}
 			break
@@ -116,19 +240,77 @@ func Response(s Session, st *acl.State, be, fe *model.Proxy) (answer *rules.Rule
 			break
 		}
 	}
-	return nil, false
+	return nil, Forward
 }
 
-// After runs an http-after-response rule list: edits of the response
+// responseContent runs be's tcp-response content rules in mode http, as
+// haproxy 2.6 runs them before the HTTP response is read: variables set
+// there are seen by the http-response rules; an accept ends them, a
+// close or a reject ends the transaction.
+func (t *State) responseContent(s Session, be *model.Proxy) Ending {
+	view := s.ResponseContent()
+	for i := range be.TCPResponse.Content {
+		r := &be.TCPResponse.Content[i]
+		if !r.Cond.Match(view, &t.ACL) {
+			continue
+		}
+		switch {
+		case r.SetVar != nil:
+			t.SetVar(view, r.SetVar)
+		case r.Close:
+			return ServerClosed
+		case r.Reject:
+			s.RejectResponse(r.Silent)
+			return Rejected
+		default:
+			return Forward
+		}
+	}
+	return Forward
+}
+
+// AfterResponse runs the http-after-response rules of the backend be
+// (nil: none chosen), then of the frontend fe (once when they are one
+// section).
+func (t *State) AfterResponse(s Session, be, fe *model.Proxy) {
+	if be != nil && be != fe {
+		t.after(s, be.HTTPAfterResponseRules)
+	}
+	t.after(s, fe.HTTPAfterResponseRules)
+}
+
+// after runs an http-after-response rule list: edits of the response
 // until an allow.
-func After(s Session, st *acl.State, list []*rules.Rule) {
+func (t *State) after(s Session, list []*rules.Rule) {
 	for _, r := range list {
-		if !r.Cond.Match(s, st) {
+		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		if r.Action == rules.Allow {
 			return
 		}
-		s.EditResponse(r)
+		t.editResponse(s, r)
+	}
+}
+
+// editResponse applies a header, status or variable action to the
+// parsed response and notes it for the serializer; the connection's own
+// actions go to s. set-status leaves the parsed status alone: the body's
+// framing was the server's status'.
+func (t *State) editResponse(s Session, r *rules.Rule) {
+	switch r.Action {
+	case rules.SetVar, rules.UnsetVar:
+		t.SetVar(s, r)
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
+		s.ConnAction(r)
+	case rules.StrictMode:
+		// response rewrites are not bounded yet: none fails
+	case rules.SetStatus:
+		t.Edited.Response = true
+		t.Edited.Status, t.Edited.Reason = r.Status, r.Reason
+	default:
+		t.Edited.Response = true
+		resp := s.Response()
+		resp.Headers = t.EditHeaders(s, resp.Headers, r)
 	}
 }

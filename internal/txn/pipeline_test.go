@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
+	"dhproxy/internal/sample"
 )
 
 // session records what the rule lists ask of the connection side.
@@ -34,8 +36,23 @@ func (s *session) NormalizeURI(r *rules.Rule) bool {
 	s.note("normalize", r)
 	return s.normalize
 }
-func (s *session) EditRequest(r *rules.Rule)  { s.note("edit", r) }
-func (s *session) EditResponse(r *rules.Rule) { s.note("edit", r) }
+func (s *session) HeaderRewritten(r *rules.Rule) bool {
+	return string(r.Name) != "too-big" // the stand-in for a rewrite that does not fit
+}
+func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
+func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
+func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
+func (s *session) ResponseContent() sample.Txn { return s }
+
+// result is what the rule lists did: the session's log, then the names
+// of the headers left in hs.
+func (s *session) result(hs []http1.Header) string {
+	out := strings.Join(s.log, " ") + " |"
+	for _, h := range hs {
+		out += " " + strings.ToLower(string(h.Name))
+	}
+	return out
+}
 
 // section compiles rule lines (one per element, "http-request ..." or
 // "http-response ...") into a proxy named name.
@@ -73,18 +90,24 @@ func TestRequestPipeline(t *testing.T) {
 		want     string
 		answered bool
 	}{
-		{"allow ends the list", []string{"http-request set-header A 1", "http-request allow", "http-request set-header B 2"}, true, "edit:a", false},
-		{"a condition skips", []string{"http-request set-header A 1 if { path /nope }", "http-request del-header B"}, true, "edit:b", false},
-		{"a reply ends the phase", []string{"http-request track-sc0 src", "http-request deny", "http-request set-header A 1"}, true, "count@fe: answer:", true},
-		{"redirect rules come after", []string{"redirect location /x", "http-request sc-inc-gpc0(0)"}, true, "count@fe: answer:", true},
-		{"a body that does not come", []string{"http-request wait-for-body time 1s", "http-request set-header A 1"}, false, "body:", true},
+		{"allow ends the list", []string{"http-request set-header A 1", "http-request allow", "http-request set-header B 2"}, true, " | host a", false},
+		{"a condition skips", []string{"http-request set-header A 1 if { path /nope }", "http-request del-header Host"}, true, " |", false},
+		{"a reply ends the phase", []string{"http-request track-sc0 src", "http-request deny", "http-request set-header A 1"}, true, "count@fe: answer: | host", true},
+		{"redirect rules come after", []string{"redirect location /x", "http-request sc-inc-gpc0(0)"}, true, "count@fe: answer: | host", true},
+		{"a failed rewrite ends the phase", []string{"http-request set-header too-big 1", "http-request set-header A 1"}, true, " | host too-big", true},
+		{"a body that does not come", []string{"http-request wait-for-body time 1s", "http-request set-header A 1"}, false, "body: | host", true},
+		{"connection actions", []string{"http-request set-log-level err", "http-request set-header A 1"}, true, "conn: | host a", false},
 	} {
 		p := section(t, "fe", c.lines...)
 		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), bodyCame: c.body}
-		var st acl.State
-		answered, _ := Request(s, &st, p)
-		if got := strings.Join(s.log, " "); got != c.want || answered != c.answered {
+		var st State
+		answered, _ := st.Request(s, p)
+		if got := s.result(s.req.Headers); got != c.want || answered != c.answered {
 			t.Errorf("%s: %q answered %v, want %q %v", c.name, got, answered, c.want, c.answered)
+		}
+		// the serializer rebuilds the head when a header rule ran
+		if edited := strings.Contains(strings.Join(c.lines, " "), "-header") && (!c.answered || strings.Contains(c.name, "rewrite")); st.Edited.RequestHeaders != edited {
+			t.Errorf("%s: headers edited %v, want %v", c.name, st.Edited.RequestHeaders, edited)
 		}
 	}
 }
@@ -92,25 +115,62 @@ func TestRequestPipeline(t *testing.T) {
 func TestResponsePipeline(t *testing.T) {
 	be := section(t, "be", "http-response set-header A 1", "http-response allow", "http-response set-header B 1")
 	fe := section(t, "fe", "http-response set-header C 1", "http-response deny", "http-response set-header D 1")
-	s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
-	var st acl.State
-	r, timedOut := Response(s, &st, be, fe)
-	if got := strings.Join(s.log, " "); got != "edit:a edit:c" || r == nil || r.Action != rules.Deny || timedOut {
-		t.Errorf("backend then frontend: %q, %v, %v", got, r, timedOut)
+	newSession := func() *session {
+		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+		if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\n\r\n"), &s.resp); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := newSession()
+	var st State
+	r, end := st.Response(s, be, fe)
+	if got := s.result(s.resp.Headers); got != " | a c" || r == nil || r.Action != rules.Deny || end != Forward || !st.Edited.Response {
+		t.Errorf("backend then frontend: %q, %v, %v", got, r, end)
 	}
 	// a listen section runs its list once
-	s.log = nil
-	if r, _ = Response(s, &st, be, be); strings.Join(s.log, " ") != "edit:a" || r != nil {
-		t.Errorf("one section: %q, %v", s.log, r)
+	s = newSession()
+	if r, _ = st.Response(s, be, be); s.result(s.resp.Headers) != " | a" || r != nil {
+		t.Errorf("one section: %q, %v", s.result(s.resp.Headers), r)
 	}
 	wait := section(t, "be", "http-response wait-for-body time 1s", "http-response set-header A 1")
-	s.log = nil
-	if _, timedOut = Response(s, &st, wait, wait); !timedOut || strings.Join(s.log, " ") != "body:" {
-		t.Errorf("wait-for-body without a body: %q timed out %v", s.log, timedOut)
+	s = newSession()
+	if _, end = st.Response(s, wait, wait); end != TimedOut || s.result(s.resp.Headers) != "body: |" {
+		t.Errorf("wait-for-body without a body: %q ended %v", s.result(s.resp.Headers), end)
 	}
-	s.log = nil
-	After(s, &st, section(t, "fe", "http-response set-header A 1", "http-response allow", "http-response set-header B 1").HTTPResponseRules)
-	if got := strings.Join(s.log, " "); got != "edit:a" {
-		t.Errorf("after-response: %q", got)
+	s = newSession()
+	st = State{}
+	status := section(t, "fe", "http-response set-status 299 reason Fine", "http-response set-header A 1", "http-response allow", "http-response set-header B 1")
+	status.HTTPAfterResponseRules = status.HTTPResponseRules
+	st.AfterResponse(s, nil, status)
+	if got := s.result(s.resp.Headers); got != " | a" || st.Edited.Status != 299 || string(st.Edited.Reason) != "Fine" {
+		t.Errorf("after-response: %q, status %d %q", got, st.Edited.Status, st.Edited.Reason)
+	}
+}
+
+// tcp-response content rules in mode http end the response phases before
+// any http-response rule: close closes the server connection, reject and
+// silent-drop both ends.
+func TestResponseContentEndings(t *testing.T) {
+	for _, c := range []struct {
+		rule model.TCPRule
+		end  Ending
+		log  string
+	}{
+		{model.TCPRule{Close: true}, ServerClosed, " |"},
+		{model.TCPRule{Reject: true}, Rejected, "reject |"},
+		{model.TCPRule{Reject: true, Silent: true}, Rejected, "reject |"},
+		{model.TCPRule{}, Forward, " | a"}, // accept
+	} {
+		be := section(t, "be", "http-response set-header A 1")
+		be.TCPResponse.Content = []model.TCPRule{c.rule}
+		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+		if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\n\r\n"), &s.resp); err != nil {
+			t.Fatal(err)
+		}
+		var st State
+		if _, end := st.Response(s, be, be); end != c.end || s.result(s.resp.Headers) != c.log {
+			t.Errorf("%+v: ended %v, %q; want %v, %q", c.rule, end, s.result(s.resp.Headers), c.end, c.log)
+		}
 	}
 }

@@ -22,6 +22,19 @@ type State struct {
 	// Denied: a deny or tarpit rule answered; Local: a return, redirect
 	// or monitor-uri one (stick counters count the former as errors).
 	Denied, Local bool
+	// Edited is what the rules changed in the parsed messages.
+	Edited Edits
+}
+
+// Edits tells the serializers what the rules changed in the parsed
+// messages: a head is rebuilt only when one was changed, so that a
+// request no rule touched is forwarded as it came.
+type Edits struct {
+	RequestHeaders bool   // the request's header list
+	Target         bool   // its method or target (the request line)
+	Response       bool   // the response's header list or status
+	Status         int    // set-status: the status sent (0: the server's)
+	Reason         []byte // and its reason phrase
 }
 
 // Reset starts a new transaction, keeping the capacity of the buffers.

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dhproxy/internal/conn"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -20,8 +22,11 @@ import (
 // framer, the writer's lock and HPACK encoder, the reader's header block
 // collector, the connection's flow control and the peer's SETTINGS.
 type link struct {
-	c    net.Conn
-	sock sockIO // c's reads and writes (sockio.go)
+	c net.Conn
+	// sock does c's reads and writes with raw system calls when c has a
+	// descriptor (see conn.FD: a call through net.Conn lets the runtime's
+	// monitor take the P from a long loopback write, then wake every 20 µs).
+	sock conn.FD
 	fr   *http2.Framer
 	br   *bufio.Reader
 	st   *Counters
@@ -74,7 +79,9 @@ func (l *link) init(c net.Conn, stats *Counters, tableSize, maxFrame, maxHeaderL
 	l.sendWin, l.peerWin, l.peerFrame = 65535, 65535, 16384
 	// Buffered reads: the framer reads a frame's header and payload
 	// separately, two system calls per frame otherwise.
-	l.sock.init(c)
+	if !l.sock.Attach(c, nil) {
+		l.sock = *conn.NewFDOver(c)
+	}
 	l.br = bufio.NewReaderSize(&l.sock, 16<<10)
 	l.fr = http2.NewFramer(&l.out, l.br)
 	l.fr.SetMaxReadFrameSize(maxFrame)

@@ -1,4 +1,4 @@
-package h2
+package conn
 
 import (
 	"errors"
@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// TestSockIO: on a TCP connection reads and writes are raw calls through
-// the RawConn, with net.Conn's behaviour: whole writes, io.EOF at the
-// peer's end, the read deadline, and an error (no SIGPIPE) writing to a
-// peer that is gone. Other connections go through net.Conn.
-func TestSockIO(t *testing.T) {
+// TestFDReadWrite: on a TCP connection FD's Read and Write (used without
+// a buffer pool, as the HTTP/2 links do) are raw calls through the
+// RawConn with net.Conn's behaviour: whole writes, io.EOF at the peer's
+// end, the read deadline, and an error (no SIGPIPE) writing to a peer that
+// is gone. Connections without a descriptor go through net.Conn.
+func TestFDReadWrite(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +33,8 @@ func TestSockIO(t *testing.T) {
 	}
 	defer c.Close()
 	p := <-peer
-	var s sockIO
-	s.init(c)
-	if s.rc == nil {
+	var s FD
+	if !s.Attach(c, nil) {
 		t.Fatal("a TCP connection is not read raw")
 	}
 
@@ -79,11 +79,11 @@ func TestSockIO(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	var ps sockIO
-	ps.init(a)
-	if ps.rc != nil {
+	var ps FD
+	if ps.Attach(a, nil) {
 		t.Fatal("a pipe has no descriptor")
 	}
+	ps = *NewFDOver(a)
 	go b.Write([]byte("pipe"))
 	if n, err := ps.Read(buf); string(buf[:n]) != "pipe" || err != nil {
 		t.Fatalf("pipe Read = %q, %v", buf[:n], err)

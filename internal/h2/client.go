@@ -37,18 +37,7 @@ func (c *ClientConfig) setDefaults() {
 	if c.Scheme == "" {
 		c.Scheme = "http"
 	}
-	if c.HeaderTableSize == 0 {
-		c.HeaderTableSize = 4096
-	}
-	if c.InitialWindowSize == 0 {
-		c.InitialWindowSize = 65535
-	}
-	if c.MaxFrameSize == 0 {
-		c.MaxFrameSize = 16384
-	}
-	if c.MaxHeaderListSize == 0 {
-		c.MaxHeaderListSize = 16384
-	}
+	setLimitDefaults(&c.HeaderTableSize, &c.InitialWindowSize, &c.MaxFrameSize, &c.MaxHeaderListSize)
 }
 
 // The errors a server connection gives its streams' readers.

@@ -46,20 +46,27 @@ type Config struct {
 
 // Defaults of HAProxy 2.6.
 func (c *Config) setDefaults() {
-	if c.HeaderTableSize == 0 {
-		c.HeaderTableSize = 4096
-	}
-	if c.InitialWindowSize == 0 {
-		c.InitialWindowSize = 65535
-	}
 	if c.MaxConcurrentStreams == 0 {
 		c.MaxConcurrentStreams = 100
 	}
-	if c.MaxFrameSize == 0 {
-		c.MaxFrameSize = 16384
-	}
-	if c.MaxHeaderListSize == 0 {
-		c.MaxHeaderListSize = 16384
+	setLimitDefaults(&c.HeaderTableSize, &c.InitialWindowSize, &c.MaxFrameSize, &c.MaxHeaderListSize)
+}
+
+// setLimitDefaults fills the limits that both sides of the proxy (Config
+// and ClientConfig) share with HAProxy 2.6's defaults where they are 0.
+func setLimitDefaults(headerTableSize, initialWindowSize, maxFrameSize, maxHeaderListSize *uint32) {
+	for _, l := range [...]struct {
+		v   *uint32
+		def uint32
+	}{
+		{headerTableSize, 4096},
+		{initialWindowSize, 65535},
+		{maxFrameSize, 16384},
+		{maxHeaderListSize, 16384},
+	} {
+		if *l.v == 0 {
+			*l.v = l.def
+		}
 	}
 }
 

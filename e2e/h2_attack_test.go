@@ -24,10 +24,8 @@ import (
 type hostile struct {
 	t   *testing.T
 	c   net.Conn
-	fr  *http2.Framer
+	fr  *h2Frames
 	wmu sync.Mutex
-	enc *hpack.Encoder
-	buf bytes.Buffer
 
 	mu      sync.Mutex
 	goaway  *http2.ErrCode
@@ -40,28 +38,14 @@ type hostile struct {
 
 func dialHostile(t *testing.T, port int, settings ...http2.Setting) *hostile {
 	t.Helper()
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	h := &hostile{t: t, c: c, fr: http2.NewFramer(c, c), resets: map[http2.ErrCode]int{}, status: map[uint32]string{}, closed: make(chan struct{})}
+	c, fr := dialH2(t, port, settings...)
+	h := &hostile{t: t, c: c, fr: fr, resets: map[http2.ErrCode]int{}, status: map[uint32]string{}, closed: make(chan struct{})}
 	h.fr.SetMaxReadFrameSize(1 << 24)
-	h.enc = hpack.NewEncoder(&h.buf)
-	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	h.fr.WriteSettings(settings...)
 	// The proxy's SETTINGS is acknowledged now, so that no ACK lands in
 	// the middle of a header block the test writes later.
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		f, err := h.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("reading the proxy's SETTINGS: %v", err)
-		}
-		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
-			h.fr.WriteSettingsAck()
-			break
-		}
+	if _, err := h.fr.peerSettings(); err != nil {
+		t.Fatalf("reading the proxy's SETTINGS: %v", err)
 	}
 	c.SetReadDeadline(time.Time{})
 	return h
@@ -105,19 +89,14 @@ func (h *hostile) read() {
 
 // block encodes a request head.
 func (h *hostile) block(path string, extra ...string) []byte {
-	h.buf.Reset()
-	kv := append([]string{":method", "GET", ":scheme", "http", ":path", path, ":authority", "attack.test"}, extra...)
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
-	}
-	return append([]byte(nil), h.buf.Bytes()...)
+	return h.fr.block(append([]string{":method", "GET", ":scheme", "http", ":path", path, ":authority", "attack.test"}, extra...)...)
 }
 
 func (h *hostile) write(fn func(fr *http2.Framer) error) error {
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	h.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return fn(h.fr)
+	return fn(h.fr.Framer)
 }
 
 func (h *hostile) goAwayCode() (http2.ErrCode, bool) {

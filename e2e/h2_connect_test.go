@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // startConnectEcho is an HTTP/1.1 server that answers any request head
@@ -67,21 +65,9 @@ frontend fe
 backend be
     server s1 127.0.0.1:%d
 `, port, be), port)
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, fr := dialH2(t, port)
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	enc.WriteField(hpack.HeaderField{Name: ":method", Value: "CONNECT"})
-	enc.WriteField(hpack.HeaderField{Name: ":authority", Value: "db.test:5432"})
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
-	dec := hpack.NewDecoder(4096, nil)
+	fr.writeHead(1, false, ":method", "CONNECT", ":authority", "db.test:5432")
 	var status string
 	var echoed []byte
 	sent := false
@@ -96,11 +82,8 @@ backend be
 				fr.WriteSettingsAck()
 			}
 		case *http2.HeadersFrame:
-			fs, _ := dec.DecodeFull(f.HeaderBlockFragment())
-			for _, hf := range fs {
-				if hf.Name == ":status" {
-					status = hf.Value
-				}
+			if _, s, _ := fr.decode(f); s != "" {
+				status = s
 			}
 			if f.StreamEnded() {
 				t.Fatalf("CONNECT answered %s and ended", status)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // h2Backend is an HTTP/2 server (x/net/http2) on 127.0.0.1: cleartext
@@ -301,12 +300,10 @@ listen li
 // gets a 200 "first"; the next HEADERS gets GOAWAY naming the last stream
 // answered, then the connection closes.
 func goAwayServer(c net.Conn, answerFirst bool) {
-	pre := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(c, pre); err != nil {
+	fr, ok := acceptH2(c)
+	if !ok {
 		return
 	}
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
 	var last uint32
 	for {
 		f, err := fr.ReadFrame()
@@ -320,11 +317,7 @@ func goAwayServer(c net.Conn, answerFirst bool) {
 			}
 		case *http2.HeadersFrame:
 			if answerFirst && last == 0 {
-				var hb bytes.Buffer
-				enc := hpack.NewEncoder(&hb)
-				enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
-				enc.WriteField(hpack.HeaderField{Name: "content-length", Value: "5"})
-				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+				fr.writeHead(f.StreamID, false, ":status", "200", "content-length", "5")
 				fr.WriteData(f.StreamID, true, []byte("first"))
 				last = f.StreamID
 				continue

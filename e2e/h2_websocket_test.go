@@ -133,43 +133,20 @@ frontend fe
 backend be
     server s1 127.0.0.1:%d
 `, port, be), port)
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	c, fr := dialH2(t, port)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+
+	// RFC 8441 3: no extended CONNECT before the server allowed it.
+	sf, err := fr.peerSettings()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
-
-	// RFC 8441 3: no extended CONNECT before the server allowed it.
-	enabled := false
-	for !enabled {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sf, ok := f.(*http2.SettingsFrame)
-		if !ok || sf.IsAck() {
-			continue
-		}
-		v, _ := sf.Value(http2.SettingEnableConnectProtocol)
-		if v != 1 {
-			t.Fatalf("the proxy's SETTINGS do not enable extended CONNECT: %v", sf)
-		}
-		enabled = true
-		fr.WriteSettingsAck()
+	if v, _ := sf.Value(http2.SettingEnableConnectProtocol); v != 1 {
+		t.Fatalf("the proxy's SETTINGS do not enable extended CONNECT: %v", sf)
 	}
 
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, kv := range [][2]string{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "http"},
-		{":path", "/chat"}, {":authority", "ws.test"}, {"sec-websocket-version", "13"}, {"origin", "http://ws.test"}} {
-		enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
-	}
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
-	dec := hpack.NewDecoder(4096, nil)
+	fr.writeHead(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+		":path", "/chat", ":authority", "ws.test", "sec-websocket-version", "13", "origin", "http://ws.test")
 	var status string
 	var resp []hpack.HeaderField
 	var in bytes.Buffer
@@ -186,11 +163,10 @@ backend be
 				fr.WriteSettingsAck()
 			}
 		case *http2.HeadersFrame:
-			resp, _ = dec.DecodeFull(f.HeaderBlockFragment())
-			for _, hf := range resp {
-				if hf.Name == ":status" {
-					status = hf.Value
-				}
+			var s string
+			resp, s, _ = fr.decode(f)
+			if s != "" {
+				status = s
 			}
 			if status != "200" || f.StreamEnded() {
 				t.Fatalf("extended CONNECT answered %v (end of stream %v)", resp, f.StreamEnded())
@@ -262,15 +238,10 @@ func startH2WSEcho(t *testing.T) (int, chan []hpack.HeaderField) {
 
 func serveH2WSEcho(c net.Conn, requests chan []hpack.HeaderField) {
 	defer c.Close()
-	pre := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(c, pre); err != nil || string(pre) != http2.ClientPreface {
+	fr, ok := acceptH2(c, http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	if !ok {
 		return
 	}
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
-	dec := hpack.NewDecoder(4096, nil)
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
 	ins := map[uint32]*bytes.Buffer{}
 	for {
 		f, err := fr.ReadFrame()
@@ -287,14 +258,12 @@ func serveH2WSEcho(c net.Conn, requests chan []hpack.HeaderField) {
 				fr.WritePing(true, f.Data)
 			}
 		case *http2.HeadersFrame:
-			fs, err := dec.DecodeFull(f.HeaderBlockFragment())
+			fs, _, err := fr.decode(f)
 			if err != nil {
 				return
 			}
 			requests <- fs
-			hb.Reset()
-			enc.WriteField(hpack.HeaderField{Name: ":status", Value: "200"})
-			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: hb.Bytes(), EndHeaders: true})
+			fr.writeHead(f.StreamID, false, ":status", "200")
 			ins[f.StreamID] = &bytes.Buffer{}
 		case *http2.DataFrame:
 			in := ins[f.StreamID]

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,7 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // h2StatCols are the h2 module's columns, as haproxy 2.6 names them.
@@ -26,23 +22,9 @@ var h2StatCols = []string{"h2_headers_rcvd", "h2_data_rcvd", "h2_settings_rcvd",
 // until it closes or goes quiet, and closes.
 func rawH2(t *testing.T, port int, send func(fr *http2.Framer, enc func(kv ...string) []byte)) {
 	t.Helper()
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, fr := dialH2(t, port)
 	defer c.Close()
-	io.WriteString(c, http2.ClientPreface)
-	fr := http2.NewFramer(c, c)
-	fr.WriteSettings()
-	var hb bytes.Buffer
-	henc := hpack.NewEncoder(&hb)
-	send(fr, func(kv ...string) []byte {
-		hb.Reset()
-		for i := 0; i+1 < len(kv); i += 2 {
-			henc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
-		}
-		return append([]byte(nil), hb.Bytes()...)
-	})
+	send(fr.Framer, fr.block)
 	for {
 		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		if _, err := fr.ReadFrame(); err != nil {

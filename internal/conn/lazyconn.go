@@ -360,21 +360,21 @@ func (c *lazyConn) SetDeadline(t time.Time) error {
 }
 
 func (c *lazyConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rd = unixNanos(t)
-	if c.file != nil {
-		return c.file.SetReadDeadline(t)
-	}
-	return nil
+	return c.setDeadline(t, &c.rd, (*os.File).SetReadDeadline)
 }
 
 func (c *lazyConn) SetWriteDeadline(t time.Time) error {
+	return c.setDeadline(t, &c.wd, (*os.File).SetWriteDeadline)
+}
+
+// setDeadline keeps t in *d for the wait still to come and, once the
+// socket has its *os.File, sets it there with fileSet too.
+func (c *lazyConn) setDeadline(t time.Time, d *int64, fileSet func(*os.File, time.Time) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wd = unixNanos(t)
+	*d = unixNanos(t)
 	if c.file != nil {
-		return c.file.SetWriteDeadline(t)
+		return fileSet(c.file, t)
 	}
 	return nil
 }

@@ -21,11 +21,7 @@ func TestKeepalivedConfAloneMailsRealServerChanges(t *testing.T) {
 	if isHAProxy() {
 		t.Skip("-K is dhproxy's")
 	}
-	sink, err := smtpsink.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sink.Close)
+	sink := startMailSink(t)
 	real, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,16 +64,7 @@ virtual_server 127.0.0.1 %d {
 }
 `, sink.Port(), vsPort, realPort)), 0o644)
 
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-K", conf)
-	p.cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	p := startKeepalivedAlone(t, dir, conf)
 	waitLog := func(want string) { lvsWaitLog(t, p, want, 10*time.Second) }
 	rs := fmt.Sprintf("[127.0.0.1]:tcp:%d", realPort)
 	vs := fmt.Sprintf("[127.0.0.1]:tcp:%d", vsPort)
@@ -104,4 +91,34 @@ virtual_server 127.0.0.1 %d {
 	if _, err := exec.Command(bin, "lvs", "list", "-S", filepath.Join(dir, "lvs.sock")).Output(); err != nil {
 		t.Errorf("dhproxy lvs list against the -K process: %v", err)
 	}
+}
+
+// startMailSink starts an SMTP sink that accepts every mail; it closes
+// when the test ends.
+func startMailSink(t *testing.T) *smtpsink.Sink {
+	t.Helper()
+	sink, err := smtpsink.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sink.Close)
+	return sink
+}
+
+// startKeepalivedAlone runs `dhproxy -K conf` with no haproxy.cfg, on the
+// userspace datapath (no privileges) and an LVS socket in dir; it is
+// stopped when the test ends.
+func startKeepalivedAlone(t *testing.T, dir, conf string) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "-K", conf)
+	p.cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.stop)
+	return p
 }

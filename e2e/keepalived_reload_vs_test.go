@@ -4,14 +4,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"dhproxy/internal/alert/smtpsink"
 )
 
 // TestKeepalivedKReloadVirtualServers: `dhproxy -K keepalived.conf` on
@@ -23,11 +20,7 @@ func TestKeepalivedKReloadVirtualServers(t *testing.T) {
 	if isHAProxy() {
 		t.Skip("-K is dhproxy's")
 	}
-	sink, err := smtpsink.Start(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sink.Close)
+	sink := startMailSink(t)
 	ports := map[string]int{}
 	for _, name := range []string{"r1", "r2", "r3"} {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,16 +64,7 @@ virtual_server 127.0.0.1 %d {
 		os.WriteFile(conf, []byte(b.String()+"}\n"), 0o644)
 	}
 	write("r1", "r2")
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-K", conf)
-	p.cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	p := startKeepalivedAlone(t, dir, conf)
 	rs := func(name string) string { return fmt.Sprintf("[127.0.0.1]:tcp:%d", ports[name]) }
 	vs := fmt.Sprintf("[127.0.0.1]:tcp:%d", vsPort)
 	lvsWaitLog(t, p, "TCP connection to "+rs("r1")+" success.", 10*time.Second)

@@ -131,8 +131,7 @@ func TestRuntimeRateLimitHolds(t *testing.T) {
 	defer stopBE()
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	fePort := freePort(t)
-	startBinary(t, bin, fmt.Sprintf(`global
-    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+	startBinary(t, bin, adminSocketHead(sock)+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     default_backend be

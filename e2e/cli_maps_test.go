@@ -45,8 +45,7 @@ func TestRuntimeMapsAndACLs(t *testing.T) {
 		os.WriteFile(mapFile, []byte("# hosts\nexample.com be1\nfoo.org\tbe2\n"), 0o644)
 		os.WriteFile(aclFile, []byte("/admin\n/private\n"), 0o644)
 		fePort := freePort(t)
-		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+		startBinary(t, path, adminSocketHead(sock)+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     acl blocked path_beg -f %s

@@ -41,8 +41,7 @@ func TestRuntimeTablesMatchHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		fePort := freePort(t)
-		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+		startBinary(t, path, adminSocketHead(sock)+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     stick-table type ip size 1k expire 30s store http_req_cnt,gpc0,conn_cur

@@ -27,8 +27,7 @@ func TestListenerRowsMatchHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		p1, p2 := freePort(t), freePort(t)
-		startBinary(t, path, fmt.Sprintf(`global
-    stats socket %s level admin`, sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+		startBinary(t, path, adminSocketHead(sock)+fmt.Sprintf(`
 frontend fe
     option socket-stats
     bind 127.0.0.1:%d

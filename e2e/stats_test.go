@@ -22,6 +22,12 @@ import (
 // ends the static fields (the extra module counters after it vary).
 var csvHeader26 = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo,conn_rate,conn_rate_max,conn_tot,intercepted,dcon,dses,wrew,connect,reuse,cache_lookups,cache_hits,srv_icur,src_ilim,qtime_max,ctime_max,rtime_max,ttime_max,eint,idle_conn_cur,safe_conn_cur,used_conn_cur,need_conn_est,uweight,agg_server_status,agg_server_check_status,agg_check_status,-,"
 
+// adminSocketHead starts a config whose stats socket at sock takes admin
+// commands, with the HTTP defaults the CLI tests share.
+func adminSocketHead(sock string) string {
+	return fmt.Sprintf("global\n    stats socket %s level admin", sock) + defaultsSection("http", "1s", "5s", "5s")
+}
+
 // cliCmd sends one command line to the runtime API's unix socket and
 // returns the reply (the server closes after a non-interactive command).
 func cliCmd(t *testing.T, sock, line string) string {

@@ -259,16 +259,8 @@ func TestKeepalivedKMasterWorker(t *testing.T) {
 	l := newVLab(t, "client", "lb1", "lb2", "web")
 	stopWebA := l.httpServer("web", 8081, "web-a")
 	l.httpServer("web", 8082, "web-b")
-	hcfg := func(port int, extra string) string {
-		return "global\n    user nobody\n    hard-stop-after 5s" + extra + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
-frontend fe
-    bind %s:80
-    default_backend be
-backend be
-    server w %s:%d check inter 300 fall 1 rise 1
-`, vip, l.addr["web"], port)
-	}
-	h1, h2 := l.writeFile("h1.cfg", hcfg(8081, "")), l.writeFile("h2.cfg", hcfg(8082, ""))
+	hcfg := func(port int) string { return vipProxyConf(l, port, "user nobody", "hard-stop-after 5s") }
+	h1, h2 := l.writeFile("h1.cfg", hcfg(8081)), l.writeFile("h2.cfg", hcfg(8082))
 	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
 	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))
 	msock := filepath.Join(l.dir, "master.sock")

@@ -202,16 +202,7 @@ func TestVRRPFailoverBetweenDhproxyNodes(t *testing.T) {
 		t.Fatalf("syslog receiver in lb1: %v %v", err, serr)
 	}
 	defer syslog.Close()
-	hcfg := func(port int) string {
-		return `global
-    log 127.0.0.1:5514 local0` + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
-frontend fe
-    bind %s:80
-    default_backend be
-backend be
-    server w %s:%d check inter 300 fall 1 rise 1
-`, vip, l.addr["web"], port)
-	}
+	hcfg := func(port int) string { return vipProxyConf(l, port, "log 127.0.0.1:5514 local0") }
 	h1, h2 := l.writeFile("h1.cfg", hcfg(8081)), l.writeFile("h2.cfg", hcfg(8082))
 	k1 := l.writeFile("k1.conf", keepalivedConf("lb1", "MASTER", 150, 2, "script"))
 	k2 := l.writeFile("k2.conf", keepalivedConf("lb2", "BACKUP", 100, 2, "script"))

@@ -110,15 +110,7 @@ func startMailSink(t *testing.T) *smtpsink.Sink {
 // stopped when the test ends.
 func startKeepalivedAlone(t *testing.T, dir, conf string) *proc {
 	t.Helper()
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "-K", conf)
-	p.cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
-	return p
+	cmd := exec.Command(bin, "-K", conf)
+	cmd.Env = append(os.Environ(), "DHPROXY_LVS_DATAPATH=userspace", "DHPROXY_LVS_SOCKET="+filepath.Join(dir, "lvs.sock"))
+	return startCmd(t, cmd)
 }

@@ -94,15 +94,7 @@ virtual_server 127.0.0.1 %d {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	p := startCmd(t, exec.Command(bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path))
 
 	lvsWaitLog(t, p, "virtual servers running", 10*time.Second)
 	lvsWaitLog(t, p, "Remote SMTP server "+smtpName+" succeed on service.", 10*time.Second)

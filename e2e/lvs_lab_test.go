@@ -186,3 +186,18 @@ func lvsCount(ls []string) map[string]int {
 	}
 	return m
 }
+
+// startCmd starts cmd as a proc (output kept, stopped when the test
+// ends) without waiting for anything.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{}), cmd: cmd}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = waitDelay
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.stop)
+	return p
+}

@@ -50,16 +50,8 @@ virtual_server 127.0.0.1 8080 {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{done: make(chan struct{})}
 	// ip netns exec runs dhproxy in place of itself: the PID is dhproxy's.
-	p.cmd = exec.Command("ip", "netns", "exec", ns, bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	p := startCmd(t, exec.Command("ip", "netns", "exec", ns, bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path))
 
 	pingRS, fileRS, vs := "[10.213.81.2]:tcp:80", "[127.0.0.1]:tcp:8081", "[127.0.0.1]:tcp:8080"
 	lvsWaitLog(t, p, "virtual servers running", 10*time.Second)
@@ -112,15 +104,7 @@ virtual_server 10.213.84.100 80 {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command("ip", "netns", "exec", ns, bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.WaitDelay = waitDelay
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
+	p := startCmd(t, exec.Command("ip", "netns", "exec", ns, bin, "lvs", "run", "-S", filepath.Join(dir, "lvs.sock"), "-datapath", "userspace", path))
 
 	rs := "[127.0.0.1]:tcp:80"
 	lvsWaitLog(t, p, "Suspending healthchecker for service "+rs, 10*time.Second)

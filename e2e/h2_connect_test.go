@@ -17,39 +17,26 @@ import (
 // heads holds the request heads it got.
 func startConnectEcho(t *testing.T) (int, chan string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	heads := make(chan string, 4)
-	go func() {
+	port, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		var head strings.Builder
 		for {
-			c, err := l.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				var head strings.Builder
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					head.WriteString(line)
-					if line == "\r\n" {
-						break
-					}
-				}
-				heads <- head.String()
-				io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
-				io.Copy(c, br)
-			}()
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, heads
+		heads <- head.String()
+		io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+		io.Copy(c, br)
+	})
+	return port, heads
 }
 
 // TestH2Connect: a CONNECT stream (RFC 9113 8.5) goes to the server as an

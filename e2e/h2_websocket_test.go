@@ -26,44 +26,31 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" // RFC 6455 1.3
 // message it gets; heads receives the upgrade requests' heads.
 func startWSEcho(t *testing.T) (int, chan http.Header) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	heads := make(chan http.Header, 4)
-	go func() {
+	port, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		heads <- req.Header
+		key := req.Header.Get("Sec-WebSocket-Key")
+		if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") || key == "" {
+			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+			return
+		}
+		sum := sha1.Sum([]byte(key + wsGUID))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", base64.StdEncoding.EncodeToString(sum[:]))
 		for {
-			c, err := l.Accept()
-			if err != nil {
+			op, msg, err := readWSFrame(br)
+			if err != nil || op == 8 {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				heads <- req.Header
-				key := req.Header.Get("Sec-WebSocket-Key")
-				if !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") || key == "" {
-					io.WriteString(c, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-					return
-				}
-				sum := sha1.Sum([]byte(key + wsGUID))
-				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", base64.StdEncoding.EncodeToString(sum[:]))
-				for {
-					op, msg, err := readWSFrame(br)
-					if err != nil || op == 8 {
-						return
-					}
-					c.Write(wsFrame(op, msg, nil)) // a server's frames are not masked
-				}
-			}()
+			c.Write(wsFrame(op, msg, nil)) // a server's frames are not masked
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, heads
+	})
+	return port, heads
 }
 
 // wsFrame builds one final WebSocket frame of up to 125 bytes, masked
@@ -218,22 +205,9 @@ backend be
 // request's header list.
 func startH2WSEcho(t *testing.T) (int, chan []hpack.HeaderField) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	requests := make(chan []hpack.HeaderField, 4)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serveH2WSEcho(c, requests)
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port, requests
+	port, _ := serveTCP(t, func(c net.Conn) { serveH2WSEcho(c, requests) })
+	return port, requests
 }
 
 func serveH2WSEcho(c net.Conn, requests chan []hpack.HeaderField) {

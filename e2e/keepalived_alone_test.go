@@ -22,20 +22,7 @@ func TestKeepalivedConfAloneMailsRealServerChanges(t *testing.T) {
 		t.Skip("-K is dhproxy's")
 	}
 	sink := startMailSink(t)
-	real, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := real.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	realPort := real.Addr().(*net.TCPAddr).Port
+	realPort, real := serveTCP(t, func(c net.Conn) { c.Close() })
 	vsPort := freePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")

@@ -23,22 +23,10 @@ func TestKeepalivedKReloadVirtualServers(t *testing.T) {
 	sink := startMailSink(t)
 	ports := map[string]int{}
 	for _, name := range []string{"r1", "r2", "r3"} {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte(name))
-				c.Close()
-			}
-		}()
-		ports[name] = l.Addr().(*net.TCPAddr).Port
+		ports[name], _ = serveTCP(t, func(c net.Conn) {
+			c.Write([]byte(name))
+			c.Close()
+		})
 	}
 	vsPort := freePort(t)
 	dir := t.TempDir()

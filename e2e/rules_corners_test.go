@@ -204,3 +204,48 @@ listen tcp
 		}
 	}
 }
+
+// A server at 0.0.0.0 connects to the request's destination, which
+// http-request set-dst and set-dst-port choose (haproxy's transparent
+// idiom): port 0 takes the destination's port, another port stays. The
+// requests of one client connection going to different places each reach
+// their own; in mode tcp, tcp-request content set-dst does the same.
+func TestRulesAddressTransparentServer(t *testing.T) {
+	pa := rulesBackend(t, "a")
+	pb := freePort(t)
+	startHTTPBackendAt(t, fmt.Sprintf("127.0.0.2:%d", pb), "b")
+	port, tport := freePort(t), freePort(t)
+	startProxy(t, rulesDefaults(port)+fmt.Sprintf(`
+    http-request set-dst str(127.0.0.1) if { path /a }
+    http-request set-dst-port int(%d) if { path /a }
+    http-request set-dst str(127.0.0.2) unless { path /a }
+    http-request set-dst-port int(%d) if { path /b }
+    use_backend fixed if { path /fixed }
+    default_backend any
+backend any
+    server s 0.0.0.0:0
+backend fixed
+    server s 0.0.0.0:%d
+listen tcp
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request content set-dst str(127.0.0.2)
+    tcp-request content set-dst-port int(%d)
+    server s 0.0.0.0:0
+`, pa, pb, pb, tport, pb), port, tport)
+	c, br := h1Dial(t, port)
+	for _, tc := range []struct{ path, want string }{
+		{"/a", "a"}, {"/b", "b"}, {"/a", "a"}, {"/fixed", "b"}, {"/b", "b"},
+	} {
+		h1Write(t, c, "GET "+tc.path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, body := h1ReadResp(t, br, "GET")
+		if got := resp.Header.Get("X-Backend"); resp.StatusCode != http.StatusOK || got != tc.want {
+			t.Errorf("%s: status %d, server %q (%q); want 200 from %q", tc.path, resp.StatusCode, got, body, tc.want)
+		}
+	}
+	c, br = h1Dial(t, tport)
+	h1Write(t, c, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if resp, body := h1ReadResp(t, br, "GET"); resp.Header.Get("X-Backend") != "b" {
+		t.Errorf("mode tcp: status %d, server %q (%q); want b", resp.StatusCode, resp.Header.Get("X-Backend"), body)
+	}
+}

@@ -302,7 +302,7 @@ func parseServerAddr(a string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if port == "" {
+	if port == "" || port == "0" { // port 0: the client's, as no port
 		return joinHostPort(host, 0), nil
 	}
 	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {

@@ -23,7 +23,7 @@ type Compiler struct {
 	// them with the position of the line being compiled and empties it.
 	Notices []string
 	varIDs  map[string]int // variable names, numbered (vars.go)
-	proc    *ProcVars      // the process-scope variables of this configuration
+	proc    *SharedVars    // the process-scope variables of this configuration
 	// LogVar compiles a log-format %-variable of a header format: spec is
 	// what follows the '%' ("ci", "{+Q}ci"); it returns the variable and
 	// how many bytes of spec it took. Nil: formats take only %[expr].

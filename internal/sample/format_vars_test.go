@@ -2,8 +2,10 @@ package sample
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -113,6 +115,70 @@ func TestProcVars(t *testing.T) {
 	SetVar(a, r, &v)
 	if _, ok := getVar(a, r2); ok {
 		t.Error("a new configuration sees the old one's process variables")
+	}
+}
+
+// sharedSessTxn is an HTTP/2 stream's transaction: its sess variables are
+// its connection's store.
+type sharedSessTxn struct {
+	*fakeTxn
+	sess *SharedVars
+}
+
+func (s sharedSessTxn) Vars(sc Scope) *Vars {
+	if sc == ScopeSess {
+		return nil
+	}
+	return s.fakeTxn.Vars(sc)
+}
+func (s sharedSessTxn) SharedSessVars() *SharedVars { return s.sess }
+
+// The streams of one connection read and write the same sess variables,
+// concurrently (run with -race), starting from those the connection's
+// rules set; another connection's streams do not see them.
+func TestSharedSessVars(t *testing.T) {
+	var c Compiler
+	x, _ := c.ParseVar("sess.x")
+	conn, _ := c.ParseVar("sess.conn")
+	var started Vars
+	v := Value{}
+	v.SetStr([]byte("tcp"))
+	started.Set(conn.ID, &v)
+	store := NewSharedVars(&started)
+	other := sharedSessTxn{newTxn(t, testHead), NewSharedVars(nil)}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := sharedSessTxn{newTxn(t, testHead), store}
+			for j := range 200 {
+				var w Value
+				w.SetStr([]byte(fmt.Sprintf("stream%d-%d", i, j)))
+				SetVar(st, x, &w)
+				got, ok := getVar(st, x)
+				if !ok || !strings.HasPrefix(string(got.Bytes), "stream") {
+					t.Errorf("read %q, %v", got.Bytes, ok)
+					return
+				}
+				if got, ok := getVar(st, conn); !ok || string(got.Bytes) != "tcp" {
+					t.Errorf("sess.conn = %q, %v", got.Bytes, ok)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	later := sharedSessTxn{newTxn(t, testHead), store}
+	if got, ok := getVar(later, x); !ok || !strings.HasSuffix(string(got.Bytes), "-199") {
+		t.Errorf("a later stream reads sess.x = %q, %v", got.Bytes, ok)
+	}
+	UnsetVar(later, x)
+	if _, ok := getVar(sharedSessTxn{newTxn(t, testHead), store}, x); ok {
+		t.Error("unset-var(sess.x) on one stream left it for the next")
+	}
+	if _, ok := getVar(other, conn); ok {
+		t.Error("another connection sees this one's sess variables")
 	}
 }
 

@@ -32,13 +32,72 @@ type VarRef struct {
 	// Proc is the process scope's store for ScopeProc: it belongs to the
 	// configuration that compiled the name, so that a reload, which
 	// numbers names anew, starts with no variable as a new haproxy does.
-	Proc *ProcVars
+	Proc *SharedVars
 }
 
-// ProcVars are the process-scope variables, shared by every connection.
-type ProcVars struct {
+// SharedVars are variables that concurrent transactions share behind a
+// lock: the process scope, and the sess scope of an HTTP/2 connection's
+// streams.
+type SharedVars struct {
 	mu   sync.Mutex
 	vars Vars
+}
+
+// NewSharedVars returns a store holding a copy of init's variables (init
+// may be nil).
+func NewSharedVars(init *Vars) *SharedVars {
+	sv := &SharedVars{}
+	if init != nil {
+		sv.vars.CopyFrom(init)
+	}
+	return sv
+}
+
+// get copies the variable's bytes to scratch: another transaction may
+// overwrite the store's buffer once the lock is released.
+func (sv *SharedVars) get(id int, scratch *[]byte) (Value, bool) {
+	sv.mu.Lock()
+	v, ok := sv.vars.Get(id)
+	if ok && v.Bytes != nil {
+		start := len(*scratch)
+		*scratch = append(*scratch, v.Bytes...)
+		v.Bytes = (*scratch)[start:len(*scratch):len(*scratch)]
+	}
+	sv.mu.Unlock()
+	return v, ok
+}
+
+func (sv *SharedVars) set(id int, v *Value) {
+	sv.mu.Lock()
+	sv.vars.Set(id, v)
+	sv.mu.Unlock()
+}
+
+func (sv *SharedVars) unset(id int) {
+	sv.mu.Lock()
+	sv.vars.Unset(id)
+	sv.mu.Unlock()
+}
+
+// SharedSess is implemented by a transaction whose sess variables live in
+// a shared store (an HTTP/2 stream: the connection's streams share them);
+// its Vars(ScopeSess) then returns nil.
+type SharedSess interface {
+	SharedSessVars() *SharedVars
+}
+
+// store is r's locked store, if it has one: the process scope, or the
+// sess scope of a transaction whose Vars(ScopeSess) gave none.
+func (r VarRef) store(t Txn) *SharedVars {
+	if r.Proc != nil {
+		return r.Proc
+	}
+	if r.Scope == ScopeSess {
+		if sh, ok := t.(SharedSess); ok {
+			return sh.SharedSessVars()
+		}
+	}
+	return nil
 }
 
 // ParseVar reads "<scope>.<name>", numbering the name in c.
@@ -67,7 +126,7 @@ func (c *Compiler) ParseVar(s string) (VarRef, error) {
 	r := VarRef{Scope: sc, ID: id}
 	if sc == ScopeProc {
 		if c.proc == nil {
-			c.proc = &ProcVars{}
+			c.proc = &SharedVars{}
 		}
 		r.Proc = c.proc
 	}
@@ -138,52 +197,43 @@ func (vs *Vars) Unset(id int) {
 	}
 }
 
-// getVar reads a variable through the transaction. A process variable's
-// bytes are copied to the transaction's scratch: another connection may
-// overwrite the variable's buffer meanwhile.
+// getVar reads a variable through the transaction. A shared variable's
+// bytes are copied to the transaction's scratch.
 func getVar(t Txn, r VarRef) (Value, bool) {
-	if r.Proc != nil {
-		r.Proc.mu.Lock()
-		v, ok := r.Proc.vars.Get(r.ID)
-		if ok && v.Bytes != nil {
-			sc := t.Scratch()
-			start := len(*sc)
-			*sc = append(*sc, v.Bytes...)
-			v.Bytes = (*sc)[start:len(*sc):len(*sc)]
+	if r.Proc == nil {
+		if vs := t.Vars(r.Scope); vs != nil {
+			return vs.Get(r.ID)
 		}
-		r.Proc.mu.Unlock()
-		return v, ok
 	}
-	vs := t.Vars(r.Scope)
-	if vs == nil {
-		return Value{}, false
+	if sv := r.store(t); sv != nil {
+		return sv.get(r.ID, t.Scratch())
 	}
-	return vs.Get(r.ID)
+	return Value{}, false
 }
 
 // SetVar stores v in the variable through the transaction.
 func SetVar(t Txn, r VarRef, v *Value) {
-	if r.Proc != nil {
-		r.Proc.mu.Lock()
-		r.Proc.vars.Set(r.ID, v)
-		r.Proc.mu.Unlock()
-		return
+	if r.Proc == nil {
+		if vs := t.Vars(r.Scope); vs != nil {
+			vs.Set(r.ID, v)
+			return
+		}
 	}
-	if vs := t.Vars(r.Scope); vs != nil {
-		vs.Set(r.ID, v)
+	if sv := r.store(t); sv != nil {
+		sv.set(r.ID, v)
 	}
 }
 
 // UnsetVar forgets the variable through the transaction.
 func UnsetVar(t Txn, r VarRef) {
-	if r.Proc != nil {
-		r.Proc.mu.Lock()
-		r.Proc.vars.Unset(r.ID)
-		r.Proc.mu.Unlock()
-		return
+	if r.Proc == nil {
+		if vs := t.Vars(r.Scope); vs != nil {
+			vs.Unset(r.ID)
+			return
+		}
 	}
-	if vs := t.Vars(r.Scope); vs != nil {
-		vs.Unset(r.ID)
+	if sv := r.store(t); sv != nil {
+		sv.unset(r.ID)
 	}
 }
 

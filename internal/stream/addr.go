@@ -26,6 +26,7 @@ func (s *Server) SetAddr(ip netip.Addr, port int) (oldHost, oldPort string) {
 	}
 	if dst != old {
 		s.dst.Store(&dst)
+		s.transparent.Store(ip.IsUnspecified())
 		s.idle.CloseAll()
 	}
 	return oldHost, oldPort

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,9 @@ type Server struct {
 	useDst  bool      // no port configured: connect to the port the client reached
 	dns     *dnsState // run-time DNS state, nil unless the server follows DNS
 	backend *Backend
+	// transparent: the address is 0.0.0.0 or ::, so connections go to
+	// the request's destination (set-dst may have changed it), as haproxy's.
+	transparent atomic.Bool
 	// checksStarted: s's checks run (from the start, or since "enable
 	// health|agent" for a server added at run time); stopChecks ends
 	// those started at run time. Both under backend.checkMu.
@@ -174,6 +178,7 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 		s.useDst, dst = true, host
 	}
 	s.dst.Store(&dst)
+	s.transparent.Store(unspecifiedHost(dst, s.useDst))
 	_, s.nonStick = sc.Options["non-stick"]
 	maxIdle := maxIdlePerServer
 	if n := sc.PoolMaxConn; n >= 0 {
@@ -181,6 +186,39 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.idle.SetMax(maxIdle)
 	return s
+}
+
+// unspecifiedHost tells whether dst (host:port, or the host alone when
+// hostOnly) is 0.0.0.0 or ::.
+func unspecifiedHost(dst string, hostOnly bool) bool {
+	host := dst
+	if !hostOnly {
+		host, _, _ = net.SplitHostPort(dst)
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsUnspecified()
+}
+
+// transparentAddr is where a transparent server connects: the request's
+// destination address, on the server's port or, when it has none
+// (hostOnly), the destination's port.
+func transparentAddr(dst string, hostOnly bool, to netip.AddrPort) string {
+	port := strconv.Itoa(int(to.Port()))
+	if !hostOnly {
+		_, port, _ = net.SplitHostPort(dst)
+	}
+	return net.JoinHostPort(to.Addr().Unmap().String(), port)
+}
+
+// reaches tells whether sc, a connection to a transparent server, goes
+// where a request headed to "to" must go.
+func (sc *serverConn) reaches(to netip.AddrPort) bool {
+	ta, ok := sc.c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return false
+	}
+	at := ta.AddrPort()
+	return at.Addr().Unmap() == to.Addr().Unmap() && (!sc.srv.useDst || at.Port() == to.Port())
 }
 
 // maxIdlePerServer bounds the pool so a burst cannot pin file descriptors forever.
@@ -191,7 +229,9 @@ const maxIdlePerServer = 1024
 // client side, for the PROXY header of a send-proxy server.
 func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
 	addr := *s.dst.Load()
-	if s.useDst {
+	if s.transparent.Load() && from != nil {
+		addr = transparentAddr(addr, s.useDst, from.Dst())
+	} else if s.useDst {
 		if dstPort == 0 && from != nil {
 			// A port-less server added at run time to a backend that
 			// had none: the caller did not look the port up.

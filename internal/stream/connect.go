@@ -82,9 +82,10 @@ func (s *httpSession) reuseFor(srv *Server) (*serverConn, bool) {
 
 // shareable tells whether connections to s may serve other sessions: not
 // with http-reuse never, nor when they started with a PROXY header naming
-// one client.
+// one client, nor to a transparent server (each goes where its request
+// was headed).
 func (s *Server) shareable() bool {
-	return s.backend.P.Reuse != model.ReuseNever && s.Conf.SendProxy.Version == 0
+	return s.backend.P.Reuse != model.ReuseNever && s.Conf.SendProxy.Version == 0 && !s.transparent.Load()
 }
 
 // connStats is what a connection attempt sequence reports for the logs.

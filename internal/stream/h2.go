@@ -48,8 +48,10 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		fe.logConnect(c)
 	}
 	tlsInfo := clientTLSInfo(c, cv)
-	sess := startedSessVars(c) // read by every stream: never written
-	var client netip.AddrPort  // the streams' source, found once
+	// The connection is the session: its streams share one store of sess
+	// variables, starting with those its tcp-request rules set.
+	sess := sample.NewSharedVars(startedSessVars(c))
+	var client netip.AddrPort // the streams' source, found once
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), uint16(ta.Port))
 	}
@@ -57,6 +59,10 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		serveStream(fe, st, sc, sess, tlsInfo, client)
 	})
 }
+
+// SharedSessVars is the store of an HTTP/2 stream's sess variables, shared
+// by the streams of its connection (nil over HTTP/1).
+func (s *httpSession) SharedSessVars() *sample.SharedVars { return s.h2Sess }
 
 // OverH2 tells the sample fetches (req.ver) that the request came over
 // HTTP/2.
@@ -68,24 +74,25 @@ var streamSessions sync.Pool
 
 // serveStream runs one HTTP/2 stream through the session's request loop;
 // the stream reads as a connection carrying one HTTP/1.1 request.
-// sess holds the sess variables the connection's tcp-request rules set
-// (nil: none); each stream starts with its own copy.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.Vars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
+// sess holds the connection's sess variables, which all its streams read
+// and write.
+func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.SharedVars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{}
 		s.idle = conn.NewIdle(&s.c)
 	}
-	defer streamSessions.Put(s)
+	defer func() {
+		s.h2Sess = nil // a pooled session keeps no connection's variables alive
+		streamSessions.Put(s)
+	}()
 	s.reset(fe, st)
 	s.h2 = true
 	// The connection is the session: only its first stream is its first
 	// request (http-reuse safe, http_first_req), as in haproxy.
 	s.nreq = st.Seq()
 	s.connSC = *sc
-	if sess != nil {
-		s.sessVars.CopyFrom(sess)
-	}
+	s.h2Sess = sess
 	if client.IsValid() {
 		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}

@@ -63,6 +63,9 @@ type httpSession struct {
 	caps     captureState // capture slots of the current request (capture.go)
 	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
 
+	// h2Sess: an HTTP/2 stream's sess variables, its connection's (h2.go).
+	h2Sess *sample.SharedVars
+
 	// Parking of idle keep-alive connections (park.go).
 	idle        *conn.Idle // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait

@@ -255,6 +255,9 @@ type ppStream interface {
 	ppClient() (net.Conn, netip.AddrPort)
 	// ppUniqueID is the stream's unique-id-format value.
 	ppUniqueID() []byte
+	// Dst is where the client's request was headed (set-dst and
+	// set-dst-port may have changed it), for a transparent server.
+	Dst() netip.AddrPort
 }
 
 func (s *httpSession) ppClient() (net.Conn, netip.AddrPort) {

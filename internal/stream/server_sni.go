@@ -52,6 +52,9 @@ func (sc *serverConn) sentSNI() string {
 // request of the stream from: always, unless the server computes its SNI
 // and sc sent another name.
 func (sc *serverConn) reusableFor(from ppStream) bool {
+	if sc.srv.transparent.Load() && !sc.reaches(from.Dst()) {
+		return false // set-dst sent this request elsewhere
+	}
 	name, ok := serverSNI(sc.srv, from)
 	return !ok || string(name) == sc.sentSNI()
 }

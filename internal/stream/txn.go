@@ -111,6 +111,9 @@ func (s *httpSession) Scratch() *[]byte { return &s.tx.Scratch }
 
 func (s *httpSession) Vars(sc sample.Scope) *sample.Vars {
 	if sc == sample.ScopeSess {
+		if s.h2Sess != nil {
+			return nil // SharedSessVars
+		}
 		return &s.sessVars
 	}
 	return s.tx.VarsOf(sc)

@@ -30,6 +30,7 @@ func (f *txn) Scratch() *[]byte                                         { return
 func (f *txn) UsableServers(b []byte) int                               { return 3 }
 func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 func (f *txn) ServerName() string                                       { return "" }
+func (f *txn) SocketName() string                                       { return "" }
 
 func newTxn(t testing.TB, head string) *txn {
 	t.Helper()

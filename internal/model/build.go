@@ -402,6 +402,7 @@ func (b *builder) resolve() {
 		for _, bd := range p.Binds {
 			b.buildBindTLS(bd)
 		}
+		b.numberBinds(p)
 		for _, s := range p.Servers {
 			b.buildServerTLS(s)
 		}
@@ -557,4 +558,33 @@ func suggest(word string, known []string) string {
 		return "."
 	}
 	return fmt.Sprintf("; did you mean '%s' maybe ?", best)
+}
+
+// numberBinds numbers the sockets without "id" as HAProxy numbers
+// listeners: a count from 1 moves one step per socket, in declaration
+// order, and a socket without id takes it after skipping the ids taken.
+// Two sockets of a proxy with the same "id" are an error.
+func (b *builder) numberBinds(p *Proxy) {
+	used := map[int]*Bind{}
+	for _, bd := range p.Binds {
+		if bd.ID == 0 {
+			continue
+		}
+		if prev := used[bd.ID]; prev != nil {
+			b.d.Errorf(bd.Pos, "%s '%s': bind '%s': custom id %d already used at %s ('bind %s').", sectionWord(p), p.Name, bd.Addr, bd.ID, prev.Pos, prev.Addr)
+			continue
+		}
+		used[bd.ID] = bd
+	}
+	next := 1
+	for _, bd := range p.Binds {
+		if bd.ID == 0 {
+			for used[next] != nil {
+				next++
+			}
+			bd.ID = next
+			used[next] = bd
+		}
+		next++
+	}
 }

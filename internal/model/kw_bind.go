@@ -115,6 +115,18 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		}
 		backlog = n
 	}
+	id := 0
+	if v, ok := opts["id"]; ok {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil || n <= 0:
+			b.errorf(l, "bind option 'id': custom id has to be > 0, got '%s'.", v)
+		case strings.Contains(l.Args[1], ","):
+			b.errorf(l, "bind option 'id' can only be used with a single socket.")
+		default:
+			id = n
+		}
+	}
 	if !tlsOpts.SSL {
 		if len(tlsOpts.Certs) > 0 {
 			b.warnf(l, "bind option 'crt' is ignored: the bind line has no 'ssl' keyword.")
@@ -127,7 +139,12 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "bind '%s': %v.", a, err)
 			continue
 		}
+		if id != 0 && len(addrs) > 1 {
+			b.errorf(l, "bind option 'id' can only be used with a single socket.")
+			id = 0
+		}
 		for _, ad := range addrs {
+			ad.ID = id
 			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
 			_, ad.AcceptProxy = opts["accept-proxy"]
 			ad.H2 = opts["proto"] == "h2"

@@ -311,6 +311,9 @@ type Bind struct {
 	Network string // tcp, unix, fd
 	Addr    string // host:port, socket path, or fd number
 	Name    string
+	// ID is the socket's "id", else its automatic one (so_id, the stats'
+	// sid): set once the proxy is read.
+	ID      int
 	Maxconn int
 	Backlog int
 	Options map[string]string

@@ -38,6 +38,7 @@ func (f *txn) Scratch() *[]byte                                         { return
 func (f *txn) UsableServers(b []byte) int                               { return 1 }
 func (f *txn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 func (f *txn) ServerName() string                                       { return "" }
+func (f *txn) SocketName() string                                       { return "" }
 
 func newTxn(t *testing.T, head string) *txn {
 	f := &txn{}

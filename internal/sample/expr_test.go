@@ -35,14 +35,16 @@ func (f *fakeTxn) UsableServers(b []byte) int {
 }
 
 // ProxyState answers from a fixed table: backend be_app (the current
-// one, id 3) with server s1 up, serving 2, and s2 down; frontend id 1.
+// one, id 3, 5 sessions in the last second) with server s1 up, serving 2,
+// and s2 down; frontend id 1, reached on socket 7 named "web".
 func (f *fakeTxn) ServerName() string { return "s1" }
+func (f *fakeTxn) SocketName() string { return "web" }
 
 func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
 	switch key {
 	case StateFrontendID, StateFirstRequest:
 		return 1, true
-	case StateServerID:
+	case StateServerID, StateSocketID:
 		return 7, true
 	case StateStopping:
 		return 0, true
@@ -53,6 +55,8 @@ func (f *fakeTxn) ProxyState(key StateKey, be, srv []byte) (int64, bool) {
 	switch key {
 	case StateBackendID:
 		return 3, true
+	case StateBackendSessRate:
+		return 5, true
 	case StateBackendConn, StateServerConn:
 		if key == StateServerConn && string(srv) != "s1" {
 			return 0, string(srv) == "s2"

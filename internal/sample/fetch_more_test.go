@@ -114,6 +114,11 @@ func TestStateFetches(t *testing.T) {
 		"srv_is_up(nope/s1)":   "<none>",
 		"http_first_req":       "1",
 		"stopping":             "0",
+		"so_id":                "7",
+		"so_name":              "web",
+		"be_sess_rate":         "5",
+		"be_sess_rate(be_app)": "5",
+		"be_sess_rate(nope)":   "<none>",
 	} {
 		got, _, ok := evalString(t, f, expr, PhaseReq)
 		if !ok {

@@ -13,18 +13,20 @@ import (
 type StateKey uint8
 
 const (
-	StateFrontendID   StateKey = iota // fe_id
-	StateBackendID                    // be_id
-	StateBackendConn                  // be_conn: requests being served
-	StateQueue                        // queue: requests waiting for a server
-	StateAvgQueue                     // avg_queue: queue per usable server
-	StateConnSlots                    // connslots: free connection and queue slots
-	StateServerUp                     // srv_is_up: 1 or 0
-	StateServerConn                   // srv_conn: requests the server serves
-	StateServerQueue                  // srv_queue: requests waiting for it
-	StateFirstRequest                 // http_first_req: 1 on a connection's first request
-	StateStopping                     // stopping: 1 once the process stops (soft stop)
-	StateServerID                     // srv_id: the id of the server serving the request
+	StateFrontendID      StateKey = iota // fe_id
+	StateBackendID                       // be_id
+	StateBackendConn                     // be_conn: requests being served
+	StateQueue                           // queue: requests waiting for a server
+	StateAvgQueue                        // avg_queue: queue per usable server
+	StateConnSlots                       // connslots: free connection and queue slots
+	StateServerUp                        // srv_is_up: 1 or 0
+	StateServerConn                      // srv_conn: requests the server serves
+	StateServerQueue                     // srv_queue: requests waiting for it
+	StateFirstRequest                    // http_first_req: 1 on a connection's first request
+	StateStopping                        // stopping: 1 once the process stops (soft stop)
+	StateServerID                        // srv_id: the id of the server serving the request
+	StateSocketID                        // so_id: the id of the socket that accepted the connection
+	StateBackendSessRate                 // be_sess_rate: sessions of the last second
 )
 
 func init() {
@@ -39,6 +41,7 @@ func init() {
 			}})
 	}
 	backendFetch("be_conn", StateBackendConn)
+	backendFetch("be_sess_rate", StateBackendSessRate)
 	backendFetch("queue", StateQueue)
 	backendFetch("avg_queue", StateAvgQueue)
 	backendFetch("connslots", StateConnSlots)
@@ -54,6 +57,20 @@ func init() {
 	}
 	idFetch("fe_id", StateFrontendID)
 	idFetch("be_id", StateBackendID)
+	idFetch("so_id", StateSocketID)
+	// so_name: the bind's "name"; no sample without one.
+	RegisterFetch(&FetchDef{Name: "so_name", Out: TypeStr, Phases: PhaseAll,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			name := t.SocketName()
+			if name == "" {
+				return false
+			}
+			s := t.Scratch()
+			start := len(*s)
+			*s = append(*s, name...)
+			v.SetStr((*s)[start:len(*s):len(*s)])
+			return true
+		}})
 	boolFetch := func(name string, key StateKey, phases Phase) {
 		RegisterFetch(&FetchDef{Name: name, Out: TypeBool, Phases: phases, Needs: needsRequest,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {

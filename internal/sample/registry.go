@@ -49,6 +49,9 @@ type Txn interface {
 	ProxyState(key StateKey, backend, server []byte) (int64, bool)
 	// ServerName is the server serving the request, "" before one is.
 	ServerName() string
+	// SocketName is the "name" of the bind that accepted the connection,
+	// "" without one.
+	SocketName() string
 	// Vars is the variables of a scope, nil where the scope does not
 	// exist (a mode tcp connection has no transaction variables yet).
 	Vars(Scope) *Vars

@@ -122,6 +122,7 @@ func (t *testTxn) Scratch() *[]byte                                         { re
 func (t *testTxn) UsableServers(b []byte) int                               { return 0 }
 func (t *testTxn) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 func (t *testTxn) ServerName() string                                       { return "" }
+func (t *testTxn) SocketName() string                                       { return "" }
 
 var t0 = time.Unix(1_700_000_000, 0)
 

@@ -10,7 +10,6 @@ import (
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/sample"
-	"dhproxy/internal/tlsconf"
 )
 
 // negotiatedH2 tells whether a TLS client chose "h2" by ALPN.
@@ -40,14 +39,15 @@ func (fe *Frontend) h2Config() h2.Config {
 // serveH2 serves an HTTP/2 client connection: each stream is one
 // transaction of the HTTP/1 pipeline (serveStream), so rules, logs,
 // counters and balancing are the same as over HTTP/1. sc are the
-// connection's stick counters, shared by its streams; cv checks client
-// certificates of an mTLS bind.
-func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier) {
+// connection's stick counters, shared by its streams; bind is the socket
+// that accepted it (its clientCheck checks client certificates of an mTLS
+// bind).
+func serveH2(fe *Frontend, c net.Conn, sc *trackers, bind *bindRef) {
 	defer sc.stop()
 	if fe.logFmt != logNone {
 		fe.logConnect(c)
 	}
-	tlsInfo := clientTLSInfo(c, cv)
+	tlsInfo := clientTLSInfo(c, bind.clientCheck)
 	// The connection is the session: its streams share one store of sess
 	// variables, starting with those its tcp-request rules set.
 	sess := sample.NewSharedVars(startedSessVars(c))
@@ -56,7 +56,7 @@ func serveH2(fe *Frontend, c net.Conn, sc *trackers, cv *tlsconf.ClientVerifier)
 		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), uint16(ta.Port))
 	}
 	h2.Serve(c, fe.h2Config(), func(st *h2.Stream) {
-		serveStream(fe, st, sc, sess, tlsInfo, client)
+		serveStream(fe, bind, st, sc, sess, tlsInfo, client)
 	})
 }
 
@@ -76,7 +76,7 @@ var streamSessions sync.Pool
 // the stream reads as a connection carrying one HTTP/1.1 request.
 // sess holds the connection's sess variables, which all its streams read
 // and write.
-func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.SharedVars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
+func serveStream(fe *Frontend, bind *bindRef, st *h2.Stream, sc *trackers, sess *sample.SharedVars, tlsInfo *sample.TLSInfo, client netip.AddrPort) {
 	s, _ := streamSessions.Get().(*httpSession)
 	if s == nil {
 		s = &httpSession{}
@@ -88,6 +88,7 @@ func serveStream(fe *Frontend, st *h2.Stream, sc *trackers, sess *sample.SharedV
 	}()
 	s.reset(fe, st)
 	s.h2 = true
+	s.bind = bind
 	// The connection is the session: only its first stream is its first
 	// request (http-reuse safe, http_first_req), as in haproxy.
 	s.nreq = st.Seq()

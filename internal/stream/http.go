@@ -17,7 +17,6 @@ import (
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
-	"dhproxy/internal/tlsconf"
 )
 
 // httpSession is one client connection in mode http: requests are read,
@@ -30,6 +29,7 @@ type httpSession struct {
 	live     sessLink    // registration on the server, for shutdown-sessions (observe.go)
 	listed   liveSession // registration for "show sess" (livesess.go)
 	ln       *Listener   // the socket's statistics ("option socket-stats"), nil without
+	bind     *bindRef    // the socket that accepted the connection (so_id)
 	buf      []byte      // client-side bytes: buf[r:w] not consumed yet
 	r, w     int
 	bufBox   *[]byte
@@ -97,14 +97,15 @@ func (s *httpSession) dropBuf(box **[]byte) {
 // serveHTTP serves one client connection. *reuse carries a session object
 // from one connection to the next on the same worker goroutine, so that its
 // header tables and buffers keep their capacity.
-// cv checks client certificates of an mTLS bind (ssl_c_verify);
-// ln counts for the socket's statistics row (option socket-stats), nil without.
-func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *tlsconf.ClientVerifier, ln *Listener) (parked bool) {
+// bind is the socket that accepted it: its clientCheck checks client
+// certificates of an mTLS bind (ssl_c_verify), its ln counts for the
+// socket's statistics row (option socket-stats), nil without.
+func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, bind *bindRef) (parked bool) {
 	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
 	fe.rt.live.add(&s.listed, fe, c)
-	s.ln = ln
-	ln.opened()
+	s.ln, s.bind = bind.ln, bind
+	s.ln.opened()
 	s.connSC = *sc
 	if v := startedSessVars(c); v != nil {
 		s.sessVars = *v
@@ -117,7 +118,7 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, cv *
 	if fe.logFmt != logNone && !fe.logConnect(c) {
 		s.lg.on = true
 	}
-	s.tlsInfo = clientTLSInfo(c, cv)
+	s.tlsInfo = clientTLSInfo(c, bind.clientCheck)
 	s.pp = receivedPP(c)
 	s.attachIO()
 	return s.serve()
@@ -195,7 +196,8 @@ type parkedConn struct {
 	more                *parkedMore // state few connections have, nil without
 	nreq                int32
 	clientPort, dstPort uint16
-	expired, epollAdded bool // see httpSession's parkExpired and epollAdded
+	bind                uint16 // the index of its socket in fe.binds
+	expired, epollAdded bool   // see httpSession's parkExpired and epollAdded
 }
 
 // parkedMore is the part of a parked connection's state that most
@@ -218,6 +220,9 @@ func (s *httpSession) park() bool {
 	pc := &parkedConn{
 		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
+	}
+	if s.bind != nil {
+		pc.bind = s.bind.idx
 	}
 	nread, nwritten := s.fdStore.Counts()
 	unread, unwritten := nread-s.seenIn, nwritten-s.seenOut
@@ -252,6 +257,9 @@ func (s *httpSession) restore(pc *parkedConn) {
 	s.reset(pc.fe, pc.c)
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
 	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
+	if int(pc.bind) < len(pc.fe.binds) {
+		s.bind = pc.fe.binds[pc.bind]
+	}
 	if m := pc.more; m != nil {
 		s.priv, s.sessVars, s.connSC, s.ln, s.tlsInfo = m.priv, m.sessVars, m.connSC, m.ln, m.tlsInfo
 	}

@@ -11,22 +11,22 @@ import (
 // "option socket-stats": the rows "show stat" prints after the frontend's.
 type Listener struct {
 	Name    string // the bind's "name", else "sock-<id>"
-	ID      int    // its rank in the frontend, from 1
+	ID      int    // the bind's "id", else its rank in the frontend, from 1
 	Addr    string
 	Maxconn int // the bind's maxconn; 0: none
 	Stats   Counters
 	cur     atomic.Int32
 }
 
-// newListener prepares the statistics of the id-th socket of p, or
-// returns nil when p does not keep them.
-func newListener(p *model.Proxy, b *model.Bind, addr string, id int) *Listener {
+// newListener prepares the statistics of socket b of p, or returns nil
+// when p does not keep them.
+func newListener(p *model.Proxy, b *model.Bind, addr string) *Listener {
 	if !p.Options["socket-stats"] {
 		return nil
 	}
-	l := &Listener{Name: b.Name, ID: id, Addr: addr, Maxconn: b.Maxconn}
+	l := &Listener{Name: b.Name, ID: b.ID, Addr: addr, Maxconn: b.Maxconn}
 	if l.Name == "" {
-		l.Name = "sock-" + strconv.Itoa(id)
+		l.Name = "sock-" + strconv.Itoa(b.ID)
 	}
 	return l
 }

@@ -126,6 +126,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"priv": true, "nreq": true, "sessVars": true, "connSC": true, "epollAdded": true, "parkExpired": true,
 		"seenIn": true, "seenOut": true, "fdStore": true, // byte counts as unread/unwritten
 		"ln": true, "lg": true, // its "on" is the frontend's log format
+		"bind":    true, // as its index in fe.binds
 		"tlsInfo": true,
 	}
 	rebuilt := map[string]bool{ // per request, or derived again on restore

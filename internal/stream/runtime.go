@@ -91,6 +91,7 @@ type Frontend struct {
 	errors  errorSnapshots      // its last invalid request ("show errors", errsnap.go)
 
 	listeners []*Listener // "option socket-stats": per-socket statistics (listenstats.go)
+	binds     []*bindRef  // its sockets, in bind order
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -192,7 +193,6 @@ func New(cfg *model.Config) (*Runtime, error) {
 		}
 		fe.servicePaths = servicePaths(p, fe.backend)
 		rt.frontends = append(rt.frontends, fe)
-		firstAccept := len(accepts)
 		for _, b := range p.Binds {
 			backlog := listener.Backlog(b, p, &cfg.Global)
 			l, err := listener.Open(b, backlog)
@@ -207,12 +207,14 @@ func New(cfg *model.Config) (*Runtime, error) {
 				l = conn.NewLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)
-			ln := newListener(p, b, l.Addr().String(), len(accepts)+1-firstAccept)
+			ln := newListener(p, b, l.Addr().String())
 			if ln != nil {
 				fe.listeners = append(fe.listeners, ln)
 			}
 			rt.listeners = append(rt.listeners, l)
-			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln}
+			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln,
+				id: b.ID, sockName: b.Name, idx: uint16(len(fe.binds))}
+			fe.binds = append(fe.binds, ref)
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier
 			}
@@ -267,6 +269,9 @@ type bindRef struct {
 	h2          bool                    // "proto h2": clients speak HTTP/2 from the start
 	clientCheck *tlsconf.ClientVerifier // ca-file/verify: the client certificate checks
 	ln          *Listener               // its statistics; nil without "option socket-stats"
+	id          int                     // so_id: the bind's "id" or its automatic one
+	sockName    string                  // so_name: the bind's "name"
+	idx         uint16                  // its place in Frontend.binds (a parked connection keeps it)
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -443,18 +448,18 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP && (j.bind.h2 || negotiatedH2(c)):
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveH2(fe, c, &sc, j.bind.clientCheck)
+		serveH2(fe, c, &sc, j.bind)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
 		h1 = true
 		fe.Stats.H1Conns.Add(1)
 		fe.Stats.H1OpenConns.Add(1)
-		parked = serveHTTP(fe, c, hs, &sc, j.bind.clientCheck, j.bind.ln)
+		parked = serveHTTP(fe, c, hs, &sc, j.bind)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
-		serveTCP(fe, c, &sc, j.bind.clientCheck, j.bind.ln)
+		serveTCP(fe, c, &sc, j.bind)
 		sc.stop()
 	}
 }
@@ -470,7 +475,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 	expect := b.acceptProxy
 	if len(p.TCPRequest.Connection) > 0 {
 		var e bool
-		if reject, e = fe.connectionRules(c, sc); reject {
+		if reject, e = fe.connectionRules(c, b, sc); reject {
 			return true, false, false
 		}
 		expect = expect || e
@@ -482,7 +487,7 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 		}
 		*c = pc
 	}
-	if len(p.TCPRequest.Session) > 0 && fe.sessionRules(c, sc) {
+	if len(p.TCPRequest.Session) > 0 && fe.sessionRules(c, b, sc) {
 		return true, true, false
 	}
 	if len(p.TCPRequest.Connection)+len(p.TCPRequest.Session) > 0 {

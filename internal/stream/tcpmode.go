@@ -11,15 +11,16 @@ import (
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tcp"
-	"dhproxy/internal/tlsconf"
 	"dhproxy/internal/txn"
 )
 
 // serveTCP forwards one client connection in mode tcp to a server; trk
 // holds the connection's trackers, which tcp-request content rules add to;
-// cv checks client certificates of an mTLS bind (ssl_c_verify); ln counts for the
+// bind is the socket that accepted it: its clientCheck checks client
+// certificates of an mTLS bind (ssl_c_verify), its ln counts for the
 // socket's statistics row, nil without.
-func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifier, ln *Listener) {
+func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
+	cv, ln := bind.clientCheck, bind.ln
 	defer c.Close()
 	live := livePool.Get().(*liveSession)
 	fe.rt.live.add(live, fe, c)
@@ -57,7 +58,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	}
 	// tcp-request content rules (the frontend's, then the chosen
 	// backend's), then use_backend, on the first bytes of the client.
-	tx := &tcpTxn{fe: fe, c: c, sc: *trk, cv: cv}
+	tx := &tcpTxn{fe: fe, bind: bind, c: c, sc: *trk, cv: cv}
 	if v := startedSessVars(c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}
@@ -145,7 +146,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, cv *tlsconf.ClientVerifie
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {
-		rx := &tcpTxn{fe: fe, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		rx := &tcpTxn{fe: fe, bind: bind, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {

@@ -700,6 +700,7 @@ func (s *httpSession) chooseBackend() *Backend {
 // addresses and names (the model refuses fetches needing HTTP there).
 type tcpTxn struct {
 	fe      *Frontend
+	bind    *bindRef // the socket that accepted the connection (so_id)
 	be      *Backend // nil before a backend is known
 	srv     *Server  // the server connected (tcp-response rules)
 	c       net.Conn
@@ -749,8 +750,8 @@ func (t *tcpTxn) TakeMiss() bool {
 // evaluation goes on, an expect-proxy rule that applies asks for a PROXY
 // header (expect), and the first accept or reject rule that applies
 // decides; none applying accepts. *c carries what the rules set.
-func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect bool) {
-	tx := &tcpTxn{fe: fe, c: *c}
+func (fe *Frontend) connectionRules(c *net.Conn, bind *bindRef, sc *trackers) (reject, expect bool) {
+	tx := &tcpTxn{fe: fe, bind: bind, c: *c}
 	reject = txn.Layer4(tx, &tx.acl, fe.P, fe.P.TCPRequest.Connection)
 	*sc = tx.sc
 	*c = tx.started(*c)
@@ -759,8 +760,8 @@ func (fe *Frontend) connectionRules(c *net.Conn, sc *trackers) (reject, expect b
 
 // sessionRules runs the tcp-request session rules, once the PROXY header
 // (if any) has given the connection its addresses.
-func (fe *Frontend) sessionRules(c *net.Conn, sc *trackers) (reject bool) {
-	tx := &tcpTxn{fe: fe, c: *c, sc: *sc}
+func (fe *Frontend) sessionRules(c *net.Conn, bind *bindRef, sc *trackers) (reject bool) {
+	tx := &tcpTxn{fe: fe, bind: bind, c: *c, sc: *sc}
 	if v := startedSessVars(*c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}

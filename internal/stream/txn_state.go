@@ -14,6 +14,8 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 			return 0, false
 		}
 		return int64(s.tx.srv.Conf.ID), true
+	case sample.StateSocketID:
+		return socketID(s.bind)
 	}
 	be := s.tx.be
 	if be == nil {
@@ -37,6 +39,8 @@ func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64,
 		return 0, false
 	case key == sample.StateServerID:
 		return int64(t.srv.Conf.ID), true
+	case key == sample.StateSocketID:
+		return socketID(t.bind)
 	}
 	return proxyState(t.fe, t.be, key, backend, server)
 }
@@ -67,6 +71,9 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		return int64(be.P.ID), true
 	case sample.StateBackendConn:
 		return int64(be.Cur()), true
+	case sample.StateBackendSessRate:
+		n, _ := be.Stats.Rate() // the stats' "rate" column
+		return int64(n), true
 	case sample.StateQueue:
 		return int64(be.Queued()), true
 	case sample.StateAvgQueue:
@@ -108,6 +115,14 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 	return 0, false
 }
 
+// socketID is so_id; no sample where the socket is unknown.
+func socketID(b *bindRef) (int64, bool) {
+	if b == nil {
+		return 0, false
+	}
+	return int64(b.id), true
+}
+
 func boolInt(b bool) int64 {
 	if b {
 		return 1
@@ -130,4 +145,18 @@ func (t *tcpTxn) ServerName() string {
 		return ""
 	}
 	return t.srv.Name
+}
+
+// SocketName is so_name: the "name" of the bind that accepted the
+// connection.
+func (s *httpSession) SocketName() string { return socketName(s.bind) }
+
+// SocketName is so_name in mode tcp.
+func (t *tcpTxn) SocketName() string { return socketName(t.bind) }
+
+func socketName(b *bindRef) string {
+	if b == nil {
+		return ""
+	}
+	return b.sockName
 }

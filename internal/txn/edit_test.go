@@ -37,6 +37,7 @@ func (f *request) Scratch() *[]byte                                         { re
 func (f *request) UsableServers([]byte) int                                 { return 1 }
 func (f *request) ProxyState(sample.StateKey, []byte, []byte) (int64, bool) { return 0, false }
 func (f *request) ServerName() string                                       { return "" }
+func (f *request) SocketName() string                                       { return "" }
 
 func newRequest(t *testing.T, head string) *request {
 	f := &request{}

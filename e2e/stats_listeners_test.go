@@ -118,7 +118,7 @@ func listenerRows(t *testing.T, out string, ports ...int) map[string][]string {
 
 // TestListenerRowsOnPage: the page draws a socket's row after its
 // frontend's as haproxy 2.6 does (with and without the legends' tooltip
-// giving its address and id).
+// giving its address and id: the bind's "id", which names it sock-9 too).
 func TestListenerRowsOnPage(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -131,7 +131,7 @@ func TestListenerRowsOnPage(t *testing.T) {
     maxconn 500`+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 listen fe
     option socket-stats
-    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d id 9
     bind 127.0.0.1:%d name second
     stats enable
     stats uri /st

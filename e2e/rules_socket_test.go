@@ -14,13 +14,14 @@ import (
 // backend's sessions of the last second. Passes against haproxy 2.6 too.
 func TestRulesSocketIDAndBackendSessRate(t *testing.T) {
 	app, other := rulesBackend(t, "app"), rulesBackend(t, "other")
-	web, plain, two := freePort(t), freePort(t), freePort(t)
+	web, plain, two, h2 := freePort(t), freePort(t), freePort(t), freePort(t)
 	tcp5, tcp2, tcp9 := freePort(t), freePort(t), freePort(t)
 	startProxy(t, defaultsSection("http", "5s", "30s", "30s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d id 7 name web
     bind 127.0.0.1:%d
     bind 127.0.0.1:%d id 2
+    bind 127.0.0.1:%d proto h2 name h2
     http-request return status 200 hdr X-So "%%[so_id] %%[so_name]" if { path /so }
     http-response set-header X-So "%%[so_id] %%[so_name]"
     default_backend be_app
@@ -45,7 +46,7 @@ backend tcp_5
 backend tcp_2
     mode tcp
     server s 127.0.0.1:%d
-`, web, plain, two, app, other, tcp5, tcp2, tcp9, app, other, app), web, plain, two, tcp5, tcp2, tcp9)
+`, web, plain, two, h2, app, other, tcp5, tcp2, tcp9, app, other, app), web, plain, two, h2, tcp5, tcp2, tcp9)
 
 	for _, tc := range []struct {
 		port int
@@ -63,6 +64,21 @@ backend tcp_2
 		c.Close()
 	}
 
+	// HTTP/2 streams: the fourth socket; the count moved one step per
+	// socket (to 4 after the third), then to 5 past the taken ones.
+	client := h2cClient()
+	for _, path := range []string{"/so", "/"} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", h2, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("X-So"); got != "5 h2" {
+			t.Errorf("HTTP/2, %s: X-So %q, want \"5 h2\"", path, got)
+		}
+	}
+
 	// Three requests to be_app in a row: the rate counts them (the last
 	// second's count, weighted as haproxy's when a second just ended).
 	c, br := h1Dial(t, web)
@@ -74,7 +90,7 @@ backend tcp_2
 		rates = append(rates, resp.Header.Get("X-Rate"))
 	}
 	var cur, named, unused int
-	if _, err := fmt.Sscanf(rates[2], "%d %d %d", &cur, &named, &unused); err != nil || cur < 2 || cur > 6 || named != cur || unused != 0 {
+	if _, err := fmt.Sscanf(rates[2], "%d %d %d", &cur, &named, &unused); err != nil || cur < 2 || cur > 8 || named != cur || unused != 0 {
 		t.Errorf("X-Rate after three requests: %q, want the current backend's rate (2 or more, the same by name) and 0 for be_other", rates)
 	}
 

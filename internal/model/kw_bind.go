@@ -120,7 +120,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil || n <= 0:
-			b.errorf(l, "bind option 'id': custom id has to be > 0, got '%s'.", v)
+			b.errorf(l, "bind option 'id' expects an integer > 0, got '%s'.", v)
 		case strings.Contains(l.Args[1], ","):
 			b.errorf(l, "bind option 'id' can only be used with a single socket.")
 		default:

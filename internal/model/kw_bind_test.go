@@ -10,8 +10,8 @@ import (
 	"dhproxy/internal/config"
 )
 
-// Binds without "id" take the next free id from their position, as
-// HAProxy numbers its listeners (so_id, the stats' sid).
+// Binds without "id" are numbered as HAProxy numbers its listeners
+// (so_id, the stats' sid).
 func TestBindIDs(t *testing.T) {
 	cfg := buildText(t, `
 frontend fe
@@ -31,8 +31,8 @@ frontend fe
 		t.Errorf("ids %s, want %s", got, want)
 	}
 	for text, want := range map[string]string{
-		"bind 127.0.0.1:80 id 0":                             "custom id has to be > 0",
-		"bind 127.0.0.1:80 id x":                             "custom id has to be > 0",
+		"bind 127.0.0.1:80 id 0":                             "expects an integer > 0",
+		"bind 127.0.0.1:80 id x":                             "expects an integer > 0",
 		"bind 127.0.0.1:80-81 id 4":                          "can only be used with a single socket",
 		"bind 127.0.0.1:80,127.0.0.1:81 id 4":                "can only be used with a single socket",
 		"bind 127.0.0.1:80 id 4\n    bind 127.0.0.1:81 id 4": "custom id 4 already used at",

@@ -196,7 +196,7 @@ type parkedConn struct {
 	more                *parkedMore // state few connections have, nil without
 	nreq                int32
 	clientPort, dstPort uint16
-	bind                uint16 // the index of its socket in fe.binds
+	bind                uint32 // the index of its socket in fe.binds
 	expired, epollAdded bool   // see httpSession's parkExpired and epollAdded
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // A parked keep-alive connection keeps its connection state only: the
@@ -62,8 +63,8 @@ func TestParkedConnectionMemory(t *testing.T) {
 }
 
 // What belongs to the connection survives parking: sess variables, the
-// real source address after a set-src that lasted one request, and the
-// connection's byte counts.
+// real source address after a set-src that lasted one request, the socket
+// that accepted it (so_id, so_name) and the connection's byte counts.
 func TestParkedConnectionKeepsItsState(t *testing.T) {
 	fastParking(t)
 	cfg, port := keepAliveConfig(t, "safe")
@@ -72,8 +73,10 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
  http-request set-var(txn.src) src
  http-response set-header X-First %[var(sess.first)]
  http-response set-header X-Src %[var(txn.src)]
+ http-response set-header X-So "%[so_id] %[so_name]"
  default_backend be
 `, 1)
+	cfg = strings.Replace(cfg, "\n bind 127.0.0.1:"+strconv.Itoa(port)+"\n", "\n bind 127.0.0.1:"+strconv.Itoa(port)+" id 7 name web\n", 1)
 	rt := startRuntime(t, cfg)
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
@@ -91,6 +94,9 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if so := resp.Header.Get("X-So"); so != "7 web" {
+			t.Errorf("%s: X-So %q, want the socket's id and name \"7 web\"", path, so)
+		}
 		return resp.Header.Get("X-First"), resp.Header.Get("X-Src")
 	}
 	sent := 0
@@ -113,6 +119,13 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
 	waitFor(t, "the connection ends", func() bool { return fe.feconn.Load() == 0 })
 	if got := fe.Stats.Bin.Load(); got != int64(sent) {
 		t.Errorf("frontend bytes in %d, want %d", got, sent)
+	}
+}
+
+// The parked record stays in the 80-byte size class.
+func TestParkedConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(parkedConn{}); n > 80 {
+		t.Errorf("parkedConn is %d bytes, want at most 80", n)
 	}
 }
 

@@ -213,7 +213,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			}
 			rt.listeners = append(rt.listeners, l)
 			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln,
-				id: b.ID, sockName: b.Name, idx: uint16(len(fe.binds))}
+				id: b.ID, sockName: b.Name, idx: uint32(len(fe.binds))}
 			fe.binds = append(fe.binds, ref)
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier
@@ -271,7 +271,7 @@ type bindRef struct {
 	ln          *Listener               // its statistics; nil without "option socket-stats"
 	id          int                     // so_id: the bind's "id" or its automatic one
 	sockName    string                  // so_name: the bind's "name"
-	idx         uint16                  // its place in Frontend.binds (a parked connection keeps it)
+	idx         uint32                  // its place in Frontend.binds (a parked connection keeps it)
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn

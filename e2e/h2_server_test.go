@@ -98,10 +98,17 @@ func startH2Backend(t *testing.T, name string, tlsCfg *tls.Config) *h2Backend {
 
 // h2cClient is an HTTP/2 client with prior knowledge (as curl
 // --http2-prior-knowledge), which shows response trailers.
-func h2cClient() *http.Client {
+func h2cClient() *http.Client { return h2cClientCounting(nil) }
+
+// h2cClientCounting is h2cClient counting the connections it opens in
+// dials (unless nil): streams meant to share a connection must not add one.
+func h2cClientCounting(dials *atomic.Int32) *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http2.Transport{
 		AllowHTTP: true,
 		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			if dials != nil {
+				dials.Add(1)
+			}
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},

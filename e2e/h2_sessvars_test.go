@@ -1,17 +1,10 @@
 package e2e
 
 import (
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // The sess variables tcp-request connection and session rules set belong
@@ -32,14 +25,7 @@ frontend fe
     http-request return status 200 content-type text/plain lf-string "%%[path] c=%%[var(sess.c)] s=%%[var(sess.s)]"
 `, port), port)
 	var dials atomic.Int32
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			dials.Add(1)
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	client := h2cClientCounting(&dials)
 	for _, p := range []string{"/a", "/b", "/c"} {
 		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, p))
 		if err != nil {
@@ -74,14 +60,7 @@ frontend fe
     http-request return status 200 content-type text/plain lf-string "%%[path] c=%%[var(sess.c)] x=%%[var(sess.x)]"
 `, port), port)
 	var dials atomic.Int32
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			dials.Add(1)
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	client := h2cClientCounting(&dials)
 	for _, step := range []struct{ path, want string }{
 		{"/get", "/get c=conn x="},
 		{"/set1", "/set1 c=conn x=/set1"},

@@ -82,28 +82,17 @@ backend be
 // http/1.1) with a certificate whose CN is name.
 func tlsNameServer(t *testing.T, name string) int {
 	t.Helper()
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, name, name)},
-		MinVersion: tls.VersionTLS10, NextProtos: []string{"h2", "http/1.1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if c.(*tls.Conn).Handshake() == nil {
-					io.WriteString(c, name)
-				}
-			}()
+	cfg := &tls.Config{Certificates: []tls.Certificate{selfSignedTLS(t, name, name)},
+		MinVersion: tls.VersionTLS10, NextProtos: []string{"h2", "http/1.1"}}
+	port, _ := serveTCP(t, func(raw net.Conn) {
+		c := tls.Server(raw, cfg)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if c.Handshake() == nil {
+			io.WriteString(c, name)
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	})
+	return port
 }
 
 // SNI-less passthrough routing on the ClientHello's version (req.ssl_ver,

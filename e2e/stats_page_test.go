@@ -278,11 +278,48 @@ func keepArtefact(t *testing.T, path string) {
 	}
 }
 
+// screenshot captures url into out. Under load Chromium sometimes writes
+// the frame before the page is painted (a blank white image): such a
+// capture is taken again, up to three times.
 func screenshot(t *testing.T, chromium, url, out string) {
+	t.Helper()
+	for try := 1; ; try++ {
+		captureOnce(t, chromium, url, out)
+		if !blankImage(t, out) || try == 3 {
+			return
+		}
+		t.Logf("%s: blank capture, taking it again", out)
+	}
+}
+
+func blankImage(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		return true
+	}
+	b := img.Bounds()
+	first := img.At(b.Min.X, b.Min.Y)
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			if img.At(x, y) != first {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func captureOnce(t *testing.T, chromium, url, out string) {
 	t.Helper()
 	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
 		"--user-data-dir="+filepath.Join(t.TempDir(), "profile"),
-		"--screenshot="+out, "--window-size=1600,900", url)
+		"--virtual-time-budget=5000", "--screenshot="+out, "--window-size=1600,900", url)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	done := make(chan error, 1)

@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	connerr "dhproxy/internal/conn"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -38,7 +39,7 @@ func expectString(conn net.Conn, in *[]byte, r rule, step int, last bool) (res R
 			switch {
 			case len(buf) == 0 && errors.Is(err, io.EOF):
 				return emptyResponse(step, r.errStatus), true
-			case isTimeout(err) || len(buf) == 0:
+			case connerr.IsTimeout(err) || len(buf) == 0:
 				return ioFailure(err), true
 			}
 		}
@@ -70,7 +71,7 @@ func expectRegex(conn net.Conn, in *[]byte, r rule, step int, last bool) (res Re
 			switch {
 			case len(buf) == 0 && errors.Is(err, io.EOF):
 				return emptyResponse(step, r.errStatus), true
-			case isTimeout(err) || len(buf) == 0:
+			case connerr.IsTimeout(err) || len(buf) == 0:
 				return ioFailure(err), true
 			}
 			break // closed: judge what came

@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	connerr "dhproxy/internal/conn"
 	"encoding/binary"
 	"net"
 	"regexp"
@@ -44,7 +45,7 @@ func expectLDAPBind(conn net.Conn, in *[]byte) Result {
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		*in = buf[:len(buf)+n]
 		if err != nil && n == 0 {
-			if isTimeout(err) {
+			if connerr.IsTimeout(err) {
 				return ioFailure(err)
 			}
 			return Result{Status: StatusL7RSP}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 
+	connerr "dhproxy/internal/conn"
 	"dhproxy/internal/model"
 )
 
@@ -77,7 +78,7 @@ func expectMySQL(conn net.Conn, in *[]byte, afterGreeting bool, step int, last b
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		*in = buf[:len(buf)+n]
 		if err != nil && n == 0 {
-			if len(*in) > 0 && !isTimeout(err) {
+			if len(*in) > 0 && !connerr.IsTimeout(err) {
 				// A truncated packet, whatever closed the connection.
 				return Result{Status: StatusL7RSP}, true
 			}

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	connerr "dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 	"dhproxy/internal/proxyproto"
@@ -188,7 +188,7 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 				tc := tls.Client(c, env.tls)
 				if err := tc.HandshakeContext(ctx); err != nil {
 					c.Close()
-					if isTimeout(err) {
+					if connerr.IsTimeout(err) {
 						return Result{Status: StatusL6TOUT}
 					}
 					return Result{Status: StatusL6RSP, Info: "SSL handshake failure"}
@@ -423,7 +423,7 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 	}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		if isTimeout(err) {
+		if connerr.IsTimeout(err) {
 			return nil, Result{Status: StatusL4TOUT}, false
 		}
 		info := errnoText(err)
@@ -450,15 +450,10 @@ func ioDeadline(tm timing, start time.Time) time.Time {
 // response, anything else a socket error with the errno text.
 func ioFailure(err error) Result {
 	switch {
-	case isTimeout(err):
+	case connerr.IsTimeout(err):
 		return Result{Status: StatusL7TOUT}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, h2.ErrConnClosed), errors.Is(err, h2.ErrServerReset):
 		return Result{Status: StatusL7RSP}
 	}
 	return Result{Status: StatusSOCKERR, Info: errnoText(err)}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	connerr "dhproxy/internal/conn"
 	"dhproxy/internal/model"
 )
 
@@ -85,7 +86,7 @@ func expectTCP(conn net.Conn, in *[]byte, r rule, step int, generic bool) (res R
 						info += fmt.Sprintf(" comment: '%s'", r.comment)
 					}
 					return Result{Status: st, Info: info}, true
-				case len(buf) == 0 || isTimeout(err):
+				case len(buf) == 0 || connerr.IsTimeout(err):
 					return ioFailure(err), true
 				}
 				lastRead = true

@@ -181,3 +181,59 @@ backend be
 		t.Errorf("without the limit 15 connections took %v", d)
 	}
 }
+
+// TestRuntimeStatsMaxconn: "stats maxconn 2" lets two runtime API sessions
+// run at once over all the stats sockets; a third client waits in the
+// backlog and is answered as soon as one of the two leaves, as haproxy does.
+func TestRuntimeStatsMaxconn(t *testing.T) {
+	for _, path := range []string{bin, haproxyBin} {
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		dir := t.TempDir()
+		sockA, sockB := filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock")
+		fePort := freePort(t)
+		startBinary(t, path, fmt.Sprintf(`global
+    stats maxconn 2
+    stats socket %s level admin
+    stats socket %s level admin`, sockA, sockB)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    http-request return status 200
+`, fePort), fePort)
+		cliCmd(t, sockB, "show info") // both sockets are there
+		// Two interactive sessions, one per socket, held open.
+		var held []net.Conn
+		for _, sock := range []string{sockA, sockB} {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "prompt\n")
+			buf := make([]byte, 64)
+			if n, err := c.Read(buf); err != nil || !bytes.Contains(buf[:n], []byte("> ")) {
+				t.Fatalf("%s: interactive session: %q %v", path, buf[:n], err)
+			}
+			held = append(held, c)
+		}
+		third, err := net.Dial("unix", sockA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer third.Close()
+		io.WriteString(third, "show info\n")
+		third.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+		buf := make([]byte, 4096)
+		if n, err := third.Read(buf); err == nil {
+			t.Fatalf("%s: a third session was served with two held and stats maxconn 2: %q", path, buf[:n])
+		}
+		held[1].Close()
+		third.SetReadDeadline(time.Now().Add(5 * time.Second))
+		out, err := io.ReadAll(third)
+		if err != nil || !strings.Contains(string(out), "Name: ") {
+			t.Fatalf("%s: third session once a slot was free: %q %v", path, out, err)
+		}
+	}
+}

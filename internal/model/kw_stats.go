@@ -198,7 +198,17 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 			return
 		}
 		g.StatsTimeout = d
-	case "maxconn", "bind-process":
+	case "maxconn":
+		n := 0
+		if len(l.Args) == 3 {
+			n, _ = strconv.Atoi(l.Args[2])
+		}
+		if n <= 0 {
+			b.errorf(l, "'stats maxconn' expects a positive value.")
+			return
+		}
+		g.StatsMaxconn = n
+	case "bind-process":
 		b.notYetOnce(l, "'stats "+l.Args[1]+"'", "this runtime API option")
 	default:
 		b.errorf(l, "'stats' in 'global' expects 'socket', 'timeout' or 'maxconn'.")

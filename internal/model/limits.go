@@ -117,8 +117,8 @@ func (c *Config) MaxSock(maxPipes int) int {
 
 // fixedSocks is the part of HAProxy's maxsock that does not depend on
 // maxconn: ten spare, one per listening socket and per health check (two
-// per agent check), ten sessions per stats socket, and per thread one
-// poller and a wake-up pipe.
+// per agent check), one per stats socket plus the runtime API's "stats
+// maxconn" once, and per thread one poller and a wake-up pipe.
 func (c *Config) fixedSocks() int {
 	n := 10
 	for _, p := range c.Proxies {
@@ -139,7 +139,11 @@ func (c *Config) fixedSocks() int {
 			}
 		}
 	}
-	n += len(c.Global.StatsSockets) * (1 + statsSocketMaxconn)
+	// The runtime API frontend exists once any "stats" line made it.
+	n += len(c.Global.StatsSockets)
+	if len(c.Global.StatsSockets) > 0 || c.Global.StatsTimeout > 0 || c.Global.StatsMaxconn > 0 {
+		n += c.Global.CLIMaxconn()
+	}
 	n += 3 * c.Threads()
 	return n
 }
@@ -197,5 +201,11 @@ func (c *Config) splicePipesNoMaxconn() (pipes int, unlimited bool) {
 	return pipes, false
 }
 
-// statsSocketMaxconn is HAProxy's default "maxconn" of a stats socket.
-const statsSocketMaxconn = 10
+// CLIMaxconn is "stats maxconn", or HAProxy's default of 10 runtime API
+// sessions at once.
+func (g *Global) CLIMaxconn() int {
+	if g.StatsMaxconn > 0 {
+		return g.StatsMaxconn
+	}
+	return 10
+}

@@ -41,6 +41,9 @@ backend be
 		{"agent", "", "http", "", " agent-check agent-port 18009", 4016},
 		{"check and agent", "", "http", "", " check agent-check agent-port 18009", 4017},
 		{"stats socket", "    stats socket /tmp/s.sock", "http", "", "", 4025},
+		{"two stats sockets", "    stats socket /tmp/s.sock\n    stats socket /tmp/t.sock", "http", "", "", 4026},
+		{"stats timeout alone", "    stats timeout 10s", "http", "", "", 4024},
+		{"stats maxconn", "    stats maxconn 20\n    stats socket /tmp/s.sock", "http", "", "", 4035},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := buildText(t, fmt.Sprintf(base, tc.global, tc.mode, tc.bind, tc.srv))

@@ -117,6 +117,7 @@ type Global struct {
 
 	StatsSockets []StatsSocket // "stats socket" (kw_stats.go)
 	StatsTimeout time.Duration // "stats timeout", idle runtime API sessions
+	StatsMaxconn int           // "stats maxconn": runtime API sessions at once over all sockets (0: 10)
 	// httpclient.ssl.ca-file / httpclient.ssl.verify none (HAProxy 3.2):
 	// how the ACME client checks its certificate authority's server.
 	HTTPClientCAFile   string

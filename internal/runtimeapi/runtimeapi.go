@@ -43,7 +43,11 @@ type Server struct {
 	mu          sync.Mutex
 	conns       map[net.Conn]struct{}
 	closed      bool
-	accepted    atomic.Int64 // connections, for "show activity"
+	done        chan struct{} // closed by Close
+	// sessions holds a token per session in progress: at "stats maxconn"
+	// the sockets stop accepting (clients wait in the backlog), as HAProxy.
+	sessions chan struct{}
+	accepted atomic.Int64 // connections, for "show activity"
 }
 
 // defaultTimeout is HAProxy's "stats timeout" default.
@@ -52,7 +56,8 @@ const defaultTimeout = 10 * time.Second
 // Listen opens every "stats socket" of cfg; Serve answers them. An existing
 // unix socket file is replaced, as HAProxy does on start.
 func Listen(cfg *model.Config) (*Server, error) {
-	s := &Server{timeout: cfg.Global.StatsTimeout, conns: map[net.Conn]struct{}{}}
+	s := &Server{timeout: cfg.Global.StatsTimeout, conns: map[net.Conn]struct{}{},
+		done: make(chan struct{}), sessions: make(chan struct{}, cfg.Global.CLIMaxconn())}
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
@@ -112,6 +117,9 @@ func (s *Server) Serve(src *stats.Source) {
 // Close stops listening and ends the sessions in progress.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.done)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
@@ -126,8 +134,14 @@ func (s *Server) Close() {
 func (s *Server) accept(l net.Listener, level int, expose bool) {
 	defer s.wg.Done()
 	for {
+		select {
+		case s.sessions <- struct{}{}:
+		case <-s.done:
+			return
+		}
 		c, err := l.Accept()
 		if err != nil {
+			<-s.sessions
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -139,6 +153,7 @@ func (s *Server) accept(l net.Listener, level int, expose bool) {
 		if s.closed {
 			s.mu.Unlock()
 			c.Close()
+			<-s.sessions
 			return
 		}
 		s.conns[c] = struct{}{}
@@ -152,6 +167,7 @@ func (s *Server) accept(l net.Listener, level int, expose bool) {
 			delete(s.conns, c)
 			s.mu.Unlock()
 			c.Close()
+			<-s.sessions
 		}()
 	}
 }

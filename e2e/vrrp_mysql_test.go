@@ -110,7 +110,11 @@ MASTER_PASSWORD='replpass', MASTER_USE_GTID=slave_pos; START SLAVE;`, l.addr["db
 	if err := os.WriteFile(promote, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// With nopreempt the node whose timer ends first keeps the VIP: on a
+	// loaded machine a slow start of db1 handed it to db2, so db1 becomes
+	// master before db2 starts.
 	node1 := startVRRPNode(t, l, "db1", kind, dbConf("db1", 150, primary.sock, vip, ""))
+	l.waitHolder(vip, "db1", []string{"db1", "db2"}, 15*time.Second, node1)
 	node2 := startVRRPNode(t, l, "db2", kind, dbConf("db2", 100, replica.sock, vip, promote))
 	l.waitHolder(vip, "db1", []string{"db1", "db2"}, 15*time.Second, node1, node2)
 

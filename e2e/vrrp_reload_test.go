@@ -303,8 +303,8 @@ func TestKeepalivedKMasterWorker(t *testing.T) {
 	if msg := <-ping; msg != "" {
 		t.Errorf("ping at the VIP across 5 proxy reloads: %s", msg)
 	}
-	if f, n := c.failures(watchStart, time.Now()); f > 0 || n == 0 {
-		t.Errorf("client: %d of %d requests failed across the reloads", f, n)
+	if f, n, why := c.failuresWhy(watchStart, time.Now()); f > 0 || n == 0 {
+		t.Errorf("client: %d of %d requests failed across the reloads: %v\n%s", f, n, why, p1.Stderr())
 	}
 	log := p1.Stderr()
 	if n := strings.Count(log, "(VI_1) Entering MASTER STATE"); n != 1 {

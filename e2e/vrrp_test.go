@@ -172,6 +172,12 @@ func (c *vipClient) waitBody(t *testing.T, body string, within time.Duration) ti
 
 // failures counts the requests without an answer in [from, to).
 func (c *vipClient) failures(from, to time.Time) (failed, total int) {
+	failed, total, _ = c.failuresWhy(from, to)
+	return failed, total
+}
+
+// failuresWhy is failures with the errors and when they happened.
+func (c *vipClient) failuresWhy(from, to time.Time) (failed, total int, why []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range c.answers {
@@ -179,10 +185,11 @@ func (c *vipClient) failures(from, to time.Time) (failed, total int) {
 			total++
 			if a.err != nil {
 				failed++
+				why = append(why, fmt.Sprintf("%s: %v", a.at.Format("15:04:05.000"), a.err))
 			}
 		}
 	}
-	return failed, total
+	return failed, total, why
 }
 
 // TestVRRPFailoverBetweenDhproxyNodes: two dhproxy processes run the proxy

@@ -1,0 +1,71 @@
+#!/bin/bash
+# nbthread-scaling.sh BIN [ROUNDS] [SECONDS]: HTTP keep-alive (100 B, wrk
+# -t2 -c100) through haproxy and dhproxy at "nbthread 1" and "nbthread 2",
+# nothing pinned: the 2 cores are shared by the proxy, nginx (the server,
+# 2 workers) and wrk, as on a small real host. Per run: requests/s, the
+# proxy's CPU time (utime+stime from /proc) per request and p99; the four
+# set-ups alternate each round and the medians are printed at the end
+# (README "Performance"). Loopback only (127.0.0.1:18971, 18975-18978).
+# Needs nginx, wrk, bc.
+set -eu
+BIN=$(readlink -f "$1"); ROUNDS=${2:-3}; SECS=${3:-5}
+D=$(mktemp -d /tmp/nbthread-scaling.XXXXXX)
+cat >"$D/nginx.conf" <<NGX
+worker_processes 2;
+daemon off;
+pid $D/nginx.pid;
+error_log $D/nginx.err error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $D/t1; proxy_temp_path $D/t2; fastcgi_temp_path $D/t3;
+  uwsgi_temp_path $D/t4; scgi_temp_path $D/t5;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:18971; location / { return 200 "$(printf '%0100d' 0)"; } }
+}
+NGX
+proxy_cfg() { # nbthread port
+	printf 'global\n    nbthread %s\n    maxconn 9000\ndefaults\n    mode http\n    maxconn 9000\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    option http-keep-alive\n    http-reuse always\nfrontend fe_http\n    bind 127.0.0.1:%s\n    default_backend be_http\nbackend be_http\n    server b1 127.0.0.1:18971\n' "$1" "$2"
+}
+nginx -c "$D/nginx.conf" -p "$D" & NGX=$!
+PIDS=()
+trap 'kill "${PIDS[@]}" $NGX 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+start() { # name nbthread port -> pid in $P
+	proxy_cfg "$2" "$3" >"$D/$1-$2.cfg"
+	if [ "$1" = haproxy ]; then haproxy -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$!
+	else "$BIN" -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$!; fi
+	PIDS+=("$P")
+	for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$3/" && return; sleep 0.1; done
+	echo "$1 nbthread $2 did not answer on :$3" >&2; exit 1
+}
+declare -A PID PORT
+port=18975
+for who in haproxy dhproxy; do for n in 1 2; do
+	start "$who" "$n" "$port"; PID[$who-$n]=$P; PORT[$who-$n]=$port; port=$((port + 1))
+	wrk -t2 -c100 -d1s "http://127.0.0.1:${PORT[$who-$n]}/" >/dev/null
+done; done
+run() { # key -> "req/s us-per-req p99-ms"
+	local t0 t1 out rps p99
+	t0=$(ticks "${PID[$1]}")
+	out=$(wrk -t2 -c100 -d"${SECS}s" --latency "http://127.0.0.1:${PORT[$1]}/")
+	t1=$(ticks "${PID[$1]}")
+	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) sub(/ms$/, "", v); else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; print v}' <<<"$out")
+	echo "$rps $(echo "($t1-$t0)*(1000000/$(getconf CLK_TCK))/($rps*$SECS)" | bc -l) $p99"
+}
+keys=(haproxy-1 haproxy-2 dhproxy-1 dhproxy-2)
+for r in $(seq "$ROUNDS"); do
+	for i in 0 1 2 3; do
+		k=${keys[$(((i + r) % 4))]}
+		read -r rps us p99 < <(run "$k")
+		printf '%s\t%s\t%.0f\t%.2f\t%.2f\n' "$r" "$k" "$rps" "$us" "$p99" | tee -a "$D/runs.tsv"
+	done
+done
+echo "medians over $ROUNDS rounds: req/s, proxy CPU us per request, requests per CPU-second, p99 ms"
+for k in "${keys[@]}"; do
+	awk -F'\t' -v k="$k" '$2 == k {r[++n]=$3; u[n]=$4; p[n]=$5}
+		function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+		END { mu = med(u, n); printf "%-10s %8.0f req/s %6.2f us %8.0f req/cpu-s %6.2f ms\n", k, med(r, n), mu, 1000000 / mu, med(p, n) }' "$D/runs.tsv"
+done

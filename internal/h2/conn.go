@@ -521,7 +521,8 @@ func (cc *Conn) setReadDeadline(t time.Time) {
 func (cc *Conn) localReply(id uint32, status string) error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
-	cc.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}}, true)
+	block := appendFields(nil, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}})
+	cc.writeHeaderBlock(id, block, true)
 	return cc.flush()
 }
 

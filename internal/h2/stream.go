@@ -141,13 +141,13 @@ func (st *Stream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (st *Stream) sendHeaders(fields []hpack.HeaderField, end bool) error {
+func (st *Stream) sendHeaders(block []byte, end bool) error {
 	cc := st.cc
 	if err := st.failed(); err != nil {
 		return err
 	}
 	cc.wmu.Lock()
-	err := cc.writeHeaderBlock(st.id, fields, end) // flushed by Write
+	err := cc.writeHeaderBlock(st.id, block, end) // flushed by Write
 	cc.wmu.Unlock()
 	if err != nil {
 		return err

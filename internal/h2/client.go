@@ -555,7 +555,7 @@ func (cs *ClientStream) Write(p []byte) (int, error) {
 
 // sendHeaders opens the stream with the request's head, or ends it with
 // trailers.
-func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error {
+func (cs *ClientStream) sendHeaders(block []byte, end bool) error {
 	cc := cs.cc
 	if err := cs.failed(); err != nil {
 		return err
@@ -584,7 +584,7 @@ func (cs *ClientStream) sendHeaders(fields []hpack.HeaderField, end bool) error 
 	}
 	id := cs.id
 	cc.mu.Unlock()
-	return cc.writeHeaderBlock(id, fields, end)
+	return cc.writeHeaderBlock(id, block, end)
 }
 
 // sendData writes p as DATA frames as the windows allow, waiting for them

@@ -91,7 +91,8 @@ func (c *reqConv) write(p []byte, out frameSink) error {
 		}
 		rest := append([]byte(nil), c.pending[n:]...)
 		c.pending = c.pending[:0]
-		if err := out.sendHeaders(fields, end); err != nil {
+		c.body.block = appendFields(c.body.block[:0], fields)
+		if err := out.sendHeaders(c.body.block, end); err != nil {
 			return err
 		}
 		p = rest

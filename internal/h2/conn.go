@@ -404,11 +404,17 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		// refuses such a head as HTTP/1 does, without the pipeline.
 		return cc.localReply(id, "431")
 	}
-	head, info, err := appendRequestHead(make([]byte, 0, requestHeadSize(cc.fields)), cc.fields, cc.hdrEnd)
+	st = new(Stream)
+	// A small head is converted into the stream's own array.
+	head := st.headBuf[:0]
+	if n := requestHeadSize(cc.fields); n > len(st.headBuf) {
+		head = make([]byte, 0, n)
+	}
+	head, info, err := appendRequestHead(head, cc.fields, cc.hdrEnd)
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
-	st = newStream(cc, id, head, info, cc.hdrEnd)
+	st.init(cc, id, head, info, cc.hdrEnd)
 	cc.st.TotalStreams.Add(1)
 	cc.st.OpenStreams.Add(1)
 	cc.mu.Lock()
@@ -521,7 +527,8 @@ func (cc *Conn) setReadDeadline(t time.Time) {
 func (cc *Conn) localReply(id uint32, status string) error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
-	cc.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}}, true)
+	block := appendFields(nil, []hpack.HeaderField{{Name: ":status", Value: status}, {Name: "content-length", Value: "0"}})
+	cc.writeHeaderBlock(id, block, true)
 	return cc.flush()
 }
 

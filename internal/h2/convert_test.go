@@ -105,8 +105,13 @@ type sink struct {
 	endsOn string // "headers" or "data"
 }
 
-func (s *sink) sendHeaders(f []hpack.HeaderField, end bool) error {
-	s.heads = append(s.heads, append([]hpack.HeaderField(nil), f...))
+func (s *sink) sendHeaders(block []byte, end bool) error {
+	// The encoder uses no dynamic table: any decoder reads a block.
+	f, err := hpack.NewDecoder(4096, nil).DecodeFull(block)
+	if err != nil {
+		return err
+	}
+	s.heads = append(s.heads, f)
 	if end {
 		s.ends++
 		s.endsOn = "headers"

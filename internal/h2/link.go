@@ -2,7 +2,6 @@ package h2
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"iter"
 	"net"
@@ -39,8 +38,8 @@ type link struct {
 	flows iter.Seq[*flow]
 
 	wmu  sync.Mutex // frame writes (into out) and the HPACK encoder
-	henc *hpack.Encoder
-	hbuf bytes.Buffer
+	henc fieldEncoder
+	hbuf []byte // a header block with a table size update before it
 	out  outBuf // frames not sent yet (out.go)
 
 	kick   chan struct{}         // wakes the flusher (nil: none, flush writes)
@@ -85,7 +84,7 @@ func (l *link) init(c net.Conn, stats *Counters, tableSize, maxFrame, maxHeaderL
 	l.br = bufio.NewReaderSize(&l.sock, 16<<10)
 	l.fr = http2.NewFramer(&l.out, l.br)
 	l.fr.SetMaxReadFrameSize(maxFrame)
-	l.henc = hpack.NewEncoder(&l.hbuf)
+	l.henc.tableSize = 4096
 	l.hdec = hpack.NewDecoder(tableSize, l.emit)
 	l.hdec.SetMaxStringLength(int(maxHeaderList))
 }
@@ -153,7 +152,7 @@ func (l *link) settings(f *http2.SettingsFrame, other func(http2.Setting)) error
 			return err
 		}
 		if s.ID == http2.SettingHeaderTableSize {
-			l.henc.SetMaxDynamicTableSizeLimit(s.Val)
+			l.henc.setMaxTableSize(s.Val)
 			return nil
 		}
 		l.mu.Lock()
@@ -235,17 +234,18 @@ func (l *link) writeRST(id uint32, code http2.ErrCode) {
 	l.wmu.Unlock()
 }
 
-// writeHeaderBlock encodes fields and writes them as HEADERS and
-// CONTINUATION frames; the caller holds wmu.
-func (l *link) writeHeaderBlock(id uint32, fields []hpack.HeaderField, end bool) error {
-	l.hbuf.Reset()
-	for _, f := range fields {
-		l.henc.WriteField(f)
+// writeHeaderBlock writes an encoded header block (appendField) as
+// HEADERS and CONTINUATION frames, after the table size update that is
+// due, if any; the caller holds wmu.
+func (l *link) writeHeaderBlock(id uint32, block []byte, end bool) error {
+	if l.henc.sizeUpdate {
+		l.hbuf = append(l.henc.begin(l.hbuf[:0]), block...)
+		block = l.hbuf
 	}
 	l.mu.Lock()
 	limit := int(l.peerFrame)
 	l.mu.Unlock()
-	return writeBlock(l.fr, id, l.hbuf.Bytes(), limit, end)
+	return writeBlock(l.fr, id, block, limit, end)
 }
 
 // writeBlock writes an encoded header block as a HEADERS frame and as many

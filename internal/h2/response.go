@@ -10,9 +10,11 @@ import (
 )
 
 // frameSink receives what a response becomes on the stream: header
-// blocks (the response head, interim 1xx heads, trailers) and body data.
+// blocks (the response head, interim 1xx heads, trailers), HPACK-encoded
+// by appendField (the sink adds a table size update where one is due),
+// and body data.
 type frameSink interface {
-	sendHeaders(fields []hpack.HeaderField, end bool) error
+	sendHeaders(block []byte, end bool) error
 	sendData(p []byte, end bool) error
 }
 
@@ -48,9 +50,9 @@ type respConv struct {
 	upgrade   bool // an extended CONNECT: the server's 101 opens it, as a 200
 	pending   []byte
 	body      []byte // the body bytes that came with the head
-	text      []byte // the response head's field names and values, for one string
+	block     []byte // the header block being sent
 	resp      http1.Response
-	fields    []hpack.HeaderField
+	fields    []hpack.HeaderField // trailers
 	remaining int64
 	digits    int
 }
@@ -71,7 +73,7 @@ func getConv(info reqInfo) *respConv {
 // putConv recycles c unless its buffers grew past what a small response
 // needs.
 func putConv(c *respConv) {
-	if cap(c.pending) > 16<<10 || cap(c.body) > 16<<10 || cap(c.text) > 16<<10 {
+	if cap(c.pending) > 16<<10 || cap(c.body) > 16<<10 || cap(c.block) > 16<<10 {
 		return
 	}
 	c.fields = c.fields[:0] // the strings may go
@@ -184,56 +186,43 @@ func (c *respConv) write(p []byte, out frameSink) error {
 // startBody sends the head just parsed and prepares for its body.
 func (c *respConv) startBody(out frameSink) error {
 	r := &c.resp
-	c.fields = append(c.fields[:0], hpack.HeaderField{Name: ":status", Value: statusText(r.Status)})
-	// The names (in lower case) and values are laid end to end and made
-	// one string (the HPACK table may keep them): one allocation per
-	// head, not two per field.
-	c.text = c.text[:0]
+	status := statusText(r.Status)
+	// RFC 8441 5: an extended CONNECT's 101 says the tunnel is open, a
+	// 200 in HTTP/2 (haproxy passes the server's sec-websocket-accept on).
+	upgraded := c.upgrade && r.Status == 101
+	if upgraded {
+		status = "200"
+	}
+	interim := !upgraded && r.Status >= 100 && r.Status < 200
+	// The tunnel's bytes follow a 2xx answer to CONNECT until the close
+	// (RFC 9110 9.3.6: no length field there).
+	tunnel := !interim && c.connect && !c.upgrade && r.Status < 300
+	// The head is encoded from the parsed fields (names in lower case),
+	// without making strings of them.
+	c.block = appendField(c.block[:0], hpack.HeaderField{Name: ":status", Value: status})
 	for i := range r.Headers {
 		h := &r.Headers[i]
-		if !forwardedField(h) {
+		if !forwardedField(h) || tunnel && h.Kind == http1.KindContentLength {
 			continue
 		}
-		c.text = appendLower(c.text, h.Name)
-		c.text = append(c.text, h.Value...)
+		c.block = appendFieldLower(c.block, h.Name, h.Value)
 	}
-	text := string(c.text)
-	for i := range r.Headers {
-		h := &r.Headers[i]
-		if !forwardedField(h) {
-			continue
-		}
-		name := text[:len(h.Name)]
-		value := text[len(h.Name) : len(h.Name)+len(h.Value)]
-		text = text[len(h.Name)+len(h.Value):]
-		c.fields = append(c.fields, hpack.HeaderField{Name: name, Value: value})
-	}
-	if c.upgrade && r.Status == 101 {
-		// RFC 8441 5: the tunnel is open (haproxy passes the server's
-		// sec-websocket-accept on).
-		c.fields[0].Value = "200"
+	switch {
+	case upgraded, tunnel:
 		c.state = rsClose
-		return out.sendHeaders(c.fields, false)
-	}
-	if r.Status >= 100 && r.Status < 200 {
-		return out.sendHeaders(c.fields, false) // interim: the final head follows
-	}
-	if c.connect && !c.upgrade && r.Status < 300 {
-		// The tunnel's bytes follow until the close (RFC 9110 9.3.6: no
-		// length field in a 2xx answer to CONNECT).
-		c.fields = dropField(c.fields, "content-length")
-		c.state = rsClose
-		return out.sendHeaders(c.fields, false)
+		return out.sendHeaders(c.block, false)
+	case interim:
+		return out.sendHeaders(c.block, false) // the final head follows
 	}
 	f := r.BodyFraming(c.head)
 	switch f {
 	case http1.FramingNone:
 		c.state = rsDone
-		return out.sendHeaders(c.fields, true)
+		return out.sendHeaders(c.block, true)
 	case http1.FramingLength:
 		if r.ContentLength == 0 {
 			c.state = rsDone
-			return out.sendHeaders(c.fields, true)
+			return out.sendHeaders(c.block, true)
 		}
 		c.state, c.remaining = rsLength, r.ContentLength
 	case http1.FramingChunked:
@@ -241,7 +230,7 @@ func (c *respConv) startBody(out frameSink) error {
 	default:
 		c.state = rsClose
 	}
-	return out.sendHeaders(c.fields, false)
+	return out.sendHeaders(c.block, false)
 }
 
 // forwardedField tells whether a response head field goes to the h2
@@ -255,17 +244,6 @@ func forwardedField(h *http1.Header) bool {
 		return false
 	}
 	return !http1.EqualFold(h.Name, "keep-alive") && !http1.EqualFold(h.Name, "proxy-connection")
-}
-
-// dropField removes the fields named name.
-func dropField(fs []hpack.HeaderField, name string) []hpack.HeaderField {
-	out := fs[:0]
-	for _, f := range fs {
-		if f.Name != name {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 // trailers sends the trailer section once its empty line is in pending.
@@ -304,7 +282,8 @@ func (c *respConv) trailers(out frameSink) error {
 	if len(c.fields) == 0 {
 		return out.sendData(nil, true)
 	}
-	return out.sendHeaders(c.fields, true)
+	c.block = appendFields(c.block[:0], c.fields)
+	return out.sendHeaders(c.block, true)
 }
 
 // done tells whether the response was sent whole.

@@ -1,0 +1,140 @@
+package h2
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// decodeBlock decodes a header block with x/net's decoder.
+func decodeBlock(t testing.TB, dec *hpack.Decoder, block []byte) []hpack.HeaderField {
+	t.Helper()
+	fs, err := dec.DecodeFull(block)
+	if err != nil {
+		t.Fatalf("decoding % x: %v", block, err)
+	}
+	return fs
+}
+
+func TestFieldEncoderRoundTrip(t *testing.T) {
+	fields := []hpack.HeaderField{
+		{Name: ":status", Value: "200"},       // a whole static entry
+		{Name: ":status", Value: "502"},       // a static name
+		{Name: ":method", Value: "POST"},      // second entry of a name
+		{Name: ":path", Value: "/index.html"}, // second entry of a name
+		{Name: "accept-encoding", Value: "gzip, deflate"},
+		{Name: "content-length", Value: "100"},
+		{Name: "www-authenticate", Value: "Basic"}, // index 61: past the 4-bit prefix
+		{Name: "x-custom", Value: strings.Repeat("v", 300)},
+		{Name: "authorization", Value: "secret", Sensitive: true},
+		{Name: "x-empty", Value: ""},
+		{Name: ":authority", Value: ""},
+	}
+	var e fieldEncoder
+	e.tableSize = 4096
+	block := e.begin(nil)
+	for _, f := range fields {
+		block = appendField(block, f)
+	}
+	dec := hpack.NewDecoder(4096, nil)
+	got := decodeBlock(t, dec, block)
+	if len(got) != len(fields) {
+		t.Fatalf("decoded %d fields, want %d", len(got), len(fields))
+	}
+	for i := range fields {
+		if got[i] != fields[i] {
+			t.Errorf("field %d: got %+v, want %+v", i, got[i], fields[i])
+		}
+	}
+	if block[0] != 0x88 {
+		t.Errorf(":status 200 encoded as %#x, want the static index 8 (0x88)", block[0])
+	}
+	// The next block decodes alike: nothing entered the dynamic table.
+	again := appendField(e.begin(nil), fields[5])
+	if got := decodeBlock(t, dec, again); len(got) != 1 || got[0] != fields[5] {
+		t.Errorf("second block: %+v", got)
+	}
+}
+
+// A peer that lowers SETTINGS_HEADER_TABLE_SIZE is told in the next block
+// (a decoder like nghttp2's refuses a block without the update).
+func TestFieldEncoderTableSizeUpdate(t *testing.T) {
+	var e fieldEncoder
+	e.tableSize = 4096
+	e.setMaxTableSize(8192) // larger: nothing to say
+	if b := e.begin(nil); len(b) != 0 {
+		t.Fatalf("a larger table size was announced: % x", b)
+	}
+	e.setMaxTableSize(0)
+	b := appendField(e.begin(nil), hpack.HeaderField{Name: ":status", Value: "200"})
+	if !bytes.Equal(b, []byte{0x20, 0x88}) {
+		t.Fatalf("block after SETTINGS_HEADER_TABLE_SIZE 0: % x, want 20 88", b)
+	}
+	if b := e.begin(nil); len(b) != 0 {
+		t.Fatalf("the update was sent twice: % x", b)
+	}
+	dec := hpack.NewDecoder(4096, nil)
+	dec.SetAllowedMaxDynamicTableSize(0)
+	decodeBlock(t, dec, []byte{0x20, 0x88})
+}
+
+func BenchmarkFieldEncoder(b *testing.B) {
+	fields := []hpack.HeaderField{
+		{Name: ":status", Value: "200"}, {Name: "server", Value: "nginx/1.22.1"},
+		{Name: "date", Value: "Sat, 05 Dec 2026 23:40:00 GMT"}, {Name: "content-type", Value: "text/plain"},
+		{Name: "content-length", Value: "100"},
+	}
+	var e fieldEncoder
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.begin(buf[:0])
+		for _, f := range fields {
+			buf = appendField(buf, f)
+		}
+	}
+}
+
+func FuzzFieldEncoder(f *testing.F) {
+	f.Add(":status", "200", "x-a", "b", false)
+	f.Add("content-type", "text/plain", "authorization", "x", true)
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string, sensitive bool) {
+		fields := []hpack.HeaderField{{Name: n1, Value: v1}, {Name: n2, Value: v2, Sensitive: sensitive}}
+		var e fieldEncoder
+		e.tableSize = 4096
+		block := e.begin(nil)
+		for _, fl := range fields {
+			block = appendField(block, fl)
+		}
+		dec := hpack.NewDecoder(4096, nil)
+		dec.SetMaxStringLength(1 << 20)
+		got := decodeBlock(t, dec, block)
+		if len(got) != 2 || got[0] != fields[0] || got[1] != fields[1] {
+			t.Fatalf("got %+v, want %+v", got, fields)
+		}
+	})
+}
+
+// An HTTP/1 field goes out with its name in lower case, by the static
+// table's index when it has the name.
+func TestAppendFieldLower(t *testing.T) {
+	long := "X-" + strings.Repeat("Long-", 10) + "Name"
+	block := appendFieldLower(nil, []byte("Content-Type"), []byte("text/plain"))
+	if block[0] != 0x0f || block[1] != 31-15 {
+		t.Errorf("Content-Type encoded as % x, want the static name index 31 (0f 10)", block[:2])
+	}
+	block = appendFieldLower(block, []byte(long), []byte("v"))
+	block = appendFieldLower(block, []byte("X-Short"), nil)
+	got := decodeBlock(t, hpack.NewDecoder(4096, nil), block)
+	want := []hpack.HeaderField{{Name: "content-type", Value: "text/plain"}, {Name: strings.ToLower(long), Value: "v"}, {Name: "x-short"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("field %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

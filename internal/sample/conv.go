@@ -20,21 +20,11 @@ func init() {
 		RegisterConverter(&ConvDef{Name: name, Args: args, MinArgs: minArgs, In: in, Out: out, Fn: fn, Prepare: prep})
 	}
 	conv("lower", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
-		mapBytes(t, v, func(c byte) byte {
-			if c >= 'A' && c <= 'Z' {
-				return c + 'a' - 'A'
-			}
-			return c
-		})
+		changeCase(t, v, 'A', 'a')
 		return true
 	}, 0, nil)
 	conv("upper", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
-		mapBytes(t, v, func(c byte) byte {
-			if c >= 'a' && c <= 'z' {
-				return c - ('a' - 'A')
-			}
-			return c
-		})
+		changeCase(t, v, 'a', 'A')
 		return true
 	}, 0, nil)
 	conv("length", TypeStr, TypeInt, func(t Txn, a *Args, v *Value) bool {
@@ -211,17 +201,31 @@ func init() {
 	}, 0, nil)
 }
 
-// mapBytes writes f applied to each byte of v to scratch.
-func mapBytes(t Txn, v *Value, f func(byte) byte) {
+// changeCase turns the letters from..from+25 of v into to..to+25 (lower:
+// 'A', 'a'). A value with none of them stays where it is, as converters
+// never write into a value's bytes; else the result goes to scratch.
+func changeCase(t Txn, v *Value, from, to byte) {
+	v.Type = TypeStr
+	first := -1
+	for i, c := range v.Bytes {
+		if c-from < 26 {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return
+	}
 	s := t.Scratch()
 	start := len(*s)
-	for _, c := range v.Bytes {
-		*s = append(*s, f(c))
+	*s = append(*s, v.Bytes...)
+	out := (*s)[start:len(*s):len(*s)]
+	for i := first; i < len(out); i++ {
+		if c := out[i]; c-from < 26 {
+			out[i] = c - from + to
+		}
 	}
-	v.Bytes = (*s)[start:len(*s):len(*s)]
-	if v.Type != TypeStr {
-		v.Type = TypeStr
-	}
+	v.Bytes = out
 }
 
 func prepareField(c *Compiler, a *Args) error {

@@ -1,6 +1,8 @@
 package sample
 
 import (
+	"bytes"
+
 	"dhproxy/internal/http1"
 )
 
@@ -228,21 +230,34 @@ func nextHeaderValue(hs []http1.Header, name string, split bool, hi, off *int) (
 			*hi, *off = *hi+1, 0
 			return rest, true
 		}
-		end, quoted := len(rest), false
-		for i, c := range rest {
-			if c == '"' {
-				quoted = !quoted
-			} else if c == '\\' && quoted {
-				// the next character is escaped; skipping it is enough here
-			} else if c == ',' && !quoted {
-				end = i
-				break
-			}
-		}
+		end := elementEnd(rest)
 		*off += end + 1
 		return trimOWS(rest[:end]), true
 	}
 	return nil, false
+}
+
+// elementEnd is the length of the first comma-separated element of v
+// (commas inside double quotes do not separate).
+func elementEnd(v []byte) int {
+	q := bytes.IndexByte(v, '"')
+	if q < 0 {
+		q = len(v)
+	}
+	// before any quote (the usual value has none), a comma ends it
+	if c := bytes.IndexByte(v[:q], ','); c >= 0 {
+		return c
+	}
+	quoted := false
+	for i := q; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return i
+		}
+	}
+	return len(v)
 }
 
 func trimOWS(b []byte) []byte {
@@ -268,12 +283,20 @@ func countValues(hs []http1.Header, name string, split bool) int {
 // HeaderValue returns occurrence occ of header name: from 1 on counted from
 // the first value, from -1 on from the last; 0 means the last.
 func HeaderValue(hs []http1.Header, name string, occ int64, split bool) ([]byte, bool) {
-	if occ <= 0 {
-		n := int64(countValues(hs, name, split))
-		occ = n + occ + 1
-		if occ == n+1 {
-			occ = n
+	if occ == 0 {
+		// the last one, in one pass
+		var last []byte
+		found := false
+		for hi, off := 0, 0; ; {
+			v, ok := nextHeaderValue(hs, name, split, &hi, &off)
+			if !ok {
+				return last, found
+			}
+			last, found = v, true
 		}
+	}
+	if occ < 0 {
+		occ += int64(countValues(hs, name, split)) + 1
 		if occ <= 0 {
 			return nil, false
 		}

@@ -88,7 +88,7 @@ func (w *Work) EditHeaders(t sample.Txn, hs []http1.Header, r *rules.Rule) []htt
 	case rules.ReplaceHeader:
 		for i := range hs {
 			h := &hs[i]
-			if !http1.EqualFold(h.Name, string(r.Name)) {
+			if !r.IsHeader(h.Name) {
 				continue
 			}
 			m := r.Re.FindSubmatchIndex(h.Value)
@@ -103,7 +103,7 @@ func (w *Work) EditHeaders(t sample.Txn, hs []http1.Header, r *rules.Rule) []htt
 		}
 	case rules.ReplaceValue:
 		for i := range hs {
-			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
+			if h := &hs[i]; r.IsHeader(h.Name) {
 				h.Value = w.replaceValues(h.Value, r.Re, val)
 			}
 		}

@@ -490,13 +490,7 @@ func matchWord(s, pat []byte, delims string) bool {
 // lowerInto returns s in lower case: s itself when it has no upper case
 // letter (the usual case of a host name), else a copy in scratch.
 func lowerInto(scratch *[]byte, s []byte) []byte {
-	first := -1
-	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			first = i
-			break
-		}
-	}
+	first := sample.FirstUpper(s)
 	if first < 0 {
 		return s
 	}

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -206,12 +207,11 @@ func init() {
 // never write into a value's bytes; else the result goes to scratch.
 func changeCase(t Txn, v *Value, from, to byte) {
 	v.Type = TypeStr
-	first := -1
-	for i, c := range v.Bytes {
-		if c-from < 26 {
-			first = i
-			break
-		}
+	var first int
+	if from == 'A' {
+		first = FirstUpper(v.Bytes)
+	} else {
+		first = firstLower(v.Bytes)
 	}
 	if first < 0 {
 		return
@@ -473,4 +473,51 @@ func appendText(dst []byte, v *Value) []byte {
 		return v.IP.AppendTo(dst)
 	}
 	return append(dst, v.Bytes...)
+}
+
+// FirstUpper is the index of the first upper case ASCII letter of b, or
+// -1: eight bytes at a time, as host names and paths are mostly in lower
+// case already.
+func FirstUpper(b []byte) int {
+	if len(b) < 8 {
+		return firstUpperFrom(b, 0)
+	}
+	for i := 0; i+8 <= len(b); i += 8 {
+		if hasUpper8(binary.LittleEndian.Uint64(b[i:])) {
+			return firstUpperFrom(b, i)
+		}
+	}
+	// the last bytes, in a word that overlaps the words seen
+	if end := len(b) - 8; len(b)%8 != 0 && hasUpper8(binary.LittleEndian.Uint64(b[end:])) {
+		return firstUpperFrom(b, end)
+	}
+	return -1
+}
+
+// hasUpper8 tells whether one of the eight bytes of x is an upper case
+// ASCII letter.
+func hasUpper8(x uint64) bool {
+	const ones = 0x0101010101010101
+	y := x & (0x7f * ones) // no carry between bytes below
+	// a byte of y plus 0x3f reaches 0x80 from 'A' on, plus 0x25 from
+	// 'Z'+1 on; ^x keeps the bytes below 0x80
+	return (y+0x3f*ones)&^(y+0x25*ones)&^x&(0x80*ones) != 0
+}
+
+func firstUpperFrom(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if b[i]-'A' < 26 {
+			return i
+		}
+	}
+	return -1
+}
+
+func firstLower(b []byte) int {
+	for i, c := range b {
+		if c-'a' < 26 {
+			return i
+		}
+	}
+	return -1
 }

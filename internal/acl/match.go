@@ -134,8 +134,10 @@ func (t *strTable) get(b []byte) (int, bool) {
 		return idx, ok
 	}
 	for i := range t.few {
-		if t.few[i].s == string(b) {
-			return t.few[i].idx, true
+		// the last bytes first: most patterns of a length differ there
+		// (.jpg .png), and that spares calling memequal
+		if e := &t.few[i]; len(e.s) == len(b) && (len(b) == 0 || e.s[len(b)-1] == b[len(b)-1]) && e.s == string(b) {
+			return e.idx, true
 		}
 	}
 	return 0, false
@@ -370,7 +372,7 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 	case MatchInt, MatchLen:
 		var n int64
 		if p.method == MatchLen {
-			if !sample.Cast(v, sample.TypeStr, t.Scratch()) {
+			if !sample.CastIn(t, v, sample.TypeStr) {
 				return 0, false
 			}
 			n = int64(len(v.Bytes))
@@ -412,7 +414,7 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 		}
 		return p.exact.get(v.Bytes)
 	}
-	if !sample.Cast(v, sample.TypeStr, t.Scratch()) {
+	if !sample.CastIn(t, v, sample.TypeStr) {
 		return 0, false
 	}
 	s := v.Bytes

@@ -77,13 +77,70 @@ type Patterns struct {
 	comp   *sample.Compiler
 	n      int
 
-	exact  map[string]int         // str: pattern → first index
-	byLen  map[int]map[string]int // beg/end: patterns grouped by length
-	lens   []int                  // the lengths present, ascending
-	list   [][]byte               // sub/dir/dom, in order
-	res    []*sample.Regex        // reg, in order
-	ranges []intRange             // int/len, in order
-	nets   []netTable             // ip: one table per prefix length, longest first
+	exact  strTable        // str, bin: pattern → first index
+	byLen  []lenTable      // beg/end: patterns grouped by length, shortest first
+	list   [][]byte        // sub/dir/dom, in order
+	res    []*sample.Regex // reg, in order
+	ranges []intRange      // int/len, in order
+	nets   []netTable      // ip: one table per prefix length, longest first
+}
+
+// lenTable holds the beg/end patterns of one length.
+type lenTable struct {
+	n    int
+	pats strTable
+}
+
+// strTable finds a string among patterns. A few are compared in turn,
+// which costs less than hashing the key (an ACL usually lists a handful);
+// more are hashed, so that a long -f file costs about what one does.
+type strTable struct {
+	few  []strEntry
+	many map[string]int
+}
+
+type strEntry struct {
+	s   string
+	idx int
+}
+
+// fewStrings is the most patterns a strTable compares in turn.
+const fewStrings = 8
+
+// add records s with index idx unless s is there already (the first
+// index stays).
+func (t *strTable) add(s string, idx int) {
+	if _, dup := t.get([]byte(s)); dup {
+		return
+	}
+	if t.many == nil && len(t.few) < fewStrings {
+		t.few = append(t.few, strEntry{s, idx})
+		return
+	}
+	if t.many == nil {
+		t.many = make(map[string]int, 2*fewStrings)
+		for _, e := range t.few {
+			t.many[e.s] = e.idx
+		}
+		t.few = nil
+	}
+	t.many[s] = idx
+}
+
+// get returns the index of the pattern equal to b.
+func (t *strTable) get(b []byte) (int, bool) {
+	if t.many != nil {
+		idx, ok := t.many[string(b)]
+		return idx, ok
+	}
+	for i := range t.few {
+		// the last bytes first: most patterns of a length differ there
+		// (.jpg .png), and that spares calling memequal
+		if e := &t.few[i]; len(e.s) == len(b) && (len(b) == 0 || e.s[len(b)-1] == b[len(b)-1]) && e.s == string(b) {
+			return e.idx, true
+		}
+	}
+	return 0, false
 }
 
 type netTable struct {
@@ -113,39 +170,21 @@ func (p *Patterns) Add(pat string, op string) error {
 		if err != nil {
 			return fmt.Errorf("'%s' is not a hexadecimal string of whole bytes", pat)
 		}
-		if p.exact == nil {
-			p.exact = map[string]int{}
-		}
-		if _, dup := p.exact[string(b)]; !dup {
-			p.exact[string(b)] = idx
-		}
+		p.exact.add(string(b), idx)
 	case MatchStr:
 		if p.icase {
 			pat = strings.ToLower(pat)
 		}
-		if p.exact == nil {
-			p.exact = map[string]int{}
-		}
-		if _, dup := p.exact[pat]; !dup {
-			p.exact[pat] = idx
-		}
+		p.exact.add(pat, idx)
 	case MatchBeg, MatchEnd:
 		if p.icase {
 			pat = strings.ToLower(pat)
 		}
-		if p.byLen == nil {
-			p.byLen = map[int]map[string]int{}
+		i, found := slices.BinarySearchFunc(p.byLen, len(pat), func(lt lenTable, n int) int { return lt.n - n })
+		if !found {
+			p.byLen = slices.Insert(p.byLen, i, lenTable{n: len(pat)})
 		}
-		m := p.byLen[len(pat)]
-		if m == nil {
-			m = map[string]int{}
-			p.byLen[len(pat)] = m
-			p.lens = append(p.lens, len(pat))
-			slices.Sort(p.lens)
-		}
-		if _, dup := m[pat]; !dup {
-			m[pat] = idx
-		}
+		p.byLen[i].pats.add(pat, idx)
 	case MatchSub, MatchDir, MatchDom:
 		if p.icase {
 			pat = strings.ToLower(pat)
@@ -333,7 +372,7 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 	case MatchInt, MatchLen:
 		var n int64
 		if p.method == MatchLen {
-			if !sample.Cast(v, sample.TypeStr, t.Scratch()) {
+			if !sample.CastIn(t, v, sample.TypeStr) {
 				return 0, false
 			}
 			n = int64(len(v.Bytes))
@@ -373,10 +412,9 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 		if v.Type != sample.TypeStr && v.Type != sample.TypeBin && !sample.Cast(v, sample.TypeBin, t.Scratch()) {
 			return 0, false
 		}
-		idx, ok := p.exact[string(v.Bytes)]
-		return idx, ok
+		return p.exact.get(v.Bytes)
 	}
-	if !sample.Cast(v, sample.TypeStr, t.Scratch()) {
+	if !sample.CastIn(t, v, sample.TypeStr) {
 		return 0, false
 	}
 	s := v.Bytes
@@ -385,13 +423,12 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 	}
 	switch p.method {
 	case MatchStr:
-		idx, ok := p.exact[string(s)]
-		return idx, ok
+		return p.exact.get(s)
 	case MatchBeg:
 		// the longest prefix, as HAProxy's prefix tree answers a map_beg
-		for i := len(p.lens) - 1; i >= 0; i-- {
-			if l := p.lens[i]; l <= len(s) {
-				if idx, ok := p.byLen[l][string(s[:l])]; ok {
+		for i := len(p.byLen) - 1; i >= 0; i-- {
+			if lt := &p.byLen[i]; lt.n <= len(s) {
+				if idx, ok := lt.pats.get(s[:lt.n]); ok {
 					return idx, true
 				}
 			}
@@ -399,11 +436,12 @@ func (p *Patterns) Lookup(t sample.Txn, v *sample.Value) (int, bool) {
 	case MatchEnd:
 		// the first suffix in pattern order, as HAProxy's list answers
 		best, found := 0, false
-		for _, l := range p.lens {
-			if l > len(s) {
+		for i := range p.byLen {
+			lt := &p.byLen[i]
+			if lt.n > len(s) {
 				break
 			}
-			if idx, ok := p.byLen[l][string(s[len(s)-l:])]; ok && (!found || idx < best) {
+			if idx, ok := lt.pats.get(s[len(s)-lt.n:]); ok && (!found || idx < best) {
 				best, found = idx, true
 			}
 		}
@@ -451,16 +489,22 @@ func matchWord(s, pat []byte, delims string) bool {
 	return false
 }
 
-// lowerInto writes s in lower case to scratch.
+// lowerInto returns s in lower case: s itself when it has no upper case
+// letter (the usual case of a host name), else a copy in scratch.
 func lowerInto(scratch *[]byte, s []byte) []byte {
-	start := len(*scratch)
-	for _, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		*scratch = append(*scratch, c)
+	first := sample.FirstUpper(s)
+	if first < 0 {
+		return s
 	}
-	return (*scratch)[start:len(*scratch):len(*scratch)]
+	start := len(*scratch)
+	*scratch = append(*scratch, s...)
+	out := (*scratch)[start:len(*scratch):len(*scratch)]
+	for i := first; i < len(out); i++ {
+		if c := out[i]; c >= 'A' && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	return out
 }
 
 // parsePatternFile reads a pattern file: one pattern per line, leading

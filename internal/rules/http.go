@@ -76,6 +76,9 @@ type Rule struct {
 	Cond   *acl.Cond // nil: always
 	Name   []byte    // header name, lower case as HAProxy sends added headers
 	Kind   http1.Kind
+	// name is Name as a string: comparing a header's name with it
+	// converts nothing per request.
+	name   string
 	Value  *sample.Format // header value, replacement, path
 	Re     *sample.Regex
 	Reply  *Reply
@@ -117,12 +120,12 @@ func (r *Rule) DeletesHeader(name []byte, scratch *[]byte) bool {
 	}
 	switch r.NameMatch {
 	case NameBeg:
-		return len(name) >= len(r.Name) && http1.EqualFold(name[:len(r.Name)], string(r.Name))
+		return len(name) >= len(r.name) && http1.EqualFold(name[:len(r.name)], r.name)
 	case NameEnd:
-		return len(name) >= len(r.Name) && http1.EqualFold(name[len(name)-len(r.Name):], string(r.Name))
+		return len(name) >= len(r.name) && http1.EqualFold(name[len(name)-len(r.name):], r.name)
 	case NameSub:
-		for i := 0; i+len(r.Name) <= len(name); i++ {
-			if http1.EqualFold(name[i:i+len(r.Name)], string(r.Name)) {
+		for i := 0; i+len(r.name) <= len(name); i++ {
+			if http1.EqualFold(name[i:i+len(r.name)], r.name) {
 				return true
 			}
 		}
@@ -139,8 +142,11 @@ func (r *Rule) DeletesHeader(name []byte, scratch *[]byte) bool {
 		*scratch = (*scratch)[:start]
 		return ok
 	}
-	return http1.EqualFold(name, string(r.Name))
+	return r.IsHeader(name)
 }
+
+// IsHeader tells whether a header's name is the rule's header name.
+func (r *Rule) IsHeader(name []byte) bool { return http1.EqualFold(name, r.name) }
 
 // scAction recognizes "track-scN", "sc-inc-gpc0(N)", "sc-inc-gpc1(N)",
 // "sc-set-gpt0(N)" and haproxy 2.6's "sc-inc-gpc(I,N)" and
@@ -416,7 +422,8 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			} else if m == NameStr && framingHeader(args[0]) {
 				return nil, nil, fmt.Errorf("rules may not change '%s': the proxy frames message bodies by it (dhproxy refuses this rewrite)", args[0])
 			}
-			r.Name = []byte(strings.ToLower(args[0]))
+			r.name = strings.ToLower(args[0])
+			r.Name = []byte(r.name)
 		case len(args) == 1:
 			err = r.header(c, args[0], "", phase)
 		default:
@@ -559,7 +566,8 @@ func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase
 	if framingHeader(name) {
 		return fmt.Errorf("rules may not change '%s': the proxy frames message bodies by it (dhproxy refuses this rewrite)", name)
 	}
-	r.Name = []byte(strings.ToLower(name))
+	r.name = strings.ToLower(name)
+	r.Name = []byte(r.name)
 	r.Kind = http1.Classify(r.Name)
 	if r.Action == DelHeader {
 		return nil

@@ -2,6 +2,7 @@ package sample
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -20,21 +21,11 @@ func init() {
 		RegisterConverter(&ConvDef{Name: name, Args: args, MinArgs: minArgs, In: in, Out: out, Fn: fn, Prepare: prep})
 	}
 	conv("lower", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
-		mapBytes(t, v, func(c byte) byte {
-			if c >= 'A' && c <= 'Z' {
-				return c + 'a' - 'A'
-			}
-			return c
-		})
+		changeCase(t, v, 'A', 'a')
 		return true
 	}, 0, nil)
 	conv("upper", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
-		mapBytes(t, v, func(c byte) byte {
-			if c >= 'a' && c <= 'z' {
-				return c - ('a' - 'A')
-			}
-			return c
-		})
+		changeCase(t, v, 'a', 'A')
 		return true
 	}, 0, nil)
 	conv("length", TypeStr, TypeInt, func(t Txn, a *Args, v *Value) bool {
@@ -211,17 +202,30 @@ func init() {
 	}, 0, nil)
 }
 
-// mapBytes writes f applied to each byte of v to scratch.
-func mapBytes(t Txn, v *Value, f func(byte) byte) {
+// changeCase turns the letters from..from+25 of v into to..to+25 (lower:
+// 'A', 'a'). A value with none of them stays where it is, as converters
+// never write into a value's bytes; else the result goes to scratch.
+func changeCase(t Txn, v *Value, from, to byte) {
+	v.Type = TypeStr
+	var first int
+	if from == 'A' {
+		first = FirstUpper(v.Bytes)
+	} else {
+		first = firstLower(v.Bytes)
+	}
+	if first < 0 {
+		return
+	}
 	s := t.Scratch()
 	start := len(*s)
-	for _, c := range v.Bytes {
-		*s = append(*s, f(c))
+	*s = append(*s, v.Bytes...)
+	out := (*s)[start:len(*s):len(*s)]
+	for i := first; i < len(out); i++ {
+		if c := out[i]; c-from < 26 {
+			out[i] = c - from + to
+		}
 	}
-	v.Bytes = (*s)[start:len(*s):len(*s)]
-	if v.Type != TypeStr {
-		v.Type = TypeStr
-	}
+	v.Bytes = out
 }
 
 func prepareField(c *Compiler, a *Args) error {
@@ -469,4 +473,51 @@ func appendText(dst []byte, v *Value) []byte {
 		return v.IP.AppendTo(dst)
 	}
 	return append(dst, v.Bytes...)
+}
+
+// FirstUpper is the index of the first upper case ASCII letter of b, or
+// -1: eight bytes at a time, as host names and paths are mostly in lower
+// case already.
+func FirstUpper(b []byte) int {
+	if len(b) < 8 {
+		return firstUpperFrom(b, 0)
+	}
+	for i := 0; i+8 <= len(b); i += 8 {
+		if hasUpper8(binary.LittleEndian.Uint64(b[i:])) {
+			return firstUpperFrom(b, i)
+		}
+	}
+	// the last bytes, in a word that overlaps the words seen
+	if end := len(b) - 8; len(b)%8 != 0 && hasUpper8(binary.LittleEndian.Uint64(b[end:])) {
+		return firstUpperFrom(b, end)
+	}
+	return -1
+}
+
+// hasUpper8 tells whether one of the eight bytes of x is an upper case
+// ASCII letter.
+func hasUpper8(x uint64) bool {
+	const ones = 0x0101010101010101
+	y := x & (0x7f * ones) // no carry between bytes below
+	// a byte of y plus 0x3f reaches 0x80 from 'A' on, plus 0x25 from
+	// 'Z'+1 on; ^x keeps the bytes below 0x80
+	return (y+0x3f*ones)&^(y+0x25*ones)&^x&(0x80*ones) != 0
+}
+
+func firstUpperFrom(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if b[i]-'A' < 26 {
+			return i
+		}
+	}
+	return -1
+}
+
+func firstLower(b []byte) int {
+	for i, c := range b {
+		if c-'a' < 26 {
+			return i
+		}
+	}
+	return -1
 }

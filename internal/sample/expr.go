@@ -282,7 +282,7 @@ func (e *Expr) Next(t Txn, it *Iter, v *Value) bool {
 func (e *Expr) convert(t Txn, v *Value) bool {
 	for i := range e.convs {
 		cc := &e.convs[i]
-		if !Cast(v, cc.def.In, t.Scratch()) {
+		if !CastIn(t, v, cc.def.In) {
 			return false
 		}
 		if !cc.def.Fn(t, &cc.args, v) {

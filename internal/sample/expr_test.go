@@ -154,6 +154,13 @@ func TestFetchesAndConverters(t *testing.T) {
 		{"hdr(x-forwarded-for,-2)", "2.2.2.2"},
 		{"hdr(x-forwarded-for,4)", "<none>"},
 		{"hdr(x-list,1)", "\"a,b\""},
+		{"hdr(x-list,2)", "c"},
+		{"hdr(x-list)", "c"},
+		{"hdr_cnt(x-list)", "2"},
+		// names in any case, well-known (found by their Kind) or not
+		{"hdr(HOST)", "WWW.Example.com"},
+		{"hdr_cnt(X-Forwarded-FOR)", "3"},
+		{"hdr(user-AGENT)", "curl/8.0"},
 		{"req.fhdr(x-forwarded-for,1)", "1.1.1.1, 2.2.2.2"},
 		{"req.fhdr(x-forwarded-for)", "3.3.3.3"},
 		{"hdr(absent)", "<none>"},

@@ -1,6 +1,8 @@
 package sample
 
 import (
+	"bytes"
+
 	"dhproxy/internal/http1"
 )
 
@@ -85,7 +87,7 @@ func init() {
 	reqFetch("base", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		req := t.Request()
 		p, _ := splitQuery(http1.PathQuery(req.URI))
-		host, ok := HeaderValue(req.Headers, "host", 1, true)
+		host, ok := headerValue(req.Headers, hostHeader, 1, true)
 		if !ok || len(host) == 0 {
 			v.SetStr(p)
 			return true
@@ -121,18 +123,21 @@ func init() {
 
 	for _, n := range []string{"hdr", "req.hdr"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
-			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
+			Prepare: prepareHeaderName,
+			Fn:      func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
 	}
 	for _, n := range []string{"req.fhdr"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+			Prepare: prepareHeaderName,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				return headerFetch(t.Request().Headers, a, it, v, false)
 			}})
 	}
 	for _, n := range []string{"hdr_cnt", "req.hdr_cnt"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, MinArgs: 1, Out: TypeInt, Phases: PhaseReq, Needs: needsRequest,
+			Prepare: prepareHeaderName,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
-				v.SetInt(int64(countValues(t.Request().Headers, a.Str[0], true)))
+				v.SetInt(int64(countValues(t.Request().Headers, a.hdr, true)))
 				return true
 			}})
 	}
@@ -141,7 +146,11 @@ func init() {
 	}
 
 	resFetch := func(name string, out Type, fn FetchFunc, minArgs int, multi bool, args ...ArgType) {
-		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseRes, Needs: needsResponse, Fn: fn, Multi: multi, OccArg: multi})
+		var prep PrepareFunc
+		if len(args) > 0 {
+			prep = prepareHeaderName // the header fetches
+		}
+		RegisterFetch(&FetchDef{Name: name, Args: args, MinArgs: minArgs, Out: out, Phases: PhaseRes, Needs: needsResponse, Fn: fn, Multi: multi, OccArg: multi, Prepare: prep})
 	}
 	resFetch("status", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		v.SetInt(int64(t.Status()))
@@ -161,11 +170,13 @@ func init() {
 	}, 1, true, ArgStr, ArgInt)
 	for _, n := range []string{"res.hdr_cnt", "shdr_cnt"} {
 		resFetch(n, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
-			v.SetInt(int64(countValues(t.Response().Headers, a.Str[0], true)))
+			v.SetInt(int64(countValues(t.Response().Headers, a.hdr, true)))
 			return true
 		}, 1, false, ArgStr)
 	}
 }
+
+var hostHeader = headerNameOf("host")
 
 var (
 	ver10 = []byte("1.0")
@@ -209,14 +220,38 @@ func queryParam(q, name []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// headerName is the name of the headers a fetch reads. The parser gave
+// each header the Kind of its name: a well-known name is found by its
+// Kind, without comparing names.
+type headerName struct {
+	s    string
+	kind http1.Kind
+}
+
+func headerNameOf(s string) headerName { return headerName{s, http1.Classify([]byte(s))} }
+
+// names tells whether h is one of the headers named n.
+func (n headerName) names(h *http1.Header) bool {
+	if n.kind != http1.KindOther {
+		return h.Kind == n.kind
+	}
+	return http1.EqualFold(h.Name, n.s)
+}
+
+// prepareHeaderName classifies a header fetch's name argument.
+func prepareHeaderName(c *Compiler, a *Args) error {
+	a.hdr = headerNameOf(a.Str[0])
+	return nil
+}
+
 // nextHeaderValue returns the value of header name found from headers[*hi]
 // at offset *off on, and moves the cursor past it. With split, the
 // comma-separated elements of a header are separate values (commas inside
 // double quotes do not separate).
-func nextHeaderValue(hs []http1.Header, name string, split bool, hi, off *int) ([]byte, bool) {
+func nextHeaderValue(hs []http1.Header, name headerName, split bool, hi, off *int) ([]byte, bool) {
 	for ; *hi < len(hs); *hi, *off = *hi+1, 0 {
 		h := &hs[*hi]
-		if !http1.EqualFold(h.Name, name) {
+		if !name.names(h) {
 			continue
 		}
 		val := h.Value
@@ -228,21 +263,34 @@ func nextHeaderValue(hs []http1.Header, name string, split bool, hi, off *int) (
 			*hi, *off = *hi+1, 0
 			return rest, true
 		}
-		end, quoted := len(rest), false
-		for i, c := range rest {
-			if c == '"' {
-				quoted = !quoted
-			} else if c == '\\' && quoted {
-				// the next character is escaped; skipping it is enough here
-			} else if c == ',' && !quoted {
-				end = i
-				break
-			}
-		}
+		end := elementEnd(rest)
 		*off += end + 1
 		return trimOWS(rest[:end]), true
 	}
 	return nil, false
+}
+
+// elementEnd is the length of the first comma-separated element of v
+// (commas inside double quotes do not separate).
+func elementEnd(v []byte) int {
+	q := bytes.IndexByte(v, '"')
+	if q < 0 {
+		q = len(v)
+	}
+	// before any quote (the usual value has none), a comma ends it
+	if c := bytes.IndexByte(v[:q], ','); c >= 0 {
+		return c
+	}
+	quoted := false
+	for i := q; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return i
+		}
+	}
+	return len(v)
 }
 
 func trimOWS(b []byte) []byte {
@@ -255,7 +303,7 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
-func countValues(hs []http1.Header, name string, split bool) int {
+func countValues(hs []http1.Header, name headerName, split bool) int {
 	n, hi, off := 0, 0, 0
 	for {
 		if _, ok := nextHeaderValue(hs, name, split, &hi, &off); !ok {
@@ -268,12 +316,24 @@ func countValues(hs []http1.Header, name string, split bool) int {
 // HeaderValue returns occurrence occ of header name: from 1 on counted from
 // the first value, from -1 on from the last; 0 means the last.
 func HeaderValue(hs []http1.Header, name string, occ int64, split bool) ([]byte, bool) {
-	if occ <= 0 {
-		n := int64(countValues(hs, name, split))
-		occ = n + occ + 1
-		if occ == n+1 {
-			occ = n
+	return headerValue(hs, headerNameOf(name), occ, split)
+}
+
+func headerValue(hs []http1.Header, name headerName, occ int64, split bool) ([]byte, bool) {
+	if occ == 0 {
+		// the last one, in one pass
+		var last []byte
+		found := false
+		for hi, off := 0, 0; ; {
+			v, ok := nextHeaderValue(hs, name, split, &hi, &off)
+			if !ok {
+				return last, found
+			}
+			last, found = v, true
 		}
+	}
+	if occ < 0 {
+		occ += int64(countValues(hs, name, split)) + 1
 		if occ <= 0 {
 			return nil, false
 		}
@@ -291,14 +351,18 @@ func HeaderValue(hs []http1.Header, name string, occ int64, split bool) ([]byte,
 }
 
 func headerFetch(hs []http1.Header, a *Args, it *Iter, v *Value, split bool) bool {
+	name := a.hdr
+	if name.s == "" {
+		name = headerNameOf(a.Str[0]) // a fetch registered without prepareHeaderName
+	}
 	if it == nil {
-		val, ok := HeaderValue(hs, a.Str[0], a.Int[1], split)
+		val, ok := headerValue(hs, name, a.Int[1], split)
 		if ok {
 			v.SetStr(val)
 		}
 		return ok
 	}
-	val, ok := nextHeaderValue(hs, a.Str[0], split, &it.A, &it.B)
+	val, ok := nextHeaderValue(hs, name, split, &it.A, &it.B)
 	if ok {
 		v.SetStr(val)
 		it.More = true

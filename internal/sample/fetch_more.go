@@ -91,6 +91,7 @@ func init() {
 	// address with whatever follows it ("10.0.0.1:80"), else IPv6.
 	for _, n := range []string{"hdr_ip", "req.hdr_ip"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeIP, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+			Prepare: prepareHeaderName,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				if !headerFetch(reqHeaders(t), a, it, v, true) {
 					return false

@@ -168,9 +168,23 @@ func (f *Format) Append(t Txn, v *Value, dst []byte) []byte {
 		}
 		start := len(dst)
 		dst = appendText(dst, v)
-		dst = escapeControls(dst, start)
+		if !plainText(v) {
+			dst = escapeControls(dst, start)
+		}
 	}
 	return dst
+}
+
+// plainText tells that v's text has no control character to escape: a
+// number, or an address without a zone.
+func plainText(v *Value) bool {
+	switch v.Type {
+	case TypeInt, TypeBool:
+		return true
+	case TypeIP:
+		return v.IP.Zone() == ""
+	}
+	return false
 }
 
 // escapeControls rewrites the control characters of dst[start:] (but

@@ -77,6 +77,7 @@ type Args struct {
 	Byt  [maxArgs][]byte // Str as bytes, so that evaluation does not convert
 	Int  [maxArgs]int64  // ArgInt arguments (and the int value of optional ones)
 	Data any             // what a Prepare hook built (a map, a table)
+	hdr  headerName      // a header fetch's name (prepareHeaderName)
 }
 
 const maxArgs = 5

@@ -68,6 +68,15 @@ func castable(from, to Type) bool {
 	return false
 }
 
+// CastIn is Cast with t's scratch, which it asks t for (an interface
+// call) only when v has to change.
+func CastIn(t Txn, v *Value, to Type) bool {
+	if to == TypeAny || v.Type == to {
+		return true
+	}
+	return Cast(v, to, t.Scratch())
+}
+
 // Cast converts v to type to in place, writing any new bytes to scratch.
 // It reports false when the value cannot be represented (a string that is
 // no address, no number).

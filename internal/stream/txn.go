@@ -28,9 +28,15 @@ import (
 
 // txnState is what the rules of one transaction use.
 type txnState struct {
-	txn.State          // the transaction itself: workspace, variables, conditions, edits
-	be        *Backend // the backend whose rules and error pages apply (nil: the frontend's)
-	chosen    *Backend // the backend use_backend chose (nil: none yet)
+	txn.State // the transaction itself: workspace, variables, conditions, edits
+	txnConn
+}
+
+// txnConn is the connection side's part of a transaction's state; none
+// of it outlives the transaction.
+type txnConn struct {
+	be     *Backend // the backend whose rules and error pages apply (nil: the frontend's)
+	chosen *Backend // the backend use_backend chose (nil: none yet)
 	// srcSet: set-src or set-src-port changed s.clientIP or clientPort
 	// for this request; realIP and realPort are the connection's own.
 	srcSet   bool
@@ -55,8 +61,12 @@ type txnState struct {
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
-// of its buffers.
-func (t *txnState) begin() { *t = t.buffers() }
+// of its buffers. In place: building a new state and copying it over
+// the old one moved twice its size on every request.
+func (t *txnState) begin() {
+	t.State.Reset()
+	t.txnConn = txnConn{}
+}
 
 // buffers is an empty state that keeps t's buffers' capacity.
 func (t *txnState) buffers() txnState {

@@ -114,6 +114,7 @@ func BenchmarkRuleEngine(b *testing.B) {
 		}
 	}
 	rt := &Runtime{backends: backends}
+	rt.bufs.Size = 16384 // rewrites are bounded by tune.bufsize
 	fe := &Frontend{P: cfg.Proxy("fe"), rt: rt, name: []byte("fe"), backend: backends["be_a"]}
 	fe.setRules(rt)
 	s := &httpSession{fe: fe}

@@ -72,13 +72,7 @@ func (w *Work) EditHeaders(t sample.Txn, hs []http1.Header, r *rules.Rule) []htt
 	}
 	switch r.Action {
 	case rules.SetHeader, rules.DelHeader:
-		kept := hs[:0]
-		for _, h := range hs {
-			if !r.DeletesHeader(h.Name, &w.Scratch) {
-				kept = append(kept, h)
-			}
-		}
-		hs = kept
+		hs = w.deleteHeaders(hs, r)
 		if r.Action == rules.DelHeader {
 			return hs
 		}
@@ -88,7 +82,7 @@ func (w *Work) EditHeaders(t sample.Txn, hs []http1.Header, r *rules.Rule) []htt
 	case rules.ReplaceHeader:
 		for i := range hs {
 			h := &hs[i]
-			if !http1.EqualFold(h.Name, string(r.Name)) {
+			if !r.IsHeader(h.Name) {
 				continue
 			}
 			m := r.Re.FindSubmatchIndex(h.Value)
@@ -103,10 +97,28 @@ func (w *Work) EditHeaders(t sample.Txn, hs []http1.Header, r *rules.Rule) []htt
 		}
 	case rules.ReplaceValue:
 		for i := range hs {
-			if h := &hs[i]; http1.EqualFold(h.Name, string(r.Name)) {
+			if h := &hs[i]; r.IsHeader(h.Name) {
 				h.Value = w.replaceValues(h.Value, r.Re, val)
 			}
 		}
+	}
+	return hs
+}
+
+// deleteHeaders removes the headers r deletes from hs, in place; no
+// header moves when none is deleted (the usual case of set-header).
+func (w *Work) deleteHeaders(hs []http1.Header, r *rules.Rule) []http1.Header {
+	for i := range hs {
+		if !r.DeletesHeader(hs[i].Name, &w.Scratch) {
+			continue
+		}
+		kept := hs[:i]
+		for j := i + 1; j < len(hs); j++ {
+			if !r.DeletesHeader(hs[j].Name, &w.Scratch) {
+				kept = append(kept, hs[j])
+			}
+		}
+		return kept
 	}
 	return hs
 }

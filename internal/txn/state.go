@@ -38,12 +38,19 @@ type Edits struct {
 }
 
 // Reset starts a new transaction, keeping the capacity of the buffers.
+// Field by field, in place: a composite literal builds a second State and
+// copies it, on every request (TestResetClearsEveryField checks that no
+// field is forgotten here).
 func (t *State) Reset() {
-	vars := t.Vars
-	for i := range vars {
-		vars[i].Reset()
+	t.Work.Reset()
+	t.ACL = acl.State{}
+	for i := range t.Vars {
+		t.Vars[i].Reset()
 	}
-	*t = State{Work: Work{Scratch: t.Scratch[:0], Buf: t.Buf[:0]}, Vars: vars, UID: t.UID[:0], Reply: t.Reply[:0]}
+	t.UID, t.Reply = t.UID[:0], t.Reply[:0]
+	t.Replying = 0
+	t.Denied, t.Local = false, false
+	t.Edited = Edits{}
 }
 
 // VarsOf returns the variables of a transaction scope (txn, req, res);

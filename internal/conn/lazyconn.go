@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,6 +48,14 @@ type lazyListener struct {
 	rc     syscall.RawConn
 	addr   net.Addr
 	closed atomic.Bool
+
+	// One accept at a time fills the fields below, through acceptFn
+	// (bound once: a closure per call would be an allocation).
+	mu       sync.Mutex
+	acceptFn func(fd uintptr) bool
+	nfd      int
+	sa       syscall.RawSockaddrAny
+	errno    syscall.Errno
 }
 
 // NewLazyListener wraps l so that it accepts lazily registered
@@ -83,11 +92,15 @@ func NewLazyListener(l net.Listener) net.Listener {
 	}
 	addr := l.Addr()
 	l.Close()
-	return &lazyListener{file: f, rc: rc, addr: addr}
+	ll := &lazyListener{file: f, rc: rc, addr: addr}
+	ll.acceptFn = ll.acceptAttempt
+	return ll
 }
 
 func (ll *lazyListener) Accept() (net.Conn, error) {
-	c, err := lazyAccept(ll.rc)
+	ll.mu.Lock()
+	c, err := ll.accept()
+	ll.mu.Unlock()
 	if err != nil && ll.closed.Load() {
 		err = net.ErrClosed
 	}
@@ -104,39 +117,58 @@ func (ll *lazyListener) Close() error {
 	return ll.file.Close()
 }
 
-// lazyAccept takes one connection, waiting on rc, or reports the error as
-// net.Listener.Accept would.
-func lazyAccept(rc syscall.RawConn) (net.Conn, error) {
-	var nfd int
-	var sa syscall.Sockaddr
-	var aerr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			nfd, sa, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-			switch aerr {
-			case syscall.EINTR, syscall.ECONNABORTED:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			return true
-		}
-	})
-	if err != nil {
+// accept takes one connection, waiting on the listening socket, or
+// reports the error as net.Listener.Accept would; ll.mu is held.
+func (ll *lazyListener) accept() (net.Conn, error) {
+	ll.errno = 0
+	if err := ll.rc.Read(ll.acceptFn); err != nil {
 		return nil, err
 	}
-	if aerr != nil {
-		return nil, os.NewSyscallError("accept4", aerr)
+	if ll.errno != 0 {
+		return nil, os.NewSyscallError("accept4", ll.errno)
 	}
-	c := &lazyConn{fd: nfd}
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
+	c := &lazyConn{fd: ll.nfd}
+	switch ll.sa.Addr.Family {
+	case syscall.AF_INET:
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&ll.sa))
 		c.remote.IP = c.ip[:copy(c.ip[:], a.Addr[:])]
-		c.remote.Port = a.Port
-	default:
-		c.remote = *sockaddrToTCP(sa).(*net.TCPAddr)
+		c.remote.Port = netPort(a.Port)
+	case syscall.AF_INET6:
+		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&ll.sa))
+		c.remote.IP = c.ip[:copy(c.ip[:], a.Addr[:])]
+		c.remote.Port = netPort(a.Port)
+		if a.Scope_id != 0 { // link-local: the zone is the interface's name
+			c.remote.Zone = sockaddrToTCP(&syscall.SockaddrInet6{ZoneId: a.Scope_id}).(*net.TCPAddr).Zone
+		}
 	}
 	return c, nil
+}
+
+// acceptAttempt runs accept4 as a raw system call, as rawRead does: on
+// the non-blocking listening socket it never blocks, and the runtime's
+// bookkeeping of a blocking call lets its monitor thread hand the only P
+// to another thread when it sees the call last (one more thread wake-up
+// and context switch on a proxy pinned to one CPU).
+func (ll *lazyListener) acceptAttempt(fd uintptr) bool {
+	for {
+		n := uint32(syscall.SizeofSockaddrAny)
+		r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, fd, uintptr(unsafe.Pointer(&ll.sa)), uintptr(unsafe.Pointer(&n)),
+			syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		ll.nfd, ll.errno = int(r), e
+		return true
+	}
+}
+
+// netPort reads a port in network byte order.
+func netPort(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
 }
 
 // sockaddrToTCP converts a socket address; the syscall package's calls are
@@ -334,7 +366,12 @@ func (c *lazyConn) Close() error {
 	if c.file != nil {
 		return c.file.Close()
 	}
-	return unix.Close(c.fd)
+	// A raw call, as accept4's (the socket is non-blocking and never
+	// lingers, so close does not block).
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.fd), 0, 0); e != 0 {
+		return e
+	}
+	return nil
 }
 
 func (c *lazyConn) RemoteAddr() net.Addr { return &c.remote }

@@ -116,3 +116,56 @@ func TestLazyConn(t *testing.T) {
 		t.Fatal("accept did not end when the listener closed")
 	}
 }
+
+// TestLazyAcceptAddrsAndAllocs: the raw accept decodes IPv4 and IPv6
+// client addresses as net's accept does, and allocates only the
+// connection itself (no closure, no decoded sockaddr).
+func TestLazyAcceptAddrsAndAllocs(t *testing.T) {
+	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
+		tl, err := net.Listen("tcp", network)
+		if err != nil {
+			if network[0] == '[' {
+				t.Logf("no IPv6 loopback: %v", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		l := NewLazyListener(tl)
+		var clients []net.Conn
+		dial := func() {
+			cl, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, cl)
+		}
+		dial()
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.RemoteAddr().String(), clients[0].LocalAddr().String(); got != want {
+			t.Errorf("%s: remote address %s, want %s", network, got, want)
+		}
+		c.Close()
+		// AllocsPerRun runs the function once more than it counts.
+		const runs = 20
+		for range runs + 1 {
+			dial()
+		}
+		allocs := testing.AllocsPerRun(runs, func() {
+			c, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		})
+		if allocs > 1 {
+			t.Errorf("%s: %.1f allocations per accept, want 1 (the connection)", network, allocs)
+		}
+		for _, cl := range clients {
+			cl.Close()
+		}
+		l.Close()
+	}
+}

@@ -35,6 +35,14 @@ type lazyConn struct {
 	local  net.Addr
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
 	closed bool
+
+	// Waits in the wait set (waitset.go): the wake-up of the reader
+	// waiting there (waiting), its deadline timer, and the descriptor
+	// (plus one; 0: none) that has an entry in the set.
+	wake    chan struct{}
+	timer   *time.Timer
+	inSet   int32
+	waiting bool
 }
 
 // lazyListener accepts lazy connections for an HTTP frontend. It waits
@@ -283,6 +291,11 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 			c.mu.Unlock()
 			return nil
 		}
+		if read {
+			if ws := waits(); ws != nil {
+				return c.waitInSet(ws, f)
+			}
+		}
 		c.register()
 	}
 	file := c.file
@@ -295,6 +308,90 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 		return rc.Read(f)
 	}
 	return rc.Write(f)
+}
+
+// waitInSet waits in the wait set until f, run again after each wake-up,
+// is done: the socket became readable, or the deadline passed, or the
+// socket was closed. c.mu is held on entry, f has just failed.
+func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1) // before the socket is armed
+	}
+	for {
+		idx, gen, err := ws.add(c)
+		if err != nil { // not expected: wait in Go's poller instead
+			c.register()
+			file := c.file
+			c.mu.Unlock()
+			rc, err := file.SyscallConn()
+			if err != nil {
+				return err
+			}
+			return rc.Read(f)
+		}
+		c.waiting = true
+		dl := c.rd
+		c.mu.Unlock()
+		var expired <-chan time.Time
+		if dl != 0 {
+			d := time.Duration(dl - time.Now().UnixNano())
+			if c.timer == nil {
+				c.timer = time.NewTimer(d)
+			} else {
+				c.timer.Reset(d)
+			}
+			expired = c.timer.C
+		}
+		select {
+		case <-c.wake:
+		case <-expired:
+		}
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		ws.leave(idx, gen)
+		c.mu.Lock()
+		c.waiting = false
+		if c.closed {
+			c.mu.Unlock()
+			return net.ErrClosed
+		}
+		if c.rd != 0 && time.Now().UnixNano() >= c.rd {
+			c.mu.Unlock()
+			return os.ErrDeadlineExceeded
+		}
+		if f(uintptr(c.fd)) {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+}
+
+// forgetWaits drops what waits in the wait set keep, for a connection
+// that parks: a parked one should hold as little as possible, and its
+// entry, left armed by a wait that a deadline ended, would wake the wait
+// set's loop for nothing when the client speaks.
+func (c *lazyConn) forgetWaits() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting || c.closed {
+		return
+	}
+	if c.inSet == int32(c.fd)+1 {
+		if ws := waits(); ws != nil {
+			epollCtl(ws.epfd, unix.EPOLL_CTL_DEL, c.fd, &unix.EpollEvent{})
+		}
+	}
+	c.inSet, c.wake, c.timer = 0, nil, nil
+}
+
+// wakeUp ends a wait in the wait set, which then looks again at its
+// socket, its deadline and whether it was closed.
+func (c *lazyConn) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (c *lazyConn) Read(p []byte) (int, error) {
@@ -363,6 +460,9 @@ func (c *lazyConn) Close() error {
 		return net.ErrClosed
 	}
 	c.closed = true
+	if c.waiting {
+		c.wakeUp()
+	}
 	if c.file != nil {
 		return c.file.Close()
 	}
@@ -410,6 +510,9 @@ func (c *lazyConn) setDeadline(t time.Time, d *int64, fileSet func(*os.File, tim
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	*d = unixNanos(t)
+	if c.waiting && d == &c.rd {
+		c.wakeUp() // to wait again with the new deadline
+	}
 	if c.file != nil {
 		return fileSet(c.file, t)
 	}

@@ -59,8 +59,8 @@ func TestLazyConn(t *testing.T) {
 	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) < 40*time.Millisecond {
 		t.Fatalf("waiting read: %v after %v", err, time.Since(start))
 	}
-	if lc.file == nil {
-		t.Fatal("a read that waited must have registered the socket")
+	if lc.file != nil {
+		t.Fatal("a read that waited must have waited in the wait set, not in Go's poller")
 	}
 	c.SetReadDeadline(time.Time{})
 	go func() { time.Sleep(30 * time.Millisecond); client.Write([]byte("pong")) }()
@@ -167,5 +167,109 @@ func TestLazyAcceptAddrsAndAllocs(t *testing.T) {
 			cl.Close()
 		}
 		l.Close()
+	}
+}
+
+// TestLazyConnWaitSet: a read waiting in the wait set is woken by data, by
+// a deadline set while it waits (the idle sweeper cuts waits so), by a
+// close, and by a client that hangs up; the socket never enters Go's
+// poller, and waits over and over reuse its entry in the set.
+func TestLazyConnWaitSet(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLazyListener(tl)
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := c.(*lazyConn)
+	buf := make([]byte, 16)
+	type result struct {
+		n   int
+		err error
+	}
+	read := func() chan result {
+		ch := make(chan result, 1)
+		go func() {
+			n, err := c.Read(buf)
+			ch <- result{n, err}
+		}()
+		return ch
+	}
+	waitFor := func(ch chan result, what string) result {
+		t.Helper()
+		select {
+		case r := <-ch:
+			return r
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not end the wait", what)
+		}
+		return result{}
+	}
+
+	// Data, many times over (the entry is re-armed).
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range 20 {
+		ch := read()
+		time.Sleep(time.Millisecond)
+		client.Write([]byte{'a' + byte(i)})
+		if r := waitFor(ch, "data"); r.err != nil || r.n != 1 || buf[0] != 'a'+byte(i) {
+			t.Fatalf("read %d: %d %v %q", i, r.n, r.err, buf[:r.n])
+		}
+	}
+	// A deadline moved into the past while waiting.
+	ch := read()
+	time.Sleep(20 * time.Millisecond)
+	c.SetReadDeadline(time.Unix(1, 0))
+	if r := waitFor(ch, "a past deadline"); !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("cut wait: %v", r.err)
+	}
+	// A deadline passing while waiting.
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	start := time.Now()
+	if r := waitFor(read(), "the deadline"); !errors.Is(r.err, os.ErrDeadlineExceeded) || time.Since(start) < 25*time.Millisecond {
+		t.Fatalf("deadline: %v after %v", r.err, time.Since(start))
+	}
+	// The client hangs up.
+	c.SetReadDeadline(time.Time{})
+	ch = read()
+	time.Sleep(20 * time.Millisecond)
+	client.Close()
+	if r := waitFor(ch, "the client's close"); r.err != io.EOF {
+		t.Fatalf("after the client closed: %d %v", r.n, r.err)
+	}
+	if lc.file != nil {
+		t.Error("the socket entered Go's poller")
+	}
+
+	// Close while a read waits.
+	client2, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client2.Close()
+	c2, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch2 := make(chan error, 1)
+	go func() { _, err := c2.Read(make([]byte, 4)); ch2 <- err }()
+	time.Sleep(20 * time.Millisecond)
+	c2.Close()
+	select {
+	case err := <-ch2:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read of a closed socket: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not end the wait")
 	}
 }

@@ -72,20 +72,28 @@ func waitWake(t *testing.T, woken chan wakeup) wakeup {
 func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	p, woken := newTestParker(t)
 	client, server := lazyPair(t)
-	// A read that waited registered the socket in Go's poller: parking
-	// takes it out.
+	// A read that waited (until its deadline) left an armed entry in the
+	// wait set, and a write that had to wait would have registered the
+	// socket in Go's poller: parking takes it out of both.
 	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("idle read: %v", err)
 	}
+	lc := lazyOf(server)
+	if lc.inSet == 0 || lc.wake == nil {
+		t.Fatal("the idle read did not wait in the wait set")
+	}
+	lc.mu.Lock()
+	lc.register()
+	lc.mu.Unlock()
 	server.SetReadDeadline(time.Time{})
 	fd := NewFD(server, nil)
 	pc := &parkedTest{name: "a"}
 	if !p.Park(pc, server, fd, 0, &pc.inSet) || !pc.inSet || p.Parked() != 1 {
 		t.Fatalf("park: inSet %v, %d parked", pc.inSet, p.Parked())
 	}
-	if lazyOf(server).registered() {
-		t.Error("a parked socket must have left Go's poller")
+	if lc.registered() || lc.inSet != 0 || lc.wake != nil || lc.timer != nil {
+		t.Errorf("a parked socket must have left Go's poller and the wait set: registered %v, inSet %d", lc.registered(), lc.inSet)
 	}
 	client.Write([]byte("x"))
 	if w := waitWake(t, woken); w.c != pc || w.expired || p.Parked() != 0 {

@@ -36,13 +36,19 @@ type lazyConn struct {
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
 	closed bool
 
-	// Waits in the wait set (waitset.go): the wake-up of the reader
-	// waiting there (waiting), its deadline timer, and the descriptor
-	// (plus one; 0: none) that has an entry in the set.
+	// The first read wait is in the wait set (waitset.go): the wake-up
+	// of the reader waiting there (waiting), its deadline timer, and the
+	// descriptor (plus one; 0: none) that has an entry in the set. Later
+	// waits (setUsed) register the socket with Go's poller: a keep-alive
+	// connection waits for each request, and a wait in the set costs an
+	// epoll_ctl and a hop through the set's goroutine each time, where a
+	// registered socket costs nothing more.
 	wake    chan struct{}
 	timer   *time.Timer
 	inSet   int32
 	waiting bool
+	armed   bool // the entry is armed still: the wait ended without an event
+	setUsed bool
 }
 
 // lazyListener accepts lazy connections for an HTTP frontend. It waits
@@ -291,8 +297,9 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if read {
+		if read && !c.setUsed {
 			if ws := waits(); ws != nil {
+				c.setUsed = true
 				return c.waitInSet(ws, f)
 			}
 		}
@@ -349,9 +356,9 @@ func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
 		if c.timer != nil {
 			c.timer.Stop()
 		}
-		ws.leave(idx, gen)
+		armed := ws.leave(idx, gen)
 		c.mu.Lock()
-		c.waiting = false
+		c.waiting, c.armed = false, armed
 		if c.closed {
 			c.mu.Unlock()
 			return net.ErrClosed
@@ -367,7 +374,7 @@ func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
 	}
 }
 
-// forgetWaits drops what waits in the wait set keep, for a connection
+// forgetWaits drops what a wait in the wait set kept, for a connection
 // that parks: a parked one should hold as little as possible, and its
 // entry, left armed by a wait that a deadline ended, would wake the wait
 // set's loop for nothing when the client speaks.
@@ -377,12 +384,12 @@ func (c *lazyConn) forgetWaits() {
 	if c.waiting || c.closed {
 		return
 	}
-	if c.inSet == int32(c.fd)+1 {
+	if c.armed && c.inSet == int32(c.fd)+1 {
 		if ws := waits(); ws != nil {
 			epollCtl(ws.epfd, unix.EPOLL_CTL_DEL, c.fd, &unix.EpollEvent{})
 		}
 	}
-	c.inSet, c.wake, c.timer = 0, nil, nil
+	c.inSet, c.armed, c.wake, c.timer = 0, false, nil, nil
 }
 
 // wakeUp ends a wait in the wait set, which then looks again at its

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type parkedTest struct {
@@ -80,8 +83,8 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 		t.Fatalf("idle read: %v", err)
 	}
 	lc := lazyOf(server)
-	if lc.inSet == 0 || lc.wake == nil {
-		t.Fatal("the idle read did not wait in the wait set")
+	if lc.inSet == 0 || lc.wake == nil || !lc.armed {
+		t.Fatalf("the idle read did not wait in the wait set, or its entry is not armed (armed %v)", lc.armed)
 	}
 	lc.mu.Lock()
 	lc.register()
@@ -95,6 +98,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	if lc.registered() || lc.inSet != 0 || lc.wake != nil || lc.timer != nil {
 		t.Errorf("a parked socket must have left Go's poller and the wait set: registered %v, inSet %d", lc.registered(), lc.inSet)
 	}
+
 	client.Write([]byte("x"))
 	if w := waitWake(t, woken); w.c != pc || w.expired || p.Parked() != 0 {
 		t.Fatalf("client spoke: woke %+v, %d parked", w, p.Parked())
@@ -148,5 +152,30 @@ func TestParkerCutsIdleWait(t *testing.T) {
 	client.Write([]byte("x"))
 	if _, err := c.Read(make([]byte, 1)); err != nil || !st.EndWait() {
 		t.Fatalf("short wait: %v", err)
+	}
+}
+
+// A connection that parks after a first wait ended by its deadline takes
+// its still armed entry out of the wait set (else the client's next bytes
+// would wake the set's loop for nothing); one woken by data has nothing to
+// take out.
+func TestParkDropsArmedWaitEntry(t *testing.T) {
+	_, server := lazyPair(t)
+	lc := lazyOf(server)
+	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || !lc.armed {
+		t.Fatalf("idle read: %v, armed %v", err, lc.armed)
+	}
+	lc.forgetWaits()
+	if e := epollCtl(waits().epfd, unix.EPOLL_CTL_MOD, lc.fd, &unix.EpollEvent{}); e != syscall.ENOENT {
+		t.Errorf("the armed entry must be out of the wait set: epoll_ctl MOD gave %v", e)
+	}
+
+	client2, server2 := lazyPair(t)
+	lc2 := lazyOf(server2)
+	server2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go func() { time.Sleep(20 * time.Millisecond); client2.Write([]byte("x")) }()
+	if _, err := server2.Read(make([]byte, 1)); err != nil || lc2.armed || lc2.inSet == 0 {
+		t.Fatalf("read woken by data: %v, armed %v, inSet %d", err, lc2.armed, lc2.inSet)
 	}
 }

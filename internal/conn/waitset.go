@@ -137,11 +137,13 @@ func (ws *waitSet) release(idx, gen int32) *lazyConn {
 	return c
 }
 
-// leave frees the slot of a wait that ended otherwise (deadline, close).
-func (ws *waitSet) leave(idx, gen int32) {
+// leave frees the slot of a wait that ended; true when no event had freed
+// it (deadline, close): the descriptor's entry is still armed then.
+func (ws *waitSet) leave(idx, gen int32) bool {
 	ws.mu.Lock()
-	ws.release(idx, gen)
+	armed := ws.release(idx, gen) != nil
 	ws.mu.Unlock()
+	return armed
 }
 
 // add arms c's descriptor for one readable event; c.mu is held.

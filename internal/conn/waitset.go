@@ -28,11 +28,13 @@ type waitSet struct {
 	free  []int32
 
 	// The loop's: the events read, the sockets to wake, a failure of
-	// epoll_pwait, the bound collect.
-	events [128]unix.EpollEvent
-	ready  []*lazyConn
-	failed syscall.Errno
-	poll   func(fd uintptr) bool
+	// epoll_pwait, whether the last call emptied the set, the bound
+	// collect.
+	events  [128]unix.EpollEvent
+	ready   []*lazyConn
+	failed  syscall.Errno
+	drained bool
+	poll    func(fd uintptr) bool
 }
 
 var (
@@ -102,6 +104,12 @@ func (ws *waitSet) loop(rc syscall.RawConn) {
 // poller did the waiting) and frees their slots; false when there were
 // none.
 func (ws *waitSet) collect(uintptr) bool {
+	if ws.drained {
+		// The last call took every event: the set has nothing before its
+		// next readiness edge, which Go's poller reports.
+		ws.drained = false
+		return false
+	}
 	n, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ws.epfd), uintptr(unsafe.Pointer(&ws.events[0])), uintptr(len(ws.events)), 0, 0, 0)
 	switch e {
 	case 0:
@@ -114,6 +122,7 @@ func (ws *waitSet) collect(uintptr) bool {
 		ws.failed = e
 		return true
 	}
+	ws.drained = int(n) < len(ws.events)
 	ws.mu.Lock()
 	for _, ev := range ws.events[:n] {
 		if c := ws.release(ev.Fd, ev.Pad); c != nil {

@@ -32,23 +32,29 @@ type lazyConn struct {
 
 	mu     sync.Mutex
 	file   *os.File // set once the socket had to wait; owns fd then
-	local  net.Addr
+	local  *net.TCPAddr
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
-	closed bool
 
-	// The first read wait is in the wait set (waitset.go): the wake-up
-	// of the reader waiting there (waiting), its deadline timer, and the
-	// descriptor (plus one; 0: none) that has an entry in the set. Later
-	// waits (setUsed) register the socket with Go's poller: a keep-alive
-	// connection waits for each request, and a wait in the set costs an
-	// epoll_ctl and a hop through the set's goroutine each time, where a
-	// registered socket costs nothing more.
-	wake    chan struct{}
-	timer   *time.Timer
-	inSet   int32
+	// The first read wait is in the wait set (waitset.go), with sw;
+	// waiting while a reader waits there. Later waits (setUsed) register
+	// the socket with Go's poller: a keep-alive connection waits for each
+	// request, and a wait in the set costs an epoll_ctl and a hop through
+	// the set's goroutine each time, where a registered socket costs
+	// nothing more. (The booleans last: the object stays 128 bytes.)
+	sw      *setWait
+	closed  bool
 	waiting bool
-	armed   bool // the entry is armed still: the wait ended without an event
 	setUsed bool
+}
+
+// setWait is what a wait in the wait set uses, kept until the connection
+// parks or ends.
+type setWait struct {
+	wake  chan struct{}
+	timer *time.Timer
+	fd    int // the descriptor that has an entry in the set (inSet)
+	inSet bool
+	armed bool // the entry is armed still: the wait ended without an event
 }
 
 // lazyListener accepts lazy connections for an HTTP frontend. It waits
@@ -321,11 +327,13 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 // is done: the socket became readable, or the deadline passed, or the
 // socket was closed. c.mu is held on entry, f has just failed.
 func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
-	if c.wake == nil {
-		c.wake = make(chan struct{}, 1) // before the socket is armed
+	sw := c.sw
+	if sw == nil {
+		sw = &setWait{wake: make(chan struct{}, 1)}
+		c.sw = sw
 	}
 	for {
-		idx, gen, err := ws.add(c)
+		idx, gen, err := ws.add(c, sw)
 		if err != nil { // not expected: wait in Go's poller instead
 			c.register()
 			file := c.file
@@ -342,23 +350,23 @@ func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
 		var expired <-chan time.Time
 		if dl != 0 {
 			d := time.Duration(dl - time.Now().UnixNano())
-			if c.timer == nil {
-				c.timer = time.NewTimer(d)
+			if sw.timer == nil {
+				sw.timer = time.NewTimer(d)
 			} else {
-				c.timer.Reset(d)
+				sw.timer.Reset(d)
 			}
-			expired = c.timer.C
+			expired = sw.timer.C
 		}
 		select {
-		case <-c.wake:
+		case <-sw.wake:
 		case <-expired:
 		}
-		if c.timer != nil {
-			c.timer.Stop()
+		if sw.timer != nil {
+			sw.timer.Stop()
 		}
 		armed := ws.leave(idx, gen)
 		c.mu.Lock()
-		c.waiting, c.armed = false, armed
+		c.waiting, sw.armed = false, armed
 		if c.closed {
 			c.mu.Unlock()
 			return net.ErrClosed
@@ -384,19 +392,19 @@ func (c *lazyConn) forgetWaits() {
 	if c.waiting || c.closed {
 		return
 	}
-	if c.armed && c.inSet == int32(c.fd)+1 {
+	if sw := c.sw; sw != nil && sw.armed && sw.inSet && sw.fd == c.fd {
 		if ws := waits(); ws != nil {
 			epollCtl(ws.epfd, unix.EPOLL_CTL_DEL, c.fd, &unix.EpollEvent{})
 		}
 	}
-	c.inSet, c.armed, c.wake, c.timer = 0, false, nil, nil
+	c.sw = nil
 }
 
 // wakeUp ends a wait in the wait set, which then looks again at its
 // socket, its deadline and whether it was closed.
-func (c *lazyConn) wakeUp() {
+func wakeUp(wake chan struct{}) {
 	select {
-	case c.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }
@@ -468,7 +476,7 @@ func (c *lazyConn) Close() error {
 	}
 	c.closed = true
 	if c.waiting {
-		c.wakeUp()
+		wakeUp(c.sw.wake)
 	}
 	if c.file != nil {
 		return c.file.Close()
@@ -491,7 +499,7 @@ func (c *lazyConn) LocalAddr() net.Addr {
 		c.local = &net.TCPAddr{}
 		if !c.closed {
 			if sa, err := syscall.Getsockname(c.fd); err == nil {
-				c.local = sockaddrToTCP(sa)
+				c.local = sockaddrToTCP(sa).(*net.TCPAddr)
 			}
 		}
 	}
@@ -518,7 +526,7 @@ func (c *lazyConn) setDeadline(t time.Time, d *int64, fileSet func(*os.File, tim
 	defer c.mu.Unlock()
 	*d = unixNanos(t)
 	if c.waiting && d == &c.rd {
-		c.wakeUp() // to wait again with the new deadline
+		wakeUp(c.sw.wake) // to wait again with the new deadline
 	}
 	if c.file != nil {
 		return fileSet(c.file, t)

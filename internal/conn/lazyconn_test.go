@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -214,7 +215,7 @@ func TestLazyConnWaitSet(t *testing.T) {
 		}
 		select {
 		case r := <-ch:
-			if c.file != nil && c.inSet == 0 {
+			if c.file != nil && c.sw == nil {
 				t.Error("the first wait entered Go's poller")
 			}
 			return r, buf[:r.n]
@@ -256,5 +257,14 @@ func TestLazyConnWaitSet(t *testing.T) {
 	_, c = pair()
 	if r, _ := wait(c, func() { c.Close() }); !errors.Is(r.err, net.ErrClosed) {
 		t.Fatalf("closed: %v", r.err)
+	}
+}
+
+// TestLazyConnSize: a parked connection keeps its lazyConn; the wait
+// set's state is a separate object it drops when it parks, so that the
+// socket object stays in the 128-byte size class.
+func TestLazyConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(lazyConn{}); n > 128 {
+		t.Errorf("lazyConn is %d bytes, want at most 128", n)
 	}
 }

@@ -83,8 +83,8 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 		t.Fatalf("idle read: %v", err)
 	}
 	lc := lazyOf(server)
-	if lc.inSet == 0 || lc.wake == nil || !lc.armed {
-		t.Fatalf("the idle read did not wait in the wait set, or its entry is not armed (armed %v)", lc.armed)
+	if lc.sw == nil || !lc.sw.inSet || !lc.sw.armed {
+		t.Fatalf("the idle read did not wait in the wait set, or its entry is not armed: %+v", lc.sw)
 	}
 	lc.mu.Lock()
 	lc.register()
@@ -95,8 +95,8 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	if !p.Park(pc, server, fd, 0, &pc.inSet) || !pc.inSet || p.Parked() != 1 {
 		t.Fatalf("park: inSet %v, %d parked", pc.inSet, p.Parked())
 	}
-	if lc.registered() || lc.inSet != 0 || lc.wake != nil || lc.timer != nil {
-		t.Errorf("a parked socket must have left Go's poller and the wait set: registered %v, inSet %d", lc.registered(), lc.inSet)
+	if lc.registered() || lc.sw != nil {
+		t.Errorf("a parked socket must have left Go's poller and the wait set: registered %v, %+v", lc.registered(), lc.sw)
 	}
 
 	client.Write([]byte("x"))
@@ -163,8 +163,8 @@ func TestParkDropsArmedWaitEntry(t *testing.T) {
 	_, server := lazyPair(t)
 	lc := lazyOf(server)
 	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
-	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || !lc.armed {
-		t.Fatalf("idle read: %v, armed %v", err, lc.armed)
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || lc.sw == nil || !lc.sw.armed {
+		t.Fatalf("idle read: %v, %+v", err, lc.sw)
 	}
 	lc.forgetWaits()
 	if e := epollCtl(waits().epfd, unix.EPOLL_CTL_MOD, lc.fd, &unix.EpollEvent{}); e != syscall.ENOENT {
@@ -175,7 +175,7 @@ func TestParkDropsArmedWaitEntry(t *testing.T) {
 	lc2 := lazyOf(server2)
 	server2.SetReadDeadline(time.Now().Add(5 * time.Second))
 	go func() { time.Sleep(20 * time.Millisecond); client2.Write([]byte("x")) }()
-	if _, err := server2.Read(make([]byte, 1)); err != nil || lc2.armed || lc2.inSet == 0 {
-		t.Fatalf("read woken by data: %v, armed %v, inSet %d", err, lc2.armed, lc2.inSet)
+	if _, err := server2.Read(make([]byte, 1)); err != nil || lc2.sw == nil || lc2.sw.armed || !lc2.sw.inSet {
+		t.Fatalf("read woken by data: %v, %+v", err, lc2.sw)
 	}
 }

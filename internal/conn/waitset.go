@@ -23,15 +23,15 @@ type waitSet struct {
 	epfd int
 
 	mu    sync.Mutex
-	slots []*lazyConn // the socket waiting in each slot, nil when free
-	gens  []int32     // a slot's generation: an event of an earlier one is stale
+	slots []chan struct{} // the wake-up of the wait in each slot, nil when free
+	gens  []int32         // a slot's generation: an event of an earlier one is stale
 	free  []int32
 
 	// The loop's: the events read, the sockets to wake, a failure of
 	// epoll_pwait, whether the last call emptied the set, the bound
 	// collect.
 	events  [128]unix.EpollEvent
-	ready   []*lazyConn
+	ready   []chan struct{}
 	failed  syscall.Errno
 	drained bool
 	poll    func(fd uintptr) bool
@@ -92,8 +92,8 @@ func (ws *waitSet) loop(rc syscall.RawConn) {
 			log.Printf("[ALERT] lazy socket wait loop: %v", err)
 			return
 		}
-		for i, c := range ws.ready {
-			c.wakeUp()
+		for i, wake := range ws.ready {
+			wakeUp(wake)
 			ws.ready[i] = nil
 		}
 		ws.ready = ws.ready[:0]
@@ -125,17 +125,17 @@ func (ws *waitSet) collect(uintptr) bool {
 	ws.drained = int(n) < len(ws.events)
 	ws.mu.Lock()
 	for _, ev := range ws.events[:n] {
-		if c := ws.release(ev.Fd, ev.Pad); c != nil {
-			ws.ready = append(ws.ready, c)
+		if wake := ws.release(ev.Fd, ev.Pad); wake != nil {
+			ws.ready = append(ws.ready, wake)
 		}
 	}
 	ws.mu.Unlock()
 	return true
 }
 
-// release frees slot idx of generation gen and returns its socket; nil if
-// the slot was freed already. ws.mu is held.
-func (ws *waitSet) release(idx, gen int32) *lazyConn {
+// release frees slot idx of generation gen and returns its wait's
+// wake-up; nil if the slot was freed already. ws.mu is held.
+func (ws *waitSet) release(idx, gen int32) chan struct{} {
 	if idx < 0 || int(idx) >= len(ws.slots) || ws.gens[idx] != gen || ws.slots[idx] == nil {
 		return nil
 	}
@@ -155,8 +155,9 @@ func (ws *waitSet) leave(idx, gen int32) bool {
 	return armed
 }
 
-// add arms c's descriptor for one readable event; c.mu is held.
-func (ws *waitSet) add(c *lazyConn) (idx, gen int32, err error) {
+// add arms c's descriptor for one readable event, which wakes sw; c.mu is
+// held.
+func (ws *waitSet) add(c *lazyConn, sw *setWait) (idx, gen int32, err error) {
 	ws.mu.Lock()
 	if n := len(ws.free); n > 0 {
 		idx = ws.free[n-1]
@@ -166,12 +167,12 @@ func (ws *waitSet) add(c *lazyConn) (idx, gen int32, err error) {
 		ws.slots = append(ws.slots, nil)
 		ws.gens = append(ws.gens, 0)
 	}
-	ws.slots[idx] = c
+	ws.slots[idx] = sw.wake
 	gen = ws.gens[idx]
 	ws.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: idx, Pad: gen}
 	op := unix.EPOLL_CTL_ADD
-	if c.inSet == int32(c.fd)+1 {
+	if sw.inSet && sw.fd == c.fd {
 		op = unix.EPOLL_CTL_MOD // armed before: an entry stays until close
 	}
 	e := epollCtl(ws.epfd, op, c.fd, &ev)
@@ -185,7 +186,7 @@ func (ws *waitSet) add(c *lazyConn) (idx, gen int32, err error) {
 		ws.leave(idx, gen)
 		return 0, 0, os.NewSyscallError("epoll_ctl", e)
 	}
-	c.inSet = int32(c.fd) + 1
+	sw.inSet, sw.fd = true, c.fd
 	return idx, gen, nil
 }
 

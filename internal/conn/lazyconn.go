@@ -35,12 +35,14 @@ type lazyConn struct {
 	local  *net.TCPAddr
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
 
-	// The first read wait is in the wait set (waitset.go), with sw;
-	// waiting while a reader waits there. Later waits (setUsed) register
-	// the socket with Go's poller: a keep-alive connection waits for each
-	// request, and a wait in the set costs an epoll_ctl and a hop through
-	// the set's goroutine each time, where a registered socket costs
-	// nothing more. (The booleans last: the object stays 128 bytes.)
+	// A read that waits before the first data (a request sent just
+	// after the handshake) waits in the wait set (waitset.go), with sw;
+	// waiting while a reader waits there. Later waits (setUsed: a read
+	// happened) register the socket with Go's poller: a keep-alive
+	// connection waits for each request, and a wait in the set costs an
+	// epoll_ctl and a hop through the set's goroutine each time, where a
+	// registered socket costs nothing more. The booleans come last: the
+	// object stays 128 bytes.
 	sw      *setWait
 	closed  bool
 	waiting bool
@@ -299,13 +301,17 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 			c.mu.Unlock()
 			return os.ErrDeadlineExceeded
 		}
-		if f(uintptr(c.fd)) {
+		done := f(uintptr(c.fd))
+		first := read && !c.setUsed
+		if read {
+			c.setUsed = true // only a wait before the first read
+		}
+		if done {
 			c.mu.Unlock()
 			return nil
 		}
-		if read && !c.setUsed {
+		if first {
 			if ws := waits(); ws != nil {
-				c.setUsed = true
 				return c.waitInSet(ws, f)
 			}
 		}

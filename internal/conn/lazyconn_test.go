@@ -60,8 +60,8 @@ func TestLazyConn(t *testing.T) {
 	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) < 40*time.Millisecond {
 		t.Fatalf("waiting read: %v after %v", err, time.Since(start))
 	}
-	if lc.file != nil {
-		t.Fatal("a read that waited must have waited in the wait set, not in Go's poller")
+	if lc.file == nil {
+		t.Fatal("a read that waited after a first read must have registered the socket (only a wait before the first read uses the wait set)")
 	}
 	c.SetReadDeadline(time.Time{})
 	go func() { time.Sleep(30 * time.Millisecond); client.Write([]byte("pong")) }()
@@ -171,8 +171,8 @@ func TestLazyAcceptAddrsAndAllocs(t *testing.T) {
 	}
 }
 
-// TestLazyConnWaitSet: a socket's first read wait is in the wait set, not
-// in Go's poller, and ends with data, a deadline set while it waits (the
+// TestLazyConnWaitSet: a read that waits before the socket's first data is
+// in the wait set, not in Go's poller, and ends with data, a deadline set while it waits (the
 // idle sweeper cuts waits so), the deadline passing, the client hanging up
 // or a close; a second wait registers the socket in Go's poller.
 func TestLazyConnWaitSet(t *testing.T) {

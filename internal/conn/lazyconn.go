@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,9 +32,31 @@ type lazyConn struct {
 
 	mu     sync.Mutex
 	file   *os.File // set once the socket had to wait; owns fd then
-	local  net.Addr
+	local  *net.TCPAddr
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
-	closed bool
+
+	// A read that waits before the first data (a request sent just
+	// after the handshake) waits in the wait set (waitset.go), with sw;
+	// waiting while a reader waits there. Later waits (setUsed: a read
+	// happened) register the socket with Go's poller: a keep-alive
+	// connection waits for each request, and a wait in the set costs an
+	// epoll_ctl and a hop through the set's goroutine each time, where a
+	// registered socket costs nothing more. The booleans come last: the
+	// object stays 128 bytes.
+	sw      *setWait
+	closed  bool
+	waiting bool
+	setUsed bool
+}
+
+// setWait is what a wait in the wait set uses, kept until the connection
+// parks or ends.
+type setWait struct {
+	wake  chan struct{}
+	timer *time.Timer
+	fd    int // the descriptor that has an entry in the set (inSet)
+	inSet bool
+	armed bool // the entry is armed still: the wait ended without an event
 }
 
 // lazyListener accepts lazy connections for an HTTP frontend. It waits
@@ -47,6 +70,14 @@ type lazyListener struct {
 	rc     syscall.RawConn
 	addr   net.Addr
 	closed atomic.Bool
+
+	// One accept at a time fills the fields below, through acceptFn
+	// (bound once: a closure per call would be an allocation).
+	mu       sync.Mutex
+	acceptFn func(fd uintptr) bool
+	nfd      int
+	sa       syscall.RawSockaddrAny
+	errno    syscall.Errno
 }
 
 // NewLazyListener wraps l so that it accepts lazily registered
@@ -83,11 +114,15 @@ func NewLazyListener(l net.Listener) net.Listener {
 	}
 	addr := l.Addr()
 	l.Close()
-	return &lazyListener{file: f, rc: rc, addr: addr}
+	ll := &lazyListener{file: f, rc: rc, addr: addr}
+	ll.acceptFn = ll.acceptAttempt
+	return ll
 }
 
 func (ll *lazyListener) Accept() (net.Conn, error) {
-	c, err := lazyAccept(ll.rc)
+	ll.mu.Lock()
+	c, err := ll.accept()
+	ll.mu.Unlock()
 	if err != nil && ll.closed.Load() {
 		err = net.ErrClosed
 	}
@@ -104,39 +139,58 @@ func (ll *lazyListener) Close() error {
 	return ll.file.Close()
 }
 
-// lazyAccept takes one connection, waiting on rc, or reports the error as
-// net.Listener.Accept would.
-func lazyAccept(rc syscall.RawConn) (net.Conn, error) {
-	var nfd int
-	var sa syscall.Sockaddr
-	var aerr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			nfd, sa, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
-			switch aerr {
-			case syscall.EINTR, syscall.ECONNABORTED:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			return true
-		}
-	})
-	if err != nil {
+// accept takes one connection, waiting on the listening socket, or
+// reports the error as net.Listener.Accept would; ll.mu is held.
+func (ll *lazyListener) accept() (net.Conn, error) {
+	ll.errno = 0
+	if err := ll.rc.Read(ll.acceptFn); err != nil {
 		return nil, err
 	}
-	if aerr != nil {
-		return nil, os.NewSyscallError("accept4", aerr)
+	if ll.errno != 0 {
+		return nil, os.NewSyscallError("accept4", ll.errno)
 	}
-	c := &lazyConn{fd: nfd}
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
+	c := &lazyConn{fd: ll.nfd}
+	switch ll.sa.Addr.Family {
+	case syscall.AF_INET:
+		a := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&ll.sa))
 		c.remote.IP = c.ip[:copy(c.ip[:], a.Addr[:])]
-		c.remote.Port = a.Port
-	default:
-		c.remote = *sockaddrToTCP(sa).(*net.TCPAddr)
+		c.remote.Port = netPort(a.Port)
+	case syscall.AF_INET6:
+		a := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&ll.sa))
+		c.remote.IP = c.ip[:copy(c.ip[:], a.Addr[:])]
+		c.remote.Port = netPort(a.Port)
+		if a.Scope_id != 0 { // link-local: the zone is the interface's name
+			c.remote.Zone = sockaddrToTCP(&syscall.SockaddrInet6{ZoneId: a.Scope_id}).(*net.TCPAddr).Zone
+		}
 	}
 	return c, nil
+}
+
+// acceptAttempt runs accept4 as a raw system call, as rawRead does: on
+// the non-blocking listening socket it never blocks, and the runtime's
+// bookkeeping of a blocking call lets its monitor thread hand the only P
+// to another thread when it sees the call last (one more thread wake-up
+// and context switch on a proxy pinned to one CPU).
+func (ll *lazyListener) acceptAttempt(fd uintptr) bool {
+	for {
+		n := uint32(syscall.SizeofSockaddrAny)
+		r, _, e := syscall.RawSyscall6(syscall.SYS_ACCEPT4, fd, uintptr(unsafe.Pointer(&ll.sa)), uintptr(unsafe.Pointer(&n)),
+			syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0, 0)
+		switch e {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		ll.nfd, ll.errno = int(r), e
+		return true
+	}
+}
+
+// netPort reads a port in network byte order.
+func netPort(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
 }
 
 // sockaddrToTCP converts a socket address; the syscall package's calls are
@@ -247,9 +301,19 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 			c.mu.Unlock()
 			return os.ErrDeadlineExceeded
 		}
-		if f(uintptr(c.fd)) {
+		done := f(uintptr(c.fd))
+		first := read && !c.setUsed
+		if read {
+			c.setUsed = true // only a wait before the first read
+		}
+		if done {
 			c.mu.Unlock()
 			return nil
+		}
+		if first {
+			if ws := waits(); ws != nil {
+				return c.waitInSet(ws, f)
+			}
 		}
 		c.register()
 	}
@@ -263,6 +327,92 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 		return rc.Read(f)
 	}
 	return rc.Write(f)
+}
+
+// waitInSet waits in the wait set until f, run again after each wake-up,
+// is done: the socket became readable, or the deadline passed, or the
+// socket was closed. c.mu is held on entry, f has just failed.
+func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
+	sw := c.sw
+	if sw == nil {
+		sw = &setWait{wake: make(chan struct{}, 1)}
+		c.sw = sw
+	}
+	for {
+		idx, gen, err := ws.add(c, sw)
+		if err != nil { // not expected: wait in Go's poller instead
+			c.register()
+			file := c.file
+			c.mu.Unlock()
+			rc, err := file.SyscallConn()
+			if err != nil {
+				return err
+			}
+			return rc.Read(f)
+		}
+		c.waiting = true
+		dl := c.rd
+		c.mu.Unlock()
+		var expired <-chan time.Time
+		if dl != 0 {
+			d := time.Duration(dl - time.Now().UnixNano())
+			if sw.timer == nil {
+				sw.timer = time.NewTimer(d)
+			} else {
+				sw.timer.Reset(d)
+			}
+			expired = sw.timer.C
+		}
+		select {
+		case <-sw.wake:
+		case <-expired:
+		}
+		if sw.timer != nil {
+			sw.timer.Stop()
+		}
+		armed := ws.leave(idx, gen)
+		c.mu.Lock()
+		c.waiting, sw.armed = false, armed
+		if c.closed {
+			c.mu.Unlock()
+			return net.ErrClosed
+		}
+		if c.rd != 0 && time.Now().UnixNano() >= c.rd {
+			c.mu.Unlock()
+			return os.ErrDeadlineExceeded
+		}
+		if f(uintptr(c.fd)) {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+}
+
+// forgetWaits drops what a wait in the wait set kept, for a connection
+// that parks: a parked one should hold as little as possible, and its
+// entry, left armed by a wait that a deadline ended, would wake the wait
+// set's loop for nothing when the client speaks.
+func (c *lazyConn) forgetWaits() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting || c.closed {
+		return
+	}
+	if sw := c.sw; sw != nil && sw.armed && sw.inSet && sw.fd == c.fd {
+		if ws := waits(); ws != nil {
+			epollCtl(ws.epfd, unix.EPOLL_CTL_DEL, c.fd, &unix.EpollEvent{})
+		}
+	}
+	c.sw = nil
+}
+
+// wakeUp ends a wait in the wait set, which then looks again at its
+// socket, its deadline and whether it was closed.
+func wakeUp(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 func (c *lazyConn) Read(p []byte) (int, error) {
@@ -331,10 +481,18 @@ func (c *lazyConn) Close() error {
 		return net.ErrClosed
 	}
 	c.closed = true
+	if c.waiting {
+		wakeUp(c.sw.wake)
+	}
 	if c.file != nil {
 		return c.file.Close()
 	}
-	return unix.Close(c.fd)
+	// A raw call, as accept4's (the socket is non-blocking and never
+	// lingers, so close does not block).
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(c.fd), 0, 0); e != 0 {
+		return e
+	}
+	return nil
 }
 
 func (c *lazyConn) RemoteAddr() net.Addr { return &c.remote }
@@ -347,7 +505,7 @@ func (c *lazyConn) LocalAddr() net.Addr {
 		c.local = &net.TCPAddr{}
 		if !c.closed {
 			if sa, err := syscall.Getsockname(c.fd); err == nil {
-				c.local = sockaddrToTCP(sa)
+				c.local = sockaddrToTCP(sa).(*net.TCPAddr)
 			}
 		}
 	}
@@ -373,6 +531,9 @@ func (c *lazyConn) setDeadline(t time.Time, d *int64, fileSet func(*os.File, tim
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	*d = unixNanos(t)
+	if c.waiting && d == &c.rd {
+		wakeUp(c.sw.wake) // to wait again with the new deadline
+	}
 	if c.file != nil {
 		return fileSet(c.file, t)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,7 +61,7 @@ func TestLazyConn(t *testing.T) {
 		t.Fatalf("waiting read: %v after %v", err, time.Since(start))
 	}
 	if lc.file == nil {
-		t.Fatal("a read that waited must have registered the socket")
+		t.Fatal("a read that waited after a first read must have registered the socket (only a wait before the first read uses the wait set)")
 	}
 	c.SetReadDeadline(time.Time{})
 	go func() { time.Sleep(30 * time.Millisecond); client.Write([]byte("pong")) }()
@@ -114,5 +115,156 @@ func TestLazyConn(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("accept did not end when the listener closed")
+	}
+}
+
+// TestLazyAcceptAddrsAndAllocs: the raw accept decodes IPv4 and IPv6
+// client addresses as net's accept does, and allocates only the
+// connection itself (no closure, no decoded sockaddr).
+func TestLazyAcceptAddrsAndAllocs(t *testing.T) {
+	for _, network := range []string{"127.0.0.1:0", "[::1]:0"} {
+		tl, err := net.Listen("tcp", network)
+		if err != nil {
+			if network[0] == '[' {
+				t.Logf("no IPv6 loopback: %v", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		l := NewLazyListener(tl)
+		var clients []net.Conn
+		dial := func() {
+			cl, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, cl)
+		}
+		dial()
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.RemoteAddr().String(), clients[0].LocalAddr().String(); got != want {
+			t.Errorf("%s: remote address %s, want %s", network, got, want)
+		}
+		c.Close()
+		// AllocsPerRun runs the function once more than it counts.
+		const runs = 20
+		for range runs + 1 {
+			dial()
+		}
+		allocs := testing.AllocsPerRun(runs, func() {
+			c, err := l.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		})
+		if allocs > 1 {
+			t.Errorf("%s: %.1f allocations per accept, want 1 (the connection)", network, allocs)
+		}
+		for _, cl := range clients {
+			cl.Close()
+		}
+		l.Close()
+	}
+}
+
+// TestLazyConnWaitSet: a read that waits before the socket's first data is
+// in the wait set, not in Go's poller, and ends with data, a deadline set while it waits (the
+// idle sweeper cuts waits so), the deadline passing, the client hanging up
+// or a close; a second wait registers the socket in Go's poller.
+func TestLazyConnWaitSet(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLazyListener(tl)
+	defer l.Close()
+	pair := func() (client net.Conn, c *lazyConn) {
+		client, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		sc, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sc.Close() })
+		return client, sc.(*lazyConn)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	// wait starts a read, lets it wait, runs during, and returns what the
+	// read returned.
+	wait := func(c *lazyConn, during func()) (result, []byte) {
+		t.Helper()
+		buf := make([]byte, 16)
+		ch := make(chan result, 1)
+		go func() {
+			n, err := c.Read(buf)
+			ch <- result{n, err}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		if during != nil {
+			during()
+		}
+		select {
+		case r := <-ch:
+			if c.file != nil && c.sw == nil {
+				t.Error("the first wait entered Go's poller")
+			}
+			return r, buf[:r.n]
+		case <-time.After(5 * time.Second):
+			t.Fatal("the wait did not end")
+		}
+		return result{}, nil
+	}
+
+	client, c := pair()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if r, got := wait(c, func() { client.Write([]byte("req")) }); r.err != nil || string(got) != "req" {
+		t.Fatalf("data: %q %v", got, r.err)
+	}
+	if c.file != nil {
+		t.Fatal("the first wait registered the socket")
+	}
+	if r, got := wait(c, func() { client.Write([]byte("next")) }); r.err != nil || string(got) != "next" || c.file == nil {
+		t.Fatalf("second wait: %q %v, registered %v", got, r.err, c.file != nil)
+	}
+
+	_, c = pair()
+	if r, _ := wait(c, func() { c.SetReadDeadline(time.Unix(1, 0)) }); !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("deadline moved into the past: %v", r.err)
+	}
+
+	_, c = pair()
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	if r, _ := wait(c, nil); !errors.Is(r.err, os.ErrDeadlineExceeded) || time.Since(start) < 45*time.Millisecond {
+		t.Fatalf("deadline: %v after %v", r.err, time.Since(start))
+	}
+
+	client, c = pair()
+	if r, _ := wait(c, func() { client.Close() }); r.err != io.EOF {
+		t.Fatalf("client hung up: %v", r.err)
+	}
+
+	_, c = pair()
+	if r, _ := wait(c, func() { c.Close() }); !errors.Is(r.err, net.ErrClosed) {
+		t.Fatalf("closed: %v", r.err)
+	}
+}
+
+// TestLazyConnSize: a parked connection keeps its lazyConn; the wait
+// set's state is a separate object it drops when it parks, so that the
+// socket object stays in the 128-byte size class.
+func TestLazyConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(lazyConn{}); n > 128 {
+		t.Errorf("lazyConn is %d bytes, want at most 128", n)
 	}
 }

@@ -164,7 +164,11 @@ func (p *Parker[C]) Parked() int {
 // connection cannot be parked (the caller then closes it); once true, c may
 // already be another worker's.
 func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) bool {
-	if lc := lazyOf(nc); lc != nil && lc.registered() {
+	lc := lazyOf(nc)
+	if lc != nil {
+		lc.forgetWaits()
+	}
+	if lc != nil && lc.registered() {
 		if *inSet {
 			// The descriptor number changes: its entry in the set would
 			// outlive it (the socket stays open).

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type parkedTest struct {
@@ -72,21 +75,30 @@ func waitWake(t *testing.T, woken chan wakeup) wakeup {
 func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	p, woken := newTestParker(t)
 	client, server := lazyPair(t)
-	// A read that waited registered the socket in Go's poller: parking
-	// takes it out.
+	// A read that waited (until its deadline) left an armed entry in the
+	// wait set, and a write that had to wait would have registered the
+	// socket in Go's poller: parking takes it out of both.
 	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("idle read: %v", err)
 	}
+	lc := lazyOf(server)
+	if lc.sw == nil || !lc.sw.inSet || !lc.sw.armed {
+		t.Fatalf("the idle read did not wait in the wait set, or its entry is not armed: %+v", lc.sw)
+	}
+	lc.mu.Lock()
+	lc.register()
+	lc.mu.Unlock()
 	server.SetReadDeadline(time.Time{})
 	fd := NewFD(server, nil)
 	pc := &parkedTest{name: "a"}
 	if !p.Park(pc, server, fd, 0, &pc.inSet) || !pc.inSet || p.Parked() != 1 {
 		t.Fatalf("park: inSet %v, %d parked", pc.inSet, p.Parked())
 	}
-	if lazyOf(server).registered() {
-		t.Error("a parked socket must have left Go's poller")
+	if lc.registered() || lc.sw != nil {
+		t.Errorf("a parked socket must have left Go's poller and the wait set: registered %v, %+v", lc.registered(), lc.sw)
 	}
+
 	client.Write([]byte("x"))
 	if w := waitWake(t, woken); w.c != pc || w.expired || p.Parked() != 0 {
 		t.Fatalf("client spoke: woke %+v, %d parked", w, p.Parked())
@@ -140,5 +152,30 @@ func TestParkerCutsIdleWait(t *testing.T) {
 	client.Write([]byte("x"))
 	if _, err := c.Read(make([]byte, 1)); err != nil || !st.EndWait() {
 		t.Fatalf("short wait: %v", err)
+	}
+}
+
+// A connection that parks after a first wait ended by its deadline takes
+// its still armed entry out of the wait set (else the client's next bytes
+// would wake the set's loop for nothing); one woken by data has nothing to
+// take out.
+func TestParkDropsArmedWaitEntry(t *testing.T) {
+	_, server := lazyPair(t)
+	lc := lazyOf(server)
+	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || lc.sw == nil || !lc.sw.armed {
+		t.Fatalf("idle read: %v, %+v", err, lc.sw)
+	}
+	lc.forgetWaits()
+	if e := epollCtl(waits().epfd, unix.EPOLL_CTL_MOD, lc.fd, &unix.EpollEvent{}); e != syscall.ENOENT {
+		t.Errorf("the armed entry must be out of the wait set: epoll_ctl MOD gave %v", e)
+	}
+
+	client2, server2 := lazyPair(t)
+	lc2 := lazyOf(server2)
+	server2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go func() { time.Sleep(20 * time.Millisecond); client2.Write([]byte("x")) }()
+	if _, err := server2.Read(make([]byte, 1)); err != nil || lc2.sw == nil || lc2.sw.armed || !lc2.sw.inSet {
+		t.Fatalf("read woken by data: %v, %+v", err, lc2.sw)
 	}
 }

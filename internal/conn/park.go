@@ -74,8 +74,9 @@ func (st *Idle) waitCut() bool {
 // Since is when the last wait began (coarse clock, Unix nanoseconds).
 func (st *Idle) Since() int64 { return st.since.Load() }
 
-// longAgo is a read deadline in the past: it wakes a blocked read at once.
-var longAgo = time.Unix(1, 0)
+// LongAgo is a read deadline in the past: it wakes a blocked read at once,
+// and fails a new one before it reads.
+var LongAgo = time.Unix(1, 0)
 
 // ParkOptions configures a Parker.
 type ParkOptions[C any] struct {
@@ -105,6 +106,15 @@ type Parker[C any] struct {
 	// Sessions held by workers, which the sweeper looks at.
 	smu      sync.Mutex
 	sessions map[*Idle]struct{}
+
+	// While crowded, a session about to wait for its next request parks
+	// at once (AtOnce) instead: in a burst of new keep-alive clients the
+	// sweeper, a CPU turn among hundreds of runnable sessions, cuts waits
+	// too late to keep them few, and each wait holds a goroutine, its
+	// session object and a poller record, most of which the runtime keeps
+	// after the burst. atOnce counts such parks since the last sweep.
+	crowded atomic.Bool
+	atOnce  atomic.Int32
 }
 
 // parkSlot is one parked connection; gen tells a stale epoll event (from a
@@ -148,6 +158,16 @@ func (p *Parker[C]) Drop(st *Idle) {
 	p.smu.Lock()
 	delete(p.sessions, st)
 	p.smu.Unlock()
+}
+
+// AtOnce tells a session about to wait for its next request to park now
+// rather than wait: many sessions were waiting at the last sweep.
+func (p *Parker[C]) AtOnce() bool {
+	if !p.crowded.Load() {
+		return false
+	}
+	p.atOnce.Add(1)
+	return true
 }
 
 // Parked counts the parked connections.
@@ -284,13 +304,15 @@ func (p *Parker[C]) sweepLoop() {
 		// poller record each for After: beyond MaxWaiting waiting at once,
 		// any wait as old as a sweep period is cut.
 		after := int64(p.opt.After)
-		if waiting := p.countWaiting(); waiting > p.opt.MaxWaiting {
+		waiting := p.countWaiting()
+		if waiting > p.opt.MaxWaiting {
 			after = int64(p.opt.Every)
 		}
+		p.updateCrowded(waiting, int(p.atOnce.Swap(0)))
 		for st := range p.sessions {
 			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.
-				(*st.c).SetReadDeadline(longAgo)
+				(*st.c).SetReadDeadline(LongAgo)
 				st.state.Store(idleCut)
 			}
 		}
@@ -307,6 +329,18 @@ func (p *Parker[C]) sweepLoop() {
 		for _, c := range expired {
 			p.opt.Wake(c, true)
 		}
+	}
+}
+
+// updateCrowded sets the crowded state from a sweep's count of waiting
+// sessions and of parks at once since the last sweep: crowded from
+// MaxWaiting waits on, until the waits and the parks at once (each stands
+// for a wait of After) fall to half of it.
+func (p *Parker[C]) updateCrowded(waiting, atOnce int) {
+	if waiting > p.opt.MaxWaiting {
+		p.crowded.Store(true)
+	} else if waiting+atOnce*int(p.opt.After/p.opt.Every) < p.opt.MaxWaiting/2 {
+		p.crowded.Store(false)
 	}
 }
 

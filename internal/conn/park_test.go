@@ -142,3 +142,67 @@ func TestParkerCutsIdleWait(t *testing.T) {
 		t.Fatalf("short wait: %v", err)
 	}
 }
+
+// More than MaxWaiting sessions waiting at a sweep make the Parker crowded:
+// a session about to wait parks at once instead. It stays so while parks
+// at once go on, and ends once the waits and those parks are few.
+func TestParkerAtOnceWhileCrowded(t *testing.T) {
+	done := make(chan struct{})
+	// After is long: the sweeper leaves the waits alone.
+	p, err := NewParker(ParkOptions[parkedTest]{After: time.Hour, Every: 5 * time.Millisecond, MaxWaiting: 8, Done: done,
+		Wake: func(*parkedTest, bool) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(done); p.Close() })
+	if p.AtOnce() {
+		t.Fatal("at once before anything waited")
+	}
+	var idles []*Idle
+	for range 9 {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		var c net.Conn = a
+		st := NewIdle(&c)
+		p.Hold(st)
+		st.BeginWait()
+		idles = append(idles, st)
+	}
+	waitCrowded := func(what string, want bool) {
+		t.Helper()
+		for end := time.Now().Add(2 * time.Second); p.crowded.Load() != want; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s: crowded stays %v", what, !want)
+			}
+		}
+	}
+	waitCrowded("9 waiting", true)
+	if !p.AtOnce() {
+		t.Fatal("not at once while crowded")
+	}
+	for _, st := range idles {
+		st.EndWait()
+		p.Drop(st)
+	}
+	p.atOnce.Store(0)
+	waitCrowded("nothing waiting", false)
+	if p.AtOnce() {
+		t.Fatal("at once after the crowd left")
+	}
+
+	// The rule a sweep applies, with 8 waits at most and After = 4 sweeps
+	// (on a Parker without loops).
+	p = &Parker[parkedTest]{opt: ParkOptions[parkedTest]{After: 20 * time.Millisecond, Every: 5 * time.Millisecond, MaxWaiting: 8}}
+	for _, c := range []struct {
+		waiting, atOnce int
+		was, want       bool
+	}{
+		{8, 0, false, false}, {9, 0, false, true},
+		{0, 1, true, true}, {4, 0, true, true}, {3, 0, true, false}, {0, 0, true, false}, {5, 0, false, false},
+	} {
+		p.crowded.Store(c.was)
+		if p.updateCrowded(c.waiting, c.atOnce); p.crowded.Load() != c.want {
+			t.Errorf("crowded %v, %d waiting, %d parked at once: crowded %v, want %v", c.was, c.waiting, c.atOnce, !c.want, c.want)
+		}
+	}
+}

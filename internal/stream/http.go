@@ -390,11 +390,19 @@ func (s *httpSession) readRequest() bool {
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
+		atOnce := false
 		if idleWait {
 			s.idle.BeginWait()
+			// In a crowd of new keep-alive clients, one that has made its
+			// first request parks at once (clients that keep talking wait
+			// as usual): the read fails before it reaches the socket (a
+			// TLS one returns what it holds).
+			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(); atOnce {
+				s.c.SetReadDeadline(conn.LongAgo)
+			}
 		}
 		n, err := s.readClient()
-		if idleWait && !s.idle.EndWait() {
+		if idleWait && (!s.idle.EndWait() || atOnce) {
 			s.cdl.ForgetRead() // the sweeper moved it
 			if n == 0 && err != nil && conn.IsTimeout(err) {
 				s.parkNow = true

@@ -3,6 +3,7 @@ package conn
 import (
 	"log"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -177,13 +178,11 @@ func (p *Parker[C]) Parked() int {
 	return p.parked
 }
 
-// Park takes c, an idle connection whose worker lets it go: nc is its
-// socket, fio the descriptor I/O to watch, expiry when it ends unless its
-// client speaks (Unix nanoseconds, 0: never). inSet (in c) tells whether
-// the descriptor is in the epoll set from an earlier park. False when the
-// connection cannot be parked (the caller then closes it); once true, c may
-// already be another worker's.
-func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) bool {
+// Unpoll readies nc, an idle connection whose worker is about to let it
+// go, for parking: its socket leaves Go's poller. It returns the descriptor
+// that fio (its descriptor I/O) reads, -1 when there is none (the
+// connection cannot park). inSet is as in Park.
+func (p *Parker[C]) Unpoll(nc net.Conn, fio *FD, inSet *bool) int {
 	if lc := lazyOf(nc); lc != nil && lc.registered() {
 		if *inSet {
 			// The descriptor number changes: its entry in the set would
@@ -193,10 +192,16 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 		}
 		lc.unregister()
 	}
-	fd := fio.sysfd()
-	if fd < 0 {
-		return false
-	}
+	return fio.sysfd()
+}
+
+// Park takes c, an idle connection that Unpoll readied: fd is its
+// descriptor, expiry when it ends unless its client speaks (Unix
+// nanoseconds, 0: never). inSet (in c) tells whether the descriptor is in
+// the epoll set from an earlier park. False when the connection cannot be
+// parked (the caller then closes it); once true, c may already be another
+// worker's.
+func (p *Parker[C]) Park(c *C, fd int, expiry int64, inSet *bool) bool {
 	p.mu.Lock()
 	var idx int32
 	if n := len(p.free); n > 0 {
@@ -235,6 +240,43 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 	}
 	// From here on an event may already have handed c to another worker.
 	return true
+}
+
+// DetachLazy takes the socket out of nc when nc is a plain lazily
+// registered one outside Go's poller (as Unpoll leaves it): a parked
+// connection then keeps its descriptor and peer address instead of the
+// connection object (128 bytes). nc is closed without closing the
+// socket; AttachLazy makes a connection of it again.
+func DetachLazy(nc net.Conn) (fd int, remote netip.AddrPort, ok bool) {
+	lc, _ := nc.(*lazyConn)
+	if lc == nil {
+		return -1, remote, false
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.closed || lc.file != nil {
+		return -1, remote, false
+	}
+	ip, _ := netip.AddrFromSlice(lc.remote.IP)
+	remote = netip.AddrPortFrom(ip.WithZone(lc.remote.Zone), uint16(lc.remote.Port))
+	fd, lc.fd, lc.closed = lc.fd, -1, true
+	return fd, remote, true
+}
+
+// AttachLazy makes a connection of a socket that DetachLazy took.
+func AttachLazy(fd int, remote netip.AddrPort) net.Conn {
+	c := &lazyConn{fd: fd}
+	ip := remote.Addr()
+	if ip.Is4() {
+		a := ip.As4()
+		c.remote.IP = c.ip[:copy(c.ip[:], a[:])]
+	} else {
+		a := ip.As16()
+		c.remote.IP = c.ip[:copy(c.ip[:], a[:])]
+		c.remote.Zone = ip.Zone()
+	}
+	c.remote.Port = int(remote.Port())
+	return c
 }
 
 // release frees a slot; p.mu is held.

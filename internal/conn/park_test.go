@@ -80,8 +80,12 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	}
 	server.SetReadDeadline(time.Time{})
 	fd := NewFD(server, nil)
+	park := func(c *parkedTest, expiry int64) bool {
+		n := p.Unpoll(server, fd, &c.inSet)
+		return n >= 0 && p.Park(c, n, expiry, &c.inSet)
+	}
 	pc := &parkedTest{name: "a"}
-	if !p.Park(pc, server, fd, 0, &pc.inSet) || !pc.inSet || p.Parked() != 1 {
+	if !park(pc, 0) || !pc.inSet || p.Parked() != 1 {
 		t.Fatalf("park: inSet %v, %d parked", pc.inSet, p.Parked())
 	}
 	if lazyOf(server).registered() {
@@ -96,7 +100,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 		t.Fatalf("read after wake-up: %d %v", n, err)
 	}
 
-	if !p.Park(pc, server, fd, CoarseNow()+int64(30*time.Millisecond), &pc.inSet) {
+	if !park(pc, CoarseNow()+int64(30*time.Millisecond)) {
 		t.Fatal("park again")
 	}
 	if w := waitWake(t, woken); w.c != pc || !w.expired {
@@ -104,7 +108,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	}
 
 	other := &parkedTest{name: "b", inSet: pc.inSet} // the descriptor's flag travels with it
-	if !p.Park(other, server, fd, 0, &other.inSet) {
+	if !park(other, 0) {
 		t.Fatal("park a third time")
 	}
 	p.Close()
@@ -204,5 +208,42 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 		if p.updateCrowded(c.waiting, c.atOnce); p.crowded.Load() != c.want {
 			t.Errorf("crowded %v, %d waiting, %d parked at once: crowded %v, want %v", c.was, c.waiting, c.atOnce, !c.want, c.want)
 		}
+	}
+}
+
+// A parked plain socket can leave its connection object: DetachLazy keeps
+// the descriptor open and closes the object; AttachLazy makes a working
+// connection of it again, with the same peer address. A socket in Go's
+// poller stays attached.
+func TestDetachLazyKeepsTheSocket(t *testing.T) {
+	client, server := lazyPair(t)
+	fd, remote, ok := DetachLazy(server)
+	if !ok || fd < 0 || remote.String() != client.LocalAddr().String() {
+		t.Fatalf("detach: fd %d, remote %v (client %v), ok %v", fd, remote, client.LocalAddr(), ok)
+	}
+	if err := server.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("closing the detached object: %v, want ErrClosed", err)
+	}
+	again := AttachLazy(fd, remote)
+	defer again.Close()
+	if again.RemoteAddr().String() != client.LocalAddr().String() {
+		t.Errorf("attached: remote %v, want %v", again.RemoteAddr(), client.LocalAddr())
+	}
+	client.Write([]byte("x"))
+	again.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if b := make([]byte, 1); func() bool { n, err := again.Read(b); return n != 1 || err != nil }() {
+		t.Fatal("no read on the attached socket")
+	}
+	again.Write([]byte("y"))
+	client.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := client.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("client read: %d %v", n, err)
+	}
+
+	// Registered (it waited): not detached.
+	again.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+	again.Read(make([]byte, 1))
+	if _, _, ok := DetachLazy(again); ok {
+		t.Error("a socket in Go's poller was detached")
 	}
 }

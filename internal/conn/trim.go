@@ -22,9 +22,9 @@ type Trimmer struct {
 
 const (
 	TrimEvery   = 250 * time.Millisecond
-	trimGrowth  = 4 << 20 // heap memory grown since the last trim before trimming again
-	trimStacks  = 1 << 20 // or goroutine stacks freed since
-	quietAllocs = 1 << 20 // at most this much allocated per trimEvery counts as quiet
+	trimGrowth  = 4 << 20   // heap memory grown since the last trim before trimming again
+	trimStacks  = 256 << 10 // or goroutine stacks freed since (32 workers)
+	quietAllocs = 1 << 20   // at most this much allocated per trimEvery counts as quiet
 )
 
 // NewTrimmer starts from the memory held now.

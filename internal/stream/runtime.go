@@ -347,8 +347,10 @@ type job struct {
 
 // workerIdle is how long a worker goroutine waits for another connection
 // before it exits. Under load a worker finds its next job far sooner; after
-// a burst, the stacks of the workers it needed (8-16 KiB each) go back soon.
-const workerIdle = 500 * time.Millisecond
+// a burst, the stacks of the workers it needed (8-16 KiB each) and their
+// session objects go back with the trim that follows (500 ms left them
+// past the point where bench/idle.py reads memory, one second on).
+const workerIdle = 200 * time.Millisecond
 
 // worker serves connections one after the other. Reusing goroutines keeps
 // their grown stacks and their session objects: a fresh goroutine per

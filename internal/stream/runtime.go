@@ -50,6 +50,7 @@ type Runtime struct {
 	pipes     *tcp.Pipes               // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32             // workers waiting for a job
 	exited    atomic.Int64             // workers ended since the trimmer last looked
+	jobsSeen  atomic.Int64             // jobs dispatched since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
@@ -329,6 +330,7 @@ const acceptBatch = 16
 
 // dispatch gives a job to an idle worker, or to a new one.
 func (rt *Runtime) dispatch(j job) {
+	rt.jobsSeen.Add(1)
 	select {
 	case rt.jobs <- j:
 	default:
@@ -525,7 +527,7 @@ func (rt *Runtime) purgeLoop() {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			trim.Tick(uint64(rt.exited.Swap(0)) * 8 << 10)
+			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(rt.jobsSeen.Swap(0)))
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}

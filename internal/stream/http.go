@@ -457,7 +457,7 @@ func (s *httpSession) readRequest() bool {
 		}
 		n, err := s.readClient()
 		if idleWait && (!s.idle.EndWait() || atOnce) {
-			s.cdl.ForgetRead() // the sweeper moved it
+			s.cdl.ForgetRead() // the sweeper (or AtOnce above) moved it
 			if n == 0 && err != nil && conn.IsTimeout(err) {
 				s.parkNow = true
 				return false

@@ -34,15 +34,19 @@ func rssKiB(t *testing.T, pid int) int {
 // Idle keep-alive connections are the usual state of a busy proxy's
 // connections. Like ../shared/bench/idle.py: open many, one request each,
 // then measure what the proxy keeps per connection once things are quiet.
-// haproxy keeps about 1.3 KiB; dhproxy kept 15-16 KiB before it forgot
-// stale request heads and returned burst memory (then 9), 4.5-6 since idle
-// connections park without a goroutine, and 2-3 since a parked connection
-// leaves its session object and poller record behind and the workers of a
-// burst end soon after it (2.1-2.7 in this test with 2000 connections;
-// bench/idle.py, whose 5000 connections share the program's code pages and
-// the burst's peak, reads about half of this).
+// dhproxy kept 15-16 KiB before it forgot stale request heads and returned
+// burst memory (then 9), 4.5-6 since idle connections park without a
+// goroutine, and 2-3 since a parked connection leaves its session object
+// and poller record behind and the workers of a burst end soon after it
+// (2.1-2.7 with 2000 connections). With 5000 connections, which spread the
+// runtime's fixed cost (about 1.5 MB of GC metadata that the first burst
+// makes, 0.3 KiB per connection here) as idle.py does: 1.0-1.4 before the
+// clients of a burst parked at once, without their connection object,
+// and the burst's workers ended and were trimmed sooner; 0.70-0.99 over 7
+// runs on a busy machine since (haproxy 1.37). The bound leaves that spread
+// a fifth of headroom; haproxy's figure is logged, not bounded.
 func TestIdleKeepAliveMemory(t *testing.T) {
-	const conns = 2000
+	const conns = 5000
 	bePort, _ := startHTTPBackend(t, "idle")
 	fe := freePort(t)
 	p := startProxy(t, `
@@ -89,9 +93,9 @@ backend be
 		low = min(low, rssKiB(t, pid))
 	}
 	perConn := float64(low-before) / conns
-	t.Logf("%.1f KiB per idle keep-alive connection (%s)", perConn, bin)
-	if perConn > 3.5 {
-		t.Fatalf("%.1f KiB per idle connection, want at most 3.5", perConn)
+	t.Logf("%.2f KiB per idle keep-alive connection (%s)", perConn, bin)
+	if perConn > 1.2 && !isHAProxy() {
+		t.Fatalf("%.2f KiB per idle connection, want at most 1.2", perConn)
 	}
 }
 

@@ -3,6 +3,7 @@ package conn
 import (
 	"log"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -74,8 +75,9 @@ func (st *Idle) waitCut() bool {
 // Since is when the last wait began (coarse clock, Unix nanoseconds).
 func (st *Idle) Since() int64 { return st.since.Load() }
 
-// longAgo is a read deadline in the past: it wakes a blocked read at once.
-var longAgo = time.Unix(1, 0)
+// LongAgo is a read deadline in the past: it wakes a blocked read at once,
+// and fails a new one before it reads.
+var LongAgo = time.Unix(1, 0)
 
 // ParkOptions configures a Parker.
 type ParkOptions[C any] struct {
@@ -105,6 +107,15 @@ type Parker[C any] struct {
 	// Sessions held by workers, which the sweeper looks at.
 	smu      sync.Mutex
 	sessions map[*Idle]struct{}
+
+	// While crowded, a session about to wait for its next request parks
+	// at once (AtOnce) instead: in a burst of new keep-alive clients the
+	// sweeper, a CPU turn among hundreds of runnable sessions, cuts waits
+	// too late to keep them few, and each wait holds a goroutine, its
+	// session object and a poller record, most of which the runtime keeps
+	// after the burst. atOnce counts such parks since the last sweep.
+	crowded atomic.Bool
+	atOnce  atomic.Int32
 }
 
 // parkSlot is one parked connection; gen tells a stale epoll event (from a
@@ -150,6 +161,16 @@ func (p *Parker[C]) Drop(st *Idle) {
 	p.smu.Unlock()
 }
 
+// AtOnce tells a session about to wait for its next request to park now
+// rather than wait: many sessions were waiting at the last sweep.
+func (p *Parker[C]) AtOnce() bool {
+	if !p.crowded.Load() {
+		return false
+	}
+	p.atOnce.Add(1)
+	return true
+}
+
 // Parked counts the parked connections.
 func (p *Parker[C]) Parked() int {
 	p.mu.Lock()
@@ -157,13 +178,11 @@ func (p *Parker[C]) Parked() int {
 	return p.parked
 }
 
-// Park takes c, an idle connection whose worker lets it go: nc is its
-// socket, fio the descriptor I/O to watch, expiry when it ends unless its
-// client speaks (Unix nanoseconds, 0: never). inSet (in c) tells whether
-// the descriptor is in the epoll set from an earlier park. False when the
-// connection cannot be parked (the caller then closes it); once true, c may
-// already be another worker's.
-func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) bool {
+// Unpoll readies nc, an idle connection whose worker is about to let it
+// go, for parking: its socket leaves Go's poller. It returns the descriptor
+// that fio (its descriptor I/O) reads, -1 when there is none (the
+// connection cannot park). inSet is as in Park.
+func (p *Parker[C]) Unpoll(nc net.Conn, fio *FD, inSet *bool) int {
 	lc := lazyOf(nc)
 	if lc != nil {
 		lc.forgetWaits()
@@ -177,10 +196,16 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 		}
 		lc.unregister()
 	}
-	fd := fio.sysfd()
-	if fd < 0 {
-		return false
-	}
+	return fio.sysfd()
+}
+
+// Park takes c, an idle connection that Unpoll readied: fd is its
+// descriptor, expiry when it ends unless its client speaks (Unix
+// nanoseconds, 0: never). inSet (in c) tells whether the descriptor is in
+// the epoll set from an earlier park. False when the connection cannot be
+// parked (the caller then closes it); once true, c may already be another
+// worker's.
+func (p *Parker[C]) Park(c *C, fd int, expiry int64, inSet *bool) bool {
 	p.mu.Lock()
 	var idx int32
 	if n := len(p.free); n > 0 {
@@ -219,6 +244,43 @@ func (p *Parker[C]) Park(c *C, nc net.Conn, fio *FD, expiry int64, inSet *bool) 
 	}
 	// From here on an event may already have handed c to another worker.
 	return true
+}
+
+// DetachLazy takes the socket out of nc when nc is a plain lazily
+// registered one outside Go's poller (as Unpoll leaves it): a parked
+// connection then keeps its descriptor and peer address instead of the
+// connection object (128 bytes). nc is closed without closing the
+// socket; AttachLazy makes a connection of it again.
+func DetachLazy(nc net.Conn) (fd int, remote netip.AddrPort, ok bool) {
+	lc, _ := nc.(*lazyConn)
+	if lc == nil {
+		return -1, remote, false
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.closed || lc.file != nil {
+		return -1, remote, false
+	}
+	ip, _ := netip.AddrFromSlice(lc.remote.IP)
+	remote = netip.AddrPortFrom(ip.WithZone(lc.remote.Zone), uint16(lc.remote.Port))
+	fd, lc.fd, lc.closed = lc.fd, -1, true
+	return fd, remote, true
+}
+
+// AttachLazy makes a connection of a socket that DetachLazy took.
+func AttachLazy(fd int, remote netip.AddrPort) net.Conn {
+	c := &lazyConn{fd: fd}
+	ip := remote.Addr()
+	if ip.Is4() {
+		a := ip.As4()
+		c.remote.IP = c.ip[:copy(c.ip[:], a[:])]
+	} else {
+		a := ip.As16()
+		c.remote.IP = c.ip[:copy(c.ip[:], a[:])]
+		c.remote.Zone = ip.Zone()
+	}
+	c.remote.Port = int(remote.Port())
+	return c
 }
 
 // release frees a slot; p.mu is held.
@@ -288,13 +350,15 @@ func (p *Parker[C]) sweepLoop() {
 		// poller record each for After: beyond MaxWaiting waiting at once,
 		// any wait as old as a sweep period is cut.
 		after := int64(p.opt.After)
-		if waiting := p.countWaiting(); waiting > p.opt.MaxWaiting {
+		waiting := p.countWaiting()
+		if waiting > p.opt.MaxWaiting {
 			after = int64(p.opt.Every)
 		}
+		p.updateCrowded(waiting, int(p.atOnce.Swap(0)))
 		for st := range p.sessions {
 			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.
-				(*st.c).SetReadDeadline(longAgo)
+				(*st.c).SetReadDeadline(LongAgo)
 				st.state.Store(idleCut)
 			}
 		}
@@ -311,6 +375,18 @@ func (p *Parker[C]) sweepLoop() {
 		for _, c := range expired {
 			p.opt.Wake(c, true)
 		}
+	}
+}
+
+// updateCrowded sets the crowded state from a sweep's count of waiting
+// sessions and of parks at once since the last sweep: crowded from
+// MaxWaiting waits on, until the waits and the parks at once (each stands
+// for a wait of After) fall to half of it.
+func (p *Parker[C]) updateCrowded(waiting, atOnce int) {
+	if waiting > p.opt.MaxWaiting {
+		p.crowded.Store(true)
+	} else if waiting+atOnce*int(p.opt.After/p.opt.Every) < p.opt.MaxWaiting/2 {
+		p.crowded.Store(false)
 	}
 }
 

@@ -91,8 +91,12 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	lc.mu.Unlock()
 	server.SetReadDeadline(time.Time{})
 	fd := NewFD(server, nil)
+	park := func(c *parkedTest, expiry int64) bool {
+		n := p.Unpoll(server, fd, &c.inSet)
+		return n >= 0 && p.Park(c, n, expiry, &c.inSet)
+	}
 	pc := &parkedTest{name: "a"}
-	if !p.Park(pc, server, fd, 0, &pc.inSet) || !pc.inSet || p.Parked() != 1 {
+	if !park(pc, 0) || !pc.inSet || p.Parked() != 1 {
 		t.Fatalf("park: inSet %v, %d parked", pc.inSet, p.Parked())
 	}
 	if lc.registered() || lc.sw != nil {
@@ -108,7 +112,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 		t.Fatalf("read after wake-up: %d %v", n, err)
 	}
 
-	if !p.Park(pc, server, fd, CoarseNow()+int64(30*time.Millisecond), &pc.inSet) {
+	if !park(pc, CoarseNow()+int64(30*time.Millisecond)) {
 		t.Fatal("park again")
 	}
 	if w := waitWake(t, woken); w.c != pc || !w.expired {
@@ -116,7 +120,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	}
 
 	other := &parkedTest{name: "b", inSet: pc.inSet} // the descriptor's flag travels with it
-	if !p.Park(other, server, fd, 0, &other.inSet) {
+	if !park(other, 0) {
 		t.Fatal("park a third time")
 	}
 	p.Close()
@@ -177,5 +181,106 @@ func TestParkDropsArmedWaitEntry(t *testing.T) {
 	go func() { time.Sleep(20 * time.Millisecond); client2.Write([]byte("x")) }()
 	if _, err := server2.Read(make([]byte, 1)); err != nil || lc2.sw == nil || lc2.sw.armed || !lc2.sw.inSet {
 		t.Fatalf("read woken by data: %v, %+v", err, lc2.sw)
+	}
+}
+
+// More than MaxWaiting sessions waiting at a sweep make the Parker crowded:
+// a session about to wait parks at once instead. It stays so while parks
+// at once go on, and ends once the waits and those parks are few.
+func TestParkerAtOnceWhileCrowded(t *testing.T) {
+	done := make(chan struct{})
+	// After is long: the sweeper leaves the waits alone.
+	p, err := NewParker(ParkOptions[parkedTest]{After: time.Hour, Every: 5 * time.Millisecond, MaxWaiting: 8, Done: done,
+		Wake: func(*parkedTest, bool) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(done); p.Close() })
+	if p.AtOnce() {
+		t.Fatal("at once before anything waited")
+	}
+	var idles []*Idle
+	for range 9 {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		var c net.Conn = a
+		st := NewIdle(&c)
+		p.Hold(st)
+		st.BeginWait()
+		idles = append(idles, st)
+	}
+	waitCrowded := func(what string, want bool) {
+		t.Helper()
+		for end := time.Now().Add(2 * time.Second); p.crowded.Load() != want; time.Sleep(time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s: crowded stays %v", what, !want)
+			}
+		}
+	}
+	waitCrowded("9 waiting", true)
+	if !p.AtOnce() {
+		t.Fatal("not at once while crowded")
+	}
+	for _, st := range idles {
+		st.EndWait()
+		p.Drop(st)
+	}
+	p.atOnce.Store(0)
+	waitCrowded("nothing waiting", false)
+	if p.AtOnce() {
+		t.Fatal("at once after the crowd left")
+	}
+
+	// The rule a sweep applies, with 8 waits at most and After = 4 sweeps
+	// (on a Parker without loops).
+	p = &Parker[parkedTest]{opt: ParkOptions[parkedTest]{After: 20 * time.Millisecond, Every: 5 * time.Millisecond, MaxWaiting: 8}}
+	for _, c := range []struct {
+		waiting, atOnce int
+		was, want       bool
+	}{
+		{8, 0, false, false}, {9, 0, false, true},
+		{0, 1, true, true}, {4, 0, true, true}, {3, 0, true, false}, {0, 0, true, false}, {5, 0, false, false},
+	} {
+		p.crowded.Store(c.was)
+		if p.updateCrowded(c.waiting, c.atOnce); p.crowded.Load() != c.want {
+			t.Errorf("crowded %v, %d waiting, %d parked at once: crowded %v, want %v", c.was, c.waiting, c.atOnce, !c.want, c.want)
+		}
+	}
+}
+
+// A parked plain socket can leave its connection object: DetachLazy keeps
+// the descriptor open and closes the object; AttachLazy makes a working
+// connection of it again, with the same peer address. A socket in Go's
+// poller stays attached.
+func TestDetachLazyKeepsTheSocket(t *testing.T) {
+	client, server := lazyPair(t)
+	fd, remote, ok := DetachLazy(server)
+	if !ok || fd < 0 || remote.String() != client.LocalAddr().String() {
+		t.Fatalf("detach: fd %d, remote %v (client %v), ok %v", fd, remote, client.LocalAddr(), ok)
+	}
+	if err := server.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("closing the detached object: %v, want ErrClosed", err)
+	}
+	again := AttachLazy(fd, remote)
+	defer again.Close()
+	if again.RemoteAddr().String() != client.LocalAddr().String() {
+		t.Errorf("attached: remote %v, want %v", again.RemoteAddr(), client.LocalAddr())
+	}
+	client.Write([]byte("x"))
+	again.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if b := make([]byte, 1); func() bool { n, err := again.Read(b); return n != 1 || err != nil }() {
+		t.Fatal("no read on the attached socket")
+	}
+	again.Write([]byte("y"))
+	client.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := client.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("client read: %d %v", n, err)
+	}
+
+	// Registered (it waited): not detached.
+	again.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+	again.Read(make([]byte, 1))
+	if _, _, ok := DetachLazy(again); ok {
+		t.Error("a socket in Go's poller was detached")
 	}
 }

@@ -22,9 +22,10 @@ type Trimmer struct {
 
 const (
 	TrimEvery   = 250 * time.Millisecond
-	trimGrowth  = 4 << 20 // heap memory grown since the last trim before trimming again
-	trimStacks  = 1 << 20 // or goroutine stacks freed since
-	quietAllocs = 1 << 20 // at most this much allocated per trimEvery counts as quiet
+	trimGrowth  = 4 << 20   // heap memory grown since the last trim before trimming again
+	trimStacks  = 256 << 10 // or goroutine stacks freed since (32 workers)
+	quietAllocs = 1 << 20   // at most this much allocated per trimEvery counts as quiet
+	quietJobs   = 64        // and at most this many connections started or woken
 )
 
 // NewTrimmer starts from the memory held now.
@@ -52,10 +53,13 @@ func (t *Trimmer) read() (allocs, inuse uint64) {
 
 // Tick runs every TrimEvery with an estimate of the memory released since
 // the last tick that the runtime cannot see yet (the stacks of goroutines
-// that ended); it reports whether it trimmed.
-func (t *Trimmer) Tick(freed uint64) bool {
+// that ended) and the number of connections started or woken since (a
+// proxy under load can allocate little: its workers, which come and go as
+// parked connections wake, must not make it collect again and again); it
+// reports whether it trimmed.
+func (t *Trimmer) Tick(freed uint64, jobs int) bool {
 	allocs, inuse := t.read()
-	quiet := allocs-t.lastAllocs < quietAllocs
+	quiet := allocs-t.lastAllocs < quietAllocs && jobs <= quietJobs
 	t.lastAllocs = allocs
 	t.freed += freed
 	if inuse < t.base {

@@ -189,15 +189,19 @@ func (s *httpSession) serve() (parked bool) {
 // meanwhile; the connection's next request restores this into whichever
 // session object the waking worker has.
 type parkedConn struct {
-	fe                  *Frontend
-	c                   net.Conn
-	clientIP            netip.Addr
-	accept              int64       // Unix nanoseconds
-	more                *parkedMore // state few connections have, nil without
+	fe   *Frontend
+	c    net.Conn    // nil while a plain socket is parked as fd
+	more *parkedMore // state few connections have, nil without
+	// The client's address: clientIP as 16 bytes, an IPv4 one when ipKind
+	// is 4 (an address without a zone when 6; in more otherwise).
+	ip                  [16]byte
+	accept              int64 // Unix nanoseconds
 	nreq                int32
-	clientPort, dstPort uint16
+	fd                  int32  // the socket while c is nil (conn.DetachLazy)
 	bind                uint32 // the index of its socket in fe.binds
-	expired, epollAdded bool   // see httpSession's parkExpired and epollAdded
+	clientPort, dstPort uint16
+	ipKind              uint8
+	expired, epollAdded bool // see httpSession's parkExpired and epollAdded
 }
 
 // parkedMore is the part of a parked connection's state that most
@@ -208,6 +212,8 @@ type parkedMore struct {
 	connSC   trackers
 	ln       *Listener // the socket's statistics row
 	tlsInfo  *sample.TLSInfo
+	clientIP netip.Addr     // when ipKind cannot say it
+	remote   netip.AddrPort // a detached socket's peer when it is not the client's address (set-src)
 	// Client bytes the stats have not counted yet (the parked record is
 	// one size class smaller without them: they are almost always 0).
 	unread, unwritten int64
@@ -218,27 +224,51 @@ func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
 	pc := &parkedConn{
-		fe: s.fe, c: s.c, clientIP: s.clientIP, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
+		fe: s.fe, c: s.c, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
+	}
+	fd := p.Unpoll(s.c, s.parkIO(), &pc.epollAdded)
+	if fd < 0 {
+		return false
 	}
 	if s.bind != nil {
 		pc.bind = s.bind.idx
 	}
 	nread, nwritten := s.fdStore.Counts()
 	unread, unwritten := nread-s.seenIn, nwritten-s.seenOut
+	clientIP := s.clientIP
 	if s.tx.srcSet {
-		pc.clientIP, pc.clientPort = s.tx.realIP, uint16(s.tx.realPort) // set-src lasted one request
+		clientIP, pc.clientPort = s.tx.realIP, uint16(s.tx.realPort) // set-src lasted one request
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 {
+	switch {
+	case clientIP.Is4():
+		pc.ip, pc.ipKind = clientIP.As16(), 4
+	case clientIP.Is6() && clientIP.Zone() == "":
+		pc.ip, pc.ipKind = clientIP.As16(), 6
+	}
+	var remote netip.AddrPort
+	if lfd, peer, ok := conn.DetachLazy(s.c); ok {
+		pc.c, pc.fd, remote = nil, int32(lfd), peer
+		s.c = nil // closed without its socket
+		if peer == netip.AddrPortFrom(clientIP, pc.clientPort) {
+			remote = netip.AddrPort{}
+		}
+	}
+	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 ||
+		pc.ipKind == 0 || remote.IsValid() {
 		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
-			unread: unread, unwritten: unwritten}
+			unread: unread, unwritten: unwritten, remote: remote}
+		if pc.ipKind == 0 {
+			pc.more.clientIP = clientIP
+		}
 	}
 	var expiry int64
 	t := &s.fe.P.Timeouts
 	if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 {
 		expiry = s.idle.Since() + int64(ka)
 	}
-	if !p.Park(pc, s.c, s.parkIO(), expiry, &pc.epollAdded) {
+	if !p.Park(pc, fd, expiry, &pc.epollAdded) {
+		s.c = pc.conn() // for the caller to close
 		return false
 	}
 	// From here on another worker may run the connection: s forgets it.
@@ -252,10 +282,34 @@ func (s *httpSession) park() bool {
 	return true
 }
 
+// conn returns the parked connection, making one of a detached socket.
+func (pc *parkedConn) conn() net.Conn {
+	if pc.c == nil {
+		remote := netip.AddrPortFrom(pc.clientIP(), pc.clientPort)
+		if pc.more != nil && pc.more.remote.IsValid() {
+			remote = pc.more.remote
+		}
+		pc.c = conn.AttachLazy(int(pc.fd), remote)
+	}
+	return pc.c
+}
+
+// clientIP is the parked client's address.
+func (pc *parkedConn) clientIP() netip.Addr {
+	switch pc.ipKind {
+	case 4:
+		return netip.AddrFrom16(pc.ip).Unmap()
+	case 6:
+		return netip.AddrFrom16(pc.ip)
+	}
+	return pc.more.clientIP
+}
+
 // restore takes up a parked connection.
 func (s *httpSession) restore(pc *parkedConn) {
-	s.reset(pc.fe, pc.c)
-	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP, int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
+	c := pc.conn()
+	s.reset(pc.fe, c)
+	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP(), int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
 	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
 	if int(pc.bind) < len(pc.fe.binds) {
 		s.bind = pc.fe.binds[pc.bind]
@@ -264,8 +318,8 @@ func (s *httpSession) restore(pc *parkedConn) {
 		s.priv, s.sessVars, s.connSC, s.ln, s.tlsInfo = m.priv, m.sessVars, m.connSC, m.ln, m.tlsInfo
 	}
 	s.lg.on = pc.fe.logFmt != logNone && pc.fe.logFmt != logDefault
-	pc.fe.rt.live.add(&s.listed, pc.fe, pc.c)
-	s.pp = receivedPP(pc.c)
+	pc.fe.rt.live.add(&s.listed, pc.fe, c)
+	s.pp = receivedPP(c)
 	s.attachIO()
 	if m := pc.more; m != nil {
 		s.fdStore.SetCounts(m.unread, m.unwritten)
@@ -390,12 +444,20 @@ func (s *httpSession) readRequest() bool {
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
+		atOnce := false
 		if idleWait {
 			s.idle.BeginWait()
+			// In a crowd of new keep-alive clients, one that has made its
+			// first request parks at once (clients that keep talking wait
+			// as usual): the read fails before it reaches the socket (a
+			// TLS one returns what it holds).
+			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(); atOnce {
+				s.c.SetReadDeadline(conn.LongAgo)
+			}
 		}
 		n, err := s.readClient()
-		if idleWait && !s.idle.EndWait() {
-			s.cdl.ForgetRead() // the sweeper moved it
+		if idleWait && (!s.idle.EndWait() || atOnce) {
+			s.cdl.ForgetRead() // the sweeper (or AtOnce above) moved it
 			if n == 0 && err != nil && conn.IsTimeout(err) {
 				s.parkNow = true
 				return false

@@ -25,7 +25,7 @@ func newParker(rt *Runtime) (*conn.Parker[parkedConn], error) {
 		After: parkAfter, Every: sweepEvery, MaxWaiting: maxIdleWorkers, Done: rt.done,
 		Wake: func(pc *parkedConn, expired bool) {
 			pc.expired = expired
-			rt.dispatch(job{fe: pc.fe, c: pc.c, resume: pc})
+			rt.dispatch(job{fe: pc.fe, c: pc.conn(), resume: pc})
 		},
 	})
 }

@@ -176,3 +176,30 @@ func TestParkedSessionsClosedOnStop(t *testing.T) {
 		t.Fatalf("client read %v, want EOF", err)
 	}
 }
+
+// A worker left without work ends after workerIdle (200 ms): after a burst
+// of new clients, whose connections park, the workers that served them end
+// soon, and their stacks and session objects go back with the next trim
+// rather than after the memory was measured (bench/idle.py reads it one
+// second after the burst).
+func TestIdleWorkersEndSoonAfterABurst(t *testing.T) {
+	fastParking(t)
+	cfg, port := keepAliveConfig(t, "always")
+	rt := startRuntime(t, cfg)
+	buf := make([]byte, 4096)
+	req := []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	for range 8 {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		roundTrip(t, c, req, buf)
+	}
+	waitFor(t, "the connections park", func() bool { return rt.parker.Parked() == 8 })
+	start := time.Now()
+	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
+	if took := time.Since(start); took >= 490*time.Millisecond {
+		t.Errorf("idle workers ended %v after the last connection parked, want less than 490ms", took)
+	}
+}

@@ -50,6 +50,7 @@ type Runtime struct {
 	pipes     *tcp.Pipes               // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32             // workers waiting for a job
 	exited    atomic.Int64             // workers ended since the trimmer last looked
+	jobsSeen  atomic.Int64             // jobs dispatched since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
@@ -329,6 +330,7 @@ const acceptBatch = 16
 
 // dispatch gives a job to an idle worker, or to a new one.
 func (rt *Runtime) dispatch(j job) {
+	rt.jobsSeen.Add(1)
 	select {
 	case rt.jobs <- j:
 	default:
@@ -347,8 +349,10 @@ type job struct {
 
 // workerIdle is how long a worker goroutine waits for another connection
 // before it exits. Under load a worker finds its next job far sooner; after
-// a burst, the stacks of the workers it needed (8-16 KiB each) go back soon.
-const workerIdle = 500 * time.Millisecond
+// a burst, the stacks of the workers it needed (8-16 KiB each) and their
+// session objects go back with the trim that follows (500 ms left them
+// past the point where bench/idle.py reads memory, one second on).
+const workerIdle = 200 * time.Millisecond
 
 // worker serves connections one after the other. Reusing goroutines keeps
 // their grown stacks and their session objects: a fresh goroutine per
@@ -523,7 +527,7 @@ func (rt *Runtime) purgeLoop() {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			trim.Tick(uint64(rt.exited.Swap(0)) * 8 << 10)
+			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(rt.jobsSeen.Swap(0)))
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}

@@ -37,6 +37,10 @@ type httpSession struct {
 	sbufBox  *[]byte
 	sr, sw   int
 	out      []byte // rewritten heads
+	// held: the last bytes of a keep-alive response (in out), sent by the
+	// next read's SendAwait so that the read waits for the next request
+	// instead of failing first (sendHeld).
+	held     []byte
 	req      http1.Request
 	resp     http1.Response
 	chunks   http1.ChunkScanner // request body
@@ -309,6 +313,7 @@ func (s *httpSession) close() {
 		s.releaseServer(s.priv, true)
 		s.priv = nil
 	}
+	s.flushHeld()
 	s.dropBuf(&s.bufBox)
 	s.dropBuf(&s.sbufBox)
 	s.buf, s.sbuf = nil, nil
@@ -336,6 +341,9 @@ func (s *httpSession) offsetOf(b []byte) int { return cap(s.buf) - cap(b) }
 func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
+	if started && s.flushHeld() != nil {
+		return false
+	}
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
 	s.tx.UID = s.tx.UID[:0]
@@ -436,6 +444,11 @@ func (s *httpSession) readRequest() bool {
 // readClient reads from the client into buf[w:], taking a buffer from the
 // pool only once data has arrived.
 func (s *httpSession) readClient() (int, error) {
+	if s.held != nil {
+		if err := s.sendHeld(); err != nil {
+			return 0, err
+		}
+	}
 	if s.buf != nil || s.cfd == nil {
 		if s.buf == nil {
 			s.buf = s.takeBuf(&s.bufBox)
@@ -447,6 +460,30 @@ func (s *httpSession) readClient() (int, error) {
 		s.bufBox, s.buf = box, *box
 	}
 	return n, err
+}
+
+// sendHeld sends the held end of the previous response and waits for the
+// client's next bytes in the same poller loop: the read that follows finds
+// them instead of failing with EAGAIN first (a system call per request).
+func (s *httpSession) sendHeld() error {
+	p := s.held
+	s.held = nil
+	awaited, err := s.cfd.SendAwait(p)
+	if !awaited {
+		_, err = s.cfd.Write(p)
+	}
+	return err
+}
+
+// flushHeld writes the held end of the previous response, if any, at once.
+func (s *httpSession) flushHeld() error {
+	if s.held == nil {
+		return nil
+	}
+	p := s.held
+	s.held = nil
+	_, err := s.cio.Write(p)
+	return err
 }
 
 func firstSet(ds ...time.Duration) time.Duration {

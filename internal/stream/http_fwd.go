@@ -423,7 +423,20 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		head = s.sbuf[s.sr:headEnd]
 	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
-	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
+	// The end of a keep-alive response is held for the next read to send
+	// (sendHeld) where the client's descriptor allows it.
+	hold := clientKeep && s.cfd != nil && !s.h2 && s.bodyCh == nil
+	var err error
+	if one, ok := joinTwo(&s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); !ok {
+		if _, err = s.cio.Write(head); err == nil {
+			_, err = s.cio.Write(s.sbuf[headEnd:bodyEnd])
+		}
+	} else if done && hold && len(one) <= maxHeld {
+		s.hold(one)
+	} else {
+		_, err = s.cio.Write(one)
+	}
+	if err != nil {
 		s.lg.fail('C', 'D')
 		return false
 	}
@@ -456,10 +469,14 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 					return false
 				}
 			}
-			s.cdl.Write(s.c, cliTimeout)
-			_, werr := s.cio.Write(s.sbuf[:take])
 			s.lg.bodyWire += int64(take)
-			if werr != nil {
+			s.cdl.Write(s.c, cliTimeout)
+			if fin && hold && take <= maxHeld {
+				s.hold(s.sbuf[:take])
+				s.sr, s.sw = take, n
+				return true
+			}
+			if _, werr := s.cio.Write(s.sbuf[:take]); werr != nil {
 				s.lg.fail('C', 'D')
 				return false
 			}
@@ -481,6 +498,20 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 			return false
 		}
 	}
+}
+
+// maxHeld bounds the response bytes held for sendHeld: they are copied
+// into out, so that sbuf goes back to the pool before the wait for the
+// next request.
+const maxHeld = 4096
+
+// hold keeps p, the end of a response, in out for sendHeld.
+func (s *httpSession) hold(p []byte) {
+	if cap(s.out) == 0 || &s.out[:1][0] != &p[0] {
+		s.out = append(s.out[:0], p...)
+		p = s.out
+	}
+	s.held = p
 }
 
 // writeTwo writes a then b with as few syscalls as possible: one write when

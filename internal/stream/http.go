@@ -358,6 +358,7 @@ func (s *httpSession) readRequest() bool {
 	} else {
 		s.cdl.Read(s.c, reqTimeout)
 	}
+	fresh := started // start is the date of the bytes in buf, no read since
 	for {
 		if s.w > s.r {
 			n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
@@ -369,7 +370,7 @@ func (s *httpSession) readRequest() bool {
 				return false
 			}
 			if err == nil {
-				s.lg.parsed(&s.req)
+				s.lg.parsed(&s.req, fresh)
 				if s.h2 {
 					s.lg.proto = "HTTP/2.0" // as HAProxy logs an HTTP/2 request
 				}
@@ -412,9 +413,11 @@ func (s *httpSession) readRequest() bool {
 		}
 		s.w += n
 		if n > 0 && !started {
-			started = true
+			started, fresh = true, true
 			s.lg.stamp(&s.lg.start)
 			s.cdl.Read(s.c, reqTimeout)
+		} else if n > 0 {
+			fresh = false
 		}
 		if err != nil {
 			switch {
@@ -600,7 +603,7 @@ func (s *httpSession) handle() bool {
 		return false
 	}
 	s.lg.be = be
-	defer s.lg.stamp(&s.lg.ended)
+	defer s.lg.stampEnd()
 	s.ck = cookieState{}
 	if be.cookie != nil {
 		s.ck = be.cookie.request(req)
@@ -828,6 +831,7 @@ func (s *httpSession) handle() bool {
 		serverKeep = false
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
+	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
 	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
 	if rframing == http1.FramingChunked {
 		s.lg.bodySize(s.rchunks.Data, true)

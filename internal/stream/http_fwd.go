@@ -446,6 +446,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	if done {
 		return true
 	}
+	s.lg.endsAtResp = false
 	// Stream the rest of the body through sbuf.
 	remaining := resp.ContentLength - int64(bodyEnd-headEnd)
 	srvTimeout := sc.srv.backend.P.Timeouts.Server
@@ -556,7 +557,7 @@ func joinTwo(scratch *[]byte, a, b []byte, limit int) ([]byte, bool) {
 // do not pin server connections.
 func (s *httpSession) keepServer(sc *serverConn) {
 	if sc.srv.shareable() {
-		sc.srv.idle.Put(sc, time.Now())
+		sc.srv.idle.Put(sc, coarseTime()) // for pool-purge-delay
 		return
 	}
 	if s.priv != nil {
@@ -569,7 +570,7 @@ func (s *httpSession) keepServer(sc *serverConn) {
 // (unless http-reuse never) or closes it.
 func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 	if pool && sc.srv.shareable() {
-		sc.srv.idle.Put(sc, time.Now())
+		sc.srv.idle.Put(sc, coarseTime()) // for pool-purge-delay
 		return
 	}
 	sc.c.Close()

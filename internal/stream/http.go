@@ -655,7 +655,7 @@ func (s *httpSession) handle() bool {
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
-	s.lg.srvAddr, s.lg.bkAddr = connEnds(sc.c)
+	s.lg.srvAddr, s.lg.bkAddr = sc.ends()
 	s.tx.srv = srv
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)

@@ -78,3 +78,50 @@ func TestSendAwait(t *testing.T) {
 		t.Fatal("SendAwait used without descriptor")
 	}
 }
+
+// TestSendAwaitThenCallsSentBeforeTheWait: the sent callback runs once the
+// bytes are out, while the peer has not answered yet (the caller frees the
+// buffer then), and once only.
+func TestSendAwaitThenCallsSentBeforeTheWait(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const delay = 50 * time.Millisecond
+	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		if _, err := bufio.NewReader(s).ReadString('\n'); err != nil {
+			return
+		}
+		time.Sleep(delay)
+		s.Write([]byte("pong\n"))
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fd := NewFD(c, nil)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	var calls int
+	var at time.Duration
+	used, err := fd.SendAwaitThen([]byte("ping\n"), func() { calls++; at = time.Since(start) })
+	if !used || err != nil {
+		t.Fatalf("SendAwaitThen = %v, %v; want true, nil", used, err)
+	}
+	if calls != 1 {
+		t.Fatalf("sent called %d times, want 1", calls)
+	}
+	if at >= delay {
+		t.Errorf("sent called after %v, not before the wait for the answer (%v)", at, delay)
+	}
+	if d := time.Since(start); d < delay {
+		t.Errorf("SendAwaitThen returned after %v, before the answer", d)
+	}
+}

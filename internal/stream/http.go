@@ -37,10 +37,11 @@ type httpSession struct {
 	sbufBox  *[]byte
 	sr, sw   int
 	out      []byte // rewritten heads
-	// held: the last bytes of a keep-alive response (in out), sent by the
-	// next read's SendAwait so that the read waits for the next request
-	// instead of failing first (sendHeld).
+	// held: the last bytes of a keep-alive response (in sbuf or out), sent
+	// by the next read's SendAwait so that the read waits for the next
+	// request instead of failing first (sendHeld); sbuf stays until then.
 	held     []byte
+	freeSbuf func() // dropSbuf, bound once per session object
 	req      http1.Request
 	resp     http1.Response
 	chunks   http1.ChunkScanner // request body
@@ -134,6 +135,7 @@ func workerSession(rt *Runtime, reuse **httpSession) *httpSession {
 	if s == nil {
 		s = &httpSession{}
 		s.idle = conn.NewIdle(&s.c)
+		s.freeSbuf = s.dropSbuf
 		*reuse = s
 		if p := rt.parker; p != nil {
 			p.Hold(s.idle)
@@ -281,7 +283,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
-	idle := s.idle
+	idle, freeSbuf := s.idle, s.freeSbuf
 	s.fdStore.Clear()
 	fd := s.fdStore // keeps its bound callbacks
 	// Zeroing in place, then setting fields: a composite literal would build
@@ -293,7 +295,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
 	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
-	s.fdStore, s.idle = fd, idle
+	s.fdStore, s.idle, s.freeSbuf = fd, idle, freeSbuf
 }
 
 // forgetHeads drops the parsed heads' slices, which point into buffers that
@@ -471,11 +473,18 @@ func (s *httpSession) readClient() (int, error) {
 func (s *httpSession) sendHeld() error {
 	p := s.held
 	s.held = nil
-	awaited, err := s.cfd.SendAwait(p)
+	awaited, err := s.cfd.SendAwaitThen(p, s.freeSbuf)
 	if !awaited {
 		_, err = s.cfd.Write(p)
+		s.dropSbuf()
 	}
 	return err
+}
+
+// dropSbuf gives the server-side buffer back to its pool.
+func (s *httpSession) dropSbuf() {
+	s.dropBuf(&s.sbufBox)
+	s.sbuf = nil
 }
 
 // flushHeld writes the held end of the previous response, if any, at once.
@@ -486,6 +495,7 @@ func (s *httpSession) flushHeld() error {
 	p := s.held
 	s.held = nil
 	_, err := s.cio.Write(p)
+	s.dropSbuf()
 	return err
 }
 
@@ -853,8 +863,9 @@ func (s *httpSession) handle() bool {
 	} else {
 		sc.c.Close()
 	}
-	s.dropBuf(&s.sbufBox)
-	s.sbuf = nil
+	if s.held == nil {
+		s.dropSbuf() // else once the held bytes are sent
+	}
 	if !clientKeep {
 		return false
 	}

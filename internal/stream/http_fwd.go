@@ -431,8 +431,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		if _, err = s.cio.Write(head); err == nil {
 			_, err = s.cio.Write(s.sbuf[headEnd:bodyEnd])
 		}
-	} else if done && hold && len(one) <= maxHeld {
-		s.hold(one)
+	} else if done && hold {
+		s.held = one
 	} else {
 		_, err = s.cio.Write(one)
 	}
@@ -472,8 +472,8 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 			}
 			s.lg.bodyWire += int64(take)
 			s.cdl.Write(s.c, cliTimeout)
-			if fin && hold && take <= maxHeld {
-				s.hold(s.sbuf[:take])
+			if fin && hold {
+				s.held = s.sbuf[:take]
 				s.sr, s.sw = take, n
 				return true
 			}
@@ -499,20 +499,6 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 			return false
 		}
 	}
-}
-
-// maxHeld bounds the response bytes held for sendHeld: they are copied
-// into out, so that sbuf goes back to the pool before the wait for the
-// next request.
-const maxHeld = 4096
-
-// hold keeps p, the end of a response, in out for sendHeld.
-func (s *httpSession) hold(p []byte) {
-	if cap(s.out) == 0 || &s.out[:1][0] != &p[0] {
-		s.out = append(s.out[:0], p...)
-		p = s.out
-	}
-	s.held = p
 }
 
 // writeTwo writes a then b with as few syscalls as possible: one write when

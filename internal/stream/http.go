@@ -317,8 +317,8 @@ func (s *httpSession) close() {
 	}
 	s.flushHeld()
 	s.dropBuf(&s.bufBox)
-	s.dropBuf(&s.sbufBox)
-	s.buf, s.sbuf = nil, nil
+	s.dropSbuf()
+	s.buf = nil
 	s.forgetHeads()
 	s.fe.rt.live.remove(&s.listed)
 	s.ln.closed(0, 0) // its bytes were counted per request
@@ -481,9 +481,22 @@ func (s *httpSession) sendHeld() error {
 	return err
 }
 
+// respBufExtra is how much larger than tune.bufsize the server-side buffer
+// is: room for a response head before a body of tune.bufsize.
+const respBufExtra = 4096
+
+// takeSbuf takes the server-side buffer from its pool.
+func (s *httpSession) takeSbuf() {
+	s.sbufBox = s.fe.rt.rbufs.Get()
+	s.sbuf = *s.sbufBox
+}
+
 // dropSbuf gives the server-side buffer back to its pool.
 func (s *httpSession) dropSbuf() {
-	s.dropBuf(&s.sbufBox)
+	if s.sbufBox != nil {
+		s.fe.rt.rbufs.Put(s.sbufBox)
+		s.sbufBox = nil
+	}
 	s.sbuf = nil
 }
 
@@ -544,8 +557,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 	if !keep {
 		return false
 	}
-	s.dropBuf(&s.sbufBox)
-	s.sbuf = nil
+	s.dropSbuf()
 	if s.r == s.w {
 		s.r, s.w = 0, 0
 	}
@@ -714,7 +726,7 @@ func (s *httpSession) handle() bool {
 	canRetry := reused && bodyDone
 
 	if s.sbuf == nil {
-		s.sbuf = s.takeBuf(&s.sbufBox)
+		s.takeSbuf()
 	}
 	s.sr, s.sw = 0, 0
 	// The rest of the body is copied in the background while the response

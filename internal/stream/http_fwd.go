@@ -357,9 +357,14 @@ func (s *httpSession) informationalHead() []byte {
 // the status to answer the client with on failure (502, 504), or retry=true
 // when canRetry and the server closed before sending anything.
 func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, retry bool) {
+	limit := s.fe.rt.bufs.Size // a head must fit in tune.bufsize, as in HAProxy (sbuf is larger)
 	for {
 		if s.sw > s.sr {
 			_, err := http1.ParseResponse(s.sbuf[s.sr:s.sw], &s.resp)
+			if err == nil && s.resp.HeadLen > limit {
+				err = http1.ErrIncomplete // it would not have fit HAProxy's buffer
+				s.sw = s.sr + limit
+			}
 			if err == nil {
 				// Empty lines before the status line are not forwarded.
 				for s.sbuf[s.sr] == '\r' {
@@ -368,7 +373,7 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 				}
 				return 0, false
 			}
-			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {
+			if err != http1.ErrIncomplete || s.sw-s.sr >= limit {
 				data := s.sbuf[s.sr:s.sw]
 				s.captureError(true, sc.srv.backend, sc.srv, data, errorPos(err, data))
 				return 502, false

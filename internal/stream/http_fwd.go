@@ -426,6 +426,11 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	head := s.responseHead(sc.srv, clientKeep, client10)
 	if head == nil {
 		head = s.sbuf[s.sr:headEnd]
+	} else if len(head) <= headEnd-s.sr && !s.lg.on {
+		// A rewritten head no longer than the server's goes in place of
+		// its end, joined to the body: one write without copying the
+		// body. (The log may still read the server's head fields.)
+		head = s.sbuf[headEnd-copy(s.sbuf[headEnd-len(head):headEnd], head) : headEnd]
 	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	// The end of a keep-alive response is held for the next read to send

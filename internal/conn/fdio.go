@@ -41,7 +41,6 @@ type FD struct {
 
 	afn    func(fd uintptr) bool // awaitAttempt, bound by the first SendAwait
 	aState uint8                 // SendAwait's progress
-	sent   func()                // SendAwaitThen's: called once p is sent
 
 	nread, nwritten int64 // bytes through this descriptor, for the stats
 	// sumIn and sumOut also count the bytes (a server connection's go to
@@ -256,18 +255,9 @@ func (f *FD) Write(p []byte) (int, error) {
 // loop did not start): p was not sent then. A send that would block
 // finishes as Write does.
 func (f *FD) SendAwait(p []byte) (bool, error) {
-	return f.SendAwaitThen(p, nil)
-}
-
-// SendAwaitThen is SendAwait calling sent, when not nil, once p is done
-// with (sent, or failed) and before the wait: p's buffer can go back to its
-// pool then rather than stay held while the peer thinks. sent is not
-// called when SendAwait could not be used (false).
-func (f *FD) SendAwaitThen(p []byte, sent func()) (bool, error) {
 	if f.rc == nil || len(p) == 0 {
 		return false, nil
 	}
-	f.sent = sent
 	if f.afn == nil {
 		f.afn = f.awaitAttempt // bound once per connection
 	}
@@ -277,15 +267,10 @@ func (f *FD) SendAwaitThen(p []byte, sent func()) (bool, error) {
 	rest, werr, state := f.wp[f.wn:], f.werr, f.aState
 	f.wp = nil
 	if state == 0 {
-		f.sent = nil
 		return false, nil
 	}
 	if werr == nil && state == awaitSent && len(rest) > 0 {
 		_, werr = f.Write(rest)
-	}
-	if f.sent != nil {
-		f.sent()
-		f.sent = nil
 	}
 	return true, werr
 }
@@ -304,10 +289,6 @@ func (f *FD) awaitAttempt(fd uintptr) bool {
 	f.aState = awaitSent
 	if !f.writeAttempt(fd) {
 		return true // the send buffer is full: finished by Write
-	}
-	if f.werr == nil && f.sent != nil {
-		f.sent()
-		f.sent = nil
 	}
 	return f.werr != nil
 }

@@ -178,7 +178,6 @@ func (s *httpSession) account() {
 	l := &s.lg
 	fe := &s.fe.Stats
 	nread, nwritten := s.fdStore.Counts()
-	nwritten += int64(len(s.held)) // sent before the next read
 	in, out := nread-s.seenIn, nwritten-s.seenOut
 	s.seenIn, s.seenOut = nread, nwritten
 	s.endTracking(in, out)

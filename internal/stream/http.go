@@ -37,11 +37,6 @@ type httpSession struct {
 	sbufBox  *[]byte
 	sr, sw   int
 	out      []byte // rewritten heads
-	// held: the last bytes of a keep-alive response (in sbuf or out), sent
-	// by the next read's SendAwait so that the read waits for the next
-	// request instead of failing first (sendHeld); sbuf stays until then.
-	held     []byte
-	freeSbuf func() // dropSbuf, bound once per session object
 	req      http1.Request
 	resp     http1.Response
 	chunks   http1.ChunkScanner // request body
@@ -135,7 +130,6 @@ func workerSession(rt *Runtime, reuse **httpSession) *httpSession {
 	if s == nil {
 		s = &httpSession{}
 		s.idle = conn.NewIdle(&s.c)
-		s.freeSbuf = s.dropSbuf
 		*reuse = s
 		if p := rt.parker; p != nil {
 			p.Hold(s.idle)
@@ -283,7 +277,7 @@ func (s *httpSession) restore(pc *parkedConn) {
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
-	idle, freeSbuf := s.idle, s.freeSbuf
+	idle := s.idle
 	s.fdStore.Clear()
 	fd := s.fdStore // keeps its bound callbacks
 	// Zeroing in place, then setting fields: a composite literal would build
@@ -295,7 +289,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
 	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
-	s.fdStore, s.idle, s.freeSbuf = fd, idle, freeSbuf
+	s.fdStore, s.idle = fd, idle
 }
 
 // forgetHeads drops the parsed heads' slices, which point into buffers that
@@ -315,7 +309,6 @@ func (s *httpSession) close() {
 		s.releaseServer(s.priv, true)
 		s.priv = nil
 	}
-	s.flushHeld()
 	s.dropBuf(&s.bufBox)
 	s.dropSbuf()
 	s.buf = nil
@@ -343,9 +336,6 @@ func (s *httpSession) offsetOf(b []byte) int { return cap(s.buf) - cap(b) }
 func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
-	if started && s.flushHeld() != nil {
-		return false
-	}
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
 	s.tx.UID = s.tx.UID[:0]
@@ -449,11 +439,6 @@ func (s *httpSession) readRequest() bool {
 // readClient reads from the client into buf[w:], taking a buffer from the
 // pool only once data has arrived.
 func (s *httpSession) readClient() (int, error) {
-	if s.held != nil {
-		if err := s.sendHeld(); err != nil {
-			return 0, err
-		}
-	}
 	if s.buf != nil || s.cfd == nil {
 		if s.buf == nil {
 			s.buf = s.takeBuf(&s.bufBox)
@@ -465,20 +450,6 @@ func (s *httpSession) readClient() (int, error) {
 		s.bufBox, s.buf = box, *box
 	}
 	return n, err
-}
-
-// sendHeld sends the held end of the previous response and waits for the
-// client's next bytes in the same poller loop: the read that follows finds
-// them instead of failing with EAGAIN first (a system call per request).
-func (s *httpSession) sendHeld() error {
-	p := s.held
-	s.held = nil
-	awaited, err := s.cfd.SendAwaitThen(p, s.freeSbuf)
-	if !awaited {
-		_, err = s.cfd.Write(p)
-		s.dropSbuf()
-	}
-	return err
 }
 
 // respBufExtra is how much larger than tune.bufsize the server-side buffer
@@ -498,18 +469,6 @@ func (s *httpSession) dropSbuf() {
 		s.sbufBox = nil
 	}
 	s.sbuf = nil
-}
-
-// flushHeld writes the held end of the previous response, if any, at once.
-func (s *httpSession) flushHeld() error {
-	if s.held == nil {
-		return nil
-	}
-	p := s.held
-	s.held = nil
-	_, err := s.cio.Write(p)
-	s.dropSbuf()
-	return err
 }
 
 func firstSet(ds ...time.Duration) time.Duration {
@@ -875,9 +834,7 @@ func (s *httpSession) handle() bool {
 	} else {
 		sc.c.Close()
 	}
-	if s.held == nil {
-		s.dropSbuf() // else once the held bytes are sent
-	}
+	s.dropSbuf()
 	if !clientKeep {
 		return false
 	}

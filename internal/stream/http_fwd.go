@@ -433,20 +433,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 		head = s.sbuf[headEnd-copy(s.sbuf[headEnd-len(head):headEnd], head) : headEnd]
 	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
-	// The end of a keep-alive response is held for the next read to send
-	// (sendHeld) where the client's descriptor allows it.
-	hold := clientKeep && s.cfd != nil && !s.h2 && s.bodyCh == nil
-	var err error
-	if one, ok := joinTwo(&s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); !ok {
-		if _, err = s.cio.Write(head); err == nil {
-			_, err = s.cio.Write(s.sbuf[headEnd:bodyEnd])
-		}
-	} else if done && hold {
-		s.held = one
-	} else {
-		_, err = s.cio.Write(one)
-	}
-	if err != nil {
+	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
 		s.lg.fail('C', 'D')
 		return false
 	}
@@ -482,11 +469,6 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 			}
 			s.lg.bodyWire += int64(take)
 			s.cdl.Write(s.c, cliTimeout)
-			if fin && hold {
-				s.held = s.sbuf[:take]
-				s.sr, s.sw = take, n
-				return true
-			}
 			if _, werr := s.cio.Write(s.sbuf[:take]); werr != nil {
 				s.lg.fail('C', 'D')
 				return false

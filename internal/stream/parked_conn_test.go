@@ -148,9 +148,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
 		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true,
-		"h2Sess":   true, // HTTP/2 streams never park
-		"held":     true, // sent by the read that waits, before any parking
-		"freeSbuf": true, // bound once per session object
+		"h2Sess": true, // HTTP/2 streams never park
 	}
 	st := reflect.TypeOf(httpSession{})
 	for i := range st.NumField() {

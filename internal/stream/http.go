@@ -391,6 +391,12 @@ func (s *httpSession) readRequest() bool {
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
+		if !started && s.nreq > 0 && s.buf == nil {
+			// The other ready sessions run first: the client has more
+			// time to send its next request, which the read then finds
+			// rather than failing with EAGAIN before its wait.
+			runtime.Gosched()
+		}
 		if idleWait {
 			s.idle.BeginWait()
 		}

@@ -1039,6 +1039,38 @@ func TestHTTPError400HugeHead(t *testing.T) {
 	h1CheckError(t, resp, body, 400, h1Text400)
 }
 
+// TestHTTPError502HugeResponseHead: a response head larger than
+// tune.bufsize (16384) is refused with 502 even when it would fit the
+// proxy's larger server-side buffer; a 16 KiB body after a small head
+// still goes through whole.
+func TestHTTPError502HugeResponseHead(t *testing.T) {
+	be := h1StartRawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			head, err := h1ReadHead(br)
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(head, "GET /big") {
+				c.Write([]byte("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 17000) + "\r\nContent-Length: 2\r\n\r\nok"))
+				continue
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 16384\r\n\r\n" + strings.Repeat("b", 16384)))
+		}
+	})
+	port := freePort(t)
+	startProxy(t, h1Simple(port, "", h1Server("s1", be)), port)
+
+	c, br := h1Dial(t, port)
+	h1Write(t, c, "GET /body HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := h1ReadResp(t, br, "GET"); resp.StatusCode != 200 || len(body) != 16384 {
+		t.Fatalf("16 KiB body: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	h1Write(t, c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := h1ReadResp(t, br, "GET")
+	h1CheckError(t, resp, body, 502, h1Text502)
+}
+
 // TestHTTPConcurrentClients: many keep-alive clients at once; every answer
 // must be the one for its own request (no mix-up across pooled server
 // connections).

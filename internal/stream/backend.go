@@ -131,6 +131,19 @@ type serverConn struct {
 	srv *Server
 	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
 	dl  conn.Deadlines
+	// The connection's ends (%si, %bi), found by the first request that
+	// uses it (ends), so not per request.
+	srvAddr, bkAddr netip.AddrPort
+	endsSet         bool
+}
+
+// ends returns the connection's ends; only its current user calls it.
+func (sc *serverConn) ends() (srv, local netip.AddrPort) {
+	if !sc.endsSet {
+		sc.srvAddr, sc.bkAddr = connEnds(sc.c)
+		sc.endsSet = true
+	}
+	return sc.srvAddr, sc.bkAddr
 }
 
 // Close closes the connection (for the idle pool).

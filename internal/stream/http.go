@@ -364,8 +364,8 @@ func (s *httpSession) close() {
 		s.priv = nil
 	}
 	s.dropBuf(&s.bufBox)
-	s.dropBuf(&s.sbufBox)
-	s.buf, s.sbuf = nil, nil
+	s.dropSbuf()
+	s.buf = nil
 	s.forgetHeads()
 	s.fe.rt.live.remove(&s.listed)
 	s.ln.closed(0, 0) // its bytes were counted per request
@@ -404,6 +404,7 @@ func (s *httpSession) readRequest() bool {
 	} else {
 		s.cdl.Read(s.c, reqTimeout)
 	}
+	fresh := started // start is the date of the bytes in buf, no read since
 	for {
 		if s.w > s.r {
 			n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
@@ -415,7 +416,7 @@ func (s *httpSession) readRequest() bool {
 				return false
 			}
 			if err == nil {
-				s.lg.parsed(&s.req)
+				s.lg.parsed(&s.req, fresh)
 				if s.h2 {
 					s.lg.proto = "HTTP/2.0" // as HAProxy logs an HTTP/2 request
 				}
@@ -445,6 +446,12 @@ func (s *httpSession) readRequest() bool {
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
 		atOnce := false
+		if !started && s.nreq > 0 && s.buf == nil {
+			// The other ready sessions run first: the client has more
+			// time to send its next request, which the read then finds
+			// rather than failing with EAGAIN before its wait.
+			runtime.Gosched()
+		}
 		if idleWait {
 			s.idle.BeginWait()
 			// In a crowd of new keep-alive clients, one that has made its
@@ -466,9 +473,11 @@ func (s *httpSession) readRequest() bool {
 		}
 		s.w += n
 		if n > 0 && !started {
-			started = true
+			started, fresh = true, true
 			s.lg.stamp(&s.lg.start)
 			s.cdl.Read(s.c, reqTimeout)
+		} else if n > 0 {
+			fresh = false
 		}
 		if err != nil {
 			switch {
@@ -509,6 +518,25 @@ func (s *httpSession) readClient() (int, error) {
 		s.bufBox, s.buf = box, *box
 	}
 	return n, err
+}
+
+// respBufExtra is how much larger than tune.bufsize the server-side buffer
+// is: room for a response head before a body of tune.bufsize.
+const respBufExtra = 4096
+
+// takeSbuf takes the server-side buffer from its pool.
+func (s *httpSession) takeSbuf() {
+	s.sbufBox = s.fe.rt.rbufs.Get()
+	s.sbuf = *s.sbufBox
+}
+
+// dropSbuf gives the server-side buffer back to its pool.
+func (s *httpSession) dropSbuf() {
+	if s.sbufBox != nil {
+		s.fe.rt.rbufs.Put(s.sbufBox)
+		s.sbufBox = nil
+	}
+	s.sbuf = nil
 }
 
 func firstSet(ds ...time.Duration) time.Duration {
@@ -556,8 +584,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 	if !keep {
 		return false
 	}
-	s.dropBuf(&s.sbufBox)
-	s.sbuf = nil
+	s.dropSbuf()
 	if s.r == s.w {
 		s.r, s.w = 0, 0
 	}
@@ -625,7 +652,7 @@ func (s *httpSession) handle() bool {
 		return false
 	}
 	s.lg.be = be
-	defer s.lg.stamp(&s.lg.ended)
+	defer s.lg.stampEnd()
 	s.ck = cookieState{}
 	if be.cookie != nil {
 		s.ck = be.cookie.request(req)
@@ -677,7 +704,7 @@ func (s *httpSession) handle() bool {
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
 	s.lg.srv = srv
-	s.lg.srvAddr, s.lg.bkAddr = connEnds(sc.c)
+	s.lg.srvAddr, s.lg.bkAddr = sc.ends()
 	s.tx.srv = srv
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)
@@ -726,7 +753,7 @@ func (s *httpSession) handle() bool {
 	canRetry := reused && bodyDone
 
 	if s.sbuf == nil {
-		s.sbuf = s.takeBuf(&s.sbufBox)
+		s.takeSbuf()
 	}
 	s.sr, s.sw = 0, 0
 	// The rest of the body is copied in the background while the response
@@ -853,6 +880,7 @@ func (s *httpSession) handle() bool {
 		serverKeep = false
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
+	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
 	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
 	if rframing == http1.FramingChunked {
 		s.lg.bodySize(s.rchunks.Data, true)
@@ -874,8 +902,7 @@ func (s *httpSession) handle() bool {
 	} else {
 		sc.c.Close()
 	}
-	s.dropBuf(&s.sbufBox)
-	s.sbuf = nil
+	s.dropSbuf()
 	if !clientKeep {
 		return false
 	}

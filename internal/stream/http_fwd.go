@@ -357,9 +357,14 @@ func (s *httpSession) informationalHead() []byte {
 // the status to answer the client with on failure (502, 504), or retry=true
 // when canRetry and the server closed before sending anything.
 func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, retry bool) {
+	limit := s.fe.rt.bufs.Size // a head must fit in tune.bufsize, as in HAProxy (sbuf is larger)
 	for {
 		if s.sw > s.sr {
 			_, err := http1.ParseResponse(s.sbuf[s.sr:s.sw], &s.resp)
+			if err == nil && s.resp.HeadLen > limit {
+				err = http1.ErrIncomplete // it would not have fit HAProxy's buffer
+				s.sw = s.sr + limit
+			}
 			if err == nil {
 				// Empty lines before the status line are not forwarded.
 				for s.sbuf[s.sr] == '\r' {
@@ -368,7 +373,7 @@ func (s *httpSession) readResponse(sc *serverConn, canRetry bool) (status int, r
 				}
 				return 0, false
 			}
-			if err != http1.ErrIncomplete || (s.sr == 0 && s.sw == len(s.sbuf)) {
+			if err != http1.ErrIncomplete || s.sw-s.sr >= limit {
 				data := s.sbuf[s.sr:s.sw]
 				s.captureError(true, sc.srv.backend, sc.srv, data, errorPos(err, data))
 				return 502, false
@@ -421,6 +426,11 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	head := s.responseHead(sc.srv, clientKeep, client10)
 	if head == nil {
 		head = s.sbuf[s.sr:headEnd]
+	} else if len(head) <= headEnd-s.sr && !s.lg.on {
+		// A rewritten head no longer than the server's goes in place of
+		// its end, joined to the body: one write without copying the
+		// body. (The log may still read the server's head fields.)
+		head = s.sbuf[headEnd-copy(s.sbuf[headEnd-len(head):headEnd], head) : headEnd]
 	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
@@ -433,6 +443,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	if done {
 		return true
 	}
+	s.lg.endsAtResp = false
 	// Stream the rest of the body through sbuf.
 	remaining := resp.ContentLength - int64(bodyEnd-headEnd)
 	srvTimeout := sc.srv.backend.P.Timeouts.Server
@@ -456,10 +467,9 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 					return false
 				}
 			}
-			s.cdl.Write(s.c, cliTimeout)
-			_, werr := s.cio.Write(s.sbuf[:take])
 			s.lg.bodyWire += int64(take)
-			if werr != nil {
+			s.cdl.Write(s.c, cliTimeout)
+			if _, werr := s.cio.Write(s.sbuf[:take]); werr != nil {
 				s.lg.fail('C', 'D')
 				return false
 			}
@@ -525,7 +535,7 @@ func joinTwo(scratch *[]byte, a, b []byte, limit int) ([]byte, bool) {
 // do not pin server connections.
 func (s *httpSession) keepServer(sc *serverConn) {
 	if sc.srv.shareable() {
-		sc.srv.idle.Put(sc, time.Now())
+		sc.srv.idle.Put(sc, coarseTime()) // for pool-purge-delay
 		return
 	}
 	if s.priv != nil {
@@ -538,7 +548,7 @@ func (s *httpSession) keepServer(sc *serverConn) {
 // (unless http-reuse never) or closes it.
 func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 	if pool && sc.srv.shareable() {
-		sc.srv.idle.Put(sc, time.Now())
+		sc.srv.idle.Put(sc, coarseTime()) // for pool-purge-delay
 		return
 	}
 	sc.c.Close()

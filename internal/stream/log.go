@@ -63,6 +63,9 @@ type reqLog struct {
 	proto     string
 	scratch   [20]byte
 	bodyWire  int64 // response body bytes written, framing included
+	// endsAtResp: the response went out whole right after its head came,
+	// with no rule run on it (stampEnd).
+	endsAtResp bool
 }
 
 // begin resets the state for a new request; a pipelined request has
@@ -88,8 +91,16 @@ func connEnds(c net.Conn) (srv, local netip.AddrPort) {
 }
 
 // parsed notes a complete head and keeps its request line for the log.
-func (l *reqLog) parsed(r *http1.Request) {
-	l.head = time.Now() // the stats' times need it even when nothing logs
+//
+// fresh: the head came whole with the read that started the request, whose
+// date is l.start (one clock reading per wake-up, as HAProxy's timers).
+func (l *reqLog) parsed(r *http1.Request, fresh bool) {
+	// the stats' times need it even when nothing logs
+	if fresh {
+		l.head = l.start
+	} else {
+		l.head = time.Now()
+	}
 	if !l.on {
 		return
 	}
@@ -149,6 +160,16 @@ func (l *reqLog) bodySize(data int64, chunked bool) {
 // stamp records now in t, for the log line and the stats' times.
 func (l *reqLog) stamp(t *time.Time) {
 	*t = time.Now()
+}
+
+// stampEnd dates the end of the request: the response head's date when
+// the whole response went out in the wake-up that read it (endsAtResp).
+func (l *reqLog) stampEnd() {
+	if l.endsAtResp {
+		l.ended = l.resp
+		return
+	}
+	l.ended = time.Now()
 }
 
 // fail records how a request ended badly: cause is HAProxy's first

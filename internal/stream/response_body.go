@@ -43,7 +43,8 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 		return 0
 	}
 	got := have()
-	enough := func() bool { return done || atLeast > 0 && got >= atLeast || s.sw == len(s.sbuf) }
+	limit := s.fe.rt.bufs.Size // HAProxy's buffer (sbuf is larger)
+	enough := func() bool { return done || atLeast > 0 && got >= atLeast || s.sw >= limit }
 	ok := true
 	if !enough() && sc != nil {
 		if wait == 0 {
@@ -54,7 +55,7 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 			sc.dl.ReadAt(sc.c, dl) // the next read moves it back
 		}
 		for !enough() {
-			n, err := sc.fd.Read(s.sbuf[s.sw:])
+			n, err := sc.fd.Read(s.sbuf[s.sw:limit])
 			s.sw += n
 			got = have()
 			if err != nil {

@@ -35,6 +35,10 @@ type Runtime struct {
 	backends  map[string]*Backend
 	listeners []net.Listener
 	bufs      conn.BufPool
+	// rbufs: server-side buffers, respBufExtra bytes larger so that a
+	// response of tune.bufsize bytes of body and its head come in one
+	// read and go out in one write; limits still count tune.bufsize.
+	rbufs     conn.BufPool
 	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
 	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
 	done      chan struct{}
@@ -152,6 +156,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		rt.events = l
 	}
 	rt.bufs.Size = cfg.Global.BufSize
+	rt.rbufs.Size = cfg.Global.BufSize + respBufExtra
 	rt.headMax = cfg.Global.BufSize - cfg.Global.MaxRewrite
 	rt.maxHdrs = cfg.Global.MaxHdr - 1
 	if p, err := newParker(rt); err == nil {

@@ -442,8 +442,7 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 		s.lg.fail('L', 'H')
 	}
 	err := s.sendOwn(out, status, -1)
-	s.dropBuf(&s.sbufBox)
-	s.sbuf = nil
+	s.dropSbuf()
 	if s.r == s.w {
 		s.r, s.w = 0, 0
 	}

@@ -41,11 +41,24 @@ const (
 type Idle struct {
 	state atomic.Int32 // idleBusy, idleWaiting, ...
 	since atomic.Int64 // coarse clock when the wait for the next request began
-	c     *net.Conn    // the session's connection, which the sweeper cuts
+	// How long the connection's last wait for a request lasted (coarse
+	// clock), noWait before one ended uncut: a crowd of waits spares the
+	// connections that come back sooner than After.
+	lastWait atomic.Int64
+	c        *net.Conn // the session's connection, which the sweeper cuts
 }
 
+const noWait = -1
+
 // NewIdle returns the idle state of a session whose connection is *c.
-func NewIdle(c *net.Conn) *Idle { return &Idle{c: c} }
+func NewIdle(c *net.Conn) *Idle {
+	st := &Idle{c: c}
+	st.lastWait.Store(noWait)
+	return st
+}
+
+// NewConn forgets the waits of the session's previous connection.
+func (st *Idle) NewConn() { st.lastWait.Store(noWait) }
 
 // BeginWait marks the start of a wait for the next request, which the
 // sweeper may cut.
@@ -59,7 +72,12 @@ func (st *Idle) BeginWait() {
 // deadline is its own again after EndWait, and must be set anew when it
 // was cut.
 func (st *Idle) EndWait() bool {
-	return st.state.CompareAndSwap(idleWaiting, idleBusy) || st.waitCut()
+	if st.state.CompareAndSwap(idleWaiting, idleBusy) {
+		st.lastWait.Store(CoarseNow() - st.since.Load())
+		return true
+	}
+	st.lastWait.Store(noWait)
+	return st.waitCut()
 }
 
 // waitCut waits until the sweeper's past deadline is in place: the
@@ -84,7 +102,9 @@ type ParkOptions[C any] struct {
 	After time.Duration // a session idle this long has its wait cut, to park
 	Every time.Duration // how often the sweeper looks
 	// MaxWaiting bounds the sessions waiting with a goroutine: beyond it
-	// any wait as old as a sweep period is cut.
+	// any wait as old as a sweep period is cut, unless the connection's
+	// last wait was shorter than After (it is busy: parking it would cost
+	// a park and a wake-up per request).
 	MaxWaiting int
 	// Wake hands a parked connection back: its client spoke (or hung up),
 	// or, expired, its keep-alive timeout passed or the Parker closed.
@@ -348,15 +368,26 @@ func (p *Parker[C]) sweepLoop() {
 		p.smu.Lock()
 		// A burst of new keep-alive clients would hold a goroutine and a
 		// poller record each for After: beyond MaxWaiting waiting at once,
-		// any wait as old as a sweep period is cut.
+		// any wait as old as a sweep period is cut, but for connections
+		// that came back within After last time: a thousand busy clients
+		// each waiting a few tens of milliseconds would otherwise park and
+		// wake on every request.
 		after := int64(p.opt.After)
+		crowdAfter := after
 		waiting := p.countWaiting()
 		if waiting > p.opt.MaxWaiting {
-			after = int64(p.opt.Every)
+			crowdAfter = int64(p.opt.Every)
 		}
 		p.updateCrowded(waiting, int(p.atOnce.Swap(0)))
 		for st := range p.sessions {
-			if st.state.Load() == idleWaiting && now-st.since.Load() >= after && st.state.CompareAndSwap(idleWaiting, idleAsked) {
+			if st.state.Load() != idleWaiting {
+				continue
+			}
+			limit := crowdAfter
+			if lw := st.lastWait.Load(); lw != noWait && lw < after {
+				limit = after
+			}
+			if now-st.since.Load() >= limit && st.state.CompareAndSwap(idleWaiting, idleAsked) {
 				// The session is blocked reading until it sees idleCut.
 				(*st.c).SetReadDeadline(LongAgo)
 				st.state.Store(idleCut)

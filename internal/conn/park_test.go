@@ -284,3 +284,56 @@ func TestDetachLazyKeepsTheSocket(t *testing.T) {
 		t.Error("a socket in Go's poller was detached")
 	}
 }
+
+// Beyond MaxWaiting waits, a new connection's wait is cut after a sweep
+// period, but not that of a connection whose last wait was shorter than
+// After: a crowd of busy keep-alive clients must not park on every request.
+func TestParkerCrowdSparesBusyConnections(t *testing.T) {
+	StartClock()
+	done := make(chan struct{})
+	p, err := NewParker(ParkOptions[parkedTest]{
+		After: time.Second, Every: 5 * time.Millisecond, MaxWaiting: 4, Done: done,
+		Wake: func(*parkedTest, bool) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { close(done); p.Close() }()
+	idle := func() *Idle {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		var c net.Conn = a
+		st := NewIdle(&c)
+		p.Hold(st)
+		t.Cleanup(func() { p.Drop(st) })
+		return st
+	}
+	busy := idle()
+	busy.BeginWait()
+	if !busy.EndWait() {
+		t.Fatal("a wait ended at once was cut")
+	}
+	var fresh []*Idle
+	for range 5 {
+		fresh = append(fresh, idle())
+	}
+	busy.BeginWait()
+	for _, st := range fresh {
+		st.BeginWait()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for fresh[0].state.Load() == idleWaiting {
+		if time.Now().After(deadline) {
+			t.Fatal("the crowd's new waits were not cut")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if s := busy.state.Load(); s != idleWaiting {
+		t.Errorf("busy connection's wait was cut with the crowd (state %d)", s)
+	}
+	// A new connection on the same session is new to the sweeper too.
+	busy.NewConn()
+	if lw := busy.lastWait.Load(); lw != noWait {
+		t.Errorf("NewConn kept the last wait %d", lw)
+	}
+}

@@ -332,6 +332,7 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
 	idle := s.idle
+	idle.NewConn()
 	s.fdStore.Clear()
 	fd := s.fdStore // keeps its bound callbacks
 	// Zeroing in place, then setting fields: a composite literal would build

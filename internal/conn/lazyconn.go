@@ -317,6 +317,12 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 		}
 		c.register()
 	}
+	return c.pollerWait(f, read)
+}
+
+// pollerWait runs f through Go's poller, the socket being registered;
+// c.mu is held on entry.
+func (c *lazyConn) pollerWait(f func(fd uintptr) bool, read bool) error {
 	file := c.file
 	c.mu.Unlock()
 	rc, err := file.SyscallConn()
@@ -342,13 +348,7 @@ func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
 		idx, gen, err := ws.add(c, sw)
 		if err != nil { // not expected: wait in Go's poller instead
 			c.register()
-			file := c.file
-			c.mu.Unlock()
-			rc, err := file.SyscallConn()
-			if err != nil {
-				return err
-			}
-			return rc.Read(f)
+			return c.pollerWait(f, true)
 		}
 		c.waiting = true
 		dl := c.rd

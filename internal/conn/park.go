@@ -149,20 +149,11 @@ type parkSlot[C any] struct {
 // NewParker starts the Parker's epoll and sweep loops; they end with
 // opt.Done.
 func NewParker[C any](opt ParkOptions[C]) (*Parker[C], error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, epfd, rc, err := newEpoll("park-epoll")
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
-	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("setnonblock", err)
-	}
-	p := &Parker[C]{opt: opt, epfd: epfd, ep: os.NewFile(uintptr(epfd), "park-epoll"), sessions: map[*Idle]struct{}{}}
-	rc, err := p.ep.SyscallConn()
-	if err != nil {
-		p.ep.Close()
 		return nil, err
 	}
+	p := &Parker[C]{opt: opt, epfd: epfd, ep: ep, sessions: map[*Idle]struct{}{}}
 	go p.pollLoop(rc)
 	go p.sweepLoop()
 	return p, nil

@@ -56,18 +56,8 @@ func waits() *waitSet {
 }
 
 func newWaitSet() (*waitSet, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	_, epfd, rc, err := newEpoll("lazy-wait-epoll")
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
-	}
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("setnonblock", err)
-	}
-	f := os.NewFile(uintptr(epfd), "lazy-wait-epoll")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	ws := &waitSet{epfd: epfd}
@@ -194,4 +184,24 @@ func (ws *waitSet) add(c *lazyConn, sw *setWait) (idx, gen int32, err error) {
 func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) syscall.Errno {
 	_, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
 	return e
+}
+
+// newEpoll makes a non-blocking epoll descriptor that Go's poller watches,
+// so that a loop can wait on it through rc (which keeps f, and so the
+// descriptor, alive).
+func newEpoll(name string) (f *os.File, epfd int, rc syscall.RawConn, err error) {
+	epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, -1, nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, -1, nil, os.NewSyscallError("setnonblock", err)
+	}
+	f = os.NewFile(uintptr(epfd), name)
+	if rc, err = f.SyscallConn(); err != nil {
+		f.Close()
+		return nil, -1, nil, err
+	}
+	return f, epfd, rc, nil
 }

@@ -26,6 +26,32 @@ var resp16k = []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: applicat
 
 // rawBackendWith is rawBackend answering resp.
 func rawBackendWith(t testing.TB, resp []byte) int {
+	return serveEach(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			for {
+				i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
+				}
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+				n = copy(buf, buf[i+4:n])
+			}
+		}
+	})
+}
+
+// serveEach listens on a loopback port, runs serve on each connection in
+// its own goroutine (closing it after) and returns the port.
+func serveEach(t testing.TB, serve func(net.Conn)) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,25 +65,7 @@ func rawBackendWith(t testing.TB, resp []byte) int {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 4096)
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					for {
-						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-						if i < 0 {
-							break
-						}
-						if _, err := c.Write(resp); err != nil {
-							return
-						}
-						n = copy(buf, buf[i+4:n])
-					}
-				}
+				serve(c)
 			}()
 		}
 	}()

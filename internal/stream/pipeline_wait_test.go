@@ -16,35 +16,20 @@ import (
 // second request.
 func TestRequestSentDuringResponseIsServedAtOnce(t *testing.T) {
 	const delay = 40 * time.Millisecond
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	b := serveEach(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := l.Accept()
+			line, err := br.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line != "\r\n" {
-						continue
-					}
-					time.Sleep(delay)
-					c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
-				}
-			}()
+			if line != "\r\n" {
+				continue
+			}
+			time.Sleep(delay)
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
 		}
-	}()
-	b := l.Addr().(*net.TCPAddr).Port
+	})
 	cfg, port := keepAliveConfigFor(t, "always", b, b)
 	startRuntime(t, cfg)
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))

@@ -8,9 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
-	"dhproxy/internal/model"
 )
 
 // benchRulesFrontend is the frontend fe_rules of the bench's "rules"
@@ -96,23 +94,8 @@ func TestBenchRulesRequestAllocs(t *testing.T) {
 // through a frontend without rules; rules minus plain is what the rules
 // cost.
 func BenchmarkBenchRulesPhases(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "bench.cfg")
-	if err := writeFile(path, benchRulesConfig(b, 1, 2, 3, 4)); err != nil {
-		b.Fatal(err)
-	}
-	var d config.Diags
-	cfg := model.Build(config.Load([]string{path}, nil, &d), &d)
-	if cfg == nil {
-		b.Fatal("config refused")
-	}
-	backends := map[string]*Backend{}
-	for _, p := range cfg.Proxies {
-		if p.IsBackend() {
-			backends[p.Name] = &Backend{P: p, name: []byte(p.Name)}
-		}
-	}
-	rt := &Runtime{backends: backends}
-	rt.bufs.Size = 16384
+	cfg, rt := ioFreeRuntime(b, benchRulesConfig(b, 1, 2, 3, 4))
+	backends := rt.backends
 	const resp = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 05 Dec 2026 23:23:05 GMT\r\n" +
 		"Content-Type: text/plain\r\nContent-Length: 100\r\nConnection: keep-alive\r\n\r\n"
 	for _, name := range []string{"rules", "plain"} {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,24 +99,8 @@ func TestReplyHTXSize(t *testing.T) {
 // and the rewritten head, without any I/O.
 func BenchmarkRuleEngine(b *testing.B) {
 	cfgText, _ := rulesConfig(b)
-	path := b.TempDir() + "/test.cfg"
-	if err := writeFile(path, cfgText); err != nil {
-		b.Fatal(err)
-	}
-	var d config.Diags
-	cfg := model.Build(config.Load([]string{path}, nil, &d), &d)
-	if cfg == nil {
-		b.Fatal("config refused")
-	}
-	backends := map[string]*Backend{}
-	for _, p := range cfg.Proxies {
-		if p.IsBackend() {
-			backends[p.Name] = &Backend{P: p, name: []byte(p.Name)}
-		}
-	}
-	rt := &Runtime{backends: backends}
-	rt.bufs.Size = 16384 // rewrites are bounded by tune.bufsize
-	fe := &Frontend{P: cfg.Proxy("fe"), rt: rt, name: []byte("fe"), backend: backends["be_a"]}
+	cfg, rt := ioFreeRuntime(b, cfgText)
+	fe := &Frontend{P: cfg.Proxy("fe"), rt: rt, name: []byte("fe"), backend: rt.backends["be_a"]}
 	fe.setRules(rt)
 	s := &httpSession{fe: fe}
 	s.clientIP = netip.MustParseAddr("192.0.2.1")
@@ -133,4 +118,27 @@ func BenchmarkRuleEngine(b *testing.B) {
 		}
 		s.requestHead(0, s.req.HeadLen, be, true, false)
 	}
+}
+
+// ioFreeRuntime builds cfgText into a Runtime that holds only its backends
+// and buffer size: enough to run a request's phases without any I/O.
+func ioFreeRuntime(b *testing.B, cfgText string) (*model.Config, *Runtime) {
+	path := filepath.Join(b.TempDir(), "test.cfg")
+	if err := writeFile(path, cfgText); err != nil {
+		b.Fatal(err)
+	}
+	var d config.Diags
+	cfg := model.Build(config.Load([]string{path}, nil, &d), &d)
+	if cfg == nil {
+		b.Fatal("config refused")
+	}
+	backends := map[string]*Backend{}
+	for _, p := range cfg.Proxies {
+		if p.IsBackend() {
+			backends[p.Name] = &Backend{P: p, name: []byte(p.Name)}
+		}
+	}
+	rt := &Runtime{backends: backends}
+	rt.bufs.Size = 16384 // rewrites are bounded by tune.bufsize
+	return cfg, rt
 }

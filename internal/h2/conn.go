@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	connerr "dhproxy/internal/conn"
 )
 
 // Preface is what an HTTP/2 client sends first (RFC 9113 3.4).
@@ -716,7 +718,7 @@ func (cc *Conn) end(err error) {
 		cc.st.ConnProtoErr.Add(1)
 		cc.st.GoawayResp.Add(1)
 	}
-	if err == nil || code != http2.ErrCodeNo || isTimeout(err) {
+	if err == nil || code != http2.ErrCodeNo || connerr.IsTimeout(err) {
 		cc.wmu.Lock()
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
 		cc.flushNow(time.Second)
@@ -749,15 +751,10 @@ func (cc *Conn) abortAll() {
 	}
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // goAwayDebug is the GOAWAY's debug data: why the connection ends.
 func goAwayDebug(err error) []byte {
 	switch {
-	case err == nil, isTimeout(err):
+	case err == nil, connerr.IsTimeout(err):
 		return nil
 	case err == errCalm:
 		return []byte("too many frames of no use")

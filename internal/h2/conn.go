@@ -19,7 +19,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	connerr "dhproxy/internal/conn"
+	"dhproxy/internal/conn"
 )
 
 // Preface is what an HTTP/2 client sends first (RFC 9113 3.4).
@@ -718,7 +718,7 @@ func (cc *Conn) end(err error) {
 		cc.st.ConnProtoErr.Add(1)
 		cc.st.GoawayResp.Add(1)
 	}
-	if err == nil || code != http2.ErrCodeNo || connerr.IsTimeout(err) {
+	if err == nil || code != http2.ErrCodeNo || conn.IsTimeout(err) {
 		cc.wmu.Lock()
 		cc.fr.WriteGoAway(last, code, goAwayDebug(err))
 		cc.flushNow(time.Second)
@@ -754,7 +754,7 @@ func (cc *Conn) abortAll() {
 // goAwayDebug is the GOAWAY's debug data: why the connection ends.
 func goAwayDebug(err error) []byte {
 	switch {
-	case err == nil, connerr.IsTimeout(err):
+	case err == nil, conn.IsTimeout(err):
 		return nil
 	case err == errCalm:
 		return []byte("too many frames of no use")

@@ -28,13 +28,11 @@ type waitSet struct {
 	free  []int32
 
 	// The loop's: the events read, the sockets to wake, a failure of
-	// epoll_pwait, whether the last call emptied the set, the bound
-	// collect.
-	events  [128]unix.EpollEvent
-	ready   []chan struct{}
-	failed  syscall.Errno
-	drained bool
-	poll    func(fd uintptr) bool
+	// epoll_pwait, the bound collect.
+	events [128]unix.EpollEvent
+	ready  []chan struct{}
+	failed syscall.Errno
+	poll   func(fd uintptr) bool
 }
 
 var (
@@ -93,13 +91,12 @@ func (ws *waitSet) loop(rc syscall.RawConn) {
 // collect takes the pending events (raw epoll_pwait, not blocking: Go's
 // poller did the waiting) and frees their slots; false when there were
 // none.
+//
+// It always looks, even after a call that emptied the set: Go's poller
+// clears the epoll descriptor's readiness before each try, so an event
+// that came after the last look would be lost until a later one (a
+// skipped look left clients waiting for their timeout, 408).
 func (ws *waitSet) collect(uintptr) bool {
-	if ws.drained {
-		// The last call took every event: the set has nothing before its
-		// next readiness edge, which Go's poller reports.
-		ws.drained = false
-		return false
-	}
 	n, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ws.epfd), uintptr(unsafe.Pointer(&ws.events[0])), uintptr(len(ws.events)), 0, 0, 0)
 	switch e {
 	case 0:
@@ -112,7 +109,6 @@ func (ws *waitSet) collect(uintptr) bool {
 		ws.failed = e
 		return true
 	}
-	ws.drained = int(n) < len(ws.events)
 	ws.mu.Lock()
 	for _, ev := range ws.events[:n] {
 		if wake := ws.release(ev.Fd, ev.Pad); wake != nil {

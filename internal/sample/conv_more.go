@@ -186,6 +186,14 @@ func setScratchBin(t Txn, v *Value, b []byte) {
 	*v = Value{Type: TypeBin, Bytes: (*s)[start:len(*s):len(*s)]}
 }
 
+// setScratchStr makes v a string sample holding a copy of str.
+func setScratchStr(t Txn, v *Value, str string) {
+	s := t.Scratch()
+	start := len(*s)
+	*s = append(*s, str...)
+	v.SetStr((*s)[start:len(*s):len(*s)])
+}
+
 // splitHostPort splits a Host header value ("name", "name:80", "[::1]:80")
 // at its last ':' outside brackets, as HAProxy does.
 func splitHostPort(b []byte) (host, port []byte) {

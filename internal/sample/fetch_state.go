@@ -65,10 +65,7 @@ func init() {
 			if name == "" {
 				return false
 			}
-			s := t.Scratch()
-			start := len(*s)
-			*s = append(*s, name...)
-			v.SetStr((*s)[start:len(*s):len(*s)])
+			setScratchStr(t, v, name)
 			return true
 		}})
 	boolFetch := func(name string, key StateKey, phases Phase) {
@@ -100,10 +97,7 @@ func init() {
 			if name == "" {
 				return false
 			}
-			s := t.Scratch()
-			start := len(*s)
-			*s = append(*s, name...)
-			v.SetStr((*s)[start:len(*s):len(*s)])
+			setScratchStr(t, v, name)
 			return true
 		}})
 	boolFetch("stopping", StateStopping, PhaseAll)

@@ -34,6 +34,15 @@ type builder struct {
 	// rulesUsers records which kinds of sections inherit each defaults
 	// section that has rules (checkRulesInheritance).
 	rulesUsers map[*Proxy]Cap
+	// proxyRefs are the backends and servers that fetches name, with the
+	// proxy and line of the rule, checked once every section is read.
+	proxyRefs []proxyRef
+}
+
+type proxyRef struct {
+	sample.ProxyRef
+	in  *Proxy
+	pos config.Pos
 }
 
 // addr expands environment variables in an address argument, as HAProxy
@@ -206,6 +215,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.checkProxyRefs()
 	b.resolveStickPeers()
 	b.markACMEFrontends()
 	b.warnUnusedStickTables()
@@ -322,7 +332,12 @@ func (b *builder) buildProxy(s *config.Section) {
 			continue
 		}
 		b.comp.WhereFile, b.comp.WhereLine = l.Pos.File, l.Pos.Line
+		b.comp.ProxyRefs = b.comp.ProxyRefs[:0] // only this line's
 		kw.parse(b, p, l)
+		for _, r := range b.comp.ProxyRefs {
+			b.proxyRefs = append(b.proxyRefs, proxyRef{r, p, l.Pos})
+		}
+		b.comp.ProxyRefs = b.comp.ProxyRefs[:0]
 		for _, n := range b.comp.Notices {
 			b.d.Noticef(l.Pos, "%s", n)
 		}
@@ -587,4 +602,41 @@ func (b *builder) numberBinds(p *Proxy) {
 		}
 		next++
 	}
+}
+
+// checkProxyRefs refuses, as HAProxy does, a fetch that names a backend
+// or server the configuration does not declare, or that reads "its own"
+// backend in a frontend, which has none (be_conn without a name).
+func (b *builder) checkProxyRefs() {
+	for _, r := range b.proxyRefs {
+		be := r.in
+		if r.Backend != "" {
+			be = b.cfg.backends[r.Backend]
+			if be == nil {
+				b.d.Errorf(r.pos, "%s '%s': '%s' names backend '%s', which is not declared.", sectionWord(r.in), r.in.Name, r.Fetch, r.Backend)
+				continue
+			}
+		} else if be.Cap == CapDef {
+			continue // checked where a section inherits the rule: not known here
+		} else if !be.IsBackend() {
+			arg := "<backend>"
+			if r.Server != "" {
+				arg = "<backend>/" + r.Server
+			}
+			b.d.Errorf(r.pos, "%s '%s': '%s' without a backend name reads the rule's own backend, which a frontend does not have; write %s(%s).", sectionWord(r.in), r.in.Name, r.Fetch, r.Fetch, arg)
+			continue
+		}
+		if r.Server != "" && !hasServer(be, r.Server) {
+			b.d.Errorf(r.pos, "%s '%s': '%s' names server '%s', which backend '%s' does not declare.", sectionWord(r.in), r.in.Name, r.Fetch, r.Server, be.Name)
+		}
+	}
+}
+
+func hasServer(p *Proxy, name string) bool {
+	for _, s := range p.Servers {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }

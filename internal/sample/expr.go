@@ -32,6 +32,18 @@ type Compiler struct {
 	// for what Prepare hooks record (the runtime API's "show map").
 	WhereFile string
 	WhereLine int
+	// ProxyRefs are the backends and servers that the fetches compiled
+	// since the caller last emptied it name; the caller checks them once
+	// every section is read (a backend may be declared after the rule).
+	ProxyRefs []ProxyRef
+}
+
+// ProxyRef is one fetch's reference to a backend, and to one of its
+// servers when Server is set. An empty Backend is the proxy whose rule
+// holds the fetch, which must then have a backend of its own.
+type ProxyRef struct {
+	Fetch           string
+	Backend, Server string
 }
 
 // Read reads a file named in the configuration.

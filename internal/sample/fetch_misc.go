@@ -55,7 +55,7 @@ func init() {
 		n := t.UsableServers(a.Byt[0])
 		v.SetInt(int64(n))
 		return n >= 0
-	}, 0, nil, ArgStr)
+	}, 0, prepareBackendRef("nbsrv"), ArgStr)
 
 	any("str", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		v.SetStr(a.Byt[0])

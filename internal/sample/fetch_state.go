@@ -31,7 +31,7 @@ const (
 
 func init() {
 	backendFetch := func(name string, key StateKey) {
-		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll,
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll, Prepare: prepareBackendRef(name),
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				n, ok := t.ProxyState(key, a.Byt[0], nil)
 				if ok {
@@ -102,7 +102,7 @@ func init() {
 		}})
 	boolFetch("stopping", StateStopping, PhaseAll)
 	serverFetch := func(name string, key StateKey, out Type) {
-		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, Out: out, Phases: PhaseAll, Prepare: prepareServerArg,
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, MinArgs: 1, Out: out, Phases: PhaseAll, Prepare: prepareServerArg(name),
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				n, ok := t.ProxyState(key, a.Byt[1], a.Byt[2])
 				if !ok {
@@ -121,15 +121,28 @@ func init() {
 	serverFetch("srv_queue", StateServerQueue, TypeInt)
 }
 
-// prepareServerArg splits "[backend/]server" into Byt[1] and Byt[2].
-func prepareServerArg(c *Compiler, a *Args) error {
-	be, srv, found := strings.Cut(a.Str[0], "/")
-	if !found {
-		be, srv = "", a.Str[0]
+// prepareBackendRef records the backend a fetch names (none: the
+// rule's own proxy) for the configuration to check.
+func prepareBackendRef(fetch string) PrepareFunc {
+	return func(c *Compiler, a *Args) error {
+		c.ProxyRefs = append(c.ProxyRefs, ProxyRef{Fetch: fetch, Backend: a.Str[0]})
+		return nil
 	}
-	if srv == "" {
-		return fmt.Errorf("expects [<backend>/]<server>, got '%s'", a.Str[0])
+}
+
+// prepareServerArg splits "[backend/]server" into Byt[1] and Byt[2] and
+// records both names for the configuration to check.
+func prepareServerArg(fetch string) PrepareFunc {
+	return func(c *Compiler, a *Args) error {
+		be, srv, found := strings.Cut(a.Str[0], "/")
+		if !found {
+			be, srv = "", a.Str[0]
+		}
+		if srv == "" {
+			return fmt.Errorf("expects [<backend>/]<server>, got '%s'", a.Str[0])
+		}
+		a.Byt[1], a.Byt[2] = []byte(be), []byte(srv)
+		c.ProxyRefs = append(c.ProxyRefs, ProxyRef{Fetch: fetch, Backend: be, Server: srv})
+		return nil
 	}
-	a.Byt[1], a.Byt[2] = []byte(be), []byte(srv)
-	return nil
 }

@@ -5,10 +5,14 @@
 # 2 workers) and wrk, as on a small real host. Per run: requests/s, the
 # proxy's CPU time (utime+stime from /proc) per request and p99; the four
 # set-ups alternate each round and the medians are printed at the end
-# (README "Performance"). Loopback only (127.0.0.1:18971, 18975-18978).
+# (README "Performance"). BASE=/path/to/other/dhproxy adds that binary at
+# both settings to the same rounds, for an A/B. Loopback only: ports
+# PORT_BASE (nginx) and PORT_BASE+4 on (default 18971).
 # Needs nginx, wrk, bc.
 set -eu
 BIN=$(readlink -f "$1"); ROUNDS=${2:-3}; SECS=${3:-5}
+PORT_BASE=${PORT_BASE:-18971}
+BASE=${BASE:+$(readlink -f "$BASE")}
 D=$(mktemp -d /tmp/nbthread-scaling.XXXXXX)
 cat >"$D/nginx.conf" <<NGX
 worker_processes 2;
@@ -21,11 +25,11 @@ http {
   client_body_temp_path $D/t1; proxy_temp_path $D/t2; fastcgi_temp_path $D/t3;
   uwsgi_temp_path $D/t4; scgi_temp_path $D/t5;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:18971; location / { return 200 "$(printf '%0100d' 0)"; } }
+  server { listen 127.0.0.1:$PORT_BASE; location / { return 200 "$(printf '%0100d' 0)"; } }
 }
 NGX
 proxy_cfg() { # nbthread port
-	printf 'global\n    nbthread %s\n    maxconn 9000\ndefaults\n    mode http\n    maxconn 9000\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    option http-keep-alive\n    http-reuse always\nfrontend fe_http\n    bind 127.0.0.1:%s\n    default_backend be_http\nbackend be_http\n    server b1 127.0.0.1:18971\n' "$1" "$2"
+	printf 'global\n    nbthread %s\n    maxconn 9000\ndefaults\n    mode http\n    maxconn 9000\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    option http-keep-alive\n    http-reuse always\nfrontend fe_http\n    bind 127.0.0.1:%s\n    default_backend be_http\nbackend be_http\n    server b1 127.0.0.1:%s\n' "$1" "$2" "$PORT_BASE"
 }
 nginx -c "$D/nginx.conf" -p "$D" & NGX=$!
 PIDS=()
@@ -33,15 +37,20 @@ trap 'kill "${PIDS[@]}" $NGX 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 start() { # name nbthread port -> pid in $P
 	proxy_cfg "$2" "$3" >"$D/$1-$2.cfg"
-	if [ "$1" = haproxy ]; then haproxy -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$!
-	else "$BIN" -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$!; fi
+	case $1 in
+	haproxy) haproxy -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$! ;;
+	base) "$BASE" -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$! ;;
+	*) "$BIN" -db -f "$D/$1-$2.cfg" >"$D/$1-$2.out" 2>&1 & P=$! ;;
+	esac
 	PIDS+=("$P")
 	for _ in $(seq 50); do curl -fs -o /dev/null "http://127.0.0.1:$3/" && return; sleep 0.1; done
 	echo "$1 nbthread $2 did not answer on :$3" >&2; exit 1
 }
 declare -A PID PORT
-port=18975
-for who in haproxy dhproxy; do for n in 1 2; do
+port=$((PORT_BASE + 4))
+who_all=(haproxy dhproxy)
+[ -n "$BASE" ] && who_all+=(base)
+for who in "${who_all[@]}"; do for n in 1 2; do
 	start "$who" "$n" "$port"; PID[$who-$n]=$P; PORT[$who-$n]=$port; port=$((port + 1))
 	wrk -t2 -c100 -d1s "http://127.0.0.1:${PORT[$who-$n]}/" >/dev/null
 done; done
@@ -54,10 +63,12 @@ run() { # key -> "req/s us-per-req p99-ms"
 	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) sub(/ms$/, "", v); else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; print v}' <<<"$out")
 	echo "$rps $(echo "($t1-$t0)*(1000000/$(getconf CLK_TCK))/($rps*$SECS)" | bc -l) $p99"
 }
-keys=(haproxy-1 haproxy-2 dhproxy-1 dhproxy-2)
+keys=()
+for who in "${who_all[@]}"; do keys+=("$who-1" "$who-2"); done
+nk=${#keys[@]}
 for r in $(seq "$ROUNDS"); do
-	for i in 0 1 2 3; do
-		k=${keys[$(((i + r) % 4))]}
+	for i in $(seq 0 $((nk - 1))); do
+		k=${keys[$(((i + r) % nk))]}
 		read -r rps us p99 < <(run "$k")
 		printf '%s\t%s\t%.0f\t%.2f\t%.2f\n' "$r" "$k" "$rps" "$us" "$p99" | tee -a "$D/runs.tsv"
 	done

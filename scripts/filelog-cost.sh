@@ -10,27 +10,14 @@
 set -eu
 BIN=$(readlink -f "$1"); ROUNDS=${2:-10}; N=${3:-20000}
 D=$(mktemp -d /tmp/filelog-cost.XXXXXX)
-cat >"$D/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $D/nginx.pid;
-error_log $D/nginx.err error;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $D/t1; proxy_temp_path $D/t2; fastcgi_temp_path $D/t3;
-  uwsgi_temp_path $D/t4; scgi_temp_path $D/t5;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:18981; location / { return 200 "$(printf '%0100d' 0)"; } }
-}
-NGX
+. "$(dirname "$0")/lib-bench.sh"
+nginx_conf "$D" 18981 1
 proxy_cfg() { # port, extra frontend lines
 	printf 'global\n    nbthread 1\ndefaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    http-reuse always\nfrontend fe_http\n    bind 127.0.0.1:%s\n%s    default_backend be_http\nbackend be_http\n    server b1 127.0.0.1:18981\n' "$1" "$2"
 }
 proxy_cfg 18990 "" >"$D/off.cfg"
 proxy_cfg 18991 "$(printf '    option httplog\n    log file@%s/access.log len 4096 format raw local0 info\n' "$D")
 " >"$D/on.cfg"
-ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 taskset -c 0 nginx -c "$D/nginx.conf" -p "$D" & NGX=$!
 GOMAXPROCS=1 taskset -c 1 "$BIN" -f "$D/off.cfg" >"$D/off.out" 2>&1 & A=$!
 GOMAXPROCS=1 taskset -c 1 "$BIN" -f "$D/on.cfg" >"$D/on.out" 2>&1 & B=$!
@@ -43,7 +30,7 @@ burst() { # pid port: CPU us per request
 	out=$(taskset -c 0 h2load --h1 -n "$N" -c 8 -t 1 "http://127.0.0.1:$2/")
 	t1=$(ticks "$1")
 	echo "$out" | grep -q "^requests: $N total, $N started, $N done, $N succeeded" || { echo "failed burst: $out" >&2; exit 1; }
-	echo "($t1-$t0)*(1000000/$(getconf CLK_TCK))/$N" | bc -l
+	echo "($t1-$t0)*$(us_per_tick)/$N" | bc -l
 }
 ratios=()
 for r in $(seq "$ROUNDS"); do

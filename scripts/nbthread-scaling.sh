@@ -14,27 +14,14 @@ BIN=$(readlink -f "$1"); ROUNDS=${2:-3}; SECS=${3:-5}
 PORT_BASE=${PORT_BASE:-18971}
 BASE=${BASE:+$(readlink -f "$BASE")}
 D=$(mktemp -d /tmp/nbthread-scaling.XXXXXX)
-cat >"$D/nginx.conf" <<NGX
-worker_processes 2;
-daemon off;
-pid $D/nginx.pid;
-error_log $D/nginx.err error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $D/t1; proxy_temp_path $D/t2; fastcgi_temp_path $D/t3;
-  uwsgi_temp_path $D/t4; scgi_temp_path $D/t5;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$PORT_BASE; location / { return 200 "$(printf '%0100d' 0)"; } }
-}
-NGX
+. "$(dirname "$0")/lib-bench.sh"
+nginx_conf "$D" $PORT_BASE 2
 proxy_cfg() { # nbthread port
 	printf 'global\n    nbthread %s\n    maxconn 9000\ndefaults\n    mode http\n    maxconn 9000\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n    option http-keep-alive\n    http-reuse always\nfrontend fe_http\n    bind 127.0.0.1:%s\n    default_backend be_http\nbackend be_http\n    server b1 127.0.0.1:%s\n' "$1" "$2" "$PORT_BASE"
 }
 nginx -c "$D/nginx.conf" -p "$D" & NGX=$!
 PIDS=()
 trap 'kill "${PIDS[@]}" $NGX 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
-ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 start() { # name nbthread port -> pid in $P
 	proxy_cfg "$2" "$3" >"$D/$1-$2.cfg"
 	case $1 in
@@ -61,7 +48,7 @@ run() { # key -> "req/s us-per-req p99-ms"
 	t1=$(ticks "${PID[$1]}")
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/, "", v); v/=1000} else if (v ~ /ms$/) sub(/ms$/, "", v); else if (v ~ /s$/) {sub(/s$/, "", v); v*=1000}; print v}' <<<"$out")
-	echo "$rps $(echo "($t1-$t0)*(1000000/$(getconf CLK_TCK))/($rps*$SECS)" | bc -l) $p99"
+	echo "$rps $(echo "($t1-$t0)*$(us_per_tick)/($rps*$SECS)" | bc -l) $p99"
 }
 keys=()
 for who in "${who_all[@]}"; do keys+=("$who-1" "$who-2"); done

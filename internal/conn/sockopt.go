@@ -78,3 +78,31 @@ func ResetClose(c net.Conn) {
 	}
 	c.Close()
 }
+
+// DelayAcks turns quick acknowledgements off on a listening socket
+// (TCP_QUICKACK 0, inherited by the connections it accepts), as HAProxy
+// does on HTTP and TLS binds ("option tcp-smart-accept"): the client's
+// request is then acknowledged by the response instead of a pure ACK of
+// its own. Nothing happens where l has no descriptor.
+func DelayAcks(l net.Listener) {
+	sc, ok := l.(syscall.Conn)
+	if !ok {
+		return
+	}
+	if rc, err := sc.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0)
+		})
+	}
+}
+
+// QuickAck turns quick ACKs back on for c, on a socket accepted with
+// DelayAcks, when more of a request is awaited: a client that waits for
+// the ACK of what it sent (Nagle) is not held up by a delayed one. The
+// kernel may leave quick-ACK mode again by itself, so it is asked each
+// time, as HAProxy does.
+func QuickAck(c net.Conn) {
+	onSocket(c, func(fd uintptr) {
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
+	})
+}

@@ -25,6 +25,7 @@ func (s *httpSession) postParamKey(be *Backend) hashKey {
 	start := s.r + req.HeadLen
 	end := start + int(min(req.ContentLength, int64(len(s.buf)-start)))
 	if s.w < end {
+		s.expectMore()
 		s.cdl.Read(s.c, firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client))
 		for s.w < end {
 			n, err := s.cio.Read(s.buf[s.w:end])
@@ -77,6 +78,7 @@ func (s *httpSession) readBody(wait time.Duration, atLeast int64) (ok bool) {
 		if wait == 0 {
 			wait = firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client)
 		}
+		s.expectMore()
 		// recorded as the read deadline, so that the next read moves it
 		dl := time.Now().Add(wait)
 		s.cdl.ReadAt(s.c, dl)

@@ -33,6 +33,7 @@ func (s *httpSession) readChunkedBody(start int, wait time.Duration, atLeast int
 		if wait == 0 {
 			wait = firstSet(s.fe.P.Timeouts.HTTPRequest, s.fe.P.Timeouts.Client)
 		}
+		s.expectMore()
 		dl := time.Now().Add(wait)
 		s.cdl.ReadAt(s.c, dl)
 		for !enough() {

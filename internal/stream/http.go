@@ -443,6 +443,9 @@ func (s *httpSession) readRequest() bool {
 			s.w = copy(s.buf, s.buf[s.r:s.w])
 			s.r = 0
 		}
+		if s.w > s.r {
+			s.expectMore() // the rest of a head
+		}
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
@@ -502,6 +505,16 @@ func (s *httpSession) readRequest() bool {
 			}
 			return false
 		}
+	}
+}
+
+// expectMore is called when more of the current request is awaited: on a
+// socket that delays ACKs (option tcp-smart-accept) the client gets its
+// ACKs at once again, so that one waiting for them before sending the rest
+// is not held up by the delayed-ACK timer, as HAProxy does it.
+func (s *httpSession) expectMore() {
+	if s.bind != nil && s.bind.smartAccept && !s.h2 {
+		conn.QuickAck(s.c)
 	}
 }
 
@@ -763,6 +776,7 @@ func (s *httpSession) handle() bool {
 	// (forwarded below) arrives or it tires of waiting, as through HAProxy.
 	defer s.abortBody(sc)
 	if !bodyDone {
+		s.expectMore()
 		s.startBody(sc, framing)
 	}
 

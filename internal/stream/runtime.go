@@ -206,6 +206,10 @@ func New(cfg *model.Config) (*Runtime, error) {
 				errs = append(errs, fmt.Errorf("Starting %s %s: %w", frontendWord(p), p.Name, err))
 				continue
 			}
+			smart := smartAccept(p, b)
+			if smart {
+				conn.DelayAcks(l)
+			}
 			plain := l
 			// TLS binds too: a parked TLS connection then leaves Go's
 			// poller (its descriptor record and os.File) as a plain one does.
@@ -219,7 +223,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			}
 			rt.listeners = append(rt.listeners, l)
 			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln,
-				id: b.ID, sockName: b.Name, idx: uint32(len(fe.binds))}
+				id: b.ID, sockName: b.Name, idx: uint32(len(fe.binds)), smartAccept: smart}
 			fe.binds = append(fe.binds, ref)
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier
@@ -242,6 +246,16 @@ func New(cfg *model.Config) (*Runtime, error) {
 		go rt.acceptLoop(a.fe, a.l, a.bind)
 	}
 	return rt, nil
+}
+
+// smartAccept tells whether b's socket delays the ACK of a new
+// connection's first data, as HAProxy's "option tcp-smart-accept" does: on
+// by default in mode http and on ssl binds.
+func smartAccept(p *model.Proxy, b *model.Bind) bool {
+	if on, set := p.Options["tcp-smart-accept"]; set {
+		return on
+	}
+	return p.Mode == model.ModeHTTP || b.TLS != nil
 }
 
 // logHostname resolves "log-send-hostname" without an argument.
@@ -278,6 +292,9 @@ type bindRef struct {
 	id          int                     // so_id: the bind's "id" or its automatic one
 	sockName    string                  // so_name: the bind's "name"
 	idx         uint32                  // its place in Frontend.binds (a parked connection keeps it)
+	// smartAccept: its socket delays ACKs (option tcp-smart-accept), so a
+	// session expecting more of a request turns quick ACKs back on.
+	smartAccept bool
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn

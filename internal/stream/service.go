@@ -147,6 +147,9 @@ func (s *httpSession) serviceBody() ([]byte, bool) {
 	}
 	end := start + int(n)
 	t := &s.fe.P.Timeouts
+	if s.w < end {
+		s.expectMore()
+	}
 	s.cdl.Read(s.c, firstSet(t.HTTPRequest, t.Client))
 	for s.w < end {
 		m, err := s.cio.Read(s.buf[s.w:])

@@ -459,7 +459,7 @@ func (s *httpSession) readRequest() bool {
 			// first request parks at once (clients that keep talking wait
 			// as usual): the read fails before it reaches the socket (a
 			// TLS one returns what it holds).
-			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(); atOnce {
+			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(s.idle); atOnce {
 				s.c.SetReadDeadline(conn.LongAgo)
 			}
 		}

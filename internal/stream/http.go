@@ -190,14 +190,13 @@ func (s *httpSession) serve() (parked bool) {
 // session object the waking worker has.
 type parkedConn struct {
 	fe   *Frontend
-	c    net.Conn    // nil while a plain socket is parked as fd
 	more *parkedMore // state few connections have, nil without
 	// The client's address: clientIP as 16 bytes, an IPv4 one when ipKind
 	// is 4 (an address without a zone when 6; in more otherwise).
 	ip                  [16]byte
 	accept              int64 // Unix nanoseconds
 	nreq                int32
-	fd                  int32  // the socket while c is nil (conn.DetachLazy)
+	fd                  int32  // the socket, detached from its connection (conn.DetachLazy), unless more.c
 	bind                uint32 // the index of its socket in fe.binds
 	clientPort, dstPort uint16
 	ipKind              uint8
@@ -207,6 +206,7 @@ type parkedConn struct {
 // parkedMore is the part of a parked connection's state that most
 // connections lack, kept apart so that they do not pay for it.
 type parkedMore struct {
+	c        net.Conn // the connection when its socket could not be detached (TLS)
 	priv     *serverConn
 	sessVars sample.Vars
 	connSC   trackers
@@ -224,7 +224,7 @@ func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
 	pc := &parkedConn{
-		fe: s.fe, c: s.c, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
+		fe: s.fe, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
 	}
 	fd := p.Unpoll(s.c, s.parkIO(), &pc.epollAdded)
@@ -247,16 +247,17 @@ func (s *httpSession) park() bool {
 		pc.ip, pc.ipKind = clientIP.As16(), 6
 	}
 	var remote netip.AddrPort
+	keep := s.c // the connection, unless its socket is detached
 	if lfd, peer, ok := conn.DetachLazy(s.c); ok {
-		pc.c, pc.fd, remote = nil, int32(lfd), peer
+		keep, pc.fd, remote = nil, int32(lfd), peer
 		s.c = nil // closed without its socket
 		if peer == netip.AddrPortFrom(clientIP, pc.clientPort) {
 			remote = netip.AddrPort{}
 		}
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 ||
+	if keep != nil || s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 ||
 		pc.ipKind == 0 || remote.IsValid() {
-		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
+		pc.more = &parkedMore{c: keep, priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
 			unread: unread, unwritten: unwritten, remote: remote}
 		if pc.ipKind == 0 {
 			pc.more.clientIP = clientIP
@@ -282,16 +283,18 @@ func (s *httpSession) park() bool {
 	return true
 }
 
-// conn returns the parked connection, making one of a detached socket.
+// conn returns the parked connection, making one of a detached socket:
+// called once, by the parked connection's new owner.
 func (pc *parkedConn) conn() net.Conn {
-	if pc.c == nil {
-		remote := netip.AddrPortFrom(pc.clientIP(), pc.clientPort)
-		if pc.more != nil && pc.more.remote.IsValid() {
-			remote = pc.more.remote
-		}
-		pc.c = conn.AttachLazy(int(pc.fd), remote)
+	m := pc.more
+	if m != nil && m.c != nil {
+		return m.c
 	}
-	return pc.c
+	remote := netip.AddrPortFrom(pc.clientIP(), pc.clientPort)
+	if m != nil && m.remote.IsValid() {
+		remote = m.remote
+	}
+	return conn.AttachLazy(int(pc.fd), remote)
 }
 
 // clientIP is the parked client's address.
@@ -305,9 +308,8 @@ func (pc *parkedConn) clientIP() netip.Addr {
 	return pc.more.clientIP
 }
 
-// restore takes up a parked connection.
-func (s *httpSession) restore(pc *parkedConn) {
-	c := pc.conn()
+// restore takes up a parked connection, c (pc.conn()).
+func (s *httpSession) restore(pc *parkedConn, c net.Conn) {
 	s.reset(pc.fe, c)
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP(), int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
 	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired

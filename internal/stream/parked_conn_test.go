@@ -146,10 +146,10 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
 	}
 }
 
-// The parked record stays in the 80-byte size class.
+// The parked record stays in the 64-byte size class.
 func TestParkedConnSize(t *testing.T) {
-	if n := unsafe.Sizeof(parkedConn{}); n > 80 {
-		t.Errorf("parkedConn is %d bytes, want at most 80", n)
+	if n := unsafe.Sizeof(parkedConn{}); n > 64 {
+		t.Errorf("parkedConn is %d bytes, want at most 64", n)
 	}
 }
 

@@ -18,6 +18,10 @@ type Trimmer struct {
 	lastAllocs uint64
 	base       uint64 // heap memory held after the last trim
 	freed      uint64 // memory reported freed since the last trim
+	// The last trim came while goroutines were still ending (their stacks
+	// cleared but not all free yet): the first quiet tick that sees more
+	// end trims once more.
+	followUp bool
 }
 
 const (
@@ -65,9 +69,14 @@ func (t *Trimmer) Tick(freed uint64, jobs int) bool {
 	if inuse < t.base {
 		t.base = inuse
 	}
-	if !quiet || inuse < t.base+trimGrowth && t.freed < trimStacks {
+	followUp := t.followUp && freed > 0
+	if quiet && freed == 0 {
+		t.followUp = false
+	}
+	if !quiet || inuse < t.base+trimGrowth && t.freed < trimStacks && !followUp {
 		return false
 	}
+	t.followUp = !followUp
 	t.freed = 0
 	// Each collection halves the stacks of goroutines that use little of
 	// theirs, and frees the spans of the stacks it released last time.

@@ -96,3 +96,18 @@ func TestTrimmerFollowsUpOnWorkersEndingAfterATrim(t *testing.T) {
 		t.Fatal("trimmed after one worker ended a quiet tick later")
 	}
 }
+
+// Startup's garbage goes back to the system when the trimmer starts.
+func TestNewTrimmerReturnsStartupGarbage(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	probe := NewTrimmer()
+	for range 2 * trimGrowth >> 20 {
+		trimBallast = append(trimBallast, make([]byte, 1<<20))
+	}
+	trimBallast = nil
+	_, before := probe.read()
+	_, after := NewTrimmer().read()
+	if before-after < trimGrowth {
+		t.Fatalf("a new trimmer returned %d bytes of startup garbage, want at least %d", before-after, trimGrowth)
+	}
+}

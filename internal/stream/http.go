@@ -70,6 +70,7 @@ type httpSession struct {
 	idle        *conn.Idle // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
 	parkExpired bool       // resumed only to be closed, not because the client spoke
+	resumed     bool       // taken up from the parker, not a new connection
 	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
@@ -312,7 +313,7 @@ func (pc *parkedConn) clientIP() netip.Addr {
 func (s *httpSession) restore(pc *parkedConn, c net.Conn) {
 	s.reset(pc.fe, c)
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP(), int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
-	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
+	s.nreq, s.epollAdded, s.parkExpired, s.resumed = int(pc.nreq), pc.epollAdded, pc.expired, true
 	if int(pc.bind) < len(pc.fe.binds) {
 		s.bind = pc.fe.binds[pc.bind]
 	}
@@ -461,7 +462,9 @@ func (s *httpSession) readRequest() bool {
 			// first request parks at once (clients that keep talking wait
 			// as usual): the read fails before it reaches the socket (a
 			// TLS one returns what it holds).
-			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(s.idle); atOnce {
+			// Not a connection that just woke: its client spoke, and
+			// parking it again unread would wake it again at once.
+			if atOnce = s.nreq == 1 && !s.resumed && s.fe.rt.parker.AtOnce(s.idle); atOnce {
 				s.c.SetReadDeadline(conn.LongAgo)
 			}
 		}

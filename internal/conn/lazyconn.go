@@ -35,19 +35,26 @@ type lazyConn struct {
 	local  *net.TCPAddr
 	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
 
-	// A read that waits before the first data (a request sent just
-	// after the handshake) waits in the wait set (waitset.go), with sw;
-	// waiting while a reader waits there. Later waits (setUsed: a read
-	// happened) register the socket with Go's poller: a keep-alive
-	// connection waits for each request, and a wait in the set costs an
-	// epoll_ctl and a hop through the set's goroutine each time, where a
-	// registered socket costs nothing more. The booleans come last: the
-	// object stays 128 bytes.
+	// The reads of the socket's first setReads waits in the wait set
+	// (waitset.go), with sw; waiting while a reader waits there: the
+	// wait for the first request (sent just after the handshake) and the
+	// first wait for a next one, after which most idle clients park. A
+	// socket registered with Go's poller keeps a poller record for good
+	// (the runtime never frees them) and costs an os.File, a dup and a
+	// close to park; a client that keeps talking registers from its
+	// third read on: a wait in the set costs an epoll_ctl and a hop
+	// through the set's goroutine each time, where a registered socket
+	// costs nothing more. The small fields come last: the object stays
+	// 128 bytes.
 	sw      *setWait
+	reads   uint8 // read attempts so far, counted up to setReads
 	closed  bool
 	waiting bool
-	setUsed bool
 }
+
+// setReads is how many of a socket's first read attempts wait in the wait
+// set when they must wait.
+const setReads = 2
 
 // setWait is what a wait in the wait set uses, kept until the connection
 // parks or ends.
@@ -302,15 +309,15 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 			return os.ErrDeadlineExceeded
 		}
 		done := f(uintptr(c.fd))
-		first := read && !c.setUsed
-		if read {
-			c.setUsed = true // only a wait before the first read
+		inSet := read && c.reads < setReads
+		if inSet {
+			c.reads++
 		}
 		if done {
 			c.mu.Unlock()
 			return nil
 		}
-		if first {
+		if inSet {
 			if ws := waits(); ws != nil {
 				return c.waitInSet(ws, f)
 			}

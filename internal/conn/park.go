@@ -46,6 +46,9 @@ type Idle struct {
 	// connections that come back sooner than After.
 	lastWait atomic.Int64
 	c        *net.Conn // the session's connection, which the sweeper cuts
+	// The Parker's count of first waits while this wait is one of them
+	// (AtOnce), else nil; the session's own.
+	firstWaits *atomic.Int32
 }
 
 const noWait = -1
@@ -72,6 +75,10 @@ func (st *Idle) BeginWait() {
 // deadline is its own again after EndWait, and must be set anew when it
 // was cut.
 func (st *Idle) EndWait() bool {
+	if st.firstWaits != nil {
+		st.firstWaits.Add(-1)
+		st.firstWaits = nil
+	}
 	if st.state.CompareAndSwap(idleWaiting, idleBusy) {
 		st.lastWait.Store(CoarseNow() - st.since.Load())
 		return true
@@ -106,6 +113,9 @@ type ParkOptions[C any] struct {
 	// last wait was shorter than After (it is busy: parking it would cost
 	// a park and a wake-up per request).
 	MaxWaiting int
+	// MaxFirstWaits bounds the sessions waiting for their client's second
+	// request (see AtOnce); 0: no bound.
+	MaxFirstWaits int
 	// Wake hands a parked connection back: its client spoke (or hung up),
 	// or, expired, its keep-alive timeout passed or the Parker closed.
 	Wake func(c *C, expired bool)
@@ -136,6 +146,12 @@ type Parker[C any] struct {
 	// after the burst. atOnce counts such parks since the last sweep.
 	crowded atomic.Bool
 	atOnce  atomic.Int32
+	// Sessions waiting for their client's second request: beyond
+	// MaxFirstWaits a new client parks at once without waiting for a
+	// sweep to see the crowd (a burst's clients came 250-350 at once
+	// before it did, each holding a goroutine, most of which the runtime
+	// keeps).
+	firstWaits atomic.Int32
 }
 
 // parkSlot is one parked connection; gen tells a stale epoll event (from a
@@ -172,11 +188,18 @@ func (p *Parker[C]) Drop(st *Idle) {
 	p.smu.Unlock()
 }
 
-// AtOnce tells a session about to wait for its next request to park now
-// rather than wait: many sessions were waiting at the last sweep.
-func (p *Parker[C]) AtOnce() bool {
+// AtOnce tells a session about to wait for its client's second request
+// (its wait, st, began) to park now rather than wait: many sessions were
+// waiting at the last sweep, or many are in such a first wait now. When
+// false, the wait counts as a first wait until st.EndWait.
+func (p *Parker[C]) AtOnce(st *Idle) bool {
 	if !p.crowded.Load() {
-		return false
+		n := p.firstWaits.Add(1)
+		if p.opt.MaxFirstWaits <= 0 || n <= int32(p.opt.MaxFirstWaits) {
+			st.firstWaits = &p.firstWaits
+			return false
+		}
+		p.firstWaits.Add(-1)
 	}
 	p.atOnce.Add(1)
 	return true

@@ -196,7 +196,7 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { close(done); p.Close() })
-	if p.AtOnce() {
+	if p.AtOnce(NewIdle(nil)) {
 		t.Fatal("at once before anything waited")
 	}
 	var idles []*Idle
@@ -218,7 +218,7 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 		}
 	}
 	waitCrowded("9 waiting", true)
-	if !p.AtOnce() {
+	if !p.AtOnce(NewIdle(nil)) {
 		t.Fatal("not at once while crowded")
 	}
 	for _, st := range idles {
@@ -227,7 +227,7 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 	}
 	p.atOnce.Store(0)
 	waitCrowded("nothing waiting", false)
-	if p.AtOnce() {
+	if p.AtOnce(NewIdle(nil)) {
 		t.Fatal("at once after the crowd left")
 	}
 
@@ -277,9 +277,11 @@ func TestDetachLazyKeepsTheSocket(t *testing.T) {
 		t.Fatalf("client read: %d %v", n, err)
 	}
 
-	// Registered (it waited): not detached.
-	again.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
-	again.Read(make([]byte, 1))
+	// Registered (a third read waited): not detached.
+	for range 2 {
+		again.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		again.Read(make([]byte, 1))
+	}
 	if _, _, ok := DetachLazy(again); ok {
 		t.Error("a socket in Go's poller was detached")
 	}
@@ -335,5 +337,34 @@ func TestParkerCrowdSparesBusyConnections(t *testing.T) {
 	busy.NewConn()
 	if lw := busy.lastWait.Load(); lw != noWait {
 		t.Errorf("NewConn kept the last wait %d", lw)
+	}
+}
+
+// Beyond MaxFirstWaits sessions waiting for their client's second request
+// a new one parks at once; the end of such a wait makes room again.
+func TestParkerAtOnceBeyondFirstWaits(t *testing.T) {
+	p := &Parker[parkedTest]{opt: ParkOptions[parkedTest]{MaxFirstWaits: 2}}
+	a, b, c := NewIdle(nil), NewIdle(nil), NewIdle(nil)
+	for _, st := range []*Idle{a, b} {
+		st.BeginWait()
+		if p.AtOnce(st) {
+			t.Fatal("at once within MaxFirstWaits")
+		}
+	}
+	c.BeginWait()
+	if !p.AtOnce(c) {
+		t.Fatal("not at once beyond MaxFirstWaits")
+	}
+	c.EndWait()
+	a.EndWait()
+	c.BeginWait()
+	if p.AtOnce(c) {
+		t.Fatal("at once after a first wait ended")
+	}
+	c.EndWait()
+	c.BeginWait()
+	c.EndWait() // a later wait is no first wait: nothing to uncount
+	if n := p.firstWaits.Load(); n != 1 {
+		t.Errorf("%d first waits counted, want 1 (b's)", n)
 	}
 }

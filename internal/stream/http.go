@@ -70,6 +70,7 @@ type httpSession struct {
 	idle        *conn.Idle // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
 	parkExpired bool       // resumed only to be closed, not because the client spoke
+	resumed     bool       // taken up from the parker, not a new connection
 	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
@@ -190,14 +191,13 @@ func (s *httpSession) serve() (parked bool) {
 // session object the waking worker has.
 type parkedConn struct {
 	fe   *Frontend
-	c    net.Conn    // nil while a plain socket is parked as fd
 	more *parkedMore // state few connections have, nil without
 	// The client's address: clientIP as 16 bytes, an IPv4 one when ipKind
 	// is 4 (an address without a zone when 6; in more otherwise).
 	ip                  [16]byte
 	accept              int64 // Unix nanoseconds
 	nreq                int32
-	fd                  int32  // the socket while c is nil (conn.DetachLazy)
+	fd                  int32  // the socket, detached from its connection (conn.DetachLazy), unless more.c
 	bind                uint32 // the index of its socket in fe.binds
 	clientPort, dstPort uint16
 	ipKind              uint8
@@ -207,6 +207,7 @@ type parkedConn struct {
 // parkedMore is the part of a parked connection's state that most
 // connections lack, kept apart so that they do not pay for it.
 type parkedMore struct {
+	c        net.Conn // the connection when its socket could not be detached (TLS)
 	priv     *serverConn
 	sessVars sample.Vars
 	connSC   trackers
@@ -224,7 +225,7 @@ func (s *httpSession) park() bool {
 	s.parkNow = false
 	p := s.fe.rt.parker
 	pc := &parkedConn{
-		fe: s.fe, c: s.c, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
+		fe: s.fe, clientPort: uint16(s.clientPort), dstPort: uint16(s.dstPort),
 		accept: s.accept.UnixNano(), nreq: int32(min(s.nreq, math.MaxInt32)), epollAdded: s.epollAdded,
 	}
 	fd := p.Unpoll(s.c, s.parkIO(), &pc.epollAdded)
@@ -247,16 +248,17 @@ func (s *httpSession) park() bool {
 		pc.ip, pc.ipKind = clientIP.As16(), 6
 	}
 	var remote netip.AddrPort
+	keep := s.c // the connection, unless its socket is detached
 	if lfd, peer, ok := conn.DetachLazy(s.c); ok {
-		pc.c, pc.fd, remote = nil, int32(lfd), peer
+		keep, pc.fd, remote = nil, int32(lfd), peer
 		s.c = nil // closed without its socket
 		if peer == netip.AddrPortFrom(clientIP, pc.clientPort) {
 			remote = netip.AddrPort{}
 		}
 	}
-	if s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 ||
+	if keep != nil || s.priv != nil || !s.sessVars.Empty() || s.connSC != (trackers{}) || s.ln != nil || s.tlsInfo != nil || unread != 0 || unwritten != 0 ||
 		pc.ipKind == 0 || remote.IsValid() {
-		pc.more = &parkedMore{priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
+		pc.more = &parkedMore{c: keep, priv: s.priv, sessVars: s.sessVars, connSC: s.connSC, ln: s.ln, tlsInfo: s.tlsInfo,
 			unread: unread, unwritten: unwritten, remote: remote}
 		if pc.ipKind == 0 {
 			pc.more.clientIP = clientIP
@@ -282,16 +284,18 @@ func (s *httpSession) park() bool {
 	return true
 }
 
-// conn returns the parked connection, making one of a detached socket.
+// conn returns the parked connection, making one of a detached socket:
+// called once, by the parked connection's new owner.
 func (pc *parkedConn) conn() net.Conn {
-	if pc.c == nil {
-		remote := netip.AddrPortFrom(pc.clientIP(), pc.clientPort)
-		if pc.more != nil && pc.more.remote.IsValid() {
-			remote = pc.more.remote
-		}
-		pc.c = conn.AttachLazy(int(pc.fd), remote)
+	m := pc.more
+	if m != nil && m.c != nil {
+		return m.c
 	}
-	return pc.c
+	remote := netip.AddrPortFrom(pc.clientIP(), pc.clientPort)
+	if m != nil && m.remote.IsValid() {
+		remote = m.remote
+	}
+	return conn.AttachLazy(int(pc.fd), remote)
 }
 
 // clientIP is the parked client's address.
@@ -305,12 +309,11 @@ func (pc *parkedConn) clientIP() netip.Addr {
 	return pc.more.clientIP
 }
 
-// restore takes up a parked connection.
-func (s *httpSession) restore(pc *parkedConn) {
-	c := pc.conn()
+// restore takes up a parked connection, c (pc.conn()).
+func (s *httpSession) restore(pc *parkedConn, c net.Conn) {
 	s.reset(pc.fe, c)
 	s.clientIP, s.clientPort, s.dstPort, s.accept = pc.clientIP(), int(pc.clientPort), int(pc.dstPort), time.Unix(0, pc.accept)
-	s.nreq, s.epollAdded, s.parkExpired = int(pc.nreq), pc.epollAdded, pc.expired
+	s.nreq, s.epollAdded, s.parkExpired, s.resumed = int(pc.nreq), pc.epollAdded, pc.expired, true
 	if int(pc.bind) < len(pc.fe.binds) {
 		s.bind = pc.fe.binds[pc.bind]
 	}
@@ -462,7 +465,9 @@ func (s *httpSession) readRequest() bool {
 			// first request parks at once (clients that keep talking wait
 			// as usual): the read fails before it reaches the socket (a
 			// TLS one returns what it holds).
-			if atOnce = s.nreq == 1 && s.fe.rt.parker.AtOnce(); atOnce {
+			// Not a connection that just woke: its client spoke, and
+			// parking it again unread would wake it again at once.
+			if atOnce = s.nreq == 1 && !s.resumed && s.fe.rt.parker.AtOnce(s.idle); atOnce {
 				s.c.SetReadDeadline(conn.LongAgo)
 			}
 		}

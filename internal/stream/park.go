@@ -17,12 +17,16 @@ const (
 	// maxIdleWorkers bounds the goroutines kept waiting for work: beyond it
 	// a worker whose session parked or ended exits, and its stack goes back.
 	maxIdleWorkers = 256
+	// maxFirstWaits bounds the sessions waiting for their client's second
+	// request: beyond it a new keep-alive client parks after its first
+	// response (a burst's idle clients hold no goroutine).
+	maxFirstWaits = 32
 )
 
 // newParker parks rt's idle connections; a woken one goes to a worker.
 func newParker(rt *Runtime) (*conn.Parker[parkedConn], error) {
 	return conn.NewParker(conn.ParkOptions[parkedConn]{
-		After: parkAfter, Every: sweepEvery, MaxWaiting: maxIdleWorkers, Done: rt.done,
+		After: parkAfter, Every: sweepEvery, MaxWaiting: maxIdleWorkers, MaxFirstWaits: maxFirstWaits, Done: rt.done,
 		Wake: func(pc *parkedConn, expired bool) {
 			pc.expired = expired
 			rt.dispatch(job{fe: pc.fe, c: pc.conn(), resume: pc})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,5 +202,36 @@ func TestIdleWorkersEndSoonAfterABurst(t *testing.T) {
 	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
 	if took := time.Since(start); took >= 490*time.Millisecond {
 		t.Errorf("idle workers ended %v after the last connection parked, want less than 490ms", took)
+	}
+}
+
+// New keep-alive clients beyond maxFirstWaits park after their first
+// response instead of each holding a goroutine until a sweep sees the
+// crowd (parkAfter is an hour here: no sweep parks them); all are served
+// again when they speak.
+func TestNewClientsBeyondFirstWaitsParkAtOnce(t *testing.T) {
+	pa := parkAfter
+	parkAfter = time.Hour
+	t.Cleanup(func() { parkAfter = pa })
+	cfg, port := keepAliveConfig(t, "always")
+	rt := startRuntime(t, cfg)
+	buf := make([]byte, 4096)
+	req := []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+	const n = maxFirstWaits + 8
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		roundTrip(t, c, req, buf)
+		conns = append(conns, c)
+	}
+	waitFor(t, "the clients beyond the first waits park", func() bool { return rt.parker.Parked() == n-maxFirstWaits })
+	// The parked ones first, while the first waits go on: woken because
+	// their client spoke, they read rather than park at once again.
+	for _, c := range slices.Backward(conns) {
+		roundTrip(t, c, req, buf)
 	}
 }

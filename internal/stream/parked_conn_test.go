@@ -146,10 +146,10 @@ func TestParkedConnectionKeepsItsState(t *testing.T) {
 	}
 }
 
-// The parked record stays in the 80-byte size class.
+// The parked record stays in the 64-byte size class.
 func TestParkedConnSize(t *testing.T) {
-	if n := unsafe.Sizeof(parkedConn{}); n > 80 {
-		t.Errorf("parkedConn is %d bytes, want at most 80", n)
+	if n := unsafe.Sizeof(parkedConn{}); n > 64 {
+		t.Errorf("parkedConn is %d bytes, want at most 64", n)
 	}
 }
 
@@ -171,7 +171,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"sr": true, "sw": true, "out": true, "req": true, "resp": true, "chunks": true, "rchunks": true,
 		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
 		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
-		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true,
+		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true, "resumed": true,
 		"h2Sess": true, // HTTP/2 streams never park
 	}
 	st := reflect.TypeOf(httpSession{})

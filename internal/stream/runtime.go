@@ -449,7 +449,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	}
 	switch {
 	case j.resume != nil:
-		parked = rt.resume(j.resume, hs)
+		parked = rt.resume(j.resume, c, hs)
 	case reject:
 		// No session was created: counted as a denied connection only.
 		sc.stop()
@@ -525,10 +525,11 @@ func (fe *Frontend) startConn(c *net.Conn, b *bindRef, sc *trackers) (reject, se
 	return false, false, false
 }
 
-// resume continues a parked connection with this worker's session object.
-func (rt *Runtime) resume(pc *parkedConn, hs **httpSession) (parked bool) {
+// resume continues a parked connection, c, with this worker's session
+// object.
+func (rt *Runtime) resume(pc *parkedConn, c net.Conn, hs **httpSession) (parked bool) {
 	s := workerSession(rt, hs)
-	s.restore(pc)
+	s.restore(pc, c)
 	return s.serve()
 }
 

@@ -38,7 +38,7 @@ func (e *fieldEncoder) begin(dst []byte) []byte {
 
 // appendField encodes one field; its name is in lower case.
 func appendField(dst []byte, f hpack.HeaderField) []byte {
-	i, named := staticNames[f.Name]
+	i, named := staticIndex(f.Name)
 	if named && !f.Sensitive {
 		// The entries of a name are adjacent.
 		for j := int(i) - 1; j < len(staticTable) && staticTable[j].name == f.Name; j++ {
@@ -71,17 +71,19 @@ func appendFields(dst []byte, fields []hpack.HeaderField) []byte {
 // appendFieldLower encodes an HTTP/1 field as a literal, its name put in
 // lower case (no static entry has a value an HTTP/1 response field needs).
 func appendFieldLower(dst, name, value []byte) []byte {
-	var low [32]byte // the longest static name has 27 bytes
-	if len(name) <= len(low) {
-		if i, ok := staticNames[string(appendLower(low[:0], name))]; ok {
-			dst = appendInt(dst, 0x00, 4, uint64(i))
-			dst = appendInt(dst, 0x00, 7, uint64(len(value)))
-			return append(dst, value...)
+	if len(name) < len(staticByLen) {
+		// The name is put in lower case where its literal would go,
+		// then replaced by the static index if it has one.
+		start := len(dst)
+		dst = appendLower(append(dst, 0x00, byte(len(name))), name)
+		if i, ok := staticIndex(dst[start+2:]); ok {
+			dst = appendInt(dst[:start], 0x00, 4, uint64(i))
 		}
+	} else {
+		dst = append(dst, 0x00)
+		dst = appendInt(dst, 0x00, 7, uint64(len(name)))
+		dst = appendLower(dst, name)
 	}
-	dst = append(dst, 0x00)
-	dst = appendInt(dst, 0x00, 7, uint64(len(name)))
-	dst = appendLower(dst, name)
 	dst = appendInt(dst, 0x00, 7, uint64(len(value)))
 	return append(dst, value...)
 }
@@ -130,14 +132,28 @@ var staticTable = [...]staticPair{
 	{"www-authenticate", ""},
 }
 
-// staticNames gives the index of the first entry of each name of the
-// static table.
-var staticNames = func() map[string]uint8 {
-	names := map[string]uint8{}
-	for i, p := range staticTable {
-		if _, ok := names[p.name]; !ok {
-			names[p.name] = uint8(i + 1)
+// staticIndex returns the index of the first static table entry named
+// name. The names are looked up among those of the same length, a few
+// comparisons at most: cheaper than hashing each field of each response.
+func staticIndex[T string | []byte](name T) (uint8, bool) {
+	if len(name) >= len(staticByLen) {
+		return 0, false
+	}
+	for _, i := range staticByLen[len(name)] {
+		if staticTable[i-1].name == string(name) {
+			return i, true
 		}
 	}
-	return names
+	return 0, false
+}
+
+// staticByLen lists, for each name length, the index of the first entry
+// of each static table name of that length.
+var staticByLen = func() (byLen [28][]uint8) {
+	for i, p := range staticTable {
+		if i == 0 || staticTable[i-1].name != p.name {
+			byLen[len(p.name)] = append(byLen[len(p.name)], uint8(i+1))
+		}
+	}
+	return byLen
 }()

@@ -127,14 +127,34 @@ func TestAppendFieldLower(t *testing.T) {
 	}
 	block = appendFieldLower(block, []byte(long), []byte("v"))
 	block = appendFieldLower(block, []byte("X-Short"), nil)
+	// The longest static name, and a name as long that is not one.
+	block = appendFieldLower(block, []byte("Access-Control-Allow-Origin"), []byte("*"))
+	block = appendFieldLower(block, []byte("X-Access-Control-Allow-Orig"), []byte("*"))
 	got := decodeBlock(t, hpack.NewDecoder(4096, nil), block)
-	want := []hpack.HeaderField{{Name: "content-type", Value: "text/plain"}, {Name: strings.ToLower(long), Value: "v"}, {Name: "x-short"}}
+	want := []hpack.HeaderField{{Name: "content-type", Value: "text/plain"}, {Name: strings.ToLower(long), Value: "v"}, {Name: "x-short"},
+		{Name: "access-control-allow-origin", Value: "*"}, {Name: "x-access-control-allow-orig", Value: "*"}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("field %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// BenchmarkFieldLower: the fields of an nginx response head.
+func BenchmarkFieldLower(b *testing.B) {
+	fields := [][2][]byte{
+		{[]byte("Server"), []byte("nginx/1.22.1")}, {[]byte("Date"), []byte("Sat, 05 Dec 2026 23:40:00 GMT")},
+		{[]byte("Content-Type"), []byte("text/plain")}, {[]byte("Content-Length"), []byte("100")},
+		{[]byte("X-Request-Id"), []byte("4f2a")},
+	}
+	var buf []byte
+	for b.Loop() {
+		buf = buf[:0]
+		for _, f := range fields {
+			buf = appendFieldLower(buf, f[0], f[1])
 		}
 	}
 }

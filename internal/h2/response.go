@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	"dhproxy/internal/http1"
@@ -325,11 +326,14 @@ func lower(b []byte) string { return string(appendLower(nil, b)) }
 
 // appendLower appends b in lower case to dst.
 func appendLower(dst, b []byte) []byte {
-	for _, c := range b {
+	n := len(dst)
+	dst = slices.Grow(dst, len(b))[:n+len(b)]
+	out := dst[n:]
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		dst = append(dst, c)
+		out[i] = c
 	}
 	return dst
 }

@@ -453,10 +453,11 @@ func (s *httpSession) readRequest() bool {
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
 		atOnce := false
-		if !started && s.nreq > 0 && s.buf == nil {
+		if !started && s.nreq > 0 && s.buf == nil && !s.h2 {
 			// The other ready sessions run first: the client has more
 			// time to send its next request, which the read then finds
-			// rather than failing with EAGAIN before its wait.
+			// rather than failing with EAGAIN before its wait. (An
+			// HTTP/2 stream starts with its head already received.)
 			runtime.Gosched()
 		}
 		if idleWait {

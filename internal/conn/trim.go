@@ -29,7 +29,7 @@ const (
 	trimGrowth  = 4 << 20   // heap memory grown since the last trim before trimming again
 	trimStacks  = 256 << 10 // or goroutine stacks freed since (32 workers)
 	quietAllocs = 1 << 20   // at most this much allocated per trimEvery counts as quiet
-	quietJobs   = 64        // and at most this many connections started or woken
+	quietJobs   = 64        // and at most this many connections started or woken and requests
 )
 
 // NewTrimmer gives back what startup left (the configuration's garbage)
@@ -64,10 +64,10 @@ func (t *Trimmer) read() (allocs, inuse uint64) {
 
 // Tick runs every TrimEvery with an estimate of the memory released since
 // the last tick that the runtime cannot see yet (the stacks of goroutines
-// that ended) and the number of connections started or woken since (a
-// proxy under load can allocate little: its workers, which come and go as
-// parked connections wake, must not make it collect again and again); it
-// reports whether it trimmed.
+// that ended) and the number of connections started or woken and requests
+// served since (a proxy under load can allocate nothing: its workers,
+// which come and go as parked connections wake, must not make it collect
+// again and again); it reports whether it trimmed.
 func (t *Trimmer) Tick(freed uint64, jobs int) bool {
 	allocs, inuse := t.read()
 	quiet := allocs-t.lastAllocs < quietAllocs && jobs <= quietJobs

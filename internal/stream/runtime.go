@@ -545,12 +545,17 @@ func (rt *Runtime) purgeLoop() {
 	defer t.Stop()
 	trim := conn.NewTrimmer()
 	var lastPurge time.Time
+	served := rt.served()
 	for {
 		select {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(rt.jobsSeen.Swap(0)))
+			// Busy keep-alive clients start no job and allocate nothing:
+			// their requests tell that the proxy is not quiet.
+			was := served
+			served = rt.served()
+			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(rt.jobsSeen.Swap(0)+served-was))
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}
@@ -565,6 +570,15 @@ func (rt *Runtime) purgeLoop() {
 			}
 		}
 	}
+}
+
+// served is the connections accepted and requests received so far.
+func (rt *Runtime) served() int64 {
+	var n int64
+	for _, fe := range rt.frontends {
+		n += fe.Stats.Stot.Load() + fe.Stats.ReqTot.Load()
+	}
+	return n
 }
 
 // Close stops accepting; sessions in flight continue (soft stop). Wait

@@ -51,9 +51,7 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 func TestTrimmerReturnsPagesACollectionFreed(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	tr := NewTrimmer()
-	for range 2 * trimGrowth >> 20 {
-		trimBallast = append(trimBallast, make([]byte, 1<<20))
-	}
+	growHeap()
 	trimBallast = nil
 	runtime.GC()
 	if tr.Tick(0, 0) {
@@ -73,9 +71,7 @@ func TestTrimmerFollowsUpOnWorkersEndingAfterATrim(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	grow := func(tr *Trimmer) {
 		t.Helper()
-		for range 2 * trimGrowth >> 20 {
-			trimBallast = append(trimBallast, make([]byte, 1<<20))
-		}
+		growHeap()
 		tr.Tick(0, 0)
 		trimBallast = nil
 		if !tr.Tick(0, 0) {
@@ -101,13 +97,18 @@ func TestTrimmerFollowsUpOnWorkersEndingAfterATrim(t *testing.T) {
 func TestNewTrimmerReturnsStartupGarbage(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	probe := NewTrimmer()
-	for range 2 * trimGrowth >> 20 {
-		trimBallast = append(trimBallast, make([]byte, 1<<20))
-	}
+	growHeap()
 	trimBallast = nil
 	_, before := probe.read()
 	_, after := NewTrimmer().read()
 	if before-after < trimGrowth {
 		t.Fatalf("a new trimmer returned %d bytes of startup garbage, want at least %d", before-after, trimGrowth)
+	}
+}
+
+// growHeap allocates twice the trimmer's growth threshold into trimBallast.
+func growHeap() {
+	for range 2 * trimGrowth >> 20 {
+		trimBallast = append(trimBallast, make([]byte, 1<<20))
 	}
 }

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -10,9 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"dhproxy/internal/config"
 	"dhproxy/internal/conn"
-	"dhproxy/internal/model"
 )
 
 // quickAckOf reads TCP_QUICKACK on c's socket: 0 once quick ACKs are off.
@@ -37,15 +34,9 @@ func quickAckOf(t *testing.T, c syscall.Conn) int {
 func TestSmartAcceptOnHTTPListeners(t *testing.T) {
 	ports := make([]int, 4)
 	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		ports[i] = freeLocalPort(t)
 	}
-	path := t.TempDir() + "/test.cfg"
-	writeFile(path, fmt.Sprintf(`defaults
+	rt := startRuntime(t, fmt.Sprintf(`defaults
  timeout connect 1s
  timeout client 5s
  timeout server 5s
@@ -64,18 +55,6 @@ frontend tcp_on
  option tcp-smart-accept
  bind 127.0.0.1:%d
 `, ports[0], ports[1], ports[2], ports[3]))
-	var d config.Diags
-	cfg := model.Build(config.Load([]string{path}, nil, &d), &d)
-	if cfg == nil {
-		var b bytes.Buffer
-		d.Write(&b, 0)
-		t.Fatalf("config refused:\n%s", b.String())
-	}
-	rt, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
 	want := map[string]int{"http_default": 0, "http_off": 1, "tcp_default": 1, "tcp_on": 0}
 	if len(rt.frontends) != len(want) || len(rt.listeners) != len(want) {
 		t.Fatalf("%d frontends, %d listeners", len(rt.frontends), len(rt.listeners))

@@ -490,6 +490,10 @@ backend be2
 // the sessions that went to the backup meanwhile are closed.
 func TestShutdownBackupSessionsOnMarkedUp(t *testing.T) {
 	echoA, echoB := startTCPEcho(t), startTCPEcho(t)
+	// The check goes to an address no other test listens on: a port freed
+	// on 127.0.0.1 could be taken again by another test's server (or be a
+	// check's own source port) and make the first check pass.
+	const hcAddr = "127.0.0.77"
 	hcPort := freePort(t)
 	port := freePort(t)
 	cfg := defaultsSection("tcp", "1s", "30s", "30s", "retries 0") + fmt.Sprintf(`
@@ -497,14 +501,14 @@ frontend f
     bind 127.0.0.1:%d
     default_backend be
 backend be
-    server act 127.0.0.1:%d check port %d inter 100 rise 1 fall 1 on-marked-up shutdown-backup-sessions
+    server act 127.0.0.1:%d check addr `+hcAddr+` port %d inter 100 rise 1 fall 1 on-marked-up shutdown-backup-sessions
     server bck 127.0.0.1:%d check inter 100 backup
 `, port, echoA, hcPort, echoB)
 	p := startProxy(t, cfg, port)
 	// The readiness probe's session may still be counted: \d+ sessions.
 	hcWaitStderr(t, p, strings.Replace(hcLine("WARNING", `Server be/act is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: Nms. 0 active and 1 backup servers left. Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue.`), ` 0 sessions`, ` \d+ sessions`, 1), 5*time.Second)
 	c := dialEcho(t, port)
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(hcPort))
+	l, err := net.Listen("tcp", hcAddr+":"+strconv.Itoa(hcPort))
 	if err != nil {
 		t.Fatal(err)
 	}

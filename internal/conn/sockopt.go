@@ -18,7 +18,13 @@ func onSocket(c net.Conn, f func(fd uintptr)) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	sc, ok := c.(syscall.Conn)
+	control(c, f)
+}
+
+// control runs f on the descriptor of s (a connection or a listener), if
+// it has one.
+func control(s any, f func(fd uintptr)) {
+	sc, ok := s.(syscall.Conn)
 	if !ok {
 		return
 	}
@@ -85,15 +91,9 @@ func ResetClose(c net.Conn) {
 // request is then acknowledged by the response instead of a pure ACK of
 // its own. Nothing happens where l has no descriptor.
 func DelayAcks(l net.Listener) {
-	sc, ok := l.(syscall.Conn)
-	if !ok {
-		return
-	}
-	if rc, err := sc.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0)
-		})
-	}
+	control(l, func(fd uintptr) {
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0)
+	})
 }
 
 // QuickAck turns quick ACKs back on for c, on a socket accepted with

@@ -112,6 +112,7 @@ frontend f
     default_backend be
 backend be
     option httpchk GET /health
+    timeout check 3s
     server s1 127.0.0.1:%d %s check inter 100 rise 1 fall 1
 `, port, be.port, c.opts), port)
 			deadline := time.Now().Add(5 * time.Second)

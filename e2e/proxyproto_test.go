@@ -338,6 +338,7 @@ frontend fe
 	default_backend be
 backend be
 	option httpchk GET /chk
+	timeout check 3s
 	server hp 127.0.0.1:%d %s check inter 100ms fall 1
 `, port, peer, send), port)
 			deadline := time.Now().Add(3 * time.Second)

@@ -121,6 +121,9 @@ frontend fe
 backend be
     balance roundrobin
     option httpchk GET /health
+    # fall 1 with inter 100 alone would bound each check by 100 ms: one
+    # stall of a loaded machine would take both servers down mid-test.
+    timeout check 3s
     server s1 127.0.0.1:%d check inter 100 rise 1 fall 1
     server s2 127.0.0.1:%d check inter 100 rise 1 fall 1
 listen stats

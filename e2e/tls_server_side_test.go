@@ -112,6 +112,7 @@ frontend fe
 	default_backend be
 backend be
 	option httpchk GET /
+	timeout check 3s
 	server good 127.0.0.1:%d ssl verify none sni str(backend.test) check check-sni backend.test inter 100ms fall 1
 	server bad 127.0.0.1:%d ssl verify none sni str(backend.test) check check-sni other.test inter 100ms fall 1
 `, port, peer, peer), port)

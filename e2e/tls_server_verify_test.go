@@ -118,6 +118,7 @@ frontend fe
 	default_backend be
 backend be
 	option httpchk GET /
+	timeout check 3s
 	server good 127.0.0.1:%d ssl verify required ca-file %s verifyhost backend.test check inter 200ms rise 1 fall 1
 	server bad 127.0.0.1:%d ssl verify required ca-file %s verifyhost elsewhere.test check inter 200ms rise 1 fall 1
 `, port, be, ca.file, be, ca.file), port)

@@ -433,7 +433,7 @@ func TestTLSServerChecks(t *testing.T) {
 	ca, other := newTLSCA(t), newTLSCA(t)
 	be := startTLSBackend(t, ca, "backend.test")
 	port := freePort(t)
-	p := startProxy(t, defaultsSection("http", "2s", "5s", "5s", "timeout check 1s", "retries 0", "option httpchk GET /")+fmt.Sprintf(`
+	p := startProxy(t, defaultsSection("http", "2s", "5s", "5s", "timeout check 3s", "retries 0", "option httpchk GET /")+fmt.Sprintf(`
 frontend fe
 	bind 127.0.0.1:%d
 	use_backend %%[path,field(2,/)]

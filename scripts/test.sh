@@ -30,4 +30,29 @@ echo "== go vet"
 go vet ./...
 
 echo "== go test"
-go test -count=1 -timeout 22m ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+go test -count=1 -timeout 22m ./... 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 0 ] && exit 0
+
+# The e2e suite runs real peers on a shared 2-core machine; a timing test can
+# lose a race to load once. Its failures (at most 3, e2e only, no build error,
+# panic or timeout) get one more run on their own; a test that fails again
+# fails the run. Whatever passed only on the second run is named here so it
+# gets fixed, not forgotten.
+failed=$(grep -E '^--- FAIL: ' "$log" | awk '{print $3}' | sort -u)
+failed_pkgs=$(grep -E '^FAIL[[:space:]]+[^[:space:]]+' "$log" | awk '{print $2}' | sort -u)
+if [ -z "$failed" ] || [ "$failed_pkgs" != "dhproxy/e2e" ] || [ "$(echo "$failed" | wc -l)" -gt 3 ] ||
+    grep -qE '^panic: |\[build failed\]|\[setup failed\]' "$log"; then
+    exit "$rc"
+fi
+pattern="^($(echo "$failed" | paste -sd'|'))\$"
+echo "== go test: e2e failed $pattern once; running those tests again"
+if go test -count=1 -timeout 5m ./e2e/ -run "$pattern" -v; then
+    echo "== FLAKY (failed once under load, passed again): $failed"
+    exit 0
+fi
+exit "$rc"

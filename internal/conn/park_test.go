@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"dhproxy/internal/conn/conntest"
 )
 
 type parkedTest struct {
@@ -37,27 +39,6 @@ func newTestParker(t *testing.T) (*Parker[parkedTest], chan wakeup) {
 	return p, woken
 }
 
-// lazyPair returns a client and the lazy server side of one connection.
-func lazyPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := NewLazyListener(tl)
-	t.Cleanup(func() { l.Close() })
-	client, err = net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
-
 func waitWake(t *testing.T, woken chan wakeup) wakeup {
 	t.Helper()
 	select {
@@ -74,7 +55,7 @@ func waitWake(t *testing.T, woken chan wakeup) wakeup {
 // and Close hands back what is still parked.
 func TestParkerWakesExpiresAndCloses(t *testing.T) {
 	p, woken := newTestParker(t)
-	client, server := lazyPair(t)
+	client, server := conntest.Pair(t, NewLazyListener)
 	// A read that waited (until its deadline) left an armed entry in the
 	// wait set, and a write that had to wait would have registered the
 	// socket in Go's poller: parking takes it out of both.
@@ -133,7 +114,7 @@ func TestParkerWakesExpiresAndCloses(t *testing.T) {
 // fails with a timeout, and EndWait says the wait was cut.
 func TestParkerCutsIdleWait(t *testing.T) {
 	p, _ := newTestParker(t)
-	client, server := lazyPair(t)
+	client, server := conntest.Pair(t, NewLazyListener)
 	var c net.Conn = server
 	st := NewIdle(&c)
 	p.Hold(st)
@@ -164,7 +145,7 @@ func TestParkerCutsIdleWait(t *testing.T) {
 // would wake the set's loop for nothing); one woken by data has nothing to
 // take out.
 func TestParkDropsArmedWaitEntry(t *testing.T) {
-	_, server := lazyPair(t)
+	_, server := conntest.Pair(t, NewLazyListener)
 	lc := lazyOf(server)
 	server.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	if _, err := server.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) || lc.sw == nil || !lc.sw.armed {
@@ -175,7 +156,7 @@ func TestParkDropsArmedWaitEntry(t *testing.T) {
 		t.Errorf("the armed entry must be out of the wait set: epoll_ctl MOD gave %v", e)
 	}
 
-	client2, server2 := lazyPair(t)
+	client2, server2 := conntest.Pair(t, NewLazyListener)
 	lc2 := lazyOf(server2)
 	server2.SetReadDeadline(time.Now().Add(5 * time.Second))
 	go func() { time.Sleep(20 * time.Millisecond); client2.Write([]byte("x")) }()
@@ -253,7 +234,7 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 // connection of it again, with the same peer address. A socket in Go's
 // poller stays attached.
 func TestDetachLazyKeepsTheSocket(t *testing.T) {
-	client, server := lazyPair(t)
+	client, server := conntest.Pair(t, NewLazyListener)
 	fd, remote, ok := DetachLazy(server)
 	if !ok || fd < 0 || remote.String() != client.LocalAddr().String() {
 		t.Fatalf("detach: fd %d, remote %v (client %v), ok %v", fd, remote, client.LocalAddr(), ok)

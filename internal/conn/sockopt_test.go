@@ -3,25 +3,10 @@ package conn
 import (
 	"context"
 	"net"
-	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"dhproxy/internal/conn/conntest"
 )
-
-func tcpQuickAck(t *testing.T, c syscall.Conn) int {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := -1
-	rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // A connection accepted on a socket DelayAcks set up inherits delayed ACKs:
 // that is what saves the pure ACK of its first request.
@@ -34,7 +19,7 @@ func TestDelayAcksInheritedByAcceptedConnections(t *testing.T) {
 	}
 	defer l.Close()
 	DelayAcks(l)
-	if v := tcpQuickAck(t, l.(*net.TCPListener)); v != 0 {
+	if v := conntest.QuickAck(t, l.(*net.TCPListener)); v != 0 {
 		t.Fatalf("listener: TCP_QUICKACK %d, want 0", v)
 	}
 	c, err := net.Dial("tcp", l.Addr().String())
@@ -47,7 +32,7 @@ func TestDelayAcksInheritedByAcceptedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if v := tcpQuickAck(t, a.(*net.TCPConn)); v != 0 {
+	if v := conntest.QuickAck(t, a.(*net.TCPConn)); v != 0 {
 		t.Fatalf("accepted connection: TCP_QUICKACK %d, want 0", v)
 	}
 }

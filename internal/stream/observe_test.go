@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"dhproxy/internal/conn/conntest"
 )
 
 // Observation and session tracking for shutdown-sessions add no allocation
@@ -80,7 +82,8 @@ func TestSessionRegistry(t *testing.T) {
 	b1, b2 := net.Pipe()
 	defer a2.Close()
 	defer b2.Close()
-	tc := tcpPair(t)
+	c, _ := conntest.Pair(t, nil)
+	tc := c.(*net.TCPConn)
 	var l1, l2 sessLink
 	l1.attach(srv, a1, &serverConn{c: tc})
 	l2.attach(srv, b1, nil)
@@ -100,22 +103,4 @@ func TestSessionRegistry(t *testing.T) {
 	if n := srv.health.sessions.shutdown(); n != 0 {
 		t.Errorf("second shutdown closed %d", n)
 	}
-}
-
-func tcpPair(t *testing.T) *net.TCPConn {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn)
 }

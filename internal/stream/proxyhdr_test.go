@@ -9,40 +9,16 @@ import (
 	"time"
 
 	"dhproxy/internal/conn"
+	"dhproxy/internal/conn/conntest"
 	"dhproxy/internal/proxyproto"
 )
-
-// acceptPair returns both ends of a loopback TCP connection, the accepted
-// one through a lazy listener when lazy.
-func acceptPair(t *testing.T, lazy bool) (client, server net.Conn) {
-	t.Helper()
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := tl
-	if lazy {
-		l = conn.NewLazyListener(tl)
-	}
-	t.Cleanup(func() { l.Close() })
-	client, err = net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
 
 // A header arriving in pieces is waited for, and the bytes after it stay
 // in the socket for the protocol that follows.
 func TestReadProxyHeaderPieces(t *testing.T) {
 	for _, lazy := range []bool{false, true} {
 		hdr := proxyproto.AppendV2(nil, ap("10.1.2.3:4000"), ap("10.9.9.9:443"), &proxyproto.V2{CRC32C: true, Authority: []byte("example.com")})
-		client, server := acceptPair(t, lazy)
+		client, server := conntest.Pair(t, lazyIf(lazy))
 		go func() {
 			for _, piece := range [][]byte{hdr[:5], hdr[5:20], hdr[20:]} {
 				client.Write(piece)
@@ -69,12 +45,12 @@ func TestReadProxyHeaderPieces(t *testing.T) {
 // limit.
 func TestReadProxyHeaderLarge(t *testing.T) {
 	big := proxyproto.AppendV2(nil, ap("10.1.2.3:4000"), ap("10.9.9.9:443"), &proxyproto.V2{SendUID: true, UniqueID: make([]byte, 100), ALPN: make([]byte, 2000)})
-	client, server := acceptPair(t, true)
+	client, server := conntest.Pair(t, conn.NewLazyListener)
 	client.Write(big)
 	if h, err := readProxyHeader(server, time.Now().Add(3*time.Second), 16384); err != nil || len(h.ALPN) != 2000 {
 		t.Errorf("large header: %v", err)
 	}
-	client, server = acceptPair(t, true)
+	client, server = conntest.Pair(t, conn.NewLazyListener)
 	client.Write(big)
 	if _, err := readProxyHeader(server, time.Now().Add(3*time.Second), 1024); !errors.Is(err, proxyproto.ErrTruncated) {
 		t.Errorf("header over the limit: %v", err)
@@ -93,7 +69,7 @@ func TestReadProxyHeaderFailures(t *testing.T) {
 		{"SSH-2.0-x\r\n", false, proxyproto.ErrNotHeader},
 	}
 	for _, c := range cases {
-		client, server := acceptPair(t, true)
+		client, server := conntest.Pair(t, conn.NewLazyListener)
 		client.Write([]byte(c.send))
 		if c.close {
 			client.(*net.TCPConn).CloseWrite()
@@ -105,3 +81,11 @@ func TestReadProxyHeaderFailures(t *testing.T) {
 }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// lazyIf is the wrapper that makes a pair's server end lazy when lazy.
+func lazyIf(lazy bool) func(net.Listener) net.Listener {
+	if lazy {
+		return conn.NewLazyListener
+	}
+	return nil
+}

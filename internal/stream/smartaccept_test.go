@@ -7,25 +7,9 @@ import (
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"dhproxy/internal/conn"
+	"dhproxy/internal/conn/conntest"
 )
-
-// quickAckOf reads TCP_QUICKACK on c's socket: 0 once quick ACKs are off.
-func quickAckOf(t *testing.T, c syscall.Conn) int {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := -1
-	rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // HTTP frontends delay the ACK of a new connection's request, as HAProxy's
 // default "option tcp-smart-accept" does in mode http: the response
@@ -60,7 +44,7 @@ frontend tcp_on
 		t.Fatalf("%d frontends, %d listeners", len(rt.frontends), len(rt.listeners))
 	}
 	for i, fe := range rt.frontends { // one bind each, listed in order
-		if got := quickAckOf(t, rt.listeners[i].(syscall.Conn)); got != want[fe.P.Name] {
+		if got := conntest.QuickAck(t, rt.listeners[i].(syscall.Conn)); got != want[fe.P.Name] {
 			t.Errorf("%s: TCP_QUICKACK %d on the listening socket, want %d", fe.P.Name, got, want[fe.P.Name])
 		}
 	}
@@ -90,12 +74,12 @@ func TestExpectMoreTurnsQuickAckOn(t *testing.T) {
 	defer a.Close()
 	s := &httpSession{c: a, bind: &bindRef{}}
 	s.expectMore()
-	if v := quickAckOf(t, a.(syscall.Conn)); v != 0 {
+	if v := conntest.QuickAck(t, a.(syscall.Conn)); v != 0 {
 		t.Fatalf("without smart accept: TCP_QUICKACK %d, want 0 (left alone)", v)
 	}
 	s.bind.smartAccept = true
 	s.expectMore()
-	if v := quickAckOf(t, a.(syscall.Conn)); v != 1 {
+	if v := conntest.QuickAck(t, a.(syscall.Conn)); v != 1 {
 		t.Fatalf("TCP_QUICKACK %d, want 1", v)
 	}
 }

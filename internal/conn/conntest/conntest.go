@@ -1,0 +1,55 @@
+// Package conntest holds the socket helpers that tests of several packages
+// share: loopback TCP pairs and socket option readers. Only _test files
+// import it.
+package conntest
+
+import (
+	"net"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pair returns both ends of a loopback TCP connection, closed at the
+// test's end. wrap, when not nil, wraps the listener the server end is
+// accepted from (a lazy listener, for instance).
+func Pair(t testing.TB, wrap func(net.Listener) net.Listener) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		l = wrap(l)
+	}
+	defer l.Close()
+	client, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = l.Accept()
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// QuickAck reads a socket's TCP_QUICKACK option.
+func QuickAck(t testing.TB, c syscall.Conn) int {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := -1
+	if cerr := rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK) }); cerr != nil {
+		t.Fatal(cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

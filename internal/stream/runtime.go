@@ -54,7 +54,6 @@ type Runtime struct {
 	pipes     *tcp.Pipes               // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32             // workers waiting for a job
 	exited    atomic.Int64             // workers ended since the trimmer last looked
-	jobsSeen  atomic.Int64             // jobs dispatched since the trimmer last looked
 	tables    map[*model.Proxy]*stick.Table
 	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
 	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
@@ -352,7 +351,6 @@ const acceptBatch = 16
 
 // dispatch gives a job to an idle worker, or to a new one.
 func (rt *Runtime) dispatch(j job) {
-	rt.jobsSeen.Add(1)
 	select {
 	case rt.jobs <- j:
 	default:
@@ -551,11 +549,12 @@ func (rt *Runtime) purgeLoop() {
 		case <-rt.done:
 			return
 		case now := <-t.C:
-			// Busy keep-alive clients start no job and allocate nothing:
-			// their requests tell that the proxy is not quiet.
+			// Connections and requests served tell that the proxy is not
+			// quiet (busy keep-alive clients start no job and allocate
+			// nothing).
 			was := served
 			served = rt.served()
-			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(rt.jobsSeen.Swap(0)+served-was))
+			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(served-was))
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}

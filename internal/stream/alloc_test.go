@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/conn/conntest"
 	"dhproxy/internal/model"
 )
 
@@ -26,7 +27,7 @@ var resp16k = []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: applicat
 
 // rawBackendWith is rawBackend answering resp.
 func rawBackendWith(t testing.TB, resp []byte) int {
-	return serveEach(t, func(c net.Conn) {
+	return conntest.Port(conntest.Serve(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		n := 0
 		for {
@@ -46,30 +47,7 @@ func rawBackendWith(t testing.TB, resp []byte) int {
 				n = copy(buf, buf[i+4:n])
 			}
 		}
-	})
-}
-
-// serveEach listens on a loopback port, runs serve on each connection in
-// its own goroutine (closing it after) and returns the port.
-func serveEach(t testing.TB, serve func(net.Conn)) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	}))
 }
 
 // startRuntime builds cfg text into a running Runtime.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"dhproxy/internal/conn/conntest"
 )
 
 // TestRequestSentDuringResponseIsServedAtOnce: a client that sends its next
@@ -16,7 +18,7 @@ import (
 // second request.
 func TestRequestSentDuringResponseIsServedAtOnce(t *testing.T) {
 	const delay = 40 * time.Millisecond
-	b := serveEach(t, func(c net.Conn) {
+	b := conntest.Port(conntest.Serve(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
 			line, err := br.ReadString('\n')
@@ -29,7 +31,7 @@ func TestRequestSentDuringResponseIsServedAtOnce(t *testing.T) {
 			time.Sleep(delay)
 			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"))
 		}
-	})
+	}))
 	cfg, port := keepAliveConfigFor(t, "always", b, b)
 	startRuntime(t, cfg)
 	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))

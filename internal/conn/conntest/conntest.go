@@ -53,3 +53,32 @@ func QuickAck(t testing.TB, c syscall.Conn) int {
 	}
 	return v
 }
+
+// Serve listens on a free port of 127.0.0.1 and runs handle on each
+// connection in a goroutine of its own, closing the connection when
+// handle returns. The listener is closed when the test ends (or earlier
+// by the caller, to take the server away).
+func Serve(t testing.TB, handle func(net.Conn)) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return l
+}
+
+// Port is a listener's TCP port.
+func Port(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }

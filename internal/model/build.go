@@ -609,6 +609,10 @@ func (b *builder) numberBinds(p *Proxy) {
 // backend in a frontend, which has none (be_conn without a name).
 func (b *builder) checkProxyRefs() {
 	for _, r := range b.proxyRefs {
+		if r.OfFrontend {
+			b.checkFrontendRef(r)
+			continue
+		}
 		be := r.in
 		if r.Backend != "" {
 			be = b.cfg.backends[r.Backend]
@@ -629,6 +633,18 @@ func (b *builder) checkProxyRefs() {
 		if r.Server != "" && !hasServer(be, r.Server) {
 			b.d.Errorf(r.pos, "%s '%s': '%s' names server '%s', which backend '%s' does not declare.", sectionWord(r.in), r.in.Name, r.Fetch, r.Server, be.Name)
 		}
+	}
+}
+
+// checkFrontendRef checks a fetch reading a frontend (fe_conn and the
+// frontend rates): the one it names must exist, and without a name the
+// rule's own proxy must be one (haproxy 2.6 refuses both too).
+func (b *builder) checkFrontendRef(r proxyRef) {
+	switch {
+	case r.Frontend == "" && r.in.Cap != CapDef && !r.in.IsFrontend():
+		b.d.Errorf(r.pos, "%s '%s': '%s' without a frontend name reads the rule's own frontend, which a backend does not have; write %s(<frontend>).", sectionWord(r.in), r.in.Name, r.Fetch, r.Fetch)
+	case r.Frontend != "" && b.cfg.frontends[r.Frontend] == nil:
+		b.d.Errorf(r.pos, "%s '%s': '%s' names frontend '%s', which is not declared.", sectionWord(r.in), r.in.Name, r.Fetch, r.Frontend)
 	}
 }
 

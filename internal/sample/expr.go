@@ -44,6 +44,10 @@ type Compiler struct {
 type ProxyRef struct {
 	Fetch           string
 	Backend, Server string
+	// OfFrontend: the fetch reads a frontend, Frontend ("": the rule's
+	// own proxy).
+	OfFrontend bool
+	Frontend   string
 }
 
 // Read reads a file named in the configuration.

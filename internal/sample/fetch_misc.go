@@ -3,10 +3,14 @@ package sample
 import (
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"dhproxy/internal/tlsconf"
 )
@@ -42,6 +46,22 @@ func init() {
 		ap := t.Dst()
 		v.SetInt(int64(ap.Port()))
 		return ap.IsValid()
+	}, 0, nil)
+	// src_is_local, dst_is_local: whether the address is one of this
+	// host's (a client on a unix socket is local), found as HAProxy
+	// does by binding a socket to it.
+	any("src_is_local", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Src()
+		v.SetBool(!ap.IsValid() || addrIsLocal(ap.Addr()))
+		return true
+	}, 0, nil)
+	any("dst_is_local", TypeBool, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		ap := t.Dst()
+		if !ap.IsValid() {
+			return false
+		}
+		v.SetBool(addrIsLocal(ap.Addr()))
+		return true
 	}, 0, nil)
 	any("fe_name", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		v.SetStr(t.FrontendName())
@@ -93,6 +113,46 @@ func init() {
 	}, ArgStr)
 }
 
+// addrIsLocal tells whether ip belongs to this host: a socket can be
+// bound to it.
+func addrIsLocal(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Addr: ip.As16()}
+	if ip.Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: ip.As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, sa) == nil
+}
+
+// constIP is ipv4 and ipv6: the address prepareIP parsed.
+func constIP(t Txn, a *Args, it *Iter, v *Value) bool {
+	v.SetIP(a.Data.(netip.Addr))
+	return true
+}
+
+// prepareIP parses an ipv4 (v4) or ipv6 constant.
+func prepareIP(v4 bool) PrepareFunc {
+	return func(c *Compiler, a *Args) error {
+		ip, err := netip.ParseAddr(a.Str[0])
+		switch {
+		case err != nil || ip.Zone() != "":
+			return fmt.Errorf("'%s' is not an IP address", a.Str[0])
+		case v4 && !ip.Is4():
+			return fmt.Errorf("'%s' is not an IPv4 address", a.Str[0])
+		case !v4 && !ip.Is6():
+			return fmt.Errorf("'%s' is not an IPv6 address", a.Str[0])
+		}
+		a.Data = ip
+		return nil
+	}
+}
+
 func prepareBool(c *Compiler, a *Args) error {
 	switch a.Str[0] {
 	case "1", "true":
@@ -114,6 +174,49 @@ func init() {
 		v.SetInt(time.Now().Unix() + a.Int[0])
 		return true
 	}, nil, ArgInt)
+	// date_us: the microseconds of the current second.
+	any("date_us", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(int64(time.Now().Nanosecond() / 1000))
+		return true
+	}, nil)
+	// hostname: the system's, read once at load time as HAProxy does.
+	any("hostname", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetStr(a.Byt[1])
+		return true
+	}, func(c *Compiler, a *Args) error {
+		name, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("cannot read the system's hostname: %v", err)
+		}
+		a.Byt[1] = []byte(name)
+		return nil
+	})
+	// thread: sessions are not tied to threads here (goroutines move
+	// between them), so every one reads as thread 0, which is what a
+	// HAProxy with nbthread 1 answers.
+	any("thread", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(0)
+		return true
+	}, nil)
+	any("proc", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetInt(1) // HAProxy 2.6 has a single process too
+		return true
+	}, nil)
+	// ipv4(<address>), ipv6(<address>) and bin(<hex>): constants checked
+	// at load time.
+	any("ipv4", TypeIP, constIP, prepareIP(true), ArgStr)
+	any("ipv6", TypeIP, constIP, prepareIP(false), ArgStr)
+	any("bin", TypeBin, func(t Txn, a *Args, it *Iter, v *Value) bool {
+		v.SetBin(a.Byt[1])
+		return true
+	}, func(c *Compiler, a *Args) error {
+		b, err := hex.DecodeString(a.Str[0])
+		if err != nil {
+			return fmt.Errorf("'%s' is not an even number of hexadecimal digits", a.Str[0])
+		}
+		a.Byt[1] = b
+		return nil
+	}, ArgStr)
 	// rand([range]): a random integer in [0, range), 32 bits by default.
 	any("rand", TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		n := a.Int[0]

@@ -141,3 +141,35 @@ func TestStateFetches(t *testing.T) {
 		t.Errorf("srv_is_up(be/): %v", err)
 	}
 }
+
+// Constant fetches are parsed once at load time: a bad constant is a
+// configuration error, as in haproxy 2.6 (compared with haproxy -c).
+func TestConstantFetches(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	for expr, want := range map[string]string{
+		"ipv4(10.1.2.3)":            "10.1.2.3",
+		"ipv6(::ffff:1.2.3.4)":      "::ffff:1.2.3.4",
+		"ipv6(2001:db8::1)":         "2001:db8::1",
+		"bin(414243),hex":           "414243",
+		"bin(414243),length":        "3",
+		"proc":                      "1",
+		"thread":                    "0",
+		"ipv4(127.0.0.1),ipmask(8)": "127.0.0.0",
+	} {
+		if got, _, ok := evalString(t, f, expr, PhaseReq); !ok || got != want {
+			t.Errorf("%s = %q %v, want %q", expr, got, ok, want)
+		}
+	}
+	var c Compiler
+	for expr, want := range map[string]string{
+		"ipv4(::1)":     "is not an IPv4 address",
+		"ipv4(1.2.3)":   "is not an IP address",
+		"ipv6(1.2.3.4)": "is not an IPv6 address",
+		"bin(41424)":    "is not an even number of hexadecimal digits",
+		"bin(zz)":       "is not an even number of hexadecimal digits",
+	} {
+		if _, err := c.Compile(expr, PhaseReq); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", expr, err, want)
+		}
+	}
+}

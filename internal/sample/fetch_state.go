@@ -13,20 +13,34 @@ import (
 type StateKey uint8
 
 const (
-	StateFrontendID      StateKey = iota // fe_id
-	StateBackendID                       // be_id
-	StateBackendConn                     // be_conn: requests being served
-	StateQueue                           // queue: requests waiting for a server
-	StateAvgQueue                        // avg_queue: queue per usable server
-	StateConnSlots                       // connslots: free connection and queue slots
-	StateServerUp                        // srv_is_up: 1 or 0
-	StateServerConn                      // srv_conn: requests the server serves
-	StateServerQueue                     // srv_queue: requests waiting for it
-	StateFirstRequest                    // http_first_req: 1 on a connection's first request
-	StateStopping                        // stopping: 1 once the process stops (soft stop)
-	StateServerID                        // srv_id: the id of the server serving the request
-	StateSocketID                        // so_id: the id of the socket that accepted the connection
-	StateBackendSessRate                 // be_sess_rate: sessions of the last second
+	StateFrontendID       StateKey = iota // fe_id
+	StateBackendID                        // be_id
+	StateBackendConn                      // be_conn: requests being served
+	StateQueue                            // queue: requests waiting for a server
+	StateAvgQueue                         // avg_queue: queue per usable server
+	StateConnSlots                        // connslots: free connection and queue slots
+	StateServerUp                         // srv_is_up: 1 or 0
+	StateServerConn                       // srv_conn: requests the server serves
+	StateServerQueue                      // srv_queue: requests waiting for it
+	StateFirstRequest                     // http_first_req: 1 on a connection's first request
+	StateStopping                         // stopping: 1 once the process stops (soft stop)
+	StateServerID                         // srv_id: the id of the server serving the request
+	StateSocketID                         // so_id: the id of the socket that accepted the connection
+	StateBackendSessRate                  // be_sess_rate: sessions of the last second
+	StateFrontendConn                     // fe_conn: connections the frontend holds
+	StateFrontendReqRate                  // fe_req_rate: HTTP requests of the last second
+	StateFrontendSessRate                 // fe_sess_rate: sessions of the last second
+	StateBackendConnFree                  // be_conn_free: free connection slots of the usable servers
+	StateServerConnFree                   // srv_conn_free: the server's free connection slots
+	StateServerSessRate                   // srv_sess_rate: its sessions of the last second
+	StateServerWeight                     // srv_weight: its effective weight
+	StateServerIWeight                    // srv_iweight: its configured weight
+	StateServerUWeight                    // srv_uweight: its user weight (set weight, agent)
+	StateClientTimeout                    // fe_client_timeout, in milliseconds
+	StateServerTimeout                    // be_server_timeout: the backend's, in milliseconds
+	StateTunnelTimeout                    // be_tunnel_timeout
+	StateCurServerTimeout                 // cur_server_timeout: the stream's (0 before a server connection)
+	StateCurTunnelTimeout                 // cur_tunnel_timeout
 )
 
 func init() {
@@ -45,6 +59,22 @@ func init() {
 	backendFetch("queue", StateQueue)
 	backendFetch("avg_queue", StateAvgQueue)
 	backendFetch("connslots", StateConnSlots)
+	backendFetch("be_conn_free", StateBackendConnFree)
+	// fe_conn([frontend]) and the rates: the frontend named (ProxyState
+	// gets it as its backend argument), else the rule's own.
+	frontendFetch := func(name string, key StateKey) {
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll, Prepare: prepareFrontendRef(name),
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				n, ok := t.ProxyState(key, a.Byt[0], nil)
+				if ok {
+					v.SetInt(n)
+				}
+				return ok
+			}})
+	}
+	frontendFetch("fe_conn", StateFrontendConn)
+	frontendFetch("fe_req_rate", StateFrontendReqRate)
+	frontendFetch("fe_sess_rate", StateFrontendSessRate)
 	idFetch := func(name string, key StateKey) {
 		RegisterFetch(&FetchDef{Name: name, Out: TypeInt, Phases: PhaseAll,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
@@ -58,6 +88,25 @@ func init() {
 	idFetch("fe_id", StateFrontendID)
 	idFetch("be_id", StateBackendID)
 	idFetch("so_id", StateSocketID)
+	idFetch("fe_client_timeout", StateClientTimeout)
+	idFetch("be_server_timeout", StateServerTimeout)
+	idFetch("be_tunnel_timeout", StateTunnelTimeout)
+	idFetch("cur_server_timeout", StateCurServerTimeout)
+	idFetch("cur_tunnel_timeout", StateCurTunnelTimeout)
+	// fe_defbe: the frontend's default backend; no sample without one.
+	RegisterFetch(&FetchDef{Name: "fe_defbe", Out: TypeStr, Phases: PhaseAll,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			d, ok := t.(DefaultBackendNamer)
+			if !ok {
+				return false
+			}
+			name := d.DefaultBackendName()
+			if name == "" {
+				return false
+			}
+			setScratchStr(t, v, name)
+			return true
+		}})
 	// so_name: the bind's "name"; no sample without one.
 	RegisterFetch(&FetchDef{Name: "so_name", Out: TypeStr, Phases: PhaseAll,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
@@ -119,6 +168,25 @@ func init() {
 	serverFetch("srv_is_up", StateServerUp, TypeBool)
 	serverFetch("srv_conn", StateServerConn, TypeInt)
 	serverFetch("srv_queue", StateServerQueue, TypeInt)
+	serverFetch("srv_conn_free", StateServerConnFree, TypeInt)
+	serverFetch("srv_sess_rate", StateServerSessRate, TypeInt)
+	serverFetch("srv_weight", StateServerWeight, TypeInt)
+	serverFetch("srv_iweight", StateServerIWeight, TypeInt)
+	serverFetch("srv_uweight", StateServerUWeight, TypeInt)
+}
+
+// DefaultBackendNamer is a transaction that knows its frontend's default
+// backend (fe_defbe).
+type DefaultBackendNamer interface{ DefaultBackendName() string }
+
+// prepareFrontendRef records the frontend a fetch names (none: the rule's
+// own proxy, which must then be a frontend) for the configuration to
+// check.
+func prepareFrontendRef(fetch string) PrepareFunc {
+	return func(c *Compiler, a *Args) error {
+		c.ProxyRefs = append(c.ProxyRefs, ProxyRef{Fetch: fetch, Frontend: a.Str[0], OfFrontend: true})
+		return nil
+	}
 }
 
 // prepareBackendRef records the backend a fetch names (none: the

@@ -1,6 +1,9 @@
 package stream
 
-import "dhproxy/internal/sample"
+import (
+	"dhproxy/internal/lb"
+	"dhproxy/internal/sample"
+)
 
 // The proxy and server state fetches (be_conn, queue, srv_is_up, ...)
 // read the counters the stats read; see sample/fetch_state.go.
@@ -16,6 +19,8 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 		return int64(s.tx.srv.Conf.ID), true
 	case sample.StateSocketID:
 		return socketID(s.bind)
+	case sample.StateCurServerTimeout, sample.StateCurTunnelTimeout:
+		return curTimeout(s.tx.srv, key)
 	}
 	be := s.tx.be
 	if be == nil {
@@ -41,6 +46,8 @@ func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64,
 		return int64(t.srv.Conf.ID), true
 	case key == sample.StateSocketID:
 		return socketID(t.bind)
+	case key == sample.StateCurServerTimeout, key == sample.StateCurTunnelTimeout:
+		return curTimeout(t.srv, key)
 	}
 	return proxyState(t.fe, t.be, key, backend, server)
 }
@@ -58,6 +65,10 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 		default:
 			return 0, true
 		}
+	case sample.StateFrontendConn, sample.StateFrontendReqRate, sample.StateFrontendSessRate:
+		return frontendState(fe, key, backend)
+	case sample.StateClientTimeout:
+		return fe.P.Timeouts.Client.Milliseconds(), true
 	}
 	be := cur
 	if len(backend) > 0 {
@@ -83,6 +94,12 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 			return 2 * q, true
 		}
 		return (q + n - 1) / n, true
+	case sample.StateServerTimeout:
+		return be.P.Timeouts.Server.Milliseconds(), true
+	case sample.StateTunnelTimeout:
+		return be.P.Timeouts.Tunnel.Milliseconds(), true
+	case sample.StateBackendConnFree:
+		return backendConnFree(be), true
 	case sample.StateConnSlots:
 		// free connection and queue slots of the servers that are up;
 		// -1 when one of them has no limit, as HAProxy answers
@@ -110,9 +127,109 @@ func proxyState(fe *Frontend, cur *Backend, key sample.StateKey, backend, server
 			return int64(srv.Cur()), true
 		case sample.StateServerQueue:
 			return int64(srv.QueueLen()), true
+		case sample.StateServerConnFree:
+			// -1 when the server has no limit, as HAProxy answers
+			if srv.Maxconn() == 0 {
+				return -1, true
+			}
+			return int64(srv.Maxconn() - srv.Cur()), true
+		case sample.StateServerSessRate:
+			n, _ := srv.Stats.Rate()
+			return int64(n), true
+		case sample.StateServerWeight:
+			return int64(srv.EffectiveWeight() / lb.WeightScale), true
+		case sample.StateServerIWeight:
+			_, initial := srv.Weight()
+			return int64(initial), true
+		case sample.StateServerUWeight:
+			cur, _ := srv.Weight()
+			return int64(cur), true
 		}
 	}
 	return 0, false
+}
+
+// frontendState answers fe_conn and the frontend rates for the frontend
+// named (fe when no name is given).
+func frontendState(fe *Frontend, key sample.StateKey, name []byte) (int64, bool) {
+	if len(name) > 0 {
+		named := fe.rt.frontendNamed(name)
+		if named == nil {
+			return 0, false
+		}
+		fe = named
+	}
+	switch key {
+	case sample.StateFrontendConn:
+		return int64(fe.Cur()), true
+	case sample.StateFrontendReqRate:
+		n, _ := fe.Stats.ReqRate()
+		return int64(n), true
+	default:
+		n, _ := fe.Stats.Rate()
+		return int64(n), true
+	}
+}
+
+// frontendNamed is the frontend (or listen section) called name, or nil.
+func (rt *Runtime) frontendNamed(name []byte) *Frontend {
+	for _, f := range rt.frontends {
+		if f.P.Name == string(name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// backendConnFree is be_conn_free: the free connection slots of the
+// active servers that are up (of the backup ones when no active one is),
+// -1 when one of them has no limit, as HAProxy answers.
+func backendConnFree(be *Backend) int64 {
+	var free int64
+	for _, backup := range []bool{false, true} {
+		counted := false
+		for _, srv := range be.ServerList() {
+			if srv.Conf.Backup != backup || !srv.Up() {
+				continue
+			}
+			if srv.Maxconn() == 0 {
+				return -1
+			}
+			counted = true
+			free += int64(srv.Maxconn() - srv.Cur())
+		}
+		if counted {
+			return free
+		}
+	}
+	return 0
+}
+
+// DefaultBackendName is fe_defbe: the frontend's default_backend (a
+// listen section without one has none, as in HAProxy).
+func (s *httpSession) DefaultBackendName() string { return defaultBackendName(s.fe) }
+
+// DefaultBackendName is fe_defbe in mode tcp.
+func (t *tcpTxn) DefaultBackendName() string { return defaultBackendName(t.fe) }
+
+func defaultBackendName(fe *Frontend) string {
+	if fe.P.DefaultBE == nil || fe.P.DefaultBE == fe.P {
+		return ""
+	}
+	return fe.P.DefaultBE.Name
+}
+
+// curTimeout is cur_server_timeout or cur_tunnel_timeout: the stream's
+// timeouts are its backend's (no set-timeout action here), set once a
+// server connection exists; 0 before, as HAProxy answers.
+func curTimeout(srv *Server, key sample.StateKey) (int64, bool) {
+	switch {
+	case srv == nil:
+		return 0, true
+	case key == sample.StateCurServerTimeout:
+		return srv.backend.P.Timeouts.Server.Milliseconds(), true
+	}
+	return srv.backend.P.Timeouts.Tunnel.Milliseconds(), true
 }
 
 // socketID is so_id; no sample where the socket is unknown.

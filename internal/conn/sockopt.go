@@ -13,12 +13,36 @@ import (
 // tcp_action_set_mark, tcp_action_set_tos).
 
 // onSocket runs f on the descriptor of the client's socket; nothing
-// happens where there is none of its own (an HTTP/2 stream).
+// happens where there is none of its own (an HTTP/2 stream shares its
+// connection's with other streams).
 func onSocket(c net.Conn, f func(fd uintptr)) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
 	control(c, f)
+}
+
+// Socket is the connection under c's layers (TLS, an HTTP/2 stream, a
+// PROXY header's addresses): the one with a descriptor.
+func Socket(c net.Conn) net.Conn {
+	for {
+		layer, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return c
+		}
+		c = layer.NetConn()
+	}
+}
+
+// TCPInfo reads the kernel's TCP_INFO of c's socket (fc_rtt and its
+// kin); false when c has no TCP socket.
+func TCPInfo(c net.Conn) (info *unix.TCPInfo, ok bool) {
+	control(Socket(c), func(fd uintptr) {
+		var err error
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		ok = err == nil
+	})
+	return info, ok
 }
 
 // control runs f on the descriptor of s (a connection or a listener), if

@@ -173,3 +173,13 @@ func TestConstantFetches(t *testing.T) {
 		}
 	}
 }
+
+// fc_rtt's unit is ms or us; anything else is refused at load time.
+func TestRTTUnit(t *testing.T) {
+	var c Compiler
+	for expr, ok := range map[string]bool{"fc_rtt": true, "fc_rtt(ms)": true, "fc_rttvar(us)": true, "fc_rtt(s)": false} {
+		if _, err := c.Compile(expr, PhaseReq); (err == nil) != ok {
+			t.Errorf("%s: %v", expr, err)
+		}
+	}
+}

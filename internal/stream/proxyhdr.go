@@ -43,6 +43,9 @@ func (c *ppConn) RemoteAddr() net.Addr {
 	return c.Conn.RemoteAddr()
 }
 
+// NetConn is the socket under the announced addresses (conn.Socket).
+func (c *ppConn) NetConn() net.Conn { return c.Conn }
+
 func (c *ppConn) LocalAddr() net.Addr {
 	if c.dst != nil {
 		return c.dst

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -128,5 +129,23 @@ func DelayAcks(l net.Listener) {
 func QuickAck(c net.Conn) {
 	onSocket(c, func(fd uintptr) {
 		unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
+	})
+}
+
+// SetKeepAlive turns TCP keepalive probes on for c's socket, with the
+// probe count and times given (0: the system's); "option tcpka".
+func SetKeepAlive(c net.Conn, count int, idle, intvl time.Duration) {
+	control(Socket(c), func(fd uintptr) {
+		s := int(fd)
+		unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+		if count > 0 {
+			unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, count)
+		}
+		if idle > 0 {
+			unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, int(idle/time.Second))
+		}
+		if intvl > 0 {
+			unix.SetsockoptInt(s, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, int(intvl/time.Second))
+		}
 	})
 }

@@ -66,6 +66,24 @@ type Timeouts struct {
 	Connect, Client, Server, HTTPRequest, HTTPKeepAlive, Queue, Tunnel, ClientFin, ServerFin, Check, Tarpit time.Duration
 }
 
+// TCPKeepAlive is a side's TCP keepalive tuning; 0: the system's value.
+type TCPKeepAlive struct {
+	Count       int           // probes before the connection is dropped (TCP_KEEPCNT)
+	Idle, Intvl time.Duration // idle time before the first probe, time between probes
+}
+
+// ClientKeepAlive tells whether the client side sends TCP keepalive probes
+// ("option tcpka" in a frontend or listen section, or "option clitcpka").
+func (p *Proxy) ClientKeepAlive() bool {
+	return p.IsFrontend() && (p.Options["tcpka"] || p.Options["clitcpka"])
+}
+
+// ServerKeepAlive tells whether the server side sends TCP keepalive probes
+// ("option tcpka" in a backend or listen section, or "option srvtcpka").
+func (p *Proxy) ServerKeepAlive() bool {
+	return p.IsBackend() && (p.Options["tcpka"] || p.Options["srvtcpka"])
+}
+
 // ForwardFor is "option forwardfor".
 type ForwardFor struct {
 	Header   string // default X-Forwarded-For
@@ -180,13 +198,17 @@ type Proxy struct {
 	Balance        Balance
 	HashType       []string
 	Timeouts       Timeouts
-	Retries        int
-	Maxconn        int // frontend: max concurrent sessions
-	Fullconn       int
-	Backlog        int
-	Disabled       bool
-	Description    string
-	Reuse          Reuse
+	// CliTCPKA and SrvTCPKA tune TCP keepalive probes on the client and
+	// server sockets (clitcpka-*, srvtcpka-*); they are sent with
+	// "option tcpka", "clitcpka" or "srvtcpka".
+	CliTCPKA, SrvTCPKA TCPKeepAlive
+	Retries            int
+	Maxconn            int // frontend: max concurrent sessions
+	Fullconn           int
+	Backlog            int
+	Disabled           bool
+	Description        string
+	Reuse              Reuse
 
 	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
 	HashBalanceFactor int

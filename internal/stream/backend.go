@@ -69,13 +69,16 @@ type Backend struct {
 	// bufferBody is "option http-buffer-request": the body is read before
 	// the backend's http-request rules.
 	bufferBody bool
-	cookie     *persistCookie
-	hash       lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
-	hashExpr   *sample.Expr // "balance hash <expr>"
-	Stats      Counters
-	stick      []stickRule // stick on/match/store-request, in order
-	name       []byte      // P.Name, for the be_name fetch
-	checkMu    sync.Mutex  // guards the servers' checksStarted and stopChecks
+	// tcpKA: its server sockets send TCP keepalive probes so tuned
+	// ("option tcpka" or "srvtcpka"); nil: they do not.
+	tcpKA    *model.TCPKeepAlive
+	cookie   *persistCookie
+	hash     lb.HashSpec  // Kind is lb.HashNone unless the balancing hashes a key
+	hashExpr *sample.Expr // "balance hash <expr>"
+	Stats    Counters
+	stick    []stickRule // stick on/match/store-request, in order
+	name     []byte      // P.Name, for the be_name fetch
+	checkMu  sync.Mutex  // guards the servers' checksStarted and stopChecks
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -151,6 +154,9 @@ func (sc *serverConn) Close() error { return sc.c.Close() }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
 	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"]}
+	if p.ServerKeepAlive() {
+		b.tcpKA = &p.SrvTCPKA
+	}
 	b.setStickRules(p.StickRules, tables)
 	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
 		sp.BalanceFactor = p.HashBalanceFactor
@@ -266,6 +272,9 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
+	if ka := s.backend.tcpKA; ka != nil {
+		conn.SetKeepAlive(tc, ka.Count, ka.Idle, ka.Intvl)
+	}
 	if s.Conf.SendProxy.Version > 0 && from != nil {
 		if err := s.sendProxyHeader(tc, from, time.Now().Add(timeout)); err != nil {
 			tc.Close()

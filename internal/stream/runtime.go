@@ -96,6 +96,9 @@ type Frontend struct {
 
 	listeners []*Listener // "option socket-stats": per-socket statistics (listenstats.go)
 	binds     []*bindRef  // its sockets, in bind order
+	// tcpKA: its clients' sockets send TCP keepalive probes so tuned
+	// ("option tcpka" or "clitcpka"); nil: they do not.
+	tcpKA *model.TCPKeepAlive
 }
 
 // setRules prepares the use_backend rules and tells whether requests of
@@ -179,6 +182,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 			continue
 		}
 		fe := &Frontend{P: p, rt: rt, name: []byte(p.Name)}
+		if p.ClientKeepAlive() {
+			fe.tcpKA = &p.CliTCPKA
+		}
 		if p.DefaultBE != nil {
 			fe.backend = rt.backends[p.DefaultBE.Name]
 		}
@@ -440,6 +446,13 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	var sc trackers // tcp-request connection/session track-sc*
 	reject, sessionRule, failed := false, false, false
 	if j.resume == nil {
+		if ka := fe.tcpKA; ka != nil {
+			conn.SetKeepAlive(c, ka.Count, ka.Idle, ka.Intvl)
+		} else if tc, ok := c.(*net.TCPConn); ok {
+			// Go's accept turned probes on (mode tcp and h2 binds, whose
+			// listeners are Go's): HAProxy sends none without tcpka.
+			tc.SetKeepAlive(false)
+		}
 		reject, sessionRule, failed = fe.startConn(&c, j.bind, &sc)
 	}
 	if j.resume == nil {

@@ -17,18 +17,26 @@ import (
 	"time"
 )
 
-// fetchesOrigin answers every request on a connection with the same
-// response head.
+// fetchesOrigin answers every request with the same response, but /sc
+// with Set-Cookie headers holding commas.
 func fetchesOrigin(t *testing.T) int {
 	const resp = "HTTP/1.1 200 OK\r\nX-N: 5x, 6\r\nx-n: -2\r\nX-IP: 10.0.0.1:80, ::1\r\nSet-Cookie: s=1; Path=/\r\n" +
 		"Set-Cookie: t=2; s=9\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+	// Set-Cookie headers are comma-separated lists for haproxy
+	const cookies = "HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Path=/; Expires=Wed, 21 Oct 2015 07:28:00 GMT\r\n" +
+		"Set-Cookie: t=2, s=9\r\nSet-Cookie: q=\"a,b\"; x=1\r\nContent-Length: 0\r\n\r\n"
 	return h1StartRawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
-			if _, err := h1ReadHead(br); err != nil {
+			head, err := h1ReadHead(br)
+			if err != nil {
 				return
 			}
-			if _, err := c.Write([]byte(resp)); err != nil {
+			out := resp
+			if strings.HasPrefix(head, "GET /sc ") {
+				out = cookies
+			}
+			if _, err := c.Write([]byte(out)); err != nil {
 				return
 			}
 		}
@@ -49,10 +57,12 @@ frontend fe
     log-format "LOG %%[capture.req.method] %%[capture.req.uri] %%[capture.req.ver]"
     http-request return status 200 content-type text/plain lf-string "b32=%%[base32] b32s=%%[base32+src,hex] bq=%%[baseq] u32=%%[url32] u32s=%%[url32+src,hex] cm=%%[capture.req.method] cu=%%[capture.req.uri] cv=%%[capture.req.ver] fc=%%[req.fhdr_cnt] fcx=%%[req.fhdr_cnt(x)] hv=%%[req.hdr_val(x)] hv1=%%[hdr_val(x,1)] at=%%[http_auth_type] au=%%[http_auth_user] ap=%%[http_auth_pass] ab=%%[http_auth_bearer] abx=%%[http_auth_bearer(x-tok)] ck=%%[cookie(a)] ck0=%%[cookie] rv=%%[req_ver] hb=%%[req.hdrs_bin,hex]" if { path_beg /p }
     http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_has_sni] resumed=%%[ssl_fc_is_resumed] npn=%%[ssl_fc_npn] early=%%[ssl_fc_has_early]" if { path /tls }
+    http-request return status 200 content-type text/plain lf-string "c0=%%[req.cook] cnt=%%[req.cook_cnt] b=%%[req.cook(b)] a=%%[req.cook(a)]" if { path /c }
     http-request set-var(txn.hv) req.hdr_val(x) if { hdr_val(x) 7 }
     http-response set-header x-out "fc=%%[res.fhdr_cnt] fcx=%%[res.fhdr_cnt(x-n)] hv=%%[res.hdr_val(x-n)] shv=%%[shdr_val(x-n,1)] hip=%%[res.hdr_ip(x-ip)] sip=%%[shdr_ip(x-ip,1)] names=%%[res.hdr_names(;)] rv=%%[resp_ver] crv=%%[capture.res.ver] cm=%%[capture.req.method] cu=%%[capture.req.uri] cv=%%[capture.req.ver] ck=%%[cookie(s)] ck0=%%[cookie] hv7=%%[var(txn.hv)]"
     http-response set-header x-bin "%%[res.hdrs_bin,hex]"
     http-response set-header x-hdrs "%%[res.hdrs,hex]" if { shdr_val(x-n) -- -2 }
+    http-response set-header x-ck "rc=%%[res.cook(s)] rc0=%%[res.cook] cnt=%%[res.cook_cnt(s)] cnt0=%%[res.cook_cnt] val=%%[res.cook_val(s)] ck=%%[cookie(s)] q=%%[res.cook(q)]"
     default_backend b
 backend b
     server s 127.0.0.1:%d
@@ -103,6 +113,16 @@ backend b
 	if got := hdr("x-hdrs"); !strings.HasPrefix(got, fmt.Sprintf("%X", "x-n: 5x, 6\r\nx-n: -2\r\nx-ip: 10.0.0.1:80, ::1\r\nset-cookie: s=1; Path=/\r\n")) ||
 		!strings.HasSuffix(got, "0D0A0D0A") {
 		t.Errorf("x-hdrs = %q", got)
+	}
+
+	// Cookie and Set-Cookie: a comma ends a cookie too, a pair without
+	// '=' is none
+	if _, b, _ := strings.Cut(rawExchange(t, port, "GET /c HTTP/1.1\r\nHost: h\r\nCookie: a; b=1, c\r\nConnection: close\r\n\r\n"), "\r\n\r\n"); b != "c0=1 cnt=1 b=1 a=<EOF>" {
+		t.Errorf("request cookies: %q", b)
+	}
+	head, _, _ = strings.Cut(rawExchange(t, port, "GET /sc HTTP/1.0\r\nHost: h\r\n\r\n"), "\r\n\r\n")
+	if got, want := hdr("x-ck"), `rc=9 rc0=1 cnt=2 cnt0=7 val=9 ck=9 q="a,b"`; got != want {
+		t.Errorf("response cookies: %q, want %q", got, want)
 	}
 
 	// TLS: SNI or not; the second connection resumes the first's session.

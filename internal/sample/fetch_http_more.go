@@ -12,7 +12,7 @@ import (
 // their "+src" forms), baseq, the "capture.*" request line and version
 // fetches, header counts, integers and addresses of either direction, the
 // header blocks in SPOE's binary form, the Authorization header's parts,
-// and the deprecated aliases (cookie, req_ver, resp_ver).
+// and the deprecated cookie.
 
 func init() {
 	reqFetch := func(name string, out Type, fn FetchFunc, minArgs int, args ...ArgType) {
@@ -251,19 +251,10 @@ func init() {
 			}
 			return cookies(reqHeaders(t), http1.KindCookie, a, it, v)
 		}})
-	alias("req_ver", "req.ver")
-	alias("resp_ver", "res.ver")
 }
 
 // responseSide marks a fetch compiled for response rules (Args.Data).
 type responseSide struct{}
-
-// alias registers name as another name of the fetch old.
-func alias(name, old string) {
-	f := *fetches[old]
-	f.Name = name
-	RegisterFetch(&f)
-}
 
 var (
 	authorizationHeader = headerNameOf("authorization")

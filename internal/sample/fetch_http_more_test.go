@@ -168,3 +168,73 @@ func TestHTTPFetchesMorePlaces(t *testing.T) {
 		}
 	}
 }
+
+// urlp_val, req_proto_http and hdr_cnt without a name, as haproxy 2.6.12
+// answers them.
+func TestURLPValAndCounts(t *testing.T) {
+	for _, c := range []struct{ head, expr, want string }{
+		{"GET /?a=12x&b=-4;c HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: */*\r\nX: 1,2\r\nY: 3\r\nConnection: close\r\n\r\n", "urlp_val(a)", "12"},
+		{"GET /?a=12x&b=-4;c HTTP/1.1\r\nHost: h\r\n\r\n", "urlp_val(b)", "-4"},
+		{"GET /?a=1.5&b= HTTP/1.1\r\nHost: h\r\n\r\n", "urlp_val(a)", "85"},
+		{"GET /?a=1.5&b= HTTP/1.1\r\nHost: h\r\n\r\n", "urlp_val(b)", "0"},
+		{"GET /?a=1 HTTP/1.1\r\nHost: h\r\n\r\n", "urlp_val(z)", "<none>"},
+		{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", "req_proto_http", "1"},
+		{"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: */*\r\nX: 1,2\r\nY: 3\r\nConnection: close\r\n\r\n", "req.hdr_cnt", "6"},
+		{"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nAccept: */*\r\n\r\n", "hdr_cnt", "3"},
+		{"GET / HTTP/1.1\r\nHost: h\r\nX: 1,2\r\n\r\n", "hdr_cnt(x)", "2"},
+	} {
+		got, _, ok := evalString(t, newTxn(t, c.head), c.expr, PhaseReq)
+		if !ok {
+			got = "<none>"
+		}
+		if got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}
+
+// Cookie and Set-Cookie headers are lists for haproxy 2.6.12: a comma
+// (outside quotes) ends a cookie as a semicolon does, and starts a new
+// Set-Cookie; a pair without '=' is no cookie.
+func TestCookieCommas(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: h\r\nCookie: a; b=1, c\r\n\r\n")
+	f.resp = &http1.Response{}
+	if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\nSet-Cookie: s=1; Path=/; Expires=Wed, 21 Oct 2015 07:28:00 GMT\r\n"+
+		"Set-Cookie: t=2, s=9\r\nSet-Cookie: q=\"a,b\"; x=1\r\n\r\n"), f.resp); err != nil {
+		t.Fatal(err)
+	}
+	g := newTxn(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	g.resp = &http1.Response{}
+	if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\nSet-Cookie: a; b=1, c\r\nSet-Cookie: d=4\r\n\r\n"), g.resp); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		f     *fakeTxn
+		expr  string
+		phase Phase
+		want  string
+	}{
+		{f, "req.cook_cnt", PhaseReq, "1"},
+		{f, "req.cook", PhaseReq, "1"},
+		{f, "req.cook(b)", PhaseReq, "1"},
+		{f, "req.cook(a)", PhaseReq, "<none>"},
+		{f, "res.cook(s)", PhaseRes, "9"},
+		{f, "res.cook", PhaseRes, "1"},
+		{f, "res.cook_cnt(s)", PhaseRes, "2"},
+		{f, "res.cook_cnt", PhaseRes, "7"},
+		{f, "res.cook_val(s)", PhaseRes, "9"},
+		{f, "res.cook(Wed)", PhaseRes, "<none>"},
+		{f, "cookie(s)", PhaseRes, "9"},
+		{f, "res.cook(q)", PhaseRes, "\"a,b\""},
+		{g, "res.cook_cnt", PhaseRes, "2"},
+		{g, "res.cook", PhaseRes, "1"},
+	} {
+		got, _, ok := evalString(t, c.f, c.expr, c.phase)
+		if !ok {
+			got = "<none>"
+		}
+		if got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}

@@ -62,6 +62,7 @@ frontend fe
     http-response set-header x-out "fc=%%[res.fhdr_cnt] fcx=%%[res.fhdr_cnt(x-n)] hv=%%[res.hdr_val(x-n)] shv=%%[shdr_val(x-n,1)] hip=%%[res.hdr_ip(x-ip)] sip=%%[shdr_ip(x-ip,1)] names=%%[res.hdr_names(;)] rv=%%[resp_ver] crv=%%[capture.res.ver] cm=%%[capture.req.method] cu=%%[capture.req.uri] cv=%%[capture.req.ver] ck=%%[cookie(s)] ck0=%%[cookie] hv7=%%[var(txn.hv)]"
     http-response set-header x-bin "%%[res.hdrs_bin,hex]"
     http-response set-header x-hdrs "%%[res.hdrs,hex]" if { shdr_val(x-n) -- -2 }
+    http-response set-header x-h "%%[hdr(x-n)] %%[hdr(x-n,1)]"
     http-response set-header x-ck "rc=%%[res.cook(s)] rc0=%%[res.cook] cnt=%%[res.cook_cnt(s)] cnt0=%%[res.cook_cnt] val=%%[res.cook_val(s)] ck=%%[cookie(s)] q=%%[res.cook(q)]"
     default_backend b
 backend b
@@ -109,6 +110,9 @@ backend b
 		if got != want {
 			t.Errorf("%s:\n got %q\nwant %q", name, got, want)
 		}
+	}
+	if got := hdr("x-h"); got != "-2 5x" {
+		t.Errorf("hdr() in response rules: %q, want the response's headers", got)
 	}
 	if got := hdr("x-hdrs"); !strings.HasPrefix(got, fmt.Sprintf("%X", "x-n: 5x, 6\r\nx-n: -2\r\nx-ip: 10.0.0.1:80, ::1\r\nset-cookie: s=1; Path=/\r\n")) ||
 		!strings.HasSuffix(got, "0D0A0D0A") {

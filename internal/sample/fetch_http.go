@@ -117,11 +117,24 @@ func init() {
 			return true
 		}})
 
-	for _, n := range []string{"hdr", "req.hdr"} {
-		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
-			Prepare: prepareHeaderName,
-			Fn:      func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
-	}
+	RegisterFetch(&FetchDef{Name: "req.hdr", Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+		Prepare: prepareHeaderName,
+		Fn:      func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
+	// hdr is req.hdr in request rules and res.hdr in response rules, as
+	// in haproxy; an ACL, compiled once for every phase, reads the request.
+	RegisterFetch(&FetchDef{Name: "hdr", Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Multi: true, OccArg: true,
+		Prepare: func(c *Compiler, a *Args) error {
+			if c.where == PhaseRes {
+				a.Data = responseSide{}
+			}
+			return prepareHeaderName(c, a)
+		},
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if _, res := a.Data.(responseSide); res {
+				return headerFetch(t.Response().Headers, a, it, v, true)
+			}
+			return headerFetch(t.Request().Headers, a, it, v, true)
+		}})
 	for _, n := range []string{"req.fhdr"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
 			Prepare: prepareHeaderName,

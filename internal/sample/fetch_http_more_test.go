@@ -71,6 +71,9 @@ func TestHTTPFetchesMore(t *testing.T) {
 		{req2, "capture.res.ver", PhaseRes, "HTTP/1.1"},
 		{req2, "cookie(s)", PhaseRes, "1"},
 		{req2, "cookie", PhaseRes, "1"},
+		{req2, "hdr(x-n)", PhaseRes, "-2"},
+		{req2, "hdr(x-n,1)", PhaseRes, "5x"},
+		{req1, "hdr(x)", PhaseReq, "-3"},
 		{req2, "res.hdrs_bin,hex", PhaseRes, "03782D6E0535782C203603782D6E022D3204782D69701031302E302E302E313A38302C203A3A310A7365742D636F6F6B69650B" +
 			"733D313B20506174683D2F0A7365742D636F6F6B696508743D323B20733D390E636F6E74656E742D6C656E67746801320C636F6E74656E742D747970650A" +
 			"746578742F706C61696E0000"},

@@ -47,16 +47,18 @@ func TestFetchesMore(t *testing.T) {
 	dir := t.TempDir()
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
-	port, tlsPort, origin := freePort(t), freePort(t), fetchesOrigin(t)
+	port, tlsPort, h2Port, origin := freePort(t), freePort(t), freePort(t), fetchesOrigin(t)
 	p := startProxy(t, `
 global
     log stdout format raw local0`+defaultsSection("http", "2s", "5s", "5s", "log global")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
     bind 127.0.0.1:%d ssl crt %s
+    bind 127.0.0.1:%d proto h2
     log-format "LOG %%[capture.req.method] %%[capture.req.uri] %%[capture.req.ver]"
     http-request return status 200 content-type text/plain lf-string "b32=%%[base32] b32s=%%[base32+src,hex] bq=%%[baseq] u32=%%[url32] u32s=%%[url32+src,hex] cm=%%[capture.req.method] cu=%%[capture.req.uri] cv=%%[capture.req.ver] fc=%%[req.fhdr_cnt] fcx=%%[req.fhdr_cnt(x)] hv=%%[req.hdr_val(x)] hv1=%%[hdr_val(x,1)] at=%%[http_auth_type] au=%%[http_auth_user] ap=%%[http_auth_pass] ab=%%[http_auth_bearer] abx=%%[http_auth_bearer(x-tok)] ck=%%[cookie(a)] ck0=%%[cookie] rv=%%[req_ver] hb=%%[req.hdrs_bin,hex]" if { path_beg /p }
     http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_has_sni] resumed=%%[ssl_fc_is_resumed] npn=%%[ssl_fc_npn] early=%%[ssl_fc_has_early]" if { path /tls }
+    http-request return status 200 content-type text/plain lf-string "cv=%%[capture.req.ver] rv=%%[req_ver] cu=%%[capture.req.uri] bq=%%[baseq] b32=%%[base32] fc=%%[req.fhdr_cnt] hb=%%[req.hdrs_bin,hex]" if { path /h2 }
     http-request return status 200 content-type text/plain lf-string "c0=%%[req.cook] cnt=%%[req.cook_cnt] b=%%[req.cook(b)] a=%%[req.cook(a)]" if { path /c }
     http-request set-var(txn.hv) req.hdr_val(x) if { hdr_val(x) 7 }
     http-response set-header x-out "fc=%%[res.fhdr_cnt] fcx=%%[res.fhdr_cnt(x-n)] hv=%%[res.hdr_val(x-n)] shv=%%[shdr_val(x-n,1)] hip=%%[res.hdr_ip(x-ip)] sip=%%[shdr_ip(x-ip,1)] names=%%[res.hdr_names(;)] rv=%%[resp_ver] crv=%%[capture.res.ver] cm=%%[capture.req.method] cu=%%[capture.req.uri] cv=%%[capture.req.ver] ck=%%[cookie(s)] ck0=%%[cookie] hv7=%%[var(txn.hv)]"
@@ -67,7 +69,7 @@ frontend fe
     default_backend b
 backend b
     server s 127.0.0.1:%d
-`, port, tlsPort, crt, origin), port, tlsPort)
+`, port, tlsPort, crt, h2Port, origin), port, tlsPort, h2Port)
 
 	reqOut := rawExchange(t, port, "GET /p/q?x=1 HTTP/1.1\r\nHost: Ex.com:80,b\r\nX: 12abc, 7\r\nx: -3\r\n"+
 		"Authorization: Basic dXNlcjpwYTpzcw==\r\nCookie: a=1; b=2; a=3\r\nx-tok: Bearer  zz\r\nConnection: close\r\n\r\n")
@@ -117,6 +119,12 @@ backend b
 	if got := hdr("x-hdrs"); !strings.HasPrefix(got, fmt.Sprintf("%X", "x-n: 5x, 6\r\nx-n: -2\r\nx-ip: 10.0.0.1:80, ::1\r\nset-cookie: s=1; Path=/\r\n")) ||
 		!strings.HasSuffix(got, "0D0A0D0A") {
 		t.Errorf("x-hdrs = %q", got)
+	}
+
+	// HTTP/2: capture.req.ver is HTTP/1.1 there, req_ver 2.0
+	out, err := curl(t, "--http2-prior-knowledge", "-H", "User-Agent:", "-H", "Host: h2.test", fmt.Sprintf("http://127.0.0.1:%d/h2?q", h2Port))
+	if want := "cv=HTTP/1.1 rv=2.0 cu=/h2?q bq=h2.test/h2?q b32=1854126363 fc=2 hb=04686F73740768322E7465737406616363657074032A2F2A0000"; err != nil || out != want {
+		t.Errorf("over HTTP/2: %q (%v), want %q", out, err, want)
 	}
 
 	// Cookie and Set-Cookie: a comma ends a cookie too, a pair without

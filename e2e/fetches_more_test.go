@@ -47,7 +47,19 @@ func TestFetchesMore(t *testing.T) {
 	dir := t.TempDir()
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, dir, "site.pem", "site.test")
-	port, tlsPort, h2Port, origin := freePort(t), freePort(t), freePort(t), fetchesOrigin(t)
+	port, tlsPort, h2Port, tcpPort, origin := freePort(t), freePort(t), freePort(t), freePort(t), fetchesOrigin(t)
+	// mode tcp: which backend a passed-through hello goes to
+	var helloSrv [4]int
+	for i, name := range []string{"st0", "st1", "st2", "noec"} {
+		answer := []byte(name)
+		if name == "st0" {
+			answer = append([]byte{0x16, 3, 3, 0, 4, 2, 0, 0, 0}, answer...) // a ServerHello's start
+		}
+		helloSrv[i] = h1StartRawBackend(t, func(c net.Conn) {
+			c.Read(make([]byte, 4096))
+			c.Write(answer)
+		})
+	}
 	p := startProxy(t, `
 global
     log stdout format raw local0`+defaultsSection("http", "2s", "5s", "5s", "log global")+fmt.Sprintf(`
@@ -69,7 +81,29 @@ frontend fe
     default_backend b
 backend b
     server s 127.0.0.1:%d
-`, port, tlsPort, crt, h2Port, origin), port, tlsPort, h2Port)
+frontend hellos
+    mode tcp
+    bind 127.0.0.1:%d
+    tcp-request inspect-delay 2s
+    tcp-request content accept if { req.ssl_hello_type 1 }
+    use_backend st%%[req.ssl_st_ext] if { req.ssl_ec_ext }
+    default_backend noec
+backend st0
+    mode tcp
+    tcp-response inspect-delay 2s
+    tcp-response content accept if { res.ssl_hello_type 2 }
+    tcp-response content reject
+    server s 127.0.0.1:%d
+backend st1
+    mode tcp
+    server s 127.0.0.1:%d
+backend st2
+    mode tcp
+    server s 127.0.0.1:%d
+backend noec
+    mode tcp
+    server s 127.0.0.1:%d
+`, port, tlsPort, crt, h2Port, origin, tcpPort, helloSrv[0], helloSrv[1], helloSrv[2], helloSrv[3]), port, tlsPort, h2Port, tcpPort)
 
 	reqOut := rawExchange(t, port, "GET /p/q?x=1 HTTP/1.1\r\nHost: Ex.com:80,b\r\nX: 12abc, 7\r\nx: -3\r\n"+
 		"Authorization: Basic dXNlcjpwYTpzcw==\r\nCookie: a=1; b=2; a=3\r\nx-tok: Bearer  zz\r\nConnection: close\r\n\r\n")
@@ -176,6 +210,23 @@ backend b
 		t.Errorf("plain connection: %q", b)
 	}
 
+	// req.ssl_ec_ext and req.ssl_st_ext choose the backend; st0's answer
+	// passes its res.ssl_hello_type check
+	groups, ticket := []byte{0, 10}, []byte{0, 35}
+	for _, c := range []struct {
+		hello []byte
+		want  string
+	}{
+		{buildClientHello(groups, []byte{0, 2, 0, 29}), "\x16\x03\x03\x00\x04\x02\x00\x00\x00st0"},
+		{buildClientHello(groups, []byte{0, 2, 0, 29}, ticket, nil), "st1"},
+		{buildClientHello(ticket, []byte("ticket"), groups, []byte{0, 2, 0, 29}), "st2"},
+		{buildClientHello(ticket, nil), "noec"},
+	} {
+		if got := strings.TrimSuffix(rawExchange(t, tcpPort, string(c.hello)), "<EOF>"); got != c.want {
+			t.Errorf("hello % x went to %q, want %q", c.hello[43:], got, c.want)
+		}
+	}
+
 	// the capture.req.* fetches are still there for the log line
 	deadline := time.Now().Add(3 * time.Second)
 	for !strings.Contains(p.Stdout(), "LOG GET /r?s HTTP/1.0") {
@@ -184,4 +235,20 @@ backend b
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// buildClientHello is a TLS 1.2 ClientHello in one record with the
+// extensions given (type, body pairs).
+func buildClientHello(exts ...[]byte) []byte {
+	var block []byte
+	for i := 0; i+1 < len(exts); i += 2 {
+		block = append(block, exts[i][0], exts[i][1], byte(len(exts[i+1])>>8), byte(len(exts[i+1])))
+		block = append(block, exts[i+1]...)
+	}
+	b := append([]byte{3, 3}, make([]byte, 32)...) // version, random
+	b = append(b, 0, 0, 2, 0xc0, 0x2b, 1, 0)       // no session id, one cipher, no compression
+	b = append(b, byte(len(block)>>8), byte(len(block)))
+	b = append(b, block...)
+	hs := append([]byte{1, 0, byte(len(b) >> 8), byte(len(b))}, b...)
+	return append([]byte{0x16, 3, 1, byte(len(hs) >> 8), byte(len(hs))}, hs...)
 }

@@ -114,12 +114,11 @@ func init() {
 		}
 	}
 	for _, d := range []struct {
-		name   string
-		phase  Phase
-		needs  string
-		hs     func(Txn) []http1.Header
-		isResp bool
-	}{{"req.fhdr_cnt", PhaseReq, needsRequest, reqHeaders, false}, {"res.fhdr_cnt", PhaseRes, needsResponse, resHeaders, true}} {
+		name  string
+		phase Phase
+		needs string
+		hs    func(Txn) []http1.Header
+	}{{"req.fhdr_cnt", PhaseReq, needsRequest, reqHeaders}, {"res.fhdr_cnt", PhaseRes, needsResponse, resHeaders}} {
 		RegisterFetch(&FetchDef{Name: d.name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: d.phase, Needs: d.needs,
 			Prepare: prepareHeaderName, Fn: fhdrCount(d.hs)})
 	}
@@ -214,20 +213,26 @@ func init() {
 	// http_auth_bearer([header]): the token after "Bearer ", from the
 	// Authorization header or the one named.
 	RegisterFetch(&FetchDef{Name: "http_auth_bearer", Args: []ArgType{ArgStr}, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest,
-		Prepare: func(c *Compiler, a *Args) error {
-			if a.N == 0 || a.Str[0] == "" {
-				a.hdr = authorizationHeader
-				return nil
-			}
-			return prepareHeaderName(c, a)
-		},
+		Prepare: prepareHeaderName,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if a.N == 0 || a.Str[0] == "" {
+				// the Authorization header as the other http_auth_* read
+				// it: "B x" is a (bad) Basic one there
+				var au authData
+				if parseAuth(t, &au); au.scheme != authBearer {
+					return false
+				}
+				v.SetStr(trimOWS(au.token))
+				return true
+			}
 			val, ok := headerValue(reqHeaders(t), a.hdr, 1, true)
 			if !ok {
 				return false
 			}
+			// a named header's scheme is the whole word, unlike
+			// Authorization's ("Bear x" is no Bearer there)
 			scheme, rest, ok := cutScheme(val)
-			if !ok || !schemeIs(scheme, "Bearer") {
+			if !ok || !http1.EqualFold(scheme, "Bearer") {
 				return false
 			}
 			v.SetStr(trimOWS(rest))
@@ -408,7 +413,8 @@ const (
 
 type authData struct {
 	scheme     int
-	user, pass []byte
+	user, pass []byte // Basic's
+	token      []byte // Bearer's, as written after the space
 }
 
 // parseAuth reads the first value of the Authorization header as HAProxy
@@ -444,7 +450,7 @@ func parseAuth(t Txn, au *authData) {
 			}
 		}
 	case schemeIs(scheme, "Bearer"):
-		au.scheme = authBearer
+		au.scheme, au.token = authBearer, rest
 	}
 }
 

@@ -102,17 +102,19 @@ func TestHTTPFetchesMore(t *testing.T) {
 func TestHTTPAuthFetches(t *testing.T) {
 	for _, c := range []struct {
 		authz []string
-		want  string // type user pass bearer
+		want  string // type user pass bearer bearer(authorization)
 	}{
-		{[]string{"basic dXNlcjpwYTpzcw=="}, "Basic user pa:ss -"},
-		{[]string{"Digest abc", "Basic eDp5"}, "- - - -"},
-		{[]string{"BEARER   x y"}, "Bearer - - x y"},
-		{[]string{"Basic eDp5, Basic eTp6"}, "Basic x y -"},
-		{[]string{"Basic !!!!"}, "- - - -"},
-		{[]string{"Basic eHk="}, "- - - -"},
-		{[]string{"Basic"}, "- - - -"},
-		{[]string{"bas eDp5"}, "Basic x y -"},
-		{nil, "- - - -"},
+		{[]string{"basic dXNlcjpwYTpzcw=="}, "Basic user pa:ss - -"},
+		{[]string{"Digest abc", "Basic eDp5"}, "- - - - -"},
+		{[]string{"BEARER   x y"}, "Bearer - - x y x y"},
+		{[]string{"Basic eDp5, Basic eTp6"}, "Basic x y - -"},
+		{[]string{"Basic !!!!"}, "- - - - -"},
+		{[]string{"Basic eHk="}, "- - - - -"},
+		{[]string{"Basic"}, "- - - - -"},
+		{[]string{"bas eDp5"}, "Basic x y - -"},
+		{[]string{"B abc"}, "- - - - -"}, // Basic first, which does not decode
+		{[]string{"Bear x"}, "Bearer - - x -"},
+		{nil, "- - - - -"},
 	} {
 		head := "GET / HTTP/1.1\r\nHost: a\r\n"
 		for _, a := range c.authz {
@@ -120,7 +122,7 @@ func TestHTTPAuthFetches(t *testing.T) {
 		}
 		f := newTxn(t, head+"\r\n")
 		var got []string
-		for _, e := range []string{"http_auth_type", "http_auth_user", "http_auth_pass", "http_auth_bearer"} {
+		for _, e := range []string{"http_auth_type", "http_auth_user", "http_auth_pass", "http_auth_bearer", "http_auth_bearer(authorization)"} {
 			s, _, ok := evalString(t, f, e, PhaseReq)
 			if !ok {
 				s = "-"

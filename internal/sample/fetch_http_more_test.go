@@ -243,3 +243,12 @@ func TestCookieCommas(t *testing.T) {
 		}
 	}
 }
+
+// A fetch said to be absent is not registered too.
+func TestAbsentFetchesAreAbsent(t *testing.T) {
+	for n := range absentFetches {
+		if LookupFetch(n) != nil {
+			t.Errorf("%s is registered and listed as absent", n)
+		}
+	}
+}

@@ -36,6 +36,10 @@ type Compiler struct {
 	// since the caller last emptied it name; the caller checks them once
 	// every section is read (a backend may be declared after the rule).
 	ProxyRefs []ProxyRef
+	// where is the phase of the expression being compiled (0 for an
+	// ACL, compiled once for every phase): the Prepare hook of a fetch
+	// whose direction follows the rule's (cookie) reads it.
+	where Phase
 }
 
 // ProxyRef is one fetch's reference to a backend, and to one of its
@@ -101,12 +105,16 @@ func (c *Compiler) Compile(expr string, where Phase) (*Expr, error) {
 	}
 	fd := fetches[name]
 	if fd == nil {
+		if why, ok := absentFetches[name]; ok {
+			return nil, fmt.Errorf("fetch method '%s' is not supported by dhproxy: %s", name, why)
+		}
 		return nil, fmt.Errorf("unknown fetch method '%s' (dhproxy supports the ones docs/rules.md lists)%s", name, suggestName(name, FetchNames()))
 	}
 	if where != 0 && fd.Phases&where == 0 {
 		return nil, fmt.Errorf("sample fetch '%s' cannot be used in %s: it needs %s, which is not available there", name, PhaseWord(where), fd.Needs)
 	}
 	e := &Expr{Text: expr, Fetch: fd, Out: fd.Out}
+	c.where = where
 	if err := c.parseArgs("fetch method", fd.Name, args, fd.Args, fd.MinArgs, fd.Prepare, &e.fargs); err != nil {
 		return nil, err
 	}
@@ -184,7 +192,7 @@ func checkName(name string) error {
 		return fmt.Errorf("missing fetch method or converter name")
 	}
 	for _, ch := range name {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-' || ch == '+') {
 			return fmt.Errorf("invalid character '%c' in sample keyword '%s'", ch, name)
 		}
 	}

@@ -296,7 +296,7 @@ func TestCompileErrors(t *testing.T) {
 		err   string
 	}{
 		{"status", PhaseReq, "sample fetch 'status' cannot be used in http-request rules: it needs the HTTP response"},
-		{"hdr(host)", PhaseRes, "cannot be used in http-response rules"},
+		{"req.hdr(host)", PhaseRes, "cannot be used in http-response rules"},
 		{"path", PhaseConn, "cannot be used in tcp-request connection rules"},
 		{"pth", PhaseReq, "unknown fetch method 'pth' (dhproxy supports the ones docs/rules.md lists); did you mean 'path'?"},
 		{"path,lowr", PhaseReq, "unknown converter 'lowr'"},

@@ -47,7 +47,7 @@ func init() {
 	// req.proto_http is true for every request HTTP rules run on (HTTP/1
 	// is parsed before any rule runs); on a tcp payload, once it holds a
 	// complete HTTP/1 request head, waiting for it while it may come.
-	RegisterFetch(&FetchDef{Name: "req.proto_http", Out: TypeBool, Phases: PhaseReq | PhaseContent, Needs: needsRequest,
+	protoHTTP := &FetchDef{Name: "req.proto_http", Out: TypeBool, Phases: PhaseReq | PhaseContent, Needs: needsRequest,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 			if p, d, ok := payload(t); ok {
 				var r http1.Request
@@ -64,7 +64,11 @@ func init() {
 			}
 			v.SetBool(true)
 			return true
-		}})
+		}}
+	RegisterFetch(protoHTTP)
+	deprecated := *protoHTTP
+	deprecated.Name = "req_proto_http"
+	RegisterFetch(&deprecated)
 	// wait_end: HTTP rules run once the head is complete, with nothing
 	// left to wait for; tcp-request content rules wait with it until
 	// their inspect-delay ends (or nothing more can come).
@@ -76,14 +80,16 @@ func init() {
 		v.SetBool(true)
 		return true
 	}})
-	reqFetch("req.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		if h, ok := t.(H2Txn); ok && h.OverH2() {
-			v.SetStr(ver20)
+	for _, n := range []string{"req.ver", "req_ver"} {
+		reqFetch(n, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if h, ok := t.(H2Txn); ok && h.OverH2() {
+				v.SetStr(ver20)
+				return true
+			}
+			v.SetStr(version(&t.Request().Message))
 			return true
-		}
-		v.SetStr(version(&t.Request().Message))
-		return true
-	})
+		})
+	}
 	reqFetch("base", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		req := t.Request()
 		p, _ := splitQuery(http1.PathQuery(req.URI))
@@ -98,34 +104,37 @@ func init() {
 		v.SetStr((*s)[start:len(*s):len(*s)])
 		return true
 	})
-	// url_param(name[,delim]): the parameters start after the first delim
-	// ('?' by default) and are separated by '&' or ';', as HAProxy reads them.
-	urlParam := func(t Txn, a *Args, it *Iter, v *Value) bool {
-		delim := byte('?')
-		if a.N > 1 && a.Str[1] != "" {
-			delim = a.Str[1][0]
-		}
-		uri := t.Request().URI
-		for i, c := range uri {
-			if c == delim {
-				val, ok := queryParam(uri[i+1:], a.Byt[0])
-				if ok {
-					v.SetStr(val)
-				}
-				return ok
-			}
-		}
-		return false
-	}
 	for _, n := range []string{"url_param", "urlp"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgStr}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Fn: urlParam})
 	}
+	// urlp_val: the parameter read as an integer (strl2ic, as hdr_val).
+	RegisterFetch(&FetchDef{Name: "urlp_val", Args: []ArgType{ArgStr, ArgStr}, MinArgs: 1, Out: TypeInt, Phases: PhaseReq, Needs: needsRequest,
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if !urlParam(t, a, it, v) {
+				return false
+			}
+			v.SetInt(int64(strl2ic(v.Bytes)))
+			return true
+		}})
 
-	for _, n := range []string{"hdr", "req.hdr"} {
-		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
-			Prepare: prepareHeaderName,
-			Fn:      func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
-	}
+	RegisterFetch(&FetchDef{Name: "req.hdr", Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
+		Prepare: prepareHeaderName,
+		Fn:      func(t Txn, a *Args, it *Iter, v *Value) bool { return headerFetch(t.Request().Headers, a, it, v, true) }})
+	// hdr is req.hdr in request rules and res.hdr in response rules, as
+	// in haproxy; an ACL, compiled once for every phase, reads the request.
+	RegisterFetch(&FetchDef{Name: "hdr", Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq | PhaseRes, Needs: needsRequest, Multi: true, OccArg: true,
+		Prepare: func(c *Compiler, a *Args) error {
+			if c.where == PhaseRes {
+				a.Data = responseSide{}
+			}
+			return prepareHeaderName(c, a)
+		},
+		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+			if _, res := a.Data.(responseSide); res {
+				return headerFetch(t.Response().Headers, a, it, v, true)
+			}
+			return headerFetch(t.Request().Headers, a, it, v, true)
+		}})
 	for _, n := range []string{"req.fhdr"} {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr, ArgInt}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, OccArg: true,
 			Prepare: prepareHeaderName,
@@ -134,15 +143,15 @@ func init() {
 			}})
 	}
 	for _, n := range []string{"hdr_cnt", "req.hdr_cnt"} {
-		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, MinArgs: 1, Out: TypeInt, Phases: PhaseReq, Needs: needsRequest,
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseReq, Needs: needsRequest,
 			Prepare: prepareHeaderName,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
-				v.SetInt(int64(countValues(t.Request().Headers, a.hdr, true)))
+				v.SetInt(int64(headerCount(t.Request().Headers, a)))
 				return true
 			}})
 	}
 	for _, n := range []string{"req.cook", "cook"} {
-		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, MinArgs: 1, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, Fn: cookieFetch})
+		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgStr}, Out: TypeStr, Phases: PhaseReq, Needs: needsRequest, Multi: true, Fn: cookieFetch})
 	}
 
 	resFetch := func(name string, out Type, fn FetchFunc, minArgs int, multi bool, args ...ArgType) {
@@ -156,10 +165,12 @@ func init() {
 		v.SetInt(int64(t.Status()))
 		return true
 	}, 0, false)
-	resFetch("res.ver", TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		v.SetStr(version(&t.Response().Message))
-		return true
-	}, 0, false)
+	for _, n := range []string{"res.ver", "resp_ver"} {
+		resFetch(n, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
+			v.SetStr(version(&t.Response().Message))
+			return true
+		}, 0, false)
+	}
 	for _, n := range []string{"res.hdr", "shdr"} {
 		resFetch(n, TypeStr, func(t Txn, a *Args, it *Iter, v *Value) bool {
 			return headerFetch(t.Response().Headers, a, it, v, true)
@@ -170,10 +181,31 @@ func init() {
 	}, 1, true, ArgStr, ArgInt)
 	for _, n := range []string{"res.hdr_cnt", "shdr_cnt"} {
 		resFetch(n, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
-			v.SetInt(int64(countValues(t.Response().Headers, a.hdr, true)))
+			v.SetInt(int64(headerCount(t.Response().Headers, a)))
 			return true
-		}, 1, false, ArgStr)
+		}, 0, false, ArgStr)
 	}
+}
+
+// urlParam is url_param(name[,delim]): the parameters start after the
+// first delim ('?' by default) and are separated by '&' or ';', as
+// HAProxy reads them.
+func urlParam(t Txn, a *Args, it *Iter, v *Value) bool {
+	delim := byte('?')
+	if a.N > 1 && a.Str[1] != "" {
+		delim = a.Str[1][0]
+	}
+	uri := t.Request().URI
+	for i, c := range uri {
+		if c == delim {
+			val, ok := queryParam(uri[i+1:], a.Byt[0])
+			if ok {
+				v.SetStr(val)
+			}
+			return ok
+		}
+	}
+	return false
 }
 
 var hostHeader = headerNameOf("host")
@@ -303,6 +335,31 @@ func trimOWS(b []byte) []byte {
 	return b
 }
 
+// headerCount is hdr_cnt: the comma-separated values of the headers
+// named, or without a name of every header but what HAProxy keeps as
+// connection state.
+func headerCount(hs []http1.Header, a *Args) int {
+	if a.N > 0 && a.Str[0] != "" {
+		return countValues(hs, a.hdr, true)
+	}
+	n := 0
+	for i := range hs {
+		h := &hs[i]
+		if isOnlyConnectionState(h) {
+			continue
+		}
+		for rest := h.Value; ; {
+			n++
+			end := elementEnd(rest)
+			if end == len(rest) {
+				break
+			}
+			rest = rest[end+1:]
+		}
+	}
+	return n
+}
+
 func countValues(hs []http1.Header, name headerName, split bool) int {
 	n, hi, off := 0, 0, 0
 	for {
@@ -370,12 +427,16 @@ func headerFetch(hs []http1.Header, a *Args, it *Iter, v *Value, split bool) boo
 	return ok
 }
 
-// cookieFetch is req.cook(name): the last such cookie of the Cookie
-// headers, or each in turn for an ACL.
+// cookieFetch is req.cook([name]): the last such cookie of the Cookie
+// headers (without a name, the first cookie), or each in turn for an ACL.
 func cookieFetch(t Txn, a *Args, it *Iter, v *Value) bool {
 	hs := t.Request().Headers
+	name := ""
+	if a.N > 0 {
+		name = a.Str[0]
+	}
 	if it != nil {
-		val, ok := nextCookie(hs, a.Str[0], &it.A, &it.B)
+		val, ok := nextCookie(hs, name, &it.A, &it.B)
 		if ok {
 			v.SetStr(val)
 			it.More = true
@@ -386,11 +447,14 @@ func cookieFetch(t Txn, a *Args, it *Iter, v *Value) bool {
 	found := false
 	hi, off := 0, 0
 	for {
-		val, ok := nextCookie(hs, a.Str[0], &hi, &off)
+		val, ok := nextCookie(hs, name, &hi, &off)
 		if !ok {
 			break
 		}
 		last, found = val, true
+		if name == "" {
+			break
+		}
 	}
 	if found {
 		v.SetStr(last)
@@ -398,8 +462,8 @@ func cookieFetch(t Txn, a *Args, it *Iter, v *Value) bool {
 	return found
 }
 
-// nextCookie finds the next "name=value" pair of the Cookie headers from
-// the cursor on; names are case-sensitive.
+// nextCookie finds the next cookie named name ("": any) of the Cookie
+// headers from the cursor on; names are case-sensitive.
 func nextCookie(hs []http1.Header, name string, hi, off *int) ([]byte, bool) {
 	for ; *hi < len(hs); *hi, *off = *hi+1, 0 {
 		h := &hs[*hi]
@@ -408,19 +472,44 @@ func nextCookie(hs []http1.Header, name string, hi, off *int) ([]byte, bool) {
 		}
 		for *off < len(h.Value) {
 			rest := h.Value[*off:]
-			end := len(rest)
-			for i, c := range rest {
-				if c == ';' {
-					end = i
-					break
-				}
-			}
+			end, _ := cookiePairEnd(rest)
 			*off += end + 1
-			pair := trimOWS(rest[:end])
-			if len(pair) > len(name) && pair[len(name)] == '=' && string(pair[:len(name)]) == name {
-				return trimOWS(pair[len(name)+1:]), true
+			n, val, ok := splitCookie(rest[:end])
+			if ok && (name == "" || string(n) == name) {
+				return val, true
 			}
 		}
 	}
 	return nil, false
+}
+
+// cookiePairEnd is the length of the first pair of a Cookie or
+// Set-Cookie value: HAProxy ends it at a ';', or at a ',' outside double
+// quotes (it reads these headers as comma-separated lists); comma tells
+// which.
+func cookiePairEnd(b []byte) (end int, comma bool) {
+	quoted := false
+	for i, c := range b {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ';' && !quoted:
+			return i, false
+		case c == ',' && !quoted:
+			return i, true
+		}
+	}
+	return len(b), false
+}
+
+// splitCookie cuts "name=value" (spaces around both trimmed); a pair
+// without '=' or without a name is no cookie.
+func splitCookie(pair []byte) (name, value []byte, ok bool) {
+	for i, c := range pair {
+		if c == '=' {
+			name = trimOWS(pair[:i])
+			return name, trimOWS(pair[i+1:]), len(name) > 0
+		}
+	}
+	return nil, nil, false
 }

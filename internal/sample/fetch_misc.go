@@ -343,6 +343,7 @@ type TLSInfo struct {
 	Protocol []byte // "TLSv1.3"
 	Cipher   []byte // OpenSSL's name, as HAProxy prints it
 	ALPN     []byte // negotiated protocol
+	Resumed  bool   // the session was resumed (ticket or cache)
 
 	Client *ClientCert // the client's certificate (mTLS binds), nil when none asked
 	// Served is the bind's certificate the handshake chose (ssl_f_*).

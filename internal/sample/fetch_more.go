@@ -128,9 +128,10 @@ func init() {
 }
 
 // cookiePairs calls fn with each name=value pair of the Cookie headers,
-// or with the first pair of each Set-Cookie header (the rest are its
-// attributes; with all, those too, as HAProxy counts them when no name
-// is given), until fn returns false.
+// or with the first of each Set-Cookie (the rest of it are attributes;
+// with all, those too, as HAProxy counts them when no name is given),
+// until fn returns false. Both headers are comma-separated lists for
+// HAProxy: a comma outside quotes starts a new Set-Cookie.
 func cookiePairs(hs []http1.Header, kind http1.Kind, all bool, fn func(name, value []byte) bool) {
 	for i := range hs {
 		h := &hs[i]
@@ -139,27 +140,23 @@ func cookiePairs(hs []http1.Header, kind http1.Kind, all bool, fn func(name, val
 		}
 		rest := h.Value
 		for len(rest) > 0 {
-			pair := rest
-			rest = nil
-			for j, c := range pair {
-				if c == ';' {
-					pair, rest = pair[:j], pair[j+1:]
-					break
-				}
+			end, comma := cookiePairEnd(rest)
+			pair := rest[:end]
+			rest = rest[min(end+1, len(rest)):]
+			name, value, ok := splitCookie(pair)
+			if !ok {
+				continue
 			}
-			if kind == http1.KindSetCookie && !all {
-				rest = nil
-			}
-			pair = trimOWS(pair)
-			name, value := pair, pair[:0]
-			for j, c := range pair {
-				if c == '=' {
-					name, value = trimOWS(pair[:j]), trimOWS(pair[j+1:])
-					break
-				}
-			}
-			if len(name) > 0 && !fn(name, value) {
+			if !fn(name, value) {
 				return
+			}
+			if kind == http1.KindSetCookie && !all && !comma {
+				// skip the attributes, up to the next Set-Cookie
+				if e := elementEnd(rest); e < len(rest) {
+					rest = rest[e+1:]
+				} else {
+					rest = nil
+				}
 			}
 		}
 	}

@@ -287,11 +287,9 @@ func helloType(d []byte) (int, tlsState) {
 	return 0, tlsNotHello
 }
 
-// clientHelloExt finds extension want in the ClientHello of the first
-// record and returns its name: the host name of SNI; a protocol of ALPN,
-// the first one, or for an ACL (it) each in turn (it.A: the offset of the
-// next in the list). The whole ClientHello must be in that record.
-func clientHelloExt(d []byte, want uint16, it *Iter) ([]byte, tlsState) {
+// helloExtensions is the extensions block of the ClientHello of the first
+// record, which must hold the whole ClientHello.
+func helloExtensions(d []byte) ([]byte, tlsState) {
 	if len(d) < 5 {
 		return nil, tlsNeedMore
 	}
@@ -339,6 +337,18 @@ func clientHelloExt(d []byte, want uint16, it *Iter) ([]byte, tlsState) {
 		return nil, tlsNotHello
 	}
 	b = b[:el]
+	return b, tlsOK
+}
+
+// clientHelloExt finds extension want in the ClientHello of the first
+// record and returns its name: the host name of SNI; a protocol of ALPN,
+// the first one, or for an ACL (it) each in turn (it.A: the offset of the
+// next in the list). The whole ClientHello must be in that record.
+func clientHelloExt(d []byte, want uint16, it *Iter) ([]byte, tlsState) {
+	b, st := helloExtensions(d)
+	if st != tlsOK {
+		return nil, st
+	}
 	for len(b) >= 4 {
 		typ := binary.BigEndian.Uint16(b)
 		n := int(binary.BigEndian.Uint16(b[2:]))

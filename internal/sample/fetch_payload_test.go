@@ -183,6 +183,13 @@ func FuzzClientHelloExt(f *testing.F) {
 		}
 		helloType(d)
 		helloVersion(d)
+		if exts, st := helloExtensions(d); st == tlsOK {
+			for _, ext := range []uint16{extSupportedGroups, extSessionTicket} {
+				if body, _, _ := findExtension(exts, ext); len(body) > len(exts) {
+					t.Fatalf("extension longer than its block")
+				}
+			}
+		}
 	})
 }
 

@@ -1,6 +1,12 @@
 package sample
 
-import "testing"
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"dhproxy/internal/http1"
+)
 
 // FuzzCompile: any expression text compiles or fails with an error, and a
 // compiled one evaluates without panicking.
@@ -62,4 +68,47 @@ func checkOffsets(t *testing.T, pat, subject string, m []int) {
 			t.Fatalf("%q on %q: bad offsets %v", pat, subject, m)
 		}
 	}
+}
+
+// FuzzHeaderValueFetches: the fetches that parse header values
+// (Authorization, cookies, integers, addresses) take any value without
+// panicking, and each cookie they give is inside the header.
+func FuzzHeaderValueFetches(f *testing.F) {
+	for _, s := range []string{"Basic dXNlcjpwYTpzcw==", "bEaR  x y", "Basic eHk=", "a; b=1, c", `q="a,b"; x=1, s=9`, "1.5", "-", "10.0.0.1:80, ::1", "=;=,\"", "B"} {
+		f.Add(s)
+	}
+	exprs := []string{"http_auth_type", "http_auth_user", "http_auth_pass", "http_auth_bearer", "http_auth_bearer(x)", "req.cook", "req.cook(b)",
+		"req.cook_cnt", "req.cook_val(b)", "hdr_val(x)", "hdr_cnt", "req.fhdr_cnt", "req.hdrs_bin", "base32+src", "url32", "baseq", "urlp_val(a)",
+		"res.cook", "res.cook(s)", "res.cook_cnt", "res.hdr_ip(x)", "shdr_val(x)", "res.hdrs_bin", "cookie(s)"}
+	f.Fuzz(func(t *testing.T, val string) {
+		if strings.ContainsAny(val, "\r\n\x00") {
+			return
+		}
+		head := "GET /?a=" + url.QueryEscape(val) + " HTTP/1.1\r\nHost: " + val + "\r\nAuthorization: " + val + "\r\nx: " + val + "\r\nCookie: " + val + "\r\n\r\n"
+		txn := &fakeTxn{}
+		if _, err := http1.ParseRequest([]byte(head), &txn.req); err != nil {
+			return
+		}
+		txn.resp = &http1.Response{}
+		if _, err := http1.ParseResponse([]byte("HTTP/1.1 200 OK\r\nSet-Cookie: "+val+"\r\nx: "+val+"\r\n\r\n"), txn.resp); err != nil {
+			return
+		}
+		for _, x := range exprs {
+			for _, where := range []Phase{PhaseReq, PhaseRes} {
+				var c Compiler
+				e, err := c.Compile(x, where)
+				if err != nil {
+					continue
+				}
+				var v Value
+				var it Iter
+				if e.Eval(txn, &v) && strings.HasPrefix(x, "req.cook") && v.Type == TypeStr && !strings.Contains(val, string(v.Bytes)) {
+					t.Fatalf("%s on %q gave %q, not in the header", x, val, v.Bytes)
+				}
+				for e.Next(txn, &it, &v) {
+				}
+				txn.scratch = txn.scratch[:0]
+			}
+		}
+	})
 }

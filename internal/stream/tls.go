@@ -98,6 +98,7 @@ func clientTLSInfo(c net.Conn, v *tlsconf.ClientVerifier) *sample.TLSInfo {
 		Protocol: []byte(tlsconf.ProtocolName(st.Version)),
 		Cipher:   []byte(tlsconf.CipherName(st.CipherSuite)),
 		ALPN:     []byte(st.NegotiatedProtocol),
+		Resumed:  st.DidResume,
 	}
 	if v != nil {
 		ti.Served = v.Served(st.ServerName)

@@ -285,7 +285,8 @@ func HeaderVar(spec string) (sample.LogVar, int, error) {
 // is built (its "persistent" request and response samples); the other
 // header fetches are gone by then and refused, as HAProxy refuses them.
 // "status" is accepted but, the response being gone, never has a value.
-var persistentFetches = map[string]bool{"method": true, "status": true, "capture.req.hdr": true, "capture.res.hdr": true}
+var persistentFetches = map[string]bool{"method": true, "status": true, "capture.req.hdr": true, "capture.res.hdr": true,
+	"capture.req.method": true, "capture.req.uri": true, "capture.req.ver": true}
 
 func usableAtLogTime(e *sample.Expr) error {
 	f := e.Fetch

@@ -38,6 +38,11 @@ func init() {
 		}
 	})
 	registerProxy("use_backend", CapFE, parseUseBackend)
+	registerProxy("log-tag", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "log-tag <string>") {
+			p.LogTag = l.Args[1]
+		}
+	})
 	registerProxy("description", CapFE|CapBE, func(b *builder, p *Proxy, l config.Line) {
 		p.Description = strings.Join(l.Args[1:], " ")
 	})

@@ -72,6 +72,15 @@ type TCPKeepAlive struct {
 	Idle, Intvl time.Duration // idle time before the first probe, time between probes
 }
 
+// SyslogTag is the tag of p's log lines: its own "log-tag", else the
+// global one (g.LogTag, empty for the program's name).
+func (p *Proxy) SyslogTag(g *Global) string {
+	if p.LogTag != "" {
+		return p.LogTag
+	}
+	return g.LogTag
+}
+
 // ClientKeepAlive tells whether the client side sends TCP keepalive probes
 // ("option tcpka" in a frontend or listen section, or "option clitcpka").
 func (p *Proxy) ClientKeepAlive() bool {
@@ -202,13 +211,16 @@ type Proxy struct {
 	// server sockets (clitcpka-*, srvtcpka-*); they are sent with
 	// "option tcpka", "clitcpka" or "srvtcpka".
 	CliTCPKA, SrvTCPKA TCPKeepAlive
-	Retries            int
-	Maxconn            int // frontend: max concurrent sessions
-	Fullconn           int
-	Backlog            int
-	Disabled           bool
-	Description        string
-	Reuse              Reuse
+	// LogTag is the syslog tag of the section's logs ("log-tag"); "":
+	// the global one.
+	LogTag      string
+	Retries     int
+	Maxconn     int // frontend: max concurrent sessions
+	Fullconn    int
+	Backlog     int
+	Disabled    bool
+	Description string
+	Reuse       Reuse
 
 	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
 	HashBalanceFactor int

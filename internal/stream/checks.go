@@ -163,7 +163,7 @@ func (rt *Runtime) startChecks() (stop func()) {
 		l, ok := loggers[p]
 		if !ok && len(p.Logs) > 0 {
 			var err error
-			if l, err = logging.New(rt.cfg.Global.Logs, p.Logs, rt.cfg.Global.LogTag, logHostname(&rt.cfg.Global)); err != nil {
+			if l, err = logging.New(rt.cfg.Global.Logs, p.Logs, p.SyslogTag(&rt.cfg.Global), logHostname(&rt.cfg.Global)); err != nil {
 				rt.logEvent(nil)("alert", fmt.Sprintf("backend '%s': health events are not logged: %v", p.Name, err))
 			} else {
 				own = append(own, l)

@@ -191,7 +191,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 		fe.setRules(rt)
 		fe.limit.Init(p.Maxconn)
 		if len(p.Logs) > 0 {
-			l, err := logging.New(cfg.Global.Logs, p.Logs, cfg.Global.LogTag, logHostname(&cfg.Global))
+			l, err := logging.New(cfg.Global.Logs, p.Logs, p.SyslogTag(&cfg.Global), logHostname(&cfg.Global))
 			if err != nil {
 				errs = append(errs, err)
 				continue

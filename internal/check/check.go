@@ -344,6 +344,9 @@ func (c *checker) defaults() {
 	c.tm = timing{inter: c.inter}
 	if be := c.t.Backend; be != nil {
 		c.tm.connect, c.tm.check = be.Timeouts.Connect, be.Timeouts.Check
+		if src := be.SourceFor(c.t.Conf); src.IsValid() {
+			c.tm.source = net.TCPAddrFromAddrPort(src)
+		}
 		c.logHC = be.Options["log-health-checks"]
 	}
 }

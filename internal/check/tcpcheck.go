@@ -135,6 +135,9 @@ type timing struct {
 	inter   time.Duration // the server's configured "inter"
 	connect time.Duration // backend "timeout connect", 0 if unset
 	check   time.Duration // backend "timeout check", 0 if unset
+	// source is where check connections leave from (the server's or
+	// backend's "source"); nil: the system's choice.
+	source *net.TCPAddr
 }
 
 // readBufSize bounds what a response may take, like HAProxy's check
@@ -418,6 +421,9 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 		limit = tm.connect
 	}
 	d := net.Dialer{Deadline: start.Add(limit)}
+	if tm.source != nil {
+		d.LocalAddr = tm.source
+	}
 	if pure {
 		d.Control = delayACK
 	}

@@ -38,6 +38,26 @@ func init() {
 		}
 	})
 	registerProxy("use_backend", CapFE, parseUseBackend)
+	registerProxy("source", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if !b.wantArgs(l, 1, -1, "source <addr>[:<port>]") {
+			return
+		}
+		if p.Cap&(CapBE|CapDef) == 0 {
+			// HAProxy only warns: a configuration it loads loads here too.
+			b.warnf(l, "'source' ignored because %s '%s' has no backend capability.", sectionWord(p), p.Name)
+			return
+		}
+		if len(l.Args) > 2 {
+			b.errorf(l, "'source %s %s' is not supported by dhproxy yet (no transparent 'usesrc' nor 'interface'); write 'source <addr>[:<port>]'.", l.Args[1], l.Args[2])
+			return
+		}
+		src, err := parseSource(l.Args[1])
+		if err != nil {
+			b.errorf(l, "'source': %v.", err)
+			return
+		}
+		p.Source = src
+	})
 	registerProxy("log-tag", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
 		if b.wantArgs(l, 1, 1, "log-tag <string>") {
 			p.LogTag = l.Args[1]

@@ -96,11 +96,15 @@ var serverOptions = map[string]serverOpt{
 		s.Weight = n
 		return nil
 	}, ""},
-	"backup":    {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
-	"disabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
-	"enabled":   {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
-	"cookie":    {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
-	"maxconn":   {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"backup":   {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
+	"disabled": {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
+	"enabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
+	"cookie":   {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
+	"maxconn":  {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"source": {1, func(s *Server, v string) (err error) {
+		s.Source, err = parseSource(v)
+		return err
+	}, ""},
 	"id":        {1, intOpt(func(s *Server) *int { return &s.ID }, 1), ""},
 	"addr":      {1, recordOpt("addr"), ""},
 	"init-addr": {1, recordOpt("init-addr"), ""},
@@ -155,7 +159,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "source", "usesrc", "namespace", "ws":
+			case "usesrc", "interface", "namespace", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))

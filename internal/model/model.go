@@ -81,6 +81,15 @@ func (p *Proxy) SyslogTag(g *Global) string {
 	return g.LogTag
 }
 
+// SourceFor is the address s's connections and checks leave from: its
+// own "source", else its backend's p; invalid: the system's choice.
+func (p *Proxy) SourceFor(s *Server) netip.AddrPort {
+	if s.Source.IsValid() {
+		return s.Source
+	}
+	return p.Source
+}
+
 // ClientKeepAlive tells whether the client side sends TCP keepalive probes
 // ("option tcpka" in a frontend or listen section, or "option clitcpka").
 func (p *Proxy) ClientKeepAlive() bool {
@@ -213,7 +222,11 @@ type Proxy struct {
 	CliTCPKA, SrvTCPKA TCPKeepAlive
 	// LogTag is the syslog tag of the section's logs ("log-tag"); "":
 	// the global one.
-	LogTag      string
+	LogTag string
+	// Source is "source": the address (and port, 0: any) connections to
+	// the servers and their checks leave from; invalid: the system's
+	// choice. A server's own "source" wins.
+	Source      netip.AddrPort
 	Retries     int
 	Maxconn     int // frontend: max concurrent sessions
 	Fullconn    int
@@ -394,6 +407,8 @@ type Server struct {
 	// Proto is "h2" for "proto h2" (HTTP/2 with prior knowledge, or over
 	// TLS whatever ALPN says); "" or "h1" is HTTP/1.1 unless ALPN chose h2.
 	Proto string
+	// Source is the server's "source" (see Proxy.Source).
+	Source netip.AddrPort
 	// CheckProto is "check-proto": "h2", "h1" or "none" for the health
 	// checks' connections; "" inherits Proto when the check is an HTTP one.
 	CheckProto string

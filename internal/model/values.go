@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -105,4 +107,36 @@ func (b *builder) intArg(l config.Line, i int) (int, bool) {
 // a later feature: a warning, never silence.
 func (b *builder) notYet(l config.Line, what string) {
 	b.warnf(l, "'%s' is accepted but %s is not implemented in this version of dhproxy yet; it has no effect.", strings.Join(l.Args, " "), what)
+}
+
+// parseSource reads a "source" address: <addr>[:<port>], an IPv6 one in
+// brackets when it has a port, with an optional ipv4@ or ipv6@ prefix.
+// Port ranges (server lines in HAProxy) are refused.
+func parseSource(v string) (netip.AddrPort, error) {
+	a := v
+	switch {
+	case strings.HasPrefix(a, "ipv4@"), strings.HasPrefix(a, "ipv6@"):
+		a = a[5:]
+	case strings.Contains(a, "@"):
+		return netip.AddrPort{}, fmt.Errorf("source '%s': only ipv4@ and ipv6@ addresses can be a source", v)
+	}
+	if ip, err := netip.ParseAddr(a); err == nil {
+		return netip.AddrPortFrom(ip, 0), nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("source '%s' is not <addr>[:<port>]", v)
+	}
+	if strings.Contains(port, "-") {
+		return netip.AddrPort{}, fmt.Errorf("source '%s': port ranges are not supported by dhproxy yet", v)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("source '%s': '%s' is not an IP address", v, host)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("source '%s': '%s' is not a port", v, port)
+	}
+	return netip.AddrPortFrom(ip, uint16(n)), nil
 }

@@ -45,6 +45,10 @@ type Server struct {
 
 	health serverHealth // agent maxconn, observe, shutdown-sessions (observe.go)
 
+	// dialer opens its connections from its "source" address; nil: the
+	// shared dialer (the system picks the address).
+	dialer *net.Dialer
+
 	idle backend.IdlePool[*serverConn] // HTTP/1 connections between requests
 	h2   h2Pool                        // HTTP/2 connections, shared by streams (h2srv.go)
 
@@ -198,6 +202,11 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
+	if src := b.P.SourceFor(sc); src.IsValid() {
+		d := dialer
+		d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		s.dialer = &d
+	}
 	_, s.nonStick = sc.Options["non-stick"]
 	maxIdle := maxIdlePerServer
 	if n := sc.PoolMaxConn; n >= 0 {
@@ -266,7 +275,11 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	c, err := dialer.DialContext(ctx, "tcp", addr)
+	d := &dialer
+	if s.dialer != nil {
+		d = s.dialer
+	}
+	c, err := d.DialContext(ctx, "tcp", addr)
 	cancel()
 	if err != nil {
 		return nil, err

@@ -74,8 +74,10 @@ type httpSession struct {
 	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
-	lg         reqLog
-	entry      logging.Entry
+	lg reqLog
+	// entry: the scratch of the log line and of log-format values, filled
+	// whole at each use; apart, so that reset has 650 bytes less to clear.
+	entry      *logging.Entry
 	accept     time.Time
 	clientPort int
 
@@ -334,7 +336,7 @@ func (s *httpSession) restore(pc *parkedConn, c net.Conn) {
 func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	reqH, respH, out, line := s.req.Headers[:0], s.resp.Headers[:0], s.out[:0], s.lg.line[:0]
 	tx, sessVars, key := s.tx.buffers(), s.sessVars, s.trackKey[:0]
-	idle := s.idle
+	idle, entry := s.idle, s.entry
 	idle.NewConn()
 	s.fdStore.Clear()
 	fd := s.fdStore // keeps its bound callbacks
@@ -347,7 +349,15 @@ func (s *httpSession) reset(fe *Frontend, c net.Conn) {
 	s.req.MaxHeaders, s.resp.MaxHeaders = fe.rt.maxHdrs, fe.rt.maxHdrs
 	s.tx, s.sessVars, s.trackKey = tx, sessVars, key // emptied by tx.begin and below
 	s.sessVars.Reset()
-	s.fdStore, s.idle = fd, idle
+	s.fdStore, s.idle, s.entry = fd, idle, entry
+}
+
+// logEntry is the session's log entry scratch, made on first use.
+func (s *httpSession) logEntry() *logging.Entry {
+	if s.entry == nil {
+		s.entry = new(logging.Entry)
+	}
+	return s.entry
 }
 
 // forgetHeads drops the parsed heads' slices, which point into buffers that
@@ -484,7 +494,13 @@ func (s *httpSession) readRequest() bool {
 		s.w += n
 		if n > 0 && !started {
 			started, fresh = true, true
-			s.lg.stamp(&s.lg.start)
+			if s.h2 {
+				// A stream's whole head came with it: it starts when
+				// the stream does, as haproxy dates both at once.
+				s.lg.start = s.accept
+			} else {
+				s.lg.stamp(&s.lg.start)
+			}
 			s.cdl.Read(s.c, reqTimeout)
 		} else if n > 0 {
 			fresh = false

@@ -200,7 +200,7 @@ func (s *httpSession) emitHTTP() {
 	if l.start.IsZero() {
 		l.start = l.ended // no byte of a request came: HAProxy logs Ta 0 at that date
 	}
-	e := &s.entry
+	e := s.logEntry()
 	*e = logging.Entry{
 		ClientIP: s.clientIP, ClientPort: s.clientPort,
 		Accept: s.accept, ReqStart: l.start,

@@ -220,3 +220,45 @@ func TestContentLengthCheckedAfterEarlyResponse(t *testing.T) {
 		return
 	}
 }
+
+// An ended stream's object serves a later stream of its connection
+// (Conn.recycle); a frame that comes late for the old stream finds it
+// closed and does not reach the stream now using the object.
+func TestLateFrameMissesRecycledStream(t *testing.T) {
+	seen := make(chan *Stream, 64)
+	tc := startConn(t, Config{}, func(st *Stream) {
+		seen <- st
+		echoHandler(st)
+	})
+	tc.headers(1, true, getReq...)
+	if _, _, rst := tc.response(1); rst != 0 {
+		t.Fatalf("stream 1 reset %v", rst)
+	}
+	first := <-seen
+	// The next streams wait until the first one's handler has given its
+	// object back: each is only opened once the previous one ended.
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/up", ":authority", "a", "content-length", "5"}
+	id := uint32(3)
+	for ; ; id += 2 {
+		if id > 61 {
+			t.Fatal("no stream reuses the object of an ended one")
+		}
+		tc.headers(id, false, post...)
+		if <-seen == first {
+			break
+		}
+		tc.fr.WriteData(id, true, []byte("hello"))
+		if _, _, rst := tc.response(id); rst != 0 {
+			t.Fatalf("stream %d reset %v", id, rst)
+		}
+	}
+	tc.fr.WriteData(1, true, []byte("late!")) // stream 1 is over
+	if _, _, rst := tc.response(1); rst != http2.ErrCodeStreamClosed {
+		t.Errorf("late DATA on stream 1: reset %v, want STREAM_CLOSED", rst)
+	}
+	tc.fr.WriteData(id, true, []byte("hello"))
+	_, body, rst := tc.response(id)
+	if rst != 0 || !strings.HasSuffix(body, "\r\n\r\nhello") {
+		t.Fatalf("stream %d: reset %v, request seen %q", id, rst, body)
+	}
+}

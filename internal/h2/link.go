@@ -484,16 +484,17 @@ func (f *flow) wait(dt *deadlineTimer, deadline time.Time) {
 	if !deadline.IsZero() && !deadline.Equal(dt.at) {
 		dt.at = deadline
 		if dt.t == nil {
-			dt.t = time.AfterFunc(time.Until(deadline), f.wakeAll)
+			// The timer outlives this use of the stream (Stream.recycle):
+			// it reads no field of the stream outside l.mu.
+			l := f.l
+			dt.t = time.AfterFunc(time.Until(deadline), func() {
+				l.mu.Lock()
+				f.cond.Broadcast()
+				l.mu.Unlock()
+			})
 		} else {
 			dt.t.Reset(time.Until(deadline))
 		}
 	}
 	f.cond.Wait()
-}
-
-func (f *flow) wakeAll() {
-	f.l.mu.Lock()
-	f.cond.Broadcast()
-	f.l.mu.Unlock()
 }

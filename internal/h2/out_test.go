@@ -143,11 +143,11 @@ func TestStreamAllocs(t *testing.T) {
 	}
 }
 
-// maxStreamAllocs: the Stream (its request head inside), the HEADERS
-// frame (x/net/http2) and the decoded :authority (HPACK). Before the
-// recycling, 25; 5 while the response head's fields were made strings
-// and the request head had an array of its own.
-const maxStreamAllocs = 3
+// maxStreamAllocs: the HEADERS frame (x/net/http2) and the decoded
+// :authority (HPACK). Before the recycling, 25; 5 while the response
+// head's fields were made strings and the request head had an array of
+// its own; 3 while each stream had a new Stream (Conn.recycle).
+const maxStreamAllocs = 2
 
 // BenchmarkStream: one stream after the other on one connection, the
 // h2 layer's cost per request (the loopback round trip included).

@@ -43,6 +43,16 @@ func (st *Stream) init(cc *Conn, id uint32, head []byte, info reqInfo, ended boo
 	st.conv = getConv(info)
 }
 
+// recycle clears an ended stream for its next use (Conn.recycle),
+// keeping its deadline timers, which are stopped: a new stream does not
+// pay for them again. A timer that fired late only wakes the stream's
+// waiters, who look at their condition again.
+func (st *Stream) recycle() {
+	rt, wt := st.rt.t, st.wt.t
+	*st = Stream{}
+	st.rt.t, st.wt.t = rt, wt
+}
+
 // ID is the stream's identifier.
 func (st *Stream) ID() uint32 { return st.id }
 

@@ -177,7 +177,7 @@ func (r *rateCounter) read(nowMs int64) (cur, max int) {
 func (s *httpSession) account() {
 	l := &s.lg
 	fe := &s.fe.Stats
-	nread, nwritten := s.fdStore.Counts()
+	nread, nwritten := s.fdCounts()
 	in, out := nread-s.seenIn, nwritten-s.seenOut
 	s.seenIn, s.seenOut = nread, nwritten
 	s.endTracking(in, out)
@@ -244,7 +244,7 @@ func (s *httpSession) accountBadRequest() {
 	// The h1 module counts the bytes (haproxy's 400 included) and, when
 	// request bytes came, a stream; a connection closed before sending
 	// anything has none.
-	nread, nwritten := s.fdStore.Counts()
+	nread, nwritten := s.fdCounts()
 	in, out := nread-s.seenIn, nwritten-s.seenOut
 	s.seenIn, s.seenOut = nread, nwritten
 	fe.H1BytesIn.Add(in)

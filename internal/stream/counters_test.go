@@ -11,7 +11,7 @@ import (
 func newAccounted() (*httpSession, *Backend, *Server) {
 	be := &Backend{}
 	srv := &Server{backend: be}
-	s := &httpSession{fe: &Frontend{}}
+	s := &httpSession{fe: &Frontend{}, fdStore: new(conn.FD), tx: new(txnState)}
 	s.lg.be, s.lg.srv, s.lg.status = be, srv, 200
 	return s, be, srv
 }

@@ -22,7 +22,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 	if start.IsZero() {
 		start = now
 	}
-	e := &s.entry
+	e := s.logEntry()
 	*e = logging.Entry{
 		ClientIP: s.clientIP, ClientPort: s.clientPort,
 		Accept: accept, ReqStart: start,

@@ -72,6 +72,13 @@ type sessLink struct {
 type sessRegistry struct {
 	mu   sync.Mutex
 	head *sessLink
+	// closing counts the shutdowns still closing the connections they
+	// took out of the list; a session taken out waits for them before it
+	// ends (detach): its client connection, an HTTP/2 stream, serves
+	// another request once the session is over and must not be closed
+	// then.
+	closing int
+	closed  sync.Cond // on mu: closing fell to 0
 }
 
 // attach registers the session on srv.
@@ -104,9 +111,19 @@ func (l *sessLink) detach() {
 			l.next.prev = l.prev
 		}
 		l.prev, l.next, l.linked = nil, nil, false
+	} else {
+		for r.closing > 0 {
+			r.wait()
+		}
 	}
 	r.mu.Unlock()
 	l.client, l.server, l.reg = nil, nil, nil
+}
+
+// wait waits for closing to change; the caller holds mu.
+func (r *sessRegistry) wait() {
+	r.closed.L = &r.mu
+	r.closed.Wait()
 }
 
 // outgoing is the local address of the server connection of the session
@@ -156,10 +173,16 @@ func (r *sessRegistry) shutdown() int {
 		l = next
 	}
 	r.head = nil
+	r.closing++
 	r.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
 	}
+	r.mu.Lock()
+	if r.closing--; r.closing == 0 {
+		r.closed.Broadcast()
+	}
+	r.mu.Unlock()
 	return len(conns)
 }
 

@@ -104,3 +104,44 @@ func TestSessionRegistry(t *testing.T) {
 		t.Errorf("second shutdown closed %d", n)
 	}
 }
+
+// closeGate is a client connection whose Close waits for a release.
+type closeGate struct {
+	net.Conn
+	entered, release chan struct{}
+}
+
+func (c closeGate) Close() error {
+	close(c.entered)
+	<-c.release
+	return nil
+}
+
+// A session that a shutdown took out of its server's registry does not
+// end (detach) before the shutdown has closed its client connection: an
+// HTTP/2 stream is recycled for another request once its session ends,
+// and that request must not be the one closed.
+func TestDetachWaitsForShutdownClose(t *testing.T) {
+	srv := &Server{}
+	client := closeGate{entered: make(chan struct{}), release: make(chan struct{})}
+	var l sessLink
+	l.attach(srv, client, nil)
+	go srv.health.sessions.shutdown()
+	<-client.entered
+	detached := make(chan struct{})
+	go func() {
+		l.detach()
+		close(detached)
+	}()
+	select {
+	case <-detached:
+		t.Fatal("the session ended while the shutdown was still closing its connection")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(client.release)
+	select {
+	case <-detached:
+	case <-time.After(5 * time.Second):
+		t.Fatal("detach still waiting after the shutdown closed the connection")
+	}
+}

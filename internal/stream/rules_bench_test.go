@@ -102,7 +102,7 @@ func BenchmarkBenchRulesPhases(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			fe := &Frontend{P: cfg.Proxy("fe_" + name), rt: rt, name: []byte("fe_" + name), backend: backends["be_http"]}
 			fe.setRules(rt)
-			s := &httpSession{fe: fe}
+			s := &httpSession{fe: fe, tx: new(txnState)}
 			s.clientIP = netip.MustParseAddr("127.0.0.1")
 			s.clientPort = 40000
 			s.buf = append([]byte(nil), benchRulesRequest...)

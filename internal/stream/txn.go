@@ -68,13 +68,6 @@ func (t *txnState) begin() {
 	t.txnConn = txnConn{}
 }
 
-// buffers is an empty state that keeps t's buffers' capacity.
-func (t *txnState) buffers() txnState {
-	st := t.State
-	st.Reset()
-	return txnState{State: st}
-}
-
 // useBackendRule is a use_backend line ready for the request path.
 type useBackendRule struct {
 	cond *acl.Cond

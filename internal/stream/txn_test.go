@@ -59,7 +59,7 @@ func TestRequestEdits(t *testing.T) {
 		be := &Backend{P: p, name: []byte("fe")}
 		rt := &Runtime{}
 		rt.bufs.Size = 16384 // rewrites are bounded by tune.bufsize
-		s := &httpSession{fe: &Frontend{P: p, rt: rt, name: []byte("fe"), backend: be, phases: txn.Frontend{P: p, Rules: true}}}
+		s := &httpSession{fe: &Frontend{P: p, rt: rt, name: []byte("fe"), backend: be, phases: txn.Frontend{P: p, Rules: true}}, tx: new(txnState)}
 		s.clientIP = netip.MustParseAddr("192.0.2.1")
 		s.buf = []byte(head)
 		s.w = len(s.buf)
@@ -102,7 +102,7 @@ func BenchmarkRuleEngine(b *testing.B) {
 	cfg, rt := ioFreeRuntime(b, cfgText)
 	fe := &Frontend{P: cfg.Proxy("fe"), rt: rt, name: []byte("fe"), backend: rt.backends["be_a"]}
 	fe.setRules(rt)
-	s := &httpSession{fe: fe}
+	s := &httpSession{fe: fe, tx: new(txnState)}
 	s.clientIP = netip.MustParseAddr("192.0.2.1")
 	s.buf = []byte("GET /small?x=1 HTTP/1.1\r\nHost: Bench\r\nUser-Agent: test\r\nCookie: a=b\r\n\r\n")
 	s.w = len(s.buf)

@@ -30,7 +30,7 @@ func init() {
 // uniqueID builds the request's id into s.tx.UID.
 func (s *httpSession) uniqueID() {
 	now := time.Now()
-	e := &s.entry
+	e := s.logEntry()
 	*e = logging.Entry{
 		ClientIP: s.clientIP, ClientPort: s.clientPort,
 		Accept: s.accept, ReqStart: s.lg.start,

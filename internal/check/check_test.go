@@ -21,7 +21,7 @@ import (
 func TestTCPCheckRiseFall(t *testing.T) {
 	srv := newAcceptServer(t, "")
 	addr := srv.addr()
-	be := backend("be1", server("srv1", addr, 30*time.Millisecond, 2, 3))
+	be := backend("be1", server("srv1", addr, 100*time.Millisecond, 2, 3))
 	be.Options["log-health-checks"] = true
 	var mu sync.Mutex
 	var changes []bool
@@ -65,8 +65,8 @@ func TestTCPCheckRiseFall(t *testing.T) {
 // the reason. A server that never passed a check goes down at the first
 // failure, whatever fall says, as in HAProxy.
 func TestStateLinesCarryReason(t *testing.T) {
-	be := backend("be", server("web1", closedPort(t), 30*time.Millisecond, 2, 5),
-		server("web2", newAcceptServer(t, "").addr(), 30*time.Millisecond, 2, 5))
+	be := backend("be", server("web1", closedPort(t), 100*time.Millisecond, 2, 5),
+		server("web2", newAcceptServer(t, "").addr(), 100*time.Millisecond, 2, 5))
 	rec := newRecorder()
 	stop := Start(targetsOf(be, nil), rec.logf)
 	defer stop()
@@ -85,7 +85,7 @@ func TestHTTPCheckUpWording(t *testing.T) {
 	var status atomic.Int32
 	status.Store(500)
 	addr := httpStatusServer(t, &status, nil)
-	be := backend("be", server("web1", addr, 30*time.Millisecond, 2, 2), server("web2", closedPort(t), time.Hour, 2, 2))
+	be := backend("be", server("web1", addr, 100*time.Millisecond, 2, 2), server("web2", closedPort(t), time.Hour, 2, 2))
 	be.Servers[1].Check = false // counts as up
 	be.Options["httpchk"] = true
 	be.HTTPChk = []string{"GET", "/health"}
@@ -107,7 +107,7 @@ func TestHTTPCheckUpWording(t *testing.T) {
 
 func TestBackupWording(t *testing.T) {
 	bk := newAcceptServer(t, "")
-	be := backend("be", server("a1", closedPort(t), 30*time.Millisecond, 2, 2), server("b1", bk.addr(), 30*time.Millisecond, 2, 2))
+	be := backend("be", server("a1", closedPort(t), 100*time.Millisecond, 2, 2), server("b1", bk.addr(), 100*time.Millisecond, 2, 2))
 	be.Servers[1].Backup = true
 	rec := newRecorder()
 	stop := Start(targetsOf(be, nil), rec.logf)
@@ -128,7 +128,7 @@ func TestBackupWording(t *testing.T) {
 }
 
 func TestListenAndBackupCheckLines(t *testing.T) {
-	be := backend("l", server("b1", closedPort(t), 30*time.Millisecond, 2, 2))
+	be := backend("l", server("b1", closedPort(t), 100*time.Millisecond, 2, 2))
 	be.Cap = model.CapFE | model.CapBE
 	be.Servers[0].Backup = true
 	be.Options["log-health-checks"] = true
@@ -409,7 +409,7 @@ func TestStopIsPrompt(t *testing.T) {
 // A panic in the runtime's callback is logged and the checks go on.
 func TestPanicIsLoggedAndChecksContinue(t *testing.T) {
 	addr := closedPort(t)
-	be := backend("be", server("s", addr, 30*time.Millisecond, 2, 2))
+	be := backend("be", server("s", addr, 100*time.Millisecond, 2, 2))
 	var ups atomic.Int32
 	rec := newRecorder()
 	stop := Start(targetsOf(be, func(_ string, up bool) {
@@ -436,7 +436,7 @@ func TestPanicIsLoggedAndChecksContinue(t *testing.T) {
 }
 
 func TestActiveServersAndSessionsCallbacks(t *testing.T) {
-	be := backend("be", server("s", closedPort(t), 30*time.Millisecond, 2, 2))
+	be := backend("be", server("s", closedPort(t), 100*time.Millisecond, 2, 2))
 	ts := targetsOf(be, nil)
 	ts[0].ActiveServers = func() (int, int) { return 3, 1 }
 	ts[0].Sessions = func() (int, int) { return 7, 2 }

@@ -208,3 +208,162 @@ func TestConverters26ArgumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// haproxy 2.6.12's answers (OpenSSL 3.0 names and aliases).
+func TestDigestHMACAsHAProxy(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	evalConv(t, &c, f, "str(a2V5),set-var(txn.k)")
+	evalConv(t, &c, f, "str(a2V5),set-var(proc.k)")
+	evalConv(t, &c, f, "str(%%%),set-var(txn.bad)")
+	for _, tc := range []struct{ expr, want string }{
+		{"str(abc),digest(sha256),hex", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"},
+		{"str(abc),digest(md5),hex", "900150983CD24FB0D6963F7D28E17F72"},
+		{"str(abc),digest(ssl3-md5),hex", "900150983CD24FB0D6963F7D28E17F72"},
+		{"str(abc),digest(sha1),hex", "A9993E364706816ABA3E25717850C26C9CD0D89D"},
+		{"str(abc),digest(sha-1),hex", "A9993E364706816ABA3E25717850C26C9CD0D89D"},
+		{"str(abc),digest(SHA512),hex", "DDAF35A193617ABACC417349AE20413112E6FA4E89A97EA20A9EEEE64B55D39A2192992A274FC1A836BA3C23A3FEEBBD454D4423643CE80E2A9AC94FA54CA49F"},
+		{"str(abc),digest(sha3-256),hex", "3A985DA74FE225B2045C172D6BD390BD855F086E3E9D525B46BFE24511431532"},
+		{"str(abc),digest(sha3-512),hex", "B751850B1A57168A5693CD924B6B096E08F621827444F70D884F5D0240D2712E10E116E9192AF3C91A7EC57647E3934057340B4CF408D5A56592F8274EEC53F0"},
+		{"str(abc),digest(sha224),hex", "23097D223405D8228642A477BDA255B32AADBCE4BDA0B3F7E36C9DA7"},
+		{"str(abc),digest(sha384),hex", "CB00753F45A35E8BB5A03D699AC65007272C32AB0EDED1631A8B605A43FF5BED8086072BA1E7CC2358BAECA134C825A7"},
+		{"str(abc),digest(sha2-256),hex", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"},
+		{"str(abc),digest(sha-256),hex", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"},
+		{"str(abc),digest(blake2b512),hex", "BA80A53F981C4D0D6A2797B69F12F6E94C212F14685AC4B74B12BB6FDBFFA2D17D87C5392AAB792DC252D5DE4533CC9518D38AA8DBF1925AB92386EDD4009923"},
+		{"str(abc),digest(blake2s256),hex", "508C5E8C327C14E2E1A72BA34EEB452F37458B209ED63A294D999B4C86675982"},
+		{"str(abc),digest(sha512-256),hex", "53048E2681941EF99B2E29B76B4C7DABE4C2D0C634FC6D46E0E2F13107E7AF23"},
+		{"str(abc),digest(SHA512-256),hex", "53048E2681941EF99B2E29B76B4C7DABE4C2D0C634FC6D46E0E2F13107E7AF23"},
+		{"str(abc),digest(sha2-512/224),hex", "4634270F707B6A54DAAE7530460842E20E37ED265CEEE9A43E8924AA"},
+		{"str(abc),digest(md5-sha1),hex", "900150983CD24FB0D6963F7D28E17F72A9993E364706816ABA3E25717850C26C9CD0D89D"},
+		{"str(abc),digest(shake128),hex", "5881092DD818BF5CF8A3DDB793FBCBA7"},
+		{"str(abc),digest(shake256),hex", "483366601360A8771C6863080CC4114D8DB44530F8F1E1EE4F94EA37E78B5739"},
+		{"str(abc),digest(ripemd160),hex", "8EB208F7E05D987A9B044A8E98C6B087F15A0BFC"},
+		{"str(abc),digest(RIPEMD),hex", "8EB208F7E05D987A9B044A8E98C6B087F15A0BFC"},
+		{"str(abc),digest(rmd160),hex", "8EB208F7E05D987A9B044A8E98C6B087F15A0BFC"},
+		{"str(abc),digest(md4),hex", "<none>"},
+		{"str(abc),digest(whirlpool),hex", "<none>"},
+
+		{"str(abc),hmac(sha256,a2V5),hex", "9C196E32DC0175F86F4B1CB89289D6619DE6BEE699E4C378E68309ED97A1A6AB"},
+		{"str(abc),hmac(sha256,txn.k),hex", "9C196E32DC0175F86F4B1CB89289D6619DE6BEE699E4C378E68309ED97A1A6AB"},
+		{"str(abc),hmac(sha256,proc.k),hex", "9C196E32DC0175F86F4B1CB89289D6619DE6BEE699E4C378E68309ED97A1A6AB"},
+		{"str(abc),hmac(sha256,txn.bad),hex", "<none>"},
+		{"str(abc),hmac(sha256,txn.unset),hex", "<none>"},
+		{"str(abc),hmac(md5,a2V5),hex", "D2FE98063F876B03193AFB49B4979591"},
+		{"str(abc),hmac(sha1,a2V5),hex", "4FD0B215276EF12F2B3E4C8ECAC2811498B656FC"},
+		{"str(abc),hmac(sha512,a2V5),base64", "OSaiB8jEKwxBeSy9PhoaqvX3olcE9i38k5xJh9184GAAnFuxwkRzVbMhbxC1N+mvp7ZKTlORsNYxFy0Hk54Ieg=="},
+		{"str(abc),hmac(md5-sha1,a2V5),hex", "A76E5CC4BDAA99B87CC7DE69E0606E7D74FD2771909F120BB3B9A4649BB99BEA2B4CEC32"},
+		{"str(abc),hmac(sha3-256,a2V5),hex", "09B6DBAB8D11795CA7C8D82F1CF91682013C7CB980ABBB25473BE4AE7F7B5683"},
+		{"str(abc),hmac(blake2b512,a2V5),hex", "05CC4815438D5CFE68FFF446B8DF57828CC96189DE4B4E928E3F06D815D64E5BC15124A02FFD39859B3E2476DA03BC0235CA86DF623AF2A5631779809E9FD04A"},
+		{"str(abc),hmac(shake128,a2V5),hex", "<none>"},
+	} {
+		if got := evalConv(t, &c, f, tc.expr); got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	for expr, want := range map[string]string{
+		"str(a),digest(nope)":        "converter 'digest': 'nope' is not a message digest name",
+		"str(a),digest(sha512/256)":  "is not a message digest name",
+		"str(a),digest":              "converter 'digest' expects at least 1",
+		"str(a),hmac(sha256)":        "converter 'hmac' expects at least 2",
+		"str(a),hmac(nope,a2V5)":     "converter 'hmac': 'nope' is not a message digest name",
+		"str(a),hmac(sha256,%%%%)":   "converter 'hmac': the key '%%%%' is neither base64 nor a variable",
+		"str(a),hmac(sha256,nope.x)": "converter 'hmac': the key is neither base64 nor a variable",
+	} {
+		if _, err := c.Compile(expr, PhaseReq); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", expr, err, want)
+		}
+	}
+}
+
+// haproxy 2.6.12's answers; its json_query reads JSON with mjson.
+func TestJSONQueryAsHAProxy(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	evalConv(t, &c, f, `str('{"integer":4,"neg":-7,"f":1.5,"big":12345678901234567890,"t":true,"fa":false,"n":null,"my.key":"mv","arr":[1,2,{"c":"d"}],"o":{"p":{"q":"r"}},"e":1e3,"ef":""}'),set-var(txn.j)`)
+	for _, tc := range []struct{ expr, want string }{
+		{"var(txn.j),json_query('$.integer')", "4"},
+		{"var(txn.j),json_query('$.integer','int')", "4"},
+		{"var(txn.j),json_query('$.integer','int'),add(1)", "5"},
+		{"var(txn.j),json_query('$.neg','int')", "-7"},
+		{"var(txn.j),json_query('$.f')", "1.5"},
+		{"var(txn.j),json_query('$.f','int')", "1"},
+		{"var(txn.j),json_query('$.big')", "1.23457e+19"},
+		{"var(txn.j),json_query('$.big','int')", "<none>"},
+		{"var(txn.j),json_query('$.t')", "1"},
+		{"var(txn.j),json_query('$.t','int')", "1"},
+		{"var(txn.j),json_query('$.fa')", "0"},
+		{"var(txn.j),json_query('$.n')", "<none>"},
+		{`var(txn.j),json_query('$.my\.key')`, "mv"},
+		{`var(txn.j),json_query('$.my\\.key')`, "<none>"},
+		{"var(txn.j),json_query('$.arr')", "<none>"},
+		{"var(txn.j),json_query('$.arr[1]')", "2"},
+		{"var(txn.j),json_query('$.arr[2].c')", "d"},
+		{"var(txn.j),json_query('$.arr[5]')", "<none>"},
+		{"var(txn.j),json_query('$.o')", "<none>"},
+		{"var(txn.j),json_query('$.o.p.q')", "r"},
+		{"var(txn.j),json_query('$.o.p.x')", "<none>"},
+		{"var(txn.j),json_query('$.e')", "1000"},
+		{"var(txn.j),json_query('$.e','int')", "1"},
+		{"var(txn.j),json_query('$.ef')", ""},
+		{"var(txn.j),json_query('$.nope')", "<none>"},
+		{"var(txn.j),json_query('$')", "<none>"},
+		{"str(notjson),json_query('$.a')", "<none>"},
+		{`str('{"a":[[1,2],[3]]}'),json_query('$.a[1][0]')`, "3"},
+		{`str('{"a":[[1,2],[3]]}'),json_query('$.a[0][1]')`, "2"},
+		{`str('{"k":1,"k":2}'),json_query('$.k')`, "1"},
+		{`str('{ "sp" : { "x" : 5 } }'),json_query('$.sp.x')`, "5"},
+		{`str('{"big":9007199254740991}'),json_query('$.big','int')`, "9007199254740991"},
+		{`str('{"big":9007199254740992}'),json_query('$.big','int')`, "<none>"},
+		{`str('{"big":-9007199254740991}'),json_query('$.big','int')`, "-9007199254740991"},
+		{`str('{"big":-9007199254740992}'),json_query('$.big','int')`, "<none>"},
+		{`str('{"big":-9223372036854775808}'),json_query('$.big')`, "-9.22337e+18"},
+		{`str('{"a":-}'),json_query('$.a')`, "0"},
+		{`str('{"a":1.}'),json_query('$.a')`, "1"},
+		{`str('{"a":"x"'),json_query('$.a')`, "x"},
+		{`str('{"a":"x'),json_query('$.a')`, "<none>"},
+		{`str('{"a":tru}'),json_query('$.a')`, "<none>"},
+		{`str('{"b":nul,"a":1}'),json_query('$.a')`, "<none>"},
+		{`str('{"b":{"c":[}],"a":1}'),json_query('$.a')`, "<none>"},
+		{`str('[1,[2,3]]'),json_query('$[1][1]')`, "3"},
+		{`str('[10,20]'),json_query('$[1]')`, "20"},
+		{`str('[10,20]'),json_query('$.0')`, "<none>"},
+		{`str('{"a":1}'),json_query('a')`, "<none>"},
+		{`str('{"a":1}'),json_query('$a')`, "<none>"},
+		{`str('{"a":{"b":2}}'),json_query('$.a..b')`, "<none>"},
+		{`str('{"a" :"x"}'),json_query('$["a"]')`, "<none>"},
+		{`str(' {"a":1}'),json_query('$.a')`, "1"},
+		{`str('{"a":1234567}'),json_query('$.a')`, "1.23457e+06"},
+		{`str('{"a":0.1}'),json_query('$.a')`, "0.1"},
+		{`str('{"a":-0}'),json_query('$.a')`, "-0"},
+		{`str('{"a":100000}'),json_query('$.a')`, "100000"},
+		{`str('{"a":1e-5}'),json_query('$.a')`, "1e-05"},
+		{`str('{"a":1.23456789}'),json_query('$.a')`, "1.23457"},
+		{`str('{"a":2.9e2}'),json_query('$.a','int')`, "2"},
+		{`str('{"a":"12"}'),json_query('$.a','int')`, "12"},
+		{`str('{"a":01}'),json_query('$.a')`, "1"},
+		{`str('{"a":"\u0041"}'),json_query('$.a')`, "A"},
+		{`str('{"u":"\u00e9"}'),json_query('$.u'),hex`, "E9"},
+		{`str('{"u":"\u0000"}'),json_query('$.u'),hex`, "00"},
+		{`str('{"u":"\u20ac"}'),json_query('$.u')`, "<none>"},
+		{`str('{"u":"\u00"}'),json_query('$.u')`, "<none>"},
+		{`str('{"u":"\x"}'),json_query('$.u')`, "<none>"},
+		{`str('{"u":"a\/b"}'),json_query('$.u')`, "<none>"},
+		{`str('{"u":"a\nb"}'),json_query('$.u'),hex`, "610A62"},
+		{`str('{"u":"a\"b"}'),json_query('$.u'),hex`, "612262"},
+		{`str('{"u":"a\\b"}'),json_query('$.u'),hex`, "615C62"},
+		{`str('{"u":"a\tb\bc\fd\re"}'),json_query('$.u'),hex`, "61096208630C640D65"},
+		{`str('{"a":"é"}'),json_query('$.a'),hex`, "C3A9"},
+		{"str(abc),url_dec,json_query('$.a')", "<none>"},
+	} {
+		if got := evalConv(t, &c, f, tc.expr); got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	evalConv(t, &c, f, `str('{"a":"`+"\x01"+`"}'),set-var(txn.ctl)`)
+	if got := evalConv(t, &c, f, "var(txn.ctl),json_query('$.a')"); got != "<none>" {
+		t.Errorf("a raw control byte in a string: %q, want no sample", got)
+	}
+	if _, err := c.Compile("str(a),json_query('$.a',str)", PhaseReq); err == nil || !strings.Contains(err.Error(), "converter 'json_query': the output type 'str' is unknown") {
+		t.Errorf("json_query(...,str): %v", err)
+	}
+}

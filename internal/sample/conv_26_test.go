@@ -367,3 +367,78 @@ func TestJSONQueryAsHAProxy(t *testing.T) {
 		t.Errorf("json_query(...,str): %v", err)
 	}
 }
+
+// Ciphertexts sealed with Go's AES-GCM; haproxy 2.6.12 (OpenSSL 3.0)
+// decrypted them to the same answers.
+func TestAESGCMDecAsHAProxy(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	for _, set := range []string{"str(BQgLDhEUFxodICMm),set-var(txn.nonce)", "str(AQgPFh0kKzI5QEdOVVxjag==),set-var(txn.key)",
+		"str(9m/wMNtHpATO+mqZkCz4jw==),set-var(txn.tag)", "str(!!),set-var(txn.badtag)"} {
+		evalConv(t, &c, f, set)
+	}
+	const k128, k192, k256 = "AQgPFh0kKzI5QEdOVVxjag==", "AQgPFh0kKzI5QEdOVVxjanF4f4aNlJui", "AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o="
+	for _, tc := range []struct{ expr, want string }{
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k128 + ",9m/wMNtHpATO+mqZkCz4jw==)", "hello world"},
+		{"bin(d7e8e3),aes_gcm_dec(192,BQgLDhEUFxodICMm," + k192 + ",Z9GBPoQOmKfpdD4wIGT/nQ==)", "abc"},
+		{"bin(c1b4e2a6d30c4716549ecbd64f543c73),aes_gcm_dec(256,BQgLDhEUFxodICMmKSwvMg==," + k256 + ",0BxqXjVvniU7lYjLtjwFmQ==)", "nonce of sixteen"},
+		{"bin(7b61c3e58ca41d70920da2),aes_gcm_dec(128,BQgLDhEUFxo=," + k128 + ",3QdjB4FY2CuCfFyckfbvfA==)", "short nonce"},
+		{"str(),aes_gcm_dec(256,BQgLDhEUFxodICMm," + k256 + ",CNokAg5ILhuD1bpr94CVBA==)", ""},
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,txn.nonce,txn.key,txn.tag)", "hello world"},
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k192 + ",9m/wMNtHpATO+mqZkCz4jw==)", "hello world"}, // key cut
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k128 + ",9m/wMNtHpATO+mqZkCz4)", "hello world"},     // 12-byte tag
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(256,BQgLDhEUFxodICMm," + k128 + ",9m/wMNtHpATO+mqZkCz4jw==)", "<none>"},      // key too short
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k128 + ",9m/wMNtHpATO+mqZkCz4aw==)", "<none>"},
+		{"bin(36e558a29fae0203a40be7),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k128 + ",9m/wMNtHpATO+mqZkCz4jw==)", "<none>"},
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,txn.nonce,txn.key,txn.badtag)", "<none>"},
+		{"bin(36e558a29fae0203a40be6),aes_gcm_dec(128,txn.nonce,txn.key,txn.unset)", "<none>"},
+	} {
+		if got := evalConv(t, &c, f, tc.expr); got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	for expr, want := range map[string]string{
+		"str(a),aes_gcm_dec(100,a,a,a)":                         "converter 'aes_gcm_dec': the key size must be 128, 192 or 256",
+		"str(a),aes_gcm_dec(128,!!," + k128 + ",a)":             "the nonce: the key '!!' is neither base64 nor a variable",
+		"str(a),aes_gcm_dec(128,nope.x," + k128 + ",a)":         "the nonce: the key is neither base64 nor a variable",
+		"str(a),aes_gcm_dec(128,BQgLDhEUFxodICMm," + k128 + ")": "converter 'aes_gcm_dec' expects at least 4",
+	} {
+		if _, err := c.Compile(expr, PhaseReq); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", expr, err, want)
+		}
+	}
+}
+
+// The lines haproxy 2.6.12 wrote to stderr for the same samples.
+func TestDebugConverterAsHAProxy(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	for _, tc := range []struct{ expr, prefix, line string }{
+		{"str(abc)", "pfx", "[debug] pfx: type=str <abc>\n"},
+		{"int(42)", "", "[debug] : type=sint <42>\n"},
+		{"bin(00ff41)", "p2", "[debug] p2: type=bin <>\n"},
+		{"bin(41ff0042)", "b2", "[debug] b2: type=bin <A.>\n"},
+		{"str(a%01b%0a%7f),url_dec", "ctl", "[debug] ctl: type=str <a.b..>\n"},
+		{"src", "ip", "[debug] ip: type=ipv4 <192.168.1.20>\n"},
+		{"ipv6(::1)", "v6", "[debug] v6: type=ipv6 <::1>\n"},
+		{"method", "m", "[debug] m: type=meth <GET>\n"},
+	} {
+		e, err := c.Compile(tc.expr+",debug("+tc.prefix+")", PhaseReq)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		var v Value
+		if !e.Eval(f, &v) { // passed on unchanged
+			t.Fatalf("%s,debug gave no sample", tc.expr)
+		}
+		if got := string(appendDebugLine(nil, []byte(tc.prefix), &v)); got != tc.line {
+			t.Errorf("%s: %q, want %q", tc.expr, got, tc.line)
+		}
+	}
+	if got := evalConv(t, &c, f, "str(abc),debug(x,buf0),upper"); got != "ABC" {
+		t.Errorf("debug did not pass the sample on: %q", got)
+	}
+	if _, err := c.Compile("str(a),debug(p,nosink)", PhaseReq); err == nil || !strings.Contains(err.Error(), "converter 'debug': no such sink 'nosink'") {
+		t.Errorf("debug(p,nosink): %v", err)
+	}
+}

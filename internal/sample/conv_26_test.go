@@ -442,3 +442,42 @@ func TestDebugConverterAsHAProxy(t *testing.T) {
 		t.Errorf("debug(p,nosink): %v", err)
 	}
 }
+
+// FuzzConverters26Input: the parsing converters take any input bytes
+// without panicking, and json_query finds a value only inside its input.
+func FuzzConverters26Input(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"x\u00e9"}],"c":-1.5e3}`, `[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]`, `{"a":"\`, "fr-FR;q=0.8, en;q=", "YWJj.eyJhIjoxfQ.x", "..", "\x00\xff"} {
+		f.Add([]byte(s))
+	}
+	txn := newTxn(f, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	var exprs []*Expr
+	for _, s := range []string{"var(txn.in),json_query('$.a[1].b')", "var(txn.in),json_query('$[0][0]','int')", "var(txn.in),json_query('$.c')",
+		"var(txn.in),language(fr;en-US;de,xx)", "var(txn.in),ub64dec", "var(txn.in),hex2i", "var(txn.in),be2dec(:,3)", "var(txn.in),be2hex(-,2,1)",
+		"var(txn.in),jwt_payload_query('$.a')", "var(txn.in),jwt_header_query", "var(txn.in),jwt_verify(HS256,secret)", "var(txn.in),jwt_verify(none,x)",
+		"var(txn.in),add_item(',',txn.in,x)", "var(txn.in),cut_crlf", "var(txn.in),xxh3(7)", "var(txn.in),xxh32(7)", "var(txn.in),xxh64(7)",
+		"var(txn.in),aes_gcm_dec(128,BQgLDhEUFxodICMm,AQgPFh0kKzI5QEdOVVxjag==,9m/wMNtHpATO+mqZkCz4)", "var(txn.in),debug(x,buf0)"} {
+		e, err := c.Compile(s, PhaseReq)
+		if err != nil {
+			f.Fatalf("%s: %v", s, err)
+		}
+		exprs = append(exprs, e)
+	}
+	in, err := c.ParseVar("txn.in")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v := Value{Type: TypeStr, Bytes: b}
+		SetVar(txn, in, &v)
+		for _, e := range exprs {
+			var out Value
+			e.Eval(txn, &out)
+			txn.scratch = txn.scratch[:0]
+		}
+		sc := jsonScan{b: b}
+		if start, end, ok := sc.find([]jsonStep{{key: []byte("a")}}, 0); ok && (start < 0 || end > len(b) || start >= end) {
+			t.Fatalf("%q: value span %d..%d outside the input", b, start, end)
+		}
+	})
+}

@@ -540,3 +540,130 @@ func TestFIXAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// The message of haproxy's ungrpc example (two corners of field 59
+// points in fields 48 and 49) and one field of each wire type; its gRPC
+// framing; the answers are haproxy 2.6.12's.
+const (
+	pbMsg  = "820314da0311088fbdbcc20110edff9a9cfdffffffff018a0314da0311089aa68cc30110969f989cfdffffffff011896012005290000000000000e4031fbffffffffffffff3d0000c0bf45f9ffffff4a0568656c6c6f500118e70758feffffffffffffffff016500286bee"
+	pbGRPC = "000000006b820314da0311088fbdbcc20110edff9a9cfdffffffff018a0314da0311089aa68cc30110969f989cfdffffffff011896012005290000000000000e4031fbffffffffffffff3d0000c0bf45f9ffffff4a0568656c6c6f500118e70758feffffffffffffffff016500286bee"
+)
+
+func TestProtobufAsHAProxy(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	for _, tc := range []struct{ expr, want string }{
+		{"bin(" + pbMsg + "),protobuf(48.59.1,int32)", "407838351"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.1,int32)", "407838351"},
+		{"bin(" + pbMsg + "),protobuf(48.59.2,int32)", "-746143763"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.2,int32)", "-746143763"},
+		{"bin(" + pbMsg + "),protobuf(49.59.1,int32)", "409146138"},
+		{"bin(" + pbGRPC + "),ungrpc(49.59.1,int32)", "409146138"},
+		{"bin(" + pbMsg + "),protobuf(48.59.2,int64)", "-746143763"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.2,int64)", "-746143763"},
+		{"bin(" + pbMsg + "),protobuf(48.59.2,uint32)", "-746143763"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.2,uint32)", "-746143763"},
+		{"bin(" + pbMsg + "),protobuf(48.59.2,uint64)", "-746143763"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.2,uint64)", "-746143763"},
+		{"bin(" + pbMsg + "),protobuf(48.59.2,sint32)", "-9223372036481703927"},
+		{"bin(" + pbGRPC + "),ungrpc(48.59.2,sint32)", "-9223372036481703927"},
+		{"bin(" + pbMsg + "),protobuf(3,int32)", "150"},
+		{"bin(" + pbGRPC + "),ungrpc(3,int32)", "150"},
+		{"bin(" + pbMsg + "),protobuf(4,sint64)", "-3"},
+		{"bin(" + pbGRPC + "),ungrpc(4,sint64)", "-3"},
+		{"bin(" + pbMsg + "),protobuf(4,sint32)", "-3"},
+		{"bin(" + pbGRPC + "),ungrpc(4,sint32)", "-3"},
+		{"bin(" + pbMsg + "),protobuf(4,int32)", "5"},
+		{"bin(" + pbGRPC + "),ungrpc(4,int32)", "5"},
+		{"bin(" + pbMsg + "),protobuf(5,double)", "3"},
+		{"bin(" + pbGRPC + "),ungrpc(5,double)", "3"},
+		{"bin(" + pbMsg + "),protobuf(5,fixed64)", "4615626668101337088"},
+		{"bin(" + pbGRPC + "),ungrpc(5,fixed64)", "4615626668101337088"},
+		{"bin(" + pbMsg + "),protobuf(6,sfixed64)", "-5"},
+		{"bin(" + pbGRPC + "),ungrpc(6,sfixed64)", "-5"},
+		{"bin(" + pbMsg + "),protobuf(6,fixed64)", "-5"},
+		{"bin(" + pbGRPC + "),ungrpc(6,fixed64)", "-5"},
+		{"bin(" + pbMsg + "),protobuf(7,float)", "4294967295"},
+		{"bin(" + pbGRPC + "),ungrpc(7,float)", "4294967295"},
+		{"bin(" + pbMsg + "),protobuf(7,fixed32)", "3217031168"},
+		{"bin(" + pbGRPC + "),ungrpc(7,fixed32)", "3217031168"},
+		{"bin(" + pbMsg + "),protobuf(8,sfixed32)", "-7"},
+		{"bin(" + pbGRPC + "),ungrpc(8,sfixed32)", "-7"},
+		{"bin(" + pbMsg + "),protobuf(8,fixed32)", "4294967289"},
+		{"bin(" + pbGRPC + "),ungrpc(8,fixed32)", "4294967289"},
+		{"bin(" + pbMsg + "),protobuf(9)", "hello"},
+		{"bin(" + pbGRPC + "),ungrpc(9)", "hello"},
+		{"bin(" + pbMsg + "),protobuf(9,int32)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(9,int32)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(10,bool)", "1"},
+		{"bin(" + pbGRPC + "),ungrpc(10,bool)", "1"},
+		{"bin(" + pbMsg + "),protobuf(10,enum)", "1"},
+		{"bin(" + pbGRPC + "),ungrpc(10,enum)", "1"},
+		{"bin(" + pbMsg + "),protobuf(11,int32)", "-2"},
+		{"bin(" + pbGRPC + "),ungrpc(11,int32)", "-2"},
+		{"bin(" + pbMsg + "),protobuf(11,int64)", "-2"},
+		{"bin(" + pbGRPC + "),ungrpc(11,int64)", "-2"},
+		{"bin(" + pbMsg + "),protobuf(11,uint32)", "-2"},
+		{"bin(" + pbGRPC + "),ungrpc(11,uint32)", "-2"},
+		{"bin(" + pbMsg + "),protobuf(12,fixed32)", "4000000000"},
+		{"bin(" + pbGRPC + "),ungrpc(12,fixed32)", "4000000000"},
+		{"bin(" + pbMsg + "),protobuf(12,sfixed32)", "-294967296"},
+		{"bin(" + pbGRPC + "),ungrpc(12,sfixed32)", "-294967296"},
+		{"bin(" + pbMsg + "),protobuf(99)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(99)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(48.99)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(48.99)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(3,fixed32)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(3,fixed32)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(5,int32)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(5,int32)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(9.1)", "<none>"},
+		{"bin(" + pbGRPC + "),ungrpc(9.1)", "<none>"},
+		{"bin(0000000003180500000000032006),ungrpc(3,int32)", "5"},
+		{"bin(0000000002180500000000022006),ungrpc(4,int32)", "6"},
+		{"bin(ff1805),protobuf(3,int32)", "<none>"},
+		{"bin(18),protobuf(3,int32)", "0"},
+		{"bin(00000000ff1805),ungrpc(3,int32)", "<none>"},
+		{"bin(" + pbMsg + "),protobuf(9),hex", "68656C6C6F"},
+		{"bin(" + pbMsg + "),protobuf(3),hex", "9601"},
+		{"bin(090000000000000ec0),protobuf(1,double)", "-3"},
+		{"bin(0d00007040),protobuf(1,float)", "3"},
+		{"bin(0df902954f),protobuf(1,float)", "705032704"},
+		{"bin(09ea8ca039593e2946),protobuf(1,double)", "0"},
+		{"bin(1880),protobuf(3,int32)", "<none>"},
+		{"bin(18ff),protobuf(3,int32)", "<none>"},
+		{"bin(1a05616263),protobuf(3)", "<none>"},
+		{"bin(1a03616263),protobuf(3)", "abc"},
+		{"bin(0d0102),protobuf(1,fixed32)", "<none>"},
+		{"bin(0880808080808080808001),protobuf(1,int32)", "-9223372036854775808"},
+		{"bin(08ffffffffffffffffffff01),protobuf(1,int32)", "<none>"},
+		{"bin(0800),protobuf(1,bool)", "0"},
+		{"bin(0802),protobuf(1,bool)", "2"},
+		{"bin(1a00),protobuf(3)", ""},
+		{"bin(1a00),protobuf(3.1)", "<none>"},
+		{"bin(2a031801),protobuf(5.3,int32)", "<none>"},
+		{"bin(0b0c),protobuf(1)", "<none>"},
+		{"bin(0000000003180500),ungrpc(3,int32)", "5"},
+		{"bin(01000000031805),ungrpc(3,int32)", "<none>"},
+		{"bin(000000),ungrpc(3,int32)", "<none>"},
+		{"bin(0000000003180500000000),ungrpc(9,int32)", "<none>"}, {"bin(" + pbMsg + "),protobuf(9),hex", "68656C6C6F"},
+		{"bin(" + pbMsg + "),protobuf(3),hex", "9601"},
+		{"bin(" + pbMsg + "),protobuf(5),hex", "0000000000000E40"},
+		{"bin(" + pbMsg + "),protobuf(7),hex", "0000C0BF"},
+		{"bin(" + pbMsg + "),protobuf(48.59),hex", "088FBDBCC20110EDFF9A9CFDFFFFFFFF01"},
+	} {
+		if got := evalConv(t, &c, f, tc.expr); got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	for expr, want := range map[string]string{
+		"bin(18),protobuf(x)":        "converter 'protobuf': 'x' is not a field number path",
+		"bin(18),ungrpc(1.)":         "converter 'ungrpc': '1.' is not a field number path",
+		"bin(18),protobuf(3,foo)":    "unknown protocol buffers type 'foo'",
+		"bin(18),protobuf(3,string)": "unknown protocol buffers type 'string'",
+	} {
+		if _, err := c.Compile(expr, PhaseReq); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", expr, err, want)
+		}
+	}
+}

@@ -456,7 +456,8 @@ func FuzzConverters26Input(f *testing.F) {
 		"var(txn.in),language(fr;en-US;de,xx)", "var(txn.in),ub64dec", "var(txn.in),hex2i", "var(txn.in),be2dec(:,3)", "var(txn.in),be2hex(-,2,1)",
 		"var(txn.in),jwt_payload_query('$.a')", "var(txn.in),jwt_header_query", "var(txn.in),jwt_verify(HS256,secret)", "var(txn.in),jwt_verify(none,x)",
 		"var(txn.in),add_item(',',txn.in,x)", "var(txn.in),cut_crlf", "var(txn.in),xxh3(7)", "var(txn.in),xxh32(7)", "var(txn.in),xxh64(7)",
-		"var(txn.in),aes_gcm_dec(128,BQgLDhEUFxodICMm,AQgPFh0kKzI5QEdOVVxjag==,9m/wMNtHpATO+mqZkCz4)", "var(txn.in),debug(x,buf0)"} {
+		"var(txn.in),aes_gcm_dec(128,BQgLDhEUFxodICMm,AQgPFh0kKzI5QEdOVVxjag==,9m/wMNtHpATO+mqZkCz4)", "var(txn.in),debug(x,buf0)",
+		"var(txn.in),protobuf(1.2,sint32)", "var(txn.in),ungrpc(3)", "var(txn.in),fix_is_valid", "var(txn.in),fix_tag_value(35)"} {
 		e, err := c.Compile(s, PhaseReq)
 		if err != nil {
 			f.Fatalf("%s: %v", s, err)

@@ -873,3 +873,20 @@ func TestMQTTAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// A process variable is copied to the scratch buffer when read: concat
+// and add_item read it before writing their answer there (haproxy 2.6.12
+// answers "a<b>" and "a,b").
+func TestConcatSharedVariable(t *testing.T) {
+	f := newTxn(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var c Compiler
+	evalConv(t, &c, f, "str(b),set-var(proc.x)")
+	for expr, want := range map[string]string{
+		"str(a),concat(<,proc.x,>)":   "a<b>",
+		"str(a),add_item(',',proc.x)": "a,b",
+	} {
+		if got := evalConv(t, &c, f, expr); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ func TestConverters26AsHAProxy(t *testing.T) {
 		{"int(1700000000001),http_date(0,ms)", "Tue, 14 Nov 2023 22:13:20.1 GMT"},
 		{"int(1700000000123456),http_date(0,us)", "Tue, 14 Nov 2023 22:13:20.123456 GMT"},
 		{"int(1700000000000001),http_date(0,us)", "Tue, 14 Nov 2023 22:13:20.1 GMT"},
+		// haproxy prints a year past 10^9 for these; dhproxy the date before 1970
+		{"int(-1),http_date", "Wed, 31 Dec 1969 23:59:59 GMT"},
+		{"int(-1),http_date(0,ms)", "Wed, 31 Dec 1969 23:59:59.999 GMT"},
 
 		{"int(1),iif(yes,no)", "yes"},
 		{"int(0),iif(yes,no)", "no"},

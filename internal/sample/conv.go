@@ -149,14 +149,17 @@ func init() {
 	// concat([start][,var][,end]): appended after the sample: start, the
 	// variable (when set), end.
 	conv("concat", TypeStr, TypeStr, func(t Txn, a *Args, v *Value) bool {
+		// read the variable first: a shared one is copied to the scratch
+		val, set := Value{}, false
+		if r, ok := a.Data.(VarRef); ok {
+			val, set = getVar(t, r)
+		}
 		s := t.Scratch()
 		start := len(*s)
 		*s = append(*s, v.Bytes...)
 		*s = append(*s, a.Byt[0]...)
-		if r, ok := a.Data.(VarRef); ok {
-			if val, ok := getVar(t, r); ok {
-				*s = appendText(*s, &val)
-			}
+		if set {
+			*s = appendText(*s, &val)
 		}
 		if a.N > 2 {
 			*s = append(*s, a.Byt[2]...)

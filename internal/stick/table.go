@@ -52,6 +52,10 @@ type Table struct {
 	mask   uint64                        // len(shards)-1, a power of two minus one
 	stores bool                          // entries carry counters
 	notify atomic.Pointer[chan struct{}] // shared with peers: signalled when entries are queued (see Share)
+	// serverIDs: a stick rule stores server ids here (haproxy's
+	// server_id data type, which table_server_id needs); set before the
+	// table serves.
+	serverIDs bool
 }
 
 type shard struct {
@@ -74,6 +78,7 @@ type Entry struct {
 	str        string
 	srv        int32 // server id
 	exp        int64 // unix nanoseconds; 0: never
+	seen       int64 // unix nanoseconds of the last update (table_idle)
 	prev, next *Entry
 	queued     bool // in its shard's pending list
 }
@@ -224,6 +229,7 @@ func (sh *shard) find(typ Type, key []byte) *Entry {
 // touch moves e to the head of its shard's list with a fresh expiry, and
 // queues it for the peers.
 func (t *Table) touch(sh *shard, e *Entry, now int64) {
+	e.seen = now
 	if t.cfg.Expire > 0 {
 		e.exp = now + int64(t.cfg.Expire)
 	}

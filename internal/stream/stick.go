@@ -69,6 +69,7 @@ func newStickTables(cfg *model.Config) map[*model.Proxy]*stick.Table {
 func (b *Backend) setStickRules(rules []model.StickRule, tables map[*model.Proxy]*stick.Table) {
 	for _, r := range rules {
 		if t := tables[r.TableProxy]; t != nil {
+			t.StoreServerIDs()
 			b.stick = append(b.stick, stickRule{match: r.Match, store: r.Store, expr: r.Expr, cond: r.Cond, table: t})
 		}
 	}

@@ -99,7 +99,7 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
 			}
 			rest := c.pending[n:]
-			if err := c.startBody(out); err != nil {
+			if err := c.startBody(&c.resp, out); err != nil {
 				return err
 			}
 			// The body bytes are handled by the loop; pending is reused
@@ -184,9 +184,25 @@ func (c *respConv) write(p []byte, out frameSink) error {
 	return nil
 }
 
-// startBody sends the head just parsed and prepares for its body.
-func (c *respConv) startBody(out frameSink) error {
-	r := &c.resp
+// writeParsed sends the head r, parsed by the pipeline (the fields the
+// connection layer drops are dropped here), then its first body bytes:
+// the same frames as write given the head as HTTP/1.1 bytes, without
+// writing those bytes nor parsing them again. r is not kept.
+func (c *respConv) writeParsed(r *http1.Response, body []byte, out frameSink) error {
+	if c.state != rsHead || len(c.pending) > 0 {
+		return errBadResponse // a head after a head's beginning: a proxy bug
+	}
+	if r.Status == 101 && !c.upgrade {
+		return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
+	}
+	if err := c.startBody(r, out); err != nil {
+		return err
+	}
+	return c.write(body, out)
+}
+
+// startBody sends the head r and prepares for its body.
+func (c *respConv) startBody(r *http1.Response, out frameSink) error {
 	status := statusText(r.Status)
 	// RFC 8441 5: an extended CONNECT's 101 says the tunnel is open, a
 	// 200 in HTTP/2 (haproxy passes the server's sec-websocket-accept on).

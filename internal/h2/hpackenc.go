@@ -60,6 +60,33 @@ func appendField(dst []byte, f hpack.HeaderField) []byte {
 	return appendString(dst, f.Value)
 }
 
+// appendStatus encodes the :status field of code as appendField would,
+// without looking the static table up; a code that is not three digits
+// is sent as 500.
+func appendStatus(dst []byte, code int) []byte {
+	switch code {
+	case 200:
+		return append(dst, 0x80|8)
+	case 204:
+		return append(dst, 0x80|9)
+	case 206:
+		return append(dst, 0x80|10)
+	case 304:
+		return append(dst, 0x80|11)
+	case 400:
+		return append(dst, 0x80|12)
+	case 404:
+		return append(dst, 0x80|13)
+	case 500:
+		return append(dst, 0x80|14)
+	}
+	if code < 100 || code > 999 {
+		return append(dst, 0x80|14)
+	}
+	// A literal without indexing of the static name :status (8).
+	return append(dst, 8, 3, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10))
+}
+
 // appendFields encodes fields; their names are in lower case.
 func appendFields(dst []byte, fields []hpack.HeaderField) []byte {
 	for _, f := range fields {

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,6 +156,21 @@ func BenchmarkFieldLower(b *testing.B) {
 		buf = buf[:0]
 		for _, f := range fields {
 			buf = appendFieldLower(buf, f[0], f[1])
+		}
+	}
+}
+
+// TestAppendStatus: the :status field of every code is what appendField
+// makes of its three digits (500 for a code that has not three).
+func TestAppendStatus(t *testing.T) {
+	for code := -1; code <= 1000; code++ {
+		digits := strconv.Itoa(code)
+		if code < 100 || code > 999 {
+			digits = "500"
+		}
+		want := appendField(nil, hpack.HeaderField{Name: ":status", Value: digits})
+		if got := appendStatus(nil, code); !bytes.Equal(got, want) {
+			t.Fatalf("%d: % x, want % x", code, got, want)
 		}
 	}
 }

@@ -203,12 +203,12 @@ func (c *respConv) writeParsed(r *http1.Response, body []byte, out frameSink) er
 
 // startBody sends the head r and prepares for its body.
 func (c *respConv) startBody(r *http1.Response, out frameSink) error {
-	status := statusText(r.Status)
+	status := r.Status
 	// RFC 8441 5: an extended CONNECT's 101 says the tunnel is open, a
 	// 200 in HTTP/2 (haproxy passes the server's sec-websocket-accept on).
 	upgraded := c.upgrade && r.Status == 101
 	if upgraded {
-		status = "200"
+		status = 200
 	}
 	interim := !upgraded && r.Status >= 100 && r.Status < 200
 	// The tunnel's bytes follow a 2xx answer to CONNECT until the close
@@ -216,7 +216,7 @@ func (c *respConv) startBody(r *http1.Response, out frameSink) error {
 	tunnel := !interim && c.connect && !c.upgrade && r.Status < 300
 	// The head is encoded from the parsed fields (names in lower case),
 	// without making strings of them.
-	c.block = appendField(c.block[:0], hpack.HeaderField{Name: ":status", Value: status})
+	c.block = appendStatus(c.block[:0], status)
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		if !forwardedField(h) || tunnel && h.Kind == http1.KindContentLength {
@@ -256,11 +256,12 @@ func forwardedField(h *http1.Header) bool {
 	if h.Hop {
 		return false
 	}
+	// The parser and the rules' edits classify every field by its name.
 	switch h.Kind {
-	case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade:
+	case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade, http1.KindKeepAlive, http1.KindProxyConnection:
 		return false
 	}
-	return !http1.EqualFold(h.Name, "keep-alive") && !http1.EqualFold(h.Name, "proxy-connection")
+	return true
 }
 
 // trailers sends the trailer section once its empty line is in pending.
@@ -315,27 +316,6 @@ func (c *respConv) closing(out frameSink) bool {
 	c.state = rsDone
 	return out.sendData(nil, true) == nil
 }
-
-// statusText is the :status value of code.
-func statusText(code int) string {
-	if code >= 100 && code < 100+len(statusTexts) {
-		return statusTexts[code-100]
-	}
-	if code >= 100 && code <= 999 {
-		return string([]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)})
-	}
-	return "500"
-}
-
-// statusTexts holds the codes of RFC 9110's classes (100 to 599), made
-// once rather than per response.
-var statusTexts = func() (t [500]string) {
-	for i := range t {
-		c := 100 + i
-		t[i] = string([]byte{byte('0' + c/100), byte('0' + c/10%10), byte('0' + c%10)})
-	}
-	return t
-}()
 
 // lower returns b in lower case, as HTTP/2 field names must be.
 func lower(b []byte) string { return string(appendLower(nil, b)) }

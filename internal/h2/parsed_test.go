@@ -132,3 +132,27 @@ func FuzzParsedHeadFrames(f *testing.F) {
 		}
 	})
 }
+
+// nopSink takes frames and drops them.
+type nopSink struct{}
+
+func (nopSink) sendHeaders([]byte, bool) error { return nil }
+func (nopSink) sendData([]byte, bool) error    { return nil }
+
+// BenchmarkParsedHead: converting nginx's parsed response head and body
+// to frames (the sink drops them).
+func BenchmarkParsedHead(b *testing.B) {
+	var resp http1.Response
+	in := []byte(responseCases[9].in)
+	if _, err := http1.ParseResponse(in, &resp); err != nil {
+		b.Fatal(err)
+	}
+	body := in[resp.HeadLen:]
+	var c respConv
+	for b.Loop() {
+		c.state = rsHead
+		if err := c.writeParsed(&resp, body, nopSink{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

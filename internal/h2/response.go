@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -320,19 +321,50 @@ func (c *respConv) closing(out frameSink) bool {
 // lower returns b in lower case, as HTTP/2 field names must be.
 func lower(b []byte) string { return string(appendLower(nil, b)) }
 
-// appendLower appends b in lower case to dst.
+// appendLower appends b in lower case (ASCII) to dst, eight bytes at a
+// time: a byte at a time was a third of encoding a response head.
 func appendLower(dst, b []byte) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, len(b))[:n+len(b)]
 	out := dst[n:]
-	for i, c := range b {
+	if len(b) < 8 {
+		for i, c := range b {
+			out[i] = lowerByte[c]
+		}
+		return dst
+	}
+	for i := 0; i < len(b)-8; i += 8 {
+		binary.LittleEndian.PutUint64(out[i:], lower8(binary.LittleEndian.Uint64(b[i:])))
+	}
+	// The last eight bytes, some of them again.
+	binary.LittleEndian.PutUint64(out[len(b)-8:], lower8(binary.LittleEndian.Uint64(b[len(b)-8:])))
+	return dst
+}
+
+// lower8 puts the ASCII capitals among the eight bytes of x in lower
+// case: a byte of 'A' to 'Z' gains 0x20. Each byte's low seven bits plus
+// 0x3f (0x80-'A') reach bit 7 when it is 'A' or above, plus 0x25
+// (0x80-'Z'-1) when it is above 'Z'; no sum carries into the next byte.
+func lower8(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	low := x &^ high
+	atLeastA := low + (0x80-'A')*ones
+	aboveZ := low + (0x80-'Z'-1)*ones
+	capital := atLeastA &^ aboveZ &^ x & high
+	return x | capital>>2
+}
+
+// lowerByte maps each byte to its ASCII lower case.
+var lowerByte = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		out[i] = c
+		t[i] = c
 	}
-	return dst
-}
+	return t
+}()
 
 func unhex(c byte) byte {
 	switch {

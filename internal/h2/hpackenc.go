@@ -60,6 +60,33 @@ func appendField(dst []byte, f hpack.HeaderField) []byte {
 	return appendString(dst, f.Value)
 }
 
+// appendStatus encodes the :status field of code as appendField would,
+// without looking the static table up; a code that is not three digits
+// is sent as 500.
+func appendStatus(dst []byte, code int) []byte {
+	switch code {
+	case 200:
+		return append(dst, 0x80|8)
+	case 204:
+		return append(dst, 0x80|9)
+	case 206:
+		return append(dst, 0x80|10)
+	case 304:
+		return append(dst, 0x80|11)
+	case 400:
+		return append(dst, 0x80|12)
+	case 404:
+		return append(dst, 0x80|13)
+	case 500:
+		return append(dst, 0x80|14)
+	}
+	if code < 100 || code > 999 {
+		return append(dst, 0x80|14)
+	}
+	// A literal without indexing of the static name :status (8).
+	return append(dst, 8, 3, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10))
+}
+
 // appendFields encodes fields; their names are in lower case.
 func appendFields(dst []byte, fields []hpack.HeaderField) []byte {
 	for _, f := range fields {
@@ -71,7 +98,7 @@ func appendFields(dst []byte, fields []hpack.HeaderField) []byte {
 // appendFieldLower encodes an HTTP/1 field as a literal, its name put in
 // lower case (no static entry has a value an HTTP/1 response field needs).
 func appendFieldLower(dst, name, value []byte) []byte {
-	if len(name) < len(staticByLen) {
+	if len(name) < len(staticByHash) {
 		// The name is put in lower case where its literal would go,
 		// then replaced by the static index if it has one.
 		start := len(dst)
@@ -133,27 +160,39 @@ var staticTable = [...]staticPair{
 }
 
 // staticIndex returns the index of the first static table entry named
-// name. The names are looked up among those of the same length, a few
-// comparisons at most: cheaper than hashing each field of each response.
+// name: one comparison at most, where a name is looked up by its length
+// and a mix of three of its bytes (a search among the names of its
+// length was a third of encoding a response head).
 func staticIndex[T string | []byte](name T) (uint8, bool) {
-	if len(name) >= len(staticByLen) {
+	if len(name) == 0 || len(name) >= len(staticByHash) {
 		return 0, false
 	}
-	for _, i := range staticByLen[len(name)] {
-		if staticTable[i-1].name == string(name) {
-			return i, true
-		}
+	i := staticByHash[len(name)][staticSlot(name)]
+	if i != 0 && staticTable[i-1].name == string(name) {
+		return i, true
 	}
 	return 0, false
 }
 
-// staticByLen lists, for each name length, the index of the first entry
-// of each static table name of that length.
-var staticByLen = func() (byLen [28][]uint8) {
+// staticSlot mixes three bytes of a non-empty name: with its length it
+// tells the static table's names apart (TestStaticIndex).
+func staticSlot[T string | []byte](name T) uint8 {
+	n := len(name)
+	return (name[0]*3 + name[n-1]*2 + name[n/2]) & 15
+}
+
+// staticByHash holds, by name length and staticSlot, the index of the
+// first entry of each static table name (0: none).
+var staticByHash = func() (t [28][16]uint8) {
 	for i, p := range staticTable {
-		if i == 0 || staticTable[i-1].name != p.name {
-			byLen[len(p.name)] = append(byLen[len(p.name)], uint8(i+1))
+		if i > 0 && staticTable[i-1].name == p.name {
+			continue
 		}
+		slot := &t[len(p.name)][staticSlot(p.name)]
+		if *slot != 0 {
+			panic("h2: static table names share a slot: " + p.name)
+		}
+		*slot = uint8(i + 1)
 	}
-	return byLen
+	return t
 }()

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,6 +156,90 @@ func BenchmarkFieldLower(b *testing.B) {
 		buf = buf[:0]
 		for _, f := range fields {
 			buf = appendFieldLower(buf, f[0], f[1])
+		}
+	}
+}
+
+// TestAppendStatus: the :status field of every code is what appendField
+// makes of its three digits (500 for a code that has not three).
+func TestAppendStatus(t *testing.T) {
+	for code := -1; code <= 1000; code++ {
+		digits := strconv.Itoa(code)
+		if code < 100 || code > 999 {
+			digits = "500"
+		}
+		want := appendField(nil, hpack.HeaderField{Name: ":status", Value: digits})
+		if got := appendStatus(nil, code); !bytes.Equal(got, want) {
+			t.Fatalf("%d: % x, want % x", code, got, want)
+		}
+	}
+}
+
+// asciiLower is the byte-at-a-time lower case appendLower must give.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// TestAppendLower: every byte value, at every place of names of every
+// length up to past two words, is lowered as one byte at a time would.
+func TestAppendLower(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Repeat([]byte{'Q'}, n)
+				b[pos] = byte(c)
+				got := appendLower([]byte("x"), b)
+				if want := append([]byte("x"), asciiLower(b)...); !bytes.Equal(got, want) {
+					t.Fatalf("%q: %q, want %q", b, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzAppendLower(f *testing.F) {
+	f.Add([]byte("Content-Type"), []byte(""))
+	f.Add([]byte("X-\xffAZ@[`{az"), []byte("ab"))
+	f.Fuzz(func(t *testing.T, b, dst []byte) {
+		// The callers' dst never shares memory with b.
+		b, dst = bytes.Clone(b), bytes.Clone(dst)
+		got := appendLower(dst, b)
+		if want := append(append([]byte(nil), dst...), asciiLower(b)...); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %q, want %q", b, got, want)
+		}
+	})
+}
+
+// TestStaticIndex: every static table name is found, at its first entry,
+// and names that are not in it (in any case, or close to one) are not.
+func TestStaticIndex(t *testing.T) {
+	for j, p := range staticTable {
+		first := j
+		for first > 0 && staticTable[first-1].name == p.name {
+			first--
+		}
+		if i, ok := staticIndex(p.name); !ok || int(i) != first+1 {
+			t.Errorf("%q: %d %v, want %d", p.name, i, ok, first+1)
+		}
+		if i, ok := staticIndex([]byte(p.name)); !ok || int(i) != first+1 {
+			t.Errorf("%q as bytes: %d %v", p.name, i, ok)
+		}
+		for _, other := range []string{strings.ToUpper(p.name), p.name + "x", p.name[1:], "x" + p.name[1:], p.name[:len(p.name)-1] + "x"} {
+			if i, ok := staticIndex(other); ok {
+				t.Errorf("%q found as %d", other, i)
+			}
+		}
+	}
+	for _, name := range []string{"", "x", "x-request-id", strings.Repeat("a", 27), strings.Repeat("a", 300)} {
+		if i, ok := staticIndex(name); ok {
+			t.Errorf("%q found as %d", name, i)
 		}
 	}
 }

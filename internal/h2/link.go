@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"iter"
 	"net"
@@ -245,28 +246,45 @@ func (l *link) writeHeaderBlock(id uint32, block []byte, end bool) error {
 	l.mu.Lock()
 	limit := int(l.peerFrame)
 	l.mu.Unlock()
-	return writeBlock(l.fr, id, block, limit, end)
+	return l.out.writeBlock(id, block, limit, end)
 }
 
-// writeBlock writes an encoded header block as a HEADERS frame and as many
-// CONTINUATION frames as the peer's maximum frame size needs.
-func writeBlock(fr *http2.Framer, id uint32, block []byte, limit int, end bool) error {
-	first := true
-	for first || len(block) > 0 {
+// writeBlock appends an encoded header block as a HEADERS frame and as
+// many CONTINUATION frames as the peer's maximum frame size needs.
+func (o *outBuf) writeBlock(id uint32, block []byte, limit int, end bool) error {
+	typ, flags := http2.FrameHeaders, http2.Flags(0)
+	if end {
+		flags = http2.FlagHeadersEndStream
+	}
+	for {
 		n := min(len(block), limit)
-		frag := block[:n]
-		block = block[n:]
-		var err error
-		if first {
-			err = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: end, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			err = fr.WriteContinuation(id, len(block) == 0, frag)
+		if n == len(block) {
+			flags |= http2.FlagHeadersEndHeaders
 		}
-		if err != nil {
+		if err := o.frame(typ, flags, id, block[:n]); err != nil {
 			return err
 		}
+		block = block[n:]
+		if len(block) == 0 {
+			return nil
+		}
+		typ, flags = http2.FrameContinuation, 0
 	}
+}
+
+var errFrameStreamID = errors.New("h2: frame on an invalid stream ID")
+
+// frame appends a frame (RFC 9113 4.1) whose payload is no larger than
+// the peer's maximum frame size, as x/net's framer writes it but without
+// its copy of the payload into a buffer of its own; the caller holds
+// wmu.
+func (o *outBuf) frame(typ http2.FrameType, flags http2.Flags, id uint32, payload []byte) error {
+	if id == 0 || id >= 1<<31 {
+		return errFrameStreamID
+	}
+	n := len(payload)
+	o.b = append(o.b, byte(n>>16), byte(n>>8), byte(n), byte(typ), byte(flags), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+	o.b = append(o.b, payload...)
 	return nil
 }
 
@@ -405,8 +423,12 @@ func (f *flow) writeData(p []byte, end bool) (last bool, err error) {
 		}
 		id := f.id
 		l.mu.Unlock()
+		var flags http2.Flags
+		if last {
+			flags = http2.FlagDataEndStream
+		}
 		l.wmu.Lock()
-		err := l.fr.WriteData(id, last, p[:n])
+		err := l.out.frame(http2.FrameData, flags, id, p[:n])
 		l.wmu.Unlock()
 		if err != nil {
 			return false, err

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"net"
@@ -156,5 +157,44 @@ func BenchmarkStream(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		stream()
+	}
+}
+
+// TestFramesAsFramer: header blocks and DATA frames appended to the out
+// buffer are x/net's framer's frames, byte for byte.
+func TestFramesAsFramer(t *testing.T) {
+	for _, size := range []int{0, 1, 15, 16, 17, 40} {
+		block := bytes.Repeat([]byte{0xab}, size)
+		for _, end := range []bool{false, true} {
+			var want bytes.Buffer
+			fr := http2.NewFramer(&want, nil)
+			const limit = 16
+			frag := block[:min(size, limit)]
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: frag, EndStream: end, EndHeaders: size <= limit})
+			for rest := block[len(frag):]; len(rest) > 0; {
+				frag = rest[:min(len(rest), limit)]
+				rest = rest[len(frag):]
+				fr.WriteContinuation(5, len(rest) == 0, frag)
+			}
+			fr.WriteData(1<<31-1, end, block)
+			var o outBuf
+			if err := o.writeBlock(5, block, limit, end); err != nil {
+				t.Fatal(err)
+			}
+			flags := http2.Flags(0)
+			if end {
+				flags = http2.FlagDataEndStream
+			}
+			if err := o.frame(http2.FrameData, flags, 1<<31-1, block); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(o.b, want.Bytes()) {
+				t.Errorf("block of %d, end %v:\n% x\nwant\n% x", size, end, o.b, want.Bytes())
+			}
+		}
+	}
+	var o outBuf
+	if o.frame(http2.FrameData, 0, 0, nil) == nil || o.frame(http2.FrameData, 0, 1<<31, nil) == nil || len(o.b) != 0 {
+		t.Errorf("a frame on stream 0 or past 2^31-1 was written: % x", o.b)
 	}
 }

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
@@ -99,7 +100,7 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
 			}
 			rest := c.pending[n:]
-			if err := c.startBody(out); err != nil {
+			if err := c.startBody(&c.resp, out); err != nil {
 				return err
 			}
 			// The body bytes are handled by the loop; pending is reused
@@ -184,15 +185,31 @@ func (c *respConv) write(p []byte, out frameSink) error {
 	return nil
 }
 
-// startBody sends the head just parsed and prepares for its body.
-func (c *respConv) startBody(out frameSink) error {
-	r := &c.resp
-	status := statusText(r.Status)
+// writeParsed sends the head r, parsed by the pipeline (the fields the
+// connection layer drops are dropped here), then its first body bytes:
+// the same frames as write given the head as HTTP/1.1 bytes, without
+// writing those bytes nor parsing them again. r is not kept.
+func (c *respConv) writeParsed(r *http1.Response, body []byte, out frameSink) error {
+	if c.state != rsHead || len(c.pending) > 0 {
+		return errBadResponse // a head after a head's beginning: a proxy bug
+	}
+	if r.Status == 101 && !c.upgrade {
+		return errBadResponse // HTTP/2 has no 101 (RFC 9113 8.6)
+	}
+	if err := c.startBody(r, out); err != nil {
+		return err
+	}
+	return c.write(body, out)
+}
+
+// startBody sends the head r and prepares for its body.
+func (c *respConv) startBody(r *http1.Response, out frameSink) error {
+	status := r.Status
 	// RFC 8441 5: an extended CONNECT's 101 says the tunnel is open, a
 	// 200 in HTTP/2 (haproxy passes the server's sec-websocket-accept on).
 	upgraded := c.upgrade && r.Status == 101
 	if upgraded {
-		status = "200"
+		status = 200
 	}
 	interim := !upgraded && r.Status >= 100 && r.Status < 200
 	// The tunnel's bytes follow a 2xx answer to CONNECT until the close
@@ -200,7 +217,7 @@ func (c *respConv) startBody(out frameSink) error {
 	tunnel := !interim && c.connect && !c.upgrade && r.Status < 300
 	// The head is encoded from the parsed fields (names in lower case),
 	// without making strings of them.
-	c.block = appendField(c.block[:0], hpack.HeaderField{Name: ":status", Value: status})
+	c.block = appendStatus(c.block[:0], status)
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		if !forwardedField(h) || tunnel && h.Kind == http1.KindContentLength {
@@ -240,11 +257,12 @@ func forwardedField(h *http1.Header) bool {
 	if h.Hop {
 		return false
 	}
+	// The parser and the rules' edits classify every field by its name.
 	switch h.Kind {
-	case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade:
+	case http1.KindConnection, http1.KindTransferEncoding, http1.KindUpgrade, http1.KindKeepAlive, http1.KindProxyConnection:
 		return false
 	}
-	return !http1.EqualFold(h.Name, "keep-alive") && !http1.EqualFold(h.Name, "proxy-connection")
+	return true
 }
 
 // trailers sends the trailer section once its empty line is in pending.
@@ -300,43 +318,53 @@ func (c *respConv) closing(out frameSink) bool {
 	return out.sendData(nil, true) == nil
 }
 
-// statusText is the :status value of code.
-func statusText(code int) string {
-	if code >= 100 && code < 100+len(statusTexts) {
-		return statusTexts[code-100]
-	}
-	if code >= 100 && code <= 999 {
-		return string([]byte{byte('0' + code/100), byte('0' + code/10%10), byte('0' + code%10)})
-	}
-	return "500"
-}
-
-// statusTexts holds the codes of RFC 9110's classes (100 to 599), made
-// once rather than per response.
-var statusTexts = func() (t [500]string) {
-	for i := range t {
-		c := 100 + i
-		t[i] = string([]byte{byte('0' + c/100), byte('0' + c/10%10), byte('0' + c%10)})
-	}
-	return t
-}()
-
 // lower returns b in lower case, as HTTP/2 field names must be.
 func lower(b []byte) string { return string(appendLower(nil, b)) }
 
-// appendLower appends b in lower case to dst.
+// appendLower appends b in lower case (ASCII) to dst, eight bytes at a
+// time: a byte at a time was a third of encoding a response head.
 func appendLower(dst, b []byte) []byte {
 	n := len(dst)
 	dst = slices.Grow(dst, len(b))[:n+len(b)]
 	out := dst[n:]
-	for i, c := range b {
+	if len(b) < 8 {
+		for i, c := range b {
+			out[i] = lowerByte[c]
+		}
+		return dst
+	}
+	for i := 0; i < len(b)-8; i += 8 {
+		binary.LittleEndian.PutUint64(out[i:], lower8(binary.LittleEndian.Uint64(b[i:])))
+	}
+	// The last eight bytes, some of them again.
+	binary.LittleEndian.PutUint64(out[len(b)-8:], lower8(binary.LittleEndian.Uint64(b[len(b)-8:])))
+	return dst
+}
+
+// lower8 puts the ASCII capitals among the eight bytes of x in lower
+// case: a byte of 'A' to 'Z' gains 0x20. Each byte's low seven bits plus
+// 0x3f (0x80-'A') reach bit 7 when it is 'A' or above, plus 0x25
+// (0x80-'Z'-1) when it is above 'Z'; no sum carries into the next byte.
+func lower8(x uint64) uint64 {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	low := x &^ high
+	atLeastA := low + (0x80-'A')*ones
+	aboveZ := low + (0x80-'Z'-1)*ones
+	capital := atLeastA &^ aboveZ &^ x & high
+	return x | capital>>2
+}
+
+// lowerByte maps each byte to its ASCII lower case.
+var lowerByte = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		out[i] = c
+		t[i] = c
 	}
-	return dst
-}
+	return t
+}()
 
 func unhex(c byte) byte {
 	switch {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"strconv"
 
+	"dhproxy/internal/http1"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -132,7 +134,25 @@ func (st *Stream) Write(p []byte) (int, error) {
 	if err := st.failed(); err != nil {
 		return 0, err
 	}
-	err := st.conv.write(p, st)
+	if err := st.wrote(st.conv.write(p, st)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteParsed takes a response head the pipeline parsed (and its rules
+// edited), as Write would take it written out as HTTP/1.1, and the first
+// bytes of its body: the head is encoded from its fields, not written
+// out and parsed again. The rest of the body follows by Write.
+func (st *Stream) WriteParsed(resp *http1.Response, body []byte) error {
+	if err := st.failed(); err != nil {
+		return err
+	}
+	return st.wrote(st.conv.writeParsed(resp, body, st))
+}
+
+// wrote completes a write whose conversion returned err.
+func (st *Stream) wrote(err error) error {
 	// The frames of one write (often a head and its body) leave together.
 	// The end of a response waits for the pipeline to be done with the
 	// transaction (its next Read or its Close), so that the client's next
@@ -140,20 +160,17 @@ func (st *Stream) Write(p []byte) (int, error) {
 	// line written.
 	cc := st.cc
 	if err == nil && st.conv.done() {
-		return len(p), nil
+		return nil
 	}
 	cc.wmu.Lock()
 	if ferr := cc.flush(); err == nil {
 		err = ferr
 	}
 	cc.wmu.Unlock()
-	if err != nil {
-		if err == errBadResponse {
-			cc.resetStream(st.id, http2.ErrCodeInternal)
-		}
-		return 0, err
+	if err == errBadResponse {
+		cc.resetStream(st.id, http2.ErrCodeInternal)
 	}
-	return len(p), nil
+	return err
 }
 
 func (st *Stream) sendHeaders(block []byte, end bool) error {

@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"dhproxy/internal/conn"
@@ -248,9 +249,25 @@ func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
 	return ff
 }
 
+// parsedHeadWriter is a client connection that takes a response head as
+// the pipeline parsed it (an HTTP/2 stream, which encodes the fields
+// without the connection-specific ones), rather than as HTTP/1.1 bytes
+// it would parse again.
+type parsedHeadWriter interface {
+	WriteParsed(resp *http1.Response, body []byte) error
+}
+
+// bytesOnlyHeads, set by tests, makes HTTP/2 streams take response heads
+// as bytes, to compare with the frames of parsed heads.
+var bytesOnlyHeads atomic.Bool
+
 // responseHead builds the head sent to the client into s.out, or returns
-// nil when the server's head can be forwarded as it is.
-func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byte {
+// nil when the server's head can be forwarded as it is. With parsedOK
+// (the client takes parsed heads), parsed says that s.resp as it is
+// gives the client what the bytes would: what a rewrite changes is then
+// only fields the client's layer drops (connection-specific ones, the
+// version, the reason).
+func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK bool) (head []byte, parsed bool) {
 	resp := &s.resp
 	ck, insert := s.cookieActions(srv)
 	hop := false
@@ -264,7 +281,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
 	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.Edited.Response {
 		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
-		return nil
+		return nil, parsedOK
 	}
 	added := ""
 	if !clientKeep {
@@ -277,6 +294,9 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 		reason = s.tx.Edited.Reason
 	}
 	s.lg.headSize(&resp.Message, reason, true, length, added)
+	if parsedOK && length == lengthKeep && ck == nil && !insert && s.tx.Edited.Status == 0 {
+		return nil, true
+	}
 	var out []byte
 	if s.tx.Edited.Status != 0 {
 		out = append(s.out[:0], "HTTP/1.1 "...)
@@ -313,7 +333,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10 bool) []byt
 	}
 	out = append(out, "\r\n"...)
 	s.out = out
-	return out
+	return out, false
 }
 
 // appendStatusLine appends the response's status line as the server sent
@@ -423,17 +443,28 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	case http1.FramingUntilClose:
 		bodyEnd, done = s.sw, false
 	}
-	head := s.responseHead(sc.srv, clientKeep, client10)
-	if head == nil {
-		head = s.sbuf[s.sr:headEnd]
-	} else if len(head) <= headEnd-s.sr && !s.lg.on {
-		// A rewritten head no longer than the server's goes in place of
-		// its end, joined to the body: one write without copying the
-		// body. (The log may still read the server's head fields.)
-		head = s.sbuf[headEnd-copy(s.sbuf[headEnd-len(head):headEnd], head) : headEnd]
+	var pw parsedHeadWriter
+	if s.h2 && !bytesOnlyHeads.Load() {
+		pw, _ = s.cio.(parsedHeadWriter)
 	}
+	head, parsed := s.responseHead(sc.srv, clientKeep, client10, pw != nil)
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
-	if err := writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf)); err != nil {
+	var err error
+	switch {
+	case parsed:
+		err = pw.WriteParsed(resp, s.sbuf[headEnd:bodyEnd])
+	case head == nil:
+		err = writeTwo(s.cio, &s.out, s.sbuf[s.sr:headEnd], s.sbuf[headEnd:bodyEnd], len(s.sbuf))
+	default:
+		if len(head) <= headEnd-s.sr && !s.lg.on {
+			// A rewritten head no longer than the server's goes in place
+			// of its end, joined to the body: one write without copying
+			// the body. (The log may still read the server's head fields.)
+			head = s.sbuf[headEnd-copy(s.sbuf[headEnd-len(head):headEnd], head) : headEnd]
+		}
+		err = writeTwo(s.cio, &s.out, head, s.sbuf[headEnd:bodyEnd], len(s.sbuf))
+	}
+	if err != nil {
 		s.lg.fail('C', 'D')
 		return false
 	}

@@ -128,7 +128,7 @@ func BenchmarkBenchRulesPhases(b *testing.B) {
 						b.Fatal("response answered")
 					}
 				}
-				s.responseHead(srv, true, false)
+				s.responseHead(srv, true, false, false)
 			}
 		})
 	}

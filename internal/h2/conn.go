@@ -412,7 +412,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	if n := requestHeadSize(cc.fields); n > len(st.headBuf) {
 		head = make([]byte, 0, n)
 	}
-	head, info, err := appendRequestHead(head, cc.fields, cc.hdrEnd)
+	head, info, err := appendRequestHead(head, cc.fields, cc.hdrEnd, &st.index)
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}

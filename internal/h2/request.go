@@ -24,6 +24,9 @@ type reqInfo struct {
 	// upgrade: an extended CONNECT (RFC 8441, :protocol), sent to the
 	// server as an HTTP/1.1 Upgrade request whose 101 opens the tunnel.
 	upgrade bool
+	// indexed: the end of the Stream's headBuf holds the head's parse
+	// (request_index.go).
+	indexed bool
 }
 
 // appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
@@ -108,7 +111,7 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 				dst = ix.appendLine(dst, f.Name, f.Value)
 			}
 		}
-		return ix.finish(append(dst, "\r\n"...), len(method), len(authority)), info, nil
+		return ix.finish(append(dst, "\r\n"...), len(method), len(authority), false), info, nil
 	}
 	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
 		return dst, info, errMalformed
@@ -127,9 +130,13 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 	// requestHead).
 	dst = append(append(dst, method...), ' ')
 	targetLen := len(path)
+	var plainTarget bool // see targetAccepted
 	if authority != "" && path[0] == '/' {
 		dst = append(append(append(dst, scheme...), "://"...), authority...)
 		targetLen += len(scheme) + len("://") + len(authority)
+		plainTarget = targetAccepted(scheme, authority, path)
+	} else {
+		plainTarget = targetAccepted("h", "", path) // origin form or "*": no fragment
 	}
 	dst = append(append(dst, path...), " HTTP/1.1\r\n"...)
 	if authority != "" {
@@ -161,7 +168,7 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 	if info.chunked {
 		dst = ix.appendLine(dst, "transfer-encoding", "chunked")
 	}
-	return ix.finish(append(dst, "\r\n"...), len(method), targetLen), info, nil
+	return ix.finish(append(dst, "\r\n"...), len(method), targetLen, plainTarget), info, nil
 }
 
 // requestHeadSize is about the size of the HTTP/1.1 head that
@@ -209,7 +216,7 @@ func appendUpgrade(dst []byte, fields []hpack.HeaderField, info reqInfo, method,
 	dst = ix.appendLine(dst, "connection", "upgrade")
 	dst = ix.appendLine(dst, "upgrade", protocol)
 	targetLen := len(scheme) + len("://") + len(authority) + len(path)
-	return ix.finish(append(dst, "\r\n"...), len("GET"), targetLen), info, nil
+	return ix.finish(append(dst, "\r\n"...), len("GET"), targetLen, targetAccepted(scheme, authority, path)), info, nil
 }
 
 // appendTrailers checks a trailer section (no pseudo fields) and appends

@@ -2,9 +2,11 @@ package h2
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"dhproxy/internal/http1"
 )
@@ -47,43 +49,91 @@ func diffRequests(got, want *http1.Request) string {
 	return ""
 }
 
-// checkIndex converts fields (after prefix bytes, as a buffer that holds
-// something before the head) and compares the index's parse with
-// http1.ParseRequest's on the converted bytes followed by a body: when
-// indexed they must be the same; when not, ParseRequest must refuse the
-// head or it must have more lines than an index holds. maxHeaders is the
-// session's limit (0: the default). It reports whether the head was
-// converted and whether it was indexed.
+// checkIndex converts fields as a stream does (prefix "") or after prefix
+// bytes into a buffer of their own (the index then stored apart), and
+// compares the index's parse with http1.ParseRequest's on the converted
+// bytes followed by a body: when indexed they must be the same; when not,
+// ParseRequest must refuse the head or its index must have had no room.
+// maxHeaders is the session's limit (0: the default). It reports whether
+// the head was converted and whether it was indexed.
 func checkIndex(t testing.TB, kv []string, end bool, prefix string, maxHeaders int) (converted, indexed bool) {
 	t.Helper()
-	var ix reqIndex
-	dst := []byte(prefix)
-	out, info, err := appendRequestHead(dst, fields(kv...), end, &ix)
+	var (
+		head []byte
+		info reqInfo
+		err  error
+		fill func(buf []byte, r *http1.Request) bool
+		room = maxIndexed // lines
+		// the head is in the Stream's array, which the body's bytes may
+		// fill up to headCap
+		inArray bool
+		headCap int
+	)
+	if prefix == "" {
+		st := new(Stream)
+		head, info, err = st.convertRequest(fields(kv...), end)
+		if err == nil && &head[0] == &st.headBuf[0] {
+			room = (len(st.headBuf) - len(head) - indexFixed) / indexLine
+			inArray, headCap = true, cap(head)
+		}
+		st.info = info
+		fill = st.ParsedRequest
+	} else {
+		var ix reqIndex
+		var out []byte
+		out, info, err = appendRequestHead([]byte(prefix), fields(kv...), end, &ix)
+		head = out[len(prefix):]
+		area := make([]byte, indexFixed+indexLine*ix.lines)
+		if ix.flags&ixOK != 0 {
+			ix.store(area)
+		}
+		fill = func(buf []byte, r *http1.Request) bool { return fillRequest(area, buf, info.contentLength, r) }
+	}
 	if err != nil {
 		return false, false
 	}
-	buf := append(out[len(prefix):len(out):len(out)], "5\r\nhello\r\n"...)
+	buf := append(head[:len(head):len(head)], "5\r\nhello\r\n"...)
 	want := http1.Request{Message: http1.Message{MaxHeaders: maxHeaders}}
 	n, perr := http1.ParseRequest(buf, &want)
 	// A stale parse in the session's Request must not show through.
 	got := http1.Request{Message: http1.Message{MaxHeaders: maxHeaders, ConnClose: true, HigherMinor: true,
 		Headers: []http1.Header{{Name: []byte("x"), Hop: true}}}, ExpectContinue: true}
-	if !ix.fill(buf, info.contentLength, &got) {
-		if perr == nil && !ix.unindexed {
-			t.Fatalf("%q not indexed, ParseRequest reads it", out[len(prefix):])
+	if !fill(buf, &got) {
+		if perr == nil && !unindexable(&want, room) {
+			t.Fatalf("%q not indexed, ParseRequest reads it", head)
 		}
 		return true, false
 	}
 	if perr != nil {
-		t.Fatalf("%q indexed, ParseRequest refuses it: %v", out[len(prefix):], perr)
+		t.Fatalf("%q indexed, ParseRequest refuses it: %v", head, perr)
 	}
 	if n != got.HeadLen {
-		t.Fatalf("%q: head length %d, ParseRequest %d", out[len(prefix):], got.HeadLen, n)
+		t.Fatalf("%q: head length %d, ParseRequest %d", head, got.HeadLen, n)
 	}
 	if d := diffRequests(&got, &want); d != "" {
-		t.Fatalf("%q: index differs from ParseRequest: %s\n%+v\n%+v", out[len(prefix):], d, got, want)
+		t.Fatalf("%q: index differs from ParseRequest: %s\n%+v\n%+v", head, d, got, want)
+	}
+	if prefix == "" && fill(buf, &got) {
+		t.Fatalf("%q: a stream's head parsed twice", head)
+	}
+	if inArray && headCap+indexFixed+indexLine*len(got.Headers) > len(Stream{}.headBuf) {
+		t.Fatalf("%q: the body's bytes may overwrite the index", head)
 	}
 	return true, true
+}
+
+// unindexable tells that a head ParseRequest read as r cannot be indexed
+// in room lines.
+func unindexable(r *http1.Request, room int) bool {
+	if len(r.Headers) > room || r.HeadLen > math.MaxUint16 {
+		return true
+	}
+	for _, h := range r.Headers {
+		if len(h.Name) > math.MaxUint8 {
+			return true
+		}
+	}
+	return false
 }
 
 func TestRequestIndexMatchesParser(t *testing.T) {
@@ -149,8 +199,9 @@ func TestRequestIndexMatchesParser(t *testing.T) {
 			":authority", "a"}, false, 0, true},
 		{"extended CONNECT with user info", []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/",
 			":authority", "u@a"}, false, 0, false},
-		{"as many lines as an index holds", many(maxIndexedLines - 1), true, 0, true},
-		{"one line more", many(maxIndexedLines), true, 0, false},
+		{"as many lines as an index holds", many(maxIndexed - 1), true, 0, true},
+		{"one line more", many(maxIndexed), true, 0, false},
+		{"a small head's lines", many(8), true, 0, true},
 		{"many more", many(150), true, 0, false},
 		{"within the session's limit", many(3), true, 4, true},
 		{"beyond the session's limit", many(4), true, 4, false},
@@ -184,21 +235,39 @@ func TestRequestIndexMatchesParser(t *testing.T) {
 	}
 }
 
+// h2load's heads (the bench's) keep the Stream at one allocation: the head
+// and its index both fit in its array.
+func TestRequestIndexInStream(t *testing.T) {
+	st := new(Stream)
+	head, info, err := st.convertRequest(fields(":method", "GET", ":scheme", "http", ":authority", "127.0.0.1:20010", ":path", "/",
+		"user-agent", "h2load nghttp2/1.52.0"), true)
+	if err != nil || &head[0] != &st.headBuf[0] || !info.indexed {
+		t.Fatalf("in the array %v, indexed %v, %v", err == nil && &head[0] == &st.headBuf[0], info.indexed, err)
+	}
+	if size := unsafe.Sizeof(Stream{}); size > 512 {
+		t.Errorf("Stream of %d bytes: beyond 512 an allocation has a header", size)
+	}
+}
+
 // A stream's head reaches the session parsed once: ParsedRequest fills
 // the request from a stream's first read, then leaves the rest to
 // ParseRequest.
 func TestParsedRequestOnce(t *testing.T) {
-	var st Stream
-	head, info, err := appendRequestHead(st.headBuf[:0], fields(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"), true, &st.index)
-	if err != nil {
-		t.Fatal(err)
+	convert := func() (*Stream, []byte) {
+		st := new(Stream)
+		head, info, err := st.convertRequest(fields(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "a"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.info = info
+		return st, append([]byte{}, head...)
 	}
-	st.info = info
+	st, head := convert()
 	var r http1.Request
 	if st.ParsedRequest(head[:len(head)-1], &r) {
 		t.Fatal("a head not all in the buffer was taken as parsed")
 	}
-	st.index.ok = true
+	st, head = convert()
 	if !st.ParsedRequest(head, &r) || string(r.Method) != "GET" || r.HeadLen != len(head) {
 		t.Fatalf("not parsed: %+v", r)
 	}

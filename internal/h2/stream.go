@@ -27,11 +27,10 @@ type Stream struct {
 
 	conv *respConv // the handler's goroutine only; recycled at its end
 
-	index reqIndex // the request head's parse (ParsedRequest)
-
 	// headBuf holds the converted request head when it fits: one
 	// allocation less per stream (a head from h2load takes ~200 bytes;
-	// the Stream fills a 512-byte size class).
+	// the Stream fills a 512-byte size class), and at its end the head's
+	// parse (request_index.go).
 	headBuf [208]byte
 }
 

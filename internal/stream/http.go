@@ -165,7 +165,10 @@ func (s *httpSession) serve() (parked bool) {
 			fs.H1OpenStreams.Add(-1)
 			s.emitHTTP()
 			s.listed.idle.Store(true)
-			if !ok {
+			if !ok || s.h2 {
+				// An HTTP/2 stream carries one request: waiting for
+				// another would only read its end (a deadline, a
+				// request number and a stream read per stream).
 				break
 			}
 			s.nreq++

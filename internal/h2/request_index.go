@@ -3,6 +3,7 @@ package h2
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 
 	"dhproxy/internal/http1"
 
@@ -242,29 +243,40 @@ func (st *Stream) ParsedRequest(buf []byte, r *http1.Request) bool {
 // whose authority has no user info, path or query in it (else the Host
 // differs from the URI's authority), and no fragment anywhere.
 func targetAccepted(scheme, authority, path string) bool {
-	c := scheme[0] | 0x20
-	if c < 'a' || c > 'z' {
+	if c := scheme[0] | 0x20; c < 'a' || c > 'z' {
 		return false
 	}
 	for i := 1; i < len(scheme); i++ {
-		c := scheme[i]
-		if !(c|0x20 >= 'a' && c|0x20 <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+		if !schemeByte[scheme[i]] {
 			return false
 		}
 	}
 	for i := 0; i < len(authority); i++ {
-		switch authority[i] {
-		case '/', '?', '#', '@':
+		if notPlainAuthority[authority[i]] {
 			return false
 		}
 	}
-	for i := 0; i < len(path); i++ {
-		if path[i] == '#' {
-			return false
-		}
-	}
-	return true
+	return strings.IndexByte(path, '#') < 0
 }
+
+// schemeByte marks the bytes of a URI scheme after its first (RFC 3986
+// 3.1), as http1's validTarget reads them.
+var schemeByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c|0x20 >= 'a' && c|0x20 <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+	}
+	return t
+}()
+
+// notPlainAuthority marks the bytes that end an absolute URI's authority
+// or set its user info apart: with one, Host differs from the authority
+// ParseRequest finds in the target.
+var notPlainAuthority = func() (t [256]bool) {
+	for _, c := range "/?#@" {
+		t[c] = true
+	}
+	return t
+}()
 
 // trimEndOWS drops the spaces and tabs that end v.
 func trimEndOWS(v []byte) []byte {

@@ -307,3 +307,37 @@ func FuzzRequestIndex(f *testing.F) {
 		checkIndex(t, kv, end, prefix, int(maxHeaders))
 	})
 }
+
+// benchHead is h2load's request (the bench's).
+var benchHead = fields(":method", "GET", ":scheme", "http", ":authority", "127.0.0.1:20010", ":path", "/",
+	"user-agent", "h2load nghttp2/1.52.0")
+
+// BenchmarkRequestIndex: a stream's request head converted, then read by
+// the session from its index; BenchmarkRequestReparse: the same head
+// parsed again instead, as before the index.
+func BenchmarkRequestIndex(b *testing.B) {
+	benchRequestHead(b, func(st *Stream, buf []byte, r *http1.Request) bool { return st.ParsedRequest(buf, r) })
+}
+
+func BenchmarkRequestReparse(b *testing.B) {
+	benchRequestHead(b, func(st *Stream, buf []byte, r *http1.Request) bool {
+		_, err := http1.ParseRequest(buf, r)
+		return err == nil
+	})
+}
+
+func benchRequestHead(b *testing.B, read func(st *Stream, buf []byte, r *http1.Request) bool) {
+	var (
+		st  Stream
+		r   http1.Request
+		buf = make([]byte, 0, 1024)
+	)
+	for b.Loop() {
+		st.headBuf = [len(st.headBuf)]byte{}
+		head, info, err := st.convertRequest(benchHead, true)
+		st.info = info
+		if err != nil || !read(&st, append(buf[:0], head...), &r) {
+			b.Fatal("not read")
+		}
+	}
+}

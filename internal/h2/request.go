@@ -253,14 +253,10 @@ func validName(n string) bool {
 // validValue refuses what would let a field spill into the HTTP/1 head:
 // NUL, CR, LF, and whitespace around the value (RFC 9113 8.2.1).
 func validValue(v string) bool {
-	// One table look-up a byte, the result looked at once at the end:
-	// values are most of a head's bytes.
-	var bad uint8
 	for i := 0; i < len(v); i++ {
-		bad |= notInValue[v[i]]
-	}
-	if bad != 0 {
-		return false
+		if c := v[i]; c == 0 || c == '\r' || c == '\n' || c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
 	}
 	if n := len(v); n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
 		return false
@@ -295,17 +291,6 @@ func visible(v string) bool {
 	}
 	return true
 }
-
-// notInValue is 1 for the bytes a field value may not hold: the controls
-// (NUL, CR and LF among them) but HTAB, and DEL.
-var notInValue = func() (t [256]uint8) {
-	for c := range t {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			t[c] = 1
-		}
-	}
-	return t
-}()
 
 var tokenLower = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // h2Proxy starts a proxy with an h2c bind and an h2 TLS bind in front of
@@ -272,5 +274,70 @@ func TestH2LargeBodies(t *testing.T) {
 	}
 	if string(raw) != body {
 		t.Errorf("without a length: echoed %d bytes of %d", len(raw), len(body))
+	}
+}
+
+// TestH2StreamsNumberedInOrder: the streams of a connection take
+// consecutive request numbers (%rt), one each, as haproxy's streams do
+// (dhproxy used to wait for a second request on each stream, which took a
+// number too).
+func TestH2StreamsNumberedInOrder(t *testing.T) {
+	be, _ := startHTTPBackend(t, "web1")
+	port := freePort(t)
+	p := startProxy(t, `
+global
+    log stdout format raw local0`+defaultsSection("http", "5s", "10s", "10s", "log global")+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    log-format "rt=%%rt %%HU"
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, port, be), port)
+	_, fr := dialH2(t, port)
+	if _, err := fr.peerSettings(); err != nil {
+		t.Fatal(err)
+	}
+	// One stream after the other on one connection.
+	for i, path := range []string{"/a", "/b", "/c"} {
+		id := uint32(2*i + 1)
+		if err := fr.writeHead(id, true, ":method", "GET", ":scheme", "http", ":path", path, ":authority", "a.test"); err != nil {
+			t.Fatal(err)
+		}
+		for ended := false; !ended; {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				if _, _, err := fr.decode(f); err != nil {
+					t.Fatal(err)
+				}
+				ended = f.StreamID == id && f.StreamEnded()
+			case *http2.DataFrame:
+				ended = f.StreamID == id && f.StreamEnded()
+			case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+				t.Fatalf("stream %d: %v", id, f)
+			}
+		}
+	}
+	line := regexp.MustCompile(`rt=(\d+) \S*(/[abc])\n`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rt := map[string]int{} // haproxy may write a line twice
+		for _, m := range line.FindAllStringSubmatch(p.Stdout(), -1) {
+			rt[m[2]], _ = strconv.Atoi(m[1])
+		}
+		if len(rt) == 3 {
+			if rt["/b"] != rt["/a"]+1 || rt["/c"] != rt["/a"]+2 {
+				t.Errorf("request numbers %v, want consecutive ones:\n%s", rt, p.Stdout())
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d log lines of 3:\n%s", len(rt), p.Stdout())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

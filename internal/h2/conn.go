@@ -408,12 +408,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		return cc.localReply(id, "431")
 	}
 	st = cc.newStream()
-	// A small head is converted into the stream's own array.
-	head := st.headBuf[:0]
-	if n := requestHeadSize(cc.fields); n > len(st.headBuf) {
-		head = make([]byte, 0, n)
-	}
-	head, info, err := appendRequestHead(head, cc.fields, cc.hdrEnd)
+	head, info, err := st.convertRequest(cc.fields, cc.hdrEnd)
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}

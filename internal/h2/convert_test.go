@@ -62,7 +62,7 @@ func TestRequestHead(t *testing.T) {
 		{"response pseudo", []string{":status", "200"}, true, "", errMalformed},
 	}
 	for _, c := range cases {
-		head, _, err := appendRequestHead(nil, fields(append(append([]string{}, base...), c.kv...)...), c.end)
+		head, _, err := appendRequestHead(nil, fields(append(append([]string{}, base...), c.kv...)...), c.end, new(reqIndex))
 		if err != c.err {
 			t.Errorf("%s: error %v, want %v", c.name, err, c.err)
 			continue
@@ -84,15 +84,15 @@ func TestRequestHead(t *testing.T) {
 		{":method", "G T", ":scheme", "http", ":path", "/", ":authority", "a"},   // bad method
 		{":method", "GET", ":scheme", "http", ":path", "/ x", ":authority", "a"}, // space in target
 	} {
-		if _, _, err := appendRequestHead(nil, fields(kv...), true); err != errMalformed {
+		if _, _, err := appendRequestHead(nil, fields(kv...), true, new(reqIndex)); err != errMalformed {
 			t.Errorf("%v: error %v, want malformed", kv, err)
 		}
 	}
-	if h, info, err := appendRequestHead(nil, fields(":method", "CONNECT", ":authority", "a:443", "x-a", "1"), false); err != nil || !info.connect || info.chunked ||
+	if h, info, err := appendRequestHead(nil, fields(":method", "CONNECT", ":authority", "a:443", "x-a", "1"), false, new(reqIndex)); err != nil || !info.connect || info.chunked ||
 		string(h) != "CONNECT a:443 HTTP/1.1\r\nhost: a:443\r\nx-a: 1\r\n\r\n" {
 		t.Errorf("CONNECT: %q %+v %v", h, info, err)
 	}
-	if h, _, err := appendRequestHead(nil, fields(":method", "OPTIONS", ":scheme", "http", ":path", "*", ":authority", "a"), true); err != nil || !strings.HasPrefix(string(h), "OPTIONS * HTTP/1.1\r\n") {
+	if h, _, err := appendRequestHead(nil, fields(":method", "OPTIONS", ":scheme", "http", ":path", "*", ":authority", "a"), true, new(reqIndex)); err != nil || !strings.HasPrefix(string(h), "OPTIONS * HTTP/1.1\r\n") {
 		t.Errorf("OPTIONS *: %q %v", h, err)
 	}
 }
@@ -206,7 +206,7 @@ func TestResponseConv(t *testing.T) {
 // WebSocket key made up when the client sent none (it does not in h2).
 func TestExtendedConnect(t *testing.T) {
 	ws := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":path", "/chat?room=1", ":authority", "ws.test", "sec-websocket-version", "13"}
-	h, info, err := appendRequestHead(nil, fields(ws...), false)
+	h, info, err := appendRequestHead(nil, fields(ws...), false, new(reqIndex))
 	if err != nil || !info.connect || !info.upgrade || info.chunked {
 		t.Fatalf("websocket: %q %+v %v", h, info, err)
 	}
@@ -215,7 +215,7 @@ func TestExtendedConnect(t *testing.T) {
 	if !want.Match(h) {
 		t.Errorf("websocket:\n%q", h)
 	}
-	if h, _, _ := appendRequestHead(nil, fields(append(ws, "sec-websocket-key", "abc")...), false); bytes.Count(h, []byte("sec-websocket-key")) != 1 {
+	if h, _, _ := appendRequestHead(nil, fields(append(ws, "sec-websocket-key", "abc")...), false, new(reqIndex)); bytes.Count(h, []byte("sec-websocket-key")) != 1 {
 		t.Errorf("the client's key is kept alone:\n%q", h)
 	}
 	for _, kv := range [][]string{
@@ -226,7 +226,7 @@ func TestExtendedConnect(t *testing.T) {
 		{":method", "CONNECT", ":protocol", "web socket", ":scheme", "http", ":path", "/", ":authority", "a"}, // not a token
 		{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":path", "/", ":authority", "a", "content-length", "1"},
 	} {
-		if _, _, err := appendRequestHead(nil, fields(kv...), false); err != errMalformed {
+		if _, _, err := appendRequestHead(nil, fields(kv...), false, new(reqIndex)); err != errMalformed {
 			t.Errorf("%v: error %v, want malformed", kv, err)
 		}
 	}
@@ -257,7 +257,7 @@ func FuzzRequestHead(f *testing.F) {
 		for i := 6; i+1 < len(kv); i += 2 {
 			sent[kv[i]] = true
 		}
-		head, info, err := appendRequestHead(nil, fields(kv...), end)
+		head, info, err := appendRequestHead(nil, fields(kv...), end, new(reqIndex))
 		if err != nil {
 			return
 		}

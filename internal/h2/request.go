@@ -24,6 +24,9 @@ type reqInfo struct {
 	// upgrade: an extended CONNECT (RFC 8441, :protocol), sent to the
 	// server as an HTTP/1.1 Upgrade request whose 101 opens the tunnel.
 	upgrade bool
+	// indexed: the end of the Stream's headBuf holds the head's parse
+	// (request_index.go).
+	indexed bool
 }
 
 // appendRequestHead checks a request's decoded header list (RFC 9113 8.2,
@@ -32,8 +35,10 @@ type reqInfo struct {
 // are joined into one field, a body of unknown length is sent chunked;
 // the target is scheme://authority/path.
 // endStream tells that the HEADERS frame ended the stream (no body).
-func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) ([]byte, reqInfo, error) {
+// ix gets the HTTP/1 parse of the head written (see reqIndex).
+func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, ix *reqIndex) ([]byte, reqInfo, error) {
 	info := reqInfo{contentLength: -1}
+	ix.begin(len(dst))
 	var method, scheme, path, authority, protocol string
 	var seen uint8 // pseudo fields present: 1 method, 2 scheme, 4 path, 8 authority, 16 protocol
 	regular := false
@@ -89,7 +94,7 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 		}
 	}
 	if seen&16 != 0 {
-		return appendUpgrade(dst, fields, info, method, scheme, path, authority, protocol, seen)
+		return appendUpgrade(dst, fields, info, method, scheme, path, authority, protocol, seen, ix)
 	}
 	if method == "CONNECT" {
 		// RFC 9113 8.5: :authority alone; the DATA frames are the
@@ -99,14 +104,14 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 			return dst, info, errMalformed
 		}
 		info.connect = true
-		dst = append(append(append(dst, "CONNECT "...), authority...), " HTTP/1.1\r\nhost: "...)
-		dst = append(append(dst, authority...), "\r\n"...)
+		dst = append(append(append(dst, "CONNECT "...), authority...), " HTTP/1.1\r\n"...)
+		dst = ix.appendLine(dst, "host", authority)
 		for _, f := range fields {
 			if f.Name[0] != ':' && f.Name != "host" {
-				dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+				dst = ix.appendLine(dst, f.Name, f.Value)
 			}
 		}
-		return append(dst, "\r\n"...), info, nil
+		return ix.finish(append(dst, "\r\n"...), len(method), len(authority), false), info, nil
 	}
 	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
 		return dst, info, errMalformed
@@ -124,21 +129,28 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 	// url fetch show it; servers get the origin form: stream's
 	// requestHead).
 	dst = append(append(dst, method...), ' ')
+	targetLen := len(path)
+	var plainTarget bool // see targetAccepted
 	if authority != "" && path[0] == '/' {
 		dst = append(append(append(dst, scheme...), "://"...), authority...)
+		targetLen += len(scheme) + len("://") + len(authority)
+		plainTarget = targetAccepted(scheme, authority, path)
+	} else {
+		plainTarget = targetAccepted("h", "", path) // origin form or "*": no fragment
 	}
 	dst = append(append(dst, path...), " HTTP/1.1\r\n"...)
 	if authority != "" {
-		dst = append(append(append(dst, "host: "...), authority...), "\r\n"...)
+		dst = ix.appendLine(dst, "host", authority)
 	}
 	for _, f := range fields {
 		if f.Name[0] == ':' || f.Name == "cookie" || f.Name == "host" && authority != "" {
 			continue
 		}
-		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+		dst = ix.appendLine(dst, f.Name, f.Value)
 	}
 	if cookies > 0 {
 		// RFC 9113 8.2.3: the crumbs become one field for HTTP/1.
+		start := len(dst)
 		dst = append(dst, "cookie: "...)
 		first := true
 		for _, f := range fields {
@@ -151,11 +163,12 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool) (
 			}
 		}
 		dst = append(dst, "\r\n"...)
+		ix.add(dst, start, len("cookie"))
 	}
 	if info.chunked {
-		dst = append(dst, "transfer-encoding: chunked\r\n"...)
+		dst = ix.appendLine(dst, "transfer-encoding", "chunked")
 	}
-	return append(dst, "\r\n"...), info, nil
+	return ix.finish(append(dst, "\r\n"...), len(method), targetLen, plainTarget), info, nil
 }
 
 // requestHeadSize is about the size of the HTTP/1.1 head that
@@ -178,30 +191,32 @@ func requestHeadSize(fields []hpack.HeaderField) int {
 // WebSocket a Sec-WebSocket-Key of its own, which HTTP/2 clients do not
 // send (RFC 8441 5) and HTTP/1.1 servers require. The DATA frames are the
 // tunnel's bytes once the server switched protocols.
-func appendUpgrade(dst []byte, fields []hpack.HeaderField, info reqInfo, method, scheme, path, authority, protocol string, seen uint8) ([]byte, reqInfo, error) {
+func appendUpgrade(dst []byte, fields []hpack.HeaderField, info reqInfo, method, scheme, path, authority, protocol string, seen uint8, ix *reqIndex) ([]byte, reqInfo, error) {
 	if method != "CONNECT" || seen != 31 || !validToken(protocol) || !validToken(scheme) || path == "" || path[0] != '/' ||
 		!visible(path) || authority == "" || !visible(authority) || info.contentLength >= 0 {
 		return dst, info, errMalformed
 	}
 	info.connect, info.upgrade = true, true
 	dst = append(append(append(append(append(dst, "GET "...), scheme...), "://"...), authority...), path...)
-	dst = append(append(append(dst, " HTTP/1.1\r\nhost: "...), authority...), "\r\n"...)
+	dst = append(dst, " HTTP/1.1\r\n"...)
+	dst = ix.appendLine(dst, "host", authority)
 	hasKey := false
 	for _, f := range fields {
 		if f.Name[0] == ':' || f.Name == "host" {
 			continue
 		}
 		hasKey = hasKey || f.Name == "sec-websocket-key"
-		dst = append(append(append(append(dst, f.Name...), ": "...), f.Value...), "\r\n"...)
+		dst = ix.appendLine(dst, f.Name, f.Value)
 	}
 	if http1.EqualFold([]byte(protocol), "websocket") && !hasKey {
 		var key [16]byte
 		rand.Read(key[:])
-		dst = append(append(dst, "sec-websocket-key: "...), base64.StdEncoding.EncodeToString(key[:])...)
-		dst = append(dst, "\r\n"...)
+		dst = ix.appendLine(dst, "sec-websocket-key", base64.StdEncoding.EncodeToString(key[:]))
 	}
-	dst = append(append(append(dst, "connection: upgrade\r\nupgrade: "...), protocol...), "\r\n"...)
-	return append(dst, "\r\n"...), info, nil
+	dst = ix.appendLine(dst, "connection", "upgrade")
+	dst = ix.appendLine(dst, "upgrade", protocol)
+	targetLen := len(scheme) + len("://") + len(authority) + len(path)
+	return ix.finish(append(dst, "\r\n"...), len("GET"), targetLen, targetAccepted(scheme, authority, path)), info, nil
 }
 
 // appendTrailers checks a trailer section (no pseudo fields) and appends

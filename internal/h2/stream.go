@@ -31,7 +31,8 @@ type Stream struct {
 
 	// headBuf holds the converted request head when it fits: one
 	// allocation less per stream (a head from h2load takes ~200 bytes;
-	// the Stream fills a 512-byte size class).
+	// the Stream fills a 512-byte size class), and at its end the head's
+	// parse (request_index.go).
 	headBuf [208]byte
 }
 

@@ -142,10 +142,27 @@ func validTarget(method, uri []byte) bool {
 	return i > 0 && i+3 <= len(uri) && string(uri[i:i+3]) == "://"
 }
 
+// TargetAccepted reports whether ParseRequest accepts uri as the target of
+// a request with method whose Host field is host (hasHost false: none):
+// for a producer of request heads (the HTTP/2 conversion) that fills a
+// Request itself and must refuse what ParseRequest would.
+func TargetAccepted(method, uri, host []byte, hasHost bool) bool {
+	return validTarget(method, uri) && (!hasHost || authorityMatches(uri, host))
+}
+
 // authorityMatchesHost reports whether an absolute-form request target's
 // authority (without user info) equals the Host header, ASCII case aside.
 func authorityMatchesHost(r *Request) bool {
-	u := r.URI
+	for k := range r.Headers {
+		if r.Headers[k].Kind == KindHost {
+			return authorityMatches(r.URI, r.Headers[k].Value)
+		}
+	}
+	return true // HTTP/1.0 without Host: the URI alone names the target
+}
+
+// authorityMatches is authorityMatchesHost for the Host value host.
+func authorityMatches(u, host []byte) bool {
 	i := 0
 	for i < len(u) && (u[i] >= 'a' && u[i] <= 'z' || u[i] >= 'A' && u[i] <= 'Z' || i > 0 && (u[i] >= '0' && u[i] <= '9' || u[i] == '+' || u[i] == '-' || u[i] == '.')) {
 		i++
@@ -166,12 +183,7 @@ func authorityMatchesHost(r *Request) bool {
 			break
 		}
 	}
-	for k := range r.Headers {
-		if r.Headers[k].Kind == KindHost {
-			return equalFoldBytes(r.Headers[k].Value, auth)
-		}
-	}
-	return true // HTTP/1.0 without Host: the URI alone names the target
+	return equalFoldBytes(host, auth)
 }
 
 // ParseResponse parses the response head at the start of buf. Results are

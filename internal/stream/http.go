@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"dhproxy/internal/conn"
+	"dhproxy/internal/h2"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
@@ -181,7 +182,10 @@ func (s *httpSession) serve() (parked bool) {
 			fs.H1OpenStreams.Add(-1)
 			s.emitHTTP()
 			s.listed.idle.Store(true)
-			if !ok {
+			if !ok || s.h2 {
+				// An HTTP/2 stream carries one request: waiting for
+				// another would only read its end (a deadline, a
+				// request number and a stream read per stream).
 				break
 			}
 			s.nreq++
@@ -444,7 +448,7 @@ func (s *httpSession) readRequest() bool {
 	fresh := started // start is the date of the bytes in buf, no read since
 	for {
 		if s.w > s.r {
-			n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+			n, err := s.parseRequest()
 			if err == nil && n > s.fe.rt.headMax {
 				// Complete, but larger than HAProxy would have read
 				// (tune.bufsize - tune.maxrewrite).
@@ -551,6 +555,18 @@ func (s *httpSession) readRequest() bool {
 			return false
 		}
 	}
+}
+
+// parseRequest parses the request head in buf[r:w]. An HTTP/2 stream's
+// head comes parsed already: it was converted from fields the stream had
+// checked, and parsing it again cost ~4% of the proxy's time per request.
+func (s *httpSession) parseRequest() (int, error) {
+	if s.h2 && s.r == 0 {
+		if st, ok := s.c.(*h2.Stream); ok && st.ParsedRequest(s.buf[:s.w], &s.req) {
+			return s.req.HeadLen, nil
+		}
+	}
+	return http1.ParseRequest(s.buf[s.r:s.w], &s.req)
 }
 
 // expectMore is called when more of the current request is awaited: on a

@@ -197,7 +197,9 @@ func (s *httpSession) account() {
 		} else {
 			fe.ReqTot.Add(1)
 		}
-		fe.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
+		if l.head.IsZero() { // a parsed request was counted on arrival
+			fe.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
+		}
 	}
 	if l.srv == nil && (l.status == 400 || l.status == 408) {
 		fe.Ereq.Add(1)

@@ -458,6 +458,9 @@ func (s *httpSession) readRequest() bool {
 			}
 			if err == nil {
 				s.lg.parsed(&s.req, fresh)
+				// The request rate counts a request when it arrives, as
+				// HAProxy's (fe_req_rate in its own rules sees it).
+				s.fe.Stats.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
 				if s.h2 {
 					s.lg.proto = "HTTP/2.0" // as HAProxy logs an HTTP/2 request
 				}

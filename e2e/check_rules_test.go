@@ -120,25 +120,11 @@ backend be2
 // A mismatch without min-recv waits for more data: a server that keeps the
 // connection open times the check out, with the step it was waiting at.
 func TestTCPCheckExpectTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, "220 hello\r\n")
-				c.SetReadDeadline(time.Now().Add(3 * time.Second))
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	_, l := serveTCP(t, func(c net.Conn) {
+		io.WriteString(c, "220 hello\r\n")
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		io.Copy(io.Discard, c)
+	})
 	port := freePort(t)
 	cfg := defaultsSection("tcp", "1s", "5s", "5s", "retries 0", "timeout check 300ms") + fmt.Sprintf(`
 frontend f

@@ -13,40 +13,26 @@ import (
 // header fields (Content-Length included), whatever it receives.
 func tuneHeadServer(t *testing.T, fields int) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var resp strings.Builder
 	resp.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
 	for i := 1; i < fields; i++ {
 		fmt.Fprintf(&resp, "X-R%d: v\r\n", i)
 	}
 	resp.WriteString("\r\nok")
-	go func() {
+	port, _ := serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := l.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					req.Body.Close()
-					if _, err := c.Write([]byte(resp.String())); err != nil {
-						return
-					}
-				}
-			}()
+			req.Body.Close()
+			if _, err := c.Write([]byte(resp.String())); err != nil {
+				return
+			}
 		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	})
+	return port
 }
 
 // tuneRequest sends one request with fields header fields (Host included)

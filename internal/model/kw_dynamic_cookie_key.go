@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/sample"
 )
 
 func init() {
@@ -43,5 +44,5 @@ func (b *builder) dynamicCookies() {
 func dynamicCookie(key string, ap netip.AddrPort) string {
 	buf := append([]byte(key), ap.Addr().Unmap().AsSlice()...)
 	buf = binary.BigEndian.AppendUint32(buf, uint32(ap.Port()))
-	return fmt.Sprintf("%016x", xxh64(buf))
+	return fmt.Sprintf("%016x", sample.XXH64(buf, 0))
 }

@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"testing"
+
+	"dhproxy/internal/sample"
 )
 
 func TestXXH64Vectors(t *testing.T) {
@@ -11,7 +13,7 @@ func TestXXH64Vectors(t *testing.T) {
 		"a":   0xd24ec4f1a98c6e5b,
 		"abc": 0x44bc2cf5ad770999,
 	} {
-		if got := xxh64([]byte(in)); got != want {
+		if got := sample.XXH64([]byte(in), 0); got != want {
 			t.Errorf("xxh64(%q) = %016x, want %016x", in, got, want)
 		}
 	}

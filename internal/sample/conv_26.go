@@ -82,7 +82,7 @@ func init() {
 		return true
 	}, 0, nil, ArgInt)
 	conv("xxh64", TypeBin, TypeInt, func(t Txn, a *Args, v *Value) bool {
-		v.SetInt(int64(xxh64(v.Bytes, uint64(a.Int[0]))))
+		v.SetInt(int64(XXH64(v.Bytes, uint64(a.Int[0]))))
 		return true
 	}, 0, nil, ArgInt)
 	conv("xxh3", TypeBin, TypeInt, func(t Txn, a *Args, v *Value) bool {

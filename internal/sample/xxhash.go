@@ -65,7 +65,9 @@ func xxh64Merge(acc, v uint64) uint64 {
 	return (acc^xxh64Round(0, v))*xxp64a + xxp64d
 }
 
-func xxh64(b []byte, seed uint64) uint64 {
+// XXH64 is the XXH64 hash of b with seed (the xxh64 converter; HAProxy's
+// dynamic cookies use seed 0).
+func XXH64(b []byte, seed uint64) uint64 {
 	n := uint64(len(b))
 	var acc uint64
 	if len(b) >= 32 {

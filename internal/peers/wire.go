@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"dhproxy/internal/sample"
 )
 
 // The wire format of HAProxy's peers protocol, version 2.1 (haproxy 1.8 to
@@ -72,22 +74,6 @@ const (
 const maxBody = 1 << 16
 
 var errTruncated = errors.New("truncated value")
-
-// appendVarint appends v in HAProxy's variable-length encoding: values
-// under 240 take one byte; larger ones set the first byte's top four bits
-// and continue in 7-bit groups, each but the last with bit 7 set.
-func appendVarint(dst []byte, v uint64) []byte {
-	if v < 0xf0 {
-		return append(dst, byte(v))
-	}
-	dst = append(dst, byte(v)|0xf0)
-	v = (v - 0xf0) >> 4
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v = (v - 0x80) >> 7
-	}
-	return append(dst, byte(v))
-}
 
 // readVarint decodes a varint at the start of b and returns it with the
 // bytes it took; ok is false when b ends inside it or it does not fit in
@@ -181,7 +167,7 @@ func appendMsg(dst []byte, class, typ byte, body []byte) []byte {
 	if typ&stktBodyBit == 0 {
 		return dst
 	}
-	dst = appendVarint(dst, uint64(len(body)))
+	dst = sample.AppendVarint(dst, uint64(len(body)))
 	return append(dst, body...)
 }
 
@@ -324,24 +310,24 @@ func wireKindOf(t int) wireKind {
 }
 
 func (d *definition) append(dst []byte) []byte {
-	dst = appendVarint(dst, d.id)
-	dst = appendVarint(dst, uint64(len(d.name)))
+	dst = sample.AppendVarint(dst, d.id)
+	dst = sample.AppendVarint(dst, uint64(len(d.name)))
 	dst = append(dst, d.name...)
-	dst = appendVarint(dst, d.keyType)
-	dst = appendVarint(dst, d.keySize)
-	dst = appendVarint(dst, d.data)
-	dst = appendVarint(dst, d.expire)
+	dst = sample.AppendVarint(dst, d.keyType)
+	dst = sample.AppendVarint(dst, d.keySize)
+	dst = sample.AppendVarint(dst, d.data)
+	dst = sample.AppendVarint(dst, d.expire)
 	for t := range wireTypes {
 		if d.data&(1<<t) == 0 {
 			continue
 		}
 		switch wireKindOf(t) {
 		case kindRate:
-			dst = appendVarint(appendVarint(dst, uint64(t)), d.period[t])
+			dst = sample.AppendVarint(sample.AppendVarint(dst, uint64(t)), d.period[t])
 		case kindArray:
-			dst = appendVarint(appendVarint(dst, uint64(t)), d.nelem[t])
+			dst = sample.AppendVarint(sample.AppendVarint(dst, uint64(t)), d.nelem[t])
 		case kindRates:
-			dst = appendVarint(appendVarint(appendVarint(dst, uint64(t)), d.nelem[t]), d.period[t])
+			dst = sample.AppendVarint(sample.AppendVarint(sample.AppendVarint(dst, uint64(t)), d.nelem[t]), d.period[t])
 		}
 	}
 	return dst
@@ -484,7 +470,7 @@ func appendUpdate(dst []byte, d *definition, u *update) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, u.expire)
 	}
 	if d.keyType == keyStr {
-		dst = appendVarint(dst, uint64(len(u.key)))
+		dst = sample.AppendVarint(dst, uint64(len(u.key)))
 	}
 	dst = append(dst, u.key...)
 	for t := range wireTypes {
@@ -493,14 +479,14 @@ func appendUpdate(dst []byte, d *definition, u *update) []byte {
 		}
 		switch {
 		case t == wireServerID:
-			dst = appendVarint(dst, uint64(u.serverID))
+			dst = sample.AppendVarint(dst, uint64(u.serverID))
 		case wireKindOf(t) == kindRate:
 			dst = u.rates[t].append(dst)
 		case wireKindOf(t) == kindArray:
 			// as many elements as the definition announced
 			a := *u.array(t)
 			for i := range d.nelem[t] {
-				dst = appendVarint(dst, elem(a, i))
+				dst = sample.AppendVarint(dst, elem(a, i))
 			}
 		case wireKindOf(t) == kindRates:
 			for i := range d.nelem[t] {
@@ -511,7 +497,7 @@ func appendUpdate(dst []byte, d *definition, u *update) []byte {
 				dst = r.append(dst)
 			}
 		default: // dhproxy defines no dictionary type
-			dst = appendVarint(dst, u.vals[t])
+			dst = sample.AppendVarint(dst, u.vals[t])
 		}
 	}
 	return dst
@@ -588,7 +574,7 @@ func elem(a []uint64, i uint64) uint64 {
 }
 
 func (r rate) append(dst []byte) []byte {
-	return appendVarint(appendVarint(appendVarint(dst, uint64(r.elapsed)), uint64(r.curr)), uint64(r.prev))
+	return sample.AppendVarint(sample.AppendVarint(sample.AppendVarint(dst, uint64(r.elapsed)), uint64(r.curr)), uint64(r.prev))
 }
 
 func (c *cursor) rate() rate {
@@ -597,5 +583,5 @@ func (c *cursor) rate() rate {
 
 // appendAck encodes an ack of update id for the peer's table id.
 func appendAck(dst []byte, table uint64, id uint32) []byte {
-	return binary.BigEndian.AppendUint32(appendVarint(dst, table), id)
+	return binary.BigEndian.AppendUint32(sample.AppendVarint(dst, table), id)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
 )
 
@@ -21,7 +22,7 @@ func TestVarint(t *testing.T) {
 		{0, "00"}, {239, "ef"}, {240, "f000"}, {2287, "ff7f"}, {2288, "f08000"},
 		{264431, "ffff7f"}, {264432, "f0808000"}, {1<<64 - 1, ""},
 	} {
-		b := appendVarint(nil, c.v)
+		b := sample.AppendVarint(nil, c.v)
 		if c.hex != "" && hex.EncodeToString(b) != c.hex {
 			t.Errorf("encode %d: %x, want %s", c.v, b, c.hex)
 		}
@@ -79,12 +80,12 @@ func TestUpdateStringKeyAndSkippedTypes(t *testing.T) {
 		t.Fatalf("definition round trip: %+v %v", def, err)
 	}
 	var b []byte
-	b = append(b, 0, 0, 0, 9)                                 // update id
-	b = append(appendVarint(b, 3), "abc"...)                  // key
-	b = appendVarint(b, 4)                                    // server_id (type 0)
-	b = appendVarint(appendVarint(appendVarint(b, 10), 2), 1) // http_req_rate (type 10)
-	b = append(appendVarint(b, 3), 1, 1, 's')                 // server_key (19): id 1, value "s"
-	b = appendVarint(appendVarint(b, 300), 7)                 // gpc[0], gpc[1] (23)
+	b = append(b, 0, 0, 0, 9)                                                      // update id
+	b = append(sample.AppendVarint(b, 3), "abc"...)                                // key
+	b = sample.AppendVarint(b, 4)                                                  // server_id (type 0)
+	b = sample.AppendVarint(sample.AppendVarint(sample.AppendVarint(b, 10), 2), 1) // http_req_rate (type 10)
+	b = append(sample.AppendVarint(b, 3), 1, 1, 's')                               // server_key (19): id 1, value "s"
+	b = sample.AppendVarint(sample.AppendVarint(b, 300), 7)                        // gpc[0], gpc[1] (23)
 	u, err := parseUpdate(b, stktUpdate, &def)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestUpdateStringKeyAndSkippedTypes(t *testing.T) {
 	if _, err := parseUpdate(b[:len(b)-1], stktUpdate, &def); !errors.Is(err, errTruncated) {
 		t.Errorf("truncated update: %v", err)
 	}
-	long := append([]byte{0, 0, 0, 9}, appendVarint(nil, 40)...)
+	long := append([]byte{0, 0, 0, 9}, sample.AppendVarint(nil, 40)...)
 	if _, err := parseUpdate(append(long, make([]byte, 40)...), stktUpdate, &def); err == nil {
 		t.Error("a key longer than the peer's key size was accepted")
 	}
@@ -113,7 +114,7 @@ func TestReadMsg(t *testing.T) {
 	if err != nil || m.typ != stktAck || hex.EncodeToString(m.body) != "030000004d" {
 		t.Fatalf("ack: %v %x %v", m, m.body, err)
 	}
-	big := append([]byte{classStickTable, stktUpdate}, appendVarint(nil, maxBody+1)...)
+	big := append([]byte{classStickTable, stktUpdate}, sample.AppendVarint(nil, maxBody+1)...)
 	if _, _, err := readMsg(bufio.NewReader(bytes.NewReader(big)), nil); !errors.Is(err, errBodyTooLarge) {
 		t.Errorf("oversized body: %v", err)
 	}

@@ -380,19 +380,19 @@ func appendHeadersBin(s *[]byte, hs []http1.Header) []byte {
 		if isOnlyConnectionState(h) {
 			continue
 		}
-		*s = appendVarint(*s, uint64(len(h.Name)))
+		*s = AppendVarint(*s, uint64(len(h.Name)))
 		*s = appendLower(*s, h.Name)
-		*s = appendVarint(*s, uint64(len(h.Value)))
+		*s = AppendVarint(*s, uint64(len(h.Value)))
 		*s = append(*s, h.Value...)
 	}
 	*s = append(*s, 0, 0)
 	return (*s)[start:len(*s):len(*s)]
 }
 
-// appendVarint is SPOE's variable-length integer: below 240 one byte;
-// else the low 4 bits with the top 4 set, then 7 bits a byte, the high bit
-// saying another byte follows.
-func appendVarint(dst []byte, n uint64) []byte {
+// AppendVarint is HAProxy's variable-length integer (SPOE, the peers
+// protocol): below 240 one byte; else the low 4 bits with the top 4 set,
+// then 7 bits a byte, the high bit saying another byte follows.
+func AppendVarint(dst []byte, n uint64) []byte {
 	if n < 240 {
 		return append(dst, byte(n))
 	}

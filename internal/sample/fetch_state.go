@@ -44,8 +44,10 @@ const (
 )
 
 func init() {
-	backendFetch := func(name string, key StateKey) {
-		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll, Prepare: prepareBackendRef(name),
+	// A fetch with an optional proxy name: the backend (or frontend)
+	// named, else the rule's own; ProxyState gets the name either way.
+	namedFetch := func(name string, key StateKey, ref func(string) PrepareFunc) {
+		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll, Prepare: ref(name),
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 				n, ok := t.ProxyState(key, a.Byt[0], nil)
 				if ok {
@@ -54,27 +56,15 @@ func init() {
 				return ok
 			}})
 	}
-	backendFetch("be_conn", StateBackendConn)
-	backendFetch("be_sess_rate", StateBackendSessRate)
-	backendFetch("queue", StateQueue)
-	backendFetch("avg_queue", StateAvgQueue)
-	backendFetch("connslots", StateConnSlots)
-	backendFetch("be_conn_free", StateBackendConnFree)
-	// fe_conn([frontend]) and the rates: the frontend named (ProxyState
-	// gets it as its backend argument), else the rule's own.
-	frontendFetch := func(name string, key StateKey) {
-		RegisterFetch(&FetchDef{Name: name, Args: []ArgType{ArgStr}, Out: TypeInt, Phases: PhaseAll, Prepare: prepareFrontendRef(name),
-			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
-				n, ok := t.ProxyState(key, a.Byt[0], nil)
-				if ok {
-					v.SetInt(n)
-				}
-				return ok
-			}})
-	}
-	frontendFetch("fe_conn", StateFrontendConn)
-	frontendFetch("fe_req_rate", StateFrontendReqRate)
-	frontendFetch("fe_sess_rate", StateFrontendSessRate)
+	namedFetch("be_conn", StateBackendConn, prepareBackendRef)
+	namedFetch("be_sess_rate", StateBackendSessRate, prepareBackendRef)
+	namedFetch("queue", StateQueue, prepareBackendRef)
+	namedFetch("avg_queue", StateAvgQueue, prepareBackendRef)
+	namedFetch("connslots", StateConnSlots, prepareBackendRef)
+	namedFetch("be_conn_free", StateBackendConnFree, prepareBackendRef)
+	namedFetch("fe_conn", StateFrontendConn, prepareFrontendRef)
+	namedFetch("fe_req_rate", StateFrontendReqRate, prepareFrontendRef)
+	namedFetch("fe_sess_rate", StateFrontendSessRate, prepareFrontendRef)
 	idFetch := func(name string, key StateKey) {
 		RegisterFetch(&FetchDef{Name: name, Out: TypeInt, Phases: PhaseAll,
 			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {

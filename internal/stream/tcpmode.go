@@ -62,6 +62,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	if v := startedSessVars(c); v != nil {
 		tx.vars = &[3]sample.Vars{sample.ScopeSess: *v}
 	}
+	if logOn {
+		e.Txn, e.V = tx, &tx.v // log-format samples (%[var(sess.x)] ...) read the connection's
+	}
 	defer func() { *trk = tx.sc }()
 	start := time.Now()
 	if tx.rejects(tx.inspect(fe.P, fe.P.TCPRequest.Content, fe.P.TCPRequest.InspectDelay, start)) {
@@ -116,6 +119,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	var sc *serverConn
 	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
+	if tx.vars != nil {
+		tx.vars[sample.ScopeReq].Reset() // the request's processing is over, as in mode http
+	}
 
 	if sc == nil {
 		e.Term[0], e.Term[1] = st.failState()

@@ -79,7 +79,7 @@ func CastIn(t Txn, v *Value, to Type) bool {
 
 // Cast converts v to type to in place, writing any new bytes to scratch.
 // It reports false when the value cannot be represented (a string that is
-// no address, no number).
+// no address, an empty string as a number).
 func Cast(v *Value, to Type, scratch *[]byte) bool {
 	if to == TypeAny || v.Type == to {
 		return true
@@ -119,11 +119,10 @@ func Cast(v *Value, to Type, scratch *[]byte) bool {
 		switch v.Type {
 		case TypeInt, TypeBool:
 		case TypeStr, TypeBin:
-			n, ok := parseLeadingInt(v.Bytes)
-			if !ok {
+			if len(v.Bytes) == 0 {
 				return false
 			}
-			v.Int = n
+			v.Int, _ = parseLeadingInt(v.Bytes) // "abc" is 0, as in haproxy
 		case TypeIP:
 			if !v.IP.Is4() {
 				return false

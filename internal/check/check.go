@@ -159,8 +159,9 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 	}
 	groups := map[*model.Proxy]*group{}
 	var cs []*checker
+	var trackers []*member
 	for _, t := range targets {
-		if t.Conf == nil || t.Conf.Disabled || (!t.Conf.Check && !t.Conf.Health.Agent) {
+		if t.Conf == nil || t.Conf.Disabled || (!t.Conf.Check && !t.Conf.Health.Agent && t.Conf.Tracked == nil) {
 			continue
 		}
 		g := groups[t.Backend]
@@ -169,10 +170,15 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 			groups[t.Backend] = g
 		}
 		m := g.member(t.Conf)
-		m.t = t
+		m.t, m.g = t, g
 		lf := logf
 		if t.Logf != nil {
 			lf = t.Logf
+		}
+		m.logf = lf
+		if t.Conf.Tracked != nil {
+			trackers = append(trackers, m)
+			continue
 		}
 		if t.Conf.Check {
 			c, err := newChecker(t, lf)
@@ -197,6 +203,21 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 			a.g, a.m = g, m
 			m.agent = a
 			cs = append(cs, a)
+		}
+	}
+
+	// A tracker follows the member of the server it tracks (checked, or a
+	// tracker in turn): the configuration refused chains that end elsewhere.
+	for _, m := range trackers {
+		tg := groups[m.conf.TrackedProxy]
+		if tg == nil {
+			continue // the tracked server is disabled: m stays as it is
+		}
+		for _, v := range tg.members {
+			if v.conf == m.conf.Tracked && v.g != nil {
+				m.via = v
+				v.trackers = append(v.trackers, m)
+			}
 		}
 	}
 

@@ -32,7 +32,16 @@ type member struct {
 	drain     bool // agent "drain"
 	weightPct int  // agent "NN%"
 
+	// Tracking ("track"): the server followed (via) and those following
+	// this one; a tracker's maintenance or drain inherited from via.
+	via      *member
+	trackers []*member
+	imaint   bool
+	idrain   bool
+
 	check, agent *checker
+	g            *group
+	logf         func(level, msg string)
 }
 
 func newGroup(be *model.Proxy) *group {
@@ -62,7 +71,7 @@ func (m *member) effWeight() int { return m.conf.Weight * m.weightPct / 100 }
 
 // usable tells whether the server takes new load-balanced traffic.
 func (m *member) usable() bool {
-	return m.running && !m.stopping && !m.maint && !m.drain && m.effWeight() > 0
+	return m.running && !m.stopping && !m.maint && !m.drain && !m.imaint && !m.idrain && m.effWeight() > 0
 }
 
 // counts must be called with mu held.
@@ -98,10 +107,10 @@ func (m *member) sessions() (int, int) {
 // publish hands the state to the runtime; mu must be held.
 func (m *member) publish() {
 	if m.t.SetUp != nil {
-		m.t.SetUp(m.running && !m.maint)
+		m.t.SetUp(m.running && !m.maint && !m.imaint)
 	}
 	if m.t.SetDrain != nil {
-		m.t.SetDrain(m.stopping || m.drain)
+		m.t.SetDrain(m.stopping || m.drain || m.idrain)
 	}
 }
 
@@ -133,16 +142,61 @@ func (g *group) change(m *member, f func() bool) (changed bool, before, after [2
 // noServerLeft logs HAProxy's emergency when the last usable server went.
 func (g *group) noServerLeft(m *member, before, after [2]int) {
 	if after[0]+after[1] == 0 && before[0]+before[1] > 0 {
-		m.check0().logf("emerg", fmt.Sprintf("%s %s has no server available!", proxyWord(g.be), m.t.Proxy))
+		m.logf("emerg", fmt.Sprintf("%s %s has no server available!", proxyWord(g.be), m.t.Proxy))
 	}
 }
 
-// check0 is a checker of m, for its logger.
-func (m *member) check0() *checker {
-	if m.check != nil {
-		return m.check
+// propagate hands m's state down its tracking chains, with haproxy's "via"
+// log lines, after m's own line.
+func (m *member) propagate() {
+	for _, t := range m.trackers {
+		t.follow()
 	}
-	return m.agent
+}
+
+// follow takes the state of the server m tracks.
+func (m *member) follow() {
+	v := m.via
+	v.g.mu.Lock() // v may be in another backend: its state under its own lock
+	running, stopping := v.running, v.stopping
+	imaint, idrain := v.maint || v.imaint, v.drain || v.idrain
+	v.g.mu.Unlock()
+	var was member // m before, read under the lock
+	ok, before, after, sess, queued := m.g.change(m, func() bool {
+		was = *m
+		if running == m.running && stopping == m.stopping && imaint == m.imaint && idrain == m.idrain {
+			return false
+		}
+		m.running, m.stopping, m.imaint, m.idrain = running, stopping, imaint, idrain
+		return true
+	})
+	if !ok {
+		return
+	}
+	via := " via " + v.name()
+	switch {
+	case m.imaint && !was.imaint:
+		if was.running && !was.maint {
+			m.logf("alert", m.prefix()+" is going DOWN for maintenance"+via+leftTail(after, sess, queued))
+		} else {
+			m.logf("notice", m.prefix()+" was DOWN and now enters maintenance"+via+".")
+		}
+	case !m.imaint && was.imaint:
+		state := "DOWN"
+		if m.running {
+			state = "UP/READY"
+		}
+		m.logf("notice", fmt.Sprintf("%s is %s (leaving maintenance).", m.prefix(), state))
+	case m.imaint:
+	case !m.running && was.running:
+		m.logf("alert", m.prefix()+" is DOWN"+via+leftTail(after, sess, queued))
+	case m.running && !was.running:
+		m.logf("notice", m.prefix()+" is UP"+via+onlineTail(after, queued))
+	case m.stopping && !was.stopping:
+		m.logf("notice", m.prefix()+" is stopping"+via+onlineTail(after, queued))
+	}
+	m.g.noServerLeft(m, before, after)
+	m.propagate()
 }
 
 func leftTail(after [2]int, sess, queued int) string {
@@ -188,6 +242,7 @@ func (g *group) setStopped(c *checker, res *Result) {
 	if m.conf.Health.ShutdownOnDown && m.t.ShutdownSessions != nil {
 		m.t.ShutdownSessions()
 	}
+	m.propagate()
 }
 
 // setRunning marks the server UP when its checks agree (check_notify_success
@@ -225,6 +280,7 @@ func (g *group) setRunning(c *checker, res *Result) {
 	if !m.conf.Backup && weighted && m.conf.Health.ShutdownBackupOnUp && m.t.ShutdownBackupSessions != nil {
 		m.t.ShutdownBackupSessions()
 	}
+	m.propagate()
 }
 
 // setStopping puts a running server in NOLB (srv_set_stopping).
@@ -252,6 +308,7 @@ func (g *group) setStopping(c *checker, res *Result) {
 	b.WriteString(onlineTail(after, queued))
 	c.logf("notice", b.String())
 	g.noServerLeft(m, before, after)
+	m.propagate()
 }
 
 // setAdmin applies the agent's "maint", "drain" or "ready".
@@ -322,6 +379,7 @@ func (g *group) setAdmin(c *checker, word string) {
 	}
 	c.logf(level, line)
 	g.noServerLeft(m, before, after)
+	m.propagate()
 }
 
 // setWeightPct applies the agent's "NN%".

@@ -216,6 +216,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	}
 	b.resolve()
 	b.checkProxyRefs()
+	b.resolveServerTracking()
 	b.resolveStickPeers()
 	b.markACMEFrontends()
 	b.warnUnusedStickTables()

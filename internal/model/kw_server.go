@@ -135,7 +135,7 @@ var serverOptions = map[string]serverOpt{
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
 	}, ""},
 	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
-	"track": {1, recordOpt("track"), "server tracking"},
+	"track": {1, func(s *Server, v string) error { s.Track = v; return nil }, ""},
 	"redir": {1, recordOpt("redir"), "server redirection"},
 }
 

@@ -435,6 +435,12 @@ type Server struct {
 	FQDN, SRV           string
 	Template            string // the server-template prefix that made it
 	ForcedID            bool   // "id" was written (show servers state's srv_f_forced_id)
+
+	// "track [<proxy>/]<server>": the server's state follows Tracked's
+	// (in TrackedProxy), which has checks or tracks another in turn.
+	Track        string
+	Tracked      *Server
+	TrackedProxy *Proxy
 }
 
 // Config is the whole validated configuration.

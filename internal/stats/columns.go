@@ -292,7 +292,12 @@ var Columns = []Column{
 		return Value{}
 	}},
 	{"lbtot", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.LBTot.Load() })},
-	{"tracked", "KGP", "str", "", nil},
+	{"tracked", "KGP", "str", "S", func(r *Row) Value {
+		if c := r.Srv.Conf; c.Tracked != nil {
+			return str(c.TrackedProxy.Name + "/" + c.Tracked.Name)
+		}
+		return Value{}
+	}},
 	{"type", "CGS", "u32", "FLBS", func(r *Row) Value {
 		switch r.Kind {
 		case Frontend:

@@ -205,8 +205,8 @@ func ServerState(s *stream.Server) State {
 			}
 			return StateDrain
 		}
-		if st == StateUp && !checked {
-			st = StateNoCheck
+		if st == StateUp && !checked && s.Conf.Tracked == nil {
+			st = StateNoCheck // a tracker shows the state it follows
 		}
 		return st
 	}

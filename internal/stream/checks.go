@@ -74,10 +74,10 @@ func (rt *Runtime) checkTargets() []check.Target {
 			continue
 		}
 		for _, s := range b.Servers {
-			if (!s.Conf.Check && !s.Conf.Health.Agent) || s.Conf.Disabled {
+			if (!s.Conf.Check && !s.Conf.Health.Agent && s.Conf.Tracked == nil) || s.Conf.Disabled {
 				continue
 			}
-			s.checksStarted = true
+			s.checksStarted = s.Conf.Tracked == nil // a tracker runs no check of its own
 			t := b.checkTarget(s, node)
 			t.Spread = rt.cfg.Global.SpreadChecks
 			ts = append(ts, t)

@@ -77,6 +77,13 @@ func refFor(c *sample.Compiler, file string, isMap bool) (*Ref, error) {
 	return r, nil
 }
 
+// Loaded returns the reference of file when an ACL or a map converter
+// compiled by c loaded it, else nil.
+func Loaded(c *sample.Compiler, file string) *Ref {
+	r, _ := c.Files["ref:"+file].(*Ref)
+	return r
+}
+
 // Refs lists the pattern and map files compiled by c, by id.
 func Refs(c *sample.Compiler) []*Ref {
 	var out []*Ref
@@ -115,6 +122,11 @@ func (r *Ref) Entries() []RefEntry {
 func (r *Ref) edit(change func([]RefEntry) []RefEntry) error {
 	editMu.Lock()
 	defer editMu.Unlock()
+	return r.editLocked(change)
+}
+
+// editLocked is edit with editMu held.
+func (r *Ref) editLocked(change func([]RefEntry) []RefEntry) error {
 	next := change(slices.Clone(r.entries))
 	for i, build := range r.users {
 		if err := build(next); err != nil {
@@ -174,4 +186,71 @@ func (r *Ref) Delete(sel string) (bool, error) {
 // Clear removes every entry ("clear map", "clear acl").
 func (r *Ref) Clear() error {
 	return r.edit(func([]RefEntry) []RefEntry { return nil })
+}
+
+// The rule actions add-acl, set-map, del-acl and del-map edit a file by
+// key (never by "#<id>", which is a key there like any other) as
+// haproxy's do: they look the key up first, so that an edit a request
+// repeats finds the entries as wanted and republishes nothing; only a
+// change rebuilds the matchers (a linear cost, as haproxy's lookup).
+
+// hasKey tells whether an entry's key is key; editMu is held.
+func (r *Ref) hasKey(key []byte) bool {
+	for i := range r.entries {
+		if r.entries[i].Key == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddKey adds key unless an entry has it already (add-acl).
+func (r *Ref) AddKey(key []byte) error {
+	editMu.Lock()
+	defer editMu.Unlock()
+	if r.hasKey(key) {
+		return nil
+	}
+	return r.editLocked(func(es []RefEntry) []RefEntry {
+		return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key)})
+	})
+}
+
+// SetKey gives the entries with key the value, or adds one (set-map).
+func (r *Ref) SetKey(key, value []byte) error {
+	editMu.Lock()
+	defer editMu.Unlock()
+	found, same := false, true
+	for i := range r.entries {
+		if e := &r.entries[i]; e.Key == string(key) {
+			found, same = true, same && e.Value == string(value)
+		}
+	}
+	if found && same {
+		return nil
+	}
+	return r.editLocked(func(es []RefEntry) []RefEntry {
+		if !found {
+			return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key), Value: string(value)})
+		}
+		v := string(value)
+		for i := range es {
+			if es[i].Key == string(key) {
+				es[i].Value = v
+			}
+		}
+		return es
+	})
+}
+
+// DeleteKey removes every entry with key (del-acl, del-map).
+func (r *Ref) DeleteKey(key []byte) error {
+	editMu.Lock()
+	defer editMu.Unlock()
+	if !r.hasKey(key) {
+		return nil
+	}
+	return r.editLocked(func(es []RefEntry) []RefEntry {
+		return slices.DeleteFunc(es, func(e RefEntry) bool { return e.Key == string(key) })
+	})
 }

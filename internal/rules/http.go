@@ -64,6 +64,10 @@ const (
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
 	StrictMode                      // Int 1: a failed rewrite ends the transaction (500); 0: it is only counted
+	AddACL                          // add Value's text to the pattern file PatFile unless there
+	DelACL                          // remove the entries whose key is Value's text from PatFile
+	SetMap                          // set (or add) the entry of key Value's text to PatValue's text in PatFile
+	DelMap                          // as DelACL, in a map file
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -96,6 +100,13 @@ type Rule struct {
 	// NameMatch is how del-header compares names ("-m"); NameReg uses Re.
 	NameMatch NameMatch
 	Norm      URINormalizer // normalize-uri: the operation
+	// PatFile is the file add-acl, del-acl, set-map and del-map edit (Value
+	// is the key); PatRef is the file as the ACLs and maps loaded it, set
+	// once the whole configuration is read (nil: none loads it, and the
+	// rule changes nothing, as in haproxy).
+	PatFile  string
+	PatRef   *acl.Ref
+	PatValue *sample.Format // set-map: the value
 }
 
 // NameMatch is a del-header "-m" method.
@@ -349,6 +360,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		*r = *t
 		act = "" // handled
 	}
+	if file, ok := patternFileAction(act); ok {
+		act = "" // handled
+		if err = r.parsePatternEdit(c, word, file, args, ruleWord, phase); err != nil {
+			return nil, nil, err
+		}
+	}
 	switch act {
 	case "":
 	case "allow":
@@ -529,9 +546,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -547,6 +564,47 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	return r, warnings, nil
 }
 
+// patternFileActions are the actions that edit an ACL or map file.
+var patternFileActions = map[string]Action{"add-acl": AddACL, "del-acl": DelACL, "set-map": SetMap, "del-map": DelMap}
+
+// patternFileAction tells whether act is one of patternFileActions, with
+// or without its "(<file>)"; file is what follows the action's name.
+func patternFileAction(act string) (file string, ok bool) {
+	name, file, _ := strings.Cut(act, "(")
+	_, ok = patternFileActions[name]
+	return file, ok
+}
+
+// parsePatternEdit compiles add-acl(<file>) <key fmt>, del-acl(<file>)
+// <key fmt>, set-map(<file>) <key fmt> <value fmt> and del-map(<file>)
+// <key fmt>; file is the action word after its '('.
+func (r *Rule) parsePatternEdit(c *sample.Compiler, act, file string, args []string, ruleWord string, phase sample.Phase) error {
+	name, _, _ := strings.Cut(act, "(")
+	r.Action = patternFileActions[name]
+	file, closed := strings.CutSuffix(file, ")")
+	if !strings.Contains(act, "(") || !closed || file == "" {
+		return fmt.Errorf("%s: expects the file name between parentheses: '%s(<file>)'", ruleWord, name)
+	}
+	r.PatFile = file
+	n, usage := 1, "exactly 1 argument (<key fmt>)"
+	if r.Action == SetMap {
+		n, usage = 2, "exactly 2 arguments (<key fmt> <value fmt>)"
+	}
+	if len(args) != n {
+		return fmt.Errorf("%s expects %s", ruleWord, usage)
+	}
+	var err error
+	if r.Value, err = c.CompileFormat(args[0], phase); err != nil {
+		return fmt.Errorf("%s: %v", ruleWord, err)
+	}
+	if r.Action == SetMap {
+		if r.PatValue, err = c.CompileFormat(args[1], phase); err != nil {
+			return fmt.Errorf("%s: %v", ruleWord, err)
+		}
+	}
+	return nil
+}
+
 // ParseAfterResponse compiles the words after "http-after-response": the
 // header, status and variable actions of http-response, which also apply
 // to the responses the proxy writes itself.
@@ -558,6 +616,8 @@ func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where 
 	switch r.Action {
 	case Allow, SetHeader, AddHeader, DelHeader, ReplaceHeader, ReplaceValue, SetStatus, SetVar, UnsetVar:
 		return r, warnings, nil
+	case AddACL, DelACL, SetMap, DelMap:
+		return nil, nil, fmt.Errorf("'http-after-response %s' does not exist in haproxy 2.6; use it in 'http-response'", words[0])
 	}
 	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
 }

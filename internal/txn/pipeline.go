@@ -173,6 +173,8 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
+	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
+		t.EditPatternFile(s, r)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
@@ -301,6 +303,8 @@ func (t *State) editResponse(s Session, r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
+	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
+		t.EditPatternFile(s, r)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
 		s.ConnAction(r)
 	case rules.StrictMode:

@@ -68,6 +68,7 @@ const (
 	DelACL                          // remove the entries whose key is Value's text from PatFile
 	SetMap                          // set (or add) the entry of key Value's text to PatValue's text in PatFile
 	DelMap                          // as DelACL, in a map file
+	EarlyHint                       // add header Name: Value to a 103 Early Hints sent before the response
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -414,6 +415,16 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "redirect":
 		r.Action = Redirect
 		r.Redir, err = ParseRedirect(c, args, ruleWord, phase)
+	case "early-hint":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response early-hint' does not exist; use it in 'http-request'")
+		}
+		r.Action = EarlyHint
+		if err = want(2, "<name> <fmt>"); err == nil {
+			r.name = strings.ToLower(args[0]) // as haproxy sends it
+			r.Name = []byte(r.name)
+			r.Value, err = c.CompileFormat(args[1], phase)
+		}
 	case "set-header", "add-header":
 		r.Action = SetHeader
 		if act == "add-header" {
@@ -546,7 +557,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map"
 		}

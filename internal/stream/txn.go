@@ -317,6 +317,11 @@ func (s *httpSession) RejectResponse(silent bool) {
 	}
 }
 
+// EarlyHints writes an http-request early-hint's 103 to the client (an
+// HTTP/2 stream turns it into a HEADERS frame). A failed write shows
+// again when the response is written.
+func (s *httpSession) EarlyHints(head []byte) { s.c.Write(head) }
+
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
 // fail" condition holds.
 var (

@@ -51,6 +51,8 @@ type Session interface {
 	// RejectResponse closes both ends for a tcp-response content reject
 	// (silent: silent-drop); the client gets no answer.
 	RejectResponse(silent bool)
+	// EarlyHints sends head, an interim 103 response, to the client now.
+	EarlyHints(head []byte)
 }
 
 // Ending is how the response phases ended when no rule answered.
@@ -124,14 +126,18 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 // with a reply (or a timeout); keep then says whether the connection
 // stays open.
 func (t *State) Request(s Session, p *model.Proxy) (answered, keep bool) {
+	list := p.HTTPRequestRules
 rules:
-	for _, r := range p.HTTPRequestRules {
+	for i := 0; i < len(list); i++ {
+		r := list[i]
 		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		switch r.Action {
 		case rules.Allow:
 			break rules
+		case rules.EarlyHint:
+			i = t.earlyHints(s, list, i)
 		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
@@ -162,6 +168,31 @@ rules:
 		}
 	}
 	return false, false
+}
+
+// earlyHints sends the 103 Early Hints of the early-hint rule list[i],
+// whose condition matched, and of the early-hint rules without a
+// condition right after it, as haproxy 2.6 groups them (a rule with a
+// condition starts a 103 of its own); it returns the index of the group's
+// last rule. An HTTP/1.0 client gets none: it knows no interim response.
+func (t *State) earlyHints(s Session, list []*rules.Rule, i int) int {
+	last := i
+	for last+1 < len(list) && list[last+1].Action == rules.EarlyHint && list[last+1].Cond == nil {
+		last++
+	}
+	if req := s.Request(); req.Major == 1 && req.Minor == 0 {
+		return last
+	}
+	start := len(t.Buf)
+	t.Buf = append(t.Buf, "HTTP/1.1 103 Early Hints\r\n"...)
+	for _, r := range list[i : last+1] {
+		t.Buf = append(append(t.Buf, r.Name...), ": "...)
+		t.Buf = append(r.Value.Append(s, &t.V, t.Buf), "\r\n"...)
+	}
+	t.Buf = append(t.Buf, "\r\n"...)
+	s.EarlyHints(t.Buf[start:])
+	t.Buf = t.Buf[:start] // sent: nothing points into it
+	return last
 }
 
 // editRequest applies a header, method, variable or request target

@@ -43,6 +43,7 @@ func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
 func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
 func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
 func (s *session) ResponseContent() sample.Txn { return s }
+func (s *session) EarlyHints(head []byte)      { s.log = append(s.log, string(head)) }
 
 // result is what the rule lists did: the session's log, then the names
 // of the headers left in hs.
@@ -171,6 +172,48 @@ func TestResponseContentEndings(t *testing.T) {
 		var st State
 		if _, end := st.Response(s, be, be); end != c.end || s.result(s.resp.Headers) != c.log {
 			t.Errorf("%+v: ended %v, %q; want %v, %q", c.rule, end, s.result(s.resp.Headers), c.end, c.log)
+		}
+	}
+}
+
+// early-hint rules in a row make one 103, but one with a condition starts
+// its own, as haproxy 2.6.12 groups them (checked with a raw client); an
+// HTTP/1.0 client gets none.
+func TestEarlyHintGroups(t *testing.T) {
+	const h = "HTTP/1.1 103 Early Hints\r\n"
+	for _, c := range []struct {
+		lines []string
+		want  []string
+	}{
+		{[]string{"a", "b"}, []string{h + "l: a\r\nl: b\r\n\r\n"}},
+		{[]string{"a if TRUE", "b if TRUE"}, []string{h + "l: a\r\n\r\n", h + "l: b\r\n\r\n"}},
+		{[]string{"a if TRUE", "b"}, []string{h + "l: a\r\nl: b\r\n\r\n"}},
+		{[]string{"a", "b if TRUE"}, []string{h + "l: a\r\n\r\n", h + "l: b\r\n\r\n"}},
+		{[]string{"a", "b if FALSE", "c"}, []string{h + "l: a\r\n\r\n", h + "l: c\r\n\r\n"}},
+		{[]string{"a if FALSE", "b", "c if FALSE"}, []string{h + "l: b\r\n\r\n"}},
+		{[]string{"a", "SET", "%[path]"}, []string{h + "l: a\r\n\r\n", h + "l: /x\r\n\r\n"}},
+	} {
+		var lines []string
+		for _, l := range c.lines {
+			if l == "SET" {
+				lines = append(lines, "http-request set-var(txn.x) str(1)")
+				continue
+			}
+			v, cond, _ := strings.Cut(l, " ")
+			lines = append(lines, "http-request early-hint L "+v+" "+cond)
+		}
+		p := section(t, "fe", lines...)
+		for _, version := range []string{"1.1", "1.0"} {
+			s := &session{request: newRequest(t, "GET /x HTTP/"+version+"\r\nHost: h\r\n\r\n")}
+			var st State
+			st.Request(s, p)
+			want := c.want
+			if version == "1.0" {
+				want = nil
+			}
+			if strings.Join(s.log, "|") != strings.Join(want, "|") {
+				t.Errorf("%q over HTTP/%s: sent %q, want %q", c.lines, version, s.log, want)
+			}
 		}
 	}
 }

@@ -70,6 +70,7 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 		b.warnf(l, "%s.", w)
 	}
 	b.notePatternEdit(r, l)
+	r.Pos = l.Pos
 	p.HTTPRequestRules = append(p.HTTPRequestRules, r)
 }
 
@@ -90,6 +91,7 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 		b.warnf(l, "%s.", w)
 	}
 	b.notePatternEdit(r, l)
+	r.Pos = l.Pos
 	p.HTTPResponseRules = append(p.HTTPResponseRules, r)
 }
 
@@ -105,6 +107,7 @@ func parseHTTPAfterResponse(b *builder, p *Proxy, l config.Line) {
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}
+	r.Pos = l.Pos
 	p.HTTPAfterResponseRules = append(p.HTTPAfterResponseRules, r)
 }
 

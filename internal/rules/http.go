@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging/logtarget"
 	"dhproxy/internal/sample"
@@ -108,6 +109,9 @@ type Rule struct {
 	PatFile  string
 	PatRef   *acl.Ref
 	PatValue *sample.Format // set-map: the value
+	// Pos is the rule's line, which last_rule_file and last_rule_line
+	// report when it ends its rule list.
+	Pos config.Pos
 }
 
 // NameMatch is a del-header "-m" method.

@@ -190,7 +190,11 @@ func (t *tcpTxn) inspect(p *model.Proxy, list []model.TCPRule, delay time.Durati
 	}
 	t.deadline = start.Add(delay)
 	t.final = delay <= 0 || t.eof || !time.Now().Before(t.deadline)
-	return txn.Inspect(t, &t.acl, p, list)
+	r := txn.Inspect(t, &t.acl, p, list)
+	if r != nil {
+		t.lastRule = &r.Pos
+	}
+	return r
 }
 
 // The connection side of content inspection (txn.ContentConn).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/config"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging"
@@ -55,6 +56,7 @@ type txnConn struct {
 	resBodyOK          bool
 	srv                *Server   // the server serving the request (srv_name, srv_id)
 	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
+	bconnH2            bool      // its connection speaks HTTP/2 (bc_http_major)
 	// softRewrite: "http-request strict-mode off" ran, a failed request
 	// rewrite is only counted.
 	softRewrite bool
@@ -718,7 +720,8 @@ type tcpTxn struct {
 	key     []byte   // a track-sc rule's key
 	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
-	expectProxy bool // a tcp-request connection expect-proxy rule applied
+	expectProxy bool        // a tcp-request connection expect-proxy rule applied
+	lastRule    *config.Pos // the content rule that decided (last_rule_file)
 	// src and dst: the addresses set-src/set-dst gave (invalid: the
 	// connection's)
 	src, dst netip.AddrPort

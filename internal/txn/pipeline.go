@@ -112,9 +112,11 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 			s.Count(p, r.Track, false)
 		case r.Reject:
 			t.Denied = true
+			t.LastRule = &r.Pos
 			s.RejectRequest(r.Silent)
 			return true
 		default:
+			t.LastRule = &r.Pos
 			return false
 		}
 	}
@@ -135,13 +137,22 @@ rules:
 		}
 		switch r.Action {
 		case rules.Allow:
+			t.LastRule = &r.Pos
 			break rules
 		case rules.EarlyHint:
 			i = t.earlyHints(s, list, i)
 		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
+			// haproxy notes the rule once it ended the list, but its
+			// http-after-response rules see a return's reply before that
+			prev := t.LastRule
+			if r.Action != rules.Return {
+				t.LastRule = &r.Pos
+			}
 			if answered, keep = s.Answer(r); answered {
+				t.LastRule = &r.Pos
 				return answered, keep
 			}
+			t.LastRule = prev
 		case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0, rules.IncGPC, rules.SetGPT:
 			s.Count(p, r, false)
 		case rules.Capture:
@@ -261,7 +272,9 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 				}
 				continue
 			case rules.Allow:
+				t.LastRule = &r.Pos
 			case rules.Deny, rules.Return, rules.Redirect, rules.SilentDrop:
+				t.LastRule = &r.Pos
 				return r, Forward
 			default:
 				t.editResponse(s, r)
@@ -291,11 +304,14 @@ func (t *State) responseContent(s Session, be *model.Proxy) Ending {
 		case r.SetVar != nil:
 			t.SetVar(view, r.SetVar)
 		case r.Close:
+			t.LastRule = &r.Pos
 			return ServerClosed
 		case r.Reject:
+			t.LastRule = &r.Pos
 			s.RejectResponse(r.Silent)
 			return Rejected
 		default:
+			t.LastRule = &r.Pos
 			return Forward
 		}
 	}
@@ -320,6 +336,7 @@ func (t *State) after(s Session, list []*rules.Rule) {
 			continue
 		}
 		if r.Action == rules.Allow {
+			t.LastRule = &r.Pos
 			return
 		}
 		t.editResponse(s, r)

@@ -217,3 +217,41 @@ func TestEarlyHintGroups(t *testing.T) {
 		}
 	}
 }
+
+// The rule that ends a list is noted for last_rule_file/line: allow,
+// deny, an http-request redirect rule, but not the redirect keyword; the
+// rules that go on are not.
+func TestLastRule(t *testing.T) {
+	for _, c := range []struct {
+		lines []string
+		want  int // the line (index+1) noted; 0: none
+	}{
+		{[]string{"http-request set-header A 1", "http-request allow", "http-request deny"}, 2},
+		{[]string{"http-request set-header A 1", "http-request deny"}, 2},
+		{[]string{"http-request deny if FALSE", "http-request return status 200"}, 2},
+		{[]string{"http-request set-header A 1", "redirect location /x"}, 0},
+		{[]string{"http-request set-var(txn.a) str(1)"}, 0},
+	} {
+		p := section(t, "fe", c.lines...)
+		for i, r := range p.HTTPRequestRules {
+			r.Pos.File, r.Pos.Line = "h.cfg", i+1
+		}
+		for i, r := range p.RedirectRules {
+			r.Pos.File, r.Pos.Line = "h.cfg", 10+i
+		}
+		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+		var st State
+		st.Request(s, p)
+		got := 0
+		if st.LastRule != nil {
+			got = st.LastRule.Line
+		}
+		if got != c.want {
+			t.Errorf("%q: last rule %d, want %d", c.lines, got, c.want)
+		}
+		st.Reset()
+		if st.LastRule != nil {
+			t.Error("Reset kept the last rule")
+		}
+	}
+}

@@ -2,6 +2,7 @@ package txn
 
 import (
 	"dhproxy/internal/acl"
+	"dhproxy/internal/config"
 	"dhproxy/internal/sample"
 )
 
@@ -24,6 +25,10 @@ type State struct {
 	Denied, Local bool
 	// Edited is what the rules changed in the parsed messages.
 	Edited Edits
+	// LastRule is the line of the last rule that ended its rule list (an
+	// accept, reject, allow, deny, return...): last_rule_file and
+	// last_rule_line; nil: none did.
+	LastRule *config.Pos
 }
 
 // Edits tells the serializers what the rules changed in the parsed
@@ -51,6 +56,7 @@ func (t *State) Reset() {
 	t.Replying = 0
 	t.Denied, t.Local = false, false
 	t.Edited = Edits{}
+	t.LastRule = nil
 }
 
 // VarsOf returns the variables of a transaction scope (txn, req, res);

@@ -70,6 +70,10 @@ const (
 	SetMap                          // set (or add) the entry of key Value's text to PatValue's text in PatFile
 	DelMap                          // as DelACL, in a map file
 	EarlyHint                       // add header Name: Value to a 103 Early Hints sent before the response
+	PrioClass                       // the request's queue class: Expr's integer, kept to -2047..2047
+	PrioOffset                      // its queue offset in ms: Expr's integer, kept to -524287..524287
+	WaitHandshake                   // nothing to wait for: Go's TLS accepts no early data (0-RTT)
+	SetNice                         // accepted without effect (Go schedules goroutines, not tasks by nice)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -419,6 +423,38 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "redirect":
 		r.Action = Redirect
 		r.Redir, err = ParseRedirect(c, args, ruleWord, phase)
+	case "set-priority-class", "set-priority-offset":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
+		}
+		r.Action = PrioClass
+		if act == "set-priority-offset" {
+			r.Action = PrioOffset
+		}
+		if err = want(1, "<expr>"); err == nil {
+			if r.Expr, err = c.Compile(args[0], phase); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
+			}
+		}
+	case "wait-for-handshake":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response wait-for-handshake' does not exist; use it in 'http-request'")
+		}
+		// A request is only read once the TLS handshake is over: Go's
+		// TLS takes no early data, so there is never anything to wait for.
+		r.Action = WaitHandshake
+		err = want(0, "no argument before its condition")
+	case "set-nice":
+		r.Action = SetNice
+		if err = want(1, "<nice>"); err == nil {
+			n, perr := strconv.Atoi(args[0])
+			if perr != nil {
+				err = fmt.Errorf("%s: '%s' is not an integer (-1024..1024)", ruleWord, args[0])
+			} else {
+				r.Int = int64(max(-1024, min(1024, n))) // haproxy's bounds
+				warnings = append(warnings, fmt.Sprintf("%s is accepted but has no effect in dhproxy: it does not schedule requests by a nice value", ruleWord))
+			}
+		}
 	case "early-hint":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response early-hint' does not exist; use it in 'http-request'")
@@ -561,9 +597,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint, set-priority-class, set-priority-offset, wait-for-handshake, set-nice"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map, set-nice"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -571,10 +607,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		return nil, nil, err
 	}
 	if len(condWords) > 0 {
-		r.Cond, warnings, err = set.ParseCond(c, condWords, phase, where)
+		var condWarnings []string
+		r.Cond, condWarnings, err = set.ParseCond(c, condWords, phase, where)
 		if err != nil {
 			return nil, nil, fmt.Errorf("error detected while parsing an '%s %s' condition : %v", kw, word, err)
 		}
+		warnings = append(warnings, condWarnings...)
 	}
 	return r, warnings, nil
 }

@@ -11,7 +11,26 @@ type RuleTxn interface {
 	LastRule() (file string, line int, ok bool)
 }
 
+// PriorityTxn is a transaction with a place in the queues
+// (set-priority-class, set-priority-offset).
+type PriorityTxn interface {
+	Priority() (class, offset int64)
+}
+
 func init() {
+	prio := func(name string, pick func(class, offset int64) int64) {
+		RegisterFetch(&FetchDef{Name: name, Out: TypeInt, Phases: PhaseAll,
+			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
+				var class, offset int64 // mode tcp: no priority set
+				if p, ok := t.(PriorityTxn); ok {
+					class, offset = p.Priority()
+				}
+				v.SetInt(pick(class, offset))
+				return true
+			}})
+	}
+	prio("prio_class", func(c, _ int64) int64 { return c })
+	prio("prio_offset", func(_, o int64) int64 { return o })
 	RegisterFetch(&FetchDef{Name: "dst_conn", Out: TypeInt, Phases: PhaseAll,
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 			n, ok := t.ProxyState(StateSocketConn, nil, nil)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
@@ -114,7 +115,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx)
+	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx, backend.Priority{})
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 
 	if sc == nil {

@@ -270,6 +270,11 @@ func (t *tcpTxn) LastRule() (file string, line int, ok bool) {
 	return "", 0, false
 }
 
+// Priority is the request's place in the queues (prio_class, prio_offset).
+func (s *httpSession) Priority() (class, offset int64) {
+	return int64(s.tx.PrioClass), int64(s.tx.PrioOffset)
+}
+
 // socketConns is dst_conn: the connections the bind b accepted that are
 // still open, the current one included.
 func socketConns(b *bindRef) (int64, bool) {

@@ -206,6 +206,20 @@ func (t *State) earlyHints(s Session, list []*rules.Rule, i int) int {
 	return last
 }
 
+// setPriority runs set-priority-class and set-priority-offset: the
+// expression's integer, kept within haproxy's bounds; no integer leaves
+// the priority as it was.
+func (t *State) setPriority(s Session, r *rules.Rule) {
+	if !r.Expr.Eval(s, &t.V) || !sample.Cast(&t.V, sample.TypeInt, s.Scratch()) {
+		return
+	}
+	if r.Action == rules.PrioClass {
+		t.PrioClass = int32(max(-2047, min(2047, t.V.Int)))
+	} else {
+		t.PrioOffset = int32(max(-524287, min(524287, t.V.Int)))
+	}
+}
+
 // editRequest applies a header, method, variable or request target
 // action to the parsed request and notes it for the serializer; the
 // connection's own actions go to s. false: a header rewrite did not fit
@@ -217,6 +231,10 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 		t.SetVar(s, r)
 	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
 		t.EditPatternFile(s, r)
+	case rules.PrioClass, rules.PrioOffset:
+		t.setPriority(s, r)
+	case rules.WaitHandshake, rules.SetNice:
+		// nothing to do (rules.WaitHandshake, rules.SetNice say why)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
@@ -353,6 +371,8 @@ func (t *State) editResponse(s Session, r *rules.Rule) {
 		t.SetVar(s, r)
 	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
 		t.EditPatternFile(s, r)
+	case rules.SetNice:
+		// without effect (rules.SetNice says why)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
 		s.ConnAction(r)
 	case rules.StrictMode:

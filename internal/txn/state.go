@@ -29,6 +29,9 @@ type State struct {
 	// accept, reject, allow, deny, return...): last_rule_file and
 	// last_rule_line; nil: none did.
 	LastRule *config.Pos
+	// PrioClass and PrioOffset are the request's place in the queues
+	// (set-priority-class, set-priority-offset; prio_class, prio_offset).
+	PrioClass, PrioOffset int32
 }
 
 // Edits tells the serializers what the rules changed in the parsed
@@ -57,6 +60,7 @@ func (t *State) Reset() {
 	t.Denied, t.Local = false, false
 	t.Edited = Edits{}
 	t.LastRule = nil
+	t.PrioClass, t.PrioOffset = 0, 0
 }
 
 // VarsOf returns the variables of a transaction scope (txn, req, res);

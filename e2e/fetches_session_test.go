@@ -31,12 +31,16 @@ func TestFetchesSessionAsHAProxy(t *testing.T) {
 frontend fe
     bind 127.0.0.1:%d
     bind 127.0.0.1:%d proto h2
+    timeout tarpit 50ms
     stick-table type ip size 10 store http_req_cnt
     http-request return status 200 content-type text/plain lf-string "dc=%%[dst_conn]" if { path /dc }
     http-request track-sc0 src
     http-request track-sc1 src table counted if { path /f2 }
     http-request return status 200 content-type text/plain lf-string "dc=%%[dst_conn] fm=%%[fc_http_major] tr=%%[sc0_trackers] tr0=%%[sc_trackers(0)] trc=%%[sc0_trackers(counted)] tr1=%%[sc1_trackers] cnt=%%[table_cnt] avl=%%[table_avl] cntc=%%[table_cnt(counted)] avlc=%%[table_avl(counted)] u=%%[src_updt_conn_cnt(counted)] lf=%%[last_rule_line]" if { path_beg /f }
     http-request deny if { path /deny }
+    http-request tarpit if { path /tarpit }
+    http-request redirect location /x if { path /redir }
+    http-request auth if { path /auth }
     http-request allow if { path /allow }
     http-request set-header x-a 1
     http-after-response set-header x-last "%%[last_rule_file]:%%[last_rule_line]"
@@ -53,7 +57,8 @@ backend counted
 		waitPort(t, h2Port, 5*time.Second)
 		var got []string
 		order = order[:0]
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		get := func(p string) {
 			order = append(order, p)
 			resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", fePort, p))
@@ -103,6 +108,9 @@ backend counted
 		settle("dc=1")
 		get("/f")
 		get("/deny")
+		get("/tarpit")
+		get("/redir")
+		get("/auth")
 		get("/allow")
 		get("/other")
 		out, err := curl(t, "--http2-prior-knowledge", "-D", "-", fmt.Sprintf("http://127.0.0.1:%d/h2", h2Port))

@@ -142,10 +142,11 @@ rules:
 		case rules.EarlyHint:
 			i = t.earlyHints(s, list, i)
 		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
-			// haproxy notes the rule once it ended the list, but its
-			// http-after-response rules see a return's reply before that
+			// haproxy notes the rule once it ended the list; only a deny's
+			// or a tarpit's reply is built late enough for its
+			// http-after-response rules to see it
 			prev := t.LastRule
-			if r.Action != rules.Return {
+			if r.Action == rules.Deny || r.Action == rules.Tarpit {
 				t.LastRule = &r.Pos
 			}
 			if answered, keep = s.Answer(r); answered {

@@ -229,6 +229,7 @@ func TestLastRule(t *testing.T) {
 		{[]string{"http-request set-header A 1", "http-request allow", "http-request deny"}, 2},
 		{[]string{"http-request set-header A 1", "http-request deny"}, 2},
 		{[]string{"http-request deny if FALSE", "http-request return status 200"}, 2},
+		{[]string{"http-request redirect location /x", "http-request deny"}, 1},
 		{[]string{"http-request set-header A 1", "redirect location /x"}, 0},
 		{[]string{"http-request set-var(txn.a) str(1)"}, 0},
 	} {

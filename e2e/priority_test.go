@@ -98,3 +98,69 @@ backend be
 		t.Errorf("served in the order %q, want %q", answers[bin][strings.LastIndex(answers[bin], "\n")+1:], want)
 	}
 }
+
+// TestQueuePriorityTCPAsHAProxy: tcp-request content set-priority-class
+// and set-priority-offset order the queue in mode tcp too (here by the
+// port the client came to), as in haproxy; set-nice loads there.
+func TestQueuePriorityTCPAsHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	answers := map[string]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		bePort, _ := startHTTPBackend(t, "srv")
+		low, high, early, plain := freePort(t), freePort(t), freePort(t), freePort(t)
+		startBinary(t, path, defaultsSection("tcp", "1s", "10s", "10s")+fmt.Sprintf(`
+listen li
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d
+    tcp-request content set-priority-class int(5) if { dst_port %[1]d }
+    tcp-request content set-priority-class int(-5) if { dst_port %[2]d }
+    tcp-request content set-priority-offset int(-3000) if { dst_port %[3]d }
+    tcp-request content set-nice 3
+    timeout queue 10s
+    server s1 127.0.0.1:%[5]d maxconn 1
+`, low, high, early, plain, bePort), plain)
+		for _, p := range []int{low, high, early} {
+			waitPort(t, p, 5*time.Second)
+		}
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		var mu sync.Mutex
+		var order []string
+		var wg sync.WaitGroup
+		send := func(name string, port, ms int) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/slow?ms=%d", port, ms))
+				if err != nil {
+					t.Error(name, err)
+					return
+				}
+				resp.Body.Close()
+				mu.Lock()
+				order = append(order, name)
+				mu.Unlock()
+			}()
+		}
+		send("first", plain, 600)
+		time.Sleep(100 * time.Millisecond)
+		for _, r := range []struct {
+			name string
+			port int
+		}{{"low", low}, {"plain", plain}, {"high", high}, {"early", early}} {
+			send(r.name, r.port, 100)
+			time.Sleep(60 * time.Millisecond)
+		}
+		wg.Wait()
+		answers[path] = strings.Join(order, " ")
+	}
+	if got, want := answers[bin], answers[haproxyBin]; got != want {
+		t.Errorf("served in the order %q, haproxy %q", got, want)
+	}
+	if want := "first high early plain low"; answers[bin] != want {
+		t.Errorf("served in the order %q, want %q", answers[bin], want)
+	}
+}

@@ -447,12 +447,8 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "set-nice":
 		r.Action = SetNice
 		if err = want(1, "<nice>"); err == nil {
-			n, perr := strconv.Atoi(args[0])
-			if perr != nil {
-				err = fmt.Errorf("%s: '%s' is not an integer (-1024..1024)", ruleWord, args[0])
-			} else {
-				r.Int = int64(max(-1024, min(1024, n))) // haproxy's bounds
-				warnings = append(warnings, fmt.Sprintf("%s is accepted but has no effect in dhproxy: it does not schedule requests by a nice value", ruleWord))
+			if r.Int, err = ParseNice(args[0], ruleWord); err == nil {
+				warnings = append(warnings, NiceWarning(ruleWord))
 			}
 		}
 	case "early-hint":
@@ -615,6 +611,29 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		warnings = append(warnings, condWarnings...)
 	}
 	return r, warnings, nil
+}
+
+// PriorityValue keeps n within the bounds haproxy gives the action a,
+// set-priority-class's or set-priority-offset's.
+func PriorityValue(a Action, n int64) int32 {
+	if a == PrioClass {
+		return int32(max(-2047, min(2047, n)))
+	}
+	return int32(max(-524287, min(524287, n)))
+}
+
+// ParseNice reads set-nice's value, kept within haproxy's -1024..1024.
+func ParseNice(word, ruleWord string) (int64, error) {
+	n, err := strconv.Atoi(word)
+	if err != nil {
+		return 0, fmt.Errorf("%s: '%s' is not an integer (-1024..1024)", ruleWord, word)
+	}
+	return int64(max(-1024, min(1024, n))), nil
+}
+
+// NiceWarning says that set-nice is accepted without effect.
+func NiceWarning(ruleWord string) string {
+	return ruleWord + " is accepted but has no effect in dhproxy: it does not schedule requests by a nice value"
 }
 
 // patternFileActions are the actions that edit an ACL or map file.

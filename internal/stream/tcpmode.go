@@ -5,7 +5,6 @@ import (
 	"net"
 	"time"
 
-	"dhproxy/internal/backend"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
@@ -115,7 +114,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx, backend.Priority{})
+	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx, tx.prio)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 
 	if sc == nil {

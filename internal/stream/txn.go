@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/backend"
 	"dhproxy/internal/config"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
@@ -720,8 +721,9 @@ type tcpTxn struct {
 	key     []byte   // a track-sc rule's key
 	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
-	expectProxy bool        // a tcp-request connection expect-proxy rule applied
-	lastRule    *config.Pos // the content rule that decided (last_rule_file)
+	expectProxy bool             // a tcp-request connection expect-proxy rule applied
+	lastRule    *config.Pos      // the content rule that decided (last_rule_file)
+	prio        backend.Priority // set-priority-class, set-priority-offset
 	// src and dst: the addresses set-src/set-dst gave (invalid: the
 	// connection's)
 	src, dst netip.AddrPort
@@ -832,6 +834,16 @@ func (tx *tcpTxn) act(r *rules.Rule) {
 		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Dst()); ok {
 			tx.dst = a
 		}
+	case rules.PrioClass, rules.PrioOffset:
+		if r.Expr.Eval(tx, &tx.v) && sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
+			if r.Action == rules.PrioClass {
+				tx.prio.Class = rules.PriorityValue(r.Action, tx.v.Int)
+			} else {
+				tx.prio.Offset = rules.PriorityValue(r.Action, tx.v.Int)
+			}
+		}
+	case rules.SetNice:
+		// without effect (rules.SetNice says why)
 	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
 	}

@@ -275,6 +275,11 @@ func (s *httpSession) Priority() (class, offset int64) {
 	return int64(s.tx.PrioClass), int64(s.tx.PrioOffset)
 }
 
+// Priority is the connection's place in the queues, in mode tcp.
+func (t *tcpTxn) Priority() (class, offset int64) {
+	return int64(t.prio.Class), int64(t.prio.Offset)
+}
+
 // socketConns is dst_conn: the connections the bind b accepted that are
 // still open, the current one included.
 func socketConns(b *bindRef) (int64, bool) {

@@ -104,6 +104,10 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 			t.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.Capture:
 			s.Capture(r.Act, false)
+		case r.Act != nil && (r.Act.Action == rules.PrioClass || r.Act.Action == rules.PrioOffset):
+			t.setPriority(s, r.Act)
+		case r.Act != nil && r.Act.Action == rules.SetNice:
+			// without effect (rules.SetNice says why)
 		case r.Act != nil && isConnAction(r.Act.Action):
 			s.ConnAction(r.Act)
 		case r.Act != nil:
@@ -215,9 +219,9 @@ func (t *State) setPriority(s Session, r *rules.Rule) {
 		return
 	}
 	if r.Action == rules.PrioClass {
-		t.PrioClass = int32(max(-2047, min(2047, t.V.Int)))
+		t.PrioClass = rules.PriorityValue(r.Action, t.V.Int)
 	} else {
-		t.PrioOffset = int32(max(-524287, min(524287, t.V.Int)))
+		t.PrioOffset = rules.PriorityValue(r.Action, t.V.Int)
 	}
 }
 

@@ -256,3 +256,21 @@ func TestLastRule(t *testing.T) {
 		}
 	}
 }
+
+// set-priority-class and set-priority-offset, from http-request rules and
+// from tcp-request content rules in mode http, kept within haproxy's
+// bounds; set-nice changes nothing.
+func TestSetPriority(t *testing.T) {
+	p := section(t, "fe", "http-request set-priority-offset int(-999999)", "http-request set-nice 5", "http-request set-priority-class int(3) if FALSE")
+	e, err := compiler.Compile("int(9999)", sample.PhaseReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.TCPRequest.Content = []model.TCPRule{{Act: &rules.Rule{Action: rules.PrioClass, Expr: e}, HTTP: true},
+		{Act: &rules.Rule{Action: rules.SetNice}, HTTP: true}}
+	s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+	var st State
+	if answered, _ := st.requestRules(s, p); answered || st.PrioClass != 2047 || st.PrioOffset != -524287 || len(s.log) != 0 {
+		t.Errorf("answered %v, class %d, offset %d, log %q", answered, st.PrioClass, st.PrioOffset, s.log)
+	}
+}

@@ -23,6 +23,17 @@ type Ref struct {
 
 	entries []RefEntry               // guarded by editMu
 	users   []func([]RefEntry) error // recompile and publish one matcher
+	// keys indexes the entries by key once a rule action edits the file
+	// (nil before): the edit a request repeats finds its answer there
+	// without a lock.
+	keys atomic.Pointer[map[string]keyState]
+}
+
+// keyState is what the entries with one key hold.
+type keyState struct {
+	n     int    // how many entries have the key
+	value string // their value, when they all have the same
+	mixed bool   // they do not
 }
 
 // RefEntry is one line of a pattern or map file.
@@ -137,6 +148,9 @@ func (r *Ref) editLocked(change func([]RefEntry) []RefEntry) error {
 		}
 	}
 	r.entries = next
+	if r.keys.Load() != nil {
+		r.indexKeys()
+	}
 	return nil
 }
 
@@ -191,45 +205,58 @@ func (r *Ref) Clear() error {
 // The rule actions add-acl, set-map, del-acl and del-map edit a file by
 // key (never by "#<id>", which is a key there like any other) as
 // haproxy's do: they look the key up first, so that an edit a request
-// repeats finds the entries as wanted and republishes nothing; only a
-// change rebuilds the matchers (a linear cost, as haproxy's lookup).
+// repeats finds the entries as wanted, in the key index without a lock,
+// and republishes nothing; only a change takes the lock and rebuilds the
+// matchers (a cost linear in the file's size, as haproxy's lookup is).
 
-// hasKey tells whether an entry's key is key; editMu is held.
-func (r *Ref) hasKey(key []byte) bool {
-	for i := range r.entries {
-		if r.entries[i].Key == string(key) {
-			return true
+// indexKeys publishes the key index of the entries; editMu is held.
+func (r *Ref) indexKeys() {
+	idx := make(map[string]keyState, len(r.entries))
+	for _, e := range r.entries {
+		st, seen := idx[e.Key]
+		st.n++
+		if !seen {
+			st.value = e.Value
+		} else if st.value != e.Value {
+			st.mixed = true
 		}
+		idx[e.Key] = st
 	}
-	return false
+	r.keys.Store(&idx)
+}
+
+// keyEdit applies an edit by key unless done tells, from the key's
+// state, that the entries are as wanted already: first on the published
+// index, then again under the lock, where change edits them.
+func (r *Ref) keyEdit(key []byte, done func(keyState) bool, change func([]RefEntry) []RefEntry) error {
+	if idx := r.keys.Load(); idx != nil && done((*idx)[string(key)]) {
+		return nil
+	}
+	editMu.Lock()
+	defer editMu.Unlock()
+	if r.keys.Load() == nil {
+		r.indexKeys()
+	}
+	if done((*r.keys.Load())[string(key)]) {
+		return nil
+	}
+	return r.editLocked(change)
 }
 
 // AddKey adds key unless an entry has it already (add-acl).
 func (r *Ref) AddKey(key []byte) error {
-	editMu.Lock()
-	defer editMu.Unlock()
-	if r.hasKey(key) {
-		return nil
-	}
-	return r.editLocked(func(es []RefEntry) []RefEntry {
+	return r.keyEdit(key, func(st keyState) bool { return st.n > 0 }, func(es []RefEntry) []RefEntry {
 		return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key)})
 	})
 }
 
 // SetKey gives the entries with key the value, or adds one (set-map).
 func (r *Ref) SetKey(key, value []byte) error {
-	editMu.Lock()
-	defer editMu.Unlock()
-	found, same := false, true
-	for i := range r.entries {
-		if e := &r.entries[i]; e.Key == string(key) {
-			found, same = true, same && e.Value == string(value)
-		}
-	}
-	if found && same {
-		return nil
-	}
-	return r.editLocked(func(es []RefEntry) []RefEntry {
+	found := false
+	return r.keyEdit(key, func(st keyState) bool {
+		found = st.n > 0
+		return found && !st.mixed && st.value == string(value)
+	}, func(es []RefEntry) []RefEntry {
 		if !found {
 			return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key), Value: string(value)})
 		}
@@ -245,12 +272,7 @@ func (r *Ref) SetKey(key, value []byte) error {
 
 // DeleteKey removes every entry with key (del-acl, del-map).
 func (r *Ref) DeleteKey(key []byte) error {
-	editMu.Lock()
-	defer editMu.Unlock()
-	if !r.hasKey(key) {
-		return nil
-	}
-	return r.editLocked(func(es []RefEntry) []RefEntry {
+	return r.keyEdit(key, func(st keyState) bool { return st.n == 0 }, func(es []RefEntry) []RefEntry {
 		return slices.DeleteFunc(es, func(e RefEntry) bool { return e.Key == string(key) })
 	})
 }

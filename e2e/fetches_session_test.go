@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// cfgPath is the configuration's path as last_rule_file gives it.
+var cfgPath = regexp.MustCompile(`[^ "=]*/haproxy\.cfg`)
+
 // TestFetchesSessionAsHAProxy: dst_conn (the socket's open connections),
 // fc_http_major and bc_http_major, sc_trackers and its forms, table_cnt,
 // table_avl, src_updt_conn_cnt and last_rule_file/last_rule_line give what
@@ -23,7 +26,6 @@ func TestFetchesSessionAsHAProxy(t *testing.T) {
 	}
 	answers := map[string][]string{}
 	var order []string
-	cfgPath := regexp.MustCompile(`[^ "]*/haproxy\.cfg`)
 	for _, path := range []string{haproxyBin, bin} {
 		bePort, _ := startHTTPBackend(t, "srv")
 		fePort, h2Port := freePort(t), freePort(t)
@@ -134,5 +136,56 @@ backend counted
 		if got, want := answers[bin][i], answers[haproxyBin][i]; got != want {
 			t.Errorf("%s: got\n%s\nhaproxy answers\n%s", p, got, want)
 		}
+	}
+}
+
+// TestLogFetchesAsHAProxy: last_rule_file/last_rule_line, dst_conn,
+// fc_http_major, bc_http_major, prio_class and prio_offset in a
+// log-format give the log line haproxy 2.6 writes.
+func TestLogFetchesAsHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	logs := map[string]string{}
+	paths := []string{"/deny", "/allow", "/ret", "/prio", "/nothing", "/tcpacc"}
+	for _, path := range []string{haproxyBin, bin} {
+		bePort, _ := startHTTPBackend(t, "srv")
+		fePort := freePort(t)
+		p := startBinary(t, path, `
+global
+    log stdout format raw local0`+defaultsSection("http", "1s", "5s", "5s", "log global")+fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    log-format "%%{+Q}r lf=%%[last_rule_file] ll=%%[last_rule_line] dc=%%[dst_conn] fm=%%[fc_http_major] bm=%%[bc_http_major] pc=%%[prio_class] po=%%[prio_offset]"
+    tcp-request inspect-delay 1s
+    tcp-request content accept if { path /tcpacc }
+    http-request deny if { path /deny }
+    http-request allow if { path /allow }
+    http-request return status 200 content-type text/plain string ok if { path /ret }
+    http-request set-priority-class int(5) if { path /prio }
+    http-request set-priority-offset int(-7) if { path /prio }
+    default_backend be
+
+backend be
+    server s1 127.0.0.1:%d
+`, fePort, bePort), fePort)
+		for _, u := range paths {
+			if _, err := curl(t, "-o", "/dev/null", fmt.Sprintf("http://127.0.0.1:%d%s", fePort, u)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var lines []string
+		for deadline := time.Now().Add(5 * time.Second); len(lines) < len(paths) && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			lines = lines[:0]
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				if strings.HasPrefix(l, `"GET`) {
+					lines = append(lines, cfgPath.ReplaceAllString(l, "CFG"))
+				}
+			}
+		}
+		logs[path] = strings.Join(lines, "\n")
+	}
+	if got, want := logs[bin], logs[haproxyBin]; got != want || !strings.Contains(got, "ll=") {
+		t.Errorf("log lines\n%s\nhaproxy writes\n%s", got, want)
 	}
 }

@@ -23,6 +23,17 @@ type Ref struct {
 
 	entries []RefEntry               // guarded by editMu
 	users   []func([]RefEntry) error // recompile and publish one matcher
+	// keys indexes the entries by key once a rule action edits the file
+	// (nil before): the edit a request repeats finds its answer there
+	// without a lock.
+	keys atomic.Pointer[map[string]keyState]
+}
+
+// keyState is what the entries with one key hold.
+type keyState struct {
+	n     int    // how many entries have the key
+	value string // their value, when they all have the same
+	mixed bool   // they do not
 }
 
 // RefEntry is one line of a pattern or map file.
@@ -77,6 +88,13 @@ func refFor(c *sample.Compiler, file string, isMap bool) (*Ref, error) {
 	return r, nil
 }
 
+// Loaded returns the reference of file when an ACL or a map converter
+// compiled by c loaded it, else nil.
+func Loaded(c *sample.Compiler, file string) *Ref {
+	r, _ := c.Files["ref:"+file].(*Ref)
+	return r
+}
+
 // Refs lists the pattern and map files compiled by c, by id.
 func Refs(c *sample.Compiler) []*Ref {
 	var out []*Ref
@@ -115,6 +133,11 @@ func (r *Ref) Entries() []RefEntry {
 func (r *Ref) edit(change func([]RefEntry) []RefEntry) error {
 	editMu.Lock()
 	defer editMu.Unlock()
+	return r.editLocked(change)
+}
+
+// editLocked is edit with editMu held.
+func (r *Ref) editLocked(change func([]RefEntry) []RefEntry) error {
 	next := change(slices.Clone(r.entries))
 	for i, build := range r.users {
 		if err := build(next); err != nil {
@@ -125,6 +148,9 @@ func (r *Ref) edit(change func([]RefEntry) []RefEntry) error {
 		}
 	}
 	r.entries = next
+	if r.keys.Load() != nil {
+		r.indexKeys()
+	}
 	return nil
 }
 
@@ -174,4 +200,79 @@ func (r *Ref) Delete(sel string) (bool, error) {
 // Clear removes every entry ("clear map", "clear acl").
 func (r *Ref) Clear() error {
 	return r.edit(func([]RefEntry) []RefEntry { return nil })
+}
+
+// The rule actions add-acl, set-map, del-acl and del-map edit a file by
+// key (never by "#<id>", which is a key there like any other) as
+// haproxy's do: they look the key up first, so that an edit a request
+// repeats finds the entries as wanted, in the key index without a lock,
+// and republishes nothing; only a change takes the lock and rebuilds the
+// matchers (a cost linear in the file's size, as haproxy's lookup is).
+
+// indexKeys publishes the key index of the entries; editMu is held.
+func (r *Ref) indexKeys() {
+	idx := make(map[string]keyState, len(r.entries))
+	for _, e := range r.entries {
+		st, seen := idx[e.Key]
+		st.n++
+		if !seen {
+			st.value = e.Value
+		} else if st.value != e.Value {
+			st.mixed = true
+		}
+		idx[e.Key] = st
+	}
+	r.keys.Store(&idx)
+}
+
+// keyEdit applies an edit by key unless done tells, from the key's
+// state, that the entries are as wanted already: first on the published
+// index, then again under the lock, where change edits them.
+func (r *Ref) keyEdit(key []byte, done func(keyState) bool, change func([]RefEntry) []RefEntry) error {
+	if idx := r.keys.Load(); idx != nil && done((*idx)[string(key)]) {
+		return nil
+	}
+	editMu.Lock()
+	defer editMu.Unlock()
+	if r.keys.Load() == nil {
+		r.indexKeys()
+	}
+	if done((*r.keys.Load())[string(key)]) {
+		return nil
+	}
+	return r.editLocked(change)
+}
+
+// AddKey adds key unless an entry has it already (add-acl).
+func (r *Ref) AddKey(key []byte) error {
+	return r.keyEdit(key, func(st keyState) bool { return st.n > 0 }, func(es []RefEntry) []RefEntry {
+		return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key)})
+	})
+}
+
+// SetKey gives the entries with key the value, or adds one (set-map).
+func (r *Ref) SetKey(key, value []byte) error {
+	found := false
+	return r.keyEdit(key, func(st keyState) bool {
+		found = st.n > 0
+		return found && !st.mixed && st.value == string(value)
+	}, func(es []RefEntry) []RefEntry {
+		if !found {
+			return append(es, RefEntry{ID: entryIDs.Add(1), Key: string(key), Value: string(value)})
+		}
+		v := string(value)
+		for i := range es {
+			if es[i].Key == string(key) {
+				es[i].Value = v
+			}
+		}
+		return es
+	})
+}
+
+// DeleteKey removes every entry with key (del-acl, del-map).
+func (r *Ref) DeleteKey(key []byte) error {
+	return r.keyEdit(key, func(st keyState) bool { return st.n == 0 }, func(es []RefEntry) []RefEntry {
+		return slices.DeleteFunc(es, func(e RefEntry) bool { return e.Key == string(key) })
+	})
 }

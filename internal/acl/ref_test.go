@@ -1,6 +1,9 @@
 package acl
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -96,5 +99,87 @@ func TestRefEditsReachEveryMatcher(t *testing.T) {
 	}
 	if err := ref.Clear(); err != nil || eval(str) != "none" || len(ref.Entries()) != 0 {
 		t.Errorf("after clear: %q, %d entries", eval(str), len(ref.Entries()))
+	}
+}
+
+// The rule actions' edits go by key: add-acl adds a key once, set-map
+// changes every entry of the key (or adds one), del-* removes every entry
+// of the key, and "#<id>" is a key like any other there. An edit that
+// changes nothing does not rebuild the matchers. Concurrent edits and
+// reads are safe (run with -race).
+func TestRefKeyEdits(t *testing.T) {
+	c := compiler()
+	str, err := c.Compile("str(shop.example.com),map(/p/hosts.map,none)", sample.PhaseReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := Loaded(c, "/p/hosts.map")
+	if ref == nil || Loaded(c, "/p/other.map") != nil {
+		t.Fatalf("Loaded: %v %v", ref, Loaded(c, "/p/other.map"))
+	}
+	eval := func() string {
+		f := newTxn(t, head)
+		var v sample.Value
+		if !str.Eval(f, &v) {
+			return "<none>"
+		}
+		return string(v.Bytes)
+	}
+	keys := func() []string {
+		var out []string
+		for _, e := range ref.Entries() {
+			out = append(out, e.Key+"="+e.Value)
+		}
+		return out
+	}
+	ref.Add("shop.example.com", "second") // a duplicate key, as a file may have
+	if err := ref.SetKey([]byte("shop.example.com"), []byte("be_set")); err != nil || eval() != "be_set" {
+		t.Fatalf("set-map of an existing key: %v %q", err, eval())
+	}
+	if got := keys(); !slices.Equal(got, []string{"shop.example.com=be_set", "api.example.com=be_api", "shop.example.com=be_set"}) {
+		t.Errorf("entries after set-map: %q", got)
+	}
+	before := &ref.entries[0]
+	ref.SetKey([]byte("shop.example.com"), []byte("be_set"))
+	ref.AddKey([]byte("api.example.com"))
+	ref.DeleteKey([]byte("absent"))
+	if &ref.entries[0] != before {
+		t.Error("an edit that changes nothing rebuilt the entries")
+	}
+	ref.SetKey([]byte("new.example.com"), []byte("be_new"))
+	ref.AddKey([]byte("#1"))
+	if got := keys(); len(got) != 5 || got[3] != "new.example.com=be_new" || got[4] != "#1=" {
+		t.Errorf("entries after adds: %q", got)
+	}
+	ref.DeleteKey([]byte("shop.example.com"))
+	ref.DeleteKey([]byte("#1"))
+	if got := keys(); !slices.Equal(got, []string{"api.example.com=be_api", "new.example.com=be_new"}) || eval() != "none" {
+		t.Errorf("entries after deletes: %q, map answers %q", got, eval())
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				k := []byte(fmt.Sprintf("k%d", i%7))
+				switch (g + i) % 3 {
+				case 0:
+					ref.SetKey(k, []byte("v"))
+				case 1:
+					ref.AddKey(k)
+				default:
+					ref.DeleteKey(k)
+				}
+				eval()
+			}
+		}()
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, e := range ref.Entries() {
+		if count[e.Key]++; count[e.Key] > 1 || e.Key != "api.example.com" && e.Key != "new.example.com" && !strings.HasPrefix(e.Key, "k") {
+			t.Errorf("unexpected entry %q", e.Key)
+		}
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// Attempts is what Connect reports for the log.
+// Attempts is what Connect reports for the log, and the request's
+// priority in the queues, which the caller sets.
 type Attempts struct {
 	Waited
-	Retries int
+	Retries  int
+	Priority Priority
 }
 
 // Connect picks a server of f and returns a connection to it, with
@@ -42,7 +44,7 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
 	var redispatchedFrom *Server[S] // the server a redispatch left
 	for attempt := 0; ; attempt++ {
 		a.Retries = attempt
-		s, status = f.take(s, direct, avoid, hash, hashed, &a.Waited)
+		s, status = f.take(s, direct, avoid, hash, hashed, a.Priority, &a.Waited)
 		if s == nil {
 			return srv, conn, false, status
 		}

@@ -344,7 +344,7 @@ type Waited struct {
 // not nil, receives the time spent queued, the redispatch, and the cause
 // of a queue failure. No server: the zero S and the HTTP status to answer.
 func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, w *Waited) (S, int) {
-	s, status := f.take(srv, direct, avoid, hash, hashed, w)
+	s, status := f.take(srv, direct, avoid, hash, hashed, Priority{}, w)
 	if s == nil {
 		var none S
 		return none, status
@@ -352,7 +352,7 @@ func (f *Farm[S]) Take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 	return s.owner, 0
 }
 
-func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, w *Waited) (*Server[S], int) {
+func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint32, hashed bool, prio Priority, w *Waited) (*Server[S], int) {
 	timeout := f.p.Timeouts.Queue
 	if timeout <= 0 {
 		timeout = f.p.Timeouts.Connect
@@ -396,7 +396,7 @@ func (f *Farm[S]) take(srv *Server[S], direct bool, avoid *Server[S], hash uint3
 		break
 	}
 	start := time.Now()
-	got := f.wait(queueOn, timeout)
+	got := f.wait(queueOn, timeout, prio)
 	if w != nil {
 		w.Queued += time.Since(start)
 		if got == nil {

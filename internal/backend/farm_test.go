@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -426,4 +427,49 @@ func TestAddAndRemove(t *testing.T) {
 	if err := f.Remove(&n.Server); err != nil || !n.Deleted() || len(f.ServerList()) != 2 {
 		t.Fatalf("remove: %v, deleted %v, %d servers", err, n.Deleted(), len(f.ServerList()))
 	}
+}
+
+// Queued requests are served by priority class, then by arrival time
+// shifted by their offset, as haproxy orders its queues; on the farm's
+// queue and a server's alike, and between the two.
+func TestQueuePriority(t *testing.T) {
+	f, srvs := testFarm(t, "backend be\n timeout queue 5s\n server s1 127.0.0.1:1 maxconn 1\n")
+	s1 := srvs[0]
+	if got, _ := take(f, nil, false, 0, nil); got != s1 {
+		t.Fatalf("first request got %v", got)
+	}
+	served := make(chan string, 8)
+	queue := func(name string, on *testServer, p Priority, n int) {
+		go func() {
+			var core *Server[*testServer]
+			if on != nil {
+				core = &on.Server
+			}
+			if s, _ := f.take(core, on != nil, nil, 0, false, p, nil); s != nil {
+				served <- name
+			}
+		}()
+		if on != nil {
+			waitQueued(t, &s1.queue, n)
+		} else {
+			waitQueued(t, &f.queue, n)
+		}
+	}
+	queue("plain", nil, Priority{}, 1)
+	queue("late-offset", nil, Priority{Offset: 60000}, 2)
+	queue("low-class", nil, Priority{Class: 5}, 3)
+	queue("high-class", nil, Priority{Class: -5}, 4)
+	queue("early-offset", nil, Priority{Offset: -60000}, 5)
+	queue("persistent-high", s1, Priority{Class: -10}, 1) // on the server's own queue
+	queue("persistent-plain", s1, Priority{}, 2)
+	var order []string
+	for range 7 {
+		s1.Release()
+		order = append(order, <-served)
+	}
+	want := "persistent-high high-class early-offset plain persistent-plain late-offset low-class"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("served %s, want %s", got, want)
+	}
+	s1.Release()
 }

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,15 +17,46 @@ type waitQueue[S any] struct {
 	n  atomic.Int32 // len(w), readable without the lock
 }
 
-// waiter is one queued request; ch receives the server whose slot it got.
-type waiter[S any] struct {
-	ch  chan *Server[S]
-	seq uint64 // arrival order, to serve the oldest of two queues first
+// Priority is a request's place in the queues, as http-request
+// set-priority-class and set-priority-offset give it: the lower class
+// first, then, within a class, the earlier arrival time shifted by the
+// offset (milliseconds), as haproxy orders its queues.
+type Priority struct {
+	Class  int32 // -2047..2047
+	Offset int32 // -524287..524287
 }
 
+// waiter is one queued request; ch receives the server whose slot it got.
+type waiter[S any] struct {
+	ch    chan *Server[S]
+	class int32  // Priority.Class
+	due   int64  // arrival (ms since queueEpoch) plus Priority.Offset
+	seq   uint64 // arrival order: the tie-break
+}
+
+// queueEpoch is the origin of the waiters' arrival times (monotonic).
+var queueEpoch = time.Now()
+
+// before tells whether w is served before o.
+func (w *waiter[S]) before(o *waiter[S]) bool {
+	if w.class != o.class {
+		return w.class < o.class
+	}
+	if w.due != o.due {
+		return w.due < o.due
+	}
+	return w.seq < o.seq
+}
+
+// push adds w in its place: after every waiter served before it. Without
+// priorities that is the end, found at once.
 func (q *waitQueue[S]) push(w *waiter[S]) {
 	q.mu.Lock()
-	q.w = append(q.w, w)
+	i := len(q.w)
+	for i > 0 && w.before(q.w[i-1]) {
+		i--
+	}
+	q.w = slices.Insert(q.w, i, w)
 	q.n.Store(int32(len(q.w)))
 	q.mu.Unlock()
 }
@@ -55,8 +87,8 @@ func (q *waitQueue[S]) popLocked() *waiter[S] {
 	return w
 }
 
-// dispatch hands s's free slots to the oldest waiters of its own queue and
-// of the farm's queue, as HAProxy's process_srv_queue does when a
+// dispatch hands s's free slots to the first waiters (by priority, then
+// arrival) of its own queue and of the farm's queue, as HAProxy's process_srv_queue does when a
 // connection ends or a server comes up. Locks are always taken server
 // queue first, then farm queue.
 func (f *Farm[S]) dispatch(s *Server[S]) {
@@ -70,7 +102,7 @@ func (f *Farm[S]) dispatch(s *Server[S]) {
 		if len(s.queue.w) > 0 {
 			from = &s.queue
 		}
-		if len(f.queue.w) > 0 && f.mayServeFarmQueue(s) && (from == nil || f.queue.w[0].seq < from.w[0].seq) {
+		if len(f.queue.w) > 0 && f.mayServeFarmQueue(s) && (from == nil || f.queue.w[0].before(from.w[0])) {
 			from = &f.queue
 		}
 		if from == nil || !s.tryTake(true) {
@@ -89,12 +121,13 @@ func (f *Farm[S]) mayServeFarmQueue(s *Server[S]) bool {
 	return s.Usable() && (!s.Conf.Backup || !set.anyUsable(&set.act))
 }
 
-// wait queues the request on s's queue (s != nil) or on the farm's, and
-// returns the server whose slot it was handed, or nil when the queue
-// timeout expired first.
-func (f *Farm[S]) wait(s *Server[S], timeout time.Duration) *Server[S] {
+// wait queues the request on s's queue (s != nil) or on the farm's, in
+// its place by prio, and returns the server whose slot it was handed, or
+// nil when the queue timeout expired first.
+func (f *Farm[S]) wait(s *Server[S], timeout time.Duration, prio Priority) *Server[S] {
 	w := f.waiters.Get().(*waiter[S])
 	w.seq = f.qseq.Add(1)
+	w.class, w.due = prio.Class, time.Since(queueEpoch).Milliseconds()+int64(prio.Offset)
 	q := &f.queue
 	if s != nil {
 		q = &s.queue
@@ -137,7 +170,7 @@ func (f *Farm[S]) wait(s *Server[S], timeout time.Duration) *Server[S] {
 }
 
 // redistribute moves the requests waiting on s, which went down, to the
-// farm's queue in arrival order, where any other server can serve them
+// farm's queue in their order, where any other server can serve them
 // (HAProxy's pendconn_redistribute).
 func (f *Farm[S]) redistribute(s *Server[S]) {
 	s.queue.mu.Lock()
@@ -146,7 +179,7 @@ func (f *Farm[S]) redistribute(s *Server[S]) {
 		merged := make([]*waiter[S], 0, len(s.queue.w)+len(f.queue.w))
 		x, y := s.queue.w, f.queue.w
 		for len(x) > 0 || len(y) > 0 {
-			if len(y) == 0 || len(x) > 0 && x[0].seq < y[0].seq {
+			if len(y) == 0 || len(x) > 0 && x[0].before(y[0]) {
 				merged, x = append(merged, x[0]), x[1:]
 			} else {
 				merged, y = append(merged, y[0]), y[1:]

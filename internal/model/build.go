@@ -37,6 +37,9 @@ type builder struct {
 	// proxyRefs are the backends and servers that fetches name, with the
 	// proxy and line of the rule, checked once every section is read.
 	proxyRefs []proxyRef
+	// patEdits are the add-acl, del-acl, set-map and del-map rules, bound
+	// to their files once every ACL and map is loaded.
+	patEdits []patEdit
 }
 
 type proxyRef struct {
@@ -222,6 +225,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.warnUnusedStickTables()
 	b.resolveEmailAlerts()
 	b.dynamicCookies()
+	b.bindPatternEdits()
 	if d.HasErrors() {
 		return nil
 	}

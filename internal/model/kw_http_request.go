@@ -1,6 +1,9 @@
 package model
 
 import (
+	"strings"
+
+	"dhproxy/internal/acl"
 	"dhproxy/internal/config"
 	"dhproxy/internal/rules"
 )
@@ -66,6 +69,8 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}
+	b.notePatternEdit(r, l)
+	r.Pos = l.Pos
 	p.HTTPRequestRules = append(p.HTTPRequestRules, r)
 }
 
@@ -85,6 +90,8 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}
+	b.notePatternEdit(r, l)
+	r.Pos = l.Pos
 	p.HTTPResponseRules = append(p.HTTPResponseRules, r)
 }
 
@@ -100,7 +107,33 @@ func parseHTTPAfterResponse(b *builder, p *Proxy, l config.Line) {
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}
+	r.Pos = l.Pos
 	p.HTTPAfterResponseRules = append(p.HTTPAfterResponseRules, r)
+}
+
+type patEdit struct {
+	r *rules.Rule
+	l config.Line
+}
+
+// notePatternEdit keeps an add-acl, del-acl, set-map or del-map rule for
+// bindPatternEdits: its file may be loaded by a line further down.
+func (b *builder) notePatternEdit(r *rules.Rule, l config.Line) {
+	if r.PatFile != "" {
+		b.patEdits = append(b.patEdits, patEdit{r, l})
+	}
+}
+
+// bindPatternEdits gives each rule editing a pattern or map file the
+// file as the ACLs and maps loaded it. haproxy looks the file up when the
+// rule runs and does nothing when no ACL or map loaded it: dhproxy does
+// the same, and says so.
+func (b *builder) bindPatternEdits() {
+	for _, e := range b.patEdits {
+		if e.r.PatRef = acl.Loaded(b.comp, e.r.PatFile); e.r.PatRef == nil {
+			b.warnf(e.l, "'%s': no ACL (-f) or map converter loads '%s', so this rule changes nothing (haproxy's too); load the file (it may be empty) where it is matched.", strings.Join(e.l.Args[:2], " "), e.r.PatFile)
+		}
+	}
 }
 
 // parseRedirect is the "redirect" keyword: HAProxy runs these after the

@@ -96,7 +96,13 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	isCapture := act == "capture" && p.Mode == ModeHTTP
-	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture {
+	isPrio := args[0] == "content" && (act == "set-priority-class" || act == "set-priority-offset")
+	isNice := args[0] == "content" && act == "set-nice"
+	if !isPrio && !isNice && (act == "set-priority-class" || act == "set-priority-offset" || act == "set-nice") {
+		b.errorf(l, "'tcp-request %s %s' does not exist in haproxy 2.6; use it in 'tcp-request content'.", args[0], act)
+		return
+	}
+	if act != "accept" && act != "reject" && act != "silent-drop" && !strings.HasPrefix(act, "track-sc") && !isVar && !isCounter && !isAddr && !isSockOpt && !expectProxy && !isCapture && !isPrio && !isNice {
 		b.errorf(l, "'tcp-request %s' is not supported by dhproxy yet; 'tcp-request connection|session|content accept|reject|silent-drop|track-sc<N> <key> [table <t>]|sc-inc-gpc0(<N>)|sc-inc-gpc1(<N>)|sc-inc-gpc(<idx>,<N>)|sc-set-gpt0(<N>) <int>|sc-set-gpt(<idx>,<N>) <int>|set-var(<var>) <expr>|set-var-fmt(<var>) <fmt>|unset-var(<var>)|set-src|set-dst|set-src-port|set-dst-port <expr>|set-mark <mark>|set-tos <tos> [if|unless <cond>]', 'tcp-request content capture <expr> len <n>' (mode http), 'tcp-request connection expect-proxy layer4 [if|unless <cond>]' and 'tcp-request inspect-delay <time>' work for now.", strings.Join(args, " "))
 		return
 	}
@@ -183,6 +189,34 @@ func parseTCPRequest(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "%v.", err)
 			return
 		}
+		r.Act, cond = a, args[end:]
+	case isPrio:
+		if end != 3 {
+			b.errorf(l, "'%s' expects <expr>.", word)
+			return
+		}
+		a := &rules.Rule{Action: rules.PrioClass}
+		if act == "set-priority-offset" {
+			a.Action = rules.PrioOffset
+		}
+		var err error
+		if a.Expr, err = b.comp.Compile(args[2], phase); err != nil {
+			b.errorf(l, "'%s': %v.", word, err)
+			return
+		}
+		r.Act, cond = a, args[end:]
+	case isNice:
+		if end != 3 {
+			b.errorf(l, "'%s' expects <nice>.", word)
+			return
+		}
+		a := &rules.Rule{Action: rules.SetNice}
+		var err error
+		if a.Int, err = rules.ParseNice(args[2], "'"+word+"'"); err != nil {
+			b.errorf(l, "%v.", err)
+			return
+		}
+		b.warnf(l, "%s.", rules.NiceWarning("'"+word+"'"))
 		r.Act, cond = a, args[end:]
 	case isAddr:
 		if end != 3 {

@@ -22,6 +22,9 @@ func FuzzParseHTTP(f *testing.F) {
 		"deny deny_status 503 errorfile f", "return status 404 default-errorfiles",
 		"return status 503 errorfile f hdr a b", "deny content-type text/plain lf-file f",
 		"auth realm \"x y\"", "return errorfiles nope",
+		"add-acl(f) %[src]", "set-map(f) %[src] %[req.hdr(v)]", "del-map() k", "del-acl(f", "set-map(f) k",
+		"early-hint link </a>;rel=preload", "early-hint link", "set-priority-class int(9999)",
+		"set-priority-offset req.hdr(x)", "wait-for-handshake", "set-nice -2000", "set-nice x",
 	} {
 		f.Add(s, false)
 	}

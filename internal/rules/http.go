@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging/logtarget"
 	"dhproxy/internal/sample"
@@ -64,6 +65,15 @@ const (
 	IncGPC                          // increment element Idx of gpc (and gpc_rate) of counter SC's entry
 	SetGPT                          // store Int (or Expr's integer) in element Idx of gpt of counter SC's entry
 	StrictMode                      // Int 1: a failed rewrite ends the transaction (500); 0: it is only counted
+	AddACL                          // add Value's text to the pattern file PatFile unless there
+	DelACL                          // remove the entries whose key is Value's text from PatFile
+	SetMap                          // set (or add) the entry of key Value's text to PatValue's text in PatFile
+	DelMap                          // as DelACL, in a map file
+	EarlyHint                       // add header Name: Value to a 103 Early Hints sent before the response
+	PrioClass                       // the request's queue class: Expr's integer, kept to -2047..2047
+	PrioOffset                      // its queue offset in ms: Expr's integer, kept to -524287..524287
+	WaitHandshake                   // nothing to wait for: Go's TLS accepts no early data (0-RTT)
+	SetNice                         // accepted without effect (Go schedules goroutines, not tasks by nice)
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -96,6 +106,16 @@ type Rule struct {
 	// NameMatch is how del-header compares names ("-m"); NameReg uses Re.
 	NameMatch NameMatch
 	Norm      URINormalizer // normalize-uri: the operation
+	// PatFile is the file add-acl, del-acl, set-map and del-map edit (Value
+	// is the key); PatRef is the file as the ACLs and maps loaded it, set
+	// once the whole configuration is read (nil: none loads it, and the
+	// rule changes nothing, as in haproxy).
+	PatFile  string
+	PatRef   *acl.Ref
+	PatValue *sample.Format // set-map: the value
+	// Pos is the rule's line, which last_rule_file and last_rule_line
+	// report when it ends its rule list.
+	Pos config.Pos
 }
 
 // NameMatch is a del-header "-m" method.
@@ -349,6 +369,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		*r = *t
 		act = "" // handled
 	}
+	if file, ok := patternFileAction(act); ok {
+		act = "" // handled
+		if err = r.parsePatternEdit(c, word, file, args, ruleWord, phase); err != nil {
+			return nil, nil, err
+		}
+	}
 	switch act {
 	case "":
 	case "allow":
@@ -397,6 +423,44 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "redirect":
 		r.Action = Redirect
 		r.Redir, err = ParseRedirect(c, args, ruleWord, phase)
+	case "set-priority-class", "set-priority-offset":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response %s' does not exist; use it in 'http-request'", act)
+		}
+		r.Action = PrioClass
+		if act == "set-priority-offset" {
+			r.Action = PrioOffset
+		}
+		if err = want(1, "<expr>"); err == nil {
+			if r.Expr, err = c.Compile(args[0], phase); err != nil {
+				err = fmt.Errorf("%s: %v", ruleWord, err)
+			}
+		}
+	case "wait-for-handshake":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response wait-for-handshake' does not exist; use it in 'http-request'")
+		}
+		// A request is only read once the TLS handshake is over: Go's
+		// TLS takes no early data, so there is never anything to wait for.
+		r.Action = WaitHandshake
+		err = want(0, "no argument before its condition")
+	case "set-nice":
+		r.Action = SetNice
+		if err = want(1, "<nice>"); err == nil {
+			if r.Int, err = ParseNice(args[0], ruleWord); err == nil {
+				warnings = append(warnings, NiceWarning(ruleWord))
+			}
+		}
+	case "early-hint":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response early-hint' does not exist; use it in 'http-request'")
+		}
+		r.Action = EarlyHint
+		if err = want(2, "<name> <fmt>"); err == nil {
+			r.name = strings.ToLower(args[0]) // as haproxy sends it
+			r.Name = []byte(r.name)
+			r.Value, err = c.CompileFormat(args[1], phase)
+		}
 	case "set-header", "add-header":
 		r.Action = SetHeader
 		if act == "add-header" {
@@ -529,9 +593,9 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint, set-priority-class, set-priority-offset, wait-for-handshake, set-nice"
 		if response {
-			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
+			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map, set-nice"
 		}
 		return nil, nil, fmt.Errorf("'%s %s' is not supported by dhproxy yet; supported actions: %s", kw, act, supported)
 	}
@@ -539,12 +603,78 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		return nil, nil, err
 	}
 	if len(condWords) > 0 {
-		r.Cond, warnings, err = set.ParseCond(c, condWords, phase, where)
+		var condWarnings []string
+		r.Cond, condWarnings, err = set.ParseCond(c, condWords, phase, where)
 		if err != nil {
 			return nil, nil, fmt.Errorf("error detected while parsing an '%s %s' condition : %v", kw, word, err)
 		}
+		warnings = append(warnings, condWarnings...)
 	}
 	return r, warnings, nil
+}
+
+// PriorityValue keeps n within the bounds haproxy gives the action a,
+// set-priority-class's or set-priority-offset's.
+func PriorityValue(a Action, n int64) int32 {
+	if a == PrioClass {
+		return int32(max(-2047, min(2047, n)))
+	}
+	return int32(max(-524287, min(524287, n)))
+}
+
+// ParseNice reads set-nice's value, kept within haproxy's -1024..1024.
+func ParseNice(word, ruleWord string) (int64, error) {
+	n, err := strconv.Atoi(word)
+	if err != nil {
+		return 0, fmt.Errorf("%s: '%s' is not an integer (-1024..1024)", ruleWord, word)
+	}
+	return int64(max(-1024, min(1024, n))), nil
+}
+
+// NiceWarning says that set-nice is accepted without effect.
+func NiceWarning(ruleWord string) string {
+	return ruleWord + " is accepted but has no effect in dhproxy: it does not schedule requests by a nice value"
+}
+
+// patternFileActions are the actions that edit an ACL or map file.
+var patternFileActions = map[string]Action{"add-acl": AddACL, "del-acl": DelACL, "set-map": SetMap, "del-map": DelMap}
+
+// patternFileAction tells whether act is one of patternFileActions, with
+// or without its "(<file>)"; file is what follows the action's name.
+func patternFileAction(act string) (file string, ok bool) {
+	name, file, _ := strings.Cut(act, "(")
+	_, ok = patternFileActions[name]
+	return file, ok
+}
+
+// parsePatternEdit compiles add-acl(<file>) <key fmt>, del-acl(<file>)
+// <key fmt>, set-map(<file>) <key fmt> <value fmt> and del-map(<file>)
+// <key fmt>; file is the action word after its '('.
+func (r *Rule) parsePatternEdit(c *sample.Compiler, act, file string, args []string, ruleWord string, phase sample.Phase) error {
+	name, _, _ := strings.Cut(act, "(")
+	r.Action = patternFileActions[name]
+	file, closed := strings.CutSuffix(file, ")")
+	if !strings.Contains(act, "(") || !closed || file == "" {
+		return fmt.Errorf("%s: expects the file name between parentheses: '%s(<file>)'", ruleWord, name)
+	}
+	r.PatFile = file
+	n, usage := 1, "exactly 1 argument (<key fmt>)"
+	if r.Action == SetMap {
+		n, usage = 2, "exactly 2 arguments (<key fmt> <value fmt>)"
+	}
+	if len(args) != n {
+		return fmt.Errorf("%s expects %s", ruleWord, usage)
+	}
+	var err error
+	if r.Value, err = c.CompileFormat(args[0], phase); err != nil {
+		return fmt.Errorf("%s: %v", ruleWord, err)
+	}
+	if r.Action == SetMap {
+		if r.PatValue, err = c.CompileFormat(args[1], phase); err != nil {
+			return fmt.Errorf("%s: %v", ruleWord, err)
+		}
+	}
+	return nil
 }
 
 // ParseAfterResponse compiles the words after "http-after-response": the
@@ -558,6 +688,8 @@ func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where 
 	switch r.Action {
 	case Allow, SetHeader, AddHeader, DelHeader, ReplaceHeader, ReplaceValue, SetStatus, SetVar, UnsetVar:
 		return r, warnings, nil
+	case AddACL, DelACL, SetMap, DelMap:
+		return nil, nil, fmt.Errorf("'http-after-response %s' does not exist in haproxy 2.6; use it in 'http-response'", words[0])
 	}
 	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
 }

@@ -128,7 +128,12 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"set-nice 1":                            "'http-request set-nice' is not supported by dhproxy yet; supported actions: allow, deny",
+		"cache-use c":                           "'http-request cache-use' is not supported by dhproxy yet; supported actions: allow, deny",
+		"set-nice x":                            "'http-request set-nice': 'x' is not an integer (-1024..1024)",
+		"set-priority-class":                    "'http-request set-priority-class' expects <expr>",
+		"early-hint link":                       "'http-request early-hint' expects <name> <fmt>",
+		"add-acl k":                             "expects the file name between parentheses: 'add-acl(<file>)'",
+		"set-map(f) k":                          "'http-request set-map(f)' expects exactly 2 arguments",
 		"auth realm":                            "'http-request auth' expects [realm <realm>]",
 		"deny deny_status 418":                  "status code '418' not handled by default",
 		"deny deny_status x":                    "must be between 200 and 599",

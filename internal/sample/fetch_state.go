@@ -41,6 +41,8 @@ const (
 	StateTunnelTimeout                    // be_tunnel_timeout
 	StateCurServerTimeout                 // cur_server_timeout: the stream's (0 before a server connection)
 	StateCurTunnelTimeout                 // cur_tunnel_timeout
+	StateSocketConn                       // dst_conn: connections of the socket that accepted the client's
+	StateServerHTTPMajor                  // bc_http_major: 2 when the server connection speaks HTTP/2, else 1
 )
 
 func init() {

@@ -15,15 +15,16 @@ import (
 // retries, the redispatch and the time queued. prefer, when up, is tried
 // before the balancer is asked (persistence: a cookie or a stick table).
 // hk, when set, is the request's balancing hash, used for the first pick.
-// from is the client side, for the PROXY header of send-proxy servers.
-func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream) (*Server, *serverConn, bool, int) {
+// from is the client side, for the PROXY header of send-proxy servers;
+// prio orders the request in the queues when every slot is taken.
+func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream, prio backend.Priority) (*Server, *serverConn, bool, int) {
 	timeout := b.P.Timeouts.Connect
 	dial := func(srv *Server) (*serverConn, error) {
 		sc, err := srv.dial(timeout, dstPort, from)
 		srv.observeL4(err)
 		return sc, err
 	}
-	var a backend.Attempts
+	a := backend.Attempts{Priority: prio}
 	srv, sc, reused, status := backend.Connect(b.Farm, core(prefer), hk.h, hk.ok, reuse, dial, &a)
 	if st != nil {
 		st.retries, st.redispatched, st.queued, st.queueTerm = a.Retries, a.Redispatched, a.Queued, a.Term
@@ -44,7 +45,8 @@ func core(s *Server) *backend.Server[*Server] {
 // pooled one when http-reuse allows it, else a new one.
 func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
 	s.lg.connStats = connStats{}
-	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats, s)
+	prio := backend.Priority{Class: s.tx.PrioClass, Offset: s.tx.PrioOffset}
+	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats, s, prio)
 	if sc != nil {
 		s.live.attach(srv, s.c, sc)
 		s.listed.using(be, srv)

@@ -785,6 +785,7 @@ func (s *httpSession) handle() bool {
 	s.lg.srvAddr, s.lg.bkAddr = sc.ends()
 	s.tx.srv = srv
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
+	_, s.tx.bconnH2 = sc.c.(*h2.ClientStream)
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
 	to := &be.P.Timeouts

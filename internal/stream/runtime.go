@@ -300,6 +300,7 @@ type bindRef struct {
 	// smartAccept: its socket delays ACKs (option tcp-smart-accept), so a
 	// session expecting more of a request turns quick ACKs back on.
 	smartAccept bool
+	conns       atomic.Int32 // dst_conn: its connections, from accept to close
 }
 
 // acceptLoop accepts connections while the global and frontend maxconn
@@ -340,6 +341,7 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 			continue
 		}
 		rt.conns.Add(1)
+		bind.conns.Add(1) // dst_conn counts it from now on, as haproxy's listener does
 		rt.dispatch(job{fe: fe, c: c, bind: bind})
 		// A burst of clients would otherwise all be accepted before the
 		// first ones are served, each holding a goroutine and buffers
@@ -371,6 +373,17 @@ type job struct {
 	c      net.Conn
 	resume *parkedConn
 	bind   *bindRef
+}
+
+// socket is the bind that accepted the job's connection (nil if unknown).
+func (j *job) socket() *bindRef {
+	if pc := j.resume; pc != nil {
+		if int(pc.bind) < len(pc.fe.binds) {
+			return pc.fe.binds[pc.bind]
+		}
+		return nil
+	}
+	return j.bind
 }
 
 // workerIdle is how long a worker goroutine waits for another connection
@@ -417,6 +430,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	fe, c := j.fe, j.c
 	parked := false
 	h1 := j.resume != nil // a parked connection is an HTTP/1 one
+	socket := j.socket()
 	defer func() {
 		if r := recover(); r != nil {
 			log.Printf("[ALERT] %s '%s': session panic: %v\n%s", frontendWord(fe.P), fe.P.Name, r, debug.Stack())
@@ -439,6 +453,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		}
 		rt.actconn.Add(-1)
 		fe.feconn.Add(-1)
+		if socket != nil {
+			socket.conns.Add(-1)
+		}
 		fe.release()
 		rt.releaseGlobal()
 		rt.conns.Done()

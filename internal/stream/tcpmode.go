@@ -117,7 +117,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx)
+	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx, tx.prio)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if tx.vars != nil {
 		tx.vars[sample.ScopeReq].Reset() // the request's processing is over, as in mode http
@@ -196,7 +196,11 @@ func (t *tcpTxn) inspect(p *model.Proxy, list []model.TCPRule, delay time.Durati
 	}
 	t.deadline = start.Add(delay)
 	t.final = delay <= 0 || t.eof || !time.Now().Before(t.deadline)
-	return txn.Inspect(t, &t.acl, p, list)
+	r := txn.Inspect(t, &t.acl, p, list)
+	if r != nil {
+		t.lastRule = &r.Pos
+	}
+	return r
 }
 
 // The connection side of content inspection (txn.ContentConn).

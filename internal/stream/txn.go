@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/backend"
+	"dhproxy/internal/config"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging"
@@ -55,6 +57,7 @@ type txnConn struct {
 	resBodyOK          bool
 	srv                *Server   // the server serving the request (srv_name, srv_id)
 	bconn              *tls.Conn // its connection when it is TLS (ssl_bc*)
+	bconnH2            bool      // its connection speaks HTTP/2 (bc_http_major)
 	// softRewrite: "http-request strict-mode off" ran, a failed request
 	// rewrite is only counted.
 	softRewrite bool
@@ -316,6 +319,11 @@ func (s *httpSession) RejectResponse(silent bool) {
 		s.lg.srv.Stats.Dresp.Add(1)
 	}
 }
+
+// EarlyHints writes an http-request early-hint's 103 to the client (an
+// HTTP/2 stream turns it into a HEADERS frame). A failed write shows
+// again when the response is written.
+func (s *httpSession) EarlyHints(head []byte) { s.c.Write(head) }
 
 // Replies of monitor-uri: HAProxy's 200 page, its 503 when a "monitor
 // fail" condition holds.
@@ -713,7 +721,9 @@ type tcpTxn struct {
 	key     []byte   // a track-sc rule's key
 	fmtBuf  []byte   // a set-var-fmt's text (not scratch: samples write there)
 
-	expectProxy bool // a tcp-request connection expect-proxy rule applied
+	expectProxy bool             // a tcp-request connection expect-proxy rule applied
+	lastRule    *config.Pos      // the content rule that decided (last_rule_file)
+	prio        backend.Priority // set-priority-class, set-priority-offset
 	// src and dst: the addresses set-src/set-dst gave (invalid: the
 	// connection's)
 	src, dst netip.AddrPort
@@ -824,6 +834,16 @@ func (tx *tcpTxn) act(r *rules.Rule) {
 		if a, ok := addrRule(r, tx, &tx.v, &tx.scratch, tx.Dst()); ok {
 			tx.dst = a
 		}
+	case rules.PrioClass, rules.PrioOffset:
+		if r.Expr.Eval(tx, &tx.v) && sample.Cast(&tx.v, sample.TypeInt, &tx.scratch) {
+			if r.Action == rules.PrioClass {
+				tx.prio.Class = rules.PriorityValue(r.Action, tx.v.Int)
+			} else {
+				tx.prio.Offset = rules.PriorityValue(r.Action, tx.v.Int)
+			}
+		}
+	case rules.SetNice:
+		// without effect (rules.SetNice says why)
 	default:
 		counterAction(&tx.sc[r.SC], r, tx, &tx.v)
 	}

@@ -19,6 +19,13 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 		return int64(s.tx.srv.Conf.ID), true
 	case sample.StateSocketID:
 		return socketID(s.bind)
+	case sample.StateSocketConn:
+		return socketConns(s.bind)
+	case sample.StateServerHTTPMajor:
+		if s.tx.srv == nil {
+			return 0, false
+		}
+		return 1 + boolInt(s.tx.bconnH2), true
 	case sample.StateCurServerTimeout, sample.StateCurTunnelTimeout:
 		return curTimeout(s.tx.srv, key)
 	}
@@ -46,6 +53,11 @@ func (t *tcpTxn) ProxyState(key sample.StateKey, backend, server []byte) (int64,
 		return int64(t.srv.Conf.ID), true
 	case key == sample.StateSocketID:
 		return socketID(t.bind)
+	case key == sample.StateSocketConn:
+		return socketConns(t.bind)
+	case key == sample.StateServerHTTPMajor:
+		// mode tcp: haproxy's pass-through connection counts as HTTP/1
+		return 1, t.srv != nil
 	case key == sample.StateCurServerTimeout, key == sample.StateCurTunnelTimeout:
 		return curTimeout(t.srv, key)
 	}
@@ -238,6 +250,43 @@ func socketID(b *bindRef) (int64, bool) {
 		return 0, false
 	}
 	return int64(b.id), true
+}
+
+// LastRule is the line of the last rule that ended its rule list
+// (last_rule_file, last_rule_line).
+func (s *httpSession) LastRule() (file string, line int, ok bool) {
+	if p := s.tx.LastRule; p != nil {
+		return p.File, p.Line, true
+	}
+	return "", 0, false
+}
+
+// LastRule is the tcp-request (tcp-response) content rule that accepted
+// or rejected the connection, in mode tcp.
+func (t *tcpTxn) LastRule() (file string, line int, ok bool) {
+	if p := t.lastRule; p != nil {
+		return p.File, p.Line, true
+	}
+	return "", 0, false
+}
+
+// Priority is the request's place in the queues (prio_class, prio_offset).
+func (s *httpSession) Priority() (class, offset int64) {
+	return int64(s.tx.PrioClass), int64(s.tx.PrioOffset)
+}
+
+// Priority is the connection's place in the queues, in mode tcp.
+func (t *tcpTxn) Priority() (class, offset int64) {
+	return int64(t.prio.Class), int64(t.prio.Offset)
+}
+
+// socketConns is dst_conn: the connections the bind b accepted that are
+// still open, the current one included.
+func socketConns(b *bindRef) (int64, bool) {
+	if b == nil {
+		return 0, false
+	}
+	return int64(b.conns.Load()), true
 }
 
 func boolInt(b bool) int64 {

@@ -51,6 +51,25 @@ func (w *Work) SetVar(t sample.Txn, r *rules.Rule) {
 	}
 }
 
+// EditPatternFile runs add-acl, del-acl, set-map and del-map: the edit
+// reaches every ACL and map converter reading the file, and the runtime
+// API, at once. A map refusing the value (not an integer for map_int)
+// changes nothing, as in haproxy; so does a file no ACL or map loads.
+func (w *Work) EditPatternFile(t sample.Txn, r *rules.Rule) {
+	if r.PatRef == nil {
+		return
+	}
+	key := w.format(t, r.Value)
+	switch r.Action {
+	case rules.AddACL:
+		r.PatRef.AddKey(key)
+	case rules.SetMap:
+		r.PatRef.SetKey(key, w.format(t, r.PatValue))
+	default:
+		r.PatRef.DeleteKey(key)
+	}
+}
+
 // SetMethod runs set-method on req; false: the format gave nothing and
 // the method stays.
 func (w *Work) SetMethod(t sample.Txn, req *http1.Request, r *rules.Rule) bool {

@@ -176,3 +176,59 @@ func TestStateReset(t *testing.T) {
 		t.Error("sess and proc variables are not the transaction's")
 	}
 }
+
+// add-acl, set-map, del-acl and del-map edit the file the ACLs and maps
+// loaded, with keys and values built from log-format strings; an edit
+// that finds the file as wanted allocates nothing.
+func TestEditPatternFile(t *testing.T) {
+	c := &sample.Compiler{LogVar: logformat.HeaderVar, ReadFile: func(string) ([]byte, error) { return []byte("a.example 1\n"), nil }}
+	parse := func(line string) *rules.Rule {
+		var set acl.Set
+		r, _, err := rules.ParseHTTP(c, &set, strings.Fields(line), false, "frontend http-request rule")
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return r
+	}
+	lookup, err := c.Compile("req.hdr(host),map_str_int(/m.map,0)", sample.PhaseReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, del := parse("set-map(/m.map) %[req.hdr(host)] %[req.hdr(x-n)]"), parse("del-map(/m.map) %[req.hdr(host)]")
+	add := parse("add-acl(/m.map) %[req.hdr(host)]")
+	for _, r := range []*rules.Rule{set, del, add} {
+		r.PatRef = acl.Loaded(c, r.PatFile)
+	}
+	f := newRequest(t, "GET / HTTP/1.1\r\nHost: b.example\r\nX-N: 42\r\n\r\n")
+	get := func() int64 {
+		var v sample.Value
+		f.Reset()
+		if !lookup.Eval(f, &v) {
+			return -1
+		}
+		return v.Int
+	}
+	f.EditPatternFile(f, set)
+	if n := get(); n != 42 {
+		t.Errorf("after set-map: %d", n)
+	}
+	f.req.Headers[1].Value = []byte("x")
+	f.EditPatternFile(f, set) // map_str_int refuses "x": nothing changes
+	if n := get(); n != 42 {
+		t.Errorf("after a refused set-map: %d", n)
+	}
+	f.req.Headers[1].Value = []byte("42")
+	if a := testing.AllocsPerRun(100, func() { f.Reset(); f.EditPatternFile(f, set) }); a != 0 {
+		t.Errorf("a set-map finding its entry allocates %.0f times", a)
+	}
+	f.EditPatternFile(f, del)
+	if n := get(); n != 0 {
+		t.Errorf("after del-map: %d", n)
+	}
+	f.EditPatternFile(f, add) // no value: map_str_int refuses it
+	if n := get(); n != 0 || len(set.PatRef.Entries()) != 1 {
+		t.Errorf("after add-acl on an int map: %d, %d entries", n, len(set.PatRef.Entries()))
+	}
+	unbound := parse("del-acl(/other.lst) %[req.hdr(host)]")
+	f.EditPatternFile(f, unbound) // no file loaded: nothing to do
+}

@@ -51,6 +51,8 @@ type Session interface {
 	// RejectResponse closes both ends for a tcp-response content reject
 	// (silent: silent-drop); the client gets no answer.
 	RejectResponse(silent bool)
+	// EarlyHints sends head, an interim 103 response, to the client now.
+	EarlyHints(head []byte)
 }
 
 // Ending is how the response phases ended when no rule answered.
@@ -102,6 +104,10 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 			t.SetVar(s, r.SetVar)
 		case r.Act != nil && r.Act.Action == rules.Capture:
 			s.Capture(r.Act, false)
+		case r.Act != nil && (r.Act.Action == rules.PrioClass || r.Act.Action == rules.PrioOffset):
+			t.setPriority(s, r.Act)
+		case r.Act != nil && r.Act.Action == rules.SetNice:
+			// without effect (rules.SetNice says why)
 		case r.Act != nil && isConnAction(r.Act.Action):
 			s.ConnAction(r.Act)
 		case r.Act != nil:
@@ -110,9 +116,11 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 			s.Count(p, r.Track, false)
 		case r.Reject:
 			t.Denied = true
+			t.LastRule = &r.Pos
 			s.RejectRequest(r.Silent)
 			return true
 		default:
+			t.LastRule = &r.Pos
 			return false
 		}
 	}
@@ -124,18 +132,32 @@ func (t *State) contentRejects(s Session, p *model.Proxy) bool {
 // with a reply (or a timeout); keep then says whether the connection
 // stays open.
 func (t *State) Request(s Session, p *model.Proxy) (answered, keep bool) {
+	list := p.HTTPRequestRules
 rules:
-	for _, r := range p.HTTPRequestRules {
+	for i := 0; i < len(list); i++ {
+		r := list[i]
 		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
 		switch r.Action {
 		case rules.Allow:
+			t.LastRule = &r.Pos
 			break rules
+		case rules.EarlyHint:
+			i = t.earlyHints(s, list, i)
 		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
+			// haproxy notes the rule once it ended the list; only a deny's
+			// or a tarpit's reply is built late enough for its
+			// http-after-response rules to see it
+			prev := t.LastRule
+			if r.Action == rules.Deny || r.Action == rules.Tarpit {
+				t.LastRule = &r.Pos
+			}
 			if answered, keep = s.Answer(r); answered {
+				t.LastRule = &r.Pos
 				return answered, keep
 			}
+			t.LastRule = prev
 		case rules.TrackSC, rules.IncGPC0, rules.IncGPC1, rules.SetGPT0, rules.IncGPC, rules.SetGPT:
 			s.Count(p, r, false)
 		case rules.Capture:
@@ -164,6 +186,45 @@ rules:
 	return false, false
 }
 
+// earlyHints sends the 103 Early Hints of the early-hint rule list[i],
+// whose condition matched, and of the early-hint rules without a
+// condition right after it, as haproxy 2.6 groups them (a rule with a
+// condition starts a 103 of its own); it returns the index of the group's
+// last rule. An HTTP/1.0 client gets none: it knows no interim response.
+func (t *State) earlyHints(s Session, list []*rules.Rule, i int) int {
+	last := i
+	for last+1 < len(list) && list[last+1].Action == rules.EarlyHint && list[last+1].Cond == nil {
+		last++
+	}
+	if req := s.Request(); req.Major == 1 && req.Minor == 0 {
+		return last
+	}
+	start := len(t.Buf)
+	t.Buf = append(t.Buf, "HTTP/1.1 103 Early Hints\r\n"...)
+	for _, r := range list[i : last+1] {
+		t.Buf = append(append(t.Buf, r.Name...), ": "...)
+		t.Buf = append(r.Value.Append(s, &t.V, t.Buf), "\r\n"...)
+	}
+	t.Buf = append(t.Buf, "\r\n"...)
+	s.EarlyHints(t.Buf[start:])
+	t.Buf = t.Buf[:start] // sent: nothing points into it
+	return last
+}
+
+// setPriority runs set-priority-class and set-priority-offset: the
+// expression's integer, kept within haproxy's bounds; no integer leaves
+// the priority as it was.
+func (t *State) setPriority(s Session, r *rules.Rule) {
+	if !r.Expr.Eval(s, &t.V) || !sample.Cast(&t.V, sample.TypeInt, s.Scratch()) {
+		return
+	}
+	if r.Action == rules.PrioClass {
+		t.PrioClass = rules.PriorityValue(r.Action, t.V.Int)
+	} else {
+		t.PrioOffset = rules.PriorityValue(r.Action, t.V.Int)
+	}
+}
+
 // editRequest applies a header, method, variable or request target
 // action to the parsed request and notes it for the serializer; the
 // connection's own actions go to s. false: a header rewrite did not fit
@@ -173,6 +234,12 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
+	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
+		t.EditPatternFile(s, r)
+	case rules.PrioClass, rules.PrioOffset:
+		t.setPriority(s, r)
+	case rules.WaitHandshake, rules.SetNice:
+		// nothing to do (rules.WaitHandshake, rules.SetNice say why)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
@@ -228,7 +295,9 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 				}
 				continue
 			case rules.Allow:
+				t.LastRule = &r.Pos
 			case rules.Deny, rules.Return, rules.Redirect, rules.SilentDrop:
+				t.LastRule = &r.Pos
 				return r, Forward
 			default:
 				t.editResponse(s, r)
@@ -258,11 +327,14 @@ func (t *State) responseContent(s Session, be *model.Proxy) Ending {
 		case r.SetVar != nil:
 			t.SetVar(view, r.SetVar)
 		case r.Close:
+			t.LastRule = &r.Pos
 			return ServerClosed
 		case r.Reject:
+			t.LastRule = &r.Pos
 			s.RejectResponse(r.Silent)
 			return Rejected
 		default:
+			t.LastRule = &r.Pos
 			return Forward
 		}
 	}
@@ -287,6 +359,7 @@ func (t *State) after(s Session, list []*rules.Rule) {
 			continue
 		}
 		if r.Action == rules.Allow {
+			t.LastRule = &r.Pos
 			return
 		}
 		t.editResponse(s, r)
@@ -301,6 +374,10 @@ func (t *State) editResponse(s Session, r *rules.Rule) {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
+	case rules.AddACL, rules.DelACL, rules.SetMap, rules.DelMap:
+		t.EditPatternFile(s, r)
+	case rules.SetNice:
+		// without effect (rules.SetNice says why)
 	case rules.SetLogLevel, rules.SetMark, rules.SetTOS:
 		s.ConnAction(r)
 	case rules.StrictMode:

@@ -43,6 +43,7 @@ func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
 func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
 func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
 func (s *session) ResponseContent() sample.Txn { return s }
+func (s *session) EarlyHints(head []byte)      { s.log = append(s.log, string(head)) }
 
 // result is what the rule lists did: the session's log, then the names
 // of the headers left in hs.
@@ -172,5 +173,104 @@ func TestResponseContentEndings(t *testing.T) {
 		if _, end := st.Response(s, be, be); end != c.end || s.result(s.resp.Headers) != c.log {
 			t.Errorf("%+v: ended %v, %q; want %v, %q", c.rule, end, s.result(s.resp.Headers), c.end, c.log)
 		}
+	}
+}
+
+// early-hint rules in a row make one 103, but one with a condition starts
+// its own, as haproxy 2.6.12 groups them (checked with a raw client); an
+// HTTP/1.0 client gets none.
+func TestEarlyHintGroups(t *testing.T) {
+	const h = "HTTP/1.1 103 Early Hints\r\n"
+	for _, c := range []struct {
+		lines []string
+		want  []string
+	}{
+		{[]string{"a", "b"}, []string{h + "l: a\r\nl: b\r\n\r\n"}},
+		{[]string{"a if TRUE", "b if TRUE"}, []string{h + "l: a\r\n\r\n", h + "l: b\r\n\r\n"}},
+		{[]string{"a if TRUE", "b"}, []string{h + "l: a\r\nl: b\r\n\r\n"}},
+		{[]string{"a", "b if TRUE"}, []string{h + "l: a\r\n\r\n", h + "l: b\r\n\r\n"}},
+		{[]string{"a", "b if FALSE", "c"}, []string{h + "l: a\r\n\r\n", h + "l: c\r\n\r\n"}},
+		{[]string{"a if FALSE", "b", "c if FALSE"}, []string{h + "l: b\r\n\r\n"}},
+		{[]string{"a", "SET", "%[path]"}, []string{h + "l: a\r\n\r\n", h + "l: /x\r\n\r\n"}},
+	} {
+		var lines []string
+		for _, l := range c.lines {
+			if l == "SET" {
+				lines = append(lines, "http-request set-var(txn.x) str(1)")
+				continue
+			}
+			v, cond, _ := strings.Cut(l, " ")
+			lines = append(lines, "http-request early-hint L "+v+" "+cond)
+		}
+		p := section(t, "fe", lines...)
+		for _, version := range []string{"1.1", "1.0"} {
+			s := &session{request: newRequest(t, "GET /x HTTP/"+version+"\r\nHost: h\r\n\r\n")}
+			var st State
+			st.Request(s, p)
+			want := c.want
+			if version == "1.0" {
+				want = nil
+			}
+			if strings.Join(s.log, "|") != strings.Join(want, "|") {
+				t.Errorf("%q over HTTP/%s: sent %q, want %q", c.lines, version, s.log, want)
+			}
+		}
+	}
+}
+
+// The rule that ends a list is noted for last_rule_file/line: allow,
+// deny, an http-request redirect rule, but not the redirect keyword; the
+// rules that go on are not.
+func TestLastRule(t *testing.T) {
+	for _, c := range []struct {
+		lines []string
+		want  int // the line (index+1) noted; 0: none
+	}{
+		{[]string{"http-request set-header A 1", "http-request allow", "http-request deny"}, 2},
+		{[]string{"http-request set-header A 1", "http-request deny"}, 2},
+		{[]string{"http-request deny if FALSE", "http-request return status 200"}, 2},
+		{[]string{"http-request redirect location /x", "http-request deny"}, 1},
+		{[]string{"http-request set-header A 1", "redirect location /x"}, 0},
+		{[]string{"http-request set-var(txn.a) str(1)"}, 0},
+	} {
+		p := section(t, "fe", c.lines...)
+		for i, r := range p.HTTPRequestRules {
+			r.Pos.File, r.Pos.Line = "h.cfg", i+1
+		}
+		for i, r := range p.RedirectRules {
+			r.Pos.File, r.Pos.Line = "h.cfg", 10+i
+		}
+		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+		var st State
+		st.Request(s, p)
+		got := 0
+		if st.LastRule != nil {
+			got = st.LastRule.Line
+		}
+		if got != c.want {
+			t.Errorf("%q: last rule %d, want %d", c.lines, got, c.want)
+		}
+		st.Reset()
+		if st.LastRule != nil {
+			t.Error("Reset kept the last rule")
+		}
+	}
+}
+
+// set-priority-class and set-priority-offset, from http-request rules and
+// from tcp-request content rules in mode http, kept within haproxy's
+// bounds; set-nice changes nothing.
+func TestSetPriority(t *testing.T) {
+	p := section(t, "fe", "http-request set-priority-offset int(-999999)", "http-request set-nice 5", "http-request set-priority-class int(3) if FALSE")
+	e, err := compiler.Compile("int(9999)", sample.PhaseReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.TCPRequest.Content = []model.TCPRule{{Act: &rules.Rule{Action: rules.PrioClass, Expr: e}, HTTP: true},
+		{Act: &rules.Rule{Action: rules.SetNice}, HTTP: true}}
+	s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")}
+	var st State
+	if answered, _ := st.requestRules(s, p); answered || st.PrioClass != 2047 || st.PrioOffset != -524287 || len(s.log) != 0 {
+		t.Errorf("answered %v, class %d, offset %d, log %q", answered, st.PrioClass, st.PrioOffset, s.log)
 	}
 }

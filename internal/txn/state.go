@@ -2,6 +2,7 @@ package txn
 
 import (
 	"dhproxy/internal/acl"
+	"dhproxy/internal/config"
 	"dhproxy/internal/sample"
 )
 
@@ -24,6 +25,13 @@ type State struct {
 	Denied, Local bool
 	// Edited is what the rules changed in the parsed messages.
 	Edited Edits
+	// LastRule is the line of the last rule that ended its rule list (an
+	// accept, reject, allow, deny, return...): last_rule_file and
+	// last_rule_line; nil: none did.
+	LastRule *config.Pos
+	// PrioClass and PrioOffset are the request's place in the queues
+	// (set-priority-class, set-priority-offset; prio_class, prio_offset).
+	PrioClass, PrioOffset int32
 }
 
 // Edits tells the serializers what the rules changed in the parsed
@@ -51,6 +59,8 @@ func (t *State) Reset() {
 	t.Replying = 0
 	t.Denied, t.Local = false, false
 	t.Edited = Edits{}
+	t.LastRule = nil
+	t.PrioClass, t.PrioOffset = 0, 0
 }
 
 // VarsOf returns the variables of a transaction scope (txn, req, res);

@@ -286,7 +286,8 @@ func HeaderVar(spec string) (sample.LogVar, int, error) {
 // header fetches are gone by then and refused, as HAProxy refuses them.
 // "status" is accepted but, the response being gone, never has a value.
 var persistentFetches = map[string]bool{"method": true, "status": true, "capture.req.hdr": true, "capture.res.hdr": true,
-	"capture.req.method": true, "capture.req.uri": true, "capture.req.ver": true}
+	"capture.req.method": true, "capture.req.uri": true, "capture.req.ver": true,
+	"bc_http_major": true} // the server connection's, as haproxy's log reads it
 
 func usableAtLogTime(e *sample.Expr) error {
 	f := e.Fetch

@@ -475,7 +475,7 @@ func (f *Farm[S]) Remove(s *Server[S]) error {
 	defer f.wmu.Unlock()
 	cur := f.set.Load()
 	for _, o := range cur.all {
-		if tr := o.Conf.Options["track"]; o != s && (tr == s.Name || tr == f.p.Name+"/"+s.Name) {
+		if o != s && o.Conf.Tracked == s.Conf {
 			return ErrDelReferenced
 		}
 	}

@@ -401,7 +401,7 @@ func TestSetMaxconnFromAgent(t *testing.T) {
 }
 
 func TestAddAndRemove(t *testing.T) {
-	f, srv := testFarm(t, "backend be\n balance roundrobin\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2 track s1\n")
+	f, srv := testFarm(t, "backend be\n balance roundrobin\n server s1 127.0.0.1:1 check\n server s2 127.0.0.1:2 track s1\n")
 	n := &testServer{}
 	n.Init(n, &model.Server{Name: "s1", Addr: "127.0.0.1:3", Weight: 1})
 	if err := f.Add(&n.Server); err != ErrServerExists {

@@ -7,19 +7,20 @@ import (
 )
 
 // Choose returns the algorithm a request gets, None when its response is
-// not to be compressed. algos is the proxy's list in configuration order.
-// As haproxy: an old "Mozilla/4" User-Agent gets nothing; otherwise the
-// Accept-Encoding element of the highest q-value that names one of algos
-// wins (the first such element on a tie; "*" takes the algorithm
-// configured last), and a list holding identity falls back to it.
-func Choose(algos []Algo, headers []http1.Header) Algo {
+// not to be compressed, and whether Accept-Encoding named it. algos is
+// the proxy's list in configuration order. As haproxy: an old "Mozilla/4"
+// User-Agent gets nothing; otherwise the Accept-Encoding element of the
+// highest q-value that names one of algos wins (the first such element on
+// a tie; "*" takes the algorithm configured last), and a list holding
+// identity falls back to it.
+func Choose(algos []Algo, headers []http1.Header) (a Algo, accepted bool) {
 	if len(algos) == 0 {
-		return None
+		return None, false
 	}
 	for i := range headers {
 		if http1.EqualFold(headers[i].Name, "User-Agent") {
 			if brokenUserAgent(headers[i].Value) {
-				return None
+				return None, false
 			}
 			break
 		}
@@ -55,14 +56,14 @@ func Choose(algos []Algo, headers []http1.Header) Algo {
 		}
 	}
 	if best != None {
-		return best
+		return best, true
 	}
 	for _, a := range algos {
 		if a == Identity {
-			return Identity // identity needs no Accept-Encoding
+			return Identity, false // identity needs no Accept-Encoding
 		}
 	}
-	return None
+	return None, false
 }
 
 // brokenUserAgent tells the agents haproxy does not compress for: those

@@ -30,30 +30,31 @@ func TestChoose(t *testing.T) {
 		algos []Algo
 		h     []http1.Header
 		want  Algo
+		from  bool // chosen from Accept-Encoding
 	}{
-		{"none configured", nil, hdrs("Accept-Encoding", "gzip"), None},
-		{"no header", gz, nil, None},
-		{"gzip", gz, hdrs("Accept-Encoding", "gzip, deflate, br"), Gzip},
-		{"case", gz, hdrs("accept-encoding", "GZip"), Gzip},
-		{"not offered", gz, hdrs("Accept-Encoding", "br, deflate"), None},
-		{"q=0 refuses", gz, hdrs("Accept-Encoding", "gzip;q=0"), None},
-		{"q=0.000 refuses", gz, hdrs("Accept-Encoding", "gzip; q=0.000"), None},
-		{"higher q wins", both, hdrs("Accept-Encoding", "gzip;q=0.5, deflate;q=0.8"), RawDeflate},
-		{"first on a tie", both, hdrs("Accept-Encoding", "deflate, gzip"), RawDeflate},
-		{"two headers", both, hdrs("Accept-Encoding", "br", "Accept-Encoding", "gzip"), Gzip},
-		{"star takes the last configured", both, hdrs("Accept-Encoding", "*"), RawDeflate},
-		{"other params", gz, hdrs("Accept-Encoding", "gzip;level=1;q=0"), None},
-		{"prefix is not a match", gz, hdrs("Accept-Encoding", "gzipx, x-gzip"), None},
-		{"identity without header", []Algo{Identity}, nil, Identity},
-		{"identity fallback", []Algo{Gzip, Identity}, hdrs("Accept-Encoding", "br"), Identity},
-		{"Mozilla/4", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible)", "Accept-Encoding", "gzip"), None},
-		{"MSIE 7", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)", "Accept-Encoding", "gzip"), Gzip},
-		{"MSIE 6 without SV1", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", "Accept-Encoding", "gzip"), None},
-		{"MSIE 6 SV1", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)", "Accept-Encoding", "gzip"), Gzip},
-		{"Mozilla/5", gz, hdrs("User-Agent", "Mozilla/5.0", "Accept-Encoding", "gzip"), Gzip},
+		{"none configured", nil, hdrs("Accept-Encoding", "gzip"), None, false},
+		{"no header", gz, nil, None, false},
+		{"gzip", gz, hdrs("Accept-Encoding", "gzip, deflate, br"), Gzip, true},
+		{"case", gz, hdrs("accept-encoding", "GZip"), Gzip, true},
+		{"not offered", gz, hdrs("Accept-Encoding", "br, deflate"), None, false},
+		{"q=0 refuses", gz, hdrs("Accept-Encoding", "gzip;q=0"), None, false},
+		{"q=0.000 refuses", gz, hdrs("Accept-Encoding", "gzip; q=0.000"), None, false},
+		{"higher q wins", both, hdrs("Accept-Encoding", "gzip;q=0.5, deflate;q=0.8"), RawDeflate, true},
+		{"first on a tie", both, hdrs("Accept-Encoding", "deflate, gzip"), RawDeflate, true},
+		{"two headers", both, hdrs("Accept-Encoding", "br", "Accept-Encoding", "gzip"), Gzip, true},
+		{"star takes the last configured", both, hdrs("Accept-Encoding", "*"), RawDeflate, true},
+		{"other params", gz, hdrs("Accept-Encoding", "gzip;level=1;q=0"), None, false},
+		{"prefix is not a match", gz, hdrs("Accept-Encoding", "gzipx, x-gzip"), None, false},
+		{"identity without header", []Algo{Identity}, nil, Identity, false},
+		{"identity fallback", []Algo{Gzip, Identity}, hdrs("Accept-Encoding", "br"), Identity, false},
+		{"Mozilla/4", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible)", "Accept-Encoding", "gzip"), None, false},
+		{"MSIE 7", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)", "Accept-Encoding", "gzip"), Gzip, true},
+		{"MSIE 6 without SV1", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", "Accept-Encoding", "gzip"), None, false},
+		{"MSIE 6 SV1", gz, hdrs("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)", "Accept-Encoding", "gzip"), Gzip, true},
+		{"Mozilla/5", gz, hdrs("User-Agent", "Mozilla/5.0", "Accept-Encoding", "gzip"), Gzip, true},
 	} {
-		if got := Choose(c.algos, c.h); got != c.want {
-			t.Errorf("%s: Choose = %v, want %v", c.name, got, c.want)
+		if got, from := Choose(c.algos, c.h); got != c.want || from != c.from {
+			t.Errorf("%s: Choose = %v, %v, want %v, %v", c.name, got, from, c.want, c.from)
 		}
 	}
 }
@@ -116,7 +117,7 @@ func TestCompressible(t *testing.T) {
 		{"any type", get, "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 10\r\n\r\n", nil, true},
 		{"multipart", get, "HTTP/1.1 200 OK\r\nContent-Type: multipart/mixed\r\nContent-Length: 10\r\n\r\n", nil, false},
 	} {
-		if got := Compressible(c.req, resp(t, c.raw), c.types); got != c.want {
+		if got := RequestAllows(c.req) && Compressible(resp(t, c.raw), c.types); got != c.want {
 			t.Errorf("%s: Compressible = %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -240,7 +241,7 @@ func FuzzChoose(f *testing.F) {
 	f.Add("gzip;  q=1.000 ; x", "Mozilla/4")
 	f.Fuzz(func(t *testing.T, ae, ua string) {
 		hs := hdrs("User-Agent", ua, "Accept-Encoding", ae)
-		a := Choose([]Algo{Identity, Gzip, RawDeflate}, hs)
+		a, _ := Choose([]Algo{Identity, Gzip, RawDeflate}, hs)
 		if a == Deflate || a >= numAlgos || a == None && !brokenUserAgent([]byte(ua)) {
 			t.Fatalf("Choose gave %v (identity is configured)", a)
 		}

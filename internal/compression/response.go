@@ -6,15 +6,21 @@ import (
 	"dhproxy/internal/http1"
 )
 
-// Compressible tells whether the response to req may be compressed, by
-// haproxy 2.6's conditions: both messages HTTP/1.1 or above, not HEAD,
-// status 200 to 203, a body of announced length (Content-Length above
+// RequestAllows tells whether the response to req may be compressed:
+// not when it is HTTP/1.0 or HEAD (an HTTP/2 request counts as 1.1).
+func RequestAllows(req *http1.Request) bool {
+	return req.Minor >= 1 && string(req.Method) != "HEAD"
+}
+
+// Compressible tells whether the response may be compressed, by haproxy
+// 2.6's conditions (with RequestAllows): HTTP/1.1 or above, status 200
+// to 203, a body of announced length (Content-Length above
 // zero, or chunked), no Content-Encoding, no Cache-Control no-transform,
 // one valid ETag at most, and a Content-Type that is not multipart and,
 // when types are listed, starts with one of them (a response without
 // Content-Type then is not compressed).
-func Compressible(req *http1.Request, resp *http1.Response, types []string) bool {
-	if req.Minor < 1 || resp.Minor < 1 || string(req.Method) == "HEAD" {
+func Compressible(resp *http1.Response, types []string) bool {
+	if resp.Minor < 1 {
 		return false
 	}
 	if resp.Status < 200 || resp.Status > 203 {

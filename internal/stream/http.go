@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"dhproxy/internal/compression"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/http1"
@@ -66,6 +67,10 @@ type httpSession struct {
 	reqID    int64        // the request's number (%rt)
 	caps     captureState // capture slots of the current request (capture.go)
 	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
+
+	// comp: the algorithm the response is compressed with (compress.go);
+	// None: it goes as it is.
+	comp compression.Algo
 
 	// h2Sess: an HTTP/2 stream's sess variables, its connection's (h2.go).
 	h2Sess *sample.SharedVars
@@ -770,6 +775,10 @@ func (s *httpSession) handle() bool {
 	// whole request was read.
 	keepOnError := clientKeep && !client10
 
+	s.comp = compression.None
+	if s.fe.P.Compression != nil || be.P.Compression != nil {
+		s.chooseCompression(be)
+	}
 	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
 	if head == nil {
 		head = s.buf[headStart:bodyStart]
@@ -912,6 +921,9 @@ func (s *httpSession) handle() bool {
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
+	if s.comp != compression.None {
+		s.compressResponse(be) // before the rules, which see its header edits, as in haproxy
+	}
 	if len(s.fe.P.ResCaptures) > 0 {
 		s.captureHeaders(true)
 	}
@@ -960,11 +972,15 @@ func (s *httpSession) handle() bool {
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
 	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
-	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
-	if rframing == http1.FramingChunked {
-		s.lg.bodySize(s.rchunks.Data, true)
+	if s.comp != compression.None {
+		ok = s.forwardCompressed(sc, be, rframing, clientKeep, client10)
 	} else {
-		s.lg.bodySize(s.lg.bodyWire, false)
+		ok = s.forwardResponse(sc, rframing, clientKeep, client10)
+		if rframing == http1.FramingChunked {
+			s.lg.bodySize(s.rchunks.Data, true)
+		} else {
+			s.lg.bodySize(s.lg.bodyWire, false)
+		}
 	}
 	if !ok {
 		sc.c.Close()

@@ -83,6 +83,18 @@ func startCompBackend(t *testing.T) int {
 			w.(http.Flusher).Flush()
 		}
 	})
+	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
+		// a large first part, then nothing until the client decoded most
+		// of it
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(big)
+		w.(http.Flusher).Flush()
+		select {
+		case <-compRelease:
+		case <-time.After(5 * time.Second):
+		}
+		w.Write([]byte("the end"))
+	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +174,9 @@ func decodeBody(coding string, raw []byte) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
+// compRelease lets /held finish its body.
+var compRelease = make(chan struct{})
+
 type compRequest struct {
 	port    string // "h1", "h2" or "dfl"
 	path    string
@@ -239,6 +254,37 @@ func compRun(t *testing.T, path string, srv int) (results []string, stats string
 			t.Fatalf("%s %+v: %v\n%s", path, r, err, p.Stderr())
 		}
 		results = append(results, compResult(t, resp))
+	}
+	// a large body goes on compressed as it comes, not once it ended
+	// (neither compressor is flushed before the end: a small first part
+	// would wait in it, in haproxy as here)
+	for _, c := range []*http.Client{h1c, h2} {
+		port := h1
+		if c == h2 {
+			port = h2c
+		}
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/held", port), nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		start := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make([]byte, len(compBody(1<<20))*3/4)
+		_, err = io.ReadFull(zr, first)
+		held := time.Since(start)
+		select {
+		case compRelease <- struct{}{}:
+		case <-time.After(5 * time.Second):
+		}
+		rest, _ := io.ReadAll(zr)
+		resp.Body.Close()
+		whole := len(first)+len(rest) == 1<<20+len("the end") && strings.HasSuffix(string(rest), "the end")
+		results = append(results, fmt.Sprintf("held: most of the body before its end: %v (%v), whole: %v", err == nil && held < 4*time.Second, err, whole))
 	}
 	// an HTTP/1.0 request is answered as it is
 	out, err := curl(t, "--http1.0", "-si", "-H", "Accept-Encoding: gzip", fmt.Sprintf("http://127.0.0.1:%d/html", h1))

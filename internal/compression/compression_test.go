@@ -190,7 +190,7 @@ func TestEncoderRoundTrip(t *testing.T) {
 				e.Write(body[i:min(i+7000, len(body))])
 				wire = append(wire, e.Chunk()...)
 				if e.Chunk() != nil {
-					t.Fatalf("%v: a flush with nothing written gave a chunk", a)
+					t.Fatalf("%v: a second Chunk with nothing written gave one", a)
 				}
 			}
 			wire = append(wire, e.Last([]byte("X-T: 1\r\n"))...)

@@ -9,23 +9,21 @@ import (
 )
 
 // Encoder compresses one response body into HTTP/1.1 chunks, as the
-// body arrives: Write what came, Chunk after each read (haproxy flushes
-// the compressor at each buffer it forwards, so a slow stream is not held
-// back), Last at the end. An Encoder comes from Get and goes back with
+// body arrives: Write what came, Chunk after each read to take what the
+// compressor produced (its blocks come out as its window fills; as in
+// haproxy it is flushed only at the end), Last at the end. An Encoder comes from Get and goes back with
 // Put; the compressors inside are reused with Reset, never rebuilt.
 type Encoder struct {
 	algo    Algo
 	level   int
 	w       compressor
 	out     chunkBuf
-	pending bool // bytes written since the last flush
-	In, Out int64
+	In, Out int64 // bytes written in, compressed bytes out
 }
 
 // compressor is what flate, gzip and zlib writers have in common.
 type compressor interface {
 	io.Writer
-	Flush() error
 	Close() error
 	Reset(io.Writer)
 }
@@ -67,7 +65,7 @@ const keepBuf = 64 << 10
 // Put gives e back for another response.
 func (e *Encoder) Put() {
 	e.w.Reset(&e.out)
-	e.pending, e.In, e.Out = false, 0, 0
+	e.In, e.Out = 0, 0
 	if cap(e.out.b) > keepBuf {
 		e.out.b = nil
 	}
@@ -80,18 +78,15 @@ func (e *Encoder) Write(p []byte) {
 		return
 	}
 	e.In += int64(len(p))
-	e.pending = true
 	e.w.Write(p) // writes to memory: no error
 }
 
-// Chunk flushes the compressor and returns what it produced as one
-// chunk (nil when nothing is due), valid until the next call.
+// Chunk returns what the compressor produced since the last call as one
+// chunk (nil when nothing), valid until the next call.
 func (e *Encoder) Chunk() []byte {
-	if !e.pending {
+	if e.out.data() == 0 {
 		return nil
 	}
-	e.pending = false
-	e.w.Flush()
 	return e.take(false, nil)
 }
 
@@ -160,6 +155,5 @@ func (c *chunkBuf) frame() (at int) {
 type identity struct{ w io.Writer }
 
 func (i *identity) Write(p []byte) (int, error) { return i.w.Write(p) }
-func (i *identity) Flush() error                { return nil }
 func (i *identity) Close() error                { return nil }
 func (i *identity) Reset(w io.Writer)           { i.w = w }

@@ -66,7 +66,8 @@ func (s *httpSession) compressResponse(be *Backend) {
 }
 
 // forwardCompressed sends the response head and its body compressed, as
-// the body arrives: each read from the server becomes one chunk. Like
+// the body arrives: what the compressor produced from each read from the
+// server goes on as one chunk. Like
 // forwardResponse, it leaves sbuf[sr:sw] holding what followed the body,
 // and returns false when the client connection must be closed.
 func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Framing, clientKeep, client10 bool) bool {
@@ -182,8 +183,8 @@ func (b *compBody) feed(s *httpSession, enc *compression.Encoder, p []byte) (n i
 	return n, done, err
 }
 
-// out is what the client gets after a feed: the compressed bytes so far
-// as a chunk, or at the body's end the rest, the last-chunk and the
+// out is what the client gets after a feed: the compressed bytes the
+// compressor let out so far as a chunk, or at the body's end the rest, the last-chunk and the
 // server's trailers.
 func (b *compBody) out(enc *compression.Encoder, done bool) []byte {
 	if done {

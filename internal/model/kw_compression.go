@@ -69,6 +69,25 @@ func init() {
 	})
 }
 
+// haproxy's limits that turn compression down or off under load: their
+// argument is checked, then a warning says that dhproxy compresses
+// whatever qualifies.
+var compLimits = map[string]tuneSetting{
+	"maxcomprate":     {tuneInt, 0, maxInt32, "dhproxy does not limit the compression rate"},
+	"maxcompcpuusage": {tuneInt, 0, 100, "dhproxy does not turn compression off when the CPU is busy"},
+	"maxzlibmem":      {tuneInt, 0, maxInt32, "dhproxy's pooled compressors have no memory limit"},
+}
+
+func init() {
+	for name, t := range compLimits {
+		registerGlobal(name, func(b *builder, g *Global, l config.Line) {
+			if t.check(b, l) {
+				b.warnf(l, "'%s' has no effect in dhproxy: %s.", name, t.why)
+			}
+		})
+	}
+}
+
 func comp(p *Proxy) *Compression {
 	if p.Compression == nil {
 		p.Compression = &Compression{}

@@ -114,6 +114,7 @@ frontend fe
     bind 127.0.0.1:%d proto h2
     compression algo gzip
     compression type text/html text/plain
+    http-response set-header X-Comp %%[res.comp]/%%[res.comp_algo]
     default_backend be
 backend be
     server s 127.0.0.1:%d
@@ -121,6 +122,7 @@ listen dfl
     bind 127.0.0.1:%d
     compression algo identity deflate
     compression offload
+    http-response set-header X-Comp %%[res.comp]/%%[res.comp_algo]
     server s 127.0.0.1:%d
 `, sock, h1, h2c, srv, dfl, srv)
 }
@@ -139,8 +141,8 @@ func compResult(t *testing.T, resp *http.Response) string {
 	if err != nil {
 		return "decode error: " + err.Error()
 	}
-	return fmt.Sprintf("%d ce=%q cl=%d te=%q vary=%q etag=%q ae=%q body=%d/%x",
-		resp.StatusCode, resp.Header.Get("Content-Encoding"), resp.ContentLength, resp.TransferEncoding,
+	return fmt.Sprintf("%d %s ce=%q cl=%d te=%q vary=%q etag=%q ae=%q body=%d/%x",
+		resp.StatusCode, resp.Header.Get("X-Comp"), resp.Header.Get("Content-Encoding"), resp.ContentLength, resp.TransferEncoding,
 		resp.Header.Values("Vary"), resp.Header.Values("Etag"), resp.Header.Get("X-Seen-AE"), len(body), crcOf(body))
 }
 

@@ -63,6 +63,15 @@ func (s *httpSession) compressResponse(be *Backend) {
 	}
 	s.resp.Headers, s.tx.Buf = compression.EditHeaders(s.resp.Headers, s.resp.Chunked, s.comp, s.tx.Buf)
 	s.tx.Edited.Response = true
+	s.compOn = true
+}
+
+// ResponseCompression implements sample.CompressionTxn.
+func (s *httpSession) ResponseCompression() string {
+	if !s.compOn {
+		return ""
+	}
+	return s.comp.String()
 }
 
 // forwardCompressed sends the response head and its body compressed, as

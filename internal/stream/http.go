@@ -68,9 +68,10 @@ type httpSession struct {
 	caps     captureState // capture slots of the current request (capture.go)
 	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
 
-	// comp: the algorithm the response is compressed with (compress.go);
-	// None: it goes as it is.
-	comp compression.Algo
+	// comp: the algorithm the request accepts (compress.go); compOn: the
+	// response is compressed with it.
+	comp   compression.Algo
+	compOn bool
 
 	// h2Sess: an HTTP/2 stream's sess variables, its connection's (h2.go).
 	h2Sess *sample.SharedVars
@@ -775,7 +776,7 @@ func (s *httpSession) handle() bool {
 	// whole request was read.
 	keepOnError := clientKeep && !client10
 
-	s.comp = compression.None
+	s.comp, s.compOn = compression.None, false
 	if s.fe.P.Compression != nil || be.P.Compression != nil {
 		s.chooseCompression(be)
 	}
@@ -972,7 +973,7 @@ func (s *httpSession) handle() bool {
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
 	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
-	if s.comp != compression.None {
+	if s.compOn {
 		ok = s.forwardCompressed(sc, be, rframing, clientKeep, client10)
 	} else {
 		ok = s.forwardResponse(sc, rframing, clientKeep, client10)

@@ -1,9 +1,11 @@
 package stream
 
 import (
+	"strconv"
 	"testing"
 
 	"dhproxy/internal/compression"
+	"dhproxy/internal/http1"
 )
 
 // chunkData takes the chunk-data and the trailers out of chunked framing
@@ -26,4 +28,37 @@ func TestChunkDataExtract(t *testing.T) {
 			enc.Put()
 		}
 	}
+}
+
+// Any body, chunked in any sizes and cut anywhere, comes out whole.
+func FuzzChunkDataExtract(f *testing.F) {
+	f.Add([]byte("hello world"), uint8(3), uint16(5))
+	f.Add([]byte{}, uint8(1), uint16(0))
+	f.Fuzz(func(t *testing.T, body []byte, size uint8, cut uint16) {
+		step := int(size%16) + 1
+		var wire []byte
+		for i := 0; i < len(body); i += step {
+			part := body[i:min(i+step, len(body))]
+			wire = append(wire, strconv.FormatInt(int64(len(part)), 16)+";x=y\r\n"...)
+			wire = append(append(wire, part...), "\r\n"...)
+		}
+		wire = append(wire, "0\r\nT: v\r\n\r\n"...)
+		var sc http1.ChunkScanner
+		if n, done, err := sc.Scan(wire); err != nil || !done || n != len(wire) {
+			t.Fatalf("test framing refused: %v", err)
+		}
+		at := int(cut) % (len(wire) + 1)
+		enc := compression.Get(compression.Identity, 1)
+		defer enc.Put()
+		var cd chunkData
+		cd.extract(wire[:at], enc)
+		cd.extract(wire[at:], enc)
+		want := ""
+		if len(body) > 0 {
+			want = strconv.FormatInt(int64(len(body)), 16) + "\r\n" + string(body) + "\r\n"
+		}
+		if got := string(enc.Last(cd.trailers)); got != want+"0\r\nT: v\r\n\r\n" {
+			t.Fatalf("got %q", got)
+		}
+	})
 }

@@ -247,3 +247,22 @@ func FuzzChoose(f *testing.F) {
 		}
 	})
 }
+
+// tune.comp.maxlevel reaches the compressor: a higher level gives fewer
+// bytes on a page that rewards it.
+func TestEncoderLevel(t *testing.T) {
+	var page []byte
+	for i := 0; len(page) < 200000; i++ {
+		page = append(page, []byte(strings.Repeat("ab", i%7)+"<td>"+strings.Repeat("x", i%13)+"</td>\n")...)
+	}
+	size := func(level int) int64 {
+		e := Get(Gzip, level)
+		defer e.Put()
+		e.Write(page)
+		e.Last(nil)
+		return e.Out
+	}
+	if one, nine := size(1), size(9); nine >= one {
+		t.Fatalf("level 9 gave %d bytes, level 1 %d", nine, one)
+	}
+}

@@ -114,7 +114,8 @@ frontend fe
     bind 127.0.0.1:%d proto h2
     compression algo gzip
     compression type text/html text/plain
-    http-response set-header X-Comp %%[res.comp]/%%[res.comp_algo]
+    capture response header Content-Length len 10
+    http-response set-header X-Comp %%[res.comp]/%%[res.comp_algo]/%%[capture.res.hdr(0)]
     default_backend be
 backend be
     server s 127.0.0.1:%d

@@ -922,14 +922,16 @@ func (s *httpSession) handle() bool {
 	}
 	s.observeHTTP(srv, resp.Status, true)
 	s.lg.stamp(&s.lg.resp)
-	if s.comp != compression.None {
-		s.compressResponse(be) // before the rules, which see its header edits, as in haproxy
-	}
 	if len(s.fe.P.ResCaptures) > 0 {
 		s.captureHeaders(true)
 	}
 	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(true)
+	}
+	if s.comp != compression.None {
+		// after the captures, before the rules (which see its header
+		// edits), as haproxy's filter runs
+		s.compressResponse(be)
 	}
 	if s.fe.phases.Rules {
 		s.tx.srvConn = sc

@@ -83,6 +83,13 @@ func startCompBackend(t *testing.T) int {
 			w.(http.Flusher).Flush()
 		}
 	})
+	mux.HandleFunc("/trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Date"] = nil
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Trailer", "X-Sum")
+		w.Write(page)
+		w.Header().Set("X-Sum", "42")
+	})
 	mux.HandleFunc("/held", func(w http.ResponseWriter, r *http.Request) {
 		// a large first part, then nothing until the client decoded most
 		// of it
@@ -142,9 +149,9 @@ func compResult(t *testing.T, resp *http.Response) string {
 	if err != nil {
 		return "decode error: " + err.Error()
 	}
-	return fmt.Sprintf("%d %s ce=%q cl=%d te=%q vary=%q etag=%q ae=%q body=%d/%x",
+	return fmt.Sprintf("%d %s ce=%q cl=%d te=%q vary=%q etag=%q ae=%q trailer=%q body=%d/%x",
 		resp.StatusCode, resp.Header.Get("X-Comp"), resp.Header.Get("Content-Encoding"), resp.ContentLength, resp.TransferEncoding,
-		resp.Header.Values("Vary"), resp.Header.Values("Etag"), resp.Header.Get("X-Seen-AE"), len(body), crcOf(body))
+		resp.Header.Values("Vary"), resp.Header.Values("Etag"), resp.Header.Get("X-Seen-AE"), resp.Trailer.Get("X-Sum"), len(body), crcOf(body))
 }
 
 func crcOf(b []byte) uint32 {
@@ -209,6 +216,8 @@ var compRequests = []compRequest{
 	{port: "h1", path: "/empty", ae: "gzip"},
 	{port: "h1", path: "/small", ae: "gzip"},
 	{port: "h1", path: "/stream", ae: "gzip"},
+	{port: "h1", path: "/trailers", ae: "gzip"},
+	{port: "h2", path: "/trailers", ae: "gzip"},
 	{port: "h2", path: "/html", ae: "gzip"},
 	{port: "h2", path: "/stream", ae: "gzip"},
 	{port: "h2", path: "/png", ae: "gzip"},

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bytes"
+
 	"dhproxy/internal/compression"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
@@ -107,7 +109,9 @@ func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Fra
 	s.lg.bodySize(enc.Out, true)
 	in := enc.In
 	if f == http1.FramingChunked {
-		in++ // haproxy's count includes one byte more for a chunked body
+		// haproxy counts the blocks after the data too: the trailers'
+		// names and values, and one byte for their end
+		in += body.chunk.trailerSize() + 1
 	}
 	for _, c := range [2]*Counters{&s.fe.Stats, &be.Stats} {
 		if s.comp == compression.Identity {
@@ -266,6 +270,23 @@ func (c *chunkData) extract(p []byte, enc *compression.Encoder) {
 			return
 		}
 	}
+}
+
+// trailerSize is the size of the trailer fields' names and values.
+func (c *chunkData) trailerSize() int64 {
+	n := int64(0)
+	for t := c.trailers; len(t) > 0; {
+		line := t
+		if i := bytes.IndexByte(t, '\n'); i >= 0 {
+			line, t = t[:i], t[i+1:]
+		} else {
+			t = nil
+		}
+		if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+			n += int64(colon + len(bytes.TrimSpace(line[colon+1:])))
+		}
+	}
+	return n
 }
 
 func hexDigit(b byte) (int64, bool) {

@@ -82,6 +82,8 @@ func TestCompressible(t *testing.T) {
 	head := &http1.Request{Method: []byte("HEAD")}
 	head.Minor = 1
 	get10 := &http1.Request{Method: []byte("GET")}
+	connect := &http1.Request{Method: []byte("CONNECT")}
+	connect.Minor = 1
 	html := []string{"text/html", "text/plain"}
 	const ok = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 10\r\n"
 	for _, c := range []struct {
@@ -93,6 +95,7 @@ func TestCompressible(t *testing.T) {
 	}{
 		{"plain", get, ok + "\r\n", html, true},
 		{"HEAD", head, ok + "\r\n", html, false},
+		{"CONNECT", connect, ok + "\r\n", html, false},
 		{"HTTP/1.0 request", get10, ok + "\r\n", html, false},
 		{"HTTP/1.0 response", get, "HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n", nil, false},
 		{"203", get, "HTTP/1.1 203 X\r\nContent-Length: 10\r\n\r\n", nil, true},

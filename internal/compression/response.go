@@ -7,9 +7,10 @@ import (
 )
 
 // RequestAllows tells whether the response to req may be compressed:
-// not when it is HTTP/1.0 or HEAD (an HTTP/2 request counts as 1.1).
+// not when it is HTTP/1.0 or HEAD (an HTTP/2 request counts as 1.1), nor
+// CONNECT (its 2xx opens a tunnel).
 func RequestAllows(req *http1.Request) bool {
-	return req.Minor >= 1 && string(req.Method) != "HEAD"
+	return req.Minor >= 1 && string(req.Method) != "HEAD" && string(req.Method) != "CONNECT"
 }
 
 // Compressible tells whether the response may be compressed, by haproxy

@@ -78,9 +78,9 @@ func (s *httpSession) ResponseCompression() string {
 
 // forwardCompressed sends the response head and its body compressed, as
 // the body arrives: what the compressor produced from each read from the
-// server goes on as one chunk. Like
-// forwardResponse, it leaves sbuf[sr:sw] holding what followed the body,
-// and returns false when the client connection must be closed.
+// server goes on as one chunk. Like forwardResponse, it leaves sbuf[sr:sw]
+// holding what followed the body, and returns false when the client
+// connection must be closed.
 func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Framing, clientKeep, client10 bool) bool {
 	enc := compression.Get(s.comp, s.fe.rt.compLevel)
 	defer enc.Put()
@@ -115,7 +115,7 @@ func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Fra
 	}
 	for _, c := range [2]*Counters{&s.fe.Stats, &be.Stats} {
 		if s.comp == compression.Identity {
-			c.CompByp.Add(enc.In) // haproxy counts identity (level 0) as bypassed
+			c.CompByp.Add(in) // haproxy counts identity (level 0) as bypassed
 		} else {
 			c.CompIn.Add(in)
 			c.CompOut.Add(enc.Out)

@@ -225,6 +225,7 @@ var compRequests = []compRequest{
 	{port: "dfl", path: "/stream", ae: "gzip, deflate"},
 	{port: "dfl", path: "/html", ae: "br"},
 	{port: "dfl", path: "/html"},
+	{port: "dfl", path: "/trailers"},
 }
 
 // compRun sends compRequests through the proxy at path and returns the

@@ -150,6 +150,7 @@ func inherit(def *Proxy) *Proxy {
 		c := *def.Cookie
 		p.Cookie = &c
 	}
+	p.Compression = inheritCompression(def.Compression)
 	if def.Stats != nil {
 		s := *def.Stats
 		p.Stats = &s

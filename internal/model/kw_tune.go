@@ -28,7 +28,7 @@ type tuneSetting struct {
 
 const (
 	whyBuffers = "dhproxy draws its buffers from a shared pool without a count limit"
-	whyComp    = "dhproxy does not compress responses"
+	whyComp    = "dhproxy compresses with Go's compress/flate, whose window size and memory level are fixed"
 	whyLua     = "dhproxy has no Lua engine"
 	whyQUIC    = "dhproxy has no QUIC support"
 	whySSL     = "Go's crypto/tls has no such setting"
@@ -44,7 +44,6 @@ const maxInt32 = 1<<31 - 1
 var tuneSettings = map[string]tuneSetting{
 	"tune.buffers.limit":                       {tuneInt, 0, maxInt32, whyBuffers},
 	"tune.buffers.reserve":                     {tuneInt, 0, maxInt32, whyBuffers},
-	"tune.comp.maxlevel":                       {tuneInt, 1, 9, whyComp},
 	"tune.fail-alloc":                          {tuneOptInt, 0, 100, "it is a HAProxy memory debugging aid"},
 	"tune.fd.edge-triggered":                   {tuneOnOff, 0, 0, whyPoller},
 	"tune.http.cookielen":                      {tuneInt, 0, maxInt32, "'capture cookie' is not implemented yet"},
@@ -153,6 +152,11 @@ func init() {
 			}
 		})
 	}
+	registerGlobal("tune.comp.maxlevel", func(b *builder, g *Global, l config.Line) {
+		if n, ok := (tuneSetting{arg: tuneInt, min: 1, max: 9}).value(b, l); ok {
+			g.CompMaxLevel = int(n)
+		}
+	})
 	registerGlobal("tune.http.maxhdr", func(b *builder, g *Global, l config.Line) {
 		// The manual says 1..32767, but haproxy 2.6 refuses to start below
 		// 5: its own error pages no longer parse.

@@ -137,6 +137,7 @@ type Global struct {
 	MaxRewrite          int // tune.maxrewrite, at most BufSize/2
 	MaxHdr              int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
 	H2                  H2Tune
+	CompMaxLevel        int // tune.comp.maxlevel: the compression level (0: haproxy's default, 1)
 	Logs                []LogTarget
 	LogTag              string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
@@ -247,8 +248,9 @@ type Proxy struct {
 	Redispatch bool
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
 
-	Logs   []LogTarget
-	Cookie *Cookie
+	Logs        []LogTarget
+	Cookie      *Cookie
+	Compression *Compression // "compression" (kw_compression.go); nil: none
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
 	DynamicCookieKey  string
 	Stats             *Stats

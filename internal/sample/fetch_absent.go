@@ -3,8 +3,6 @@ package sample
 // absentFetches are HAProxy 2.6 fetches dhproxy cannot answer truthfully,
 // with the reason the configuration error gives (docs/rules.md lists them).
 var absentFetches = map[string]string{
-	"res.comp":       "dhproxy does not compress responses ('compression' is not supported)",
-	"res.comp_algo":  "dhproxy does not compress responses ('compression' is not supported)",
 	"res.cache_hit":  "dhproxy has no HTTP cache ('cache' sections are not supported)",
 	"res.cache_name": "dhproxy has no HTTP cache ('cache' sections are not supported)",
 	"set-cookie":     "haproxy 2.6 does not accept it either; use res.cook",

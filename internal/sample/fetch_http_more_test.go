@@ -156,7 +156,7 @@ func TestHTTPFetchesMorePlaces(t *testing.T) {
 		{"req_ver", PhaseRes, "cannot be used in http-response rules"},
 		{"resp_ver", PhaseReq, "cannot be used in http-request rules"},
 		{"shdr_val(x)", PhaseReq, "cannot be used in http-request rules"},
-		{"res.comp", PhaseRes, "not supported by dhproxy: dhproxy does not compress"},
+		{"res.cache_hit", PhaseRes, "not supported by dhproxy: dhproxy has no HTTP cache"},
 		{"ssl_fc_session_id", PhaseReq, "not supported by dhproxy: Go's crypto/tls"},
 		{"set-cookie(x)", PhaseRes, "haproxy 2.6 does not accept it either"},
 	} {

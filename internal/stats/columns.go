@@ -342,10 +342,10 @@ var Columns = []Column{
 	{"req_tot", "MCP", "u64", "FBS", ctr(func(c *stream.Counters) int64 { return c.ReqTot.Load() })},
 	{"cli_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.CliAbrt.Load() })},
 	{"srv_abrt", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.SrvAbrt.Load() })},
-	{"comp_in", "MCP", "u64", "FB", zero},
-	{"comp_out", "MCP", "u64", "FB", zero},
-	{"comp_byp", "MCP", "u64", "FB", zero},
-	{"comp_rsp", "MCP", "u64", "FB", zero},
+	{"comp_in", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CompIn.Load() })},
+	{"comp_out", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CompOut.Load() })},
+	{"comp_byp", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CompByp.Load() })},
+	{"comp_rsp", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CompRsp.Load() })},
 	{"lastsess", "MAP", "s32", "BS", func(r *Row) Value {
 		last := r.Counters().Last.Load()
 		if last == 0 {

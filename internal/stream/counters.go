@@ -42,9 +42,13 @@ type Counters struct {
 	Chkfail     atomic.Int64 // failed checks while the server was up
 	Chkdown     atomic.Int64 // UP to DOWN transitions
 	Last        atomic.Int64 // unix seconds of the last session (lastsess)
-	rate        rateCounter  // sessions per second
-	reqRate     rateCounter  // HTTP requests per second (frontends)
-	times       timeStats    // qtime, ctime, rtime, ttime (backends, servers)
+	// Compression (frontends and backends): body bytes given to the
+	// compressor, bytes it produced, bytes sent through identity,
+	// responses compressed whole.
+	CompIn, CompOut, CompByp, CompRsp atomic.Int64
+	rate                              rateCounter // sessions per second
+	reqRate                           rateCounter // HTTP requests per second (frontends)
+	times                             timeStats   // qtime, ctime, rtime, ttime (backends, servers)
 
 	// The ssl stats module: TLS handshakes that made a new session
 	// (frontends: with clients; backends and servers: with servers), those

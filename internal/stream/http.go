@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"dhproxy/internal/compression"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/http1"
@@ -66,6 +67,11 @@ type httpSession struct {
 	reqID    int64        // the request's number (%rt)
 	caps     captureState // capture slots of the current request (capture.go)
 	h2       bool         // c is an HTTP/2 stream (h2.go): connSC belongs to its connection
+
+	// comp: the algorithm the request accepts (compress.go); compOn: the
+	// response is compressed with it.
+	comp   compression.Algo
+	compOn bool
 
 	// h2Sess: an HTTP/2 stream's sess variables, its connection's (h2.go).
 	h2Sess *sample.SharedVars
@@ -770,6 +776,10 @@ func (s *httpSession) handle() bool {
 	// whole request was read.
 	keepOnError := clientKeep && !client10
 
+	s.comp, s.compOn = compression.None, false
+	if s.fe.P.Compression != nil || be.P.Compression != nil {
+		s.chooseCompression(be)
+	}
 	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
 	if head == nil {
 		head = s.buf[headStart:bodyStart]
@@ -919,6 +929,11 @@ func (s *httpSession) handle() bool {
 	if s.fe.P.CaptureCookie != "" {
 		s.captureCookie(true)
 	}
+	if s.comp != compression.None {
+		// after the captures, before the rules (which see its header
+		// edits), as haproxy's filter runs
+		s.compressResponse(be)
+	}
 	if s.fe.phases.Rules {
 		s.tx.srvConn = sc
 		if r := s.responseRules(be); r == tcpResponseRejected {
@@ -961,11 +976,15 @@ func (s *httpSession) handle() bool {
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
 	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
-	ok = s.forwardResponse(sc, rframing, clientKeep, client10)
-	if rframing == http1.FramingChunked {
-		s.lg.bodySize(s.rchunks.Data, true)
+	if s.compOn {
+		ok = s.forwardCompressed(sc, be, rframing, clientKeep, client10)
 	} else {
-		s.lg.bodySize(s.lg.bodyWire, false)
+		ok = s.forwardResponse(sc, rframing, clientKeep, client10)
+		if rframing == http1.FramingChunked {
+			s.lg.bodySize(s.rchunks.Data, true)
+		} else {
+			s.lg.bodySize(s.lg.bodyWire, false)
+		}
 	}
 	if !ok {
 		sc.c.Close()

@@ -41,6 +41,7 @@ type Runtime struct {
 	rbufs     conn.BufPool
 	headMax   int // a request head must fit in tune.bufsize - tune.maxrewrite
 	maxHdrs   int // header fields allowed in a head (tune.http.maxhdr minus the start line)
+	compLevel int // tune.comp.maxlevel
 	done      chan struct{}
 	wg        sync.WaitGroup           // accept loops
 	conns     sync.WaitGroup           // client sessions
@@ -161,6 +162,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	rt.rbufs.Size = cfg.Global.BufSize + respBufExtra
 	rt.headMax = cfg.Global.BufSize - cfg.Global.MaxRewrite
 	rt.maxHdrs = cfg.Global.MaxHdr - 1
+	rt.compLevel = max(1, cfg.Global.CompMaxLevel) // haproxy's default is 1
 	if p, err := newParker(rt); err == nil {
 		rt.parker = p
 	} else {

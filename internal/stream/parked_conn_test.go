@@ -172,7 +172,8 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
 		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true, "resumed": true,
-		"h2Sess": true, // HTTP/2 streams never park
+		"h2Sess": true,                 // HTTP/2 streams never park
+		"comp":   true, "compOn": true, // the request's compression choice
 	}
 	st := reflect.TypeOf(httpSession{})
 	for i := range st.NumField() {

@@ -13,7 +13,8 @@ import (
 // TestServerTrackAsHAProxy: "track" servers follow the state of the server
 // they track, down a chain (li/u tracks li/t, which tracks be/s), with
 // haproxy's "via" log lines, the stats' status and tracked columns, and
-// traffic: a tracking server that follows a DOWN server takes none.
+// traffic: a tracking server that follows a DOWN server takes none; a
+// maintenance set at run time passes down the chain too.
 func TestServerTrackAsHAProxy(t *testing.T) {
 	web, _ := startHTTPBackend(t, "web")
 	chk := freePort(t)
@@ -104,6 +105,19 @@ listen li
 		if !strings.Contains(p.Stderr(), "Server li/u is UP via li/t. 2 active and 0 backup servers online.") {
 			t.Errorf("%s: stderr lacks li/u's UP line:\n%s", path, p.Stderr())
 		}
+		// maintenance passes down the chain, from the tracked server and
+		// from a tracking one, and ends with it
+		cliCmd(t, sock, "set server be/s state maint")
+		waitStatus("be/s=MAINT() li/t=MAINT (via be/s)(be/s) li/u=MAINT (via li/t)(li/t)")
+		cliCmd(t, sock, "set server be/s state ready")
+		waitStatus("be/s=UP() li/t=UP(be/s) li/u=UP(li/t)")
+		cliCmd(t, sock, "set server li/t state maint")
+		waitStatus("be/s=UP() li/t=MAINT(be/s) li/u=MAINT (via li/t)(li/t)")
+		if !strings.Contains(p.Stderr(), "Server li/u is going DOWN for maintenance via li/t.") {
+			t.Errorf("%s: stderr lacks li/u's maintenance line:\n%s", path, p.Stderr())
+		}
+		cliCmd(t, sock, "set server li/t state ready")
+		waitStatus("be/s=UP() li/t=UP(be/s) li/u=UP(li/t)")
 		p.stop()
 		l.Close()
 	}

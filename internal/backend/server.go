@@ -19,10 +19,11 @@ import (
 
 // Administrative states, HAProxy's SRV_ADMF_* bits.
 const (
-	AdminMaint       = 0x01 // FMAINT: forced maintenance
-	AdminConfigMaint = 0x04 // CMAINT: "disabled" in the configuration
-	AdminDrain       = 0x08 // FDRAIN: forced drain
-	AdminResolvMaint = 0x20 // RMAINT: DNS gives the server no address
+	AdminMaint        = 0x01 // FMAINT: forced maintenance
+	AdminInheritMaint = 0x02 // IMAINT: the server it tracks is in maintenance
+	AdminConfigMaint  = 0x04 // CMAINT: "disabled" in the configuration
+	AdminDrain        = 0x08 // FDRAIN: forced drain
+	AdminResolvMaint  = 0x20 // RMAINT: DNS gives the server no address
 
 	AdminMaintAny = AdminMaint | AdminConfigMaint
 )

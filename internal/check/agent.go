@@ -181,7 +181,7 @@ func (c *checker) processAgent(res Result) {
 		return
 	}
 	if rep.admin != "" {
-		c.g.setAdmin(c, rep.admin)
+		c.g.setAdmin(c.m, rep.admin)
 	}
 	if rep.pct >= 0 {
 		c.g.setWeightPct(c, rep.pct)

@@ -55,6 +55,9 @@ type Target struct {
 	// load-balanced traffic while staying up: "http-check disable-on-404"
 	// (NOLB) and the agent's "drain".
 	SetDrain func(drain bool)
+	// SetInheritedMaint tells a tracking server that the server it tracks
+	// (or one further up its chain) entered or left maintenance.
+	SetInheritedMaint func(maint bool)
 	// SetWeightPct receives the agent's "NN%" (100 at start).
 	SetWeightPct func(pct int)
 	// SetMaxconn receives the agent's "maxconn:N".
@@ -178,6 +181,10 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 		m.logf = lf
 		if t.Conf.Tracked != nil {
 			trackers = append(trackers, m)
+			if t.Admin != nil {
+				set := func(word string) { g.setAdmin(m, word) }
+				t.Admin.set.Store(&set)
+			}
 			continue
 		}
 		if t.Conf.Check {
@@ -189,7 +196,7 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 				m.check = c
 				cs = append(cs, c)
 				if t.Admin != nil {
-					set := func(word string) { g.setAdmin(c, word) }
+					set := func(word string) { g.setAdmin(m, word) }
 					t.Admin.set.Store(&set)
 				}
 			}

@@ -112,6 +112,9 @@ func (m *member) publish() {
 	if m.t.SetDrain != nil {
 		m.t.SetDrain(m.stopping || m.drain || m.idrain)
 	}
+	if m.t.SetInheritedMaint != nil {
+		m.t.SetInheritedMaint(m.imaint)
+	}
 }
 
 func (m *member) name() string { return m.t.Proxy + "/" + m.t.Server }
@@ -311,9 +314,15 @@ func (g *group) setStopping(c *checker, res *Result) {
 	m.propagate()
 }
 
-// setAdmin applies the agent's "maint", "drain" or "ready".
-func (g *group) setAdmin(c *checker, word string) {
-	m := c.m
+// setAdmin applies the agent's "maint", "drain" or "ready" (or the runtime
+// API's) to m.
+func (g *group) setAdmin(m *member, word string) {
+	viaRunning := true // a tracking server leaves maintenance in its chain's state
+	if v := m.via; v != nil {
+		v.g.mu.Lock()
+		viaRunning = v.running
+		v.g.mu.Unlock()
+	}
 	var line, level string
 	ok, before, after, sess, queued := g.change(m, func() bool {
 		switch word {
@@ -345,7 +354,7 @@ func (g *group) setAdmin(c *checker, word string) {
 					// Up again, but the first failed check takes it down.
 					m.check.health = m.check.rise
 				}
-				m.running = m.agent == nil || m.agent.health >= m.agent.rise
+				m.running = (m.agent == nil || m.agent.health >= m.agent.rise) && viaRunning
 				state := "DOWN"
 				if m.running {
 					state = "UP/READY"
@@ -377,7 +386,7 @@ func (g *group) setAdmin(c *checker, word string) {
 	case "drain":
 		line += onlineTail(after, queued)
 	}
-	c.logf(level, line)
+	m.logf(level, line)
 	g.noServerLeft(m, before, after)
 	m.propagate()
 }

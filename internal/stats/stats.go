@@ -184,7 +184,7 @@ func checkOf(s *stream.Server) *stream.CheckState {
 // ServerState derives a server's display state from its run-time state and
 // its last check, as HAProxy's stats do.
 func ServerState(s *stream.Server) State {
-	if s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint|backend.AdminResolvMaint) != 0 {
+	if s.AdminState()&(backend.AdminMaint|backend.AdminConfigMaint|backend.AdminResolvMaint|backend.AdminInheritMaint) != 0 {
 		return StateMaint
 	}
 	chk := checkOf(s)
@@ -229,8 +229,11 @@ func statusText(s *stream.Server) string {
 	chk := checkOf(s)
 	switch ServerState(s) {
 	case StateMaint:
-		if s.AdminState()&backend.AdminResolvMaint != 0 {
+		switch a := s.AdminState(); {
+		case a&backend.AdminResolvMaint != 0:
 			return "MAINT (resolution)"
+		case a&(backend.AdminMaint|backend.AdminConfigMaint) == 0 && s.Conf.Tracked != nil:
+			return "MAINT (via " + s.Conf.TrackedProxy.Name + "/" + s.Conf.Tracked.Name + ")"
 		}
 		return "MAINT"
 	case StateUpGoingDown:

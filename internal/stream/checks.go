@@ -101,8 +101,15 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		SetUp: s.SetUp,
 		// A drain the runtime API set before the checks started (no
 		// state machine to go through yet) outlives their first state.
-		SetDrain:      func(d bool) { s.SetDrain(d || s.AdminState()&backend.AdminDrain != 0) },
-		SetWeightPct:  func(pct int) { s.SetWeightPercent(pct) },
+		SetDrain:     func(d bool) { s.SetDrain(d || s.AdminState()&backend.AdminDrain != 0) },
+		SetWeightPct: func(pct int) { s.SetWeightPercent(pct) },
+		SetInheritedMaint: func(maint bool) {
+			if maint {
+				s.SetAdmin(backend.AdminInheritMaint)
+			} else {
+				s.ClearAdmin(backend.AdminInheritMaint)
+			}
+		},
 		SetMaxconn:    s.SetMaxconn,
 		ActiveServers: b.Usable,
 		Sessions:      func() (int, int) { return s.Cur(), 0 },

@@ -18,18 +18,19 @@ type Attempts struct {
 // when the balancing is not deterministic and several servers are active
 // (or on the last retry, or when the server went down); otherwise it waits
 // min(timeout connect, 1s) and tries the same server again. prefer, when
-// up, is tried before the balancer is asked (persistence: a cookie or a
-// stick table); hash, when hashed, is the request's balancing hash, used
+// up, is tried before the balancer is asked (persistence: use-server, a
+// cookie or a stick table); forced (force-persist) takes it even when down
+// and never redispatches, as haproxy's SF_FORCE_PRST; hash, when hashed, is the request's balancing hash, used
 // for the first pick. reuse, when not nil, may hand back an existing
 // connection to the server; dial opens a new one. The returned server
 // holds a serving slot that the caller releases. a, when not nil,
 // receives the retries, the redispatch and the time queued. No server:
 // the zero S and C, and the HTTP status to answer.
-func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
+func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, hashed bool,
 	reuse func(S) (C, bool), dial func(S) (C, error), a *Attempts) (srv S, conn C, reused bool, status int) {
 	p := f.p
 	var s *Server[S]
-	direct := prefer != nil && prefer.up.Load()
+	direct := prefer != nil && (forced || prefer.up.Load())
 	if direct {
 		s = prefer
 	}
@@ -68,7 +69,7 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], hash uint32, hashed bool,
 		}
 		// Hash-based balancing is deterministic: retry the same server,
 		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && (attempt+1 == p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load()) {
+		if p.Redispatch && !forced && (attempt+1 == p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load()) {
 			redispatchedFrom = s
 			avoid, s, direct, hashed = s, nil, false, false
 			a.Redispatched = true

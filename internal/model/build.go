@@ -124,6 +124,7 @@ func inherit(def *Proxy) *Proxy {
 	p := *def
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
 	p.StickTable, p.StickRules = nil, nil
+	p.UseServers, p.PersistRules = nil, nil
 	p.ReqCaptures, p.ResCaptures = nil, nil
 	p.ACLs = acl.Set{}
 	// A named defaults section's rules run before the section's own, as
@@ -493,6 +494,7 @@ func (b *builder) resolve() {
 		}
 		if p.IsBackend() {
 			b.resolveStick(p)
+			b.resolveUseServers(p)
 			b.resolveBalance(p)
 			b.resolveResolvers(p)
 			b.checkExternalCheck(p)

@@ -210,6 +210,11 @@ type Proxy struct {
 	DefaultBackend string
 	DefaultBEPos   config.Pos
 	UseBackends    []UseBackend
+	UseServers     []UseServer   // "use-server", in order (kw_use_server.go)
+	PersistRules   []PersistRule // "force-persist" and "ignore-persist", in order
+	// SendNameHeader is "http-send-name-header": the request header that
+	// carries the name of the server it is sent to ("": none).
+	SendNameHeader string
 	Servers        []*Server
 	DefaultServer  Server  // "default-server" settings copied into each server
 	Dispatch       *Server // "dispatch": a nameless server taking all traffic when no "balance" is set

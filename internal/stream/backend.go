@@ -83,6 +83,8 @@ type Backend struct {
 	stick    []stickRule // stick on/match/store-request, in order
 	name     []byte      // P.Name, for the be_name fetch
 	checkMu  sync.Mutex  // guards the servers' checksStarted and stopChecks
+	// useServers are the "use-server" rules, in order (useserver.go).
+	useServers []useServerRule
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -188,6 +190,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
+	b.setUseServers(p)
 	return b
 }
 

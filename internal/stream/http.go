@@ -731,15 +731,27 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.be = be
 	defer s.lg.stampEnd()
+	// As haproxy: the persist rules, then use-server, the cookie and the
+	// stick matches; the first server assigned wins.
+	const phase = sample.PhaseReq | sample.PhaseContent
+	pm := be.persistMode(s, &s.tx.ACL, phase)
+	force := pm == persistForce
+	prefer := be.useServer(s, &s.tx.V, &s.tx.Buf, &s.tx.ACL, phase, force)
 	s.ck = cookieState{}
 	if be.cookie != nil {
-		s.ck = be.cookie.request(req)
+		s.ck = be.cookie.request(req, prefer, force)
+	}
+	if pm == persistIgnore {
+		// The cookie is still removed where the mode says so, as in haproxy.
+		s.ck.srv, s.ck.ignore = nil, true
 	}
 	// The balancing key is read now: the body streaming below reuses buf.
 	hk := s.hashKey(be)
-	prefer := s.ck.srv
+	if prefer == nil {
+		prefer = s.ck.srv
+	}
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime(), force)
 		if prefer == nil {
 			prefer = s.stick.srv
 		}
@@ -775,7 +787,7 @@ func (s *httpSession) handle() bool {
 		head = s.buf[headStart:bodyStart]
 	}
 
-	srv, sc, reused, status := s.connect(be, prefer, hk)
+	srv, sc, reused, status := s.connect(be, prefer, force, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
 		s.r = bodyEnd

@@ -218,7 +218,10 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 	// insert: when the client did not already name this server or its
 	// dates need refreshing; not over the server's own cookie with
 	// "preserve"; with "postonly" only for a POST.
-	return nil, (s.ck.srv != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
+	if s.ck.ignore {
+		return nil, false
+	}
+	return nil, (s.ck.srv != srv && s.ck.direct != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
 }
 
 // forwardFor returns the forwardfor setting that applies to this request, or

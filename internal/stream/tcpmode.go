@@ -106,15 +106,19 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	case lb.HashExpr:
 		hk = be.exprHash(tx, &tx.v)
 	}
-	var prefer *Server
+	const phase = sample.PhaseConn | sample.PhaseContent
+	force := be.persistMode(tx, &tx.acl, phase) == persistForce
+	prefer := be.useServer(tx, &tx.v, &tx.fmtBuf, &tx.acl, phase, force)
 	var sticks stickState
 	if len(be.stick) > 0 {
-		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime())
-		prefer = sticks.srv
+		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime(), force)
+		if prefer == nil {
+			prefer = sticks.srv
+		}
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx)
+	srv, sc, _, _ = be.connect(dstPort, prefer, force, hk, nil, &st, tx)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 
 	if sc == nil {

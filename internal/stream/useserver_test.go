@@ -1,0 +1,65 @@
+package stream
+
+import (
+	"net/netip"
+	"testing"
+
+	"dhproxy/internal/acl"
+	"dhproxy/internal/sample"
+)
+
+func TestUseServerAndPersistRules(t *testing.T) {
+	b := testBackend(t, `backend be
+ force-persist if { src 10.0.0.1 }
+ ignore-persist if { src 10.0.0.2 }
+ use-server s2 if { src 10.0.0.0/8 }
+ use-server s1 if { src 10.0.0.0/8 }
+ use-server %[str(s2)] if { src 172.16.0.1 }
+ use-server %[str(nope)] if { src 172.16.0.2 }
+ use-server s1 if { src 172.16.0.0/16 }
+ server s1 127.0.0.1:1
+ server s2 127.0.0.1:2 disabled
+`)
+	s1, s2 := b.Servers[0], b.Servers[1]
+	const phase = sample.PhaseReq | sample.PhaseContent
+	var as acl.State
+	var buf []byte
+	for _, c := range []struct {
+		src  string
+		mode persistMode
+		want *Server
+	}{
+		{"10.0.0.1", persistForce, s2},  // forced onto the DOWN server
+		{"10.0.0.3", persistNormal, s1}, // the DOWN server is skipped for the next rule
+		{"10.0.0.2", persistIgnore, s1},
+		{"172.16.0.1", persistNormal, s1},  // a computed name of a DOWN server: the next rule
+		{"172.16.0.2", persistNormal, nil}, // a computed name of no server ends the rules
+		{"192.168.0.1", persistNormal, nil},
+	} {
+		tx := &testTxn{src: netip.MustParseAddr(c.src)}
+		as = acl.State{}
+		mode := b.persistMode(tx, &as, phase)
+		got := b.useServer(tx, &tx.v, &buf, &as, phase, mode == persistForce)
+		if mode != c.mode || got != c.want {
+			t.Errorf("src %s: mode %d server %s, want %d %s", c.src, mode, srvName(got), c.mode, srvName(c.want))
+		}
+		if len(buf) != 0 {
+			t.Errorf("src %s: the name buffer was not given back", c.src)
+		}
+	}
+	s2.SetUp(true)
+	tx := &testTxn{src: netip.MustParseAddr("172.16.0.1")}
+	if got := b.useServer(tx, &tx.v, &buf, &as, phase, false); got != s2 {
+		t.Fatalf("computed name of an up server: %s, want s2", srvName(got))
+	}
+	if n := testing.AllocsPerRun(100, func() { b.useServer(tx, &tx.v, &buf, &as, phase, false) }); n != 0 {
+		t.Errorf("a computed use-server name allocates %.0f times", n)
+	}
+}
+
+func srvName(s *Server) string {
+	if s == nil {
+		return "none"
+	}
+	return s.Conf.Name
+}

@@ -782,16 +782,17 @@ func (s *httpSession) handle() bool {
 	// whole request was read.
 	keepOnError := clientKeep && !client10
 
-	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
-	if head == nil {
-		head = s.buf[headStart:bodyStart]
-	}
-
 	srv, sc, reused, status := s.connect(be, prefer, force, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
 		s.r = bodyEnd
 		return s.failRequest(status, keepOnError, bodyDone)
+	}
+	// Built once the server is known (redispatches included), for
+	// http-send-name-header.
+	head := s.requestHead(headStart, bodyStart, be, srv, serverKeep, upgrade)
+	if head == nil {
+		head = s.buf[headStart:bodyStart]
 	}
 	s.lg.srv = srv
 	s.lg.srvAddr, s.lg.bkAddr = sc.ends()

@@ -12,9 +12,9 @@ import (
 	"dhproxy/internal/tcp"
 )
 
-// requestHead builds the head sent to the server into s.out, or returns nil
+// requestHead builds the head sent to srv into s.out, or returns nil
 // when the client's head can be forwarded byte for byte.
-func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverKeep, upgrade bool) []byte {
+func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Server, serverKeep, upgrade bool) []byte {
 	req := &s.req
 	ff := s.forwardFor(be)
 	hop := false
@@ -30,7 +30,8 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
+	nameHdr := be.P.SendNameHeader
+	if !hop && ff == nil && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
 		return nil
 	}
 	out := s.out[:0]
@@ -72,9 +73,31 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		out = s.clientIP.AppendTo(out)
 		out = append(out, "\r\n"...)
 	}
+	if nameHdr != "" {
+		// http-send-name-header: the server's name replaces any such field.
+		out = dropHeaderLines(out, nameHdr)
+		out = append(append(append(append(out, nameHdr...), ": "...), srv.Conf.Name...), "\r\n"...)
+	}
 	out = append(out, "\r\n"...)
 	s.out = out
 	return out
+}
+
+// dropHeaderLines removes, in place, the "name: value" lines of head (a
+// start line and header lines, each ending in CRLF) whose name is name,
+// in any case.
+func dropHeaderLines(head []byte, name string) []byte {
+	start := bytes.IndexByte(head, '\n') + 1 // keep the start line
+	w := start
+	for r := start; r < len(head); {
+		end := r + bytes.IndexByte(head[r:], '\n') + 1
+		line := head[r:end]
+		if !(len(line) > len(name) && line[len(name)] == ':' && http1.EqualFold(line[:len(name)], name)) {
+			w += copy(head[w:], line)
+		}
+		r = end
+	}
+	return head[:w]
 }
 
 // lengthEdit says what happens to a message's framing fields when its head

@@ -63,3 +63,14 @@ func srvName(s *Server) string {
 	}
 	return s.Conf.Name
 }
+
+func TestDropHeaderLines(t *testing.T) {
+	head := []byte("GET / HTTP/1.1\r\nX-Server: a\r\nHost: h\r\nx-server: b\r\nX-Server-Id: 1\r\nX-SERVER:c\r\n")
+	want := "GET / HTTP/1.1\r\nHost: h\r\nX-Server-Id: 1\r\n"
+	if got := dropHeaderLines(head, "X-Server"); string(got) != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(10, func() { dropHeaderLines(head, "X-Server") }); n != 0 {
+		t.Errorf("%.0f allocations", n)
+	}
+}

@@ -800,8 +800,8 @@ func (s *httpSession) handle() bool {
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)
 	defer s.releaseSlot(srv)
-	to := &be.P.Timeouts
-	sc.dl.Write(sc.c, to.Server)
+	srvTimeout := s.tx.serverTimeout(be.P)
+	sc.dl.Write(sc.c, srvTimeout)
 
 	// Send head and the buffered body; a reused idle connection the server
 	// closed meanwhile is replaced once, as long as nothing was lost. A
@@ -813,7 +813,7 @@ func (s *httpSession) handle() bool {
 		one, joined := joinTwo(&s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size)
 		switch {
 		case joined && bodyDone:
-			sc.dl.Read(sc.c, to.Server)
+			sc.dl.Read(sc.c, srvTimeout)
 			if awaited, err = sc.fd.SendAwait(one); !awaited {
 				_, err = sc.fd.Write(one)
 			}
@@ -836,7 +836,7 @@ func (s *httpSession) handle() bool {
 			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
-		sc.dl.Write(sc.c, to.Server)
+		sc.dl.Write(sc.c, srvTimeout)
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
@@ -863,7 +863,7 @@ func (s *httpSession) handle() bool {
 	if !awaited {
 		runtime.Gosched()
 	}
-	sc.dl.Read(sc.c, to.Server)
+	sc.dl.Read(sc.c, srvTimeout)
 	for {
 		st, retry := s.readResponse(sc, canRetry)
 		canRetry = false
@@ -877,8 +877,8 @@ func (s *httpSession) handle() bool {
 				return s.failRequest(status, keepOnError, true)
 			}
 			reused = false
-			sc.dl.Write(sc.c, to.Server)
-			sc.dl.Read(sc.c, to.Server)
+			sc.dl.Write(sc.c, srvTimeout)
+			sc.dl.Read(sc.c, srvTimeout)
 			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size); err != nil {
 				sc.c.Close()
 				s.lg.fail('S', 'H')
@@ -1121,7 +1121,7 @@ func (s *httpSession) abortBody(sc *serverConn) bool {
 // the server. Bytes read past the body (a pipelined request) stay in buf.
 func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	remaining := s.req.ContentLength - s.sentBody
-	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	srvTimeout := s.tx.serverTimeout(sc.srv.backend.P)
 	// As in HAProxy, a stalled upload is cut by "timeout server", counted
 	// from the last byte sent to the server (the response reader's 504),
 	// not by "timeout client"; that one applies only without the other.

@@ -503,7 +503,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	s.lg.endsAtResp = false
 	// Stream the rest of the body through sbuf.
 	remaining := resp.ContentLength - int64(bodyEnd-headEnd)
-	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	srvTimeout := s.tx.serverTimeout(sc.srv.backend.P)
 	cliTimeout := s.fe.P.Timeouts.Client
 	s.sr, s.sw = 0, 0
 	for {
@@ -620,7 +620,7 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 		return
 	}
 	if s.w > s.r {
-		sc.dl.Write(sc.c, be.P.Timeouts.Server)
+		sc.dl.Write(sc.c, s.tx.serverTimeout(be.P))
 		if _, err := sc.c.Write(s.buf[s.r:s.w]); err != nil {
 			return
 		}
@@ -632,7 +632,9 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
 	s.cdl, sc.dl = conn.Deadlines{}, conn.Deadlines{}
-	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P), s.fe.rt.pipes)
+	to := tunnelTimeouts(s.fe.P, be.P)
+	to.Server, to.Tunnel = s.tx.serverTimeout(be.P), s.tx.tunnelTimeout(be.P)
+	res := tcp.Forward(client, sc.c, to, s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut
 	if res.Term[0] != '-' {

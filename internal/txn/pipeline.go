@@ -132,7 +132,7 @@ rules:
 		switch r.Action {
 		case rules.Allow:
 			break rules
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop, rules.Reject:
 			if answered, keep = s.Answer(r); answered {
 				return answered, keep
 			}
@@ -173,7 +173,7 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
-	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode, rules.SetTimeout:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		t.Edited.RequestHeaders = true

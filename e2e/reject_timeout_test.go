@@ -49,7 +49,7 @@ backend be
 		return r, time.Since(start)
 	}
 	for _, c := range []struct {
-		hdrs                            []string
+		hdrs                           []string
 		before, set, cur, tunnel, beTO string
 	}{
 		{nil, "0", "0", "5000", "7000", "5000"},

@@ -24,8 +24,10 @@ type Attempts struct {
 // for the first pick. reuse, when not nil, may hand back an existing
 // connection to the server; dial opens a new one. The returned server
 // holds a serving slot that the caller releases. a, when not nil,
-// receives the retries, the redispatch and the time queued. No server:
-// the zero S and C, and the HTTP status to answer.
+// receives the retries, the redispatch and the time queued; when it
+// already counts retries (an L7 retry, "retry-on"), the sequence goes on
+// from there. Without "retry-on conn-failure" a failed connect is not
+// retried. No server: the zero S and C, and the HTTP status to answer.
 func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, hashed bool,
 	reuse func(S) (C, bool), dial func(S) (C, error), a *Attempts) (srv S, conn C, reused bool, status int) {
 	p := f.p
@@ -39,9 +41,11 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, 
 	if a == nil {
 		a = &local
 	}
-	f.events.Assigned()
+	if a.Retries == 0 {
+		f.events.Assigned()
+	}
 	var redispatchedFrom *Server[S] // the server a redispatch left
-	for attempt := 0; ; attempt++ {
+	for attempt := a.Retries; ; attempt++ {
 		a.Retries = attempt
 		s, status = f.take(s, direct, avoid, hash, hashed, &a.Waited)
 		if s == nil {
@@ -63,13 +67,11 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, 
 			return s.owner, c, false, 0
 		}
 		s.Release()
-		if attempt >= p.Retries {
+		if attempt >= p.Retries || !p.RetryOn.ConnFailure() {
 			f.events.Failed(s.owner)
 			return srv, conn, false, 503
 		}
-		// Hash-based balancing is deterministic: retry the same server,
-		// redispatching only on the last retry or when it went down.
-		if p.Redispatch && !forced && (attempt+1 == p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load()) {
+		if !forced && f.RedispatchAfter(s, attempt) {
 			redispatchedFrom = s
 			avoid, s, direct, hashed = s, nil, false, false
 			a.Redispatched = true
@@ -84,6 +86,16 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, 
 			time.Sleep(pause)
 		}
 	}
+}
+
+// RedispatchAfter tells whether the retry after attempt (0: the first
+// try) failed on s goes to another server: with "option redispatch", on
+// the last retry, when s went down, or at once when the balancing is not
+// deterministic (not hash-based) and several servers are active. Hash-based
+// balancing retries the same server otherwise. (force-persist never
+// redispatches: the caller's part.)
+func (f *Farm[S]) RedispatchAfter(s *Server[S], attempt int) bool {
+	return f.p.Redispatch && (attempt+1 == f.p.Retries || (len(f.set.Load().act.idx) > 1 && !f.hashed) || !s.up.Load())
 }
 
 // timedOut tells whether err is a deadline or dial timeout.

@@ -93,3 +93,24 @@ func TestConnectForcedUsesADownServerAndNeverRedispatches(t *testing.T) {
 			got, status, a.Redispatched, tries[s1], tries[s2])
 	}
 }
+
+// retry-on without conn-failure: a failed connect is not retried.
+func TestConnectRetryOnWithoutConnFailure(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n retries 3\n retry-on 503\n server s1 127.0.0.1:1\n")
+	dial, tries := dialer(srv[0])
+	var a Attempts
+	if got, _, _, status := Connect(f, nil, false, 0, false, nil, dial, &a); got != nil || status != 503 || tries[srv[0]] != 1 || a.Retries != 0 {
+		t.Fatalf("got %v status %d after %d tries, retries %d; want 503 after 1 try", got, status, tries[srv[0]], a.Retries)
+	}
+}
+
+// An L7 retry goes on with the attempts already made: with retries 2
+// and 2 made, a failed connect is the last.
+func TestConnectContinuesAnAttemptSequence(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n retries 2\n server s1 127.0.0.1:1\n")
+	dial, tries := dialer(srv[0])
+	a := Attempts{Retries: 2}
+	if got, _, _, status := Connect(f, &srv[0].Server, false, 0, false, nil, dial, &a); got != nil || status != 503 || tries[srv[0]] != 1 || a.Retries != 2 {
+		t.Fatalf("got %v status %d after %d tries, retries %d; want 503 after 1 try", got, status, tries[srv[0]], a.Retries)
+	}
+}

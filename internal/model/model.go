@@ -250,6 +250,7 @@ type Proxy struct {
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor
 	Redispatch bool
+	RetryOn    RetryOn         // "retry-on" (kw_retry_on.go); 0: not written (conn-failure)
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
 
 	Logs   []LogTarget

@@ -66,6 +66,7 @@ const (
 	StrictMode                      // Int 1: a failed rewrite ends the transaction (500); 0: it is only counted
 	Reject                          // close the client's connection at once, without a response (http-request)
 	SetTimeout                      // set the request's server (Idx TimeoutServer) or tunnel timeout to Wait or Expr's milliseconds
+	NoL7Retry                       // no retry-on retry of this request other than for a failed connection
 )
 
 // The timeouts http-request set-timeout sets (Rule.Idx).
@@ -379,6 +380,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		r.Action = Reject
 		err = want(0, "no argument before its condition")
+	case "disable-l7-retry":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response disable-l7-retry' does not exist; use it in 'http-request'")
+		}
+		r.Action = NoL7Retry
+		err = want(0, "no argument before its condition")
 	case "set-timeout":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response set-timeout' does not exist; use it in 'http-request'")
@@ -549,7 +556,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, reject, set-timeout, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
+		supported := "allow, deny, tarpit, silent-drop, reject, set-timeout, disable-l7-retry, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body"
 		}

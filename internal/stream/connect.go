@@ -25,6 +25,10 @@ func (b *Backend) connect(dstPort int, prefer *Server, forced bool, hk hashKey, 
 		return sc, err
 	}
 	var a backend.Attempts
+	if st != nil {
+		// an L7 retry goes on with the attempts already made
+		a.Retries, a.Redispatched, a.Queued = st.retries, st.redispatched, st.queued
+	}
 	srv, sc, reused, status := backend.Connect(b.Farm, core(prefer), forced, hk.h, hk.ok, reuse, dial, &a)
 	if st != nil {
 		st.retries, st.redispatched, st.queued, st.queueTerm = a.Retries, a.Redispatched, a.Queued, a.Term

@@ -799,7 +799,11 @@ func (s *httpSession) handle() bool {
 	s.tx.srv = srv
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	s.lg.stamp(&s.lg.connected)
-	defer s.releaseSlot(srv)
+	defer func() {
+		if srv != nil { // nil: an L7 retry found no server
+			s.releaseSlot(srv)
+		}
+	}()
 	srvTimeout := s.tx.serverTimeout(be.P)
 	sc.dl.Write(sc.c, srvTimeout)
 
@@ -842,6 +846,7 @@ func (s *httpSession) handle() bool {
 	s.sentBody = int64(bodyEnd - bodyStart)
 	s.lg.bytesIn += s.sentBody
 	canRetry := reused && bodyDone
+	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
 
 	if s.sbuf == nil {
 		s.takeSbuf()
@@ -888,6 +893,14 @@ func (s *httpSession) handle() bool {
 		}
 		if st != 0 {
 			s.observeHTTP(srv, st, s.sw > s.sr)
+			if l7 && s.retryFailure(be, st, s.sw > s.sr) {
+				sc.c.Close()
+				if srv, sc, head, status = s.retryL7(be, srv, force, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
+					s.lg.fail(s.lg.connStats.failState())
+					return s.failRequest(status, keepOnError, true)
+				}
+				continue
+			}
 			bodyRead := s.abortBody(sc)
 			sc.c.Close()
 			if st == 504 {
@@ -908,6 +921,15 @@ func (s *httpSession) handle() bool {
 				return false
 			}
 			s.sr += resp.HeadLen
+			l7 = false // the client has had part of the answer
+			continue
+		}
+		if l7 && be.P.RetryOn.Status(resp.Status) && s.lg.connStats.retries < be.P.Retries {
+			sc.c.Close()
+			if srv, sc, head, status = s.retryL7(be, srv, force, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
+				s.lg.fail(s.lg.connStats.failState())
+				return s.failRequest(status, keepOnError, true)
+			}
 			continue
 		}
 		break

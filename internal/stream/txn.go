@@ -59,7 +59,8 @@ type txnConn struct {
 	// rewrite is only counted.
 	softRewrite bool
 	// timeouts are what http-request set-timeout set, by rules.Timeout*.
-	timeouts [2]timeoutOverride
+	timeouts  [2]timeoutOverride
+	noL7Retry bool // http-request disable-l7-retry ran
 }
 
 // timeoutOverride is a timeout set-timeout gave a request (d 0: none).
@@ -293,6 +294,8 @@ func (s *httpSession) ConnAction(r *rules.Rule) {
 		s.tx.softRewrite = r.Int == 0
 	case rules.SetTimeout:
 		s.setTimeout(r)
+	case rules.NoL7Retry:
+		s.tx.noL7Retry = true
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(s.c, r)
 	case rules.SetSrc, rules.SetSrcPort:

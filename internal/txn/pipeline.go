@@ -173,7 +173,7 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 	switch r.Action {
 	case rules.SetVar, rules.UnsetVar:
 		t.SetVar(s, r)
-	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode, rules.SetTimeout:
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode, rules.SetTimeout, rules.NoL7Retry:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		t.Edited.RequestHeaders = true

@@ -253,6 +253,9 @@ type Proxy struct {
 	RetryOn    RetryOn         // "retry-on" (kw_retry_on.go); 0: not written (conn-failure)
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
 
+	// RestrictHdrNames is "option http-restrict-req-hdr-names".
+	RestrictHdrNames RestrictHdrNames
+
 	Logs   []LogTarget
 	Cookie *Cookie
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".

@@ -154,6 +154,11 @@ rules:
 			}
 		}
 	}
+	if p.RestrictHdrNames != model.RestrictPreserve {
+		if answered, keep = t.restrictHeaderNames(s, p.RestrictHdrNames); answered {
+			return answered, keep
+		}
+	}
 	for _, r := range p.RedirectRules {
 		if r.Cond.Match(s, &t.ACL) {
 			if answered, keep = s.Answer(r); answered {
@@ -162,6 +167,41 @@ rules:
 		}
 	}
 	return false, false
+}
+
+// restrictDeny is the answer of "option http-restrict-req-hdr-names
+// reject", a deny as haproxy counts and logs it.
+var restrictDeny = &rules.Rule{Action: rules.Deny, Reply: rules.ErrorReply(403)}
+
+// restrictHeaderNames applies "option http-restrict-req-hdr-names" after
+// a section's http-request rules: header names outside [A-Za-z0-9-] are
+// removed, or refuse the request.
+func (t *State) restrictHeaderNames(s Session, mode model.RestrictHdrNames) (answered, keep bool) {
+	req := s.Request()
+	n := 0
+	for _, h := range req.Headers {
+		if plainHeaderName(h.Name) {
+			req.Headers[n] = h
+			n++
+		} else if mode == model.RestrictReject {
+			return s.Answer(restrictDeny)
+		}
+	}
+	if n < len(req.Headers) {
+		req.Headers = req.Headers[:n]
+		t.Edited.RequestHeaders = true
+	}
+	return false, false
+}
+
+// plainHeaderName tells whether name is made of letters, digits and '-'.
+func plainHeaderName(name []byte) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // editRequest applies a header, method, variable or request target

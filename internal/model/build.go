@@ -116,6 +116,9 @@ func newDefaults() *Proxy {
 			Inter:    defaultInter,
 			MaxReuse: -1, PoolMaxConn: -1,
 		},
+		// haproxy's default: keep-alive requests queue on their last
+		// server without limit
+		MaxKeepAliveQueue: -1,
 	}
 }
 

@@ -91,7 +91,7 @@ func init() {
 	}
 	registerOption("allbackups", CapBE, "", recordOption)
 	registerOption("persist", CapBE, "cookie persistence", recordOption)
-	registerOption("prefer-last-server", CapBE, "", recordOption)
+	registerOption("prefer-last-server", CapBE, "", recordOption) // read by stream's newBackend
 	registerOption("abortonclose", CapBE, "", recordOption)
 	registerOption("http-pretend-keepalive", CapFE|CapBE, "", recordOption)
 	registerOption("http-no-delay", CapFE|CapBE, "", recordOption)

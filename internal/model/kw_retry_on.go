@@ -43,6 +43,15 @@ func (r RetryOn) Status(code int) bool {
 
 func init() {
 	registerProxy("retry-on", CapBE|CapDef, parseRetryOn)
+	registerProxy("max-keep-alive-queue", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		if b.wantArgs(l, 1, 1, "max-keep-alive-queue <value> (-1: no limit)") && !frontendOnly(b, p, l) {
+			if n, err := strconv.Atoi(l.Args[1]); err == nil {
+				p.MaxKeepAliveQueue = n
+			} else {
+				b.errorf(l, "'max-keep-alive-queue' expects an integer value (or -1 to disable), not '%s'.", l.Args[1])
+			}
+		}
+	})
 }
 
 func parseRetryOn(b *builder, p *Proxy, l config.Line) {

@@ -255,6 +255,11 @@ type Proxy struct {
 
 	// RestrictHdrNames is "option http-restrict-req-hdr-names".
 	RestrictHdrNames RestrictHdrNames
+	// MaxKeepAliveQueue is "max-keep-alive-queue": with "option
+	// prefer-last-server", the queue length of its last server past which
+	// a keep-alive request is balanced instead (-1: no limit; below: 0,
+	// as haproxy reads them).
+	MaxKeepAliveQueue int
 
 	Logs   []LogTarget
 	Cookie *Cookie

@@ -85,6 +85,9 @@ type Backend struct {
 	checkMu  sync.Mutex  // guards the servers' checksStarted and stopChecks
 	// useServers are the "use-server" rules, in order (useserver.go).
 	useServers []useServerRule
+	// preferLast is "option prefer-last-server" with a balancing that is
+	// not hash-based: a session's kept connection's server goes first.
+	preferLast bool
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -191,6 +194,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
 	b.setUseServers(p)
+	b.preferLast = p.Options["prefer-last-server"] && b.hash.Kind == lb.HashNone
 	return b
 }
 

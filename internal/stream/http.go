@@ -756,6 +756,9 @@ func (s *httpSession) handle() bool {
 			prefer = s.stick.srv
 		}
 	}
+	if prefer == nil {
+		prefer = be.lastServer(s.priv)
+	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
 	serverKeep := mode == model.HTTPKeepAlive

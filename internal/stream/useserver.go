@@ -81,6 +81,24 @@ func (b *Backend) useServer(tx sample.Txn, v *sample.Value, buf *[]byte, as *acl
 	return nil
 }
 
+// lastServer is "option prefer-last-server": the server of the
+// connection the session kept (http-reuse never, send-proxy), while it is
+// usable and, with "max-keep-alive-queue", has room or a queue shorter
+// than that; nil otherwise.
+func (b *Backend) lastServer(kept *serverConn) *Server {
+	if !b.preferLast || kept == nil || kept.srv.backend != b {
+		return nil
+	}
+	srv := kept.srv
+	if !srv.Usable() {
+		return nil
+	}
+	if limit := b.P.MaxKeepAliveQueue; limit != -1 && !srv.HasRoom() && srv.QueueLen() >= max(limit, 0) {
+		return nil
+	}
+	return srv
+}
+
 // serverByName returns the backend's server called name, or nil.
 func (b *Backend) serverByName(name []byte) *Server {
 	for _, s := range b.ServerList() {

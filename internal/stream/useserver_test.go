@@ -74,3 +74,33 @@ func TestDropHeaderLines(t *testing.T) {
 		t.Errorf("%.0f allocations", n)
 	}
 }
+
+func TestLastServer(t *testing.T) {
+	for _, c := range []struct {
+		extra    string
+		full     bool
+		wantLast bool
+	}{
+		{"", false, false}, // no prefer-last-server
+		{" option prefer-last-server\n", false, true},
+		{" option prefer-last-server\n", true, true}, // it queues there without limit
+		{" option prefer-last-server\n max-keep-alive-queue 0\n", false, true},
+		{" option prefer-last-server\n max-keep-alive-queue 0\n", true, false},
+		{" option prefer-last-server\n balance source\n", false, false}, // hash-based
+	} {
+		b := testBackend(t, "backend be\n"+c.extra+" server s1 127.0.0.1:1 maxconn 1\n server s2 127.0.0.1:2\n")
+		s1 := b.Servers[0]
+		if c.full {
+			if got, _ := b.Take(&s1.Server, true, nil, 0, false, nil); got != s1 {
+				t.Fatal("could not fill s1")
+			}
+		}
+		got := b.lastServer(&serverConn{srv: s1})
+		if (got == s1) != c.wantLast || got != nil && got != s1 {
+			t.Errorf("%q full %v: %s, want last %v", c.extra, c.full, srvName(got), c.wantLast)
+		}
+		if b.lastServer(nil) != nil {
+			t.Error("no kept connection, yet a last server")
+		}
+	}
+}

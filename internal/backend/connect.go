@@ -6,6 +6,15 @@ import (
 	"time"
 )
 
+// Persist says how Connect treats the server persistence chose.
+type Persist uint8
+
+const (
+	PersistUp     Persist = iota // used while up, else the balancer picks
+	PersistDown                  // used even when down ("option persist"); redispatch as usual
+	PersistForced                // used even when down and never redispatched (force-persist)
+)
+
 // Attempts is what Connect reports for the log.
 type Attempts struct {
 	Waited
@@ -18,9 +27,8 @@ type Attempts struct {
 // when the balancing is not deterministic and several servers are active
 // (or on the last retry, or when the server went down); otherwise it waits
 // min(timeout connect, 1s) and tries the same server again. prefer, when
-// up, is tried before the balancer is asked (persistence: use-server, a
-// cookie or a stick table); forced (force-persist) takes it even when down
-// and never redispatches, as haproxy's SF_FORCE_PRST; hash, when hashed, is the request's balancing hash, used
+// up (or as persist allows), is tried before the balancer is asked
+// (persistence: use-server, a cookie or a stick table); hash, when hashed, is the request's balancing hash, used
 // for the first pick. reuse, when not nil, may hand back an existing
 // connection to the server; dial opens a new one. The returned server
 // holds a serving slot that the caller releases. a, when not nil,
@@ -28,11 +36,11 @@ type Attempts struct {
 // already counts retries (an L7 retry, "retry-on"), the sequence goes on
 // from there. Without "retry-on conn-failure" a failed connect is not
 // retried. No server: the zero S and C, and the HTTP status to answer.
-func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, hashed bool,
+func Connect[S, C any](f *Farm[S], prefer *Server[S], persist Persist, hash uint32, hashed bool,
 	reuse func(S) (C, bool), dial func(S) (C, error), a *Attempts) (srv S, conn C, reused bool, status int) {
 	p := f.p
 	var s *Server[S]
-	direct := prefer != nil && (forced || prefer.up.Load())
+	direct := prefer != nil && (persist != PersistUp || prefer.up.Load())
 	if direct {
 		s = prefer
 	}
@@ -71,7 +79,7 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], forced bool, hash uint32, 
 			f.events.Failed(s.owner)
 			return srv, conn, false, 503
 		}
-		if !forced && f.RedispatchAfter(s, attempt) {
+		if persist != PersistForced && f.RedispatchAfter(s, attempt) {
 			redispatchedFrom = s
 			avoid, s, direct, hashed = s, nil, false, false
 			a.Redispatched = true

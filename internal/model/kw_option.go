@@ -90,7 +90,7 @@ func init() {
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)
-	registerOption("persist", CapBE, "cookie persistence", recordOption)
+	registerOption("persist", CapBE, "", recordOption) // read by stream's newBackend
 	registerOption("prefer-last-server", CapBE, "", recordOption) // read by stream's newBackend
 	registerOption("abortonclose", CapBE, "", recordOption)
 	registerOption("http-pretend-keepalive", CapFE|CapBE, "", recordOption)

@@ -88,6 +88,7 @@ type Backend struct {
 	// preferLast is "option prefer-last-server" with a balancing that is
 	// not hash-based: a session's kept connection's server goes first.
 	preferLast bool
+	persistOpt bool // "option persist": persistence may choose a DOWN server
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -195,6 +196,7 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	}
 	b.setUseServers(p)
 	b.preferLast = p.Options["prefer-last-server"] && b.hash.Kind == lb.HashNone
+	b.persistOpt = p.Options["persist"]
 	return b
 }
 

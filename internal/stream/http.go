@@ -735,11 +735,12 @@ func (s *httpSession) handle() bool {
 	// stick matches; the first server assigned wins.
 	const phase = sample.PhaseReq | sample.PhaseContent
 	pm := be.persistMode(s, &s.tx.ACL, phase)
-	force := pm == persistForce
-	prefer := be.useServer(s, &s.tx.V, &s.tx.Buf, &s.tx.ACL, phase, force)
+	persist := be.connPersist(pm)
+	anyDown := mayPickDown(persist)
+	prefer := be.useServer(s, &s.tx.V, &s.tx.Buf, &s.tx.ACL, phase, anyDown)
 	s.ck = cookieState{}
 	if be.cookie != nil {
-		s.ck = be.cookie.request(req, prefer, force)
+		s.ck = be.cookie.request(req, prefer, anyDown)
 	}
 	if pm == persistIgnore {
 		// The cookie is still removed where the mode says so, as in haproxy.
@@ -751,7 +752,7 @@ func (s *httpSession) handle() bool {
 		prefer = s.ck.srv
 	}
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime(), force)
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime(), anyDown)
 		if prefer == nil {
 			prefer = s.stick.srv
 		}
@@ -785,7 +786,7 @@ func (s *httpSession) handle() bool {
 	// whole request was read.
 	keepOnError := clientKeep && !client10
 
-	srv, sc, reused, status := s.connect(be, prefer, force, hk)
+	srv, sc, reused, status := s.connect(be, prefer, persist, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
 		s.r = bodyEnd
@@ -898,7 +899,7 @@ func (s *httpSession) handle() bool {
 			s.observeHTTP(srv, st, s.sw > s.sr)
 			if l7 && s.retryFailure(be, st, s.sw > s.sr) {
 				sc.c.Close()
-				if srv, sc, head, status = s.retryL7(be, srv, force, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
+				if srv, sc, head, status = s.retryL7(be, srv, persist, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
 					s.lg.fail(s.lg.connStats.failState())
 					return s.failRequest(status, keepOnError, true)
 				}
@@ -929,7 +930,7 @@ func (s *httpSession) handle() bool {
 		}
 		if l7 && be.P.RetryOn.Status(resp.Status) && s.lg.connStats.retries < be.P.Retries {
 			sc.c.Close()
-			if srv, sc, head, status = s.retryL7(be, srv, force, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
+			if srv, sc, head, status = s.retryL7(be, srv, persist, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
 				s.lg.fail(s.lg.connStats.failState())
 				return s.failRequest(status, keepOnError, true)
 			}

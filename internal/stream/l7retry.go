@@ -3,6 +3,7 @@ package stream
 import (
 	"crypto/tls"
 
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 )
 
@@ -37,18 +38,18 @@ func (s *httpSession) retryFailure(be *Backend, status int, gotBytes bool) bool 
 // next server is known: in wredis when it is another one, else in wretr.
 // It returns the new server, connection and head sent, or a nil server and
 // the status to answer.
-func (s *httpSession) retryL7(be *Backend, srv *Server, forced bool, hk hashKey, headStart, bodyStart, bodyEnd int, serverKeep, upgrade bool) (*Server, *serverConn, []byte, int) {
+func (s *httpSession) retryL7(be *Backend, srv *Server, persist backend.Persist, hk hashKey, headStart, bodyStart, bodyEnd int, serverKeep, upgrade bool) (*Server, *serverConn, []byte, int) {
 	st := &s.lg.connStats
 	(*farmEvents)(be).Retried(srv, false)
 	prefer := srv
-	if !forced && be.RedispatchAfter(&srv.Server, st.retries) {
+	if persist != backend.PersistForced && be.RedispatchAfter(&srv.Server, st.retries) {
 		prefer = nil
 		st.redispatched = true
 	}
 	s.releaseSlot(srv)
 	st.retries++
 	prev := srv
-	srv, sc, _, status := be.connect(s.localPort(be), prefer, forced, hk, nil, st, s)
+	srv, sc, _, status := be.connect(s.localPort(be), prefer, persist, hk, nil, st, s)
 	if sc == nil {
 		return nil, nil, nil, status
 	}

@@ -107,18 +107,19 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		hk = be.exprHash(tx, &tx.v)
 	}
 	const phase = sample.PhaseConn | sample.PhaseContent
-	force := be.persistMode(tx, &tx.acl, phase) == persistForce
-	prefer := be.useServer(tx, &tx.v, &tx.fmtBuf, &tx.acl, phase, force)
+	persist := be.connPersist(be.persistMode(tx, &tx.acl, phase))
+	anyDown := mayPickDown(persist)
+	prefer := be.useServer(tx, &tx.v, &tx.fmtBuf, &tx.acl, phase, anyDown)
 	var sticks stickState
 	if len(be.stick) > 0 {
-		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime(), force)
+		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime(), anyDown)
 		if prefer == nil {
 			prefer = sticks.srv
 		}
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, force, hk, nil, &st, tx)
+	srv, sc, _, _ = be.connect(dstPort, prefer, persist, hk, nil, &st, tx)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 
 	if sc == nil {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"dhproxy/internal/acl"
+	"dhproxy/internal/backend"
 	"dhproxy/internal/model"
 	"dhproxy/internal/sample"
 )
@@ -37,6 +38,22 @@ func (b *Backend) setUseServers(p *model.Proxy) {
 	}
 }
 
+// connPersist is how the connection treats the server persistence chose:
+// force-persist takes it even when down and never redispatches; "option
+// persist" takes it even when down.
+func (b *Backend) connPersist(pm persistMode) backend.Persist {
+	switch {
+	case pm == persistForce:
+		return backend.PersistForced
+	case b.persistOpt:
+		return backend.PersistDown
+	}
+	return backend.PersistUp
+}
+
+// mayPickDown tells whether persistence may pick a DOWN server.
+func mayPickDown(p backend.Persist) bool { return p != backend.PersistUp }
+
 // persistMode runs the force-persist and ignore-persist rules: the first
 // whose condition holds decides.
 func (b *Backend) persistMode(tx sample.Txn, as *acl.State, phase sample.Phase) persistMode {
@@ -54,10 +71,11 @@ func (b *Backend) persistMode(tx sample.Txn, as *acl.State, phase sample.Phase) 
 }
 
 // useServer runs the use-server rules: the first whose condition holds
-// and whose server is up (or forced) assigns it. A computed name that
+// and whose server is up (or anyDown: force-persist, option persist)
+// assigns it. A computed name that
 // names no server ends the rules, as in haproxy. A computed name is
 // written at the end of *buf, which is given back as it was.
-func (b *Backend) useServer(tx sample.Txn, v *sample.Value, buf *[]byte, as *acl.State, phase sample.Phase, force bool) *Server {
+func (b *Backend) useServer(tx sample.Txn, v *sample.Value, buf *[]byte, as *acl.State, phase sample.Phase, anyDown bool) *Server {
 	for i := range b.useServers {
 		u := &b.useServers[i]
 		if !u.cond.MatchIn(tx, as, phase) {
@@ -73,7 +91,7 @@ func (b *Backend) useServer(tx sample.Txn, v *sample.Value, buf *[]byte, as *acl
 				return nil
 			}
 		}
-		if srv.Up() || force {
+		if srv.Up() || anyDown {
 			return srv
 		}
 		// a DOWN server: the next rules may name another one

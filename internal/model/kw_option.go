@@ -90,8 +90,9 @@ func init() {
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)
-	registerOption("persist", CapBE, "", recordOption) // read by stream's newBackend
-	registerOption("prefer-last-server", CapBE, "", recordOption) // read by stream's newBackend
+	// read by stream's newBackend
+	registerOption("persist", CapBE, "", recordOption)
+	registerOption("prefer-last-server", CapBE, "", recordOption)
 	registerOption("abortonclose", CapBE, "", recordOption)
 	registerOption("http-pretend-keepalive", CapFE|CapBE, "", recordOption)
 	registerOption("http-no-delay", CapFE|CapBE, "", recordOption)

@@ -851,6 +851,7 @@ func (s *httpSession) handle() bool {
 	s.lg.bytesIn += s.sentBody
 	canRetry := reused && bodyDone
 	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
+	resend := resendSpan{headStart, bodyStart, bodyEnd, serverKeep, upgrade}
 
 	if s.sbuf == nil {
 		s.takeSbuf()
@@ -898,9 +899,7 @@ func (s *httpSession) handle() bool {
 		if st != 0 {
 			s.observeHTTP(srv, st, s.sw > s.sr)
 			if l7 && s.retryFailure(be, st, s.sw > s.sr) {
-				sc.c.Close()
-				if srv, sc, head, status = s.retryL7(be, srv, persist, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
-					s.lg.fail(s.lg.connStats.failState())
+				if status = s.retryL7(be, &srv, &sc, &head, persist, hk, &resend); status != 0 {
 					return s.failRequest(status, keepOnError, true)
 				}
 				continue
@@ -929,9 +928,7 @@ func (s *httpSession) handle() bool {
 			continue
 		}
 		if l7 && be.P.RetryOn.Status(resp.Status) && s.lg.connStats.retries < be.P.Retries {
-			sc.c.Close()
-			if srv, sc, head, status = s.retryL7(be, srv, persist, hk, headStart, bodyStart, bodyEnd, serverKeep, upgrade); sc == nil {
-				s.lg.fail(s.lg.connStats.failState())
+			if status = s.retryL7(be, &srv, &sc, &head, persist, hk, &resend); status != 0 {
 				return s.failRequest(status, keepOnError, true)
 			}
 			continue

@@ -31,47 +31,58 @@ func (s *httpSession) retryFailure(be *Backend, status int, gotBytes bool) bool 
 	return r&model.RetryEmptyResponse != 0
 }
 
-// retryL7 sends the request again after the attempt on srv failed (its
-// connection already closed): to srv again, or to another server when
-// "option redispatch" says so, as a failed connect would. As in haproxy
-// the retry counts in wretr of srv and the backend, and again once the
-// next server is known: in wredis when it is another one, else in wretr.
-// It returns the new server, connection and head sent, or a nil server and
-// the status to answer.
-func (s *httpSession) retryL7(be *Backend, srv *Server, persist backend.Persist, hk hashKey, headStart, bodyStart, bodyEnd int, serverKeep, upgrade bool) (*Server, *serverConn, []byte, int) {
+// resendSpan is what an L7 retry needs to send the request again: where
+// its head and buffered body are in buf, and how the head is built.
+type resendSpan struct {
+	headStart, bodyStart, bodyEnd int
+	serverKeep, upgrade           bool
+}
+
+// retryL7 sends the request again after the attempt on *srv failed,
+// closing *sc: to *srv again, or to another server when "option
+// redispatch" says so, as a failed connect would. As in haproxy the retry
+// counts in wretr of the server and the backend, and again once the next
+// server is known: in wredis when it is another one, else in wretr. *srv,
+// *sc and *head become the new attempt's; 0, or the status to answer (the
+// log's termination state set, *srv nil: no slot held).
+func (s *httpSession) retryL7(be *Backend, srv **Server, sc **serverConn, head *[]byte, persist backend.Persist, hk hashKey, r *resendSpan) int {
+	(*sc).c.Close()
 	st := &s.lg.connStats
-	(*farmEvents)(be).Retried(srv, false)
-	prefer := srv
-	if persist != backend.PersistForced && be.RedispatchAfter(&srv.Server, st.retries) {
+	prev := *srv
+	(*farmEvents)(be).Retried(prev, false)
+	prefer := prev
+	if persist != backend.PersistForced && be.RedispatchAfter(&prev.Server, st.retries) {
 		prefer = nil
 		st.redispatched = true
 	}
-	s.releaseSlot(srv)
+	s.releaseSlot(prev)
+	*srv = nil
 	st.retries++
-	prev := srv
-	srv, sc, _, status := be.connect(s.localPort(be), prefer, persist, hk, nil, st, s)
-	if sc == nil {
-		return nil, nil, nil, status
+	next, c, _, status := be.connect(s.localPort(be), prefer, persist, hk, nil, st, s)
+	if c == nil {
+		s.lg.fail(st.failState())
+		return status
 	}
-	(*farmEvents)(be).Retried(prev, srv != prev)
-	s.live.attach(srv, s.c, sc)
-	s.listed.using(be, srv)
-	s.lg.srv = srv
-	s.lg.srvAddr, s.lg.bkAddr = sc.ends()
-	s.tx.srv = srv
-	s.tx.bconn, _ = sc.c.(*tls.Conn)
-	head := s.requestHead(headStart, bodyStart, be, srv, serverKeep, upgrade)
-	if head == nil {
-		head = s.buf[headStart:bodyStart]
+	(*farmEvents)(be).Retried(prev, next != prev)
+	*srv, *sc = next, c
+	s.live.attach(next, s.c, c)
+	s.listed.using(be, next)
+	s.lg.srv = next
+	s.lg.srvAddr, s.lg.bkAddr = c.ends()
+	s.tx.srv = next
+	s.tx.bconn, _ = c.c.(*tls.Conn)
+	*head = s.requestHead(r.headStart, r.bodyStart, be, next, r.serverKeep, r.upgrade)
+	if *head == nil {
+		*head = s.buf[r.headStart:r.bodyStart]
 	}
 	timeout := s.tx.serverTimeout(be.P)
-	sc.dl.Write(sc.c, timeout)
-	sc.dl.Read(sc.c, timeout)
+	c.dl.Write(c.c, timeout)
+	c.dl.Read(c.c, timeout)
 	s.sr, s.sw = 0, 0
-	if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size); err != nil {
-		sc.c.Close()
-		s.releaseSlot(srv)
-		return nil, nil, nil, 502
+	if err := writeTwo(c.fd, &s.out, *head, s.buf[r.bodyStart:r.bodyEnd], s.fe.rt.bufs.Size); err != nil {
+		c.c.Close()
+		s.lg.fail('S', 'H')
+		return 502
 	}
-	return srv, sc, head, 0
+	return 0
 }

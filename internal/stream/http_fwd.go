@@ -90,7 +90,10 @@ func dropHeaderLines(head []byte, name string) []byte {
 	start := bytes.IndexByte(head, '\n') + 1 // keep the start line
 	w := start
 	for r := start; r < len(head); {
-		end := r + bytes.IndexByte(head[r:], '\n') + 1
+		end := len(head) // a last line without its end, kept as it is
+		if i := bytes.IndexByte(head[r:], '\n'); i >= 0 {
+			end = r + i + 1
+		}
 		line := head[r:end]
 		if !(len(line) > len(name) && line[len(name)] == ':' && http1.EqualFold(line[:len(name)], name)) {
 			w += copy(head[w:], line)

@@ -70,6 +70,9 @@ func TestDropHeaderLines(t *testing.T) {
 	if got := dropHeaderLines(head, "X-Server"); string(got) != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
+	if got := dropHeaderLines([]byte("GET / HTTP/1.1\r\nX-Server: a"), "X-Server"); string(got) != "GET / HTTP/1.1\r\n" {
+		t.Fatalf("a last line without its end: %q", got)
+	}
 	if n := testing.AllocsPerRun(10, func() { dropHeaderLines(head, "X-Server") }); n != 0 {
 		t.Errorf("%.0f allocations", n)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,7 +41,10 @@ func headEchoServer(t *testing.T) int {
 func TestHTTPRestrictReqHdrNames(t *testing.T) {
 	echo := headEchoServer(t)
 	del, rej, keep := freePort(t), freePort(t), freePort(t)
-	startProxy(t, fmt.Sprintf(`defaults
+	sock := filepath.Join(t.TempDir(), "stats.sock")
+	startProxy(t, fmt.Sprintf(`global
+    stats socket %s level admin
+defaults
     mode http
     timeout connect 1s
     timeout client 5s
@@ -61,7 +65,7 @@ backend echo
 backend strict
     option http-restrict-req-hdr-names reject
     server s 127.0.0.1:%d
-`, del, keep, rej, echo, echo), del, keep, rej)
+`, sock, del, keep, rej, echo, echo), del, keep, rej)
 	get := func(port int) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", port), nil)
@@ -86,6 +90,23 @@ backend strict
 	}
 	if code, body := get(rej); code != 403 || !strings.Contains(body, "403 forbidden") {
 		t.Errorf("reject: %d %q, want haproxy's 403", code, body)
+	}
+	// counted as a denied request, as haproxy counts it
+	want := map[string]string{"rej,FRONTEND": "1", "strict,BACKEND": "1", "del,FRONTEND": "0"}
+	for _, line := range strings.Split(cliCmd(t, sock, "show stat"), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 11 {
+			continue
+		}
+		if w, ok := want[f[0]+","+f[1]]; ok {
+			if f[10] != w {
+				t.Errorf("%s,%s dreq = %s, want %s", f[0], f[1], f[10], w)
+			}
+			delete(want, f[0]+","+f[1])
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("no stats line for %v", want)
 	}
 }
 

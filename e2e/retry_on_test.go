@@ -176,10 +176,13 @@ func TestRetryOnNoneAndCounters(t *testing.T) {
 	ok, _ := retryServer(t, "ok")
 	port := freePort(t)
 	sock := filepath.Join(t.TempDir(), "stats.sock")
-	startProxy(t, fmt.Sprintf(`global
+	proxy := startProxy(t, fmt.Sprintf(`global
     stats socket %s level admin
+    log stdout format raw local0
 defaults
     mode http
+    log global
+    log-format "%%b %%s %%rc %%ST %%tsc"
     timeout connect 1s
     timeout client 5s
     timeout server 5s
@@ -218,6 +221,11 @@ backend redisp
 	}
 	if out, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/redisp", port)); err != nil || out != "" {
 		t.Errorf("/redisp: %q %v, want ok's empty answer", out, err)
+	}
+	// %rc counts the retries, "+" marks a redispatch, as in haproxy
+	waitLog(t, proxy, `redisp ok \+1 200 ----`)
+	if want := "l7 busy 2 503 ----"; !strings.Contains(proxy.Stdout(), want) {
+		t.Errorf("no log line %q in:\n%s", want, proxy.Stdout())
 	}
 	for _, line := range strings.Split(cliCmd(t, sock, "show stat"), "\n") {
 		f := strings.Split(line, ",")

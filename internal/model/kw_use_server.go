@@ -108,11 +108,15 @@ func frontendOnly(b *builder, p *Proxy, l config.Line) bool {
 }
 
 // resolveUseServers points the static use-server rules of p at their
-// servers; a name that is not one of p's servers is an error.
+// servers; a name that is not one of p's servers is an error, and so is a
+// computed name reading HTTP in mode tcp.
 func (b *builder) resolveUseServers(p *Proxy) {
 	for i := range p.UseServers {
 		u := &p.UseServers[i]
 		if u.Dynamic != nil {
+			if p.Mode == ModeTCP && !u.Dynamic.Usable(sample.PhaseConn|sample.PhaseContent) {
+				b.d.Errorf(u.Pos, "%s '%s': 'use-server %s' reads the HTTP request, which mode tcp does not have.", sectionWord(p), p.Name, u.Name)
+			}
 			continue
 		}
 		for _, s := range p.Servers {

@@ -465,8 +465,8 @@ func (f *Farm[S]) Add(s *Server[S]) error {
 }
 
 // Remove takes s out of the farm ("del server"): only a server in
-// maintenance, that no other server tracks, with no connection nor
-// queued request, as haproxy 2.6 requires.
+// maintenance, that no other server tracks nor a use-server rule names,
+// with no connection nor queued request, as haproxy 2.6 requires.
 func (f *Farm[S]) Remove(s *Server[S]) error {
 	if s.admin.Load()&AdminMaintAny == 0 {
 		return ErrDelNotMaint
@@ -476,6 +476,11 @@ func (f *Farm[S]) Remove(s *Server[S]) error {
 	cur := f.set.Load()
 	for _, o := range cur.all {
 		if o != s && o.Conf.Tracked == s.Conf {
+			return ErrDelReferenced
+		}
+	}
+	for _, u := range f.p.UseServers {
+		if u.Server == s.Conf {
 			return ErrDelReferenced
 		}
 	}

@@ -473,3 +473,16 @@ func TestQueuePriority(t *testing.T) {
 	}
 	s1.Release()
 }
+
+func TestRemoveRefusesAUseServerTarget(t *testing.T) {
+	f, srv := testFarm(t, "backend be\n use-server s1 if TRUE\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n")
+	for _, s := range srv {
+		s.SetAdmin(AdminMaint)
+	}
+	if err := f.Remove(&srv[0].Server); err != ErrDelReferenced {
+		t.Fatalf("removing a use-server target: %v", err)
+	}
+	if err := f.Remove(&srv[1].Server); err != nil {
+		t.Fatalf("removing another server: %v", err)
+	}
+}

@@ -155,6 +155,12 @@ func (s *Server[S]) Maxconn() int { return int(s.maxconn.Load()) }
 // QueueLen returns how many requests wait for a slot on s (stats "qcur").
 func (s *Server[S]) QueueLen() int { return int(s.queue.n.Load()) }
 
+// HasRoom tells whether s can take one more request now without queueing
+// it (haproxy's server_has_room).
+func (s *Server[S]) HasRoom() bool {
+	return s.maxconn.Load() == 0 || int(s.cur.Load()) < s.maxconnNow()
+}
+
 // maxconnNow is HAProxy's srv_dynamic_maxconn: with "minconn" below
 // "maxconn", the limit grows from minconn to maxconn as the farm's load
 // (requests served and queued, HAProxy's beconn) grows to "fullconn";

@@ -100,13 +100,9 @@ func SilentDrop(c net.Conn) {
 // ResetClose closes c with a reset, as HAProxy's reject does: no
 // TIME_WAIT is left behind for a connection that was refused.
 func ResetClose(c net.Conn) {
-	if sc, ok := c.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) {
-				unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
-			})
-		}
-	}
+	control(c, func(fd uintptr) {
+		unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	})
 	c.Close()
 }
 

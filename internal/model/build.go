@@ -119,6 +119,9 @@ func newDefaults() *Proxy {
 			Inter:    defaultInter,
 			MaxReuse: -1, PoolMaxConn: -1,
 		},
+		// haproxy's default: keep-alive requests queue on their last
+		// server without limit
+		MaxKeepAliveQueue: -1,
 	}
 }
 
@@ -127,6 +130,7 @@ func inherit(def *Proxy) *Proxy {
 	p := *def
 	p.Binds, p.Servers, p.UseBackends = nil, nil, nil
 	p.StickTable, p.StickRules = nil, nil
+	p.UseServers, p.PersistRules = nil, nil
 	p.ReqCaptures, p.ResCaptures = nil, nil
 	p.ACLs = acl.Set{}
 	// A named defaults section's rules run before the section's own, as
@@ -499,6 +503,7 @@ func (b *builder) resolve() {
 		}
 		if p.IsBackend() {
 			b.resolveStick(p)
+			b.resolveUseServers(p)
 			b.resolveBalance(p)
 			b.resolveResolvers(p)
 			b.checkExternalCheck(p)

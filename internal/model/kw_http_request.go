@@ -66,6 +66,11 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 	if r.Action == rules.Auth && r.Reply == nil {
 		r.Reply = rules.AuthReply(p.Name) // HAProxy's default realm
 	}
+	if r.Action == rules.SetTimeout && p.Cap&(CapBE|CapDef) == 0 {
+		// the timeouts it sets are the backend's
+		b.errorf(l, "error detected in %s '%s' while parsing 'http-request set-timeout' rule : proxy '%s' has no backend capability.", sectionWord(p), p.Name, p.Name)
+		return
+	}
 	for _, w := range warns {
 		b.warnf(l, "%s.", w)
 	}

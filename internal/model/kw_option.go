@@ -90,7 +90,8 @@ func init() {
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)
-	registerOption("persist", CapBE, "cookie persistence", recordOption)
+	// read by stream's newBackend
+	registerOption("persist", CapBE, "", recordOption)
 	registerOption("prefer-last-server", CapBE, "", recordOption)
 	registerOption("abortonclose", CapBE, "", recordOption)
 	registerOption("http-pretend-keepalive", CapFE|CapBE, "", recordOption)

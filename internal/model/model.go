@@ -211,6 +211,11 @@ type Proxy struct {
 	DefaultBackend string
 	DefaultBEPos   config.Pos
 	UseBackends    []UseBackend
+	UseServers     []UseServer   // "use-server", in order (kw_use_server.go)
+	PersistRules   []PersistRule // "force-persist" and "ignore-persist", in order
+	// SendNameHeader is "http-send-name-header": the request header that
+	// carries the name of the server it is sent to ("": none).
+	SendNameHeader string
 	Servers        []*Server
 	DefaultServer  Server  // "default-server" settings copied into each server
 	Dispatch       *Server // "dispatch": a nameless server taking all traffic when no "balance" is set
@@ -246,7 +251,16 @@ type Proxy struct {
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor
 	Redispatch bool
+	RetryOn    RetryOn         // "retry-on" (kw_retry_on.go); 0: not written (conn-failure)
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled
+
+	// RestrictHdrNames is "option http-restrict-req-hdr-names".
+	RestrictHdrNames RestrictHdrNames
+	// MaxKeepAliveQueue is "max-keep-alive-queue": with "option
+	// prefer-last-server", the queue length of its last server past which
+	// a keep-alive request is balanced instead (-1: no limit; below: 0,
+	// as haproxy reads them).
+	MaxKeepAliveQueue int
 
 	Logs        []LogTarget
 	Cookie      *Cookie

@@ -74,6 +74,15 @@ const (
 	PrioOffset                      // its queue offset in ms: Expr's integer, kept to -524287..524287
 	WaitHandshake                   // nothing to wait for: Go's TLS accepts no early data (0-RTT)
 	SetNice                         // accepted without effect (Go schedules goroutines, not tasks by nice)
+	Reject                          // close the client's connection at once, without a response (http-request)
+	SetTimeout                      // set the request's server (Idx TimeoutServer) or tunnel timeout to Wait or Expr's milliseconds
+	NoL7Retry                       // no retry-on retry of this request other than for a failed connection
+)
+
+// The timeouts http-request set-timeout sets (Rule.Idx).
+const (
+	TimeoutServer = iota
+	TimeoutTunnel
 )
 
 // MaxSC is the number of stick counters (HAProxy's default
@@ -391,6 +400,24 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 	case "silent-drop":
 		r.Action = SilentDrop
 		err = want(0, "no argument before its condition")
+	case "reject":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response reject' does not exist; use 'http-response silent-drop' or 'deny'")
+		}
+		r.Action = Reject
+		err = want(0, "no argument before its condition")
+	case "disable-l7-retry":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response disable-l7-retry' does not exist; use it in 'http-request'")
+		}
+		r.Action = NoL7Retry
+		err = want(0, "no argument before its condition")
+	case "set-timeout":
+		if response {
+			return nil, nil, fmt.Errorf("'http-response set-timeout' does not exist; use it in 'http-request'")
+		}
+		r.Action = SetTimeout
+		err = parseSetTimeout(c, r, args, phase, ruleWord)
 	case "deny", "tarpit":
 		r.Action = Deny
 		status := 403
@@ -593,7 +620,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 			}
 		}
 	default:
-		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint, set-priority-class, set-priority-offset, wait-for-handshake, set-nice"
+		supported := "allow, deny, tarpit, silent-drop, set-mark, set-tos, auth, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-path, set-pathq, set-query, set-uri, set-method, replace-path, replace-pathq, replace-uri, set-var, set-var-fmt, unset-var, set-src, set-dst, set-src-port, set-dst-port, set-log-level, strict-mode, normalize-uri, track-sc0..2, sc-inc-gpc0, sc-inc-gpc1, sc-set-gpt0, sc-inc-gpc, sc-set-gpt, wait-for-body, add-acl, del-acl, set-map, del-map, early-hint, set-priority-class, set-priority-offset, wait-for-handshake, set-nice, reject, set-timeout, disable-l7-retry"
 		if response {
 			supported = "allow, deny, return, redirect, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, set-var-fmt, unset-var, set-log-level, wait-for-body, add-acl, del-acl, set-map, del-map, set-nice"
 		}
@@ -865,6 +892,35 @@ func ErrorEnvOf(c *sample.Compiler) *ErrorEnv {
 		return env
 	}
 	return &ErrorEnv{BufSize: 16384}
+}
+
+// parseSetTimeout reads "server|tunnel <time>|<expr>" (haproxy 2.6 has
+// no client timeout here); a constant must not be 0.
+func parseSetTimeout(c *sample.Compiler, r *Rule, args []string, phase sample.Phase, ruleWord string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("%s expects exactly 2 arguments: server|tunnel <timeout>|<expr>", ruleWord)
+	}
+	switch args[0] {
+	case "server":
+		r.Idx = TimeoutServer
+	case "tunnel":
+		r.Idx = TimeoutTunnel
+	default:
+		return fmt.Errorf("%s supports 'server'/'tunnel' (got '%s')", ruleWord, args[0])
+	}
+	if d, err := parseTime(args[1]); err == nil {
+		if d <= 0 {
+			return fmt.Errorf("null value is not valid for a 'set-timeout %s' rule", args[0])
+		}
+		r.Wait = d
+		return nil
+	}
+	e, err := c.Compile(args[1], phase)
+	if err != nil {
+		return fmt.Errorf("%s: '%s' is neither a time nor a sample expression: %v", ruleWord, args[1], err)
+	}
+	r.Expr = e
+	return nil
 }
 
 // parseTime reads HAProxy's time format: a number with an optional unit

@@ -439,3 +439,26 @@ func TestParseSockOptValue(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRejectAndSetTimeout(t *testing.T) {
+	parse := func(line string) *Rule {
+		t.Helper()
+		r, _, err := ParseHTTP(&sample.Compiler{}, &acl.Set{}, strings.Fields(line), false, "backend http-request header rule")
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return r
+	}
+	if r := parse("reject if { path /x }"); r.Action != Reject || r.Cond == nil {
+		t.Errorf("reject: %+v", r)
+	}
+	if r := parse("set-timeout tunnel 2s"); r.Action != SetTimeout || r.Idx != TimeoutTunnel || r.Wait != 2*time.Second || r.Expr != nil {
+		t.Errorf("set-timeout tunnel 2s: %+v", r)
+	}
+	if r := parse("set-timeout server 150"); r.Idx != TimeoutServer || r.Wait != 150*time.Millisecond {
+		t.Errorf("set-timeout server 150: %+v", r)
+	}
+	if r := parse("set-timeout server req.hdr(x)"); r.Idx != TimeoutServer || r.Wait != 0 || r.Expr == nil {
+		t.Errorf("set-timeout server <expr>: %+v", r)
+	}
+}

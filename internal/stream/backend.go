@@ -83,6 +83,12 @@ type Backend struct {
 	stick    []stickRule // stick on/match/store-request, in order
 	name     []byte      // P.Name, for the be_name fetch
 	checkMu  sync.Mutex  // guards the servers' checksStarted and stopChecks
+	// useServers are the "use-server" rules, in order (useserver.go).
+	useServers []useServerRule
+	// preferLast is "option prefer-last-server" with a balancing that is
+	// not hash-based: a session's kept connection's server goes first.
+	preferLast bool
+	persistOpt bool // "option persist": persistence may choose a DOWN server
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -188,6 +194,9 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	if p.Cookie != nil {
 		b.cookie = newPersistCookie(p.Cookie, b.Servers)
 	}
+	b.setUseServers(p)
+	b.preferLast = p.Options["prefer-last-server"] && b.hash.Kind == lb.HashNone
+	b.persistOpt = p.Options["persist"]
 	return b
 }
 

@@ -72,7 +72,7 @@ func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	var st stickState
 	src := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
 	// Without the header the source is the key.
-	b.stickRequest(&st, src, &src.v, nil, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0, false)
 	if st.n != 1 || string(st.keys) != "10.0.0.9" {
 		t.Fatalf("stores %d, keys %q; want the source", st.n, st.keys)
 	}
@@ -81,22 +81,22 @@ func TestStickRulesFirstKeyPerTableWins(t *testing.T) {
 	// src, same table, is skipped.
 	withHdr := &testTxn{src: src.src}
 	withHdr.req.Headers = []http1.Header{{Name: []byte("X-User"), Value: []byte("bob")}}
-	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0, false)
 	if st.n != 1 || string(st.keys) != "bob" || st.srv != nil {
 		t.Fatalf("stores %d, keys %q, server %v; want only bob, no match yet", st.n, st.keys, st.srv)
 	}
 	st.commit(b.Servers[0], t0)
-	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0)
+	b.stickRequest(&st, withHdr, &withHdr.v, nil, t0, false)
 	if st.srv != b.Servers[0] {
 		t.Fatalf("bob matched %v, want s1", st.srv)
 	}
-	b.stickRequest(&st, src, &src.v, nil, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0, false)
 	if st.srv != b.Servers[1] {
 		t.Fatalf("the source matched %v, want s2", st.srv)
 	}
 	// A down server is not chosen; the next store moves the entry.
 	b.Servers[1].SetUp(false)
-	b.stickRequest(&st, src, &src.v, nil, t0)
+	b.stickRequest(&st, src, &src.v, nil, t0, false)
 	if st.srv != nil {
 		t.Fatalf("matched the down server %v", st.srv)
 	}
@@ -131,13 +131,13 @@ func TestStickRuleCondition(t *testing.T) {
 	var st stickState
 	var as acl.State
 	plain := &testTxn{src: netip.MustParseAddr("10.0.0.9")}
-	b.stickRequest(&st, plain, &plain.v, &as, t0)
+	b.stickRequest(&st, plain, &plain.v, &as, t0, false)
 	if st.n != 0 {
 		t.Fatalf("the rule applied without its condition: %d stores", st.n)
 	}
 	sticky := &testTxn{src: plain.src}
 	sticky.req.Headers = []http1.Header{{Name: []byte("X-Sticky"), Value: []byte("1")}}
-	b.stickRequest(&st, sticky, &sticky.v, &as, t0)
+	b.stickRequest(&st, sticky, &sticky.v, &as, t0, false)
 	if st.n != 1 {
 		t.Fatalf("with its condition: %d stores, keys %q", st.n, st.keys)
 	}

@@ -13,11 +13,12 @@ import (
 // back an existing connection to the server. The returned server holds a
 // serving slot that the caller releases. st, when not nil, receives the
 // retries, the redispatch and the time queued. prefer, when up, is tried
-// before the balancer is asked (persistence: a cookie or a stick table).
-// hk, when set, is the request's balancing hash, used for the first pick.
-// from is the client side, for the PROXY header of send-proxy servers;
-// prio orders the request in the queues when every slot is taken.
-func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream, prio backend.Priority) (*Server, *serverConn, bool, int) {
+// before the balancer is asked (persistence: use-server, a cookie or a
+// stick table), or as persist allows. hk, when set, is the request's
+// balancing hash, used for the first pick. from is the client side, for
+// the PROXY header of send-proxy servers; prio orders the request in the
+// queues when every slot is taken.
+func (b *Backend) connect(dstPort int, prefer *Server, persist backend.Persist, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream, prio backend.Priority) (*Server, *serverConn, bool, int) {
 	timeout := b.P.Timeouts.Connect
 	dial := func(srv *Server) (*serverConn, error) {
 		sc, err := srv.dial(timeout, dstPort, from)
@@ -25,7 +26,11 @@ func (b *Backend) connect(dstPort int, prefer *Server, hk hashKey, reuse func(*S
 		return sc, err
 	}
 	a := backend.Attempts{Priority: prio}
-	srv, sc, reused, status := backend.Connect(b.Farm, core(prefer), hk.h, hk.ok, reuse, dial, &a)
+	if st != nil {
+		// an L7 retry goes on with the attempts already made
+		a.Retries, a.Redispatched, a.Queued = st.retries, st.redispatched, st.queued
+	}
+	srv, sc, reused, status := backend.Connect(b.Farm, core(prefer), persist, hk.h, hk.ok, reuse, dial, &a)
 	if st != nil {
 		st.retries, st.redispatched, st.queued, st.queueTerm = a.Retries, a.Redispatched, a.Queued, a.Term
 	}
@@ -43,10 +48,10 @@ func core(s *Server) *backend.Server[*Server] {
 // connect finds a server connection for the current request: the session's
 // own kept connection when the balancer picks the same server, else an idle
 // pooled one when http-reuse allows it, else a new one.
-func (s *httpSession) connect(be *Backend, prefer *Server, hk hashKey) (*Server, *serverConn, bool, int) {
+func (s *httpSession) connect(be *Backend, prefer *Server, persist backend.Persist, hk hashKey) (*Server, *serverConn, bool, int) {
 	s.lg.connStats = connStats{}
 	prio := backend.Priority{Class: s.tx.PrioClass, Offset: s.tx.PrioOffset}
-	srv, sc, reused, status := be.connect(s.localPort(be), prefer, hk, s.reuseFor, &s.lg.connStats, s, prio)
+	srv, sc, reused, status := be.connect(s.localPort(be), prefer, persist, hk, s.reuseFor, &s.lg.connStats, s, prio)
 	if sc != nil {
 		s.live.attach(srv, s.c, sc)
 		s.listed.using(be, srv)

@@ -61,6 +61,10 @@ type cookieState struct {
 	strip  bool    // the request's Cookie header must be rewritten
 	setOut bool    // the response needs a Set-Cookie added or rewritten
 	post   bool    // the request is a POST (for "postonly")
+	ignore bool    // ignore-persist: the cookie assigns no server and none is set
+	// direct is the server a use-server rule assigned: the cookie then
+	// assigns none, and a response from direct gets no new cookie.
+	direct *Server
 	// Dates the client's cookie carried (Unix seconds, 0 = none), and the
 	// time they were judged at.
 	lastSeen, firstSeen, now int64
@@ -97,9 +101,11 @@ func cookieValue(req *http1.Request, name string) (value []byte, found bool) {
 }
 
 // request decides persistence for req: which server its cookie names, and
-// whether the Cookie header must change on its way to the server.
-func (pc *persistCookie) request(req *http1.Request) cookieState {
-	st := cookieState{post: string(req.Method) == "POST"}
+// whether the Cookie header must change on its way to the server. direct
+// is the server a use-server rule assigned (nil: none); force
+// (force-persist) lets the cookie name a DOWN server.
+func (pc *persistCookie) request(req *http1.Request, direct *Server, force bool) cookieState {
+	st := cookieState{post: string(req.Method) == "POST", direct: direct}
 	if pc.maxIdle > 0 || pc.maxLife > 0 {
 		st.now = time.Now().Unix()
 	}
@@ -124,7 +130,7 @@ func (pc *persistCookie) request(req *http1.Request) cookieState {
 		}
 		if s := pc.byValue[string(key)]; len(key) > 0 && s != nil {
 			st.seen = true
-			if s.Up() {
+			if direct == nil && (force || s.Up()) {
 				st.srv = s
 			}
 		}

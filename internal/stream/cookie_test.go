@@ -55,7 +55,7 @@ func TestCookieMaxIdleMaxLife(t *testing.T) {
 		{"SRV=c1|AA-AA|" + date(100), true, true, 100},           // unreadable last date
 	}
 	for _, c := range cases {
-		st := pc.request(cookieRequest(t, "GET", c.cookie))
+		st := pc.request(cookieRequest(t, "GET", c.cookie), nil, false)
 		if (st.srv == srv) != c.wantSrv {
 			t.Errorf("%s: server chosen %v, want %v", c.cookie, st.srv != nil, c.wantSrv)
 		}
@@ -72,7 +72,7 @@ func TestCookieMaxIdleMaxLife(t *testing.T) {
 
 func TestCookiePostOnlyMethod(t *testing.T) {
 	pc := newPersistCookie(&model.Cookie{Name: "SRV", Mode: "insert", PostOnly: true}, nil)
-	if pc.request(cookieRequest(t, "GET", "a=1")).post || !pc.request(cookieRequest(t, "POST", "a=1")).post || !pc.postOnly {
+	if pc.request(cookieRequest(t, "GET", "a=1"), nil, false).post || !pc.request(cookieRequest(t, "POST", "a=1"), nil, false).post || !pc.postOnly {
 		t.Fatal("postonly must tell POST from other methods")
 	}
 }

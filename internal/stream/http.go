@@ -737,18 +737,34 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.be = be
 	defer s.lg.stampEnd()
+	// As haproxy: the persist rules, then use-server, the cookie and the
+	// stick matches; the first server assigned wins.
+	const phase = sample.PhaseReq | sample.PhaseContent
+	pm := be.persistMode(s, &s.tx.ACL, phase)
+	persist := be.connPersist(pm)
+	anyDown := mayPickDown(persist)
+	prefer := be.useServer(s, &s.tx.V, &s.tx.Buf, &s.tx.ACL, phase, anyDown)
 	s.ck = cookieState{}
 	if be.cookie != nil {
-		s.ck = be.cookie.request(req)
+		s.ck = be.cookie.request(req, prefer, anyDown)
+	}
+	if pm == persistIgnore {
+		// The cookie is still removed where the mode says so, as in haproxy.
+		s.ck.srv, s.ck.ignore = nil, true
 	}
 	// The balancing key is read now: the body streaming below reuses buf.
 	hk := s.hashKey(be)
-	prefer := s.ck.srv
+	if prefer == nil {
+		prefer = s.ck.srv
+	}
 	if len(be.stick) > 0 {
-		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime())
+		be.stickRequest(&s.stick, s, &s.tx.V, &s.tx.ACL, coarseTime(), anyDown)
 		if prefer == nil {
 			prefer = s.stick.srv
 		}
+	}
+	if prefer == nil {
+		prefer = be.lastServer(s.priv)
 	}
 	mode := connMode(s.fe.P, be.P)
 	clientKeep := req.KeepAlive() && mode != model.HTTPClose
@@ -780,16 +796,18 @@ func (s *httpSession) handle() bool {
 	if s.fe.P.Compression != nil || be.P.Compression != nil {
 		s.chooseCompression(be)
 	}
-	head := s.requestHead(headStart, bodyStart, be, serverKeep, upgrade)
-	if head == nil {
-		head = s.buf[headStart:bodyStart]
-	}
 
-	srv, sc, reused, status := s.connect(be, prefer, hk)
+	srv, sc, reused, status := s.connect(be, prefer, persist, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
 		s.r = bodyEnd
 		return s.failRequest(status, keepOnError, bodyDone)
+	}
+	// Built once the server is known (redispatches included), for
+	// http-send-name-header.
+	head := s.requestHead(headStart, bodyStart, be, srv, serverKeep, upgrade)
+	if head == nil {
+		head = s.buf[headStart:bodyStart]
 	}
 	s.lg.srv = srv
 	s.lg.srvAddr, s.lg.bkAddr = sc.ends()
@@ -797,9 +815,13 @@ func (s *httpSession) handle() bool {
 	s.tx.bconn, _ = sc.c.(*tls.Conn)
 	_, s.tx.bconnH2 = sc.c.(*h2.ClientStream)
 	s.lg.stamp(&s.lg.connected)
-	defer s.releaseSlot(srv)
-	to := &be.P.Timeouts
-	sc.dl.Write(sc.c, to.Server)
+	defer func() {
+		if srv != nil { // nil: an L7 retry found no server
+			s.releaseSlot(srv)
+		}
+	}()
+	srvTimeout := s.tx.serverTimeout(be.P)
+	sc.dl.Write(sc.c, srvTimeout)
 
 	// Send head and the buffered body; a reused idle connection the server
 	// closed meanwhile is replaced once, as long as nothing was lost. A
@@ -811,7 +833,7 @@ func (s *httpSession) handle() bool {
 		one, joined := joinTwo(&s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size)
 		switch {
 		case joined && bodyDone:
-			sc.dl.Read(sc.c, to.Server)
+			sc.dl.Read(sc.c, srvTimeout)
 			if awaited, err = sc.fd.SendAwait(one); !awaited {
 				_, err = sc.fd.Write(one)
 			}
@@ -834,12 +856,14 @@ func (s *httpSession) handle() bool {
 			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
-		sc.dl.Write(sc.c, to.Server)
+		sc.dl.Write(sc.c, srvTimeout)
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
 	s.lg.bytesIn += s.sentBody
 	canRetry := reused && bodyDone
+	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
+	resend := resendSpan{headStart, bodyStart, bodyEnd, serverKeep, upgrade}
 
 	if s.sbuf == nil {
 		s.takeSbuf()
@@ -861,7 +885,7 @@ func (s *httpSession) handle() bool {
 	if !awaited {
 		runtime.Gosched()
 	}
-	sc.dl.Read(sc.c, to.Server)
+	sc.dl.Read(sc.c, srvTimeout)
 	for {
 		st, retry := s.readResponse(sc, canRetry)
 		canRetry = false
@@ -875,8 +899,8 @@ func (s *httpSession) handle() bool {
 				return s.failRequest(status, keepOnError, true)
 			}
 			reused = false
-			sc.dl.Write(sc.c, to.Server)
-			sc.dl.Read(sc.c, to.Server)
+			sc.dl.Write(sc.c, srvTimeout)
+			sc.dl.Read(sc.c, srvTimeout)
 			if err := writeTwo(sc.fd, &s.out, head, s.buf[bodyStart:bodyEnd], s.fe.rt.bufs.Size); err != nil {
 				sc.c.Close()
 				s.lg.fail('S', 'H')
@@ -886,6 +910,12 @@ func (s *httpSession) handle() bool {
 		}
 		if st != 0 {
 			s.observeHTTP(srv, st, s.sw > s.sr)
+			if l7 && s.retryFailure(be, st, s.sw > s.sr) {
+				if status = s.retryL7(be, &srv, &sc, &head, persist, hk, &resend); status != 0 {
+					return s.failRequest(status, keepOnError, true)
+				}
+				continue
+			}
 			bodyRead := s.abortBody(sc)
 			sc.c.Close()
 			if st == 504 {
@@ -906,6 +936,13 @@ func (s *httpSession) handle() bool {
 				return false
 			}
 			s.sr += resp.HeadLen
+			l7 = false // the client has had part of the answer
+			continue
+		}
+		if l7 && be.P.RetryOn.Status(resp.Status) && s.lg.connStats.retries < be.P.Retries {
+			if status = s.retryL7(be, &srv, &sc, &head, persist, hk, &resend); status != 0 {
+				return s.failRequest(status, keepOnError, true)
+			}
 			continue
 		}
 		break
@@ -1128,7 +1165,7 @@ func (s *httpSession) abortBody(sc *serverConn) bool {
 // the server. Bytes read past the body (a pipelined request) stay in buf.
 func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 	remaining := s.req.ContentLength - s.sentBody
-	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	srvTimeout := s.tx.serverTimeout(sc.srv.backend.P)
 	// As in HAProxy, a stalled upload is cut by "timeout server", counted
 	// from the last byte sent to the server (the response reader's 504),
 	// not by "timeout client"; that one applies only without the other.

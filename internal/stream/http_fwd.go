@@ -12,9 +12,9 @@ import (
 	"dhproxy/internal/tcp"
 )
 
-// requestHead builds the head sent to the server into s.out, or returns nil
+// requestHead builds the head sent to srv into s.out, or returns nil
 // when the client's head can be forwarded byte for byte.
-func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverKeep, upgrade bool) []byte {
+func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Server, serverKeep, upgrade bool) []byte {
 	req := &s.req
 	ff := s.forwardFor(be)
 	hop := false
@@ -30,7 +30,8 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 	if s.ck.strip {
 		ck = be.cookie
 	}
-	if !hop && ff == nil && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
+	nameHdr := be.P.SendNameHeader
+	if !hop && ff == nil && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
 		return nil
 	}
 	out := s.out[:0]
@@ -72,9 +73,34 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, serverK
 		out = s.clientIP.AppendTo(out)
 		out = append(out, "\r\n"...)
 	}
+	if nameHdr != "" {
+		// http-send-name-header: the server's name replaces any such field.
+		out = dropHeaderLines(out, nameHdr)
+		out = append(append(append(append(out, nameHdr...), ": "...), srv.Conf.Name...), "\r\n"...)
+	}
 	out = append(out, "\r\n"...)
 	s.out = out
 	return out
+}
+
+// dropHeaderLines removes, in place, the "name: value" lines of head (a
+// start line and header lines, each ending in CRLF) whose name is name,
+// in any case.
+func dropHeaderLines(head []byte, name string) []byte {
+	start := bytes.IndexByte(head, '\n') + 1 // keep the start line
+	w := start
+	for r := start; r < len(head); {
+		end := len(head) // a last line without its end, kept as it is
+		if i := bytes.IndexByte(head[r:], '\n'); i >= 0 {
+			end = r + i + 1
+		}
+		line := head[r:end]
+		if !(len(line) > len(name) && line[len(name)] == ':' && http1.EqualFold(line[:len(name)], name)) {
+			w += copy(head[w:], line)
+		}
+		r = end
+	}
+	return head[:w]
 }
 
 // lengthEdit says what happens to a message's framing fields when its head
@@ -218,7 +244,10 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 	// insert: when the client did not already name this server or its
 	// dates need refreshing; not over the server's own cookie with
 	// "preserve"; with "postonly" only for a POST.
-	return nil, (s.ck.srv != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
+	if s.ck.ignore {
+		return nil, false
+	}
+	return nil, (s.ck.srv != srv && s.ck.direct != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
 }
 
 // forwardFor returns the forwardfor setting that applies to this request, or
@@ -477,7 +506,7 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	s.lg.endsAtResp = false
 	// Stream the rest of the body through sbuf.
 	remaining := resp.ContentLength - int64(bodyEnd-headEnd)
-	srvTimeout := sc.srv.backend.P.Timeouts.Server
+	srvTimeout := s.tx.serverTimeout(sc.srv.backend.P)
 	cliTimeout := s.fe.P.Timeouts.Client
 	s.sr, s.sw = 0, 0
 	for {
@@ -594,7 +623,7 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 		return
 	}
 	if s.w > s.r {
-		sc.dl.Write(sc.c, be.P.Timeouts.Server)
+		sc.dl.Write(sc.c, s.tx.serverTimeout(be.P))
 		if _, err := sc.c.Write(s.buf[s.r:s.w]); err != nil {
 			return
 		}
@@ -606,7 +635,9 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	s.c.SetDeadline(time.Time{})
 	sc.c.SetDeadline(time.Time{})
 	s.cdl, sc.dl = conn.Deadlines{}, conn.Deadlines{}
-	res := tcp.Forward(client, sc.c, tunnelTimeouts(s.fe.P, be.P), s.fe.rt.pipes)
+	to := tunnelTimeouts(s.fe.P, be.P)
+	to.Server, to.Tunnel = s.tx.serverTimeout(be.P), s.tx.tunnelTimeout(be.P)
+	res := tcp.Forward(client, sc.c, to, s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut
 	if res.Term[0] != '-' {

@@ -48,7 +48,7 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 	ok := true
 	if !enough() && sc != nil {
 		if wait == 0 {
-			wait = sc.srv.backend.P.Timeouts.Server
+			wait = s.tx.serverTimeout(sc.srv.backend.P)
 		}
 		if wait > 0 {
 			dl := time.Now().Add(wait)

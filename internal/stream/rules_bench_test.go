@@ -119,7 +119,7 @@ func BenchmarkBenchRulesPhases(b *testing.B) {
 				if answered || be != backends["be_http"] {
 					b.Fatal("answered or not be_http")
 				}
-				s.requestHead(0, s.req.HeadLen, be, true, false)
+				s.requestHead(0, s.req.HeadLen, be, nil, true, false)
 				if _, err := http1.ParseResponse(rbuf, &s.resp); err != nil {
 					b.Fatal(err)
 				}

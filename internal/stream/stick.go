@@ -104,7 +104,8 @@ func stickKey(t *stick.Table, e *sample.Expr, tx sample.Txn, v *sample.Value, ds
 // stickRequest runs the backend's stick rules for a request: st receives
 // the matched server, if any, and the keys to store. It reads the request
 // before its buffer is reused, and allocates nothing once st.keys has grown.
-func (b *Backend) stickRequest(st *stickState, tx sample.Txn, v *sample.Value, as *acl.State, now time.Time) {
+// force (force-persist) lets a match name a DOWN server.
+func (b *Backend) stickRequest(st *stickState, tx sample.Txn, v *sample.Value, as *acl.State, now time.Time, force bool) {
 	st.srv, st.n, st.keys = nil, 0, st.keys[:0]
 rules:
 	for i := range b.stick {
@@ -130,7 +131,7 @@ rules:
 			// A found entry is touched (its expiry pushed back) even when
 			// an earlier rule already chose the server.
 			if id, found := r.table.Lookup(st.keys[start:], now); found && st.srv == nil {
-				if s := b.serverByID(id); s != nil && s.Up() {
+				if s := b.serverByID(id); s != nil && (force || s.Up()) {
 					st.srv = s
 				}
 			}

@@ -109,15 +109,20 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	case lb.HashExpr:
 		hk = be.exprHash(tx, &tx.v)
 	}
-	var prefer *Server
+	const phase = sample.PhaseConn | sample.PhaseContent
+	persist := be.connPersist(be.persistMode(tx, &tx.acl, phase))
+	anyDown := mayPickDown(persist)
+	prefer := be.useServer(tx, &tx.v, &tx.fmtBuf, &tx.acl, phase, anyDown)
 	var sticks stickState
 	if len(be.stick) > 0 {
-		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime())
-		prefer = sticks.srv
+		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime(), anyDown)
+		if prefer == nil {
+			prefer = sticks.srv
+		}
 	}
 	var st connStats
 	var sc *serverConn
-	srv, sc, _, _ = be.connect(dstPort, prefer, hk, nil, &st, tx, tx.prio)
+	srv, sc, _, _ = be.connect(dstPort, prefer, persist, hk, nil, &st, tx, tx.prio)
 	e.Retries, e.Redispatched = st.retries, st.redispatched
 	if tx.vars != nil {
 		tx.vars[sample.ScopeReq].Reset() // the request's processing is over, as in mode http

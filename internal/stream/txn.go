@@ -61,6 +61,56 @@ type txnConn struct {
 	// softRewrite: "http-request strict-mode off" ran, a failed request
 	// rewrite is only counted.
 	softRewrite bool
+	// timeouts are what http-request set-timeout set, by rules.Timeout*.
+	timeouts  [2]timeoutOverride
+	noL7Retry bool // http-request disable-l7-retry ran
+}
+
+// timeoutOverride is a timeout set-timeout gave a request (d 0: none).
+type timeoutOverride struct {
+	set bool
+	d   time.Duration
+}
+
+// serverTimeout is the request's "timeout server": be's unless set-timeout
+// changed it.
+func (t *txnConn) serverTimeout(be *model.Proxy) time.Duration {
+	if o := &t.timeouts[rules.TimeoutServer]; o.set {
+		return o.d
+	}
+	return be.Timeouts.Server
+}
+
+// tunnelTimeout is the request's "timeout tunnel", as serverTimeout.
+func (t *txnConn) tunnelTimeout(be *model.Proxy) time.Duration {
+	if o := &t.timeouts[rules.TimeoutTunnel]; o.set {
+		return o.d
+	}
+	return be.Timeouts.Tunnel
+}
+
+// timeoutSet is the tunnel (else server) timeout set-timeout gave the
+// request; false: none did.
+func (t *txnConn) timeoutSet(tunnel bool) (time.Duration, bool) {
+	o := &t.timeouts[rules.TimeoutServer]
+	if tunnel {
+		o = &t.timeouts[rules.TimeoutTunnel]
+	}
+	return o.d, o.set
+}
+
+// setTimeout runs http-request set-timeout: an expression's integer is
+// milliseconds, 0 or less meaning no timeout (haproxy's TICK_ETERNITY);
+// no integer leaves the timeout as it was.
+func (s *httpSession) setTimeout(r *rules.Rule) {
+	d := r.Wait
+	if r.Expr != nil {
+		if !r.Expr.Eval(s, &s.tx.V) || !sample.Cast(&s.tx.V, sample.TypeInt, &s.tx.Scratch) {
+			return
+		}
+		d = time.Duration(max(s.tx.V.Int, 0)) * time.Millisecond
+	}
+	s.tx.timeouts[r.Idx] = timeoutOverride{set: true, d: d}
 }
 
 // begin prepares the rule state for a new request, keeping the capacity
@@ -245,6 +295,10 @@ func (s *httpSession) ConnAction(r *rules.Rule) {
 		s.setLogLevel(r)
 	case rules.StrictMode:
 		s.tx.softRewrite = r.Int == 0
+	case rules.SetTimeout:
+		s.setTimeout(r)
+	case rules.NoL7Retry:
+		s.tx.noL7Retry = true
 	case rules.SetMark, rules.SetTOS:
 		setSockOpt(s.c, r)
 	case rules.SetSrc, rules.SetSrcPort:
@@ -349,10 +403,16 @@ func (s *httpSession) Monitor() (answered, keep bool) {
 // answer writes a rule's own response (deny, return, redirect); false when
 // the rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
-	if r.Action == rules.SilentDrop {
+	if r.Action == rules.SilentDrop || r.Action == rules.Reject {
 		// nothing is written: the connection ends as a tcp-request
 		// content reject ends it (logged "PR", a denied request)
-		conn.SilentDrop(s.c)
+		if r.Action == rules.Reject {
+			// At once and with a reset: over HTTP/2 the whole
+			// connection, as haproxy kills it.
+			conn.ResetClose(conn.Socket(s.c))
+		} else {
+			conn.SilentDrop(s.c)
+		}
 		s.fe.Stats.Dreq.Add(1)
 		if be != nil {
 			be.Stats.Dreq.Add(1)

@@ -27,6 +27,10 @@ func (s *httpSession) ProxyState(key sample.StateKey, backend, server []byte) (i
 		}
 		return 1 + boolInt(s.tx.bconnH2), true
 	case sample.StateCurServerTimeout, sample.StateCurTunnelTimeout:
+		// set-timeout shows at once, before any server connection
+		if d, ok := s.tx.timeoutSet(key == sample.StateCurTunnelTimeout); ok {
+			return d.Milliseconds(), true
+		}
 		return curTimeout(s.tx.srv, key)
 	}
 	be := s.tx.be
@@ -231,9 +235,9 @@ func defaultBackendName(fe *Frontend) string {
 	return fe.P.DefaultBE.Name
 }
 
-// curTimeout is cur_server_timeout or cur_tunnel_timeout: the stream's
-// timeouts are its backend's (no set-timeout action here), set once a
-// server connection exists; 0 before, as HAProxy answers.
+// curTimeout is cur_server_timeout or cur_tunnel_timeout without
+// set-timeout: the backend's once a server connection exists; 0 before,
+// as HAProxy answers.
 func curTimeout(srv *Server, key sample.StateKey) (int64, bool) {
 	switch {
 	case srv == nil:

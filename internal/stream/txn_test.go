@@ -70,7 +70,7 @@ func TestRequestEdits(t *testing.T) {
 		if answered, _ := s.tx.Request(s, p); answered {
 			t.Fatalf("%v answered", c.rules)
 		}
-		got := s.requestHead(0, s.req.HeadLen, be, true, false)
+		got := s.requestHead(0, s.req.HeadLen, be, nil, true, false)
 		if got == nil {
 			got = s.buf[:s.req.HeadLen]
 		}
@@ -116,7 +116,7 @@ func BenchmarkRuleEngine(b *testing.B) {
 		if answered || be == nil {
 			b.Fatal("answered or no backend")
 		}
-		s.requestHead(0, s.req.HeadLen, be, true, false)
+		s.requestHead(0, s.req.HeadLen, be, nil, true, false)
 	}
 }
 

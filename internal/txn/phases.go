@@ -96,7 +96,9 @@ func (t *State) RequestPhases(c Conn, fe *Frontend) (answered, keep bool) {
 }
 
 // HasRequestRules tells whether p has http-request, redirect or (run on
-// each request in mode http) tcp-request content rules.
+// each request in mode http) tcp-request content rules, or restricts
+// header names after them.
 func HasRequestRules(p *model.Proxy) bool {
-	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0
+	return len(p.HTTPRequestRules) > 0 || len(p.RedirectRules) > 0 || len(p.TCPRequest.Content) > 0 ||
+		p.RestrictHdrNames != model.RestrictPreserve
 }

@@ -145,7 +145,7 @@ rules:
 			break rules
 		case rules.EarlyHint:
 			i = t.earlyHints(s, list, i)
-		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop:
+		case rules.Deny, rules.Tarpit, rules.Return, rules.Redirect, rules.Auth, rules.SilentDrop, rules.Reject:
 			// haproxy notes the rule once it ended the list; only a deny's
 			// or a tarpit's reply is built late enough for its
 			// http-after-response rules to see it
@@ -174,6 +174,11 @@ rules:
 			if !t.editRequest(s, r) {
 				return true, false
 			}
+		}
+	}
+	if p.RestrictHdrNames != model.RestrictPreserve {
+		if answered, keep = t.restrictHeaderNames(s, p.RestrictHdrNames); answered {
+			return answered, keep
 		}
 	}
 	for _, r := range p.RedirectRules {
@@ -225,6 +230,41 @@ func (t *State) setPriority(s Session, r *rules.Rule) {
 	}
 }
 
+// restrictDeny is the answer of "option http-restrict-req-hdr-names
+// reject", a deny as haproxy counts and logs it.
+var restrictDeny = &rules.Rule{Action: rules.Deny, Reply: rules.ErrorReply(403)}
+
+// restrictHeaderNames applies "option http-restrict-req-hdr-names" after
+// a section's http-request rules: header names outside [A-Za-z0-9-] are
+// removed, or refuse the request.
+func (t *State) restrictHeaderNames(s Session, mode model.RestrictHdrNames) (answered, keep bool) {
+	req := s.Request()
+	n := 0
+	for _, h := range req.Headers {
+		if plainHeaderName(h.Name) {
+			req.Headers[n] = h
+			n++
+		} else if mode == model.RestrictReject {
+			return s.Answer(restrictDeny)
+		}
+	}
+	if n < len(req.Headers) {
+		req.Headers = req.Headers[:n]
+		t.Edited.RequestHeaders = true
+	}
+	return false, false
+}
+
+// plainHeaderName tells whether name is made of letters, digits and '-'.
+func plainHeaderName(name []byte) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // editRequest applies a header, method, variable or request target
 // action to the parsed request and notes it for the serializer; the
 // connection's own actions go to s. false: a header rewrite did not fit
@@ -240,7 +280,7 @@ func (t *State) editRequest(s Session, r *rules.Rule) bool {
 		t.setPriority(s, r)
 	case rules.WaitHandshake, rules.SetNice:
 		// nothing to do (rules.WaitHandshake, rules.SetNice say why)
-	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode:
+	case rules.SetLogLevel, rules.SetMark, rules.SetTOS, rules.SetSrc, rules.SetDst, rules.SetSrcPort, rules.SetDstPort, rules.StrictMode, rules.SetTimeout, rules.NoL7Retry:
 		s.ConnAction(r)
 	case rules.SetHeader, rules.AddHeader, rules.DelHeader, rules.ReplaceHeader, rules.ReplaceValue:
 		t.Edited.RequestHeaders = true

@@ -136,9 +136,19 @@ func init() {
 			g.SpreadChecks = n
 		}
 	})
-	for _, kw := range []string{"maxsslconn", "maxconnrate", "maxsessrate"} {
+	registerGlobal("maxsslconn", func(b *builder, g *Global, l config.Line) {
+		b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
+	})
+	// maxconnrate, maxsessrate: new connections (sessions) per second the
+	// process accepts at most; the others wait in the sockets' backlogs.
+	for kw, field := range map[string]func(*Global) *int{
+		"maxconnrate": func(g *Global) *int { return &g.MaxConnRate },
+		"maxsessrate": func(g *Global) *int { return &g.MaxSessRate },
+	} {
 		registerGlobal(kw, func(b *builder, g *Global, l config.Line) {
-			b.notYetOnce(l, "'"+l.Args[0]+"'", "this setting")
+			if b.wantArgs(l, 1, 1, kw+" <number>") {
+				*field(g), _ = b.intArg(l, 1)
+			}
 		})
 	}
 	registerGlobal("ssl-server-verify", func(b *builder, g *Global, l config.Line) {

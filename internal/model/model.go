@@ -130,6 +130,8 @@ type Global struct {
 	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
 	Maxconn             int
 	MaxconnImplicit     bool // Maxconn was derived from the FD limit (IdealMaxconn), not configured
+	MaxConnRate         int  // maxconnrate: new connections per second (0: no limit)
+	MaxSessRate         int  // maxsessrate: new sessions per second (0: no limit)
 	Daemon              bool
 	Pidfile             string
 	Nbthread            int // 0: one per CPU, as HAProxy
@@ -232,14 +234,17 @@ type Proxy struct {
 	// Source is "source": the address (and port, 0: any) connections to
 	// the servers and their checks leave from; invalid: the system's
 	// choice. A server's own "source" wins.
-	Source      netip.AddrPort
-	Retries     int
-	Maxconn     int // frontend: max concurrent sessions
-	Fullconn    int
-	Backlog     int
-	Disabled    bool
-	Description string
-	Reuse       Reuse
+	Source  netip.AddrPort
+	Retries int
+	Maxconn int // frontend: max concurrent sessions
+	// RateLimitSessions is "rate-limit sessions": new sessions accepted per
+	// second at most (0: no limit).
+	RateLimitSessions int
+	Fullconn          int
+	Backlog           int
+	Disabled          bool
+	Description       string
+	Reuse             Reuse
 
 	// HashBalanceFactor is "hash-balance-factor" (0: unbounded loads).
 	HashBalanceFactor int

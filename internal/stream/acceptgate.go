@@ -20,7 +20,7 @@ func (rt *Runtime) admit(fe *Frontend) bool {
 			}
 			continue
 		}
-		if !rt.underRateLimit() {
+		if !rt.underRateLimit() || !fe.underSessionRate() {
 			select {
 			case <-time.After(rateLimitPoll):
 			case <-rt.done:
@@ -74,6 +74,17 @@ func (rt *Runtime) underRateLimit() bool {
 	}
 	cur, _ := rt.connRate.read(conn.CoarseNow() / int64(time.Millisecond))
 	return int64(cur) < lim
+}
+
+// underSessionRate tells whether fe's sessions of the last second stay
+// below its "rate-limit sessions".
+func (fe *Frontend) underSessionRate() bool {
+	lim := fe.P.RateLimitSessions
+	if lim == 0 {
+		return true
+	}
+	cur, _ := fe.Stats.Rate()
+	return cur < lim
 }
 
 // SetMaxconn changes fe's connection limit ("set maxconn frontend"); 0

@@ -170,6 +170,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	}
 	rt.pipes = tcp.NewPipes(pipeBudget(cfg, fdLimit()))
 	rt.limit.Init(cfg.Global.Maxconn)
+	rt.SetRateLimits(cfg.Global.MaxConnRate, cfg.Global.MaxSessRate) // "set rate-limit" changes them
 	rt.tables = newStickTables(cfg)
 	for _, p := range cfg.Proxies {
 		if p.IsBackend() && !p.Disabled {

@@ -4,14 +4,17 @@
 package listener
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -52,6 +55,13 @@ func Backlog(b *model.Bind, fe *model.Proxy, global *model.Global) int {
 }
 
 func open(b *model.Bind, backlog int) (net.Listener, error) {
+	if b.Sock.Namespace != "" {
+		return inNamespace(b.Sock.Namespace, func() (net.Listener, error) { return openHere(b, backlog) })
+	}
+	return openHere(b, backlog)
+}
+
+func openHere(b *model.Bind, backlog int) (net.Listener, error) {
 	if f := inheritedFor(b); f != nil {
 		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
 	}
@@ -73,7 +83,13 @@ func open(b *model.Bind, backlog int) (net.Listener, error) {
 		if fi, err := os.Lstat(b.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(b.Addr)
 		}
-		return net.Listen("unix", b.Addr)
+		l, err := net.Listen("unix", b.Addr)
+		if err == nil {
+			if err = setOwner(b.Addr, &b.Sock); err != nil {
+				l.Close()
+			}
+		}
+		return l, err
 	}
 	return listenTCP(b, backlog)
 }
@@ -98,17 +114,17 @@ func listenTCP(b *model.Bind, backlog int) (net.Listener, error) {
 		family = unix.AF_INET
 	case wildcard && b.Network == "tcp" && !v6only:
 		// Dual stack; where IPv6 is off, plain IPv4.
-		if l, err := listenFamily(unix.AF_INET6, addr, backlog, false, freebind); err != unix.EAFNOSUPPORT {
+		if l, err := listenFamily(unix.AF_INET6, addr, backlog, false, freebind, &b.Sock); err != unix.EAFNOSUPPORT {
 			return l, err
 		}
 		family = unix.AF_INET
 	case b.Network == "tcp6" && wildcard:
 		v6only = true
 	}
-	return listenFamily(family, addr, backlog, v6only, freebind)
+	return listenFamily(family, addr, backlog, v6only, freebind, &b.Sock)
 }
 
-func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind bool) (net.Listener, error) {
+func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind bool, so *model.BindSock) (net.Listener, error) {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, err
@@ -140,18 +156,31 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 		on          bool
 		level, name int
 		val         int
+		what        string
 	}{
-		{true, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}, // as net.Listen: restart while old connections linger
-		{reusePort.Load(), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
-		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only)},
-		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1},
-		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1},
+		{true, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR"}, // as net.Listen: restart while old connections linger
+		{reusePort.Load(), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"},
+		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only), "IPV6_V6ONLY"},
+		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1, "IPV6_FREEBIND"},
+		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1, "IP_FREEBIND"},
+		// The bind line's options, as haproxy 2.6 sets them on the
+		// listening socket: the accepted connections inherit them.
+		{so.Transparent && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT (transparent)"},
+		{so.Transparent && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1, "IP_TRANSPARENT (transparent)"},
+		{so.DeferAccept, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1, "TCP_DEFER_ACCEPT (defer-accept)"}, // 1 s, as haproxy
+		{so.MSS > 0, unix.IPPROTO_TCP, unix.TCP_MAXSEG, so.MSS, "TCP_MAXSEG (mss)"},
+		{so.UserTimeout > 0, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(so.UserTimeout / time.Millisecond), "TCP_USER_TIMEOUT (tcp-ut)"},
 	}
 	for _, o := range opts {
 		if o.on {
 			if err := unix.SetsockoptInt(fd, o.level, o.name, o.val); err != nil {
-				return nil, os.NewSyscallError("setsockopt", err)
+				return nil, os.NewSyscallError("setsockopt "+o.what, err)
 			}
+		}
+	}
+	if so.Interface != "" {
+		if err := unix.BindToDevice(fd, so.Interface); err != nil {
+			return nil, fmt.Errorf("cannot bind to interface '%s': %w", so.Interface, err)
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
@@ -160,7 +189,58 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 	if err := unix.Listen(fd, backlog); err != nil {
 		return nil, os.NewSyscallError("listen", err)
 	}
+	if so.FastOpen {
+		// The queue of pending fast-open requests: the backlog, as haproxy.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, backlog); err != nil {
+			return nil, os.NewSyscallError("setsockopt TCP_FASTOPEN (tfo)", err)
+		}
+	}
 	return net.FileListener(f)
+}
+
+// setOwner gives a unix socket the bind line's owner and permissions.
+func setOwner(path string, so *model.BindSock) error {
+	if so.UID > 0 || so.GID > 0 {
+		if err := os.Lchown(path, cmp.Or(so.UID, -1), cmp.Or(so.GID, -1)); err != nil {
+			return err
+		}
+	}
+	if so.Mode != 0 {
+		if err := unix.Chmod(path, so.Mode); err != nil {
+			return &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
+	}
+	return nil
+}
+
+// inNamespace runs open in network namespace ns (/var/run/netns/<ns>, as
+// "ip netns" names them): sockets belong to the namespace they are made
+// in. The work happens on an OS thread of its own that is never handed
+// back to other goroutines (it ends with its goroutine), so no other code
+// ever runs in the namespace.
+func inNamespace(ns string, open func() (net.Listener, error)) (net.Listener, error) {
+	type result struct {
+		l   net.Listener
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		f, err := os.Open(model.NetnsDir + ns)
+		if err != nil {
+			done <- result{err: fmt.Errorf("network namespace '%s': %w", ns, err)}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{err: fmt.Errorf("cannot enter network namespace '%s': %w", ns, err)}
+			return
+		}
+		l, err := open()
+		done <- result{l, err}
+	}()
+	r := <-done
+	return r.l, r.err
 }
 
 func boolInt(b bool) int {

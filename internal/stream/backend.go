@@ -202,12 +202,15 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src := b.P.SourceFor(sc); src.IsValid() {
+	if src := b.P.SourceFor(sc); src.IsValid() || sc.FastOpen || sc.UserTimeout > 0 {
 		d := dialer
-		d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		if src.IsValid() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		}
+		d.Control = serverSockOpts(sc)
 		s.dialer = &d
 	}
-	_, s.nonStick = sc.Options["non-stick"]
+	s.nonStick = sc.NonStick
 	maxIdle := maxIdlePerServer
 	if n := sc.PoolMaxConn; n >= 0 {
 		maxIdle = min(n, maxIdlePerServer)

@@ -63,11 +63,13 @@ func open(b *model.Bind, backlog int) (net.Listener, error) {
 
 func openHere(b *model.Bind, backlog int) (net.Listener, error) {
 	if f := inheritedFor(b); f != nil {
-		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+		l, err := net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+		return tuneInherited(l, err, b, backlog)
 	}
 	if f := takeTransferred(b); f != nil {
 		defer f.Close() // FileListener keeps its own descriptor
-		return net.FileListener(f)
+		l, err := net.FileListener(f)
+		return tuneInherited(l, err, b, backlog)
 	}
 	switch b.Network {
 	case "fd":
@@ -163,13 +165,10 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only), "IPV6_V6ONLY"},
 		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1, "IPV6_FREEBIND"},
 		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1, "IP_FREEBIND"},
-		// The bind line's options, as haproxy 2.6 sets them on the
-		// listening socket: the accepted connections inherit them.
+		// Transparent before bind: it allows binding an address the host
+		// does not hold.
 		{so.Transparent && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT (transparent)"},
 		{so.Transparent && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1, "IP_TRANSPARENT (transparent)"},
-		{so.DeferAccept, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1, "TCP_DEFER_ACCEPT (defer-accept)"}, // 1 s, as haproxy
-		{so.MSS > 0, unix.IPPROTO_TCP, unix.TCP_MAXSEG, so.MSS, "TCP_MAXSEG (mss)"},
-		{so.UserTimeout > 0, unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, int(so.UserTimeout / time.Millisecond), "TCP_USER_TIMEOUT (tcp-ut)"},
 	}
 	for _, o := range opts {
 		if o.on {
@@ -186,16 +185,61 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 	if err := unix.Bind(fd, sa); err != nil {
 		return nil, os.NewSyscallError("bind", err)
 	}
+	// Before listen, as haproxy: Linux refuses TCP_USER_TIMEOUT on a
+	// listening socket.
+	if err := tune(fd, so, backlog); err != nil {
+		return nil, err
+	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		return nil, os.NewSyscallError("listen", err)
 	}
-	if so.FastOpen {
-		// The queue of pending fast-open requests: the backlog, as haproxy.
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, backlog); err != nil {
-			return nil, os.NewSyscallError("setsockopt TCP_FASTOPEN (tfo)", err)
+	return net.FileListener(f)
+}
+
+// tune sets the options of a bind line that the accepted connections
+// inherit, and clears those it does not name, as haproxy does: a socket
+// kept across a reload then follows the new configuration.
+func tune(fd int, so *model.BindSock, backlog int) error {
+	opts := []struct {
+		name int
+		val  int
+		what string
+	}{
+		{unix.TCP_DEFER_ACCEPT, boolInt(so.DeferAccept), "TCP_DEFER_ACCEPT (defer-accept)"}, // 1 s, as haproxy
+		{unix.TCP_USER_TIMEOUT, int(so.UserTimeout / time.Millisecond), "TCP_USER_TIMEOUT (tcp-ut)"},
+		{unix.TCP_MAXSEG, so.MSS, "TCP_MAXSEG (mss)"}, // 0: the route's
+	}
+	var first error // the others are still tried
+	for _, o := range opts {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, o.name, o.val); err != nil && first == nil {
+			first = os.NewSyscallError("setsockopt "+o.what, err)
 		}
 	}
-	return net.FileListener(f)
+	// The queue of pending fast-open requests is the backlog, as in
+	// haproxy; one is only cleared where there is one, else clearing
+	// would make one.
+	qlen := 0
+	if so.FastOpen {
+		qlen = backlog
+	}
+	if cur, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN); err == nil && cur != qlen {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, qlen); err != nil && first == nil {
+			first = os.NewSyscallError("setsockopt TCP_FASTOPEN (tfo)", err)
+		}
+	}
+	return first
+}
+
+// tuneInherited applies tune to a TCP listener received from an earlier
+// process or the master, as far as the kernel allows on a listening
+// socket (not TCP_USER_TIMEOUT: haproxy only warns there too).
+func tuneInherited(l net.Listener, err error, b *model.Bind, backlog int) (net.Listener, error) {
+	if tl, ok := l.(*net.TCPListener); ok && err == nil {
+		if rc, err := tl.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { tune(int(fd), &b.Sock, backlog) })
+		}
+	}
+	return l, err
 }
 
 // setOwner gives a unix socket the bind line's owner and permissions.

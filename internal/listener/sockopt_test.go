@@ -47,7 +47,7 @@ func TestBindSocketOptions(t *testing.T) {
 			want, other int
 		}{
 			// The kernel keeps TCP_DEFER_ACCEPT as SYN-ACK retransmits
-			// and gives back the seconds they last: 1 s is 3.
+			// and gives back the seconds they last, rounded its way.
 			{"TCP_DEFER_ACCEPT", unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 3, 1},
 			{"TCP_FASTOPEN", unix.IPPROTO_TCP, unix.TCP_FASTOPEN, 77, -1},
 			{"IP_TRANSPARENT", unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1, -1},
@@ -140,5 +140,42 @@ func TestBindInNamespace(t *testing.T) {
 	}
 	if _, err := Open(&model.Bind{Network: "tcp4", Addr: "127.0.0.1:0", Sock: model.BindSock{Namespace: ns + "-none"}}, 16); err == nil {
 		t.Error("a missing namespace is no error")
+	}
+}
+
+// TestInheritedListenerFollowsConfig: a socket kept across a reload takes
+// the new configuration's options, and loses those it no longer names.
+func TestInheritedListenerFollowsConfig(t *testing.T) {
+	first, err := Open(&model.Bind{Network: "tcp4", Addr: "127.0.0.1:0", Sock: model.BindSock{DeferAccept: true, MSS: 1200, FastOpen: true}}, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := first.Addr().String()
+	f, err := listenerFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bare := &model.Bind{Network: "tcp4", Addr: addr}
+	Inherit(map[string]*os.File{Key(bare): f})
+	defer Inherit(nil)
+	read := func(so model.BindSock) (got [3]int) {
+		l, err := Open(&model.Bind{Network: "tcp4", Addr: addr, Sock: so}, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		sockFD(t, l, func(fd int) {
+			for i, o := range []int{unix.TCP_DEFER_ACCEPT, unix.TCP_MAXSEG, unix.TCP_FASTOPEN} {
+				got[i], _ = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, o)
+			}
+		})
+		return got
+	}
+	if got := read(model.BindSock{}); got[0] != 0 || got[1] == 1200 || got[2] != 0 {
+		t.Errorf("without the options: defer-accept %d, MSS %d, fast open queue %d; want 0, the default, 0", got[0], got[1], got[2])
+	}
+	if got := read(model.BindSock{DeferAccept: true, MSS: 1300, FastOpen: true}); got[0] == 0 || got[1] != 1300 || got[2] != 16 {
+		t.Errorf("with the options: defer-accept %d, MSS %d, fast open queue %d; want on, 1300, 16", got[0], got[1], got[2])
 	}
 }

@@ -135,8 +135,8 @@ var serverOptions = map[string]serverOpt{
 		}
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
 	}, ""},
-	// Socket options of the connections to the server (TCP_FASTOPEN_CONNECT,
-	// TCP_USER_TIMEOUT).
+	// Socket options of the connections to the server (see serverSockOpts
+	// in internal/stream).
 	"tfo":    {0, flagOpt(func(s *Server) *bool { return &s.FastOpen }, true), ""},
 	"no-tfo": {0, flagOpt(func(s *Server) *bool { return &s.FastOpen }, false), ""},
 	"tcp-ut": {1, func(s *Server, v string) (err error) {
@@ -247,8 +247,9 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
 	if s.FastOpen {
-		// haproxy's warning: data sent with the SYN may be lost with it, and
-		// dhproxy has no "retry-on" to send it again.
+		// haproxy's warning: it only connects with TCP fast open where
+		// "retry-on" could send the SYN's data again, and dhproxy has no
+		// retry-on.
 		b.warnf(l, "'server %s/%s' : server has tfo activated, the backend should be configured with at least 'conn-failure', 'empty-response' and 'response-timeout' or we wouldn't be able to retry the connection on failure.", p.Name, s.Name)
 	}
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {

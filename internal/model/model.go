@@ -443,8 +443,8 @@ type Server struct {
 	// NonStick: stick rules never store this server ("non-stick", undone
 	// by "stick").
 	NonStick bool
-	// Connection socket options: TCP_FASTOPEN_CONNECT (tfo, undone by
-	// no-tfo), TCP_USER_TIMEOUT (tcp-ut).
+	// Connection socket options: tfo (undone by no-tfo; TCP fast open
+	// where retry-on allows, which dhproxy lacks), TCP_USER_TIMEOUT (tcp-ut).
 	FastOpen    bool
 	UserTimeout time.Duration
 

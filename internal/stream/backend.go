@@ -202,7 +202,7 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src := b.P.SourceFor(sc); src.IsValid() || sc.FastOpen || sc.UserTimeout > 0 {
+	if src := b.P.SourceFor(sc); src.IsValid() || sc.UserTimeout > 0 {
 		d := dialer
 		if src.IsValid() {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)

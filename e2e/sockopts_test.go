@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"dhproxy/internal/listener"
+	"dhproxy/internal/model"
 	"dhproxy/internal/netnstest"
 )
 
@@ -254,4 +256,55 @@ func ssState(t *testing.T, fe, cport int) string {
 		return ""
 	}
 	return f[0]
+}
+
+// TestServerNamespace: a server's "namespace" makes its connections, and
+// its health checks', inside that network namespace (one the test
+// creates, where the only listener of the server's address is).
+func TestServerNamespace(t *testing.T) {
+	ns, _ := netnstest.Own(t, "dhsrv")
+	inside, err := listener.Open(&model.Bind{Network: "tcp4", Addr: "127.0.0.1:0", Sock: model.BindSock{Namespace: ns}}, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inside.Close()
+	go func() {
+		for {
+			c, err := inside.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	bePort := inside.Addr().(*net.TCPAddr).Port
+	for _, path := range []string{haproxyBin, bin} {
+		fe := freePort(t)
+		p := startBinary(t, path, fmt.Sprintf(`defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+listen li
+    bind 127.0.0.1:%d
+    server s 127.0.0.1:%d namespace %s check inter 100ms fall 2
+`, fe, bePort, ns), fe)
+		// Long enough for failing checks to take the server down.
+		time.Sleep(500 * time.Millisecond)
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("ping\n"))
+		if line, err := bufio.NewReader(c).ReadString('\n'); line != "ping\n" {
+			t.Errorf("%s: echo from the server in the namespace %q, %v; stderr:\n%s", path, line, err, p.Stderr())
+		}
+		c.Close()
+		p.stop()
+	}
 }

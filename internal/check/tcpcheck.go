@@ -16,6 +16,7 @@ import (
 	connerr "dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/proxyproto"
 )
 
@@ -138,6 +139,7 @@ type timing struct {
 	// source is where check connections leave from (the server's or
 	// backend's "source"); nil: the system's choice.
 	source *net.TCPAddr
+	netns  string // the server's "namespace": where connections are made
 }
 
 // readBufSize bounds what a response may take, like HAProxy's check
@@ -427,7 +429,13 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 	if pure {
 		d.Control = delayACK
 	}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if tm.netns != "" {
+		c, err = netns.Dial(ctx, tm.netns, &d, addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		if connerr.IsTimeout(err) {
 			return nil, Result{Status: StatusL4TOUT}, false

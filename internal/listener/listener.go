@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 )
 
 // reusePort is HAProxy's default: SO_REUSEPORT on every TCP listener, so
@@ -270,7 +271,7 @@ func inNamespace(ns string, open func() (net.Listener, error)) (net.Listener, er
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		f, err := os.Open(model.NetnsDir + ns)
+		f, err := os.Open(netns.Dir + ns)
 		if err != nil {
 			done <- result{err: fmt.Errorf("network namespace '%s': %w", ns, err)}
 			return

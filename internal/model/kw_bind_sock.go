@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/netns"
 )
 
 // The socket options of a bind line (haproxy 2.6, section 5.1), set by
@@ -107,14 +108,10 @@ func (b *builder) bindSock(l config.Line, opts map[string]string) BindSock {
 	return s
 }
 
-// NetnsDir is where "ip netns" keeps the named network namespaces, which
-// the "namespace" options name.
-const NetnsDir = "/var/run/netns/"
-
 // checkNamespace reports, as haproxy does while reading the file, a
 // network namespace that cannot be opened.
 func (b *builder) checkNamespace(l config.Line, ns string) {
-	f, err := os.Open(NetnsDir + ns)
+	f, err := os.Open(netns.Dir + ns)
 	if err != nil {
 		b.errorf(l, "Cannot open namespace '%s'.", ns)
 		return

@@ -2,11 +2,13 @@ package model
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
 )
@@ -146,6 +148,20 @@ var serverOptions = map[string]serverOpt{
 		}
 		return err
 	}, ""},
+	// "namespace <name>": connections (checks too) are made in that
+	// network namespace (internal/netns).
+	"namespace": {1, func(s *Server, v string) error {
+		if v == "*" {
+			return fmt.Errorf("'*' (the namespace a PROXY protocol header names) is not supported by dhproxy yet")
+		}
+		f, err := os.Open(netns.Dir + v)
+		if err != nil {
+			return fmt.Errorf("Cannot open namespace '%s'", v)
+		}
+		f.Close()
+		s.Namespace = v
+		return nil
+	}, ""},
 	// haproxy keeps pool-low-conn idle connections per thread so that a
 	// thread seldom takes one from another; dhproxy's goroutines share
 	// each server's one pool, so there is nothing to take: only checked.
@@ -179,7 +195,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "usesrc", "interface", "namespace", "ws":
+			case "usesrc", "interface", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))

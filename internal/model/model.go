@@ -447,6 +447,9 @@ type Server struct {
 	// where retry-on allows, which dhproxy lacks), TCP_USER_TIMEOUT (tcp-ut).
 	FastOpen    bool
 	UserTimeout time.Duration
+	// Namespace is "namespace": the network namespace its connections,
+	// checks included, are made in.
+	Namespace string
 
 	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
 	// family preferred, the networks accepted, and the name followed: FQDN

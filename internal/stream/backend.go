@@ -14,6 +14,7 @@ import (
 	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
@@ -282,7 +283,13 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	if s.dialer != nil {
 		d = s.dialer
 	}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if ns := s.Conf.Namespace; ns != "" {
+		c, err = netns.Dial(ctx, ns, d, addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	cancel()
 	if err != nil {
 		return nil, err

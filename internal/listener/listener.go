@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -56,22 +55,23 @@ func Backlog(b *model.Bind, fe *model.Proxy, global *model.Global) int {
 }
 
 func open(b *model.Bind, backlog int) (net.Listener, error) {
-	if b.Sock.Namespace != "" {
-		return inNamespace(b.Sock.Namespace, func() (net.Listener, error) { return openHere(b, backlog) })
-	}
-	return openHere(b, backlog)
-}
-
-func openHere(b *model.Bind, backlog int) (net.Listener, error) {
 	if f := inheritedFor(b); f != nil {
 		l, err := net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
-		return tuneInherited(l, err, b, backlog)
+		return retune(l, err, b, backlog)
 	}
 	if f := takeTransferred(b); f != nil {
 		defer f.Close() // FileListener keeps its own descriptor
 		l, err := net.FileListener(f)
-		return tuneInherited(l, err, b, backlog)
+		return retune(l, err, b, backlog)
 	}
+	if b.Sock.Namespace != "" {
+		return netns.Run(b.Sock.Namespace, func() (net.Listener, error) { return create(b, backlog) })
+	}
+	return create(b, backlog)
+}
+
+// create opens the socket of b, or takes the one passed as fd@N.
+func create(b *model.Bind, backlog int) (net.Listener, error) {
 	switch b.Network {
 	case "fd":
 		n, _ := strconv.Atoi(b.Addr)
@@ -80,7 +80,8 @@ func openHere(b *model.Bind, backlog int) (net.Listener, error) {
 			return nil, fmt.Errorf("fd %d is not open", n)
 		}
 		defer f.Close() // FileListener dups it
-		return net.FileListener(f)
+		l, err := net.FileListener(f)
+		return retune(l, err, b, backlog)
 	case "unix":
 		// A stale socket file from an earlier run would make bind fail.
 		if fi, err := os.Lstat(b.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
@@ -188,7 +189,7 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 	}
 	// Before listen, as haproxy: Linux refuses TCP_USER_TIMEOUT on a
 	// listening socket.
-	if err := tune(fd, so, backlog); err != nil {
+	if err := tune(fd, so, backlog, false); err != nil {
 		return nil, err
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
@@ -198,9 +199,10 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 }
 
 // tune sets the options of a bind line that the accepted connections
-// inherit, and clears those it does not name, as haproxy does: a socket
-// kept across a reload then follows the new configuration.
-func tune(fd int, so *model.BindSock, backlog int) error {
+// inherit; with clear, it also clears those the line does not name, as
+// haproxy does on a socket it did not make: one kept across a reload then
+// follows the new configuration.
+func tune(fd int, so *model.BindSock, backlog int, clear bool) error {
 	opts := []struct {
 		name int
 		val  int
@@ -212,6 +214,9 @@ func tune(fd int, so *model.BindSock, backlog int) error {
 	}
 	var first error // the others are still tried
 	for _, o := range opts {
+		if o.val == 0 && !clear {
+			continue
+		}
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, o.name, o.val); err != nil && first == nil {
 			first = os.NewSyscallError("setsockopt "+o.what, err)
 		}
@@ -231,13 +236,13 @@ func tune(fd int, so *model.BindSock, backlog int) error {
 	return first
 }
 
-// tuneInherited applies tune to a TCP listener received from an earlier
-// process or the master, as far as the kernel allows on a listening
-// socket (not TCP_USER_TIMEOUT: haproxy only warns there too).
-func tuneInherited(l net.Listener, err error, b *model.Bind, backlog int) (net.Listener, error) {
+// retune applies tune to a TCP listener dhproxy did not make (from an
+// earlier process, the master or fd@N), as far as the kernel allows on a
+// listening socket (not TCP_USER_TIMEOUT; haproxy only warns there).
+func retune(l net.Listener, err error, b *model.Bind, backlog int) (net.Listener, error) {
 	if tl, ok := l.(*net.TCPListener); ok && err == nil {
 		if rc, err := tl.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { tune(int(fd), &b.Sock, backlog) })
+			rc.Control(func(fd uintptr) { tune(int(fd), &b.Sock, backlog, true) })
 		}
 	}
 	return l, err
@@ -256,36 +261,6 @@ func setOwner(path string, so *model.BindSock) error {
 		}
 	}
 	return nil
-}
-
-// inNamespace runs open in network namespace ns (/var/run/netns/<ns>, as
-// "ip netns" names them): sockets belong to the namespace they are made
-// in. The work happens on an OS thread of its own that is never handed
-// back to other goroutines (it ends with its goroutine), so no other code
-// ever runs in the namespace.
-func inNamespace(ns string, open func() (net.Listener, error)) (net.Listener, error) {
-	type result struct {
-		l   net.Listener
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		f, err := os.Open(netns.Dir + ns)
-		if err != nil {
-			done <- result{err: fmt.Errorf("network namespace '%s': %w", ns, err)}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- result{err: fmt.Errorf("cannot enter network namespace '%s': %w", ns, err)}
-			return
-		}
-		l, err := open()
-		done <- result{l, err}
-	}()
-	r := <-done
-	return r.l, r.err
 }
 
 func boolInt(b bool) int {

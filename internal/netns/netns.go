@@ -56,19 +56,10 @@ func makerFor(ns string) (*maker, error) {
 	return m, nil
 }
 
-// run enters namespace ns on a thread of its own, never handed back to
-// other goroutines, and makes the sockets asked for.
+// run enters namespace ns and makes the sockets asked for.
 func (m *maker) run(ns string, ready chan<- error) {
-	runtime.LockOSThread()
-	f, err := os.Open(Dir + ns)
-	if err != nil {
-		ready <- fmt.Errorf("network namespace '%s': %w", ns, err)
-		return
-	}
-	err = unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
-	f.Close()
-	if err != nil {
-		ready <- fmt.Errorf("cannot enter network namespace '%s': %w", ns, err)
+	if err := enter(ns); err != nil {
+		ready <- err
 		return
 	}
 	ready <- nil
@@ -76,6 +67,42 @@ func (m *maker) run(ns string, ready chan<- error) {
 		fd, err := unix.Socket(r.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 		r.reply <- result{fd, err}
 	}
+}
+
+// enter moves the calling goroutine into namespace ns on an OS thread
+// of its own that is never handed back to other goroutines: it ends with
+// the goroutine, so no other code ever runs in the namespace.
+func enter(ns string) error {
+	runtime.LockOSThread() // never unlocked
+	f, err := os.Open(Dir + ns)
+	if err != nil {
+		return fmt.Errorf("network namespace '%s': %w", ns, err)
+	}
+	defer f.Close()
+	if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("cannot enter network namespace '%s': %w", ns, err)
+	}
+	return nil
+}
+
+// Run runs f in namespace ns (a listening socket made there stays in it)
+// and returns its results.
+func Run[T any](ns string, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if err := enter(ns); err != nil {
+			done <- result{err: err}
+			return
+		}
+		v, err := f()
+		done <- result{v, err}
+	}()
+	r := <-done
+	return r.v, r.err
 }
 
 // longAgo is a deadline that has passed: it wakes a blocked connect.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	connerr "dhproxy/internal/conn"
@@ -140,6 +141,8 @@ type timing struct {
 	// backend's "source"); nil: the system's choice.
 	source *net.TCPAddr
 	netns  string // the server's "namespace": where connections are made
+	// userTimeout is the server's "tcp-ut" in milliseconds (0: none).
+	userTimeout int
 }
 
 // readBufSize bounds what a response may take, like HAProxy's check
@@ -426,8 +429,18 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 	if tm.source != nil {
 		d.LocalAddr = tm.source
 	}
-	if pure {
-		d.Control = delayACK
+	if ut := tm.userTimeout; pure || ut > 0 {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			if pure {
+				if err := delayACK(network, address, c); err != nil {
+					return err
+				}
+			}
+			if ut > 0 {
+				return setUserTimeout(c, ut)
+			}
+			return nil
+		}
 	}
 	var c net.Conn
 	var err error

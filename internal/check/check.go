@@ -370,6 +370,10 @@ func (c *checker) defaults() {
 	}
 	c.health = c.rise
 	c.tm = timing{inter: c.inter}
+	if c.t.Conf != nil {
+		c.tm.netns = c.t.Conf.Namespace
+		c.tm.userTimeout = int(c.t.Conf.UserTimeout / time.Millisecond)
+	}
 	if be := c.t.Backend; be != nil {
 		c.tm.connect, c.tm.check = be.Timeouts.Connect, be.Timeouts.Check
 		if src := be.SourceFor(c.t.Conf); src.IsValid() {

@@ -11,11 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	connerr "dhproxy/internal/conn"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/proxyproto"
 )
 
@@ -138,6 +140,9 @@ type timing struct {
 	// source is where check connections leave from (the server's or
 	// backend's "source"); nil: the system's choice.
 	source *net.TCPAddr
+	netns  string // the server's "namespace": where connections are made
+	// userTimeout is the server's "tcp-ut" in milliseconds (0: none).
+	userTimeout int
 }
 
 // readBufSize bounds what a response may take, like HAProxy's check
@@ -424,10 +429,26 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 	if tm.source != nil {
 		d.LocalAddr = tm.source
 	}
-	if pure {
-		d.Control = delayACK
+	if ut := tm.userTimeout; pure || ut > 0 {
+		d.Control = func(network, address string, c syscall.RawConn) error {
+			if pure {
+				if err := delayACK(network, address, c); err != nil {
+					return err
+				}
+			}
+			if ut > 0 {
+				return setUserTimeout(c, ut)
+			}
+			return nil
+		}
 	}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if tm.netns != "" {
+		c, err = netns.Dial(ctx, tm.netns, &d, addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		if connerr.IsTimeout(err) {
 			return nil, Result{Status: StatusL4TOUT}, false

@@ -19,10 +19,17 @@ import (
 // across configurations.
 func Key(b *model.Bind) string {
 	k := b.Network + "@" + b.Addr
-	for _, o := range []string{"v6only", "freebind"} {
+	for _, o := range []string{"v6only", "freebind", "transparent"} {
 		if _, on := b.Options[o]; on {
 			k += " " + o
 		}
+	}
+	// A socket is bound once to its namespace and device.
+	if ns := b.Sock.Namespace; ns != "" {
+		k += " namespace=" + ns
+	}
+	if dev := b.Sock.Interface; dev != "" {
+		k += " interface=" + dev
 	}
 	return k
 }

@@ -4,6 +4,7 @@
 package listener
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -12,10 +13,12 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 )
 
 // reusePort is HAProxy's default: SO_REUSEPORT on every TCP listener, so
@@ -53,12 +56,22 @@ func Backlog(b *model.Bind, fe *model.Proxy, global *model.Global) int {
 
 func open(b *model.Bind, backlog int) (net.Listener, error) {
 	if f := inheritedFor(b); f != nil {
-		return net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+		l, err := net.FileListener(f) // a duplicate: f stays for the next bind of a later worker
+		return retune(l, err, b, backlog)
 	}
 	if f := takeTransferred(b); f != nil {
 		defer f.Close() // FileListener keeps its own descriptor
-		return net.FileListener(f)
+		l, err := net.FileListener(f)
+		return retune(l, err, b, backlog)
 	}
+	if b.Sock.Namespace != "" {
+		return netns.Run(b.Sock.Namespace, func() (net.Listener, error) { return create(b, backlog) })
+	}
+	return create(b, backlog)
+}
+
+// create opens the socket of b, or takes the one passed as fd@N.
+func create(b *model.Bind, backlog int) (net.Listener, error) {
 	switch b.Network {
 	case "fd":
 		n, _ := strconv.Atoi(b.Addr)
@@ -67,13 +80,20 @@ func open(b *model.Bind, backlog int) (net.Listener, error) {
 			return nil, fmt.Errorf("fd %d is not open", n)
 		}
 		defer f.Close() // FileListener dups it
-		return net.FileListener(f)
+		l, err := net.FileListener(f)
+		return retune(l, err, b, backlog)
 	case "unix":
 		// A stale socket file from an earlier run would make bind fail.
 		if fi, err := os.Lstat(b.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(b.Addr)
 		}
-		return net.Listen("unix", b.Addr)
+		l, err := net.Listen("unix", b.Addr)
+		if err == nil {
+			if err = setOwner(b.Addr, &b.Sock); err != nil {
+				l.Close()
+			}
+		}
+		return l, err
 	}
 	return listenTCP(b, backlog)
 }
@@ -98,17 +118,17 @@ func listenTCP(b *model.Bind, backlog int) (net.Listener, error) {
 		family = unix.AF_INET
 	case wildcard && b.Network == "tcp" && !v6only:
 		// Dual stack; where IPv6 is off, plain IPv4.
-		if l, err := listenFamily(unix.AF_INET6, addr, backlog, false, freebind); err != unix.EAFNOSUPPORT {
+		if l, err := listenFamily(unix.AF_INET6, addr, backlog, false, freebind, &b.Sock); err != unix.EAFNOSUPPORT {
 			return l, err
 		}
 		family = unix.AF_INET
 	case b.Network == "tcp6" && wildcard:
 		v6only = true
 	}
-	return listenFamily(family, addr, backlog, v6only, freebind)
+	return listenFamily(family, addr, backlog, v6only, freebind, &b.Sock)
 }
 
-func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind bool) (net.Listener, error) {
+func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind bool, so *model.BindSock) (net.Listener, error) {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, err
@@ -140,27 +160,107 @@ func listenFamily(family int, addr *net.TCPAddr, backlog int, v6only, freebind b
 		on          bool
 		level, name int
 		val         int
+		what        string
 	}{
-		{true, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1}, // as net.Listen: restart while old connections linger
-		{reusePort.Load(), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
-		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only)},
-		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1},
-		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1},
+		{true, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR"}, // as net.Listen: restart while old connections linger
+		{reusePort.Load(), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"},
+		{family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only), "IPV6_V6ONLY"},
+		{freebind && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_FREEBIND, 1, "IPV6_FREEBIND"},
+		{freebind && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_FREEBIND, 1, "IP_FREEBIND"},
+		// Transparent before bind: it allows binding an address the host
+		// does not hold.
+		{so.Transparent && family == unix.AF_INET6, unix.IPPROTO_IPV6, unix.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT (transparent)"},
+		{so.Transparent && family == unix.AF_INET, unix.IPPROTO_IP, unix.IP_TRANSPARENT, 1, "IP_TRANSPARENT (transparent)"},
 	}
 	for _, o := range opts {
 		if o.on {
 			if err := unix.SetsockoptInt(fd, o.level, o.name, o.val); err != nil {
-				return nil, os.NewSyscallError("setsockopt", err)
+				return nil, os.NewSyscallError("setsockopt "+o.what, err)
 			}
+		}
+	}
+	if so.Interface != "" {
+		if err := unix.BindToDevice(fd, so.Interface); err != nil {
+			return nil, fmt.Errorf("cannot bind to interface '%s': %w", so.Interface, err)
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return nil, os.NewSyscallError("bind", err)
 	}
+	// Before listen, as haproxy: Linux refuses TCP_USER_TIMEOUT on a
+	// listening socket.
+	if err := tune(fd, so, backlog, false); err != nil {
+		return nil, err
+	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		return nil, os.NewSyscallError("listen", err)
 	}
 	return net.FileListener(f)
+}
+
+// tune sets the options of a bind line that the accepted connections
+// inherit; with clear, it also clears those the line does not name, as
+// haproxy does on a socket it did not make: one kept across a reload then
+// follows the new configuration.
+func tune(fd int, so *model.BindSock, backlog int, clear bool) error {
+	opts := []struct {
+		name int
+		val  int
+		what string
+	}{
+		{unix.TCP_DEFER_ACCEPT, boolInt(so.DeferAccept), "TCP_DEFER_ACCEPT (defer-accept)"}, // 1 s, as haproxy
+		{unix.TCP_USER_TIMEOUT, int(so.UserTimeout / time.Millisecond), "TCP_USER_TIMEOUT (tcp-ut)"},
+		{unix.TCP_MAXSEG, so.MSS, "TCP_MAXSEG (mss)"}, // 0: the route's
+	}
+	var first error // the others are still tried
+	for _, o := range opts {
+		if o.val == 0 && !clear {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, o.name, o.val); err != nil && first == nil {
+			first = os.NewSyscallError("setsockopt "+o.what, err)
+		}
+	}
+	// The queue of pending fast-open requests is the backlog, as in
+	// haproxy; one is only cleared where there is one, else clearing
+	// would make one.
+	qlen := 0
+	if so.FastOpen {
+		qlen = backlog
+	}
+	if cur, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN); err == nil && cur != qlen {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, qlen); err != nil && first == nil {
+			first = os.NewSyscallError("setsockopt TCP_FASTOPEN (tfo)", err)
+		}
+	}
+	return first
+}
+
+// retune applies tune to a TCP listener dhproxy did not make (from an
+// earlier process, the master or fd@N), as far as the kernel allows on a
+// listening socket (not TCP_USER_TIMEOUT; haproxy only warns there).
+func retune(l net.Listener, err error, b *model.Bind, backlog int) (net.Listener, error) {
+	if tl, ok := l.(*net.TCPListener); ok && err == nil {
+		if rc, err := tl.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { tune(int(fd), &b.Sock, backlog, true) })
+		}
+	}
+	return l, err
+}
+
+// setOwner gives a unix socket the bind line's owner and permissions.
+func setOwner(path string, so *model.BindSock) error {
+	if so.UID > 0 || so.GID > 0 {
+		if err := os.Lchown(path, cmp.Or(so.UID, -1), cmp.Or(so.GID, -1)); err != nil {
+			return err
+		}
+	}
+	if so.Mode != 0 {
+		if err := unix.Chmod(path, so.Mode); err != nil {
+			return &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
+	}
+	return nil
 }
 
 func boolInt(b bool) int {

@@ -15,32 +15,29 @@ func init() {
 }
 
 // bindOptions lists the bind options dhproxy knows, with their argument count.
-// Those with a note are accepted but have no effect yet (a warning says so).
-var bindOptions = map[string]struct {
-	args int
-	note string
-}{
-	"name":         {1, ""},
-	"accept-proxy": {0, ""},
-	"maxconn":      {1, ""},
-	"backlog":      {1, ""},
-	"v4v6":         {0, ""},
-	"v6only":       {0, ""},
-	"defer-accept": {0, "TCP_DEFER_ACCEPT"},
-	"tfo":          {0, "TCP fast open"},
-	"transparent":  {0, "transparent binding"},
-	"interface":    {1, "binding to an interface"},
-	"mode":         {1, ""},
-	"user":         {1, "socket ownership"},
-	"group":        {1, "socket ownership"},
-	"uid":          {1, "socket ownership"},
-	"gid":          {1, "socket ownership"},
-	"process":      {1, ""},
-	"thread":       {1, ""},
-	"id":           {1, ""},
-	"nice":         {1, "listener niceness"},
-	"mss":          {1, "MSS setting"},
-	"tcp-ut":       {1, "TCP user timeout"},
+var bindOptions = map[string]int{
+	"name":         1,
+	"accept-proxy": 0,
+	"maxconn":      1,
+	"backlog":      1,
+	"v4v6":         0,
+	"v6only":       0,
+	"defer-accept": 0,
+	"tfo":          0,
+	"transparent":  0,
+	"interface":    1,
+	"namespace":    1,
+	"mode":         1,
+	"user":         1,
+	"group":        1,
+	"uid":          1,
+	"gid":          1,
+	"process":      1,
+	"thread":       1,
+	"id":           1,
+	"mss":          1,
+	"tcp-ut":       1,
+	"nice":         1, // warns (kw_bind_sock.go)
 }
 
 // parseBindLine reads "bind <addr>[,<addr>...] [options]".
@@ -73,7 +70,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			}
 			continue
 		}
-		spec, ok := bindOptions[o]
+		nargs, ok := bindOptions[o]
 		if !ok {
 			switch o {
 			case "accept-netscaler-cip", "quic-force-retry":
@@ -86,17 +83,14 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			}
 			continue
 		}
-		if i+spec.args >= len(l.Args) {
-			b.errorf(l, "bind option '%s' expects %d argument(s).", o, spec.args)
+		if i+nargs >= len(l.Args) {
+			b.errorf(l, "bind option '%s' expects %d argument(s).", o, nargs)
 			break
 		}
 		val := ""
-		if spec.args == 1 {
+		if nargs == 1 {
 			val = l.Args[i+1]
 			i++
-		}
-		if spec.note != "" {
-			b.warnf(l, "bind option '%s' is accepted but %s is not implemented in dhproxy yet; it has no effect.", o, spec.note)
 		}
 		opts[o] = val
 	}
@@ -127,6 +121,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			id = n
 		}
 	}
+	sock := b.bindSock(l, opts)
 	if !tlsOpts.SSL {
 		if len(tlsOpts.Certs) > 0 {
 			b.warnf(l, "bind option 'crt' is ignored: the bind line has no 'ssl' keyword.")
@@ -148,6 +143,7 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
 			_, ad.AcceptProxy = opts["accept-proxy"]
 			ad.H2 = opts["proto"] == "h2"
+			ad.Sock = sock
 			p.Binds = append(p.Binds, ad)
 		}
 	}

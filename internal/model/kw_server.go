@@ -2,11 +2,13 @@ package model
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/tlsconf"
 )
@@ -96,11 +98,12 @@ var serverOptions = map[string]serverOpt{
 		s.Weight = n
 		return nil
 	}, ""},
-	"backup":   {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
-	"disabled": {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
-	"enabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
-	"cookie":   {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
-	"maxconn":  {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
+	"backup":    {0, flagOpt(func(s *Server) *bool { return &s.Backup }, true), ""},
+	"no-backup": {0, flagOpt(func(s *Server) *bool { return &s.Backup }, false), ""},
+	"disabled":  {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, true), ""},
+	"enabled":   {0, flagOpt(func(s *Server) *bool { return &s.Disabled }, false), ""},
+	"cookie":    {1, func(s *Server, v string) error { s.Cookie = v; return nil }, ""},
+	"maxconn":   {1, intOpt(func(s *Server) *int { return &s.Maxconn }, 0), ""},
 	"source": {1, func(s *Server, v string) (err error) {
 		s.Source, err = parseSource(v)
 		return err
@@ -134,7 +137,40 @@ var serverOptions = map[string]serverOpt{
 		}
 		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and none)", v)
 	}, ""},
-	"tfo":   {0, recordOpt("tfo"), "TCP fast open"},
+	// Socket options of the connections to the server (see serverSockOpts
+	// in internal/stream).
+	"tfo":    {0, flagOpt(func(s *Server) *bool { return &s.FastOpen }, true), ""},
+	"no-tfo": {0, flagOpt(func(s *Server) *bool { return &s.FastOpen }, false), ""},
+	"tcp-ut": {1, func(s *Server, v string) (err error) {
+		s.UserTimeout, err = parseDuration(v)
+		if err == nil && s.UserTimeout > maxUserTimeout {
+			err = fmt.Errorf("'%s' is more than 2147483647ms", v)
+		}
+		return err
+	}, ""},
+	// "namespace <name>": connections (checks too) are made in that
+	// network namespace (internal/netns).
+	"namespace": {1, func(s *Server, v string) error {
+		if v == "*" {
+			return fmt.Errorf("'*' (the namespace a PROXY protocol header names) is not supported by dhproxy yet")
+		}
+		f, err := os.Open(netns.Dir + v)
+		if err != nil {
+			return fmt.Errorf("Cannot open namespace '%s'", v)
+		}
+		f.Close()
+		s.Namespace = v
+		return nil
+	}, ""},
+	// haproxy keeps pool-low-conn idle connections per thread so that a
+	// thread seldom takes one from another; dhproxy's goroutines share
+	// each server's one pool, so there is nothing to take: only checked.
+	"pool-low-conn": {1, func(s *Server, v string) error {
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("'%s' is not a number", v)
+		}
+		return nil
+	}, ""},
 	"track": {1, func(s *Server, v string) error { s.Track = v; return nil }, ""},
 	"redir": {1, recordOpt("redir"), "server redirection"},
 }
@@ -159,7 +195,7 @@ func (b *builder) applyServerOptions(l config.Line, s *Server, args []string) {
 		spec, ok := serverOptions[o]
 		if !ok {
 			switch o {
-			case "usesrc", "interface", "namespace", "ws":
+			case "usesrc", "ws":
 				b.errorf(l, "server option '%s' is not supported by dhproxy yet.", o)
 			default:
 				b.errorf(l, "unknown server option '%s'%s", o, suggest(o, serverOptionNames()))
@@ -226,6 +262,12 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
+	if s.FastOpen {
+		// haproxy's warning: it only connects with TCP fast open where
+		// "retry-on" could send the SYN's data again, and dhproxy has no
+		// retry-on.
+		b.warnf(l, "'server %s/%s' : server has tfo activated, the backend should be configured with at least 'conn-failure', 'empty-response' and 'response-timeout' or we wouldn't be able to retry the connection on failure.", p.Name, s.Name)
+	}
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
@@ -327,8 +369,12 @@ var serverTLSFlags = map[string]func(o *tlsconf.ServerOpts){
 	"ssl":          func(o *tlsconf.ServerOpts) { o.SSL = true },
 	"no-ssl":       func(o *tlsconf.ServerOpts) { o.SSL = false },
 	"check-ssl":    func(o *tlsconf.ServerOpts) { o.CheckSSL = true },
+	"no-check-ssl": func(o *tlsconf.ServerOpts) { o.CheckSSL = false },
 	"no-ssl-reuse": func(o *tlsconf.ServerOpts) { o.NoReuse = true },
 	"ssl-reuse":    func(o *tlsconf.ServerOpts) { o.NoReuse = false },
+	// Tickets are always asked for ("no-tls-tickets" warns): "tls-tickets",
+	// the default, changes nothing.
+	"tls-tickets": func(o *tlsconf.ServerOpts) {},
 }
 
 // serverTLSStrings are the TLS server keywords taking one argument: where
@@ -366,6 +412,15 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 		dst = field(o)
 	case kw == "no-tls-tickets":
 		b.notYetOnce(l, "server option '"+kw+"'", "this TLS setting")
+	case kw == "allow-0rtt":
+		b.warnf(l, "server option 'allow-0rtt' is accepted but has no effect in dhproxy: Go's TLS client cannot send early data.")
+	case kw == "npn":
+		if len(args) < 2 {
+			b.errorf(l, "server option 'npn' expects an argument.")
+			return 0, true
+		}
+		b.warnf(l, "server option 'npn' is accepted but has no effect in dhproxy: Go's TLS client has no NPN; use 'alpn'.")
+		return 1, true
 	case tlsconf.IsVersionOption(kw):
 		o.NoVer = append(o.NoVer, kw)
 	default:

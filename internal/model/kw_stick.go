@@ -50,8 +50,10 @@ func init() {
 	// stick rules of backends that name it with "table").
 	registerProxy("stick-table", CapFE|CapBE, parseStickTable)
 	registerProxy("stick", CapBE, parseStick)
-	// "non-stick": stick rules never store this server.
-	serverOptions["non-stick"] = serverOpt{0, recordOpt("non-stick"), ""}
+	// "non-stick": stick rules never store this server; "stick" undoes a
+	// default-server's "non-stick".
+	serverOptions["non-stick"] = serverOpt{0, flagOpt(func(s *Server) *bool { return &s.NonStick }, true), ""}
+	serverOptions["stick"] = serverOpt{0, flagOpt(func(s *Server) *bool { return &s.NonStick }, false), ""}
 }
 
 // stickStringLen is HAProxy's default "len" of string keys.

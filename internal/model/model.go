@@ -395,6 +395,24 @@ type Bind struct {
 	// H2 is set by "proto h2": clients speak HTTP/2 from their first
 	// byte (prior knowledge, h2c) on a cleartext bind.
 	H2 bool
+	// Sock are the options set on the listening socket (kw_bind.go).
+	Sock BindSock
+}
+
+// BindSock are a bind line's socket options, as haproxy 2.6 sets them on
+// the listening socket (the accepted connections inherit them).
+type BindSock struct {
+	DeferAccept bool          // defer-accept: TCP_DEFER_ACCEPT
+	FastOpen    bool          // tfo: TCP_FASTOPEN, the backlog as its queue
+	Transparent bool          // transparent: IP_TRANSPARENT / IPV6_TRANSPARENT
+	Interface   string        // interface: SO_BINDTODEVICE
+	Namespace   string        // namespace: the socket is made in /var/run/netns/<name>
+	MSS         int           // mss: TCP_MAXSEG, the MSS advertised (0: the kernel's)
+	UserTimeout time.Duration // tcp-ut: TCP_USER_TIMEOUT
+	// Unix sockets: owner (user/uid, group/gid) and chmod bits (mode,
+	// octal); 0 leaves them as created (by root, a socket is root's).
+	UID, GID int
+	Mode     uint32
 }
 
 // Server is a "server" line.
@@ -443,6 +461,16 @@ type Server struct {
 	// SNIExpr is "sni <expr>" when not a constant str(): the name is
 	// computed for each new connection.
 	SNIExpr *sample.Expr
+	// NonStick: stick rules never store this server ("non-stick", undone
+	// by "stick").
+	NonStick bool
+	// Connection socket options: tfo (undone by no-tfo; TCP fast open
+	// where retry-on allows, which dhproxy lacks), TCP_USER_TIMEOUT (tcp-ut).
+	FastOpen    bool
+	UserTimeout time.Duration
+	// Namespace is "namespace": the network namespace its connections,
+	// checks included, are made in.
+	Namespace string
 
 	// Run-time DNS (kw_resolvers.go): the resolvers section followed, the
 	// family preferred, the networks accepted, and the name followed: FQDN

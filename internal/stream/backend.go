@@ -14,6 +14,7 @@ import (
 	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/model"
+	"dhproxy/internal/netns"
 	"dhproxy/internal/sample"
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
@@ -211,12 +212,15 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src := b.P.SourceFor(sc); src.IsValid() {
+	if src := b.P.SourceFor(sc); src.IsValid() || sc.UserTimeout > 0 {
 		d := dialer
-		d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		if src.IsValid() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(src)
+		}
+		d.Control = serverSockOpts(sc)
 		s.dialer = &d
 	}
-	_, s.nonStick = sc.Options["non-stick"]
+	s.nonStick = sc.NonStick
 	maxIdle := maxIdlePerServer
 	if n := sc.PoolMaxConn; n >= 0 {
 		maxIdle = min(n, maxIdlePerServer)
@@ -288,7 +292,13 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	if s.dialer != nil {
 		d = s.dialer
 	}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	var c net.Conn
+	var err error
+	if ns := s.Conf.Namespace; ns != "" {
+		c, err = netns.Dial(ctx, ns, d, addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
 	cancel()
 	if err != nil {
 		return nil, err

@@ -172,7 +172,7 @@ var serverOptions = map[string]serverOpt{
 		return nil
 	}, ""},
 	"track": {1, func(s *Server, v string) error { s.Track = v; return nil }, ""},
-	"redir": {1, recordOpt("redir"), "server redirection"},
+	"redir": {1, func(s *Server, v string) error { s.Redir = v; return nil }, ""},
 }
 
 func serverOptionNames() []string {

@@ -485,6 +485,10 @@ type Server struct {
 	Template            string // the server-template prefix that made it
 	ForcedID            bool   // "id" was written (show servers state's srv_f_forced_id)
 
+	// Redir is "redir <prefix>": GET and HEAD requests balanced to the
+	// server are answered with a 302 to prefix and their URI instead.
+	Redir string
+
 	// "track [<proxy>/]<server>": the server's state follows Tracked's
 	// (in TrackedProxy), which has checks or tracks another in turn.
 	Track        string

@@ -52,15 +52,21 @@ func (s *httpSession) connect(be *Backend, prefer *Server, persist backend.Persi
 	s.lg.connStats = connStats{}
 	prio := backend.Priority{Class: s.tx.PrioClass, Offset: s.tx.PrioOffset}
 	srv, sc, reused, status := be.connect(s.localPort(be), prefer, persist, hk, s.reuseFor, &s.lg.connStats, s, prio)
-	if sc != nil {
+	if sc != nil && sc != redirectConn {
 		s.live.attach(srv, s.c, sc)
 		s.listed.using(be, srv)
 	}
 	return srv, sc, reused, status
 }
 
-// reuseFor finds an existing connection to srv that this request may use.
+// reuseFor finds an existing connection to srv that this request may use;
+// redirectConn when srv redirects the request instead ("redir").
 func (s *httpSession) reuseFor(srv *Server) (*serverConn, bool) {
+	if srv.Conf.Redir != "" {
+		if m := string(s.req.Method); m == "GET" || m == "HEAD" {
+			return redirectConn, true
+		}
+	}
 	if s.priv != nil {
 		sc := s.priv
 		s.priv = nil

@@ -803,6 +803,10 @@ func (s *httpSession) handle() bool {
 		s.r = bodyEnd
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
+	if sc == redirectConn {
+		s.serverRedirect(srv)
+		return false
+	}
 	// Built once the server is known (redispatches included), for
 	// http-send-name-header.
 	head := s.requestHead(headStart, bodyStart, be, srv, serverKeep, upgrade)

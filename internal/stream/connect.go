@@ -21,6 +21,9 @@ import (
 func (b *Backend) connect(dstPort int, prefer *Server, persist backend.Persist, hk hashKey, reuse func(*Server) (*serverConn, bool), st *connStats, from ppStream, prio backend.Priority) (*Server, *serverConn, bool, int) {
 	timeout := b.P.Timeouts.Connect
 	dial := func(srv *Server) (*serverConn, error) {
+		if st != nil {
+			st.tried = srv
+		}
 		sc, err := srv.dial(timeout, dstPort, from)
 		srv.observeL4(err)
 		return sc, err
@@ -107,6 +110,7 @@ type connStats struct {
 	redispatched bool
 	queued       time.Duration // waiting in queues (%Tw)
 	queueTerm    byte          // 's' queue timeout, 'S' queue full; 0 when not failed in a queue
+	tried        *Server       // the last server a connection was attempted to (logged on failure)
 }
 
 // failState is the log's termination stage for a failed connect: 'Q' when

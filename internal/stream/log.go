@@ -256,6 +256,9 @@ func (s *httpSession) emitHTTP() {
 		if l.queued > 0 {
 			e.Tw = l.queued // timed out in a queue: HAProxy logs the wait
 		}
+		if l.tried != nil { // connecting failed: haproxy names the server tried last
+			e.Server, e.SrvConn, e.Tw = l.tried.Name, l.tried.Cur(), l.queued
+		}
 	}
 	if len(fe.P.ReqCaptures)+len(fe.P.ResCaptures) > 0 && l.methodLen > 0 {
 		// haproxy has no capture slots for a connection that brought no

@@ -133,6 +133,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		if st.queued > 0 {
 			e.Tw = st.queued
 		}
+		if st.tried != nil { // haproxy names the server tried last
+			e.Server, e.Tw = st.tried.Name, st.queued
+		}
 		return
 	}
 	served = srv

@@ -65,6 +65,10 @@ type cookieState struct {
 	// direct is the server a use-server rule assigned: the cookie then
 	// assigns none, and a response from direct gets no new cookie.
 	direct *Server
+	// logFlag is the log's request cookie flag: N none, I invalid, E
+	// expired (maxidle), O too old (maxlife), V valid and used, D naming a
+	// DOWN server, U not used (use-server chose).
+	logFlag byte
 	// Dates the client's cookie carried (Unix seconds, 0 = none), and the
 	// time they were judged at.
 	lastSeen, firstSeen, now int64
@@ -105,7 +109,7 @@ func cookieValue(req *http1.Request, name string) (value []byte, found bool) {
 // is the server a use-server rule assigned (nil: none); force
 // (force-persist) lets the cookie name a DOWN server.
 func (pc *persistCookie) request(req *http1.Request, direct *Server, force bool) cookieState {
-	st := cookieState{post: string(req.Method) == "POST", direct: direct}
+	st := cookieState{post: string(req.Method) == "POST", direct: direct, logFlag: 'N'}
 	if pc.maxIdle > 0 || pc.maxLife > 0 {
 		st.now = time.Now().Unix()
 	}
@@ -123,22 +127,47 @@ func (pc *persistCookie) request(req *http1.Request, direct *Server, force bool)
 			if st.now == 0 {
 				st.now = time.Now().Unix() // dates to judge even without maxidle/maxlife
 			}
-			if pc.expired(&st) {
+			if flag := pc.expiry(&st); flag != 0 {
 				key = nil // as if there were no cookie: balance again
 				st.lastSeen, st.firstSeen = 0, 0
+				st.logFlag = flag
 			}
 		}
 		if s := pc.byValue[string(key)]; len(key) > 0 && s != nil {
 			st.seen = true
-			if direct == nil && (force || s.Up()) {
-				st.srv = s
+			switch {
+			case direct != nil:
+				st.logFlag = 'U'
+			case force || s.Up():
+				st.srv, st.logFlag = s, 'V'
+			default:
+				st.logFlag = 'D'
 			}
+		} else if len(key) > 0 {
+			st.logFlag = 'I'
 		}
 		if pc.mode == cookieInsert && pc.indirect {
 			st.strip = true
 		}
 	}
 	return st
+}
+
+// responseFlag is the log's response cookie flag: I inserted, U the
+// client's cookie sent again with new dates, R the server's rewritten, P
+// the server's passed on, N none.
+func (pc *persistCookie) responseFlag(s *httpSession, srv *Server, rewritten, inserted bool) byte {
+	switch {
+	case inserted && s.ck.srv == srv:
+		return 'U'
+	case inserted:
+		return 'I'
+	case rewritten:
+		return 'R'
+	case pc.serverSetsCookie(&s.resp):
+		return 'P'
+	}
+	return 'N'
 }
 
 // cookieDates reads "<last>[|<first>]", the dates after the server's value
@@ -154,15 +183,19 @@ func cookieDates(v []byte) (last, first int64) {
 	return last, first
 }
 
-// expired tells whether the cookie's dates make it too old to honour:
-// older than maxlife or idle longer than maxidle, or dated more than a day
-// ahead (a clock mistake that must not pin clients for long).
-func (pc *persistCookie) expired(st *cookieState) bool {
+// expiry tells whether the cookie's dates make it too old to honour, as
+// the log's flag: 'O' older than maxlife, 'E' idle longer than maxidle (or
+// dated more than a day ahead, a clock mistake that must not pin clients
+// for long), 0 when it is not.
+func (pc *persistCookie) expiry(st *cookieState) byte {
 	const day = 86400
 	if st.firstSeen != 0 && pc.maxLife > 0 && (st.now-st.firstSeen > pc.maxLife || st.firstSeen-st.now > day) {
-		return true
+		return 'O'
 	}
-	return st.lastSeen != 0 && pc.maxIdle > 0 && (st.now-st.lastSeen > pc.maxIdle || st.lastSeen-st.now > day)
+	if st.lastSeen != 0 && pc.maxIdle > 0 && (st.now-st.lastSeen > pc.maxIdle || st.lastSeen-st.now > day) {
+		return 'E'
+	}
+	return 0
 }
 
 // needsDates tells whether an insert-mode response must (re)send the

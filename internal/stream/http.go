@@ -747,6 +747,7 @@ func (s *httpSession) handle() bool {
 	s.ck = cookieState{}
 	if be.cookie != nil {
 		s.ck = be.cookie.request(req, prefer, anyDown)
+		s.lg.cookie = [2]byte{s.ck.logFlag, 'N'}
 	}
 	if pm == persistIgnore {
 		// The cookie is still removed where the mode says so, as in haproxy.

@@ -299,6 +299,9 @@ var bytesOnlyHeads atomic.Bool
 func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK bool) (head []byte, parsed bool) {
 	resp := &s.resp
 	ck, insert := s.cookieActions(srv)
+	if pc := srv.backend.cookie; pc != nil {
+		s.lg.cookie[1] = pc.responseFlag(s, srv, ck != nil, insert)
+	}
 	hop := false
 	for i := range resp.Headers {
 		if resp.Headers[i].Hop {

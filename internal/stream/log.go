@@ -52,6 +52,7 @@ type reqLog struct {
 	start, head, connected, resp, ended time.Time
 	status                              int
 	term                                [2]byte // cause, stage
+	cookie                              [2]byte // persistence cookie flags (request, response); 0: '-'
 	level                               int8    // set-log-level: the level + 1, -1 silent, 0 not set
 	bytesIn, bytesOut                   int64
 	srv                                 *Server
@@ -237,6 +238,9 @@ func (s *httpSession) emitHTTP() {
 	}
 	if l.term[0] != 0 {
 		e.Term[0], e.Term[1] = l.term[0], l.term[1]
+	}
+	if l.cookie[0] != 0 {
+		e.Term[2], e.Term[3] = l.cookie[0], l.cookie[1]
 	}
 	if l.methodLen > 0 {
 		e.Method, e.URI = l.line[:l.methodLen], l.line[l.methodLen+1:]

@@ -111,7 +111,8 @@ backend strict
 }
 
 // option disable-h2-upgrade: the HTTP/2 preface on an HTTP/1 bind gets a
-// 400 (dhproxy never upgrades implicitly; haproxy does without the option).
+// 400 (without the option the connection turns to HTTP/2, as in haproxy:
+// TestH2ImplicitUpgradeAsHAProxy).
 func TestDisableH2Upgrade(t *testing.T) {
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`defaults

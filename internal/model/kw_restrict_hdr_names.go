@@ -38,12 +38,14 @@ func init() {
 			b.errorf(l, "invalid parameter '%s'. %s", l.Args[2], expects)
 		}
 	})
-	// dhproxy never upgrades an HTTP/1 connection to HTTP/2 on the client
-	// preface (it answers 400, as haproxy does with this option): the
-	// option asks for the only behaviour there is.
+	// "option disable-h2-upgrade": a cleartext HTTP/1 bind answers the
+	// HTTP/2 client preface with a 400 instead of turning the connection
+	// to HTTP/2.
 	registerOption("disable-h2-upgrade", CapFE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		if len(l.Args) > 2 {
 			b.errorf(l, "'option disable-h2-upgrade' cannot handle unexpected argument '%s'.", l.Args[2])
+			return
 		}
+		recordOption(b, p, l, negate)
 	})
 }

@@ -79,6 +79,7 @@ type httpSession struct {
 	// Parking of idle keep-alive connections (park.go).
 	idle        *conn.Idle // shared with the sweeper; kept by reset
 	parkNow     bool       // readRequest stopped because the sweeper cut an idle wait
+	upgradeH2   bool       // readRequest stopped at the client's HTTP/2 preface
 	parkExpired bool       // resumed only to be closed, not because the client spoke
 	resumed     bool       // taken up from the parker, not a new connection
 	epollAdded  bool       // the descriptor is in the parker's epoll set
@@ -134,7 +135,45 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, bind
 	s.tlsInfo = clientTLSInfo(c, bind.clientCheck)
 	s.pp = receivedPP(c)
 	s.attachIO()
-	return s.serve()
+	parked = s.serve()
+	if s.upgradeH2 {
+		c, pre := s.handOver()
+		serveH2(fe, &prefacedConn{Conn: c, pre: pre}, sc, bind)
+	}
+	return parked
+}
+
+// handOver ends the HTTP/1 session of a connection that sent the HTTP/2
+// preface without closing it: the connection and the bytes read so far go
+// to HTTP/2, and with them its connection trackers.
+func (s *httpSession) handOver() (net.Conn, []byte) {
+	s.upgradeH2 = false
+	c, pre := s.c, append([]byte(nil), s.buf[s.r:s.w]...)
+	s.sc.stop()
+	s.dropBuf(&s.bufBox)
+	s.buf = nil
+	s.fe.rt.live.remove(&s.listed)
+	s.ln.closed(0, 0)
+	s.ln = nil
+	s.forget()
+	return c, pre
+}
+
+// prefacedConn is a connection whose first bytes were read already: they
+// come first. It has no SyscallConn, so that nothing reads the socket
+// around them.
+type prefacedConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *prefacedConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 // workerSession returns the worker's session object, making it on first use.
@@ -205,6 +244,9 @@ func (s *httpSession) serve() (parked bool) {
 		}
 		if s.parkNow && s.park() {
 			return true
+		}
+		if s.upgradeH2 {
+			return false // handed over to HTTP/2, not closed
 		}
 	}
 	s.close()
@@ -453,7 +495,17 @@ func (s *httpSession) readRequest() bool {
 	}
 	fresh := started // start is the date of the bytes in buf, no read since
 	for {
-		if s.w > s.r {
+		prefaceStart := false // the HTTP/2 preface's start: wait for the rest
+		if s.nreq == 0 && s.r == 0 && s.bind != nil && s.bind.h2Upgrade && !s.h2 {
+			if n := min(s.w, len(h2.Preface)); string(s.buf[:n]) == h2.Preface[:n] {
+				if n == len(h2.Preface) {
+					s.upgradeH2 = true // serveHTTP hands the connection over
+					return false
+				}
+				prefaceStart = true
+			}
+		}
+		if s.w > s.r && !prefaceStart {
 			n, err := s.parseRequest()
 			if err == nil && n > s.fe.rt.headMax {
 				// Complete, but larger than HAProxy would have read

@@ -174,6 +174,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true, "resumed": true,
 		"h2Sess": true,                 // HTTP/2 streams never park
 		"comp":   true, "compOn": true, // the request's compression choice
+		"upgradeH2": true, // set and handed over at once
 	}
 	st := reflect.TypeOf(httpSession{})
 	for i := range st.NumField() {

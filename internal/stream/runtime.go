@@ -231,7 +231,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 			}
 			rt.listeners = append(rt.listeners, l)
 			ref := &bindRef{name: bindLogName(p, b), tls: b.TLSConfig, acceptProxy: b.AcceptProxy, h2: b.H2 && p.Mode == model.ModeHTTP, ln: ln,
-				id: b.ID, sockName: b.Name, idx: uint32(len(fe.binds)), smartAccept: smart}
+				id: b.ID, sockName: b.Name, idx: uint32(len(fe.binds)), smartAccept: smart,
+				// haproxy's implicit upgrade of a cleartext HTTP/1 bind
+				h2Upgrade: p.Mode == model.ModeHTTP && b.TLS == nil && b.Options["proto"] == "" && !p.Options["disable-h2-upgrade"]}
 			fe.binds = append(fe.binds, ref)
 			if b.TLS != nil {
 				ref.clientCheck = b.TLS.ClientAuth.Verifier
@@ -295,6 +297,7 @@ type bindRef struct {
 	tls         *tls.Config // "ssl": the TLS layer goes over the socket (after a PROXY header)
 	acceptProxy bool
 	h2          bool                    // "proto h2": clients speak HTTP/2 from the start
+	h2Upgrade   bool                    // a client's HTTP/2 preface turns the connection to HTTP/2
 	clientCheck *tlsconf.ClientVerifier // ca-file/verify: the client certificate checks
 	ln          *Listener               // its statistics; nil without "option socket-stats"
 	id          int                     // so_id: the bind's "id" or its automatic one

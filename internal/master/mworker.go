@@ -208,7 +208,7 @@ func (m *Master) loop(sig chan os.Signal) int {
 			m.mu.Unlock()
 		case e := <-m.exits:
 			if e.p != nil {
-				m.programExited(e, stopping)
+				m.programExited(e)
 				continue
 			}
 			if code, leave := m.exited(e, stopping); leave {
@@ -429,7 +429,7 @@ func (m *Master) stopAll() {
 		select {
 		case e := <-m.exits:
 			if e.p != nil {
-				m.programExited(e, true)
+				m.programExited(e)
 				continue
 			}
 			m.exited(e, true)

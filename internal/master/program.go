@@ -97,13 +97,15 @@ func (m *Master) reloadPrograms(cfg *model.Config) {
 	}
 	m.mu.Unlock()
 	m.startPrograms(cfg, keep)
+	// SIGUSR1, as haproxy sends its old programs and workers.
 	for _, pr := range stop {
-		pr.cmd.Process.Signal(syscall.SIGTERM)
+		pr.cmd.Process.Signal(syscall.SIGUSR1)
 	}
 }
 
-// programExited logs a program's end; the master goes on without it.
-func (m *Master) programExited(e exitEvent, stopping bool) {
+// programExited logs a program's end; the master goes on without it. As
+// haproxy, a current program's end is an alert even when the master stops.
+func (m *Master) programExited(e exitEvent) {
 	m.mu.Lock()
 	for i, pr := range m.programs {
 		if pr == e.p {
@@ -112,7 +114,7 @@ func (m *Master) programExited(e exitEvent, stopping bool) {
 		}
 	}
 	m.mu.Unlock()
-	if e.p.old || stopping {
+	if e.p.old {
 		m.warning("Former program '%s' (%d) exited with code %d (%s)", e.p.name, e.p.pid, e.code, e.status)
 	} else {
 		m.alert("Current program '%s' (%d) exited with code %d (%s)", e.p.name, e.p.pid, e.code, e.status)
@@ -143,7 +145,7 @@ func (m *Master) endPrograms() {
 		select {
 		case e := <-m.exits:
 			if e.p != nil {
-				m.programExited(e, true)
+				m.programExited(e)
 			}
 		case <-deadline:
 			return

@@ -42,23 +42,33 @@ func masterCLI(t testing.TB, sock, cmd string) (string, error) {
 	return string(out), err
 }
 
-// procTable is "show proc" read: the current workers and the old ones.
+// procTable is "show proc" read: the current workers and the old ones,
+// the programs by name.
 type procTable struct {
 	master         string // the master's line
 	workers, olds  []int
 	reloads, fails int
+	programs       map[string]progRow
+	oldPrograms    map[string]progRow
 }
+
+// progRow is a program's line of "show proc".
+type progRow struct{ pid, reloads int }
 
 func showProc(t testing.TB, sock string) (procTable, error) {
 	out, err := masterCLI(t, sock, "show proc")
 	if err != nil {
 		return procTable{}, err
 	}
-	var pt procTable
+	return parseProc(out)
+}
+
+func parseProc(out string) (procTable, error) {
+	pt := procTable{programs: map[string]progRow{}, oldPrograms: map[string]progRow{}}
 	section := ""
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case line == "# workers", line == "# old workers", line == "# programs":
+		case line == "# workers", line == "# old workers", line == "# programs", line == "# old programs":
 			section = line
 			continue
 		case line == "" || strings.HasPrefix(line, "#"):
@@ -77,6 +87,12 @@ func showProc(t testing.TB, sock string) (procTable, error) {
 			pt.workers = append(pt.workers, pid)
 		case section == "# old workers":
 			pt.olds = append(pt.olds, pid)
+		case section == "# programs" && len(f) > 2:
+			reloads, _ := strconv.Atoi(f[2])
+			pt.programs[f[1]] = progRow{pid, reloads}
+		case section == "# old programs" && len(f) > 2:
+			reloads, _ := strconv.Atoi(f[2])
+			pt.oldPrograms[f[1]] = progRow{pid, reloads}
 		}
 	}
 	if pt.master == "" {

@@ -74,6 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var d config.Diags
 	sections := config.Load(opts.Files, nil, &d)
 	cfg := model.Build(sections, &d)
+	if cfg != nil && len(cfg.Programs) > 0 && !opts.MasterWorker && !cfg.Global.MasterWorker {
+		// Only a master starts programs: haproxy refuses them, -c included.
+		d.Errorf(cfg.Programs[0].Pos, "Can't use a 'program' section without master worker mode; start with -W or -Ws, or add 'master-worker' to the global section.")
+	}
 	resolvePeers(opts, cfg, &d)
 	var kcfg *keepalived.Config
 	if opts.Keepalived != "" {

@@ -179,7 +179,22 @@ func (m *Master) showProc() string {
 			row(strconv.Itoa(w.pid), "worker", strconv.Itoa(w.reloads), uptime(w.started), m.opt.Version)
 		}
 	}
-	b.WriteString("# programs\n\n")
+	b.WriteString("# programs\n")
+	var oldProgs []*program
+	for _, p := range m.programs {
+		if p.old {
+			oldProgs = append(oldProgs, p)
+			continue
+		}
+		row(strconv.Itoa(p.pid), p.name, strconv.Itoa(p.reloads), uptime(p.started), "-              ")
+	}
+	if len(oldProgs) > 0 {
+		b.WriteString("# old programs\n")
+		for _, p := range oldProgs {
+			row(strconv.Itoa(p.pid), p.name, strconv.Itoa(p.reloads), uptime(p.started), "-              ")
+		}
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -63,6 +63,7 @@ type worker struct {
 
 type exitEvent struct {
 	w      *worker
+	p      *program // a program's end instead of a worker's
 	status string
 	code   int
 }
@@ -81,6 +82,7 @@ type Master struct {
 
 	mu       sync.Mutex // guards what follows, read by the CLI
 	workers  []*worker  // the current one last
+	programs []*program // running instances of the program sections
 	current  *worker
 	nreload  int
 	nfailed  int
@@ -129,8 +131,11 @@ func (m *Master) Run(cfg *model.Config) int {
 	if err := WritePidfile(opt.Pidfile, os.Getpid()); err != nil {
 		return m.fail(err)
 	}
+	// As haproxy, the programs start before the first worker.
+	m.startPrograms(cfg, nil)
 	w, err := m.spawn(cfg)
 	if err != nil {
+		m.endPrograms()
 		return m.fail(err)
 	}
 	m.mu.Lock()
@@ -143,6 +148,7 @@ func (m *Master) Run(cfg *model.Config) int {
 		if err := opt.Started(); err != nil {
 			m.alert("%v", err)
 			m.stopAll()
+			m.endPrograms()
 			return m.fail(err)
 		}
 	}
@@ -150,7 +156,9 @@ func (m *Master) Run(cfg *model.Config) int {
 		ReportReady(nil)
 	}
 	m.sdNotify(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()))
-	return m.loop(sig)
+	code := m.loop(sig)
+	m.endPrograms()
+	return code
 }
 
 func (m *Master) fail(err error) int {
@@ -184,6 +192,7 @@ func (m *Master) loop(sig chan os.Signal) int {
 					}
 				}
 				m.signalAll(s.(syscall.Signal))
+				m.signalPrograms(syscall.SIGTERM)
 				if m.count() == 0 {
 					return 0
 				}
@@ -198,6 +207,10 @@ func (m *Master) loop(sig chan os.Signal) int {
 			reply <- fmt.Sprintf("Success=%d\n--\n%s", boolInt(ok), m.lastLogs)
 			m.mu.Unlock()
 		case e := <-m.exits:
+			if e.p != nil {
+				m.programExited(e)
+				continue
+			}
 			if code, leave := m.exited(e, stopping); leave {
 				return code
 			}
@@ -301,6 +314,7 @@ func (m *Master) reload() bool {
 	for _, o := range olds {
 		o.cmd.Process.Signal(syscall.SIGUSR1)
 	}
+	m.reloadPrograms(cfg)
 	keys, _, _ := m.set.Open(cfg) // all open already: spawn did it
 	m.set.Keep(keys)
 	return true
@@ -414,6 +428,10 @@ func (m *Master) stopAll() {
 	for m.count() > 0 {
 		select {
 		case e := <-m.exits:
+			if e.p != nil {
+				m.programExited(e)
+				continue
+			}
 			m.exited(e, true)
 		case <-deadline:
 			m.signalAll(syscall.SIGKILL)

@@ -501,6 +501,9 @@ type Config struct {
 	Global  Global
 	Proxies []*Proxy   // frontends, backends and listens, in file order
 	Mailers []*Mailers // mailers sections, in file order
+	// Programs are the program sections, in file order: the master of
+	// master-worker mode runs them.
+	Programs []*Program
 	// Certs holds the certificates of the ssl binds, which the runtime
 	// API replaces; nil without any.
 	Certs *tlsconf.Registry

@@ -93,6 +93,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
 	}
+	// what reads the environment from now on (external checks, the
+	// workers) sees the configuration's setenv lines, as in HAProxy
+	for _, args := range cfg.Global.EnvLines {
+		config.ApplyEnvLine(args)
+	}
 	if kcfg != nil && !opts.Check && len(kcfg.Instances) == 0 && len(kcfg.VirtualServers) == 0 {
 		alert(stderr, "-K: %s has neither a vrrp_instance nor a virtual_server to run.", opts.Keepalived)
 		return 1

@@ -187,6 +187,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	for i := range sections {
 		if s := &sections[i]; s.Kind == "global" {
 			b.sect = s
+			b.comp.Env = s.Env
 			b.buildGlobal(s)
 		}
 	}
@@ -195,6 +196,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	for i := range sections {
 		s := &sections[i]
 		b.sect = s
+		b.comp.Env = s.Env
 		switch s.Kind {
 		case "global", "http-errors", "userlist":
 		case "defaults", "frontend", "backend", "listen":

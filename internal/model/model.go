@@ -122,6 +122,7 @@ type H2Tune struct {
 // Global is the global section.
 type Global struct {
 	Pos                 config.Pos
+	EnvLines            [][]string       // setenv, presetenv, unsetenv, resetenv lines, in order
 	ExposeExperimental  bool             // expose-experimental-directives: normalize-uri is allowed
 	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
 	CrtBase             string           // crt-base: where relative crt paths are

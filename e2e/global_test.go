@@ -1,0 +1,39 @@
+package e2e
+
+import (
+	"strconv"
+	"testing"
+)
+
+// TestGlobalSetenvSetVar: the global section's setenv/presetenv/unsetenv
+// change what later lines' "${VAR}", .if defined() and env() see, and
+// set-var fills process variables at startup that rules read; the same
+// response from haproxy (DHPROXY_BIN=/usr/sbin/haproxy).
+func TestGlobalSetenvSetVar(t *testing.T) {
+	port := freePort(t)
+	cfg := `
+global
+    setenv FE_PORT ` + strconv.Itoa(port) + `
+    presetenv PRE_KEPT fromcfg
+    presetenv PRE_NEW fromcfg
+    setenv GONE x
+    unsetenv GONE DROPPED
+    set-var proc.prio int(100)
+    set-var proc.threshold int(200),sub(proc.prio)
+    set-var proc.name str("${PRE_NEW}-${PRE_KEPT}")
+    set-var proc.port env(FE_PORT)
+.if defined(DROPPED)
+    .alert "unsetenv DROPPED did not apply to .if defined()"
+.endif
+` + defaultsSection("http", "2s", "5s", "5s") + `
+frontend fe
+    bind "127.0.0.1:${FE_PORT}"
+    http-request return status 200 content-type text/plain lf-string "t=%[var(proc.threshold)] n=%[var(proc.name)] p=%[var(proc.port)] g=%[env(GONE)] d=%[env(DROPPED)]"
+`
+	startProxyEnv(t, cfg, []string{"PRE_KEPT=fromenv", "DROPPED=y"}, port)
+	body, err := curl(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
+	want := "t=100 n=fromcfg-fromenv p=" + strconv.Itoa(port) + " g= d="
+	if err != nil || body != want {
+		t.Fatalf("body %q (err %v), want %q", body, err, want)
+	}
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,25 @@ frontend fe
 	want := "t=100 n=fromcfg-fromenv p=" + strconv.Itoa(port) + " g= d="
 	if err != nil || body != want {
 		t.Fatalf("body %q (err %v), want %q", body, err, want)
+	}
+}
+
+// TestGlobalZeroWarning: with "zero-warning" a configuration that draws a
+// warning is refused, by -c too, with haproxy's closing alert; without a
+// warning it is valid. Same exit codes from haproxy.
+func TestGlobalZeroWarning(t *testing.T) {
+	base := defaultsSection("http", "2s", "5s", "5s") + `
+frontend fe
+    bind 127.0.0.1:` + strconv.Itoa(freePort(t)) + `
+`
+	_, stderr, code := runCheck(t, "global\n    zero-warning\n.warning \"a warning\"\n"+base)
+	if code != 1 || !strings.Contains(stderr, "Some warnings were found and 'zero-warning' is set. Aborting.") {
+		t.Errorf("zero-warning with a warning: exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, stderr, code := runCheck(t, "global\n    zero-warning\n"+base); code != 0 {
+		t.Errorf("zero-warning without a warning: exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, stderr, code := runCheck(t, "global\n.warning \"a warning\"\n"+base); code != 0 {
+		t.Errorf("a warning without zero-warning: exit %d, stderr:\n%s", code, stderr)
 	}
 }

@@ -180,7 +180,7 @@ func (b *builder) checkRulesInheritance(def *Proxy, caps Cap, pos config.Pos) {
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1, MworkerMaxReloads: -1}
 	b.lastDef = newDefaults()
 	// Global settings (tune.bufsize) and the http-errors sections come
 	// first: the proxies' error pages use them wherever they are declared.
@@ -217,6 +217,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.checkHTTPClientResolvers()
 	b.checkProxyRefs()
 	b.resolveStickPeers()
 	b.markACMEFrontends()

@@ -567,7 +567,9 @@ func (rt *Runtime) purgeLoop() {
 			// nothing).
 			was := served
 			served = rt.served()
-			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(served-was))
+			if !rt.cfg.Global.NoMemoryTrimming {
+				trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(served-was))
+			}
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}

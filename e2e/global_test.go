@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bufio"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestGlobalSetenvSetVar: the global section's setenv/presetenv/unsetenv
@@ -56,5 +59,56 @@ frontend fe
 	}
 	if _, stderr, code := runCheck(t, "global\n.warning \"a warning\"\n"+base); code != 0 {
 		t.Errorf("a warning without zero-warning: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// rawStatusLine sends req on a new connection and returns the first line
+// of the answer.
+func rawStatusLine(t *testing.T, port int, req string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(line)
+}
+
+// TestH1AcceptPayloadWithAnyMethod: an HTTP/1.0 GET, HEAD or DELETE with a
+// body is refused with 413 (a server may not read that body, which then
+// smuggles a request), unless "h1-accept-payload-with-any-method"; POST
+// and empty bodies pass. Same answers from haproxy.
+func TestH1AcceptPayloadWithAnyMethod(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		port := freePort(t)
+		global := "global\n"
+		if accept {
+			global += "    h1-accept-payload-with-any-method\n"
+		}
+		startProxy(t, global+defaultsSection("http", "2s", "5s", "5s")+`
+frontend fe
+    bind 127.0.0.1:`+strconv.Itoa(port)+`
+    http-request return status 200 content-type text/plain string ok
+`, port)
+		refused := "HTTP/1.1 413 Payload Too Large"
+		if accept {
+			refused = "HTTP/1.1 200 OK"
+		}
+		for req, want := range map[string]string{
+			"GET / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc":                                 refused,
+			"DELETE / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc":                              refused,
+			"GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n":                                    "HTTP/1.1 200 OK",
+			"POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc":                                "HTTP/1.1 200 OK",
+			"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc": "HTTP/1.1 200 OK",
+		} {
+			if got := rawStatusLine(t, port, req); got != want {
+				t.Errorf("accept=%v %q: %q, want %q", accept, req, got, want)
+			}
+		}
 	}
 }

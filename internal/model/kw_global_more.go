@@ -1,6 +1,9 @@
 package model
 
 import (
+	"encoding/pem"
+	"errors"
+	"os"
 	"strings"
 
 	"dhproxy/internal/config"
@@ -229,4 +232,48 @@ func listOr(names []string) string {
 		return " (the configuration declares none)"
 	}
 	return " (declared: " + strings.Join(names, ", ") + ")"
+}
+
+func init() {
+	// Go's crypto/tls offers no DHE suite: the file is checked, then only
+	// noted.
+	registerGlobal("ssl-dh-param-file", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "ssl-dh-param-file <file>") {
+			return
+		}
+		data, err := os.ReadFile(l.Args[1])
+		if err != nil {
+			b.errorf(l, "'ssl-dh-param-file': unable to load the DH parameters file '%s': %v.", l.Args[1], errText(err))
+			return
+		}
+		if !hasPEMBlock(data, "DH PARAMETERS") && !hasPEMBlock(data, "X9.42 DH PARAMETERS") {
+			b.errorf(l, "'ssl-dh-param-file': '%s' holds no PEM 'DH PARAMETERS' block (write one with 'openssl dhparam 2048').", l.Args[1])
+			return
+		}
+		b.d.Noticef(l.Pos, "'ssl-dh-param-file' has no effect: dhproxy's TLS (Go's crypto/tls) offers only ECDHE key exchanges, never DHE.")
+	})
+}
+
+// hasPEMBlock reports whether data holds a PEM block of that type.
+func hasPEMBlock(data []byte, typ string) bool {
+	for {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			return false
+		}
+		if blk.Type == typ {
+			return true
+		}
+	}
+}
+
+// errText is an OS error without the operation and path that the
+// message already names.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

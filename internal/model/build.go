@@ -240,6 +240,10 @@ func (b *builder) buildGlobal(s *config.Section) {
 	}
 	for _, l := range s.Lines {
 		kw, ok := globalKeywords[l.Args[0]]
+		if module, isModule := moduleOf(l.Args[0]); !ok && isModule {
+			b.errorf(l, "'%s' belongs to HAProxy's optional module %s, which dhproxy does not have; remove this line.", l.Args[0], module)
+			continue
+		}
 		if !ok {
 			b.errorf(l, "unknown keyword '%s' in 'global' section%s", l.Args[0], suggest(l.Args[0], globalNames()))
 			continue

@@ -277,3 +277,23 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// moduleGlobals are the global keywords of HAProxy's optional modules,
+// which dhproxy does not have.
+var moduleGlobals = map[string]string{
+	"lua-": "Lua (dhproxy runs no Lua script)",
+	// Debian's haproxy 2.6 is built without these three
+	"51degrees-":   "51Degrees device detection (Debian's haproxy is built without it too)",
+	"deviceatlas-": "DeviceAtlas device detection (Debian's haproxy is built without it too)",
+	"wurfl-":       "WURFL device detection (Debian's haproxy is built without it too)",
+}
+
+// moduleOf names the optional module a global keyword belongs to.
+func moduleOf(kw string) (string, bool) {
+	for prefix, module := range moduleGlobals {
+		if strings.HasPrefix(kw, prefix) {
+			return module, true
+		}
+	}
+	return "", false
+}

@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bufio"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,6 +112,64 @@ frontend fe
 			if got := rawStatusLine(t, port, req); got != want {
 				t.Errorf("accept=%v %q: %q, want %q", accept, req, got, want)
 			}
+		}
+	}
+}
+
+// TestH1CaseAdjust: the names "h1-case-adjust" lists are spelled its way
+// on the wire, towards servers of a backend with "option
+// h1-case-adjust-bogus-server" and towards HTTP/1 clients of a frontend
+// with "option h1-case-adjust-bogus-client"; a frontend and backend
+// without the options send them as they are (lower case here, as haproxy
+// sends every name). Same bytes from haproxy.
+func TestH1CaseAdjust(t *testing.T) {
+	srvPort, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		r := bufio.NewReader(c)
+		var head strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+			head.WriteString(line)
+		}
+		body := head.String()
+		io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-length: "+strconv.Itoa(len(body))+"\r\nx-server-hdr: v\r\nconnection: close\r\n\r\n"+body)
+	})
+	dir := t.TempDir()
+	caseFile := filepath.Join(dir, "cases")
+	os.WriteFile(caseFile, []byte("# names bogus peers want\n  x-server-hdr X-SERVER-Hdr \n\n"), 0o644)
+	fixed, plain := freePort(t), freePort(t)
+	startProxy(t, `
+global
+    h1-case-adjust x-foo X-Foo
+    h1-case-adjust-file `+caseFile+`
+`+defaultsSection("http", "2s", "5s", "5s")+`
+frontend fixed
+    bind 127.0.0.1:`+strconv.Itoa(fixed)+`
+    option h1-case-adjust-bogus-client
+    default_backend fixed
+backend fixed
+    option h1-case-adjust-bogus-server
+    server s 127.0.0.1:`+strconv.Itoa(srvPort)+`
+frontend plain
+    bind 127.0.0.1:`+strconv.Itoa(plain)+`
+    default_backend plain
+backend plain
+    server s 127.0.0.1:`+strconv.Itoa(srvPort)+`
+`, fixed, plain)
+	req := "GET / HTTP/1.1\r\nhost: a\r\nx-foo: 1\r\nconnection: close\r\n\r\n"
+	got := rawExchange(t, fixed, req)
+	for _, want := range []string{"\r\nX-SERVER-Hdr: v\r\n", "\r\nX-Foo: 1\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("with the options: no %q in\n%q", want, got)
+		}
+	}
+	got = rawExchange(t, plain, req)
+	for _, want := range []string{"\r\nx-server-hdr: v\r\n", "\r\nx-foo: 1\r\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("without the options: no %q in\n%q", want, got)
 		}
 	}
 }

@@ -191,6 +191,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildGlobal(s)
 		}
 	}
+	b.readCaseAdjustFile()
 	b.buildHTTPErrors(sections)
 	b.buildUserlists(sections)
 	for i := range sections {

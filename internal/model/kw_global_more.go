@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -296,4 +297,70 @@ func moduleOf(kw string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+func init() {
+	registerGlobal("h1-case-adjust", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 2, 2, "h1-case-adjust <from> <to>") {
+			return
+		}
+		if err := addCaseAdjust(g, l.Args[1], l.Args[2]); err != nil {
+			b.errorf(l, "'h1-case-adjust': %v.", err)
+		}
+	})
+	// the last h1-case-adjust-file is read, as in HAProxy
+	registerGlobal("h1-case-adjust-file", func(b *builder, g *Global, l config.Line) {
+		if b.wantArgs(l, 1, 1, "h1-case-adjust-file <file>") {
+			g.H1CaseAdjustFile = l.Args[1]
+			g.H1CaseAdjustFilePos = l.Pos
+		}
+	})
+	registerOption("h1-case-adjust-bogus-client", CapFE, "", recordOption)
+	registerOption("h1-case-adjust-bogus-server", CapBE, "", recordOption)
+}
+
+// addCaseAdjust adds one header spelling: from in lower case, to the same
+// name in the case the bogus peers want.
+func addCaseAdjust(g *Global, from, to string) error {
+	switch {
+	case from != strings.ToLower(from):
+		return fmt.Errorf("header name '%s' must be in lower case", from)
+	case !strings.EqualFold(from, to):
+		return fmt.Errorf("'%s' and '%s' must be the same name, differing only by case", from, to)
+	case g.H1CaseAdjust[from] != "":
+		return fmt.Errorf("duplicate entry for header '%s'", from)
+	}
+	if g.H1CaseAdjust == nil {
+		g.H1CaseAdjust = map[string]string{}
+	}
+	g.H1CaseAdjust[from] = to
+	return nil
+}
+
+// readCaseAdjustFile reads h1-case-adjust-file: two names per line, '#'
+// comments and blank lines skipped. Errors name the file's line.
+func (b *builder) readCaseAdjustFile() {
+	g := &b.cfg.Global
+	if g.H1CaseAdjustFile == "" {
+		return
+	}
+	data, err := os.ReadFile(g.H1CaseAdjustFile)
+	if err != nil {
+		b.d.Errorf(g.H1CaseAdjustFilePos, "'h1-case-adjust-file': cannot read '%s': %v.", g.H1CaseAdjustFile, errText(err))
+		return
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.Trim(line, " \t\r")
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			b.d.Errorf(g.H1CaseAdjustFilePos, "'h1-case-adjust-file' %s line %d: expects <from> and <to>, found '%s'.", g.H1CaseAdjustFile, i+1, line)
+			continue
+		}
+		if err := addCaseAdjust(g, f[0], f[1]); err != nil {
+			b.d.Errorf(g.H1CaseAdjustFilePos, "'h1-case-adjust-file' %s line %d: %v.", g.H1CaseAdjustFile, i+1, err)
+		}
+	}
 }

@@ -121,40 +121,24 @@ type H2Tune struct {
 
 // Global is the global section.
 type Global struct {
-	Pos               config.Pos
-	EnvLines          [][]string // setenv, presetenv, unsetenv, resetenv lines, in order
-	ZeroWarning       bool       // zero-warning: any configuration warning refuses the configuration
-	NoSplice          bool       // nosplice: mode tcp never splices
-	NoGetaddrinfo     bool       // nogetaddrinfo: names resolve with Go's own resolver
-	NoMemoryTrimming  bool       // no-memory-trimming: memory is not handed back to the system when idle
-	SetDumpable       bool       // set-dumpable: core dumps stay possible after the privileges drop
-	PP2NeverSendLocal bool       // pp2-never-send-local: checks send a PROXY v2 PROXY command, not LOCAL
-	H2NoWebsocket     bool       // h2-workaround-bogus-websocket-clients: no SETTINGS_ENABLE_CONNECT_PROTOCOL
-	// H1AcceptPayloadAnyMethod: h1-accept-payload-with-any-method, HTTP/1.0
-	// GET/HEAD/DELETE requests may carry a body
-	H1AcceptPayloadAnyMethod bool
-	FDHardLimit              int           // fd-hard-limit: the FD limit never goes above this (0: none)
-	MworkerMaxReloads        int           // mworker-max-reloads: an old worker gets SIGTERM after more reloads than this (-1: never)
-	MaxSpreadChecks          time.Duration // max-spread-checks: the first checks all start within this
-	HTTPClientResolvers      string        // httpclient.resolvers.id
-	HTTPClientResolversPos   config.Pos
-	ExposeExperimental       bool             // expose-experimental-directives: normalize-uri is allowed
-	SSLBind                  tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
-	CrtBase                  string           // crt-base: where relative crt paths are
-	CABase                   string           // ca-base: where relative ca-file and crl-file paths are
-	SSLServerVerifyNone      bool             // ssl-server-verify none
-	SSLServer                tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
-	Maxconn                  int
-	MaxconnImplicit          bool // Maxconn was derived from the FD limit (IdealMaxconn), not configured
-	Daemon                   bool
-	Pidfile                  string
-	Nbthread                 int // 0: one per CPU, as HAProxy
-	BufSize                  int // tune.bufsize
-	MaxRewrite               int // tune.maxrewrite, at most BufSize/2
-	MaxHdr                   int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
-	H2                       H2Tune
-	Logs                     []LogTarget
-	LogTag                   string // syslog tag; empty: the program name
+	Pos                 config.Pos
+	ExposeExperimental  bool             // expose-experimental-directives: normalize-uri is allowed
+	SSLBind             tlsconf.Defaults // ssl-default-bind-options|ciphers|ciphersuites
+	CrtBase             string           // crt-base: where relative crt paths are
+	CABase              string           // ca-base: where relative ca-file and crl-file paths are
+	SSLServerVerifyNone bool             // ssl-server-verify none
+	SSLServer           tlsconf.Defaults // ssl-default-server-options|ciphers|ciphersuites
+	Maxconn             int
+	MaxconnImplicit     bool // Maxconn was derived from the FD limit (IdealMaxconn), not configured
+	Daemon              bool
+	Pidfile             string
+	Nbthread            int // 0: one per CPU, as HAProxy
+	BufSize             int // tune.bufsize
+	MaxRewrite          int // tune.maxrewrite, at most BufSize/2
+	MaxHdr              int // tune.http.maxhdr: header fields allowed in a head, plus one for the start line
+	H2                  H2Tune
+	Logs                []LogTarget
+	LogTag              string // syslog tag; empty: the program name
 	// LogHostname is the host name put in syslog headers ("log-send-hostname");
 	// empty: none, "\x00": the system's.
 	LogHostname string
@@ -198,6 +182,29 @@ type Global struct {
 
 	ServerStateFile string // "server-state-file" (kw_serverstate.go)
 	ServerStateBase string // "server-state-base": directory of relative state files
+	// Global keywords of haproxy 2.6 added in session 12 (kw_global_env.go,
+	// kw_global_more.go).
+	EnvLines          [][]string // setenv, presetenv, unsetenv, resetenv lines, in order
+	ZeroWarning       bool       // zero-warning: any configuration warning refuses the configuration
+	NoSplice          bool       // nosplice: mode tcp never splices
+	NoGetaddrinfo     bool       // nogetaddrinfo: names resolve with Go's own resolver
+	NoMemoryTrimming  bool       // no-memory-trimming: memory is not handed back to the system when idle
+	SetDumpable       bool       // set-dumpable: core dumps stay possible after the privileges drop
+	PP2NeverSendLocal bool       // pp2-never-send-local: checks send a PROXY v2 PROXY command, not LOCAL
+	H2NoWebsocket     bool       // h2-workaround-bogus-websocket-clients: no SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// H1AcceptPayloadAnyMethod: h1-accept-payload-with-any-method, HTTP/1.0
+	// GET/HEAD/DELETE requests may carry a body
+	H1AcceptPayloadAnyMethod bool
+	FDHardLimit              int           // fd-hard-limit: the FD limit never goes above this (0: none)
+	MworkerMaxReloads        int           // mworker-max-reloads: an old worker gets SIGTERM after more reloads than this (-1: never)
+	MaxSpreadChecks          time.Duration // max-spread-checks: the first checks all start within this
+	// H1CaseAdjust: h1-case-adjust and h1-case-adjust-file, the spelling
+	// of header names (by lower-case name) for bogus HTTP/1 peers
+	H1CaseAdjust           map[string]string
+	H1CaseAdjustFile       string
+	H1CaseAdjustFilePos    config.Pos
+	HTTPClientResolvers    string // httpclient.resolvers.id
+	HTTPClientResolversPos config.Pos
 }
 
 // LogTarget is one "log" line.

@@ -363,6 +363,7 @@ func (b *builder) buildBindTLS(bd *Bind) {
 	if !done {
 		if b.cfg.Certs == nil {
 			b.cfg.Certs = tlsconf.NewRegistry()
+			b.cfg.Certs.Chain = b.cfg.Global.CertChain
 		}
 		bd.TLS.Registry, bd.TLS.Where, bd.TLS.ACMESections = b.cfg.Certs, bd.Pos.String(), b.acmeNames()
 		var err error

@@ -1,13 +1,16 @@
 package model
 
 import (
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/tlsconf"
 )
 
 // Global keywords of HAProxy 2.6 that tune the process, its limits or its
@@ -363,4 +366,70 @@ func (b *builder) readCaseAdjustFile() {
 			b.d.Errorf(g.H1CaseAdjustFilePos, "'h1-case-adjust-file' %s line %d: %v.", g.H1CaseAdjustFile, i+1, err)
 		}
 	}
+}
+
+func init() {
+	registerGlobal("ssl-skip-self-issued-ca", func(b *builder, g *Global, l config.Line) {
+		if b.noArgs(l) {
+			b.chainOpts(g).SkipSelfIssuedCA = true
+		}
+	})
+	registerGlobal("issuers-chain-path", func(b *builder, g *Global, l config.Line) {
+		if !b.wantArgs(l, 1, 1, "issuers-chain-path <dir>") {
+			return
+		}
+		chains, err := readIssuerChains(l.Args[1])
+		if err != nil {
+			b.errorf(l, "'issuers-chain-path': %v.", err)
+			return
+		}
+		b.chainOpts(g).Issuers = chains
+	})
+}
+
+func (b *builder) chainOpts(g *Global) *tlsconf.ChainOpts {
+	if g.CertChain == nil {
+		g.CertChain = &tlsconf.ChainOpts{}
+	}
+	return g.CertChain
+}
+
+// readIssuerChains reads every regular file of dir, in name order: each
+// holds one chain of PEM certificates, the issuer first.
+func readIssuerChains(dir string) ([][]*x509.Certificate, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the directory '%s': %v", dir, errText(err))
+	}
+	var chains [][]*x509.Certificate
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read '%s': %v", path, errText(err))
+		}
+		var chain []*x509.Certificate
+		for {
+			var blk *pem.Block
+			if blk, data = pem.Decode(data); blk == nil {
+				break
+			}
+			if blk.Type != "CERTIFICATE" {
+				continue
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("'%s': %v", path, err)
+			}
+			chain = append(chain, c)
+		}
+		if len(chain) == 0 {
+			return nil, fmt.Errorf("'%s' holds no PEM certificate", path)
+		}
+		chains = append(chains, chain)
+	}
+	return chains, nil
 }

@@ -205,6 +205,8 @@ type Global struct {
 	H1CaseAdjustFilePos    config.Pos
 	HTTPClientResolvers    string // httpclient.resolvers.id
 	HTTPClientResolversPos config.Pos
+	// CertChain: ssl-skip-self-issued-ca and issuers-chain-path (nil: none)
+	CertChain *tlsconf.ChainOpts
 }
 
 // LogTarget is one "log" line.

@@ -173,3 +173,46 @@ backend plain
 		}
 	}
 }
+
+// TestUnixBind: the global unix-bind prefixes the path of UNIX binds and
+// gives them its mode, unless the bind has its own (not to the stats
+// socket: haproxy 2.6 applies it to binds only); a request goes through the
+// prefixed socket. Same files from haproxy.
+func TestUnixBind(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	startProxy(t, `
+global
+    unix-bind prefix `+dir+`/ mode 600
+    stats socket unix@`+dir+`/stats.sock
+`+defaultsSection("http", "2s", "5s", "5s")+`
+frontend fe
+    bind unix@fe.sock
+    bind unix@own.sock mode 644
+    bind 127.0.0.1:`+strconv.Itoa(port)+`
+    http-request return status 200 content-type text/plain string unix-ok
+`, port)
+	if fi, err := os.Stat(filepath.Join(dir, "stats.sock")); err != nil || fi.Mode().Perm() == 0o600 {
+		t.Errorf("stats.sock: %v, %v; unix-bind must leave stats sockets alone", fi, err)
+	}
+	for name, want := range map[string]os.FileMode{"fe.sock": 0o600, "own.sock": 0o644} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want a socket with %o", name, fi.Mode(), want)
+		}
+	}
+	c, err := net.Dial("unix", filepath.Join(dir, "fe.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if b, _ := io.ReadAll(c); !strings.HasSuffix(string(b), "unix-ok") {
+		t.Errorf("through the prefixed socket: %q", b)
+	}
+}

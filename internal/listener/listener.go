@@ -73,7 +73,14 @@ func open(b *model.Bind, backlog int) (net.Listener, error) {
 		if fi, err := os.Lstat(b.Addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			os.Remove(b.Addr)
 		}
-		return net.Listen("unix", b.Addr)
+		l, err := net.Listen("unix", b.Addr)
+		if err == nil {
+			uid, gid := b.Unix.Owner()
+			if err = SetUnixPerm(b.Addr, b.Unix.Mode, uid, gid); err != nil {
+				l.Close()
+			}
+		}
+		return l, err
 	}
 	return listenTCP(b, backlog)
 }
@@ -181,4 +188,18 @@ func describe(err error) string {
 		return "Cannot assign requested address"
 	}
 	return err.Error()
+}
+
+// SetUnixPerm gives a UNIX socket the bind's "mode" and owner ("uid",
+// "gid", "user", "group", or the global unix-bind's); 0 and -1 leave them.
+func SetUnixPerm(path string, mode uint32, uid, gid int) error {
+	if uid >= 0 || gid >= 0 {
+		if err := os.Chown(path, uid, gid); err != nil {
+			return err
+		}
+	}
+	if mode != 0 {
+		return os.Chmod(path, os.FileMode(mode))
+	}
+	return nil
 }

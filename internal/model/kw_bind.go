@@ -31,10 +31,10 @@ var bindOptions = map[string]struct {
 	"transparent":  {0, "transparent binding"},
 	"interface":    {1, "binding to an interface"},
 	"mode":         {1, ""},
-	"user":         {1, "socket ownership"},
-	"group":        {1, "socket ownership"},
-	"uid":          {1, "socket ownership"},
-	"gid":          {1, "socket ownership"},
+	"user":         {1, ""},
+	"group":        {1, ""},
+	"uid":          {1, ""},
+	"gid":          {1, ""},
 	"process":      {1, ""},
 	"thread":       {1, ""},
 	"id":           {1, ""},
@@ -133,6 +133,15 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		}
 		tlsOpts = nil
 	}
+	// a UNIX socket's own mode and owner; unix-bind fills the rest
+	var own UnixBind
+	for _, o := range []string{"mode", "uid", "gid", "user", "group"} {
+		if v, ok := opts[o]; ok {
+			if err := own.set(o, v); err != "" {
+				b.errorf(l, "bind option %s.", err)
+			}
+		}
+	}
 	for _, a := range strings.Split(l.Args[1], ",") {
 		addrs, err := expandBindAddr(b.addr(a))
 		if err != nil {
@@ -148,6 +157,9 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			ad.Pos, ad.Name, ad.Maxconn, ad.Backlog, ad.Options, ad.TLS = l.Pos, opts["name"], maxconn, backlog, opts, tlsOpts
 			_, ad.AcceptProxy = opts["accept-proxy"]
 			ad.H2 = opts["proto"] == "h2"
+			if ad.Network == "unix" {
+				ad.Addr, ad.Unix = b.cfg.Global.unixSocket(ad.Addr, own.UnixPerm)
+			}
 			p.Binds = append(p.Binds, ad)
 		}
 	}

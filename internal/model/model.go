@@ -207,6 +207,7 @@ type Global struct {
 	HTTPClientResolversPos config.Pos
 	// CertChain: ssl-skip-self-issued-ca and issuers-chain-path (nil: none)
 	CertChain *tlsconf.ChainOpts
+	UnixBind  *UnixBind // unix-bind (nil: none)
 }
 
 // LogTarget is one "log" line.
@@ -399,6 +400,9 @@ type Bind struct {
 	// H2 is set by "proto h2": clients speak HTTP/2 from their first
 	// byte (prior knowledge, h2c) on a cleartext bind.
 	H2 bool
+	// Unix is a UNIX socket's permissions and owner: its "mode", else the
+	// global unix-bind's.
+	Unix UnixPerm
 }
 
 // Server is a "server" line.

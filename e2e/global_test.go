@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -214,5 +215,41 @@ frontend fe
 	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
 	if b, _ := io.ReadAll(c); !strings.HasSuffix(string(b), "unix-ok") {
 		t.Errorf("through the prefixed socket: %q", b)
+	}
+}
+
+// TestDefaultPath: "default-path config" makes relative paths start from
+// the configuration file's directory, "parent" from its parent, "origin"
+// from the given one: the errorfile is found from there. Same from haproxy.
+func TestDefaultPath(t *testing.T) {
+	base := t.TempDir()
+	os.MkdirAll(filepath.Join(base, "conf", "errors"), 0o755)
+	os.MkdirAll(filepath.Join(base, "errors"), 0o755)
+	page := func(text string) []byte {
+		return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(text)) + "\r\nConnection: close\r\n\r\n" + text)
+	}
+	os.WriteFile(filepath.Join(base, "conf", "errors", "503.http"), page("from-config-dir"), 0o644)
+	os.WriteFile(filepath.Join(base, "errors", "503.http"), page("from-parent-dir"), 0o644)
+	for policy, want := range map[string]string{
+		"config":                   "from-config-dir",
+		"parent":                   "from-parent-dir",
+		"origin " + base + "/conf": "from-config-dir",
+	} {
+		port := freePort(t)
+		cfgPath := filepath.Join(base, "conf", "haproxy.cfg")
+		os.WriteFile(cfgPath, []byte(`
+global
+    default-path `+policy+`
+`+defaultsSection("http", "2s", "5s", "5s")+`
+frontend fe
+    bind 127.0.0.1:`+strconv.Itoa(port)+`
+    default_backend none
+backend none
+    errorfile 503 errors/503.http
+`), 0o644)
+		startProxyCmd(t, exec.Command(bin, "-db", "-f", cfgPath), port)
+		if got := rawExchange(t, port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.Contains(got, want) {
+			t.Errorf("default-path %s: %q, want the page %s", policy, got, want)
+		}
 	}
 }

@@ -23,6 +23,7 @@ type Net = netip.Prefix
 
 // builder carries what keyword handlers need while a configuration is built.
 type builder struct {
+	defPath  *defaultPath // default-path, once a global line set it
 	d        *config.Diags
 	cfg      *Config
 	tlsBuilt map[*tlsconf.BindOpts]*tls.Config // bind lines whose TLS is loaded
@@ -182,11 +183,12 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
 	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1, MworkerMaxReloads: -1}
 	b.lastDef = newDefaults()
+	defer b.leaveDefaultPath()
 	// Global settings (tune.bufsize) and the http-errors sections come
 	// first: the proxies' error pages use them wherever they are declared.
 	for i := range sections {
 		if s := &sections[i]; s.Kind == "global" {
-			b.sect = s
+			b.enterSection(s)
 			b.comp.Env = s.Env
 			b.buildGlobal(s)
 		}
@@ -196,7 +198,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.buildUserlists(sections)
 	for i := range sections {
 		s := &sections[i]
-		b.sect = s
+		b.enterSection(s)
 		b.comp.Env = s.Env
 		switch s.Kind {
 		case "global", "http-errors", "userlist":

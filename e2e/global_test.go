@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"os"
@@ -251,5 +252,30 @@ backend none
 		if got := rawExchange(t, port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); !strings.Contains(got, want) {
 			t.Errorf("default-path %s: %q, want the page %s", policy, got, want)
 		}
+	}
+}
+
+// TestFDHardLimit: without maxconn nor ulimit-n, the open files limit is
+// raised towards the hard limit, but not above "fd-hard-limit". Same from
+// haproxy.
+func TestFDHardLimit(t *testing.T) {
+	for _, tc := range []struct {
+		global   string
+		min, max int
+	}{
+		{"", 10000, 20000},
+		{"    fd-hard-limit 3000", 1025, 3000},
+	} {
+		port := freePort(t)
+		cfg := "\nglobal\n    nbthread 1\n" + tc.global + "\n" + defaultsSection("tcp", "1s", "10s", "10s") + `
+listen fdhard
+    bind 127.0.0.1:` + strconv.Itoa(port) + `
+    server s1 127.0.0.1:9
+`
+		p := startProxyCmd(t, underLimit(context.Background(), t, 1024, 20000, cfg), port)
+		if got := softFDLimit(t, p.cmd.Process.Pid); got < tc.min || got > tc.max {
+			t.Errorf("%q: soft open files limit %d, want %d..%d", tc.global, got, tc.min, tc.max)
+		}
+		p.stop()
 	}
 }

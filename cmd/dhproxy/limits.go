@@ -49,6 +49,9 @@ func applyFDLimit(cfg *model.Config, stderr io.Writer) bool {
 	want := cfg.Global.UlimitN
 	if want == 0 && maxsock > 0 {
 		withPipes := cfg.MaxSock(cfg.MaxPipes(int(min(cur.Cur, 1<<30))))
+		if h := cfg.Global.FDHardLimit; h > 0 {
+			withPipes = min(withPipes, max(h, maxsock)) // the pipe pool shrinks to fit
+		}
 		if setFDLimit(withPipes, cur.Max) == nil {
 			return true
 		}

@@ -16,13 +16,16 @@ import (
 
 // TestGlobalSetenvSetVar: the global section's setenv/presetenv/unsetenv
 // change what later lines' "${VAR}", .if defined() and env() see, and
-// set-var fills process variables at startup that rules read; the same
-// response from haproxy (DHPROXY_BIN=/usr/sbin/haproxy).
+// set-var fills process variables at startup that rules read; an
+// unquoted $VAR of an address later in the global section sees setenv too.
+// The same from haproxy (DHPROXY_BIN=/usr/sbin/haproxy).
 func TestGlobalSetenvSetVar(t *testing.T) {
-	port := freePort(t)
+	port, statsPort := freePort(t), freePort(t)
 	cfg := `
 global
     setenv FE_PORT ` + strconv.Itoa(port) + `
+    setenv STATS_PORT ` + strconv.Itoa(statsPort) + `
+    stats socket ipv4@127.0.0.1:$STATS_PORT
     presetenv PRE_KEPT fromcfg
     presetenv PRE_NEW fromcfg
     setenv GONE x
@@ -39,7 +42,7 @@ frontend fe
     bind "127.0.0.1:${FE_PORT}"
     http-request return status 200 content-type text/plain lf-string "t=%[var(proc.threshold)] n=%[var(proc.name)] p=%[var(proc.port)] g=%[env(GONE)] d=%[env(DROPPED)]"
 `
-	startProxyEnv(t, cfg, []string{"PRE_KEPT=fromenv", "DROPPED=y"}, port)
+	startProxyEnv(t, cfg, []string{"PRE_KEPT=fromenv", "DROPPED=y"}, port, statsPort)
 	body, err := curl(t, "http://127.0.0.1:"+strconv.Itoa(port)+"/")
 	want := "t=100 n=fromcfg-fromenv p=" + strconv.Itoa(port) + " g= d="
 	if err != nil || body != want {

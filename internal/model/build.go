@@ -49,11 +49,9 @@ type proxyRef struct {
 // addr expands environment variables in an address argument, as HAProxy
 // does for every address it parses (see config.ExpandAddrEnv).
 func (b *builder) addr(s string) string {
-	var env config.Env
-	if b.sect != nil {
-		env = b.sect.Env
-	}
-	return config.ExpandAddrEnv(s, env)
+	// the section's environment, with the setenv lines of the global
+	// section read so far
+	return config.ExpandAddrEnv(s, b.comp.Env)
 }
 
 type proxyKeyword struct {
@@ -189,7 +187,6 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	for i := range sections {
 		if s := &sections[i]; s.Kind == "global" {
 			b.enterSection(s)
-			b.comp.Env = s.Env
 			b.buildGlobal(s)
 		}
 	}
@@ -199,7 +196,6 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	for i := range sections {
 		s := &sections[i]
 		b.enterSection(s)
-		b.comp.Env = s.Env
 		switch s.Kind {
 		case "global", "http-errors", "userlist":
 		case "defaults", "frontend", "backend", "listen":

@@ -54,10 +54,11 @@ func init() {
 	})
 }
 
-// enterSection makes s the section being read, in its file's directory
-// when default-path asks for it.
+// enterSection makes s the section being read, with its environment, in
+// its file's directory when default-path asks for it.
 func (b *builder) enterSection(s *config.Section) {
 	b.sect = s
+	b.comp.Env = s.Env
 	b.enterDir(s.Pos)
 }
 

@@ -43,7 +43,9 @@ func newHeaderCases(m map[string]string) headerCases {
 // requestCases is the table for a request to be's servers, nil when the
 // backend does not adjust.
 func (s *httpSession) requestCases(be *Backend) headerCases {
-	if be.P.Options["h1-case-adjust-bogus-server"] {
+	// the table is checked first: without h1-case-adjust no request
+	// pays the option lookup
+	if s.fe.rt.headerCases != nil && be.P.Options["h1-case-adjust-bogus-server"] {
 		return s.fe.rt.headerCases
 	}
 	return nil
@@ -52,7 +54,7 @@ func (s *httpSession) requestCases(be *Backend) headerCases {
 // responseCases is the table for the response to this client: HTTP/1
 // clients of a frontend that adjusts.
 func (s *httpSession) responseCases() headerCases {
-	if !s.h2 && s.fe.P.Options["h1-case-adjust-bogus-client"] {
+	if s.fe.rt.headerCases != nil && !s.h2 && s.fe.P.Options["h1-case-adjust-bogus-client"] {
 		return s.fe.rt.headerCases
 	}
 	return nil

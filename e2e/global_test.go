@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -281,4 +282,47 @@ listen fdhard
 		}
 		p.stop()
 	}
+}
+
+// TestMworkerMaxReloads: a worker kept alive by a WebSocket tunnel after
+// more reloads than "mworker-max-reloads" gets SIGTERM; the one under the
+// limit stays. Same from haproxy.
+func TestMworkerMaxReloads(t *testing.T) {
+	bport := reloadBackend(t)
+	port := freePort(t)
+	dir := t.TempDir()
+	cfgPath, sock := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "m.sock")
+	os.WriteFile(cfgPath, []byte("global\n    mworker-max-reloads 1\n"+defaultsSection("http", "2s", "5s", "5s", "timeout tunnel 1m")+`
+frontend fe
+    bind 127.0.0.1:`+strconv.Itoa(port)+`
+    default_backend be
+backend be
+    server s1 127.0.0.1:`+strconv.Itoa(bport)+`
+`), 0o644)
+	p := startMaster(t, cfgPath, sock, nil, port)
+	first := waitProc(t, sock, "a worker", 5*time.Second, func(pt procTable) bool { return len(pt.workers) == 1 }).workers[0]
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	if line, _ := bufio.NewReader(c).ReadString('\n'); !strings.Contains(line, " 101 ") {
+		t.Fatalf("no tunnel: %q", line)
+	}
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, sock, "the first worker survives one reload", 10*time.Second, func(pt procTable) bool {
+		return len(pt.workers) == 1 && pt.workers[0] != first && len(pt.olds) == 1 && pt.olds[0] == first
+	})
+	time.Sleep(300 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGUSR2)
+	waitProc(t, sock, "the first worker is gone after a second reload", 10*time.Second, func(pt procTable) bool {
+		for _, o := range pt.olds {
+			if o == first {
+				return false
+			}
+		}
+		return pt.reloads == 2
+	})
 }

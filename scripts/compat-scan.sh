@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# compat-scan.sh BIN: which of haproxy 2.6's sample fetches, converters, proxy keywords, options and
-# http-request/response actions BIN (dhproxy) refuses as unknown or unsupported. The keyword lists come
+# compat-scan.sh BIN: which of haproxy 2.6's sample fetches, converters, global and proxy keywords,
+# options and http-request/response actions BIN (dhproxy) refuses as unknown or unsupported. The keyword lists come
 # from Debian's haproxy documentation (/usr/share/doc/haproxy/configuration.txt.gz); each keyword is
 # put in a throwaway configuration and `BIN -c` says whether it knows it. Prints one line per group.
 set -euo pipefail
@@ -38,3 +38,12 @@ echo "options accepted without effect: $(check k "'option ([a-z0-9-]+)' is accep
 grep -oE '^http-(request|response|after-response) [a-z][a-z0-9-]*' "$dir/doc" |
 	grep -vE ' (set-var|set-var-fmt|unset-var)$' | sort -u >"$dir/a.in"
 echo "actions: $(check a "'(http-(request|response|after-response) [a-z0-9-]+)' is not supported" <"$dir/a.in")"
+# Global keywords: section 3's list ("   - keyword"), each alone on a global line (keywords that need
+# arguments then draw an argument error, not "unknown keyword").
+section "3. Global parameters" "3.1. Process management" | grep -oE '^   - [a-z0-9][a-z0-9_.-]*' |
+	sed 's/^   - //' | sort -u >"$dir/g.in"
+{ echo global; sed 's/^/    /' "$dir/g.in"; echo "$head"; echo "    server s 127.0.0.1:1"; } >"$dir/g.cfg"
+refused() { "$bin" -c -f "$dir/g.cfg" 2>&1 | grep -oE "$1" | sed -E "s/$1/\\1/" | sort -u | tr '\n' ' '; }
+echo "global keywords: $(refused "unknown keyword '([^']*)' in 'global'")"
+echo "global keywords of modules dhproxy lacks: $(refused "'([a-z0-9.-]+)' belongs to HAProxy's optional")"
+echo "global keywords accepted without effect: $(refused "'([a-z0-9.-]+)' has no effect")"

@@ -31,6 +31,15 @@ func applyFDLimit(cfg *model.Config, stderr io.Writer) bool {
 		alert(stderr, "[%s.main()] Cannot read the FD limit: %v.", os.Args[0], err)
 		return false
 	}
+	if h := uint64(cfg.Global.FDHardLimit); h > 0 && cur.Max > h {
+		// "fd-hard-limit": what the system allows above it is not used
+		// (Go raised the soft limit to the hard one at start)
+		if cur.Cur > h {
+			syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: h, Max: cur.Max})
+		}
+		cur.Max = h
+		cur.Cur = min(cur.Cur, h)
+	}
 	if cfg.Global.Maxconn == 0 {
 		// HAProxy then derives the limit it enforces from the FD limit.
 		cfg.Global.Maxconn = cfg.IdealMaxconn(int(min(max(cur.Cur, cur.Max), 1<<30)))
@@ -40,6 +49,9 @@ func applyFDLimit(cfg *model.Config, stderr io.Writer) bool {
 	want := cfg.Global.UlimitN
 	if want == 0 && maxsock > 0 {
 		withPipes := cfg.MaxSock(cfg.MaxPipes(int(min(cur.Cur, 1<<30))))
+		if h := cfg.Global.FDHardLimit; h > 0 {
+			withPipes = min(withPipes, max(h, maxsock)) // the pipe pool shrinks to fit
+		}
 		if setFDLimit(withPipes, cur.Max) == nil {
 			return true
 		}

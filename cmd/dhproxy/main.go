@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -96,6 +97,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		alert(stderr, "config : Fatal errors found in configuration.")
 		return 1
+	}
+	if zeroWarningAbort(opts, cfg, &d, stderr) {
+		return 1
+	}
+	// what reads the environment from now on (external checks, the
+	// workers) sees the configuration's setenv lines, as in HAProxy
+	for _, args := range cfg.Global.EnvLines {
+		config.ApplyEnvLine(args)
+	}
+	if cfg.Global.NoGetaddrinfo {
+		// Go's own resolver reads /etc/hosts and resolv.conf itself
+		net.DefaultResolver.PreferGo = true
 	}
 	if kcfg != nil && !opts.Check && len(kcfg.Instances) == 0 && len(kcfg.VirtualServers) == 0 {
 		alert(stderr, "-K: %s has neither a vrrp_instance nor a virtual_server to run.", opts.Keepalived)
@@ -407,6 +420,16 @@ func setProcessEnv(opts *cli.Options) {
 	}
 	os.Setenv("HAPROXY_LOCALPEER", peer)
 	os.Setenv("HAPROXY_CFGFILES", strings.Join(opts.Files, ";"))
+}
+
+// zeroWarningAbort reports whether "zero-warning" (or -dW) refuses the
+// configuration because it produced warnings, as HAProxy does, -c included.
+func zeroWarningAbort(opts *cli.Options, cfg *model.Config, d *config.Diags, w io.Writer) bool {
+	if (!opts.ZeroWarning && !cfg.Global.ZeroWarning) || d.Count(config.Warning) == 0 {
+		return false
+	}
+	alert(w, "config : Some warnings were found and 'zero-warning' is set. Aborting.")
+	return true
 }
 
 // evalCond implements -cc: exit 0 when the condition is true, 1 when false,

@@ -72,6 +72,9 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 			alert(&b, "config : Fatal errors found in configuration.")
 			return nil, b.String()
 		}
+		if zeroWarningAbort(opts, next, &d, &b) {
+			return nil, b.String()
+		}
 		if ka != nil {
 			freebindVIPBinds(next, ka.vips(), &b)
 		}

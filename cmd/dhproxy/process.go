@@ -32,7 +32,12 @@ func dropPrivileges(g *model.Global, keepNet bool, stderr io.Writer) error {
 	err := process.Drop(processSettings(g), keepNet)
 	if errors.Is(err, process.ErrCapsPerThread) {
 		fmt.Fprintf(stderr, "[WARNING]  (%d) : privileges not dropped: VRRP and virtual servers need CAP_NET_ADMIN and CAP_NET_RAW, and %v.\n", os.Getpid(), err)
-		return nil
+		err = nil
+	}
+	if err == nil && g.SetDumpable {
+		if derr := process.SetDumpable(); derr != nil {
+			fmt.Fprintf(stderr, "[WARNING]  (%d) : %v\n", os.Getpid(), derr)
+		}
 	}
 	return err
 }

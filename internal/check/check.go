@@ -31,9 +31,16 @@ type Target struct {
 	CurAddr func() string
 	// Spread is the global "spread-checks": each interval varies at random
 	// by up to this percent either way.
-	Spread  int
-	Conf    *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
-	Backend *model.Proxy  // option httpchk, option log-health-checks, timeouts
+	Spread int
+	// MaxSpread is the global "max-spread-checks": the first checks all
+	// start within it (0: no bound).
+	MaxSpread time.Duration
+	// PP2Proxy is the global "pp2-never-send-local": a send-proxy-v2
+	// server's checks send a PROXY command with the check connection's
+	// addresses, not LOCAL (HAProxy before 2.2).
+	PP2Proxy bool
+	Conf     *model.Server // check, inter, fastinter, downinter, rise, fall, port, addr, backup, weight
+	Backend  *model.Proxy  // option httpchk, option log-health-checks, timeouts
 	// ServerAddr reports the server's address now, which "set server
 	// addr" may have changed from Conf.Addr; nil: Conf.Addr.
 	ServerAddr func() string
@@ -239,7 +246,7 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for i, c := range cs {
-		delay := max(minInter, c.interval()) * time.Duration(i) / time.Duration(len(cs))
+		delay := startDelay(minInter, c.interval(), c.t.MaxSpread, i, len(cs))
 		wg.Add(1)
 		go c.loop(ctx, &wg, delay)
 	}
@@ -250,6 +257,17 @@ func Start(targets []Target, logf func(level, msg string)) (stop func()) {
 			wg.Wait()
 		})
 	}
+}
+
+// startDelay is when the i-th of n checks first runs: spread over the
+// shortest interval (its own when longer), at most maxSpread when set
+// ("max-spread-checks").
+func startDelay(minInter, inter, maxSpread time.Duration, i, n int) time.Duration {
+	span := max(minInter, inter)
+	if maxSpread > 0 {
+		span = min(span, maxSpread)
+	}
+	return span * time.Duration(i) / time.Duration(n)
 }
 
 // checker is one server's health check, or its agent check; only its
@@ -320,6 +338,7 @@ func newChecker(t Target, logf func(level, msg string)) (*checker, error) {
 		c.proto = s.Proto // only an HTTP check inherits it, as in haproxy 2.6
 	}
 	c.rules.proxyV2 = s.SendProxy.Version == 2
+	c.rules.proxyV2Addrs = t.PP2Proxy
 	c.defaults()
 	if t.Backend != nil && t.Backend.Check.Kind == "external-check" {
 		c.ext = newExtCheck(t, c.inter)

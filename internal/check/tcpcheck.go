@@ -92,6 +92,7 @@ type ruleset struct {
 	disableOn404 bool
 	sendState    bool // the requests carry X-Haproxy-Server-State
 	proxyV2      bool // the PROXY header is version 2 (send-proxy-v2 server)
+	proxyV2Addrs bool // and carries the connection's addresses (pp2-never-send-local)
 	// noPure: even a lone connect must let the server see the connection
 	// (a PROXY header, or rules that follow).
 	noPure bool
@@ -185,7 +186,7 @@ func (rs *ruleset) exec(ctx context.Context, addr string, tm timing, start time.
 			}
 			// The PROXY header comes first, before a TLS handshake.
 			if r.sendProxy {
-				if _, err := c.Write(proxyLine(c, rs.proxyV2)); err != nil {
+				if _, err := c.Write(proxyLine(c, rs.proxyV2, rs.proxyV2Addrs)); err != nil {
 					c.Close()
 					return rs.connError(ioFailure(err), i)
 				}
@@ -405,17 +406,26 @@ func (rs *ruleset) connError(res Result, i int) Result {
 
 // proxyLine is the PROXY header of a check connection: version 1 with the
 // connection's own addresses, or, for a send-proxy-v2 server, a version 2
-// LOCAL header (HAProxy sends LOCAL for connections it starts itself).
-func proxyLine(c net.Conn, v2 bool) []byte {
+// LOCAL header (HAProxy sends LOCAL for connections it starts itself),
+// a PROXY one with the addresses when v2Addrs (pp2-never-send-local).
+func proxyLine(c net.Conn, v2, v2Addrs bool) []byte {
+	var src, dst netip.AddrPort
+	if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		src = a.AddrPort()
+	}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		dst = a.AddrPort()
+	}
+	if !src.IsValid() || !dst.IsValid() {
+		src, dst = netip.AddrPort{}, netip.AddrPort{}
+	}
 	if v2 {
-		return proxyproto.AppendV2(nil, netip.AddrPort{}, netip.AddrPort{}, nil)
+		if !v2Addrs {
+			src, dst = netip.AddrPort{}, netip.AddrPort{}
+		}
+		return proxyproto.AppendV2(nil, src, dst, nil)
 	}
-	src, ok1 := c.LocalAddr().(*net.TCPAddr)
-	dst, ok2 := c.RemoteAddr().(*net.TCPAddr)
-	if !ok1 || !ok2 {
-		return proxyproto.AppendV1(nil, netip.AddrPort{}, netip.AddrPort{})
-	}
-	return proxyproto.AppendV1(nil, src.AddrPort(), dst.AddrPort())
+	return proxyproto.AppendV1(nil, src, dst)
 }
 
 // connect opens the check connection and arms the deadline for the rest of

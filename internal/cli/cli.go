@@ -22,6 +22,7 @@ type Options struct {
 	LocalPeer    string // -L
 	Maxconn      int    // -n
 	DiagMode     bool   // -dD: also print [DIAG] diagnostics
+	ZeroWarning  bool   // -dW: any configuration warning is fatal (global "zero-warning")
 	Keepalived   string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
 	SoftStop     []int  // -sf PID...: once serving, soft-stop these processes (SIGUSR1)
 	HardStop     []int  // -st PID...: once serving, stop these processes (SIGTERM)
@@ -137,8 +138,10 @@ func Parse(args []string) (*Options, error) {
 			return nil, fmt.Errorf("help")
 		case a == "-dD":
 			o.DiagMode = true
+		case a == "-dW":
+			o.ZeroWarning = true
 		case strings.HasPrefix(a, "-d") && len(a) > 2:
-			// -dM, -dV, -dr, -dW...: HAProxy's debugging switches; harmless to accept.
+			// -dM, -dV, -dr...: HAProxy's debugging switches; harmless to accept.
 		default:
 			if strings.HasPrefix(a, "-") {
 				return nil, fmt.Errorf("unknown option '%s'", a)

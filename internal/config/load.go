@@ -41,7 +41,8 @@ const (
 // records the error and carries on so that one run reports everything.
 // A bad .if/.elif condition drops every branch of its block.
 func Load(paths []string, env Env, d *Diags) []Section {
-	l := &loader{env: env.orDefault(), d: d}
+	l := &loader{d: d}
+	l.env = &envOverlay{base: env.orDefault()}
 	for _, f := range expandPaths(paths, d) {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -128,7 +129,7 @@ type condLevel struct {
 }
 
 type loader struct {
-	env           Env
+	env           *envOverlay // changed by the global section's setenv lines
 	d             *Diags
 	sections      []Section
 	nonGlobalSeen bool
@@ -191,7 +192,7 @@ func (l *loader) lookup(name string) (string, bool) {
 	case ".SECTION":
 		return l.section, l.section != ""
 	}
-	return l.env(name)
+	return l.env.lookup(name)
 }
 
 func (l *loader) active() bool {
@@ -268,7 +269,7 @@ func (l *loader) processLine(text string) bool {
 		} else {
 			l.nonGlobalSeen = true
 		}
-		sec := Section{Pos: pos, Kind: words[0], Scope: l.scope, Env: l.env}
+		sec := Section{Pos: pos, Kind: words[0], Scope: l.scope, Env: l.env.lookup}
 		if len(args) > 1 {
 			sec.Args = args[1:]
 		}
@@ -283,6 +284,9 @@ func (l *loader) processLine(text string) bool {
 	}
 	sec := &l.sections[l.cur]
 	sec.Lines = append(sec.Lines, Line{Pos: pos, Args: args, Scope: l.scope})
+	if sec.Kind == "global" && IsEnvKeyword(args[0]) && EnvLineOK(args) {
+		l.env = l.env.apply(args)
+	}
 	return true
 }
 
@@ -350,7 +354,7 @@ func (l *loader) condLine(words, raw []string) bool {
 // eval evaluates a .if/.elif condition; ok is false if it does not parse
 // (the error is recorded).
 func (l *loader) eval(kw string, words []string) (val, ok bool) {
-	val, err := EvalCond(words, l.env)
+	val, err := EvalCond(words, l.env.lookup)
 	if err == nil {
 		return val, true
 	}

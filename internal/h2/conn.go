@@ -44,6 +44,10 @@ type Config struct {
 	Stop <-chan struct{}
 	// Stats receives the h2 module's counts (the frontend's); nil: none.
 	Stats *Counters
+	// NoExtendedConnect leaves SETTINGS_ENABLE_CONNECT_PROTOCOL out
+	// (h2-workaround-bogus-websocket-clients): clients then open their
+	// WebSockets over HTTP/1.1.
+	NoExtendedConnect bool
 }
 
 // Defaults of HAProxy 2.6.
@@ -160,16 +164,21 @@ func (cc *Conn) serve() error {
 	if _, err := io.ReadFull(cc.br, pre[:]); err != nil || string(pre[:]) != Preface {
 		return errNoPreface
 	}
-	cc.wmu.Lock()
-	cc.fr.WriteSettings(
-		http2.Setting{ID: http2.SettingHeaderTableSize, Val: cc.cfg.HeaderTableSize},
-		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: cc.cfg.MaxConcurrentStreams},
-		http2.Setting{ID: http2.SettingInitialWindowSize, Val: cc.cfg.InitialWindowSize},
-		http2.Setting{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
-		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
+	settings := [...]http2.Setting{
+		{ID: http2.SettingHeaderTableSize, Val: cc.cfg.HeaderTableSize},
+		{ID: http2.SettingMaxConcurrentStreams, Val: cc.cfg.MaxConcurrentStreams},
+		{ID: http2.SettingInitialWindowSize, Val: cc.cfg.InitialWindowSize},
+		{ID: http2.SettingMaxFrameSize, Val: cc.cfg.MaxFrameSize},
+		{ID: http2.SettingMaxHeaderListSize, Val: cc.cfg.MaxHeaderListSize},
 		// Extended CONNECT (RFC 8441): WebSocket over HTTP/2, as haproxy 2.6.
-		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1},
-	)
+		{ID: http2.SettingEnableConnectProtocol, Val: 1},
+	}
+	n := len(settings)
+	if cc.cfg.NoExtendedConnect {
+		n--
+	}
+	cc.wmu.Lock()
+	cc.fr.WriteSettings(settings[:n]...)
 	err := cc.flush()
 	cc.wmu.Unlock()
 	if err != nil {

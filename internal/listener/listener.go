@@ -4,7 +4,6 @@
 package listener
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -89,7 +88,8 @@ func create(b *model.Bind, backlog int) (net.Listener, error) {
 		}
 		l, err := net.Listen("unix", b.Addr)
 		if err == nil {
-			if err = setOwner(b.Addr, &b.Sock); err != nil {
+			uid, gid := b.Unix.Owner()
+			if err = SetUnixPerm(b.Addr, b.Unix.Mode, uid, gid); err != nil {
 				l.Close()
 			}
 		}
@@ -248,21 +248,6 @@ func retune(l net.Listener, err error, b *model.Bind, backlog int) (net.Listener
 	return l, err
 }
 
-// setOwner gives a unix socket the bind line's owner and permissions.
-func setOwner(path string, so *model.BindSock) error {
-	if so.UID > 0 || so.GID > 0 {
-		if err := os.Lchown(path, cmp.Or(so.UID, -1), cmp.Or(so.GID, -1)); err != nil {
-			return err
-		}
-	}
-	if so.Mode != 0 {
-		if err := unix.Chmod(path, so.Mode); err != nil {
-			return &os.PathError{Op: "chmod", Path: path, Err: err}
-		}
-	}
-	return nil
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -281,4 +266,18 @@ func describe(err error) string {
 		return "Cannot assign requested address"
 	}
 	return err.Error()
+}
+
+// SetUnixPerm gives a UNIX socket the bind's "mode" and owner ("uid",
+// "gid", "user", "group", or the global unix-bind's); 0 and -1 leave them.
+func SetUnixPerm(path string, mode uint32, uid, gid int) error {
+	if uid >= 0 || gid >= 0 {
+		if err := os.Chown(path, uid, gid); err != nil {
+			return err
+		}
+	}
+	if mode != 0 {
+		return os.Chmod(path, os.FileMode(mode))
+	}
+	return nil
 }

@@ -106,7 +106,7 @@ func TestUnixSocketOwner(t *testing.T) {
 		t.Skip("chown needs root")
 	}
 	path := filepath.Join(t.TempDir(), "s.sock")
-	l, err := Open(&model.Bind{Network: "unix", Addr: path, Sock: model.BindSock{UID: 65534, GID: 65533, Mode: 0o640}}, 16)
+	l, err := Open(&model.Bind{Network: "unix", Addr: path, Unix: model.UnixPerm{UID: 65534, GID: 65533, HasUID: true, HasGID: true, Mode: 0o640}}, 16)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -313,6 +313,12 @@ func (m *Master) reload() bool {
 	m.notice("Loading success.")
 	for _, o := range olds {
 		o.cmd.Process.Signal(syscall.SIGUSR1)
+		// "mworker-max-reloads": a worker still finishing its sessions
+		// after more reloads than that is terminated
+		if max := cfg.Global.MworkerMaxReloads; max >= 0 && o.reloads > max {
+			m.warning("Former worker (%d) survived %d reloads (mworker-max-reloads %d): sending SIGTERM", o.pid, o.reloads, max)
+			o.cmd.Process.Signal(syscall.SIGTERM)
+		}
 	}
 	m.reloadPrograms(cfg)
 	keys, _, _ := m.set.Open(cfg) // all open already: spawn did it

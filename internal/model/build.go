@@ -23,6 +23,7 @@ type Net = netip.Prefix
 
 // builder carries what keyword handlers need while a configuration is built.
 type builder struct {
+	defPath  *defaultPath // default-path, once a global line set it
 	d        *config.Diags
 	cfg      *Config
 	tlsBuilt map[*tlsconf.BindOpts]*tls.Config // bind lines whose TLS is loaded
@@ -51,11 +52,9 @@ type proxyRef struct {
 // addr expands environment variables in an address argument, as HAProxy
 // does for every address it parses (see config.ExpandAddrEnv).
 func (b *builder) addr(s string) string {
-	var env config.Env
-	if b.sect != nil {
-		env = b.sect.Env
-	}
-	return config.ExpandAddrEnv(s, env)
+	// the section's environment, with the setenv lines of the global
+	// section read so far
+	return config.ExpandAddrEnv(s, b.comp.Env)
 }
 
 type proxyKeyword struct {
@@ -188,21 +187,23 @@ func (b *builder) checkRulesInheritance(def *Proxy, caps Cap, pos config.Pos) {
 // Diagnostics go into d; the result is nil when d has errors.
 func Build(sections []config.Section, d *config.Diags) *Config {
 	b := &builder{d: d, cfg: &Config{frontends: map[string]*Proxy{}, backends: map[string]*Proxy{}}, defaults: map[string]*Proxy{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
-	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1}
+	b.cfg.Global = Global{BufSize: 16384, MaxRewrite: 1024, MaxHdr: 101, UID: -1, GID: -1, MworkerMaxReloads: -1}
 	b.lastDef = newDefaults()
+	defer b.leaveDefaultPath()
 	// Global settings (tune.bufsize) and the http-errors sections come
 	// first: the proxies' error pages use them wherever they are declared.
 	for i := range sections {
 		if s := &sections[i]; s.Kind == "global" {
-			b.sect = s
+			b.enterSection(s)
 			b.buildGlobal(s)
 		}
 	}
+	b.readCaseAdjustFile()
 	b.buildHTTPErrors(sections)
 	b.buildUserlists(sections)
 	for i := range sections {
 		s := &sections[i]
-		b.sect = s
+		b.enterSection(s)
 		switch s.Kind {
 		case "global", "http-errors", "userlist":
 		case "defaults", "frontend", "backend", "listen":
@@ -225,6 +226,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 		g.MaxRewrite = g.BufSize / 2 // as HAProxy readjusts it
 	}
 	b.resolve()
+	b.checkHTTPClientResolvers()
 	b.checkProxyRefs()
 	b.resolveServerTracking()
 	b.resolveStickPeers()
@@ -249,6 +251,10 @@ func (b *builder) buildGlobal(s *config.Section) {
 	}
 	for _, l := range s.Lines {
 		kw, ok := globalKeywords[l.Args[0]]
+		if module, isModule := moduleOf(l.Args[0]); !ok && isModule {
+			b.errorf(l, "'%s' belongs to HAProxy's optional module %s, which dhproxy does not have; remove this line.", l.Args[0], module)
+			continue
+		}
 		if !ok {
 			b.errorf(l, "unknown keyword '%s' in 'global' section%s", l.Args[0], suggest(l.Args[0], globalNames()))
 			continue

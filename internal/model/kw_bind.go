@@ -128,6 +128,15 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 		}
 		tlsOpts = nil
 	}
+	// a UNIX socket's own mode and owner; unix-bind fills the rest
+	var own UnixBind
+	for _, o := range []string{"mode", "uid", "gid", "user", "group"} {
+		if v, ok := opts[o]; ok {
+			if err := own.set(o, v); err != "" {
+				b.errorf(l, "bind option %s.", err)
+			}
+		}
+	}
 	for _, a := range strings.Split(l.Args[1], ",") {
 		addrs, err := expandBindAddr(b.addr(a))
 		if err != nil {
@@ -144,6 +153,9 @@ func parseBindLine(b *builder, p *Proxy, l config.Line) {
 			_, ad.AcceptProxy = opts["accept-proxy"]
 			ad.H2 = opts["proto"] == "h2"
 			ad.Sock = sock
+			if ad.Network == "unix" {
+				ad.Addr, ad.Unix = b.cfg.Global.unixSocket(ad.Addr, own.UnixPerm)
+			}
 			p.Binds = append(p.Binds, ad)
 		}
 	}
@@ -359,6 +371,7 @@ func (b *builder) buildBindTLS(bd *Bind) {
 	if !done {
 		if b.cfg.Certs == nil {
 			b.cfg.Certs = tlsconf.NewRegistry()
+			b.cfg.Certs.Chain = b.cfg.Global.CertChain
 		}
 		bd.TLS.Registry, bd.TLS.Where, bd.TLS.ACMESections = b.cfg.Certs, bd.Pos.String(), b.acmeNames()
 		var err error

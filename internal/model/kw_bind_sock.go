@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"time"
 
@@ -69,41 +68,6 @@ func (b *builder) bindSock(l config.Line, opts map[string]string) BindSock {
 			// connections later or sooner than others'.
 			b.warnf(l, "bind option 'nice' is accepted but has no effect in dhproxy: Go's scheduler has no priorities to give the connections of one bind line over others.")
 		}
-	}
-	id := func(kw string) int {
-		n, err := strconv.Atoi(opts[kw])
-		if err != nil || n < 0 {
-			b.errorf(l, "bind option '%s': '%s' is not a positive number.", kw, opts[kw])
-			return 0
-		}
-		return n
-	}
-	if _, ok := opts["uid"]; ok {
-		s.UID = id("uid")
-	}
-	if _, ok := opts["gid"]; ok {
-		s.GID = id("gid")
-	}
-	if v, ok := opts["user"]; ok {
-		if u, err := user.Lookup(v); err != nil {
-			b.errorf(l, "bind option 'user': unknown user '%s'; create it or write 'uid <number>'.", v)
-		} else {
-			s.UID, _ = strconv.Atoi(u.Uid)
-		}
-	}
-	if v, ok := opts["group"]; ok {
-		if g, err := user.LookupGroup(v); err != nil {
-			b.errorf(l, "bind option 'group': unknown group '%s'; create it or write 'gid <number>'.", v)
-		} else {
-			s.GID, _ = strconv.Atoi(g.Gid)
-		}
-	}
-	if v, ok := opts["mode"]; ok {
-		n, err := strconv.ParseUint(v, 8, 32)
-		if err != nil || n > 0o7777 {
-			b.errorf(l, "bind option 'mode': '%s' is not an octal mode (e.g. 660).", v)
-		}
-		s.Mode = uint32(n)
 	}
 	return s
 }

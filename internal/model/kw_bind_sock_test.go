@@ -25,7 +25,7 @@ backend be
 	if got := cfg.Proxy("fe").Binds[0].Sock; got != want {
 		t.Errorf("tcp bind: %+v, want %+v", got, want)
 	}
-	if got, want := cfg.Proxy("fe").Binds[1].Sock, (BindSock{UID: 65534, GID: 65533, Mode: 0o660}); got != want {
+	if got, want := cfg.Proxy("fe").Binds[1].Unix, (UnixPerm{UID: 65534, GID: 65533, HasUID: true, HasGID: true, Mode: 0o660}); got != want {
 		t.Errorf("unix bind: %+v, want %+v", got, want)
 	}
 	srv := cfg.Proxy("be").Servers

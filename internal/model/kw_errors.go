@@ -137,7 +137,7 @@ func (b *builder) buildHTTPErrors(sections []config.Section) {
 		if s.Kind != "http-errors" {
 			continue
 		}
-		b.sect = s
+		b.enterSection(s)
 		if len(s.Args) != 1 {
 			b.d.Errorf(s.Pos, "'http-errors' expects <name> as argument.")
 			continue

@@ -16,7 +16,7 @@ func (b *builder) buildUserlists(sections []config.Section) {
 		if s.Kind != "userlist" {
 			continue
 		}
-		b.sect = s
+		b.enterSection(s)
 		if len(s.Args) != 1 {
 			b.d.Errorf(s.Pos, "'userlist' expects <name> as argument.")
 			continue

@@ -24,14 +24,6 @@ func init() {
 			g.NoStrictLimits = false
 		}
 	})
-	// In the global section "no" only negates strict-limits.
-	registerGlobal("no", func(b *builder, g *Global, l config.Line) {
-		if len(l.Args) != 2 || l.Args[1] != "strict-limits" {
-			b.errorf(l, "'no' in the 'global' section only applies to 'strict-limits'.")
-			return
-		}
-		g.NoStrictLimits = true
-	})
 }
 
 // MaxPipes is the size of dhproxy's pipe pool: "maxpipes", or HAProxy's
@@ -39,6 +31,9 @@ func init() {
 // ones (HAProxy splices only with "option splice-*"). Without a global
 // maxconn, half of fdLimit stands for it.
 func (c *Config) MaxPipes(fdLimit int) int {
+	if c.Global.NoSplice {
+		return 0 // "nosplice": every byte goes through a buffer
+	}
 	if c.Global.MaxPipes > 0 {
 		return c.Global.MaxPipes
 	}

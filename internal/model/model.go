@@ -185,6 +185,32 @@ type Global struct {
 
 	ServerStateFile string // "server-state-file" (kw_serverstate.go)
 	ServerStateBase string // "server-state-base": directory of relative state files
+	// Global keywords of haproxy 2.6 added in session 12 (kw_global_env.go,
+	// kw_global_more.go).
+	EnvLines          [][]string // setenv, presetenv, unsetenv, resetenv lines, in order
+	ZeroWarning       bool       // zero-warning: any configuration warning refuses the configuration
+	NoSplice          bool       // nosplice: mode tcp never splices
+	NoGetaddrinfo     bool       // nogetaddrinfo: names resolve with Go's own resolver
+	NoMemoryTrimming  bool       // no-memory-trimming: memory is not handed back to the system when idle
+	SetDumpable       bool       // set-dumpable: core dumps stay possible after the privileges drop
+	PP2NeverSendLocal bool       // pp2-never-send-local: checks send a PROXY v2 PROXY command, not LOCAL
+	H2NoWebsocket     bool       // h2-workaround-bogus-websocket-clients: no SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// H1AcceptPayloadAnyMethod: h1-accept-payload-with-any-method, HTTP/1.0
+	// GET/HEAD/DELETE requests may carry a body
+	H1AcceptPayloadAnyMethod bool
+	FDHardLimit              int           // fd-hard-limit: the FD limit never goes above this (0: none)
+	MworkerMaxReloads        int           // mworker-max-reloads: an old worker gets SIGTERM after more reloads than this (-1: never)
+	MaxSpreadChecks          time.Duration // max-spread-checks: the first checks all start within this
+	// H1CaseAdjust: h1-case-adjust and h1-case-adjust-file, the spelling
+	// of header names (by lower-case name) for bogus HTTP/1 peers
+	H1CaseAdjust           map[string]string
+	H1CaseAdjustFile       string
+	H1CaseAdjustFilePos    config.Pos
+	HTTPClientResolvers    string // httpclient.resolvers.id
+	HTTPClientResolversPos config.Pos
+	// CertChain: ssl-skip-self-issued-ca and issuers-chain-path (nil: none)
+	CertChain *tlsconf.ChainOpts
+	UnixBind  *UnixBind // unix-bind (nil: none)
 }
 
 // LogTarget is one "log" line.
@@ -397,6 +423,9 @@ type Bind struct {
 	H2 bool
 	// Sock are the options set on the listening socket (kw_bind.go).
 	Sock BindSock
+	// Unix is a UNIX socket's permissions and owner: its "mode", else the
+	// global unix-bind's.
+	Unix UnixPerm
 }
 
 // BindSock are a bind line's socket options, as haproxy 2.6 sets them on
@@ -409,10 +438,6 @@ type BindSock struct {
 	Namespace   string        // namespace: the socket is made in /var/run/netns/<name>
 	MSS         int           // mss: TCP_MAXSEG, the MSS advertised (0: the kernel's)
 	UserTimeout time.Duration // tcp-ut: TCP_USER_TIMEOUT
-	// Unix sockets: owner (user/uid, group/gid) and chmod bits (mode,
-	// octal); 0 leaves them as created (by root, a socket is root's).
-	UID, GID int
-	Mode     uint32
 }
 
 // Server is a "server" line.

@@ -158,3 +158,21 @@ func keepNetCaps() error {
 	}
 	return nil
 }
+
+// SetDumpable is "set-dumpable": the process may leave a core dump even
+// after changing its user (the kernel clears that flag on setuid), and
+// the core and file size limits go up to their hard limits, as HAProxy
+// does.
+func SetDumpable() error {
+	for _, res := range []int{unix.RLIMIT_CORE, unix.RLIMIT_FSIZE} {
+		var l unix.Rlimit
+		if unix.Getrlimit(res, &l) == nil && l.Cur < l.Max {
+			l.Cur = l.Max
+			unix.Setrlimit(res, &l) // best effort, as HAProxy
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set-dumpable: prctl(PR_SET_DUMPABLE): %w", err)
+	}
+	return nil
+}

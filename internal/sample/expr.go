@@ -16,6 +16,9 @@ type Compiler struct {
 	// Files caches what Prepare hooks loaded, by a key of their choosing
 	// (the map converters use "map_beg:/etc/haproxy/hosts.map").
 	Files map[string]any
+	// Env is the environment the env() fetch reads at load time (the
+	// configuration's setenv lines change it); the process's when nil.
+	Env config.Env
 	// ReadFile reads pattern and map files; os.ReadFile when nil.
 	ReadFile func(name string) ([]byte, error)
 	// Notices collects what the configuration should be told about

@@ -106,7 +106,11 @@ func init() {
 		}
 		return ok
 	}, 1, func(c *Compiler, a *Args) error {
-		if val, ok := os.LookupEnv(a.Str[0]); ok {
+		lookup := os.LookupEnv
+		if c.Env != nil {
+			lookup = c.Env
+		}
+		if val, ok := lookup(a.Str[0]); ok {
 			a.Data = []byte(val)
 		}
 		return nil

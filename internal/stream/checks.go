@@ -80,6 +80,8 @@ func (rt *Runtime) checkTargets() []check.Target {
 			s.checksStarted = s.Conf.Tracked == nil // a tracker runs no check of its own
 			t := b.checkTarget(s, node)
 			t.Spread = rt.cfg.Global.SpreadChecks
+			t.MaxSpread = rt.cfg.Global.MaxSpreadChecks
+			t.PP2Proxy = rt.cfg.Global.PP2NeverSendLocal
 			ts = append(ts, t)
 		}
 	}

@@ -104,6 +104,7 @@ func (rt *Runtime) SetCheck(s *Server, agent, on bool) error {
 	}
 	t := b.checkTarget(s, node)
 	t.Spread = rt.cfg.Global.SpreadChecks
+	t.PP2Proxy = rt.cfg.Global.PP2NeverSendLocal
 	s.stopChecks = check.Start([]check.Target{t}, rt.logEvent(nil))
 	return nil
 }

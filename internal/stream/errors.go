@@ -8,6 +8,7 @@ var errorBodies = map[int]struct{ reason, text string }{
 	400: {"Bad request", "Your browser sent an invalid request."},
 	403: {"Forbidden", "Request forbidden by administrative rules."},
 	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	413: {"Payload Too Large", "The request entity exceeds the maximum allowed."},
 	422: {"Unprocessable Content", "The server cannot process the contained instructions."},
 	500: {"Internal Server Error", "An internal server error occurred."},
 	501: {"Not Implemented", ".The server does not support the functionality required to fulfill the request."},

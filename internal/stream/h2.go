@@ -33,6 +33,7 @@ func (fe *Frontend) h2Config() h2.Config {
 		RequestTimeout:       firstSet(t.HTTPRequest, t.Client),
 		Stop:                 fe.rt.stopH2,
 		Stats:                &fe.Stats.H2,
+		NoExtendedConnect:    g.H2NoWebsocket,
 	}
 }
 

@@ -627,7 +627,22 @@ func (s *httpSession) parseRequest() (int, error) {
 			return s.req.HeadLen, nil
 		}
 	}
-	return http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+	n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+	if err == nil && s.req.Minor == 0 && (s.req.ContentLength > 0 || s.req.Chunked) &&
+		!s.fe.rt.cfg.Global.H1AcceptPayloadAnyMethod && payloadlessMethod(s.req.Method) {
+		return 0, errPayload10
+	}
+	return n, err
+}
+
+// errPayload10 refuses an HTTP/1.0 GET, HEAD or DELETE request with a
+// body, as HAProxy does unless "h1-accept-payload-with-any-method": an
+// HTTP/1.0 server may not look for that body, which then smuggles a
+// request.
+var errPayload10 = &http1.Error{Status: 413, Reason: "HTTP/1.0 GET, HEAD or DELETE request with a payload"}
+
+func payloadlessMethod(m []byte) bool {
+	return string(m) == "GET" || string(m) == "HEAD" || string(m) == "DELETE"
 }
 
 // expectMore is called when more of the current request is awaited: on a

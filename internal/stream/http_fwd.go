@@ -31,7 +31,8 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 		ck = be.cookie
 	}
 	nameHdr := be.P.SendNameHeader
-	if !hop && ff == nil && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 {
+	cases := s.requestCases(be)
+	if !hop && ff == nil && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
 		return nil
 	}
 	out := s.out[:0]
@@ -58,7 +59,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 		}
 		out = append(out, s.buf[headStart:lineEnd+1]...)
 	}
-	out = appendFields(out, &req.Message, lengthFor(clFix, false), upgrade, ck, nil)
+	out = appendFields(out, &req.Message, lengthFor(clFix, false), upgrade, ck, nil, cases)
 	switch {
 	case upgrade:
 		// the client's own Connection: upgrade was kept above
@@ -149,9 +150,11 @@ func framingOnBodiless(resp *http1.Response) bool {
 // With ck set, cookies are edited for persistence: in a request (srv nil)
 // the Cookie fields lose what the server must not see; in a response the
 // server's Set-Cookie for the persistence cookie is rewritten for srv.
-func appendFields(out []byte, m *http1.Message, length lengthEdit, keepConnection bool, ck *persistCookie, srv *Server) []byte {
+// cases respells the names "h1-case-adjust" lists (nil: none).
+func appendFields(out []byte, m *http1.Message, length lengthEdit, keepConnection bool, ck *persistCookie, srv *Server, cases headerCases) []byte {
 	for i := range m.Headers {
 		h := &m.Headers[i]
+		name := cases.name(h.Name)
 		if h.Hop && !(keepConnection && h.Kind == http1.KindConnection) {
 			continue
 		}
@@ -161,7 +164,7 @@ func appendFields(out []byte, m *http1.Message, length lengthEdit, keepConnectio
 		}
 		if ck != nil && srv == nil && h.Kind == http1.KindCookie {
 			mark := len(out)
-			out = append(append(out, h.Name...), ": "...)
+			out = append(append(out, name...), ": "...)
 			var kept bool
 			if out, kept = ck.appendRequestCookie(out, h.Value); kept {
 				out = append(out, "\r\n"...)
@@ -171,11 +174,11 @@ func appendFields(out []byte, m *http1.Message, length lengthEdit, keepConnectio
 			continue
 		}
 		if ck != nil && srv != nil && h.Kind == http1.KindSetCookie {
-			out = append(append(out, h.Name...), ": "...)
+			out = append(append(out, name...), ": "...)
 			out = append(ck.appendSetCookie(out, h.Value, srv), "\r\n"...)
 			continue
 		}
-		out = appendHeader(out, h.Name, h.Value)
+		out = appendHeader(out, name, h.Value)
 	}
 	if length == lengthFix {
 		out = append(out, "Content-Length: "...)
@@ -311,7 +314,8 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK b
 	}
 	addKeepAlive := clientKeep && client10
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
-	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.Edited.Response {
+	cases := s.responseCases()
+	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.Edited.Response && cases == nil {
 		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
 		return nil, parsedOK
 	}
@@ -338,7 +342,7 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK b
 	} else {
 		out = s.appendStatusLine(s.out[:0])
 	}
-	out = appendFields(out, &resp.Message, length, false, ck, srv)
+	out = appendFields(out, &resp.Message, length, false, ck, srv, cases)
 	if insert {
 		pc := srv.backend.cookie
 		out = append(out, "Set-Cookie: "...)
@@ -395,11 +399,12 @@ func (s *httpSession) appendStatusLine(out []byte) []byte {
 // field of a 101 stays) or with the SP its status line lacked.
 func (s *httpSession) informationalHead() []byte {
 	resp := &s.resp
-	if !framingOnBodiless(resp) && !resp.NoReasonSP {
+	cases := s.responseCases()
+	if !framingOnBodiless(resp) && !resp.NoReasonSP && cases == nil {
 		return s.sbuf[s.sr : s.sr+resp.HeadLen]
 	}
 	out := s.appendStatusLine(s.out[:0])
-	out = appendFields(out, &resp.Message, lengthDrop, resp.Status == 101, nil, nil)
+	out = appendFields(out, &resp.Message, lengthDrop, resp.Status == 101, nil, nil, cases)
 	out = append(out, "\r\n"...)
 	s.out = out
 	return out

@@ -70,6 +70,9 @@ type Runtime struct {
 	errorEvents   atomic.Uint64 // invalid requests and responses ("show errors", errsnap.go)
 	stopOnce      sync.Once
 	stopH2        chan struct{} // closed at soft stop: HTTP/2 connections send GOAWAY (h2.go)
+
+	// headerCases is the global h1-case-adjust table (casefix.go).
+	headerCases headerCases
 }
 
 // Frontend is a frontend's runtime state.
@@ -161,6 +164,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 	rt.bufs.Size = cfg.Global.BufSize
 	rt.rbufs.Size = cfg.Global.BufSize + respBufExtra
 	rt.headMax = cfg.Global.BufSize - cfg.Global.MaxRewrite
+	rt.headerCases = newHeaderCases(cfg.Global.H1CaseAdjust)
 	rt.maxHdrs = cfg.Global.MaxHdr - 1
 	rt.compLevel = max(1, cfg.Global.CompMaxLevel) // haproxy's default is 1
 	if p, err := newParker(rt); err == nil {
@@ -590,7 +594,9 @@ func (rt *Runtime) purgeLoop() {
 			// nothing).
 			was := served
 			served = rt.served()
-			trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(served-was))
+			if !rt.cfg.Global.NoMemoryTrimming {
+				trim.Tick(uint64(rt.exited.Swap(0))*8<<10, int(served-was))
+			}
 			if now.Sub(lastPurge) < time.Second {
 				continue
 			}

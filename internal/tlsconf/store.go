@@ -30,6 +30,9 @@ type Registry struct {
 	managed     []*Managed // certificates acme sections keep
 	// tls-alpn-01 certificates by domain, while an order waits for them
 	challenges atomic.Pointer[map[string]*tls.Certificate]
+	// Chain changes the chains of the certificate files loaded after it
+	// is set (global ssl-skip-self-issued-ca, issuers-chain-path).
+	Chain *ChainOpts
 }
 
 // NewRegistry returns an empty registry.
@@ -259,6 +262,7 @@ func (r *Registry) loadCert(path string, warn func(string)) (*Cert, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Chain.adjust(c)
 	r.certs[path] = c
 	return c, nil
 }

@@ -215,6 +215,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildPeers(s)
 		case "acme":
 			b.buildACME(s)
+		case "cache":
+			b.buildCache(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -231,6 +233,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.resolveEmailAlerts()
 	b.dynamicCookies()
 	b.bindPatternEdits()
+	b.resolveCaches()
 	if d.HasErrors() {
 		return nil
 	}

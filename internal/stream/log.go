@@ -66,6 +66,7 @@ type reqLog struct {
 	// endsAtResp: the response went out whole right after its head came,
 	// with no rule run on it (stampEnd).
 	endsAtResp bool
+	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
 }
 
 // begin resets the state for a new request; a pipelined request has
@@ -251,6 +252,8 @@ func (s *httpSession) emitHTTP() {
 		e.Tw = l.queued
 		e.Tc = since(l.head, l.connected) - l.queued
 		e.Tr = since(l.connected, l.resp)
+	} else if l.cacheHit {
+		e.Server = "<CACHE>"
 	} else {
 		e.Server = "<NOSRV>"
 		if l.queued > 0 {

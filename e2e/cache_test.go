@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,7 @@ func startCacheBackend(t *testing.T) (*cacheBackend, int) {
 		"/varyae":      {200, []string{"Cache-Control", "max-age=60", "Vary", "Accept-Encoding"}, "vary accept-encoding"},
 		"/varyref":     {200, []string{"Cache-Control", "max-age=60", "Vary", "Referer"}, "vary referer"},
 		"/varycookie":  {200, []string{"Cache-Control", "max-age=60", "Vary", "Cookie"}, "vary cookie"},
+		"/varyorigin":  {200, []string{"Cache-Control", "max-age=60", "Vary", "Origin"}, "vary origin"},
 		"/big":         {200, []string{"Cache-Control", "max-age=60"}, strings.Repeat("b", 3000)},
 		"/h2":          {200, []string{"Cache-Control", "max-age=60"}, "over h2"},
 	}
@@ -141,14 +143,16 @@ var cacheSteps = []cacheStep{
 // pathsTwice are requested twice each, after the steps above.
 var pathsTwice = []string{"/nocache", "/private", "/nostore", "/pragma", "/cookie", "/cookiepub", "/novalidator",
 	"/lastmod", "/etag", "/expires", "/expired", "/maxage0", "/notfound", "/created", "/age", "/stale",
-	"/varycookie", "/big", "/chunked"}
+	"/varycookie", "/varyorigin", "/big", "/chunked"}
 
 func cacheRun(t *testing.T, binary string, cb *cacheBackend, srv int) []string {
 	t.Helper()
 	vary, novary, h2c := freePort(t), freePort(t), freePort(t)
+	sock := filepath.Join(t.TempDir(), "admin.sock")
 	cfg := fmt.Sprintf(`
 global
     tune.bufsize 16384
+    stats socket %s level admin
 defaults
     mode http
     timeout connect 2s
@@ -174,7 +178,7 @@ listen novary
     http-request cache-use novary
     http-response cache-store novary
     server s 127.0.0.1:%d
-`, vary, h2c, srv, novary, srv)
+`, sock, vary, h2c, srv, novary, srv)
 	p := startBinary(t, binary, cfg, vary)
 	waitPort(t, novary, 5*time.Second)
 	waitPort(t, h2c, 5*time.Second)
@@ -251,6 +255,28 @@ listen novary
 	// HTTP/2 clients are served from the cache too
 	do(cacheStep{"GET", "/h2", nil, 3})
 	do(cacheStep{"GET", "/h2", nil, 3})
+	// the stats count the lookups and hits of each listen; "show cache"
+	// lists each cache and its entries (their addresses and sizes are
+	// haproxy's own: only the names, free blocks and entry counts compare)
+	for _, l := range strings.Split(cliCmd(t, sock, "show stat"), "\n") {
+		if f := strings.Split(l, ","); len(f) > 87 && (f[1] == "FRONTEND" || f[1] == "BACKEND") {
+			results = append(results, fmt.Sprintf("stat %s/%s cache_lookups=%s cache_hits=%s", f[0], f[1], f[86], f[87]))
+		}
+	}
+	entries := -1
+	for _, l := range strings.Split(cliCmd(t, sock, "show cache"), "\n") {
+		if _, rest, ok := strings.Cut(l, ": "); ok && strings.Contains(rest, "(shctx:") {
+			if entries >= 0 {
+				results = append(results, fmt.Sprintf("  entries: %d", entries))
+			}
+			name, _, _ := strings.Cut(rest, " ")
+			_, avail, _ := strings.Cut(rest, "available blocks:")
+			results, entries = append(results, "show cache: "+name+" available blocks:"+avail), 0
+		} else if strings.Contains(l, " hash:") && strings.Contains(l, "expire:") {
+			entries++
+		}
+	}
+	results = append(results, fmt.Sprintf("  entries: %d", entries))
 	return results
 }
 

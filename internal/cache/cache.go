@@ -75,7 +75,11 @@ func blocks(n int64) int64 { return (n + blockSize - 1) / blockSize * blockSize 
 
 // Lookup returns the fresh entry for key whose secondary key matches the
 // request's (sec is built from its fields by NewSecondary); nil: none.
-func (c *Cache) Lookup(key Key, sec *SecondaryKey) *Entry {
+// primary reports a fresh entry for key, matching or not: haproxy 2.6
+// then builds no secondary key for the request, so that a response
+// varying on its fields is not stored (a new variant waits until the
+// stored ones expire).
+func (c *Cache) Lookup(key Key, sec *SecondaryKey) (e *Entry, primary bool) {
 	now := c.now().Unix()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -83,13 +87,14 @@ func (c *Cache) Lookup(key Key, sec *SecondaryKey) *Entry {
 		if e.expire <= now {
 			continue
 		}
+		primary = true
 		if e.vary != 0 && !sec.matches(&e.sec, e.vary) {
 			continue
 		}
 		c.lru.MoveToFront(e.elem)
-		return e
+		return e, true
 	}
-	return nil
+	return nil, primary
 }
 
 // Invalidate drops the entries of key, as haproxy does after a successful
@@ -108,6 +113,9 @@ func (c *Cache) Invalidate(key Key) {
 // not stored (too big, or max-secondary-entries reached).
 func (c *Cache) Store(key Key, e *Entry, ttl int64) bool {
 	e.size = blocks(int64(len(e.Head) + len(e.Body) + 64))
+	if ttl <= 0 {
+		return false // already stale (haproxy keeps it expired)
+	}
 	if c.MaxObject > 0 && int64(len(e.Head)+len(e.Body)) > c.MaxObject || e.size > c.TotalMax {
 		return false
 	}
@@ -192,6 +200,9 @@ func (c *Cache) Entries() []EntryInfo {
 	var out []EntryInfo
 	for el := c.lru.Front(); el != nil; el = el.Next() {
 		e := el.Value.(*Entry)
+		if e.expire <= now {
+			continue
+		}
 		out = append(out, EntryInfo{e.key, e.sec, int64(len(e.Head) + len(e.Body)), e.size / blockSize, e.expire - now})
 	}
 	return out

@@ -116,8 +116,6 @@ func (c *Cache) Storable(resp *http1.Response) (vary uint8, ok bool) {
 			vary |= varyAcceptEncoding
 		case http1.EqualFold(v, "referer"):
 			vary |= varyReferer
-		case http1.EqualFold(v, "origin"):
-			vary |= varyOrigin
 		default:
 			varyOK = false
 		}
@@ -241,19 +239,18 @@ func weakEqual(a, b []byte) bool {
 	return bytes.Equal(bytes.TrimPrefix(a, []byte("W/")), bytes.TrimPrefix(b, []byte("W/")))
 }
 
-// The fields process-vary knows (haproxy 2.6: Accept-Encoding, Referer,
-// Origin).
+// The fields process-vary knows: haproxy 2.6 has Accept-Encoding and
+// Referer only, as its manual says; a response varying on another field is
+// not stored.
 const (
 	varyAcceptEncoding = 1 << iota
 	varyReferer
-	varyOrigin
 )
 
 // SecondaryKey is what a request's varying fields hash to.
 type SecondaryKey struct {
 	Encodings uint32 // Accept-Encoding: the codings accepted (bitmap)
 	Referer   uint64
-	Origin    uint64
 }
 
 // The codings haproxy knows; a response in another one is not stored.
@@ -282,7 +279,7 @@ func encodingBit(v []byte) uint32 {
 
 // NewSecondary hashes the request's Accept-Encoding (the codings it
 // accepts: those listed without q=0, all for "*", identity unless
-// refused), Referer and Origin.
+// refused) and Referer.
 func NewSecondary(req *http1.Request) SecondaryKey {
 	var k SecondaryKey
 	var refused uint32
@@ -300,7 +297,6 @@ func NewSecondary(req *http1.Request) SecondaryKey {
 	}
 	k.Encodings = (k.Encodings | encodingIdentity) &^ refused
 	k.Referer = hashField(req.Headers, "referer")
-	k.Origin = hashField(req.Headers, "origin")
 	return k
 }
 
@@ -337,10 +333,9 @@ func ResponseEncoding(resp *http1.Response, k *SecondaryKey) bool {
 
 // matches tells whether the request's key r selects the stored key s of
 // an entry varying on vary: the request must accept every coding of the
-// stored response, and have the same Referer and Origin. As in haproxy
-// 2.6, a request's codings count only when the response varies on
-// Accept-Encoding: an entry varying on Referer or Origin alone is never
-// served.
+// stored response, and have the same Referer. As in haproxy 2.6, a
+// request's codings count only when the response varies on
+// Accept-Encoding: an entry varying on Referer alone is never served.
 func (r *SecondaryKey) matches(s *SecondaryKey, vary uint8) bool {
 	var accepted uint32
 	if vary&varyAcceptEncoding != 0 {
@@ -349,21 +344,18 @@ func (r *SecondaryKey) matches(s *SecondaryKey, vary uint8) bool {
 	if s.Encodings&encodingOther != 0 || accepted&s.Encodings != s.Encodings {
 		return false
 	}
-	if vary&varyReferer != 0 && r.Referer != s.Referer {
-		return false
-	}
-	return vary&varyOrigin == 0 || r.Origin == s.Origin
+	return vary&varyReferer == 0 || r.Referer == s.Referer
 }
 
 // SetSecondary gives a new entry its secondary key (the request's, its
 // coding the response's) and Vary fields; the fields it does not vary
 // on are left out of the key.
 func (e *Entry) SetSecondary(k SecondaryKey, vary uint8) {
+	if vary == 0 {
+		k = SecondaryKey{}
+	}
 	if vary&varyReferer == 0 {
 		k.Referer = 0
-	}
-	if vary&varyOrigin == 0 {
-		k.Origin = 0
 	}
 	e.sec, e.vary = k, vary
 }

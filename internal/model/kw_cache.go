@@ -23,6 +23,7 @@ import (
 // CacheSection is a cache section and the cache it runs.
 type CacheSection struct {
 	Pos   config.Pos
+	Order int // its place among the cache sections of the files
 	Cache *cache.Cache
 }
 
@@ -133,7 +134,7 @@ func (b *builder) buildCache(s *config.Section) {
 	if b.cfg.Caches == nil {
 		b.cfg.Caches = map[string]*CacheSection{}
 	}
-	b.cfg.Caches[name] = &CacheSection{Pos: s.Pos, Cache: cache.New(c)}
+	b.cfg.Caches[name] = &CacheSection{Pos: s.Pos, Order: len(b.cfg.Caches), Cache: cache.New(c)}
 }
 
 // atoiC reads a number as C's atoi: leading digits (a sign allowed), 0

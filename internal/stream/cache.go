@@ -6,6 +6,7 @@ import (
 
 	"dhproxy/internal/cache"
 	"dhproxy/internal/http1"
+	"dhproxy/internal/model"
 	"dhproxy/internal/rules"
 )
 
@@ -19,13 +20,15 @@ import (
 type cacheTxn struct {
 	keyed   bool // cache-use ran and the request has a key
 	noStore bool // the request forbids storing its response
+	noVary  bool // a stored variant did not match: no varying response is stored (Lookup)
 	key     cache.Key
 	sec     cache.SecondaryKey // with process-vary on
 	hit     *cache.Entry       // the stored response that answers
 }
 
-// CacheUse implements txn.Session.
-func (s *httpSession) CacheUse(r *rules.Rule) {
+// CacheUse implements txn.Session. The lookups and hits count on the
+// frontend when the rule is its, else on the backend, as haproxy counts.
+func (s *httpSession) CacheUse(p *model.Proxy, r *rules.Rule) {
 	use, store := cache.RequestUse(&s.req)
 	key, ok := cache.NewKey(&s.req)
 	if !ok {
@@ -36,9 +39,20 @@ func (s *httpSession) CacheUse(r *rules.Rule) {
 	if r.Cache.ProcessVary {
 		ct.sec = cache.NewSecondary(&s.req)
 	}
-	if use {
-		ct.hit = r.Cache.Lookup(key, &ct.sec)
+	if !use {
+		ct.noVary = true // haproxy builds no secondary key without a lookup
+		return
 	}
+	stats := &s.fe.Stats
+	if p != s.fe.P && s.tx.chosen != nil {
+		stats = &s.tx.chosen.Stats
+	}
+	stats.CacheLookups.Add(1)
+	var primary bool
+	if ct.hit, primary = r.Cache.Lookup(key, &ct.sec); ct.hit != nil {
+		stats.CacheHits.Add(1)
+	}
+	ct.noVary = primary && ct.hit == nil
 }
 
 // CacheStore implements txn.Session.
@@ -62,7 +76,7 @@ func (s *httpSession) CacheStore(r *rules.Rule) {
 		return
 	}
 	vary, ok := c.Storable(resp)
-	if !ok {
+	if !ok || vary != 0 && (ct.noVary || !c.ProcessVary) {
 		return
 	}
 	now := time.Now()
@@ -208,4 +222,14 @@ func (s *httpSession) serveCached(e *cache.Entry) (keep bool) {
 	err := s.sendOwn(out, status, -1)
 	s.r += req.HeadLen
 	return keep && err == nil
+}
+
+// Caches returns the cache sections in the order of the files ("show
+// cache").
+func (rt *Runtime) Caches() []*cache.Cache {
+	out := make([]*cache.Cache, len(rt.cfg.Caches))
+	for _, c := range rt.cfg.Caches {
+		out[c.Order] = c.Cache
+	}
+	return out
 }

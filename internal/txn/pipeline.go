@@ -53,9 +53,9 @@ type Session interface {
 	RejectResponse(silent bool)
 	// EarlyHints sends head, an interim 103 response, to the client now.
 	EarlyHints(head []byte)
-	// CacheUse runs http-request cache-use: the request's cache key, and
-	// the stored response that will answer it, if any.
-	CacheUse(r *rules.Rule)
+	// CacheUse runs http-request cache-use of section p: the request's
+	// cache key, and the stored response that will answer it, if any.
+	CacheUse(p *model.Proxy, r *rules.Rule)
 	// CacheStore runs http-response cache-store on the response.
 	CacheStore(r *rules.Rule)
 }
@@ -168,7 +168,7 @@ rules:
 		case rules.Capture:
 			s.Capture(r, false)
 		case rules.CacheUse:
-			s.CacheUse(r)
+			s.CacheUse(p, r)
 		case rules.WaitForBody:
 			if !s.WaitForBody(r, false) {
 				return true, false

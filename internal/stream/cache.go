@@ -68,7 +68,10 @@ func (s *httpSession) CacheStore(r *rules.Rule) {
 		}
 		return
 	}
-	if status != 200 || ct.noStore {
+	// A response being compressed has its head edited already and its
+	// body not yet: haproxy's cache filter comes before compression and
+	// stores it uncompressed, which dhproxy cannot, so it does not store it.
+	if status != 200 || ct.noStore || s.compOn {
 		return
 	}
 	framing := resp.BodyFraming(false)

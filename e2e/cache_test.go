@@ -299,3 +299,62 @@ func TestCacheAsHAProxy(t *testing.T) {
 	}
 	t.Logf("haproxy's results:\n%s", strings.Join(want, "\n"))
 }
+
+// TestCacheLogAsHAProxy: a hit is logged as haproxy logs it: server
+// <CACHE>, no wait, connect or response time, "LR--", the same bytes.
+func TestCacheLogAsHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	run := func(binary string) []string {
+		srv, fe := freePort(t), freePort(t)
+		cfg := fmt.Sprintf(`
+global
+    log stdout format raw local0
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 5s
+    timeout server 5s
+cache c1
+    total-max-size 1
+listen srv
+    bind 127.0.0.1:%d
+    http-request return status 200 hdr cache-control max-age=30 content-type text/plain string hello
+listen fe
+    bind 127.0.0.1:%d
+    http-request cache-use c1
+    http-response cache-store c1
+    server s 127.0.0.1:%d
+`, srv, fe, srv)
+		p := startBinary(t, binary, cfg, fe)
+		waitPort(t, srv, 5*time.Second)
+		for _, m := range []string{"-G", "-G", "-I"} {
+			if _, err := curl(t, "-s", "-o", "/dev/null", m, fmt.Sprintf("http://127.0.0.1:%d/a", fe)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var lines []string
+		deadline := time.Now().Add(5 * time.Second)
+		for len(lines) < 3 && time.Now().Before(deadline) {
+			lines = lines[:0]
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				// client [date] fe fe/server timers status bytes - - term conns queues "request"
+				if f := strings.Fields(l); len(f) > 12 && f[2] == "fe" && !strings.Contains(l, "<BADREQ>") { // the readiness probe
+					timers := strings.Split(f[4], "/")
+					lines = append(lines, fmt.Sprintf("%s Tw/Tc/Tr=%s %s %s %s %s", f[3], strings.Join(timers[:3], "/"), f[5], f[6], f[9], strings.Join(f[12:], " ")))
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		p.stop()
+		return lines
+	}
+	want := run(haproxyBin)
+	got := run(bin)
+	if len(want) != 3 || len(got) < 2 || strings.Join(got[1:], "\n") != strings.Join(want[1:], "\n") {
+		t.Errorf("log lines of the hits:\n got %q\nwant %q", got, want)
+	}
+}

@@ -222,6 +222,7 @@ func (s *httpSession) serveCached(e *cache.Entry) (keep bool) {
 	}
 	s.out = out
 	s.lg.cacheHit = true
+	s.lg.fail('L', 'R') // a local answer, as haproxy logs it
 	err := s.sendOwn(out, status, -1)
 	s.r += req.HeadLen
 	return keep && err == nil

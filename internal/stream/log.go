@@ -253,7 +253,10 @@ func (s *httpSession) emitHTTP() {
 		e.Tc = since(l.head, l.connected) - l.queued
 		e.Tr = since(l.connected, l.resp)
 	} else if l.cacheHit {
+		// haproxy's cache applet is the "server": it waits, connects
+		// and answers at once
 		e.Server = "<CACHE>"
+		e.Tw, e.Tc, e.Tr = 0, 0, 0
 	} else {
 		e.Server = "<NOSRV>"
 		if l.queued > 0 {

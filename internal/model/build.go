@@ -218,6 +218,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildACME(s)
 		case "program":
 			b.buildProgram(s)
+		case "cache":
+			b.buildCache(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -235,6 +237,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.resolveEmailAlerts()
 	b.dynamicCookies()
 	b.bindPatternEdits()
+	b.resolveCaches()
 	if d.HasErrors() {
 		return nil
 	}

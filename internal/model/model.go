@@ -293,9 +293,10 @@ type Proxy struct {
 	// as haproxy reads them).
 	MaxKeepAliveQueue int
 
-	Logs        []LogTarget
-	Cookie      *Cookie
-	Compression *Compression // "compression" (kw_compression.go); nil: none
+	Logs         []LogTarget
+	Cookie       *Cookie
+	Compression  *Compression  // "compression" (kw_compression.go); nil: none
+	cacheFilters []cacheFilter // "filter cache" lines (kw_cache.go)
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
 	DynamicCookieKey  string
 	Stats             *Stats
@@ -524,8 +525,9 @@ type Server struct {
 // Config is the whole validated configuration.
 type Config struct {
 	Global  Global
-	Proxies []*Proxy   // frontends, backends and listens, in file order
-	Mailers []*Mailers // mailers sections, in file order
+	Proxies []*Proxy                 // frontends, backends and listens, in file order
+	Mailers []*Mailers               // mailers sections, in file order
+	Caches  map[string]*CacheSection // cache sections, by name (kw_cache.go)
 	// Programs are the program sections, in file order: the master of
 	// master-worker mode runs them.
 	Programs []*Program

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"dhproxy/internal/acl"
+	"dhproxy/internal/cache"
 	"dhproxy/internal/config"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging/logtarget"
@@ -77,6 +78,8 @@ const (
 	Reject                          // close the client's connection at once, without a response (http-request)
 	SetTimeout                      // set the request's server (Idx TimeoutServer) or tunnel timeout to Wait or Expr's milliseconds
 	NoL7Retry                       // no retry-on retry of this request other than for a failed connection
+	CacheUse                        // answer from Cache when it holds the response (http-request cache-use)
+	CacheStore                      // keep the response in Cache (http-response cache-store)
 )
 
 // The timeouts http-request set-timeout sets (Rule.Idx).
@@ -122,6 +125,10 @@ type Rule struct {
 	PatFile  string
 	PatRef   *acl.Ref
 	PatValue *sample.Format // set-map: the value
+	// CacheName is the cache of cache-use and cache-store; Cache is that
+	// cache, set once the whole configuration is read.
+	CacheName string
+	Cache     *cache.Cache
 	// Pos is the rule's line, which last_rule_file and last_rule_line
 	// report when it ends its rule list.
 	Pos config.Pos
@@ -412,6 +419,19 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		r.Action = NoL7Retry
 		err = want(0, "no argument before its condition")
+	case "cache-use", "cache-store":
+		if response != (act == "cache-store") {
+			return nil, nil, fmt.Errorf("'%s %s' does not exist; use 'http-request cache-use' and 'http-response cache-store'", kw, act)
+		}
+		r.Action = CacheUse
+		if response {
+			r.Action = CacheStore
+		}
+		if len(args) == 0 {
+			return nil, nil, fmt.Errorf("error detected while parsing %s rule : expects a cache name", ruleWord)
+		}
+		r.CacheName = args[0]
+		err = want(1, "<name> only")
 	case "set-timeout":
 		if response {
 			return nil, nil, fmt.Errorf("'http-response set-timeout' does not exist; use it in 'http-request'")

@@ -128,7 +128,7 @@ func TestReplies(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	for rule, want := range map[string]string{
 		"":                                      "expects an action",
-		"cache-use c":                           "'http-request cache-use' is not supported by dhproxy yet; supported actions: allow, deny",
+		"send-spoe-group e g":                   "'http-request send-spoe-group' is not supported by dhproxy yet; supported actions: allow, deny",
 		"set-nice x":                            "'http-request set-nice': 'x' is not an integer (-1024..1024)",
 		"set-priority-class":                    "'http-request set-priority-class' expects <expr>",
 		"early-hint link":                       "'http-request early-hint' expects <name> <fmt>",

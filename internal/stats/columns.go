@@ -413,8 +413,8 @@ var Columns = []Column{
 	{"wrew", "MCP", "u64", "FLBS", ctr(func(c *stream.Counters) int64 { return c.Wrew.Load() })},
 	{"connect", "MCP", "u64", "BS", ctr(func(c *stream.Counters) int64 { return c.Stot.Load() })},
 	{"reuse", "MCP", "u64", "BS", zero},
-	{"cache_lookups", "MCP", "u64", "FB", zero},
-	{"cache_hits", "MCP", "u64", "FB", zero},
+	{"cache_lookups", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CacheLookups.Load() })},
+	{"cache_hits", "MCP", "u64", "FB", ctr(func(c *stream.Counters) int64 { return c.CacheHits.Load() })},
 	{"srv_icur", "MGP", "u32", "S", zero},
 	{"src_ilim", "MGP", "u32", "S", func(r *Row) Value {
 		if n, ok := r.Srv.IdleLimit(); ok {

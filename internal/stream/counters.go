@@ -38,10 +38,14 @@ type Counters struct {
 	Dses        atomic.Int64 // sessions rejected by tcp-request session rules
 	Wrew        atomic.Int64 // header rewrites that did not fit the buffer
 	Eint        atomic.Int64 // internal errors (a failed rewrite in strict mode)
-	Qmax        atomic.Int32
-	Chkfail     atomic.Int64 // failed checks while the server was up
-	Chkdown     atomic.Int64 // UP to DOWN transitions
-	Last        atomic.Int64 // unix seconds of the last session (lastsess)
+	// CacheLookups and CacheHits: requests the http-request cache-use
+	// rules of this proxy looked up, and answered from the cache.
+	CacheLookups atomic.Int64
+	CacheHits    atomic.Int64
+	Qmax         atomic.Int32
+	Chkfail      atomic.Int64 // failed checks while the server was up
+	Chkdown      atomic.Int64 // UP to DOWN transitions
+	Last         atomic.Int64 // unix seconds of the last session (lastsess)
 	// Compression (frontends and backends): body bytes given to the
 	// compressor, bytes it produced, bytes sent through identity,
 	// responses compressed whole.
@@ -452,7 +456,7 @@ func (c *Counters) ClearAll() {
 	c.ClearMax()
 	for _, a := range []*atomic.Int64{&c.Stot, &c.LBTot, &c.Bin, &c.Bout, &c.ReqTot, &c.Ereq, &c.Econ, &c.Eresp,
 		&c.Wretr, &c.Wredis, &c.CliAbrt, &c.SrvAbrt, &c.Intercepted, &c.Dreq, &c.Dresp, &c.Dcon, &c.Dses, &c.Chkfail, &c.Chkdown,
-		&c.H1Conns, &c.H1Streams, &c.H1BytesIn, &c.H1BytesOut} {
+		&c.H1Conns, &c.H1Streams, &c.H1BytesIn, &c.H1BytesOut, &c.CacheLookups, &c.CacheHits} {
 		a.Store(0)
 	}
 	for i := range c.Hrsp {

@@ -804,6 +804,9 @@ func (s *httpSession) handle() bool {
 	}
 	s.lg.be = be
 	defer s.lg.stampEnd()
+	if e := s.tx.cache.hit; e != nil {
+		return s.serveCached(e)
+	}
 	// As haproxy: the persist rules, then use-server, the cookie and the
 	// stick matches; the first server assigned wins.
 	const phase = sample.PhaseReq | sample.PhaseContent

@@ -67,6 +67,7 @@ type reqLog struct {
 	// endsAtResp: the response went out whole right after its head came,
 	// with no rule run on it (stampEnd).
 	endsAtResp bool
+	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
 }
 
 // begin resets the state for a new request; a pipelined request has
@@ -255,6 +256,11 @@ func (s *httpSession) emitHTTP() {
 		e.Tw = l.queued
 		e.Tc = since(l.head, l.connected) - l.queued
 		e.Tr = since(l.connected, l.resp)
+	} else if l.cacheHit {
+		// haproxy's cache applet is the "server": it waits, connects
+		// and answers at once
+		e.Server = "<CACHE>"
+		e.Tw, e.Tc, e.Tr = 0, 0, 0
 	} else {
 		e.Server = "<NOSRV>"
 		if l.queued > 0 {

@@ -63,7 +63,8 @@ type txnConn struct {
 	softRewrite bool
 	// timeouts are what http-request set-timeout set, by rules.Timeout*.
 	timeouts  [2]timeoutOverride
-	noL7Retry bool // http-request disable-l7-retry ran
+	noL7Retry bool     // http-request disable-l7-retry ran
+	cache     cacheTxn // http-request cache-use and http-response cache-store (cache.go)
 }
 
 // timeoutOverride is a timeout set-timeout gave a request (d 0: none).

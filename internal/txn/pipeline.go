@@ -53,6 +53,11 @@ type Session interface {
 	RejectResponse(silent bool)
 	// EarlyHints sends head, an interim 103 response, to the client now.
 	EarlyHints(head []byte)
+	// CacheUse runs http-request cache-use of section p: the request's
+	// cache key, and the stored response that will answer it, if any.
+	CacheUse(p *model.Proxy, r *rules.Rule)
+	// CacheStore runs http-response cache-store on the response.
+	CacheStore(r *rules.Rule)
 }
 
 // Ending is how the response phases ended when no rule answered.
@@ -162,6 +167,8 @@ rules:
 			s.Count(p, r, false)
 		case rules.Capture:
 			s.Capture(r, false)
+		case rules.CacheUse:
+			s.CacheUse(p, r)
 		case rules.WaitForBody:
 			if !s.WaitForBody(r, false) {
 				return true, false
@@ -328,6 +335,9 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 				continue
 			case rules.Capture:
 				s.Capture(r, true)
+				continue
+			case rules.CacheStore:
+				s.CacheStore(r)
 				continue
 			case rules.WaitForBody:
 				if !s.WaitForBody(r, true) {

@@ -44,6 +44,10 @@ func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject")
 func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
 func (s *session) ResponseContent() sample.Txn { return s }
 func (s *session) EarlyHints(head []byte)      { s.log = append(s.log, string(head)) }
+func (s *session) CacheUse(_ *model.Proxy, r *rules.Rule) {
+	s.log = append(s.log, "cache-use "+r.CacheName)
+}
+func (s *session) CacheStore(r *rules.Rule) { s.log = append(s.log, "cache-store "+r.CacheName) }
 
 // result is what the rule lists did: the session's log, then the names
 // of the headers left in hs.

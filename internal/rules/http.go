@@ -718,7 +718,7 @@ func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where 
 	case AddACL, DelACL, SetMap, DelMap:
 		return nil, nil, fmt.Errorf("'http-after-response %s' does not exist in haproxy 2.6; use it in 'http-response'", words[0])
 	}
-	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
+	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var, capture", words[0])
 }
 
 func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase) error {

@@ -398,11 +398,15 @@ func (t *State) after(s Session, list []*rules.Rule) {
 		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
-		if r.Action == rules.Allow {
+		switch r.Action {
+		case rules.Allow:
 			t.LastRule = &r.Pos
 			return
+		case rules.Capture:
+			s.Capture(r, true)
+		default:
+			t.editResponse(s, r)
 		}
-		t.editResponse(s, r)
 	}
 }
 

@@ -147,6 +147,15 @@ func TestResponsePipeline(t *testing.T) {
 	if got := s.result(s.resp.Headers); got != " | a" || st.Edited.Status != 299 || string(st.Edited.Reason) != "Fine" {
 		t.Errorf("after-response: %q, status %d %q", got, st.Edited.Status, st.Edited.Reason)
 	}
+	// http-after-response capture goes to the session's response slots,
+	// in the list's order
+	s = newSession()
+	capt := section(t, "fe", "http-response set-header A 1")
+	capt.HTTPAfterResponseRules = []*rules.Rule{{Action: rules.Capture, Name: []byte("slot0")}, capt.HTTPResponseRules[0]}
+	st.AfterResponse(s, nil, capt)
+	if got := s.result(s.resp.Headers); got != "capture:slot0 | a" {
+		t.Errorf("after-response capture: %q", got)
+	}
 }
 
 // tcp-response content rules in mode http end the response phases before

@@ -215,6 +215,9 @@ type Proxy struct {
 	UseBackends    []UseBackend
 	UseServers     []UseServer   // "use-server", in order (kw_use_server.go)
 	PersistRules   []PersistRule // "force-persist" and "ignore-persist", in order
+	// PersistRDPCookie is the cookie "persist rdp-cookie[(<name>)]" reads
+	// in mode tcp ("msts" by default); "" without it.
+	PersistRDPCookie string
 	// SendNameHeader is "http-send-name-header": the request header that
 	// carries the name of the server it is sent to ("": none).
 	SendNameHeader string

@@ -215,6 +215,9 @@ type Proxy struct {
 	UseBackends    []UseBackend
 	UseServers     []UseServer   // "use-server", in order (kw_use_server.go)
 	PersistRules   []PersistRule // "force-persist" and "ignore-persist", in order
+	// Filters are the "filter" lines' names in order; "compression" there
+	// is the explicit place of the compression filter (kw_filter.go).
+	Filters []string
 	// PersistRDPCookie is the cookie "persist rdp-cookie[(<name>)]" reads
 	// in mode tcp ("msts" by default); "" without it.
 	PersistRDPCookie string

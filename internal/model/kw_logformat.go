@@ -13,6 +13,12 @@ func init() {
 	registerProxy("log-format", CapFE|CapDef, parseLogFormat)
 	registerProxy("log-format-sd", CapFE|CapBE|CapDef, parseLogFormatSD)
 	registerProxy("unique-id-format", CapFE|CapDef, parseUniqueIDFormat)
+	// haproxy 2.6 formats with it the lines of connections that never
+	// became a stream (a failed TLS handshake, a request refused while
+	// its head was parsed); dhproxy writes those lines in its fixed formats.
+	registerProxy("error-log-format", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
+		b.errorf(l, "'error-log-format' is not supported by dhproxy yet: connection error lines (TLS handshake failures, requests refused before they were parsed) keep haproxy's default format; remove the line.")
+	})
 	registerProxy("unique-id-header", CapFE|CapDef, func(b *builder, p *Proxy, l config.Line) {
 		if b.wantArgs(l, 1, 1, "unique-id-header <name>") {
 			p.UniqueIDHeader = l.Args[1]

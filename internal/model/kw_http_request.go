@@ -158,3 +158,20 @@ func parseRedirect(b *builder, p *Proxy, l config.Line) {
 	}
 	p.RedirectRules = append(p.RedirectRules, r)
 }
+
+// checkDoResolve names, as haproxy 2.6 does once every section is read, a
+// do-resolve rule whose resolvers section does not exist.
+func (b *builder) checkDoResolve(p *Proxy) {
+	for _, r := range p.HTTPRequestRules {
+		if r.Action != rules.DoResolve {
+			continue
+		}
+		found := false
+		for _, rs := range b.cfg.Resolvers {
+			found = found || rs.Name == r.Resolvers
+		}
+		if !found {
+			b.d.Errorf(r.Pos, "Proxy '%s': Can't find resolvers section '%s' for do-resolve action (declare 'resolvers %s' with its nameservers).", p.Name, r.Resolvers, r.Resolvers)
+		}
+	}
+}

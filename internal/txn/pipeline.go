@@ -34,6 +34,9 @@ type Session interface {
 	// NormalizeURI runs normalize-uri; false: the target was refused
 	// (answered).
 	NormalizeURI(r *rules.Rule) bool
+	// DoResolve runs do-resolve: the client waits while the name is
+	// resolved; the variable is set only when an address came.
+	DoResolve(r *rules.Rule)
 	// ConnAction runs an action on the client connection rather than on
 	// the messages: set-src, set-dst and their -port forms (for this
 	// request), set-log-level, set-mark, set-tos.
@@ -170,6 +173,8 @@ rules:
 			if !s.NormalizeURI(r) {
 				return true, false
 			}
+		case rules.DoResolve:
+			s.DoResolve(r)
 		default:
 			if !t.editRequest(s, r) {
 				return true, false

@@ -40,6 +40,7 @@ func (s *session) HeaderRewritten(r *rules.Rule) bool {
 	return string(r.Name) != "too-big" // the stand-in for a rewrite that does not fit
 }
 func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
+func (s *session) DoResolve(r *rules.Rule)     { s.note("resolve", r) }
 func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
 func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
 func (s *session) ResponseContent() sample.Txn { return s }
@@ -98,6 +99,7 @@ func TestRequestPipeline(t *testing.T) {
 		{"a failed rewrite ends the phase", []string{"http-request set-header too-big 1", "http-request set-header A 1"}, true, " | host too-big", true},
 		{"a body that does not come", []string{"http-request wait-for-body time 1s", "http-request set-header A 1"}, false, "body: | host", true},
 		{"connection actions", []string{"http-request set-log-level err", "http-request set-header A 1"}, true, "conn: | host a", false},
+		{"do-resolve goes to the session", []string{"http-request do-resolve(txn.ip,dns,ipv4) str(a.example)", "http-request set-header A 1"}, true, "resolve: | host a", false},
 	} {
 		p := section(t, "fe", c.lines...)
 		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), bodyCame: c.body}

@@ -375,7 +375,7 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		}
 		act = "" // handled
 	}
-	if inner, ok := strings.CutPrefix(act, "do-resolve("); ok && !response {
+	if inner, ok := strings.CutPrefix(act, "do-resolve"); ok && !response {
 		if err = r.parseDoResolve(c, act, inner, args, phase); err != nil {
 			return nil, nil, err
 		}
@@ -972,13 +972,14 @@ func parseBytes(w string) (int64, error) {
 }
 
 // parseDoResolve reads "do-resolve(<var>,<resolvers>[,ipv4|ipv6]) <expr>"
-// (act the action word, inner what follows its '('); the section's name
+// (act the action word, inner what follows "do-resolve"); the section's name
 // is checked once every section is read.
 func (r *Rule) parseDoResolve(c *sample.Compiler, act, inner string, args []string, phase sample.Phase) error {
 	usage := fmt.Errorf("can't parse '%s'. Expects 'do-resolve(<varname>,<resolvers>[,<options>]) <expr>'. Available options are 'ipv4' and 'ipv6'", act)
+	inner, opened := strings.CutPrefix(inner, "(")
 	inner, closed := strings.CutSuffix(inner, ")")
 	parts := strings.Split(inner, ",")
-	if !closed || len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
+	if !opened || !closed || len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
 		return usage
 	}
 	r.ResolveFamily = 6

@@ -217,6 +217,20 @@ func openTarget(s spec, num int) (*target, error) {
 // skip building lines nobody will receive.
 func (l *Logger) Enabled() bool { return l != nil && len(l.targets) > 0 }
 
+// WantsSD reports whether a target writes structured data (format
+// rfc5424), so that a log-format-sd is rendered only when it is sent.
+func (l *Logger) WantsSD() bool {
+	if l == nil {
+		return false
+	}
+	for _, t := range l.targets {
+		if t.format == "rfc5424" {
+			return true
+		}
+	}
+	return false
+}
+
 // Dropped counts the lines lost because a target's queue was full (HAProxy's
 // DroppedLogs).
 func (l *Logger) Dropped() uint64 {
@@ -254,7 +268,12 @@ func (l *Logger) putBuf(bp *[]byte) {
 // Send queues line for every target whose level admits level, with the
 // target's header. It copies line, never blocks and, in the steady state,
 // does not allocate. A full queue drops the line and counts it.
-func (l *Logger) Send(level Level, line []byte) {
+func (l *Logger) Send(level Level, line []byte) { l.SendSD(level, nil, line) }
+
+// SendSD is Send with sd, the RFC5424 structured data of the line
+// ("log-format-sd"), written in the header of the rfc5424 targets only;
+// the others, and an empty sd, get none ("-" for rfc5424).
+func (l *Logger) SendSD(level Level, sd, line []byte) {
 	if l == nil || len(l.targets) == 0 || l.closed.Load() {
 		return
 	}
@@ -273,7 +292,7 @@ func (l *Logger) Send(level Level, line []byte) {
 		}
 		lv = max(lv, t.minLevel)
 		bp := l.getBuf()
-		b := l.appendHeader((*bp)[:0], t, lv, now)
+		b := l.appendHeader((*bp)[:0], t, lv, now, sd)
 		b = append(b, line...)
 		// Datagrams carry at most len bytes before the LF; stream targets
 		// (fd_write_frag_line) count the LF within len.
@@ -300,7 +319,7 @@ func (l *Logger) Send(level Level, line []byte) {
 // build_log_header). The default (no "format") is rfc3164 with the
 // hostname only when log-send-hostname is set; an explicit rfc3164 always
 // has one ("localhost" by default).
-func (l *Logger) appendHeader(b []byte, t *target, lv int, now time.Time) []byte {
+func (l *Logger) appendHeader(b []byte, t *target, lv int, now time.Time, sd []byte) []byte {
 	pri := t.facility*8 + lv
 	switch t.format {
 	case "", "rfc3164", "local":
@@ -330,7 +349,12 @@ func (l *Logger) appendHeader(b []byte, t *target, lv int, now time.Time) []byte
 		b = appendOrNil(b, l.tag)
 		b = append(b, ' ')
 		b = append(b, l.pid...)
-		b = append(b, " - - "...) // no MSGID, no structured data
+		b = append(b, " - "...) // no MSGID
+		if len(sd) == 0 {
+			sd = nilSD
+		}
+		b = append(b, sd...)
+		b = append(b, ' ')
 	case "priority":
 		b = appendPri(b, pri)
 	case "short":
@@ -346,6 +370,9 @@ func (l *Logger) appendHeader(b []byte, t *target, lv int, now time.Time) []byte
 	}
 	return b
 }
+
+// nilSD is RFC5424's NILVALUE for a line without structured data.
+var nilSD = []byte("-")
 
 func appendOrNil(b []byte, s string) []byte {
 	if s == "" {

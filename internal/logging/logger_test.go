@@ -47,20 +47,20 @@ func TestHeaderFormats(t *testing.T) {
 	for _, c := range cases {
 		l := headerLogger(c.tag, c.pid, c.host)
 		tg := &target{format: c.format, facility: 16}
-		if got := string(l.appendHeader(nil, tg, c.level, now)); got != c.want {
+		if got := string(l.appendHeader(nil, tg, c.level, now, nil)); got != c.want {
 			t.Errorf("format %q host %q: got %q, want %q", c.format, c.host, got, c.want)
 		}
 	}
 	// Single-digit days are space-padded; facility user (1), level err (3).
 	l := headerLogger("haproxy", "9", "")
-	if got, want := string(l.appendHeader(nil, &target{facility: 1}, 3, at("2009-02-06 12:14:14.000000"))), "<11>Feb  6 12:14:14 haproxy[9]: "; got != want {
+	if got, want := string(l.appendHeader(nil, &target{facility: 1}, 3, at("2009-02-06 12:14:14.000000"), nil)), "<11>Feb  6 12:14:14 haproxy[9]: "; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	// The zone offset of rfc5424 follows the local zone (haproxy with
 	// TZ=America/Caracas printed ...-04:00).
 	defer func(z *time.Location) { time.Local = z }(time.Local)
 	time.Local = time.FixedZone("VET", -4*3600)
-	if got, want := string(l.appendHeader(nil, &target{format: "rfc5424", facility: 16}, 6, now)), "<134>1 2026-11-25T06:36:39.534505-04:00 - haproxy 9 - - "; got != want {
+	if got, want := string(l.appendHeader(nil, &target{format: "rfc5424", facility: 16}, 6, now, nil)), "<134>1 2026-11-25T06:36:39.534505-04:00 - haproxy 9 - - "; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
@@ -456,4 +456,32 @@ func TestNilAndClosedLoggers(t *testing.T) {
 		t.Error("logger without targets enabled")
 	}
 	empty.Send(LevelInfo, []byte("nowhere"))
+}
+
+// A log-format-sd's structured data goes in the rfc5424 header only, where
+// haproxy 2.6 writes it: "<pri>1 time host tag pid - SD msg"; other formats
+// send the message alone.
+func TestSendStructuredData(t *testing.T) {
+	c5424, a5424 := udpSink(t, "udp4", "127.0.0.1:0")
+	c3164, a3164 := udpSink(t, "udp4", "127.0.0.1:0")
+	l := mustLogger(t, "haproxy", "", spec{address: a5424, format: "rfc5424", facility: "local0"},
+		spec{address: a3164, facility: "local0"})
+	if !l.WantsSD() {
+		t.Fatal("WantsSD is false with an rfc5424 target")
+	}
+	l.SendSD(LevelInfo, []byte(`[ex@1234 status="200"]`), []byte("GET /"))
+	got := readDatagram(t, c5424)
+	if !regexp.MustCompile(`^<134>1 \S+ - haproxy \d+ - \[ex@1234 status="200"\] GET /\n$`).MatchString(got) {
+		t.Errorf("rfc5424 line %q", got)
+	}
+	if got := readDatagram(t, c3164); !strings.HasSuffix(got, "]: GET /\n") || strings.Contains(got, "ex@1234") {
+		t.Errorf("rfc3164 line %q", got)
+	}
+	l.SendSD(LevelInfo, nil, []byte("no sd"))
+	if got := readDatagram(t, c5424); !strings.HasSuffix(got, " - - no sd\n") {
+		t.Errorf("rfc5424 line without sd %q", got)
+	}
+	if mustLogger(t, "haproxy", "", spec{address: a3164, facility: "local0"}).WantsSD() {
+		t.Error("WantsSD is true without an rfc5424 target")
+	}
 }

@@ -442,6 +442,8 @@ func (b *builder) resolve() {
 		for _, s := range p.Servers {
 			b.buildServerTLS(s)
 		}
+		b.checkFilters(p)
+		b.checkDoResolve(p)
 		if p.IsFrontend() && len(p.Binds) == 0 {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}

@@ -80,17 +80,23 @@ func parseDeclare(b *builder, p *Proxy, l config.Line) {
 
 // parseCaptureRule is "http-request|http-response capture <expr> len N |
 // id N [if|unless cond]": len takes a new slot of the frontend, id names a
-// declared one.
-func parseCaptureRule(b *builder, p *Proxy, l config.Line, response bool) {
-	kw, dir := "http-request", "request"
+// declared one. "http-after-response capture <expr> id N" (kw) fills a
+// response slot from what the client is sent.
+func parseCaptureRule(b *builder, p *Proxy, l config.Line, kw string) {
+	response := kw != "http-request"
+	dir := "request"
 	phase := sample.PhaseReq
 	slots := &p.ReqCaptures
 	if response {
-		kw, dir, phase, slots = "http-response", "response", sample.PhaseRes, &p.ResCaptures
+		dir, phase, slots = "response", sample.PhaseRes, &p.ResCaptures
 	}
 	a := l.Args
 	if len(a) < 5 || (a[3] != "len" && a[3] != "id") {
-		b.errorf(l, "'%s capture' expects <expr> len <length> | id <slot> [{if | unless} <condition>].", kw)
+		usage := "<expr> len <length> | id <slot>"
+		if kw == "http-after-response" {
+			usage = "<expr> id <slot>"
+		}
+		b.errorf(l, "'%s capture' expects %s [{if | unless} <condition>].", kw, usage)
 		return
 	}
 	e, err := b.comp.Compile(a[2], phase)
@@ -106,7 +112,7 @@ func parseCaptureRule(b *builder, p *Proxy, l config.Line, response bool) {
 	}
 	if a[3] == "len" {
 		if response {
-			b.errorf(l, "'http-response capture' only takes 'id <slot>' (declare the slot with 'declare capture response len <length>').")
+			b.errorf(l, "'%s capture' only takes 'id <slot>' (declare the slot with 'declare capture response len <length>').", kw)
 			return
 		}
 		if !p.IsFrontend() || n == 0 {
@@ -137,9 +143,13 @@ func parseCaptureRule(b *builder, p *Proxy, l config.Line, response bool) {
 		b.errorf(l, "'%s capture ... id %d': no capture slot %d is declared (use 'declare capture %s len <length>').", kw, n, n, dir)
 		return
 	}
-	if response {
+	r.Pos = l.Pos
+	switch kw {
+	case "http-after-response":
+		p.HTTPAfterResponseRules = append(p.HTTPAfterResponseRules, r)
+	case "http-response":
 		p.HTTPResponseRules = append(p.HTTPResponseRules, r)
-	} else {
+	default:
 		p.HTTPRequestRules = append(p.HTTPRequestRules, r)
 	}
 }

@@ -39,7 +39,7 @@ func parseHTTPRequest(b *builder, p *Proxy, l config.Line) {
 	}
 	a := l.Args
 	if len(a) >= 2 && a[1] == "capture" {
-		parseCaptureRule(b, p, l, false)
+		parseCaptureRule(b, p, l, "http-request")
 		return
 	}
 	if len(a) >= 2 && a[1] == "use-service" {
@@ -84,7 +84,7 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 		return
 	}
 	if len(l.Args) >= 2 && l.Args[1] == "capture" {
-		parseCaptureRule(b, p, l, true)
+		parseCaptureRule(b, p, l, "http-response")
 		return
 	}
 	r, warns, err := rules.ParseHTTP(b.comp, &p.ACLs, l.Args[1:], true, ruleWhere(p, "http-response"))
@@ -102,6 +102,10 @@ func parseHTTPResponse(b *builder, p *Proxy, l config.Line) {
 
 func parseHTTPAfterResponse(b *builder, p *Proxy, l config.Line) {
 	if refuseRulesInDefaults(b, p, l) {
+		return
+	}
+	if len(l.Args) >= 2 && l.Args[1] == "capture" {
+		parseCaptureRule(b, p, l, "http-after-response")
 		return
 	}
 	r, warns, err := rules.ParseAfterResponse(b.comp, &p.ACLs, l.Args[1:], ruleWhere(p, "http-after-response"))
@@ -153,4 +157,21 @@ func parseRedirect(b *builder, p *Proxy, l config.Line) {
 		b.warnf(l, "%s.", w)
 	}
 	p.RedirectRules = append(p.RedirectRules, r)
+}
+
+// checkDoResolve names, as haproxy 2.6 does once every section is read, a
+// do-resolve rule whose resolvers section does not exist.
+func (b *builder) checkDoResolve(p *Proxy) {
+	for _, r := range p.HTTPRequestRules {
+		if r.Action != rules.DoResolve {
+			continue
+		}
+		found := false
+		for _, rs := range b.cfg.Resolvers {
+			found = found || rs.Name == r.Resolvers
+		}
+		if !found {
+			b.d.Errorf(r.Pos, "Proxy '%s': Can't find resolvers section '%s' for do-resolve action (declare 'resolvers %s' with its nameservers).", p.Name, r.Resolvers, r.Resolvers)
+		}
+	}
 }

@@ -241,6 +241,12 @@ type Proxy struct {
 	UseBackends    []UseBackend
 	UseServers     []UseServer   // "use-server", in order (kw_use_server.go)
 	PersistRules   []PersistRule // "force-persist" and "ignore-persist", in order
+	// Filters are the "filter" lines' names in order; "compression" there
+	// is the explicit place of the compression filter (kw_filter.go).
+	Filters []string
+	// PersistRDPCookie is the cookie "persist rdp-cookie[(<name>)]" reads
+	// in mode tcp ("msts" by default); "" without it.
+	PersistRDPCookie string
 	// SendNameHeader is "http-send-name-header": the request header that
 	// carries the name of the server it is sent to ("": none).
 	SendNameHeader string
@@ -316,6 +322,7 @@ type Proxy struct {
 	Check          CheckOpts         // which protocol check runs, and its arguments
 	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
 	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
+	LogFormatSD    *logformat.Format // "log-format-sd": RFC5424 structured data of traffic lines
 	UniqueIDFormat *logformat.Format // "unique-id-format"
 	// ReqCaptures and ResCaptures are the capture slots, numbered in
 	// declaration order ("capture request|response header", "declare

@@ -57,6 +57,7 @@ const (
 	WaitForBody                     // read the body for up to Wait, or Int bytes of it
 	SetLogLevel                     // log the transaction at syslog level Int (-1: not at all)
 	NormalizeURI                    // normalize the request target with Norm (Int 1: full or strict)
+	DoResolve                       // resolve Expr's name through section Resolvers into Var
 	SetDst                          // take Expr's address as the connection's destination (tcp-request; http-request: for this request)
 	SilentDrop                      // close the client's connection without telling it (http-request, http-response)
 	SetSrcPort                      // take Expr's integer as the client's port (tcp-request; http-request: for this request)
@@ -132,6 +133,10 @@ type Rule struct {
 	// Pos is the rule's line, which last_rule_file and last_rule_line
 	// report when it ends its rule list.
 	Pos config.Pos
+	// do-resolve: the resolvers section and the address family asked
+	// first (4 or 6; haproxy prefers IPv6 unless told ipv4)
+	Resolvers     string
+	ResolveFamily int
 }
 
 // NameMatch is a del-header "-m" method.
@@ -374,6 +379,12 @@ func ParseHTTP(c *sample.Compiler, set *acl.Set, words []string, response bool, 
 		} else {
 			r.Action = UnsetVar
 			err = want(0, "no argument before its condition")
+		}
+		act = "" // handled
+	}
+	if inner, ok := strings.CutPrefix(act, "do-resolve"); ok && !response {
+		if err = r.parseDoResolve(c, act, inner, args, phase); err != nil {
+			return nil, nil, err
 		}
 		act = "" // handled
 	}
@@ -738,7 +749,7 @@ func ParseAfterResponse(c *sample.Compiler, set *acl.Set, words []string, where 
 	case AddACL, DelACL, SetMap, DelMap:
 		return nil, nil, fmt.Errorf("'http-after-response %s' does not exist in haproxy 2.6; use it in 'http-response'", words[0])
 	}
-	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var", words[0])
+	return nil, nil, fmt.Errorf("'http-after-response %s' is not supported by dhproxy yet; supported actions: allow, set-header, add-header, del-header, replace-header, replace-value, set-status, set-var, unset-var, capture", words[0])
 }
 
 func (r *Rule) header(c *sample.Compiler, name, value string, phase sample.Phase) error {
@@ -978,4 +989,39 @@ func parseBytes(w string) (int64, error) {
 		return 0, fmt.Errorf("'%s' is not a size (a number with an optional k, m or g suffix)", w)
 	}
 	return n * mul, nil
+}
+
+// parseDoResolve reads "do-resolve(<var>,<resolvers>[,ipv4|ipv6]) <expr>"
+// (act the action word, inner what follows "do-resolve"); the section's name
+// is checked once every section is read.
+func (r *Rule) parseDoResolve(c *sample.Compiler, act, inner string, args []string, phase sample.Phase) error {
+	usage := fmt.Errorf("can't parse '%s'. Expects 'do-resolve(<varname>,<resolvers>[,<options>]) <expr>'. Available options are 'ipv4' and 'ipv6'", act)
+	inner, opened := strings.CutPrefix(inner, "(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	parts := strings.Split(inner, ",")
+	if !opened || !closed || len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
+		return usage
+	}
+	r.ResolveFamily = 6
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ipv4":
+			r.ResolveFamily = 4
+		case "ipv6":
+		default:
+			return usage
+		}
+	}
+	if len(args) != 1 {
+		return fmt.Errorf("'http-request %s' expects <expr>", act)
+	}
+	var err error
+	if r.Var, err = c.ParseVar(parts[0]); err != nil {
+		return fmt.Errorf("'http-request %s': %v", act, err)
+	}
+	if r.Expr, err = c.Compile(args[0], phase); err != nil {
+		return fmt.Errorf("'http-request %s': %v", act, err)
+	}
+	r.Action, r.Resolvers = DoResolve, parts[1]
+	return nil
 }

@@ -343,7 +343,15 @@ func (fe *Frontend) send(level logging.Level, e *logging.Entry) {
 	default:
 		b = logging.FormatDefault(b, e)
 	}
-	fe.logger.Send(level, b)
+	if fe.P.LogFormatSD != nil && fe.logger.WantsSD() {
+		sdp := fe.rt.logBufs.Get().(*[]byte)
+		sd := logging.AppendFormat((*sdp)[:0], fe.P.LogFormatSD, e)
+		fe.logger.SendSD(level, sd, b)
+		*sdp = sd
+		fe.rt.logBufs.Put(sdp)
+	} else {
+		fe.logger.Send(level, b)
+	}
 	*bp = b
 	fe.rt.logBufs.Put(bp)
 }

@@ -113,6 +113,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	persist := be.connPersist(be.persistMode(tx, &tx.acl, phase))
 	anyDown := mayPickDown(persist)
 	prefer := be.useServer(tx, &tx.v, &tx.fmtBuf, &tx.acl, phase, anyDown)
+	if prefer == nil && be.P.PersistRDPCookie != "" {
+		prefer = be.rdpPersistServer(first, anyDown)
+	}
 	var sticks stickState
 	if len(be.stick) > 0 {
 		be.stickRequest(&sticks, tx, &tx.v, nil, coarseTime(), anyDown)

@@ -278,6 +278,10 @@ func (s *httpSession) WaitForBody(r *rules.Rule, response bool) bool {
 }
 
 // NormalizeURI runs normalize-uri; a refused target is answered here.
+func (s *httpSession) DoResolve(r *rules.Rule) {
+	s.fe.rt.doResolve(s, r, &s.tx.V, &s.tx.Scratch)
+}
+
 func (s *httpSession) NormalizeURI(r *rules.Rule) bool {
 	if !s.normalizeURI(r) {
 		s.badNormalizedURI()

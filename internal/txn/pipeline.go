@@ -34,6 +34,9 @@ type Session interface {
 	// NormalizeURI runs normalize-uri; false: the target was refused
 	// (answered).
 	NormalizeURI(r *rules.Rule) bool
+	// DoResolve runs do-resolve: the client waits while the name is
+	// resolved; the variable is set only when an address came.
+	DoResolve(r *rules.Rule)
 	// ConnAction runs an action on the client connection rather than on
 	// the messages: set-src, set-dst and their -port forms (for this
 	// request), set-log-level, set-mark, set-tos.
@@ -177,6 +180,8 @@ rules:
 			if !s.NormalizeURI(r) {
 				return true, false
 			}
+		case rules.DoResolve:
+			s.DoResolve(r)
 		default:
 			if !t.editRequest(s, r) {
 				return true, false
@@ -408,11 +413,15 @@ func (t *State) after(s Session, list []*rules.Rule) {
 		if !r.Cond.Match(s, &t.ACL) {
 			continue
 		}
-		if r.Action == rules.Allow {
+		switch r.Action {
+		case rules.Allow:
 			t.LastRule = &r.Pos
 			return
+		case rules.Capture:
+			s.Capture(r, true)
+		default:
+			t.editResponse(s, r)
 		}
-		t.editResponse(s, r)
 	}
 }
 

@@ -40,6 +40,7 @@ func (s *session) HeaderRewritten(r *rules.Rule) bool {
 	return string(r.Name) != "too-big" // the stand-in for a rewrite that does not fit
 }
 func (s *session) ConnAction(r *rules.Rule)    { s.note("conn", r) }
+func (s *session) DoResolve(r *rules.Rule)     { s.note("resolve", r) }
 func (s *session) RejectRequest(silent bool)   { s.log = append(s.log, "reject") }
 func (s *session) RejectResponse(bool)         { s.log = append(s.log, "reject") }
 func (s *session) ResponseContent() sample.Txn { return s }
@@ -102,6 +103,7 @@ func TestRequestPipeline(t *testing.T) {
 		{"a failed rewrite ends the phase", []string{"http-request set-header too-big 1", "http-request set-header A 1"}, true, " | host too-big", true},
 		{"a body that does not come", []string{"http-request wait-for-body time 1s", "http-request set-header A 1"}, false, "body: | host", true},
 		{"connection actions", []string{"http-request set-log-level err", "http-request set-header A 1"}, true, "conn: | host a", false},
+		{"do-resolve goes to the session", []string{"http-request do-resolve(txn.ip,dns,ipv4) str(a.example)", "http-request set-header A 1"}, true, "resolve: | host a", false},
 	} {
 		p := section(t, "fe", c.lines...)
 		s := &session{request: newRequest(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), bodyCame: c.body}
@@ -150,6 +152,15 @@ func TestResponsePipeline(t *testing.T) {
 	st.AfterResponse(s, nil, status)
 	if got := s.result(s.resp.Headers); got != " | a" || st.Edited.Status != 299 || string(st.Edited.Reason) != "Fine" {
 		t.Errorf("after-response: %q, status %d %q", got, st.Edited.Status, st.Edited.Reason)
+	}
+	// http-after-response capture goes to the session's response slots,
+	// in the list's order
+	s = newSession()
+	capt := section(t, "fe", "http-response set-header A 1")
+	capt.HTTPAfterResponseRules = []*rules.Rule{{Action: rules.Capture, Name: []byte("slot0")}, capt.HTTPResponseRules[0]}
+	st.AfterResponse(s, nil, capt)
+	if got := s.result(s.resp.Headers); got != "capture:slot0 | a" {
+		t.Errorf("after-response capture: %q", got)
 	}
 }
 

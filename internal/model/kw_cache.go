@@ -35,7 +35,6 @@ type cacheFilter struct {
 }
 
 func init() {
-	registerProxy("filter", CapFE|CapBE, parseFilter)
 }
 
 // maxCacheMB is haproxy's bound: total-max-size in bytes must fit 32 bits.
@@ -154,18 +153,15 @@ func atoiC(s string) int64 {
 	return n
 }
 
-// parseFilter is "filter cache <name>"; the other filters are not
-// supported yet.
-func parseFilter(b *builder, p *Proxy, l config.Line) {
-	if len(l.Args) < 2 || l.Args[1] != "cache" {
-		b.errorf(l, "'filter' is only supported as 'filter cache <name>' by dhproxy yet.")
-		return
-	}
+// parseCacheFilter is "filter cache <name>" (kw_filter.go's parseFilter
+// hands it over); false when the line is wrong.
+func parseCacheFilter(b *builder, p *Proxy, l config.Line) bool {
 	if len(l.Args) != 3 {
 		b.errorf(l, "'filter cache' expects a cache name as its only argument.")
-		return
+		return false
 	}
 	p.cacheFilters = append(p.cacheFilters, cacheFilter{l.Args[2], l.Pos})
+	return true
 }
 
 // resolveCaches gives each cache-use and cache-store rule its cache and

@@ -6,7 +6,8 @@ import (
 	"dhproxy/internal/config"
 )
 
-// "filter <name> [param*]": haproxy's stream filters. dhproxy's response
+// "filter <name> [param*]": haproxy's stream filters. "filter cache" is
+// kw_cache.go's. dhproxy's response
 // path has compression built in, so "filter compression" only declares
 // it, as haproxy requires once another filter is declared; "filter trace"
 // (haproxy's debugging filter, printing every filter callback on stderr)
@@ -48,8 +49,12 @@ func parseFilter(b *builder, p *Proxy, l config.Line) {
 			}
 		}
 		b.warnf(l, "'filter trace' has no effect in dhproxy: its response path has no filter callbacks to trace (use the logs, 'show sess' or -d for debugging).")
-	case "cache", "spoe", "fcgi-app", "opentracing":
-		b.errorf(l, "'filter %s' is not supported by dhproxy yet (it has 'filter compression' and 'filter trace').", name)
+	case "cache":
+		if !parseCacheFilter(b, p, l) {
+			return
+		}
+	case "spoe", "fcgi-app", "opentracing":
+		b.errorf(l, "'filter %s' is not supported by dhproxy yet (it has 'filter cache', 'filter compression' and 'filter trace').", name)
 		return
 	default:
 		b.errorf(l, "'filter' : unknown keyword '%s' (haproxy 2.6 has cache, compression, fcgi-app, opentracing, spoe and trace).", name)

@@ -28,6 +28,8 @@ func FuzzParseHTTP(f *testing.F) {
 	} {
 		f.Add(s, false)
 	}
+	// a response rule's hdr() before any response exists (found by the fuzzer)
+	f.Add("set-header 0 %[hdr()]", true)
 	f.Fuzz(func(t *testing.T, line string, response bool) {
 		tx := &txn{}
 		tx.req.URI = []byte("/a?b=1")

@@ -131,7 +131,8 @@ func init() {
 		},
 		Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
 			if _, res := a.Data.(responseSide); res {
-				return headerFetch(t.Response().Headers, a, it, v, true)
+				r := t.Response()
+				return r != nil && headerFetch(r.Headers, a, it, v, true) // none yet: no sample
 			}
 			return headerFetch(t.Request().Headers, a, it, v, true)
 		}})

@@ -103,21 +103,7 @@ func init() {
 		RegisterFetch(&FetchDef{Name: n, Args: []ArgType{ArgInt, ArgInt, ArgStr}, MinArgs: 2, Out: TypeBin,
 			Phases: PhaseContent, Needs: needsPayload, Prepare: preparePayloadLV, Fn: fetchPayloadLV})
 	}
-	reg([]string{"req.ssl_hello_type", "req_ssl_hello_type"}, nil, 0, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
-		p, d, ok := payload(t)
-		if !ok {
-			return false
-		}
-		typ, st := helloType(d)
-		switch st {
-		case tlsNeedMore:
-			return tooShort(p)
-		case tlsNotHello:
-			return false
-		}
-		v.SetInt(int64(typ))
-		return true
-	})
+	reg([]string{"req.ssl_hello_type", "req_ssl_hello_type"}, nil, 0, TypeInt, fetchSSLHelloType)
 	reg([]string{"req.ssl_ver", "req_ssl_ver"}, nil, 0, TypeInt, func(t Txn, a *Args, it *Iter, v *Value) bool {
 		p, d, ok := payload(t)
 		if !ok {
@@ -471,4 +457,23 @@ func init() {
 	body("res.body", TypeBin, func(b []byte, _ int64, v *Value) { v.SetBin(b) })
 	body("res.body_len", TypeInt, func(b []byte, _ int64, v *Value) { v.SetInt(int64(len(b))) })
 	body("res.body_size", TypeInt, func(_ []byte, size int64, v *Value) { v.SetInt(size) })
+}
+
+// fetchSSLHelloType is req.ssl_hello_type and res.ssl_hello_type: the TLS
+// handshake message type of the payload's first record (the side's
+// payload, as the fetch's phase gives it).
+func fetchSSLHelloType(t Txn, a *Args, it *Iter, v *Value) bool {
+	p, d, ok := payload(t)
+	if !ok {
+		return false
+	}
+	typ, st := helloType(d)
+	switch st {
+	case tlsNeedMore:
+		return tooShort(p)
+	case tlsNotHello:
+		return false
+	}
+	v.SetInt(int64(typ))
+	return true
 }

@@ -56,21 +56,7 @@ func init() {
 	})
 	for _, n := range []string{"res.ssl_hello_type", "rep_ssl_hello_type"} {
 		RegisterFetch(&FetchDef{Name: n, Out: TypeInt, Phases: PhaseResContent, Needs: needsResPayload,
-			Fn: func(t Txn, a *Args, it *Iter, v *Value) bool {
-				p, d, ok := payload(t)
-				if !ok {
-					return false
-				}
-				typ, st := helloType(d)
-				switch st {
-				case tlsNeedMore:
-					return tooShort(p)
-				case tlsNotHello:
-					return false
-				}
-				v.SetInt(int64(typ))
-				return true
-			}})
+			Fn: fetchSSLHelloType})
 	}
 }
 

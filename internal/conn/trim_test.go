@@ -31,7 +31,7 @@ func TestTrimmerReturnsBurstMemory(t *testing.T) {
 		t.Fatal("trimmed again without growth")
 	}
 	// The workers of a burst that end after its first trim (idle for
-	// workerIdle) leave their stacks and session objects: 32 of them (8 KiB
+	// a purge tick or two) leave their stacks and session objects: 32 of them (8 KiB
 	// of stack each) are worth another trim.
 	if tr.Tick(16*8<<10, 0) {
 		t.Fatal("trimmed after 16 workers ended")

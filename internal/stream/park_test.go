@@ -178,7 +178,7 @@ func TestParkedSessionsClosedOnStop(t *testing.T) {
 	}
 }
 
-// A worker left without work ends after workerIdle (200 ms): after a burst
+// A worker left without work ends after a tick or two of the purge loop (250-500 ms): after a burst
 // of new clients, whose connections park, the workers that served them end
 // soon, and their stacks and session objects go back with the next trim
 // rather than after the memory was measured (bench/idle.py reads it one

@@ -66,7 +66,7 @@ func TestParkedConnectionMemory(t *testing.T) {
 		dial()
 	}
 	waitFor(t, "every connection parks", func() bool { return rt.parker.Parked() == n+1 })
-	// The workers that served them end after workerIdle, with their session
+	// The workers that served them end after a tick or two of the purge loop, with their session
 	// objects: what stays is what parked connections keep.
 	waitFor(t, "idle workers end", func() bool { return rt.idleWork.Load() == 0 })
 	settledHeap(&after)

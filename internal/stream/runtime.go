@@ -54,13 +54,15 @@ type Runtime struct {
 	parker    *conn.Parker[parkedConn] // idle keep-alive connections without goroutines; nil if unavailable
 	pipes     *tcp.Pipes               // mode tcp's splice pipes ("maxpipes")
 	idleWork  atomic.Int32             // workers waiting for a job
-	exited    atomic.Int64             // workers ended since the trimmer last looked
-	tables    map[*model.Proxy]*stick.Table
-	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
-	stopped   atomic.Bool             // soft stop begun: no new connections
-	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
-	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
+	// workerTakes counts the jobs idle workers took (quit jobs included).
+	workerTakes atomic.Int64
+	exited      atomic.Int64 // workers ended since the trimmer last looked
+	tables      map[*model.Proxy]*stick.Table
+	service     atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
+	stopping    atomic.Bool             // soft stop: no more keep-alive (softstop.go)
+	stopped     atomic.Bool             // soft stop begun: no new connections
+	resolvers   []*resolverRun          // one per resolvers section (resolvers.go)
+	pause       pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
 	// Changed by the runtime API.
 	limit         conn.Limit    // global maxconn (acceptgate.go)
@@ -396,21 +398,21 @@ func (j *job) socket() *bindRef {
 	return j.bind
 }
 
-// workerIdle is how long a worker goroutine waits for another connection
-// before it exits. Under load a worker finds its next job far sooner; after
-// a burst, the stacks of the workers it needed (8-16 KiB each) and their
-// session objects go back with the trim that follows (500 ms left them
-// past the point where bench/idle.py reads memory, one second on).
-const workerIdle = 200 * time.Millisecond
+// An idle worker ends once it has waited a whole tick of the purge loop
+// (conn.TrimEvery, 250-500 ms in all). Under load a worker finds its next
+// job far sooner; after a burst, the stacks of the workers it needed (8-16
+// KiB each) and their session objects go back with the trim that follows
+// (before bench/idle.py reads memory, one second on). The purge loop tells
+// them to go (a quit job) rather than each worker arming a timer and
+// selecting on it: that was 3 % of the proxy's CPU with one connection per
+// request (scripts/pair-cost.sh close).
 
 // worker serves connections one after the other. Reusing goroutines keeps
 // their grown stacks and their session objects: a fresh goroutine per
 // connection paid stack growth and allocations on every accept.
 func (rt *Runtime) worker(j job) {
 	var hs *httpSession
-	idle := time.NewTimer(workerIdle)
 	defer func() {
-		idle.Stop()
 		rt.exited.Add(1) // its stack is free memory the trimmer can give back
 		if hs != nil && rt.parker != nil {
 			rt.parker.Drop(hs.idle)
@@ -422,16 +424,51 @@ func (rt *Runtime) worker(j job) {
 			rt.idleWork.Add(-1)
 			return
 		}
-		idle.Reset(workerIdle)
+		// After Close, retireWorkers may be done already: no wait then.
 		select {
-		case j = <-rt.jobs:
-			rt.idleWork.Add(-1)
-		case <-idle.C:
-			rt.idleWork.Add(-1)
-			return
 		case <-rt.done:
 			rt.idleWork.Add(-1)
 			return
+		default:
+		}
+		j = <-rt.jobs
+		rt.idleWork.Add(-1)
+		rt.workerTakes.Add(1)
+		if j.c == nil && j.resume == nil {
+			return // a quit job
+		}
+	}
+}
+
+// retireIdleWorkers ends the workers that have been idle since its last
+// call, whose idle count and taken count it is given; it returns what it
+// sees now for the next call. The channel hands jobs to the workers that
+// have waited longest first, so of the workers idle then, as many as have
+// taken no job since are the first ones waiting.
+func (rt *Runtime) retireIdleWorkers(idle, taken int64) (int64, int64) {
+retire:
+	for n := idle - (rt.workerTakes.Load() - taken); n > 0; n-- {
+		select {
+		case rt.jobs <- job{}:
+		default:
+			break retire
+		}
+	}
+	return int64(rt.idleWork.Load()), rt.workerTakes.Load()
+}
+
+// quitIdleWorkers ends the workers waiting for a job once Close has
+// closed done (a worker that finds done closed does not wait); it gives
+// up after a second.
+func (rt *Runtime) quitIdleWorkers() {
+	for range 1000 {
+		if rt.idleWork.Load() <= 0 {
+			return
+		}
+		select {
+		case rt.jobs <- job{}:
+		default:
+			time.Sleep(time.Millisecond)
 		}
 	}
 }
@@ -584,11 +621,14 @@ func (rt *Runtime) purgeLoop() {
 	trim := conn.NewTrimmer()
 	var lastPurge time.Time
 	served := rt.served()
+	var idleWorkers, workerTakes int64
 	for {
 		select {
 		case <-rt.done:
+			rt.quitIdleWorkers()
 			return
 		case now := <-t.C:
+			idleWorkers, workerTakes = rt.retireIdleWorkers(idleWorkers, workerTakes)
 			// Connections and requests served tell that the proxy is not
 			// quiet (busy keep-alive clients start no job and allocate
 			// nothing).

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# pair-cost.sh SCENARIO ROUNDS SECONDS BIN_A BIN_B: proxy CPU per request of two binaries measured at
+# the same time, for differences smaller than what alternated rounds resolve on this machine.
+# Both proxies run with nbthread 1 (GOMAXPROCS=1) pinned to the same CPU (1), each loaded by its own
+# client on CPU 0 beside nginx (the scenarios of cost-split.sh: small 16k close c1000 rules tls
+# tlsclose h2): whatever slows the machine in a round (other load, frequency, the host) slows both.
+# Sharing a CPU inflates both absolute figures (cache and context switches between the two); the
+# ratio B/A of CPU per request is the reading. An A/A pair gives 1.00 within about 0.01.
+# Prints per round: user, system and total CPU us per request of each, and B/A; then the median.
+# PORT_BASE=N (default 27500) uses ports N+1..N+40.
+set -euo pipefail
+[ $# -eq 5 ] || { sed -n 2,11p "$0"; exit 2; }
+scn=$1 rounds=$2 secs=$3 A=$4 B=$5
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib-bench.sh"
+base=${PORT_BASE:-27500}
+b1=$((base + 1)) b2=$((base + 2))
+dir=$(mktemp -d)
+mkdir -p "$dir"/t{1,2,3,4,5} "$dir/www"
+printf '%0100d' 0 >"$dir/www/small"
+head -c 16384 /dev/zero | tr '\0' a >"$dir/www/16k"
+chmod 755 "$dir" "$dir/www"
+cat >"$dir/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/nginx.err error;
+worker_rlimit_nofile 20000;
+events { worker_connections 10000; }
+http {
+  access_log off;
+  client_body_temp_path $dir/t1; proxy_temp_path $dir/t2; fastcgi_temp_path $dir/t3;
+  uwsgi_temp_path $dir/t4; scgi_temp_path $dir/t5;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$b1; listen 127.0.0.1:$b2; root $dir/www; }
+}
+NGX
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/key.pem" \
+	-out "$dir/crt.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1
+cat "$dir/crt.pem" "$dir/key.pem" >"$dir/site.pem"
+printf '%s\n' www.example.com example.com static.example.com api.example.com admin.example.com |
+	awk '{b = "be_http"} /static/ {b = "be_static"} /api/ {b = "be_api"} /admin/ {b = "be_admin"} {print $1, b}' >"$dir/hosts.map"
+# cfg FILE PORT: the proxy's configuration with its frontend on PORT (the bench's frontends).
+cfg() {
+	cat >"$1" <<CFG
+global
+    nbthread 1
+    maxconn 9000
+    tune.ssl.cachesize 0
+defaults
+    mode http
+    maxconn 9000
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:$2
+    default_backend be_http
+frontend fe_tls
+    bind 127.0.0.1:$(($2 + 1)) ssl crt $dir/site.pem alpn http/1.1 no-tls-tickets
+    default_backend be_http
+frontend fe_h2
+    bind 127.0.0.1:$(($2 + 2)) proto h2
+    default_backend be_http
+frontend fe_rules
+    bind 127.0.0.1:$(($2 + 3))
+    acl p_static  path_beg /static/ /assets/ /images/
+    acl p_api     path_beg /api/ /graphql
+    acl p_media   path_end -i .jpg .jpeg .png .gif .webp .svg .ico .mp4
+    acl h_admin   hdr(host) -i admin.example.com admin.example.org
+    acl d_api     hdr_dom(host) -i api.example.net
+    acl p_item    path_reg ^/v[0-9]+/items/[0-9]+(/.*)?\$
+    acl m_write   method POST PUT PATCH DELETE
+    acl c_beta    req.cook(beta) -m found
+    acl q_debug   url_param(debug) -m found
+    acl s_office  src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16
+    http-request del-header X-Internal
+    http-request set-header X-Client %[src]
+    http-request deny deny_status 403 if h_admin !s_office
+    http-response set-header X-Bench-Rules 1
+    use_backend be_static if p_static || p_media
+    use_backend be_api    if p_api || p_item || d_api m_write
+    use_backend be_admin  if h_admin
+    use_backend be_static if q_debug s_office
+    use_backend %[req.hdr(host),lower,map($dir/hosts.map,be_http)]
+    default_backend be_http
+backend be_http
+    balance roundrobin
+    server s1 127.0.0.1:$b1
+    server s2 127.0.0.1:$b2
+backend be_static
+    server s1 127.0.0.1:$b1
+backend be_api
+    server s1 127.0.0.1:$b1
+backend be_admin
+    server s2 127.0.0.1:$b2
+CFG
+}
+feA=$((base + 10)) feB=$((base + 20))
+cfg "$dir/a.cfg" $feA
+cfg "$dir/b.cfg" $feB
+load_args=()
+# port offset of the scenario's frontend, path
+case $scn in
+small) off=0 scheme=http path=/small ;;
+16k) off=0 scheme=http path=/16k ;;
+close) off=0 scheme=http path=/small load_args=(-H "Connection: close") ;;
+c1000) off=0 scheme=http path=/small load_args=(-c1000) ;;
+rules) off=3 scheme=http path=/small load_args=(-H "Host: www.example.com") ;;
+tls) off=1 scheme=https path=/small ;;
+tlsclose) off=1 scheme=https path=/small load_args=(-H "Connection: close") ;;
+h2) off=2 scheme=http path=/small ;;
+*) echo "unknown scenario $scn" >&2; exit 2 ;;
+esac
+urlA=$scheme://127.0.0.1:$((feA + off))$path urlB=$scheme://127.0.0.1:$((feB + off))$path
+ulimit -n 20000
+taskset -c 0 nginx -c "$dir/nginx.conf" -p "$dir" &
+ngx=$!
+pa= pb=
+cleanup() {
+	[ -n "$pa" ] && kill "$pa" 2>/dev/null
+	[ -n "$pb" ] && kill "$pb" 2>/dev/null
+	kill "$ngx" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+# load SECONDS URL OUT: the scenario's client on CPU 0; the number of requests answered goes to OUT.
+load() {
+	if [ "$scn" = h2 ]; then
+		taskset -c 0 h2load -c10 -m10 -D "$1" "$2" | awk '/^status codes:/ {print $3}' >"$3"
+	else
+		local c=-c50
+		[ "$scn" = c1000 ] && c=
+		taskset -c 0 wrk -t1 $c -d"$1s" "${load_args[@]}" "$2" |
+			awk '/requests in/ {n = $1} /Non-2xx/ {bad = 1} END {print bad ? 0 : n}' >"$3"
+	fi
+}
+start() {
+	GOMAXPROCS=1 taskset -c 1 "$1" -db -f "$2" >"$dir/out.$3" 2>&1 &
+	eval "p$3=$!"
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$4/small" && return
+		sleep 0.1
+	done
+	echo "$1 did not answer" >&2
+	exit 1
+}
+tick=$(us_per_tick)
+: >"$dir/rounds"
+for ((r = 1; r <= rounds; r++)); do
+	start "$A" "$dir/a.cfg" a $feA
+	start "$B" "$dir/b.cfg" b $feB
+	load 1 "$urlA" "$dir/na" & load 1 "$urlB" "$dir/nb"; wait %%
+	read -r ua0 sa0 < <(awk '{print $14, $15}' "/proc/$pa/stat")
+	read -r ub0 sb0 < <(awk '{print $14, $15}' "/proc/$pb/stat")
+	load "$secs" "$urlA" "$dir/na" &
+	la=$!
+	load "$secs" "$urlB" "$dir/nb"
+	wait $la
+	read -r ua1 sa1 < <(awk '{print $14, $15}' "/proc/$pa/stat")
+	read -r ub1 sb1 < <(awk '{print $14, $15}' "/proc/$pb/stat")
+	kill "$pa" "$pb"
+	wait "$pa" "$pb" 2>/dev/null || true
+	pa= pb=
+	na=$(cat "$dir/na") nb=$(cat "$dir/nb")
+	[ "${na:-0}" -gt 0 ] && [ "${nb:-0}" -gt 0 ] || { echo "no request answered (A $na, B $nb)" >&2; exit 1; }
+	awk -v t="$tick" -v ua=$((ua1 - ua0)) -v sa=$((sa1 - sa0)) -v na="$na" -v ub=$((ub1 - ub0)) -v sb=$((sb1 - sb0)) -v nb="$nb" -v r="$r" 'BEGIN {
+		a = (ua + sa) * t / na; b = (ub + sb) * t / nb
+		printf "round %d  A user %6.2f sys %6.2f total %6.2f us/req (%d req)  B user %6.2f sys %6.2f total %6.2f us/req (%d req)  B/A %.3f\n", r, ua * t / na, sa * t / na, a, na, ub * t / nb, sb * t / nb, b, nb, b / a
+		print b / a >> "'"$dir/rounds"'" }'
+done
+sort -n "$dir/rounds" | awk -v s="$scn" '{v[++n] = $1} END {printf "== %s: B/A CPU per request, median of %d rounds %.3f [%.3f-%.3f]  (A: %s, B: %s)\n", s, n, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n], "'"$A"'", "'"$B"'"}'

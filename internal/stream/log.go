@@ -218,7 +218,14 @@ func (s *httpSession) emitHTTP() {
 		l.ended = l.now()
 	}
 	if l.start.IsZero() {
-		l.start = l.ended // no byte of a request came: HAProxy logs Ta 0 at that date
+		// No byte of a request came. Before the connection's first one,
+		// HAProxy dates the request at the accept (Ti 0, Ta = Tt); later
+		// ones at their end (Ta 0).
+		if s.nreq == 0 && !s.accept.IsZero() {
+			l.start = s.accept
+		} else {
+			l.start = l.ended
+		}
 	}
 	e := s.logEntry()
 	*e = logging.Entry{

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadRequestTimersAsHAProxy: a connection that closes or times out
+// before its first request is logged as haproxy 2.6 logs it: a client that
+// sent nothing has its request dated at the accept (Ti 0, Ta = Tt), one that
+// sent part of a head at its first byte. The timers are compared rounded to
+// 100 ms.
+func TestBadRequestTimersAsHAProxy(t *testing.T) {
+	type step struct {
+		fe      int           // which frontend: 0, or 1 with timeout http-request 300ms
+		wait    time.Duration // before the bytes
+		partial string        // sent after wait ("" sends nothing)
+		hold    time.Duration // before closing (0: wait for the proxy to close)
+	}
+	steps := []step{
+		{0, 0, "", 300 * time.Millisecond},
+		{0, 200 * time.Millisecond, "GET /x", 100 * time.Millisecond},
+		{1, 0, "", 0},
+		{1, 100 * time.Millisecond, "GET /x", 0},
+	}
+	rounded := regexp.MustCompile(`=-?\d+`)
+	logs := map[string][]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer udp.Close()
+		fes := [2]int{freePort(t), freePort(t)}
+		p := startBinary(t, path, fmt.Sprintf(`global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    log-format "%%ST %%tsc Ti=%%Ti Ta=%%Ta Tt=%%Tt %%{+Q}r"
+frontend f0
+    bind 127.0.0.1:%d
+    default_backend b
+frontend f1
+    bind 127.0.0.1:%d
+    timeout http-request 300ms
+    default_backend b
+backend b
+    server s1 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, fes[0], fes[1], freePort(t)), fes[0])
+		buf := make([]byte, 2048)
+		// The line of the start-up probe's connection (empty too) goes first.
+		for {
+			udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				break
+			}
+		}
+		for i, s := range steps {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fes[s.fe]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(s.wait)
+			if s.partial != "" {
+				c.Write([]byte(s.partial))
+			}
+			if s.hold > 0 {
+				time.Sleep(s.hold)
+			} else {
+				c.SetReadDeadline(time.Now().Add(3 * time.Second))
+				io.Copy(io.Discard, c)
+			}
+			c.Close()
+			for {
+				udp.SetReadDeadline(time.Now().Add(3 * time.Second))
+				n, _, err := udp.ReadFrom(buf)
+				if err != nil {
+					t.Fatalf("%s: no log line for step %d: %v", path, i, err)
+				}
+				l := strings.TrimSpace(string(buf[:n]))
+				if !strings.Contains(l, "BADREQ") {
+					continue
+				}
+				l = rounded.ReplaceAllStringFunc(l, func(v string) string {
+					n, _ := strconv.Atoi(v[1:])
+					if n < 0 {
+						return v
+					}
+					return "=" + strconv.Itoa((n+50)/100*100)
+				})
+				logs[path] = append(logs[path], l)
+				break
+			}
+		}
+		p.stop()
+	}
+	got, want := strings.Join(logs[bin], "\n"), strings.Join(logs[haproxyBin], "\n")
+	if got != want {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
+	}
+	if !strings.Contains(got, `400 CR-- Ti=0 Ta=300 Tt=300 "<BADREQ>"`) {
+		t.Errorf("an empty connection's request is not dated at its accept:\n%s", got)
+	}
+}

@@ -44,8 +44,9 @@ type link struct {
 	out  outBuf // frames not sent yet (out.go)
 
 	kick   chan struct{}         // wakes the flusher (nil: none, flush writes)
-	sockMu sync.Mutex            // writes to c, and spare
+	sockMu sync.Mutex            // writes to c, spare and wdl
 	spare  []byte                // the buffer of the batch sent last, for the next one
+	wdl    conn.Deadlines        // c's write deadline, moved only when it drifted (conn/deadline.go)
 	werr   atomic.Pointer[error] // the write that failed
 
 	// The header block being read (reader only): the fields decoded so
@@ -73,6 +74,7 @@ type link struct {
 // our SETTINGS announce.
 func (l *link) init(c net.Conn, stats *Counters, tableSize, maxFrame, maxHeaderList uint32, writeTimeout time.Duration, flows iter.Seq[*flow]) {
 	l.c, l.st, l.writeTimeout, l.maxHeaderList, l.flows = c, stats, writeTimeout, maxHeaderList, flows
+	conn.StartClock() // for wdl
 	if l.st == nil {
 		l.st = &discard
 	}

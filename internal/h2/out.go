@@ -115,9 +115,9 @@ func (l *link) write(b []byte, timeout time.Duration) error {
 	if err := l.writeErr(); err != nil {
 		return err
 	}
-	if timeout > 0 {
-		l.c.SetWriteDeadline(time.Now().Add(timeout))
-	}
+	// A coarse deadline, as the HTTP/1 side's: time.Now and a timer
+	// update per batch were 0.5 % of an HTTP/2 stream's CPU.
+	l.wdl.Write(l.c, timeout)
 	_, err := l.sock.Write(b)
 	if err != nil {
 		failure := err

@@ -101,6 +101,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if zeroWarningAbort(opts, cfg, &d, stderr) {
 		return 1
 	}
+	// Programs and the configurations of later reloads see the runtime
+	// API's addresses and the version that started the process, as with
+	// haproxy (a reload keeps the first one's version).
+	if addrs := cfg.Global.CLIAddrs(); addrs != "" {
+		os.Setenv("HAPROXY_CLI", addrs)
+	}
+	if os.Getenv("HAPROXY_STARTUP_VERSION") == "" {
+		os.Setenv("HAPROXY_STARTUP_VERSION", Version)
+	}
 	// what reads the environment from now on (external checks, the
 	// workers) sees the configuration's setenv lines, as in HAProxy
 	for _, args := range cfg.Global.EnvLines {

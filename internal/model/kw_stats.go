@@ -1,6 +1,8 @@
 package model
 
 import (
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -118,6 +120,25 @@ func init() {
 	registerGlobal("stats", parseGlobalStats)
 }
 
+// CLIAddrs lists the stats sockets as haproxy's HAPROXY_CLI does:
+// "unix@path", "ipv4@ip:port" or "ipv6@[ip]:port", separated by semicolons.
+func (g *Global) CLIAddrs() string {
+	var out []string
+	for _, s := range g.StatsSockets {
+		if s.Network == "unix" {
+			out = append(out, "unix@"+s.Addr)
+			continue
+		}
+		host, port, _ := splitHostPort(s.Addr)
+		if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+			out = append(out, "ipv6@["+ip.String()+"]:"+port)
+		} else {
+			out = append(out, "ipv4@"+s.Addr)
+		}
+	}
+	return strings.Join(out, ";")
+}
+
 // parseGlobalStats reads "stats socket <path|ipv4@ip:port|ipv6@...> [mode
 // M] [level L] [...]", "stats timeout <t>" and "stats maxconn <n>".
 func parseGlobalStats(b *builder, g *Global, l config.Line) {
@@ -139,15 +160,23 @@ func parseGlobalStats(b *builder, g *Global, l config.Line) {
 			s.Addr = s.Addr[len("unix@"):]
 		case !strings.HasPrefix(s.Addr, "/") && strings.Contains(s.Addr, ":"):
 			s.Network = "tcp"
+		case !strings.HasPrefix(s.Addr, "/"):
+			// haproxy reads a name that is not a path as a host without
+			// its port; a relative socket path needs "unix@".
+			b.errorf(l, "'stats socket' : missing port specification in '%s'.", l.Args[2])
+			return
 		}
 		if s.Network == "tcp" {
-			if _, port, err := splitHostPort(s.Addr); err != nil || port == "" {
+			host, port, err := splitHostPort(s.Addr)
+			if err != nil || port == "" {
 				b.errorf(l, "'stats socket' : missing port specification in '%s'.", l.Args[2])
 				return
 			} else if _, _, err := parsePortRange(port); err != nil || strings.Contains(port, "-") {
 				b.errorf(l, "'stats socket' : invalid port '%s' in '%s'; use 1 to 65535.", port, l.Args[2])
 				return
 			}
+			// "ipv6@::1:9999" as haproxy reads it: the last colon starts the port.
+			s.Addr = net.JoinHostPort(host, port)
 		}
 		for i := 3; i < len(l.Args); i++ {
 			opt := l.Args[i]

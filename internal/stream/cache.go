@@ -58,7 +58,7 @@ func (s *httpSession) CacheUse(p *model.Proxy, r *rules.Rule) {
 // CacheStore implements txn.Session.
 func (s *httpSession) CacheStore(r *rules.Rule) {
 	ct, c, resp := &s.tx.cache, r.Cache, &s.resp
-	if !ct.keyed || s.req.Minor < 1 {
+	if !ct.keyed || s.req.Minor < 1 || s.lg.cacheHit { // a hit is stored already
 		return
 	}
 	status := s.Status()
@@ -217,15 +217,60 @@ func (s *httpSession) serveCached(e *cache.Entry) (keep bool) {
 		out = append(out, "connection: close\r\n"...)
 	}
 	out = append(out, "\r\n"...)
-	if !notModified && string(req.Method) != "HEAD" {
+	isHEAD := string(req.Method) == "HEAD"
+	if !notModified && !isHEAD {
 		out = append(out, e.Body...)
+		s.tx.resBody, s.tx.resBodyOK = e.Body, true // res.body, wait-for-body
 	}
 	s.out = out
 	s.lg.cacheHit = true
 	s.lg.fail('L', 'R') // a local answer, as haproxy logs it
+	if s.fe.phases.Rules {
+		var dropped bool
+		out, status, keep, dropped = s.cachedResponseRules(out, status, keep, isHEAD)
+		if dropped {
+			return false
+		}
+	}
 	err := s.sendOwn(out, status, -1)
 	s.r += req.HeadLen
 	return keep && err == nil
+}
+
+// cachedResponseRules runs the http-response rules of the backend and the
+// frontend on a cached response out, as haproxy runs them on its cache's
+// answer (tcp-response rules are for server connections). It returns the
+// response to send (out, edited, or a deny/return/redirect rule's reply)
+// with its status and whether the connection stays open; dropped when a
+// silent-drop closed the client connection.
+func (s *httpSession) cachedResponseRules(out []byte, status int, keep, isHEAD bool) (_ []byte, _ int, _ bool, dropped bool) {
+	be := s.tx.be
+	if len(be.P.HTTPResponseRules) == 0 && len(s.fe.P.HTTPResponseRules) == 0 {
+		return out, status, keep, false
+	}
+	s.tx.Reply = append(s.tx.Reply[:0], out...)
+	n, err := http1.ParseResponse(s.tx.Reply, &s.resp)
+	if err != nil {
+		return out, status, keep, false
+	}
+	s.tx.Edited.Status, s.tx.Edited.Response = 0, false
+	if r := s.tx.HTTPResponse(s, be.P, s.fe.P); r != nil {
+		if r.Action == rules.SilentDrop {
+			s.answer(r, nil)
+			return nil, 0, false, true
+		}
+		// Logged as the hit is ("LR--"), as haproxy logs it.
+		if reply, st, k, ok := s.buildReply(r, keep, isHEAD); ok {
+			return reply, st, k, false
+		}
+	}
+	if !s.tx.Edited.Response {
+		return out, status, keep, false
+	}
+	if st := s.tx.Edited.Status; st != 0 {
+		status = st
+	}
+	return s.rebuildReply(n), status, keep, false
 }
 
 // Caches returns the cache sections in the order of the files ("show

@@ -267,6 +267,9 @@ func (s *httpSession) Capture(r *rules.Rule, response bool) { s.captureRule(r, r
 // WaitForBody runs wait-for-body; a request body that does not come in
 // time is answered with a 408 here.
 func (s *httpSession) WaitForBody(r *rules.Rule, response bool) bool {
+	if response && s.lg.cacheHit {
+		return true // a cached response is whole
+	}
 	if response {
 		return s.readResponseBody(r.Wait, r.Int)
 	}
@@ -589,9 +592,18 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 	if !s.tx.Edited.Response {
 		return nil, false
 	}
-	o := s.out[:0]
 	if st := s.tx.Edited.Status; st != 0 {
 		s.lg.status = st
+	}
+	return s.rebuildReply(n), true
+}
+
+// rebuildReply writes into s.out the response parsed from s.tx.Reply (its
+// head n bytes long) as the rules left s.resp: the status line (a
+// set-status's, or the original), the headers, then the body.
+func (s *httpSession) rebuildReply(n int) []byte {
+	o := s.out[:0]
+	if st := s.tx.Edited.Status; st != 0 {
 		o = append(o, "HTTP/1.1 "...)
 		o = strconv.AppendInt(o, int64(st), 10)
 		o = append(append(append(o, ' '), s.tx.Edited.Reason...), "\r\n"...)
@@ -603,7 +615,7 @@ func (s *httpSession) afterReply(out []byte) (edited []byte, ok bool) {
 	}
 	o = append(append(o, "\r\n"...), s.tx.Reply[n:]...)
 	s.out = o
-	return o, true
+	return o
 }
 
 // afterResponseRules runs the http-after-response rules of the backend,

@@ -328,6 +328,17 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 			return nil, end
 		}
 	}
+	if r := t.HTTPResponse(s, be, fe); r != timedOut {
+		return r, Forward
+	}
+	return nil, TimedOut
+}
+
+// HTTPResponse runs the http-response rules of be and of the frontend fe
+// (once when they are one section): all of Response for an answer that
+// comes from no server (a cache hit). It returns the deny, return,
+// redirect or silent-drop rule that answers instead, if one applies.
+func (t *State) HTTPResponse(s Session, be, fe *model.Proxy) *rules.Rule {
 	t.EndRequest()
 	for p := be; p != nil; p = fe {
 		for _, r := range p.HTTPResponseRules {
@@ -346,14 +357,14 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 				continue
 			case rules.WaitForBody:
 				if !s.WaitForBody(r, true) {
-					return nil, TimedOut
+					return timedOut
 				}
 				continue
 			case rules.Allow:
 				t.LastRule = &r.Pos
 			case rules.Deny, rules.Return, rules.Redirect, rules.SilentDrop:
 				t.LastRule = &r.Pos
-				return r, Forward
+				return r
 			default:
 				t.editResponse(s, r)
 				continue
@@ -364,8 +375,12 @@ func (t *State) Response(s Session, be, fe *model.Proxy) (answer *rules.Rule, en
 			break
 		}
 	}
-	return nil, Forward
+	return nil
 }
+
+// timedOut is HTTPResponse's answer when a wait-for-body rule waited in
+// vain; Response turns it into TimedOut.
+var timedOut = &rules.Rule{}
 
 // responseContent runs be's tcp-response content rules in mode http, as
 // haproxy 2.6 runs them before the HTTP response is read: variables set

@@ -326,3 +326,38 @@ backend be
 		return pt.reloads == 2
 	})
 }
+
+// TestH1CaseAdjustOwnRepliesAsHAProxy: the proxy's own replies (return,
+// redirect, deny, 503) are spelled as h1-case-adjust lists too; the same
+// bytes as haproxy's.
+func TestH1CaseAdjustOwnRepliesAsHAProxy(t *testing.T) {
+	got := map[string]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		fe := freePort(t)
+		p := startBinary(t, path, `
+global
+    h1-case-adjust content-type Content-Type
+    h1-case-adjust x-custom X-CUSTOM
+    h1-case-adjust cache-control Cache-Control
+`+defaultsSection("http", "2s", "5s", "5s")+`
+frontend fe
+    bind 127.0.0.1:`+strconv.Itoa(fe)+`
+    option h1-case-adjust-bogus-client
+    http-request return status 200 content-type text/plain hdr x-custom 1 string hi if { path /r }
+    http-request redirect location /x if { path /redir }
+    http-request deny if { path /deny }
+    default_backend be
+backend be
+`, fe)
+		for _, u := range []string{"/r", "/redir", "/deny", "/none"} {
+			got[path] += rawExchange(t, fe, "GET "+u+" HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n") + "\n"
+		}
+		p.stop()
+	}
+	if got[bin] != got[haproxyBin] {
+		t.Errorf("dhproxy replied\n%q\nhaproxy\n%q", got[bin], got[haproxyBin])
+	}
+	if !strings.Contains(got[bin], "\r\nX-CUSTOM: 1\r\n") {
+		t.Errorf("no adjusted name in %q", got[bin])
+	}
+}

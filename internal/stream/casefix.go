@@ -1,5 +1,7 @@
 package stream
 
+import "bytes"
+
 // headerCases is the global "h1-case-adjust" table: header names as bogus
 // HTTP/1 peers want them spelled, by their lower-case form. A proxy with
 // "option h1-case-adjust-bogus-server" (requests) or "-bogus-client"
@@ -58,4 +60,22 @@ func (s *httpSession) responseCases() headerCases {
 		return s.fe.rt.headerCases
 	}
 	return nil
+}
+
+// adjustHead spells the listed header names of the response head at the
+// start of out as listed, in place (a listed spelling has the length of
+// its name).
+func (hc headerCases) adjustHead(out []byte) {
+	line := bytes.IndexByte(out, '\n') + 1 // past the status line
+	for line > 0 && line < len(out) {
+		end := bytes.IndexByte(out[line:], '\n')
+		if end <= 1 { // the blank line ending the head
+			return
+		}
+		if colon := bytes.IndexByte(out[line:line+end], ':'); colon > 0 {
+			name := out[line : line+colon]
+			copy(name, hc.name(name))
+		}
+		line += end + 1
+	}
 }

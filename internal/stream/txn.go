@@ -563,6 +563,12 @@ func (s *httpSession) sendOwn(out []byte, status int, htx int64) error {
 			out, htx = edited, -1
 		}
 	}
+	if hc := s.responseCases(); hc != nil {
+		// Own replies too, as haproxy's: a copy, out may be a shared page.
+		s.out = append(s.out[:0], out...)
+		out = s.out
+		hc.adjustHead(out)
+	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	_, err := s.cio.Write(out)
 	if s.lg.on {

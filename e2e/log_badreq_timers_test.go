@@ -112,3 +112,75 @@ backend b
 		t.Errorf("an empty connection's request is not dated at its accept:\n%s", got)
 	}
 }
+
+// TestBadRequestRepliesAsHAProxy: a request refused before it became one
+// (a malformed head, a head that times out, a client closing mid-head, an
+// HTTP/1.0 GET with a body) gets haproxy 2.6's raw reply byte for byte, and
+// its "<BADREQ>" line counts no byte either way (%B and %U 0).
+func TestBadRequestRepliesAsHAProxy(t *testing.T) {
+	requests := []struct {
+		send  string
+		close bool // the client closes after sending, without reading
+	}{
+		{"GET /a b HTTP/1.1\r\nhost: a\r\n\r\n", false},
+		{"GET /x HTTP/1.1\r\nhost: a\r\ncontent-length: 3x\r\n\r\n", false},
+		{"GET /x HTTP/1.0\r\ncontent-length: 3\r\n\r\nabc", false},
+		{"GET /x", false}, // times out (timeout http-request)
+		{"GET /x", true},
+	}
+	got := map[string]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer udp.Close()
+		fe := freePort(t)
+		p := startBinary(t, path, fmt.Sprintf(`global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 300ms
+    log-format "%%ST %%B %%U %%tsc %%{+Q}r"
+frontend f
+    bind 127.0.0.1:%d
+    default_backend b
+backend b
+    server s1 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, fe, freePort(t)), fe)
+		buf := make([]byte, 2048)
+		for {
+			udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if _, _, err := udp.ReadFrom(buf); err != nil {
+				break // the start-up probe's line is gone
+			}
+		}
+		for _, r := range requests {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte(r.send))
+			reply := []byte{}
+			if !r.close {
+				c.SetReadDeadline(time.Now().Add(3 * time.Second))
+				reply, _ = io.ReadAll(c)
+			}
+			c.Close()
+			udp.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, _, err := udp.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("%s: no log line after %q: %v", path, r.send, err)
+			}
+			got[path] += fmt.Sprintf("%q\n  %s\n", reply, strings.TrimSpace(string(buf[:n])))
+		}
+		p.stop()
+	}
+	if got[bin] != got[haproxyBin] {
+		t.Errorf("dhproxy:\n%s\nhaproxy:\n%s", got[bin], got[haproxyBin])
+	}
+}

@@ -35,16 +35,21 @@ func buildPages(connection string) map[int][]byte {
 }
 
 // muxPages are the pages as HAProxy 2.6's HTTP/1 layer writes them for a
-// request it could not read (400, 408): its raw built-in text, with its
-// own header spelling, never an errorfile (measured against haproxy 2.6).
+// request it could not read (400, 408, 413): its raw built-in text, with
+// its own header spelling, never an errorfile (measured against haproxy
+// 2.6, whose 413 text has no Connection field).
 var muxPages = func() map[int][]byte {
 	m := map[int][]byte{}
 	for code, e := range errorBodies {
 		body := "<html><body><h1>" + strconv.Itoa(code) + " " + e.reason + "</h1>\n" + e.text + "\n</body></html>\n"
+		connection := "Connection: close\r\n"
+		if code == 413 {
+			connection = ""
+		}
 		m[code] = []byte("HTTP/1.1 " + strconv.Itoa(code) + " " + e.reason + "\r\n" +
 			"Content-length: " + strconv.Itoa(len(body)) + "\r\n" +
 			"Cache-Control: no-cache\r\n" +
-			"Connection: close\r\n" +
+			connection +
 			"Content-Type: text/html\r\n\r\n" + body)
 	}
 	return m

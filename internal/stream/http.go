@@ -511,7 +511,7 @@ func (s *httpSession) readRequest() bool {
 				// Complete, but larger than HAProxy would have read
 				// (tune.bufsize - tune.maxrewrite).
 				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.fe.rt.headMax)
-				s.badRequest(400, 'P', int64(s.w-s.r))
+				s.badRequest(400, 'P')
 				return false
 			}
 			if err == nil {
@@ -531,12 +531,12 @@ func (s *httpSession) readRequest() bool {
 					status = he.Status
 				}
 				s.captureError(false, nil, nil, s.buf[s.r:s.w], errorPos(err, s.buf[s.r:s.w]))
-				s.badRequest(status, 'P', int64(s.w-s.r))
+				s.badRequest(status, 'P')
 				return false
 			}
 			if s.w-s.r >= s.fe.rt.headMax {
 				s.captureError(false, nil, nil, s.buf[s.r:s.w], s.w-s.r)
-				s.badRequest(400, 'P', int64(s.w-s.r)) // the head cannot fit
+				s.badRequest(400, 'P') // the head cannot fit
 				return false
 			}
 		}
@@ -596,7 +596,7 @@ func (s *httpSession) readRequest() bool {
 		if err != nil {
 			switch {
 			case conn.IsTimeout(err) && (started || s.nreq == 0 && !s.fe.P.Options["http-ignore-probes"]):
-				s.badRequest(408, 'c', int64(s.w-s.r))
+				s.badRequest(408, 'c')
 			case started || s.nreq == 0:
 				// The client closed in the middle of a head, or before its
 				// first request: HAProxy logs both as "<BADREQ>" (a silent
@@ -607,7 +607,6 @@ func (s *httpSession) readRequest() bool {
 				}
 				s.lg.fail('C', 'R')
 				s.lg.status = 400
-				s.lg.bytesIn = int64(s.w - s.r)
 				if counted {
 					s.accountBadRequest()
 				}
@@ -743,12 +742,13 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 }
 
 // badRequest answers a request that could not be read and logs it, as
-// HAProxy logs "<BADREQ>" lines.
-func (s *httpSession) badRequest(status int, cause byte, received int64) {
+// HAProxy logs "<BADREQ>" lines: no stream carried it, so the line counts
+// no byte either way (%U and %B 0), whatever came and the page sent.
+func (s *httpSession) badRequest(status int, cause byte) {
 	s.connSC.badRequest()
 	s.muxError(status)
+	s.lg.bytesOut = 0
 	s.lg.fail(cause, 'R')
-	s.lg.bytesIn = received
 	s.accountBadRequest()
 	s.emitHTTP()
 }

@@ -3,8 +3,10 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServerRedirAsHAProxy: a server with "redir <prefix>" answers GET and
@@ -16,8 +18,12 @@ func TestServerRedirAsHAProxy(t *testing.T) {
 	answers := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`defaults
+		p := startBinary(t, path, fmt.Sprintf(`global
+    log stdout format raw local0
+defaults
     mode http
+    log global
+    log-format "%%ST %%B %%b/%%s %%tsc %%{+Q}r"
     timeout connect 1s
     timeout client 5s
     timeout server 5s
@@ -38,6 +44,22 @@ backend b
 			resp.Body.Close()
 			answers[path] = append(answers[path], fmt.Sprintf("%s %s -> %d location=%q cache-control=%q close=%v set-cookie=%q",
 				r.method, r.uri, resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Cache-Control"), resp.Close, resp.Header.Get("Set-Cookie")))
+		}
+		// The log lines (bytes as haproxy counts them), the probe's aside.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var lines []string
+			for _, l := range strings.Split(p.Stdout(), "\n") {
+				if strings.Contains(l, " b/s1 ") {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) >= 4 || time.Now().After(deadline) {
+				sort.Strings(lines) // each request closes its connection: lines come in any order
+				answers[path] = append(answers[path], lines...)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		p.stop()
 	}

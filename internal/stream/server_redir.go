@@ -30,5 +30,7 @@ func (s *httpSession) serverRedirect(srv *Server) {
 	out = append(out, "\r\nconnection: close\r\n\r\n"...)
 	s.out = out
 	s.lg.fail('L', 'C')
-	s.sendOwn(out, 302, -1)
+	// haproxy's redirect carries its "connection: close" in the message,
+	// so its log counts it, unlike the one its connection layer adds.
+	s.sendOwn(out, 302, replyHTXSize(out)+int64(len("connection")+len("close")))
 }

@@ -441,6 +441,11 @@ func (b *builder) resolve() {
 		b.numberBinds(p)
 		for _, s := range p.Servers {
 			b.buildServerTLS(s)
+			if s.FastOpen && !p.RetryOn.AllowsFastOpen() {
+				// haproxy's warning, once the section (and its retry-on,
+				// written anywhere in it) is read: tfo needs those retries.
+				b.d.Warnf(s.Pos, "'server %s/%s' : server has tfo activated, the backend should be configured with at least 'conn-failure', 'empty-response' and 'response-timeout' or we wouldn't be able to retry the connection on failure.", p.Name, s.Name)
+			}
 		}
 		b.checkFilters(p)
 		b.checkDoResolve(p)

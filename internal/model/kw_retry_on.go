@@ -28,6 +28,14 @@ var retryStatuses = [...]int{401, 403, 404, 408, 425, 500, 501, 502, 503, 504}
 // RetryL7 are the failures that need the request kept to be sent again.
 const RetryL7 = ^(retrySet | RetryConnFailure)
 
+// AllowsFastOpen tells whether the retries cover what data sent with a
+// TCP fast open SYN may need: haproxy connects its "tfo" servers with
+// TCP_FASTOPEN_CONNECT only then.
+func (r RetryOn) AllowsFastOpen() bool {
+	const need = RetryConnFailure | RetryEmptyResponse | RetryResponseTimeout
+	return r&need == need
+}
+
 // ConnFailure tells whether a failed connection is retried.
 func (r RetryOn) ConnFailure() bool { return r == 0 || r&RetryConnFailure != 0 }
 

@@ -262,12 +262,6 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	}
 	s.Addr = addr
 	b.applyServerOptions(l, &s, l.Args[3:])
-	if s.FastOpen {
-		// haproxy's warning: it only connects with TCP fast open where
-		// "retry-on" could send the SYN's data again, and dhproxy has no
-		// retry-on.
-		b.warnf(l, "'server %s/%s' : server has tfo activated, the backend should be configured with at least 'conn-failure', 'empty-response' and 'response-timeout' or we wouldn't be able to retry the connection on failure.", p.Name, s.Name)
-	}
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}

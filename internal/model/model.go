@@ -498,7 +498,7 @@ type Server struct {
 	// by "stick").
 	NonStick bool
 	// Connection socket options: tfo (undone by no-tfo; TCP fast open
-	// where retry-on allows, which dhproxy lacks), TCP_USER_TIMEOUT (tcp-ut).
+	// where the backend's retry-on allows), TCP_USER_TIMEOUT (tcp-ut).
 	FastOpen    bool
 	UserTimeout time.Duration
 	// Namespace is "namespace": the network namespace its connections,

@@ -212,12 +212,12 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src := b.P.SourceFor(sc); src.IsValid() || sc.UserTimeout > 0 {
+	if src, opts := b.P.SourceFor(sc), serverSockOpts(sc, b.P.RetryOn); src.IsValid() || opts != nil {
 		d := dialer
 		if src.IsValid() {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)
 		}
-		d.Control = serverSockOpts(sc)
+		d.Control = opts
 		s.dialer = &d
 	}
 	s.nonStick = sc.NonStick

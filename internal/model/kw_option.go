@@ -112,8 +112,14 @@ func init() {
 	registerOption("splice-response", CapFE|CapBE, "", recordOption)
 	registerOption("tcp-smart-accept", CapFE, "", recordOption)
 	registerOption("tcp-smart-connect", CapBE, "", recordOption)
-	registerOption("checkcache", CapBE, "cache checking", recordOption)
-	registerOption("originalto", CapFE|CapBE, "X-Original-To", recordOption)
+	registerOption("checkcache", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		if len(l.Args) > 2 {
+			b.errorf(l, "'option checkcache' takes no argument; remove '%s'.", l.Args[2])
+			return
+		}
+		recordOption(b, p, l, negate)
+	})
+	registerOption("originalto", CapFE|CapBE, "", parseOriginalTo)
 	registerOption("transparent", CapBE, "transparent mode", recordOption)
 	registerOption("accept-invalid-http-request", CapFE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		if !negate {
@@ -193,6 +199,45 @@ func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
 		}
 	}
 	p.ForwardFor = ff
+}
+
+// parseOriginalTo reads "option originalto [except <net>] [header <name>]";
+// as in haproxy, the last "except" given is the one that applies and the
+// option cannot be negated.
+func parseOriginalTo(b *builder, p *Proxy, l config.Line, negate bool) {
+	if negate {
+		b.errorf(l, "'no option originalto' is not supported (haproxy refuses it too); remove the line, or the option from the defaults section.")
+		return
+	}
+	ot := OriginalTo{Header: "X-Original-To"}
+	args := l.Args[2:]
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "except":
+			if i+1 >= len(args) {
+				b.errorf(l, "'option originalto except' expects <address>[/mask] as argument.")
+				return
+			}
+			n, err := parseNet(args[i+1])
+			if err != nil {
+				b.errorf(l, "'option originalto except %s': expects <address>[/mask]; write an address or address/prefix.", args[i+1])
+				return
+			}
+			ot.Except = n
+			i++
+		case "header":
+			if i+1 >= len(args) || args[i+1] == "" {
+				b.errorf(l, "'option originalto header' expects <header_name> as argument.")
+				return
+			}
+			ot.Header = args[i+1]
+			i++
+		default:
+			b.errorf(l, "'option originalto' does not know '%s'; it only takes [except <network>] [header <name>].", args[i])
+			return
+		}
+	}
+	p.OriginalTo = ot
 }
 
 func parseNet(s string) (netip.Prefix, error) {

@@ -110,6 +110,13 @@ type ForwardFor struct {
 	Disabled bool   // set by "no option forwardfor"
 }
 
+// OriginalTo is "option originalto": the address the client connected to
+// goes to the servers in a header.
+type OriginalTo struct {
+	Header string // "" when the option is not set; default X-Original-To
+	Except Net    // destinations that get no header; not valid: none
+}
+
 // H2Tune holds the tune.h2.* settings; 0 means HAProxy's default
 // (internal/h2 applies them).
 type H2Tune struct {
@@ -287,6 +294,7 @@ type Proxy struct {
 
 	ConnMode   HTTPConnMode
 	ForwardFor ForwardFor
+	OriginalTo OriginalTo
 	Redispatch bool
 	RetryOn    RetryOn         // "retry-on" (kw_retry_on.go); 0: not written (conn-failure)
 	Options    map[string]bool // every other "option X" that is only recorded: name → enabled

@@ -13,6 +13,7 @@ import (
 	"dhproxy/internal/check"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/lb"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/netns"
 	"dhproxy/internal/sample"
@@ -90,6 +91,10 @@ type Backend struct {
 	// not hash-based: a session's kept connection's server goes first.
 	preferLast bool
 	persistOpt bool // "option persist": persistence may choose a DOWN server
+	// checkCache is "option checkcache" (checkcache.go); alerts are the
+	// log targets of its alerts (nil: none).
+	checkCache bool
+	alerts     *logging.Logger
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -164,7 +169,7 @@ func (sc *serverConn) ends() (srv, local netip.AddrPort) {
 func (sc *serverConn) Close() error { return sc.c.Close() }
 
 func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stick.Table) *Backend {
-	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"]}
+	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"], checkCache: p.Options["checkcache"]}
 	if p.ServerKeepAlive() {
 		b.tcpKA = &p.SrvTCPKA
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"dhproxy/internal/cache"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
 )
@@ -61,6 +62,7 @@ type cookieState struct {
 	strip  bool    // the request's Cookie header must be rewritten
 	setOut bool    // the response needs a Set-Cookie added or rewritten
 	post   bool    // the request is a POST (for "postonly")
+	safe   bool    // its method is GET, HEAD, OPTIONS or TRACE (for "nocache")
 	ignore bool    // ignore-persist: the cookie assigns no server and none is set
 	// direct is the server a use-server rule assigned: the cookie then
 	// assigns none, and a response from direct gets no new cookie.
@@ -109,7 +111,7 @@ func cookieValue(req *http1.Request, name string) (value []byte, found bool) {
 // is the server a use-server rule assigned (nil: none); force
 // (force-persist) lets the cookie name a DOWN server.
 func (pc *persistCookie) request(req *http1.Request, direct *Server, force bool) cookieState {
-	st := cookieState{post: string(req.Method) == "POST", direct: direct, logFlag: 'N'}
+	st := cookieState{post: string(req.Method) == "POST", safe: !cache.Unsafe(req.Method), direct: direct, logFlag: 'N'}
 	if pc.maxIdle > 0 || pc.maxLife > 0 {
 		st.now = time.Now().Unix()
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"dhproxy/internal/cache"
 	"dhproxy/internal/compression"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
@@ -847,6 +848,7 @@ func (s *httpSession) handle() bool {
 	}
 	// The body streaming below reuses buf, so keep what the response needs.
 	isHEAD, isCONNECT := string(req.Method) == "HEAD", string(req.Method) == "CONNECT"
+	safeMethod := !cache.Unsafe(req.Method) // for option checkcache
 	client10 := req.Minor == 0
 
 	headStart := s.offsetOf(req.Method)
@@ -1061,6 +1063,11 @@ func (s *httpSession) handle() bool {
 				return keep
 			}
 		}
+	}
+	if be.checkCache && s.cacheableCookie(srv, safeMethod) {
+		return s.blockCacheable(sc, srv, keepOnError, isHEAD)
+	}
+	if s.fe.phases.Rules {
 		s.afterResponseRules()
 	}
 	if len(be.stick) > 0 {

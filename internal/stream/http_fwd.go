@@ -2,10 +2,13 @@ package stream
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"dhproxy/internal/cache"
 	"dhproxy/internal/conn"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/model"
@@ -17,6 +20,7 @@ import (
 func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Server, serverKeep, upgrade bool) []byte {
 	req := &s.req
 	ff := s.forwardFor(be)
+	otName, otIP := s.originalTo(be)
 	hop := false
 	for i := range req.Headers {
 		if req.Headers[i].Hop {
@@ -32,7 +36,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 	}
 	nameHdr := be.P.SendNameHeader
 	cases := s.requestCases(be)
-	if !hop && ff == nil && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
+	if !hop && ff == nil && otName == "" && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
 		return nil
 	}
 	out := s.out[:0]
@@ -72,6 +76,14 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 		out = append(out, ff.Header...)
 		out = append(out, ": "...)
 		out = s.clientIP.AppendTo(out)
+		out = append(out, "\r\n"...)
+	}
+	if otName != "" {
+		// after X-Forwarded-For, as haproxy adds them; a header the
+		// client sent stays
+		out = append(out, otName...)
+		out = append(out, ": "...)
+		out = otIP.AppendTo(out)
 		out = append(out, "\r\n"...)
 	}
 	if nameHdr != "" {
@@ -211,24 +223,6 @@ func appendHeader(out, name, value []byte) []byte {
 	return append(out, "\r\n"...)
 }
 
-// explicitlyCacheable tells whether a response invites caching (public or
-// max-age in Cache-Control, or an Expires date); HAProxy's nocache only
-// marks such responses private.
-func explicitlyCacheable(resp *http1.Response) bool {
-	for i := range resp.Headers {
-		h := &resp.Headers[i]
-		switch {
-		case http1.EqualFold(h.Name, "Expires"):
-			return true
-		case http1.EqualFold(h.Name, "Cache-Control"):
-			if http1.HasToken(h.Value, "public") || bytes.Contains(h.Value, []byte("max-age")) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // cookieActions tells how the response from srv must change for cookie
 // persistence: ck is set when the server's own Set-Cookie is to be
 // rewritten (rewrite and prefix modes), insert when the proxy adds one.
@@ -279,6 +273,31 @@ func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
 		return nil // unix socket clients have no address to report
 	}
 	return ff
+}
+
+// originalTo returns the header name and address of "option originalto"
+// for this request, or "" when none is to be added. As in haproxy 2.6
+// either section's option adds it, the backend's header name wins, and
+// the destination must be outside both sections' "except" network. The
+// destination is the address the client reached (or http-request
+// set-dst's), an IPv4 one reached on a dual-stack socket in its IPv6 form.
+func (s *httpSession) originalTo(be *Backend) (name string, ip netip.Addr) {
+	fe, bo := &s.fe.P.OriginalTo, &be.P.OriginalTo
+	if fe.Header == "" && bo.Header == "" {
+		return "", ip
+	}
+	if s.tx.dst.IsValid() {
+		ip = s.tx.dst.Addr()
+	} else if ta, ok := s.c.LocalAddr().(*net.TCPAddr); ok {
+		ip = ta.AddrPort().Addr()
+	}
+	if !ip.IsValid() || fe.Except.IsValid() && fe.Except.Contains(ip) || bo.Except.IsValid() && bo.Except.Contains(ip) {
+		return "", ip // a unix socket has no address to report
+	}
+	if name = bo.Header; name == "" {
+		name = fe.Header
+	}
+	return name, ip
 }
 
 // parsedHeadWriter is a client connection that takes a response head as
@@ -357,9 +376,12 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK b
 		out = append(out, "; path=/"...)
 		out = append(out, pc.attrs...)
 		out = append(out, "\r\n"...)
-		if pc.nocache && explicitlyCacheable(&s.resp) {
-			// A cache must not hand this Set-Cookie to other clients.
-			out = append(out, "Cache-Control: private\r\n"...)
+		if pc.nocache {
+			// A cache must not hand this Set-Cookie to other clients
+			// (haproxy's verdict on the server's status, as checkcache's).
+			if c, _ := cache.Cacheability(s.ck.safe, s.resp.Status, s.resp.Headers); c {
+				out = append(out, "Cache-Control: private\r\n"...)
+			}
 		}
 	}
 	if !clientKeep {

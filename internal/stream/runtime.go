@@ -48,6 +48,7 @@ type Runtime struct {
 	jobs      chan job                 // accepted connections handed to idle workers
 	stopCheck func()                   // ends the health checks
 	events    *logging.Logger          // the global section's targets (health events go to their backend's: checks.go)
+	alertLogs []*logging.Logger        // the backends' own, for checkcache alerts (checkcache.go)
 	actconn   atomic.Int32             // client connections being served (%ac)
 	connRate  rateCounter              // connections accepted per second (show info ConnRate)
 	logBufs   sync.Pool                // *[]byte lines being formatted
@@ -246,6 +247,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 			}
 			accepts = append(accepts, acceptor{fe, l, ref})
 		}
+	}
+	if len(errs) == 0 {
+		errs = rt.openAlertLogs()
 	}
 	if len(errs) > 0 {
 		rt.Close()
@@ -710,6 +714,9 @@ func fdLimit() int {
 func (rt *Runtime) CloseLogs() {
 	for _, fe := range rt.frontends {
 		fe.logger.Close()
+	}
+	for _, l := range rt.alertLogs {
+		l.Close()
 	}
 	rt.events.Close()
 }

@@ -474,6 +474,12 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 // keeps alive and its request was read whole. answered is false when the
 // rule does not apply after all (a redirect to an empty location).
 func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head bool) (answered, kept bool) {
+	return s.answerResponseLogged(r, sc, keep, head, 0)
+}
+
+// answerResponseLogged is answerResponse logging logStatus (0: the
+// reply's status).
+func (s *httpSession) answerResponseLogged(r *rules.Rule, sc *serverConn, keep, head bool, logStatus int) (answered, kept bool) {
 	if r.Action == rules.SilentDrop {
 		// the client's connection disappears as for http-request
 		// silent-drop (haproxy logs and counts it so too: "PR", a denied
@@ -510,7 +516,10 @@ func (s *httpSession) answerResponse(r *rules.Rule, sc *serverConn, keep, head b
 	} else {
 		s.lg.fail('L', 'H')
 	}
-	err := s.sendOwn(out, status, -1)
+	if logStatus == 0 {
+		logStatus = status
+	}
+	err := s.sendOwnLogged(out, status, logStatus, -1)
 	s.dropSbuf()
 	if s.r == s.w {
 		s.r, s.w = 0, 0
@@ -557,7 +566,13 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 // error page) once the http-after-response rules have run on it, and logs
 // its status and size (htx: the size, or -1 to count it from out).
 func (s *httpSession) sendOwn(out []byte, status int, htx int64) error {
-	s.lg.status = status
+	return s.sendOwnLogged(out, status, status, htx)
+}
+
+// sendOwnLogged is sendOwn logging logStatus, unless an
+// http-after-response rule sets another.
+func (s *httpSession) sendOwnLogged(out []byte, status, logStatus int, htx int64) error {
+	s.lg.status = logStatus
 	if s.hasAfterRules() {
 		if edited, ok := s.afterReply(out); ok {
 			out, htx = edited, -1

@@ -19,7 +19,7 @@ import (
 // when the client's head can be forwarded byte for byte.
 func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Server, serverKeep, upgrade bool) []byte {
 	req := &s.req
-	ff := s.forwardFor(be)
+	ffName := s.forwardFor(be)
 	otName, otIP := s.originalTo(be)
 	hop := false
 	for i := range req.Headers {
@@ -36,7 +36,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 	}
 	nameHdr := be.P.SendNameHeader
 	cases := s.requestCases(be)
-	if !hop && ff == nil && otName == "" && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
+	if !hop && ffName == "" && otName == "" && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
 		return nil
 	}
 	out := s.out[:0]
@@ -72,8 +72,8 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 	case addKeepAlive:
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
-	if ff != nil {
-		out = append(out, ff.Header...)
+	if ffName != "" {
+		out = append(out, ffName...)
 		out = append(out, ": "...)
 		out = s.clientIP.AppendTo(out)
 		out = append(out, "\r\n"...)
@@ -247,32 +247,36 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 	return nil, (s.ck.srv != srv && s.ck.direct != srv || pc.needsDates(&s.ck)) && !(pc.preserve && sets) && (!pc.postOnly || s.ck.post)
 }
 
-// forwardFor returns the forwardfor setting that applies to this request, or
-// nil when no header is to be added.
-func (s *httpSession) forwardFor(be *Backend) *model.ForwardFor {
-	ff := &s.fe.P.ForwardFor
-	if ff.Header == "" || ff.Disabled {
-		ff = &be.P.ForwardFor
-		if ff.Header == "" || ff.Disabled {
-			return nil
-		}
+// forwardFor returns the name of the header "option forwardfor" adds to
+// this request, or "" when none is to be added. As in haproxy 2.6 either
+// section's option adds it, the backend's header name wins, the client
+// must be outside both sections' "except" networks, and "if-none" holds
+// only when no section that sets the option adds it always.
+func (s *httpSession) forwardFor(be *Backend) string {
+	fe, bo := &s.fe.P.ForwardFor, &be.P.ForwardFor
+	feOn, beOn := fe.Header != "" && !fe.Disabled, bo.Header != "" && !bo.Disabled
+	if !feOn && !beOn || !s.clientIP.IsValid() { // unix socket clients have no address to report
+		return ""
 	}
-	for _, n := range ff.Except {
-		if n.Contains(s.clientIP) {
-			return nil
-		}
+	name := fe.Header
+	if beOn {
+		name = bo.Header
 	}
-	if ff.IfNone {
-		for i := range s.req.Headers {
-			if http1.EqualFold(s.req.Headers[i].Name, ff.Header) {
-				return nil
+	for _, ff := range [2]*model.ForwardFor{fe, bo} {
+		for _, n := range ff.Except {
+			if n.Contains(s.clientIP) {
+				return ""
 			}
 		}
 	}
-	if !s.clientIP.IsValid() {
-		return nil // unix socket clients have no address to report
+	if (!feOn || fe.IfNone) && (!beOn || bo.IfNone) {
+		for i := range s.req.Headers {
+			if http1.EqualFold(s.req.Headers[i].Name, name) {
+				return ""
+			}
+		}
 	}
-	return ff
+	return name
 }
 
 // originalTo returns the header name and address of "option originalto"

@@ -77,17 +77,19 @@ func (c *Client) Resolve(name string, ipv4 bool) (netip.Addr, bool) {
 	lc.byKey[key] = l // requests for the same name wait for this one
 	lc.mu.Unlock()
 
+	// Deferred so that the waiters are released whatever happens.
+	defer func() {
+		lc.mu.Lock()
+		if l.ok && c.Conf.HoldValid > 0 {
+			lc.keep(l, c.Conf.HoldValid)
+		} else if lc.byKey[key] == l {
+			delete(lc.byKey, key)
+		}
+		close(l.done)
+		lc.mu.Unlock()
+	}()
 	l.addr, l.ok = c.resolve(name, ipv4)
 	l.at = time.Now()
-
-	lc.mu.Lock()
-	if l.ok && c.Conf.HoldValid > 0 {
-		lc.keep(l, c.Conf.HoldValid)
-	} else {
-		delete(lc.byKey, key)
-	}
-	close(l.done)
-	lc.mu.Unlock()
 	return l.addr, l.ok
 }
 

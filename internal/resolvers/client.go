@@ -71,6 +71,7 @@ type Nameserver struct {
 type Client struct {
 	Conf        *model.Resolvers
 	Nameservers []*Nameserver
+	lookups     lookupCache // do-resolve's answers
 }
 
 // New prepares a client for section r.

@@ -129,3 +129,67 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+// do-resolve's answers: kept for "hold valid" per name (any case, final dot
+// or not) and preferred family, shared by the requests that come while
+// the name is being resolved, never more than the bound.
+func TestResolveKeepsAnswers(t *testing.T) {
+	dns := startDNS(t)
+	dns.Set("slow.example", dnstest.Zone{Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.1")}, Delay: 200 * time.Millisecond})
+	for _, n := range []string{"a.example", "b.example", "c.example", "d.example", "e.example"} {
+		dns.Set(n, dnstest.Zone{Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.2")}})
+	}
+	c := testClient(t, dns.Addr)
+	c.Conf.TimeoutRetry = time.Second
+	c.Conf.HoldValid = time.Hour
+
+	// Five at once: one query, five answers.
+	addrs := make(chan netip.Addr, 5)
+	for range 5 {
+		go func() { ip, _ := c.Resolve("slow.example", true); addrs <- ip }()
+	}
+	for range 5 {
+		if ip := <-addrs; ip != netip.MustParseAddr("10.0.0.1") {
+			t.Errorf("concurrent: %v", ip)
+		}
+	}
+	if n := dns.Asked("slow.example"); n != 1 {
+		t.Errorf("5 concurrent requests asked %d times, want 1", n)
+	}
+	if ip, ok := c.Resolve("SLOW.example.", true); !ok || ip != netip.MustParseAddr("10.0.0.1") || dns.Asked("slow.example") != 1 {
+		t.Errorf("kept answer: %v %v, %d queries", ip, ok, dns.Asked("slow.example"))
+	}
+	// The other preference is another resolution: AAAA (none), then A.
+	if ip, ok := c.Resolve("slow.example", false); !ok || ip != netip.MustParseAddr("10.0.0.1") || dns.Asked("slow.example") != 3 {
+		t.Errorf("ipv6 first: %v %v, %d queries", ip, ok, dns.Asked("slow.example"))
+	}
+
+	// Past the bound the oldest answer goes first.
+	c.lookups.max = 3
+	for _, n := range []string{"a.example", "b.example", "c.example", "d.example", "b.example"} {
+		c.Resolve(n, true)
+	}
+	if len(c.lookups.byKey) != 3 || c.lookups.byAge.Len() != 3 {
+		t.Errorf("%d names kept, want 3", len(c.lookups.byKey))
+	}
+	for n, want := range map[string]int64{"a.example": 1, "b.example": 1, "c.example": 1, "d.example": 1} {
+		if got := dns.Asked(n); got != want {
+			t.Errorf("%s asked %d times, want %d", n, got, want)
+		}
+	}
+	c.Resolve("slow.example", true) // forgotten: asked again
+	c.Resolve("d.example", true)    // kept
+	if dns.Asked("slow.example") != 4 || dns.Asked("d.example") != 1 {
+		t.Errorf("after eviction: slow asked %d (want 4), d %d (want 1)", dns.Asked("slow.example"), dns.Asked("d.example"))
+	}
+
+	// "hold valid" over: asked again.
+	c.Conf.HoldValid = 100 * time.Millisecond
+	c.Resolve("e.example", true)
+	c.Resolve("e.example", true)
+	time.Sleep(150 * time.Millisecond)
+	c.Resolve("e.example", true)
+	if dns.Asked("e.example") != 2 {
+		t.Errorf("expired answer: asked %d times, want 2", dns.Asked("e.example"))
+	}
+}

@@ -209,10 +209,12 @@ func (run *resolverRun) resolve(ctx context.Context, f *dnsFollow) {
 		run.applyFailure(f, a)
 		return
 	}
-	a := run.queryHost(ctx, f.name, f.servers[0].Conf.ResolvePrefer)
+	prefer := f.servers[0].Conf.ResolvePrefer
+	a := run.queryHost(ctx, f.name, prefer)
 	if ctx.Err() != nil {
 		return
 	}
+	run.client.Remember(f.name, prefer == "ipv4", a)
 	if a.Status != resolvers.StatusValid {
 		run.applyFailure(f, a)
 		return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -26,6 +27,7 @@ type Zone struct {
 	SRV   []SRV
 	RCode dnsmessage.RCode // non-zero: answer this error instead
 	Drop  bool             // answer nothing (a timeout for the client)
+	Delay time.Duration    // answer this late (the server goes on answering others)
 }
 
 // Server answers from its zones; names are matched without the final dot,
@@ -36,6 +38,7 @@ type Server struct {
 	conn    net.PacketConn
 	mu      sync.Mutex
 	zones   map[string]Zone
+	asked   map[string]int64 // queries per name
 	done    chan struct{}
 }
 
@@ -45,7 +48,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: c.LocalAddr().String(), conn: c, zones: map[string]Zone{}, done: make(chan struct{})}
+	s := &Server{Addr: c.LocalAddr().String(), conn: c, zones: map[string]Zone{}, asked: map[string]int64{}, done: make(chan struct{})}
 	go s.serve()
 	return s, nil
 }
@@ -55,6 +58,13 @@ func (s *Server) Set(name string, z Zone) {
 	s.mu.Lock()
 	s.zones[strings.ToLower(strings.TrimSuffix(name, "."))] = z
 	s.mu.Unlock()
+}
+
+// Asked is how many queries (of any type) name has received.
+func (s *Server) Asked(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked[strings.ToLower(strings.TrimSuffix(name, "."))]
 }
 
 // Close stops the server.
@@ -71,29 +81,35 @@ func (s *Server) serve() {
 		if err != nil {
 			return
 		}
-		if out := s.answer(buf[:n]); out != nil {
+		out, delay := s.answer(buf[:n])
+		switch {
+		case out == nil:
+		case delay > 0:
+			time.AfterFunc(delay, func() { s.conn.WriteTo(out, from) })
+		default:
 			s.conn.WriteTo(out, from)
 		}
 	}
 }
 
-func (s *Server) answer(msg []byte) []byte {
+func (s *Server) answer(msg []byte) ([]byte, time.Duration) {
 	var p dnsmessage.Parser
 	h, err := p.Start(msg)
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	q, err := p.Question()
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	s.Queries.Add(1)
 	name := strings.ToLower(strings.TrimSuffix(q.Name.String(), "."))
 	s.mu.Lock()
 	z, known := s.zones[name]
+	s.asked[name]++
 	s.mu.Unlock()
 	if z.Drop {
-		return nil
+		return nil, 0
 	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
 	switch {
@@ -141,7 +157,7 @@ func (s *Server) answer(msg []byte) []byte {
 	}
 	out, err := b.Finish()
 	if err != nil {
-		return nil
+		return nil, 0
 	}
-	return out
+	return out, z.Delay
 }

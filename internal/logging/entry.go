@@ -43,6 +43,10 @@ type Entry struct {
 
 	TR, Tw, Tc, Tr, Ta, Tt time.Duration // HAProxy timers, see the package's wiring notes
 
+	// ASAP: the frontend has "option logasap": %Ta, %Tt and %B, which
+	// may stop short of the transfer's end, are prefixed with '+'.
+	ASAP bool
+
 	Status   int   // %ST; -1 if no status was produced
 	BytesOut int64 // %B: bytes sent to the client, headers included
 	BytesIn  int64 // %U: bytes received from the client, headers included

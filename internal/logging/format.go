@@ -40,11 +40,11 @@ func FormatHTTP(dst []byte, e *Entry) []byte {
 	dst = append(dst, '/')
 	dst = appendMs(dst, e.Tr)
 	dst = append(dst, '/')
-	dst = appendMs(dst, e.Ta)
+	dst = appendMs(asap(dst, e), e.Ta)
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, int64(e.Status), 10)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, e.BytesOut, 10)
+	dst = strconv.AppendInt(asap(dst, e), e.BytesOut, 10)
 	for _, ck := range [2][]byte{e.CookieReq, e.CookieRes} {
 		dst = append(dst, ' ')
 		if len(ck) == 0 {
@@ -93,9 +93,9 @@ func FormatTCP(dst []byte, e *Entry) []byte {
 	dst = append(dst, '/')
 	dst = appendMs(dst, e.Tc)
 	dst = append(dst, '/')
-	dst = appendMs(dst, e.Tt)
+	dst = appendMs(asap(dst, e), e.Tt)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, e.BytesOut, 10)
+	dst = strconv.AppendInt(asap(dst, e), e.BytesOut, 10)
 	dst = append(dst, ' ')
 	dst = appendTerm(dst, e, 2)
 	dst = append(dst, ' ')
@@ -119,7 +119,7 @@ func FormatCLF(dst []byte, e *Entry) []byte {
 	dst = append(dst, ' ')
 	dst = strconv.AppendInt(dst, int64(e.Status), 10)
 	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, e.BytesOut, 10)
+	dst = strconv.AppendInt(asap(dst, e), e.BytesOut, 10)
 	dst = append(dst, ` "" "" `...)
 	dst = strconv.AppendInt(dst, int64(e.ClientPort), 10)
 	dst = append(dst, ' ')
@@ -129,8 +129,11 @@ func FormatCLF(dst []byte, e *Entry) []byte {
 	dst = appendTransport(dst, e)
 	dst = append(dst, "\" "...)
 	dst = appendBackendServer(dst, e, 0)
-	for _, d := range [...]time.Duration{e.TR, e.Tw, e.Tc, e.Tr, e.Ta} {
+	for i, d := range [...]time.Duration{e.TR, e.Tw, e.Tc, e.Tr, e.Ta} {
 		dst = append(dst, ' ')
+		if i == 4 {
+			dst = asap(dst, e)
+		}
 		dst = appendMs(dst, d)
 	}
 	dst = append(dst, ' ')
@@ -254,6 +257,14 @@ func appendCounters(dst []byte, e *Entry, sep byte) []byte {
 	dst = strconv.AppendInt(dst, int64(e.SrvQueue), 10)
 	dst = append(dst, sep)
 	return strconv.AppendInt(dst, int64(e.BeQueue), 10)
+}
+
+// asap writes the '+' that "option logasap" puts before %Ta, %Tt and %B.
+func asap(dst []byte, e *Entry) []byte {
+	if e.ASAP {
+		return append(dst, '+')
+	}
+	return dst
 }
 
 func appendMs(dst []byte, d time.Duration) []byte {

@@ -213,7 +213,7 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		}
 		return strconv.AppendInt(dst, e.Accept.Unix(), 10)
 	case logformat.Ta:
-		return appendMs(dst, e.Ta)
+		return appendMs(asap(dst, e), e.Ta)
 	case logformat.Tc:
 		return appendMs(dst, e.Tc)
 	case logformat.Td:
@@ -235,11 +235,11 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 	case logformat.Tr:
 		return appendMs(dst, e.Tr)
 	case logformat.Tt:
-		return appendMs(dst, e.Tt)
+		return appendMs(asap(dst, e), e.Tt)
 	case logformat.Tw:
 		return appendMs(dst, e.Tw)
 	case logformat.BytesOut:
-		return strconv.AppendInt(dst, e.BytesOut, 10)
+		return strconv.AppendInt(asap(dst, e), e.BytesOut, 10)
 	case logformat.BytesIn:
 		return strconv.AppendInt(dst, e.BytesIn, 10)
 	case logformat.Status:

@@ -452,6 +452,11 @@ func (b *builder) resolve() {
 		if p.IsFrontend() && len(p.Binds) == 0 {
 			b.d.Warnf(p.Pos, "%s '%s' has no 'bind' directive; it will not receive any connection. Add 'bind <addr>:<port>'.", sectionWord(p), p.Name)
 		}
+		if p.Mode == ModeTCP && p.HTTPSLogAt.Line != 0 && p.IsFrontend() {
+			b.d.Warnf(p.HTTPSLogAt, "'option httpslog' not usable with %s '%s' (needs 'mode http'). Falling back to 'option tcplog'.", sectionWord(p), p.Name)
+			p.LogFormat, p.HTTPSLogAt = nil, config.Pos{}
+			p.Options["tcplog"] = true
+		}
 		if p.Mode == ModeTCP {
 			for kw, n := range map[string]int{"http-request": len(p.HTTPRequestRules), "http-response": len(p.HTTPResponseRules), "redirect": len(p.RedirectRules), "http-after-response": len(p.HTTPAfterResponseRules)} {
 				if n > 0 {

@@ -7,7 +7,8 @@ import (
 
 // "log-format <string>": the traffic log line, compiled at load time
 // (unknown variables and bad %[expr] name their line). The last of
-// log-format, "option httplog" and "option tcplog" in a section wins.
+// log-format, "option httplog", "option httpslog" and "option tcplog" in a
+// section wins.
 
 func init() {
 	registerProxy("log-format", CapFE|CapDef, parseLogFormat)
@@ -50,7 +51,7 @@ func parseLogFormat(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "%v.", err)
 		return
 	}
-	p.LogFormat = f
+	p.LogFormat, p.HTTPSLogAt = f, config.Pos{}
 }
 
 // parseLogFormatSD is "log-format-sd <string>": the structured-data field

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/logging/logformat"
 )
 
 // optionKeyword implements one "option X"; negate is true for "no option X".
@@ -57,22 +58,33 @@ func init() {
 	for _, o := range []string{"dontlognull", "log-separate-errors", "dontlog-normal"} {
 		registerOption(o, CapFE|CapBE, "", recordOption)
 	}
+	// The last of tcplog, httplog, httpslog and log-format wins.
 	registerOption("tcplog", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		recordOption(b, p, l, negate)
-		p.LogFormat = nil // the last log format given wins
+		p.Options["httplog"] = false
+		p.LogFormat, p.HTTPSLogAt = nil, config.Pos{}
 	})
 	registerOption("httplog", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		p.Options["httplog"] = !negate
-		p.LogFormat = nil // the last log format given wins
+		p.Options["tcplog"] = false
+		p.LogFormat, p.HTTPSLogAt = nil, config.Pos{}
 		p.HTTPLogCLF = !negate && len(l.Args) > 2 && l.Args[2] == "clf"
 		if len(l.Args) > 2 && l.Args[2] != "clf" {
 			b.errorf(l, "'option httplog' only takes 'clf' as argument.")
 		}
 	})
-	registerOption("httpslog", CapFE|CapBE, "TLS (httpslog falls back to httplog)", func(b *builder, p *Proxy, l config.Line, negate bool) {
-		p.Options["httplog"] = !negate
+	registerOption("httpslog", CapFE|CapBE, "", parseHTTPSLog)
+	registerOption("logasap", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
+		if len(l.Args) > 2 {
+			b.errorf(l, "'option logasap' cannot handle unexpected argument '%s'.", l.Args[2])
+			return
+		}
+		if p.Cap == CapBE && !negate {
+			b.warnf(l, "'logasap' ignored because backend '%s' has no frontend capability.", p.Name)
+			return
+		}
+		recordOption(b, p, l, negate)
 	})
-	registerOption("logasap", CapFE|CapBE, "early logging (lines are written at the end)", recordOption)
 	registerOption("log-health-checks", CapBE, "", recordOption)
 	registerOption("mysql-check", CapBE, "", parseMySQLCheck)
 	registerOption("smtpchk", CapBE, "", parseSMTPChk)
@@ -160,6 +172,30 @@ func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	if kw.later != "" && !negate {
 		b.notYetOnce(l, "'option "+name+"'", kw.later)
 	}
+}
+
+// httpsLogFormat is haproxy 2.6's "option httpslog" line (its manual's
+// section 8.2.4): the httplog fields followed by the TLS ones.
+const httpsLogFormat = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r " +
+	"%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc"
+
+// parseHTTPSLog is "option httpslog": the log-format above. Like haproxy,
+// it takes no "no" form, and a backend ignores it.
+func parseHTTPSLog(b *builder, p *Proxy, l config.Line, negate bool) {
+	if negate {
+		b.errorf(l, "negation/default is not supported for option 'httpslog'.")
+		return
+	}
+	if p.Cap == CapBE {
+		b.warnf(l, "backend '%s' : 'option httpslog' directive is ignored in backends.", p.Name)
+		return
+	}
+	f, err := logformat.Compile(b.comp, httpsLogFormat, true)
+	if err != nil {
+		panic("option httpslog: " + err.Error()) // a constant that compiles
+	}
+	p.LogFormat, p.HTTPSLogAt = f, l.Pos
+	p.Options["httplog"], p.Options["tcplog"] = false, false
 }
 
 // parseForwardFor reads "option forwardfor [except <net>] [header <name>] [if-none]".

@@ -330,6 +330,7 @@ type Proxy struct {
 	Check          CheckOpts         // which protocol check runs, and its arguments
 	HTTPLogCLF     bool              // "option httplog clf": Apache's common log format
 	LogFormat      *logformat.Format // "log-format" (nil: the option's or the default line)
+	HTTPSLogAt     config.Pos        // where "option httpslog" set LogFormat (zero: it did not)
 	LogFormatSD    *logformat.Format // "log-format-sd": RFC5424 structured data of traffic lines
 	UniqueIDFormat *logformat.Format // "unique-id-format"
 	// ReqCaptures and ResCaptures are the capture slots, numbered in

@@ -11,8 +11,7 @@ var absentFetches = map[string]string{
 func init() {
 	for reason, names := range map[string][]string{
 		"Go's crypto/tls does not expose the TLS session ID": {"ssl_fc_session_id", "ssl_bc_session_id"},
-		"a failed TLS handshake closes the connection before any rule or log line sees it, and Go's TLS errors have no OpenSSL codes": {
-			"ssl_fc_err", "ssl_fc_err_str", "ssl_bc_err", "ssl_bc_err_str"},
+		"Go's TLS errors have no OpenSSL codes":              {"ssl_bc_err", "ssl_bc_err_str"},
 		"Go's crypto/tls does not expose the handshake's randoms or secrets": {
 			"ssl_fc_client_random", "ssl_fc_server_random", "ssl_bc_client_random", "ssl_bc_server_random",
 			"ssl_fc_session_key", "ssl_bc_session_key", "ssl_fc_client_early_traffic_secret",

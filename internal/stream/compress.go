@@ -95,7 +95,9 @@ func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Fra
 		s.lg.fail('P', 'H')
 		return false
 	}
+	before := s.lg.bytesOut
 	head, _ := s.responseHead(sc.srv, clientKeep, client10, false)
+	s.logEarly(before, s.earlyBody(body.framing, int64(s.sw-start), done))
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.cio, &s.out, head, body.out(enc, done), len(s.sbuf)); err != nil {
 		s.lg.fail('C', 'D')

@@ -510,7 +510,9 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	if s.h2 && !bytesOnlyHeads.Load() {
 		pw, _ = s.cio.(parsedHeadWriter)
 	}
+	before := s.lg.bytesOut
 	head, parsed := s.responseHead(sc.srv, clientKeep, client10, pw != nil)
+	s.logEarly(before, s.earlyBody(f, int64(bodyEnd-headEnd), done))
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	var err error
 	switch {

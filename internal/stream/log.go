@@ -68,6 +68,7 @@ type reqLog struct {
 	// with no rule run on it (stampEnd).
 	endsAtResp bool
 	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
+	logged     bool // "option logasap" wrote the line when the response head came
 }
 
 // begin resets the state for a new request; a pipelined request has
@@ -210,7 +211,7 @@ func since(a, b time.Time) time.Duration {
 // emitHTTP writes the log line of the request just finished.
 func (s *httpSession) emitHTTP() {
 	l := &s.lg
-	if !l.on || l.skip || s.fe.logFmt == logDefault {
+	if !l.on || l.skip || l.logged || s.fe.logFmt == logDefault {
 		return // the default format logged the connection when it was accepted
 	}
 	fe := s.fe
@@ -307,6 +308,43 @@ func (s *httpSession) emitHTTP() {
 	fe.sendLog(e)
 }
 
+// logEarly writes the request's line once its response head is ready,
+// before the body ("option logasap"), as haproxy does when its response
+// analysers are done: Ta ends with the head's arrival, %B counts what its
+// response buffer then holds (the head since headBefore and body, the
+// body bytes already read) and %U is 0 (haproxy adds the request's bytes
+// to the stream's at its end).
+func (s *httpSession) logEarly(headBefore, body int64) {
+	l := &s.lg
+	if !s.fe.logASAP || !l.on {
+		return
+	}
+	out, in := l.bytesOut, l.bytesIn
+	l.bytesOut, l.bytesIn = out-headBefore+body, 0
+	l.ended = l.resp
+	s.emitHTTP()
+	l.bytesOut, l.bytesIn = out, in
+	l.logged = true
+}
+
+// earlyBody is what haproxy's response buffer holds of a body framed by f
+// once raw bytes of it came with the head (chunked: the data decoded by
+// s.rchunks so far, and the end block when done).
+func (s *httpSession) earlyBody(f http1.Framing, raw int64, done bool) int64 {
+	switch f {
+	case http1.FramingLength:
+		return min(raw, s.resp.ContentLength)
+	case http1.FramingChunked:
+		if done {
+			return s.rchunks.Data + 1
+		}
+		return s.rchunks.Data
+	case http1.FramingUntilClose:
+		return raw
+	}
+	return 0
+}
+
 // logConnect writes HAProxy's default-format line ("Connect from ...") for
 // a connection just accepted; it returns whether the frontend uses that
 // format (its sessions then log nothing else).
@@ -335,6 +373,7 @@ func (fe *Frontend) sendLog(e *logging.Entry) {
 }
 
 func (fe *Frontend) send(level logging.Level, e *logging.Entry) {
+	e.ASAP = fe.logASAP
 	bp := fe.rt.logBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	switch fe.logFmt {

@@ -35,7 +35,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		Term:    [4]byte{'-', '-', '-', '-'},
 		ActConn: int(s.fe.rt.actconn.Load()), FeConn: int(s.fe.feconn.Load()),
 		Method: s.req.Method, URI: s.req.URI,
-		Proto: "HTTP/1.1", HTTP: true,
+		Proto: "HTTP/1.1", HTTP: true, ASAP: s.fe.logASAP,
 		Txn: s, V: &s.tx.V, ReqID: s.reqID, UniqueID: s.tx.UID,
 		ReqCaps: s.caps.req, ResCaps: s.caps.res,
 		CookieReq: s.caps.cookie[0], CookieRes: s.caps.cookie[1],

@@ -85,6 +85,7 @@ type Frontend struct {
 	backend  *Backend // default_backend, its own servers for listen, or the first use_backend
 	logger   *logging.Logger
 	logFmt   logFormat
+	logASAP  bool         // "option logasap": a line goes when the response head comes
 	logCount atomic.Int64 // lines logged, for log-format's %lc
 	feconn   atomic.Int32 // client connections of this frontend (%fc)
 	Stats    Counters
@@ -209,6 +210,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			fe.logger = l
 		}
 		fe.logFmt = frontendLogFormat(p, fe.logger)
+		fe.logASAP = p.Options["logasap"]
 		if p.UniqueIDFormat != nil && p.UniqueIDHeader != "" {
 			fe.phases.UIDHeader = []byte(p.UniqueIDHeader)
 		}

@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logBackend is an HTTP/1.1 server whose answers are fixed bytes: "/slow"
+// sends its head, then its body 600 ms later; "/chunked" its head and a
+// first chunk, then the rest 300 ms later; "/fast" its head and body in
+// one write; anything else a 2-byte body.
+func logBackend(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					switch req.URL.Path {
+					case "/slow":
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n"))
+						time.Sleep(600 * time.Millisecond)
+						c.Write([]byte(strings.Repeat("s", 20000)))
+					case "/chunked":
+						c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
+						time.Sleep(300 * time.Millisecond)
+						c.Write([]byte("6\r\n world\r\n0\r\n\r\n"))
+					case "/fast":
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("f", 1000)))
+					default:
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// readOne sends a GET for uri on c, reads its response and closes c,
+// letting the proxies log the line before the next one.
+func readOne(t *testing.T, c net.Conn, uri string) {
+	t.Helper()
+	defer time.Sleep(50 * time.Millisecond)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", uri)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", uri, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+}
+
+// loggedLines runs cfg (its first %d is the syslog port) with the proxy
+// at path, waits for port, runs traffic and returns the lines logged by
+// then (the start-up probe's lines dropped), in order.
+func loggedLines(t *testing.T, path, cfg string, port int, traffic func()) []string {
+	t.Helper()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	p := startBinary(t, path, fmt.Sprintf(cfg, udp.LocalAddr().(*net.UDPAddr).Port), port)
+	defer p.stop()
+	buf := make([]byte, 4096)
+	for {
+		udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, _, err := udp.ReadFrom(buf); err != nil {
+			break
+		}
+	}
+	traffic()
+	var lines []string
+	for {
+		udp.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			return lines
+		}
+		lines = append(lines, strings.TrimSpace(string(buf[:n])))
+	}
+}
+
+var (
+	logClientPort = regexp.MustCompile(`^127\.0\.0\.1:\d+ `)
+	logDate       = regexp.MustCompile(`\[\d\d/\w+/\d{4}:\d\d:\d\d:\d\d\.\d{3}\]`)
+	logTimers     = regexp.MustCompile(`^[-+0-9]+(/[-+0-9]+){2,4}$`)
+)
+
+// normalizeLogLine replaces the client port, the date and the timers
+// (the fifth field) of an httplog/tcplog-like line: timers are rounded
+// to 100 ms, '+' and -1 kept.
+func normalizeLogLine(l string) string {
+	l = logClientPort.ReplaceAllString(l, "127.0.0.1:P ")
+	l = logDate.ReplaceAllString(l, "[DATE]")
+	f := strings.SplitN(l, " ", 6)
+	if len(f) == 6 && logTimers.MatchString(f[4]) {
+		ts := strings.Split(f[4], "/")
+		for i, v := range ts {
+			plus := strings.HasPrefix(v, "+")
+			n, err := strconv.Atoi(strings.TrimPrefix(v, "+"))
+			if err != nil || n < 0 {
+				continue
+			}
+			ts[i] = strconv.Itoa((n + 50) / 100 * 100)
+			if plus {
+				ts[i] = "+" + ts[i]
+			}
+		}
+		f[4] = strings.Join(ts, "/")
+	}
+	return strings.Join(f, " ")
+}
+
+// TestHTTPSLogAsHAProxy: "option httpslog" writes haproxy 2.6's HTTPS log
+// format (httplog plus fc_err/ssl_fc_err/ssl_c_err/ssl_c_ca_err/resumed
+// and SNI/version/cipher) on TLS and plain binds; it yields to a later
+// httplog, tcplog or log-format (and a later tcplog to an httplog, as the
+// last log format wins) and falls back to tcplog in mode tcp.
+func TestHTTPSLogAsHAProxy(t *testing.T) {
+	ca := newTLSCA(t)
+	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
+	srv := logBackend(t)
+	tlsPort, plain, over, tcpPort, lfPort, tcpl := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	cfg := `global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    option httpslog
+frontend fs
+    bind 127.0.0.1:` + strconv.Itoa(tlsPort) + ` ssl crt ` + crt + `
+    bind 127.0.0.1:` + strconv.Itoa(plain) + `
+    default_backend b
+frontend fh
+    bind 127.0.0.1:` + strconv.Itoa(over) + `
+    option tcplog
+    option httplog
+    default_backend b
+frontend fk
+    bind 127.0.0.1:` + strconv.Itoa(tcpl) + `
+    option httplog
+    option tcplog
+    default_backend b
+frontend ft
+    mode tcp
+    bind 127.0.0.1:` + strconv.Itoa(tcpPort) + `
+    default_backend bt
+frontend fl
+    bind 127.0.0.1:` + strconv.Itoa(lfPort) + ` ssl crt ` + crt + `
+    log-format "%%ST %%[ssl_fc_sni] %%sslv"
+    option httpslog
+    default_backend b
+backend b
+    server s 127.0.0.1:` + strconv.Itoa(srv) + `
+backend bt
+    mode tcp
+    server s 127.0.0.1:` + strconv.Itoa(srv) + `
+`
+	tls12 := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+	get := func(network string, port int, conf *tls.Config, uri string) {
+		t.Helper()
+		var c net.Conn
+		var err error
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if conf != nil {
+			c, err = tls.Dial("tcp", addr, conf)
+		} else {
+			c, err = net.Dial("tcp", addr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		readOne(t, c, uri)
+	}
+	traffic := func() {
+		sni := tls12.Clone()
+		sni.ServerName = "site.test"
+		get("tcp", tlsPort, sni, "/a")
+		get("tcp", tlsPort, tls12, "/b") // no SNI
+		resumed := sni.Clone()
+		resumed.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		get("tcp", tlsPort, resumed, "/c")
+		get("tcp", tlsPort, resumed, "/d") // a resumed session
+		get("tcp", plain, nil, "/e")
+		get("tcp", over, nil, "/f")
+		get("tcp", tcpl, nil, "/k")
+		get("tcp", tcpPort, nil, "/g")
+		get("tcp", lfPort, sni, "/h")
+	}
+	var logs [2][]string
+	for i, path := range []string{haproxyBin, bin} {
+		for _, l := range loggedLines(t, path, cfg, tlsPort, traffic) {
+			logs[i] = append(logs[i], normalizeLogLine(l))
+		}
+	}
+	got, want := strings.Join(logs[1], "\n"), strings.Join(logs[0], "\n")
+	if got != want {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
+	}
+	t.Logf("dhproxy logged\n%s", got)
+	for _, s := range []string{
+		`"GET /a HTTP/1.1" 0/0000000000000000/0/0/0 site.test/TLSv1.2/ECDHE-ECDSA-AES128-GCM-SHA256`,
+		`"GET /d HTTP/1.1" 0/0000000000000000/0/0/1 site.test/`,
+		`"GET /e HTTP/1.1" 0/-/-/-/0 -/-/-`,
+	} {
+		if !strings.Contains(got, s) {
+			t.Errorf("no %q in dhproxy's lines:\n%s", s, got)
+		}
+	}
+}
+
+// TestHTTPSLogConfigAsHAProxy: "no option httpslog" is refused with its
+// line, a backend's is ignored with a warning, and mode tcp falls back to
+// tcplog with a warning, as haproxy 2.6 says.
+func TestHTTPSLogConfigAsHAProxy(t *testing.T) {
+	for _, c := range []struct {
+		conf, want string
+		line       int
+	}{
+		{"frontend f\n    mode http\n    bind 127.0.0.1:1\n    no option httpslog\n", "negation/default is not supported for option 'httpslog'", 4},
+		{"frontend f\n    mode tcp\n    bind 127.0.0.1:1\n    option httpslog\n", "'option httpslog' not usable with frontend 'f' (needs 'mode http'). Falling back to 'option tcplog'.", 4},
+		{"backend b\n    mode http\n    option httpslog\n    option logasap\n", "'logasap' ignored because backend 'b' has no frontend capability.", 4},
+		{"frontend f\n    mode http\n    bind 127.0.0.1:1\n    option logasap x\n", "'option logasap' cannot handle unexpected argument 'x'.", 4},
+	} {
+		for _, path := range []string{haproxyBin, bin} {
+			cfg := writeConfig(t, c.conf)
+			out, _ := exec.Command(path, "-c", "-f", cfg).CombinedOutput()
+			if !strings.Contains(string(out), c.want) || !strings.Contains(string(out), fmt.Sprintf("%s:%d]", cfg, c.line)) {
+				t.Errorf("%s on\n%s\nsaid\n%s\nnot %q at line %d", path, c.conf, out, c.want, c.line)
+			}
+		}
+	}
+}
+
+// TestLogASAPAsHAProxy: with "option logasap" an HTTP request is logged
+// as soon as its response head is ready, before a slow body: Ta stops
+// there and Ta, Tt and %B get a '+'; a request that got no response is
+// logged at its end with the '+' as well.
+func TestLogASAPAsHAProxy(t *testing.T) {
+	srv := logBackend(t)
+	port, lf, noSrv := freePort(t), freePort(t), freePort(t)
+	cfg := `global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    option logasap
+frontend fa
+    bind 127.0.0.1:` + strconv.Itoa(port) + `
+    option httplog
+    default_backend b
+frontend fl
+    bind 127.0.0.1:` + strconv.Itoa(lf) + `
+    log-format "%%ST B=%%B U=%%U Td=%%Td %%{+Q}r"
+    default_backend b
+frontend fn
+    bind 127.0.0.1:` + strconv.Itoa(noSrv) + `
+    option httplog
+    default_backend dead
+backend b
+    server s 127.0.0.1:` + strconv.Itoa(srv) + `
+backend dead
+    server s 127.0.0.1:` + strconv.Itoa(freePort(t)) + `
+`
+	get := func(port int, uri string) {
+		t.Helper()
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readOne(t, c, uri)
+	}
+	traffic := func() {
+		get(port, "/slow")
+		get(port, "/")
+		get(port, "/chunked")
+		get(lf, "/slow")
+		get(noSrv, "/none")
+	}
+	var logs [2][]string
+	for i, path := range []string{haproxyBin, bin} {
+		for _, l := range loggedLines(t, path, cfg, port, traffic) {
+			logs[i] = append(logs[i], normalizeLogLine(l))
+		}
+	}
+	got, want := strings.Join(logs[1], "\n"), strings.Join(logs[0], "\n")
+	if got != want {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
+	}
+	t.Logf("dhproxy logged\n%s", got)
+	if !strings.Contains(got, `/+0 200 +`) {
+		t.Errorf("the slow body's request is not logged at its head:\n%s", got)
+	}
+}

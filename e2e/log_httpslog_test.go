@@ -267,10 +267,11 @@ func TestHTTPSLogConfigAsHAProxy(t *testing.T) {
 // TestLogASAPAsHAProxy: with "option logasap" an HTTP request is logged
 // as soon as its response head is ready, before a slow body: Ta stops
 // there and Ta, Tt and %B get a '+'; a request that got no response is
-// logged at its end with the '+' as well.
+// logged at its end with the '+' as well. In mode tcp the line goes when
+// the server connection is established. Early lines skip dontlognull.
 func TestLogASAPAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
-	port, lf, noSrv := freePort(t), freePort(t), freePort(t)
+	port, lf, noSrv, tcpPort := freePort(t), freePort(t), freePort(t), freePort(t)
 	cfg := `global
     log 127.0.0.1:%d format raw local0
 defaults
@@ -280,6 +281,7 @@ defaults
     timeout client 5s
     timeout server 5s
     option logasap
+    option dontlognull
 frontend fa
     bind 127.0.0.1:` + strconv.Itoa(port) + `
     option httplog
@@ -294,8 +296,16 @@ frontend fn
     default_backend dead
 backend b
     server s 127.0.0.1:` + strconv.Itoa(srv) + `
+frontend ft
+    mode tcp
+    bind 127.0.0.1:` + strconv.Itoa(tcpPort) + `
+    option tcplog
+    default_backend bt
 backend dead
     server s 127.0.0.1:` + strconv.Itoa(freePort(t)) + `
+backend bt
+    mode tcp
+    server s 127.0.0.1:` + strconv.Itoa(srv) + `
 `
 	get := func(port int, uri string) {
 		t.Helper()
@@ -311,6 +321,12 @@ backend dead
 		get(port, "/chunked")
 		get(lf, "/slow")
 		get(noSrv, "/none")
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // logged at connect: Tt does not count this
+		readOne(t, c, "/tcp")
 	}
 	var logs [2][]string
 	for i, path := range []string{haproxyBin, bin} {
@@ -323,7 +339,7 @@ backend dead
 		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
 	}
 	t.Logf("dhproxy logged\n%s", got)
-	if !strings.Contains(got, `/+0 200 +`) {
-		t.Errorf("the slow body's request is not logged at its head:\n%s", got)
+	if !strings.Contains(got, `/+0 200 +`) || !strings.Contains(got, ` ft bt/s 0/0/+0 +0 -- `) {
+		t.Errorf("the slow body's request is not logged at its head, or the tcp connection at its connect:\n%s", got)
 	}
 }

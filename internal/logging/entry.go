@@ -46,6 +46,9 @@ type Entry struct {
 	// ASAP: the frontend has "option logasap": %Ta, %Tt and %B, which
 	// may stop short of the transfer's end, are prefixed with '+'.
 	ASAP bool
+	// Early: the line goes before the end of the stream ("option logasap"),
+	// which haproxy does without the dontlognull test.
+	Early bool
 
 	Status   int   // %ST; -1 if no status was produced
 	BytesOut int64 // %B: bytes sent to the client, headers included
@@ -95,7 +98,7 @@ func (e *Entry) IsError() bool {
 // ShouldLog applies "option dontlognull" (no byte ever came from the
 // client) and "option dontlog-normal" (only errors are logged).
 func ShouldLog(e *Entry, dontLogNull, dontLogNormal bool) bool {
-	if dontLogNull && e.BytesIn == 0 {
+	if dontLogNull && e.BytesIn == 0 && !e.Early {
 		return false
 	}
 	return !dontLogNormal || e.IsError()

@@ -208,10 +208,18 @@ func since(a, b time.Time) time.Duration {
 	return b.Sub(a)
 }
 
-// emitHTTP writes the log line of the request just finished.
+// emitHTTP writes the log line of the request just finished, unless
+// "option logasap" wrote it already.
 func (s *httpSession) emitHTTP() {
+	if !s.lg.logged {
+		s.writeLine(false)
+	}
+}
+
+// writeLine writes the request's log line; early: before its end.
+func (s *httpSession) writeLine(early bool) {
 	l := &s.lg
-	if !l.on || l.skip || l.logged || s.fe.logFmt == logDefault {
+	if !l.on || l.skip || s.fe.logFmt == logDefault {
 		return // the default format logged the connection when it was accepted
 	}
 	fe := s.fe
@@ -243,7 +251,7 @@ func (s *httpSession) emitHTTP() {
 		Term:    [4]byte{'-', '-', '-', '-'},
 		ActConn: int(fe.rt.actconn.Load()), FeConn: int(fe.feconn.Load()),
 		Retries: l.retries, Redispatched: l.redispatched,
-		Proto: l.proto, HTTP: true,
+		Proto: l.proto, HTTP: true, Early: early,
 	}
 	if l.term[0] != 0 {
 		e.Term[0], e.Term[1] = l.term[0], l.term[1]
@@ -322,7 +330,7 @@ func (s *httpSession) logEarly(headBefore, body int64) {
 	out, in := l.bytesOut, l.bytesIn
 	l.bytesOut, l.bytesIn = out-headBefore+body, 0
 	l.ended = l.resp
-	s.emitHTTP()
+	s.writeLine(true)
 	l.bytesOut, l.bytesIn = out, in
 	l.logged = true
 }

@@ -34,6 +34,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	var srv *Server
 	var be *Backend // once chosen
 	logOn := fe.logFmt != logNone && !fe.logConnect(c)
+	logged := false // by "option logasap", once connected
 	if logOn {
 		_, isTLS := c.(*tls.Conn)
 		e = logging.Entry{Accept: time.Now(), Frontend: fe.P.Name, TLS: isTLS, Server: "<NOSRV>", Status: -1,
@@ -45,6 +46,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 			e.FrontendIP, e.FrontendPort = la.AddrPort().Addr().Unmap(), la.Port
 		}
 		defer func() {
+			if logged {
+				return
+			}
 			e.Tt = time.Since(e.Accept)
 			e.ActConn, e.FeConn = int(fe.rt.actconn.Load()), int(fe.feconn.Load())
 			if be != nil {
@@ -160,6 +164,17 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		if ti := tx.ClientTLS(); ti != nil {
 			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
 		}
+	}
+	if logOn && fe.logASAP {
+		// haproxy logs a connection once its server's is established:
+		// Tt ends there, no byte counted yet
+		early := e
+		early.Early = true
+		early.Tt = early.Tw + early.Tc
+		early.ActConn, early.FeConn = int(fe.rt.actconn.Load()), int(fe.feconn.Load())
+		early.BeConn, early.SrvConn = be.Cur(), srv.Cur()
+		fe.sendLog(&early)
+		logged = true
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {

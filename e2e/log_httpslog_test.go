@@ -17,8 +17,10 @@ import (
 
 // logBackend is an HTTP/1.1 server whose answers are fixed bytes: "/slow"
 // sends its head, then its body 600 ms later; "/chunked" its head and a
-// first chunk, then the rest 300 ms later; "/fast" its head and body in
-// one write; anything else a 2-byte body.
+// first chunk, then the rest 300 ms later; "/v10" an HTTP/1.0 answer and
+// "/sclose" one with "Connection: close", both closing; "/ska" one with
+// "Connection: keep-alive"; "/fast" its head and body in one write;
+// anything else a 2-byte body.
 func logBackend(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -50,6 +52,14 @@ func logBackend(t *testing.T) int {
 						c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
 						time.Sleep(300 * time.Millisecond)
 						c.Write([]byte("6\r\n world\r\n0\r\n\r\n"))
+					case "/v10":
+						c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+						return
+					case "/sclose":
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"))
+						return
+					case "/ska":
+						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"))
 					case "/fast":
 						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("f", 1000)))
 					default:
@@ -302,6 +312,7 @@ frontend ft
     option tcplog
     default_backend bt
 backend dead
+    retries 0
     server s 127.0.0.1:` + strconv.Itoa(freePort(t)) + `
 backend bt
     mode tcp
@@ -341,5 +352,63 @@ backend bt
 	t.Logf("dhproxy logged\n%s", got)
 	if !strings.Contains(got, `/+0 200 +`) || !strings.Contains(got, ` ft bt/s 0/0/+0 +0 -- `) {
 		t.Errorf("the slow body's request is not logged at its head, or the tcp connection at its connect:\n%s", got)
+	}
+}
+
+// TestLogBytesConnectionAsHAProxy: %B does not count the Connection field
+// the proxy writes for the client (close, keep-alive for HTTP/1.0) nor
+// the server's close or keep-alive one, as haproxy's count of its HTX
+// response leaves them out.
+func TestLogBytesConnectionAsHAProxy(t *testing.T) {
+	srv := logBackend(t)
+	port, hc := freePort(t), freePort(t)
+	cfg := `global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    log-format "%%B %%{+Q}r"
+frontend fa
+    bind 127.0.0.1:` + strconv.Itoa(port) + `
+    default_backend b
+frontend fc
+    bind 127.0.0.1:` + strconv.Itoa(hc) + `
+    option httpclose
+    default_backend b
+backend b
+    server s 127.0.0.1:` + strconv.Itoa(srv) + `
+`
+	send := func(p int, req string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(time.Second))
+		c.Write([]byte(req))
+		io.Copy(io.Discard, c) // until the proxy closes, or the deadline
+		c.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+	traffic := func() {
+		send(port, "GET /v10 HTTP/1.1\r\nHost: x\r\n\r\n")
+		send(port, "GET /sclose HTTP/1.1\r\nHost: x\r\n\r\n")
+		send(port, "GET /ska HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+		send(port, "GET /close HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		send(port, "GET /ten HTTP/1.0\r\n\r\n")
+		send(port, "GET /tenka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+		send(hc, "GET /httpclose HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	var logs [2]string
+	for i, path := range []string{haproxyBin, bin} {
+		logs[i] = strings.Join(loggedLines(t, path, cfg, port, traffic), "\n")
+	}
+	if logs[1] != logs[0] {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", logs[1], logs[0])
+	}
+	if strings.Count(logs[1], "51 ") != 7 {
+		t.Errorf("not 7 answers of 51 bytes:\n%s", logs[1])
 	}
 }

@@ -339,20 +339,14 @@ func (s *httpSession) responseHead(srv *Server, clientKeep, client10, parsedOK b
 	length := lengthFor(needsLengthFix(&resp.Message), framingOnBodiless(resp))
 	cases := s.responseCases()
 	if !hop && clientKeep && !addKeepAlive && length == lengthKeep && !resp.HigherMinor && !resp.NoReasonSP && ck == nil && !insert && !s.tx.Edited.Response && cases == nil {
-		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep, "")
+		s.lg.headSize(&resp.Message, resp.Reason, false, lengthKeep)
 		return nil, parsedOK
-	}
-	added := ""
-	if !clientKeep {
-		added = "close"
-	} else if addKeepAlive {
-		added = "keep-alive"
 	}
 	reason := resp.Reason
 	if s.tx.Edited.Status != 0 {
 		reason = s.tx.Edited.Reason
 	}
-	s.lg.headSize(&resp.Message, reason, true, length, added)
+	s.lg.headSize(&resp.Message, reason, true, length)
 	if parsedOK && length == lengthKeep && ck == nil && !insert && s.tx.Edited.Status == 0 {
 		return nil, true
 	}

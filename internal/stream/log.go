@@ -118,9 +118,10 @@ func (l *reqLog) parsed(r *http1.Request, fresh bool) {
 
 // headSize counts a response head sent to the client into bytesOut the way
 // HAProxy's %B counts it (logging.HTXSize): rewritten heads drop hop-by-hop
-// fields (and framing fields as length says) and add a Connection field
-// whose value is added.
-func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit, added string) {
+// fields (and framing fields as length says). The Connection field added
+// for the client is not counted: haproxy's HTTP/1 layer writes it after
+// the count.
+func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit) {
 	if !l.on {
 		return
 	}
@@ -137,9 +138,6 @@ func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, lengt
 	if length == lengthFix {
 		n.Header(contentLength, strconv.AppendInt(l.scratch[:0], m.ContentLength, 10))
 	}
-	if added != "" {
-		n.Header(connection, []byte(added))
-	}
 	n.EndOfHeaders()
 	l.bytesOut += int64(n)
 }
@@ -148,7 +146,6 @@ var (
 	proto11       = []byte("HTTP/1.1")
 	statusDigits  = []byte("200")
 	contentLength = []byte("Content-Length")
-	connection    = []byte("Connection")
 )
 
 // bodySize adds a forwarded response body to bytesOut: its decoded size,

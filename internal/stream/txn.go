@@ -493,7 +493,7 @@ func (s *httpSession) answerResponseLogged(r *rules.Rule, sc *serverConn, keep, 
 	}
 	// HAProxy's log counts the server's response it had received (its
 	// head, and the body already buffered) before the reply.
-	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep, "")
+	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep)
 	if body := int64(s.sw - s.sr - s.resp.HeadLen); s.lg.on && !s.resp.Chunked && body > 0 {
 		if cl := s.resp.ContentLength; cl >= 0 {
 			body = min(body, cl)

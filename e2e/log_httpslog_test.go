@@ -19,7 +19,8 @@ import (
 // sends its head, then its body 600 ms later; "/chunked" its head and a
 // first chunk, then the rest 300 ms later; "/v10" an HTTP/1.0 answer and
 // "/sclose" one with "Connection: close", both closing; "/ska" one with
-// "Connection: keep-alive"; "/fast" its head and body in one write;
+// "Connection: keep-alive"; "/ws" a WebSocket's 101, then "bye" 300 ms
+// later and a close; "/fast" its head and body in one write;
 // anything else a 2-byte body.
 func logBackend(t *testing.T) int {
 	t.Helper()
@@ -52,6 +53,11 @@ func logBackend(t *testing.T) int {
 						c.Write([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"))
 						time.Sleep(300 * time.Millisecond)
 						c.Write([]byte("6\r\n world\r\n0\r\n\r\n"))
+					case "/ws":
+						c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"))
+						time.Sleep(300 * time.Millisecond)
+						c.Write([]byte("bye"))
+						return
 					case "/v10":
 						c.Write([]byte("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 						return
@@ -274,6 +280,11 @@ func TestHTTPSLogConfigAsHAProxy(t *testing.T) {
 	}
 }
 
+// wsRequest asks logBackend for a WebSocket ("/ws": a 101, then "bye"
+// 300 ms later and a close).
+const wsRequest = "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: websocket\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
 // TestLogASAPAsHAProxy: with "option logasap" an HTTP request is logged
 // as soon as its response head is ready, before a slow body: Ta stops
 // there and Ta, Tt and %B get a '+'; a request that got no response is
@@ -332,6 +343,15 @@ backend bt
 		get(port, "/chunked")
 		get(lf, "/slow")
 		get(noSrv, "/none")
+		ws, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.SetDeadline(time.Now().Add(5 * time.Second))
+		ws.Write([]byte(wsRequest))
+		io.Copy(io.Discard, ws) // the 101, "bye", then the server's close
+		ws.Close()
+		time.Sleep(50 * time.Millisecond)
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort))
 		if err != nil {
 			t.Fatal(err)
@@ -358,7 +378,7 @@ backend bt
 // TestLogBytesConnectionAsHAProxy: %B does not count the Connection field
 // the proxy writes for the client (close, keep-alive for HTTP/1.0) nor
 // the server's close or keep-alive one, as haproxy's count of its HTX
-// response leaves them out.
+// response leaves them out; a WebSocket's 101 head counts whole.
 func TestLogBytesConnectionAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
 	port, hc := freePort(t), freePort(t)
@@ -400,6 +420,7 @@ backend b
 		send(port, "GET /ten HTTP/1.0\r\n\r\n")
 		send(port, "GET /tenka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 		send(hc, "GET /httpclose HTTP/1.1\r\nHost: x\r\n\r\n")
+		send(port, wsRequest)
 	}
 	var logs [2]string
 	for i, path := range []string{haproxyBin, bin} {
@@ -408,7 +429,7 @@ backend b
 	if logs[1] != logs[0] {
 		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", logs[1], logs[0])
 	}
-	if strings.Count(logs[1], "51 ") != 7 {
-		t.Errorf("not 7 answers of 51 bytes:\n%s", logs[1])
+	if strings.Count(logs[1], "51 ") != 7 || !strings.Contains(logs[1], `135 "GET /ws HTTP/1.1"`) {
+		t.Errorf("not 7 answers of 51 bytes and a 101 of 132 + 3:\n%s", logs[1])
 	}
 }

@@ -648,6 +648,11 @@ func (s *httpSession) releaseServer(sc *serverConn, pool bool) {
 // or a successful CONNECT, first flushing what each side already sent.
 func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	defer sc.c.Close()
+	// haproxy counts the head as its server sent it (its Connection and
+	// Upgrade fields too), then the tunnel's bytes
+	before := s.lg.bytesOut
+	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep)
+	s.logEarly(before, int64(s.sw-s.sr-s.resp.HeadLen))
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.c, &s.out, s.informationalHead(), s.sbuf[s.sr+s.resp.HeadLen:s.sw], len(s.sbuf)); err != nil {
 		return

@@ -290,9 +290,10 @@ const wsRequest = "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade
 // there and Ta, Tt and %B get a '+'; a request that got no response is
 // logged at its end with the '+' as well. In mode tcp the line goes when
 // the server connection is established. Early lines skip dontlognull.
+// An HTTP/2 stream and a WebSocket's 101 are logged the same way.
 func TestLogASAPAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
-	port, lf, noSrv, tcpPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	port, lf, noSrv, tcpPort, h2 := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	cfg := `global
     log 127.0.0.1:%d format raw local0
 defaults
@@ -310,6 +311,10 @@ frontend fa
 frontend fl
     bind 127.0.0.1:` + strconv.Itoa(lf) + `
     log-format "%%ST B=%%B U=%%U Td=%%Td %%{+Q}r"
+    default_backend b
+frontend f2
+    bind 127.0.0.1:` + strconv.Itoa(h2) + ` proto h2
+    option httplog
     default_backend b
 frontend fn
     bind 127.0.0.1:` + strconv.Itoa(noSrv) + `
@@ -342,6 +347,10 @@ backend bt
 		get(port, "/")
 		get(port, "/chunked")
 		get(lf, "/slow")
+		if out, err := exec.Command("curl", "-sS", "-o", "/dev/null", "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/slow", h2)).CombinedOutput(); err != nil {
+			t.Fatalf("curl over h2: %v %s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
 		get(noSrv, "/none")
 		ws, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {

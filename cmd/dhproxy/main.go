@@ -16,6 +16,7 @@ import (
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/listener"
+	"dhproxy/internal/logforward"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
@@ -229,6 +230,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer pr.Close()
+	fwd, err := logforward.Start(cfg)
+	if err != nil {
+		alert(stderr, "%v", err)
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
 	api.ListenerFDs = rt.ListenerFDs
 	// Certificates kept by acme sections: obtained now when missing (the
 	// binds are open to answer the challenges), then renewed.
@@ -321,6 +331,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		vr.stop()
 	}
 	stopLVS()
+	// The syslog relays stop receiving at once, as haproxy's listeners
+	// do on a stop; what they received is still sent.
+	fwd.Close()
 	if s == syscall.SIGUSR1 {
 		// The runtime API stops too: its socket may be shared with the
 		// next worker, which must be the one answering.

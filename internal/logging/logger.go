@@ -47,14 +47,14 @@ var queueLen = 4096
 type spec struct {
 	pos                               config.Pos
 	address, facility, level, minimum string
-	format                            string
+	format, sample                    string
 	length                            int
 }
 
 // specOf copies what the model knows of a "log" line.
 func specOf(t model.LogTarget) spec {
 	return spec{pos: t.Pos, address: t.Address, facility: t.Facility, level: t.Level, minimum: t.MinLevel,
-		format: t.Format, length: t.Len}
+		format: t.Format, sample: t.Sample, length: t.Len}
 }
 
 // Logger sends lines to the log targets of one proxy (or of the global
@@ -86,6 +86,8 @@ type target struct {
 	maxLevel int // lines less severe than this are not sent
 	minLevel int // lines more severe than this are sent at this level
 	queue    chan *[]byte
+	sample   *logtarget.Sample // "sample": the lines sent; nil: all
+	seen     atomic.Uint64     // lines offered to a sampled target
 
 	udp      *net.UDPConn
 	unix     *net.UnixConn
@@ -157,6 +159,11 @@ func openTarget(s spec, num int) (*target, error) {
 		maxLevel: int(LevelDebug), minLevel: int(LevelEmerg), queue: make(chan *[]byte, queueLen)}
 	if t.maxLen == 0 {
 		t.maxLen = logtarget.DefaultLen
+	}
+	if s.sample != "" {
+		if t.sample, err = logtarget.ParseSample(s.sample); err != nil {
+			return nil, err
+		}
 	}
 	if t.facility = logtarget.Facility(s.facility); t.facility < 0 {
 		return nil, fmt.Errorf("unknown log facility '%s'", s.facility)
@@ -291,28 +298,48 @@ func (l *Logger) SendSD(level Level, sd, line []byte) {
 			continue
 		}
 		lv = max(lv, t.minLevel)
+		if !t.sampled() {
+			continue
+		}
 		bp := l.getBuf()
 		b := l.appendHeader((*bp)[:0], t, lv, now, sd)
 		b = append(b, line...)
-		// Datagrams carry at most len bytes before the LF; stream targets
-		// (fd_write_frag_line) count the LF within len.
-		limit := t.maxLen
-		if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
-			limit--
-		}
-		if len(b) > limit {
-			b = b[:limit]
-		}
-		b = append(b, '\n')
-		*bp = b
-		select {
-		case t.queue <- bp:
-		default:
-			l.dropped.Add(1)
-			droppedTotal.Add(1)
-			l.putBuf(bp)
-		}
+		l.queueLine(t, bp, b)
 	}
+}
+
+// queueLine cuts b, a header and its message in bp's buffer, to t's
+// length, ends it with a LF and queues it for t's writer.
+func (l *Logger) queueLine(t *target, bp *[]byte, b []byte) {
+	// Datagrams carry at most len bytes before the LF; stream targets
+	// (fd_write_frag_line) count the LF within len.
+	limit := t.maxLen
+	if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
+		limit--
+	}
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	b = append(b, '\n')
+	*bp = b
+	select {
+	case t.queue <- bp:
+	default:
+		l.dropped.Add(1)
+		droppedTotal.Add(1)
+		l.putBuf(bp)
+	}
+}
+
+// sampled reports whether the next line goes to t: with "sample
+// <ranges>:<size>", only the lines whose rank (counted from 1, modulo
+// size) is in a range do, as haproxy's log sampling.
+func (t *target) sampled() bool {
+	if t.sample == nil {
+		return true
+	}
+	n := int(t.seen.Add(1)-1)%t.sample.Size + 1
+	return t.sample.Has(n)
 }
 
 // appendHeader writes the syslog header of t's format (HAProxy's

@@ -3,8 +3,8 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"os"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"

@@ -17,6 +17,7 @@ import (
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logforward"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
@@ -209,6 +210,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer priv.Close()
 	}
 	applyThreads(&cfg.Global, stderr)
+	// before the loggers, whose ring@ targets write to them
+	rings := logging.StartRings(cfg)
+	defer rings.Close()
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

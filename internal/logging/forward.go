@@ -253,7 +253,7 @@ func (l *Logger) Forward(level, facility int, m *Meta, msg []byte) {
 		}
 		bp := l.getBuf()
 		b := appendMetaHeader((*bp)[:0], t.format, max(level, t.minLevel), fac, m, now)
-		b = append(b, msg...)
+		b = append(b, t.body(msg)...)
 		l.queueLine(t, bp, b)
 	}
 }

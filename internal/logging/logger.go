@@ -95,6 +95,7 @@ type target struct {
 	file     *os.File
 	ownsFile bool
 	sink     *fileSink // file@ targets
+	ring     *Ring     // ring@ targets
 	batch    []byte    // file@ lines gathered for one write
 	reported bool      // a write error was already reported (HAProxy alerts once)
 }
@@ -216,6 +217,12 @@ func openTarget(s spec, num int) (*target, error) {
 		if t.sink, err = openFileSink(a.Path); err != nil {
 			return nil, err
 		}
+	case logtarget.Ring:
+		if t.ring = FindRing(a.Path); t.ring == nil {
+			return nil, fmt.Errorf("no ring section named '%s'", a.Path)
+		}
+		// the ring's format writes the header, not the target's
+		t.format = t.ring.format
 	}
 	return t, nil
 }
@@ -303,7 +310,7 @@ func (l *Logger) SendSD(level Level, sd, line []byte) {
 		}
 		bp := l.getBuf()
 		b := l.appendHeader((*bp)[:0], t, lv, now, sd)
-		b = append(b, line...)
+		b = append(b, t.body(line)...)
 		l.queueLine(t, bp, b)
 	}
 }
@@ -312,15 +319,18 @@ func (l *Logger) SendSD(level Level, sd, line []byte) {
 // length, ends it with a LF and queues it for t's writer.
 func (l *Logger) queueLine(t *target, bp *[]byte, b []byte) {
 	// Datagrams carry at most len bytes before the LF; stream targets
-	// (fd_write_frag_line) count the LF within len.
+	// (fd_write_frag_line) count the LF within len. A ring holds lines
+	// without LF, cut to its own maxlen.
 	limit := t.maxLen
 	if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
 		limit--
 	}
-	if len(b) > limit {
-		b = b[:limit]
+	if t.ring == nil {
+		if len(b) > limit {
+			b = b[:limit]
+		}
+		b = append(b, '\n')
 	}
-	b = append(b, '\n')
 	*bp = b
 	select {
 	case t.queue <- bp:
@@ -329,6 +339,15 @@ func (l *Logger) queueLine(t *target, bp *[]byte, b []byte) {
 		droppedTotal.Add(1)
 		l.putBuf(bp)
 	}
+}
+
+// body is the message as t sends it: a ring target cuts the message alone
+// to its len, the header then comes on top (haproxy's sink_write).
+func (t *target) body(msg []byte) []byte {
+	if t.ring != nil && len(msg) > t.maxLen {
+		return msg[:t.maxLen]
+	}
+	return msg
 }
 
 // sampled reports whether the next line goes to t: with "sample
@@ -517,6 +536,8 @@ func (l *Logger) write(t *target, bp *[]byte) {
 		err = t.writeUnix(*bp)
 	case logtarget.File:
 		err = l.writeFile(t, *bp)
+	case logtarget.Ring:
+		t.ring.Write(*bp)
 	}
 	if err != nil && !t.reported {
 		t.reported = true

@@ -222,6 +222,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildCache(s)
 		case "log-forward":
 			b.buildLogForward(s)
+		case "ring":
+			b.buildRing(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -240,6 +242,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.dynamicCookies()
 	b.bindPatternEdits()
 	b.resolveCaches()
+	b.resolveRingTargets()
 	if d.HasErrors() {
 		return nil
 	}

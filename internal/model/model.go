@@ -554,6 +554,8 @@ type Config struct {
 	LocalPeer string
 	// LogForwards are the log-forward sections, in file order (kw_logforward.go).
 	LogForwards []*LogForward
+	// Rings are the ring sections, in file order (kw_ring.go).
+	Rings []*Ring
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -156,6 +156,7 @@ const (
 	Unix             // syslog datagram over a unix socket (/dev/log)
 	FD               // an inherited file descriptor: stdout, stderr, fd@N
 	File             // a file dhproxy appends to itself: file@/path (no syslog daemon)
+	Ring             // a ring section's buffer: ring@name (Path is the name)
 )
 
 // Addr is a parsed log target address.
@@ -174,7 +175,7 @@ const DefaultPort = 514
 // ParseAddress reads a log target address the way HAProxy does: "stdout",
 // "stderr", "fd@N", a path ("/dev/log"), "unix@path"/"uxdg@path", or a UDP
 // address "[udp@|udp4@|udp6@|ipv4@|ipv6@]host[:port]" (port 514 by default).
-// Stream targets (tcp@, ring@) and abstract sockets are refused. dhproxy
+// "ring@name" names a ring section. TCP targets (tcp@) and abstract sockets are refused. dhproxy
 // adds "file@/absolute/path": lines appended to a file, framed as on stdout.
 func ParseAddress(s string) (Addr, error) {
 	switch s {
@@ -210,8 +211,13 @@ func ParseAddress(s string) (Addr, error) {
 		}
 		network := map[string]string{"": "udp", "udp": "udp", "udp4": "udp4", "udp6": "udp6", "ipv4": "udp4", "ipv6": "udp6"}[prefix]
 		return parseUDP(s, network, rest)
-	case "tcp", "tcp4", "tcp6", "ring":
-		return Addr{}, fmt.Errorf("log target '%s' (TCP or ring buffer) is not supported in this version of dhproxy yet; use a UDP address, a unix socket path, stdout or stderr", s)
+	case "ring":
+		if rest == "" {
+			return Addr{}, fmt.Errorf("missing ring name in '%s'", s)
+		}
+		return Addr{Kind: Ring, Path: rest}, nil
+	case "tcp", "tcp4", "tcp6":
+		return Addr{}, fmt.Errorf("log target '%s' (TCP) is not supported in this version of dhproxy yet; declare a ring section with a server and log to ring@<name>, or use a UDP address, a unix socket path, stdout or stderr", s)
 	default:
 		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, unix@, fd@, file@, stdout or stderr", prefix, s)
 	}

@@ -7,13 +7,13 @@ import (
 	"dhproxy/internal/logging"
 )
 
-// "show events [<ring>] [-n]": the lines a ring section holds, oldest
+// "show events [<ring>] [-w] [-n]": the lines a ring section holds, oldest
 // first, or without a name the list of event sinks in haproxy 2.6's
 // layout. "-w" (wait for new lines) needs a streaming CLI session, which
 // dhproxy's runtime API does not have yet.
 func init() {
 	commands = append(commands,
-		command{[]string{"show", "events"}, "show events [<sink>] [-n]", "show event sink state", levelUser, cmdShowEvents},
+		command{[]string{"show", "events"}, "show events [<sink>] [-w] [-n]", "show event sink state", levelUser, cmdShowEvents},
 	)
 }
 

@@ -16,6 +16,8 @@ import (
 	"dhproxy/internal/config"
 	"dhproxy/internal/config/keepalived"
 	"dhproxy/internal/listener"
+	"dhproxy/internal/logforward"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/master"
 	"dhproxy/internal/model"
 	"dhproxy/internal/runtimeapi"
@@ -217,6 +219,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer priv.Close()
 	}
 	applyThreads(&cfg.Global, stderr)
+	// before the loggers, whose ring@ targets write to them
+	rings := logging.StartRings(cfg)
+	defer rings.Close()
 	rt, err := stream.New(cfg)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -238,6 +243,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer pr.Close()
+	fwd, err := logforward.Start(cfg)
+	if err != nil {
+		alert(stderr, "%v", err)
+		rt.Close()
+		if child {
+			master.ReportReady(err)
+		}
+		return 1
+	}
 	api.ListenerFDs = rt.ListenerFDs
 	// Certificates kept by acme sections: obtained now when missing (the
 	// binds are open to answer the challenges), then renewed.
@@ -330,6 +344,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		vr.stop()
 	}
 	stopLVS()
+	// The syslog relays stop receiving at once, as haproxy's listeners
+	// do on a stop; what they received is still sent.
+	fwd.Close()
 	if s == syscall.SIGUSR1 {
 		// The runtime API stops too: its socket may be shared with the
 		// next worker, which must be the one answering.

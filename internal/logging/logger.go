@@ -47,14 +47,14 @@ var queueLen = 4096
 type spec struct {
 	pos                               config.Pos
 	address, facility, level, minimum string
-	format                            string
+	format, sample                    string
 	length                            int
 }
 
 // specOf copies what the model knows of a "log" line.
 func specOf(t model.LogTarget) spec {
 	return spec{pos: t.Pos, address: t.Address, facility: t.Facility, level: t.Level, minimum: t.MinLevel,
-		format: t.Format, length: t.Len}
+		format: t.Format, sample: t.Sample, length: t.Len}
 }
 
 // Logger sends lines to the log targets of one proxy (or of the global
@@ -86,6 +86,8 @@ type target struct {
 	maxLevel int // lines less severe than this are not sent
 	minLevel int // lines more severe than this are sent at this level
 	queue    chan *[]byte
+	sample   *logtarget.Sample // "sample": the lines sent; nil: all
+	seen     atomic.Uint64     // lines offered to a sampled target
 
 	udp      *net.UDPConn
 	unix     *net.UnixConn
@@ -93,6 +95,7 @@ type target struct {
 	file     *os.File
 	ownsFile bool
 	sink     *fileSink // file@ targets
+	ring     *Ring     // ring@ targets
 	batch    []byte    // file@ lines gathered for one write
 	reported bool      // a write error was already reported (HAProxy alerts once)
 }
@@ -158,6 +161,11 @@ func openTarget(s spec, num int) (*target, error) {
 	if t.maxLen == 0 {
 		t.maxLen = logtarget.DefaultLen
 	}
+	if s.sample != "" {
+		if t.sample, err = logtarget.ParseSample(s.sample); err != nil {
+			return nil, err
+		}
+	}
 	if t.facility = logtarget.Facility(s.facility); t.facility < 0 {
 		return nil, fmt.Errorf("unknown log facility '%s'", s.facility)
 	}
@@ -209,6 +217,12 @@ func openTarget(s spec, num int) (*target, error) {
 		if t.sink, err = openFileSink(a.Path); err != nil {
 			return nil, err
 		}
+	case logtarget.Ring:
+		if t.ring = FindRing(a.Path); t.ring == nil {
+			return nil, fmt.Errorf("no ring section named '%s'", a.Path)
+		}
+		// the ring's format writes the header, not the target's
+		t.format = t.ring.format
 	}
 	return t, nil
 }
@@ -291,28 +305,60 @@ func (l *Logger) SendSD(level Level, sd, line []byte) {
 			continue
 		}
 		lv = max(lv, t.minLevel)
+		if !t.sampled() {
+			continue
+		}
 		bp := l.getBuf()
 		b := l.appendHeader((*bp)[:0], t, lv, now, sd)
-		b = append(b, line...)
-		// Datagrams carry at most len bytes before the LF; stream targets
-		// (fd_write_frag_line) count the LF within len.
-		limit := t.maxLen
-		if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
-			limit--
-		}
+		b = append(b, t.body(line)...)
+		l.queueLine(t, bp, b)
+	}
+}
+
+// queueLine cuts b, a header and its message in bp's buffer, to t's
+// length, ends it with a LF and queues it for t's writer.
+func (l *Logger) queueLine(t *target, bp *[]byte, b []byte) {
+	// Datagrams carry at most len bytes before the LF; stream targets
+	// (fd_write_frag_line) count the LF within len. A ring holds lines
+	// without LF, cut to its own maxlen.
+	limit := t.maxLen
+	if t.addr.Kind == logtarget.FD || t.addr.Kind == logtarget.File {
+		limit--
+	}
+	if t.ring == nil {
 		if len(b) > limit {
 			b = b[:limit]
 		}
 		b = append(b, '\n')
-		*bp = b
-		select {
-		case t.queue <- bp:
-		default:
-			l.dropped.Add(1)
-			droppedTotal.Add(1)
-			l.putBuf(bp)
-		}
 	}
+	*bp = b
+	select {
+	case t.queue <- bp:
+	default:
+		l.dropped.Add(1)
+		droppedTotal.Add(1)
+		l.putBuf(bp)
+	}
+}
+
+// body is the message as t sends it: a ring target cuts the message alone
+// to its len, the header then comes on top (haproxy's sink_write).
+func (t *target) body(msg []byte) []byte {
+	if t.ring != nil && len(msg) > t.maxLen {
+		return msg[:t.maxLen]
+	}
+	return msg
+}
+
+// sampled reports whether the next line goes to t: with "sample
+// <ranges>:<size>", only the lines whose rank (counted from 1, modulo
+// size) is in a range do, as haproxy's log sampling.
+func (t *target) sampled() bool {
+	if t.sample == nil {
+		return true
+	}
+	n := int(t.seen.Add(1)-1)%t.sample.Size + 1
+	return t.sample.Has(n)
 }
 
 // appendHeader writes the syslog header of t's format (HAProxy's
@@ -490,6 +536,8 @@ func (l *Logger) write(t *target, bp *[]byte) {
 		err = t.writeUnix(*bp)
 	case logtarget.File:
 		err = l.writeFile(t, *bp)
+	case logtarget.Ring:
+		t.ring.Write(*bp)
 	}
 	if err != nil && !t.reported {
 		t.reported = true

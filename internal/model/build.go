@@ -220,6 +220,10 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildProgram(s)
 		case "cache":
 			b.buildCache(s)
+		case "log-forward":
+			b.buildLogForward(s)
+		case "ring":
+			b.buildRing(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -238,6 +242,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.dynamicCookies()
 	b.bindPatternEdits()
 	b.resolveCaches()
+	b.resolveRingTargets()
 	if d.HasErrors() {
 		return nil
 	}
@@ -386,6 +391,9 @@ func (b *builder) buildProxy(s *config.Section) {
 	if other != nil {
 		b.d.Errorf(s.Pos, "%s '%s' has the same name as %s '%s' declared at %s; rename one of them.", s.Kind, name, sectionWord(other), name, other.Pos)
 		return
+	}
+	if f := b.cfg.LogForwardSection(name); f != nil {
+		b.d.Errorf(s.Pos, "%s '%s' has the same name as log forward section '%s' declared at %s; rename one of them.", s.Kind, name, name, f.Pos)
 	}
 	if caps&CapFE != 0 {
 		b.cfg.frontends[name] = p

@@ -49,12 +49,12 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 		b.errorf(l, "'log %s': %v.", l.Args[1], err)
 		return t, false
 	}
-	format, length, rest, err := logtarget.ParseTargetOptions(l.Args[2:])
+	format, length, smp, rest, err := logtarget.ParseTargetOptions(l.Args[2:])
 	if err != nil {
 		b.errorf(l, "'log %s': %v.", t.Address, err)
 		return t, false
 	}
-	t.Format, t.Len = format, length
+	t.Format, t.Len, t.Sample = format, length, smp
 	if len(rest) == 0 || len(rest) > 3 {
 		b.errorf(l, "'log %s': expects a facility, then optionally a level and a minimum level.", t.Address)
 		return t, false

@@ -230,6 +230,7 @@ type LogTarget struct {
 	MinLevel string
 	Format   string // "format" option: rfc3164 (default), rfc5424, raw, short, ...
 	Len      int    // "len" option: maximum line length, 0 for the default
+	Sample   string // "sample" option: "<ranges>:<size>", "" to send every line
 }
 
 // Proxy is a frontend, backend, listen or defaults section.
@@ -560,6 +561,10 @@ type Config struct {
 	// LocalPeer this process's peer name once ResolvePeers ran.
 	PeersList []*Peers
 	LocalPeer string
+	// LogForwards are the log-forward sections, in file order (kw_logforward.go).
+	LogForwards []*LogForward
+	// Rings are the ring sections, in file order (kw_ring.go).
+	Rings []*Ring
 	// A frontend and a backend may share a name, as in HAProxy: names are
 	// unique per capability. A listen section is in both maps.
 	frontends, backends map[string]*Proxy

@@ -246,7 +246,7 @@ func (src *Source) Info() []InfoField {
 		{"TotalSplicdedBytesOut", "MGP", "u64", num(0)},
 		{"BytesOutRate", "MRP", "u64", num(0)},
 		{"DebugCommandsIssued", "MGP", "u32", num(0)},
-		{"CumRecvLogs", "MCP", "u32", num(0)},
+		{"CumRecvLogs", "MCP", "u32", num(int64(logging.ReceivedTotal()))},
 		{"Build info", "POS", "str", str(src.Version)},
 		{"Memmax_bytes", "CLP", "u32", num(0)},
 		{"PoolAlloc_bytes", "MGP", "u64", num(mem.heapHeld)},

@@ -51,66 +51,101 @@ func index(list []string, s string) int {
 // line, in HAProxy's order: [len <n>] [format <fmt>] [sample <ranges>:<size>].
 // args are the words after the address; rest is what follows the options
 // (facility [level [minlevel]]). format is "" and length 0 when absent, which
-// mean HAProxy's defaults (rfc3164 header without hostname, DefaultLen).
-// "sample" is validated and consumed but not applied: every line is sent.
-func ParseTargetOptions(args []string) (format string, length int, rest []string, err error) {
+// mean HAProxy's defaults (rfc3164 header without hostname, DefaultLen);
+// sample is "" without sampling.
+func ParseTargetOptions(args []string) (format string, length int, sample string, rest []string, err error) {
 	rest = args
 	if len(rest) > 0 && rest[0] == "len" {
 		if len(rest) < 2 {
-			return "", 0, nil, fmt.Errorf("'len' expects a length between 80 and 65535")
+			return "", 0, "", nil, fmt.Errorf("'len' expects a length between 80 and 65535")
 		}
 		n, convErr := strconv.Atoi(rest[1])
 		if convErr != nil || n < 80 || n > 65535 {
-			return "", 0, nil, fmt.Errorf("invalid log length '%s', must be between 80 and 65535", rest[1])
+			return "", 0, "", nil, fmt.Errorf("invalid log length '%s', must be between 80 and 65535", rest[1])
 		}
 		length, rest = n, rest[2:]
 	}
 	if len(rest) > 0 && rest[0] == "format" {
 		if len(rest) < 2 {
-			return "", 0, nil, fmt.Errorf("'format' expects one of %s", strings.Join(Formats, ", "))
+			return "", 0, "", nil, fmt.Errorf("'format' expects one of %s", strings.Join(Formats, ", "))
 		}
 		if index(Formats, rest[1]) < 0 {
-			return "", 0, nil, fmt.Errorf("unknown log format '%s'; use one of %s", rest[1], strings.Join(Formats, ", "))
+			return "", 0, "", nil, fmt.Errorf("unknown log format '%s'; use one of %s", rest[1], strings.Join(Formats, ", "))
 		}
 		format, rest = rest[1], rest[2:]
 	}
 	if len(rest) > 0 && rest[0] == "sample" {
-		if len(rest) < 2 || !validSample(rest[1]) {
-			arg := ""
-			if len(rest) > 1 {
-				arg = rest[1]
-			}
-			return "", 0, nil, fmt.Errorf("invalid sample '%s'; write 'sample <ranges>:<size>', e.g. 'sample 1-3,7:10'", arg)
+		arg := ""
+		if len(rest) > 1 {
+			arg = rest[1]
 		}
-		rest = rest[2:]
+		if _, err := ParseSample(arg); err != nil {
+			return "", 0, "", nil, err
+		}
+		sample, rest = arg, rest[2:]
 	}
 	// HAProxy reads these options in a fixed order; a misplaced one would be
 	// taken for a facility, so say what to write instead.
 	if len(rest) > 0 && (rest[0] == "len" || rest[0] == "format" || rest[0] == "sample") {
-		return "", 0, nil, fmt.Errorf("'%s' is out of place; options go right after the address in this order: len <n>, format <fmt>, sample <ranges>:<size>", rest[0])
+		return "", 0, "", nil, fmt.Errorf("'%s' is out of place; options go right after the address in this order: len <n>, format <fmt>, sample <ranges>:<size>", rest[0])
 	}
-	return format, length, rest, nil
+	return format, length, sample, rest, nil
 }
 
-// validSample checks "<low>[-<high>][,...]:<size>" with every bound within size.
-func validSample(s string) bool {
-	ranges, size, ok := strings.Cut(s, ":")
-	n, err := strconv.Atoi(size)
-	if !ok || err != nil || n <= 0 || ranges == "" {
-		return false
+// Sample is a "sample <ranges>:<size>" option: of every Size lines, those
+// whose rank (from 1) is in a range are sent.
+type Sample struct {
+	Size   int
+	Ranges [][2]int // inclusive bounds, within 1..Size
+}
+
+// Has reports whether rank n (1..Size) is sampled.
+func (s *Sample) Has(n int) bool {
+	for _, r := range s.Ranges {
+		if n >= r[0] && n <= r[1] {
+			return true
+		}
 	}
+	return false
+}
+
+// ParseSample reads "<low>[-<high>][,...]:<size>" as haproxy does: ranges
+// of ranks from 1, a range's high bound above its low one, no overlap, and
+// a size at least the highest bound. Errors are haproxy's.
+func ParseSample(s string) (*Sample, error) {
+	ranges, size, ok := strings.Cut(s, ":")
+	if !ok {
+		return nil, fmt.Errorf("missing sample size in 'sample %s'; write 'sample <ranges>:<size>', e.g. 'sample 1-3,7:10'", s)
+	}
+	smp := &Sample{}
+	top := 0
 	for _, r := range strings.Split(ranges, ",") {
 		lo, hi, isRange := strings.Cut(r, "-")
-		if !isRange {
-			hi = lo
-		}
 		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || l < 1 || h < l || h > n {
-			return false
+		h, err2 := l, error(nil)
+		if isRange {
+			h, err2 = strconv.Atoi(hi)
 		}
+		if err1 != nil || err2 != nil || l < 1 || (isRange && h <= l) {
+			return nil, fmt.Errorf("wrong sample range '%s'", r)
+		}
+		for _, o := range smp.Ranges {
+			if (l >= o[0] && l <= o[1]) || (h >= o[0] && h <= o[1]) {
+				return nil, fmt.Errorf("sample ranges are overlapping in '%s'", ranges)
+			}
+		}
+		smp.Ranges = append(smp.Ranges, [2]int{l, h})
+		top = max(top, h)
 	}
-	return true
+	n, err := strconv.Atoi(size)
+	if err != nil || n <= 0 {
+		return nil, fmt.Errorf("wrong sample size '%s' for sample range '%s'", size, ranges)
+	}
+	if n < top {
+		return nil, fmt.Errorf("sample size %d should be greater or equal to %d the maximum of the high ranges limits", n, top)
+	}
+	smp.Size = n
+	return smp, nil
 }
 
 // Kind tells how a target is written to.
@@ -121,6 +156,7 @@ const (
 	Unix             // syslog datagram over a unix socket (/dev/log)
 	FD               // an inherited file descriptor: stdout, stderr, fd@N
 	File             // a file dhproxy appends to itself: file@/path (no syslog daemon)
+	Ring             // a ring section's buffer: ring@name (Path is the name)
 )
 
 // Addr is a parsed log target address.
@@ -139,7 +175,7 @@ const DefaultPort = 514
 // ParseAddress reads a log target address the way HAProxy does: "stdout",
 // "stderr", "fd@N", a path ("/dev/log"), "unix@path"/"uxdg@path", or a UDP
 // address "[udp@|udp4@|udp6@|ipv4@|ipv6@]host[:port]" (port 514 by default).
-// Stream targets (tcp@, ring@) and abstract sockets are refused. dhproxy
+// "ring@name" names a ring section. TCP targets (tcp@) and abstract sockets are refused. dhproxy
 // adds "file@/absolute/path": lines appended to a file, framed as on stdout.
 func ParseAddress(s string) (Addr, error) {
 	switch s {
@@ -175,8 +211,13 @@ func ParseAddress(s string) (Addr, error) {
 		}
 		network := map[string]string{"": "udp", "udp": "udp", "udp4": "udp4", "udp6": "udp6", "ipv4": "udp4", "ipv6": "udp6"}[prefix]
 		return parseUDP(s, network, rest)
-	case "tcp", "tcp4", "tcp6", "ring":
-		return Addr{}, fmt.Errorf("log target '%s' (TCP or ring buffer) is not supported in this version of dhproxy yet; use a UDP address, a unix socket path, stdout or stderr", s)
+	case "ring":
+		if rest == "" {
+			return Addr{}, fmt.Errorf("missing ring name in '%s'", s)
+		}
+		return Addr{Kind: Ring, Path: rest}, nil
+	case "tcp", "tcp4", "tcp6":
+		return Addr{}, fmt.Errorf("log target '%s' (TCP) is not supported in this version of dhproxy yet; declare a ring section with a server and log to ring@<name>, or use a UDP address, a unix socket path, stdout or stderr", s)
 	default:
 		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, unix@, fd@, file@, stdout or stderr", prefix, s)
 	}

@@ -12,6 +12,7 @@ func TestParseTargetOptions(t *testing.T) {
 		args   string
 		format string
 		length int
+		sample string
 		rest   string
 		err    string
 	}{
@@ -20,7 +21,7 @@ func TestParseTargetOptions(t *testing.T) {
 		{args: "format raw local0", format: "raw", rest: "local0"},
 		{args: "len 4096 format rfc5424 local1 debug", format: "rfc5424", length: 4096, rest: "local1 debug"},
 		{args: "len 80 local0", length: 80, rest: "local0"},
-		{args: "format short sample 1-3,7:10 daemon", format: "short", rest: "daemon"},
+		{args: "format short sample 1-3,7:10 daemon", format: "short", sample: "1-3,7:10", rest: "daemon"},
 		{args: "len 79 local0", err: "invalid log length '79', must be between 80 and 65535"},
 		{args: "len 65536 local0", err: "invalid log length '65536'"},
 		{args: "len abc local0", err: "invalid log length 'abc'"},
@@ -28,20 +29,39 @@ func TestParseTargetOptions(t *testing.T) {
 		{args: "format json local0", err: "unknown log format 'json'; use one of local, rfc3164, rfc5424, priority, short, timed, iso, raw"},
 		{args: "format", err: "'format' expects one of"},
 		{args: "format raw len 100 local0", err: "'len' is out of place"},
-		{args: "sample 3:2 local0", err: "invalid sample '3:2'"},
-		{args: "sample 1-2 local0", err: "invalid sample '1-2'"},
+		{args: "sample 3:2 local0", err: "sample size 2 should be greater or equal to 3"},
+		{args: "sample 1-2 local0", err: "missing sample size"},
+		{args: "sample 1-1:3 local0", err: "wrong sample range '1-1'"},
+		{args: "sample 1-3,2:3 local0", err: "overlapping"},
+		{args: "sample 1:0 local0", err: "wrong sample size '0' for sample range '1'"},
 	}
 	for _, c := range cases {
-		format, length, rest, err := ParseTargetOptions(strings.Fields(c.args))
+		format, length, smp, rest, err := ParseTargetOptions(strings.Fields(c.args))
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%q: error %v, want %q", c.args, err, c.err)
 			}
 			continue
 		}
-		if err != nil || format != c.format || length != c.length || !slices.Equal(rest, strings.Fields(c.rest)) {
-			t.Errorf("%q: got (%q, %d, %q, %v), want (%q, %d, %q)", c.args, format, length, rest, err, c.format, c.length, c.rest)
+		if err != nil || format != c.format || length != c.length || smp != c.sample || !slices.Equal(rest, strings.Fields(c.rest)) {
+			t.Errorf("%q: got (%q, %d, %q, %q, %v), want (%q, %d, %q, %q)", c.args, format, length, smp, rest, err, c.format, c.length, c.sample, c.rest)
 		}
+	}
+}
+
+func TestSampleRanks(t *testing.T) {
+	s, err := ParseSample("1-2,5:6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for n := 1; n <= 6; n++ {
+		if s.Has(n) {
+			got = append(got, n)
+		}
+	}
+	if !slices.Equal(got, []int{1, 2, 5}) {
+		t.Errorf("sampled ranks %v, want [1 2 5]", got)
 	}
 }
 
@@ -86,7 +106,8 @@ func TestParseAddress(t *testing.T) {
 		{in: "fd@x", err: "invalid file descriptor"},
 		{in: "unix@", err: "missing socket path"},
 		{in: "tcp@127.0.0.1:514", err: "not supported in this version of dhproxy yet"},
-		{in: "ring@buf", err: "not supported in this version of dhproxy yet"},
+		{in: "ring@buf", want: Addr{Kind: Ring, Path: "buf"}},
+		{in: "ring@", err: "missing ring name"},
 		{in: "abns@x", err: "unsupported address family 'abns@'"},
 		{in: ":514", err: "missing host"},
 		{in: "file@/var/log/dhproxy/access.log", want: Addr{Kind: File, Path: "/var/log/dhproxy/access.log"}},

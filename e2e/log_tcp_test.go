@@ -78,6 +78,8 @@ log-forward relay
 			s = strings.Replace(s, "    buf0       : type=buffer, 0 dropped, in-memory ring buffer\n", "", 1)
 			s = maskNow(s)
 			s = regexp.MustCompile(`\[\d\d/\w+/\d{4}:[\d:.]+\]`).ReplaceAllString(s, "[<accept>]")
+			// the readiness probe's connection may still count in actconn/feconn
+			s = regexp.MustCompile(`LR-- \d+/\d+/`).ReplaceAllString(s, "LR-- <conns>/")
 			s = pid.ReplaceAllString(s, "haproxy$2<pid>")
 			s = regexp.MustCompile(`declared into '[^']*'`).ReplaceAllString(s, "declared into '<cfg>'")
 			return regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "<addr>")

@@ -223,6 +223,9 @@ func openTarget(s spec, num int) (*target, error) {
 		}
 		// the ring's format writes the header, not the target's
 		t.format = t.ring.format
+	case logtarget.TCP:
+		// model.Build turns it into ring@ an implicit ring
+		return nil, fmt.Errorf("log target '%s' needs the implicit ring the configuration gives it", s.address)
 	}
 	return t, nil
 }

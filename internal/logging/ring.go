@@ -143,6 +143,18 @@ func (r *Ring) Lines() [][]byte {
 	return lines
 }
 
+// Since returns the lines from sequence number seq on (or from the oldest
+// still held), the next sequence number, and a channel closed by the next
+// Write: "show events -w" follows the ring with it.
+func (r *Ring) Since(seq uint64) ([][]byte, uint64, <-chan struct{}) { return r.since(seq) }
+
+// Next is the sequence number the next line will take.
+func (r *Ring) Next() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first + uint64(len(r.lines))
+}
+
 // since returns the lines from sequence number seq on (or from the oldest
 // still held), the next sequence number, and a channel closed by the next
 // Write.

@@ -41,6 +41,8 @@ type builder struct {
 	// patEdits are the add-acl, del-acl, set-map and del-map rules, bound
 	// to their files once every ACL and map is loaded.
 	patEdits []patEdit
+	// implicitRings are those of "log tcp@" lines (kw_ring.go).
+	implicitRings []*Ring
 }
 
 type proxyRef struct {

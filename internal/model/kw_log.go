@@ -55,6 +55,9 @@ func parseLogTarget(b *builder, l config.Line, inProxy bool) (LogTarget, bool) {
 		return t, false
 	}
 	t.Format, t.Len, t.Sample = format, length, smp
+	if a, _ := logtarget.ParseAddress(t.Address); a.Kind == logtarget.TCP {
+		t.Address = "ring@" + b.implicitRing(l.Pos, a.Host, format).Name
+	}
 	if len(rest) == 0 || len(rest) > 3 {
 		b.errorf(l, "'log %s': expects a facility, then optionally a level and a minimum level.", t.Address)
 		return t, false

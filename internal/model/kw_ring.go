@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -166,9 +167,25 @@ func (b *builder) ringServer(r *Ring, l config.Line) {
 	r.Servers = append(r.Servers, srv)
 }
 
+// implicitRing makes the ring haproxy 2.6 creates for a "log tcp@<addr>"
+// line (the target then logs to it): named "ring#<n>" in the order of the
+// lines, its lines take the target's format and go to one legacy-framed
+// ("<line>\n") server. Rings from defaults lines are shared by the proxies
+// that inherit them, as haproxy's are.
+func (b *builder) implicitRing(pos config.Pos, addr, format string) *Ring {
+	r := &Ring{Pos: pos, Name: fmt.Sprintf("ring#%d", len(b.implicitRings)+1),
+		Description: fmt.Sprintf("created from logserver declared into '%s' at line %d", pos.File, pos.Line),
+		Format:      format, Size: DefaultRingSize, MaxLen: DefaultRingSize,
+		Servers: []RingServer{{Pos: pos, Name: addr, Addr: addr}}}
+	b.implicitRings = append(b.implicitRings, r)
+	return r
+}
+
 // resolveRingTargets checks that every "log ring@<name>" names a ring
 // section (declared anywhere in the files, as haproxy allows).
 func (b *builder) resolveRingTargets() {
+	// haproxy creates the implicit rings after the sections' ones
+	b.cfg.Rings = append(b.cfg.Rings, b.implicitRings...)
 	check := func(logs []LogTarget) {
 		for _, t := range logs {
 			if name, ok := strings.CutPrefix(t.Address, "ring@"); ok && b.cfg.RingSection(name) == nil {

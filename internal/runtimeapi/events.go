@@ -9,15 +9,15 @@ import (
 
 // "show events [<ring>] [-w] [-n]": the lines a ring section holds, oldest
 // first, or without a name the list of event sinks in haproxy 2.6's
-// layout. "-w" (wait for new lines) needs a streaming CLI session, which
-// dhproxy's runtime API does not have yet.
+// layout. "-w" (wait) leaves the session streaming the ring's new lines
+// (serve's followRing) until the client closes.
 func init() {
 	commands = append(commands,
 		command{[]string{"show", "events"}, "show events [<sink>] [-w] [-n]", "show event sink state", levelUser, cmdShowEvents},
 	)
 }
 
-func cmdShowEvents(_ *session, args []string) string {
+func cmdShowEvents(sess *session, args []string) string {
 	if len(args) == 0 {
 		var b strings.Builder
 		b.WriteString("Supported events sinks are listed below. Add -w(wait), -n(new). Any key to stop\n")
@@ -32,16 +32,23 @@ func cmdShowEvents(_ *session, args []string) string {
 	if r == nil {
 		return "No such event sink\n"
 	}
-	newOnly := false
+	newOnly, wait := false, false
 	for _, o := range args[1:] {
 		switch o {
 		case "-n":
 			newOnly = true
 		case "-w":
-			return "show events -w is not supported by dhproxy yet; poll with show events.\n"
+			wait = true
 		default:
 			return "unknown option\n"
 		}
+	}
+	if wait {
+		sess.follow = r
+		if newOnly {
+			sess.followFrom = r.Next()
+		}
+		return ""
 	}
 	if newOnly {
 		return ""

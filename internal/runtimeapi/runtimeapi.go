@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"dhproxy/internal/listener"
+	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
 	"dhproxy/internal/stats"
 )
@@ -180,10 +181,46 @@ type session struct {
 	quit        bool
 	timeout     time.Duration // "stats timeout", or "set timeout cli" for this session
 	payload     string        // lines after a command ending in "<<", up to an empty line
+	// follow is the ring "show events <ring> -w" streams, from followFrom,
+	// until the client closes.
+	follow     *logging.Ring
+	followFrom uint64
 }
 
 // maxLine bounds a command line, as HAProxy's buffer does.
 const maxLine = 64 << 10
+
+// followRing writes the lines of sess.follow as they come, until the
+// client closes or dhproxy stops ("show events -w"). What the client sends
+// meanwhile is read and dropped: haproxy 2.6 runs no other command then.
+func (s *Server) followRing(c net.Conn, r *bufio.Reader, w *bufio.Writer, sess *session) {
+	gone := make(chan struct{})
+	c.SetReadDeadline(time.Time{})
+	go func() {
+		io.Copy(io.Discard, r)
+		close(gone)
+	}()
+	next := sess.followFrom
+	for {
+		lines, upto, wake := sess.follow.Since(next)
+		for _, l := range lines {
+			w.Write(l)
+			w.WriteByte('\n')
+		}
+		next = upto
+		c.SetWriteDeadline(time.Now().Add(sess.timeout))
+		if w.Flush() != nil {
+			return
+		}
+		select {
+		case <-wake:
+		case <-gone:
+			return
+		case <-s.done:
+			return
+		}
+	}
+}
 
 func (s *Server) serve(c net.Conn, level int, expose bool) {
 	sess := &session{srv: s, level: level, timeout: s.timeout}
@@ -212,6 +249,10 @@ func (s *Server) serve(c net.Conn, level int, expose bool) {
 			}
 			out := sess.run(cmd)
 			w.WriteString(out)
+			if sess.follow != nil {
+				s.followRing(c, r, w, sess)
+				return
+			}
 			if sess.quit {
 				break
 			}

@@ -157,13 +157,14 @@ const (
 	FD               // an inherited file descriptor: stdout, stderr, fd@N
 	File             // a file dhproxy appends to itself: file@/path (no syslog daemon)
 	Ring             // a ring section's buffer: ring@name (Path is the name)
+	TCP              // tcp@host[:port]: the configuration gives it an implicit ring (Host is "host:port")
 )
 
 // Addr is a parsed log target address.
 type Addr struct {
 	Kind    Kind
-	Network string         // "udp", "udp4" or "udp6" for UDP
-	Host    string         // UDP "name:port" to resolve when the host is not an IP, else ""
+	Network string         // "udp", "udp4" or "udp6" for UDP; "tcp", "tcp4" or "tcp6" for TCP
+	Host    string         // UDP "name:port" to resolve when the host is not an IP, else ""; TCP "host:port"
 	IP      netip.AddrPort // UDP address when Host is ""
 	Path    string         // Unix socket path, or the File's path
 	FD      int            // FD number
@@ -175,7 +176,8 @@ const DefaultPort = 514
 // ParseAddress reads a log target address the way HAProxy does: "stdout",
 // "stderr", "fd@N", a path ("/dev/log"), "unix@path"/"uxdg@path", or a UDP
 // address "[udp@|udp4@|udp6@|ipv4@|ipv6@]host[:port]" (port 514 by default).
-// "ring@name" names a ring section. TCP targets (tcp@) and abstract sockets are refused. dhproxy
+// "ring@name" names a ring section; "tcp@", "tcp4@", "tcp6@" a syslog server over TCP (port 514
+// by default) that an implicit ring feeds. Abstract and stream unix sockets are refused. dhproxy
 // adds "file@/absolute/path": lines appended to a file, framed as on stdout.
 func ParseAddress(s string) (Addr, error) {
 	switch s {
@@ -217,9 +219,17 @@ func ParseAddress(s string) (Addr, error) {
 		}
 		return Addr{Kind: Ring, Path: rest}, nil
 	case "tcp", "tcp4", "tcp6":
-		return Addr{}, fmt.Errorf("log target '%s' (TCP) is not supported in this version of dhproxy yet; declare a ring section with a server and log to ring@<name>, or use a UDP address, a unix socket path, stdout or stderr", s)
+		a, err := parseUDP(s, "udp"+strings.TrimPrefix(prefix, "tcp"), rest)
+		if err != nil {
+			return Addr{}, err
+		}
+		a.Kind, a.Network = TCP, prefix
+		if a.Host == "" {
+			a.Host = a.IP.String()
+		}
+		return a, nil
 	default:
-		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, unix@, fd@, file@, stdout or stderr", prefix, s)
+		return Addr{}, fmt.Errorf("unsupported address family '%s@' in log target '%s'; use udp@, udp4@, udp6@, tcp@, tcp4@, tcp6@, unix@, fd@, ring@, file@, stdout or stderr", prefix, s)
 	}
 }
 

@@ -153,6 +153,15 @@ func optionNames() []string {
 	return n
 }
 
+// notNegatable lists the options haproxy 2.6 parses outside its on/off
+// tables: a "no" in front of them is a fatal error there, checked before
+// the section's capabilities.
+var notNegatable = map[string]bool{
+	"httplog": true, "tcplog": true, "httpslog": true, "tcpka": true, "forwardfor": true, "originalto": true,
+	"httpchk": true, "ssl-hello-chk": true, "smtpchk": true, "pgsql-check": true, "redis-check": true,
+	"mysql-check": true, "ldap-check": true, "spop-check": true, "tcp-check": true, "external-check": true,
+}
+
 func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	if len(l.Args) < 2 {
 		b.errorf(l, "'option' expects an option name.")
@@ -162,6 +171,10 @@ func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	kw, ok := optionKeywords[name]
 	if !ok {
 		b.errorf(l, "unknown option '%s'%s", name, suggest(name, optionNames()))
+		return
+	}
+	if negate && notNegatable[name] {
+		b.errorf(l, "negation/default is not supported for option '%s'.", name)
 		return
 	}
 	if kw.caps&p.Cap == 0 && p.Cap&CapDef == 0 {
@@ -180,12 +193,8 @@ const httpsLogFormat = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %
 	"%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc"
 
 // parseHTTPSLog is "option httpslog": the log-format above. Like haproxy,
-// it takes no "no" form, and a backend ignores it.
+// a backend ignores it.
 func parseHTTPSLog(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		b.errorf(l, "negation/default is not supported for option 'httpslog'.")
-		return
-	}
 	if p.Cap == CapBE {
 		b.warnf(l, "backend '%s' : 'option httpslog' directive is ignored in backends.", p.Name)
 		return
@@ -200,10 +209,6 @@ func parseHTTPSLog(b *builder, p *Proxy, l config.Line, negate bool) {
 
 // parseForwardFor reads "option forwardfor [except <net>] [header <name>] [if-none]".
 func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		p.ForwardFor = ForwardFor{Disabled: true}
-		return
-	}
 	ff := ForwardFor{Header: "X-Forwarded-For"}
 	args := l.Args[2:]
 	for i := 0; i < len(args); i++ {
@@ -238,13 +243,8 @@ func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
 }
 
 // parseOriginalTo reads "option originalto [except <net>] [header <name>]";
-// as in haproxy, the last "except" given is the one that applies and the
-// option cannot be negated.
+// as in haproxy, the last "except" given is the one that applies.
 func parseOriginalTo(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		b.errorf(l, "'no option originalto' is not supported (haproxy refuses it too); remove the line, or the option from the defaults section.")
-		return
-	}
 	ot := OriginalTo{Header: "X-Original-To"}
 	args := l.Args[2:]
 	for i := 0; i < len(args); i++ {

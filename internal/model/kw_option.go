@@ -91,14 +91,14 @@ func init() {
 	registerOption("pgsql-check", CapBE, "", parsePgSQLCheck)
 	for _, o := range []string{"redis-check", "ldap-check"} {
 		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-			p.Options[l.Args[1]] = !negate
-			setCheckKind(p, l.Args[1], negate)
+			p.Options[l.Args[1]] = true
+			setCheckKind(p, l.Args[1])
 		})
 	}
 	for _, o := range []string{"spop-check"} {
 		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
-			p.Options[l.Args[1]] = !negate
-			setCheckKind(p, l.Args[1], negate) // it still replaces an earlier check option
+			p.Options[l.Args[1]] = true
+			setCheckKind(p, l.Args[1]) // it still replaces an earlier check option
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)

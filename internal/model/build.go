@@ -529,6 +529,13 @@ func (b *builder) resolve() {
 			b.d.Warnf(p.Dispatch.Pos, "dispatch address of %s '%s' will be ignored in balance mode.", kind, p.Name)
 			p.Dispatch = nil
 		}
+		if p.IsBackend() && p.Options["transparent"] && p.Balance.Algo != "" {
+			kind := "backend"
+			if p.IsFrontend() {
+				kind = "proxy"
+			}
+			b.d.Errorf(p.Balance.Pos, "%s '%s' cannot use both transparent and balance mode.", kind, p.Name)
+		}
 		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.Dispatch == nil && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)
 		}

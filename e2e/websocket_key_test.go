@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // TestWebSocketKeyAsHAProxy: an HTTP/1 WebSocket upgrade (Connection
@@ -112,5 +114,68 @@ listen l
 		} else {
 			t.Log(d)
 		}
+	}
+}
+
+// TestH2WebSocketClientKeyAsHAProxy: over HTTP/2, an extended CONNECT's
+// own sec-websocket-key is not checked: a 3-byte one goes to the HTTP/1.1
+// server as it is and the upgrade succeeds, as with haproxy 2.6. (The
+// 60 more fields keep dhproxy from indexing the head as it converts it,
+// so that the converted head goes through the HTTP/1 parser.)
+func TestH2WebSocketClientKeyAsHAProxy(t *testing.T) {
+	for _, path := range []string{haproxyBin, bin} {
+		be, heads := startWSEcho(t)
+		port := freePort(t)
+		startBinary(t, path, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 1s
+    timeout client 2s
+    timeout server 2s
+frontend fe
+    bind 127.0.0.1:%d proto h2
+    default_backend be
+backend be
+    server s1 127.0.0.1:%d
+`, port, be), port)
+		c, fr := dialH2(t, port)
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := fr.peerSettings(); err != nil {
+			t.Fatal(err)
+		}
+		kv := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+			":path", "/chat", ":authority", "ws.test", "sec-websocket-key", "abc"}
+		for i := range 60 {
+			kv = append(kv, fmt.Sprintf("x-f%d", i), "v")
+		}
+		fr.writeHead(1, false, kv...)
+		status := ""
+		for status == "" {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.HeadersFrame:
+				_, status, _ = fr.decode(f)
+			case *http2.RSTStreamFrame:
+				status = "reset " + f.ErrCode.String()
+			}
+		}
+		if status != "200" {
+			t.Errorf("%s: extended CONNECT answered %s", path, status)
+		}
+		select {
+		case h := <-heads:
+			if k := h.Get("Sec-WebSocket-Key"); k != "abc" {
+				t.Errorf("%s: the server got key %q", path, k)
+			}
+		case <-time.After(time.Second):
+			t.Errorf("%s: the server got no request", path)
+		}
+		c.Close()
 	}
 }

@@ -334,17 +334,16 @@ func (b *builder) buildProxy(s *config.Section) {
 	}
 	for _, l := range s.Lines {
 		kwName := l.Args[0]
-		negate := false
 		if kwName == "no" || kwName == "default" {
 			if len(l.Args) < 2 || l.Args[1] != "option" && l.Args[1] != "log" {
 				b.errorf(l, "'%s' only applies to 'option' and 'log' keywords.", kwName)
 				continue
 			}
-			negate = kwName == "no"
+			prefix := l.Args[0]
 			kwName = l.Args[1]
 			l = config.Line{Pos: l.Pos, Args: l.Args[1:]}
-			if negate {
-				l.Args = append([]string{"no-" + kwName}, l.Args[1:]...)
+			if prefix == "no" || kwName == "option" {
+				l.Args = append([]string{prefix + "-" + kwName}, l.Args[1:]...)
 				kwName = l.Args[0]
 			}
 		}

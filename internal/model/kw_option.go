@@ -29,6 +29,7 @@ func recordOption(b *builder, p *Proxy, l config.Line, negate bool) {
 func init() {
 	registerProxy("option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, false) })
 	registerProxy("no-option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, true) })
+	registerProxy("default-option", CapFE|CapBE|CapDef, parseDefaultOption)
 
 	connMode := func(m HTTPConnMode) func(*builder, *Proxy, config.Line, bool) {
 		return func(b *builder, p *Proxy, l config.Line, negate bool) {
@@ -160,6 +161,7 @@ var notNegatable = map[string]bool{
 	"httplog": true, "tcplog": true, "httpslog": true, "tcpka": true, "forwardfor": true, "originalto": true,
 	"httpchk": true, "ssl-hello-chk": true, "smtpchk": true, "pgsql-check": true, "redis-check": true,
 	"mysql-check": true, "ldap-check": true, "spop-check": true, "tcp-check": true, "external-check": true,
+	"http-restrict-req-hdr-names": true,
 }
 
 func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
@@ -184,6 +186,26 @@ func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	kw.parse(b, p, l, negate)
 	if kw.later != "" && !negate {
 		b.notYetOnce(l, "'option "+name+"'", kw.later)
+	}
+}
+
+// parseDefaultOption is "default option X". HAProxy 2.6 refuses it as it
+// refuses "no" for the options above; for the others its on/off table
+// reads the option's own name as an extra argument and refuses that.
+// "option redispatch" takes an argument, so "default option redispatch"
+// passes there; dhproxy reads it as "option redispatch".
+func parseDefaultOption(b *builder, p *Proxy, l config.Line) {
+	if len(l.Args) < 2 {
+		b.errorf(l, "'option' expects an option name.")
+		return
+	}
+	switch name := l.Args[1]; {
+	case notNegatable[name] || optionKeywords[name].parse == nil:
+		b.errorf(l, "negation/default is not supported for option '%s'.", name)
+	case name == "redispatch":
+		parseOption(b, p, l, false)
+	default:
+		b.errorf(l, "'option %s' cannot handle unexpected argument '%s'.", name, name)
 	}
 }
 

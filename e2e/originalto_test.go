@@ -141,7 +141,7 @@ func TestOriginalToCheckCacheConfigErrors(t *testing.T) {
 		{"option originalto except nowhere", "'option originalto except nowhere'"},
 		{"option originalto header", "'option originalto header' expects <header_name>"},
 		{"option originalto if-none", "does not know 'if-none'"},
-		{"no option originalto", "'no option originalto' is not supported"},
+		{"no option originalto", "negation/default is not supported for option 'originalto'"},
 		{"option checkcache now", "'option checkcache' takes no argument"},
 	} {
 		cfg := "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nbackend b\n    " + c.line + "\n    server s1 127.0.0.1:1\n"

@@ -66,6 +66,12 @@ type Request struct {
 	Method, URI    []byte
 	ExpectContinue bool // Expect: 100-continue (case-insensitive), HTTP/1.1 only (RFC 9110 10.1.1)
 	HasUpgrade     bool // an Upgrade header is present in an HTTP/1.1 request (RFC 9110 7.8 ignores it in 1.0)
+	// WebSocketNoKey: a WebSocket upgrade (Connection upgrade, an Upgrade
+	// "websocket" token; HTTP/1.0 too) has no 24-byte Sec-WebSocket-Key,
+	// the base64 16-byte nonce of RFC 6455 4.1. HAProxy 2.6 refuses such a
+	// request from an HTTP/1 client, checking only that length; a request
+	// converted from HTTP/2 (extended CONNECT) is not checked.
+	WebSocketNoKey bool
 }
 
 // Response is a parsed response head.

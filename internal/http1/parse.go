@@ -18,7 +18,7 @@ import (
 // error the content of r is unspecified.
 func ParseRequest(buf []byte, r *Request) (int, error) {
 	r.Method, r.URI = nil, nil
-	r.ExpectContinue, r.HasUpgrade = false, false
+	r.ExpectContinue, r.HasUpgrade, r.WebSocketNoKey = false, false, false
 
 	i, err := skipEmptyLines(buf, 400)
 	if err != nil {
@@ -98,6 +98,7 @@ func ParseRequest(buf []byte, r *Request) (int, error) {
 		// a different Host would route the request in two ways.
 		return 0, newError(400, cap(buf)-cap(r.URI), "Host differs from the authority of the absolute URI")
 	}
+	r.WebSocketNoKey = r.ConnUpgrade && f.websocket && !f.wsKey
 	if http11 {
 		r.ExpectContinue = f.expect
 		r.HasUpgrade = f.upgrade
@@ -328,6 +329,9 @@ type fieldInfo struct {
 	host    int  // position of the second Host header
 	expect  bool // an Expect header is exactly 100-continue
 	upgrade bool // an Upgrade header is present
+	// websocket: an Upgrade header has the token "websocket"; wsKey: a
+	// Sec-WebSocket-Key header is 24 bytes long, a base64 16-byte nonce.
+	websocket, wsKey bool
 }
 
 // parseFields parses header lines from buf[i:] up to and including the
@@ -471,6 +475,15 @@ func parseFields(buf []byte, i int, m *Message, f *fieldInfo, status int) (int, 
 			f.expect = f.expect || EqualFold(value, "100-continue")
 		case KindUpgrade:
 			f.upgrade = true
+			for k := 0; k <= len(value) && !f.websocket; {
+				var e []byte
+				e, k = nextElem(value, k)
+				f.websocket = EqualFold(e, "websocket")
+			}
+		default:
+			if len(value) == 24 && EqualFold(name, "sec-websocket-key") {
+				f.wsKey = true
+			}
 		}
 		m.Headers = append(m.Headers, h)
 	}

@@ -97,15 +97,15 @@ var reqCases = []reqCase{
 		hdrs: []wantHdr{{"Host", "x", KindHost, false}, {"Connection", "close", KindConnection, true}},
 	},
 	{
-		name: "websocket upgrade", in: "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: abc==\r\n\r\n",
+		name: "websocket upgrade", in: "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
 		method: "GET", uri: "/chat", minor: 1, cl: -1, upg: true, hasUpg: true, keep: true, framing: FramingNone,
 		hdrs: []wantHdr{{"Host", "x", KindHost, false}, {"Upgrade", "websocket", KindUpgrade, false},
-			{"Connection", "Upgrade", KindConnection, true}, {"Sec-WebSocket-Key", "abc==", KindOther, false}},
+			{"Connection", "Upgrade", KindConnection, true}, {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", KindOther, false}},
 	},
 	{
-		name: "HTTP/1.0 upgrade ignored", in: "GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+		name: "HTTP/1.0 upgrade ignored", in: "GET / HTTP/1.0\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
 		method: "GET", uri: "/", minor: 0, cl: -1, upg: true, keep: false, framing: FramingNone,
-		hdrs: []wantHdr{{"Upgrade", "websocket", KindUpgrade, false}, {"Connection", "upgrade", KindConnection, true}},
+		hdrs: []wantHdr{{"Upgrade", "h2c", KindUpgrade, false}, {"Connection", "upgrade", KindConnection, true}},
 	},
 	{
 		name: "Connection options name hop headers, never framing ones",
@@ -540,6 +540,27 @@ func TestFieldBytes(t *testing.T) {
 			if _, err := ParseRequest([]byte(in), &r); (err == nil) != isTchar(c) {
 				t.Fatalf("method byte %#x at %d: err=%v", c, pos, err)
 			}
+		}
+	}
+}
+
+// A WebSocket upgrade without a 24-byte Sec-WebSocket-Key is flagged, as
+// haproxy 2.6 checks (in HTTP/1.0 too); other upgrades and a plain Upgrade
+// header without "Connection: upgrade" are not.
+func TestParseWebSocketKey(t *testing.T) {
+	const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	for head, good := range map[string]bool{
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n":                                    false,
+		"GET / HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n":                                               false,
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c, WebSocket\r\nSec-WebSocket-Key: abc\r\n\r\n":     false,
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" + key + "\r\n":                         true,
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: x\r\n" + key + "\r\n": true,
+		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket/13\r\n\r\n":                                 true,
+		"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n":                                                           true,
+	} {
+		var r Request
+		if _, err := ParseRequest([]byte(head), &r); err != nil || r.WebSocketNoKey == good {
+			t.Errorf("%q: err %v, WebSocketNoKey %v", head, err, r.WebSocketNoKey)
 		}
 	}
 }

@@ -336,17 +336,16 @@ func (b *builder) buildProxy(s *config.Section) {
 	}
 	for _, l := range s.Lines {
 		kwName := l.Args[0]
-		negate := false
 		if kwName == "no" || kwName == "default" {
 			if len(l.Args) < 2 || l.Args[1] != "option" && l.Args[1] != "log" {
 				b.errorf(l, "'%s' only applies to 'option' and 'log' keywords.", kwName)
 				continue
 			}
-			negate = kwName == "no"
+			prefix := l.Args[0]
 			kwName = l.Args[1]
 			l = config.Line{Pos: l.Pos, Args: l.Args[1:]}
-			if negate {
-				l.Args = append([]string{"no-" + kwName}, l.Args[1:]...)
+			if prefix == "no" || kwName == "option" {
+				l.Args = append([]string{prefix + "-" + kwName}, l.Args[1:]...)
 				kwName = l.Args[0]
 			}
 		}
@@ -530,6 +529,13 @@ func (b *builder) resolve() {
 			}
 			b.d.Warnf(p.Dispatch.Pos, "dispatch address of %s '%s' will be ignored in balance mode.", kind, p.Name)
 			p.Dispatch = nil
+		}
+		if p.IsBackend() && p.Options["transparent"] && p.Balance.Algo != "" {
+			kind := "backend"
+			if p.IsFrontend() {
+				kind = "proxy"
+			}
+			b.d.Errorf(p.Balance.Pos, "%s '%s' cannot use both transparent and balance mode.", kind, p.Name)
 		}
 		if p.IsBackend() && p.Cap == CapBE && len(p.Servers) == 0 && p.Dispatch == nil && p.StickTable == nil && (p.Stats == nil || !p.Stats.Enabled) {
 			b.d.Warnf(p.Pos, "backend '%s' has no server; every request to it gets a 503.", p.Name)

@@ -40,18 +40,18 @@ func init() {
 	// ssl-hello-chk" sends a ClientHello and wants a TLS record back.
 	for _, o := range []string{"tcp-check", "ssl-hello-chk"} {
 		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-			if len(l.Args) > 2 && !negate {
+			if len(l.Args) > 2 {
 				b.errorf(l, "'%s %s' cannot handle unexpected argument '%s'.", l.Args[0], l.Args[1], l.Args[2])
 				return
 			}
 			// A section that turns tcp-check on itself uses its defaults'
 			// rules only if the defaults had turned it on too (HAProxy).
-			if l.Args[1] == "tcp-check" && !negate && p.Check.Kind != "tcp-check" &&
+			if l.Args[1] == "tcp-check" && p.Check.Kind != "tcp-check" &&
 				p.Check.TCPRules != nil && p.Check.TCPRules.Owner != p {
 				p.Check.TCPRules = nil
 			}
-			p.Options[l.Args[1]] = !negate
-			setCheckKind(p, l.Args[1], negate)
+			p.Options[l.Args[1]] = true
+			setCheckKind(p, l.Args[1])
 		})
 	}
 }
@@ -59,11 +59,8 @@ func init() {
 // parsePgSQLCheck reads "option pgsql-check user <username>", which HAProxy
 // requires.
 func parsePgSQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
-	p.Options["pgsql-check"] = !negate
-	setCheckKind(p, "pgsql-check", negate)
-	if negate {
-		return
-	}
+	p.Options["pgsql-check"] = true
+	setCheckKind(p, "pgsql-check")
 	a := l.Args[2:]
 	switch {
 	case len(a) < 2 || a[0] == "" || a[1] == "":
@@ -78,35 +75,25 @@ func parsePgSQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
 // parseSMTPChk reads "option smtpchk": as in HAProxy, anything but EHLO or
 // HELO followed by a domain falls back to the default greeting.
 func parseSMTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
-	p.Options["smtpchk"] = !negate
-	setCheckKind(p, "smtpchk", negate)
-	if negate {
-		return
-	}
+	p.Options["smtpchk"] = true
+	setCheckKind(p, "smtpchk")
 	p.Check.SMTPCmd = ""
 	if a := l.Args[2:]; len(a) >= 2 && a[1] != "" && (a[0] == "EHLO" || a[0] == "HELO") {
 		p.Check.SMTPCmd = a[0] + " " + a[1]
 	}
 }
 
-// setCheckKind makes name the backend's check, or clears it on "no option".
-func setCheckKind(p *Proxy, name string, negate bool) {
-	switch {
-	case !negate:
-		p.Check.Kind = name
-	case p.Check.Kind == name:
-		p.Check.Kind = ""
-	}
+// setCheckKind makes name the backend's check: the last check option wins.
+// None of them takes "no" (see notNegatable).
+func setCheckKind(p *Proxy, name string) {
+	p.Check.Kind = name
 }
 
 // parseMySQLCheck reads "option mysql-check [ user <username> [ post-41 | pre-41 ] ]"
 // with HAProxy's error wording.
 func parseMySQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
-	p.Options["mysql-check"] = !negate
-	setCheckKind(p, "mysql-check", negate)
-	if negate {
-		return
-	}
+	p.Options["mysql-check"] = true
+	setCheckKind(p, "mysql-check")
 	c := &p.Check
 	c.MySQLUser, c.MySQLPre41 = "", false
 	args := l.Args[2:]
@@ -137,13 +124,13 @@ func parseMySQLCheck(b *builder, p *Proxy, l config.Line, negate bool) {
 // HAProxy, a section that says it itself runs its own http-check rules:
 // those of its defaults section no longer apply.
 func parseHTTPChk(b *builder, p *Proxy, l config.Line, negate bool) {
-	p.Options["httpchk"] = !negate
-	setCheckKind(p, "httpchk", negate)
+	p.Options["httpchk"] = true
+	setCheckKind(p, "httpchk")
 	p.HTTPChk = append([]string(nil), l.Args[2:]...)
 	if len(l.Args) > 4 && strings.Contains(l.Args[4], "\r\n") {
 		b.warnf(l, "'option httpchk' : hiding headers or body at the end of the version string is deprecated. Please, consider to use 'http-check send' directive instead.")
 	}
-	if !negate && p.Check.HTTPRules != nil && p.Check.HTTPRules.Owner != p {
+	if p.Check.HTTPRules != nil && p.Check.HTTPRules.Owner != p {
 		p.Check.HTTPRules = nil
 	}
 }

@@ -35,11 +35,9 @@ func init() {
 		}
 	})
 	registerOption("external-check", CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-		p.Options["external-check"] = !negate
-		setCheckKind(p, "external-check", negate)
-		if !negate {
-			p.Check.ExtPos = l.Pos
-		}
+		p.Options["external-check"] = true
+		setCheckKind(p, "external-check")
+		p.Check.ExtPos = l.Pos
 	})
 	registerProxy("external-check", CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) {
 		if !b.wantArgs(l, 2, 2, "external-check { command <command> | path <path> }") {

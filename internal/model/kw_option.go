@@ -29,6 +29,7 @@ func recordOption(b *builder, p *Proxy, l config.Line, negate bool) {
 func init() {
 	registerProxy("option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, false) })
 	registerProxy("no-option", CapFE|CapBE|CapDef, func(b *builder, p *Proxy, l config.Line) { parseOption(b, p, l, true) })
+	registerProxy("default-option", CapFE|CapBE|CapDef, parseDefaultOption)
 
 	connMode := func(m HTTPConnMode) func(*builder, *Proxy, config.Line, bool) {
 		return func(b *builder, p *Proxy, l config.Line, negate bool) {
@@ -91,14 +92,14 @@ func init() {
 	registerOption("pgsql-check", CapBE, "", parsePgSQLCheck)
 	for _, o := range []string{"redis-check", "ldap-check"} {
 		registerOption(o, CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
-			p.Options[l.Args[1]] = !negate
-			setCheckKind(p, l.Args[1], negate)
+			p.Options[l.Args[1]] = true
+			setCheckKind(p, l.Args[1])
 		})
 	}
 	for _, o := range []string{"spop-check"} {
 		registerOption(o, CapBE, "this protocol check (a plain TCP check runs instead)", func(b *builder, p *Proxy, l config.Line, negate bool) {
-			p.Options[l.Args[1]] = !negate
-			setCheckKind(p, l.Args[1], negate) // it still replaces an earlier check option
+			p.Options[l.Args[1]] = true
+			setCheckKind(p, l.Args[1]) // it still replaces an earlier check option
 		})
 	}
 	registerOption("allbackups", CapBE, "", recordOption)
@@ -153,6 +154,16 @@ func optionNames() []string {
 	return n
 }
 
+// notNegatable lists the options haproxy 2.6 parses outside its on/off
+// tables: a "no" in front of them is a fatal error there, checked before
+// the section's capabilities.
+var notNegatable = map[string]bool{
+	"httplog": true, "tcplog": true, "httpslog": true, "tcpka": true, "forwardfor": true, "originalto": true,
+	"httpchk": true, "ssl-hello-chk": true, "smtpchk": true, "pgsql-check": true, "redis-check": true,
+	"mysql-check": true, "ldap-check": true, "spop-check": true, "tcp-check": true, "external-check": true,
+	"http-restrict-req-hdr-names": true,
+}
+
 func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	if len(l.Args) < 2 {
 		b.errorf(l, "'option' expects an option name.")
@@ -162,6 +173,10 @@ func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	kw, ok := optionKeywords[name]
 	if !ok {
 		b.errorf(l, "unknown option '%s'%s", name, suggest(name, optionNames()))
+		return
+	}
+	if negate && notNegatable[name] {
+		b.errorf(l, "negation/default is not supported for option '%s'.", name)
 		return
 	}
 	if kw.caps&p.Cap == 0 && p.Cap&CapDef == 0 {
@@ -174,18 +189,34 @@ func parseOption(b *builder, p *Proxy, l config.Line, negate bool) {
 	}
 }
 
+// parseDefaultOption is "default option X". HAProxy 2.6 refuses it as it
+// refuses "no" for the options above; for the others its on/off table
+// reads the option's own name as an extra argument and refuses that.
+// "option redispatch" takes an argument, so "default option redispatch"
+// passes there; dhproxy reads it as "option redispatch".
+func parseDefaultOption(b *builder, p *Proxy, l config.Line) {
+	if len(l.Args) < 2 {
+		b.errorf(l, "'option' expects an option name.")
+		return
+	}
+	switch name := l.Args[1]; {
+	case notNegatable[name] || optionKeywords[name].parse == nil:
+		b.errorf(l, "negation/default is not supported for option '%s'.", name)
+	case name == "redispatch":
+		parseOption(b, p, l, false)
+	default:
+		b.errorf(l, "'option %s' cannot handle unexpected argument '%s'.", name, name)
+	}
+}
+
 // httpsLogFormat is haproxy 2.6's "option httpslog" line (its manual's
 // section 8.2.4): the httplog fields followed by the TLS ones.
 const httpsLogFormat = "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r " +
 	"%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc"
 
 // parseHTTPSLog is "option httpslog": the log-format above. Like haproxy,
-// it takes no "no" form, and a backend ignores it.
+// a backend ignores it.
 func parseHTTPSLog(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		b.errorf(l, "negation/default is not supported for option 'httpslog'.")
-		return
-	}
 	if p.Cap == CapBE {
 		b.warnf(l, "backend '%s' : 'option httpslog' directive is ignored in backends.", p.Name)
 		return
@@ -200,10 +231,6 @@ func parseHTTPSLog(b *builder, p *Proxy, l config.Line, negate bool) {
 
 // parseForwardFor reads "option forwardfor [except <net>] [header <name>] [if-none]".
 func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		p.ForwardFor = ForwardFor{Disabled: true}
-		return
-	}
 	ff := ForwardFor{Header: "X-Forwarded-For"}
 	args := l.Args[2:]
 	for i := 0; i < len(args); i++ {
@@ -238,13 +265,8 @@ func parseForwardFor(b *builder, p *Proxy, l config.Line, negate bool) {
 }
 
 // parseOriginalTo reads "option originalto [except <net>] [header <name>]";
-// as in haproxy, the last "except" given is the one that applies and the
-// option cannot be negated.
+// as in haproxy, the last "except" given is the one that applies.
 func parseOriginalTo(b *builder, p *Proxy, l config.Line, negate bool) {
-	if negate {
-		b.errorf(l, "'no option originalto' is not supported (haproxy refuses it too); remove the line, or the option from the defaults section.")
-		return
-	}
 	ot := OriginalTo{Header: "X-Original-To"}
 	args := l.Args[2:]
 	for i := 0; i < len(args); i++ {

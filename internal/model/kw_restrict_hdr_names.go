@@ -17,9 +17,6 @@ func init() {
 	registerOption("http-restrict-req-hdr-names", CapFE|CapBE, "", func(b *builder, p *Proxy, l config.Line, negate bool) {
 		const expects = "option 'http-restrict-req-hdr-names' expects 'preserve', 'reject' or 'delete' option."
 		switch {
-		case negate:
-			b.errorf(l, "negation/default is not supported for option 'http-restrict-req-hdr-names'.")
-			return
 		case len(l.Args) < 3:
 			b.errorf(l, "missing parameter. %s", expects)
 			return

@@ -104,10 +104,9 @@ func (p *Proxy) ServerKeepAlive() bool {
 
 // ForwardFor is "option forwardfor".
 type ForwardFor struct {
-	Header   string // default X-Forwarded-For
-	Except   []Net  // client networks that get no header
-	IfNone   bool   // only add when the request has none
-	Disabled bool   // set by "no option forwardfor"
+	Header string // default X-Forwarded-For
+	Except []Net  // client networks that get no header
+	IfNone bool   // only add when the request has none
 }
 
 // OriginalTo is "option originalto": the address the client connected to

@@ -628,6 +628,9 @@ func (s *httpSession) parseRequest() (int, error) {
 		}
 	}
 	n, err := http1.ParseRequest(s.buf[s.r:s.w], &s.req)
+	if err == nil && !s.h2 && s.req.WebSocketNoKey {
+		return 0, errWebSocketKey
+	}
 	if err == nil && s.req.Minor == 0 && (s.req.ContentLength > 0 || s.req.Chunked) &&
 		!s.fe.rt.cfg.Global.H1AcceptPayloadAnyMethod && payloadlessMethod(s.req.Method) {
 		return 0, errPayload10
@@ -640,6 +643,8 @@ func (s *httpSession) parseRequest() (int, error) {
 // HTTP/1.0 server may not look for that body, which then smuggles a
 // request.
 var errPayload10 = &http1.Error{Status: 413, Reason: "HTTP/1.0 GET, HEAD or DELETE request with a payload"}
+
+var errWebSocketKey = &http1.Error{Status: 400, Reason: "WebSocket upgrade without a valid Sec-WebSocket-Key"}
 
 func payloadlessMethod(m []byte) bool {
 	return string(m) == "GET" || string(m) == "HEAD" || string(m) == "DELETE"

@@ -254,7 +254,7 @@ func (s *httpSession) cookieActions(srv *Server) (ck *persistCookie, insert bool
 // only when no section that sets the option adds it always.
 func (s *httpSession) forwardFor(be *Backend) string {
 	fe, bo := &s.fe.P.ForwardFor, &be.P.ForwardFor
-	feOn, beOn := fe.Header != "" && !fe.Disabled, bo.Header != "" && !bo.Disabled
+	feOn, beOn := fe.Header != "", bo.Header != ""
 	if !feOn && !beOn || !s.clientIP.IsValid() { // unix socket clients have no address to report
 		return ""
 	}

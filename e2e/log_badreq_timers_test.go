@@ -184,3 +184,75 @@ backend b
 		t.Errorf("dhproxy:\n%s\nhaproxy:\n%s", got[bin], got[haproxyBin])
 	}
 }
+
+// TestBadRequestDontLogNullAsHAProxy: with "option dontlognull" a refused
+// request is still logged when bytes of it came, though its line counts
+// none (%U 0); an empty connection (closed or timed out) is not.
+func TestBadRequestDontLogNullAsHAProxy(t *testing.T) {
+	steps := []struct {
+		send string
+		wait time.Duration // before closing; 0: read until the proxy closes
+	}{
+		{"", 100 * time.Millisecond},
+		{"", 0}, // times out
+		{"GET /x", 100 * time.Millisecond},
+		{"GET /x", 0},
+		{"GET /a b HTTP/1.1\r\nhost: a\r\n\r\n", 0},
+	}
+	got := map[string][]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer udp.Close()
+		fe := freePort(t)
+		p := startBinary(t, path, fmt.Sprintf(`global
+    log 127.0.0.1:%d format raw local0
+defaults
+    mode http
+    log global
+    option dontlognull
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    timeout http-request 300ms
+    log-format "%%ST %%B %%U %%tsc %%{+Q}r"
+frontend f
+    bind 127.0.0.1:%d
+    default_backend b
+backend b
+    server s1 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, fe, freePort(t)), fe)
+		for _, s := range steps {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte(s.send))
+			if s.wait > 0 {
+				time.Sleep(s.wait)
+			} else {
+				c.SetReadDeadline(time.Now().Add(3 * time.Second))
+				io.ReadAll(c)
+			}
+			c.Close()
+		}
+		buf := make([]byte, 2048)
+		for {
+			udp.SetReadDeadline(time.Now().Add(time.Second))
+			n, _, err := udp.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			got[path] = append(got[path], strings.TrimSpace(string(buf[:n])))
+		}
+		p.stop()
+	}
+	if strings.Join(got[bin], "\n") != strings.Join(got[haproxyBin], "\n") {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", strings.Join(got[bin], "\n"), strings.Join(got[haproxyBin], "\n"))
+	}
+	if len(got[bin]) != 3 {
+		t.Errorf("%d lines, want the 3 requests that sent bytes:\n%s", len(got[bin]), strings.Join(got[bin], "\n"))
+	}
+}

@@ -49,6 +49,9 @@ type Entry struct {
 	// Early: the line goes before the end of the stream ("option logasap"),
 	// which haproxy does without the dontlognull test.
 	Early bool
+	// Received: bytes of a request came though the line counts none (a
+	// "<BADREQ>" line logs %U 0): dontlognull keeps it, as haproxy does.
+	Received bool
 
 	Status   int   // %ST; -1 if no status was produced
 	BytesOut int64 // %B: bytes sent to the client, headers included
@@ -98,7 +101,7 @@ func (e *Entry) IsError() bool {
 // ShouldLog applies "option dontlognull" (no byte ever came from the
 // client) and "option dontlog-normal" (only errors are logged).
 func ShouldLog(e *Entry, dontLogNull, dontLogNormal bool) bool {
-	if dontLogNull && e.BytesIn == 0 && !e.Early {
+	if dontLogNull && e.BytesIn == 0 && !e.Early && !e.Received {
 		return false
 	}
 	return !dontLogNormal || e.IsError()

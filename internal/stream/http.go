@@ -608,6 +608,7 @@ func (s *httpSession) readRequest() bool {
 				}
 				s.lg.fail('C', 'R')
 				s.lg.status = 400
+				s.lg.received = s.w > s.r
 				if counted {
 					s.accountBadRequest()
 				}
@@ -752,6 +753,7 @@ func (s *httpSession) failRequest(status int, keep, bodyRead bool) bool {
 // no byte either way (%U and %B 0), whatever came and the page sent.
 func (s *httpSession) badRequest(status int, cause byte) {
 	s.connSC.badRequest()
+	s.lg.received = s.w > s.r // logged even with dontlognull, unless nothing came
 	s.muxError(status)
 	s.lg.bytesOut = 0
 	s.lg.fail(cause, 'R')

@@ -55,6 +55,7 @@ type reqLog struct {
 	cookie                              [2]byte // persistence cookie flags (request, response); 0: '-'
 	level                               int8    // set-log-level: the level + 1, -1 silent, 0 not set
 	bytesIn, bytesOut                   int64
+	received                            bool // request bytes came, counted or not (dontlognull)
 	srv                                 *Server
 	be                                  *Backend
 	srvAddr, bkAddr                     netip.AddrPort // the server connection's ends (%si, %bi)
@@ -248,7 +249,7 @@ func (s *httpSession) writeLine(early bool) {
 		Term:    [4]byte{'-', '-', '-', '-'},
 		ActConn: int(fe.rt.actconn.Load()), FeConn: int(fe.feconn.Load()),
 		Retries: l.retries, Redispatched: l.redispatched,
-		Proto: l.proto, HTTP: true, Early: early,
+		Proto: l.proto, HTTP: true, Early: early, Received: l.received,
 	}
 	if l.term[0] != 0 {
 		e.Term[0], e.Term[1] = l.term[0], l.term[1]

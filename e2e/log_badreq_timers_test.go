@@ -32,11 +32,7 @@ func TestBadRequestTimersAsHAProxy(t *testing.T) {
 	rounded := regexp.MustCompile(`=-?\d+`)
 	logs := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, nextLine := udpLog(t)
 		fes := [2]int{freePort(t), freePort(t)}
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -56,14 +52,9 @@ frontend f1
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, fes[0], fes[1], freePort(t)), fes[0])
-		buf := make([]byte, 2048)
+`, logPort, fes[0], fes[1], freePort(t)), fes[0])
 		// The line of the start-up probe's connection (empty too) goes first.
-		for {
-			udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, _, err := udp.ReadFrom(buf); err != nil {
-				break
-			}
+		for ok := true; ok; _, ok = nextLine(500 * time.Millisecond) {
 		}
 		for i, s := range steps {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fes[s.fe]))
@@ -82,12 +73,10 @@ backend b
 			}
 			c.Close()
 			for {
-				udp.SetReadDeadline(time.Now().Add(3 * time.Second))
-				n, _, err := udp.ReadFrom(buf)
-				if err != nil {
-					t.Fatalf("%s: no log line for step %d: %v", path, i, err)
+				l, ok := nextLine(3 * time.Second)
+				if !ok {
+					t.Fatalf("%s: no log line for step %d", path, i)
 				}
-				l := strings.TrimSpace(string(buf[:n]))
 				if !strings.Contains(l, "BADREQ") {
 					continue
 				}
@@ -130,11 +119,7 @@ func TestBadRequestRepliesAsHAProxy(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, nextLine := udpLog(t)
 		fe := freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -151,13 +136,9 @@ frontend f
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, fe, freePort(t)), fe)
-		buf := make([]byte, 2048)
-		for {
-			udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, _, err := udp.ReadFrom(buf); err != nil {
-				break // the start-up probe's line is gone
-			}
+`, logPort, fe, freePort(t)), fe)
+		// The line of the start-up probe's connection goes first.
+		for ok := true; ok; _, ok = nextLine(500 * time.Millisecond) {
 		}
 		for _, r := range requests {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
@@ -171,12 +152,11 @@ backend b
 				reply, _ = io.ReadAll(c)
 			}
 			c.Close()
-			udp.SetReadDeadline(time.Now().Add(3 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: no log line after %q: %v", path, r.send, err)
+			l, ok := nextLine(3 * time.Second)
+			if !ok {
+				t.Fatalf("%s: no log line after %q", path, r.send)
 			}
-			got[path] += fmt.Sprintf("%q\n  %s\n", reply, strings.TrimSpace(string(buf[:n])))
+			got[path] += fmt.Sprintf("%q\n  %s\n", reply, l)
 		}
 		p.stop()
 	}
@@ -201,11 +181,7 @@ func TestBadRequestDontLogNullAsHAProxy(t *testing.T) {
 	}
 	got := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, nextLine := udpLog(t)
 		fe := freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -223,7 +199,7 @@ frontend f
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, fe, freePort(t)), fe)
+`, logPort, fe, freePort(t)), fe)
 		for _, s := range steps {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
 			if err != nil {
@@ -238,14 +214,8 @@ backend b
 			}
 			c.Close()
 		}
-		buf := make([]byte, 2048)
-		for {
-			udp.SetReadDeadline(time.Now().Add(time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				break
-			}
-			got[path] = append(got[path], strings.TrimSpace(string(buf[:n])))
+		for l, ok := nextLine(time.Second); ok; l, ok = nextLine(time.Second) {
+			got[path] = append(got[path], l)
 		}
 		p.stop()
 	}
@@ -254,5 +224,26 @@ backend b
 	}
 	if len(got[bin]) != 3 {
 		t.Errorf("%d lines, want the 3 requests that sent bytes:\n%s", len(got[bin]), strings.Join(got[bin], "\n"))
+	}
+}
+
+// udpLog receives a proxy's log lines over UDP: port is for the
+// configuration's "log 127.0.0.1:<port>", next returns the next line,
+// trimmed, or false when none came within wait.
+func udpLog(t *testing.T) (port int, next func(wait time.Duration) (string, bool)) {
+	t.Helper()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	buf := make([]byte, 4096)
+	return udp.LocalAddr().(*net.UDPAddr).Port, func(wait time.Duration) (string, bool) {
+		udp.SetReadDeadline(time.Now().Add(wait))
+		n, _, err := udp.ReadFrom(buf)
+		if err != nil {
+			return "", false
+		}
+		return strings.TrimSpace(string(buf[:n])), true
 	}
 }

@@ -143,6 +143,14 @@ backend be
 	state := filepath.Join(dir, "logrotate.state")
 	for range 2 {
 		waitSent(sent.Load() + step)
+		// The reopened file must hold lines before the next run, or
+		// notifempty skips it: lines reach the file a moment after their
+		// requests.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if fi, err := os.Stat(filepath.Join(logDir, "access.log")); err == nil && fi.Size() > 0 {
+				break
+			}
+		}
 		out, err := exec.Command(logrotate, "-f", "-s", state, confPath).CombinedOutput()
 		if err != nil {
 			t.Fatalf("logrotate: %v\n%s", err, out)

@@ -21,6 +21,7 @@ import (
 // status and termination state, the alert sent to the backend's logs, the
 // denied responses counters, and "cookie insert nocache"'s Cache-Control.
 func TestCheckCacheAsHAProxy(t *testing.T) {
+	comparesWithHAProxy(t)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, h := range r.URL.Query()["h"] {
 			k, v, _ := strings.Cut(h, ":")

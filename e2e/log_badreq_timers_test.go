@@ -169,6 +169,7 @@ backend b
 // request is still logged when bytes of it came, though its line counts
 // none (%U 0); an empty connection (closed or timed out) is not.
 func TestBadRequestDontLogNullAsHAProxy(t *testing.T) {
+	comparesWithHAProxy(t)
 	steps := []struct {
 		send string
 		wait time.Duration // before closing; 0: read until the proxy closes

@@ -264,6 +264,9 @@ func TestLogForwardBadFrameAsHAProxy(t *testing.T) {
 // dhproxy only: haproxy 2.6.12 never releases a syslog TCP client that
 // closed (nor times one out), so that its maxconn-th client is its last.
 func TestLogForwardTCPLimits(t *testing.T) {
+	if isHAProxy() {
+		t.Skip("haproxy 2.6.12 never frees a TCP syslog client nor times it out (docs/logging.md): dhproxy's own behaviour")
+	}
 	out := consecutiveUDP(t, 1)[0]
 	tcpIn := freePort(t)
 	startBinary(t, bin, fmt.Sprintf(`log-forward relay

@@ -136,6 +136,7 @@ backend inherited
 // TestOriginalToCheckCacheConfigErrors: the arguments haproxy refuses are
 // errors naming the line.
 func TestOriginalToCheckCacheConfigErrors(t *testing.T) {
+	comparesWithHAProxy(t)
 	for _, c := range []struct{ line, want string }{
 		{"option originalto except", "'option originalto except' expects <address>[/mask]"},
 		{"option originalto except nowhere", "'option originalto except nowhere'"},

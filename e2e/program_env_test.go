@@ -17,6 +17,7 @@ import (
 // HAPROXY_STARTUP_VERSION, as under haproxy 2.6 (whose HAPROXY_CLI ends
 // with its master-worker socket pair, "sockpair@N", which dhproxy has not).
 func TestProgramEnvAsHAProxy(t *testing.T) {
+	comparesWithHAProxy(t)
 	got := map[string]string{}
 	for _, path := range []string{haproxyBin, bin} {
 		dir := t.TempDir()

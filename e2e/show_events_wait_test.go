@@ -14,6 +14,7 @@ import (
 // ring holds (none with -n), then keeps the session open and streams new
 // lines as they come, in one-shot and interactive ("prompt") sessions.
 func TestShowEventsWaitAsHAProxy(t *testing.T) {
+	comparesWithHAProxy(t)
 	got := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
 		fe := freePort(t)

@@ -33,15 +33,6 @@ func (s *httpSession) cacheableCookie(srv *Server, safe bool) bool {
 	return true
 }
 
-// respStatus is the response's status, as an http-response set-status
-// left it.
-func (s *httpSession) respStatus() int {
-	if s.tx.Edited.Status != 0 {
-		return s.tx.Edited.Status
-	}
-	return s.resp.Status
-}
-
 // blockCacheable answers in place of the response as an http-response
 // deny does (closed server connection, "PH", denied response counters)
 // and raises haproxy's alert. As haproxy 2.6 does, the page is the error
@@ -49,7 +40,7 @@ func (s *httpSession) respStatus() int {
 // ready." page for a 200; the 500 one for a status without a page), and
 // the log keeps that status, not 502 as its manual says.
 func (s *httpSession) blockCacheable(sc *serverConn, srv *Server, keep, head bool) bool {
-	st := s.respStatus()
+	st := s.Status() // as an http-response set-status left it
 	page := st
 	if _, _, ok := rules.DefaultError(st); !ok {
 		page = 500

@@ -855,7 +855,7 @@ func (s *httpSession) handle() bool {
 	}
 	// The body streaming below reuses buf, so keep what the response needs.
 	isHEAD, isCONNECT := string(req.Method) == "HEAD", string(req.Method) == "CONNECT"
-	safeMethod := !cache.Unsafe(req.Method) // for option checkcache
+	safeMethod := be.checkCache && !cache.Unsafe(req.Method) // for option checkcache only
 	client10 := req.Minor == 0
 
 	headStart := s.offsetOf(req.Method)

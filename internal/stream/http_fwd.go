@@ -506,7 +506,9 @@ func (s *httpSession) forwardResponse(sc *serverConn, f http1.Framing, clientKee
 	}
 	before := s.lg.bytesOut
 	head, parsed := s.responseHead(sc.srv, clientKeep, client10, pw != nil)
-	s.logEarly(before, s.earlyBody(f, int64(bodyEnd-headEnd), done))
+	if s.fe.logASAP { // not computing earlyBody per response otherwise
+		s.logEarly(before, s.earlyBody(f, int64(bodyEnd-headEnd), done))
+	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	var err error
 	switch {

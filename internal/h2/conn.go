@@ -425,7 +425,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	cc.st.TotalStreams.Add(1)
 	cc.st.OpenStreams.Add(1)
 	cc.mu.Lock()
-	st.seq = cc.opened
+	st.seq = int32(cc.opened)
 	cc.opened++
 	cc.streams[id] = st
 	cc.running++
@@ -496,6 +496,7 @@ func (cc *Conn) run(st *Stream) {
 			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
 		}
 		st.Close()
+		owe := st.oweBatch
 		putConv(st.conv)
 		cc.st.OpenStreams.Add(-1)
 		cc.mu.Lock()
@@ -503,6 +504,9 @@ func (cc *Conn) run(st *Stream) {
 		cc.recycle(st)
 		cc.mu.Unlock()
 		cc.wake()
+		if owe {
+			cc.sendPromised()
+		}
 	}()
 	cc.h(st)
 }

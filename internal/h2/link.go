@@ -42,6 +42,9 @@ type link struct {
 	henc fieldEncoder
 	hbuf []byte // a header block with a table size update before it
 	out  outBuf // frames not sent yet (out.go)
+	// promised: what out holds will be sent (the flusher was kicked, or a
+	// worker sends it: promise).
+	promised bool
 
 	kick   chan struct{}         // wakes the flusher (nil: none, flush writes)
 	sockMu sync.Mutex            // writes to c, spare and wdl

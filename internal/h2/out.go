@@ -39,13 +39,37 @@ func (l *link) flush() error {
 	if l.kick == nil || len(l.out.b) >= syncFlushAt {
 		return l.flushNow(l.writeTimeout)
 	}
-	if len(l.out.b) > 0 {
+	if len(l.out.b) > 0 && !l.promised {
+		l.promised = true
 		select {
 		case l.kick <- struct{}{}:
 		default: // the flusher has been kicked already
 		}
 	}
 	return l.writeErr()
+}
+
+// promise is flush for a stream's worker that ends its stream next: the
+// worker sends the batch itself once it is done (sendPromised), instead
+// of waking the flusher (a wake-up and a park per batch). true: the
+// caller owes that send. The caller holds wmu.
+func (l *link) promise() bool {
+	if l.kick == nil || len(l.out.b) >= syncFlushAt {
+		l.flushNow(l.writeTimeout)
+		return false
+	}
+	if len(l.out.b) == 0 || l.promised {
+		return false // nothing to send, or whoever promised sends it
+	}
+	l.promised = true
+	return true
+}
+
+// sendPromised sends the batch promised by promise, once the streams that
+// are ready to run have added their frames.
+func (l *link) sendPromised() {
+	runtime.Gosched()
+	l.sendBatch()
 }
 
 // flushNow writes what is buffered before returning, within timeout;
@@ -57,6 +81,7 @@ func (l *link) flushNow(timeout time.Duration) error {
 	l.sockMu.Lock()
 	err := l.write(l.out.b, timeout)
 	l.out.b = l.out.b[:0]
+	l.promised = false
 	if cap(l.out.b) > spareKeepMax {
 		l.out.b = nil
 	}
@@ -68,6 +93,7 @@ func (l *link) flushNow(timeout time.Duration) error {
 func (l *link) sendBatch() {
 	l.wmu.Lock()
 	if len(l.out.b) == 0 {
+		l.promised = false
 		l.wmu.Unlock()
 		return
 	}
@@ -76,6 +102,7 @@ func (l *link) sendBatch() {
 	l.sockMu.Lock()
 	batch := l.out.b
 	l.out.b = l.spare[:0]
+	l.promised = false // frames buffered from now on need a new send
 	l.wmu.Unlock()
 	l.write(batch, l.writeTimeout)
 	if cap(batch) <= spareKeepMax {

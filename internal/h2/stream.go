@@ -21,7 +21,10 @@ var errStreamReset = errors.New("h2: stream reset")
 type Stream struct {
 	flow // outEnded: the response was sent whole
 	cc   *Conn
-	seq  int // streams the connection opened before this one
+	seq  int32 // streams the connection opened before this one (ids are 31 bits)
+	// oweBatch: Close promised the connection's next batch (link.promise),
+	// which the handler's goroutine sends once the stream is over.
+	oweBatch bool
 
 	// Under cc.mu.
 	got  int64 // body bytes received
@@ -60,7 +63,7 @@ func (st *Stream) recycle() {
 func (st *Stream) ID() uint32 { return st.id }
 
 // Seq is the number of streams the connection opened before this one.
-func (st *Stream) Seq() int { return st.seq }
+func (st *Stream) Seq() int { return int(st.seq) }
 
 // NetConn is the client connection that carries the stream.
 func (st *Stream) NetConn() net.Conn { return st.cc.c }
@@ -256,7 +259,12 @@ func (st *Stream) Close() error {
 	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
 	}
-	cc.flush()
+	if complete && !st.info.connect && !st.info.upgrade {
+		// Closed by its handler, which ends next (Conn.run).
+		st.oweBatch = cc.promise()
+	} else {
+		cc.flush()
+	}
 	cc.wmu.Unlock()
 	if complete && st.info.connect {
 		cc.forget(st, true)

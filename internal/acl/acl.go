@@ -14,6 +14,9 @@ type Part struct {
 	Expr *sample.Expr
 	Pats *Patterns
 	live atomic.Pointer[Patterns] // with pattern files: Pats and their entries (ref.go)
+	// phases is Expr.Fetch.Phases, kept here: ACL.match reads it for
+	// every part, and the two pointers to it were cache misses there.
+	phases sample.Phase
 }
 
 // ACL is a named ACL: every "acl" line with its name adds a part, and the
@@ -127,7 +130,7 @@ flags:
 		method = defaultMethod(e.Out)
 		dotted = dottedVersionFetches[e.Fetch.Name]
 	}
-	p := &Part{Expr: e, Pats: newPatterns(c, method, icase)}
+	p := &Part{Expr: e, Pats: newPatterns(c, method, icase), phases: e.Fetch.Phases}
 	p.Pats.dotted = dotted
 	if (method == MatchFound || method == MatchBool) && (len(args) > 0 || len(files) > 0) {
 		return nil, fmt.Errorf("'-m %s' takes no pattern, got '%s'", methodName(method), strings.Join(args, " "))
@@ -230,7 +233,7 @@ func (p *Part) match(t sample.Txn, st *State) bool {
 // match tells whether any of the ACL's parts usable in phase matches.
 func (a *ACL) match(t sample.Txn, st *State, phase sample.Phase) bool {
 	for _, p := range a.Parts {
-		if p.Expr.Fetch.Phases&phase != 0 && p.match(t, st) {
+		if p.phases&phase != 0 && p.match(t, st) {
 			return true
 		}
 	}

@@ -1101,7 +1101,7 @@ func (s *httpSession) handle() bool {
 		serverKeep = false
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
-	s.lg.endsAtResp = !s.fe.phases.Rules                // no rule waited for more of the response
+	s.lg.endsAtResp = !s.fe.respWaits                   // no rule waited for more of the response
 	if s.compOn {
 		ok = s.forwardCompressed(sc, be, rframing, clientKeep, client10)
 	} else {

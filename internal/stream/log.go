@@ -66,7 +66,7 @@ type reqLog struct {
 	scratch   [20]byte
 	bodyWire  int64 // response body bytes written, framing included
 	// endsAtResp: the response went out whole right after its head came,
-	// with no rule run on it (stampEnd).
+	// with no rule that may wait run on it (stampEnd).
 	endsAtResp bool
 	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
 	logged     bool // "option logasap" wrote the line when the response head came

@@ -22,6 +22,7 @@ import (
 	"dhproxy/internal/listener"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
+	"dhproxy/internal/rules"
 	"dhproxy/internal/stick"
 	"dhproxy/internal/tcp"
 	"dhproxy/internal/tlsconf"
@@ -95,6 +96,9 @@ type Frontend struct {
 	name        []byte           // P.Name, for the fe_name fetch
 	useBackends []useBackendRule // nil when the backend is always fe.backend
 	phases      txn.Frontend     // what the request phases know of it (rules, body buffering, unique-id-header)
+	// respWaits: a response rule may wait for more of the response
+	// (tcp-response content rules, http-response wait-for-body).
+	respWaits bool
 
 	// Changed by the runtime API (acceptgate.go).
 	limit   conn.Limit          // maxconn
@@ -131,11 +135,26 @@ func (fe *Frontend) setRules(rt *Runtime) {
 		return
 	}
 	fe.phases.Rules = txn.HasRequestRules(p) || len(p.HTTPResponseRules) > 0 || len(p.HTTPAfterResponseRules) > 0 || fe.useBackends != nil
+	fe.respWaits = waitsForBody(p.HTTPResponseRules)
 	for _, b := range rt.backends {
 		if txn.HasRequestRules(b.P) || len(b.P.HTTPResponseRules) > 0 || len(b.P.HTTPAfterResponseRules) > 0 || len(b.P.TCPResponse.Content) > 0 {
 			fe.phases.Rules = true
 		}
+		if len(b.P.TCPResponse.Content) > 0 || waitsForBody(b.P.HTTPResponseRules) {
+			fe.respWaits = true
+		}
 	}
+}
+
+// waitsForBody reports whether an http-response rule list has a
+// wait-for-body rule.
+func waitsForBody(rs []*rules.Rule) bool {
+	for _, r := range rs {
+		if r.Action == rules.WaitForBody {
+			return true
+		}
+	}
+	return false
 }
 
 // New prepares the runtime for cfg and opens every listening socket; errors

@@ -122,7 +122,7 @@ func BenchmarkRuleEngine(b *testing.B) {
 
 // ioFreeRuntime builds cfgText into a Runtime that holds only its backends
 // and buffer size: enough to run a request's phases without any I/O.
-func ioFreeRuntime(b *testing.B, cfgText string) (*model.Config, *Runtime) {
+func ioFreeRuntime(b testing.TB, cfgText string) (*model.Config, *Runtime) {
 	path := filepath.Join(b.TempDir(), "test.cfg")
 	if err := writeFile(path, cfgText); err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -47,14 +48,24 @@ func rssKiB(t *testing.T, pid int) int {
 // client's first keep-alive wait stayed out of Go's poller, clients beyond
 // 32 such waits parked at once and a trim followed the workers that end
 // after one; 0.44-0.55 since the runtime's one-time costs of collecting
-// are paid at startup (before "before"). haproxy's figure is logged, not
-// bounded.
+// are paid at startup (before "before"). That was with one client
+// goroutine dialing in turn and a net/http server beside it: the proxy
+// seldom found clients waiting to be accepted, 150-360 sessions at once.
+// idle.py's client fills the proxy's backlog, and its nginx answers
+// sooner, so the accept loop outran the sessions: 1200-1500 at once, 35
+// MB of buffers, whose runtime leftovers stay (0.9-1.2 in idle.py). Since
+// then 32 dialers, a plain server and nbthread 1 load the proxy here as
+// idle.py does (0.83-1.27 before the change below), and an accept loop
+// pauses while more than 64 of its connections have not had their first
+// answer and sessions wait for the CPU: 0.44-0.50 here, idle.py
+// 0.34-0.54. haproxy's figure is logged, not bounded.
 func TestIdleKeepAliveMemory(t *testing.T) {
 	const conns = 5000
-	bePort, _ := startHTTPBackend(t, "idle")
+	bePort := plainBackend(t)
 	fe := freePort(t)
 	p := startProxy(t, `
 global
+    nbthread 1
     maxconn 8000`+defaultsSection("http", "5s", "60s", "60s", "timeout http-keep-alive 60s")+fmt.Sprintf(`
 frontend fe
     bind 127.0.0.1:%d
@@ -67,21 +78,43 @@ backend be
 	time.Sleep(300 * time.Millisecond)
 	before := rssKiB(t, pid)
 
-	socks := make([]net.Conn, 0, conns)
+	// Many clients at once, as idle.py's (which connects faster than the
+	// proxy accepts): the proxy finds a full backlog.
+	const dialers = 32
+	socks := make([]net.Conn, conns)
 	defer func() {
 		for _, c := range socks {
-			c.Close()
+			if c != nil {
+				c.Close()
+			}
 		}
 	}()
-	for range conns {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", fe), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
+	errs := make(chan error, dialers)
+	for d := range dialers {
+		go func() {
+			for i := d; i < conns; i += dialers {
+				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", fe), 5*time.Second)
+				if err != nil {
+					errs <- err
+					return
+				}
+				socks[i] = c
+				if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: idle\r\n\r\n")); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var failed error
+	for range dialers {
+		if err := <-errs; err != nil {
+			failed = err
 		}
-		socks = append(socks, c)
-		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: idle\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if failed != nil {
+		t.Fatal(failed)
 	}
 	for i, c := range socks {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -98,9 +131,55 @@ backend be
 	}
 	perConn := float64(low-before) / conns
 	t.Logf("%.2f KiB per idle keep-alive connection (%s)", perConn, bin)
-	if perConn > 1.0 && !isHAProxy() {
-		t.Fatalf("%.2f KiB per idle connection, want at most 1.0", perConn)
+	if perConn > 0.7 && !isHAProxy() {
+		t.Fatalf("%.2f KiB per idle connection, want at most 0.7", perConn)
 	}
+}
+
+// plainBackend answers every request with the same small response, at
+// less CPU per request than net/http's server: the proxy, not its server,
+// is what a burst of clients waits for, as with idle.py's nginx.
+func plainBackend(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				n := 0
+				for {
+					m, err := c.Read(buf[n:])
+					if err != nil {
+						return
+					}
+					n += m
+					for {
+						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+						if i < 0 {
+							break
+						}
+						if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+							return
+						}
+						n = copy(buf, buf[i+4:n])
+					}
+					if n == len(buf) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // A connection left idle long enough to be parked is served again at once

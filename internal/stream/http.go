@@ -83,6 +83,7 @@ type httpSession struct {
 	upgradeH2   bool       // readRequest stopped at the client's HTTP/2 preface
 	parkExpired bool       // resumed only to be closed, not because the client spoke
 	resumed     bool       // taken up from the parker, not a new connection
+	starting    bool       // counted in rt.starting (a new connection before its first idle wait)
 	epollAdded  bool       // the descriptor is in the parker's epoll set
 
 	// Logging (only filled when the frontend logs).
@@ -118,6 +119,7 @@ func (s *httpSession) dropBuf(box **[]byte) {
 func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, bind *bindRef) (parked bool) {
 	s := workerSession(fe.rt, reuse)
 	s.reset(fe, c)
+	s.starting = true
 	fe.rt.live.add(&s.listed, fe, c)
 	s.ln, s.bind = bind.ln, bind
 	s.ln.opened()
@@ -137,11 +139,20 @@ func serveHTTP(fe *Frontend, c net.Conn, reuse **httpSession, sc *trackers, bind
 	s.pp = receivedPP(c)
 	s.attachIO()
 	parked = s.serve()
+	s.started()
 	if s.upgradeH2 {
 		c, pre := s.handOver()
 		serveH2(fe, &prefacedConn{Conn: c, pre: pre}, sc, bind)
 	}
 	return parked
+}
+
+// started ends the connection's count in rt.starting (acceptLoop), once.
+func (s *httpSession) started() {
+	if s.starting {
+		s.starting = false
+		s.fe.rt.starting.Add(-1)
+	}
 }
 
 // handOver ends the HTTP/1 session of a connection that sent the HTTP/2
@@ -547,6 +558,9 @@ func (s *httpSession) readRequest() bool {
 		}
 		if s.w > s.r {
 			s.expectMore() // the rest of a head
+		}
+		if s.starting && s.nreq > 0 {
+			s.started()
 		}
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.

@@ -175,6 +175,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"h2Sess": true,                 // HTTP/2 streams never park
 		"comp":   true, "compOn": true, // the request's compression choice
 		"upgradeH2": true, // set and handed over at once
+		"starting":  true, // false from a connection's first wait, before it can park
 	}
 	st := reflect.TypeOf(httpSession{})
 	for i := range st.NumField() {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,12 +60,18 @@ type Runtime struct {
 	// workerTakes counts the jobs idle workers took (quit jobs included).
 	workerTakes atomic.Int64
 	exited      atomic.Int64 // workers ended since the trimmer last looked
-	tables      map[*model.Proxy]*stick.Table
-	service     atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
-	stopping    atomic.Bool             // soft stop: no more keep-alive (softstop.go)
-	stopped     atomic.Bool             // soft stop begun: no new connections
-	resolvers   []*resolverRun          // one per resolvers section (resolvers.go)
-	pause       pauseState              // SIGTTOU/SIGTTIN (pause.go)
+	// starting counts the accepted connections not yet under way: an
+	// HTTP/1 one until its session first waits for the client's next
+	// request (after the first answer), others until their handshake and
+	// rules are done; or until they end (letSessionsRun).
+	starting atomic.Int32
+
+	tables    map[*model.Proxy]*stick.Table
+	service   atomic.Pointer[Service] // the stats page and the Prometheus exporter (service.go)
+	stopping  atomic.Bool             // soft stop: no more keep-alive (softstop.go)
+	stopped   atomic.Bool             // soft stop begun: no new connections
+	resolvers []*resolverRun          // one per resolvers section (resolvers.go)
+	pause     pauseState              // SIGTTOU/SIGTTIN (pause.go)
 
 	// Changed by the runtime API.
 	limit         conn.Limit    // global maxconn (acceptgate.go)
@@ -346,6 +353,7 @@ type bindRef struct {
 func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 	defer rt.wg.Done()
 	accepted := 0
+	runnable := [1]metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
 	for {
 		if !rt.admit(fe) {
 			return
@@ -379,13 +387,14 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 		}
 		rt.conns.Add(1)
 		bind.conns.Add(1) // dst_conn counts it from now on, as haproxy's listener does
+		rt.starting.Add(1)
 		rt.dispatch(job{fe: fe, c: c, bind: bind})
 		// A burst of clients would otherwise all be accepted before the
 		// first ones are served, each holding a goroutine and buffers
 		// (the runtime keeps goroutine records for good): let the
 		// sessions run between batches, as HAProxy's tune.maxaccept does.
 		if accepted++; accepted%acceptBatch == 0 {
-			runtime.Gosched()
+			rt.letSessionsRun(&runnable)
 		}
 	}
 }
@@ -393,6 +402,49 @@ func (rt *Runtime) acceptLoop(fe *Frontend, l net.Listener, bind *bindRef) {
 // acceptBatch is how many connections an accept loop takes before it lets
 // the sessions it started run.
 const acceptBatch = 16
+
+// While more than maxStarting connections it accepted have not had their
+// first answer, an accept loop pauses between batches for minPauses times
+// startPause, then again while goroutines wait for the CPU (startPauses
+// pauses at most), instead of only yielding. A yield put it back on the
+// run queue ahead of the sessions it had started and of those whose
+// server had answered (which Go's poller reports only once nothing is
+// runnable, or every 10 ms), so in a burst of clients it accepted faster
+// than sessions ended: 1200-1500 at once in bench/idle.py, each with its
+// buffers (35 MB), much of which the runtime keeps (GC metadata, span
+// records, fragmented spans). It pauses no longer once nothing is
+// runnable: the sessions then wait for their servers or clients, and
+// waiting longer would only bound the accept rate (with 400 clients of a
+// 10 ms server, pausing until the count fell halved the requests served)
+// or let clients that send nothing stop accepting.
+const (
+	maxStarting = 64
+	startPause  = 100 * time.Microsecond
+	minPauses   = 2
+	startPauses = 10
+)
+
+// letSessionsRun is an accept loop's pause between batches; runnable is
+// its sample of the runtime's count of runnable goroutines.
+func (rt *Runtime) letSessionsRun(runnable *[1]metrics.Sample) {
+	if rt.starting.Load() <= maxStarting {
+		runtime.Gosched()
+		return
+	}
+	for i := 1; i <= startPauses; i++ {
+		time.Sleep(startPause)
+		if rt.starting.Load() <= maxStarting {
+			return
+		}
+		if i < minPauses {
+			continue
+		}
+		metrics.Read(runnable[:])
+		if v := runnable[0].Value; v.Kind() != metrics.KindUint64 || v.Uint64() == 0 {
+			return
+		}
+	}
+}
 
 // dispatch gives a job to an idle worker, or to a new one.
 func (rt *Runtime) dispatch(j job) {
@@ -501,7 +553,8 @@ func (rt *Runtime) quitIdleWorkers() {
 func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	fe, c := j.fe, j.c
 	parked := false
-	h1 := j.resume != nil // a parked connection is an HTTP/1 one
+	starting := j.resume == nil // counted in rt.starting until the session is under way
+	h1 := j.resume != nil       // a parked connection is an HTTP/1 one
 	socket := j.socket()
 	defer func() {
 		if r := recover(); r != nil {
@@ -509,6 +562,7 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			c.Close()
 			// Its state is unknown: the worker does not keep it.
 			if lost := *hs; lost != nil {
+				lost.started()
 				rt.live.remove(&lost.listed)
 				if rt.parker != nil {
 					rt.parker.Drop(lost.idle)
@@ -516,6 +570,9 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 			}
 			*hs = nil
 			parked = false
+		}
+		if starting {
+			rt.starting.Add(-1)
 		}
 		if parked {
 			return // the connection lives on, without a goroutine
@@ -574,6 +631,8 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 	case fe.P.Mode == model.ModeHTTP && (j.bind.h2 || negotiatedH2(c)):
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
+		starting = false
+		rt.starting.Add(-1)
 		serveH2(fe, c, &sc, j.bind)
 	case fe.P.Mode == model.ModeHTTP:
 		rt.actconn.Add(1)
@@ -581,10 +640,13 @@ func (rt *Runtime) serveOne(j job, hs **httpSession) {
 		h1 = true
 		fe.Stats.H1Conns.Add(1)
 		fe.Stats.H1OpenConns.Add(1)
+		starting = false // the session's count now (httpSession.started)
 		parked = serveHTTP(fe, c, hs, &sc, j.bind)
 	default:
 		rt.actconn.Add(1)
 		fe.Stats.session(fe.feconn.Add(1))
+		starting = false
+		rt.starting.Add(-1)
 		serveTCP(fe, c, &sc, j.bind)
 		sc.stop()
 	}

@@ -496,7 +496,10 @@ func (cc *Conn) run(st *Stream) {
 			log.Printf("[ALERT] h2 stream %d: panic: %v\n%s", st.id, r, debug.Stack())
 		}
 		st.Close()
+		cc.wmu.Lock()
 		owe := st.oweBatch
+		st.ended = true
+		cc.wmu.Unlock()
 		putConv(st.conv)
 		cc.st.OpenStreams.Add(-1)
 		cc.mu.Lock()

@@ -23,8 +23,9 @@ type Stream struct {
 	cc   *Conn
 	seq  int32 // streams the connection opened before this one (ids are 31 bits)
 	// oweBatch: Close promised the connection's next batch (link.promise),
-	// which the handler's goroutine sends once the stream is over.
-	oweBatch bool
+	// which the handler's goroutine sends once its handler returned; ended:
+	// it has looked (a later Close flushes as usual). Both under cc.wmu.
+	oweBatch, ended bool
 
 	// Under cc.mu.
 	got  int64 // body bytes received
@@ -259,8 +260,8 @@ func (st *Stream) Close() error {
 	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
 	}
-	if complete && !st.info.connect && !st.info.upgrade {
-		// Closed by its handler, which ends next (Conn.run).
+	if complete && !st.info.connect && !st.info.upgrade && !st.ended {
+		// The handler's goroutine is ending (Conn.run).
 		st.oweBatch = cc.promise()
 	} else {
 		cc.flush()

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dhproxy/internal/conn/conntest"
 )
 
 // rssKiB reads a process's resident set size.
@@ -140,46 +141,7 @@ backend be
 // less CPU per request than net/http's server: the proxy, not its server,
 // is what a burst of clients waits for, as with idle.py's nginx.
 func plainBackend(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					for {
-						i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-						if i < 0 {
-							break
-						}
-						if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
-							return
-						}
-						n = copy(buf, buf[i+4:n])
-					}
-					if n == len(buf) {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
+	return conntest.Port(conntest.Serve(t, conntest.Answer([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))))
 }
 
 // A connection left idle long enough to be parked is served again at once

@@ -27,27 +27,7 @@ var resp16k = []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: applicat
 
 // rawBackendWith is rawBackend answering resp.
 func rawBackendWith(t testing.TB, resp []byte) int {
-	return conntest.Port(conntest.Serve(t, func(c net.Conn) {
-		buf := make([]byte, 4096)
-		n := 0
-		for {
-			m, err := c.Read(buf[n:])
-			if err != nil {
-				return
-			}
-			n += m
-			for {
-				i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-				if i < 0 {
-					break
-				}
-				if _, err := c.Write(resp); err != nil {
-					return
-				}
-				n = copy(buf, buf[i+4:n])
-			}
-		}
-	}))
+	return conntest.Port(conntest.Serve(t, conntest.Answer(resp)))
 }
 
 // startRuntime builds cfg text into a running Runtime.

@@ -4,6 +4,7 @@
 package conntest
 
 import (
+	"bytes"
 	"net"
 	"syscall"
 	"testing"
@@ -82,3 +83,33 @@ func Serve(t testing.TB, handle func(net.Conn)) net.Listener {
 
 // Port is a listener's TCP port.
 func Port(l net.Listener) int { return l.Addr().(*net.TCPAddr).Port }
+
+// Answer is a Serve handler for a keep-alive HTTP/1.1 server at little CPU
+// per request: every request head it reads (bodies are not expected) gets
+// resp, as written. A head longer than 4 KiB ends the connection.
+func Answer(resp []byte) func(net.Conn) {
+	return func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
+		for {
+			m, err := c.Read(buf[n:])
+			if err != nil {
+				return
+			}
+			n += m
+			for {
+				i := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
+				}
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+				n = copy(buf, buf[i+4:n])
+			}
+			if n == len(buf) {
+				return
+			}
+		}
+	}
+}

@@ -80,6 +80,8 @@ log-forward relay
 			s = regexp.MustCompile(`\[\d\d/\w+/\d{4}:[\d:.]+\]`).ReplaceAllString(s, "[<accept>]")
 			// the readiness probe's connection may still count in actconn/feconn
 			s = regexp.MustCompile(`LR-- \d+/\d+/`).ReplaceAllString(s, "LR-- <conns>/")
+			// a local answer takes 0 ms, or 1 when a millisecond ends meanwhile
+			s = regexp.MustCompile(`/-1/-1/-1/[01] `).ReplaceAllString(s, "/-1/-1/-1/<Ta> ")
 			s = pid.ReplaceAllString(s, "haproxy$2<pid>")
 			s = regexp.MustCompile(`declared into '[^']*'`).ReplaceAllString(s, "declared into '<cfg>'")
 			return regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(s, "<addr>")

@@ -98,30 +98,38 @@ func readOne(t *testing.T, c net.Conn, uri string) {
 // then (the start-up probe's lines dropped), in order.
 func loggedLines(t *testing.T, path, cfg string, port int, traffic func()) []string {
 	t.Helper()
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
-	p := startBinary(t, path, fmt.Sprintf(cfg, udp.LocalAddr().(*net.UDPAddr).Port), port)
+	logPort, next := udpLog(t)
+	p := startBinary(t, path, fmt.Sprintf(cfg, logPort), port)
 	defer p.stop()
-	buf := make([]byte, 4096)
-	for {
-		udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		if _, _, err := udp.ReadFrom(buf); err != nil {
-			break
-		}
+	for _, ok := next(500 * time.Millisecond); ok; _, ok = next(500 * time.Millisecond) { // the probe's lines
 	}
 	traffic()
 	var lines []string
 	for {
-		udp.SetReadDeadline(time.Now().Add(700 * time.Millisecond))
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
+		l, ok := next(700 * time.Millisecond)
+		if !ok {
 			return lines
 		}
-		lines = append(lines, strings.TrimSpace(string(buf[:n])))
+		lines = append(lines, l)
 	}
+}
+
+// loggedAsHAProxy runs loggedLines with haproxy and with dhproxy, checks
+// that both logged the same normalized lines and returns dhproxy's.
+func loggedAsHAProxy(t *testing.T, cfg string, port int, traffic func()) string {
+	t.Helper()
+	var logs [2][]string
+	for i, path := range []string{haproxyBin, bin} {
+		for _, l := range loggedLines(t, path, cfg, port, traffic) {
+			logs[i] = append(logs[i], normalizeLogLine(l))
+		}
+	}
+	got, want := strings.Join(logs[1], "\n"), strings.Join(logs[0], "\n")
+	if got != want {
+		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
+	}
+	t.Logf("dhproxy logged\n%s", got)
+	return got
 }
 
 var (
@@ -235,17 +243,7 @@ backend bt
 		get("tcp", tcpPort, nil, "/g")
 		get("tcp", lfPort, sni, "/h")
 	}
-	var logs [2][]string
-	for i, path := range []string{haproxyBin, bin} {
-		for _, l := range loggedLines(t, path, cfg, tlsPort, traffic) {
-			logs[i] = append(logs[i], normalizeLogLine(l))
-		}
-	}
-	got, want := strings.Join(logs[1], "\n"), strings.Join(logs[0], "\n")
-	if got != want {
-		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
-	}
-	t.Logf("dhproxy logged\n%s", got)
+	got := loggedAsHAProxy(t, cfg, tlsPort, traffic)
 	for _, s := range []string{
 		`"GET /a HTTP/1.1" 0/0000000000000000/0/0/0 site.test/TLSv1.2/ECDHE-ECDSA-AES128-GCM-SHA256`,
 		`"GET /d HTTP/1.1" 0/0000000000000000/0/0/1 site.test/`,
@@ -368,17 +366,7 @@ backend bt
 		time.Sleep(300 * time.Millisecond) // logged at connect: Tt does not count this
 		readOne(t, c, "/tcp")
 	}
-	var logs [2][]string
-	for i, path := range []string{haproxyBin, bin} {
-		for _, l := range loggedLines(t, path, cfg, port, traffic) {
-			logs[i] = append(logs[i], normalizeLogLine(l))
-		}
-	}
-	got, want := strings.Join(logs[1], "\n"), strings.Join(logs[0], "\n")
-	if got != want {
-		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", got, want)
-	}
-	t.Logf("dhproxy logged\n%s", got)
+	got := loggedAsHAProxy(t, cfg, port, traffic)
 	if !strings.Contains(got, `/+0 200 +`) || !strings.Contains(got, ` ft bt/s 0/0/+0 +0 -- `) {
 		t.Errorf("the slow body's request is not logged at its head, or the tcp connection at its connect:\n%s", got)
 	}

@@ -65,11 +65,7 @@ func TestWebSocketKeyAsHAProxy(t *testing.T) {
 	}()
 	got := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		port := freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -83,14 +79,9 @@ defaults
 listen l
     bind 127.0.0.1:%d
     server s1 %s
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, srv.Addr()), port)
-		buf := make([]byte, 2048)
+`, logPort, port, srv.Addr()), port)
 		// The line of the start-up probe's empty connection goes first.
-		for {
-			udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, _, err := udp.ReadFrom(buf); err != nil {
-				break
-			}
+		for _, ok := next(500 * time.Millisecond); ok; _, ok = next(500 * time.Millisecond) {
 		}
 		for _, r := range reqs {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
@@ -101,9 +92,8 @@ listen l
 			c.Write([]byte("GET /ws HTTP/1.1\r\nHost: a\r\n" + r + "\r\n"))
 			status, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
-			udp.SetReadDeadline(time.Now().Add(3 * time.Second))
-			n, _, _ := udp.ReadFrom(buf)
-			got[path] = append(got[path], fmt.Sprintf("%q: %s | %s", r, strings.TrimSpace(status), strings.TrimSpace(string(buf[:n]))))
+			line, _ := next(3 * time.Second)
+			got[path] = append(got[path], fmt.Sprintf("%q: %s | %s", r, strings.TrimSpace(status), line))
 		}
 		p.stop()
 	}

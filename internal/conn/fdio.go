@@ -23,6 +23,12 @@ import (
 // Deadlines set on the net.Conn still apply: the RawConn waits honour them.
 type FD struct {
 	rc syscall.RawConn
+	// lazy is rc's socket when it is a lazily registered client socket,
+	// whose reads can wait before trying when the last one drained it
+	// (drained) and the reader allowed it (WaitFirst; poller.go).
+	lazy      *lazyConn
+	drained   bool
+	waitFirst bool
 	// rw carries the I/O instead when there is no descriptor to use (a
 	// TLS server connection): rc is nil then.
 	rw io.ReadWriter
@@ -91,6 +97,10 @@ func (f *FD) Attach(c net.Conn, pool *BufPool) bool {
 		f.rfn, f.wfn = f.readAttempt, f.writeAttempt
 	}
 	f.rc, f.pool = rc, pool
+	f.lazy, f.drained, f.waitFirst = nil, false, false
+	if lr, ok := rc.(lazyRaw); ok {
+		f.lazy = lr.c
+	}
 	return true
 }
 
@@ -153,6 +163,9 @@ func (f *FD) readAttempt(fd uintptr) bool {
 				f.nread += int64(n)
 				f.counted(n, true)
 			}
+			// A short read took all there was: TCP hands over what
+			// it holds up to the buffer's size.
+			f.drained = n > 0 && n < len(p)
 			return true
 		case syscall.EINTR:
 			continue
@@ -164,9 +177,27 @@ func (f *FD) readAttempt(fd uintptr) bool {
 			return false
 		default:
 			f.rn, f.rerr = 0, e
+			f.drained = false
 			return true
 		}
 	}
+}
+
+// WaitFirst lets a read that follows a short one wait for the socket to
+// become readable before trying it (poller.go), on a lazily registered
+// client socket. A short read may have taken the last bytes with the
+// peer's FIN already queued behind them, which no later readiness
+// announces: only a reader that learns the peer's end another way (an
+// HTTP/2 GOAWAY) or can wait for its timeout should allow it, and stop
+// once the peer said it ends.
+func (f *FD) WaitFirst(on bool) { f.waitFirst = on }
+
+// readWait runs readAttempt until it is done.
+func (f *FD) readWait() error {
+	if f.lazy != nil {
+		return f.lazy.wait(f.rfn, true, f.waitFirst && f.drained)
+	}
+	return f.rc.Read(f.rfn)
 }
 
 // Read reads into p like net.Conn.Read.
@@ -181,7 +212,7 @@ func (f *FD) Read(p []byte) (int, error) {
 		return n, err
 	}
 	f.rp, f.rn, f.rerr = p, 0, nil
-	err := f.rc.Read(f.rfn)
+	err := f.readWait()
 	f.rp = nil
 	if err != nil {
 		return 0, err
@@ -193,7 +224,7 @@ func (f *FD) Read(p []byte) (int, error) {
 // the byte count; the buffer is nil when nothing was read.
 func (f *FD) ReadPooled() (box *[]byte, n int, err error) {
 	f.rn, f.rerr = 0, nil
-	err = f.rc.Read(f.rfn)
+	err = f.readWait()
 	box, f.box = f.box, nil
 	if err == nil {
 		err = f.rerr

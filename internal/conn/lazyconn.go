@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,24 +25,27 @@ import (
 //
 // Reads and writes go through the RawConn (FD): the first attempt runs
 // on the bare descriptor; an attempt that would block registers the socket
-// (os.NewFile) and waits there, with the deadlines set so far.
+// with Go's poller (poller.go) and waits there, with the deadlines set so
+// far.
 type lazyConn struct {
 	fd     int
 	remote net.TCPAddr
 	ip     [16]byte // remote.IP's storage: one allocation per connection
 
-	mu     sync.Mutex
-	file   *os.File // set once the socket had to wait; owns fd then
+	mu sync.Mutex
+	// pd is the socket's record in Go's poller once it had to wait
+	// (poller.go), 0 before.
+	pd     uintptr
 	local  *net.TCPAddr
-	rd, wd int64 // deadlines set before the socket waited, Unix nanoseconds (0: none)
+	rd, wd int64 // deadlines, Unix nanoseconds (0: none)
 
 	// The reads of the socket's first setReads waits in the wait set
 	// (waitset.go), with sw; waiting while a reader waits there: the
 	// wait for the first request (sent just after the handshake) and the
 	// first wait for a next one, after which most idle clients park. A
-	// socket registered with Go's poller keeps a poller record for good
-	// (the runtime never frees them) and costs an os.File, a dup and a
-	// close to park; a client that keeps talking registers from its
+	// socket registered with Go's poller holds a poller record (kept by
+	// the runtime for reuse, never given back) and costs an epoll_ctl
+	// more to park; a client that keeps talking registers from its
 	// third read on: a wait in the set costs an epoll_ctl and a hop
 	// through the set's goroutine each time, where a registered socket
 	// costs nothing more. The small fields come last: the object stays
@@ -50,6 +54,9 @@ type lazyConn struct {
 	reads   uint8 // read attempts so far, counted up to setReads
 	closed  bool
 	waiting bool
+	// inPoller counts the calls using pd without mu, which Close lets
+	// finish before it frees the record.
+	inPoller atomic.Int32
 }
 
 // setReads is how many of a socket's first read attempts wait in the wait
@@ -221,41 +228,49 @@ func sockaddrToTCP(sa syscall.Sockaddr) net.Addr {
 
 // register hands the socket to the poller, with the deadlines set so far;
 // c.mu is held.
-func (c *lazyConn) register() {
-	f := os.NewFile(uintptr(c.fd), "")
+func (c *lazyConn) register() error {
+	pd, err := pollOpen(c.fd)
+	if err != nil {
+		return err
+	}
 	if c.rd != 0 {
-		f.SetReadDeadline(time.Unix(0, c.rd))
+		pollDeadline(pd, c.rd, 'r')
 	}
 	if c.wd != 0 {
-		f.SetWriteDeadline(time.Unix(0, c.wd))
+		pollDeadline(pd, c.wd, 'w')
 	}
-	c.file = f
+	c.pd = pd
+	return nil
 }
 
-// unregister takes the socket out of Go's poller when it parks: the poller
-// keeps a descriptor record (a few hundred bytes, never given back to the
-// system) and an os.File for every registered socket, which a parked
-// connection does not need. The socket moves to a duplicate descriptor, and
-// closing the registered one frees both; the next wait registers again.
+// release frees the socket's poller record (which also leaves the epoll
+// set); c.mu is held, and nobody waits on the socket or starts to.
+func (c *lazyConn) release() {
+	runtime_pollUnblock(c.pd)
+	for c.inPoller.Load() > 0 {
+		runtime.Gosched() // a call woken by the unblock returns
+	}
+	runtime_pollClose(c.pd)
+	c.pd = 0
+}
+
+// unregister takes the socket out of Go's poller when it parks: the
+// record is given back to the runtime's cache, the next wait registers
+// again.
 func (c *lazyConn) unregister() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == nil || c.closed {
+	if c.pd == 0 || c.closed || c.inPoller.Load() > 0 {
 		return
 	}
-	nfd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return // stays registered: it only costs memory
-	}
-	c.file.Close()
-	c.file, c.fd = nil, nfd
+	c.release()
 }
 
 // registered reports whether the socket is in Go's poller.
 func (c *lazyConn) registered() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.file != nil
+	return c.pd != 0
 }
 
 // lazyOf returns the lazy socket under c, nil when there is none.
@@ -285,19 +300,21 @@ func (r lazyRaw) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r lazyRaw) Read(f func(fd uintptr) bool) error  { return r.c.wait(f, true) }
-func (r lazyRaw) Write(f func(fd uintptr) bool) error { return r.c.wait(f, false) }
+func (r lazyRaw) Read(f func(fd uintptr) bool) error  { return r.c.wait(f, true, false) }
+func (r lazyRaw) Write(f func(fd uintptr) bool) error { return r.c.wait(f, false, false) }
 
 // wait runs f on the bare descriptor first; when f needs readiness it
 // waits through the poller. The lock held around the bare attempt keeps
-// Close from freeing the descriptor number under it.
-func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
+// Close from freeing the descriptor number under it. drained: f's last
+// read drained the socket; a registered one then waits before the
+// first attempt (poller.go).
+func (c *lazyConn) wait(f func(fd uintptr) bool, read, drained bool) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return net.ErrClosed
 	}
-	if c.file == nil {
+	if c.pd == 0 {
 		dl := c.wd
 		if read {
 			dl = c.rd
@@ -322,24 +339,28 @@ func (c *lazyConn) wait(f func(fd uintptr) bool, read bool) error {
 				return c.waitInSet(ws, f)
 			}
 		}
-		c.register()
+		if err := c.register(); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		drained = false // tried just now, before it was registered
 	}
-	return c.pollerWait(f, read)
+	return c.pollerWait(f, read, drained)
 }
 
 // pollerWait runs f through Go's poller, the socket being registered;
 // c.mu is held on entry.
-func (c *lazyConn) pollerWait(f func(fd uintptr) bool, read bool) error {
-	file := c.file
+func (c *lazyConn) pollerWait(f func(fd uintptr) bool, read, waitFirst bool) error {
+	pd, fd := c.pd, uintptr(c.fd)
+	c.inPoller.Add(1)
 	c.mu.Unlock()
-	rc, err := file.SyscallConn()
-	if err != nil {
-		return err
-	}
+	mode := 'w'
 	if read {
-		return rc.Read(f)
+		mode = 'r'
 	}
-	return rc.Write(f)
+	err := pollRun(pd, fd, f, int(mode), waitFirst)
+	c.inPoller.Add(-1)
+	return err
 }
 
 // waitInSet waits in the wait set until f, run again after each wake-up,
@@ -354,8 +375,11 @@ func (c *lazyConn) waitInSet(ws *waitSet, f func(fd uintptr) bool) error {
 	for {
 		idx, gen, err := ws.add(c, sw)
 		if err != nil { // not expected: wait in Go's poller instead
-			c.register()
-			return c.pollerWait(f, true)
+			if err := c.register(); err != nil {
+				c.mu.Unlock()
+				return err
+			}
+			return c.pollerWait(f, true, false)
 		}
 		c.waiting = true
 		dl := c.rd
@@ -446,7 +470,7 @@ func (c *lazyConn) Read(p []byte) (int, error) {
 			}
 			return true
 		}
-	}, true)
+	}, true, false)
 	if err != nil {
 		return 0, err
 	}
@@ -471,7 +495,7 @@ func (c *lazyConn) Write(p []byte) (int, error) {
 			}
 		}
 		return true
-	}, false)
+	}, false, false)
 	if err == nil {
 		err = werr
 	}
@@ -491,8 +515,8 @@ func (c *lazyConn) Close() error {
 	if c.waiting {
 		wakeUp(c.sw.wake)
 	}
-	if c.file != nil {
-		return c.file.Close()
+	if c.pd != 0 {
+		c.release()
 	}
 	// A raw call, as accept4's (the socket is non-blocking and never
 	// lingers, so close does not block).
@@ -525,24 +549,27 @@ func (c *lazyConn) SetDeadline(t time.Time) error {
 }
 
 func (c *lazyConn) SetReadDeadline(t time.Time) error {
-	return c.setDeadline(t, &c.rd, (*os.File).SetReadDeadline)
+	return c.setDeadline(t, &c.rd, 'r')
 }
 
 func (c *lazyConn) SetWriteDeadline(t time.Time) error {
-	return c.setDeadline(t, &c.wd, (*os.File).SetWriteDeadline)
+	return c.setDeadline(t, &c.wd, 'w')
 }
 
 // setDeadline keeps t in *d for the wait still to come and, once the
-// socket has its *os.File, sets it there with fileSet too.
-func (c *lazyConn) setDeadline(t time.Time, d *int64, fileSet func(*os.File, time.Time) error) error {
+// socket is in the poller, sets it there for mode too.
+func (c *lazyConn) setDeadline(t time.Time, d *int64, mode int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
 	*d = unixNanos(t)
 	if c.waiting && d == &c.rd {
 		wakeUp(c.sw.wake) // to wait again with the new deadline
 	}
-	if c.file != nil {
-		return fileSet(c.file, t)
+	if c.pd != 0 {
+		pollDeadline(c.pd, *d, mode)
 	}
 	return nil
 }

@@ -51,8 +51,8 @@ func TestLazyConn(t *testing.T) {
 	client.Write([]byte("ping"))
 	time.Sleep(20 * time.Millisecond)
 	buf := make([]byte, 16)
-	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "ping" || lc.file != nil {
-		t.Fatalf("first read: %q %v registered=%v", buf[:n], err, lc.file != nil)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "ping" || lc.pd != 0 {
+		t.Fatalf("first read: %q %v registered=%v", buf[:n], err, lc.pd != 0)
 	}
 	// Nothing there: the read waits (in the wait set, as the second
 	// read) and honours its deadline.
@@ -61,7 +61,7 @@ func TestLazyConn(t *testing.T) {
 	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) < 40*time.Millisecond {
 		t.Fatalf("waiting read: %v after %v", err, time.Since(start))
 	}
-	if lc.file != nil {
+	if lc.pd != 0 {
 		t.Fatal("the second read's wait registered the socket")
 	}
 	c.SetReadDeadline(time.Time{})
@@ -69,7 +69,7 @@ func TestLazyConn(t *testing.T) {
 	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "pong" {
 		t.Fatalf("read after waiting: %q %v", buf[:n], err)
 	}
-	if lc.file == nil {
+	if lc.pd == 0 {
 		t.Fatal("the third read's wait must have registered the socket")
 	}
 	if _, err := c.Write([]byte("answer")); err != nil {
@@ -220,7 +220,7 @@ func TestLazyConnWaitSet(t *testing.T) {
 		}
 		select {
 		case r := <-ch:
-			if c.file != nil && c.sw == nil {
+			if c.pd != 0 && c.sw == nil {
 				t.Error("the first wait entered Go's poller")
 			}
 			return r, buf[:r.n]
@@ -235,17 +235,17 @@ func TestLazyConnWaitSet(t *testing.T) {
 	if r, got := wait(c, func() { client.Write([]byte("req")) }); r.err != nil || string(got) != "req" {
 		t.Fatalf("data: %q %v", got, r.err)
 	}
-	if c.file != nil {
+	if c.pd != 0 {
 		t.Fatal("the first wait registered the socket")
 	}
 	// The first wait for a next request too: most idle clients park
 	// during it, and a socket that entered Go's poller leaves a poller
 	// record behind for good.
-	if r, got := wait(c, func() { client.Write([]byte("next")) }); r.err != nil || string(got) != "next" || c.file != nil {
-		t.Fatalf("second wait: %q %v, registered %v", got, r.err, c.file != nil)
+	if r, got := wait(c, func() { client.Write([]byte("next")) }); r.err != nil || string(got) != "next" || c.pd != 0 {
+		t.Fatalf("second wait: %q %v, registered %v", got, r.err, c.pd != 0)
 	}
-	if r, got := wait(c, func() { client.Write([]byte("third")) }); r.err != nil || string(got) != "third" || c.file == nil {
-		t.Fatalf("third wait: %q %v, registered %v", got, r.err, c.file != nil)
+	if r, got := wait(c, func() { client.Write([]byte("third")) }); r.err != nil || string(got) != "third" || c.pd == 0 {
+		t.Fatalf("third wait: %q %v, registered %v", got, r.err, c.pd != 0)
 	}
 
 	_, c = pair()

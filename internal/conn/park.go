@@ -221,13 +221,7 @@ func (p *Parker[C]) Unpoll(nc net.Conn, fio *FD, inSet *bool) int {
 	if lc != nil {
 		lc.forgetWaits()
 	}
-	if lc != nil && lc.registered() {
-		if *inSet {
-			// The descriptor number changes: its entry in the set would
-			// outlive it (the socket stays open).
-			unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fio.sysfd(), nil)
-			*inSet = false
-		}
+	if lc != nil {
 		lc.unregister()
 	}
 	return fio.sysfd()
@@ -292,7 +286,7 @@ func DetachLazy(nc net.Conn) (fd int, remote netip.AddrPort, ok bool) {
 	}
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
-	if lc.closed || lc.file != nil {
+	if lc.closed || lc.pd != 0 {
 		return -1, remote, false
 	}
 	ip, _ := netip.AddrFromSlice(lc.remote.IP)

@@ -256,7 +256,7 @@ func New(cfg *model.Config) (*Runtime, error) {
 			plain := l
 			// TLS binds too: a parked TLS connection then leaves Go's
 			// poller (its descriptor record and os.File) as a plain one does.
-			if p.Mode == model.ModeHTTP && !b.H2 {
+			if p.Mode == model.ModeHTTP {
 				l = conn.NewLazyListener(l)
 			}
 			fe.addSocket(plain, l, backlog)

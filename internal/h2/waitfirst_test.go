@@ -1,0 +1,79 @@
+package h2
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"dhproxy/internal/conn"
+)
+
+// TestGoAwayWithCloseEndsConnection: the reader waits for the client
+// before reading again once a read took all there was (conn.FD.WaitFirst),
+// which would never learn of a FIN that came in the same segment as the
+// client's last frames. A client's GOAWAY turns that off, so a GOAWAY
+// sent together with the close ends the connection at once, not at the
+// idle timeout. The socket is a lazy one in Go's poller (its third wait
+// on), as an accepted h2c client's is.
+func TestGoAwayWithCloseEndsConnection(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := conn.NewLazyListener(tl)
+	defer l.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		Serve(c, Config{IdleTimeout: 30 * time.Second}, echoHandler)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := &testClient{t: t, c: c, fr: http2.NewFramer(c, c)}
+	tc.henc = hpack.NewEncoder(&tc.hbuf)
+	tc.dec = hpack.NewDecoder(4096, nil)
+	io.WriteString(c, Preface)
+	tc.fr.WriteSettings()
+	// Requests one at a time: the reader waits between them, and its
+	// socket enters Go's poller.
+	for id := uint32(1); id <= 7; id += 2 {
+		time.Sleep(10 * time.Millisecond)
+		tc.headers(id, true, getReq...)
+		if _, body, rst := tc.response(id); rst != 0 || !bytes.HasPrefix([]byte(body), []byte("GET http://example.test/x HTTP/1.1")) {
+			t.Fatalf("stream %d: %q, reset %v", id, body, rst)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the reader waits again
+	// GOAWAY and FIN in one segment: corked, the FIN rides on the data.
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1) })
+	tc.fr.WriteGoAway(7, http2.ErrCodeNo, nil)
+	c.(*net.TCPConn).CloseWrite()
+	start := time.Now()
+	select {
+	case <-served:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the connection still served 3 s after the client's GOAWAY and close")
+	}
+	// The server's side closes too: the client reads to its end.
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("after the close: %v (%v)", err, time.Since(start))
+	}
+}

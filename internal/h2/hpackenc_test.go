@@ -243,3 +243,18 @@ func TestStaticIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticIndexFold: a name in any case is found as staticIndex finds
+// it in lower case.
+func TestStaticIndexFold(t *testing.T) {
+	names := []string{"", "x", "x-request-id", strings.Repeat("A", 27), "Content-Lengtx", "Xontent-Length", "ETAG", "etaG"}
+	for _, p := range staticTable {
+		names = append(names, p.name, strings.ToUpper(p.name), strings.ToUpper(p.name[:1])+p.name[1:], p.name+"x", p.name[1:])
+	}
+	for _, name := range names {
+		wi, wok := staticIndex(strings.ToLower(name))
+		if i, ok := staticIndexFold([]byte(name)); i != wi || ok != wok {
+			t.Errorf("%q: %d %v, want %d %v", name, i, ok, wi, wok)
+		}
+	}
+}

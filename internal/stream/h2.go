@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"time"
 
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
@@ -98,7 +97,7 @@ func serveStream(fe *Frontend, bind *bindRef, st *h2.Stream, sc *trackers, sess 
 	if client.IsValid() {
 		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}
-	s.accept = time.Now()
+	s.accept = st.Opened()
 	s.lg.on = fe.logFmt != logNone
 	s.cio = st
 	s.tlsInfo = tlsInfo

@@ -152,6 +152,7 @@ func BenchmarkFieldLower(b *testing.B) {
 		{[]byte("X-Request-Id"), []byte("4f2a")},
 	}
 	var buf []byte
+	b.ReportAllocs()
 	for b.Loop() {
 		buf = buf[:0]
 		for _, f := range fields {

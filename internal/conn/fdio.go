@@ -105,10 +105,6 @@ func (f *FD) CountInto(in, out *atomic.Int64) { f.sumIn, f.sumOut = in, out }
 // Counts returns the bytes read and written so far.
 func (f *FD) Counts() (in, out int64) { return f.nread, f.nwritten }
 
-// ReadCount is the count of bytes read, for the goroutine that reads (the
-// written count, which Counts reads too, may be moving meanwhile).
-func (f *FD) ReadCount() int64 { return f.nread }
-
 // SetCounts sets the byte counts, for a connection taken up again with
 // bytes not yet counted elsewhere.
 func (f *FD) SetCounts(in, out int64) { f.nread, f.nwritten = in, out }

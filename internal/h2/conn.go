@@ -118,11 +118,6 @@ type Conn struct {
 	goneAway     bool      // no stream above lastAllowed is served
 	handlers     sync.WaitGroup
 
-	// date: the date streamDate read last, after datedAt bytes had been
-	// read from the client (reader only).
-	date    time.Time
-	datedAt int64
-
 	// Abuse accounting: resets and completed under mu, the control
 	// frame count by the reader alone.
 	ctlCount  int
@@ -426,7 +421,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	if err != nil {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
-	st.init(cc, id, head, info, cc.hdrEnd, cc.streamDate())
+	st.init(cc, id, head, info, cc.hdrEnd)
 	cc.st.TotalStreams.Add(1)
 	cc.st.OpenStreams.Add(1)
 	cc.mu.Lock()
@@ -442,17 +437,6 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 		go streamWorker(st)
 	}
 	return nil
-}
-
-// streamDate is the date of the last read from the client: the clock is
-// read for the first stream opened since then, not for each (h2load -m10
-// brings ten streams in a read; a clock reading was ~0.3% of a stream's
-// CPU).
-func (cc *Conn) streamDate() time.Time {
-	if n := cc.sock.ReadCount(); n != cc.datedAt || cc.date.IsZero() {
-		cc.date, cc.datedAt = time.Now(), n
-	}
-	return cc.date
 }
 
 // lateData checks n bytes of DATA (end: the last) on a stream without

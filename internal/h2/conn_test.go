@@ -262,38 +262,3 @@ func TestLateFrameMissesRecycledStream(t *testing.T) {
 		t.Fatalf("stream %d: reset %v, request seen %q", id, rst, body)
 	}
 }
-
-// TestStreamDates: streams whose HEADERS came in one read share its date
-// (one clock reading for them all); one that came in a later read has a
-// later date, taken after it was sent.
-func TestStreamDates(t *testing.T) {
-	dates := make(chan time.Time, 3)
-	tc := startConn(t, Config{}, func(st *Stream) {
-		dates <- st.Opened()
-		io.WriteString(st, "HTTP/1.1 204 No Content\r\n\r\n")
-	})
-	// Two HEADERS frames in one write: one read on a loopback connection
-	// (the SETTINGS frame went before).
-	var both bytes.Buffer
-	fr := http2.NewFramer(&both, nil)
-	for _, id := range []uint32{1, 3} {
-		tc.hbuf.Reset()
-		for i := 0; i+1 < len(getReq); i += 2 {
-			tc.henc.WriteField(hpack.HeaderField{Name: getReq[i], Value: getReq[i+1]})
-		}
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: tc.hbuf.Bytes(), EndStream: true, EndHeaders: true})
-	}
-	before := time.Now()
-	if _, err := tc.c.Write(both.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	first, second := <-dates, <-dates
-	if !first.Equal(second) || first.Before(before) {
-		t.Errorf("streams of one read dated %v and %v (sent at %v)", first, second, before)
-	}
-	sent := time.Now()
-	tc.headers(5, true, getReq...)
-	if third := <-dates; third.Before(sent) {
-		t.Errorf("a stream sent at %v dated %v, the previous read's date", sent, third)
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"time"
 
 	"dhproxy/internal/http1"
 
@@ -58,9 +57,6 @@ type respConv struct {
 	fields    []hpack.HeaderField // trailers
 	remaining int64
 	digits    int
-	// opened: the stream's date (Stream.Opened), here because the Stream
-	// has no room left in its size class (see headBuf).
-	opened time.Time
 }
 
 // convPool recycles the converters of ended streams with their buffers.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"time"
 
 	"dhproxy/internal/http1"
 
@@ -41,15 +40,14 @@ type Stream struct {
 	headBuf [208]byte
 }
 
-// init sets up a new stream whose request head is head, opened at date.
-func (st *Stream) init(cc *Conn, id uint32, head []byte, info reqInfo, ended bool, date time.Time) {
+// init sets up a new stream whose request head is head.
+func (st *Stream) init(cc *Conn, id uint32, head []byte, info reqInfo, ended bool) {
 	st.cc, st.info = cc, info
 	st.flow.init(&cc.link, int64(cc.cfg.InitialWindowSize))
 	st.id, st.in, st.inEnded, st.sendWin = id, head, ended, int64(cc.peerWin)
 	// A tunnel's client side lasts past the response's end.
 	st.outEndsInput = !info.connect
 	st.conv = getConv(info)
-	st.conv.opened = date
 }
 
 // recycle clears an ended stream for its next use (Conn.recycle),
@@ -61,11 +59,6 @@ func (st *Stream) recycle() {
 	*st = Stream{}
 	st.rt.t, st.wt.t = rt, wt
 }
-
-// Opened is when the stream's request came: the date of the read of the
-// client connection that brought its HEADERS, shared by the streams the
-// same read brought, as haproxy dates what it reads at each wake-up.
-func (st *Stream) Opened() time.Time { return st.conv.opened }
 
 // ID is the stream's identifier.
 func (st *Stream) ID() uint32 { return st.id }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"dhproxy/internal/conn"
 	"dhproxy/internal/h2"
@@ -97,7 +98,7 @@ func serveStream(fe *Frontend, bind *bindRef, st *h2.Stream, sc *trackers, sess 
 	if client.IsValid() {
 		s.clientIP, s.clientPort = client.Addr(), int(client.Port())
 	}
-	s.accept = st.Opened()
+	s.accept = time.Now()
 	s.lg.on = fe.logFmt != logNone
 	s.cio = st
 	s.tlsInfo = tlsInfo

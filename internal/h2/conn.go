@@ -100,7 +100,7 @@ type Conn struct {
 	protoErr bool
 
 	// Under mu.
-	streams map[uint32]*Stream
+	streams streamTable
 	// answered: streams whose response ended before their request did,
 	// and the request bytes still allowed (-1: no declared length). What
 	// the client still sends on them is discarded but checked: the
@@ -131,7 +131,7 @@ type Conn struct {
 // the handshake chose "h2".
 func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
-	cc := &Conn{cfg: cfg, h: h, streams: map[uint32]*Stream{}, answered: map[uint32]int64{}}
+	cc := &Conn{cfg: cfg, h: h, answered: map[uint32]int64{}}
 	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
@@ -152,7 +152,7 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 }
 
 func (cc *Conn) eachFlow(yield func(*flow) bool) {
-	for _, st := range cc.streams {
+	for st := range cc.streams.all {
 		if !yield(&st.flow) {
 			return
 		}
@@ -194,7 +194,7 @@ func (cc *Conn) serve() error {
 	for {
 		// The deadline is set under mu so that wake cannot be undone.
 		cc.mu.Lock()
-		idle := len(cc.streams) == 0 && cc.running == 0
+		idle := cc.streams.len() == 0 && cc.running == 0
 		stop := cc.goneAway && idle
 		switch {
 		case stop, first:
@@ -390,7 +390,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	id := cc.hdrStream
 	cc.hdrStream = 0
 	cc.mu.Lock()
-	st := cc.streams[id]
+	st := cc.streams.get(id)
 	cc.mu.Unlock()
 	if st != nil {
 		return st.trailers(cc.fields, cc.hdrEnd, cc.tooBig)
@@ -411,7 +411,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	}
 	cc.maxSeen = id
 	refuse := (cc.goneAway || cc.peerGoneAway) && id > cc.lastAllowed || cc.closed
-	limit := uint32(len(cc.streams)) >= cc.cfg.MaxConcurrentStreams || cc.running >= int(cc.cfg.MaxConcurrentStreams)
+	limit := uint32(cc.streams.len()) >= cc.cfg.MaxConcurrentStreams || cc.running >= int(cc.cfg.MaxConcurrentStreams)
 	cc.mu.Unlock()
 	if refuse {
 		return nil // after GOAWAY: ignored, the client retries elsewhere
@@ -436,7 +436,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	cc.mu.Lock()
 	st.seq = int32(cc.opened)
 	cc.opened++
-	cc.streams[id] = st
+	cc.streams.add(st)
 	cc.running++
 	cc.mu.Unlock()
 	cc.handlers.Add(1)
@@ -549,7 +549,7 @@ func (cc *Conn) newStream() *Stream {
 // the list (newStream), so none of its own references to st outlives
 // st's first life: the frames it handles find streams by id.
 func (cc *Conn) recycle(st *Stream) {
-	if len(cc.free) >= maxFreeStreams || cc.streams[st.id] == st || st.info.connect || st.info.upgrade {
+	if len(cc.free) >= maxFreeStreams || cc.streams.get(st.id) == st || st.info.connect || st.info.upgrade {
 		return
 	}
 	st.recycle()
@@ -561,7 +561,7 @@ func (cc *Conn) recycle(st *Stream) {
 // one waits for its idle timeout from now on.
 func (cc *Conn) wake() {
 	cc.mu.Lock()
-	if len(cc.streams) == 0 && cc.running == 0 {
+	if cc.streams.len() == 0 && cc.running == 0 {
 		switch {
 		case cc.goneAway:
 			cc.setReadDeadline(time.Unix(1, 0))
@@ -593,7 +593,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 	id := f.StreamID
 	n := f.Length // padding included, as flow control counts it
 	cc.mu.Lock()
-	st := cc.streams[id]
+	st := cc.streams.get(id)
 	idle := id > cc.maxSeen
 	credit := cc.received(n, st == nil)
 	cc.mu.Unlock()
@@ -625,7 +625,7 @@ func (cc *Conn) windowUpdate(f *http2.WindowUpdateFrame) error {
 	if f.StreamID > cc.maxSeen {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	st := cc.streams[f.StreamID]
+	st := cc.streams.get(f.StreamID)
 	if st == nil {
 		return nil // a stream that ended meanwhile
 	}
@@ -638,7 +638,7 @@ func (cc *Conn) rstStream(f *http2.RSTStreamFrame) error {
 		cc.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	st := cc.streams[f.StreamID]
+	st := cc.streams.get(f.StreamID)
 	delete(cc.answered, f.StreamID)
 	cc.mu.Unlock()
 	if st == nil {
@@ -666,7 +666,7 @@ func (cc *Conn) noteReset() error {
 // resetStream sends RST_STREAM and ends the stream's exchange.
 func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 	cc.mu.Lock()
-	st := cc.streams[id]
+	st := cc.streams.get(id)
 	cc.mu.Unlock()
 	if st != nil {
 		st.abort(errStreamReset)
@@ -679,9 +679,7 @@ func (cc *Conn) resetStream(id uint32, code http2.ErrCode) {
 // sent whole.
 func (cc *Conn) forget(st *Stream, complete bool) {
 	cc.mu.Lock()
-	if cc.streams[st.id] == st {
-		delete(cc.streams, st.id)
-	}
+	cc.streams.remove(st)
 	if complete {
 		cc.completed++
 		if !st.inEnded && !st.info.connect {
@@ -796,8 +794,8 @@ const lingerTime = 500 * time.Millisecond
 
 func (cc *Conn) abortAll() {
 	cc.mu.Lock()
-	list := make([]*Stream, 0, len(cc.streams))
-	for _, st := range cc.streams {
+	list := make([]*Stream, 0, cc.streams.len())
+	for st := range cc.streams.all {
 		list = append(list, st)
 	}
 	cc.mu.Unlock()

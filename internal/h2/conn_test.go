@@ -262,3 +262,43 @@ func TestLateFrameMissesRecycledStream(t *testing.T) {
 		t.Fatalf("stream %d: reset %v, request seen %q", id, rst, body)
 	}
 }
+
+// TestTakeRequest: a request that is a head alone is taken whole, after
+// which Read finds the request's end; one with a body is not taken and
+// reads as usual.
+func TestTakeRequest(t *testing.T) {
+	type got struct {
+		taken string
+		read  string
+		err   error
+	}
+	results := make(chan got, 2)
+	tc := startConn(t, Config{}, func(st *Stream) {
+		var g got
+		g.taken = string(st.TakeRequest())
+		st.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 4096)
+		for {
+			n, err := st.Read(buf)
+			g.read += string(buf[:n])
+			if err != nil {
+				g.err = err
+				break
+			}
+		}
+		results <- g
+		io.WriteString(st, "HTTP/1.1 204 No Content\r\n\r\n")
+	})
+	tc.headers(1, true, getReq...)
+	g := <-results
+	if !strings.HasPrefix(g.taken, "GET http://example.test/x HTTP/1.1\r\n") || !strings.HasSuffix(g.taken, "\r\n\r\n") || g.read != "" || g.err != io.EOF {
+		t.Errorf("bodyless request: taken %q, then read %q, %v", g.taken, g.read, g.err)
+	}
+	tc.response(1)
+	tc.headers(3, false, append(getReq, "content-length", "2")...)
+	tc.fr.WriteData(3, true, []byte("hi"))
+	g = <-results
+	if g.taken != "" || !strings.HasSuffix(g.read, "\r\n\r\nhi") || g.err != io.EOF {
+		t.Errorf("request with a body: taken %q, read %q, %v", g.taken, g.read, g.err)
+	}
+}

@@ -97,15 +97,11 @@ func appendFields(dst []byte, fields []hpack.HeaderField) []byte {
 
 // appendFieldLower encodes an HTTP/1 field as a literal, its name put in
 // lower case (no static entry has a value an HTTP/1 response field needs).
+// A name of the static table is sent as its index without being put in
+// lower case first.
 func appendFieldLower(dst, name, value []byte) []byte {
-	if len(name) < len(staticByHash) {
-		// The name is put in lower case where its literal would go,
-		// then replaced by the static index if it has one.
-		start := len(dst)
-		dst = appendLower(append(dst, 0x00, byte(len(name))), name)
-		if i, ok := staticIndex(dst[start+2:]); ok {
-			dst = appendInt(dst[:start], 0x00, 4, uint64(i))
-		}
+	if i, ok := staticIndexFold(name); ok {
+		dst = appendInt(dst, 0x00, 4, uint64(i))
 	} else {
 		dst = append(dst, 0x00)
 		dst = appendInt(dst, 0x00, 7, uint64(len(name)))
@@ -172,6 +168,28 @@ func staticIndex[T string | []byte](name T) (uint8, bool) {
 		return i, true
 	}
 	return 0, false
+}
+
+// staticIndexFold is staticIndex of name in lower case (ASCII).
+func staticIndexFold(name []byte) (uint8, bool) {
+	n := len(name)
+	if n == 0 || n >= len(staticByHash) {
+		return 0, false
+	}
+	i := staticByHash[n][(lowerByte[name[0]]*3+lowerByte[name[n-1]]*2+lowerByte[name[n/2]])&15]
+	if i == 0 {
+		return 0, false
+	}
+	s := staticTable[i-1].name
+	if len(s) != n {
+		return 0, false
+	}
+	for k := range n {
+		if lowerByte[name[k]] != s[k] {
+			return 0, false
+		}
+	}
+	return i, true
 }
 
 // staticSlot mixes three bytes of a non-empty name: with its length it

@@ -152,6 +152,7 @@ func BenchmarkFieldLower(b *testing.B) {
 		{[]byte("X-Request-Id"), []byte("4f2a")},
 	}
 	var buf []byte
+	b.ReportAllocs()
 	for b.Loop() {
 		buf = buf[:0]
 		for _, f := range fields {
@@ -240,6 +241,21 @@ func TestStaticIndex(t *testing.T) {
 	for _, name := range []string{"", "x", "x-request-id", strings.Repeat("a", 27), strings.Repeat("a", 300)} {
 		if i, ok := staticIndex(name); ok {
 			t.Errorf("%q found as %d", name, i)
+		}
+	}
+}
+
+// TestStaticIndexFold: a name in any case is found as staticIndex finds
+// it in lower case.
+func TestStaticIndexFold(t *testing.T) {
+	names := []string{"", "x", "x-request-id", strings.Repeat("A", 27), "Content-Lengtx", "Xontent-Length", "ETAG", "etaG"}
+	for _, p := range staticTable {
+		names = append(names, p.name, strings.ToUpper(p.name), strings.ToUpper(p.name[:1])+p.name[1:], p.name+"x", p.name[1:])
+	}
+	for _, name := range names {
+		wi, wok := staticIndex(strings.ToLower(name))
+		if i, ok := staticIndexFold([]byte(name)); i != wi || ok != wok {
+			t.Errorf("%q: %d %v, want %d %v", name, i, ok, wi, wok)
 		}
 	}
 }

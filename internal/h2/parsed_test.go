@@ -149,6 +149,7 @@ func BenchmarkParsedHead(b *testing.B) {
 	}
 	body := in[resp.HeadLen:]
 	var c respConv
+	b.ReportAllocs()
 	for b.Loop() {
 		c.state = rsHead
 		if err := c.writeParsed(&resp, body, nopSink{}); err != nil {

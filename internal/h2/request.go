@@ -43,7 +43,8 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 	var seen uint8 // pseudo fields present: 1 method, 2 scheme, 4 path, 8 authority, 16 protocol
 	regular := false
 	cookies := 0
-	for _, f := range fields {
+	for i := range fields {
+		f := &fields[i] // not copied: the loops were a fifth of the conversion
 		if len(f.Name) > 0 && f.Name[0] == ':' {
 			if regular {
 				return dst, info, errMalformed // a pseudo field after a regular one
@@ -66,10 +67,9 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 			if seen&bit != 0 {
 				return dst, info, errMalformed
 			}
+			// Not validValue: each value present passes a stricter check
+			// below (validToken, visible) or has to be "CONNECT".
 			seen |= bit
-			if !validValue(f.Value) {
-				return dst, info, errMalformed
-			}
 			continue
 		}
 		regular = true
@@ -113,7 +113,11 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 		}
 		return ix.finish(append(dst, "\r\n"...), len(method), len(authority), false), info, nil
 	}
-	if seen&7 != 7 || path == "" || !validToken(method) || !validToken(scheme) || !visible(path) || !visible(authority) {
+	pathAll, pathAny := classes(path)
+	authAll, authAny := classes(authority)
+	schemeAll, _ := classes(scheme)
+	if seen&7 != 7 || path == "" || !validToken(method) || scheme == "" || schemeAll&cToken == 0 ||
+		pathAll&cVisible == 0 || authAll&cVisible == 0 {
 		return dst, info, errMalformed
 	}
 	if path[0] != '/' && !(path == "*" && method == "OPTIONS") {
@@ -134,15 +138,16 @@ func appendRequestHead(dst []byte, fields []hpack.HeaderField, endStream bool, i
 	if authority != "" && path[0] == '/' {
 		dst = append(append(append(dst, scheme...), "://"...), authority...)
 		targetLen += len(scheme) + len("://") + len(authority)
-		plainTarget = targetAccepted(scheme, authority, path)
+		plainTarget = plainTargetOf(scheme[0], schemeAll, authAny, pathAny)
 	} else {
-		plainTarget = targetAccepted("h", "", path) // origin form or "*": no fragment
+		plainTarget = plainTargetOf('h', cScheme, 0, pathAny) // origin form or "*": no fragment
 	}
 	dst = append(append(dst, path...), " HTTP/1.1\r\n"...)
 	if authority != "" {
 		dst = ix.appendLine(dst, "host", authority)
 	}
-	for _, f := range fields {
+	for i := range fields {
+		f := &fields[i]
 		if f.Name[0] == ':' || f.Name == "cookie" || f.Name == "host" && authority != "" {
 			continue
 		}
@@ -251,15 +256,31 @@ func validName(n string) bool {
 }
 
 // validValue refuses what would let a field spill into the HTTP/1 head:
-// NUL, CR, LF, and whitespace around the value (RFC 9113 8.2.1).
+// NUL, CR, LF, and whitespace around the value (RFC 9113 8.2.1); other
+// controls but HTAB and DEL too. Eight bytes are checked at once while
+// none is a control.
 func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == 0 || c == '\r' || c == '\n' || c < ' ' && c != '\t' || c == 0x7f {
-			return false
+	n := len(v)
+	if n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
+		return false
+	}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		b := v[i : i+8]
+		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		// A byte below 0x20, or one of 0x7f (scanValue's tests in http1).
+		lt := (w - ones*0x20) &^ w & highs
+		x := w ^ (ones * 0x7f)
+		if lt|(x-ones)&^x&highs != 0 {
+			break // the bytes from i are looked at one by one
 		}
 	}
-	if n := len(v); n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
-		return false
+	for ; i < n; i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
 	}
 	return true
 }

@@ -3,7 +3,6 @@ package h2
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 
 	"dhproxy/internal/http1"
 
@@ -243,40 +242,61 @@ func (st *Stream) ParsedRequest(buf []byte, r *http1.Request) bool {
 // whose authority has no user info, path or query in it (else the Host
 // differs from the URI's authority), and no fragment anywhere.
 func targetAccepted(scheme, authority, path string) bool {
-	if c := scheme[0] | 0x20; c < 'a' || c > 'z' {
-		return false
-	}
-	for i := 1; i < len(scheme); i++ {
-		if !schemeByte[scheme[i]] {
-			return false
-		}
-	}
-	for i := 0; i < len(authority); i++ {
-		if notPlainAuthority[authority[i]] {
-			return false
-		}
-	}
-	return strings.IndexByte(path, '#') < 0
+	schemeAll, _ := classes(scheme)
+	_, authAny := classes(authority)
+	_, pathAny := classes(path)
+	return plainTargetOf(scheme[0], schemeAll, authAny, pathAny)
 }
 
-// schemeByte marks the bytes of a URI scheme after its first (RFC 3986
-// 3.1), as http1's validTarget reads them.
-var schemeByte = func() (t [256]bool) {
+// plainTargetOf is targetAccepted given the scheme's first byte and the
+// classes of the bytes of the three parts: all of the scheme's, any of
+// the authority's and of the path's.
+func plainTargetOf(scheme0 byte, schemeAll, authAny, pathAny uint8) bool {
+	c := scheme0 | 0x20
+	return c >= 'a' && c <= 'z' && schemeAll&cScheme != 0 && authAny&cNotPlainAuthority == 0 && pathAny&cHash == 0
+}
+
+// Classes of the bytes of a request's pseudo fields: one pass over a
+// field tells all that the conversion checks of it (classes).
+const (
+	cVisible           = 1 << iota // visible ASCII (visible)
+	cToken                         // a token's, any case (validToken)
+	cScheme                        // a URI scheme's after its first (RFC 3986 3.1), as http1's validTarget reads them
+	cNotPlainAuthority             // ends an absolute URI's authority or sets its user info apart: Host then differs from the target's authority
+	cHash                          // a fragment's start
+)
+
+var byteClass = func() (t [256]uint8) {
 	for c := range t {
-		t[c] = c|0x20 >= 'a' && c|0x20 <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+		b := byte(c)
+		if b >= 0x21 && b <= 0x7e {
+			t[c] |= cVisible
+		}
+		if tokenLower[b] || b >= 'A' && b <= 'Z' {
+			t[c] |= cToken
+		}
+		if b|0x20 >= 'a' && b|0x20 <= 'z' || b >= '0' && b <= '9' || b == '+' || b == '-' || b == '.' {
+			t[c] |= cScheme
+		}
 	}
+	for _, c := range "/?#@" {
+		t[c] |= cNotPlainAuthority
+	}
+	t['#'] |= cHash
 	return t
 }()
 
-// notPlainAuthority marks the bytes that end an absolute URI's authority
-// or set its user info apart: with one, Host differs from the authority
-// ParseRequest finds in the target.
-var notPlainAuthority = func() (t [256]bool) {
-	for _, c := range "/?#@" {
-		t[c] = true
+// classes returns the classes all of v's bytes have (all classes for an
+// empty v) and those any of them has.
+func classes(v string) (all, any uint8) {
+	all = 0xff
+	for i := 0; i < len(v); i++ {
+		c := byteClass[v[i]]
+		all &= c
+		any |= c
 	}
-	return t
-}()
+	return all, any
+}
 
 // trimEndOWS drops the spaces and tabs that end v.
 func trimEndOWS(v []byte) []byte {

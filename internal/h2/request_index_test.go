@@ -333,12 +333,40 @@ func benchRequestHead(b *testing.B, read func(st *Stream, buf []byte, r *http1.R
 		r   http1.Request
 		buf = make([]byte, 0, 1024)
 	)
+	b.ReportAllocs()
 	for b.Loop() {
 		st.headBuf = [len(st.headBuf)]byte{}
 		head, info, err := st.convertRequest(benchHead, true)
 		st.info = info
 		if err != nil || !read(&st, append(buf[:0], head...), &r) {
 			b.Fatal("not read")
+		}
+	}
+}
+
+// TestValidValue: eight bytes checked at once answer as one at a time,
+// whatever byte is where.
+func TestValidValue(t *testing.T) {
+	byteWise := func(v string) bool {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+				return false
+			}
+		}
+		n := len(v)
+		return n == 0 || v[0] != ' ' && v[0] != '\t' && v[n-1] != ' ' && v[n-1] != '\t'
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 23} {
+		for at := range max(n, 1) {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				if n > 0 {
+					b[at] = byte(c)
+				}
+				if v := string(b); validValue(v) != byteWise(v) {
+					t.Fatalf("%q: %v", v, validValue(v))
+				}
+			}
 		}
 	}
 }

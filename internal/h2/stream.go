@@ -60,6 +60,22 @@ func (st *Stream) recycle() {
 	st.rt.t, st.wt.t = rt, wt
 }
 
+// TakeRequest returns the stream's request when it is all in and is a
+// head alone (no body), and nothing of it was read: Read then returns
+// io.EOF. The session reads such a request where the stream holds it
+// rather than copying it into a buffer of its own. nil otherwise.
+func (st *Stream) TakeRequest() []byte {
+	cc := st.cc
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if !st.inEnded || st.err != nil || st.got != 0 || st.info.chunked || st.info.connect || len(st.in) == 0 {
+		return nil
+	}
+	req := st.in
+	st.in = nil
+	return req
+}
+
 // ID is the stream's identifier.
 func (st *Stream) ID() uint32 { return st.id }
 

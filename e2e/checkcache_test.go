@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -83,11 +82,7 @@ func TestCheckCacheAsHAProxy(t *testing.T) {
 	out := map[string][]string{}
 	alerts := map[string]map[string]int{haproxyBin: {}, bin: {}}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, nextLog := udpLog(t)
 		fe, stats := freePort(t), freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -128,7 +123,7 @@ listen stats
     no log
     stats enable
     stats uri /stats
-`, udp.LocalAddr().(*net.UDPAddr).Port, fe, appAddr, stats), fe)
+`, logPort, fe, appAddr, stats), fe)
 		waitPort(t, stats, 5*time.Second)
 		for _, r := range requests {
 			req, _ := http.NewRequest(r.method, fmt.Sprintf("http://127.0.0.1:%d%s", fe, r.uri), nil)
@@ -142,14 +137,11 @@ listen stats
 				resp.Header.Values("Cache-Control"), firstLines(string(body), 2)))
 		}
 		// the log lines, with the alerts each blocked response raises first
-		buf := make([]byte, 2048)
 		for seen := 0; seen < len(requests); {
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: %d log lines: %v\n%s", path, seen, err, strings.Join(out[path], "\n"))
+			l, ok := nextLog(5 * time.Second)
+			if !ok {
+				t.Fatalf("%s: %d log lines\n%s", path, seen, strings.Join(out[path], "\n"))
 			}
-			l := strings.TrimSpace(string(buf[:n]))
 			if strings.HasPrefix(l, "<BADREQ>") {
 				continue // the readiness probe's connection
 			}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,11 +31,7 @@ func TestLogCookieFlagsAsHAProxy(t *testing.T) {
 	}
 	logs := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, nextLog := udpLog(t)
 		fe := freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
@@ -66,7 +61,7 @@ backend pfx
     server s1 %s cookie s1
 backend none
     server s1 %s
-`, udp.LocalAddr().(*net.UDPAddr).Port, fe, appAddr, dead, appAddr, appAddr, appAddr), fe)
+`, logPort, fe, appAddr, dead, appAddr, appAddr, appAddr), fe)
 		time.Sleep(500 * time.Millisecond) // s2's check takes it DOWN
 		for _, r := range requests {
 			req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", fe, r.path), nil)
@@ -79,14 +74,12 @@ backend none
 			}
 			resp.Body.Close()
 		}
-		buf := make([]byte, 2048)
 		for len(logs[path]) < len(requests) {
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: %d log lines: %v", path, len(logs[path]), err)
+			l, ok := nextLog(5 * time.Second)
+			if !ok {
+				t.Fatalf("%s: %d log lines", path, len(logs[path]))
 			}
-			if l := strings.TrimSpace(string(buf[:n])); strings.HasPrefix(l, "/") { // not the probes' lines
+			if strings.HasPrefix(l, "/") { // not the probes' lines
 				logs[path] = append(logs[path], l)
 			}
 		}

@@ -67,6 +67,11 @@ backend conns
 	want(a, ra, "next to a parked connection", "tr=1 c=2")
 	waitFor(t, "both connections park", func() bool { return rt.parker.Parked() == 2 })
 	want(idle, ri, "the parked connection woken", "tr=1 c=2")
+	// Its transaction's tracker ends just after the response went out, as
+	// in haproxy: a request on another connection right after that
+	// response may still count it, once the woken connection parked it
+	// does not.
+	waitFor(t, "the woken connection parks again", func() bool { return rt.parker.Parked() == 2 })
 	want(a, ra, "next to the woken connection", "tr=1 c=2")
 	waitFor(t, "both connections park again", func() bool { return rt.parker.Parked() == 2 })
 	idle.Close()

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(curl nghttp2-client mariadb-server mariadb-client haproxy iproute2 procps rsyslog nftables keepalived socat systemd chromium logrotate pebble testssl.sh)
+PKGS=(curl nghttp2-client mariadb-server mariadb-client haproxy iproute2 procps rsyslog nftables keepalived socat systemd chromium logrotate pebble testssl.sh php-fpm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -226,6 +226,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildLogForward(s)
 		case "ring":
 			b.buildRing(s)
+		case "fcgi-app":
+			b.buildFcgiApp(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -245,6 +247,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.bindPatternEdits()
 	b.resolveCaches()
 	b.resolveRingTargets()
+	b.resolveFcgiApps()
 	if d.HasErrors() {
 		return nil
 	}

@@ -123,11 +123,11 @@ var serverOptions = map[string]serverOpt{
 	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},
 	"proto": {1, func(s *Server, v string) error {
 		switch v {
-		case "h2", "h1":
+		case "h2", "h1", "fcgi":
 			s.Proto = v
 			return nil
 		}
-		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and fcgi)", v)
 	}, ""},
 	"check-proto": {1, func(s *Server, v string) error {
 		switch v {
@@ -265,8 +265,8 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
-	if s.Proto == "h2" && p.Mode != ModeHTTP {
-		b.errorf(l, "'server %s/%s': 'proto h2' needs 'mode http'.", p.Name, s.Name)
+	if (s.Proto == "h2" || s.Proto == "fcgi") && p.Mode != ModeHTTP {
+		b.errorf(l, "'server %s/%s': 'proto %s' needs 'mode http'.", p.Name, s.Name, s.Proto)
 	}
 	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
 		// HAProxy alerts and leaves the server unobserved.

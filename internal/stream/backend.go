@@ -95,6 +95,8 @@ type Backend struct {
 	// log targets of its alerts (nil: none).
 	checkCache bool
 	alerts     *logging.Logger
+	// fcgi is "use-fcgi-app" (fcgi.go), nil without.
+	fcgi *fcgiBackend
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -172,6 +174,9 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"], checkCache: p.Options["checkcache"]}
 	if p.ServerKeepAlive() {
 		b.tcpKA = &p.SrvTCPKA
+	}
+	if p.FcgiApp != nil {
+		b.fcgi = newFcgiBackend(p.FcgiApp)
 	}
 	b.setStickRules(p.StickRules, tables)
 	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {

@@ -16,8 +16,8 @@ import (
 type App struct {
 	DocRoot, Index string
 	PathInfo       Matcher // nil: no PATH_INFO
-	KeepConn       bool           // FCGI_KEEP_CONN: the application keeps the connection for the next request
-	GetValues      bool           // FCGI_GET_VALUES on connection establishment
+	KeepConn       bool    // FCGI_KEEP_CONN: the application keeps the connection for the next request
+	GetValues      bool    // FCGI_GET_VALUES on connection establishment
 	// Reason is the reason phrase of a status given without one.
 	Reason func(status int) string
 	// Now dates a response the application did not date.
@@ -89,12 +89,12 @@ type Conn struct {
 
 	// reader side
 	in       []byte
+	ip       int // start of the records not handled yet in in
 	rstate   uint8
 	stdout   []byte // CGI output not yet converted (head, then buffered body)
 	resp     []byte // HTTP/1.1 bytes ready for Read
 	rpos     int
 	body     uint8
-	ended    bool
 	noBody   bool
 	close    bool
 	rerr     error
@@ -235,13 +235,7 @@ func (fc *Conn) flush() error {
 func (fc *Conn) reset() {
 	fc.wstate, fc.rstate = wHead, rHead
 	fc.stdout, fc.resp, fc.rpos = fc.stdout[:0], fc.resp[:0], 0
-	fc.ended, fc.noBody, fc.close, fc.gotBytes = false, false, false, false
-}
-
-// Reusable tells whether the connection may carry another request: the
-// last one ended and the application keeps the connection.
-func (fc *Conn) Reusable() bool {
-	return fc.app.KeepConn && fc.rstate == rDone && fc.wstate == wDone && fc.rerr == nil
+	fc.noBody, fc.close, fc.gotBytes = false, false, false
 }
 
 // Read returns the response in HTTP/1.1 form.
@@ -271,11 +265,14 @@ func (fc *Conn) Read(p []byte) (int, error) {
 // ended.
 func (fc *Conn) fill() error {
 	for {
-		h, content, n, err := ParseRecord(fc.in)
+		h, content, n, err := ParseRecord(fc.in[fc.ip:])
 		if err != nil {
 			return ErrProtocol
 		}
 		if n == 0 {
+			// Keep the partial record, then read behind it.
+			rest := copy(fc.in, fc.in[fc.ip:])
+			fc.in, fc.ip = fc.in[:rest], 0
 			if len(fc.in) == cap(fc.in) {
 				grown := make([]byte, len(fc.in), max(2*cap(fc.in), 16*1024))
 				copy(grown, fc.in)
@@ -294,9 +291,8 @@ func (fc *Conn) fill() error {
 			}
 			continue
 		}
+		fc.ip += n
 		ready, err := fc.record(h, content)
-		copy(fc.in, fc.in[n:])
-		fc.in = fc.in[:len(fc.in)-n]
 		if err != nil {
 			return err
 		}
@@ -347,8 +343,12 @@ func (fc *Conn) record(h Header, content []byte) (ready bool, err error) {
 // stdoutData takes CGI output.
 func (fc *Conn) stdoutData(p []byte) (bool, error) {
 	if fc.rstate == rHead {
+		// Scanned from a little before the new bytes: an end of line
+		// split between records is found, and a head that arrives byte
+		// by byte is not scanned again and again.
+		from := max(len(fc.stdout)-3, 0)
 		fc.stdout = append(fc.stdout, p...)
-		end, next := headEnd(fc.stdout)
+		end, next := headEnd(fc.stdout, from)
 		if end < 0 {
 			if len(fc.stdout) > 64*1024 {
 				return false, ErrProtocol
@@ -432,8 +432,8 @@ func appendChunk(dst, p []byte) []byte {
 
 // headEnd finds the empty line ending a CGI head (lines may end with LF
 // alone): the head's length and where the body starts; -1 when absent.
-func headEnd(b []byte) (end, next int) {
-	for i := 0; i < len(b); i++ {
+func headEnd(b []byte, from int) (end, next int) {
+	for i := from; i < len(b); i++ {
 		if b[i] != '\n' {
 			continue
 		}

@@ -154,6 +154,7 @@ func (b *builder) buildFcgiApp(s *config.Section) {
 		b.cfg.FcgiApps = map[string]*FcgiApp{}
 	}
 	b.cfg.FcgiApps[name] = app
+	b.fcgiOrder = append(b.fcgiOrder, app)
 }
 
 func (b *builder) fcgiRule(app *FcgiApp, l config.Line) {
@@ -294,13 +295,14 @@ func (b *builder) resolveFcgiApps() {
 			p.FcgiApp = app
 		}
 	}
-	for _, app := range b.cfg.FcgiApps {
+	for _, app := range b.fcgiOrder {
 		if app.DocRoot == "" {
 			b.d.Errorf(app.Pos, "fcgi-app '%s': no docroot configured; write 'docroot <path>' in it.", app.Name)
 		}
 		if !app.MpxsConns && !app.GetValues && app.MaxReqs > 1 {
-			b.d.Warnf(app.Pos, "fcgi-app '%s': multiplexing not supported, ignore the option 'max-reqs'.", app.Name)
-			app.MaxReqs = 1
+			// haproxy 2.6.12 warns, then refuses the configuration
+			// ("Fatal errors found") without saying why.
+			b.d.Errorf(app.Pos, "fcgi-app '%s': multiplexing not supported, 'option max-reqs %d' needs 'option mpxs-conns' or 'option get-values' (haproxy 2.6 refuses it too); remove it.", app.Name, app.MaxReqs)
 		}
 	}
 }

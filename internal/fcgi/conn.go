@@ -86,6 +86,8 @@ type Conn struct {
 	headReq bool
 	minor   int
 	sentGet bool
+	// scratch for the parameters (params.go)
+	pairs, tmp, dec, sn, docroot []byte
 
 	// reader side
 	in       []byte
@@ -122,7 +124,7 @@ const (
 
 // NewConn returns a connection that speaks FastCGI to app over c.
 func NewConn(c net.Conn, app *App) *Conn {
-	return &Conn{c: c, app: app}
+	return &Conn{c: c, app: app, docroot: []byte(app.DocRoot), tmp: make([]byte, 0, 256)}
 }
 
 // Write takes request bytes.
@@ -144,9 +146,10 @@ func (fc *Conn) Write(p []byte) (int, error) {
 		out := fc.out[:0]
 		if fc.app.GetValues && !fc.sentGet {
 			fc.sentGet = true
-			var pairs []byte
-			pairs = AppendPair(pairs, "FCGI_MAX_REQS", "")
-			pairs = AppendPair(pairs, "FCGI_MPXS_CONNS", "")
+			// answered by FCGI_GET_VALUES_RESULT, which record() skips:
+			// a connection carries one request at a time whatever the
+			// application's limits
+			pairs := AppendPair(AppendPair(nil, "FCGI_MAX_REQS", ""), "FCGI_MPXS_CONNS", "")
 			out = AppendHeader(out, TypeGetValues, 0, len(pairs))
 			out = append(out, pairs...)
 		}
@@ -364,7 +367,9 @@ func (fc *Conn) stdoutData(p []byte) (bool, error) {
 			fc.stdout = fc.stdout[:0]
 			return fc.body != bodyBuffer, nil
 		}
-		p = append([]byte(nil), rest...)
+		// The body's first bytes move to the front of stdout; buffered,
+		// they are appended onto themselves below.
+		p = fc.stdout[:copy(fc.stdout, rest)]
 		fc.stdout = fc.stdout[:0]
 		if len(p) == 0 {
 			return fc.body != bodyBuffer, nil

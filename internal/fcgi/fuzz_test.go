@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -352,3 +353,39 @@ type reMatcher struct{ re *regexp.Regexp }
 func (m reMatcher) FindSubmatchIndex(b []byte) []int { return m.re.FindSubmatchIndex(b) }
 
 func regexpMatcher(s string) Matcher { return reMatcher{regexp.MustCompile(s)} }
+
+// TestKeptConnAllocs: a request and its response on a kept connection
+// allocate nothing once its buffers have grown, but the match indexes of
+// path-info's regular expression.
+func TestKeptConnAllocs(t *testing.T) {
+	app := &App{DocRoot: "/srv", Index: "index.php", KeepConn: true, Reason: func(int) string { return "Reason" }, Now: time.Now}
+	keptConnAllocs(t, app, 0)
+	app.PathInfo = regexpMatcher(`^(/.+\.php)(/.*)?$`)
+	keptConnAllocs(t, app, 1)
+}
+
+func keptConnAllocs(t *testing.T, app *App, want float64) {
+	answer := stdout("Status: 404 Not Found\r\nContent-Type: text/html\r\n\r\n"+strings.Repeat("b", 3000), 1000)
+	fa := &fakeApp{chunk: 1 << 20}
+	fc := NewConn(fa, app)
+	fc.Req = Request{Remote: netip.MustParseAddrPort("192.0.2.1:4321"), Local: netip.MustParseAddrPort("[::ffff:192.0.2.2]:80"),
+		Params: []Param{{"REDIRECT_STATUS", []byte("200")}}, Hidden: []string{"connection"}}
+	req := []byte("GET /a%20b.php/x?q=1 HTTP/1.1\r\nHost: ex.org\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n")
+	buf := make([]byte, 16<<10)
+	run := func() {
+		fa.written.Reset()
+		fa.answer = answer
+		if _, err := fc.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := fc.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(100, run); n != want {
+		t.Errorf("%v allocations per exchange, want %v", n, want)
+	}
+}

@@ -60,13 +60,14 @@ func ParamName(dst []byte, name []byte) []byte {
 // haproxy 2.6 builds it: the request's fields (HTTP_<NAME>, CONTENT_TYPE,
 // CONTENT_LENGTH) but the hidden ones, the set-param values, then the
 // CGI/1.1 defaults the rules did not set. bodyLen is the body at hand,
-// CONTENT_LENGTH without a Content-Length field.
+// CONTENT_LENGTH without a Content-Length field. The connection's scratch
+// buffers hold what is built, so that a kept connection allocates nothing.
 func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 	r, app := &fc.hreq, fc.app
-	var pairs []byte
+	pairs := fc.pairs[:0]
+	defer func() { fc.pairs = pairs[:0] }()
 	mask := 0
 	var srvName []byte
-	name := make([]byte, 0, 64)
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		if fc.hidden(h.Name) {
@@ -74,22 +75,21 @@ func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 		}
 		switch {
 		case http1.EqualFold(h.Name, "content-length"):
-			pairs = AppendPair(pairs, "CONTENT_LENGTH", string(h.Value))
+			pairs = appendPair(pairs, "CONTENT_LENGTH", h.Value)
 			mask |= spContLen
 		case http1.EqualFold(h.Name, "content-type"):
-			pairs = AppendPairBytes(pairs, []byte("CONTENT_TYPE"), h.Value)
+			pairs = appendPair(pairs, "CONTENT_TYPE", h.Value)
 		default:
 			if http1.EqualFold(h.Name, "host") {
 				srvName = h.Value
 			}
-			name = append(name[:0], "HTTP_"...)
-			name = ParamName(name, h.Name)
-			pairs = AppendPairBytes(pairs, name, h.Value)
+			fc.tmp = ParamName(append(fc.tmp[:0], "HTTP_"...), h.Name)
+			pairs = appendPair(pairs, fc.tmp, h.Value)
 		}
 	}
 	// set-param: the last rule that applied for a name wins.
-	var docroot, scriptName, pathInfo, uri []byte
-	docroot, uri = []byte(app.DocRoot), r.URI
+	docroot, uri := fc.docroot, r.URI
+	var scriptName, pathInfo []byte
 	for i, p := range fc.Req.Params {
 		last := true
 		for _, q := range fc.Req.Params[i+1:] {
@@ -98,7 +98,7 @@ func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 		if !last || len(p.Value) == 0 {
 			continue
 		}
-		pairs = AppendPairBytes(pairs, []byte(p.Name), p.Value)
+		pairs = appendPair(pairs, p.Name, p.Value)
 		switch bit := defaultNames[p.Name]; bit {
 		case spDocRoot:
 			docroot = p.Value
@@ -128,10 +128,11 @@ func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 		if mask&spScriptName != 0 {
 			mask |= spPathInfo
 		} else {
-			dec, ok := urlDecode(path)
+			dec, ok := urlDecode(fc.dec[:0], path)
 			if !ok {
 				return out, ErrProtocol
 			}
+			fc.dec = dec
 			scriptName = dec
 			if re := app.PathInfo; re != nil {
 				if bytes.IndexByte(dec, '\n') >= 0 || bytes.IndexByte(dec, 0) >= 0 {
@@ -145,45 +146,56 @@ func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 				}
 			}
 			if app.Index != "" && len(scriptName) > 0 && scriptName[len(scriptName)-1] == '/' {
-				scriptName = append(append([]byte(nil), scriptName...), app.Index...)
+				fc.sn = append(append(fc.sn[:0], scriptName...), app.Index...)
+				scriptName = fc.sn
 			}
 		}
 	}
-	if len(srvName) == 0 && fc.Req.Local.IsValid() {
-		srvName = []byte(fc.Req.Local.Addr().Unmap().String())
-	}
-	var num [20]byte
 	add := func(bit int, name string, v []byte) {
 		if mask&bit == 0 && len(v) > 0 {
-			pairs = AppendPairBytes(pairs, []byte(name), v)
+			pairs = appendPair(pairs, name, v)
 		}
 	}
-	add(spGateway, "GATEWAY_INTERFACE", []byte("CGI/1.1"))
+	add(spGateway, "GATEWAY_INTERFACE", cgiVersion)
 	add(spDocRoot, "DOCUMENT_ROOT", docroot)
 	add(spScriptName, "SCRIPT_NAME", scriptName)
 	add(spPathInfo, "PATH_INFO", pathInfo)
 	add(spReqURI, "REQUEST_URI", uri)
 	add(spReqMeth, "REQUEST_METHOD", r.Method)
 	add(spQueryString, "QUERY_STRING", qs)
+	// fc.tmp holds each value built here until add has encoded it.
+	if len(srvName) == 0 && fc.Req.Local.IsValid() {
+		fc.tmp = fc.Req.Local.Addr().Unmap().AppendTo(fc.tmp[:0])
+		srvName = fc.tmp
+	}
 	add(spSrvName, "SERVER_NAME", srvName)
-	add(spSrvPort, "SERVER_PORT", strconv.AppendUint(num[:0], uint64(fc.Req.Local.Port()), 10))
-	add(spSrvProto, "SERVER_PROTOCOL", []byte("HTTP/1."+strconv.Itoa(r.Minor)))
+	fc.tmp = strconv.AppendUint(fc.tmp[:0], uint64(fc.Req.Local.Port()), 10)
+	add(spSrvPort, "SERVER_PORT", fc.tmp)
+	fc.tmp = strconv.AppendInt(append(fc.tmp[:0], "HTTP/1."...), int64(r.Minor), 10)
+	add(spSrvProto, "SERVER_PROTOCOL", fc.tmp)
 	if fc.Req.Remote.IsValid() {
-		add(spRemAddr, "REMOTE_ADDR", []byte(fc.Req.Remote.Addr().Unmap().String()))
+		fc.tmp = fc.Req.Remote.Addr().Unmap().AppendTo(fc.tmp[:0])
+		add(spRemAddr, "REMOTE_ADDR", fc.tmp)
 	}
-	add(spRemPort, "REMOTE_PORT", strconv.AppendUint(num[:0], uint64(fc.Req.Remote.Port()), 10))
-	add(spScriptFile, "SCRIPT_FILENAME", append(append([]byte(nil), docroot...), scriptName...))
+	fc.tmp = strconv.AppendUint(fc.tmp[:0], uint64(fc.Req.Remote.Port()), 10)
+	add(spRemPort, "REMOTE_PORT", fc.tmp)
+	fc.tmp = append(append(fc.tmp[:0], docroot...), scriptName...)
+	add(spScriptFile, "SCRIPT_FILENAME", fc.tmp)
 	if len(pathInfo) > 0 {
-		add(spPathTrans, "PATH_TRANSLATED", append(append([]byte(nil), docroot...), pathInfo...))
+		fc.tmp = append(append(fc.tmp[:0], docroot...), pathInfo...)
+		add(spPathTrans, "PATH_TRANSLATED", fc.tmp)
 	}
-	add(spContLen, "CONTENT_LENGTH", strconv.AppendInt(num[:0], int64(bodyLen), 10))
+	fc.tmp = strconv.AppendInt(fc.tmp[:0], int64(bodyLen), 10)
+	add(spContLen, "CONTENT_LENGTH", fc.tmp)
 	if fc.Req.HTTPS {
-		add(spHTTPS, "HTTPS", []byte("on"))
+		add(spHTTPS, "HTTPS", httpsOn)
 	}
-	add(spSrvSoftware, "SERVER_SOFTWARE", []byte(Software))
+	add(spSrvSoftware, "SERVER_SOFTWARE", software)
 	out = AppendRecords(out, TypeParams, requestID, pairs)
 	return AppendHeader(out, TypeParams, requestID, 0), nil
 }
+
+var cgiVersion, httpsOn, software = []byte("CGI/1.1"), []byte("on"), []byte(Software)
 
 // hidden tells whether the header name is not passed to the application.
 func (fc *Conn) hidden(name []byte) bool {
@@ -209,12 +221,9 @@ func uriPath(uri []byte) []byte {
 	return nil
 }
 
-// urlDecode decodes %XX escapes ('+' stays, as in a path).
-func urlDecode(p []byte) ([]byte, bool) {
-	if bytes.IndexByte(p, '%') < 0 {
-		return p, true
-	}
-	out := make([]byte, 0, len(p))
+// urlDecode appends p to out with its %XX escapes decoded ('+' stays,
+// as in a path).
+func urlDecode(out, p []byte) ([]byte, bool) {
 	for i := 0; i < len(p); i++ {
 		if p[i] != '%' {
 			out = append(out, p[i])

@@ -109,15 +109,12 @@ func appendLen(dst []byte, n int) []byte {
 }
 
 // AppendPair appends one name-value pair of FCGI_PARAMS or FCGI_GET_VALUES.
-func AppendPair(dst []byte, name, value string) []byte {
-	dst = appendLen(dst, len(name))
-	dst = appendLen(dst, len(value))
-	dst = append(dst, name...)
-	return append(dst, value...)
-}
+func AppendPair(dst []byte, name, value string) []byte { return appendPair(dst, name, value) }
 
 // AppendPairBytes is AppendPair for byte slices.
-func AppendPairBytes(dst, name, value []byte) []byte {
+func AppendPairBytes(dst, name, value []byte) []byte { return appendPair(dst, name, value) }
+
+func appendPair[N, V ~string | ~[]byte](dst []byte, name N, value V) []byte {
 	dst = appendLen(dst, len(name))
 	dst = appendLen(dst, len(value))
 	dst = append(dst, name...)

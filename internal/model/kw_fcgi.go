@@ -271,8 +271,12 @@ func (b *builder) resolveFcgiApps() {
 	for _, p := range b.cfg.Proxies {
 		fcgiServers := 0
 		for _, s := range p.Servers {
-			if s.Proto == "fcgi" {
-				fcgiServers++
+			if s.Proto != "fcgi" {
+				continue
+			}
+			fcgiServers++
+			if s.Check && s.CheckProto == "" && p.HTTPCheck() {
+				b.d.Warnf(s.Pos, "server '%s/%s': dhproxy sends HTTP checks to a 'proto fcgi' server as HTTP/1, not over FastCGI as haproxy does, so the application will fail them; use a TCP check (no 'option httpchk').", p.Name, s.Name)
 			}
 		}
 		if p.UseFcgiApp == "" {

@@ -64,8 +64,12 @@ func (s *httpSession) fcgiRequest(fc *fcgi.Conn, be *Backend) {
 			continue
 		}
 		if rule.Value != nil {
-			v := rule.Value.Append(s, &s.tx.V, nil)
-			r.Params = append(r.Params, fcgi.Param{Name: rule.Name, Value: v})
+			// a kept connection's earlier values lend their buffers
+			var buf []byte
+			if n := len(r.Params); n < cap(r.Params) {
+				buf = r.Params[:n+1][n].Value[:0]
+			}
+			r.Params = append(r.Params, fcgi.Param{Name: rule.Name, Value: rule.Value.Append(s, &s.tx.V, buf)})
 			continue
 		}
 		// the last rule that applies to a header decides

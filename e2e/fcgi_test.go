@@ -150,6 +150,15 @@ func copyAll(dst, src net.Conn, buf []byte) {
 // http-response rule, a backend using the application, the stderr lines
 // sent raw to a UDP log receiver.
 func fcgiConfig(fe, fpm, logPort int, docroot, extra string) string {
+	return fcgiConfigTLS(fe, fpm, logPort, docroot, extra, "")
+}
+
+// fcgiConfigTLS is fcgiConfig with, when tlsBind is set, a second bind
+// line ("127.0.0.1:<port> ssl crt <pem>").
+func fcgiConfigTLS(fe, fpm, logPort int, docroot, extra, tlsBind string) string {
+	if tlsBind != "" {
+		tlsBind = "\n    bind " + tlsBind
+	}
 	return fmt.Sprintf(`
 global
     log stdout format raw local0
@@ -159,7 +168,7 @@ defaults
     timeout client 5s
     timeout server 5s
 frontend fe
-    bind 127.0.0.1:%d
+    bind 127.0.0.1:%d%s
     log global
     option httplog
     http-response set-header X-Resp fcgi
@@ -176,7 +185,7 @@ fcgi-app php
     set-param x-from %%[req.hdr(x-from)]-seen if xf
     pass-header Authorization if { req.hdr(x-pass) 1 }
     log-stderr 127.0.0.1:%d format raw local0
-%s`, fe, fpm, docroot, logPort, extra)
+%s`, fe, tlsBind, fpm, docroot, logPort, extra)
 }
 
 var fcgiVolatile = regexp.MustCompile(`(?m)^(REMOTE_PORT|SERVER_SOFTWARE)=.*$`)
@@ -191,8 +200,12 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 		t.Skip("no haproxy to compare with:", err)
 	}
 	fpm, docroot := startPHPFPM(t)
-	fe := freePort(t)
+	fe, feTLS := freePort(t), freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", fe)
+	ca := newTLSCA(t)
+	pemDir := t.TempDir()
+	ca.writePEM(t, pemDir, "a.pem", "a.test")
+	tlsBind := fmt.Sprintf("127.0.0.1:%d ssl crt %s", feTLS, filepath.Join(pemDir, "a.pem"))
 	type step struct {
 		name string
 		args []string
@@ -209,10 +222,11 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 		{"long body", []string{url + "/big.php"}},
 		{"HEAD", []string{"-I", url + "/env.php"}},
 		{"no such script", []string{url + "/nosuch.php"}},
+		{"HTTPS", append([]string{"--cacert", ca.pemFil}, tlsURL("a.test", feTLS, "/env.php")...)},
 	}
 	run := func(binary string) (results []string, stderr string, logs []string) {
 		logPort, next := udpLog(t)
-		p := startBinary(t, binary, fcgiConfig(fe, fpm, logPort, docroot, ""), fe)
+		p := startBinary(t, binary, fcgiConfigTLS(fe, fpm, logPort, docroot, "", tlsBind), fe)
 		for _, s := range steps {
 			args := append([]string{"-s", "-i", "--max-time", "5"}, s.args...)
 			out, err := curl(t, args...)

@@ -222,6 +222,9 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 		{"long body", []string{url + "/big.php"}},
 		{"HEAD", []string{"-I", url + "/env.php"}},
 		{"no such script", []string{url + "/nosuch.php"}},
+		{"HTTP/2 client", []string{"--http2-prior-knowledge", url + "/env.php"}},
+		{"HTTP/1.0 client, long body", []string{"--http1.0", url + "/big.php"}},
+		{"HTTP/1.0 client", []string{"--http1.0", url + "/env.php"}},
 		{"HTTPS", append([]string{"--cacert", ca.pemFil}, tlsURL("a.test", feTLS, "/env.php")...)},
 	}
 	run := func(binary string) (results []string, stderr string, logs []string) {

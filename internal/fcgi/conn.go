@@ -43,6 +43,9 @@ type Request struct {
 	Remote netip.AddrPort // the client
 	Local  netip.AddrPort // the address the client connected to
 	HTTPS  bool
+	// Proto is SERVER_PROTOCOL when the client's differs from the request
+	// line the pipeline writes ("HTTP/2.0" for an HTTP/2 client).
+	Proto  string
 	Params []Param  // set-param rules that applied, in order; a later one of a name wins
 	Hidden []string // lower-case names of the headers not passed
 	Stderr func(line []byte)
@@ -387,21 +390,10 @@ func (fc *Conn) stdoutData(p []byte) (bool, error) {
 		if len(fc.stdout) <= respLimit {
 			return false, nil
 		}
-		// Too long to buffer: the head says chunked instead, or for an
-		// HTTP/1.0 request that the body ends with the connection.
-		if fc.minor == 0 {
-			if !fc.close {
-				fc.resp = append(fc.resp, "Connection: close\r\n"...)
-				fc.close = true
-			}
-			fc.resp = append(fc.resp, "\r\n"...)
-			fc.resp = append(fc.resp, fc.stdout...)
-			fc.body = bodyPass
-		} else {
-			fc.resp = append(fc.resp, "Transfer-Encoding: chunked\r\n\r\n"...)
-			fc.resp = appendChunk(fc.resp, fc.stdout)
-			fc.body = bodyChunked
-		}
+		// Too long to buffer: the head says chunked instead.
+		fc.resp = append(fc.resp, "Transfer-Encoding: chunked\r\n\r\n"...)
+		fc.resp = appendChunk(fc.resp, fc.stdout)
+		fc.body = bodyChunked
 		fc.stdout = fc.stdout[:0]
 		return true, nil
 	default:
@@ -534,10 +526,16 @@ func (fc *Conn) convertHead(h []byte) error {
 		if hasLen && lenVal == 0 {
 			fc.noBody = true
 		}
+	case fc.minor == 0:
+		// As haproxy answers an HTTP/1.0 request: the body ends with the
+		// connection.
+		fc.body = bodyPass
+		r = append(r, "Connection: close\r\n"...)
+		fc.close = true
 	default:
 		fc.body = bodyBuffer
 	}
-	if !fc.app.KeepConn {
+	if !fc.app.KeepConn && !fc.close {
 		r = append(r, "Connection: close\r\n"...)
 		fc.close = true
 	}

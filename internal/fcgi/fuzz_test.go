@@ -96,7 +96,7 @@ func TestResponseConversion(t *testing.T) {
 		{"HEAD", "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", "Content-Type: a\r\n\r\n",
 			"HTTP/1.1 200 OK\r\nContent-Type: a\r\n\r\n"},
 		{"HTTP/1.0", "GET / HTTP/1.0\r\nHost: h\r\n\r\n", "\r\nbody",
-			"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\nbody"},
+			"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nbody"},
 		{"long body chunked", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "A: b\r\n\r\n" + strings.Repeat("z", respLimit+1),
 			"HTTP/1.1 200 OK\r\nA: b\r\nTransfer-Encoding: chunked\r\n\r\n3c01\r\n" + strings.Repeat("z", respLimit+1) + "\r\n0\r\n\r\n"},
 		{"long body, HTTP/1.0", "GET / HTTP/1.0\r\nHost: h\r\n\r\n", "A: b\r\n\r\n" + strings.Repeat("z", respLimit+1),

@@ -171,7 +171,11 @@ func (fc *Conn) appendParams(out []byte, bodyLen int) ([]byte, error) {
 	add(spSrvName, "SERVER_NAME", srvName)
 	fc.tmp = strconv.AppendUint(fc.tmp[:0], uint64(fc.Req.Local.Port()), 10)
 	add(spSrvPort, "SERVER_PORT", fc.tmp)
-	fc.tmp = strconv.AppendInt(append(fc.tmp[:0], "HTTP/1."...), int64(r.Minor), 10)
+	if fc.Req.Proto != "" {
+		fc.tmp = append(fc.tmp[:0], fc.Req.Proto...)
+	} else {
+		fc.tmp = strconv.AppendInt(append(fc.tmp[:0], "HTTP/1."...), int64(r.Minor), 10)
+	}
 	add(spSrvProto, "SERVER_PROTOCOL", fc.tmp)
 	if fc.Req.Remote.IsValid() {
 		fc.tmp = fc.Req.Remote.Addr().Unmap().AppendTo(fc.tmp[:0])

@@ -56,6 +56,10 @@ func (s *httpSession) fcgiRequest(fc *fcgi.Conn, be *Backend) {
 	r := &fc.Req
 	r.Remote, r.Local = s.Src(), s.Dst()
 	r.HTTPS = s.tlsInfo != nil
+	r.Proto = ""
+	if s.h2 {
+		r.Proto = "HTTP/2.0"
+	}
 	r.Params, r.Hidden = r.Params[:0], r.Hidden[:0]
 	const phase = sample.PhaseReq | sample.PhaseContent
 	for i := range fb.conf.Rules {

@@ -156,11 +156,19 @@ func fcgiConfig(fe, fpm, logPort int, docroot, extra string) string {
 // fcgiConfigTLS is fcgiConfig with, when tlsBind is set, a second bind
 // line ("127.0.0.1:<port> ssl crt <pem>").
 func fcgiConfigTLS(fe, fpm, logPort int, docroot, extra, tlsBind string) string {
+	return fcgiConfigFull(fe, fpm, logPort, docroot, extra, tlsBind, "")
+}
+
+// fcgiConfigFull is fcgiConfigTLS with, when sock is set, a stats socket.
+func fcgiConfigFull(fe, fpm, logPort int, docroot, extra, tlsBind, sock string) string {
 	if tlsBind != "" {
 		tlsBind = "\n    bind " + tlsBind
 	}
+	if sock != "" {
+		sock = "\n    stats socket " + sock
+	}
 	return fmt.Sprintf(`
-global
+global%s
     log stdout format raw local0
 defaults
     mode http
@@ -185,7 +193,7 @@ fcgi-app php
     set-param x-from %%[req.hdr(x-from)]-seen if xf
     pass-header Authorization if { req.hdr(x-pass) 1 }
     log-stderr 127.0.0.1:%d format raw local0
-%s`, fe, tlsBind, fpm, docroot, logPort, extra)
+%s`, sock, fe, tlsBind, fpm, docroot, logPort, extra)
 }
 
 var fcgiVolatile = regexp.MustCompile(`(?m)^(REMOTE_PORT|SERVER_SOFTWARE)=.*$`)
@@ -193,7 +201,8 @@ var fcgiVolatile = regexp.MustCompile(`(?m)^(REMOTE_PORT|SERVER_SOFTWARE)=.*$`)
 // TestFastCGIAsHAProxy: requests to PHP-FPM through a fcgi-app get the
 // same status, Location, body and CGI parameters through dhproxy as
 // through haproxy 2.6 (but REMOTE_PORT, and SERVER_SOFTWARE, which names
-// the proxy); the response goes through http-response rules and the log;
+// the proxy); the response goes through http-response rules, the log and
+// the server and backend counters;
 // FCGI_STDERR goes to log-stderr.
 func TestFastCGIAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
@@ -229,7 +238,8 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 	}
 	run := func(binary string) (results []string, stderr string, logs []string) {
 		logPort, next := udpLog(t)
-		p := startBinary(t, binary, fcgiConfigTLS(fe, fpm, logPort, docroot, "", tlsBind), fe)
+		sock := filepath.Join(t.TempDir(), "stats.sock")
+		p := startBinary(t, binary, fcgiConfigFull(fe, fpm, logPort, docroot, "", tlsBind, sock), fe)
 		for _, s := range steps {
 			args := append([]string{"-s", "-i", "--max-time", "5"}, s.args...)
 			out, err := curl(t, args...)
@@ -240,6 +250,15 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 		}
 		if line, ok := next(5 * time.Second); ok {
 			stderr = line
+		}
+		// the server's and backend's counters of the answers
+		rows, names := statRows(t, cliCmd(t, sock, "show stat"))
+		for _, row := range []string{"php/fpm", "php/BACKEND"} {
+			var c []string
+			for _, col := range []string{"stot", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "eresp", "econ"} {
+				c = append(c, col+"="+field(t, rows, names, row, col))
+			}
+			results = append(results, row+" counters: "+strings.Join(c, " "))
 		}
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
@@ -262,7 +281,7 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 	got, gotErr, gotLogs := run(bin)
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("%s\n--- got\n%s\n--- want\n%s", steps[i].name, got[i], want[i])
+			t.Errorf("step %d\n--- got\n%s\n--- want\n%s", i, got[i], want[i])
 		}
 	}
 	t.Logf("haproxy's results:\n%s\nstderr line: %s\nlog lines:\n%s", strings.Join(want, "\n"), wantErr, strings.Join(wantLogs, "\n"))

@@ -76,6 +76,7 @@ const requestID = 1
 // carries the next request once FCGI_END_REQUEST came.
 type Conn struct {
 	c   net.Conn
+	rw  io.ReadWriter // c's reads and writes (raw descriptor I/O, say)
 	app *App
 	Req Request
 
@@ -125,9 +126,13 @@ const (
 	bodyChunked        // too long to be buffered: chunked
 )
 
-// NewConn returns a connection that speaks FastCGI to app over c.
-func NewConn(c net.Conn, app *App) *Conn {
-	return &Conn{c: c, app: app, docroot: []byte(app.DocRoot), tmp: make([]byte, 0, 256)}
+// NewConn returns a connection that speaks FastCGI to app over c; rw, when
+// not nil, does c's reads and writes.
+func NewConn(c net.Conn, rw io.ReadWriter, app *App) *Conn {
+	if rw == nil {
+		rw = c
+	}
+	return &Conn{c: c, rw: rw, app: app, docroot: []byte(app.DocRoot), tmp: make([]byte, 0, 256)}
 }
 
 // Write takes request bytes.
@@ -232,7 +237,7 @@ func (fc *Conn) flush() error {
 	if len(fc.out) == 0 {
 		return nil
 	}
-	_, err := fc.c.Write(fc.out)
+	_, err := fc.rw.Write(fc.out)
 	fc.out = fc.out[:0]
 	return err
 }
@@ -284,7 +289,7 @@ func (fc *Conn) fill() error {
 				copy(grown, fc.in)
 				fc.in = grown
 			}
-			m, err := fc.c.Read(fc.in[len(fc.in):cap(fc.in)])
+			m, err := fc.rw.Read(fc.in[len(fc.in):cap(fc.in)])
 			fc.in = fc.in[:len(fc.in)+m]
 			if m > 0 {
 				fc.gotBytes = true

@@ -70,7 +70,7 @@ func readResponse(t testing.TB, fc *Conn) string {
 func exchange(t *testing.T, app *App, req, cgi string, split int) (sent []byte, resp string) {
 	t.Helper()
 	fa := &fakeApp{answer: stdout(cgi, split), chunk: 5}
-	fc := NewConn(fa, app)
+	fc := NewConn(fa, nil, app)
 	if _, err := fc.Write([]byte(req)); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestRequestParams(t *testing.T) {
 	re := regexpMatcher(`^(/.+\.php)(/.*)?$`)
 	app := &App{DocRoot: "/srv", Index: "index.php", PathInfo: re, KeepConn: true}
 	fa := &fakeApp{answer: stdout("\r\n", 10)}
-	fc := NewConn(fa, app)
+	fc := NewConn(fa, nil, app)
 	fc.Req = Request{Params: []Param{{"REDIRECT_STATUS", []byte("200")}, {"X_A", []byte("1")}, {"X_A", []byte("2")}, {"EMPTY", nil}},
 		Hidden: []string{"authorization", "connection", "transfer-encoding"}}
 	req := "POST /a%20b.php/more/info?q=1 HTTP/1.1\r\nHost: ex.org\r\nX-Long-Name: v\r\nAuthorization: secret\r\nConnection: keep-alive\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
@@ -187,7 +187,7 @@ func TestIndexAndSetScriptName(t *testing.T) {
 		t.Errorf("%v", vals)
 	}
 	fa := &fakeApp{answer: stdout("\r\n", 10)}
-	fc := NewConn(fa, testApp)
+	fc := NewConn(fa, nil, testApp)
 	fc.Req.Params = []Param{{"SCRIPT_NAME", []byte("/front.php")}}
 	fc.Write([]byte("GET /x/y HTTP/1.1\r\nHost: h\r\n\r\n"))
 	if _, vals, _, _ := params(t, fa.written.Bytes()); vals["SCRIPT_NAME"] != "/front.php" || vals["SCRIPT_FILENAME"] != "/srv/front.php" {
@@ -201,7 +201,7 @@ func TestKeepConnAndStderr(t *testing.T) {
 	second := stdout("\r\ntwo", 100)
 	errRec := AppendRecords(nil, TypeStderr, requestID, []byte("oops"))
 	fa := &fakeApp{answer: append(append(errRec, stdout("\r\none", 100)...), second...), chunk: 1 << 20}
-	fc := NewConn(fa, testApp)
+	fc := NewConn(fa, nil, testApp)
 	var logged []string
 	fc.Req.Stderr = func(b []byte) { logged = append(logged, string(b)) }
 	for _, want := range []string{"one", "two"} {
@@ -224,7 +224,7 @@ func TestKeepConnAndStderr(t *testing.T) {
 	}
 	rej := AppendHeader(nil, TypeEndRequest, requestID, 8)
 	fa = &fakeApp{answer: append(rej, 0, 0, 0, 0, Overloaded, 0, 0, 0)}
-	fc = NewConn(fa, testApp)
+	fc = NewConn(fa, nil, testApp)
 	fc.Write([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))
 	if _, err := fc.Read(make([]byte, 10)); err != ErrRejected {
 		t.Errorf("overloaded: %v", err)
@@ -297,7 +297,7 @@ func FuzzResponse(f *testing.F) {
 			split = 1 << 16
 		}
 		fa := &fakeApp{answer: stdout(string(cgi), split), chunk: 13}
-		fc := NewConn(fa, &App{DocRoot: "/", KeepConn: true})
+		fc := NewConn(fa, nil, &App{DocRoot: "/", KeepConn: true})
 		req := "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
 		if head {
 			req = "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n"
@@ -367,7 +367,7 @@ func TestKeptConnAllocs(t *testing.T) {
 func keptConnAllocs(t *testing.T, app *App, want float64) {
 	answer := stdout("Status: 404 Not Found\r\nContent-Type: text/html\r\n\r\n"+strings.Repeat("b", 3000), 1000)
 	fa := &fakeApp{chunk: 1 << 20}
-	fc := NewConn(fa, app)
+	fc := NewConn(fa, nil, app)
 	fc.Req = Request{Remote: netip.MustParseAddrPort("192.0.2.1:4321"), Local: netip.MustParseAddrPort("[::ffff:192.0.2.2]:80"),
 		Params: []Param{{"REDIRECT_STATUS", []byte("200")}}, Hidden: []string{"connection"}}
 	req := []byte("GET /a%20b.php/x?q=1 HTTP/1.1\r\nHost: ex.org\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n")

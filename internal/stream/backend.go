@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
 	"dhproxy/internal/conn"
+	"dhproxy/internal/fcgi"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -330,6 +332,16 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		}
 	} else {
 		sc = &serverConn{c: tc, srv: s, fd: conn.NewFD(tc, nil)}
+	}
+	if fb := s.backend.fcgi; fb != nil && s.Conf.Proto == "fcgi" {
+		// FastCGI (fcgi.go): the pipeline's HTTP/1.1 exchange is carried
+		// in FastCGI records, not counted as an HTTP/1 connection.
+		var rw io.ReadWriter
+		if sc.fd != nil {
+			rw = sc.fd // raw descriptor I/O, as for HTTP/1 servers
+		}
+		fc := fcgi.NewConn(sc.c, rw, &fb.app)
+		return &serverConn{c: fc, srv: s, fd: conn.NewFDOver(fc)}, nil
 	}
 	if b := s.backend; b.P.Mode == model.ModeHTTP && sc.fd != nil {
 		b.Stats.H1Conns.Add(1)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"dhproxy/internal/conn"
-	"dhproxy/internal/fcgi"
 	"dhproxy/internal/h2"
 	"dhproxy/internal/model"
 )
@@ -42,14 +41,6 @@ func (s *Server) multiplexes() bool {
 // carries this one request. Streams of pooled connections are taken by
 // reuseFor (connect.go).
 func (s *Server) dial(timeout time.Duration, dstPort int, from ppStream) (*serverConn, error) {
-	if fb := s.backend.fcgi; fb != nil && s.Conf.Proto == "fcgi" {
-		sc, err := s.dialConn(timeout, dstPort, from)
-		if err != nil {
-			return nil, err
-		}
-		fc := fcgi.NewConn(sc.c, &fb.app)
-		return &serverConn{c: fc, srv: s, fd: conn.NewFDOver(fc)}, nil
-	}
 	if !s.multiplexes() {
 		return s.dialConn(timeout, dstPort, from)
 	}

@@ -215,6 +215,11 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 	pemDir := t.TempDir()
 	ca.writePEM(t, pemDir, "a.pem", "a.test")
 	tlsBind := fmt.Sprintf("127.0.0.1:%d ssl crt %s", feTLS, filepath.Join(pemDir, "a.pem"))
+	// a body of several FCGI_STDIN records, echoed as a chunked response
+	bigBody := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(bigBody, []byte(strings.Repeat("0123456789abcdef", 200<<10/16)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	type step struct {
 		name string
 		args []string
@@ -224,6 +229,7 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 		{"hidden Authorization, basic auth params", []string{"-u", "user:pw", url + "/env.php"}},
 		{"index", []string{url + "/"}},
 		{"POST body", []string{"-d", "hello=world", url + "/post.php"}},
+		{"long POST body", []string{"--data-binary", "@" + bigBody, url + "/post.php"}},
 		{"chunked POST body", []string{"-H", "Transfer-Encoding: chunked", "-H", "Content-Type: text/plain", "--data-binary", "chunked body", url + "/post.php"}},
 		{"Status then Location", []string{url + "/status.php"}},
 		{"Status", []string{url + "/nf.php"}},

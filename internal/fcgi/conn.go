@@ -524,7 +524,7 @@ func (fc *Conn) convertHead(h []byte) error {
 		r = fc.app.Now().UTC().AppendFormat(r, "Mon, 02 Jan 2006 15:04:05 GMT")
 		r = append(r, "\r\n"...)
 	}
-	fc.noBody = fc.headReq || status/100 == 1 || status == 204 || status == 304
+	fc.noBody = fc.headReq || status == 204 || status == 304
 	switch {
 	case fc.noBody || hasLen || chunked:
 		fc.body = bodyPass
@@ -563,7 +563,8 @@ func parseStatus(v []byte) (int, []byte, bool) {
 		}
 		st = st*10 + int(c-'0')
 	}
-	if st < 100 {
+	if st < 200 {
+		// no interim response nor protocol switch over FastCGI
 		return 0, nil, false
 	}
 	rest := v[3:]
@@ -586,6 +587,3 @@ func (fc *Conn) RemoteAddr() net.Addr               { return fc.c.RemoteAddr() }
 func (fc *Conn) SetDeadline(t time.Time) error      { return fc.c.SetDeadline(t) }
 func (fc *Conn) SetReadDeadline(t time.Time) error  { return fc.c.SetReadDeadline(t) }
 func (fc *Conn) SetWriteDeadline(t time.Time) error { return fc.c.SetWriteDeadline(t) }
-
-// Underlying is the connection to the application.
-func (fc *Conn) Underlying() net.Conn { return fc.c }

@@ -91,6 +91,7 @@ func TestResponseConversion(t *testing.T) {
 			"HTTP/1.1 302 Moved Temporarily\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"},
 		{"status after location", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "Location: /x\r\nStatus: 301 Moved\r\n\r\n",
 			"HTTP/1.1 301 Moved\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n"},
+		{"no interim status", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "Status: 101 Switching\r\n\r\n", ""},
 		{"application's length", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "Content-Length: 3\r\n\r\nabc",
 			"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"},
 		{"HEAD", "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", "Content-Type: a\r\n\r\n",

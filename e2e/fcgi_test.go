@@ -192,9 +192,11 @@ fcgi-app php
     acl xf req.hdr(x-from) -m found
     set-param x-from %%[req.hdr(x-from)]-seen if xf
     pass-header Authorization if { req.hdr(x-pass) 1 }
-    log-stderr 127.0.0.1:%d format raw local0
+    log-stderr 127.0.0.1:%d local0
 %s`, sock, fe, tlsBind, fpm, docroot, logPort, extra)
 }
+
+var syslogHead = regexp.MustCompile(`^(<\d+>)\w{3} [ \d]\d \d\d:\d\d:\d\d (\S+)\[\d+\]: `)
 
 var fcgiVolatile = regexp.MustCompile(`(?m)^(REMOTE_PORT|SERVER_SOFTWARE)=.*$`)
 
@@ -202,8 +204,8 @@ var fcgiVolatile = regexp.MustCompile(`(?m)^(REMOTE_PORT|SERVER_SOFTWARE)=.*$`)
 // same status, Location, body and CGI parameters through dhproxy as
 // through haproxy 2.6 (but REMOTE_PORT, and SERVER_SOFTWARE, which names
 // the proxy); the response goes through http-response rules, the log and
-// the server and backend counters;
-// FCGI_STDERR goes to log-stderr.
+// the server and backend counters; FCGI_STDERR goes to log-stderr, tagged
+// with the application's name.
 func TestFastCGIAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -255,7 +257,9 @@ func TestFastCGIAsHAProxy(t *testing.T) {
 			results = append(results, s.name+":\n"+normalizeFcgiResponse(out))
 		}
 		if line, ok := next(5 * time.Second); ok {
-			stderr = line
+			// the date and pid differ; the priority, the tag (the
+			// application's name) and the message must not
+			stderr = syslogHead.ReplaceAllString(line, "$1 $2: ")
 		}
 		// the server's and backend's counters of the answers
 		rows, names := statRows(t, cliCmd(t, sock, "show stat"))

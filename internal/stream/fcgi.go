@@ -36,7 +36,8 @@ func (rt *Runtime) openFcgiLogs() []error {
 		if fb == nil || len(fb.conf.LogStderr) == 0 {
 			continue
 		}
-		l, err := logging.New(rt.cfg.Global.Logs, fb.conf.LogStderr, be.P.SyslogTag(&rt.cfg.Global), logHostname(&rt.cfg.Global))
+		// haproxy tags these lines with the application's name
+		l, err := logging.New(rt.cfg.Global.Logs, fb.conf.LogStderr, fb.conf.Name, logHostname(&rt.cfg.Global))
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -337,13 +337,14 @@ func normalizeFcgiResponse(out string) string {
 
 // TestFastCGIKeepConnAsHAProxy: with "option keep-conn" (the default) the
 // requests of a client ride one connection to the application; with "no
-// option keep-conn" each has its own, as with haproxy.
+// option keep-conn" each has its own, as with haproxy; "option get-values"
+// (PHP-FPM answers FCGI_GET_VALUES) changes neither.
 func TestFastCGIKeepConnAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
 	}
 	fpm, docroot := startPHPFPM(t)
-	for _, keep := range []string{"option keep-conn", "no option keep-conn"} {
+	for _, keep := range []string{"option keep-conn", "no option keep-conn", "option get-values"} {
 		counts := map[string]int32{}
 		for _, binary := range []string{haproxyBin, bin} {
 			relay, accepted := countingRelay(t, fpm)

@@ -201,6 +201,9 @@ func TestIndexAndSetScriptName(t *testing.T) {
 func TestKeepConnAndStderr(t *testing.T) {
 	second := stdout("\r\ntwo", 100)
 	errRec := AppendRecords(nil, TypeStderr, requestID, []byte("oops"))
+	// an answer to FCGI_GET_VALUES (request id 0) is skipped
+	values := AppendPair(nil, "FCGI_MPXS_CONNS", "0")
+	errRec = append(append(AppendHeader(nil, TypeGetValuesResult, 0, len(values)), values...), errRec...)
 	fa := &fakeApp{answer: append(append(errRec, stdout("\r\none", 100)...), second...), chunk: 1 << 20}
 	fc := NewConn(fa, nil, testApp)
 	var logged []string

@@ -82,7 +82,8 @@ type Conn struct {
 
 	// writer side
 	wstate  uint8
-	pending []byte
+	pending []byte // the request head (hreq points into it)
+	held    []byte // a chunked body, gathered
 	hreq    http1.Request
 	left    int64 // Content-Length body bytes still due
 	chunk   dechunker
@@ -108,7 +109,8 @@ type Conn struct {
 }
 
 const (
-	wHead = iota
+	wHead   = iota
+	wGather // a chunked body is gathered (its length goes in the parameters)
 	wBody
 	wDone
 )
@@ -141,7 +143,8 @@ func (fc *Conn) Write(p []byte) (int, error) {
 	if fc.wstate == wDone && fc.rstate == rDone {
 		fc.reset()
 	}
-	if fc.wstate == wHead {
+	switch fc.wstate {
+	case wHead:
 		fc.pending = append(fc.pending, p...)
 		hn, err := http1.ParseRequest(fc.pending, &fc.hreq)
 		if err == http1.ErrIncomplete {
@@ -150,64 +153,30 @@ func (fc *Conn) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, ErrProtocol
 		}
+		fc.headReq = string(fc.hreq.Method) == "HEAD"
+		fc.minor = fc.hreq.Minor
 		rest := fc.pending[hn:]
-		out := fc.out[:0]
-		if fc.app.GetValues && !fc.sentGet {
-			fc.sentGet = true
-			// answered by FCGI_GET_VALUES_RESULT, which record() skips:
-			// a connection carries one request at a time whatever the
-			// application's limits
-			pairs := AppendPair(AppendPair(nil, "FCGI_MAX_REQS", ""), "FCGI_MPXS_CONNS", "")
-			out = AppendHeader(out, TypeGetValues, 0, len(pairs))
-			out = append(out, pairs...)
-		}
-		out = AppendBeginRequest(out, requestID, fc.app.KeepConn)
-		// The body that came with the head is decoded first: a chunked
-		// request's CONTENT_LENGTH counts it, as haproxy counts what it
-		// has of the body when it sends the parameters.
-		var body []byte
-		done := false
 		switch fc.hreq.BodyFraming() {
 		case http1.FramingLength:
 			fc.left = fc.hreq.ContentLength
 			take := min(int64(len(rest)), fc.left)
-			body, fc.left = rest[:take], fc.left-take
-			done = fc.left == 0
+			fc.left -= take
+			return n, fc.begin(rest[:take], fc.left == 0)
 		case http1.FramingChunked:
+			// CONTENT_LENGTH must be known before the parameters go:
+			// the body is gathered first (haproxy answers 400 to a
+			// chunked body that did not come whole with the head).
 			fc.chunk = dechunker{}
-			var err error
-			if body, done, err = fc.chunk.decode(nil, rest); err != nil {
-				return 0, ErrProtocol
-			}
-		default:
-			done = true
+			fc.wstate = wGather
+			return n, fc.gather(rest)
 		}
-		var err2 error
-		if out, err2 = fc.appendParams(out, len(body)); err2 != nil {
-			return 0, err2
-		}
-		if len(body) > 0 {
-			out = AppendRecords(out, TypeStdin, requestID, body)
-		}
-		if done {
-			out = AppendHeader(out, TypeStdin, requestID, 0)
-			fc.wstate = wDone
-		} else {
-			fc.wstate = wBody
-		}
-		fc.headReq = string(fc.hreq.Method) == "HEAD"
-		fc.minor = fc.hreq.Minor
-		fc.pending = fc.pending[:0]
-		fc.out = out
-		return n, fc.flush()
-	}
-	if fc.wstate != wBody {
-		return n, nil // nothing more belongs to the request
-	}
-	out := fc.out[:0]
-	if fc.hreq.BodyFraming() == http1.FramingLength {
+		return n, fc.begin(nil, true)
+	case wGather:
+		return n, fc.gather(p)
+	case wBody:
 		take := min(int64(len(p)), fc.left)
 		fc.left -= take
+		out := fc.out[:0]
 		if take > 0 {
 			out = AppendRecords(out, TypeStdin, requestID, p[:take])
 		}
@@ -215,22 +184,59 @@ func (fc *Conn) Write(p []byte) (int, error) {
 			out = AppendHeader(out, TypeStdin, requestID, 0)
 			fc.wstate = wDone
 		}
-	} else {
-		body, done, err := fc.chunk.decode(fc.pending[:0], p)
-		if err != nil {
-			return 0, ErrProtocol
-		}
-		fc.pending = body[:0]
-		if len(body) > 0 {
-			out = AppendRecords(out, TypeStdin, requestID, body)
-		}
-		if done {
-			out = AppendHeader(out, TypeStdin, requestID, 0)
-			fc.wstate = wDone
-		}
+		fc.out = out
+		return n, fc.flush()
 	}
+	return n, nil // nothing more belongs to the request
+}
+
+// maxGathered bounds a chunked request body held to be counted.
+const maxGathered = 1 << 20
+
+// gather decodes chunked body bytes; at the end of the body the request
+// goes.
+func (fc *Conn) gather(p []byte) error {
+	body, done, err := fc.chunk.decode(fc.held, p)
+	fc.held = body
+	if err != nil || len(body) > maxGathered {
+		return ErrProtocol
+	}
+	if !done {
+		return nil
+	}
+	return fc.begin(fc.held, true)
+}
+
+// begin sends the request's records up to body, the body at hand; done
+// when it is all of it.
+func (fc *Conn) begin(body []byte, done bool) error {
+	out := fc.out[:0]
+	if fc.app.GetValues && !fc.sentGet {
+		fc.sentGet = true
+		// answered by FCGI_GET_VALUES_RESULT, which record() skips: a
+		// connection carries one request at a time whatever the
+		// application's limits
+		pairs := AppendPair(AppendPair(nil, "FCGI_MAX_REQS", ""), "FCGI_MPXS_CONNS", "")
+		out = AppendHeader(out, TypeGetValues, 0, len(pairs))
+		out = append(out, pairs...)
+	}
+	out = AppendBeginRequest(out, requestID, fc.app.KeepConn)
+	out, err := fc.appendParams(out, len(body))
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		out = AppendRecords(out, TypeStdin, requestID, body)
+	}
+	if done {
+		out = AppendHeader(out, TypeStdin, requestID, 0)
+		fc.wstate = wDone
+	} else {
+		fc.wstate = wBody
+	}
+	fc.pending, fc.held = fc.pending[:0], fc.held[:0]
 	fc.out = out
-	return n, fc.flush()
+	return fc.flush()
 }
 
 func (fc *Conn) flush() error {

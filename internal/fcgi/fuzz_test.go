@@ -164,7 +164,7 @@ func TestRequestParams(t *testing.T) {
 		"GATEWAY_INTERFACE": "CGI/1.1", "DOCUMENT_ROOT": "/srv", "SCRIPT_NAME": "/a b.php", "PATH_INFO": "/more/info",
 		"REQUEST_URI": "/a%20b.php/more/info?q=1", "REQUEST_METHOD": "POST", "QUERY_STRING": "q=1", "SERVER_NAME": "ex.org",
 		"SERVER_PORT": "0", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_PORT": "0", "SCRIPT_FILENAME": "/srv/a b.php",
-		"PATH_TRANSLATED": "/srv/more/info", "CONTENT_LENGTH": "5", "SERVER_SOFTWARE": Software,
+		"PATH_TRANSLATED": "/srv/more/info", "CONTENT_LENGTH": "11", "SERVER_SOFTWARE": Software,
 	}
 	for k, v := range want {
 		if vals[k] != v {
@@ -391,5 +391,26 @@ func keptConnAllocs(t *testing.T, app *App, want float64) {
 	run()
 	if n := testing.AllocsPerRun(100, run); n != want {
 		t.Errorf("%v allocations per exchange, want %v", n, want)
+	}
+}
+
+// TestChunkedGatherBound: a chunked body is held to be counted, up to
+// maxGathered.
+func TestChunkedGatherBound(t *testing.T) {
+	fa := &fakeApp{}
+	fc := NewConn(fa, nil, testApp)
+	if _, err := fc.Write([]byte("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	chunk := []byte("10000\r\n" + strings.Repeat("a", 0x10000) + "\r\n")
+	var err error
+	for i := 0; i < maxGathered/0x10000+1 && err == nil; i++ {
+		if fa.written.Len() != 0 {
+			t.Fatal("records sent before the body's end")
+		}
+		_, err = fc.Write(chunk)
+	}
+	if err != ErrProtocol {
+		t.Errorf("a body over %d bytes: %v", maxGathered, err)
 	}
 }

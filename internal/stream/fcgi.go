@@ -17,12 +17,12 @@ type fcgiBackend struct {
 	conf     *model.FcgiApp
 	app      fcgi.App
 	stderr   *logging.Logger
-	stderrFn func(msg []byte) // sends to stderr, nil without log-stderr
+	stderrFn func(msg []byte) // sends to the log-stderr targets, nil without
 }
 
 func newFcgiBackend(a *model.FcgiApp) *fcgiBackend {
 	fb := &fcgiBackend{conf: a, app: fcgi.App{DocRoot: a.DocRoot, Index: a.Index, KeepConn: a.KeepConn, GetValues: a.GetValues, Reason: rules.Reason, Now: time.Now}}
-	if a.PathInfo != nil {
+	if a.PathInfo != nil { // a nil *sample.Regex would make a non-nil Matcher
 		fb.app.PathInfo = a.PathInfo
 	}
 	return fb

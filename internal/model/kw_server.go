@@ -328,6 +328,11 @@ func parseDefaultServer(b *builder, p *Proxy, l config.Line) {
 // parseServerAddr validates "host[:port]"; a missing port means the port the
 // client connected to (kept as host with port 0).
 func parseServerAddr(a string) (string, error) {
+	if strings.HasPrefix(a, "/") || strings.HasPrefix(a, "unix@") || strings.HasPrefix(a, "abns@") {
+		// haproxy connects to UNIX sockets (PHP-FPM's usual listen);
+		// a path must not pass for a host name.
+		return "", fmt.Errorf("UNIX socket servers ('%s') are not supported by dhproxy yet; have the server listen on a TCP address (PHP-FPM: 'listen = 127.0.0.1:9000') and write ip:port", a)
+	}
 	if strings.Contains(a, "@") {
 		pfx, rest, _ := strings.Cut(a, "@")
 		if pfx != "ipv4" && pfx != "ipv6" && pfx != "tcp" {

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(curl nghttp2-client mariadb-server mariadb-client haproxy iproute2 procps rsyslog nftables keepalived socat systemd chromium logrotate pebble testssl.sh)
+PKGS=(curl nghttp2-client mariadb-server mariadb-client haproxy iproute2 procps rsyslog nftables keepalived socat systemd chromium logrotate pebble testssl.sh php-fpm)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -30,7 +30,7 @@ echo "install-test-deps: installing ${missing[*]}"
 # Remember which services were running before, so we only stop what apt started.
 was_running() { service "$1" status >/dev/null 2>&1; }
 declare -A before=()
-for s in mariadb haproxy rsyslog keepalived; do
+for s in mariadb haproxy rsyslog keepalived php8.2-fpm; do
     if was_running "$s"; then before[$s]=1; fi
 done
 
@@ -57,7 +57,7 @@ fi
 
 # Package postinst scripts may start system services; the tests run their own
 # instances on private ports, so stop those started by this install.
-for s in mariadb haproxy rsyslog keepalived; do
+for s in mariadb haproxy rsyslog keepalived php8.2-fpm; do
     if [ -z "${before[$s]:-}" ] && was_running "$s"; then
         echo "install-test-deps: stopping service $s started by apt"
         service "$s" stop || true

@@ -37,7 +37,7 @@ func printVersion(w io.Writer, level int) {
 	fmt.Fprintf(w, "Default settings :\n  bufsize = 16384, maxrewrite = 1024\n\n")
 	fmt.Fprintf(w, "Built with multi-threading support (GOMAXPROCS=%d).\n\n", runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "Available polling systems :\n      epoll : pref=300,  test result OK\nTotal: 1 (1 usable), will use epoll.\n\n")
-	fmt.Fprintf(w, "Available multiplexer protocols :\n(protocols marked as <default> cannot be specified using 'proto' keyword)\n         h1 : mode=HTTP  side=FE|BE  mux=H1  flags=HTX|NO_UPG\n       <default> : mode=TCP  side=FE|BE  mux=PASS  flags=\n")
+	fmt.Fprintf(w, "Available multiplexer protocols :\n(protocols marked as <default> cannot be specified using 'proto' keyword)\n       fcgi : mode=HTTP  side=BE     mux=FCGI  flags=HTX|NO_UPG\n         h1 : mode=HTTP  side=FE|BE  mux=H1  flags=HTX|NO_UPG\n       <default> : mode=TCP  side=FE|BE  mux=PASS  flags=\n")
 }
 
 func cstr(b []byte) string {

@@ -18,7 +18,7 @@ var SectionKeywords = []string{
 	"global", "defaults", "frontend", "backend", "listen",
 	"userlist", "peers", "resolvers", "mailers", "program",
 	"http-errors", "ring", "cache", "log-forward", "crt-store",
-	"traces", "namespace_list", "acme",
+	"traces", "namespace_list", "acme", "fcgi-app",
 }
 
 const (

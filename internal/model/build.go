@@ -23,15 +23,16 @@ type Net = netip.Prefix
 
 // builder carries what keyword handlers need while a configuration is built.
 type builder struct {
-	defPath  *defaultPath // default-path, once a global line set it
-	d        *config.Diags
-	cfg      *Config
-	tlsBuilt map[*tlsconf.BindOpts]*tls.Config // bind lines whose TLS is loaded
-	sect     *config.Section
-	defaults map[string]*Proxy // named defaults sections
-	lastDef  *Proxy            // the last defaults section seen (anonymous or not)
-	warned   map[string]bool   // "not implemented yet" warnings already given
-	comp     *sample.Compiler  // sample expressions; reads each pattern/map file once
+	defPath   *defaultPath // default-path, once a global line set it
+	d         *config.Diags
+	cfg       *Config
+	tlsBuilt  map[*tlsconf.BindOpts]*tls.Config // bind lines whose TLS is loaded
+	sect      *config.Section
+	fcgiOrder []*FcgiApp        // the fcgi-app sections in the order of the files (kw_fcgi.go)
+	defaults  map[string]*Proxy // named defaults sections
+	lastDef   *Proxy            // the last defaults section seen (anonymous or not)
+	warned    map[string]bool   // "not implemented yet" warnings already given
+	comp      *sample.Compiler  // sample expressions; reads each pattern/map file once
 	// rulesUsers records which kinds of sections inherit each defaults
 	// section that has rules (checkRulesInheritance).
 	rulesUsers map[*Proxy]Cap
@@ -226,6 +227,8 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 			b.buildLogForward(s)
 		case "ring":
 			b.buildRing(s)
+		case "fcgi-app":
+			b.buildFcgiApp(s)
 		default:
 			d.Errorf(s.Pos, "section '%s' is not supported by dhproxy yet; remove it or move its function elsewhere.", s.Kind)
 		}
@@ -245,6 +248,7 @@ func Build(sections []config.Section, d *config.Diags) *Config {
 	b.bindPatternEdits()
 	b.resolveCaches()
 	b.resolveRingTargets()
+	b.resolveFcgiApps()
 	if d.HasErrors() {
 		return nil
 	}

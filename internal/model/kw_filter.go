@@ -53,7 +53,22 @@ func parseFilter(b *builder, p *Proxy, l config.Line) {
 		if !parseCacheFilter(b, p, l) {
 			return
 		}
-	case "spoe", "fcgi-app", "opentracing":
+	case "fcgi-app":
+		// the explicit form of use-fcgi-app (kw_fcgi.go)
+		if len(args) == 0 || args[0] == "" {
+			b.errorf(l, "'filter fcgi-app' : expects a <name> argument.")
+			return
+		}
+		if p.Cap&CapBE == 0 {
+			b.errorf(l, "'filter fcgi-app' : only available in backend or listen section.")
+			return
+		}
+		if p.UseFcgiApp != "" && p.UseFcgiApp != args[0] {
+			b.errorf(l, "'filter fcgi-app' : only one fcgi-app supported per backend.")
+			return
+		}
+		p.UseFcgiApp, p.useFcgiPos = args[0], l.Pos
+	case "spoe", "opentracing":
 		b.errorf(l, "'filter %s' is not supported by dhproxy yet (it has 'filter cache', 'filter compression' and 'filter trace').", name)
 		return
 	default:

@@ -123,11 +123,11 @@ var serverOptions = map[string]serverOpt{
 	"max-reuse":        {1, limitOpt(func(s *Server) *int { return &s.MaxReuse }), ""},
 	"proto": {1, func(s *Server, v string) error {
 		switch v {
-		case "h2", "h1":
+		case "h2", "h1", "fcgi":
 			s.Proto = v
 			return nil
 		}
-		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1 and h2)", v)
+		return fmt.Errorf("unknown protocol '%s' (dhproxy knows h1, h2 and fcgi)", v)
 	}, ""},
 	"check-proto": {1, func(s *Server, v string) error {
 		switch v {
@@ -265,8 +265,8 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
-	if s.Proto == "h2" && p.Mode != ModeHTTP {
-		b.errorf(l, "'server %s/%s': 'proto h2' needs 'mode http'.", p.Name, s.Name)
+	if (s.Proto == "h2" || s.Proto == "fcgi") && p.Mode != ModeHTTP {
+		b.errorf(l, "'server %s/%s': 'proto %s' needs 'mode http'.", p.Name, s.Name, s.Proto)
 	}
 	if s.Health.Observe == "layer7" && p.Mode != ModeHTTP {
 		// HAProxy alerts and leaves the server unobserved.
@@ -328,6 +328,11 @@ func parseDefaultServer(b *builder, p *Proxy, l config.Line) {
 // parseServerAddr validates "host[:port]"; a missing port means the port the
 // client connected to (kept as host with port 0).
 func parseServerAddr(a string) (string, error) {
+	if strings.HasPrefix(a, "/") || strings.HasPrefix(a, "unix@") || strings.HasPrefix(a, "abns@") {
+		// haproxy connects to UNIX sockets (PHP-FPM's usual listen);
+		// a path must not pass for a host name.
+		return "", fmt.Errorf("UNIX socket servers ('%s') are not supported by dhproxy yet; have the server listen on a TCP address (PHP-FPM: 'listen = 127.0.0.1:9000') and write ip:port", a)
+	}
 	if strings.Contains(a, "@") {
 		pfx, rest, _ := strings.Cut(a, "@")
 		if pfx != "ipv4" && pfx != "ipv6" && pfx != "tcp" {

@@ -311,6 +311,11 @@ type Proxy struct {
 	Cookie       *Cookie
 	Compression  *Compression  // "compression" (kw_compression.go); nil: none
 	cacheFilters []cacheFilter // "filter cache" lines (kw_cache.go)
+	// UseFcgiApp names the backend's fcgi-app ("use-fcgi-app"), FcgiApp
+	// is that section once resolved (kw_fcgi.go).
+	UseFcgiApp string
+	useFcgiPos config.Pos
+	FcgiApp    *FcgiApp
 	// DynamicCookieKey is "dynamic-cookie-key": the secret of "cookie ... dynamic".
 	DynamicCookieKey  string
 	Stats             *Stats
@@ -544,6 +549,8 @@ type Config struct {
 	Proxies []*Proxy                 // frontends, backends and listens, in file order
 	Mailers []*Mailers               // mailers sections, in file order
 	Caches  map[string]*CacheSection // cache sections, by name (kw_cache.go)
+	// FcgiApps are the fcgi-app sections, by name (kw_fcgi.go).
+	FcgiApps map[string]*FcgiApp
 	// Programs are the program sections, in file order: the master of
 	// master-worker mode runs them.
 	Programs []*Program

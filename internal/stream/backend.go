@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"dhproxy/internal/backend"
 	"dhproxy/internal/check"
 	"dhproxy/internal/conn"
+	"dhproxy/internal/fcgi"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -95,6 +97,8 @@ type Backend struct {
 	// log targets of its alerts (nil: none).
 	checkCache bool
 	alerts     *logging.Logger
+	// fcgi is "use-fcgi-app" (fcgi.go), nil without.
+	fcgi *fcgiBackend
 }
 
 // farmEvents counts in the stats what the backend's farm does.
@@ -172,6 +176,9 @@ func newBackend(p *model.Proxy, cfg *model.Config, tables map[*model.Proxy]*stic
 	b := &Backend{P: p, name: []byte(p.Name), bufferBody: p.Options["http-buffer-request"], checkCache: p.Options["checkcache"]}
 	if p.ServerKeepAlive() {
 		b.tcpKA = &p.SrvTCPKA
+	}
+	if p.FcgiApp != nil {
+		b.fcgi = newFcgiBackend(p.FcgiApp)
 	}
 	b.setStickRules(p.StickRules, tables)
 	if sp, ok := lb.ParseHashSpec(p.Balance.Algo, p.Balance.Args, p.HashType); ok {
@@ -325,6 +332,16 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		}
 	} else {
 		sc = &serverConn{c: tc, srv: s, fd: conn.NewFD(tc, nil)}
+	}
+	if fb := s.backend.fcgi; fb != nil && s.Conf.Proto == "fcgi" {
+		// FastCGI (fcgi.go): the pipeline's HTTP/1.1 exchange is carried
+		// in FastCGI records, not counted as an HTTP/1 connection.
+		var rw io.ReadWriter
+		if sc.fd != nil {
+			rw = sc.fd // raw descriptor I/O, as for HTTP/1 servers
+		}
+		fc := fcgi.NewConn(sc.c, rw, &fb.app)
+		return &serverConn{c: fc, srv: s, fd: conn.NewFDOver(fc)}, nil
 	}
 	if b := s.backend; b.P.Mode == model.ModeHTTP && sc.fd != nil {
 		b.Stats.H1Conns.Add(1)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"dhproxy/internal/backend"
+	"dhproxy/internal/fcgi"
 	"dhproxy/internal/model"
 )
 
@@ -58,6 +59,9 @@ func (s *httpSession) connect(be *Backend, prefer *Server, persist backend.Persi
 	if sc != nil && sc != redirectConn {
 		s.live.attach(srv, s.c, sc)
 		s.listed.using(be, srv)
+		if fc, ok := sc.c.(*fcgi.Conn); ok {
+			s.fcgiRequest(fc, be)
+		}
 	}
 	return srv, sc, reused, status
 }
@@ -143,6 +147,9 @@ func (s *httpSession) redial(srv *Server, be *Backend) (*serverConn, int) {
 	sc, err := srv.dial(be.P.Timeouts.Connect, s.localPort(be), s)
 	if err != nil {
 		return nil, 503
+	}
+	if fc, ok := sc.c.(*fcgi.Conn); ok {
+		s.fcgiRequest(fc, be)
 	}
 	return sc, 0
 }

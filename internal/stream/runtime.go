@@ -279,6 +279,9 @@ func New(cfg *model.Config) (*Runtime, error) {
 	if len(errs) == 0 {
 		errs = rt.openAlertLogs()
 	}
+	if len(errs) == 0 {
+		errs = rt.openFcgiLogs()
+	}
 	if len(errs) > 0 {
 		rt.Close()
 		return nil, errors.Join(errs...)

@@ -236,7 +236,7 @@ func urlDecode(out, p []byte) ([]byte, bool) {
 		if i+2 >= len(p) {
 			return nil, false
 		}
-		hi, lo := unhex(p[i+1]), unhex(p[i+2])
+		hi, lo := http1.HexDigit(p[i+1]), http1.HexDigit(p[i+2])
 		if hi > 15 || lo > 15 {
 			return nil, false
 		}
@@ -244,18 +244,6 @@ func urlDecode(out, p []byte) ([]byte, bool) {
 		i += 2
 	}
 	return out, true
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 255
 }
 
 // dechunker removes the chunked coding of a request body the pipeline
@@ -284,11 +272,11 @@ func (d *dechunker) decode(dst, p []byte) ([]byte, bool, error) {
 		switch d.state {
 		case dcSize:
 			switch {
-			case unhex(c) < 16:
+			case http1.HexDigit(c) < 16:
 				if d.size > 1<<40 {
 					return dst, false, ErrProtocol
 				}
-				d.size = d.size<<4 | int64(unhex(c))
+				d.size = d.size<<4 | int64(http1.HexDigit(c))
 			case c == ';' || c == ' ' || c == '\t':
 				d.state = dcExt
 			case c == '\r':

@@ -147,7 +147,7 @@ func (c *respConv) write(p []byte, out frameSink) error {
 			case b == ';' || b == ' ' || b == '\t':
 				c.state = rsChunkExt
 			default:
-				v := unhex(b)
+				v := http1.HexDigit(b)
 				if v > 15 || c.digits >= 15 {
 					return errBadResponse
 				}
@@ -365,18 +365,6 @@ var lowerByte = func() (t [256]byte) {
 	}
 	return t
 }()
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 255
-}
 
 func indexLF(b []byte) int { return indexByte(b, '\n') }
 

@@ -250,6 +250,21 @@ func (c *ChunkScanner) fail(i int, reason string) (int, bool, error) {
 	return i, false, c.err
 }
 
+// HexDigit is the value of the hexadecimal digit c, 255 when c is not
+// one.
+func HexDigit(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
+}
+
+// unhex is HexDigit of a byte known to be a digit.
 func unhex(b byte) byte {
 	switch {
 	case b <= '9':

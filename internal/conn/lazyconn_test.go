@@ -181,12 +181,7 @@ func TestLazyAcceptAddrsAndAllocs(t *testing.T) {
 // or a close; so is the second read's wait, and a third one registers the
 // socket in Go's poller.
 func TestLazyConnWaitSet(t *testing.T) {
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := NewLazyListener(tl)
-	defer l.Close()
+	l := lazyLoopback(t)
 	pair := func() (client net.Conn, c *lazyConn) {
 		client, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
@@ -278,4 +273,17 @@ func TestLazyConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(lazyConn{}); n > 128 {
 		t.Errorf("lazyConn is %d bytes, want at most 128", n)
 	}
+}
+
+// lazyLoopback returns a lazy listener on a loopback port, closed at the
+// test's end.
+func lazyLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewLazyListener(tl)
+	t.Cleanup(func() { l.Close() })
+	return l
 }

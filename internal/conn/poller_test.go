@@ -16,12 +16,7 @@ import (
 // last bytes with the client's FIN queued behind them finds the end at
 // once, which no poller event would announce.
 func TestLazyReadWaitsFirstOnlyWhenDrained(t *testing.T) {
-	tl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := NewLazyListener(tl)
-	defer l.Close()
+	l := lazyLoopback(t)
 	// registered returns a client and its accepted socket, read through
 	// an FD, once the socket is in Go's poller (its third wait).
 	registered := func() (client net.Conn, nc net.Conn, lc *lazyConn, f *FD, read func(n int) string) {

@@ -264,16 +264,12 @@ func validValue(v string) bool {
 	if n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n-1] == ' ' || v[n-1] == '\t') {
 		return false
 	}
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= n; i += 8 {
 		b := v[i : i+8]
 		w := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		// A byte below 0x20, or one of 0x7f (scanValue's tests in http1).
-		lt := (w - ones*0x20) &^ w & highs
-		x := w ^ (ones * 0x7f)
-		if lt|(x-ones)&^x&highs != 0 {
+		if http1.HasCtlOrDel8(w) {
 			break // the bytes from i are looked at one by one
 		}
 	}

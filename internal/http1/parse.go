@@ -498,24 +498,21 @@ func parseFields(buf []byte, i int, m *Message, f *fieldInfo, status int) (int, 
 	return i, nil
 }
 
+// HasCtlOrDel8 reports whether one of the eight bytes of w is a control
+// (below 0x20, HTAB included) or DEL (0x7f); bytes of 0x80 and above never
+// pass for one in these exact tests.
+func HasCtlOrDel8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	lt := (w - ones*0x20) &^ w & highs
+	x := w ^ (ones * 0x7f)
+	return lt|(x-ones)&^x&highs != 0
+}
+
 // scanValue returns the index of the first byte at or after i that cannot
 // be part of a field value. Eight bytes are checked at once when possible:
 // values are most of a head's bytes.
 func scanValue(buf []byte, i int) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	for i+8 <= len(buf) {
-		w := binary.LittleEndian.Uint64(buf[i:])
-		// A byte < 0x20 (CTL, including HTAB) or == 0x7f (DEL) needs the
-		// slow path; bytes >= 0x80 never trigger these exact tests.
-		lt := (w - ones*0x20) &^ w & highs
-		x := w ^ (ones * 0x7f)
-		del := (x - ones) &^ x & highs
-		if lt|del != 0 {
-			break
-		}
+	for i+8 <= len(buf) && !HasCtlOrDel8(binary.LittleEndian.Uint64(buf[i:])) {
 		i += 8
 	}
 	for i < len(buf) && class[buf[i]]&cValue != 0 {

@@ -45,21 +45,28 @@ func newAgent(t Target, logf func(level, msg string)) (*checker, error) {
 	if h.AgentPort == 0 {
 		return nil, fmt.Errorf("config : %s '%s': server '%s' does not have agent port. Agent check has been disabled.", proxyWord(t.Backend), t.Proxy, t.Server)
 	}
-	host := h.AgentAddr
+	host, unixAddr := h.AgentAddr, ""
 	if host == "" {
 		if a, err := Addr(t.Backend, t.Conf); err == nil {
 			host, _, _ = net.SplitHostPort(a)
+			if strings.HasPrefix(a, unixPrefix) {
+				unixAddr = a // the agent port of a UNIX socket changes nothing
+			}
 		} else {
 			host, _, _ = net.SplitHostPort(t.Conf.Addr)
 		}
 	} else if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
+	addr := unixAddr
+	if addr == "" {
+		addr = resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort)))
+	}
 	c := &checker{
 		t:      t,
 		agent:  true,
 		name:   t.Proxy + "/" + t.Server,
-		addr:   resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort))),
+		addr:   addr,
 		backup: t.Conf.Backup,
 		inter:  or(h.AgentInter, agentInter),
 		rise:   AgentRise,

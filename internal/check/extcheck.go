@@ -90,8 +90,8 @@ func serverProto(be *model.Proxy) string {
 func (e *extCheck) run(ctx context.Context, addr string, curconn int) Result {
 	start := time.Now()
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		host, port = addr, ""
+	if network, path := splitNetwork(addr); err != nil || network == "unix" {
+		host, port = path, "" // a UNIX socket: its path
 	}
 	cmdPath := e.command
 	if !strings.Contains(cmdPath, "/") {

@@ -150,7 +150,7 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c   tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
+	c   tcp.HalfCloser // *net.TCPConn or *net.UnixConn, or *tls.Conn towards an "ssl" server
 	srv *Server
 	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
 	dl  conn.Deadlines
@@ -219,12 +219,16 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	s := &Server{backend: b}
 	s.Init(s, sc)
 	dst := sc.Addr
-	if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" {
+	if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" && !sc.Unix {
 		s.useDst, dst = true, host
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src, opts := b.P.SourceFor(sc), serverSockOpts(sc, b.P.RetryOn); src.IsValid() || opts != nil {
+	src, opts := b.P.SourceFor(sc), serverSockOpts(sc, b.P.RetryOn)
+	if sc.Unix {
+		opts = nil // TCP options: haproxy sets none on a UNIX socket
+	}
+	if src.IsValid() || opts != nil {
 		d := dialer
 		if src.IsValid() {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)
@@ -306,32 +310,41 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	}
 	var c net.Conn
 	var err error
-	if ns := s.Conf.Namespace; ns != "" {
+	switch ns := s.Conf.Namespace; {
+	case s.Conf.Unix:
+		// Go's dialer connects without blocking and gives up at ctx's
+		// deadline, as for TCP; the path is checked in the model (sun_path).
+		c, err = d.DialContext(ctx, "unix", addr)
+	case ns != "":
 		c, err = netns.Dial(ctx, ns, d, addr)
-	} else {
+	default:
 		c, err = d.DialContext(ctx, "tcp", addr)
 	}
 	cancel()
+	if err != nil && s.Conf.Unix {
+		return nil, backend.ImmediateError{Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	tc := c.(*net.TCPConn)
-	if ka := s.backend.tcpKA; ka != nil {
+	hc := c.(tcp.HalfCloser) // *net.TCPConn or *net.UnixConn
+	if tc, ok := c.(*net.TCPConn); ok && s.backend.tcpKA != nil {
+		ka := s.backend.tcpKA
 		conn.SetKeepAlive(tc, ka.Count, ka.Idle, ka.Intvl)
 	}
 	if s.Conf.SendProxy.Version > 0 && from != nil {
-		if err := s.sendProxyHeader(tc, from, time.Now().Add(timeout)); err != nil {
-			tc.Close()
+		if err := s.sendProxyHeader(hc, from, time.Now().Add(timeout)); err != nil {
+			hc.Close()
 			return nil, err
 		}
 	}
 	var sc *serverConn
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		if sc, err = s.dialTLS(tc, clientConfig(s, cfg, from), timeout); err != nil {
+		if sc, err = s.dialTLS(hc, clientConfig(s, cfg, from), timeout); err != nil {
 			return nil, err
 		}
 	} else {
-		sc = &serverConn{c: tc, srv: s, fd: conn.NewFD(tc, nil)}
+		sc = &serverConn{c: hc, srv: s, fd: conn.NewFD(hc, nil)}
 	}
 	if fb := s.backend.fcgi; fb != nil && s.Conf.Proto == "fcgi" {
 		// FastCGI (fcgi.go): the pipeline's HTTP/1.1 exchange is carried

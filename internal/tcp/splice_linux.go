@@ -121,12 +121,15 @@ func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	if c, ok := dst.(*net.TCPConn); ok {
-		if d, err = c.SyscallConn(); err == nil {
-			return s, d, true
-		}
+	switch c := dst.(type) {
+	case *net.TCPConn:
+		d, err = c.SyscallConn()
+	case *net.UnixConn: // a UNIX socket server
+		d, err = c.SyscallConn()
+	default:
+		return nil, nil, false
 	}
-	return nil, nil, false
+	return s, d, err == nil
 }
 
 // splicer moves one direction's bytes with splice(2) through pipes from

@@ -3,7 +3,8 @@
 # the same time, for differences smaller than what alternated rounds resolve on this machine.
 # Both proxies run with nbthread 1 (GOMAXPROCS=1) pinned to the same CPU (1), each loaded by its own
 # client on CPU 0 beside nginx (the scenarios of cost-split.sh: small 16k close c1000 rules tls
-# tlsclose h2): whatever slows the machine in a round (other load, frequency, the host) slows both.
+# tlsclose h2, and unix: small through a server on nginx's UNIX socket): whatever slows the machine
+# in a round (other load, frequency, the host) slows both.
 # Sharing a CPU inflates both absolute figures (cache and context switches between the two); the
 # ratio B/A of CPU per request is the reading. An A/A pair gives 1.00 within about 0.01.
 # Prints per round: user, system and total CPU us per request of each, and B/A; then the median.
@@ -41,7 +42,14 @@ frontend fe_h2
     bind 127.0.0.1:$(($2 + 2)) proto h2
     default_backend be_http
 $(rules_section $(($2 + 3)) "$dir" $b1 $b2)
+$(unix_section $(($2 + 4)))
 CFG
+}
+# unix_section PORT: the unix scenario's frontend and its UNIX socket server, only for that
+# scenario (binaries before session 16 refuse such a server).
+unix_section() {
+	[ "$scn" = unix ] || return 0
+	printf 'frontend fe_unix\n    bind 127.0.0.1:%s\n    default_backend be_unix\nbackend be_unix\n    server s1 %s/nginx.sock\n' "$1" "$dir"
 }
 feA=$((base + 10)) feB=$((base + 20))
 cfg "$dir/a.cfg" $feA
@@ -57,6 +65,7 @@ rules) off=3 scheme=http path=/small load_args=(-H "Host: www.example.com") ;;
 tls) off=1 scheme=https path=/small ;;
 tlsclose) off=1 scheme=https path=/small load_args=(-H "Connection: close") ;;
 h2) off=2 scheme=http path=/small ;;
+unix) off=4 scheme=http path=/small ;;
 *) echo "unknown scenario $scn" >&2; exit 2 ;;
 esac
 urlA=$scheme://127.0.0.1:$((feA + off))$path urlB=$scheme://127.0.0.1:$((feB + off))$path

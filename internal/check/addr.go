@@ -13,9 +13,8 @@ import (
 // to: the server's address, with the host and port of its "addr" option and
 // then its "port" option taking precedence, as in HAProxy. A UNIX socket
 // (the server's, or the one "addr" names) is "unix@<path>", whatever the
-// "port". A server that
-// ends up without a port cannot be checked; the error uses HAProxy's wording
-// so that the config layer can report it as-is.
+// "port". A server that ends up without a port cannot be checked; the error
+// uses HAProxy's wording so that the config layer can report it as-is.
 func Addr(be *model.Proxy, s *model.Server) (string, error) {
 	a := s.Options["addr"]
 	if path, ok := model.UnixSocket(a); ok {

@@ -45,20 +45,19 @@ func newAgent(t Target, logf func(level, msg string)) (*checker, error) {
 	if h.AgentPort == 0 {
 		return nil, fmt.Errorf("config : %s '%s': server '%s' does not have agent port. Agent check has been disabled.", proxyWord(t.Backend), t.Proxy, t.Server)
 	}
-	host, unixAddr := h.AgentAddr, ""
+	host, addr := h.AgentAddr, ""
 	if host == "" {
-		if a, err := Addr(t.Backend, t.Conf); err == nil {
+		switch a, err := Addr(t.Backend, t.Conf); {
+		case err == nil && strings.HasPrefix(a, unixPrefix):
+			addr = a // the agent port of a UNIX socket changes nothing
+		case err == nil:
 			host, _, _ = net.SplitHostPort(a)
-			if strings.HasPrefix(a, unixPrefix) {
-				unixAddr = a // the agent port of a UNIX socket changes nothing
-			}
-		} else {
+		default:
 			host, _, _ = net.SplitHostPort(t.Conf.Addr)
 		}
 	} else if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
-	addr := unixAddr
 	if addr == "" {
 		addr = resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort)))
 	}

@@ -321,10 +321,10 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		c, err = d.DialContext(ctx, "tcp", addr)
 	}
 	cancel()
-	if err != nil && s.Conf.Unix {
-		return nil, backend.ImmediateError{Err: err}
-	}
 	if err != nil {
+		if s.Conf.Unix {
+			err = backend.ImmediateError{Err: err} // retried at once, as haproxy does
+		}
 		return nil, err
 	}
 	hc := c.(tcp.HalfCloser) // *net.TCPConn or *net.UnixConn

@@ -382,14 +382,15 @@ func parseServerAddr(a string) (addr string, unix bool, err error) {
 }
 
 // UnixSocket reads a UNIX socket address as haproxy does: "/path",
-// "unix@path" (a relative path too) or "abns@name" (Linux's abstract
-// namespace). path is what Go's net package dials: an abstract address
-// starts with '@', and a relative path that would start with '@' gets "./".
+// "unix@path" or "uxst@path" (a relative path too), "abns@name" (Linux's
+// abstract namespace). path is what Go's net package dials: an abstract
+// address starts with '@', and a relative path that would start with '@'
+// gets "./".
 func UnixSocket(a string) (path string, ok bool) {
 	switch {
 	case strings.HasPrefix(a, "/"):
 		return a, true
-	case strings.HasPrefix(a, "unix@"):
+	case strings.HasPrefix(a, "unix@"), strings.HasPrefix(a, "uxst@"): // a stream socket either way
 		path = a[len("unix@"):]
 		if strings.HasPrefix(path, "@") {
 			path = "./" + path

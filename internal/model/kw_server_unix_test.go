@@ -18,6 +18,7 @@ backend be
     server abs /run/app.sock:80 source 127.0.0.3
     server rel unix@run/app.sock
     server at unix@@odd
+    server uxst uxst@run/app.sock
     server abns abns@name
     server tcp 127.0.0.1:80
     dispatch unix@/run/d.sock
@@ -27,6 +28,7 @@ backend be
 		"abs":  "/run/app.sock:80",
 		"rel":  "run/app.sock",
 		"at":   "./@odd",
+		"uxst": "run/app.sock",
 		"abns": "@name" + strings.Repeat("\x00", 103),
 	}
 	for _, s := range p.Servers {
@@ -38,13 +40,13 @@ backend be
 			t.Errorf("%s: source %v", s.Name, src)
 		}
 	}
-	if s := p.Servers[3]; len(s.Addr) != 108 {
+	if s := p.Servers[4]; len(s.Addr) != 108 {
 		t.Errorf("abstract address: %d bytes, want sun_path's 108", len(s.Addr))
 	}
 	if d := p.Dispatch; d == nil || !d.Unix || d.Addr != "/run/d.sock" {
 		t.Errorf("dispatch: %+v", d)
 	}
-	if p.SourceFor(p.Servers[4]) != netip.MustParseAddrPort("127.0.0.2:0") {
+	if p.SourceFor(p.Servers[5]) != netip.MustParseAddrPort("127.0.0.2:0") {
 		t.Errorf("a TCP server lost the backend's source")
 	}
 

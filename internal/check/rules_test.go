@@ -556,6 +556,9 @@ func TestConnectRuleTarget(t *testing.T) {
 	if got := (rule{host: "127.0.0.2", port: 81}).target("unix@/run/a.sock"); got != "127.0.0.2:81" {
 		t.Errorf("address for a socket: %s", got)
 	}
+	if got := (rule{host: "unix@b.sock", port: 81}).target("127.0.0.1:80"); got != "unix@b.sock" {
+		t.Errorf("connect addr to a socket: %s", got)
+	}
 }
 
 func FuzzDechunk(f *testing.F) {

@@ -332,6 +332,9 @@ func (rs *ruleset) passed(conn net.Conn, resp *httpResponse, cond404 bool) Resul
 // target is where a connect rule goes: its own host and port when it has
 // them, else the server's check address.
 func (r rule) target(addr string) string {
+	if path, ok := model.UnixSocket(r.host); ok {
+		return unixPrefix + path // "connect addr" to a UNIX socket, whatever the port
+	}
 	if r.host == "" && (r.port == 0 || strings.HasPrefix(addr, unixPrefix)) {
 		return addr // the port of a UNIX socket changes nothing, as in haproxy
 	}

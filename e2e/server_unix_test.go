@@ -45,7 +45,7 @@ func unixHTTPServer(t *testing.T, path string) (accepted *atomic.Int32) {
 
 // unixEcho echoes each connection's bytes back on a UNIX socket at path
 // (Go's "@...": an abstract one), closing its write side at EOF.
-func unixEcho(t *testing.T, path string) net.Listener {
+func unixEcho(t *testing.T, path string) {
 	t.Helper()
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -65,7 +65,6 @@ func unixEcho(t *testing.T, path string) net.Listener {
 			}()
 		}
 	}()
-	return ln
 }
 
 // statField returns column col of "show stat" for proxy/server.
@@ -91,6 +90,7 @@ func statField(t *testing.T, sock, proxy, server, col string) string {
 // checkStatus is the server's "show stat" check_status without the "* "
 // that marks a check under way.
 func checkStatus(t *testing.T, sock, proxy, server string) string {
+	t.Helper()
 	return strings.TrimPrefix(statField(t, sock, proxy, server, "check_status"), "* ")
 }
 
@@ -121,6 +121,16 @@ func logLines(t *testing.T, p *proc, n int) []string {
 			t.Fatalf("%d log lines wanted, got:\n%s", n, out)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sameAsHAProxy fails t unless the proxy under test saw what haproxy saw.
+func sameAsHAProxy(t *testing.T, got, want []string) {
+	t.Helper()
+	g, w := strings.Join(got, "\n"), strings.Join(want, "\n")
+	t.Logf("%s", g)
+	if g != w {
+		t.Errorf("got:\n%s\nhaproxy:\n%s", g, w)
 	}
 }
 
@@ -189,11 +199,7 @@ backend rel
 		p.stop()
 		return res
 	}
-	got, want := run(bin), run(haproxyBin)
-	t.Logf("%s", strings.Join(got, "\n"))
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got:\n%s\nhaproxy:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameAsHAProxy(t, run(bin), run(haproxyBin))
 }
 
 // TestUnixServerTCPModeAsHAProxy: mode tcp to an echo server on an
@@ -279,11 +285,7 @@ listen gone
 		p.stop()
 		return res
 	}
-	got, want := run(bin), run(haproxyBin)
-	t.Logf("%s", strings.Join(got, "\n"))
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got:\n%s\nhaproxy:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameAsHAProxy(t, run(bin), run(haproxyBin))
 }
 
 var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
@@ -359,11 +361,7 @@ backend app
 		}
 		return res
 	}
-	got, want := run(bin), run(haproxyBin)
-	t.Logf("%s", strings.Join(got, "\n"))
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got:\n%s\nhaproxy:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameAsHAProxy(t, run(bin), run(haproxyBin))
 }
 
 // TestFastCGIUnixSocketAsHAProxy: PHP-FPM on a UNIX socket (its Debian
@@ -410,9 +408,5 @@ func TestFastCGIUnixSocketAsHAProxy(t *testing.T) {
 		res = append(res, "check="+checkStatus(t, sock, "php", "fpm"), "addr="+statField(t, sock, "php", "fpm", "addr"))
 		return res
 	}
-	got, want := run(bin), run(haproxyBin)
-	t.Logf("%s", strings.Join(got, "\n"))
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got:\n%s\nhaproxy:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	sameAsHAProxy(t, run(bin), run(haproxyBin))
 }

@@ -136,7 +136,8 @@ func sameAsHAProxy(t *testing.T, got, want []string) {
 
 // TestUnixServerHTTPAsHAProxy: an HTTP backend on a UNIX socket (an
 // absolute path, and a relative one with unix@) answers through the proxy,
-// its connection kept and reused by the next session (http-reuse always);
+// its connection kept and reused by the next session (http-reuse always),
+// with "source" and "tcp-ut" doing nothing there, as in haproxy;
 // the log's %si:%sp and %bi:%bp, "show stat" addr, "show servers state"
 // and "set server addr" say what haproxy 2.6 says of such a server.
 func TestUnixServerHTTPAsHAProxy(t *testing.T) {
@@ -167,7 +168,7 @@ frontend fe
     default_backend app
 backend app
     http-reuse always
-    server s1 %s
+    server s1 %s source 127.0.0.2 tcp-ut 1s
 backend rel
     server s1 unix@rel.sock
 `, sock, fe, filepath.Join(dir, "app.sock"))
@@ -293,7 +294,8 @@ var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
 // TestUnixServerCheckDownUpAsHAProxy: an HTTP check (option httpchk) of a
 // UNIX socket server marks it DOWN once its socket is gone, with haproxy's
 // "Socket error" and the errno, and UP again once a server listens there
-// anew; "port" changes nothing for a socket but shows in the state line.
+// anew; "port", the backend's "source" and "tcp-ut" change nothing for a
+// socket ("port" shows in the state line).
 func TestUnixServerCheckDownUpAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
@@ -322,7 +324,8 @@ frontend fe
     default_backend app
 backend app
     option httpchk GET /health
-    server s1 %s check inter 100 fall 1 rise 1 port 80
+    source 127.0.0.2
+    server s1 %s check inter 100 fall 1 rise 1 port 80 tcp-ut 1s
 `, sock, fe, path)
 		p := startBinary(t, binary, cfg, fe)
 		var res []string

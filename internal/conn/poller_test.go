@@ -131,3 +131,63 @@ func TestLazyReadWaitsFirstOnlyWhenDrained(t *testing.T) {
 		t.Fatalf("after the FIN: %d %v", n, err)
 	}
 }
+
+// FoundAtOnce tells a read that took bytes already there at its first
+// attempt from one that waited for them (in the wait set, in Go's poller,
+// or because WaitFirst made it wait before trying): the HTTP session
+// lets a connection whose request skipped the poller's queue wait its
+// turn on its next one.
+func TestFoundAtOnce(t *testing.T) {
+	l := lazyLoopback(t)
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	f := NewFD(nc, nil)
+	read := func(n int) string {
+		t.Helper()
+		buf := make([]byte, n)
+		nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		got, err := f.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:got])
+	}
+	// Waits, until the socket is in Go's poller (its third wait).
+	for i, msg := range []string{"one", "two", "three"} {
+		go func() { time.Sleep(20 * time.Millisecond); client.Write([]byte(msg)) }()
+		if got := read(16); got != msg || f.FoundAtOnce() {
+			t.Fatalf("wait %d: %q, found at once %v", i, got, f.FoundAtOnce())
+		}
+	}
+	client.Write([]byte("there"))
+	time.Sleep(20 * time.Millisecond)
+	if got := read(16); got != "there" || !f.FoundAtOnce() {
+		t.Fatalf("bytes already there: %q, found at once %v", got, f.FoundAtOnce())
+	}
+	// Told to wait first after a short read, it waits although the bytes
+	// are there: not found at once.
+	if !f.CanWaitFirst() {
+		t.Fatal("a short read of a registered socket can wait first")
+	}
+	f.WaitFirst(true)
+	client.Write([]byte("turn"))
+	time.Sleep(20 * time.Millisecond)
+	if got := read(16); got != "turn" || f.FoundAtOnce() {
+		t.Fatalf("waited first: %q, found at once %v", got, f.FoundAtOnce())
+	}
+	f.WaitFirst(false)
+	// A full buffer is not drained: the next read cannot wait first.
+	client.Write([]byte("0123456789abcdef-rest"))
+	time.Sleep(20 * time.Millisecond)
+	if got := read(16); got != "0123456789abcdef" || f.CanWaitFirst() {
+		t.Fatalf("full read %q, can wait first %v", got, f.CanWaitFirst())
+	}
+}

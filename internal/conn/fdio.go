@@ -29,10 +29,6 @@ type FD struct {
 	lazy      *lazyConn
 	drained   bool
 	waitFirst bool
-	// tries counts the current read's attempts; found: the last read took
-	// its data at its first attempt, without waiting (FoundAtOnce).
-	tries uint8
-	found bool
 	// rw carries the I/O instead when there is no descriptor to use (a
 	// TLS server connection): rc is nil then.
 	rw io.ReadWriter
@@ -101,7 +97,7 @@ func (f *FD) Attach(c net.Conn, pool *BufPool) bool {
 		f.rfn, f.wfn = f.readAttempt, f.writeAttempt
 	}
 	f.rc, f.pool = rc, pool
-	f.lazy, f.drained, f.waitFirst, f.found = nil, false, false, false
+	f.lazy, f.drained, f.waitFirst = nil, false, false
 	if lr, ok := rc.(lazyRaw); ok {
 		f.lazy = lr.c
 	}
@@ -149,7 +145,6 @@ func rawWrite(fd uintptr, p []byte) (int, syscall.Errno) {
 // readAttempt runs in the poller loop: at once (the poller forgets earlier
 // readiness, so a call must come first), then after each wake-up.
 func (f *FD) readAttempt(fd uintptr) bool {
-	f.tries++
 	p := f.rp
 	if p == nil {
 		if f.box == nil {
@@ -197,28 +192,12 @@ func (f *FD) readAttempt(fd uintptr) bool {
 // once the peer said it ends.
 func (f *FD) WaitFirst(on bool) { f.waitFirst = on }
 
-// CanWaitFirst reports whether WaitFirst would make the next read wait
-// before trying: a lazily registered socket whose last read was short.
-func (f *FD) CanWaitFirst() bool { return f.lazy != nil && f.drained }
-
-// FoundAtOnce reports whether the last read took its data at its first
-// attempt, without waiting in a poller: ahead of the sockets whose data
-// had come earlier but whose readiness the runtime had not collected yet.
-func (f *FD) FoundAtOnce() bool { return f.found }
-
 // readWait runs readAttempt until it is done.
 func (f *FD) readWait() error {
-	f.tries = 0
-	var err error
-	waitFirst := false
 	if f.lazy != nil {
-		waitFirst = f.waitFirst && f.drained
-		err = f.lazy.wait(f.rfn, true, waitFirst)
-	} else {
-		err = f.rc.Read(f.rfn)
+		return f.lazy.wait(f.rfn, true, f.waitFirst && f.drained)
 	}
-	f.found = f.tries == 1 && !waitFirst
-	return err
+	return f.rc.Read(f.rfn)
 }
 
 // Read reads into p like net.Conn.Read.

@@ -85,10 +85,6 @@ type httpSession struct {
 	resumed     bool       // taken up from the parker, not a new connection
 	starting    bool       // counted in rt.starting (a new connection before its first idle wait)
 	epollAdded  bool       // the descriptor is in the parker's epoll set
-	// jumped: the last read of a next request found it at once after the
-	// yield, ahead of requests waiting in Go's poller; the next such read
-	// waits its turn there (readRequest).
-	jumped bool
 
 	// Logging (only filled when the frontend logs).
 	lg reqLog
@@ -569,23 +565,13 @@ func (s *httpSession) readRequest() bool {
 		// Waiting for the next request on an idle connection: the sweeper
 		// may cut the wait short to park the connection.
 		idleWait := !started && s.nreq > 0 && s.fe.rt.parker != nil && s.parkIO() != nil
-		atOnce, yielded, waitTurn := false, false, false
+		atOnce := false
 		if !started && s.nreq > 0 && s.buf == nil && !s.h2 {
-			if s.jumped && s.cfd.CanWaitFirst() {
-				// Its last request skipped the poller's queue: this one
-				// waits in it, so that no connection skips twice in a row
-				// (docs/performance.md, session 16).
-				waitTurn = true
-				s.cfd.WaitFirst(true)
-			} else {
-				// The other ready sessions run first: the client has
-				// more time to send its next request, which the read then
-				// finds rather than failing with EAGAIN before its wait.
-				// (An HTTP/2 stream starts with its head already
-				// received.)
-				runtime.Gosched()
-				yielded = s.cfd != nil
-			}
+			// The other ready sessions run first: the client has more
+			// time to send its next request, which the read then finds
+			// rather than failing with EAGAIN before its wait. (An
+			// HTTP/2 stream starts with its head already received.)
+			runtime.Gosched()
 		}
 		if idleWait {
 			s.idle.BeginWait()
@@ -600,14 +586,6 @@ func (s *httpSession) readRequest() bool {
 			}
 		}
 		n, err := s.readClient()
-		if waitTurn {
-			s.cfd.WaitFirst(false)
-		}
-		// The read for the second request always tries first: a FIN
-		// queued behind the first request, which no later readiness
-		// announces, is seen at once (one behind a later request when
-		// the idle connection parks).
-		s.jumped = yielded && s.cfd.FoundAtOnce()
 		if idleWait && (!s.idle.EndWait() || atOnce) {
 			s.cdl.ForgetRead() // the sweeper (or AtOnce above) moved it
 			if n == 0 && err != nil && conn.IsTimeout(err) {

@@ -54,6 +54,8 @@ type lazyConn struct {
 	reads   uint8 // read attempts so far, counted up to setReads
 	closed  bool
 	waiting bool
+	// dialed: a server socket DialTCP opened (registered from the start).
+	dialed bool
 	// inPoller counts the calls using pd without mu, which Close lets
 	// finish before it frees the record.
 	inPoller atomic.Int32

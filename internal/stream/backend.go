@@ -299,23 +299,29 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	d := &dialer
-	if s.dialer != nil {
-		d = s.dialer
-	}
 	var c net.Conn
 	var err error
-	if ns := s.Conf.Namespace; ns != "" {
-		c, err = netns.Dial(ctx, ns, d, addr)
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" && s.dialer == nil && s.Conf.Namespace == "" {
+		// The common case, without net.Dialer (conn.DialTCP): a literal
+		// address, no source, socket option or namespace to apply.
+		c, err = conn.DialTCP(ap, time.Now().Add(timeout))
 	} else {
-		c, err = d.DialContext(ctx, "tcp", addr)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		d := &dialer
+		if s.dialer != nil {
+			d = s.dialer
+		}
+		if ns := s.Conf.Namespace; ns != "" {
+			c, err = netns.Dial(ctx, ns, d, addr)
+		} else {
+			c, err = d.DialContext(ctx, "tcp", addr)
+		}
+		cancel()
 	}
-	cancel()
 	if err != nil {
 		return nil, err
 	}
-	tc := c.(*net.TCPConn)
+	tc := c.(tcp.HalfCloser) // *net.TCPConn or conn.DialTCP's socket
 	if ka := s.backend.tcpKA; ka != nil {
 		conn.SetKeepAlive(tc, ka.Count, ka.Idle, ka.Intvl)
 	}

@@ -134,7 +134,7 @@ func (s *httpSession) ClientTLS() *sample.TLSInfo { return s.tlsInfo }
 
 // dialTLS completes the handshake with an "ssl" server on tc, within the
 // connect timeout. Its I/O goes through the tls.Conn (conn.NewFDOver).
-func (s *Server) dialTLS(tc *net.TCPConn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
+func (s *Server) dialTLS(tc net.Conn, cfg *tls.Config, timeout time.Duration) (*serverConn, error) {
 	c := tls.Client(tc, cfg)
 	resumed, err := conn.Handshake(c, time.Now().Add(timeout))
 	if err != nil {

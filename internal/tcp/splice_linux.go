@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"dhproxy/internal/conn"
 )
 
 // Pipes is a bounded pool of kernel pipes for splice(2), HAProxy's
@@ -109,24 +111,28 @@ func (p *Pipes) Live() int {
 // is not a kernel stream socket the proxy can splice.
 func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) {
 	src, dst = Underlying(src), Underlying(dst)
-	var err error
-	switch c := src.(type) {
-	case *net.TCPConn:
-		s, err = c.SyscallConn()
-	case *net.UnixConn:
-		s, err = c.SyscallConn()
-	default:
-		return nil, nil, false
-	}
-	if err != nil {
-		return nil, nil, false
-	}
-	if c, ok := dst.(*net.TCPConn); ok {
-		if d, err = c.SyscallConn(); err == nil {
-			return s, d, true
+	if c, isUnix := src.(*net.UnixConn); isUnix {
+		var err error
+		if s, err = c.SyscallConn(); err != nil {
+			return nil, nil, false
 		}
+	} else if s, ok = tcpRaw(src); !ok {
+		return nil, nil, false
 	}
-	return nil, nil, false
+	if d, ok = tcpRaw(dst); !ok {
+		return nil, nil, false
+	}
+	return s, d, true
+}
+
+// tcpRaw returns the RawConn of c when it is a TCP socket of its own: Go's
+// or a server socket conn.DialTCP opened.
+func tcpRaw(c net.Conn) (syscall.RawConn, bool) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		rc, err := tc.SyscallConn()
+		return rc, err == nil
+	}
+	return conn.DialedRaw(c)
 }
 
 // splicer moves one direction's bytes with splice(2) through pipes from

@@ -31,7 +31,9 @@ func TestDialedServerSocket(t *testing.T) {
 		t.Fatal("a dialed server socket is not spliced from")
 	}
 	done := make(chan Result, 1)
-	go func() { done <- Forward(pc, ps.(HalfCloser), Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}, testPipes) }()
+	go func() {
+		done <- Forward(pc, ps.(HalfCloser), Timeouts{Client: 5 * time.Second, Server: 5 * time.Second}, testPipes)
+	}()
 	up := randBytes(t, 1<<20)
 	go func() {
 		buf := make([]byte, 64<<10)

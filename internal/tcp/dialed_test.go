@@ -46,13 +46,13 @@ func TestDialedServerSocket(t *testing.T) {
 			back.Write(buf[:n])
 			sum += n
 		}
-		reset(t, back)
 	}()
 	go cli.Write(up)
 	got := make([]byte, len(up))
 	if _, err := io.ReadFull(cli, got); err != nil || sha256.Sum256(got) != sha256.Sum256(up) {
 		t.Fatalf("echo through the dialed socket: %v", err)
 	}
+	reset(t, back) // once all came back: the reset drops what the socket holds
 	checkTerm(t, wait(t, done, 3*time.Second), "SD")
 	if !tcpClosed(ps) {
 		t.Fatal("the reset server socket is not in CLOSE state")

@@ -150,7 +150,7 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c   tcp.HalfCloser // *net.TCPConn, or *tls.Conn towards an "ssl" server
+	c   tcp.HalfCloser // conn.DialTCP's socket or a *net.TCPConn, or a *tls.Conn over one towards an "ssl" server
 	srv *Server
 	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
 	dl  conn.Deadlines

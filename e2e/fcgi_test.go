@@ -41,6 +41,14 @@ foreach ($keys as $k) { echo $k, '=', isset($_SERVER[$k]) ? $_SERVER[$k] : '<uns
 // port, serving fcgiScripts from a temp docroot; stopped at cleanup.
 func startPHPFPM(t *testing.T) (port int, docroot string) {
 	t.Helper()
+	port = freePort(t)
+	return port, startPHPFPMOn(t, fmt.Sprintf("127.0.0.1:%d", port), func() bool { return canDial(port) })
+}
+
+// startPHPFPMOn is startPHPFPM listening on listen (a UNIX socket path
+// too), accepting once ready says so.
+func startPHPFPMOn(t *testing.T, listen string, ready func() bool) (docroot string) {
+	t.Helper()
 	bins, _ := filepath.Glob("/usr/sbin/php-fpm*")
 	if len(bins) == 0 {
 		t.Skip("php-fpm is not installed (scripts/install-test-deps.sh installs it)")
@@ -55,7 +63,6 @@ func startPHPFPM(t *testing.T) (port int, docroot string) {
 			t.Fatal(err)
 		}
 	}
-	port = freePort(t)
 	// Children on demand, enough of them: with keep-conn, each idle
 	// connection a proxy keeps holds one (haproxy's and dhproxy's alike).
 	conf := fmt.Sprintf(`[global]
@@ -63,11 +70,11 @@ pid = %[1]s/fpm.pid
 error_log = %[1]s/fpm.log
 daemonize = no
 [test]
-listen = 127.0.0.1:%[2]d
+listen = %[2]s
 pm = ondemand
 pm.max_children = 64
 clear_env = no
-`, dir, port)
+`, dir, listen)
 	confPath := filepath.Join(dir, "fpm.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -89,7 +96,7 @@ clear_env = no
 		<-done
 	})
 	deadline := time.Now().Add(10 * time.Second)
-	for !canDial(port) {
+	for !ready() {
 		select {
 		case <-done:
 			t.Fatalf("php-fpm exited: %s", out.String())
@@ -100,7 +107,7 @@ clear_env = no
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return port, docroot
+	return docroot
 }
 
 // countingRelay forwards loopback connections to port and counts them:

@@ -26,7 +26,8 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 us_per_tick() { echo "1000000/$(getconf CLK_TCK)" | bc -l; }
 
 # scenario_files DIR B1 B2: what cost-split.sh and pair-cost.sh serve and read, in DIR: the
-# 100-byte and 16 KiB files, an nginx answering both on 127.0.0.1:B1 and :B2 (nginx.conf), a
+# 100-byte and 16 KiB files, an nginx answering both on 127.0.0.1:B1 and :B2 and on the UNIX
+# socket DIR/nginx.sock (nginx.conf), a
 # self-signed ECDSA certificate (site.pem) and the rules frontend's hosts.map.
 scenario_files() {
 	local dir=$1 b1=$2 b2=$3
@@ -46,7 +47,7 @@ http {
   client_body_temp_path $dir/t1; proxy_temp_path $dir/t2; fastcgi_temp_path $dir/t3;
   uwsgi_temp_path $dir/t4; scgi_temp_path $dir/t5;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$b1; listen 127.0.0.1:$b2; root $dir/www; }
+  server { listen 127.0.0.1:$b1; listen 127.0.0.1:$b2; listen unix:$dir/nginx.sock; root $dir/www; }
 }
 NGX
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/key.pem" \

@@ -88,7 +88,7 @@ func Connect[S, C any](f *Farm[S], prefer *Server[S], persist Persist, hash uint
 			continue
 		}
 		f.events.Retried(s.owner, false)
-		if !timedOut(err) {
+		if !timedOut(err) && !errors.As(err, new(ImmediateError)) {
 			pause := time.Second
 			if t := p.Timeouts.Connect; t > 0 && t < pause {
 				pause = t
@@ -113,3 +113,11 @@ func timedOut(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// ImmediateError is a connect failure the kernel reported at once, as
+// connect(2) to a UNIX socket does: haproxy retries it without the pause,
+// which is for a failure that came later (a refusal over the network).
+type ImmediateError struct{ Err error }
+
+func (e ImmediateError) Error() string { return e.Err.Error() }
+func (e ImmediateError) Unwrap() error { return e.Err }

@@ -29,7 +29,7 @@ func ResolveServers(cfg *model.Config, states ServerStates) (unresolved map[*mod
 	for _, p := range cfg.Proxies {
 		for _, s := range p.Servers {
 			host, port, splitErr := net.SplitHostPort(s.Addr)
-			if splitErr != nil || host == "" || s.SRV != "" {
+			if splitErr != nil || host == "" || s.SRV != "" || s.Unix {
 				continue // an SRV template's servers get addresses from DNS only
 			}
 			if _, err := netip.ParseAddr(host); err == nil {

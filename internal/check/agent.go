@@ -45,21 +45,27 @@ func newAgent(t Target, logf func(level, msg string)) (*checker, error) {
 	if h.AgentPort == 0 {
 		return nil, fmt.Errorf("config : %s '%s': server '%s' does not have agent port. Agent check has been disabled.", proxyWord(t.Backend), t.Proxy, t.Server)
 	}
-	host := h.AgentAddr
+	host, addr := h.AgentAddr, ""
 	if host == "" {
-		if a, err := Addr(t.Backend, t.Conf); err == nil {
+		switch a, err := Addr(t.Backend, t.Conf); {
+		case err == nil && strings.HasPrefix(a, unixPrefix):
+			addr = a // the agent port of a UNIX socket changes nothing
+		case err == nil:
 			host, _, _ = net.SplitHostPort(a)
-		} else {
+		default:
 			host, _, _ = net.SplitHostPort(t.Conf.Addr)
 		}
 	} else if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
+	if addr == "" {
+		addr = resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort)))
+	}
 	c := &checker{
 		t:      t,
 		agent:  true,
 		name:   t.Proxy + "/" + t.Server,
-		addr:   resolve(net.JoinHostPort(host, strconv.Itoa(h.AgentPort))),
+		addr:   addr,
 		backup: t.Conf.Backup,
 		inter:  or(h.AgentInter, agentInter),
 		rise:   AgentRise,

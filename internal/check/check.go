@@ -371,6 +371,9 @@ func checkedAt(cur func() string, port int) func() string {
 
 // resolve looks the host up once: no name lookups on every check.
 func resolve(addr string) string {
+	if strings.HasPrefix(addr, unixPrefix) {
+		return addr
+	}
 	if ta, err := net.ResolveTCPAddr("tcp", addr); err == nil {
 		return ta.String()
 	}
@@ -709,8 +712,8 @@ func checkTLS(s *model.Server, http bool) *tls.Config {
 // derived from the server's new address when the runtime API changed it
 // (the "addr" and "port" check options still take precedence).
 func (c *checker) currentAddr() string {
-	if c.t.Addr != "" || c.t.ServerAddr == nil {
-		return c.addr
+	if c.t.Addr != "" || c.t.ServerAddr == nil || c.t.Conf.Unix {
+		return c.addr // a UNIX socket server keeps its address
 	}
 	now := c.t.ServerAddr()
 	if now == c.t.Conf.Addr {

@@ -90,8 +90,14 @@ func serverProto(be *model.Proxy) string {
 func (e *extCheck) run(ctx context.Context, addr string, curconn int) Result {
 	start := time.Now()
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		host, port = addr, ""
+	portArg := port
+	switch network, path := splitNetwork(addr); {
+	case network == "unix":
+		// haproxy gives a UNIX socket's path, and its port as a proxy's
+		// unused one: NOT_USED as an argument, empty in the environment
+		host, port, portArg = path, "", "NOT_USED"
+	case err != nil:
+		host, port, portArg = addr, "", ""
 	}
 	cmdPath := e.command
 	if !strings.Contains(cmdPath, "/") {
@@ -99,7 +105,7 @@ func (e *extCheck) run(ctx context.Context, addr string, curconn int) Result {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cmdPath, e.proxyAddr, e.proxyPort, host, port)
+	cmd := exec.CommandContext(ctx, cmdPath, e.proxyAddr, e.proxyPort, host, portArg)
 	cmd.Args[0] = e.command
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Second // then SIGKILL

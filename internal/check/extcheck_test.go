@@ -64,3 +64,16 @@ func TestExternalCheckArgsAndEnv(t *testing.T) {
 		t.Errorf("environment\n%s", b)
 	}
 }
+
+// A UNIX socket server's program gets its path, and NOT_USED for its port
+// as haproxy 2.6 passes it (the port's variable empty).
+func TestExternalCheckUnixSocket(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	e := newExtCheck(extTarget(t, `echo "$3|$4|$HAPROXY_SERVER_ADDR|$HAPROXY_SERVER_PORT" > `+out+"\n"), time.Second)
+	if r := e.run(context.Background(), unixPrefix+"/run/app.sock:80", 0); r.Status != StatusPROCOK {
+		t.Fatalf("%+v", r)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "/run/app.sock:80|NOT_USED|/run/app.sock:80|\n" {
+		t.Errorf("got %q", b)
+	}
+}

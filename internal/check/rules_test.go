@@ -549,6 +549,16 @@ func TestConnectRuleTarget(t *testing.T) {
 			t.Errorf("%+v: %s, want %s", c.r, got, c.want)
 		}
 	}
+	// a UNIX socket's port changes nothing, as in haproxy; an address does
+	if got := (rule{port: 81}).target("unix@/run/a.sock"); got != "unix@/run/a.sock" {
+		t.Errorf("port of a socket: %s", got)
+	}
+	if got := (rule{host: "127.0.0.2", port: 81}).target("unix@/run/a.sock"); got != "127.0.0.2:81" {
+		t.Errorf("address for a socket: %s", got)
+	}
+	if got := (rule{host: "unix@b.sock", port: 81}).target("127.0.0.1:80"); got != "unix@b.sock" {
+		t.Errorf("connect addr to a socket: %s", got)
+	}
 }
 
 func FuzzDechunk(f *testing.F) {
@@ -587,6 +597,8 @@ func TestServerStateHeader(t *testing.T) {
 		{func() { m.drain, m.weightPct = false, 50 }, "UP 2/3" + fmt.Sprintf(tail, "10/40")},
 		{func() { m.running, c.health = false, 1 }, "DOWN 1/2" + fmt.Sprintf(tail, "10/30")},
 		{func() { c.health = 0 }, "DOWN" + fmt.Sprintf(tail, "10/30")},
+		// haproxy names a UNIX socket "unix", with no port
+		{func() { m.conf.Addr, m.conf.Unix = "/run/a.sock:80", true }, "DOWN" + strings.Replace(fmt.Sprintf(tail, "10/30"), "address=10.0.0.1; port=80", "address=unix; port=", 1)},
 	} {
 		step.set()
 		if got := c.serverState(); got != step.want {

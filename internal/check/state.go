@@ -433,7 +433,10 @@ func (c *checker) serverState() string {
 		st = "DOWN"
 	}
 	host, port, err := net.SplitHostPort(m.conf.Addr)
-	if err != nil {
+	switch {
+	case m.conf.Unix:
+		host, port = "unix", "" // as haproxy names a UNIX socket
+	case err != nil:
 		host, port = m.conf.Addr, ""
 	}
 	weight := 0

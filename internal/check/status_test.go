@@ -97,9 +97,17 @@ func TestAddr(t *testing.T) {
 		{"10.0.0.1:0", "", 0, "", "backend 'be': server 's' has neither service port nor check port."},
 		{"10.0.0.1:0", "", 9000, "10.0.0.1:9000", ""},
 		{"10.0.0.1:0", "10.0.0.3:7", 0, "10.0.0.3:7", ""},
+		// a UNIX socket: its port changes nothing, "addr" may name an IP
+		// address (then with a port) or another socket
+		{"/run/a.sock", "", 0, "unix@/run/a.sock", ""},
+		{"/run/a.sock:80", "", 8080, "unix@/run/a.sock:80", ""},
+		{"/run/a.sock", "10.0.0.2", 0, "", "backend 'be': server 's' has neither service port nor check port."},
+		{"/run/a.sock", "10.0.0.2", 81, "10.0.0.2:81", ""},
+		{"/run/a.sock", "/run/b.sock", 81, "unix@/run/b.sock", ""},
+		{"10.0.0.1:80", "abns@b", 0, "unix@@b" + strings.Repeat("\x00", 106), ""},
 	}
 	for _, c := range cases {
-		s := &model.Server{Name: "s", Addr: c.addr, Port: c.port}
+		s := &model.Server{Name: "s", Addr: c.addr, Port: c.port, Unix: strings.HasPrefix(c.addr, "/")}
 		if c.opt != "" {
 			s.Options = map[string]string{"addr": c.opt}
 		}

@@ -332,8 +332,11 @@ func (rs *ruleset) passed(conn net.Conn, resp *httpResponse, cond404 bool) Resul
 // target is where a connect rule goes: its own host and port when it has
 // them, else the server's check address.
 func (r rule) target(addr string) string {
-	if r.host == "" && r.port == 0 {
-		return addr
+	if path, ok := model.UnixSocket(r.host); ok {
+		return unixPrefix + path // "connect addr" to a UNIX socket, whatever the port
+	}
+	if r.host == "" && (r.port == 0 || strings.HasPrefix(addr, unixPrefix)) {
+		return addr // the port of a UNIX socket changes nothing, as in haproxy
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -436,10 +439,12 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 		limit = tm.connect
 	}
 	d := net.Dialer{Deadline: start.Add(limit)}
-	if tm.source != nil {
+	network, addr := splitNetwork(addr)
+	tcp := network == "tcp" // a UNIX socket gets no source address nor TCP option
+	if tm.source != nil && tcp {
 		d.LocalAddr = tm.source
 	}
-	if ut := tm.userTimeout; pure || ut > 0 {
+	if ut := tm.userTimeout; (pure || ut > 0) && tcp {
 		d.Control = func(network, address string, c syscall.RawConn) error {
 			if pure {
 				if err := delayACK(network, address, c); err != nil {
@@ -454,10 +459,10 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 	}
 	var c net.Conn
 	var err error
-	if tm.netns != "" {
+	if tm.netns != "" && tcp {
 		c, err = netns.Dial(ctx, tm.netns, &d, addr)
 	} else {
-		c, err = d.DialContext(ctx, "tcp", addr)
+		c, err = d.DialContext(ctx, network, addr)
 	}
 	if err != nil {
 		if connerr.IsTimeout(err) {
@@ -466,6 +471,11 @@ func connect(ctx context.Context, addr string, tm timing, start time.Time, pure 
 		info := errnoText(err)
 		if info == "" {
 			info = err.Error()
+		}
+		if !tcp {
+			// connect(2) to a UNIX socket fails at once (no such file, no
+			// listener): haproxy reports that as a socket error
+			return nil, Result{Status: StatusSOCKERR, Info: "General socket error (" + info + ")"}, false
 		}
 		return nil, Result{Status: StatusL4CON, Info: info}, false
 	}

@@ -85,8 +85,8 @@ type Conn struct {
 	pending []byte // the request head (hreq points into it)
 	held    []byte // a chunked body, gathered
 	hreq    http1.Request
-	left    int64 // Content-Length body bytes still due
-	chunk   dechunker
+	left    int64              // Content-Length body bytes still due
+	chunk   http1.ChunkScanner // decodes a chunked body (trailers dropped)
 	out     []byte
 	headReq bool
 	minor   int
@@ -166,7 +166,7 @@ func (fc *Conn) Write(p []byte) (int, error) {
 			// CONTENT_LENGTH must be known before the parameters go:
 			// the body is gathered first (haproxy answers 400 to a
 			// chunked body that did not come whole with the head).
-			fc.chunk = dechunker{}
+			fc.chunk.Reset()
 			fc.wstate = wGather
 			return n, fc.gather(rest)
 		}
@@ -196,7 +196,7 @@ const maxGathered = 1 << 20
 // gather decodes chunked body bytes; at the end of the body the request
 // goes.
 func (fc *Conn) gather(p []byte) error {
-	body, done, err := fc.chunk.decode(fc.held, p)
+	body, _, done, err := fc.chunk.AppendDecoded(fc.held, p)
 	fc.held = body
 	if err != nil || len(body) > maxGathered {
 		return ErrProtocol

@@ -76,7 +76,7 @@ func (c *reqConv) write(p []byte, out frameSink) error {
 				c.body.state, c.body.remaining = rsLength, c.req.ContentLength
 			}
 		case http1.FramingChunked:
-			c.body.state, c.body.remaining, c.body.digits = rsChunkSize, 0, 0
+			c.body.startChunked()
 		default:
 			end = true
 		}

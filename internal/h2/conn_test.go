@@ -20,21 +20,26 @@ type testClient struct {
 	henc *hpack.Encoder
 	hbuf bytes.Buffer
 	dec  *hpack.Decoder
+	// served is closed once the server's side returned.
+	served <-chan struct{}
 }
 
 // startConn serves h on a loopback connection and returns its client.
 func startConn(t testing.TB, cfg Config, h Handler) *testClient {
 	t.Helper()
-	return startConnVia(t, cfg, h, nil)
+	return startConnVia(t, nil, cfg, h, nil)
 }
 
-// startConnVia is startConn with the server's side of the connection
-// seen through wrap (nil: as it is).
-func startConnVia(t testing.TB, cfg Config, h Handler, wrap func(net.Conn) net.Conn) *testClient {
+// startConnVia is startConn accepting on l (nil: a new loopback
+// listener), with the server's side of the connection seen through wrap
+// (nil: as it is).
+func startConnVia(t testing.TB, l net.Listener, cfg Config, h Handler, wrap func(net.Conn) net.Conn) *testClient {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if l == nil {
+		var err error
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -61,7 +66,7 @@ func startConnVia(t testing.TB, cfg Config, h Handler, wrap func(net.Conn) net.C
 			t.Error("connection still served 5 s after the client closed")
 		}
 	})
-	tc := &testClient{t: t, c: c, fr: http2.NewFramer(c, c)}
+	tc := &testClient{t: t, c: c, fr: http2.NewFramer(c, c), served: done}
 	tc.henc = hpack.NewEncoder(&tc.hbuf)
 	tc.dec = hpack.NewDecoder(4096, nil)
 	c.SetDeadline(time.Now().Add(10 * time.Second))

@@ -37,7 +37,7 @@ func TestResponsesBatched(t *testing.T) {
 		<-release
 		io.WriteString(st, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	}
-	tc := startConnVia(t, Config{}, h, func(c net.Conn) net.Conn { return writeCounter{c, &writes} })
+	tc := startConnVia(t, nil, Config{}, h, func(c net.Conn) net.Conn { return writeCounter{c, &writes} })
 	for i := uint32(0); i < streams; i++ {
 		tc.headers(2*i+1, true, getReq...)
 	}

@@ -30,15 +30,11 @@ const maxResponseHead = 1 << 20
 
 // Response converter states.
 const (
-	rsHead      = iota // reading a head
-	rsLength           // body of known length: remaining bytes due
-	rsClose            // body until the pipeline closes the stream
-	rsChunkSize        // a chunk-size line
-	rsChunkExt         // the rest of a chunk-size line
-	rsChunkData        // chunk-data: remaining bytes due
-	rsChunkCR          // the CRLF after chunk-data
-	rsTrailers         // the trailer section, line by line
-	rsDone             // the response is complete
+	rsHead    = iota // reading a head
+	rsLength         // body of known length: remaining bytes due
+	rsClose          // body until the pipeline closes the stream
+	rsChunked        // chunked body, trailers kept
+	rsDone           // the response is complete
 )
 
 // respConv turns the HTTP/1.1 response the pipeline writes into HTTP/2
@@ -56,7 +52,7 @@ type respConv struct {
 	resp      http1.Response
 	fields    []hpack.HeaderField // trailers
 	remaining int64
-	digits    int
+	chunks    http1.ChunkScanner
 }
 
 // convPool recycles the converters of ended streams with their buffers.
@@ -68,7 +64,7 @@ func getConv(info reqInfo) *respConv {
 	c := convPool.Get().(*respConv)
 	c.state, c.head, c.connect, c.upgrade = rsHead, info.head, info.connect, info.upgrade
 	c.pending, c.body, c.fields = c.pending[:0], c.body[:0], c.fields[:0]
-	c.remaining, c.digits = 0, 0
+	c.remaining = 0
 	return c
 }
 
@@ -127,56 +123,19 @@ func (c *respConv) write(p []byte, out frameSink) error {
 				return err
 			}
 			p = nil
-		case rsChunkSize, rsChunkExt:
-			b := p[0]
-			p = p[1:]
-			switch {
-			case b == '\n':
-				if c.state == rsChunkSize && c.digits == 0 {
-					return errBadResponse
-				}
-				c.digits = 0
-				if c.remaining == 0 {
-					c.state = rsTrailers
-					c.pending = c.pending[:0]
-				} else {
-					c.state = rsChunkData
-				}
-			case c.state == rsChunkExt || b == '\r':
-				// extensions and the CR are skipped
-			case b == ';' || b == ' ' || b == '\t':
-				c.state = rsChunkExt
-			default:
-				v := http1.HexDigit(b)
-				if v > 15 || c.digits >= 15 {
-					return errBadResponse
-				}
-				c.remaining = c.remaining<<4 | int64(v)
-				c.digits++
-			}
-		case rsChunkData:
-			n := int64(len(p))
-			if n > c.remaining {
-				n = c.remaining
-			}
-			c.remaining -= n
-			if err := out.sendData(p[:n], false); err != nil {
-				return err
+		case rsChunked:
+			n, data, done, err := c.chunks.Decode(p)
+			if err != nil {
+				return errBadResponse
 			}
 			p = p[n:]
-			if c.remaining == 0 {
-				c.state = rsChunkCR
+			if len(data) > 0 {
+				if err := out.sendData(data, false); err != nil {
+					return err
+				}
 			}
-		case rsChunkCR:
-			if p[0] == '\n' {
-				c.state = rsChunkSize
-			}
-			p = p[1:]
-		case rsTrailers:
-			c.pending = append(c.pending, p...)
-			p = nil
-			if err := c.trailers(out); err != nil {
-				return err
+			if done {
+				return c.trailers(out) // bytes past the response are dropped
 			}
 		case rsDone:
 			return nil // bytes past the response: a proxy bug, dropped
@@ -244,7 +203,7 @@ func (c *respConv) startBody(r *http1.Response, out frameSink) error {
 		}
 		c.state, c.remaining = rsLength, r.ContentLength
 	case http1.FramingChunked:
-		c.state, c.remaining, c.digits = rsChunkSize, 0, 0
+		c.startChunked()
 	default:
 		c.state = rsClose
 	}
@@ -265,30 +224,22 @@ func forwardedField(h *http1.Header) bool {
 	return true
 }
 
-// trailers sends the trailer section once its empty line is in pending.
+// startChunked prepares for a chunked body.
+func (c *respConv) startChunked() {
+	c.state = rsChunked
+	c.chunks.Reset()
+	c.chunks.KeepTrailers = true
+}
+
+// trailers sends the trailer section at the end of a chunked body.
 func (c *respConv) trailers(out frameSink) error {
-	b := c.pending
 	c.fields = c.fields[:0]
-	for {
+	// The scanner validated the lines: a name, its colon, CRLF.
+	for b := c.chunks.Trailers(); len(b) > 0; {
 		i := indexLF(b)
-		if i < 0 {
-			if len(c.pending) > maxResponseHead {
-				return errBadResponse
-			}
-			return nil
-		}
-		line := b[:i]
+		line := b[:i-1]
 		b = b[i+1:]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if len(line) == 0 {
-			break
-		}
 		colon := indexByte(line, ':')
-		if colon <= 0 {
-			return errBadResponse
-		}
 		name := lower(line[:colon])
 		switch name {
 		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length":
@@ -297,7 +248,6 @@ func (c *respConv) trailers(out frameSink) error {
 		c.fields = append(c.fields, hpack.HeaderField{Name: name, Value: string(trimOWS(line[colon+1:]))})
 	}
 	c.state = rsDone
-	c.pending = c.pending[:0]
 	if len(c.fields) == 0 {
 		return out.sendData(nil, true)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"dhproxy/internal/conn"
 )
@@ -26,28 +25,8 @@ func TestGoAwayWithCloseEndsConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := conn.NewLazyListener(tl)
-	defer l.Close()
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		Serve(c, Config{IdleTimeout: 30 * time.Second}, echoHandler)
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := &testClient{t: t, c: c, fr: http2.NewFramer(c, c)}
-	tc.henc = hpack.NewEncoder(&tc.hbuf)
-	tc.dec = hpack.NewDecoder(4096, nil)
-	io.WriteString(c, Preface)
-	tc.fr.WriteSettings()
+	tc := startConnVia(t, conn.NewLazyListener(tl), Config{IdleTimeout: 30 * time.Second}, echoHandler, nil)
+	c := tc.c
 	// Requests one at a time: the reader waits between them, and its
 	// socket enters Go's poller.
 	for id := uint32(1); id <= 7; id += 2 {
@@ -68,7 +47,7 @@ func TestGoAwayWithCloseEndsConnection(t *testing.T) {
 	c.(*net.TCPConn).CloseWrite()
 	start := time.Now()
 	select {
-	case <-served:
+	case <-tc.served:
 	case <-time.After(3 * time.Second):
 		t.Fatal("the connection still served 3 s after the client's GOAWAY and close")
 	}

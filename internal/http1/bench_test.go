@@ -200,3 +200,58 @@ func BenchmarkChunkScannerSmallChunks(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkChunkDecode(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"1k", benchChunkedBody()},
+		{"small", []byte(strings.Repeat("1\r\nx\r\n", 512) + "0\r\n\r\n")},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var s ChunkScanner
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Reset()
+				s.KeepTrailers = true
+				for p := c.body; len(p) > 0; {
+					n, _, done, err := s.Decode(p)
+					if err != nil || done && n != len(p) {
+						b.Fatal(err)
+					}
+					p = p[n:]
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkChunkAppendDecoded: 16 KiB in 1 KiB chunks, and 512 one-byte
+// chunks, decoded into a buffer.
+func BenchmarkChunkAppendDecoded(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		body string
+	}{
+		{"1k", "400;ext=1\r\n" + strings.Repeat("x", 1<<10) + "\r\n" + strings.Repeat("400\r\n"+strings.Repeat("x", 1<<10)+"\r\n", 15) + "0\r\nX-T: 1\r\n\r\n"},
+		{"small", "1;ext=1\r\nx\r\n" + strings.Repeat("1\r\nx\r\n", 511) + "0\r\nX-T: 1\r\n\r\n"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			raw := []byte(c.body)
+			dst := make([]byte, 0, 32<<10)
+			var s ChunkScanner
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Reset()
+				var done bool
+				var err error
+				if dst, _, done, err = s.AppendDecoded(dst[:0], raw); !done || err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

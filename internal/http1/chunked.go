@@ -3,7 +3,8 @@ package http1
 import "math"
 
 // Limits that keep a chunked body's framing cheap to follow whatever the
-// peer sends; the scanner only keeps counters, never bytes.
+// peer sends; the scanner keeps counters, and bytes only of the trailers
+// when asked to.
 const (
 	maxSizeLine   = 4096  // bytes of one chunk-size line, extensions and CRLF included
 	maxTrailers   = 16384 // bytes of the trailer section, final CRLF included
@@ -35,10 +36,12 @@ const (
 	csDone
 )
 
-// ChunkScanner walks a chunked body that the proxy forwards verbatim. It
-// validates the framing and finds where the message ends (after the
-// last-chunk, trailer section and final CRLF). It keeps state across calls,
-// so bytes may arrive split anywhere. The zero value is ready to use.
+// ChunkScanner walks a chunked body: Scan for one the proxy forwards
+// verbatim, Decode or AppendDecoded for one whose chunked coding is
+// removed. It validates
+// the framing and finds where the message ends (after the last-chunk,
+// trailer section and final CRLF). It keeps state across calls, so bytes
+// may arrive split anywhere. The zero value is ready to use.
 type ChunkScanner struct {
 	state  uint8
 	digits uint8
@@ -50,10 +53,14 @@ type ChunkScanner struct {
 	// Data counts the chunk-data bytes seen so far (the decoded body size,
 	// which HAProxy's logs report).
 	Data int64
+	// KeepTrailers: the trailer fields are kept for Trailers (set it
+	// before the trailer section comes).
+	KeepTrailers bool
+	trailers     []byte
 }
 
-// Reset prepares c for a new body.
-func (c *ChunkScanner) Reset() { *c = ChunkScanner{} }
+// Reset prepares c for a new body (KeepTrailers off).
+func (c *ChunkScanner) Reset() { *c = ChunkScanner{trailers: c.trailers[:0]} }
 
 // Scan consumes p. n is the number of bytes of p that belong to the body:
 // n < len(p) only when done (the rest is the next message) or on error (n
@@ -61,16 +68,54 @@ func (c *ChunkScanner) Reset() { *c = ChunkScanner{} }
 // body has been seen; later calls return (0, true, nil). A framing error is
 // an *Error with Status 400 and is returned again by later calls.
 func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
-	if c.err != nil {
-		return 0, false, c.err
+	n, _, done, err = c.walk(p, false)
+	return n, done, err
+}
+
+// Decode is Scan stopping after the first chunk-data in p: data is that
+// chunk-data (or the part of it p holds), the last of the n bytes
+// consumed; with none in p, data is empty and n is as for Scan. A caller
+// calls again with p[n:] until done, an error or p is used up.
+func (c *ChunkScanner) Decode(p []byte) (n int, data []byte, done bool, err error) {
+	return c.walk(p, true)
+}
+
+// AppendDecoded is Decode over all of p (up to the body's end or an
+// error): it appends the chunk-data to dst.
+func (c *ChunkScanner) AppendDecoded(dst, p []byte) (_ []byte, n int, done bool, err error) {
+	for {
+		k, data, d, e := c.walk(p[n:], true)
+		n += k
+		dst = append(dst, data...)
+		if d || e != nil || n == len(p) {
+			return dst, n, d, e
+		}
 	}
-	if c.state == csDone {
-		return 0, true, nil
+}
+
+// Trailers returns the trailer fields of a body scanned with KeepTrailers
+// to its end: each field line with its CRLF, the final CRLF left out.
+func (c *ChunkScanner) Trailers() []byte { return c.trailers }
+
+// walk is Scan, or with decode Decode. (Appending the chunk-data here,
+// for AppendDecoded, made Scan's loop half as slow again.)
+func (c *ChunkScanner) walk(p []byte, decode bool) (int, []byte, bool, error) {
+	if c.state == csDone { // the end, or an error
+		if c.err != nil {
+			return 0, nil, false, c.err
+		}
+		return 0, nil, true, nil
+	}
+	st := c.state // kept in a register: the loop reads it for every byte
+	// tr: where the trailer section's bytes start in p, -1 before it.
+	tr := -1
+	if st >= csTrLine {
+		tr = 0
 	}
 	i := 0
 	for i < len(p) {
-		if c.state == csData {
-			// Bulk skip: chunk-data is not looked at.
+		if st == csData {
+			// Bulk: chunk-data is not looked at.
 			k := len(p) - i
 			if int64(k) > c.size {
 				k = int(c.size)
@@ -79,26 +124,47 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			c.size -= int64(k)
 			c.Data += int64(k)
 			if c.size == 0 {
-				c.state = csDataCR
+				st = csDataCR
+			}
+			if decode {
+				c.state = st
+				c.off += int64(i)
+				return i, p[i-k : i], false, nil
 			}
 			continue
 		}
 		b := p[i]
-		if c.state < csData {
+		if st < csData {
 			if c.line++; c.line > maxSizeLine {
 				return c.fail(i, "chunk size line too long")
 			}
-		} else if c.state >= csTrLine {
+		} else if st >= csTrLine {
 			if c.trail++; c.trail > maxTrailers {
 				return c.fail(i, "trailer section too long")
 			}
 		}
-		switch c.state {
+		switch st {
 		case csSize0:
 			if class[b]&cHex == 0 {
 				return c.fail(i, "invalid chunk size")
 			}
-			c.size, c.digits, c.state = int64(unhex(b)), 1, csSize
+			// Fast path for the usual line, digits and CRLF, whole in p
+			// (up to 15 digits: no overflow); else byte by byte.
+			j, size := i, int64(0)
+			for j < len(p) && j-i < maxSizeDigits-1 && class[p[j]]&cHex != 0 {
+				size = size<<4 | int64(unhex(p[j]))
+				j++
+			}
+			if j+1 < len(p) && p[j] == '\r' && p[j+1] == '\n' {
+				c.size, c.line, i = size, 0, j+2
+				if size == 0 {
+					st, tr = csTrLine, i // last-chunk
+				} else {
+					st = csData
+				}
+				continue
+			}
+			c.size, c.digits, st = int64(unhex(b)), 1, csSize
 		case csSize:
 			switch {
 			case class[b]&cHex != 0:
@@ -108,11 +174,11 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 				c.size = c.size<<4 | int64(unhex(b))
 				c.digits++
 			case isOWS(b):
-				c.state = csSizeBWS
+				st = csSizeBWS
 			case b == ';':
-				c.state = csExtStart
+				st = csExtStart
 			case b == '\r':
-				c.state = csSizeLF
+				st = csSizeLF
 			default:
 				return c.fail(i, "invalid chunk size")
 			}
@@ -120,11 +186,11 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case isOWS(b):
 			case b == ';':
-				c.state = csExtStart
+				st = csExtStart
 			case b == '\r':
-				c.state = csSizeLF
-			case b == '=' && c.state == csExtAfterName:
-				c.state = csExtValStart
+				st = csSizeLF
+			case b == '=' && st == csExtAfterName:
+				st = csExtValStart
 			default:
 				return c.fail(i, "invalid chunk extension")
 			}
@@ -132,7 +198,7 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case isOWS(b):
 			case class[b]&cTchar != 0:
-				c.state = csExtName
+				st = csExtName
 			default:
 				return c.fail(i, "invalid chunk extension")
 			}
@@ -140,17 +206,17 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case class[b]&cTchar != 0:
 			case isOWS(b):
-				if c.state == csExtName {
-					c.state = csExtAfterName
+				if st == csExtName {
+					st = csExtAfterName
 				} else {
-					c.state = csExtAfterVal
+					st = csExtAfterVal
 				}
 			case b == ';':
-				c.state = csExtStart
+				st = csExtStart
 			case b == '\r':
-				c.state = csSizeLF
-			case b == '=' && c.state == csExtName:
-				c.state = csExtValStart
+				st = csSizeLF
+			case b == '=' && st == csExtName:
+				st = csExtValStart
 			default:
 				return c.fail(i, "invalid chunk extension")
 			}
@@ -158,9 +224,9 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case isOWS(b):
 			case class[b]&cTchar != 0:
-				c.state = csExtTokVal
+				st = csExtTokVal
 			case b == '"':
-				c.state = csExtQuoted
+				st = csExtQuoted
 			default:
 				return c.fail(i, "invalid chunk extension")
 			}
@@ -168,9 +234,9 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case class[b]&cQdtext != 0:
 			case b == '\\':
-				c.state = csExtQuotedEsc
+				st = csExtQuotedEsc
 			case b == '"':
-				c.state = csExtAfterVal
+				st = csExtAfterVal
 			default:
 				return c.fail(i, "invalid chunk extension")
 			}
@@ -178,33 +244,38 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			if class[b]&cValue == 0 {
 				return c.fail(i, "invalid chunk extension")
 			}
-			c.state = csExtQuoted
+			st = csExtQuoted
 		case csSizeLF:
 			if b != '\n' {
 				return c.fail(i, "bare CR in chunk size line")
 			}
 			c.line = 0
 			if c.size == 0 {
-				c.state = csTrLine // last-chunk
+				st = csTrLine // last-chunk
+				tr = i + 1
 			} else {
-				c.state = csData
+				st = csData
 			}
 		case csDataCR:
 			if b != '\r' {
 				return c.fail(i, "chunk data not followed by CRLF")
 			}
-			c.state = csDataLF
+			st = csDataLF
+			if i+1 < len(p) && p[i+1] == '\n' {
+				i++
+				st = csSize0
+			}
 		case csDataLF:
 			if b != '\n' {
 				return c.fail(i, "chunk data not followed by CRLF")
 			}
-			c.state = csSize0
+			st = csSize0
 		case csTrLine:
 			switch {
 			case b == '\r':
-				c.state = csFinalLF
+				st = csFinalLF
 			case class[b]&cTchar != 0:
-				c.state = csTrName
+				st = csTrName
 			default:
 				return c.fail(i, "invalid trailer field")
 			}
@@ -212,7 +283,7 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case class[b]&cTchar != 0:
 			case b == ':':
-				c.state = csTrValue
+				st = csTrValue
 			default:
 				return c.fail(i, "invalid trailer field name")
 			}
@@ -220,7 +291,7 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			switch {
 			case class[b]&cValue != 0:
 			case b == '\r':
-				c.state = csTrLF
+				st = csTrLF
 			default:
 				return c.fail(i, "invalid trailer field value")
 			}
@@ -228,7 +299,7 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			if b != '\n' {
 				return c.fail(i, "bare CR in trailer section")
 			}
-			c.state = csTrLine
+			st = csTrLine
 		case csFinalLF:
 			if b != '\n' {
 				return c.fail(i, "bare CR after trailer section")
@@ -236,18 +307,30 @@ func (c *ChunkScanner) Scan(p []byte) (n int, done bool, err error) {
 			c.state = csDone
 			i++
 			c.off += int64(i)
-			return i, true, nil
+			if c.KeepTrailers {
+				// Without the final CRLF (its CR may have come before).
+				c.trailers = append(c.trailers, p[tr:max(i-2, tr)]...)
+			}
+			return i, nil, true, nil
 		}
 		i++
 	}
+	c.state = st
 	c.off += int64(i)
-	return i, false, nil
+	if c.KeepTrailers && tr >= 0 {
+		end := i
+		if st == csFinalLF && i > 0 {
+			end-- // the final CR
+		}
+		c.trailers = append(c.trailers, p[tr:end]...)
+	}
+	return i, nil, false, nil
 }
 
-func (c *ChunkScanner) fail(i int, reason string) (int, bool, error) {
+func (c *ChunkScanner) fail(i int, reason string) (int, []byte, bool, error) {
 	c.err = newError(400, int(c.off)+i, reason)
 	c.state = csDone
-	return i, false, c.err
+	return i, nil, false, c.err
 }
 
 // HexDigit is the value of the hexadecimal digit c, 255 when c is not

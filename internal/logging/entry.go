@@ -29,6 +29,10 @@ type Entry struct {
 	// ServerAddr and BackendAddr are the server connection's ends (%si:%sp
 	// and %bi:%bp); invalid: no server connection.
 	ServerAddr, BackendAddr netip.AddrPort
+	// ServerUnix: the server tried is a UNIX socket, printed as haproxy
+	// prints it (%si "unix", %sp 0), connected or not; BackendUnix: the
+	// connection to it is made, and %bi:%bp print so too.
+	ServerUnix, BackendUnix bool
 	// SSLCipher and SSLVersion describe the client's TLS connection
 	// (%sslc, %sslv); empty without TLS.
 	SSLCipher, SSLVersion []byte

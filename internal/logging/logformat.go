@@ -151,11 +151,14 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		}
 		return n.appendAddr(dst, ip)
 	case logformat.BI, logformat.SI:
-		a := e.BackendAddr
+		a, unix := e.BackendAddr, e.BackendUnix
 		if n.Kind == logformat.SI {
-			a = e.ServerAddr
+			a, unix = e.ServerAddr, e.ServerUnix
 		}
 		if !a.IsValid() {
+			if unix {
+				return n.field(dst, unixWord)
+			}
 			if n.Flags&logformat.Hex != 0 {
 				return append(dst, '-')
 			}
@@ -164,11 +167,13 @@ func (n *lfNode) append(dst []byte, e *Entry) []byte {
 		return n.appendAddr(dst, a.Addr())
 	case logformat.BP, logformat.SP:
 		// a port is a number: never quoted, but "" when absent and quoted
-		a := e.BackendAddr
+		a, unix := e.BackendAddr, e.BackendUnix
 		if n.Kind == logformat.SP {
-			a = e.ServerAddr
+			a, unix = e.ServerAddr, e.ServerUnix
 		}
 		switch {
+		case !a.IsValid() && unix:
+			return append(dst, '0')
 		case !a.IsValid() && n.Flags&logformat.Hex != 0:
 			return append(dst, '-')
 		case !a.IsValid():
@@ -450,3 +455,5 @@ func appendHex(dst []byte, v uint64, width int) []byte {
 	}
 	return append(dst, b[i:]...)
 }
+
+var unixWord = []byte("unix")

@@ -50,6 +50,9 @@ func TestAppendFormatServerAndTLSVars(t *testing.T) {
 	}{
 		{with, `bi=127.0.0.1 bp=56418 si=127.0.0.1 sp=18091 sslc=TLS_AES_128_GCM_SHA256 sslv=TLSv1.3 Tu=220 q="127.0.0.1" x=7F000001:DC62 7F000001:46AB "TLS_AES_128_GCM_SHA256" 18091`},
 		{without, `bi=- bp=- si=- sp=- sslc=- sslv=- Tu=-1 q="" x=-:- -:- "" ""`},
+		// a UNIX socket server, connected, then only tried
+		{&Entry{ServerUnix: true, BackendUnix: true, Tt: -1}, `bi=unix bp=0 si=unix sp=0 sslc=- sslv=- Tu=-1 q="unix" x=unix:0 unix:0 "" 0`},
+		{&Entry{ServerUnix: true, Tt: -1}, `bi=- bp=- si=unix sp=0 sslc=- sslv=- Tu=-1 q="" x=-:- unix:0 "" 0`},
 	} {
 		if got := string(AppendFormat(nil, f, c.e)); got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)

@@ -570,7 +570,7 @@ func (b *builder) resolve() {
 					used[sid] = true
 				}
 				sid++
-				if s.Check && !s.Disabled && s.Port == 0 && s.SRV == "" && strings.HasSuffix(s.Addr, ":0") && !strings.Contains(s.Options["addr"], ":") {
+				if s.Check && !s.Disabled && checkWithoutPort(s) {
 					kind := "backend"
 					if p.IsFrontend() {
 						kind = "proxy"
@@ -709,4 +709,19 @@ func hasServer(p *Proxy, name string) bool {
 		}
 	}
 	return false
+}
+
+// checkWithoutPort tells whether the checks of s have no port to go to: no
+// "port", and neither the address nor "addr" gives one. A UNIX socket
+// needs none: the checks of a UNIX socket server go to it whatever "port"
+// says (as haproxy's), unless "addr" names an IP address.
+func checkWithoutPort(s *Server) bool {
+	a := s.Options["addr"]
+	if _, ok := UnixSocket(a); ok || s.Port != 0 || s.SRV != "" {
+		return false
+	}
+	if s.Unix {
+		return a != "" && !strings.Contains(a, ":")
+	}
+	return strings.HasSuffix(s.Addr, ":0") && !strings.Contains(a, ":")
 }

@@ -70,7 +70,7 @@ func DynamicServer(cfg *Config, p *Proxy, name, addr string, args []string) (s *
 		return nil, false, fmt.Errorf("invalid server name '%s'.", name)
 	}
 	srv := Server{Pos: pos, Name: name, Weight: 1, Rise: 2, Fall: 3, Inter: defaultInter}
-	srv.Addr, err = parseServerAddr(addr)
+	srv.Addr, srv.Unix, err = parseServerAddr(addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("'server %s': %v.", name, err)
 	}

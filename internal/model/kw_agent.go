@@ -62,6 +62,10 @@ func init() {
 			if v == "" {
 				return fmt.Errorf("expects an address as argument")
 			}
+			if _, unix := UnixSocket(v); unix {
+				// haproxy 2.6 refuses it: an agent is reached over TCP
+				return fmt.Errorf("parsing agent-addr failed. Check if '%s' is correct address.", v)
+			}
 			h.AgentAddr = strings.TrimPrefix(strings.TrimPrefix(v, "ipv4@"), "ipv6@")
 			return nil
 		}), ""},

@@ -286,7 +286,10 @@ func parseServerTemplate(b *builder, p *Proxy, l config.Line) {
 		b.errorf(l, "'server-template %s': invalid range '%s'; write a count (e.g. '5') or a range (e.g. '1-5').", prefix, l.Args[2])
 		return
 	}
-	addr, err := parseServerAddr(b.addr(l.Args[3]))
+	addr, unix, err := parseServerAddr(b.addr(l.Args[3]))
+	if err == nil && unix {
+		err = fmt.Errorf("'%s' is a UNIX socket; servers made from DNS need an <fqdn>[:<port>]", l.Args[3])
+	}
 	if err != nil {
 		b.errorf(l, "'server-template %s': %v.", prefix, err)
 		return
@@ -338,7 +341,7 @@ func templateRange(v string) (lo, hi int, ok bool) {
 // "resolvers" to the section.
 func (b *builder) resolveResolvers(p *Proxy) {
 	for _, s := range p.Servers {
-		if host, _, err := net.SplitHostPort(s.Addr); err == nil && s.SRV == "" {
+		if host, _, err := net.SplitHostPort(s.Addr); err == nil && s.SRV == "" && !s.Unix {
 			if _, err := netip.ParseAddr(host); err != nil {
 				s.FQDN = host // resolved at start, or followed with "resolvers"
 			}

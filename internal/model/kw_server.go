@@ -253,15 +253,20 @@ func parseServer(b *builder, p *Proxy, l config.Line) {
 			b.errorf(l, "server '%s' already exists in %s '%s' (declared at %s); give it another name.", s.Name, sectionWord(p), p.Name, o.Pos)
 		}
 	}
-	addr, err := parseServerAddr(b.addr(l.Args[2]))
+	addr, unix, err := parseServerAddr(b.addr(l.Args[2]))
 	if err == nil && addr == ":0" {
 		err = fmt.Errorf("'%s' resolves to an empty address (environment variable missing?)", l.Args[2])
 	}
 	if err != nil {
 		b.errorf(l, "server '%s': %v.", s.Name, err)
 	}
-	s.Addr = addr
+	s.Addr, s.Unix = addr, unix
 	b.applyServerOptions(l, &s, l.Args[3:])
+	if s.Unix && s.Namespace != "" {
+		// an abstract socket belongs to a network namespace, and dhproxy
+		// makes only TCP sockets in another one
+		b.errorf(l, "'server %s/%s': 'namespace' with a UNIX socket server is not supported by dhproxy yet; remove it (a path needs no namespace).", p.Name, s.Name)
+	}
 	if (s.MaxReuse != -1 || s.PoolPurgeDelay != 0) && !s.MayUseH2() {
 		b.warnf(l, "server '%s': 'max-reuse' and 'pool-purge-delay' only apply to HTTP/2 servers ('proto h2' or 'alpn h2') in dhproxy yet; they have no effect on this one.", s.Name)
 	}
@@ -310,15 +315,15 @@ func parseDispatch(b *builder, p *Proxy, l config.Line) {
 	if !b.wantArgs(l, 1, 1, "dispatch <address>:<port>") {
 		return
 	}
-	addr, err := parseServerAddr(b.addr(l.Args[1]))
-	if err == nil && strings.HasSuffix(addr, ":0") {
+	addr, unix, err := parseServerAddr(b.addr(l.Args[1]))
+	if err == nil && !unix && strings.HasSuffix(addr, ":0") {
 		err = fmt.Errorf("missing port specification in '%s'", l.Args[1])
 	}
 	if err != nil {
 		b.errorf(l, "'dispatch': %v.", err)
 		return
 	}
-	p.Dispatch = &Server{Pos: l.Pos, Addr: addr, Weight: 1}
+	p.Dispatch = &Server{Pos: l.Pos, Addr: addr, Unix: unix, Weight: 1}
 }
 
 func parseDefaultServer(b *builder, p *Proxy, l config.Line) {
@@ -326,41 +331,78 @@ func parseDefaultServer(b *builder, p *Proxy, l config.Line) {
 }
 
 // parseServerAddr validates "host[:port]"; a missing port means the port the
-// client connected to (kept as host with port 0).
-func parseServerAddr(a string) (string, error) {
-	if strings.HasPrefix(a, "/") || strings.HasPrefix(a, "unix@") || strings.HasPrefix(a, "abns@") {
-		// haproxy connects to UNIX sockets (PHP-FPM's usual listen);
-		// a path must not pass for a host name.
-		return "", fmt.Errorf("UNIX socket servers ('%s') are not supported by dhproxy yet; have the server listen on a TCP address (PHP-FPM: 'listen = 127.0.0.1:9000') and write ip:port", a)
+// client connected to (kept as host with port 0). A UNIX socket address
+// ("/path", "unix@path", "abns@name") comes back as the path to dial, with
+// unix set: see UnixSocket.
+func parseServerAddr(a string) (addr string, unix bool, err error) {
+	if path, ok := UnixSocket(a); ok {
+		// haproxy takes all of it as the path, a ":port" suffix too, and
+		// keeps room in sun_path for the ".<pid>.tmp" of a bind's path; an
+		// abstract name only for its leading NUL.
+		name, limit := path, 97
+		if rest, ok := strings.CutPrefix(a, "abns@"); ok {
+			name, limit = rest, 107
+		}
+		if name == "" {
+			return "", false, fmt.Errorf("'%s' names no socket (environment variable missing?)", a)
+		}
+		if len(name) > limit {
+			return "", false, fmt.Errorf("socket path '%s' too long (max %d)", a, limit)
+		}
+		return path, true, nil
 	}
 	if strings.Contains(a, "@") {
 		pfx, rest, _ := strings.Cut(a, "@")
 		if pfx != "ipv4" && pfx != "ipv6" && pfx != "tcp" {
-			return "", fmt.Errorf("address family '%s@' is not supported for servers; use ip:port or host:port", pfx)
+			return "", false, fmt.Errorf("address family '%s@' is not supported for servers; use ip:port, host:port or a UNIX socket path", pfx)
 		}
 		a = rest
 	}
 	if !strings.Contains(a, ":") {
-		return joinHostPort(a, 0), nil
+		return joinHostPort(a, 0), false, nil
 	}
 	host, port, err := splitHostPort(a)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if port == "" || port == "0" { // port 0: the client's, as no port
-		return joinHostPort(host, 0), nil
+		return joinHostPort(host, 0), false, nil
 	}
 	if strings.HasPrefix(port, "+") || strings.HasPrefix(port, "-") {
-		return "", fmt.Errorf("relative ports ('%s') are not supported yet; write an absolute port", port)
+		return "", false, fmt.Errorf("relative ports ('%s') are not supported yet; write an absolute port", port)
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("invalid port '%s'; ports go from 1 to 65535", port)
+		return "", false, fmt.Errorf("invalid port '%s'; ports go from 1 to 65535", port)
 	}
 	if host == "" {
-		return "", fmt.Errorf("missing address before ':%s'", port)
+		return "", false, fmt.Errorf("missing address before ':%s'", port)
 	}
-	return joinHostPort(host, n), nil
+	return joinHostPort(host, n), false, nil
+}
+
+// UnixSocket reads a UNIX socket address as haproxy does: "/path",
+// "unix@path" or "uxst@path" (a relative path too), "abns@name" (Linux's
+// abstract namespace). path is what Go's net package dials: an abstract
+// address starts with '@', and a relative path that would start with '@'
+// gets "./".
+func UnixSocket(a string) (path string, ok bool) {
+	switch {
+	case strings.HasPrefix(a, "/"):
+		return a, true
+	case strings.HasPrefix(a, "unix@"), strings.HasPrefix(a, "uxst@"): // a stream socket either way
+		path = a[len("unix@"):]
+		if strings.HasPrefix(path, "@") {
+			path = "./" + path
+		}
+		return path, true
+	case strings.HasPrefix(a, "abns@"):
+		// haproxy's abstract address is all of sun_path: the name and
+		// NULs up to its 108 bytes (the leading '@' stands for one)
+		name := a[len("abns@"):]
+		return "@" + name + strings.Repeat("\x00", max(0, 107-len(name))), true
+	}
+	return "", false
 }
 
 // serverTLSFlags are the TLS server keywords without an argument.

@@ -84,6 +84,9 @@ func (p *Proxy) SyslogTag(g *Global) string {
 // SourceFor is the address s's connections and checks leave from: its
 // own "source", else its backend's p; invalid: the system's choice.
 func (p *Proxy) SourceFor(s *Server) netip.AddrPort {
+	if s.Unix {
+		return netip.AddrPort{} // haproxy binds no source for a UNIX socket
+	}
 	if s.Source.IsValid() {
 		return s.Source
 	}
@@ -467,7 +470,8 @@ type Server struct {
 	Pos       config.Pos
 	Name      string
 	ID        int
-	Addr      string // host:port
+	Addr      string // host:port, or the socket path when Unix
+	Unix      bool   // a UNIX socket ("/path", "unix@path", "abns@name": UnixSocket)
 	Check     bool
 	Inter     time.Duration
 	FastInter time.Duration

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+
+	"dhproxy/internal/http1"
 )
 
 // http-request normalize-uri: haproxy 2.6's normalizers of the request
@@ -179,18 +181,6 @@ func stripDotDot(dst, path []byte, full bool) []byte {
 	return dst[:start+m]
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
@@ -209,10 +199,8 @@ func percentNormalize(dst, s []byte, decode, strict bool) ([]byte, bool) {
 		var hi, lo byte
 		ok := i+2 < len(s)
 		if ok {
-			var ok1, ok2 bool
-			hi, ok1 = unhex(s[i+1])
-			lo, ok2 = unhex(s[i+2])
-			ok = ok1 && ok2
+			hi, lo = http1.HexDigit(s[i+1]), http1.HexDigit(s[i+2])
+			ok = hi < 16 && lo < 16
 		}
 		if !ok {
 			if strict {

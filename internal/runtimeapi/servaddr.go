@@ -21,6 +21,10 @@ func setServerAddr(sv *stream.Server, args []string) string {
 	if err != nil || ip.Zone() != "" {
 		return "Invalid addr '" + args[0] + "'" + by
 	}
+	if sv.Conf.Unix {
+		// haproxy 2.6 changes no UNIX socket server's address at run time
+		return "Update for the current server address family is only supported through configuration file" + by
+	}
 	ip = ip.Unmap()
 	port, portArg := -1, ""
 	if len(args) >= 2 && args[1] == "port" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dhproxy/internal/backend"
+	"dhproxy/internal/model"
 	"dhproxy/internal/stats"
 )
 
@@ -24,9 +25,11 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 	sv := r.Srv
 	c := sv.Conf
 	addr, port := "-", ""
-	if a := sv.AddrPort(); a != "" {
+	switch a := sv.AddrPort(); {
+	case c.Unix: // haproxy 2.6 shows a UNIX socket server as "-", port 0
+	case a != "":
 		addr, port, _ = net.SplitHostPort(a)
-	} else {
+	default:
 		_, port, _ = net.SplitHostPort(c.Addr)
 	}
 	if port == "" {
@@ -85,7 +88,7 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 		return v
 	}
 	checkAddr := "-"
-	if a := c.Options["addr"]; a != "" {
+	if a := c.Options["addr"]; a != "" && !isUnixSocket(a) { // haproxy shows no path
 		if h, _, err := net.SplitHostPort(a); err == nil {
 			a = h
 		}
@@ -96,7 +99,7 @@ func writeServerState(b *strings.Builder, r stats.Row) {
 	if agentAddr == "" && checkAddr != "-" {
 		agentAddr = checkAddr
 	}
-	if agentPort == 0 && agentAddr != "" {
+	if agentPort == 0 {
 		agentPort = c.Port
 	}
 	useSSL := 0
@@ -115,4 +118,9 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func isUnixSocket(a string) bool {
+	_, ok := model.UnixSocket(a)
+	return ok
 }

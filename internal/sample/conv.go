@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 )
 
@@ -107,11 +108,11 @@ func init() {
 			case c == '+' && plus:
 				c = ' '
 			case c == '%':
-				if i+2 >= len(in) || unhex(in[i+1]) < 0 || unhex(in[i+2]) < 0 {
+				if i+2 >= len(in) || http1.HexDigit(in[i+1]) > 15 || http1.HexDigit(in[i+2]) > 15 {
 					*s = (*s)[:start]
 					return false // HAProxy fails the sample on a bad escape
 				}
-				c = byte(unhex(in[i+1])<<4 | unhex(in[i+2]))
+				c = http1.HexDigit(in[i+1])<<4 | http1.HexDigit(in[i+2])
 				i += 2
 			}
 			*s = append(*s, c)
@@ -453,18 +454,6 @@ func prepareIntOperand(c *Compiler, a *Args) error {
 	}
 	a.Data = r
 	return nil
-}
-
-func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c - 'a' + 10)
-	case c >= 'A' && c <= 'F':
-		return int(c - 'A' + 10)
-	}
-	return -1
 }
 
 // appendText appends v as text.

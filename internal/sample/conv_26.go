@@ -12,6 +12,7 @@ import (
 
 	"github.com/zeebo/xxh3"
 
+	"dhproxy/internal/http1"
 	"dhproxy/internal/lb"
 )
 
@@ -50,8 +51,8 @@ func init() {
 	conv("hex2i", TypeStr, TypeInt, func(t Txn, a *Args, v *Value) bool {
 		var n uint64
 		for _, c := range v.Bytes {
-			d := unhex(c)
-			if d < 0 {
+			d := http1.HexDigit(c)
+			if d > 15 {
 				return false
 			}
 			n = n<<4 | uint64(d)

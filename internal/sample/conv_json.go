@@ -3,6 +3,8 @@ package sample
 import (
 	"fmt"
 	"strconv"
+
+	"dhproxy/internal/http1"
 )
 
 // json_query(<path>[,int]): the value at a JSON path ("$.a.b[2]", a '.'
@@ -359,10 +361,10 @@ func appendJSONUnescape(dst, s []byte) ([]byte, bool) {
 		case 't':
 			dst = append(dst, '\t')
 		case 'u':
-			if i+4 >= len(s) || s[i+1] != '0' || s[i+2] != '0' || unhex(s[i+3]) < 0 || unhex(s[i+4]) < 0 {
+			if i+4 >= len(s) || s[i+1] != '0' || s[i+2] != '0' || http1.HexDigit(s[i+3]) > 15 || http1.HexDigit(s[i+4]) > 15 {
 				return dst, false
 			}
-			dst = append(dst, byte(unhex(s[i+3])<<4|unhex(s[i+4])))
+			dst = append(dst, http1.HexDigit(s[i+3])<<4|http1.HexDigit(s[i+4]))
 			i += 4
 		default:
 			return dst, false

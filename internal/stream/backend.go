@@ -150,7 +150,7 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c   tcp.HalfCloser // conn.DialTCP's socket or a *net.TCPConn, or a *tls.Conn over one towards an "ssl" server
+	c   tcp.HalfCloser // conn.DialTCP's socket, a *net.TCPConn or *net.UnixConn, or a *tls.Conn over one towards an "ssl" server
 	srv *Server
 	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
 	dl  conn.Deadlines
@@ -219,12 +219,16 @@ func (b *Backend) newServer(sc *model.Server) *Server {
 	s := &Server{backend: b}
 	s.Init(s, sc)
 	dst := sc.Addr
-	if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" {
+	if host, port, err := net.SplitHostPort(sc.Addr); err == nil && port == "0" && sc.SRV == "" && !sc.Unix {
 		s.useDst, dst = true, host
 	}
 	s.dst.Store(&dst)
 	s.transparent.Store(unspecifiedHost(dst, s.useDst))
-	if src, opts := b.P.SourceFor(sc), serverSockOpts(sc, b.P.RetryOn); src.IsValid() || opts != nil {
+	src, opts := b.P.SourceFor(sc), serverSockOpts(sc, b.P.RetryOn)
+	if sc.Unix {
+		opts = nil // TCP options: haproxy sets none on a UNIX socket
+	}
+	if src.IsValid() || opts != nil {
 		d := dialer
 		if src.IsValid() {
 			d.LocalAddr = net.TCPAddrFromAddrPort(src)
@@ -301,7 +305,7 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	}
 	var c net.Conn
 	var err error
-	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" && s.dialer == nil && s.Conf.Namespace == "" {
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" && s.dialer == nil && s.Conf.Namespace == "" && !s.Conf.Unix {
 		// The common case, without net.Dialer (conn.DialTCP): a literal
 		// address, no source, socket option or namespace to apply.
 		c, err = conn.DialTCP(ap, time.Now().Add(timeout))
@@ -311,33 +315,41 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 		if s.dialer != nil {
 			d = s.dialer
 		}
-		if ns := s.Conf.Namespace; ns != "" {
+		switch ns := s.Conf.Namespace; {
+		case s.Conf.Unix:
+			// Go's dialer connects without blocking and gives up at ctx's
+			// deadline, as for TCP; the path is checked in the model (sun_path).
+			c, err = d.DialContext(ctx, "unix", addr)
+		case ns != "":
 			c, err = netns.Dial(ctx, ns, d, addr)
-		} else {
+		default:
 			c, err = d.DialContext(ctx, "tcp", addr)
 		}
 		cancel()
 	}
 	if err != nil {
+		if s.Conf.Unix {
+			err = backend.ImmediateError{Err: err} // retried at once, as haproxy does
+		}
 		return nil, err
 	}
-	tc := c.(tcp.HalfCloser) // *net.TCPConn or conn.DialTCP's socket
-	if ka := s.backend.tcpKA; ka != nil {
-		conn.SetKeepAlive(tc, ka.Count, ka.Idle, ka.Intvl)
+	hc := c.(tcp.HalfCloser) // conn.DialTCP's socket, a *net.TCPConn or a *net.UnixConn
+	if ka := s.backend.tcpKA; ka != nil && !s.Conf.Unix {
+		conn.SetKeepAlive(hc, ka.Count, ka.Idle, ka.Intvl)
 	}
 	if s.Conf.SendProxy.Version > 0 && from != nil {
-		if err := s.sendProxyHeader(tc, from, time.Now().Add(timeout)); err != nil {
-			tc.Close()
+		if err := s.sendProxyHeader(hc, from, time.Now().Add(timeout)); err != nil {
+			hc.Close()
 			return nil, err
 		}
 	}
 	var sc *serverConn
 	if cfg := s.Conf.TLSConfig; cfg != nil {
-		if sc, err = s.dialTLS(tc, clientConfig(s, cfg, from), timeout); err != nil {
+		if sc, err = s.dialTLS(hc, clientConfig(s, cfg, from), timeout); err != nil {
 			return nil, err
 		}
 	} else {
-		sc = &serverConn{c: tc, srv: s, fd: conn.NewFD(tc, nil)}
+		sc = &serverConn{c: hc, srv: s, fd: conn.NewFD(hc, nil)}
 	}
 	if fb := s.backend.fcgi; fb != nil && s.Conf.Proto == "fcgi" {
 		// FastCGI (fcgi.go): the pipeline's HTTP/1.1 exchange is carried

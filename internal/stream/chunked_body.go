@@ -18,10 +18,14 @@ import (
 func (s *httpSession) readChunkedBody(start int, wait time.Duration, atLeast int64) bool {
 	var sc http1.ChunkScanner
 	scanned, done := start, false
+	// The chunk-data is decoded as it comes; on a return before the end
+	// of this function it is left unused in tx.Buf.
+	begin := len(s.tx.Buf)
 	scan := func() bool {
-		n, d, err := sc.Scan(s.buf[scanned:s.w])
+		var n int
+		var err error
+		s.tx.Buf, n, done, err = sc.AppendDecoded(s.tx.Buf, s.buf[scanned:s.w])
 		scanned += n
-		done = d
 		return err == nil
 	}
 	if !scan() {
@@ -52,49 +56,7 @@ func (s *httpSession) readChunkedBody(start int, wait time.Duration, atLeast int
 			return true // the client left: the forwarding meets it
 		}
 	}
-	begin := len(s.tx.Buf)
-	s.tx.Buf = appendChunkData(s.tx.Buf, s.buf[start:scanned])
 	s.tx.chunked = s.tx.Buf[begin:len(s.tx.Buf):len(s.tx.Buf)]
 	s.tx.bodyEnd, s.tx.bodyOK = scanned, ok
 	return ok
-}
-
-// appendChunkData appends the chunk-data of raw, chunked framing that
-// ChunkScanner accepted (possibly cut anywhere), to dst.
-func appendChunkData(dst, raw []byte) []byte {
-	for len(raw) > 0 {
-		// chunk-size [; ext] CRLF
-		size, i := int64(0), 0
-		for ; i < len(raw); i++ {
-			c := raw[i]
-			v := int64(-1)
-			switch {
-			case '0' <= c && c <= '9':
-				v = int64(c - '0')
-			case 'a' <= c && c <= 'f':
-				v = int64(c-'a') + 10
-			case 'A' <= c && c <= 'F':
-				v = int64(c-'A') + 10
-			}
-			if v < 0 {
-				break
-			}
-			size = size<<4 | v
-		}
-		for i < len(raw) && raw[i] != '\n' {
-			i++
-		}
-		if i == len(raw) || size == 0 {
-			return dst // a cut size line, or the last chunk (trailers follow)
-		}
-		raw = raw[i+1:]
-		n := int(min(size, int64(len(raw))))
-		dst = append(dst, raw[:n]...)
-		raw = raw[n:]
-		// CRLF after the data
-		for k := 0; k < 2 && len(raw) > 0 && (raw[0] == '\r' || raw[0] == '\n'); k++ {
-			raw = raw[1:]
-		}
-	}
-	return dst
 }

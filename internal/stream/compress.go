@@ -87,6 +87,8 @@ func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Fra
 	body := compBody{framing: f, remaining: s.resp.ContentLength}
 	if f == http1.FramingChunked {
 		s.rchunks.Reset()
+		s.rchunks.KeepTrailers = true // they follow the new last-chunk
+		body.chunks = &s.rchunks
 	}
 	start := s.sr + s.resp.HeadLen
 	take, done, err := body.feed(s, enc, s.sbuf[start:s.sw])
@@ -113,7 +115,7 @@ func (s *httpSession) forwardCompressed(sc *serverConn, be *Backend, f http1.Fra
 	if f == http1.FramingChunked {
 		// haproxy counts the blocks after the data too: the trailers'
 		// names and values, and one byte for their end
-		in += body.chunk.trailerSize() + 1
+		in += trailerSize(s.rchunks.Trailers()) + 1
 	}
 	for _, c := range [2]*Counters{&s.fe.Stats, &be.Stats} {
 		if s.comp == compression.Identity {
@@ -171,12 +173,12 @@ func (s *httpSession) compressRest(sc *serverConn, enc *compression.Encoder, bod
 }
 
 // compBody walks a response body being compressed: its framing on the
-// server side, what remains of a Content-Length, and for a chunked body
-// the chunk-data among the framing (rchunks validates it).
+// server side, what remains of a Content-Length, or for a chunked body
+// the scanner that validates it and takes its chunk-data out.
 type compBody struct {
 	framing   http1.Framing
 	remaining int64
-	chunk     chunkData
+	chunks    *http1.ChunkScanner // s.rchunks, keeping the trailers
 }
 
 // feed compresses the body bytes at the start of p and tells how many
@@ -189,13 +191,25 @@ func (b *compBody) feed(s *httpSession, enc *compression.Encoder, p []byte) (n i
 		enc.Write(p[:n])
 		done = b.remaining == 0
 	case http1.FramingChunked:
-		n, done, err = s.rchunks.Scan(p)
-		if err == nil {
-			b.chunk.extract(p[:n], enc)
-		}
+		n, done, err = compressChunks(b.chunks, enc, p)
 	}
 	s.lg.bodyWire += int64(n)
 	return n, done, err
+}
+
+// compressChunks hands the chunk-data of the chunked framing at the start
+// of p to the encoder; n, done and err are those of sc.Scan.
+func compressChunks(sc *http1.ChunkScanner, enc *compression.Encoder, p []byte) (n int, done bool, err error) {
+	for {
+		k, data, d, e := sc.Decode(p[n:])
+		n += k
+		if len(data) > 0 {
+			enc.Write(data)
+		}
+		if d || e != nil || n == len(p) {
+			return n, d, e
+		}
+	}
 }
 
 // out is what the client gets after a feed: the compressed bytes the
@@ -203,81 +217,19 @@ func (b *compBody) feed(s *httpSession, enc *compression.Encoder, p []byte) (n i
 // server's trailers.
 func (b *compBody) out(enc *compression.Encoder, done bool) []byte {
 	if done {
-		return enc.Last(b.chunk.trailers)
+		var trailers []byte
+		if b.chunks != nil {
+			trailers = b.chunks.Trailers()
+		}
+		return enc.Last(trailers)
 	}
 	return enc.Chunk()
 }
 
-// chunkData hands the chunk-data of chunked framing (validated by
-// ChunkScanner, cut anywhere) to the encoder, and keeps the trailer
-// fields, ready to follow the new last-chunk.
-type chunkData struct {
-	state     uint8
-	size      int64 // chunk-data bytes still due
-	trailers  []byte
-	lineStart int // where the trailer line being read starts in trailers
-}
-
-const (
-	cdSize     = iota // chunk-size digits
-	cdSizeLine        // the rest of the size line (extensions)
-	cdData            // chunk-data
-	cdDataEnd         // the CRLF after chunk-data
-	cdTrailers        // the trailer section, to its empty line
-	cdDone
-)
-
-func (c *chunkData) extract(p []byte, enc *compression.Encoder) {
-	for i := 0; i < len(p); {
-		switch c.state {
-		case cdSize:
-			if v, ok := hexDigit(p[i]); ok {
-				c.size = c.size<<4 | v
-				i++
-				continue
-			}
-			c.state = cdSizeLine
-		case cdSizeLine:
-			if p[i] == '\n' {
-				c.state = cdData
-				if c.size == 0 {
-					c.state = cdTrailers // the last-chunk
-				}
-			}
-			i++
-		case cdData:
-			k := int(min(int64(len(p)-i), c.size))
-			enc.Write(p[i : i+k])
-			i += k
-			if c.size -= int64(k); c.size == 0 {
-				c.state = cdDataEnd
-			}
-		case cdDataEnd:
-			if p[i] == '\n' {
-				c.state = cdSize
-			}
-			i++
-		case cdTrailers:
-			c.trailers = append(c.trailers, p[i])
-			i++
-			if p[i-1] != '\n' {
-				continue
-			}
-			if line := c.trailers[c.lineStart:]; len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
-				c.trailers = c.trailers[:c.lineStart] // the empty line ending the section
-				c.state = cdDone
-			}
-			c.lineStart = len(c.trailers)
-		default:
-			return
-		}
-	}
-}
-
 // trailerSize is the size of the trailer fields' names and values.
-func (c *chunkData) trailerSize() int64 {
+func trailerSize(trailers []byte) int64 {
 	n := int64(0)
-	for t := c.trailers; len(t) > 0; {
+	for t := trailers; len(t) > 0; {
 		line := t
 		if i := bytes.IndexByte(t, '\n'); i >= 0 {
 			line, t = t[:i], t[i+1:]
@@ -289,16 +241,4 @@ func (c *chunkData) trailerSize() int64 {
 		}
 	}
 	return n
-}
-
-func hexDigit(b byte) (int64, bool) {
-	switch {
-	case '0' <= b && b <= '9':
-		return int64(b - '0'), true
-	case 'a' <= b && b <= 'f':
-		return int64(b-'a') + 10, true
-	case 'A' <= b && b <= 'F':
-		return int64(b-'A') + 10, true
-	}
-	return 0, false
 }

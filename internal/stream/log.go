@@ -297,6 +297,9 @@ func (s *httpSession) writeLine(early bool) {
 		e.ReqID, e.UniqueID = s.reqID, s.tx.UID
 		if l.srv != nil {
 			e.ServerAddr, e.BackendAddr = l.srvAddr, l.bkAddr
+			e.ServerUnix, e.BackendUnix = l.srv.Conf.Unix, l.srv.Conf.Unix
+		} else if l.tried != nil {
+			e.ServerUnix = l.tried.Conf.Unix // haproxy knows where it failed to connect
 		}
 		if ti := s.tlsInfo; ti != nil {
 			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol

@@ -57,6 +57,7 @@ func (s *httpSession) AppendLogVar(dst []byte, lv sample.LogVar) []byte {
 		e.Server = srv.Name
 		e.SrvConn = srv.Cur()
 		e.ServerAddr, e.BackendAddr = s.lg.srvAddr, s.lg.bkAddr
+		e.ServerUnix, e.BackendUnix = srv.Conf.Unix, srv.Conf.Unix
 	}
 	if ti := s.tlsInfo; ti != nil {
 		e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol

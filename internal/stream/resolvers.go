@@ -429,6 +429,9 @@ func (s *Server) currentIP() (netip.Addr, bool) {
 // AddrPort returns where s connects now, host:port (":0" when the client's
 // port is used), as the stats show it; "" while DNS has given it no address.
 func (s *Server) AddrPort() string {
+	if s.Conf.Unix {
+		return "unix" // haproxy 2.6's "show stat" addr of a UNIX socket server
+	}
 	d := *s.dst.Load()
 	if d != "" && s.useDst {
 		return net.JoinHostPort(d, "0")

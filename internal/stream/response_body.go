@@ -26,12 +26,17 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 	framing := resp.BodyFraming(string(s.req.Method) == "HEAD")
 	var chunks http1.ChunkScanner
 	scanned, done := start, false
+	// The chunk-data is decoded as it comes; on a failed wait it is left
+	// unused in tx.Buf.
+	begin := len(s.tx.Buf)
 	have := func() int64 {
 		switch framing {
 		case http1.FramingChunked:
-			n, d, err := chunks.Scan(s.sbuf[scanned:s.sw])
+			var n int
+			var err error
+			s.tx.Buf, n, done, err = chunks.AppendDecoded(s.tx.Buf, s.sbuf[scanned:s.sw])
 			scanned += n
-			done = d || err != nil // a framing error: the forwarding answers it
+			done = done || err != nil // a framing error: the forwarding answers it
 			return chunks.Data
 		case http1.FramingLength:
 			done = int64(s.sw-start) >= resp.ContentLength
@@ -74,8 +79,6 @@ func (s *httpSession) readResponseBody(wait time.Duration, atLeast int64) bool {
 	s.tx.resBodyOK = true
 	switch framing {
 	case http1.FramingChunked:
-		begin := len(s.tx.Buf)
-		s.tx.Buf = appendChunkData(s.tx.Buf, s.sbuf[start:scanned])
 		s.tx.resBody = s.tx.Buf[begin:len(s.tx.Buf):len(s.tx.Buf)]
 	case http1.FramingLength:
 		s.tx.resBody = s.sbuf[start : start+int(got)]

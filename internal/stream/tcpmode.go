@@ -142,6 +142,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		}
 		if st.tried != nil { // haproxy names the server tried last
 			e.Server, e.Tw = st.tried.Name, st.queued
+			e.ServerUnix = st.tried.Conf.Unix
 		}
 		return
 	}
@@ -161,6 +162,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	e.Server, e.Tw, e.Tc = srv.Name, st.queued, time.Since(e.Accept)-st.queued
 	if logOn && fe.logFmt == logCustom {
 		e.ServerAddr, e.BackendAddr = connEnds(sc.c)
+		e.ServerUnix, e.BackendUnix = srv.Conf.Unix, srv.Conf.Unix
 		if ti := tx.ClientTLS(); ti != nil {
 			e.SSLCipher, e.SSLVersion = ti.Cipher, ti.Protocol
 		}

@@ -111,18 +111,23 @@ func (p *Pipes) Live() int {
 // is not a kernel stream socket the proxy can splice.
 func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) {
 	src, dst = Underlying(src), Underlying(dst)
-	if c, isUnix := src.(*net.UnixConn); isUnix {
-		var err error
-		if s, err = c.SyscallConn(); err != nil {
-			return nil, nil, false
-		}
-	} else if s, ok = tcpRaw(src); !ok {
+	if s, ok = streamRaw(src); !ok {
 		return nil, nil, false
 	}
-	if d, ok = tcpRaw(dst); !ok {
+	if d, ok = streamRaw(dst); !ok {
 		return nil, nil, false
 	}
 	return s, d, true
+}
+
+// streamRaw returns the RawConn of c when it is a stream socket of its
+// own: a TCP one (tcpRaw) or Go's UNIX one (a UNIX socket server).
+func streamRaw(c net.Conn) (syscall.RawConn, bool) {
+	if uc, ok := c.(*net.UnixConn); ok {
+		rc, err := uc.SyscallConn()
+		return rc, err == nil
+	}
+	return tcpRaw(c)
 }
 
 // tcpRaw returns the RawConn of c when it is a TCP socket of its own: Go's

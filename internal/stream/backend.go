@@ -150,7 +150,7 @@ type hashKey struct {
 
 // serverConn is a connection to a server, pooled between requests.
 type serverConn struct {
-	c   tcp.HalfCloser // *net.TCPConn or *net.UnixConn, or *tls.Conn towards an "ssl" server
+	c   tcp.HalfCloser // conn.DialTCP's socket, a *net.TCPConn or *net.UnixConn, or a *tls.Conn over one towards an "ssl" server
 	srv *Server
 	fd  *conn.FD // raw reads and writes; c keeps deadlines and Close
 	dl  conn.Deadlines
@@ -303,34 +303,39 @@ func (s *Server) dialConn(timeout time.Duration, dstPort int, from ppStream) (*s
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	d := &dialer
-	if s.dialer != nil {
-		d = s.dialer
-	}
 	var c net.Conn
 	var err error
-	switch ns := s.Conf.Namespace; {
-	case s.Conf.Unix:
-		// Go's dialer connects without blocking and gives up at ctx's
-		// deadline, as for TCP; the path is checked in the model (sun_path).
-		c, err = d.DialContext(ctx, "unix", addr)
-	case ns != "":
-		c, err = netns.Dial(ctx, ns, d, addr)
-	default:
-		c, err = d.DialContext(ctx, "tcp", addr)
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil && ap.Addr().Zone() == "" && s.dialer == nil && s.Conf.Namespace == "" && !s.Conf.Unix {
+		// The common case, without net.Dialer (conn.DialTCP): a literal
+		// address, no source, socket option or namespace to apply.
+		c, err = conn.DialTCP(ap, time.Now().Add(timeout))
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		d := &dialer
+		if s.dialer != nil {
+			d = s.dialer
+		}
+		switch ns := s.Conf.Namespace; {
+		case s.Conf.Unix:
+			// Go's dialer connects without blocking and gives up at ctx's
+			// deadline, as for TCP; the path is checked in the model (sun_path).
+			c, err = d.DialContext(ctx, "unix", addr)
+		case ns != "":
+			c, err = netns.Dial(ctx, ns, d, addr)
+		default:
+			c, err = d.DialContext(ctx, "tcp", addr)
+		}
+		cancel()
 	}
-	cancel()
 	if err != nil {
 		if s.Conf.Unix {
 			err = backend.ImmediateError{Err: err} // retried at once, as haproxy does
 		}
 		return nil, err
 	}
-	hc := c.(tcp.HalfCloser) // *net.TCPConn or *net.UnixConn
-	if tc, ok := c.(*net.TCPConn); ok && s.backend.tcpKA != nil {
-		ka := s.backend.tcpKA
-		conn.SetKeepAlive(tc, ka.Count, ka.Idle, ka.Intvl)
+	hc := c.(tcp.HalfCloser) // conn.DialTCP's socket, a *net.TCPConn or a *net.UnixConn
+	if ka := s.backend.tcpKA; ka != nil && !s.Conf.Unix {
+		conn.SetKeepAlive(hc, ka.Count, ka.Idle, ka.Intvl)
 	}
 	if s.Conf.SendProxy.Version > 0 && from != nil {
 		if err := s.sendProxyHeader(hc, from, time.Now().Add(timeout)); err != nil {

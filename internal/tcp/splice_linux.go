@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"dhproxy/internal/conn"
 )
 
 // Pipes is a bounded pool of kernel pipes for splice(2), HAProxy's
@@ -109,27 +111,33 @@ func (p *Pipes) Live() int {
 // is not a kernel stream socket the proxy can splice.
 func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) {
 	src, dst = Underlying(src), Underlying(dst)
-	var err error
-	switch c := src.(type) {
-	case *net.TCPConn:
-		s, err = c.SyscallConn()
-	case *net.UnixConn:
-		s, err = c.SyscallConn()
-	default:
+	if s, ok = streamRaw(src); !ok {
 		return nil, nil, false
 	}
-	if err != nil {
+	if d, ok = streamRaw(dst); !ok {
 		return nil, nil, false
 	}
-	switch c := dst.(type) {
-	case *net.TCPConn:
-		d, err = c.SyscallConn()
-	case *net.UnixConn: // a UNIX socket server
-		d, err = c.SyscallConn()
-	default:
-		return nil, nil, false
+	return s, d, true
+}
+
+// streamRaw returns the RawConn of c when it is a stream socket of its
+// own: a TCP one (tcpRaw) or Go's UNIX one (a UNIX socket server).
+func streamRaw(c net.Conn) (syscall.RawConn, bool) {
+	if uc, ok := c.(*net.UnixConn); ok {
+		rc, err := uc.SyscallConn()
+		return rc, err == nil
 	}
-	return s, d, err == nil
+	return tcpRaw(c)
+}
+
+// tcpRaw returns the RawConn of c when it is a TCP socket of its own: Go's
+// or a server socket conn.DialTCP opened.
+func tcpRaw(c net.Conn) (syscall.RawConn, bool) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		rc, err := tc.SyscallConn()
+		return rc, err == nil
+	}
+	return conn.DialedRaw(c)
 }
 
 // splicer moves one direction's bytes with splice(2) through pipes from

@@ -9,12 +9,8 @@ import (
 // tcpClosed reports whether c is a TCP socket in CLOSE state, which during a
 // live session means it was reset.
 func tcpClosed(c net.Conn) bool {
-	tc, ok := Underlying(c).(*net.TCPConn)
+	rc, ok := tcpRaw(Underlying(c))
 	if !ok {
-		return false
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
 		return false
 	}
 	const tcpClose = 7 // TCP_CLOSE in linux/tcp_states.h

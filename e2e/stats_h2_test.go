@@ -99,7 +99,7 @@ backend be
 	for _, st := range steps {
 		st.run()
 		var now []int
-		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			// The gauges come back to 0 once the connection is over.
 			if now = counters(); now[9] == 0 && now[10] == 0 || time.Now().After(deadline) {
 				break

@@ -137,6 +137,14 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 
 	if sc == nil {
 		e.Term[0], e.Term[1] = st.failState()
+		// haproxy reads the client while it connects: what came counts
+		// in %U, so dontlognull logs the failure.
+		e.BytesIn = int64(len(first))
+		if n, enc := pendingIn(c); enc {
+			e.Received = n > 0
+		} else {
+			e.BytesIn += n
+		}
 		if st.queued > 0 {
 			e.Tw = st.queued
 		}

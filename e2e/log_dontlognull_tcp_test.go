@@ -45,7 +45,8 @@ func blackholePort(t *testing.T) int {
 // the client sent bytes meanwhile (haproxy read them: %U counts them),
 // and not when it sent none, whether it waited or closed; the line of a
 // "log-separate-errors" frontend goes at level err. A timed-out connect
-// ends in "sC", a refused one in "SC". dhproxy logged none of them.
+// ends in "sC" (in mode http too), a refused one in "SC". dhproxy logged
+// none of them, and "SC" for a timeout.
 func TestDontLogNullFailedConnectAsHAProxy(t *testing.T) {
 	dead, hole := freePort(t), blackholePort(t)
 	type tcase struct {
@@ -57,9 +58,11 @@ func TestDontLogNullFailedConnectAsHAProxy(t *testing.T) {
 		{name: "refused_data", send: "xyz", wait: true},
 		{name: "refused_none", wait: true},
 		{name: "refused_close"},
+		{name: "timeout_data", send: "x", wait: true, hole: true},
 		{name: "timeout_none", wait: true, hole: true},
 		{name: "timeout_close", hole: true},
 		{name: "refused_tcplog", send: "x", wait: true, extra: "option tcplog\n    option log-separate-errors"},
+		{name: "timeout_http", send: "GET / HTTP/1.0\r\n\r\n", wait: true, hole: true, extra: "mode http\n    log-format \"%ft %b/%s %ST %tsc B=%B rc=%rc\""},
 		{name: "last", send: "x", wait: true},
 	}
 	got := map[string]string{}
@@ -131,6 +134,8 @@ listen ready
 		"<3>refused_tcplog refused_tcplog/s 0 SC 1",
 		"<6>last last/s SC U=1 B=0 rc=1",
 		"<6>refused_data refused_data/s SC U=3 B=0 rc=1",
+		"<6>timeout_data timeout_data/s sC U=1 B=0 rc=1",
+		"<6>timeout_http timeout_http/s 503 sC-- B=217 rc=1",
 	}, "\n")
 	for _, path := range []string{haproxyBin, bin} {
 		if got[path] != want {

@@ -124,7 +124,14 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		BackendConns: b.Cur,
 		Report:       s.recordCheck,
 		ReportAgent:  s.recordAgent,
-		Admin:        &s.adminCtl,
+		Running: func(agent, running bool) {
+			if agent {
+				s.agentRunning.Store(running)
+			} else {
+				s.checkRunning.Store(running)
+			}
+		},
+		Admin: &s.adminCtl,
 	}
 }
 

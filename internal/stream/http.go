@@ -527,7 +527,7 @@ func (s *httpSession) readRequest() bool {
 				return false
 			}
 			if err == nil {
-				s.lg.parsed(&s.req, fresh)
+				s.lg.parsed(&s.req, fresh, s.h2)
 				// The request rate counts a request when it arrives, as
 				// HAProxy's (fe_req_rate in its own rules sees it).
 				s.fe.Stats.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))

@@ -13,7 +13,8 @@ import (
 // 2.6 holds it (HTX): the request line's parts plus 20, each field's name
 // and value, 1 for the end of the head, the body's bytes; its HTTP/1
 // layer drops Connection's close and keep-alive options, and the field
-// once empty. dhproxy counted the bytes as they came.
+// once empty; a chunked body counts its data and 1 for its end. dhproxy
+// counted the bytes as they came.
 func TestRequestBytesLoggedAsHAProxy(t *testing.T) {
 	web, stop := startHTTPBackend(t, "web")
 	defer stop()
@@ -23,8 +24,11 @@ func TestRequestBytesLoggedAsHAProxy(t *testing.T) {
 		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
 		"GET / HTTP/1.1\r\nHost: x\r\nX-A:   v  \r\nKeep-Alive: 1\r\nProxy-Connection: x\r\nTE: x\r\nConnection: close\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive,  X-B ,close\r\nX-B: 1\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		// the body's second part likely comes once the request went to the server
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n|3\r\nabc\r\n0\r\n\r\n",
 	}
-	want := "U=33\nU=41\nU=59\nU=73\nU=55"
+	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=72"
 	for _, path := range []string{haproxyBin, bin} {
 		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
@@ -54,7 +58,12 @@ listen l
 				t.Fatal(err)
 			}
 			c.SetDeadline(time.Now().Add(5 * time.Second))
-			io.WriteString(c, r)
+			for i, part := range strings.Split(r, "|") {
+				if i > 0 {
+					time.Sleep(50 * time.Millisecond)
+				}
+				io.WriteString(c, part)
+			}
 			io.ReadAll(c) // the last request's connection is closed by the proxy's client timeout otherwise
 			c.Close()
 			udp.SetReadDeadline(time.Now().Add(5 * time.Second))

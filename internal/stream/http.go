@@ -969,6 +969,11 @@ func (s *httpSession) handle() bool {
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
 	s.lg.bytesIn += s.sentBody
+	if framing == http1.FramingChunked {
+		// haproxy's %U counts the data without its chunk framing, and 1
+		// for the body's end
+		s.lg.bytesIn += s.chunks.Data - s.sentBody + endBlock(bodyDone)
+	}
 	canRetry := reused && bodyDone
 	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
 	resend := resendSpan{headStart, bodyStart, bodyEnd, serverKeep, upgrade}
@@ -1213,6 +1218,15 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 	return start, true, true
 }
 
+// endBlock is the size haproxy gives a chunked body's end (its EOT block)
+// once the body is done.
+func endBlock(done bool) int64 {
+	if done {
+		return 1
+	}
+	return 0
+}
+
 // startBody copies the rest of the request body in a goroutine that owns
 // buf, r and w until joinBody or abortBody.
 func (s *httpSession) startBody(sc *serverConn, f http1.Framing) {
@@ -1303,14 +1317,18 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				done = remaining == 0
 			} else {
 				var serr error
+				data := s.chunks.Data
 				take, done, serr = s.chunks.Scan(s.buf[:n])
 				if serr != nil {
 					return false
 				}
+				s.lg.bytesIn += s.chunks.Data - data + endBlock(done) // as above, %U counts the data
 			}
 			sc.dl.Write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
-			s.lg.bytesIn += int64(wn)
+			if f == http1.FramingLength {
+				s.lg.bytesIn += int64(wn)
+			}
 			if werr != nil {
 				return false
 			}

@@ -28,14 +28,17 @@ func TestRequestBytesLoggedAsHAProxy(t *testing.T) {
 		// the body's second part likely comes once the request went to the server
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n|3\r\nabc\r\n0\r\n\r\n",
 	}
-	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=72"
+	// the same, the server refusing the connection (the part of the body
+	// read with the head counted), without the request sent in two parts
+	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=72\n" + "U=33\nU=41\nU=59\nU=73\nU=55\nU=69"
+	dead := freePort(t)
 	for _, path := range []string{haproxyBin, bin} {
 		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer udp.Close()
-		port := freePort(t)
+		port, dport := freePort(t), freePort(t)
 		p := startBinary(t, path, fmt.Sprintf(`global
     log 127.0.0.1:%d format raw local0
 defaults
@@ -49,11 +52,22 @@ listen l
     bind 127.0.0.1:%d
     log-format "U=%%U"
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, web), port)
+listen d
+    bind 127.0.0.1:%d
+    retries 0
+    log-format "U=%%U"
+    server s 127.0.0.1:%d
+`, udp.LocalAddr().(*net.UDPAddr).Port, port, web, dport, dead), port)
 		var got []string
 		buf := make([]byte, 512)
-		for _, r := range reqs {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		sends := append([]string(nil), reqs...)
+		sends = append(sends, reqs[:len(reqs)-1]...)
+		for i, r := range sends {
+			to := port
+			if i >= len(reqs) {
+				to = dport
+			}
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", to))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -904,6 +904,7 @@ func (s *httpSession) handle() bool {
 	srv, sc, reused, status := s.connect(be, prefer, persist, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
+		s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 		s.r = bodyEnd
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
@@ -957,10 +958,12 @@ func (s *httpSession) handle() bool {
 		s.r = bodyEnd
 		if !reused {
 			s.lg.fail('S', 'H')
+			s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 			return s.failRequest(502, keepOnError, bodyDone)
 		}
 		if sc, status = s.redial(srv, be); sc == nil {
 			s.lg.fail('S', 'C')
+			s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
@@ -968,12 +971,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
-	s.lg.bytesIn += s.sentBody
-	if framing == http1.FramingChunked {
-		// haproxy's %U counts the data without its chunk framing, and 1
-		// for the body's end
-		s.lg.bytesIn += s.chunks.Data - s.sentBody + endBlock(bodyDone)
-	}
+	s.bufferedBodyIn(framing, s.sentBody, bodyDone)
 	canRetry := reused && bodyDone
 	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
 	resend := resendSpan{headStart, bodyStart, bodyEnd, serverKeep, upgrade}
@@ -1216,6 +1214,17 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 		return start + n, done, true
 	}
 	return start, true, true
+}
+
+// bufferedBodyIn adds to %U the part of the request body read with its
+// head, wire bytes long: haproxy counts what its buffer holds, the server
+// reached or not; of a chunked body, the data and 1 for its end.
+func (s *httpSession) bufferedBodyIn(f http1.Framing, wire int64, done bool) {
+	if f == http1.FramingChunked {
+		s.lg.bytesIn += s.chunks.Data + endBlock(done)
+		return
+	}
+	s.lg.bytesIn += wire
 }
 
 // endBlock is the size haproxy gives a chunked body's end (its EOT block)

@@ -155,6 +155,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		return
 	}
 	served = srv
+	tx.back = sc.c
 	defer srv.Release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
@@ -188,7 +189,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {
-		rx := &tcpTxn{fe: fe, bind: bind, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		rx := &tcpTxn{fe: fe, bind: bind, be: be, srv: srv, back: sc.c, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {

@@ -90,3 +90,59 @@ func TestCheckInProgressAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentRepliesAsHAProxy: the stats of servers whose agents answer
+// with a state, a weight, a maxconn, an admin word or a word it does not
+// know are haproxy 2.6's; an answer without a state shows "CHECKED", "No
+// status change" (dhproxy showed nothing of it: "INI").
+func TestAgentRepliesAsHAProxy(t *testing.T) {
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	live, stop := startHTTPBackend(t, "live")
+	defer stop()
+	replies := []string{"50%\n", "ready\n", "stopped #why\n", "fail #x y\n", "up maxconn:10\n", "hello\n", "down\n", "up, 80%\n"}
+	var agents []*agentServer
+	for _, r := range replies {
+		agents = append(agents, startAgent(t, r))
+	}
+	res := map[string]string{}
+	for _, path := range []string{haproxyBin, bin} {
+		sock := filepath.Join(t.TempDir(), "api.sock")
+		fe := freePort(t)
+		cfg := fmt.Sprintf(`global
+    stats socket %s level admin`, sock) + defaultsSection("http", "1s", "5s", "5s") + fmt.Sprintf(`
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend b
+backend b
+`, fe)
+		for i, a := range agents {
+			cfg += fmt.Sprintf("    server s%d 127.0.0.1:%d weight 10 agent-check agent-port %d agent-inter 100ms\n", i, live, a.port())
+		}
+		p := startBinary(t, path, cfg, fe)
+		for _, a := range agents {
+			a.set(t, a.reply.Load().(string)) // asked twice since: the answer is applied
+		}
+		var out string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if out = cliCmd(t, sock, "show stat"); !strings.Contains(out, ",* ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		rows, names := statRows(t, out)
+		var b strings.Builder
+		for i := range agents {
+			fmt.Fprintf(&b, "%q:", replies[i])
+			for _, col := range []string{"status", "weight", "uweight", "slim", "agent_status", "agent_code", "agent_desc", "last_agt", "agent_health"} {
+				fmt.Fprintf(&b, " %s=%s", col, field(t, rows, names, fmt.Sprintf("b/s%d", i), col))
+			}
+			b.WriteString("\n")
+		}
+		res[path] = b.String()
+		p.stop()
+	}
+	if res[haproxyBin] != res[bin] {
+		t.Errorf("haproxy:\n%s\ndhproxy:\n%s", res[haproxyBin], res[bin])
+	}
+}

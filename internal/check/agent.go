@@ -196,6 +196,14 @@ func (c *checker) processAgent(res Result) {
 		c.t.SetMaxconn(rep.maxconn)
 	}
 	if rep.neutral {
+		// haproxy shows the answer as "CHECKED", the health left as it is
+		c.g.mu.Lock()
+		health := c.health
+		c.g.mu.Unlock()
+		if c.t.ReportAgent != nil {
+			res.Status = StatusCHECKED
+			c.t.ReportAgent(res, health, c.rise, c.fall)
+		}
 		return
 	}
 	c.g.mu.Lock()

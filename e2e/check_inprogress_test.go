@@ -94,14 +94,16 @@ func TestCheckInProgressAsHAProxy(t *testing.T) {
 // TestAgentRepliesAsHAProxy: the stats of servers whose agents answer
 // with a state, a weight, a maxconn, an admin word or a word it does not
 // know are haproxy 2.6's; an answer without a state shows "CHECKED", "No
-// status change" (dhproxy showed nothing of it: "INI").
+// status change" (dhproxy showed nothing of it: "INI"); "maint" and
+// "drain" set the server's forced state, as the runtime API's (dhproxy
+// marked the first DOWN, and neither in "show servers state").
 func TestAgentRepliesAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
 	}
 	live, stop := startHTTPBackend(t, "live")
 	defer stop()
-	replies := []string{"50%\n", "ready\n", "stopped #why\n", "fail #x y\n", "up maxconn:10\n", "hello\n", "down\n", "up, 80%\n"}
+	replies := []string{"50%\n", "ready\n", "stopped #why\n", "fail #x y\n", "up maxconn:10\n", "hello\n", "down\n", "up, 80%\n", "maint\n", "drain 30%\n"}
 	var agents []*agentServer
 	for _, r := range replies {
 		agents = append(agents, startAgent(t, r))
@@ -138,6 +140,12 @@ backend b
 				fmt.Fprintf(&b, " %s=%s", col, field(t, rows, names, fmt.Sprintf("b/s%d", i), col))
 			}
 			b.WriteString("\n")
+		}
+		// srv_op_state, srv_admin_state, srv_uweight, srv_iweight
+		for _, l := range strings.Split(cliCmd(t, sock, "show servers state b"), "\n")[2:] {
+			if f := strings.Fields(l); len(f) > 9 {
+				b.WriteString(strings.Join(f[3:4], "") + " " + strings.Join(f[5:9], " ") + "\n")
+			}
 		}
 		res[path] = b.String()
 		p.stop()

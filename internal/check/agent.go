@@ -187,6 +187,9 @@ func (c *checker) processAgent(res Result) {
 		return
 	}
 	if rep.admin != "" {
+		if c.t.AgentAdmin != nil {
+			c.t.AgentAdmin(rep.admin)
+		}
 		c.g.setAdmin(c.m, rep.admin)
 	}
 	if rep.pct >= 0 {

@@ -90,6 +90,10 @@ type Target struct {
 	Report func(r Result, health, rise, fall int)
 	// ReportAgent is Report for the agent check (the agent_* columns).
 	ReportAgent func(r Result, health, rise, fall int)
+	// AgentAdmin, when set, is given an agent's "maint", "drain" or
+	// "ready" first: the server's forced administrative state, as the
+	// runtime API's "set server ... state" sets it.
+	AgentAdmin func(word string)
 	// Running, when set, is told when a check (or the agent check) starts
 	// and when it is over: the stats mark it in progress meanwhile.
 	Running func(agent, running bool)

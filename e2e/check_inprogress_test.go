@@ -96,14 +96,15 @@ func TestCheckInProgressAsHAProxy(t *testing.T) {
 // know are haproxy 2.6's; an answer without a state shows "CHECKED", "No
 // status change" (dhproxy showed nothing of it: "INI"); "maint" and
 // "drain" set the server's forced state, as the runtime API's (dhproxy
-// marked the first DOWN, and neither in "show servers state").
+// marked the first DOWN, and neither in "show servers state"); an empty
+// answer fails "at step 2" (dhproxy said 1).
 func TestAgentRepliesAsHAProxy(t *testing.T) {
 	if _, err := os.Stat(haproxyBin); err != nil {
 		t.Skip("no haproxy to compare with:", err)
 	}
 	live, stop := startHTTPBackend(t, "live")
 	defer stop()
-	replies := []string{"50%\n", "ready\n", "stopped #why\n", "fail #x y\n", "up maxconn:10\n", "hello\n", "down\n", "up, 80%\n", "maint\n", "drain 30%\n"}
+	replies := []string{"50%\n", "ready\n", "stopped #why\n", "fail #x y\n", "up maxconn:10\n", "hello\n", "down\n", "up, 80%\n", "maint\n", "drain 30%\n", ""}
 	var agents []*agentServer
 	for _, r := range replies {
 		agents = append(agents, startAgent(t, r))

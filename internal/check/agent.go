@@ -236,7 +236,9 @@ func expectAgent(conn net.Conn, in *[]byte) Result {
 		if err != nil && n == 0 {
 			if len(buf) == 0 {
 				if errors.Is(err, io.EOF) {
-					return emptyResponse(1, StatusL7RSP)
+					// haproxy's agent rules send (the agent-send string,
+					// maybe none), then read: step 2
+					return emptyResponse(2, StatusL7RSP)
 				}
 				return ioFailure(err)
 			}

@@ -1218,10 +1218,11 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 
 // bufferedBodyIn adds to %U the part of the request body read with its
 // head, wire bytes long: haproxy counts what its buffer holds, the server
-// reached or not; of a chunked body, the data and 1 for its end.
+// reached or not; of a chunked body, the data, the trailer fields' names
+// and values, and 1 for its end.
 func (s *httpSession) bufferedBodyIn(f http1.Framing, wire int64, done bool) {
 	if f == http1.FramingChunked {
-		s.lg.bytesIn += s.chunks.Data + endBlock(done)
+		s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize + endBlock(done)
 		return
 	}
 	s.lg.bytesIn += wire
@@ -1326,12 +1327,12 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				done = remaining == 0
 			} else {
 				var serr error
-				data := s.chunks.Data
+				seen := s.chunks.Data + s.chunks.TrailerSize
 				take, done, serr = s.chunks.Scan(s.buf[:n])
 				if serr != nil {
 					return false
 				}
-				s.lg.bytesIn += s.chunks.Data - data + endBlock(done) // as above, %U counts the data
+				s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize - seen + endBlock(done) // as above, %U counts the data
 			}
 			sc.dl.Write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])

@@ -187,6 +187,9 @@ func (c *checker) processAgent(res Result) {
 		return
 	}
 	if rep.admin != "" {
+		if c.t.AgentAdmin != nil {
+			c.t.AgentAdmin(rep.admin)
+		}
 		c.g.setAdmin(c.m, rep.admin)
 	}
 	if rep.pct >= 0 {
@@ -196,6 +199,14 @@ func (c *checker) processAgent(res Result) {
 		c.t.SetMaxconn(rep.maxconn)
 	}
 	if rep.neutral {
+		// haproxy shows the answer as "CHECKED", the health left as it is
+		c.g.mu.Lock()
+		health := c.health
+		c.g.mu.Unlock()
+		if c.t.ReportAgent != nil {
+			res.Status = StatusCHECKED
+			c.t.ReportAgent(res, health, c.rise, c.fall)
+		}
 		return
 	}
 	c.g.mu.Lock()
@@ -225,7 +236,9 @@ func expectAgent(conn net.Conn, in *[]byte) Result {
 		if err != nil && n == 0 {
 			if len(buf) == 0 {
 				if errors.Is(err, io.EOF) {
-					return emptyResponse(1, StatusL7RSP)
+					// haproxy's agent rules send (the agent-send string,
+					// maybe none), then read: step 2
+					return emptyResponse(2, StatusL7RSP)
 				}
 				return ioFailure(err)
 			}

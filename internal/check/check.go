@@ -90,6 +90,13 @@ type Target struct {
 	Report func(r Result, health, rise, fall int)
 	// ReportAgent is Report for the agent check (the agent_* columns).
 	ReportAgent func(r Result, health, rise, fall int)
+	// AgentAdmin, when set, is given an agent's "maint", "drain" or
+	// "ready" first: the server's forced administrative state, as the
+	// runtime API's "set server ... state" sets it.
+	AgentAdmin func(word string)
+	// Running, when set, is told when a check (or the agent check) starts
+	// and when it is over: the stats mark it in progress meanwhile.
+	Running func(agent, running bool)
 	// Admin, when set, is bound by Start to the server's state machine so
 	// that the runtime API's maintenance and drain go through it.
 	Admin *Admin
@@ -495,6 +502,10 @@ func (c *checker) once(ctx context.Context) {
 	}
 	if c.t.CurAddr == nil {
 		addr = c.currentAddr()
+	}
+	if c.t.Running != nil {
+		c.t.Running(c.agent, true)
+		defer c.t.Running(c.agent, false)
 	}
 	var res Result
 	var ok bool

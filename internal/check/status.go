@@ -33,6 +33,9 @@ const (
 	StatusPROCERR  // external check: the program failed
 	StatusPROCTOUT // external check: the program did not end in time
 	StatusPROCOK   // external check: the program exited with 0
+	// StatusCHECKED: an agent answered without a state (haproxy's "No
+	// status change"), no code
+	StatusCHECKED
 )
 
 type statusInfo struct {
@@ -60,6 +63,7 @@ var statuses = [...]statusInfo{
 	StatusPROCERR:  {"PROCERR", "External check error", false},
 	StatusPROCTOUT: {"PROCTOUT", "External check timeout", false},
 	StatusPROCOK:   {"PROCOK", "External check passed", true},
+	StatusCHECKED:  {"CHECKED", "No status change", false},
 }
 
 // String is the short name shown in stats, e.g. "L4CON".
@@ -83,7 +87,7 @@ func (s Status) Passed() bool { return int(s) < len(statuses) && statuses[s].pas
 
 // HasCode tells whether the status carries a layer 7 (or agent) code, as
 // HAProxy's statuses after HCHK_STATUS_L57DATA.
-func (s Status) HasCode() bool { return s >= StatusL7OK }
+func (s Status) HasCode() bool { return s >= StatusL7OK && s != StatusCHECKED }
 
 // Result is the outcome of one check run.
 type Result struct {

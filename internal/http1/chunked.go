@@ -53,6 +53,11 @@ type ChunkScanner struct {
 	// Data counts the chunk-data bytes seen so far (the decoded body size,
 	// which HAProxy's logs report).
 	Data int64
+	// TrailerSize counts the trailer fields' names and values (without
+	// the spaces around the values), as HAProxy's logs count them.
+	TrailerSize int64
+	trWS        int64 // spaces seen after the value's last other byte
+	trVal       bool  // the value has had a byte other than a space
 	// KeepTrailers: the trailer fields are kept for Trailers (set it
 	// before the trailer section comes).
 	KeepTrailers bool
@@ -276,20 +281,30 @@ func (c *ChunkScanner) walk(p []byte, decode bool) (int, []byte, bool, error) {
 				st = csFinalLF
 			case class[b]&cTchar != 0:
 				st = csTrName
+				c.TrailerSize++
 			default:
 				return c.fail(i, "invalid trailer field")
 			}
 		case csTrName:
 			switch {
 			case class[b]&cTchar != 0:
+				c.TrailerSize++
 			case b == ':':
 				st = csTrValue
+				c.trWS, c.trVal = 0, false
 			default:
 				return c.fail(i, "invalid trailer field name")
 			}
 		case csTrValue:
 			switch {
+			case b == ' ' || b == '\t':
+				c.trWS++
 			case class[b]&cValue != 0:
+				if c.trVal {
+					c.TrailerSize += c.trWS // spaces inside the value
+				}
+				c.TrailerSize++
+				c.trWS, c.trVal = 0, true
 			case b == '\r':
 				st = csTrLF
 			default:

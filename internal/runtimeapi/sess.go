@@ -107,7 +107,11 @@ func writeSessDetail(b *strings.Builder, si *stream.SessionInfo, now time.Time) 
 	if si.Backend != nil {
 		fmt.Fprintf(b, "  backend=%s (id=%d mode=%s)", be, si.Backend.P.ID, si.Backend.P.Mode.String())
 		if si.Outgoing != nil {
-			b.WriteString(" addr=" + si.Outgoing.String())
+			addr := si.Outgoing.String()
+			if _, ok := si.Outgoing.(*net.UnixAddr); ok {
+				addr = "unix" // haproxy names a UNIX socket's family, the end has no name
+			}
+			b.WriteString(" addr=" + addr)
 		}
 		b.WriteString("\n")
 	} else {

@@ -136,10 +136,20 @@ func agentRunning(f func(c *stream.CheckState) Value) func(*Row) Value {
 		}
 		c := r.Srv.Agent()
 		if c == nil {
-			c = &stream.CheckState{Status: "INI", Rise: check.AgentRise, Fall: check.AgentFall, Health: check.AgentRise, Duration: -1}
+			// haproxy prints the agent's duration, 0, before its first result
+			c = &stream.CheckState{Status: "INI", Desc: check.StatusINI.Description(), Rise: check.AgentRise, Fall: check.AgentFall, Health: check.AgentRise}
 		}
 		return f(c)
 	}
+}
+
+// inProgress is a check's status, marked "* " while a check runs, as
+// haproxy's.
+func inProgress(r *Row, agent bool, status string) Value {
+	if r.Srv.CheckInProgress(agent) {
+		return str("* " + status)
+	}
+	return str(status)
 }
 
 func secondsSince(now, t time.Time) int64 { return int64(now.Sub(t) / time.Second) }
@@ -312,7 +322,7 @@ var Columns = []Column{
 	{"rate", "MRP", "u32", "FBS", func(r *Row) Value { c, _ := r.Counters().Rate(); return num(int64(c)) }},
 	{"rate_lim", "CLP", "u32", "F", zero},
 	{"rate_max", "MMP", "u32", "FBS", func(r *Row) Value { _, m := r.Counters().Rate(); return num(int64(m)) }},
-	{"check_status", "MOP", "str", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value { return str(c.Status) })},
+	{"check_status", "MOP", "str", "S", checkRunning(func(r *Row, c *stream.CheckState) Value { return inProgress(r, false, c.Status) })},
 	{"check_code", "MOP", "u32", "S", checkRunning(func(_ *Row, c *stream.CheckState) Value {
 		if c.Code == 0 {
 			return Value{}
@@ -359,7 +369,9 @@ var Columns = []Column{
 	{"ctime", "MaP", "u32", "BS", timeAvg(stream.TimeConnect)},
 	{"rtime", "MaP", "u32", "BS", timeAvg(stream.TimeResponse)},
 	{"ttime", "MaP", "u32", "BS", timeAvg(stream.TimeTotal)},
-	{"agent_status", "MOP", "str", "S", agentRunning(func(c *stream.CheckState) Value { return str(c.Status) })},
+	{"agent_status", "MOP", "str", "S", func(r *Row) Value {
+		return agentRunning(func(c *stream.CheckState) Value { return inProgress(r, true, c.Status) })(r)
+	}},
 	{"agent_code", "MOP", "u32", "S", agentRunning(func(c *stream.CheckState) Value {
 		if !c.HasCode {
 			return Value{}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dhproxy/internal/backend"
+	"dhproxy/internal/check"
 	"dhproxy/internal/lb"
 	"dhproxy/internal/lvs"
 	"dhproxy/internal/model"
@@ -178,7 +179,7 @@ func checkOf(s *stream.Server) *stream.CheckState {
 	if c := s.Check(); c != nil {
 		return c
 	}
-	return &stream.CheckState{Status: "INI", Rise: s.Conf.Rise, Fall: s.Conf.Fall, Health: s.Conf.Rise, Duration: -1}
+	return &stream.CheckState{Status: "INI", Desc: check.StatusINI.Description(), Rise: s.Conf.Rise, Fall: s.Conf.Fall, Health: s.Conf.Rise, Duration: -1}
 }
 
 // ServerState derives a server's display state from its run-time state and

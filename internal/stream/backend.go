@@ -60,6 +60,8 @@ type Server struct {
 	adminCtl check.Admin // the check state machine's, when the server is checked
 	check    atomic.Pointer[CheckState]
 	agent    atomic.Pointer[CheckState]
+	// a health check, an agent check under way (haproxy's "* " mark)
+	checkRunning, agentRunning atomic.Bool
 }
 
 // Backend is a backend's runtime state: its servers (the embedded

@@ -124,7 +124,24 @@ func (b *Backend) checkTarget(s *Server, node string) check.Target {
 		BackendConns: b.Cur,
 		Report:       s.recordCheck,
 		ReportAgent:  s.recordAgent,
-		Admin:        &s.adminCtl,
+		AgentAdmin: func(word string) {
+			switch word {
+			case "maint":
+				s.SetAdmin(backend.AdminMaint)
+			case "drain":
+				s.SetAdmin(backend.AdminDrain)
+			default: // ready: out of forced maintenance and drain
+				s.ClearAdmin(backend.AdminMaint | backend.AdminDrain)
+			}
+		},
+		Running: func(agent, running bool) {
+			if agent {
+				s.agentRunning.Store(running)
+			} else {
+				s.checkRunning.Store(running)
+			}
+		},
+		Admin: &s.adminCtl,
 	}
 }
 

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"net"
 	"time"
 
@@ -26,6 +27,9 @@ func (b *Backend) connect(dstPort int, prefer *Server, persist backend.Persist, 
 			st.tried = srv
 		}
 		sc, err := srv.dial(timeout, dstPort, from)
+		if st != nil {
+			st.timedOut = isTimeout(err)
+		}
 		srv.observeL4(err)
 		return sc, err
 	}
@@ -115,13 +119,18 @@ type connStats struct {
 	queued       time.Duration // waiting in queues (%Tw)
 	queueTerm    byte          // 's' queue timeout, 'S' queue full; 0 when not failed in a queue
 	tried        *Server       // the last server a connection was attempted to (logged on failure)
+	timedOut     bool          // the last attempt hit "timeout connect"
 }
 
 // failState is the log's termination stage for a failed connect: 'Q' when
-// the request failed in a queue, else 'C'; cause is 's' or 'S' then.
+// the request failed in a queue, else 'C'; cause is 's' (a timeout) or
+// 'S' then.
 func (st *connStats) failState() (cause, stage byte) {
 	if st.queueTerm != 0 {
 		return st.queueTerm, 'Q'
+	}
+	if st.timedOut {
+		return 's', 'C'
 	}
 	return 'S', 'C'
 }
@@ -152,4 +161,10 @@ func (s *httpSession) redial(srv *Server, be *Backend) (*serverConn, int) {
 		s.fcgiRequest(fc, be)
 	}
 	return sc, 0
+}
+
+// isTimeout tells whether err is a timeout (a dial's "timeout connect").
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

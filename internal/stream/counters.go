@@ -322,6 +322,15 @@ func (s *Server) recordAgent(r check.Result, health, rise, fall int) {
 		Desc: r.Status.Description(), Info: r.Info, Health: health, Rise: rise, Fall: fall})
 }
 
+// CheckInProgress tells whether a health check (agent: the agent check)
+// of s is under way.
+func (s *Server) CheckInProgress(agent bool) bool {
+	if agent {
+		return s.agentRunning.Load()
+	}
+	return s.checkRunning.Load()
+}
+
 // Agent returns the last agent check result, nil before the first one.
 func (s *Server) Agent() *CheckState { return s.agent.Load() }
 

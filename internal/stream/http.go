@@ -527,7 +527,7 @@ func (s *httpSession) readRequest() bool {
 				return false
 			}
 			if err == nil {
-				s.lg.parsed(&s.req, fresh)
+				s.lg.parsed(&s.req, fresh, s.h2)
 				// The request rate counts a request when it arrives, as
 				// HAProxy's (fe_req_rate in its own rules sees it).
 				s.fe.Stats.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
@@ -904,6 +904,7 @@ func (s *httpSession) handle() bool {
 	srv, sc, reused, status := s.connect(be, prefer, persist, hk)
 	if sc == nil {
 		s.lg.fail(s.lg.connStats.failState())
+		s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 		s.r = bodyEnd
 		return s.failRequest(status, keepOnError, bodyDone)
 	}
@@ -957,10 +958,12 @@ func (s *httpSession) handle() bool {
 		s.r = bodyEnd
 		if !reused {
 			s.lg.fail('S', 'H')
+			s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 			return s.failRequest(502, keepOnError, bodyDone)
 		}
 		if sc, status = s.redial(srv, be); sc == nil {
 			s.lg.fail('S', 'C')
+			s.bufferedBodyIn(framing, int64(bodyEnd-bodyStart), bodyDone)
 			return s.failRequest(status, keepOnError, bodyDone)
 		}
 		reused = false
@@ -968,7 +971,7 @@ func (s *httpSession) handle() bool {
 	}
 	s.r = bodyEnd
 	s.sentBody = int64(bodyEnd - bodyStart)
-	s.lg.bytesIn += s.sentBody
+	s.bufferedBodyIn(framing, s.sentBody, bodyDone)
 	canRetry := reused && bodyDone
 	l7 := s.l7Retry(be, bodyDone, bodyEnd-headStart)
 	resend := resendSpan{headStart, bodyStart, bodyEnd, serverKeep, upgrade}
@@ -1213,6 +1216,27 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 	return start, true, true
 }
 
+// bufferedBodyIn adds to %U the part of the request body read with its
+// head, wire bytes long: haproxy counts what its buffer holds, the server
+// reached or not; of a chunked body, the data, the trailer fields' names
+// and values, and 1 for its end.
+func (s *httpSession) bufferedBodyIn(f http1.Framing, wire int64, done bool) {
+	if f == http1.FramingChunked {
+		s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize + endBlock(done)
+		return
+	}
+	s.lg.bytesIn += wire
+}
+
+// endBlock is the size haproxy gives a chunked body's end (its EOT block)
+// once the body is done.
+func endBlock(done bool) int64 {
+	if done {
+		return 1
+	}
+	return 0
+}
+
 // startBody copies the rest of the request body in a goroutine that owns
 // buf, r and w until joinBody or abortBody.
 func (s *httpSession) startBody(sc *serverConn, f http1.Framing) {
@@ -1303,14 +1327,18 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				done = remaining == 0
 			} else {
 				var serr error
+				seen := s.chunks.Data + s.chunks.TrailerSize
 				take, done, serr = s.chunks.Scan(s.buf[:n])
 				if serr != nil {
 					return false
 				}
+				s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize - seen + endBlock(done) // as above, %U counts the data
 			}
 			sc.dl.Write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
-			s.lg.bytesIn += int64(wn)
+			if f == http1.FramingLength {
+				s.lg.bytesIn += int64(wn)
+			}
 			if werr != nil {
 				return false
 			}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"strconv"
@@ -98,7 +99,9 @@ func connEnds(c net.Conn) (srv, local netip.AddrPort) {
 //
 // fresh: the head came whole with the read that started the request, whose
 // date is l.start (one clock reading per wake-up, as HAProxy's timers).
-func (l *reqLog) parsed(r *http1.Request, fresh bool) {
+// h2: the head was made from an HTTP/2 request's (its size is counted as
+// it came: one HTTP/1 head's).
+func (l *reqLog) parsed(r *http1.Request, fresh, h2 bool) {
 	// the stats' times need it even when nothing logs
 	if fresh {
 		l.head = l.start
@@ -109,12 +112,46 @@ func (l *reqLog) parsed(r *http1.Request, fresh bool) {
 		return
 	}
 	l.bytesIn = int64(r.HeadLen)
+	if !h2 {
+		l.bytesIn = requestHTXSize(r)
+	}
 	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
 	l.methodLen = len(r.Method)
 	l.proto = "HTTP/1.1"
 	if r.Minor == 0 {
 		l.proto = "HTTP/1.0"
 	}
+}
+
+// requestHTXSize is an HTTP/1 request head's size as haproxy's %U counts
+// it (logging.HTXSize): its HTTP/1 layer drops the "close" and
+// "keep-alive" options of Connection, and the field once it is empty.
+func requestHTXSize(r *http1.Request) int64 {
+	var n logging.HTXSize
+	n.StartLine(r.Method, r.URI, proto11)
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		if h.Kind != http1.KindConnection {
+			n.Header(h.Name, h.Value)
+			continue
+		}
+		kept := 0
+		for tok := range bytes.SplitSeq(h.Value, []byte{','}) {
+			tok = bytes.TrimSpace(tok)
+			if len(tok) == 0 || bytes.EqualFold(tok, []byte("close")) || bytes.EqualFold(tok, []byte("keep-alive")) {
+				continue
+			}
+			if kept > 0 {
+				kept += len(", ")
+			}
+			kept += len(tok)
+		}
+		if kept > 0 {
+			n += logging.HTXSize(len(h.Name) + kept) // the options left, ", " between
+		}
+	}
+	n.EndOfHeaders()
+	return int64(n)
 }
 
 // headSize counts a response head sent to the client into bytesOut the way

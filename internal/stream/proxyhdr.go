@@ -375,3 +375,24 @@ func keyAlgBits(c *x509.Certificate) string {
 	}
 	return ""
 }
+
+// pendingIn is how many bytes the client sent that were not read yet (0
+// for a connection without a socket of its own); enc: they are a TLS
+// connection's records, not its data.
+func pendingIn(c net.Conn) (n int64, enc bool) {
+	raw := c
+	if tc, ok := c.(*tls.Conn); ok {
+		raw, enc = tc.NetConn(), true
+	}
+	sc, ok := raw.(syscall.Conn)
+	if !ok {
+		return 0, enc
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, enc
+	}
+	var q int
+	rc.Control(func(fd uintptr) { q, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return int64(q), enc
+}

@@ -137,6 +137,14 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 
 	if sc == nil {
 		e.Term[0], e.Term[1] = st.failState()
+		// haproxy reads the client while it connects: what came counts
+		// in %U, so dontlognull logs the failure.
+		e.BytesIn = int64(len(first))
+		if n, enc := pendingIn(c); enc {
+			e.Received = n > 0
+		} else {
+			e.BytesIn += n
+		}
 		if st.queued > 0 {
 			e.Tw = st.queued
 		}
@@ -147,6 +155,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 		return
 	}
 	served = srv
+	tx.back = sc.c
 	defer srv.Release()
 	defer sc.c.Close()
 	sticks.commit(srv, coarseTime())
@@ -180,7 +189,7 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	}
 	var answered int64 // server bytes the tcp-response rules read and passed on
 	if list := be.P.TCPResponse.Content; len(list) > 0 {
-		rx := &tcpTxn{fe: fe, bind: bind, be: be, srv: srv, c: c, from: sc.c, cv: cv, vars: tx.vars}
+		rx := &tcpTxn{fe: fe, bind: bind, be: be, srv: srv, back: sc.c, c: c, from: sc.c, cv: cv, vars: tx.vars}
 		r := rx.inspect(be.P, list, be.P.TCPResponse.InspectDelay, time.Now())
 		if r != nil && r.Reject {
 			if r.Silent {

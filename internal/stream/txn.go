@@ -811,6 +811,7 @@ type tcpTxn struct {
 	bind    *bindRef // the socket that accepted the connection (so_id)
 	be      *Backend // nil before a backend is known
 	srv     *Server  // the server connected (tcp-response rules)
+	back    net.Conn // the connection to it (bc_src, bc_dst)
 	c       net.Conn
 	v       sample.Value
 	acl     acl.State

@@ -24,8 +24,15 @@ func (s *httpSession) ClientTCPInfo() (*unix.TCPInfo, bool) { return conn.TCPInf
 // FrontAddrs are the client connection's ends in mode tcp.
 func (t *tcpTxn) FrontAddrs() (src, dst netip.AddrPort) { return connEnds(t.c) }
 
-// BackAddrs: mode tcp's rules do not see the server connection's ends.
-func (t *tcpTxn) BackAddrs() (src, dst netip.AddrPort) { return netip.AddrPort{}, netip.AddrPort{} }
+// BackAddrs are the ends of the connection to the server in mode tcp, once
+// connected (tcp-response rules, the log).
+func (t *tcpTxn) BackAddrs() (src, dst netip.AddrPort) {
+	if t.back == nil {
+		return netip.AddrPort{}, netip.AddrPort{}
+	}
+	srv, local := connEnds(t.back)
+	return local, srv
+}
 
 // ClientTCPInfo is TCP_INFO of the client's socket in mode tcp.
 func (t *tcpTxn) ClientTCPInfo() (*unix.TCPInfo, bool) { return conn.TCPInfo(t.c) }

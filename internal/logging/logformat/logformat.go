@@ -287,7 +287,8 @@ func HeaderVar(spec string) (sample.LogVar, int, error) {
 // "status" is accepted but, the response being gone, never has a value.
 var persistentFetches = map[string]bool{"method": true, "status": true, "capture.req.hdr": true, "capture.res.hdr": true,
 	"capture.req.method": true, "capture.req.uri": true, "capture.req.ver": true,
-	"bc_http_major": true} // the server connection's, as haproxy's log reads it
+	// the server connection's, as haproxy's log reads it
+	"bc_http_major": true, "bc_src": true, "bc_src_port": true, "bc_dst": true, "bc_dst_port": true}
 
 func usableAtLogTime(e *sample.Expr) error {
 	f := e.Fetch

@@ -6,39 +6,11 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// blackholePort is a listening port whose accept queue is full, so that
-// the kernel drops the SYNs sent to it: connecting to it times out.
-func blackholePort(t *testing.T) int {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := sa.(*syscall.SockaddrInet4).Port
-	for { // fill the queue: the first dial that hangs proves it full
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-		if err != nil {
-			return port
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-}
+	"dhproxy/internal/conn/conntest"
+)
 
 // TestDontLogNullFailedConnectAsHAProxy: under "option dontlognull", a
 // mode tcp connection whose server could not be reached is logged when
@@ -48,7 +20,7 @@ func blackholePort(t *testing.T) int {
 // ends in "sC" (in mode http too), a refused one in "SC". dhproxy logged
 // none of them, and "SC" for a timeout.
 func TestDontLogNullFailedConnectAsHAProxy(t *testing.T) {
-	dead, hole := freePort(t), blackholePort(t)
+	dead, hole := freePort(t), int(conntest.FullBacklog(t).Port())
 	type tcase struct {
 		name, send string
 		wait, hole bool

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dhproxy/internal/conn/conntest"
 	"dhproxy/internal/model"
 )
 
@@ -368,7 +369,7 @@ func TestResults(t *testing.T) {
 }
 
 func TestConnectTimeout(t *testing.T) {
-	addr := fullBacklog(t)
+	addr := conntest.FullBacklog(t).String()
 	rs := compile(backend("be"), false)
 	// Without "timeout check", the connect may take the whole inter.
 	res, _ := rs.run(context.Background(), addr, timing{inter: 300 * time.Millisecond, connect: 100 * time.Millisecond}, runEnv{})

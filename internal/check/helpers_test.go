@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -207,37 +205,6 @@ func closedPort(t *testing.T) string {
 	a := l.Addr().String()
 	l.Close()
 	return a
-}
-
-// fullBacklog returns a listening address whose accept queue is full, so
-// that the kernel drops further SYNs and connects time out.
-func fullBacklog(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-	for i := 0; i < 8; i++ {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err != nil {
-			return addr // queue full: this connect timed out
-		}
-		t.Cleanup(func() { c.Close() })
-	}
-	t.Skip("the kernel keeps accepting into a full backlog; cannot provoke a connect timeout")
-	return ""
 }
 
 // server builds a checked model server.

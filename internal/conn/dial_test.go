@@ -4,13 +4,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"dhproxy/internal/conn/conntest"
 )
 
 // dialDirect dials l's address with DialTCP and returns both ends.
@@ -152,7 +153,7 @@ func TestDialTCPErrors(t *testing.T) {
 		t.Fatalf("refused: %v", err)
 	}
 
-	full := fullBacklog(t)
+	full := conntest.FullBacklog(t)
 	start := time.Now()
 	_, err = DialTCP(full, start.Add(100*time.Millisecond))
 	if !errors.As(err, &oe) || oe.Op != "dial" || !oe.Timeout() {
@@ -160,35 +161,5 @@ func TestDialTCPErrors(t *testing.T) {
 	}
 	if time.Since(start) < 100*time.Millisecond {
 		t.Fatalf("the dial failed before its deadline: %v", err)
-	}
-}
-
-// fullBacklog returns the address of a listener whose accept queue is full
-// (backlog 0, one connection never accepted): the kernel drops the SYNs of
-// further connections, which stay in progress.
-func fullBacklog(t *testing.T) netip.AddrPort {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
-	for {
-		c, err := net.DialTimeout("tcp", addr.String(), 100*time.Millisecond)
-		if err != nil {
-			return addr // this one was not answered: the queue is full
-		}
-		t.Cleanup(func() { c.Close() })
 	}
 }

@@ -6,8 +6,10 @@ package conntest
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,4 +114,37 @@ func Answer(resp []byte) func(net.Conn) {
 			}
 		}
 	}
+}
+
+// FullBacklog returns the address of a loopback listener whose accept
+// queue is full (backlog 0, connections never accepted): the kernel drops
+// the SYNs of further connections, whose connects then time out. Closed
+// at the test's end.
+func FullBacklog(t testing.TB) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
+	for range 64 {
+		c, err := net.DialTimeout("tcp", addr.String(), 200*time.Millisecond)
+		if err != nil {
+			return addr // this connect was not answered: the queue is full
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatal("the kernel kept accepting into a backlog of 0")
+	return addr
 }

@@ -200,10 +200,10 @@ func (c *checker) processAgent(res Result) {
 	}
 	if rep.neutral {
 		// haproxy shows the answer as "CHECKED", the health left as it is
-		c.g.mu.Lock()
-		health := c.health
-		c.g.mu.Unlock()
 		if c.t.ReportAgent != nil {
+			c.g.mu.Lock()
+			health := c.health
+			c.g.mu.Unlock()
 			res.Status = StatusCHECKED
 			c.t.ReportAgent(res, health, c.rise, c.fall)
 		}

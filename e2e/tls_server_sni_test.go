@@ -139,3 +139,43 @@ func answerWithSSLTLVs(c net.Conn) {
 	body := strings.Join(got, " ") + "\n"
 	fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
+
+// A server added at run time with "sni req.hdr(host)" sends each request's
+// Host as its SNI, as one from the configuration does (the expression is
+// compiled by "add server"; that once crashed the process).
+func TestRuntimeAddServerDynamicSNI(t *testing.T) {
+	needHAProxyPeer(t)
+	dir := t.TempDir()
+	ca := newTLSCA(t)
+	srvCrt := ca.writePEM(t, dir, "backend.pem", "*.site.test")
+	peer, port := freePort(t), freePort(t)
+	startBinary(t, haproxyBin, `
+global
+	nbthread 1`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend tlsserver
+	bind 127.0.0.1:%d ssl crt %s
+	http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_sni]\n"
+`, peer, srvCrt), peer)
+	sock := dir + "/api.sock"
+	startProxy(t, fmt.Sprintf(`
+global
+	stats socket %s level admin`, sock)+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
+frontend fe
+	bind 127.0.0.1:%d
+	default_backend be
+backend be
+`, port), port)
+	add := fmt.Sprintf("add server be/n1 127.0.0.1:%d ssl verify required ca-file %s sni req.hdr(host),lower", peer, ca.pemFil)
+	if out := cliCmd(t, sock, add); out != "New server registered.\n\n" {
+		t.Fatalf("%s: %q", add, out)
+	}
+	if out := cliCmd(t, sock, "enable server be/n1"); out != "\n" {
+		t.Fatalf("enable server: %q", out)
+	}
+	for _, host := range []string{"A.site.test", "b.site.test"} {
+		out, err := curl(t, "-s", "-H", "Host: "+host, fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if want := "sni=" + strings.ToLower(host); err != nil || strings.TrimSpace(out) != want {
+			t.Errorf("Host %s: %q %v, want %q", host, out, err, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"dhproxy/internal/config"
+	"dhproxy/internal/logging/logformat"
+	"dhproxy/internal/sample"
 )
 
 // dynamicServerKeywords are the server keywords haproxy 2.6 accepts in the
@@ -34,7 +36,9 @@ func init() {
 // out of maintenance). Errors are the runtime API's answer.
 func DynamicServer(cfg *Config, p *Proxy, name, addr string, args []string) (s *Server, ready bool, err error) {
 	pos := config.Pos{File: "cli", Line: 1}
-	b := &builder{d: &config.Diags{}, cfg: cfg, warned: map[string]bool{}}
+	// Its own sample compiler: "sni <expr>" compiles an expression (the
+	// process environment serves "$VAR" in addresses, as after start-up).
+	b := &builder{d: &config.Diags{}, cfg: cfg, warned: map[string]bool{}, comp: &sample.Compiler{LogVar: logformat.HeaderVar}}
 	l := config.Line{Pos: pos, Args: append([]string{"server", name, addr}, args...)}
 	// Refuse the first keyword haproxy refuses, in its words, before
 	// anything is applied.

@@ -494,7 +494,13 @@ func (b *builder) serverTLSOption(l config.Line, s *Server, args []string) (int,
 			err = fmt.Errorf("sample fetch '%s' is not available when the server connection is made", e.Fetch.Name)
 		}
 		if err != nil {
-			b.errorf(l, "server option 'sni %s': %v.", v, err)
+			// haproxy's words; its runtime API answers them without the
+			// server's name
+			who := ""
+			if b.sect != nil && len(b.sect.Args) > 0 && l.Args[0] == "server" {
+				who = fmt.Sprintf("'server %s/%s' : ", b.sect.Args[0], l.Args[1])
+			}
+			b.errorf(l, "%serror detected while parsing sni expression : %v", who, err)
 			return 1, true
 		}
 		s.SNIExpr, v = e, ""

@@ -45,7 +45,7 @@ backend be
 	Build(config.Load([]string{path}, nil, &d), &d)
 	var b bytes.Buffer
 	d.Write(&b, 0)
-	if !strings.Contains(b.String(), "haproxy.cfg:2] : server option 'sni req.hdrr(host)': unknown fetch method 'req.hdrr'") {
+	if !strings.Contains(b.String(), "haproxy.cfg:2] : 'server be/s' : error detected while parsing sni expression : unknown fetch method 'req.hdrr'") {
 		t.Errorf("unknown fetch:\n%s", b.String())
 	}
 }

@@ -111,7 +111,7 @@ func (c *Compiler) CompileFormat(text string, where Phase) (*Format, error) {
 				break
 			}
 		}
-		if j == len(text) {
+		if j >= len(text) { // past the end when the text ends in a backslash
 			return nil, fmt.Errorf("missing ']' after '%s'", text[i:])
 		}
 		e, err := c.Compile(text[i+2:j], where)

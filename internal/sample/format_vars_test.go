@@ -184,6 +184,17 @@ func TestSharedSessVars(t *testing.T) {
 
 // FuzzFormat: any format text compiles or fails with an error, and a
 // compiled one is written without panicking.
+// An expression cut by a final backslash is an unclosed '%[' (it once
+// read past the text's end).
+func TestFormatEndsInEscape(t *testing.T) {
+	c := Compiler{LogVar: testLogVar}
+	for _, s := range []string{`%["]\`, `%[str(a)\`, `x %[src\`} {
+		if _, err := c.CompileFormat(s, PhaseReq); err == nil || !strings.Contains(err.Error(), "missing ']'") {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
+
 func FuzzFormat(f *testing.F) {
 	for _, s := range []string{"%ci", "%[src]:%cp", "%{+Q}ci %{+Q}[path]", "%{", "%{+Q}", "%[", "%%%", "\\%ci", "%[str(])]", "a%{x}[path]"} {
 		f.Add(s)

@@ -34,22 +34,9 @@ func TestRequestBytesLoggedAsHAProxy(t *testing.T) {
 	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78\nU=72\n" + "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78"
 	dead := freePort(t)
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		port, dport := freePort(t), freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-listen l
+		p := startBinary(t, path, logHead(logPort, "http", "option dontlognull")+fmt.Sprintf(`listen l
     bind 127.0.0.1:%d
     log-format "U=%%U"
     server s 127.0.0.1:%d
@@ -58,9 +45,8 @@ listen d
     retries 0
     log-format "U=%%U"
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, web, dport, dead), port)
+`, port, web, dport, dead), port)
 		var got []string
-		buf := make([]byte, 512)
 		sends := append([]string(nil), reqs...)
 		sends = append(sends, reqs[:len(reqs)-1]...)
 		for i, r := range sends {
@@ -81,12 +67,7 @@ listen d
 			}
 			io.ReadAll(c) // the last request's connection is closed by the proxy's client timeout otherwise
 			c.Close()
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: no log line for %q: %v", path, r, err)
-			}
-			got = append(got, strings.TrimSpace(string(buf[:n])))
+			got = append(got, next.line(t, fmt.Sprintf("%s, %q", path, r)))
 		}
 		p.stop()
 		if g := strings.Join(got, "\n"); g != want {

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"net"
-	"regexp"
 	"testing"
-	"time"
 )
 
 // http-after-response capture fills a declared response slot from what
@@ -16,22 +13,9 @@ func TestAfterResponseCaptureAsHAProxy(t *testing.T) {
 	web, _ := startHTTPBackend(t, "web")
 	var got [][]string
 	for _, path := range []string{haproxyBin, bin} {
-		sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sink.Close()
+		logPort, next := udpLog(t)
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log %s local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		p := startBinary(t, path, logHead(logPort, "http", "option dontlognull")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     declare capture response len 8
     declare capture response len 4
@@ -44,23 +28,17 @@ frontend fe
 backend be
     http-after-response capture str(be) id 1
     server s 127.0.0.1:%d
-`, sink.LocalAddr(), fe, web), fe)
+`, fe, web), fe)
 		var lines []string
 		for _, uri := range []string{"/", "/deny"} {
 			curl(t, fmt.Sprintf("http://127.0.0.1:%d%s", fe, uri))
-			buf := make([]byte, 4096)
-			sink.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := sink.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: no log line: %v; stderr:\n%s", path, err, p.Stderr())
-			}
-			lines = append(lines, regexp.MustCompile(`^.*\]: `).ReplaceAllString(string(buf[:n]), ""))
+			lines = append(lines, next.line(t, fmt.Sprintf("%s, %s; stderr:\n%s", path, uri, p.Stderr())))
 		}
 		got = append(got, lines)
 	}
 	// The backend's rules run first: the frontend's status capture
 	// overwrites its "be" on a 200.
-	want := []string{"200 {abcdefgh|200} abcdefgh 200\n", "403 {abcdefgh|} abcdefgh -\n"}
+	want := []string{"200 {abcdefgh|200} abcdefgh 200", "403 {abcdefgh|} abcdefgh -"}
 	for i, name := range []string{"haproxy", "dhproxy"} {
 		if fmt.Sprint(got[i]) != fmt.Sprint(want) {
 			t.Errorf("%s lines:\n%q\nwant:\n%q", name, got[i], want)

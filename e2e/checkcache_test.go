@@ -84,19 +84,9 @@ func TestCheckCacheAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, nextLog := udpLog(t)
 		fe, stats := freePort(t), freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    option checkcache
-    # (%%ci: a format without a field haproxy waits for does not log
-    # the blocked responses)
-    log-format "%%HM %%HU %%ST %%tsc %%ci"
-frontend f
+		// (%ci: a format without a field haproxy waits for does not log
+		// the blocked responses)
+		p := startBinary(t, path, logHead(logPort, "http", "option checkcache", `log-format "%HM %HU %ST %tsc %ci"`)+fmt.Sprintf(`frontend f
     bind 127.0.0.1:%d
     # (the path is no longer there for the response rules)
     http-request set-var(txn.path) path
@@ -111,19 +101,19 @@ backend cc
     server s1 %s
 backend ins
     cookie SRV insert
-    server s1 %[3]s cookie s1
+    server s1 %[2]s cookie s1
 backend insnc
     cookie SRV insert nocache
-    server s1 %[3]s cookie s1
+    server s1 %[2]s cookie s1
 backend off
     no option checkcache
-    server s1 %[3]s
+    server s1 %[2]s
 listen stats
     bind 127.0.0.1:%d
     no log
     stats enable
     stats uri /stats
-`, logPort, fe, appAddr, stats), fe)
+`, fe, appAddr, stats), fe)
 		waitPort(t, stats, 5*time.Second)
 		for _, r := range requests {
 			req, _ := http.NewRequest(r.method, fmt.Sprintf("http://127.0.0.1:%d%s", fe, r.uri), nil)
@@ -138,10 +128,7 @@ listen stats
 		}
 		// the log lines, with the alerts each blocked response raises first
 		for seen := 0; seen < len(requests); {
-			l, ok := nextLog(5 * time.Second)
-			if !ok {
-				t.Fatalf("%s: %d log lines\n%s", path, seen, strings.Join(out[path], "\n"))
-			}
+			l := nextLog.line(t, fmt.Sprintf("%s, after %d lines\n%s", path, seen, strings.Join(out[path], "\n")))
 			if strings.HasPrefix(l, "<BADREQ>") {
 				continue // the readiness probe's connection
 			}

@@ -34,16 +34,7 @@ func TestBadRequestTimersAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, nextLine := udpLog(t)
 		fes := [2]int{freePort(t), freePort(t)}
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    log-format "%%ST %%tsc Ti=%%Ti Ta=%%Ta Tt=%%Tt %%{+Q}r"
-frontend f0
+		p := startBinary(t, path, logHead(logPort, "http", `log-format "%ST %tsc Ti=%Ti Ta=%Ta Tt=%Tt %{+Q}r"`)+fmt.Sprintf(`frontend f0
     bind 127.0.0.1:%d
     default_backend b
 frontend f1
@@ -52,10 +43,8 @@ frontend f1
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, logPort, fes[0], fes[1], freePort(t)), fes[0])
-		// The line of the start-up probe's connection (empty too) goes first.
-		for ok := true; ok; _, ok = nextLine(500 * time.Millisecond) {
-		}
+`, fes[0], fes[1], freePort(t)), fes[0])
+		nextLine.skipProbe() // its empty connection is one of the lines too
 		for i, s := range steps {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fes[s.fe]))
 			if err != nil {
@@ -73,10 +62,7 @@ backend b
 			}
 			c.Close()
 			for {
-				l, ok := nextLine(3 * time.Second)
-				if !ok {
-					t.Fatalf("%s: no log line for step %d", path, i)
-				}
+				l := nextLine.line(t, fmt.Sprintf("%s, step %d", path, i))
 				if !strings.Contains(l, "BADREQ") {
 					continue
 				}
@@ -121,25 +107,13 @@ func TestBadRequestRepliesAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, nextLine := udpLog(t)
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout http-request 300ms
-    log-format "%%ST %%B %%U %%tsc %%{+Q}r"
-frontend f
+		p := startBinary(t, path, logHead(logPort, "http", "timeout http-request 300ms", `log-format "%ST %B %U %tsc %{+Q}r"`)+fmt.Sprintf(`frontend f
     bind 127.0.0.1:%d
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, logPort, fe, freePort(t)), fe)
-		// The line of the start-up probe's connection goes first.
-		for ok := true; ok; _, ok = nextLine(500 * time.Millisecond) {
-		}
+`, fe, freePort(t)), fe)
+		nextLine.skipProbe()
 		for _, r := range requests {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
 			if err != nil {
@@ -152,10 +126,7 @@ backend b
 				reply, _ = io.ReadAll(c)
 			}
 			c.Close()
-			l, ok := nextLine(3 * time.Second)
-			if !ok {
-				t.Fatalf("%s: no log line after %q", path, r.send)
-			}
+			l := nextLine.line(t, fmt.Sprintf("%s, after %q", path, r.send))
 			got[path] += fmt.Sprintf("%q\n  %s\n", reply, l)
 		}
 		p.stop()
@@ -184,23 +155,12 @@ func TestBadRequestDontLogNullAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, nextLine := udpLog(t)
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout http-request 300ms
-    log-format "%%ST %%B %%U %%tsc %%{+Q}r"
-frontend f
+		p := startBinary(t, path, logHead(logPort, "http", "option dontlognull", "timeout http-request 300ms", `log-format "%ST %B %U %tsc %{+Q}r"`)+fmt.Sprintf(`frontend f
     bind 127.0.0.1:%d
     default_backend b
 backend b
     server s1 127.0.0.1:%d
-`, logPort, fe, freePort(t)), fe)
+`, fe, freePort(t)), fe)
 		for _, s := range steps {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
 			if err != nil {
@@ -215,9 +175,7 @@ backend b
 			}
 			c.Close()
 		}
-		for l, ok := nextLine(time.Second); ok; l, ok = nextLine(time.Second) {
-			got[path] = append(got[path], l)
-		}
+		got[path] = nextLine.rest(time.Second)
 		p.stop()
 	}
 	if strings.Join(got[bin], "\n") != strings.Join(got[haproxyBin], "\n") {
@@ -225,26 +183,5 @@ backend b
 	}
 	if len(got[bin]) != 3 {
 		t.Errorf("%d lines, want the 3 requests that sent bytes:\n%s", len(got[bin]), strings.Join(got[bin], "\n"))
-	}
-}
-
-// udpLog receives a proxy's log lines over UDP: port is for the
-// configuration's "log 127.0.0.1:<port>", next returns the next line,
-// trimmed, or false when none came within wait.
-func udpLog(t *testing.T) (port int, next func(wait time.Duration) (string, bool)) {
-	t.Helper()
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { udp.Close() })
-	buf := make([]byte, 4096)
-	return udp.LocalAddr().(*net.UDPAddr).Port, func(wait time.Duration) (string, bool) {
-		udp.SetReadDeadline(time.Now().Add(wait))
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			return "", false
-		}
-		return strings.TrimSpace(string(buf[:n])), true
 	}
 }

@@ -26,22 +26,10 @@ func TestBackendAddrFetchesLoggedAsHAProxy(t *testing.T) {
 		fmt.Sprintf("t src=127.0.0.1 sp=1 dst=127.0.0.1 dp=%d 127.0.0.1 127.0.0.1:%[1]d", web),
 	}, "\n")
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		ports := []int{freePort(t), freePort(t), freePort(t)}
-		p := startBinary(t, path, fmt.Sprintf(`
-defaults
-    mode tcp
-    option dontlognull
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    log 127.0.0.1:%d format raw local0
-    log-format "%%f src=%%[bc_src] sp=%%[bc_src_port,bool] dst=%%[bc_dst] dp=%%[bc_dst_port] %%bi %%si:%%sp"
-listen l
+		p := startBinary(t, path, logHead(logPort, "tcp", "option dontlognull",
+			`log-format "%f src=%[bc_src] sp=%[bc_src_port,bool] dst=%[bc_dst] dp=%[bc_dst_port] %bi %si:%sp"`)+fmt.Sprintf(`listen l
     bind 127.0.0.1:%d
     server s1 %s
 listen t
@@ -50,8 +38,8 @@ listen t
 listen h
     mode http
     bind 127.0.0.1:%d
-    server s1 127.0.0.1:%[5]d
-`, udp.LocalAddr().(*net.UDPAddr).Port, ports[0], us, ports[1], web, ports[2]), ports[2])
+    server s1 127.0.0.1:%[4]d
+`, ports[0], us, ports[1], web, ports[2]), ports[2])
 		for _, port := range ports {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 			if err != nil {
@@ -63,14 +51,8 @@ listen h
 			c.Close()
 		}
 		var lines []string
-		buf := make([]byte, 1000)
 		for len(lines) < 3 {
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: %v; logged:\n%s", path, err, strings.Join(lines, "\n"))
-			}
-			lines = append(lines, strings.TrimSpace(string(buf[:n])))
+			lines = append(lines, next.line(t, fmt.Sprintf("%s, after\n%s", path, strings.Join(lines, "\n"))))
 		}
 		p.stop()
 		sort.Strings(lines)

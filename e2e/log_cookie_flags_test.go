@@ -33,17 +33,7 @@ func TestLogCookieFlagsAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, nextLog := udpLog(t)
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    timeout check 3s
-    log-format "%%HP %%b/%%s %%tsc"
-frontend f
+		p := startBinary(t, path, logHead(logPort, "http", "timeout check 3s", `log-format "%HP %b/%s %tsc"`)+fmt.Sprintf(`frontend f
     bind 127.0.0.1:%d
     use_backend ins if { path_beg /ins }
     use_backend rw if { path_beg /rw }
@@ -61,7 +51,7 @@ backend pfx
     server s1 %s cookie s1
 backend none
     server s1 %s
-`, logPort, fe, appAddr, dead, appAddr, appAddr, appAddr), fe)
+`, fe, appAddr, dead, appAddr, appAddr, appAddr), fe)
 		time.Sleep(500 * time.Millisecond) // s2's check takes it DOWN
 		for _, r := range requests {
 			req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", fe, r.path), nil)
@@ -75,10 +65,7 @@ backend none
 			resp.Body.Close()
 		}
 		for len(logs[path]) < len(requests) {
-			l, ok := nextLog(5 * time.Second)
-			if !ok {
-				t.Fatalf("%s: %d log lines", path, len(logs[path]))
-			}
+			l := nextLog.line(t, fmt.Sprintf("%s, after %d lines", path, len(logs[path])))
 			if strings.HasPrefix(l, "/") { // not the probes' lines
 				logs[path] = append(logs[path], l)
 			}

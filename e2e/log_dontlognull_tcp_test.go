@@ -39,11 +39,7 @@ func TestDontLogNullFailedConnectAsHAProxy(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		ready := freePort(t)
 		cfg := fmt.Sprintf(`global
     log 127.0.0.1:%d format short local0
@@ -57,7 +53,7 @@ defaults
 listen ready
     bind 127.0.0.1:%d
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, ready, dead)
+`, logPort, ready, dead)
 		ports := map[string]int{}
 		for _, c := range cases {
 			ports[c.name] = freePort(t)
@@ -84,14 +80,8 @@ listen ready
 			c.Close()
 		}
 		var lines []string
-		buf := make([]byte, 2048)
 		for !strings.Contains(strings.Join(lines, "\n"), "last last/s") {
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: %v; logged:\n%s", path, err, strings.Join(lines, "\n"))
-			}
-			l := strings.TrimSpace(string(buf[:n]))
+			l := next.line(t, fmt.Sprintf("%s, after\n%s", path, strings.Join(lines, "\n")))
 			if f := strings.Fields(l); len(f) == 9 && f[2] == "refused_tcplog" {
 				// tcplog: the level, the names, %B, the state and %rc
 				l = l[:strings.IndexByte(l, '>')+1] + strings.Join([]string{f[2], f[3], f[5], f[6], f[7][strings.LastIndexByte(f[7], '/')+1:]}, " ")

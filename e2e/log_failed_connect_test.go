@@ -19,21 +19,9 @@ func TestFailedConnectLogsServerAsHAProxy(t *testing.T) {
 	dead := freePort(t)
 	lines := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		fh, ft := freePort(t), freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    retries 1
-frontend f
+		p := startBinary(t, path, logHead(logPort, "http", "retries 1")+fmt.Sprintf(`frontend f
     mode http
     log-format "%%ft %%b/%%s Tw=%%Tw Tc=%%Tc %%ts rc=%%rc"
     bind 127.0.0.1:%d
@@ -46,7 +34,7 @@ listen t
     log-format "%%ft %%b/%%s Tc=%%Tc %%ts rc=%%rc"
     bind 127.0.0.1:%d
     server s2 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, fh, dead, ft, dead), fh)
+`, fh, dead, ft, dead), fh)
 		waitPort(t, ft, 5*time.Second)
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", fh))
 		if err != nil {
@@ -61,14 +49,8 @@ listen t
 		c.Write([]byte("x"))
 		io.ReadAll(c)
 		c.Close()
-		buf := make([]byte, 2048)
 		for len(lines[path]) < 2 { // the readiness probes' connections log lines of their own
-			udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _, err := udp.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("%s: %d log lines: %v", path, len(lines[path]), err)
-			}
-			if l := strings.TrimSpace(string(buf[:n])); strings.Contains(l, " SC ") {
+			if l := next.line(t, fmt.Sprintf("%s, after %d", path, len(lines[path]))); strings.Contains(l, " SC ") {
 				lines[path] = append(lines[path], l)
 			}
 		}

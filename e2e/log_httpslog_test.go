@@ -93,34 +93,27 @@ func readOne(t *testing.T, c net.Conn, uri string) {
 	io.Copy(io.Discard, resp.Body)
 }
 
-// loggedLines runs cfg (its first %d is the syslog port) with the proxy
-// at path, waits for port, runs traffic and returns the lines logged by
-// then (the start-up probe's lines dropped), in order.
-func loggedLines(t *testing.T, path, cfg string, port int, traffic func()) []string {
+// loggedLines runs the proxy at path with a configuration of logHead (in
+// mode http, with the defaults lines) and body, waits for port, runs
+// traffic and returns the lines logged by then (the start-up probe's
+// lines dropped), in order.
+func loggedLines(t *testing.T, path string, defaults []string, body string, port int, traffic func()) []string {
 	t.Helper()
 	logPort, next := udpLog(t)
-	p := startBinary(t, path, fmt.Sprintf(cfg, logPort), port)
+	p := startBinary(t, path, logHead(logPort, "http", defaults...)+body, port)
 	defer p.stop()
-	for _, ok := next(500 * time.Millisecond); ok; _, ok = next(500 * time.Millisecond) { // the probe's lines
-	}
+	next.skipProbe()
 	traffic()
-	var lines []string
-	for {
-		l, ok := next(700 * time.Millisecond)
-		if !ok {
-			return lines
-		}
-		lines = append(lines, l)
-	}
+	return next.rest(700 * time.Millisecond)
 }
 
 // loggedAsHAProxy runs loggedLines with haproxy and with dhproxy, checks
 // that both logged the same normalized lines and returns dhproxy's.
-func loggedAsHAProxy(t *testing.T, cfg string, port int, traffic func()) string {
+func loggedAsHAProxy(t *testing.T, defaults []string, body string, port int, traffic func()) string {
 	t.Helper()
 	var logs [2][]string
 	for i, path := range []string{haproxyBin, bin} {
-		for _, l := range loggedLines(t, path, cfg, port, traffic) {
+		for _, l := range loggedLines(t, path, defaults, body, port, traffic) {
 			logs[i] = append(logs[i], normalizeLogLine(l))
 		}
 	}
@@ -173,16 +166,8 @@ func TestHTTPSLogAsHAProxy(t *testing.T) {
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	srv := logBackend(t)
 	tlsPort, plain, over, tcpPort, lfPort, tcpl := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	cfg := `global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    option httpslog
-frontend fs
+	defaults := []string{"option httpslog"}
+	cfg := `frontend fs
     bind 127.0.0.1:` + strconv.Itoa(tlsPort) + ` ssl crt ` + crt + `
     bind 127.0.0.1:` + strconv.Itoa(plain) + `
     default_backend b
@@ -202,7 +187,7 @@ frontend ft
     default_backend bt
 frontend fl
     bind 127.0.0.1:` + strconv.Itoa(lfPort) + ` ssl crt ` + crt + `
-    log-format "%%ST %%[ssl_fc_sni] %%sslv"
+    log-format "%ST %[ssl_fc_sni] %sslv"
     option httpslog
     default_backend b
 backend b
@@ -243,7 +228,7 @@ backend bt
 		get("tcp", tcpPort, nil, "/g")
 		get("tcp", lfPort, sni, "/h")
 	}
-	got := loggedAsHAProxy(t, cfg, tlsPort, traffic)
+	got := loggedAsHAProxy(t, defaults, cfg, tlsPort, traffic)
 	for _, s := range []string{
 		`"GET /a HTTP/1.1" 0/0000000000000000/0/0/0 site.test/TLSv1.2/ECDHE-ECDSA-AES128-GCM-SHA256`,
 		`"GET /d HTTP/1.1" 0/0000000000000000/0/0/1 site.test/`,
@@ -292,23 +277,14 @@ const wsRequest = "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade
 func TestLogASAPAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
 	port, lf, noSrv, tcpPort, h2 := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	cfg := `global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    option logasap
-    option dontlognull
-frontend fa
+	defaults := []string{"option logasap", "option dontlognull"}
+	cfg := `frontend fa
     bind 127.0.0.1:` + strconv.Itoa(port) + `
     option httplog
     default_backend b
 frontend fl
     bind 127.0.0.1:` + strconv.Itoa(lf) + `
-    log-format "%%ST B=%%B U=%%U Td=%%Td %%{+Q}r"
+    log-format "%ST B=%B U=%U Td=%Td %{+Q}r"
     default_backend b
 frontend f2
     bind 127.0.0.1:` + strconv.Itoa(h2) + ` proto h2
@@ -366,7 +342,7 @@ backend bt
 		time.Sleep(300 * time.Millisecond) // logged at connect: Tt does not count this
 		readOne(t, c, "/tcp")
 	}
-	got := loggedAsHAProxy(t, cfg, port, traffic)
+	got := loggedAsHAProxy(t, defaults, cfg, port, traffic)
 	if !strings.Contains(got, `/+0 200 +`) || !strings.Contains(got, ` ft bt/s 0/0/+0 +0 -- `) {
 		t.Errorf("the slow body's request is not logged at its head, or the tcp connection at its connect:\n%s", got)
 	}
@@ -379,16 +355,8 @@ backend bt
 func TestLogBytesConnectionAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
 	port, hc := freePort(t), freePort(t)
-	cfg := `global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-    log-format "%%B %%{+Q}r"
-frontend fa
+	defaults := []string{`log-format "%B %{+Q}r"`}
+	cfg := `frontend fa
     bind 127.0.0.1:` + strconv.Itoa(port) + `
     default_backend b
 frontend fc
@@ -421,7 +389,7 @@ backend b
 	}
 	var logs [2]string
 	for i, path := range []string{haproxyBin, bin} {
-		logs[i] = strings.Join(loggedLines(t, path, cfg, port, traffic), "\n")
+		logs[i] = strings.Join(loggedLines(t, path, defaults, cfg, port, traffic), "\n")
 	}
 	if logs[1] != logs[0] {
 		t.Errorf("dhproxy logged\n%s\nhaproxy\n%s", logs[1], logs[0])

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"testing"
 	"time"
 )
@@ -20,21 +19,9 @@ func TestTCPLogFormatVars(t *testing.T) {
 	})
 	const want = "v=hello t=world r=- n=7"
 	for _, path := range []string{haproxyBin, bin} {
-		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer udp.Close()
+		logPort, next := udpLog(t)
 		fe := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode tcp
-    log global
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		p := startBinary(t, path, logHead(logPort, "tcp")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     tcp-request content set-var(sess.x) str(hello)
     tcp-request content set-var(txn.y) str(world)
@@ -44,7 +31,7 @@ frontend fe
     default_backend be
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, fe, be), fe)
+`, fe, be), fe)
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
 		if err != nil {
 			t.Fatal(err)
@@ -53,13 +40,7 @@ backend be
 		c.Write([]byte("x\n"))
 		io.ReadAll(c)
 		c.Close()
-		udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 2048)
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("%s: no log line: %v", path, err)
-		}
-		if got := strings.TrimSpace(string(buf[:n])); got != want {
+		if got := next.line(t, path); got != want {
 			t.Errorf("%s logged %q, want %q", path, got, want)
 		}
 		p.stop()

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -124,14 +125,33 @@ func logLines(t *testing.T, p *proc, n int) []string {
 	}
 }
 
-// sameAsHAProxy fails t unless the proxy under test saw what haproxy saw.
-func sameAsHAProxy(t *testing.T, got, want []string) {
+// sameAsHAProxy runs run with the proxy under test, then with haproxy,
+// each with a directory of its own (for sockets), and fails t unless both
+// runs saw the same. Without haproxy there is nothing to compare with.
+func sameAsHAProxy(t *testing.T, run func(binary, dir string) []string) {
 	t.Helper()
-	g, w := strings.Join(got, "\n"), strings.Join(want, "\n")
+	if _, err := os.Stat(haproxyBin); err != nil {
+		t.Skip("no haproxy to compare with:", err)
+	}
+	g, w := strings.Join(run(bin, t.TempDir()), "\n"), strings.Join(run(haproxyBin, t.TempDir()), "\n")
 	t.Logf("%s", g)
 	if g != w {
 		t.Errorf("got:\n%s\nhaproxy:\n%s", g, w)
 	}
+}
+
+// unixHead is the head of these tests' configurations: a global section
+// with an admin stats socket at sock, then a defaults section in mode with
+// the timeouts (connect 2s, client and server 5s). With a logFormat, the
+// traffic lines other than empty connections' go to stdout (logLines).
+func unixHead(sock, mode, logFormat string) string {
+	global := "\nglobal\n    stats socket " + sock + " level admin"
+	var extra []string
+	if logFormat != "" {
+		global += "\n    log stdout format raw local0"
+		extra = []string{"log global", "option dontlognull", "log-format " + strconv.Quote(logFormat)}
+	}
+	return global + defaultsSection(mode, "2s", "5s", "5s", extra...) + "\n"
 }
 
 // TestUnixServerHTTPAsHAProxy: an HTTP backend on a UNIX socket (an
@@ -141,28 +161,12 @@ func sameAsHAProxy(t *testing.T, got, want []string) {
 // the log's %si:%sp and %bi:%bp, "show stat" addr, "show servers state"
 // and "set server addr" say what haproxy 2.6 says of such a server.
 func TestUnixServerHTTPAsHAProxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skip("no haproxy to compare with:", err)
-	}
 	fe := freePort(t)
-	run := func(binary string) []string {
-		dir := t.TempDir()
+	sameAsHAProxy(t, func(binary, dir string) []string {
 		accepted := unixHTTPServer(t, filepath.Join(dir, "app.sock"))
 		unixHTTPServer(t, filepath.Join(dir, "rel.sock"))
 		sock := filepath.Join(dir, "stats.sock")
-		cfg := fmt.Sprintf(`
-global
-    stats socket %s level admin
-    log stdout format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    log-format "%%b/%%s %%si:%%sp %%bi:%%bp %%ST"
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		cfg := unixHead(sock, "http", "%b/%s %si:%sp %bi:%bp %ST") + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     use_backend rel if { path_beg /rel }
     default_backend app
@@ -171,7 +175,7 @@ backend app
     server s1 %s source 127.0.0.2 tcp-ut 1s
 backend rel
     server s1 unix@rel.sock
-`, sock, fe, filepath.Join(dir, "app.sock"))
+`, fe, filepath.Join(dir, "app.sock"))
 		cmd := exec.Command(binary, "-db", "-f", writeConfig(t, cfg))
 		cmd.Dir = dir // where unix@rel.sock leads
 		p := startProxyCmd(t, cmd, fe)
@@ -199,8 +203,7 @@ backend rel
 			strings.TrimSpace(cliCmd(t, sock, "set server app/s1 addr 127.0.0.1 port 80")))
 		p.stop()
 		return res
-	}
-	sameAsHAProxy(t, run(bin), run(haproxyBin))
+	})
 }
 
 // TestUnixServerTCPModeAsHAProxy: mode tcp to an echo server on an
@@ -208,31 +211,15 @@ backend rel
 // that went away: the bytes come back, half-closes pass, and the logs, the
 // checks and the stats match haproxy 2.6's.
 func TestUnixServerTCPModeAsHAProxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skip("no haproxy to compare with:", err)
-	}
 	fe, fe2 := freePort(t), freePort(t)
 	runs := 0
-	run := func(binary string) []string {
-		dir := t.TempDir()
+	sameAsHAProxy(t, func(binary, dir string) []string {
 		runs++ // a name of its own: the first run's server is still there
 		name := fmt.Sprintf("dhproxy-e2e-%d-%d-%d", os.Getpid(), fe, runs)
 		// haproxy's abstract address is all of sun_path, NUL-padded
 		unixEcho(t, "@"+name+strings.Repeat("\x00", 107-len(name)))
 		sock := filepath.Join(dir, "stats.sock")
-		cfg := fmt.Sprintf(`
-global
-    stats socket %s level admin
-    log stdout format raw local0
-defaults
-    mode tcp
-    log global
-    option dontlognull
-    log-format "%%b/%%s %%si:%%sp %%bi:%%bp %%B %%ts"
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-listen echo
+		cfg := unixHead(sock, "tcp", "%b/%s %si:%sp %bi:%bp %B %ts") + fmt.Sprintf(`listen echo
     bind 127.0.0.1:%d
     option tcp-check
     tcp-check send PING\n
@@ -243,7 +230,7 @@ listen gone
     no log
     retries 100
     server s1 %s
-`, sock, fe, name, fe2, filepath.Join(dir, "gone.sock"))
+`, fe, name, fe2, filepath.Join(dir, "gone.sock"))
 		p := startBinary(t, binary, cfg, fe)
 		var res []string
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", fe))
@@ -285,8 +272,7 @@ listen gone
 			serverStateLine(t, sock, "echo", "s1"))
 		p.stop()
 		return res
-	}
-	sameAsHAProxy(t, run(bin), run(haproxyBin))
+	})
 }
 
 var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
@@ -297,12 +283,8 @@ var checkDuration = regexp.MustCompile(`check duration: \d+ms`)
 // anew; "port", the backend's "source" and "tcp-ut" change nothing for a
 // socket ("port" shows in the state line).
 func TestUnixServerCheckDownUpAsHAProxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skip("no haproxy to compare with:", err)
-	}
 	fe := freePort(t)
-	run := func(binary string) []string {
-		dir := t.TempDir()
+	sameAsHAProxy(t, func(binary, dir string) []string {
 		path := filepath.Join(dir, "app.sock")
 		ln, err := net.Listen("unix", path)
 		if err != nil {
@@ -311,22 +293,14 @@ func TestUnixServerCheckDownUpAsHAProxy(t *testing.T) {
 		srv := &http.Server{Handler: backendHandler("unix")}
 		go srv.Serve(ln)
 		sock := filepath.Join(dir, "stats.sock")
-		cfg := fmt.Sprintf(`
-global
-    stats socket %s level admin
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+		cfg := unixHead(sock, "http", "") + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     default_backend app
 backend app
     option httpchk GET /health
     source 127.0.0.2
     server s1 %s check inter 100 fall 1 rise 1 port 80 tcp-ut 1s
-`, sock, fe, path)
+`, fe, path)
 		p := startBinary(t, binary, cfg, fe)
 		var res []string
 		wait := func(status string) {
@@ -363,17 +337,13 @@ backend app
 			}
 		}
 		return res
-	}
-	sameAsHAProxy(t, run(bin), run(haproxyBin))
+	})
 }
 
 // TestFastCGIUnixSocketAsHAProxy: PHP-FPM on a UNIX socket (its Debian
 // default) behind "server fpm unix@... proto fcgi check": the same
 // responses and CGI parameters through dhproxy as through haproxy 2.6.
 func TestFastCGIUnixSocketAsHAProxy(t *testing.T) {
-	if _, err := os.Stat(haproxyBin); err != nil {
-		t.Skip("no haproxy to compare with:", err)
-	}
 	path := filepath.Join(t.TempDir(), "fpm.sock")
 	docroot := startPHPFPMOn(t, path, func() bool {
 		c, err := net.Dial("unix", path)
@@ -384,9 +354,9 @@ func TestFastCGIUnixSocketAsHAProxy(t *testing.T) {
 	})
 	fe := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", fe)
-	run := func(binary string) []string {
+	sameAsHAProxy(t, func(binary, dir string) []string {
 		logPort, _ := udpLog(t)
-		sock := filepath.Join(t.TempDir(), "stats.sock")
+		sock := filepath.Join(dir, "stats.sock")
 		cfg := fcgiConfigFull(fe, 0, logPort, docroot, "", "", sock)
 		cfg = strings.Replace(cfg, "server fpm 127.0.0.1:0 proto fcgi", "server fpm unix@"+path+" proto fcgi check inter 200", 1)
 		p := startBinary(t, binary, cfg, fe)
@@ -410,6 +380,5 @@ func TestFastCGIUnixSocketAsHAProxy(t *testing.T) {
 		}
 		res = append(res, "check="+checkStatus(t, sock, "php", "fpm"), "addr="+statField(t, sock, "php", "fpm", "addr"))
 		return res
-	}
-	sameAsHAProxy(t, run(bin), run(haproxyBin))
+	})
 }

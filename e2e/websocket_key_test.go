@@ -67,22 +67,11 @@ func TestWebSocketKeyAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, next := udpLog(t)
 		port := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 1s
-    timeout client 2s
-    timeout server 2s
-    log-format "%%ST %%tsc %%{+Q}r"
-listen l
+		p := startBinary(t, path, logHead(logPort, "http", `log-format "%ST %tsc %{+Q}r"`)+fmt.Sprintf(`listen l
     bind 127.0.0.1:%d
     server s1 %s
-`, logPort, port, srv.Addr()), port)
-		// The line of the start-up probe's empty connection goes first.
-		for _, ok := next(500 * time.Millisecond); ok; _, ok = next(500 * time.Millisecond) {
-		}
+`, port, srv.Addr()), port)
+		next.skipProbe()
 		for _, r := range reqs {
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 			if err != nil {

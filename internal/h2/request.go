@@ -24,6 +24,9 @@ type reqInfo struct {
 	// upgrade: an extended CONNECT (RFC 8441, :protocol), sent to the
 	// server as an HTTP/1.1 Upgrade request whose 101 opens the tunnel.
 	upgrade bool
+	// keyAdded: the upgrade's Sec-WebSocket-Key is the conversion's own
+	// (the client sent none).
+	keyAdded bool
 	// indexed: the end of the Stream's headBuf holds the head's parse
 	// (request_index.go).
 	indexed bool
@@ -217,6 +220,7 @@ func appendUpgrade(dst []byte, fields []hpack.HeaderField, info reqInfo, method,
 		var key [16]byte
 		rand.Read(key[:])
 		dst = ix.appendLine(dst, "sec-websocket-key", base64.StdEncoding.EncodeToString(key[:]))
+		info.keyAdded = true
 	}
 	dst = ix.appendLine(dst, "connection", "upgrade")
 	dst = ix.appendLine(dst, "upgrade", protocol)

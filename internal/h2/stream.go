@@ -26,6 +26,9 @@ type Stream struct {
 	// which the handler's goroutine sends once its handler returned; ended:
 	// it has looked (a later Close flushes as usual). Both under cc.wmu.
 	oweBatch, ended bool
+	// endBlock (under cc.mu): the request ended as haproxy's HTX ends with
+	// an EOT block (EndBlock). Here, where it takes no room of its own.
+	endBlock bool
 
 	// Under cc.mu.
 	got  int64 // body bytes received
@@ -82,6 +85,24 @@ func (st *Stream) ID() uint32 { return st.id }
 // Seq is the number of streams the connection opened before this one.
 func (st *Stream) Seq() int { return int(st.seq) }
 
+// Added tells which fields of the request head the conversion added, the
+// client having sent none: Transfer-Encoding for a body of unknown length,
+// Sec-WebSocket-Key for a WebSocket. HAProxy's HTX request has neither
+// (its HTTP/1 layer adds them as it writes the request out), nor its %U.
+func (st *Stream) Added() (transferEncoding, webSocketKey bool) {
+	return st.info.chunked, st.info.keyAdded
+}
+
+// EndBlock tells whether the request ended as haproxy's HTX request ends
+// with an EOT block, which %U counts: with trailers, or with an empty DATA
+// frame that found all of the request read (HAProxy adds the block only
+// to an empty buffer); not with the DATA frame of its last bytes.
+func (st *Stream) EndBlock() bool {
+	st.cc.mu.Lock()
+	defer st.cc.mu.Unlock()
+	return st.endBlock
+}
+
 // NetConn is the client connection that carries the stream.
 func (st *Stream) NetConn() net.Conn { return st.cc.c }
 
@@ -102,6 +123,7 @@ func (st *Stream) received(data []byte, n uint32, end bool) error {
 		cc.st.StrmProtoErr.Add(1)
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
+	st.endBlock = end && len(data) == 0 && len(st.in) == 0
 	if st.err == nil {
 		if st.info.chunked && len(data) > 0 {
 			st.in = strconv.AppendInt(st.in, int64(len(data)), 16)
@@ -145,7 +167,7 @@ func (st *Stream) trailers(fields []hpack.HeaderField, end, tooBig bool) error {
 	if err != nil {
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
-	st.inEnded = true
+	st.inEnded, st.endBlock = true, true
 	st.cond.Broadcast()
 	return nil
 }

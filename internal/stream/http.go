@@ -527,7 +527,8 @@ func (s *httpSession) readRequest() bool {
 				return false
 			}
 			if err == nil {
-				s.lg.parsed(&s.req, fresh, s.h2)
+				h2st, _ := s.c.(*h2.Stream)
+				s.lg.parsed(&s.req, fresh, h2st)
 				// The request rate counts a request when it arrives, as
 				// HAProxy's (fe_req_rate in its own rules sees it).
 				s.fe.Stats.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
@@ -1219,19 +1220,32 @@ func (s *httpSession) bufferedBody(f http1.Framing, start int) (end int, done, o
 // bufferedBodyIn adds to %U the part of the request body read with its
 // head, wire bytes long: haproxy counts what its buffer holds, the server
 // reached or not; of a chunked body, the data, the trailer fields' names
-// and values, and 1 for its end.
+// and values; and its end (endBlock).
 func (s *httpSession) bufferedBodyIn(f http1.Framing, wire int64, done bool) {
 	if f == http1.FramingChunked {
-		s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize + endBlock(done)
-		return
+		s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize
+	} else {
+		s.lg.bytesIn += wire
 	}
-	s.lg.bytesIn += wire
+	s.lg.bytesIn += s.endBlock(f, done)
 }
 
-// endBlock is the size haproxy gives a chunked body's end (its EOT block)
-// once the body is done.
-func endBlock(done bool) int64 {
-	if done {
+// endBlock is the size haproxy gives the end of a request body once it is
+// done: 1 for the EOT block that ends a chunked HTTP/1 body, and an HTTP/2
+// one as its stream ended (h2.Stream.EndBlock); none for an HTTP/1 body of
+// known length. Only the log reads it, and a request without a body has
+// no end to count: neither looks at the stream.
+func (s *httpSession) endBlock(f http1.Framing, done bool) int64 {
+	if !done || !s.lg.on || f == http1.FramingNone {
+		return 0
+	}
+	if s.h2 {
+		if st, ok := s.c.(*h2.Stream); !ok || !st.EndBlock() {
+			return 0
+		}
+		return 1
+	}
+	if f == http1.FramingChunked {
 		return 1
 	}
 	return 0
@@ -1332,8 +1346,9 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				if serr != nil {
 					return false
 				}
-				s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize - seen + endBlock(done) // as above, %U counts the data
+				s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize - seen // as above, %U counts the data
 			}
+			s.lg.bytesIn += s.endBlock(f, done)
 			sc.dl.Write(sc.c, srvTimeout)
 			wn, werr := sc.fd.Write(s.buf[:take])
 			if f == http1.FramingLength {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dhproxy/internal/h2"
 	"dhproxy/internal/http1"
 	"dhproxy/internal/logging"
 	"dhproxy/internal/model"
@@ -99,9 +100,8 @@ func connEnds(c net.Conn) (srv, local netip.AddrPort) {
 //
 // fresh: the head came whole with the read that started the request, whose
 // date is l.start (one clock reading per wake-up, as HAProxy's timers).
-// h2: the head was made from an HTTP/2 request's (its size is counted as
-// it came: one HTTP/1 head's).
-func (l *reqLog) parsed(r *http1.Request, fresh, h2 bool) {
+// h2st: the HTTP/2 stream the head was made from, nil over HTTP/1.
+func (l *reqLog) parsed(r *http1.Request, fresh bool, h2st *h2.Stream) {
 	// the stats' times need it even when nothing logs
 	if fresh {
 		l.head = l.start
@@ -111,10 +111,7 @@ func (l *reqLog) parsed(r *http1.Request, fresh, h2 bool) {
 	if !l.on {
 		return
 	}
-	l.bytesIn = int64(r.HeadLen)
-	if !h2 {
-		l.bytesIn = requestHTXSize(r)
-	}
+	l.bytesIn = requestHTXSize(r, h2st)
 	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
 	l.methodLen = len(r.Method)
 	l.proto = "HTTP/1.1"
@@ -123,14 +120,25 @@ func (l *reqLog) parsed(r *http1.Request, fresh, h2 bool) {
 	}
 }
 
-// requestHTXSize is an HTTP/1 request head's size as haproxy's %U counts
-// it (logging.HTXSize): its HTTP/1 layer drops the "close" and
-// "keep-alive" options of Connection, and the field once it is empty.
-func requestHTXSize(r *http1.Request) int64 {
+// requestHTXSize is a request head's size as haproxy's %U counts it
+// (logging.HTXSize): its HTTP/1 layer drops the "close" and "keep-alive"
+// options of Connection, and the field once it is empty. An HTTP/2
+// request's (h2st not nil) has the version "HTTP/2.0" and not the fields
+// the conversion to HTTP/1 added (h2.Stream.Added).
+func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 	var n logging.HTXSize
-	n.StartLine(r.Method, r.URI, proto11)
+	version := proto11
+	var addedTE, addedKey bool
+	if h2st != nil {
+		version = proto20
+		addedTE, addedKey = h2st.Added()
+	}
+	n.StartLine(r.Method, r.URI, version)
 	for i := range r.Headers {
 		h := &r.Headers[i]
+		if addedTE && h.Kind == http1.KindTransferEncoding || addedKey && http1.EqualFold(h.Name, "sec-websocket-key") {
+			continue
+		}
 		if h.Kind != http1.KindConnection {
 			n.Header(h.Name, h.Value)
 			continue
@@ -182,6 +190,7 @@ func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, lengt
 
 var (
 	proto11       = []byte("HTTP/1.1")
+	proto20       = []byte("HTTP/2.0")
 	statusDigits  = []byte("200")
 	contentLength = []byte("Content-Length")
 )

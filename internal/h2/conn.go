@@ -101,12 +101,11 @@ type Conn struct {
 
 	// Under mu.
 	streams streamTable
-	// answered: streams whose response ended before their request did,
-	// and the request bytes still allowed (-1: no declared length). What
-	// the client still sends on them is discarded but checked: the
+	// answered: streams whose response ended before their request did.
+	// What the client still sends on them is discarded but checked: the
 	// request stays malformed whether it went past its content-length
 	// before the response ended or after.
-	answered     map[uint32]int64
+	answered     map[uint32]answer
 	maxSeen      uint32    // highest stream id the client opened
 	lastAllowed  uint32    // after GOAWAY: streams above are refused
 	running      int       // handlers still running (reset streams included)
@@ -131,7 +130,7 @@ type Conn struct {
 // the handshake chose "h2".
 func Serve(c net.Conn, cfg Config, h Handler) {
 	cfg.setDefaults()
-	cc := &Conn{cfg: cfg, h: h, answered: map[uint32]int64{}}
+	cc := &Conn{cfg: cfg, h: h, answered: map[uint32]answer{}}
 	cc.init(c, cfg.Stats, cfg.HeaderTableSize, cfg.MaxFrameSize, cfg.MaxHeaderListSize, cfg.WriteTimeout, cc.eachFlow)
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
@@ -399,7 +398,7 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	if _, ok := cc.answered[id]; ok {
 		cc.mu.Unlock()
 		// Trailers end the request; only the body's length counts.
-		if !cc.hdrEnd || cc.lateData(id, 0, true) != nil {
+		if !cc.hdrEnd || cc.lateData(id, 0, 0, true) != nil {
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 		}
 		return nil
@@ -448,27 +447,39 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	return nil
 }
 
-// lateData checks n bytes of DATA (end: the last) on a stream without
-// handler: one answered early is checked against its content-length,
+// answer is a stream answered before its request ended (Conn.answered).
+type answer struct {
+	left  int64 // request bytes still allowed (-1: no declared length)
+	drain bool  // the stream stays open for the rest of the body (Stream.DrainRequest)
+}
+
+// lateData checks n bytes of DATA (flow bytes of flow control; end: the
+// last) on a stream without handler: one answered early is checked
+// against its content-length, and given its window back when drained;
 // another one is closed.
-func (cc *Conn) lateData(id uint32, n int, end bool) error {
+func (cc *Conn) lateData(id uint32, n int, flow uint32, end bool) error {
 	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	left, ok := cc.answered[id]
+	a, ok := cc.answered[id]
 	if !ok {
+		cc.mu.Unlock()
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
 	}
-	if left >= 0 {
-		left -= int64(n)
-		if left < 0 || end && left != 0 {
+	if a.left >= 0 {
+		a.left -= int64(n)
+		if a.left < 0 || end && a.left != 0 {
 			delete(cc.answered, id)
 			cc.st.StrmProtoErr.Add(1)
+			cc.mu.Unlock()
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 		}
-		cc.answered[id] = left
+		cc.answered[id] = a
 	}
 	if end {
 		delete(cc.answered, id)
+	}
+	cc.mu.Unlock()
+	if a.drain && !end && flow > 0 {
+		cc.link.windowUpdate(id, flow)
 	}
 	return nil
 }
@@ -606,7 +617,7 @@ func (cc *Conn) data(f *http2.DataFrame) error {
 		cc.link.windowUpdate(0, credit)
 	}
 	if st == nil {
-		return cc.lateData(id, len(f.Data()), f.StreamEnded())
+		return cc.lateData(id, len(f.Data()), n, f.StreamEnded())
 	}
 	if len(f.Data()) == 0 && !f.StreamEnded() {
 		if err := cc.control(); err != nil {
@@ -699,11 +710,11 @@ func (cc *Conn) rememberAnswered(st *Stream) {
 			break
 		}
 	}
-	left := int64(-1)
+	a := answer{left: -1, drain: st.drain}
 	if cl := st.info.contentLength; cl >= 0 {
-		left = cl - st.got
+		a.left = cl - st.got
 	}
-	cc.answered[st.id] = left
+	cc.answered[st.id] = a
 }
 
 // shutdown starts a graceful end for a soft stop, in two steps as RFC

@@ -216,13 +216,64 @@ func TestContentLengthCheckedAfterEarlyResponse(t *testing.T) {
 	tc.fr.WriteData(1, true, []byte("test"))
 	for {
 		_, _, rst := tc.response(1)
-		if rst == http2.ErrCodeNo {
+		if rst == http2.ErrCodeCancel {
 			continue // the invitation to stop sending (8.1.1)
 		}
 		if rst != http2.ErrCodeProtocol {
 			t.Fatalf("DATA beyond content-length after the response: reset %v, want PROTOCOL_ERROR", rst)
 		}
 		return
+	}
+}
+
+// A server's early response (DrainRequest) leaves the stream open: no
+// RST_STREAM, and the rest of the body is read with its window given
+// back, past the initial window, as haproxy 2.6 forwards it. The proxy's
+// own early response resets the stream with CANCEL, as haproxy's does.
+// Both reset it with NO_ERROR before, which curl 7.88 fails on (exit 92).
+func TestEarlyResponseDrainsOrCancels(t *testing.T) {
+	tc := startConn(t, Config{}, func(st *Stream) {
+		if st.ID() == 1 {
+			st.DrainRequest()
+		}
+		io.WriteString(st, "HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n\r\nno")
+	})
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/", ":authority", "a", "content-length", "100000"}
+	tc.headers(1, false, post...)
+	tc.fr.WriteData(1, false, make([]byte, 1000))
+	if _, body, rst := tc.response(1); rst != 0 || body != "no" {
+		t.Fatalf("early response: reset %v, body %q", rst, body)
+	}
+	// 99000 bytes more than the stream's initial window allows: sent as
+	// the window updates for stream 1 allow.
+	win, conn, left := 65535-1000, 65535-1000, 99000
+	for left > 0 {
+		for min(win, conn) < 1000 {
+			f, err := tc.fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("stream 1 drained with %d bytes left: %v", left, err)
+			}
+			switch f := f.(type) {
+			case *http2.WindowUpdateFrame:
+				if f.StreamID == 1 {
+					win += int(f.Increment)
+				} else if f.StreamID == 0 {
+					conn += int(f.Increment)
+				}
+			case *http2.RSTStreamFrame:
+				t.Fatalf("stream 1 reset %v with %d bytes left", f.ErrCode, left)
+			}
+		}
+		tc.fr.WriteData(1, left == 1000, make([]byte, 1000))
+		win, conn, left = win-1000, conn-1000, left-1000
+	}
+	tc.headers(3, false, post...)
+	tc.fr.WriteData(3, false, make([]byte, 1000))
+	if _, body, rst := tc.response(3); rst != 0 || body != "no" {
+		t.Fatalf("early response: reset %v, body %q", rst, body)
+	}
+	if _, _, rst := tc.response(3); rst != http2.ErrCodeCancel {
+		t.Fatalf("proxy's early response then reset %v, want CANCEL", rst)
 	}
 }
 

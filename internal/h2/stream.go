@@ -29,6 +29,9 @@ type Stream struct {
 	// endBlock (under cc.mu): the request ended as haproxy's HTX ends with
 	// an EOT block (EndBlock). Here, where it takes no room of its own.
 	endBlock bool
+	// drain: the response comes from a server (DrainRequest); the
+	// handler's goroutine only.
+	drain bool
 
 	// Under cc.mu.
 	got  int64 // body bytes received
@@ -243,8 +246,17 @@ func (st *Stream) sendData(p []byte, end bool) error {
 	return err
 }
 
+// DrainRequest tells that the response comes from a server. When it ends
+// before the request does, the stream stays open and the rest of the
+// body is read and dropped, as haproxy 2.6 goes on forwarding it to the
+// server: no RST_STREAM, which curl 7.88 takes for a failed transfer
+// (exit 92) whatever its code. A response of the proxy's own (http-request
+// return, deny, an error) resets the stream with CANCEL instead, as
+// haproxy's stream then leaves it.
+func (st *Stream) DrainRequest() { st.drain = true }
+
 // finish notes the response sent whole. A client still sending its
-// request is told to stop (RFC 9113 8.1).
+// request is told to stop (RFC 9113 8.1) unless the request drains.
 func (st *Stream) finish() {
 	cc := st.cc
 	cc.mu.Lock()
@@ -256,8 +268,8 @@ func (st *Stream) finish() {
 		return // the client may still send: the stream is over at its Close
 	}
 	cc.forget(st, true)
-	if early {
-		cc.writeRST(st.id, http2.ErrCodeNo)
+	if early && !st.drain {
+		cc.writeRST(st.id, http2.ErrCodeCancel)
 	}
 }
 

@@ -1130,6 +1130,9 @@ func (s *httpSession) handle() bool {
 	}
 	clientKeep = clientKeep && !s.fe.rt.stopping.Load() // a stopping process closes after this response
 	s.lg.endsAtResp = !s.fe.respWaits                   // no rule waited for more of the response
+	if st, ok := s.c.(*h2.Stream); ok {
+		st.DrainRequest() // the server's response: the rest of the request drains, as haproxy forwards it
+	}
 	if s.compOn {
 		ok = s.forwardCompressed(sc, be, rframing, clientKeep, client10)
 	} else {

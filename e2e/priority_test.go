@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -108,9 +114,52 @@ func TestQueuePriorityTCPAsHAProxy(t *testing.T) {
 	}
 	answers := map[string]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		bePort, _ := startHTTPBackend(t, "srv")
-		low, high, early, plain := freePort(t), freePort(t), freePort(t), freePort(t)
-		startBinary(t, path, defaultsSection("tcp", "1s", "10s", "10s")+fmt.Sprintf(`
+		answers[path] = tcpQueueOrder(t, path)
+	}
+	if got, want := answers[bin], answers[haproxyBin]; got != want {
+		t.Errorf("served in the order %q, haproxy %q", got, want)
+	}
+	if want := "first high early plain low"; answers[bin] != want {
+		t.Errorf("served in the order %q, want %q", answers[bin], want)
+	}
+}
+
+// tcpQueueOrder runs TestQueuePriorityTCPAsHAProxy's proxy with the binary
+// at path: "first" holds the server (maxconn 1) while low, plain, high and
+// early queue in that order; it returns the order in which the server got
+// them. No step depends on timing: the server records arrivals (with
+// maxconn 1, the order the proxy dequeues in), "first" is held until the
+// queue holds all four, and each is sent once the one before is queued.
+func tcpQueueOrder(t *testing.T, path string) string {
+	t.Helper()
+	var mu sync.Mutex
+	var order []string
+	held, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	defer releaseOnce.Do(func() { close(release) })
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Query().Get("name"))
+		mu.Unlock()
+		if r.URL.Path == "/hold" {
+			close(held)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(be.Close)
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	low, high, early, plain, ready := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	// The readiness probes go to a frontend of their own that rejects
+	// them: a probe that connects and closes at once on a port of li
+	// becomes a session aborted in li's queue, after which haproxy 2.6.12
+	// now and then leaves the next arrival in the backend queue with s1
+	// idle (show stat: BACKEND qcur 1, s1 scur 0) until "timeout queue",
+	// and then closes every client of the test.
+	startBinary(t, path, fmt.Sprintf("global\n    stats socket %s level admin", sock)+defaultsSection("tcp", "1s", "10s", "10s")+fmt.Sprintf(`
 listen li
     bind 127.0.0.1:%d
     bind 127.0.0.1:%d
@@ -121,46 +170,79 @@ listen li
     tcp-request content set-priority-offset int(-3000) if { dst_port %[3]d }
     tcp-request content set-nice 3
     timeout queue 10s
-    server s1 127.0.0.1:%[5]d maxconn 1
-`, low, high, early, plain, bePort), plain)
-		for _, p := range []int{low, high, early} {
-			waitPort(t, p, 5*time.Second)
+    server s1 %[5]s maxconn 1
+
+frontend ready
+    bind 127.0.0.1:%[6]d
+    tcp-request connection reject
+`, low, high, early, plain, be.Listener.Addr(), ready), ready)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(name string, port int, p string) error {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s?name=%s", port, p, name))
+		if err != nil {
+			return err
 		}
-		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-		var mu sync.Mutex
-		var order []string
-		var wg sync.WaitGroup
-		send := func(name string, port, ms int) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/slow?ms=%d", port, ms))
-				if err != nil {
-					t.Error(name, err)
-					return
-				}
-				resp.Body.Close()
-				mu.Lock()
-				order = append(order, name)
-				mu.Unlock()
-			}()
-		}
-		send("first", plain, 600)
-		time.Sleep(100 * time.Millisecond)
-		for _, r := range []struct {
-			name string
-			port int
-		}{{"low", low}, {"plain", plain}, {"high", high}, {"early", early}} {
-			send(r.name, r.port, 100)
-			time.Sleep(60 * time.Millisecond)
-		}
-		wg.Wait()
-		answers[path] = strings.Join(order, " ")
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return err
 	}
-	if got, want := answers[bin], answers[haproxyBin]; got != want {
-		t.Errorf("served in the order %q, haproxy %q", got, want)
+	// One whole exchange through each port, one after the other, so that
+	// all of li's listeners are up (haproxy may bind them after ready's).
+	for _, port := range []int{low, high, early, plain} {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			err := get("warm-up", port, "/")
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+				t.Fatal(path, err)
+			}
+		}
 	}
-	if want := "first high early plain low"; answers[bin] != want {
-		t.Errorf("served in the order %q, want %q", answers[bin], want)
+	mu.Lock()
+	order = nil
+	mu.Unlock()
+	var wg sync.WaitGroup
+	send := func(name string, port int, p string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := get(name, port, p); err != nil {
+				t.Error(path, name, err)
+			}
+		}()
+	}
+	send("first", plain, "/hold")
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal(path, ": the first request never reached the server")
+	}
+	for i, r := range []struct {
+		name string
+		port int
+	}{{"low", low}, {"plain", plain}, {"high", high}, {"early", early}} {
+		send(r.name, r.port, "/")
+		waitQueued(t, sock, i+1)
+	}
+	releaseOnce.Do(func() { close(release) })
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return strings.Join(order, " ")
+}
+
+// waitQueued polls show stat until li's backend queue holds n connections.
+func waitQueued(t *testing.T, sock string, n int) {
+	t.Helper()
+	want := strconv.Itoa(n)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got := statField(t, sock, "li", "BACKEND", "qcur")
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("li's queue holds %s connections, want %s", got, want)
+		}
 	}
 }

@@ -409,7 +409,7 @@ func TestStopIsPrompt(t *testing.T) {
 
 // A panic in the runtime's callback is logged and the checks go on.
 func TestPanicIsLoggedAndChecksContinue(t *testing.T) {
-	addr := closedPort(t)
+	addr, release := refusingPort(t)
 	be := backend("be", server("s", addr, 100*time.Millisecond, 2, 2))
 	var ups atomic.Int32
 	rec := newRecorder()
@@ -421,6 +421,7 @@ func TestPanicIsLoggedAndChecksContinue(t *testing.T) {
 	}), rec.logf)
 	defer stop()
 	rec.waitFor(t, "internal error: boom", 2*time.Second)
+	release()
 	newAcceptServer(t, addr)
 	deadline := time.Now().Add(2 * time.Second)
 	for ups.Load() == 0 && time.Now().Before(deadline) {

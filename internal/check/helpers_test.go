@@ -2,10 +2,13 @@ package check
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,16 +198,37 @@ func blackHole(t *testing.T) string {
 	})
 }
 
-// closedPort returns a loopback address nobody listens on.
+// closedPort returns a loopback address that refuses connections until the
+// test ends.
 func closedPort(t *testing.T) string {
+	addr, _ := refusingPort(t)
+	return addr
+}
+
+// refusingPort returns a loopback address whose port a socket holds,
+// bound but not listening, so that connections to it are refused; release
+// frees it (early, for a test that listens there later; else at cleanup).
+// A port merely closed again can be handed to the next listener bound on
+// port 0, this process's or another's: a "refused" check then passes. A
+// port bound without SO_REUSEADDR goes to no other bind, and to no
+// connect as its ephemeral source port either.
+func refusingPort(t *testing.T) (addr string, release func()) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := l.Addr().String()
-	l.Close()
-	return a
+	var once sync.Once
+	release = func() { once.Do(func() { syscall.Close(fd) }) }
+	t.Cleanup(release)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)), release
 }
 
 // server builds a checked model server.
@@ -238,4 +262,28 @@ func within(t *testing.T, what string, d, lo, hi time.Duration) {
 	if d < lo || d > hi {
 		t.Errorf("%s: %v, want between %v and %v", what, d, lo, hi)
 	}
+}
+
+// The port refusingPort holds refuses connections, and no listener can
+// take it until it is released (a merely closed port could be).
+func TestRefusingPortIsHeld(t *testing.T) {
+	addr, release := refusingPort(t)
+	if c, err := net.Dial("tcp", addr); !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("dial: %v, want connection refused", err)
+	}
+	if l, err := net.Listen("tcp", addr); !errors.Is(err, syscall.EADDRINUSE) {
+		if l != nil {
+			l.Close()
+		}
+		t.Fatalf("listen while held: %v, want address in use", err)
+	}
+	release()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal("listen once released:", err)
+	}
+	l.Close()
 }

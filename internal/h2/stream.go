@@ -288,6 +288,7 @@ func (st *Stream) Close() error {
 	}
 	st.closed = true
 	failed := st.err != nil
+	clientOpen := !st.inEnded
 	st.stopTimers()
 	cc.mu.Unlock()
 	if failed {
@@ -297,6 +298,11 @@ func (st *Stream) Close() error {
 	cc.wmu.Lock()
 	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
+	}
+	if complete && st.info.connect && clientOpen {
+		// A tunnel ended by its server: the client's side is cut, as
+		// haproxy 2.6 does after the END_STREAM.
+		cc.fr.WriteRSTStream(st.id, http2.ErrCodeCancel)
 	}
 	if complete && !st.info.connect && !st.info.upgrade && !st.ended {
 		// The handler's goroutine is ending (Conn.run).

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// startWSCloser is an HTTP/1.1 WebSocket server that answers the
+// upgrade, reads "ping", sends "pong" and then its FIN; when late, it
+// waits for the proxy's FIN first and sends "late" before its own.
+func startWSCloser(t *testing.T, late bool) int {
+	t.Helper()
+	port, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		sum := sha1.Sum([]byte(req.Header.Get("Sec-WebSocket-Key") + wsGUID))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", base64.StdEncoding.EncodeToString(sum[:]))
+		ping := make([]byte, 4)
+		if _, err := io.ReadFull(br, ping); err != nil {
+			return
+		}
+		c.Write([]byte("pong"))
+		if late {
+			io.Copy(io.Discard, br)
+			c.Write([]byte("late"))
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, br)
+	})
+	return port
+}
+
+// TestWebSocketServerCloseAsHAProxy: a WebSocket whose server sends its
+// FIN while the client's side is open ends at once, as haproxy 2.6 ends
+// an upgraded connection: the HTTP/1 client gets the FIN and the session
+// is logged as a normal end (----), not after timeout client (cD--); over
+// HTTP/2 the stream gets its END_STREAM, then RST_STREAM(CANCEL). A
+// client that sends its FIN first only half-closes: the server's later
+// bytes still reach it.
+func TestWebSocketServerCloseAsHAProxy(t *testing.T) {
+	const upgrade = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	// run starts the proxy in front of a startWSCloser(late), with the
+	// bind options given, and returns what the client saw and the log; the
+	// client's connection stays open until the log line came.
+	run := func(t *testing.T, late bool, bindOpts string, client func(port int) (string, net.Conn)) string {
+		logPort, next := udpLog(t)
+		port := freePort(t)
+		startBinary(t, bin, logHead(logPort, "http", `log-format "%tsc %B %U %ST"`)+fmt.Sprintf(`listen l
+    bind 127.0.0.1:%d%s
+    server s1 127.0.0.1:%d
+`, port, bindOpts, startWSCloser(t, late)), port)
+		next.skipProbe()
+		saw, c := client(port)
+		defer c.Close()
+		// timeout client is 5s: a session left to it would log cD--.
+		l, _ := next(10 * time.Second)
+		return saw + " | " + l
+	}
+	h1 := func(clientFin bool) func(port int) (string, net.Conn) {
+		return func(port int) (string, net.Conn) {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, upgrade)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "ping")
+			pong := make([]byte, 4)
+			if _, err := io.ReadFull(br, pong); err != nil {
+				t.Fatal(err)
+			}
+			if clientFin {
+				c.(*net.TCPConn).CloseWrite()
+			}
+			rest, err := io.ReadAll(br)
+			return fmt.Sprintf("%d %s%s then %v", resp.StatusCode, pong, rest, err), c
+		}
+	}
+	h2 := func(port int) (string, net.Conn) {
+		c, fr := dialH2(t, port)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fr.writeHead(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+			":path", "/ws", ":authority", "a", "sec-websocket-version", "13")
+		var saw []string
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return strings.Join(append(saw, err.Error()), " "), c
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.HeadersFrame:
+				_, status, _ := fr.decode(f)
+				saw = append(saw, status)
+				fr.WriteData(1, false, []byte("ping"))
+			case *http2.DataFrame:
+				if len(f.Data()) > 0 {
+					saw = append(saw, string(f.Data()))
+				}
+				if f.StreamEnded() {
+					saw = append(saw, "END_STREAM")
+				}
+			case *http2.RSTStreamFrame:
+				return strings.Join(append(saw, "RST_STREAM "+f.ErrCode.String()), " "), c
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name, got, want string
+	}{
+		{"server FIN", run(t, false, "", h1(false)), "101 pong then <nil> | ---- 136 141 101"},
+		{"server FIN over h2", run(t, false, " proto h2", h2), "200 pong END_STREAM RST_STREAM CANCEL | ---- 136 108 101"},
+		{"client FIN first", run(t, true, "", h1(true)), "101 ponglate then <nil> | ---- 140 141 101"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, tc.got, tc.want)
+		}
+	}
+}

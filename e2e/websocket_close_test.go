@@ -157,3 +157,82 @@ func TestWebSocketServerCloseAsHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestH2ConnectClientEndAfterServerFINAsHAProxy: an HTTP/2 CONNECT
+// tunnel whose server sent its FIN (END_STREAM to the client) still
+// waits for the client's side, as haproxy 2.6's does, but a client that
+// then closes its connection ends the tunnel at once as a normal end
+// (----), and one that resets the stream as a client abort (CD--), not
+// at timeout client (cD--).
+func TestH2ConnectClientEndAfterServerFINAsHAProxy(t *testing.T) {
+	be, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+		ping := make([]byte, 4)
+		if _, err := io.ReadFull(br, ping); err != nil {
+			return
+		}
+		c.Write([]byte("pong"))
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, br)
+	})
+	for _, reset := range []bool{false, true} {
+		logPort, next := udpLog(t)
+		port := freePort(t)
+		startBinary(t, bin, logHead(logPort, "http", `log-format "%tsc %B %U %ST"`)+fmt.Sprintf(`listen l
+    bind 127.0.0.1:%d proto h2
+    server s1 127.0.0.1:%d
+`, port, be), port)
+		next.skipProbe()
+		c, fr := dialH2(t, port)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fr.writeHead(1, false, ":method", "CONNECT", ":authority", "a:443")
+		var saw []string
+	frames:
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("%q: %v", saw, err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.HeadersFrame:
+				_, status, _ := fr.decode(f)
+				saw = append(saw, status)
+				fr.WriteData(1, false, []byte("ping"))
+			case *http2.DataFrame:
+				if len(f.Data()) > 0 {
+					saw = append(saw, string(f.Data()))
+				}
+				if f.StreamEnded() {
+					saw = append(saw, "END_STREAM")
+					break frames
+				}
+			}
+		}
+		if reset {
+			fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		} else {
+			c.Close()
+		}
+		// timeout client is 5s: a session left to it would log cD--.
+		l, _ := next(10 * time.Second)
+		got := strings.Join(saw, " ") + " | " + l
+		want := "200 pong END_STREAM | ---- 38 54 200"
+		if reset {
+			want = "200 pong END_STREAM | CD-- 38 54 200"
+		}
+		if got != want {
+			t.Errorf("reset %v: %s, want %s", reset, got, want)
+		}
+		c.Close()
+	}
+}

@@ -262,12 +262,21 @@ func (st *Stream) finish() {
 }
 
 // abort ends the stream's I/O with err; false when it had ended already.
+// A tunnel whose server side ended still reads the client's side: a
+// reset fails it, the connection's close ends it as the client's
+// END_STREAM would (haproxy 2.6 logs ---- then, CD-- on a reset).
 func (st *Stream) abort(err error) bool {
 	cc := st.cc
 	cc.mu.Lock()
-	if st.err != nil || st.outEnded {
+	if st.err != nil || st.outEnded && (!st.info.connect || st.inEnded) {
 		cc.mu.Unlock()
 		return false
+	}
+	if st.outEnded && errors.Is(err, net.ErrClosed) {
+		st.inEnded = true // forgotten at its Close, as a complete one
+		st.cond.Broadcast()
+		cc.mu.Unlock()
+		return true
 	}
 	st.err = err
 	st.in = nil

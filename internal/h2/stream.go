@@ -274,12 +274,21 @@ func (st *Stream) finish() {
 }
 
 // abort ends the stream's I/O with err; false when it had ended already.
+// A tunnel whose server side ended still reads the client's side: a
+// reset fails it, the connection's close ends it as the client's
+// END_STREAM would (haproxy 2.6 logs ---- then, CD-- on a reset).
 func (st *Stream) abort(err error) bool {
 	cc := st.cc
 	cc.mu.Lock()
-	if st.err != nil || st.outEnded {
+	if st.err != nil || st.outEnded && (!st.info.connect || st.inEnded) {
 		cc.mu.Unlock()
 		return false
+	}
+	if st.outEnded && errors.Is(err, net.ErrClosed) {
+		st.inEnded = true // forgotten at its Close, as a complete one
+		st.cond.Broadcast()
+		cc.mu.Unlock()
+		return true
 	}
 	st.err = err
 	st.in = nil
@@ -300,6 +309,7 @@ func (st *Stream) Close() error {
 	}
 	st.closed = true
 	failed := st.err != nil
+	clientOpen := !st.inEnded
 	st.stopTimers()
 	cc.mu.Unlock()
 	if failed {
@@ -309,6 +319,11 @@ func (st *Stream) Close() error {
 	cc.wmu.Lock()
 	if !complete && st.abort(errStreamReset) {
 		cc.fr.WriteRSTStream(st.id, http2.ErrCodeInternal)
+	}
+	if complete && st.info.connect && clientOpen {
+		// A tunnel ended by its server: the client's side is cut, as
+		// haproxy 2.6 does after the END_STREAM.
+		cc.fr.WriteRSTStream(st.id, http2.ErrCodeCancel)
 	}
 	if complete && !st.info.connect && !st.info.upgrade && !st.ended {
 		// The handler's goroutine is ending (Conn.run).

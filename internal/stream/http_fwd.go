@@ -674,6 +674,9 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	s.cdl, sc.dl = conn.Deadlines{}, conn.Deadlines{}
 	to := tunnelTimeouts(s.fe.P, be.P)
 	to.Server, to.Tunnel = s.tx.serverTimeout(be.P), s.tx.tunnelTimeout(be.P)
+	// haproxy 2.6 ends an upgraded connection at its server's FIN, but
+	// half-closes a CONNECT's as mode tcp does.
+	to.ServerFinEnds = s.resp.Status == 101
 	res := tcp.Forward(client, sc.c, to, s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut

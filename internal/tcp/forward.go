@@ -28,6 +28,10 @@ import (
 // active when data is read from it or written to it.
 type Timeouts struct {
 	Client, Server, ClientFin, ServerFin, Tunnel time.Duration
+	// ServerFinEnds ends the whole session at the server's FIN, once
+	// forwarded, as haproxy 2.6 ends an HTTP tunnel (after a 101 or a
+	// CONNECT) whose server closes, where mode tcp half-closes.
+	ServerFinEnds bool
 }
 
 // HalfCloser is a connection that can shut down its write side (TCPConn,
@@ -89,16 +93,20 @@ func (s *side) timeout() time.Duration {
 type session struct {
 	client, server side
 	pipes          *Pipes
+	serverFinEnds  bool
 	aborted        atomic.Bool
 	once           sync.Once
 	term           [2]byte
 }
 
-// fail records the first abnormal end and unblocks both directions. Forward
-// must not close the conns, so pending I/O is woken with past deadlines.
-func (s *session) fail(c byte) {
+// fail records the first abnormal end and unblocks both directions.
+func (s *session) fail(c byte) { s.stop([2]byte{c, 'D'}) }
+
+// stop ends the session with term unless it ended already. Forward must
+// not close the conns, so pending I/O is woken with past deadlines.
+func (s *session) stop(term [2]byte) {
 	s.once.Do(func() {
-		s.term = [2]byte{c, 'D'}
+		s.term = term
 		s.aborted.Store(true)
 		past := time.Unix(1, 0)
 		s.client.conn.SetDeadline(past)
@@ -109,12 +117,12 @@ func (s *session) fail(c byte) {
 // Forward copies client→server and server→client concurrently until both
 // directions are finished; a FIN from one side is propagated with CloseWrite
 // to the other (half-close), and the connection stays usable in the other
-// direction until that side finishes too or its inactivity timeout fires. On
-// a timeout or reset the whole session stops (and the conns are left with
+// direction until that side finishes too or its inactivity timeout fires
+// (unless ServerFinEnds). On a timeout or reset the whole session stops (and the conns are left with
 // expired deadlines). It closes neither conn: the caller does. Splicing
 // takes its pipes from pipes; nil copies through buffers.
 func Forward(client, server HalfCloser, t Timeouts, pipes *Pipes) Result {
-	s := &session{term: [2]byte{'-', '-'}, pipes: pipes}
+	s := &session{term: [2]byte{'-', '-'}, pipes: pipes, serverFinEnds: t.ServerFinEnds}
 	s.client = side{conn: client, base: t.Client, fin: t.ClientFin, timeoutCh: 'c', abortCh: 'C'}
 	s.server = side{conn: server, base: t.Server, fin: t.ServerFin, timeoutCh: 's', abortCh: 'S'}
 	if t.Tunnel > 0 {
@@ -226,6 +234,9 @@ func (s *session) pipe(src, dst *side) int64 {
 			src.halfClosed.Store(true)
 			dst.halfClosed.Store(true)
 			dst.conn.CloseWrite()
+			if src == &s.server && s.serverFinEnds {
+				s.stop([2]byte{'-', '-'})
+			}
 			return total
 		case err == nil: // chunk done
 			continue

@@ -190,6 +190,22 @@ func TestHalfCloseServerFirst(t *testing.T) {
 	}
 }
 
+// With ServerFinEnds (an upgraded HTTP connection) the server's FIN ends
+// the session, normally, while the client's side is still open.
+func TestServerFinEnds(t *testing.T) {
+	cli, back, done := setup(t, Timeouts{Client: time.Minute, Server: time.Minute, ServerFinEnds: true})
+	back.Write([]byte("banner"))
+	back.CloseWrite()
+	got, err := io.ReadAll(cli)
+	if err != nil || string(got) != "banner" {
+		t.Fatalf("client got %q, %v", got, err)
+	}
+	r := wait(t, done, 5*time.Second)
+	if r.Term != [2]byte{'-', '-'} || r.BytesOut != 6 {
+		t.Errorf("result = %+v (term %q)", r, r.Term[:])
+	}
+}
+
 func checkTerm(t *testing.T, r Result, want string) {
 	t.Helper()
 	if string(r.Term[:]) != want {

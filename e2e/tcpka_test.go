@@ -21,8 +21,15 @@ func TestTCPKeepAliveOptions(t *testing.T) {
 	}
 	held := make(chan net.Conn, 4)
 	bePort, _ := serveTCP(t, func(c net.Conn) {
-		held <- c
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		// Handed over once the client's byte came through: the server
+		// accepts as soon as the handshake ends, before the proxy has set
+		// its socket options; it has when it forwards data.
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			c.Close()
+			return
+		}
+		held <- c
 		io.Copy(io.Discard, c) // until the test closes it
 	})
 	for _, path := range []string{haproxyBin, bin} {

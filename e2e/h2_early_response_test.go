@@ -185,3 +185,82 @@ func h2EarlyExchange(t *testing.T, port int, target string) string {
 	}
 	return strings.Join(got, " | ")
 }
+
+// TestH2LateDataAfterCancelAsHAProxy: DATA a client sends on after the
+// proxy's own early response reset its stream (CANCEL) is answered, a
+// frame at a time, with RST_STREAM(STREAM_CLOSED), as haproxy 2.6
+// answers it (RFC 9113 5.1 allows either that or ignoring it); the
+// connection's window still gets those bytes back, and the connection
+// goes on (the PING is answered). dhproxy ignored the frames, and
+// answered the last one PROTOCOL_ERROR as a body shorter than its
+// content-length.
+func TestH2LateDataAfterCancelAsHAProxy(t *testing.T) {
+	for _, path := range []string{haproxyBin, bin} {
+		port := freePort(t)
+		p := startBinary(t, path, fmt.Sprintf(`defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend f
+    bind 127.0.0.1:%d proto h2
+    http-request return status 200 content-type text/plain string hi if { path /ret }
+    http-request deny
+`, port), port)
+		for _, target := range []string{"/ret", "/deny"} {
+			if got, want := h2LateData(t, port, target), "RST_STREAM CANCEL | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | window back | PING"; got != want {
+				t.Errorf("%s %s:\n%s\nwant\n%s", path, target, got, want)
+			}
+		}
+		p.stop()
+	}
+}
+
+// h2LateData posts to target with a content-length of 100000 and its
+// first 1000 bytes; once the stream is reset, it sends 3 DATA frames of
+// 1000 bytes and one of 10 with END_STREAM, then a PING. It returns the
+// RST_STREAM frames until the PING's answer, with "window back" before
+// it when the connection's window is whole again by then.
+func h2LateData(t *testing.T, port int, target string) string {
+	c, h := dialH2(t, port)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	var first bytes.Buffer
+	fr := http2.NewFramer(&first, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.block(":method", "POST", ":scheme", "http", ":authority", "x", ":path", target, "content-length", "100000"), EndHeaders: true})
+	fr.WriteData(1, false, make([]byte, 1000))
+	c.Write(first.Bytes())
+	conn := 65535 - 1000 // the client's connection send window
+	var got []string
+	for {
+		f, err := h.ReadFrame()
+		if err != nil {
+			return strings.Join(append(got, err.Error()), " | ")
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				h.WriteSettingsAck()
+			}
+		case *http2.WindowUpdateFrame:
+			if f.StreamID == 0 {
+				conn += int(f.Increment)
+			}
+		case *http2.RSTStreamFrame:
+			got = append(got, "RST_STREAM "+f.ErrCode.String())
+			if len(got) == 1 {
+				for range 3 {
+					h.WriteData(1, false, make([]byte, 1000))
+				}
+				h.WriteData(1, true, make([]byte, 10))
+				h.WritePing(false, [8]byte{1})
+				conn -= 3010
+			}
+		case *http2.PingFrame:
+			if conn >= 65535 {
+				got = append(got, "window back")
+			}
+			return strings.Join(append(got, "PING"), " | ")
+		}
+	}
+}

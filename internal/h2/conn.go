@@ -398,10 +398,10 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 	if _, ok := cc.answered[id]; ok {
 		cc.mu.Unlock()
 		// Trailers end the request; only the body's length counts.
-		if !cc.hdrEnd || cc.lateData(id, 0, 0, true) != nil {
+		if !cc.hdrEnd {
 			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 		}
-		return nil
+		return cc.lateData(id, 0, 0, true)
 	}
 	if id <= cc.maxSeen {
 		cc.mu.Unlock()
@@ -451,12 +451,18 @@ func (cc *Conn) fragment(frag []byte, end bool) error {
 type answer struct {
 	left  int64 // request bytes still allowed (-1: no declared length)
 	drain bool  // the stream stays open for the rest of the body (Stream.DrainRequest)
+	reset bool  // the stream was reset (CANCEL) after the response
 }
 
 // lateData checks n bytes of DATA (flow bytes of flow control; end: the
 // last) on a stream without handler: one answered early is checked
 // against its content-length, and given its window back when drained;
-// another one is closed.
+// another one is closed. One reset after its response is closed too, as
+// haproxy 2.6 answers each DATA frame that comes after its reset with
+// RST_STREAM(STREAM_CLOSED) (RFC 9113 5.1 lets it), unless the body
+// overran its content-length (malformed: h2spec 8.1.2.6); frames read
+// before the reset went out are ignored. Either way the connection's
+// window was given back (Conn.data).
 func (cc *Conn) lateData(id uint32, n int, flow uint32, end bool) error {
 	cc.mu.Lock()
 	a, ok := cc.answered[id]
@@ -466,7 +472,7 @@ func (cc *Conn) lateData(id uint32, n int, flow uint32, end bool) error {
 	}
 	if a.left >= 0 {
 		a.left -= int64(n)
-		if a.left < 0 || end && a.left != 0 {
+		if a.left < 0 || end && a.left != 0 && !a.reset {
 			delete(cc.answered, id)
 			cc.st.StrmProtoErr.Add(1)
 			cc.mu.Unlock()
@@ -478,6 +484,9 @@ func (cc *Conn) lateData(id uint32, n int, flow uint32, end bool) error {
 		delete(cc.answered, id)
 	}
 	cc.mu.Unlock()
+	if a.reset {
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
 	if a.drain && !end && flow > 0 {
 		cc.link.windowUpdate(id, flow)
 	}
@@ -696,6 +705,16 @@ func (cc *Conn) forget(st *Stream, complete bool) {
 		if !st.inEnded && !st.info.connect {
 			cc.rememberAnswered(st)
 		}
+	}
+	cc.mu.Unlock()
+}
+
+// answeredReset notes that stream id, answered early, was reset.
+func (cc *Conn) answeredReset(id uint32) {
+	cc.mu.Lock()
+	if a, ok := cc.answered[id]; ok {
+		a.reset = true
+		cc.answered[id] = a
 	}
 	cc.mu.Unlock()
 }

@@ -270,6 +270,7 @@ func (st *Stream) finish() {
 	cc.forget(st, true)
 	if early && !st.drain {
 		cc.writeRST(st.id, http2.ErrCodeCancel)
+		cc.answeredReset(st.id)
 	}
 }
 

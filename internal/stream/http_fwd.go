@@ -680,6 +680,9 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	res := tcp.Forward(client, sc.c, to, s.fe.rt.pipes)
 	s.lg.bytesIn += res.BytesIn
 	s.lg.bytesOut += res.BytesOut
+	if res.ResetServer {
+		conn.ResetClose(sc.c)
+	}
 	if res.Term[0] != '-' {
 		s.lg.fail(res.Term[0], res.Term[1])
 	}

@@ -62,6 +62,10 @@ func Underlying(c net.Conn) net.Conn {
 type Result struct {
 	BytesIn, BytesOut int64
 	Term              [2]byte
+	// ResetServer: the server side's timeout expired; haproxy 2.6 then
+	// closes the server connection with a reset (SO_LINGER 0, its
+	// SI_FL_NOLINGER on a write timeout), which the caller does.
+	ResetServer bool
 }
 
 // chunk bounds one ReadFrom call: between calls the deadlines are refreshed,
@@ -97,21 +101,48 @@ type session struct {
 	aborted        atomic.Bool
 	once           sync.Once
 	term           [2]byte
+	resetServer    bool // set with term
 }
 
 // fail records the first abnormal end and unblocks both directions.
 func (s *session) fail(c byte) { s.stop([2]byte{c, 'D'}) }
+
+// expire ends the session at an inactivity timeout, now. haproxy 2.6
+// checks the client's side first: when both sides' timeouts expired
+// together (timeout tunnel, or equal client and server timeouts) it is
+// a client timeout (cD); the server's connection is reset whenever its
+// side's timeout expired.
+func (s *session) expire(now time.Time) {
+	expired := func(sd *side) bool {
+		t := sd.timeout()
+		return t > 0 && now.Sub(time.Unix(0, sd.last.Load())) >= t
+	}
+	ch := s.server.timeoutCh
+	if expired(&s.client) {
+		ch = s.client.timeoutCh
+	}
+	s.once.Do(func() {
+		s.term = [2]byte{ch, 'D'}
+		s.resetServer = expired(&s.server)
+		s.abort()
+	})
+}
 
 // stop ends the session with term unless it ended already. Forward must
 // not close the conns, so pending I/O is woken with past deadlines.
 func (s *session) stop(term [2]byte) {
 	s.once.Do(func() {
 		s.term = term
-		s.aborted.Store(true)
-		past := time.Unix(1, 0)
-		s.client.conn.SetDeadline(past)
-		s.server.conn.SetDeadline(past)
+		s.abort()
 	})
+}
+
+// abort wakes pending I/O with past deadlines; under s.once.
+func (s *session) abort() {
+	s.aborted.Store(true)
+	past := time.Unix(1, 0)
+	s.client.conn.SetDeadline(past)
+	s.server.conn.SetDeadline(past)
 }
 
 // Forward copies client→server and server→client concurrently until both
@@ -141,7 +172,7 @@ func Forward(client, server HalfCloser, t Timeouts, pipes *Pipes) Result {
 	}()
 	res.BytesIn = s.pipe(&s.client, &s.server)
 	wg.Wait()
-	res.Term = s.term
+	res.Term, res.ResetServer = s.term, s.resetServer
 	if !s.aborted.Load() {
 		// Clean end: leave the conns without our deadlines, for callers
 		// that keep using them (e.g. to drain or log).
@@ -175,8 +206,16 @@ func (s *session) pipe(src, dst *side) int64 {
 	var sp *splicer
 	var lr *io.LimitedReader
 	var buf []byte
+	// The sides' activity is noted as each write goes, not at the end of
+	// a call that then waits up to a window for more: a timeout counts
+	// from the last byte moved, as haproxy's, not up to a window later.
+	moved := func() {
+		now := time.Now()
+		src.touch(now)
+		dst.touch(now)
+	}
 	if rs, rd, ok := rawConns(src.conn, dst.conn); ok && s.pipes != nil {
-		sp = &splicer{pipes: s.pipes, src: rs, dst: rd}
+		sp = &splicer{pipes: s.pipes, src: rs, dst: rd, moved: moved}
 	} else {
 		lr = &io.LimitedReader{R: src.conn}
 		buf = make([]byte, 32<<10)
@@ -186,7 +225,7 @@ func (s *session) pipe(src, dst *side) int64 {
 		now := time.Now()
 		srcT, dstT := src.timeout(), dst.timeout()
 		if srcT > 0 && now.Sub(time.Unix(0, src.last.Load())) >= srcT {
-			s.fail(src.timeoutCh)
+			s.expire(now)
 			return total
 		}
 		// Read deadline: the earlier of src's inactivity expiry and one
@@ -220,15 +259,11 @@ func (s *session) pipe(src, dst *side) int64 {
 			n, eof, err = sp.move(chunk)
 		} else {
 			lr.N = chunk
-			n, err = io.CopyBuffer(writerOnly{dst.conn}, lr, buf)
+			n, err = io.CopyBuffer(touchWriter{dst.conn, moved}, lr, buf)
 			eof = err == nil && lr.N > 0
 		}
 		total += n
 		end := time.Now()
-		if n > 0 {
-			src.touch(end)
-			dst.touch(end)
-		}
 		switch {
 		case eof: // propagate the FIN
 			src.halfClosed.Store(true)
@@ -256,8 +291,20 @@ func (s *session) pipe(src, dst *side) int64 {
 	}
 }
 
-// writerOnly hides a ReaderFrom so io.CopyBuffer uses the given buffer.
-type writerOnly struct{ io.Writer }
+// touchWriter notes each write's activity (moved); it also hides a
+// ReaderFrom so io.CopyBuffer uses the given buffer.
+type touchWriter struct {
+	w     io.Writer
+	moved func()
+}
+
+func (t touchWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if n > 0 {
+		t.moved()
+	}
+	return n, err
+}
 
 // blame picks which side caused a hard I/O error: besides the failed
 // operation the TCP state of both sockets is consulted (a reset socket is

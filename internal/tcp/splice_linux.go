@@ -146,6 +146,7 @@ type splicer struct {
 	pipes    *Pipes
 	src, dst syscall.RawConn
 	buf      []byte // allocated on the first copy
+	moved    func() // after each write to dst
 }
 
 // move transfers up to limit bytes from src to dst. eof reports that src
@@ -199,6 +200,7 @@ func (s *splicer) move(limit int) (n int64, eof bool, err error) {
 			return n, false, &net.OpError{Op: "write", Net: "tcp", Err: werr}
 		}
 		n += int64(got)
+		s.moved()
 	}
 	return n, false, nil
 }

@@ -26,6 +26,7 @@ func rawConns(src, dst net.Conn) (s, d syscall.RawConn, ok bool) { return nil, n
 type splicer struct {
 	pipes    *Pipes
 	src, dst syscall.RawConn
+	moved    func()
 }
 
 func (s *splicer) move(int) (int64, bool, error) { panic("tcp: no splice on this system") }

@@ -202,7 +202,7 @@ backend be
 	// The timeout starts once the proxy sent the last response: after the
 	// request left here, before it arrived here (a loaded machine may
 	// deliver it late, so "answered" only bounds from above).
-	if d, e := time.Since(sent), time.Since(answered); d < 1450*time.Millisecond || e > 3500*time.Millisecond {
+	if d, e := time.Since(sent), time.Since(answered); d < 1500*time.Millisecond || e > 3500*time.Millisecond {
 		t.Errorf("closed %v after the last request, %v after its response: want the 1.5s keep-alive timeout", d, e)
 	}
 }
@@ -268,7 +268,7 @@ backend be
 	// The timeout starts once the proxy sent the last response: after the
 	// request left here, before it arrived here (a loaded machine may
 	// deliver it late, so "answered" only bounds from above).
-	if d, e := time.Since(sent), time.Since(answered); d < 1450*time.Millisecond || e > 3500*time.Millisecond {
+	if d, e := time.Since(sent), time.Since(answered); d < 1500*time.Millisecond || e > 3500*time.Millisecond {
 		t.Errorf("closed %v after the last request, %v after its response: want the 1.5s keep-alive timeout", d, e)
 	}
 }

@@ -64,9 +64,12 @@ func NewIdle(c *net.Conn) *Idle {
 func (st *Idle) NewConn() { st.lastWait.Store(noWait) }
 
 // BeginWait marks the start of a wait for the next request, which the
-// sweeper may cut.
-func (st *Idle) BeginWait() {
-	st.since.Store(CoarseNow())
+// sweeper may cut. answered is when the last response went out (Unix
+// nanoseconds, a real clock reading; 0 when unknown): the coarse clock lags
+// by as long as its goroutine waited for a CPU (65-95 ms seen under load),
+// and a wait dated that early would have its keep-alive timeout end early.
+func (st *Idle) BeginWait(answered int64) {
+	st.since.Store(max(CoarseNow(), answered))
 	st.state.Store(idleWaiting)
 }
 
@@ -80,7 +83,7 @@ func (st *Idle) EndWait() bool {
 		st.firstWaits = nil
 	}
 	if st.state.CompareAndSwap(idleWaiting, idleBusy) {
-		st.lastWait.Store(CoarseNow() - st.since.Load())
+		st.lastWait.Store(max(CoarseNow()-st.since.Load(), 0)) // since may be ahead of the coarse clock
 		return true
 	}
 	st.lastWait.Store(noWait)

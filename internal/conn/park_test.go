@@ -120,7 +120,7 @@ func TestParkerCutsIdleWait(t *testing.T) {
 	p.Hold(st)
 	defer p.Drop(st)
 
-	st.BeginWait()
+	st.BeginWait(0)
 	start := time.Now()
 	_, err := c.Read(make([]byte, 1))
 	if cut := !st.EndWait(); !cut || !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -133,10 +133,30 @@ func TestParkerCutsIdleWait(t *testing.T) {
 
 	// A wait that ends before After is the session's own.
 	c.SetReadDeadline(time.Time{})
-	st.BeginWait()
+	st.BeginWait(0)
 	client.Write([]byte("x"))
 	if _, err := c.Read(make([]byte, 1)); err != nil || !st.EndWait() {
 		t.Fatalf("short wait: %v", err)
+	}
+}
+
+// A wait is dated no earlier than the last response went out: the coarse
+// clock lags by as long as its goroutine waited for a CPU, and the
+// keep-alive timeout of a wait dated from it ended that much early.
+func TestIdleWaitDatedFromAnswer(t *testing.T) {
+	StartClock()
+	var c net.Conn
+	st := NewIdle(&c)
+	answered := CoarseNow() + int64(time.Second) // a clock a second behind
+	st.BeginWait(answered)
+	if got := st.Since(); got != answered {
+		t.Fatalf("wait dated %v before the response went out", time.Duration(answered-got))
+	}
+	if !st.EndWait() {
+		t.Fatal("wait cut")
+	}
+	if lw := st.lastWait.Load(); lw < 0 {
+		t.Fatalf("last wait %v", time.Duration(lw))
 	}
 }
 
@@ -187,7 +207,7 @@ func TestParkerAtOnceWhileCrowded(t *testing.T) {
 		var c net.Conn = a
 		st := NewIdle(&c)
 		p.Hold(st)
-		st.BeginWait()
+		st.BeginWait(0)
 		idles = append(idles, st)
 	}
 	waitCrowded := func(what string, want bool) {
@@ -292,7 +312,7 @@ func TestParkerCrowdSparesBusyConnections(t *testing.T) {
 		return st
 	}
 	busy := idle()
-	busy.BeginWait()
+	busy.BeginWait(0)
 	if !busy.EndWait() {
 		t.Fatal("a wait ended at once was cut")
 	}
@@ -300,9 +320,9 @@ func TestParkerCrowdSparesBusyConnections(t *testing.T) {
 	for range 5 {
 		fresh = append(fresh, idle())
 	}
-	busy.BeginWait()
+	busy.BeginWait(0)
 	for _, st := range fresh {
-		st.BeginWait()
+		st.BeginWait(0)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for fresh[0].state.Load() == idleWaiting {
@@ -327,23 +347,23 @@ func TestParkerAtOnceBeyondFirstWaits(t *testing.T) {
 	p := &Parker[parkedTest]{opt: ParkOptions[parkedTest]{MaxFirstWaits: 2}}
 	a, b, c := NewIdle(nil), NewIdle(nil), NewIdle(nil)
 	for _, st := range []*Idle{a, b} {
-		st.BeginWait()
+		st.BeginWait(0)
 		if p.AtOnce(st) {
 			t.Fatal("at once within MaxFirstWaits")
 		}
 	}
-	c.BeginWait()
+	c.BeginWait(0)
 	if !p.AtOnce(c) {
 		t.Fatal("not at once beyond MaxFirstWaits")
 	}
 	c.EndWait()
 	a.EndWait()
-	c.BeginWait()
+	c.BeginWait(0)
 	if p.AtOnce(c) {
 		t.Fatal("at once after a first wait ended")
 	}
 	c.EndWait()
-	c.BeginWait()
+	c.BeginWait(0)
 	c.EndWait() // a later wait is no first wait: nothing to uncount
 	if n := p.firstWaits.Load(); n != 1 {
 		t.Errorf("%d first waits counted, want 1 (b's)", n)

@@ -491,6 +491,7 @@ func (s *httpSession) offsetOf(b []byte) int { return cap(s.buf) - cap(b) }
 func (s *httpSession) readRequest() bool {
 	t := &s.fe.P.Timeouts
 	started := s.w > s.r
+	answered := s.lg.answered() // before begin forgets it
 	s.lg.begin(started)
 	s.reqID = requestIDs.Add(1) - 1
 	s.tx.UID = s.tx.UID[:0]
@@ -575,7 +576,7 @@ func (s *httpSession) readRequest() bool {
 			runtime.Gosched()
 		}
 		if idleWait {
-			s.idle.BeginWait()
+			s.idle.BeginWait(answered)
 			// In a crowd of new keep-alive clients, one that has made its
 			// first request parks at once (clients that keep talking wait
 			// as usual): the read fails before it reaches the socket (a

@@ -227,6 +227,18 @@ func after(base time.Time) time.Time {
 	return base.Add(time.Since(base))
 }
 
+// answered is when the request's response went out, in Unix nanoseconds:
+// its end's date, else (answered by a rule) its head's; 0 when neither.
+func (l *reqLog) answered() int64 {
+	switch {
+	case !l.ended.IsZero():
+		return l.ended.UnixNano()
+	case !l.head.IsZero():
+		return l.head.UnixNano()
+	}
+	return 0
+}
+
 // stampEnd dates the end of the request: the response head's date when
 // the whole response went out in the wake-up that read it (endsAtResp).
 func (l *reqLog) stampEnd() {

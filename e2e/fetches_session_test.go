@@ -135,6 +135,14 @@ backend counted
 			}
 		}
 		got = append(got, strings.Join(heads, " "))
+		// the /h2 connection may still count on the socket: wait for its end
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if out, _ := curl(t, "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/dc", h2Port)); out == "dc=1" {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("%s: h2 /dc stays %s, want dc=1", path, out)
+			}
+		}
 		out, _ = curl(t, "--http2-prior-knowledge", fmt.Sprintf("http://127.0.0.1:%d/f", h2Port))
 		order = append(order, "h2 /f")
 		got = append(got, out)

@@ -42,10 +42,18 @@ listen l
 		if _, err := c.Read(make([]byte, 2)); err != nil { // connected: the echo answered
 			t.Fatal(err)
 		}
+		// The start-up probe's session may not have ended yet: wait for
+		// this one alone.
 		var lines []string
-		for _, l := range lineRe.FindAllString(cliCmd(t, sock, "show sess all"), -1) {
-			if !strings.Contains(l, "<NONE>") { // the CLI's own session
-				lines = append(lines, l)
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			lines = lines[:0]
+			for _, l := range lineRe.FindAllString(cliCmd(t, sock, "show sess all"), -1) {
+				if !strings.Contains(l, "<NONE>") { // the CLI's own session
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) <= 2 || time.Now().After(deadline) {
+				break
 			}
 		}
 		got[path] = strings.Join(lines, "\n")

@@ -22,9 +22,10 @@ import (
 // has marked the socket readable, and the wait returns at once then. A FIN
 // that came in the same segment as (or just behind) those last bytes is
 // announced by nothing later, so only a reader that learns of the peer's
-// end another way asks for it (FD.WaitFirst: the HTTP/2 reader, until a
-// GOAWAY). Registering here directly also spares a registered socket the
-// os.File, dup and close that parking it cost through internal/poll.
+// end another way asks for it (FD.WaitFirst: the HTTP/2 reader, while a
+// stream is under way and before a GOAWAY). Registering here directly
+// also spares a registered socket the os.File, dup and close that parking
+// it cost through internal/poll.
 
 //go:linkname runtime_pollServerInit internal/poll.runtime_pollServerInit
 func runtime_pollServerInit()

@@ -135,12 +135,6 @@ func Serve(c net.Conn, cfg Config, h Handler) {
 	cc.st.TotalConns.Add(1)
 	cc.st.OpenConns.Add(1)
 	defer cc.st.OpenConns.Add(-1)
-	// The reader's next read waits for the client when the last one took
-	// all there was, rather than finding nothing first (one system call
-	// in five per stream of h2load -m10): a client's frames come in
-	// batches, and its end is announced by a GOAWAY (below), a close that
-	// comes later, or the idle timeout.
-	cc.sock.WaitFirst(true)
 	cc.kick = make(chan struct{}, 1) // writes are batched (out.go)
 	done := make(chan struct{})
 	defer close(done)
@@ -195,6 +189,16 @@ func (cc *Conn) serve() error {
 		cc.mu.Lock()
 		idle := cc.streams.len() == 0 && cc.running == 0
 		stop := cc.goneAway && idle
+		// The next read waits for the client when the last one took all
+		// there was, rather than finding nothing first (one system call in
+		// five per stream of h2load -m10), but only while a stream is
+		// under way: a FIN that came with the last bytes read is announced
+		// by nothing later, and a client may close without a GOAWAY (curl
+		// does) once its last response came. While a stream runs, such a
+		// close is seen when the stream writes (the peer's reset wakes the
+		// reader); an idle connection, or one whose client said GOAWAY,
+		// tries its read first.
+		cc.sock.WaitFirst(!idle && !cc.peerGoneAway)
 		switch {
 		case stop, first:
 		case idle && cc.cfg.IdleTimeout > 0:
@@ -318,8 +322,7 @@ func (cc *Conn) frame(f http2.Frame) error {
 		cc.peerGoneAway = true
 		cc.mu.Unlock()
 		// Its close may have come with the GOAWAY, announced by nothing
-		// later: each read tries first from now on.
-		cc.sock.WaitFirst(false)
+		// later: each read tries first from now on (serve).
 		return nil
 	case *http2.PushPromiseFrame:
 		return http2.ConnectionError(http2.ErrCodeProtocol)

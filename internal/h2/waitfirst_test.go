@@ -56,3 +56,38 @@ func TestGoAwayWithCloseEndsConnection(t *testing.T) {
 		t.Fatalf("after the close: %v (%v)", err, time.Since(start))
 	}
 }
+
+// TestCloseWithoutGoAwayEndsConnection: a client may end with a bare close
+// once its last response came (curl does), the FIN riding on a last frame
+// (here a PING) that the reader takes in one read. With no stream under
+// way the reader tries its next read first and sees the end at once; a
+// wait-first read would wait for a readiness the FIN never announces, until
+// the idle timeout (under load such connections piled up in CLOSE-WAIT).
+func TestCloseWithoutGoAwayEndsConnection(t *testing.T) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := startConnVia(t, conn.NewLazyListener(tl), Config{IdleTimeout: 30 * time.Second}, echoHandler, nil)
+	c := tc.c
+	for id := uint32(1); id <= 7; id += 2 {
+		time.Sleep(10 * time.Millisecond)
+		tc.headers(id, true, getReq...)
+		if _, body, rst := tc.response(id); rst != 0 || !bytes.HasPrefix([]byte(body), []byte("GET http://example.test/x HTTP/1.1")) {
+			t.Fatalf("stream %d: %q, reset %v", id, body, rst)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the reader waits again
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_CORK, 1) })
+	tc.fr.WritePing(false, [8]byte{1})
+	c.(*net.TCPConn).CloseWrite()
+	select {
+	case <-tc.served:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the connection still served 3 s after the client's close")
+	}
+}

@@ -108,10 +108,11 @@ func (l *reqLog) parsed(r *http1.Request, fresh bool, h2st *h2.Stream) {
 	} else {
 		l.head = time.Now()
 	}
+	// the stats' bin counts it too, logging or not
+	l.bytesIn = requestHTXSize(r, h2st)
 	if !l.on {
 		return
 	}
-	l.bytesIn = requestHTXSize(r, h2st)
 	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
 	l.methodLen = len(r.Method)
 	l.proto = "HTTP/1.1"
@@ -163,14 +164,11 @@ func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 }
 
 // headSize counts a response head sent to the client into bytesOut the way
-// HAProxy's %B counts it (logging.HTXSize): rewritten heads drop hop-by-hop
-// fields (and framing fields as length says). The Connection field added
-// for the client is not counted: haproxy's HTTP/1 layer writes it after
-// the count.
+// HAProxy's %B and the stats' bout count it (logging.HTXSize): rewritten
+// heads drop hop-by-hop fields (and framing fields as length says). The
+// Connection field added for the client is not counted: haproxy's HTTP/1
+// layer writes it after the count.
 func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit) {
-	if !l.on {
-		return
-	}
 	var n logging.HTXSize
 	n.StartLine(proto11, statusDigits, reason)
 	for i := range m.Headers {

@@ -15,8 +15,9 @@ import (
 // them (HTX: start line's parts plus 20, fields' names and values, 1 for
 // the end of the head, the body's data, 1 for a chunked body's end), on
 // the frontend, backend and server alike; the server a connect failed to
-// is charged with the request and the 503. dhproxy counted the bytes the
-// client connection carried.
+// is charged with the request and the 503; a tracked entry's bytes_in_cnt
+// and bytes_out_cnt count the same. dhproxy counted the bytes the client
+// connection carried.
 func TestStatsBytesAsHAProxy(t *testing.T) {
 	srv := logBackend(t)
 	reqs := []string{
@@ -44,6 +45,8 @@ func TestStatsBytesAsHAProxy(t *testing.T) {
 		p := startBinary(t, path, fmt.Sprintf("global\n    stats socket %s level admin", sock)+defaultsSection("http", "1s", "5s", "5s")+fmt.Sprintf(`
 listen l
     bind 127.0.0.1:%d
+    stick-table type ip size 1k store bytes_in_cnt,bytes_out_cnt
+    http-request track-sc0 src
     server s 127.0.0.1:%d
 listen d
     bind 127.0.0.1:%d
@@ -79,6 +82,10 @@ listen d
 				b.WriteString([]string{"", ", "}[i] + cols[0])
 			}
 			b.WriteString("\n")
+		}
+		// the tracked entry's bytes are the same
+		if tab := cliCmd(t, sock, "show table l"); !strings.Contains(tab, " bytes_in_cnt=332 bytes_out_cnt=1385\n") {
+			t.Errorf("%s: show table l:\n%s", path, tab)
 		}
 		p.stop()
 		if b.String() != want {

@@ -183,17 +183,18 @@ func (r *rateCounter) read(nowMs int64) (cur, max int) {
 // server's counters: one call per request, from the facts the log line
 // gathers anyway. bin and bout are the request's and response's sizes as
 // %U and %B count them (haproxy 2.6 counts what its channels carried, HTX
-// blocks), the h1 module's bytes those of the connection.
+// blocks), the tracked entries' bytes too; the h1 module's are the
+// connection's.
 func (s *httpSession) account() {
 	l := &s.lg
 	fe := &s.fe.Stats
 	nread, nwritten := s.fdCounts()
 	in, out := nread-s.seenIn, nwritten-s.seenOut
 	s.seenIn, s.seenOut = nread, nwritten
-	s.endTracking(in, out)
 	fe.H1BytesIn.Add(in)
 	fe.H1BytesOut.Add(out)
 	in, out = l.bytesIn, l.bytesOut
+	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
 	if ln := s.ln; ln != nil {

@@ -463,6 +463,14 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	} else {
 		s.fe.Stats.Intercepted.Add(1)
 	}
+	if f := req.BodyFraming(); f != http1.FramingNone && !s.h2 {
+		// haproxy's %U (and bin) count the body its buffer holds, though
+		// no server gets it
+		start := s.r + req.HeadLen
+		if end, done, ok := s.bufferedBody(f, start); ok {
+			s.bufferedBodyIn(f, int64(end-start), done)
+		}
+	}
 	err := s.sendOwn(out, status, -1)
 	s.r += req.HeadLen
 	return true, keep && err == nil

@@ -66,6 +66,8 @@ func logBackend(t *testing.T) int {
 						return
 					case "/ska":
 						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"))
+					case "/404":
+						c.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!"))
 					case "/fast":
 						c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("f", 1000)))
 					default:

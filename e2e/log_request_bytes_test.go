@@ -29,12 +29,13 @@ func TestRequestBytesLoggedAsHAProxy(t *testing.T) {
 		"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive,  X-B ,close\r\nX-B: 1\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nX-T:  a b \r\nX-U:\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x:80\r\nConnection: close\r\n\r\n", // the port counts (a CONNECT's would not)
 		// the body's second part likely comes once the request went to the server
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n|3\r\nabc\r\n0\r\n\r\n",
 	}
 	// the same, the server refusing the connection (the part of the body
 	// read with the head counted), without the request sent in two parts
-	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78\nU=72\n" + "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78"
+	want := "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78\nU=41\nU=72\n" + "U=33\nU=41\nU=59\nU=73\nU=55\nU=69\nU=78\nU=41"
 	dead := freePort(t)
 	for _, path := range []string{haproxyBin, bin} {
 		logPort, next := udpLog(t)

@@ -181,18 +181,22 @@ func (r *rateCounter) read(nowMs int64) (cur, max int) {
 
 // account adds the request just finished to the frontend's, backend's and
 // server's counters: one call per request, from the facts the log line
-// gathers anyway.
+// gathers anyway. bin and bout are the request's and response's sizes as
+// %U and %B count them (haproxy 2.6 counts what its channels carried, HTX
+// blocks), the tracked entries' bytes too; the h1 module's are the
+// connection's.
 func (s *httpSession) account() {
 	l := &s.lg
 	fe := &s.fe.Stats
 	nread, nwritten := s.fdCounts()
 	in, out := nread-s.seenIn, nwritten-s.seenOut
 	s.seenIn, s.seenOut = nread, nwritten
+	fe.H1BytesIn.Add(in)
+	fe.H1BytesOut.Add(out)
+	in, out = l.bytesIn, l.bytesOut
 	s.endTracking(in, out)
 	fe.Bin.Add(in)
 	fe.Bout.Add(out)
-	fe.H1BytesIn.Add(in)
-	fe.H1BytesOut.Add(out)
 	if ln := s.ln; ln != nil {
 		ln.Stats.Bin.Add(in)
 		ln.Stats.Bout.Add(out)
@@ -231,6 +235,11 @@ func (s *httpSession) account() {
 		if l.status >= 0 {
 			sc.response(l.status)
 		}
+	}
+	if t := l.tried; sc == nil && t != nil {
+		// a failed connect: haproxy charges the bytes to the server tried
+		t.Stats.Bin.Add(in)
+		t.Stats.Bout.Add(out)
 	}
 	accountEnd(bc, sc, l.term)
 	if sc != nil && !l.connected.IsZero() && !l.resp.IsZero() {

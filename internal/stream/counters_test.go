@@ -19,12 +19,17 @@ func newAccounted() (*httpSession, *Backend, *Server) {
 func TestAccount(t *testing.T) {
 	s, be, srv := newAccounted()
 	s.fdStore.SetCounts(100, 300)
+	s.lg.bytesIn, s.lg.bytesOut = 90, 250 // bin and bout are the log's sizes
 	s.account()
 	s.fdStore.SetCounts(150, 700)
+	s.lg.bytesIn, s.lg.bytesOut = 40, 380
 	s.lg.status, s.lg.term = 502, [2]byte{'S', 'H'}
 	s.account()
+	if c := &s.fe.Stats; c.H1BytesIn.Load() != 150 || c.H1BytesOut.Load() != 700 {
+		t.Errorf("h1 module: bytes in %d out %d, want the connection's", c.H1BytesIn.Load(), c.H1BytesOut.Load())
+	}
 	for name, c := range map[string]*Counters{"frontend": &s.fe.Stats, "backend": &be.Stats, "server": &srv.Stats} {
-		if c.Bin.Load() != 150 || c.Bout.Load() != 700 || c.ReqTot.Load() != 2 || c.Hrsp[Hrsp2xx].Load() != 1 || c.Hrsp[Hrsp5xx].Load() != 1 {
+		if c.Bin.Load() != 130 || c.Bout.Load() != 630 || c.ReqTot.Load() != 2 || c.Hrsp[Hrsp2xx].Load() != 1 || c.Hrsp[Hrsp5xx].Load() != 1 {
 			t.Errorf("%s: bin %d bout %d req %d 2xx %d 5xx %d", name, c.Bin.Load(), c.Bout.Load(), c.ReqTot.Load(), c.Hrsp[Hrsp2xx].Load(), c.Hrsp[Hrsp5xx].Load())
 		}
 	}

@@ -1237,10 +1237,10 @@ func (s *httpSession) bufferedBodyIn(f http1.Framing, wire int64, done bool) {
 // endBlock is the size haproxy gives the end of a request body once it is
 // done: 1 for the EOT block that ends a chunked HTTP/1 body, and an HTTP/2
 // one as its stream ended (h2.Stream.EndBlock); none for an HTTP/1 body of
-// known length. Only the log reads it, and a request without a body has
-// no end to count: neither looks at the stream.
+// known length. A request without a body has no end to count: it does
+// not look at the stream.
 func (s *httpSession) endBlock(f http1.Framing, done bool) int64 {
-	if !done || !s.lg.on || f == http1.FramingNone {
+	if !done || f == http1.FramingNone {
 		return 0
 	}
 	if s.h2 {

@@ -653,7 +653,19 @@ func (s *httpSession) tunnel(sc *serverConn, be *Backend) {
 	// haproxy counts the head as its server sent it (its Connection and
 	// Upgrade fields too), then the tunnel's bytes
 	before := s.lg.bytesOut
-	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep)
+	if s.tx.bconnH2 && s.resp.Status == 101 {
+		// a 101 made of an HTTP/2 server's 200: haproxy's has no reason,
+		// and its HTTP/1 layer adds the Sec-WebSocket-Accept after the
+		// count (h2.appendUpgraded drops the server's own)
+		s.lg.headSize(&s.resp.Message, nil, false, lengthKeep)
+		for _, h := range s.resp.Headers {
+			if http1.EqualFold(h.Name, "sec-websocket-accept") {
+				s.lg.bytesOut -= int64(len(h.Name) + len(h.Value))
+			}
+		}
+	} else {
+		s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep)
+	}
 	s.logEarly(before, int64(s.sw-s.sr-s.resp.HeadLen))
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	if err := writeTwo(s.c, &s.out, s.informationalHead(), s.sbuf[s.sr+s.resp.HeadLen:s.sw], len(s.sbuf)); err != nil {

@@ -108,10 +108,11 @@ func (l *reqLog) parsed(r *http1.Request, fresh bool, h2st *h2.Stream) {
 	} else {
 		l.head = time.Now()
 	}
+	// the stats' bin counts it too, logging or not
+	l.bytesIn = requestHTXSize(r, h2st)
 	if !l.on {
 		return
 	}
-	l.bytesIn = requestHTXSize(r, h2st)
 	l.line = append(append(append(l.line[:0], r.Method...), ' '), r.URI...)
 	l.methodLen = len(r.Method)
 	l.proto = "HTTP/1.1"
@@ -134,9 +135,15 @@ func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 		addedTE, addedKey = h2st.Added()
 	}
 	n.StartLine(r.Method, r.URI, version)
+	connect := h2st == nil && string(r.Method) == "CONNECT"
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		if addedTE && h.Kind == http1.KindTransferEncoding || addedKey && http1.EqualFold(h.Name, "sec-websocket-key") {
+			continue
+		}
+		if connect && h.Kind == http1.KindHost {
+			// haproxy's HTTP/1 layer drops a CONNECT's Host's default port
+			n.Header(h.Name, withoutDefaultPort(h.Value))
 			continue
 		}
 		if h.Kind != http1.KindConnection {
@@ -162,15 +169,23 @@ func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 	return int64(n)
 }
 
-// headSize counts a response head sent to the client into bytesOut the way
-// HAProxy's %B counts it (logging.HTXSize): rewritten heads drop hop-by-hop
-// fields (and framing fields as length says). The Connection field added
-// for the client is not counted: haproxy's HTTP/1 layer writes it after
-// the count.
-func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit) {
-	if !l.on {
-		return
+// withoutDefaultPort is host without a ":80" or ":443" ending.
+func withoutDefaultPort(host []byte) []byte {
+	if h, ok := bytes.CutSuffix(host, []byte(":80")); ok {
+		return h
 	}
+	if h, ok := bytes.CutSuffix(host, []byte(":443")); ok {
+		return h
+	}
+	return host
+}
+
+// headSize counts a response head sent to the client into bytesOut the way
+// HAProxy's %B and the stats' bout count it (logging.HTXSize): rewritten
+// heads drop hop-by-hop fields (and framing fields as length says). The
+// Connection field added for the client is not counted: haproxy's HTTP/1
+// layer writes it after the count.
+func (l *reqLog) headSize(m *http1.Message, reason []byte, rewritten bool, length lengthEdit) {
 	var n logging.HTXSize
 	n.StartLine(proto11, statusDigits, reason)
 	for i := range m.Headers {

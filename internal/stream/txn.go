@@ -463,6 +463,14 @@ func (s *httpSession) answer(r *rules.Rule, be *Backend) (answered, keep bool) {
 	} else {
 		s.fe.Stats.Intercepted.Add(1)
 	}
+	if f := req.BodyFraming(); f != http1.FramingNone && !s.h2 {
+		// haproxy's %U (and bin) count the body its buffer holds, though
+		// no server gets it
+		start := s.r + req.HeadLen
+		if end, done, ok := s.bufferedBody(f, start); ok {
+			s.bufferedBodyIn(f, int64(end-start), done)
+		}
+	}
 	err := s.sendOwn(out, status, -1)
 	s.r += req.HeadLen
 	return true, keep && err == nil
@@ -494,7 +502,7 @@ func (s *httpSession) answerResponseLogged(r *rules.Rule, sc *serverConn, keep, 
 	// HAProxy's log counts the server's response it had received (its
 	// head, and the body already buffered) before the reply.
 	s.lg.headSize(&s.resp.Message, s.resp.Reason, false, lengthKeep)
-	if body := int64(s.sw - s.sr - s.resp.HeadLen); s.lg.on && !s.resp.Chunked && body > 0 {
+	if body := int64(s.sw - s.sr - s.resp.HeadLen); !s.resp.Chunked && body > 0 {
 		if cl := s.resp.ContentLength; cl >= 0 {
 			body = min(body, cl)
 		}
@@ -556,9 +564,7 @@ func (s *httpSession) buildReply(r *rules.Rule, keep, head bool) (out []byte, st
 	out = reply.AppendExtra(out, r.Reply.Extra, s, &s.tx.V, &s.tx.Buf, !keep, head)
 	s.tx.Replying = 0
 	s.out = out
-	if s.lg.on {
-		s.lg.bytesOut += int64(reply.LogExtra)
-	}
+	s.lg.bytesOut += int64(reply.LogExtra)
 	return out, reply.Status, keep, true
 }
 
@@ -586,12 +592,10 @@ func (s *httpSession) sendOwnLogged(out []byte, status, logStatus int, htx int64
 	}
 	s.cdl.Write(s.c, s.fe.P.Timeouts.Client)
 	_, err := s.cio.Write(out)
-	if s.lg.on {
-		if htx < 0 {
-			htx = replyHTXSize(out)
-		}
-		s.lg.bytesOut += htx
+	if htx < 0 {
+		htx = replyHTXSize(out)
 	}
+	s.lg.bytesOut += htx
 	return err
 }
 
@@ -668,9 +672,7 @@ func (s *httpSession) errorPage(status int) *rules.Reply {
 // built-in one; keep tells whether the connection stays open after it.
 func (s *httpSession) writeReply(r *rules.Reply, keep bool) {
 	s.out = r.Append(s.out[:0], s, &s.tx.V, &s.tx.Buf, !keep, false)
-	if s.lg.on {
-		s.lg.bytesOut += int64(r.LogExtra)
-	}
+	s.lg.bytesOut += int64(r.LogExtra)
 	s.sendOwn(s.out, r.Status, -1)
 }
 

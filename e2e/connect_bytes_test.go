@@ -18,22 +18,7 @@ import (
 // Host haproxy forwards is the one without the port too, dhproxy's the
 // client's.
 func TestConnectRequestBytesAsHAProxy(t *testing.T) {
-	be, _ := serveTCP(t, func(c net.Conn) {
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-		ping := make([]byte, 4)
-		if _, err := io.ReadFull(br, ping); err != nil {
-			return
-		}
-		c.Write([]byte("pong"))
-		c.(*net.TCPConn).CloseWrite()
-		io.Copy(io.Discard, br)
-	})
+	be := connectPongServer(t)
 	reqs := []string{
 		"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
 		"CONNECT x:80 HTTP/1.1\r\nHost: x:80\r\n\r\n",

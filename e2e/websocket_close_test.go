@@ -167,22 +167,7 @@ func TestWebSocketServerCloseAsHAProxy(t *testing.T) {
 // (----), and one that resets the stream as a client abort (CD--), not
 // at timeout client (cD--).
 func TestH2ConnectClientEndAfterServerFINAsHAProxy(t *testing.T) {
-	be, _ := serveTCP(t, func(c net.Conn) {
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-		ping := make([]byte, 4)
-		if _, err := io.ReadFull(br, ping); err != nil {
-			return
-		}
-		c.Write([]byte("pong"))
-		c.(*net.TCPConn).CloseWrite()
-		io.Copy(io.Discard, br)
-	})
+	be := connectPongServer(t)
 	for _, reset := range []bool{false, true} {
 		logPort, next := udpLog(t)
 		port := freePort(t)
@@ -237,4 +222,27 @@ func TestH2ConnectClientEndAfterServerFINAsHAProxy(t *testing.T) {
 		}
 		c.Close()
 	}
+}
+
+// connectPongServer is a server for CONNECT tunnels: it answers 200,
+// reads the client's 4 bytes, sends "pong" and its FIN, then reads to the
+// end; its port.
+func connectPongServer(t *testing.T) int {
+	be, _ := serveTCP(t, func(c net.Conn) {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+		ping := make([]byte, 4)
+		if _, err := io.ReadFull(br, ping); err != nil {
+			return
+		}
+		c.Write([]byte("pong"))
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, br)
+	})
+	return be
 }

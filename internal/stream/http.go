@@ -502,7 +502,15 @@ func (s *httpSession) readRequest() bool {
 	if started {
 		s.cdl.Read(s.c, reqTimeout)
 	} else if s.nreq > 0 {
-		s.cdl.Read(s.c, firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client))
+		if ka := firstSet(t.HTTPKeepAlive, t.HTTPRequest, t.Client); ka > 0 && ka < parkAfter {
+			// The deadline only moves later (conn.Deadlines) and the
+			// parker dates expiries from parkAfter on: a keep-alive
+			// shorter than that is this wait's deadline, or it ends up
+			// to a sweep after parkAfter (haproxy: at the timeout).
+			s.cdl.ReadAt(s.c, time.Now().Add(ka))
+		} else {
+			s.cdl.Read(s.c, ka)
+		}
 	} else {
 		s.cdl.Read(s.c, reqTimeout)
 	}

@@ -116,6 +116,34 @@ func TestParkedSessionKeepAliveTimeout(t *testing.T) {
 	}
 }
 
+// A keep-alive timeout shorter than the park delay ends the idle wait by
+// itself, as haproxy's does at the timeout: the wait's deadline only moved
+// later, so it ended when the connection parked (up to a sweep after
+// parkAfter, 250-300 ms for 100 ms), or at timeout client.
+func TestKeepAliveShorterThanParkDelay(t *testing.T) {
+	pa := parkAfter
+	parkAfter = 30 * time.Second // the parker out of the way
+	t.Cleanup(func() { parkAfter = pa })
+	cfg, port := keepAliveConfig(t, "safe")
+	cfg = strings.Replace(cfg, "timeout client 30s", "timeout client 30s\n timeout http-keep-alive 100ms", 1)
+	startRuntime(t, cfg)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 4096)
+	sent := time.Now()
+	roundTrip(t, c, []byte("GET / HTTP/1.1\r\nHost: t\r\n\r\n"), buf)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("read %d bytes, %v; want EOF when the 100ms keep-alive timeout ends", n, err)
+	}
+	if d := time.Since(sent); d < 100*time.Millisecond {
+		t.Fatalf("closed %v after the request, before the keep-alive timeout", d)
+	}
+}
+
 // A parked connection still counts against maxconn, and gives its slot
 // back when the client leaves.
 func TestParkedSessionHoldsMaxconn(t *testing.T) {

@@ -15,10 +15,10 @@
 // client after the response when it asked to. It has no timeouts, no request bodies (501), no
 // chunked or 1xx responses (502), no retries, no logs, no limits.
 //
-// Environment: EVLOOP_WAIT selects how the loop sleeps when epoll has nothing: "block"
-// (default; epoll_wait with a timeout as a Go system call, so the runtime may hand the P off),
-// "raw" (epoll_wait without telling the runtime: the thread keeps its P, as a C event loop does)
-// or "netpoll" (the epoll descriptor parked in Go's poller; the loop's goroutine sleeps there).
+// Environment: EVLOOP_WAIT selects how the loop sleeps when epoll has nothing: "netpoll"
+// (default; the epoll descriptor parked in Go's poller, the loop's goroutine sleeps there),
+// "block" (epoll_wait with a timeout as a Go system call, so the runtime may hand the P off)
+// or "raw" (epoll_wait without telling the runtime: the thread keeps its P, as a C event loop does).
 // EVLOOP_DEFER_ACCEPT=1 sets TCP_DEFER_ACCEPT on the listening socket. EVLOOP_STATS=FILE appends
 // counters (accepts, requests, reads that found nothing, epoll waits) there on SIGTERM.
 // EVLOOP_DESIGN=goroutines runs the control instead: the same relay as a goroutine per
@@ -251,11 +251,11 @@ func newProxy(bind netip.AddrPort, servers []netip.AddrPort, wait string, deferA
 		return nil, err
 	}
 	switch wait {
-	case "", "block":
+	case "block":
 		p.wait = p.waitBlock
 	case "raw":
 		p.wait = p.waitRaw
-	case "netpoll":
+	case "", "netpoll": // the default: the cheapest, and what a redesign would use
 		if err := unix.SetNonblock(p.ep, true); err != nil {
 			return nil, err
 		}

@@ -64,11 +64,17 @@ func TestDialInNamespace(t *testing.T) {
 		}
 	})
 
-	outside, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The namespace has its own port space: an outside port equal to the
+	// inside echo's would reach the echo and prove nothing.
+	var outside net.Listener
+	for outside == nil || outside.Addr().(*net.TCPAddr).Port == inside.Addr().(*net.TCPAddr).Port {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		outside = l
 	}
-	defer outside.Close()
 	if c, err := netns.Dial(ctx, ns, &net.Dialer{}, outside.Addr().String()); err == nil {
 		c.Close()
 		t.Errorf("reached %v, which listens outside the namespace", outside.Addr())

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,11 +14,7 @@ import (
 // expanded too.
 func TestAddrEnvUnquoted(t *testing.T) {
 	srvPort, _ := startHTTPBackend(t, "s1")
-	logConn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logConn.Close()
+	logPort, next := udpLog(t)
 	feport := freePort(t)
 	cfg := `
 global
@@ -36,7 +31,7 @@ backend be
 	env := []string{
 		"P=" + strconv.Itoa(feport),
 		"S1_addr=127.0.0.1", "S1_port=" + strconv.Itoa(srvPort),
-		"L_addr=127.0.0.1", "L_port=" + strconv.Itoa(logConn.LocalAddr().(*net.UDPAddr).Port),
+		"L_addr=127.0.0.1", "L_port=" + strconv.Itoa(logPort),
 	}
 	startProxyEnv(t, cfg, env, feport)
 
@@ -44,15 +39,13 @@ backend be
 	if err != nil || body != "s1" {
 		t.Fatalf("request through the proxy: body %q, err %v", body, err)
 	}
-	buf := make([]byte, 4096)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		logConn.SetReadDeadline(deadline)
-		n, _, err := logConn.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no log line for the request on the UDP target: %v", err)
+		l, ok := next(time.Until(deadline))
+		if !ok {
+			t.Fatal("no log line for the request on the UDP target")
 		}
-		if strings.Contains(string(buf[:n]), "GET /addr-env-probe") {
+		if strings.Contains(l, "GET /addr-env-probe") {
 			return
 		}
 	}

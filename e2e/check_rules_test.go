@@ -610,30 +610,12 @@ func sendAndCloseServer(t *testing.T, data string) int {
 // Health events go to the backend's own log targets: a backend with "log
 // global" sends them to the global syslog target, one without sends none.
 func TestHealthEventsGoToBackendLogs(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	var mu sync.Mutex
-	var got []string
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, _, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			got = append(got, string(buf[:n]))
-			mu.Unlock()
-		}
-	}()
+	logPort, next := udpLogExact(t)
 	dead := freePort(t)
 	port := freePort(t)
 	cfg := fmt.Sprintf(`
 global
-    log %s local0`, pc.LocalAddr()) + defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
+    log 127.0.0.1:%d local0`, logPort) + defaultsSection("http", "1s", "5s", "5s", "retries 0") + fmt.Sprintf(`
 frontend f
     bind 127.0.0.1:%d
     default_backend quiet
@@ -649,25 +631,18 @@ backend logged
 	wantDown := regexp.MustCompile(`^<129>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+\[\d+\]: Server logged/s2 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: \d+ms\. 0 active and 0 backup servers left\. 0 sessions active, 0 requeued, 0 remaining in queue\.\n?$`)
 	wantEmerg := regexp.MustCompile(`^<128>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+\[\d+\]: backend logged has no server available!\n?$`)
 	deadline := time.Now().Add(3 * time.Second)
-	for {
-		mu.Lock()
-		lines := append([]string(nil), got...)
-		mu.Unlock()
-		var down, emerg bool
-		for _, l := range lines {
-			if strings.Contains(l, "quiet") {
-				t.Fatalf("backend quiet has no log target, yet syslog got %q", l)
-			}
-			down = down || wantDown.MatchString(l)
-			emerg = emerg || wantEmerg.MatchString(l)
-		}
-		if down && emerg {
-			return
-		}
-		if time.Now().After(deadline) {
+	var lines []string
+	for down, emerg := false, false; !down || !emerg; {
+		l, ok := next(time.Until(deadline))
+		if !ok {
 			t.Fatalf("syslog got %q, want the DOWN and no-server lines of backend logged", lines)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if strings.Contains(l, "quiet") {
+			t.Fatalf("backend quiet has no log target, yet syslog got %q", l)
+		}
+		lines = append(lines, l)
+		down = down || wantDown.MatchString(l)
+		emerg = emerg || wantEmerg.MatchString(l)
 	}
 }
 

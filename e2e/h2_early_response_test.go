@@ -57,6 +57,27 @@ func earlyBackend(t *testing.T, closing bool) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// startH2Front runs path with a frontend f on a free port taking HTTP/2,
+// its lines (and the sections after it) being rest, all timeouts 5s; the
+// port and the process.
+func startH2Front(t *testing.T, path, rest string) (int, *proc) {
+	port := freePort(t)
+	return port, startBinary(t, path, defaultsSection("http", "5s", "5s", "5s")+
+		fmt.Sprintf("\nfrontend f\n    bind 127.0.0.1:%d proto h2\n", port)+rest, port)
+}
+
+// postFirst opens stream 1 on c as a POST to target with a
+// content-length of 100000 and sends the body's first 1000 bytes, in one
+// write: a proxy that read the head alone answers it, and haproxy resets
+// DATA that comes after its CANCEL (STREAM_CLOSED).
+func postFirst(c net.Conn, h *h2Frames, target string) {
+	var first bytes.Buffer
+	fr := http2.NewFramer(&first, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.block(":method", "POST", ":scheme", "http", ":authority", "x", ":path", target, "content-length", "100000"), EndHeaders: true})
+	fr.WriteData(1, false, make([]byte, 1000))
+	c.Write(first.Bytes())
+}
+
 // TestH2EarlyResponseAsHAProxy: an HTTP/2 request whose body is still
 // coming when its response is complete. haproxy 2.6 resets the stream
 // with CANCEL after a response of its own (http-request return, deny):
@@ -76,15 +97,7 @@ func TestH2EarlyResponseAsHAProxy(t *testing.T) {
 		"/close": "1 HEADERS 413 | 1 DATA end | body sent | 3 HEADERS 200 | 3 DATA end",
 	}
 	for _, path := range []string{haproxyBin, bin} {
-		port := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-frontend f
-    bind 127.0.0.1:%d proto h2
-    http-request return status 200 content-type text/plain string hi if { path /ret } || { path /next }
+		port, p := startH2Front(t, path, fmt.Sprintf(`    http-request return status 200 content-type text/plain string hi if { path /ret } || { path /next }
     http-request deny if { path /deny }
     use_backend keep if { path /keep }
     default_backend close
@@ -92,7 +105,7 @@ backend keep
     server s 127.0.0.1:%d
 backend close
     server s 127.0.0.1:%d
-`, port, keepSrv, closeSrv), port)
+`, keepSrv, closeSrv))
 		for _, target := range []string{"/ret", "/deny", "/keep", "/close"} {
 			if got := h2EarlyExchange(t, port, target); got != want[target] {
 				t.Errorf("%s %s:\n%s\nwant\n%s", path, target, got, want[target])
@@ -152,13 +165,7 @@ func h2EarlyExchange(t *testing.T, port int, target string) string {
 	ended := func(f http2.Frame, id uint32) bool {
 		return f.Header().StreamID == id && f.Header().Flags.Has(http2.FlagDataEndStream) // the same bit on HEADERS
 	}
-	// In one write: a proxy that read the head alone answers it, and
-	// haproxy resets DATA that comes after its CANCEL (STREAM_CLOSED).
-	var first bytes.Buffer
-	fr := http2.NewFramer(&first, nil)
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.block(":method", "POST", ":scheme", "http", ":authority", "x", ":path", target, "content-length", "100000"), EndHeaders: true})
-	fr.WriteData(1, false, make([]byte, 1000))
-	c.Write(first.Bytes())
+	postFirst(c, h, target)
 	win, conn = win-1000, conn-1000
 	for !ended(next(), 1) {
 	}
@@ -196,17 +203,9 @@ func h2EarlyExchange(t *testing.T, port int, target string) string {
 // content-length.
 func TestH2LateDataAfterCancelAsHAProxy(t *testing.T) {
 	for _, path := range []string{haproxyBin, bin} {
-		port := freePort(t)
-		p := startBinary(t, path, fmt.Sprintf(`defaults
-    mode http
-    timeout connect 5s
-    timeout client 5s
-    timeout server 5s
-frontend f
-    bind 127.0.0.1:%d proto h2
-    http-request return status 200 content-type text/plain string hi if { path /ret }
+		port, p := startH2Front(t, path, `    http-request return status 200 content-type text/plain string hi if { path /ret }
     http-request deny
-`, port), port)
+`)
 		for _, target := range []string{"/ret", "/deny"} {
 			if got, want := h2LateData(t, port, target), "RST_STREAM CANCEL | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | RST_STREAM STREAM_CLOSED | window back | PING"; got != want {
 				t.Errorf("%s %s:\n%s\nwant\n%s", path, target, got, want)
@@ -225,11 +224,7 @@ func h2LateData(t *testing.T, port int, target string) string {
 	c, h := dialH2(t, port)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	var first bytes.Buffer
-	fr := http2.NewFramer(&first, nil)
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.block(":method", "POST", ":scheme", "http", ":authority", "x", ":path", target, "content-length", "100000"), EndHeaders: true})
-	fr.WriteData(1, false, make([]byte, 1000))
-	c.Write(first.Bytes())
+	postFirst(c, h, target)
 	conn := 65535 - 1000 // the client's connection send window
 	var got []string
 	for {

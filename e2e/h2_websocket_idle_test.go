@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // TestH2WebSocketIdleAsHAProxy: an HTTP/2 WebSocket (extended CONNECT)
@@ -84,34 +82,9 @@ func h2WebSocketIdle(t *testing.T, path, timeouts string) string {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	fr.writeHead(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
 		":path", "/ws", ":authority", "a", "sec-websocket-version", "13")
-	var saw []string
-frames:
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			saw = append(saw, err.Error())
-			break
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				fr.WriteSettingsAck()
-			}
-		case *http2.HeadersFrame:
-			_, status, _ := fr.decode(f)
-			saw = append(saw, status)
-			fr.WriteData(1, false, []byte("ping12"))
-		case *http2.DataFrame:
-			if len(f.Data()) > 0 {
-				saw = append(saw, string(f.Data()))
-			}
-			if f.StreamEnded() {
-				saw = append(saw, "END_STREAM")
-			}
-		case *http2.RSTStreamFrame:
-			saw = append(saw, "RST_STREAM "+f.ErrCode.String())
-			break frames
-		}
+	saw, err := fr.readTunnelFrames("ping12", false)
+	if err != nil {
+		saw = append(saw, err.Error())
 	}
 	l, _ := next(10 * time.Second)
 	var se string

@@ -101,3 +101,41 @@ func (h *h2Frames) decode(f *http2.HeadersFrame) ([]hpack.HeaderField, string, e
 	}
 	return fields, status, err
 }
+
+// readTunnelFrames reads the proxy's frames on an HTTP/2 tunnel opened
+// on stream 1 (CONNECT or extended CONNECT): it acknowledges SETTINGS,
+// sends ping as DATA once the response's HEADERS came, and returns what
+// came in order: the :status, each non-empty DATA payload, "END_STREAM"
+// and "RST_STREAM <code>". It stops at a RST_STREAM, at END_STREAM when
+// untilEnd, or at a read error, which it returns.
+func (h *h2Frames) readTunnelFrames(ping string, untilEnd bool) ([]string, error) {
+	var saw []string
+	for {
+		f, err := h.ReadFrame()
+		if err != nil {
+			return saw, err
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				h.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			_, status, _ := h.decode(f)
+			saw = append(saw, status)
+			h.WriteData(1, false, []byte(ping))
+		case *http2.DataFrame:
+			if len(f.Data()) > 0 {
+				saw = append(saw, string(f.Data()))
+			}
+			if f.StreamEnded() {
+				saw = append(saw, "END_STREAM")
+				if untilEnd {
+					return saw, nil
+				}
+			}
+		case *http2.RSTStreamFrame:
+			return append(saw, "RST_STREAM "+f.ErrCode.String()), nil
+		}
+	}
+}

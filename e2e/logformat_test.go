@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestLogFormat: a log-format line with HAProxy's %-variables, flags and
@@ -17,18 +16,10 @@ import (
 func TestLogFormat(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port := freePort(t)
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
-	logPort := udp.LocalAddr().(*net.UDPAddr).Port
+	logPort, next := udpLogExact(t)
 	const format = `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r ` +
 		`%HM %HU %HP %HPO %HQ %HV %f %fi:%fp %{+Q}[var(txn.host)] %[method,lower]:%[status] %{+X}ci:%{+X}cp %{+Q}b %ts %U %Tt %ms %{+Q}ID x%%y %[var(txn.nothing)] %{+E}[var(txn.esc)]`
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0`, logPort)+defaultsSection("http", "5s", "30s", "30s", "log global")+fmt.Sprintf(`
-frontend fe
+	startProxy(t, logHead(logPort, "http")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     log-format "%s"
     http-request set-var(txn.host) req.hdr(host)
@@ -73,15 +64,9 @@ backend be
 		{regexp.MustCompile(` (--|PR) \d+ \d+ \d{3} "" `), " $1 U T MS \"\" "},
 		{regexp.MustCompile(` CR 0 \d+ \d{3} "" `), " CR 0 T MS \"\" "},
 	}
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 4096)
 	var lines []string
 	for i := range want {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("log line %d: %v", i+1, err)
-		}
-		lines = append(lines, strings.TrimRight(string(buf[:n]), "\n"))
+		lines = append(lines, next.line(t, fmt.Sprintf("log line %d", i+1)))
 	}
 	// The probe is logged when the proxy sees it close, which may be after
 	// the first request: compare it first wherever it came.
@@ -115,15 +100,8 @@ backend be
 func TestUniqueID(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port := freePort(t)
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0`, udp.LocalAddr().(*net.UDPAddr).Port)+defaultsSection("http", "5s", "30s", "30s", "log global", "option dontlognull")+fmt.Sprintf(`
-frontend fe
+	logPort, next := udpLogExact(t)
+	startProxy(t, logHead(logPort, "http", "option dontlognull")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     unique-id-format %%{+X}o\ %%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid
     unique-id-header X-Unique-ID
@@ -153,14 +131,8 @@ backend be
 	if ids[0] == ids[1] {
 		t.Errorf("two requests got the same id %s", ids[0])
 	}
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 1024)
 	for _, id := range ids {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := strings.TrimRight(string(buf[:n]), "\n"), "id="+id+` "`+id+`"`; got != want {
+		if got, want := next.line(t, "id="+id), "id="+id+` "`+id+`"`; got != want {
 			t.Errorf("log line %q, want %q", got, want)
 		}
 	}
@@ -172,11 +144,7 @@ backend be
 func TestCaptures(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port, port2 := freePort(t), freePort(t)
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLogExact(t)
 	const caps = `
     capture request header Host len 20
     capture request header User-Agent len 5
@@ -187,17 +155,7 @@ func TestCaptures(t *testing.T) {
     declare capture response len 10
     http-response capture res.hdr(x-backend) id 1
     default_backend be`
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe
+	startProxy(t, logHead(logPort, "http", "option dontlognull")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     option httplog`+caps+`
 frontend fe2
@@ -205,7 +163,7 @@ frontend fe2
     log-format "%%ft %%hr %%hs %%hrl %%hsl %%{+Q}hrl %%[capture.req.hdr(3)] %%[capture.res.hdr(1)]"`+caps+`
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, port2, be), port, port2)
+`, port, port2, be), port, port2)
 	for _, p := range []int{port, port2} {
 		c, br := h1Dial(t, p)
 		h1Write(t, c, "GET /path/long HTTP/1.1\r\nHost: h.example\r\nUser-Agent: curl/8\r\nX-A: a|b{c}#\r\n\r\n")
@@ -216,14 +174,8 @@ backend be
 		"fe":  `{h.example|curl/|a#7Cb#7Bc#7D#23|/pat} {text/plain|app} "GET /path/long HTTP/1.1"`,
 		"fe2": `fe2 {h.example|curl/|a#7Cb#7Bc#7D#23|/pat} {text/plain|app} h.example curl/ a#7Cb#7Bc#7D#23 /pat text/plain app "h.example" "curl/" "a#7Cb#7Bc#7D#23" "/pat" /pat app`,
 	}
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 2048)
 	for range want {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		line := strings.TrimRight(string(buf[:n]), "\n")
+		line := next.line(t, "a capture line")
 		if strings.HasPrefix(line, "fe2 ") {
 			if line != want["fe2"] {
 				t.Errorf("log-format line:\n got %s\nwant %s", line, want["fe2"])

@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -19,33 +17,10 @@ func TestProxyLogTag(t *testing.T) {
 	tagRE := regexp.MustCompile(`^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d (\S+)\[\d+\]: (\S+)`)
 	tags := map[string][]string{}
 	for _, path := range []string{haproxyBin, bin} {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var mu sync.Mutex
-		seen := map[string]bool{}
-		go func() {
-			buf := make([]byte, 4096)
-			for {
-				n, _, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				if m := tagRE.FindStringSubmatch(string(buf[:n])); m != nil {
-					word := m[2]
-					if strings.HasPrefix(word, "127.0.0.1:") {
-						word = "traffic"
-					}
-					mu.Lock()
-					seen[m[1]+" "+word] = true
-					mu.Unlock()
-				}
-			}
-		}()
+		logPort, next := udpLog(t)
 		fe, fe2, dead := freePort(t), freePort(t), freePort(t)
 		startBinary(t, path, fmt.Sprintf(`global
-    log %s local0
+    log 127.0.0.1:%d local0
     log-tag globaltag
 defaults
     mode http
@@ -65,36 +40,36 @@ backend be
     log-tag betag
     server s 127.0.0.1:%d
     server down 127.0.0.1:%d check inter 100 fall 1
-`, pc.LocalAddr(), fe, fe2, web, dead), fe)
+`, logPort, fe, fe2, web, dead), fe)
 		waitPort(t, fe2, 5*time.Second)
 		for _, port := range []int{fe, fe2} {
 			if _, err := curl(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		want := []string{"fetag traffic", "globaltag traffic", "betag Server"}
+		// The lines (the readiness probe's, the check's event, the
+		// requests') until the three awaited came, or 5 s.
+		seen := map[string]bool{}
 		deadline := time.Now().Add(5 * time.Second)
-		for {
-			mu.Lock()
-			n := 0
-			for _, w := range want {
-				if seen[w] {
-					n++
-				}
-			}
-			var got []string
-			for k := range seen {
-				got = append(got, k)
-			}
-			mu.Unlock()
-			if n == len(want) || time.Now().After(deadline) {
-				sort.Strings(got)
-				tags[path] = got
+		for !seen["fetag traffic"] || !seen["globaltag traffic"] || !seen["betag Server"] {
+			l, ok := next(time.Until(deadline))
+			if !ok {
 				break
 			}
-			time.Sleep(50 * time.Millisecond)
+			if m := tagRE.FindStringSubmatch(l); m != nil {
+				word := m[2]
+				if strings.HasPrefix(word, "127.0.0.1:") {
+					word = "traffic"
+				}
+				seen[m[1]+" "+word] = true
+			}
 		}
-		pc.Close()
+		var got []string
+		for k := range seen {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		tags[path] = got
 	}
 	h, d := strings.Join(tags[haproxyBin], ", "), strings.Join(tags[bin], ", ")
 	if h != d || !strings.Contains(d, "fetag traffic") || !strings.Contains(d, "betag Server") || !strings.Contains(d, "globaltag traffic") {

@@ -18,25 +18,11 @@ import (
 func TestLogFormatServerAndTLSVars(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port, tport := freePort(t), freePort(t)
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLogExact(t)
 	ca := newTLSCA(t)
 	crt := ca.writePEM(t, t.TempDir(), "site.pem", "site.test")
 	const format = `%f %HP bi=%bi bp=%bp si=%si sp=%sp sslc=%sslc sslv=%sslv Tu=%Tu q=%{+Q}bi x=%{+X}bi %{+X}si:%{+X}sp %{+Q}sslc %{+Q}sp`
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-    log-format "%s"
-frontend fe
+	startProxy(t, logHead(logPort, "http", `log-format "`+strings.ReplaceAll(format, `"`, `\"`)+`"`)+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     http-request deny if { path /deny }
     default_backend be
@@ -45,7 +31,7 @@ frontend fe_tls
     default_backend be
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, strings.ReplaceAll(format, `"`, `\"`), port, tport, crt, be), port, tport)
+`, port, tport, crt, be), port, tport)
 	get := func(c net.Conn, path string) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path)
@@ -73,14 +59,8 @@ backend be
 			` "ECDHE-ECDSA-AES128-GCM-SHA256" ` + sp,
 	}
 	masks := []*regexp.Regexp{regexp.MustCompile(` bp=\d+ `), regexp.MustCompile(` Tu=\d+ `)}
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 4096)
 	for len(want) > 0 {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("waiting for %d more lines: %v", len(want), err)
-		}
-		line := strings.TrimRight(string(buf[:n]), "\n")
+		line := next.line(t, fmt.Sprintf("%d more lines", len(want)))
 		got := masks[0].ReplaceAllString(line, " bp=P ")
 		got = masks[1].ReplaceAllString(got, " Tu=T ")
 		path := strings.Fields(got)[1]

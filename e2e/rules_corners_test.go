@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Corners of haproxy 2.6's rule actions, each compared with haproxy.
@@ -144,15 +143,8 @@ backend st
 func TestRulesAddressActionsLogged(t *testing.T) {
 	be := rulesBackend(t, "app")
 	port, tport := freePort(t), freePort(t)
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0`, udp.LocalAddr().(*net.UDPAddr).Port)+defaultsSection("http", "5s", "30s", "30s", "log global")+fmt.Sprintf(`
-frontend fe
+	logPort, next := udpLog(t)
+	startProxy(t, logHead(logPort, "http")+fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     log-format "%%{+Q}HP %%ci:%%cp %%fi:%%fp"
     http-request set-src-port int(5002) if { path /http }
@@ -185,14 +177,8 @@ listen tcp
 		`"/other"`: fmt.Sprintf("127.0.0.1:%d 127.0.0.1:%d", cport, port),
 		"TCP":      tcpClient + "127.0.0.7:4444",
 	}
-	udp.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 2048)
 	for len(want) > 0 {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("log lines %v not seen: %v", want, err)
-		}
-		path, addrs, _ := strings.Cut(strings.TrimSpace(string(buf[:n])), " ")
+		path, addrs, _ := strings.Cut(next.line(t, fmt.Sprintf("log lines %v not seen", want)), " ")
 		if path == "TCP" && !strings.HasPrefix(addrs, tcpClient) {
 			continue // the harness's readiness probe
 		}

@@ -118,11 +118,7 @@ backend be
 // are all known when the request arrives before its rules run.
 func TestRulesSetLogLevel(t *testing.T) {
 	be := rulesBackend(t, "app")
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLog(t)
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`
 defaults
@@ -141,34 +137,25 @@ frontend fe
     default_backend be
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, port, be), port)
+`, logPort, port, be), port)
 	for _, p := range []string{"/quiet", "/err", "/resp", "/normal"} {
 		rulesGetOn(t, port, p)
 	}
 	got := map[string]string{}
-	buf := make([]byte, 4096)
-	// Each request's line is sent as its transaction ends, which can come
-	// after the next request was answered: wait for all the expected ones,
-	// then a moment more for a /quiet line that must not come.
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	allSeen := func() bool { return got["/err"] != "" && got["/resp"] != "" && got["/normal"] != "" }
-	for waitingForQuiet := false; ; {
-		if allSeen() && !waitingForQuiet {
-			waitingForQuiet = true
-			udp.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		}
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			if waitingForQuiet {
-				break
-			}
-			t.Fatalf("syslog lines so far %v: %v", got, err)
-		}
-		msg := string(buf[:n])
+	note := func(msg string) {
 		if i := strings.Index(msg, "marker "); i >= 0 && strings.HasPrefix(msg, "<") {
 			path, _, _ := strings.Cut(msg[i+len("marker "):], " ")
 			got[path] = msg[:strings.IndexByte(msg, '>')+1]
 		}
+	}
+	// Each request's line is sent as its transaction ends, which can come
+	// after the next request was answered: wait for all the expected ones,
+	// then a moment more for a /quiet line that must not come.
+	for got["/err"] == "" || got["/resp"] == "" || got["/normal"] == "" {
+		note(next.line(t, fmt.Sprintf("syslog lines so far %v", got)))
+	}
+	for _, msg := range next.rest(300 * time.Millisecond) {
+		note(msg)
 	}
 	// local0 is facility 16: priority 128 + the level
 	for path, want := range map[string]string{"/err": "<131>", "/resp": "<133>", "/normal": "<134>"} {
@@ -241,28 +228,14 @@ func TestCaptureCookie(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok")
 	}))
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLogExact(t)
 	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
 	const caps = `
     capture cookie SESS len 12
     capture request header Host len 20
     capture response header Content-Type len 20
     default_backend be`
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    option dontlognull
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe1
+	startProxy(t, logHead(logPort, "http", "option dontlognull")+fmt.Sprintf(`frontend fe1
     bind 127.0.0.1:%d
     option httplog`+caps+`
 frontend fe2
@@ -273,7 +246,7 @@ frontend fe3
     log-format "fe3 CC=%%CC CS=%%CS qCC=%%{+Q}CC %%HP"`+caps+`
 backend be
     server s 127.0.0.1:%d
-`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2, p3, be), p1, p2, p3)
+`, p1, p2, p3, be), p1, p2, p3)
 	for _, p := range []int{p1, p2, p3} {
 		rulesGetOn(t, p, "/a", "Cookie: A=1; SESSION=abcdefghijklmnop; SESS=x")
 	}
@@ -285,14 +258,8 @@ backend be
 		`fe3 CC=- CS=SESSION=srv1 qCC="" /none`,
 	}
 	var lines []string
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 2048)
 	for len(lines) < len(want) {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("log lines so far %q: %v", lines, err)
-		}
-		lines = append(lines, strings.TrimRight(string(buf[:n]), "\n"))
+		lines = append(lines, next.line(t, fmt.Sprintf("log lines so far %q", lines)))
 	}
 	all := strings.Join(lines, "\x00\n") + "\x00" // \x00 marks the ends of lines
 	for _, w := range want {
@@ -306,11 +273,7 @@ backend be
 // http-request rules, with HTTP fetches; accept ends them, reject closes
 // the connection without an answer.
 func TestRulesTCPContentInHTTPMode(t *testing.T) {
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLog(t)
 	port := freePort(t)
 	startProxy(t, fmt.Sprintf(`
 defaults
@@ -330,7 +293,7 @@ frontend fe
     tcp-request content accept if { path /acc }
     tcp-request content set-var(txn.after) str(yes)
     http-request return status 200 content-type text/plain lf-string "a=%%[var(txn.a)] n=%%[var(sess.n)] after=%%[var(txn.after)]"
-`, udp.LocalAddr().(*net.UDPAddr).Port, port), port)
+`, logPort, port), port)
 	c, br := h1Dial(t, port)
 	for _, w := range [][2]string{{"/one", "a=/one n=1 after=yes"}, {"/two", "a=/two n=2 after=yes"}, {"/acc", "a=/acc n=3 after="}} {
 		h1Write(t, c, "GET "+w[0]+" HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -342,15 +305,9 @@ frontend fe
 	if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
 		t.Errorf("/x: the connection was not closed without an answer (%d bytes, %v)", n, err)
 	}
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 2048)
 	for {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("no log line for the rejected request: %v", err)
-		}
-		if line := string(buf[:n]); strings.Contains(line, "PR--") {
-			if !strings.Contains(line, ` fe fe/<NOSRV> -1/-1/-1/-1/0 -1 0 - - PR-- `) || !strings.HasSuffix(strings.TrimSpace(line), ` "<BADREQ>"`) {
+		if line := next.line(t, "the rejected request's"); strings.Contains(line, "PR--") {
+			if !strings.Contains(line, ` fe fe/<NOSRV> -1/-1/-1/-1/0 -1 0 - - PR-- `) || !strings.HasSuffix(line, ` "<BADREQ>"`) {
 				t.Errorf("log line of the rejected request: %s", line)
 			}
 			break
@@ -548,41 +505,22 @@ frontend fh
 // A connection that brings no request logs no capture fields, as haproxy
 // logs it (httplog and httplog clf).
 func TestCapturesWithoutRequest(t *testing.T) {
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer udp.Close()
+	logPort, next := udpLogExact(t)
 	p1, p2 := freePort(t), freePort(t)
 	const caps = `
     capture request header Host len 20
     capture response header Content-Type len 20
     http-request return status 200`
-	startProxy(t, fmt.Sprintf(`
-global
-    log 127.0.0.1:%d format raw local0
-defaults
-    mode http
-    log global
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend fe1
+	startProxy(t, logHead(logPort, "http")+fmt.Sprintf(`frontend fe1
     bind 127.0.0.1:%d
     option httplog`+caps+`
 frontend fe2
     bind 127.0.0.1:%d
     option httplog clf`+caps+`
-`, udp.LocalAddr().(*net.UDPAddr).Port, p1, p2), p1, p2)
-	udp.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 2048)
+`, p1, p2), p1, p2)
 	seen := map[string]bool{}
 	for len(seen) < 2 {
-		n, _, err := udp.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("log lines: %v", err)
-		}
-		line := strings.TrimRight(string(buf[:n]), "\n")
+		line := next.line(t, fmt.Sprintf("lines of connections without request, seen %v", seen))
 		switch {
 		case strings.Contains(line, " fe1 ") && strings.HasSuffix(line, `"<BADREQ>"`):
 			seen["fe1"] = true

@@ -11,17 +11,14 @@ import (
 	"time"
 )
 
-// "sni req.hdr(host)" sends each request's Host as the SNI of a new TLS
-// connection to the server (haproxy 2.6 is the TLS server and says what it
-// saw, and on which connection); a pooled connection is reused only by a
-// request computing the same name, and verify required checks the server's
-// certificate against that name.
-func TestTLSServerDynamicSNI(t *testing.T) {
+// sniEchoPeer runs haproxy as a TLS server for *.site.test that answers
+// each request with the SNI of its connection and that connection's port
+// ("sni=NAME conn=PORT"); its port and the CA of its certificate.
+func sniEchoPeer(t *testing.T) (int, *tlsCA) {
 	needHAProxyPeer(t)
-	dir := t.TempDir()
 	ca := newTLSCA(t)
-	srvCrt := ca.writePEM(t, dir, "backend.pem", "*.site.test")
-	peer, port := freePort(t), freePort(t)
+	srvCrt := ca.writePEM(t, t.TempDir(), "backend.pem", "*.site.test")
+	peer := freePort(t)
 	startBinary(t, haproxyBin, `
 global
 	nbthread 1`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
@@ -29,6 +26,36 @@ frontend tlsserver
 	bind 127.0.0.1:%d ssl crt %s
 	http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_sni] conn=%%[src_port]\n"
 `, peer, srvCrt), peer)
+	return peer, ca
+}
+
+// hostSNIGet requests / from the proxy on port with Host: host and returns
+// what sniEchoPeer said (empty when it did not answer) and the status.
+func hostSNIGet(t *testing.T, port int, host string) (sni, conn, code string) {
+	t.Helper()
+	out, err := curl(t, "-s", "-w", "\nCODE=%{http_code}", "-H", "Host: "+host, fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatalf("%s: %v", host, err)
+	}
+	body, code, _ := strings.Cut(out, "\nCODE=")
+	for _, f := range strings.Fields(body) {
+		if v, ok := strings.CutPrefix(f, "sni="); ok {
+			sni = v
+		} else if v, ok := strings.CutPrefix(f, "conn="); ok {
+			conn = v
+		}
+	}
+	return sni, conn, code
+}
+
+// "sni req.hdr(host)" sends each request's Host as the SNI of a new TLS
+// connection to the server (haproxy 2.6 is the TLS server and says what it
+// saw, and on which connection); a pooled connection is reused only by a
+// request computing the same name, and verify required checks the server's
+// certificate against that name.
+func TestTLSServerDynamicSNI(t *testing.T) {
+	peer, ca := sniEchoPeer(t)
+	port := freePort(t)
 	startProxy(t, `
 global
 	nbthread 1`+defaultsSection("http", "2s", "5s", "5s", "http-reuse always")+fmt.Sprintf(`
@@ -38,33 +65,18 @@ frontend fe
 backend be
 	server s 127.0.0.1:%d ssl verify required ca-file %s sni req.hdr(host),lower
 `, port, peer, ca.pemFil), port)
-	get := func(host string) (sni, conn string, code string) {
-		out, err := curl(t, "-s", "-w", "\nCODE=%{http_code}", "-H", "Host: "+host, fmt.Sprintf("http://127.0.0.1:%d/", port))
-		if err != nil {
-			t.Fatalf("%s: %v", host, err)
-		}
-		body, code, _ := strings.Cut(out, "\nCODE=")
-		for _, f := range strings.Fields(body) {
-			if v, ok := strings.CutPrefix(f, "sni="); ok {
-				sni = v
-			} else if v, ok := strings.CutPrefix(f, "conn="); ok {
-				conn = v
-			}
-		}
-		return sni, conn, code
-	}
-	sniA, connA, _ := get("A.site.test")
+	sniA, connA, _ := hostSNIGet(t, port, "A.site.test")
 	if sniA != "a.site.test" {
 		t.Fatalf("first request: SNI %q, want a.site.test", sniA)
 	}
-	sniB, connB, _ := get("b.site.test")
+	sniB, connB, _ := hostSNIGet(t, port, "b.site.test")
 	if sniB != "b.site.test" || connB == connA {
 		t.Errorf("other name: SNI %q on connection %s (a.site.test's was %s): want b.site.test on a new one", sniB, connB, connA)
 	}
-	if sni, conn, _ := get("a.site.test"); sni != "a.site.test" || conn != connA {
+	if sni, conn, _ := hostSNIGet(t, port, "a.site.test"); sni != "a.site.test" || conn != connA {
 		t.Errorf("a.site.test again: SNI %q on connection %s, want the pooled connection %s", sni, conn, connA)
 	}
-	if _, _, code := get("other.test"); code != "503" {
+	if _, _, code := hostSNIGet(t, port, "other.test"); code != "503" {
 		t.Errorf("a name the server's certificate does not cover: status %s, want 503", code)
 	}
 }
@@ -144,19 +156,9 @@ func answerWithSSLTLVs(c net.Conn) {
 // Host as its SNI, as one from the configuration does (the expression is
 // compiled by "add server"; that once crashed the process).
 func TestRuntimeAddServerDynamicSNI(t *testing.T) {
-	needHAProxyPeer(t)
-	dir := t.TempDir()
-	ca := newTLSCA(t)
-	srvCrt := ca.writePEM(t, dir, "backend.pem", "*.site.test")
-	peer, port := freePort(t), freePort(t)
-	startBinary(t, haproxyBin, `
-global
-	nbthread 1`+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
-frontend tlsserver
-	bind 127.0.0.1:%d ssl crt %s
-	http-request return status 200 content-type text/plain lf-string "sni=%%[ssl_fc_sni]\n"
-`, peer, srvCrt), peer)
-	sock := dir + "/api.sock"
+	peer, ca := sniEchoPeer(t)
+	port := freePort(t)
+	sock := t.TempDir() + "/api.sock"
 	startProxy(t, fmt.Sprintf(`
 global
 	stats socket %s level admin`, sock)+defaultsSection("http", "2s", "5s", "5s")+fmt.Sprintf(`
@@ -173,9 +175,8 @@ backend be
 		t.Fatalf("enable server: %q", out)
 	}
 	for _, host := range []string{"A.site.test", "b.site.test"} {
-		out, err := curl(t, "-s", "-H", "Host: "+host, fmt.Sprintf("http://127.0.0.1:%d/", port))
-		if want := "sni=" + strings.ToLower(host); err != nil || strings.TrimSpace(out) != want {
-			t.Errorf("Host %s: %q %v, want %q", host, out, err, want)
+		if sni, _, code := hostSNIGet(t, port, host); sni != strings.ToLower(host) {
+			t.Errorf("Host %s: status %s, SNI %q, want %q", host, code, sni, strings.ToLower(host))
 		}
 	}
 }

@@ -20,6 +20,19 @@ type nextLog func(wait time.Duration) (string, bool)
 // configuration's "log 127.0.0.1:<port>" (logHead writes it).
 func udpLog(t *testing.T) (port int, next nextLog) {
 	t.Helper()
+	return udpLogTrim(t, strings.TrimSpace)
+}
+
+// udpLogExact is udpLog for the tests that read a line's ends (a trailing
+// space is part of some formats): it cuts only the newline.
+func udpLogExact(t *testing.T) (port int, next nextLog) {
+	t.Helper()
+	return udpLogTrim(t, func(l string) string { return strings.TrimRight(l, "\n") })
+}
+
+// udpLogTrim is udpLog with trim applied to each line.
+func udpLogTrim(t *testing.T, trim func(string) string) (port int, next nextLog) {
+	t.Helper()
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +45,7 @@ func udpLog(t *testing.T) (port int, next nextLog) {
 		if err != nil {
 			return "", false
 		}
-		return strings.TrimSpace(string(buf[:n])), true
+		return trim(string(buf[:n])), true
 	}
 }
 

@@ -113,32 +113,11 @@ func TestWebSocketServerCloseAsHAProxy(t *testing.T) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		fr.writeHead(1, false, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
 			":path", "/ws", ":authority", "a", "sec-websocket-version", "13")
-		var saw []string
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				return strings.Join(append(saw, err.Error()), " "), c
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.HeadersFrame:
-				_, status, _ := fr.decode(f)
-				saw = append(saw, status)
-				fr.WriteData(1, false, []byte("ping"))
-			case *http2.DataFrame:
-				if len(f.Data()) > 0 {
-					saw = append(saw, string(f.Data()))
-				}
-				if f.StreamEnded() {
-					saw = append(saw, "END_STREAM")
-				}
-			case *http2.RSTStreamFrame:
-				return strings.Join(append(saw, "RST_STREAM "+f.ErrCode.String()), " "), c
-			}
+		saw, err := fr.readTunnelFrames("ping", false)
+		if err != nil {
+			saw = append(saw, err.Error())
 		}
+		return strings.Join(saw, " "), c
 	}
 	const logFormat = "%tsc %B %U %ST"
 	h2Server, _ := startH2WSEcho(t)
@@ -179,31 +158,9 @@ func TestH2ConnectClientEndAfterServerFINAsHAProxy(t *testing.T) {
 		c, fr := dialH2(t, port)
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		fr.writeHead(1, false, ":method", "CONNECT", ":authority", "a:443")
-		var saw []string
-	frames:
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				t.Fatalf("%q: %v", saw, err)
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.HeadersFrame:
-				_, status, _ := fr.decode(f)
-				saw = append(saw, status)
-				fr.WriteData(1, false, []byte("ping"))
-			case *http2.DataFrame:
-				if len(f.Data()) > 0 {
-					saw = append(saw, string(f.Data()))
-				}
-				if f.StreamEnded() {
-					saw = append(saw, "END_STREAM")
-					break frames
-				}
-			}
+		saw, err := fr.readTunnelFrames("ping", true)
+		if err != nil {
+			t.Fatalf("%q: %v", saw, err)
 		}
 		if reset {
 			fr.WriteRSTStream(1, http2.ErrCodeCancel)

@@ -656,6 +656,9 @@ func (s *httpSession) parseRequest() (int, error) {
 	if err == nil && !s.h2 && s.req.WebSocketNoKey {
 		return 0, errWebSocketKey
 	}
+	if err == nil && !s.h2 && string(s.req.Method) == "CONNECT" && !http1.ConnectHost(&s.req) {
+		return 0, errConnectHost
+	}
 	if err == nil && s.req.Minor == 0 && (s.req.ContentLength > 0 || s.req.Chunked) &&
 		!s.fe.rt.cfg.Global.H1AcceptPayloadAnyMethod && payloadlessMethod(s.req.Method) {
 		return 0, errPayload10
@@ -670,6 +673,8 @@ func (s *httpSession) parseRequest() (int, error) {
 var errPayload10 = &http1.Error{Status: 413, Reason: "HTTP/1.0 GET, HEAD or DELETE request with a payload"}
 
 var errWebSocketKey = &http1.Error{Status: 400, Reason: "WebSocket upgrade without a valid Sec-WebSocket-Key"}
+
+var errConnectHost = &http1.Error{Status: 400, Reason: "Host differs from the CONNECT target"}
 
 func payloadlessMethod(m []byte) bool {
 	return string(m) == "GET" || string(m) == "HEAD" || string(m) == "DELETE"

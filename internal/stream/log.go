@@ -71,7 +71,10 @@ type reqLog struct {
 	// with no rule that may wait run on it (stampEnd).
 	endsAtResp bool
 	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
-	logged     bool // "option logasap" wrote the line when the response head came
+	// badBody: a bad chunk in the request body was answered 400, a
+	// request error that haproxy does not count as a server's response.
+	badBody bool
+	logged  bool // "option logasap" wrote the line when the response head came
 }
 
 // begin resets the state for a new request; a pipelined request has

@@ -14,9 +14,8 @@ import (
 // TestConnectRequestBytesAsHAProxy: %U counts an HTTP/1 CONNECT's Host
 // without a default port (":80", ":443"), as haproxy 2.6's HTTP/1 layer
 // holds it (its request line keeps the port), then the tunnel's bytes.
-// dhproxy counted the port (4 bytes more for x:443). Not compared: the
-// Host haproxy forwards is the one without the port too, dhproxy's the
-// client's.
+// dhproxy counted the port (4 bytes more for x:443). The Host forwarded
+// is the one without the port too (TestConnectHostAsHAProxy).
 func TestConnectRequestBytesAsHAProxy(t *testing.T) {
 	be := connectPongServer(t)
 	reqs := []string{

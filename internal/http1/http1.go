@@ -72,6 +72,9 @@ type Request struct {
 	// request from an HTTP/1 client, checking only that length; a request
 	// converted from HTTP/2 (extended CONNECT) is not checked.
 	WebSocketNoKey bool
+	// HostPortDropped: a CONNECT's Host lost its default port (":80",
+	// ":443"; Value is without it), so its head must be rebuilt.
+	HostPortDropped bool
 }
 
 // Response is a parsed response head.

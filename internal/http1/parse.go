@@ -18,7 +18,7 @@ import (
 // error the content of r is unspecified.
 func ParseRequest(buf []byte, r *Request) (int, error) {
 	r.Method, r.URI = nil, nil
-	r.ExpectContinue, r.HasUpgrade, r.WebSocketNoKey = false, false, false
+	r.ExpectContinue, r.HasUpgrade, r.WebSocketNoKey, r.HostPortDropped = false, false, false, false
 
 	i, err := skipEmptyLines(buf, 400)
 	if err != nil {
@@ -185,6 +185,49 @@ func authorityMatches(u, host []byte) bool {
 		}
 	}
 	return equalFoldBytes(host, auth)
+}
+
+// ConnectHost checks the Host of a CONNECT that ParseRequest accepted
+// against its authority-form target ("host:port") as haproxy 2.6's HTTP/1
+// layer does (not its HTTP/2 one): the same host, ASCII case aside, and the
+// same port, which a Host may leave out only when it is a default one (80,
+// 443). A default port is dropped from the Host, as haproxy holds and
+// forwards it (HostPortDropped). A request without Host passes.
+func ConnectHost(r *Request) bool {
+	var h *Header
+	for k := range r.Headers {
+		if r.Headers[k].Kind == KindHost {
+			h = &r.Headers[k]
+			break
+		}
+	}
+	if h == nil {
+		return true
+	}
+	colon := bytes.LastIndexByte(r.URI, ':')
+	uriHost, uriPort := r.URI[:colon], r.URI[colon+1:]
+	defaultPort := string(uriPort) == "80" || string(uriPort) == "443"
+	host := h.Value
+	// the port: the digits after the last ':' (none in "[::1]"; an empty
+	// one in "x:", which haproxy takes as none, forwarding the ':')
+	i := len(host)
+	for i > 0 && host[i-1] >= '0' && host[i-1] <= '9' {
+		i--
+	}
+	if i < 2 || host[i-1] != ':' {
+		return defaultPort && equalFoldBytes(host, uriHost)
+	}
+	if i == len(host) {
+		return defaultPort && equalFoldBytes(host[:i-1], uriHost)
+	}
+	if !equalFoldBytes(host[:i-1], uriHost) || string(host[i:]) != string(uriPort) {
+		return false
+	}
+	if defaultPort {
+		h.Value = host[:i-1]
+		r.HostPortDropped = true
+	}
+	return true
 }
 
 // ParseResponse parses the response head at the start of buf. Results are

@@ -564,3 +564,36 @@ func TestParseWebSocketKey(t *testing.T) {
 		}
 	}
 }
+
+// ConnectHost: haproxy 2.6's check of a CONNECT's Host, and the Host it
+// forwards ("" for a refused request).
+func TestConnectHost(t *testing.T) {
+	for _, c := range []struct{ target, host, want string }{
+		{"a:443", "a:443", "a"},
+		{"a:80", "A:80", "A"},
+		{"a:8443", "a:8443", "a:8443"},
+		{"a:443", "a", "a"},
+		{"a:443", "a:", "a:"},
+		{"[::1]:443", "[::1]:443", "[::1]"},
+		{"[::1]:443", "[::1]", "[::1]"},
+		{"a:8443", "a", ""},
+		{"a:8443", "a:", ""},
+		{"a:443", "a:80", ""},
+		{"a:443", "a:0443", ""},
+		{"a:443", "b:443", ""},
+		{"a:443", "443", ""},
+	} {
+		var r Request
+		head := "CONNECT " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\n\r\n"
+		if _, err := ParseRequest([]byte(head), &r); err != nil {
+			t.Fatalf("%q: %v", head, err)
+		}
+		got := ""
+		if ConnectHost(&r) {
+			got = string(r.Headers[0].Value)
+		}
+		if got != c.want || r.HostPortDropped != (got != c.host && got != "") {
+			t.Errorf("%s, Host %s: %q (dropped %v), want %q", c.target, c.host, got, r.HostPortDropped, c.want)
+		}
+	}
+}

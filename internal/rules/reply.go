@@ -113,6 +113,10 @@ func ErrorReply(status int) *Reply {
 		Close:   status == 400 || status == 408,
 		Dynamic: true,
 	}
+	if r.Close {
+		// haproxy's message holds that field, which its log counts
+		r.LogExtra = len("connection") + len("close")
+	}
 	return r
 }
 

@@ -213,8 +213,8 @@ func (s *httpSession) account() {
 			fe.reqRate.add(conn.CoarseNow() / int64(time.Millisecond))
 		}
 	}
-	if l.srv == nil && (l.status == 400 || l.status == 408) {
-		fe.Ereq.Add(1)
+	if l.srv == nil && (l.status == 400 || l.status == 408) && !s.tx.Denied || l.badBody {
+		fe.Ereq.Add(1) // a denied request is a dreq only, whatever its status
 	}
 	var bc, sc *Counters
 	if l.be != nil {
@@ -232,7 +232,7 @@ func (s *httpSession) account() {
 		sc = &l.srv.Stats
 		sc.Bin.Add(in)
 		sc.Bout.Add(out)
-		if l.status >= 0 {
+		if l.status >= 0 && !l.badBody {
 			sc.response(l.status)
 		}
 	}

@@ -56,8 +56,10 @@ var muxPages = func() map[int][]byte {
 }()
 
 // errorHTX is each page's size as HAProxy's logs count it (logging.HTXSize:
-// start line, header names and values, the body; its own Connection field
-// is not part of the message).
+// start line, header names and values, the body). Of haproxy 2.6's
+// built-in messages only the 400 and the 408 carry a "connection: close"
+// field, which counts; the Connection field dhproxy adds to the others
+// when it closes is not part of haproxy's message.
 var errorHTX = func() map[int]int64 {
 	m := map[int]int64{}
 	for code, e := range errorBodies {
@@ -66,6 +68,9 @@ var errorHTX = func() map[int]int64 {
 			len("content-length") + len(strconv.Itoa(len(body))) +
 			len("cache-control") + len("no-cache") +
 			len("content-type") + len("text/html") + 1 + len(body)
+		if code == 400 || code == 408 {
+			n += len("connection") + len("close")
+		}
 		m[code] = int64(n)
 	}
 	return m

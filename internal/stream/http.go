@@ -85,6 +85,7 @@ type httpSession struct {
 	resumed     bool       // taken up from the parker, not a new connection
 	starting    bool       // counted in rt.starting (a new connection before its first idle wait)
 	epollAdded  bool       // the descriptor is in the parker's epoll set
+	bodyBad     bool       // the background body copy met a bad chunk (set before its bodyCh send)
 
 	// Logging (only filled when the frontend logs).
 	lg reqLog
@@ -656,6 +657,22 @@ func (s *httpSession) parseRequest() (int, error) {
 	if err == nil && !s.h2 && s.req.WebSocketNoKey {
 		return 0, errWebSocketKey
 	}
+	if err == nil && !s.h2 && string(s.req.Method) == "CONNECT" && !http1.ConnectHost(&s.req) {
+		return 0, errConnectHost
+	}
+	if err == nil && s.req.Chunked && !s.h2 {
+		// haproxy's HTTP/1 layer parses the body bytes that came with the
+		// head before a stream takes the request: a bad chunk among them
+		// is a "<BADREQ>" it answers itself, no server reached.
+		s.chunks.Reset()
+		if _, _, cerr := s.chunks.Scan(s.buf[s.r+n : s.w]); cerr != nil {
+			he := &http1.Error{Status: 400, Pos: n, Reason: "invalid chunk"}
+			if ce := (*http1.Error)(nil); errors.As(cerr, &ce) {
+				he.Pos, he.Reason = n+ce.Pos, ce.Reason
+			}
+			return 0, he
+		}
+	}
 	if err == nil && s.req.Minor == 0 && (s.req.ContentLength > 0 || s.req.Chunked) &&
 		!s.fe.rt.cfg.Global.H1AcceptPayloadAnyMethod && payloadlessMethod(s.req.Method) {
 		return 0, errPayload10
@@ -670,6 +687,8 @@ func (s *httpSession) parseRequest() (int, error) {
 var errPayload10 = &http1.Error{Status: 413, Reason: "HTTP/1.0 GET, HEAD or DELETE request with a payload"}
 
 var errWebSocketKey = &http1.Error{Status: 400, Reason: "WebSocket upgrade without a valid Sec-WebSocket-Key"}
+
+var errConnectHost = &http1.Error{Status: 400, Reason: "Host differs from the CONNECT target"}
 
 func payloadlessMethod(m []byte) bool {
 	return string(m) == "GET" || string(m) == "HEAD" || string(m) == "DELETE"
@@ -1030,6 +1049,14 @@ func (s *httpSession) handle() bool {
 			continue
 		}
 		if st != 0 {
+			bodyRead := s.abortBody(sc) // a no-op with L7 retries: the body was whole
+			if !bodyRead && s.bodyBad {
+				// The copy closed the server's side on a bad chunk: as
+				// haproxy, a 400 and a bad request, the server not blamed.
+				s.lg.badBody = true
+				s.lg.fail('P', 'H')
+				return s.failRequest(400, false, false)
+			}
 			s.observeHTTP(srv, st, s.sw > s.sr)
 			if l7 && s.retryFailure(be, st, s.sw > s.sr) {
 				if status = s.retryL7(be, &srv, &sc, &head, persist, hk, &resend); status != 0 {
@@ -1037,7 +1064,6 @@ func (s *httpSession) handle() bool {
 				}
 				continue
 			}
-			bodyRead := s.abortBody(sc)
 			sc.c.Close()
 			if st == 504 {
 				s.lg.fail('s', 'H')
@@ -1267,6 +1293,7 @@ func (s *httpSession) endBlock(f http1.Framing, done bool) int64 {
 // buf, r and w until joinBody or abortBody.
 func (s *httpSession) startBody(sc *serverConn, f http1.Framing) {
 	s.bodyCh = make(chan bool, 1)
+	s.bodyBad = false
 	go func() {
 		ok := false
 		defer func() {
@@ -1356,6 +1383,7 @@ func (s *httpSession) streamRequestBody(sc *serverConn, f http1.Framing) bool {
 				seen := s.chunks.Data + s.chunks.TrailerSize
 				take, done, serr = s.chunks.Scan(s.buf[:n])
 				if serr != nil {
+					s.bodyBad = true
 					return false
 				}
 				s.lg.bytesIn += s.chunks.Data + s.chunks.TrailerSize - seen // as above, %U counts the data

@@ -36,7 +36,7 @@ func (s *httpSession) requestHead(headStart, bodyStart int, be *Backend, srv *Se
 	}
 	nameHdr := be.P.SendNameHeader
 	cases := s.requestCases(be)
-	if !hop && ffName == "" && otName == "" && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
+	if !hop && ffName == "" && otName == "" && nameHdr == "" && (serverKeep || upgrade) && !addKeepAlive && !clFix && !req.HigherMinor && !req.HostPortDropped && ck == nil && !s.tx.Edited.RequestHeaders && !s.tx.Edited.Target && !s.h2 && cases == nil {
 		return nil
 	}
 	out := s.out[:0]

@@ -71,7 +71,10 @@ type reqLog struct {
 	// with no rule that may wait run on it (stampEnd).
 	endsAtResp bool
 	cacheHit   bool // answered from the cache: haproxy logs the server as <CACHE>
-	logged     bool // "option logasap" wrote the line when the response head came
+	// badBody: a bad chunk in the request body was answered 400, a
+	// request error that haproxy does not count as a server's response.
+	badBody bool
+	logged  bool // "option logasap" wrote the line when the response head came
 }
 
 // begin resets the state for a new request; a pipelined request has
@@ -135,15 +138,9 @@ func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 		addedTE, addedKey = h2st.Added()
 	}
 	n.StartLine(r.Method, r.URI, version)
-	connect := h2st == nil && string(r.Method) == "CONNECT"
 	for i := range r.Headers {
 		h := &r.Headers[i]
 		if addedTE && h.Kind == http1.KindTransferEncoding || addedKey && http1.EqualFold(h.Name, "sec-websocket-key") {
-			continue
-		}
-		if connect && h.Kind == http1.KindHost {
-			// haproxy's HTTP/1 layer drops a CONNECT's Host's default port
-			n.Header(h.Name, withoutDefaultPort(h.Value))
 			continue
 		}
 		if h.Kind != http1.KindConnection {
@@ -167,17 +164,6 @@ func requestHTXSize(r *http1.Request, h2st *h2.Stream) int64 {
 	}
 	n.EndOfHeaders()
 	return int64(n)
-}
-
-// withoutDefaultPort is host without a ":80" or ":443" ending.
-func withoutDefaultPort(host []byte) []byte {
-	if h, ok := bytes.CutSuffix(host, []byte(":80")); ok {
-		return h
-	}
-	if h, ok := bytes.CutSuffix(host, []byte(":443")); ok {
-		return h
-	}
-	return host
 }
 
 // headSize counts a response head sent to the client into bytesOut the way

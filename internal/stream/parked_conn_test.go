@@ -171,7 +171,7 @@ func TestSessionFieldsSortedForParking(t *testing.T) {
 		"live": true, "buf": true, "r": true, "w": true, "bufBox": true, "sbuf": true, "sbufBox": true,
 		"sr": true, "sw": true, "out": true, "req": true, "resp": true, "chunks": true, "rchunks": true,
 		"cfd": true, "cio": true, "cdl": true, "sentBody": true, "ck": true, "stick": true,
-		"bodyCh": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
+		"bodyCh": true, "bodyBad": true, "upgrades": true, "tx": true, "sc": true, "trackKey": true, "reqID": true,
 		"caps": true, "idle": true, "pp": true, "listed": true, "h2": true, "parkNow": true, "entry": true, "resumed": true,
 		"h2Sess": true,                 // HTTP/2 streams never park
 		"comp":   true, "compOn": true, // the request's compression choice

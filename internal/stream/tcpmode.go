@@ -217,7 +217,9 @@ func serveTCP(fe *Frontend, c net.Conn, trk *trackers, bind *bindRef) {
 	if !ok {
 		return
 	}
-	res := tcp.Forward(client, sc.c, tunnelTimeouts(fe.P, be.P), fe.rt.pipes)
+	to := tunnelTimeouts(fe.P, be.P)
+	to.TimeoutHalfCloses = true
+	res := tcp.Forward(client, sc.c, to, fe.rt.pipes)
 	e.BytesIn, e.BytesOut = res.BytesIn+int64(len(first)), res.BytesOut+answered
 	e.Term[0], e.Term[1] = res.Term[0], res.Term[1]
 }

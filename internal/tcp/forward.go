@@ -32,6 +32,12 @@ type Timeouts struct {
 	// forwarded, as haproxy 2.6 ends an HTTP tunnel (after a 101 or a
 	// CONNECT) whose server closes, where mode tcp half-closes.
 	ServerFinEnds bool
+	// TimeoutHalfCloses: a side idle for its timeout is no longer read
+	// and the other side gets a FIN, as at that side's own FIN; the other
+	// direction goes on until it ends too (its peer's FIN or timeout).
+	// The first timeout names the session's end (cD, sD). haproxy 2.6
+	// does so in mode tcp; without it the session ends at once.
+	TimeoutHalfCloses bool
 }
 
 // HalfCloser is a connection that can shut down its write side (TCPConn,
@@ -95,23 +101,26 @@ func (s *side) timeout() time.Duration {
 }
 
 type session struct {
-	client, server side
-	pipes          *Pipes
-	serverFinEnds  bool
-	aborted        atomic.Bool
-	once           sync.Once
-	term           [2]byte
-	resetServer    bool // set with term
+	client, server    side
+	pipes             *Pipes
+	serverFinEnds     bool
+	timeoutHalfCloses bool
+	aborted           atomic.Bool
+	termOnce          sync.Once // the first end named wins
+	abortOnce         sync.Once
+	term              [2]byte
+	resetServer       bool // set with term
 }
 
 // fail records the first abnormal end and unblocks both directions.
 func (s *session) fail(c byte) { s.stop([2]byte{c, 'D'}) }
 
-// expire ends the session at an inactivity timeout, now. haproxy 2.6
-// checks the client's side first: when both sides' timeouts expired
-// together (timeout tunnel, or equal client and server timeouts) it is
-// a client timeout (cD); the server's connection is reset whenever its
-// side's timeout expired.
+// expire names the session's end at an inactivity timeout, now, and
+// (without TimeoutHalfCloses) ends it. haproxy 2.6 checks the client's
+// side first: when both sides' timeouts expired together (timeout tunnel,
+// or equal client and server timeouts) it is a client timeout (cD); the
+// server's connection of an ended session is reset whenever its side's
+// timeout expired.
 func (s *session) expire(now time.Time) {
 	expired := func(sd *side) bool {
 		t := sd.timeout()
@@ -121,23 +130,23 @@ func (s *session) expire(now time.Time) {
 	if expired(&s.client) {
 		ch = s.client.timeoutCh
 	}
-	s.once.Do(func() {
+	s.termOnce.Do(func() {
 		s.term = [2]byte{ch, 'D'}
-		s.resetServer = expired(&s.server)
-		s.abort()
+		s.resetServer = !s.timeoutHalfCloses && expired(&s.server)
 	})
+	if !s.timeoutHalfCloses {
+		s.abortOnce.Do(s.abort)
+	}
 }
 
-// stop ends the session with term unless it ended already. Forward must
-// not close the conns, so pending I/O is woken with past deadlines.
+// stop ends the session, with term unless it was named already. Forward
+// must not close the conns, so pending I/O is woken with past deadlines.
 func (s *session) stop(term [2]byte) {
-	s.once.Do(func() {
-		s.term = term
-		s.abort()
-	})
+	s.termOnce.Do(func() { s.term = term })
+	s.abortOnce.Do(s.abort)
 }
 
-// abort wakes pending I/O with past deadlines; under s.once.
+// abort wakes pending I/O with past deadlines; under s.abortOnce.
 func (s *session) abort() {
 	s.aborted.Store(true)
 	past := time.Unix(1, 0)
@@ -153,7 +162,7 @@ func (s *session) abort() {
 // expired deadlines). It closes neither conn: the caller does. Splicing
 // takes its pipes from pipes; nil copies through buffers.
 func Forward(client, server HalfCloser, t Timeouts, pipes *Pipes) Result {
-	s := &session{term: [2]byte{'-', '-'}, pipes: pipes, serverFinEnds: t.ServerFinEnds}
+	s := &session{term: [2]byte{'-', '-'}, pipes: pipes, serverFinEnds: t.ServerFinEnds, timeoutHalfCloses: t.TimeoutHalfCloses}
 	s.client = side{conn: client, base: t.Client, fin: t.ClientFin, timeoutCh: 'c', abortCh: 'C'}
 	s.server = side{conn: server, base: t.Server, fin: t.ServerFin, timeoutCh: 's', abortCh: 'S'}
 	if t.Tunnel > 0 {
@@ -226,6 +235,9 @@ func (s *session) pipe(src, dst *side) int64 {
 		srcT, dstT := src.timeout(), dst.timeout()
 		if srcT > 0 && now.Sub(time.Unix(0, src.last.Load())) >= srcT {
 			s.expire(now)
+			if s.timeoutHalfCloses {
+				halfClose(src, dst)
+			}
 			return total
 		}
 		// Read deadline: the earlier of src's inactivity expiry and one
@@ -266,9 +278,7 @@ func (s *session) pipe(src, dst *side) int64 {
 		end := time.Now()
 		switch {
 		case eof: // propagate the FIN
-			src.halfClosed.Store(true)
-			dst.halfClosed.Store(true)
-			dst.conn.CloseWrite()
+			halfClose(src, dst)
 			if src == &s.server && s.serverFinEnds {
 				s.stop([2]byte{'-', '-'})
 			}
@@ -289,6 +299,13 @@ func (s *session) pipe(src, dst *side) int64 {
 			return total
 		}
 	}
+}
+
+// halfClose ends the src→dst direction: dst gets a FIN.
+func halfClose(src, dst *side) {
+	src.halfClosed.Store(true)
+	dst.halfClosed.Store(true)
+	dst.conn.CloseWrite()
 }
 
 // touchWriter notes each write's activity (moved); it also hides a

@@ -504,3 +504,26 @@ func BenchmarkForward(b *testing.B) {
 		back.Close()
 	}
 }
+
+// With TimeoutHalfCloses an idle client's timeout sends the server a FIN
+// and the session goes on until the server closes too, named cD; without
+// it the session ends at the timeout (TestClientTimeout).
+func TestTimeoutHalfCloses(t *testing.T) {
+	cli, back, done := setup(t, Timeouts{Client: 200 * time.Millisecond, Server: 10 * time.Second, TimeoutHalfCloses: true})
+	cli.SetDeadline(time.Now().Add(3 * time.Second))
+	back.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := back.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("backend read: %v, want EOF", err)
+	}
+	back.Write([]byte("late"))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(cli, buf); err != nil || string(buf) != "late" {
+		t.Fatalf("client read %q, %v: the server's direction is still open", buf, err)
+	}
+	back.CloseWrite()
+	r := wait(t, done, 3*time.Second)
+	checkTerm(t, r, "cD")
+	if r.ResetServer || r.BytesOut != 4 {
+		t.Errorf("result %+v: want the server closed with a FIN, 4 bytes out", r)
+	}
+}

@@ -165,13 +165,13 @@ func (r *lvsRun) reload(path string, cfg *keepalived.Config, logf func(string, .
 
 // reloadKeepalived applies SIGHUP to -K's keepalived.conf: the VRRP
 // instances and the virtual servers reload as keepalived's do.
-func reloadKeepalived(path string, lv *lvsRun, vr *vrrpNode, stderr io.Writer) {
+func reloadKeepalived(path, id string, lv *lvsRun, vr *vrrpNode, stderr io.Writer) {
 	logLVS := lvsLog(stderr)
 	logf := func(format string, args ...any) { logLVS(fmt.Sprintf(format, args...)) }
 	if vr != nil {
 		logf = vr.rt.Logf
 	}
-	kcfg := loadForReload(path, stderr, logf)
+	kcfg := loadForReload(path, id, stderr, logf)
 	if kcfg == nil {
 		return
 	}
@@ -193,8 +193,9 @@ func lvsLog(w io.Writer) func(string) {
 }
 
 const lvsUsage = `usage:
-  dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace|ipvs] keepalived.conf
+  dhproxy lvs run [-S socket] [-datapath auto|nftables|userspace|ipvs] [-i id] keepalived.conf
       run the virtual_server blocks of keepalived.conf in the foreground
+      (-i/--config-id: keepalived's, selects '@id' lines; default: the short host name)
   dhproxy lvs list [-S socket] [--stats [--exact]]
       print the running virtual servers like 'ipvsadm -Ln' (--stats: like
       'ipvsadm -Ln --stats', connections, packets and bytes per destination)
@@ -214,6 +215,9 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 	fs.Bool("n", true, "numeric output (always on; accepted for ipvsadm habits)")
 	withStats := fs.Bool("stats", false, "list: print traffic counters like 'ipvsadm -Ln --stats'")
 	exact := fs.Bool("exact", false, "list --stats: print whole numbers, not K/M/G/T")
+	var id string
+	fs.StringVar(&id, "i", "", "run: keepalived's config id, selecting '@ID' lines (default: the short host name)")
+	fs.StringVar(&id, "config-id", "", "run: same as -i")
 	if err := fs.Parse(args[1:]); err != nil {
 		io.WriteString(stderr, lvsUsage)
 		return 1
@@ -237,8 +241,9 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 			io.WriteString(stderr, lvsUsage)
 			return 1
 		}
+		id = configID(id)
 		var d config.Diags
-		cfg := keepalived.Load(fs.Arg(0), &d)
+		cfg := keepalived.LoadWithID(fs.Arg(0), id, &d)
 		d.Write(stderr, os.Getpid())
 		if cfg == nil {
 			return 1
@@ -254,7 +259,7 @@ func runLVS(args []string, stdout, stderr io.Writer) int {
 		logf("virtual servers running; control socket " + *socket)
 		s := <-sigs
 		for ; s == syscall.SIGHUP; s = <-sigs {
-			reloadKeepalived(fs.Arg(0), run, nil, stderr)
+			reloadKeepalived(fs.Arg(0), id, run, nil, stderr)
 		}
 		logf("Stopping on " + strings.ToUpper(s.String()))
 		run.stop()

@@ -84,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	resolvePeers(opts, cfg, &d)
 	var kcfg *keepalived.Config
 	if opts.Keepalived != "" {
-		kcfg = keepalived.Load(opts.Keepalived, &d)
+		kcfg = keepalived.LoadWithID(opts.Keepalived, configID(opts.ConfigID), &d)
 	}
 	if !opts.DiagMode {
 		d.Drop(config.Diagnostic) // HAProxy prints these only with -dD
@@ -336,7 +336,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	s := <-sig
 	for ; s == syscall.SIGHUP; s = <-sig {
-		reloadKeepalived(opts.Keepalived, lv, vr, stderr)
+		reloadKeepalived(opts.Keepalived, configID(opts.ConfigID), lv, vr, stderr)
 	}
 	if vr != nil {
 		// The VIP leaves first (priority 0: the backup takes over at once),

@@ -51,7 +51,7 @@ func runMaster(opts *cli.Options, cfg *model.Config, kcfg *keepalived.Config, st
 	}
 	var ka *masterKeepalived
 	if kcfg != nil {
-		ka = &masterKeepalived{path: opts.Keepalived, cfg: kcfg, log: stderr}
+		ka = &masterKeepalived{path: opts.Keepalived, id: configID(opts.ConfigID), cfg: kcfg, log: stderr}
 		freebindVIPBinds(cfg, kcfgVIPs(kcfg), stderr)
 	}
 	load := func() (*model.Config, string) {
@@ -133,6 +133,7 @@ const vipsEnv = "DHPROXY_VRRP_VIPS"
 // drop theirs, and each reload also reads keepalived.conf again in place.
 type masterKeepalived struct {
 	path     string
+	id       string             // the config id it was read with
 	cfg      *keepalived.Config // the configuration started with
 	log      io.Writer
 	lv       *lvsRun
@@ -180,7 +181,7 @@ func (k *masterKeepalived) logGlobal(line string) {
 // reload applies keepalived.conf again as SIGHUP does without -W.
 func (k *masterKeepalived) reload() {
 	if k.lv != nil {
-		reloadKeepalived(k.path, k.lv, k.vr, k.log)
+		reloadKeepalived(k.path, k.id, k.lv, k.vr, k.log)
 	}
 }
 

@@ -36,8 +36,9 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		printVersion(stdout, 1)
 		return 0
 	}
+	id := configID(opts.ConfigID)
 	var d config.Diags
-	kcfg := keepalived.Load(opts.File, &d)
+	kcfg := keepalived.LoadWithID(opts.File, id, &d)
 	d.Drop(config.Diagnostic)
 	d.Write(stderr, os.Getpid())
 	if d.HasErrors() {
@@ -69,7 +70,7 @@ func runVRRP(args []string, stdout, stderr io.Writer) int {
 		if s != syscall.SIGHUP {
 			break
 		}
-		if kcfg := loadForReload(opts.File, stderr, vr.rt.Logf); kcfg != nil {
+		if kcfg := loadForReload(opts.File, id, stderr, vr.rt.Logf); kcfg != nil {
 			vr.reload(opts.File, kcfg)
 		}
 	}
@@ -157,12 +158,23 @@ func startVRRP(kcfg *keepalived.Config, opts vrrp.Options) (*vrrpNode, error) {
 	return n, nil
 }
 
-// loadForReload reads path again on SIGHUP as keepalived does; nil when
-// the file fails, after logging why: the running configuration stays.
-func loadForReload(path string, stderr io.Writer, logf func(string, ...any)) *keepalived.Config {
+// configID is the config id a keepalived.conf is read with: the one given
+// (-i, --config-id), else keepalived's default. It is fixed at start, as
+// keepalived's: reloads read the file with the same one.
+func configID(given string) string {
+	if given != "" {
+		return given
+	}
+	return keepalived.DefaultConfigID()
+}
+
+// loadForReload reads path again on SIGHUP as keepalived does, with the
+// config id the process started with; nil when the file fails, after
+// logging why: the running configuration stays.
+func loadForReload(path, id string, stderr io.Writer, logf func(string, ...any)) *keepalived.Config {
 	logf("Reloading configuration file %s", path)
 	var d config.Diags
-	kcfg := keepalived.Load(path, &d)
+	kcfg := keepalived.LoadWithID(path, id, &d)
 	d.Drop(config.Diagnostic)
 	d.Write(stderr, os.Getpid())
 	if d.HasErrors() {

@@ -24,6 +24,7 @@ type Options struct {
 	DiagMode     bool   // -dD: also print [DIAG] diagnostics
 	ZeroWarning  bool   // -dW: any configuration warning is fatal (global "zero-warning")
 	Keepalived   string // -K / --keepalived: a keepalived.conf whose VRRP instances and virtual servers run beside the proxy (or alone, without -f)
+	ConfigID     string // --config-id: keepalived's -i for -K's '@ID' lines ("": the short host name)
 	SoftStop     []int  // -sf PID...: once serving, soft-stop these processes (SIGUSR1)
 	HardStop     []int  // -st PID...: once serving, stop these processes (SIGTERM)
 	MasterWorker bool   // -W (or -Ws): a master process runs the proxy in a worker it can replace
@@ -47,6 +48,8 @@ const Usage = `Usage : dhproxy [-f <cfgfile|cfgdir>]* [ -vdVD ] [ -n <maxconn> ]
         -K <keepalived.conf> (or --keepalived) also runs its VRRP instances and
            virtual servers in this process (with -c: validates it too);
            without -f, runs only them, as keepalived does
+        --config-id <id> selects -K's '@id' lines (keepalived's -i;
+           default: the host name up to its first dot)
         dhproxy vrrp -f <keepalived.conf> runs VRRP alone, keepalived-style
         -n sets the maximum total # of connections (uses ulimit -n)
         -W master-worker mode ; -Ws also notifies systemd (Type=notify)
@@ -105,6 +108,11 @@ func Parse(args []string) (*Options, error) {
 			o.Version = 2
 		case a == "-K" || a == "--keepalived":
 			o.Keepalived, err = next("a keepalived.conf file")
+		case a == "--config-id":
+			o.ConfigID, err = next("a config id")
+			if err == nil && o.ConfigID == "" {
+				err = fmt.Errorf("option '%s' expects a config id, not an empty word", a)
+			}
 		case a == "-L":
 			o.LocalPeer, err = next("a peer name")
 		case a == "-n":
@@ -158,19 +166,22 @@ func Parse(args []string) (*Options, error) {
 
 // VRRPOptions is the command line of "dhproxy vrrp", keepalived's own.
 type VRRPOptions struct {
-	File    string // -f / --use-file; default /etc/keepalived/keepalived.conf
-	Check   bool   // -t / --config-test
-	Pidfile string // -p / --pid
-	Version bool   // -v / --version
+	File     string // -f / --use-file; default /etc/keepalived/keepalived.conf
+	Check    bool   // -t / --config-test
+	Pidfile  string // -p / --pid
+	Version  bool   // -v / --version
+	ConfigID string // -i / --config-id: selects '@ID' lines; "" is the short host name
 }
 
 // VRRPUsage is printed for "dhproxy vrrp -h" and for errors.
-const VRRPUsage = `Usage : dhproxy vrrp [ -f <keepalived.conf> ] [ -t ] [ -p <pidfile> ]
+const VRRPUsage = `Usage : dhproxy vrrp [ -f <keepalived.conf> ] [ -t ] [ -p <pidfile> ] [ -i <id> ]
         -f, --use-file       the configuration file (default /etc/keepalived/keepalived.conf)
         -t, --config-test    check the configuration and exit
         -p, --pid            write the process id to this file
+        -i, --config-id      use the lines '@<id> ...' and not '@^<id> ...' (default: the
+                             host name up to its first dot)
         Runs the vrrp_instances in the foreground (stop with SIGTERM).
-        keepalived's -n -l -D -P --vrrp -d -r <file> -S <n> -i <id> are accepted and change nothing.
+        keepalived's -n -l -D -P --vrrp -d -r <file> -S <n> are accepted and change nothing.
 `
 
 // ParseVRRP reads the arguments after "dhproxy vrrp", in keepalived's
@@ -200,7 +211,11 @@ func ParseVRRP(args []string) (*VRRPOptions, error) {
 			o.File, err = arg()
 		case "-p", "--pid":
 			o.Pidfile, err = arg()
-		case "-r", "--vrrp_pid", "-S", "--log-facility", "-i", "--config-id":
+		case "-i", "--config-id":
+			if o.ConfigID, err = arg(); err == nil && o.ConfigID == "" {
+				err = fmt.Errorf("option '%s' expects a config id, not an empty word", a)
+			}
+		case "-r", "--vrrp_pid", "-S", "--log-facility":
 			_, err = arg()
 		case "-t", "--config-test":
 			o.Check = true

@@ -24,6 +24,7 @@ func TestParse(t *testing.T) {
 		{[]string{"-f", "h.cfg", "-sf", "12", "13", "-st", "14"}, Options{Files: []string{"h.cfg"}, SoftStop: []int{12, 13}, HardStop: []int{14}}},
 		{[]string{"-f", "h.cfg", "-x", "/run/old.sock", "-sf", "12"}, Options{Files: []string{"h.cfg"}, SocketsFrom: "/run/old.sock", SoftStop: []int{12}}},
 		{[]string{"-Ws", "-f", "h.cfg"}, Options{Files: []string{"h.cfg"}, MasterWorker: true, Systemd: true}},
+		{[]string{"-K", "k.conf", "--config-id", "lb2"}, Options{Keepalived: "k.conf", ConfigID: "lb2"}},
 	}
 	for _, c := range cases {
 		got, err := Parse(c.args)
@@ -37,7 +38,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}, {"-S"}} {
+	for _, args := range [][]string{{"-f"}, {"-p"}, {"-cc"}, {"-zz"}, {"-n", "x"}, {"-K"}, {"-S"}, {"--config-id"}, {"--config-id", ""}} {
 		if _, err := Parse(args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
@@ -59,6 +60,8 @@ func TestParseVRRP(t *testing.T) {
 		{[]string{"-n", "-l", "-D", "--vrrp", "-f", "k.conf", "-p", "/run/k.pid", "-r", "/run/v.pid"}, VRRPOptions{File: "k.conf", Pidfile: "/run/k.pid"}},
 		{[]string{"-fk.conf", "-t"}, VRRPOptions{File: "k.conf", Check: true}},
 		{[]string{"--use-file=k.conf", "--pid=/p", "-S", "7"}, VRRPOptions{File: "k.conf", Pidfile: "/p"}},
+		{[]string{"-i", "high"}, VRRPOptions{File: "/etc/keepalived/keepalived.conf", ConfigID: "high"}},
+		{[]string{"-ilow", "--config-id=b"}, VRRPOptions{File: "/etc/keepalived/keepalived.conf", ConfigID: "b"}},
 	}
 	for _, c := range cases {
 		got, err := ParseVRRP(c.args)
@@ -69,7 +72,7 @@ func TestParseVRRP(t *testing.T) {
 			t.Errorf("%v: got %+v, want %+v", c.args, *got, c.want)
 		}
 	}
-	for _, args := range [][]string{{"-f"}, {"--bogus"}, {"-p"}, {"-h"}} {
+	for _, args := range [][]string{{"-f"}, {"--bogus"}, {"-p"}, {"-h"}, {"-i"}, {"--config-id="}} {
 		if _, err := ParseVRRP(args); err == nil {
 			t.Errorf("%v: no error", args)
 		}

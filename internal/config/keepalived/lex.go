@@ -132,8 +132,13 @@ func (l *lexer) readFile(path string, from config.Pos, depth int) {
 			neg := strings.HasPrefix(id, "^")
 			id = strings.TrimPrefix(id, "^")
 			if id == "" {
-				l.d.Errorf(pos, "'@' must be followed by a config id, as in '@lb1 priority 150'")
-				continue
+				// keepalived compares the empty word like any other id:
+				// '@ ...' is never used, '@^ ...' always is.
+				if neg {
+					l.d.Warnf(pos, "'@^' is not followed by a config id, so this line is used on every node (as keepalived does); write '@^ID' with no blank after '@^'")
+				} else {
+					l.d.Warnf(pos, "'@' is not followed by a config id, so this line is never used (keepalived skips it too); write '@ID' with no blank after '@'")
+				}
 			}
 			if (id == l.configID) == neg {
 				continue

@@ -16,16 +16,22 @@ import (
 
 // Load reads the keepalived.conf at path (and the files it includes) and
 // returns the validated model, or nil when d holds errors. The config id
-// used by '@id' line prefixes is the host name up to its first dot, as in
-// keepalived.
+// used by '@id' line prefixes is DefaultConfigID().
 func Load(path string, d *config.Diags) *Config {
-	id, _ := os.Hostname()
-	id, _, _ = strings.Cut(id, ".")
-	return LoadWithID(path, id, d)
+	return LoadWithID(path, DefaultConfigID(), d)
 }
 
-// LoadWithID is Load with an explicit config id (keepalived's
-// --config-id).
+// DefaultConfigID is keepalived's config id when -i is not given: the
+// host name up to its first dot.
+func DefaultConfigID() string {
+	id, _ := os.Hostname()
+	id, _, _ = strings.Cut(id, ".")
+	return id
+}
+
+// LoadWithID is Load with an explicit config id (keepalived's -i /
+// --config-id): a line '@ID ...' is used only when ID is configID, a line
+// '@^ID ...' only when it is not, in included files too.
 func LoadWithID(path, configID string, d *config.Diags) *Config {
 	l := &lexer{d: d, configID: configID, defs: map[string]def{}, active: map[string]bool{}}
 	l.readFile(path, config.Pos{File: path}, 0)

@@ -307,6 +307,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 		return
 	}
 	c := &Check{Pos: n.pos, Kind: kind, Retry: -1, Warmup: -1}
+	var hosts []*Check // SMTP_CHECK host blocks
 	if kind == "FILE_CHECK" {
 		p.fileCheck(n, c)
 		rs.Checks = append(rs.Checks, c)
@@ -322,9 +323,12 @@ func (p *parser) check(n *node, rs *RealServer) {
 		"alpha":              p.optFlag(&alpha),
 		"log_all_failures":   p.flag(&c.LogAllFailures),
 	}
+	// cur: the checker whose connection the connection keywords set; an
+	// SMTP_CHECK host block sets its own.
+	cur := c
 	if kind != "MISC_CHECK" {
 		// MISC_CHECK opens no connection, so keepalived gives it none of these.
-		hs["connect_timeout"] = p.secs(&c.ConnectTimeout, 0.001, 86400)
+		hs["connect_timeout"] = func(n *node) { p.secs(&cur.ConnectTimeout, 0.001, 86400)(n) }
 		hs["connect_port"] = func(n *node) {
 			if kind == "PING_CHECK" {
 				p.d.Warnf(n.pos, "PING_CHECK sends ICMP echo requests, which have no port: connect_port is ignored")
@@ -332,21 +336,21 @@ func (p *parser) check(n *node, rs *RealServer) {
 			}
 			if p.args(n, 1, 1, false, "connect_port <port>") {
 				if port, ok := p.checkerPort(n, n.words[1]); ok {
-					c.ConnectPort = port
+					cur.ConnectPort = port
 				}
 			}
 		}
 		hs["connect_ip"] = func(n *node) {
 			if p.args(n, 1, 1, false, "connect_ip <ip>") {
 				if a, ok := p.checkerAddr(n, n.words[1]); ok {
-					c.ConnectIP = a
+					cur.ConnectIP = a
 				}
 			}
 		}
 		hs["bindto"] = func(n *node) {
 			if p.args(n, 1, 1, false, "bindto <source ip>") {
 				if a, ok := p.checkerAddr(n, n.words[1]); ok {
-					c.BindTo = a
+					cur.BindTo = a
 				}
 			}
 		}
@@ -357,7 +361,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 			}
 			if p.args(n, 1, 1, false, "bind_port <source port>") {
 				if port, ok := p.checkerPort(n, n.words[1]); ok {
-					c.BindPort = port
+					cur.BindPort = port
 				}
 			}
 		}
@@ -370,7 +374,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 				p.d.Errorf(n.pos, "fwmark '%s' is not valid; write a number between 1 and 4294967295", n.words[1])
 				return
 			}
-			c.FWMark = uint32(m)
+			cur.FWMark = uint32(m)
 		}
 		hs["bind_if"] = func(n *node) {
 			if !p.args(n, 1, 1, false, "bind_if <interface>") {
@@ -380,7 +384,7 @@ func (p *parser) check(n *node, rs *RealServer) {
 				p.d.Errorf(n.pos, "bind_if '%s' is not an interface name (at most 15 characters, no '/'); write e.g. 'bind_if eth0'", n.words[1])
 				return
 			}
-			c.BindIf = n.words[1]
+			cur.BindIf = n.words[1]
 		}
 	}
 	switch kind {
@@ -417,6 +421,27 @@ func (p *parser) check(n *node, rs *RealServer) {
 		}
 	case "SMTP_CHECK":
 		hs["helo_name"] = p.word(&c.HeloName)
+		// keepalived 2.2 still reads the deprecated host blocks: each is one
+		// more SMTP check, its connection the checker's (as set before the
+		// block) with the block's own connection keywords applied.
+		hs["host"] = func(n *node) {
+			if !p.args(n, 0, 0, true, "host { connect_ip <ip> ... }") {
+				return
+			}
+			p.d.Warnf(n.pos, "SMTP_CHECK host blocks are deprecated (keepalived says so too): this one is one more SMTP check; write a separate SMTP_CHECK per address instead")
+			h := *c
+			h.Pos = n.pos
+			inner := map[string]handler{}
+			for k, v := range hs {
+				if k != "host" && k != "helo_name" {
+					inner[k] = v
+				}
+			}
+			cur = &h
+			p.block(n.kids, "'host'", inner)
+			cur = c
+			hosts = append(hosts, &h)
+		}
 	case "DNS_CHECK":
 		hs["type"] = func(n *node) {
 			if !p.args(n, 1, 1, false, "type A|NS|CNAME|SOA|MX|TXT|AAAA") {
@@ -477,8 +502,10 @@ func (p *parser) check(n *node, rs *RealServer) {
 	}
 	p.block(n.kids, "'"+kind+"'", hs)
 	c.alphaSet = alpha
-	if c.BindTo.IsValid() && c.ConnectIP.IsValid() && c.BindTo.Is4() != c.ConnectIP.Is4() {
-		p.d.Errorf(n.pos, "%s: bindto %s and connect_ip %s are of different address families; use one family", kind, c.BindTo, c.ConnectIP)
+	for _, ch := range append([]*Check{c}, hosts...) {
+		if ch.BindTo.IsValid() && ch.ConnectIP.IsValid() && ch.BindTo.Is4() != ch.ConnectIP.Is4() {
+			p.d.Errorf(ch.Pos, "%s: bindto %s and connect_ip %s are of different address families; use one family", kind, ch.BindTo, ch.ConnectIP)
+		}
 	}
 	switch kind {
 	case "HTTP_GET", "SSL_GET":
@@ -509,6 +536,13 @@ func (p *parser) check(n *node, rs *RealServer) {
 		}
 	}
 	rs.Checks = append(rs.Checks, c)
+	for _, h := range hosts {
+		// The checker's settings as they ended, the host's connection.
+		hc := *c
+		hc.Pos, hc.ConnectIP, hc.ConnectPort, hc.BindTo, hc.BindPort = h.Pos, h.ConnectIP, h.ConnectPort, h.BindTo, h.BindPort
+		hc.BindIf, hc.FWMark, hc.ConnectTimeout = h.BindIf, h.FWMark, h.ConnectTimeout
+		rs.Checks = append(rs.Checks, &hc)
+	}
 }
 
 // ParseHex reads keepalived's hex strings: pairs of hex digits, blanks

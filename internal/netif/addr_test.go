@@ -26,3 +26,14 @@ func TestVIPErrorsBeforeChange(t *testing.T) {
 		}
 	}
 }
+
+// A route on a device that does not exist fails before anything changes,
+// naming the route and the device.
+func TestRouteErrorsBeforeChange(t *testing.T) {
+	r := Route{Dst: netip.MustParsePrefix("10.99.0.0/24"), Dev: "no-such-dev0", Table: 100}
+	for name, err := range map[string]error{"add": AddRoute(r), "del": DelRoute(r)} {
+		if want := "route 10.99.0.0/24 dev no-such-dev0 table 100: interface no-such-dev0: "; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q...", name, err, want)
+		}
+	}
+}

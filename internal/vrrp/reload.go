@@ -133,6 +133,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 	}
 	prevCfg := r.cfg
 	r.cfg = cfg
+	r.setStatic(prevCfg, cfg)
 	r.watchNewLinks(cfg)
 	r.reloadTracking(prevCfg, fresh)
 	// Kept instances keep their old block: its settings are the same, and
@@ -153,8 +154,16 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 		if prev.State() != StateMaster {
 			continue
 		}
-		// Addresses the new block no longer lists go; keepalived sets the
-		// others again without announcing them (they never left).
+		// Addresses and routes the new block no longer lists go;
+		// keepalived sets the others again without announcing them (they
+		// never left).
+		var gone []netif.Route
+		for _, rt := range px.routes {
+			if !slices.Contains(x.routes, rt) {
+				gone = append(gone, rt)
+			}
+		}
+		r.setRoutes(name, gone, false)
 		for _, v := range px.vips {
 			if !slices.Contains(x.vips, v) {
 				if err := netif.DelVIP(v); err != nil {
@@ -176,6 +185,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 				added = append(added, v)
 			}
 		}
+		r.setRoutes(name, x.routes, true)
 		if len(added) > 0 {
 			go r.announce(in, x, added, r.cfg.Global, x.garpGen.Add(1))
 		}

@@ -81,7 +81,8 @@ type instNet struct {
 	conn    *conn
 	dsts    []netip.Addr // unicast peers, or the multicast group
 	vips    []netif.VIP
-	garpGen atomic.Int64 // bumped on every MASTER entry and exit: stale bursts stop
+	routes  []netif.Route // virtual_routes
+	garpGen atomic.Int64  // bumped on every MASTER entry and exit: stale bursts stop
 	lastErr string
 }
 
@@ -163,6 +164,7 @@ func (r *Runtime) Start() error {
 	for name, f := range r.cfg.TrackFiles {
 		r.fileVals[name] = f.Value(0)
 	}
+	r.setStatic(nil, r.cfg) // before any instance: a virtual route may need a static address
 	now := time.Now()
 	for _, in := range r.insts {
 		fault, adj := r.health(in)
@@ -177,6 +179,92 @@ func (r *Runtime) Start() error {
 	}
 	go r.loop()
 	return nil
+}
+
+// netRoutes converts virtual_routes / static_routes lines for netif.
+func netRoutes(rs []keepalived.Route) []netif.Route {
+	out := make([]netif.Route, 0, len(rs))
+	for _, k := range rs {
+		out = append(out, netif.Route{Type: k.Type, Dst: k.Dst, Src: k.Src, Via: k.Via, Dev: k.Dev, OnLink: k.OnLink,
+			Table: k.Table, Metric: k.Metric, Scope: k.Scope, Protocol: k.Protocol, Mode: k.Mode})
+	}
+	return out
+}
+
+func staticAddrs(c *keepalived.Config) []netif.VIP {
+	var out []netif.VIP
+	if c != nil {
+		for _, v := range c.StaticAddrs {
+			out = append(out, netif.VIP{Prefix: v.Prefix, Dev: v.Dev, Label: v.Label, Brd: v.Brd, Scope: v.Scope})
+		}
+	}
+	return out
+}
+
+func staticRoutes(c *keepalived.Config) []netif.Route {
+	if c == nil {
+		return nil
+	}
+	return netRoutes(c.StaticRoutes)
+}
+
+// setStatic moves the static_ipaddress and static_routes of old (nil at
+// start) to those of cur (nil at stop): what old alone lists is removed,
+// routes before addresses (a route may use one as its source); what cur
+// lists is set, addresses first, whatever the instances' states.
+func (r *Runtime) setStatic(old, cur *keepalived.Config) {
+	oldA, curA := staticAddrs(old), staticAddrs(cur)
+	oldR, curR := staticRoutes(old), staticRoutes(cur)
+	for _, rt := range oldR {
+		if !slices.Contains(curR, rt) {
+			if err := netif.DelRoute(rt); err != nil {
+				r.Logf("static_routes: %v", err)
+			}
+		}
+	}
+	for _, a := range oldA {
+		if !slices.Contains(curA, a) {
+			if err := netif.DelVIP(a); err != nil {
+				r.Logf("static_ipaddress: %v", err)
+			}
+		}
+	}
+	for _, a := range curA {
+		if !slices.Contains(oldA, a) {
+			if err := netif.AddVIP(a); err != nil {
+				r.Logf("static_ipaddress: %v", err)
+			}
+		}
+	}
+	for _, rt := range curR {
+		if !slices.Contains(oldR, rt) {
+			if err := netif.AddRoute(rt); err != nil {
+				r.Logf("static_routes: %v", err)
+			}
+		}
+	}
+}
+
+// setRoutes adds or removes an instance's virtual_routes.
+func (r *Runtime) setRoutes(name string, routes []netif.Route, on bool) {
+	if len(routes) == 0 {
+		return
+	}
+	if !on {
+		r.Logf("(%s) removing Virtual Routes", name)
+		for _, rt := range routes {
+			if err := netif.DelRoute(rt); err != nil {
+				r.Logf("(%s) %v", name, err)
+			}
+		}
+		return
+	}
+	r.Logf("(%s) setting Virtual Routes", name)
+	for _, rt := range routes {
+		if err := netif.AddRoute(rt); err != nil {
+			r.Logf("(%s) %v", name, err)
+		}
+	}
 }
 
 // prepareScripts resolves as whom scripts run and applies keepalived's
@@ -321,6 +409,7 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 			r.ann[dev] = a
 		}
 	}
+	x.routes = netRoutes(c.Routes)
 	in := NewInstance(c, src, r)
 	in.SkipCheckAdvAddr = r.cfg.Global.SkipCheckAdvAddr
 	r.insts = append(r.insts, in)
@@ -342,6 +431,7 @@ func (r *Runtime) Stop() {
 	<-done
 	r.cancel()
 	<-r.loopDone
+	r.setStatic(r.cfg, nil) // keepalived removes them at stop too
 	r.notify.close(2 * time.Second)
 	r.closeNet()
 }
@@ -617,6 +707,8 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 	x := r.extra[in]
 	gen := x.garpGen.Add(1)
 	if !on {
+		// Routes first, as keepalived: one may use a VIP as its source.
+		r.setRoutes(in.Name, x.routes, false)
 		r.Logf("(%s) removing VIPs.", in.Name)
 		for _, v := range x.vips {
 			if err := netif.DelVIP(v); err != nil {
@@ -631,6 +723,7 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
+	r.setRoutes(in.Name, x.routes, true)
 	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }
 

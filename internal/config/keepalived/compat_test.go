@@ -14,7 +14,7 @@ import (
 
 // compatBase is a configuration keepalived 2.2.7 takes without a message;
 // each case adds one line to one of its blocks.
-const compatBase = `global_defs {
+const compatBase = `%[top]global_defs {
   router_id r1
 %[global]}
 vrrp_instance VI_1 {
@@ -77,6 +77,26 @@ var compatCases = []struct {
 	{"inst", "track_script {\n    nosuch\n  }", true},
 	{"inst", "vrrp_version 3", true},
 	{"inst", "no_such_keyword 1", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 via 10.9.9.254 dev eth0\n  }", false},
+	{"inst", "virtual_routes {\n    src 10.9.9.9 to 10.9.8.0/24 via 10.9.9.254 dev eth0 table 100 metric 5 onlink\n  }", false},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 scope link table main no_track\n    10.9.7.1 dev eth0 append\n  }", false},
+	{"inst", "virtual_routes {\n    blackhole 10.9.8.0/24\n  }", true},
+	{"inst", "virtual_routes {\n    blackhole 10.9.8.0/24 no_track\n  }", false},
+	{"inst", "virtual_routes {\n    0.0.0.0/0 gw 10.9.9.254 dev eth0 table 100\n  }", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 protocol static no_track\n  }", false},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 protocol static\n  }", true},
+	{"inst", "virtual_routes {\n    0.0.0.0/0 gw 10.9.9.254 table 100\n  }", true},
+	{"inst", "virtual_routes {\n    fd00:9::/64 dev eth0 metric 7\n  }", false},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 proto static\n  }", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 metric x\n  }", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/33 dev eth0\n  }", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 dev eth0 table no-such-table\n  }", true},
+	{"inst", "virtual_routes {\n    10.9.8.0/24 via 10.9.9\n  }", true},
+	{"top", "static_routes {\n    10.9.8.0/24 via 10.9.9.254 dev eth0\n    blackhole 10.9.6.0/24 no_track\n  }", false},
+	{"top", "static_routes {\n    blackhole 10.9.6.0/24\n  }", true},
+	{"top", "static_routes {\n    10.9.8.0/24 dev eth0 protocol static\n  }", true},
+	{"top", "static_ipaddress {\n    10.9.5.5/24 dev eth0 scope link\n  }", false},
+	{"top", "static_routes {\n    10.9.8.0/24 dev eth0 bogus 1\n  }", true},
 	{"global", "router_id r1 extra", false},
 	{"global", "vrrp_strict extra", false},
 	{"global", "vrrp_skip_check_adv_addr off", false},
@@ -123,8 +143,8 @@ var compatCases = []struct {
 }
 
 func compatConfig(block, line string) string {
-	r := strings.NewReplacer("%[global]", "", "%[inst]", "", "%[vs]", "", "%[rs]", "", "%[chk]", "")
-	indent := map[string]string{"global": "  ", "inst": "  ", "vs": "  ", "rs": "    ", "chk": "      "}[block]
+	r := strings.NewReplacer("%[top]", "", "%[global]", "", "%[inst]", "", "%[vs]", "", "%[rs]", "", "%[chk]", "")
+	indent := map[string]string{"top": "", "global": "  ", "inst": "  ", "vs": "  ", "rs": "    ", "chk": "      "}[block]
 	s := strings.Replace(compatBase, "%["+block+"]", indent+line+"\n", 1)
 	return r.Replace(s)
 }

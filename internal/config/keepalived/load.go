@@ -402,6 +402,16 @@ func (p *parser) top(tree []*node) {
 		"vrrp_sync_group":      p.syncGroup,
 		"virtual_server":       p.virtualServer,
 		"virtual_server_group": p.vsGroup,
+		"static_ipaddress": func(n *node) {
+			// keepalived's default_interface, eth0 unless set, holds those without dev.
+			for _, a := range p.vips(n, &VRRPInstance{Name: "static_ipaddress"}) {
+				if a.Dev == "" {
+					a.Dev = "eth0"
+				}
+				p.c.StaticAddrs = append(p.c.StaticAddrs, a)
+			}
+		},
+		"static_routes": func(n *node) { p.c.StaticRoutes = append(p.c.StaticRoutes, p.routes(n, "static_routes")...) },
 	})
 }
 
@@ -594,7 +604,7 @@ var notYet = map[string]bool{}
 
 func init() {
 	for _, kw := range strings.Fields(`
-		static_ipaddress static_routes static_rules linkbeat_use_polling
+		static_rules linkbeat_use_polling
 		vrrp_mcast_group4 vrrp_mcast_group6 vrrp_iptables vrrp_ipsets nftables
 		smtp_helo_name smtp_alert smtp_alert_vrrp smtp_alert_checker no_email_faults
 		notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script
@@ -614,7 +624,7 @@ func init() {
 		lvs_sync_daemon_interface track_process track_bfd native_ipv6
 		debug strict_mode higher_prio_send_advert lower_prio_no_advert
 		garp_master_repeat garp_master_refresh garp_master_refresh_repeat
-		garp_lower_prio_delay garp_lower_prio_repeat virtual_routes virtual_rules
+		garp_lower_prio_delay garp_lower_prio_repeat virtual_rules
 		notify_master_rx_lower_pri skip_check_adv_addr kernel_rx_buf_size
 		old_unicast_checksum check_unicast_src unicast_fault_no_peer
 		down_timer_adverts notify_priority_changes track_src_ip

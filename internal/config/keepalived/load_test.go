@@ -121,6 +121,9 @@ func dump(c *Config) string {
 		for _, x := range v.ExcludedVIPs {
 			w(1, "evip %s", vip(x))
 		}
+		for _, r := range v.Routes {
+			w(1, "route %s", route(r))
+		}
 		if v.UnicastSrcIP.IsValid() || len(v.UnicastPeers) > 0 {
 			w(1, "unicast src=%s peers=%v", addr(v.UnicastSrcIP), v.UnicastPeers)
 		}
@@ -143,6 +146,12 @@ func dump(c *Config) string {
 				w(1, "notify %s %q", n[0], n[1])
 			}
 		}
+	}
+	for _, a := range c.StaticAddrs {
+		w(0, "static_ipaddress %s", vip(a))
+	}
+	for _, r := range c.StaticRoutes {
+		w(0, "static_route %s", route(r))
 	}
 	for _, s := range c.SyncGroups {
 		w(0, "vrrp_sync_group %s %v master=%q backup=%q fault=%q notify=%q smtp=%t", s.Name, s.Members, s.NotifyMaster, s.NotifyBackup, s.NotifyFault, s.Notify, s.SMTPAlert)
@@ -249,6 +258,11 @@ func tracks(w func(int, string, ...any), kind string, ts []Track) {
 		}
 		w(1, "%s %s", kind, s)
 	}
+}
+
+func route(r Route) string {
+	return fmt.Sprintf("type=%s dst=%s src=%s via=%s dev=%s onlink=%t table=%d metric=%d scope=%d proto=%d mode=%s no_track=%t",
+		r.Type, r.Dst, addr(r.Src), addr(r.Via), r.Dev, r.OnLink, r.Table, r.Metric, r.Scope, r.Protocol, r.Mode, r.NoTrack)
 }
 
 func TestMissingFile(t *testing.T) {

@@ -22,6 +22,10 @@ type Config struct {
 	TrackFiles     map[string]*TrackFile
 	VirtualServers []*VirtualServer
 	VSGroups       map[string]*VSGroup
+	// StaticAddrs and StaticRoutes (static_ipaddress, static_routes) are
+	// set at start whatever the instances' states, removed at stop.
+	StaticAddrs  []VIP
+	StaticRoutes []Route
 	// ConfigErrors counts what keepalived logs as a configuration error
 	// and runs through (reported as warnings): "keepalived -t" exits
 	// non-zero on them, and so do "dhproxy vrrp -t" and "dhproxy -c -K".
@@ -90,6 +94,7 @@ type VRRPInstance struct {
 	AuthPass         string        // at most 8 bytes
 	VIPs             []VIP
 	ExcludedVIPs     []VIP
+	Routes           []Route // virtual_routes: set on entering MASTER, removed on leaving it
 	NoPreempt        bool
 	PreemptDelay     time.Duration
 	UnicastSrcIP     netip.Addr // source of adverts: unicast_src_ip or mcast_src_ip (one setting in keepalived)
@@ -125,6 +130,24 @@ type VIP struct {
 	Label  string
 	Brd    netip.Addr
 	Scope  string
+}
+
+// Route is one line of virtual_routes or static_routes: the part of
+// keepalived's "ip route" syntax that dhproxy applies.
+type Route struct {
+	Pos      config.Pos
+	Type     string // "" (unicast), blackhole, unreachable, prohibit or throw
+	Dst      netip.Prefix
+	Src      netip.Addr // preferred source (src)
+	Via      netip.Addr
+	Dev      string
+	OnLink   bool
+	Table    uint32 // 0 = main
+	Metric   uint32 // 0 = none (IPv6: the kernel's 1024)
+	Scope    uint8  // RT_SCOPE_*; keepalived's default is global (0) even without a gateway
+	Protocol uint8  // default 18, "keepalived"
+	Mode     string // how it is added: "prepend" (keepalived's default), "add" or "append"
+	NoTrack  bool
 }
 
 // Track is one entry of track_interface, track_script or track_file.

@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// routesConf is a node's keepalived.conf with static addresses and routes
-// and an instance with virtual_routes: the same block for keepalived and
-// dhproxy.
+// routesConf is a node's keepalived.conf with static addresses, routes
+// and rules and an instance with virtual_routes and virtual_rules: the same
+// blocks for keepalived and dhproxy.
 func routesConf(state string, prio int) string {
 	return fmt.Sprintf(`global_defs {
   router_id r%d
@@ -25,6 +25,9 @@ static_ipaddress {
 static_routes {
   10.214.0.0/24 via 10.213.0.254 dev eth0
   10.214.9.0/24 dev eth0 table 7
+}
+static_rules {
+  from 10.218.0.0/24 table 1 preference 100
 }
 vrrp_instance VI_1 {
   state %s
@@ -43,18 +46,31 @@ vrrp_instance VI_1 {
     default via 10.213.0.254 dev eth0 table 101
     fd00:215::/64 dev eth0 metric 7 table 100
   }
+  virtual_rules {
+    from 10.219.1.0/24 to 10.219.2.0/24 table 101 preference 200
+    not from 10.219.3.0/24 table 102 preference 201 no_track
+    fwmark 0x6/0xff iif eth0 table 103 preference 202
+    from fd00:219::/64 goto 1000 preference 400
+    to 10.219.7.0/24 blackhole preference 401
+  }
 }
 `, prio, state, prio, vip, vip)
 }
 
 // kaRoutes lists the host's routes of protocol keepalived (18), IPv4 and
-// IPv6, every table, sorted.
+// IPv6, every table, and its rules but the kernel's three, sorted.
 func (l *lab) kaRoutes(host string) []string {
 	l.t.Helper()
 	var out []string
 	for _, fam := range []string{"-4", "-6"} {
 		for _, line := range strings.Split(l.run(host, "ip", fam, "route", "show", "table", "all", "proto", "18"), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, line)
+			}
+		}
+		for _, line := range strings.Split(l.run(host, "ip", fam, "rule", "show"), "\n") {
+			pref, _, _ := strings.Cut(line, ":")
+			if line = strings.TrimSpace(line); line != "" && pref != "0" && pref != "32766" && pref != "32767" {
 				out = append(out, line)
 			}
 		}
@@ -83,11 +99,12 @@ func (l *lab) waitRoutes(host string, want []string, within time.Duration, logs 
 	}
 }
 
-// TestVRRPVirtualRoutes: dhproxy installs static_ipaddress and
-// static_routes at start whatever its state, the virtual_routes while it is
-// MASTER, and removes them as keepalived 2.2.7 does (virtual routes on
-// leaving MASTER, everything at stop). The routes it installs are the very
-// ones keepalived installs for the same block, read back with "ip route".
+// TestVRRPVirtualRoutes: dhproxy installs static_ipaddress, static_routes
+// and static_rules at start whatever its state, the virtual_routes and
+// virtual_rules while it is MASTER, and removes them as keepalived 2.2.7
+// does (virtual ones on leaving MASTER, everything at stop). The routes and
+// rules it installs are the very ones keepalived installs for the same
+// blocks, read back with "ip route" and "ip rule".
 func TestVRRPVirtualRoutes(t *testing.T) {
 	t.Parallel()
 	ka, err := exec.LookPath("keepalived")
@@ -101,22 +118,24 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 		return l.start("lb2", ka, "-n", "-l", "-D", "--vrrp", "-f", l.writeFile("ka.conf", routesConf("MASTER", prio)),
 			"-p", filepath.Join(dir, "ka.pid"), "-r", filepath.Join(dir, "ka-vrrp.pid"))
 	}
-	static := []string{
-		"10.214.0.0/24 via 10.213.0.254 dev eth0",
-		"10.214.9.0/24 dev eth0 table 7",
-	}
 
 	// keepalived master on lb2: what it installs for the block.
 	k := startKA(150)
 	l.waitHolder(vip, "lb2", lbs, 10*time.Second, k)
 	var kaWant []string
-	for deadline := time.Now().Add(5 * time.Second); len(kaWant) != len(static)+6; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); len(kaWant) != 3+6+5; time.Sleep(20 * time.Millisecond) {
 		if kaWant = l.kaRoutes("lb2"); time.Now().After(deadline) {
 			t.Fatalf("keepalived master installed:\n%s\n%s", strings.Join(kaWant, "\n"), k.Stdout()+k.Stderr())
 		}
 	}
 
 	t.Logf("keepalived 2.2.7 installs:\n  %s", strings.Join(kaWant, "\n  "))
+	var static []string
+	for _, r := range kaWant {
+		if strings.Contains(r, "10.214.") || strings.Contains(r, "10.218.") {
+			static = append(static, r)
+		}
+	}
 
 	// dhproxy backup on lb1: the static ones only.
 	dconf := l.writeFile("d.conf", routesConf("BACKUP", 100))
@@ -135,10 +154,12 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 		t.Errorf("keepalived left routes %v (static address: %t) at stop", got, l.hasStatic("lb2"))
 	}
 
-	// A reload on the master: a changed virtual route and a changed
-	// static route are replaced, the others stay.
+	// A reload on the master: a changed virtual route, rule and static
+	// route are replaced, the others stay (the rule's table is written
+	// "table" in the file, "lookup" by ip).
 	swap := strings.NewReplacer("10.215.1.0/24 dev eth0 metric 20", "10.215.3.0/24 dev eth0 metric 30",
-		"10.214.9.0/24 dev eth0 table 7", "10.214.8.0/24 dev eth0 table 8")
+		"10.214.9.0/24 dev eth0 table 7", "10.214.8.0/24 dev eth0 table 8",
+		"table 102 preference 201", "table 104 preference 201", "lookup 102", "lookup 104")
 	if err := os.WriteFile(dconf, []byte(swap.Replace(routesConf("BACKUP", 100))), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +170,10 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 	}
 	slices.Sort(reloaded)
 	l.waitRoutes("lb1", reloaded, 5*time.Second, d)
-	static[1] = swap.Replace(static[1])
+	for i := range static {
+		static[i] = swap.Replace(static[i])
+	}
+	slices.Sort(static)
 
 	// A higher-priority keepalived preempts: dhproxy's virtual routes go,
 	// its static ones stay.

@@ -154,9 +154,16 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 		if prev.State() != StateMaster {
 			continue
 		}
-		// Addresses and routes the new block no longer lists go;
+		// Addresses, routes and rules the new block no longer lists go;
 		// keepalived sets the others again without announcing them (they
 		// never left).
+		var goneRules []netif.Rule
+		for _, u := range px.rules {
+			if !slices.Contains(x.rules, u) {
+				goneRules = append(goneRules, u)
+			}
+		}
+		r.setRules(name, goneRules, false)
 		var gone []netif.Route
 		for _, rt := range px.routes {
 			if !slices.Contains(x.routes, rt) {
@@ -186,6 +193,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 			}
 		}
 		r.setRoutes(name, x.routes, true)
+		r.setRules(name, x.rules, true)
 		if len(added) > 0 {
 			go r.announce(in, x, added, r.cfg.Global, x.garpGen.Add(1))
 		}

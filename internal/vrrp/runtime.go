@@ -82,6 +82,7 @@ type instNet struct {
 	dsts    []netip.Addr // unicast peers, or the multicast group
 	vips    []netif.VIP
 	routes  []netif.Route // virtual_routes
+	rules   []netif.Rule  // virtual_rules
 	garpGen atomic.Int64  // bumped on every MASTER entry and exit: stale bursts stop
 	lastErr string
 }
@@ -191,6 +192,16 @@ func netRoutes(rs []keepalived.Route) []netif.Route {
 	return out
 }
 
+// netRules converts virtual_rules / static_rules lines for netif.
+func netRules(rs []keepalived.Rule) []netif.Rule {
+	out := make([]netif.Rule, 0, len(rs))
+	for _, k := range rs {
+		out = append(out, netif.Rule{IPv6: k.IPv6, From: k.From, To: k.To, Not: k.Not, Action: k.Action, Table: k.Table, Goto: k.Goto,
+			Preference: k.Preference, FWMark: k.FWMark, FWMask: k.FWMask, IIF: k.IIF, OIF: k.OIF, Protocol: k.Protocol})
+	}
+	return out
+}
+
 func staticAddrs(c *keepalived.Config) []netif.VIP {
 	var out []netif.VIP
 	if c != nil {
@@ -208,13 +219,29 @@ func staticRoutes(c *keepalived.Config) []netif.Route {
 	return netRoutes(c.StaticRoutes)
 }
 
-// setStatic moves the static_ipaddress and static_routes of old (nil at
-// start) to those of cur (nil at stop): what old alone lists is removed,
-// routes before addresses (a route may use one as its source); what cur
-// lists is set, addresses first, whatever the instances' states.
+func staticRules(c *keepalived.Config) []netif.Rule {
+	if c == nil {
+		return nil
+	}
+	return netRules(c.StaticRules)
+}
+
+// setStatic moves the static_ipaddress, static_routes and static_rules of
+// old (nil at start) to those of cur (nil at stop): what old alone lists
+// is removed, rules and routes before addresses (a route may use one as
+// its source); what cur lists is set, addresses first, whatever the
+// instances' states.
 func (r *Runtime) setStatic(old, cur *keepalived.Config) {
 	oldA, curA := staticAddrs(old), staticAddrs(cur)
 	oldR, curR := staticRoutes(old), staticRoutes(cur)
+	oldU, curU := staticRules(old), staticRules(cur)
+	for _, u := range oldU {
+		if !slices.Contains(curU, u) {
+			if err := netif.DelRule(u); err != nil {
+				r.Logf("static_rules: %v", err)
+			}
+		}
+	}
 	for _, rt := range oldR {
 		if !slices.Contains(curR, rt) {
 			if err := netif.DelRoute(rt); err != nil {
@@ -243,6 +270,13 @@ func (r *Runtime) setStatic(old, cur *keepalived.Config) {
 			}
 		}
 	}
+	for _, u := range curU {
+		if !slices.Contains(oldU, u) {
+			if err := netif.AddRule(u); err != nil {
+				r.Logf("static_rules: %v", err)
+			}
+		}
+	}
 }
 
 // setRoutes adds or removes an instance's virtual_routes.
@@ -250,18 +284,30 @@ func (r *Runtime) setRoutes(name string, routes []netif.Route, on bool) {
 	if len(routes) == 0 {
 		return
 	}
+	set, verb := netif.AddRoute, "setting"
 	if !on {
-		r.Logf("(%s) removing Virtual Routes", name)
-		for _, rt := range routes {
-			if err := netif.DelRoute(rt); err != nil {
-				r.Logf("(%s) %v", name, err)
-			}
+		set, verb = netif.DelRoute, "removing"
+	}
+	r.Logf("(%s) %s Virtual Routes", name, verb)
+	for _, rt := range routes {
+		if err := set(rt); err != nil {
+			r.Logf("(%s) %v", name, err)
 		}
+	}
+}
+
+// setRules adds or removes an instance's virtual_rules.
+func (r *Runtime) setRules(name string, rules []netif.Rule, on bool) {
+	if len(rules) == 0 {
 		return
 	}
-	r.Logf("(%s) setting Virtual Routes", name)
-	for _, rt := range routes {
-		if err := netif.AddRoute(rt); err != nil {
+	set, verb := netif.AddRule, "setting"
+	if !on {
+		set, verb = netif.DelRule, "removing"
+	}
+	r.Logf("(%s) %s Virtual Rules", name, verb)
+	for _, u := range rules {
+		if err := set(u); err != nil {
 			r.Logf("(%s) %v", name, err)
 		}
 	}
@@ -409,7 +455,7 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 			r.ann[dev] = a
 		}
 	}
-	x.routes = netRoutes(c.Routes)
+	x.routes, x.rules = netRoutes(c.Routes), netRules(c.Rules)
 	in := NewInstance(c, src, r)
 	in.SkipCheckAdvAddr = r.cfg.Global.SkipCheckAdvAddr
 	r.insts = append(r.insts, in)
@@ -707,7 +753,9 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 	x := r.extra[in]
 	gen := x.garpGen.Add(1)
 	if !on {
-		// Routes first, as keepalived: one may use a VIP as its source.
+		// Rules and routes first, as keepalived: a route may use a VIP as
+		// its source.
+		r.setRules(in.Name, x.rules, false)
 		r.setRoutes(in.Name, x.routes, false)
 		r.Logf("(%s) removing VIPs.", in.Name)
 		for _, v := range x.vips {
@@ -724,6 +772,7 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 		}
 	}
 	r.setRoutes(in.Name, x.routes, true)
+	r.setRules(in.Name, x.rules, true)
 	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }
 

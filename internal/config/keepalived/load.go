@@ -36,7 +36,7 @@ func LoadWithID(path, configID string, d *config.Diags) *Config {
 	l := &lexer{d: d, configID: configID, defs: map[string]def{}, active: map[string]bool{}}
 	l.readFile(path, config.Pos{File: path}, 0)
 	tree := parseTree(l.toks, d)
-	p := &parser{d: d, c: &Config{
+	p := &parser{d: d, rulePref: 16384, c: &Config{
 		Scripts:    map[string]*VRRPScript{},
 		TrackFiles: map[string]*TrackFile{},
 		VSGroups:   map[string]*VSGroup{},
@@ -67,6 +67,9 @@ type parser struct {
 	// droppedScripts are vrrp_scripts keepalived removes while parsing
 	// (their user does not exist): tracking them is ignored.
 	droppedScripts map[string]bool
+	// rulePref is the preference keepalived gives the next rule written
+	// without one.
+	rulePref uint32
 }
 
 // accountError tells why keepalived could not set a script's user and
@@ -412,6 +415,7 @@ func (p *parser) top(tree []*node) {
 			}
 		},
 		"static_routes": func(n *node) { p.c.StaticRoutes = append(p.c.StaticRoutes, p.routes(n, "static_routes")...) },
+		"static_rules":  func(n *node) { p.c.StaticRules = append(p.c.StaticRules, p.rules(n, "static_rules")...) },
 	})
 }
 
@@ -604,7 +608,7 @@ var notYet = map[string]bool{}
 
 func init() {
 	for _, kw := range strings.Fields(`
-		static_rules linkbeat_use_polling
+		linkbeat_use_polling
 		vrrp_mcast_group4 vrrp_mcast_group6 vrrp_iptables vrrp_ipsets nftables
 		smtp_helo_name smtp_alert smtp_alert_vrrp smtp_alert_checker no_email_faults
 		notify_fifo notify_fifo_script vrrp_notify_fifo vrrp_notify_fifo_script
@@ -624,7 +628,7 @@ func init() {
 		lvs_sync_daemon_interface track_process track_bfd native_ipv6
 		debug strict_mode higher_prio_send_advert lower_prio_no_advert
 		garp_master_repeat garp_master_refresh garp_master_refresh_repeat
-		garp_lower_prio_delay garp_lower_prio_repeat virtual_rules
+		garp_lower_prio_delay garp_lower_prio_repeat
 		notify_master_rx_lower_pri skip_check_adv_addr kernel_rx_buf_size
 		old_unicast_checksum check_unicast_src unicast_fault_no_peer
 		down_timer_adverts notify_priority_changes track_src_ip

@@ -124,6 +124,9 @@ func dump(c *Config) string {
 		for _, r := range v.Routes {
 			w(1, "route %s", route(r))
 		}
+		for _, r := range v.Rules {
+			w(1, "rule %s", rule(r))
+		}
 		if v.UnicastSrcIP.IsValid() || len(v.UnicastPeers) > 0 {
 			w(1, "unicast src=%s peers=%v", addr(v.UnicastSrcIP), v.UnicastPeers)
 		}
@@ -152,6 +155,9 @@ func dump(c *Config) string {
 	}
 	for _, r := range c.StaticRoutes {
 		w(0, "static_route %s", route(r))
+	}
+	for _, r := range c.StaticRules {
+		w(0, "static_rule %s", rule(r))
 	}
 	for _, s := range c.SyncGroups {
 		w(0, "vrrp_sync_group %s %v master=%q backup=%q fault=%q notify=%q smtp=%t", s.Name, s.Members, s.NotifyMaster, s.NotifyBackup, s.NotifyFault, s.Notify, s.SMTPAlert)
@@ -258,6 +264,17 @@ func tracks(w func(int, string, ...any), kind string, ts []Track) {
 		}
 		w(1, "%s %s", kind, s)
 	}
+}
+
+func rule(r Rule) string {
+	pfx := func(p netip.Prefix) string {
+		if !p.IsValid() {
+			return "all"
+		}
+		return p.String()
+	}
+	return fmt.Sprintf("pref=%d ipv6=%t not=%t from=%s to=%s action=%s table=%d goto=%d fwmark=%#x/%#x iif=%s oif=%s proto=%d no_track=%t",
+		r.Preference, r.IPv6, r.Not, pfx(r.From), pfx(r.To), r.Action, r.Table, r.Goto, r.FWMark, r.FWMask, r.IIF, r.OIF, r.Protocol, r.NoTrack)
 }
 
 func route(r Route) string {

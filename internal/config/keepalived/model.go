@@ -22,10 +22,12 @@ type Config struct {
 	TrackFiles     map[string]*TrackFile
 	VirtualServers []*VirtualServer
 	VSGroups       map[string]*VSGroup
-	// StaticAddrs and StaticRoutes (static_ipaddress, static_routes) are
+	// StaticAddrs, StaticRoutes and StaticRules (static_ipaddress,
+	// static_routes, static_rules) are
 	// set at start whatever the instances' states, removed at stop.
 	StaticAddrs  []VIP
 	StaticRoutes []Route
+	StaticRules  []Rule
 	// ConfigErrors counts what keepalived logs as a configuration error
 	// and runs through (reported as warnings): "keepalived -t" exits
 	// non-zero on them, and so do "dhproxy vrrp -t" and "dhproxy -c -K".
@@ -95,6 +97,7 @@ type VRRPInstance struct {
 	VIPs             []VIP
 	ExcludedVIPs     []VIP
 	Routes           []Route // virtual_routes: set on entering MASTER, removed on leaving it
+	Rules            []Rule  // virtual_rules: likewise
 	NoPreempt        bool
 	PreemptDelay     time.Duration
 	UnicastSrcIP     netip.Addr // source of adverts: unicast_src_ip or mcast_src_ip (one setting in keepalived)
@@ -148,6 +151,24 @@ type Route struct {
 	Protocol uint8  // default 18, "keepalived"
 	Mode     string // how it is added: "prepend" (keepalived's default), "add" or "append"
 	NoTrack  bool
+}
+
+// Rule is one line of virtual_rules or static_rules: the part of
+// keepalived's "ip rule" syntax that dhproxy applies.
+type Rule struct {
+	Pos        config.Pos
+	IPv6       bool         // from the addresses, or "inet6"
+	From, To   netip.Prefix // invalid = all
+	Not        bool
+	Action     string // "table" (lookup), "goto", "blackhole", "unreachable" or "prohibit"
+	Table      uint32 // the table looked up
+	Goto       uint32 // the preference goto jumps to
+	Preference uint32 // keepalived assigns 16384, 16383, ... to rules without one
+	FWMark     uint32
+	FWMask     uint32 // 0 = none written
+	IIF, OIF   string
+	Protocol   uint8 // 18 ("keepalived"); 0 with no_track
+	NoTrack    bool
 }
 
 // Track is one entry of track_interface, track_script or track_file.

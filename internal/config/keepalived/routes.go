@@ -241,3 +241,162 @@ func iprouteNumber(file, s string, max uint64) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// ruleNotYet are keepalived 2.2.7 rule options dhproxy does not apply yet.
+var ruleNotYet = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`
+		tos dsfield realms uidrange l3mdev ip_proto ipproto sport dport
+		suppress_prefixlength suppress_ifgroup track_group nat map-to tun_id`) {
+		ruleNotYet[w] = true
+	}
+}
+
+// rules parses a virtual_rules or static_rules block, one "ip rule" line
+// each; a line with a bad value or an unknown word is reported and
+// skipped, as keepalived does.
+func (p *parser) rules(n *node, who string) []Rule {
+	if !p.args(n, 0, 0, true, n.words[0]+" { from 192.168.2.0/24 table 100 preference 100 }") {
+		return nil
+	}
+	var out []Rule
+	for _, k := range n.kids {
+		if len(k.words) == 0 {
+			continue
+		}
+		if k.block {
+			p.d.Errorf(k.pos, "(%s) unexpected block in '%s'; write one rule per line", who, n.words[0])
+			continue
+		}
+		if r, ok := p.rule(k, who); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *parser) rule(k *node, who string) (Rule, bool) {
+	r := Rule{Pos: k.pos, Protocol: 18}
+	ws := k.words
+	skip := func(format string, args ...any) (Rule, bool) {
+		args = append([]any{who}, args...)
+		p.configError(k.pos, "(%s) "+format+"; the rule is skipped, as keepalived skips it", args...)
+		return Rule{}, false
+	}
+	prefSet, protoSet := false, false
+	for i := 0; i < len(ws); i++ {
+		w := ws[i]
+		if ruleNotYet[w] {
+			p.d.Errorf(k.pos, "(%s) rule option '%s' is not supported by dhproxy yet; remove it (or keep running keepalived for this configuration)", who, w)
+			return Rule{}, false
+		}
+		switch w {
+		case "not":
+			r.Not = true
+			continue
+		case "no_track":
+			r.NoTrack = true
+			continue
+		case "inet", "inet6":
+			r.IPv6 = w == "inet6"
+			if i+1 < len(ws) {
+				// keepalived 2.2.7 skips the word after it in a rule.
+				p.d.Warnf(k.pos, "(%s) keepalived 2.2.7 skips the word after '%s' in a rule ('%s'), and so does dhproxy; the addresses give the family, remove '%s'", who, w, ws[i+1], w)
+				i++
+			}
+			continue
+		case "blackhole", "unreachable", "prohibit":
+			r.Action = w
+			continue
+		case "from", "to", "table", "lookup", "preference", "priority", "order", "fwmark", "iif", "dev", "oif", "goto", "protocol":
+		default:
+			return skip("unknown rule option '%s'", w)
+		}
+		if i+1 >= len(ws) {
+			return skip("rule option '%s' needs a value", w)
+		}
+		i++
+		val := ws[i]
+		switch w {
+		case "from", "to":
+			var pfx netip.Prefix
+			if val != "all" {
+				var ok bool
+				if pfx, ok = p.routePrefix(k, who, val); !ok {
+					return skip("'%s %s' is not a valid address; write an address with an optional prefix length, or 'all'", w, val)
+				}
+			}
+			if w == "from" {
+				r.From = pfx
+			} else {
+				r.To = pfx
+			}
+		case "table", "lookup":
+			t, ok := iprouteNumber("rt_tables", val, 1<<32-1)
+			if !ok {
+				return skip("routing table '%s' not found (a number or a name in /etc/iproute2/rt_tables)", val)
+			}
+			r.Action, r.Table = "table", uint32(t)
+		case "preference", "priority", "order":
+			v, err := strconv.ParseUint(val, 0, 32)
+			if err != nil {
+				return skip("invalid preference '%s'; write a number", val)
+			}
+			r.Preference, prefSet = uint32(v), true
+		case "goto":
+			v, err := strconv.ParseUint(val, 0, 32)
+			if err != nil {
+				return skip("invalid goto target '%s'; write a preference", val)
+			}
+			r.Action, r.Goto = "goto", uint32(v)
+		case "fwmark":
+			mark, mask, hasMask := strings.Cut(val, "/")
+			m, err := strconv.ParseUint(mark, 0, 32)
+			var k uint64
+			if err == nil && hasMask {
+				k, err = strconv.ParseUint(mask, 0, 32)
+			}
+			if err != nil {
+				return skip("invalid fwmark '%s'; write a number, with an optional /mask", val)
+			}
+			r.FWMark, r.FWMask = uint32(m), uint32(k)
+		case "iif", "dev":
+			r.IIF = val
+		case "oif":
+			r.OIF = val
+		case "protocol":
+			v, err := strconv.ParseUint(val, 0, 8)
+			if err != nil {
+				// keepalived takes a number only here, and keeps the rule.
+				p.configError(k.pos, "(%s) invalid rule protocol '%s', ignored as keepalived ignores it; write a number", who, val)
+				continue
+			}
+			r.Protocol, protoSet = uint8(v), true
+		}
+	}
+	for _, a := range []netip.Prefix{r.From, r.To} {
+		if a.IsValid() {
+			r.IPv6 = a.Addr().Is6()
+		}
+	}
+	if r.From.IsValid() && r.To.IsValid() && r.From.Addr().Is6() != r.To.Addr().Is6() {
+		return skip("from %s and to %s are of different families", r.From, r.To)
+	}
+	if r.Action == "" {
+		return skip("rule without an action; add 'table <table>', 'goto <preference>' or a type such as 'blackhole'")
+	}
+	switch {
+	case r.NoTrack && !protoSet:
+		r.Protocol = 0 // keepalived leaves an untracked rule's protocol unset
+	case !r.NoTrack && r.Protocol != 18:
+		p.configError(k.pos, "(%s) a tracked rule's protocol must be keepalived (18): it is reset as keepalived resets it; add 'no_track' to keep it", who)
+		r.Protocol = 18
+	}
+	if !prefSet {
+		p.configError(k.pos, "(%s) rule has no preference: %d is used, as keepalived uses it; add 'preference <number>' (rules are matched in preference order)", who, p.rulePref)
+		r.Preference = p.rulePref
+		p.rulePref--
+	}
+	return r, true
+}

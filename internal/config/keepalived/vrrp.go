@@ -108,6 +108,7 @@ func (p *parser) vrrpInstance(n *node) {
 		"virtual_ipaddress":          func(n *node) { v.VIPs = append(v.VIPs, p.vips(n, v)...) },
 		"virtual_ipaddress_excluded": func(n *node) { v.ExcludedVIPs = append(v.ExcludedVIPs, p.vips(n, v)...) },
 		"virtual_routes":             func(n *node) { v.Routes = append(v.Routes, p.routes(n, v.Name)...) },
+		"virtual_rules":              func(n *node) { v.Rules = append(v.Rules, p.rules(n, v.Name)...) },
 		"nopreempt":                  p.set(&v.NoPreempt, true),
 		"preempt": func(n *node) {
 			if p.args(n, 0, 0, false, "preempt") {

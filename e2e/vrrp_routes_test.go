@@ -196,3 +196,21 @@ func (l *lab) hasStatic(host string) bool {
 	out, _ := l.output(host, "ip", "-o", "addr", "show", "dev", "eth0")
 	return strings.Contains(out, " 10.213.1.5/24 ")
 }
+
+// TestVRRPStaticOnly: as keepalived, "dhproxy vrrp" runs a file with
+// static routes and rules but no vrrp_instance, setting them at start and
+// removing them at stop.
+func TestVRRPStaticOnly(t *testing.T) {
+	t.Parallel()
+	l := newVLab(t, "lb1")
+	d := l.start("lb1", bin, "vrrp", "-f", l.writeFile("d.conf", `static_routes {
+  10.214.0.0/24 dev eth0
+}
+static_rules {
+  from 10.218.0.0/24 table 1 preference 100
+}
+`))
+	l.waitRoutes("lb1", []string{"10.214.0.0/24 dev eth0", "100:\tfrom 10.218.0.0/24 lookup 1 proto keepalived"}, 5*time.Second, d)
+	d.term(t)
+	l.waitRoutes("lb1", nil, 0, d)
+}

@@ -179,8 +179,8 @@ func reloadKeepalived(path, id string, lv *lvsRun, vr *vrrpNode, stderr io.Write
 	switch {
 	case vr != nil:
 		vr.reload(path, kcfg)
-	case len(kcfg.Instances) > 0:
-		logf("Reload of %s: vrrp_instances added to a configuration started without any need a restart", path)
+	case kcfg.RunsVRRP():
+		logf("Reload of %s: vrrp_instances (or static addresses, routes, rules) added to a configuration started without any need a restart", path)
 	}
 }
 

@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Go's own resolver reads /etc/hosts and resolv.conf itself
 		net.DefaultResolver.PreferGo = true
 	}
-	if kcfg != nil && !opts.Check && len(kcfg.Instances) == 0 && len(kcfg.VirtualServers) == 0 {
+	if kcfg != nil && !opts.Check && !kcfg.RunsVRRP() && len(kcfg.VirtualServers) == 0 {
 		alert(stderr, "-K: %s has neither a vrrp_instance nor a virtual_server to run.", opts.Keepalived)
 		return 1
 	}
@@ -281,7 +281,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if lv, err = startLVS(kcfg, logLVS); err == nil {
 			stopLVS = lv.stop
 		}
-		if err == nil && len(kcfg.Instances) > 0 {
+		if err == nil && kcfg.RunsVRRP() {
 			// The in-process proxy answers "killall -0 haproxy" style track
 			// scripts; state changes also go to the global log targets.
 			opts := vrrp.Options{Log: stderr, ProxyHealth: rt.Healthy, Syslog: func(l string) { rt.LogGlobal("notice", l) }}

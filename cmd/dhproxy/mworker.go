@@ -162,7 +162,7 @@ func (k *masterKeepalived) start(g *model.Global, healthy func() bool) error {
 		k.lv = nil
 		return fmt.Errorf("-K %s: %v", k.path, err)
 	}
-	if len(k.cfg.Instances) > 0 {
+	if k.cfg.RunsVRRP() {
 		opts := vrrp.Options{Log: k.log, ProxyHealth: healthy, Syslog: k.logGlobal}
 		if k.vr, err = startVRRP(k.cfg, opts); err != nil {
 			k.vr = nil

@@ -64,8 +64,8 @@ func instanceV6(c *keepalived.VRRPInstance) bool {
 // Unchanged instances are not touched at all, so their VIPs never flap.
 func (r *Runtime) Reload(cfg *keepalived.Config) (ReloadPlan, error) {
 	var plan ReloadPlan
-	if len(cfg.Instances) == 0 {
-		return plan, fmt.Errorf("no vrrp_instance in the configuration")
+	if !cfg.RunsVRRP() {
+		return plan, fmt.Errorf("no vrrp_instance (nor static address, route or rule) in the configuration")
 	}
 	errc := make(chan error, 1)
 	select {

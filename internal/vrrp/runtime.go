@@ -89,8 +89,8 @@ type instNet struct {
 
 // New prepares the instances of cfg without touching the network.
 func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
-	if len(cfg.Instances) == 0 {
-		return nil, fmt.Errorf("no vrrp_instance in the configuration")
+	if !cfg.RunsVRRP() {
+		return nil, fmt.Errorf("no vrrp_instance (nor static address, route or rule) in the configuration")
 	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr

@@ -34,6 +34,13 @@ type Config struct {
 	ConfigErrors int
 }
 
+// RunsVRRP reports whether the VRRP side has work: instances, or static
+// addresses, routes or rules, which keepalived sets even without an
+// instance.
+func (c *Config) RunsVRRP() bool {
+	return len(c.Instances)+len(c.StaticAddrs)+len(c.StaticRoutes)+len(c.StaticRules) > 0
+}
+
 // GlobalDefs is the global_defs block, with keepalived's defaults filled in.
 type GlobalDefs struct {
 	Pos                   config.Pos

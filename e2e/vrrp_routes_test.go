@@ -102,7 +102,8 @@ func (l *lab) waitRoutes(host string, want []string, within time.Duration, logs 
 // TestVRRPVirtualRoutes: dhproxy installs static_ipaddress, static_routes
 // and static_rules at start whatever its state, the virtual_routes and
 // virtual_rules while it is MASTER, and removes them as keepalived 2.2.7
-// does (virtual ones on leaving MASTER, everything at stop). The routes and
+// does (virtual ones on leaving MASTER, everything at stop), and leaves
+// MASTER when a tracked virtual route is deleted by hand. The routes and
 // rules it installs are the very ones keepalived installs for the same
 // blocks, read back with "ip route" and "ip rule".
 func TestVRRPVirtualRoutes(t *testing.T) {
@@ -175,6 +176,15 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 	}
 	slices.Sort(static)
 
+	// Routes deleted by hand: an untracked one (no_track) is not watched, a
+	// tracked one (with dev) sends the master to BACKUP as keepalived's
+	// (priority 0); alone, it becomes master again after its down
+	// interval and sets every route again, the untracked one too.
+	l.run("lb1", "ip", "route", "del", "blackhole", "10.215.2.0/24")
+	l.run("lb1", "ip", "route", "del", "10.215.0.0/24", "table", "100", "dev", "eth0")
+	l.waitStderr(d, "(VI_1) virtual route 10.215.0.0/24 via 10.213.0.254 dev eth0 src 10.213.0.100 table 100 was deleted: leaving MASTER", 5*time.Second)
+	l.waitRoutes("lb1", reloaded, 8*time.Second, d)
+
 	// A higher-priority keepalived preempts: dhproxy's virtual routes go,
 	// its static ones stay.
 	k = startKA(200)
@@ -189,6 +199,18 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 	l.waitRoutes("lb1", nil, 0, d)
 	if l.hasStatic("lb1") {
 		t.Errorf("lb1 kept its static_ipaddress after stop")
+	}
+}
+
+// waitStderr waits until p's standard error holds want.
+func (l *lab) waitStderr(p *proc, want string, within time.Duration) {
+	l.t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(p.Stderr(), want) {
+		if time.Now().After(deadline) {
+			l.t.Fatalf("no %q after %v:\n%s", want, within, p.Stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

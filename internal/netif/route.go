@@ -126,3 +126,43 @@ func DelRoute(r Route) error {
 	}
 	return nil
 }
+
+// HasRoute reports whether the route is in its table: same destination,
+// type, device and metric.
+func HasRoute(r Route) (bool, error) {
+	nr, err := r.nl()
+	if err != nil {
+		return false, err
+	}
+	metric := nr.Priority
+	if metric == 0 && r.Dst.Addr().Is6() {
+		metric = 1024 // the kernel's default for IPv6
+	}
+	found := false
+	err = netlink.RouteListFilteredIter(nr.Family, nr, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_OIF|netlink.RT_FILTER_DST|netlink.RT_FILTER_TYPE, func(got netlink.Route) bool {
+		found = got.Priority == metric
+		return !found
+	})
+	return found, err
+}
+
+// WatchRouteDeletes sends on deleted each time the kernel reports a route
+// deleted, until done is closed; a signal not yet read stands for those
+// that follow it.
+func WatchRouteDeletes(deleted chan<- struct{}, done <-chan struct{}) error {
+	updates := make(chan netlink.RouteUpdate, 64)
+	if err := netlink.RouteSubscribe(updates, done); err != nil {
+		return err
+	}
+	go func() {
+		for u := range updates {
+			if u.Type == unix.RTM_DELROUTE {
+				select {
+				case deleted <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return nil
+}

@@ -11,7 +11,8 @@
 //     implementation, so unit tests drive it with a fake clock.
 //   - runtime.go, socket.go, script.go, notify.go: the Runtime wires
 //     instances to raw sockets (protocol 112, bound to the interface),
-//     netlink (internal/netif: VIPs, gratuitous ARP/NA, link events),
+//     netlink (internal/netif: VIPs, virtual and static routes and rules,
+//     gratuitous ARP/NA, link and route events),
 //     vrrp_script/track_file tracking, notify scripts and sync groups.
 //
 // Starting VRRP from Go (dhproxy -K does this beside the proxy):

@@ -330,6 +330,18 @@ func (in *Instance) Resume(now time.Time, prev *Instance, fault bool, weightAdj 
 	}
 }
 
+// Resign moves a master to BACKUP because something it tracks vanished
+// (keepalived: a virtual route deleted by hand), with a priority 0 advert
+// so that a backup takes over at once; with no backup it becomes master
+// again after its down interval.
+func (in *Instance) Resign(now time.Time) {
+	if in.state != StateMaster {
+		return
+	}
+	in.act.SendAdvert(in, 0)
+	in.enter(now, StateBackup)
+}
+
 // Stop leaves the protocol: a master sends priority 0 so a backup takes
 // over after its skew time rather than the full down interval.
 func (in *Instance) Stop(now time.Time) {

@@ -263,6 +263,28 @@ func TestStopSendsPriorityZero(t *testing.T) {
 	}
 }
 
+// A master whose tracked virtual route was deleted resigns as keepalived
+// does: priority 0, BACKUP, and master again after the down interval when
+// no one else advertises; a backup ignores it.
+func TestResign(t *testing.T) {
+	in, r := newTestInstance(nil)
+	in.Start(t0)
+	in.Resign(t0.Add(time.Second))
+	if got := r.take(); strings.Contains(got, "advert 0") || in.State() != StateBackup {
+		t.Fatalf("backup resigned: %s", got)
+	}
+	in.Timer(t0.Add(10 * time.Second))
+	r.take()
+	in.Resign(t0.Add(11 * time.Second))
+	if got := r.take(); got != "advert 0; vips false; log (VI_1) Entering BACKUP STATE; MASTER->BACKUP" {
+		t.Fatalf("events: %s", got)
+	}
+	in.Timer(in.Deadline())
+	if in.State() != StateMaster {
+		t.Fatalf("state %s after the down interval", in.State())
+	}
+}
+
 func TestFaultAndWeights(t *testing.T) {
 	in, r := newTestInstance(nil)
 	in.Start(t0)

@@ -192,7 +192,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 				added = append(added, v)
 			}
 		}
-		r.setRoutes(name, x.routes, true)
+		x.track(r.setRoutes(name, x.routes, true))
 		r.setRules(name, x.rules, true)
 		if len(added) > 0 {
 			go r.announce(in, x, added, r.cfg.Global, x.garpGen.Add(1))
@@ -210,6 +210,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 	}
 	r.pruneVMACs()
 	r.startReaders()
+	r.watchRoutes()
 	r.applyHealth(now) // kept instances follow scripts and files the reload changed
 	r.Logf("Reload finished: %d kept, %d changed, %d restarted, %d added, %d removed",
 		len(plan.Kept), len(plan.Changed), len(plan.Restarted), len(plan.Added), len(plan.Removed))

@@ -70,6 +70,9 @@ type Runtime struct {
 	cancel     context.CancelFunc
 	loopDone   chan struct{}
 	syncing    bool
+	// routeDeleted signals a route deletion while routeWatch runs.
+	routeDeleted chan struct{}
+	routeWatch   bool
 
 	mu     sync.Mutex
 	states map[string]State
@@ -78,13 +81,17 @@ type Runtime struct {
 
 // instNet is what the runtime keeps per instance to reach the network.
 type instNet struct {
-	conn    *conn
-	dsts    []netip.Addr // unicast peers, or the multicast group
-	vips    []netif.VIP
-	routes  []netif.Route // virtual_routes
-	rules   []netif.Rule  // virtual_rules
-	garpGen atomic.Int64  // bumped on every MASTER entry and exit: stale bursts stop
-	lastErr string
+	conn   *conn
+	dsts   []netip.Addr // unicast peers, or the multicast group
+	vips   []netif.VIP
+	routes []netif.Route // virtual_routes
+	rules  []netif.Rule  // virtual_rules
+	// trackable are the virtual routes keepalived tracks (with a dev, not
+	// no_track); tracked those of them set on entering MASTER: one deleted
+	// by hand moves the instance to BACKUP.
+	trackable, tracked []netif.Route
+	garpGen            atomic.Int64 // bumped on every MASTER entry and exit: stale bursts stop
+	lastErr            string
 }
 
 // New prepares the instances of cfg without touching the network.
@@ -98,7 +105,7 @@ func New(cfg *keepalived.Config, opts Options) (*Runtime, error) {
 	r := &Runtime{cfg: cfg, opts: opts, extra: map[*Instance]*instNet{},
 		conns: map[string]*conn{}, ann: map[string]*netif.Announcer{}, vmacs: map[string]bool{}, sysctls: map[[2]string]string{},
 		pkts: make(chan packet, 256), calls: make(chan func(time.Time), 64), links: make(chan netif.LinkEvent, 64),
-		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, fileStops: map[string]context.CancelFunc{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{})}
+		linkUp: map[string]bool{}, trackers: map[string]*tracker{}, fileVals: map[string]int{}, fileStops: map[string]context.CancelFunc{}, unsafe: map[string]bool{}, states: map[string]State{}, loopDone: make(chan struct{}), routeDeleted: make(chan struct{}, 1)}
 	for name, s := range cfg.Scripts {
 		r.trackers[name] = r.newTracker(s)
 	}
@@ -166,6 +173,7 @@ func (r *Runtime) Start() error {
 		r.fileVals[name] = f.Value(0)
 	}
 	r.setStatic(nil, r.cfg) // before any instance: a virtual route may need a static address
+	r.watchRoutes()
 	now := time.Now()
 	for _, in := range r.insts {
 		fault, adj := r.health(in)
@@ -279,19 +287,69 @@ func (r *Runtime) setStatic(old, cur *keepalived.Config) {
 	}
 }
 
-// setRoutes adds or removes an instance's virtual_routes.
-func (r *Runtime) setRoutes(name string, routes []netif.Route, on bool) {
+// setRoutes adds or removes an instance's virtual_routes; it returns
+// those it set.
+func (r *Runtime) setRoutes(name string, routes []netif.Route, on bool) []netif.Route {
 	if len(routes) == 0 {
-		return
+		return nil
 	}
 	set, verb := netif.AddRoute, "setting"
 	if !on {
 		set, verb = netif.DelRoute, "removing"
 	}
 	r.Logf("(%s) %s Virtual Routes", name, verb)
+	var done []netif.Route
 	for _, rt := range routes {
 		if err := set(rt); err != nil {
 			r.Logf("(%s) %v", name, err)
+		} else if on {
+			done = append(done, rt)
+		}
+	}
+	return done
+}
+
+// track notes which of the trackable routes x has set.
+func (x *instNet) track(set []netif.Route) {
+	x.tracked = x.tracked[:0]
+	for _, rt := range set {
+		if slices.Contains(x.trackable, rt) {
+			x.tracked = append(x.tracked, rt)
+		}
+	}
+}
+
+// watchRoutes subscribes to route deletions once some instance tracks a
+// route.
+func (r *Runtime) watchRoutes() {
+	if r.routeWatch {
+		return
+	}
+	for _, x := range r.extra {
+		if len(x.trackable) > 0 {
+			if err := netif.WatchRouteDeletes(r.routeDeleted, r.ctx.Done()); err != nil {
+				r.Logf("watching route deletions: %v; tracked virtual routes deleted by hand go unnoticed", err)
+				return
+			}
+			r.routeWatch = true
+			return
+		}
+	}
+}
+
+// checkRoutes moves to BACKUP each master whose tracked virtual route is
+// gone, as keepalived does.
+func (r *Runtime) checkRoutes(now time.Time) {
+	for _, in := range r.insts {
+		if in.State() != StateMaster {
+			continue
+		}
+		for _, rt := range r.extra[in].tracked {
+			if ok, err := netif.HasRoute(rt); err == nil && !ok {
+				r.Logf("(%s) virtual route %s was deleted: leaving MASTER as keepalived does ('no_track' on the route keeps it)", in.Name, rt)
+				in.Resign(now)
+				break
+			}
 		}
 	}
 }
@@ -456,6 +514,11 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 		}
 	}
 	x.routes, x.rules = netRoutes(c.Routes), netRules(c.Rules)
+	for i, rt := range c.Routes {
+		if rt.Dev != "" && !rt.NoTrack {
+			x.trackable = append(x.trackable, x.routes[i])
+		}
+	}
 	in := NewInstance(c, src, r)
 	in.SkipCheckAdvAddr = r.cfg.Global.SkipCheckAdvAddr
 	r.insts = append(r.insts, in)
@@ -515,6 +578,8 @@ func (r *Runtime) loop() {
 			r.receive(time.Now(), p)
 		case f := <-r.calls:
 			f(time.Now())
+		case <-r.routeDeleted:
+			r.checkRoutes(time.Now())
 		case ev := <-r.links:
 			if r.linkUp[ev.Name] != ev.Up {
 				r.linkUp[ev.Name] = ev.Up
@@ -771,7 +836,7 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
-	r.setRoutes(in.Name, x.routes, true)
+	x.track(r.setRoutes(in.Name, x.routes, true))
 	r.setRules(in.Name, x.rules, true)
 	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }

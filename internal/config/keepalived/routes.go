@@ -164,8 +164,7 @@ func (p *parser) route(k *node, who string) (Route, bool) {
 		}
 	}
 	// keepalived tracks a route (a deleted virtual route moves the
-	// instance to BACKUP), which needs an interface and its own protocol;
-	// dhproxy does not track routes, but counts the same errors.
+	// instance to BACKUP), which needs an interface and its own protocol.
 	if r.Dev == "" && !r.NoTrack {
 		p.configError(k.pos, "(%s) cannot track route %s with no interface specified (keepalived reports it and runs); add 'dev <interface>' or 'no_track'", who, r.Dst)
 	}

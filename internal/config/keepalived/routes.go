@@ -26,6 +26,10 @@ func init() {
 // routeTypes are the route types before the destination that dhproxy applies.
 var routeTypes = map[string]bool{"blackhole": true, "unreachable": true, "prohibit": true, "throw": true}
 
+// routeValueWords are the route options followed by a value.
+var routeValueWords = map[string]bool{"src": true, "via": true, "gw": true, "dev": true, "oif": true, "table": true,
+	"metric": true, "priority": true, "preference": true, "scope": true, "protocol": true, "to": true}
+
 // routes parses a virtual_routes or static_routes block, one
 // "ip route" line each. who names the instance (or the block) in
 // messages. As keepalived, a line with a bad value or an unknown word is
@@ -58,7 +62,7 @@ func (p *parser) route(k *node, who string) (Route, bool) {
 		p.configError(k.pos, "(%s) "+format+"; the route is skipped, as keepalived skips it", args...)
 		return Route{}, false
 	}
-	protoSet, inet6 := false, false
+	protoSet := false
 	for i := 0; i < len(ws); i++ {
 		w := ws[i]
 		if routeNotYet[w] {
@@ -76,16 +80,14 @@ func (p *parser) route(k *node, who string) (Route, bool) {
 			r.Mode = w
 			continue
 		case "inet", "inet6":
-			inet6 = w == "inet6" // otherwise the addresses give the family
+			i = p.swallow(k, who, ws, i) // the addresses give the family
 			continue
 		}
 		if routeTypes[w] {
 			r.Type = w
 			continue
 		}
-		takesValue := map[string]bool{"src": true, "via": true, "gw": true, "dev": true, "oif": true, "table": true,
-			"metric": true, "priority": true, "preference": true, "scope": true, "protocol": true, "to": true}
-		if !takesValue[w] {
+		if !routeValueWords[w] {
 			if r.Dst.IsValid() {
 				return skip("unknown route keyword '%s'", w)
 			}
@@ -154,9 +156,6 @@ func (p *parser) route(k *node, who string) (Route, bool) {
 	if !r.Dst.IsValid() {
 		return skip("route without a destination; write e.g. '192.168.2.0/24 via 192.168.1.254'")
 	}
-	if inet6 && r.Dst == netip.PrefixFrom(netip.IPv4Unspecified(), 0) {
-		r.Dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0) // "inet6 default"
-	}
 	v6 := r.Dst.Addr().Is6()
 	for _, a := range []netip.Addr{r.Src, r.Via} {
 		if a.IsValid() && a.Is6() != v6 {
@@ -175,9 +174,20 @@ func (p *parser) route(k *node, who string) (Route, bool) {
 	return r, true
 }
 
-// routePrefix parses a route destination: "default", an address (a host
-// route) or address/length. A length past the family's is reported and
-// clamped, as keepalived does.
+// swallow skips the word after ws[i], "inet" or "inet6", as keepalived
+// 2.2.7 does in routes and rules, and returns the index of the last word
+// read.
+func (p *parser) swallow(k *node, who string, ws []string, i int) int {
+	if i+1 >= len(ws) {
+		return i
+	}
+	p.d.Warnf(k.pos, "(%s) keepalived 2.2.7 skips the word after '%s' ('%s'), and so does dhproxy; the addresses give the family, remove '%s'", who, ws[i], ws[i+1], ws[i])
+	return i + 1
+}
+
+// routePrefix parses a route destination: "default" (IPv4 in keepalived
+// 2.2.7; ::/0 for IPv6), an address (a host route) or address/length. A
+// length past the family's is reported and clamped, as keepalived does.
 func (p *parser) routePrefix(k *node, who, s string) (netip.Prefix, bool) {
 	if s == "default" {
 		return netip.PrefixFrom(netip.IPv4Unspecified(), 0), true
@@ -299,11 +309,7 @@ func (p *parser) rule(k *node, who string) (Rule, bool) {
 			continue
 		case "inet", "inet6":
 			r.IPv6 = w == "inet6"
-			if i+1 < len(ws) {
-				// keepalived 2.2.7 skips the word after it in a rule.
-				p.d.Warnf(k.pos, "(%s) keepalived 2.2.7 skips the word after '%s' in a rule ('%s'), and so does dhproxy; the addresses give the family, remove '%s'", who, w, ws[i+1], w)
-				i++
-			}
+			i = p.swallow(k, who, ws, i)
 			continue
 		case "blackhole", "unreachable", "prohibit":
 			r.Action = w
@@ -352,14 +358,14 @@ func (p *parser) rule(k *node, who string) (Rule, bool) {
 		case "fwmark":
 			mark, mask, hasMask := strings.Cut(val, "/")
 			m, err := strconv.ParseUint(mark, 0, 32)
-			var k uint64
+			var mk uint64
 			if err == nil && hasMask {
-				k, err = strconv.ParseUint(mask, 0, 32)
+				mk, err = strconv.ParseUint(mask, 0, 32)
 			}
 			if err != nil {
 				return skip("invalid fwmark '%s'; write a number, with an optional /mask", val)
 			}
-			r.FWMark, r.FWMask = uint32(m), uint32(k)
+			r.FWMark, r.FWMask = uint32(m), uint32(mk)
 		case "iif", "dev":
 			r.IIF = val
 		case "oif":

@@ -103,7 +103,7 @@ func (l *lab) waitRoutes(host string, want []string, within time.Duration, logs 
 // and static_rules at start whatever its state, the virtual_routes and
 // virtual_rules while it is MASTER, and removes them as keepalived 2.2.7
 // does (virtual ones on leaving MASTER, everything at stop), and leaves
-// MASTER when a tracked virtual route is deleted by hand. The routes and
+// MASTER when a tracked virtual route or rule is deleted by hand. The routes and
 // rules it installs are the very ones keepalived installs for the same
 // blocks, read back with "ip route" and "ip rule".
 func TestVRRPVirtualRoutes(t *testing.T) {
@@ -183,6 +183,11 @@ func TestVRRPVirtualRoutes(t *testing.T) {
 	l.run("lb1", "ip", "route", "del", "blackhole", "10.215.2.0/24")
 	l.run("lb1", "ip", "route", "del", "10.215.0.0/24", "table", "100", "dev", "eth0")
 	l.waitStderr(d, "(VI_1) virtual route 10.215.0.0/24 via 10.213.0.254 dev eth0 src 10.213.0.100 table 100 was deleted: leaving MASTER", 5*time.Second)
+	l.waitRoutes("lb1", reloaded, 8*time.Second, d)
+	// The same with rules.
+	l.run("lb1", "ip", "rule", "del", "pref", "201")
+	l.run("lb1", "ip", "rule", "del", "pref", "200")
+	l.waitStderr(d, "(VI_1) virtual rule 200: from 10.219.1.0/24 to 10.219.2.0/24 table 101 was deleted: leaving MASTER", 5*time.Second)
 	l.waitRoutes("lb1", reloaded, 8*time.Second, d)
 
 	// A higher-priority keepalived preempts: dhproxy's virtual routes go,

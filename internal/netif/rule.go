@@ -3,10 +3,12 @@ package netif
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -105,5 +107,70 @@ func DelRule(r Rule) error {
 	if err := netlink.RuleDel(nr); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("rule %s: %w", r, err)
 	}
+	return nil
+}
+
+func netString(n *net.IPNet) string {
+	if n == nil {
+		return "all"
+	}
+	return n.String()
+}
+
+// HasRule reports whether the rule is in place: same preference,
+// selectors and table.
+func HasRule(r Rule) (bool, error) {
+	nr, err := r.nl()
+	if err != nil {
+		return false, err
+	}
+	rules, err := netlink.RuleListFiltered(nr.Family, nr, netlink.RT_FILTER_PRIORITY)
+	if err != nil {
+		return false, err
+	}
+	for _, got := range rules {
+		if netString(got.Src) == netString(nr.Src) && netString(got.Dst) == netString(nr.Dst) && got.Invert == nr.Invert &&
+			(r.Action != "table" || got.Table == nr.Table) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// WatchRuleDeletes sends on deleted each time the kernel reports a rule
+// deleted, until done is closed, as WatchRouteDeletes.
+func WatchRuleDeletes(deleted chan<- struct{}, done <-chan struct{}) error {
+	s, err := nl.Subscribe(unix.NETLINK_ROUTE, unix.RTNLGRP_IPV4_RULE, unix.RTNLGRP_IPV6_RULE)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-done
+		s.Close()
+	}()
+	go func() {
+		for {
+			msgs, _, err := s.Receive()
+			switch {
+			case errors.Is(err, unix.ENOBUFS):
+				// Events were lost: a deletion may be among them.
+				select {
+				case deleted <- struct{}{}:
+				default:
+				}
+				continue
+			case err != nil:
+				return // closed at done
+			}
+			for _, m := range msgs {
+				if m.Header.Type == unix.RTM_DELRULE {
+					select {
+					case deleted <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
 	return nil
 }

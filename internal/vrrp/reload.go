@@ -192,8 +192,7 @@ func (r *Runtime) apply(now time.Time, cfg *keepalived.Config, plan ReloadPlan) 
 				added = append(added, v)
 			}
 		}
-		x.track(r.setRoutes(name, x.routes, true))
-		r.setRules(name, x.rules, true)
+		x.track(r.setRoutes(name, x.routes, true), r.setRules(name, x.rules, true))
 		if len(added) > 0 {
 			go r.announce(in, x, added, r.cfg.Global, x.garpGen.Add(1))
 		}

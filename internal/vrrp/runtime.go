@@ -70,9 +70,10 @@ type Runtime struct {
 	cancel     context.CancelFunc
 	loopDone   chan struct{}
 	syncing    bool
-	// routeDeleted signals a route deletion while routeWatch runs.
-	routeDeleted chan struct{}
-	routeWatch   bool
+	// routeDeleted signals a route or rule deletion while routeWatch or
+	// ruleWatch runs.
+	routeDeleted          chan struct{}
+	routeWatch, ruleWatch bool
 
 	mu     sync.Mutex
 	states map[string]State
@@ -86,12 +87,13 @@ type instNet struct {
 	vips   []netif.VIP
 	routes []netif.Route // virtual_routes
 	rules  []netif.Rule  // virtual_rules
-	// trackable are the virtual routes keepalived tracks (with a dev, not
-	// no_track); tracked those of them set on entering MASTER: one deleted
-	// by hand moves the instance to BACKUP.
-	trackable, tracked []netif.Route
-	garpGen            atomic.Int64 // bumped on every MASTER entry and exit: stale bursts stop
-	lastErr            string
+	// trackable are the virtual routes and rules keepalived tracks (those
+	// without no_track, routes with a dev); tracked those of them set on
+	// entering MASTER: one deleted by hand moves the instance to BACKUP.
+	trackable, tracked           []netif.Route
+	trackableRules, trackedRules []netif.Rule
+	garpGen                      atomic.Int64 // bumped on every MASTER entry and exit: stale bursts stop
+	lastErr                      string
 }
 
 // New prepares the instances of cfg without touching the network.
@@ -309,66 +311,89 @@ func (r *Runtime) setRoutes(name string, routes []netif.Route, on bool) []netif.
 	return done
 }
 
-// track notes which of the trackable routes x has set.
-func (x *instNet) track(set []netif.Route) {
-	x.tracked = x.tracked[:0]
-	for _, rt := range set {
+// track notes which of the trackable routes and rules x has set.
+func (x *instNet) track(routes []netif.Route, rules []netif.Rule) {
+	x.tracked, x.trackedRules = x.tracked[:0], x.trackedRules[:0]
+	for _, rt := range routes {
 		if slices.Contains(x.trackable, rt) {
 			x.tracked = append(x.tracked, rt)
 		}
 	}
-}
-
-// watchRoutes subscribes to route deletions once some instance tracks a
-// route.
-func (r *Runtime) watchRoutes() {
-	if r.routeWatch {
-		return
-	}
-	for _, x := range r.extra {
-		if len(x.trackable) > 0 {
-			if err := netif.WatchRouteDeletes(r.routeDeleted, r.ctx.Done()); err != nil {
-				r.Logf("watching route deletions: %v; tracked virtual routes deleted by hand go unnoticed", err)
-				return
-			}
-			r.routeWatch = true
-			return
+	for _, u := range rules {
+		if slices.Contains(x.trackableRules, u) {
+			x.trackedRules = append(x.trackedRules, u)
 		}
 	}
 }
 
-// checkRoutes moves to BACKUP each master whose tracked virtual route is
-// gone, as keepalived does.
+// watchRoutes subscribes to route and rule deletions once some instance
+// tracks one.
+func (r *Runtime) watchRoutes() {
+	for _, x := range r.extra {
+		if len(x.trackable) > 0 && !r.routeWatch {
+			if err := netif.WatchRouteDeletes(r.routeDeleted, r.ctx.Done()); err != nil {
+				r.Logf("watching route deletions: %v; tracked virtual routes deleted by hand go unnoticed", err)
+			}
+			r.routeWatch = true
+		}
+		if len(x.trackableRules) > 0 && !r.ruleWatch {
+			if err := netif.WatchRuleDeletes(r.routeDeleted, r.ctx.Done()); err != nil {
+				r.Logf("watching rule deletions: %v; tracked virtual rules deleted by hand go unnoticed", err)
+			}
+			r.ruleWatch = true
+		}
+	}
+}
+
+// checkRoutes moves to BACKUP each master whose tracked virtual route or
+// rule is gone, as keepalived does.
 func (r *Runtime) checkRoutes(now time.Time) {
 	for _, in := range r.insts {
 		if in.State() != StateMaster {
 			continue
 		}
-		for _, rt := range r.extra[in].tracked {
-			if ok, err := netif.HasRoute(rt); err == nil && !ok {
-				r.Logf("(%s) virtual route %s was deleted: leaving MASTER as keepalived does ('no_track' on the route keeps it)", in.Name, rt)
-				in.Resign(now)
-				break
-			}
+		if gone := r.missing(r.extra[in]); gone != "" {
+			r.Logf("(%s) %s was deleted: leaving MASTER as keepalived does ('no_track' on it keeps it)", in.Name, gone)
+			in.Resign(now)
 		}
 	}
 }
 
-// setRules adds or removes an instance's virtual_rules.
-func (r *Runtime) setRules(name string, rules []netif.Rule, on bool) {
+// missing names a tracked route or rule of x no longer in place, or "".
+func (r *Runtime) missing(x *instNet) string {
+	for _, rt := range x.tracked {
+		if ok, err := netif.HasRoute(rt); err == nil && !ok {
+			return "virtual route " + rt.String()
+		}
+	}
+	for _, u := range x.trackedRules {
+		if ok, err := netif.HasRule(u); err == nil && !ok {
+			return "virtual rule " + u.String()
+		}
+	}
+	return ""
+}
+
+// setRules adds or removes an instance's virtual_rules; it returns those
+// it set.
+func (r *Runtime) setRules(name string, rules []netif.Rule, on bool) []netif.Rule {
 	if len(rules) == 0 {
-		return
+		return nil
 	}
 	set, verb := netif.AddRule, "setting"
 	if !on {
 		set, verb = netif.DelRule, "removing"
 	}
 	r.Logf("(%s) %s Virtual Rules", name, verb)
+	var done []netif.Rule
 	for _, u := range rules {
 		if err := set(u); err != nil {
 			r.Logf("(%s) %v", name, err)
+		} else if on {
+			done = append(done, u)
 		}
 	}
+	return done
 }
 
 // prepareScripts resolves as whom scripts run and applies keepalived's
@@ -517,6 +542,11 @@ func (r *Runtime) addInstance(c *keepalived.VRRPInstance) error {
 	for i, rt := range c.Routes {
 		if rt.Dev != "" && !rt.NoTrack {
 			x.trackable = append(x.trackable, x.routes[i])
+		}
+	}
+	for i, u := range c.Rules {
+		if !u.NoTrack {
+			x.trackableRules = append(x.trackableRules, x.rules[i])
 		}
 	}
 	in := NewInstance(c, src, r)
@@ -836,8 +866,7 @@ func (r *Runtime) SetVIPs(in *Instance, on bool) {
 			r.Logf("(%s) %v", in.Name, err)
 		}
 	}
-	x.track(r.setRoutes(in.Name, x.routes, true))
-	r.setRules(in.Name, x.rules, true)
+	x.track(r.setRoutes(in.Name, x.routes, true), r.setRules(in.Name, x.rules, true))
 	go r.announce(in, x, x.vips, r.cfg.Global, gen)
 }
 

@@ -116,13 +116,17 @@ func AddRoute(r Route) error {
 }
 
 // DelRoute removes the route; a route already gone is fine.
-func DelRoute(r Route) error {
-	nr, err := r.nl()
+func DelRoute(r Route) error { return apply("route", r, r.nl, netlink.RouteDel, unix.ESRCH) }
+
+// apply runs op on x's netlink form; fine (already there, already gone) is
+// no error.
+func apply[T any](what string, x fmt.Stringer, nl func() (T, error), op func(T) error, fine unix.Errno) error {
+	v, err := nl()
 	if err != nil {
 		return err
 	}
-	if err := netlink.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("route %s: %w", r, err)
+	if err := op(v); err != nil && !errors.Is(err, fine) {
+		return fmt.Errorf("%s %s: %w", what, x, err)
 	}
 	return nil
 }

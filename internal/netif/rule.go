@@ -87,28 +87,10 @@ func (r Rule) nl() (*netlink.Rule, error) {
 }
 
 // AddRule installs the rule; the very same rule already there is fine.
-func AddRule(r Rule) error {
-	nr, err := r.nl()
-	if err != nil {
-		return err
-	}
-	if err := netlink.RuleAdd(nr); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("rule %s: %w", r, err)
-	}
-	return nil
-}
+func AddRule(r Rule) error { return apply("rule", r, r.nl, netlink.RuleAdd, unix.EEXIST) }
 
 // DelRule removes the rule; a rule already gone is fine.
-func DelRule(r Rule) error {
-	nr, err := r.nl()
-	if err != nil {
-		return err
-	}
-	if err := netlink.RuleDel(nr); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("rule %s: %w", r, err)
-	}
-	return nil
-}
+func DelRule(r Rule) error { return apply("rule", r, r.nl, netlink.RuleDel, unix.ENOENT) }
 
 func netString(n *net.IPNet) string {
 	if n == nil {

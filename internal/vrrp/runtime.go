@@ -245,45 +245,21 @@ func (r *Runtime) setStatic(old, cur *keepalived.Config) {
 	oldA, curA := staticAddrs(old), staticAddrs(cur)
 	oldR, curR := staticRoutes(old), staticRoutes(cur)
 	oldU, curU := staticRules(old), staticRules(cur)
-	for _, u := range oldU {
-		if !slices.Contains(curU, u) {
-			if err := netif.DelRule(u); err != nil {
-				r.Logf("static_rules: %v", err)
-			}
-		}
-	}
-	for _, rt := range oldR {
-		if !slices.Contains(curR, rt) {
-			if err := netif.DelRoute(rt); err != nil {
-				r.Logf("static_routes: %v", err)
-			}
-		}
-	}
-	for _, a := range oldA {
-		if !slices.Contains(curA, a) {
-			if err := netif.DelVIP(a); err != nil {
-				r.Logf("static_ipaddress: %v", err)
-			}
-		}
-	}
-	for _, a := range curA {
-		if !slices.Contains(oldA, a) {
-			if err := netif.AddVIP(a); err != nil {
-				r.Logf("static_ipaddress: %v", err)
-			}
-		}
-	}
-	for _, rt := range curR {
-		if !slices.Contains(oldR, rt) {
-			if err := netif.AddRoute(rt); err != nil {
-				r.Logf("static_routes: %v", err)
-			}
-		}
-	}
-	for _, u := range curU {
-		if !slices.Contains(oldU, u) {
-			if err := netif.AddRule(u); err != nil {
-				r.Logf("static_rules: %v", err)
+	eachNew(r.Logf, "static_rules", oldU, curU, netif.DelRule)
+	eachNew(r.Logf, "static_routes", oldR, curR, netif.DelRoute)
+	eachNew(r.Logf, "static_ipaddress", oldA, curA, netif.DelVIP)
+	eachNew(r.Logf, "static_ipaddress", curA, oldA, netif.AddVIP)
+	eachNew(r.Logf, "static_routes", curR, oldR, netif.AddRoute)
+	eachNew(r.Logf, "static_rules", curU, oldU, netif.AddRule)
+}
+
+// eachNew runs op on each of xs that others lacks, logging what fails
+// under the keyword what.
+func eachNew[T comparable](logf func(string, ...any), what string, xs, others []T, op func(T) error) {
+	for _, x := range xs {
+		if !slices.Contains(others, x) {
+			if err := op(x); err != nil {
+				logf("%s: %v", what, err)
 			}
 		}
 	}

@@ -123,7 +123,10 @@ func FuzzResponseHead(f *testing.F) {
 }
 
 // FuzzClientFrames: any frames from a server end the stream's exchange
-// (a response, an error or EOF): no panic, no hang.
+// (a response, an error or EOF): no panic, no hang. The whole frames of
+// the input go once the request's HEADERS is out, then a PING: its ACK
+// shows the client read them all, and the server closes (an exchange the
+// frames leave open ends then, not at the deadline).
 func FuzzClientFrames(f *testing.F) {
 	var seed bytes.Buffer
 	fr := http2.NewFramer(&seed, nil)
@@ -134,16 +137,57 @@ func FuzzClientFrames(f *testing.F) {
 		enc.WriteField(hf)
 	}
 	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
+	headOnly := seed.Len() // SETTINGS and a head: the response stays open
 	fr.WriteData(1, false, []byte("abc"))
 	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x40, 1, 'x', 1, 'y'}, EndHeaders: true, EndStream: true})
 	fr.WriteGoAway(1, http2.ErrCodeNo, nil)
 	f.Add(seed.Bytes())
+	f.Add(seed.Bytes()[:headOnly])
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// A frame cut short would take the PING's bytes as its own.
+		whole := 0
+		for whole+9 <= len(in) {
+			end := whole + 9 + (int(in[whole])<<16 | int(in[whole+1])<<8 | int(in[whole+2]))
+			if end > len(in) {
+				break
+			}
+			whole = end
+		}
+		in = in[:whole]
 		client, server := net.Pipe()
+		headers := make(chan struct{})
 		go func() {
+			opened := headers
+			defer func() {
+				server.Close()
+				if opened != nil {
+					close(opened) // the writer's Write then fails
+				}
+			}()
 			io.CopyN(io.Discard, server, int64(len(Preface)))
+			fr := http2.NewFramer(nil, server)
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					return
+				}
+				switch f := f.(type) {
+				case *http2.HeadersFrame:
+					if opened != nil {
+						close(opened)
+						opened = nil
+					}
+				case *http2.PingFrame:
+					if f.IsAck() && f.Data == pingEnd {
+						return
+					}
+				}
+			}
+		}()
+		go func() {
+			<-headers
 			server.Write(in)
-			io.Copy(io.Discard, server)
+			http2.NewFramer(server, nil).WritePing(false, pingEnd)
 		}()
 		done := make(chan struct{})
 		go func() {
@@ -170,3 +214,5 @@ func FuzzClientFrames(f *testing.F) {
 		server.Close()
 	})
 }
+
+var pingEnd = [8]byte{'f', 'u', 'z', 'z', 'e', 'n', 'd', 0}

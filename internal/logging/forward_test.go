@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,4 +34,33 @@ func TestParseAndRebuild(t *testing.T) {
 			t.Errorf("%q as %q:\n got %q\nwant %q", c.in, c.format, got, c.want)
 		}
 	}
+}
+
+// FuzzParseMessage: any received datagram is parsed and written again in
+// every target format without a panic; the message returned is part of
+// the input (haproxy forwards the bytes it did not read as a header).
+func FuzzParseMessage(f *testing.F) {
+	for _, s := range []string{
+		"<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - BOM",
+		"<34>1 2003-10-11T22:14:15.003+02:00 h a p m [x a=\"]\\]\"][y] msg",
+		"<13>Oct 11 22:14:15 host1 app[123]: hello",
+		"<13>Feb  3 01:02:03 host1 app[12]x: odd",
+		"<13>1 - - - - - - nil", "<99999>weird", "no pri", "<1>", "<>",
+	} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.Local)
+	formats := []string{"", "raw", "local", "rfc3164", "rfc5424", "priority", "timed", "short", "iso"}
+	f.Fuzz(func(t *testing.T, in string) {
+		level, facility, m, msg := ParseMessage([]byte(in))
+		if !strings.Contains(in, string(msg)) {
+			t.Fatalf("message %q is not part of %q", msg, in)
+		}
+		if level < 0 {
+			level, facility = 0, 0
+		}
+		for _, format := range formats {
+			appendMetaHeader(nil, format, level, facility, &m, now)
+		}
+	})
 }

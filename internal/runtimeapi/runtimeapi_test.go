@@ -21,6 +21,12 @@ import (
 // start runs a small configuration with a stats socket at the given level.
 func start(t testing.TB, level string) (sock string, rt *stream.Runtime) {
 	t.Helper()
+	return startWith(t, level, "", "")
+}
+
+// startWith adds feLines to the frontend and sections after the backend.
+func startWith(t testing.TB, level, feLines, sections string) (sock string, rt *stream.Runtime) {
+	t.Helper()
 	dir := t.TempDir()
 	sock = filepath.Join(dir, "api.sock")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -31,8 +37,8 @@ func start(t testing.TB, level string) (sock string, rt *stream.Runtime) {
 	l.Close()
 	text := "global\n    stats socket " + sock + " mode 600 level " + level + "\n    stats timeout 2s\n" +
 		"defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n" +
-		"frontend fe\n    bind 127.0.0.1:" + port + "\n    default_backend be\n" +
-		"backend be\n    server s1 127.0.0.1:1 weight 10\n    server s2 127.0.0.1:2\n"
+		"frontend fe\n    bind 127.0.0.1:" + port + "\n    default_backend be\n" + feLines +
+		"backend be\n    server s1 127.0.0.1:1 weight 10\n    server s2 127.0.0.1:2\n" + sections
 	path := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(path, []byte(text), 0o644)
 	var d config.Diags
@@ -188,6 +194,38 @@ func FuzzCommands(f *testing.F) {
 		f.Add(s)
 	}
 	sock, _ := start(f, "admin")
+	f.Fuzz(func(t *testing.T, line string) {
+		line = strings.ReplaceAll(line, "\n", " ")
+		send(t, sock, line+"\n")
+	})
+}
+
+// FuzzCommandsObjects runs commands against a configuration that has the
+// objects they act on (maps, ACL files, a stick table, a cache, resolvers,
+// a backend taking dynamic servers), so that mutations reach past the
+// "no such ..." answers.
+func FuzzCommandsObjects(f *testing.F) {
+	for _, s := range []string{"show map", "show map #0", "add map #0 k v", "set map #0 k w", "del map #0 k", "clear map #0",
+		"show acl", "add acl #1 10.0.0.0/8", "del acl #1 #0", "show table st", "show table st data.gpc0 gt 0",
+		"clear table st key 10.0.0.1", "show table st key 127.0.0.1", "add server dyn/n 127.0.0.1:4 weight 3",
+		"del server dyn/n", "set server dyn/d1 addr 127.0.0.2 port 5", "set server dyn/d1 fqdn x", "show cache",
+		"show resolvers", "show sess", "shutdown session 0", "show errors", "show events", "set maxconn frontend fe 3",
+		"set rate-limit connections global 5", "show activity", "enable health dyn/d1", "show table"} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	mapFile, aclFile := filepath.Join(dir, "m.map"), filepath.Join(dir, "a.acl")
+	os.WriteFile(mapFile, []byte("example.com be\n# c\nk v\n"), 0o644)
+	os.WriteFile(aclFile, []byte("127.0.0.1\n192.168.0.0/16\n"), 0o644)
+	sock, _ := startWith(f, "admin",
+		"    http-request set-var(txn.m) req.hdr(host),map("+mapFile+")\n"+
+			"    http-request deny if { src -f "+aclFile+" }\n"+
+			"    http-request track-sc0 src table st\n"+
+			"    http-request cache-use c\n",
+		"backend dyn\n    server d1 127.0.0.1:3\n"+
+			"backend st\n    stick-table type ip size 100 expire 10s store gpc0,http_req_rate(10s),conn_cnt\n"+
+			"cache c\n    total-max-size 1\n"+
+			"resolvers r\n    nameserver ns 127.0.0.1:53\n")
 	f.Fuzz(func(t *testing.T, line string) {
 		line = strings.ReplaceAll(line, "\n", " ")
 		send(t, sock, line+"\n")
